@@ -1,0 +1,48 @@
+// swift-tools-version:6.1
+// The loyalty switch: no package dependencies, by design (see ../shared/BRIEF.md).
+import PackageDescription
+
+/// Kept in release builds too: preconditions guard programmer errors, and we never ship -Ounchecked.
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6)
+]
+
+let package = Package(
+    name: "loyalty-switch",
+    products: [
+        .executable(name: "loyalty-switch", targets: ["LoyaltySwitch"]),
+        .library(name: "ISO8583", targets: ["ISO8583"]),
+    ],
+    targets: [
+        // Pure ISO 8583 codec: dialect specs, message model, framing. No I/O.
+        .target(name: "ISO8583", swiftSettings: strictSettings),
+        // CRC32C with the CPU instruction where there is one (SSE4.2), a table otherwise. For WAL records.
+        .target(name: "CCRC32C", cSettings: [.unsafeFlags(["-msse4.2"])]),
+        // Sharded in-memory ledger with a write-ahead log and snapshots. No networking.
+        .target(name: "Ledger", dependencies: ["CCRC32C"], swiftSettings: strictSettings),
+        // The command-line entry point: `serve`, `iso decode|encode`, later `ledger`, `loadgen`.
+        .executableTarget(
+            name: "LoyaltySwitch",
+            dependencies: ["ISO8583", "Ledger"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LedgerTests",
+            dependencies: ["Ledger"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ISO8583Tests",
+            dependencies: ["ISO8583"],
+            swiftSettings: strictSettings
+        ),
+        // Benchmarks: run by hand (`swift run -c release codec-bench`), numbers go to benchmarks/RESULTS.md.
+        .target(name: "MallocCounter", path: "benchmarks/MallocCounter"),
+        .executableTarget(
+            name: "codec-bench",
+            dependencies: ["ISO8583", "MallocCounter"],
+            path: "benchmarks/codec-bench",
+            swiftSettings: strictSettings
+        ),
+    ]
+)

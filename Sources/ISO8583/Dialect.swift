@@ -1,0 +1,93 @@
+/// How the MTI is written: four ASCII digits, four EBCDIC digits, or two bytes of packed decimal.
+public enum MTIEncoding: String, Sendable, CaseIterable {
+    case ascii, ebcdic, bcd
+}
+
+/// How bitmaps are written: 8 raw bytes each, or 16 hex characters each.
+public enum BitmapEncoding: String, Sendable, CaseIterable {
+    case binary, hex
+}
+
+/// The hot-path view of a field format: plain values only, so copying one costs no reference counting.
+struct FieldCodec: Sendable {
+    var isDefined: Bool = false
+    var lengthDigits: Int = 0
+    var maxLength: Int = 0
+    var prefixByteCount: Int = 0
+    var type: FieldType = .binary
+    var classMask: UInt16 = 0
+    var encoding: DataEncoding = .binary
+    var prefixEncoding: PrefixEncoding = .ascii
+    var padSide: Padding.Side? = nil
+    var padValue: UInt8 = 0
+
+    init() {}
+
+    init(_ format: FieldFormat) {
+        isDefined = true
+        lengthDigits = format.lengthType.rawValue
+        maxLength = format.maxLength
+        prefixByteCount = format.prefixByteCount
+        type = format.type
+        classMask = format.type.classMask
+        encoding = format.encoding
+        prefixEncoding = format.prefixEncoding
+        padSide = format.padding?.side
+        padValue = format.padding?.value ?? 0
+    }
+
+    @inline(__always)
+    func wireByteCount(units: Int) -> Int {
+        switch encoding {
+        case .ascii, .ebcdic, .binary: return units
+        case .hex: return units &* 2
+        case .bcd: return type == .signedAmount ? 1 &+ units / 2 : (units &+ 1) >> 1
+        }
+    }
+}
+
+/// A dialect of ISO 8583: the MTI and bitmap encodings and the format of every field.
+/// Immutable and shared: one instance serves every connection that speaks it.
+public final class Dialect: Sendable {
+    /// The highest field number a dialect may define (tertiary bitmap).
+    public static let fieldNumberMax = 192
+
+    public let name: String
+    public let summary: String
+    public let mtiEncoding: MTIEncoding
+    public let bitmapEncoding: BitmapEncoding
+    /// Bytes of an opaque header in front of the MTI (copied as is), 0 for none.
+    public let headerLength: Int
+    /// When true, bit 65 announces a third bitmap (fields 129–192) right after the secondary one.
+    public let hasTertiaryBitmap: Bool
+    /// Indexed by field number; nil where the dialect does not define the field.
+    public let formats: [FieldFormat?]
+    let codecs: [FieldCodec]
+
+    public init(
+        name: String, summary: String = "", mtiEncoding: MTIEncoding, bitmapEncoding: BitmapEncoding,
+        headerLength: Int = 0, hasTertiaryBitmap: Bool = false, fields: [FieldFormat]
+    ) {
+        self.name = name
+        self.summary = summary
+        self.mtiEncoding = mtiEncoding
+        self.bitmapEncoding = bitmapEncoding
+        self.headerLength = headerLength
+        self.hasTertiaryBitmap = hasTertiaryBitmap
+        var formats = [FieldFormat?](repeating: nil, count: Dialect.fieldNumberMax + 1)
+        var codecs = [FieldCodec](repeating: FieldCodec(), count: Dialect.fieldNumberMax + 1)
+        for field in fields {
+            precondition((2...Dialect.fieldNumberMax).contains(field.number), "field number \(field.number)")
+            formats[field.number] = field
+            codecs[field.number] = FieldCodec(field)
+        }
+        self.formats = formats
+        self.codecs = codecs
+    }
+
+    /// Bytes one bitmap takes on the wire.
+    var bitmapByteCount: Int { bitmapEncoding == .binary ? 8 : 16 }
+
+    /// Bytes the MTI takes on the wire.
+    var mtiByteCount: Int { mtiEncoding == .bcd ? 2 : 4 }
+}

@@ -1,0 +1,231 @@
+/// Reading and writing field values in their canonical form: ASCII text for text types (track data uses `=`
+/// as separator), raw bytes for binary fields. The wire form is the dialect's business.
+extension ISOMessage {
+    /// The field's value: text as UTF-8, binary fields as upper-case hex.
+    public func string(_ field: Int) -> String? {
+        guard has(field) else { return nil }
+        if dialect.codecs[field].type == .binary {
+            return withValue(field) { bytes in String(decoding: hexEncoded(bytes), as: UTF8.self) }
+        }
+        return withValue(field) { bytes in String(decoding: bytes, as: UTF8.self) }
+    }
+
+    /// The field's value in canonical bytes (text characters, or raw bytes for binary fields).
+    public func value(_ field: Int) -> [UInt8]? {
+        withValue(field) { Array($0) }
+    }
+
+    /// A numeric field's value as an integer; nil when absent, not all digits, or longer than 18 digits.
+    public func integer(_ field: Int) -> Int64? {
+        let result: Int64?? = withValue(field) { bytes -> Int64? in
+            guard bytes.count > 0 && bytes.count <= 18 else { return nil }
+            var number: Int64 = 0
+            for byte in bytes {
+                let digit = Int64(byte) &- 0x30
+                guard digit >= 0 && digit <= 9 else { return nil }
+                number = number &* 10 &+ digit
+            }
+            return number
+        }
+        return result ?? nil
+    }
+
+    /// Calls `body` with the canonical value. Text fields in ASCII and binary fields in binary are passed straight
+    /// from storage; other encodings are converted into a temporary stack buffer first.
+    public func withValue<Result>(_ field: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+        guard has(field) else { return nil }
+        let codec = dialect.codecs[field]
+        let slot = slots[field]
+        return storage.withUnsafeBytes { raw in
+            let start = Int(slot.offset)
+            let wire = UnsafeRawBufferPointer(rebasing: raw[start..<start + Int(slot.byteCount)])
+            switch codec.encoding {
+            case .ascii, .binary:
+                return body(wire)
+            case .ebcdic, .hex, .bcd:
+                let unitCount = Int(slot.unitCount)
+                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(unitCount, 1)) { buffer in
+                    let count = canonicalize(codec, wire: wire, units: unitCount, into: buffer)
+                    return body(UnsafeRawBufferPointer(start: buffer.baseAddress, count: count))
+                }
+            }
+        }
+    }
+
+    /// Sets a field from text (binary fields: hex text). Validates it against the dialect; fixed-length fields
+    /// shorter than their length are padded as the dialect says.
+    public mutating func set(_ field: Int, _ text: String) throws(ISOError) {
+        var text = text
+        if dialect.formats.indices.contains(field), dialect.codecs[field].type == .binary {
+            guard let bytes = hexDecoded(Array(text.utf8)) else {
+                throw ISOError(field: field, offset: 0, reason: .invalidValue("not an even-length hex string"))
+            }
+            try set(field, bytes: bytes)
+            return
+        }
+        let failure: ISOError? = text.withUTF8 { utf8 -> ISOError? in
+            do throws(ISOError) {
+                try set(field, canonical: UnsafeRawBufferPointer(utf8))
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Sets a field from canonical bytes (raw bytes for binary fields, ASCII characters for text fields).
+    public mutating func set(_ field: Int, bytes: [UInt8]) throws(ISOError) {
+        let failure: ISOError? = bytes.withUnsafeBytes { raw -> ISOError? in
+            do throws(ISOError) {
+                try set(field, canonical: raw)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Sets a numeric field from an integer, zero-filled to the length of a fixed field.
+    public mutating func set(_ field: Int, integer: Int64) throws(ISOError) {
+        guard integer >= 0 else { throw ISOError(field: field, offset: 0, reason: .invalidValue("negative number")) }
+        var digits = InlineArray<20, UInt8>(repeating: 0x30)
+        var remaining = integer
+        var count = 0
+        repeat {
+            digits[19 - count] = UInt8(truncatingIfNeeded: 0x30 &+ remaining % 10)
+            remaining /= 10
+            count += 1
+        } while remaining > 0
+        var span = digits.mutableSpan
+        let failure: ISOError? = span.withUnsafeMutableBytes { raw -> ISOError? in
+            do throws(ISOError) {
+                try set(field, canonical: UnsafeRawBufferPointer(rebasing: raw[(20 - count)..<20]))
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Copies a field from another message as it is; when both share the dialect this is a plain byte copy.
+    public mutating func copy(_ field: Int, from other: ISOMessage) throws(ISOError) {
+        guard other.has(field) else {
+            remove(field)
+            return
+        }
+        if other.dialect === dialect {
+            let slot = other.slots[field]
+            let start = Int(slot.offset)
+            try appendWire(field, other.storage[start..<start + Int(slot.byteCount)], units: Int(slot.unitCount))
+            return
+        }
+        let failure: ISOError?? = other.withValue(field) { bytes -> ISOError? in
+            do throws(ISOError) {
+                try set(field, canonical: bytes)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure = failure ?? nil { throw failure }
+    }
+
+    /// Validates canonical bytes for the field's type and length, converts them to wire form and stores them.
+    mutating func set(_ field: Int, canonical value: UnsafeRawBufferPointer) throws(ISOError) {
+        guard (2...Dialect.fieldNumberMax).contains(field) else {
+            throw ISOError(field: field, offset: 0, reason: .fieldNumberOutOfRange)
+        }
+        let codec = dialect.codecs[field]
+        guard codec.isDefined else { throw ISOError(field: field, offset: 0, reason: .undefinedField) }
+        if let bad = firstInvalidCanonicalByte(codec, value) {
+            throw ISOError(field: field, offset: bad, reason: .invalidCharacter(value[bad]))
+        }
+        var padCount = 0
+        if codec.lengthDigits == 0 {
+            let zeroFillable = codec.encoding == .bcd && codec.type == .numeric
+            if value.count > codec.maxLength || (value.count < codec.maxLength && !canPadText(codec) && !zeroFillable) {
+                throw ISOError(field: field, offset: 0, reason: .wrongLength(length: value.count, expected: codec.maxLength))
+            }
+            padCount = codec.maxLength - value.count
+        } else if value.count > codec.maxLength || value.count > LengthType(rawValue: codec.lengthDigits)!.prefixMaximum {
+            throw ISOError(field: field, offset: 0, reason: .lengthOutOfRange(length: value.count, maximum: codec.maxLength))
+        }
+        let units = value.count + padCount
+        let wireCount = codec.wireByteCount(units: units)
+        let start = try reserve(field, wireCount)
+        storage.withUnsafeMutableBytes { raw in
+            let out = UnsafeMutableRawBufferPointer(rebasing: raw[start..<start + wireCount])
+            encodeWire(codec, value, padCount: padCount, into: out)
+        }
+        slots[field] = FieldSlot(offset: UInt32(start), byteCount: UInt16(wireCount), unitCount: UInt16(units))
+        fields.insert(field)
+    }
+
+    mutating func appendWire(_ field: Int, _ wire: ArraySlice<UInt8>, units: Int) throws(ISOError) {
+        let start = try reserve(field, wire.count)
+        storage.replaceSubrange(start..<start + wire.count, with: wire)
+        slots[field] = FieldSlot(offset: UInt32(start), byteCount: UInt16(wire.count), unitCount: UInt16(units))
+        fields.insert(field)
+    }
+
+    /// Grows storage by `count` zero bytes and returns where they start, within `storageBytesMax`.
+    mutating func reserve(_ field: Int, _ count: Int) throws(ISOError) -> Int {
+        let start = storage.count
+        guard start + count <= ISOMessage.storageBytesMax else {
+            throw ISOError(field: field, offset: 0, reason: .messageTooLarge(size: start + count, maximum: ISOMessage.storageBytesMax))
+        }
+        storage.append(contentsOf: repeatElement(0, count: count))
+        return start
+    }
+}
+
+/// Fixed text fields may be padded when the dialect names a text pad (BCD pads nibbles, not characters).
+@inline(__always)
+func canPadText(_ codec: FieldCodec) -> Bool {
+    codec.padSide != nil && codec.encoding != .bcd && codec.type != .binary
+}
+
+/// Canonical value check: text types by character class, signed amounts by position, binary anything.
+func firstInvalidCanonicalByte(_ codec: FieldCodec, _ value: UnsafeRawBufferPointer) -> Int? {
+    if codec.type == .binary { return nil }
+    for index in 0..<value.count where characterClassTable[Int(value[index])] & codec.classMask == 0 {
+        return index
+    }
+    if codec.type == .signedAmount && value.count > 0 {
+        if value[0] != UInt8(ascii: "C") && value[0] != UInt8(ascii: "D") { return 0 }
+        for index in 1..<value.count where !(0x30...0x39).contains(value[index]) { return index }
+    }
+    if codec.encoding == .ebcdic {
+        for index in 0..<value.count where asciiToEBCDICTable[Int(value[index])] == 0 { return index }
+    }
+    return nil
+}
+
+func hexEncoded(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+    var text = [UInt8]()
+    text.reserveCapacity(bytes.count * 2)
+    for byte in bytes {
+        text.append(hexDigits[Int(byte >> 4)])
+        text.append(hexDigits[Int(byte & 0xF)])
+    }
+    return text
+}
+
+/// Hex text to bytes; nil when the text has odd length or a non-hex character.
+public func hexDecoded(_ text: [UInt8]) -> [UInt8]? {
+    guard text.count % 2 == 0 else { return nil }
+    var bytes = [UInt8]()
+    bytes.reserveCapacity(text.count / 2)
+    var index = 0
+    while index < text.count {
+        let high = hexValueTable[Int(text[index])]
+        let low = hexValueTable[Int(text[index + 1])]
+        guard high != 0xFF && low != 0xFF else { return nil }
+        bytes.append(high << 4 | low)
+        index += 2
+    }
+    return bytes
+}

@@ -1,0 +1,41 @@
+/// A message type indicator: four decimal digits (version, class, function, origin), e.g. 0200.
+public struct MTI: Sendable, Hashable, CustomStringConvertible {
+    /// The four digits as a number, 0...9999 (0200 is 200).
+    public let value: UInt16
+
+    public init?(_ value: Int) {
+        guard (0...9999).contains(value) else { return nil }
+        self.value = UInt16(value)
+    }
+
+    public init?(_ text: String) {
+        guard text.utf8.count == 4, let number = Int(text), text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+            return nil
+        }
+        self.value = UInt16(number)
+    }
+
+    init(unchecked value: UInt16) { self.value = value }
+
+    public var version: Int { Int(value) / 1000 }
+    public var messageClass: Int { Int(value) / 100 % 10 }
+    public var function: Int { Int(value) / 10 % 10 }
+    public var origin: Int { Int(value) % 10 }
+
+    /// The response to this request: function digit moved to response, repeat (odd origin) cleared.
+    /// 0100 → 0110, 0221 → 0230, 0421 → 0430, 0800 → 0810.
+    public var response: MTI {
+        let base = Int(value) - Int(value) % 100 + (function + 1) * 10 + (origin & ~1)
+        return MTI(unchecked: UInt16(base))
+    }
+
+    /// The MTI with its repeat digit cleared (0221 → 0220, 0421 → 0420, 0401 → 0400).
+    public var withoutRepeat: MTI {
+        MTI(unchecked: UInt16(Int(value) - (origin & 1)))
+    }
+
+    public var description: String {
+        let text = String(value)
+        return String(repeating: "0", count: 4 - text.count) + text
+    }
+}

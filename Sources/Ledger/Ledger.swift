@@ -1,0 +1,2 @@
+/// The ledger: placeholder until issue 3 lands.
+public enum LedgerPlaceholder {}
