@@ -12,7 +12,19 @@ extension Dialect {
         guard range.count <= ISOMessage.storageBytesMax else {
             throw ISOError(field: 0, offset: 0, reason: .messageTooLarge(size: range.count, maximum: ISOMessage.storageBytesMax))
         }
-        var message = ISOMessage(dialect: self, frame: frame)
+        var message = ISOMessage(dialect: self, frame: frame, base: range.lowerBound)
+        try decode(frame, range: range, into: &message)
+        return message
+    }
+
+    /// Decodes into an existing message, reusing its slot table: the allocation-free path for a connection
+    /// that decodes one frame after another. On error the message holds what was read before the failure.
+    public func decode(_ frame: [UInt8], range: Range<Int>, into message: inout ISOMessage) throws(ISOError) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= frame.count, "range outside frame")
+        guard range.count <= ISOMessage.storageBytesMax else {
+            throw ISOError(field: 0, offset: 0, reason: .messageTooLarge(size: range.count, maximum: ISOMessage.storageBytesMax))
+        }
+        message.reset(dialect: self, frame: frame, base: range.lowerBound)
         let failure: ISOError? = frame.withUnsafeBytes { raw -> ISOError? in
             do throws(ISOError) {
                 try parse(raw, range: range, into: &message)
@@ -21,14 +33,16 @@ extension Dialect {
                 return error
             }
         }
-        if let failure { throw failure }
-        return message
+        if let failure {
+            // Offsets in errors count from the start of the message, not of the buffer holding it.
+            throw ISOError(field: failure.field, offset: failure.offset - range.lowerBound, reason: failure.reason)
+        }
     }
 
     /// Reads only what a switch needs to answer a malformed message: the MTI and, where it can be found,
     /// one field (e.g. 11 or 41). Returns nil for what cannot be read.
     public func salvage(_ frame: [UInt8], range: Range<Int>, fields wanted: [Int]) -> (MTI?, [Int: [UInt8]]) {
-        var message = ISOMessage(dialect: self, frame: frame)
+        var message = ISOMessage(dialect: self, frame: frame, base: range.lowerBound)
         var mti: MTI?
         var found: [Int: [UInt8]] = [:]
         frame.withUnsafeBytes { raw in
@@ -59,7 +73,7 @@ extension Dialect {
         message.mti = try readMTI(raw, at: &cursor, end: end)
         cursor = try parseFields(raw, from: cursor, end: end, into: &message)
         if cursor != end {
-            throw ISOError(field: 0, offset: cursor - range.lowerBound, reason: .trailingBytes(count: end - cursor))
+            throw ISOError(field: 0, offset: cursor, reason: .trailingBytes(count: end - cursor))
         }
     }
 
@@ -104,6 +118,8 @@ extension Dialect {
         var present = FieldSet()
         present.words = (primary & ~(1 << 63), hasTertiaryBitmap ? secondary & ~(1 << 63) : secondary, tertiary)
         message.fields = FieldSet()
+        let base = message.storageBase
+        let slots = message.writableSlots()
         try codecs.withUnsafeBufferPointer { (codecs) throws(ISOError) in
             for wordIndex in 0..<3 {
                 var word = present.word(wordIndex)
@@ -111,8 +127,8 @@ extension Dialect {
                     let zeros = word.leadingZeroBitCount
                     word &= ~(UInt64(1) << UInt64(63 &- zeros))
                     let field = wordIndex &* 64 &+ zeros &+ 1
-                    message.slots[field] = try parseField(
-                        field, codecs[field], raw, at: &cursor, end: end, validating: validating)
+                    slots[field] = try parseField(
+                        field, codecs[field], raw, at: &cursor, end: end, base: base, validating: validating)
                     message.fields.insert(field)
                 }
             }
@@ -145,7 +161,7 @@ extension Dialect {
     @inline(__always)
     func parseField(
         _ field: Int, _ codec: FieldCodec, _ raw: UnsafeRawBufferPointer, at cursor: inout Int, end: Int,
-        validating: Bool
+        base: Int, validating: Bool
     ) throws(ISOError) -> FieldSlot {
         guard codec.isDefined else { throw ISOError(field: field, offset: cursor, reason: .undefinedField) }
         var units = codec.maxLength
@@ -162,7 +178,7 @@ extension Dialect {
         if validating, let bad = firstInvalidByte(codec, units: units, raw, from: cursor, count: byteCount) {
             throw ISOError(field: field, offset: bad, reason: .invalidCharacter(raw[bad]))
         }
-        let slot = FieldSlot(offset: UInt32(cursor), byteCount: UInt16(byteCount), unitCount: UInt16(units))
+        let slot = FieldSlot(offset: UInt16(truncatingIfNeeded: cursor &- base), unitCount: UInt16(units))
         cursor &+= byteCount
         return slot
     }
@@ -205,12 +221,11 @@ extension Dialect {
         case .binary:
             return nil
         case .ascii:
-            return characterClassTable.withUnsafeBufferPointer { table in
-                for index in start..<(start &+ count) where table[Int(raw[index])] & codec.classMask == 0 {
-                    return index
-                }
-                return codec.type == .signedAmount ? invalidSignedAmount(raw, start, count) : nil
+            let bad = classTable.withUnsafeBufferPointer { table in
+                ByteScan.firstInvalid(raw, from: start, count: count, type: codec.type, classMask: codec.classMask, table: table)
             }
+            if bad != nil { return bad }
+            return codec.type == .signedAmount ? invalidSignedAmount(raw, start, count) : nil
         case .ebcdic:
             for index in start..<(start &+ count) {
                 let ascii = ebcdicToASCIITable[Int(raw[index])]

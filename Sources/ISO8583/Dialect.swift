@@ -63,6 +63,8 @@ public final class Dialect: Sendable {
     /// Indexed by field number; nil where the dialect does not define the field.
     public let formats: [FieldFormat?]
     let codecs: [FieldCodec]
+    /// The character class table, held here so the hot path reads a field instead of a lazy global.
+    let classTable: [UInt16] = characterClassTable
 
     public init(
         name: String, summary: String = "", mtiEncoding: MTIEncoding, bitmapEncoding: BitmapEncoding,

@@ -23,13 +23,15 @@ extension ISOMessage {
     public var encodedByteCount: Int {
         var total = dialect.headerLength + dialect.mtiByteCount + dialect.bitmapByteCount * bitmapCount
         let codecs = dialect.codecs
+        let slotSpan = slotTable.withUnsafeMutablePointerToElements { UnsafePointer($0) }
         for wordIndex in 0..<3 {
             var word = fields.word(wordIndex)
             while word != 0 {
                 let zeros = word.leadingZeroBitCount
                 word &= ~(UInt64(1) << UInt64(63 &- zeros))
                 let field = wordIndex &* 64 &+ zeros &+ 1
-                total &+= codecs[field].prefixByteCount &+ Int(slots[field].byteCount)
+                let codec = codecs[field]
+                total &+= codec.prefixByteCount &+ codec.wireByteCount(units: Int(slotSpan[field].unitCount))
             }
         }
         return total
@@ -59,21 +61,23 @@ extension ISOMessage {
         cursor += writeBitmap(words.0, to: base + cursor)
         if bitmaps > 1 { cursor += writeBitmap(words.1, to: base + cursor) }
         if bitmaps > 2 { cursor += writeBitmap(words.2, to: base + cursor) }
-        dialect.codecs.withUnsafeBufferPointer { codecs in
-            storage.withUnsafeBytes { raw in
-                for wordIndex in 0..<3 {
-                    var word = fields.word(wordIndex)
-                    while word != 0 {
-                        let zeros = word.leadingZeroBitCount
-                        word &= ~(UInt64(1) << UInt64(63 &- zeros))
-                        let field = wordIndex &* 64 &+ zeros &+ 1
-                        let slot = slots[field]
-                        cursor &+= writeLengthPrefix(codecs[field], Int(slot.unitCount), to: base + cursor)
-                        let count = Int(slot.byteCount)
-                        (base + cursor).copyMemory(from: raw.baseAddress! + Int(slot.offset), byteCount: count)
-                        cursor &+= count
-                    }
+        let slotSpan = slotTable.withUnsafeMutablePointerToElements { UnsafePointer($0) }
+        let codecs = dialect.codecs
+        for wordIndex in 0..<3 {
+            var word = fields.word(wordIndex)
+            while word != 0 {
+                let zeros = word.leadingZeroBitCount
+                word &= ~(UInt64(1) << UInt64(63 &- zeros))
+                let field = wordIndex &* 64 &+ zeros &+ 1
+                let slot = slotSpan[field]
+                cursor &+= writeLengthPrefix(codecs[field], Int(slot.unitCount), to: base + cursor)
+                let count = codecs[field].wireByteCount(units: Int(slot.unitCount))
+                let target = base + cursor
+                let source = storageBase &+ Int(slot.offset)
+                storage.withUnsafeBytes { raw in
+                    target.copyMemory(from: raw.baseAddress! + source, byteCount: count)
                 }
+                cursor &+= count
             }
         }
         return cursor

@@ -35,15 +35,14 @@ extension ISOMessage {
     public func withValue<Result>(_ field: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
         guard has(field) else { return nil }
         let codec = dialect.codecs[field]
-        let slot = slots[field]
+        let unitCount = Int(slot(field).unitCount)
+        let range = wireRange(field)
         return storage.withUnsafeBytes { raw in
-            let start = Int(slot.offset)
-            let wire = UnsafeRawBufferPointer(rebasing: raw[start..<start + Int(slot.byteCount)])
+            let wire = UnsafeRawBufferPointer(rebasing: raw[range])
             switch codec.encoding {
             case .ascii, .binary:
                 return body(wire)
             case .ebcdic, .hex, .bcd:
-                let unitCount = Int(slot.unitCount)
                 return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(unitCount, 1)) { buffer in
                     let count = canonicalize(codec, wire: wire, units: unitCount, into: buffer)
                     return body(UnsafeRawBufferPointer(start: buffer.baseAddress, count: count))
@@ -56,7 +55,9 @@ extension ISOMessage {
     /// shorter than their length are padded as the dialect says.
     public mutating func set(_ field: Int, _ text: String) throws(ISOError) {
         var text = text
-        if dialect.formats.indices.contains(field), dialect.codecs[field].type == .binary {
+        if (2...Dialect.fieldNumberMax).contains(field), dialect.codecs[field].isDefined,
+            dialect.codecs[field].type == .binary
+        {
             guard let bytes = hexDecoded(Array(text.utf8)) else {
                 throw ISOError(field: field, offset: 0, reason: .invalidValue("not an even-length hex string"))
             }
@@ -117,9 +118,7 @@ extension ISOMessage {
             return
         }
         if other.dialect === dialect {
-            let slot = other.slots[field]
-            let start = Int(slot.offset)
-            try appendWire(field, other.storage[start..<start + Int(slot.byteCount)], units: Int(slot.unitCount))
+            try appendWire(field, other.storage[other.wireRange(field)], units: Int(other.slot(field).unitCount))
             return
         }
         let failure: ISOError?? = other.withValue(field) { bytes -> ISOError? in
@@ -140,7 +139,7 @@ extension ISOMessage {
         }
         let codec = dialect.codecs[field]
         guard codec.isDefined else { throw ISOError(field: field, offset: 0, reason: .undefinedField) }
-        if let bad = firstInvalidCanonicalByte(codec, value) {
+        if let bad = firstInvalidCanonicalByte(codec, value, table: dialect.classTable) {
             throw ISOError(field: field, offset: bad, reason: .invalidCharacter(value[bad]))
         }
         var padCount = 0
@@ -154,31 +153,56 @@ extension ISOMessage {
             throw ISOError(field: field, offset: 0, reason: .lengthOutOfRange(length: value.count, maximum: codec.maxLength))
         }
         let units = value.count + padCount
+        if codec.encoding == .ascii && padCount == 0 {
+            // The common case: the canonical text is the wire form.
+            let start = try reserve(field, 0)
+            guard start + value.count <= ISOMessage.storageBytesMax else {
+                throw ISOError(field: field, offset: 0, reason: .messageTooLarge(size: start + value.count, maximum: ISOMessage.storageBytesMax))
+            }
+            storage.append(contentsOf: value)
+            setSlot(field, FieldSlot(offset: UInt16(start - storageBase), unitCount: UInt16(units)))
+            fields.insert(field)
+            return
+        }
         let wireCount = codec.wireByteCount(units: units)
         let start = try reserve(field, wireCount)
         storage.withUnsafeMutableBytes { raw in
             let out = UnsafeMutableRawBufferPointer(rebasing: raw[start..<start + wireCount])
             encodeWire(codec, value, padCount: padCount, into: out)
         }
-        slots[field] = FieldSlot(offset: UInt32(start), byteCount: UInt16(wireCount), unitCount: UInt16(units))
+        setSlot(field, FieldSlot(offset: UInt16(start - storageBase), unitCount: UInt16(units)))
         fields.insert(field)
     }
 
     mutating func appendWire(_ field: Int, _ wire: ArraySlice<UInt8>, units: Int) throws(ISOError) {
         let start = try reserve(field, wire.count)
         storage.replaceSubrange(start..<start + wire.count, with: wire)
-        slots[field] = FieldSlot(offset: UInt32(start), byteCount: UInt16(wire.count), unitCount: UInt16(units))
+        setSlot(field, FieldSlot(offset: UInt16(start - storageBase), unitCount: UInt16(units)))
         fields.insert(field)
     }
 
     /// Grows storage by `count` zero bytes and returns where they start, within `storageBytesMax`.
     mutating func reserve(_ field: Int, _ count: Int) throws(ISOError) -> Int {
+        if storageBase > 0 || storage.count > ISOMessage.storageBytesMax {
+            rebaseStorage()
+        }
         let start = storage.count
         guard start + count <= ISOMessage.storageBytesMax else {
             throw ISOError(field: field, offset: 0, reason: .messageTooLarge(size: start + count, maximum: ISOMessage.storageBytesMax))
         }
-        storage.append(contentsOf: repeatElement(0, count: count))
+        if count > 0 { storage.append(contentsOf: repeatElement(0, count: count)) }
         return start
+    }
+}
+
+extension ISOMessage {
+    /// Before a decoded message grows, keep only its own bytes: the shared read buffer may hold other frames,
+    /// and slot offsets are 16 bits from `storageBase`.
+    mutating func rebaseStorage() {
+        var end = storageBase
+        for field in fieldNumbers { end = max(end, wireRange(field).upperBound) }
+        storage = Array(storage[storageBase..<end])
+        storageBase = 0
     }
 }
 
@@ -189,11 +213,12 @@ func canPadText(_ codec: FieldCodec) -> Bool {
 }
 
 /// Canonical value check: text types by character class, signed amounts by position, binary anything.
-func firstInvalidCanonicalByte(_ codec: FieldCodec, _ value: UnsafeRawBufferPointer) -> Int? {
+func firstInvalidCanonicalByte(_ codec: FieldCodec, _ value: UnsafeRawBufferPointer, table: [UInt16]) -> Int? {
     if codec.type == .binary { return nil }
-    for index in 0..<value.count where characterClassTable[Int(value[index])] & codec.classMask == 0 {
-        return index
+    let bad = table.withUnsafeBufferPointer { table in
+        ByteScan.firstInvalid(value, from: 0, count: value.count, type: codec.type, classMask: codec.classMask, table: table)
     }
+    if bad != nil { return bad }
     if codec.type == .signedAmount && value.count > 0 {
         if value[0] != UInt8(ascii: "C") && value[0] != UInt8(ascii: "D") { return 0 }
         for index in 1..<value.count where !(0x30...0x39).contains(value[index]) { return index }

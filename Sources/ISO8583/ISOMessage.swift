@@ -1,7 +1,8 @@
-/// Where one field's wire bytes sit in a message's storage.
+/// Where one field's wire bytes sit in a message's storage: 4 bytes, because every decode initialises and
+/// returns 193 of them. The byte count follows from the unit count and the field's codec.
 struct FieldSlot: Sendable {
-    var offset: UInt32 = 0
-    var byteCount: UInt16 = 0
+    /// Offset from `ISOMessage.storageBase`.
+    var offset: UInt16 = 0
     /// The length in units (digits, characters or bytes) that the length prefix carries.
     var unitCount: UInt16 = 0
 }
@@ -61,19 +62,48 @@ public struct FieldSet: Sendable, Equatable {
     }
 }
 
+/// The slots of one message, in one heap block. A class rather than an InlineArray in the message: reading an
+/// element of an InlineArray stored in a non-mutable struct copied the whole array per read (measured), and a
+/// reused table lets `decode(_:range:into:)` run without any allocation. Copy-on-write keeps value semantics.
+final class SlotTable: ManagedBuffer<Void, FieldSlot> {
+    static let capacity = Dialect.fieldNumberMax + 1
+
+    static func make() -> SlotTable {
+        let table = unsafeDowncast(SlotTable.create(minimumCapacity: capacity) { _ in () }, to: SlotTable.self)
+        table.withUnsafeMutablePointerToElements { $0.initialize(repeating: FieldSlot(), count: capacity) }
+        return table
+    }
+
+    func copy() -> SlotTable {
+        let table = SlotTable.make()
+        table.withUnsafeMutablePointerToElements { target in
+            withUnsafeMutablePointerToElements { source in target.update(from: source, count: SlotTable.capacity) }
+        }
+        return table
+    }
+
+    deinit {
+        _ = withUnsafeMutablePointerToElements { $0.deinitialize(count: SlotTable.capacity) }
+    }
+}
+
 /// One ISO 8583 message of a dialect. Field values are kept as byte ranges of one storage array: a decoded
 /// message shares the received frame (no copy), a built one appends each value in wire form as it is set.
-public struct ISOMessage: Sendable {
+/// Sendable by copy-on-write: the slot table is written only through `writableSlots()`, which copies a shared
+/// table first, so two threads never see one table change.
+public struct ISOMessage: @unchecked Sendable {
     /// A limit on storage so that repeated `set` calls cannot grow a message without bound.
-    public static let storageBytesMax = 1 << 20
+    public static let storageBytesMax = 65535
 
-    public let dialect: Dialect
+    public private(set) var dialect: Dialect
     public var mti: MTI?
     /// The opaque header bytes of dialects that have one (`Dialect.headerLength`).
     public var header: [UInt8] = []
     public internal(set) var fields = FieldSet()
     var storage: [UInt8]
-    var slots = InlineArray<193, FieldSlot>(repeating: FieldSlot())
+    /// Where the message starts in `storage` (a decoded message shares a read buffer that may hold others).
+    var storageBase = 0
+    var slotTable: SlotTable
 
     /// An empty message to fill with `set`.
     public init(dialect: Dialect, mti: MTI?) {
@@ -81,12 +111,65 @@ public struct ISOMessage: Sendable {
         self.mti = mti
         self.storage = []
         self.storage.reserveCapacity(256)
+        self.slotTable = SlotTable.make()
     }
 
-    init(dialect: Dialect, frame: [UInt8]) {
+    init(dialect: Dialect, frame: [UInt8], base: Int) {
         self.dialect = dialect
         self.mti = nil
         self.storage = frame
+        self.storageBase = base
+        self.slotTable = SlotTable.make()
+    }
+
+    /// Makes this message a view of a new frame, keeping its slot table (no allocation when unshared).
+    mutating func reset(dialect: Dialect, frame: [UInt8], base: Int) {
+        self.dialect = dialect
+        mti = nil
+        if !header.isEmpty { header = [] }
+        fields = FieldSet()
+        storage = frame
+        storageBase = base
+    }
+
+    /// Empties the message for reuse as a new one of the same dialect, keeping its buffers: building one
+    /// response after another this way allocates nothing.
+    public mutating func removeAll(mti: MTI?) {
+        self.mti = mti
+        if !header.isEmpty { header = [] }
+        fields = FieldSet()
+        if storageBase != 0 || !isKnownUniquelyReferenced(&slotTable) {
+            storage = []
+            storage.reserveCapacity(256)
+            storageBase = 0
+        } else {
+            storage.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// The slot table's elements, made unique first so writes do not show through other copies.
+    @inline(__always)
+    mutating func writableSlots() -> UnsafeMutablePointer<FieldSlot> {
+        if !isKnownUniquelyReferenced(&slotTable) { slotTable = slotTable.copy() }
+        return slotTable.withUnsafeMutablePointerToElements { $0 }
+    }
+
+    @inline(__always)
+    mutating func setSlot(_ field: Int, _ slot: FieldSlot) {
+        writableSlots()[field] = slot
+    }
+
+    /// Where a present field's wire bytes are in `storage`.
+    @inline(__always)
+    func wireRange(_ field: Int) -> Range<Int> {
+        let slot = slot(field)
+        let start = storageBase &+ Int(slot.offset)
+        return start..<(start &+ dialect.codecs[field].wireByteCount(units: Int(slot.unitCount)))
+    }
+
+    @inline(__always)
+    func slot(_ field: Int) -> FieldSlot {
+        slotTable.withUnsafeMutablePointerToElements { $0[field] }
     }
 
     /// True when the field is present.
@@ -107,16 +190,15 @@ public struct ISOMessage: Sendable {
     /// The length of a present field in units (digits, characters or bytes), as its length prefix says.
     public func length(_ field: Int) -> Int? {
         guard has(field) else { return nil }
-        return Int(slots[field].unitCount)
+        return Int(slot(field).unitCount)
     }
 
     /// Calls `body` with the field's bytes exactly as they are on the wire (after any length prefix).
     public func withWireBytes<Result>(_ field: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
         guard has(field) else { return nil }
-        let slot = slots[field]
+        let range = wireRange(field)
         return storage.withUnsafeBytes { raw in
-            let start = Int(slot.offset)
-            return body(UnsafeRawBufferPointer(rebasing: raw[start..<start + Int(slot.byteCount)]))
+            return body(UnsafeRawBufferPointer(rebasing: raw[range]))
         }
     }
 }

@@ -23,7 +23,7 @@ func encodeWire(_ codec: FieldCodec, _ value: UnsafeRawBufferPointer, padCount: 
 }
 
 /// Packs digits two per byte. A fixed numeric field shorter than its length is zero-filled on the left first;
-/// an odd digit count gets the codec's pad nibble on its pad side.
+/// an odd digit count gets the codec's pad nibble on its pad side. Allocates nothing.
 func packDecimal(_ codec: FieldCodec, _ value: UnsafeRawBufferPointer, zeroFill: Int, into out: UnsafeMutableRawBufferPointer) {
     var source = 0
     var target = 0
@@ -33,21 +33,27 @@ func packDecimal(_ codec: FieldCodec, _ value: UnsafeRawBufferPointer, zeroFill:
         target = 1
     }
     let digitCount = zeroFill + value.count - source
-    var nibbles = [UInt8]()
-    nibbles.reserveCapacity(digitCount + 1)
-    if digitCount & 1 == 1 && codec.padSide != .right { nibbles.append(codec.padValue) }
-    for _ in 0..<zeroFill { nibbles.append(0) }
-    while source < value.count {
-        let character = value[source]
-        nibbles.append(character == 0x44 || character == 0x64 ? 0xD : character & 0x0F)
-        source += 1
-    }
-    if digitCount & 1 == 1 && codec.padSide == .right { nibbles.append(codec.padValue) }
-    var index = 0
-    while index + 1 < nibbles.count {
-        out[target] = nibbles[index] << 4 | nibbles[index + 1]
-        target += 1
-        index += 2
+    let isOdd = digitCount & 1 == 1
+    let padFront = isOdd && codec.padSide != .right
+    let nibbleCount = digitCount + (isOdd ? 1 : 0)
+    var high: UInt8 = 0
+    for index in 0..<nibbleCount {
+        let digitIndex = index - (padFront ? 1 : 0)
+        let nibble: UInt8
+        if digitIndex < 0 || digitIndex >= digitCount {
+            nibble = codec.padValue
+        } else if digitIndex < zeroFill {
+            nibble = 0
+        } else {
+            let character = value[source + digitIndex - zeroFill]
+            nibble = character == 0x44 || character == 0x64 ? 0xD : character & 0x0F
+        }
+        if index & 1 == 0 {
+            high = nibble
+        } else {
+            out[target] = high << 4 | nibble
+            target += 1
+        }
     }
 }
 

@@ -1,1 +1,29 @@
-print("loyalty-switch")
+import Glibc
+
+/// `loyalty-switch COMMAND ...`: one executable for the switch and its tools.
+let usage = """
+    usage: loyalty-switch COMMAND [OPTIONS]
+
+    commands:
+      serve      run the switch (wire contract v1) — not built yet, see issue 4
+      iso        decode and encode ISO 8583 messages (iso --help)
+      ledger     inspect a ledger data directory (ledger --help)
+
+    Run `loyalty-switch COMMAND --help` for a command's options.
+    """
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let status: Int32
+switch arguments.first {
+case "iso": status = ISOCommand.run(Array(arguments.dropFirst()))
+case "--help", "-h", "help":
+    print(usage)
+    status = 0
+case nil:
+    printError(usage)
+    status = 2
+default:
+    printError("error: unknown command '\(arguments[0])'\n\(usage)")
+    status = 2
+}
+exit(status)

@@ -1,0 +1,107 @@
+/// How messages are delimited on a TCP stream: a length header before each message, optionally a 5-byte TPDU
+/// after it (covered by the length).
+public struct Framing: Sendable, Equatable {
+    /// The length header in front of every message.
+    public enum LengthHeader: String, Sendable, CaseIterable {
+        /// 2 bytes, big-endian binary (the default listener of wire contract v1).
+        case binary2
+        /// 2 bytes of packed decimal, 0000–9999.
+        case bcd2
+        /// 4 ASCII decimal digits, 0000–9999.
+        case ascii4
+
+        public var byteCount: Int { self == .ascii4 ? 4 : 2 }
+
+        /// The largest length the header can express.
+        public var lengthMax: Int { self == .binary2 ? 65535 : 9999 }
+    }
+
+    /// Bytes of a TPDU: ID (1), destination address (2), source address (2).
+    public static let tpduByteCount = 5
+    /// The default limit on one message (wire contract v1).
+    public static let defaultFrameBytesMax = 8192
+
+    public var lengthHeader: LengthHeader
+    public var hasTPDU: Bool
+    /// The largest frame accepted (length header value, TPDU included); a larger header closes the connection.
+    public var frameBytesMax: Int
+
+    public init(lengthHeader: LengthHeader = .binary2, hasTPDU: Bool = false, frameBytesMax: Int = Framing.defaultFrameBytesMax) {
+        precondition(frameBytesMax > 0 && frameBytesMax <= lengthHeader.lengthMax, "frameBytesMax out of range")
+        self.lengthHeader = lengthHeader
+        self.hasTPDU = hasTPDU
+        self.frameBytesMax = frameBytesMax
+    }
+
+    /// Appends the length header for a payload of `length` bytes (TPDU included).
+    public func appendHeader(length: Int, to out: inout [UInt8]) {
+        precondition(length >= 0 && length <= lengthHeader.lengthMax, "frame length out of range")
+        switch lengthHeader {
+        case .binary2:
+            out.append(UInt8(length >> 8))
+            out.append(UInt8(length & 0xFF))
+        case .bcd2:
+            let high = length / 100
+            let low = length % 100
+            out.append(UInt8((high / 10) << 4 | high % 10))
+            out.append(UInt8((low / 10) << 4 | low % 10))
+        case .ascii4:
+            for divisor in [1000, 100, 10, 1] { out.append(UInt8(0x30 + length / divisor % 10)) }
+        }
+    }
+
+    /// Appends a whole frame: header, the TPDU with source and destination swapped (for a response), and the
+    /// message bytes.
+    public func appendFrame(message: [UInt8], requestTPDU: [UInt8]?, to out: inout [UInt8]) {
+        let tpduCount = hasTPDU ? Framing.tpduByteCount : 0
+        appendHeader(length: message.count + tpduCount, to: &out)
+        if hasTPDU {
+            let tpdu = requestTPDU ?? [0x60, 0, 0, 0, 0]
+            precondition(tpdu.count == Framing.tpduByteCount, "TPDU must be 5 bytes")
+            out.append(contentsOf: [tpdu[0], tpdu[3], tpdu[4], tpdu[1], tpdu[2]])
+        }
+        out.append(contentsOf: message)
+    }
+
+    /// Reads the length header at `offset`; nil when the header is not a valid number in its encoding.
+    func readHeader(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Int? {
+        switch lengthHeader {
+        case .binary2:
+            return Int(raw[offset]) << 8 | Int(raw[offset + 1])
+        case .bcd2:
+            var value = 0
+            for index in 0..<2 {
+                let byte = raw[offset + index]
+                guard byte >> 4 <= 9 && byte & 0xF <= 9 else { return nil }
+                value = value * 100 + Int(byte >> 4) * 10 + Int(byte & 0xF)
+            }
+            return value
+        case .ascii4:
+            var value = 0
+            for index in 0..<4 {
+                let digit = Int(raw[offset + index]) - 0x30
+                guard (0...9).contains(digit) else { return nil }
+                value = value * 10 + digit
+            }
+            return value
+        }
+    }
+}
+
+/// Why a stream cannot be read any further; the connection should close.
+public enum FramingError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The length header announces more than `frameBytesMax`.
+    case frameTooLarge(length: Int, maximum: Int)
+    /// The length header is not a number in its encoding.
+    case invalidLengthHeader(offset: Int)
+    /// A TPDU framing whose frame is shorter than the TPDU.
+    case frameShorterThanTPDU(length: Int)
+
+    public var description: String {
+        switch self {
+        case .frameTooLarge(let length, let maximum): return "frame of \(length) bytes exceeds the limit of \(maximum)"
+        case .invalidLengthHeader(let offset): return "invalid length header at stream offset \(offset)"
+        case .frameShorterThanTPDU(let length): return "frame of \(length) bytes is shorter than its TPDU"
+        }
+    }
+}
