@@ -1,2 +1,163 @@
-/// The ledger: placeholder until issue 3 lands.
-public enum LedgerPlaceholder {}
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The sharded in-memory ledger with a write-ahead log.
+///
+/// `open` recovers every shard (snapshot + log) and starts one thread per shard. `submit` routes a request
+/// to its shard by the keyed hash of its card number; the reply arrives later, on the shard's thread, through
+/// the sink, and only after the request's log record is durable. `close` drains, commits, snapshots and stops.
+public final class Ledger: @unchecked Sendable {
+    public let directory: String
+    public let configuration: LedgerConfiguration
+    /// What recovery found, per shard (for logs and for `ledger verify`).
+    public let recoveryReports: [ShardRecoveryReport]
+    private let shards: [Shard]
+    private let cardHashKey: (UInt64, UInt64)
+    private let closeState = NSLock()
+    private var isClosed = false
+
+    private init(
+        directory: String, configuration: LedgerConfiguration, shards: [Shard], cardHashKey: (UInt64, UInt64),
+        reports: [ShardRecoveryReport]
+    ) {
+        self.directory = directory
+        self.configuration = configuration
+        self.shards = shards
+        self.cardHashKey = cardHashKey
+        recoveryReports = reports
+    }
+
+    /// Opens (creating on first use) the data directory, recovers it and starts the shards.
+    /// Refuses with `LedgerError.damagedLog` when a record before the log's tail is damaged.
+    public static func open(directory: String, configuration: LedgerConfiguration = LedgerConfiguration())
+        throws(LedgerError) -> Ledger
+    {
+        configuration.validate()
+        try DataDirectory.prepare(directory, shardCount: configuration.shardCount, create: true)
+        let key = try DataDirectory.cardHashKey(directory, create: true)
+        var shards: [Shard] = []
+        var reports: [ShardRecoveryReport] = []
+        for index in 0..<configuration.shardCount {
+            let (shard, report) = try openShard(index, root: directory, configuration: configuration)
+            shards.append(shard)
+            reports.append(report)
+        }
+        for shard in shards { shard.peers = shards }
+        for shard in shards { shard.start() }
+        for shard in shards {
+            for transfer in shard.state.pendingTransfers {
+                shards[Int(transfer.destinationShard)].queue.pushInternal(shard.state.transferInCommand(transfer))
+            }
+        }
+        return Ledger(directory: directory, configuration: configuration, shards: shards, cardHashKey: key, reports: reports)
+    }
+
+    private static func openShard(
+        _ index: Int, root: String, configuration: LedgerConfiguration
+    ) throws(LedgerError) -> (Shard, ShardRecoveryReport) {
+        let shardDirectory = DataDirectory.shardDirectory(root, shard: index)
+        let state = ShardState(shardIndex: index, shardCount: configuration.shardCount, limits: configuration)
+        let recovery = ShardRecovery(directory: shardDirectory, readOnly: false, segmentBytes: configuration.segmentBytes)
+        let report = try recovery.recover(into: state)
+        if let torn = report.tornTail {
+            configuration.log(
+                "shard \(index): torn tail in \(torn.file) at offset \(torn.offset): truncated \(torn.bytesDiscarded) "
+                    + "bytes (an incomplete last batch, never acknowledged)")
+        }
+        configuration.log(
+            "shard \(index): recovered snapshot \(report.snapshotSequence) + \(report.recordsReplayed) records, "
+                + "last sequence \(report.lastSequence), \(state.members.count) members")
+        let writer = try WALWriter(
+            directory: shardDirectory, segmentBytes: configuration.segmentBytes,
+            batchBytesMax: configuration.batchBytesMax, skipSync: configuration.skipSync, position: report.position)
+        let shard = Shard(
+            index: index, state: state, writer: writer, directory: shardDirectory, configuration: configuration)
+        return (shard, ShardRecoveryReport(report, members: state.members.count))
+    }
+
+    /// The shard that owns a card.
+    public func shardIndex(of card: CardNumber) -> Int {
+        ShardState.shard(of: card.hash(key0: cardHashKey.0, key1: cardHashKey.1), shardCount: shards.count)
+    }
+
+    /// Queues one request. False when its shard's queue is full (or the ledger is closed): nothing was
+    /// queued, and the caller answers "overloaded" itself.
+    public func submit(_ request: LedgerRequest, to sink: some LedgerReplySink) -> Bool {
+        let command = ShardCommand(request: request, cardHashKey: cardHashKey, sink: sink)
+        let shard = ShardState.shard(of: command.cardHash, shardCount: shards.count)
+        return shards[shard].queue.push(command)
+    }
+
+    /// Queues a batch. Returns the replies for requests refused at once (status `.overloaded`); every other
+    /// request is answered through `sink`.
+    public func submit(_ requests: some Collection<LedgerRequest>, to sink: some LedgerReplySink) -> [LedgerReply] {
+        var refused: [LedgerReply] = []
+        for request in requests where !submit(request, to: sink) {
+            refused.append(LedgerReply(tag: request.tag, key: request.key, status: .overloaded))
+        }
+        return refused
+    }
+
+    /// Synchronous convenience for tests and tools: submits and waits for the durable reply.
+    public func perform(_ request: LedgerRequest) -> LedgerReply {
+        let sink = WaitingSink()
+        guard submit(request, to: sink) else {
+            return LedgerReply(tag: request.tag, key: request.key, status: .overloaded)
+        }
+        return sink.wait()
+    }
+
+    /// Drains every queue, commits, writes a snapshot per shard and stops the threads. Idempotent.
+    public func close() {
+        closeState.lock()
+        defer { closeState.unlock() }
+        guard !isClosed else { return }
+        isClosed = true
+        for shard in shards { shard.stopAndWait() }
+    }
+
+    /// Write statistics per shard since open: (records, fdatasync calls). Read after `close`.
+    public var commitStatistics: [(records: Int, syncs: Int)] {
+        shards.map { ($0.writer.recordsWritten, $0.writer.syncCount) }
+    }
+
+    deinit { close() }
+}
+
+/// A sink that blocks the caller until one reply arrives. For `perform` only.
+final class WaitingSink: LedgerReplySink, @unchecked Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+    private var reply: LedgerReply?
+
+    func deliver(_ replies: [LedgerReply]) {
+        precondition(replies.count == 1 && reply == nil, "WaitingSink expects exactly one reply")
+        reply = replies[0]
+        semaphore.signal()
+    }
+
+    func wait() -> LedgerReply {
+        semaphore.wait()
+        return reply!
+    }
+}
+
+/// What recovery did for one shard.
+public struct ShardRecoveryReport: Sendable {
+    public var snapshotSequence: UInt64
+    public var recordsReplayed: Int
+    public var recordsVerified: Int
+    public var lastSequence: UInt64
+    public var tornTail: TornTail?
+    public var members: Int
+
+    init(_ report: ShardRecovery.Report, members: Int) {
+        snapshotSequence = report.snapshotSequence
+        recordsReplayed = report.recordsReplayed
+        recordsVerified = report.recordsVerified
+        lastSequence = report.lastSequence
+        tornTail = report.tornTail
+        self.members = members
+    }
+}

@@ -1,0 +1,88 @@
+/// Little-endian writer over memory the caller sized; overrunning it is a programmer error.
+struct ByteWriter {
+    let base: UnsafeMutableRawPointer
+    let capacity: Int
+    private(set) var offset: Int
+
+    init(base: UnsafeMutableRawPointer, capacity: Int, offset: Int = 0) {
+        self.base = base
+        self.capacity = capacity
+        self.offset = offset
+    }
+
+    @inline(__always)
+    mutating func put<Value: FixedWidthInteger>(_ value: Value) {
+        precondition(offset + MemoryLayout<Value>.size <= capacity, "ByteWriter overrun")
+        base.storeBytes(of: value.littleEndian, toByteOffset: offset, as: Value.self)
+        offset += MemoryLayout<Value>.size
+    }
+
+    mutating func put(_ key: IdempotencyKey) {
+        put(key.word0)
+        put(key.word1)
+        put(key.word2)
+        put(key.word3)
+    }
+
+    mutating func put(_ amounts: AssetAmounts) {
+        put(amounts.points)
+        put(amounts.credit)
+    }
+
+    mutating func put(_ hash: CardHash) {
+        put(hash.high)
+        put(hash.low)
+    }
+
+    mutating func put(_ digest: ContentDigest) {
+        put(digest.high)
+        put(digest.low)
+    }
+
+    mutating func putZeros(until alignment: Int) {
+        while offset % alignment != 0 { put(UInt8(0)) }
+    }
+}
+
+/// Little-endian reader that reports running past the end as nil: read-back data is untrusted.
+struct ByteReader {
+    let base: UnsafeRawPointer
+    let count: Int
+    private(set) var offset: Int
+
+    init(base: UnsafeRawPointer, count: Int, offset: Int = 0) {
+        self.base = base
+        self.count = count
+        self.offset = offset
+    }
+
+    @inline(__always)
+    mutating func get<Value: FixedWidthInteger>(_: Value.Type = Value.self) -> Value? {
+        guard offset + MemoryLayout<Value>.size <= count else { return nil }
+        let value = base.loadUnaligned(fromByteOffset: offset, as: Value.self)
+        offset += MemoryLayout<Value>.size
+        return Value(littleEndian: value)
+    }
+
+    mutating func key() -> IdempotencyKey? {
+        guard let word0 = get(UInt64.self), let word1 = get(UInt64.self), let word2 = get(UInt64.self),
+            let word3 = get(UInt64.self)
+        else { return nil }
+        return IdempotencyKey(word0: word0, word1: word1, word2: word2, word3: word3)
+    }
+
+    mutating func amounts() -> AssetAmounts? {
+        guard let points = get(Int64.self), let credit = get(Int64.self) else { return nil }
+        return AssetAmounts(points: points, credit: credit)
+    }
+
+    mutating func cardHash() -> CardHash? {
+        guard let high = get(UInt64.self), let low = get(UInt64.self) else { return nil }
+        return CardHash(high: high, low: low)
+    }
+
+    mutating func digest() -> ContentDigest? {
+        guard let high = get(UInt64.self), let low = get(UInt64.self) else { return nil }
+        return ContentDigest(high: high, low: low)
+    }
+}

@@ -1,0 +1,156 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Thin wrappers over POSIX file calls: retry EINTR, turn failures into `LedgerError.io` with the path.
+enum FileIO {
+    static func openFile(_ path: String, flags: Int32, mode: mode_t = 0o600) throws(LedgerError) -> Int32 {
+        while true {
+            let descriptor = open(path, flags | O_CLOEXEC, mode)
+            if descriptor >= 0 { return descriptor }
+            if errno != EINTR { throw .io(operation: "open", path: path, errno: errno) }
+        }
+    }
+
+    static func closeFile(_ descriptor: Int32) {
+        _ = close(descriptor)
+    }
+
+    /// Writes all bytes at `offset` (short writes continue; EINTR retried).
+    static func writeAll(
+        _ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, offset: Int64, path: String
+    ) throws(LedgerError) {
+        var done = 0
+        while done < bytes.count {
+            let written = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw .io(operation: "write", path: path, errno: errno)
+            }
+            precondition(written > 0, "pwrite returned 0 for a non-empty buffer")
+            done += written
+        }
+    }
+
+    /// Reads up to `bytes.count` bytes at `offset`; returns how many were read (less only at end of file).
+    static func readFully(
+        _ descriptor: Int32, _ bytes: UnsafeMutableRawBufferPointer, offset: Int64, path: String
+    ) throws(LedgerError) -> Int {
+        var done = 0
+        while done < bytes.count {
+            let count = pread(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .io(operation: "read", path: path, errno: errno)
+            }
+            if count == 0 { break }
+            done += count
+        }
+        return done
+    }
+
+    static func syncData(_ descriptor: Int32, path: String) throws(LedgerError) {
+        while fdatasync(descriptor) != 0 {
+            if errno != EINTR { throw .io(operation: "fdatasync", path: path, errno: errno) }
+        }
+    }
+
+    static func syncAll(_ descriptor: Int32, path: String) throws(LedgerError) {
+        while fsync(descriptor) != 0 {
+            if errno != EINTR { throw .io(operation: "fsync", path: path, errno: errno) }
+        }
+    }
+
+    static func syncDirectory(_ path: String) throws(LedgerError) {
+        let descriptor = try openFile(path, flags: O_RDONLY | O_DIRECTORY)
+        defer { closeFile(descriptor) }
+        try syncAll(descriptor, path: path)
+    }
+
+    static func fileSize(_ descriptor: Int32, path: String) throws(LedgerError) -> Int64 {
+        var status = stat()
+        if fstat(descriptor, &status) != 0 { throw .io(operation: "fstat", path: path, errno: errno) }
+        return Int64(status.st_size)
+    }
+
+    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    static func makeDirectory(_ path: String) throws(LedgerError) {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw .io(operation: "mkdir", path: path, errno: errno) }
+    }
+
+    static func remove(_ path: String) throws(LedgerError) {
+        if unlink(path) != 0 && errno != ENOENT { throw .io(operation: "unlink", path: path, errno: errno) }
+    }
+
+    static func rename(_ from: String, _ to: String) throws(LedgerError) {
+        if Glibc.rename(from, to) != 0 { throw .io(operation: "rename", path: to, errno: errno) }
+    }
+
+    static func truncate(_ descriptor: Int32, length: Int64, path: String) throws(LedgerError) {
+        if ftruncate(descriptor, off_t(length)) != 0 { throw .io(operation: "ftruncate", path: path, errno: errno) }
+    }
+
+    /// Names in a directory (no "." or ".."), sorted. Bounded by `entriesMax`: a directory bigger than that is
+    /// not one of ours.
+    static func listDirectory(_ path: String, entriesMax: Int = 100_000) throws(LedgerError) -> [String] {
+        guard let directory = opendir(path) else { throw .io(operation: "opendir", path: path, errno: errno) }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while names.count < entriesMax, let entry = readdir(directory) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Writes a whole small file atomically: temp file, fsync, rename, fsync directory.
+    static func writeFileAtomically(
+        directory: String, name: String, _ bytes: UnsafeRawBufferPointer
+    ) throws(LedgerError) {
+        let temporary = directory + "/" + name + ".tmp"
+        let descriptor = try openFile(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        do {
+            try writeAll(descriptor, bytes, offset: 0, path: temporary)
+            try syncAll(descriptor, path: temporary)
+        } catch {
+            closeFile(descriptor)
+            throw error
+        }
+        closeFile(descriptor)
+        try rename(temporary, directory + "/" + name)
+        try syncDirectory(directory)
+    }
+
+    static func readWholeFile(_ path: String, bytesMax: Int) throws(LedgerError) -> [UInt8] {
+        let descriptor = try openFile(path, flags: O_RDONLY)
+        defer { closeFile(descriptor) }
+        let size = try fileSize(descriptor, path: path)
+        guard size <= Int64(bytesMax) else { throw .io(operation: "read (file too large)", path: path, errno: EFBIG) }
+        var failure: LedgerError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: Int(size)) { buffer, initialized in
+            do throws(LedgerError) {
+                initialized = try readFully(descriptor, UnsafeMutableRawBufferPointer(buffer), offset: 0, path: path)
+            } catch {
+                failure = error
+                initialized = 0
+            }
+        }
+        if let failure { throw failure }
+        return bytes
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// `withUnsafeBytes` for a body with typed throws (the standard one rethrows untyped errors).
+    func withBytes<Value>(
+        _ body: (UnsafeRawBufferPointer) throws(LedgerError) -> Value
+    ) throws(LedgerError) -> Value {
+        let outcome: Result<Value, LedgerError> = withUnsafeBytes { bytes in
+            do throws(LedgerError) { return .success(try body(bytes)) } catch { return .failure(error) }
+        }
+        return try outcome.get()
+    }
+}

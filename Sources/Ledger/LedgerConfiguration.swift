@@ -1,0 +1,84 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Limits and tuning, fixed at open. Every table and queue the ledger owns is bounded by one of these.
+public struct LedgerConfiguration: Sendable {
+    /// Number of shards (threads). Must stay the same for a data directory: members are placed by card hash.
+    public var shardCount: Int = 2
+    /// Requests waiting for a shard; beyond it `submit` refuses with `.overloaded`.
+    public var queueCapacity: Int = 8192
+    /// Members per shard; enrolment beyond it is refused with `.capacityExceeded`.
+    public var membersPerShardMax: Int = 1 << 21
+    /// Cards per shard (members plus replacement cards).
+    public var cardsPerShardMax: Int = 1 << 21
+    /// Active holds per shard.
+    public var holdsPerShardMax: Int = 1 << 16
+    /// Active holds per member: bounds the work of expiring a member's holds.
+    public var holdsPerMemberMax: Int = 16
+    /// Idempotency keys remembered per shard (oldest forgotten first).
+    public var idempotencyKeysPerShardMax: Int = 1 << 18
+    /// Keys older than this are forgotten even when there is room. Refunds and reversals must arrive inside it.
+    public var idempotencyRetentionMs: Int64 = 35 * 24 * 3_600_000
+    /// Cross-shard card replacements in flight per shard.
+    public var transfersInFlightMax: Int = 1024
+    /// Bytes of log records in one group commit; a fuller batch is committed early.
+    public var batchBytesMax: Int = 1 << 20
+    /// Size of a preallocated log segment file.
+    public var segmentBytes: Int = 64 << 20
+    /// A snapshot is written after this many records (and on close); 0 disables periodic snapshots.
+    public var snapshotIntervalRecords: Int = 2_000_000
+    /// Skip fdatasync. Only for tests that do not test durability; never in production.
+    public var skipSync: Bool = false
+    /// Milliseconds since the epoch. Read once per batch and recorded in the log, so replay is deterministic.
+    public var clockMs: @Sendable () -> Int64 = LedgerConfiguration.realtimeMs
+    /// Operational log lines (recovery, truncation). Never receives a card number.
+    public var log: @Sendable (String) -> Void = { line in
+        let text = "ledger: " + line + "\n"
+        _ = text.withCString { write(2, $0, strlen($0)) }
+    }
+
+    public init() {}
+
+    public static let realtimeMs: @Sendable () -> Int64 = {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
+    func validate() {
+        precondition(shardCount >= 1 && shardCount <= 256, "shardCount must be 1...256")
+        precondition(queueCapacity >= 1, "queueCapacity must be positive")
+        precondition(membersPerShardMax >= 1 && membersPerShardMax < Int(Int32.max), "membersPerShardMax")
+        precondition(cardsPerShardMax >= membersPerShardMax && cardsPerShardMax < Int(Int32.max) / 2, "cards")
+        precondition(holdsPerShardMax >= 1 && holdsPerShardMax < Int(Int32.max), "holdsPerShardMax")
+        precondition(idempotencyKeysPerShardMax >= 1 && idempotencyKeysPerShardMax < Int(Int32.max) / 2, "keys")
+        precondition(batchBytesMax >= 4096 && segmentBytes >= batchBytesMax * 2, "segment holds two batches")
+        precondition(transfersInFlightMax >= 1, "transfersInFlightMax")
+    }
+}
+
+/// Operating errors of the ledger. Card numbers never appear in them.
+public enum LedgerError: Error, Equatable, CustomStringConvertible {
+    case io(operation: String, path: String, errno: Int32)
+    /// A record before the log's tail is damaged: the ledger refuses to start rather than lose it silently.
+    case damagedLog(file: String, offset: Int64, reason: String)
+    case damagedSnapshot(file: String, reason: String)
+    /// The data directory was written with another shard count or format.
+    case incompatibleDirectory(reason: String)
+    /// Replaying a record produced another outcome than the one recorded: a bug, or a changed rule.
+    case replayMismatch(file: String, offset: Int64, reason: String)
+
+    public var description: String {
+        switch self {
+        case .io(let operation, let path, let errno):
+            "\(operation) \(path): \(String(cString: strerror(errno))) (errno \(errno))"
+        case .damagedLog(let file, let offset, let reason):
+            "damaged log record in \(file) at offset \(offset): \(reason); refusing to start"
+        case .damagedSnapshot(let file, let reason): "damaged snapshot \(file): \(reason)"
+        case .incompatibleDirectory(let reason): "incompatible data directory: \(reason)"
+        case .replayMismatch(let file, let offset, let reason):
+            "replay of \(file) at offset \(offset) disagrees with the recorded outcome: \(reason)"
+        }
+    }
+}

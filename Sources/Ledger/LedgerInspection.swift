@@ -1,0 +1,95 @@
+/// Totals of a data directory, computed by a read-only recovery (what `ledger verify` prints).
+public struct LedgerTotals: Sendable, Equatable {
+    public var shardCount = 0
+    public var members = 0
+    public var cards = 0
+    public var cardsBlocked = 0
+    public var cardsReplaced = 0
+    public var balance = AssetAmounts.zero
+    public var held = AssetAmounts.zero
+    public var activeHolds = 0
+    public var idempotencyKeys = 0
+    public var pendingTransfers = 0
+    public var recordsVerified = 0
+    public var recordsReplayed = 0
+    public var lastSequences: [UInt64] = []
+    public var snapshotSequences: [UInt64] = []
+    public var tornTails: [TornTail] = []
+}
+
+extension Ledger {
+    /// Recovers every shard into memory without starting threads or touching any file, checks the
+    /// cross-table invariants, and returns the totals. Throws what `open` would refuse with.
+    public static func inspect(directory: String, configuration: LedgerConfiguration = LedgerConfiguration())
+        throws(LedgerError) -> LedgerTotals
+    {
+        configuration.validate()
+        try DataDirectory.prepare(directory, shardCount: configuration.shardCount, create: false)
+        var totals = LedgerTotals()
+        totals.shardCount = configuration.shardCount
+        for index in 0..<configuration.shardCount {
+            let shardDirectory = DataDirectory.shardDirectory(directory, shard: index)
+            let state = ShardState(shardIndex: index, shardCount: configuration.shardCount, limits: configuration)
+            let recovery = ShardRecovery(directory: shardDirectory, readOnly: true, segmentBytes: configuration.segmentBytes)
+            let report = try recovery.recover(into: state)
+            try state.checkInvariants(directory: shardDirectory)
+            state.addTotals(to: &totals)
+            totals.recordsVerified += report.recordsVerified
+            totals.recordsReplayed += report.recordsReplayed
+            totals.lastSequences.append(report.lastSequence)
+            totals.snapshotSequences.append(report.snapshotSequence)
+            if let torn = report.tornTail { totals.tornTails.append(torn) }
+        }
+        return totals
+    }
+
+    /// The shard count recorded in a data directory's `ledger.meta`, for tools that open it.
+    public static func recordedShardCount(directory: String) throws(LedgerError) -> Int {
+        let path = directory + "/" + DataDirectory.metaName
+        let text = String(decoding: try FileIO.readWholeFile(path, bytesMax: 4096), as: UTF8.self)
+        guard let field = text.split(separator: " ").first(where: { $0.hasPrefix("shards=") }),
+            let count = Int(field.dropFirst(7).trimmingCharacters(in: .newlines))
+        else { throw .incompatibleDirectory(reason: "\(path) does not name a shard count") }
+        return count
+    }
+}
+
+extension ShardState {
+    func addTotals(to totals: inout LedgerTotals) {
+        totals.members += members.count
+        totals.cards += cards.count
+        for index in 0..<cards.count {
+            if cards.cards[index].status == .blocked { totals.cardsBlocked += 1 }
+            if cards.cards[index].status == .replaced { totals.cardsReplaced += 1 }
+        }
+        for index in 0..<members.count {
+            totals.balance.points += members[index].balance.points
+            totals.balance.credit += members[index].balance.credit
+            totals.held.points += members[index].held.points
+            totals.held.credit += members[index].held.credit
+        }
+        totals.activeHolds += activeHoldCount
+        totals.idempotencyKeys += idempotency.count
+        totals.pendingTransfers += pendingTransfers.count
+    }
+
+    /// Cross-table consistency: every member's held amounts equal the sum of its active holds, cards point at
+    /// existing members, the hold count matches.
+    func checkInvariants(directory: String) throws(LedgerError) {
+        var heldByMember = [Int32: AssetAmounts]()
+        var active = 0
+        for index in 0..<holds.count where holds[index].isActive {
+            active += 1
+            heldByMember[holds[index].member, default: .zero][holds[index].asset] += holds[index].amount
+        }
+        guard active == activeHoldCount else {
+            throw .damagedSnapshot(file: directory, reason: "active hold count \(activeHoldCount) but \(active) found")
+        }
+        for index in 0..<members.count where members[index].held != (heldByMember[Int32(index)] ?? .zero) {
+            throw .damagedSnapshot(file: directory, reason: "member \(index) held amounts disagree with its holds")
+        }
+        for index in 0..<cards.count where cards.cards[index].member < 0 || Int(cards.cards[index].member) >= members.count {
+            throw .damagedSnapshot(file: directory, reason: "card \(index) names a missing member")
+        }
+    }
+}

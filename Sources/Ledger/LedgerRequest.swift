@@ -1,0 +1,157 @@
+/// The kinds of value a member can hold. Adding one means adding a case and a field to `AssetAmounts`.
+public enum Asset: UInt8, Sendable, BitwiseCopyable, CaseIterable {
+    /// Loyalty points, an integer count.
+    case points = 0
+    /// Store credit in currency minor units.
+    case credit = 1
+}
+
+/// One amount per asset; used for balances and for what an operation credited or debited.
+public struct AssetAmounts: Hashable, Sendable, BitwiseCopyable {
+    public var points: Int64
+    public var credit: Int64
+
+    public init(points: Int64 = 0, credit: Int64 = 0) {
+        self.points = points
+        self.credit = credit
+    }
+
+    public static let zero = AssetAmounts()
+
+    public subscript(asset: Asset) -> Int64 {
+        get { asset == .points ? points : credit }
+        set {
+            if asset == .points { points = newValue } else { credit = newValue }
+        }
+    }
+
+    var isZero: Bool { points == 0 && credit == 0 }
+    var hasNegative: Bool { points < 0 || credit < 0 }
+}
+
+/// What a request asks the ledger to do.
+public enum LedgerOperation: Sendable {
+    /// Create a member for the card; approved unchanged when the card is already enrolled.
+    case enrol
+    /// Credit earned value; `purchaseAmountMinor` is kept so that a later refund can claw back pro rata.
+    /// With `autoEnrol` an unknown card is enrolled first (the default program enrols on a first purchase).
+    case earn(amounts: AssetAmounts, purchaseAmountMinor: Int64, autoEnrol: Bool)
+    /// Debit (redeem). Declined on insufficient available balance unless `allowPartial`, which approves
+    /// what is available.
+    case redeem(asset: Asset, amount: Int64, allowPartial: Bool)
+    /// Reserve value (a pending debit) until it is captured, voided or expires.
+    case hold(asset: Asset, amount: Int64, allowPartial: Bool, expiresAfterMs: Int64)
+    /// Debit at most the held amount of the hold made by `holdKey`; the rest is released.
+    case capture(holdKey: IdempotencyKey, amount: Int64)
+    /// Release the hold made by `holdKey`.
+    case void(holdKey: IdempotencyKey)
+    /// Undo the operation made by `originalKey`. Idempotent; when the original has not arrived yet, it is
+    /// declined when it does.
+    case reverse(originalKey: IdempotencyKey)
+    /// Take back earned value pro rata: `refundAmountMinor` of the original's purchase amount.
+    case refund(originalKey: IdempotencyKey, refundAmountMinor: Int64)
+    /// Report balances.
+    case balance
+    /// Block the card (lost or stolen): value stays with the member, the card stops working.
+    case block
+    /// Move the card's balances to `newCard` and mark the old card replaced.
+    case replace(newCard: CardNumber)
+}
+
+/// One request to the ledger. Plain value: no allocation to build or to queue it.
+public struct LedgerRequest: Sendable {
+    /// The caller's correlation number, echoed in the reply.
+    public var tag: UInt64
+    public var key: IdempotencyKey
+    public var digest: ContentDigest
+    public var card: CardNumber
+    public var operation: LedgerOperation
+
+    public init(
+        tag: UInt64, key: IdempotencyKey, digest: ContentDigest, card: CardNumber, operation: LedgerOperation
+    ) {
+        self.tag = tag
+        self.key = key
+        self.digest = digest
+        self.card = card
+        self.operation = operation
+    }
+}
+
+/// The outcome of a request. The raw values are stored in the write-ahead log: never renumber them.
+public enum LedgerStatus: UInt8, Sendable, BitwiseCopyable {
+    case approved = 0
+    case partiallyApproved = 1
+    case insufficientFunds = 2
+    case unknownCard = 3
+    case cardBlocked = 4
+    case invalidAmount = 5
+    case originalNotFound = 6
+    /// Declined without a more specific reason: the original was already reversed, or the hold expired.
+    case declined = 7
+    case notPermitted = 8
+    /// Same key, other content. Not remembered, changes nothing.
+    case keyConflict = 9
+    /// The shard's queue was full. Not remembered, changes nothing.
+    case overloaded = 10
+    /// A table reached its configured limit (members, cards, holds).
+    case capacityExceeded = 11
+    /// The shard stopped after an I/O failure; restart recovers from the log.
+    case systemError = 12
+
+    /// The ISO 8583 field 39 code the wire contract assigns to this outcome.
+    public var responseCode: String {
+        switch self {
+        case .approved: "00"
+        case .partiallyApproved: "10"
+        case .insufficientFunds: "51"
+        case .unknownCard: "14"
+        case .cardBlocked: "62"
+        case .invalidAmount: "13"
+        case .originalNotFound: "25"
+        case .declined: "05"
+        case .notPermitted: "57"
+        case .keyConflict: "94"
+        case .overloaded: "91"
+        case .capacityExceeded, .systemError: "96"
+        }
+    }
+
+    public var isApproval: Bool { self == .approved || self == .partiallyApproved }
+}
+
+/// The answer to one request: everything the switch needs for fields 39, 4 and 54.
+public struct LedgerReply: Hashable, Sendable {
+    public var tag: UInt64
+    public var key: IdempotencyKey
+    public var status: LedgerStatus
+    /// True when this is the stored outcome of an earlier request with the same key and content.
+    public var isReplay: Bool
+    /// Ledger balance after the operation (holds not deducted).
+    public var balance: AssetAmounts
+    /// Balance minus active holds after the operation.
+    public var available: AssetAmounts
+    public var credited: AssetAmounts
+    public var debited: AssetAmounts
+    public var card: MaskedCard
+
+    public init(tag: UInt64, key: IdempotencyKey, status: LedgerStatus) {
+        self.tag = tag
+        self.key = key
+        self.status = status
+        isReplay = false
+        balance = .zero
+        available = .zero
+        credited = .zero
+        debited = .zero
+        card = .none
+    }
+}
+
+/// Where a shard delivers outcomes, in batches, after they are durable.
+///
+/// Called on the shard's thread: the implementation should only hand the replies over (e.g. push them into an
+/// event loop's inbox and write its eventfd), never block.
+public protocol LedgerReplySink: AnyObject, Sendable {
+    func deliver(_ replies: [LedgerReply])
+}

@@ -1,0 +1,187 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One shard: its state, its log, its queue and the one thread that touches them.
+///
+/// Loop: take everything queued, apply it in memory while encoding log records, commit the batch (one write,
+/// one fdatasync), then deliver the replies. What arrives during the commit waits in the queue and forms the
+/// next batch, so batches grow with load (group commit).
+final class Shard: @unchecked Sendable {
+    let index: Int
+    let state: ShardState
+    let writer: WALWriter
+    let queue: ShardQueue
+    let directory: String
+    let configuration: LedgerConfiguration
+    /// Set once before the thread starts; used to hand transfer halves to other shards.
+    var peers: [Shard] = []
+    private var replies = ReplyBatch()
+    private var transfersToSend: [(ShardCommand, OutboxTransfer)] = []
+    private var acknowledgements: [(Int, ShardCommand)] = []
+    private var batchTimeMs: Int64 = 0
+    private var recordsSinceSnapshot = 0
+    private(set) var failure: LedgerError?
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(index: Int, state: ShardState, writer: WALWriter, directory: String, configuration: LedgerConfiguration) {
+        self.index = index
+        self.state = state
+        self.writer = writer
+        self.directory = directory
+        self.configuration = configuration
+        queue = ShardQueue(
+            capacity: configuration.queueCapacity,
+            internalReserve: configuration.transfersInFlightMax * configuration.shardCount * 2)
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = "ledger-shard-\(index)"
+        thread.stackSize = 1 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Stops after draining the queue, commits, and writes a final snapshot.
+    func stopAndWait() {
+        queue.requestStop()
+        finished.wait()
+    }
+
+    private func run() {
+        var batch: [ShardCommand] = []
+        batch.reserveCapacity(configuration.queueCapacity + queue.internalReserve)
+        while true {
+            let stop = queue.takeAll(into: &batch)
+            batchTimeMs = configuration.clockMs()
+            for command in batch { process(command) }
+            batch.removeAll(keepingCapacity: true)
+            commitAndDeliver()
+            if configuration.snapshotIntervalRecords > 0 && recordsSinceSnapshot >= configuration.snapshotIntervalRecords {
+                takeSnapshot()
+            }
+            if stop { break }
+        }
+        if failure == nil { takeSnapshot() }
+    }
+
+    private func process(_ command: ShardCommand) {
+        if failure != nil {
+            deliverLater(command, LedgerReply(tag: command.tag, key: command.key, status: .systemError))
+            return
+        }
+        if !writer.hasRoomForRecord { commitAndDeliver() }
+        let result = state.apply(command, nowMs: batchTimeMs)
+        if result.isLogged {
+            let body = WALRecord.Body(
+                command: command, timeMs: batchTimeMs, status: result.reply.status, balanceAfter: result.reply.balance)
+            checkBeforeWriting(body, result)
+            writer.append(body)
+            recordsSinceSnapshot += 1
+        }
+        if let transfer = result.transferOut {
+            transfersToSend.append((command, transfer))
+        } else {
+            if let acknowledgement = result.transferAcknowledgement {
+                let done = state.transferDoneCommand(key: acknowledgement.key, status: acknowledgement.status)
+                acknowledgements.append((acknowledgement.sourceShard, done))
+            }
+            deliverLater(command, result.reply)
+        }
+    }
+
+    private func deliverLater(_ command: ShardCommand, _ reply: LedgerReply) {
+        guard let sink = command.sink else { return }
+        replies.add(reply, to: sink)
+    }
+
+    /// Invariants on the write side of the log boundary; recovery checks the same after reading back.
+    private func checkBeforeWriting(_ body: WALRecord.Body, _ result: ApplyResult) {
+        precondition(result.reply.status != .keyConflict && result.reply.status != .overloaded, "logged a refusal")
+        precondition(body.command.kind != .none, "logged an empty command")
+        precondition(state.activeHoldCount >= 0 && state.activeHoldCount <= state.holds.count, "hold count")
+        if result.reply.status.isApproval {
+            precondition(!result.reply.credited.hasNegative && !result.reply.debited.hasNegative, "negative movement")
+        }
+    }
+
+    /// Makes the batch durable, then releases its replies and transfer messages. On an I/O error the shard
+    /// stops accepting work: memory is ahead of the disk, and only a restart (recovery) makes them agree.
+    private func commitAndDeliver() {
+        do {
+            try writer.commit()
+        } catch {
+            failure = error
+            configuration.log("shard \(index): log commit failed, shard stopped: \(error)")
+            replies.replaceStatus(with: .systemError)
+            transfersToSend.removeAll()
+            acknowledgements.removeAll()
+        }
+        replies.deliver()
+        for (command, transfer) in transfersToSend {
+            var transferIn = state.transferInCommand(transfer)
+            transferIn.sink = command.sink
+            transferIn.tag = command.tag
+            peers[Int(transfer.destinationShard)].queue.pushInternal(transferIn)
+        }
+        transfersToSend.removeAll(keepingCapacity: true)
+        for (sourceShard, done) in acknowledgements { peers[sourceShard].queue.pushInternal(done) }
+        acknowledgements.removeAll(keepingCapacity: true)
+    }
+
+    private func takeSnapshot() {
+        let sequence = writer.nextSequence - 1
+        do {
+            let path = try Snapshot.write(state, sequence: sequence, lastCRC: writer.lastCRC, directory: directory)
+            try dropCovered(by: sequence, keeping: path)
+            recordsSinceSnapshot = 0
+        } catch {
+            configuration.log("shard \(index): snapshot failed (log kept, will retry): \(error)")
+        }
+    }
+
+    /// Deletes older snapshots and the segments whose records all precede the snapshot.
+    private func dropCovered(by sequence: UInt64, keeping snapshotPath: String) throws(LedgerError) {
+        for name in try FileIO.listDirectory(directory) where name.hasPrefix("snapshot-") {
+            let path = directory + "/" + name
+            if path != snapshotPath { try FileIO.remove(path) }
+        }
+        let segments = try WALReader.segments(in: directory)
+        for (position, segment) in segments.enumerated().dropLast()
+        where segments[position + 1].firstSequence <= sequence + 1 && segment.path != writer.segmentPath {
+            try FileIO.remove(segment.path)
+        }
+        try FileIO.syncDirectory(directory)
+    }
+}
+
+/// Replies of one batch grouped by sink, so each sink gets one `deliver` call per batch.
+/// The number of distinct sinks is small (one per event loop); the search is linear.
+struct ReplyBatch {
+    private var groups: [(sink: any LedgerReplySink, replies: [LedgerReply])] = []
+
+    mutating func add(_ reply: LedgerReply, to sink: any LedgerReplySink) {
+        for index in groups.indices where groups[index].sink === sink {
+            groups[index].replies.append(reply)
+            return
+        }
+        groups.append((sink, [reply]))
+    }
+
+    mutating func replaceStatus(with status: LedgerStatus) {
+        for group in groups.indices {
+            for reply in groups[group].replies.indices { groups[group].replies[reply].status = status }
+        }
+    }
+
+    mutating func deliver() {
+        for group in groups { group.sink.deliver(group.replies) }
+        groups.removeAll(keepingCapacity: true)
+    }
+}

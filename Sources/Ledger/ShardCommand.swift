@@ -1,0 +1,92 @@
+/// A request as a shard sees it: the card number already replaced by its keyed hash and masked form.
+///
+/// The same value is what the write-ahead log records (minus `tag` and `sink`), so replay re-runs exactly
+/// the command that was applied.
+struct ShardCommand: @unchecked Sendable {
+    static let optionAllowPartial: UInt8 = 1
+    static let optionAutoEnrol: UInt8 = 2
+
+    var kind: CommandKind
+    var options: UInt8 = 0
+    var asset: Asset = .points
+    var tag: UInt64 = 0
+    var key: IdempotencyKey
+    var digest: ContentDigest = ContentDigest(high: 0, low: 0)
+    var cardHash: CardHash = CardHash(high: 0, low: 0)
+    var masked: MaskedCard = .none
+    /// Earn: the amounts. Redeem, hold: `amounts[asset]`. Transfers: the balances moved.
+    var amounts: AssetAmounts = .zero
+    /// Earn: purchase amount. Refund: refund amount. Capture: amount. Hold: lifetime in ms.
+    /// TransferIn: source shard. TransferDone: the destination's status raw value.
+    var referenceAmountMinor: Int64 = 0
+    /// Capture, void, reverse, refund: the key of the operation they act on.
+    var originalKey: IdempotencyKey = .zero
+    /// Replace and transferIn: the new card.
+    var otherCardHash: CardHash = CardHash(high: 0, low: 0)
+    var otherMasked: MaskedCard = .none
+    /// Where the reply goes; nil during replay and for internal commands without a waiting client.
+    var sink: (any LedgerReplySink)?
+
+    var allowPartial: Bool { options & Self.optionAllowPartial != 0 }
+    var autoEnrol: Bool { options & Self.optionAutoEnrol != 0 }
+
+    init(kind: CommandKind, key: IdempotencyKey) {
+        self.kind = kind
+        self.key = key
+    }
+
+    /// Builds the shard command for a client request. The card number is hashed here, before any queue.
+    init(request: LedgerRequest, cardHashKey: (UInt64, UInt64), sink: (any LedgerReplySink)?) {
+        self.init(kind: .none, key: request.key)
+        tag = request.tag
+        digest = request.digest
+        cardHash = request.card.hash(key0: cardHashKey.0, key1: cardHashKey.1)
+        masked = request.card.masked
+        self.sink = sink
+        setOperation(request.operation, cardHashKey: cardHashKey)
+    }
+
+    private mutating func setOperation(_ operation: LedgerOperation, cardHashKey: (UInt64, UInt64)) {
+        switch operation {
+        case .enrol: kind = .enrol
+        case .earn(let earned, let purchaseAmountMinor, let autoEnrol):
+            kind = .earn
+            amounts = earned
+            referenceAmountMinor = purchaseAmountMinor
+            options = autoEnrol ? Self.optionAutoEnrol : 0
+        case .redeem(let redeemAsset, let amount, let allowPartial):
+            kind = .redeem
+            setSingleAmount(redeemAsset, amount, allowPartial: allowPartial)
+        case .hold(let holdAsset, let amount, let allowPartial, let expiresAfterMs):
+            kind = .hold
+            setSingleAmount(holdAsset, amount, allowPartial: allowPartial)
+            referenceAmountMinor = expiresAfterMs
+        case .capture(let holdKey, let amount):
+            kind = .capture
+            originalKey = holdKey
+            referenceAmountMinor = amount
+        case .void(let holdKey):
+            kind = .void
+            originalKey = holdKey
+        case .reverse(let original):
+            kind = .reverse
+            originalKey = original
+        case .refund(let original, let refundAmountMinor):
+            kind = .refund
+            originalKey = original
+            referenceAmountMinor = refundAmountMinor
+        case .balance: kind = .balance
+        case .block: kind = .block
+        case .replace(let newCard):
+            kind = .replace
+            otherCardHash = newCard.hash(key0: cardHashKey.0, key1: cardHashKey.1)
+            otherMasked = newCard.masked
+        }
+    }
+
+    private mutating func setSingleAmount(_ single: Asset, _ amount: Int64, allowPartial: Bool) {
+        asset = single
+        amounts[single] = amount
+        options = allowPartial ? Self.optionAllowPartial : 0
+    }
+}

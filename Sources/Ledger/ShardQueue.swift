@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The bounded multi-producer, single-consumer queue in front of a shard.
+///
+/// Client commands beyond `capacity` are refused at once (the caller answers "overloaded"), never queued.
+/// Internal commands (the halves of cross-shard transfers) use a separate reserve of `internalReserve` slots,
+/// which cannot run out: each shard has at most `transfersInFlightMax` transfers outstanding.
+final class ShardQueue: @unchecked Sendable {
+    let capacity: Int
+    let internalReserve: Int
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let ring: UnsafeMutablePointer<ShardCommand>
+    private let ringCapacity: Int
+    private var head = 0
+    private var count = 0
+    private var clientCount = 0
+    private var isConsumerWaiting = false
+    private var isStopRequested = false
+
+    init(capacity: Int, internalReserve: Int) {
+        self.capacity = capacity
+        self.internalReserve = internalReserve
+        ringCapacity = capacity + internalReserve
+        ring = UnsafeMutablePointer<ShardCommand>.allocate(capacity: ringCapacity)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        while count > 0 {
+            (ring + head).deinitialize(count: 1)
+            head = (head + 1) % ringCapacity
+            count -= 1
+        }
+        ring.deallocate()
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        condition.deallocate()
+    }
+
+    /// Enqueues a client command; false (nothing queued) when `capacity` commands are waiting or the shard
+    /// is stopping.
+    func push(_ command: ShardCommand) -> Bool {
+        pthread_mutex_lock(mutex)
+        guard clientCount < capacity, !isStopRequested else {
+            pthread_mutex_unlock(mutex)
+            return false
+        }
+        clientCount += 1
+        enqueueLocked(command)
+        return true
+    }
+
+    /// Enqueues an internal command; the reserve guarantees room.
+    func pushInternal(_ command: ShardCommand) {
+        pthread_mutex_lock(mutex)
+        precondition(count - clientCount < internalReserve, "internal queue reserve exhausted")
+        enqueueLocked(command)
+    }
+
+    /// Appends and unlocks; wakes the consumer only when it sleeps.
+    private func enqueueLocked(_ command: ShardCommand) {
+        (ring + (head + count) % ringCapacity).initialize(to: command)
+        count += 1
+        let wake = isConsumerWaiting
+        pthread_mutex_unlock(mutex)
+        if wake { pthread_cond_signal(condition) }
+    }
+
+    /// Moves everything queued into `batch`, waiting while the queue is empty. Returns true when a stop was
+    /// requested (the consumer drains what is left, then ends).
+    func takeAll(into batch: inout [ShardCommand]) -> Bool {
+        pthread_mutex_lock(mutex)
+        while count == 0 && !isStopRequested {
+            isConsumerWaiting = true
+            pthread_cond_wait(condition, mutex)
+            isConsumerWaiting = false
+        }
+        for _ in 0..<count {
+            batch.append((ring + head).move())
+            head = (head + 1) % ringCapacity
+        }
+        count = 0
+        clientCount = 0
+        let stop = isStopRequested
+        pthread_mutex_unlock(mutex)
+        return stop
+    }
+
+    func requestStop() {
+        pthread_mutex_lock(mutex)
+        isStopRequested = true
+        pthread_mutex_unlock(mutex)
+        pthread_cond_signal(condition)
+    }
+}

@@ -1,0 +1,107 @@
+/// One member: balances per asset and the head of its hold list. 40 bytes; no class, no string.
+struct MemberRecord: BitwiseCopyable, Equatable {
+    var balance: AssetAmounts
+    var held: AssetAmounts
+    /// Index + 1 of the first active hold in `ShardState.holds`; 0 when none.
+    var firstHold: Int32
+    var holdCount: UInt16
+    var cardCount: UInt16
+
+    var available: AssetAmounts {
+        AssetAmounts(points: balance.points - held.points, credit: balance.credit - held.credit)
+    }
+}
+
+enum CardStatus: UInt8, BitwiseCopyable {
+    case active = 0
+    case blocked = 1
+    case replaced = 2
+}
+
+/// One card: its keyed hash (the lookup key), its masked form, its member. 32 bytes.
+struct CardRecord: BitwiseCopyable, Equatable {
+    var hash: CardHash
+    var masked: MaskedCard
+    var member: Int32
+    var status: CardStatus
+}
+
+/// An active or free hold. Free holds form a list through `next`.
+struct HoldRecord: BitwiseCopyable, Equatable {
+    var amount: Int64
+    var expiresAtMs: Int64
+    /// Absolute position of the idempotency entry of the request that made the hold.
+    var entryPosition: Int64
+    var member: Int32
+    /// Index + 1 of the next hold of the same member (or of the free list); 0 ends the list.
+    var next: Int32
+    var asset: Asset
+    var isActive: Bool
+}
+
+/// The kinds of shard command; raw values are stored in the log and in snapshots.
+enum CommandKind: UInt8, BitwiseCopyable {
+    case none = 0
+    case enrol = 1
+    case earn = 2
+    case redeem = 3
+    case hold = 4
+    case capture = 5
+    case void = 6
+    case reverse = 7
+    case refund = 8
+    case balance = 9
+    case block = 10
+    case replace = 11
+    /// Destination half of a cross-shard replacement: credit the transferred balances to the new card.
+    case transferIn = 12
+    /// Source half's completion: the destination has applied the transfer, drop it from the outbox.
+    case transferDone = 13
+}
+
+/// The outcome remembered for an idempotency key, so that a repeat gets it back unchanged.
+struct StoredOutcome: BitwiseCopyable, Equatable {
+    var balance: AssetAmounts
+    var available: AssetAmounts
+    var credited: AssetAmounts
+    var debited: AssetAmounts
+    var card: MaskedCard
+    var status: LedgerStatus
+}
+
+/// What an operation did, kept so that a reversal or refund can undo it.
+struct OperationEffect: BitwiseCopyable, Equatable {
+    var referenceAmountMinor: Int64
+    var refundedAmountMinor: Int64
+    /// For a refund: absolute position of the earn it refunded (so reversing the refund can restore it).
+    var linkedPosition: Int64
+    var member: Int32
+    /// Index + 1 of the hold made by this request; 0 when none.
+    var hold: Int32
+    var kind: CommandKind
+    var asset: Asset
+    var isReversed: Bool
+    /// A reversal arrived before its original: the original is declined when it comes.
+    var isTombstone: Bool
+}
+
+struct IdempotencyEntry: BitwiseCopyable, Equatable {
+    var key: IdempotencyKey
+    var digest: ContentDigest
+    var createdAtMs: Int64
+    var outcome: StoredOutcome
+    var effect: OperationEffect
+}
+
+/// A cross-shard card replacement whose destination half is not yet confirmed. Kept until `transferDone`.
+struct OutboxTransfer: BitwiseCopyable, Equatable {
+    var key: IdempotencyKey
+    var newCardHash: CardHash
+    var newCardMasked: MaskedCard
+    var amounts: AssetAmounts
+    var member: Int32
+    var card: Int32
+    var destinationShard: Int32
+    var previousCardStatus: CardStatus
+    var isPending: Bool
+}

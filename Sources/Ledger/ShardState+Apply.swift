@@ -1,0 +1,87 @@
+/// Entry point for applying one command: idempotency first, then the operation, then the remembered outcome.
+extension ShardState {
+    func apply(_ command: ShardCommand, nowMs: Int64) -> ApplyResult {
+        switch command.kind {
+        case .transferIn: return applyTransferIn(command, nowMs: nowMs)
+        case .transferDone: return applyTransferDone(command)
+        default: break
+        }
+        if let position = idempotency.find(command.key) {
+            return answerKnownKey(command, position: position)
+        }
+        let result = perform(command, nowMs: nowMs)
+        let reply = makeReply(command, result)
+        let outcome = StoredOutcome(
+            balance: reply.balance, available: reply.available, credited: reply.credited, debited: reply.debited,
+            card: reply.card, status: reply.status)
+        var effect = result.effect
+        effect.member = result.member
+        _ = idempotency.insert(
+            IdempotencyEntry(
+                key: command.key, digest: command.digest, createdAtMs: nowMs, outcome: outcome, effect: effect),
+            nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs)
+        var applied = ApplyResult(reply: reply, isLogged: true)
+        if command.kind == .replace && result.status == .approved, let transfer = pendingTransfer(command.key) {
+            applied.transferOut = transfer
+        }
+        return applied
+    }
+
+    /// A key seen before: the stored outcome on identical content, a conflict otherwise; a reversal that
+    /// came first declines its original.
+    private func answerKnownKey(_ command: ShardCommand, position: Int64) -> ApplyResult {
+        let entry = idempotency[position]
+        var reply = LedgerReply(tag: command.tag, key: command.key, status: .keyConflict)
+        if entry.effect.isTombstone {
+            reply.status = .declined
+            reply.card = command.masked
+            return ApplyResult(reply: reply, isLogged: false)
+        }
+        guard entry.digest == command.digest else { return ApplyResult(reply: reply, isLogged: false) }
+        reply.status = entry.outcome.status
+        reply.isReplay = true
+        reply.balance = entry.outcome.balance
+        reply.available = entry.outcome.available
+        reply.credited = entry.outcome.credited
+        reply.debited = entry.outcome.debited
+        reply.card = entry.outcome.card
+        return ApplyResult(reply: reply, isLogged: false)
+    }
+
+    private func perform(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
+        switch command.kind {
+        case .enrol: return performEnrol(command)
+        case .earn: return performEarn(command, nowMs: nowMs)
+        case .redeem: return performRedeem(command, nowMs: nowMs)
+        case .hold: return performHold(command, nowMs: nowMs)
+        case .capture: return performCapture(command, nowMs: nowMs)
+        case .void: return performVoid(command, nowMs: nowMs)
+        case .reverse: return performReverse(command, nowMs: nowMs)
+        case .refund: return performRefund(command, nowMs: nowMs)
+        case .balance: return performBalance(command, nowMs: nowMs)
+        case .block: return performBlock(command)
+        case .replace: return performReplace(command)
+        case .none, .transferIn, .transferDone: preconditionFailure("not a client command: \(command.kind)")
+        }
+    }
+
+    func makeReply(_ command: ShardCommand, _ result: OperationResult) -> LedgerReply {
+        var reply = LedgerReply(tag: command.tag, key: command.key, status: result.status)
+        reply.card = result.card
+        reply.credited = result.credited
+        reply.debited = result.debited
+        if result.member >= 0 {
+            let member = members[Int(result.member)]
+            reply.balance = member.balance
+            reply.available = member.available
+        }
+        return reply
+    }
+
+    private func pendingTransfer(_ key: IdempotencyKey) -> OutboxTransfer? {
+        for index in 0..<outbox.count where outbox[index].isPending && outbox[index].key == key {
+            return outbox[index]
+        }
+        return nil
+    }
+}

@@ -1,0 +1,138 @@
+/// Reversal and refund: the operations that undo earlier ones, found through the idempotency table.
+///
+/// Refund policy when earned points were already spent: the claw-back is taken in full and the balance may go
+/// negative (a debt that later earnings repay). Nothing is silently forgiven, and a refund followed by its
+/// reversal restores the balance exactly.
+extension ShardState {
+    func performReverse(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
+        var result = OperationResult(.approved, card: command.masked, kind: .reverse)
+        if let cardIndex = cards.find(command.cardHash) { result.member = cards.cards[cardIndex].member }
+        guard let position = idempotency.find(command.originalKey) else {
+            recordTombstone(command, nowMs: nowMs, member: result.member)
+            return result
+        }
+        var original = idempotency[position]
+        guard !original.effect.isTombstone, !original.effect.isReversed else { return result }
+        guard original.effect.member == result.member || original.effect.member < 0 else {
+            result.status = .notPermitted
+            return result
+        }
+        if original.outcome.status.isApproval {
+            guard undo(original, position: position, &result, nowMs: nowMs) else { return result }
+        }
+        original.effect.isReversed = true
+        idempotency[position] = original
+        result.effect.linkedPosition = position
+        return result
+    }
+
+    /// Remembers that the original was reversed before it arrived, so that it is declined when it does.
+    private func recordTombstone(_ command: ShardCommand, nowMs: Int64, member: Int32) {
+        var effect = OperationResult(.declined, card: command.masked, kind: .none).effect
+        effect.isTombstone = true
+        effect.member = member
+        let outcome = StoredOutcome(
+            balance: .zero, available: .zero, credited: .zero, debited: .zero, card: command.masked,
+            status: .declined)
+        _ = idempotency.insert(
+            IdempotencyEntry(
+                key: command.originalKey, digest: ContentDigest(high: 0, low: 0), createdAtMs: nowMs,
+                outcome: outcome, effect: effect),
+            nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs)
+    }
+
+    /// Applies the inverse of an approved original. False (with the status set) when it cannot.
+    private func undo(
+        _ original: IdempotencyEntry, position: Int64, _ result: inout OperationResult, nowMs: Int64
+    ) -> Bool {
+        let member = Int(original.effect.member)
+        switch original.effect.kind {
+        case .enrol, .balance:
+            return true
+        case .earn:
+            let remaining = earnedNotClawedBack(original)
+            return applyUndo(member: member, debit: remaining, &result)
+        case .redeem, .capture, .refund:
+            guard applyUndo(member: member, credit: original.outcome.debited, &result) else { return false }
+            if original.effect.kind == .refund { restoreRefundable(original) }
+            return true
+        case .hold:
+            expireHolds(member: member, nowMs: nowMs)
+            if let hold = activeHold(madeAt: position) { releaseHold(hold) }
+            return true
+        case .void, .reverse, .block, .replace, .transferIn, .transferDone, .none:
+            result.status = .notPermitted
+            return false
+        }
+    }
+
+    private func applyUndo(
+        member: Int, credit: AssetAmounts = .zero, debit: AssetAmounts = .zero, _ result: inout OperationResult
+    ) -> Bool {
+        let delta = AssetAmounts(points: credit.points - debit.points, credit: credit.credit - debit.credit)
+        guard addToBalance(member: member, delta) else {
+            result.status = .invalidAmount
+            return false
+        }
+        result.credited = credit
+        result.debited = debit
+        return true
+    }
+
+    /// What an earn credited minus what refunds already took back.
+    private func earnedNotClawedBack(_ earn: IdempotencyEntry) -> AssetAmounts {
+        let clawed = clawBack(earn, fromRefunded: 0, toRefunded: earn.effect.refundedAmountMinor)
+        let credited = earn.outcome.credited
+        return AssetAmounts(points: credited.points - clawed.points, credit: credited.credit - clawed.credit)
+    }
+
+    /// Pro-rata claw-back between two refunded totals, rounded down per total so that partial refunds add up
+    /// exactly to a full refund: floor(earned × to / purchase) − floor(earned × from / purchase).
+    func clawBack(_ earn: IdempotencyEntry, fromRefunded: Int64, toRefunded: Int64) -> AssetAmounts {
+        let purchase = Int128(earn.effect.referenceAmountMinor)
+        guard purchase > 0 else { return .zero }
+        var amounts = AssetAmounts.zero
+        for asset in Asset.allCases {
+            let earned = Int128(earn.outcome.credited[asset])
+            let upper = earned * Int128(toRefunded) / purchase
+            let lower = earned * Int128(fromRefunded) / purchase
+            amounts[asset] = Int64(upper - lower)
+        }
+        return amounts
+    }
+
+    /// Reversing a refund makes its amount refundable again on the earn it refunded.
+    private func restoreRefundable(_ refund: IdempotencyEntry) {
+        let earnPosition = refund.effect.linkedPosition
+        guard idempotency.isLive(earnPosition), idempotency[earnPosition].effect.kind == .earn else { return }
+        idempotency[earnPosition].effect.refundedAmountMinor -= refund.effect.referenceAmountMinor
+        precondition(idempotency[earnPosition].effect.refundedAmountMinor >= 0, "refunded total went negative")
+    }
+
+    func performRefund(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
+        var result = OperationResult(.approved, card: command.masked, kind: .refund)
+        let refundAmount = command.referenceAmountMinor
+        guard let position = original(of: command, &result) else { return result }
+        let earn = idempotency[position]
+        guard earn.effect.kind == .earn, earn.outcome.status.isApproval else {
+            result.status = .originalNotFound
+            return result
+        }
+        guard !earn.effect.isReversed else {
+            result.status = .declined
+            return result
+        }
+        let refundedBefore = earn.effect.refundedAmountMinor
+        guard refundAmount > 0, refundAmount <= earn.effect.referenceAmountMinor - refundedBefore else {
+            result.status = .invalidAmount
+            return result
+        }
+        expireHolds(member: Int(result.member), nowMs: nowMs)
+        let clawed = clawBack(earn, fromRefunded: refundedBefore, toRefunded: refundedBefore + refundAmount)
+        guard applyUndo(member: Int(result.member), debit: clawed, &result) else { return result }
+        idempotency[position].effect.refundedAmountMinor = refundedBefore + refundAmount
+        result.effect.referenceAmountMinor = refundAmount
+        result.effect.linkedPosition = position
+        return result
+    }
+}

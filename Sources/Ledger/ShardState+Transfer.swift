@@ -1,0 +1,150 @@
+/// Card replacement. On one shard it is a card insert; across shards it is a two-step transfer:
+///
+/// 1. Source shard (`replace`): zero the member's balances, mark the old card replaced and keep an outbox entry,
+///    all in one log record.
+/// 2. Destination shard (`transferIn`, keyed by the transfer key so a resend is harmless): credit the new card,
+///    enrolling it when new, in one log record; once durable it answers the client and acknowledges.
+/// 3. Source shard (`transferDone`): drop the outbox entry; when the destination refused (table full,
+///    overflow), restore the balances and the old card first.
+///
+/// Recovery resends every outbox entry still pending, so a crash between the steps completes the transfer.
+extension ShardState {
+    /// Keys of transfer halves live in the destination's idempotency table; this keeps them apart from
+    /// client keys.
+    static func transferKey(_ key: IdempotencyKey) -> IdempotencyKey {
+        var transfer = key
+        transfer.word3 ^= 0x7472_616E_7366_6572
+        return transfer
+    }
+
+    func performReplace(_ command: ShardCommand) -> OperationResult {
+        var result = OperationResult(.approved, card: command.masked, kind: .replace)
+        guard let oldCard = cards.find(command.cardHash) else {
+            result.status = .unknownCard
+            return result
+        }
+        let member = Int(cards.cards[oldCard].member)
+        result.member = Int32(member)
+        guard cards.cards[oldCard].status != .replaced, command.otherCardHash != command.cardHash else {
+            result.status = .notPermitted
+            return result
+        }
+        let destination = Self.shard(of: command.otherCardHash, shardCount: shardCount)
+        if destination == shardIndex {
+            return replaceOnThisShard(command, oldCard: oldCard, result)
+        }
+        guard members[member].holdCount == 0 else {
+            result.status = .notPermitted
+            return result
+        }
+        guard let slot = freeOutboxSlot() else {
+            result.status = .capacityExceeded
+            return result
+        }
+        let transfer = OutboxTransfer(
+            key: command.key, newCardHash: command.otherCardHash, newCardMasked: command.otherMasked,
+            amounts: members[member].balance, member: Int32(member), card: Int32(oldCard),
+            destinationShard: Int32(destination), previousCardStatus: cards.cards[oldCard].status, isPending: true)
+        if slot == outbox.count { outbox.append(transfer) } else { outbox[slot] = transfer }
+        members[member].balance = .zero
+        cards.cards[oldCard].status = .replaced
+        result.debited = transfer.amounts
+        return result
+    }
+
+    private func replaceOnThisShard(_ command: ShardCommand, oldCard: Int, _ result: OperationResult) -> OperationResult {
+        var result = result
+        guard cards.find(command.otherCardHash) == nil else {
+            result.status = .notPermitted
+            return result
+        }
+        guard !cards.isFull else {
+            result.status = .capacityExceeded
+            return result
+        }
+        let member = cards.cards[oldCard].member
+        _ = cards.insert(CardRecord(hash: command.otherCardHash, masked: command.otherMasked, member: member, status: .active))
+        members[Int(member)].cardCount += 1
+        cards.cards[oldCard].status = .replaced
+        result.card = command.otherMasked
+        return result
+    }
+
+    private func freeOutboxSlot() -> Int? {
+        for index in 0..<outbox.count where !outbox[index].isPending { return index }
+        return outbox.isFull ? nil : outbox.count
+    }
+
+    /// The command the destination shard applies for an outbox entry.
+    func transferInCommand(_ transfer: OutboxTransfer) -> ShardCommand {
+        var command = ShardCommand(kind: .transferIn, key: Self.transferKey(transfer.key))
+        command.cardHash = transfer.newCardHash
+        command.masked = transfer.newCardMasked
+        command.amounts = transfer.amounts
+        command.referenceAmountMinor = Int64(shardIndex)
+        command.originalKey = transfer.key
+        return command
+    }
+
+    /// Destination half. A repeat (after a resend) changes nothing and is acknowledged again.
+    func applyTransferIn(_ command: ShardCommand, nowMs: Int64) -> ApplyResult {
+        let sourceShard = Int(command.referenceAmountMinor)
+        if let position = idempotency.find(command.key) {
+            let status = idempotency[position].outcome.status
+            let reply = LedgerReply(tag: command.tag, key: command.originalKey, status: status)
+            return ApplyResult(reply: reply, isLogged: false, transferAcknowledgement: (sourceShard, command.originalKey, status))
+        }
+        var result = OperationResult(.approved, card: command.masked, kind: .transferIn)
+        var cardIndex = cards.find(command.cardHash)
+        if cardIndex == nil, enrolMember(hash: command.cardHash, masked: command.masked) != nil {
+            cardIndex = cards.count - 1
+        }
+        if let cardIndex {
+            result.member = cards.cards[cardIndex].member
+            if addToBalance(member: Int(result.member), command.amounts) {
+                result.credited = command.amounts
+            } else {
+                result.status = .invalidAmount
+            }
+        } else {
+            result.status = .capacityExceeded
+        }
+        var reply = makeReply(command, result)
+        reply.key = command.originalKey
+        let outcome = StoredOutcome(
+            balance: reply.balance, available: reply.available, credited: reply.credited, debited: reply.debited,
+            card: reply.card, status: reply.status)
+        _ = idempotency.insert(
+            IdempotencyEntry(key: command.key, digest: command.digest, createdAtMs: nowMs, outcome: outcome, effect: result.effect),
+            nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs)
+        return ApplyResult(reply: reply, isLogged: true, transferAcknowledgement: (sourceShard, command.originalKey, reply.status))
+    }
+
+    /// Source completion. A repeat (no pending entry) changes nothing and is not logged.
+    func applyTransferDone(_ command: ShardCommand) -> ApplyResult {
+        let reply = LedgerReply(tag: 0, key: command.key, status: .approved)
+        guard let slot = (0..<outbox.count).first(where: { outbox[$0].isPending && outbox[$0].key == command.key }) else {
+            return ApplyResult(reply: reply, isLogged: false)
+        }
+        let transfer = outbox[slot]
+        let destinationStatus = LedgerStatus(rawValue: UInt8(truncatingIfNeeded: command.referenceAmountMinor))
+        if destinationStatus != .approved {
+            let restored = addToBalance(member: Int(transfer.member), transfer.amounts)
+            precondition(restored, "restoring a refused transfer overflowed: the balances were just moved out")
+            cards.cards[Int(transfer.card)].status = transfer.previousCardStatus
+        }
+        outbox[slot].isPending = false
+        return ApplyResult(reply: reply, isLogged: true)
+    }
+
+    func transferDoneCommand(key: IdempotencyKey, status: LedgerStatus) -> ShardCommand {
+        var command = ShardCommand(kind: .transferDone, key: key)
+        command.referenceAmountMinor = Int64(status.rawValue)
+        return command
+    }
+
+    /// Outbox entries whose destination half is not confirmed (resent after recovery).
+    var pendingTransfers: [OutboxTransfer] {
+        (0..<outbox.count).compactMap { outbox[$0].isPending ? outbox[$0] : nil }
+    }
+}

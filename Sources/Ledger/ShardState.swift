@@ -1,0 +1,172 @@
+/// What applying one command produced.
+struct ApplyResult {
+    var reply: LedgerReply
+    /// Whether the command changed state or must be remembered, i.e. goes into the log.
+    var isLogged: Bool
+    /// A cross-shard replacement whose destination half must be sent once this record is durable.
+    var transferOut: OutboxTransfer?
+    /// A destination half that must be confirmed to its source shard once this record is durable.
+    var transferAcknowledgement: (sourceShard: Int, key: IdempotencyKey, status: LedgerStatus)?
+}
+
+/// Intermediate result of one operation before it is turned into a reply and an idempotency entry.
+struct OperationResult {
+    var status: LedgerStatus
+    var member: Int32 = -1
+    var card: MaskedCard
+    var credited: AssetAmounts = .zero
+    var debited: AssetAmounts = .zero
+    var effect: OperationEffect
+
+    init(_ status: LedgerStatus, card: MaskedCard, kind: CommandKind) {
+        self.status = status
+        self.card = card
+        effect = OperationEffect(
+            referenceAmountMinor: 0, refundedAmountMinor: 0, linkedPosition: -1, member: -1, hold: 0,
+            kind: kind, asset: .points, isReversed: false, isTombstone: false)
+    }
+}
+
+enum CardLookup {
+    case found(Int)
+    case declined(LedgerStatus)
+}
+
+/// All state of one shard. Touched only by the shard's thread (or by recovery before the thread starts),
+/// so it needs no locks. Every table is fixed-capacity.
+final class ShardState: @unchecked Sendable {
+    let shardIndex: Int
+    let shardCount: Int
+    let limits: LedgerConfiguration
+    let members: FixedStorage<MemberRecord>
+    var cards: CardTable
+    let holds: FixedStorage<HoldRecord>
+    /// Index + 1 of the first free hold record; 0 when the free list is empty.
+    var freeHoldHead: Int32 = 0
+    var activeHoldCount: Int = 0
+    var idempotency: IdempotencyTable
+    let outbox: FixedStorage<OutboxTransfer>
+
+    init(shardIndex: Int, shardCount: Int, limits: LedgerConfiguration) {
+        self.shardIndex = shardIndex
+        self.shardCount = shardCount
+        self.limits = limits
+        members = FixedStorage(capacity: limits.membersPerShardMax)
+        cards = CardTable(cardsMax: limits.cardsPerShardMax)
+        holds = FixedStorage(capacity: limits.holdsPerShardMax)
+        idempotency = IdempotencyTable(keysMax: limits.idempotencyKeysPerShardMax)
+        outbox = FixedStorage(capacity: limits.transfersInFlightMax)
+    }
+
+    static func shard(of hash: CardHash, shardCount: Int) -> Int {
+        Int(hash.high % UInt64(shardCount))
+    }
+
+    // MARK: Members and cards
+
+    /// Looks up a card for an operation that needs an active card: the card index, or the decline.
+    func activeCard(_ hash: CardHash) -> CardLookup {
+        guard let index = cards.find(hash) else { return .declined(.unknownCard) }
+        guard cards.cards[index].status == .active else { return .declined(.cardBlocked) }
+        return .found(index)
+    }
+
+    /// Creates a member holding one card, or nil when a table is full.
+    func enrolMember(hash: CardHash, masked: MaskedCard) -> Int? {
+        guard !members.isFull, !cards.isFull else { return nil }
+        let member = members.append(
+            MemberRecord(balance: .zero, held: .zero, firstHold: 0, holdCount: 0, cardCount: 1))
+        _ = cards.insert(CardRecord(hash: hash, masked: masked, member: Int32(member), status: .active))
+        return member
+    }
+
+    /// Adds `amounts` (which may be negative) to a member's balances; false and no change on overflow.
+    func addToBalance(member: Int, _ amounts: AssetAmounts) -> Bool {
+        let points = members[member].balance.points.addingReportingOverflow(amounts.points)
+        let credit = members[member].balance.credit.addingReportingOverflow(amounts.credit)
+        guard !points.overflow, !credit.overflow else { return false }
+        members[member].balance = AssetAmounts(points: points.partialValue, credit: credit.partialValue)
+        return true
+    }
+
+    // MARK: Holds
+
+    /// Releases the member's holds that expired at `nowMs`. Bounded by `holdsPerMemberMax`.
+    func expireHolds(member: Int, nowMs: Int64) {
+        var previous: Int32 = 0
+        var current = members[member].firstHold
+        for _ in 0..<(limits.holdsPerMemberMax + 1) where current != 0 {
+            let next = holds[Int(current) - 1].next
+            if holds[Int(current) - 1].expiresAtMs <= nowMs {
+                releaseHold(Int(current) - 1, previous: previous)
+            } else {
+                previous = current
+            }
+            current = next
+        }
+        precondition(current == 0, "hold list longer than holdsPerMemberMax")
+    }
+
+    /// Creates an active hold; the caller checked the limits and the available balance.
+    func createHold(member: Int, asset: Asset, amount: Int64, expiresAtMs: Int64, entryPosition: Int64) -> Int {
+        let record = HoldRecord(
+            amount: amount, expiresAtMs: expiresAtMs, entryPosition: entryPosition, member: Int32(member),
+            next: members[member].firstHold, asset: asset, isActive: true)
+        let index: Int
+        if freeHoldHead != 0 {
+            index = Int(freeHoldHead) - 1
+            freeHoldHead = holds[index].next
+            holds[index] = record
+        } else {
+            index = holds.append(record)
+        }
+        members[member].firstHold = Int32(index + 1)
+        members[member].holdCount += 1
+        members[member].held[asset] += amount
+        activeHoldCount += 1
+        return index
+    }
+
+    var canCreateHold: Bool { freeHoldHead != 0 || !holds.isFull }
+
+    /// Unlinks an active hold from its member and returns it to the free list.
+    /// `previous` is the hold before it in the member's list (index + 1), or nil to search for it.
+    func releaseHold(_ index: Int, previous knownPrevious: Int32? = nil) {
+        let hold = holds[index]
+        precondition(hold.isActive, "releasing a hold that is not active")
+        let member = Int(hold.member)
+        let previous = knownPrevious ?? findPreviousHold(index, member: member)
+        if previous == 0 {
+            members[member].firstHold = hold.next
+        } else {
+            holds[Int(previous) - 1].next = hold.next
+        }
+        members[member].holdCount -= 1
+        members[member].held[hold.asset] -= hold.amount
+        precondition(members[member].held[hold.asset] >= 0, "held amount went negative")
+        holds[index].isActive = false
+        holds[index].next = freeHoldHead
+        freeHoldHead = Int32(index + 1)
+        activeHoldCount -= 1
+    }
+
+    private func findPreviousHold(_ index: Int, member: Int) -> Int32 {
+        var previous: Int32 = 0
+        var current = members[member].firstHold
+        for _ in 0..<(limits.holdsPerMemberMax + 1) where current != 0 {
+            if Int(current) - 1 == index { return previous }
+            previous = current
+            current = holds[Int(current) - 1].next
+        }
+        preconditionFailure("active hold is not in its member's list")
+    }
+
+    /// The hold made by the request at `position`, if it is still active.
+    func activeHold(madeAt position: Int64) -> Int? {
+        let hold = idempotency[position].effect.hold
+        guard hold != 0 else { return nil }
+        let record = holds[Int(hold) - 1]
+        guard record.isActive, record.entryPosition == position else { return nil }
+        return Int(hold) - 1
+    }
+}

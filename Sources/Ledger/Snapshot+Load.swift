@@ -1,0 +1,90 @@
+import CCRC32C
+
+extension Snapshot {
+    /// Upper bound on a snapshot file we read into memory.
+    static let fileBytesMax = 16 << 30
+
+    struct Loaded {
+        var sequence: UInt64
+        var lastCRC: UInt32
+        var path: String
+    }
+
+    /// The newest snapshot in `directory` (by sequence in the name), or nil when there is none.
+    static func newest(in directory: String) throws(LedgerError) -> String? {
+        let names = try FileIO.listDirectory(directory).filter { $0.hasPrefix("snapshot-") && $0.hasSuffix(".snap") }
+        return names.last.map { directory + "/" + $0 }
+    }
+
+    /// Loads the snapshot into an empty state. A damaged or foreign snapshot refuses to start: with segments
+    /// already dropped, falling back to an older one would silently lose data.
+    static func load(path: String, into state: ShardState) throws(LedgerError) -> Loaded {
+        let data = try FileIO.readWholeFile(path, bytesMax: fileBytesMax)
+        return try data.withBytes { bytes throws(LedgerError) -> Loaded in
+            guard bytes.count >= headerBytes + 4 else { throw .damagedSnapshot(file: path, reason: "too short") }
+            let contentBytes = bytes.count - 4
+            let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: contentBytes, as: UInt32.self))
+            guard ccrc32c_update(0, bytes.baseAddress, contentBytes) == stored else {
+                throw .damagedSnapshot(file: path, reason: "checksum mismatch")
+            }
+            guard let header = decodeHeader(bytes.baseAddress!, count: contentBytes) else {
+                throw .damagedSnapshot(file: path, reason: "unknown format or layout (written by another build?)")
+            }
+            try checkFits(header, state: state, path: path)
+            try copyTables(header, from: UnsafeRawBufferPointer(rebasing: bytes[0..<contentBytes]), into: state, path: path)
+            return Loaded(sequence: header.sequence, lastCRC: header.lastCRC, path: path)
+        }
+    }
+
+    private static func checkFits(_ header: Header, state: ShardState, path: String) throws(LedgerError) {
+        guard header.shardIndex == UInt32(state.shardIndex), header.shardCount == UInt32(state.shardCount) else {
+            throw .incompatibleDirectory(reason: "\(path) belongs to shard \(header.shardIndex) of \(header.shardCount)")
+        }
+        guard header.memberCount <= state.members.capacity, header.cardCount <= state.cards.cards.capacity,
+            header.holdCount <= state.holds.capacity, header.outboxCount <= state.outbox.capacity
+        else {
+            throw .incompatibleDirectory(reason: "\(path) holds more than the configured limits allow")
+        }
+    }
+
+    private static func copyTables(
+        _ header: Header, from bytes: UnsafeRawBufferPointer, into state: ShardState, path: String
+    ) throws(LedgerError) {
+        var offset = headerBytes
+        let sizes = [
+            header.memberCount * Int(strides[0]), header.cardCount * Int(strides[1]), header.holdCount * Int(strides[2]),
+            header.idempotencyCount * Int(strides[3]), header.outboxCount * Int(strides[4]),
+        ]
+        guard headerBytes + sizes.reduce(0, +) == bytes.count else {
+            throw .damagedSnapshot(file: path, reason: "length does not match the counts in its header")
+        }
+        func copy<Element>(_ storage: FixedStorage<Element>, count: Int, size: Int) {
+            UnsafeMutableRawPointer(storage.base).copyMemory(from: bytes.baseAddress! + offset, byteCount: size)
+            storage.setCount(count)
+            offset += size
+        }
+        copy(state.members, count: header.memberCount, size: sizes[0])
+        copy(state.cards.cards, count: header.cardCount, size: sizes[1])
+        state.cards.rebuildIndex()
+        copy(state.holds, count: header.holdCount, size: sizes[2])
+        state.freeHoldHead = header.freeHoldHead
+        state.activeHoldCount = header.activeHoldCount
+        copyIdempotency(header, from: bytes.baseAddress! + offset, into: state)
+        offset += sizes[3]
+        copy(state.outbox, count: header.outboxCount, size: sizes[4])
+    }
+
+    /// Places entries at their positions in this run's ring; when the ring is now smaller, the oldest go.
+    private static func copyIdempotency(_ header: Header, from base: UnsafeRawPointer, into state: ShardState) {
+        let table = state.idempotency
+        let kept = min(header.idempotencyCount, table.capacity)
+        let skipped = header.idempotencyCount - kept
+        let oldest = header.idempotencyNextPosition - Int64(kept)
+        let stride = MemoryLayout<IdempotencyEntry>.stride
+        for index in 0..<kept {
+            let entry = (base + (skipped + index) * stride).loadUnaligned(as: IdempotencyEntry.self)
+            table.entries[table.ringIndex(oldest + Int64(index))] = entry
+        }
+        state.idempotency.restore(nextPosition: header.idempotencyNextPosition, count: kept)
+    }
+}

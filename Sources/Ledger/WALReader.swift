@@ -1,0 +1,144 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A torn tail found by recovery: the incomplete last batch, cut at `offset`.
+public struct TornTail: Sendable, Equatable {
+    public var file: String
+    public var offset: Int64
+    public var bytesDiscarded: Int64
+}
+
+/// Reads a shard's log segments in order, checks every record (checksum, sequence, chain, body) and hands
+/// the ones after the snapshot to `apply`.
+///
+/// Damage is classified by where it is: in the last batch of the last segment it is a torn write (the batch
+/// was never acknowledged) and is cut off; anywhere else it refuses, naming the file and offset.
+struct WALReader {
+    struct Segment {
+        var firstSequence: UInt64
+        var path: String
+    }
+
+    struct Outcome {
+        var position: WALPosition
+        var recordsReplayed: Int
+        var recordsVerified: Int
+        var tornTail: TornTail?
+    }
+
+    /// Upper bound on a segment file we are willing to read into memory.
+    static let segmentFileBytesMax = 1 << 30
+
+    let directory: String
+    /// True for `ledger verify`: report a torn tail, never modify files.
+    let readOnly: Bool
+    let segmentBytes: Int
+
+    static func segments(in directory: String) throws(LedgerError) -> [Segment] {
+        var found: [Segment] = []
+        for name in try FileIO.listDirectory(directory) where name.hasPrefix("wal-") && name.hasSuffix(".log") {
+            guard let first = UInt64(name.dropFirst(4).dropLast(4)) else { continue }
+            found.append(Segment(firstSequence: first, path: directory + "/" + name))
+        }
+        return found.sorted { $0.firstSequence < $1.firstSequence }
+    }
+
+    /// Scans all segments. `afterSequence`/`snapshotCRC` describe the snapshot (0 and nil without one).
+    func scan(
+        afterSequence: UInt64, snapshotCRC: UInt32?,
+        apply: (WALRecord.Body, String, Int64) throws(LedgerError) -> Void
+    ) throws(LedgerError) -> Outcome {
+        let segments = try Self.segments(in: directory)
+        var state = ScanState(expectedSequence: nil, lastCRC: nil, afterSequence: afterSequence, snapshotCRC: snapshotCRC)
+        var tornTail: TornTail?
+        var lastEnd: Int64 = 0
+        for (index, segment) in segments.enumerated() {
+            let isLast = index == segments.count - 1
+            let data = try FileIO.readWholeFile(segment.path, bytesMax: Self.segmentFileBytesMax)
+            let result = try data.withBytes { bytes throws(LedgerError) in
+                try scanSegment(segment, bytes: bytes, isLast: isLast, state: &state, apply: apply)
+            }
+            lastEnd = result.end
+            tornTail = result.tornTail
+        }
+        if let tornTail, !readOnly { try truncate(tornTail) }
+        let nextSequence = state.expectedSequence ?? (afterSequence + 1)
+        guard nextSequence > afterSequence else {
+            throw .damagedLog(file: segments.last?.path ?? directory, offset: lastEnd, reason: "log ends before the snapshot")
+        }
+        let position = WALPosition(
+            segmentPath: segments.last?.path, segmentOffset: lastEnd, nextSequence: nextSequence,
+            lastCRC: state.lastCRC ?? snapshotCRC ?? 0)
+        return Outcome(
+            position: position, recordsReplayed: state.replayed, recordsVerified: state.verified, tornTail: tornTail)
+    }
+
+    struct ScanState {
+        var expectedSequence: UInt64?
+        var lastCRC: UInt32?
+        let afterSequence: UInt64
+        let snapshotCRC: UInt32?
+        var replayed = 0
+        var verified = 0
+    }
+
+    private func scanSegment(
+        _ segment: Segment, bytes: UnsafeRawBufferPointer, isLast: Bool, state: inout ScanState,
+        apply: (WALRecord.Body, String, Int64) throws(LedgerError) -> Void
+    ) throws(LedgerError) -> (end: Int64, tornTail: TornTail?) {
+        var offset = 0
+        while let header = validRecord(bytes, at: offset) {
+            try checkContinuity(header, segment: segment, offset: offset, state: &state)
+            if header.sequence > state.afterSequence {
+                let body = bytes.baseAddress! + offset + WALRecord.headerBytes
+                guard let decoded = WALRecord.decodeBody(body, length: header.bodyLength) else {
+                    throw .damagedLog(file: segment.path, offset: Int64(offset), reason: "malformed record body")
+                }
+                try apply(decoded, segment.path, Int64(offset))
+                state.replayed += 1
+            }
+            state.verified += 1
+            state.lastCRC = header.crc
+            state.expectedSequence = header.sequence + 1
+            offset += WALRecord.alignedLength(bodyLength: header.bodyLength)
+        }
+        return try classifyStop(segment, bytes: bytes, stop: offset, isLast: isLast, state: state)
+    }
+
+    private func checkContinuity(
+        _ header: WALRecord.Header, segment: Segment, offset: Int, state: inout ScanState
+    ) throws(LedgerError) {
+        let expected = state.expectedSequence ?? segment.firstSequence
+        if offset == 0 && header.sequence != segment.firstSequence {
+            throw .damagedLog(file: segment.path, offset: 0, reason: "first sequence does not match the file name")
+        }
+        guard header.sequence == expected else {
+            throw .damagedLog(
+                file: segment.path, offset: Int64(offset),
+                reason: "sequence \(header.sequence) where \(expected) was expected (records missing)")
+        }
+        if state.expectedSequence == nil && header.sequence > state.afterSequence + 1 {
+            throw .damagedLog(
+                file: segment.path, offset: Int64(offset),
+                reason: "log starts at \(header.sequence) but the snapshot ends at \(state.afterSequence)")
+        }
+        var expectedPrevious = state.lastCRC
+        if header.sequence == state.afterSequence + 1, let snapshotCRC = state.snapshotCRC {
+            expectedPrevious = snapshotCRC
+        }
+        if let expectedPrevious, header.previousCRC != expectedPrevious {
+            throw .damagedLog(file: segment.path, offset: Int64(offset), reason: "checksum chain broken")
+        }
+    }
+
+    /// A header and body that fit in `bytes` and whose checksum matches; nil otherwise.
+    func validRecord(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> WALRecord.Header? {
+        guard offset + WALRecord.headerBytes <= bytes.count else { return nil }
+        let base = bytes.baseAddress! + offset
+        guard let header = WALRecord.readHeader(base) else { return nil }
+        guard offset + WALRecord.headerBytes + header.bodyLength <= bytes.count else { return nil }
+        guard WALRecord.checksum(base, bodyLength: header.bodyLength) == header.crc else { return nil }
+        return header
+    }
+}

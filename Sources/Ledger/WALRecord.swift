@@ -1,0 +1,169 @@
+import CCRC32C
+
+/// Framing of one write-ahead log record (all little-endian, records 8-byte aligned):
+///
+///     0  crc32c             UInt32  over bytes 4 ..< 32 + bodyLength
+///     4  bodyLength         UInt32
+///     8  sequence           UInt64  per shard, contiguous from 1
+///    16  previousCRC        UInt32  the crc32c of the record before (a chain across segments)
+///    20  recordType         UInt8   1 = command
+///    21  reserved           3 bytes, zero
+///    24  batchFirstSequence UInt64  first sequence of the group commit this record belongs to
+///    32  body               the command, its time and its outcome (see `WALRecord.encodeBody`)
+///
+/// `batchFirstSequence` lets recovery tell damage in the last batch (a torn write: truncate) from damage
+/// in an earlier, acknowledged batch (refuse to start).
+enum WALRecord {
+    static let headerBytes = 32
+    static let bodyBytesMax = 256
+    static let recordBytesMax = headerBytes + bodyBytesMax
+    static let recordTypeCommand: UInt8 = 1
+
+    struct Header: Equatable {
+        var crc: UInt32
+        var bodyLength: Int
+        var sequence: UInt64
+        var previousCRC: UInt32
+        var recordType: UInt8
+        var batchFirstSequence: UInt64
+    }
+
+    /// A decoded record body: the command as applied, its time, and the outcome recorded for checking replay.
+    struct Body {
+        var command: ShardCommand
+        var timeMs: Int64
+        var status: LedgerStatus
+        var balanceAfter: AssetAmounts
+    }
+
+    static func alignedLength(bodyLength: Int) -> Int { (headerBytes + bodyLength + 7) & ~7 }
+
+    static func checksum(_ record: UnsafeRawPointer, bodyLength: Int) -> UInt32 {
+        ccrc32c_update(0, record + 4, headerBytes - 4 + bodyLength)
+    }
+
+    static func writeHeader(_ header: Header, at base: UnsafeMutableRawPointer) {
+        var writer = ByteWriter(base: base, capacity: headerBytes)
+        writer.put(UInt32(0))
+        writer.put(UInt32(header.bodyLength))
+        writer.put(header.sequence)
+        writer.put(header.previousCRC)
+        writer.put(header.recordType)
+        writer.put(UInt8(0))
+        writer.put(UInt16(0))
+        writer.put(header.batchFirstSequence)
+        let crc = checksum(base, bodyLength: header.bodyLength)
+        base.storeBytes(of: crc.littleEndian, as: UInt32.self)
+    }
+
+    /// Parses a header whose 32 bytes are available; nil when its fields are out of range.
+    static func readHeader(_ base: UnsafeRawPointer) -> Header? {
+        var reader = ByteReader(base: base, count: headerBytes)
+        guard let crc = reader.get(UInt32.self), let length = reader.get(UInt32.self),
+            let sequence = reader.get(UInt64.self), let previous = reader.get(UInt32.self),
+            let type = reader.get(UInt8.self), let pad1 = reader.get(UInt8.self), let pad2 = reader.get(UInt16.self),
+            let batchFirst = reader.get(UInt64.self)
+        else { return nil }
+        guard type == recordTypeCommand, pad1 == 0, pad2 == 0, length > 0, length <= UInt32(bodyBytesMax),
+            sequence > 0, batchFirst > 0, batchFirst <= sequence
+        else { return nil }
+        return Header(
+            crc: crc, bodyLength: Int(length), sequence: sequence, previousCRC: previous, recordType: type,
+            batchFirstSequence: batchFirst)
+    }
+
+    // MARK: Body
+
+    /// Encodes the body at `base` (which has `bodyBytesMax` bytes); returns its length.
+    static func encodeBody(_ body: Body, at base: UnsafeMutableRawPointer) -> Int {
+        let command = body.command
+        var writer = ByteWriter(base: base, capacity: bodyBytesMax)
+        writer.put(command.kind.rawValue)
+        writer.put(command.options)
+        writer.put(command.asset.rawValue)
+        writer.put(body.status.rawValue)
+        writer.put(UInt32(0))
+        writer.put(body.timeMs)
+        writer.put(command.key)
+        writer.put(command.digest)
+        writer.put(command.cardHash)
+        writer.put(command.masked.packed)
+        writer.put(body.balanceAfter)
+        encodeKindFields(command, &writer)
+        return writer.offset
+    }
+
+    private static func encodeKindFields(_ command: ShardCommand, _ writer: inout ByteWriter) {
+        switch command.kind {
+        case .earn, .transferIn:
+            writer.put(command.amounts)
+            writer.put(command.referenceAmountMinor)
+            if command.kind == .transferIn { writer.put(command.originalKey) }
+        case .redeem, .hold:
+            writer.put(command.amounts[command.asset])
+            writer.put(command.referenceAmountMinor)
+        case .capture, .void, .reverse, .refund:
+            writer.put(command.originalKey)
+            writer.put(command.referenceAmountMinor)
+        case .replace:
+            writer.put(command.otherCardHash)
+            writer.put(command.otherMasked.packed)
+        case .transferDone:
+            writer.put(command.referenceAmountMinor)
+        case .enrol, .balance, .block, .none:
+            break
+        }
+    }
+
+    /// Decodes a body whose checksum already matched; nil when it is not a well-formed command.
+    static func decodeBody(_ base: UnsafeRawPointer, length: Int) -> Body? {
+        var reader = ByteReader(base: base, count: length)
+        guard let kindRaw = reader.get(UInt8.self), let kind = CommandKind(rawValue: kindRaw), kind != .none,
+            let options = reader.get(UInt8.self), let assetRaw = reader.get(UInt8.self),
+            let asset = Asset(rawValue: assetRaw), let statusRaw = reader.get(UInt8.self),
+            let status = LedgerStatus(rawValue: statusRaw), reader.get(UInt32.self) == 0,
+            let timeMs = reader.get(Int64.self), let key = reader.key(), let digest = reader.digest(),
+            let cardHash = reader.cardHash(), let masked = reader.get(UInt64.self),
+            let balanceAfter = reader.amounts()
+        else { return nil }
+        var command = ShardCommand(kind: kind, key: key)
+        command.options = options
+        command.asset = asset
+        command.digest = digest
+        command.cardHash = cardHash
+        command.masked = MaskedCard(packed: masked)
+        guard decodeKindFields(&command, &reader), reader.offset == length else { return nil }
+        return Body(command: command, timeMs: timeMs, status: status, balanceAfter: balanceAfter)
+    }
+
+    private static func decodeKindFields(_ command: inout ShardCommand, _ reader: inout ByteReader) -> Bool {
+        switch command.kind {
+        case .earn, .transferIn:
+            guard let amounts = reader.amounts(), let reference = reader.get(Int64.self) else { return false }
+            command.amounts = amounts
+            command.referenceAmountMinor = reference
+            if command.kind == .transferIn {
+                guard let original = reader.key() else { return false }
+                command.originalKey = original
+            }
+        case .redeem, .hold:
+            guard let amount = reader.get(Int64.self), let reference = reader.get(Int64.self) else { return false }
+            command.amounts[command.asset] = amount
+            command.referenceAmountMinor = reference
+        case .capture, .void, .reverse, .refund:
+            guard let original = reader.key(), let reference = reader.get(Int64.self) else { return false }
+            command.originalKey = original
+            command.referenceAmountMinor = reference
+        case .replace:
+            guard let other = reader.cardHash(), let masked = reader.get(UInt64.self) else { return false }
+            command.otherCardHash = other
+            command.otherMasked = MaskedCard(packed: masked)
+        case .transferDone:
+            guard let reference = reader.get(Int64.self) else { return false }
+            command.referenceAmountMinor = reference
+        case .enrol, .balance, .block, .none:
+            break
+        }
+        return true
+    }
+}

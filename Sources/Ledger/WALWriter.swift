@@ -1,0 +1,121 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Appends records of one shard to preallocated segment files, one write and one fdatasync per batch.
+///
+/// Segment files are named `wal-<first sequence, 20 digits>.log`. A batch never spans two segments.
+final class WALWriter {
+    let directory: String
+    let segmentBytes: Int
+    let skipSync: Bool
+    /// Batch buffer: `batchBytesMax` bytes, reused.
+    private let buffer: UnsafeMutableRawPointer
+    let batchBytesMax: Int
+    private var bufferUsed = 0
+    private var segmentDescriptor: Int32 = -1
+    private(set) var segmentPath = ""
+    private var segmentOffset: Int64 = 0
+    private(set) var nextSequence: UInt64
+    private(set) var lastCRC: UInt32
+    private var batchFirstSequence: UInt64 = 0
+    private(set) var recordsInBatch = 0
+    /// Counters for the benchmark and `verify`.
+    private(set) var recordsWritten = 0
+    private(set) var syncCount = 0
+
+    /// Continues the log after recovery: `segmentPath` at `offset`, or a new segment when `segmentPath` is nil.
+    init(
+        directory: String, segmentBytes: Int, batchBytesMax: Int, skipSync: Bool,
+        position: WALPosition
+    ) throws(LedgerError) {
+        self.directory = directory
+        self.segmentBytes = segmentBytes
+        self.batchBytesMax = batchBytesMax
+        self.skipSync = skipSync
+        nextSequence = position.nextSequence
+        lastCRC = position.lastCRC
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: batchBytesMax, alignment: 4096)
+        if let path = position.segmentPath {
+            segmentDescriptor = try FileIO.openFile(path, flags: O_RDWR)
+            segmentPath = path
+            segmentOffset = position.segmentOffset
+        }
+    }
+
+    deinit {
+        buffer.deallocate()
+        if segmentDescriptor >= 0 { FileIO.closeFile(segmentDescriptor) }
+    }
+
+    static func segmentName(firstSequence: UInt64) -> String {
+        let digits = String(firstSequence)
+        return "wal-" + String(repeating: "0", count: 20 - digits.count) + digits + ".log"
+    }
+
+    var hasRoomForRecord: Bool { batchBytesMax - bufferUsed >= WALRecord.recordBytesMax }
+    var isBatchEmpty: Bool { recordsInBatch == 0 }
+
+    /// Encodes one record into the batch. The caller checked `hasRoomForRecord`.
+    func append(_ body: WALRecord.Body) {
+        precondition(hasRoomForRecord, "WAL batch buffer full: commit first")
+        if recordsInBatch == 0 { batchFirstSequence = nextSequence }
+        let record = buffer + bufferUsed
+        let bodyLength = WALRecord.encodeBody(body, at: record + WALRecord.headerBytes)
+        precondition(bodyLength > 0 && bodyLength <= WALRecord.bodyBytesMax, "record body out of bounds")
+        let aligned = WALRecord.alignedLength(bodyLength: bodyLength)
+        (record + WALRecord.headerBytes + bodyLength).initializeMemory(
+            as: UInt8.self, repeating: 0, count: aligned - WALRecord.headerBytes - bodyLength)
+        let header = WALRecord.Header(
+            crc: 0, bodyLength: bodyLength, sequence: nextSequence, previousCRC: lastCRC,
+            recordType: WALRecord.recordTypeCommand, batchFirstSequence: batchFirstSequence)
+        WALRecord.writeHeader(header, at: record)
+        lastCRC = record.load(as: UInt32.self)
+        nextSequence += 1
+        bufferUsed += aligned
+        recordsInBatch += 1
+    }
+
+    /// Makes the batch durable: rotate if it does not fit, one pwrite, one fdatasync.
+    func commit() throws(LedgerError) {
+        guard recordsInBatch > 0 else { return }
+        if segmentDescriptor < 0 || segmentOffset + Int64(bufferUsed) > Int64(segmentBytes) {
+            try startSegment(firstSequence: batchFirstSequence)
+        }
+        try FileIO.writeAll(
+            segmentDescriptor, UnsafeRawBufferPointer(start: buffer, count: bufferUsed), offset: segmentOffset,
+            path: segmentPath)
+        if !skipSync { try FileIO.syncData(segmentDescriptor, path: segmentPath) }
+        syncCount += 1
+        segmentOffset += Int64(bufferUsed)
+        recordsWritten += recordsInBatch
+        bufferUsed = 0
+        recordsInBatch = 0
+    }
+
+    /// Creates and preallocates the next segment, and makes its directory entry durable before use.
+    private func startSegment(firstSequence: UInt64) throws(LedgerError) {
+        if segmentDescriptor >= 0 { FileIO.closeFile(segmentDescriptor) }
+        segmentDescriptor = -1
+        let path = directory + "/" + Self.segmentName(firstSequence: firstSequence)
+        let descriptor = try FileIO.openFile(path, flags: O_RDWR | O_CREAT | O_EXCL)
+        let result = posix_fallocate(descriptor, 0, off_t(segmentBytes))
+        if result != 0 {
+            FileIO.closeFile(descriptor)
+            throw .io(operation: "posix_fallocate", path: path, errno: result)
+        }
+        try FileIO.syncAll(descriptor, path: path)
+        try FileIO.syncDirectory(directory)
+        segmentDescriptor = descriptor
+        segmentPath = path
+        segmentOffset = 0
+    }
+}
+
+/// Where the log continues after recovery.
+struct WALPosition {
+    var segmentPath: String?
+    var segmentOffset: Int64
+    var nextSequence: UInt64
+    var lastCRC: UInt32
+}
