@@ -31,6 +31,13 @@ let package = Package(
             dependencies: ["Ledger"],
             swiftSettings: strictSettings
         ),
+        // Child process for the ledger's SIGKILL crash tests (spawned by LedgerTests, not run by hand).
+        .executableTarget(
+            name: "ledger-crash-child",
+            dependencies: ["Ledger"],
+            path: "Tests/LedgerCrashChild",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "ISO8583Tests",
             dependencies: ["ISO8583"],
@@ -38,6 +45,12 @@ let package = Package(
         ),
         // Benchmarks: run by hand (`swift run -c release codec-bench`), numbers go to benchmarks/RESULTS.md.
         .target(name: "MallocCounter", path: "benchmarks/MallocCounter"),
+        .executableTarget(
+            name: "ledger-bench",
+            dependencies: ["Ledger"],
+            path: "benchmarks/ledger-bench",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "codec-bench",
             dependencies: ["ISO8583", "MallocCounter"],
