@@ -170,7 +170,8 @@ struct PackagerXMLScanner {
                 throw PackagerXMLError(offset: attributeOffset, message: "attribute \(attributeName) appears twice")
             }
             guard attributes.count < PackagerXMLScanner.attributesMax else {
-                throw PackagerXMLError(offset: attributeOffset, message: "more than \(PackagerXMLScanner.attributesMax) attributes")
+                throw PackagerXMLError(
+                    offset: attributeOffset, message: "more than \(PackagerXMLScanner.attributesMax) attributes")
             }
             attributes.append((attributeName, value))
         }
@@ -197,7 +198,9 @@ struct PackagerXMLScanner {
         while cursor < bytes.count {
             let byte = bytes[cursor]
             let isLetter = (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A
-            let isOther = byte == 0x5F || (cursor > start && (byte == 0x2D || byte == 0x2E || byte == 0x3A || (byte >= 0x30 && byte <= 0x39)))
+            let isOther =
+                byte == 0x5F
+                || (cursor > start && (byte == 0x2D || byte == 0x2E || byte == 0x3A || (byte >= 0x30 && byte <= 0x39)))
             guard isLetter || isOther else { break }
             cursor += 1
         }
@@ -306,7 +309,8 @@ struct JPOSPackagerDefinition {
             if tag.kind == .close {
                 guard let innermost = openNames.last, innermost == tag.name else {
                     let expected = openNames.last.map { "</\($0)>" } ?? "no end tag"
-                    throw PackagerXMLError(offset: tag.offset, message: "</\(tag.name)> found where \(expected) was expected")
+                    throw PackagerXMLError(
+                        offset: tag.offset, message: "</\(tag.name)> found where \(expected) was expected")
                 }
                 openNames.removeLast()
                 continue
@@ -316,7 +320,8 @@ struct JPOSPackagerDefinition {
                     throw PackagerXMLError(offset: tag.offset, message: "<\(tag.name)> after the end of <isopackager>")
                 }
                 guard tag.name == "isopackager" else {
-                    throw PackagerXMLError(offset: tag.offset, message: "the root element must be <isopackager>, not <\(tag.name)>")
+                    throw PackagerXMLError(
+                        offset: tag.offset, message: "the root element must be <isopackager>, not <\(tag.name)>")
                 }
                 rootSeen = true
                 definition.headerLength = try rootHeaderLength(tag)
@@ -345,10 +350,12 @@ struct JPOSPackagerDefinition {
             throw PackagerXMLError(offset: tag.offset, message: "emitBitmap=\"\(emit)\" is not supported")
         }
         if let bitmapField = tag.attribute("bitmapField"), bitmapField != "1" {
-            throw PackagerXMLError(offset: tag.offset, message: "bitmapField=\"\(bitmapField)\" is not supported (only 1)")
+            throw PackagerXMLError(
+                offset: tag.offset, message: "bitmapField=\"\(bitmapField)\" is not supported (only 1)")
         }
         if let firstField = tag.attribute("firstField"), firstField != "2" {
-            throw PackagerXMLError(offset: tag.offset, message: "firstField=\"\(firstField)\" is not supported (only 2)")
+            throw PackagerXMLError(
+                offset: tag.offset, message: "firstField=\"\(firstField)\" is not supported (only 2)")
         }
         guard let text = tag.attribute("headerLength") else { return 0 }
         guard let length = Int(text), (0...64).contains(length) else {
@@ -367,7 +374,9 @@ struct JPOSPackagerDefinition {
         func fail(_ message: String) -> PackagerXMLError {
             PackagerXMLError(offset: tag.offset, message: message, field: String(id))
         }
-        guard let className = tag.attribute("class"), !className.isEmpty else { throw fail("class attribute is missing") }
+        guard let className = tag.attribute("class"), !className.isEmpty else {
+            throw fail("class attribute is missing")
+        }
         guard let lengthText = tag.attribute("length") else { throw fail("length attribute is missing") }
         guard let length = Int(lengthText), length >= 0 else { throw fail("length=\"\(lengthText)\" is not a number") }
         return JPOSFieldEntry(
@@ -385,7 +394,10 @@ struct JPOSFieldClass {
     let encoding: DataEncoding
     let prefixEncoding: PrefixEncoding
 
-    init(_ content: Content, _ lengthType: LengthType, _ encoding: DataEncoding, _ prefixEncoding: PrefixEncoding = .ascii) {
+    init(
+        _ content: Content, _ lengthType: LengthType, _ encoding: DataEncoding,
+        _ prefixEncoding: PrefixEncoding = .ascii
+    ) {
         self.content = content
         self.lengthType = lengthType
         self.encoding = encoding
@@ -493,7 +505,8 @@ extension JPOSPackagerDefinition {
         guard let simple = simpleClassName(entry.className), let encoding = encodings[simple] else {
             throw DialectError(
                 source: source, field: "0",
-                message: "class \(entry.className) is not supported for the MTI (IFA_NUMERIC, IFB_NUMERIC or IFE_NUMERIC)")
+                message:
+                    "class \(entry.className) is not supported for the MTI (IFA_NUMERIC, IFB_NUMERIC or IFE_NUMERIC)")
         }
         guard entry.length == 4 else {
             throw DialectError(source: source, field: "0", message: "the MTI must have length 4, not \(entry.length)")
@@ -506,7 +519,8 @@ extension JPOSPackagerDefinition {
     static func bitmapEncoding(_ entry: JPOSFieldEntry, source: String) throws(DialectError) -> (BitmapEncoding, Bool) {
         let simple = simpleClassName(entry.className)
         if let simple, let reason = jposUnsupportedClasses[simple] {
-            throw DialectError(source: source, field: "1", message: "class \(entry.className) is not supported: \(reason)")
+            throw DialectError(
+                source: source, field: "1", message: "class \(entry.className) is not supported: \(reason)")
         }
         let encodings: [String: BitmapEncoding] = ["IFA_BITMAP": .hex, "IFB_BITMAP": .binary]
         guard let simple, let encoding = encodings[simple] else {
@@ -537,7 +551,8 @@ extension JPOSPackagerDefinition {
         }
         let limit = min(fieldClass.lengthType.prefixMaximum, 9999)
         guard entry.length >= 1 && entry.length <= limit else {
-            let why = fieldClass.prefixEncoding == .binary ? " (a binary length prefix is limited to \(limit) here)" : ""
+            let why =
+                fieldClass.prefixEncoding == .binary ? " (a binary length prefix is limited to \(limit) here)" : ""
             throw fail("length \(entry.length) is outside 1...\(limit) for class \(simple)\(why)")
         }
         if entry.hasSubfields {

@@ -22,7 +22,8 @@ extension Dialect {
             throw DialectError(source: path, field: nil, message: "no such file, and not a built-in dialect (\(known))")
         }
         guard !isDirectory.boolValue else { throw DialectError(source: path, field: nil, message: "is a directory") }
-        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > specFileBytesMax {
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > specFileBytesMax
+        {
             throw DialectError(source: path, field: nil, message: "file of \(size) bytes exceeds \(specFileBytesMax)")
         }
         guard let data = FileManager.default.contents(atPath: path) else {

@@ -99,7 +99,8 @@ struct BCDDialectTests {
         var message = ISOMessage(dialect: Self.bcd, mti: MTI(210))
         try message.set(54, "0002840C000000001000")
         // MTI 0210 → 02 10; bitmap byte 6 = field 54 (6th bit of 49...56) → 0x04.
-        let expected: [UInt8] = [0x02, 0x10, 0, 0, 0, 0, 0, 0, 0x04, 0, 0x00, 0x20] + Self.ascii("0002840C000000001000")
+        let expected: [UInt8] =
+            [0x02, 0x10, 0, 0, 0, 0, 0, 0, 0x04, 0, 0x00, 0x20] + Self.ascii("0002840C000000001000")
         #expect(try message.encoded() == expected)
         #expect(try Self.bcd.decode(expected).string(54) == "0002840C000000001000")
     }

@@ -42,29 +42,85 @@ struct DialectJSONTests {
         .init(label: "top level array", json: "[1, 2]", field: nil, says: "top level must be an object"),
         .init(label: "name missing", json: #"{"fields": {}}"#, field: nil, says: "\"name\" is missing"),
         .init(label: "name empty", json: #"{"name": "", "fields": {}}"#, field: nil, says: "\"name\" is missing"),
-        .init(label: "bad mti", json: #"{"name": "t", "mti": "hex", "fields": {}}"#, field: nil, says: "\"mti\" must be one of"),
-        .init(label: "bad bitmap", json: #"{"name": "t", "bitmap": "bcd", "fields": {}}"#, field: nil, says: "\"bitmap\" must be one of"),
-        .init(label: "header too long", json: #"{"name": "t", "headerLength": 65, "fields": {}}"#, field: nil, says: "headerLength"),
+        .init(
+            label: "bad mti", json: #"{"name": "t", "mti": "hex", "fields": {}}"#, field: nil,
+            says: "\"mti\" must be one of"),
+        .init(
+            label: "bad bitmap", json: #"{"name": "t", "bitmap": "bcd", "fields": {}}"#, field: nil,
+            says: "\"bitmap\" must be one of"),
+        .init(
+            label: "header too long", json: #"{"name": "t", "headerLength": 65, "fields": {}}"#, field: nil,
+            says: "headerLength"),
         .init(label: "fields missing", json: #"{"name": "t"}"#, field: nil, says: "\"fields\" is missing"),
-        .init(label: "field 1", json: #"{"name": "t", "fields": {"1": {"type": "n", "max": 1}}}"#, field: "1", says: "field numbers must be 2...128"),
-        .init(label: "field 129 without tertiary", json: #"{"name": "t", "fields": {"129": {"type": "n", "max": 1}}}"#, field: "129", says: "2...128"),
-        .init(label: "field not a number", json: #"{"name": "t", "fields": {"two": {"type": "n", "max": 1}}}"#, field: "two", says: "field numbers"),
-        .init(label: "65 with tertiary", json: #"{"name": "t", "tertiaryBitmap": true, "fields": {"65": {"type": "b", "max": 8}}}"#, field: "65", says: "tertiary bitmap"),
-        .init(label: "field not an object", json: #"{"name": "t", "fields": {"2": 5}}"#, field: "2", says: "must be an object"),
-        .init(label: "type missing", json: String(decoding: spec(field: #"{"max": 6}"#), as: UTF8.self), field: "2", says: "\"type\" must be one of"),
-        .init(label: "type unknown", json: String(decoding: spec(field: #"{"type": "q", "max": 6}"#), as: UTF8.self), field: "2", says: "\"type\""),
-        .init(label: "length unknown", json: String(decoding: spec(field: #"{"type": "n", "length": "LLLLL", "max": 6}"#), as: UTF8.self), field: "2", says: "\"length\" must be"),
-        .init(label: "max missing", json: String(decoding: spec(field: #"{"type": "n"}"#), as: UTF8.self), field: "2", says: "\"max\" must be"),
-        .init(label: "max zero", json: String(decoding: spec(field: #"{"type": "n", "max": 0}"#), as: UTF8.self), field: "2", says: "\"max\" must be 1..."),
-        .init(label: "max over LL", json: String(decoding: spec(field: #"{"type": "n", "length": "LL", "max": 100}"#), as: UTF8.self), field: "2", says: "1...99"),
-        .init(label: "max over fixed limit", json: String(decoding: spec(field: #"{"type": "ans", "max": 10000}"#), as: UTF8.self), field: "2", says: "1...9999"),
-        .init(label: "encoding unknown", json: String(decoding: spec(field: #"{"type": "n", "max": 6, "encoding": "utf16"}"#), as: UTF8.self), field: "2", says: "\"encoding\" must be one of"),
-        .init(label: "bcd for text", json: String(decoding: spec(field: #"{"type": "an", "max": 6, "encoding": "bcd"}"#), as: UTF8.self), field: "2", says: "bcd is only for types n, z and x+n"),
-        .init(label: "ascii for binary", json: String(decoding: spec(field: #"{"type": "b", "max": 6, "encoding": "ascii"}"#), as: UTF8.self), field: "2", says: "type b needs encoding binary or hex"),
-        .init(label: "hex for numeric", json: String(decoding: spec(field: #"{"type": "n", "max": 6, "encoding": "hex"}"#), as: UTF8.self), field: "2", says: "only for type b"),
-        .init(label: "prefix unknown", json: String(decoding: spec(field: #"{"type": "n", "length": "LL", "max": 6, "prefixEncoding": "hex"}"#), as: UTF8.self), field: "2", says: "\"prefixEncoding\" must be one of"),
-        .init(label: "padding unknown", json: String(decoding: spec(field: #"{"type": "n", "max": 6, "padding": "middle"}"#), as: UTF8.self), field: "2", says: "\"padding\" must be one of"),
-        .init(label: "padding not a string", json: String(decoding: spec(field: #"{"type": "n", "max": 6, "padding": 1}"#), as: UTF8.self), field: "2", says: "\"padding\""),
+        .init(
+            label: "field 1", json: #"{"name": "t", "fields": {"1": {"type": "n", "max": 1}}}"#, field: "1",
+            says: "field numbers must be 2...128"),
+        .init(
+            label: "field 129 without tertiary", json: #"{"name": "t", "fields": {"129": {"type": "n", "max": 1}}}"#,
+            field: "129", says: "2...128"),
+        .init(
+            label: "field not a number", json: #"{"name": "t", "fields": {"two": {"type": "n", "max": 1}}}"#,
+            field: "two", says: "field numbers"),
+        .init(
+            label: "65 with tertiary",
+            json: #"{"name": "t", "tertiaryBitmap": true, "fields": {"65": {"type": "b", "max": 8}}}"#, field: "65",
+            says: "tertiary bitmap"),
+        .init(
+            label: "field not an object", json: #"{"name": "t", "fields": {"2": 5}}"#, field: "2",
+            says: "must be an object"),
+        .init(
+            label: "type missing", json: String(decoding: spec(field: #"{"max": 6}"#), as: UTF8.self), field: "2",
+            says: "\"type\" must be one of"),
+        .init(
+            label: "type unknown", json: String(decoding: spec(field: #"{"type": "q", "max": 6}"#), as: UTF8.self),
+            field: "2", says: "\"type\""),
+        .init(
+            label: "length unknown",
+            json: String(decoding: spec(field: #"{"type": "n", "length": "LLLLL", "max": 6}"#), as: UTF8.self),
+            field: "2", says: "\"length\" must be"),
+        .init(
+            label: "max missing", json: String(decoding: spec(field: #"{"type": "n"}"#), as: UTF8.self), field: "2",
+            says: "\"max\" must be"),
+        .init(
+            label: "max zero", json: String(decoding: spec(field: #"{"type": "n", "max": 0}"#), as: UTF8.self),
+            field: "2", says: "\"max\" must be 1..."),
+        .init(
+            label: "max over LL",
+            json: String(decoding: spec(field: #"{"type": "n", "length": "LL", "max": 100}"#), as: UTF8.self),
+            field: "2", says: "1...99"),
+        .init(
+            label: "max over fixed limit",
+            json: String(decoding: spec(field: #"{"type": "ans", "max": 10000}"#), as: UTF8.self), field: "2",
+            says: "1...9999"),
+        .init(
+            label: "encoding unknown",
+            json: String(decoding: spec(field: #"{"type": "n", "max": 6, "encoding": "utf16"}"#), as: UTF8.self),
+            field: "2", says: "\"encoding\" must be one of"),
+        .init(
+            label: "bcd for text",
+            json: String(decoding: spec(field: #"{"type": "an", "max": 6, "encoding": "bcd"}"#), as: UTF8.self),
+            field: "2", says: "bcd is only for types n, z and x+n"),
+        .init(
+            label: "ascii for binary",
+            json: String(decoding: spec(field: #"{"type": "b", "max": 6, "encoding": "ascii"}"#), as: UTF8.self),
+            field: "2", says: "type b needs encoding binary or hex"),
+        .init(
+            label: "hex for numeric",
+            json: String(decoding: spec(field: #"{"type": "n", "max": 6, "encoding": "hex"}"#), as: UTF8.self),
+            field: "2", says: "only for type b"),
+        .init(
+            label: "prefix unknown",
+            json: String(
+                decoding: spec(field: #"{"type": "n", "length": "LL", "max": 6, "prefixEncoding": "hex"}"#),
+                as: UTF8.self), field: "2", says: "\"prefixEncoding\" must be one of"),
+        .init(
+            label: "padding unknown",
+            json: String(decoding: spec(field: #"{"type": "n", "max": 6, "padding": "middle"}"#), as: UTF8.self),
+            field: "2", says: "\"padding\" must be one of"),
+        .init(
+            label: "padding not a string",
+            json: String(decoding: spec(field: #"{"type": "n", "max": 6, "padding": 1}"#), as: UTF8.self), field: "2",
+            says: "\"padding\""),
     ]
 
     @Test("every loader error names the file, the field when there is one, and the problem", arguments: errorCases)

@@ -13,7 +13,9 @@ struct JPOSPackagerTests {
     }
 
     /// A packager with an ASCII MTI, a binary bitmap and the given field lines.
-    static func packager(_ fieldLines: String, root: String = "", mti: String = "IFA_NUMERIC", bitmap: String = "IFB_BITMAP") -> [UInt8] {
+    static func packager(
+        _ fieldLines: String, root: String = "", mti: String = "IFA_NUMERIC", bitmap: String = "IFB_BITMAP"
+    ) -> [UInt8] {
         Array(
             """
             <?xml version="1.0"?>
@@ -53,43 +55,108 @@ struct JPOSPackagerTests {
     /// What each mapped class must become; the wire behaviour was read from jPOS's padder, interpreter and
     /// prefixer for the class.
     static let classCases: [ClassCase] = [
-        .init(className: "IFA_NUMERIC", length: 6, pad: false, type: .numeric, lengthType: .fixed, encoding: .ascii, prefix: .ascii, padding: .leftZero),
-        .init(className: "IFA_LLNUM", length: 19, pad: false, type: .numeric, lengthType: .LL, encoding: .ascii, prefix: .ascii, padding: nil),
-        .init(className: "IFA_LLLNUM", length: 200, pad: false, type: .numeric, lengthType: .LLL, encoding: .ascii, prefix: .ascii, padding: nil),
-        .init(className: "IFE_NUMERIC", length: 6, pad: false, type: .numeric, lengthType: .fixed, encoding: .ebcdic, prefix: .ascii, padding: .leftZero),
-        .init(className: "IFE_LLNUM", length: 19, pad: false, type: .numeric, lengthType: .LL, encoding: .ebcdic, prefix: .ebcdic, padding: nil),
-        .init(className: "IFB_NUMERIC", length: 3, pad: true, type: .numeric, lengthType: .fixed, encoding: .bcd, prefix: .ascii, padding: .leftZeroNibble),
-        .init(className: "IFB_NUMERIC", length: 3, pad: false, type: .numeric, lengthType: .fixed, encoding: .bcd, prefix: .ascii, padding: .rightZeroNibble),
-        .init(className: "IFB_LLNUM", length: 19, pad: false, type: .numeric, lengthType: .LL, encoding: .bcd, prefix: .bcd, padding: .rightZeroNibble),
-        .init(className: "IFB_LLLNUM", length: 999, pad: true, type: .numeric, lengthType: .LLL, encoding: .bcd, prefix: .bcd, padding: .leftZeroNibble),
-        .init(className: "IFB_LLHNUM", length: 99, pad: false, type: .numeric, lengthType: .LL, encoding: .bcd, prefix: .binary, padding: .rightZeroNibble),
-        .init(className: "IF_CHAR", length: 8, pad: false, type: .alphaNumericSpecial, lengthType: .fixed, encoding: .ascii, prefix: .ascii, padding: .rightSpace),
-        .init(className: "IFA_LLCHAR", length: 99, pad: false, type: .alphaNumericSpecial, lengthType: .LL, encoding: .ascii, prefix: .ascii, padding: nil),
-        .init(className: "IFA_LLLCHAR", length: 999, pad: false, type: .alphaNumericSpecial, lengthType: .LLL, encoding: .ascii, prefix: .ascii, padding: nil),
-        .init(className: "IFA_LLLLCHAR", length: 9999, pad: false, type: .alphaNumericSpecial, lengthType: .LLLL, encoding: .ascii, prefix: .ascii, padding: nil),
-        .init(className: "IFB_LLCHAR", length: 25, pad: false, type: .alphaNumericSpecial, lengthType: .LL, encoding: .ascii, prefix: .bcd, padding: nil),
-        .init(className: "IFB_LLLCHAR", length: 999, pad: false, type: .alphaNumericSpecial, lengthType: .LLL, encoding: .ascii, prefix: .bcd, padding: nil),
-        .init(className: "IFB_LLHCHAR", length: 40, pad: false, type: .alphaNumericSpecial, lengthType: .LL, encoding: .ascii, prefix: .binary, padding: nil),
-        .init(className: "IFE_CHAR", length: 8, pad: false, type: .alphaNumericSpecial, lengthType: .fixed, encoding: .ebcdic, prefix: .ascii, padding: .rightSpace),
-        .init(className: "IF_ECHAR", length: 8, pad: false, type: .alphaNumericSpecial, lengthType: .fixed, encoding: .ebcdic, prefix: .ascii, padding: .rightSpace),
-        .init(className: "IFE_LLCHAR", length: 99, pad: false, type: .alphaNumericSpecial, lengthType: .LL, encoding: .ebcdic, prefix: .ebcdic, padding: nil),
-        .init(className: "IFE_LLLCHAR", length: 999, pad: false, type: .alphaNumericSpecial, lengthType: .LLL, encoding: .ebcdic, prefix: .ebcdic, padding: nil),
-        .init(className: "IFA_AMOUNT", length: 9, pad: false, type: .signedAmount, lengthType: .fixed, encoding: .ascii, prefix: .ascii, padding: nil),
-        .init(className: "IFB_AMOUNT", length: 9, pad: true, type: .signedAmount, lengthType: .fixed, encoding: .bcd, prefix: .ascii, padding: .leftZeroNibble),
-        .init(className: "IFE_AMOUNT", length: 9, pad: false, type: .signedAmount, lengthType: .fixed, encoding: .ebcdic, prefix: .ascii, padding: nil),
-        .init(className: "IFA_BINARY", length: 8, pad: false, type: .binary, lengthType: .fixed, encoding: .hex, prefix: .ascii, padding: nil),
-        .init(className: "IFA_LLBINARY", length: 99, pad: false, type: .binary, lengthType: .LL, encoding: .binary, prefix: .ascii, padding: nil),
-        .init(className: "IFA_LLLBINARY", length: 999, pad: false, type: .binary, lengthType: .LLL, encoding: .binary, prefix: .ascii, padding: nil),
-        .init(className: "IFA_LLLLBINARY", length: 9999, pad: false, type: .binary, lengthType: .LLLL, encoding: .binary, prefix: .ascii, padding: nil),
-        .init(className: "IFB_BINARY", length: 8, pad: false, type: .binary, lengthType: .fixed, encoding: .binary, prefix: .ascii, padding: nil),
-        .init(className: "IFB_LLBINARY", length: 99, pad: false, type: .binary, lengthType: .LL, encoding: .binary, prefix: .bcd, padding: nil),
-        .init(className: "IFB_LLLBINARY", length: 255, pad: false, type: .binary, lengthType: .LLL, encoding: .binary, prefix: .bcd, padding: nil),
-        .init(className: "IFB_LLHBINARY", length: 99, pad: false, type: .binary, lengthType: .LL, encoding: .binary, prefix: .binary, padding: nil),
+        .init(
+            className: "IFA_NUMERIC", length: 6, pad: false, type: .numeric, lengthType: .fixed, encoding: .ascii,
+            prefix: .ascii, padding: .leftZero),
+        .init(
+            className: "IFA_LLNUM", length: 19, pad: false, type: .numeric, lengthType: .LL, encoding: .ascii,
+            prefix: .ascii, padding: nil),
+        .init(
+            className: "IFA_LLLNUM", length: 200, pad: false, type: .numeric, lengthType: .LLL, encoding: .ascii,
+            prefix: .ascii, padding: nil),
+        .init(
+            className: "IFE_NUMERIC", length: 6, pad: false, type: .numeric, lengthType: .fixed, encoding: .ebcdic,
+            prefix: .ascii, padding: .leftZero),
+        .init(
+            className: "IFE_LLNUM", length: 19, pad: false, type: .numeric, lengthType: .LL, encoding: .ebcdic,
+            prefix: .ebcdic, padding: nil),
+        .init(
+            className: "IFB_NUMERIC", length: 3, pad: true, type: .numeric, lengthType: .fixed, encoding: .bcd,
+            prefix: .ascii, padding: .leftZeroNibble),
+        .init(
+            className: "IFB_NUMERIC", length: 3, pad: false, type: .numeric, lengthType: .fixed, encoding: .bcd,
+            prefix: .ascii, padding: .rightZeroNibble),
+        .init(
+            className: "IFB_LLNUM", length: 19, pad: false, type: .numeric, lengthType: .LL, encoding: .bcd,
+            prefix: .bcd, padding: .rightZeroNibble),
+        .init(
+            className: "IFB_LLLNUM", length: 999, pad: true, type: .numeric, lengthType: .LLL, encoding: .bcd,
+            prefix: .bcd, padding: .leftZeroNibble),
+        .init(
+            className: "IFB_LLHNUM", length: 99, pad: false, type: .numeric, lengthType: .LL, encoding: .bcd,
+            prefix: .binary, padding: .rightZeroNibble),
+        .init(
+            className: "IF_CHAR", length: 8, pad: false, type: .alphaNumericSpecial, lengthType: .fixed,
+            encoding: .ascii, prefix: .ascii, padding: .rightSpace),
+        .init(
+            className: "IFA_LLCHAR", length: 99, pad: false, type: .alphaNumericSpecial, lengthType: .LL,
+            encoding: .ascii, prefix: .ascii, padding: nil),
+        .init(
+            className: "IFA_LLLCHAR", length: 999, pad: false, type: .alphaNumericSpecial, lengthType: .LLL,
+            encoding: .ascii, prefix: .ascii, padding: nil),
+        .init(
+            className: "IFA_LLLLCHAR", length: 9999, pad: false, type: .alphaNumericSpecial, lengthType: .LLLL,
+            encoding: .ascii, prefix: .ascii, padding: nil),
+        .init(
+            className: "IFB_LLCHAR", length: 25, pad: false, type: .alphaNumericSpecial, lengthType: .LL,
+            encoding: .ascii, prefix: .bcd, padding: nil),
+        .init(
+            className: "IFB_LLLCHAR", length: 999, pad: false, type: .alphaNumericSpecial, lengthType: .LLL,
+            encoding: .ascii, prefix: .bcd, padding: nil),
+        .init(
+            className: "IFB_LLHCHAR", length: 40, pad: false, type: .alphaNumericSpecial, lengthType: .LL,
+            encoding: .ascii, prefix: .binary, padding: nil),
+        .init(
+            className: "IFE_CHAR", length: 8, pad: false, type: .alphaNumericSpecial, lengthType: .fixed,
+            encoding: .ebcdic, prefix: .ascii, padding: .rightSpace),
+        .init(
+            className: "IF_ECHAR", length: 8, pad: false, type: .alphaNumericSpecial, lengthType: .fixed,
+            encoding: .ebcdic, prefix: .ascii, padding: .rightSpace),
+        .init(
+            className: "IFE_LLCHAR", length: 99, pad: false, type: .alphaNumericSpecial, lengthType: .LL,
+            encoding: .ebcdic, prefix: .ebcdic, padding: nil),
+        .init(
+            className: "IFE_LLLCHAR", length: 999, pad: false, type: .alphaNumericSpecial, lengthType: .LLL,
+            encoding: .ebcdic, prefix: .ebcdic, padding: nil),
+        .init(
+            className: "IFA_AMOUNT", length: 9, pad: false, type: .signedAmount, lengthType: .fixed, encoding: .ascii,
+            prefix: .ascii, padding: nil),
+        .init(
+            className: "IFB_AMOUNT", length: 9, pad: true, type: .signedAmount, lengthType: .fixed, encoding: .bcd,
+            prefix: .ascii, padding: .leftZeroNibble),
+        .init(
+            className: "IFE_AMOUNT", length: 9, pad: false, type: .signedAmount, lengthType: .fixed, encoding: .ebcdic,
+            prefix: .ascii, padding: nil),
+        .init(
+            className: "IFA_BINARY", length: 8, pad: false, type: .binary, lengthType: .fixed, encoding: .hex,
+            prefix: .ascii, padding: nil),
+        .init(
+            className: "IFA_LLBINARY", length: 99, pad: false, type: .binary, lengthType: .LL, encoding: .binary,
+            prefix: .ascii, padding: nil),
+        .init(
+            className: "IFA_LLLBINARY", length: 999, pad: false, type: .binary, lengthType: .LLL, encoding: .binary,
+            prefix: .ascii, padding: nil),
+        .init(
+            className: "IFA_LLLLBINARY", length: 9999, pad: false, type: .binary, lengthType: .LLLL, encoding: .binary,
+            prefix: .ascii, padding: nil),
+        .init(
+            className: "IFB_BINARY", length: 8, pad: false, type: .binary, lengthType: .fixed, encoding: .binary,
+            prefix: .ascii, padding: nil),
+        .init(
+            className: "IFB_LLBINARY", length: 99, pad: false, type: .binary, lengthType: .LL, encoding: .binary,
+            prefix: .bcd, padding: nil),
+        .init(
+            className: "IFB_LLLBINARY", length: 255, pad: false, type: .binary, lengthType: .LLL, encoding: .binary,
+            prefix: .bcd, padding: nil),
+        .init(
+            className: "IFB_LLHBINARY", length: 99, pad: false, type: .binary, lengthType: .LL, encoding: .binary,
+            prefix: .binary, padding: nil),
     ]
 
     @Test("each mapped jPOS class becomes the field format with the same wire form", arguments: classCases)
     func classMapping(_ classCase: ClassCase) throws {
-        let line = #"<isofield id="48" length="\#(classCase.length)" name="X" class="org.jpos.iso.\#(classCase.className)" pad="\#(classCase.pad)"/>"#
+        let line =
+            #"<isofield id="48" length="\#(classCase.length)" name="X" class="org.jpos.iso.\#(classCase.className)" pad="\#(classCase.pad)"/>"#
         let format = try #require(try Self.load(Self.packager(line)).formats[48])
         #expect(format.type == classCase.type)
         #expect(format.lengthType == classCase.lengthType)
@@ -111,7 +178,8 @@ struct JPOSPackagerTests {
         #expect(try Self.load(Self.packager("", mti: "IFA_NUMERIC")).mtiEncoding == .ascii)
         #expect(try Self.load(Self.packager("", mti: "IFB_NUMERIC")).mtiEncoding == .bcd)
         #expect(try Self.load(Self.packager("", mti: "IFE_NUMERIC")).mtiEncoding == .ebcdic)
-        let short = String(decoding: Self.packager(""), as: UTF8.self).replacingOccurrences(of: "org.jpos.iso.", with: "")
+        let short = String(decoding: Self.packager(""), as: UTF8.self).replacingOccurrences(
+            of: "org.jpos.iso.", with: "")
         #expect(try Self.load(Array(short.utf8)).bitmapEncoding == .binary)
     }
 
@@ -134,7 +202,8 @@ struct JPOSPackagerTests {
         var message = ISOMessage(dialect: dialect, mti: MTI(200))
         try message.set(35, "4761739001010119=221")
         // 20 characters: length 0x20, '=' → D, even count so no pad: 47 61 73 90 01 01 01 19 D2 21.
-        #expect(message.withWireBytes(35) { Array($0) } == [0x47, 0x61, 0x73, 0x90, 0x01, 0x01, 0x01, 0x19, 0xD2, 0x21])
+        #expect(
+            message.withWireBytes(35) { Array($0) } == [0x47, 0x61, 0x73, 0x90, 0x01, 0x01, 0x01, 0x19, 0xD2, 0x21])
     }
 
     @Test("IFB_LLHNUM writes its length as one binary byte, IFA_LLBINARY raw bytes after an ASCII length")
@@ -158,7 +227,8 @@ struct JPOSPackagerTests {
 
     @Test("EBCDIC classes: IFE_LLCHAR writes an EBCDIC length and EBCDIC text")
     func ebcdicWire() throws {
-        let dialect = try Self.load(Self.packager(#"<isofield id="2" length="19" class="org.jpos.iso.IFE_LLCHAR"/>"#, mti: "IFE_NUMERIC"))
+        let dialect = try Self.load(
+            Self.packager(#"<isofield id="2" length="19" class="org.jpos.iso.IFE_LLCHAR"/>"#, mti: "IFE_NUMERIC"))
         var message = ISOMessage(dialect: dialect, mti: MTI(800))
         try message.set(2, "AB1")
         // MTI 0800 in EBCDIC F0 F8 F0 F0; bitmap 0x40; length "03" → F0 F3; A → C1, B → C2, 1 → F1.
@@ -176,7 +246,9 @@ struct JPOSPackagerTests {
         // MTI 0200 in EBCDIC; bitmap byte 3 = field 28 (4th bit of 25...32) → 0x10; "000000150" in EBCDIC, whose
         // first byte (offset 12) should have been the sign C3 or C4.
         let bytes: [UInt8] =
-            [0xF0, 0xF2, 0xF0, 0xF0, 0, 0, 0, 0x10, 0, 0, 0, 0] + [0xF0, 0xF0, 0xF0, 0xF0, 0xF0, 0xF0, 0xF1, 0xF5, 0xF0]
+            [0xF0, 0xF2, 0xF0, 0xF0, 0, 0, 0, 0x10, 0, 0, 0, 0] + [
+                0xF0, 0xF0, 0xF0, 0xF0, 0xF0, 0xF0, 0xF1, 0xF5, 0xF0,
+            ]
         #expect(throws: ISOError(field: 28, offset: 12, reason: .invalidCharacter(0xF0))) {
             try dialect.decode(bytes)
         }
@@ -187,7 +259,9 @@ struct JPOSPackagerTests {
         let dialect = try Self.load(
             Self.packager(#"<isofield id="28" length="9" class="org.jpos.iso.IFE_AMOUNT"/>"#, mti: "IFE_NUMERIC"))
         let bytes: [UInt8] =
-            [0xF0, 0xF2, 0xF0, 0xF0, 0, 0, 0, 0x10, 0, 0, 0, 0] + [0xC3, 0xF0, 0xF0, 0xF0, 0xF0, 0xF0, 0xF1, 0xF5, 0xF0]
+            [0xF0, 0xF2, 0xF0, 0xF0, 0, 0, 0, 0x10, 0, 0, 0, 0] + [
+                0xC3, 0xF0, 0xF0, 0xF0, 0xF0, 0xF0, 0xF1, 0xF5, 0xF0,
+            ]
         #expect(try dialect.decode(bytes).string(28) == "C00000150")
     }
 
@@ -200,19 +274,51 @@ struct JPOSPackagerTests {
     }
 
     static let errorCases: [ErrorCase] = [
-        .init(label: "unknown class", lines: #"<isofield id="7" length="10" class="org.jpos.iso.IFX_MYSTERY"/>"#, field: "7", says: "unknown class org.jpos.iso.IFX_MYSTERY"),
-        .init(label: "class of another package", lines: #"<isofield id="7" length="10" class="com.acme.iso.IFA_NUMERIC"/>"#, field: "7", says: "com.acme.iso.IFA_NUMERIC"),
-        .init(label: "known unsupported class", lines: #"<isofield id="7" length="10" class="org.jpos.iso.IFA_LLABINARY"/>"#, field: "7", says: "hex characters"),
-        .init(label: "class missing", lines: #"<isofield id="7" length="10"/>"#, field: "7", says: "class attribute is missing"),
-        .init(label: "length missing", lines: #"<isofield id="7" class="IF_CHAR"/>"#, field: "7", says: "length attribute is missing"),
-        .init(label: "length not a number", lines: #"<isofield id="7" length="ten" class="IF_CHAR"/>"#, field: "7", says: "not a number"),
-        .init(label: "length zero", lines: #"<isofield id="7" length="0" class="IF_CHAR"/>"#, field: "7", says: "outside 1...9999"),
-        .init(label: "LL over 99", lines: #"<isofield id="7" length="100" class="IFA_LLCHAR"/>"#, field: "7", says: "outside 1...99"),
-        .init(label: "binary LL prefix over 99", lines: #"<isofield id="55" length="255" class="IFB_LLHBINARY"/>"#, field: "55", says: "binary length prefix"),
-        .init(label: "duplicate id", lines: #"<isofield id="7" length="10" class="IFA_NUMERIC"/><isofield id="7" length="10" class="IFA_NUMERIC"/>"#, field: "7", says: "defined twice"),
-        .init(label: "field over 128", lines: #"<isofield id="129" length="1" class="IF_CHAR"/>"#, field: "129", says: "tertiary"),
-        .init(label: "id not a number", lines: #"<isofield id="x" length="1" class="IF_CHAR"/>"#, field: nil, says: "numeric id"),
-        .init(label: "subfields in a BCD class", lines: #"<isofieldpackager id="60" length="99" class="IFB_LLNUM"><isofield id="1" length="2" class="IF_CHAR"/></isofieldpackager>"#, field: "60", says: "opaque"),
+        .init(
+            label: "unknown class", lines: #"<isofield id="7" length="10" class="org.jpos.iso.IFX_MYSTERY"/>"#,
+            field: "7", says: "unknown class org.jpos.iso.IFX_MYSTERY"),
+        .init(
+            label: "class of another package",
+            lines: #"<isofield id="7" length="10" class="com.acme.iso.IFA_NUMERIC"/>"#, field: "7",
+            says: "com.acme.iso.IFA_NUMERIC"),
+        .init(
+            label: "known unsupported class",
+            lines: #"<isofield id="7" length="10" class="org.jpos.iso.IFA_LLABINARY"/>"#, field: "7",
+            says: "hex characters"),
+        .init(
+            label: "class missing", lines: #"<isofield id="7" length="10"/>"#, field: "7",
+            says: "class attribute is missing"),
+        .init(
+            label: "length missing", lines: #"<isofield id="7" class="IF_CHAR"/>"#, field: "7",
+            says: "length attribute is missing"),
+        .init(
+            label: "length not a number", lines: #"<isofield id="7" length="ten" class="IF_CHAR"/>"#, field: "7",
+            says: "not a number"),
+        .init(
+            label: "length zero", lines: #"<isofield id="7" length="0" class="IF_CHAR"/>"#, field: "7",
+            says: "outside 1...9999"),
+        .init(
+            label: "LL over 99", lines: #"<isofield id="7" length="100" class="IFA_LLCHAR"/>"#, field: "7",
+            says: "outside 1...99"),
+        .init(
+            label: "binary LL prefix over 99", lines: #"<isofield id="55" length="255" class="IFB_LLHBINARY"/>"#,
+            field: "55", says: "binary length prefix"),
+        .init(
+            label: "duplicate id",
+            lines:
+                #"<isofield id="7" length="10" class="IFA_NUMERIC"/><isofield id="7" length="10" class="IFA_NUMERIC"/>"#,
+            field: "7", says: "defined twice"),
+        .init(
+            label: "field over 128", lines: #"<isofield id="129" length="1" class="IF_CHAR"/>"#, field: "129",
+            says: "tertiary"),
+        .init(
+            label: "id not a number", lines: #"<isofield id="x" length="1" class="IF_CHAR"/>"#, field: nil,
+            says: "numeric id"),
+        .init(
+            label: "subfields in a BCD class",
+            lines:
+                #"<isofieldpackager id="60" length="99" class="IFB_LLNUM"><isofield id="1" length="2" class="IF_CHAR"/></isofieldpackager>"#,
+            field: "60", says: "opaque"),
         .init(label: "unexpected element", lines: #"<field id="7"/>"#, field: nil, says: "unexpected <field>"),
     ]
 
@@ -242,8 +348,10 @@ struct JPOSPackagerTests {
     @Test("root attributes: headerLength is honoured, emitBitmap=false and other bitmap fields are refused")
     func rootAttributes() throws {
         #expect(try Self.load(Self.packager("", root: #" headerLength="5""#)).headerLength == 5)
-        #expect(Self.loadError(Self.packager("", root: #" headerLength="99""#))?.message.contains("headerLength") == true)
-        #expect(Self.loadError(Self.packager("", root: #" emitBitmap="false""#))?.message.contains("emitBitmap") == true)
+        #expect(
+            Self.loadError(Self.packager("", root: #" headerLength="99""#))?.message.contains("headerLength") == true)
+        #expect(
+            Self.loadError(Self.packager("", root: #" emitBitmap="false""#))?.message.contains("emitBitmap") == true)
         #expect(Self.loadError(Self.packager("", root: #" bitmapField="2""#))?.message.contains("bitmapField") == true)
         #expect(Self.loadError(Self.packager("", root: #" firstField="3""#))?.message.contains("firstField") == true)
     }
@@ -255,7 +363,8 @@ struct JPOSPackagerTests {
         #expect(dialect.formats[61]?.name == "PRIVATE \"61\"")
         #expect(dialect.name == "custom-pos")
         let odd = Self.packager(
-            #"<![CDATA[ <isofield id="9"/> ]]><isofield id='7' length='3' name='&lt;&#65;&#x42;&gt;&apos;' class="IF_CHAR" />"#)
+            #"<![CDATA[ <isofield id="9"/> ]]><isofield id='7' length='3' name='&lt;&#65;&#x42;&gt;&apos;' class="IF_CHAR" />"#
+        )
         let loaded = try Self.load(odd)
         #expect(loaded.formats[7]?.name == "<AB>'")
         #expect(loaded.formats[9] == nil)
@@ -305,7 +414,8 @@ struct JPOSPackagerTests {
 
     @Test("the line number in an XML error points at the bad tag")
     func errorLine() throws {
-        let text = "<isopackager>\n<isofield id=\"0\" length=\"4\" class=\"IFA_NUMERIC\"/>\n\n</isofield>\n</isopackager>"
+        let text =
+            "<isopackager>\n<isofield id=\"0\" length=\"4\" class=\"IFA_NUMERIC\"/>\n\n</isofield>\n</isopackager>"
         let error = try #require(Self.loadError(Array(text.utf8)))
         #expect(error.message.hasPrefix("line 4: "), "message was: \(error.message)")
     }
@@ -343,7 +453,8 @@ struct JPOSPackagerTests {
         (2, "4761739001010119"), (3, "000000"), (4, "000000012345"), (7, "1125120000"), (11, "000123"),
         (12, "120000"), (13, "1125"), (22, "051"), (24, "001"), (25, "00"), (28, "C00000150"),
         (35, "4761739001010119=2212101"), (37, "123456789012"), (41, "TERM0001"), (42, "MERCHANT0000001"),
-        (49, "840"), (52, "0123456789ABCDEF"), (54, "0002840C000000001000"), (90, "020000012311251200000000000012300000000000"),
+        (49, "840"), (52, "0123456789ABCDEF"), (54, "0002840C000000001000"),
+        (90, "020000012311251200000000000012300000000000"),
     ]
 
     @Test(
@@ -373,7 +484,9 @@ struct JPOSPackagerTests {
 
     @Test("Dialect.load and Dialect.named pick XML by content, whatever the extension")
     func loadPicksXML() throws {
-        let text = "\n\n  " + String(decoding: Self.packager(#"<isofield id="2" length="19" class="IFA_LLNUM"/>"#), as: UTF8.self)
+        let text =
+            "\n\n  "
+            + String(decoding: Self.packager(#"<isofield id="2" length="19" class="IFA_LLNUM"/>"#), as: UTF8.self)
         let path = NSTemporaryDirectory() + "packager-\(UInt64.random(in: 0...UInt64.max)).json"
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
