@@ -1,0 +1,128 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import Ledger
+
+/// A fresh directory under /tmp for one test, removed by `remove()`.
+struct TemporaryDirectory {
+    let path: String
+
+    init(_ name: String = #function) {
+        let safe = name.filter { $0.isLetter || $0.isNumber }
+        path = NSTemporaryDirectory() + "ledger-test-\(safe)-\(UInt32.random(in: 0...UInt32.max))"
+        try? FileManager.default.removeItem(atPath: path)
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    var data: String { path + "/data" }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A clock the test moves by hand (holds expire, keys age).
+final class TestClock: Sendable {
+    let nowMs = Atomic<Int64>(1_700_000_000_000)
+
+    func advance(byMs: Int64) { nowMs.add(byMs, ordering: .relaxed) }
+
+    var closure: @Sendable () -> Int64 { { [self] in nowMs.load(ordering: .relaxed) } }
+}
+
+/// Collects log lines for assertions.
+final class LogCollector: Sendable {
+    let lines = Mutex<[String]>([])
+
+    var closure: @Sendable (String) -> Void { { [self] line in lines.withLock { $0.append(line) } } }
+    var all: [String] { lines.withLock { $0 } }
+}
+
+/// A small configuration: tables sized for tests, one shard unless asked.
+func testConfiguration(shards: Int = 1, clock: TestClock? = nil, log: LogCollector? = nil) -> LedgerConfiguration {
+    var configuration = LedgerConfiguration()
+    configuration.shardCount = shards
+    configuration.membersPerShardMax = 4096
+    configuration.cardsPerShardMax = 4096
+    configuration.holdsPerShardMax = 256
+    configuration.idempotencyKeysPerShardMax = 4096
+    configuration.batchBytesMax = 16 << 10
+    configuration.segmentBytes = 256 << 10
+    configuration.snapshotIntervalRecords = 0
+    if let clock { configuration.clockMs = clock.closure }
+    if let log {
+        configuration.log = log.closure
+    } else {
+        configuration.log = { _ in }
+    }
+    return configuration
+}
+
+/// Card numbers that differ per `number`, 16 digits.
+func card(_ number: Int) -> CardNumber { CardNumber(String(5_000_000_000_000_000 + number))! }
+
+/// Builds requests with distinct keys; the digest follows the operation's content unless given.
+struct RequestFactory {
+    private var nextKey: UInt64 = 1
+
+    mutating func make(_ card: CardNumber, _ operation: LedgerOperation, digest: UInt64 = 0) -> LedgerRequest {
+        let key = IdempotencyKey(word0: nextKey, word1: 0xABCD)
+        nextKey += 1
+        return LedgerRequest(tag: key.word0, key: key, digest: ContentDigest(high: digest, low: key.word0), card: card, operation: operation)
+    }
+}
+
+func earn(_ points: Int64, credit: Int64 = 0, purchase: Int64 = 1000, autoEnrol: Bool = true) -> LedgerOperation {
+    .earn(amounts: AssetAmounts(points: points, credit: credit), purchaseAmountMinor: purchase, autoEnrol: autoEnrol)
+}
+
+/// Finds a card number that lands on `shard` (card numbers are placed by keyed hash).
+func card(onShard shard: Int, of ledger: Ledger, startingAt start: Int) -> (CardNumber, Int) {
+    var number = start
+    while ledger.shardIndex(of: card(number)) != shard { number += 1 }
+    return (card(number), number)
+}
+
+/// Every regular file under `directory`, recursively.
+func filesUnder(_ directory: String) -> [String] {
+    guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
+    var files: [String] = []
+    while let relative = enumerator.nextObject() as? String {
+        var isDirectory: ObjCBool = false
+        let path = directory + "/" + relative
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            files.append(path)
+        }
+    }
+    return files.sorted()
+}
+
+/// A sink that records everything delivered; optionally blocks the shard thread until released.
+final class RecordingSink: LedgerReplySink, @unchecked Sendable {
+    private let lock = NSLock()
+    private var received: [LedgerReply] = []
+    private let gate = DispatchSemaphore(value: 0)
+    private let arrived = DispatchSemaphore(value: 0)
+    let blocksDelivery: Bool
+
+    init(blocksDelivery: Bool = false) { self.blocksDelivery = blocksDelivery }
+
+    func deliver(_ replies: [LedgerReply]) {
+        lock.lock()
+        received.append(contentsOf: replies)
+        lock.unlock()
+        for _ in replies { arrived.signal() }
+        if blocksDelivery { gate.wait() }
+    }
+
+    func release() { gate.signal() }
+
+    func waitFor(count: Int) {
+        for _ in 0..<count { arrived.wait() }
+    }
+
+    var replies: [LedgerReply] {
+        lock.lock()
+        defer { lock.unlock() }
+        return received
+    }
+}
