@@ -229,7 +229,9 @@ extension Dialect {
         case .ebcdic:
             for index in start..<(start &+ count) {
                 let ascii = ebcdicToASCIITable[Int(raw[index])]
-                if ascii == 0 || characterClassTable[Int(ascii)] & codec.classMask == 0 { return index }
+                if ascii == 0 || classTable[Int(ascii)] & codec.classMask == 0 { return index }
+                // A signed amount: the sign first, digits after it (as in ASCII).
+                if codec.type == .signedAmount && (index == start) != (ascii == 0x43 || ascii == 0x44) { return index }
             }
             return nil
         case .hex:
@@ -266,8 +268,15 @@ extension Dialect {
             let byte = raw[index]
             var high = byte >> 4
             var low = byte & 0xF
-            if padded && index == first && codec.padSide != .right { high = high == 0xF ? 0 : high }
-            if padded && index == start + count - 1 && codec.padSide == .right { low = low == 0xF ? 0 : low }
+            // The pad nibble must be 0 or F; it is then checked as a 0 digit.
+            if padded && index == first && codec.padSide != .right {
+                if high != 0 && high != 0xF { return index }
+                high = 0
+            }
+            if padded && index == start + count - 1 && codec.padSide == .right {
+                if low != 0 && low != 0xF { return index }
+                low = 0
+            }
             if high > nibbleMax || low > nibbleMax { return index }
         }
         return nil
