@@ -110,12 +110,15 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// Drains every queue, commits, writes a snapshot per shard and stops the threads. Idempotent.
-    public func close() {
+    public func close() { close(snapshot: true) }
+
+    /// `snapshot: false` stops like a crash after the last commit (tests of log recovery use it).
+    func close(snapshot: Bool) {
         closeState.lock()
         defer { closeState.unlock() }
         guard !isClosed else { return }
         isClosed = true
-        for shard in shards { shard.stopAndWait() }
+        for shard in shards { shard.stopAndWait(snapshot: snapshot) }
     }
 
     /// Write statistics per shard since open: (records, fdatasync calls). Read after `close`.
