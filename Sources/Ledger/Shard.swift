@@ -127,7 +127,6 @@ final class Shard: @unchecked Sendable {
             transfersToSend.removeAll()
             acknowledgements.removeAll()
         }
-        replies.deliver()
         for (command, transfer) in transfersToSend {
             var transferIn = state.transferInCommand(transfer)
             transferIn.sink = command.sink
@@ -137,6 +136,8 @@ final class Shard: @unchecked Sendable {
         transfersToSend.removeAll(keepingCapacity: true)
         for (sourceShard, done) in acknowledgements { peers[sourceShard].queue.pushInternal(done) }
         acknowledgements.removeAll(keepingCapacity: true)
+        // Last, so that a client who saw a transfer's reply finds its acknowledgement already queued.
+        replies.deliver()
     }
 
     private func takeSnapshot() {

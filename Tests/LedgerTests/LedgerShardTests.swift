@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+
+@testable import Ledger
+
+/// Queues, limits, concurrency and the operations that cross shards.
+@Suite struct LedgerShardTests {
+    let directory = TemporaryDirectory()
+    var requests = RequestFactory()
+
+    @Test("a full shard queue refuses at once with overloaded; the queued requests are all answered")
+    mutating func queueFullRefuses() throws {
+        defer { directory.remove() }
+        var configuration = testConfiguration()
+        configuration.queueCapacity = 16
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        defer { ledger.close() }
+        let blocker = RecordingSink(blocksDelivery: true)
+        #expect(ledger.submit(requests.make(card(1), earn(1)), to: blocker))
+        blocker.waitFor(count: 1)
+        let sink = RecordingSink()
+        let batch = (0..<20).map { _ in requests.make(card(1), earn(1)) }
+        let refused = ledger.submit(batch, to: sink)
+        #expect(refused.count == 4 && refused.allSatisfy { $0.status == .overloaded })
+        #expect(Set(refused.map(\.tag)) == Set(batch.suffix(4).map(\.tag)))
+        blocker.release()
+        sink.waitFor(count: 16)
+        #expect(sink.replies.allSatisfy { $0.status == .approved })
+        #expect(ledger.perform(requests.make(card(1), .balance)).balance.points == 17)
+    }
+
+    @Test("at membersPerShardMax enrolment is refused with capacityExceeded and existing members still work")
+    mutating func memberLimit() throws {
+        defer { directory.remove() }
+        var configuration = testConfiguration()
+        configuration.membersPerShardMax = 3
+        configuration.cardsPerShardMax = 4
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        defer { ledger.close() }
+        for index in 0..<3 { #expect(ledger.perform(requests.make(card(index), earn(1))).status == .approved) }
+        #expect(ledger.perform(requests.make(card(3), earn(1))).status == .capacityExceeded)
+        #expect(ledger.perform(requests.make(card(4), .enrol)).status == .capacityExceeded)
+        #expect(ledger.perform(requests.make(card(0), earn(1))).balance.points == 2)
+        #expect(ledger.perform(requests.make(card(0), .replace(newCard: card(10)))).status == .approved)
+        #expect(ledger.perform(requests.make(card(1), .replace(newCard: card(11)))).status == .capacityExceeded)
+    }
+
+    @Test("replacement on the same shard: the new card reaches the same balance, the old card is refused")
+    mutating func replaceSameShard() throws {
+        defer { directory.remove() }
+        let ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration())
+        defer { ledger.close() }
+        _ = ledger.perform(requests.make(card(1), earn(40, credit: 9)))
+        let replaced = ledger.perform(requests.make(card(1), .replace(newCard: card(2))))
+        #expect(replaced.status == .approved && replaced.card == card(2).masked)
+        #expect(ledger.perform(requests.make(card(2), .balance)).balance == AssetAmounts(points: 40, credit: 9))
+        #expect(ledger.perform(requests.make(card(1), earn(1))).status == .cardBlocked)
+        #expect(ledger.perform(requests.make(card(1), .replace(newCard: card(3)))).status == .notPermitted)
+        #expect(ledger.perform(requests.make(card(2), .replace(newCard: card(2)))).status == .notPermitted)
+    }
+
+    /// Opens a 2-shard ledger and returns a source card on shard 0 and a destination card on shard 1.
+    func crossShardCards(_ ledger: Ledger) -> (CardNumber, CardNumber) {
+        (card(onShard: 0, of: ledger, startingAt: 100).0, card(onShard: 1, of: ledger, startingAt: 100).0)
+    }
+
+    @Test("replacement across shards moves the balances; the reply comes from the destination after it is durable")
+    mutating func replaceAcrossShards() throws {
+        defer { directory.remove() }
+        let configuration = testConfiguration(shards: 2)
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        let (source, destination) = crossShardCards(ledger)
+        _ = ledger.perform(requests.make(source, earn(25, credit: 5)))
+        let hold = requests.make(source, .hold(asset: .points, amount: 1, allowPartial: false, expiresAfterMs: 60_000))
+        _ = ledger.perform(hold)
+        #expect(ledger.perform(requests.make(source, .replace(newCard: destination))).status == .notPermitted)
+        _ = ledger.perform(requests.make(source, .void(holdKey: hold.key)))
+        let moved = ledger.perform(requests.make(source, .replace(newCard: destination)))
+        #expect(moved.status == .approved && moved.card == destination.masked)
+        #expect(moved.balance == AssetAmounts(points: 25, credit: 5) && moved.credited == moved.balance)
+        #expect(ledger.perform(requests.make(destination, .balance)).balance == AssetAmounts(points: 25, credit: 5))
+        #expect(ledger.perform(requests.make(source, .balance)).status == .cardBlocked)
+        ledger.close()
+        let totals = try Ledger.inspect(directory: directory.data, configuration: configuration)
+        #expect(totals.pendingTransfers == 0 && totals.balance == AssetAmounts(points: 25, credit: 5))
+        #expect(totals.members == 2 && totals.cardsReplaced == 1)
+    }
+
+    /// Cuts the last `count` records off a shard's log, as if the process died before they were written.
+    func dropLastRecords(shard: Int, count: Int) throws {
+        let shardDirectory = directory.data + "/shard-00\(shard)"
+        let name = try FileManager.default.contentsOfDirectory(atPath: shardDirectory).filter { $0.hasPrefix("wal-") }.sorted().last!
+        let path = shardDirectory + "/" + name
+        let bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        let reader = WALReader(directory: "", readOnly: true, segmentBytes: bytes.count)
+        var ends: [Int] = [0]
+        bytes.withUnsafeBytes { buffer in
+            while let header = reader.validRecord(buffer, at: ends.last!) {
+                ends.append(ends.last! + WALRecord.alignedLength(bodyLength: header.bodyLength))
+            }
+        }
+        try Data(bytes[0..<ends[ends.count - 1 - count]]).write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test("recovery completes a transfer whose destination half was lost, and does not repeat one that was applied")
+    mutating func transferRecovery() throws {
+        defer { directory.remove() }
+        let configuration = testConfiguration(shards: 2)
+        for destinationApplied in [false, true] {
+            let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+            let (source, _) = crossShardCards(ledger)
+            let destination = card(onShard: 1, of: ledger, startingAt: destinationApplied ? 5000 : 3000).0
+            _ = ledger.perform(requests.make(source, earn(10)))
+            #expect(ledger.perform(requests.make(source, .replace(newCard: destination))).status == .approved)
+            // Queued behind the acknowledgement, so the source has logged transferDone once this returns.
+            #expect(ledger.perform(requests.make(source, .balance)).status == .cardBlocked)
+            ledger.close(snapshot: false)
+            try dropLastRecords(shard: 0, count: 2)
+            if !destinationApplied { try dropLastRecords(shard: 1, count: 1) }
+            let partial = try Ledger.inspect(directory: directory.data, configuration: configuration)
+            #expect(partial.pendingTransfers == 1)
+            let reopened = try Ledger.open(directory: directory.data, configuration: configuration)
+            let balance = reopened.perform(requests.make(destination, .balance))
+            #expect(balance.status == .approved && balance.balance.points == 10)
+            reopened.close()
+            let totals = try Ledger.inspect(directory: directory.data, configuration: configuration)
+            #expect(totals.pendingTransfers == 0 && totals.balance.points == 10)
+            try FileManager.default.removeItem(atPath: directory.data)
+        }
+    }
+
+    @Test("four producer threads on two shards: every reply arrives once and the totals match the approvals")
+    mutating func concurrentProducers() throws {
+        defer { directory.remove() }
+        let configuration = testConfiguration(shards: 2)
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        let sink = RecordingSink()
+        let perThread = 500
+        DispatchQueue.concurrentPerform(iterations: 4) { thread in
+            var factory = RequestFactory()
+            for index in 0..<perThread {
+                var request = factory.make(card(index % 50), earn(2))
+                request.key.word2 = UInt64(thread)
+                request.tag = UInt64(thread * perThread + index)
+                while !ledger.submit(request, to: sink) { usleep(100) }
+            }
+        }
+        sink.waitFor(count: 4 * perThread)
+        #expect(Set(sink.replies.map(\.tag)).count == 4 * perThread)
+        #expect(sink.replies.allSatisfy { $0.status == .approved })
+        ledger.close()
+        let totals = try Ledger.inspect(directory: directory.data, configuration: configuration)
+        #expect(totals.balance.points == Int64(4 * perThread * 2) && totals.members == 50)
+    }
+}
