@@ -20,10 +20,16 @@ let package = Package(
         .target(name: "CCRC32C", cSettings: [.unsafeFlags(["-msse4.2"])]),
         // Sharded in-memory ledger with a write-ahead log and snapshots. No networking.
         .target(name: "Ledger", dependencies: ["CCRC32C"], swiftSettings: strictSettings),
+        // Linux calls Glibc does not expose (epoll, eventfd, accept4); built with _GNU_SOURCE.
+        .target(name: "CLinux", cSettings: [.define("_GNU_SOURCE")]),
+        // TCP on epoll: event loops, connections, listeners. Knows nothing of ISO 8583 or loyalty.
+        .target(name: "Network", dependencies: ["CLinux"], swiftSettings: strictSettings),
+        // The authorization switch: wire contract v1 over the network layer, the codec and the ledger.
+        .target(name: "SwitchCore", dependencies: ["ISO8583", "Ledger", "Network"], swiftSettings: strictSettings),
         // The command-line entry point: `serve`, `iso decode|encode`, later `ledger`, `loadgen`.
         .executableTarget(
             name: "LoyaltySwitch",
-            dependencies: ["ISO8583", "Ledger"],
+            dependencies: ["ISO8583", "Ledger", "SwitchCore", "Network"],
             swiftSettings: strictSettings
         ),
         .testTarget(

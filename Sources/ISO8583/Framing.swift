@@ -63,6 +63,33 @@ public struct Framing: Sendable, Equatable {
         out.append(contentsOf: message)
     }
 
+    /// Appends a whole frame for `message` without an intermediate array: header, swapped TPDU, message bytes.
+    public func appendFrame(encoding message: ISOMessage, requestTPDU: UInt64?, to out: inout [UInt8]) throws(ISOError) {
+        let tpduCount = hasTPDU ? Framing.tpduByteCount : 0
+        let length = message.encodedByteCount + tpduCount
+        guard length <= lengthHeader.lengthMax else {
+            throw ISOError(field: 0, offset: 0, reason: .messageTooLarge(size: length, maximum: lengthHeader.lengthMax))
+        }
+        appendHeader(length: length, to: &out)
+        if hasTPDU {
+            // TPDU packed big-endian in the low 40 bits: id, destination (2), source (2); answered swapped.
+            let tpdu = requestTPDU ?? 0x60_0000_0000
+            out.append(UInt8(truncatingIfNeeded: tpdu >> 32))
+            out.append(UInt8(truncatingIfNeeded: tpdu >> 8))
+            out.append(UInt8(truncatingIfNeeded: tpdu))
+            out.append(UInt8(truncatingIfNeeded: tpdu >> 24))
+            out.append(UInt8(truncatingIfNeeded: tpdu >> 16))
+        }
+        try message.encode(into: &out)
+    }
+
+    /// A TPDU's 5 bytes as one number (for `appendFrame(encoding:requestTPDU:to:)`).
+    public static func packTPDU(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        var value: UInt64 = 0
+        for byte in bytes.prefix(tpduByteCount) { value = value << 8 | UInt64(byte) }
+        return value
+    }
+
     /// Reads the length header at `offset`; nil when the header is not a valid number in its encoding.
     func readHeader(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Int? {
         switch lengthHeader {

@@ -147,6 +147,15 @@ public struct ISOMessage: @unchecked Sendable {
         }
     }
 
+    /// Drops the reference to the storage (e.g. a connection's read buffer) without allocating, so that the
+    /// buffer's owner can append to it again without a copy-on-write.
+    public mutating func releaseStorage() {
+        fields = FieldSet()
+        storage = []
+        storageBase = 0
+        mti = nil
+    }
+
     /// The slot table's elements, made unique first so writes do not show through other copies.
     @inline(__always)
     mutating func writableSlots() -> UnsafeMutablePointer<FieldSlot> {

@@ -5,7 +5,7 @@ let usage = """
     usage: loyalty-switch COMMAND [OPTIONS]
 
     commands:
-      serve      run the switch (wire contract v1) — not built yet, see issue 4
+      serve      run the switch (wire contract v1); with no options, the embedded default configuration
       iso        decode and encode ISO 8583 messages (iso --help)
       ledger     inspect a ledger data directory (ledger --help)
 
@@ -16,6 +16,7 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 let status: Int32
 switch arguments.first {
 case "iso": status = ISOCommand.run(Array(arguments.dropFirst()))
+case "serve": status = ServeCommand.run(Array(arguments.dropFirst()))
 case "--help", "-h", "help":
     print(usage)
     status = 0

@@ -1,0 +1,28 @@
+#include "CLinux.h"
+#include <stdlib.h>
+
+int clinux_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int clinux_epoll_ctl(int epoll_fd, int operation, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event event;
+    event.events = events;
+    event.data.u64 = data;
+    return epoll_ctl(epoll_fd, operation, fd, &event);
+}
+
+int clinux_epoll_wait(int epoll_fd, uint32_t *events, uint64_t *data, int capacity, int timeout_ms) {
+    struct epoll_event buffer[256];
+    if (capacity > 256) capacity = 256;
+    int count = epoll_wait(epoll_fd, buffer, capacity, timeout_ms);
+    for (int index = 0; index < count; index++) {
+        events[index] = buffer[index].events;
+        data[index] = buffer[index].data.u64;
+    }
+    return count;
+}
+
+int clinux_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+int clinux_accept4(int listen_fd, struct sockaddr *address, socklen_t *length) {
+    return accept4(listen_fd, address, length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}

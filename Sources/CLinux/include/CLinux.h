@@ -1,0 +1,24 @@
+#pragma once
+// Linux calls that `import Glibc` does not expose (epoll, eventfd, accept4) and socket-option helpers.
+// Compiled with -D_GNU_SOURCE; thin wrappers only, no logic.
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+int clinux_epoll_create(void);
+int clinux_epoll_ctl(int epoll_fd, int operation, int fd, uint32_t events, uint64_t data);
+/// Waits for events; fills parallel arrays of event bits and data words. Returns the count or -1 (errno).
+int clinux_epoll_wait(int epoll_fd, uint32_t *events, uint64_t *data, int capacity, int timeout_ms);
+int clinux_eventfd(void);
+int clinux_accept4(int listen_fd, struct sockaddr *address, socklen_t *length);
+
+static const uint32_t CLINUX_EPOLLIN = EPOLLIN;
+static const uint32_t CLINUX_EPOLLOUT = EPOLLOUT;
+static const uint32_t CLINUX_EPOLLERR = EPOLLERR;
+static const uint32_t CLINUX_EPOLLHUP = EPOLLHUP;
+static const uint32_t CLINUX_EPOLLRDHUP = EPOLLRDHUP;
+static const int CLINUX_EPOLL_CTL_ADD = EPOLL_CTL_ADD;
+static const int CLINUX_EPOLL_CTL_MOD = EPOLL_CTL_MOD;
+static const int CLINUX_EPOLL_CTL_DEL = EPOLL_CTL_DEL;

@@ -1,0 +1,100 @@
+import Foundation
+import Glibc
+import Network
+import SwitchCore
+
+/// `loyalty-switch serve`: runs the switch until SIGTERM or SIGINT.
+enum ServeCommand {
+    static let usage = """
+        usage: loyalty-switch serve [--listen HOST:PORT] [--data DIR] [--config FILE]
+
+        Runs the switch. With no options it uses the embedded default configuration: it listens on
+        127.0.0.1:8583 (ISO 8583 dialect iso87ascii, 2-byte binary length framing) and keeps its data in ./data.
+          --listen HOST:PORT  replaces the first listener's address
+          --data DIR          the ledger's data directory (write-ahead log and snapshots)
+          --config FILE       a JSON configuration: listeners, loops, shards, latency budget, limits, program
+                              (format in specs/configuration.md); --listen and --data override it
+        SIGTERM or SIGINT stops gracefully (finish requests in flight, snapshot, exit 0); a second signal exits at
+        once, which is safe: every approval is already in the write-ahead log.
+        """
+
+    static func run(_ arguments: [String]) -> Int32 {
+        if arguments.contains("--help") || arguments.contains("-h") {
+            print(usage)
+            return 0
+        }
+        let configuration: SwitchConfiguration
+        switch parse(arguments) {
+        case .success(let parsed): configuration = parsed
+        case .failure(let problem):
+            printError("error: \(problem.message)\n\(usage)")
+            return 2
+        }
+        let log = LogSink()
+        // Block the stop signals before any thread starts, so they reach only the sigwait below.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        log.info("loyalty-switch starting: \(configuration.loopCount) loops, \(configuration.shardCount) shards, data \(configuration.dataDirectory), budget \(configuration.latencyBudgetMs) ms, durable \(configuration.durable)")
+        let server: SwitchServer
+        do {
+            server = try SwitchServer(configuration: configuration, log: log)
+            try server.start()
+        } catch {
+            log.error("cannot start: \(error)")
+            return 1
+        }
+        waitForStopSignals(signals, server: server, log: log)
+        return 0
+    }
+
+    /// First signal: graceful shutdown on another thread; second: exit at once.
+    static func waitForStopSignals(_ signals: sigset_t, server: SwitchServer, log: LogSink) {
+        var signals = signals
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        log.info("signal \(received): stopping (send it again to exit at once)")
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            server.shutdown()
+            done.signal()
+        }
+        let stopSignals = signals
+        let watcher = Thread {
+            var second: Int32 = 0
+            var again = stopSignals
+            sigwait(&again, &second)
+            log.warning("second signal \(second): exiting at once")
+            _exit(1)
+        }
+        watcher.start()
+        done.wait()
+    }
+
+    static func parse(_ arguments: [String]) -> Result<SwitchConfiguration, UsageError> {
+        do {
+            let options = try CommandLineOptions(arguments, valued: ["listen", "data", "config"], flags: [])
+            guard options.positionals.isEmpty else { throw UsageError(message: "unexpected argument \(options.positionals[0])") }
+            var configuration = SwitchConfiguration()
+            if let path = options.values["config"] {
+                do {
+                    configuration = try SwitchConfiguration.load(path: path)
+                } catch {
+                    throw UsageError(message: error.description)
+                }
+            }
+            if let listen = options.values["listen"] {
+                guard let address = SocketAddress(listen) else { throw UsageError(message: "--listen must be HOST:PORT (IPv4)") }
+                configuration.listeners[0].address = address
+            }
+            if let data = options.values["data"] { configuration.dataDirectory = data }
+            return .success(configuration)
+        } catch let problem as UsageError {
+            return .failure(problem)
+        } catch {
+            return .failure(UsageError(message: "\(error)"))
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import CLinux
+import Glibc
+
+/// Why a connection closed; logged, and told to the handler.
+public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
+    case peerClosed
+    case peerReset(String)
+    case idleTimeout
+    case protocolError(String)
+    case overLimit(String)
+    case shutdown
+    case byHandler
+
+    public var description: String {
+        switch self {
+        case .peerClosed: return "peer closed"
+        case .peerReset(let detail): return "reset: \(detail)"
+        case .idleTimeout: return "idle timeout"
+        case .protocolError(let detail): return "protocol error: \(detail)"
+        case .overLimit(let detail): return "limit: \(detail)"
+        case .shutdown: return "shutdown"
+        case .byHandler: return "closed by switch"
+        }
+    }
+}
+
+/// What a connection's owner does with it. Called on the connection's loop thread only.
+public protocol ConnectionHandler: AnyObject {
+    /// Bytes arrived; they are valid only during the call.
+    func received(_ bytes: UnsafeRawBufferPointer, on connection: Connection)
+    /// The peer will send nothing more (it may still read): finish what is in flight, then close.
+    func inputEnded(on connection: Connection)
+    /// The connection is closed; drop it.
+    func closed(_ connection: Connection, reason: CloseReason)
+}
+
+/// A TCP connection on one loop: non-blocking reads into the loop's buffer, writes batched per loop iteration,
+/// reading paused while too much output is waiting (backpressure) or while the handler asks.
+public final class Connection: Pollable {
+    public let id: UInt64
+    public let peer: SocketAddress
+    public unowned let loop: EventLoop
+    public var handler: ConnectionHandler?
+    let descriptor: Int32
+    var token = -1
+    var output: [UInt8] = []
+    var outputStart = 0
+    var interest: UInt32 = CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP
+    var pausedByHandler = false
+    var pausedByBackpressure = false
+    var isDirty = false
+    var inputEnded = false
+    public private(set) var isClosed = false
+    public internal(set) var lastActivityNs: UInt64
+    var closeAfterFlush = false
+    let onClose: (Connection, CloseReason) -> Void
+
+    init(id: UInt64, descriptor: Int32, peer: SocketAddress, loop: EventLoop, onClose: @escaping (Connection, CloseReason) -> Void) {
+        self.id = id
+        self.descriptor = descriptor
+        self.peer = peer
+        self.loop = loop
+        self.onClose = onClose
+        lastActivityNs = monotonicNanoseconds()
+    }
+
+    /// Bytes queued and not yet written.
+    public var pendingOutputByteCount: Int { output.count - outputStart }
+
+    /// Queues bytes; they go out at the end of this loop iteration with everything else queued in it.
+    public func send(_ bytes: [UInt8]) {
+        appendOutput { $0.append(contentsOf: bytes) }
+    }
+
+    /// Lets the caller write straight into the output buffer (no intermediate array).
+    public func appendOutput(_ body: (inout [UInt8]) -> Void) {
+        guard !isClosed else { return }
+        body(&output)
+        if !isDirty {
+            isDirty = true
+            loop.markDirty(self)
+        }
+        if pendingOutputByteCount > loop.limits.outputBytesMax && !pausedByBackpressure {
+            pausedByBackpressure = true
+            updateInterest()
+        }
+    }
+
+    /// Stops reading until `resumeReading` (e.g. too many requests in flight on this connection).
+    public func pauseReading() {
+        guard !pausedByHandler else { return }
+        pausedByHandler = true
+        updateInterest()
+    }
+
+    public func resumeReading() {
+        guard pausedByHandler else { return }
+        pausedByHandler = false
+        updateInterest()
+    }
+
+    /// Closes once queued output is written (or at once when there is none).
+    public func closeWhenFlushed() {
+        closeAfterFlush = true
+        if pendingOutputByteCount == 0 { close(.byHandler) }
+    }
+
+    public func close(_ reason: CloseReason) {
+        guard !isClosed else { return }
+        isClosed = true
+        loop.unregister(descriptor: descriptor, token: token)
+        Glibc.close(descriptor)
+        output = []
+        handler?.closed(self, reason: reason)
+        handler = nil
+        onClose(self, reason)
+    }
+
+    func updateInterest() {
+        guard !isClosed else { return }
+        var wanted: UInt32 = CLINUX_EPOLLRDHUP
+        if !pausedByHandler && !pausedByBackpressure && !inputEnded { wanted |= CLINUX_EPOLLIN }
+        if pendingOutputByteCount > 0 { wanted |= CLINUX_EPOLLOUT }
+        if wanted != interest {
+            interest = wanted
+            loop.modify(descriptor: descriptor, token: token, events: wanted)
+        }
+    }
+}

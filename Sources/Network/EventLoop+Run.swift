@@ -1,0 +1,99 @@
+import CLinux
+import Foundation
+import Glibc
+
+extension EventLoop {
+    /// Starts the loop's thread.
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "loop-\(index)"
+        thread.stackSize = 1 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Asks the loop to stop after its current iteration.
+    func requestStop() {
+        stopRequested.store(true, ordering: .releasing)
+        wake()
+    }
+
+    func run() {
+        var events = [UInt32](repeating: 0, count: limits.eventsPerWaitMax)
+        var tokens = [UInt64](repeating: 0, count: limits.eventsPerWaitMax)
+        while !stopRequested.load(ordering: .acquiring) {
+            let count = clinux_epoll_wait(epollDescriptor, &events, &tokens, Int32(events.count), nextTimeoutMs())
+            if count < 0 {
+                if errno == EINTR { continue }
+                preconditionFailure("epoll_wait failed with errno \(errno)")
+            }
+            for position in 0..<Int(count) {
+                dispatch(token: Int(tokens[position]), events: events[position])
+            }
+            runDueTimers()
+            for hook in iterationHooks { hook() }
+            flushDirtyConnections()
+        }
+        closeEverything()
+        threadFinished.store(true, ordering: .releasing)
+    }
+
+    func dispatch(token: Int, events: UInt32) {
+        if token == EventLoop.wakeToken {
+            drainWake()
+            return
+        }
+        guard token < registrations.count, let object = registrations[token] else { return }
+        object.handle(events: events, loop: self)
+    }
+
+    /// Reads the eventfd, then runs tasks and drains inboxes. The pending flag is cleared before draining so a
+    /// producer that adds work during the drain wakes the loop again.
+    func drainWake() {
+        wakePending.store(false, ordering: .releasing)
+        var counter: UInt64 = 0
+        _ = Glibc.read(wakeDescriptor, &counter, 8)
+        let pending = tasks.withLock { queued -> [@Sendable () -> Void] in
+            let taken = queued
+            queued.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for task in pending { task() }
+        for drainer in drainers { drainer() }
+    }
+
+    func nextTimeoutMs() -> Int32 {
+        guard !timers.isEmpty else { return 1000 }
+        let now = monotonicNanoseconds()
+        let earliest = timers.map(\.deadlineNs).min()!
+        if earliest <= now { return 0 }
+        return Int32(min((earliest - now + 999_999) / 1_000_000, 1000))
+    }
+
+    func runDueTimers() {
+        guard !timers.isEmpty else { return }
+        let now = monotonicNanoseconds()
+        var due: [() -> Void] = []
+        timers.removeAll { timer in
+            if timer.deadlineNs <= now {
+                due.append(timer.action)
+                return true
+            }
+            return false
+        }
+        for action in due { action() }
+    }
+
+    /// One write per connection per iteration: every response produced in this batch goes out together.
+    func flushDirtyConnections() {
+        guard !dirtyConnections.isEmpty else { return }
+        let batch = dirtyConnections
+        dirtyConnections.removeAll(keepingCapacity: true)
+        for connection in batch { connection.flush() }
+    }
+
+    func closeEverything() {
+        for case let connection as Connection in registrations { connection.close(.shutdown) }
+        for case let listener as Listener in registrations { listener.close() }
+    }
+}

@@ -1,0 +1,116 @@
+import CLinux
+import Foundation
+import Glibc
+import Synchronization
+
+/// Something registered in a loop's epoll set. Called on the loop thread only.
+protocol Pollable: AnyObject {
+    func handle(events: UInt32, loop: EventLoop)
+}
+
+/// One thread, one epoll set. Connections live on exactly one loop; everything about a connection happens on its
+/// loop's thread, so connection state needs no locks. Other threads talk to a loop only through `execute` and
+/// `LoopInbox`, both of which wake the loop with one eventfd write per batch.
+public final class EventLoop: @unchecked Sendable {
+    public let index: Int
+    let epollDescriptor: Int32
+    let wakeDescriptor: Int32
+    let limits: NetworkLimits
+    let log: LogSink
+
+    // Loop-thread state.
+    var registrations: [Pollable?] = [nil]
+    var freeTokens: [Int] = []
+    var dirtyConnections: [Connection] = []
+    var drainers: [() -> Void] = []
+    var iterationHooks: [() -> Void] = []
+    var timers: [(deadlineNs: UInt64, action: () -> Void)] = []
+    /// Scratch buffer for reads: a read's bytes are handed to the handler before the next read.
+    let readBuffer: UnsafeMutableRawBufferPointer
+
+    // Cross-thread state.
+    let tasks = Mutex<[@Sendable () -> Void]>([])
+    let wakePending = Atomic<Bool>(false)
+    let stopRequested = Atomic<Bool>(false)
+    let threadFinished = Atomic<Bool>(false)
+    nonisolated(unsafe) var thread: Thread?
+
+    /// The wake eventfd's token in `registrations`.
+    static let wakeToken = 0
+    /// The most timers a loop holds; they serve sweeps and deadlines, not per-request work.
+    static let timersMax = 1024
+
+    init(index: Int, limits: NetworkLimits, log: LogSink) throws(SystemCallError) {
+        self.index = index
+        self.limits = limits
+        self.log = log
+        epollDescriptor = clinux_epoll_create()
+        guard epollDescriptor >= 0 else { throw SystemCallError(call: "epoll_create1", errorNumber: errno) }
+        wakeDescriptor = clinux_eventfd()
+        guard wakeDescriptor >= 0 else { throw SystemCallError(call: "eventfd", errorNumber: errno) }
+        readBuffer = .allocate(byteCount: 64 << 10, alignment: 16)
+        _ = clinux_epoll_ctl(epollDescriptor, CLINUX_EPOLL_CTL_ADD, wakeDescriptor, CLINUX_EPOLLIN, UInt64(EventLoop.wakeToken))
+    }
+
+    deinit {
+        readBuffer.deallocate()
+        Glibc.close(epollDescriptor)
+        Glibc.close(wakeDescriptor)
+    }
+
+    /// Runs `task` on the loop thread soon. For rare work (new connections, shutdown); replies use `LoopInbox`.
+    public func execute(_ task: @escaping @Sendable () -> Void) {
+        tasks.withLock { $0.append(task) }
+        wake()
+    }
+
+    /// Wakes the loop unless a wake is already pending: one eventfd write per batch of cross-thread work.
+    public func wake() {
+        if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
+            var one: UInt64 = 1
+            _ = Glibc.write(wakeDescriptor, &one, 8)
+        }
+    }
+
+    /// Loop thread only: `hook` runs after every batch of events (deadline checks, statistics).
+    public func addIterationHook(_ hook: @escaping () -> Void) {
+        iterationHooks.append(hook)
+    }
+
+    /// Loop thread only: runs `action` once, at or after `delayMs`. Bounded by `timersMax`.
+    public func schedule(afterMs delayMs: Int, _ action: @escaping () -> Void) {
+        precondition(timers.count < EventLoop.timersMax, "timer limit reached")
+        timers.append((monotonicNanoseconds() + UInt64(max(delayMs, 0)) * 1_000_000, action))
+    }
+
+    func register(_ object: Pollable, descriptor: Int32, events: UInt32) throws(SystemCallError) -> Int {
+        let token: Int
+        if let reused = freeTokens.popLast() {
+            token = reused
+            registrations[token] = object
+        } else {
+            token = registrations.count
+            registrations.append(object)
+        }
+        if clinux_epoll_ctl(epollDescriptor, CLINUX_EPOLL_CTL_ADD, descriptor, events, UInt64(token)) != 0 {
+            registrations[token] = nil
+            freeTokens.append(token)
+            throw SystemCallError(call: "epoll_ctl(ADD)", errorNumber: errno)
+        }
+        return token
+    }
+
+    func modify(descriptor: Int32, token: Int, events: UInt32) {
+        _ = clinux_epoll_ctl(epollDescriptor, CLINUX_EPOLL_CTL_MOD, descriptor, events, UInt64(token))
+    }
+
+    func unregister(descriptor: Int32, token: Int) {
+        _ = clinux_epoll_ctl(epollDescriptor, CLINUX_EPOLL_CTL_DEL, descriptor, 0, 0)
+        registrations[token] = nil
+        freeTokens.append(token)
+    }
+
+    func markDirty(_ connection: Connection) {
+        dirtyConnections.append(connection)
+    }
+}

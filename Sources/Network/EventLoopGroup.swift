@@ -1,0 +1,112 @@
+import CLinux
+import Glibc
+import Synchronization
+
+/// The switch's loops: one per core by default. Owns the listeners and the global connection count.
+public final class EventLoopGroup: @unchecked Sendable {
+    public let loops: [EventLoop]
+    public let limits: NetworkLimits
+    public let log: LogSink
+    let openConnections = Atomic<Int>(0)
+    let nextConnectionID = Atomic<UInt64>(1)
+    var listeners: [Listener] = []
+
+    public init(loopCount: Int, limits: NetworkLimits, log: LogSink) throws(SystemCallError) {
+        precondition(loopCount >= 1 && loopCount <= 64, "loopCount must be 1...64")
+        var loops: [EventLoop] = []
+        for index in 0..<loopCount { loops.append(try EventLoop(index: index, limits: limits, log: log)) }
+        self.loops = loops
+        self.limits = limits
+        self.log = log
+    }
+
+    /// Open connections across all loops.
+    public var connectionCount: Int { openConnections.load(ordering: .relaxed) }
+
+    /// Binds a listener (before `start`) and returns the bound port. `makeHandler` runs on the loop that
+    /// receives each connection.
+    @discardableResult
+    public func listen(on address: SocketAddress, makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler) throws(SystemCallError) -> UInt16 {
+        let listener = try Listener(address: address, group: self, makeHandler: makeHandler)
+        let loop = loops[listeners.count % loops.count]
+        listener.token = try loop.register(listener, descriptor: listener.descriptor, events: CLINUX_EPOLLIN)
+        listeners.append(listener)
+        return listener.boundPort
+    }
+
+    /// Starts the loop threads and the idle sweep.
+    public func start() {
+        for loop in loops {
+            if limits.idleTimeoutMs > 0 { scheduleIdleSweep(on: loop) }
+            loop.start()
+        }
+    }
+
+    /// Stops accepting (closes listeners), closes every connection, and waits for the loop threads.
+    public func stop(timeoutMs: Int = 5000) {
+        for loop in loops { loop.requestStop() }
+        let deadline = monotonicNanoseconds() + UInt64(timeoutMs) * 1_000_000
+        while loops.contains(where: { !$0.threadFinished.load(ordering: .acquiring) }) && monotonicNanoseconds() < deadline {
+            usleep(1000)
+        }
+    }
+
+    func reserveConnectionSlot() -> Bool {
+        let after = openConnections.add(1, ordering: .relaxed).newValue
+        if after > limits.connectionsMax {
+            openConnections.subtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    /// Loop thread: registers an accepted socket and hands it to a new handler.
+    func adopt(
+        descriptor: Int32, peer: SocketAddress, on loop: EventLoop, listenAddress: SocketAddress,
+        makeHandler: @Sendable (Connection) -> ConnectionHandler
+    ) {
+        let id = nextConnectionID.add(1, ordering: .relaxed).newValue
+        let connection = Connection(id: id, descriptor: descriptor, peer: peer, loop: loop) { [self] connection, reason in
+            openConnections.subtract(1, ordering: .relaxed)
+            log.info("connection \(connection.id) from \(connection.peer) closed: \(reason)")
+        }
+        do {
+            connection.token = try loop.register(connection, descriptor: descriptor, events: connection.interest)
+        } catch {
+            Glibc.close(descriptor)
+            openConnections.subtract(1, ordering: .relaxed)
+            log.error("cannot register connection from \(peer): \(error)")
+            return
+        }
+        log.info("connection \(id) from \(peer) opened on \(listenAddress) (loop \(loop.index))")
+        connection.handler = makeHandler(connection)
+    }
+
+    func scheduleIdleSweep(on loop: EventLoop) {
+        let idleNs = UInt64(limits.idleTimeoutMs) * 1_000_000
+        let period = max(min(limits.idleTimeoutMs / 4, 1000), 10)
+        loop.schedule(afterMs: period) { [self] in
+            let now = monotonicNanoseconds()
+            for case let connection as Connection in loop.registrations where now - connection.lastActivityNs > idleNs {
+                connection.close(.idleTimeout)
+            }
+            scheduleIdleSweep(on: loop)
+        }
+    }
+}
+
+extension Connection: @unchecked Sendable {}
+extension Listener: @unchecked Sendable {}
+
+extension EventLoopGroup {
+    /// Stops accepting: each listener is closed on its loop's thread.
+    public func closeListeners() {
+        for (index, listener) in listeners.enumerated() {
+            let loop = loops[index % loops.count]
+            loop.execute { [listener] in
+                loop.unregister(descriptor: listener.descriptor, token: listener.token)
+                listener.close()
+            }
+        }
+    }
+}

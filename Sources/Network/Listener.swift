@@ -1,0 +1,86 @@
+import CLinux
+import Glibc
+
+/// A listening socket on one loop. Accepted connections are spread over the group's loops round robin; one
+/// over `connectionsMax` is closed at once (and logged), which keeps the accept queue moving under a burst.
+final class Listener: Pollable {
+    let descriptor: Int32
+    let address: SocketAddress
+    unowned let group: EventLoopGroup
+    let makeHandler: @Sendable (Connection) -> ConnectionHandler
+    var token = -1
+    var nextLoop = 0
+
+    init(address: SocketAddress, group: EventLoopGroup, makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler) throws(SystemCallError) {
+        self.address = address
+        self.group = group
+        self.makeHandler = makeHandler
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw SystemCallError(call: "socket", errorNumber: errno) }
+        var one: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var storage = address.socketAddress
+        let bound = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else {
+            let error = errno
+            Glibc.close(descriptor)
+            throw SystemCallError(call: "bind \(address)", errorNumber: error)
+        }
+        guard listen(descriptor, group.limits.listenBacklog) == 0 else {
+            let error = errno
+            Glibc.close(descriptor)
+            throw SystemCallError(call: "listen", errorNumber: error)
+        }
+    }
+
+    /// The port actually bound (for `:0` in tests).
+    var boundPort: UInt16 {
+        var storage = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return UInt16(bigEndian: storage.sin_port)
+    }
+
+    func handle(events: UInt32, loop: EventLoop) {
+        for _ in 0..<1024 {
+            var storage = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let accepted = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { clinux_accept4(descriptor, $0, &length) }
+            }
+            if accepted < 0 {
+                let error = errno
+                if error == EAGAIN || error == EINTR || error == ECONNABORTED { return }
+                group.log.warning("accept on \(address) failed: errno \(error)")
+                return
+            }
+            distribute(accepted, peer: SocketAddress(storage))
+        }
+    }
+
+    func distribute(_ descriptor: Int32, peer: SocketAddress) {
+        guard group.reserveConnectionSlot() else {
+            Glibc.close(descriptor)
+            group.log.warning("refused connection from \(peer): \(group.limits.connectionsMax) connections open (connectionsMax)")
+            return
+        }
+        var one: Int32 = 1
+        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        let target = group.loops[nextLoop % group.loops.count]
+        nextLoop &+= 1
+        let group = self.group
+        let makeHandler = self.makeHandler
+        let listenAddress = address
+        target.execute {
+            group.adopt(descriptor: descriptor, peer: peer, on: target, listenAddress: listenAddress, makeHandler: makeHandler)
+        }
+    }
+
+    func close() {
+        Glibc.close(descriptor)
+    }
+}

@@ -1,0 +1,126 @@
+import ISO8583
+import Ledger
+import Network
+
+/// Delivers ledger replies to the loop that owns the requests: one lock and at most one wake per batch.
+final class InboxSink: LedgerReplySink, @unchecked Sendable {
+    let inbox: LoopInbox<LedgerReply>
+
+    init(inbox: LoopInbox<LedgerReply>) {
+        self.inbox = inbox
+    }
+
+    func deliver(_ replies: [LedgerReply]) {
+        inbox.push(contentsOf: replies)
+    }
+}
+
+/// The switch's state for one event loop, touched only by that loop's thread: requests waiting for the ledger,
+/// their deadlines, and the batch of ledger requests to send at the end of the iteration.
+final class LoopContext {
+    let loop: EventLoop
+    let runtime: SwitchRuntime
+    var pending: PendingTable
+    var deadlines: DeadlineQueue
+    var outgoing: [LedgerRequest] = []
+    var sink: InboxSink!
+    let budgetNs: UInt64
+    /// Budget misses since start (each logged, rate-limited by the log sink).
+    var budgetMissCount = 0
+
+    init(loop: EventLoop, runtime: SwitchRuntime) {
+        self.loop = loop
+        self.runtime = runtime
+        pending = PendingTable(capacity: runtime.configuration.pendingPerLoopMax)
+        deadlines = DeadlineQueue(capacity: runtime.configuration.pendingPerLoopMax * 2)
+        budgetNs = UInt64(runtime.configuration.latencyBudgetMs) * 1_000_000
+        outgoing.reserveCapacity(1024)
+    }
+
+    /// Registers the reply inbox and the per-iteration hook. Called on the loop thread (or before it starts).
+    func attach() {
+        let inbox = LoopInbox<LedgerReply>(loop: loop) { [unowned self] replies in consume(replies) }
+        sink = InboxSink(inbox: inbox)
+        loop.addIterationHook { [unowned self] in endOfIteration() }
+    }
+
+    /// After each batch of events: send the collected ledger requests in one go, then answer 91 to anything
+    /// whose deadline passed.
+    func endOfIteration() {
+        if !outgoing.isEmpty {
+            let refused = runtime.ledger.submit(outgoing, to: sink)
+            outgoing.removeAll(keepingCapacity: true)
+            if !refused.isEmpty { consume(refused) }
+        }
+        expireDeadlines()
+    }
+
+    /// Queues a request for the ledger; false when this loop cannot track more (the caller answers 91).
+    func enqueue(_ request: LedgerRequest, _ state: PendingRequest) -> Bool {
+        guard let tag = pending.allocate() else { return false }
+        if deadlines.count == deadlines.entries.count {
+            deadlines.dropFront { pending.index(of: $0) == nil }
+        }
+        guard deadlines.count < deadlines.entries.count else {
+            pending.release(pending.index(of: tag)!)
+            return false
+        }
+        let index = pending.index(of: tag)!
+        let generation = pending.slots[index].generation
+        pending.slots[index] = state
+        pending.slots[index].generation = generation
+        pending.slots[index].inUse = true
+        deadlines.push(deadlineNs: state.deadlineNs, tag: tag)
+        var request = request
+        request.tag = tag
+        outgoing.append(request)
+        return true
+    }
+
+    func consume(_ replies: [LedgerReply]) {
+        for reply in replies {
+            guard let index = pending.index(of: reply.tag) else { continue }
+            let entry = pending.slots[index]
+            pending.release(index)
+            if entry.answered {
+                undoLateApproval(entry, reply)
+            } else if var response = entry.response {
+                ResponseBuilder.complete(
+                    &response, reply: reply, kind: entry.kind, program: runtime.configuration.program,
+                    currency: response.value(49))
+                entry.connection?.send(response, tpdu: entry.tpdu)
+            }
+            entry.connection?.requestFinished()
+        }
+    }
+
+    func expireDeadlines() {
+        let now = monotonicNanoseconds()
+        while let tag = deadlines.popExpired(now: now) {
+            guard let index = pending.index(of: tag), !pending.slots[index].answered else { continue }
+            pending.slots[index].answered = true
+            budgetMissCount += 1
+            let entry = pending.slots[index]
+            runtime.log.warning(
+                "latency budget of \(runtime.configuration.latencyBudgetMs) ms missed for \(entry.kind) "
+                    + "card \(entry.card.map { "\($0)" } ?? "-"): answered 91")
+            if var response = entry.response {
+                ResponseBuilder.complete(&response, code: "91")
+                entry.connection?.send(response, tpdu: entry.tpdu)
+            }
+        }
+    }
+
+    /// A request answered 91 whose ledger change was applied after all: reverse it, so that the ledger agrees
+    /// with what the terminal saw. The reversal's own key is the original's with a bit no terminal key uses.
+    func undoLateApproval(_ entry: PendingRequest, _ reply: LedgerReply) {
+        guard reply.status.isApproval, !reply.isReplay, let card = entry.card else { return }
+        var key = entry.key
+        key.word0 |= 1 << 47
+        let request = LedgerRequest(
+            tag: 0, key: key, digest: ContentDigest(high: key.word0, low: key.word3), card: card,
+            operation: .reverse(originalKey: entry.key))
+        outgoing.append(request)
+        runtime.log.warning("late ledger approval for card \(card) after a 91: reversed")
+    }
+}

@@ -1,0 +1,106 @@
+import ISO8583
+import Ledger
+
+/// A request waiting for the ledger: what is needed to answer it when the reply arrives.
+struct PendingRequest {
+    var generation: UInt32 = 1
+    var inUse = false
+    /// Answered already (91 when the budget ran out); a late reply is then only checked for an effect to undo.
+    var answered = false
+    var connection: SwitchConnection?
+    var response: ISOMessage?
+    var kind: TransactionKind = .unsupported
+    var key = IdempotencyKey.zero
+    var card: CardNumber?
+    var deadlineNs: UInt64 = 0
+    var tpdu: UInt64?
+}
+
+/// A slab of pending requests with a free list. A tag (slot index and generation) travels through the ledger
+/// and comes back with the reply; the generation check makes a stale tag harmless. Bounded by `capacity`.
+struct PendingTable {
+    let capacity: Int
+    var slots: [PendingRequest] = []
+    var free: [Int] = []
+    var count = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// A free slot's tag, or nil when the table is full.
+    mutating func allocate() -> UInt64? {
+        let index: Int
+        if let reused = free.popLast() {
+            index = reused
+        } else if slots.count < capacity {
+            index = slots.count
+            slots.append(PendingRequest())
+        } else {
+            return nil
+        }
+        slots[index].inUse = true
+        slots[index].answered = false
+        count += 1
+        return PendingTable.tag(index: index, generation: slots[index].generation)
+    }
+
+    /// The slot a tag names, when it is still the same request.
+    func index(of tag: UInt64) -> Int? {
+        let index = Int(tag & 0xFFFF_FFFF)
+        guard tag != 0, index < slots.count, slots[index].inUse, slots[index].generation == UInt32(tag >> 32) else {
+            return nil
+        }
+        return index
+    }
+
+    mutating func release(_ index: Int) {
+        precondition(slots[index].inUse, "releasing a free pending slot")
+        slots[index].inUse = false
+        slots[index].connection = nil
+        slots[index].generation &+= 1
+        if slots[index].generation == 0 { slots[index].generation = 1 }
+        free.append(index)
+        count -= 1
+    }
+
+    /// Tags are never 0 (0 marks the switch's own internal requests).
+    static func tag(index: Int, generation: UInt32) -> UInt64 {
+        UInt64(generation) << 32 | UInt64(index)
+    }
+}
+
+/// Deadlines in arrival order. Every request has the same budget, so deadlines are already sorted: a ring
+/// buffer is enough, no heap. Bounded like the pending table.
+struct DeadlineQueue {
+    var entries: [(deadlineNs: UInt64, tag: UInt64)]
+    var head = 0
+    var count = 0
+
+    init(capacity: Int) {
+        entries = Array(repeating: (0, 0), count: capacity)
+    }
+
+    mutating func push(deadlineNs: UInt64, tag: UInt64) {
+        precondition(count < entries.count, "deadline queue larger than the pending table")
+        entries[(head + count) % entries.count] = (deadlineNs, tag)
+        count += 1
+    }
+
+    /// The oldest entry when its deadline has passed.
+    mutating func popExpired(now: UInt64) -> UInt64? {
+        guard count > 0, entries[head].deadlineNs <= now else { return nil }
+        let tag = entries[head].tag
+        head = (head + 1) % entries.count
+        count -= 1
+        return tag
+    }
+
+    /// Drops answered entries from the front so the queue never fills with finished requests.
+    mutating func dropFront(while isFinished: (UInt64) -> Bool) {
+        while count > 0 && isFinished(entries[head].tag) {
+            head = (head + 1) % entries.count
+            count -= 1
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import ISO8583
+import Ledger
+
+/// Idempotency keys and content digests, as wire contract v1 defines them: the key of a request is
+/// (MTI without its repeat digit, field 32, 41, 11, 7); a repeat with identical content (the repeat digit aside)
+/// is a replay, with other content a conflict.
+enum RequestKeys {
+    /// Packs the key fields into 32 bytes: MTI (2), acquirer as a number (8), terminal id (8), STAN (4),
+    /// transmission date-time as a number (8). Leading zeros of field 32 do not matter, so the key of an original
+    /// rebuilt from field 90 (where the acquirer is zero-filled to 11 digits) equals the original's own key.
+    static func key(mti: MTI, acquirer: UInt64, terminal: UInt64, stan: UInt32, transmission: UInt64) -> IdempotencyKey {
+        IdempotencyKey(
+            word0: UInt64(mti.withoutRepeat.value) << 48 | UInt64(stan),
+            word1: acquirer,
+            word2: terminal,
+            word3: transmission)
+    }
+
+    /// The key of the request itself.
+    static func key(of message: ISOMessage) -> IdempotencyKey {
+        key(
+            mti: message.mti!, acquirer: UInt64(message.integer(32) ?? 0), terminal: terminalWord(message),
+            stan: UInt32(truncatingIfNeeded: message.integer(11) ?? 0),
+            transmission: UInt64(message.integer(7) ?? 0))
+    }
+
+    /// The key of the original a completion, refund or reversal names in field 90 (original MTI, STAN,
+    /// transmission date-time, acquirer), on the same terminal. Nil when field 90 is absent or not numeric.
+    static func originalKey(from message: ISOMessage) -> IdempotencyKey? {
+        guard let original = message.value(90), original.count == 42, original.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            let mti = MTI(Int(decimal(original[0..<4])))
+        else { return nil }
+        return key(
+            mti: mti, acquirer: decimal(original[20..<31]), terminal: terminalWord(message),
+            stan: UInt32(decimal(original[4..<10])), transmission: decimal(original[10..<20]))
+    }
+
+    /// When field 90 is absent, a reversal names its original by the same terminal and STAN (and date-time):
+    /// the original is taken to be the 0200 with this message's key fields.
+    static func originalKeyBySTAN(of message: ISOMessage) -> IdempotencyKey {
+        key(
+            mti: MTI(200)!, acquirer: UInt64(message.integer(32) ?? 0), terminal: terminalWord(message),
+            stan: UInt32(truncatingIfNeeded: message.integer(11) ?? 0), transmission: UInt64(message.integer(7) ?? 0))
+    }
+
+    /// Field 41's bytes (at most 8) as one word; 0 when absent.
+    static func terminalWord(_ message: ISOMessage) -> UInt64 {
+        message.withValue(41) { bytes -> UInt64 in
+            var word: UInt64 = 0
+            for byte in bytes.prefix(8) { word = word << 8 | UInt64(byte) }
+            return word
+        } ?? 0
+    }
+
+    /// The content digest: MTI without repeat digit, then every byte after the MTI (bitmaps and fields).
+    static func digest(of frame: UnsafeRawBufferPointer, mti: MTI, dialect: Dialect) -> ContentDigest {
+        let skip = dialect.headerLength + (dialect.mtiEncoding == .bcd ? 2 : 4)
+        var hash = ContentDigest.of(UnsafeRawBufferPointer(rebasing: frame[min(skip, frame.count)...]))
+        hash.high ^= UInt64(mti.withoutRepeat.value) &* 0x9E37_79B9_7F4A_7C15
+        return hash
+    }
+
+    static func decimal(_ digits: ArraySlice<UInt8>) -> UInt64 {
+        var value: UInt64 = 0
+        for digit in digits { value = value &* 10 &+ UInt64(digit &- 0x30) }
+        return value
+    }
+}

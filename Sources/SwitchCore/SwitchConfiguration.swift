@@ -1,0 +1,45 @@
+import ISO8583
+import Network
+
+/// One listening socket: where, how frames are delimited, which dialect, and who connects (terminals or hosts).
+public struct ListenerConfiguration: Sendable {
+    public enum Role: String, Sendable { case terminal, host }
+
+    public var address: SocketAddress
+    public var framing: Framing
+    public var dialectName: String
+    public var role: Role
+
+    public init(address: SocketAddress, framing: Framing = Framing(), dialectName: String = BuiltinDialects.defaultName, role: Role = .terminal) {
+        self.address = address
+        self.framing = framing
+        self.dialectName = dialectName
+        self.role = role
+    }
+}
+
+/// Everything `serve` needs. The embedded default needs no file: 127.0.0.1:8583, iso87ascii, 2-byte binary
+/// length, data in ./data, a loop and a shard per core, 100 ms latency budget.
+public struct SwitchConfiguration: Sendable {
+    public var listeners: [ListenerConfiguration]
+    public var dataDirectory = "data"
+    public var loopCount = 2
+    public var shardCount = 2
+    /// Each request must be answered within this many milliseconds of its arrival, or it gets 91.
+    public var latencyBudgetMs = 100
+    /// Requests read but not answered yet, per connection; reading pauses at the limit.
+    public var inFlightPerConnectionMax = 256
+    /// Requests waiting for the ledger, per loop; over it a request is answered 91 at once.
+    public var pendingPerLoopMax = 65536
+    /// False only for benchmarks that measure the switch without the disk: approvals are then NOT durable.
+    public var durable = true
+    public var ledgerQueueCapacity = 8192
+    public var network = NetworkLimits()
+    public var program = Program()
+    /// How long a graceful shutdown waits for requests in flight before it stops anyway.
+    public var shutdownGraceMs = 5000
+
+    public init() {
+        listeners = [ListenerConfiguration(address: SocketAddress("127.0.0.1:8583")!)]
+    }
+}

@@ -1,0 +1,130 @@
+import ISO8583
+import Ledger
+import Network
+
+extension SwitchConnection {
+    /// Routes one decoded request: network management and errors are answered here; the rest goes to the ledger.
+    func authorize(digest: ContentDigest, tpdu: UInt64?) {
+        let mti = request.mti!
+        let transactionType = request.integer(3).map { Int($0 / 10_000) }
+        let kind = TransactionKind.classify(mti: mti, transactionType: transactionType)
+        ResponseBuilder.skeleton(for: request, into: &response)
+        switch kind {
+        case .networkManagement:
+            answerNetworkManagement(tpdu: tpdu)
+            return
+        case .unsupported:
+            answerNow("12", tpdu: tpdu)
+            return
+        default:
+            break
+        }
+        guard request.has(11) else {
+            answerNow("30", tpdu: tpdu)
+            return
+        }
+        switch ledgerOperation(kind) {
+        case .failure(let refusal):
+            answerNow(refusal.code, tpdu: tpdu)
+        case .success(let (operation, card)):
+            submit(kind: kind, operation: operation, card: card, digest: digest, tpdu: tpdu)
+        }
+    }
+
+    func submit(kind: TransactionKind, operation: LedgerOperation, card: CardNumber, digest: ContentDigest, tpdu: UInt64?) {
+        let key = RequestKeys.key(of: request)
+        var state = PendingRequest()
+        state.connection = self
+        state.response = response
+        state.kind = kind
+        state.key = key
+        state.card = card
+        state.deadlineNs = monotonicNanoseconds() + context.budgetNs
+        state.tpdu = tpdu
+        let ledgerRequest = LedgerRequest(tag: 0, key: key, digest: digest, card: card, operation: operation)
+        guard context.enqueue(ledgerRequest, state) else {
+            answerNow("91", tpdu: tpdu)
+            return
+        }
+        // The pending entry owns the skeleton now; build the next one in a fresh message.
+        response = ISOMessage(dialect: listener.dialect, mti: nil)
+        inFlight += 1
+        if inFlight >= context.runtime.configuration.inFlightPerConnectionMax { connection.pauseReading() }
+    }
+
+    func answerNow(_ code: String, tpdu: UInt64?) {
+        ResponseBuilder.complete(&response, code: code)
+        send(response, tpdu: tpdu)
+    }
+
+    /// 0800: sign-on (001), sign-off (002), echo (301) are approved; other codes get 12.
+    func answerNetworkManagement(tpdu: UInt64?) {
+        let code = request.integer(70)
+        let known: [Int64: String] = [1: "sign-on", 2: "sign-off", 301: "echo"]
+        guard let code, let name = known[code] else {
+            answerNow("12", tpdu: tpdu)
+            return
+        }
+        if code != 301 {
+            let terminal = request.string(41) ?? "-"
+            context.runtime.log.info("connection \(connection.id) from \(connection.peer): \(name) terminal \(terminal)")
+        }
+        answerNow("00", tpdu: tpdu)
+    }
+
+    /// The ledger operation for a request, or the response code that refuses it.
+    func ledgerOperation(_ kind: TransactionKind) -> Result<(LedgerOperation, CardNumber), ResponseCodeError> {
+        let program = context.runtime.configuration.program
+        let amount = request.integer(4)
+        if kind.needsAmount {
+            guard let amount else { return .failure(ResponseCodeError("30")) }
+            guard amount > 0 else { return .failure(ResponseCodeError("13")) }
+        }
+        guard let card = cardNumber() else {
+            return .failure(ResponseCodeError(request.has(2) || request.has(35) ? "14" : "30"))
+        }
+        let amountMinor = amount ?? 0
+        switch kind {
+        case .purchase, .offlinePurchase:
+            guard let points = program.pointsEarned(amountMinor: amountMinor) else { return .failure(ResponseCodeError("13")) }
+            let amounts = AssetAmounts(points: points)
+            return .success((.earn(amounts: amounts, purchaseAmountMinor: amountMinor, autoEnrol: program.autoEnrol), card))
+        case .redeem:
+            let points = program.pointsToPay(amountMinor: amountMinor)
+            return .success((.redeem(asset: .points, amount: points, allowPartial: program.partialRedemption), card))
+        case .hold:
+            let points = program.pointsToPay(amountMinor: amountMinor)
+            let operation = LedgerOperation.hold(
+                asset: .points, amount: points, allowPartial: program.partialRedemption, expiresAfterMs: program.holdExpiryMs)
+            return .success((operation, card))
+        case .completion:
+            guard let original = RequestKeys.originalKey(from: request), let amount else { return .failure(ResponseCodeError("30")) }
+            return .success((.capture(holdKey: original, amount: program.pointsToPay(amountMinor: amount)), card))
+        case .refund:
+            guard let original = RequestKeys.originalKey(from: request) else { return .failure(ResponseCodeError("25")) }
+            return .success((.refund(originalKey: original, refundAmountMinor: amountMinor), card))
+        case .balanceInquiry:
+            return .success((.balance, card))
+        case .reversal:
+            let original = RequestKeys.originalKey(from: request) ?? RequestKeys.originalKeyBySTAN(of: request)
+            return .success((.reverse(originalKey: original), card))
+        case .networkManagement, .unsupported:
+            return .failure(ResponseCodeError("12"))
+        }
+    }
+
+    /// Field 2, or the card number in front of the separator of track 2 (field 35).
+    func cardNumber() -> CardNumber? {
+        if let number = request.withValue(2, { CardNumber(ascii: $0) }) ?? nil { return number }
+        return request.withValue(35) { track -> CardNumber? in
+            let end = track.firstIndex { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "D") } ?? track.count
+            return CardNumber(ascii: track[0..<end])
+        } ?? nil
+    }
+}
+
+/// A refusal before the ledger: the field 39 code to answer with.
+struct ResponseCodeError: Error {
+    let code: String
+    init(_ code: String) { self.code = code }
+}

@@ -1,0 +1,104 @@
+import ISO8583
+import Ledger
+import Network
+
+/// One terminal or host connection: splits the stream into frames, decodes each into a reused message,
+/// answers at once what needs no ledger, and hands the rest to the loop's context.
+final class SwitchConnection: ConnectionHandler {
+    let context: LoopContext
+    let listener: ListenerRuntime
+    unowned let connection: Connection
+    var decoder: FrameDecoder
+    var request: ISOMessage
+    var response: ISOMessage
+    var inFlight = 0
+    var inputEnded = false
+
+    init(connection: Connection, context: LoopContext, listener: ListenerRuntime) {
+        self.connection = connection
+        self.context = context
+        self.listener = listener
+        decoder = FrameDecoder(framing: listener.configuration.framing)
+        request = ISOMessage(dialect: listener.dialect, mti: nil)
+        response = ISOMessage(dialect: listener.dialect, mti: nil)
+    }
+
+    func received(_ bytes: UnsafeRawBufferPointer, on connection: Connection) {
+        decoder.append(bytes)
+        do {
+            while let frame = try decoder.next() {
+                handle(frame)
+                if connection.isClosed { return }
+            }
+        } catch {
+            context.runtime.log.warning("connection \(connection.id) from \(connection.peer): \(error); closing")
+            connection.close(.protocolError(error.description))
+            return
+        }
+        decoder.compact()
+    }
+
+    func inputEnded(on connection: Connection) {
+        inputEnded = true
+        if inFlight == 0 { connection.closeWhenFlushed() }
+    }
+
+    func closed(_ connection: Connection, reason: CloseReason) {}
+
+    /// Called by the context when a request is finished (answered and its ledger reply back).
+    func requestFinished() {
+        inFlight -= 1
+        if inFlight < context.runtime.configuration.inFlightPerConnectionMax { connection.resumeReading() }
+        if inputEnded && inFlight == 0 { connection.closeWhenFlushed() }
+    }
+
+    func send(_ message: ISOMessage, tpdu: UInt64?) {
+        guard !connection.isClosed else { return }
+        let framing = listener.configuration.framing
+        connection.appendOutput { out in
+            do {
+                try framing.appendFrame(encoding: message, requestTPDU: tpdu, to: &out)
+            } catch {
+                context.runtime.log.error("cannot encode a response: \(error)")
+            }
+        }
+    }
+
+    func handle(_ frame: Frame) {
+        let tpdu = frame.tpdu.map { Framing.packTPDU(decoder.buffer[$0]) }
+        do {
+            try listener.dialect.decode(decoder.buffer, range: frame.message, into: &request)
+        } catch {
+            request.releaseStorage()
+            answerMalformed(frame, error, tpdu: tpdu)
+            return
+        }
+        let digest = decoder.buffer.withUnsafeBytes { raw in
+            RequestKeys.digest(of: UnsafeRawBufferPointer(rebasing: raw[frame.message]), mti: request.mti!, dialect: listener.dialect)
+        }
+        authorize(digest: digest, tpdu: tpdu)
+        // Drop the reference to the read buffer so the next append does not copy it.
+        request.releaseStorage()
+    }
+
+    /// 30 when the MTI and field 11 can be read (41 echoed when present); otherwise the connection closes.
+    func answerMalformed(_ frame: Frame, _ error: ISOError, tpdu: UInt64?) {
+        let (mti, fields) = listener.dialect.salvage(decoder.buffer, range: frame.message, fields: [11, 41])
+        let log = context.runtime.log
+        guard let mti, let stan = fields[11] else {
+            log.warning("connection \(connection.id) from \(connection.peer): unreadable message (\(error)); closing")
+            connection.close(.protocolError(error.description))
+            return
+        }
+        log.warning("connection \(connection.id) from \(connection.peer): format error in \(mti): \(error); answered 30")
+        response.removeAll(mti: mti.response)
+        try? response.set(11, bytes: stan)
+        if let terminal = fields[41] { try? response.set(41, bytes: terminal) }
+        try? response.set(39, "30")
+        if !response.has(11) {
+            connection.close(.protocolError(error.description))
+            return
+        }
+        send(response, tpdu: tpdu)
+    }
+}

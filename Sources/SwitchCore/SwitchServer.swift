@@ -1,0 +1,129 @@
+import Foundation
+import ISO8583
+import Ledger
+import Network
+import Synchronization
+
+/// A listener's resolved settings: its configuration and its loaded dialect.
+struct ListenerRuntime: Sendable {
+    let configuration: ListenerConfiguration
+    let dialect: Dialect
+}
+
+/// What every loop shares, read-only after start.
+final class SwitchRuntime: Sendable {
+    let configuration: SwitchConfiguration
+    let ledger: Ledger
+    let log: LogSink
+
+    init(configuration: SwitchConfiguration, ledger: Ledger, log: LogSink) {
+        self.configuration = configuration
+        self.ledger = ledger
+        self.log = log
+    }
+}
+
+/// The switch: ledger, event loops and listeners wired together. `start` opens the ledger (running recovery)
+/// and the listeners; `shutdown` stops accepting, lets requests in flight finish, then snapshots and stops.
+public final class SwitchServer: @unchecked Sendable {
+    public let configuration: SwitchConfiguration
+    let log: LogSink
+    let runtime: SwitchRuntime
+    let group: EventLoopGroup
+    let contexts: [LoopContext]
+    /// Ports actually bound, in listener order (useful with port 0 in tests).
+    public private(set) var boundPorts: [UInt16] = []
+    let stopped = Atomic<Bool>(false)
+
+    public init(configuration: SwitchConfiguration, log: LogSink) throws(SwitchStartError) {
+        self.configuration = configuration
+        self.log = log
+        var ledgerConfiguration = LedgerConfiguration()
+        ledgerConfiguration.shardCount = configuration.shardCount
+        ledgerConfiguration.queueCapacity = configuration.ledgerQueueCapacity
+        ledgerConfiguration.skipSync = !configuration.durable
+        ledgerConfiguration.log = { line in log.info("ledger: \(line)") }
+        let ledger: Ledger
+        do {
+            ledger = try Ledger.open(directory: configuration.dataDirectory, configuration: ledgerConfiguration)
+        } catch {
+            throw SwitchStartError(message: "ledger in \(configuration.dataDirectory): \(error)")
+        }
+        let runtime = SwitchRuntime(configuration: configuration, ledger: ledger, log: log)
+        self.runtime = runtime
+        let group: EventLoopGroup
+        do {
+            group = try EventLoopGroup(loopCount: configuration.loopCount, limits: configuration.network, log: log)
+        } catch {
+            ledger.close()
+            throw SwitchStartError(message: "event loops: \(error)")
+        }
+        self.group = group
+        contexts = group.loops.map { LoopContext(loop: $0, runtime: runtime) }
+        for context in contexts { context.attach() }
+    }
+
+    /// Binds every listener and starts the loops.
+    public func start() throws(SwitchStartError) {
+        for listenerConfiguration in configuration.listeners {
+            let dialect: Dialect
+            do {
+                dialect = try Dialect.named(listenerConfiguration.dialectName)
+            } catch {
+                throw SwitchStartError(message: "listener \(listenerConfiguration.address): \(error)")
+            }
+            let listener = ListenerRuntime(configuration: listenerConfiguration, dialect: dialect)
+            let contexts = self.contexts
+            let port: UInt16
+            do {
+                port = try group.listen(on: listenerConfiguration.address) { connection in
+                    SwitchConnection(connection: connection, context: contexts[connection.loop.index], listener: listener)
+                }
+            } catch {
+                throw SwitchStartError(message: "listen on \(listenerConfiguration.address): \(error)")
+            }
+            boundPorts.append(port)
+            let framing = listenerConfiguration.framing
+            log.info(
+                "listening on \(listenerConfiguration.address.host):\(port) dialect \(dialect.name) framing "
+                    + "\(framing.lengthHeader.rawValue)\(framing.hasTPDU ? "+tpdu" : "") role \(listenerConfiguration.role.rawValue)")
+        }
+        group.start()
+    }
+
+    /// Graceful stop: no new connections, requests in flight get up to `shutdownGraceMs` to finish, then every
+    /// connection closes, the ledger commits, snapshots and stops. Idempotent.
+    public func shutdown() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        log.info("shutting down: no new connections, finishing requests in flight")
+        group.closeListeners()
+        let deadline = monotonicNanoseconds() + UInt64(configuration.shutdownGraceMs) * 1_000_000
+        while pendingCount() > 0 && monotonicNanoseconds() < deadline { usleep(2000) }
+        group.stop()
+        runtime.ledger.close()
+        log.info("stopped")
+    }
+
+    /// Requests waiting for the ledger across loops (read from the loop threads).
+    func pendingCount() -> Int {
+        let total = Atomic<Int>(0)
+        let finished = Atomic<Int>(0)
+        for context in contexts {
+            context.loop.execute {
+                total.add(context.pending.count, ordering: .relaxed)
+                finished.add(1, ordering: .releasing)
+            }
+        }
+        let deadline = monotonicNanoseconds() + 500_000_000
+        while finished.load(ordering: .acquiring) < contexts.count && monotonicNanoseconds() < deadline { usleep(500) }
+        return total.load(ordering: .relaxed)
+    }
+}
+
+/// The switch could not start: the message says what and where.
+public struct SwitchStartError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+extension LoopContext: @unchecked Sendable {}
