@@ -44,6 +44,12 @@ let package = Package(
             path: "Tests/LedgerCrashChild",
             swiftSettings: strictSettings
         ),
+        // Runs the built `loyalty-switch` executable as a user would (depends on it so `swift test` builds it).
+        .testTarget(
+            name: "CommandLineTests",
+            dependencies: ["LoyaltySwitch", "ISO8583"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "ISO8583Tests",
             dependencies: ["ISO8583"],
