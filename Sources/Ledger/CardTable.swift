@@ -59,7 +59,9 @@ struct CardTable {
 /// oldest key is forgotten first. Positions are absolute (they only grow), so a stale reference is detectable.
 struct IdempotencyTable {
     let entries: FixedStorage<IdempotencyEntry>
-    private let slots: FixedStorage<UInt32>
+    /// Each slot: ring index + 1 in the low 32 bits (0 = empty), the key's mixed hash's low 32 bits above, so
+    /// probing and deletion rarely need to touch the (large, cold) entries.
+    private let slots: FixedStorage<UInt64>
     private let mask: Int
     let capacity: Int
     /// Absolute position of the next entry; the oldest live entry is `nextPosition - count`.
@@ -98,12 +100,16 @@ struct IdempotencyTable {
 
     /// Absolute position of the entry for `key`, or nil.
     func find(_ key: IdempotencyKey) -> Int64? {
-        var slot = Int(truncatingIfNeeded: key.mixedHash) & mask
+        let hash = key.mixedHash
+        let fingerprint = hash & 0xFFFF_FFFF
+        var slot = Int(truncatingIfNeeded: hash) & mask
         for _ in 0...mask {
             let stored = slots[slot]
             if stored == 0 { return nil }
-            let index = Int(stored) - 1
-            if entries[index].key == key { return positionOf(ringIndex: index) }
+            if stored >> 32 == fingerprint {
+                let index = Int(stored & 0xFFFF_FFFF) - 1
+                if entries[index].key == key { return positionOf(ringIndex: index) }
+            }
             slot = (slot + 1) & mask
         }
         preconditionFailure("idempotency table has no empty slot")
@@ -136,10 +142,11 @@ struct IdempotencyTable {
     }
 
     private func insertSlot(key: IdempotencyKey, index: Int) {
-        var slot = Int(truncatingIfNeeded: key.mixedHash) & mask
+        let hash = key.mixedHash
+        var slot = Int(truncatingIfNeeded: hash) & mask
         for _ in 0...mask {
             if slots[slot] == 0 {
-                slots[slot] = UInt32(index + 1)
+                slots[slot] = (hash & 0xFFFF_FFFF) << 32 | UInt64(index + 1)
                 return
             }
             slot = (slot + 1) & mask
@@ -149,15 +156,17 @@ struct IdempotencyTable {
 
     /// Backward-shift deletion keeps linear probing correct without tombstones.
     private func removeSlot(key: IdempotencyKey, index: Int) {
-        var slot = Int(truncatingIfNeeded: key.mixedHash) & mask
-        while slots[slot] != UInt32(index + 1) {
+        let hash = key.mixedHash
+        let expected = (hash & 0xFFFF_FFFF) << 32 | UInt64(index + 1)
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while slots[slot] != expected {
             precondition(slots[slot] != 0, "removing a key that is not indexed")
             slot = (slot + 1) & mask
         }
         var hole = slot
         var probe = (hole + 1) & mask
         while slots[probe] != 0 {
-            let home = Int(truncatingIfNeeded: entries[Int(slots[probe]) - 1].key.mixedHash) & mask
+            let home = Int(truncatingIfNeeded: slots[probe] >> 32) & mask
             let distanceFromHome = (probe - home) & mask
             let distanceToHole = (probe - hole) & mask
             if distanceFromHome >= distanceToHole {

@@ -4,7 +4,8 @@ import Glibc
 
 /// Layout of a ledger data directory:
 ///
-///     ledger.meta          "format=1 shards=N": a directory is only ever opened with its own shard count
+///     ledger.meta          "format=1 shards=N membersPerShardMax=... ...": the shard count and every limit that
+///                          decides an outcome (a full table declines), so replay re-decides as the writer did
 ///     card-hash.key        16 random bytes: the key of the card-number hash, created on first open
 ///     shard-000/           wal-<sequence>.log segments and snapshot-<sequence>.snap, per shard
 enum DataDirectory {
@@ -16,22 +17,32 @@ enum DataDirectory {
         return root + "/shard-" + String(repeating: "0", count: max(0, 3 - digits.count)) + digits
     }
 
-    /// Creates the directory on first use; checks the shard count on later ones.
-    static func prepare(_ root: String, shardCount: Int, create: Bool) throws(LedgerError) {
+    /// Creates the directory on first use, recording the configuration's limits; returns the recorded limits.
+    static func prepare(
+        _ root: String, configuration: LedgerConfiguration, create: Bool
+    ) throws(LedgerError) -> RecordedLimits {
         let metaPath = root + "/" + metaName
-        let expected = "format=1 shards=\(shardCount)\n"
         if FileIO.exists(metaPath) {
             let stored = String(decoding: try FileIO.readWholeFile(metaPath, bytesMax: 4096), as: UTF8.self)
-            guard stored == expected else {
-                throw .incompatibleDirectory(
-                    reason: "\(metaPath) says \(stored.trimmingSuffixNewline()), configuration says shards=\(shardCount)")
+            guard let recorded = RecordedLimits(text: stored) else {
+                throw .incompatibleDirectory(reason: "\(metaPath) is not understood: \(stored.trimmingSuffixNewline())")
             }
-            return
+            guard recorded.shardCount == configuration.shardCount else {
+                throw .incompatibleDirectory(
+                    reason: "\(metaPath) says shards=\(recorded.shardCount), configuration says shards=\(configuration.shardCount)")
+            }
+            return recorded
         }
         guard create else { throw .incompatibleDirectory(reason: "\(root) is not a ledger data directory") }
         try FileIO.makeDirectory(root)
-        for shard in 0..<shardCount { try FileIO.makeDirectory(shardDirectory(root, shard: shard)) }
-        try Array(expected.utf8).withBytes { bytes throws(LedgerError) in
+        for shard in 0..<configuration.shardCount { try FileIO.makeDirectory(shardDirectory(root, shard: shard)) }
+        let limits = RecordedLimits(configuration)
+        try writeMeta(root, limits)
+        return limits
+    }
+
+    static func writeMeta(_ root: String, _ limits: RecordedLimits) throws(LedgerError) {
+        try Array(limits.text.utf8).withBytes { bytes throws(LedgerError) in
             try FileIO.writeFileAtomically(directory: root, name: metaName, bytes)
         }
     }
@@ -57,4 +68,61 @@ enum DataDirectory {
 
 extension String {
     func trimmingSuffixNewline() -> String { hasSuffix("\n") ? String(dropLast()) : self }
+}
+
+/// The limits that decide outcomes (a full table declines, an old key is forgotten). Replay must use the limits
+/// the records were written under, so they are recorded in `ledger.meta`; changing them goes through a snapshot.
+struct RecordedLimits: Equatable {
+    var values: [(name: String, value: Int64)]
+
+    init(_ configuration: LedgerConfiguration) {
+        values = [
+            ("shards", Int64(configuration.shardCount)),
+            ("membersPerShardMax", Int64(configuration.membersPerShardMax)),
+            ("cardsPerShardMax", Int64(configuration.cardsPerShardMax)),
+            ("holdsPerShardMax", Int64(configuration.holdsPerShardMax)),
+            ("holdsPerMemberMax", Int64(configuration.holdsPerMemberMax)),
+            ("idempotencyKeysPerShardMax", Int64(configuration.idempotencyKeysPerShardMax)),
+            ("idempotencyRetentionMs", configuration.idempotencyRetentionMs),
+            ("transfersInFlightMax", Int64(configuration.transfersInFlightMax)),
+        ]
+    }
+
+    /// Parses "format=1 name=value ..."; nil when a name is missing or unknown.
+    init?(text: String) {
+        var parsed: [String: Int64] = [:]
+        for field in text.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+            let parts = field.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let value = Int64(parts[1]) else { return nil }
+            parsed[String(parts[0])] = value
+        }
+        guard parsed["format"] == 1 else { return nil }
+        self.init(LedgerConfiguration())
+        for index in values.indices {
+            guard let value = parsed[values[index].name] else { return nil }
+            values[index].value = value
+        }
+    }
+
+    var text: String { "format=1 " + values.map { "\($0.name)=\($0.value)" }.joined(separator: " ") + "\n" }
+
+    var shardCount: Int { Int(values[0].value) }
+
+    /// The configuration with these limits in place of its own.
+    func applied(to configuration: LedgerConfiguration) -> LedgerConfiguration {
+        var result = configuration
+        result.shardCount = Int(values[0].value)
+        result.membersPerShardMax = Int(values[1].value)
+        result.cardsPerShardMax = Int(values[2].value)
+        result.holdsPerShardMax = Int(values[3].value)
+        result.holdsPerMemberMax = Int(values[4].value)
+        result.idempotencyKeysPerShardMax = Int(values[5].value)
+        result.idempotencyRetentionMs = values[6].value
+        result.transfersInFlightMax = Int(values[7].value)
+        return result
+    }
+
+    static func == (left: RecordedLimits, right: RecordedLimits) -> Bool {
+        left.values.map(\.value) == right.values.map(\.value)
+    }
 }

@@ -75,8 +75,15 @@ enum FileIO {
 
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// Creates the directory and any missing parents (bounded by the path's length).
     static func makeDirectory(_ path: String) throws(LedgerError) {
-        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw .io(operation: "mkdir", path: path, errno: errno) }
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, 0o700) != 0 && errno != EEXIST {
+                throw .io(operation: "mkdir", path: prefix, errno: errno)
+            }
+        }
     }
 
     static func remove(_ path: String) throws(LedgerError) {

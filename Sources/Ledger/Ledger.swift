@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,15 +36,12 @@ public final class Ledger: @unchecked Sendable {
         throws(LedgerError) -> Ledger
     {
         configuration.validate()
-        try DataDirectory.prepare(directory, shardCount: configuration.shardCount, create: true)
+        let recorded = try DataDirectory.prepare(directory, configuration: configuration, create: true)
         let key = try DataDirectory.cardHashKey(directory, create: true)
-        var shards: [Shard] = []
-        var reports: [ShardRecoveryReport] = []
-        for index in 0..<configuration.shardCount {
-            let (shard, report) = try openShard(index, root: directory, configuration: configuration)
-            shards.append(shard)
-            reports.append(report)
+        if recorded != RecordedLimits(configuration) {
+            try changeLimits(directory, from: recorded.applied(to: configuration), to: configuration)
         }
+        let (shards, reports) = try openShardsInParallel(root: directory, configuration: configuration)
         for shard in shards { shard.peers = shards }
         for shard in shards { shard.start() }
         for shard in shards {
@@ -52,6 +50,59 @@ public final class Ledger: @unchecked Sendable {
             }
         }
         return Ledger(directory: directory, configuration: configuration, shards: shards, cardHashKey: key, reports: reports)
+    }
+
+    /// Limits decide outcomes, so records must be replayed under the limits they were written with: recover
+    /// with the recorded limits, snapshot every shard (so nothing is left to replay), then record the new ones.
+    private static func changeLimits(
+        _ directory: String, from old: LedgerConfiguration, to new: LedgerConfiguration
+    ) throws(LedgerError) {
+        var recovered: [(ShardState, ShardRecovery.Report, String)] = []
+        for index in 0..<old.shardCount {
+            let shardDirectory = DataDirectory.shardDirectory(directory, shard: index)
+            let state = ShardState(shardIndex: index, shardCount: old.shardCount, limits: old)
+            let recovery = ShardRecovery(directory: shardDirectory, readOnly: false, segmentBytes: old.segmentBytes)
+            let report = try recovery.recover(into: state)
+            guard state.members.count <= new.membersPerShardMax, state.cards.count <= new.cardsPerShardMax,
+                state.holds.count <= new.holdsPerShardMax, state.outbox.count <= new.transfersInFlightMax
+            else {
+                throw .incompatibleDirectory(reason: "shard \(index) holds more than the new limits allow")
+            }
+            recovered.append((state, report, shardDirectory))
+        }
+        for (state, report, shardDirectory) in recovered {
+            let path = try Snapshot.write(
+                state, sequence: report.lastSequence, lastCRC: report.position.lastCRC, directory: shardDirectory)
+            try Snapshot.dropCovered(
+                directory: shardDirectory, sequence: report.lastSequence, keeping: path,
+                currentSegment: report.position.segmentPath ?? "")
+        }
+        try DataDirectory.writeMeta(directory, RecordedLimits(new))
+        new.log("limits changed: \(RecordedLimits(old).text.trimmingSuffixNewline()) -> \(RecordedLimits(new).text.trimmingSuffixNewline())")
+    }
+
+    /// Shards recover independently (own directory, own state), so they recover on parallel threads.
+    private static func openShardsInParallel(
+        root: String, configuration: LedgerConfiguration
+    ) throws(LedgerError) -> ([Shard], [ShardRecoveryReport]) {
+        let results = Mutex<[Int: Result<(Shard, ShardRecoveryReport), LedgerError>]>([:])
+        DispatchQueue.concurrentPerform(iterations: configuration.shardCount) { index in
+            let result: Result<(Shard, ShardRecoveryReport), LedgerError>
+            do throws(LedgerError) {
+                result = .success(try openShard(index, root: root, configuration: configuration))
+            } catch {
+                result = .failure(error)
+            }
+            results.withLock { $0[index] = result }
+        }
+        var shards: [Shard] = []
+        var reports: [ShardRecoveryReport] = []
+        for index in 0..<configuration.shardCount {
+            let (shard, report) = try results.withLock { $0[index]! }.get()
+            shards.append(shard)
+            reports.append(report)
+        }
+        return (shards, reports)
     }
 
     private static func openShard(
@@ -112,8 +163,9 @@ public final class Ledger: @unchecked Sendable {
     /// Drains every queue, commits, writes a snapshot per shard and stops the threads. Idempotent.
     public func close() { close(snapshot: true) }
 
-    /// `snapshot: false` stops like a crash after the last commit (tests of log recovery use it).
-    func close(snapshot: Bool) {
+    /// With `snapshot: false`, stops as a crash would right after the last commit: no final snapshot, so the
+    /// next open replays the log. For recovery tests and the recovery benchmark; services call `close()`.
+    public func close(snapshot: Bool) {
         closeState.lock()
         defer { closeState.unlock() }
         guard !isClosed else { return }

@@ -20,11 +20,16 @@ public struct LedgerTotals: Sendable, Equatable {
 extension Ledger {
     /// Recovers every shard into memory without starting threads or touching any file, checks the
     /// cross-table invariants, and returns the totals. Throws what `open` would refuse with.
+    /// The limits recorded in the directory are used (replay must re-decide as the writer did); of
+    /// `configuration` only `segmentBytes` matters.
     public static func inspect(directory: String, configuration: LedgerConfiguration = LedgerConfiguration())
         throws(LedgerError) -> LedgerTotals
     {
+        var recordedConfiguration = configuration
+        recordedConfiguration.shardCount = try recordedShardCount(directory: directory)
+        let recorded = try DataDirectory.prepare(directory, configuration: recordedConfiguration, create: false)
+        let configuration = recorded.applied(to: configuration)
         configuration.validate()
-        try DataDirectory.prepare(directory, shardCount: configuration.shardCount, create: false)
         var totals = LedgerTotals()
         totals.shardCount = configuration.shardCount
         for index in 0..<configuration.shardCount {
@@ -46,11 +51,12 @@ extension Ledger {
     /// The shard count recorded in a data directory's `ledger.meta`, for tools that open it.
     public static func recordedShardCount(directory: String) throws(LedgerError) -> Int {
         let path = directory + "/" + DataDirectory.metaName
+        guard FileIO.exists(path) else { throw .incompatibleDirectory(reason: "\(directory) is not a ledger data directory") }
         let text = String(decoding: try FileIO.readWholeFile(path, bytesMax: 4096), as: UTF8.self)
-        guard let field = text.split(separator: " ").first(where: { $0.hasPrefix("shards=") }),
-            let count = Int(field.dropFirst(7).trimmingCharacters(in: .newlines))
-        else { throw .incompatibleDirectory(reason: "\(path) does not name a shard count") }
-        return count
+        guard let limits = RecordedLimits(text: text) else {
+            throw .incompatibleDirectory(reason: "\(path) is not understood")
+        }
+        return limits.shardCount
     }
 }
 

@@ -153,16 +153,8 @@ final class Shard: @unchecked Sendable {
 
     /// Deletes older snapshots and the segments whose records all precede the snapshot.
     private func dropCovered(by sequence: UInt64, keeping snapshotPath: String) throws(LedgerError) {
-        for name in try FileIO.listDirectory(directory) where name.hasPrefix("snapshot-") {
-            let path = directory + "/" + name
-            if path != snapshotPath { try FileIO.remove(path) }
-        }
-        let segments = try WALReader.segments(in: directory)
-        for (position, segment) in segments.enumerated().dropLast()
-        where segments[position + 1].firstSequence <= sequence + 1 && segment.path != writer.segmentPath {
-            try FileIO.remove(segment.path)
-        }
-        try FileIO.syncDirectory(directory)
+        try Snapshot.dropCovered(
+            directory: directory, sequence: sequence, keeping: snapshotPath, currentSegment: writer.segmentPath)
     }
 }
 

@@ -27,6 +27,23 @@ extension Snapshot {
         return directory + "/" + name
     }
 
+    /// After a snapshot at `sequence`: deletes older snapshots and the segments whose records all precede it
+    /// (never `currentSegment`, the one being appended to).
+    static func dropCovered(
+        directory: String, sequence: UInt64, keeping snapshotPath: String, currentSegment: String
+    ) throws(LedgerError) {
+        for name in try FileIO.listDirectory(directory) where name.hasPrefix("snapshot-") {
+            let path = directory + "/" + name
+            if path != snapshotPath { try FileIO.remove(path) }
+        }
+        let segments = try WALReader.segments(in: directory)
+        for (position, segment) in segments.enumerated().dropLast()
+        where segments[position + 1].firstSequence <= sequence + 1 && segment.path != currentSegment {
+            try FileIO.remove(segment.path)
+        }
+        try FileIO.syncDirectory(directory)
+    }
+
     private static func writeContents(
         _ state: ShardState, sequence: UInt64, lastCRC: UInt32, stream: inout SnapshotStream
     ) throws(LedgerError) {

@@ -81,6 +81,28 @@ import Testing
         #expect(totals.balance.points == 450 && totals.lastSequences == [450] && totals.snapshotSequences == [400])
     }
 
+    @Test("changed limits: the log is replayed under the recorded limits, snapshotted, then the new ones apply")
+    mutating func limitsChangeGoesThroughSnapshot() throws {
+        defer { directory.remove() }
+        var small = testConfiguration(clock: clock)
+        small.idempotencyKeysPerShardMax = 4
+        let ledger = try Ledger.open(directory: directory.data, configuration: small)
+        let first = requests.make(card(1), earn(1))
+        _ = ledger.perform(first)
+        for _ in 0..<4 { _ = ledger.perform(requests.make(card(1), earn(1))) }
+        #expect(!ledger.perform(first).isReplay)
+        ledger.close(snapshot: false)
+        let log = LogCollector()
+        let large = testConfiguration(clock: clock, log: log)
+        let reopened = try Ledger.open(directory: directory.data, configuration: large)
+        #expect(log.all.contains { $0.contains("limits changed") })
+        #expect(reopened.perform(requests.make(card(1), .balance)).balance.points == 6)
+        #expect(reopened.perform(first).isReplay)
+        reopened.close(snapshot: false)
+        let totals = try Ledger.inspect(directory: directory.data)
+        #expect(totals.balance.points == 6 && totals.recordsReplayed == 1)
+    }
+
     @Test("a directory written with 2 shards refuses to open with 1")
     func shardCountMismatch() throws {
         defer { directory.remove() }

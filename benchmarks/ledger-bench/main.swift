@@ -1,1 +1,49 @@
-print("ledger-bench: not written yet")
+// Ledger benchmark: durable earn throughput with 1, 2 and 4 shards (group commit, real fdatasync), records per
+// fdatasync, commit latency percentiles, recovery speed of a 10M-record log, and RAM per member at 1M members.
+//
+//     swift run -c release --scratch-path .build-ledger ledger-bench [--quick] [--directory DIR] [--only PART]
+//
+// Numbers go to benchmarks/RESULTS.md, section "Ledger (issue 3)". Not a test: nothing here asserts.
+import Foundation
+import Ledger
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let arguments = CommandLine.arguments
+let quick = arguments.contains("--quick")
+let baseDirectory: String = {
+    if let index = arguments.firstIndex(of: "--directory"), index + 1 < arguments.count { return arguments[index + 1] }
+    return "/work/ledger-bench-data"
+}()
+
+func removeDirectory(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
+
+func monotonicNs() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}
+
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    return (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+func format(_ value: Double) -> String { String(format: "%.0f", value) }
+
+print("ledger-bench: \(quick ? "quick" : "full") run in \(baseDirectory), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+/// `--only throughput|recovery|memory` runs one part (for profiling).
+let only: String? = arguments.firstIndex(of: "--only").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+var sections: [String] = []
+if only == nil || only == "throughput" { sections.append(throughputSection(shardCounts: [1, 2, 4], seconds: quick ? 2 : 6)) }
+if only == nil || only == "recovery" {
+    sections.append(recoverySection(records: quick ? 1_000_000 : 10_000_000, shards: 1))
+    sections.append(recoverySection(records: quick ? 1_000_000 : 10_000_000, shards: 2))
+ }
+if only == nil || only == "memory" { sections.append(memorySection(members: quick ? 200_000 : 1_000_000)) }
+print("")
+print(sections.joined(separator: "\n"))
+removeDirectory(baseDirectory)
