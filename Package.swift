@@ -50,6 +50,13 @@ let package = Package(
             dependencies: ["LoyaltySwitch", "ISO8583"],
             swiftSettings: strictSettings
         ),
+        // End-to-end tests: the real loyalty-switch executable as a child process, driven over loopback TCP.
+        .testTarget(
+            name: "SwitchTests",
+            dependencies: ["ISO8583", "SwitchCore", "Network", "Ledger"],
+            exclude: ["contract_client.py"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "ISO8583Tests",
             dependencies: ["ISO8583"],

@@ -1,0 +1,184 @@
+import Foundation
+import Glibc
+import Synchronization
+import Testing
+
+/// A problem driving the switch from outside: what went wrong, in words.
+struct SwitchTestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A fresh directory under /tmp for one test; `remove()` deletes it.
+struct ScratchDirectory: Sendable {
+    let path: String
+
+    init(_ name: String = #function) {
+        let safe = name.filter { $0.isLetter || $0.isNumber }.prefix(40)
+        path = NSTemporaryDirectory() + "switch-e2e-\(safe)-\(UInt32.random(in: 0...UInt32.max))"
+        try? FileManager.default.removeItem(atPath: path)
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    var data: String { path + "/data" }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Finds (and when needed builds, once) the real `loyalty-switch` executable in the build directory that holds
+/// this test binary, so the tests run exactly what `swift build` produced.
+enum SwitchExecutable {
+    static let located = Mutex<String?>(nil)
+
+    static func path() throws -> String {
+        try located.withLock { cached throws -> String in
+            if let cached { return cached }
+            let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            var folder = testBinary.deletingLastPathComponent()
+            for _ in 0..<5 {
+                let candidate = folder.appendingPathComponent("loyalty-switch").path
+                if FileManager.default.isExecutableFile(atPath: candidate) {
+                    cached = candidate
+                    return candidate
+                }
+                folder = folder.deletingLastPathComponent()
+            }
+            let built = try build(near: testBinary)
+            cached = built
+            return built
+        }
+    }
+
+    /// `swift build --product loyalty-switch` into the scratch path this test binary came from.
+    static func build(near testBinary: URL) throws -> String {
+        var folder = testBinary.deletingLastPathComponent()
+        while folder.path != "/" && !folder.lastPathComponent.hasPrefix(".build") {
+            folder = folder.deletingLastPathComponent()
+        }
+        guard folder.path != "/" else { throw SwitchTestError("cannot find the build directory of \(testBinary.path)") }
+        let package = folder.deletingLastPathComponent().path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["swift", "build", "--package-path", package, "--scratch-path", folder.path, "--product", "loyalty-switch"]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        process.waitUntilExit()
+        let candidate = testBinary.deletingLastPathComponent().appendingPathComponent("loyalty-switch").path
+        guard process.terminationStatus == 0, FileManager.default.isExecutableFile(atPath: candidate) else {
+            throw SwitchTestError("swift build --product loyalty-switch failed (status \(process.terminationStatus))")
+        }
+        return candidate
+    }
+}
+
+/// The JSON configuration a test passes with `--config`; every key optional, the switch's defaults otherwise.
+struct SwitchSettings {
+    /// Generous by default: many switches run at once on 2 cores in a debug build, and these tests check answers,
+    /// not latency. Tests of the budget itself set it lower.
+    var latencyBudgetMs = 5000
+    var loops = 2
+    var shards = 2
+    var listeners: [[String: Any]] = [["address": "127.0.0.1:0"]]
+    var limits: [String: Any] = [:]
+    var program: [String: Any] = [:]
+
+    var json: [String: Any] {
+        var root: [String: Any] = [
+            "latencyBudgetMs": latencyBudgetMs, "loops": loops, "shards": shards, "listeners": listeners,
+        ]
+        if !limits.isEmpty { root["limits"] = limits }
+        if !program.isEmpty { root["program"] = program }
+        return root
+    }
+}
+
+/// The real switch as a child process: `loyalty-switch serve --config FILE --data DIR`. The port comes from the
+/// "listening on 127.0.0.1:PORT" log line (the listeners bind port 0). Standard error goes to a file the test can
+/// read. `stop()` kills the child; call it from a `defer` in every path.
+final class SwitchProcess {
+    let directory: ScratchDirectory
+    let settings: SwitchSettings
+    let process: Process
+    let logPath: String
+    private(set) var ports: [UInt16] = []
+
+    var port: UInt16 { ports[0] }
+
+    /// Starts the switch on `directory.data` and waits (at most `startTimeout` seconds) until every listener logs
+    /// its port.
+    init(directory: ScratchDirectory, settings: SwitchSettings = SwitchSettings(), run: Int = 0, startTimeout: Double = 30)
+        throws
+    {
+        self.directory = directory
+        self.settings = settings
+        let configPath = directory.path + "/config-\(run).json"
+        logPath = directory.path + "/switch-\(run).log"
+        let data = try JSONSerialization.data(withJSONObject: settings.json, options: [.sortedKeys])
+        try data.write(to: URL(fileURLWithPath: configPath))
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: try SwitchExecutable.path())
+        process.arguments = ["serve", "--config", configPath, "--data", directory.data]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: logPath)
+        try process.run()
+        let deadline = Date().addingTimeInterval(startTimeout)
+        while ports.count < settings.listeners.count {
+            ports = Self.listeningPorts(in: log)
+            if ports.count >= settings.listeners.count { break }
+            guard process.isRunning else { throw SwitchTestError("the switch exited at start:\n\(log)") }
+            guard Date() < deadline else {
+                stop()
+                throw SwitchTestError("the switch did not log its port in \(startTimeout) s:\n\(log)")
+            }
+            usleep(5_000)
+        }
+    }
+
+    deinit { stop() }
+
+    var log: String {
+        String(decoding: FileManager.default.contents(atPath: logPath) ?? Data(), as: UTF8.self)
+    }
+
+    var isRunning: Bool { process.isRunning }
+
+    static func listeningPorts(in log: String) -> [UInt16] {
+        log.split(separator: "\n").compactMap { line -> UInt16? in
+            guard let range = line.range(of: "listening on 127.0.0.1:") else { return nil }
+            return UInt16(line[range.upperBound...].prefix { $0.isNumber })
+        }
+    }
+
+    /// SIGKILL, and reap. Safe to call twice.
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Sends `signal` and waits at most `timeout` seconds for the exit; returns the exit status, or nil when the
+    /// process did not exit in time (it is then killed).
+    func signalAndWait(_ signal: Int32, timeout: Double = 20) -> (status: Int32, reason: Process.TerminationReason)? {
+        kill(process.processIdentifier, signal)
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
+        guard !process.isRunning else {
+            stop()
+            return nil
+        }
+        return (process.terminationStatus, process.terminationReason)
+    }
+}
+
+/// Runs `body` against a fresh switch with its own data directory; the child is killed and the directory removed
+/// in every path.
+func withSwitch<Result>(
+    _ settings: SwitchSettings = SwitchSettings(), name: String = #function, _ body: (SwitchProcess) throws -> Result
+) throws -> Result {
+    let directory = ScratchDirectory(name)
+    defer { directory.remove() }
+    let server = try SwitchProcess(directory: directory, settings: settings)
+    defer { server.stop() }
+    return try body(server)
+}
