@@ -120,17 +120,16 @@ extension Dialect {
         message.fields = FieldSet()
         let base = message.storageBase
         let slots = message.writableSlots()
-        try codecs.withUnsafeBufferPointer { (codecs) throws(ISOError) in
-            for wordIndex in 0..<3 {
-                var word = present.word(wordIndex)
-                while word != 0 {
-                    let zeros = word.leadingZeroBitCount
-                    word &= ~(UInt64(1) << UInt64(63 &- zeros))
-                    let field = wordIndex &* 64 &+ zeros &+ 1
-                    slots[field] = try parseField(
-                        field, codecs[field], raw, at: &cursor, end: end, base: base, validating: validating)
-                    message.fields.insert(field)
-                }
+        let codecs = codecPointer
+        for wordIndex in 0..<3 {
+            var word = present.word(wordIndex)
+            while word != 0 {
+                let zeros = word.leadingZeroBitCount
+                word &= ~(UInt64(1) << UInt64(63 &- zeros))
+                let field = wordIndex &* 64 &+ zeros &+ 1
+                slots[field] = try parseField(
+                    field, codecs[field], raw, at: &cursor, end: end, base: base, validating: validating)
+                message.fields.insert(field)
             }
         }
         return cursor
@@ -221,9 +220,7 @@ extension Dialect {
         case .binary:
             return nil
         case .ascii:
-            let bad = classTable.withUnsafeBufferPointer { table in
-                ByteScan.firstInvalid(raw, from: start, count: count, type: codec.type, classMask: codec.classMask, table: table)
-            }
+            let bad = ByteScan.firstInvalid(raw, from: start, count: count, type: codec.type, classMask: codec.classMask, table: classTable)
             if bad != nil { return bad }
             return codec.type == .signedAmount ? invalidSignedAmount(raw, start, count) : nil
         case .ebcdic:

@@ -48,7 +48,7 @@ struct FieldCodec: Sendable {
 
 /// A dialect of ISO 8583: the MTI and bitmap encodings and the format of every field.
 /// Immutable and shared: one instance serves every connection that speaks it.
-public final class Dialect: Sendable {
+public final class Dialect: @unchecked Sendable {
     /// The highest field number a dialect may define (tertiary bitmap).
     public static let fieldNumberMax = 192
 
@@ -63,8 +63,11 @@ public final class Dialect: Sendable {
     /// Indexed by field number; nil where the dialect does not define the field.
     public let formats: [FieldFormat?]
     let codecs: [FieldCodec]
-    /// The character class table, held here so the hot path reads a field instead of a lazy global.
-    let classTable: [UInt16] = characterClassTable
+    /// The same codecs and the character class table behind plain pointers, written once in `init` and never
+    /// again (hence `@unchecked Sendable`): reading them costs no reference counting and no lazy-global check,
+    /// which measurably mattered at ~40 ns per field set.
+    let codecPointer: UnsafeMutablePointer<FieldCodec>
+    let classPointer: UnsafeMutablePointer<UInt16>
 
     public init(
         name: String, summary: String = "", mtiEncoding: MTIEncoding, bitmapEncoding: BitmapEncoding,
@@ -85,7 +88,27 @@ public final class Dialect: Sendable {
         }
         self.formats = formats
         self.codecs = codecs
+        codecPointer = .allocate(capacity: codecs.count)
+        codecPointer.initialize(from: codecs, count: codecs.count)
+        classPointer = .allocate(capacity: 256)
+        classPointer.initialize(from: characterClassTable, count: 256)
     }
+
+    deinit {
+        codecPointer.deallocate()
+        classPointer.deallocate()
+    }
+
+    /// The codec of a field number in 0...fieldNumberMax (callers check the range first).
+    @inline(__always)
+    func codec(_ field: Int) -> FieldCodec {
+        precondition(field >= 0 && field <= Dialect.fieldNumberMax, "field number out of range")
+        return codecPointer[field]
+    }
+
+    /// The character class table as a buffer.
+    @inline(__always)
+    var classTable: UnsafeBufferPointer<UInt16> { UnsafeBufferPointer(start: classPointer, count: 256) }
 
     /// Bytes one bitmap takes on the wire.
     var bitmapByteCount: Int { bitmapEncoding == .binary ? 8 : 16 }

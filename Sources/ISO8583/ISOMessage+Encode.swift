@@ -22,7 +22,7 @@ extension ISOMessage {
     /// Bytes `encode` will produce.
     public var encodedByteCount: Int {
         var total = dialect.headerLength + dialect.mtiByteCount + dialect.bitmapByteCount * bitmapCount
-        let codecs = dialect.codecs
+        let codecs = dialect.codecPointer
         let slotSpan = slotTable.withUnsafeMutablePointerToElements { UnsafePointer($0) }
         for wordIndex in 0..<3 {
             var word = fields.word(wordIndex)
@@ -62,7 +62,7 @@ extension ISOMessage {
         if bitmaps > 1 { cursor += writeBitmap(words.1, to: base + cursor) }
         if bitmaps > 2 { cursor += writeBitmap(words.2, to: base + cursor) }
         let slotSpan = slotTable.withUnsafeMutablePointerToElements { UnsafePointer($0) }
-        let codecs = dialect.codecs
+        let codecs = dialect.codecPointer
         for wordIndex in 0..<3 {
             var word = fields.word(wordIndex)
             while word != 0 {

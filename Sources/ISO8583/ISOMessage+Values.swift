@@ -4,7 +4,7 @@ extension ISOMessage {
     /// The field's value: text as UTF-8, binary fields as upper-case hex.
     public func string(_ field: Int) -> String? {
         guard has(field) else { return nil }
-        if dialect.codecs[field].type == .binary {
+        if dialect.codec(field).type == .binary {
             return withValue(field) { bytes in String(decoding: hexEncoded(bytes), as: UTF8.self) }
         }
         return withValue(field) { bytes in String(decoding: bytes, as: UTF8.self) }
@@ -34,7 +34,7 @@ extension ISOMessage {
     /// from storage; other encodings are converted into a temporary stack buffer first.
     public func withValue<Result>(_ field: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
         guard has(field) else { return nil }
-        let codec = dialect.codecs[field]
+        let codec = dialect.codec(field)
         let unitCount = Int(slot(field).unitCount)
         let range = wireRange(field)
         return storage.withUnsafeBytes { raw in
@@ -55,8 +55,8 @@ extension ISOMessage {
     /// shorter than their length are padded as the dialect says.
     public mutating func set(_ field: Int, _ text: String) throws(ISOError) {
         var text = text
-        if (2...Dialect.fieldNumberMax).contains(field), dialect.codecs[field].isDefined,
-            dialect.codecs[field].type == .binary
+        if (2...Dialect.fieldNumberMax).contains(field), dialect.codec(field).isDefined,
+            dialect.codec(field).type == .binary
         {
             guard let bytes = hexDecoded(Array(text.utf8)) else {
                 throw ISOError(field: field, offset: 0, reason: .invalidValue("not an even-length hex string"))
@@ -137,7 +137,7 @@ extension ISOMessage {
         guard (2...Dialect.fieldNumberMax).contains(field) else {
             throw ISOError(field: field, offset: 0, reason: .fieldNumberOutOfRange)
         }
-        let codec = dialect.codecs[field]
+        let codec = dialect.codec(field)
         guard codec.isDefined else { throw ISOError(field: field, offset: 0, reason: .undefinedField) }
         if let bad = firstInvalidCanonicalByte(codec, value, table: dialect.classTable) {
             throw ISOError(field: field, offset: bad, reason: .invalidCharacter(value[bad]))
@@ -213,11 +213,9 @@ func canPadText(_ codec: FieldCodec) -> Bool {
 }
 
 /// Canonical value check: text types by character class, signed amounts by position, binary anything.
-func firstInvalidCanonicalByte(_ codec: FieldCodec, _ value: UnsafeRawBufferPointer, table: [UInt16]) -> Int? {
+func firstInvalidCanonicalByte(_ codec: FieldCodec, _ value: UnsafeRawBufferPointer, table: UnsafeBufferPointer<UInt16>) -> Int? {
     if codec.type == .binary { return nil }
-    let bad = table.withUnsafeBufferPointer { table in
-        ByteScan.firstInvalid(value, from: 0, count: value.count, type: codec.type, classMask: codec.classMask, table: table)
-    }
+    let bad = ByteScan.firstInvalid(value, from: 0, count: value.count, type: codec.type, classMask: codec.classMask, table: table)
     if bad != nil { return bad }
     if codec.type == .signedAmount && value.count > 0 {
         if value[0] != UInt8(ascii: "C") && value[0] != UInt8(ascii: "D") { return 0 }

@@ -173,7 +173,7 @@ public struct ISOMessage: @unchecked Sendable {
     func wireRange(_ field: Int) -> Range<Int> {
         let slot = slot(field)
         let start = storageBase &+ Int(slot.offset)
-        return start..<(start &+ dialect.codecs[field].wireByteCount(units: Int(slot.unitCount)))
+        return start..<(start &+ dialect.codec(field).wireByteCount(units: Int(slot.unitCount)))
     }
 
     @inline(__always)

@@ -31,8 +31,16 @@ struct Measurement {
     let allocationsPerOperation: Double
 }
 
+/// `--only NAME` runs a single measurement (for instruction counting under valgrind, which is load-independent).
+let onlyName: String? = {
+    let arguments = CommandLine.arguments
+    guard let index = arguments.firstIndex(of: "--only"), index + 1 < arguments.count else { return nil }
+    return arguments[index + 1]
+}()
+
 /// Runs `body` `iterations` times per round for 7 rounds and keeps the median round.
-func measure(iterations: Int, _ body: () -> UInt64) -> Measurement {
+func measure(_ name: String = "", iterations: Int, _ body: () -> UInt64) -> Measurement {
+    if let onlyName, onlyName != name { return Measurement(nanosecondsPerOperation: 0, allocationsPerOperation: 0) }
     for _ in 0..<(iterations / 10) { blackHole(body()) }
     var rounds: [Measurement] = []
     for _ in 0..<7 {
@@ -65,37 +73,37 @@ func benchmark(_ dialectName: String, iterations: Int) -> [String] {
     var out = [UInt8]()
     out.reserveCapacity(512)
 
-    let unpack = measure(iterations: iterations) {
+    let unpack = measure("unpack", iterations: iterations) {
         let message = try! dialect.decode(frame)
         return UInt64(message.length(35)!)
     }
-    let unpackAndRead = measure(iterations: iterations) {
+    let unpackAndRead = measure("unpackAndRead", iterations: iterations) {
         let message = try! dialect.decode(frame)
         return UInt64(message.integer(4)!) &+ UInt64(message.integer(11)!) &+ UInt64(message.integer(3)!)
     }
     var reused = ISOMessage(dialect: dialect, mti: nil)
-    let unpackInto = measure(iterations: iterations) {
+    let unpackInto = measure("unpackInto", iterations: iterations) {
         try! dialect.decode(frame, range: 0..<frame.count, into: &reused)
         return UInt64(reused.length(35)!)
     }
-    let unpackIntoAndRead = measure(iterations: iterations) {
+    let unpackIntoAndRead = measure("unpackIntoAndRead", iterations: iterations) {
         try! dialect.decode(frame, range: 0..<frame.count, into: &reused)
         return UInt64(reused.integer(4)!) &+ UInt64(reused.integer(11)!) &+ UInt64(reused.integer(3)!)
     }
     var builder = ISOMessage(dialect: dialect, mti: nil)
-    let rebuildAndPack = measure(iterations: iterations) {
+    let rebuildAndPack = measure("rebuildAndPack", iterations: iterations) {
         builder.removeAll(mti: MTI(200)!)
         for (field, value) in referenceFields { try! builder.set(field, value) }
         out.removeAll(keepingCapacity: true)
         try! builder.encode(into: &out)
         return UInt64(out.count)
     }
-    let pack = measure(iterations: iterations) {
+    let pack = measure("pack", iterations: iterations) {
         out.removeAll(keepingCapacity: true)
         try! reference.encode(into: &out)
         return UInt64(out.count)
     }
-    let buildAndPack = measure(iterations: iterations) {
+    let buildAndPack = measure("buildAndPack", iterations: iterations) {
         let message = buildReference(dialect)
         out.removeAll(keepingCapacity: true)
         try! message.encode(into: &out)
