@@ -138,3 +138,45 @@ extension Array where Element == UInt8 {
         return false
     }
 }
+
+/// `ledger verify`'s engine: totals for a sound directory, a named refusal for a damaged one.
+@Suite struct LedgerVerifierTests {
+    let directory = TemporaryDirectory()
+
+    @Test("verify prints members, cards, balances per asset, records and last sequences, and changes no file")
+    func verifySoundDirectory() throws {
+        defer { directory.remove() }
+        var requests = RequestFactory()
+        let ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(shards: 2))
+        for index in 0..<6 { _ = ledger.perform(requests.make(card(index), earn(10, credit: 3))) }
+        _ = ledger.perform(requests.make(card(0), .block))
+        ledger.close(snapshot: false)
+        let before = filesUnder(directory.data).map { FileManager.default.contents(atPath: $0) }
+        let result = LedgerVerifier.verify(directory: directory.data)
+        #expect(result.isSound && result.error == nil)
+        for expected in ["shards: 2", "members: 6", "cards: 6 (blocked 1, replaced 0)", "balance points: 60 (held 0)",
+            "balance credit: 18 (held 0)", "records: 7 verified, 7 after the snapshots", "result: OK"]
+        {
+            #expect(result.report.contains(expected), "missing \(expected)")
+        }
+        #expect(filesUnder(directory.data).map { FileManager.default.contents(atPath: $0) } == before)
+    }
+
+    @Test("verify of a damaged log is not sound and names the file and offset")
+    func verifyDamagedDirectory() throws {
+        defer { directory.remove() }
+        var requests = RequestFactory()
+        let ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration())
+        for index in 0..<6 { _ = ledger.perform(requests.make(card(index), earn(1))) }
+        ledger.close(snapshot: false)
+        let shardDirectory = directory.data + "/shard-000"
+        let segment = shardDirectory + "/" + (try FileManager.default.contentsOfDirectory(atPath: shardDirectory).first { $0.hasPrefix("wal-") }!)
+        var bytes = [UInt8](FileManager.default.contents(atPath: segment)!)
+        bytes[50] ^= 1
+        try Data(bytes).write(to: URL(fileURLWithPath: segment))
+        let result = LedgerVerifier.verify(directory: directory.data)
+        #expect(!result.isSound)
+        #expect(result.error?.contains(segment) == true && result.error?.contains("offset 0") == true)
+        #expect(!LedgerVerifier.verify(directory: directory.path + "/missing").isSound)
+    }
+}
