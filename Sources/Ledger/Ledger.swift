@@ -17,6 +17,9 @@ public final class Ledger: @unchecked Sendable {
     private let shards: [Shard]
     private let cardHashKey: (UInt64, UInt64)
     private let closeState = NSLock()
+    private let sinks: SinkRegistry
+    /// Sinks `perform` reuses, so that they stay few in the registry (one per concurrent caller).
+    private let waitingSinks = Mutex<[WaitingSink]>([])
     private var isClosed = false
 
     private init(
@@ -28,6 +31,7 @@ public final class Ledger: @unchecked Sendable {
         self.shards = shards
         self.cardHashKey = cardHashKey
         recoveryReports = reports
+        sinks = shards.first!.sinks
     }
 
     /// Opens (creating on first use) the data directory, recovers it and starts the shards.
@@ -41,7 +45,8 @@ public final class Ledger: @unchecked Sendable {
         if recorded != RecordedLimits(configuration) {
             try changeLimits(directory, from: recorded.applied(to: configuration), to: configuration)
         }
-        let (shards, reports) = try openShardsInParallel(root: directory, configuration: configuration)
+        let sinks = SinkRegistry()
+        let (shards, reports) = try openShardsInParallel(root: directory, configuration: configuration, sinks: sinks)
         for shard in shards { shard.peers = shards }
         for shard in shards { shard.start() }
         for shard in shards {
@@ -83,13 +88,13 @@ public final class Ledger: @unchecked Sendable {
 
     /// Shards recover independently (own directory, own state), so they recover on parallel threads.
     private static func openShardsInParallel(
-        root: String, configuration: LedgerConfiguration
+        root: String, configuration: LedgerConfiguration, sinks: SinkRegistry
     ) throws(LedgerError) -> ([Shard], [ShardRecoveryReport]) {
         let results = Mutex<[Int: Result<(Shard, ShardRecoveryReport), LedgerError>]>([:])
         DispatchQueue.concurrentPerform(iterations: configuration.shardCount) { index in
             let result: Result<(Shard, ShardRecoveryReport), LedgerError>
             do throws(LedgerError) {
-                result = .success(try openShard(index, root: root, configuration: configuration))
+                result = .success(try openShard(index, root: root, configuration: configuration, sinks: sinks))
             } catch {
                 result = .failure(error)
             }
@@ -106,7 +111,7 @@ public final class Ledger: @unchecked Sendable {
     }
 
     private static func openShard(
-        _ index: Int, root: String, configuration: LedgerConfiguration
+        _ index: Int, root: String, configuration: LedgerConfiguration, sinks: SinkRegistry
     ) throws(LedgerError) -> (Shard, ShardRecoveryReport) {
         let shardDirectory = DataDirectory.shardDirectory(root, shard: index)
         let state = ShardState(shardIndex: index, shardCount: configuration.shardCount, limits: configuration)
@@ -124,7 +129,8 @@ public final class Ledger: @unchecked Sendable {
             directory: shardDirectory, segmentBytes: configuration.segmentBytes,
             batchBytesMax: configuration.batchBytesMax, skipSync: configuration.skipSync, position: report.position)
         let shard = Shard(
-            index: index, state: state, writer: writer, directory: shardDirectory, configuration: configuration)
+            index: index, state: state, writer: writer, directory: shardDirectory, configuration: configuration,
+            sinks: sinks)
         return (shard, ShardRecoveryReport(report, members: state.members.count))
     }
 
@@ -136,6 +142,10 @@ public final class Ledger: @unchecked Sendable {
     /// Queues one request. False when its shard's queue is full (or the ledger is closed): nothing was
     /// queued, and the caller answers "overloaded" itself.
     public func submit(_ request: LedgerRequest, to sink: some LedgerReplySink) -> Bool {
+        submit(request, toSinkNumbered: sinks.number(of: sink))
+    }
+
+    private func submit(_ request: LedgerRequest, toSinkNumbered sink: UInt16) -> Bool {
         let command = ShardCommand(request: request, cardHashKey: cardHashKey, sink: sink)
         let shard = ShardState.shard(of: command.cardHash, shardCount: shards.count)
         return shards[shard].queue.push(command)
@@ -145,7 +155,8 @@ public final class Ledger: @unchecked Sendable {
     /// request is answered through `sink`.
     public func submit(_ requests: some Collection<LedgerRequest>, to sink: some LedgerReplySink) -> [LedgerReply] {
         var refused: [LedgerReply] = []
-        for request in requests where !submit(request, to: sink) {
+        let number = sinks.number(of: sink)
+        for request in requests where !submit(request, toSinkNumbered: number) {
             refused.append(LedgerReply(tag: request.tag, key: request.key, status: .overloaded))
         }
         return refused
@@ -153,7 +164,8 @@ public final class Ledger: @unchecked Sendable {
 
     /// Synchronous convenience for tests and tools: submits and waits for the durable reply.
     public func perform(_ request: LedgerRequest) -> LedgerReply {
-        let sink = WaitingSink()
+        let sink = waitingSinks.withLock { $0.popLast() } ?? WaitingSink()
+        defer { waitingSinks.withLock { $0.append(sink) } }
         guard submit(request, to: sink) else {
             return LedgerReply(tag: request.tag, key: request.key, status: .overloaded)
         }
@@ -192,8 +204,10 @@ final class WaitingSink: LedgerReplySink, @unchecked Sendable {
         semaphore.signal()
     }
 
+    /// Waits for the reply and resets for the next use.
     func wait() -> LedgerReply {
         semaphore.wait()
+        defer { reply = nil }
         return reply!
     }
 }

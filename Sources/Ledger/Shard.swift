@@ -15,6 +15,7 @@ final class Shard: @unchecked Sendable {
     let queue: ShardQueue
     let directory: String
     let configuration: LedgerConfiguration
+    let sinks: SinkRegistry
     /// Set once before the thread starts; used to hand transfer halves to other shards.
     var peers: [Shard] = []
     private var replies = ReplyBatch()
@@ -26,8 +27,12 @@ final class Shard: @unchecked Sendable {
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
-    init(index: Int, state: ShardState, writer: WALWriter, directory: String, configuration: LedgerConfiguration) {
+    init(
+        index: Int, state: ShardState, writer: WALWriter, directory: String, configuration: LedgerConfiguration,
+        sinks: SinkRegistry
+    ) {
         self.index = index
+        self.sinks = sinks
         self.state = state
         self.writer = writer
         self.directory = directory
@@ -101,8 +106,8 @@ final class Shard: @unchecked Sendable {
     }
 
     private func deliverLater(_ command: ShardCommand, _ reply: LedgerReply) {
-        guard let sink = command.sink else { return }
-        replies.add(reply, to: sink)
+        guard command.sink != SinkRegistry.none else { return }
+        replies.add(reply, to: command.sink)
     }
 
     /// Invariants on the write side of the log boundary; recovery checks the same after reading back.
@@ -137,7 +142,7 @@ final class Shard: @unchecked Sendable {
         for (sourceShard, done) in acknowledgements { peers[sourceShard].queue.pushInternal(done) }
         acknowledgements.removeAll(keepingCapacity: true)
         // Last, so that a client who saw a transfer's reply finds its acknowledgement already queued.
-        replies.deliver()
+        replies.deliver(through: sinks)
     }
 
     private func takeSnapshot() {
@@ -161,10 +166,10 @@ final class Shard: @unchecked Sendable {
 /// Replies of one batch grouped by sink, so each sink gets one `deliver` call per batch.
 /// The number of distinct sinks is small (one per event loop); the search is linear.
 struct ReplyBatch {
-    private var groups: [(sink: any LedgerReplySink, replies: [LedgerReply])] = []
+    private var groups: [(sink: UInt16, replies: [LedgerReply])] = []
 
-    mutating func add(_ reply: LedgerReply, to sink: any LedgerReplySink) {
-        for index in groups.indices where groups[index].sink === sink {
+    mutating func add(_ reply: LedgerReply, to sink: UInt16) {
+        for index in groups.indices where groups[index].sink == sink {
             groups[index].replies.append(reply)
             return
         }
@@ -177,8 +182,8 @@ struct ReplyBatch {
         }
     }
 
-    mutating func deliver() {
-        for group in groups { group.sink.deliver(group.replies) }
+    mutating func deliver(through sinks: SinkRegistry) {
+        for group in groups { sinks.sink(group.sink).deliver(group.replies) }
         groups.removeAll(keepingCapacity: true)
     }
 }

@@ -2,7 +2,7 @@
 ///
 /// The same value is what the write-ahead log records (minus `tag` and `sink`), so replay re-runs exactly
 /// the command that was applied.
-struct ShardCommand: @unchecked Sendable {
+struct ShardCommand: Sendable, BitwiseCopyable {
     static let optionAllowPartial: UInt8 = 1
     static let optionAutoEnrol: UInt8 = 2
 
@@ -24,8 +24,9 @@ struct ShardCommand: @unchecked Sendable {
     /// Replace and transferIn: the new card.
     var otherCardHash: CardHash = CardHash(high: 0, low: 0)
     var otherMasked: MaskedCard = .none
-    /// Where the reply goes; nil during replay and for internal commands without a waiting client.
-    var sink: (any LedgerReplySink)?
+    /// Where the reply goes (a `SinkRegistry` number); `SinkRegistry.none` during replay and for internal
+    /// commands without a waiting client.
+    var sink: UInt16 = SinkRegistry.none
 
     var allowPartial: Bool { options & Self.optionAllowPartial != 0 }
     var autoEnrol: Bool { options & Self.optionAutoEnrol != 0 }
@@ -36,7 +37,7 @@ struct ShardCommand: @unchecked Sendable {
     }
 
     /// Builds the shard command for a client request. The card number is hashed here, before any queue.
-    init(request: LedgerRequest, cardHashKey: (UInt64, UInt64), sink: (any LedgerReplySink)?) {
+    init(request: LedgerRequest, cardHashKey: (UInt64, UInt64), sink: UInt16) {
         self.init(kind: .none, key: request.key)
         tag = request.tag
         digest = request.digest

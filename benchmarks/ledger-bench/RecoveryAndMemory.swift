@@ -17,10 +17,7 @@ func recoverySection(records: Int, shards: Int) -> String {
     let cards = (0..<100_000).map(benchmarkCard)
     var key: UInt64 = 1
     while key <= UInt64(records) {
-        if sink.inFlight.load(ordering: .relaxed) >= 16000 {
-            sched_yield()
-            continue
-        }
+        sink.waitForRoom(limit: 16000)
         sink.inFlight.add(1, ordering: .relaxed)
         if ledger(writer, submits: earnRequest(key: key, card: cards[Int(key % 100_000)], tag: 0), to: sink) {
             key += 1
@@ -90,10 +87,7 @@ func measureResident(members: Int, keysPerShard: Int) -> Int {
     let before = residentBytes()
     var key: UInt64 = 1
     while key <= UInt64(members) {
-        if sink.inFlight.load(ordering: .relaxed) >= 16000 {
-            sched_yield()
-            continue
-        }
+        sink.waitForRoom(limit: 16000)
         sink.inFlight.add(1, ordering: .relaxed)
         if ledger.submit(earnRequest(key: key, card: benchmarkCard(Int(key)), tag: 0), to: sink) {
             key += 1

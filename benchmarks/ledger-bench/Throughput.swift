@@ -9,8 +9,22 @@ final class LatencySink: LedgerReplySink, @unchecked Sendable {
     let inFlight = Atomic<Int>(0)
     private let histogram = Mutex<[UInt32]>([UInt32](repeating: 0, count: LatencySink.bucketsMax))
     let startNs: UInt64
+    /// The producer sleeps here while the window is full (spinning would steal a core from the shards).
+    private let room = NSCondition()
+    private var isProducerWaiting = false
 
     init(startNs: UInt64) { self.startNs = startNs }
+
+    /// Blocks until fewer than `limit` requests are in flight.
+    func waitForRoom(limit: Int) {
+        room.lock()
+        while inFlight.load(ordering: .relaxed) >= limit {
+            isProducerWaiting = true
+            room.wait()
+        }
+        isProducerWaiting = false
+        room.unlock()
+    }
 
     func deliver(_ replies: [LedgerReply]) {
         let now = monotonicNs()
@@ -23,6 +37,9 @@ final class LatencySink: LedgerReplySink, @unchecked Sendable {
         }
         completed.add(replies.count, ordering: .relaxed)
         inFlight.subtract(replies.count, ordering: .relaxed)
+        room.lock()
+        if isProducerWaiting { room.signal() }
+        room.unlock()
     }
 
     func percentileMicroseconds(_ fraction: Double) -> Int {
@@ -74,11 +91,8 @@ func measureThroughput(shards: Int, window: Int, seconds: Double, cardCount: Int
     let endNs = startNs + UInt64(seconds * 1e9)
     var key: UInt64 = 1
     while monotonicNs() < endNs {
+        sink.waitForRoom(limit: window - window / 8)
         let room = window - sink.inFlight.load(ordering: .relaxed)
-        guard room > 0 else {
-            sched_yield()
-            continue
-        }
         for _ in 0..<min(room, 256) {
             let request = earnRequest(key: key, card: cards[Int(key % UInt64(cardCount))], tag: monotonicNs() - startNs)
             sink.inFlight.add(1, ordering: .relaxed)
@@ -86,6 +100,7 @@ func measureThroughput(shards: Int, window: Int, seconds: Double, cardCount: Int
                 key += 1
             } else {
                 sink.inFlight.subtract(1, ordering: .relaxed)
+                usleep(50)
                 break
             }
         }
