@@ -132,6 +132,11 @@ extension ISOMessage {
         if let failure = failure ?? nil { throw failure }
     }
 
+    /// Sets a field from canonical bytes held elsewhere (e.g. a stack buffer): no intermediate array or String.
+    public mutating func set(_ field: Int, canonicalBytes value: UnsafeRawBufferPointer) throws(ISOError) {
+        try set(field, canonical: value)
+    }
+
     /// Validates canonical bytes for the field's type and length, converts them to wire form and stores them.
     mutating func set(_ field: Int, canonical value: UnsafeRawBufferPointer) throws(ISOError) {
         guard (2...Dialect.fieldNumberMax).contains(field) else {
@@ -175,8 +180,11 @@ extension ISOMessage {
     }
 
     mutating func appendWire(_ field: Int, _ wire: ArraySlice<UInt8>, units: Int) throws(ISOError) {
-        let start = try reserve(field, wire.count)
-        storage.replaceSubrange(start..<start + wire.count, with: wire)
+        let start = try reserve(field, 0)
+        guard start + wire.count <= ISOMessage.storageBytesMax else {
+            throw ISOError(field: field, offset: 0, reason: .messageTooLarge(size: start + wire.count, maximum: ISOMessage.storageBytesMax))
+        }
+        storage.append(contentsOf: wire)
         setSlot(field, FieldSlot(offset: UInt16(start - storageBase), unitCount: UInt16(units)))
         fields.insert(field)
     }

@@ -85,9 +85,7 @@ final class LoopContext {
             if entry.answered {
                 undoLateApproval(entry, reply)
             } else if var response = entry.response {
-                ResponseBuilder.complete(
-                    &response, reply: reply, kind: entry.kind, program: runtime.configuration.program,
-                    currency: response.value(49))
+                ResponseBuilder.complete(&response, reply: reply, program: runtime.configuration.program)
                 entry.connection?.send(response, tpdu: entry.tpdu)
             }
             entry.connection?.requestFinished()

@@ -2,9 +2,13 @@ import ISO8583
 import Ledger
 
 /// Builds responses as wire contract v1 says: the request's fields 2, 3, 4, 7, 11, 12, 13, 37, 41, 42, 49
-/// echoed byte for byte, 38 on approval, 39, and 54 with balances and the points moved.
+/// echoed byte for byte, 38 on approval, 39, and 54 with balances and the points moved. Field values are
+/// written into stack buffers: no String is built per response.
 enum ResponseBuilder {
     static let echoedFields = [2, 3, 4, 7, 11, 12, 13, 37, 41, 42, 49]
+    /// Field 54 holds at most 6 entries of 20 characters.
+    static let amountEntriesMax = 6
+    static let amountEntryLength = 20
 
     /// A response skeleton: response MTI and the echoed fields. 38, 39 and 54 are added when the outcome is known.
     static func skeleton(for request: ISOMessage, into response: inout ISOMessage) {
@@ -15,60 +19,92 @@ enum ResponseBuilder {
         if request.mti!.withoutRepeat.value == 800, request.has(70) { try? response.copy(70, from: request) }
     }
 
-    /// Completes `response` with the ledger's outcome.
-    static func complete(
-        _ response: inout ISOMessage, reply: LedgerReply, kind: TransactionKind, program: Program, currency: [UInt8]?
-    ) {
-        let code = reply.status.responseCode
-        if reply.status.isApproval {
-            try? response.set(38, approvalCode(reply.key))
-        }
-        try? response.set(39, code)
+    /// Completes `response` with the ledger's outcome. A replay of an operation that was reversed since is
+    /// answered 05: the ledger no longer holds its effect, so an approval would disagree with the balance.
+    static func complete(_ response: inout ISOMessage, reply: LedgerReply, program: Program) {
+        let approved = reply.status.isApproval
+        if approved { setApprovalCode(&response, reply.key) }
+        setCode(&response, reply.status.responseCode)
         if reply.status == .partiallyApproved {
             try? response.set(4, integer: program.amountPaid(points: reply.debited.points))
         }
-        if reply.status.isApproval || reply.status == .insufficientFunds {
-            let amounts = additionalAmounts(reply, currency: currency)
-            if !amounts.isEmpty { try? response.set(54, amounts) }
+        if approved || reply.status == .insufficientFunds {
+            setAdditionalAmounts(&response, reply, currency: response.value(49))
         }
     }
 
     /// A response that needs no ledger: 39 only.
     static func complete(_ response: inout ISOMessage, code: String) {
-        try? response.set(39, code)
+        setCode(&response, code)
+    }
+
+    static func setCode(_ response: inout ISOMessage, _ code: String) {
+        var code = code
+        code.withUTF8 { try? response.set(39, canonicalBytes: UnsafeRawBufferPointer($0)) }
     }
 
     /// Six digits derived from the request key, so a replayed response is identical byte for byte.
-    static func approvalCode(_ key: IdempotencyKey) -> String {
+    static func approvalCode(_ key: IdempotencyKey) -> UInt64 {
         var value = key.word0 &* 0x9E37_79B9_7F4A_7C15 ^ key.word1 ^ key.word2 &* 0xBF58_476D_1CE4_E5B9 ^ key.word3
         value ^= value >> 29
-        let number = value % 1_000_000
-        let text = String(number)
-        return String(repeating: "0", count: 6 - text.count) + text
+        return value % 1_000_000
+    }
+
+    static func setApprovalCode(_ response: inout ISOMessage, _ key: IdempotencyKey) {
+        var digits = InlineArray<6, UInt8>(repeating: 0x30)
+        var value = approvalCode(key)
+        for index in stride(from: 5, through: 0, by: -1) {
+            digits[index] = UInt8(truncatingIfNeeded: 0x30 + value % 10)
+            value /= 10
+        }
+        var span = digits.mutableSpan
+        span.withUnsafeMutableBytes { try? response.set(38, canonicalBytes: UnsafeRawBufferPointer($0)) }
     }
 
     /// Field 54 entries: available points (02), ledger points when holds differ (01), points credited (90),
     /// points debited (91); store credit the same way in the transaction currency when there is any.
-    static func additionalAmounts(_ reply: LedgerReply, currency: [UInt8]?) -> String {
-        var entries: [String] = []
-        entries.append(entry("02", "999", reply.available.points))
-        if reply.balance.points != reply.available.points { entries.append(entry("01", "999", reply.balance.points)) }
-        if reply.credited.points > 0 { entries.append(entry("90", "999", reply.credited.points)) }
-        if reply.debited.points > 0 { entries.append(entry("91", "999", -reply.debited.points)) }
-        let currencyCode = currency.map { String(decoding: $0, as: UTF8.self) } ?? "000"
-        if reply.available.credit != 0 || reply.credited.credit != 0 || reply.debited.credit != 0 {
-            entries.append(entry("02", currencyCode, reply.available.credit))
-            if reply.credited.credit > 0 { entries.append(entry("90", currencyCode, reply.credited.credit)) }
-            if reply.debited.credit > 0 { entries.append(entry("91", currencyCode, -reply.debited.credit)) }
+    static func setAdditionalAmounts(_ response: inout ISOMessage, _ reply: LedgerReply, currency: [UInt8]?) {
+        var text = InlineArray<120, UInt8>(repeating: 0x20)
+        var count = 0
+        let points: (UInt8, UInt8, UInt8) = (0x39, 0x39, 0x39)
+        func add(_ amountType: UInt16, _ currency: (UInt8, UInt8, UInt8), _ amount: Int64) {
+            guard count < amountEntriesMax else { return }
+            writeEntry(&text, at: count * amountEntryLength, amountType, currency, amount)
+            count += 1
         }
-        return entries.prefix(6).joined()
+        add(2, points, reply.available.points)
+        if reply.balance.points != reply.available.points { add(1, points, reply.balance.points) }
+        if reply.credited.points > 0 { add(90, points, reply.credited.points) }
+        if reply.debited.points > 0 { add(91, points, -reply.debited.points) }
+        if reply.available.credit != 0 || reply.credited.credit != 0 || reply.debited.credit != 0 {
+            let code = currency.map { $0.count == 3 ? ($0[0], $0[1], $0[2]) : (0x30, 0x30, 0x30) } ?? (0x30, 0x30, 0x30)
+            add(2, code, reply.available.credit)
+            if reply.credited.credit > 0 { add(90, code, reply.credited.credit) }
+            if reply.debited.credit > 0 { add(91, code, -reply.debited.credit) }
+        }
+        var span = text.mutableSpan
+        span.withUnsafeMutableBytes { bytes in
+            try? response.set(54, canonicalBytes: UnsafeRawBufferPointer(rebasing: bytes[0..<(count * amountEntryLength)]))
+        }
     }
 
-    /// One 20-character entry: account type 00, amount type, currency, sign C/D, 12-digit amount.
-    static func entry(_ amountType: String, _ currency: String, _ amount: Int64) -> String {
-        let sign = amount >= 0 ? "C" : "D"
-        let digits = String(amount.magnitude)
-        let padded = String(repeating: "0", count: max(0, 12 - digits.count)) + digits.suffix(12)
-        return "00" + amountType + currency + sign + padded
+    /// One 20-character entry: account type 00, amount type, currency, sign C/D, 12-digit amount (the magnitude
+    /// is capped at 12 digits).
+    static func writeEntry(
+        _ text: inout InlineArray<120, UInt8>, at offset: Int, _ amountType: UInt16, _ currency: (UInt8, UInt8, UInt8), _ amount: Int64
+    ) {
+        text[offset] = 0x30
+        text[offset + 1] = 0x30
+        text[offset + 2] = UInt8(0x30 + amountType / 10)
+        text[offset + 3] = UInt8(0x30 + amountType % 10)
+        text[offset + 4] = currency.0
+        text[offset + 5] = currency.1
+        text[offset + 6] = currency.2
+        text[offset + 7] = amount >= 0 ? UInt8(ascii: "C") : UInt8(ascii: "D")
+        var magnitude = min(amount.magnitude, 999_999_999_999)
+        for index in stride(from: offset + 19, through: offset + 8, by: -1) {
+            text[index] = UInt8(truncatingIfNeeded: 0x30 + magnitude % 10)
+            magnitude /= 10
+        }
     }
 }
