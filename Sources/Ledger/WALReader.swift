@@ -55,9 +55,9 @@ struct WALReader {
         var lastEnd: Int64 = 0
         for (index, segment) in segments.enumerated() {
             let isLast = index == segments.count - 1
-            let data = try FileIO.readWholeFile(segment.path, bytesMax: Self.segmentFileBytesMax)
-            let result = try data.withBytes { bytes throws(LedgerError) in
-                try scanSegment(segment, bytes: bytes, isLast: isLast, state: &state, apply: apply)
+            let mapped = try MappedFile(path: segment.path, bytesMax: Self.segmentFileBytesMax)
+            let result = try withExtendedLifetime(mapped) { () throws(LedgerError) in
+                try scanSegment(segment, bytes: mapped.bytes, isLast: isLast, state: &state, apply: apply)
             }
             lastEnd = result.end
             tornTail = result.tornTail
@@ -140,5 +140,29 @@ struct WALReader {
         guard offset + WALRecord.headerBytes + header.bodyLength <= bytes.count else { return nil }
         guard WALRecord.checksum(base, bodyLength: header.bodyLength) == header.crc else { return nil }
         return header
+    }
+}
+
+/// A whole file mapped read-only: recovery reads segments without copying them out of the page cache.
+final class MappedFile {
+    let bytes: UnsafeRawBufferPointer
+
+    init(path: String, bytesMax: Int) throws(LedgerError) {
+        let descriptor = try FileIO.openFile(path, flags: O_RDONLY)
+        defer { FileIO.closeFile(descriptor) }
+        let size = try FileIO.fileSize(descriptor, path: path)
+        guard size <= Int64(bytesMax) else { throw .io(operation: "map (file too large)", path: path, errno: EFBIG) }
+        guard size > 0 else {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        let address = mmap(nil, Int(size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, descriptor, 0)
+        guard let address, address != MAP_FAILED else { throw .io(operation: "mmap", path: path, errno: errno) }
+        _ = madvise(address, Int(size), MADV_SEQUENTIAL)
+        bytes = UnsafeRawBufferPointer(start: address, count: Int(size))
+    }
+
+    deinit {
+        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
     }
 }
