@@ -26,10 +26,12 @@ let package = Package(
         .target(name: "Network", dependencies: ["CLinux"], swiftSettings: strictSettings),
         // The authorization switch: wire contract v1 over the network layer, the codec and the ledger.
         .target(name: "SwitchCore", dependencies: ["ISO8583", "Ledger", "Network"], swiftSettings: strictSettings),
+        // The load tester behind `loadgen`: open/closed loop client on epoll, histogram, mix, report, SVG chart.
+        .target(name: "LoadGenerator", dependencies: ["ISO8583", "Network", "CLinux"], swiftSettings: strictSettings),
         // The command-line entry point: `serve`, `iso decode|encode`, later `ledger`, `loadgen`.
         .executableTarget(
             name: "LoyaltySwitch",
-            dependencies: ["ISO8583", "Ledger", "SwitchCore", "Network"],
+            dependencies: ["ISO8583", "Ledger", "SwitchCore", "Network", "LoadGenerator"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -50,6 +52,11 @@ let package = Package(
             dependencies: ["LoyaltySwitch", "ISO8583"],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "LoadGeneratorTests",
+            dependencies: ["LoadGenerator", "ISO8583", "Network"],
+            swiftSettings: strictSettings
+        ),
         // End-to-end tests: the real loyalty-switch executable as a child process, driven over loopback TCP.
         .testTarget(
             name: "SwitchTests",
@@ -68,6 +75,13 @@ let package = Package(
             name: "ledger-bench",
             dependencies: ["Ledger"],
             path: "benchmarks/ledger-bench",
+            swiftSettings: strictSettings
+        ),
+        // A trivial ISO 8583 responder (0200 -> 0210 39=00) for measuring loadgen's own ceiling.
+        .executableTarget(
+            name: "echo-responder",
+            dependencies: ["LoadGenerator", "Network"],
+            path: "benchmarks/echo-responder",
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -8,6 +8,7 @@ let usage = """
       serve      run the switch (wire contract v1); with no options, the embedded default configuration
       iso        decode and encode ISO 8583 messages (iso --help)
       ledger     inspect a ledger data directory (ledger --help)
+      loadgen    load-test a running switch: throughput, latency percentiles, checked answers (loadgen --help)
 
     Run `loyalty-switch COMMAND --help` for a command's options.
     """
@@ -17,6 +18,7 @@ let status: Int32
 switch arguments.first {
 case "iso": status = ISOCommand.run(Array(arguments.dropFirst()))
 case "serve": status = ServeCommand.run(Array(arguments.dropFirst()))
+case "loadgen": status = LoadgenCommand.run(Array(arguments.dropFirst()))
 case "--help", "-h", "help":
     print(usage)
     status = 0

@@ -1,0 +1,93 @@
+import CLinux
+import Glibc
+import ISO8583
+import Network
+
+/// One TCP connection of a run: its terminal id, the requests in flight on it, its unsent output and the frames it
+/// has half received. Owned by the runner's single thread, so nothing here is locked.
+final class ClientConnection {
+    let index: Int
+    let descriptor: Int32
+    let terminalId: [UInt8]
+    var table: InFlightTable
+    var purchases = ApprovedOriginals()
+    var redeems = ApprovedOriginals()
+    /// Encoded frames not yet written; bounded by the in-flight limit times the largest request.
+    var output: [UInt8] = []
+    var outputStart = 0
+    var decoder: FrameDecoder
+    var isClosed = false
+    var waitsForWritable = false
+
+    init(index: Int, descriptor: Int32, terminalId: [UInt8], inFlightLimit: Int, firstStan: UInt32, framing: Framing) {
+        self.index = index
+        self.descriptor = descriptor
+        self.terminalId = terminalId
+        table = InFlightTable(limit: inFlightLimit, firstStan: firstStan)
+        decoder = FrameDecoder(framing: framing)
+        output.reserveCapacity(inFlightLimit * 256)
+    }
+
+    var pendingOutputByteCount: Int { output.count - outputStart }
+
+    /// Writes what the socket takes. Returns false when the connection failed (the caller closes it).
+    func flush() -> Bool {
+        while pendingOutputByteCount > 0 {
+            let written = output.withUnsafeBytes { raw in
+                Glibc.send(descriptor, raw.baseAddress! + outputStart, raw.count - outputStart, Int32(MSG_NOSIGNAL))
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { break }
+                return false
+            }
+            outputStart += written
+        }
+        if pendingOutputByteCount == 0 {
+            output.removeAll(keepingCapacity: true)
+            outputStart = 0
+        }
+        return true
+    }
+
+    func closeSocket() {
+        guard !isClosed else { return }
+        isClosed = true
+        Glibc.close(descriptor)
+    }
+
+    /// Opens a TCP connection to `address`: a blocking connect bounded by `timeoutMs` (SO_SNDTIMEO bounds
+    /// connect on Linux), then non-blocking with Nagle off, so requests leave as soon as they are written.
+    static func connect(to address: SocketAddress, timeoutMs: Int) throws(UsageProblem) -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw UsageProblem("socket: errno \(errno)") }
+        var timeout = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
+        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var storage = address.socketAddressStorage
+        let result = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard result == 0 else {
+            let error = errno
+            Glibc.close(descriptor)
+            throw UsageProblem("cannot connect to \(address): \(String(cString: strerror(error)))")
+        }
+        var one: Int32 = 1
+        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+        return descriptor
+    }
+}
+
+extension SocketAddress {
+    /// The `sockaddr_in` for this address (SocketAddress keeps its own internal; this file may not touch it).
+    var socketAddressStorage: sockaddr_in {
+        var storage = sockaddr_in()
+        storage.sin_family = sa_family_t(AF_INET)
+        storage.sin_port = port.bigEndian
+        _ = inet_pton(AF_INET, host, &storage.sin_addr)
+        return storage
+    }
+}
