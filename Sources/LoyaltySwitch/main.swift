@@ -19,6 +19,7 @@ switch arguments.first {
 case "iso": status = ISOCommand.run(Array(arguments.dropFirst()))
 case "serve": status = ServeCommand.run(Array(arguments.dropFirst()))
 case "loadgen": status = LoadgenCommand.run(Array(arguments.dropFirst()))
+case "ledger": status = LedgerCommand.run(Array(arguments.dropFirst()))
 case "--help", "-h", "help":
     print(usage)
     status = 0

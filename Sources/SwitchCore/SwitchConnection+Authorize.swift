@@ -8,6 +8,12 @@ extension SwitchConnection {
         let mti = request.mti!
         let transactionType = request.integer(3).map { Int($0 / 10_000) }
         let kind = TransactionKind.classify(mti: mti, transactionType: transactionType)
+        // Without a STAN no response could be matched: the contract closes the connection instead.
+        guard request.has(11) else {
+            context.runtime.log.warning("connection \(connection.id) from \(connection.peer): \(mti) without field 11; closing")
+            connection.close(.protocolError("\(mti) without field 11"))
+            return
+        }
         ResponseBuilder.skeleton(for: request, into: &response)
         switch kind {
         case .networkManagement:
@@ -18,10 +24,6 @@ extension SwitchConnection {
             return
         default:
             break
-        }
-        guard request.has(11) else {
-            answerNow("30", tpdu: tpdu)
-            return
         }
         switch ledgerOperation(kind) {
         case .failure(let refusal):

@@ -122,9 +122,7 @@ import Testing
             let answered = (try? client.receive(timeout: 2)).map { reply in
                 "\(reply.mti) 39=\(reply.code ?? "-") 11=\(reply.field(11) ?? "absent")"
             }
-            withKnownIssue("the switch answers 30 without field 11 instead of closing (contract: MTI and 11 readable, otherwise close)") {
-                #expect(answered == nil, "answered \(answered ?? "")")
-            }
+            #expect(answered == nil, "answered \(answered ?? "")")
             #expect(try SwitchClient(port: server.port).exchange(terminal.balance(Wire.card(37))).code == "14")
         }
     }
