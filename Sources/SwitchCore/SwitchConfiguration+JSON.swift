@@ -80,15 +80,22 @@ struct JSONReader {
 
     func integer(_ object: [String: Any], _ key: String, range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
         guard let value = object[key] else { return nil }
-        guard let number = value as? Int, !(value is Bool) else { throw error(key, "must be an integer") }
+        // `value is Bool` is true for the JSON numbers 0 and 1 too (NSNumber bridges), so ask the number itself.
+        guard let number = value as? Int, !Self.isJSONBoolean(value) else { throw error(key, "must be an integer") }
         guard range.contains(number) else { throw error(key, "must be \(range.lowerBound)...\(range.upperBound)") }
         return number
     }
 
     func boolean(_ object: [String: Any], _ key: String) throws(ConfigurationError) -> Bool? {
         guard let value = object[key] else { return nil }
-        guard let flag = value as? Bool else { throw error(key, "must be true or false") }
+        guard Self.isJSONBoolean(value), let flag = value as? Bool else { throw error(key, "must be true or false") }
         return flag
+    }
+
+    /// True for JSON `true`/`false`: JSONSerialization makes them NSNumbers of C type char, numbers are not.
+    static func isJSONBoolean(_ value: Any) -> Bool {
+        guard let number = value as? NSNumber else { return false }
+        return String(cString: number.objCType) == "c"
     }
 
     func listener(_ object: [String: Any], key: String) throws(ConfigurationError) -> ListenerConfiguration {
