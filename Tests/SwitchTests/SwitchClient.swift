@@ -7,12 +7,17 @@ import ISO8583
 final class SwitchClient {
     let fd: Int32
     let dialect: Dialect
+    /// How messages are delimited; a request's TPDU is `requestTPDU`, a response's is kept in `lastTPDU`.
+    let framing: Framing
+    var requestTPDU: [UInt8] = [0x60, 0x00, 0x01, 0x00, 0x02]
+    private(set) var lastTPDU: [UInt8]?
     var received: [UInt8] = []
     var readIndex = 0
     private(set) var isClosed = false
 
-    init(port: UInt16, dialect: Dialect = Wire.dialect) throws {
+    init(port: UInt16, dialect: Dialect = Wire.dialect, framing: Framing = Framing()) throws {
         self.dialect = dialect
+        self.framing = framing
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw SwitchTestError("socket: errno \(errno)") }
         var address = sockaddr_in()
@@ -60,7 +65,31 @@ final class SwitchClient {
 
     /// Sends one message with its length header.
     func send(_ message: ISOMessage) throws {
-        try write(Wire.frame(try message.encoded()))
+        try write(frame(try message.encoded()))
+    }
+
+    /// A message with this client's length header and, when the framing has one, its TPDU (sent as is).
+    func frame(_ message: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        framing.appendHeader(length: message.count + (framing.hasTPDU ? Framing.tpduByteCount : 0), to: &out)
+        if framing.hasTPDU { out += requestTPDU }
+        return out + message
+    }
+
+    /// The length a header at `readIndex` announces (the header is buffered).
+    func headerLength() throws -> Int {
+        let header = received[readIndex..<(readIndex + framing.lengthHeader.byteCount)]
+        switch framing.lengthHeader {
+        case .binary2:
+            return Int(header.first!) << 8 | Int(header.last!)
+        case .bcd2:
+            return header.reduce(0) { $0 * 100 + Int($1 >> 4) * 10 + Int($1 & 0x0F) }
+        case .ascii4:
+            guard let value = Int(String(decoding: header, as: UTF8.self)) else {
+                throw SwitchTestError("bad ascii4 header")
+            }
+            return value
+        }
     }
 
     /// Reads until at least `count` unread bytes are buffered or the deadline passes.
@@ -85,11 +114,16 @@ final class SwitchClient {
     /// The next message's bytes (length header removed).
     func receiveFrame(timeout: Double = 10) throws -> [UInt8] {
         let deadline = Date().addingTimeInterval(timeout)
-        try fill(2, deadline: deadline)
-        let length = Int(received[readIndex]) << 8 | Int(received[readIndex + 1])
-        try fill(2 + length, deadline: deadline)
-        let frame = Array(received[(readIndex + 2)..<(readIndex + 2 + length)])
-        readIndex += 2 + length
+        let headerCount = framing.lengthHeader.byteCount
+        try fill(headerCount, deadline: deadline)
+        let length = try headerLength()
+        try fill(headerCount + length, deadline: deadline)
+        var frame = Array(received[(readIndex + headerCount)..<(readIndex + headerCount + length)])
+        readIndex += headerCount + length
+        if framing.hasTPDU {
+            lastTPDU = Array(frame.prefix(Framing.tpduByteCount))
+            frame.removeFirst(min(Framing.tpduByteCount, frame.count))
+        }
         if readIndex > 1 << 20 {
             received.removeFirst(readIndex)
             readIndex = 0

@@ -41,8 +41,10 @@ struct Terminal {
     var merchant = "MERCHANT0000001"
     var transmission = "1125121955"
     var nextStan = 1
+    var dialect = Wire.dialect
 
-    init(id: String = "TERM0001", acquirer: String = "12345678", firstStan: Int = 1) {
+    init(id: String = "TERM0001", acquirer: String = "12345678", firstStan: Int = 1, dialect: Dialect = Wire.dialect) {
+        self.dialect = dialect
         terminalId = id
         self.acquirer = acquirer
         nextStan = firstStan
@@ -54,7 +56,7 @@ struct Terminal {
         original: String? = nil
     ) -> ISOMessage {
         let stan = stan ?? { defer { nextStan += 1 }; return nextStan }()
-        var message = ISOMessage(dialect: Wire.dialect, mti: MTI(mti)!)
+        var message = ISOMessage(dialect: dialect, mti: MTI(mti)!)
         do {
             if let card { try message.set(2, card) }
             if let processing { try message.set(3, processing) }
