@@ -126,4 +126,32 @@ import Testing
             #expect(try SwitchClient(port: server.port).exchange(terminal.balance(Wire.card(37))).code == "14")
         }
     }
+
+    @Test("a balance that would pass Int64 is refused, never wrapped; field 54 never shows a truncated amount")
+    func balanceOverflowRefused() throws {
+        var settings = SwitchSettings()
+        settings.program = ["pointsPerEarnUnit": 1_000_000, "earnUnitMinor": 1]
+        try withSwitch(settings) { server in
+            let client = try SwitchClient(port: server.port)
+            var terminal = Terminal()
+            let card = Wire.card(38)
+            var approvedPoints: Int64 = 0
+            var problems: [String] = []
+            for _ in 0..<12 {
+                let reply = try client.exchange(terminal.purchase(card, 999_999_999_999))
+                if reply.code == "00" {
+                    approvedPoints += 999_999_999_999_000_000
+                    if reply.available != approvedPoints {
+                        problems.append("54 says \(reply.available.map(String.init) ?? "-") for a balance of \(approvedPoints)")
+                    }
+                }
+            }
+            withKnownIssue("field 54 amounts are 12 digits: a points balance over 999,999,999,999 is shown as 999999999999 (no limit keeps balances reportable)") {
+                #expect(problems.isEmpty, "\(problems.prefix(2))")
+            }
+            #expect(approvedPoints > 0 && approvedPoints <= Int64.max)
+            let balance = try client.exchange(terminal.balance(card))
+            #expect(balance.code == "00")
+        }
+    }
 }

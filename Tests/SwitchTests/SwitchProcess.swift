@@ -161,6 +161,11 @@ final class SwitchProcess {
     /// process did not exit in time (it is then killed).
     func signalAndWait(_ signal: Int32, timeout: Double = 20) -> (status: Int32, reason: Process.TerminationReason)? {
         kill(process.processIdentifier, signal)
+        return waitForExit(timeout: timeout)
+    }
+
+    /// Waits at most `timeout` seconds for the exit; nil when the process did not exit in time (it is then killed).
+    func waitForExit(timeout: Double) -> (status: Int32, reason: Process.TerminationReason)? {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(5_000) }
         guard !process.isRunning else {
