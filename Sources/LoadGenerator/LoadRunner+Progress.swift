@@ -33,7 +33,8 @@ extension LoadRunner {
     func closeSecond(now: UInt64) {
         let errors = statistics.errorCount
         let sample = SecondSample(
-            elapsedSeconds: Double(now - startNs) / 1e9, warmup: now <= measureStartNs, answered: secondAnswered,
+            elapsedSeconds: Double(now - startNs) / 1e9, warmup: nextProgressNs - 1_000_000_000 < measureStartNs,
+            answered: secondAnswered,
             errors: errors - secondErrorsBefore, p50Ns: second.valueAt(percentile: 50),
             p99Ns: second.valueAt(percentile: 99), maximumNs: second.maximumNs)
         if timeline.count < LoadRunner.timelineSecondsMax { timeline.append(sample) }
@@ -60,7 +61,8 @@ extension LoadRunner {
             statistics.errors[LoadErrorKind.unsent.rawValue] += due - min(due, issuedTotal)
         }
         expireRequests(now: now &+ configuration.timeoutNs &+ 1)
-        if secondAnswered > 0 { closeSecond(now: now) }
+        // A last part-second over half a second long gets its own sample; a shorter one would draw a false drop.
+        if secondAnswered > 0 && now + 500_000_000 >= nextProgressNs { closeSecond(now: now) }
         for connection in connections { connection.closeSocket() }
         let measuredEnd = max(stoppedIssuingNs, lastMeasuredAnswerNs)
         return LoadResult(
