@@ -30,6 +30,17 @@ extension ISOMessage {
         return result ?? nil
     }
 
+    /// Copies the canonical value into `buffer` and returns its length: nil when the field is absent or does not
+    /// fit. Not generic, so callers in other modules pay no generic-metadata lookup per call.
+    public func copyValue(_ field: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        let copied: Int?? = withValue(field) { bytes -> Int? in
+            guard bytes.count <= buffer.count else { return nil }
+            if bytes.count > 0 { buffer.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+            return bytes.count
+        }
+        return copied ?? nil
+    }
+
     /// Calls `body` with the canonical value. Text fields in ASCII and binary fields in binary are passed straight
     /// from storage; other encodings are converted into a temporary stack buffer first.
     public func withValue<Result>(_ field: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {

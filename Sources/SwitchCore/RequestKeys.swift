@@ -45,11 +45,12 @@ enum RequestKeys {
 
     /// Field 41's bytes (at most 8) as one word; 0 when absent.
     static func terminalWord(_ message: ISOMessage) -> UInt64 {
-        message.withValue(41) { bytes -> UInt64 in
-            var word: UInt64 = 0
-            for byte in bytes.prefix(8) { word = word << 8 | UInt64(byte) }
-            return word
-        } ?? 0
+        var bytes = InlineArray<8, UInt8>(repeating: 0)
+        var span = bytes.mutableSpan
+        guard let count = span.withUnsafeMutableBytes({ message.copyValue(41, into: $0) }) else { return 0 }
+        var word: UInt64 = 0
+        for index in 0..<count { word = word << 8 | UInt64(bytes[index]) }
+        return word
     }
 
     /// The content digest: MTI without repeat digit, then every byte after the MTI (bitmaps and fields).

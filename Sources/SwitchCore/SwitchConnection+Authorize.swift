@@ -117,11 +117,17 @@ extension SwitchConnection {
 
     /// Field 2, or the card number in front of the separator of track 2 (field 35).
     func cardNumber() -> CardNumber? {
-        if let number = request.withValue(2, { CardNumber(ascii: $0) }) ?? nil { return number }
-        return request.withValue(35) { track -> CardNumber? in
-            let end = track.firstIndex { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "D") } ?? track.count
-            return CardNumber(ascii: track[0..<end])
-        } ?? nil
+        var digits = InlineArray<40, UInt8>(repeating: 0)
+        var span = digits.mutableSpan
+        return span.withUnsafeMutableBytes { buffer -> CardNumber? in
+            if let count = request.copyValue(2, into: buffer) {
+                return CardNumber(ascii: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            }
+            guard let count = request.copyValue(35, into: buffer) else { return nil }
+            let track = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+            let end = track.firstIndex { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "D") } ?? count
+            return CardNumber(ascii: UnsafeRawBufferPointer(rebasing: track[0..<end]))
+        }
     }
 }
 
