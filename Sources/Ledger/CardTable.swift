@@ -1,3 +1,5 @@
+import CCRC32C
+
 /// Open-addressing map from card hash to card index, linear probing, never deletes (cards are kept forever
 /// with their status). Slots hold index + 1 so that zeroed memory means empty.
 struct CardTable {
@@ -16,6 +18,11 @@ struct CardTable {
 
     var isFull: Bool { cards.isFull }
     var count: Int { cards.count }
+
+    /// Starts loading the slot `find(hash)` will read first.
+    func prefetch(_ hash: CardHash) {
+        ccrc32c_prefetch(slots.base + (Int(truncatingIfNeeded: hash.low) & mask))
+    }
 
     /// The card index, or nil. Probing is bounded: the table is at most half full.
     func find(_ hash: CardHash) -> Int? {
@@ -80,6 +87,14 @@ struct IdempotencyTable {
     }
 
     var oldestPosition: Int64 { nextPosition - Int64(count) }
+
+    /// Starts loading the slot `find(key)` will read first, and the slot of the key the next insert may evict.
+    func prefetch(_ key: IdempotencyKey) {
+        ccrc32c_prefetch(slots.base + (Int(truncatingIfNeeded: key.mixedHash) & mask))
+        if isFull {
+            ccrc32c_prefetch(slots.base + (Int(truncatingIfNeeded: entries[ringIndex(oldestPosition)].key.mixedHash) & mask))
+        }
+    }
     var isFull: Bool { count == capacity }
 
     func ringIndex(_ position: Int64) -> Int { Int(position % Int64(capacity)) }

@@ -69,7 +69,10 @@ final class Shard: @unchecked Sendable {
         while true {
             let stop = queue.takeAll(into: &batch)
             batchTimeMs = configuration.clockMs()
-            for command in batch { process(command) }
+            for index in batch.indices {
+                if index + 1 < batch.count { state.prefetch(for: batch[index + 1]) }
+                process(batch[index])
+            }
             batch.removeAll(keepingCapacity: true)
             commitAndDeliver()
             if configuration.snapshotIntervalRecords > 0 && recordsSinceSnapshot >= configuration.snapshotIntervalRecords {

@@ -24,14 +24,25 @@ struct ShardRecovery {
             snapshotCRC = loaded.lastCRC
         }
         let reader = WALReader(directory: directory, readOnly: readOnly, segmentBytes: segmentBytes)
-        let outcome = try reader.scan(afterSequence: afterSequence, snapshotCRC: snapshotCRC) {
-            body, file, offset throws(LedgerError) in
+        let outcome = try reader.scan(
+            afterSequence: afterSequence, snapshotCRC: snapshotCRC,
+            prefetch: { body in Self.prefetch(body, state: state) }
+        ) { body, file, offset throws(LedgerError) in
             try Self.replay(body, into: state, file: file, offset: offset)
         }
         return Report(
             snapshotSequence: afterSequence, snapshotPath: snapshotPath, recordsReplayed: outcome.recordsReplayed,
             recordsVerified: outcome.recordsVerified, lastSequence: outcome.position.nextSequence - 1,
             tornTail: outcome.tornTail, position: outcome.position)
+    }
+
+    /// Starts the next record's hash-table misses while this one is applied (an unchecked hint only).
+    static func prefetch(_ body: UnsafeRawPointer, state: ShardState) {
+        var key = ByteReader(base: body + WALRecord.keyOffset, count: 32)
+        var hash = ByteReader(base: body + WALRecord.cardHashOffset, count: 16)
+        guard let nextKey = key.key(), let nextHash = hash.cardHash() else { return }
+        state.idempotency.prefetch(nextKey)
+        state.cards.prefetch(nextHash)
     }
 
     /// Re-applies a record and checks it reproduces the recorded outcome: the read side of the invariants.

@@ -62,6 +62,12 @@ final class ShardState: @unchecked Sendable {
         Int(hash.high % UInt64(shardCount))
     }
 
+    /// Starts the cache misses of the command that comes next, so they overlap the current one's work.
+    func prefetch(for command: ShardCommand) {
+        idempotency.prefetch(command.key)
+        cards.prefetch(command.cardHash)
+    }
+
     // MARK: Members and cards
 
     /// Looks up a card for an operation that needs an active card: the card index, or the decline.

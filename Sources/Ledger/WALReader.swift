@@ -46,7 +46,7 @@ struct WALReader {
 
     /// Scans all segments. `afterSequence`/`snapshotCRC` describe the snapshot (0 and nil without one).
     func scan(
-        afterSequence: UInt64, snapshotCRC: UInt32?,
+        afterSequence: UInt64, snapshotCRC: UInt32?, prefetch: (UnsafeRawPointer) -> Void = { _ in },
         apply: (WALRecord.Body, String, Int64) throws(LedgerError) -> Void
     ) throws(LedgerError) -> Outcome {
         let segments = try Self.segments(in: directory)
@@ -57,7 +57,8 @@ struct WALReader {
             let isLast = index == segments.count - 1
             let mapped = try MappedFile(path: segment.path, bytesMax: Self.segmentFileBytesMax)
             let result = try withExtendedLifetime(mapped) { () throws(LedgerError) in
-                try scanSegment(segment, bytes: mapped.bytes, isLast: isLast, state: &state, apply: apply)
+                try scanSegment(
+                    segment, bytes: mapped.bytes, isLast: isLast, state: &state, prefetch: prefetch, apply: apply)
             }
             lastEnd = result.end
             tornTail = result.tornTail
@@ -85,10 +86,14 @@ struct WALReader {
 
     private func scanSegment(
         _ segment: Segment, bytes: UnsafeRawBufferPointer, isLast: Bool, state: inout ScanState,
-        apply: (WALRecord.Body, String, Int64) throws(LedgerError) -> Void
+        prefetch: (UnsafeRawPointer) -> Void, apply: (WALRecord.Body, String, Int64) throws(LedgerError) -> Void
     ) throws(LedgerError) -> (end: Int64, tornTail: TornTail?) {
         var offset = 0
         while let header = validRecord(bytes, at: offset) {
+            let next = offset + WALRecord.alignedLength(bodyLength: header.bodyLength)
+            if next + WALRecord.headerBytes + WALRecord.prefetchBytes <= bytes.count {
+                prefetch(bytes.baseAddress! + next + WALRecord.headerBytes)
+            }
             try checkContinuity(header, segment: segment, offset: offset, state: &state)
             if header.sequence > state.afterSequence {
                 let body = bytes.baseAddress! + offset + WALRecord.headerBytes
@@ -101,7 +106,7 @@ struct WALReader {
             state.verified += 1
             state.lastCRC = header.crc
             state.expectedSequence = header.sequence + 1
-            offset += WALRecord.alignedLength(bodyLength: header.bodyLength)
+            offset = next
         }
         return try classifyStop(segment, bytes: bytes, stop: offset, isLast: isLast, state: state)
     }

@@ -18,6 +18,10 @@ enum WALRecord {
     static let bodyBytesMax = 256
     static let recordBytesMax = headerBytes + bodyBytesMax
     static let recordTypeCommand: UInt8 = 1
+    /// Body offsets of the key and the card hash (fixed for every kind), read unchecked only as a prefetch hint.
+    static let keyOffset = 16
+    static let cardHashOffset = 64
+    static let prefetchBytes = 80
 
     struct Header: Equatable {
         var crc: UInt32
