@@ -49,6 +49,7 @@ public enum LedgerOperation: Sendable {
     /// declined when it does.
     case reverse(originalKey: IdempotencyKey)
     /// Take back earned value pro rata: `refundAmountMinor` of the original's purchase amount.
+    /// `originalKey` is the earn's key or, when no live earn has that key, the earn's `reference`.
     case refund(originalKey: IdempotencyKey, refundAmountMinor: Int64)
     /// Report balances.
     case balance
@@ -66,15 +67,20 @@ public struct LedgerRequest: Sendable {
     public var digest: ContentDigest
     public var card: CardNumber
     public var operation: LedgerOperation
+    /// For an earn: a second name a later refund may use instead of the key (the switch builds it from the
+    /// purchase's field 37 for refunds that carry no field 90). Zero: none. Newest wins when reused.
+    public var reference: IdempotencyKey
 
     public init(
-        tag: UInt64, key: IdempotencyKey, digest: ContentDigest, card: CardNumber, operation: LedgerOperation
+        tag: UInt64, key: IdempotencyKey, digest: ContentDigest, card: CardNumber, operation: LedgerOperation,
+        reference: IdempotencyKey = .zero
     ) {
         self.tag = tag
         self.key = key
         self.digest = digest
         self.card = card
         self.operation = operation
+        self.reference = reference
     }
 }
 

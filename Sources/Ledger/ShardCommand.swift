@@ -5,6 +5,8 @@
 struct ShardCommand: Sendable, BitwiseCopyable {
     static let optionAllowPartial: UInt8 = 1
     static let optionAutoEnrol: UInt8 = 2
+    /// Set on an earn whose record carries a reference.
+    static let optionHasReference: UInt8 = 4
 
     var kind: CommandKind
     var options: UInt8 = 0
@@ -24,6 +26,8 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     /// Replace and transferIn: the new card.
     var otherCardHash: CardHash = CardHash(high: 0, low: 0)
     var otherMasked: MaskedCard = .none
+    /// Earn: the second name a refund may use (zero: none).
+    var reference: IdempotencyKey = .zero
     /// Where the reply goes (a `SinkRegistry` number); `SinkRegistry.none` during replay and for internal
     /// commands without a waiting client.
     var sink: UInt16 = SinkRegistry.none
@@ -45,6 +49,10 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         masked = request.card.masked
         self.sink = sink
         setOperation(request.operation, cardHashKey: cardHashKey)
+        if kind == .earn && request.reference != .zero {
+            reference = request.reference
+            options |= Self.optionHasReference
+        }
     }
 
     private mutating func setOperation(_ operation: LedgerOperation, cardHashKey: (UInt64, UInt64)) {

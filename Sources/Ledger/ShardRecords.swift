@@ -87,6 +87,8 @@ struct OperationEffect: BitwiseCopyable, Equatable {
 
 struct IdempotencyEntry: BitwiseCopyable, Equatable {
     var key: IdempotencyKey
+    /// What a refund may name this operation by instead of its key (zero: none).
+    var reference: IdempotencyKey
     var digest: ContentDigest
     var createdAtMs: Int64
     var outcome: StoredOutcome

@@ -18,7 +18,8 @@ extension ShardState {
         effect.member = result.member
         _ = idempotency.insert(
             IdempotencyEntry(
-                key: command.key, digest: command.digest, createdAtMs: nowMs, outcome: outcome, effect: effect),
+                key: command.key, reference: result.status.isApproval ? command.reference : .zero,
+                digest: command.digest, createdAtMs: nowMs, outcome: outcome, effect: effect),
             nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs)
         var applied = ApplyResult(reply: reply, isLogged: true)
         if command.kind == .replace && result.status == .approved, let transfer = pendingTransfer(command.key) {

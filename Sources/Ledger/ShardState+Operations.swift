@@ -116,13 +116,16 @@ extension ShardState {
     }
 
     /// The original operation a capture, void, reversal or refund names, checked to belong to the card's member.
-    func original(of command: ShardCommand, _ result: inout OperationResult) -> Int64? {
+    /// A refund may name it by its reference when no live entry has that key.
+    func original(of command: ShardCommand, _ result: inout OperationResult, orByReference: Bool = false) -> Int64? {
         guard let cardIndex = cards.find(command.cardHash) else {
             result.status = .unknownCard
             return nil
         }
         result.member = cards.cards[cardIndex].member
-        guard let position = idempotency.find(command.originalKey), !idempotency[position].effect.isTombstone,
+        let found = idempotency.find(command.originalKey)
+            ?? (orByReference ? idempotency.find(reference: command.originalKey) : nil)
+        guard let position = found, !idempotency[position].effect.isTombstone,
             idempotency[position].effect.member == result.member
         else {
             result.status = .originalNotFound

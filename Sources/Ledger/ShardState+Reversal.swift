@@ -36,7 +36,7 @@ extension ShardState {
             status: .declined)
         _ = idempotency.insert(
             IdempotencyEntry(
-                key: command.originalKey, digest: ContentDigest(high: 0, low: 0), createdAtMs: nowMs,
+                key: command.originalKey, reference: .zero, digest: ContentDigest(high: 0, low: 0), createdAtMs: nowMs,
                 outcome: outcome, effect: effect),
             nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs)
     }
@@ -112,7 +112,7 @@ extension ShardState {
     func performRefund(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .refund)
         let refundAmount = command.referenceAmountMinor
-        guard let position = original(of: command, &result) else { return result }
+        guard let position = original(of: command, &result, orByReference: true) else { return result }
         let earn = idempotency[position]
         guard earn.effect.kind == .earn, earn.outcome.status.isApproval else {
             result.status = .originalNotFound

@@ -115,7 +115,9 @@ extension ShardState {
             balance: reply.balance, available: reply.available, credited: reply.credited, debited: reply.debited,
             card: reply.card, status: reply.status)
         _ = idempotency.insert(
-            IdempotencyEntry(key: command.key, digest: command.digest, createdAtMs: nowMs, outcome: outcome, effect: result.effect),
+            IdempotencyEntry(
+                key: command.key, reference: .zero, digest: command.digest, createdAtMs: nowMs, outcome: outcome,
+                effect: result.effect),
             nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs)
         return ApplyResult(reply: reply, isLogged: true, transferAcknowledgement: (sourceShard, command.originalKey, reply.status))
     }

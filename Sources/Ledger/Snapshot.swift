@@ -11,7 +11,7 @@ import Glibc
 /// make a build with another layout refuse the file instead of misreading it.
 enum Snapshot {
     static let magic: UInt32 = 0x504E_534C  // "LSNP"
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
     static let headerBytes = 128
 
     static func fileName(sequence: UInt64) -> String {

@@ -103,6 +103,7 @@ enum WALRecord {
             writer.put(command.amounts)
             writer.put(command.referenceAmountMinor)
             if command.kind == .transferIn { writer.put(command.originalKey) }
+            if command.options & ShardCommand.optionHasReference != 0 { writer.put(command.reference) }
         case .redeem, .hold:
             writer.put(command.amounts[command.asset])
             writer.put(command.referenceAmountMinor)
@@ -149,6 +150,10 @@ enum WALRecord {
             if command.kind == .transferIn {
                 guard let original = reader.key() else { return false }
                 command.originalKey = original
+            }
+            if command.options & ShardCommand.optionHasReference != 0 {
+                guard let reference = reader.key(), reference != .zero else { return false }
+                command.reference = reference
             }
         case .redeem, .hold:
             guard let amount = reader.get(Int64.self), let reference = reader.get(Int64.self) else { return false }

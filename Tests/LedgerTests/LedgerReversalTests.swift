@@ -151,4 +151,47 @@ import Testing
         _ = ledger.perform(requests.make(card(2), earn(1)))
         #expect(!ledger.perform(request).isReplay)
     }
+
+    @Test("a refund may name its earn by the earn's reference; the index survives replay and snapshots")
+    mutating func refundByReference() throws {
+        defer { directory.remove() }
+        let reference = IdempotencyKey(word0: 0x5252_4E, word1: 123_456_789_012)
+        var purchase = requests.make(card(1), earn(100, purchase: 1000))
+        purchase.reference = reference
+        var ledger = try openLedger()
+        _ = ledger.perform(purchase)
+        let first = ledger.perform(requests.make(card(1), .refund(originalKey: reference, refundAmountMinor: 400)))
+        #expect(first.status == .approved && first.debited.points == 40)
+        ledger.close(snapshot: false)
+        ledger = try openLedger()
+        let second = ledger.perform(requests.make(card(1), .refund(originalKey: reference, refundAmountMinor: 500)))
+        #expect(second.status == .approved && second.debited.points == 50)
+        ledger.close()
+        ledger = try openLedger()
+        defer { ledger.close() }
+        let beyond = ledger.perform(requests.make(card(1), .refund(originalKey: reference, refundAmountMinor: 101)))
+        #expect(beyond.status == .invalidAmount)
+        let rest = ledger.perform(requests.make(card(1), .refund(originalKey: reference, refundAmountMinor: 100)))
+        #expect(rest.status == .approved && rest.balance.points == 0)
+        let unknown = IdempotencyKey(word0: 0x5252_4E, word1: 1)
+        #expect(ledger.perform(requests.make(card(1), .refund(originalKey: unknown, refundAmountMinor: 1))).status == .originalNotFound)
+    }
+
+    @Test("a reused reference names the newest approved earn; a declined earn does not take the reference")
+    mutating func referenceNewestWins() throws {
+        let ledger = try openLedger()
+        defer { ledger.close(); directory.remove() }
+        let reference = IdempotencyKey(word0: 77)
+        var older = requests.make(card(1), earn(10, purchase: 100))
+        older.reference = reference
+        var newer = requests.make(card(1), earn(50, purchase: 100))
+        newer.reference = reference
+        var declined = requests.make(card(1), earn(-5, purchase: 100))
+        declined.reference = reference
+        _ = ledger.perform(older)
+        _ = ledger.perform(newer)
+        #expect(ledger.perform(declined).status == .invalidAmount)
+        let refund = ledger.perform(requests.make(card(1), .refund(originalKey: reference, refundAmountMinor: 100)))
+        #expect(refund.status == .approved && refund.debited.points == 50 && refund.balance.points == 10)
+    }
 }

@@ -1,0 +1,180 @@
+import CCRC32C
+
+/// Open-addressing index from a 32-byte key to a ring index, linear probing with backward-shift deletion.
+///
+/// Each slot holds ring index + 1 in the low 32 bits (0 = empty) and the key's mixed hash's low 32 bits above,
+/// so probing and deletion rarely touch the (large, cold) entries. The caller verifies a candidate against
+/// the entry itself.
+struct SlotIndex {
+    let slots: FixedStorage<UInt64>
+    let mask: Int
+
+    init(capacity: Int) {
+        var slotCount = 1
+        while slotCount < capacity * 2 { slotCount <<= 1 }
+        slots = FixedStorage(capacity: slotCount)
+        slots.setCount(slotCount)
+        mask = slotCount - 1
+    }
+
+    func prefetch(_ hash: UInt64) { ccrc32c_prefetch(slots.base + (Int(truncatingIfNeeded: hash) & mask)) }
+
+    /// The first ring index whose fingerprint matches and which `matches` confirms.
+    func find(_ hash: UInt64, matches: (Int) -> Bool) -> Int? {
+        let fingerprint = hash & 0xFFFF_FFFF
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        for _ in 0...mask {
+            let stored = slots[slot]
+            if stored == 0 { return nil }
+            if stored >> 32 == fingerprint, matches(Int(stored & 0xFFFF_FFFF) - 1) {
+                return Int(stored & 0xFFFF_FFFF) - 1
+            }
+            slot = (slot + 1) & mask
+        }
+        preconditionFailure("slot index has no empty slot")
+    }
+
+    func insert(_ hash: UInt64, index: Int) {
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        for _ in 0...mask {
+            if slots[slot] == 0 {
+                slots[slot] = (hash & 0xFFFF_FFFF) << 32 | UInt64(index + 1)
+                return
+            }
+            slot = (slot + 1) & mask
+        }
+        preconditionFailure("slot index has no empty slot")
+    }
+
+    /// Removes the slot for (`hash`, `index`); false when there is none.
+    @discardableResult
+    func remove(_ hash: UInt64, index: Int) -> Bool {
+        let expected = (hash & 0xFFFF_FFFF) << 32 | UInt64(index + 1)
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        for _ in 0...mask {
+            if slots[slot] == 0 { return false }
+            if slots[slot] == expected { break }
+            slot = (slot + 1) & mask
+        }
+        var hole = slot
+        var probe = (hole + 1) & mask
+        while slots[probe] != 0 {
+            let home = Int(truncatingIfNeeded: slots[probe] >> 32) & mask
+            if (probe - home) & mask >= (probe - hole) & mask {
+                slots[hole] = slots[probe]
+                hole = probe
+            }
+            probe = (probe + 1) & mask
+        }
+        slots[hole] = 0
+        return true
+    }
+}
+
+/// Idempotency keys in arrival order (a ring) with an index by key and one by reference (what a refund may
+/// name its original by, e.g. built from field 37), so memory is fixed and the oldest key is forgotten first.
+/// Positions are absolute (they only grow), so a stale position is detectable.
+struct IdempotencyTable {
+    let entries: FixedStorage<IdempotencyEntry>
+    private let byKey: SlotIndex
+    private let byReference: SlotIndex
+    let capacity: Int
+    /// Absolute position of the next entry; the oldest live entry is `nextPosition - count`.
+    private(set) var nextPosition: Int64 = 0
+    private(set) var count: Int = 0
+
+    init(keysMax: Int) {
+        capacity = keysMax
+        entries = FixedStorage(capacity: keysMax)
+        entries.setCount(keysMax)
+        byKey = SlotIndex(capacity: keysMax)
+        byReference = SlotIndex(capacity: keysMax)
+    }
+
+    var oldestPosition: Int64 { nextPosition - Int64(count) }
+    var isFull: Bool { count == capacity }
+
+    func ringIndex(_ position: Int64) -> Int { Int(position % Int64(capacity)) }
+
+    /// True when `position` still names a live entry.
+    func isLive(_ position: Int64) -> Bool { position >= oldestPosition && position < nextPosition }
+
+    /// Starts loading the slot `find(key)` will read first, and the slot of the key the next insert may evict.
+    func prefetch(_ key: IdempotencyKey) {
+        byKey.prefetch(key.mixedHash)
+        if isFull { byKey.prefetch(entries[ringIndex(oldestPosition)].key.mixedHash) }
+    }
+
+    subscript(position: Int64) -> IdempotencyEntry {
+        get {
+            precondition(isLive(position), "idempotency position is not live")
+            return entries[ringIndex(position)]
+        }
+        nonmutating set {
+            precondition(isLive(position), "idempotency position is not live")
+            entries[ringIndex(position)] = newValue
+        }
+    }
+
+    /// Absolute position of the entry for `key`, or nil.
+    func find(_ key: IdempotencyKey) -> Int64? {
+        byKey.find(key.mixedHash) { entries[$0].key == key }.map(positionOf(ringIndex:))
+    }
+
+    /// Absolute position of the newest live entry made with `reference`, or nil. Zero is no reference.
+    func find(reference: IdempotencyKey) -> Int64? {
+        guard reference != .zero else { return nil }
+        return byReference.find(reference.mixedHash) { entries[$0].reference == reference }.map(positionOf(ringIndex:))
+    }
+
+    private func positionOf(ringIndex index: Int) -> Int64 {
+        let oldest = oldestPosition
+        let distance = (index - ringIndex(oldest) + capacity) % capacity
+        return oldest + Int64(distance)
+    }
+
+    /// Forgets entries older than `retentionMs` and, when full, the oldest one, then appends.
+    mutating func insert(_ entry: IdempotencyEntry, nowMs: Int64, retentionMs: Int64) -> Int64 {
+        while count > 0 && (isFull || self[oldestPosition].createdAtMs + retentionMs < nowMs) {
+            removeOldest()
+        }
+        let position = nextPosition
+        entries[ringIndex(position)] = entry
+        nextPosition += 1
+        count += 1
+        index(ringIndex(position))
+        return position
+    }
+
+    /// Indexes the entry at a ring index by key and, when it has one, by reference (the newest such entry wins:
+    /// an older one with the same reference is unindexed).
+    private func index(_ ringIndex: Int) {
+        let entry = entries[ringIndex]
+        byKey.insert(entry.key.mixedHash, index: ringIndex)
+        guard entry.reference != .zero else { return }
+        if let older = byReference.find(entry.reference.mixedHash, matches: { entries[$0].reference == entry.reference }) {
+            byReference.remove(entry.reference.mixedHash, index: older)
+        }
+        byReference.insert(entry.reference.mixedHash, index: ringIndex)
+    }
+
+    private mutating func removeOldest() {
+        let index = ringIndex(oldestPosition)
+        let removed = byKey.remove(entries[index].key.mixedHash, index: index)
+        precondition(removed, "removing a key that is not indexed")
+        if entries[index].reference != .zero { byReference.remove(entries[index].reference.mixedHash, index: index) }
+        count -= 1
+    }
+
+    /// Restores the ring after a snapshot load (entries already copied into `entries`).
+    mutating func restore(nextPosition: Int64, count: Int) {
+        precondition(count >= 0 && count <= capacity && Int64(count) <= nextPosition, "bad idempotency counts")
+        self.nextPosition = nextPosition
+        self.count = count
+        var position = oldestPosition
+        while position < nextPosition {
+            index(ringIndex(position))
+            position += 1
+        }
+    }
+}
