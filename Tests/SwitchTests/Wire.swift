@@ -111,4 +111,15 @@ extension SwitchClient {
         guard reply.code == "00" else { return nil }
         return reply.available
     }
+
+    /// Like `availablePoints`, but asks again (at most 50 times) while the inquiry itself is shed with 91.
+    func availablePointsRetrying(_ card: String, terminal: inout Terminal) throws -> Int64? {
+        for _ in 0..<50 {
+            let reply = try exchange(terminal.balance(card))
+            if reply.code == "00" { return reply.available }
+            guard reply.code == "91" else { return nil }
+            usleep(20_000)
+        }
+        return nil
+    }
 }
