@@ -153,3 +153,80 @@ import Testing
         #expect(totals.balance.points == Int64(4 * perThread * 2) && totals.members == 50)
     }
 }
+
+/// The remaining limits: holds per shard, batch bytes, transfers in flight.
+@Suite struct LedgerLimitTests {
+    let directory = TemporaryDirectory()
+    var requests = RequestFactory()
+
+    @Test("at holdsPerShardMax a new hold is refused with capacityExceeded; a released hold frees its slot")
+    mutating func holdsPerShardLimit() throws {
+        defer { directory.remove() }
+        var configuration = testConfiguration()
+        configuration.holdsPerShardMax = 2
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        defer { ledger.close() }
+        var holds: [LedgerRequest] = []
+        for index in 0..<3 {
+            _ = ledger.perform(requests.make(card(index), earn(10)))
+            holds.append(requests.make(card(index), .hold(asset: .points, amount: 5, allowPartial: false, expiresAfterMs: 60_000)))
+        }
+        #expect(ledger.perform(holds[0]).status == .approved)
+        #expect(ledger.perform(holds[1]).status == .approved)
+        let refused = ledger.perform(holds[2])
+        #expect(refused.status == .capacityExceeded && refused.available.points == 10)
+        _ = ledger.perform(requests.make(card(0), .void(holdKey: holds[0].key)))
+        let later = requests.make(card(2), .hold(asset: .points, amount: 5, allowPartial: false, expiresAfterMs: 60_000))
+        #expect(ledger.perform(later).status == .approved)
+    }
+
+    @Test("a batch that would exceed batchBytesMax is committed early, in several fdatasyncs")
+    mutating func batchBytesLimit() throws {
+        defer { directory.remove() }
+        var configuration = testConfiguration()
+        configuration.batchBytesMax = 4096
+        configuration.segmentBytes = 64 << 10
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        let blocker = RecordingSink(blocksDelivery: true)
+        #expect(ledger.submit(requests.make(card(0), earn(1)), to: blocker))
+        blocker.waitFor(count: 1)
+        let sink = RecordingSink()
+        for index in 0..<100 { #expect(ledger.submit(requests.make(card(index), earn(1)), to: sink)) }
+        blocker.release()
+        sink.waitFor(count: 100)
+        ledger.close(snapshot: false)
+        let statistics = ledger.commitStatistics[0]
+        #expect(statistics.records == 101)
+        // 160-byte earn records, at most (4096 - 288) / 160 + 1 = 24 per batch: 100 records need at least 5.
+        #expect(statistics.syncs >= 1 + 5)
+        let totals = try Ledger.inspect(directory: directory.data, configuration: configuration)
+        #expect(totals.balance.points == 101)
+    }
+
+    @Test("at transfersInFlightMax a further cross-shard replacement is refused until the first completes")
+    mutating func transfersInFlightLimit() throws {
+        defer { directory.remove() }
+        var configuration = testConfiguration(shards: 2)
+        configuration.transfersInFlightMax = 1
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        defer { ledger.close() }
+        let (second, secondNumber) = card(onShard: 0, of: ledger, startingAt: 10_000)
+        let (third, _) = card(onShard: 0, of: ledger, startingAt: secondNumber + 1)
+        let (blockingCard, blockingNumber) = card(onShard: 1, of: ledger, startingAt: 20_000)
+        let (destination2, destination2Number) = card(onShard: 1, of: ledger, startingAt: blockingNumber + 1)
+        let (destination3, _) = card(onShard: 1, of: ledger, startingAt: destination2Number + 1)
+        for source in [second, third] { _ = ledger.perform(requests.make(source, earn(3))) }
+        let blocker = RecordingSink(blocksDelivery: true)
+        #expect(ledger.submit(requests.make(blockingCard, .enrol), to: blocker))
+        blocker.waitFor(count: 1)
+        let replySink = RecordingSink()
+        #expect(ledger.submit(requests.make(second, .replace(newCard: destination2)), to: replySink))
+        let refused = ledger.perform(requests.make(third, .replace(newCard: destination3)))
+        #expect(refused.status == .capacityExceeded && refused.balance.points == 3)
+        blocker.release()
+        replySink.waitFor(count: 1)
+        #expect(replySink.replies[0].status == .approved && replySink.replies[0].balance.points == 3)
+        let retry = ledger.perform(requests.make(third, .replace(newCard: destination3)))
+        #expect(retry.status == .approved && retry.balance.points == 3)
+    }
+}
