@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Layout of a ledger data directory:
@@ -29,7 +29,10 @@ enum DataDirectory {
             }
             guard recorded.shardCount == configuration.shardCount else {
                 throw .incompatibleDirectory(
-                    reason: "\(metaPath) says shards=\(recorded.shardCount), configuration says shards=\(configuration.shardCount)")
+                    reason:
+                        "\(metaPath) says shards=\(recorded.shardCount), "
+                            + "configuration says shards=\(configuration.shardCount)"
+                )
             }
             return recorded
         }
@@ -61,7 +64,10 @@ enum DataDirectory {
         let bytes = try FileIO.readWholeFile(path, bytesMax: 64)
         guard bytes.count == 16 else { throw .incompatibleDirectory(reason: "\(path) is not 16 bytes") }
         return bytes.withUnsafeBytes { buffer in
-            (buffer.loadUnaligned(fromByteOffset: 0, as: UInt64.self), buffer.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            (
+                buffer.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
+                buffer.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            )
         }
     }
 }

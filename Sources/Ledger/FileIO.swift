@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Thin wrappers over POSIX file calls: retry EINTR, turn failures into `LedgerError.io` with the path.

@@ -152,7 +152,9 @@ struct IdempotencyTable {
         let entry = entries[ringIndex]
         byKey.insert(entry.key.mixedHash, index: ringIndex)
         guard entry.reference != .zero else { return }
-        if let older = byReference.find(entry.reference.mixedHash, matches: { entries[$0].reference == entry.reference }) {
+        if let older = byReference.find(
+            entry.reference.mixedHash, matches: { entries[$0].reference == entry.reference })
+        {
             byReference.remove(entry.reference.mixedHash, index: older)
         }
         byReference.insert(entry.reference.mixedHash, index: ringIndex)

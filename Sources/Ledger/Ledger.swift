@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The sharded in-memory ledger with a write-ahead log.
@@ -54,7 +55,8 @@ public final class Ledger: @unchecked Sendable {
                 shards[Int(transfer.destinationShard)].queue.pushInternal(shard.state.transferInCommand(transfer))
             }
         }
-        return Ledger(directory: directory, configuration: configuration, shards: shards, cardHashKey: key, reports: reports)
+        return Ledger(
+            directory: directory, configuration: configuration, shards: shards, cardHashKey: key, reports: reports)
     }
 
     /// Limits decide outcomes, so records must be replayed under the limits they were written with: recover
@@ -83,7 +85,10 @@ public final class Ledger: @unchecked Sendable {
                 currentSegment: report.position.segmentPath ?? "")
         }
         try DataDirectory.writeMeta(directory, RecordedLimits(new))
-        new.log("limits changed: \(RecordedLimits(old).text.trimmingSuffixNewline()) -> \(RecordedLimits(new).text.trimmingSuffixNewline())")
+        new.log(
+            "limits changed: \(RecordedLimits(old).text.trimmingSuffixNewline()) -> "
+                + RecordedLimits(new).text.trimmingSuffixNewline()
+        )
     }
 
     /// Shards recover independently (own directory, own state), so they recover on parallel threads.
@@ -115,7 +120,8 @@ public final class Ledger: @unchecked Sendable {
     ) throws(LedgerError) -> (Shard, ShardRecoveryReport) {
         let shardDirectory = DataDirectory.shardDirectory(root, shard: index)
         let state = ShardState(shardIndex: index, shardCount: configuration.shardCount, limits: configuration)
-        let recovery = ShardRecovery(directory: shardDirectory, readOnly: false, segmentBytes: configuration.segmentBytes)
+        let recovery = ShardRecovery(
+            directory: shardDirectory, readOnly: false, segmentBytes: configuration.segmentBytes)
         let report = try recovery.recover(into: state)
         if let torn = report.tornTail {
             configuration.log(

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Limits and tuning, fixed at open. Every table and queue the ledger owns is bounded by one of these.

@@ -35,7 +35,8 @@ extension Ledger {
         for index in 0..<configuration.shardCount {
             let shardDirectory = DataDirectory.shardDirectory(directory, shard: index)
             let state = ShardState(shardIndex: index, shardCount: configuration.shardCount, limits: configuration)
-            let recovery = ShardRecovery(directory: shardDirectory, readOnly: true, segmentBytes: configuration.segmentBytes)
+            let recovery = ShardRecovery(
+                directory: shardDirectory, readOnly: true, segmentBytes: configuration.segmentBytes)
             let report = try recovery.recover(into: state)
             try state.checkInvariants(directory: shardDirectory)
             state.addTotals(to: &totals)
@@ -51,7 +52,9 @@ extension Ledger {
     /// The shard count recorded in a data directory's `ledger.meta`, for tools that open it.
     public static func recordedShardCount(directory: String) throws(LedgerError) -> Int {
         let path = directory + "/" + DataDirectory.metaName
-        guard FileIO.exists(path) else { throw .incompatibleDirectory(reason: "\(directory) is not a ledger data directory") }
+        guard FileIO.exists(path) else {
+            throw .incompatibleDirectory(reason: "\(directory) is not a ledger data directory")
+        }
         let text = String(decoding: try FileIO.readWholeFile(path, bytesMax: 4096), as: UTF8.self)
         guard let limits = RecordedLimits(text: text) else {
             throw .incompatibleDirectory(reason: "\(path) is not understood")
@@ -94,7 +97,8 @@ extension ShardState {
         for index in 0..<members.count where members[index].held != (heldByMember[Int32(index)] ?? .zero) {
             throw .damagedSnapshot(file: directory, reason: "member \(index) held amounts disagree with its holds")
         }
-        for index in 0..<cards.count where cards.cards[index].member < 0 || Int(cards.cards[index].member) >= members.count {
+        for index in 0..<cards.count
+        where cards.cards[index].member < 0 || Int(cards.cards[index].member) >= members.count {
             throw .damagedSnapshot(file: directory, reason: "card \(index) names a missing member")
         }
     }

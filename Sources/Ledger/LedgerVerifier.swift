@@ -15,7 +15,8 @@ public enum LedgerVerifier {
         do throws(LedgerError) {
             totals = try Ledger.inspect(directory: directory)
         } catch {
-            return Result(isSound: false, report: "ledger verify \(directory)\nresult: DAMAGED", error: error.description)
+            return Result(
+                isSound: false, report: "ledger verify \(directory)\nresult: DAMAGED", error: error.description)
         }
         return Result(isSound: true, report: report(directory: directory, totals), error: nil)
     }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One shard: its state, its log, its queue and the one thread that touches them.
@@ -75,7 +76,9 @@ final class Shard: @unchecked Sendable {
             }
             batch.removeAll(keepingCapacity: true)
             commitAndDeliver()
-            if configuration.snapshotIntervalRecords > 0 && recordsSinceSnapshot >= configuration.snapshotIntervalRecords {
+            if configuration.snapshotIntervalRecords > 0
+                && recordsSinceSnapshot >= configuration.snapshotIntervalRecords
+            {
                 takeSnapshot()
             }
             if stop { break }

@@ -81,7 +81,8 @@ extension ShardState {
         }
         guard let member = memberForSpending(command, &result, nowMs: nowMs) else { return result }
         let available = members[member].available[command.asset]
-        let (amount, status) = approvable(requested: requested, available: available, allowPartial: command.allowPartial)
+        let (amount, status) = approvable(
+            requested: requested, available: available, allowPartial: command.allowPartial)
         result.status = status
         guard amount > 0 else { return result }
         members[member].balance[command.asset] -= amount
@@ -100,7 +101,8 @@ extension ShardState {
         }
         guard let member = memberForSpending(command, &result, nowMs: nowMs) else { return result }
         let available = members[member].available[command.asset]
-        let (amount, status) = approvable(requested: requested, available: available, allowPartial: command.allowPartial)
+        let (amount, status) = approvable(
+            requested: requested, available: available, allowPartial: command.allowPartial)
         result.status = status
         guard amount > 0 else { return result }
         guard canCreateHold, Int(members[member].holdCount) < limits.holdsPerMemberMax else {
@@ -123,7 +125,8 @@ extension ShardState {
             return nil
         }
         result.member = cards.cards[cardIndex].member
-        let found = idempotency.find(command.originalKey)
+        let found =
+            idempotency.find(command.originalKey)
             ?? (orByReference ? idempotency.find(reference: command.originalKey) : nil)
         guard let position = found, !idempotency[position].effect.isTombstone,
             idempotency[position].effect.member == result.member

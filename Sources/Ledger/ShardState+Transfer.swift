@@ -52,7 +52,8 @@ extension ShardState {
         return result
     }
 
-    private func replaceOnThisShard(_ command: ShardCommand, oldCard: Int, _ result: OperationResult) -> OperationResult {
+    private func replaceOnThisShard(_ command: ShardCommand, oldCard: Int, _ result: OperationResult) -> OperationResult
+    {
         var result = result
         guard cards.find(command.otherCardHash) == nil else {
             result.status = .notPermitted
@@ -63,7 +64,8 @@ extension ShardState {
             return result
         }
         let member = cards.cards[oldCard].member
-        _ = cards.insert(CardRecord(hash: command.otherCardHash, masked: command.otherMasked, member: member, status: .active))
+        _ = cards.insert(
+            CardRecord(hash: command.otherCardHash, masked: command.otherMasked, member: member, status: .active))
         members[Int(member)].cardCount += 1
         cards.cards[oldCard].status = .replaced
         result.card = command.otherMasked
@@ -92,7 +94,8 @@ extension ShardState {
         if let position = idempotency.find(command.key) {
             let status = idempotency[position].outcome.status
             let reply = LedgerReply(tag: command.tag, key: command.originalKey, status: status)
-            return ApplyResult(reply: reply, isLogged: false, transferAcknowledgement: (sourceShard, command.originalKey, status))
+            return ApplyResult(
+                reply: reply, isLogged: false, transferAcknowledgement: (sourceShard, command.originalKey, status))
         }
         var result = OperationResult(.approved, card: command.masked, kind: .transferIn)
         var cardIndex = cards.find(command.cardHash)
@@ -119,13 +122,15 @@ extension ShardState {
                 key: command.key, reference: .zero, digest: command.digest, createdAtMs: nowMs, outcome: outcome,
                 effect: result.effect),
             nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs)
-        return ApplyResult(reply: reply, isLogged: true, transferAcknowledgement: (sourceShard, command.originalKey, reply.status))
+        return ApplyResult(
+            reply: reply, isLogged: true, transferAcknowledgement: (sourceShard, command.originalKey, reply.status))
     }
 
     /// Source completion. A repeat (no pending entry) changes nothing and is not logged.
     func applyTransferDone(_ command: ShardCommand) -> ApplyResult {
         let reply = LedgerReply(tag: 0, key: command.key, status: .approved)
-        guard let slot = (0..<outbox.count).first(where: { outbox[$0].isPending && outbox[$0].key == command.key }) else {
+        guard let slot = (0..<outbox.count).first(where: { outbox[$0].isPending && outbox[$0].key == command.key })
+        else {
             return ApplyResult(reply: reply, isLogged: false)
         }
         let transfer = outbox[slot]

@@ -31,14 +31,16 @@ extension Snapshot {
                 throw .damagedSnapshot(file: path, reason: "unknown format or layout (written by another build?)")
             }
             try checkFits(header, state: state, path: path)
-            try copyTables(header, from: UnsafeRawBufferPointer(rebasing: bytes[0..<contentBytes]), into: state, path: path)
+            try copyTables(
+                header, from: UnsafeRawBufferPointer(rebasing: bytes[0..<contentBytes]), into: state, path: path)
             return Loaded(sequence: header.sequence, lastCRC: header.lastCRC, path: path)
         }
     }
 
     private static func checkFits(_ header: Header, state: ShardState, path: String) throws(LedgerError) {
         guard header.shardIndex == UInt32(state.shardIndex), header.shardCount == UInt32(state.shardCount) else {
-            throw .incompatibleDirectory(reason: "\(path) belongs to shard \(header.shardIndex) of \(header.shardCount)")
+            throw .incompatibleDirectory(
+                reason: "\(path) belongs to shard \(header.shardIndex) of \(header.shardCount)")
         }
         guard header.memberCount <= state.members.capacity, header.cardCount <= state.cards.cards.capacity,
             header.holdCount <= state.holds.capacity, header.outboxCount <= state.outbox.capacity
@@ -52,7 +54,8 @@ extension Snapshot {
     ) throws(LedgerError) {
         var offset = headerBytes
         let sizes = [
-            header.memberCount * Int(strides[0]), header.cardCount * Int(strides[1]), header.holdCount * Int(strides[2]),
+            header.memberCount * Int(strides[0]), header.cardCount * Int(strides[1]),
+            header.holdCount * Int(strides[2]),
             header.idempotencyCount * Int(strides[3]), header.outboxCount * Int(strides[4]),
         ]
         guard headerBytes + sizes.reduce(0, +) == bytes.count else {

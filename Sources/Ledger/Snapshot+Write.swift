@@ -1,6 +1,7 @@
 import CCRC32C
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension Snapshot {

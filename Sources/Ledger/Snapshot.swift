@@ -1,6 +1,7 @@
 import CCRC32C
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A shard's whole state at one log sequence, in one checksummed file `snapshot-<sequence>.snap`.

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Deciding what a stop in the record stream means: clean end, torn tail, or damage.

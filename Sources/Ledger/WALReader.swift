@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A torn tail found by recovery: the incomplete last batch, cut at `offset`.
@@ -50,7 +50,8 @@ struct WALReader {
         apply: (WALRecord.Body, String, Int64) throws(LedgerError) -> Void
     ) throws(LedgerError) -> Outcome {
         let segments = try Self.segments(in: directory)
-        var state = ScanState(expectedSequence: nil, lastCRC: nil, afterSequence: afterSequence, snapshotCRC: snapshotCRC)
+        var state = ScanState(
+            expectedSequence: nil, lastCRC: nil, afterSequence: afterSequence, snapshotCRC: snapshotCRC)
         var tornTail: TornTail?
         var lastEnd: Int64 = 0
         for (index, segment) in segments.enumerated() {
@@ -66,7 +67,8 @@ struct WALReader {
         if let tornTail, !readOnly { try truncate(tornTail) }
         let nextSequence = state.expectedSequence ?? (afterSequence + 1)
         guard nextSequence > afterSequence else {
-            throw .damagedLog(file: segments.last?.path ?? directory, offset: lastEnd, reason: "log ends before the snapshot")
+            throw .damagedLog(
+                file: segments.last?.path ?? directory, offset: lastEnd, reason: "log ends before the snapshot")
         }
         let position = WALPosition(
             segmentPath: segments.last?.path, segmentOffset: lastEnd, nextSequence: nextSequence,

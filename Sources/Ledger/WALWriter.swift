@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Appends records of one shard to preallocated segment files, one write and one fdatasync per batch.

@@ -1,7 +1,7 @@
 import Ledger
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `loyalty-switch ledger ...`: operations commands on a ledger data directory.

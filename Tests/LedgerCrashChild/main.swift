@@ -6,7 +6,7 @@ import Foundation
 import Ledger
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes "key\n" per acknowledged reply with one write(2) each: the page cache keeps it across SIGKILL.

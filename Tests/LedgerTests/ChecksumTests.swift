@@ -7,7 +7,9 @@ import Testing
 @Suite struct ChecksumTests {
     func crc(_ text: String, table: Bool = false) -> UInt32 {
         Array(text.utf8).withUnsafeBytes { bytes in
-            table ? ccrc32c_update_table(0, bytes.baseAddress, bytes.count) : ccrc32c_update(0, bytes.baseAddress, bytes.count)
+            table
+                ? ccrc32c_update_table(0, bytes.baseAddress, bytes.count)
+                : ccrc32c_update(0, bytes.baseAddress, bytes.count)
         }
     }
 

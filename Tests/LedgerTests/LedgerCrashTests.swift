@@ -100,6 +100,9 @@ import Testing
         #expect(present == totals.balance.points, "applied earns and balance disagree: something applied twice")
         let acknowledgedCount = acknowledged.map(\.count).reduce(0, +)
         #expect(present >= Int64(acknowledgedCount))
-        print("crash test: \(Self.cycles) kills, \(acknowledgedCount) acknowledged, \(present) applied, \(totals.tornTails.count) torn tails")
+        print(
+            "crash test: \(Self.cycles) kills, \(acknowledgedCount) acknowledged, \(present) applied, "
+                + "\(totals.tornTails.count) torn tails"
+        )
     }
 }

@@ -29,7 +29,9 @@ import Testing
         sink.waitFor(count: 8)
         ledger.close(snapshot: false)
         let shardDirectory = directory.data + "/shard-000"
-        let segments = try FileManager.default.contentsOfDirectory(atPath: shardDirectory).filter { $0.hasPrefix("wal-") }
+        let segments = try FileManager.default.contentsOfDirectory(atPath: shardDirectory).filter {
+            $0.hasPrefix("wal-")
+        }
         #expect(segments.count == 1)
         return shardDirectory + "/" + segments[0]
     }
@@ -108,7 +110,9 @@ import Testing
             #expect(file == segment && offset == Int64(target.offset))
             #expect(error.description.contains(segment) && error.description.contains("offset \(target.offset)"))
         }
-        #expect(throws: LedgerError.self) { try Ledger.inspect(directory: directory.data, configuration: configuration) }
+        #expect(throws: LedgerError.self) {
+            try Ledger.inspect(directory: directory.data, configuration: configuration)
+        }
         #expect([UInt8](FileManager.default.contents(atPath: segment)!) == bytes, "refusal must not modify the log")
     }
 
@@ -158,7 +162,9 @@ import Testing
         for index in 0..<10 { _ = ledger.perform(requests.make(card(index), earn(3))) }
         ledger.close()
         let shardDirectory = directory.data + "/shard-000"
-        let name = try FileManager.default.contentsOfDirectory(atPath: shardDirectory).first { $0.hasPrefix("snapshot-") }!
+        let name = try FileManager.default.contentsOfDirectory(atPath: shardDirectory).first {
+            $0.hasPrefix("snapshot-")
+        }!
         let path = shardDirectory + "/" + name
         var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
         bytes[bytes.count / 2] ^= 0x10

@@ -16,7 +16,8 @@ import Testing
         _ = ledger.perform(requests.make(card(2), earn(70)))
         _ = ledger.perform(requests.make(card(1), .redeem(asset: .points, amount: 20, allowPartial: false)))
         _ = ledger.perform(requests.make(card(1), .refund(originalKey: purchase.key, refundAmountMinor: 500)))
-        let hold = requests.make(card(1), .hold(asset: .points, amount: 30, allowPartial: false, expiresAfterMs: 60_000))
+        let hold = requests.make(
+            card(1), .hold(asset: .points, amount: 30, allowPartial: false, expiresAfterMs: 60_000))
         _ = ledger.perform(hold)
         _ = ledger.perform(requests.make(card(2), .block))
         let last = ledger.perform(requests.make(card(1), .balance))
@@ -24,7 +25,8 @@ import Testing
     }
 
     /// After a restart: balances, the hold, refundable remainder and stored outcomes are all as before.
-    mutating func checkAfterRestart(_ ledger: Ledger, purchase: LedgerRequest, hold: LedgerRequest, before: LedgerReply) {
+    mutating func checkAfterRestart(_ ledger: Ledger, purchase: LedgerRequest, hold: LedgerRequest, before: LedgerReply)
+    {
         let balance = ledger.perform(requests.make(card(1), .balance))
         #expect(balance.balance == before.balance && balance.available == before.available)
         #expect(ledger.perform(requests.make(card(2), earn(1))).status == .cardBlocked)
@@ -107,7 +109,9 @@ import Testing
     func shardCountMismatch() throws {
         defer { directory.remove() }
         try Ledger.open(directory: directory.data, configuration: testConfiguration(shards: 2)).close()
-        #expect(throws: LedgerError.self) { try Ledger.open(directory: directory.data, configuration: testConfiguration(shards: 1)) }
+        #expect(throws: LedgerError.self) {
+            try Ledger.open(directory: directory.data, configuration: testConfiguration(shards: 1))
+        }
     }
 
     @Test("no file in the data directory contains a full card number, in ASCII or packed")
@@ -154,9 +158,10 @@ extension Array where Element == UInt8 {
         let before = filesUnder(directory.data).map { FileManager.default.contents(atPath: $0) }
         let result = LedgerVerifier.verify(directory: directory.data)
         #expect(result.isSound && result.error == nil)
-        for expected in ["shards: 2", "members: 6", "cards: 6 (blocked 1, replaced 0)", "balance points: 60 (held 0)",
-            "balance credit: 18 (held 0)", "records: 7 verified, 7 after the snapshots", "result: OK"]
-        {
+        for expected in [
+            "shards: 2", "members: 6", "cards: 6 (blocked 1, replaced 0)", "balance points: 60 (held 0)",
+            "balance credit: 18 (held 0)", "records: 7 verified, 7 after the snapshots", "result: OK",
+        ] {
             #expect(result.report.contains(expected), "missing \(expected)")
         }
         #expect(filesUnder(directory.data).map { FileManager.default.contents(atPath: $0) } == before)
@@ -170,7 +175,9 @@ extension Array where Element == UInt8 {
         for index in 0..<6 { _ = ledger.perform(requests.make(card(index), earn(1))) }
         ledger.close(snapshot: false)
         let shardDirectory = directory.data + "/shard-000"
-        let segment = shardDirectory + "/" + (try FileManager.default.contentsOfDirectory(atPath: shardDirectory).first { $0.hasPrefix("wal-") }!)
+        let segment =
+            shardDirectory + "/"
+            + (try FileManager.default.contentsOfDirectory(atPath: shardDirectory).first { $0.hasPrefix("wal-") }!)
         var bytes = [UInt8](FileManager.default.contents(atPath: segment)!)
         bytes[50] ^= 1
         try Data(bytes).write(to: URL(fileURLWithPath: segment))

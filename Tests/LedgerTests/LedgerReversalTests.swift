@@ -18,7 +18,10 @@ import Testing
     @Test("reversing an earn takes the points back; a second reversal changes nothing")
     mutating func reverseEarn() throws {
         let ledger = try openLedger()
-        defer { ledger.close(); directory.remove() }
+        defer {
+            ledger.close()
+            directory.remove()
+        }
         _ = ledger.perform(requests.make(card(1), earn(10)))
         let original = requests.make(card(1), earn(50, credit: 7))
         _ = ledger.perform(original)
@@ -32,7 +35,10 @@ import Testing
     @Test("a reversal that arrives before its original is approved; the late original is declined and changes nothing")
     mutating func reversalBeforeOriginal() throws {
         let ledger = try openLedger()
-        defer { ledger.close(); directory.remove() }
+        defer {
+            ledger.close()
+            directory.remove()
+        }
         _ = ledger.perform(requests.make(card(1), earn(10)))
         let original = requests.make(card(1), earn(50))
         #expect(ledger.perform(requests.make(card(1), .reverse(originalKey: original.key))).status == .approved)
@@ -45,16 +51,21 @@ import Testing
     @Test("reversing a redeem and a capture credits the debited amount back; reversing a hold releases it")
     mutating func reverseSpending() throws {
         let ledger = try openLedger()
-        defer { ledger.close(); directory.remove() }
+        defer {
+            ledger.close()
+            directory.remove()
+        }
         _ = ledger.perform(requests.make(card(1), earn(100)))
         let redeem = requests.make(card(1), .redeem(asset: .points, amount: 30, allowPartial: false))
         _ = ledger.perform(redeem)
         let undoRedeem = ledger.perform(requests.make(card(1), .reverse(originalKey: redeem.key)))
         #expect(undoRedeem.credited.points == 30 && undoRedeem.balance.points == 100)
-        let hold = requests.make(card(1), .hold(asset: .points, amount: 40, allowPartial: false, expiresAfterMs: 10_000))
+        let hold = requests.make(
+            card(1), .hold(asset: .points, amount: 40, allowPartial: false, expiresAfterMs: 10_000))
         _ = ledger.perform(hold)
         #expect(ledger.perform(requests.make(card(1), .reverse(originalKey: hold.key))).available.points == 100)
-        let hold2 = requests.make(card(1), .hold(asset: .points, amount: 40, allowPartial: false, expiresAfterMs: 10_000))
+        let hold2 = requests.make(
+            card(1), .hold(asset: .points, amount: 40, allowPartial: false, expiresAfterMs: 10_000))
         _ = ledger.perform(hold2)
         let capture = requests.make(card(1), .capture(holdKey: hold2.key, amount: 25))
         #expect(ledger.perform(capture).balance.points == 75)
@@ -65,7 +76,10 @@ import Testing
     @Test("refunds claw back pro rata and partial refunds add up exactly to the full claw-back")
     mutating func refundProRata() throws {
         let ledger = try openLedger()
-        defer { ledger.close(); directory.remove() }
+        defer {
+            ledger.close()
+            directory.remove()
+        }
         let purchase = requests.make(card(1), earn(100, credit: 33, purchase: 1000))
         _ = ledger.perform(purchase)
         let first = ledger.perform(requests.make(card(1), .refund(originalKey: purchase.key, refundAmountMinor: 333)))
@@ -75,21 +89,27 @@ import Testing
         #expect(second.balance == .zero)
         let beyond = ledger.perform(requests.make(card(1), .refund(originalKey: purchase.key, refundAmountMinor: 1)))
         #expect(beyond.status == .invalidAmount)
-        let unknown = ledger.perform(requests.make(card(1), .refund(originalKey: IdempotencyKey(word0: 424_242), refundAmountMinor: 1)))
+        let unknown = ledger.perform(
+            requests.make(card(1), .refund(originalKey: IdempotencyKey(word0: 424_242), refundAmountMinor: 1)))
         #expect(unknown.status == .originalNotFound)
     }
 
     @Test("refund after the points were spent: claw-back is taken in full and the balance goes negative")
     mutating func refundAfterSpend() throws {
         let ledger = try openLedger()
-        defer { ledger.close(); directory.remove() }
+        defer {
+            ledger.close()
+            directory.remove()
+        }
         let purchase = requests.make(card(1), earn(100, purchase: 1000))
         _ = ledger.perform(purchase)
         _ = ledger.perform(requests.make(card(1), .redeem(asset: .points, amount: 90, allowPartial: false)))
         let refund = requests.make(card(1), .refund(originalKey: purchase.key, refundAmountMinor: 1000))
         let reply = ledger.perform(refund)
         #expect(reply.status == .approved && reply.debited.points == 100 && reply.balance.points == -90)
-        #expect(ledger.perform(requests.make(card(1), .redeem(asset: .points, amount: 1, allowPartial: true))).status == .insufficientFunds)
+        #expect(
+            ledger.perform(requests.make(card(1), .redeem(asset: .points, amount: 1, allowPartial: true))).status
+                == .insufficientFunds)
         let undo = ledger.perform(requests.make(card(1), .reverse(originalKey: refund.key)))
         #expect(undo.balance.points == 10)
         let again = ledger.perform(requests.make(card(1), .refund(originalKey: purchase.key, refundAmountMinor: 500)))
@@ -99,7 +119,10 @@ import Testing
     @Test("a repeat with the same content returns the stored reply unchanged; other content is a conflict")
     mutating func idempotentRepeat() throws {
         let ledger = try openLedger()
-        defer { ledger.close(); directory.remove() }
+        defer {
+            ledger.close()
+            directory.remove()
+        }
         let request = requests.make(card(1), earn(10))
         let first = ledger.perform(request)
         _ = ledger.perform(requests.make(card(1), earn(5)))
@@ -118,7 +141,10 @@ import Testing
     @Test("declines are remembered too: the repeat of a declined redeem stays declined after an earn")
     mutating func declineRemembered() throws {
         let ledger = try openLedger()
-        defer { ledger.close(); directory.remove() }
+        defer {
+            ledger.close()
+            directory.remove()
+        }
         _ = ledger.perform(requests.make(card(1), .enrol))
         let redeem = requests.make(card(1), .redeem(asset: .points, amount: 5, allowPartial: false))
         #expect(ledger.perform(redeem).status == .insufficientFunds)
@@ -130,7 +156,10 @@ import Testing
     @Test("at idempotencyKeysPerShardMax the oldest key is forgotten: its repeat is applied again")
     mutating func keyLimit() throws {
         let ledger = try openLedger { $0.idempotencyKeysPerShardMax = 4 }
-        defer { ledger.close(); directory.remove() }
+        defer {
+            ledger.close()
+            directory.remove()
+        }
         let oldest = requests.make(card(1), earn(1))
         _ = ledger.perform(oldest)
         #expect(ledger.perform(oldest).isReplay)
@@ -142,7 +171,10 @@ import Testing
     @Test("keys older than idempotencyRetentionMs are forgotten even when there is room")
     mutating func keyRetentionWindow() throws {
         let ledger = try openLedger { $0.idempotencyRetentionMs = 10_000 }
-        defer { ledger.close(); directory.remove() }
+        defer {
+            ledger.close()
+            directory.remove()
+        }
         let request = requests.make(card(1), earn(1))
         _ = ledger.perform(request)
         clock.advance(byMs: 5_000)
@@ -174,13 +206,18 @@ import Testing
         let rest = ledger.perform(requests.make(card(1), .refund(originalKey: reference, refundAmountMinor: 100)))
         #expect(rest.status == .approved && rest.balance.points == 0)
         let unknown = IdempotencyKey(word0: 0x5252_4E, word1: 1)
-        #expect(ledger.perform(requests.make(card(1), .refund(originalKey: unknown, refundAmountMinor: 1))).status == .originalNotFound)
+        #expect(
+            ledger.perform(requests.make(card(1), .refund(originalKey: unknown, refundAmountMinor: 1))).status
+                == .originalNotFound)
     }
 
     @Test("a reused reference names the newest approved earn; a declined earn does not take the reference")
     mutating func referenceNewestWins() throws {
         let ledger = try openLedger()
-        defer { ledger.close(); directory.remove() }
+        defer {
+            ledger.close()
+            directory.remove()
+        }
         let reference = IdempotencyKey(word0: 77)
         var older = requests.make(card(1), earn(10, purchase: 100))
         older.reference = reference

@@ -89,7 +89,8 @@ import Testing
     /// Cuts the last `count` records off a shard's log, as if the process died before they were written.
     func dropLastRecords(shard: Int, count: Int) throws {
         let shardDirectory = directory.data + "/shard-00\(shard)"
-        let name = try FileManager.default.contentsOfDirectory(atPath: shardDirectory).filter { $0.hasPrefix("wal-") }.sorted().last!
+        let name = try FileManager.default.contentsOfDirectory(atPath: shardDirectory).filter { $0.hasPrefix("wal-") }
+            .sorted().last!
         let path = shardDirectory + "/" + name
         let bytes = [UInt8](FileManager.default.contents(atPath: path)!)
         let reader = WALReader(directory: "", readOnly: true, segmentBytes: bytes.count)
@@ -169,14 +170,17 @@ import Testing
         var holds: [LedgerRequest] = []
         for index in 0..<3 {
             _ = ledger.perform(requests.make(card(index), earn(10)))
-            holds.append(requests.make(card(index), .hold(asset: .points, amount: 5, allowPartial: false, expiresAfterMs: 60_000)))
+            holds.append(
+                requests.make(
+                    card(index), .hold(asset: .points, amount: 5, allowPartial: false, expiresAfterMs: 60_000)))
         }
         #expect(ledger.perform(holds[0]).status == .approved)
         #expect(ledger.perform(holds[1]).status == .approved)
         let refused = ledger.perform(holds[2])
         #expect(refused.status == .capacityExceeded && refused.available.points == 10)
         _ = ledger.perform(requests.make(card(0), .void(holdKey: holds[0].key)))
-        let later = requests.make(card(2), .hold(asset: .points, amount: 5, allowPartial: false, expiresAfterMs: 60_000))
+        let later = requests.make(
+            card(2), .hold(asset: .points, amount: 5, allowPartial: false, expiresAfterMs: 60_000))
         #expect(ledger.perform(later).status == .approved)
     }
 

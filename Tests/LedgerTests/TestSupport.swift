@@ -67,7 +67,9 @@ struct RequestFactory {
     mutating func make(_ card: CardNumber, _ operation: LedgerOperation, digest: UInt64 = 0) -> LedgerRequest {
         let key = IdempotencyKey(word0: nextKey, word1: 0xABCD)
         nextKey += 1
-        return LedgerRequest(tag: key.word0, key: key, digest: ContentDigest(high: digest, low: key.word0), card: card, operation: operation)
+        return LedgerRequest(
+            tag: key.word0, key: key, digest: ContentDigest(high: digest, low: key.word0), card: card,
+            operation: operation)
     }
 }
 

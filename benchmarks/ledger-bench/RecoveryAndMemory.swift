@@ -35,10 +35,14 @@ func recoverySection(records: Int, shards: Int) -> String {
     let replayed = reader.recoveryReports.map(\.recordsReplayed).reduce(0, +)
     reader.close(snapshot: false)
     removeDirectory(directory)
-    let line = "| \(replayed) | \(shards) | \(logBytes / 1_000_000) MB | \(String(format: "%.2f", seconds)) s | \(format(Double(replayed) / seconds)) |"
+    let line =
+        "| \(replayed) | \(shards) | \(logBytes / 1_000_000) MB | \(String(format: "%.2f", seconds)) s "
+        + "| \(format(Double(replayed) / seconds)) |"
     print(line)
-    return ["", "### Recovery (replay of the whole log, no snapshot; page cache warm)", "",
-            "| records | shards | log files | open time | records/s |", "|---|---|---|---|---|", line].joined(separator: "\n")
+    return [
+        "", "### Recovery (replay of the whole log, no snapshot; page cache warm)", "",
+        "| records | shards | log files | open time | records/s |", "|---|---|---|---|---|", line,
+    ].joined(separator: "\n")
 }
 
 func ledger(_ ledger: Ledger, submits request: LedgerRequest, to sink: LatencySink) -> Bool {
@@ -63,7 +67,8 @@ func memorySection(members: Int) -> String {
         "", "### Memory", "",
         "| members (1 card, 2 accounts) | RSS growth | bytes per member |", "|---|---|---|",
         "| \(members) | \(perMember / 1_000_000) MB | \(format(Double(perMember) / Double(members))) |",
-        "", "Idempotency window on top: \(format(perKey)) bytes per remembered key "
+        "",
+        "Idempotency window on top: \(format(perKey)) bytes per remembered key "
             + "(default 262144 keys per shard ≈ \(format(perKey * 262_144 / 1e6)) MB per shard, allocated as used).",
     ]
     print(lines.joined(separator: "\n"))

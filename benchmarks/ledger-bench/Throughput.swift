@@ -62,7 +62,8 @@ func benchmarkCard(_ index: Int) -> CardNumber { CardNumber(String(6_037_990_000
 func earnRequest(key: UInt64, card: CardNumber, tag: UInt64) -> LedgerRequest {
     LedgerRequest(
         tag: tag, key: IdempotencyKey(word0: key, word1: 0x6265_6E63_68), digest: ContentDigest(high: key, low: 1),
-        card: card, operation: .earn(amounts: AssetAmounts(points: 10, credit: 5), purchaseAmountMinor: 1000, autoEnrol: true))
+        card: card,
+        operation: .earn(amounts: AssetAmounts(points: 10, credit: 5), purchaseAmountMinor: 1000, autoEnrol: true))
 }
 
 struct ThroughputResult {
@@ -128,7 +129,8 @@ func throughputSection(shardCounts: [Int], seconds: Double) -> String {
         for window in [1024, 16384] {
             let result = measureThroughput(shards: shards, window: window, seconds: seconds, cardCount: 100_000)
             lines.append(
-                "| \(shards) | \(window) | \(format(result.operationsPerSecond)) | \(String(format: "%.1f", result.recordsPerSync)) "
+                "| \(shards) | \(window) | \(format(result.operationsPerSecond)) "
+                    + "| \(String(format: "%.1f", result.recordsPerSync)) "
                     + "| \(result.p50Microseconds) | \(result.p99Microseconds) | \(result.p999Microseconds) |")
             print(lines.last!)
         }

@@ -8,7 +8,7 @@ import Foundation
 import Ledger
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 let arguments = CommandLine.arguments
@@ -34,15 +34,20 @@ func residentBytes() -> Int {
 
 func format(_ value: Double) -> String { String(format: "%.0f", value) }
 
-print("ledger-bench: \(quick ? "quick" : "full") run in \(baseDirectory), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+print(
+    "ledger-bench: \(quick ? "quick" : "full") run in \(baseDirectory), "
+        + "\(ProcessInfo.processInfo.activeProcessorCount) cores"
+)
 /// `--only throughput|recovery|memory` runs one part (for profiling).
 let only: String? = arguments.firstIndex(of: "--only").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
 var sections: [String] = []
-if only == nil || only == "throughput" { sections.append(throughputSection(shardCounts: [1, 2, 4], seconds: quick ? 2 : 6)) }
+if only == nil || only == "throughput" {
+    sections.append(throughputSection(shardCounts: [1, 2, 4], seconds: quick ? 2 : 6))
+}
 if only == nil || only == "recovery" {
     sections.append(recoverySection(records: quick ? 1_000_000 : 10_000_000, shards: 1))
     sections.append(recoverySection(records: quick ? 1_000_000 : 10_000_000, shards: 2))
- }
+}
 if only == nil || only == "memory" { sections.append(memorySection(members: quick ? 200_000 : 1_000_000)) }
 print("")
 print(sections.joined(separator: "\n"))
