@@ -4,13 +4,16 @@ import ISO8583
 import Synchronization
 import Testing
 
-/// One purchase a crash-test client sent, and the response it got (nil when the switch died first).
+/// One request a crash-test client sent, and the response it got (nil when the switch died first).
 struct SentPurchase: Sendable {
     let request: [UInt8]
     let terminal: String
     let stan: String
     let card: String
+    /// Points a purchase earns (0 for other requests).
     let points: Int64
+    var processing = "000000"
+    var amount: Int64 = 0
     var response: [UInt8]?
 }
 
@@ -30,8 +33,42 @@ final class SentLog: Sendable {
     static let windowSize = 8
     static let cards = (0..<6).map { Wire.card($0, test: 6) }
 
-    /// One client thread: pipelined windows of purchases until the deadline or until the switch dies.
-    static func drive(port: UInt16, terminalId: String, deadline: Date, log: SentLog) {
+    /// The next request of a crash-test client: a purchase, or with `mixed` also small redeems and 0400
+    /// reversals (by field 90) of its own earlier purchases and redeems.
+    static func nextRequest(
+        _ terminal: inout Terminal, sent: [SentPurchase], mixed: Bool, _ generator: inout SystemRandomNumberGenerator
+    ) -> SentPurchase? {
+        let roll = mixed ? Int.random(in: 0..<100, using: &generator) : 0
+        let card = cards.randomElement(using: &generator)!
+        var message: ISOMessage
+        var processing = "000000"
+        var amount = Int64.random(in: 100...5_000, using: &generator)
+        if roll >= 85, let original = sent.filter({ $0.processing != "reversal" }).randomElement(using: &generator) {
+            message = terminal.message(
+                400, processing: original.processing, card: original.card, amount: original.amount,
+                original: terminal.originalData(mti: 200, stan: Int(original.stan)!))
+            processing = "reversal"
+            amount = original.amount
+            guard let encoded = try? message.encoded() else { return nil }
+            let entry = SentPurchase(
+                request: encoded, terminal: terminal.terminalId, stan: message.string(11)!, card: original.card,
+                points: 0, processing: processing, amount: amount)
+            return entry
+        }
+        if roll >= 65 {
+            processing = "900000"
+            amount = Int64.random(in: 1...30, using: &generator)
+        }
+        message = terminal.message(200, processing: processing, card: card, amount: amount)
+        guard let encoded = try? message.encoded() else { return nil }
+        let entry = SentPurchase(
+            request: encoded, terminal: terminal.terminalId, stan: message.string(11)!, card: card,
+            points: processing == "000000" ? amount / 100 : 0, processing: processing, amount: amount)
+        return entry
+    }
+
+    /// One client thread: pipelined windows of requests until the deadline or until the switch dies.
+    static func drive(port: UInt16, terminalId: String, deadline: Date, mixed: Bool, log: SentLog) {
         var sent: [SentPurchase] = []
         defer { log.append(sent) }
         guard let client = try? SwitchClient(port: port) else { return }
@@ -41,15 +78,10 @@ final class SentLog: Sendable {
             var window: [String: Int] = [:]
             var bytes: [UInt8] = []
             for _ in 0..<windowSize {
-                let card = cards.randomElement(using: &generator)!
-                let amount = Int64.random(in: 100...5_000, using: &generator)
-                let message = terminal.purchase(card, amount)
-                guard let encoded = try? message.encoded() else { return }
-                window[message.string(11)!] = sent.count
-                sent.append(
-                    SentPurchase(
-                        request: encoded, terminal: terminalId, stan: message.string(11)!, card: card, points: amount / 100))
-                bytes += Wire.frame(encoded)
+                guard let entry = nextRequest(&terminal, sent: sent, mixed: mixed, &generator) else { return }
+                window[entry.stan] = sent.count
+                sent.append(entry)
+                bytes += Wire.frame(entry.request)
             }
             guard (try? client.write(bytes)) != nil else { return }
             for _ in 0..<windowSize {
@@ -61,7 +93,7 @@ final class SentLog: Sendable {
     }
 
     /// Starts the switch, drives it from several threads, SIGKILLs it after a random moment.
-    static func runAndKill(directory: ScratchDirectory, cycle: Int, log: SentLog) throws {
+    static func runAndKill(directory: ScratchDirectory, cycle: Int, mixed: Bool = false, log: SentLog) throws {
         let server = try SwitchProcess(directory: directory, run: cycle)
         defer { server.stop() }
         let finished = DispatchSemaphore(value: 0)
@@ -70,7 +102,7 @@ final class SentLog: Sendable {
             let terminalId = "K" + Wire.digits(cycle, 3) + "W" + Wire.digits(worker, 3)
             let port = server.port
             Thread.detachNewThread {
-                drive(port: port, terminalId: terminalId, deadline: deadline, log: log)
+                drive(port: port, terminalId: terminalId, deadline: deadline, mixed: mixed, log: log)
                 finished.signal()
             }
         }
@@ -121,6 +153,44 @@ final class SentLog: Sendable {
         for card in Self.cards {
             let expected = sent.filter { $0.card == card }.reduce(Int64(0)) { $0 + $1.points }
             #expect(try client.availablePoints(card, terminal: &terminal) == expected, "card \(card.suffix(4))")
+        }
+    }
+
+    @Test("SIGKILL under purchases, redeems and reversals, 3 times: each card's balance is the sum of what the final answers say moved")
+    func killUnderMixedLoad() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let log = SentLog()
+        for cycle in 0..<3 {
+            try Self.runAndKill(directory: directory, cycle: cycle, mixed: true, log: log)
+        }
+        let sent = log.all
+        #expect(sent.filter { $0.processing == "reversal" && $0.response != nil }.count > 0, "reversals were answered")
+        let server = try SwitchProcess(directory: directory, run: 3)
+        defer { server.stop() }
+        let client = try SwitchClient(port: server.port)
+        _ = writeInBackground(fd: client.fd, sent.flatMap { Wire.frame($0.request) })
+        var byKey: [String: SentPurchase] = [:]
+        for entry in sent { byKey["\(entry.terminal)/\(entry.stan)"] = entry }
+        var moved: [String: Int64] = [:]
+        var replayMismatches: [String] = []
+        var codes: Set<String> = []
+        for _ in 0..<sent.count {
+            let reply = try client.receive(timeout: 30)
+            codes.insert(reply.code ?? "-")
+            guard let entry = byKey["\(reply.field(41) ?? "")/\(reply.field(11) ?? "")"] else {
+                Issue.record("a response that matches no request")
+                continue
+            }
+            if let original = entry.response, original != reply.bytes { replayMismatches.append(entry.processing) }
+            moved[entry.card, default: 0] += (reply.credited ?? 0) + (reply.debited ?? 0)
+        }
+        #expect(codes.isSubset(of: ["00", "51", "05", "14"]), "codes (14: a redeem before the card's first purchase): \(codes)")
+        #expect(replayMismatches.isEmpty, "answered requests that replay differently: \(replayMismatches.prefix(5))")
+        var terminal = Terminal(id: "VERIFY02")
+        for card in Self.cards {
+            let balance = try client.exchange(terminal.balance(card))
+            #expect(balance.available == moved[card, default: 0], "card \(card.suffix(4)): 90s minus 91s of the answers")
         }
     }
 
