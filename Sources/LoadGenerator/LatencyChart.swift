@@ -13,10 +13,11 @@ public enum LatencyChart {
         svg += "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         let mode = result.ratePerSecond.map { "open loop \($0)/s" } ?? "closed loop"
         let latency = result.statistics.latency
-        svg += text(x: panelLeft, y: 24, "loadgen → \(result.target): \(mode), \(result.connections)×\(result.inFlightPerConnection) in flight, "
-            + "\(ReportFormat.fixed(result.throughputPerSecond, decimals: 0)) answers/s, p99 \(ReportFormat.milliseconds(latency.valueAt(percentile: 99))) ms, "
-            + "errors \(result.statistics.errorCount)", size: 15, bold: true)
-        svg += timePanel(result, top: 60, height: 300)
+        svg += text(x: panelLeft, y: 22, "loadgen → \(result.target): \(mode), \(result.connections) × \(result.inFlightPerConnection) in flight, mix \(result.mix)", size: 14, bold: true)
+        svg += text(x: panelLeft, y: 42, "\(ReportFormat.fixed(result.throughputPerSecond, decimals: 0)) answers/s  ·  p50 \(ReportFormat.milliseconds(latency.valueAt(percentile: 50))) ms  ·  "
+            + "p99 \(ReportFormat.milliseconds(latency.valueAt(percentile: 99))) ms  ·  max \(ReportFormat.milliseconds(latency.maximumNs)) ms  ·  errors \(result.statistics.errorCount)",
+            size: 14, color: result.statistics.errorCount > 0 ? "#d62728" : "#222222")
+        svg += timePanel(result, top: 80, height: 290)
         svg += throughputPanel(result, top: 410, height: 140)
         svg += distributionPanel(latency, top: 610, height: 240)
         return svg + "</svg>\n"
@@ -125,7 +126,7 @@ public enum LatencyChart {
 
     static func timeAxis(timeMax: Double, y: Double) -> String {
         var svg = ""
-        let step = max(niceCeiling(timeMax / 10), 1)
+        let step = max(niceCeiling(timeMax / 10, factors: [1, 2, 5, 10]), 1)
         var seconds = 0.0
         while seconds <= timeMax + 0.001 {
             let x = panelLeft + (panelRight - panelLeft) * seconds / timeMax
@@ -135,11 +136,11 @@ public enum LatencyChart {
         return svg
     }
 
-    /// 1, 2 or 5 times a power of ten, at least `value`.
-    static func niceCeiling(_ value: Double) -> Double {
+    /// A round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten) at least `value`.
+    static func niceCeiling(_ value: Double, factors: [Double] = [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) -> Double {
         guard value > 0 else { return 1 }
         let power = pow(10, floor(log10(value)))
-        for factor in [1.0, 2, 5, 10] where factor * power >= value { return factor * power }
+        for factor in factors where factor * power >= value { return factor * power }
         return 10 * power
     }
 
