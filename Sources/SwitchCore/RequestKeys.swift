@@ -43,6 +43,22 @@ enum RequestKeys {
             stan: UInt32(truncatingIfNeeded: message.integer(11) ?? 0), transmission: UInt64(message.integer(7) ?? 0))
     }
 
+    /// The second name of a purchase, for refunds that carry no field 90 but the original's RRN in field 37:
+    /// (acquirer, RRN). Its first word cannot equal a request key's (whose top 16 bits hold an MTI ≤ 9999).
+    /// Nil without field 37.
+    static func retrievalReference(of message: ISOMessage) -> IdempotencyKey? {
+        var bytes = InlineArray<16, UInt8>(repeating: 0)
+        var span = bytes.mutableSpan
+        guard let count = span.withUnsafeMutableBytes({ message.copyValue(37, into: $0) }), count > 0 else { return nil }
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for index in 0..<min(count, 16) {
+            if index < 8 { high = high << 8 | UInt64(bytes[index]) } else { low = low << 8 | UInt64(bytes[index]) }
+        }
+        return IdempotencyKey(
+            word0: 0xFFFF_5252_4E00_0000 | UInt64(count), word1: UInt64(message.integer(32) ?? 0), word2: high, word3: low)
+    }
+
     /// Field 41's bytes (at most 8) as one word; 0 when absent.
     static func terminalWord(_ message: ISOMessage) -> UInt64 {
         var bytes = InlineArray<8, UInt8>(repeating: 0)

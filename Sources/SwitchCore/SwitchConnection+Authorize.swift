@@ -43,7 +43,10 @@ extension SwitchConnection {
         state.card = card
         state.deadlineNs = monotonicNanoseconds() + context.budgetNs
         state.tpdu = tpdu
-        let ledgerRequest = LedgerRequest(tag: 0, key: key, digest: digest, card: card, operation: operation)
+        // Purchases carry their RRN as a second name, so a refund without field 90 can find them by field 37.
+        let reference = kind == .purchase || kind == .offlinePurchase ? RequestKeys.retrievalReference(of: request) : nil
+        let ledgerRequest = LedgerRequest(
+            tag: 0, key: key, digest: digest, card: card, operation: operation, reference: reference ?? .zero)
         guard context.enqueue(ledgerRequest, state) else {
             answerNow("91", tpdu: tpdu)
             return
@@ -103,7 +106,9 @@ extension SwitchConnection {
             guard let original = RequestKeys.originalKey(from: request), let amount else { return .failure(ResponseCodeError("30")) }
             return .success((.capture(holdKey: original, amount: program.pointsToPay(amountMinor: amount)), card))
         case .refund:
-            guard let original = RequestKeys.originalKey(from: request) else { return .failure(ResponseCodeError("25")) }
+            // Field 90 names the original; without it, field 37 repeats the original's RRN.
+            guard let original = RequestKeys.originalKey(from: request) ?? RequestKeys.retrievalReference(of: request)
+            else { return .failure(ResponseCodeError("30")) }
             return .success((.refund(originalKey: original, refundAmountMinor: amountMinor), card))
         case .balanceInquiry:
             return .success((.balance, card))

@@ -123,11 +123,9 @@ import Testing
             var refund = terminal.message(200, processing: "200000", card: card, amount: 5_000, stan: 51)
             try refund.set(37, purchase.string(37)!)
             let reply = try client.exchange(refund)
-            withKnownIssue("refund by RRN (field 37) when field 90 is absent is not implemented: the switch answers 25") {
-                #expect(reply.code == "00")
-                #expect(reply.debited == -50)
-                #expect(reply.available == 50)
-            }
+            #expect(reply.code == "00")
+            #expect(reply.debited == -50)
+            #expect(reply.available == 50)
         }
     }
 }
