@@ -38,7 +38,7 @@ func recoverySection(records: Int, shards: Int) -> String {
     let line =
         "| \(replayed) | \(shards) | \(logBytes / 1_000_000) MB | \(String(format: "%.2f", seconds)) s "
         + "| \(format(Double(replayed) / seconds)) |"
-    print(line)
+    progress(line)
     return [
         "", "### Recovery (replay of the whole log, no snapshot; page cache warm)", "",
         "| records | shards | log files | open time | records/s |", "|---|---|---|---|---|", line,
@@ -71,7 +71,7 @@ func memorySection(members: Int) -> String {
         "Idempotency window on top: \(format(perKey)) bytes per remembered key "
             + "(default 262144 keys per shard ≈ \(format(perKey * 262_144 / 1e6)) MB per shard, allocated as used).",
     ]
-    print(lines.joined(separator: "\n"))
+    progress(lines.joined(separator: "\n"))
     return lines.joined(separator: "\n")
 }
 

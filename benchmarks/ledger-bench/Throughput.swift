@@ -132,7 +132,7 @@ func throughputSection(shardCounts: [Int], seconds: Double) -> String {
                 "| \(shards) | \(window) | \(format(result.operationsPerSecond)) "
                     + "| \(String(format: "%.1f", result.recordsPerSync)) "
                     + "| \(result.p50Microseconds) | \(result.p99Microseconds) | \(result.p999Microseconds) |")
-            print(lines.last!)
+            progress(lines.last!)
         }
     }
     return lines.joined(separator: "\n")

@@ -34,7 +34,13 @@ func residentBytes() -> Int {
 
 func format(_ value: Double) -> String { String(format: "%.0f", value) }
 
-print(
+/// Progress goes to standard error; standard output gets only the final Markdown tables (for RESULTS.md).
+func progress(_ text: String) {
+    let line = text + "\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
+}
+
+progress(
     "ledger-bench: \(quick ? "quick" : "full") run in \(baseDirectory), "
         + "\(ProcessInfo.processInfo.activeProcessorCount) cores"
 )
@@ -49,6 +55,5 @@ if only == nil || only == "recovery" {
     sections.append(recoverySection(records: quick ? 1_000_000 : 10_000_000, shards: 2))
 }
 if only == nil || only == "memory" { sections.append(memorySection(members: quick ? 200_000 : 1_000_000)) }
-print("")
 print(sections.joined(separator: "\n"))
 removeDirectory(baseDirectory)
