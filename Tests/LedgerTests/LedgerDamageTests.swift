@@ -30,7 +30,7 @@ import Testing
         ledger.close(snapshot: false)
         let shardDirectory = directory.data + "/shard-000"
         let segments = try FileManager.default.contentsOfDirectory(atPath: shardDirectory).filter {
-            $0.hasPrefix("wal-")
+            ($0.hasPrefix("wal-") && $0.hasSuffix(".log"))
         }
         #expect(segments.count == 1)
         return shardDirectory + "/" + segments[0]

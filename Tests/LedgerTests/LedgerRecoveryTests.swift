@@ -77,7 +77,7 @@ import Testing
         let shardDirectory = directory.data + "/shard-000"
         let names = try FileManager.default.contentsOfDirectory(atPath: shardDirectory)
         #expect(names.filter { $0.hasPrefix("snapshot-") }.count == 1)
-        #expect(names.filter { $0.hasPrefix("wal-") }.count <= 3)
+        #expect(names.filter { ($0.hasPrefix("wal-") && $0.hasSuffix(".log")) }.count <= 3)
         ledger.close(snapshot: false)
         let totals = try Ledger.inspect(directory: directory.data, configuration: configuration)
         #expect(totals.balance.points == 450 && totals.lastSequences == [450] && totals.snapshotSequences == [400])
@@ -103,6 +103,25 @@ import Testing
         reopened.close(snapshot: false)
         let totals = try Ledger.inspect(directory: directory.data)
         #expect(totals.balance.points == 6 && totals.recordsReplayed == 1)
+    }
+
+    @Test("the zero-filled spare segment is prepared in the background and never read as log")
+    mutating func spareSegmentIgnored() throws {
+        defer { directory.remove() }
+        var configuration = testConfiguration(clock: clock)
+        configuration.batchBytesMax = 4096
+        configuration.segmentBytes = 8192
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        for index in 0..<200 { _ = ledger.perform(requests.make(card(index % 5), earn(1))) }
+        ledger.close(snapshot: false)
+        let spare = directory.data + "/shard-000/wal-spare.tmp"
+        #expect(FileManager.default.fileExists(atPath: spare))
+        try Data((0..<8192).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: URL(fileURLWithPath: spare))
+        let totals = try Ledger.inspect(directory: directory.data, configuration: configuration)
+        #expect(totals.balance.points == 200 && totals.tornTails.isEmpty)
+        let reopened = try Ledger.open(directory: directory.data, configuration: configuration)
+        #expect(reopened.perform(requests.make(card(0), .balance)).balance.points == 40)
+        reopened.close()
     }
 
     @Test("a directory written with 2 shards refuses to open with 1")
@@ -177,7 +196,7 @@ extension Array where Element == UInt8 {
         let shardDirectory = directory.data + "/shard-000"
         let segment =
             shardDirectory + "/"
-            + (try FileManager.default.contentsOfDirectory(atPath: shardDirectory).first { $0.hasPrefix("wal-") }!)
+            + (try FileManager.default.contentsOfDirectory(atPath: shardDirectory).first { ($0.hasPrefix("wal-") && $0.hasSuffix(".log")) }!)
         var bytes = [UInt8](FileManager.default.contents(atPath: segment)!)
         bytes[50] ^= 1
         try Data(bytes).write(to: URL(fileURLWithPath: segment))
