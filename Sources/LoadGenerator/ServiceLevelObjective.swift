@@ -59,6 +59,12 @@ public struct ServiceLevelObjective: Sendable, Equatable {
         return misses
     }
 
+    /// The process exit status for a run: 0 when every target was met (with no `--slo`, the only target is zero
+    /// errors), 1 otherwise. Scripts and CI gate on this.
+    public func exitStatus(for result: LoadResult) -> Int32 {
+        misses(result).isEmpty ? 0 : 1
+    }
+
     /// 99 → "99", 99.9 → "99.9".
     static func percentileName(_ percentile: Double) -> String {
         percentile == percentile.rounded() ? String(Int(percentile)) : String(percentile)

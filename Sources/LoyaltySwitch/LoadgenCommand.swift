@@ -70,7 +70,8 @@ enum LoadgenCommand {
             return 1
         }
         print(LoadReport.text(result), terminator: "")
-        let misses = (objective ?? ServiceLevelObjective()).misses(result)
+        let target = objective ?? ServiceLevelObjective()
+        let misses = target.misses(result)
         if let path = options.values["json"] {
             guard writeFile(path, LoadReport.json(result, sloMisses: objective == nil ? nil : misses)) else { return 1 }
         }
@@ -79,7 +80,7 @@ enum LoadgenCommand {
         }
         if objective != nil { print(misses.isEmpty ? "SLO met" : "SLO missed: " + misses.joined(separator: "; ")) }
         if !misses.isEmpty && objective == nil { print("FAILED: \(result.statistics.errorCount) errors") }
-        return misses.isEmpty ? 0 : 1
+        return target.exitStatus(for: result)
     }
 
     static func parse(_ options: CommandLineOptions) throws -> LoadConfiguration {

@@ -44,6 +44,10 @@ struct ServiceLevelObjectiveTests {
         #expect(ServiceLevelObjective().misses(failing) == ["errors 2 > 0"])
         #expect(try ServiceLevelObjective.parse("errors=2").misses(failing).isEmpty)
         #expect(try ServiceLevelObjective.parse("throughput=500").misses(fast).count == 1)
+        #expect(ServiceLevelObjective().exitStatus(for: fast) == 0)
+        #expect(ServiceLevelObjective().exitStatus(for: failing) == 1)
+        #expect(try ServiceLevelObjective.parse("p99=2ms").exitStatus(for: slow) == 1)
+        #expect(try ServiceLevelObjective.parse("errors=2").exitStatus(for: failing) == 0)
     }
 
     @Test("the JSON report parses and carries percentiles, codes and errors; the SVG has its three panels")

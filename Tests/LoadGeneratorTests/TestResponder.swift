@@ -7,12 +7,20 @@ final class TestResponder {
     let group: EventLoopGroup
     let port: UInt16
 
-    init(fault: TrivialResponder.Fault = .none, dialect: Dialect = BuiltinDialects.dialect(named: "iso87ascii")!) throws {
+    let dialect: Dialect
+    let framing: Framing
+
+    init(
+        fault: TrivialResponder.Fault = .none, dialect: Dialect = BuiltinDialects.dialect(named: "iso87ascii")!,
+        framing: Framing = Framing()
+    ) throws {
+        self.dialect = dialect
+        self.framing = framing
         var limits = NetworkLimits()
         limits.idleTimeoutMs = 0
         group = try EventLoopGroup(loopCount: 1, limits: limits, log: LogSink(descriptor: 2, linesPerSecondMax: 5))
         port = try group.listen(on: SocketAddress("127.0.0.1:0")!) { _ in
-            TrivialResponder(dialect: dialect, framing: Framing(), fault: fault)
+            TrivialResponder(dialect: dialect, framing: framing, fault: fault)
         }
         group.start()
     }
@@ -22,7 +30,8 @@ final class TestResponder {
     /// A short run against this responder: small, quiet, bounded.
     func configuration(connections: Int = 2, inFlight: Int = 8, durationMs: UInt64 = 300) -> LoadConfiguration {
         var configuration = LoadConfiguration(
-            target: SocketAddress("127.0.0.1:\(port)")!, dialect: BuiltinDialects.dialect(named: "iso87ascii")!)
+            target: SocketAddress("127.0.0.1:\(port)")!, dialect: dialect)
+        configuration.framing = framing
         configuration.connections = connections
         configuration.inFlightPerConnection = inFlight
         configuration.durationNs = durationMs * 1_000_000

@@ -96,4 +96,17 @@ struct TransactionMixTests {
         #expect(statistics.answered == statistics.sent)
         #expect(statistics.responseCount("00") == statistics.answered)
     }
+
+    @Test("another dialect and framing: iso87bcd with BCD length headers and a TPDU, every kind, no errors")
+    func bcdDialectWithTPDU() throws {
+        let responder = try TestResponder(
+            dialect: BuiltinDialects.dialect(named: "iso87bcd")!, framing: Framing(lengthHeader: .bcd2, hasTPDU: true))
+        defer { responder.stop() }
+        var configuration = responder.configuration(durationMs: 200)
+        configuration.mix = try TransactionMix.parse("purchase=50,redeem=10,balance=10,reversal=20,refund=10")
+        let result = try responder.run(configuration)
+        #expect(result.statistics.answered > 50)
+        #expect(result.statistics.errorCount == 0)
+        #expect(result.dialectName == "iso87bcd")
+    }
 }
