@@ -47,7 +47,8 @@ public struct LoadConfiguration: Sendable {
     /// Checks every limit; the message names the flag to change.
     public func validate(allowRemote: Bool) throws(UsageProblem) {
         guard target.isLoopback || allowRemote else {
-            throw UsageProblem("\(target.host) is not a loopback address: load tests go to 127.0.0.0/8 unless --allow-remote is given")
+            throw UsageProblem(
+                "\(target.host) is not a loopback address: load tests go to 127.0.0.0/8 unless --allow-remote is given")
         }
         guard (1...LoadConfiguration.connectionsMax).contains(connections) else {
             throw UsageProblem("--connections must be 1...\(LoadConfiguration.connectionsMax)")
@@ -82,7 +83,8 @@ public struct LoadConfiguration: Sendable {
         var capacity = 1
         for _ in 0..<min(digits, 6) { capacity *= 10 }
         guard connections <= capacity else {
-            throw UsageProblem("--terminal-prefix '\(terminalPrefix)' leaves room for \(capacity) terminals, not \(connections)")
+            throw UsageProblem(
+                "--terminal-prefix '\(terminalPrefix)' leaves room for \(capacity) terminals, not \(connections)")
         }
     }
 
@@ -90,7 +92,9 @@ public struct LoadConfiguration: Sendable {
     public func terminalId(_ index: Int) -> [UInt8] {
         var digits = Array(String(index).utf8)
         let width = 8 - terminalPrefix.utf8.count
-        if digits.count < width { digits.insert(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - digits.count), at: 0) }
+        if digits.count < width {
+            digits.insert(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - digits.count), at: 0)
+        }
         return Array(terminalPrefix.utf8) + digits
     }
 

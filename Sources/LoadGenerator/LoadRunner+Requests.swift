@@ -44,7 +44,8 @@ extension LoadRunner {
         if kind == .refund {
             original = connection.purchases.popNewest()
         } else if kind == .reversal {
-            original = random.next(below: 2) == 0
+            original =
+                random.next(below: 2) == 0
                 ? connection.purchases.popNewest() ?? connection.redeems.popNewest()
                 : connection.redeems.popNewest() ?? connection.purchases.popNewest()
         }
@@ -60,8 +61,10 @@ extension LoadRunner {
         entry.intendedNs = intendedNs
         entry.sentNs = now
         entry.transmission = transmission
-        entry.cardNumber = original?.cardNumber ?? configuration.cardPool.cardNumber(
-            Int(random.next(below: UInt64(configuration.cardPool.size))))
+        entry.cardNumber =
+            original?.cardNumber
+            ?? configuration.cardPool.cardNumber(
+                Int(random.next(below: UInt64(configuration.cardPool.size))))
         entry.amountMinor = original?.amountMinor ?? amount(for: kind)
         entry.processingCode = kind == .reversal ? original!.processingCode : kind.processingCode
         connection.table.slots[slot] = entry
@@ -73,7 +76,8 @@ extension LoadRunner {
             statistics.sentByKind[kind.rawValue] += 1
         }
         do {
-            try fill(&request, kind: kind, stan: stan, card: entry.cardNumber, amount: entry.amountMinor,
+            try fill(
+                &request, kind: kind, stan: stan, card: entry.cardNumber, amount: entry.amountMinor,
                 terminal: connection.terminalId, original: original)
             try configuration.framing.appendFrame(encoding: request, requestTPDU: nil, to: &connection.output)
         } catch {

@@ -68,7 +68,8 @@ extension LoadRunner {
 
     /// Matches an answer to its request by STAN and terminal id, checks its MTI and field 39, and records it.
     func check(response: ISOMessage, on connection: ClientConnection, now: UInt64) {
-        guard let stan = response.integer(11), let slot = connection.table.find(stan: UInt32(truncatingIfNeeded: stan)) else {
+        guard let stan = response.integer(11), let slot = connection.table.find(stan: UInt32(truncatingIfNeeded: stan))
+        else {
             statistics.errors[LoadErrorKind.unmatched.rawValue] += 1
             return
         }
@@ -79,7 +80,8 @@ extension LoadRunner {
             return
         }
         let entry = connection.table.slots[slot]
-        let echoMatches = (response.integer(2).map { $0 == entry.cardNumber } ?? true)
+        let echoMatches =
+            (response.integer(2).map { $0 == entry.cardNumber } ?? true)
             && (response.integer(3).map { $0 == entry.processingCode } ?? true)
         guard echoMatches else {
             statistics.errors[LoadErrorKind.echoMismatch.rawValue] += 1
@@ -91,9 +93,10 @@ extension LoadRunner {
             statistics.errors[LoadErrorKind.wrongMTI.rawValue] += 1
             return
         }
-        let code = response.withValue(39) { bytes -> Int? in
-            bytes.count == 2 ? LoadStatistics.codeIndex(bytes[0], bytes[1]) : nil
-        } ?? nil
+        let code =
+            response.withValue(39) { bytes -> Int? in
+                bytes.count == 2 ? LoadStatistics.codeIndex(bytes[0], bytes[1]) : nil
+            } ?? nil
         guard let code else {
             statistics.errors[LoadErrorKind.missingResponseCode.rawValue] += 1
             return
@@ -147,6 +150,7 @@ extension LoadRunner {
         guard wants != connection.waitsForWritable else { return }
         connection.waitsForWritable = wants
         let events = CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP | (wants ? CLINUX_EPOLLOUT : 0)
-        _ = clinux_epoll_ctl(epollDescriptor, CLINUX_EPOLL_CTL_MOD, connection.descriptor, events, UInt64(connection.index))
+        _ = clinux_epoll_ctl(
+            epollDescriptor, CLINUX_EPOLL_CTL_MOD, connection.descriptor, events, UInt64(connection.index))
     }
 }

@@ -69,8 +69,10 @@ public final class LoadRunner {
             original.stan = 1
             original.cardNumber = configuration.cardPool.cardNumber(0)
             do {
-                try fill(&scratch, kind: kind, stan: 1, card: original.cardNumber, amount: 1000,
-                    terminal: configuration.terminalId(0), original: kind == .reversal || kind == .refund ? original : nil)
+                try fill(
+                    &scratch, kind: kind, stan: 1, card: original.cardNumber, amount: 1000,
+                    terminal: configuration.terminalId(0),
+                    original: kind == .reversal || kind == .refund ? original : nil)
                 try configuration.framing.appendFrame(encoding: scratch, requestTPDU: nil, to: &output)
             } catch {
                 throw UsageProblem("dialect \(configuration.dialect.name) cannot carry a \(kind) request: \(error)")
@@ -129,15 +131,18 @@ public final class LoadRunner {
         epollDescriptor = clinux_epoll_create()
         guard epollDescriptor >= 0 else { throw UsageProblem("epoll_create: errno \(errno)") }
         for index in 0..<configuration.connections {
-            let descriptor = try ClientConnection.connect(to: configuration.target, timeoutMs: LoadRunner.connectTimeoutMs)
+            let descriptor = try ClientConnection.connect(
+                to: configuration.target, timeoutMs: LoadRunner.connectTimeoutMs)
             // Start each terminal's STANs somewhere random, so two runs in the same second do not reuse keys.
             let firstStan = UInt32(random.next(below: UInt64(InFlightTable.stanMax))) + 1
             let connection = ClientConnection(
                 index: index, descriptor: descriptor, terminalId: configuration.terminalId(index),
-                inFlightLimit: configuration.inFlightPerConnection, firstStan: firstStan, framing: configuration.framing)
+                inFlightLimit: configuration.inFlightPerConnection, firstStan: firstStan, framing: configuration.framing
+            )
             connections.append(connection)
             let interest = CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP
-            guard clinux_epoll_ctl(epollDescriptor, CLINUX_EPOLL_CTL_ADD, descriptor, interest, UInt64(index)) == 0 else {
+            guard clinux_epoll_ctl(epollDescriptor, CLINUX_EPOLL_CTL_ADD, descriptor, interest, UInt64(index)) == 0
+            else {
                 throw UsageProblem("epoll_ctl: errno \(errno)")
             }
         }
@@ -178,7 +183,8 @@ public final class LoadRunner {
         var copy = seconds
         var parts = tm()
         gmtime_r(&copy, &parts)
-        transmission = Int64(parts.tm_mon + 1) * 100_000_000 + Int64(parts.tm_mday) * 1_000_000
+        transmission =
+            Int64(parts.tm_mon + 1) * 100_000_000 + Int64(parts.tm_mday) * 1_000_000
             + Int64(parts.tm_hour) * 10_000 + Int64(parts.tm_min) * 100 + Int64(parts.tm_sec)
     }
 }

@@ -10,7 +10,9 @@ public struct ServiceLevelObjective: Sendable, Equatable {
 
     public static func == (left: ServiceLevelObjective, right: ServiceLevelObjective) -> Bool {
         left.errorsMax == right.errorsMax && left.throughputMin == right.throughputMin
-            && left.latencyLimits.elementsEqual(right.latencyLimits) { $0.percentile == $1.percentile && $0.limitNs == $1.limitNs }
+            && left.latencyLimits.elementsEqual(right.latencyLimits) {
+                $0.percentile == $1.percentile && $0.limitNs == $1.limitNs
+            }
     }
 
     public static func parse(_ text: String) throws(UsageProblem) -> ServiceLevelObjective {
@@ -23,14 +25,17 @@ public struct ServiceLevelObjective: Sendable, Equatable {
                 guard let count = UInt64(value) else { throw UsageProblem("--slo: errors needs a whole number") }
                 objective.errorsMax = count
             } else if name == "throughput" {
-                guard let rate = Double(value), rate >= 0 else { throw UsageProblem("--slo: throughput needs a number") }
+                guard let rate = Double(value), rate >= 0 else {
+                    throw UsageProblem("--slo: throughput needs a number")
+                }
                 objective.throughputMin = rate
             } else if name == "max" || name.hasPrefix("p") {
                 let percentile = name == "max" ? 100 : Double(name.dropFirst())
                 guard let percentile, percentile > 0, percentile <= 100 else {
                     throw UsageProblem("--slo: '\(name)' is not a percentile like p99 or p99.9")
                 }
-                guard let limit = LoadConfiguration.parseDuration(value), value.last.map({ !$0.isNumber }) ?? false else {
+                guard let limit = LoadConfiguration.parseDuration(value), value.last.map({ !$0.isNumber }) ?? false
+                else {
                     throw UsageProblem("--slo: \(name) needs a duration with a unit, like 2ms or 500us")
                 }
                 objective.latencyLimits.append((percentile, limit))
@@ -50,11 +55,14 @@ public struct ServiceLevelObjective: Sendable, Equatable {
             let measured = result.statistics.latency.valueAt(percentile: percentile)
             if measured > limitNs {
                 let name = percentile == 100 ? "max" : "p" + ServiceLevelObjective.percentileName(percentile)
-                misses.append("\(name) \(ReportFormat.milliseconds(measured)) ms > \(ReportFormat.milliseconds(limitNs)) ms")
+                misses.append(
+                    "\(name) \(ReportFormat.milliseconds(measured)) ms > \(ReportFormat.milliseconds(limitNs)) ms")
             }
         }
         if let throughputMin, result.throughputPerSecond < throughputMin {
-            misses.append("throughput \(ReportFormat.fixed(result.throughputPerSecond, decimals: 0))/s < \(ReportFormat.fixed(throughputMin, decimals: 0))/s")
+            misses.append(
+                "throughput \(ReportFormat.fixed(result.throughputPerSecond, decimals: 0))/s < \(ReportFormat.fixed(throughputMin, decimals: 0))/s"
+            )
         }
         return misses
     }

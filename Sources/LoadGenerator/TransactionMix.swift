@@ -33,7 +33,8 @@ public struct TransactionMix: Sendable, Equatable, CustomStringConvertible {
             guard pair.count == 2, let value = Int(pair[1]),
                 let kind = RequestKind.allCases.first(where: { $0.description == pair[0].lowercased() })
             else {
-                throw UsageProblem("--mix: '\(part)' is not KIND=PERCENT (kinds: purchase, redeem, balance, reversal, refund)")
+                throw UsageProblem(
+                    "--mix: '\(part)' is not KIND=PERCENT (kinds: purchase, redeem, balance, reversal, refund)")
             }
             percentages[kind.rawValue] = value
         }

@@ -49,7 +49,9 @@ enum LoadgenCommand {
         do {
             options = try CommandLineOptions(arguments, valued: valued, flags: ["tpdu", "allow-remote", "quiet"])
             configuration = try parse(options)
-            objective = try options.values["slo"].map { (text: String) throws(UsageProblem) in try ServiceLevelObjective.parse(text) }
+            objective = try options.values["slo"].map { (text: String) throws(UsageProblem) in
+                try ServiceLevelObjective.parse(text)
+            }
         } catch let problem as UsageError {
             printError("error: \(problem.message)\n\(usage)")
             return 2
@@ -60,7 +62,9 @@ enum LoadgenCommand {
         return execute(configuration, objective: objective, options: options)
     }
 
-    static func execute(_ configuration: LoadConfiguration, objective: ServiceLevelObjective?, options: CommandLineOptions) -> Int32 {
+    static func execute(
+        _ configuration: LoadConfiguration, objective: ServiceLevelObjective?, options: CommandLineOptions
+    ) -> Int32 {
         let result: LoadResult
         do {
             let runner = try LoadRunner(configuration: configuration)
@@ -97,12 +101,16 @@ enum LoadgenCommand {
         configuration.warmupNs = try duration(options, "warmup") ?? configuration.warmupNs
         configuration.timeoutNs = try duration(options, "timeout") ?? configuration.timeoutNs
         if let cards = try integer(options, "cards") {
-            guard (1...CardPool.sizeMax).contains(cards) else { throw UsageError(message: "--cards must be 1...\(CardPool.sizeMax)") }
+            guard (1...CardPool.sizeMax).contains(cards) else {
+                throw UsageError(message: "--cards must be 1...\(CardPool.sizeMax)")
+            }
             configuration.cardPool = CardPool(size: cards)
         }
         if let mix = options.values["mix"] { configuration.mix = try TransactionMix.parse(mix) }
         if let name = options.values["framing"] {
-            guard let header = Framing.LengthHeader(rawValue: name) else { throw UsageError(message: "--framing must be binary2, bcd2 or ascii4") }
+            guard let header = Framing.LengthHeader(rawValue: name) else {
+                throw UsageError(message: "--framing must be binary2, bcd2 or ascii4")
+            }
             configuration.framing.lengthHeader = header
         }
         configuration.framing.hasTPDU = options.has("tpdu")
@@ -123,7 +131,9 @@ enum LoadgenCommand {
 
     static func duration(_ options: CommandLineOptions, _ name: String) throws(UsageError) -> UInt64? {
         guard let text = options.values[name] else { return nil }
-        guard let value = LoadConfiguration.parseDuration(text) else { throw UsageError(message: "--\(name): '\(text)' is not a duration like 10s or 500ms") }
+        guard let value = LoadConfiguration.parseDuration(text) else {
+            throw UsageError(message: "--\(name): '\(text)' is not a duration like 10s or 500ms")
+        }
         return value
     }
 

@@ -64,4 +64,3 @@ struct LatencyHistogramTests {
         #expect(second.totalCount == 0 && second.valueAt(percentile: 99) == 0)
     }
 }
-

@@ -30,7 +30,9 @@ struct OpenLoopScheduleTests {
         #expect(fast.dueCount(at: 999_999_999) == 150_000)
     }
 
-    @Test("a stalled server shows as latency from the intended send time, not hidden by waiting (no coordinated omission)")
+    @Test(
+        "a stalled server shows as latency from the intended send time, not hidden by waiting (no coordinated omission)"
+    )
     func stallIsCountedFromIntendedTime() throws {
         // One connection, one request in flight, answers 20 ms late, asked for 1000/s: only ~50/s can be served,
         // so requests queue behind the schedule. Latency from the intended time must grow far past the 20 ms

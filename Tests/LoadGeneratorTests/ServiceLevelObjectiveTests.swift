@@ -19,7 +19,11 @@ struct ServiceLevelObjectiveTests {
         return LoadResult(
             target: "127.0.0.1:1", connections: 1, inFlightPerConnection: 1, ratePerSecond: nil, mix: "purchase=100",
             dialectName: "iso87ascii", warmupNs: 0, measuredNs: 1_000_000_000, statistics: statistics,
-            timeline: [SecondSample(elapsedSeconds: 1, warmup: false, answered: 200, errors: errors, p50Ns: 100_000, p99Ns: p99Ns, maximumNs: p99Ns * 2)])
+            timeline: [
+                SecondSample(
+                    elapsedSeconds: 1, warmup: false, answered: 200, errors: errors, p50Ns: 100_000, p99Ns: p99Ns,
+                    maximumNs: p99Ns * 2)
+            ])
     }
 
     @Test("--slo parses percentiles, max, errors and throughput; rejects bad input")

@@ -54,14 +54,16 @@ struct TransactionMixTests {
         original.cardNumber = configuration.cardPool.cardNumber(3)
         original.amountMinor = 5000
         var message = ISOMessage(dialect: dialect, mti: nil)
-        try runner.fill(&message, kind: .refund, stan: 4568, card: original.cardNumber, amount: 5000,
+        try runner.fill(
+            &message, kind: .refund, stan: 4568, card: original.cardNumber, amount: 5000,
             terminal: configuration.terminalId(0), original: original)
         #expect(message.mti == MTI(200))
         #expect(message.string(3) == "200000")
         #expect(message.string(90) == "0200" + "004567" + "1124235959" + "00000123456" + "00000000000")
         #expect(message.string(41) == "LG000000")
         #expect(message.string(11) == "004568")
-        try runner.fill(&message, kind: .reversal, stan: 4569, card: original.cardNumber, amount: 5000,
+        try runner.fill(
+            &message, kind: .reversal, stan: 4569, card: original.cardNumber, amount: 5000,
             terminal: configuration.terminalId(0), original: original)
         #expect(message.mti == MTI(400))
         #expect(message.string(3) == "000000")
