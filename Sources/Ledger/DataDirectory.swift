@@ -31,7 +31,7 @@ enum DataDirectory {
                 throw .incompatibleDirectory(
                     reason:
                         "\(metaPath) says shards=\(recorded.shardCount), "
-                            + "configuration says shards=\(configuration.shardCount)"
+                        + "configuration says shards=\(configuration.shardCount)"
                 )
             }
             return recorded

@@ -27,6 +27,8 @@ final class Shard: @unchecked Sendable {
     private(set) var failure: LedgerError?
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
+    /// 1 when no snapshot is being written.
+    private let snapshotSlot = DispatchSemaphore(value: 1)
 
     init(
         index: Int, state: ShardState, writer: WALWriter, directory: String, configuration: LedgerConfiguration,
@@ -83,7 +85,12 @@ final class Shard: @unchecked Sendable {
             }
             if stop { break }
         }
-        if failure == nil && snapshotOnStop { takeSnapshot() }
+        if failure == nil && snapshotOnStop {
+            takeSnapshot(wait: true)
+        } else {
+            snapshotSlot.wait()
+            snapshotSlot.signal()
+        }
     }
 
     private func process(_ command: ShardCommand) {
@@ -151,21 +158,37 @@ final class Shard: @unchecked Sendable {
         replies.deliver(through: sinks)
     }
 
-    private func takeSnapshot() {
-        let sequence = writer.nextSequence - 1
-        do {
-            let path = try Snapshot.write(state, sequence: sequence, lastCRC: writer.lastCRC, directory: directory)
-            try dropCovered(by: sequence, keeping: path)
-            recordsSinceSnapshot = 0
-        } catch {
-            configuration.log("shard \(index): snapshot failed (log kept, will retry): \(error)")
+    /// Copies the state into a snapshot image here, then checksums, writes and syncs it on a helper thread, so
+    /// the shard stalls only for the copy. One snapshot at a time: while one is being written, a periodic one
+    /// is skipped (the log keeps everything until a snapshot covers it). `wait` makes it synchronous (on stop).
+    private func takeSnapshot(wait: Bool = false) {
+        if wait {
+            snapshotSlot.wait()
+        } else if snapshotSlot.wait(timeout: .now()) != .success {
+            return
+        }
+        let image = SnapshotImage(state, sequence: writer.nextSequence - 1, lastCRC: writer.lastCRC)
+        recordsSinceSnapshot = 0
+        let thread = Thread { [self] in
+            writeSnapshot(image)
+            snapshotSlot.signal()
+        }
+        thread.name = "ledger-snapshot-\(index)"
+        thread.start()
+        if wait {
+            snapshotSlot.wait()
+            snapshotSlot.signal()
         }
     }
 
-    /// Deletes older snapshots and the segments whose records all precede the snapshot.
-    private func dropCovered(by sequence: UInt64, keeping snapshotPath: String) throws(LedgerError) {
-        try Snapshot.dropCovered(
-            directory: directory, sequence: sequence, keeping: snapshotPath, currentSegment: writer.segmentPath)
+    /// Runs on the snapshot thread; touches only the image and files.
+    private func writeSnapshot(_ image: SnapshotImage) {
+        do throws(LedgerError) {
+            let path = try image.write(directory: directory)
+            try Snapshot.dropCovered(directory: directory, sequence: image.sequence, keeping: path, currentSegment: "")
+        } catch {
+            configuration.log("shard \(index): snapshot failed (the log is kept, a later one retries): \(error)")
+        }
     }
 }
 

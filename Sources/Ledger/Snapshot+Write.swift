@@ -10,26 +10,12 @@ extension Snapshot {
     static func write(
         _ state: ShardState, sequence: UInt64, lastCRC: UInt32, directory: String
     ) throws(LedgerError) -> String {
-        let name = fileName(sequence: sequence)
-        let temporary = directory + "/" + name + ".tmp"
-        let descriptor = try FileIO.openFile(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        var stream = SnapshotStream(descriptor: descriptor, path: temporary)
-        do {
-            try writeContents(state, sequence: sequence, lastCRC: lastCRC, stream: &stream)
-            try FileIO.syncAll(descriptor, path: temporary)
-        } catch {
-            FileIO.closeFile(descriptor)
-            try? FileIO.remove(temporary)
-            throw error
-        }
-        FileIO.closeFile(descriptor)
-        try FileIO.rename(temporary, directory + "/" + name)
-        try FileIO.syncDirectory(directory)
-        return directory + "/" + name
+        try SnapshotImage(state, sequence: sequence, lastCRC: lastCRC).write(directory: directory)
     }
 
     /// After a snapshot at `sequence`: deletes older snapshots and the segments whose records all precede it
-    /// (never `currentSegment`, the one being appended to).
+    /// (segment i goes when segment i + 1 starts at or before `sequence + 1`, so the segment being appended to,
+    /// always the last, never goes; `currentSegment` is kept as a second guard).
     static func dropCovered(
         directory: String, sequence: UInt64, keeping snapshotPath: String, currentSegment: String
     ) throws(LedgerError) {
@@ -44,61 +30,77 @@ extension Snapshot {
         }
         try FileIO.syncDirectory(directory)
     }
+}
 
-    private static func writeContents(
-        _ state: ShardState, sequence: UInt64, lastCRC: UInt32, stream: inout SnapshotStream
-    ) throws(LedgerError) {
-        let header = Header(
+/// A snapshot's bytes, copied from the state in one pass on the shard thread (a few memcpys), so the slow part
+/// (checksum, write, fsync) can run on another thread while the shard keeps serving.
+final class SnapshotImage: @unchecked Sendable {
+    let sequence: UInt64
+    private let bytes: UnsafeMutableRawBufferPointer
+    private var used = 0
+
+    init(_ state: ShardState, sequence: UInt64, lastCRC: UInt32) {
+        self.sequence = sequence
+        let tables = [
+            state.members.rawBytesInUse.count, state.cards.cards.rawBytesInUse.count, state.holds.rawBytesInUse.count,
+            state.idempotency.count * MemoryLayout<IdempotencyEntry>.stride, state.outbox.rawBytesInUse.count,
+        ]
+        bytes = .allocate(byteCount: Snapshot.headerBytes + tables.reduce(0, +) + 4, alignment: 16)
+        let header = Snapshot.Header(
             shardIndex: UInt32(state.shardIndex), shardCount: UInt32(state.shardCount), sequence: sequence,
             lastCRC: lastCRC, memberCount: state.members.count, cardCount: state.cards.count,
             holdCount: state.holds.count, freeHoldHead: state.freeHoldHead, activeHoldCount: state.activeHoldCount,
             idempotencyNextPosition: state.idempotency.nextPosition, idempotencyCount: state.idempotency.count,
             outboxCount: state.outbox.count)
-        let headerBuffer = UnsafeMutableRawPointer.allocate(byteCount: headerBytes, alignment: 8)
-        defer { headerBuffer.deallocate() }
-        encodeHeader(header, into: headerBuffer)
-        try stream.write(UnsafeRawBufferPointer(start: headerBuffer, count: headerBytes))
-        try stream.write(state.members.rawBytesInUse)
-        try stream.write(state.cards.cards.rawBytesInUse)
-        try stream.write(state.holds.rawBytesInUse)
-        try writeIdempotencyEntries(state.idempotency, stream: &stream)
-        try stream.write(state.outbox.rawBytesInUse)
-        var trailer = stream.crc.littleEndian
-        try withUnsafeBytes(of: &trailer) { bytes throws(LedgerError) in try stream.write(bytes) }
+        Snapshot.encodeHeader(header, into: bytes.baseAddress!)
+        used = Snapshot.headerBytes
+        append(state.members.rawBytesInUse)
+        append(state.cards.cards.rawBytesInUse)
+        append(state.holds.rawBytesInUse)
+        appendIdempotencyEntries(state.idempotency)
+        append(state.outbox.rawBytesInUse)
+        precondition(used + 4 == bytes.count, "snapshot image size")
+    }
+
+    deinit { bytes.deallocate() }
+
+    private func append(_ piece: UnsafeRawBufferPointer) {
+        guard piece.count > 0 else { return }
+        (bytes.baseAddress! + used).copyMemory(from: piece.baseAddress!, byteCount: piece.count)
+        used += piece.count
     }
 
     /// Oldest first; the ring may wrap, so in at most two pieces.
-    private static func writeIdempotencyEntries(
-        _ table: IdempotencyTable, stream: inout SnapshotStream
-    ) throws(LedgerError) {
+    private func appendIdempotencyEntries(_ table: IdempotencyTable) {
         guard table.count > 0 else { return }
         let stride = MemoryLayout<IdempotencyEntry>.stride
         let start = table.ringIndex(table.oldestPosition)
         let firstPiece = min(table.count, table.capacity - start)
         let base = UnsafeRawPointer(table.entries.base)
-        try stream.write(UnsafeRawBufferPointer(start: base + start * stride, count: firstPiece * stride))
+        append(UnsafeRawBufferPointer(start: base + start * stride, count: firstPiece * stride))
         if firstPiece < table.count {
-            try stream.write(UnsafeRawBufferPointer(start: base, count: (table.count - firstPiece) * stride))
+            append(UnsafeRawBufferPointer(start: base, count: (table.count - firstPiece) * stride))
         }
     }
-}
 
-/// Sequential writer that keeps a running CRC32C of what it wrote.
-struct SnapshotStream {
-    let descriptor: Int32
-    let path: String
-    var offset: Int64 = 0
-    var crc: UInt32 = 0
-
-    init(descriptor: Int32, path: String) {
-        self.descriptor = descriptor
-        self.path = path
-    }
-
-    mutating func write(_ bytes: UnsafeRawBufferPointer) throws(LedgerError) {
-        guard bytes.count > 0 else { return }
-        crc = ccrc32c_update(crc, bytes.baseAddress, bytes.count)
-        try FileIO.writeAll(descriptor, bytes, offset: offset, path: path)
-        offset += Int64(bytes.count)
+    /// Checksums and writes the image durably (temp file, fsync, rename, fsync directory); returns its path.
+    func write(directory: String) throws(LedgerError) -> String {
+        let crc = ccrc32c_update(0, bytes.baseAddress, used)
+        bytes.storeBytes(of: crc.littleEndian, toByteOffset: used, as: UInt32.self)
+        let name = Snapshot.fileName(sequence: sequence)
+        let temporary = directory + "/" + name + ".tmp"
+        let descriptor = try FileIO.openFile(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        do {
+            try FileIO.writeAll(descriptor, UnsafeRawBufferPointer(bytes), offset: 0, path: temporary)
+            try FileIO.syncAll(descriptor, path: temporary)
+        } catch {
+            FileIO.closeFile(descriptor)
+            try? FileIO.remove(temporary)
+            throw error
+        }
+        FileIO.closeFile(descriptor)
+        try FileIO.rename(temporary, directory + "/" + name)
+        try FileIO.syncDirectory(directory)
+        return directory + "/" + name
     }
 }

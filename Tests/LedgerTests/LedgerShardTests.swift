@@ -89,8 +89,10 @@ import Testing
     /// Cuts the last `count` records off a shard's log, as if the process died before they were written.
     func dropLastRecords(shard: Int, count: Int) throws {
         let shardDirectory = directory.data + "/shard-00\(shard)"
-        let name = try FileManager.default.contentsOfDirectory(atPath: shardDirectory).filter { ($0.hasPrefix("wal-") && $0.hasSuffix(".log")) }
-            .sorted().last!
+        let name = try FileManager.default.contentsOfDirectory(atPath: shardDirectory).filter {
+            ($0.hasPrefix("wal-") && $0.hasSuffix(".log"))
+        }
+        .sorted().last!
         let path = shardDirectory + "/" + name
         let bytes = [UInt8](FileManager.default.contents(atPath: path)!)
         let reader = WALReader(directory: "", readOnly: true, segmentBytes: bytes.count)
