@@ -57,7 +57,9 @@ func pipelined(_ requests: [ISOMessage], port: UInt16, connections: Int) throws 
             for card in cards {
                 let approved = requests.filter { $0.string(2) == card && replies[Self.key($0)]?.code == "00" }
                     .reduce(Int64(0)) { $0 + $1.integer(4)! / 100 }
-                #expect(try client.availablePointsRetrying(card, terminal: &terminal) == approved, "card \(card.suffix(4))")
+                // A card whose every purchase was shed was never enrolled: its inquiry gets 14, which counts as 0.
+                let balance = try client.availablePointsRetrying(card, terminal: &terminal) ?? 0
+                #expect(balance == approved, "card \(card.suffix(4)): balance \(balance), approved \(approved)")
             }
         }
     }
@@ -113,8 +115,8 @@ func pipelined(_ requests: [ISOMessage], port: UInt16, connections: Int) throws 
         for card in cards {
             let approved = requests.filter { $0.string(2) == card && final[key($0)] == "00" }
                 .reduce(Int64(0)) { $0 + $1.integer(4)! / 100 }
-            let balance = try client.availablePointsRetrying(card, terminal: &terminal)
-            if balance != approved { found.append("card \(card.suffix(4)): balance \(balance ?? -1), approved \(approved)") }
+            let balance = try client.availablePointsRetrying(card, terminal: &terminal) ?? 0  // 14: never enrolled
+            if balance != approved { found.append("card \(card.suffix(4)): balance \(balance), approved \(approved)") }
         }
         return found
     }

@@ -79,7 +79,8 @@ final class Flag: Sendable {
             for (client, request) in zip(clients, requests) { try client.send(request) }
             for (client, request) in zip(clients, requests) {
                 let reply = try client.receive(timeout: 30)
-                #expect(reply.code == "00" && reply.field(41) == request.string(41))
+                #expect(reply.code == "00", "terminal \(request.string(41)!)")
+                #expect(reply.field(41) == request.string(41))
             }
             var terminal = Terminal(id: "CONN9999")
             for card in 0..<10 {

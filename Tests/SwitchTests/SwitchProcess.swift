@@ -185,5 +185,11 @@ func withSwitch<Result>(
     defer { directory.remove() }
     let server = try SwitchProcess(directory: directory, settings: settings)
     defer { server.stop() }
-    return try body(server)
+    do {
+        return try body(server)
+    } catch {
+        // The data directory goes away with the test: keep the end of the switch's log in the failure.
+        let tail = server.log.split(separator: "\n").suffix(20).joined(separator: "\n")
+        throw SwitchTestError("\(error)\n--- last lines of the switch log:\n\(tail)")
+    }
 }
