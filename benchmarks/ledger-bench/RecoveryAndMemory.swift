@@ -102,7 +102,12 @@ func measureResident(members: Int, keysPerShard: Int) -> Int {
     }
     while sink.inFlight.load(ordering: .relaxed) > 0 { usleep(1000) }
     let after = residentBytes()
-    ledger.close(snapshot: false)
+    let closeStartNs = monotonicNs()
+    ledger.close()
+    let closeSeconds = Double(monotonicNs() - closeStartNs) / 1e9
+    progress(
+        "close with final snapshot: \(String(format: "%.2f", closeSeconds)) s (\(members) members, "
+            + "\(keysPerShard) idempotency keys)")
     removeDirectory(directory)
     return after - before
 }
