@@ -50,6 +50,21 @@ enum DataDirectory {
         }
     }
 
+    /// Takes the directory's writer lock (`ledger.lock`, flock): held until the returned descriptor is closed,
+    /// released by the kernel if the process dies.
+    static func lock(_ root: String) throws(LedgerError) -> Int32 {
+        let path = root + "/ledger.lock"
+        let descriptor = try FileIO.openFile(path, flags: O_RDWR | O_CREAT)
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            if errno == EINTR { continue }
+            let failure = errno
+            FileIO.closeFile(descriptor)
+            if failure == EWOULDBLOCK { throw .directoryInUse(path: root) }
+            throw .io(operation: "flock", path: path, errno: failure)
+        }
+        return descriptor
+    }
+
     /// Reads the card-hash key, creating it (from the system's random source) on first open.
     static func cardHashKey(_ root: String, create: Bool) throws(LedgerError) -> (UInt64, UInt64) {
         let path = root + "/" + cardKeyName

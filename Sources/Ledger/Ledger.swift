@@ -19,14 +19,17 @@ public final class Ledger: @unchecked Sendable {
     private let cardHashKey: (UInt64, UInt64)
     private let closeState = NSLock()
     private let sinks: SinkRegistry
+    /// The directory's writer lock, released by `close`.
+    private let lock: Int32
     /// Sinks `perform` reuses, so that they stay few in the registry (one per concurrent caller).
     private let waitingSinks = Mutex<[WaitingSink]>([])
     private var isClosed = false
 
     private init(
         directory: String, configuration: LedgerConfiguration, shards: [Shard], cardHashKey: (UInt64, UInt64),
-        reports: [ShardRecoveryReport]
+        reports: [ShardRecoveryReport], lock: Int32
     ) {
+        self.lock = lock
         self.directory = directory
         self.configuration = configuration
         self.shards = shards
@@ -42,6 +45,18 @@ public final class Ledger: @unchecked Sendable {
     {
         configuration.validate()
         let recorded = try DataDirectory.prepare(directory, configuration: configuration, create: true)
+        let lock = try DataDirectory.lock(directory)
+        do throws(LedgerError) {
+            return try open(directory: directory, configuration: configuration, recorded: recorded, lock: lock)
+        } catch {
+            FileIO.closeFile(lock)
+            throw error
+        }
+    }
+
+    private static func open(
+        directory: String, configuration: LedgerConfiguration, recorded: RecordedLimits, lock: Int32
+    ) throws(LedgerError) -> Ledger {
         let key = try DataDirectory.cardHashKey(directory, create: true)
         if recorded != RecordedLimits(configuration) {
             try changeLimits(directory, from: recorded.applied(to: configuration), to: configuration)
@@ -56,7 +71,8 @@ public final class Ledger: @unchecked Sendable {
             }
         }
         return Ledger(
-            directory: directory, configuration: configuration, shards: shards, cardHashKey: key, reports: reports)
+            directory: directory, configuration: configuration, shards: shards, cardHashKey: key, reports: reports,
+            lock: lock)
     }
 
     /// Limits decide outcomes, so records must be replayed under the limits they were written with: recover
@@ -189,6 +205,7 @@ public final class Ledger: @unchecked Sendable {
         guard !isClosed else { return }
         isClosed = true
         for shard in shards { shard.stopAndWait(snapshot: snapshot) }
+        FileIO.closeFile(lock)
     }
 
     /// Write statistics per shard since open: (records, fdatasync calls). Read after `close`.

@@ -66,6 +66,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case damagedSnapshot(file: String, reason: String)
     /// The data directory was written with another shard count or format.
     case incompatibleDirectory(reason: String)
+    /// Another process (or another open `Ledger`) has the directory open for writing.
+    case directoryInUse(path: String)
     /// Replaying a record produced another outcome than the one recorded: a bug, or a changed rule.
     case replayMismatch(file: String, offset: Int64, reason: String)
 
@@ -77,6 +79,7 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
             "damaged log record in \(file) at offset \(offset): \(reason); refusing to start"
         case .damagedSnapshot(let file, let reason): "damaged snapshot \(file): \(reason)"
         case .incompatibleDirectory(let reason): "incompatible data directory: \(reason)"
+        case .directoryInUse(let path): "\(path) is in use by another ledger (two writers would corrupt the log)"
         case .replayMismatch(let file, let offset, let reason):
             "replay of \(file) at offset \(offset) disagrees with the recorded outcome: \(reason)"
         }

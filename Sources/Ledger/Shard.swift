@@ -91,6 +91,7 @@ final class Shard: @unchecked Sendable {
             snapshotSlot.wait()
             snapshotSlot.signal()
         }
+        writer.stop()
     }
 
     private func process(_ command: ShardCommand) {

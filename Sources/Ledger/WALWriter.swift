@@ -50,6 +50,9 @@ final class WALWriter {
         }
     }
 
+    /// Waits for background work on this shard's files (the spare's zero-fill) to end.
+    func stop() { spare.waitUntilIdle() }
+
     deinit {
         buffer.deallocate()
         if segmentDescriptor >= 0 { FileIO.closeFile(segmentDescriptor) }
@@ -142,7 +145,17 @@ final class SegmentSpare: @unchecked Sendable {
         case ready
     }
 
+    /// 1 while no zero-fill thread runs.
+    private let idle = DispatchSemaphore(value: 1)
+
     init(directory: String) { path = directory + "/wal-spare.tmp" }
+
+    /// Waits for a running zero-fill to end. Called when the shard stops: a zero-fill still writing when a
+    /// later writer in this process renames the spare into the log would overwrite its records.
+    func waitUntilIdle() {
+        idle.wait()
+        idle.signal()
+    }
 
     /// True (and the spare is consumed) when a prepared spare is waiting.
     func takeIfReady() -> Bool {
@@ -161,10 +174,12 @@ final class SegmentSpare: @unchecked Sendable {
             return true
         }
         guard start else { return }
+        idle.wait()
         let path = path
         let thread = Thread { [self] in
             let written = Self.zeroFill(path: path, bytes: bytes)
             state.withLock { $0 = written ? .ready : .idle }
+            idle.signal()
         }
         thread.name = "ledger-segment-spare"
         thread.start()

@@ -107,6 +107,17 @@ import Testing
         reopened.close()
     }
 
+    @Test("a second writer on the same directory is refused with directoryInUse until the first closes")
+    func singleWriter() throws {
+        defer { directory.remove() }
+        let first = try Ledger.open(directory: directory.data, configuration: testConfiguration())
+        #expect(throws: LedgerError.directoryInUse(path: directory.data)) {
+            try Ledger.open(directory: directory.data, configuration: testConfiguration())
+        }
+        first.close()
+        try Ledger.open(directory: directory.data, configuration: testConfiguration()).close()
+    }
+
     @Test("a directory written with 2 shards refuses to open with 1")
     func shardCountMismatch() throws {
         defer { directory.remove() }
