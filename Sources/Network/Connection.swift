@@ -118,8 +118,10 @@ public final class Connection: Pollable {
 
     func updateInterest() {
         guard !isClosed else { return }
-        var wanted: UInt32 = CLINUX_EPOLLRDHUP
-        if !pausedByHandler && !pausedByBackpressure && !inputEnded { wanted |= CLINUX_EPOLLIN }
+        // Read interest (EPOLLIN and EPOLLRDHUP) only while reading: epoll is level-triggered, so a half-closed
+        // peer would otherwise report RDHUP on every wait while reading is paused or the input has ended.
+        var wanted: UInt32 = 0
+        if !pausedByHandler && !pausedByBackpressure && !inputEnded { wanted |= CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP }
         if pendingOutputByteCount > 0 { wanted |= CLINUX_EPOLLOUT }
         if wanted != interest {
             interest = wanted

@@ -7,7 +7,9 @@ import Network
 final class SwitchConnection: ConnectionHandler {
     let context: LoopContext
     let listener: ListenerRuntime
-    unowned let connection: Connection
+    /// Strong: requests waiting for the ledger keep this handler, and with it the connection, alive until their
+    /// replies are handled, even after the peer is gone (the cycle ends when the connection closes).
+    let connection: Connection
     var decoder: FrameDecoder
     var request: ISOMessage
     var response: ISOMessage
