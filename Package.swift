@@ -65,6 +65,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "NetworkTests",
+            dependencies: ["Network"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "ISO8583Tests",
             dependencies: ["ISO8583"],
             swiftSettings: strictSettings
