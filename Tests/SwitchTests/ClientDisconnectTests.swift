@@ -1,0 +1,29 @@
+import Foundation
+import ISO8583
+import Testing
+
+/// Terminals that hang up with requests still in flight: the answers have nowhere to go, the switch goes on.
+@Suite("Client disconnects")
+struct ClientDisconnectTests {
+    @Test("clients that close right after pipelining purchases do not crash the switch; their approvals stand")
+    func closeWithRequestsInFlight() throws {
+        try withSwitch { server in
+            var terminal = Terminal()
+            let card = Wire.card(61)
+            for _ in 0..<100 {
+                let client = try SwitchClient(port: server.port)
+                var burst: [UInt8] = []
+                for _ in 0..<20 { burst += Wire.frame(try terminal.purchase(card, 100).encoded()) }
+                try client.write(burst)
+                client.close()
+            }
+            // Before the fix, a ledger reply for a closed connection read a freed connection and the process died.
+            usleep(300_000)
+            #expect(server.isRunning)
+            let reply = try SwitchClient(port: server.port).exchange(terminal.balance(card))
+            #expect(reply.code == "00")
+            // Each approved purchase earned 1 point; some may not have been read before the close.
+            #expect((reply.available ?? 0) > 0 && (reply.available ?? 0) <= 2000)
+        }
+    }
+}
