@@ -171,10 +171,7 @@ extension ISOMessage {
         let units = value.count + padCount
         if codec.encoding == .ascii && padCount == 0 {
             // The common case: the canonical text is the wire form.
-            let start = try reserve(field, 0)
-            guard start + value.count <= ISOMessage.storageBytesMax else {
-                throw ISOError(field: field, offset: 0, reason: .messageTooLarge(size: start + value.count, maximum: ISOMessage.storageBytesMax))
-            }
+            let start = try reserve(field, value.count, zeroFill: false)
             storage.append(contentsOf: value)
             setSlot(field, FieldSlot(offset: UInt16(start - storageBase), unitCount: UInt16(units)))
             fields.insert(field)
@@ -191,17 +188,15 @@ extension ISOMessage {
     }
 
     mutating func appendWire(_ field: Int, _ wire: ArraySlice<UInt8>, units: Int) throws(ISOError) {
-        let start = try reserve(field, 0)
-        guard start + wire.count <= ISOMessage.storageBytesMax else {
-            throw ISOError(field: field, offset: 0, reason: .messageTooLarge(size: start + wire.count, maximum: ISOMessage.storageBytesMax))
-        }
+        let start = try reserve(field, wire.count, zeroFill: false)
         storage.append(contentsOf: wire)
         setSlot(field, FieldSlot(offset: UInt16(start - storageBase), unitCount: UInt16(units)))
         fields.insert(field)
     }
 
-    /// Grows storage by `count` zero bytes and returns where they start, within `storageBytesMax`.
-    mutating func reserve(_ field: Int, _ count: Int) throws(ISOError) -> Int {
+    /// Makes room for `count` more bytes within `storageBytesMax` and returns where they start; with `zeroFill`
+    /// the bytes are appended as zeros for the caller to overwrite, otherwise the caller appends them.
+    mutating func reserve(_ field: Int, _ count: Int, zeroFill: Bool = true) throws(ISOError) -> Int {
         if storageBase > 0 || storage.count > ISOMessage.storageBytesMax {
             rebaseStorage()
         }
@@ -209,7 +204,7 @@ extension ISOMessage {
         guard start + count <= ISOMessage.storageBytesMax else {
             throw ISOError(field: field, offset: 0, reason: .messageTooLarge(size: start + count, maximum: ISOMessage.storageBytesMax))
         }
-        if count > 0 { storage.append(contentsOf: repeatElement(0, count: count)) }
+        if zeroFill && count > 0 { storage.append(contentsOf: repeatElement(0, count: count)) }
         return start
     }
 }
