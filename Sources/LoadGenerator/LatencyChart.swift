@@ -13,16 +13,18 @@ public enum LatencyChart {
         svg += "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         let mode = result.ratePerSecond.map { "open loop \($0)/s" } ?? "closed loop"
         let latency = result.statistics.latency
-        svg += text(
-            x: panelLeft, y: 22,
-            "loadgen → \(result.target): \(mode), \(result.connections) × \(result.inFlightPerConnection) in flight, mix \(result.mix)",
-            size: 14, bold: true)
-        svg += text(
-            x: panelLeft, y: 42,
-            "\(ReportFormat.fixed(result.throughputPerSecond, decimals: 0)) answers/s  ·  p50 \(ReportFormat.milliseconds(latency.valueAt(percentile: 50))) ms  ·  "
-                + "p99 \(ReportFormat.milliseconds(latency.valueAt(percentile: 99))) ms  ·  max \(ReportFormat.milliseconds(latency.maximumNs)) ms  ·  errors \(result.statistics.errorCount)",
-            size: 14, color: result.statistics.errorCount > 0 ? "#d62728" : "#222222")
-        svg += timePanel(result, top: 80, height: 290)
+        let title =
+            "loadgen → \(result.target): \(mode), \(result.connections) × \(result.inFlightPerConnection) in flight"
+        svg += text(x: panelLeft, y: 22, title, size: 15, bold: true)
+        svg += text(x: panelLeft, y: 40, "mix \(result.mix), dialect \(result.dialectName)", color: "#555555")
+        let percentile = { (value: Double) in ReportFormat.milliseconds(latency.valueAt(percentile: value)) }
+        let headline =
+            "\(ReportFormat.fixed(result.throughputPerSecond, decimals: 0)) answers/s  ·  p50 \(percentile(50)) ms  ·  "
+            + "p99 \(percentile(99)) ms  ·  max \(ReportFormat.milliseconds(latency.maximumNs)) ms  ·  "
+            + "errors \(result.statistics.errorCount)"
+        let headlineColor = result.statistics.errorCount > 0 ? "#d62728" : "#222222"
+        svg += text(x: panelLeft, y: 60, headline, size: 14, bold: true, color: headlineColor)
+        svg += timePanel(result, top: 92, height: 280)
         svg += throughputPanel(result, top: 410, height: 140)
         svg += distributionPanel(latency, top: 610, height: 240)
         return svg + "</svg>\n"
@@ -62,7 +64,7 @@ public enum LatencyChart {
         ]
         for (index, (name, color, value)) in series.enumerated() {
             let points = samples.map {
-                "\(fixed(x($0.elapsedSeconds))),\(fixed(logY(Double(value($0)) / 1e6, bounds: bounds, top: top, height: height)))"
+                "\(fixed(x(max($0.elapsedSeconds - 0.5, 0)))),\(fixed(logY(Double(value($0)) / 1e6, bounds: bounds, top: top, height: height)))"
             }
             svg +=
                 "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>\n"
