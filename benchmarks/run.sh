@@ -97,7 +97,13 @@ fi
 
 # loadgen's own ceiling: a trivial responder on core 1, loadgen alone on core 0.
 echo_port=$port_base
-pin 1 "$bin/echo-responder" --listen "127.0.0.1:$echo_port" >"$work/echo.log" 2>&1 &
+# Started without the pin() function: a backgrounded function is a subshell, and killing it would leave the
+# responder running. taskset execs the responder, so $! is the responder itself.
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    taskset -c 1 "$bin/echo-responder" --listen "127.0.0.1:$echo_port" >"$work/echo.log" 2>&1 &
+else
+    "$bin/echo-responder" --listen "127.0.0.1:$echo_port" >"$work/echo.log" 2>&1 &
+fi
 pids+=($!)
 wait_for_port "$echo_port"
 run_loadgen ceiling 0 "127.0.0.1:$echo_port" --connections 8 --in-flight 32 --duration "${ceiling_seconds}s" --warmup 1s
