@@ -149,7 +149,8 @@ public final class Ledger: @unchecked Sendable {
                 + "last sequence \(report.lastSequence), \(state.members.count) members")
         let writer = try WALWriter(
             directory: shardDirectory, segmentBytes: configuration.segmentBytes,
-            batchBytesMax: configuration.batchBytesMax, skipSync: configuration.skipSync, position: report.position)
+            batchBytesMax: configuration.batchBytesMax, skipSync: configuration.skipSync,
+            prepareSpare: configuration.prepareSpareSegments, position: report.position)
         let shard = Shard(
             index: index, state: state, writer: writer, directory: shardDirectory, configuration: configuration,
             sinks: sinks)

@@ -26,6 +26,9 @@ public struct LedgerConfiguration: Sendable {
     public var batchBytesMax: Int = 1 << 20
     /// Size of a preallocated log segment file.
     public var segmentBytes: Int = 64 << 20
+    /// Zero-fill the next segment in the background (cheaper fdatasync on overwritten blocks, no file creation
+    /// on the shard's thread), at the cost of writing each segment's size in zeros once more.
+    public var prepareSpareSegments: Bool = true
     /// A snapshot is written after this many records (and on close); 0 disables periodic snapshots.
     public var snapshotIntervalRecords: Int = 2_000_000
     /// Skip fdatasync. Only for tests that do not test durability; never in production.

@@ -31,7 +31,7 @@ final class WALWriter {
 
     /// Continues the log after recovery: `segmentPath` at `offset`, or a new segment when `segmentPath` is nil.
     init(
-        directory: String, segmentBytes: Int, batchBytesMax: Int, skipSync: Bool,
+        directory: String, segmentBytes: Int, batchBytesMax: Int, skipSync: Bool, prepareSpare: Bool,
         position: WALPosition
     ) throws(LedgerError) {
         self.directory = directory
@@ -41,7 +41,7 @@ final class WALWriter {
         nextSequence = position.nextSequence
         lastCRC = position.lastCRC
         buffer = UnsafeMutableRawPointer.allocate(byteCount: batchBytesMax, alignment: 4096)
-        spare = SegmentSpare(directory: directory)
+        spare = SegmentSpare(directory: directory, isEnabled: prepareSpare)
         spare.prepare(bytes: segmentBytes)
         if let path = position.segmentPath {
             segmentDescriptor = try FileIO.openFile(path, flags: O_RDWR)
@@ -148,7 +148,13 @@ final class SegmentSpare: @unchecked Sendable {
     /// 1 while no zero-fill thread runs.
     private let idle = DispatchSemaphore(value: 1)
 
-    init(directory: String) { path = directory + "/wal-spare.tmp" }
+    /// False: never prepare (segments are then created with posix_fallocate on the shard's thread).
+    let isEnabled: Bool
+
+    init(directory: String, isEnabled: Bool) {
+        path = directory + "/wal-spare.tmp"
+        self.isEnabled = isEnabled
+    }
 
     /// Waits for a running zero-fill to end. Called when the shard stops: a zero-fill still writing when a
     /// later writer in this process renames the spare into the log would overwrite its records.
@@ -168,6 +174,7 @@ final class SegmentSpare: @unchecked Sendable {
 
     /// Starts preparing a spare unless one is being prepared or waiting.
     func prepare(bytes: Int) {
+        guard isEnabled else { return }
         let start = state.withLock { current -> Bool in
             guard case .idle = current else { return false }
             current = .preparing

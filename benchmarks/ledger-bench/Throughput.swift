@@ -77,13 +77,16 @@ struct ThroughputResult {
 }
 
 /// One producer thread keeps `window` earns in flight for `seconds`; replies count only once durable.
-func measureThroughput(shards: Int, window: Int, seconds: Double, cardCount: Int) -> ThroughputResult {
+func measureThroughput(
+    shards: Int, window: Int, seconds: Double, cardCount: Int, prepareSpare: Bool = true
+) -> ThroughputResult {
     let directory = baseDirectory + "/throughput-\(shards)-\(window)"
     removeDirectory(directory)
     var configuration = LedgerConfiguration()
     configuration.shardCount = shards
     configuration.queueCapacity = 16384
     configuration.snapshotIntervalRecords = 0
+    configuration.prepareSpareSegments = prepareSpare
     configuration.log = { _ in }
     let ledger = try! Ledger.open(directory: directory, configuration: configuration)
     let cards = (0..<cardCount).map(benchmarkCard)
@@ -132,6 +135,26 @@ func throughputSection(shardCounts: [Int], seconds: Double) -> String {
                 "| \(shards) | \(window) | \(format(result.operationsPerSecond)) "
                     + "| \(String(format: "%.1f", result.recordsPerSync)) "
                     + "| \(result.p50Microseconds) | \(result.p99Microseconds) | \(result.p999Microseconds) |")
+            progress(lines.last!)
+        }
+    }
+    return lines.joined(separator: "\n")
+}
+
+/// A/B of the background zero-filled spare segment, interleaved so that both see the same machine load.
+func spareSection(rounds: Int, seconds: Double) -> String {
+    var lines = [
+        "### Spare segment A/B (1 shard, 1024 in flight, interleaved rounds)", "",
+        "| spare | earn ops/s | records per fdatasync | p50 µs | p99 µs | p99.9 µs |", "|---|---|---|---|---|---|",
+    ]
+    for _ in 0..<rounds {
+        for prepareSpare in [true, false] {
+            let result = measureThroughput(
+                shards: 1, window: 1024, seconds: seconds, cardCount: 100_000, prepareSpare: prepareSpare)
+            lines.append(
+                "| \(prepareSpare ? "on" : "off") | \(format(result.operationsPerSecond)) "
+                    + "| \(String(format: "%.1f", result.recordsPerSync)) | \(result.p50Microseconds) "
+                    + "| \(result.p99Microseconds) | \(result.p999Microseconds) |")
             progress(lines.last!)
         }
     }

@@ -54,6 +54,7 @@ if only == nil || only == "recovery" {
     sections.append(recoverySection(records: quick ? 1_000_000 : 10_000_000, shards: 1))
     sections.append(recoverySection(records: quick ? 1_000_000 : 10_000_000, shards: 2))
 }
+if only == "spare-ab" { sections.append(spareSection(rounds: 3, seconds: quick ? 2 : 4)) }
 if only == nil || only == "memory" { sections.append(memorySection(members: quick ? 200_000 : 1_000_000)) }
 print(sections.joined(separator: "\n"))
 removeDirectory(baseDirectory)
