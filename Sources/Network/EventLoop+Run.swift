@@ -47,12 +47,14 @@ extension EventLoop {
         object.handle(events: events, loop: self)
     }
 
-    /// Reads the eventfd, then runs tasks and drains inboxes. The pending flag is cleared before draining so a
-    /// producer that adds work during the drain wakes the loop again.
+    /// Reads the eventfd, clears the pending flag, then runs tasks and drains inboxes — in that order. Work added
+    /// before the flag is cleared is seen by this drain; work added after it finds the flag clear and writes the
+    /// eventfd again. (Clearing before the read lost wake-ups: a write consumed by this read left the flag set,
+    /// and the next producer then skipped its write while the loop slept.)
     func drainWake() {
-        wakePending.store(false, ordering: .releasing)
         var counter: UInt64 = 0
         _ = Glibc.read(wakeDescriptor, &counter, 8)
+        wakePending.store(false, ordering: .sequentiallyConsistent)
         let pending = tasks.withLock { queued -> [@Sendable () -> Void] in
             let taken = queued
             queued.removeAll(keepingCapacity: true)

@@ -66,7 +66,7 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Wakes the loop unless a wake is already pending: one eventfd write per batch of cross-thread work.
     public func wake() {
-        if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
+        if !wakePending.exchange(true, ordering: .sequentiallyConsistent) {
             var one: UInt64 = 1
             _ = Glibc.write(wakeDescriptor, &one, 8)
         }
