@@ -10,6 +10,25 @@ import Synchronization
 /// `open` recovers every shard (snapshot + log) and starts one thread per shard. `submit` routes a request
 /// to its shard by the keyed hash of its card number; the reply arrives later, on the shard's thread, through
 /// the sink, and only after the request's log record is durable. `close` drains, commits, snapshots and stops.
+///
+/// Design in brief (details at the types named):
+/// - Placement: a card lives on shard `hash.high % shardCount`; its member lives with it. A member's cards are on
+///   one shard; replacing a card with one that hashes elsewhere moves the balances to a member on the other shard
+///   (`ShardState+Transfer.swift`: outbox on the source, idempotent apply on the destination, resent by recovery).
+/// - Shard loop (`Shard`): take everything queued, apply in memory while encoding one log record per state change
+///   (`WALRecord`), one `pwrite` + one `fdatasync` per batch (`WALWriter`), then deliver the replies.
+/// - Idempotency (`IdempotencyTable`): every outcome except a conflict or a refusal is remembered with its key
+///   and digest, for `idempotencyKeysPerShardMax` keys and `idempotencyRetentionMs`; a repeat gets it back with
+///   `isReplay`. Declines are remembered too. Reversals, captures and refunds find their original here, so they
+///   must arrive inside the window.
+/// - Refund policy: the pro-rata claw-back is taken in full even when the points were spent; the balance may go
+///   negative (`ShardState+Reversal.swift`).
+/// - Recovery (`ShardRecovery`, `WALReader`): newest snapshot, then every record is checked (CRC32C, sequence,
+///   chain) and replayed, and the replayed outcome must equal the recorded one. Damage inside the last batch is
+///   a torn write and is cut off with a log line; damage anywhere before refuses to start, naming file and offset.
+/// - Limits that decide outcomes are recorded in `ledger.meta` (replay must decide as the writer did); changing
+///   them goes through a snapshot (`changeLimits`).
+/// - Card numbers: only a keyed SipHash-128 (key in `card-hash.key`) and the masked form are kept.
 public final class Ledger: @unchecked Sendable {
     public let directory: String
     public let configuration: LedgerConfiguration
