@@ -62,7 +62,9 @@ func card(_ number: Int) -> CardNumber { CardNumber(String(5_000_000_000_000_000
 
 /// Builds requests with distinct keys; the digest follows the operation's content unless given.
 struct RequestFactory {
-    private var nextKey: UInt64 = 1
+    private var nextKey: UInt64
+
+    init(startingAt first: UInt64 = 1) { nextKey = first }
 
     mutating func make(_ card: CardNumber, _ operation: LedgerOperation, digest: UInt64 = 0) -> LedgerRequest {
         let key = IdempotencyKey(word0: nextKey, word1: 0xABCD)
