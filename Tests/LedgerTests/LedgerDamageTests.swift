@@ -174,3 +174,33 @@ import Testing
         }
     }
 }
+
+/// What happens when the log cannot be written.
+@Suite struct LedgerWriteFailureTests {
+    let directory = TemporaryDirectory()
+
+    @Test("a log write failure answers systemError, stops the shard, and loses nothing that was acknowledged")
+    func writeFailureStopsShard() throws {
+        defer { directory.remove() }
+        let log = LogCollector()
+        var configuration = testConfiguration(log: log)
+        configuration.batchBytesMax = 4096
+        configuration.segmentBytes = 8192
+        configuration.prepareSpareSegments = false
+        var requests = RequestFactory()
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        // 8192-byte segments hold 51 earn records; the next segment's name is taken, so rotation fails.
+        let blockedName = directory.data + "/shard-000/" + WALWriter.segmentName(firstSequence: 52)
+        try FileManager.default.createSymbolicLink(atPath: blockedName, withDestinationPath: "/dev/full")
+        for index in 0..<51 { #expect(ledger.perform(requests.make(card(index % 4), earn(1))).status == .approved) }
+        #expect(ledger.perform(requests.make(card(0), earn(1))).status == .systemError)
+        #expect(ledger.perform(requests.make(card(0), .balance)).status == .systemError)
+        #expect(log.all.contains { $0.contains("log commit failed") })
+        ledger.close()
+        try FileManager.default.removeItem(atPath: blockedName)
+        let reopened = try Ledger.open(directory: directory.data, configuration: configuration)
+        let total = (0..<4).map { reopened.perform(requests.make(card($0), .balance)).balance.points }.reduce(0, +)
+        #expect(total == 51)
+        reopened.close()
+    }
+}
