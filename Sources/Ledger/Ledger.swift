@@ -205,6 +205,7 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// Synchronous convenience for tests and tools: submits and waits for the durable reply.
+    /// Never call it from a sink's `deliver` (that runs on a shard thread, which would wait for itself).
     public func perform(_ request: LedgerRequest) -> LedgerReply {
         let sink = waitingSinks.withLock { $0.popLast() } ?? WaitingSink()
         defer { waitingSinks.withLock { $0.append(sink) } }
