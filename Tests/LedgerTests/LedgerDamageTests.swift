@@ -154,6 +154,32 @@ import Testing
         }
     }
 
+    @Test("a missing segment in the middle of the log refuses to start, naming the segment after the gap")
+    mutating func missingSegmentRefuses() throws {
+        defer { directory.remove() }
+        var configuration = testConfiguration()
+        configuration.batchBytesMax = 4096
+        configuration.segmentBytes = 8192
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        for index in 0..<200 { _ = ledger.perform(requests.make(card(index % 5), earn(1))) }
+        ledger.close(snapshot: false)
+        let shardDirectory = directory.data + "/shard-000"
+        let segments = try FileManager.default.contentsOfDirectory(atPath: shardDirectory)
+            .filter { $0.hasPrefix("wal-") && $0.hasSuffix(".log") }.sorted()
+        #expect(segments.count >= 3)
+        try FileManager.default.removeItem(atPath: shardDirectory + "/" + segments[1])
+        do {
+            _ = try Ledger.open(directory: directory.data, configuration: configuration)
+            Issue.record("opened a log with a missing segment")
+        } catch {
+            guard case .damagedLog(let file, let offset, let reason) = error else {
+                Issue.record("unexpected error \(error)")
+                return
+            }
+            #expect(file == shardDirectory + "/" + segments[2] && offset == 0 && reason.contains("records missing"))
+        }
+    }
+
     @Test("a snapshot with a flipped bit refuses to start with damagedSnapshot")
     mutating func damagedSnapshotRefuses() throws {
         defer { directory.remove() }
