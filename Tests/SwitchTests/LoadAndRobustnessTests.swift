@@ -186,4 +186,54 @@ final class Flag: Sendable {
             #expect(try replacement.exchange(echo).code == "00", "a freed slot can be used again")
         }
     }
+
+    @Test("1500 randomly mutated requests: the switch never crashes, every answer is a decodable response with 39, others are served")
+    func mutatedRequests() throws {
+        try withSwitch { server in
+            var generator = SystemRandomNumberGenerator()
+            var terminal = Terminal(id: "FUZZ0001")
+            var client = try SwitchClient(port: server.port)
+            var seen: Set<[UInt8]> = []
+            var answered = 0
+            var closed = 0
+            var malformedAnswers: [String] = []
+            let deadline = Date().addingTimeInterval(20)
+            for index in 0..<1500 where Date() < deadline {
+                let base = index % 3 == 0
+                    ? terminal.redeem(Wire.card(index % 7, test: 13), Int64(index + 1))
+                    : terminal.purchase(Wire.card(index % 7, test: 13), Int64(100 * (index + 1)))
+                var bytes = try base.encoded()
+                for _ in 0..<Int.random(in: 1...3, using: &generator) {
+                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+                }
+                guard seen.insert(bytes).inserted else { continue }
+                try client.write(Wire.frame(bytes))
+                do {
+                    let reply = try client.receive(timeout: 5)
+                    answered += 1
+                    let mti = reply.message.mti.map { Int($0.value) } ?? 0
+                    if reply.code == nil || (mti / 10) % 10 % 2 != 1 {
+                        malformedAnswers.append("\(reply.mti) 39=\(reply.code ?? "-")")
+                    }
+                } catch {
+                    // Unreadable MTI or 11: the switch closes; a fresh connection carries on. Silence is a hang.
+                    let text = "\(error)"
+                    #expect(text.contains("closed") || text.contains("errno 104"), "neither an answer nor a close: \(text)")
+                    closed += 1
+                    #expect(server.isRunning, "the switch died after \(bytes)")
+                    guard server.isRunning else { return }
+                    client = try SwitchClient(port: server.port)
+                }
+            }
+            #expect(malformedAnswers.isEmpty, "answers without 39 or a response MTI: \(malformedAnswers.prefix(5))")
+            #expect(answered + closed > 1000, "answered \(answered), closed \(closed)")
+            #expect(server.isRunning)
+            let fresh = try SwitchClient(port: server.port)
+            var check = Terminal(id: "FUZZCHK1")
+            let card = Wire.card(99, test: 13)
+            #expect(try fresh.exchange(check.purchase(card, 4_200)).code == "00")
+            #expect(try fresh.availablePoints(card, terminal: &check) == 42)
+            #expect(!server.log.contains("Fatal error"), "no crash in the log")
+        }
+    }
 }
