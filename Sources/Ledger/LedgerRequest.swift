@@ -55,7 +55,10 @@ public enum LedgerOperation: Sendable {
     case balance
     /// Block the card (lost or stolen): value stays with the member, the card stops working.
     case block
-    /// Move the card's balances to `newCard` and mark the old card replaced.
+    /// Move the card's balances to `newCard` and mark the old card replaced. When `newCard` belongs to the same
+    /// shard it joins the same member (holds stay); otherwise the balances move to the new card's member on its
+    /// shard (enrolled if new), which requires no active holds, and the reply comes from that shard once the
+    /// move is durable there. A repeat of a cross-shard replace returns the source shard's stored outcome.
     case replace(newCard: CardNumber)
 }
 
