@@ -211,9 +211,13 @@ final class Flag: Sendable {
                 do {
                     let reply = try client.receive(timeout: 5)
                     answered += 1
+                    // A request MTI (even function digit) must get its response MTI; what a non-request MTI gets
+                    // is the subject of `nonRequestMTI` in ContractErrorTests.
+                    let sent = Int(String(decoding: bytes.prefix(4), as: UTF8.self)) ?? -1
+                    let isRequest = sent >= 0 && (sent / 10) % 10 % 2 == 0
                     let mti = reply.message.mti.map { Int($0.value) } ?? 0
-                    if reply.code == nil || (mti / 10) % 10 % 2 != 1 {
-                        malformedAnswers.append("\(reply.mti) 39=\(reply.code ?? "-")")
+                    if reply.code == nil || (isRequest && mti != Int(MTI(sent)!.response.value)) {
+                        malformedAnswers.append("\(sent) -> \(reply.mti) 39=\(reply.code ?? "-")")
                     }
                 } catch {
                     // Unreadable MTI or 11: the switch closes; a fresh connection carries on. Silence is a hang.
