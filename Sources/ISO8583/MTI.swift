@@ -22,6 +22,10 @@ public struct MTI: Sendable, Hashable, CustomStringConvertible {
     public var function: Int { Int(value) / 10 % 10 }
     public var origin: Int { Int(value) % 10 }
 
+    /// True for requests and advices (function digit 0 or 2), the messages that expect a response. Responses,
+    /// notifications and acknowledgements do not: answering them could make two systems answer each other forever.
+    public var expectsResponse: Bool { function == 0 || function == 2 }
+
     /// The response to this request: function digit moved to response, repeat (odd origin) cleared.
     /// 0100 → 0110, 0221 → 0230, 0421 → 0430, 0800 → 0810.
     public var response: MTI {

@@ -27,3 +27,25 @@ struct ClientDisconnectTests {
         }
     }
 }
+
+/// Messages that are not requests: a response, a notification, an acknowledgement.
+@Suite("Messages that expect no response")
+struct NonRequestTests {
+    @Test("responses, notifications and acknowledgements (0210, 0230, 0440, 0290) are dropped, not answered")
+    func nonRequestsAreNotAnswered() throws {
+        try withSwitch { server in
+            let client = try SwitchClient(port: server.port)
+            var terminal = Terminal()
+            let card = Wire.card(62)
+            for mti in [210, 230, 440, 290] {
+                var message = terminal.balance(card)
+                message.mti = MTI(mti)!
+                try client.send(message)
+            }
+            // Before the fix 0210 was answered as 0220 and 0290 as 0300: responses to responses.
+            #expect((try? client.receive(timeout: 1)) == nil)
+            let reply = try client.exchange(terminal.balance(card))
+            #expect(reply.mti == "0210" && reply.code == "14")
+        }
+    }
+}
