@@ -136,6 +136,9 @@ public struct LedgerReply: Hashable, Sendable {
     public var status: LedgerStatus
     /// True when this is the stored outcome of an earlier request with the same key and content.
     public var isReplay: Bool
+    /// On a replay: the operation has been reversed since, so its effect is no longer in the balances (the switch
+    /// answers such a repeat 05 rather than repeat an approval the ledger no longer holds).
+    public var isReversed: Bool
     /// Ledger balance after the operation (holds not deducted).
     public var balance: AssetAmounts
     /// Balance minus active holds after the operation.
@@ -149,6 +152,7 @@ public struct LedgerReply: Hashable, Sendable {
         self.key = key
         self.status = status
         isReplay = false
+        isReversed = false
         balance = .zero
         available = .zero
         credited = .zero

@@ -41,6 +41,7 @@ extension ShardState {
         guard entry.digest == command.digest else { return ApplyResult(reply: reply, isLogged: false) }
         reply.status = entry.outcome.status
         reply.isReplay = true
+        reply.isReversed = entry.effect.isReversed
         reply.balance = entry.outcome.balance
         reply.available = entry.outcome.available
         reply.credited = entry.outcome.credited

@@ -129,7 +129,7 @@ func throughputSection(shardCounts: [Int], seconds: Double) -> String {
         "|---|---|---|---|---|---|---|",
     ]
     for shards in shardCounts {
-        for window in [1024, 16384] {
+        for window in [32, 1024, 16384] {
             let result = measureThroughput(shards: shards, window: window, seconds: seconds, cardCount: 100_000)
             lines.append(
                 "| \(shards) | \(window) | \(format(result.operationsPerSecond)) "
