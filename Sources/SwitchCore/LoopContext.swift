@@ -82,8 +82,12 @@ final class LoopContext {
             guard let index = pending.index(of: reply.tag) else { continue }
             let entry = pending.slots[index]
             pending.release(index)
+            if entry.isUndo {
+                runtime.settle(entry.key)
+                continue
+            }
             if entry.answered {
-                undoLateApproval(entry, reply)
+                if !undoLateApproval(entry, reply) { runtime.settle(entry.key) }
             } else if var response = entry.response {
                 ResponseBuilder.complete(&response, reply: reply, program: runtime.configuration.program)
                 entry.connection?.send(response, tpdu: entry.tpdu)
@@ -99,6 +103,7 @@ final class LoopContext {
             pending.slots[index].answered = true
             budgetMissCount += 1
             let entry = pending.slots[index]
+            runtime.markInDoubt(entry.key)
             runtime.log.warning(
                 "latency budget of \(runtime.configuration.latencyBudgetMs) ms missed for \(entry.kind) "
                     + "card \(entry.card.map { "\($0)" } ?? "-"): answered 91")
@@ -111,14 +116,27 @@ final class LoopContext {
 
     /// A request answered 91 whose ledger change was applied after all: reverse it, so that the ledger agrees
     /// with what the terminal saw. The reversal's own key is the original's with a bit no terminal key uses.
-    func undoLateApproval(_ entry: PendingRequest, _ reply: LedgerReply) {
-        guard reply.status.isApproval, !reply.isReplay, let card = entry.card else { return }
+    /// Returns true when a reversal went out; the key stays in doubt until its reply.
+    func undoLateApproval(_ entry: PendingRequest, _ reply: LedgerReply) -> Bool {
+        guard reply.status.isApproval, !reply.isReplay, let card = entry.card else { return false }
         var key = entry.key
         key.word0 |= 1 << 47
-        let request = LedgerRequest(
+        var request = LedgerRequest(
             tag: 0, key: key, digest: ContentDigest(high: key.word0, low: key.word3), card: card,
             operation: .reverse(originalKey: entry.key))
+        if let tag = pending.allocate() {
+            let index = pending.index(of: tag)!
+            pending.slots[index].isUndo = true
+            pending.slots[index].answered = true
+            pending.slots[index].key = entry.key
+            pending.slots[index].connection = nil
+            pending.slots[index].response = nil
+            request.tag = tag
+        } else {
+            runtime.log.error("pending table full: the undo of a late approval for card \(card) is not tracked")
+        }
         outgoing.append(request)
         runtime.log.warning("late ledger approval for card \(card) after a 91: reversed")
+        return request.tag != 0
     }
 }

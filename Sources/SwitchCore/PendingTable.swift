@@ -14,6 +14,8 @@ struct PendingRequest {
     var card: CardNumber?
     var deadlineNs: UInt64 = 0
     var tpdu: UInt64?
+    /// The switch's own reversal of a late approval: its reply settles the key in doubt, nobody is answered.
+    var isUndo = false
 }
 
 /// A slab of pending requests with a free list. A tag (slot index and generation) travels through the ledger
@@ -58,6 +60,8 @@ struct PendingTable {
         precondition(slots[index].inUse, "releasing a free pending slot")
         slots[index].inUse = false
         slots[index].connection = nil
+        slots[index].response = nil
+        slots[index].isUndo = false
         slots[index].generation &+= 1
         if slots[index].generation == 0 { slots[index].generation = 1 }
         free.append(index)

@@ -20,8 +20,13 @@ enum ResponseBuilder {
     }
 
     /// Completes `response` with the ledger's outcome. A replay of an operation that was reversed since is
-    /// answered 05: the ledger no longer holds its effect, so an approval would disagree with the balance.
+    /// answered 05: the ledger no longer holds its effect, so an approval would disagree with the balance (this
+    /// is how a terminal's repeat of a request answered 91, whose late effect the switch reversed, is answered).
     static func complete(_ response: inout ISOMessage, reply: LedgerReply, program: Program) {
+        if reply.isReplay && reply.isReversed && reply.status.isApproval {
+            setCode(&response, "05")
+            return
+        }
         let approved = reply.status.isApproval
         if approved { setApprovalCode(&response, reply.key) }
         setCode(&response, reply.status.responseCode)

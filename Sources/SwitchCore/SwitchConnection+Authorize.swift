@@ -39,6 +39,10 @@ extension SwitchConnection {
 
     func submit(kind: TransactionKind, operation: LedgerOperation, card: CardNumber, digest: ContentDigest, tpdu: UInt64?) {
         let key = RequestKeys.key(of: request)
+        if context.runtime.isInDoubt(key) {
+            answerNow("91", tpdu: tpdu)
+            return
+        }
         var state = PendingRequest()
         state.connection = self
         state.response = response

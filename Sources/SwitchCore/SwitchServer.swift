@@ -10,11 +10,33 @@ struct ListenerRuntime: Sendable {
     let dialect: Dialect
 }
 
-/// What every loop shares, read-only after start.
+/// What every loop shares: read-only after start, but for the keys in doubt.
 final class SwitchRuntime: Sendable {
     let configuration: SwitchConfiguration
     let ledger: Ledger
     let log: LogSink
+    /// Keys answered 91 whose ledger outcome is not settled yet (a late reply, or the reversal that undoes it,
+    /// still on the way). A repeat of such a key is answered 91 at once, so a terminal never gets a replayed
+    /// approval that the undo then takes back. Budget misses are rare: the count keeps the common path lock-free.
+    let keysInDoubt = Mutex<Set<IdempotencyKey>>([])
+    let keysInDoubtCount = Atomic<Int>(0)
+
+    func markInDoubt(_ key: IdempotencyKey) {
+        keysInDoubt.withLock { keys in
+            if keys.insert(key).inserted { keysInDoubtCount.add(1, ordering: .relaxed) }
+        }
+    }
+
+    func settle(_ key: IdempotencyKey) {
+        keysInDoubt.withLock { keys in
+            if keys.remove(key) != nil { keysInDoubtCount.subtract(1, ordering: .relaxed) }
+        }
+    }
+
+    func isInDoubt(_ key: IdempotencyKey) -> Bool {
+        guard keysInDoubtCount.load(ordering: .relaxed) > 0 else { return false }
+        return keysInDoubt.withLock { $0.contains(key) }
+    }
 
     init(configuration: SwitchConfiguration, ledger: Ledger, log: LogSink) {
         self.configuration = configuration

@@ -95,15 +95,8 @@ func pipelined(_ requests: [ISOMessage], port: UInt16, connections: Int) throws 
         for (key, reply) in replies { final[key] = reply.code }
         let afterRepeats = try Self.disagreements(cards, requests, final, client, &terminal)
         print("switch budget test: \(missed) of \(requests.count) purchases missed the 1 ms budget")
-        withKnownIssue(
-            """
-            a purchase answered 91 whose ledger change landed late is reversed by the switch (undoLateApproval), but \
-            the ledger still remembers the original as approved: the terminal's repeat is replayed as 00 while the \
-            points stay reversed
-            """
-        ) {
-            #expect(afterRepeats.isEmpty, "after repeating the 91s, balances disagree with the answers: \(afterRepeats)")
-        }
+        // A repeat of a request answered 91 whose late effect the switch reversed is answered 05.
+        #expect(afterRepeats.isEmpty, "after repeating the 91s, balances disagree with the answers: \(afterRepeats)")
     }
 
     /// Cards whose balance is not the sum of the purchases last answered 00.
