@@ -86,11 +86,17 @@ final class ShardState: @unchecked Sendable {
         return member
     }
 
+    /// The largest balance magnitude per asset: 12 digits, what ISO 8583 field 54 can show. A change that would
+    /// pass it is refused (invalid amount) rather than reported truncated.
+    static let balanceMagnitudeMax: UInt64 = 999_999_999_999
+
     /// Adds `amounts` (which may be negative) to a member's balances; false and no change on overflow.
     func addToBalance(member: Int, _ amounts: AssetAmounts) -> Bool {
         let points = members[member].balance.points.addingReportingOverflow(amounts.points)
         let credit = members[member].balance.credit.addingReportingOverflow(amounts.credit)
         guard !points.overflow, !credit.overflow else { return false }
+        let limit = ShardState.balanceMagnitudeMax
+        guard points.partialValue.magnitude <= limit, credit.partialValue.magnitude <= limit else { return false }
         members[member].balance = AssetAmounts(points: points.partialValue, credit: credit.partialValue)
         return true
     }
