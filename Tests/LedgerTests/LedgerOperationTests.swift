@@ -42,7 +42,7 @@ import Testing
         #expect(reply.balance == AssetAmounts(points: 120, credit: 300) && reply.available == reply.balance)
     }
 
-    @Test("earn edges: unknown card without auto-enrol, zero, negative, overflow leave balances unchanged")
+    @Test("earn edges: unknown card without auto-enrol, zero, negative, beyond 12 digits leave balances unchanged")
     mutating func earnEdges() throws {
         let ledger = try openLedger()
         defer {
@@ -52,10 +52,13 @@ import Testing
         #expect(ledger.perform(requests.make(card(1), earn(10, autoEnrol: false))).status == .unknownCard)
         #expect(ledger.perform(requests.make(card(1), earn(0))).status == .approved)
         #expect(ledger.perform(requests.make(card(1), earn(-1))).status == .invalidAmount)
-        #expect(ledger.perform(requests.make(card(1), earn(Int64.max - 5))).status == .approved)
-        let overflow = ledger.perform(requests.make(card(1), earn(10)))
-        #expect(overflow.status == .invalidAmount)
-        #expect(overflow.balance.points == Int64.max - 5)
+        #expect(ledger.perform(requests.make(card(1), earn(Int64.max))).status == .invalidAmount)
+        // Balances are limited to 12 digits per asset (what ISO 8583 field 54 can carry).
+        #expect(ledger.perform(requests.make(card(1), earn(999_999_999_990))).status == .approved)
+        let beyond = ledger.perform(requests.make(card(1), earn(10)))
+        #expect(beyond.status == .invalidAmount)
+        #expect(beyond.balance.points == 999_999_999_990)
+        #expect(ledger.perform(requests.make(card(1), earn(9))).balance.points == 999_999_999_999)
     }
 
     @Test("redeem declines on insufficient balance, approves partially when asked, rejects zero and unknown cards")

@@ -113,7 +113,15 @@ import Testing
             var again = ledger.perform(request)
             if reply.status == .declined && again.status == .declined { continue }
             #expect(again.isReplay)
+            let wasReversed = workload.done.contains { done in
+                if case .reverse(let original) = done.0.operation {
+                    return original == request.key && done.1.status == .approved
+                }
+                return false
+            }
+            #expect(again.isReversed == wasReversed, "isReversed on the replay of \(request.key)")
             again.isReplay = false
+            again.isReversed = false
             #expect(again == reply)
         }
         ledger.close(snapshot: false)
