@@ -127,30 +127,23 @@ import Testing
         }
     }
 
-    @Test("a balance that would pass Int64 is refused, never wrapped; field 54 never shows a truncated amount")
-    func balanceOverflowRefused() throws {
+    @Test("a balance never passes 12 digits (what field 54 shows): the earn that would is refused with 13, nothing changes")
+    func balanceLimitRefused() throws {
         var settings = SwitchSettings()
-        settings.program = ["pointsPerEarnUnit": 1_000_000, "earnUnitMinor": 1]
+        settings.program = ["pointsPerEarnUnit": 1, "earnUnitMinor": 1]
         try withSwitch(settings) { server in
             let client = try SwitchClient(port: server.port)
             var terminal = Terminal()
             let card = Wire.card(38)
-            var approvedPoints: Int64 = 0
-            var problems: [String] = []
-            for _ in 0..<12 {
-                let reply = try client.exchange(terminal.purchase(card, 999_999_999_999))
-                if reply.code == "00" {
-                    approvedPoints += 999_999_999_999_000_000
-                    if reply.available != approvedPoints {
-                        problems.append("54 says \(reply.available.map(String.init) ?? "-") for a balance of \(approvedPoints)")
-                    }
-                }
-            }
-            // Balances are limited to 12 digits (what field 54 can show): the earn that would pass is refused.
-            #expect(problems.isEmpty, "\(problems.prefix(2))")
-            #expect(approvedPoints > 0 && approvedPoints <= Int64.max)
+            let first = try client.exchange(terminal.purchase(card, 400_000_000_000))
+            #expect(first.code == "00" && first.available == 400_000_000_000)
+            let second = try client.exchange(terminal.purchase(card, 400_000_000_000))
+            #expect(second.code == "00" && second.available == 800_000_000_000)
+            // 1,200,000,000,000 would need 13 digits in field 54: refused, balance unchanged.
+            let third = try client.exchange(terminal.purchase(card, 400_000_000_000))
+            #expect(third.code == "13")
             let balance = try client.exchange(terminal.balance(card))
-            #expect(balance.code == "00")
+            #expect(balance.code == "00" && balance.available == 800_000_000_000)
         }
     }
 
