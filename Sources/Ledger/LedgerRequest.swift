@@ -48,6 +48,10 @@ public enum LedgerOperation: Sendable {
     /// Undo the operation made by `originalKey`. Idempotent; when the original has not arrived yet, it is
     /// declined when it does.
     case reverse(originalKey: IdempotencyKey)
+    /// A reversal by the caller itself of an operation it answered "not done" (e.g. 91 after a missed latency
+    /// budget): undone like `reverse`, and the original's remembered outcome becomes `.undone`, so a repeat of
+    /// the original gets the answer the caller gave, not the approval nobody saw.
+    case undo(originalKey: IdempotencyKey)
     /// Take back earned value pro rata: `refundAmountMinor` of the original's purchase amount.
     /// `originalKey` is the earn's key or, when no live earn has that key, the earn's `reference`.
     case refund(originalKey: IdempotencyKey, refundAmountMinor: Int64)
@@ -107,6 +111,8 @@ public enum LedgerStatus: UInt8, Sendable, BitwiseCopyable {
     case capacityExceeded = 11
     /// The shard stopped after an I/O failure; restart recovers from the log.
     case systemError = 12
+    /// The caller answered this operation "not done" and undid it (see `LedgerOperation.undo`).
+    case undone = 13
 
     /// The ISO 8583 field 39 code the wire contract assigns to this outcome.
     public var responseCode: String {
@@ -121,7 +127,7 @@ public enum LedgerStatus: UInt8, Sendable, BitwiseCopyable {
         case .declined: "05"
         case .notPermitted: "57"
         case .keyConflict: "94"
-        case .overloaded: "91"
+        case .overloaded, .undone: "91"
         case .capacityExceeded, .systemError: "96"
         }
     }

@@ -4,6 +4,9 @@
 /// the command that was applied.
 struct ShardCommand: Sendable, BitwiseCopyable {
     static let optionAllowPartial: UInt8 = 1
+    /// On a reversal: the caller answered the original "not done" (a missed latency budget), so the original's
+    /// remembered outcome becomes `.undone` and its repeats are answered the way the caller answered it.
+    static let optionUndo: UInt8 = 8
     static let optionAutoEnrol: UInt8 = 2
     /// Set on an earn whose record carries a reference.
     static let optionHasReference: UInt8 = 4
@@ -33,6 +36,7 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var sink: UInt16 = SinkRegistry.none
 
     var allowPartial: Bool { options & Self.optionAllowPartial != 0 }
+    var isUndo: Bool { options & Self.optionUndo != 0 }
     var autoEnrol: Bool { options & Self.optionAutoEnrol != 0 }
 
     init(kind: CommandKind, key: IdempotencyKey) {
@@ -80,6 +84,10 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         case .reverse(let original):
             kind = .reverse
             originalKey = original
+        case .undo(let original):
+            kind = .reverse
+            originalKey = original
+            options = Self.optionUndo
         case .refund(let original, let refundAmountMinor):
             kind = .refund
             originalKey = original

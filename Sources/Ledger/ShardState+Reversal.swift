@@ -21,6 +21,7 @@ extension ShardState {
             guard undo(original, position: position, &result, nowMs: nowMs) else { return result }
         }
         original.effect.isReversed = true
+        if command.isUndo { original.outcome.status = .undone }
         idempotency[position] = original
         result.effect.linkedPosition = position
         return result

@@ -123,7 +123,7 @@ final class LoopContext {
         key.word0 |= 1 << 47
         var request = LedgerRequest(
             tag: 0, key: key, digest: ContentDigest(high: key.word0, low: key.word3), card: card,
-            operation: .reverse(originalKey: entry.key))
+            operation: .undo(originalKey: entry.key))
         if let tag = pending.allocate() {
             let index = pending.index(of: tag)!
             pending.slots[index].isUndo = true

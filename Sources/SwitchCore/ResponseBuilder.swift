@@ -19,14 +19,9 @@ enum ResponseBuilder {
         if request.mti!.withoutRepeat.value == 800, request.has(70) { try? response.copy(70, from: request) }
     }
 
-    /// Completes `response` with the ledger's outcome. A replay of an operation that was reversed since is
-    /// answered 05: the ledger no longer holds its effect, so an approval would disagree with the balance (this
-    /// is how a terminal's repeat of a request answered 91, whose late effect the switch reversed, is answered).
+    /// Completes `response` with the ledger's outcome. A replay carries the stored outcome, so the response is
+    /// the original's byte for byte; an original the switch answered 91 and undid replays as `.undone`, i.e. 91.
     static func complete(_ response: inout ISOMessage, reply: LedgerReply, program: Program) {
-        if reply.isReplay && reply.isReversed && reply.status.isApproval {
-            setCode(&response, "05")
-            return
-        }
         let approved = reply.status.isApproval
         if approved { setApprovalCode(&response, reply.key) }
         setCode(&response, reply.status.responseCode)
