@@ -71,13 +71,15 @@ struct SlotIndex {
     }
 }
 
-/// Idempotency keys in arrival order (a ring) with an index by key and one by reference (what a refund may
-/// name its original by, e.g. built from field 37), so memory is fixed and the oldest key is forgotten first.
+/// Idempotency keys in arrival order (a ring) with an index by key, one by reference (what a refund may
+/// name its original by, e.g. built from field 37) and one by terminal reference (what a reversal without
+/// field 90 names its original by: terminal + STAN), so memory is fixed and the oldest key is forgotten first.
 /// Positions are absolute (they only grow), so a stale position is detectable.
 struct IdempotencyTable {
     let entries: FixedStorage<IdempotencyEntry>
     private let byKey: SlotIndex
     private let byReference: SlotIndex
+    private let byTerminalReference: SlotIndex
     let capacity: Int
     /// Absolute position of the next entry; the oldest live entry is `nextPosition - count`.
     private(set) var nextPosition: Int64 = 0
@@ -89,6 +91,7 @@ struct IdempotencyTable {
         entries.setCount(keysMax)
         byKey = SlotIndex(capacity: keysMax)
         byReference = SlotIndex(capacity: keysMax)
+        byTerminalReference = SlotIndex(capacity: keysMax)
     }
 
     var oldestPosition: Int64 { nextPosition - Int64(count) }
@@ -127,6 +130,14 @@ struct IdempotencyTable {
         return byReference.find(reference.mixedHash) { entries[$0].reference == reference }.map(positionOf(ringIndex:))
     }
 
+    /// Absolute position of the newest live entry made with `terminalReference`, or nil. Zero is none.
+    func find(terminalReference: IdempotencyKey) -> Int64? {
+        guard terminalReference != .zero else { return nil }
+        return byTerminalReference.find(terminalReference.mixedHash) {
+            entries[$0].terminalReference == terminalReference
+        }.map(positionOf(ringIndex:))
+    }
+
     private func positionOf(ringIndex index: Int) -> Int64 {
         let oldest = oldestPosition
         let distance = (index - ringIndex(oldest) + capacity) % capacity
@@ -146,25 +157,40 @@ struct IdempotencyTable {
         return position
     }
 
-    /// Indexes the entry at a ring index by key and, when it has one, by reference (the newest such entry wins:
-    /// an older one with the same reference is unindexed).
+    /// Indexes the entry at a ring index by key and by each second name it has (the newest entry with a name
+    /// wins: an older one with the same name is unindexed, so a reused RRN or STAN names the latest operation).
     private func index(_ ringIndex: Int) {
         let entry = entries[ringIndex]
         byKey.insert(entry.key.mixedHash, index: ringIndex)
-        guard entry.reference != .zero else { return }
-        if let older = byReference.find(
-            entry.reference.mixedHash, matches: { entries[$0].reference == entry.reference })
-        {
-            byReference.remove(entry.reference.mixedHash, index: older)
+        if entry.reference != .zero {
+            let reference = entry.reference
+            if let older = byReference.find(reference.mixedHash, matches: { entries[$0].reference == reference }) {
+                byReference.remove(reference.mixedHash, index: older)
+            }
+            byReference.insert(reference.mixedHash, index: ringIndex)
         }
-        byReference.insert(entry.reference.mixedHash, index: ringIndex)
+        if entry.terminalReference != .zero {
+            let name = entry.terminalReference
+            if let older = byTerminalReference.find(
+                name.mixedHash, matches: { entries[$0].terminalReference == name })
+            {
+                byTerminalReference.remove(name.mixedHash, index: older)
+            }
+            byTerminalReference.insert(name.mixedHash, index: ringIndex)
+        }
     }
 
+    /// Forgets the oldest entry. A second name may already have been unindexed by a newer entry, so its removal
+    /// may find nothing.
     private mutating func removeOldest() {
         let index = ringIndex(oldestPosition)
-        let removed = byKey.remove(entries[index].key.mixedHash, index: index)
+        let entry = entries[index]
+        let removed = byKey.remove(entry.key.mixedHash, index: index)
         precondition(removed, "removing a key that is not indexed")
-        if entries[index].reference != .zero { byReference.remove(entries[index].reference.mixedHash, index: index) }
+        if entry.reference != .zero { byReference.remove(entry.reference.mixedHash, index: index) }
+        if entry.terminalReference != .zero {
+            byTerminalReference.remove(entry.terminalReference.mixedHash, index: index)
+        }
         count -= 1
     }
 

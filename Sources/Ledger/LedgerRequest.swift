@@ -77,10 +77,16 @@ public struct LedgerRequest: Sendable {
     /// For an earn: a second name a later refund may use instead of the key (the switch builds it from the
     /// purchase's field 37 for refunds that carry no field 90). Zero: none. Newest wins when reused.
     public var reference: IdempotencyKey
+    /// The request's terminal + STAN, for reversals that do not carry field 90: a reversal whose original key
+    /// names no live entry finds the newest earn, redeem, hold, capture or refund made with this value (newest
+    /// wins). Kept only on those operations (others cannot be undone), approved or declined: reversing a declined
+    /// one changes nothing, as with field 90. A reversal that finds nothing leaves a tombstone under the value,
+    /// so a late original carrying it is declined like any late original. Zero: none.
+    public var terminalReference: IdempotencyKey
 
     public init(
         tag: UInt64, key: IdempotencyKey, digest: ContentDigest, card: CardNumber, operation: LedgerOperation,
-        reference: IdempotencyKey = .zero
+        reference: IdempotencyKey = .zero, terminalReference: IdempotencyKey = .zero
     ) {
         self.tag = tag
         self.key = key
@@ -88,6 +94,7 @@ public struct LedgerRequest: Sendable {
         self.card = card
         self.operation = operation
         self.reference = reference
+        self.terminalReference = terminalReference
     }
 }
 

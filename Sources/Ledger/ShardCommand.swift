@@ -10,6 +10,8 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     static let optionAutoEnrol: UInt8 = 2
     /// Set on an earn whose record carries a reference.
     static let optionHasReference: UInt8 = 4
+    /// Set on an earn, redeem, hold, capture or refund whose record carries a terminal reference.
+    static let optionHasTerminalReference: UInt8 = 16
 
     var kind: CommandKind
     var options: UInt8 = 0
@@ -31,6 +33,8 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var otherMasked: MaskedCard = .none
     /// Earn: the second name a refund may use (zero: none).
     var reference: IdempotencyKey = .zero
+    /// Earn, redeem, hold, capture, refund: the terminal + STAN a reversal without field 90 may use (zero: none).
+    var terminalReference: IdempotencyKey = .zero
     /// Where the reply goes (a `SinkRegistry` number); `SinkRegistry.none` during replay and for internal
     /// commands without a waiting client.
     var sink: UInt16 = SinkRegistry.none
@@ -38,6 +42,14 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var allowPartial: Bool { options & Self.optionAllowPartial != 0 }
     var isUndo: Bool { options & Self.optionUndo != 0 }
     var autoEnrol: Bool { options & Self.optionAutoEnrol != 0 }
+
+    /// The kinds a reversal can undo, hence the only ones that keep a terminal reference.
+    static func keepsTerminalReference(_ kind: CommandKind) -> Bool {
+        switch kind {
+        case .earn, .redeem, .hold, .capture, .refund: true
+        default: false
+        }
+    }
 
     init(kind: CommandKind, key: IdempotencyKey) {
         self.kind = kind
@@ -56,6 +68,10 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         if kind == .earn && request.reference != .zero {
             reference = request.reference
             options |= Self.optionHasReference
+        }
+        if Self.keepsTerminalReference(kind) && request.terminalReference != .zero {
+            terminalReference = request.terminalReference
+            options |= Self.optionHasTerminalReference
         }
     }
 

@@ -89,6 +89,8 @@ struct IdempotencyEntry: BitwiseCopyable, Equatable {
     var key: IdempotencyKey
     /// What a refund may name this operation by instead of its key (zero: none).
     var reference: IdempotencyKey
+    /// What a reversal without field 90 may name this operation by: its terminal + STAN (zero: none).
+    var terminalReference: IdempotencyKey
     var digest: ContentDigest
     var createdAtMs: Int64
     var outcome: StoredOutcome

@@ -9,8 +9,14 @@ extension ShardState {
         if let position = idempotency.find(command.key) {
             return answerKnownKey(command, position: position)
         }
+        if let position = tombstone(named: command.terminalReference) {
+            return answerKnownKey(command, position: position)
+        }
         let result = perform(command, nowMs: nowMs)
         let reply = makeReply(command, result)
+        // The terminal reference is kept on declines too (unlike `reference`): a reversal by terminal + STAN then
+        // finds the declined original and changes nothing, as with field 90, instead of leaving a tombstone that
+        // would decline the terminal's next use of that STAN.
         let outcome = StoredOutcome(
             balance: reply.balance, available: reply.available, credited: reply.credited, debited: reply.debited,
             card: reply.card, status: reply.status)
@@ -19,6 +25,7 @@ extension ShardState {
         _ = idempotency.insert(
             IdempotencyEntry(
                 key: command.key, reference: result.status.isApproval ? command.reference : .zero,
+                terminalReference: command.terminalReference,
                 digest: command.digest, createdAtMs: nowMs, outcome: outcome, effect: effect),
             nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs)
         var applied = ApplyResult(reply: reply, isLogged: true)
@@ -26,6 +33,16 @@ extension ShardState {
             applied.transferOut = transfer
         }
         return applied
+    }
+
+    /// A tombstone left by a reversal without field 90 that came before its original (it is stored under the
+    /// terminal reference the reversal named), so the late original is declined as it would be by key.
+    /// Only commands that keep a terminal reference carry one, so a repeated reversal is never caught here.
+    private func tombstone(named terminalReference: IdempotencyKey) -> Int64? {
+        guard terminalReference != .zero, let position = idempotency.find(terminalReference),
+            idempotency[position].effect.isTombstone
+        else { return nil }
+        return position
     }
 
     /// A key seen before: the stored outcome on identical content, a conflict otherwise; a reversal that

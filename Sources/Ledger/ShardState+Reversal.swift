@@ -7,7 +7,9 @@ extension ShardState {
     func performReverse(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .reverse)
         if let cardIndex = cards.find(command.cardHash) { result.member = cards.cards[cardIndex].member }
-        guard let position = idempotency.find(command.originalKey) else {
+        // Without field 90 the caller names the original by its terminal reference (terminal + STAN).
+        let found = idempotency.find(command.originalKey) ?? idempotency.find(terminalReference: command.originalKey)
+        guard let position = found else {
             recordTombstone(command, nowMs: nowMs, member: result.member)
             return result
         }
@@ -37,8 +39,8 @@ extension ShardState {
             status: .declined)
         _ = idempotency.insert(
             IdempotencyEntry(
-                key: command.originalKey, reference: .zero, digest: ContentDigest(high: 0, low: 0), createdAtMs: nowMs,
-                outcome: outcome, effect: effect),
+                key: command.originalKey, reference: .zero, terminalReference: .zero,
+                digest: ContentDigest(high: 0, low: 0), createdAtMs: nowMs, outcome: outcome, effect: effect),
             nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs)
     }
 

@@ -119,8 +119,8 @@ extension ShardState {
             card: reply.card, status: reply.status)
         _ = idempotency.insert(
             IdempotencyEntry(
-                key: command.key, reference: .zero, digest: command.digest, createdAtMs: nowMs, outcome: outcome,
-                effect: result.effect),
+                key: command.key, reference: .zero, terminalReference: .zero, digest: command.digest,
+                createdAtMs: nowMs, outcome: outcome, effect: result.effect),
             nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs)
         return ApplyResult(
             reply: reply, isLogged: true, transferAcknowledgement: (sourceShard, command.originalKey, reply.status))

@@ -27,6 +27,7 @@ extension Snapshot {
             guard ccrc32c_update(0, bytes.baseAddress, contentBytes) == stored else {
                 throw .damagedSnapshot(file: path, reason: "checksum mismatch")
             }
+            try checkVersion(bytes, path: path)
             guard let header = decodeHeader(bytes.baseAddress!, count: contentBytes) else {
                 throw .damagedSnapshot(file: path, reason: "unknown format or layout (written by another build?)")
             }
@@ -35,6 +36,15 @@ extension Snapshot {
                 header, from: UnsafeRawBufferPointer(rebasing: bytes[0..<contentBytes]), into: state, path: path)
             return Loaded(sequence: header.sequence, lastCRC: header.lastCRC, path: path)
         }
+    }
+
+    /// A snapshot of another format version is not damage: it is refused with both versions named.
+    private static func checkVersion(_ bytes: UnsafeRawBufferPointer, path: String) throws(LedgerError) {
+        let foundMagic = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+        let foundVersion = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        guard foundMagic == magic, foundVersion != version else { return }
+        throw .incompatibleDirectory(
+            reason: "\(path) is snapshot format \(foundVersion); this build reads only format \(version)")
     }
 
     private static func checkFits(_ header: Header, state: ShardState, path: String) throws(LedgerError) {

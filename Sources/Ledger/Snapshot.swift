@@ -12,7 +12,9 @@ import CCRC32C
 /// make a build with another layout refuse the file instead of misreading it.
 enum Snapshot {
     static let magic: UInt32 = 0x504E_534C  // "LSNP"
-    static let version: UInt32 = 2
+    /// 3: idempotency entries carry a terminal reference. Older snapshots are refused as incompatible (not
+    /// converted): the format is young, and the refusal names both versions so the operator knows why.
+    static let version: UInt32 = 3
     static let headerBytes = 128
 
     static func fileName(sequence: UInt64) -> String {

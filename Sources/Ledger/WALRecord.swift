@@ -9,7 +9,8 @@ import CCRC32C
 ///    20  recordType         UInt8   1 = command
 ///    21  reserved           3 bytes, zero
 ///    24  batchFirstSequence UInt64  first sequence of the group commit this record belongs to
-///    32  body               the command, its time and its outcome (see `WALRecord.encodeBody`)
+///    32  body               the command, its time and its outcome (see `WALRecord.encodeBody`); the kind's fields,
+///                           then the terminal reference (32 bytes) when option 16 is set
 ///
 /// `batchFirstSequence` lets recovery tell damage in the last batch (a torn write: truncate) from damage
 /// in an earlier, acknowledged batch (refuse to start).
@@ -94,6 +95,12 @@ enum WALRecord {
         writer.put(command.masked.packed)
         writer.put(body.balanceAfter)
         encodeKindFields(command, &writer)
+        if command.options & ShardCommand.optionHasTerminalReference != 0 {
+            precondition(
+                ShardCommand.keepsTerminalReference(command.kind) && command.terminalReference != .zero,
+                "terminal reference on a command that cannot keep one")
+            writer.put(command.terminalReference)
+        }
         return writer.offset
     }
 
@@ -137,8 +144,21 @@ enum WALRecord {
         command.digest = digest
         command.cardHash = cardHash
         command.masked = MaskedCard(packed: masked)
-        guard decodeKindFields(&command, &reader), reader.offset == length else { return nil }
+        guard decodeKindFields(&command, &reader), decodeTerminalReference(&command, &reader),
+            reader.offset == length
+        else { return nil }
         return Body(command: command, timeMs: timeMs, status: status, balanceAfter: balanceAfter)
+    }
+
+    /// The terminal reference after the kind's fields, present only when its option bit says so and only on a
+    /// kind a reversal can undo (records written before it existed simply lack the bit).
+    private static func decodeTerminalReference(_ command: inout ShardCommand, _ reader: inout ByteReader) -> Bool {
+        guard command.options & ShardCommand.optionHasTerminalReference != 0 else { return true }
+        guard ShardCommand.keepsTerminalReference(command.kind), let name = reader.key(), name != .zero else {
+            return false
+        }
+        command.terminalReference = name
+        return true
     }
 
     private static func decodeKindFields(_ command: inout ShardCommand, _ reader: inout ByteReader) -> Bool {
