@@ -35,14 +35,6 @@ enum RequestKeys {
             stan: UInt32(decimal(original[4..<10])), transmission: decimal(original[10..<20]))
     }
 
-    /// When field 90 is absent, a reversal names its original by the same terminal and STAN (and date-time):
-    /// the original is taken to be the 0200 with this message's key fields.
-    static func originalKeyBySTAN(of message: ISOMessage) -> IdempotencyKey {
-        key(
-            mti: MTI(200)!, acquirer: UInt64(message.integer(32) ?? 0), terminal: terminalWord(message),
-            stan: UInt32(truncatingIfNeeded: message.integer(11) ?? 0), transmission: UInt64(message.integer(7) ?? 0))
-    }
-
     /// The second name of a purchase, for refunds that carry no field 90 but the original's RRN in field 37:
     /// (acquirer, RRN). Its first word cannot equal a request key's (whose top 16 bits hold an MTI ≤ 9999).
     /// Nil without field 37.
@@ -57,6 +49,16 @@ enum RequestKeys {
         }
         return IdempotencyKey(
             word0: 0xFFFF_5252_4E00_0000 | UInt64(count), word1: UInt64(message.integer(32) ?? 0), word2: high, word3: low)
+    }
+
+    /// The terminal's name for a request, for reversals that carry no field 90 but the original's terminal and
+    /// STAN: (acquirer, terminal id, STAN). Unlike the key it leaves out the MTI and transmission date-time, which
+    /// a reversal cannot know (the original may be a 0100 or 0220, the reversal sent at another time). Its first
+    /// word cannot equal a request key's (MTI ≤ 9999 in the top 16 bits) nor a retrieval reference's.
+    static func terminalReference(of message: ISOMessage) -> IdempotencyKey {
+        IdempotencyKey(
+            word0: 0xFFFF_5449_4400_0000 | UInt64(truncatingIfNeeded: message.integer(11) ?? 0) & 0xFF_FFFF,
+            word1: UInt64(message.integer(32) ?? 0), word2: terminalWord(message), word3: 0)
     }
 
     /// Field 41's bytes (at most 8) as one word; 0 when absent.

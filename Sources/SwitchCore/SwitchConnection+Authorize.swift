@@ -53,8 +53,11 @@ extension SwitchConnection {
         state.tpdu = tpdu
         // Purchases carry their RRN as a second name, so a refund without field 90 can find them by field 37.
         let reference = kind == .purchase || kind == .offlinePurchase ? RequestKeys.retrievalReference(of: request) : nil
+        // Every request carries its terminal + STAN, so a reversal without field 90 can find it whatever its class
+        // and time (the ledger keeps it only on what a reversal can undo).
         let ledgerRequest = LedgerRequest(
-            tag: 0, key: key, digest: digest, card: card, operation: operation, reference: reference ?? .zero)
+            tag: 0, key: key, digest: digest, card: card, operation: operation, reference: reference ?? .zero,
+            terminalReference: RequestKeys.terminalReference(of: request))
         guard context.enqueue(ledgerRequest, state) else {
             answerNow("91", tpdu: tpdu)
             return
@@ -121,7 +124,8 @@ extension SwitchConnection {
         case .balanceInquiry:
             return .success((.balance, card))
         case .reversal:
-            let original = RequestKeys.originalKey(from: request) ?? RequestKeys.originalKeyBySTAN(of: request)
+            // Field 90 names the original exactly; without it, the same terminal + STAN (the newest such operation).
+            let original = RequestKeys.originalKey(from: request) ?? RequestKeys.terminalReference(of: request)
             return .success((.reverse(originalKey: original), card))
         case .networkManagement, .unsupported:
             return .failure(ResponseCodeError("12"))

@@ -201,10 +201,27 @@ import Testing
             #expect(try client.exchange(terminal.message(220, processing: "000000", card: card, amount: 2_000, stan: 131)).code == "00")
             #expect(try client.exchange(terminal.message(420, processing: "000000", card: card, amount: 2_000, stan: 131)).code == "00")
             let afterAdvice = try client.availablePoints(card, terminal: &terminal)
-            withKnownIssue("a reversal without field 90 only looks for a 0200 original (RequestKeys.originalKeyBySTAN)") {
-                #expect(afterHold == 100, "the hold is released")
-                #expect(afterAdvice == 100, "the advice's points are taken back")
-            }
+            #expect(afterHold == 100, "the hold is released")
+            #expect(afterAdvice == 100, "the advice's points are taken back")
+        }
+    }
+
+    @Test("0400 without field 90 before its 0200: 00, the late 0200 gets 05; another terminal's same STAN matches nothing")
+    func reversalBySTANBeforeOriginal() throws {
+        try withSwitch { server in
+            let client = try SwitchClient(port: server.port)
+            var terminal = Terminal()
+            var otherTerminal = Terminal(id: "TERM0002", firstStan: 500)
+            let card = Wire.card(40)
+            _ = try client.exchange(terminal.purchase(card, 1_000))
+            let early = terminal.message(400, processing: "000000", card: card, amount: 9_900, stan: 140)
+            expectWellFormed(try client.exchange(early), to: early, mti: "0410", code: "00")
+            let late = terminal.purchase(card, 9_900, stan: 140)
+            expectWellFormed(try client.exchange(late), to: late, mti: "0210", code: "05")
+            _ = try client.exchange(terminal.purchase(card, 2_000, stan: 141))
+            let elsewhere = otherTerminal.message(400, processing: "000000", card: card, amount: 2_000, stan: 141)
+            #expect(try client.exchange(elsewhere).code == "00")
+            #expect(try client.availablePoints(card, terminal: &terminal) == 30, "TERM0001's STAN 141 is not reversed")
         }
     }
 }
