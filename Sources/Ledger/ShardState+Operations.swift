@@ -137,18 +137,25 @@ extension ShardState {
         return position
     }
 
-    func performCapture(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
-        var result = OperationResult(.approved, card: command.masked, kind: .capture)
-        guard let position = original(of: command, &result) else { return result }
+    /// The active hold a capture or void names: original not found when it names no hold, declined when the hold
+    /// has lapsed or was already settled.
+    private func namedHold(_ command: ShardCommand, _ result: inout OperationResult, nowMs: Int64) -> Int? {
+        guard let position = original(of: command, &result) else { return nil }
         guard idempotency[position].effect.kind == .hold else {
             result.status = .originalNotFound
-            return result
+            return nil
         }
         expireHolds(member: Int(result.member), nowMs: nowMs)
         guard let hold = activeHold(madeAt: position) else {
             result.status = .declined
-            return result
+            return nil
         }
+        return hold
+    }
+
+    func performCapture(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
+        var result = OperationResult(.approved, card: command.masked, kind: .capture)
+        guard let hold = namedHold(command, &result, nowMs: nowMs) else { return result }
         let record = holds[hold]
         let amount = command.referenceAmountMinor
         guard amount > 0, amount <= record.amount else {
@@ -165,16 +172,7 @@ extension ShardState {
 
     func performVoid(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .void)
-        guard let position = original(of: command, &result) else { return result }
-        guard idempotency[position].effect.kind == .hold else {
-            result.status = .originalNotFound
-            return result
-        }
-        expireHolds(member: Int(result.member), nowMs: nowMs)
-        guard let hold = activeHold(madeAt: position) else {
-            result.status = .declined
-            return result
-        }
+        guard let hold = namedHold(command, &result, nowMs: nowMs) else { return result }
         releaseHold(hold)
         return result
     }

@@ -1,5 +1,6 @@
 import Foundation
 import ISO8583
+import LoadGenerator
 
 /// `loyalty-switch iso decode|encode|dialects`: the codec from the command line, for operators and tests.
 enum ISOCommand {
@@ -101,14 +102,14 @@ enum ISOCommand {
 
     static func json(_ message: ISOMessage, tpdu: [UInt8]?, unmasked: Bool) -> String {
         var parts: [String] = []
-        if let tpdu { parts.append("\"tpdu\": \(JSONText.quoted(hexString(tpdu)))") }
+        if let tpdu { parts.append("\"tpdu\": \(ReportFormat.jsonString(hexString(tpdu)))") }
         if message.dialect.headerLength > 0 {
-            parts.append("\"header\": \(JSONText.quoted(hexString(message.header)))")
+            parts.append("\"header\": \(ReportFormat.jsonString(hexString(message.header)))")
         }
-        parts.append("\"mti\": \(JSONText.quoted(message.mti?.description ?? ""))")
+        parts.append("\"mti\": \(ReportFormat.jsonString(message.mti?.description ?? ""))")
         let fields = message.fieldNumbers.map { field -> String in
             let value = unmasked ? message.string(field) : CardNumberMask.displayValue(message, field: field)
-            return "\(JSONText.quoted(String(field))): \(JSONText.quoted(value ?? ""))"
+            return "\(ReportFormat.jsonString(String(field))): \(ReportFormat.jsonString(value ?? ""))"
         }
         parts.append("\"fields\": {" + fields.joined(separator: ", ") + "}")
         return "{" + parts.joined(separator: ", ") + "}"
