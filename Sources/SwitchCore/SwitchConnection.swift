@@ -92,6 +92,10 @@ final class SwitchConnection: ConnectionHandler {
             connection.close(.protocolError(error.description))
             return
         }
+        guard mti.expectsResponse else {
+            log.warning("connection \(connection.id) from \(connection.peer): format error in \(mti), not a request: dropped")
+            return
+        }
         log.warning("connection \(connection.id) from \(connection.peer): format error in \(mti): \(error); answered 30")
         response.removeAll(mti: mti.response)
         try? response.set(11, bytes: stan)
