@@ -52,6 +52,8 @@ extension SwitchConfiguration {
         inFlightPerConnectionMax = try reader.integer(limits, "inFlightPerConnectionMax", range: 1...65536) ?? inFlightPerConnectionMax
         pendingPerLoopMax = try reader.integer(limits, "pendingPerLoopMax", range: 1...(1 << 22)) ?? pendingPerLoopMax
         ledgerQueueCapacity = try reader.integer(limits, "ledgerQueueCapacity", range: 1...(1 << 22)) ?? ledgerQueueCapacity
+        idempotencyKeysPerShard =
+            try reader.integer(limits, "idempotencyKeysPerShard", range: 1024...(1 << 28)) ?? idempotencyKeysPerShard
     }
 
     mutating func applyProgram(_ object: [String: Any], _ reader: JSONReader) throws(ConfigurationError) {

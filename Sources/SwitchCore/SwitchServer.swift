@@ -63,6 +63,7 @@ public final class SwitchServer: @unchecked Sendable {
         var ledgerConfiguration = LedgerConfiguration()
         ledgerConfiguration.shardCount = configuration.shardCount
         ledgerConfiguration.queueCapacity = configuration.ledgerQueueCapacity
+        ledgerConfiguration.idempotencyKeysPerShardMax = configuration.idempotencyKeysPerShard
         ledgerConfiguration.skipSync = !configuration.durable
         ledgerConfiguration.log = { line in log.info("ledger: \(line)") }
         let ledger: Ledger
