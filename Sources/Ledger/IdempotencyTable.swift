@@ -97,6 +97,12 @@ struct IdempotencyTable {
     var oldestPosition: Int64 { nextPosition - Int64(count) }
     var isFull: Bool { count == capacity }
 
+    /// True when the next insert will forget a key before its retention ends: the table is full and its oldest
+    /// entry is still young. Derived from the table alone, so replay and snapshot loads agree on it.
+    func isForgettingEarly(nowMs: Int64, retentionMs: Int64) -> Bool {
+        isFull && self[oldestPosition].createdAtMs + retentionMs >= nowMs
+    }
+
     func ringIndex(_ position: Int64) -> Int { Int(position % Int64(capacity)) }
 
     /// True when `position` still names a live entry.

@@ -120,6 +120,9 @@ public enum LedgerStatus: UInt8, Sendable, BitwiseCopyable {
     case systemError = 12
     /// The caller answered this operation "not done" and undid it (see `LedgerOperation.undo`).
     case undone = 13
+    /// A reversal whose original is unknown while the idempotency table is forgetting keys early (full under
+    /// load): the original may have been forgotten, so nothing is recorded and the caller should retry.
+    case originalMayBeForgotten = 14
 
     /// The ISO 8583 field 39 code the wire contract assigns to this outcome.
     public var responseCode: String {
@@ -135,7 +138,7 @@ public enum LedgerStatus: UInt8, Sendable, BitwiseCopyable {
         case .notPermitted: "57"
         case .keyConflict: "94"
         case .overloaded, .undone: "91"
-        case .capacityExceeded, .systemError: "96"
+        case .capacityExceeded, .systemError, .originalMayBeForgotten: "96"
         }
     }
 

@@ -10,6 +10,13 @@ extension ShardState {
         // Without field 90 the caller names the original by its terminal reference (terminal + STAN).
         let found = idempotency.find(command.originalKey) ?? idempotency.find(terminalReference: command.originalKey)
         guard let position = found else {
+            // A full table whose oldest key is still inside the retention window is forgetting keys early: the
+            // original may be one of them, and a tombstone would answer 00 while its points stay. Refuse instead;
+            // the caller's repeat succeeds once the original is known (e.g. when it arrives late).
+            if idempotency.isForgettingEarly(nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs) {
+                result.status = .originalMayBeForgotten
+                return result
+            }
             recordTombstone(command, nowMs: nowMs, member: result.member)
             return result
         }
