@@ -10,7 +10,8 @@ extension Dialect {
     public func decode(_ frame: [UInt8], range: Range<Int>) throws(ISOError) -> ISOMessage {
         precondition(range.lowerBound >= 0 && range.upperBound <= frame.count, "range outside frame")
         guard range.count <= ISOMessage.storageBytesMax else {
-            throw ISOError(field: 0, offset: 0, reason: .messageTooLarge(size: range.count, maximum: ISOMessage.storageBytesMax))
+            throw ISOError(
+                field: 0, offset: 0, reason: .messageTooLarge(size: range.count, maximum: ISOMessage.storageBytesMax))
         }
         var message = ISOMessage(dialect: self, frame: frame, base: range.lowerBound)
         try decode(frame, range: range, into: &message)
@@ -22,7 +23,8 @@ extension Dialect {
     public func decode(_ frame: [UInt8], range: Range<Int>, into message: inout ISOMessage) throws(ISOError) {
         precondition(range.lowerBound >= 0 && range.upperBound <= frame.count, "range outside frame")
         guard range.count <= ISOMessage.storageBytesMax else {
-            throw ISOError(field: 0, offset: 0, reason: .messageTooLarge(size: range.count, maximum: ISOMessage.storageBytesMax))
+            throw ISOError(
+                field: 0, offset: 0, reason: .messageTooLarge(size: range.count, maximum: ISOMessage.storageBytesMax))
         }
         message.reset(dialect: self, frame: frame, base: range.lowerBound)
         let failure: ISOError? = frame.withUnsafeBytes { raw -> ISOError? in
@@ -168,7 +170,8 @@ extension Dialect {
             try need(codec.prefixByteCount, at: cursor, end: end, field: field)
             units = try readLengthPrefix(codec, raw, at: cursor, field: field)
             if units > codec.maxLength {
-                throw ISOError(field: field, offset: cursor, reason: .lengthOutOfRange(length: units, maximum: codec.maxLength))
+                throw ISOError(
+                    field: field, offset: cursor, reason: .lengthOutOfRange(length: units, maximum: codec.maxLength))
             }
             cursor &+= codec.prefixByteCount
         }
@@ -220,7 +223,8 @@ extension Dialect {
         case .binary:
             return nil
         case .ascii:
-            let bad = ByteScan.firstInvalid(raw, from: start, count: count, type: codec.type, classMask: codec.classMask, table: classTable)
+            let bad = ByteScan.firstInvalid(
+                raw, from: start, count: count, type: codec.type, classMask: codec.classMask, table: classTable)
             if bad != nil { return bad }
             return codec.type == .signedAmount ? invalidSignedAmount(raw, start, count) : nil
         case .ebcdic:

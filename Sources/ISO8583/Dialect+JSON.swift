@@ -34,7 +34,8 @@ extension Dialect {
         }
         guard let name = root["name"] as? String, !name.isEmpty else { throw fail("\"name\" is missing") }
         let mti = try enumValue(MTIEncoding.self, root["mti"], default: .ascii, key: "mti", source: source, field: nil)
-        let bitmap = try enumValue(BitmapEncoding.self, root["bitmap"], default: .binary, key: "bitmap", source: source, field: nil)
+        let bitmap = try enumValue(
+            BitmapEncoding.self, root["bitmap"], default: .binary, key: "bitmap", source: source, field: nil)
         let headerLength = root["headerLength"] as? Int ?? 0
         guard (0...64).contains(headerLength) else { throw fail("\"headerLength\" must be 0...64") }
         let tertiary = root["tertiaryBitmap"] as? Bool ?? false
@@ -64,7 +65,9 @@ extension Dialect {
             throw fail("\"type\" must be one of \(FieldType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let lengthName = object["length"] as? String ?? "fixed"
-        guard let lengthType = LengthType.named(lengthName) else { throw fail("\"length\" must be fixed, LL, LLL or LLLL") }
+        guard let lengthType = LengthType.named(lengthName) else {
+            throw fail("\"length\" must be fixed, LL, LLL or LLLL")
+        }
         guard let maxLength = object["max"] as? Int, maxLength > 0, maxLength <= lengthType.prefixMaximum,
             maxLength <= 9999
         else {

@@ -26,7 +26,9 @@ public struct Framing: Sendable, Equatable {
     /// The largest frame accepted (length header value, TPDU included); a larger header closes the connection.
     public var frameBytesMax: Int
 
-    public init(lengthHeader: LengthHeader = .binary2, hasTPDU: Bool = false, frameBytesMax: Int = Framing.defaultFrameBytesMax) {
+    public init(
+        lengthHeader: LengthHeader = .binary2, hasTPDU: Bool = false, frameBytesMax: Int = Framing.defaultFrameBytesMax
+    ) {
         precondition(frameBytesMax > 0 && frameBytesMax <= lengthHeader.lengthMax, "frameBytesMax out of range")
         self.lengthHeader = lengthHeader
         self.hasTPDU = hasTPDU
@@ -64,7 +66,8 @@ public struct Framing: Sendable, Equatable {
     }
 
     /// Appends a whole frame for `message` without an intermediate array: header, swapped TPDU, message bytes.
-    public func appendFrame(encoding message: ISOMessage, requestTPDU: UInt64?, to out: inout [UInt8]) throws(ISOError) {
+    public func appendFrame(encoding message: ISOMessage, requestTPDU: UInt64?, to out: inout [UInt8]) throws(ISOError)
+    {
         let tpduCount = hasTPDU ? Framing.tpduByteCount : 0
         let length = message.encodedByteCount + tpduCount
         guard length <= lengthHeader.lengthMax else {

@@ -125,14 +125,16 @@ extension ISOMessage {
             let zero = codec.prefixEncoding == .ascii ? 0x30 : 0xF0
             var remaining = units
             for index in stride(from: digits - 1, through: 0, by: -1) {
-                base.storeBytes(of: UInt8(truncatingIfNeeded: zero + remaining % 10), toByteOffset: index, as: UInt8.self)
+                base.storeBytes(
+                    of: UInt8(truncatingIfNeeded: zero + remaining % 10), toByteOffset: index, as: UInt8.self)
                 remaining /= 10
             }
         case .bcd:
             var remaining = units
             for index in stride(from: codec.prefixByteCount - 1, through: 0, by: -1) {
                 let pair = remaining % 100
-                base.storeBytes(of: UInt8(truncatingIfNeeded: (pair / 10) << 4 | pair % 10), toByteOffset: index, as: UInt8.self)
+                base.storeBytes(
+                    of: UInt8(truncatingIfNeeded: (pair / 10) << 4 | pair % 10), toByteOffset: index, as: UInt8.self)
                 remaining /= 100
             }
         case .binary:

@@ -162,11 +162,14 @@ extension ISOMessage {
         if codec.lengthDigits == 0 {
             let zeroFillable = codec.encoding == .bcd && codec.type == .numeric
             if value.count > codec.maxLength || (value.count < codec.maxLength && !canPadText(codec) && !zeroFillable) {
-                throw ISOError(field: field, offset: 0, reason: .wrongLength(length: value.count, expected: codec.maxLength))
+                throw ISOError(
+                    field: field, offset: 0, reason: .wrongLength(length: value.count, expected: codec.maxLength))
             }
             padCount = codec.maxLength - value.count
-        } else if value.count > codec.maxLength || value.count > LengthType(rawValue: codec.lengthDigits)!.prefixMaximum {
-            throw ISOError(field: field, offset: 0, reason: .lengthOutOfRange(length: value.count, maximum: codec.maxLength))
+        } else if value.count > codec.maxLength || value.count > LengthType(rawValue: codec.lengthDigits)!.prefixMaximum
+        {
+            throw ISOError(
+                field: field, offset: 0, reason: .lengthOutOfRange(length: value.count, maximum: codec.maxLength))
         }
         let units = value.count + padCount
         if codec.encoding == .ascii && padCount == 0 {
@@ -202,7 +205,9 @@ extension ISOMessage {
         }
         let start = storage.count
         guard start + count <= ISOMessage.storageBytesMax else {
-            throw ISOError(field: field, offset: 0, reason: .messageTooLarge(size: start + count, maximum: ISOMessage.storageBytesMax))
+            throw ISOError(
+                field: field, offset: 0,
+                reason: .messageTooLarge(size: start + count, maximum: ISOMessage.storageBytesMax))
         }
         if zeroFill && count > 0 { storage.append(contentsOf: repeatElement(0, count: count)) }
         return start
@@ -227,9 +232,12 @@ func canPadText(_ codec: FieldCodec) -> Bool {
 }
 
 /// Canonical value check: text types by character class, signed amounts by position, binary anything.
-func firstInvalidCanonicalByte(_ codec: FieldCodec, _ value: UnsafeRawBufferPointer, table: UnsafeBufferPointer<UInt16>) -> Int? {
+func firstInvalidCanonicalByte(_ codec: FieldCodec, _ value: UnsafeRawBufferPointer, table: UnsafeBufferPointer<UInt16>)
+    -> Int?
+{
     if codec.type == .binary { return nil }
-    let bad = ByteScan.firstInvalid(value, from: 0, count: value.count, type: codec.type, classMask: codec.classMask, table: table)
+    let bad = ByteScan.firstInvalid(
+        value, from: 0, count: value.count, type: codec.type, classMask: codec.classMask, table: table)
     if bad != nil { return bad }
     if codec.type == .signedAmount && value.count > 0 {
         if value[0] != UInt8(ascii: "C") && value[0] != UInt8(ascii: "D") { return 0 }

@@ -1,7 +1,9 @@
 /// Conversions between a field's canonical value (ASCII text or raw bytes) and its wire form.
 
 /// Writes `value`, padded by `padCount` units, in the codec's wire encoding. `out` has exactly the wire size.
-func encodeWire(_ codec: FieldCodec, _ value: UnsafeRawBufferPointer, padCount: Int, into out: UnsafeMutableRawBufferPointer) {
+func encodeWire(
+    _ codec: FieldCodec, _ value: UnsafeRawBufferPointer, padCount: Int, into out: UnsafeMutableRawBufferPointer
+) {
     switch codec.encoding {
     case .binary:
         out.copyMemory(from: value)
@@ -24,7 +26,9 @@ func encodeWire(_ codec: FieldCodec, _ value: UnsafeRawBufferPointer, padCount: 
 
 /// Packs digits two per byte. A fixed numeric field shorter than its length is zero-filled on the left first;
 /// an odd digit count gets the codec's pad nibble on its pad side. Allocates nothing.
-func packDecimal(_ codec: FieldCodec, _ value: UnsafeRawBufferPointer, zeroFill: Int, into out: UnsafeMutableRawBufferPointer) {
+func packDecimal(
+    _ codec: FieldCodec, _ value: UnsafeRawBufferPointer, zeroFill: Int, into out: UnsafeMutableRawBufferPointer
+) {
     var source = 0
     var target = 0
     if codec.type == .signedAmount {
@@ -58,7 +62,9 @@ func packDecimal(_ codec: FieldCodec, _ value: UnsafeRawBufferPointer, zeroFill:
 }
 
 /// Converts wire bytes to the canonical value; returns the number of bytes written to `out`.
-func canonicalize(_ codec: FieldCodec, wire: UnsafeRawBufferPointer, units: Int, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+func canonicalize(
+    _ codec: FieldCodec, wire: UnsafeRawBufferPointer, units: Int, into out: UnsafeMutableBufferPointer<UInt8>
+) -> Int {
     switch codec.encoding {
     case .ascii, .binary:
         for index in 0..<wire.count { out[index] = wire[index] }
@@ -78,7 +84,9 @@ func canonicalize(_ codec: FieldCodec, wire: UnsafeRawBufferPointer, units: Int,
 
 /// Unpacks digits, dropping the pad nibble of an odd count; nibble n becomes the character 0x30 + n, so track
 /// separators (0xD) read as `=`.
-func unpackDecimal(_ codec: FieldCodec, _ wire: UnsafeRawBufferPointer, units: Int, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+func unpackDecimal(
+    _ codec: FieldCodec, _ wire: UnsafeRawBufferPointer, units: Int, into out: UnsafeMutableBufferPointer<UInt8>
+) -> Int {
     var written = 0
     var first = 0
     var digits = units

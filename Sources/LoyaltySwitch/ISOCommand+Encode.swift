@@ -55,7 +55,9 @@ extension ISOCommand {
         }
         let fields = object["fields"] as? [String: Any] ?? [:]
         for key in fields.keys.sorted(by: { (Int($0) ?? 0) < (Int($1) ?? 0) }) {
-            guard let number = Int(key) else { return .failure(UsageError(message: "field key \"\(key)\" is not a number")) }
+            guard let number = Int(key) else {
+                return .failure(UsageError(message: "field key \"\(key)\" is not a number"))
+            }
             do {
                 switch fields[key] {
                 case let text as String: try message.set(number, text)
@@ -63,7 +65,8 @@ extension ISOCommand {
                 default: return .failure(UsageError(message: "field \(key): value must be a string or an integer"))
                 }
             } catch {
-                return .failure(UsageError(message: "\(error.fieldLabel): \(error.reasonText) (value offset \(error.offset))"))
+                return .failure(
+                    UsageError(message: "\(error.fieldLabel): \(error.reasonText) (value offset \(error.offset))"))
             }
         }
         return .success(message)

@@ -22,7 +22,8 @@ extension ISOCommand {
             return Framing(lengthHeader: header, hasTPDU: hasTPDU, frameBytesMax: header.lengthMax)
         }
         if options.has("framed") || hasTPDU {
-            return Framing(lengthHeader: .binary2, hasTPDU: hasTPDU, frameBytesMax: Framing.LengthHeader.binary2.lengthMax)
+            return Framing(
+                lengthHeader: .binary2, hasTPDU: hasTPDU, frameBytesMax: Framing.LengthHeader.binary2.lengthMax)
         }
         return nil
     }

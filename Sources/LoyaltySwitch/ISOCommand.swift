@@ -89,7 +89,9 @@ enum ISOCommand {
         return status
     }
 
-    static func decodeOne(_ dialect: Dialect, _ bytes: [UInt8], _ range: Range<Int>, tpdu: [UInt8]?, unmasked: Bool) -> Int32 {
+    static func decodeOne(_ dialect: Dialect, _ bytes: [UInt8], _ range: Range<Int>, tpdu: [UInt8]?, unmasked: Bool)
+        -> Int32
+    {
         do {
             let message = try dialect.decode(bytes, range: range)
             print(json(message, tpdu: tpdu, unmasked: unmasked))

@@ -37,7 +37,9 @@ enum ServeCommand {
         sigaddset(&signals, SIGTERM)
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
-        log.info("loyalty-switch starting: \(configuration.loopCount) loops, \(configuration.shardCount) shards, data \(configuration.dataDirectory), budget \(configuration.latencyBudgetMs) ms, durable \(configuration.durable)")
+        log.info(
+            "loyalty-switch starting: \(configuration.loopCount) loops, \(configuration.shardCount) shards, data \(configuration.dataDirectory), budget \(configuration.latencyBudgetMs) ms, durable \(configuration.durable)"
+        )
         let server: SwitchServer
         do {
             server = try SwitchServer(configuration: configuration, log: log)
@@ -76,7 +78,9 @@ enum ServeCommand {
     static func parse(_ arguments: [String]) -> Result<SwitchConfiguration, UsageError> {
         do {
             let options = try CommandLineOptions(arguments, valued: ["listen", "data", "config"], flags: [])
-            guard options.positionals.isEmpty else { throw UsageError(message: "unexpected argument \(options.positionals[0])") }
+            guard options.positionals.isEmpty else {
+                throw UsageError(message: "unexpected argument \(options.positionals[0])")
+            }
             var configuration = SwitchConfiguration()
             if let path = options.values["config"] {
                 do {
@@ -86,7 +90,9 @@ enum ServeCommand {
                 }
             }
             if let listen = options.values["listen"] {
-                guard let address = SocketAddress(listen) else { throw UsageError(message: "--listen must be HOST:PORT (IPv4)") }
+                guard let address = SocketAddress(listen) else {
+                    throw UsageError(message: "--listen must be HOST:PORT (IPv4)")
+                }
                 configuration.listeners[0].address = address
             }
             if let data = options.values["data"] { configuration.dataDirectory = data }

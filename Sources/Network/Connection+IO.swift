@@ -55,7 +55,9 @@ extension Connection {
         while pendingOutputByteCount > 0 {
             let result: IOResult<Int>
             do {
-                let (pointer, count) = output.withUnsafeBytes { raw in (raw.baseAddress! + outputStart, raw.count - outputStart) }
+                let (pointer, count) = output.withUnsafeBytes { raw in
+                    (raw.baseAddress! + outputStart, raw.count - outputStart)
+                }
                 // The array is not mutated during the call, so its storage stays where `pointer` points.
                 result = try systemCall("send") { Glibc.send(descriptor, pointer, count, Int32(MSG_NOSIGNAL)) }
             } catch {

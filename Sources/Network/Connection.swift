@@ -55,7 +55,10 @@ public final class Connection: Pollable {
     var closeAfterFlush = false
     let onClose: (Connection, CloseReason) -> Void
 
-    init(id: UInt64, descriptor: Int32, peer: SocketAddress, loop: EventLoop, onClose: @escaping (Connection, CloseReason) -> Void) {
+    init(
+        id: UInt64, descriptor: Int32, peer: SocketAddress, loop: EventLoop,
+        onClose: @escaping (Connection, CloseReason) -> Void
+    ) {
         self.id = id
         self.descriptor = descriptor
         self.peer = peer

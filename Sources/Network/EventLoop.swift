@@ -49,7 +49,8 @@ public final class EventLoop: @unchecked Sendable {
         wakeDescriptor = clinux_eventfd()
         guard wakeDescriptor >= 0 else { throw SystemCallError(call: "eventfd", errorNumber: errno) }
         readBuffer = .allocate(byteCount: 64 << 10, alignment: 16)
-        _ = clinux_epoll_ctl(epollDescriptor, CLINUX_EPOLL_CTL_ADD, wakeDescriptor, CLINUX_EPOLLIN, UInt64(EventLoop.wakeToken))
+        _ = clinux_epoll_ctl(
+            epollDescriptor, CLINUX_EPOLL_CTL_ADD, wakeDescriptor, CLINUX_EPOLLIN, UInt64(EventLoop.wakeToken))
     }
 
     deinit {

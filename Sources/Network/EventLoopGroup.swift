@@ -26,7 +26,9 @@ public final class EventLoopGroup: @unchecked Sendable {
     /// Binds a listener (before `start`) and returns the bound port. `makeHandler` runs on the loop that
     /// receives each connection.
     @discardableResult
-    public func listen(on address: SocketAddress, makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler) throws(SystemCallError) -> UInt16 {
+    public func listen(on address: SocketAddress, makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler)
+        throws(SystemCallError) -> UInt16
+    {
         let listener = try Listener(address: address, group: self, makeHandler: makeHandler)
         let loop = loops[listeners.count % loops.count]
         listener.token = try loop.register(listener, descriptor: listener.descriptor, events: CLINUX_EPOLLIN)
@@ -46,7 +48,9 @@ public final class EventLoopGroup: @unchecked Sendable {
     public func stop(timeoutMs: Int = 5000) {
         for loop in loops { loop.requestStop() }
         let deadline = monotonicNanoseconds() + UInt64(timeoutMs) * 1_000_000
-        while loops.contains(where: { !$0.threadFinished.load(ordering: .acquiring) }) && monotonicNanoseconds() < deadline {
+        while loops.contains(where: { !$0.threadFinished.load(ordering: .acquiring) })
+            && monotonicNanoseconds() < deadline
+        {
             usleep(1000)
         }
     }
@@ -66,7 +70,8 @@ public final class EventLoopGroup: @unchecked Sendable {
         makeHandler: @Sendable (Connection) -> ConnectionHandler
     ) {
         let id = nextConnectionID.add(1, ordering: .relaxed).newValue
-        let connection = Connection(id: id, descriptor: descriptor, peer: peer, loop: loop) { [self] connection, reason in
+        let connection = Connection(id: id, descriptor: descriptor, peer: peer, loop: loop) {
+            [self] connection, reason in
             openConnections.subtract(1, ordering: .relaxed)
             log.info("connection \(connection.id) from \(connection.peer) closed: \(reason)")
         }

@@ -11,17 +11,23 @@ final class Listener: Pollable {
     var token = -1
     var nextLoop = 0
 
-    init(address: SocketAddress, group: EventLoopGroup, makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler) throws(SystemCallError) {
+    init(
+        address: SocketAddress, group: EventLoopGroup,
+        makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler
+    ) throws(SystemCallError) {
         self.address = address
         self.group = group
         self.makeHandler = makeHandler
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        descriptor = socket(
+            AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw SystemCallError(call: "socket", errorNumber: errno) }
         var one: Int32 = 1
         setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var storage = address.socketAddress
         let bound = withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else {
             let error = errno
@@ -65,7 +71,8 @@ final class Listener: Pollable {
     func distribute(_ descriptor: Int32, peer: SocketAddress) {
         guard group.reserveConnectionSlot() else {
             Glibc.close(descriptor)
-            group.log.warning("refused connection from \(peer): \(group.limits.connectionsMax) connections open (connectionsMax)")
+            group.log.warning(
+                "refused connection from \(peer): \(group.limits.connectionsMax) connections open (connectionsMax)")
             return
         }
         var one: Int32 = 1
@@ -76,7 +83,8 @@ final class Listener: Pollable {
         let makeHandler = self.makeHandler
         let listenAddress = address
         target.execute {
-            group.adopt(descriptor: descriptor, peer: peer, on: target, listenAddress: listenAddress, makeHandler: makeHandler)
+            group.adopt(
+                descriptor: descriptor, peer: peer, on: target, listenAddress: listenAddress, makeHandler: makeHandler)
         }
     }
 

@@ -4,7 +4,11 @@ import Synchronization
 /// One line per event to standard error, with a UTC timestamp and a level. Lines are written whole (one write
 /// call each) so that lines from different threads never interleave. Callers mask card numbers before logging.
 public final class LogSink: Sendable {
-    public enum Level: String, Sendable { case info = "INFO", warning = "WARN", error = "ERROR" }
+    public enum Level: String, Sendable {
+        case info = "INFO"
+        case warning = "WARN"
+        case error = "ERROR"
+    }
 
     let descriptor: Int32
     /// Lines dropped because more than `linesPerSecondMax` were logged in one second (a flood of bad input
@@ -47,7 +51,8 @@ public final class LogSink: Sendable {
         gmtime_r(&seconds, &parts)
         func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
         let milliseconds = Int(time.tv_nsec / 1_000_000)
-        let millisecondText = milliseconds < 10 ? "00\(milliseconds)" : milliseconds < 100 ? "0\(milliseconds)" : "\(milliseconds)"
+        let millisecondText =
+            milliseconds < 10 ? "00\(milliseconds)" : milliseconds < 100 ? "0\(milliseconds)" : "\(milliseconds)"
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(millisecondText)Z"
     }

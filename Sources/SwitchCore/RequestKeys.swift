@@ -8,7 +8,8 @@ enum RequestKeys {
     /// Packs the key fields into 32 bytes: MTI (2), acquirer as a number (8), terminal id (8), STAN (4),
     /// transmission date-time as a number (8). Leading zeros of field 32 do not matter, so the key of an original
     /// rebuilt from field 90 (where the acquirer is zero-filled to 11 digits) equals the original's own key.
-    static func key(mti: MTI, acquirer: UInt64, terminal: UInt64, stan: UInt32, transmission: UInt64) -> IdempotencyKey {
+    static func key(mti: MTI, acquirer: UInt64, terminal: UInt64, stan: UInt32, transmission: UInt64) -> IdempotencyKey
+    {
         IdempotencyKey(
             word0: UInt64(mti.withoutRepeat.value) << 48 | UInt64(stan),
             word1: acquirer,
@@ -41,14 +42,17 @@ enum RequestKeys {
     static func retrievalReference(of message: ISOMessage) -> IdempotencyKey? {
         var bytes = InlineArray<16, UInt8>(repeating: 0)
         var span = bytes.mutableSpan
-        guard let count = span.withUnsafeMutableBytes({ message.copyValue(37, into: $0) }), count > 0 else { return nil }
+        guard let count = span.withUnsafeMutableBytes({ message.copyValue(37, into: $0) }), count > 0 else {
+            return nil
+        }
         var high: UInt64 = 0
         var low: UInt64 = 0
         for index in 0..<min(count, 16) {
             if index < 8 { high = high << 8 | UInt64(bytes[index]) } else { low = low << 8 | UInt64(bytes[index]) }
         }
         return IdempotencyKey(
-            word0: 0xFFFF_5252_4E00_0000 | UInt64(count), word1: UInt64(message.integer(32) ?? 0), word2: high, word3: low)
+            word0: 0xFFFF_5252_4E00_0000 | UInt64(count), word1: UInt64(message.integer(32) ?? 0), word2: high,
+            word3: low)
     }
 
     /// The terminal's name for a request, for reversals that carry no field 90 but the original's terminal and

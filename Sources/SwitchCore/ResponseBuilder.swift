@@ -84,14 +84,16 @@ enum ResponseBuilder {
         }
         var span = text.mutableSpan
         span.withUnsafeMutableBytes { bytes in
-            try? response.set(54, canonicalBytes: UnsafeRawBufferPointer(rebasing: bytes[0..<(count * amountEntryLength)]))
+            try? response.set(
+                54, canonicalBytes: UnsafeRawBufferPointer(rebasing: bytes[0..<(count * amountEntryLength)]))
         }
     }
 
     /// One 20-character entry: account type 00, amount type, currency, sign C/D, 12-digit amount (the magnitude
     /// is capped at 12 digits).
     static func writeEntry(
-        _ text: inout InlineArray<120, UInt8>, at offset: Int, _ amountType: UInt16, _ currency: (UInt8, UInt8, UInt8), _ amount: Int64
+        _ text: inout InlineArray<120, UInt8>, at offset: Int, _ amountType: UInt16, _ currency: (UInt8, UInt8, UInt8),
+        _ amount: Int64
     ) {
         text[offset] = 0x30
         text[offset + 1] = 0x30

@@ -46,23 +46,32 @@ extension SwitchConfiguration {
     }
 
     mutating func applyLimits(_ limits: [String: Any], _ reader: JSONReader) throws(ConfigurationError) {
-        network.connectionsMax = try reader.integer(limits, "connectionsMax", range: 1...1_000_000) ?? network.connectionsMax
-        network.outputBytesMax = try reader.integer(limits, "outputBytesMax", range: 1024...(1 << 30)) ?? network.outputBytesMax
-        network.idleTimeoutMs = try reader.integer(limits, "idleTimeoutMs", range: 0...86_400_000) ?? network.idleTimeoutMs
-        inFlightPerConnectionMax = try reader.integer(limits, "inFlightPerConnectionMax", range: 1...65536) ?? inFlightPerConnectionMax
+        network.connectionsMax =
+            try reader.integer(limits, "connectionsMax", range: 1...1_000_000) ?? network.connectionsMax
+        network.outputBytesMax =
+            try reader.integer(limits, "outputBytesMax", range: 1024...(1 << 30)) ?? network.outputBytesMax
+        network.idleTimeoutMs =
+            try reader.integer(limits, "idleTimeoutMs", range: 0...86_400_000) ?? network.idleTimeoutMs
+        inFlightPerConnectionMax =
+            try reader.integer(limits, "inFlightPerConnectionMax", range: 1...65536) ?? inFlightPerConnectionMax
         pendingPerLoopMax = try reader.integer(limits, "pendingPerLoopMax", range: 1...(1 << 22)) ?? pendingPerLoopMax
-        ledgerQueueCapacity = try reader.integer(limits, "ledgerQueueCapacity", range: 1...(1 << 22)) ?? ledgerQueueCapacity
+        ledgerQueueCapacity =
+            try reader.integer(limits, "ledgerQueueCapacity", range: 1...(1 << 22)) ?? ledgerQueueCapacity
         idempotencyKeysPerShard =
             try reader.integer(limits, "idempotencyKeysPerShard", range: 1024...(1 << 28)) ?? idempotencyKeysPerShard
     }
 
     mutating func applyProgram(_ object: [String: Any], _ reader: JSONReader) throws(ConfigurationError) {
-        program.pointsPerEarnUnit = Int64(try reader.integer(object, "pointsPerEarnUnit", range: 0...1_000_000) ?? Int(program.pointsPerEarnUnit))
-        program.earnUnitMinor = Int64(try reader.integer(object, "earnUnitMinor", range: 1...1_000_000_000) ?? Int(program.earnUnitMinor))
-        program.pointValueMinor = Int64(try reader.integer(object, "pointValueMinor", range: 1...1_000_000_000) ?? Int(program.pointValueMinor))
+        program.pointsPerEarnUnit = Int64(
+            try reader.integer(object, "pointsPerEarnUnit", range: 0...1_000_000) ?? Int(program.pointsPerEarnUnit))
+        program.earnUnitMinor = Int64(
+            try reader.integer(object, "earnUnitMinor", range: 1...1_000_000_000) ?? Int(program.earnUnitMinor))
+        program.pointValueMinor = Int64(
+            try reader.integer(object, "pointValueMinor", range: 1...1_000_000_000) ?? Int(program.pointValueMinor))
         program.autoEnrol = try reader.boolean(object, "autoEnrol") ?? program.autoEnrol
         program.partialRedemption = try reader.boolean(object, "partialRedemption") ?? program.partialRedemption
-        program.holdExpiryMs = Int64(try reader.integer(object, "holdExpiryMs", range: 1000...(400 * 86_400_000)) ?? Int(program.holdExpiryMs))
+        program.holdExpiryMs = Int64(
+            try reader.integer(object, "holdExpiryMs", range: 1000...(400 * 86_400_000)) ?? Int(program.holdExpiryMs))
     }
 }
 
@@ -108,7 +117,8 @@ struct JSONReader {
         guard let header = Framing.LengthHeader(rawValue: headerName) else {
             throw error("\(key).framing", "must be binary2, bcd2 or ascii4")
         }
-        let frameMax = try integer(object, "frameBytesMax", range: 64...header.lengthMax) ?? Framing.defaultFrameBytesMax
+        let frameMax =
+            try integer(object, "frameBytesMax", range: 64...header.lengthMax) ?? Framing.defaultFrameBytesMax
         let tpdu = try boolean(object, "tpdu") ?? false
         let dialect = try string(object, "dialect") ?? BuiltinDialects.defaultName
         do {

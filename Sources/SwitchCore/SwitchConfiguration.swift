@@ -11,7 +11,10 @@ public struct ListenerConfiguration: Sendable {
     public var dialectName: String
     public var role: Role
 
-    public init(address: SocketAddress, framing: Framing = Framing(), dialectName: String = BuiltinDialects.defaultName, role: Role = .terminal) {
+    public init(
+        address: SocketAddress, framing: Framing = Framing(), dialectName: String = BuiltinDialects.defaultName,
+        role: Role = .terminal
+    ) {
         self.address = address
         self.framing = framing
         self.dialectName = dialectName

@@ -9,12 +9,14 @@ extension SwitchConnection {
         let transactionType = request.integer(3).map { Int($0 / 10_000) }
         let kind = TransactionKind.classify(mti: mti, transactionType: transactionType)
         guard mti.expectsResponse else {
-            context.runtime.log.warning("connection \(connection.id) from \(connection.peer): \(mti) is not a request; dropped")
+            context.runtime.log.warning(
+                "connection \(connection.id) from \(connection.peer): \(mti) is not a request; dropped")
             return
         }
         // Without a STAN no response could be matched: the contract closes the connection instead.
         guard request.has(11) else {
-            context.runtime.log.warning("connection \(connection.id) from \(connection.peer): \(mti) without field 11; closing")
+            context.runtime.log.warning(
+                "connection \(connection.id) from \(connection.peer): \(mti) without field 11; closing")
             connection.close(.protocolError("\(mti) without field 11"))
             return
         }
@@ -37,7 +39,9 @@ extension SwitchConnection {
         }
     }
 
-    func submit(kind: TransactionKind, operation: LedgerOperation, card: CardNumber, digest: ContentDigest, tpdu: UInt64?) {
+    func submit(
+        kind: TransactionKind, operation: LedgerOperation, card: CardNumber, digest: ContentDigest, tpdu: UInt64?
+    ) {
         let key = RequestKeys.key(of: request)
         if context.runtime.isInDoubt(key) {
             answerNow("91", tpdu: tpdu)
@@ -52,7 +56,8 @@ extension SwitchConnection {
         state.deadlineNs = monotonicNanoseconds() + context.budgetNs
         state.tpdu = tpdu
         // Purchases carry their RRN as a second name, so a refund without field 90 can find them by field 37.
-        let reference = kind == .purchase || kind == .offlinePurchase ? RequestKeys.retrievalReference(of: request) : nil
+        let reference =
+            kind == .purchase || kind == .offlinePurchase ? RequestKeys.retrievalReference(of: request) : nil
         // Every request carries its terminal + STAN, so a reversal without field 90 can find it whatever its class
         // and time (the ledger keeps it only on what a reversal can undo).
         let ledgerRequest = LedgerRequest(
@@ -83,7 +88,8 @@ extension SwitchConnection {
         }
         if code != 301 {
             let terminal = request.string(41) ?? "-"
-            context.runtime.log.info("connection \(connection.id) from \(connection.peer): \(name) terminal \(terminal)")
+            context.runtime.log.info(
+                "connection \(connection.id) from \(connection.peer): \(name) terminal \(terminal)")
         }
         answerNow("00", tpdu: tpdu)
     }
@@ -102,19 +108,25 @@ extension SwitchConnection {
         let amountMinor = amount ?? 0
         switch kind {
         case .purchase, .offlinePurchase:
-            guard let points = program.pointsEarned(amountMinor: amountMinor) else { return .failure(ResponseCodeError("13")) }
+            guard let points = program.pointsEarned(amountMinor: amountMinor) else {
+                return .failure(ResponseCodeError("13"))
+            }
             let amounts = AssetAmounts(points: points)
-            return .success((.earn(amounts: amounts, purchaseAmountMinor: amountMinor, autoEnrol: program.autoEnrol), card))
+            return .success(
+                (.earn(amounts: amounts, purchaseAmountMinor: amountMinor, autoEnrol: program.autoEnrol), card))
         case .redeem:
             let points = program.pointsToPay(amountMinor: amountMinor)
             return .success((.redeem(asset: .points, amount: points, allowPartial: program.partialRedemption), card))
         case .hold:
             let points = program.pointsToPay(amountMinor: amountMinor)
             let operation = LedgerOperation.hold(
-                asset: .points, amount: points, allowPartial: program.partialRedemption, expiresAfterMs: program.holdExpiryMs)
+                asset: .points, amount: points, allowPartial: program.partialRedemption,
+                expiresAfterMs: program.holdExpiryMs)
             return .success((operation, card))
         case .completion:
-            guard let original = RequestKeys.originalKey(from: request), let amount else { return .failure(ResponseCodeError("30")) }
+            guard let original = RequestKeys.originalKey(from: request), let amount else {
+                return .failure(ResponseCodeError("30"))
+            }
             return .success((.capture(holdKey: original, amount: program.pointsToPay(amountMinor: amount)), card))
         case .refund:
             // Field 90 names the original; without it, field 37 repeats the original's RRN.

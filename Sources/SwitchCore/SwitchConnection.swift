@@ -76,7 +76,8 @@ final class SwitchConnection: ConnectionHandler {
             return
         }
         let digest = decoder.buffer.withUnsafeBytes { raw in
-            RequestKeys.digest(of: UnsafeRawBufferPointer(rebasing: raw[frame.message]), mti: request.mti!, dialect: listener.dialect)
+            RequestKeys.digest(
+                of: UnsafeRawBufferPointer(rebasing: raw[frame.message]), mti: request.mti!, dialect: listener.dialect)
         }
         authorize(digest: digest, tpdu: tpdu)
         // Drop the reference to the read buffer so the next append does not copy it.
@@ -93,10 +94,12 @@ final class SwitchConnection: ConnectionHandler {
             return
         }
         guard mti.expectsResponse else {
-            log.warning("connection \(connection.id) from \(connection.peer): format error in \(mti), not a request: dropped")
+            log.warning(
+                "connection \(connection.id) from \(connection.peer): format error in \(mti), not a request: dropped")
             return
         }
-        log.warning("connection \(connection.id) from \(connection.peer): format error in \(mti): \(error); answered 30")
+        log.warning(
+            "connection \(connection.id) from \(connection.peer): format error in \(mti): \(error); answered 30")
         response.removeAll(mti: mti.response)
         try? response.set(11, bytes: stan)
         if let terminal = fields[41] { try? response.set(41, bytes: terminal) }

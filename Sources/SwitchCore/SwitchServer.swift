@@ -100,7 +100,8 @@ public final class SwitchServer: @unchecked Sendable {
             let port: UInt16
             do {
                 port = try group.listen(on: listenerConfiguration.address) { connection in
-                    SwitchConnection(connection: connection, context: contexts[connection.loop.index], listener: listener)
+                    SwitchConnection(
+                        connection: connection, context: contexts[connection.loop.index], listener: listener)
                 }
             } catch {
                 throw SwitchStartError(message: "listen on \(listenerConfiguration.address): \(error)")
@@ -109,7 +110,8 @@ public final class SwitchServer: @unchecked Sendable {
             let framing = listenerConfiguration.framing
             log.info(
                 "listening on \(listenerConfiguration.address.host):\(port) dialect \(dialect.name) framing "
-                    + "\(framing.lengthHeader.rawValue)\(framing.hasTPDU ? "+tpdu" : "") role \(listenerConfiguration.role.rawValue)")
+                    + "\(framing.lengthHeader.rawValue)\(framing.hasTPDU ? "+tpdu" : "") role \(listenerConfiguration.role.rawValue)"
+            )
         }
         group.start()
     }

@@ -17,12 +17,15 @@ struct ISOCommandTests {
         return try message.encoded().map { String(format: "%02X", $0) }.joined()
     }
 
-    @Test("decode --unmasked then encode gives the same bytes, for every built-in dialect", arguments: BuiltinDialects.names)
+    @Test(
+        "decode --unmasked then encode gives the same bytes, for every built-in dialect",
+        arguments: BuiltinDialects.names)
     func roundTrip(dialectName: String) throws {
         let hex = try Self.referenceHex(BuiltinDialects.dialect(named: dialectName)!)
         let decoded = try CommandRunner.run(["iso", "decode", "--spec", dialectName, "--unmasked", hex])
         #expect(decoded.status == 0, "\(decoded.standardError)")
-        let encoded = try CommandRunner.run(["iso", "encode", "--spec", dialectName, "-"], input: decoded.standardOutput)
+        let encoded = try CommandRunner.run(
+            ["iso", "encode", "--spec", dialectName, "-"], input: decoded.standardOutput)
         #expect(encoded.status == 0, "\(encoded.standardError)")
         #expect(encoded.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == hex)
     }
@@ -36,7 +39,9 @@ struct ISOCommandTests {
             let hex = vector["hex"] as! String
             let decoded = try CommandRunner.run(["iso", "decode", "--unmasked", hex])
             let encoded = try CommandRunner.run(["iso", "encode", "-"], input: decoded.standardOutput)
-            #expect(encoded.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == hex.uppercased(), "\(vector["name"]!)")
+            #expect(
+                encoded.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == hex.uppercased(),
+                "\(vector["name"]!)")
         }
     }
 
@@ -89,9 +94,13 @@ struct ISOCommandTests {
     @Test("a jPOS GenericPackager XML file works as --spec")
     func jposPackagerAsSpec() throws {
         let xml = CommandRunner.repositoryRoot.appendingPathComponent("fixtures/jpos/iso87ascii.xml").path
-        let outcome = try CommandRunner.run(["iso", "encode", "--spec", xml, #"{"mti": "0800", "fields": {"11": "000001", "70": "301"}}"#])
+        let outcome = try CommandRunner.run([
+            "iso", "encode", "--spec", xml, #"{"mti": "0800", "fields": {"11": "000001", "70": "301"}}"#,
+        ])
         #expect(outcome.status == 0, "\(outcome.standardError)")
-        let back = try CommandRunner.run(["iso", "decode", "--spec", xml, outcome.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)])
+        let back = try CommandRunner.run([
+            "iso", "decode", "--spec", xml, outcome.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines),
+        ])
         #expect(back.standardOutput.contains("\"70\": \"301\""))
     }
 

@@ -42,12 +42,16 @@ struct BlockingClient {
         var timeout = timeval(tv_sec: 2, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard result == 0 else { throw POSIXError(.ECONNREFUSED) }
     }
 
-    func write(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+    func write(_ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
 
     /// Reads up to `count` bytes; an empty array means the peer closed (or the timeout passed).
     func read(_ count: Int) -> [UInt8] {
@@ -61,8 +65,11 @@ struct BlockingClient {
 
 @Suite("Event loop group")
 struct EventLoopGroupTests {
-    static func makeGroup(_ limits: NetworkLimits = NetworkLimits(), mode: ProbeHandler.Mode) throws -> (EventLoopGroup, UInt16, ProbeHandler) {
-        let group = try EventLoopGroup(loopCount: 1, limits: limits, log: LogSink(descriptor: open("/dev/null", O_WRONLY)))
+    static func makeGroup(_ limits: NetworkLimits = NetworkLimits(), mode: ProbeHandler.Mode) throws -> (
+        EventLoopGroup, UInt16, ProbeHandler
+    ) {
+        let group = try EventLoopGroup(
+            loopCount: 1, limits: limits, log: LogSink(descriptor: open("/dev/null", O_WRONLY)))
         let handler = ProbeHandler(mode: mode)
         let port = try group.listen(on: SocketAddress("127.0.0.1:0")!) { _ in handler }
         group.start()

@@ -10,7 +10,8 @@ struct LoopInboxTests {
     func noLostWakeUps() throws {
         var limits = NetworkLimits()
         limits.idleTimeoutMs = 0  // no sweep timer: a lost wake-up waits for epoll's 1 s timeout or forever
-        let group = try EventLoopGroup(loopCount: 1, limits: limits, log: LogSink(descriptor: open("/dev/null", O_WRONLY)))
+        let group = try EventLoopGroup(
+            loopCount: 1, limits: limits, log: LogSink(descriptor: open("/dev/null", O_WRONLY)))
         let consumed = Atomic<Int>(0)
         let ready = Atomic<Bool>(false)
         let box = Mutex<LoopInbox<Int>?>(nil)

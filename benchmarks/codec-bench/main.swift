@@ -49,9 +49,10 @@ func measure(_ name: String = "", iterations: Int, _ body: () -> UInt64) -> Meas
         for _ in 0..<iterations { blackHole(body()) }
         let elapsed = nanoseconds() - start
         let allocations = malloc_counter_total() - allocationsBefore
-        rounds.append(Measurement(
-            nanosecondsPerOperation: Double(elapsed) / Double(iterations),
-            allocationsPerOperation: Double(allocations) / Double(iterations)))
+        rounds.append(
+            Measurement(
+                nanosecondsPerOperation: Double(elapsed) / Double(iterations),
+                allocationsPerOperation: Double(allocations) / Double(iterations)))
     }
     return rounds.sorted { $0.nanosecondsPerOperation < $1.nanosecondsPerOperation }[3]
 }
@@ -127,7 +128,9 @@ func benchmark(_ dialectName: String, iterations: Int) -> [String] {
 
 let arguments = CommandLine.arguments
 var iterations = arguments.contains("--quick") ? 20_000 : 1_000_000
-if let index = arguments.firstIndex(of: "--iterations"), index + 1 < arguments.count, let count = Int(arguments[index + 1]) {
+if let index = arguments.firstIndex(of: "--iterations"), index + 1 < arguments.count,
+    let count = Int(arguments[index + 1])
+{
     iterations = count
 }
 print("| dialect | operation | ns/message | heap allocations/message |")
