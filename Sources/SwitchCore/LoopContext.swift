@@ -91,6 +91,7 @@ final class LoopContext {
             } else if var response = entry.response {
                 ResponseBuilder.complete(&response, reply: reply, program: runtime.configuration.program)
                 entry.connection?.send(response, tpdu: entry.tpdu)
+                entry.connection?.recycle(response)
             }
             entry.connection?.requestFinished()
         }

@@ -29,7 +29,7 @@ enum ResponseBuilder {
             try? response.set(4, integer: program.amountPaid(points: reply.debited.points))
         }
         if approved || reply.status == .insufficientFunds {
-            setAdditionalAmounts(&response, reply, currency: response.value(49))
+            setAdditionalAmounts(&response, reply)
         }
     }
 
@@ -63,7 +63,7 @@ enum ResponseBuilder {
 
     /// Field 54 entries: available points (02), ledger points when holds differ (01), points credited (90),
     /// points debited (91); store credit the same way in the transaction currency when there is any.
-    static func setAdditionalAmounts(_ response: inout ISOMessage, _ reply: LedgerReply, currency: [UInt8]?) {
+    static func setAdditionalAmounts(_ response: inout ISOMessage, _ reply: LedgerReply) {
         var text = InlineArray<120, UInt8>(repeating: 0x20)
         var count = 0
         let points: (UInt8, UInt8, UInt8) = (0x39, 0x39, 0x39)
@@ -77,6 +77,8 @@ enum ResponseBuilder {
         if reply.credited.points > 0 { add(90, points, reply.credited.points) }
         if reply.debited.points > 0 { add(91, points, -reply.debited.points) }
         if reply.available.credit != 0 || reply.credited.credit != 0 || reply.debited.credit != 0 {
+            // Field 49 is read only here: most responses carry points alone and need no currency.
+            let currency = response.value(49)
             let code = currency.map { $0.count == 3 ? ($0[0], $0[1], $0[2]) : (0x30, 0x30, 0x30) } ?? (0x30, 0x30, 0x30)
             add(2, code, reply.available.credit)
             if reply.credited.credit > 0 { add(90, code, reply.credited.credit) }

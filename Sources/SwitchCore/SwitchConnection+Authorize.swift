@@ -68,7 +68,7 @@ extension SwitchConnection {
             return
         }
         // The pending entry owns the skeleton now; build the next one in a fresh message.
-        response = ISOMessage(dialect: listener.dialect, mti: nil)
+        response = nextResponse()
         inFlight += 1
         if inFlight >= context.runtime.configuration.inFlightPerConnectionMax { connection.pauseReading() }
     }

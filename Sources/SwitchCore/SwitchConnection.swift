@@ -15,6 +15,9 @@ final class SwitchConnection: ConnectionHandler {
     var response: ISOMessage
     var inFlight = 0
     var inputEnded = false
+    /// Response messages to reuse: a sent response comes back here, so steady traffic allocates no messages.
+    var spareResponses: [ISOMessage] = []
+    static let spareResponsesMax = 64
 
     init(connection: Connection, context: LoopContext, listener: ListenerRuntime) {
         self.connection = connection
@@ -52,6 +55,17 @@ final class SwitchConnection: ConnectionHandler {
         inFlight -= 1
         if inFlight < context.runtime.configuration.inFlightPerConnectionMax { connection.resumeReading() }
         if inputEnded && inFlight == 0 { connection.closeWhenFlushed() }
+    }
+
+    /// Keeps a sent response's buffers for the next request (bounded by `spareResponsesMax`).
+    func recycle(_ message: ISOMessage) {
+        guard spareResponses.count < SwitchConnection.spareResponsesMax else { return }
+        spareResponses.append(message)
+    }
+
+    /// A message for the next response skeleton: a recycled one when there is one.
+    func nextResponse() -> ISOMessage {
+        spareResponses.popLast() ?? ISOMessage(dialect: listener.dialect, mti: nil)
     }
 
     func send(_ message: ISOMessage, tpdu: UInt64?) {
