@@ -26,6 +26,8 @@ let package = Package(
         .target(name: "Network", dependencies: ["CLinux"], swiftSettings: strictSettings),
         // The authorization switch: wire contract v1 over the network layer, the codec and the ledger.
         .target(name: "SwitchCore", dependencies: ["ISO8583", "Ledger", "Network"], swiftSettings: strictSettings),
+        // Pure loyalty rules: program configuration from JSON and the earn evaluator. No I/O (issue 6).
+        .target(name: "Loyalty", swiftSettings: strictSettings),
         // The load tester behind `loadgen`: open/closed loop client on epoll, histogram, mix, report, SVG chart.
         .target(name: "LoadGenerator", dependencies: ["ISO8583", "Network", "CLinux"], swiftSettings: strictSettings),
         // The command-line entry point: `serve`, `iso decode|encode`, later `ledger`, `loadgen`.
@@ -62,6 +64,11 @@ let package = Package(
             name: "SwitchTests",
             dependencies: ["ISO8583", "SwitchCore", "Network", "Ledger"],
             exclude: ["contract_client.py"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LoyaltyTests",
+            dependencies: ["Loyalty"],
             swiftSettings: strictSettings
         ),
         .testTarget(

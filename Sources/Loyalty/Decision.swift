@@ -1,0 +1,95 @@
+/// What the rules decided for one purchase: the postings, why, and under which configuration version.
+///
+/// The version is part of the decision so that the write-ahead log can record it and a replay after a rules
+/// change applies the rules that were in force (wiring into the WAL is later work, see docs/loyalty-rules.md).
+public struct Decision: Sendable, Equatable {
+    public var postings: Postings
+    public var explanation: Explanation
+    public var configurationVersion: Int64
+}
+
+/// The amounts to post to the member's balances. Fixed fields rather than an array of postings, so a decision
+/// costs no allocation; more kinds (bonus, tier change) become more fields.
+public struct Postings: Sendable, Equatable {
+    public var pointsEarned: Int64
+    /// Store credit, in minor units of the purchase's currency.
+    public var creditEarnedMinor: Int64
+
+    public init(pointsEarned: Int64, creditEarnedMinor: Int64) {
+        self.pointsEarned = pointsEarned
+        self.creditEarnedMinor = creditEarnedMinor
+    }
+}
+
+/// Which rule applied, as values (no strings are built on the authorization path); `description` renders the
+/// short text for receipts, logs and tests.
+public struct Explanation: Sendable, Equatable, CustomStringConvertible {
+    public enum Outcome: Sendable, Equatable {
+        case evaluated
+        /// The purchase is in another currency than the program's: nothing is earned.
+        case currencyMismatch
+        /// Negative amounts, amounts beyond 12 digits, or more paid with points than the purchase.
+        case invalidAmount
+    }
+
+    /// Why the points are what they are, beyond which rule gave them.
+    public enum PointsNote: Sendable, Equatable {
+        case awarded
+        case noRule
+        case belowMinimumPurchase
+        /// The rule gave more than `pointsPerTransactionMax`; the cap was posted.
+        case cappedPerTransaction(uncappedPoints: Int64)
+    }
+
+    public var outcome: Outcome
+    public var pointsRule: RuleSource
+    public var pointsNote: PointsNote
+    public var creditRule: RuleSource
+    /// The step whose rate applied; `nil` when no rule applied or the purchase reached no step.
+    public var creditStep: CreditStep?
+
+    static let nothingApplied = Explanation(
+        outcome: .evaluated, pointsRule: .none, pointsNote: .noRule, creditRule: .none, creditStep: nil)
+
+    public var description: String {
+        switch outcome {
+        case .currencyMismatch: return "no reward: purchase currency is not the program's"
+        case .invalidAmount: return "no reward: invalid amount"
+        case .evaluated: break
+        }
+        var points = "points by \(pointsRule)"
+        switch pointsNote {
+        case .awarded: break
+        case .noRule: points = "no points rule"
+        case .belowMinimumPurchase: points += ", below minimum purchase"
+        case .cappedPerTransaction(let uncapped): points += ", capped (uncapped \(uncapped))"
+        }
+        guard let step = creditStep else {
+            return creditRule == .none
+                ? "\(points); no credit rule" : "\(points); credit by \(creditRule), no step reached"
+        }
+        return "\(points); credit by \(creditRule) at \(step.basisPoints) basis points from \(step.fromAmountMinor)"
+    }
+}
+
+/// The level of the rule that applied, with the key that selected it. Precedence, most specific first:
+/// service code (points only), merchant, group, merchant category, program default.
+public enum RuleSource: Sendable, Equatable, CustomStringConvertible {
+    case none
+    case serviceCode(UInt32)
+    case merchant(ShortIdentifier)
+    case group(ShortIdentifier)
+    case merchantCategory(UInt16)
+    case programDefault
+
+    public var description: String {
+        switch self {
+        case .none: return "no rule"
+        case .serviceCode(let code): return "service code \(code)"
+        case .merchant(let identifier): return "merchant \(identifier)"
+        case .group(let identifier): return "group \(identifier)"
+        case .merchantCategory(let code): return "merchant category \(code)"
+        case .programDefault: return "program default"
+        }
+    }
+}

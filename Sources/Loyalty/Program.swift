@@ -1,0 +1,124 @@
+/// A loaded loyalty program: the configuration resolved into lookup tables, and the evaluator that decides what
+/// a purchase earns.
+///
+/// Evaluation is pure and deterministic: it reads only its arguments and the tables, never a clock or random
+/// source, so the same purchase and member always give the same decision, and a replay reproduces it. Its hot
+/// path is one dictionary lookup (the merchant), array reads and integer arithmetic; it allocates nothing.
+///
+/// Rounding: points are `points` per *whole* `perAmountMinor` of the money part (floor); credit is
+/// `moneyPart × basisPoints / 10,000` rounded down to the minor unit (floor). Thresholds (minimum purchase,
+/// credit steps) compare the whole purchase amount; rewards are computed on the part paid in money, since the
+/// part paid with points earns nothing.
+public struct Program: Sendable {
+    public let version: Int64
+    public let currencyCode: UInt16
+    let merchantIndexByIdentifier: [ShortIdentifier: Int32]
+    let pointsRules: RuleTable<PointsRule>
+    let creditRules: RuleTable<CreditRule>
+    let pointsByServiceCode: [UInt32: Int64]
+    let minimumPurchaseMinor: Int64
+    /// `Int64.max` when the configuration sets no cap, so the hot path needs no optional.
+    let pointsPerTransactionMax: Int64
+
+    /// Validates `configuration` and builds the tables.
+    public init(configuration: ProgramConfiguration) throws(ProgramConfigurationError) {
+        try configuration.validate()
+        version = configuration.version
+        currencyCode = configuration.currencyCode
+        var merchantIndex: [ShortIdentifier: Int32] = [:]
+        for (index, merchant) in configuration.merchants.enumerated() {
+            merchantIndex[merchant.identifier] = Int32(index)
+        }
+        merchantIndexByIdentifier = merchantIndex
+        pointsRules = RuleTable(configuration.earning.rules, merchants: configuration.merchants)
+        creditRules = RuleTable(configuration.storeCredit, merchants: configuration.merchants)
+        pointsByServiceCode = configuration.earning.pointsByServiceCode
+        minimumPurchaseMinor = configuration.earning.minimumPurchaseMinor
+        pointsPerTransactionMax = configuration.earning.pointsPerTransactionMax ?? Int64.max
+    }
+
+    /// Parses, validates and loads a JSON configuration (docs/loyalty-rules.md).
+    public init(json bytes: [UInt8]) throws(ProgramConfigurationError) {
+        try self.init(configuration: ProgramConfiguration.fromJSON(bytes))
+    }
+
+    /// Decides what `transaction` earns for `member`.
+    public func evaluate(transaction: Transaction, member: Member) -> Decision {
+        var explanation = Explanation.nothingApplied
+        guard transaction.currencyCode == currencyCode else {
+            explanation.outcome = .currencyMismatch
+            return decision(points: 0, creditMinor: 0, explanation)
+        }
+        let amountMinor = transaction.amountMinor
+        let paidWithPointsMinor = transaction.paidWithPointsAmountMinor
+        guard (0...ProgramLimits.amountMinorMax).contains(amountMinor), (0...amountMinor).contains(paidWithPointsMinor)
+        else {
+            explanation.outcome = .invalidAmount
+            return decision(points: 0, creditMinor: 0, explanation)
+        }
+        let merchantIndex = merchantIndexByIdentifier[transaction.merchant].map(Int.init) ?? -1
+        let moneyMinor = amountMinor - paidWithPointsMinor
+        let points = evaluatePoints(transaction, merchantIndex: merchantIndex, moneyMinor: moneyMinor, &explanation)
+        let creditMinor = evaluateCredit(
+            transaction, merchantIndex: merchantIndex, moneyMinor: moneyMinor, &explanation)
+        return decision(points: points, creditMinor: creditMinor, explanation)
+    }
+
+    @inline(__always)
+    func decision(points: Int64, creditMinor: Int64, _ explanation: Explanation) -> Decision {
+        Decision(
+            postings: Postings(pointsEarned: points, creditEarnedMinor: creditMinor), explanation: explanation,
+            configurationVersion: version)
+    }
+
+    /// Service code first (a service is rewarded as such), then the resolved amount or visit rule; the minimum
+    /// purchase and the per-transaction cap apply to whichever rule gave the points.
+    func evaluatePoints(
+        _ transaction: Transaction, merchantIndex: Int, moneyMinor: Int64, _ explanation: inout Explanation
+    ) -> Int64 {
+        var points: Int64
+        if let code = transaction.serviceCode, let servicePoints = pointsByServiceCode[code] {
+            explanation.pointsRule = .serviceCode(code)
+            points = servicePoints
+        } else if let index = pointsRules.ruleIndex(
+            merchantIndex: merchantIndex, merchantCategoryCode: transaction.merchantCategoryCode)
+        {
+            explanation.pointsRule = pointsRules.sources[index]
+            switch pointsRules.rules[index] {
+            case .perAmount(let pointsPerUnit, let unitMinor): points = moneyMinor / unitMinor * pointsPerUnit
+            case .perVisit(let pointsPerVisit): points = pointsPerVisit
+            }
+        } else {
+            return 0
+        }
+        if transaction.amountMinor < minimumPurchaseMinor {
+            explanation.pointsNote = .belowMinimumPurchase
+            return 0
+        }
+        if points > pointsPerTransactionMax {
+            explanation.pointsNote = .cappedPerTransaction(uncappedPoints: points)
+            return pointsPerTransactionMax
+        }
+        explanation.pointsNote = .awarded
+        return points
+    }
+
+    /// The highest step the whole purchase reaches sets the rate, applied to the money part, rounded down.
+    func evaluateCredit(
+        _ transaction: Transaction, merchantIndex: Int, moneyMinor: Int64, _ explanation: inout Explanation
+    ) -> Int64 {
+        guard
+            let index = creditRules.ruleIndex(
+                merchantIndex: merchantIndex, merchantCategoryCode: transaction.merchantCategoryCode)
+        else { return 0 }
+        explanation.creditRule = creditRules.sources[index]
+        var reached: CreditStep?
+        for step in creditRules.rules[index].steps {
+            if transaction.amountMinor < step.fromAmountMinor { break }
+            reached = step
+        }
+        guard let step = reached else { return 0 }
+        explanation.creditStep = step
+        return moneyMinor * step.basisPoints / ProgramLimits.basisPointsMax
+    }
+}

@@ -1,0 +1,150 @@
+/// What the club operator configured: merchants, merchant groups, earning rules and store-credit rules, under a
+/// version number.
+///
+/// This is the checked, plain form of the JSON file (docs/loyalty-rules.md). `Program` turns it into lookup
+/// tables; keeping the two apart lets tests and tools build configurations without JSON and lets the switch keep
+/// the configuration that decided a transaction next to its version.
+public struct ProgramConfiguration: Sendable, Equatable {
+    /// Recorded in every decision so that a replay after a rules change can pick the rules that decided it.
+    public var version: Int64
+    /// ISO 4217 numeric code of the money the amounts are in (364 for the Iranian rial); purchases in any other
+    /// currency earn nothing, because rates in one currency say nothing about another.
+    public var currencyCode: UInt16
+    public var groups: [MerchantGroup]
+    public var merchants: [Merchant]
+    public var earning: Earning
+    public var storeCredit: ScopedRules<CreditRule>
+
+    public init(
+        version: Int64, currencyCode: UInt16, groups: [MerchantGroup] = [], merchants: [Merchant] = [],
+        earning: Earning = Earning(), storeCredit: ScopedRules<CreditRule> = ScopedRules()
+    ) {
+        self.version = version
+        self.currencyCode = currencyCode
+        self.groups = groups
+        self.merchants = merchants
+        self.earning = earning
+        self.storeCredit = storeCredit
+    }
+}
+
+/// Limits on everything a configuration may hold, so a hostile or mistaken file cannot make the tables huge and
+/// so the evaluator's integer arithmetic provably cannot overflow (see `pointsPerUnitMax`).
+public enum ProgramLimits {
+    public static let merchantsMax = 100_000
+    public static let groupsMax = 10_000
+    public static let groupsPerMerchantMax = 8
+    public static let serviceCodesMax = 10_000
+    public static let serviceCodeMax: Int64 = 999_999
+    public static let creditStepsMax = 16
+    /// Merchant category codes are four digits (ISO 18245).
+    public static let merchantCategoryCodeMax: UInt16 = 9_999
+    /// Twelve digits, what ISO 8583 field 4 can carry.
+    public static let amountMinorMax: Int64 = 999_999_999_999
+    /// With `amountMinorMax` this bounds points per purchase by 10^18, inside `Int64`.
+    public static let pointsPerUnitMax: Int64 = 1_000_000
+    public static let pointsPerVisitMax: Int64 = 1_000_000
+    /// 100%: credit is a share of the purchase and never more than it.
+    public static let basisPointsMax: Int64 = 10_000
+}
+
+/// A set of merchants that share rules: the branches of one business, or a coalition of neighbouring shops.
+public struct MerchantGroup: Sendable, Equatable {
+    /// Branches share one program; a coalition's members also spend each other's points (settlement later).
+    public enum Kind: String, Sendable, Equatable, CaseIterable {
+        case branches
+        case coalition
+    }
+
+    public var identifier: ShortIdentifier
+    public var kind: Kind
+
+    public init(identifier: ShortIdentifier, kind: Kind) {
+        self.identifier = identifier
+        self.kind = kind
+    }
+}
+
+/// A merchant the program knows. Unknown merchants still earn, by the merchant-category and default rules.
+public struct Merchant: Sendable, Equatable {
+    public var identifier: ShortIdentifier
+    /// In precedence order: when several of them have a rule, the first listed wins.
+    public var groupIdentifiers: [ShortIdentifier]
+
+    public init(identifier: ShortIdentifier, groupIdentifiers: [ShortIdentifier] = []) {
+        self.identifier = identifier
+        self.groupIdentifiers = groupIdentifiers
+    }
+}
+
+/// Rules of one kind at every level of precedence: merchant, then group, then merchant category, then default.
+public struct ScopedRules<Rule: Sendable & Equatable>: Sendable, Equatable {
+    public var programDefault: Rule?
+    public var byMerchantCategory: [UInt16: Rule]
+    public var byGroup: [ShortIdentifier: Rule]
+    public var byMerchant: [ShortIdentifier: Rule]
+
+    public init(
+        programDefault: Rule? = nil, byMerchantCategory: [UInt16: Rule] = [:],
+        byGroup: [ShortIdentifier: Rule] = [:], byMerchant: [ShortIdentifier: Rule] = [:]
+    ) {
+        self.programDefault = programDefault
+        self.byMerchantCategory = byMerchantCategory
+        self.byGroup = byGroup
+        self.byMerchant = byMerchant
+    }
+}
+
+/// How points are earned.
+public struct Earning: Sendable, Equatable {
+    /// Purchases below this amount earn no points by any rule (visit and service rules included), so that tiny
+    /// purchases cannot be used to farm visit points. Compared with the whole purchase amount.
+    public var minimumPurchaseMinor: Int64
+    /// No purchase earns more points than this, whatever rule applied; `nil` means no cap.
+    public var pointsPerTransactionMax: Int64?
+    public var rules: ScopedRules<PointsRule>
+    /// Points for a service (a dental check-up, a flight segment) named by the transaction's service code; a
+    /// matching service code takes precedence over every amount or visit rule.
+    public var pointsByServiceCode: [UInt32: Int64]
+
+    public init(
+        minimumPurchaseMinor: Int64 = 0, pointsPerTransactionMax: Int64? = nil,
+        rules: ScopedRules<PointsRule> = ScopedRules(), pointsByServiceCode: [UInt32: Int64] = [:]
+    ) {
+        self.minimumPurchaseMinor = minimumPurchaseMinor
+        self.pointsPerTransactionMax = pointsPerTransactionMax
+        self.rules = rules
+        self.pointsByServiceCode = pointsByServiceCode
+    }
+}
+
+/// One points rule: by money, or by visit for businesses that do not reward money.
+public enum PointsRule: Sendable, Equatable {
+    /// `points` for every whole `amountMinor` of the part paid in money; the remainder earns nothing (floor).
+    case perAmount(points: Int64, amountMinor: Int64)
+    /// A fixed number of points per purchase, whatever the amount.
+    case perVisit(points: Int64)
+}
+
+/// Store credit returned on a purchase: the highest step the purchase reaches sets the rate for the whole
+/// money part (not a marginal rate per band), e.g. 10% from 300,000 and 17% from 600,000.
+public struct CreditRule: Sendable, Equatable {
+    /// Strictly increasing `fromAmountMinor`; a purchase below the first step earns no credit.
+    public var steps: [CreditStep]
+
+    public init(steps: [CreditStep]) {
+        self.steps = steps
+    }
+}
+
+/// One step of a credit rule: purchases of at least `fromAmountMinor` earn `basisPoints` / 10,000 as credit.
+public struct CreditStep: Sendable, Equatable {
+    public var fromAmountMinor: Int64
+    /// Hundredths of a percent, so 17% is 1700 and rates stay integers.
+    public var basisPoints: Int64
+
+    public init(fromAmountMinor: Int64, basisPoints: Int64) {
+        self.fromAmountMinor = fromAmountMinor
+        self.basisPoints = basisPoints
+    }
+}
