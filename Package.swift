@@ -97,6 +97,12 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(
+            name: "loyalty-bench",
+            dependencies: ["Loyalty", "MallocCounter"],
+            path: "benchmarks/loyalty-bench",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
             name: "codec-bench",
             dependencies: ["ISO8583", "MallocCounter"],
             path: "benchmarks/codec-bench",
