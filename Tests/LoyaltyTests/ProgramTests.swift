@@ -130,6 +130,15 @@ struct ProgramTests {
         }
     }
 
+    @Test("the minimum purchase applies to visit points too")
+    func minimumPurchaseAppliesToVisits() throws {
+        let program = try Self.program(
+            #"{"version": 1, "currency": 364, "earning": {"minimumPurchaseMinor": 20000, "default": {"pointsPerVisit": 10}}}"#
+        )
+        #expect(program.evaluate(transaction: Self.purchase(19_999), member: Self.member).postings.pointsEarned == 0)
+        #expect(program.evaluate(transaction: Self.purchase(20_000), member: Self.member).postings.pointsEarned == 10)
+    }
+
     @Test("points per service code win over the amount rule; an unknown service code falls back to it")
     func pointsPerServiceCode() throws {
         let program = try Self.program(
