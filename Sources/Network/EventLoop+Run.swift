@@ -65,9 +65,11 @@ extension EventLoop {
     }
 
     func nextTimeoutMs() -> Int32 {
-        guard !timers.isEmpty else { return 1000 }
+        var earliest = requestedWakeNs ?? UInt64.max
+        requestedWakeNs = nil
+        for timer in timers { earliest = min(earliest, timer.deadlineNs) }
+        guard earliest != UInt64.max else { return 1000 }
         let now = monotonicNanoseconds()
-        let earliest = timers.map(\.deadlineNs).min()!
         if earliest <= now { return 0 }
         return Int32(min((earliest - now + 999_999) / 1_000_000, 1000))
     }

@@ -25,6 +25,8 @@ public final class EventLoop: @unchecked Sendable {
     var drainers: [() -> Void] = []
     var iterationHooks: [() -> Void] = []
     var timers: [(deadlineNs: UInt64, action: () -> Void)] = []
+    /// The latest time the next wait may last until, as asked by `wakeNoLaterThan` during this iteration.
+    var requestedWakeNs: UInt64?
     /// Scratch buffer for reads: a read's bytes are handed to the handler before the next read.
     let readBuffer: UnsafeMutableRawBufferPointer
 
@@ -76,6 +78,12 @@ public final class EventLoop: @unchecked Sendable {
     /// Loop thread only: `hook` runs after every batch of events (deadline checks, statistics).
     public func addIterationHook(_ hook: @escaping () -> Void) {
         iterationHooks.append(hook)
+    }
+
+    /// Loop thread only: the next wait for events ends by `deadlineNs` even if nothing happens (e.g. the oldest
+    /// request's latency budget). Applies to the next wait only; ask again each iteration while it matters.
+    public func wakeNoLaterThan(_ deadlineNs: UInt64) {
+        requestedWakeNs = min(requestedWakeNs ?? deadlineNs, deadlineNs)
     }
 
     /// Loop thread only: runs `action` once, at or after `delayMs`. Bounded by `timersMax`.

@@ -99,6 +99,11 @@ final class LoopContext {
 
     func expireDeadlines() {
         let now = monotonicNanoseconds()
+        defer {
+            // Without this, a loop with no traffic would notice a missed budget only at its next event or
+            // its 1 s sweep: the 91 must go out when the budget ends, even if the ledger never answers.
+            if let next = deadlines.oldestDeadlineNs { loop.wakeNoLaterThan(next) }
+        }
         while let tag = deadlines.popExpired(now: now) {
             guard let index = pending.index(of: tag), !pending.slots[index].answered else { continue }
             pending.slots[index].answered = true

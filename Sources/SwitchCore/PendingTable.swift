@@ -91,6 +91,9 @@ struct DeadlineQueue {
         count += 1
     }
 
+    /// The deadline at the front of the queue, if any.
+    var oldestDeadlineNs: UInt64? { count > 0 ? entries[head].deadlineNs : nil }
+
     /// The oldest entry when its deadline has passed.
     mutating func popExpired(now: UInt64) -> UInt64? {
         guard count > 0, entries[head].deadlineNs <= now else { return nil }

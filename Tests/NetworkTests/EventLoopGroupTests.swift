@@ -143,3 +143,34 @@ struct EventLoopGroupTests {
         #expect(handler.inputEndedCount.load(ordering: .relaxed) == 1)
     }
 }
+
+@Suite("Loop wake-up deadlines")
+struct LoopWakeTests {
+    @Test("an idle loop asked to wake by a deadline runs an iteration then, not at its 1 s idle timeout")
+    func wakeNoLaterThanEndsTheWait() throws {
+        var limits = NetworkLimits()
+        limits.idleTimeoutMs = 0  // no sweep timer: without the request the idle wait is 1 s
+        let group = try EventLoopGroup(loopCount: 1, limits: limits, log: LogSink(descriptor: open("/dev/null", O_WRONLY)))
+        let loop = group.loops[0]
+        let iterationTimes = Mutex<[UInt64]>([])
+        let requested = Atomic<UInt64>(0)
+        loop.execute {
+            loop.addIterationHook {
+                let now = monotonicNanoseconds()
+                iterationTimes.withLock { $0.append(now) }
+                // Ask once, 50 ms ahead: the answer to a missed latency budget must not wait for traffic.
+                if requested.load(ordering: .relaxed) == 0 {
+                    requested.store(now + 50_000_000, ordering: .relaxed)
+                    loop.wakeNoLaterThan(now + 50_000_000)
+                }
+            }
+        }
+        group.start()
+        defer { group.stop() }
+        usleep(400_000)
+        let deadline = requested.load(ordering: .relaxed)
+        let times = iterationTimes.withLock { $0 }
+        #expect(deadline != 0)
+        #expect(times.contains { $0 >= deadline && $0 < deadline + 100_000_000 }, "no iteration within 100 ms of the deadline")
+    }
+}
