@@ -95,6 +95,13 @@ if [ -x "$bin/ledger-bench" ]; then
     echo "$ledger_output"
 fi
 
+loyalty_output=""
+if [ -x "$bin/loyalty-bench" ]; then
+    echo "== loyalty rules bench"
+    loyalty_output=$("$bin/loyalty-bench" --iterations $([ "$quick" = 1 ] && echo 20000 || echo 2000000))
+    echo "$loyalty_output"
+fi
+
 # loadgen's own ceiling: a trivial responder on core 1, loadgen alone on core 0.
 echo_port=$port_base
 # Started without the pin() function: a backgrounded function is a subshell, and killing it would leave the
@@ -137,6 +144,12 @@ if [ -n "$ledger_output" ]; then
     section="$section
 ### ledger-bench --quick
 $ledger_output
+"
+fi
+if [ -n "$loyalty_output" ]; then
+    section="$section
+### loyalty-bench
+$loyalty_output
 "
 fi
 if [ "$quick" = 1 ]; then
