@@ -195,11 +195,20 @@ public final class Ledger: @unchecked Sendable {
 
     /// Queues a batch. Returns the replies for requests refused at once (status `.overloaded`); every other
     /// request is answered through `sink`.
+    /// One lock and at most one wake-up per shard for the whole batch.
     public func submit(_ requests: some Collection<LedgerRequest>, to sink: some LedgerReplySink) -> [LedgerReply] {
         var refused: [LedgerReply] = []
         let number = sinks.number(of: sink)
-        for request in requests where !submit(request, toSinkNumbered: number) {
-            refused.append(LedgerReply(tag: request.tag, key: request.key, status: .overloaded))
+        var perShard = [[ShardCommand]](repeating: [], count: shards.count)
+        for request in requests {
+            let command = ShardCommand(request: request, cardHashKey: cardHashKey, sink: number)
+            perShard[ShardState.shard(of: command.cardHash, shardCount: shards.count)].append(command)
+        }
+        for (shard, commands) in perShard.enumerated() where !commands.isEmpty {
+            let accepted = shards[shard].queue.push(contentsOf: commands)
+            for command in commands[accepted...] {
+                refused.append(LedgerReply(tag: command.tag, key: command.key, status: .overloaded))
+            }
         }
         return refused
     }

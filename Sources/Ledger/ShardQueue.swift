@@ -55,6 +55,26 @@ final class ShardQueue: @unchecked Sendable {
         return true
     }
 
+    /// Enqueues client commands in order under one lock, as many as fit; returns how many were queued (the rest
+    /// were refused, nothing of them queued). Wakes the consumer once.
+    func push(contentsOf commands: [ShardCommand]) -> Int {
+        pthread_mutex_lock(mutex)
+        guard !isStopRequested else {
+            pthread_mutex_unlock(mutex)
+            return 0
+        }
+        let accepted = max(0, min(capacity - clientCount, commands.count))
+        for index in 0..<accepted {
+            (ring + (head + count) % ringCapacity).initialize(to: commands[index])
+            count += 1
+        }
+        clientCount += accepted
+        let wake = isConsumerWaiting && accepted > 0
+        pthread_mutex_unlock(mutex)
+        if wake { pthread_cond_signal(condition) }
+        return accepted
+    }
+
     /// Enqueues an internal command; the reserve guarantees room.
     func pushInternal(_ command: ShardCommand) {
         pthread_mutex_lock(mutex)
