@@ -38,7 +38,9 @@ enum ServeCommand {
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         log.info(
-            "loyalty-switch starting: \(configuration.loopCount) loops, \(configuration.shardCount) shards, data \(configuration.dataDirectory), budget \(configuration.latencyBudgetMs) ms, durable \(configuration.durable)"
+            "loyalty-switch starting: loops \(configuration.loopCount), shards \(configuration.shardCount), "
+                + "data \(configuration.dataDirectory), budget \(configuration.latencyBudgetMs) ms, "
+                + "durable \(configuration.durable)"
         )
         let server: SwitchServer
         do {
