@@ -25,7 +25,8 @@ let package = Package(
         // TCP on epoll: event loops, connections, listeners. Knows nothing of ISO 8583 or loyalty.
         .target(name: "Network", dependencies: ["CLinux"], swiftSettings: strictSettings),
         // The authorization switch: wire contract v1 over the network layer, the codec and the ledger.
-        .target(name: "SwitchCore", dependencies: ["ISO8583", "Ledger", "Network"], swiftSettings: strictSettings),
+        .target(
+            name: "SwitchCore", dependencies: ["ISO8583", "Ledger", "Network", "Loyalty"], swiftSettings: strictSettings),
         // Pure loyalty rules: program configuration from JSON and the earn evaluator. No I/O (issue 6).
         .target(name: "Loyalty", swiftSettings: strictSettings),
         // The load tester behind `loadgen`: open/closed loop client on epoll, histogram, mix, report, SVG chart.

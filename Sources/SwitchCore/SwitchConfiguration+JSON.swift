@@ -1,5 +1,6 @@
 import Foundation
 import ISO8583
+import Loyalty
 import Network
 
 /// A configuration file problem: names the file and the key.
@@ -35,6 +36,7 @@ extension SwitchConfiguration {
         shutdownGraceMs = try reader.integer(root, "shutdownGraceMs", range: 0...600_000) ?? shutdownGraceMs
         if let limits = root["limits"] as? [String: Any] { try applyLimits(limits, reader) }
         if let program = root["program"] as? [String: Any] { try applyProgram(program, reader) }
+        if let rules = root["rules"] { self.rules = try reader.rules(rules) }
         if let listeners = root["listeners"] {
             guard let list = listeners as? [[String: Any]], !list.isEmpty, list.count <= 16 else {
                 throw reader.error("listeners", "must be a list of 1 to 16 objects")
@@ -107,6 +109,17 @@ struct JSONReader {
     static func isJSONBoolean(_ value: Any) -> Bool {
         guard let number = value as? NSNumber else { return false }
         return String(cString: number.objCType) == "c"
+    }
+
+    /// The `rules` object, in the format of docs/loyalty-rules.md; its errors keep their key path under `rules`.
+    func rules(_ value: Any) throws(ConfigurationError) -> Loyalty.Program {
+        guard let object = value as? [String: Any], let data = try? JSONSerialization.data(withJSONObject: object)
+        else { throw error("rules", "must be an object") }
+        do {
+            return try Loyalty.Program(json: Array(data))
+        } catch {
+            throw self.error(error.keyPath.isEmpty ? "rules" : "rules." + error.keyPath, error.problem)
+        }
     }
 
     func listener(_ object: [String: Any], key: String) throws(ConfigurationError) -> ListenerConfiguration {

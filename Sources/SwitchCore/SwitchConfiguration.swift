@@ -1,5 +1,6 @@
 import Foundation
 import ISO8583
+import Loyalty
 import Network
 
 /// One listening socket: where, how frames are delimited, which dialect, and who connects (terminals or hosts).
@@ -49,6 +50,10 @@ public struct SwitchConfiguration: Sendable {
     public var idempotencyKeysPerShard = 1 << 18
     public var network = NetworkLimits()
     public var program = Program()
+    /// The loyalty rules (issue 6, docs/loyalty-rules.md). When present, a purchase earns what they decide —
+    /// points by merchant, group, category or default, and store credit — instead of `program`'s flat rate.
+    /// The ledger logs the amounts decided, so a later rules change never alters a replay.
+    public var rules: Loyalty.Program?
     /// How long a graceful shutdown waits for requests in flight before it stops anyway.
     public var shutdownGraceMs = 5000
 

@@ -1,5 +1,7 @@
+import Foundation
 import ISO8583
 import Ledger
+import Loyalty
 import Network
 
 extension SwitchConnection {
@@ -108,10 +110,16 @@ extension SwitchConnection {
         let amountMinor = amount ?? 0
         switch kind {
         case .purchase, .offlinePurchase:
-            guard let points = program.pointsEarned(amountMinor: amountMinor) else {
-                return .failure(ResponseCodeError("13"))
+            let amounts: AssetAmounts
+            if let rules = context.runtime.configuration.rules {
+                let decision = rules.evaluate(transaction: loyaltyTransaction(amountMinor, rules), member: Member())
+                amounts = AssetAmounts(points: decision.postings.pointsEarned, credit: decision.postings.creditEarnedMinor)
+            } else {
+                guard let points = program.pointsEarned(amountMinor: amountMinor) else {
+                    return .failure(ResponseCodeError("13"))
+                }
+                amounts = AssetAmounts(points: points)
             }
-            let amounts = AssetAmounts(points: points)
             return .success(
                 (.earn(amounts: amounts, purchaseAmountMinor: amountMinor, autoEnrol: program.autoEnrol), card))
         case .redeem:
@@ -142,6 +150,19 @@ extension SwitchConnection {
         case .networkManagement, .unsupported:
             return .failure(ResponseCodeError("12"))
         }
+    }
+
+    /// The purchase as the rules see it: amount (4), currency (49, the program's when absent), category (18),
+    /// merchant (42), terminal (41) and the wall-clock time of arrival.
+    func loyaltyTransaction(_ amountMinor: Int64, _ rules: Loyalty.Program) -> Loyalty.Transaction {
+        let currency = request.integer(49).map { UInt16(clamping: $0) } ?? rules.currencyCode
+        let category = request.integer(18).map { UInt16(clamping: $0) } ?? 0
+        let merchant = request.value(42).flatMap { ShortIdentifier(bytes: $0) } ?? ShortIdentifier("-")!
+        let terminal = request.value(41).flatMap { ShortIdentifier(bytes: $0) } ?? ShortIdentifier("-")!
+        let timeMs = Int64(Date().timeIntervalSince1970 * 1000)
+        return Loyalty.Transaction(
+            amountMinor: amountMinor, currencyCode: currency, merchantCategoryCode: category, merchant: merchant,
+            terminal: terminal, timeMs: timeMs)
     }
 
     /// Field 2, or the card number in front of the separator of track 2 (field 35).

@@ -81,6 +81,8 @@ struct SwitchSettings {
     var listeners: [[String: Any]] = [["address": "127.0.0.1:0"]]
     var limits: [String: Any] = [:]
     var program: [String: Any] = [:]
+    /// Loyalty rules in the format of docs/loyalty-rules.md (empty: the flat `program` rate).
+    var rules: [String: Any] = [:]
 
     var json: [String: Any] {
         var root: [String: Any] = [
@@ -88,6 +90,7 @@ struct SwitchSettings {
         ]
         if !limits.isEmpty { root["limits"] = limits }
         if !program.isEmpty { root["program"] = program }
+        if !rules.isEmpty { root["rules"] = rules }
         return root
     }
 }

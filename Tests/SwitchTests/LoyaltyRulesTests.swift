@@ -1,0 +1,99 @@
+import Foundation
+import ISO8583
+import Testing
+
+/// The loyalty rules engine inside the authorization: what a purchase earns comes from the configured rules.
+@Suite("Loyalty rules in the switch")
+struct LoyaltyRulesTests {
+    /// 1 point per 100 by default, 2 per 100 at grocery stores (MCC 5411, which Terminal sends), 5 per 100 at
+    /// MERCHANT0000001 (the terminal's merchant), and the brief's stepped store credit: 10 % from 300,000, 17 %
+    /// from 600,000.
+    static func rules(version: Int, merchantPoints: Int) -> [String: Any] {
+        [
+            "version": version, "currency": 364,
+            "merchants": [["id": "MERCHANT0000001"]],
+            "earning": [
+                "default": ["points": 1, "perAmountMinor": 100],
+                "byMerchantCategory": ["5411": ["points": 2, "perAmountMinor": 100]],
+                "byMerchant": ["MERCHANT0000001": ["points": merchantPoints, "perAmountMinor": 100]],
+            ],
+            "storeCredit": [
+                "default": [
+                    "steps": [
+                        ["fromAmountMinor": 300_000, "basisPoints": 1000],
+                        ["fromAmountMinor": 600_000, "basisPoints": 1700],
+                    ]
+                ]
+            ],
+        ]
+    }
+
+    @Test("a purchase earns the merchant's rate and stepped store credit; field 54 reports points and credit")
+    func rulesDecideWhatAPurchaseEarns() throws {
+        var settings = SwitchSettings()
+        settings.rules = Self.rules(version: 1, merchantPoints: 5)
+        try withSwitch(settings) { server in
+            let client = try SwitchClient(port: server.port)
+            var terminal = Terminal()
+            let card = Wire.card(71)
+            let big = try client.exchange(terminal.purchase(card, 600_000))
+            #expect(big.code == "00")
+            // 600,000 at 5 points per 100 = 30,000 points; 17 % credit = 102,000 in currency 364.
+            #expect(big.amounts["90/999"] == 30_000 && big.available == 30_000)
+            #expect(big.amounts["90/364"] == 102_000 && big.amounts["02/364"] == 102_000)
+            var elsewhere = Terminal(id: "TERM0002")
+            elsewhere.merchant = "OTHERSHOP000001"
+            let small = try client.exchange(elsewhere.purchase(card, 299_999))
+            // Unknown merchant: the MCC rate (2 per 100) = 5,998 points; below the first credit step: no credit.
+            #expect(small.code == "00" && small.amounts["90/999"] == 5_998)
+            #expect(small.amounts["90/364"] == nil && small.amounts["02/364"] == 102_000)
+        }
+    }
+
+    @Test("a rules change does not change a replay: the ledger logged the amounts the old rules decided")
+    func replayAfterRulesChange() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        var terminal = Terminal()
+        let card = Wire.card(72)
+        let purchase = terminal.purchase(card, 10_000)
+        var first: [UInt8] = []
+        do {
+            var settings = SwitchSettings()
+            settings.rules = Self.rules(version: 1, merchantPoints: 5)
+            let server = try SwitchProcess(directory: directory, settings: settings, run: 0)
+            defer { server.stop() }
+            let reply = try SwitchClient(port: server.port).exchange(purchase)
+            #expect(reply.amounts["90/999"] == 500)
+            first = reply.bytes
+            #expect(server.signalAndWait(SIGTERM)?.status == 0)
+        }
+        var settings = SwitchSettings()
+        settings.rules = Self.rules(version: 2, merchantPoints: 9)
+        let server = try SwitchProcess(directory: directory, settings: settings, run: 1)
+        defer { server.stop() }
+        let client = try SwitchClient(port: server.port)
+        let again = try client.exchange(purchase)
+        #expect(again.bytes == first, "the repeat replays the original response byte for byte")
+        #expect(try client.exchange(terminal.balance(card)).available == 500)
+        // A new purchase earns at the new rate.
+        #expect(try client.exchange(terminal.purchase(card, 10_000)).amounts["90/999"] == 900)
+    }
+
+    @Test("a rules mistake in --config stops the switch at start, naming the key path")
+    func rulesErrorsNameTheKey() throws {
+        var settings = SwitchSettings()
+        var rules = Self.rules(version: 1, merchantPoints: 5)
+        rules["earning"] = ["byMerchant": ["NOPE": ["points": 1, "perAmountMinor": 100]]]
+        settings.rules = rules
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        do {
+            let server = try SwitchProcess(directory: directory, settings: settings, run: 0)
+            server.stop()
+            Issue.record("the switch started with a rule naming an unknown merchant")
+        } catch {
+            #expect("\(error)".contains("rules.earning.byMerchant.NOPE"), "\(error)")
+        }
+    }
+}
