@@ -90,6 +90,10 @@ final class LoopContext {
                 if !undoLateApproval(entry, reply) { runtime.settle(entry.key) }
             } else if var response = entry.response {
                 ResponseBuilder.complete(&response, reply: reply, program: runtime.configuration.program)
+                let isPurchase = entry.kind == .purchase || entry.kind == .offlinePurchase
+                if runtime.configuration.rules != nil && isPurchase && reply.status.isApproval {
+                    ResponseBuilder.setReceipt(&response, reply)
+                }
                 entry.connection?.send(response, tpdu: entry.tpdu)
                 entry.connection?.recycle(response)
             }

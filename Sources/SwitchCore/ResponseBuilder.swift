@@ -33,6 +33,16 @@ enum ResponseBuilder {
         }
     }
 
+    /// Field 63 on an approved purchase under loyalty rules: a line a terminal may print. Built from the ledger's
+    /// outcome only, so a replayed response carries the same text. Skipped when the dialect has no field 63.
+    static func setReceipt(_ response: inout ISOMessage, _ reply: LedgerReply) {
+        var text = "POINTS +\(reply.credited.points) BALANCE \(reply.available.points)"
+        if reply.credited.credit != 0 || reply.available.credit != 0 {
+            text += " | CREDIT +\(reply.credited.credit) BALANCE \(reply.available.credit)"
+        }
+        try? response.set(63, text)
+    }
+
     /// A response that needs no ledger: 39 only.
     static func complete(_ response: inout ISOMessage, code: String) {
         setCode(&response, code)

@@ -41,6 +41,8 @@ struct LoyaltyRulesTests {
             // 600,000 at 5 points per 100 = 30,000 points; 17 % credit = 102,000 in currency 364.
             #expect(big.amounts["90/999"] == 30_000 && big.available == 30_000)
             #expect(big.amounts["90/364"] == 102_000 && big.amounts["02/364"] == 102_000)
+            // Field 63: a receipt line a terminal may print, from the ledger's outcome (so replays repeat it).
+            #expect(big.field(63) == "POINTS +30000 BALANCE 30000 | CREDIT +102000 BALANCE 102000")
             var elsewhere = Terminal(id: "TERM0002")
             elsewhere.merchant = "OTHERSHOP000001"
             let small = try client.exchange(elsewhere.purchase(card, 299_999))
