@@ -47,9 +47,13 @@ public struct Explanation: Sendable, Equatable, CustomStringConvertible {
     public var creditRule: RuleSource
     /// The step whose rate applied; `nil` when no rule applied or the purchase reached no step.
     public var creditStep: CreditStep?
+    /// The campaigns that changed the points; `.none` when none matched, or when no points were earned because
+    /// no rule applied or the purchase was below the minimum (campaigns never bypass either).
+    public var campaigns: CampaignEffect
 
     static let nothingApplied = Explanation(
-        outcome: .evaluated, pointsRule: .none, pointsNote: .noRule, creditRule: .none, creditStep: nil)
+        outcome: .evaluated, pointsRule: .none, pointsNote: .noRule, creditRule: .none, creditStep: nil,
+        campaigns: .none)
 
     public var description: String {
         switch outcome {
@@ -64,11 +68,29 @@ public struct Explanation: Sendable, Equatable, CustomStringConvertible {
         case .belowMinimumPurchase: points += ", below minimum purchase"
         case .cappedPerTransaction(let uncapped): points += ", capped (uncapped \(uncapped))"
         }
+        if campaigns.matchedCount > 0 { points += ", \(Self.describe(campaigns))" }
         guard let step = creditStep else {
             return creditRule == .none
                 ? "\(points); no credit rule" : "\(points); credit by \(creditRule), no step reached"
         }
         return "\(points); credit by \(creditRule) at \(step.basisPoints) basis points from \(step.fromAmountMinor)"
+    }
+
+    /// "campaign NOROOZ ×200% +50" or "3 campaigns from NOROOZ, ×200% by NOROOZ, +50".
+    static func describe(_ effect: CampaignEffect) -> String {
+        var text =
+            effect.matchedCount == 1
+            ? "campaign \(effect.firstCampaign.map(String.init(describing:)) ?? "")"
+            : "\(effect.matchedCount) campaigns from \(effect.firstCampaign.map(String.init(describing:)) ?? "")"
+        if let multiplierCampaign = effect.multiplierCampaign {
+            text +=
+                effect.matchedCount == 1
+                ? " ×\(effect.multiplierPercent)%" : ", ×\(effect.multiplierPercent)% by \(multiplierCampaign)"
+        }
+        if effect.bonusPoints > 0 {
+            text += effect.matchedCount == 1 ? " +\(effect.bonusPoints)" : ", +\(effect.bonusPoints)"
+        }
+        return text
     }
 }
 

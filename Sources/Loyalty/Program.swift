@@ -9,6 +9,11 @@
 /// `moneyPart × basisPoints / 10,000` rounded down to the minor unit (floor). Thresholds (minimum purchase,
 /// credit steps) compare the whole purchase amount; rewards are computed on the part paid in money, since the
 /// part paid with points earns nothing.
+///
+/// Campaigns (docs/loyalty-rules.md): once a points rule applied and the purchase reached the minimum, the
+/// highest multiplier of the matching campaigns scales the rule's points (floor), the matching campaigns'
+/// bonuses are added, and only then does the per-transaction cap apply, so the cap stays the most any purchase
+/// can earn. Campaigns never change store credit.
 public struct Program: Sendable {
     public let version: Int64
     public let currencyCode: UInt16
@@ -19,6 +24,7 @@ public struct Program: Sendable {
     let minimumPurchaseMinor: Int64
     /// `Int64.max` when the configuration sets no cap, so the hot path needs no optional.
     let pointsPerTransactionMax: Int64
+    let campaigns: CampaignTable
 
     /// Validates `configuration` and builds the tables.
     public init(configuration: ProgramConfiguration) throws(ProgramConfigurationError) {
@@ -35,6 +41,7 @@ public struct Program: Sendable {
         pointsByServiceCode = configuration.earning.pointsByServiceCode
         minimumPurchaseMinor = configuration.earning.minimumPurchaseMinor
         pointsPerTransactionMax = configuration.earning.pointsPerTransactionMax ?? Int64.max
+        campaigns = CampaignTable(configuration.campaigns, merchants: configuration.merchants)
     }
 
     /// Parses, validates and loads a JSON configuration (docs/loyalty-rules.md).
@@ -72,7 +79,7 @@ public struct Program: Sendable {
     }
 
     /// Service code first (a service is rewarded as such), then the resolved amount or visit rule; the minimum
-    /// purchase and the per-transaction cap apply to whichever rule gave the points.
+    /// purchase, then campaigns, then the per-transaction cap apply to whichever rule gave the points.
     func evaluatePoints(
         _ transaction: Transaction, merchantIndex: Int, moneyMinor: Int64, _ explanation: inout Explanation
     ) -> Int64 {
@@ -94,6 +101,13 @@ public struct Program: Sendable {
         if transaction.amountMinor < minimumPurchaseMinor {
             explanation.pointsNote = .belowMinimumPurchase
             return 0
+        }
+        let effect = campaigns.effect(
+            merchantIndex: merchantIndex, merchantCategoryCode: transaction.merchantCategoryCode,
+            timeMs: transaction.timeMs)
+        if effect.matchedCount > 0 {
+            explanation.campaigns = effect
+            points = effect.apply(to: points)
         }
         if points > pointsPerTransactionMax {
             explanation.pointsNote = .cappedPerTransaction(uncappedPoints: points)

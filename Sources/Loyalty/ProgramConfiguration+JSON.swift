@@ -17,14 +17,17 @@ extension ProgramConfiguration {
             throw ProgramConfigurationError(keyPath: "", problem: "top level must be an object")
         }
         let reader = JSONObjectReader(object: root, path: "")
-        try reader.rejectUnknownKeys(["version", "currency", "groups", "merchants", "earning", "storeCredit"])
+        try reader.rejectUnknownKeys([
+            "version", "currency", "groups", "merchants", "earning", "storeCredit", "campaigns",
+        ])
         let configuration = ProgramConfiguration(
             version: try reader.integer("version"),
             currencyCode: try reader.integer("currency", as: UInt16.self),
             groups: try readGroups(reader),
             merchants: try readMerchants(reader),
             earning: try readEarning(reader.child("earning")),
-            storeCredit: try readScopes(reader.child("storeCredit"), extraKeys: [], readRule: readCreditRule))
+            storeCredit: try readScopes(reader.child("storeCredit"), extraKeys: [], readRule: readCreditRule),
+            campaigns: try readCampaigns(reader))
         try configuration.validate()
         return configuration
     }

@@ -11,6 +11,7 @@ extension ProgramConfiguration {
         try validateScopes(storeCredit, path: "storeCredit") { rule, path throws(ProgramConfigurationError) in
             try Self.validate(rule, path: path)
         }
+        try validateCampaigns()
     }
 
     static func check(_ condition: Bool, _ keyPath: String, _ problem: String) throws(ProgramConfigurationError) {

@@ -14,10 +14,13 @@ public struct ProgramConfiguration: Sendable, Equatable {
     public var merchants: [Merchant]
     public var earning: Earning
     public var storeCredit: ScopedRules<CreditRule>
+    /// Time-boxed multipliers and bonuses on points, in file order (which breaks ties, see `Program`).
+    public var campaigns: [Campaign]
 
     public init(
         version: Int64, currencyCode: UInt16, groups: [MerchantGroup] = [], merchants: [Merchant] = [],
-        earning: Earning = Earning(), storeCredit: ScopedRules<CreditRule> = ScopedRules()
+        earning: Earning = Earning(), storeCredit: ScopedRules<CreditRule> = ScopedRules(),
+        campaigns: [Campaign] = []
     ) {
         self.version = version
         self.currencyCode = currencyCode
@@ -25,6 +28,7 @@ public struct ProgramConfiguration: Sendable, Equatable {
         self.merchants = merchants
         self.earning = earning
         self.storeCredit = storeCredit
+        self.campaigns = campaigns
     }
 }
 
@@ -46,6 +50,15 @@ public enum ProgramLimits {
     public static let pointsPerVisitMax: Int64 = 1_000_000
     /// 100%: credit is a share of the purchase and never more than it.
     public static let basisPointsMax: Int64 = 10_000
+    /// Campaigns are checked one by one (those in scope), so their number bounds the evaluator's loop; 256 also
+    /// keeps the per-merchant campaign bit sets at four words.
+    public static let campaignsMax = 256
+    /// ×10 at most, so a campaign typo (2000 for 200) is refused rather than paid.
+    public static let campaignMultiplierPercentMax: Int64 = 1_000
+    public static let campaignBonusPointsMax: Int64 = 1_000_000
+    /// Points after a multiplier are clamped here (the most the rules alone can give, since
+    /// `amountMinorMax × pointsPerUnitMax` < 10^18), so no multiplier can overflow `Int64`.
+    public static let pointsEarnedMax: Int64 = 1_000_000_000_000_000_000
 }
 
 /// A set of merchants that share rules: the branches of one business, or a coalition of neighbouring shops.
