@@ -76,20 +76,21 @@ public struct Explanation: Sendable, Equatable, CustomStringConvertible {
         return "\(points); credit by \(creditRule) at \(step.basisPoints) basis points from \(step.fromAmountMinor)"
     }
 
-    /// "campaign NOROOZ ×200% +50" or "3 campaigns from NOROOZ, ×200% by NOROOZ, +50".
+    /// "campaigns[0] ×200% +50" or "3 campaigns from campaigns[0], ×200% by campaigns[2], +50" (indexes in the
+    /// configuration's `campaigns` list; `Program.campaignIdentifier(at:)` names them).
     static func describe(_ effect: CampaignEffect) -> String {
+        let single = effect.matchedCount == 1
         var text =
-            effect.matchedCount == 1
-            ? "campaign \(effect.firstCampaign.map(String.init(describing:)) ?? "")"
-            : "\(effect.matchedCount) campaigns from \(effect.firstCampaign.map(String.init(describing:)) ?? "")"
-        if let multiplierCampaign = effect.multiplierCampaign {
+            single
+            ? "campaigns[\(effect.firstCampaignIndex)]"
+            : "\(effect.matchedCount) campaigns from campaigns[\(effect.firstCampaignIndex)]"
+        if effect.multiplierCampaignIndex >= 0 {
             text +=
-                effect.matchedCount == 1
-                ? " ×\(effect.multiplierPercent)%" : ", ×\(effect.multiplierPercent)% by \(multiplierCampaign)"
+                single
+                ? " ×\(effect.multiplierPercent)%"
+                : ", ×\(effect.multiplierPercent)% by campaigns[\(effect.multiplierCampaignIndex)]"
         }
-        if effect.bonusPoints > 0 {
-            text += effect.matchedCount == 1 ? " +\(effect.bonusPoints)" : ", +\(effect.bonusPoints)"
-        }
+        if effect.bonusPoints > 0 { text += single ? " +\(effect.bonusPoints)" : ", +\(effect.bonusPoints)" }
         return text
     }
 }

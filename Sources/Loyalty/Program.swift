@@ -49,6 +49,12 @@ public struct Program: Sendable {
         try self.init(configuration: ProgramConfiguration.fromJSON(bytes))
     }
 
+    /// The id of campaign `index` as listed in the configuration, to name the campaigns an `Explanation` counts
+    /// by index (on receipts and in logs, off the authorization path).
+    public func campaignIdentifier(at index: Int) -> ShortIdentifier {
+        campaigns.entries[index].identifier
+    }
+
     /// Decides what `transaction` earns for `member`.
     public func evaluate(transaction: Transaction, member: Member) -> Decision {
         var explanation = Explanation.nothingApplied
@@ -102,12 +108,8 @@ public struct Program: Sendable {
             explanation.pointsNote = .belowMinimumPurchase
             return 0
         }
-        let effect = campaigns.effect(
-            merchantIndex: merchantIndex, merchantCategoryCode: transaction.merchantCategoryCode,
-            timeMs: transaction.timeMs)
-        if effect.matchedCount > 0 {
-            explanation.campaigns = effect
-            points = effect.apply(to: points)
+        if campaigns.wordCount > 0 {
+            points = applyCampaigns(transaction, merchantIndex: merchantIndex, points: points, &explanation)
         }
         if points > pointsPerTransactionMax {
             explanation.pointsNote = .cappedPerTransaction(uncappedPoints: points)
@@ -115,6 +117,19 @@ public struct Program: Sendable {
         }
         explanation.pointsNote = .awarded
         return points
+    }
+
+    /// Kept out of line: most purchases of most programs meet no campaign, and the hot path stays short.
+    @inline(never)
+    func applyCampaigns(
+        _ transaction: Transaction, merchantIndex: Int, points: Int64, _ explanation: inout Explanation
+    ) -> Int64 {
+        let effect = campaigns.effect(
+            merchantIndex: merchantIndex, merchantCategoryCode: transaction.merchantCategoryCode,
+            timeMs: transaction.timeMs)
+        guard effect.matchedCount > 0 else { return points }
+        explanation.campaigns = effect
+        return effect.apply(to: points)
     }
 
     /// The highest step the whole purchase reaches sets the rate, applied to the money part, rounded down.
