@@ -4,12 +4,15 @@ import Loyalty
 import MallocCounter
 
 // Loyalty rule evaluation benchmark (issue 6): nanoseconds and allocations per `Program.evaluate` with a
-// realistic program (20 merchants, 5 groups, MCC rates, service codes, stepped store credit). Run by hand:
+// realistic program (20 merchants, 5 groups, MCC rates, service codes, stepped store credit, 4 campaigns of which
+// 3 are running during the purchase mix's hour). Run by hand:
 //   swift run -c release --scratch-path .build-loyalty loyalty-bench [--iterations N]
 // Prints a markdown table (median of 7 rounds) to paste into benchmarks/RESULTS.md.
 
 /// 5 groups (4 chains of branches, 1 coalition), 20 merchants spread over them, 4 without a group, rates at every
-/// level so that every precedence path is exercised by the purchase mix below.
+/// level so that every precedence path is exercised by the purchase mix below. Campaigns: a weekday ×2 everywhere,
+/// a restaurant (5812) afternoon bonus, a CHAIN-1 bonus, and a mall ×3 that is not running at the mix's time
+/// (2025-11-24, a Monday, from 16:00 UTC).
 func realisticProgramJSON() -> String {
     let groups = ["CHAIN-1", "CHAIN-2", "CHAIN-3", "CHAIN-4", "MALL"].map { name in
         #"{"id": "\#(name)", "kind": "\#(name == "MALL" ? "coalition" : "branches")"}"#
@@ -37,7 +40,16 @@ func realisticProgramJSON() -> String {
            "default": {"steps": [{"fromAmountMinor": 300000, "basisPoints": 1000},
                                  {"fromAmountMinor": 600000, "basisPoints": 1700}]},
            "byGroup": {"CHAIN-2": {"steps": [{"fromAmountMinor": 0, "basisPoints": 200},
-                                             {"fromAmountMinor": 1000000, "basisPoints": 500}]}}}}
+                                             {"fromAmountMinor": 1000000, "basisPoints": 500}]}}},
+         "campaigns": [
+           {"id": "WEEKDAY-X2", "from": "2025-11-01T00:00:00Z", "until": "2025-12-01T00:00:00Z",
+            "daysOfWeek": [1, 2, 3, 4, 5], "pointsMultiplierPercent": 200},
+           {"id": "AFTERNOON-EAT", "from": "2025-11-01T00:00:00Z", "until": "2025-12-01T00:00:00Z",
+            "hours": {"from": 12, "until": 18}, "scope": {"merchantCategories": ["5812"]}, "bonusPoints": 20},
+           {"id": "CHAIN-1-BONUS", "from": "2025-11-01T00:00:00Z", "until": "2025-12-01T00:00:00Z",
+            "scope": {"groups": ["CHAIN-1"]}, "bonusPoints": 50},
+           {"id": "MALL-NOROOZ", "from": "2026-03-20T00:00:00Z", "until": "2026-04-02T00:00:00Z",
+            "scope": {"groups": ["MALL"]}, "pointsMultiplierPercent": 300}]}
         """#
 }
 
@@ -82,6 +94,12 @@ do {
 let purchases = purchaseMix()
 let member = Member(tierName: "silver", purchaseCount: 12, lastPurchaseTimeMs: 1_763_000_000_000)
 
+// Proof that the campaigns are exercised, on stderr so stdout stays the table.
+let matched = purchases.filter {
+    program.evaluate(transaction: $0, member: member).explanation.campaigns.matchedCount > 0
+}
+FileHandle.standardError.write(Data("campaigns matched \(matched.count) of \(purchases.count) purchases\n".utf8))
+
 /// Median of 7 rounds of `iterations` evaluations, each round cycling through the purchase mix.
 var rounds: [(nanoseconds: Double, allocations: Double)] = []
 for round in 0..<8 {
@@ -102,4 +120,6 @@ print("| benchmark | ns/op | allocations/op |")
 print("|---|---:|---:|")
 let nanosecondsText = String(format: "%.1f", median.nanoseconds)
 let allocationsText = String(format: "%.2f", median.allocations)
-print("| evaluate (20 merchants, 5 groups, 4 MCC rates, 64-purchase mix) | \(nanosecondsText) | \(allocationsText) |")
+print(
+    "| evaluate (20 merchants, 5 groups, 4 MCC rates, 4 campaigns, 64-purchase mix) | \(nanosecondsText) | \(allocationsText) |"
+)
