@@ -82,6 +82,30 @@ struct LoyaltyRulesTests {
         #expect(try client.exchange(terminal.purchase(card, 10_000)).amounts["90/999"] == 900)
     }
 
+    @Test("a running campaign doubles a purchase's points at the merchants in its scope, and only there")
+    func campaignThroughTheSwitch() throws {
+        var settings = SwitchSettings()
+        var rules = Self.rules(version: 1, merchantPoints: 5)
+        rules["campaigns"] = [
+            [
+                "id": "ALWAYS", "from": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z",
+                "scope": ["merchants": ["MERCHANT0000001"]], "pointsMultiplierPercent": 200,
+            ]
+        ]
+        settings.rules = rules
+        try withSwitch(settings) { server in
+            let client = try SwitchClient(port: server.port)
+            var terminal = Terminal()
+            let card = Wire.card(73)
+            // 10,000 at 5 per 100 = 500 points, doubled by the campaign.
+            #expect(try client.exchange(terminal.purchase(card, 10_000)).amounts["90/999"] == 1_000)
+            var elsewhere = Terminal(id: "TERM0003")
+            elsewhere.merchant = "OTHERSHOP000001"
+            // Outside the scope: the MCC rate, 2 per 100 = 200 points, not doubled.
+            #expect(try client.exchange(elsewhere.purchase(card, 10_000)).amounts["90/999"] == 200)
+        }
+    }
+
     @Test("a rules mistake in --config stops the switch at start, naming the key path")
     func rulesErrorsNameTheKey() throws {
         var settings = SwitchSettings()
