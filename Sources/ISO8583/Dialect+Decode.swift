@@ -68,7 +68,7 @@ extension Dialect {
         var cursor = range.lowerBound
         let end = range.upperBound
         if headerLength > 0 {
-            try need(headerLength, at: cursor, end: end, field: 0, base: range.lowerBound)
+            try need(headerLength, at: cursor, end: end, field: 0)
             message.header = Array(raw[cursor..<cursor + headerLength])
             cursor += headerLength
         }
@@ -80,7 +80,7 @@ extension Dialect {
     }
 
     @inline(__always)
-    func need(_ count: Int, at cursor: Int, end: Int, field: Int, base: Int = 0) throws(ISOError) {
+    func need(_ count: Int, at cursor: Int, end: Int, field: Int) throws(ISOError) {
         if end &- cursor < count {
             throw ISOError(field: field, offset: cursor, reason: .truncated(needed: count, available: end - cursor))
         }

@@ -58,9 +58,8 @@ public struct Framing: Sendable, Equatable {
         let tpduCount = hasTPDU ? Framing.tpduByteCount : 0
         appendHeader(length: message.count + tpduCount, to: &out)
         if hasTPDU {
-            let tpdu = requestTPDU ?? [0x60, 0, 0, 0, 0]
-            precondition(tpdu.count == Framing.tpduByteCount, "TPDU must be 5 bytes")
-            out.append(contentsOf: [tpdu[0], tpdu[3], tpdu[4], tpdu[1], tpdu[2]])
+            precondition(requestTPDU.map { $0.count == Framing.tpduByteCount } ?? true, "TPDU must be 5 bytes")
+            appendSwappedTPDU(requestTPDU.map { Framing.packTPDU($0[...]) }, to: &out)
         }
         out.append(contentsOf: message)
     }
@@ -74,16 +73,19 @@ public struct Framing: Sendable, Equatable {
             throw ISOError(field: 0, offset: 0, reason: .messageTooLarge(size: length, maximum: lengthHeader.lengthMax))
         }
         appendHeader(length: length, to: &out)
-        if hasTPDU {
-            // TPDU packed big-endian in the low 40 bits: id, destination (2), source (2); answered swapped.
-            let tpdu = requestTPDU ?? 0x60_0000_0000
-            out.append(UInt8(truncatingIfNeeded: tpdu >> 32))
-            out.append(UInt8(truncatingIfNeeded: tpdu >> 8))
-            out.append(UInt8(truncatingIfNeeded: tpdu))
-            out.append(UInt8(truncatingIfNeeded: tpdu >> 24))
-            out.append(UInt8(truncatingIfNeeded: tpdu >> 16))
-        }
+        if hasTPDU { appendSwappedTPDU(requestTPDU, to: &out) }
         try message.encode(into: &out)
+    }
+
+    /// The response TPDU: the request's (packed big-endian in the low 40 bits: id, destination (2), source (2))
+    /// with destination and source swapped; a default 60 0000 0000 when there was none.
+    func appendSwappedTPDU(_ requestTPDU: UInt64?, to out: inout [UInt8]) {
+        let tpdu = requestTPDU ?? 0x60_0000_0000
+        out.append(UInt8(truncatingIfNeeded: tpdu >> 32))
+        out.append(UInt8(truncatingIfNeeded: tpdu >> 8))
+        out.append(UInt8(truncatingIfNeeded: tpdu))
+        out.append(UInt8(truncatingIfNeeded: tpdu >> 24))
+        out.append(UInt8(truncatingIfNeeded: tpdu >> 16))
     }
 
     /// A TPDU's 5 bytes as one number (for `appendFrame(encoding:requestTPDU:to:)`).
