@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import ISO8583
 import Ledger
 import Loyalty
@@ -82,13 +83,16 @@ extension SwitchConnection {
 
     /// 0800: sign-on (001), sign-off (002), echo (301) are approved; other codes get 12.
     func answerNetworkManagement(tpdu: UInt64?) {
-        let code = request.integer(70)
-        let known: [Int64: String] = [1: "sign-on", 2: "sign-off", 301: "echo"]
-        guard let code, let name = known[code] else {
+        let name: String
+        switch request.integer(70) {
+        case 1: name = "sign-on"
+        case 2: name = "sign-off"
+        case 301: name = "echo"
+        default:
             answerNow("12", tpdu: tpdu)
             return
         }
-        if code != 301 {
+        if name != "echo" {
             let terminal = request.string(41) ?? "-"
             context.runtime.log.info(
                 "connection \(connection.id) from \(connection.peer): \(name) terminal \(terminal)")
@@ -157,13 +161,27 @@ extension SwitchConnection {
     func loyaltyTransaction(_ amountMinor: Int64, _ rules: Loyalty.Program) -> Loyalty.Transaction {
         let currency = request.integer(49).map { UInt16(clamping: $0) } ?? rules.currencyCode
         let category = request.integer(18).map { UInt16(clamping: $0) } ?? 0
-        let merchant = request.value(42).flatMap { ShortIdentifier(bytes: $0) } ?? ShortIdentifier("-")!
-        let terminal = request.value(41).flatMap { ShortIdentifier(bytes: $0) } ?? ShortIdentifier("-")!
-        let timeMs = Int64(Date().timeIntervalSince1970 * 1000)
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
         return Loyalty.Transaction(
-            amountMinor: amountMinor, currencyCode: currency, merchantCategoryCode: category, merchant: merchant,
-            terminal: terminal, timeMs: timeMs)
+            amountMinor: amountMinor, currencyCode: currency, merchantCategoryCode: category,
+            merchant: shortIdentifier(42), terminal: shortIdentifier(41),
+            timeMs: Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000)
     }
+
+    /// Fields 41 and 42 as the rules' identifiers, read through a stack buffer (no array per purchase); "-" when
+    /// absent or not an identifier.
+    func shortIdentifier(_ field: Int) -> ShortIdentifier {
+        var bytes = InlineArray<16, UInt8>(repeating: 0)
+        var span = bytes.mutableSpan
+        let identifier = span.withUnsafeMutableBytes { buffer -> ShortIdentifier? in
+            guard let count = request.copyValue(field, into: buffer) else { return nil }
+            return ShortIdentifier(bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        }
+        return identifier ?? SwitchConnection.absentIdentifier
+    }
+
+    static let absentIdentifier = ShortIdentifier("-")!
 
     /// Field 2, or the card number in front of the separator of track 2 (field 35).
     func cardNumber() -> CardNumber? {
