@@ -6,6 +6,11 @@ public struct Decision: Sendable, Equatable {
     public var postings: Postings
     public var explanation: Explanation
     public var configurationVersion: Int64
+    /// The member's aggregates after this purchase; the ledger stores them (and logs them) when it approves.
+    public var memberAfter: Member
+    /// What the purchase did to the aggregates, kept with the purchase so that `Program.undo` can take back
+    /// exactly that on a refund or reversal.
+    public var effect: PurchaseEffect
 }
 
 /// The amounts to post to the member's balances. Fixed fields rather than an array of postings, so a decision

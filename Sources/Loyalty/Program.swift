@@ -60,28 +60,31 @@ public struct Program: Sendable {
         var explanation = Explanation.nothingApplied
         guard transaction.currencyCode == currencyCode else {
             explanation.outcome = .currencyMismatch
-            return decision(points: 0, creditMinor: 0, explanation)
+            return decision(points: 0, creditMinor: 0, explanation, unchanged: member)
         }
         let amountMinor = transaction.amountMinor
         let paidWithPointsMinor = transaction.paidWithPointsAmountMinor
         guard (0...ProgramLimits.amountMinorMax).contains(amountMinor), (0...amountMinor).contains(paidWithPointsMinor)
         else {
             explanation.outcome = .invalidAmount
-            return decision(points: 0, creditMinor: 0, explanation)
+            return decision(points: 0, creditMinor: 0, explanation, unchanged: member)
         }
         let merchantIndex = merchantIndexByIdentifier[transaction.merchant].map(Int.init) ?? -1
         let moneyMinor = amountMinor - paidWithPointsMinor
         let points = evaluatePoints(transaction, merchantIndex: merchantIndex, moneyMinor: moneyMinor, &explanation)
         let creditMinor = evaluateCredit(
             transaction, merchantIndex: merchantIndex, moneyMinor: moneyMinor, &explanation)
-        return decision(points: points, creditMinor: creditMinor, explanation)
+        var result = decision(points: points, creditMinor: creditMinor, explanation, unchanged: member)
+        (result.memberAfter, result.effect) = advance(member, transaction: transaction, moneyMinor: moneyMinor)
+        return result
     }
 
+    /// A decision that leaves the member as it was (nothing counted: wrong currency, invalid amount).
     @inline(__always)
-    func decision(points: Int64, creditMinor: Int64, _ explanation: Explanation) -> Decision {
+    func decision(points: Int64, creditMinor: Int64, _ explanation: Explanation, unchanged member: Member) -> Decision {
         Decision(
             postings: Postings(pointsEarned: points, creditEarnedMinor: creditMinor), explanation: explanation,
-            configurationVersion: version)
+            configurationVersion: version, memberAfter: member, effect: .none)
     }
 
     /// Service code first (a service is rewarded as such), then the resolved amount or visit rule; the minimum

@@ -23,7 +23,7 @@ struct ProgramTests {
             serviceCode: serviceCode, paidWithPointsAmountMinor: paidWithPointsMinor)
     }
 
-    static let member = Member(tierName: nil, purchaseCount: 3, lastPurchaseTimeMs: 1_763_000_000_000)
+    static let member = Member(purchaseCount: 3, lastPurchaseTimeMs: 1_763_000_000_000)
 
     /// Two merchants: SHOP-A in group CHAIN (branches) and MALL (coalition), SHOP-B with a rule of its own and
     /// in CHAIN too. Rates differ at every level so the rule that applied shows in the points.

@@ -92,7 +92,7 @@ do {
     fatalError("benchmark program: \(error)")
 }
 let purchases = purchaseMix()
-let member = Member(tierName: "silver", purchaseCount: 12, lastPurchaseTimeMs: 1_763_000_000_000)
+let member = Member(purchaseCount: 12, purchaseVolumeMinor: 1_200_000, firstPurchaseTimeMs: 1_700_000_000_000, lastPurchaseTimeMs: 1_763_000_000_000)
 
 // Proof that the campaigns are exercised, on stderr so stdout stays the table.
 let matched = purchases.filter {
