@@ -19,7 +19,7 @@ let package = Package(
         // CRC32C with the CPU instruction where there is one (SSE4.2), a table otherwise. For WAL records.
         .target(name: "CCRC32C", cSettings: [.unsafeFlags(["-msse4.2"])]),
         // Sharded in-memory ledger with a write-ahead log and snapshots. No networking.
-        .target(name: "Ledger", dependencies: ["CCRC32C"], swiftSettings: strictSettings),
+        .target(name: "Ledger", dependencies: ["CCRC32C", "Loyalty"], swiftSettings: strictSettings),
         // Linux calls Glibc does not expose (epoll, eventfd, accept4); built with _GNU_SOURCE.
         .target(name: "CLinux", cSettings: [.define("_GNU_SOURCE")]),
         // TCP on epoll: event loops, connections, listeners. Knows nothing of ISO 8583 or loyalty.

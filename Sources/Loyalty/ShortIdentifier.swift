@@ -3,7 +3,7 @@
 ///
 /// Held in two machine words rather than a `String` so that hashing and comparing it on the authorization path
 /// costs no allocation and no Unicode work; the evaluator looks merchants up by this value on every purchase.
-public struct ShortIdentifier: Hashable, Sendable, Comparable, CustomStringConvertible {
+public struct ShortIdentifier: Hashable, Sendable, Comparable, CustomStringConvertible, BitwiseCopyable {
     /// The longest identifier; field 42 (15 bytes) and field 41 (8 bytes) both fit.
     public static let bytesMax = 16
 

@@ -1,7 +1,7 @@
 /// A purchase as the rules see it: what the switch reads from the authorization request.
 ///
 /// Plain integers and `ShortIdentifier`s only, so building one from the parsed ISO 8583 fields allocates nothing.
-public struct Transaction: Sendable, Equatable {
+public struct Transaction: Sendable, Equatable, BitwiseCopyable {
     /// The whole purchase in minor units of `currencyCode` (ISO 8583 field 4).
     public var amountMinor: Int64
     /// ISO 4217 numeric code (field 49).
