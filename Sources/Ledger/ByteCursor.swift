@@ -39,6 +39,13 @@ struct ByteWriter {
         put(digest.low)
     }
 
+    /// A fixed-size value that encodes itself (the loyalty module's `Member`, `PurchaseEffect`).
+    mutating func putEncoded(_ byteCount: Int, _ encode: (UnsafeMutableRawPointer) -> Void) {
+        precondition(offset + byteCount <= capacity, "ByteWriter overrun")
+        encode(base + offset)
+        offset += byteCount
+    }
+
     mutating func putZeros(until alignment: Int) {
         while offset % alignment != 0 { put(UInt8(0)) }
     }
@@ -62,6 +69,13 @@ struct ByteReader {
         let value = base.loadUnaligned(fromByteOffset: offset, as: Value.self)
         offset += MemoryLayout<Value>.size
         return Value(littleEndian: value)
+    }
+
+    /// A fixed-size value that decodes itself; nil when the bytes are missing or the value refuses them.
+    mutating func getDecoded<Value>(_ byteCount: Int, _ decode: (UnsafeRawPointer) -> Value?) -> Value? {
+        guard offset + byteCount <= count, let value = decode(base + offset) else { return nil }
+        offset += byteCount
+        return value
     }
 
     mutating func key() -> IdempotencyKey? {

@@ -1,4 +1,5 @@
 import Foundation
+import Loyalty
 import Synchronization
 
 #if canImport(Glibc)
@@ -43,12 +44,14 @@ public final class Ledger: @unchecked Sendable {
     /// Sinks `perform` reuses, so that they stay few in the registry (one per concurrent caller).
     private let waitingSinks = Mutex<[WaitingSink]>([])
     private var isClosed = false
+    private let rulesSlot: RulesSlot
 
     private init(
         directory: String, configuration: LedgerConfiguration, shards: [Shard], cardHashKey: (UInt64, UInt64),
-        reports: [ShardRecoveryReport], lock: Int32
+        reports: [ShardRecoveryReport], lock: Int32, rulesSlot: RulesSlot
     ) {
         self.lock = lock
+        self.rulesSlot = rulesSlot
         self.directory = directory
         self.configuration = configuration
         self.shards = shards
@@ -82,7 +85,11 @@ public final class Ledger: @unchecked Sendable {
         }
         let sinks = SinkRegistry()
         let (shards, reports) = try openShardsInParallel(root: directory, configuration: configuration, sinks: sinks)
-        for shard in shards { shard.peers = shards }
+        let rulesSlot = RulesSlot()
+        for shard in shards {
+            shard.peers = shards
+            shard.rulesSlot = rulesSlot
+        }
         for shard in shards { shard.start() }
         for shard in shards {
             for transfer in shard.state.pendingTransfers {
@@ -91,7 +98,14 @@ public final class Ledger: @unchecked Sendable {
         }
         return Ledger(
             directory: directory, configuration: configuration, shards: shards, cardHashKey: key, reports: reports,
-            lock: lock)
+            lock: lock, rulesSlot: rulesSlot)
+    }
+
+    /// Gives the shards the loyalty rules that decide `.purchase` requests, or replaces them (a reload): each
+    /// shard takes the new version at its next batch; purchases already decided keep their recorded decision.
+    /// Call it before submitting the first purchase.
+    public func setRules(_ program: Loyalty.Program) {
+        rulesSlot.replace(program)
     }
 
     /// Limits decide outcomes, so records must be replayed under the limits they were written with: recover

@@ -15,6 +15,11 @@ public struct LedgerTotals: Sendable, Equatable {
     public var lastSequences: [UInt64] = []
     public var snapshotSequences: [UInt64] = []
     public var tornTails: [TornTail] = []
+    /// Rules-decided purchases counted in the members' aggregates (not undone), and their money volume.
+    public var loyaltyPurchases: Int64 = 0
+    public var loyaltyVolumeMinor: Int64 = 0
+    /// Members per tier index (index 0: the base tier); as long as the highest tier any member is in.
+    public var membersByTier: [Int] = []
 }
 
 extension Ledger {
@@ -76,6 +81,12 @@ extension ShardState {
             totals.balance.credit += members[index].balance.credit
             totals.held.points += members[index].held.points
             totals.held.credit += members[index].held.credit
+            let loyalty = members[index].loyalty
+            totals.loyaltyPurchases += Int64(loyalty.purchaseCount)
+            totals.loyaltyVolumeMinor += loyalty.purchaseVolumeMinor
+            let tier = Int(loyalty.tier)
+            if totals.membersByTier.count <= tier { totals.membersByTier += Array(repeating: 0, count: tier + 1 - totals.membersByTier.count) }
+            totals.membersByTier[tier] += 1
         }
         totals.activeHolds += activeHoldCount
         totals.idempotencyKeys += idempotency.count

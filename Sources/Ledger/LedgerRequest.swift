@@ -1,3 +1,5 @@
+import Loyalty
+
 /// The kinds of value a member can hold. Adding one means adding a case and a field to `AssetAmounts`.
 public enum Asset: UInt8, Sendable, BitwiseCopyable, CaseIterable {
     /// Loyalty points, an integer count.
@@ -36,6 +38,11 @@ public enum LedgerOperation: Sendable {
     /// Credit earned value; `purchaseAmountMinor` is kept so that a later refund can claw back pro rata.
     /// With `autoEnrol` an unknown card is enrolled first (the default program enrols on a first purchase).
     case earn(amounts: AssetAmounts, purchaseAmountMinor: Int64, autoEnrol: Bool)
+    /// A purchase whose earnings the loyalty rules decide on the shard, from the member's own aggregates (tier,
+    /// history, offers): the ledger must be given the rules (`Ledger.setRules`). The decision (amounts, the
+    /// member's aggregates after, the rules version) is what the log records, so a replay reproduces it whatever
+    /// the rules are by then. The purchase's time is the ledger's (recorded) time, not `transaction.timeMs`.
+    case purchase(transaction: Loyalty.Transaction, autoEnrol: Bool)
     /// Debit (redeem). Declined on insufficient available balance unless `allowPartial`, which approves
     /// what is available.
     case redeem(asset: Asset, amount: Int64, allowPartial: Bool)
@@ -162,6 +169,8 @@ public struct LedgerReply: Hashable, Sendable {
     public var credited: AssetAmounts
     public var debited: AssetAmounts
     public var card: MaskedCard
+    /// For a rules-decided purchase (and its repeats): what the rules decided, for the receipt.
+    public var receipt: LoyaltyReceipt
 
     public init(tag: UInt64, key: IdempotencyKey, status: LedgerStatus) {
         self.tag = tag
@@ -174,7 +183,29 @@ public struct LedgerReply: Hashable, Sendable {
         credited = .zero
         debited = .zero
         card = .none
+        receipt = .none
     }
+}
+
+/// What the loyalty rules decided for one purchase, as a receipt (ISO 8583 field 63) shows it. Plain values;
+/// `Program.tierIdentifier(at:)` names the tier.
+public struct LoyaltyReceipt: Hashable, Sendable, BitwiseCopyable {
+    /// False for everything but an approved rules-decided purchase.
+    public var isDecided: Bool
+    /// The member's tier after the purchase, and before it (they differ on the purchase that changed it).
+    public var tier: UInt8
+    public var tierBefore: UInt8
+    /// The configuration version of the rules that decided.
+    public var rulesVersion: Int64
+
+    public init(isDecided: Bool, tier: UInt8, tierBefore: UInt8, rulesVersion: Int64) {
+        self.isDecided = isDecided
+        self.tier = tier
+        self.tierBefore = tierBefore
+        self.rulesVersion = rulesVersion
+    }
+
+    public static let none = LoyaltyReceipt(isDecided: false, tier: 0, tierBefore: 0, rulesVersion: 0)
 }
 
 /// Where a shard delivers outcomes, in batches, after they are durable.

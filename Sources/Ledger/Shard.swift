@@ -19,6 +19,9 @@ final class Shard: @unchecked Sendable {
     let sinks: SinkRegistry
     /// Set once before the thread starts; used to hand transfer halves to other shards.
     var peers: [Shard] = []
+    /// Set once before the thread starts: the loyalty rules, looked at once per batch.
+    var rulesSlot = RulesSlot()
+    private var rulesGeneration: UInt64 = 0
     private var replies = ReplyBatch()
     private var transfersToSend: [(ShardCommand, OutboxTransfer)] = []
     private var acknowledgements: [(Int, ShardCommand)] = []
@@ -71,6 +74,10 @@ final class Shard: @unchecked Sendable {
         batch.reserveCapacity(configuration.queueCapacity + queue.internalReserve)
         while true {
             let stop = queue.takeAll(into: &batch)
+            if let (generation, program) = rulesSlot.changed(since: rulesGeneration) {
+                rulesGeneration = generation
+                state.rules = program
+            }
             batchTimeMs = configuration.clockMs()
             for index in batch.indices {
                 if index + 1 < batch.count { state.prefetch(for: batch[index + 1]) }
@@ -94,13 +101,14 @@ final class Shard: @unchecked Sendable {
         writer.stop()
     }
 
-    private func process(_ command: ShardCommand) {
+    private func process(_ pending: ShardCommand) {
+        var command = pending
         if failure != nil {
             deliverLater(command, LedgerReply(tag: command.tag, key: command.key, status: .systemError))
             return
         }
         if !writer.hasRoomForRecord { commitAndDeliver() }
-        let result = state.apply(command, nowMs: batchTimeMs)
+        let result = state.apply(&command, nowMs: batchTimeMs)
         if result.isLogged {
             let body = WALRecord.Body(
                 command: command, timeMs: batchTimeMs, status: result.reply.status, balanceAfter: result.reply.balance)

@@ -1,3 +1,5 @@
+import Loyalty
+
 /// A request as a shard sees it: the card number already replaced by its keyed hash and masked form.
 ///
 /// The same value is what the write-ahead log records (minus `tag` and `sink`), so replay re-runs exactly
@@ -12,6 +14,11 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     static let optionHasReference: UInt8 = 4
     /// Set on an earn, redeem, hold, capture or refund whose record carries a terminal reference.
     static let optionHasTerminalReference: UInt8 = 16
+    /// An earn whose amounts the loyalty rules decide on the shard (a purchase).
+    static let optionPurchase: UInt8 = 32
+    /// The record carries the loyalty decision: the rules version and the member's aggregates after it (a decided
+    /// purchase, or a refund or reversal that undid one). Replay sets them instead of asking the rules again.
+    static let optionDecided: UInt8 = 64
 
     var kind: CommandKind
     var options: UInt8 = 0
@@ -35,6 +42,13 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var reference: IdempotencyKey = .zero
     /// Earn, redeem, hold, capture, refund: the terminal + STAN a reversal without field 90 may use (zero: none).
     var terminalReference: IdempotencyKey = .zero
+    /// Purchase: what the rules are asked about (its time is replaced by the ledger's).
+    var transaction: Loyalty.Transaction = ShardCommand.noTransaction
+    /// With `optionDecided`: the rules version and the member's aggregates after the operation; on a purchase
+    /// also what it did to them.
+    var rulesVersion: Int64 = 0
+    var memberAfter: Loyalty.Member = .new
+    var purchaseEffect: PurchaseEffect = .none
     /// Where the reply goes (a `SinkRegistry` number); `SinkRegistry.none` during replay and for internal
     /// commands without a waiting client.
     var sink: UInt16 = SinkRegistry.none
@@ -42,6 +56,12 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var allowPartial: Bool { options & Self.optionAllowPartial != 0 }
     var isUndo: Bool { options & Self.optionUndo != 0 }
     var autoEnrol: Bool { options & Self.optionAutoEnrol != 0 }
+    var isPurchase: Bool { options & Self.optionPurchase != 0 }
+    var isDecided: Bool { options & Self.optionDecided != 0 }
+
+    static let noTransaction = Loyalty.Transaction(
+        amountMinor: 0, currencyCode: 0, merchantCategoryCode: 0, merchant: ShortIdentifier("-")!,
+        terminal: ShortIdentifier("-")!, timeMs: 0)
 
     /// The kinds a reversal can undo, hence the only ones that keep a terminal reference.
     static func keepsTerminalReference(_ kind: CommandKind) -> Bool {
@@ -83,6 +103,11 @@ struct ShardCommand: Sendable, BitwiseCopyable {
             amounts = earned
             referenceAmountMinor = purchaseAmountMinor
             options = autoEnrol ? Self.optionAutoEnrol : 0
+        case .purchase(let purchase, let autoEnrol):
+            kind = .earn
+            transaction = purchase
+            referenceAmountMinor = purchase.amountMinor
+            options = Self.optionPurchase | (autoEnrol ? Self.optionAutoEnrol : 0)
         case .redeem(let redeemAsset, let amount, let allowPartial):
             kind = .redeem
             setSingleAmount(redeemAsset, amount, allowPartial: allowPartial)

@@ -1,3 +1,5 @@
+import Loyalty
+
 /// One member: balances per asset and the head of its hold list. 40 bytes; no class, no string.
 struct MemberRecord: BitwiseCopyable, Equatable {
     var balance: AssetAmounts
@@ -6,6 +8,8 @@ struct MemberRecord: BitwiseCopyable, Equatable {
     var firstHold: Int32
     var holdCount: UInt16
     var cardCount: UInt16
+    /// What the loyalty rules know about the member (aggregates, tier); all zero is a member with no purchase.
+    var loyalty: Loyalty.Member
 
     var available: AssetAmounts {
         AssetAmounts(points: balance.points - held.points, credit: balance.credit - held.credit)
@@ -67,6 +71,8 @@ struct StoredOutcome: BitwiseCopyable, Equatable {
     var debited: AssetAmounts
     var card: MaskedCard
     var status: LedgerStatus
+    /// For a rules-decided purchase: what its receipt says, so a repeat gets the same response byte for byte.
+    var receipt: LoyaltyReceipt = .none
 }
 
 /// What an operation did, kept so that a reversal or refund can undo it.
@@ -83,6 +89,10 @@ struct OperationEffect: BitwiseCopyable, Equatable {
     var isReversed: Bool
     /// A reversal arrived before its original: the original is declined when it comes.
     var isTombstone: Bool
+    /// An earn decided by the loyalty rules: `purchase` says what it did to the member's aggregates, so that a
+    /// refund or reversal can undo exactly that.
+    var isDecidedByRules: Bool = false
+    var purchase: PurchaseEffect = .none
 }
 
 struct IdempotencyEntry: BitwiseCopyable, Equatable {

@@ -49,7 +49,11 @@ struct ShardRecovery {
     static func replay(
         _ body: WALRecord.Body, into state: ShardState, file: String, offset: Int64
     ) throws(LedgerError) {
-        let result = state.apply(body.command, nowMs: body.timeMs)
+        var command = body.command
+        let result = state.apply(&command, nowMs: body.timeMs)
+        guard command.options == body.command.options else {
+            throw .replayMismatch(file: file, offset: offset, reason: "a purchase without its recorded decision")
+        }
         guard result.isLogged else {
             throw .replayMismatch(file: file, offset: offset, reason: "record would not have been logged")
         }

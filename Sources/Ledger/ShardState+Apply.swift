@@ -1,6 +1,7 @@
 /// Entry point for applying one command: idempotency first, then the operation, then the remembered outcome.
 extension ShardState {
-    func apply(_ command: ShardCommand, nowMs: Int64) -> ApplyResult {
+    /// `command` is inout because a live purchase gets its rules decision written into it, for the log to record.
+    func apply(_ command: inout ShardCommand, nowMs: Int64) -> ApplyResult {
         switch command.kind {
         case .transferIn: return applyTransferIn(command, nowMs: nowMs)
         case .transferDone: return applyTransferDone(command)
@@ -12,14 +13,14 @@ extension ShardState {
         if let position = tombstone(named: command.terminalReference) {
             return answerKnownKey(command, position: position)
         }
-        let result = perform(command, nowMs: nowMs)
+        let result = perform(&command, nowMs: nowMs)
         let reply = makeReply(command, result)
         // The terminal reference is kept on declines too (unlike `reference`): a reversal by terminal + STAN then
         // finds the declined original and changes nothing, as with field 90, instead of leaving a tombstone that
         // would decline the terminal's next use of that STAN.
         let outcome = StoredOutcome(
             balance: reply.balance, available: reply.available, credited: reply.credited, debited: reply.debited,
-            card: reply.card, status: reply.status)
+            card: reply.card, status: reply.status, receipt: reply.receipt)
         var effect = result.effect
         effect.member = result.member
         _ = idempotency.insert(
@@ -64,19 +65,20 @@ extension ShardState {
         reply.credited = entry.outcome.credited
         reply.debited = entry.outcome.debited
         reply.card = entry.outcome.card
+        reply.receipt = entry.outcome.receipt
         return ApplyResult(reply: reply, isLogged: false)
     }
 
-    private func perform(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
+    private func perform(_ command: inout ShardCommand, nowMs: Int64) -> OperationResult {
         switch command.kind {
         case .enrol: return performEnrol(command)
-        case .earn: return performEarn(command, nowMs: nowMs)
+        case .earn: return performEarn(&command, nowMs: nowMs)
         case .redeem: return performRedeem(command, nowMs: nowMs)
         case .hold: return performHold(command, nowMs: nowMs)
         case .capture: return performCapture(command, nowMs: nowMs)
         case .void: return performVoid(command, nowMs: nowMs)
-        case .reverse: return performReverse(command, nowMs: nowMs)
-        case .refund: return performRefund(command, nowMs: nowMs)
+        case .reverse: return performReverse(&command, nowMs: nowMs)
+        case .refund: return performRefund(&command, nowMs: nowMs)
         case .balance: return performBalance(command, nowMs: nowMs)
         case .block: return performBlock(command)
         case .replace: return performReplace(command)
@@ -89,6 +91,7 @@ extension ShardState {
         reply.card = result.card
         reply.credited = result.credited
         reply.debited = result.debited
+        reply.receipt = result.receipt
         if result.member >= 0 {
             let member = members[Int(result.member)]
             reply.balance = member.balance

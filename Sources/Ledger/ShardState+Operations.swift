@@ -1,3 +1,5 @@
+import Loyalty
+
 /// Enrol, earn, redeem, hold, capture, void, balance, block: one small function per operation.
 /// Each either changes nothing and declines, or changes state and approves; never half of it.
 extension ShardState {
@@ -15,7 +17,7 @@ extension ShardState {
         return result
     }
 
-    func performEarn(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
+    func performEarn(_ command: inout ShardCommand, nowMs: Int64) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .earn)
         guard !command.amounts.hasNegative, command.referenceAmountMinor >= 0 else {
             result.status = .invalidAmount
@@ -40,13 +42,43 @@ extension ShardState {
             return result
         }
         expireHolds(member: Int(card.member), nowMs: nowMs)
+        if command.isPurchase { decide(&command, member: Int(card.member), nowMs: nowMs) }
         guard addToBalance(member: Int(card.member), command.amounts) else {
             result.status = .invalidAmount
             return result
         }
         result.credited = command.amounts
         result.effect.referenceAmountMinor = command.referenceAmountMinor
+        if command.isPurchase { recordDecision(command, member: Int(card.member), &result) }
         return result
+    }
+
+    /// Live: asks the rules and writes the decision into the command, which the log then records. Replay: the
+    /// command already carries it (`optionDecided`), and the rules are not asked again.
+    private func decide(_ command: inout ShardCommand, member: Int, nowMs: Int64) {
+        guard !command.isDecided else { return }
+        guard let rules else { preconditionFailure("a purchase reached a shard without rules (Ledger.setRules)") }
+        var transaction = command.transaction
+        transaction.timeMs = nowMs
+        let decision = rules.evaluate(transaction: transaction, member: members[member].loyalty)
+        command.amounts = AssetAmounts(
+            points: decision.postings.pointsEarned, credit: decision.postings.creditEarnedMinor)
+        command.rulesVersion = decision.configurationVersion
+        command.memberAfter = decision.memberAfter
+        command.purchaseEffect = decision.effect
+        command.options |= ShardCommand.optionDecided
+    }
+
+    /// After the amounts were credited: the member's aggregates become the decided ones, and the purchase keeps
+    /// what it did to them for a later refund or reversal.
+    private func recordDecision(_ command: ShardCommand, member: Int, _ result: inout OperationResult) {
+        precondition(command.isDecided, "an undecided purchase was credited")
+        members[member].loyalty = command.memberAfter
+        result.effect.isDecidedByRules = true
+        result.effect.purchase = command.purchaseEffect
+        result.receipt = LoyaltyReceipt(
+            isDecided: true, tier: command.memberAfter.tier, tierBefore: command.purchaseEffect.tierBefore,
+            rulesVersion: command.rulesVersion)
     }
 
     /// Resolves an active card and expires its member's holds; sets the decline status otherwise.

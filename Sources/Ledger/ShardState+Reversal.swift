@@ -1,10 +1,12 @@
+import Loyalty
+
 /// Reversal and refund: the operations that undo earlier ones, found through the idempotency table.
 ///
 /// Refund policy when earned points were already spent: the claw-back is taken in full and the balance may go
 /// negative (a debt that later earnings repay). Nothing is silently forgiven, and a refund followed by its
 /// reversal restores the balance exactly.
 extension ShardState {
-    func performReverse(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
+    func performReverse(_ command: inout ShardCommand, nowMs: Int64) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .reverse)
         if let cardIndex = cards.find(command.cardHash) { result.member = cards.cards[cardIndex].member }
         // Without field 90 the caller names the original by its terminal reference (terminal + STAN).
@@ -27,7 +29,7 @@ extension ShardState {
             return result
         }
         if original.outcome.status.isApproval {
-            guard undo(original, position: position, &result, nowMs: nowMs) else { return result }
+            guard undo(original, position: position, &result, &command, nowMs: nowMs) else { return result }
         }
         original.effect.isReversed = true
         if command.isUndo { original.outcome.status = .undone }
@@ -53,7 +55,8 @@ extension ShardState {
 
     /// Applies the inverse of an approved original. False (with the status set) when it cannot.
     private func undo(
-        _ original: IdempotencyEntry, position: Int64, _ result: inout OperationResult, nowMs: Int64
+        _ original: IdempotencyEntry, position: Int64, _ result: inout OperationResult, _ command: inout ShardCommand,
+        nowMs: Int64
     ) -> Bool {
         let member = Int(original.effect.member)
         switch original.effect.kind {
@@ -61,7 +64,11 @@ extension ShardState {
             return true
         case .earn:
             let remaining = earnedNotClawedBack(original)
-            return applyUndo(member: member, debit: remaining, &result)
+            guard applyUndo(member: member, debit: remaining, &result) else { return false }
+            undoDecision(
+                original, fromRefunded: original.effect.refundedAmountMinor,
+                toRefunded: original.effect.referenceAmountMinor, member: member, &command)
+            return true
         case .redeem, .capture, .refund:
             guard applyUndo(member: member, credit: original.outcome.debited, &result) else { return false }
             if original.effect.kind == .refund { restoreRefundable(original) }
@@ -119,7 +126,7 @@ extension ShardState {
         precondition(idempotency[earnPosition].effect.refundedAmountMinor >= 0, "refunded total went negative")
     }
 
-    func performRefund(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
+    func performRefund(_ command: inout ShardCommand, nowMs: Int64) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .refund)
         let refundAmount = command.referenceAmountMinor
         guard let position = original(of: command, &result, orByReference: true) else { return result }
@@ -140,9 +147,41 @@ extension ShardState {
         expireHolds(member: Int(result.member), nowMs: nowMs)
         let clawed = clawBack(earn, fromRefunded: refundedBefore, toRefunded: refundedBefore + refundAmount)
         guard applyUndo(member: Int(result.member), debit: clawed, &result) else { return result }
+        undoDecision(
+            earn, fromRefunded: refundedBefore, toRefunded: refundedBefore + refundAmount, member: Int(result.member),
+            &command)
         idempotency[position].effect.refundedAmountMinor = refundedBefore + refundAmount
         result.effect.referenceAmountMinor = refundAmount
         result.effect.linkedPosition = position
         return result
+    }
+}
+
+extension ShardState {
+    /// Takes back what a rules-decided purchase did to its member's aggregates, for the part of the purchase
+    /// between two refunded totals (a reversal takes everything not yet refunded; the refund that completes the
+    /// purchase removes it from the counts). Live: the rules compute it (tiers are recomputed by their thresholds)
+    /// and the command records the result; replay: the recorded result is set. Without rules (removed by a
+    /// reload), the aggregates stay as they are.
+    func undoDecision(
+        _ earn: IdempotencyEntry, fromRefunded: Int64, toRefunded: Int64, member: Int, _ command: inout ShardCommand
+    ) {
+        guard earn.effect.isDecidedByRules else { return }
+        if command.isDecided {
+            members[member].loyalty = command.memberAfter
+            return
+        }
+        guard let rules else { return }
+        var remaining = earn.effect.purchase
+        let money = Int128(remaining.moneyMinor)
+        let purchase = Int128(max(earn.effect.referenceAmountMinor, 1))
+        let moneyBefore = Int64(money * Int128(fromRefunded) / purchase)
+        let moneyAfter = Int64(money * Int128(toRefunded) / purchase)
+        remaining.moneyMinor -= moneyBefore
+        let after = rules.undo(remaining, refundedMinor: moneyAfter - moneyBefore, member: members[member].loyalty)
+        members[member].loyalty = after
+        command.memberAfter = after
+        command.rulesVersion = rules.version
+        command.options |= ShardCommand.optionDecided
     }
 }

@@ -1,3 +1,5 @@
+import Loyalty
+
 /// What applying one command produced.
 struct ApplyResult {
     var reply: LedgerReply
@@ -17,6 +19,7 @@ struct OperationResult {
     var credited: AssetAmounts = .zero
     var debited: AssetAmounts = .zero
     var effect: OperationEffect
+    var receipt: LoyaltyReceipt = .none
 
     init(_ status: LedgerStatus, card: MaskedCard, kind: CommandKind) {
         self.status = status
@@ -46,6 +49,9 @@ final class ShardState: @unchecked Sendable {
     var activeHoldCount: Int = 0
     var idempotency: IdempotencyTable
     let outbox: FixedStorage<OutboxTransfer>
+    /// The loyalty rules that decide purchases; set on the live shard, nil during recovery (replay never asks the
+    /// rules: records carry their decisions). Replaced between batches by `Ledger.setRules`.
+    var rules: Loyalty.Program?
 
     init(shardIndex: Int, shardCount: Int, limits: LedgerConfiguration) {
         self.shardIndex = shardIndex
@@ -81,7 +87,7 @@ final class ShardState: @unchecked Sendable {
     func enrolMember(hash: CardHash, masked: MaskedCard) -> Int? {
         guard !members.isFull, !cards.isFull else { return nil }
         let member = members.append(
-            MemberRecord(balance: .zero, held: .zero, firstHold: 0, holdCount: 0, cardCount: 1))
+            MemberRecord(balance: .zero, held: .zero, firstHold: 0, holdCount: 0, cardCount: 1, loyalty: .new))
         _ = cards.insert(CardRecord(hash: hash, masked: masked, member: Int32(member), status: .active))
         return member
     }

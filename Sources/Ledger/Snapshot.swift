@@ -12,9 +12,10 @@ import CCRC32C
 /// make a build with another layout refuse the file instead of misreading it.
 enum Snapshot {
     static let magic: UInt32 = 0x504E_534C  // "LSNP"
-    /// 3: idempotency entries carry a terminal reference. Older snapshots are refused as incompatible (not
+    /// 4: members carry their loyalty aggregates, idempotency entries the rules decision of a purchase. (3: terminal
+    /// references.) Older snapshots are refused as incompatible (not
     /// converted): the format is young, and the refusal names both versions so the operator knows why.
-    static let version: UInt32 = 3
+    static let version: UInt32 = 4
     static let headerBytes = 128
 
     static func fileName(sequence: UInt64) -> String {

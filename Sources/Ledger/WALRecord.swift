@@ -1,3 +1,4 @@
+import Loyalty
 import CCRC32C
 
 /// Framing of one write-ahead log record (all little-endian, records 8-byte aligned):
@@ -10,13 +11,15 @@ import CCRC32C
 ///    21  reserved           3 bytes, zero
 ///    24  batchFirstSequence UInt64  first sequence of the group commit this record belongs to
 ///    32  body               the command, its time and its outcome (see `WALRecord.encodeBody`); the kind's fields,
-///                           then the terminal reference (32 bytes) when option 16 is set
+///                           then the loyalty decision when option 64 is set (rules version, the member's
+///                           aggregates after, and on a purchase what it did to them), then the terminal
+///                           reference (32 bytes) when option 16 is set
 ///
 /// `batchFirstSequence` lets recovery tell damage in the last batch (a torn write: truncate) from damage
 /// in an earlier, acknowledged batch (refuse to start).
 enum WALRecord {
     static let headerBytes = 32
-    static let bodyBytesMax = 256
+    static let bodyBytesMax = 512
     static let recordBytesMax = headerBytes + bodyBytesMax
     static let recordTypeCommand: UInt8 = 1
     /// Body offsets of the key and the card hash (fixed for every kind), read unchecked only as a prefetch hint.
@@ -95,6 +98,10 @@ enum WALRecord {
         writer.put(command.masked.packed)
         writer.put(body.balanceAfter)
         encodeKindFields(command, &writer)
+        if command.isDecided {
+            precondition(canCarryDecision(command), "loyalty decision on a command that cannot carry one")
+            encodeDecision(command, &writer)
+        }
         if command.options & ShardCommand.optionHasTerminalReference != 0 {
             precondition(
                 ShardCommand.keepsTerminalReference(command.kind) && command.terminalReference != .zero,
@@ -144,7 +151,8 @@ enum WALRecord {
         command.digest = digest
         command.cardHash = cardHash
         command.masked = MaskedCard(packed: masked)
-        guard decodeKindFields(&command, &reader), decodeTerminalReference(&command, &reader),
+        guard decodeKindFields(&command, &reader), decodeDecision(&command, &reader),
+            decodeTerminalReference(&command, &reader),
             reader.offset == length
         else { return nil }
         return Body(command: command, timeMs: timeMs, status: status, balanceAfter: balanceAfter)
@@ -192,6 +200,40 @@ enum WALRecord {
             command.referenceAmountMinor = reference
         case .enrol, .balance, .block, .none:
             break
+        }
+        return true
+    }
+
+    // MARK: Loyalty decision
+
+    /// Purchases carry their decision; refunds and reversals carry the aggregates after undoing one.
+    static func canCarryDecision(_ command: ShardCommand) -> Bool {
+        switch command.kind {
+        case .earn: command.isPurchase
+        case .reverse, .refund: true
+        default: false
+        }
+    }
+
+    private static func encodeDecision(_ command: ShardCommand, _ writer: inout ByteWriter) {
+        writer.put(command.rulesVersion)
+        writer.putEncoded(Loyalty.Member.encodedByteCount) { command.memberAfter.encode(into: $0) }
+        if command.kind == .earn {
+            writer.putEncoded(PurchaseEffect.encodedByteCount) { command.purchaseEffect.encode(into: $0) }
+        }
+    }
+
+    private static func decodeDecision(_ command: inout ShardCommand, _ reader: inout ByteReader) -> Bool {
+        guard command.isDecided else { return true }
+        guard canCarryDecision(command), let version = reader.get(Int64.self),
+            let member = reader.getDecoded(Loyalty.Member.encodedByteCount, Loyalty.Member.init(decoding:))
+        else { return false }
+        command.rulesVersion = version
+        command.memberAfter = member
+        if command.kind == .earn {
+            guard let effect = reader.getDecoded(PurchaseEffect.encodedByteCount, PurchaseEffect.init(decoding:))
+            else { return false }
+            command.purchaseEffect = effect
         }
         return true
     }
