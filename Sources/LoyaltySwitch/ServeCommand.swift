@@ -3,7 +3,7 @@ import Glibc
 import Network
 import SwitchCore
 
-/// `loyalty-switch serve`: runs the switch until SIGTERM or SIGINT.
+/// `loyalty-switch serve`: runs the switch until SIGTERM or SIGINT; SIGHUP reloads the loyalty rules.
 enum ServeCommand {
     static let usage = """
         usage: loyalty-switch serve [--listen HOST:PORT] [--data DIR] [--config FILE]
@@ -16,6 +16,8 @@ enum ServeCommand {
                               (format in specs/configuration.md); --listen and --data override it
         SIGTERM or SIGINT stops gracefully (finish requests in flight, snapshot, exit 0); a second signal exits at
         once, which is safe: every approval is already in the write-ahead log.
+        SIGHUP re-reads the --config file and puts its "rules" in force if their version is higher than the
+        version in force (other settings need a restart); a refused reload is logged and changes nothing.
         """
 
     static func run(_ arguments: [String]) -> Int32 {
@@ -36,6 +38,7 @@ enum ServeCommand {
         sigemptyset(&signals)
         sigaddset(&signals, SIGTERM)
         sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGHUP)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         log.info(
             "loyalty-switch starting: loops \(configuration.loopCount), shards \(configuration.shardCount), "
@@ -50,15 +53,47 @@ enum ServeCommand {
             log.error("cannot start: \(error)")
             return 1
         }
-        waitForStopSignals(signals, server: server, log: log)
+        let configPath = configPath(arguments)
+        waitForStopSignals(signals, server: server, log: log) {
+            reloadRules(configPath: configPath, server: server, log: log)
+        }
         return 0
     }
 
-    /// First signal: graceful shutdown on another thread; second: exit at once.
-    static func waitForStopSignals(_ signals: sigset_t, server: SwitchServer, log: LogSink) {
+    static func configPath(_ arguments: [String]) -> String? {
+        guard let index = arguments.firstIndex(of: "--config"), index + 1 < arguments.count else { return nil }
+        return arguments[index + 1]
+    }
+
+    /// SIGHUP: the rules of the --config file, if their version is newer; anything wrong is logged, nothing changes.
+    static func reloadRules(configPath: String?, server: SwitchServer, log: LogSink) {
+        guard let configPath else {
+            log.warning("SIGHUP: no --config file to reload rules from; nothing changed")
+            return
+        }
+        do {
+            let configuration = try SwitchConfiguration.load(path: configPath)
+            guard let rules = configuration.rules else {
+                log.warning("SIGHUP: \(configPath) has no rules; nothing changed")
+                return
+            }
+            try server.reloadRules(rules)
+        } catch {
+            log.error("SIGHUP: rules not reloaded, nothing changed: \(error)")
+        }
+    }
+
+    /// SIGHUP: reload; first stop signal: graceful shutdown on another thread; second: exit at once.
+    static func waitForStopSignals(
+        _ signals: sigset_t, server: SwitchServer, log: LogSink, reload: () -> Void
+    ) {
         var signals = signals
         var received: Int32 = 0
-        sigwait(&signals, &received)
+        while true {
+            sigwait(&signals, &received)
+            if received != SIGHUP { break }
+            reload()
+        }
         log.info("signal \(received): stopping (send it again to exit at once)")
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
@@ -67,9 +102,9 @@ enum ServeCommand {
         }
         let stopSignals = signals
         let watcher = Thread {
-            var second: Int32 = 0
+            var second: Int32 = SIGHUP
             var again = stopSignals
-            sigwait(&again, &second)
+            while second == SIGHUP { sigwait(&again, &second) }
             log.warning("second signal \(second): exiting at once")
             _exit(1)
         }

@@ -1,5 +1,6 @@
 import ISO8583
 import Ledger
+import Loyalty
 import Network
 
 /// Delivers ledger replies to the loop that owns the requests: one lock and at most one wake per batch.
@@ -27,6 +28,10 @@ final class LoopContext {
     let budgetNs: UInt64
     /// Budget misses since start (each logged, rate-limited by the log sink).
     var budgetMissCount = 0
+    /// This loop's copy of the loyalty rules (nil: the flat default program), replaced on the loop's own thread
+    /// by a reload, so reading it costs no lock. The ledger decides purchases with its own copy; this one only
+    /// says whether rules are in force and names tiers and offers on receipts.
+    var rules: Loyalty.Program?
 
     init(loop: EventLoop, runtime: SwitchRuntime) {
         self.loop = loop
@@ -35,6 +40,7 @@ final class LoopContext {
         deadlines = DeadlineQueue(capacity: runtime.configuration.pendingPerLoopMax * 2)
         budgetNs = UInt64(runtime.configuration.latencyBudgetMs) * 1_000_000
         outgoing.reserveCapacity(1024)
+        rules = runtime.configuration.rules
     }
 
     /// Registers the reply inbox and the per-iteration hook. Called on the loop thread (or before it starts).
@@ -91,8 +97,8 @@ final class LoopContext {
             } else if var response = entry.response {
                 ResponseBuilder.complete(&response, reply: reply, program: runtime.configuration.program)
                 let isPurchase = entry.kind == .purchase || entry.kind == .offlinePurchase
-                if runtime.configuration.rules != nil && isPurchase && reply.status.isApproval {
-                    ResponseBuilder.setReceipt(&response, reply)
+                if let rules, isPurchase && reply.status.isApproval {
+                    ResponseBuilder.setReceipt(&response, reply, rules: rules)
                 }
                 entry.connection?.send(response, tpdu: entry.tpdu)
                 entry.connection?.recycle(response)

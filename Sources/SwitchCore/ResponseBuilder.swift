@@ -1,5 +1,6 @@
 import ISO8583
 import Ledger
+import Loyalty
 
 /// Builds responses as wire contract v1 says: the request's fields 2, 3, 4, 7, 11, 12, 13, 37, 41, 42, 49
 /// echoed byte for byte, 38 on approval, 39, and 54 with balances and the points moved. Field values are
@@ -35,12 +36,25 @@ enum ResponseBuilder {
 
     /// Field 63 on an approved purchase under loyalty rules: a line a terminal may print. Built from the ledger's
     /// outcome only, so a replayed response carries the same text. Skipped when the dialect has no field 63.
-    static func setReceipt(_ response: inout ISOMessage, _ reply: LedgerReply) {
+    static func setReceipt(_ response: inout ISOMessage, _ reply: LedgerReply, rules: Loyalty.Program) {
+        try? response.set(63, receiptText(reply, rules: rules))
+    }
+
+    /// "POINTS +12 BALANCE 340 | CREDIT +1500 BALANCE 1500 | TIER GOLD (UP FROM SILVER)". Tier names come from
+    /// the rules in force, looked up by the index the ledger recorded.
+    static func receiptText(_ reply: LedgerReply, rules: Loyalty.Program) -> String {
         var text = "POINTS +\(reply.credited.points) BALANCE \(reply.available.points)"
         if reply.credited.credit != 0 || reply.available.credit != 0 {
             text += " | CREDIT +\(reply.credited.credit) BALANCE \(reply.available.credit)"
         }
-        try? response.set(63, text)
+        let receipt = reply.receipt
+        if receipt.isDecided, let tier = rules.tierName(at: Int(receipt.tier)) {
+            text += " | TIER \(tier)"
+            if receipt.tier != receipt.tierBefore, let before = rules.tierName(at: Int(receipt.tierBefore)) {
+                text += receipt.tier > receipt.tierBefore ? " (UP FROM \(before))" : " (DOWN FROM \(before))"
+            }
+        }
+        return text
     }
 
     /// A response that needs no ledger: 39 only.

@@ -114,16 +114,15 @@ extension SwitchConnection {
         let amountMinor = amount ?? 0
         switch kind {
         case .purchase, .offlinePurchase:
-            let amounts: AssetAmounts
-            if let rules = context.runtime.configuration.rules {
-                let decision = rules.evaluate(transaction: loyaltyTransaction(amountMinor, rules), member: Member())
-                amounts = AssetAmounts(points: decision.postings.pointsEarned, credit: decision.postings.creditEarnedMinor)
-            } else {
-                guard let points = program.pointsEarned(amountMinor: amountMinor) else {
-                    return .failure(ResponseCodeError("13"))
-                }
-                amounts = AssetAmounts(points: points)
+            // Under loyalty rules the ledger's shard decides, from the member's own aggregates (tier, history).
+            if let rules = context.rules {
+                let transaction = loyaltyTransaction(amountMinor, rules)
+                return .success((.purchase(transaction: transaction, autoEnrol: program.autoEnrol), card))
             }
+            guard let points = program.pointsEarned(amountMinor: amountMinor) else {
+                return .failure(ResponseCodeError("13"))
+            }
+            let amounts = AssetAmounts(points: points)
             return .success(
                 (.earn(amounts: amounts, purchaseAmountMinor: amountMinor, autoEnrol: program.autoEnrol), card))
         case .redeem:

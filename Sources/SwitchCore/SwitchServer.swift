@@ -1,6 +1,7 @@
 import Foundation
 import ISO8583
 import Ledger
+import Loyalty
 import Network
 import Synchronization
 
@@ -56,6 +57,9 @@ public final class SwitchServer: @unchecked Sendable {
     /// Ports actually bound, in listener order (useful with port 0 in tests).
     public private(set) var boundPorts: [UInt16] = []
     let stopped = Atomic<Bool>(false)
+    /// The version of the rules in force (0: none); a reload must bring a higher one.
+    private var rulesVersion: Int64
+    private let reloadLock = Mutex<Void>(())
 
     public init(configuration: SwitchConfiguration, log: LogSink) throws(SwitchStartError) {
         self.configuration = configuration
@@ -72,6 +76,8 @@ public final class SwitchServer: @unchecked Sendable {
         } catch {
             throw SwitchStartError(message: "ledger in \(configuration.dataDirectory): \(error)")
         }
+        if let rules = configuration.rules { ledger.setRules(rules) }
+        rulesVersion = configuration.rules?.version ?? 0
         let runtime = SwitchRuntime(configuration: configuration, ledger: ledger, log: log)
         self.runtime = runtime
         let group: EventLoopGroup
@@ -127,6 +133,22 @@ public final class SwitchServer: @unchecked Sendable {
         group.stop()
         runtime.ledger.close()
         log.info("stopped")
+    }
+
+    /// Puts new loyalty rules in force without a restart: the ledger's shards take them at their next batch, each
+    /// loop at its next iteration. Purchases already decided keep their recorded decision and version. Refused
+    /// unless `program.version` is higher than the version in force, so a version always names one set of rules.
+    public func reloadRules(_ program: Loyalty.Program) throws(SwitchStartError) {
+        try reloadLock.withLock { _ throws(SwitchStartError) in
+            guard program.version > rulesVersion else {
+                throw SwitchStartError(
+                    message: "rules version \(program.version) is not newer than the version in force (\(rulesVersion))")
+            }
+            runtime.ledger.setRules(program)
+            for context in contexts { context.loop.execute { context.rules = program } }
+            log.info("rules version \(program.version) in force (was \(rulesVersion))")
+            rulesVersion = program.version
+        }
     }
 
     /// Requests waiting for the ledger across loops (read from the loop threads).

@@ -82,6 +82,40 @@ struct LoyaltyRulesTests {
         #expect(try client.exchange(terminal.purchase(card, 10_000)).amounts["90/999"] == 900)
     }
 
+    @Test("SIGHUP puts a newer rules version in force; an older or equal one is refused; a SIGKILL replays both")
+    func reloadOnSignal() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        var terminal = Terminal()
+        let card = Wire.card(74)
+        var settings = SwitchSettings()
+        settings.rules = Self.rules(version: 1, merchantPoints: 5)
+        do {
+            let server = try SwitchProcess(directory: directory, settings: settings, run: 0)
+            defer { server.stop() }
+            let client = try SwitchClient(port: server.port)
+            #expect(try client.exchange(terminal.purchase(card, 10_000)).amounts["90/999"] == 500)
+            settings.rules = Self.rules(version: 2, merchantPoints: 9)
+            try server.rewriteConfiguration(settings)
+            kill(server.process.processIdentifier, SIGHUP)
+            #expect(server.waitForLog("rules version 2 in force (was 1)"))
+            #expect(try client.exchange(terminal.purchase(card, 10_000)).amounts["90/999"] == 900)
+            // The same version with other content is refused: a version names one set of rules.
+            settings.rules = Self.rules(version: 2, merchantPoints: 1)
+            try server.rewriteConfiguration(settings)
+            kill(server.process.processIdentifier, SIGHUP)
+            #expect(server.waitForLog("rules version 2 is not newer than the version in force (2)"))
+            #expect(try client.exchange(terminal.purchase(card, 10_000)).amounts["90/999"] == 900)
+            #expect(server.isRunning)
+        }
+        // Killed above (SIGKILL in stop): the restart replays decisions of both versions under version 3.
+        settings.rules = Self.rules(version: 3, merchantPoints: 1)
+        let server = try SwitchProcess(directory: directory, settings: settings, run: 1)
+        defer { server.stop() }
+        let client = try SwitchClient(port: server.port)
+        #expect(try client.exchange(terminal.balance(card)).available == 2_300)
+    }
+
     @Test("a running campaign doubles a purchase's points at the merchants in its scope, and only there")
     func campaignThroughTheSwitch() throws {
         var settings = SwitchSettings()

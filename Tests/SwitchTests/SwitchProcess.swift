@@ -140,6 +140,22 @@ final class SwitchProcess {
 
     deinit { stop() }
 
+    /// Rewrites this run's --config file (for a SIGHUP reload).
+    func rewriteConfiguration(_ settings: SwitchSettings, run: Int = 0) throws {
+        let data = try JSONSerialization.data(withJSONObject: settings.json, options: [.sortedKeys])
+        try data.write(to: URL(fileURLWithPath: directory.path + "/config-\(run).json"))
+    }
+
+    /// Waits at most `timeout` seconds for a log line containing `text`.
+    func waitForLog(_ text: String, timeout: Double = 10) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if log.contains(text) { return true }
+            usleep(5_000)
+        }
+        return false
+    }
+
     var log: String {
         String(decoding: FileManager.default.contents(atPath: logPath) ?? Data(), as: UTF8.self)
     }
