@@ -19,6 +19,8 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     /// The record carries the loyalty decision: the rules version and the member's aggregates after it (a decided
     /// purchase, or a refund or reversal that undid one). Replay sets them instead of asking the rules again.
     static let optionDecided: UInt8 = 64
+    /// A redeem that pays a purchase amount with credit and points under a `PaymentPolicy` (`LedgerOperation.pay`).
+    static let optionPay: UInt8 = 128
 
     var kind: CommandKind
     var options: UInt8 = 0
@@ -48,6 +50,8 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     /// also what it did to them.
     var rulesVersion: Int64 = 0
     var memberAfter: Loyalty.Member = .new
+    /// Pay: the redemption rules (the amount to pay is `referenceAmountMinor`).
+    var policy = PaymentPolicy()
     var purchaseEffect: PurchaseEffect = .none
     /// Where the reply goes (a `SinkRegistry` number); `SinkRegistry.none` during replay and for internal
     /// commands without a waiting client.
@@ -58,6 +62,7 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var autoEnrol: Bool { options & Self.optionAutoEnrol != 0 }
     var isPurchase: Bool { options & Self.optionPurchase != 0 }
     var isDecided: Bool { options & Self.optionDecided != 0 }
+    var isPay: Bool { options & Self.optionPay != 0 }
 
     static let noTransaction = Loyalty.Transaction(
         amountMinor: 0, currencyCode: 0, merchantCategoryCode: 0, merchant: ShortIdentifier("-")!,
@@ -111,6 +116,11 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         case .redeem(let redeemAsset, let amount, let allowPartial):
             kind = .redeem
             setSingleAmount(redeemAsset, amount, allowPartial: allowPartial)
+        case .pay(let amountMinor, let paymentPolicy):
+            kind = .redeem
+            referenceAmountMinor = amountMinor
+            policy = paymentPolicy
+            options = Self.optionPay
         case .hold(let holdAsset, let amount, let allowPartial, let expiresAfterMs):
             kind = .hold
             setSingleAmount(holdAsset, amount, allowPartial: allowPartial)

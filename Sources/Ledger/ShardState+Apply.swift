@@ -73,7 +73,7 @@ extension ShardState {
         switch command.kind {
         case .enrol: return performEnrol(command)
         case .earn: return performEarn(&command, nowMs: nowMs)
-        case .redeem: return performRedeem(command, nowMs: nowMs)
+        case .redeem: return command.isPay ? performPay(command, nowMs: nowMs) : performRedeem(command, nowMs: nowMs)
         case .hold: return performHold(command, nowMs: nowMs)
         case .capture: return performCapture(command, nowMs: nowMs)
         case .void: return performVoid(command, nowMs: nowMs)

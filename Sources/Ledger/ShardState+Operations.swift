@@ -82,7 +82,7 @@ extension ShardState {
     }
 
     /// Resolves an active card and expires its member's holds; sets the decline status otherwise.
-    private func memberForSpending(_ command: ShardCommand, _ result: inout OperationResult, nowMs: Int64) -> Int? {
+    func memberForSpending(_ command: ShardCommand, _ result: inout OperationResult, nowMs: Int64) -> Int? {
         switch activeCard(command.cardHash) {
         case .declined(let status):
             result.status = status

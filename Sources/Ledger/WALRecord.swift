@@ -121,6 +121,13 @@ enum WALRecord {
         case .redeem, .hold:
             writer.put(command.amounts[command.asset])
             writer.put(command.referenceAmountMinor)
+            if command.isPay {
+                precondition(command.kind == .redeem, "payment policy on a hold")
+                writer.put(command.policy.pointValueMinor)
+                writer.put(command.policy.minimumBalancePoints)
+                writer.put(UInt8(command.policy.maximumSharePercent))
+                writer.put(UInt8((command.policy.creditFirst ? 1 : 0) | (command.policy.allowPartial ? 2 : 0)))
+            }
         case .capture, .void, .reverse, .refund:
             writer.put(command.originalKey)
             writer.put(command.referenceAmountMinor)
@@ -187,6 +194,14 @@ enum WALRecord {
             guard let amount = reader.get(Int64.self), let reference = reader.get(Int64.self) else { return false }
             command.amounts[command.asset] = amount
             command.referenceAmountMinor = reference
+            if command.isPay {
+                guard command.kind == .redeem, let value = reader.get(Int64.self), let minimum = reader.get(Int64.self),
+                    let share = reader.get(UInt8.self), let flags = reader.get(UInt8.self), flags & ~3 == 0
+                else { return false }
+                command.policy = PaymentPolicy(
+                    pointValueMinor: value, minimumBalancePoints: minimum, maximumSharePercent: Int64(share),
+                    creditFirst: flags & 1 != 0, allowPartial: flags & 2 != 0)
+            }
         case .capture, .void, .reverse, .refund:
             guard let original = reader.key(), let reference = reader.get(Int64.self) else { return false }
             command.originalKey = original

@@ -31,7 +31,11 @@ final class LoopContext {
     /// This loop's copy of the loyalty rules (nil: the flat default program), replaced on the loop's own thread
     /// by a reload, so reading it costs no lock. The ledger decides purchases with its own copy; this one only
     /// says whether rules are in force and names tiers and offers on receipts.
-    var rules: Loyalty.Program?
+    var rules: Loyalty.Program? {
+        didSet { paymentPolicy = Self.paymentPolicy(rules, runtime.configuration.program) }
+    }
+    /// How a redemption (0200/900000) is paid: the rules' redemption section, or the flat program's.
+    var paymentPolicy: PaymentPolicy
 
     init(loop: EventLoop, runtime: SwitchRuntime) {
         self.loop = loop
@@ -41,6 +45,12 @@ final class LoopContext {
         budgetNs = UInt64(runtime.configuration.latencyBudgetMs) * 1_000_000
         outgoing.reserveCapacity(1024)
         rules = runtime.configuration.rules
+        paymentPolicy = Self.paymentPolicy(runtime.configuration.rules, runtime.configuration.program)
+    }
+
+    static func paymentPolicy(_ rules: Loyalty.Program?, _ program: Program) -> PaymentPolicy {
+        PaymentPolicy(
+            pointValueMinor: program.pointValueMinor, creditFirst: true, allowPartial: program.partialRedemption)
     }
 
     /// Registers the reply inbox and the per-iteration hook. Called on the loop thread (or before it starts).

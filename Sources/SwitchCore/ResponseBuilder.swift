@@ -27,7 +27,10 @@ enum ResponseBuilder {
         if approved { setApprovalCode(&response, reply.key) }
         setCode(&response, reply.status.responseCode)
         if reply.status == .partiallyApproved {
-            try? response.set(4, integer: program.amountPaid(points: reply.debited.points))
+            // A payment says what it paid; a hold (points only) is worth its points.
+            let paid = reply.receipt.amountPaidMinor > 0
+                ? reply.receipt.amountPaidMinor : program.amountPaid(points: reply.debited.points)
+            try? response.set(4, integer: paid)
         }
         if approved || reply.status == .insufficientFunds {
             setAdditionalAmounts(&response, reply)

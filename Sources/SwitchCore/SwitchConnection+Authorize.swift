@@ -126,8 +126,8 @@ extension SwitchConnection {
             return .success(
                 (.earn(amounts: amounts, purchaseAmountMinor: amountMinor, autoEnrol: program.autoEnrol), card))
         case .redeem:
-            let points = program.pointsToPay(amountMinor: amountMinor)
-            return .success((.redeem(asset: .points, amount: points, allowPartial: program.partialRedemption), card))
+            // The shard decides how credit and points pay, from the balances it holds (ResponseBuilder shows it).
+            return .success((.pay(amountMinor: amountMinor, policy: context.paymentPolicy), card))
         case .hold:
             let points = program.pointsToPay(amountMinor: amountMinor)
             let operation = LedgerOperation.hold(
