@@ -55,10 +55,18 @@ public struct Explanation: Sendable, Equatable, CustomStringConvertible {
     /// The campaigns that changed the points; `.none` when none matched, or when no points were earned because
     /// no rule applied or the purchase was below the minimum (campaigns never bypass either).
     public var campaigns: CampaignEffect
+    /// The tier level the purchase earned at (index into `tiers.levels`, 0 the base): the tier in force before
+    /// the purchase, so a purchase that crosses a threshold earns at the old tier and `memberAfter.tier` shows
+    /// the upgrade (`Program.tierIdentifier(at:)` names it).
+    public var tier: UInt8
+    /// That tier's points multiplier (100 when the program has no tiers).
+    public var tierMultiplierPercent: Int16
+    /// That tier's store-credit bonus, basis points added to the rate.
+    public var tierCreditBasisPointsBonus: Int16
 
     static let nothingApplied = Explanation(
         outcome: .evaluated, pointsRule: .none, pointsNote: .noRule, creditRule: .none, creditStep: nil,
-        campaigns: .none)
+        campaigns: .none, tier: 0, tierMultiplierPercent: 100, tierCreditBasisPointsBonus: 0)
 
     public var description: String {
         switch outcome {
@@ -73,12 +81,18 @@ public struct Explanation: Sendable, Equatable, CustomStringConvertible {
         case .belowMinimumPurchase: points += ", below minimum purchase"
         case .cappedPerTransaction(let uncapped): points += ", capped (uncapped \(uncapped))"
         }
+        if tierMultiplierPercent != 100 { points += ", tiers.levels[\(tier)] ×\(tierMultiplierPercent)%" }
         if campaigns.matchedCount > 0 { points += ", \(Self.describe(campaigns))" }
-        guard let step = creditStep else {
-            return creditRule == .none
-                ? "\(points); no credit rule" : "\(points); credit by \(creditRule), no step reached"
+        var credit: String
+        if let step = creditStep {
+            credit = "credit by \(creditRule) at \(step.basisPoints) basis points from \(step.fromAmountMinor)"
+        } else {
+            credit = creditRule == .none ? "no credit rule" : "credit by \(creditRule), no step reached"
         }
-        return "\(points); credit by \(creditRule) at \(step.basisPoints) basis points from \(step.fromAmountMinor)"
+        if tierCreditBasisPointsBonus > 0 {
+            credit += ", +\(tierCreditBasisPointsBonus) basis points by tiers.levels[\(tier)]"
+        }
+        return "\(points); \(credit)"
     }
 
     /// "campaigns[0] ×200% +50" or "3 campaigns from campaigns[0], ×200% by campaigns[2], +50" (indexes in the

@@ -18,7 +18,7 @@ extension ProgramConfiguration {
         }
         let reader = JSONObjectReader(object: root, path: "")
         try reader.rejectUnknownKeys([
-            "version", "currency", "groups", "merchants", "earning", "storeCredit", "campaigns",
+            "version", "currency", "groups", "merchants", "earning", "storeCredit", "campaigns", "tiers",
         ])
         let configuration = ProgramConfiguration(
             version: try reader.integer("version"),
@@ -27,7 +27,8 @@ extension ProgramConfiguration {
             merchants: try readMerchants(reader),
             earning: try readEarning(reader.child("earning")),
             storeCredit: try readScopes(reader.child("storeCredit"), extraKeys: [], readRule: readCreditRule),
-            campaigns: try readCampaigns(reader))
+            campaigns: try readCampaigns(reader),
+            tiers: try readTiers(reader.child("tiers")))
         try configuration.validate()
         return configuration
     }

@@ -12,6 +12,7 @@ extension ProgramConfiguration {
             try Self.validate(rule, path: path)
         }
         try validateCampaigns()
+        try validateTiers()
     }
 
     static func check(_ condition: Bool, _ keyPath: String, _ problem: String) throws(ProgramConfigurationError) {

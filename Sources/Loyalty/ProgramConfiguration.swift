@@ -16,11 +16,13 @@ public struct ProgramConfiguration: Sendable, Equatable {
     public var storeCredit: ScopedRules<CreditRule>
     /// Time-boxed multipliers and bonuses on points, in file order (which breaks ties, see `Program`).
     public var campaigns: [Campaign]
+    /// Levels by volume or count over fixed windows; `nil`: every member is in the base tier.
+    public var tiers: TierConfiguration?
 
     public init(
         version: Int64, currencyCode: UInt16, groups: [MerchantGroup] = [], merchants: [Merchant] = [],
         earning: Earning = Earning(), storeCredit: ScopedRules<CreditRule> = ScopedRules(),
-        campaigns: [Campaign] = []
+        campaigns: [Campaign] = [], tiers: TierConfiguration? = nil
     ) {
         self.version = version
         self.currencyCode = currencyCode
@@ -29,6 +31,7 @@ public struct ProgramConfiguration: Sendable, Equatable {
         self.earning = earning
         self.storeCredit = storeCredit
         self.campaigns = campaigns
+        self.tiers = tiers
     }
 }
 
@@ -59,6 +62,18 @@ public enum ProgramLimits {
     /// Points after a multiplier are clamped here (the most the rules alone can give, since
     /// `amountMinorMax × pointsPerUnitMax` < 10^18), so no multiplier can overflow `Int64`.
     public static let pointsEarnedMax: Int64 = 1_000_000_000_000_000_000
+    /// Member volumes (lifetime and per tier window) saturate here: a million purchases of `amountMinorMax`.
+    public static let memberVolumeMinorMax: Int64 = 1_000_000_000_000_000_000
+    /// Tier levels are checked one by one on every purchase; 8 also keeps a tier index in a byte.
+    public static let tierLevelsMax = 8
+    /// Ten years; also keeps `windowDays` in the 16 bits `Member` stores it in.
+    public static let tierWindowDaysMax: Int64 = 3_660
+    /// A tier multiplier, like a campaign's, is at most ×10.
+    public static let tierMultiplierPercentMax: Int64 = 1_000
+    /// Volume thresholds are at most what a member's volume can reach.
+    public static let tierVolumeThresholdMax: Int64 = memberVolumeMinorMax
+    /// Count thresholds are at most what a member's window count (`UInt32`) can reach.
+    public static let tierCountThresholdMax = Int64(UInt32.max)
 }
 
 /// A set of merchants that share rules: the branches of one business, or a coalition of neighbouring shops.
