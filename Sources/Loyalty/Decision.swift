@@ -63,10 +63,17 @@ public struct Explanation: Sendable, Equatable, CustomStringConvertible {
     public var tierMultiplierPercent: Int16
     /// That tier's store-credit bonus, basis points added to the rate.
     public var tierCreditBasisPointsBonus: Int16
+    /// The offer whose reward this purchase received (index into `offers`, `Program.offerIdentifier(at:)`);
+    /// -1 for none.
+    public var offerApplied: Int8
+    /// The return offer this purchase granted, to print on its receipt ("20% credit if you come back within 20
+    /// days"); -1 for none.
+    public var offerGranted: Int8
 
     static let nothingApplied = Explanation(
         outcome: .evaluated, pointsRule: .none, pointsNote: .noRule, creditRule: .none, creditStep: nil,
-        campaigns: .none, tier: 0, tierMultiplierPercent: 100, tierCreditBasisPointsBonus: 0)
+        campaigns: .none, tier: 0, tierMultiplierPercent: 100, tierCreditBasisPointsBonus: 0, offerApplied: -1,
+        offerGranted: -1)
 
     public var description: String {
         switch outcome {
@@ -92,6 +99,8 @@ public struct Explanation: Sendable, Equatable, CustomStringConvertible {
         if tierCreditBasisPointsBonus > 0 {
             credit += ", +\(tierCreditBasisPointsBonus) basis points by tiers.levels[\(tier)]"
         }
+        if offerApplied >= 0 { credit += "; offers[\(offerApplied)] applied" }
+        if offerGranted >= 0 { credit += "; offers[\(offerGranted)] granted" }
         return "\(points); \(credit)"
     }
 

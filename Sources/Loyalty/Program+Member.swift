@@ -39,6 +39,7 @@ extension Program {
             } else if member.lastPurchaseTimeMs == effect.timeMs {
                 after.lastPurchaseTimeMs = max(effect.previousPurchaseTimeMs, after.firstPurchaseTimeMs)
             }
+            undoOffers(effect, &after)
         }
         after.tier = UInt8(tiers.level(of: after))
         return after

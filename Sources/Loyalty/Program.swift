@@ -26,6 +26,7 @@ public struct Program: Sendable {
     let pointsPerTransactionMax: Int64
     let campaigns: CampaignTable
     let tiers: TierTable
+    let offers: OfferTable
 
     /// Validates `configuration` and builds the tables.
     public init(configuration: ProgramConfiguration) throws(ProgramConfigurationError) {
@@ -44,6 +45,7 @@ public struct Program: Sendable {
         pointsPerTransactionMax = configuration.earning.pointsPerTransactionMax ?? Int64.max
         campaigns = CampaignTable(configuration.campaigns, merchants: configuration.merchants)
         tiers = TierTable(configuration.tiers)
+        offers = OfferTable(configuration.offers)
     }
 
     /// Parses, validates and loads a JSON configuration (docs/loyalty-rules.md).
@@ -60,8 +62,8 @@ public struct Program: Sendable {
     /// Decides what `transaction` earns for `member`, and the member's aggregates after it.
     ///
     /// Order of application (docs/loyalty-rules.md): the rule's points → the tier multiplier → campaigns
-    /// (highest multiplier, then bonuses) → caps (per transaction). Credit: the rule's step rate plus the
-    /// tier's bonus, at most 100%, on the money part.
+    /// (highest multiplier, then bonuses) → the offer's bonus → caps (per transaction). Credit: the rule's step
+    /// rate plus the tier's bonus plus the offer's rate, at most 100%, on the money part.
     public func evaluate(transaction: Transaction, member: Member) -> Decision {
         var explanation = Explanation.nothingApplied
         guard transaction.currencyCode == currencyCode else {
@@ -84,9 +86,14 @@ public struct Program: Sendable {
         let level = tiers.isEmpty ? 0 : enterTierWindow(&after, timeMs: transaction.timeMs, &explanation)
         var points = evaluatePoints(
             transaction, merchantIndex: merchantIndex, moneyMinor: moneyMinor, tierLevel: level, &explanation)
-        let basisPoints =
+        var basisPoints =
             evaluateCreditBasisPoints(transaction, merchantIndex: merchantIndex, &explanation)
             + tiers.creditBasisPointsBonuses[level]
+        if !offers.entries.isEmpty, amountMinor >= minimumPurchaseMinor {
+            let reward = applyOffers(transaction, before: member, &after, &effect, &explanation)
+            points += reward.bonusPoints
+            basisPoints += reward.creditBasisPoints
+        }
         points = applyCaps(points, &explanation)
         count(transaction, moneyMinor: moneyMinor, into: &after, &effect)
         let creditMinor = moneyMinor * min(basisPoints, ProgramLimits.basisPointsMax) / ProgramLimits.basisPointsMax

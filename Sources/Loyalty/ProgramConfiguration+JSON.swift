@@ -18,7 +18,7 @@ extension ProgramConfiguration {
         }
         let reader = JSONObjectReader(object: root, path: "")
         try reader.rejectUnknownKeys([
-            "version", "currency", "groups", "merchants", "earning", "storeCredit", "campaigns", "tiers",
+            "version", "currency", "groups", "merchants", "earning", "storeCredit", "campaigns", "tiers", "offers",
         ])
         let configuration = ProgramConfiguration(
             version: try reader.integer("version"),
@@ -28,7 +28,8 @@ extension ProgramConfiguration {
             earning: try readEarning(reader.child("earning")),
             storeCredit: try readScopes(reader.child("storeCredit"), extraKeys: [], readRule: readCreditRule),
             campaigns: try readCampaigns(reader),
-            tiers: try readTiers(reader.child("tiers")))
+            tiers: try readTiers(reader.child("tiers")),
+            offers: try readOffers(reader))
         try configuration.validate()
         return configuration
     }

@@ -13,6 +13,7 @@ extension ProgramConfiguration {
         }
         try validateCampaigns()
         try validateTiers()
+        try validateOffers()
     }
 
     static func check(_ condition: Bool, _ keyPath: String, _ problem: String) throws(ProgramConfigurationError) {

@@ -18,11 +18,13 @@ public struct ProgramConfiguration: Sendable, Equatable {
     public var campaigns: [Campaign]
     /// Levels by volume or count over fixed windows; `nil`: every member is in the base tier.
     public var tiers: TierConfiguration?
+    /// Personalised offers, at most `ProgramLimits.offersMax`, in precedence order.
+    public var offers: [Offer]
 
     public init(
         version: Int64, currencyCode: UInt16, groups: [MerchantGroup] = [], merchants: [Merchant] = [],
         earning: Earning = Earning(), storeCredit: ScopedRules<CreditRule> = ScopedRules(),
-        campaigns: [Campaign] = [], tiers: TierConfiguration? = nil
+        campaigns: [Campaign] = [], tiers: TierConfiguration? = nil, offers: [Offer] = []
     ) {
         self.version = version
         self.currencyCode = currencyCode
@@ -32,6 +34,7 @@ public struct ProgramConfiguration: Sendable, Equatable {
         self.storeCredit = storeCredit
         self.campaigns = campaigns
         self.tiers = tiers
+        self.offers = offers
     }
 }
 
@@ -74,6 +77,13 @@ public enum ProgramLimits {
     public static let tierVolumeThresholdMax: Int64 = memberVolumeMinorMax
     /// Count thresholds are at most what a member's window count (`UInt32`) can reach.
     public static let tierCountThresholdMax = Int64(UInt32.max)
+    /// Offers are checked one by one on every purchase, and `Member` keeps a use count for each in 8 slots.
+    public static let offersMax = 8
+    /// Use counts are a byte per offer in `Member`.
+    public static let offerUsesPerMemberMax: Int64 = 255
+    /// Day counts in offers (intervals, recency, return windows): ten years at most.
+    public static let offerDaysMax: Int64 = 3_660
+    public static let offerBonusPointsMax: Int64 = 1_000_000
 }
 
 /// A set of merchants that share rules: the branches of one business, or a coalition of neighbouring shops.
