@@ -44,6 +44,9 @@ public struct Explanation: Sendable, Equatable, CustomStringConvertible {
         case belowMinimumPurchase
         /// The rule gave more than `pointsPerTransactionMax`; the cap was posted.
         case cappedPerTransaction(uncappedPoints: Int64)
+        /// The member reached `pointsPerMemberPerDayMax` today: this purchase was given what was left of the
+        /// day's room (possibly 0). `uncappedPoints` is before either cap.
+        case cappedPerMemberPerDay(uncappedPoints: Int64)
     }
 
     public var outcome: Outcome
@@ -87,6 +90,7 @@ public struct Explanation: Sendable, Equatable, CustomStringConvertible {
         case .noRule: points = "no points rule"
         case .belowMinimumPurchase: points += ", below minimum purchase"
         case .cappedPerTransaction(let uncapped): points += ", capped (uncapped \(uncapped))"
+        case .cappedPerMemberPerDay(let uncapped): points += ", capped per member per day (uncapped \(uncapped))"
         }
         if tierMultiplierPercent != 100 { points += ", tiers.levels[\(tier)] ×\(tierMultiplierPercent)%" }
         if campaigns.matchedCount > 0 { points += ", \(Self.describe(campaigns))" }

@@ -40,6 +40,10 @@ extension Program {
                 after.lastPurchaseTimeMs = max(effect.previousPurchaseTimeMs, after.firstPurchaseTimeMs)
             }
             undoOffers(effect, &after)
+            let day = UInt32(clamping: max(0, effect.timeMs) / CampaignTable.millisecondsPerDay)
+            if after.pointsDayNumber == day {
+                after.pointsEarnedOnDay -= min(effect.pointsCountedOnDay, after.pointsEarnedOnDay)
+            }
         }
         after.tier = UInt8(tiers.level(of: after))
         return after

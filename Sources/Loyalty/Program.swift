@@ -24,6 +24,8 @@ public struct Program: Sendable {
     let minimumPurchaseMinor: Int64
     /// `Int64.max` when the configuration sets no cap, so the hot path needs no optional.
     let pointsPerTransactionMax: Int64
+    /// `Int64.max` when the configuration sets no daily cap.
+    let pointsPerMemberPerDayMax: Int64
     let campaigns: CampaignTable
     let tiers: TierTable
     let offers: OfferTable
@@ -43,6 +45,7 @@ public struct Program: Sendable {
         pointsByServiceCode = configuration.earning.pointsByServiceCode
         minimumPurchaseMinor = configuration.earning.minimumPurchaseMinor
         pointsPerTransactionMax = configuration.earning.pointsPerTransactionMax ?? Int64.max
+        pointsPerMemberPerDayMax = configuration.earning.pointsPerMemberPerDayMax ?? Int64.max
         campaigns = CampaignTable(configuration.campaigns, merchants: configuration.merchants)
         tiers = TierTable(configuration.tiers)
         offers = OfferTable(configuration.offers)
@@ -62,7 +65,8 @@ public struct Program: Sendable {
     /// Decides what `transaction` earns for `member`, and the member's aggregates after it.
     ///
     /// Order of application (docs/loyalty-rules.md): the rule's points → the tier multiplier → campaigns
-    /// (highest multiplier, then bonuses) → the offer's bonus → caps (per transaction). Credit: the rule's step
+    /// (highest multiplier, then bonuses) → the offer's bonus → caps (per transaction, then per member per
+    /// day). Credit: the rule's step
     /// rate plus the tier's bonus plus the offer's rate, at most 100%, on the money part.
     public func evaluate(transaction: Transaction, member: Member) -> Decision {
         var explanation = Explanation.nothingApplied
@@ -94,7 +98,7 @@ public struct Program: Sendable {
             points += reward.bonusPoints
             basisPoints += reward.creditBasisPoints
         }
-        points = applyCaps(points, &explanation)
+        points = applyCaps(points, timeMs: transaction.timeMs, &after, &effect, &explanation)
         count(transaction, moneyMinor: moneyMinor, into: &after, &effect)
         let creditMinor = moneyMinor * min(basisPoints, ProgramLimits.basisPointsMax) / ProgramLimits.basisPointsMax
         return Decision(
@@ -156,15 +160,44 @@ public struct Program: Sendable {
         return points
     }
 
-    /// The per-transaction cap: the most any purchase earns, campaigns included; the explanation keeps the
+    /// The per-transaction cap (the most any purchase earns, campaigns and offers included), then the member's
+    /// daily cap (the purchase that reaches it gets the remainder, later ones 0). The explanation keeps the
     /// uncapped number.
     @inline(__always)
-    func applyCaps(_ points: Int64, _ explanation: inout Explanation) -> Int64 {
+    func applyCaps(
+        _ uncapped: Int64, timeMs: Int64, _ member: inout Member, _ effect: inout PurchaseEffect,
+        _ explanation: inout Explanation
+    ) -> Int64 {
+        var points = uncapped
         if points > pointsPerTransactionMax {
-            explanation.pointsNote = .cappedPerTransaction(uncappedPoints: points)
-            return pointsPerTransactionMax
+            explanation.pointsNote = .cappedPerTransaction(uncappedPoints: uncapped)
+            points = pointsPerTransactionMax
         }
-        return points
+        guard pointsPerMemberPerDayMax != Int64.max else { return points }
+        return applyDailyCap(points, uncapped: uncapped, timeMs: timeMs, &member, &effect, &explanation)
+    }
+
+    /// Days are UTC days since the epoch. A purchase timed on a day before the member's counted day (an offline
+    /// purchase uploaded late) is capped on its own and not counted, since that day's count is gone. Counts stay
+    /// ≤ the cap ≤ 10^9, inside the `UInt32` that `Member` keeps them in.
+    @inline(never)
+    func applyDailyCap(
+        _ points: Int64, uncapped: Int64, timeMs: Int64, _ member: inout Member, _ effect: inout PurchaseEffect,
+        _ explanation: inout Explanation
+    ) -> Int64 {
+        let day = UInt32(clamping: max(0, timeMs) / CampaignTable.millisecondsPerDay)
+        let countedToday = member.pointsDayNumber == day ? Int64(member.pointsEarnedOnDay) : 0
+        let room = max(0, pointsPerMemberPerDayMax - countedToday)
+        var awarded = points
+        if points > room {
+            explanation.pointsNote = .cappedPerMemberPerDay(uncappedPoints: uncapped)
+            awarded = room
+        }
+        guard day >= member.pointsDayNumber else { return awarded }
+        member.pointsDayNumber = day
+        member.pointsEarnedOnDay = UInt32(countedToday + awarded)
+        effect.pointsCountedOnDay = UInt32(awarded)
+        return awarded
     }
 
     /// Kept out of line: most purchases of most programs meet no campaign, and the hot path stays short.

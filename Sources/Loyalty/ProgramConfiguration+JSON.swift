@@ -66,7 +66,10 @@ extension ProgramConfiguration {
     static func readEarning(_ reader: JSONObjectReader?) throws(ProgramConfigurationError) -> Earning {
         guard let reader else { return Earning() }
         let rules = try readScopes(
-            reader, extraKeys: ["minimumPurchaseMinor", "pointsPerTransactionMax", "byServiceCode"],
+            reader,
+            extraKeys: [
+                "minimumPurchaseMinor", "pointsPerTransactionMax", "pointsPerMemberPerDayMax", "byServiceCode",
+            ],
             readRule: readPointsRule)
         var pointsByServiceCode: [UInt32: Int64] = [:]
         for (key, value) in try reader.members("byServiceCode") {
@@ -81,6 +84,8 @@ extension ProgramConfiguration {
             minimumPurchaseMinor: try reader.integer("minimumPurchaseMinor", default: 0),
             pointsPerTransactionMax: reader.has("pointsPerTransactionMax")
                 ? try reader.integer("pointsPerTransactionMax") : nil,
+            pointsPerMemberPerDayMax: reader.has("pointsPerMemberPerDayMax")
+                ? try reader.integer("pointsPerMemberPerDayMax") : nil,
             rules: rules, pointsByServiceCode: pointsByServiceCode)
     }
 

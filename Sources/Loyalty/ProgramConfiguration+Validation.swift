@@ -57,6 +57,10 @@ extension ProgramConfiguration {
         if let cap = earning.pointsPerTransactionMax {
             try Self.check(cap >= 0, "earning.pointsPerTransactionMax", "must not be negative")
         }
+        if let cap = earning.pointsPerMemberPerDayMax {
+            let limit = ProgramLimits.pointsPerMemberPerDayMaxLimit
+            try Self.check((0...limit).contains(cap), "earning.pointsPerMemberPerDayMax", "must be 0...\(limit)")
+        }
         let codes = earning.pointsByServiceCode
         let limit = ProgramLimits.serviceCodesMax
         try Self.check(codes.count <= limit, "earning.byServiceCode", "more than \(limit) service codes")

@@ -84,6 +84,8 @@ public enum ProgramLimits {
     /// Day counts in offers (intervals, recency, return windows): ten years at most.
     public static let offerDaysMax: Int64 = 3_660
     public static let offerBonusPointsMax: Int64 = 1_000_000
+    /// The largest daily cap: `Member` counts the day's points in 32 bits.
+    public static let pointsPerMemberPerDayMaxLimit: Int64 = 1_000_000_000
 }
 
 /// A set of merchants that share rules: the branches of one business, or a coalition of neighbouring shops.
@@ -140,17 +142,20 @@ public struct Earning: Sendable, Equatable {
     public var minimumPurchaseMinor: Int64
     /// No purchase earns more points than this, whatever rule applied; `nil` means no cap.
     public var pointsPerTransactionMax: Int64?
+    /// No member earns more points than this per UTC day from purchases (event bonuses aside); `nil`: no cap.
+    public var pointsPerMemberPerDayMax: Int64?
     public var rules: ScopedRules<PointsRule>
     /// Points for a service (a dental check-up, a flight segment) named by the transaction's service code; a
     /// matching service code takes precedence over every amount or visit rule.
     public var pointsByServiceCode: [UInt32: Int64]
 
     public init(
-        minimumPurchaseMinor: Int64 = 0, pointsPerTransactionMax: Int64? = nil,
+        minimumPurchaseMinor: Int64 = 0, pointsPerTransactionMax: Int64? = nil, pointsPerMemberPerDayMax: Int64? = nil,
         rules: ScopedRules<PointsRule> = ScopedRules(), pointsByServiceCode: [UInt32: Int64] = [:]
     ) {
         self.minimumPurchaseMinor = minimumPurchaseMinor
         self.pointsPerTransactionMax = pointsPerTransactionMax
+        self.pointsPerMemberPerDayMax = pointsPerMemberPerDayMax
         self.rules = rules
         self.pointsByServiceCode = pointsByServiceCode
     }
