@@ -44,6 +44,9 @@ public struct Explanation: Sendable, Equatable, CustomStringConvertible {
         case belowMinimumPurchase
         /// The rule gave more than `pointsPerTransactionMax`; the cap was posted.
         case cappedPerTransaction(uncappedPoints: Int64)
+        /// The member reached `pointsPerMemberPerDayMax` today: this purchase was given what was left of the
+        /// day's room (possibly 0). `uncappedPoints` is before either cap.
+        case cappedPerMemberPerDay(uncappedPoints: Int64)
     }
 
     public var outcome: Outcome
@@ -55,10 +58,25 @@ public struct Explanation: Sendable, Equatable, CustomStringConvertible {
     /// The campaigns that changed the points; `.none` when none matched, or when no points were earned because
     /// no rule applied or the purchase was below the minimum (campaigns never bypass either).
     public var campaigns: CampaignEffect
+    /// The tier level the purchase earned at (index into `tiers.levels`, 0 the base): the tier in force before
+    /// the purchase, so a purchase that crosses a threshold earns at the old tier and `memberAfter.tier` shows
+    /// the upgrade (`Program.tierIdentifier(at:)` names it).
+    public var tier: UInt8
+    /// That tier's points multiplier (100 when the program has no tiers).
+    public var tierMultiplierPercent: Int16
+    /// That tier's store-credit bonus, basis points added to the rate.
+    public var tierCreditBasisPointsBonus: Int16
+    /// The offer whose reward this purchase received (index into `offers`, `Program.offerIdentifier(at:)`);
+    /// -1 for none.
+    public var offerApplied: Int8
+    /// The return offer this purchase granted, to print on its receipt ("20% credit if you come back within 20
+    /// days"); -1 for none.
+    public var offerGranted: Int8
 
     static let nothingApplied = Explanation(
         outcome: .evaluated, pointsRule: .none, pointsNote: .noRule, creditRule: .none, creditStep: nil,
-        campaigns: .none)
+        campaigns: .none, tier: 0, tierMultiplierPercent: 100, tierCreditBasisPointsBonus: 0, offerApplied: -1,
+        offerGranted: -1)
 
     public var description: String {
         switch outcome {
@@ -72,13 +90,22 @@ public struct Explanation: Sendable, Equatable, CustomStringConvertible {
         case .noRule: points = "no points rule"
         case .belowMinimumPurchase: points += ", below minimum purchase"
         case .cappedPerTransaction(let uncapped): points += ", capped (uncapped \(uncapped))"
+        case .cappedPerMemberPerDay(let uncapped): points += ", capped per member per day (uncapped \(uncapped))"
         }
+        if tierMultiplierPercent != 100 { points += ", tiers.levels[\(tier)] ×\(tierMultiplierPercent)%" }
         if campaigns.matchedCount > 0 { points += ", \(Self.describe(campaigns))" }
-        guard let step = creditStep else {
-            return creditRule == .none
-                ? "\(points); no credit rule" : "\(points); credit by \(creditRule), no step reached"
+        var credit: String
+        if let step = creditStep {
+            credit = "credit by \(creditRule) at \(step.basisPoints) basis points from \(step.fromAmountMinor)"
+        } else {
+            credit = creditRule == .none ? "no credit rule" : "credit by \(creditRule), no step reached"
         }
-        return "\(points); credit by \(creditRule) at \(step.basisPoints) basis points from \(step.fromAmountMinor)"
+        if tierCreditBasisPointsBonus > 0 {
+            credit += ", +\(tierCreditBasisPointsBonus) basis points by tiers.levels[\(tier)]"
+        }
+        if offerApplied >= 0 { credit += "; offers[\(offerApplied)] applied" }
+        if offerGranted >= 0 { credit += "; offers[\(offerGranted)] granted" }
+        return "\(points); \(credit)"
     }
 
     /// "campaigns[0] ×200% +50" or "3 campaigns from campaigns[0], ×200% by campaigns[2], +50" (indexes in the

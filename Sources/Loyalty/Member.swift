@@ -4,6 +4,9 @@
 /// The ledger stores one per member and records the state after every rules-decided change in its write-ahead
 /// log (`encode(into:)`), so a replay sets exactly the state the rules in force produced, whatever the rules are
 /// now. Fixed size and plain integers: copying one allocates nothing.
+///
+/// Every aggregate is bounded: counts saturate at `UInt32.max`, volumes at `ProgramLimits.memberVolumeMinorMax`
+/// (10^18, a million purchases of the largest amount), so no sequence of purchases can overflow them.
 public struct Member: Sendable, Equatable, BitwiseCopyable {
     /// Purchases decided by the rules and not undone.
     public var purchaseCount: UInt32
@@ -13,57 +16,74 @@ public struct Member: Sendable, Equatable, BitwiseCopyable {
     public var firstPurchaseTimeMs: Int64
     /// The latest purchase; 0 before the first purchase.
     public var lastPurchaseTimeMs: Int64
-    /// Index into the program's tiers; 0 is the base tier (also when the program has no tiers).
+    /// Index into the program's tier levels after the latest decision; 0 is the base tier (also when the program
+    /// has no tiers). `Program.tier(of:atTimeMs:)` gives the tier at a later time (after a window ended).
     public var tier: UInt8
+
+    /// Tier qualification (Tier.swift): the window length the window fields below were counted under (0: never
+    /// counted; a program with another length starts the member's windows afresh).
+    public var tierWindowDays: UInt16
+    /// The member's current qualification window: ⌊time ÷ windowDays days⌋ since the Unix epoch.
+    public var tierWindowIndex: UInt32
+    public var tierWindowPurchaseCount: UInt32
+    public var tierWindowVolumeMinor: Int64
+    /// The window just before `tierWindowIndex` (zero when the member bought nothing in it).
+    public var previousTierWindowPurchaseCount: UInt32
+    public var previousTierWindowVolumeMinor: Int64
+
+    /// Per-member daily points cap: the UTC day (days since the Unix epoch) `pointsEarnedOnDay` counts.
+    public var pointsDayNumber: UInt32
+    /// Points counted against `earning.pointsPerMemberPerDayMax` on that day (saturating).
+    public var pointsEarnedOnDay: UInt32
+
+    /// A "come back within N days" offer granted and not yet used: the offer's id hash (0: none) and when it was
+    /// granted.
+    public var pendingOfferHash: UInt32
+    public var pendingOfferGrantTimeMs: Int64
+    /// How often each offer was used by this member, by offer id hash (8 slots).
+    public var offerUses: OfferUses
+
+    /// Birthday, for the birthday bonus: month 1...12 and day 1...31; 0 when unknown.
+    public var birthMonth: UInt8
+    public var birthDay: UInt8
+    /// The member was referred by another member: their first purchase gives the referrer a bonus.
+    public var isReferred: Bool
+    /// The enrolment bonus was given (on the member's first evaluated purchase).
+    public var enrolmentRewarded: Bool
+    /// The first-purchase (and referral) bonus was given; cleared again when that purchase is undone.
+    public var firstPurchaseRewarded: Bool
+    /// The year whose birthday bonus was last given (0: never).
+    public var birthdayRewardYear: UInt16
 
     public init(
         purchaseCount: UInt32 = 0, purchaseVolumeMinor: Int64 = 0, firstPurchaseTimeMs: Int64 = 0,
-        lastPurchaseTimeMs: Int64 = 0, tier: UInt8 = 0
+        lastPurchaseTimeMs: Int64 = 0, tier: UInt8 = 0, birthMonth: UInt8 = 0, birthDay: UInt8 = 0,
+        isReferred: Bool = false
     ) {
         self.purchaseCount = purchaseCount
         self.purchaseVolumeMinor = purchaseVolumeMinor
         self.firstPurchaseTimeMs = firstPurchaseTimeMs
         self.lastPurchaseTimeMs = lastPurchaseTimeMs
         self.tier = tier
+        tierWindowDays = 0
+        tierWindowIndex = 0
+        tierWindowPurchaseCount = 0
+        tierWindowVolumeMinor = 0
+        previousTierWindowPurchaseCount = 0
+        previousTierWindowVolumeMinor = 0
+        pointsDayNumber = 0
+        pointsEarnedOnDay = 0
+        pendingOfferHash = 0
+        pendingOfferGrantTimeMs = 0
+        offerUses = OfferUses()
+        self.birthMonth = birthMonth
+        self.birthDay = birthDay
+        self.isReferred = isReferred
+        enrolmentRewarded = false
+        firstPurchaseRewarded = false
+        birthdayRewardYear = 0
     }
 
     /// A member who has not bought anything yet.
     public static let new = Member()
-
-    /// Bytes of the encoded form. Fixed, with room to grow: new aggregates take reserved (zero) bytes, so log
-    /// records keep their size and older records decode with the new fields at zero.
-    public static let encodedByteCount = 128
-
-    /// Writes exactly `encodedByteCount` bytes, little-endian, unused bytes zero.
-    public func encode(into base: UnsafeMutableRawPointer) {
-        base.initializeMemory(as: UInt8.self, repeating: 0, count: Self.encodedByteCount)
-        var offset = 0
-        func put<T: FixedWidthInteger>(_ value: T) {
-            base.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
-            offset += MemoryLayout<T>.size
-        }
-        put(purchaseCount)
-        put(UInt32(tier))
-        put(purchaseVolumeMinor)
-        put(firstPurchaseTimeMs)
-        put(lastPurchaseTimeMs)
-    }
-
-    /// Reads what `encode(into:)` wrote; nil when a value is out of range (a damaged or foreign record).
-    public init?(decoding base: UnsafeRawPointer) {
-        var offset = 0
-        func get<T: FixedWidthInteger>(_: T.Type) -> T {
-            defer { offset += MemoryLayout<T>.size }
-            return T(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: T.self))
-        }
-        let count = get(UInt32.self)
-        let tier = get(UInt32.self)
-        let volume = get(Int64.self)
-        let first = get(Int64.self)
-        let last = get(Int64.self)
-        guard tier <= UInt32(UInt8.max), volume >= 0, first >= 0, last >= first else { return nil }
-        self.init(
-            purchaseCount: count, purchaseVolumeMinor: volume, firstPurchaseTimeMs: first, lastPurchaseTimeMs: last,
-            tier: UInt8(tier))
-    }
 }

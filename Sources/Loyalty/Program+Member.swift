@@ -1,34 +1,67 @@
 /// How a purchase moves a member's aggregates, and how a refund or reversal moves them back.
 extension Program {
-    /// The member after counting `transaction`, and the effect to keep for undoing it.
-    func advance(_ member: Member, transaction: Transaction, moneyMinor: Int64) -> (Member, PurchaseEffect) {
-        var after = member
-        let effect = PurchaseEffect(
-            moneyMinor: moneyMinor, timeMs: transaction.timeMs, previousPurchaseTimeMs: member.lastPurchaseTimeMs,
-            tierBefore: member.tier)
-        after.purchaseCount &+= 1
-        after.purchaseVolumeMinor += moneyMinor
-        if member.purchaseCount == 0 { after.firstPurchaseTimeMs = transaction.timeMs }
-        after.lastPurchaseTimeMs = max(member.lastPurchaseTimeMs, transaction.timeMs)
-        return (after, effect)
+    /// Counts the purchase into the member's lifetime and tier-window aggregates (saturating) and sets the tier
+    /// after it; records in `effect` where it was counted so `undo` can take exactly that back.
+    func count(_ transaction: Transaction, moneyMinor: Int64, into member: inout Member, _ effect: inout PurchaseEffect)
+    {
+        if member.purchaseCount == 0 { member.firstPurchaseTimeMs = max(0, transaction.timeMs) }
+        member.purchaseCount = member.purchaseCount == UInt32.max ? UInt32.max : member.purchaseCount + 1
+        member.purchaseVolumeMinor = Aggregate.adding(member.purchaseVolumeMinor, moneyMinor)
+        member.lastPurchaseTimeMs = max(member.lastPurchaseTimeMs, transaction.timeMs, member.firstPurchaseTimeMs)
+        if !tiers.isEmpty {
+            let windowCount = member.tierWindowPurchaseCount
+            member.tierWindowPurchaseCount = windowCount == UInt32.max ? UInt32.max : windowCount + 1
+            member.tierWindowVolumeMinor = Aggregate.adding(member.tierWindowVolumeMinor, moneyMinor)
+            effect.tierWindowDays = member.tierWindowDays
+            effect.tierWindowIndex = member.tierWindowIndex
+        }
+        member.tier = UInt8(tiers.level(of: member))
     }
 
     /// The member after taking back `refundedMinor` of the purchase whose effect is `effect` (all of it on a
-    /// reversal, `refundedMinor == effect.moneyMinor`). A full undo removes the purchase from the counts; a partial
-    /// refund only lowers the volume. Never below zero, whatever the arguments.
+    /// reversal, `refundedMinor == effect.moneyMinor`). A partial refund only lowers the volumes (lifetime and
+    /// the tier window the purchase was counted in); a full undo also removes the purchase from the counts.
+    /// The tier is then recomputed from the remaining window aggregates, so reversing the purchase that caused
+    /// an upgrade undoes the upgrade when the rest no longer qualifies. Never below zero, whatever the
+    /// arguments; `PurchaseEffect.none` (a purchase that counted nothing) changes nothing.
     public func undo(_ effect: PurchaseEffect, refundedMinor: Int64, member: Member) -> Member {
+        guard effect != .none else { return member }
         var after = member
         let taken = min(max(refundedMinor, 0), effect.moneyMinor)
-        after.purchaseVolumeMinor = max(0, member.purchaseVolumeMinor - taken)
-        guard taken == effect.moneyMinor else { return after }
-        after.purchaseCount = member.purchaseCount == 0 ? 0 : member.purchaseCount - 1
-        if after.purchaseCount == 0 {
-            after.firstPurchaseTimeMs = 0
-            after.lastPurchaseTimeMs = 0
-        } else if member.lastPurchaseTimeMs == effect.timeMs {
-            after.lastPurchaseTimeMs = effect.previousPurchaseTimeMs
+        let isFull = taken == effect.moneyMinor
+        after.purchaseVolumeMinor = Aggregate.subtracting(member.purchaseVolumeMinor, taken)
+        undoTierWindow(effect, takenMinor: taken, isFull: isFull, &after)
+        if isFull {
+            after.purchaseCount = member.purchaseCount == 0 ? 0 : member.purchaseCount - 1
+            if after.purchaseCount == 0 {
+                after.firstPurchaseTimeMs = 0
+                after.lastPurchaseTimeMs = 0
+            } else if member.lastPurchaseTimeMs == effect.timeMs {
+                after.lastPurchaseTimeMs = max(effect.previousPurchaseTimeMs, after.firstPurchaseTimeMs)
+            }
+            undoOffers(effect, &after)
+            let day = UInt32(clamping: max(0, effect.timeMs) / CampaignTable.millisecondsPerDay)
+            if after.pointsDayNumber == day {
+                after.pointsEarnedOnDay -= min(effect.pointsCountedOnDay, after.pointsEarnedOnDay)
+            }
         }
+        after.tier = UInt8(tiers.level(of: after))
         return after
+    }
+
+    /// Takes the purchase out of the window it was counted in, when that window is still the member's current
+    /// or previous one under the same window length; an older window no longer affects the tier.
+    func undoTierWindow(_ effect: PurchaseEffect, takenMinor: Int64, isFull: Bool, _ member: inout Member) {
+        guard effect.tierWindowDays != 0, effect.tierWindowDays == member.tierWindowDays else { return }
+        let countTaken: UInt32 = isFull ? 1 : 0
+        if effect.tierWindowIndex == member.tierWindowIndex {
+            member.tierWindowVolumeMinor = Aggregate.subtracting(member.tierWindowVolumeMinor, takenMinor)
+            member.tierWindowPurchaseCount -= min(countTaken, member.tierWindowPurchaseCount)
+        } else if UInt64(effect.tierWindowIndex) + 1 == UInt64(member.tierWindowIndex) {
+            member.previousTierWindowVolumeMinor = Aggregate.subtracting(
+                member.previousTierWindowVolumeMinor, takenMinor)
+            member.previousTierWindowPurchaseCount -= min(countTaken, member.previousTierWindowPurchaseCount)
+        }
     }
 }
 

@@ -24,7 +24,11 @@ public struct Program: Sendable {
     let minimumPurchaseMinor: Int64
     /// `Int64.max` when the configuration sets no cap, so the hot path needs no optional.
     let pointsPerTransactionMax: Int64
+    /// `Int64.max` when the configuration sets no daily cap.
+    let pointsPerMemberPerDayMax: Int64
     let campaigns: CampaignTable
+    let tiers: TierTable
+    let offers: OfferTable
 
     /// Validates `configuration` and builds the tables.
     public init(configuration: ProgramConfiguration) throws(ProgramConfigurationError) {
@@ -41,7 +45,10 @@ public struct Program: Sendable {
         pointsByServiceCode = configuration.earning.pointsByServiceCode
         minimumPurchaseMinor = configuration.earning.minimumPurchaseMinor
         pointsPerTransactionMax = configuration.earning.pointsPerTransactionMax ?? Int64.max
+        pointsPerMemberPerDayMax = configuration.earning.pointsPerMemberPerDayMax ?? Int64.max
         campaigns = CampaignTable(configuration.campaigns, merchants: configuration.merchants)
+        tiers = TierTable(configuration.tiers)
+        offers = OfferTable(configuration.offers)
     }
 
     /// Parses, validates and loads a JSON configuration (docs/loyalty-rules.md).
@@ -55,7 +62,12 @@ public struct Program: Sendable {
         campaigns.entries[index].identifier
     }
 
-    /// Decides what `transaction` earns for `member`.
+    /// Decides what `transaction` earns for `member`, and the member's aggregates after it.
+    ///
+    /// Order of application (docs/loyalty-rules.md): the rule's points → the tier multiplier → campaigns
+    /// (highest multiplier, then bonuses) → the offer's bonus → caps (per transaction, then per member per
+    /// day). Credit: the rule's step
+    /// rate plus the tier's bonus plus the offer's rate, at most 100%, on the money part.
     public func evaluate(transaction: Transaction, member: Member) -> Decision {
         var explanation = Explanation.nothingApplied
         guard transaction.currencyCode == currencyCode else {
@@ -71,12 +83,27 @@ public struct Program: Sendable {
         }
         let merchantIndex = merchantIndexByIdentifier[transaction.merchant].map(Int.init) ?? -1
         let moneyMinor = amountMinor - paidWithPointsMinor
-        let points = evaluatePoints(transaction, merchantIndex: merchantIndex, moneyMinor: moneyMinor, &explanation)
-        let creditMinor = evaluateCredit(
-            transaction, merchantIndex: merchantIndex, moneyMinor: moneyMinor, &explanation)
-        var result = decision(points: points, creditMinor: creditMinor, explanation, unchanged: member)
-        (result.memberAfter, result.effect) = advance(member, transaction: transaction, moneyMinor: moneyMinor)
-        return result
+        var after = member
+        var effect = PurchaseEffect(
+            moneyMinor: moneyMinor, timeMs: transaction.timeMs, previousPurchaseTimeMs: member.lastPurchaseTimeMs,
+            tierBefore: member.tier)
+        let level = tiers.isEmpty ? 0 : enterTierWindow(&after, timeMs: transaction.timeMs, &explanation)
+        var points = evaluatePoints(
+            transaction, merchantIndex: merchantIndex, moneyMinor: moneyMinor, tierLevel: level, &explanation)
+        var basisPoints =
+            evaluateCreditBasisPoints(transaction, merchantIndex: merchantIndex, &explanation)
+            + tiers.creditBasisPointsBonuses[level]
+        if !offers.entries.isEmpty, amountMinor >= minimumPurchaseMinor {
+            let reward = applyOffers(transaction, before: member, &after, &effect, &explanation)
+            points += reward.bonusPoints
+            basisPoints += reward.creditBasisPoints
+        }
+        points = applyCaps(points, timeMs: transaction.timeMs, &after, &effect, &explanation)
+        count(transaction, moneyMinor: moneyMinor, into: &after, &effect)
+        let creditMinor = moneyMinor * min(basisPoints, ProgramLimits.basisPointsMax) / ProgramLimits.basisPointsMax
+        return Decision(
+            postings: Postings(pointsEarned: points, creditEarnedMinor: creditMinor), explanation: explanation,
+            configurationVersion: version, memberAfter: after, effect: effect)
     }
 
     /// A decision that leaves the member as it was (nothing counted: wrong currency, invalid amount).
@@ -87,10 +114,23 @@ public struct Program: Sendable {
             configurationVersion: version, memberAfter: member, effect: .none)
     }
 
+    /// Moves the member's tier windows to the purchase's window and returns the level the purchase earns at:
+    /// the tier in force before it (an upgrade this purchase causes shows in `memberAfter.tier`).
+    func enterTierWindow(_ member: inout Member, timeMs: Int64, _ explanation: inout Explanation) -> Int {
+        member = tiers.rolled(member, toWindow: tiers.windowIndex(timeMs))
+        let level = tiers.level(of: member)
+        explanation.tier = UInt8(level)
+        explanation.tierMultiplierPercent = Int16(tiers.multiplierPercents[level])
+        explanation.tierCreditBasisPointsBonus = Int16(tiers.creditBasisPointsBonuses[level])
+        return level
+    }
+
     /// Service code first (a service is rewarded as such), then the resolved amount or visit rule; the minimum
-    /// purchase, then campaigns, then the per-transaction cap apply to whichever rule gave the points.
+    /// purchase, then the tier multiplier, then campaigns apply to whichever rule gave the points. Caps come
+    /// later (`applyCaps`).
     func evaluatePoints(
-        _ transaction: Transaction, merchantIndex: Int, moneyMinor: Int64, _ explanation: inout Explanation
+        _ transaction: Transaction, merchantIndex: Int, moneyMinor: Int64, tierLevel: Int,
+        _ explanation: inout Explanation
     ) -> Int64 {
         var points: Int64
         if let code = transaction.serviceCode, let servicePoints = pointsByServiceCode[code] {
@@ -111,15 +151,53 @@ public struct Program: Sendable {
             explanation.pointsNote = .belowMinimumPurchase
             return 0
         }
+        let tierPercent = tiers.multiplierPercents[tierLevel]
+        if tierPercent != 100 { points = TierTable.scaled(points, percent: tierPercent) }
         if campaigns.wordCount > 0 {
             points = applyCampaigns(transaction, merchantIndex: merchantIndex, points: points, &explanation)
         }
-        if points > pointsPerTransactionMax {
-            explanation.pointsNote = .cappedPerTransaction(uncappedPoints: points)
-            return pointsPerTransactionMax
-        }
         explanation.pointsNote = .awarded
         return points
+    }
+
+    /// The per-transaction cap (the most any purchase earns, campaigns and offers included), then the member's
+    /// daily cap (the purchase that reaches it gets the remainder, later ones 0). The explanation keeps the
+    /// uncapped number.
+    @inline(__always)
+    func applyCaps(
+        _ uncapped: Int64, timeMs: Int64, _ member: inout Member, _ effect: inout PurchaseEffect,
+        _ explanation: inout Explanation
+    ) -> Int64 {
+        var points = uncapped
+        if points > pointsPerTransactionMax {
+            explanation.pointsNote = .cappedPerTransaction(uncappedPoints: uncapped)
+            points = pointsPerTransactionMax
+        }
+        guard pointsPerMemberPerDayMax != Int64.max else { return points }
+        return applyDailyCap(points, uncapped: uncapped, timeMs: timeMs, &member, &effect, &explanation)
+    }
+
+    /// Days are UTC days since the epoch. A purchase timed on a day before the member's counted day (an offline
+    /// purchase uploaded late) is capped on its own and not counted, since that day's count is gone. Counts stay
+    /// ≤ the cap ≤ 10^9, inside the `UInt32` that `Member` keeps them in.
+    @inline(never)
+    func applyDailyCap(
+        _ points: Int64, uncapped: Int64, timeMs: Int64, _ member: inout Member, _ effect: inout PurchaseEffect,
+        _ explanation: inout Explanation
+    ) -> Int64 {
+        let day = UInt32(clamping: max(0, timeMs) / CampaignTable.millisecondsPerDay)
+        let countedToday = member.pointsDayNumber == day ? Int64(member.pointsEarnedOnDay) : 0
+        let room = max(0, pointsPerMemberPerDayMax - countedToday)
+        var awarded = points
+        if points > room {
+            explanation.pointsNote = .cappedPerMemberPerDay(uncappedPoints: uncapped)
+            awarded = room
+        }
+        guard day >= member.pointsDayNumber else { return awarded }
+        member.pointsDayNumber = day
+        member.pointsEarnedOnDay = UInt32(countedToday + awarded)
+        effect.pointsCountedOnDay = UInt32(awarded)
+        return awarded
     }
 
     /// Kept out of line: most purchases of most programs meet no campaign, and the hot path stays short.
@@ -135,9 +213,10 @@ public struct Program: Sendable {
         return effect.apply(to: points)
     }
 
-    /// The highest step the whole purchase reaches sets the rate, applied to the money part, rounded down.
-    func evaluateCredit(
-        _ transaction: Transaction, merchantIndex: Int, moneyMinor: Int64, _ explanation: inout Explanation
+    /// The rate of the highest step the whole purchase reaches (0 when none or no rule); applied by the caller to
+    /// the money part together with the tier's bonus.
+    func evaluateCreditBasisPoints(
+        _ transaction: Transaction, merchantIndex: Int, _ explanation: inout Explanation
     ) -> Int64 {
         guard
             let index = creditRules.ruleIndex(
@@ -151,6 +230,24 @@ public struct Program: Sendable {
         }
         guard let step = reached else { return 0 }
         explanation.creditStep = step
-        return moneyMinor * step.basisPoints / ProgramLimits.basisPointsMax
+        return step.basisPoints
+    }
+}
+
+/// Tiers as receipts and inquiries see them.
+extension Program {
+    /// The id of tier level `index` (`Explanation.tier`, `Member.tier`), for receipts and logs.
+    public func tierIdentifier(at index: Int) -> ShortIdentifier {
+        tiers.identifiers[index]
+    }
+
+    /// Tier levels configured (0: the program has no tiers).
+    public var tierCount: Int { tiers.identifiers.count }
+
+    /// The member's tier at `timeMs` (a balance inquiry, a receipt after a window ended): their windows moved
+    /// forward to that time, without counting anything.
+    public func tier(of member: Member, atTimeMs timeMs: Int64) -> Int {
+        guard !tiers.isEmpty else { return 0 }
+        return tiers.level(of: tiers.rolled(member, toWindow: tiers.windowIndex(timeMs)))
     }
 }

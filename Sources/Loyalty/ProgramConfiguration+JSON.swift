@@ -18,7 +18,7 @@ extension ProgramConfiguration {
         }
         let reader = JSONObjectReader(object: root, path: "")
         try reader.rejectUnknownKeys([
-            "version", "currency", "groups", "merchants", "earning", "storeCredit", "campaigns",
+            "version", "currency", "groups", "merchants", "earning", "storeCredit", "campaigns", "tiers", "offers",
         ])
         let configuration = ProgramConfiguration(
             version: try reader.integer("version"),
@@ -27,7 +27,9 @@ extension ProgramConfiguration {
             merchants: try readMerchants(reader),
             earning: try readEarning(reader.child("earning")),
             storeCredit: try readScopes(reader.child("storeCredit"), extraKeys: [], readRule: readCreditRule),
-            campaigns: try readCampaigns(reader))
+            campaigns: try readCampaigns(reader),
+            tiers: try readTiers(reader.child("tiers")),
+            offers: try readOffers(reader))
         try configuration.validate()
         return configuration
     }
@@ -64,7 +66,10 @@ extension ProgramConfiguration {
     static func readEarning(_ reader: JSONObjectReader?) throws(ProgramConfigurationError) -> Earning {
         guard let reader else { return Earning() }
         let rules = try readScopes(
-            reader, extraKeys: ["minimumPurchaseMinor", "pointsPerTransactionMax", "byServiceCode"],
+            reader,
+            extraKeys: [
+                "minimumPurchaseMinor", "pointsPerTransactionMax", "pointsPerMemberPerDayMax", "byServiceCode",
+            ],
             readRule: readPointsRule)
         var pointsByServiceCode: [UInt32: Int64] = [:]
         for (key, value) in try reader.members("byServiceCode") {
@@ -79,6 +84,8 @@ extension ProgramConfiguration {
             minimumPurchaseMinor: try reader.integer("minimumPurchaseMinor", default: 0),
             pointsPerTransactionMax: reader.has("pointsPerTransactionMax")
                 ? try reader.integer("pointsPerTransactionMax") : nil,
+            pointsPerMemberPerDayMax: reader.has("pointsPerMemberPerDayMax")
+                ? try reader.integer("pointsPerMemberPerDayMax") : nil,
             rules: rules, pointsByServiceCode: pointsByServiceCode)
     }
 

@@ -12,6 +12,8 @@ extension ProgramConfiguration {
             try Self.validate(rule, path: path)
         }
         try validateCampaigns()
+        try validateTiers()
+        try validateOffers()
     }
 
     static func check(_ condition: Bool, _ keyPath: String, _ problem: String) throws(ProgramConfigurationError) {
@@ -54,6 +56,10 @@ extension ProgramConfiguration {
             "must be 0...\(ProgramLimits.amountMinorMax)")
         if let cap = earning.pointsPerTransactionMax {
             try Self.check(cap >= 0, "earning.pointsPerTransactionMax", "must not be negative")
+        }
+        if let cap = earning.pointsPerMemberPerDayMax {
+            let limit = ProgramLimits.pointsPerMemberPerDayMaxLimit
+            try Self.check((0...limit).contains(cap), "earning.pointsPerMemberPerDayMax", "must be 0...\(limit)")
         }
         let codes = earning.pointsByServiceCode
         let limit = ProgramLimits.serviceCodesMax

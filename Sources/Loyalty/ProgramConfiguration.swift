@@ -16,11 +16,15 @@ public struct ProgramConfiguration: Sendable, Equatable {
     public var storeCredit: ScopedRules<CreditRule>
     /// Time-boxed multipliers and bonuses on points, in file order (which breaks ties, see `Program`).
     public var campaigns: [Campaign]
+    /// Levels by volume or count over fixed windows; `nil`: every member is in the base tier.
+    public var tiers: TierConfiguration?
+    /// Personalised offers, at most `ProgramLimits.offersMax`, in precedence order.
+    public var offers: [Offer]
 
     public init(
         version: Int64, currencyCode: UInt16, groups: [MerchantGroup] = [], merchants: [Merchant] = [],
         earning: Earning = Earning(), storeCredit: ScopedRules<CreditRule> = ScopedRules(),
-        campaigns: [Campaign] = []
+        campaigns: [Campaign] = [], tiers: TierConfiguration? = nil, offers: [Offer] = []
     ) {
         self.version = version
         self.currencyCode = currencyCode
@@ -29,6 +33,8 @@ public struct ProgramConfiguration: Sendable, Equatable {
         self.earning = earning
         self.storeCredit = storeCredit
         self.campaigns = campaigns
+        self.tiers = tiers
+        self.offers = offers
     }
 }
 
@@ -59,6 +65,27 @@ public enum ProgramLimits {
     /// Points after a multiplier are clamped here (the most the rules alone can give, since
     /// `amountMinorMax × pointsPerUnitMax` < 10^18), so no multiplier can overflow `Int64`.
     public static let pointsEarnedMax: Int64 = 1_000_000_000_000_000_000
+    /// Member volumes (lifetime and per tier window) saturate here: a million purchases of `amountMinorMax`.
+    public static let memberVolumeMinorMax: Int64 = 1_000_000_000_000_000_000
+    /// Tier levels are checked one by one on every purchase; 8 also keeps a tier index in a byte.
+    public static let tierLevelsMax = 8
+    /// Ten years; also keeps `windowDays` in the 16 bits `Member` stores it in.
+    public static let tierWindowDaysMax: Int64 = 3_660
+    /// A tier multiplier, like a campaign's, is at most ×10.
+    public static let tierMultiplierPercentMax: Int64 = 1_000
+    /// Volume thresholds are at most what a member's volume can reach.
+    public static let tierVolumeThresholdMax: Int64 = memberVolumeMinorMax
+    /// Count thresholds are at most what a member's window count (`UInt32`) can reach.
+    public static let tierCountThresholdMax = Int64(UInt32.max)
+    /// Offers are checked one by one on every purchase, and `Member` keeps a use count for each in 8 slots.
+    public static let offersMax = 8
+    /// Use counts are a byte per offer in `Member`.
+    public static let offerUsesPerMemberMax: Int64 = 255
+    /// Day counts in offers (intervals, recency, return windows): ten years at most.
+    public static let offerDaysMax: Int64 = 3_660
+    public static let offerBonusPointsMax: Int64 = 1_000_000
+    /// The largest daily cap: `Member` counts the day's points in 32 bits.
+    public static let pointsPerMemberPerDayMaxLimit: Int64 = 1_000_000_000
 }
 
 /// A set of merchants that share rules: the branches of one business, or a coalition of neighbouring shops.
@@ -115,17 +142,20 @@ public struct Earning: Sendable, Equatable {
     public var minimumPurchaseMinor: Int64
     /// No purchase earns more points than this, whatever rule applied; `nil` means no cap.
     public var pointsPerTransactionMax: Int64?
+    /// No member earns more points than this per UTC day from purchases (event bonuses aside); `nil`: no cap.
+    public var pointsPerMemberPerDayMax: Int64?
     public var rules: ScopedRules<PointsRule>
     /// Points for a service (a dental check-up, a flight segment) named by the transaction's service code; a
     /// matching service code takes precedence over every amount or visit rule.
     public var pointsByServiceCode: [UInt32: Int64]
 
     public init(
-        minimumPurchaseMinor: Int64 = 0, pointsPerTransactionMax: Int64? = nil,
+        minimumPurchaseMinor: Int64 = 0, pointsPerTransactionMax: Int64? = nil, pointsPerMemberPerDayMax: Int64? = nil,
         rules: ScopedRules<PointsRule> = ScopedRules(), pointsByServiceCode: [UInt32: Int64] = [:]
     ) {
         self.minimumPurchaseMinor = minimumPurchaseMinor
         self.pointsPerTransactionMax = pointsPerTransactionMax
+        self.pointsPerMemberPerDayMax = pointsPerMemberPerDayMax
         self.rules = rules
         self.pointsByServiceCode = pointsByServiceCode
     }
