@@ -230,6 +230,10 @@ public struct LoyaltyReceipt: Hashable, Sendable, BitwiseCopyable {
     /// The member's tier after the purchase, and before it (they differ on the purchase that changed it).
     public var tier: UInt8
     public var tierBefore: UInt8
+    /// Id hashes of the offer whose reward the purchase received and of the return offer it granted (0: none);
+    /// `Program.offer(withHash:)` describes them.
+    public var offerAppliedHash: UInt32 = 0
+    public var offerGrantedHash: UInt32 = 0
     /// The configuration version of the rules that decided.
     public var rulesVersion: Int64
     /// A payment with stored value (`LedgerOperation.pay`): the part of the purchase amount paid, in minor units.

@@ -79,6 +79,8 @@ extension ShardState {
         result.receipt = LoyaltyReceipt(
             isDecided: true, tier: command.memberAfter.tier, tierBefore: command.purchaseEffect.tierBefore,
             rulesVersion: command.rulesVersion)
+        result.receipt.offerAppliedHash = command.purchaseEffect.offerAppliedHash
+        result.receipt.offerGrantedHash = command.purchaseEffect.offerGrantedHash
     }
 
     /// Resolves an active card and expires its member's holds; sets the decline status otherwise.
@@ -211,7 +213,10 @@ extension ShardState {
 
     func performBalance(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .balance)
-        _ = memberForSpending(command, &result, nowMs: nowMs)
+        // The tier as of the member's last purchase (a window that ended since shows at the next purchase).
+        if let member = memberForSpending(command, &result, nowMs: nowMs) {
+            result.receipt.tier = members[member].loyalty.tier
+        }
         return result
     }
 

@@ -64,9 +64,3 @@ extension Program {
         }
     }
 }
-
-extension Program {
-    /// The name of tier `index` for receipts; nil when the program has no such tier (or no tiers at all).
-    /// Stand-in until tiers exist: the helper building tiers replaces it with the configured ids.
-    public func tierName(at index: Int) -> String? { nil }
-}

@@ -107,7 +107,7 @@ final class LoopContext {
             } else if var response = entry.response {
                 ResponseBuilder.complete(&response, reply: reply, program: runtime.configuration.program)
                 let isPurchase = entry.kind == .purchase || entry.kind == .offlinePurchase
-                if let rules, isPurchase && reply.status.isApproval {
+                if let rules, (isPurchase || entry.kind == .balanceInquiry) && reply.status.isApproval {
                     ResponseBuilder.setReceipt(&response, reply, rules: rules)
                 }
                 entry.connection?.send(response, tpdu: entry.tpdu)

@@ -46,18 +46,43 @@ enum ResponseBuilder {
     /// "POINTS +12 BALANCE 340 | CREDIT +1500 BALANCE 1500 | TIER GOLD (UP FROM SILVER)". Tier names come from
     /// the rules in force, looked up by the index the ledger recorded.
     static func receiptText(_ reply: LedgerReply, rules: Loyalty.Program) -> String {
-        var text = "POINTS +\(reply.credited.points) BALANCE \(reply.available.points)"
-        if reply.credited.credit != 0 || reply.available.credit != 0 {
-            text += " | CREDIT +\(reply.credited.credit) BALANCE \(reply.available.credit)"
-        }
         let receipt = reply.receipt
-        if receipt.isDecided, let tier = rules.tierName(at: Int(receipt.tier)) {
+        // A purchase says what it earned; a balance inquiry only what there is.
+        let earned = receipt.isDecided ? "+\(reply.credited.points) " : ""
+        var text = "POINTS \(earned)BALANCE \(reply.available.points)"
+        if reply.credited.credit != 0 || reply.available.credit != 0 {
+            text += " | CREDIT \(receipt.isDecided ? "+\(reply.credited.credit) " : "")BALANCE \(reply.available.credit)"
+        }
+        if let tier = tierName(rules, receipt.tier) {
             text += " | TIER \(tier)"
-            if receipt.tier != receipt.tierBefore, let before = rules.tierName(at: Int(receipt.tierBefore)) {
+            if receipt.isDecided, receipt.tier != receipt.tierBefore, let before = tierName(rules, receipt.tierBefore) {
                 text += receipt.tier > receipt.tierBefore ? " (UP FROM \(before))" : " (DOWN FROM \(before))"
             }
         }
+        if let offer = rules.offer(withHash: receipt.offerAppliedHash) {
+            text += " | OFFER \(offer.identifier) APPLIED"
+        }
+        if let offer = rules.offer(withHash: receipt.offerGrantedHash) {
+            text += " | OFFER \(offer.identifier): \(reward(offer)) ON YOUR NEXT PURCHASE WITHIN \(offer.returnWithinDays) DAYS"
+        }
         return text
+    }
+
+    static func tierName(_ rules: Loyalty.Program, _ index: UInt8) -> ShortIdentifier? {
+        Int(index) < rules.tierCount ? rules.tierIdentifier(at: Int(index)) : nil
+    }
+
+    /// "20% CREDIT", "+50 POINTS", or both; basis points shown as a percentage with up to two decimals.
+    static func reward(_ offer: Loyalty.Program.OfferSummary) -> String {
+        var parts: [String] = []
+        if offer.creditBasisPoints > 0 {
+            let whole = offer.creditBasisPoints / 100
+            let hundredths = offer.creditBasisPoints % 100
+            let percent = hundredths == 0 ? "\(whole)" : "\(whole).\(hundredths < 10 ? "0" : "")\(hundredths)"
+            parts.append("\(percent)% CREDIT")
+        }
+        if offer.bonusPoints > 0 { parts.append("+\(offer.bonusPoints) POINTS") }
+        return parts.joined(separator: " AND ")
     }
 
     /// A response that needs no ledger: 39 only.

@@ -116,6 +116,42 @@ struct LoyaltyRulesTests {
         #expect(try client.exchange(terminal.balance(card)).available == 2_300)
     }
 
+    @Test("field 63: the purchase that reaches a tier says so, its reversal takes the tier back, inquiries show it")
+    func tierOnTheReceipt() throws {
+        var settings = SwitchSettings()
+        var rules = Self.rules(version: 1, merchantPoints: 5)
+        rules["tiers"] = [
+            "windowDays": 365, "by": "count",
+            "levels": [
+                ["id": "BRONZE", "from": 0], ["id": "SILVER", "from": 2, "pointsMultiplierPercent": 200],
+            ],
+        ]
+        settings.rules = rules
+        try withSwitch(settings) { server in
+            let client = try SwitchClient(port: server.port)
+            var terminal = Terminal()
+            let card = Wire.card(75)
+            let first = try client.exchange(terminal.purchase(card, 1_000, stan: 81))
+            #expect(first.field(63) == "POINTS +50 BALANCE 50 | TIER BRONZE")
+            // The second purchase crosses the threshold: it earns at BRONZE and its receipt shows the upgrade.
+            let second = try client.exchange(terminal.purchase(card, 1_000, stan: 82))
+            #expect(second.field(63) == "POINTS +50 BALANCE 100 | TIER SILVER (UP FROM BRONZE)")
+            let third = try client.exchange(terminal.purchase(card, 1_000, stan: 83))
+            #expect(third.field(63) == "POINTS +100 BALANCE 200 | TIER SILVER")
+            #expect(try client.exchange(terminal.balance(card)).field(63) == "POINTS BALANCE 200 | TIER SILVER")
+            // Reversing two of the three purchases leaves one in the window: back to BRONZE.
+            for stan in [82, 83] {
+                let reversal = terminal.message(
+                    400, processing: "000000", card: card, amount: 1_000,
+                    original: terminal.originalData(mti: 200, stan: stan))
+                #expect(try client.exchange(reversal).code == "00")
+            }
+            #expect(try client.exchange(terminal.balance(card)).field(63) == "POINTS BALANCE 50 | TIER BRONZE")
+            let again = try client.exchange(terminal.purchase(card, 1_000, stan: 84))
+            #expect(again.field(63) == "POINTS +50 BALANCE 100 | TIER SILVER (UP FROM BRONZE)")
+        }
+    }
+
     @Test("a running campaign doubles a purchase's points at the merchants in its scope, and only there")
     func campaignThroughTheSwitch() throws {
         var settings = SwitchSettings()
