@@ -103,3 +103,81 @@ import Testing
         #expect(totals.loyaltyPurchases == 1 && totals.loyaltyVolumeMinor == 4_000 && totals.balance.points == 4)
     }
 }
+
+/// The brief's scenarios through the ledger, on a clock the test moves: offers and tiers decided from the member's
+/// own history, and a reversal that undoes exactly what its purchase did.
+@Suite struct LedgerLoyaltyScenarioTests {
+    let directory = TemporaryDirectory()
+    let clock = TestClock()
+    var requests = RequestFactory()
+    static let dayMs: Int64 = 86_400_000
+
+    /// 1 point per 10,000; tiers by volume over 365 days (SILVER from 400,000, ×2 points); the frequent small
+    /// spender's offer: 20% credit on a purchase of at least 200,000 after 3 purchases averaging ≤ 100,000 at most
+    /// 14 days apart.
+    static let rules = try! Loyalty.Program(
+        json: Array(
+            """
+            {"version": 1, "currency": 364, "earning": {"default": {"points": 1, "perAmountMinor": 10000}},
+             "tiers": {"windowDays": 365, "by": "volume", "levels": [{"id": "BRONZE", "from": 0},
+                       {"id": "SILVER", "from": 400000, "pointsMultiplierPercent": 200}]},
+             "offers": [{"id": "FREQUENT-SMALL", "from": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z",
+               "eligibility": {"purchasesAtLeast": 3, "averageTicketMaxMinor": 100000, "averageIntervalDaysMax": 14},
+               "trigger": {"purchaseAtLeastMinor": 200000}, "reward": {"creditBasisPoints": 2000}}]}
+            """.utf8))
+
+    func purchase(_ amountMinor: Int64) -> LedgerOperation { LedgerPurchaseTests.purchase(amountMinor) }
+
+    @Test("50,000 every 10 days, then 250,000: 20% credit and SILVER on that purchase; its reversal undoes both")
+    mutating func reversalUndoesOfferAndTier() throws {
+        // Mid-window, so the 40 days below stay inside one 365-day tier window.
+        clock.nowMs.store(56 * 365 * Self.dayMs + 100 * Self.dayMs, ordering: .relaxed)
+        let ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
+        ledger.setRules(Self.rules)
+        defer { directory.remove() }
+        for _ in 0..<4 {
+            #expect(ledger.perform(requests.make(card(1), purchase(50_000))).credited.points == 5)
+            clock.advance(byMs: 10 * Self.dayMs)
+        }
+        let big = requests.make(card(1), purchase(250_000))
+        let reply = ledger.perform(big)
+        // 450,000 in the window crosses SILVER's 400,000: this purchase still earns at BRONZE (25 points).
+        #expect(reply.credited == AssetAmounts(points: 25, credit: 50_000))
+        #expect(reply.receipt.tierBefore == 0 && reply.receipt.tier == 1 && reply.receipt.offerAppliedHash != 0)
+        #expect(ledger.perform(requests.make(card(1), .balance)).receipt.tier == 1)
+        let reversal = ledger.perform(requests.make(card(1), .reverse(originalKey: big.key)))
+        #expect(reversal.status == .approved && reversal.debited == AssetAmounts(points: 25, credit: 50_000))
+        #expect(ledger.perform(requests.make(card(1), .balance)).receipt.tier == 0, "the upgrade is undone")
+        // The offer's use was given back: the next qualifying purchase gets it (and the upgrade) again.
+        let again = ledger.perform(requests.make(card(1), purchase(250_000)))
+        #expect(again.credited == AssetAmounts(points: 25, credit: 50_000) && again.receipt.tier == 1)
+        let after = ledger.perform(requests.make(card(1), purchase(100_000)))
+        #expect(after.credited == AssetAmounts(points: 20, credit: 0), "SILVER doubles; the offer is used up")
+        ledger.close()
+        let totals = try Ledger.inspect(directory: directory.data, configuration: testConfiguration(clock: clock))
+        #expect(totals.membersByTier == [0, 1] && totals.loyaltyPurchases == 6)
+        #expect(totals.balance == AssetAmounts(points: 20 + 25 + 20, credit: 50_000))
+    }
+
+    @Test("a SILVER member who does not requalify is BRONZE from the purchase after the next window ends")
+    mutating func downgradeAtWindowEnd() throws {
+        let windowMs = 365 * Self.dayMs
+        clock.nowMs.store(56 * windowMs + 10 * Self.dayMs, ordering: .relaxed)
+        let ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
+        ledger.setRules(Self.rules)
+        defer {
+            ledger.close()
+            directory.remove()
+        }
+        #expect(ledger.perform(requests.make(card(2), purchase(500_000))).receipt.tier == 1)
+        // Next window: SILVER carries over (it was earned in the window before) and doubles points.
+        clock.nowMs.store(57 * windowMs + 10 * Self.dayMs, ordering: .relaxed)
+        let carried = ledger.perform(requests.make(card(2), purchase(100_000)))
+        #expect(carried.receipt.tier == 1 && carried.credited.points == 20)
+        // The window after: 100,000 did not requalify, so the member is BRONZE again.
+        clock.nowMs.store(58 * windowMs + 10 * Self.dayMs, ordering: .relaxed)
+        let downgraded = ledger.perform(requests.make(card(2), purchase(100_000)))
+        // The receipt shows the change (SILVER before, BRONZE now); the purchase earns at BRONZE.
+        #expect(downgraded.receipt.tierBefore == 1 && downgraded.receipt.tier == 0 && downgraded.credited.points == 10)
+    }
+}
