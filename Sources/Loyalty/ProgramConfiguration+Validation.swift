@@ -14,6 +14,7 @@ extension ProgramConfiguration {
         try validateCampaigns()
         try validateTiers()
         try validateOffers()
+        try validateEvents()
     }
 
     static func check(_ condition: Bool, _ keyPath: String, _ problem: String) throws(ProgramConfigurationError) {

@@ -20,11 +20,14 @@ public struct ProgramConfiguration: Sendable, Equatable {
     public var tiers: TierConfiguration?
     /// Personalised offers, at most `ProgramLimits.offersMax`, in precedence order.
     public var offers: [Offer]
+    /// One-off bonuses: enrolment, first purchase, referral, birthday.
+    public var events: EventBonuses
 
     public init(
         version: Int64, currencyCode: UInt16, groups: [MerchantGroup] = [], merchants: [Merchant] = [],
         earning: Earning = Earning(), storeCredit: ScopedRules<CreditRule> = ScopedRules(),
-        campaigns: [Campaign] = [], tiers: TierConfiguration? = nil, offers: [Offer] = []
+        campaigns: [Campaign] = [], tiers: TierConfiguration? = nil, offers: [Offer] = [],
+        events: EventBonuses = EventBonuses()
     ) {
         self.version = version
         self.currencyCode = currencyCode
@@ -35,6 +38,7 @@ public struct ProgramConfiguration: Sendable, Equatable {
         self.campaigns = campaigns
         self.tiers = tiers
         self.offers = offers
+        self.events = events
     }
 }
 
@@ -86,6 +90,10 @@ public enum ProgramLimits {
     public static let offerBonusPointsMax: Int64 = 1_000_000
     /// The largest daily cap: `Member` counts the day's points in 32 bits.
     public static let pointsPerMemberPerDayMaxLimit: Int64 = 1_000_000_000
+    /// Each event bonus; all of them on one purchase stay ≤ 5 × 10^6, inside `Int32`.
+    public static let eventPointsMax: Int64 = 1_000_000
+    /// Days either side of the birthday; 30 keeps two years' windows apart.
+    public static let birthdayWindowDaysMax: Int64 = 30
 }
 
 /// A set of merchants that share rules: the branches of one business, or a coalition of neighbouring shops.
