@@ -30,6 +30,11 @@ public struct Program: Sendable {
     let tiers: TierTable
     let offers: OfferTable
     let events: EventBonuses
+    let groups: GroupTable
+    /// How members pay with points and credit; the ledger asks `redemption.plan(...)` on a redemption.
+    public let redemption: RedemptionPolicy
+    /// How long points and credit live; the ledger asks `expiry.expiryTimeMs(of:earnedAtTimeMs:)` for each lot.
+    public let expiry: ExpiryPolicy
 
     /// Validates `configuration` and builds the tables.
     public init(configuration: ProgramConfiguration) throws(ProgramConfigurationError) {
@@ -51,6 +56,9 @@ public struct Program: Sendable {
         tiers = TierTable(configuration.tiers)
         offers = OfferTable(configuration.offers)
         events = configuration.events
+        groups = GroupTable(groups: configuration.groups, merchants: configuration.merchants)
+        redemption = configuration.redemption
+        expiry = configuration.expiry
     }
 
     /// Parses, validates and loads a JSON configuration (docs/loyalty-rules.md).

@@ -19,7 +19,7 @@ extension ProgramConfiguration {
         let reader = JSONObjectReader(object: root, path: "")
         try reader.rejectUnknownKeys([
             "version", "currency", "groups", "merchants", "earning", "storeCredit", "campaigns", "tiers", "offers",
-            "events",
+            "events", "redemption", "expiry",
         ])
         let configuration = ProgramConfiguration(
             version: try reader.integer("version"),
@@ -31,7 +31,9 @@ extension ProgramConfiguration {
             campaigns: try readCampaigns(reader),
             tiers: try readTiers(reader.child("tiers")),
             offers: try readOffers(reader),
-            events: try readEvents(reader.child("events")))
+            events: try readEvents(reader.child("events")),
+            redemption: try readRedemption(reader.child("redemption")),
+            expiry: try readExpiry(reader.child("expiry")))
         try configuration.validate()
         return configuration
     }

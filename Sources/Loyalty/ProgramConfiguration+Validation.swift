@@ -15,6 +15,7 @@ extension ProgramConfiguration {
         try validateTiers()
         try validateOffers()
         try validateEvents()
+        try validatePolicies()
     }
 
     static func check(_ condition: Bool, _ keyPath: String, _ problem: String) throws(ProgramConfigurationError) {
