@@ -11,6 +11,9 @@ public struct Decision: Sendable, Equatable {
     /// What the purchase did to the aggregates, kept with the purchase so that `Program.undo` can take back
     /// exactly that on a refund or reversal.
     public var effect: PurchaseEffect
+    /// Points for the member who referred this one, on the referred member's first purchase
+    /// (`events.referrerPoints`); the ledger credits them to the referrer. 0 otherwise.
+    public var referrerBonusPoints: Int64 = 0
 }
 
 /// The amounts to post to the member's balances. Fixed fields rather than an array of postings, so a decision
@@ -72,11 +75,14 @@ public struct Explanation: Sendable, Equatable, CustomStringConvertible {
     /// The return offer this purchase granted, to print on its receipt ("20% credit if you come back within 20
     /// days"); -1 for none.
     public var offerGranted: Int8
+    /// The one-off bonuses this purchase paid and their sum (included in `pointsEarned`, outside the caps).
+    public var events: RewardedEvents
+    public var eventPoints: Int32
 
     static let nothingApplied = Explanation(
         outcome: .evaluated, pointsRule: .none, pointsNote: .noRule, creditRule: .none, creditStep: nil,
         campaigns: .none, tier: 0, tierMultiplierPercent: 100, tierCreditBasisPointsBonus: 0, offerApplied: -1,
-        offerGranted: -1)
+        offerGranted: -1, events: [], eventPoints: 0)
 
     public var description: String {
         switch outcome {
@@ -105,6 +111,7 @@ public struct Explanation: Sendable, Equatable, CustomStringConvertible {
         }
         if offerApplied >= 0 { credit += "; offers[\(offerApplied)] applied" }
         if offerGranted >= 0 { credit += "; offers[\(offerGranted)] granted" }
+        if eventPoints > 0 { credit += "; events +\(eventPoints)" }
         return "\(points); \(credit)"
     }
 

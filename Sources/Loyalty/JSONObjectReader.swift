@@ -39,6 +39,15 @@ struct JSONObjectReader {
         return value
     }
 
+    /// `true` or `false` only (JSON numbers are refused); `fallback` when the key is absent.
+    func boolean(_ key: String, default fallback: Bool) throws(ProgramConfigurationError) -> Bool {
+        guard let value = object[key] else { return fallback }
+        guard let number = value as? NSNumber, String(cString: number.objCType) == "c" else {
+            throw fail(key, "must be true or false")
+        }
+        return number.boolValue
+    }
+
     func string(_ key: String) throws(ProgramConfigurationError) -> String {
         guard let value = object[key] else { throw fail(key, "is missing") }
         guard let text = value as? String else { throw fail(key, "must be a string") }

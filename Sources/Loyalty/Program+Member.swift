@@ -40,6 +40,7 @@ extension Program {
                 after.lastPurchaseTimeMs = max(effect.previousPurchaseTimeMs, after.firstPurchaseTimeMs)
             }
             undoOffers(effect, &after)
+            undoEvents(effect, &after)
             let day = UInt32(clamping: max(0, effect.timeMs) / CampaignTable.millisecondsPerDay)
             if after.pointsDayNumber == day {
                 after.pointsEarnedOnDay -= min(effect.pointsCountedOnDay, after.pointsEarnedOnDay)

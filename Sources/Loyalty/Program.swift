@@ -29,6 +29,12 @@ public struct Program: Sendable {
     let campaigns: CampaignTable
     let tiers: TierTable
     let offers: OfferTable
+    let events: EventBonuses
+    let groups: GroupTable
+    /// How members pay with points and credit; the ledger asks `redemption.plan(...)` on a redemption.
+    public let redemption: RedemptionPolicy
+    /// How long points and credit live; the ledger asks `expiry.expiryTimeMs(of:earnedAtTimeMs:)` for each lot.
+    public let expiry: ExpiryPolicy
 
     /// Validates `configuration` and builds the tables.
     public init(configuration: ProgramConfiguration) throws(ProgramConfigurationError) {
@@ -49,6 +55,10 @@ public struct Program: Sendable {
         campaigns = CampaignTable(configuration.campaigns, merchants: configuration.merchants)
         tiers = TierTable(configuration.tiers)
         offers = OfferTable(configuration.offers)
+        events = configuration.events
+        groups = GroupTable(groups: configuration.groups, merchants: configuration.merchants)
+        redemption = configuration.redemption
+        expiry = configuration.expiry
     }
 
     /// Parses, validates and loads a JSON configuration (docs/loyalty-rules.md).
@@ -66,7 +76,7 @@ public struct Program: Sendable {
     ///
     /// Order of application (docs/loyalty-rules.md): the rule's points → the tier multiplier → campaigns
     /// (highest multiplier, then bonuses) → the offer's bonus → caps (per transaction, then per member per
-    /// day). Credit: the rule's step
+    /// day) → event bonuses (uncapped, once each). Credit: the rule's step
     /// rate plus the tier's bonus plus the offer's rate, at most 100%, on the money part.
     public func evaluate(transaction: Transaction, member: Member) -> Decision {
         var explanation = Explanation.nothingApplied
@@ -99,11 +109,16 @@ public struct Program: Sendable {
             basisPoints += reward.creditBasisPoints
         }
         points = applyCaps(points, timeMs: transaction.timeMs, &after, &effect, &explanation)
+        var referrerBonusPoints: Int64 = 0
+        if amountMinor >= minimumPurchaseMinor {
+            points += applyEvents(
+                timeMs: transaction.timeMs, &after, &effect, &explanation, referrerBonusPoints: &referrerBonusPoints)
+        }
         count(transaction, moneyMinor: moneyMinor, into: &after, &effect)
         let creditMinor = moneyMinor * min(basisPoints, ProgramLimits.basisPointsMax) / ProgramLimits.basisPointsMax
         return Decision(
             postings: Postings(pointsEarned: points, creditEarnedMinor: creditMinor), explanation: explanation,
-            configurationVersion: version, memberAfter: after, effect: effect)
+            configurationVersion: version, memberAfter: after, effect: effect, referrerBonusPoints: referrerBonusPoints)
     }
 
     /// A decision that leaves the member as it was (nothing counted: wrong currency, invalid amount).

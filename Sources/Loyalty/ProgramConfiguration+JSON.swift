@@ -19,6 +19,7 @@ extension ProgramConfiguration {
         let reader = JSONObjectReader(object: root, path: "")
         try reader.rejectUnknownKeys([
             "version", "currency", "groups", "merchants", "earning", "storeCredit", "campaigns", "tiers", "offers",
+            "events", "redemption", "expiry",
         ])
         let configuration = ProgramConfiguration(
             version: try reader.integer("version"),
@@ -29,7 +30,10 @@ extension ProgramConfiguration {
             storeCredit: try readScopes(reader.child("storeCredit"), extraKeys: [], readRule: readCreditRule),
             campaigns: try readCampaigns(reader),
             tiers: try readTiers(reader.child("tiers")),
-            offers: try readOffers(reader))
+            offers: try readOffers(reader),
+            events: try readEvents(reader.child("events")),
+            redemption: try readRedemption(reader.child("redemption")),
+            expiry: try readExpiry(reader.child("expiry")))
         try configuration.validate()
         return configuration
     }

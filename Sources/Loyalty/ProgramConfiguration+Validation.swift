@@ -14,6 +14,8 @@ extension ProgramConfiguration {
         try validateCampaigns()
         try validateTiers()
         try validateOffers()
+        try validateEvents()
+        try validatePolicies()
     }
 
     static func check(_ condition: Bool, _ keyPath: String, _ problem: String) throws(ProgramConfigurationError) {

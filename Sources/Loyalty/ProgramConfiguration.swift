@@ -20,11 +20,20 @@ public struct ProgramConfiguration: Sendable, Equatable {
     public var tiers: TierConfiguration?
     /// Personalised offers, at most `ProgramLimits.offersMax`, in precedence order.
     public var offers: [Offer]
+    /// One-off bonuses: enrolment, first purchase, referral, birthday.
+    public var events: EventBonuses
+    /// Paying with points and credit (defaults: a point pays 1 minor unit, no minimum, up to 100%, credit
+    /// first, no partial approval).
+    public var redemption: RedemptionPolicy
+    /// Lives of points and credit (default: never expire).
+    public var expiry: ExpiryPolicy
 
     public init(
         version: Int64, currencyCode: UInt16, groups: [MerchantGroup] = [], merchants: [Merchant] = [],
         earning: Earning = Earning(), storeCredit: ScopedRules<CreditRule> = ScopedRules(),
-        campaigns: [Campaign] = [], tiers: TierConfiguration? = nil, offers: [Offer] = []
+        campaigns: [Campaign] = [], tiers: TierConfiguration? = nil, offers: [Offer] = [],
+        events: EventBonuses = EventBonuses(), redemption: RedemptionPolicy = RedemptionPolicy(),
+        expiry: ExpiryPolicy = ExpiryPolicy()
     ) {
         self.version = version
         self.currencyCode = currencyCode
@@ -35,6 +44,9 @@ public struct ProgramConfiguration: Sendable, Equatable {
         self.campaigns = campaigns
         self.tiers = tiers
         self.offers = offers
+        self.events = events
+        self.redemption = redemption
+        self.expiry = expiry
     }
 }
 
@@ -86,6 +98,14 @@ public enum ProgramLimits {
     public static let offerBonusPointsMax: Int64 = 1_000_000
     /// The largest daily cap: `Member` counts the day's points in 32 bits.
     public static let pointsPerMemberPerDayMaxLimit: Int64 = 1_000_000_000
+    /// Each event bonus; all of them on one purchase stay ≤ 5 × 10^6, inside `Int32`.
+    public static let eventPointsMax: Int64 = 1_000_000
+    /// Days either side of the birthday; 30 keeps two years' windows apart.
+    public static let birthdayWindowDaysMax: Int64 = 30
+    /// A point pays at most 10^6 minor units.
+    public static let pointValueMinorMax: Int64 = 1_000_000
+    /// Lives of points and credit: 100 years at most.
+    public static let lifeDaysMax: Int64 = 36_600
 }
 
 /// A set of merchants that share rules: the branches of one business, or a coalition of neighbouring shops.
