@@ -46,10 +46,11 @@ public enum LedgerOperation: Sendable {
     /// Debit (redeem). Declined on insufficient available balance unless `allowPartial`, which approves
     /// what is available.
     case redeem(asset: Asset, amount: Int64, allowPartial: Bool)
-    /// Pay `amountMinor` of a purchase with the member's store credit and points, as `policy` says (which is spent
-    /// first, the points' value, a minimum points balance, the largest share of the purchase, partial approval).
-    /// Answered like a redeem; `LoyaltyReceipt.amountPaidMinor` says how much of the amount was paid.
-    case pay(amountMinor: Int64, policy: PaymentPolicy)
+    /// Pay `amountMinor` of a purchase with the member's store credit and points as the program's redemption rules
+    /// say (`RedemptionPolicy.plan`: which is spent first, the points' value, a minimum points balance, the largest
+    /// share, partial approval), decided on the shard from the available balances. Answered like a redeem;
+    /// `LoyaltyReceipt.amountPaidMinor` says how much was paid. The policy is logged with the record.
+    case pay(amountMinor: Int64, policy: RedemptionPolicy)
     /// Reserve value (a pending debit) until it is captured, voided or expires.
     case hold(asset: Asset, amount: Int64, allowPartial: Bool, expiresAfterMs: Int64)
     /// Debit at most the held amount of the hold made by `holdKey`; the rest is released.
@@ -75,37 +76,6 @@ public enum LedgerOperation: Sendable {
     /// shard (enrolled if new), which requires no active holds, and the reply comes from that shard once the
     /// move is durable there. A repeat of a cross-shard replace returns the source shard's stored outcome.
     case replace(newCard: CardNumber)
-}
-
-/// How a purchase may be paid with stored value (the redemption rules of the loyalty program).
-public struct PaymentPolicy: Sendable, Hashable, BitwiseCopyable {
-    /// Minor units of the purchase currency one point pays (≥ 1).
-    public var pointValueMinor: Int64
-    /// Points can be used only while the available points balance is at least this much.
-    public var minimumBalancePoints: Int64
-    /// At most this share of the purchase may be paid with stored value, 1...100.
-    public var maximumSharePercent: Int64
-    /// Spend store credit before points (otherwise points first, then credit).
-    public var creditFirst: Bool
-    /// Approve what the balances cover (response code 10) instead of declining.
-    public var allowPartial: Bool
-
-    public init(
-        pointValueMinor: Int64 = 1, minimumBalancePoints: Int64 = 0, maximumSharePercent: Int64 = 100,
-        creditFirst: Bool = true, allowPartial: Bool = false
-    ) {
-        self.pointValueMinor = pointValueMinor
-        self.minimumBalancePoints = minimumBalancePoints
-        self.maximumSharePercent = maximumSharePercent
-        self.creditFirst = creditFirst
-        self.allowPartial = allowPartial
-    }
-
-    /// Values the ledger accepts (the program configuration checks the same when it is loaded).
-    var isValid: Bool {
-        pointValueMinor >= 1 && pointValueMinor <= 1_000_000_000 && minimumBalancePoints >= 0
-            && (1...100).contains(maximumSharePercent)
-    }
 }
 
 /// One request to the ledger. Plain value: no allocation to build or to queue it.

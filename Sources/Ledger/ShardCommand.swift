@@ -19,7 +19,7 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     /// The record carries the loyalty decision: the rules version and the member's aggregates after it (a decided
     /// purchase, or a refund or reversal that undid one). Replay sets them instead of asking the rules again.
     static let optionDecided: UInt8 = 64
-    /// A redeem that pays a purchase amount with credit and points under a `PaymentPolicy` (`LedgerOperation.pay`).
+    /// A redeem that pays a purchase amount with credit and points under a `RedemptionPolicy` (`LedgerOperation.pay`).
     static let optionPay: UInt8 = 128
 
     var kind: CommandKind
@@ -51,7 +51,7 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var rulesVersion: Int64 = 0
     var memberAfter: Loyalty.Member = .new
     /// Pay: the redemption rules (the amount to pay is `referenceAmountMinor`).
-    var policy = PaymentPolicy()
+    var policy = RedemptionPolicy()
     var purchaseEffect: PurchaseEffect = .none
     /// Where the reply goes (a `SinkRegistry` number); `SinkRegistry.none` during replay and for internal
     /// commands without a waiting client.

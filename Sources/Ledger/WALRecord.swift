@@ -126,7 +126,7 @@ enum WALRecord {
                 writer.put(command.policy.pointValueMinor)
                 writer.put(command.policy.minimumBalancePoints)
                 writer.put(UInt8(command.policy.maximumSharePercent))
-                writer.put(UInt8((command.policy.creditFirst ? 1 : 0) | (command.policy.allowPartial ? 2 : 0)))
+                writer.put(UInt8((command.policy.creditBeforePoints ? 1 : 0) | (command.policy.partialApproval ? 2 : 0)))
             }
         case .capture, .void, .reverse, .refund:
             writer.put(command.originalKey)
@@ -198,9 +198,9 @@ enum WALRecord {
                 guard command.kind == .redeem, let value = reader.get(Int64.self), let minimum = reader.get(Int64.self),
                     let share = reader.get(UInt8.self), let flags = reader.get(UInt8.self), flags & ~3 == 0
                 else { return false }
-                command.policy = PaymentPolicy(
+                command.policy = RedemptionPolicy(
                     pointValueMinor: value, minimumBalancePoints: minimum, maximumSharePercent: Int64(share),
-                    creditFirst: flags & 1 != 0, allowPartial: flags & 2 != 0)
+                    creditBeforePoints: flags & 1 != 0, partialApproval: flags & 2 != 0)
             }
         case .capture, .void, .reverse, .refund:
             guard let original = reader.key(), let reference = reader.get(Int64.self) else { return false }

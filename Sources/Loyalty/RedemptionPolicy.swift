@@ -3,7 +3,7 @@
 /// credit may pay, which is spent first, and whether a request that cannot be met in full is partly approved.
 ///
 /// Pure policy: `plan` says what to take from which balance; the ledger takes it (and its WAL records it).
-public struct RedemptionPolicy: Sendable, Equatable {
+public struct RedemptionPolicy: Sendable, Equatable, BitwiseCopyable {
     /// Minor units one point pays (10: a point pays 10 rials).
     public var pointValueMinor: Int64
     /// A member may spend points only while holding at least this many (credit is not affected).

@@ -35,7 +35,7 @@ final class LoopContext {
         didSet { paymentPolicy = Self.paymentPolicy(rules, runtime.configuration.program) }
     }
     /// How a redemption (0200/900000) is paid: the rules' redemption section, or the flat program's.
-    var paymentPolicy: PaymentPolicy
+    var paymentPolicy: RedemptionPolicy
 
     init(loop: EventLoop, runtime: SwitchRuntime) {
         self.loop = loop
@@ -48,9 +48,11 @@ final class LoopContext {
         paymentPolicy = Self.paymentPolicy(runtime.configuration.rules, runtime.configuration.program)
     }
 
-    static func paymentPolicy(_ rules: Loyalty.Program?, _ program: Program) -> PaymentPolicy {
-        PaymentPolicy(
-            pointValueMinor: program.pointValueMinor, creditFirst: true, allowPartial: program.partialRedemption)
+    static func paymentPolicy(_ rules: Loyalty.Program?, _ program: Program) -> RedemptionPolicy {
+        if let rules { return rules.redemption }
+        return RedemptionPolicy(
+            pointValueMinor: program.pointValueMinor, creditBeforePoints: true,
+            partialApproval: program.partialRedemption)
     }
 
     /// Registers the reply inbox and the per-iteration hook. Called on the loop thread (or before it starts).

@@ -1,4 +1,5 @@
 import Foundation
+import Loyalty
 import Testing
 
 @testable import Ledger
@@ -20,35 +21,35 @@ import Testing
     mutating func creditBeforePoints() throws {
         let ledger = try fundedLedger()
         defer { directory.remove() }
-        let policy = PaymentPolicy(pointValueMinor: 100, creditFirst: true)
+        let policy = RedemptionPolicy(pointValueMinor: 100, creditBeforePoints: true)
         let reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 7_000, policy: policy)))
         #expect(reply.status == .approved && reply.receipt.amountPaidMinor == 7_000)
         #expect(reply.debited == AssetAmounts(points: 20, credit: 5_000))
         #expect(reply.balance == AssetAmounts(points: 280, credit: 0))
     }
 
-    @Test("points first: 30 points pay 3,000, credit the remaining 4,000; a 150 rest costs 2 whole points")
+    @Test("points first: 70 points pay 7,000; then 1 point and 50 of credit pay 150 (whole points only)")
     mutating func pointsBeforeCredit() throws {
         let ledger = try fundedLedger()
         defer { directory.remove() }
-        let policy = PaymentPolicy(pointValueMinor: 100, creditFirst: false)
+        let policy = RedemptionPolicy(pointValueMinor: 100, creditBeforePoints: false)
         var reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 7_000, policy: policy)))
         #expect(reply.status == .approved && reply.debited == AssetAmounts(points: 70, credit: 0))
         reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 150, policy: policy)))
-        #expect(reply.debited == AssetAmounts(points: 2, credit: 0) && reply.receipt.amountPaidMinor == 150)
-        // 228 points pay 22,800; credit covers the other 2,200 of 25,000.
+        #expect(reply.debited == AssetAmounts(points: 1, credit: 50) && reply.receipt.amountPaidMinor == 150)
+        // 229 points pay 22,900; credit covers the other 2,100 of 25,000.
         reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 25_000, policy: policy)))
-        #expect(reply.status == .approved && reply.debited == AssetAmounts(points: 228, credit: 2_200))
+        #expect(reply.status == .approved && reply.debited == AssetAmounts(points: 229, credit: 2_100))
     }
 
     @Test("below the minimum points balance only credit pays; partial approval says how much, or 51 without it")
     mutating func minimumBalanceAndPartial() throws {
         let ledger = try fundedLedger()
         defer { directory.remove() }
-        var policy = PaymentPolicy(pointValueMinor: 100, minimumBalancePoints: 500, creditFirst: true)
+        var policy = RedemptionPolicy(pointValueMinor: 100, minimumBalancePoints: 500, creditBeforePoints: true)
         var reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 6_000, policy: policy)))
         #expect(reply.status == .insufficientFunds && reply.debited == .zero && reply.balance.credit == 5_000)
-        policy.allowPartial = true
+        policy.partialApproval = true
         reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 6_000, policy: policy)))
         #expect(reply.status == .partiallyApproved && reply.receipt.amountPaidMinor == 5_000)
         #expect(reply.debited == AssetAmounts(points: 0, credit: 5_000))
@@ -60,10 +61,10 @@ import Testing
     mutating func maximumShare() throws {
         let ledger = try fundedLedger()
         defer { directory.remove() }
-        var policy = PaymentPolicy(pointValueMinor: 100, maximumSharePercent: 40, creditFirst: true)
+        var policy = RedemptionPolicy(pointValueMinor: 100, maximumSharePercent: 40, creditBeforePoints: true)
         var reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 10_000, policy: policy)))
         #expect(reply.status == .invalidAmount && reply.debited == .zero)
-        policy.allowPartial = true
+        policy.partialApproval = true
         reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 10_000, policy: policy)))
         #expect(reply.status == .partiallyApproved && reply.receipt.amountPaidMinor == 4_000)
         #expect(reply.debited == AssetAmounts(points: 0, credit: 4_000))
@@ -76,7 +77,7 @@ import Testing
             ledger.close()
             directory.remove()
         }
-        let policy = PaymentPolicy(pointValueMinor: 100, creditFirst: true, allowPartial: true)
+        let policy = RedemptionPolicy(pointValueMinor: 100, creditBeforePoints: true, partialApproval: true)
         let payment = requests.make(card(1), .pay(amountMinor: 6_000, policy: policy))
         let first = ledger.perform(payment)
         #expect(first.debited == AssetAmounts(points: 10, credit: 5_000))
