@@ -35,6 +35,10 @@ public struct AssetAmounts: Hashable, Sendable, BitwiseCopyable {
 public enum LedgerOperation: Sendable {
     /// Create a member for the card; approved unchanged when the card is already enrolled.
     case enrol
+    /// Enrol the card if it is new, and record the member's birthday (for the birthday bonus) and who referred
+    /// them (the referrer's bonus is paid when this member first buys). Each is set once: the same value again is
+    /// approved unchanged, another value is not permitted (57), and a referrer only before the first purchase.
+    case profile(MemberProfile)
     /// Credit earned value; `purchaseAmountMinor` is kept so that a later refund can claw back pro rata.
     /// With `autoEnrol` an unknown card is enrolled first (the default program enrols on a first purchase).
     case earn(amounts: AssetAmounts, purchaseAmountMinor: Int64, autoEnrol: Bool)
@@ -76,6 +80,27 @@ public enum LedgerOperation: Sendable {
     /// shard (enrolled if new), which requires no active holds, and the reply comes from that shard once the
     /// move is durable there. A repeat of a cross-shard replace returns the source shard's stored outcome.
     case replace(newCard: CardNumber)
+}
+
+/// What a member tells at enrolment. Zero month and day: no birthday given.
+public struct MemberProfile: Sendable {
+    public var birthMonth: UInt8
+    public var birthDay: UInt8
+    /// The card of the member who referred this one (nil: none).
+    public var referrer: CardNumber?
+
+    public init(birthMonth: UInt8 = 0, birthDay: UInt8 = 0, referrer: CardNumber? = nil) {
+        self.birthMonth = birthMonth
+        self.birthDay = birthDay
+        self.referrer = referrer
+    }
+
+    /// A calendar day (29 February allowed), or no birthday at all.
+    var hasValidBirthday: Bool {
+        let days: [UInt8] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        if birthMonth == 0 && birthDay == 0 { return true }
+        return (1...12).contains(birthMonth) && birthDay >= 1 && birthDay <= days[Int(birthMonth) - 1]
+    }
 }
 
 /// One request to the ledger. Plain value: no allocation to build or to queue it.

@@ -116,6 +116,11 @@ final class Shard: @unchecked Sendable {
             writer.append(body)
             recordsSinceSnapshot += 1
         }
+        if let bonus = result.bonusOut {
+            var internalCommand = command
+            internalCommand.sink = SinkRegistry.none
+            transfersToSend.append((internalCommand, bonus))
+        }
         if let transfer = result.transferOut {
             transfersToSend.append((command, transfer))
         } else {

@@ -37,7 +37,7 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var referenceAmountMinor: Int64 = 0
     /// Capture, void, reverse, refund: the key of the operation they act on.
     var originalKey: IdempotencyKey = .zero
-    /// Replace and transferIn: the new card.
+    /// Replace and transferIn: the new card. Profile: the referrer's card.
     var otherCardHash: CardHash = CardHash(high: 0, low: 0)
     var otherMasked: MaskedCard = .none
     /// Earn: the second name a refund may use (zero: none).
@@ -50,9 +50,14 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     /// also what it did to them.
     var rulesVersion: Int64 = 0
     var memberAfter: Loyalty.Member = .new
+    /// Profile: the birthday (zero: none given). The referrer is `otherCardHash` (zero: none).
+    var birthMonth: UInt8 = 0
+    var birthDay: UInt8 = 0
     /// Pay: the redemption rules (the amount to pay is `referenceAmountMinor`).
     var policy = RedemptionPolicy()
     var purchaseEffect: PurchaseEffect = .none
+    /// Decided purchase: points for the member's referrer (paid when the member has one).
+    var referrerBonusPoints: Int64 = 0
     /// Where the reply goes (a `SinkRegistry` number); `SinkRegistry.none` during replay and for internal
     /// commands without a waiting client.
     var sink: UInt16 = SinkRegistry.none
@@ -63,6 +68,10 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var isPurchase: Bool { options & Self.optionPurchase != 0 }
     var isDecided: Bool { options & Self.optionDecided != 0 }
     var isPay: Bool { options & Self.optionPay != 0 }
+    /// On a transferIn: a referral bonus, not a card replacement (shares its bit with `optionUndo`, which only a
+    /// reversal carries).
+    static let optionBonus: UInt8 = 8
+    var isBonus: Bool { options & Self.optionBonus != 0 }
 
     static let noTransaction = Loyalty.Transaction(
         amountMinor: 0, currencyCode: 0, merchantCategoryCode: 0, merchant: ShortIdentifier("-")!,
@@ -103,6 +112,14 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     private mutating func setOperation(_ operation: LedgerOperation, cardHashKey: (UInt64, UInt64)) {
         switch operation {
         case .enrol: kind = .enrol
+        case .profile(let profile):
+            kind = .profile
+            birthMonth = profile.birthMonth
+            birthDay = profile.birthDay
+            if let referrer = profile.referrer {
+                otherCardHash = referrer.hash(key0: cardHashKey.0, key1: cardHashKey.1)
+                otherMasked = referrer.masked
+            }
         case .earn(let earned, let purchaseAmountMinor, let autoEnrol):
             kind = .earn
             amounts = earned

@@ -10,6 +10,8 @@ struct MemberRecord: BitwiseCopyable, Equatable {
     var cardCount: UInt16
     /// What the loyalty rules know about the member (aggregates, tier); all zero is a member with no purchase.
     var loyalty: Loyalty.Member
+    /// The card of the member who referred this one (zero: none), paid a bonus at this member's first purchase.
+    var referrer: CardHash = CardHash(high: 0, low: 0)
 
     var available: AssetAmounts {
         AssetAmounts(points: balance.points - held.points, credit: balance.credit - held.credit)
@@ -61,6 +63,8 @@ enum CommandKind: UInt8, BitwiseCopyable {
     case transferIn = 12
     /// Source half's completion: the destination has applied the transfer, drop it from the outbox.
     case transferDone = 13
+    /// Enrolment with a birthday and/or a referrer (`LedgerOperation.profile`). (14 is the lot expiry sweep.)
+    case profile = 15
 }
 
 /// The outcome remembered for an idempotency key, so that a repeat gets it back unchanged.
@@ -82,7 +86,8 @@ struct OperationEffect: BitwiseCopyable, Equatable {
     /// For a refund: absolute position of the earn it refunded (so reversing the refund can restore it).
     var linkedPosition: Int64
     var member: Int32
-    /// Index + 1 of the hold made by this request; 0 when none.
+    /// Index + 1 of the hold made by this request; 0 when none. On an earn (which makes no hold): the points the
+    /// purchase paid its member's referrer (`referrerBonusPoints`), so every remembered key stays this size.
     var hold: Int32
     var kind: CommandKind
     var asset: Asset
@@ -118,4 +123,18 @@ struct OutboxTransfer: BitwiseCopyable, Equatable {
     var destinationShard: Int32
     var previousCardStatus: CardStatus
     var isPending: Bool
+    /// A referral bonus (or its claw-back when `amounts` is negative) for the member holding `newCardHash`:
+    /// never enrols a card, and a refusal restores nothing.
+    var isBonus: Bool = false
+}
+
+extension OperationEffect {
+    /// Points a purchase paid its member's referrer, taken back when the purchase is undone in full.
+    var referrerBonusPoints: Int32 {
+        get { kind == .earn ? hold : 0 }
+        set {
+            precondition(kind == .earn, "only a purchase pays a referrer")
+            hold = newValue
+        }
+    }
 }

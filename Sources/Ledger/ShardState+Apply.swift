@@ -30,6 +30,7 @@ extension ShardState {
                 digest: command.digest, createdAtMs: nowMs, outcome: outcome, effect: effect),
             nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs)
         var applied = ApplyResult(reply: reply, isLogged: true)
+        applied.bonusOut = result.bonusOut
         if command.kind == .replace && result.status == .approved, let transfer = pendingTransfer(command.key) {
             applied.transferOut = transfer
         }
@@ -72,6 +73,7 @@ extension ShardState {
     private func perform(_ command: inout ShardCommand, nowMs: Int64) -> OperationResult {
         switch command.kind {
         case .enrol: return performEnrol(command)
+        case .profile: return performProfile(command)
         case .earn: return performEarn(&command, nowMs: nowMs)
         case .redeem: return command.isPay ? performPay(command, nowMs: nowMs) : performRedeem(command, nowMs: nowMs)
         case .hold: return performHold(command, nowMs: nowMs)

@@ -66,6 +66,7 @@ extension ShardState {
         command.rulesVersion = decision.configurationVersion
         command.memberAfter = decision.memberAfter
         command.purchaseEffect = decision.effect
+        command.referrerBonusPoints = decision.referrerBonusPoints
         command.options |= ShardCommand.optionDecided
     }
 
@@ -81,6 +82,10 @@ extension ShardState {
             rulesVersion: command.rulesVersion)
         result.receipt.offerAppliedHash = command.purchaseEffect.offerAppliedHash
         result.receipt.offerGrantedHash = command.purchaseEffect.offerGrantedHash
+        if command.referrerBonusPoints > 0 {
+            let paid = payReferrer(of: member, points: command.referrerBonusPoints, key: command.key, &result)
+            result.effect.referrerBonusPoints = Int32(clamping: paid)
+        }
     }
 
     /// Resolves an active card and expires its member's holds; sets the decline status otherwise.

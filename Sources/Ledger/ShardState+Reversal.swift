@@ -60,7 +60,7 @@ extension ShardState {
     ) -> Bool {
         let member = Int(original.effect.member)
         switch original.effect.kind {
-        case .enrol, .balance:
+        case .enrol, .balance, .profile:
             return true
         case .earn:
             let remaining = earnedNotClawedBack(original)
@@ -68,6 +68,7 @@ extension ShardState {
             undoDecision(
                 original, fromRefunded: original.effect.refundedAmountMinor,
                 toRefunded: original.effect.referenceAmountMinor, member: member, &command)
+            clawBackReferrerBonus(original, key: command.key, &result)
             return true
         case .redeem, .capture, .refund:
             guard applyUndo(member: member, credit: original.outcome.debited, &result) else { return false }
@@ -150,6 +151,9 @@ extension ShardState {
         undoDecision(
             earn, fromRefunded: refundedBefore, toRefunded: refundedBefore + refundAmount, member: Int(result.member),
             &command)
+        if refundedBefore + refundAmount == earn.effect.referenceAmountMinor {
+            clawBackReferrerBonus(earn, key: command.key, &result)
+        }
         idempotency[position].effect.refundedAmountMinor = refundedBefore + refundAmount
         result.effect.referenceAmountMinor = refundAmount
         result.effect.linkedPosition = position

@@ -72,7 +72,7 @@ extension ShardState {
         return result
     }
 
-    private func freeOutboxSlot() -> Int? {
+    func freeOutboxSlot() -> Int? {
         for index in 0..<outbox.count where !outbox[index].isPending { return index }
         return outbox.isFull ? nil : outbox.count
     }
@@ -85,6 +85,7 @@ extension ShardState {
         command.amounts = transfer.amounts
         command.referenceAmountMinor = Int64(shardIndex)
         command.originalKey = transfer.key
+        if transfer.isBonus { command.options |= ShardCommand.optionBonus }
         return command
     }
 
@@ -99,13 +100,22 @@ extension ShardState {
         }
         var result = OperationResult(.approved, card: command.masked, kind: .transferIn)
         var cardIndex = cards.find(command.cardHash)
-        if cardIndex == nil, enrolMember(hash: command.cardHash, masked: command.masked) != nil {
+        if cardIndex == nil, !command.isBonus, enrolMember(hash: command.cardHash, masked: command.masked) != nil {
             cardIndex = cards.count - 1
         }
-        if let cardIndex {
+        if command.isBonus, let index = cardIndex, cards.cards[index].status != .active {
+            result.status = .cardBlocked
+        } else if command.isBonus && cardIndex == nil {
+            result.status = .unknownCard
+        } else if let cardIndex {
             result.member = cards.cards[cardIndex].member
             if addToBalance(member: Int(result.member), command.amounts) {
-                result.credited = command.amounts
+                // A bonus claw-back moves value out: reported as debited, like every other debit.
+                if command.amounts.hasNegative {
+                    result.debited = AssetAmounts(points: -command.amounts.points, credit: -command.amounts.credit)
+                } else {
+                    result.credited = command.amounts
+                }
             } else {
                 result.status = .invalidAmount
             }
@@ -135,7 +145,7 @@ extension ShardState {
         }
         let transfer = outbox[slot]
         let destinationStatus = LedgerStatus(rawValue: UInt8(truncatingIfNeeded: command.referenceAmountMinor))
-        if destinationStatus != .approved {
+        if destinationStatus != .approved && !transfer.isBonus {
             let restored = addToBalance(member: Int(transfer.member), transfer.amounts)
             precondition(restored, "restoring a refused transfer overflowed: the balances were just moved out")
             cards.cards[Int(transfer.card)].status = transfer.previousCardStatus

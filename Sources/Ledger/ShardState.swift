@@ -7,6 +7,9 @@ struct ApplyResult {
     var isLogged: Bool
     /// A cross-shard replacement whose destination half must be sent once this record is durable.
     var transferOut: OutboxTransfer?
+    /// A referral bonus (or claw-back) for a member on another shard, sent once this record is durable; the
+    /// client's reply is delivered as usual.
+    var bonusOut: OutboxTransfer?
     /// A destination half that must be confirmed to its source shard once this record is durable.
     var transferAcknowledgement: (sourceShard: Int, key: IdempotencyKey, status: LedgerStatus)?
 }
@@ -20,6 +23,7 @@ struct OperationResult {
     var debited: AssetAmounts = .zero
     var effect: OperationEffect
     var receipt: LoyaltyReceipt = .none
+    var bonusOut: OutboxTransfer?
 
     init(_ status: LedgerStatus, card: MaskedCard, kind: CommandKind) {
         self.status = status
@@ -182,7 +186,7 @@ final class ShardState: @unchecked Sendable {
     /// The hold made by the request at `position`, if it is still active.
     func activeHold(madeAt position: Int64) -> Int? {
         let hold = idempotency[position].effect.hold
-        guard hold != 0 else { return nil }
+        guard idempotency[position].effect.kind == .hold, hold != 0 else { return nil }
         let record = holds[Int(hold) - 1]
         guard record.isActive, record.entryPosition == position else { return nil }
         return Int(hold) - 1

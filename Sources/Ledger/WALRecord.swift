@@ -136,6 +136,11 @@ enum WALRecord {
             writer.put(command.otherMasked.packed)
         case .transferDone:
             writer.put(command.referenceAmountMinor)
+        case .profile:
+            writer.put(command.birthMonth)
+            writer.put(command.birthDay)
+            writer.put(command.otherCardHash)
+            writer.put(command.otherMasked.packed)
         case .enrol, .balance, .block, .none:
             break
         }
@@ -213,6 +218,14 @@ enum WALRecord {
         case .transferDone:
             guard let reference = reader.get(Int64.self) else { return false }
             command.referenceAmountMinor = reference
+        case .profile:
+            guard let month = reader.get(UInt8.self), let day = reader.get(UInt8.self),
+                let referrer = reader.cardHash(), let masked = reader.get(UInt64.self)
+            else { return false }
+            command.birthMonth = month
+            command.birthDay = day
+            command.otherCardHash = referrer
+            command.otherMasked = MaskedCard(packed: masked)
         case .enrol, .balance, .block, .none:
             break
         }
@@ -235,6 +248,7 @@ enum WALRecord {
         writer.putEncoded(Loyalty.Member.encodedByteCount) { command.memberAfter.encode(into: $0) }
         if command.kind == .earn {
             writer.putEncoded(PurchaseEffect.encodedByteCount) { command.purchaseEffect.encode(into: $0) }
+            writer.put(command.referrerBonusPoints)
         }
     }
 
@@ -246,9 +260,11 @@ enum WALRecord {
         command.rulesVersion = version
         command.memberAfter = member
         if command.kind == .earn {
-            guard let effect = reader.getDecoded(PurchaseEffect.encodedByteCount, PurchaseEffect.init(decoding:))
+            guard let effect = reader.getDecoded(PurchaseEffect.encodedByteCount, PurchaseEffect.init(decoding:)),
+                let bonus = reader.get(Int64.self), bonus >= 0
             else { return false }
             command.purchaseEffect = effect
+            command.referrerBonusPoints = bonus
         }
         return true
     }

@@ -181,3 +181,119 @@ import Testing
         #expect(downgraded.receipt.tierBefore == 1 && downgraded.receipt.tier == 0 && downgraded.credited.points == 10)
     }
 }
+
+/// Enrolment with a birthday and a referrer, and the event bonuses they unlock (the referrer's across shards).
+@Suite struct LedgerReferralTests {
+    let directory = TemporaryDirectory()
+    let clock = TestClock()
+    var requests = RequestFactory()
+    static let dayMs: Int64 = 86_400_000
+
+    /// 1 point per 10,000; 100 for the first purchase, 500 for the referrer, 200 for the referred member's first
+    /// purchase, 300 on a birthday (within 3 days either side).
+    static let rules = try! Loyalty.Program(
+        json: Array(
+            """
+            {"version": 1, "currency": 364, "earning": {"default": {"points": 1, "perAmountMinor": 10000}},
+             "events": {"firstPurchasePoints": 100, "referrerPoints": 500, "referredFirstPurchasePoints": 200,
+                        "birthdayPoints": 300, "birthdayWindowDays": 3}}
+            """.utf8))
+
+    func purchase(_ amountMinor: Int64) -> LedgerOperation { LedgerPurchaseTests.purchase(amountMinor) }
+
+    func open(shards: Int) throws -> Ledger {
+        let ledger = try Ledger.open(
+            directory: directory.data, configuration: testConfiguration(shards: shards, clock: clock))
+        ledger.setRules(Self.rules)
+        return ledger
+    }
+
+    @Test("a profile is set once: the same values again change nothing, others are refused; no self-referral")
+    mutating func profileIsSetOnce() throws {
+        let ledger = try open(shards: 1)
+        defer {
+            ledger.close()
+            directory.remove()
+        }
+        let march15 = MemberProfile(birthMonth: 3, birthDay: 15, referrer: card(2))
+        #expect(ledger.perform(requests.make(card(1), .profile(march15))).status == .approved, "enrols the card")
+        #expect(ledger.perform(requests.make(card(1), .profile(march15))).status == .approved)
+        #expect(ledger.perform(requests.make(card(1), .profile(MemberProfile(birthMonth: 3, birthDay: 16)))).status
+            == .notPermitted)
+        #expect(ledger.perform(requests.make(card(1), .profile(MemberProfile(referrer: card(3))))).status
+            == .notPermitted)
+        #expect(ledger.perform(requests.make(card(4), .profile(MemberProfile(referrer: card(4))))).status
+            == .notPermitted)
+        #expect(ledger.perform(requests.make(card(4), .profile(MemberProfile(birthMonth: 2, birthDay: 30)))).status
+            == .invalidAmount)
+        // A referrer named after the first purchase earns nothing: refused.
+        _ = ledger.perform(requests.make(card(5), purchase(10_000)))
+        #expect(ledger.perform(requests.make(card(5), .profile(MemberProfile(referrer: card(2))))).status
+            == .notPermitted)
+    }
+
+    @Test("the referred member's first purchase pays the referrer on another shard; its reversal takes it back")
+    mutating func referralAcrossShards() throws {
+        var ledger = try open(shards: 2)
+        defer {
+            ledger.close()
+            directory.remove()
+        }
+        let (referrer, number) = card(onShard: 0, of: ledger, startingAt: 100)
+        let (referred, _) = card(onShard: 1, of: ledger, startingAt: number + 1)
+        #expect(ledger.perform(requests.make(referrer, purchase(10_000))).credited.points == 101)
+        #expect(ledger.perform(requests.make(referred, .profile(MemberProfile(referrer: referrer)))).status == .approved)
+        let first = requests.make(referred, purchase(10_000))
+        // 1 + 100 (first purchase) + 200 (referred); the referrer's 500 travel to shard 0.
+        #expect(ledger.perform(first).credited.points == 301)
+        #expect(waitForPoints(ledger, referrer, 601))
+        #expect(ledger.perform(requests.make(referred, purchase(10_000))).credited.points == 1, "only the first")
+        #expect(ledger.perform(requests.make(referred, .reverse(originalKey: first.key))).debited.points == 301)
+        #expect(waitForPoints(ledger, referrer, 101))
+        ledger.close(snapshot: false)
+        ledger = try open(shards: 2)
+        #expect(ledger.perform(requests.make(referrer, .balance)).balance.points == 101)
+        #expect(ledger.perform(requests.make(referred, .balance)).balance.points == 1)
+    }
+
+    @Test("a referrer on the same shard is paid in the same record; a referrer nobody knows gets nothing")
+    mutating func referralOnOneShard() throws {
+        let ledger = try open(shards: 1)
+        defer {
+            ledger.close()
+            directory.remove()
+        }
+        _ = ledger.perform(requests.make(card(1), purchase(10_000)))
+        _ = ledger.perform(requests.make(card(2), .profile(MemberProfile(referrer: card(1)))))
+        _ = ledger.perform(requests.make(card(3), .profile(MemberProfile(referrer: card(99)))))
+        #expect(ledger.perform(requests.make(card(2), purchase(10_000))).credited.points == 301)
+        #expect(ledger.perform(requests.make(card(1), .balance)).balance.points == 601)
+        #expect(ledger.perform(requests.make(card(3), purchase(10_000))).credited.points == 301)
+        #expect(ledger.perform(requests.make(card(99), .balance)).status == .unknownCard, "not enrolled by a bonus")
+    }
+
+    @Test("the birthday bonus: a purchase within 3 days of the birthday gets 300, once a year")
+    mutating func birthdayBonus() throws {
+        // 2026-03-13T12:00:00Z, two days before a 15 March birthday.
+        clock.nowMs.store(1_773_403_200_000, ordering: .relaxed)
+        let ledger = try open(shards: 1)
+        defer {
+            ledger.close()
+            directory.remove()
+        }
+        _ = ledger.perform(requests.make(card(1), purchase(10_000)))
+        _ = ledger.perform(requests.make(card(1), .profile(MemberProfile(birthMonth: 3, birthDay: 15))))
+        #expect(ledger.perform(requests.make(card(1), purchase(10_000))).credited.points == 301)
+        #expect(ledger.perform(requests.make(card(1), purchase(10_000))).credited.points == 1, "once a year")
+    }
+
+    /// Bonus transfers arrive after the purchase's reply: polls the balance (at most 2 s).
+    func waitForPoints(_ ledger: Ledger, _ card: CardNumber, _ points: Int64) -> Bool {
+        var requests = RequestFactory(startingAt: 900_000)
+        for _ in 0..<200 {
+            if ledger.perform(requests.make(card, .balance)).balance.points == points { return true }
+            usleep(10_000)
+        }
+        return false
+    }
+}
