@@ -146,6 +146,9 @@ extension SwitchConnection {
             return .success((.refund(originalKey: original, refundAmountMinor: amountMinor), card))
         case .balanceInquiry:
             return .success((.balance, card))
+        case .profile:
+            guard let profile = MemberProfileField.parse(request) else { return .failure(ResponseCodeError("30")) }
+            return .success((.profile(profile), card))
         case .reversal:
             // Field 90 names the original exactly; without it, the same terminal + STAN (the newest such operation).
             let original = RequestKeys.originalKey(from: request) ?? RequestKeys.terminalReference(of: request)

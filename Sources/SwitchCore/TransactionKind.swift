@@ -9,6 +9,8 @@ public enum TransactionKind: Sendable, Equatable {
     case completion
     case refund
     case balanceInquiry
+    /// Enrolment with a birthday and a referrer (field 48), not in wire contract v1: processing code 91.
+    case profile
     case offlinePurchase
     case reversal
     case networkManagement
@@ -22,6 +24,7 @@ public enum TransactionKind: Sendable, Equatable {
         case (200, 90): return .redeem
         case (200, 20): return .refund
         case (200, 31): return .balanceInquiry
+        case (200, 91): return .profile
         case (100, 90): return .hold
         case (220, 90): return .completion
         case (220, 0): return .offlinePurchase
@@ -35,7 +38,7 @@ public enum TransactionKind: Sendable, Equatable {
     var needsAmount: Bool {
         switch self {
         case .purchase, .redeem, .hold, .refund, .offlinePurchase: return true
-        case .completion, .balanceInquiry, .reversal, .networkManagement, .unsupported: return false
+        case .completion, .balanceInquiry, .profile, .reversal, .networkManagement, .unsupported: return false
         }
     }
 }

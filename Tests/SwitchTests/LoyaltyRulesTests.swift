@@ -152,6 +152,39 @@ struct LoyaltyRulesTests {
         }
     }
 
+    @Test("0200/91 enrols with a referrer in field 48; the referred member's first purchase pays the referrer")
+    func referralThroughTheSwitch() throws {
+        var settings = SwitchSettings()
+        var rules = Self.rules(version: 1, merchantPoints: 5)
+        rules["events"] = ["referrerPoints": 500, "referredFirstPurchasePoints": 200]
+        settings.rules = rules
+        try withSwitch(settings) { server in
+            let client = try SwitchClient(port: server.port)
+            var terminal = Terminal()
+            let referrer = Wire.card(76)
+            let referred = Wire.card(77)
+            #expect(try client.exchange(terminal.purchase(referrer, 1_000)).amounts["90/999"] == 50)
+            var enrol = terminal.message(200, processing: "910000", card: referred)
+            try enrol.set(48, "BD040315RF\(referrer.count)\(referrer)")
+            #expect(try client.exchange(enrol).code == "00")
+            var malformed = terminal.message(200, processing: "910000", card: referred)
+            try malformed.set(48, "RF99" + referrer)
+            #expect(try client.exchange(malformed).code == "30")
+            var another = terminal.message(200, processing: "910000", card: referred)
+            try another.set(48, "RF16" + Wire.card(78))
+            #expect(try client.exchange(another).code == "57", "a referrer is set once")
+            // 50 by the merchant rate + 200 for a referred member's first purchase; the referrer gets 500.
+            #expect(try client.exchange(terminal.purchase(referred, 1_000)).amounts["90/999"] == 250)
+            var points: Int64?
+            for _ in 0..<100 {
+                points = try client.availablePoints(referrer, terminal: &terminal)
+                if points == 550 { break }
+                usleep(10_000)
+            }
+            #expect(points == 550)
+        }
+    }
+
     @Test("a running campaign doubles a purchase's points at the merchants in its scope, and only there")
     func campaignThroughTheSwitch() throws {
         var settings = SwitchSettings()
