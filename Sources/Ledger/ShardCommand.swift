@@ -38,6 +38,9 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     /// Where the reply goes (a `SinkRegistry` number); `SinkRegistry.none` during replay and for internal
     /// commands without a waiting client.
     var sink: UInt16 = SinkRegistry.none
+    /// Earn (and any command that may credit): the lot's expiry days and origin; resolved before apply and
+    /// logged with `optionHasLotTerms` (ShardCommand+Lots.swift). Without the bit: never expires.
+    var lotTerms = LotTerms.neverExpires
 
     var allowPartial: Bool { options & Self.optionAllowPartial != 0 }
     var isUndo: Bool { options & Self.optionUndo != 0 }
@@ -65,6 +68,7 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         masked = request.card.masked
         self.sink = sink
         setOperation(request.operation, cardHashKey: cardHashKey)
+        lotTerms = request.lotTerms
         if kind == .earn && request.reference != .zero {
             reference = request.reference
             options |= Self.optionHasReference

@@ -57,6 +57,8 @@ enum CommandKind: UInt8, BitwiseCopyable {
     case transferIn = 12
     /// Source half's completion: the destination has applied the transfer, drop it from the outbox.
     case transferDone = 13
+    /// A lot expiry sweep step over a range of members (ShardState+Expiry.swift); no key, no card.
+    case expireLots = 14
 }
 
 /// The outcome remembered for an idempotency key, so that a repeat gets it back unchanged.

@@ -1,9 +1,11 @@
 /// Entry point for applying one command: idempotency first, then the operation, then the remembered outcome.
 extension ShardState {
     func apply(_ command: ShardCommand, nowMs: Int64) -> ApplyResult {
+        lots.currentTerms = command.lotTerms
         switch command.kind {
         case .transferIn: return applyTransferIn(command, nowMs: nowMs)
         case .transferDone: return applyTransferDone(command)
+        case .expireLots: return applySweep(command, nowMs: nowMs)
         default: break
         }
         if let position = idempotency.find(command.key) {
@@ -13,6 +15,7 @@ extension ShardState {
             return answerKnownKey(command, position: position)
         }
         let result = perform(command, nowMs: nowMs)
+        if result.member >= 0 { reconcileLots(member: Int(result.member)) }
         let reply = makeReply(command, result)
         // The terminal reference is kept on declines too (unlike `reference`): a reversal by terminal + STAN then
         // finds the declined original and changes nothing, as with field 90, instead of leaving a tombstone that
@@ -29,6 +32,7 @@ extension ShardState {
                 digest: command.digest, createdAtMs: nowMs, outcome: outcome, effect: effect),
             nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs)
         var applied = ApplyResult(reply: reply, isLogged: true)
+        applied.touchedMember = result.member
         if command.kind == .replace && result.status == .approved, let transfer = pendingTransfer(command.key) {
             applied.transferOut = transfer
         }
@@ -80,7 +84,7 @@ extension ShardState {
         case .balance: return performBalance(command, nowMs: nowMs)
         case .block: return performBlock(command)
         case .replace: return performReplace(command)
-        case .none, .transferIn, .transferDone: preconditionFailure("not a client command: \(command.kind)")
+        case .none, .transferIn, .transferDone, .expireLots: preconditionFailure("not a client command: \(command.kind)")
         }
     }
 

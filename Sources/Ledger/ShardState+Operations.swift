@@ -40,6 +40,10 @@ extension ShardState {
             return result
         }
         expireHolds(member: Int(card.member), nowMs: nowMs)
+        guard canFormLots(member: Int(card.member), credit: command.amounts) else {
+            result.status = .capacityExceeded
+            return result
+        }
         guard addToBalance(member: Int(card.member), command.amounts) else {
             result.status = .invalidAmount
             return result

@@ -56,6 +56,7 @@ extension ShardState {
         _ original: IdempotencyEntry, position: Int64, _ result: inout OperationResult, nowMs: Int64
     ) -> Bool {
         let member = Int(original.effect.member)
+        expireLots(member: member, nowMs: nowMs)
         switch original.effect.kind {
         case .enrol, .balance:
             return true
@@ -63,6 +64,10 @@ extension ShardState {
             let remaining = earnedNotClawedBack(original)
             return applyUndo(member: member, debit: remaining, &result)
         case .redeem, .capture, .refund:
+            guard canFormLots(member: member, credit: original.outcome.debited) else {
+                result.status = .capacityExceeded
+                return false
+            }
             guard applyUndo(member: member, credit: original.outcome.debited, &result) else { return false }
             if original.effect.kind == .refund { restoreRefundable(original) }
             return true
@@ -70,7 +75,7 @@ extension ShardState {
             expireHolds(member: member, nowMs: nowMs)
             if let hold = activeHold(madeAt: position) { releaseHold(hold) }
             return true
-        case .void, .reverse, .block, .replace, .transferIn, .transferDone, .none:
+        case .void, .reverse, .block, .replace, .transferIn, .transferDone, .expireLots, .none:
             result.status = .notPermitted
             return false
         }

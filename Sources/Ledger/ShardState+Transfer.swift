@@ -104,8 +104,12 @@ extension ShardState {
         }
         if let cardIndex {
             result.member = cards.cards[cardIndex].member
-            if addToBalance(member: Int(result.member), command.amounts) {
+            expireHolds(member: Int(result.member), nowMs: nowMs)
+            if !canFormLots(member: Int(result.member), credit: command.amounts) {
+                result.status = .capacityExceeded
+            } else if addToBalance(member: Int(result.member), command.amounts) {
                 result.credited = command.amounts
+                reconcileLots(member: Int(result.member))
             } else {
                 result.status = .invalidAmount
             }
@@ -123,7 +127,8 @@ extension ShardState {
                 createdAtMs: nowMs, outcome: outcome, effect: result.effect),
             nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs)
         return ApplyResult(
-            reply: reply, isLogged: true, transferAcknowledgement: (sourceShard, command.originalKey, reply.status))
+            reply: reply, isLogged: true, transferAcknowledgement: (sourceShard, command.originalKey, reply.status),
+            touchedMember: result.member)
     }
 
     /// Source completion. A repeat (no pending entry) changes nothing and is not logged.
@@ -138,10 +143,11 @@ extension ShardState {
         if destinationStatus != .approved {
             let restored = addToBalance(member: Int(transfer.member), transfer.amounts)
             precondition(restored, "restoring a refused transfer overflowed: the balances were just moved out")
+            reconcileLots(member: Int(transfer.member), reserved: true)
             cards.cards[Int(transfer.card)].status = transfer.previousCardStatus
         }
         outbox[slot].isPending = false
-        return ApplyResult(reply: reply, isLogged: true)
+        return ApplyResult(reply: reply, isLogged: true, touchedMember: transfer.member)
     }
 
     func transferDoneCommand(key: IdempotencyKey, status: LedgerStatus) -> ShardCommand {

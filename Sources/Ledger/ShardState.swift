@@ -7,6 +7,8 @@ struct ApplyResult {
     var transferOut: OutboxTransfer?
     /// A destination half that must be confirmed to its source shard once this record is durable.
     var transferAcknowledgement: (sourceShard: Int, key: IdempotencyKey, status: LedgerStatus)?
+    /// The member whose lots the command may have changed (checked on both sides of the log); -1: none.
+    var touchedMember: Int32 = -1
 }
 
 /// Intermediate result of one operation before it is turned into a reply and an idempotency entry.
@@ -46,6 +48,8 @@ final class ShardState: @unchecked Sendable {
     var activeHoldCount: Int = 0
     var idempotency: IdempotencyTable
     let outbox: FixedStorage<OutboxTransfer>
+    /// Dated holdings backing the positive balances (ShardState+Lots.swift, ShardState+Expiry.swift).
+    let lots: LotTable
 
     init(shardIndex: Int, shardCount: Int, limits: LedgerConfiguration) {
         self.shardIndex = shardIndex
@@ -56,6 +60,7 @@ final class ShardState: @unchecked Sendable {
         holds = FixedStorage(capacity: limits.holdsPerShardMax)
         idempotency = IdempotencyTable(keysMax: limits.idempotencyKeysPerShardMax)
         outbox = FixedStorage(capacity: limits.transfersInFlightMax)
+        lots = LotTable(limits: limits)
     }
 
     static func shard(of hash: CardHash, shardCount: Int) -> Int {
@@ -103,7 +108,8 @@ final class ShardState: @unchecked Sendable {
 
     // MARK: Holds
 
-    /// Releases the member's holds that expired at `nowMs`. Bounded by `holdsPerMemberMax`.
+    /// Releases the member's holds that expired at `nowMs`, then expires its overdue lots (every command that
+    /// touches a member comes through here first). Bounded by `holdsPerMemberMax` and `lotsPerMemberMax`.
     func expireHolds(member: Int, nowMs: Int64) {
         var previous: Int32 = 0
         var current = members[member].firstHold
@@ -117,6 +123,7 @@ final class ShardState: @unchecked Sendable {
             current = next
         }
         precondition(current == 0, "hold list longer than holdsPerMemberMax")
+        expireLots(member: member, nowMs: nowMs)
     }
 
     /// Creates an active hold; the caller checked the limits and the available balance.

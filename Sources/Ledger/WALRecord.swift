@@ -101,6 +101,7 @@ enum WALRecord {
                 "terminal reference on a command that cannot keep one")
             writer.put(command.terminalReference)
         }
+        encodeLotTerms(command, &writer)
         return writer.offset
     }
 
@@ -122,6 +123,8 @@ enum WALRecord {
             writer.put(command.otherMasked.packed)
         case .transferDone:
             writer.put(command.referenceAmountMinor)
+        case .expireLots:
+            encodeSweepRange(command, &writer)
         case .enrol, .balance, .block, .none:
             break
         }
@@ -145,7 +148,7 @@ enum WALRecord {
         command.cardHash = cardHash
         command.masked = MaskedCard(packed: masked)
         guard decodeKindFields(&command, &reader), decodeTerminalReference(&command, &reader),
-            reader.offset == length
+            decodeLotTerms(&command, &reader), reader.offset == length
         else { return nil }
         return Body(command: command, timeMs: timeMs, status: status, balanceAfter: balanceAfter)
     }
@@ -190,6 +193,8 @@ enum WALRecord {
         case .transferDone:
             guard let reference = reader.get(Int64.self) else { return false }
             command.referenceAmountMinor = reference
+        case .expireLots:
+            return decodeSweepRange(&command, &reader)
         case .enrol, .balance, .block, .none:
             break
         }
