@@ -15,6 +15,10 @@ public struct LedgerTotals: Sendable, Equatable {
     public var lastSequences: [UInt64] = []
     public var snapshotSequences: [UInt64] = []
     public var tornTails: [TornTail] = []
+    /// Lot counters per shard (expired and outstanding per asset), what `ledger breakage` prints.
+    public var lotCounters: [LotCounters] = []
+    /// Active lots over all shards.
+    public var activeLots = 0
 }
 
 extension Ledger {
@@ -80,6 +84,8 @@ extension ShardState {
         totals.activeHolds += activeHoldCount
         totals.idempotencyKeys += idempotency.count
         totals.pendingTransfers += pendingTransfers.count
+        totals.lotCounters.append(lots.counters)
+        totals.activeLots += lots.activeCount
     }
 
     /// Cross-table consistency: every member's held amounts equal the sum of its active holds, cards point at
@@ -101,5 +107,6 @@ extension ShardState {
         where cards.cards[index].member < 0 || Int(cards.cards[index].member) >= members.count {
             throw .damagedSnapshot(file: directory, reason: "card \(index) names a missing member")
         }
+        try checkLotInvariants(directory: directory)
     }
 }

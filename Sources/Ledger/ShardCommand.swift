@@ -68,7 +68,7 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         masked = request.card.masked
         self.sink = sink
         setOperation(request.operation, cardHashKey: cardHashKey)
-        lotTerms = request.lotTerms
+        if kind == .earn { lotTerms = request.lotTerms }
         if kind == .earn && request.reference != .zero {
             reference = request.reference
             options |= Self.optionHasReference

@@ -157,3 +157,43 @@ extension ShardState {
 extension MemberLots {
     static let empty = MemberLots(firstPoints: 0, firstCredit: 0, total: .zero, pointsCount: 0, creditCount: 0)
 }
+
+extension ShardState {
+    /// The whole lot table against the balances (for `ledger verify`): every member's lists (sums equal the
+    /// positive balances), the active count, the free list, and the outstanding counters.
+    func checkLotInvariants(directory: String) throws(LedgerError) {
+        guard lots.heads.count <= members.count else {
+            throw .damagedSnapshot(file: directory, reason: "lot heads for \(lots.heads.count) members")
+        }
+        var outstanding = AssetAmounts.zero
+        for member in 0..<members.count {
+            if let disagreement = lotDisagreement(member: member) {
+                throw .damagedSnapshot(file: directory, reason: disagreement)
+            }
+            outstanding.points += lotTarget(member: member, .points)
+            outstanding.credit += lotTarget(member: member, .credit)
+        }
+        guard outstanding == lots.counters.outstanding else {
+            throw .damagedSnapshot(file: directory, reason: "outstanding lot counters disagree with the lots")
+        }
+        var active = 0
+        for index in 0..<lots.records.count where lots.records[index].isActive { active += 1 }
+        var free = 0
+        var current = lots.freeHead
+        while current != 0 && free <= lots.records.count {
+            guard Int(current) <= lots.records.count, !lots.records[Int(current) - 1].isActive else {
+                throw .damagedSnapshot(file: directory, reason: "lot free list reaches an active or missing lot")
+            }
+            free += 1
+            current = lots.records[Int(current) - 1].next
+        }
+        guard active == lots.activeCount, active + free == lots.records.count else {
+            throw .damagedSnapshot(
+                file: directory,
+                reason: "\(lots.activeCount) active lots recorded, \(active) active and \(free) free found")
+        }
+        guard lots.counters.expired.points >= 0, lots.counters.expired.credit >= 0 else {
+            throw .damagedSnapshot(file: directory, reason: "negative expired counter")
+        }
+    }
+}
