@@ -101,6 +101,9 @@ public struct LotCounters: Sendable, Equatable, BitwiseCopyable {
 /// The lot storage of one shard: records with a free list, per-member list heads, counters and the sweep cursor.
 /// Touched only by the shard's thread. The mutations that keep the invariant live in `ShardState+Lots.swift`.
 final class LotTable: @unchecked Sendable {
+    /// The assets in a stored array: `Asset.allCases` is a computed array, which may allocate per call.
+    static let assets: [Asset] = Asset.allCases
+
     let records: FixedStorage<LotRecord>
     /// One entry per member, grown to `members.count` lazily (zero means no lots).
     let heads: FixedStorage<MemberLots>

@@ -17,7 +17,7 @@ extension ShardState {
         guard heads.firstPoints != 0 || heads.firstCredit != 0 else { return .zero }
         let today = LotTerms.day(ofMs: nowMs)
         var expired = AssetAmounts.zero
-        for asset in Asset.allCases {
+        for asset in LotTable.assets {
             for _ in 0..<(lots.lotsPerMemberMax + 1) {
                 let first = lots.heads[member].first(asset)
                 guard first != 0, Int64(lots.records[Int(first) - 1].expiresOnDay) <= today else { break }

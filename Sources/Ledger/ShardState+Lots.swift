@@ -14,7 +14,7 @@ extension ShardState {
     func canFormLots(member: Int, credit: AssetAmounts, reserved: Bool = false) -> Bool {
         lots.ensureHeads(upTo: member)
         var recordsNeeded = 0
-        for asset in Asset.allCases where credit[asset] > 0 {
+        for asset in LotTable.assets where credit[asset] > 0 {
             let balance = members[member].balance[asset]
             let (sum, overflow) = balance.addingReportingOverflow(credit[asset])
             guard !overflow, max(sum, 0) > max(balance, 0) else { continue }
@@ -28,7 +28,7 @@ extension ShardState {
     /// Brings the member's lots back to its balances after a command (see the extension's comment).
     func reconcileLots(member: Int, reserved: Bool = false) {
         lots.ensureHeads(upTo: member)
-        for asset in Asset.allCases {
+        for asset in LotTable.assets {
             let held = lots.heads[member].total[asset]
             let target = lotTarget(member: member, asset)
             if target > held {
@@ -126,7 +126,7 @@ extension ShardState {
     func lotDisagreement(member: Int) -> String? {
         guard member >= 0, member < members.count else { return nil }
         let heads = member < lots.heads.count ? lots.heads[member] : MemberLots.empty
-        for asset in Asset.allCases {
+        for asset in LotTable.assets {
             var sum: Int64 = 0
             var count = 0
             var day: Int32 = 0

@@ -134,4 +134,22 @@ extension LotDurabilityTests {
         #expect(!result.isSound)
         #expect(result.error?.contains("lots sum to 2 but the balance is 1") == true, "\(result.error ?? "")")
     }
+
+    @Test("a card replaced across shards takes its value along: the source's lots go, the destination forms lots")
+    mutating func replacementMovesLots() throws {
+        defer { directory.remove() }
+        let clock = TestClock()
+        var configuration = lotConfiguration(clock: clock, sweepIntervalMs: 0)
+        configuration.shardCount = 2
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        let (oldCard, number) = card(onShard: 0, of: ledger, startingAt: 1)
+        let (newCard, _) = card(onShard: 1, of: ledger, startingAt: number + 1)
+        _ = ledger.perform(requests.make(oldCard, earn(40, credit: 4)))
+        #expect(ledger.perform(requests.make(oldCard, .replace(newCard: newCard))).status == .approved)
+        #expect(ledger.perform(requests.make(newCard, .balance)).balance == AssetAmounts(points: 40, credit: 4))
+        ledger.close()
+        let totals = try Ledger.inspect(directory: directory.data, configuration: configuration)
+        #expect(totals.lotCounters.map(\.outstanding) == [.zero, AssetAmounts(points: 40, credit: 4)])
+        #expect(totals.activeLots == 2)
+    }
 }

@@ -334,6 +334,34 @@ typealias Lot = LotHarness.Lot
         #expect(positive == harness.state.lots.counters.outstanding)
         #expect(harness.state.lots.counters.expired.points > 0 && harness.state.lots.counters.expired.credit > 0)
     }
+
+    @Test("the origin is kept per lot: same day and origin share a lot, another origin gets its own, in arrival order")
+    func originKeptPerLot() {
+        var harness = LotHarness()
+        let day = Int32(lotTestDay + 9)
+        _ = harness.run(card(1), earn(10), terms: LotTerms(pointsExpiresOnDay: day, origin: 7))
+        _ = harness.run(card(1), earn(20), terms: LotTerms(pointsExpiresOnDay: day, origin: 8))
+        _ = harness.run(card(1), earn(5), terms: LotTerms(pointsExpiresOnDay: day, origin: 7))
+        #expect(harness.lots(card(1)) == [Lot(amount: 15, day: Int64(day), origin: 7),
+            .init(amount: 20, day: Int64(day), origin: 8)])
+        #expect(harness.run(card(1), redeem(16)).isApproved)
+        #expect(harness.lots(card(1)) == [Lot(amount: 19, day: Int64(day), origin: 8)])
+        harness.expectReplicaEqual()
+    }
+
+    @Test("undoing a redeem when the shard has no lot record to spare is refused (capacityExceeded), changing nothing")
+    func reversalAtShardLimitRefused() {
+        var harness = LotHarness { $0.lotsPerShardMax = 3 }
+        _ = harness.run(card(1), earn(10))
+        let spend = harness.requests.make(card(1), redeem(10))
+        #expect(harness.run(spend).isApproved)
+        _ = harness.run(card(2), earn(10))
+        let refused = harness.run(card(1), .reverse(originalKey: spend.key))
+        #expect(refused.status == .capacityExceeded && refused.balance.points == 0)
+        #expect(harness.run(card(2), redeem(10)).isApproved)
+        #expect(harness.run(card(1), .reverse(originalKey: spend.key)).balance.points == 10, "retried once freed")
+        harness.expectReplicaEqual()
+    }
 }
 
 extension ShardCommand {
