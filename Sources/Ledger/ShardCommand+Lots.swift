@@ -5,10 +5,11 @@ extension ShardCommand {
     /// Bit 128, far from the low bits, which are taken in order.
     static let optionHasLotTerms: UInt8 = 128
 
-    /// The kinds that may credit a member and so may carry lot terms.
+    /// The kinds that may credit a member and so may carry lot terms (a transferDone's restore uses the terms
+    /// kept in its outbox entry).
     static func carriesLotTerms(_ kind: CommandKind) -> Bool {
         switch kind {
-        case .earn, .reverse, .transferIn, .transferDone: true
+        case .earn, .reverse, .transferIn: true
         default: false
         }
     }

@@ -110,4 +110,7 @@ struct OutboxTransfer: BitwiseCopyable, Equatable {
     var destinationShard: Int32
     var previousCardStatus: CardStatus
     var isPending: Bool
+    /// The lot days the moved value keeps: per asset the source member's latest-expiring lot (so no moved value
+    /// expires sooner than it would have). Sent with the destination half, used again when a refusal restores it.
+    var lotTerms: LotTerms = .neverExpires
 }

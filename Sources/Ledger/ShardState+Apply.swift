@@ -84,7 +84,8 @@ extension ShardState {
         case .balance: return performBalance(command, nowMs: nowMs)
         case .block: return performBlock(command)
         case .replace: return performReplace(command)
-        case .none, .transferIn, .transferDone, .expireLots: preconditionFailure("not a client command: \(command.kind)")
+        case .none, .transferIn, .transferDone, .expireLots:
+            preconditionFailure("not a client command: \(command.kind)")
         }
     }
 

@@ -197,3 +197,24 @@ extension ShardState {
         }
     }
 }
+
+extension ShardState {
+    /// The terms value moved off a member keeps (a card replacement across shards): per asset the day of its
+    /// latest-expiring lot, the last in its list. Lot dates do not fit in one record, so the moved value takes the
+    /// latest: nothing expires sooner than it would have, older value may live longer. No lot: never (nothing
+    /// positive moves).
+    func movedLotTerms(member: Int) -> LotTerms {
+        var terms = LotTerms.neverExpires
+        guard member < lots.heads.count else { return terms }
+        for asset in LotTable.assets {
+            var current = lots.heads[member].first(asset)
+            var day = LotTerms.never
+            for _ in 0..<(lots.lotsPerMemberMax + 1) where current != 0 {
+                day = lots.records[Int(current) - 1].expiresOnDay
+                current = lots.records[Int(current) - 1].next
+            }
+            if asset == .points { terms.pointsExpiresOnDay = day } else { terms.creditExpiresOnDay = day }
+        }
+        return terms
+    }
+}

@@ -44,7 +44,8 @@ extension ShardState {
         let transfer = OutboxTransfer(
             key: command.key, newCardHash: command.otherCardHash, newCardMasked: command.otherMasked,
             amounts: members[member].balance, member: Int32(member), card: Int32(oldCard),
-            destinationShard: Int32(destination), previousCardStatus: cards.cards[oldCard].status, isPending: true)
+            destinationShard: Int32(destination), previousCardStatus: cards.cards[oldCard].status, isPending: true,
+            lotTerms: movedLotTerms(member: member))
         if slot == outbox.count { outbox.append(transfer) } else { outbox[slot] = transfer }
         members[member].balance = .zero
         cards.cards[oldCard].status = .replaced
@@ -85,6 +86,8 @@ extension ShardState {
         command.amounts = transfer.amounts
         command.referenceAmountMinor = Int64(shardIndex)
         command.originalKey = transfer.key
+        command.lotTerms = transfer.lotTerms
+        if transfer.lotTerms != .neverExpires { command.options |= ShardCommand.optionHasLotTerms }
         return command
     }
 
@@ -143,6 +146,7 @@ extension ShardState {
         if destinationStatus != .approved {
             let restored = addToBalance(member: Int(transfer.member), transfer.amounts)
             precondition(restored, "restoring a refused transfer overflowed: the balances were just moved out")
+            lots.currentTerms = transfer.lotTerms
             reconcileLots(member: Int(transfer.member), reserved: true)
             cards.cards[Int(transfer.card)].status = transfer.previousCardStatus
         }

@@ -362,6 +362,47 @@ typealias Lot = LotHarness.Lot
         #expect(harness.run(card(1), .reverse(originalKey: spend.key)).balance.points == 10, "retried once freed")
         harness.expectReplicaEqual()
     }
+
+    @Test("a transfer across shards keeps the source's latest lot day per asset, in its record and on restore")
+    func transferKeepsLatestLotDay() {
+        var configuration = testConfiguration(shards: 2)
+        configuration.pointsLifeDays = 30
+        configuration.transfersInFlightMax = 1
+        let source = ShardState(shardIndex: 0, shardCount: 2, limits: configuration)
+        let destination = ShardState(shardIndex: 1, shardCount: 2, limits: configuration)
+        let key = LotHarness.cardHashKey
+        func onShard(_ shard: Int, from start: Int) -> CardNumber {
+            var number = start
+            while ShardState.shard(of: card(number).hash(key0: key.0, key1: key.1), shardCount: 2) != shard {
+                number += 1
+            }
+            return card(number)
+        }
+        let (oldCard, newCard) = (onShard(0, from: 1), onShard(1, from: 1))
+        var requests = RequestFactory()
+        var nowMs = noon(ofDay: lotTestDay)
+        func run(_ state: ShardState, _ request: LedgerRequest) -> ApplyResult {
+            var command = ShardCommand(request: request, cardHashKey: key, sink: SinkRegistry.none)
+            state.resolveLotTerms(&command, nowMs: nowMs)
+            return state.apply(command, nowMs: nowMs)
+        }
+        _ = run(source, requests.make(oldCard, earn(10)))
+        nowMs += 5 * LotTerms.millisecondsPerDay
+        _ = run(source, requests.make(oldCard, earn(20)))
+        let replaced = run(source, requests.make(oldCard, .replace(newCard: newCard)))
+        let transfer = try! #require(replaced.transferOut)
+        #expect(source.lots.activeCount == 0 && transfer.lotTerms.pointsExpiresOnDay == Int32(lotTestDay + 35))
+        let command = source.transferInCommand(transfer)
+        let arrived = destination.apply(command, nowMs: nowMs + LotTerms.millisecondsPerDay)
+        #expect(arrived.reply.balance.points == 30 && destination.lots.counters.outstanding.points == 30)
+        #expect(destination.lotDisagreement(member: 0) == nil)
+        let head = destination.lots.records[Int(destination.lots.heads[0].firstPoints) - 1]
+        #expect(head.expiresOnDay == Int32(lotTestDay + 35) && head.amount == 30)
+        let refused = source.apply(source.transferDoneCommand(key: transfer.key, status: .capacityExceeded), nowMs: nowMs)
+        #expect(refused.isLogged && source.members[0].balance.points == 30)
+        let restored = source.lots.records[Int(source.lots.heads[0].firstPoints) - 1]
+        #expect(restored.expiresOnDay == Int32(lotTestDay + 35) && source.lotDisagreement(member: 0) == nil)
+    }
 }
 
 extension ShardCommand {
