@@ -32,7 +32,8 @@ extension ShardState {
             let held = lots.heads[member].total[asset]
             let target = lotTarget(member: member, asset)
             if target > held {
-                addToLots(member: member, asset, target - held, expiresOnDay: lots.currentTerms[asset],
+                addToLots(
+                    member: member, asset, target - held, expiresOnDay: lots.currentTerms[asset],
                     origin: lots.currentTerms.origin, reserved: reserved)
             } else if target < held {
                 consumeLots(member: member, asset, held - target)

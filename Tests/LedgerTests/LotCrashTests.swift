@@ -123,7 +123,9 @@ import Testing
         }
         #expect(balances == expected, "balances after the kills differ from an uninterrupted run")
         #expect(final.lotTotals.expired == expired, "expiry counters differ from an uninterrupted run")
-        let held = expected.reduce(AssetAmounts.zero) { AssetAmounts(points: $0.points + $1.points, credit: $0.credit + $1.credit) }
+        let held = expected.reduce(AssetAmounts.zero) {
+            AssetAmounts(points: $0.points + $1.points, credit: $0.credit + $1.credit)
+        }
         let fresh = Int64(present.newlyApplied)
         #expect(final.lotTotals.outstanding == AssetAmounts(points: held.points + fresh, credit: held.credit + fresh))
         let applied = present.keys.values.map(\.count).reduce(0, +)

@@ -124,8 +124,11 @@ typealias Lot = LotHarness.Lot
         #expect(harness.run(card(1), earn(100)).status == .approved)
         #expect(harness.run(card(1), earn(200), terms: LotTerms(pointsExpiresOnDay: Int32(day + 60))).isApproved)
         #expect(harness.run(card(1), earn(300), terms: LotTerms(pointsExpiresOnDay: Int32(day + 10))).isApproved)
-        #expect(harness.lots(card(1)) == [Lot(amount: 300, day: day + 10), .init(amount: 100, day: day + 30),
-            .init(amount: 200, day: day + 60)])
+        #expect(
+            harness.lots(card(1)) == [
+                Lot(amount: 300, day: day + 10), .init(amount: 100, day: day + 30),
+                .init(amount: 200, day: day + 60),
+            ])
         #expect(harness.run(card(1), redeem(350)).status == .approved)
         #expect(harness.lots(card(1)) == [Lot(amount: 50, day: day + 30), .init(amount: 200, day: day + 60)])
         #expect(harness.run(card(1), redeem(100)).status == .approved)
@@ -146,8 +149,12 @@ typealias Lot = LotHarness.Lot
         harness.nowMs = day * LotTerms.millisecondsPerDay
         #expect(harness.run(card(1), .balance).balance.points == 50)
         #expect(harness.lots(card(1)) == [Lot(amount: 50, day: day + 1)])
-        #expect(harness.state.lots.counters == LotCounters(expired: AssetAmounts(points: 100), outstanding:
-            AssetAmounts(points: 50)))
+        #expect(
+            harness.state.lots.counters
+                == LotCounters(
+                    expired: AssetAmounts(points: 100),
+                    outstanding:
+                        AssetAmounts(points: 50)))
         harness.expectReplicaEqual()
     }
 
@@ -177,12 +184,14 @@ typealias Lot = LotHarness.Lot
         _ = harness.run(card(1), earn(100))
         let spend = harness.requests.make(card(1), redeem(50))
         #expect(harness.run(spend).isApproved)
-        #expect(harness.lots(card(1)) == [Lot(amount: 50, day: lotTestDay + 30), .init(amount: 100, day: lotTestDay + 31)])
+        #expect(
+            harness.lots(card(1)) == [Lot(amount: 50, day: lotTestDay + 30), .init(amount: 100, day: lotTestDay + 31)])
         #expect(harness.run(card(1), .reverse(originalKey: first.key)).isApproved)
         #expect(harness.lots(card(1)) == [Lot(amount: 50, day: lotTestDay + 31)])
         harness.advance(days: 2)
         #expect(harness.run(card(1), .reverse(originalKey: spend.key)).balance.points == 100)
-        #expect(harness.lots(card(1)) == [Lot(amount: 50, day: lotTestDay + 31), .init(amount: 50, day: lotTestDay + 33)])
+        #expect(
+            harness.lots(card(1)) == [Lot(amount: 50, day: lotTestDay + 31), .init(amount: 50, day: lotTestDay + 33)])
         harness.expectReplicaEqual()
     }
 
@@ -191,20 +200,27 @@ typealias Lot = LotHarness.Lot
         var harness = LotHarness { $0.lotsPerMemberMax = 3 }
         let day = lotTestDay
         for (offset, amount) in [(10, 1), (20, 2), (30, 3), (20, 4)] as [(Int64, Int64)] {
-            #expect(harness.run(card(1), earn(amount), terms: LotTerms(pointsExpiresOnDay: Int32(day + offset)))
-                .isApproved)
+            #expect(
+                harness.run(card(1), earn(amount), terms: LotTerms(pointsExpiresOnDay: Int32(day + offset)))
+                    .isApproved)
         }
-        #expect(harness.lots(card(1)) == [Lot(amount: 1, day: day + 10), .init(amount: 6, day: day + 20),
-            .init(amount: 3, day: day + 30)])
+        #expect(
+            harness.lots(card(1)) == [
+                Lot(amount: 1, day: day + 10), .init(amount: 6, day: day + 20),
+                .init(amount: 3, day: day + 30),
+            ])
         #expect(harness.run(card(1), earn(40), terms: LotTerms(pointsExpiresOnDay: Int32(day + 40))).isApproved)
         #expect(harness.run(card(1), earn(5), terms: LotTerms(pointsExpiresOnDay: Int32(day + 5))).isApproved)
-        #expect(harness.lots(card(1)) == [Lot(amount: 1, day: day + 10), .init(amount: 6, day: day + 20),
-            .init(amount: 48, day: day + 40)], "never shortened: the day-5 credit also joined the latest lot")
+        #expect(
+            harness.lots(card(1)) == [
+                Lot(amount: 1, day: day + 10), .init(amount: 6, day: day + 20),
+                .init(amount: 48, day: day + 40),
+            ], "never shortened: the day-5 credit also joined the latest lot")
         #expect(harness.run(card(1), .balance).balance.points == 55)
         harness.expectReplicaEqual()
     }
 
-    @Test("at lotsPerShardMax a credit with no lot to join is declined unchanged, joining still works, freed records reused")
+    @Test("at lotsPerShardMax a credit with no lot to join is declined unchanged; joining works; freed records reused")
     func lotsPerShardMaxDeclinesOrJoins() {
         var harness = LotHarness { $0.lotsPerShardMax = 4 }
         #expect(harness.run(card(1), earn(10, credit: 5)).isApproved, "2 records (the other 2 are the reserve)")
@@ -223,8 +239,11 @@ typealias Lot = LotHarness.Lot
     func holdKeepsReservedValueThroughExpiry() {
         var harness = LotHarness()
         _ = harness.run(card(1), earn(100))
-        let hold = harness.requests.make(card(1), .hold(asset: .points, amount: 80, allowPartial: false,
-            expiresAfterMs: 60 * LotTerms.millisecondsPerDay))
+        let hold = harness.requests.make(
+            card(1),
+            .hold(
+                asset: .points, amount: 80, allowPartial: false,
+                expiresAfterMs: 60 * LotTerms.millisecondsPerDay))
         #expect(harness.run(hold).isApproved)
         harness.advance(days: 30)
         let after = harness.run(card(1), .balance)
@@ -237,7 +256,7 @@ typealias Lot = LotHarness.Lot
         harness.expectReplicaEqual()
     }
 
-    @Test("a sweep step covers at most lotSweepMembersPerStep members, wraps, is logged only when it expires, replays equal")
+    @Test("a sweep step covers at most lotSweepMembersPerStep members, wraps, is logged only if it expires, replays")
     func sweepIsBoundedPerStep() {
         var harness = LotHarness {
             $0.lotSweepMembersPerStep = 10
@@ -262,12 +281,16 @@ typealias Lot = LotHarness.Lot
         #expect(ranges == expected, "the unlogged first step moved the cursor too; the step after 90..<95 wraps")
         #expect(harness.state.lots.sweepCursor == 10)
         #expect(expired == AssetAmounts(points: 95, credit: 0), "credit lives 90 days")
-        #expect(harness.state.lots.counters == LotCounters(expired: AssetAmounts(points: 95),
-            outstanding: AssetAmounts(credit: 190)))
+        #expect(
+            harness.state.lots.counters
+                == LotCounters(
+                    expired: AssetAmounts(points: 95),
+                    outstanding: AssetAmounts(credit: 190)))
         harness.expectReplicaEqual()
     }
 
-    @Test("a record without the lot option never expires; the option on a non-credit kind or with a zero day is refused")
+    @Test(
+        "a record without the lot option never expires; the option on a non-credit kind or with a zero day is refused")
     func lotTermsDecoding() {
         var command = ShardCommand(kind: .earn, key: IdempotencyKey(word0: 1))
         command.amounts = AssetAmounts(points: 5)
@@ -298,7 +321,8 @@ typealias Lot = LotHarness.Lot
         harness.expectReplicaEqual()
     }
 
-    @Test("3000 random operations over 200 days: lots equal positive balances, and a replica fed from the records agrees")
+    @Test(
+        "3000 random operations over 200 days: lots equal positive balances, and a replica fed from the records agrees")
     func randomizedConservation() {
         var harness = LotHarness {
             $0.lotsPerMemberMax = 4
@@ -312,15 +336,19 @@ typealias Lot = LotHarness.Lot
             let who = card(Int.random(in: 0..<12, using: &generator))
             switch Int.random(in: 0..<10, using: &generator) {
             case 0...3:
-                let request = harness.requests.make(who, earn(Int64.random(in: 1...50), credit: Int64.random(in: 0...9)))
+                let request = harness.requests.make(
+                    who, earn(Int64.random(in: 1...50), credit: Int64.random(in: 0...9)))
                 if harness.run(request).isApproved { earns.append(request) }
-            case 4...5: _ = harness.run(who, .redeem(asset: .points, amount: Int64.random(in: 1...60), allowPartial: true))
+            case 4...5:
+                _ = harness.run(who, .redeem(asset: .points, amount: Int64.random(in: 1...60), allowPartial: true))
             case 6: _ = harness.run(who, .redeem(asset: .credit, amount: Int64.random(in: 1...20), allowPartial: true))
             case 7 where !earns.isEmpty:
                 let original = earns.randomElement(using: &generator)!
                 _ = harness.run(original.card, .refund(originalKey: original.key, refundAmountMinor: 250))
             case 8 where !earns.isEmpty:
-                _ = harness.run(earns.randomElement(using: &generator)!.card, .reverse(originalKey: earns.randomElement(using: &generator)!.key))
+                _ = harness.run(
+                    earns.randomElement(using: &generator)!.card,
+                    .reverse(originalKey: earns.randomElement(using: &generator)!.key))
             default: _ = harness.sweep()
             }
             if step % 15 == 0 { harness.advance(days: 1) }
@@ -342,8 +370,11 @@ typealias Lot = LotHarness.Lot
         _ = harness.run(card(1), earn(10), terms: LotTerms(pointsExpiresOnDay: day, origin: 7))
         _ = harness.run(card(1), earn(20), terms: LotTerms(pointsExpiresOnDay: day, origin: 8))
         _ = harness.run(card(1), earn(5), terms: LotTerms(pointsExpiresOnDay: day, origin: 7))
-        #expect(harness.lots(card(1)) == [Lot(amount: 15, day: Int64(day), origin: 7),
-            .init(amount: 20, day: Int64(day), origin: 8)])
+        #expect(
+            harness.lots(card(1)) == [
+                Lot(amount: 15, day: Int64(day), origin: 7),
+                .init(amount: 20, day: Int64(day), origin: 8),
+            ])
         #expect(harness.run(card(1), redeem(16)).isApproved)
         #expect(harness.lots(card(1)) == [Lot(amount: 19, day: Int64(day), origin: 8)])
         harness.expectReplicaEqual()
@@ -398,7 +429,8 @@ typealias Lot = LotHarness.Lot
         #expect(destination.lotDisagreement(member: 0) == nil)
         let head = destination.lots.records[Int(destination.lots.heads[0].firstPoints) - 1]
         #expect(head.expiresOnDay == Int32(lotTestDay + 35) && head.amount == 30)
-        let refused = source.apply(source.transferDoneCommand(key: transfer.key, status: .capacityExceeded), nowMs: nowMs)
+        let refused = source.apply(
+            source.transferDoneCommand(key: transfer.key, status: .capacityExceeded), nowMs: nowMs)
         #expect(refused.isLogged && source.members[0].balance.points == 30)
         let restored = source.lots.records[Int(source.lots.heads[0].firstPoints) - 1]
         #expect(restored.expiresOnDay == Int32(lotTestDay + 35) && source.lotDisagreement(member: 0) == nil)
