@@ -73,6 +73,9 @@ extension ShardState {
 
     // MARK: Sweep
 
+    /// The largest sweep step any configuration may set (`lotSweepMembersPerStep`).
+    static let sweepMembersPerStepMax = 1 << 20
+
     /// The next sweep step: up to `lotSweepMembersPerStep` members from the cursor. Nil when there are none.
     func sweepCommand() -> ShardCommand? {
         guard members.count > 0 else { return nil }
@@ -91,7 +94,9 @@ extension ShardState {
         var reply = LedgerReply(tag: 0, key: .zero, status: .approved)
         let first = Int(command.sweepFirstMember)
         let end = Int(command.sweepEndMember)
-        guard first >= 0, first <= end, end <= members.count, end - first <= limits.lotSweepMembersPerStep else {
+        // Bounded by the hard maximum, not the configured step: the step size is not a recorded limit, and a
+        // record written under a larger one must still replay.
+        guard first >= 0, first <= end, end <= members.count, end - first <= Self.sweepMembersPerStepMax else {
             reply.status = .invalidAmount
             return ApplyResult(reply: reply, isLogged: false)
         }
@@ -117,6 +122,8 @@ extension LedgerConfiguration {
         precondition(pointsLifeDays.map { $0 >= 1 && $0 <= 100 * 366 } ?? true, "pointsLifeDays must be 1...36600")
         precondition(creditLifeDays.map { $0 >= 1 && $0 <= 100 * 366 } ?? true, "creditLifeDays must be 1...36600")
         precondition(lotSweepIntervalMs >= 0, "lotSweepIntervalMs")
-        precondition(lotSweepMembersPerStep >= 1 && lotSweepMembersPerStep <= 1 << 20, "lotSweepMembersPerStep")
+        precondition(
+            lotSweepMembersPerStep >= 1 && lotSweepMembersPerStep <= ShardState.sweepMembersPerStepMax,
+            "lotSweepMembersPerStep")
     }
 }

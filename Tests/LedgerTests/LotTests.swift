@@ -18,7 +18,10 @@ struct LotHarness {
     var requests = RequestFactory()
     static let cardHashKey: (UInt64, UInt64) = (11, 22)
 
-    init(_ configure: (inout LedgerConfiguration) -> Void = { _ in }) {
+    init(
+        _ configure: (inout LedgerConfiguration) -> Void = { _ in },
+        replica configureReplica: (inout LedgerConfiguration) -> Void = { _ in }
+    ) {
         var configuration = testConfiguration()
         configuration.transfersInFlightMax = 1
         configuration.pointsLifeDays = 30
@@ -30,6 +33,7 @@ struct LotHarness {
         replicaConfiguration.pointsLifeDays = nil
         replicaConfiguration.creditLifeDays = nil
         replicaConfiguration.lotBucketDays = 1
+        configureReplica(&replicaConfiguration)
         replica = ShardState(shardIndex: 0, shardCount: 1, limits: replicaConfiguration)
     }
 
@@ -434,6 +438,16 @@ typealias Lot = LotHarness.Lot
         #expect(refused.isLogged && source.members[0].balance.points == 30)
         let restored = source.lots.records[Int(source.lots.heads[0].firstPoints) - 1]
         #expect(restored.expiresOnDay == Int32(lotTestDay + 35) && source.lotDisagreement(member: 0) == nil)
+    }
+
+    @Test("a logged sweep step replays under a smaller configured step size (the step is not a recorded limit)")
+    func sweepReplaysUnderSmallerStep() {
+        var harness = LotHarness({ $0.lotSweepMembersPerStep = 50 }, replica: { $0.lotSweepMembersPerStep = 2 })
+        for index in 0..<40 { _ = harness.run(card(index), earn(3)) }
+        harness.advance(days: 31)
+        let step = harness.sweep()
+        #expect(step?.isLogged == true && step?.reply.balance.points == 120)
+        harness.expectReplicaEqual()
     }
 }
 
