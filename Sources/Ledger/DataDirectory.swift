@@ -106,6 +106,9 @@ struct RecordedLimits: Equatable {
             ("idempotencyKeysPerShardMax", Int64(configuration.idempotencyKeysPerShardMax)),
             ("idempotencyRetentionMs", configuration.idempotencyRetentionMs),
             ("transfersInFlightMax", Int64(configuration.transfersInFlightMax)),
+            // Lots (added later): a meta file without them reads as the defaults.
+            ("lotsPerMemberMax", Int64(configuration.lotsPerMemberMax)),
+            ("lotsPerShardMax", Int64(configuration.lotsPerShardMax)),
         ]
     }
 
@@ -120,10 +123,16 @@ struct RecordedLimits: Equatable {
         guard parsed["format"] == 1 else { return nil }
         self.init(LedgerConfiguration())
         for index in values.indices {
-            guard let value = parsed[values[index].name] else { return nil }
+            guard let value = parsed[values[index].name] else {
+                if Self.optionalNames.contains(values[index].name) { continue }
+                return nil
+            }
             values[index].value = value
         }
     }
+
+    /// Limits added after format 1 was first written; absent ones keep their default.
+    static let optionalNames: Set<String> = ["lotsPerMemberMax", "lotsPerShardMax"]
 
     var text: String { "format=1 " + values.map { "\($0.name)=\($0.value)" }.joined(separator: " ") + "\n" }
 
@@ -140,6 +149,8 @@ struct RecordedLimits: Equatable {
         result.idempotencyKeysPerShardMax = Int(values[5].value)
         result.idempotencyRetentionMs = values[6].value
         result.transfersInFlightMax = Int(values[7].value)
+        result.lotsPerMemberMax = Int(values[8].value)
+        result.lotsPerShardMax = Int(values[9].value)
         return result
     }
 

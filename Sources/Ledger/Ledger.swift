@@ -120,7 +120,8 @@ public final class Ledger: @unchecked Sendable {
             let recovery = ShardRecovery(directory: shardDirectory, readOnly: false, segmentBytes: old.segmentBytes)
             let report = try recovery.recover(into: state)
             guard state.members.count <= new.membersPerShardMax, state.cards.count <= new.cardsPerShardMax,
-                state.holds.count <= new.holdsPerShardMax, state.outbox.count <= new.transfersInFlightMax
+                state.holds.count <= new.holdsPerShardMax, state.outbox.count <= new.transfersInFlightMax,
+                state.lots.fits(lotsPerShardMax: new.lotsPerShardMax, lotsPerMemberMax: new.lotsPerMemberMax)
             else {
                 throw .incompatibleDirectory(reason: "shard \(index) holds more than the new limits allow")
             }

@@ -31,6 +31,25 @@ public struct LedgerConfiguration: Sendable {
     public var prepareSpareSegments: Bool = true
     /// A snapshot is written after this many records (and on close); 0 disables periodic snapshots.
     public var snapshotIntervalRecords: Int = 2_000_000
+    // MARK: Lots (dated holdings, see LotTable.swift)
+    /// Days a point lot lives from the day it is credited (expires at 00:00 UTC of day + life); nil: never.
+    /// Read when a credit is applied and recorded in its log record, so replay never depends on it.
+    public var pointsLifeDays: Int? = nil
+    /// Days a store-credit lot lives; nil: never.
+    public var creditLifeDays: Int? = nil
+    /// Expiry days are rounded up to a multiple of this (days since the epoch), so one member's credits of
+    /// one bucket share a lot: 1 = a lot per expiry day, 7 = per week. Rounding up only lengthens a life.
+    public var lotBucketDays: Int = 1
+    /// Lots per member and asset. At the limit a credit joins the member's latest-expiring lot of the asset.
+    public var lotsPerMemberMax: Int = 16
+    /// Lot records per shard (free records are reused). Recorded in ledger.meta: it decides outcomes.
+    public var lotsPerShardMax: Int = 1 << 22
+    /// Real time between expiry sweep steps on an idle or busy shard; 0 disables the sweep (lazy expiry on
+    /// touch still happens).
+    public var lotSweepIntervalMs: Int = 100
+    /// Members one sweep step looks at: bounds the step's work (and its pause of the shard) to this many
+    /// members × `lotsPerMemberMax` × 2 lots.
+    public var lotSweepMembersPerStep: Int = 1024
     /// Skip fdatasync. Only for tests that do not test durability; never in production.
     public var skipSync: Bool = false
     /// Milliseconds since the epoch. Read once per batch and recorded in the log, so replay is deterministic.
@@ -58,6 +77,7 @@ public struct LedgerConfiguration: Sendable {
         precondition(idempotencyKeysPerShardMax >= 1 && idempotencyKeysPerShardMax < Int(Int32.max) / 2, "keys")
         precondition(batchBytesMax >= 4096 && segmentBytes >= batchBytesMax * 2, "segment holds two batches")
         precondition(transfersInFlightMax >= 1, "transfersInFlightMax")
+        validateLots()
     }
 }
 

@@ -20,6 +20,10 @@ public struct LedgerTotals: Sendable, Equatable {
     public var loyaltyVolumeMinor: Int64 = 0
     /// Members per tier index (index 0: the base tier); as long as the highest tier any member is in.
     public var membersByTier: [Int] = []
+    /// Lot counters per shard (expired and outstanding per asset), what `ledger breakage` prints.
+    public var lotCounters: [LotCounters] = []
+    /// Active lots over all shards.
+    public var activeLots = 0
 }
 
 extension Ledger {
@@ -91,6 +95,8 @@ extension ShardState {
         totals.activeHolds += activeHoldCount
         totals.idempotencyKeys += idempotency.count
         totals.pendingTransfers += pendingTransfers.count
+        totals.lotCounters.append(lots.counters)
+        totals.activeLots += lots.activeCount
     }
 
     /// Cross-table consistency: every member's held amounts equal the sum of its active holds, cards point at
@@ -112,5 +118,6 @@ extension ShardState {
         where cards.cards[index].member < 0 || Int(cards.cards[index].member) >= members.count {
             throw .damagedSnapshot(file: directory, reason: "card \(index) names a missing member")
         }
+        try checkLotInvariants(directory: directory)
     }
 }

@@ -120,6 +120,10 @@ public struct LedgerRequest: Sendable {
     /// one changes nothing, as with field 90. A reversal that finds nothing leaves a tombstone under the value,
     /// so a late original carrying it is declined like any late original. Zero: none.
     public var terminalReference: IdempotencyKey
+    /// For an earn: when its lots expire and their origin. Zero days (the default) let the configuration decide
+    /// (`pointsLifeDays`, `creditLifeDays`); `LotTerms.never` never expires. The resolved days are logged, so a
+    /// configuration change never alters a replay. Include it in `digest` when it varies for one key.
+    public var lotTerms: LotTerms = .configured
 
     public init(
         tag: UInt64, key: IdempotencyKey, digest: ContentDigest, card: CardNumber, operation: LedgerOperation,

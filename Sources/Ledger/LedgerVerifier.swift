@@ -32,6 +32,8 @@ public enum LedgerVerifier {
             "active holds: \(totals.activeHolds)",
             "idempotency keys remembered: \(totals.idempotencyKeys)",
             "transfers pending: \(totals.pendingTransfers)",
+            "lots: \(totals.activeLots) (expired points \(totals.lotTotals.expired.points), "
+                + "credit \(totals.lotTotals.expired.credit))",
             "records: \(totals.recordsVerified) verified, \(totals.recordsReplayed) after the snapshots",
         ]
         for shard in 0..<totals.shardCount {

@@ -73,7 +73,7 @@ final class Shard: @unchecked Sendable {
         var batch: [ShardCommand] = []
         batch.reserveCapacity(configuration.queueCapacity + queue.internalReserve)
         while true {
-            let stop = queue.takeAll(into: &batch)
+            let stop = queue.takeAll(into: &batch, waitAtMostMs: configuration.lotSweepIntervalMs)
             if let (generation, program) = rulesSlot.changed(since: rulesGeneration) {
                 rulesGeneration = generation
                 state.rules = program
@@ -84,6 +84,7 @@ final class Shard: @unchecked Sendable {
                 process(batch[index])
             }
             batch.removeAll(keepingCapacity: true)
+            sweepLotsWhenDue()
             commitAndDeliver()
             if configuration.snapshotIntervalRecords > 0
                 && recordsSinceSnapshot >= configuration.snapshotIntervalRecords
@@ -103,6 +104,8 @@ final class Shard: @unchecked Sendable {
 
     private func process(_ pending: ShardCommand) {
         var command = pending
+        state.applyRulesExpiry(&command, nowMs: batchTimeMs)
+        state.resolveLotTerms(&command, nowMs: batchTimeMs)
         if failure != nil {
             deliverLater(command, LedgerReply(tag: command.tag, key: command.key, status: .systemError))
             return
@@ -145,6 +148,23 @@ final class Shard: @unchecked Sendable {
         if result.reply.status.isApproval {
             precondition(!result.reply.credited.hasNegative && !result.reply.debited.hasNegative, "negative movement")
         }
+        if let disagreement = state.lotDisagreement(member: Int(result.touchedMember)) {
+            preconditionFailure("lots disagree with the balance before logging: \(disagreement)")
+        }
+    }
+
+    /// Real (monotonic) time of the next lot sweep step. The step itself uses the batch's logged time.
+    private var nextSweepNs: UInt64 = 0
+
+    /// One bounded sweep step per `lotSweepIntervalMs` of real time, applied and logged like a command.
+    private func sweepLotsWhenDue() {
+        guard configuration.lotSweepIntervalMs > 0, failure == nil else { return }
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let nowNs = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        guard nowNs >= nextSweepNs else { return }
+        nextSweepNs = nowNs + UInt64(configuration.lotSweepIntervalMs) * 1_000_000
+        if let command = state.sweepCommand() { process(command) }
     }
 
     /// Makes the batch durable, then releases its replies and transfer messages. On an I/O error the shard

@@ -5,25 +5,26 @@ import Loyalty
 /// The same value is what the write-ahead log records (minus `tag` and `sink`), so replay re-runs exactly
 /// the command that was applied.
 struct ShardCommand: Sendable, BitwiseCopyable {
-    static let optionAllowPartial: UInt8 = 1
+    static let optionAllowPartial: UInt16 = 1
     /// On a reversal: the caller answered the original "not done" (a missed latency budget), so the original's
     /// remembered outcome becomes `.undone` and its repeats are answered the way the caller answered it.
-    static let optionUndo: UInt8 = 8
-    static let optionAutoEnrol: UInt8 = 2
+    static let optionUndo: UInt16 = 8
+    static let optionAutoEnrol: UInt16 = 2
     /// Set on an earn whose record carries a reference.
-    static let optionHasReference: UInt8 = 4
+    static let optionHasReference: UInt16 = 4
     /// Set on an earn, redeem, hold, capture or refund whose record carries a terminal reference.
-    static let optionHasTerminalReference: UInt8 = 16
+    static let optionHasTerminalReference: UInt16 = 16
     /// An earn whose amounts the loyalty rules decide on the shard (a purchase).
-    static let optionPurchase: UInt8 = 32
+    static let optionPurchase: UInt16 = 32
     /// The record carries the loyalty decision: the rules version and the member's aggregates after it (a decided
     /// purchase, or a refund or reversal that undid one). Replay sets them instead of asking the rules again.
-    static let optionDecided: UInt8 = 64
+    static let optionDecided: UInt16 = 64
     /// A redeem that pays a purchase amount with credit and points under a `RedemptionPolicy` (`LedgerOperation.pay`).
-    static let optionPay: UInt8 = 128
+    static let optionPay: UInt16 = 256
 
     var kind: CommandKind
-    var options: UInt8 = 0
+    /// Bits 0...7 are logged in the record's options byte, bits 8...15 in the byte after the status.
+    var options: UInt16 = 0
     var asset: Asset = .points
     var tag: UInt64 = 0
     var key: IdempotencyKey
@@ -61,6 +62,9 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     /// Where the reply goes (a `SinkRegistry` number); `SinkRegistry.none` during replay and for internal
     /// commands without a waiting client.
     var sink: UInt16 = SinkRegistry.none
+    /// Earn (and any command that may credit): the lot's expiry days and origin; resolved before apply and
+    /// logged with `optionHasLotTerms` (ShardCommand+Lots.swift). Without the bit: never expires.
+    var lotTerms = LotTerms.neverExpires
 
     var allowPartial: Bool { options & Self.optionAllowPartial != 0 }
     var isUndo: Bool { options & Self.optionUndo != 0 }
@@ -70,7 +74,7 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var isPay: Bool { options & Self.optionPay != 0 }
     /// On a transferIn: a referral bonus, not a card replacement (shares its bit with `optionUndo`, which only a
     /// reversal carries).
-    static let optionBonus: UInt8 = 8
+    static let optionBonus: UInt16 = 8
     var isBonus: Bool { options & Self.optionBonus != 0 }
 
     static let noTransaction = Loyalty.Transaction(
@@ -99,6 +103,7 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         masked = request.card.masked
         self.sink = sink
         setOperation(request.operation, cardHashKey: cardHashKey)
+        if kind == .earn { lotTerms = request.lotTerms }
         if kind == .earn && request.reference != .zero {
             reference = request.reference
             options |= Self.optionHasReference

@@ -91,14 +91,24 @@ final class ShardQueue: @unchecked Sendable {
         if wake { pthread_cond_signal(condition) }
     }
 
-    /// Moves everything queued into `batch`, waiting while the queue is empty. Returns true when a stop was
+    /// Moves everything queued into `batch`, waiting while the queue is empty (at most `waitAtMostMs` when it is
+    /// positive, so periodic work such as the lot sweep runs on an idle shard). Returns true when a stop was
     /// requested (the consumer drains what is left, then ends).
-    func takeAll(into batch: inout [ShardCommand]) -> Bool {
+    func takeAll(into batch: inout [ShardCommand], waitAtMostMs: Int = 0) -> Bool {
         pthread_mutex_lock(mutex)
+        var deadline = timespec()
+        if waitAtMostMs > 0 {
+            clock_gettime(CLOCK_REALTIME, &deadline)
+            let nanoseconds = Int(deadline.tv_nsec) + (waitAtMostMs % 1000) * 1_000_000
+            deadline.tv_sec += waitAtMostMs / 1000 + nanoseconds / 1_000_000_000
+            deadline.tv_nsec = nanoseconds % 1_000_000_000
+        }
         while count == 0 && !isStopRequested {
             isConsumerWaiting = true
-            pthread_cond_wait(condition, mutex)
+            let timedOut = waitAtMostMs > 0 && pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT
+            if waitAtMostMs <= 0 { pthread_cond_wait(condition, mutex) }
             isConsumerWaiting = false
+            if timedOut { break }
         }
         for _ in 0..<count {
             batch.append((ring + head).move())

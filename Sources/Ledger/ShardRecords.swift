@@ -63,7 +63,9 @@ enum CommandKind: UInt8, BitwiseCopyable {
     case transferIn = 12
     /// Source half's completion: the destination has applied the transfer, drop it from the outbox.
     case transferDone = 13
-    /// Enrolment with a birthday and/or a referrer (`LedgerOperation.profile`). (14 is the lot expiry sweep.)
+    /// A lot expiry sweep step over a range of members (ShardState+Expiry.swift); no key, no card.
+    case expireLots = 14
+    /// Enrolment with a birthday and/or a referrer (`LedgerOperation.profile`).
     case profile = 15
 }
 
@@ -126,6 +128,9 @@ struct OutboxTransfer: BitwiseCopyable, Equatable {
     /// A referral bonus (or its claw-back when `amounts` is negative) for the member holding `newCardHash`:
     /// never enrols a card, and a refusal restores nothing.
     var isBonus: Bool = false
+    /// The lot days the moved value keeps: per asset the source member's latest-expiring lot (so no moved value
+    /// expires sooner than it would have). Sent with the destination half, used again when a refusal restores it.
+    var lotTerms: LotTerms = .neverExpires
 }
 
 extension OperationEffect {

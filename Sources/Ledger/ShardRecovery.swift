@@ -67,5 +67,8 @@ struct ShardRecovery {
         guard state.activeHoldCount >= 0, state.activeHoldCount <= state.holds.count else {
             throw .replayMismatch(file: file, offset: offset, reason: "hold count out of range")
         }
+        if let disagreement = state.lotDisagreement(member: Int(result.touchedMember)) {
+            throw .replayMismatch(file: file, offset: offset, reason: disagreement)
+        }
     }
 }

@@ -2,9 +2,11 @@
 extension ShardState {
     /// `command` is inout because a live purchase gets its rules decision written into it, for the log to record.
     func apply(_ command: inout ShardCommand, nowMs: Int64) -> ApplyResult {
+        lots.currentTerms = command.lotTerms
         switch command.kind {
         case .transferIn: return applyTransferIn(command, nowMs: nowMs)
         case .transferDone: return applyTransferDone(command)
+        case .expireLots: return applySweep(command, nowMs: nowMs)
         default: break
         }
         if let position = idempotency.find(command.key) {
@@ -14,6 +16,7 @@ extension ShardState {
             return answerKnownKey(command, position: position)
         }
         let result = perform(&command, nowMs: nowMs)
+        if result.member >= 0 { reconcileLots(member: Int(result.member)) }
         let reply = makeReply(command, result)
         // The terminal reference is kept on declines too (unlike `reference`): a reversal by terminal + STAN then
         // finds the declined original and changes nothing, as with field 90, instead of leaving a tombstone that
@@ -31,6 +34,7 @@ extension ShardState {
             nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs)
         var applied = ApplyResult(reply: reply, isLogged: true)
         applied.bonusOut = result.bonusOut
+        applied.touchedMember = result.member
         if command.kind == .replace && result.status == .approved, let transfer = pendingTransfer(command.key) {
             applied.transferOut = transfer
         }
@@ -84,7 +88,8 @@ extension ShardState {
         case .balance: return performBalance(command, nowMs: nowMs)
         case .block: return performBlock(command)
         case .replace: return performReplace(command)
-        case .none, .transferIn, .transferDone: preconditionFailure("not a client command: \(command.kind)")
+        case .none, .transferIn, .transferDone, .expireLots:
+            preconditionFailure("not a client command: \(command.kind)")
         }
     }
 

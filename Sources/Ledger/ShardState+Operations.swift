@@ -43,6 +43,10 @@ extension ShardState {
         }
         expireHolds(member: Int(card.member), nowMs: nowMs)
         if command.isPurchase { decide(&command, member: Int(card.member), nowMs: nowMs) }
+        guard canFormLots(member: Int(card.member), credit: command.amounts) else {
+            result.status = .capacityExceeded
+            return result
+        }
         guard addToBalance(member: Int(card.member), command.amounts) else {
             result.status = .invalidAmount
             return result

@@ -33,7 +33,12 @@ extension ShardState {
         let destination = Self.shard(of: card, shardCount: shardCount)
         if destination == shardIndex {
             guard case .found(let index) = activeCard(card) else { return false }
-            return addToBalance(member: Int(cards.cards[index].member), amounts)
+            let referrer = Int(cards.cards[index].member)
+            guard canFormLots(member: referrer, credit: amounts), addToBalance(member: referrer, amounts) else {
+                return false
+            }
+            reconcileLots(member: referrer)
+            return true
         }
         guard let slot = freeOutboxSlot() else { return false }
         let transfer = OutboxTransfer(

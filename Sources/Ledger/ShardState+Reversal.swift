@@ -59,6 +59,7 @@ extension ShardState {
         nowMs: Int64
     ) -> Bool {
         let member = Int(original.effect.member)
+        expireLots(member: member, nowMs: nowMs)
         switch original.effect.kind {
         case .enrol, .balance, .profile:
             return true
@@ -71,6 +72,10 @@ extension ShardState {
             clawBackReferrerBonus(original, key: command.key, &result)
             return true
         case .redeem, .capture, .refund:
+            guard canFormLots(member: member, credit: original.outcome.debited) else {
+                result.status = .capacityExceeded
+                return false
+            }
             guard applyUndo(member: member, credit: original.outcome.debited, &result) else { return false }
             if original.effect.kind == .refund { restoreRefundable(original) }
             return true
@@ -78,7 +83,7 @@ extension ShardState {
             expireHolds(member: member, nowMs: nowMs)
             if let hold = activeHold(madeAt: position) { releaseHold(hold) }
             return true
-        case .void, .reverse, .block, .replace, .transferIn, .transferDone, .none:
+        case .void, .reverse, .block, .replace, .transferIn, .transferDone, .expireLots, .none:
             result.status = .notPermitted
             return false
         }

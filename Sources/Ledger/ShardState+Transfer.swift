@@ -44,7 +44,8 @@ extension ShardState {
         let transfer = OutboxTransfer(
             key: command.key, newCardHash: command.otherCardHash, newCardMasked: command.otherMasked,
             amounts: members[member].balance, member: Int32(member), card: Int32(oldCard),
-            destinationShard: Int32(destination), previousCardStatus: cards.cards[oldCard].status, isPending: true)
+            destinationShard: Int32(destination), previousCardStatus: cards.cards[oldCard].status, isPending: true,
+            lotTerms: movedLotTerms(member: member))
         if slot == outbox.count { outbox.append(transfer) } else { outbox[slot] = transfer }
         members[member].balance = .zero
         cards.cards[oldCard].status = .replaced
@@ -86,6 +87,8 @@ extension ShardState {
         command.referenceAmountMinor = Int64(shardIndex)
         command.originalKey = transfer.key
         if transfer.isBonus { command.options |= ShardCommand.optionBonus }
+        command.lotTerms = transfer.lotTerms
+        if transfer.lotTerms != .neverExpires { command.options |= ShardCommand.optionHasLotTerms }
         return command
     }
 
@@ -109,13 +112,17 @@ extension ShardState {
             result.status = .unknownCard
         } else if let cardIndex {
             result.member = cards.cards[cardIndex].member
-            if addToBalance(member: Int(result.member), command.amounts) {
+            expireHolds(member: Int(result.member), nowMs: nowMs)
+            if !canFormLots(member: Int(result.member), credit: command.amounts) {
+                result.status = .capacityExceeded
+            } else if addToBalance(member: Int(result.member), command.amounts) {
                 // A bonus claw-back moves value out: reported as debited, like every other debit.
                 if command.amounts.hasNegative {
                     result.debited = AssetAmounts(points: -command.amounts.points, credit: -command.amounts.credit)
                 } else {
                     result.credited = command.amounts
                 }
+                reconcileLots(member: Int(result.member))
             } else {
                 result.status = .invalidAmount
             }
@@ -133,7 +140,8 @@ extension ShardState {
                 createdAtMs: nowMs, outcome: outcome, effect: result.effect),
             nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs)
         return ApplyResult(
-            reply: reply, isLogged: true, transferAcknowledgement: (sourceShard, command.originalKey, reply.status))
+            reply: reply, isLogged: true, transferAcknowledgement: (sourceShard, command.originalKey, reply.status),
+            touchedMember: result.member)
     }
 
     /// Source completion. A repeat (no pending entry) changes nothing and is not logged.
@@ -148,10 +156,12 @@ extension ShardState {
         if destinationStatus != .approved && !transfer.isBonus {
             let restored = addToBalance(member: Int(transfer.member), transfer.amounts)
             precondition(restored, "restoring a refused transfer overflowed: the balances were just moved out")
+            lots.currentTerms = transfer.lotTerms
+            reconcileLots(member: Int(transfer.member), reserved: true)
             cards.cards[Int(transfer.card)].status = transfer.previousCardStatus
         }
         outbox[slot].isPending = false
-        return ApplyResult(reply: reply, isLogged: true)
+        return ApplyResult(reply: reply, isLogged: true, touchedMember: transfer.member)
     }
 
     func transferDoneCommand(key: IdempotencyKey, status: LedgerStatus) -> ShardCommand {

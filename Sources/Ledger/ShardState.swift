@@ -12,6 +12,8 @@ struct ApplyResult {
     var bonusOut: OutboxTransfer?
     /// A destination half that must be confirmed to its source shard once this record is durable.
     var transferAcknowledgement: (sourceShard: Int, key: IdempotencyKey, status: LedgerStatus)?
+    /// The member whose lots the command may have changed (checked on both sides of the log); -1: none.
+    var touchedMember: Int32 = -1
 }
 
 /// Intermediate result of one operation before it is turned into a reply and an idempotency entry.
@@ -56,6 +58,8 @@ final class ShardState: @unchecked Sendable {
     /// The loyalty rules that decide purchases; set on the live shard, nil during recovery (replay never asks the
     /// rules: records carry their decisions). Replaced between batches by `Ledger.setRules`.
     var rules: Loyalty.Program?
+    /// Dated holdings backing the positive balances (ShardState+Lots.swift, ShardState+Expiry.swift).
+    let lots: LotTable
 
     init(shardIndex: Int, shardCount: Int, limits: LedgerConfiguration) {
         self.shardIndex = shardIndex
@@ -66,6 +70,7 @@ final class ShardState: @unchecked Sendable {
         holds = FixedStorage(capacity: limits.holdsPerShardMax)
         idempotency = IdempotencyTable(keysMax: limits.idempotencyKeysPerShardMax)
         outbox = FixedStorage(capacity: limits.transfersInFlightMax)
+        lots = LotTable(limits: limits)
     }
 
     static func shard(of hash: CardHash, shardCount: Int) -> Int {
@@ -113,7 +118,8 @@ final class ShardState: @unchecked Sendable {
 
     // MARK: Holds
 
-    /// Releases the member's holds that expired at `nowMs`. Bounded by `holdsPerMemberMax`.
+    /// Releases the member's holds that expired at `nowMs`, then expires its overdue lots (every command that
+    /// touches a member comes through here first). Bounded by `holdsPerMemberMax` and `lotsPerMemberMax`.
     func expireHolds(member: Int, nowMs: Int64) {
         var previous: Int32 = 0
         var current = members[member].firstHold
@@ -127,6 +133,7 @@ final class ShardState: @unchecked Sendable {
             current = next
         }
         precondition(current == 0, "hold list longer than holdsPerMemberMax")
+        expireLots(member: member, nowMs: nowMs)
     }
 
     /// Creates an active hold; the caller checked the limits and the available balance.

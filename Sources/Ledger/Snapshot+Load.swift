@@ -68,7 +68,7 @@ extension Snapshot {
             header.holdCount * Int(strides[2]),
             header.idempotencyCount * Int(strides[3]), header.outboxCount * Int(strides[4]),
         ]
-        guard headerBytes + sizes.reduce(0, +) == bytes.count else {
+        guard headerBytes + sizes.reduce(0, +) <= bytes.count else {
             throw .damagedSnapshot(file: path, reason: "length does not match the counts in its header")
         }
         func copy<Element>(_ storage: FixedStorage<Element>, count: Int, size: Int) {
@@ -85,6 +85,7 @@ extension Snapshot {
         copyIdempotency(header, from: bytes.baseAddress! + offset, into: state)
         offset += sizes[3]
         copy(state.outbox, count: header.outboxCount, size: sizes[4])
+        try loadLots(from: bytes, offset: offset, into: state, path: path)
     }
 
     /// Places entries at their positions in this run's ring; when the ring is now smaller, the oldest go.

@@ -44,6 +44,7 @@ final class SnapshotImage: @unchecked Sendable {
         let tables = [
             state.members.rawBytesInUse.count, state.cards.cards.rawBytesInUse.count, state.holds.rawBytesInUse.count,
             state.idempotency.count * MemoryLayout<IdempotencyEntry>.stride, state.outbox.rawBytesInUse.count,
+            Snapshot.lotSectionBytes(state.lots),
         ]
         bytes = .allocate(byteCount: Snapshot.headerBytes + tables.reduce(0, +) + 4, alignment: 16)
         let header = Snapshot.Header(
@@ -59,12 +60,13 @@ final class SnapshotImage: @unchecked Sendable {
         append(state.holds.rawBytesInUse)
         appendIdempotencyEntries(state.idempotency)
         append(state.outbox.rawBytesInUse)
+        appendLots(state.lots)
         precondition(used + 4 == bytes.count, "snapshot image size")
     }
 
     deinit { bytes.deallocate() }
 
-    private func append(_ piece: UnsafeRawBufferPointer) {
+    func append(_ piece: UnsafeRawBufferPointer) {
         guard piece.count > 0 else { return }
         (bytes.baseAddress! + used).copyMemory(from: piece.baseAddress!, byteCount: piece.count)
         used += piece.count

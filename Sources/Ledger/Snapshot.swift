@@ -12,8 +12,9 @@ import CCRC32C
 /// make a build with another layout refuse the file instead of misreading it.
 enum Snapshot {
     static let magic: UInt32 = 0x504E_534C  // "LSNP"
-    /// 4: members carry their loyalty aggregates, idempotency entries the rules decision of a purchase. (3: terminal
-    /// references.) Older snapshots are refused as incompatible (not
+    /// 3: idempotency entries carry a terminal reference. 4: a lot section follows the outbox (Snapshot+Lots.swift);
+    /// members carry their loyalty aggregates and referrer, idempotency entries a purchase's rules decision.
+    /// Older snapshots are refused as incompatible (not
     /// converted): the format is young, and the refusal names both versions so the operator knows why.
     static let version: UInt32 = 4
     static let headerBytes = 128
@@ -42,6 +43,7 @@ enum Snapshot {
         UInt32(MemoryLayout<MemberRecord>.stride), UInt32(MemoryLayout<CardRecord>.stride),
         UInt32(MemoryLayout<HoldRecord>.stride), UInt32(MemoryLayout<IdempotencyEntry>.stride),
         UInt32(MemoryLayout<OutboxTransfer>.stride),
+        UInt32(MemoryLayout<MemberLots>.stride), UInt32(MemoryLayout<LotRecord>.stride),
     ]
 
     static func encodeHeader(_ header: Header, into base: UnsafeMutableRawPointer) {

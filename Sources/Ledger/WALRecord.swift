@@ -87,10 +87,12 @@ enum WALRecord {
         let command = body.command
         var writer = ByteWriter(base: base, capacity: bodyBytesMax)
         writer.put(command.kind.rawValue)
-        writer.put(command.options)
+        writer.put(UInt8(truncatingIfNeeded: command.options))
         writer.put(command.asset.rawValue)
         writer.put(body.status.rawValue)
-        writer.put(UInt32(0))
+        writer.put(UInt8(truncatingIfNeeded: command.options >> 8))
+        writer.put(UInt8(0))
+        writer.put(UInt16(0))
         writer.put(body.timeMs)
         writer.put(command.key)
         writer.put(command.digest)
@@ -108,6 +110,7 @@ enum WALRecord {
                 "terminal reference on a command that cannot keep one")
             writer.put(command.terminalReference)
         }
+        encodeLotTerms(command, &writer)
         return writer.offset
     }
 
@@ -141,6 +144,8 @@ enum WALRecord {
             writer.put(command.birthDay)
             writer.put(command.otherCardHash)
             writer.put(command.otherMasked.packed)
+        case .expireLots:
+            encodeSweepRange(command, &writer)
         case .enrol, .balance, .block, .none:
             break
         }
@@ -150,22 +155,22 @@ enum WALRecord {
     static func decodeBody(_ base: UnsafeRawPointer, length: Int) -> Body? {
         var reader = ByteReader(base: base, count: length)
         guard let kindRaw = reader.get(UInt8.self), let kind = CommandKind(rawValue: kindRaw), kind != .none,
-            let options = reader.get(UInt8.self), let assetRaw = reader.get(UInt8.self),
+            let optionsLow = reader.get(UInt8.self), let assetRaw = reader.get(UInt8.self),
             let asset = Asset(rawValue: assetRaw), let statusRaw = reader.get(UInt8.self),
-            let status = LedgerStatus(rawValue: statusRaw), reader.get(UInt32.self) == 0,
+            let status = LedgerStatus(rawValue: statusRaw), let optionsHigh = reader.get(UInt8.self),
+            reader.get(UInt8.self) == 0, reader.get(UInt16.self) == 0,
             let timeMs = reader.get(Int64.self), let key = reader.key(), let digest = reader.digest(),
             let cardHash = reader.cardHash(), let masked = reader.get(UInt64.self),
             let balanceAfter = reader.amounts()
         else { return nil }
         var command = ShardCommand(kind: kind, key: key)
-        command.options = options
+        command.options = UInt16(optionsHigh) << 8 | UInt16(optionsLow)
         command.asset = asset
         command.digest = digest
         command.cardHash = cardHash
         command.masked = MaskedCard(packed: masked)
         guard decodeKindFields(&command, &reader), decodeDecision(&command, &reader),
-            decodeTerminalReference(&command, &reader),
-            reader.offset == length
+            decodeTerminalReference(&command, &reader), decodeLotTerms(&command, &reader), reader.offset == length
         else { return nil }
         return Body(command: command, timeMs: timeMs, status: status, balanceAfter: balanceAfter)
     }
@@ -226,6 +231,8 @@ enum WALRecord {
             command.birthDay = day
             command.otherCardHash = referrer
             command.otherMasked = MaskedCard(packed: masked)
+        case .expireLots:
+            return decodeSweepRange(&command, &reader)
         case .enrol, .balance, .block, .none:
             break
         }

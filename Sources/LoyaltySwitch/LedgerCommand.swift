@@ -10,6 +10,7 @@ import Ledger
 enum LedgerCommand {
     static let usage = """
         usage: loyalty-switch ledger verify --data DIR
+               loyalty-switch ledger breakage --data DIR
 
         verify   Recover the data directory read-only (snapshots, every log record's checksum, sequence and
                  chain, replayed outcomes, cross-table invariants) and print totals: members, cards, balances
@@ -17,6 +18,10 @@ enum LedgerCommand {
                  last batch cut by a crash) is reported and left for the next open to truncate.
                  Exit code 0 when the directory would open, 1 when it would refuse (damage is named by file
                  and offset on standard error), 2 on a usage error.
+
+        breakage Recover the data directory read-only, as verify does, and print CSV: per shard (then a total
+                 row) the points and store credit members still hold in lots (outstanding) and the amounts that
+                 expired unused (breakage). Same exit codes as verify.
         """
 
     static func run(_ arguments: [String]) -> Int32 {
@@ -24,6 +29,7 @@ enum LedgerCommand {
             print(usage)
             return arguments.isEmpty ? 2 : 0
         }
+        if arguments[0] == "breakage" { return breakage(Array(arguments.dropFirst())) }
         guard arguments[0] == "verify" else { return usageError("unknown ledger command '\(arguments[0])'") }
         guard let directory = dataDirectory(Array(arguments.dropFirst())) else {
             return usageError("verify needs --data DIR")
@@ -32,6 +38,19 @@ enum LedgerCommand {
         print(result.report)
         if let error = result.error { printError("ledger verify: " + error) }
         return result.isSound ? 0 : 1
+    }
+
+    /// `ledger breakage`: the lot counters as CSV on standard output.
+    static func breakage(_ options: [String]) -> Int32 {
+        guard let directory = dataDirectory(options) else { return usageError("breakage needs --data DIR") }
+        switch LedgerBreakage.report(directory: directory) {
+        case .success(let csv):
+            print(csv, terminator: "")
+            return 0
+        case .failure(let error):
+            printError("ledger breakage: " + error.description)
+            return 1
+        }
     }
 
     /// Accepts `--data DIR` and `--data=DIR`, nothing else.

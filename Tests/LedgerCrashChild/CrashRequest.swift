@@ -9,3 +9,18 @@ func crashRequest(key: UInt64, cardCount: UInt64) -> LedgerRequest {
         card: CardNumber(cardDigits)!,
         operation: .earn(amounts: AssetAmounts(points: 1, credit: 1), purchaseAmountMinor: 100, autoEnrol: true))
 }
+
+/// The lot crash test's configuration on top of `base`: the clock stands at 01:00 UTC of `day`, points live
+/// 2 days and credit 3, and a sweep step of 4 members runs every millisecond. Snapshots are rarer than in the
+/// plain crash test, so the log after the last one still holds sweep steps to replay. Must match `LotCrashTests`.
+func crashLotConfiguration(_ base: LedgerConfiguration, day: Int64) -> LedgerConfiguration {
+    var configuration = base
+    let nowMs = day * 86_400_000 + 3_600_000
+    configuration.clockMs = { nowMs }
+    configuration.pointsLifeDays = 2
+    configuration.creditLifeDays = 3
+    configuration.lotSweepIntervalMs = 1
+    configuration.lotSweepMembersPerStep = 4
+    configuration.snapshotIntervalRecords = 1500
+    return configuration
+}

@@ -1,7 +1,10 @@
 // Child process for the crash tests: applies earn operations forever and appends the key of each acknowledged
 // (durable) one to an acknowledgement file, until the test kills it with SIGKILL.
 //
-// usage: ledger-crash-child DATA_DIR ACK_FILE KEY_START CARD_COUNT
+// usage: ledger-crash-child DATA_DIR ACK_FILE KEY_START CARD_COUNT [lots:DAY]
+//
+// With `lots:DAY` the clock stands at DAY (days since the epoch) and lots expire fast, with frequent sweeps
+// (`crashLotConfiguration` in CrashRequest.swift), for the lot crash test.
 import Foundation
 import Ledger
 
@@ -47,13 +50,23 @@ func printError(_ text: String) {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count == 5, let keyStart = UInt64(arguments[3]), let cardCount = UInt64(arguments[4]) else {
-    printError("usage: ledger-crash-child DATA_DIR ACK_FILE KEY_START CARD_COUNT")
+guard arguments.count == 5 || arguments.count == 6, let keyStart = UInt64(arguments[3]),
+    let cardCount = UInt64(arguments[4])
+else {
+    printError("usage: ledger-crash-child DATA_DIR ACK_FILE KEY_START CARD_COUNT [lots:DAY]")
     exit(2)
+}
+var configuration = crashConfiguration()
+if arguments.count == 6 {
+    guard arguments[5].hasPrefix("lots:"), let day = Int64(arguments[5].dropFirst(5)) else {
+        printError("crash child: the sixth argument is lots:DAY")
+        exit(2)
+    }
+    configuration = crashLotConfiguration(configuration, day: day)
 }
 let ledger: Ledger
 do {
-    ledger = try Ledger.open(directory: arguments[1], configuration: crashConfiguration())
+    ledger = try Ledger.open(directory: arguments[1], configuration: configuration)
 } catch {
     printError("crash child: open failed: \(error)")
     exit(3)

@@ -1,0 +1,42 @@
+/// What `loyalty-switch ledger breakage --data DIR` prints: per shard, the value members still hold in lots
+/// and the value that expired, per asset, as CSV. Read-only, like `ledger verify` (a full recovery in memory).
+public enum LedgerBreakage {
+    public static let csvHeader = "shard,points_outstanding,points_expired,credit_outstanding,credit_expired"
+
+    /// The CSV (header, one row per shard, then a `total` row), or the reason the directory cannot be read.
+    public static func report(directory: String) -> Result<String, LedgerError> {
+        do throws(LedgerError) {
+            return .success(csv(try Ledger.inspect(directory: directory)))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    public static func csv(_ totals: LedgerTotals) -> String {
+        var lines = [csvHeader]
+        for (shard, counters) in totals.lotCounters.enumerated() {
+            lines.append(row(String(shard), counters))
+        }
+        lines.append(row("total", totals.lotTotals))
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func row(_ name: String, _ counters: LotCounters) -> String {
+        "\(name),\(counters.outstanding.points),\(counters.expired.points),"
+            + "\(counters.outstanding.credit),\(counters.expired.credit)"
+    }
+}
+
+extension LedgerTotals {
+    /// The lot counters of all shards added up.
+    public var lotTotals: LotCounters {
+        var sum = LotCounters()
+        for counters in lotCounters {
+            sum.expired.points += counters.expired.points
+            sum.expired.credit += counters.expired.credit
+            sum.outstanding.points += counters.outstanding.points
+            sum.outstanding.credit += counters.outstanding.credit
+        }
+        return sum
+    }
+}

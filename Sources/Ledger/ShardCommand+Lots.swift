@@ -1,0 +1,71 @@
+/// The lot fields of a shard command and of its log record.
+extension ShardCommand {
+    /// Set on a command whose record carries resolved lot terms (12 bytes after the terminal reference: points
+    /// day Int32, credit day Int32, origin UInt32). Records without it decode as "never expires, no origin".
+    /// Bit 128, far from the low bits, which are taken in order.
+    static let optionHasLotTerms: UInt16 = 128
+
+    /// The kinds that may credit a member and so may carry lot terms (a transferDone's restore uses the terms
+    /// kept in its outbox entry).
+    static func carriesLotTerms(_ kind: CommandKind) -> Bool {
+        switch kind {
+        case .earn, .reverse, .transferIn: true
+        default: false
+        }
+    }
+
+    /// ExpireLots: the first member of the step (the range is logged, so replay never depends on the cursor).
+    var sweepFirstMember: Int32 {
+        get { Int32(truncatingIfNeeded: referenceAmountMinor) }
+        set { referenceAmountMinor = Int64(newValue) }
+    }
+
+    /// ExpireLots: one past the last member of the step.
+    var sweepEndMember: Int32 {
+        get { Int32(truncatingIfNeeded: amounts.points) }
+        set { amounts.points = Int64(newValue) }
+    }
+}
+
+extension WALRecord {
+    static let lotTermsBytes = 12
+
+    /// Writes the lot terms when the option bit says so (after every other field of the body).
+    static func encodeLotTerms(_ command: ShardCommand, _ writer: inout ByteWriter) {
+        guard command.options & ShardCommand.optionHasLotTerms != 0 else { return }
+        precondition(
+            ShardCommand.carriesLotTerms(command.kind) && command.lotTerms.pointsExpiresOnDay > 0
+                && command.lotTerms.creditExpiresOnDay > 0, "lot terms on a command that cannot carry them")
+        writer.put(command.lotTerms.pointsExpiresOnDay)
+        writer.put(command.lotTerms.creditExpiresOnDay)
+        writer.put(command.lotTerms.origin)
+    }
+
+    /// Reads the lot terms; false when the bit is on a kind that cannot carry them or a day is not positive.
+    static func decodeLotTerms(_ command: inout ShardCommand, _ reader: inout ByteReader) -> Bool {
+        guard command.options & ShardCommand.optionHasLotTerms != 0 else {
+            command.lotTerms = .neverExpires
+            return true
+        }
+        guard ShardCommand.carriesLotTerms(command.kind), let points = reader.get(Int32.self),
+            let credit = reader.get(Int32.self), let origin = reader.get(UInt32.self), points > 0, credit > 0
+        else { return false }
+        command.lotTerms = LotTerms(pointsExpiresOnDay: points, creditExpiresOnDay: credit, origin: origin)
+        return true
+    }
+
+    /// ExpireLots: the member range.
+    static func encodeSweepRange(_ command: ShardCommand, _ writer: inout ByteWriter) {
+        writer.put(UInt32(bitPattern: command.sweepFirstMember))
+        writer.put(UInt32(bitPattern: command.sweepEndMember))
+    }
+
+    static func decodeSweepRange(_ command: inout ShardCommand, _ reader: inout ByteReader) -> Bool {
+        guard let first = reader.get(UInt32.self), let end = reader.get(UInt32.self), first <= end,
+            end <= UInt32(Int32.max)
+        else { return false }
+        command.sweepFirstMember = Int32(first)
+        command.sweepEndMember = Int32(end)
+        return true
+    }
+}

@@ -1,0 +1,129 @@
+/// Lot expiry: lazily when a command touches a member, and by a bounded sweep the shard logs as its own record.
+///
+/// Both use the time recorded in the log (the command's or the sweep's), so replay expires exactly what the
+/// writer expired. A lot with `expiresOnDay` D is gone from 00:00 UTC of day D (at `D × 86_400_000` ms, not a
+/// millisecond before).
+///
+/// Holds: a hold keeps the value it reserves. Expiry takes only what is not held (`balance − held`), oldest lot
+/// first; a held remainder stays in its (overdue) lot, is spent first by the hold's capture, and expires at the
+/// next touch or sweep once the hold is voided or lapses. So an approved hold can always be captured in full,
+/// and expiry never makes `available` negative.
+extension ShardState {
+    /// Expires the member's overdue lots at `nowMs`; returns what left the balance. Bounded by the lot lists.
+    @discardableResult
+    func expireLots(member: Int, nowMs: Int64) -> AssetAmounts {
+        guard member < lots.heads.count else { return .zero }
+        let heads = lots.heads[member]
+        guard heads.firstPoints != 0 || heads.firstCredit != 0 else { return .zero }
+        let today = LotTerms.day(ofMs: nowMs)
+        var expired = AssetAmounts.zero
+        for asset in LotTable.assets {
+            for _ in 0..<(lots.lotsPerMemberMax + 1) {
+                let first = lots.heads[member].first(asset)
+                guard first != 0, Int64(lots.records[Int(first) - 1].expiresOnDay) <= today else { break }
+                let unheld = max(members[member].balance[asset] - members[member].held[asset], 0)
+                let amount = min(lots.records[Int(first) - 1].amount, unheld)
+                guard amount > 0 else { break }
+                members[member].balance[asset] -= amount
+                takeFromFirstLot(member: member, asset, amount)
+                lots.counters.expired[asset] += amount
+                expired[asset] += amount
+                if lots.heads[member].first(asset) == first { break }
+            }
+        }
+        return expired
+    }
+
+    /// Fills in the days the configuration decides (0 in the command) from the command's day, rounds them up to
+    /// the bucket, and sets the option bit when the terms differ from "never, no origin" (so records of
+    /// commands that form no dated lot keep their old size). Called before apply; the result is logged.
+    func resolveLotTerms(_ command: inout ShardCommand, nowMs: Int64) {
+        switch command.kind {
+        case .earn, .reverse: break
+        default: return  // a transfer's terms come from its source member (`movedLotTerms`)
+        }
+        let today = LotTerms.day(ofMs: nowMs)
+        var terms = command.lotTerms
+        if command.kind != .earn { terms = .configured }
+        terms.pointsExpiresOnDay = resolvedDay(terms.pointsExpiresOnDay, lifeDays: limits.pointsLifeDays, today)
+        terms.creditExpiresOnDay = resolvedDay(terms.creditExpiresOnDay, lifeDays: limits.creditLifeDays, today)
+        command.lotTerms = terms
+        if terms == .neverExpires {
+            command.options &= ~ShardCommand.optionHasLotTerms
+        } else {
+            command.options |= ShardCommand.optionHasLotTerms
+        }
+    }
+
+    private func resolvedDay(_ requested: Int32, lifeDays: Int?, _ today: Int64) -> Int32 {
+        var day: Int64
+        if requested != 0 {
+            day = Int64(requested)
+        } else if let lifeDays {
+            day = today + Int64(lifeDays)
+        } else {
+            return LotTerms.never
+        }
+        guard day < Int64(LotTerms.never) else { return LotTerms.never }
+        let bucket = Int64(limits.lotBucketDays)
+        day = max(day, 1)
+        day = (day + bucket - 1) / bucket * bucket
+        return Int32(min(day, Int64(LotTerms.never)))
+    }
+
+    // MARK: Sweep
+
+    /// The largest sweep step any configuration may set (`lotSweepMembersPerStep`).
+    static let sweepMembersPerStepMax = 1 << 20
+
+    /// The next sweep step: up to `lotSweepMembersPerStep` members from the cursor. Nil when there are none.
+    func sweepCommand() -> ShardCommand? {
+        guard members.count > 0 else { return nil }
+        let first = Int(lots.sweepCursor) < members.count ? Int(lots.sweepCursor) : 0
+        let end = min(first + limits.lotSweepMembersPerStep, members.count)
+        var command = ShardCommand(kind: .expireLots, key: .zero)
+        command.sweepFirstMember = Int32(first)
+        command.sweepEndMember = Int32(end)
+        return command
+    }
+
+    /// Applies a sweep step (at its recorded time on replay). Logged only when something expired; its
+    /// recorded "balance" is the amounts it expired, so replay checks it expired the same. The cursor moves on
+    /// either way (an unlogged step changed nothing else, and the next step's range is in its own record).
+    func applySweep(_ command: ShardCommand, nowMs: Int64) -> ApplyResult {
+        var reply = LedgerReply(tag: 0, key: .zero, status: .approved)
+        let first = Int(command.sweepFirstMember)
+        let end = Int(command.sweepEndMember)
+        // Bounded by the hard maximum, not the configured step: the step size is not a recorded limit, and a
+        // record written under a larger one must still replay.
+        guard first >= 0, first <= end, end <= members.count, end - first <= Self.sweepMembersPerStepMax else {
+            reply.status = .invalidAmount
+            return ApplyResult(reply: reply, isLogged: false)
+        }
+        var expired = AssetAmounts.zero
+        for member in first..<end {
+            let amounts = expireLots(member: member, nowMs: nowMs)
+            expired.points += amounts.points
+            expired.credit += amounts.credit
+        }
+        lots.sweepCursor = end >= members.count ? 0 : Int32(end)
+        reply.balance = expired
+        return ApplyResult(reply: reply, isLogged: !expired.isZero)
+    }
+}
+
+extension LedgerConfiguration {
+    func validateLots() {
+        precondition(lotsPerMemberMax >= 1 && lotsPerMemberMax <= Int(UInt16.max) - 1, "lotsPerMemberMax")
+        precondition(
+            lotsPerShardMax > 2 * transfersInFlightMax && lotsPerShardMax < Int(Int32.max),
+            "lotsPerShardMax must exceed the restore reserve (2 × transfersInFlightMax)")
+        precondition(lotBucketDays >= 1 && lotBucketDays <= 366, "lotBucketDays must be 1...366")
+        precondition(pointsLifeDays.map { $0 >= 1 && $0 <= 100 * 366 } ?? true, "pointsLifeDays must be 1...36600")
+        precondition(creditLifeDays.map { $0 >= 1 && $0 <= 100 * 366 } ?? true, "creditLifeDays must be 1...36600")
+        precondition(lotSweepIntervalMs >= 0, "lotSweepIntervalMs")
+        precondition(
+            lotSweepMembersPerStep >= 1 && lotSweepMembersPerStep <= ShardState.sweepMembersPerStepMax,
+            "lotSweepMembersPerStep")
+    }
+}

@@ -1,0 +1,76 @@
+/// The lot section of a snapshot (format 4), after the outbox: a 64-byte header, then the per-member list
+/// heads and the lot records as raw arrays (strides are in the file header).
+///
+///     0  recordCount   UInt64   lot records in use (active and free)
+///     8  headCount     UInt64   members with a head entry
+///    16  freeHead      Int32    index + 1 of the first free record
+///    20  sweepCursor   Int32
+///    24  activeCount   UInt64
+///    32  expired       2 × Int64 (points, credit)
+///    48  outstanding   2 × Int64
+extension Snapshot {
+    static let lotSectionHeaderBytes = 64
+
+    static func lotSectionBytes(_ lots: LotTable) -> Int {
+        lotSectionHeaderBytes + lots.heads.rawBytesInUse.count + lots.records.rawBytesInUse.count
+    }
+
+    static func encodeLotSectionHeader(_ lots: LotTable) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: lotSectionHeaderBytes)
+        bytes.withUnsafeMutableBytes { buffer in
+            var writer = ByteWriter(base: buffer.baseAddress!, capacity: lotSectionHeaderBytes)
+            writer.put(UInt64(lots.records.count))
+            writer.put(UInt64(lots.heads.count))
+            writer.put(lots.freeHead)
+            writer.put(lots.sweepCursor)
+            writer.put(UInt64(lots.activeCount))
+            writer.put(lots.counters.expired)
+            writer.put(lots.counters.outstanding)
+        }
+        return bytes
+    }
+
+    /// Loads the lot section that starts at `offset` and must end exactly at the end of `bytes`.
+    static func loadLots(
+        from bytes: UnsafeRawBufferPointer, offset: Int, into state: ShardState, path: String
+    ) throws(LedgerError) {
+        guard offset + lotSectionHeaderBytes <= bytes.count else {
+            throw .damagedSnapshot(file: path, reason: "no lot section")
+        }
+        var reader = ByteReader(base: bytes.baseAddress! + offset, count: lotSectionHeaderBytes)
+        guard let recordCount = reader.get(UInt64.self), let headCount = reader.get(UInt64.self),
+            let freeHead = reader.get(Int32.self), let cursor = reader.get(Int32.self),
+            let active = reader.get(UInt64.self), let expired = reader.amounts(), let outstanding = reader.amounts(),
+            headCount <= UInt64(state.members.count), active <= recordCount, freeHead >= 0,
+            UInt64(freeHead) <= recordCount, cursor >= 0
+        else { throw .damagedSnapshot(file: path, reason: "lot section header out of range") }
+        guard recordCount <= UInt64(state.lots.records.capacity) else {
+            throw .incompatibleDirectory(reason: "\(path) holds more lots than lotsPerShardMax allows")
+        }
+        let headBytes = Int(headCount) * MemoryLayout<MemberLots>.stride
+        let recordBytes = Int(recordCount) * MemoryLayout<LotRecord>.stride
+        guard offset + lotSectionHeaderBytes + headBytes + recordBytes == bytes.count else {
+            throw .damagedSnapshot(file: path, reason: "length does not match the lot counts")
+        }
+        let lots = state.lots
+        var position = bytes.baseAddress! + offset + lotSectionHeaderBytes
+        UnsafeMutableRawPointer(lots.heads.base).copyMemory(from: position, byteCount: headBytes)
+        lots.heads.setCount(Int(headCount))
+        position += headBytes
+        UnsafeMutableRawPointer(lots.records.base).copyMemory(from: position, byteCount: recordBytes)
+        lots.records.setCount(Int(recordCount))
+        lots.freeHead = freeHead
+        lots.sweepCursor = cursor
+        lots.activeCount = Int(active)
+        lots.counters = LotCounters(expired: expired, outstanding: outstanding)
+    }
+}
+
+extension SnapshotImage {
+    func appendLots(_ lots: LotTable) {
+        let header = Snapshot.encodeLotSectionHeader(lots)
+        header.withUnsafeBytes { append($0) }
+        append(lots.heads.rawBytesInUse)
+        append(lots.records.rawBytesInUse)
+    }
+}

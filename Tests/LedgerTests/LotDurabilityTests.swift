@@ -1,0 +1,155 @@
+import CCRC32C
+import Foundation
+import Testing
+
+@testable import Ledger
+
+/// Lots through the real ledger: shard threads, the log, snapshots, recovery, `ledger verify` and `breakage`.
+@Suite struct LotDurabilityTests {
+    let directory = TemporaryDirectory()
+    var requests = RequestFactory()
+
+    static let millisecondsPerDay = LotTerms.millisecondsPerDay
+
+    func lotConfiguration(clock: TestClock, sweepIntervalMs: Int = 1) -> LedgerConfiguration {
+        var configuration = testConfiguration(clock: clock)
+        configuration.pointsLifeDays = 2
+        configuration.creditLifeDays = 3
+        configuration.lotSweepIntervalMs = sweepIntervalMs
+        configuration.lotSweepMembersPerStep = 7
+        return configuration
+    }
+
+    /// Six days of earns and redeems on 30 cards, then ten idle days in which only the sweep can expire
+    /// anything. Stops like a crash (no snapshot). Returns what was earned and what was redeemed.
+    mutating func writeSixDays(clock: TestClock) throws -> (earned: AssetAmounts, redeemed: AssetAmounts) {
+        let ledger = try Ledger.open(directory: directory.data, configuration: lotConfiguration(clock: clock))
+        var earned = AssetAmounts.zero
+        var redeemed = AssetAmounts.zero
+        for day in 0..<6 {
+            for index in 0..<30 {
+                let reply = ledger.perform(requests.make(card(index), earn(10, credit: 3)))
+                #expect(reply.status == .approved)
+                earned.points += 10
+                earned.credit += 3
+            }
+            for index in stride(from: 0, to: 30, by: 4) {
+                let reply = ledger.perform(requests.make(card(index), redeem(Int64(day + 3))))
+                redeemed.points += reply.debited.points
+            }
+            clock.advance(byMs: Self.millisecondsPerDay)
+            usleep(20_000)
+        }
+        clock.advance(byMs: 10 * Self.millisecondsPerDay)
+        usleep(300_000)
+        ledger.close(snapshot: false)
+        return (earned, redeemed)
+    }
+
+    @Test("an idle shard's sweep expires everything due; replay from the log equals the state from a snapshot")
+    mutating func sweepAndReplayEquality() throws {
+        defer { directory.remove() }
+        let clock = TestClock()
+        let (earned, redeemed) = try writeSixDays(clock: clock)
+        let fromLog = try Ledger.inspect(directory: directory.data, configuration: lotConfiguration(clock: clock))
+        #expect(fromLog.lotTotals.outstanding == .zero, "the sweep alone expired the last days' lots")
+        #expect(fromLog.balance == .zero)
+        #expect(fromLog.lotTotals.expired.points + redeemed.points == earned.points)
+        #expect(fromLog.lotTotals.expired.credit == earned.credit)
+        #expect(fromLog.recordsReplayed > 30 * 6, "the log, not a snapshot, was replayed")
+        let ledger = try Ledger.open(
+            directory: directory.data, configuration: lotConfiguration(clock: clock, sweepIntervalMs: 0))
+        ledger.close()
+        let fromSnapshot = try Ledger.inspect(directory: directory.data, configuration: lotConfiguration(clock: clock))
+        #expect(fromSnapshot.recordsReplayed == 0)
+        #expect(fromSnapshot.lotCounters == fromLog.lotCounters)
+        #expect(fromSnapshot.balance == fromLog.balance && fromSnapshot.activeLots == fromLog.activeLots)
+        let breakage = try LedgerBreakage.report(directory: directory.data).get()
+        #expect(
+            breakage
+                == LedgerBreakage.csvHeader + "\n0,0,\(earned.points - redeemed.points),0,\(earned.credit)\n"
+                + "total,0,\(earned.points - redeemed.points),0,\(earned.credit)\n")
+    }
+
+    @Test("a damaged sweep record before the last batch refuses to open, naming the file and offset")
+    mutating func damagedSweepRecordRefuses() throws {
+        defer { directory.remove() }
+        let clock = TestClock()
+        _ = try writeSixDays(clock: clock)
+        let shardDirectory = directory.data + "/shard-000"
+        let segments = try FileManager.default.contentsOfDirectory(atPath: shardDirectory).filter {
+            $0.hasPrefix("wal-") && $0.hasSuffix(".log")
+        }.sorted()
+        let path = shardDirectory + "/" + segments[0]
+        var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        let sweeps = sweepRecordOffsets(bytes)
+        try #require(sweeps.count >= 2, "the run logged sweep steps")
+        bytes[sweeps[0] + WALRecord.headerBytes + 40] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect {
+            try Ledger.inspect(directory: directory.data, configuration: lotConfiguration(clock: clock))
+        } throws: { error in
+            guard case .damagedLog(let file, let offset, _) = error as? LedgerError else { return false }
+            return file == path && offset == Int64(sweeps[0])
+        }
+    }
+}
+
+/// Offsets of the log records whose kind is `expireLots` in one segment's bytes.
+func sweepRecordOffsets(_ bytes: [UInt8]) -> [Int] {
+    let reader = WALReader(directory: "", readOnly: true, segmentBytes: bytes.count)
+    var found: [Int] = []
+    bytes.withUnsafeBytes { buffer in
+        var offset = 0
+        while let header = reader.validRecord(buffer, at: offset) {
+            if buffer[offset + WALRecord.headerBytes] == CommandKind.expireLots.rawValue { found.append(offset) }
+            offset += WALRecord.alignedLength(bodyLength: header.bodyLength)
+        }
+    }
+    return found
+}
+
+extension LotDurabilityTests {
+    @Test("verify finds a lot whose amount no longer adds up to its member's balance (snapshot bytes changed)")
+    mutating func verifyDetectsDamagedLotSum() throws {
+        defer { directory.remove() }
+        let clock = TestClock()
+        let ledger = try Ledger.open(
+            directory: directory.data, configuration: lotConfiguration(clock: clock, sweepIntervalMs: 0))
+        for index in 0..<5 { _ = ledger.perform(requests.make(card(index), earn(10, credit: 1))) }
+        ledger.close()
+        #expect(LedgerVerifier.verify(directory: directory.data).isSound)
+        let shardDirectory = directory.data + "/shard-000"
+        let name = try FileManager.default.contentsOfDirectory(atPath: shardDirectory).first {
+            $0.hasPrefix("snapshot-")
+        }!
+        let path = shardDirectory + "/" + name
+        var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        let lastLotAmount = bytes.count - 4 - MemoryLayout<LotRecord>.stride
+        bytes[lastLotAmount] &+= 1
+        let crc = bytes.withUnsafeBytes { ccrc32c_update(0, $0.baseAddress, $0.count - 4) }
+        for index in 0..<4 { bytes[bytes.count - 4 + index] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(index))) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let result = LedgerVerifier.verify(directory: directory.data)
+        #expect(!result.isSound)
+        #expect(result.error?.contains("lots sum to 2 but the balance is 1") == true, "\(result.error ?? "")")
+    }
+
+    @Test("a card replaced across shards takes its value along: the source's lots go, the destination forms lots")
+    mutating func replacementMovesLots() throws {
+        defer { directory.remove() }
+        let clock = TestClock()
+        var configuration = lotConfiguration(clock: clock, sweepIntervalMs: 0)
+        configuration.shardCount = 2
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        let (oldCard, number) = card(onShard: 0, of: ledger, startingAt: 1)
+        let (newCard, _) = card(onShard: 1, of: ledger, startingAt: number + 1)
+        _ = ledger.perform(requests.make(oldCard, earn(40, credit: 4)))
+        #expect(ledger.perform(requests.make(oldCard, .replace(newCard: newCard))).status == .approved)
+        #expect(ledger.perform(requests.make(newCard, .balance)).balance == AssetAmounts(points: 40, credit: 4))
+        ledger.close()
+        let totals = try Ledger.inspect(directory: directory.data, configuration: configuration)
+        #expect(totals.lotCounters.map(\.outstanding) == [.zero, AssetAmounts(points: 40, credit: 4)])
+        #expect(totals.activeLots == 2)
+    }
+}
