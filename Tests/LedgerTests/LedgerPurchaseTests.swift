@@ -297,3 +297,49 @@ import Testing
         return false
     }
 }
+
+/// The rules' `expiry` section decides how long a purchase's points and credit live; the log keeps the days.
+@Suite struct LedgerRulesExpiryTests {
+    let directory = TemporaryDirectory()
+    let clock = TestClock()
+    var requests = RequestFactory()
+    static let dayMs: Int64 = 86_400_000
+
+    static func rules(version: Int64, pointsLifeDays: Int) -> Loyalty.Program {
+        try! Loyalty.Program(
+            json: Array(
+                """
+                {"version": \(version), "currency": 364, "earning": {"default": {"points": 1, "perAmountMinor": 1000}},
+                 "storeCredit": {"default": {"steps": [{"fromAmountMinor": 0, "basisPoints": 1000}]}},
+                 "expiry": {"pointsLifeDays": \(pointsLifeDays), "creditLifeDays": 90}}
+                """.utf8))
+    }
+
+    @Test("points live 30 days and credit 90 by the rules; the oldest lot expires first; replay keeps the old lives")
+    mutating func rulesDecideLives() throws {
+        clock.nowMs.store(20_000 * Self.dayMs + 10 * 3_600_000, ordering: .relaxed)
+        var ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
+        ledger.setRules(Self.rules(version: 1, pointsLifeDays: 30))
+        defer {
+            ledger.close()
+            directory.remove()
+        }
+        _ = ledger.perform(requests.make(card(1), LedgerPurchaseTests.purchase(10_000)))  // 10 points, 1,000 credit
+        clock.advance(byMs: 10 * Self.dayMs)
+        _ = ledger.perform(requests.make(card(1), LedgerPurchaseTests.purchase(5_000)))  // 5 points, 500 credit
+        // Day 30 after the first purchase, past 10:00: its points are gone, the second purchase's are not.
+        clock.advance(byMs: 21 * Self.dayMs)
+        #expect(ledger.perform(requests.make(card(1), .balance)).balance == AssetAmounts(points: 5, credit: 1_500))
+        ledger.close(snapshot: false)
+        // Version 2 would keep points a year; the second purchase's lot keeps its recorded 30 days.
+        ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
+        ledger.setRules(Self.rules(version: 2, pointsLifeDays: 365))
+        clock.advance(byMs: 10 * Self.dayMs)
+        #expect(ledger.perform(requests.make(card(1), .balance)).balance == AssetAmounts(points: 0, credit: 1_500))
+        clock.advance(byMs: 60 * Self.dayMs)
+        #expect(ledger.perform(requests.make(card(1), .balance)).balance == .zero, "credit lives 90 days")
+        ledger.close()
+        let totals = try Ledger.inspect(directory: directory.data, configuration: testConfiguration(clock: clock))
+        #expect(totals.lotCounters.first?.expired == AssetAmounts(points: 15, credit: 1_500))
+    }
+}
