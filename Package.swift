@@ -34,7 +34,7 @@ let package = Package(
         // The command-line entry point: `serve`, `iso decode|encode`, later `ledger`, `loadgen`.
         .executableTarget(
             name: "LoyaltySwitch",
-            dependencies: ["ISO8583", "Ledger", "SwitchCore", "Network", "LoadGenerator"],
+            dependencies: ["ISO8583", "Ledger", "Loyalty", "SwitchCore", "Network", "LoadGenerator"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -109,6 +109,7 @@ struct RecordedLimits: Equatable {
             // Lots (added later): a meta file without them reads as the defaults.
             ("lotsPerMemberMax", Int64(configuration.lotsPerMemberMax)),
             ("lotsPerShardMax", Int64(configuration.lotsPerShardMax)),
+            ("settlementPairsPerShardMax", Int64(configuration.settlementPairsPerShardMax)),
         ]
     }
 
@@ -132,7 +133,7 @@ struct RecordedLimits: Equatable {
     }
 
     /// Limits added after format 1 was first written; absent ones keep their default.
-    static let optionalNames: Set<String> = ["lotsPerMemberMax", "lotsPerShardMax"]
+    static let optionalNames: Set<String> = ["lotsPerMemberMax", "lotsPerShardMax", "settlementPairsPerShardMax"]
 
     var text: String { "format=1 " + values.map { "\($0.name)=\($0.value)" }.joined(separator: " ") + "\n" }
 
@@ -151,6 +152,7 @@ struct RecordedLimits: Equatable {
         result.transfersInFlightMax = Int(values[7].value)
         result.lotsPerMemberMax = Int(values[8].value)
         result.lotsPerShardMax = Int(values[9].value)
+        result.settlementPairsPerShardMax = Int(values[10].value)
         return result
     }
 

@@ -40,3 +40,20 @@ extension LedgerTotals {
         return sum
     }
 }
+
+/// `ledger settlement`: what coalition merchants owe each other, as CSV.
+public enum LedgerSettlement {
+    public static let csvHeader = "payer,payee,points,credit_minor,value_minor"
+
+    /// One row per (payer, payee) pair: the merchant where the value was earned owes the merchant where it was
+    /// spent. `name` turns a merchant tag into its id (the rules' merchants); unknown tags print as hex.
+    public static func csv(_ totals: LedgerTotals, name: (UInt32) -> String?) -> String {
+        var lines = [csvHeader]
+        for record in totals.settlements where record.points != 0 || record.creditMinor != 0 || record.valueMinor != 0 {
+            let payer = name(record.payer) ?? "tag:" + String(record.payer, radix: 16)
+            let payee = name(record.payee) ?? "tag:" + String(record.payee, radix: 16)
+            lines.append("\(payer),\(payee),\(record.points),\(record.creditMinor),\(record.valueMinor)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

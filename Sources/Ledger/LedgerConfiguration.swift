@@ -42,6 +42,9 @@ public struct LedgerConfiguration: Sendable {
     public var lotBucketDays: Int = 1
     /// Lots per member and asset. At the limit a credit joins the member's latest-expiring lot of the asset.
     public var lotsPerMemberMax: Int = 16
+    /// Coalition settlement pairs (payer merchant, payee merchant) per shard; a payment needing one more is
+    /// declined (96) before it changes anything.
+    public var settlementPairsPerShardMax: Int = 1 << 16
     /// Lot records per shard (free records are reused). Recorded in ledger.meta: it decides outcomes.
     public var lotsPerShardMax: Int = 1 << 22
     /// Real time between expiry sweep steps on an idle or busy shard; 0 disables the sweep (lazy expiry on

@@ -20,6 +20,8 @@ public struct LedgerTotals: Sendable, Equatable {
     public var loyaltyVolumeMinor: Int64 = 0
     /// Members per tier index (index 0: the base tier); as long as the highest tier any member is in.
     public var membersByTier: [Int] = []
+    /// Coalition settlement per (payer, payee) merchant tag pair, all shards added up, in pair order.
+    public var settlements: [SettlementRecord] = []
     /// Lot counters per shard (expired and outstanding per asset), what `ledger breakage` prints.
     public var lotCounters: [LotCounters] = []
     /// Active lots over all shards.
@@ -92,6 +94,17 @@ extension ShardState {
             if totals.membersByTier.count <= tier { totals.membersByTier += Array(repeating: 0, count: tier + 1 - totals.membersByTier.count) }
             totals.membersByTier[tier] += 1
         }
+        for index in 0..<settlements.records.count {
+            let record = settlements.records[index]
+            if let at = totals.settlements.firstIndex(where: { $0.payer == record.payer && $0.payee == record.payee }) {
+                totals.settlements[at].points += record.points
+                totals.settlements[at].creditMinor += record.creditMinor
+                totals.settlements[at].valueMinor += record.valueMinor
+            } else {
+                totals.settlements.append(record)
+            }
+        }
+        totals.settlements.sort { ($0.payer, $0.payee) < ($1.payer, $1.payee) }
         totals.activeHolds += activeHoldCount
         totals.idempotencyKeys += idempotency.count
         totals.pendingTransfers += pendingTransfers.count

@@ -54,7 +54,9 @@ public enum LedgerOperation: Sendable {
     /// say (`RedemptionPolicy.plan`: which is spent first, the points' value, a minimum points balance, the largest
     /// share, partial approval), decided on the shard from the available balances. Answered like a redeem;
     /// `LoyaltyReceipt.amountPaidMinor` says how much was paid. The policy is logged with the record.
-    case pay(amountMinor: Int64, policy: RedemptionPolicy)
+    /// `merchant` (field 42) is where the value is spent: under rules whose merchants form groups, only value
+    /// earned where the groups allow may pay, and value from a coalition partner is recorded as owed to it.
+    case pay(amountMinor: Int64, policy: RedemptionPolicy, merchant: ShortIdentifier)
     /// Reserve value (a pending debit) until it is captured, voided or expires.
     case hold(asset: Asset, amount: Int64, allowPartial: Bool, expiresAfterMs: Int64)
     /// Debit at most the held amount of the hold made by `holdKey`; the rest is released.
@@ -247,6 +249,10 @@ public struct LoyaltyReceipt: Hashable, Sendable, BitwiseCopyable {
     }
 
     public static let none = LoyaltyReceipt(isDecided: false, tier: 0, tierBefore: 0, rulesVersion: 0)
+
+    static func payment(_ amountPaidMinor: Int64) -> LoyaltyReceipt {
+        LoyaltyReceipt(isDecided: false, tier: 0, tierBefore: 0, rulesVersion: 0, amountPaidMinor: amountPaidMinor)
+    }
 }
 
 /// Where a shard delivers outcomes, in batches, after they are durable.

@@ -54,6 +54,9 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     /// Profile: the birthday (zero: none given). The referrer is `otherCardHash` (zero: none).
     var birthMonth: UInt8 = 0
     var birthDay: UInt8 = 0
+    /// Pay under rules: which of the member's lots may pay here and which settle between merchants (logged with
+    /// `optionSpending`, so replay never asks the rules).
+    var spending = SpendingMasks()
     /// Pay: the redemption rules (the amount to pay is `referenceAmountMinor`).
     var policy = RedemptionPolicy()
     var purchaseEffect: PurchaseEffect = .none
@@ -72,6 +75,9 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var isPurchase: Bool { options & Self.optionPurchase != 0 }
     var isDecided: Bool { options & Self.optionDecided != 0 }
     var isPay: Bool { options & Self.optionPay != 0 }
+    /// A pay whose record carries its spending masks and the spending merchant's tag.
+    static let optionSpending: UInt16 = 512
+    var hasSpending: Bool { options & Self.optionSpending != 0 }
     /// On a transferIn: a referral bonus, not a card replacement (shares its bit with `optionUndo`, which only a
     /// reversal carries).
     static let optionBonus: UInt16 = 8
@@ -138,8 +144,9 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         case .redeem(let redeemAsset, let amount, let allowPartial):
             kind = .redeem
             setSingleAmount(redeemAsset, amount, allowPartial: allowPartial)
-        case .pay(let amountMinor, let paymentPolicy):
+        case .pay(let amountMinor, let paymentPolicy, let merchant):
             kind = .redeem
+            transaction.merchant = merchant
             referenceAmountMinor = amountMinor
             policy = paymentPolicy
             options = Self.optionPay
@@ -178,5 +185,21 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         asset = single
         amounts[single] = amount
         options = allowPartial ? Self.optionAllowPartial : 0
+    }
+}
+
+/// For a payment under rules: by position in the member's lot lists at the time (oldest first, at most 64 per
+/// asset), which lots may pay at the spending merchant, and which of those settle (a coalition partner's).
+struct SpendingMasks: BitwiseCopyable, Equatable {
+    var allowed: (points: UInt64, credit: UInt64) = (0, 0)
+    var settles: (points: UInt64, credit: UInt64) = (0, 0)
+    /// `MerchantTag` of the spending merchant (the payee of any settlement).
+    var spentAtTag: UInt32 = 0
+
+    func allowed(_ asset: Asset) -> UInt64 { asset == .points ? allowed.points : allowed.credit }
+    func settles(_ asset: Asset) -> UInt64 { asset == .points ? settles.points : settles.credit }
+
+    static func == (left: SpendingMasks, right: SpendingMasks) -> Bool {
+        left.allowed == right.allowed && left.settles == right.settles && left.spentAtTag == right.spentAtTag
     }
 }

@@ -21,11 +21,12 @@ extension ShardState {
         // The terminal reference is kept on declines too (unlike `reference`): a reversal by terminal + STAN then
         // finds the declined original and changes nothing, as with field 90, instead of leaving a tombstone that
         // would decline the terminal's next use of that STAN.
-        let outcome = StoredOutcome(
+        var outcome = StoredOutcome(
             balance: reply.balance, available: reply.available, credited: reply.credited, debited: reply.debited,
             card: reply.card, status: reply.status, receipt: reply.receipt)
         var effect = result.effect
         effect.member = result.member
+        if result.settlement.payer != 0 { IdempotencyEntry.store(result.settlement, &effect, &outcome) }
         _ = idempotency.insert(
             IdempotencyEntry(
                 key: command.key, reference: result.status.isApproval ? command.reference : .zero,
@@ -71,6 +72,7 @@ extension ShardState {
         reply.debited = entry.outcome.debited
         reply.card = entry.outcome.card
         reply.receipt = entry.outcome.receipt
+        if entry.effect.kind == .redeem { reply.receipt = LoyaltyReceipt.payment(reply.receipt.amountPaidMinor) }
         return ApplyResult(reply: reply, isLogged: false)
     }
 
@@ -79,7 +81,7 @@ extension ShardState {
         case .enrol: return performEnrol(command)
         case .profile: return performProfile(command)
         case .earn: return performEarn(&command, nowMs: nowMs)
-        case .redeem: return command.isPay ? performPay(command, nowMs: nowMs) : performRedeem(command, nowMs: nowMs)
+        case .redeem: return command.isPay ? performPay(&command, nowMs: nowMs) : performRedeem(command, nowMs: nowMs)
         case .hold: return performHold(command, nowMs: nowMs)
         case .capture: return performCapture(command, nowMs: nowMs)
         case .void: return performVoid(command, nowMs: nowMs)

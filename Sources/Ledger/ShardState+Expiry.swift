@@ -114,7 +114,9 @@ extension ShardState {
 
 extension LedgerConfiguration {
     func validateLots() {
-        precondition(lotsPerMemberMax >= 1 && lotsPerMemberMax <= Int(UInt16.max) - 1, "lotsPerMemberMax")
+        // At most 64: a payment's spending masks have one bit per lot (SpendingMasks).
+        precondition(lotsPerMemberMax >= 1 && lotsPerMemberMax <= 64, "lotsPerMemberMax must be 1...64")
+        precondition(settlementPairsPerShardMax >= 1 && settlementPairsPerShardMax < Int(Int32.max), "settlements")
         precondition(
             lotsPerShardMax > 2 * transfersInFlightMax && lotsPerShardMax < Int(Int32.max),
             "lotsPerShardMax must exceed the restore reserve (2 × transfersInFlightMax)")

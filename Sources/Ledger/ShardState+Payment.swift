@@ -5,8 +5,14 @@ import Loyalty
 /// Decided on the shard from the member's available balances (what to take is `RedemptionPolicy.plan`), so two
 /// payments of one member can never both spend the same value. The record logs the policy, so replay re-decides
 /// identically from the same balances whatever the rules are by then.
+///
+/// Coalitions: under rules, value in a lot whose origin is a grouped merchant may pay only where
+/// `Program.spending` allows; the live shard resolves which lots may pay (and which settle with a coalition
+/// partner) into `SpendingMasks`, which the record logs. Allowed lots are spent oldest first. One payment settles
+/// with at most one partner (the oldest one's lots; other partners' lots wait for another payment), so that its
+/// reversal can take back exactly what it settled.
 extension ShardState {
-    func performPay(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
+    func performPay(_ command: inout ShardCommand, nowMs: Int64) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .redeem)
         let requested = command.referenceAmountMinor
         guard requested > 0, requested <= ShardState.balanceMagnitudeMax, Self.isValid(command.policy) else {
@@ -14,7 +20,14 @@ extension ShardState {
             return result
         }
         guard let member = memberForSpending(command, &result, nowMs: nowMs) else { return result }
-        let available = members[member].available
+        lots.ensureHeads(upTo: member)
+        if !command.hasSpending, let rules { resolveSpending(&command, member: member, rules) }
+        var available = members[member].available
+        if command.hasSpending {
+            for asset in LotTable.assets {
+                available[asset] = min(available[asset], lotSum(member: member, asset, mask: command.spending.allowed(asset)))
+            }
+        }
         // A debt (negative balance after a refund claw-back) pays nothing.
         let plan = command.policy.plan(
             requestedMinor: requested, purchaseAmountMinor: requested, pointsBalance: max(available.points, 0),
@@ -27,8 +40,18 @@ extension ShardState {
             return result
         }
         let debit = AssetAmounts(points: plan.pointsUsed, credit: plan.creditUsedMinor)
+        if command.hasSpending {
+            guard settlements.freeCount > 0 || !needsNewSettlement(member, debit, command.spending) else {
+                result.status = .capacityExceeded
+                return result
+            }
+        }
         members[member].balance.points -= debit.points
         members[member].balance.credit -= debit.credit
+        if command.hasSpending {
+            let settled = spendAllowedLots(member: member, debit, command.spending, pointValueMinor: command.policy.pointValueMinor)
+            result.settlement = settled
+        }
         result.debited = debit
         result.effect.referenceAmountMinor = plan.approvedMinor
         result.receipt.amountPaidMinor = plan.approvedMinor

@@ -78,6 +78,12 @@ extension ShardState {
             }
             guard applyUndo(member: member, credit: original.outcome.debited, &result) else { return false }
             if original.effect.kind == .refund { restoreRefundable(original) }
+            let settled = original.paymentSettlement
+            if settled.payer != 0 {
+                // Value that came from a coalition partner goes back with that origin (replay does the same).
+                lots.currentTerms.origin = settled.payer
+                reverseSettlement(settled)
+            }
             return true
         case .hold:
             expireHolds(member: member, nowMs: nowMs)

@@ -6,6 +6,8 @@ extension ShardState {
     /// 00:00 UTC of its day). `resolveLotTerms` then logs the days with the record, so replay never asks.
     func applyRulesExpiry(_ command: inout ShardCommand, nowMs: Int64) {
         guard command.kind == .earn, command.isPurchase, !command.isDecided, let rules else { return }
+        // Where the value was earned, for coalition spending (0: spendable anywhere).
+        command.lotTerms.origin = rules.spendingOrigin(of: command.transaction.merchant)
         let expiry = rules.expiry
         guard expiry.pointsLifeDays != nil || expiry.creditLifeDays != nil else { return }
         func day(_ asset: ExpiryPolicy.Asset) -> Int32 {

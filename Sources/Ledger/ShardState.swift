@@ -26,6 +26,8 @@ struct OperationResult {
     var effect: OperationEffect
     var receipt: LoyaltyReceipt = .none
     var bonusOut: OutboxTransfer?
+    /// A payment's settlement with a coalition partner, kept with it for its reversal.
+    var settlement = PaymentSettlement()
 
     init(_ status: LedgerStatus, card: MaskedCard, kind: CommandKind) {
         self.status = status
@@ -60,6 +62,8 @@ final class ShardState: @unchecked Sendable {
     var rules: Loyalty.Program?
     /// Dated holdings backing the positive balances (ShardState+Lots.swift, ShardState+Expiry.swift).
     let lots: LotTable
+    /// What coalition merchants owe each other (ShardState+Payment.swift).
+    let settlements: SettlementTable
 
     init(shardIndex: Int, shardCount: Int, limits: LedgerConfiguration) {
         self.shardIndex = shardIndex
@@ -70,6 +74,7 @@ final class ShardState: @unchecked Sendable {
         holds = FixedStorage(capacity: limits.holdsPerShardMax)
         idempotency = IdempotencyTable(keysMax: limits.idempotencyKeysPerShardMax)
         outbox = FixedStorage(capacity: limits.transfersInFlightMax)
+        settlements = SettlementTable(capacity: limits.settlementPairsPerShardMax)
         lots = LotTable(limits: limits)
     }
 

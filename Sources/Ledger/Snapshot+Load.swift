@@ -85,7 +85,8 @@ extension Snapshot {
         copyIdempotency(header, from: bytes.baseAddress! + offset, into: state)
         offset += sizes[3]
         copy(state.outbox, count: header.outboxCount, size: sizes[4])
-        try loadLots(from: bytes, offset: offset, into: state, path: path)
+        let lotsEnd = try loadLots(from: bytes, offset: offset, into: state, path: path)
+        try loadSettlements(from: bytes, offset: lotsEnd, into: state, path: path)
     }
 
     /// Places entries at their positions in this run's ring; when the ring is now smaller, the oldest go.

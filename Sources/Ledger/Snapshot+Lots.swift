@@ -30,10 +30,10 @@ extension Snapshot {
         return bytes
     }
 
-    /// Loads the lot section that starts at `offset` and must end exactly at the end of `bytes`.
+    /// Loads the lot section that starts at `offset`; returns where it ends (the settlement section follows).
     static func loadLots(
         from bytes: UnsafeRawBufferPointer, offset: Int, into state: ShardState, path: String
-    ) throws(LedgerError) {
+    ) throws(LedgerError) -> Int {
         guard offset + lotSectionHeaderBytes <= bytes.count else {
             throw .damagedSnapshot(file: path, reason: "no lot section")
         }
@@ -49,7 +49,7 @@ extension Snapshot {
         }
         let headBytes = Int(headCount) * MemoryLayout<MemberLots>.stride
         let recordBytes = Int(recordCount) * MemoryLayout<LotRecord>.stride
-        guard offset + lotSectionHeaderBytes + headBytes + recordBytes == bytes.count else {
+        guard offset + lotSectionHeaderBytes + headBytes + recordBytes <= bytes.count else {
             throw .damagedSnapshot(file: path, reason: "length does not match the lot counts")
         }
         let lots = state.lots
@@ -63,6 +63,7 @@ extension Snapshot {
         lots.sweepCursor = cursor
         lots.activeCount = Int(active)
         lots.counters = LotCounters(expired: expired, outstanding: outstanding)
+        return offset + lotSectionHeaderBytes + headBytes + recordBytes
     }
 }
 

@@ -44,7 +44,7 @@ final class SnapshotImage: @unchecked Sendable {
         let tables = [
             state.members.rawBytesInUse.count, state.cards.cards.rawBytesInUse.count, state.holds.rawBytesInUse.count,
             state.idempotency.count * MemoryLayout<IdempotencyEntry>.stride, state.outbox.rawBytesInUse.count,
-            Snapshot.lotSectionBytes(state.lots),
+            Snapshot.lotSectionBytes(state.lots), Snapshot.settlementSectionBytes(state.settlements),
         ]
         bytes = .allocate(byteCount: Snapshot.headerBytes + tables.reduce(0, +) + 4, alignment: 16)
         let header = Snapshot.Header(
@@ -61,6 +61,7 @@ final class SnapshotImage: @unchecked Sendable {
         appendIdempotencyEntries(state.idempotency)
         append(state.outbox.rawBytesInUse)
         appendLots(state.lots)
+        appendSettlements(state.settlements)
         precondition(used + 4 == bytes.count, "snapshot image size")
     }
 

@@ -13,7 +13,8 @@ import CCRC32C
 enum Snapshot {
     static let magic: UInt32 = 0x504E_534C  // "LSNP"
     /// 3: idempotency entries carry a terminal reference. 4: a lot section follows the outbox (Snapshot+Lots.swift);
-    /// members carry their loyalty aggregates and referrer, idempotency entries a purchase's rules decision.
+    /// members carry their loyalty aggregates and referrer, idempotency entries a purchase's rules decision; a
+    /// settlement section ends the file (Snapshot+Settlements.swift).
     /// Older snapshots are refused as incompatible (not
     /// converted): the format is young, and the refusal names both versions so the operator knows why.
     static let version: UInt32 = 4
@@ -44,6 +45,7 @@ enum Snapshot {
         UInt32(MemoryLayout<HoldRecord>.stride), UInt32(MemoryLayout<IdempotencyEntry>.stride),
         UInt32(MemoryLayout<OutboxTransfer>.stride),
         UInt32(MemoryLayout<MemberLots>.stride), UInt32(MemoryLayout<LotRecord>.stride),
+        UInt32(MemoryLayout<SettlementRecord>.stride),
     ]
 
     static func encodeHeader(_ header: Header, into base: UnsafeMutableRawPointer) {

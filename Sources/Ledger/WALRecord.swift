@@ -130,6 +130,14 @@ enum WALRecord {
                 writer.put(command.policy.minimumBalancePoints)
                 writer.put(UInt8(command.policy.maximumSharePercent))
                 writer.put(UInt8((command.policy.creditBeforePoints ? 1 : 0) | (command.policy.partialApproval ? 2 : 0)))
+                if command.hasSpending {
+                    let masks = command.spending
+                    writer.put(masks.allowed.points)
+                    writer.put(masks.allowed.credit)
+                    writer.put(masks.settles.points)
+                    writer.put(masks.settles.credit)
+                    writer.put(masks.spentAtTag)
+                }
             }
         case .capture, .void, .reverse, .refund:
             writer.put(command.originalKey)
@@ -211,6 +219,17 @@ enum WALRecord {
                 command.policy = RedemptionPolicy(
                     pointValueMinor: value, minimumBalancePoints: minimum, maximumSharePercent: Int64(share),
                     creditBeforePoints: flags & 1 != 0, partialApproval: flags & 2 != 0)
+                if command.hasSpending {
+                    guard let allowedPoints = reader.get(UInt64.self), let allowedCredit = reader.get(UInt64.self),
+                        let settlesPoints = reader.get(UInt64.self), let settlesCredit = reader.get(UInt64.self),
+                        let tag = reader.get(UInt32.self), settlesPoints & ~allowedPoints == 0,
+                        settlesCredit & ~allowedCredit == 0
+                    else { return false }
+                    command.spending = SpendingMasks(
+                        allowed: (allowedPoints, allowedCredit), settles: (settlesPoints, settlesCredit), spentAtTag: tag)
+                }
+            } else if command.hasSpending {
+                return false
             }
         case .capture, .void, .reverse, .refund:
             guard let original = reader.key(), let reference = reader.get(Int64.self) else { return false }

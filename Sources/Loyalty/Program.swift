@@ -18,6 +18,8 @@ public struct Program: Sendable {
     public let version: Int64
     public let currencyCode: UInt16
     let merchantIndexByIdentifier: [ShortIdentifier: Int32]
+    /// Configured merchants by `MerchantTag`, for lots that remember where they were earned.
+    let merchantIdentifierByTag: [UInt32: ShortIdentifier]
     let pointsRules: RuleTable<PointsRule>
     let creditRules: RuleTable<CreditRule>
     let pointsByServiceCode: [UInt32: Int64]
@@ -46,6 +48,8 @@ public struct Program: Sendable {
             merchantIndex[merchant.identifier] = Int32(index)
         }
         merchantIndexByIdentifier = merchantIndex
+        merchantIdentifierByTag = Dictionary(
+            uniqueKeysWithValues: configuration.merchants.map { (MerchantTag.of($0.identifier), $0.identifier) })
         pointsRules = RuleTable(configuration.earning.rules, merchants: configuration.merchants)
         creditRules = RuleTable(configuration.storeCredit, merchants: configuration.merchants)
         pointsByServiceCode = configuration.earning.pointsByServiceCode

@@ -7,6 +7,7 @@ extension ProgramConfiguration {
         try Self.check((1...999).contains(currencyCode), "currency", "must be an ISO 4217 numeric code 1...999")
         try validateGroups()
         try validateMerchants()
+        try validateMerchantTags()
         try validateEarning()
         try validateScopes(storeCredit, path: "storeCredit") { rule, path throws(ProgramConfigurationError) in
             try Self.validate(rule, path: path)

@@ -1,4 +1,6 @@
 import Ledger
+import Loyalty
+import SwitchCore
 
 #if canImport(Glibc)
     import Glibc
@@ -11,6 +13,7 @@ enum LedgerCommand {
     static let usage = """
         usage: loyalty-switch ledger verify --data DIR
                loyalty-switch ledger breakage --data DIR
+               loyalty-switch ledger settlement --data DIR [--config FILE]
 
         verify   Recover the data directory read-only (snapshots, every log record's checksum, sequence and
                  chain, replayed outcomes, cross-table invariants) and print totals: members, cards, balances
@@ -22,6 +25,10 @@ enum LedgerCommand {
         breakage Recover the data directory read-only, as verify does, and print CSV: per shard (then a total
                  row) the points and store credit members still hold in lots (outstanding) and the amounts that
                  expired unused (breakage). Same exit codes as verify.
+
+        settlement Recover read-only and print CSV: per merchant pair, what the merchant where points or credit
+                 were earned (payer) owes the coalition merchant where they were spent (payee): points, credit
+                 and their value in minor units. With --config, merchants are named by the rules' ids.
         """
 
     static func run(_ arguments: [String]) -> Int32 {
@@ -30,6 +37,7 @@ enum LedgerCommand {
             return arguments.isEmpty ? 2 : 0
         }
         if arguments[0] == "breakage" { return breakage(Array(arguments.dropFirst())) }
+        if arguments[0] == "settlement" { return settlement(Array(arguments.dropFirst())) }
         guard arguments[0] == "verify" else { return usageError("unknown ledger command '\(arguments[0])'") }
         guard let directory = dataDirectory(Array(arguments.dropFirst())) else {
             return usageError("verify needs --data DIR")
@@ -49,6 +57,30 @@ enum LedgerCommand {
             return 0
         case .failure(let error):
             printError("ledger breakage: " + error.description)
+            return 1
+        }
+    }
+
+    /// `ledger settlement`: the coalition settlement as CSV on standard output.
+    static func settlement(_ options: [String]) -> Int32 {
+        var options = options
+        var rules: Loyalty.Program?
+        if let index = options.firstIndex(of: "--config"), index + 1 < options.count {
+            do {
+                rules = try SwitchConfiguration.load(path: options[index + 1]).rules
+            } catch {
+                printError("ledger settlement: \(error)")
+                return 2
+            }
+            options.removeSubrange(index...(index + 1))
+        }
+        guard let directory = dataDirectory(options) else { return usageError("settlement needs --data DIR") }
+        do throws(LedgerError) {
+            let totals = try Ledger.inspect(directory: directory)
+            print(LedgerSettlement.csv(totals) { rules?.merchant(withTag: $0)?.description }, terminator: "")
+            return 0
+        } catch {
+            printError("ledger settlement: " + error.description)
             return 1
         }
     }

@@ -127,7 +127,9 @@ extension SwitchConnection {
                 (.earn(amounts: amounts, purchaseAmountMinor: amountMinor, autoEnrol: program.autoEnrol), card))
         case .redeem:
             // The shard decides how credit and points pay, from the balances it holds (ResponseBuilder shows it).
-            return .success((.pay(amountMinor: amountMinor, policy: context.paymentPolicy), card))
+            let pay = LedgerOperation.pay(
+                amountMinor: amountMinor, policy: context.paymentPolicy, merchant: shortIdentifier(42))
+            return .success((pay, card))
         case .hold:
             let points = program.pointsToPay(amountMinor: amountMinor)
             let operation = LedgerOperation.hold(

@@ -9,6 +9,7 @@ import Testing
     let directory = TemporaryDirectory()
     let clock = TestClock()
     var requests = RequestFactory()
+    static let shop = ShortIdentifier("SHOP1")!
 
     /// A member with 300 points and 5,000 of store credit.
     mutating func fundedLedger() throws -> Ledger {
@@ -22,7 +23,7 @@ import Testing
         let ledger = try fundedLedger()
         defer { directory.remove() }
         let policy = RedemptionPolicy(pointValueMinor: 100, creditBeforePoints: true)
-        let reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 7_000, policy: policy)))
+        let reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 7_000, policy: policy, merchant: Self.shop)))
         #expect(reply.status == .approved && reply.receipt.amountPaidMinor == 7_000)
         #expect(reply.debited == AssetAmounts(points: 20, credit: 5_000))
         #expect(reply.balance == AssetAmounts(points: 280, credit: 0))
@@ -33,12 +34,12 @@ import Testing
         let ledger = try fundedLedger()
         defer { directory.remove() }
         let policy = RedemptionPolicy(pointValueMinor: 100, creditBeforePoints: false)
-        var reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 7_000, policy: policy)))
+        var reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 7_000, policy: policy, merchant: Self.shop)))
         #expect(reply.status == .approved && reply.debited == AssetAmounts(points: 70, credit: 0))
-        reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 150, policy: policy)))
+        reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 150, policy: policy, merchant: Self.shop)))
         #expect(reply.debited == AssetAmounts(points: 1, credit: 50) && reply.receipt.amountPaidMinor == 150)
         // 229 points pay 22,900; credit covers the other 2,100 of 25,000.
-        reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 25_000, policy: policy)))
+        reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 25_000, policy: policy, merchant: Self.shop)))
         #expect(reply.status == .approved && reply.debited == AssetAmounts(points: 229, credit: 2_100))
     }
 
@@ -47,13 +48,13 @@ import Testing
         let ledger = try fundedLedger()
         defer { directory.remove() }
         var policy = RedemptionPolicy(pointValueMinor: 100, minimumBalancePoints: 500, creditBeforePoints: true)
-        var reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 6_000, policy: policy)))
+        var reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 6_000, policy: policy, merchant: Self.shop)))
         #expect(reply.status == .insufficientFunds && reply.debited == .zero && reply.balance.credit == 5_000)
         policy.partialApproval = true
-        reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 6_000, policy: policy)))
+        reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 6_000, policy: policy, merchant: Self.shop)))
         #expect(reply.status == .partiallyApproved && reply.receipt.amountPaidMinor == 5_000)
         #expect(reply.debited == AssetAmounts(points: 0, credit: 5_000))
-        reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 1_000, policy: policy)))
+        reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 1_000, policy: policy, merchant: Self.shop)))
         #expect(reply.status == .insufficientFunds, "no credit left and the points are under the minimum")
     }
 
@@ -62,10 +63,10 @@ import Testing
         let ledger = try fundedLedger()
         defer { directory.remove() }
         var policy = RedemptionPolicy(pointValueMinor: 100, maximumSharePercent: 40, creditBeforePoints: true)
-        var reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 10_000, policy: policy)))
+        var reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 10_000, policy: policy, merchant: Self.shop)))
         #expect(reply.status == .invalidAmount && reply.debited == .zero)
         policy.partialApproval = true
-        reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 10_000, policy: policy)))
+        reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 10_000, policy: policy, merchant: Self.shop)))
         #expect(reply.status == .partiallyApproved && reply.receipt.amountPaidMinor == 4_000)
         #expect(reply.debited == AssetAmounts(points: 0, credit: 4_000))
     }
@@ -78,10 +79,10 @@ import Testing
             directory.remove()
         }
         let policy = RedemptionPolicy(pointValueMinor: 100, creditBeforePoints: true, partialApproval: true)
-        let payment = requests.make(card(1), .pay(amountMinor: 6_000, policy: policy))
+        let payment = requests.make(card(1), .pay(amountMinor: 6_000, policy: policy, merchant: Self.shop))
         let first = ledger.perform(payment)
         #expect(first.debited == AssetAmounts(points: 10, credit: 5_000))
-        let second = requests.make(card(1), .pay(amountMinor: 50_000, policy: policy))
+        let second = requests.make(card(1), .pay(amountMinor: 50_000, policy: policy, merchant: Self.shop))
         #expect(ledger.perform(second).receipt.amountPaidMinor == 29_000)
         let reversal = ledger.perform(requests.make(card(1), .reverse(originalKey: payment.key)))
         #expect(reversal.status == .approved && reversal.balance == AssetAmounts(points: 10, credit: 5_000))
@@ -90,5 +91,81 @@ import Testing
         let repeated = ledger.perform(second)
         #expect(repeated.isReplay && repeated.status == .partiallyApproved && repeated.receipt.amountPaidMinor == 29_000)
         #expect(ledger.perform(requests.make(card(1), .balance)).balance == AssetAmounts(points: 10, credit: 5_000))
+    }
+}
+
+/// Coalitions: value earned at one merchant is spent where the groups allow, and a partner's value is settled.
+@Suite struct LedgerCoalitionTests {
+    let directory = TemporaryDirectory()
+    let clock = TestClock()
+    var requests = RequestFactory()
+
+    /// BAKERY and FLORIST share the coalition MALL; BAKERY2 is a branch of BAKERY; GARAGE is grouped apart;
+    /// KIOSK is in no group (its points are spendable anywhere). 1 point per 1,000; a point pays 10.
+    static let rules = try! Loyalty.Program(
+        json: Array(
+            """
+            {"version": 1, "currency": 364,
+             "groups": [{"id": "MALL", "kind": "coalition"}, {"id": "BAKERY-CO", "kind": "branches"},
+                        {"id": "CARS", "kind": "branches"}],
+             "merchants": [{"id": "BAKERY", "groups": ["BAKERY-CO", "MALL"]}, {"id": "BAKERY2", "groups": ["BAKERY-CO"]},
+                           {"id": "FLORIST", "groups": ["MALL"]}, {"id": "GARAGE", "groups": ["CARS"]},
+                           {"id": "KIOSK"}],
+             "earning": {"default": {"points": 1, "perAmountMinor": 1000}},
+             "redemption": {"pointValueMinor": 10, "partialApproval": true}}
+            """.utf8))
+
+    static func purchase(_ amountMinor: Int64, at merchant: String) -> LedgerOperation {
+        LedgerPurchaseTests.purchase(amountMinor, merchant: merchant)
+    }
+
+    static func pay(_ amountMinor: Int64, at merchant: String) -> LedgerOperation {
+        .pay(amountMinor: amountMinor, policy: rules.redemption, merchant: ShortIdentifier(merchant)!)
+    }
+
+    func totals() throws -> LedgerTotals {
+        try Ledger.inspect(directory: directory.data, configuration: testConfiguration(clock: clock))
+    }
+
+    @Test("earn at BAKERY, spend at FLORIST: BAKERY owes FLORIST; not at GARAGE; a reversal takes the debt back")
+    mutating func earnAtOneSpendAtAnother() throws {
+        var ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
+        ledger.setRules(Self.rules)
+        defer {
+            ledger.close()
+            directory.remove()
+        }
+        #expect(ledger.perform(requests.make(card(1), Self.purchase(100_000, at: "BAKERY"))).credited.points == 100)
+        // GARAGE shares no group with BAKERY: nothing of those points may pay there.
+        #expect(ledger.perform(requests.make(card(1), Self.pay(500, at: "GARAGE"))).status == .insufficientFunds)
+        // A branch of the same business spends them with nothing to settle.
+        #expect(ledger.perform(requests.make(card(1), Self.pay(100, at: "BAKERY2"))).debited.points == 10)
+        let atFlorist = requests.make(card(1), Self.pay(600, at: "FLORIST"))
+        #expect(ledger.perform(atFlorist).debited.points == 60)
+        ledger.close()
+        var settlement = try totals().settlements
+        #expect(settlement.count == 1 && settlement.first?.points == 60 && settlement.first?.valueMinor == 600)
+        #expect(settlement.first?.payer == MerchantTag.of(ShortIdentifier("BAKERY")!))
+        #expect(settlement.first?.payee == MerchantTag.of(ShortIdentifier("FLORIST")!))
+        ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
+        ledger.setRules(Self.rules)
+        // Points earned at KIOSK (in no group) pay anywhere, GARAGE included, and settle nothing.
+        _ = ledger.perform(requests.make(card(1), Self.purchase(5_000, at: "KIOSK")))
+        let garage = ledger.perform(requests.make(card(1), Self.pay(500, at: "GARAGE")))
+        #expect(garage.status == .partiallyApproved && garage.debited.points == 5)
+        #expect(ledger.perform(requests.make(card(1), .reverse(originalKey: atFlorist.key))).status == .approved)
+        // The returned points keep their BAKERY origin: still not for GARAGE, again for FLORIST.
+        #expect(ledger.perform(requests.make(card(1), Self.pay(100, at: "GARAGE"))).status == .insufficientFunds)
+        ledger.close(snapshot: false)
+        settlement = try totals().settlements
+        #expect(settlement.first?.points == 0 && settlement.first?.valueMinor == 0, "the reversal settled back")
+        ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
+        ledger.setRules(Self.rules)
+        #expect(ledger.perform(requests.make(card(1), Self.pay(900, at: "FLORIST"))).debited.points == 90)
+        ledger.close()
+        settlement = try totals().settlements
+        #expect(settlement.first?.points == 90 && settlement.first?.valueMinor == 900)
+        let csv = LedgerSettlement.csv(try totals()) { Self.rules.merchant(withTag: $0)?.description }
+        #expect(csv == "payer,payee,points,credit_minor,value_minor\nBAKERY,FLORIST,90,0,900\n")
     }
 }

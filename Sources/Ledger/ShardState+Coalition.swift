@@ -1,0 +1,155 @@
+import Loyalty
+
+/// Which lots may pay at a merchant, spending them, and the settlement between coalition merchants.
+extension ShardState {
+    /// Live: marks, by position in the member's lot lists, the lots that may pay at the command's merchant and
+    /// those that settle with a coalition partner (only the oldest partner's, see `performPay`).
+    func resolveSpending(_ command: inout ShardCommand, member: Int, _ rules: Loyalty.Program) {
+        let spentAt = command.transaction.merchant
+        var masks = SpendingMasks()
+        masks.spentAtTag = MerchantTag.of(spentAt)
+        var partner: UInt32 = 0
+        for asset in LotTable.assets {
+            var allowed: UInt64 = 0
+            var settles: UInt64 = 0
+            var current = lots.heads[member].first(asset)
+            for position in 0..<min(lots.lotsPerMemberMax, 64) where current != 0 {
+                let origin = lots.records[Int(current) - 1].origin
+                switch rules.spending(earnedAtTag: origin, spentAt: spentAt) {
+                case .sameMerchant, .branches: allowed |= 1 << UInt64(position)
+                case .coalition:
+                    if partner == 0 { partner = origin }
+                    if origin == partner {
+                        allowed |= 1 << UInt64(position)
+                        settles |= 1 << UInt64(position)
+                    }
+                case .notAllowed: break
+                }
+                current = lots.records[Int(current) - 1].next
+            }
+            if asset == .points { (masks.allowed.points, masks.settles.points) = (allowed, settles) }
+            else { (masks.allowed.credit, masks.settles.credit) = (allowed, settles) }
+        }
+        command.spending = masks
+        command.options |= ShardCommand.optionSpending
+    }
+
+    /// The sum of the member's lots of `asset` whose positions are set in `mask`.
+    func lotSum(member: Int, _ asset: Asset, mask: UInt64) -> Int64 {
+        var sum: Int64 = 0
+        var current = lots.heads[member].first(asset)
+        for position in 0..<min(lots.lotsPerMemberMax, 64) where current != 0 {
+            if mask & (1 << UInt64(position)) != 0 { sum += lots.records[Int(current) - 1].amount }
+            current = lots.records[Int(current) - 1].next
+        }
+        return sum
+    }
+
+    /// Whether spending `debit` would settle with a pair the table does not have yet.
+    func needsNewSettlement(_ member: Int, _ debit: AssetAmounts, _ masks: SpendingMasks) -> Bool {
+        for asset in LotTable.assets where debit[asset] > 0 && masks.settles(asset) != 0 {
+            var current = lots.heads[member].first(asset)
+            for position in 0..<min(lots.lotsPerMemberMax, 64) where current != 0 {
+                let lot = lots.records[Int(current) - 1]
+                if masks.settles(asset) & (1 << UInt64(position)) != 0,
+                    !settlements.contains(payer: lot.origin, payee: masks.spentAtTag)
+                {
+                    return true
+                }
+                current = lot.next
+            }
+        }
+        return false
+    }
+
+    /// Takes `debit` from the allowed lots, oldest first, and adds what came from a coalition partner to the
+    /// settlement table. Returns that settlement (to keep with the payment for its reversal).
+    func spendAllowedLots(
+        member: Int, _ debit: AssetAmounts, _ masks: SpendingMasks, pointValueMinor: Int64
+    ) -> PaymentSettlement {
+        var settled = PaymentSettlement()
+        for asset in LotTable.assets where debit[asset] > 0 {
+            var remaining = debit[asset]
+            var previous: Int32 = 0
+            var current = lots.heads[member].first(asset)
+            for position in 0..<min(lots.lotsPerMemberMax, 64) where current != 0 && remaining > 0 {
+                let index = Int(current) - 1
+                let next = lots.records[index].next
+                guard masks.allowed(asset) & (1 << UInt64(position)) != 0 else {
+                    previous = current
+                    current = next
+                    continue
+                }
+                let taken = min(remaining, lots.records[index].amount)
+                if masks.settles(asset) & (1 << UInt64(position)) != 0 {
+                    settled.payer = lots.records[index].origin
+                    settled.amounts[asset] += taken
+                }
+                remaining -= taken
+                if takeFromLot(index, member: member, asset, taken, previous: previous) { previous = current }
+                current = next
+            }
+            precondition(remaining == 0, "allowed lots hold less than the plan took")
+        }
+        if settled.payer != 0 {
+            settled.payee = masks.spentAtTag
+            settled.valueMinor = settled.amounts.points * pointValueMinor + settled.amounts.credit
+            settlements.add(
+                payer: settled.payer, payee: settled.payee, points: settled.amounts.points,
+                creditMinor: settled.amounts.credit, valueMinor: settled.valueMinor)
+        }
+        return settled
+    }
+
+    /// Lowers one lot; unlinks and frees it when empty. True when the lot is still there.
+    private func takeFromLot(_ index: Int, member: Int, _ asset: Asset, _ amount: Int64, previous: Int32) -> Bool {
+        lots.records[index].amount -= amount
+        precondition(lots.records[index].amount >= 0, "lot went negative")
+        lots.heads[member].total[asset] -= amount
+        lots.counters.outstanding[asset] -= amount
+        guard lots.records[index].amount == 0 else { return true }
+        let next = lots.records[index].next
+        if previous == 0 { lots.heads[member].setFirst(asset, next) } else { lots.records[Int(previous) - 1].next = next }
+        lots.heads[member].addCount(asset, -1)
+        lots.release(index)
+        return false
+    }
+
+    /// A reversed payment gives its settlement back: the payer no longer owes what was returned to the member.
+    func reverseSettlement(_ settled: PaymentSettlement) {
+        guard settled.payer != 0 else { return }
+        settlements.add(
+            payer: settled.payer, payee: settled.payee, points: -settled.amounts.points,
+            creditMinor: -settled.amounts.credit, valueMinor: -settled.valueMinor)
+    }
+}
+
+/// What one payment settled with one coalition partner (payer 0: nothing).
+struct PaymentSettlement: BitwiseCopyable, Equatable {
+    var payer: UInt32 = 0
+    var payee: UInt32 = 0
+    var amounts: AssetAmounts = .zero
+    var valueMinor: Int64 = 0
+}
+
+extension IdempotencyEntry {
+    /// A payment keeps its settlement in fields a payment does not otherwise use (so every remembered key stays
+    /// one size): the payer and payee tags in the receipt's offer hashes, the value in its rules version, the
+    /// points and credit in the effect's linked position and refunded amount.
+    var paymentSettlement: PaymentSettlement {
+        guard effect.kind == .redeem, outcome.receipt.offerAppliedHash != 0 else { return PaymentSettlement() }
+        return PaymentSettlement(
+            payer: outcome.receipt.offerAppliedHash, payee: outcome.receipt.offerGrantedHash,
+            amounts: AssetAmounts(points: effect.linkedPosition, credit: effect.refundedAmountMinor),
+            valueMinor: outcome.receipt.rulesVersion)
+    }
+
+    static func store(_ settled: PaymentSettlement, _ effect: inout OperationEffect, _ outcome: inout StoredOutcome) {
+        precondition(effect.kind == .redeem, "only a payment settles")
+        outcome.receipt.offerAppliedHash = settled.payer
+        outcome.receipt.offerGrantedHash = settled.payee
+        outcome.receipt.rulesVersion = settled.valueMinor
+        effect.linkedPosition = settled.amounts.points
+        effect.refundedAmountMinor = settled.amounts.credit
+    }
+}
