@@ -30,6 +30,7 @@ public struct Program: Sendable {
     let tiers: TierTable
     let offers: OfferTable
     let events: EventBonuses
+    let hasBirthdayBonus: Bool
     let groups: GroupTable
     /// How members pay with points and credit; the ledger asks `redemption.plan(...)` on a redemption.
     public let redemption: RedemptionPolicy
@@ -56,6 +57,7 @@ public struct Program: Sendable {
         tiers = TierTable(configuration.tiers)
         offers = OfferTable(configuration.offers)
         events = configuration.events
+        hasBirthdayBonus = configuration.events.birthdayPoints > 0
         groups = GroupTable(groups: configuration.groups, merchants: configuration.merchants)
         redemption = configuration.redemption
         expiry = configuration.expiry
@@ -110,11 +112,13 @@ public struct Program: Sendable {
         }
         points = applyCaps(points, timeMs: transaction.timeMs, &after, &effect, &explanation)
         var referrerBonusPoints: Int64 = 0
-        if amountMinor >= minimumPurchaseMinor {
+        if amountMinor >= minimumPurchaseMinor,
+            !after.enrolmentRewarded || !after.firstPurchaseRewarded || (hasBirthdayBonus && after.birthMonth != 0)
+        {
             points += applyEvents(
                 timeMs: transaction.timeMs, &after, &effect, &explanation, referrerBonusPoints: &referrerBonusPoints)
         }
-        count(transaction, moneyMinor: moneyMinor, into: &after, &effect)
+        count(transaction, moneyMinor: moneyMinor, levelBefore: level, into: &after, &effect)
         let creditMinor = moneyMinor * min(basisPoints, ProgramLimits.basisPointsMax) / ProgramLimits.basisPointsMax
         return Decision(
             postings: Postings(pointsEarned: points, creditEarnedMinor: creditMinor), explanation: explanation,
