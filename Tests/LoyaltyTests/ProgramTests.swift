@@ -260,4 +260,34 @@ struct ProgramTests {
             try Self.program(Self.storeCreditJSON).evaluate(transaction: transaction, member: Self.member)
                 .configurationVersion == 9)
     }
+
+    @Test("every rule at its largest at once does not overflow: clamps at 10^18, then bonuses add")
+    func everyRuleAtItsLargest() throws {
+        let json = """
+            {"version": 1, "currency": 364,
+             "earning": {"default": {"points": 1000000, "perAmountMinor": 1}},
+             "storeCredit": {"default": {"steps": [{"fromAmountMinor": 0, "basisPoints": 10000}]}},
+             "campaigns": [{"id": "MAX", "from": "2025-01-01T00:00:00Z", "until": "2027-01-01T00:00:00Z",
+                            "pointsMultiplierPercent": 1000, "bonusPoints": 1000000}],
+             "tiers": {"windowDays": 3660, "by": "volume", "levels": [
+               {"id": "ONLY", "from": 0, "pointsMultiplierPercent": 1000, "creditBasisPointsBonus": 10000}]},
+             "offers": [{"id": "MAX", "from": "2025-01-01T00:00:00Z", "until": "2027-01-01T00:00:00Z",
+                         "trigger": {"purchaseAtLeastMinor": 0},
+                         "reward": {"creditBasisPoints": 10000, "bonusPoints": 1000000}}],
+             "events": {"enrolmentPoints": 1000000, "firstPurchasePoints": 1000000,
+                        "referredFirstPurchasePoints": 1000000, "referrerPoints": 1000000}}
+            """
+        let program = try Program(json: Array(json.utf8))
+        let amountMinor = ProgramLimits.amountMinorMax
+        let decision = program.evaluate(transaction: Self.purchase(amountMinor), member: Member(isReferred: true))
+        // ⌊(10^12 − 1) × 10^6 × 10⌋ clamped to 10^18, ×10 clamped again, + 10^6 campaign + 10^6 offer + 3 × 10^6.
+        #expect(decision.postings.pointsEarned == ProgramLimits.pointsEarnedMax + 5_000_000)
+        // 10,000 + 10,000 + 10,000 basis points clamped to 10,000: the whole money part.
+        #expect(decision.postings.creditEarnedMinor == amountMinor)
+        #expect(decision.referrerBonusPoints == 1_000_000)
+        // Deterministic, and the same from a reloaded program.
+        #expect(program.evaluate(transaction: Self.purchase(amountMinor), member: Member(isReferred: true)) == decision)
+        let reloaded = try Program(json: Array(json.utf8))
+        #expect(reloaded.evaluate(transaction: Self.purchase(amountMinor), member: Member(isReferred: true)) == decision)
+    }
 }
