@@ -200,6 +200,7 @@ struct OfferHistory {
         purchaseCount = count
         averageTicketMinor = count > 0 ? member.purchaseVolumeMinor / count : -1
         averageIntervalMs = count > 1 ? (member.lastPurchaseTimeMs - member.firstPurchaseTimeMs) / (count - 1) : -1
-        sinceLastPurchaseMs = count > 0 ? max(-1, timeMs - member.lastPurchaseTimeMs) : -1
+        // Both times ≥ 0 here, so the difference cannot overflow whatever time the transaction claims.
+        sinceLastPurchaseMs = count > 0 ? max(-1, max(0, timeMs) - member.lastPurchaseTimeMs) : -1
     }
 }

@@ -97,7 +97,8 @@ public struct Program: Sendable {
         let moneyMinor = amountMinor - paidWithPointsMinor
         var after = member
         var effect = PurchaseEffect(
-            moneyMinor: moneyMinor, timeMs: transaction.timeMs, previousPurchaseTimeMs: member.lastPurchaseTimeMs,
+            moneyMinor: moneyMinor, timeMs: max(0, transaction.timeMs),
+            previousPurchaseTimeMs: member.lastPurchaseTimeMs,
             tierBefore: member.tier)
         let level = tiers.isEmpty ? 0 : enterTierWindow(&after, timeMs: transaction.timeMs, &explanation)
         var points = evaluatePoints(

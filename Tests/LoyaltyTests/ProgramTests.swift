@@ -288,6 +288,40 @@ struct ProgramTests {
         // Deterministic, and the same from a reloaded program.
         #expect(program.evaluate(transaction: Self.purchase(amountMinor), member: Member(isReferred: true)) == decision)
         let reloaded = try Program(json: Array(json.utf8))
-        #expect(reloaded.evaluate(transaction: Self.purchase(amountMinor), member: Member(isReferred: true)) == decision)
+        #expect(
+            reloaded.evaluate(transaction: Self.purchase(amountMinor), member: Member(isReferred: true)) == decision)
+    }
+
+    @Test("hostile times (Int64.min, -1, Int64.max) with every rule on never trap, and their effects decode")
+    func hostileTimesNeverTrap() throws {
+        let json = """
+            {"version": 1, "currency": 364, "earning": {"default": {"points": 1, "perAmountMinor": 10000},
+               "pointsPerMemberPerDayMax": 100},
+             "campaigns": [{"id": "C", "from": "2025-01-01T00:00:00Z", "until": "2027-01-01T00:00:00Z",
+                            "pointsMultiplierPercent": 200}],
+             "tiers": {"windowDays": 1, "by": "count", "levels": [{"id": "B", "from": 0}, {"id": "S", "from": 1}]},
+             "offers": [{"id": "R", "from": "2025-01-01T00:00:00Z", "until": "2027-01-01T00:00:00Z",
+                         "eligibility": {"daysSinceLastPurchaseMax": 5},
+                         "trigger": {"returnWithinDays": 1}, "reward": {"bonusPoints": 5}}],
+             "events": {"birthdayPoints": 5, "birthdayWindowDays": 30}}
+            """
+        let program = try Program(json: Array(json.utf8))
+        var member = Member(birthMonth: 1, birthDay: 1)
+        for time in [Int64.min, -1, 0, 1_764_000_000_000, Int64.max, Int64.min, 1_764_000_000_001] {
+            var purchase = Self.purchase(100_000)
+            purchase.timeMs = time
+            let decision = program.evaluate(transaction: purchase, member: member)
+            #expect(decision.memberAfter.isPlausible)
+            var bytes = [UInt8](repeating: 0, count: PurchaseEffect.encodedByteCount)
+            bytes.withUnsafeMutableBytes { decision.effect.encode(into: $0.baseAddress!) }
+            #expect(bytes.withUnsafeBytes { PurchaseEffect(decoding: $0.baseAddress!) } == decision.effect)
+            var memberBytes = [UInt8](repeating: 0, count: Member.encodedByteCount)
+            memberBytes.withUnsafeMutableBytes { decision.memberAfter.encode(into: $0.baseAddress!) }
+            #expect(memberBytes.withUnsafeBytes { Member(decoding: $0.baseAddress!) } == decision.memberAfter)
+            #expect(program.undo(decision.effect, refundedMinor: 100_000, member: decision.memberAfter).isPlausible)
+            _ = program.tier(of: decision.memberAfter, atTimeMs: time)
+            member = decision.memberAfter
+        }
+        #expect(member.purchaseCount == 7)
     }
 }
