@@ -324,4 +324,23 @@ struct ProgramTests {
         }
         #expect(member.purchaseCount == 7)
     }
+
+    @Test("undo: a refund in parts, the effect lowered after each, ends in a full undo; .none changes nothing")
+    func undoInParts() throws {
+        let program = try Self.program(Self.precedenceJSON)
+        let first = program.evaluate(transaction: Self.purchase(100_000), member: .new)
+        let second = program.evaluate(transaction: Self.purchase(300_000), member: first.memberAfter)
+        var effect = second.effect
+        var member = program.undo(effect, refundedMinor: 100_000, member: second.memberAfter)
+        #expect(member.purchaseCount == 2)
+        #expect(member.purchaseVolumeMinor == 300_000)
+        effect.moneyMinor -= 100_000
+        member = program.undo(effect, refundedMinor: 200_000, member: member)
+        #expect(member.purchaseCount == 1)
+        #expect(member.purchaseVolumeMinor == 100_000)
+        #expect(member.lastPurchaseTimeMs == first.memberAfter.lastPurchaseTimeMs)
+        #expect(program.undo(.none, refundedMinor: 5, member: member) == member)
+        // Arguments out of range are clamped: never below zero.
+        #expect(program.undo(first.effect, refundedMinor: Int64.max, member: .new) == .new)
+    }
 }
