@@ -138,7 +138,8 @@ struct OfferTable: Sendable {
         var hash: UInt32 = 2_166_136_261
         for word in [identifier.high, identifier.low] {
             for shift in stride(from: 56, through: 0, by: -8) {
-                hash = (hash ^ UInt32(truncatingIfNeeded: word >> UInt64(shift))) &* 16_777_619
+                let byte = UInt8(truncatingIfNeeded: word >> UInt64(shift))
+                hash = (hash ^ UInt32(byte)) &* 16_777_619
             }
         }
         return hash == 0 ? 1 : hash
