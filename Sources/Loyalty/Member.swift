@@ -8,41 +8,46 @@
 /// Every aggregate is bounded: counts saturate at `UInt32.max`, volumes at `ProgramLimits.memberVolumeMinorMax`
 /// (10^18, a million purchases of the largest amount), so no sequence of purchases can overflow them.
 public struct Member: Sendable, Equatable, BitwiseCopyable {
-    /// Purchases decided by the rules and not undone.
-    public var purchaseCount: UInt32
-    /// Their money parts (minor units), for the average ticket.
+    // Stored widest first (8-byte, then 4-, 2- and 1-byte fields) so the struct packs into 126 bytes with no
+    // padding: every evaluation copies one into its decision. The encoded layout is separate (Member+Encoding).
+
+    /// The money parts (minor units) of the purchases counted in `purchaseCount`, for the average ticket.
     public var purchaseVolumeMinor: Int64
     /// The first purchase, in milliseconds since the Unix epoch; 0 before the first purchase.
     public var firstPurchaseTimeMs: Int64
     /// The latest purchase; 0 before the first purchase.
     public var lastPurchaseTimeMs: Int64
-    /// Index into the program's tier levels after the latest decision; 0 is the base tier (also when the program
-    /// has no tiers). `Program.tier(of:atTimeMs:)` gives the tier at a later time (after a window ended).
-    public var tier: UInt8
-
-    /// Tier qualification (Tier.swift): the window length the window fields below were counted under (0: never
-    /// counted; a program with another length starts the member's windows afresh).
-    public var tierWindowDays: UInt16
-    /// The member's current qualification window: ⌊time ÷ windowDays days⌋ since the Unix epoch.
-    public var tierWindowIndex: UInt32
-    public var tierWindowPurchaseCount: UInt32
+    /// Tier qualification (Tier.swift): money parts counted in the current window (`tierWindowIndex`) and in
+    /// the window just before it (zero when the member bought nothing in it).
     public var tierWindowVolumeMinor: Int64
-    /// The window just before `tierWindowIndex` (zero when the member bought nothing in it).
-    public var previousTierWindowPurchaseCount: UInt32
     public var previousTierWindowVolumeMinor: Int64
-
-    /// Per-member daily points cap: the UTC day (days since the Unix epoch) `pointsEarnedOnDay` counts.
-    public var pointsDayNumber: UInt32
-    /// Points counted against `earning.pointsPerMemberPerDayMax` on that day (saturating).
-    public var pointsEarnedOnDay: UInt32
-
-    /// A "come back within N days" offer granted and not yet used: the offer's id hash (0: none) and when it was
-    /// granted.
-    public var pendingOfferHash: UInt32
+    /// When the pending "come back within N days" offer (`pendingOfferHash`) was granted.
     public var pendingOfferGrantTimeMs: Int64
     /// How often each offer was used by this member, by offer id hash (8 slots).
     public var offerUses: OfferUses
 
+    /// Purchases decided by the rules and not undone.
+    public var purchaseCount: UInt32
+    /// The member's current qualification window: ⌊time ÷ windowDays days⌋ since the Unix epoch.
+    public var tierWindowIndex: UInt32
+    public var tierWindowPurchaseCount: UInt32
+    public var previousTierWindowPurchaseCount: UInt32
+    /// Per-member daily points cap: the UTC day (days since the Unix epoch) `pointsEarnedOnDay` counts.
+    public var pointsDayNumber: UInt32
+    /// Points counted against `earning.pointsPerMemberPerDayMax` on that day.
+    public var pointsEarnedOnDay: UInt32
+    /// The id hash of a "come back within N days" offer granted and not yet used (0: none).
+    public var pendingOfferHash: UInt32
+
+    /// The window length the tier window fields were counted under (0: never counted; a program with another
+    /// length starts the member's windows afresh).
+    public var tierWindowDays: UInt16
+    /// The year whose birthday bonus was last given (0: never).
+    public var birthdayRewardYear: UInt16
+
+    /// Index into the program's tier levels after the latest decision; 0 is the base tier (also when the program
+    /// has no tiers). `Program.tier(of:atTimeMs:)` gives the tier at a later time (after a window ended).
+    public var tier: UInt8
     /// Birthday, for the birthday bonus: month 1...12 and day 1...31; 0 when unknown.
     public var birthMonth: UInt8
     public var birthDay: UInt8
@@ -52,8 +57,6 @@ public struct Member: Sendable, Equatable, BitwiseCopyable {
     public var enrolmentRewarded: Bool
     /// The first-purchase (and referral) bonus was given; cleared again when that purchase is undone.
     public var firstPurchaseRewarded: Bool
-    /// The year whose birthday bonus was last given (0: never).
-    public var birthdayRewardYear: UInt16
 
     public init(
         purchaseCount: UInt32 = 0, purchaseVolumeMinor: Int64 = 0, firstPurchaseTimeMs: Int64 = 0,

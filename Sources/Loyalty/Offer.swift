@@ -138,7 +138,8 @@ struct OfferTable: Sendable {
         var hash: UInt32 = 2_166_136_261
         for word in [identifier.high, identifier.low] {
             for shift in stride(from: 56, through: 0, by: -8) {
-                hash = (hash ^ UInt32(truncatingIfNeeded: word >> UInt64(shift))) &* 16_777_619
+                let byte = UInt8(truncatingIfNeeded: word >> UInt64(shift))
+                hash = (hash ^ UInt32(byte)) &* 16_777_619
             }
         }
         return hash == 0 ? 1 : hash
@@ -150,28 +151,14 @@ struct OfferTable: Sendable {
         return -1
     }
 
-    /// Whether `member` (before the purchase) fits the entry's eligibility at `timeMs`.
-    func isEligible(_ entry: Entry, _ member: Member, timeMs: Int64) -> Bool {
-        let count = Int64(member.purchaseCount)
-        guard count >= entry.purchasesAtLeast else { return false }
-        if entry.needsTicket {
-            guard count > 0 else { return false }
-            let averageTicket = member.purchaseVolumeMinor / count
-            guard averageTicket >= entry.ticketMinMinor, averageTicket <= entry.ticketMaxMinor else { return false }
-        }
-        if entry.needsInterval {
-            guard count > 1 else { return false }
-            let averageIntervalMs = (member.lastPurchaseTimeMs - member.firstPurchaseTimeMs) / (count - 1)
-            guard averageIntervalMs >= entry.intervalMinMs, averageIntervalMs <= entry.intervalMaxMs else {
-                return false
-            }
-        }
-        if entry.needsRecency {
-            guard count > 0 else { return false }
-            let sinceMs = timeMs - member.lastPurchaseTimeMs
-            guard sinceMs >= entry.recencyMinMs, sinceMs <= entry.recencyMaxMs else { return false }
-        }
-        return true
+    /// Whether the member's history before the purchase fits the entry's eligibility.
+    @inline(__always)
+    func isEligible(_ entry: Entry, _ history: OfferHistory) -> Bool {
+        history.purchaseCount >= entry.purchasesAtLeast
+            && (!entry.needsTicket
+                || (entry.ticketMinMinor...entry.ticketMaxMinor).contains(history.averageTicketMinor))
+            && (!entry.needsInterval || (entry.intervalMinMs...entry.intervalMaxMs).contains(history.averageIntervalMs))
+            && (!entry.needsRecency || (entry.recencyMinMs...entry.recencyMaxMs).contains(history.sinceLastPurchaseMs))
     }
 
     /// `uses` with one more use of the offer with id hash `hash`: its slot, else an empty slot, else the slot
@@ -194,5 +181,27 @@ struct OfferTable: Sendable {
             return uses
         }
         preconditionFailure("at most \(ProgramLimits.offersMax) offers, so a slot is always free")
+    }
+}
+
+/// The member's history as offers read it, computed once per purchase (two divisions) rather than per offer.
+/// A measure that needs more purchases than the member has is -1, which every bound (all ≥ 0) refuses.
+struct OfferHistory {
+    let purchaseCount: Int64
+    /// ⌊volume ÷ purchases⌋; -1 before the first purchase.
+    let averageTicketMinor: Int64
+    /// ⌊(last − first) ÷ (purchases − 1)⌋ in milliseconds; -1 before the second purchase.
+    let averageIntervalMs: Int64
+    /// The purchase's time minus the last purchase's; -1 before the first purchase (and for a purchase timed
+    /// before the last one).
+    let sinceLastPurchaseMs: Int64
+
+    init(_ member: Member, timeMs: Int64) {
+        let count = Int64(member.purchaseCount)
+        purchaseCount = count
+        averageTicketMinor = count > 0 ? member.purchaseVolumeMinor / count : -1
+        averageIntervalMs = count > 1 ? (member.lastPurchaseTimeMs - member.firstPurchaseTimeMs) / (count - 1) : -1
+        // Both times ≥ 0 here, so the difference cannot overflow whatever time the transaction claims.
+        sinceLastPurchaseMs = count > 0 ? max(-1, max(0, timeMs) - member.lastPurchaseTimeMs) : -1
     }
 }

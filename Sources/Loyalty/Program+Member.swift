@@ -2,8 +2,11 @@
 extension Program {
     /// Counts the purchase into the member's lifetime and tier-window aggregates (saturating) and sets the tier
     /// after it; records in `effect` where it was counted so `undo` can take exactly that back.
-    func count(_ transaction: Transaction, moneyMinor: Int64, into member: inout Member, _ effect: inout PurchaseEffect)
-    {
+    /// - Parameter levelBefore: the tier level the purchase earned at (from the member's rolled windows).
+    func count(
+        _ transaction: Transaction, moneyMinor: Int64, levelBefore: Int, into member: inout Member,
+        _ effect: inout PurchaseEffect
+    ) {
         if member.purchaseCount == 0 { member.firstPurchaseTimeMs = max(0, transaction.timeMs) }
         member.purchaseCount = member.purchaseCount == UInt32.max ? UInt32.max : member.purchaseCount + 1
         member.purchaseVolumeMinor = Aggregate.adding(member.purchaseVolumeMinor, moneyMinor)
@@ -14,8 +17,14 @@ extension Program {
             member.tierWindowVolumeMinor = Aggregate.adding(member.tierWindowVolumeMinor, moneyMinor)
             effect.tierWindowDays = member.tierWindowDays
             effect.tierWindowIndex = member.tierWindowIndex
+            // The current window only grows, so the level after is the level before or what the current window
+            // now reaches, whichever is higher (one pass over the thresholds instead of two).
+            let reached = tiers.qualifiedLevel(
+                volumeMinor: member.tierWindowVolumeMinor, count: member.tierWindowPurchaseCount)
+            member.tier = UInt8(max(levelBefore, reached))
+        } else {
+            member.tier = 0
         }
-        member.tier = UInt8(tiers.level(of: member))
     }
 
     /// The member after taking back `refundedMinor` of the purchase whose effect is `effect` (all of it on a

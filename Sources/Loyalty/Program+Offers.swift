@@ -19,6 +19,7 @@ extension Program {
         _ explanation: inout Explanation
     ) -> (bonusPoints: Int64, creditBasisPoints: Int64) {
         let timeMs = transaction.timeMs
+        let history = OfferHistory(member, timeMs: timeMs)
         var applied = -1
         if after.pendingOfferHash != 0, timeMs > after.pendingOfferGrantTimeMs {
             let index = offers.index(ofHash: after.pendingOfferHash)
@@ -32,7 +33,7 @@ extension Program {
             for index in 0..<offers.entries.count {
                 let entry = offers.entries[index]
                 guard entry.purchaseAtLeastMinor >= 0, transaction.amountMinor >= entry.purchaseAtLeastMinor,
-                    runs(entry, timeMs), hasUsesLeft(index, after), offers.isEligible(entry, member, timeMs: timeMs)
+                    runs(entry, timeMs), offers.isEligible(entry, history), hasUsesLeft(index, after)
                 else { continue }
                 applied = index
                 break
@@ -46,18 +47,18 @@ extension Program {
             explanation.offerApplied = Int8(applied)
             reward = (entry.bonusPoints, entry.creditBasisPoints)
         }
-        if after.pendingOfferHash == 0 { grantReturnOffer(timeMs, before: member, &after, &effect, &explanation) }
+        if after.pendingOfferHash == 0 { grantReturnOffer(timeMs, history, &after, &effect, &explanation) }
         return reward
     }
 
     func grantReturnOffer(
-        _ timeMs: Int64, before member: Member, _ after: inout Member, _ effect: inout PurchaseEffect,
+        _ timeMs: Int64, _ history: OfferHistory, _ after: inout Member, _ effect: inout PurchaseEffect,
         _ explanation: inout Explanation
     ) {
         for index in 0..<offers.entries.count {
             let entry = offers.entries[index]
-            guard entry.returnWithinMs > 0, runs(entry, timeMs), hasUsesLeft(index, after),
-                offers.isEligible(entry, member, timeMs: timeMs)
+            guard entry.returnWithinMs > 0, runs(entry, timeMs), offers.isEligible(entry, history),
+                hasUsesLeft(index, after)
             else { continue }
             after.pendingOfferHash = entry.hash
             after.pendingOfferGrantTimeMs = max(0, timeMs)

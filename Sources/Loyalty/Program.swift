@@ -11,9 +11,12 @@
 /// part paid with points earns nothing.
 ///
 /// Campaigns (docs/loyalty-rules.md): once a points rule applied and the purchase reached the minimum, the
-/// highest multiplier of the matching campaigns scales the rule's points (floor), the matching campaigns'
-/// bonuses are added, and only then does the per-transaction cap apply, so the cap stays the most any purchase
-/// can earn. Campaigns never change store credit.
+/// highest multiplier of the matching campaigns scales the rule's points (floor, after the tier multiplier), the
+/// matching campaigns' bonuses are added, and only then does the per-transaction cap apply, so the cap stays the
+/// most any purchase can earn (event bonuses aside). Campaigns never change store credit.
+///
+/// Member-dependent rules (tiers, offers, the daily cap, event bonuses) read only the `Member` passed in and
+/// write only `Decision.memberAfter` and `Decision.effect`; `undo(_:refundedMinor:member:)` reverses an effect.
 public struct Program: Sendable {
     public let version: Int64
     public let currencyCode: UInt16
@@ -32,6 +35,7 @@ public struct Program: Sendable {
     let tiers: TierTable
     let offers: OfferTable
     let events: EventBonuses
+    let hasBirthdayBonus: Bool
     let groups: GroupTable
     /// How members pay with points and credit; the ledger asks `redemption.plan(...)` on a redemption.
     public let redemption: RedemptionPolicy
@@ -60,6 +64,7 @@ public struct Program: Sendable {
         tiers = TierTable(configuration.tiers)
         offers = OfferTable(configuration.offers)
         events = configuration.events
+        hasBirthdayBonus = configuration.events.birthdayPoints > 0
         groups = GroupTable(groups: configuration.groups, merchants: configuration.merchants)
         redemption = configuration.redemption
         expiry = configuration.expiry
@@ -80,8 +85,9 @@ public struct Program: Sendable {
     ///
     /// Order of application (docs/loyalty-rules.md): the rule's points → the tier multiplier → campaigns
     /// (highest multiplier, then bonuses) → the offer's bonus → caps (per transaction, then per member per
-    /// day) → event bonuses (uncapped, once each). Credit: the rule's step
-    /// rate plus the tier's bonus plus the offer's rate, at most 100%, on the money part.
+    /// day) → event bonuses (uncapped, once each). Credit: the rule's step rate plus the tier's bonus plus the
+    /// offer's rate, at most 100%, on the money part. Every evaluated purchase is counted into the member's
+    /// aggregates; a wrong currency or an invalid amount leaves the member as it was (`effect` is `.none`).
     public func evaluate(transaction: Transaction, member: Member) -> Decision {
         var explanation = Explanation.nothingApplied
         guard transaction.currencyCode == currencyCode else {
@@ -99,8 +105,8 @@ public struct Program: Sendable {
         let moneyMinor = amountMinor - paidWithPointsMinor
         var after = member
         var effect = PurchaseEffect(
-            moneyMinor: moneyMinor, timeMs: transaction.timeMs, previousPurchaseTimeMs: member.lastPurchaseTimeMs,
-            tierBefore: member.tier)
+            moneyMinor: moneyMinor, timeMs: max(0, transaction.timeMs),
+            previousPurchaseTimeMs: member.lastPurchaseTimeMs, tierBefore: member.tier)
         let level = tiers.isEmpty ? 0 : enterTierWindow(&after, timeMs: transaction.timeMs, &explanation)
         var points = evaluatePoints(
             transaction, merchantIndex: merchantIndex, moneyMinor: moneyMinor, tierLevel: level, &explanation)
@@ -114,11 +120,13 @@ public struct Program: Sendable {
         }
         points = applyCaps(points, timeMs: transaction.timeMs, &after, &effect, &explanation)
         var referrerBonusPoints: Int64 = 0
-        if amountMinor >= minimumPurchaseMinor {
+        if amountMinor >= minimumPurchaseMinor,
+            !after.enrolmentRewarded || !after.firstPurchaseRewarded || (hasBirthdayBonus && after.birthMonth != 0)
+        {
             points += applyEvents(
                 timeMs: transaction.timeMs, &after, &effect, &explanation, referrerBonusPoints: &referrerBonusPoints)
         }
-        count(transaction, moneyMinor: moneyMinor, into: &after, &effect)
+        count(transaction, moneyMinor: moneyMinor, levelBefore: level, into: &after, &effect)
         let creditMinor = moneyMinor * min(basisPoints, ProgramLimits.basisPointsMax) / ProgramLimits.basisPointsMax
         return Decision(
             postings: Postings(pointsEarned: points, creditEarnedMinor: creditMinor), explanation: explanation,

@@ -261,4 +261,26 @@ struct OfferTests {
         let duplicate = try? Self.program([offer(#"\#(trigger), \#(reward)"#), offer(#"\#(trigger), \#(reward)"#)])
         #expect(duplicate == nil)
     }
+
+    @Test("the id hash is pinned (members store it, so it must never change); colliding ids are refused")
+    func hashPinnedAndCollisionsRefused() throws {
+        // FNV-1a over the id's 16 bytes, zero-padded; worked out independently.
+        #expect(OfferTable.hash(of: ShortIdentifier("O57285")!) == 0x81DA_45BF)
+        #expect(OfferTable.hash(of: ShortIdentifier("O118421")!) == 0x81DA_45BF)
+        func offer(_ name: String) -> String {
+            """
+            {"id": "\(name)", "from": "2026-01-01T00:00:00Z", "until": "2027-01-01T00:00:00Z",
+             "trigger": {"purchaseAtLeastMinor": 0}, "reward": {"bonusPoints": 1}}
+            """
+        }
+        #expect(
+            throws: ProgramConfigurationError(
+                keyPath: "offers[1].id", problem: "id hash collides with offer O57285; choose another id")
+        ) {
+            try Self.program([offer("O57285"), offer("O118421")])
+        }
+        #expect(throws: ProgramConfigurationError(keyPath: "offers[1].id", problem: "duplicate offer A")) {
+            try Self.program([offer("A"), offer("A")])
+        }
+    }
 }

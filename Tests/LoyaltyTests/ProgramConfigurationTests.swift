@@ -134,4 +134,92 @@ struct ProgramConfigurationTests {
             try Program(configuration: configuration)
         }
     }
+
+    /// The example at the top of docs/loyalty-rules.md, copied verbatim (keep the two in step).
+    static let documentedExample = """
+            {
+              "version": 12,
+              "currency": 364,
+              "groups": [
+                {"id": "KOUROSH", "kind": "branches"},
+                {"id": "VALIASR-MALL", "kind": "coalition"}
+              ],
+              "merchants": [
+                {"id": "MERCHANT0000001", "groups": ["KOUROSH", "VALIASR-MALL"]},
+                {"id": "DENTIST01"}
+              ],
+              "earning": {
+                "minimumPurchaseMinor": 10000,
+                "pointsPerTransactionMax": 5000,
+                "default": {"points": 1, "perAmountMinor": 10000},
+                "byMerchantCategory": {"5411": {"points": 2, "perAmountMinor": 10000}, "5812": {"pointsPerVisit": 10}},
+                "byGroup": {"KOUROSH": {"points": 3, "perAmountMinor": 10000}},
+                "byMerchant": {"DENTIST01": {"pointsPerVisit": 20}},
+                "byServiceCode": {"1001": 50}
+              },
+              "storeCredit": {
+                "default": {"steps": [{"fromAmountMinor": 300000, "basisPoints": 1000},
+                                      {"fromAmountMinor": 600000, "basisPoints": 1700}]},
+                "byGroup": {"KOUROSH": {"steps": [{"fromAmountMinor": 0, "basisPoints": 200}]}}
+              },
+              "campaigns": [
+                {"id": "NOROOZ", "from": "2026-03-20T00:00:00Z", "until": "2026-04-02T00:00:00Z",
+                 "scope": {"groups": ["KOUROSH"]}, "pointsMultiplierPercent": 200},
+                {"id": "LUNCH", "from": "2026-01-01T00:00:00Z", "until": "2027-01-01T00:00:00Z",
+                 "daysOfWeek": [1, 2, 3, 4, 5], "hours": {"from": 10, "until": 14},
+                 "scope": {"merchantCategories": ["5812"]}, "bonusPoints": 50}
+              ],
+              "tiers": {"windowDays": 365, "by": "volume", "levels": [
+                {"id": "BRONZE", "from": 0},
+                {"id": "SILVER", "from": 5000000, "pointsMultiplierPercent": 150, "creditBasisPointsBonus": 100},
+                {"id": "GOLD", "from": 20000000, "pointsMultiplierPercent": 200, "creditBasisPointsBonus": 300}]},
+              "offers": [
+                {"id": "FREQUENT-SMALL", "from": "2026-01-01T00:00:00Z", "until": "2027-01-01T00:00:00Z",
+                 "eligibility": {"purchasesAtLeast": 3, "averageTicketMaxMinor": 100000, "averageIntervalDaysMax": 14},
+                 "trigger": {"purchaseAtLeastMinor": 200000}, "reward": {"creditBasisPoints": 2000}},
+                {"id": "COME-BACK", "from": "2026-01-01T00:00:00Z", "until": "2027-01-01T00:00:00Z",
+                 "eligibility": {"purchasesAtLeast": 2, "averageTicketMinMinor": 300000, "averageIntervalDaysMin": 30},
+                 "trigger": {"returnWithinDays": 20}, "reward": {"creditBasisPoints": 2000}, "usesPerMemberMax": 3}
+              ],
+              "events": {"enrolmentPoints": 100, "firstPurchasePoints": 50, "birthdayPoints": 500, "birthdayWindowDays": 7,
+                         "referrerPoints": 300, "referredFirstPurchasePoints": 200},
+              "redemption": {"pointValueMinor": 10, "minimumBalancePoints": 1000, "maximumSharePercent": 50,
+                             "creditBeforePoints": true, "partialApproval": true},
+              "expiry": {"pointsLifeDays": 365, "creditLifeDays": 180}
+            }
+        """
+
+    @Test("the documented example with every section loads, and each new section reads as written")
+    func documentedExampleLoads() throws {
+        let configuration = try ProgramConfiguration.fromJSON(Array(Self.documentedExample.utf8))
+        let tiers = try #require(configuration.tiers)
+        #expect(tiers.windowDays == 365 && tiers.basis == .volume)
+        #expect(tiers.levels.map(\.from) == [0, 5_000_000, 20_000_000])
+        #expect(
+            tiers.levels[2]
+                == TierLevel(
+                    identifier: ShortIdentifier("GOLD")!, from: 20_000_000,
+                    pointsMultiplierPercent: 200, creditBasisPointsBonus: 300))
+        #expect(configuration.offers.count == 2)
+        #expect(configuration.offers[1].trigger == .returnWithin(days: 20))
+        #expect(
+            configuration.offers[1].eligibility
+                == OfferEligibility(
+                    purchasesAtLeast: 2, averageTicketMinMinor: 300_000, averageIntervalDaysMin: 30))
+        #expect(configuration.offers[0].usesPerMemberMax == 1)
+        #expect(
+            configuration.events
+                == EventBonuses(
+                    enrolmentPoints: 100, firstPurchasePoints: 50, birthdayPoints: 500, birthdayWindowDays: 7,
+                    referrerPoints: 300, referredFirstPurchasePoints: 200))
+        #expect(
+            configuration.redemption
+                == RedemptionPolicy(
+                    pointValueMinor: 10, minimumBalancePoints: 1000, maximumSharePercent: 50, creditBeforePoints: true,
+                    partialApproval: true))
+        #expect(configuration.expiry == ExpiryPolicy(pointsLifeDays: 365, creditLifeDays: 180))
+        let program = try Program(configuration: configuration)
+        #expect(program.tierCount == 3)
+        #expect(program.offerIdentifier(at: 1) == ShortIdentifier("COME-BACK"))
+    }
 }

@@ -260,4 +260,87 @@ struct ProgramTests {
             try Self.program(Self.storeCreditJSON).evaluate(transaction: transaction, member: Self.member)
                 .configurationVersion == 9)
     }
+
+    @Test("every rule at its largest at once does not overflow: clamps at 10^18, then bonuses add")
+    func everyRuleAtItsLargest() throws {
+        let json = """
+            {"version": 1, "currency": 364,
+             "earning": {"default": {"points": 1000000, "perAmountMinor": 1}},
+             "storeCredit": {"default": {"steps": [{"fromAmountMinor": 0, "basisPoints": 10000}]}},
+             "campaigns": [{"id": "MAX", "from": "2025-01-01T00:00:00Z", "until": "2027-01-01T00:00:00Z",
+                            "pointsMultiplierPercent": 1000, "bonusPoints": 1000000}],
+             "tiers": {"windowDays": 3660, "by": "volume", "levels": [
+               {"id": "ONLY", "from": 0, "pointsMultiplierPercent": 1000, "creditBasisPointsBonus": 10000}]},
+             "offers": [{"id": "MAX", "from": "2025-01-01T00:00:00Z", "until": "2027-01-01T00:00:00Z",
+                         "trigger": {"purchaseAtLeastMinor": 0},
+                         "reward": {"creditBasisPoints": 10000, "bonusPoints": 1000000}}],
+             "events": {"enrolmentPoints": 1000000, "firstPurchasePoints": 1000000,
+                        "referredFirstPurchasePoints": 1000000, "referrerPoints": 1000000}}
+            """
+        let program = try Program(json: Array(json.utf8))
+        let amountMinor = ProgramLimits.amountMinorMax
+        let decision = program.evaluate(transaction: Self.purchase(amountMinor), member: Member(isReferred: true))
+        // ⌊(10^12 − 1) × 10^6 × 10⌋ clamped to 10^18, ×10 clamped again, + 10^6 campaign + 10^6 offer + 3 × 10^6.
+        #expect(decision.postings.pointsEarned == ProgramLimits.pointsEarnedMax + 5_000_000)
+        // 10,000 + 10,000 + 10,000 basis points clamped to 10,000: the whole money part.
+        #expect(decision.postings.creditEarnedMinor == amountMinor)
+        #expect(decision.referrerBonusPoints == 1_000_000)
+        // Deterministic, and the same from a reloaded program.
+        #expect(program.evaluate(transaction: Self.purchase(amountMinor), member: Member(isReferred: true)) == decision)
+        let reloaded = try Program(json: Array(json.utf8))
+        #expect(
+            reloaded.evaluate(transaction: Self.purchase(amountMinor), member: Member(isReferred: true)) == decision)
+    }
+
+    @Test("hostile times (Int64.min, -1, Int64.max) with every rule on never trap, and their effects decode")
+    func hostileTimesNeverTrap() throws {
+        let json = """
+            {"version": 1, "currency": 364, "earning": {"default": {"points": 1, "perAmountMinor": 10000},
+               "pointsPerMemberPerDayMax": 100},
+             "campaigns": [{"id": "C", "from": "2025-01-01T00:00:00Z", "until": "2027-01-01T00:00:00Z",
+                            "pointsMultiplierPercent": 200}],
+             "tiers": {"windowDays": 1, "by": "count", "levels": [{"id": "B", "from": 0}, {"id": "S", "from": 1}]},
+             "offers": [{"id": "R", "from": "2025-01-01T00:00:00Z", "until": "2027-01-01T00:00:00Z",
+                         "eligibility": {"daysSinceLastPurchaseMax": 5},
+                         "trigger": {"returnWithinDays": 1}, "reward": {"bonusPoints": 5}}],
+             "events": {"birthdayPoints": 5, "birthdayWindowDays": 30}}
+            """
+        let program = try Program(json: Array(json.utf8))
+        var member = Member(birthMonth: 1, birthDay: 1)
+        for time in [Int64.min, -1, 0, 1_764_000_000_000, Int64.max, Int64.min, 1_764_000_000_001] {
+            var purchase = Self.purchase(100_000)
+            purchase.timeMs = time
+            let decision = program.evaluate(transaction: purchase, member: member)
+            #expect(decision.memberAfter.isPlausible)
+            var bytes = [UInt8](repeating: 0, count: PurchaseEffect.encodedByteCount)
+            bytes.withUnsafeMutableBytes { decision.effect.encode(into: $0.baseAddress!) }
+            #expect(bytes.withUnsafeBytes { PurchaseEffect(decoding: $0.baseAddress!) } == decision.effect)
+            var memberBytes = [UInt8](repeating: 0, count: Member.encodedByteCount)
+            memberBytes.withUnsafeMutableBytes { decision.memberAfter.encode(into: $0.baseAddress!) }
+            #expect(memberBytes.withUnsafeBytes { Member(decoding: $0.baseAddress!) } == decision.memberAfter)
+            #expect(program.undo(decision.effect, refundedMinor: 100_000, member: decision.memberAfter).isPlausible)
+            _ = program.tier(of: decision.memberAfter, atTimeMs: time)
+            member = decision.memberAfter
+        }
+        #expect(member.purchaseCount == 7)
+    }
+
+    @Test("undo: a refund in parts, the effect lowered after each, ends in a full undo; .none changes nothing")
+    func undoInParts() throws {
+        let program = try Self.program(Self.precedenceJSON)
+        let first = program.evaluate(transaction: Self.purchase(100_000), member: .new)
+        let second = program.evaluate(transaction: Self.purchase(300_000), member: first.memberAfter)
+        var effect = second.effect
+        var member = program.undo(effect, refundedMinor: 100_000, member: second.memberAfter)
+        #expect(member.purchaseCount == 2)
+        #expect(member.purchaseVolumeMinor == 300_000)
+        effect.moneyMinor -= 100_000
+        member = program.undo(effect, refundedMinor: 200_000, member: member)
+        #expect(member.purchaseCount == 1)
+        #expect(member.purchaseVolumeMinor == 100_000)
+        #expect(member.lastPurchaseTimeMs == first.memberAfter.lastPurchaseTimeMs)
+        #expect(program.undo(.none, refundedMinor: 5, member: member) == member)
+        // Arguments out of range are clamped: never below zero.
+        #expect(program.undo(first.effect, refundedMinor: Int64.max, member: .new) == .new)
+    }
 }

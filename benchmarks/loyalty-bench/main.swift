@@ -5,7 +5,8 @@ import MallocCounter
 
 // Loyalty rule evaluation benchmark (issue 6): nanoseconds and allocations per `Program.evaluate` with a
 // realistic program (20 merchants, 5 groups, MCC rates, service codes, stepped store credit, 4 campaigns of which
-// 3 are running during the purchase mix's hour). Run by hand:
+// 3 are running during the purchase mix's hour), then the same program with 3 tiers, 5 personalised offers, event
+// bonuses and a daily cap, evaluated for 16 members with different histories. Run by hand:
 //   swift run -c release --scratch-path .build-loyalty loyalty-bench [--iterations N]
 // Prints a markdown table (median of 7 rounds) to paste into benchmarks/RESULTS.md.
 
@@ -53,6 +54,65 @@ func realisticProgramJSON() -> String {
         """#
 }
 
+/// The sections that make the program "full": 3 tiers by yearly volume, 5 offers (frequent small spenders,
+/// infrequent big spenders, lapsed members, a bonus for regulars, a return offer for new members), every event
+/// bonus, a daily cap, redemption and expiry.
+func fullProgramJSON() -> String {
+    let window = #""from": "2025-01-01T00:00:00Z", "until": "2027-01-01T00:00:00Z""#
+    let sections = #"""
+        , "tiers": {"windowDays": 365, "by": "volume", "levels": [{"id": "BRONZE", "from": 0},
+           {"id": "SILVER", "from": 5000000, "pointsMultiplierPercent": 150, "creditBasisPointsBonus": 100},
+           {"id": "GOLD", "from": 20000000, "pointsMultiplierPercent": 200, "creditBasisPointsBonus": 300}]},
+         "offers": [
+           {"id": "FREQUENT-SMALL", \#(window),
+            "eligibility": {"purchasesAtLeast": 3, "averageTicketMaxMinor": 100000, "averageIntervalDaysMax": 14},
+            "trigger": {"purchaseAtLeastMinor": 200000}, "reward": {"creditBasisPoints": 2000}, "usesPerMemberMax": 2},
+           {"id": "COME-BACK", \#(window),
+            "eligibility": {"purchasesAtLeast": 2, "averageTicketMinMinor": 300000, "averageIntervalDaysMin": 30},
+            "trigger": {"returnWithinDays": 20}, "reward": {"creditBasisPoints": 2000}, "usesPerMemberMax": 5},
+           {"id": "LAPSED", \#(window), "eligibility": {"purchasesAtLeast": 1, "daysSinceLastPurchaseMin": 90},
+            "trigger": {"purchaseAtLeastMinor": 0}, "reward": {"bonusPoints": 200}},
+           {"id": "REGULAR", \#(window), "eligibility": {"purchasesAtLeast": 10},
+            "trigger": {"purchaseAtLeastMinor": 500000}, "reward": {"bonusPoints": 100}, "usesPerMemberMax": 255},
+           {"id": "NEW-RETURN", \#(window), "eligibility": {"purchasesAtLeast": 0},
+            "trigger": {"returnWithinDays": 7}, "reward": {"bonusPoints": 50}, "usesPerMemberMax": 1}],
+         "events": {"enrolmentPoints": 100, "firstPurchasePoints": 50, "birthdayPoints": 500, "birthdayWindowDays": 7,
+                    "referrerPoints": 300, "referredFirstPurchasePoints": 200},
+         "redemption": {"pointValueMinor": 10, "minimumBalancePoints": 1000, "maximumSharePercent": 50,
+                        "creditBeforePoints": true, "partialApproval": true},
+         "expiry": {"pointsLifeDays": 365, "creditLifeDays": 180}}
+        """#
+    let base = realisticProgramJSON()
+    let withCap = base.replacingOccurrences(
+        of: #""pointsPerTransactionMax": 5000,"#,
+        with: #""pointsPerTransactionMax": 5000, "pointsPerMemberPerDayMax": 20000,"#)
+    return String(withCap.dropLast(1)) + sections  // drop the closing brace of the base program
+}
+
+/// 16 members: new ones, referred ones, frequent small spenders, infrequent big spenders, gold members, members
+/// with a birthday in the mix's week; each history is built by evaluating its purchases with the program.
+func membersWithHistory(_ program: Program) -> [Member] {
+    let dayMs: Int64 = 86_400_000
+    let mixStart: Int64 = 1_764_000_000_000
+    let merchant = ShortIdentifier("MERCHANT101")!
+    let terminal = ShortIdentifier("TERM0001")!
+    return (0..<16).map { index in
+        var member = Member(
+            birthMonth: index % 4 == 1 ? 11 : 0, birthDay: index % 4 == 1 ? 26 : 0, isReferred: index % 5 == 2)
+        let purchaseCount = index % 4 == 0 ? 0 : 2 + index * 3
+        let intervalDays = Int64(index % 2 == 0 ? 9 : 40)
+        let ticketMinor = Int64(index % 2 == 0 ? 50_000 : 1_000_000 + index * 200_000)
+        for purchase in 0..<purchaseCount {
+            let timeMs = mixStart - Int64(purchaseCount - purchase) * intervalDays * dayMs
+            let transaction = Transaction(
+                amountMinor: ticketMinor, currencyCode: 364, merchantCategoryCode: 5411, merchant: merchant,
+                terminal: terminal, timeMs: timeMs)
+            member = program.evaluate(transaction: transaction, member: member).memberAfter
+        }
+        return member
+    }
+}
+
 /// 64 purchases cycling through known and unknown merchants, categories, service codes and points payments.
 func purchaseMix() -> [Transaction] {
     let categories: [UInt16] = [5411, 5812, 5541, 8021, 5999, 5311]
@@ -86,40 +146,74 @@ let iterations: Int = {
 }()
 
 let program: Program
+let fullProgram: Program
 do {
     program = try Program(json: Array(realisticProgramJSON().utf8))
+    fullProgram = try Program(json: Array(fullProgramJSON().utf8))
 } catch {
     fatalError("benchmark program: \(error)")
 }
 let purchases = purchaseMix()
-let member = Member(purchaseCount: 12, purchaseVolumeMinor: 1_200_000, firstPurchaseTimeMs: 1_700_000_000_000, lastPurchaseTimeMs: 1_763_000_000_000)
+let member = Member(
+    purchaseCount: 12, purchaseVolumeMinor: 1_200_000, firstPurchaseTimeMs: 1_700_000_000_000,
+    lastPurchaseTimeMs: 1_763_000_000_000)
+let members = membersWithHistory(fullProgram)
 
-// Proof that the campaigns are exercised, on stderr so stdout stays the table.
+// Proof that the rules are exercised, on stderr so stdout stays the table.
 let matched = purchases.filter {
     program.evaluate(transaction: $0, member: member).explanation.campaigns.matchedCount > 0
 }
-FileHandle.standardError.write(Data("campaigns matched \(matched.count) of \(purchases.count) purchases\n".utf8))
-
-/// Median of 7 rounds of `iterations` evaluations, each round cycling through the purchase mix.
-var rounds: [(nanoseconds: Double, allocations: Double)] = []
-for round in 0..<8 {
-    let allocationsBefore = malloc_counter_total()
-    let start = nanoseconds()
-    for index in 0..<iterations {
-        let decision = program.evaluate(transaction: purchases[index & 63], member: member)
-        blackHole(decision.postings.pointsEarned &+ decision.postings.creditEarnedMinor)
-    }
-    let elapsed = nanoseconds() - start
-    let allocations = malloc_counter_total() - allocationsBefore
-    if round > 0 {  // round 0 warms caches and branch predictors
-        rounds.append((Double(elapsed) / Double(iterations), Double(allocations) / Double(iterations)))
+var tiers = [0, 0, 0]
+var offersApplied = 0
+var offersGranted = 0
+var eventsPaid = 0
+for memberIndex in 0..<16 {
+    tiers[fullProgram.tier(of: members[memberIndex], atTimeMs: 1_764_000_000_000)] += 1
+    for purchase in purchases {
+        let explanation = fullProgram.evaluate(transaction: purchase, member: members[memberIndex]).explanation
+        if explanation.offerApplied >= 0 { offersApplied += 1 }
+        if explanation.offerGranted >= 0 { offersGranted += 1 }
+        if explanation.eventPoints > 0 { eventsPaid += 1 }
     }
 }
-let median = rounds.sorted { $0.nanoseconds < $1.nanoseconds }[3]
+FileHandle.standardError.write(
+    Data(
+        """
+        campaigns matched \(matched.count) of \(purchases.count) purchases
+        full program, 16 members × 64 purchases: members by tier \(tiers), offers applied \(offersApplied), \
+        granted \(offersGranted), event bonuses \(eventsPaid)
+
+        """.utf8))
+
+/// Median of 7 rounds of `iterations` evaluations (after a warm-up round), each cycling through the purchase mix
+/// and, for the full program, through the 16 members (member changes every 64 purchases).
+func measure(_ evaluate: (Int) -> Decision) -> (nanoseconds: Double, allocations: Double) {
+    var rounds: [(nanoseconds: Double, allocations: Double)] = []
+    for round in 0..<8 {
+        let allocationsBefore = malloc_counter_total()
+        let start = nanoseconds()
+        for index in 0..<iterations {
+            let decision = evaluate(index)
+            blackHole(decision.postings.pointsEarned &+ decision.postings.creditEarnedMinor)
+        }
+        let elapsed = nanoseconds() - start
+        let allocations = malloc_counter_total() - allocationsBefore
+        if round > 0 {  // round 0 warms caches and branch predictors
+            rounds.append((Double(elapsed) / Double(iterations), Double(allocations) / Double(iterations)))
+        }
+    }
+    return rounds.sorted { $0.nanoseconds < $1.nanoseconds }[3]
+}
+
+let campaignsOnly = measure { program.evaluate(transaction: purchases[$0 & 63], member: member) }
+let full = measure { fullProgram.evaluate(transaction: purchases[$0 & 63], member: members[($0 >> 6) & 15]) }
 print("| benchmark | ns/op | allocations/op |")
 print("|---|---:|---:|")
-let nanosecondsText = String(format: "%.1f", median.nanoseconds)
-let allocationsText = String(format: "%.2f", median.allocations)
-print(
-    "| evaluate (20 merchants, 5 groups, 4 MCC rates, 4 campaigns, 64-purchase mix) | \(nanosecondsText) | \(allocationsText) |"
-)
+for (name, result) in [
+    ("evaluate (20 merchants, 5 groups, 4 MCC rates, 4 campaigns, 64-purchase mix)", campaignsOnly),
+    ("evaluate, full program (+ 3 tiers, 5 offers, events, daily cap; 16 members with history)", full),
+] {
+    let nanosecondsText = String(format: "%.1f", result.nanoseconds)
+    let allocationsText = String(format: "%.2f", result.allocations)
+    print("| \(name) | \(nanosecondsText) | \(allocationsText) |")
+}
