@@ -89,7 +89,7 @@ extension ShardState {
         case .refund: return performRefund(&command, nowMs: nowMs)
         case .balance: return performBalance(command, nowMs: nowMs)
         case .block: return performBlock(command)
-        case .replace: return performReplace(command)
+        case .replace: return performReplace(command, nowMs: nowMs)
         case .none, .transferIn, .transferDone, .expireLots:
             preconditionFailure("not a client command: \(command.kind)")
         }

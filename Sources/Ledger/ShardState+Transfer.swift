@@ -17,7 +17,7 @@ extension ShardState {
         return transfer
     }
 
-    func performReplace(_ command: ShardCommand) -> OperationResult {
+    func performReplace(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .replace)
         guard let oldCard = cards.find(command.cardHash) else {
             result.status = .unknownCard
@@ -25,6 +25,7 @@ extension ShardState {
         }
         let member = Int(cards.cards[oldCard].member)
         result.member = Int32(member)
+        expireLots(member: member, nowMs: nowMs)  // overdue value must not move (and live again) with the balance
         guard cards.cards[oldCard].status != .replaced, command.otherCardHash != command.cardHash else {
             result.status = .notPermitted
             return result

@@ -153,4 +153,27 @@ extension LotDurabilityTests {
         #expect(totals.lotCounters.map(\.outstanding) == [.zero, AssetAmounts(points: 40, credit: 4)])
         #expect(totals.activeLots == 2)
     }
+
+    @Test("lot limits are recorded in ledger.meta: lowering lotsPerMemberMax below a member's lots is refused")
+    mutating func lotLimitsRecorded() throws {
+        defer { directory.remove() }
+        let clock = TestClock()
+        var configuration = lotConfiguration(clock: clock, sweepIntervalMs: 0)
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        for _ in 0..<3 {
+            _ = ledger.perform(requests.make(card(1), earn(5)))
+            clock.advance(byMs: Self.millisecondsPerDay / 2 + 1)
+        }
+        ledger.close()
+        let meta = try String(contentsOfFile: directory.data + "/ledger.meta", encoding: .utf8)
+        #expect(meta.contains("lotsPerMemberMax=16") && meta.contains("lotsPerShardMax=\(1 << 22)"))
+        configuration.lotsPerMemberMax = 1
+        #expect(throws: LedgerError.self) { try Ledger.open(directory: directory.data, configuration: configuration) }
+        configuration.lotsPerMemberMax = 8
+        let reopened = try Ledger.open(directory: directory.data, configuration: configuration)
+        #expect(reopened.perform(requests.make(card(1), .balance)).balance.points == 10, "the day-2 lot expired")
+        reopened.close()
+        let changed = try String(contentsOfFile: directory.data + "/ledger.meta", encoding: .utf8)
+        #expect(changed.contains("lotsPerMemberMax=8"))
+    }
 }

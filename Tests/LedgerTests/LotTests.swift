@@ -422,10 +422,13 @@ typealias Lot = LotHarness.Lot
             state.resolveLotTerms(&command, nowMs: nowMs)
             return state.apply(&command, nowMs: nowMs)
         }
+        _ = run(source, requests.make(oldCard, earn(10), lotTerms: LotTerms(pointsExpiresOnDay: Int32(lotTestDay + 1))))
         _ = run(source, requests.make(oldCard, earn(10)))
         nowMs += 5 * LotTerms.millisecondsPerDay
         _ = run(source, requests.make(oldCard, earn(20)))
+        nowMs += 2 * LotTerms.millisecondsPerDay
         let replaced = run(source, requests.make(oldCard, .replace(newCard: newCard)))
+        #expect(source.lots.counters.expired.points == 10, "the overdue lot expired; it does not move")
         let transfer = try! #require(replaced.transferOut)
         #expect(source.lots.activeCount == 0 && transfer.lotTerms.pointsExpiresOnDay == Int32(lotTestDay + 35))
         var command = source.transferInCommand(transfer)
@@ -449,6 +452,14 @@ typealias Lot = LotHarness.Lot
         let step = harness.sweep()
         #expect(step?.isLogged == true && step?.reply.balance.points == 120)
         harness.expectReplicaEqual()
+    }
+}
+
+extension RequestFactory {
+    mutating func make(_ card: CardNumber, _ operation: LedgerOperation, lotTerms: LotTerms) -> LedgerRequest {
+        var request = make(card, operation)
+        request.lotTerms = lotTerms
+        return request
     }
 }
 
