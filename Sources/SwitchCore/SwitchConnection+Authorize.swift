@@ -116,7 +116,13 @@ extension SwitchConnection {
         case .purchase, .offlinePurchase:
             // Under loyalty rules the ledger's shard decides, from the member's own aggregates (tier, history).
             if let rules = context.rules {
-                let transaction = loyaltyTransaction(amountMinor, rules)
+                var transaction = loyaltyTransaction(amountMinor, rules)
+                // The part already paid with points (a 91 entry in the request's field 54) earns nothing.
+                guard let paidWithPoints = AdditionalAmounts.paidWithPointsMinor(in: request) else {
+                    return .failure(ResponseCodeError("30"))
+                }
+                guard paidWithPoints <= amountMinor else { return .failure(ResponseCodeError("13")) }
+                transaction.paidWithPointsAmountMinor = paidWithPoints
                 return .success((.purchase(transaction: transaction, autoEnrol: program.autoEnrol), card))
             }
             guard let points = program.pointsEarned(amountMinor: amountMinor) else {
@@ -161,16 +167,13 @@ extension SwitchConnection {
     }
 
     /// The purchase as the rules see it: amount (4), currency (49, the program's when absent), category (18),
-    /// merchant (42), terminal (41) and the wall-clock time of arrival.
+    /// merchant (42) and terminal (41). Its time is the ledger's (recorded) time, set on the shard.
     func loyaltyTransaction(_ amountMinor: Int64, _ rules: Loyalty.Program) -> Loyalty.Transaction {
         let currency = request.integer(49).map { UInt16(clamping: $0) } ?? rules.currencyCode
         let category = request.integer(18).map { UInt16(clamping: $0) } ?? 0
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
         return Loyalty.Transaction(
             amountMinor: amountMinor, currencyCode: currency, merchantCategoryCode: category,
-            merchant: shortIdentifier(42), terminal: shortIdentifier(41),
-            timeMs: Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000)
+            merchant: shortIdentifier(42), terminal: shortIdentifier(41), timeMs: 0)
     }
 
     /// Fields 41 and 42 as the rules' identifiers, read through a stack buffer (no array per purchase); "-" when

@@ -159,6 +159,43 @@ import Testing
         #expect(totals.balance == AssetAmounts(points: 20 + 25 + 20, credit: 50_000))
     }
 
+    @Test("500,000 every 45 days: offered 20% credit for coming back within 20 days; paid at day 15, not at day 25")
+    mutating func returnOffer() throws {
+        let rules = try Loyalty.Program(
+            json: Array(
+                """
+                {"version": 1, "currency": 364, "earning": {"default": {"points": 1, "perAmountMinor": 10000}},
+                 "offers": [{"id": "COME-BACK", "from": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z",
+                   "eligibility": {"purchasesAtLeast": 2, "averageTicketMinMinor": 300000, "averageIntervalDaysMin": 30},
+                   "trigger": {"returnWithinDays": 20}, "reward": {"creditBasisPoints": 2000}, "usesPerMemberMax": 3}]}
+                """.utf8))
+        clock.nowMs.store(20_000 * Self.dayMs, ordering: .relaxed)
+        let ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
+        ledger.setRules(rules)
+        defer {
+            ledger.close()
+            directory.remove()
+        }
+        var grants: [UInt32] = []
+        for _ in 0..<3 {
+            let reply = ledger.perform(requests.make(card(3), purchase(500_000)))
+            #expect(reply.credited.credit == 0)
+            grants.append(reply.receipt.offerGrantedHash)
+            clock.advance(byMs: 45 * Self.dayMs)
+        }
+        #expect(grants[0] == 0 && grants[1] == 0 && grants[2] != 0, "granted once the history shows the pattern")
+        // Back 15 days after the grant (the loop moved 45 days on: step back 30).
+        clock.advance(byMs: -30 * Self.dayMs)
+        let back = ledger.perform(requests.make(card(3), purchase(100_000)))
+        #expect(back.credited.credit == 20_000 && back.receipt.offerAppliedHash == grants[2])
+        // 45 days on, the pattern holds again and another grant comes; returning at day 25 gets nothing.
+        clock.advance(byMs: 45 * Self.dayMs)
+        let granted = ledger.perform(requests.make(card(3), purchase(500_000)))
+        clock.advance(byMs: 25 * Self.dayMs)
+        let late = ledger.perform(requests.make(card(3), purchase(100_000)))
+        #expect(granted.receipt.offerGrantedHash != 0 && late.credited.credit == 0)
+    }
+
     @Test("a SILVER member who does not requalify is BRONZE from the purchase after the next window ends")
     mutating func downgradeAtWindowEnd() throws {
         let windowMs = 365 * Self.dayMs
@@ -254,6 +291,25 @@ import Testing
         ledger = try open(shards: 2)
         #expect(ledger.perform(requests.make(referrer, .balance)).balance.points == 101)
         #expect(ledger.perform(requests.make(referred, .balance)).balance.points == 1)
+    }
+
+    @Test("a first purchase refunded in two parts takes the referral bonus back at the part that completes it")
+    mutating func refundTakesReferralBack() throws {
+        let ledger = try open(shards: 1)
+        defer {
+            ledger.close()
+            directory.remove()
+        }
+        _ = ledger.perform(requests.make(card(1), purchase(10_000)))
+        _ = ledger.perform(requests.make(card(2), .profile(MemberProfile(referrer: card(1)))))
+        let first = requests.make(card(2), purchase(20_000))
+        #expect(ledger.perform(first).credited.points == 302)
+        #expect(ledger.perform(requests.make(card(1), .balance)).balance.points == 601)
+        _ = ledger.perform(requests.make(card(2), .refund(originalKey: first.key, refundAmountMinor: 10_000)))
+        #expect(ledger.perform(requests.make(card(1), .balance)).balance.points == 601, "a part keeps the bonus")
+        _ = ledger.perform(requests.make(card(2), .refund(originalKey: first.key, refundAmountMinor: 10_000)))
+        #expect(ledger.perform(requests.make(card(1), .balance)).balance.points == 101)
+        #expect(ledger.perform(requests.make(card(2), .balance)).balance.points == 0)
     }
 
     @Test("a referrer on the same shard is paid in the same record; a referrer nobody knows gets nothing")

@@ -185,6 +185,27 @@ struct LoyaltyRulesTests {
         }
     }
 
+    @Test("a purchase's field 54 entry 91 (already paid with points) earns nothing; a malformed 54 is 30")
+    func partPaidWithPointsEarnsNothing() throws {
+        var settings = SwitchSettings()
+        settings.rules = Self.rules(version: 1, merchantPoints: 5)
+        try withSwitch(settings) { server in
+            let client = try SwitchClient(port: server.port)
+            var terminal = Terminal()
+            let card = Wire.card(79)
+            var purchase = terminal.purchase(card, 10_000)
+            try purchase.set(54, "0091364D000000004000")
+            // 6,000 paid in money at 5 points per 100.
+            #expect(try client.exchange(purchase).amounts["90/999"] == 300)
+            var malformed = terminal.purchase(card, 10_000)
+            try malformed.set(54, "0091364D00000000400")
+            #expect(try client.exchange(malformed).code == "30")
+            var tooMuch = terminal.purchase(card, 10_000)
+            try tooMuch.set(54, "0091364D000000010001")
+            #expect(try client.exchange(tooMuch).code == "13")
+        }
+    }
+
     @Test("a running campaign doubles a purchase's points at the merchants in its scope, and only there")
     func campaignThroughTheSwitch() throws {
         var settings = SwitchSettings()
