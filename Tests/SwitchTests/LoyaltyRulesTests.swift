@@ -1,5 +1,6 @@
 import Foundation
 import ISO8583
+import SwitchCore
 import Testing
 
 /// The loyalty rules engine inside the authorization: what a purchase earns comes from the configured rules.
@@ -204,6 +205,15 @@ struct LoyaltyRulesTests {
             try tooMuch.set(54, "0091364D000000010001")
             #expect(try client.exchange(tooMuch).code == "13")
         }
+    }
+
+    @Test("the README's example program (fixtures/rules/club-program.json) loads: 20 merchants, 3 tiers, 5 offers")
+    func exampleProgramLoads() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fixtures/rules/club-program.json").path
+        let rules = try #require(try SwitchConfiguration.load(path: path).rules)
+        #expect(rules.version == 1 && rules.tierCount == 3 && rules.redemption.pointValueMinor == 10)
+        #expect(rules.offerIdentifier(at: 4).description == "NEW-HABIT")
     }
 
     @Test("a running campaign doubles a purchase's points at the merchants in its scope, and only there")
