@@ -17,7 +17,9 @@
 ///
 /// Member-dependent rules (tiers, offers, the daily cap, event bonuses) read only the `Member` passed in and
 /// write only `Decision.memberAfter` and `Decision.effect`; `undo(_:refundedMinor:member:)` reverses an effect.
-public struct Program: Sendable {
+/// A final class (immutable): holding or passing it costs one reference count, not one per table, which the
+/// switch and the ledger do per purchase.
+public final class Program: Sendable {
     public let version: Int64
     public let currencyCode: UInt16
     let merchantIndexByIdentifier: [ShortIdentifier: Int32]
@@ -71,7 +73,7 @@ public struct Program: Sendable {
     }
 
     /// Parses, validates and loads a JSON configuration (docs/loyalty-rules.md).
-    public init(json bytes: [UInt8]) throws(ProgramConfigurationError) {
+    public convenience init(json bytes: [UInt8]) throws(ProgramConfigurationError) {
         try self.init(configuration: ProgramConfiguration.fromJSON(bytes))
     }
 
