@@ -36,7 +36,9 @@ extension ShardState {
         case .approved: result.status = .approved
         case .partiallyApproved: result.status = .partiallyApproved
         case .declined(let reason):
-            result.status = Self.status(declinedFor: reason)
+            // With partial approval the share cap only lowers the amount: nothing payable means no balance (51).
+            let capOnly = reason == .exceedsMaximumShare && command.policy.partialApproval
+            result.status = capOnly ? .insufficientFunds : Self.status(declinedFor: reason)
             return result
         }
         let debit = AssetAmounts(points: plan.pointsUsed, credit: plan.creditUsedMinor)

@@ -69,6 +69,12 @@ import Testing
         reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 10_000, policy: policy, merchant: Self.shop)))
         #expect(reply.status == .partiallyApproved && reply.receipt.amountPaidMinor == 4_000)
         #expect(reply.debited == AssetAmounts(points: 0, credit: 4_000))
+        // Nothing left to pay with: 51, not 13 (the cap is not why it fails).
+        reply = ledger.perform(requests.make(card(2), .pay(amountMinor: 10_000, policy: policy, merchant: Self.shop)))
+        #expect(reply.status == .unknownCard)
+        _ = ledger.perform(requests.make(card(2), earn(0, credit: 0)))
+        reply = ledger.perform(requests.make(card(2), .pay(amountMinor: 10_000, policy: policy, merchant: Self.shop)))
+        #expect(reply.status == .insufficientFunds)
     }
 
     @Test("a reversal gives both assets back; replay after a restart decides every payment identically")
