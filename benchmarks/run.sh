@@ -124,13 +124,22 @@ wait_for_port "$switch_port"
 mix="purchase=60,redeem=15,balance=10,reversal=10,refund=5"
 run_loadgen saturation - "127.0.0.1:$switch_port" --connections 8 --in-flight 32 --duration "${seconds}s" --warmup "$warmup" --mix "$mix"
 run_loadgen fixed-rate - "127.0.0.1:$switch_port" --connections 8 --in-flight 128 --rate "$rate" --duration "${seconds}s" --warmup "$warmup" --mix "$mix"
+kill "${pids[-1]}"
+
+# The same under the example club program: every purchase decided on the shard from the member's aggregates.
+rules_port=$((port_base + 2))
+"$bin/loyalty-switch" serve --data "$work/data-rules" --listen "127.0.0.1:$rules_port" \
+    --config fixtures/rules/club-program.json >"$work/switch-rules.log" 2>&1 &
+pids+=($!)
+wait_for_port "$rules_port"
+run_loadgen rules-saturation - "127.0.0.1:$rules_port" --connections 8 --in-flight 32 --duration "${seconds}s" --warmup "$warmup" --mix "$mix"
 
 section="## benchmarks/run.sh, $(date -u '+%Y-%m-%d %H:%M UTC') ($(nproc) cores, $(uname -r), commit $(git rev-parse --short HEAD 2>/dev/null || echo none))
 
 Built with \`swift build -c release --scratch-path $scratch\`; loadgen and echo-responder from \`$bin\`.
 Ceiling: \`taskset -c 1 echo-responder --listen 127.0.0.1:$echo_port\`, loadgen under \`taskset -c 0\` (loadgen above is
 pinned by the script). Switch: \`loyalty-switch serve --data DIR --listen 127.0.0.1:$switch_port\` (durable, default
-configuration), unpinned, sharing the 2 cores with loadgen. Latency in ms; open-loop latency counts from each request's
+configuration), unpinned, sharing the 2 cores with loadgen; rules-saturation adds \`--config fixtures/rules/club-program.json\`. Latency in ms; open-loop latency counts from each request's
 intended send time. Load = /proc/loadavg before the run.
 
 | run | command | answers/s | p50 | p99 | p99.9 | max | errors | load (1/5/15 min) |
