@@ -19,6 +19,14 @@ import Testing
         return try! Loyalty.Program(json: Array(json.utf8))
     }
 
+    /// A program of version 1 in rials earning 1 point per whole 10,000, plus `sections` (JSON members).
+    static func program(_ sections: String) -> Loyalty.Program {
+        let json = """
+            {"version": 1, "currency": 364, "earning": {"default": {"points": 1, "perAmountMinor": 10000}}, \(sections)}
+            """
+        return try! Loyalty.Program(json: Array(json.utf8))
+    }
+
     static func purchase(_ amountMinor: Int64, merchant: String = "SHOP1") -> LedgerOperation {
         .purchase(
             transaction: Loyalty.Transaction(
@@ -115,16 +123,14 @@ import Testing
     /// 1 point per 10,000; tiers by volume over 365 days (SILVER from 400,000, ×2 points); the frequent small
     /// spender's offer: 20% credit on a purchase of at least 200,000 after 3 purchases averaging ≤ 100,000 at most
     /// 14 days apart.
-    static let rules = try! Loyalty.Program(
-        json: Array(
-            """
-            {"version": 1, "currency": 364, "earning": {"default": {"points": 1, "perAmountMinor": 10000}},
-             "tiers": {"windowDays": 365, "by": "volume", "levels": [{"id": "BRONZE", "from": 0},
-                       {"id": "SILVER", "from": 400000, "pointsMultiplierPercent": 200}]},
-             "offers": [{"id": "FREQUENT-SMALL", "from": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z",
-               "eligibility": {"purchasesAtLeast": 3, "averageTicketMaxMinor": 100000, "averageIntervalDaysMax": 14},
-               "trigger": {"purchaseAtLeastMinor": 200000}, "reward": {"creditBasisPoints": 2000}}]}
-            """.utf8))
+    static let rules = LedgerPurchaseTests.program(
+        """
+        "tiers": {"windowDays": 365, "by": "volume", "levels": [{"id": "BRONZE", "from": 0},
+                  {"id": "SILVER", "from": 400000, "pointsMultiplierPercent": 200}]},
+        "offers": [{"id": "FREQUENT-SMALL", "from": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z",
+          "eligibility": {"purchasesAtLeast": 3, "averageTicketMaxMinor": 100000, "averageIntervalDaysMax": 14},
+          "trigger": {"purchaseAtLeastMinor": 200000}, "reward": {"creditBasisPoints": 2000}}]
+        """)
 
     func purchase(_ amountMinor: Int64) -> LedgerOperation { LedgerPurchaseTests.purchase(amountMinor) }
 
@@ -161,14 +167,12 @@ import Testing
 
     @Test("500,000 every 45 days: offered 20% credit for coming back within 20 days; paid at day 15, not at day 25")
     mutating func returnOffer() throws {
-        let rules = try Loyalty.Program(
-            json: Array(
-                """
-                {"version": 1, "currency": 364, "earning": {"default": {"points": 1, "perAmountMinor": 10000}},
-                 "offers": [{"id": "COME-BACK", "from": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z",
-                   "eligibility": {"purchasesAtLeast": 2, "averageTicketMinMinor": 300000, "averageIntervalDaysMin": 30},
-                   "trigger": {"returnWithinDays": 20}, "reward": {"creditBasisPoints": 2000}, "usesPerMemberMax": 3}]}
-                """.utf8))
+        let rules = LedgerPurchaseTests.program(
+            """
+            "offers": [{"id": "COME-BACK", "from": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z",
+              "eligibility": {"purchasesAtLeast": 2, "averageTicketMinMinor": 300000, "averageIntervalDaysMin": 30},
+              "trigger": {"returnWithinDays": 20}, "reward": {"creditBasisPoints": 2000}, "usesPerMemberMax": 3}]
+            """)
         clock.nowMs.store(20_000 * Self.dayMs, ordering: .relaxed)
         let ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
         ledger.setRules(rules)
@@ -228,13 +232,11 @@ import Testing
 
     /// 1 point per 10,000; 100 for the first purchase, 500 for the referrer, 200 for the referred member's first
     /// purchase, 300 on a birthday (within 3 days either side).
-    static let rules = try! Loyalty.Program(
-        json: Array(
-            """
-            {"version": 1, "currency": 364, "earning": {"default": {"points": 1, "perAmountMinor": 10000}},
-             "events": {"firstPurchasePoints": 100, "referrerPoints": 500, "referredFirstPurchasePoints": 200,
-                        "birthdayPoints": 300, "birthdayWindowDays": 3}}
-            """.utf8))
+    static let rules = LedgerPurchaseTests.program(
+        """
+        "events": {"firstPurchasePoints": 100, "referrerPoints": 500, "referredFirstPurchasePoints": 200,
+                   "birthdayPoints": 300, "birthdayWindowDays": 3}
+        """)
 
     func purchase(_ amountMinor: Int64) -> LedgerOperation { LedgerPurchaseTests.purchase(amountMinor) }
 
