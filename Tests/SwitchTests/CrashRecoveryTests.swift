@@ -93,8 +93,11 @@ final class SentLog: Sendable {
     }
 
     /// Starts the switch, drives it from several threads, SIGKILLs it after a random moment.
-    static func runAndKill(directory: ScratchDirectory, cycle: Int, mixed: Bool = false, log: SentLog) throws {
-        let server = try SwitchProcess(directory: directory, run: cycle)
+    static func runAndKill(
+        directory: ScratchDirectory, cycle: Int, mixed: Bool = false, settings: SwitchSettings = SwitchSettings(),
+        log: SentLog
+    ) throws {
+        let server = try SwitchProcess(directory: directory, settings: settings, run: cycle)
         defer { server.stop() }
         let finished = DispatchSemaphore(value: 0)
         let deadline = Date().addingTimeInterval(5)
@@ -158,15 +161,45 @@ final class SentLog: Sendable {
 
     @Test("SIGKILL under purchases, redeems and reversals, 3 times: each card's balance is the sum of what the final answers say moved")
     func killUnderMixedLoad() throws {
+        try Self.killUnderMixedLoad(settings: SwitchSettings())
+    }
+
+    /// Tiers by purchase count (×2 from the 20th purchase), a first-purchase bonus and a per-visit campaign:
+    /// what a purchase earns depends on the member's history, which the log must carry through every kill.
+    static var memberDependentRules: [String: Any] {
+        [
+        "version": 1, "currency": 364,
+        "earning": ["default": ["points": 1, "perAmountMinor": 100]],
+        "tiers": [
+            "windowDays": 365, "by": "count",
+            "levels": [["id": "BASE", "from": 0], ["id": "REGULAR", "from": 20, "pointsMultiplierPercent": 200]],
+        ],
+        "events": ["firstPurchasePoints": 7],
+        "campaigns": [["id": "ALWAYS", "from": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z", "bonusPoints": 3]],
+        ]
+    }
+
+    @Test("the same under loyalty rules whose decisions depend on each member's history: replays byte for byte, balances add up")
+    func killUnderMixedLoadWithRules() throws {
+        var settings = SwitchSettings()
+        settings.rules = Self.memberDependentRules
+        let sent = try Self.killUnderMixedLoad(settings: settings)
+        let receipts = sent.compactMap { $0.response }.compactMap { try? Wire.dialect.decode($0).string(63) }
+        #expect(receipts.contains { $0.contains("TIER REGULAR") }, "some members reached the second tier")
+    }
+
+    /// Returns what the clients sent and got before the kills.
+    @discardableResult
+    static func killUnderMixedLoad(settings: SwitchSettings) throws -> [SentPurchase] {
         let directory = ScratchDirectory()
         defer { directory.remove() }
         let log = SentLog()
         for cycle in 0..<3 {
-            try Self.runAndKill(directory: directory, cycle: cycle, mixed: true, log: log)
+            try Self.runAndKill(directory: directory, cycle: cycle, mixed: true, settings: settings, log: log)
         }
         let sent = log.all
         #expect(sent.filter { $0.processing == "reversal" && $0.response != nil }.count > 0, "reversals were answered")
-        let server = try SwitchProcess(directory: directory, run: 3)
+        let server = try SwitchProcess(directory: directory, settings: settings, run: 3)
         defer { server.stop() }
         let client = try SwitchClient(port: server.port)
         _ = writeInBackground(fd: client.fd, sent.flatMap { Wire.frame($0.request) })
@@ -192,6 +225,7 @@ final class SentLog: Sendable {
             let balance = try client.exchange(terminal.balance(card))
             #expect(balance.available == moved[card, default: 0], "card \(card.suffix(4)): 90s minus 91s of the answers")
         }
+        return sent
     }
 
     @Test("SIGTERM: exit status 0, a snapshot is written, and a restart has every balance and replays old answers")
