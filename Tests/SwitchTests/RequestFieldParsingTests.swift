@@ -1,0 +1,62 @@
+import Foundation
+import Ledger
+import Testing
+
+@testable import SwitchCore
+
+/// The request fields the loyalty path reads beyond wire contract v1: field 48 of an enrolment (birthday,
+/// referrer) and field 54 of a purchase (the part paid with points). Hostile bytes must give a clean refusal.
+@Suite struct RequestFieldParsingTests {
+    @Test("field 48: birthday and referrer read exactly; empty means no profile; each malformed class is refused")
+    func profileField() throws {
+        let profile = try #require(MemberProfileField.parse(Array("BD040315RF165041000000000002".utf8)))
+        #expect(profile.birthMonth == 3 && profile.birthDay == 15)
+        #expect(profile.referrer?.masked == CardNumber("5041000000000002")?.masked)
+        let empty = try #require(MemberProfileField.parse([UInt8]()))
+        #expect(empty.birthMonth == 0 && empty.referrer == nil)
+        for bad in [
+            "BD", "BD04", "BD0403", "BD04031X", "BD050315X", "XX0412345", "BD040315BD040316", "RF05123",
+            "RF2012345678901234567890", "RF16504100000000000", "bd040315", "BD-40315",
+        ] {
+            #expect(MemberProfileField.parse(Array(bad.utf8)) == nil, "\(bad)")
+        }
+    }
+
+    @Test("field 48: 20,000 random and mutated values never crash, and what parses re-reads the same")
+    func profileFieldFuzz() {
+        var generator = SystemRandomNumberGenerator()
+        let seed = Array("BD040315RF165041000000000002".utf8)
+        for round in 0..<20_000 {
+            var bytes = seed
+            if round % 2 == 0 {
+                bytes = (0..<Int.random(in: 0...40, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            } else {
+                for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0x20...0x7E, using: &generator)
+                }
+            }
+            if let parsed = MemberProfileField.parse(bytes) {
+                #expect(parsed.birthMonth <= 99 && parsed.birthDay <= 99)
+            }
+        }
+    }
+
+    @Test("field 54 of a purchase: 91 entries in money add up; points entries, C/D and other types are read right")
+    func additionalAmounts() {
+        func paid(_ text: String) -> Int64? {
+            let bytes = Array(text.utf8)
+            return bytes.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) -> Int64? in
+                SwitchCore.AdditionalAmounts.paidWithPointsMinor(buffer)
+            }
+        }
+        #expect(paid("") == 0)
+        #expect(paid("0091364D000000004000") == 4_000)
+        #expect(paid("0091364D000000004000" + "0091364D000000000500") == 4_500)
+        #expect(paid("0091999D000000004000") == 0, "points themselves are not money paid")
+        #expect(paid("0002364C000000004000") == 0, "a balance entry is not a payment")
+        for bad in ["0091364D00000000400", "0091364X000000004000", "0091A64D000000004000", "0091364D00000000400A"] {
+            #expect(paid(bad) == nil, "\(bad)")
+        }
+        #expect(paid(String(repeating: "0091364D999999999999", count: 6)) == Int64(5_999_999_999_994), "no overflow")
+    }
+}
