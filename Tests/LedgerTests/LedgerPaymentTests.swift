@@ -175,3 +175,27 @@ import Testing
         #expect(csv == "payer,payee,points,credit_minor,value_minor\nBAKERY,FLORIST,90,0,900\n")
     }
 }
+
+extension LedgerCoalitionTests {
+    @Test("settlementPairsPerShardMax: a payment that needs one more pair is declined (96) and changes nothing")
+    mutating func settlementPairLimit() throws {
+        var configuration = testConfiguration(clock: clock)
+        configuration.settlementPairsPerShardMax = 1
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        ledger.setRules(Self.rules)
+        defer {
+            ledger.close()
+            directory.remove()
+        }
+        _ = ledger.perform(requests.make(card(1), Self.purchase(100_000, at: "BAKERY")))
+        _ = ledger.perform(requests.make(card(2), Self.purchase(100_000, at: "FLORIST")))
+        #expect(ledger.perform(requests.make(card(1), Self.pay(100, at: "FLORIST"))).status == .approved)
+        // The same pair again fits; the other direction is a second pair.
+        #expect(ledger.perform(requests.make(card(1), Self.pay(100, at: "FLORIST"))).status == .approved)
+        let refused = ledger.perform(requests.make(card(2), Self.pay(100, at: "BAKERY")))
+        #expect(refused.status == .capacityExceeded && refused.status.responseCode == "96")
+        #expect(refused.debited == .zero && refused.balance.points == 100)
+        // Value that settles nothing still pays at the limit.
+        #expect(ledger.perform(requests.make(card(2), Self.pay(100, at: "FLORIST"))).status == .approved)
+    }
+}
