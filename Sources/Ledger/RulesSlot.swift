@@ -18,6 +18,4 @@ final class RulesSlot: Sendable {
             current.generation == generation ? nil : (current.generation, current.program)
         }
     }
-
-    var hasRules: Bool { state.withLock { $0.program != nil } }
 }

@@ -60,9 +60,10 @@ enum ServeCommand {
         return 0
     }
 
+    /// The --config file (either spelling CommandLineOptions accepts), for SIGHUP to read again.
     static func configPath(_ arguments: [String]) -> String? {
-        guard let index = arguments.firstIndex(of: "--config"), index + 1 < arguments.count else { return nil }
-        return arguments[index + 1]
+        let options = try? CommandLineOptions(arguments, valued: ["listen", "data", "config"], flags: [])
+        return options?.values["config"]
     }
 
     /// SIGHUP: the rules of the --config file, if their version is newer; anything wrong is logged, nothing changes.
