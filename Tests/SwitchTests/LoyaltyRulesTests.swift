@@ -216,6 +216,42 @@ struct LoyaltyRulesTests {
         #expect(rules.offerIdentifier(at: 4).description == "NEW-HABIT")
     }
 
+    @Test("earn at FLORIST01, pay at CAFE01 (one coalition): 'ledger settlement' says FLORIST01 owes CAFE01")
+    func coalitionSettlementThroughTheSwitch() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        var settings = SwitchSettings()
+        settings.rules = [
+            "version": 1, "currency": 364, "groups": [["id": "MALL", "kind": "coalition"]],
+            "merchants": [["id": "FLORIST01", "groups": ["MALL"]], ["id": "CAFE01", "groups": ["MALL"]]],
+            "earning": ["default": ["points": 1, "perAmountMinor": 100]],
+        ]
+        let server = try SwitchProcess(directory: directory, settings: settings, run: 0)
+        defer { server.stop() }
+        let client = try SwitchClient(port: server.port)
+        var florist = Terminal(id: "FLOR0001")
+        florist.merchant = "FLORIST01      "
+        var cafe = Terminal(id: "CAFE0001")
+        cafe.merchant = "CAFE01         "
+        let card = Wire.card(80)
+        #expect(try client.exchange(florist.purchase(card, 10_000)).amounts["90/999"] == 100)
+        let paid = try client.exchange(cafe.redeem(card, 30))
+        #expect(paid.code == "00" && paid.amounts["91/999"] == -30)
+        #expect(server.signalAndWait(SIGTERM)?.status == 0)
+        let report = Process()
+        report.executableURL = URL(fileURLWithPath: try SwitchExecutable.path())
+        report.arguments = [
+            "ledger", "settlement", "--data", directory.data, "--config", directory.path + "/config-0.json",
+        ]
+        let output = Pipe()
+        report.standardOutput = output
+        try report.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        report.waitUntilExit()
+        #expect(report.terminationStatus == 0)
+        #expect(text == "payer,payee,points,credit_minor,value_minor\nFLORIST01,CAFE01,30,0,30\n")
+    }
+
     @Test("a running campaign doubles a purchase's points at the merchants in its scope, and only there")
     func campaignThroughTheSwitch() throws {
         var settings = SwitchSettings()
