@@ -32,10 +32,16 @@ final class LoopContext {
     /// by a reload, so reading it costs no lock. The ledger decides purchases with its own copy; this one only
     /// says whether rules are in force and names tiers and offers on receipts.
     var rules: Loyalty.Program? {
-        didSet { paymentPolicy = Self.paymentPolicy(rules, runtime.configuration.program) }
+        didSet {
+            paymentPolicy = Self.paymentPolicy(rules, runtime.configuration.program)
+            program = Self.program(rules, runtime.configuration.program)
+        }
     }
     /// How a redemption (0200/900000) is paid: the rules' redemption section, or the flat program's.
     var paymentPolicy: RedemptionPolicy
+    /// The flat program with, under rules, their point value and partial approval: what holds (0100/900000),
+    /// completions and a partial approval's field 4 convert with, so they agree with redemptions.
+    var program: Program
 
     init(loop: EventLoop, runtime: SwitchRuntime) {
         self.loop = loop
@@ -46,6 +52,15 @@ final class LoopContext {
         outgoing.reserveCapacity(1024)
         rules = runtime.configuration.rules
         paymentPolicy = Self.paymentPolicy(runtime.configuration.rules, runtime.configuration.program)
+        program = Self.program(runtime.configuration.rules, runtime.configuration.program)
+    }
+
+    static func program(_ rules: Loyalty.Program?, _ program: Program) -> Program {
+        guard let rules else { return program }
+        var adjusted = program
+        adjusted.pointValueMinor = rules.redemption.pointValueMinor
+        adjusted.partialRedemption = rules.redemption.partialApproval
+        return adjusted
     }
 
     static func paymentPolicy(_ rules: Loyalty.Program?, _ program: Program) -> RedemptionPolicy {
@@ -107,7 +122,7 @@ final class LoopContext {
             if entry.answered {
                 if !undoLateApproval(entry, reply) { runtime.settle(entry.key) }
             } else if var response = entry.response {
-                ResponseBuilder.complete(&response, reply: reply, program: runtime.configuration.program)
+                ResponseBuilder.complete(&response, reply: reply, program: program)
                 let isPurchase = entry.kind == .purchase || entry.kind == .offlinePurchase
                 if let rules, (isPurchase || entry.kind == .balanceInquiry) && reply.status.isApproval {
                     ResponseBuilder.setReceipt(&response, reply, rules: rules)

@@ -102,7 +102,7 @@ extension SwitchConnection {
 
     /// The ledger operation for a request, or the response code that refuses it.
     func ledgerOperation(_ kind: TransactionKind) -> Result<(LedgerOperation, CardNumber), ResponseCodeError> {
-        let program = context.runtime.configuration.program
+        let program = context.program
         let amount = request.integer(4)
         if kind.needsAmount {
             guard let amount else { return .failure(ResponseCodeError("30")) }

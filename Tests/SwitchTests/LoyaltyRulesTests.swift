@@ -252,6 +252,31 @@ struct LoyaltyRulesTests {
         #expect(text == "payer,payee,points,credit_minor,value_minor\nFLORIST01,CAFE01,30,0,30\n")
     }
 
+    @Test("under rules with a point value of 10, redeem, hold and completion all convert at 10 per point")
+    func pointValueOfTheRules() throws {
+        var settings = SwitchSettings()
+        var rules = Self.rules(version: 1, merchantPoints: 5)
+        rules["redemption"] = ["pointValueMinor": 10, "partialApproval": true]
+        settings.rules = rules
+        try withSwitch(settings) { server in
+            let client = try SwitchClient(port: server.port)
+            var terminal = Terminal()
+            let card = Wire.card(81)
+            #expect(try client.exchange(terminal.purchase(card, 10_000, stan: 90)).available == 500)
+            let redeem = try client.exchange(terminal.redeem(card, 1_000, stan: 91))
+            #expect(redeem.code == "00" && redeem.amounts["91/999"] == -100 && redeem.available == 400)
+            let hold = try client.exchange(terminal.message(100, processing: "900000", card: card, amount: 2_000, stan: 92))
+            #expect(hold.code == "00" && hold.available == 200, "2,000 at 10 per point holds 200 points")
+            let completion = terminal.message(
+                220, processing: "900000", card: card, amount: 1_500, original: terminal.originalData(mti: 100, stan: 92))
+            let captured = try client.exchange(completion)
+            #expect(captured.code == "00" && captured.available == 250, "1,500 captures 150; the other 50 are released")
+            // More than the balance covers: partial, field 4 says what the 250 points pay.
+            let partial = try client.exchange(terminal.message(100, processing: "900000", card: card, amount: 9_000, stan: 93))
+            #expect(partial.code == "10" && partial.field(4) == "000000002500")
+        }
+    }
+
     @Test("a running campaign doubles a purchase's points at the merchants in its scope, and only there")
     func campaignThroughTheSwitch() throws {
         var settings = SwitchSettings()
