@@ -63,7 +63,7 @@ let package = Package(
         // End-to-end tests: the real loyalty-switch executable as a child process, driven over loopback TCP.
         .testTarget(
             name: "SwitchTests",
-            dependencies: ["ISO8583", "SwitchCore", "Network", "Ledger"],
+            dependencies: ["ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty"],
             exclude: ["contract_client.py"],
             swiftSettings: strictSettings
         ),

@@ -43,6 +43,10 @@ public struct ShortIdentifier: Hashable, Sendable, Comparable, CustomStringConve
         self.init(bytes: Array(text.utf8))
     }
 
+    /// The 16 bytes as two words, first byte most significant, zero-filled past the end: for writers that put an
+    /// identifier into a buffer without building a String (receipts on the authorization path).
+    public var packed: (high: UInt64, low: UInt64) { (high, low) }
+
     public static func < (left: ShortIdentifier, right: ShortIdentifier) -> Bool {
         (left.high, left.low) < (right.high, right.low)
     }

@@ -40,32 +40,55 @@ enum ResponseBuilder {
     /// Field 63 on an approved purchase under loyalty rules: a line a terminal may print. Built from the ledger's
     /// outcome only, so a replayed response carries the same text. Skipped when the dialect has no field 63.
     static func setReceipt(_ response: inout ISOMessage, _ reply: LedgerReply, rules: Loyalty.Program) {
-        try? response.set(63, receiptText(reply, rules: rules))
+        var writer = ReceiptWriter()
+        writeReceipt(reply, rules: rules, into: &writer)
+        writer.withBytes { bytes in _ = try? response.set(63, canonicalBytes: bytes) }
     }
 
-    /// "POINTS +12 BALANCE 340 | CREDIT +1500 BALANCE 1500 | TIER GOLD (UP FROM SILVER)". Tier names come from
-    /// the rules in force, looked up by the index the ledger recorded.
-    static func receiptText(_ reply: LedgerReply, rules: Loyalty.Program) -> String {
+    /// "POINTS +12 BALANCE 340 | CREDIT +1500 BALANCE 1500 | TIER GOLD (UP FROM SILVER) | OFFER X APPLIED". Tier
+    /// and offer names come from the rules in force, looked up by what the ledger recorded.
+    static func writeReceipt(_ reply: LedgerReply, rules: Loyalty.Program, into writer: inout ReceiptWriter) {
         let receipt = reply.receipt
         // A purchase says what it earned; a balance inquiry only what there is.
-        let earned = receipt.isDecided ? "+\(reply.credited.points) " : ""
-        var text = "POINTS \(earned)BALANCE \(reply.available.points)"
+        writer.append("POINTS ")
+        if receipt.isDecided { writeEarned(reply.credited.points, &writer) }
+        writer.append("BALANCE ")
+        writer.append(reply.available.points)
         if reply.credited.credit != 0 || reply.available.credit != 0 {
-            text += " | CREDIT \(receipt.isDecided ? "+\(reply.credited.credit) " : "")BALANCE \(reply.available.credit)"
+            writer.append(" | CREDIT ")
+            if receipt.isDecided { writeEarned(reply.credited.credit, &writer) }
+            writer.append("BALANCE ")
+            writer.append(reply.available.credit)
         }
         if let tier = tierName(rules, receipt.tier) {
-            text += " | TIER \(tier)"
+            writer.append(" | TIER ")
+            writer.append(tier)
             if receipt.isDecided, receipt.tier != receipt.tierBefore, let before = tierName(rules, receipt.tierBefore) {
-                text += receipt.tier > receipt.tierBefore ? " (UP FROM \(before))" : " (DOWN FROM \(before))"
+                writer.append(receipt.tier > receipt.tierBefore ? " (UP FROM " : " (DOWN FROM ")
+                writer.append(before)
+                writer.append(")")
             }
         }
         if let offer = rules.offer(withHash: receipt.offerAppliedHash) {
-            text += " | OFFER \(offer.identifier) APPLIED"
+            writer.append(" | OFFER ")
+            writer.append(offer.identifier)
+            writer.append(" APPLIED")
         }
         if let offer = rules.offer(withHash: receipt.offerGrantedHash) {
-            text += " | OFFER \(offer.identifier): \(reward(offer)) ON YOUR NEXT PURCHASE WITHIN \(offer.returnWithinDays) DAYS"
+            writer.append(" | OFFER ")
+            writer.append(offer.identifier)
+            writer.append(": ")
+            writeReward(offer, &writer)
+            writer.append(" ON YOUR NEXT PURCHASE WITHIN ")
+            writer.append(offer.returnWithinDays)
+            writer.append(" DAYS")
         }
-        return text
+    }
+
+    private static func writeEarned(_ amount: Int64, _ writer: inout ReceiptWriter) {
+        writer.append("+")
+        writer.append(amount)
+        writer.append(" ")
     }
 
     static func tierName(_ rules: Loyalty.Program, _ index: UInt8) -> ShortIdentifier? {
@@ -73,16 +96,21 @@ enum ResponseBuilder {
     }
 
     /// "20% CREDIT", "+50 POINTS", or both; basis points shown as a percentage with up to two decimals.
-    static func reward(_ offer: Loyalty.Program.OfferSummary) -> String {
-        var parts: [String] = []
+    static func writeReward(_ offer: Loyalty.Program.OfferSummary, _ writer: inout ReceiptWriter) {
         if offer.creditBasisPoints > 0 {
-            let whole = offer.creditBasisPoints / 100
+            writer.append(offer.creditBasisPoints / 100)
             let hundredths = offer.creditBasisPoints % 100
-            let percent = hundredths == 0 ? "\(whole)" : "\(whole).\(hundredths < 10 ? "0" : "")\(hundredths)"
-            parts.append("\(percent)% CREDIT")
+            if hundredths != 0 {
+                writer.append(hundredths < 10 ? ".0" : ".")
+                writer.append(hundredths)
+            }
+            writer.append("% CREDIT")
         }
-        if offer.bonusPoints > 0 { parts.append("+\(offer.bonusPoints) POINTS") }
-        return parts.joined(separator: " AND ")
+        if offer.bonusPoints > 0 {
+            writer.append(offer.creditBasisPoints > 0 ? " AND +" : "+")
+            writer.append(offer.bonusPoints)
+            writer.append(" POINTS")
+        }
     }
 
     /// A response that needs no ledger: 39 only.

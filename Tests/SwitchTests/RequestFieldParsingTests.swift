@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import Testing
 
+@testable import Loyalty
 @testable import SwitchCore
 
 /// The request fields the loyalty path reads beyond wire contract v1: field 48 of an enrolment (birthday,
@@ -58,5 +59,43 @@ import Testing
             #expect(paid(bad) == nil, "\(bad)")
         }
         #expect(paid(String(repeating: "0091364D999999999999", count: 6)) == Int64(5_999_999_999_994), "no overflow")
+    }
+}
+
+/// The field 63 receipt line, written into a stack buffer: every part, byte for byte.
+@Suite struct ReceiptTextTests {
+    static let rules = try! Loyalty.Program(
+        json: Array(
+            """
+            {"version": 1, "currency": 364, "earning": {"default": {"points": 1, "perAmountMinor": 100}},
+             "tiers": {"windowDays": 365, "by": "count", "levels": [{"id": "BRONZE", "from": 0}, {"id": "GOLD", "from": 9}]},
+             "offers": [{"id": "FREQUENT", "from": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z",
+                         "trigger": {"purchaseAtLeastMinor": 1}, "reward": {"creditBasisPoints": 1250, "bonusPoints": 40}},
+                        {"id": "COME-BACK", "from": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z",
+                         "trigger": {"returnWithinDays": 20}, "reward": {"creditBasisPoints": 2005}}]}
+            """.utf8))
+
+    func text(_ reply: LedgerReply) -> String {
+        var writer = ReceiptWriter()
+        ResponseBuilder.writeReceipt(reply, rules: Self.rules, into: &writer)
+        return writer.withBytes { String(decoding: $0, as: UTF8.self) }
+    }
+
+    @Test("purchase with every part, a balance inquiry, and a negative balance")
+    func everyPart() {
+        var reply = LedgerReply(tag: 1, key: .zero, status: .approved)
+        reply.credited = AssetAmounts(points: 120, credit: 1_500)
+        reply.available = AssetAmounts(points: 340, credit: 1_500)
+        reply.receipt = LoyaltyReceipt(isDecided: true, tier: 1, tierBefore: 0, rulesVersion: 1)
+        reply.receipt.offerAppliedHash = OfferTable.hash(of: ShortIdentifier("FREQUENT")!)
+        reply.receipt.offerGrantedHash = OfferTable.hash(of: ShortIdentifier("COME-BACK")!)
+        #expect(
+            text(reply)
+                == "POINTS +120 BALANCE 340 | CREDIT +1500 BALANCE 1500 | TIER GOLD (UP FROM BRONZE) | OFFER FREQUENT "
+                + "APPLIED | OFFER COME-BACK: 20.05% CREDIT ON YOUR NEXT PURCHASE WITHIN 20 DAYS")
+        var balance = LedgerReply(tag: 2, key: .zero, status: .approved)
+        balance.available = AssetAmounts(points: -25, credit: 0)
+        balance.receipt.tier = 0
+        #expect(text(balance) == "POINTS BALANCE -25 | TIER BRONZE")
     }
 }
