@@ -77,7 +77,10 @@ extension ShardState {
                 return false
             }
             guard applyUndo(member: member, credit: original.outcome.debited, &result) else { return false }
-            if original.effect.kind == .refund { restoreRefundable(original) }
+            if original.effect.kind == .refund {
+                restoreRefundable(original)
+                redoDecision(refund: original, member: member, &command, &result)
+            }
             let settled = original.paymentSettlement
             if settled.payer != 0 {
                 // Value that came from a coalition partner goes back with that origin (replay does the same).
@@ -194,6 +197,40 @@ extension ShardState {
         let moneyAfter = Int64(money * Int128(toRefunded) / purchase)
         remaining.moneyMinor -= moneyBefore
         let after = rules.undo(remaining, refundedMinor: moneyAfter - moneyBefore, member: members[member].loyalty)
+        members[member].loyalty = after
+        command.memberAfter = after
+        command.rulesVersion = rules.version
+        command.options |= ShardCommand.optionDecided
+    }
+
+    /// A refund of a rules-decided purchase was reversed: its part counts again in the member's aggregates (and,
+    /// when it was the refund that completed the purchase, the purchase is counted again, with its offer use,
+    /// one-off bonuses and the referrer's bonus). Live: the rules compute it and the command records it; replay:
+    /// the recorded result is set.
+    func redoDecision(
+        refund: IdempotencyEntry, member: Int, _ command: inout ShardCommand, _ result: inout OperationResult
+    ) {
+        let earnPosition = refund.effect.linkedPosition
+        guard idempotency.isLive(earnPosition) else { return }
+        let earn = idempotency[earnPosition]
+        guard earn.effect.kind == .earn, earn.effect.isDecidedByRules else { return }
+        let purchase = earn.effect.referenceAmountMinor
+        let fromRefunded = earn.effect.refundedAmountMinor
+        let toRefunded = fromRefunded + refund.effect.referenceAmountMinor
+        let countsAgain = toRefunded == purchase
+        if countsAgain && earn.effect.referrerBonusPoints > 0 {
+            _ = payReferrer(of: member, points: Int64(earn.effect.referrerBonusPoints), key: command.key, &result)
+        }
+        if command.isDecided {
+            members[member].loyalty = command.memberAfter
+            return
+        }
+        guard let rules else { return }
+        let money = Int128(earn.effect.purchase.moneyMinor)
+        let whole = Int128(max(purchase, 1))
+        let restored = Int64(money * Int128(toRefunded) / whole - money * Int128(fromRefunded) / whole)
+        let after = rules.redo(
+            earn.effect.purchase, restoredMinor: restored, countsAgain: countsAgain, member: members[member].loyalty)
         members[member].loyalty = after
         command.memberAfter = after
         command.rulesVersion = rules.version

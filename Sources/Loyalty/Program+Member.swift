@@ -74,3 +74,44 @@ extension Program {
         }
     }
 }
+
+extension Program {
+    /// The member after a refund of `restoredMinor` of the purchase whose effect is `effect` was itself reversed:
+    /// the inverse of `undo` for that part. `countsAgain` says the reversed refund was the one that completed
+    /// the purchase (its `undo` took the purchase out of the counts): the purchase is counted again, its offer use
+    /// is recorded again and the one-off bonuses it paid are marked paid again (their points come back with the
+    /// refund's reversal in the ledger). Not restored: a withdrawn return-offer grant, and the latest purchase time
+    /// when it moved back. The tier follows the restored window aggregates.
+    public func redo(_ effect: PurchaseEffect, restoredMinor: Int64, countsAgain: Bool, member: Member) -> Member {
+        guard effect != .none else { return member }
+        var after = member
+        let restored = min(max(restoredMinor, 0), effect.moneyMinor)
+        after.purchaseVolumeMinor = Aggregate.adding(member.purchaseVolumeMinor, restored)
+        if effect.tierWindowDays != 0, effect.tierWindowDays == after.tierWindowDays {
+            let count: UInt32 = countsAgain ? 1 : 0
+            if effect.tierWindowIndex == after.tierWindowIndex {
+                after.tierWindowVolumeMinor = Aggregate.adding(after.tierWindowVolumeMinor, restored)
+                after.tierWindowPurchaseCount &+= count
+            } else if UInt64(effect.tierWindowIndex) + 1 == UInt64(after.tierWindowIndex) {
+                after.previousTierWindowVolumeMinor = Aggregate.adding(after.previousTierWindowVolumeMinor, restored)
+                after.previousTierWindowPurchaseCount &+= count
+            }
+        }
+        if countsAgain {
+            after.purchaseCount &+= 1
+            if after.firstPurchaseTimeMs == 0 { after.firstPurchaseTimeMs = max(0, effect.timeMs) }
+            after.lastPurchaseTimeMs = max(after.lastPurchaseTimeMs, max(0, effect.timeMs))
+            if effect.offerAppliedHash != 0 { after.offerUses = offers.recordingUse(after.offerUses, hash: effect.offerAppliedHash) }
+            if effect.rewardedEvents.contains(.enrolment) { after.enrolmentRewarded = true }
+            if effect.rewardedEvents.contains(.firstPurchase) { after.firstPurchaseRewarded = true }
+            if effect.rewardedEvents.contains(.birthday), let year = Birthday.year(
+                holding: max(0, effect.timeMs) / CampaignTable.millisecondsPerDay, month: Int(after.birthMonth),
+                day: Int(after.birthDay), windowDays: events.birthdayWindowDays)
+            {
+                after.birthdayRewardYear = max(after.birthdayRewardYear, UInt16(clamping: year))
+            }
+        }
+        after.tier = UInt8(tiers.level(of: after))
+        return after
+    }
+}

@@ -314,6 +314,41 @@ import Testing
         #expect(ledger.perform(requests.make(card(2), .balance)).balance.points == 0)
     }
 
+    @Test("reversing the refund of a first purchase counts it again: tier, bonuses paid once, the referrer paid again")
+    mutating func refundReversalCountsAgain() throws {
+        let rules = LedgerPurchaseTests.program(
+            """
+            "tiers": {"windowDays": 365, "by": "count", "levels": [{"id": "BRONZE", "from": 0},
+                      {"id": "SILVER", "from": 2, "pointsMultiplierPercent": 200}]},
+            "events": {"firstPurchasePoints": 100, "referrerPoints": 500, "referredFirstPurchasePoints": 200}
+            """)
+        var ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
+        ledger.setRules(rules)
+        defer {
+            ledger.close()
+            directory.remove()
+        }
+        _ = ledger.perform(requests.make(card(1), purchase(10_000)))
+        _ = ledger.perform(requests.make(card(2), .profile(MemberProfile(referrer: card(1)))))
+        let first = requests.make(card(2), purchase(20_000))
+        #expect(ledger.perform(first).credited.points == 302)
+        #expect(ledger.perform(requests.make(card(2), purchase(10_000))).receipt.tier == 1)
+        let refund = requests.make(card(2), .refund(originalKey: first.key, refundAmountMinor: 20_000))
+        #expect(ledger.perform(refund).debited.points == 302)
+        #expect(ledger.perform(requests.make(card(2), .balance)).receipt.tier == 0, "one purchase left: BRONZE")
+        #expect(ledger.perform(requests.make(card(1), .balance)).balance.points == 101, "bonus taken back")
+        let reversal = ledger.perform(requests.make(card(2), .reverse(originalKey: refund.key)))
+        #expect(reversal.status == .approved && reversal.credited.points == 302)
+        #expect(ledger.perform(requests.make(card(2), .balance)).receipt.tier == 1, "counted again: SILVER")
+        #expect(ledger.perform(requests.make(card(1), .balance)).balance.points == 601, "the referrer paid again")
+        // The bonuses stay paid: the next purchase earns only its rate, doubled by SILVER.
+        #expect(ledger.perform(requests.make(card(2), purchase(10_000))).credited.points == 2)
+        ledger.close(snapshot: false)
+        ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
+        #expect(ledger.perform(requests.make(card(2), .balance)).balance.points == 302 + 1 + 2)
+        #expect(ledger.perform(requests.make(card(1), .balance)).balance.points == 601)
+    }
+
     @Test("a referrer on the same shard is paid in the same record; a referrer nobody knows gets nothing")
     mutating func referralOnOneShard() throws {
         let ledger = try open(shards: 1)
