@@ -134,8 +134,10 @@ import Testing
 
     func purchase(_ amountMinor: Int64) -> LedgerOperation { LedgerPurchaseTests.purchase(amountMinor) }
 
-    @Test("50,000 every 10 days, then 250,000: 20% credit and SILVER on that purchase; its reversal undoes both")
-    mutating func reversalUndoesOfferAndTier() throws {
+    @Test(
+        "50,000 every 10 days, then 250,000: 20% credit and SILVER on that purchase; its reversal (or full refund) undoes both",
+        arguments: [false, true])
+    mutating func reversalUndoesOfferAndTier(byRefund: Bool) throws {
         // Mid-window, so the 40 days below stay inside one 365-day tier window.
         clock.nowMs.store(56 * 365 * Self.dayMs + 100 * Self.dayMs, ordering: .relaxed)
         let ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
@@ -151,7 +153,9 @@ import Testing
         #expect(reply.credited == AssetAmounts(points: 25, credit: 50_000))
         #expect(reply.receipt.tierBefore == 0 && reply.receipt.tier == 1 && reply.receipt.offerAppliedHash != 0)
         #expect(ledger.perform(requests.make(card(1), .balance)).receipt.tier == 1)
-        let reversal = ledger.perform(requests.make(card(1), .reverse(originalKey: big.key)))
+        let undo: LedgerOperation =
+            byRefund ? .refund(originalKey: big.key, refundAmountMinor: 250_000) : .reverse(originalKey: big.key)
+        let reversal = ledger.perform(requests.make(card(1), undo))
         #expect(reversal.status == .approved && reversal.debited == AssetAmounts(points: 25, credit: 50_000))
         #expect(ledger.perform(requests.make(card(1), .balance)).receipt.tier == 0, "the upgrade is undone")
         // The offer's use was given back: the next qualifying purchase gets it (and the upgrade) again.
