@@ -34,6 +34,10 @@ public enum LedgerVerifier {
             "transfers pending: \(totals.pendingTransfers)",
             "lots: \(totals.activeLots) (expired points \(totals.lotTotals.expired.points), "
                 + "credit \(totals.lotTotals.expired.credit))",
+            "rules purchases counted: \(totals.loyaltyPurchases) (volume \(totals.loyaltyVolumeMinor)); members by tier: "
+                + totals.membersByTier.map(String.init).joined(separator: " / "),
+            "coalition settlement pairs: \(totals.settlements.count) (value "
+                + "\(totals.settlements.reduce(Int64(0)) { $0 + $1.valueMinor }))",
             "records: \(totals.recordsVerified) verified, \(totals.recordsReplayed) after the snapshots",
         ]
         for shard in 0..<totals.shardCount {

@@ -440,3 +440,56 @@ import Testing
         #expect(totals.lotCounters.first?.expired == AssetAmounts(points: 15, credit: 1_500))
     }
 }
+
+/// The decision a purchase record carries, across the log boundary: written, read back equal, and refused when
+/// its bytes say something a writer never writes.
+@Suite struct PurchaseRecordTests {
+    static func decidedPurchase() -> ShardCommand {
+        var command = ShardCommand(kind: .earn, key: IdempotencyKey(word0: 7, word1: 8))
+        command.options = ShardCommand.optionPurchase | ShardCommand.optionDecided | ShardCommand.optionAutoEnrol
+        command.amounts = AssetAmounts(points: 12, credit: 300)
+        command.referenceAmountMinor = 120_000
+        command.rulesVersion = 9
+        command.memberAfter = Loyalty.Member(purchaseCount: 3, purchaseVolumeMinor: 360_000, tier: 1)
+        command.purchaseEffect = PurchaseEffect(moneyMinor: 120_000, timeMs: 1_767_225_600_000, tierBefore: 0)
+        command.referrerBonusPoints = 500
+        return command
+    }
+
+    func roundTrip(_ command: ShardCommand, mutate: (UnsafeMutableRawPointer, Int) -> Int = { $1 }) -> ShardCommand? {
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: WALRecord.bodyBytesMax, alignment: 8)
+        defer { buffer.deallocate() }
+        let body = WALRecord.Body(command: command, timeMs: 1, status: .approved, balanceAfter: .zero)
+        let length = mutate(buffer, WALRecord.encodeBody(body, at: buffer))
+        return WALRecord.decodeBody(buffer, length: length)?.command
+    }
+
+    @Test("a decided purchase reads back with its version, member after, effect and referrer bonus")
+    func readsBack() throws {
+        let command = Self.decidedPurchase()
+        let decoded = try #require(roundTrip(command))
+        #expect(decoded.rulesVersion == 9 && decoded.memberAfter == command.memberAfter)
+        #expect(decoded.purchaseEffect == command.purchaseEffect && decoded.referrerBonusPoints == 500)
+        #expect(decoded.options == command.options && decoded.amounts == command.amounts)
+    }
+
+    @Test("refused: a cut decision, a negative effect amount, a negative bonus, a decision on a kind without one")
+    func refusesWhatNoWriterWrites() {
+        let command = Self.decidedPurchase()
+        #expect(roundTrip(command) { _, length in length - 1 } == nil, "cut by one byte")
+        // The effect's money part is the 8 bytes before the bonus (the body's last 8 bytes): make it negative.
+        #expect(roundTrip(command) { base, length in
+            (base + length - 8 - PurchaseEffect.encodedByteCount + 7).storeBytes(of: 0x80, as: UInt8.self)
+            return length
+        } == nil, "negative money part")
+        #expect(roundTrip(command) { base, length in
+            (base + length - 1).storeBytes(of: 0x80, as: UInt8.self)
+            return length
+        } == nil, "negative referrer bonus")
+        let balance = ShardCommand(kind: .balance, key: IdempotencyKey(word0: 1, word1: 2))
+        #expect(roundTrip(balance) { base, length in
+            (base + 1).storeBytes(of: UInt8(ShardCommand.optionDecided), as: UInt8.self)
+            return length
+        } == nil, "a balance carries no decision")
+    }
+}

@@ -238,18 +238,26 @@ struct LoyaltyRulesTests {
         let paid = try client.exchange(cafe.redeem(card, 30))
         #expect(paid.code == "00" && paid.amounts["91/999"] == -30)
         #expect(server.signalAndWait(SIGTERM)?.status == 0)
-        let report = Process()
-        report.executableURL = URL(fileURLWithPath: try SwitchExecutable.path())
-        report.arguments = [
-            "ledger", "settlement", "--data", directory.data, "--config", directory.path + "/config-0.json",
-        ]
+        let settlement = try Self.runCommand(
+            ["ledger", "settlement", "--data", directory.data, "--config", directory.path + "/config-0.json"])
+        #expect(settlement == "payer,payee,points,credit_minor,value_minor\nFLORIST01,CAFE01,30,0,30\n")
+        let verify = try Self.runCommand(["ledger", "verify", "--data", directory.data])
+        #expect(verify.contains("rules purchases counted: 1 (volume 10000); members by tier: 1"), "\(verify)")
+        #expect(verify.contains("coalition settlement pairs: 1 (value 30)"), "\(verify)")
+    }
+
+    /// Runs `loyalty-switch` with `arguments`; its standard output (the exit status must be 0).
+    static func runCommand(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try SwitchExecutable.path())
+        process.arguments = arguments
         let output = Pipe()
-        report.standardOutput = output
-        try report.run()
+        process.standardOutput = output
+        try process.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        report.waitUntilExit()
-        #expect(report.terminationStatus == 0)
-        #expect(text == "payer,payee,points,credit_minor,value_minor\nFLORIST01,CAFE01,30,0,30\n")
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(arguments)")
+        return text
     }
 
     @Test("under rules with a point value of 10, redeem, hold and completion all convert at 10 per point")
