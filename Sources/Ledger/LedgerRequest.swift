@@ -126,6 +126,10 @@ public struct LedgerRequest: Sendable {
     /// (`pointsLifeDays`, `creditLifeDays`); `LotTerms.never` never expires. The resolved days are logged, so a
     /// configuration change never alters a replay. Include it in `digest` when it varies for one key.
     public var lotTerms: LotTerms = .configured
+    /// For a hold or a capture (0100 and 0220/900000): the merchant (field 42) where the value is spent, so that
+    /// under rules whose merchants form groups only value that may be spent there is held and captured (as for
+    /// `.pay`, which names its merchant itself). Nil: any value.
+    public var merchant: ShortIdentifier?
 
     public init(
         tag: UInt64, key: IdempotencyKey, digest: ContentDigest, card: CardNumber, operation: LedgerOperation,

@@ -78,6 +78,13 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     /// A pay whose record carries its spending masks and the spending merchant's tag.
     static let optionSpending: UInt16 = 512
     var hasSpending: Bool { options & Self.optionSpending != 0 }
+    /// A hold or capture that names the merchant it spends at (not logged: the masks it resolves to are).
+    static let optionHasMerchant: UInt16 = 1024
+    var spendsAtMerchant: Bool { isPay || options & Self.optionHasMerchant != 0 }
+    /// The kinds whose records may carry spending masks.
+    static func carriesSpending(_ command: ShardCommand) -> Bool {
+        command.isPay || command.kind == .hold || command.kind == .capture
+    }
     /// On a transferIn: a referral bonus, not a card replacement (shares its bit with `optionUndo`, which only a
     /// reversal carries).
     static let optionBonus: UInt16 = 8
@@ -110,6 +117,10 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         self.sink = sink
         setOperation(request.operation, cardHashKey: cardHashKey)
         if kind == .earn { lotTerms = request.lotTerms }
+        if kind == .hold || kind == .capture, let merchant = request.merchant {
+            transaction.merchant = merchant
+            options |= Self.optionHasMerchant
+        }
         if kind == .earn && request.reference != .zero {
             reference = request.reference
             options |= Self.optionHasReference
@@ -195,11 +206,14 @@ struct SpendingMasks: BitwiseCopyable, Equatable {
     var settles: (points: UInt64, credit: UInt64) = (0, 0)
     /// `MerchantTag` of the spending merchant (the payee of any settlement).
     var spentAtTag: UInt32 = 0
+    /// What a point is worth in the settlement (the redemption rules' value when the masks were resolved).
+    var pointValueMinor: Int64 = 1
 
     func allowed(_ asset: Asset) -> UInt64 { asset == .points ? allowed.points : allowed.credit }
     func settles(_ asset: Asset) -> UInt64 { asset == .points ? settles.points : settles.credit }
 
     static func == (left: SpendingMasks, right: SpendingMasks) -> Bool {
         left.allowed == right.allowed && left.settles == right.settles && left.spentAtTag == right.spentAtTag
+            && left.pointValueMinor == right.pointValueMinor
     }
 }

@@ -8,6 +8,7 @@ extension ShardState {
         let spentAt = command.transaction.merchant
         var masks = SpendingMasks()
         masks.spentAtTag = MerchantTag.of(spentAt)
+        masks.pointValueMinor = command.isPay ? command.policy.pointValueMinor : rules.redemption.pointValueMinor
         var partner: UInt32 = 0
         for asset in LotTable.assets {
             var allowed: UInt64 = 0
@@ -64,9 +65,7 @@ extension ShardState {
 
     /// Takes `debit` from the allowed lots, oldest first, and adds what came from a coalition partner to the
     /// settlement table. Returns that settlement (to keep with the payment for its reversal).
-    func spendAllowedLots(
-        member: Int, _ debit: AssetAmounts, _ masks: SpendingMasks, pointValueMinor: Int64
-    ) -> PaymentSettlement {
+    func spendAllowedLots(member: Int, _ debit: AssetAmounts, _ masks: SpendingMasks) -> PaymentSettlement {
         var settled = PaymentSettlement()
         for asset in LotTable.assets where debit[asset] > 0 {
             var remaining = debit[asset]
@@ -93,7 +92,7 @@ extension ShardState {
         }
         if settled.payer != 0 {
             settled.payee = masks.spentAtTag
-            settled.valueMinor = settled.amounts.points * pointValueMinor + settled.amounts.credit
+            settled.valueMinor = settled.amounts.points * masks.pointValueMinor + settled.amounts.credit
             settlements.add(
                 payer: settled.payer, payee: settled.payee, points: settled.amounts.points,
                 creditMinor: settled.amounts.credit, valueMinor: settled.valueMinor)
@@ -137,7 +136,9 @@ extension IdempotencyEntry {
     /// one size): the payer and payee tags in the receipt's offer hashes, the value in its rules version, the
     /// points and credit in the effect's linked position and refunded amount.
     var paymentSettlement: PaymentSettlement {
-        guard effect.kind == .redeem, outcome.receipt.offerAppliedHash != 0 else { return PaymentSettlement() }
+        guard effect.kind == .redeem || effect.kind == .capture, outcome.receipt.offerAppliedHash != 0 else {
+            return PaymentSettlement()
+        }
         return PaymentSettlement(
             payer: outcome.receipt.offerAppliedHash, payee: outcome.receipt.offerGrantedHash,
             amounts: AssetAmounts(points: effect.linkedPosition, credit: effect.refundedAmountMinor),
@@ -145,7 +146,7 @@ extension IdempotencyEntry {
     }
 
     static func store(_ settled: PaymentSettlement, _ effect: inout OperationEffect, _ outcome: inout StoredOutcome) {
-        precondition(effect.kind == .redeem, "only a payment settles")
+        precondition(effect.kind == .redeem || effect.kind == .capture, "only a payment or a capture settles")
         outcome.receipt.offerAppliedHash = settled.payer
         outcome.receipt.offerGrantedHash = settled.payee
         outcome.receipt.rulesVersion = settled.valueMinor

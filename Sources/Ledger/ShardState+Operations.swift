@@ -133,7 +133,7 @@ extension ShardState {
         return result
     }
 
-    func performHold(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
+    func performHold(_ command: inout ShardCommand, nowMs: Int64) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .hold)
         result.effect.asset = command.asset
         let requested = command.amounts[command.asset]
@@ -143,7 +143,8 @@ extension ShardState {
             return result
         }
         guard let member = memberForSpending(command, &result, nowMs: nowMs) else { return result }
-        let available = members[member].available[command.asset]
+        // Under rules whose merchants form groups, only value that may be spent at this merchant is held.
+        let available = spendable(member: member, command.asset, &command)
         let (amount, status) = approvable(
             requested: requested, available: available, allowPartial: command.allowPartial)
         result.status = status
@@ -196,7 +197,7 @@ extension ShardState {
         return hold
     }
 
-    func performCapture(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
+    func performCapture(_ command: inout ShardCommand, nowMs: Int64) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .capture)
         guard let hold = namedHold(command, &result, nowMs: nowMs) else { return result }
         let record = holds[hold]
@@ -205,12 +206,45 @@ extension ShardState {
             result.status = .invalidAmount
             return result
         }
+        let member = Int(record.member)
+        _ = spendable(member: member, record.asset, &command)
+        if command.hasSpending, settlements.freeCount == 0,
+            needsNewSettlement(member, capturable(member, record, amount, command.spending), command.spending)
+        {
+            result.status = .capacityExceeded
+            return result
+        }
         releaseHold(hold)
-        members[Int(record.member)].balance[record.asset] -= amount
+        members[member].balance[record.asset] -= amount
+        if command.hasSpending {
+            // The held value is taken from what may be spent here first (settling a coalition partner's part);
+            // anything else the member spent meanwhile is left to the oldest-first reconciliation.
+            result.settlement = spendAllowedLots(
+                member: member, capturable(member, record, amount, command.spending), command.spending)
+        }
         result.debited[record.asset] = amount
         result.effect.asset = record.asset
         result.effect.referenceAmountMinor = amount
         return result
+    }
+
+    /// Available value of `asset` that may be spent at the command's merchant: under rules, the allowed lots
+    /// (resolved now and logged with the command); otherwise all of it.
+    func spendable(member: Int, _ asset: Asset, _ command: inout ShardCommand) -> Int64 {
+        let available = members[member].available[asset]
+        if command.spendsAtMerchant, !command.hasSpending, let rules {
+            lots.ensureHeads(upTo: member)
+            resolveSpending(&command, member: member, rules)
+        }
+        guard command.hasSpending else { return available }
+        return min(available, lotSum(member: member, asset, mask: command.spending.allowed(asset)))
+    }
+
+    /// The part of a capture of `amount` that the allowed lots can give.
+    func capturable(_ member: Int, _ hold: HoldRecord, _ amount: Int64, _ masks: SpendingMasks) -> AssetAmounts {
+        var taken = AssetAmounts.zero
+        taken[hold.asset] = min(amount, lotSum(member: member, hold.asset, mask: masks.allowed(hold.asset)))
+        return taken
     }
 
     func performVoid(_ command: ShardCommand, nowMs: Int64) -> OperationResult {

@@ -51,8 +51,7 @@ extension ShardState {
         members[member].balance.points -= debit.points
         members[member].balance.credit -= debit.credit
         if command.hasSpending {
-            let settled = spendAllowedLots(member: member, debit, command.spending, pointValueMinor: command.policy.pointValueMinor)
-            result.settlement = settled
+            result.settlement = spendAllowedLots(member: member, debit, command.spending)
         }
         result.debited = debit
         result.effect.referenceAmountMinor = plan.approvedMinor

@@ -90,7 +90,8 @@ enum WALRecord {
         writer.put(UInt8(truncatingIfNeeded: command.options))
         writer.put(command.asset.rawValue)
         writer.put(body.status.rawValue)
-        writer.put(UInt8(truncatingIfNeeded: command.options >> 8))
+        // The merchant a hold or capture names is not logged (the masks it resolved to are), nor is its bit.
+        writer.put(UInt8(truncatingIfNeeded: (command.options & ~ShardCommand.optionHasMerchant) >> 8))
         writer.put(UInt8(0))
         writer.put(UInt16(0))
         writer.put(body.timeMs)
@@ -100,6 +101,16 @@ enum WALRecord {
         writer.put(command.masked.packed)
         writer.put(body.balanceAfter)
         encodeKindFields(command, &writer)
+        if command.hasSpending {
+            precondition(ShardCommand.carriesSpending(command), "spending masks on a command that cannot carry them")
+            let masks = command.spending
+            writer.put(masks.allowed.points)
+            writer.put(masks.allowed.credit)
+            writer.put(masks.settles.points)
+            writer.put(masks.settles.credit)
+            writer.put(masks.spentAtTag)
+            writer.put(masks.pointValueMinor)
+        }
         if command.isDecided {
             precondition(canCarryDecision(command), "loyalty decision on a command that cannot carry one")
             encodeDecision(command, &writer)
@@ -130,14 +141,6 @@ enum WALRecord {
                 writer.put(command.policy.minimumBalancePoints)
                 writer.put(UInt8(command.policy.maximumSharePercent))
                 writer.put(UInt8((command.policy.creditBeforePoints ? 1 : 0) | (command.policy.partialApproval ? 2 : 0)))
-                if command.hasSpending {
-                    let masks = command.spending
-                    writer.put(masks.allowed.points)
-                    writer.put(masks.allowed.credit)
-                    writer.put(masks.settles.points)
-                    writer.put(masks.settles.credit)
-                    writer.put(masks.spentAtTag)
-                }
             }
         case .capture, .void, .reverse, .refund:
             writer.put(command.originalKey)
@@ -177,7 +180,7 @@ enum WALRecord {
         command.digest = digest
         command.cardHash = cardHash
         command.masked = MaskedCard(packed: masked)
-        guard decodeKindFields(&command, &reader), decodeDecision(&command, &reader),
+        guard decodeKindFields(&command, &reader), decodeSpending(&command, &reader), decodeDecision(&command, &reader),
             decodeTerminalReference(&command, &reader), decodeLotTerms(&command, &reader), reader.offset == length
         else { return nil }
         return Body(command: command, timeMs: timeMs, status: status, balanceAfter: balanceAfter)
@@ -219,17 +222,6 @@ enum WALRecord {
                 command.policy = RedemptionPolicy(
                     pointValueMinor: value, minimumBalancePoints: minimum, maximumSharePercent: Int64(share),
                     creditBeforePoints: flags & 1 != 0, partialApproval: flags & 2 != 0)
-                if command.hasSpending {
-                    guard let allowedPoints = reader.get(UInt64.self), let allowedCredit = reader.get(UInt64.self),
-                        let settlesPoints = reader.get(UInt64.self), let settlesCredit = reader.get(UInt64.self),
-                        let tag = reader.get(UInt32.self), settlesPoints & ~allowedPoints == 0,
-                        settlesCredit & ~allowedCredit == 0
-                    else { return false }
-                    command.spending = SpendingMasks(
-                        allowed: (allowedPoints, allowedCredit), settles: (settlesPoints, settlesCredit), spentAtTag: tag)
-                }
-            } else if command.hasSpending {
-                return false
             }
         case .capture, .void, .reverse, .refund:
             guard let original = reader.key(), let reference = reader.get(Int64.self) else { return false }
@@ -292,6 +284,21 @@ enum WALRecord {
             command.purchaseEffect = effect
             command.referrerBonusPoints = bonus
         }
+        return true
+    }
+
+    /// A payment's, hold's or capture's spending masks (option 512), after the kind's fields.
+    private static func decodeSpending(_ command: inout ShardCommand, _ reader: inout ByteReader) -> Bool {
+        guard command.hasSpending else { return true }
+        guard ShardCommand.carriesSpending(command), let allowedPoints = reader.get(UInt64.self),
+            let allowedCredit = reader.get(UInt64.self), let settlesPoints = reader.get(UInt64.self),
+            let settlesCredit = reader.get(UInt64.self), let tag = reader.get(UInt32.self),
+            let pointValue = reader.get(Int64.self), (1...1_000_000_000).contains(pointValue),
+            settlesPoints & ~allowedPoints == 0, settlesCredit & ~allowedCredit == 0
+        else { return false }
+        command.spending = SpendingMasks(
+            allowed: (allowedPoints, allowedCredit), settles: (settlesPoints, settlesCredit), spentAtTag: tag,
+            pointValueMinor: pointValue)
         return true
     }
 }

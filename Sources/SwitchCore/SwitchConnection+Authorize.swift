@@ -63,9 +63,11 @@ extension SwitchConnection {
             kind == .purchase || kind == .offlinePurchase ? RequestKeys.retrievalReference(of: request) : nil
         // Every request carries its terminal + STAN, so a reversal without field 90 can find it whatever its class
         // and time (the ledger keeps it only on what a reversal can undo).
-        let ledgerRequest = LedgerRequest(
+        var ledgerRequest = LedgerRequest(
             tag: 0, key: key, digest: digest, card: card, operation: operation, reference: reference ?? .zero,
             terminalReference: RequestKeys.terminalReference(of: request))
+        // Under rules, a hold or completion spends only value the merchant's groups allow (as a redemption does).
+        if context.rules != nil && (kind == .hold || kind == .completion) { ledgerRequest.merchant = shortIdentifier(42) }
         guard context.enqueue(ledgerRequest, state) else {
             answerNow("91", tpdu: tpdu)
             return

@@ -199,3 +199,40 @@ extension LedgerCoalitionTests {
         #expect(ledger.perform(requests.make(card(2), Self.pay(100, at: "FLORIST"))).status == .approved)
     }
 }
+
+extension LedgerCoalitionTests {
+    /// A hold or capture request naming the merchant it spends at.
+    mutating func atMerchant(_ operation: LedgerOperation, _ merchant: String) -> LedgerRequest {
+        var request = requests.make(card(1), operation)
+        request.merchant = ShortIdentifier(merchant)!
+        return request
+    }
+
+    @Test("holds and captures follow the coalition: GARAGE cannot hold BAKERY points, FLORIST can and settles")
+    mutating func holdAndCaptureInACoalition() throws {
+        var ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
+        ledger.setRules(Self.rules)
+        defer {
+            ledger.close()
+            directory.remove()
+        }
+        _ = ledger.perform(requests.make(card(1), Self.purchase(100_000, at: "BAKERY")))
+        _ = ledger.perform(requests.make(card(1), Self.purchase(5_000, at: "KIOSK")))
+        let hold = LedgerOperation.hold(asset: .points, amount: 50, allowPartial: false, expiresAfterMs: 60_000)
+        #expect(ledger.perform(atMerchant(hold, "GARAGE")).status == .insufficientFunds, "only the 5 KIOSK points")
+        let partial = LedgerOperation.hold(asset: .points, amount: 50, allowPartial: true, expiresAfterMs: 60_000)
+        #expect(ledger.perform(atMerchant(partial, "GARAGE")).debited.points == 5)
+        let atFlorist = atMerchant(hold, "FLORIST")
+        #expect(ledger.perform(atFlorist).status == .approved)
+        let capture = atMerchant(.capture(holdKey: atFlorist.key, amount: 40), "FLORIST")
+        #expect(ledger.perform(capture).debited.points == 40)
+        ledger.close(snapshot: false)
+        let settlement = try totals().settlements
+        #expect(settlement.count == 1 && settlement.first?.points == 40 && settlement.first?.valueMinor == 400)
+        ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
+        ledger.setRules(Self.rules)
+        #expect(ledger.perform(requests.make(card(1), .reverse(originalKey: capture.key))).status == .approved)
+        ledger.close()
+        #expect(try totals().settlements.first?.valueMinor == 0, "the capture's reversal settled back")
+    }
+}

@@ -237,13 +237,22 @@ struct LoyaltyRulesTests {
         #expect(try client.exchange(florist.purchase(card, 10_000)).amounts["90/999"] == 100)
         let paid = try client.exchange(cafe.redeem(card, 30))
         #expect(paid.code == "00" && paid.amounts["91/999"] == -30)
+        // A hold and its completion at CAFE01 settle the same way.
+        #expect(try client.exchange(cafe.message(100, processing: "900000", card: card, amount: 20, stan: 700)).code == "00")
+        let completion = cafe.message(
+            220, processing: "900000", card: card, amount: 20, original: cafe.originalData(mti: 100, stan: 700))
+        #expect(try client.exchange(completion).code == "00")
+        // Not at a merchant outside the coalition (the terminal's default merchant is in no group of the rules).
+        var outside = Terminal(id: "OUT00001")
+        #expect(try client.exchange(outside.redeem(card, 10)).code == "51")
+        #expect(try client.exchange(outside.message(100, processing: "900000", card: card, amount: 10)).code == "51")
         #expect(server.signalAndWait(SIGTERM)?.status == 0)
         let settlement = try Self.runCommand(
             ["ledger", "settlement", "--data", directory.data, "--config", directory.path + "/config-0.json"])
-        #expect(settlement == "payer,payee,points,credit_minor,value_minor\nFLORIST01,CAFE01,30,0,30\n")
+        #expect(settlement == "payer,payee,points,credit_minor,value_minor\nFLORIST01,CAFE01,50,0,50\n")
         let verify = try Self.runCommand(["ledger", "verify", "--data", directory.data])
         #expect(verify.contains("rules purchases counted: 1 (volume 10000); members by tier: 1"), "\(verify)")
-        #expect(verify.contains("coalition settlement pairs: 1 (value 30)"), "\(verify)")
+        #expect(verify.contains("coalition settlement pairs: 1 (value 50)"), "\(verify)")
     }
 
     /// Runs `loyalty-switch` with `arguments`; its standard output (the exit status must be 0).
