@@ -91,7 +91,9 @@ extension ShardState {
             totals.loyaltyPurchases += Int64(loyalty.purchaseCount)
             totals.loyaltyVolumeMinor += loyalty.purchaseVolumeMinor
             let tier = Int(loyalty.tier)
-            if totals.membersByTier.count <= tier { totals.membersByTier += Array(repeating: 0, count: tier + 1 - totals.membersByTier.count) }
+            if totals.membersByTier.count <= tier {
+                totals.membersByTier += Array(repeating: 0, count: tier + 1 - totals.membersByTier.count)
+            }
             totals.membersByTier[tier] += 1
         }
         for index in 0..<settlements.records.count {

@@ -28,8 +28,11 @@ extension ShardState {
                 }
                 current = lots.records[Int(current) - 1].next
             }
-            if asset == .points { (masks.allowed.points, masks.settles.points) = (allowed, settles) }
-            else { (masks.allowed.credit, masks.settles.credit) = (allowed, settles) }
+            if asset == .points {
+                (masks.allowed.points, masks.settles.points) = (allowed, settles)
+            } else {
+                (masks.allowed.credit, masks.settles.credit) = (allowed, settles)
+            }
         }
         command.spending = masks
         command.options |= ShardCommand.optionSpending
@@ -108,7 +111,11 @@ extension ShardState {
         lots.counters.outstanding[asset] -= amount
         guard lots.records[index].amount == 0 else { return true }
         let next = lots.records[index].next
-        if previous == 0 { lots.heads[member].setFirst(asset, next) } else { lots.records[Int(previous) - 1].next = next }
+        if previous == 0 {
+            lots.heads[member].setFirst(asset, next)
+        } else {
+            lots.records[Int(previous) - 1].next = next
+        }
         lots.heads[member].addCount(asset, -1)
         lots.release(index)
         return false

@@ -22,7 +22,8 @@ extension ShardState {
                 return result
             }
         } else {
-            guard referrer != command.cardHash, let enrolled = enrolMember(hash: command.cardHash, masked: command.masked)
+            guard referrer != command.cardHash,
+                let enrolled = enrolMember(hash: command.cardHash, masked: command.masked)
             else {
                 result.status = referrer == command.cardHash ? .notPermitted : .capacityExceeded
                 return result

@@ -1,5 +1,5 @@
-import Loyalty
 import CCRC32C
+import Loyalty
 
 /// Framing of one write-ahead log record (all little-endian, records 8-byte aligned):
 ///
@@ -140,7 +140,8 @@ enum WALRecord {
                 writer.put(command.policy.pointValueMinor)
                 writer.put(command.policy.minimumBalancePoints)
                 writer.put(UInt8(command.policy.maximumSharePercent))
-                writer.put(UInt8((command.policy.creditBeforePoints ? 1 : 0) | (command.policy.partialApproval ? 2 : 0)))
+                writer.put(
+                    UInt8((command.policy.creditBeforePoints ? 1 : 0) | (command.policy.partialApproval ? 2 : 0)))
             }
         case .capture, .void, .reverse, .refund:
             writer.put(command.originalKey)

@@ -101,12 +101,15 @@ extension Program {
             after.purchaseCount &+= 1
             if after.firstPurchaseTimeMs == 0 { after.firstPurchaseTimeMs = max(0, effect.timeMs) }
             after.lastPurchaseTimeMs = max(after.lastPurchaseTimeMs, max(0, effect.timeMs))
-            if effect.offerAppliedHash != 0 { after.offerUses = offers.recordingUse(after.offerUses, hash: effect.offerAppliedHash) }
+            if effect.offerAppliedHash != 0 {
+                after.offerUses = offers.recordingUse(after.offerUses, hash: effect.offerAppliedHash)
+            }
             if effect.rewardedEvents.contains(.enrolment) { after.enrolmentRewarded = true }
             if effect.rewardedEvents.contains(.firstPurchase) { after.firstPurchaseRewarded = true }
-            if effect.rewardedEvents.contains(.birthday), let year = Birthday.year(
-                holding: max(0, effect.timeMs) / CampaignTable.millisecondsPerDay, month: Int(after.birthMonth),
-                day: Int(after.birthDay), windowDays: events.birthdayWindowDays)
+            if effect.rewardedEvents.contains(.birthday),
+                let year = Birthday.year(
+                    holding: max(0, effect.timeMs) / CampaignTable.millisecondsPerDay, month: Int(after.birthMonth),
+                    day: Int(after.birthDay), windowDays: events.birthdayWindowDays)
             {
                 after.birthdayRewardYear = max(after.birthdayRewardYear, UInt16(clamping: year))
             }

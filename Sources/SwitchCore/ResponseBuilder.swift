@@ -28,7 +28,8 @@ enum ResponseBuilder {
         setCode(&response, reply.status.responseCode)
         if reply.status == .partiallyApproved {
             // A payment says what it paid; a hold (points only) is worth its points.
-            let paid = reply.receipt.amountPaidMinor > 0
+            let paid =
+                reply.receipt.amountPaidMinor > 0
                 ? reply.receipt.amountPaidMinor : program.amountPaid(points: reply.debited.points)
             try? response.set(4, integer: paid)
         }

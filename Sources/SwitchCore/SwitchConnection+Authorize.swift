@@ -67,7 +67,9 @@ extension SwitchConnection {
             tag: 0, key: key, digest: digest, card: card, operation: operation, reference: reference ?? .zero,
             terminalReference: RequestKeys.terminalReference(of: request))
         // Under rules, a hold or completion spends only value the merchant's groups allow (as a redemption does).
-        if context.rules != nil && (kind == .hold || kind == .completion) { ledgerRequest.merchant = shortIdentifier(42) }
+        if context.rules != nil && (kind == .hold || kind == .completion) {
+            ledgerRequest.merchant = shortIdentifier(42)
+        }
         guard context.enqueue(ledgerRequest, state) else {
             answerNow("91", tpdu: tpdu)
             return

@@ -142,7 +142,8 @@ public final class SwitchServer: @unchecked Sendable {
         try reloadLock.withLock { _ throws(SwitchStartError) in
             guard program.version > rulesVersion else {
                 throw SwitchStartError(
-                    message: "rules version \(program.version) is not newer than the version in force (\(rulesVersion))")
+                    message: "rules version \(program.version) is not newer than the version in force (\(rulesVersion))"
+                )
             }
             runtime.ledger.setRules(program)
             for context in contexts { context.loop.execute { context.rules = program } }

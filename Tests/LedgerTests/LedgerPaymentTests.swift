@@ -23,7 +23,8 @@ import Testing
         let ledger = try fundedLedger()
         defer { directory.remove() }
         let policy = RedemptionPolicy(pointValueMinor: 100, creditBeforePoints: true)
-        let reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 7_000, policy: policy, merchant: Self.shop)))
+        let reply = ledger.perform(
+            requests.make(card(1), .pay(amountMinor: 7_000, policy: policy, merchant: Self.shop)))
         #expect(reply.status == .approved && reply.receipt.amountPaidMinor == 7_000)
         #expect(reply.debited == AssetAmounts(points: 20, credit: 5_000))
         #expect(reply.balance == AssetAmounts(points: 280, credit: 0))
@@ -34,7 +35,8 @@ import Testing
         let ledger = try fundedLedger()
         defer { directory.remove() }
         let policy = RedemptionPolicy(pointValueMinor: 100, creditBeforePoints: false)
-        var reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 7_000, policy: policy, merchant: Self.shop)))
+        var reply = ledger.perform(
+            requests.make(card(1), .pay(amountMinor: 7_000, policy: policy, merchant: Self.shop)))
         #expect(reply.status == .approved && reply.debited == AssetAmounts(points: 70, credit: 0))
         reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 150, policy: policy, merchant: Self.shop)))
         #expect(reply.debited == AssetAmounts(points: 1, credit: 50) && reply.receipt.amountPaidMinor == 150)
@@ -48,7 +50,8 @@ import Testing
         let ledger = try fundedLedger()
         defer { directory.remove() }
         var policy = RedemptionPolicy(pointValueMinor: 100, minimumBalancePoints: 500, creditBeforePoints: true)
-        var reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 6_000, policy: policy, merchant: Self.shop)))
+        var reply = ledger.perform(
+            requests.make(card(1), .pay(amountMinor: 6_000, policy: policy, merchant: Self.shop)))
         #expect(reply.status == .insufficientFunds && reply.debited == .zero && reply.balance.credit == 5_000)
         policy.partialApproval = true
         reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 6_000, policy: policy, merchant: Self.shop)))
@@ -63,7 +66,8 @@ import Testing
         let ledger = try fundedLedger()
         defer { directory.remove() }
         var policy = RedemptionPolicy(pointValueMinor: 100, maximumSharePercent: 40, creditBeforePoints: true)
-        var reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 10_000, policy: policy, merchant: Self.shop)))
+        var reply = ledger.perform(
+            requests.make(card(1), .pay(amountMinor: 10_000, policy: policy, merchant: Self.shop)))
         #expect(reply.status == .invalidAmount && reply.debited == .zero)
         policy.partialApproval = true
         reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 10_000, policy: policy, merchant: Self.shop)))
@@ -95,7 +99,8 @@ import Testing
         ledger.close(snapshot: false)
         ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
         let repeated = ledger.perform(second)
-        #expect(repeated.isReplay && repeated.status == .partiallyApproved && repeated.receipt.amountPaidMinor == 29_000)
+        #expect(
+            repeated.isReplay && repeated.status == .partiallyApproved && repeated.receipt.amountPaidMinor == 29_000)
         #expect(ledger.perform(requests.make(card(1), .balance)).balance == AssetAmounts(points: 10, credit: 5_000))
     }
 }

@@ -261,18 +261,23 @@ import Testing
         let march15 = MemberProfile(birthMonth: 3, birthDay: 15, referrer: card(2))
         #expect(ledger.perform(requests.make(card(1), .profile(march15))).status == .approved, "enrols the card")
         #expect(ledger.perform(requests.make(card(1), .profile(march15))).status == .approved)
-        #expect(ledger.perform(requests.make(card(1), .profile(MemberProfile(birthMonth: 3, birthDay: 16)))).status
-            == .notPermitted)
-        #expect(ledger.perform(requests.make(card(1), .profile(MemberProfile(referrer: card(3))))).status
-            == .notPermitted)
-        #expect(ledger.perform(requests.make(card(4), .profile(MemberProfile(referrer: card(4))))).status
-            == .notPermitted)
-        #expect(ledger.perform(requests.make(card(4), .profile(MemberProfile(birthMonth: 2, birthDay: 30)))).status
-            == .invalidAmount)
+        #expect(
+            ledger.perform(requests.make(card(1), .profile(MemberProfile(birthMonth: 3, birthDay: 16)))).status
+                == .notPermitted)
+        #expect(
+            ledger.perform(requests.make(card(1), .profile(MemberProfile(referrer: card(3))))).status
+                == .notPermitted)
+        #expect(
+            ledger.perform(requests.make(card(4), .profile(MemberProfile(referrer: card(4))))).status
+                == .notPermitted)
+        #expect(
+            ledger.perform(requests.make(card(4), .profile(MemberProfile(birthMonth: 2, birthDay: 30)))).status
+                == .invalidAmount)
         // A referrer named after the first purchase earns nothing: refused.
         _ = ledger.perform(requests.make(card(5), purchase(10_000)))
-        #expect(ledger.perform(requests.make(card(5), .profile(MemberProfile(referrer: card(2))))).status
-            == .notPermitted)
+        #expect(
+            ledger.perform(requests.make(card(5), .profile(MemberProfile(referrer: card(2))))).status
+                == .notPermitted)
     }
 
     @Test("the referred member's first purchase pays the referrer on another shard; its reversal takes it back")
@@ -285,7 +290,8 @@ import Testing
         let (referrer, number) = card(onShard: 0, of: ledger, startingAt: 100)
         let (referred, _) = card(onShard: 1, of: ledger, startingAt: number + 1)
         #expect(ledger.perform(requests.make(referrer, purchase(10_000))).credited.points == 101)
-        #expect(ledger.perform(requests.make(referred, .profile(MemberProfile(referrer: referrer)))).status == .approved)
+        #expect(
+            ledger.perform(requests.make(referred, .profile(MemberProfile(referrer: referrer)))).status == .approved)
         let first = requests.make(referred, purchase(10_000))
         // 1 + 100 (first purchase) + 200 (referred); the referrer's 500 travel to shard 0.
         #expect(ledger.perform(first).credited.points == 301)
@@ -478,18 +484,21 @@ import Testing
         let command = Self.decidedPurchase()
         #expect(roundTrip(command) { _, length in length - 1 } == nil, "cut by one byte")
         // The effect's money part is the 8 bytes before the bonus (the body's last 8 bytes): make it negative.
-        #expect(roundTrip(command) { base, length in
-            (base + length - 8 - PurchaseEffect.encodedByteCount + 7).storeBytes(of: 0x80, as: UInt8.self)
-            return length
-        } == nil, "negative money part")
-        #expect(roundTrip(command) { base, length in
-            (base + length - 1).storeBytes(of: 0x80, as: UInt8.self)
-            return length
-        } == nil, "negative referrer bonus")
+        #expect(
+            roundTrip(command) { base, length in
+                (base + length - 8 - PurchaseEffect.encodedByteCount + 7).storeBytes(of: 0x80, as: UInt8.self)
+                return length
+            } == nil, "negative money part")
+        #expect(
+            roundTrip(command) { base, length in
+                (base + length - 1).storeBytes(of: 0x80, as: UInt8.self)
+                return length
+            } == nil, "negative referrer bonus")
         let balance = ShardCommand(kind: .balance, key: IdempotencyKey(word0: 1, word1: 2))
-        #expect(roundTrip(balance) { base, length in
-            (base + 1).storeBytes(of: UInt8(ShardCommand.optionDecided), as: UInt8.self)
-            return length
-        } == nil, "a balance carries no decision")
+        #expect(
+            roundTrip(balance) { base, length in
+                (base + 1).storeBytes(of: UInt8(ShardCommand.optionDecided), as: UInt8.self)
+                return length
+            } == nil, "a balance carries no decision")
     }
 }

@@ -201,7 +201,9 @@ import Testing
         #expect(throws: expected) { try openLedger() }
     }
 
-    @Test("memory per remembered key stays 368 bytes: a 320-byte entry (80 of them a purchase's loyalty effect and receipt) and 16 bytes in each of three indexes")
+    @Test(
+        "memory per remembered key stays 368 bytes: a 320-byte entry (80 of them a purchase's loyalty effect and receipt) and 16 bytes in each of three indexes"
+    )
     func memoryPerKey() {
         let keys = 4_096
         let table = IdempotencyTable(keysMax: keys)

@@ -117,7 +117,8 @@ final class SentLog: Sendable {
         }
     }
 
-    @Test("SIGKILL at random moments under load, 4 times: every approval is there exactly once and replays byte for byte")
+    @Test(
+        "SIGKILL at random moments under load, 4 times: every approval is there exactly once and replays byte for byte")
     func killUnderLoad() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
@@ -151,7 +152,9 @@ final class SentLog: Sendable {
             if let original = entry.response, original != reply.bytes { replayMismatches += 1 }
         }
         #expect(replayMismatches == 0, "approved requests resent after the crashes must replay byte for byte")
-        print("switch crash test: \(Self.cycles) SIGKILLs, \(sent.count) purchases sent, \(answered.count) approved before a kill")
+        print(
+            "switch crash test: \(Self.cycles) SIGKILLs, \(sent.count) purchases sent, \(answered.count) approved before a kill"
+        )
         var terminal = Terminal(id: "VERIFY01")
         for card in Self.cards {
             let expected = sent.filter { $0.card == card }.reduce(Int64(0)) { $0 + $1.points }
@@ -159,7 +162,9 @@ final class SentLog: Sendable {
         }
     }
 
-    @Test("SIGKILL under purchases, redeems and reversals, 3 times: each card's balance is the sum of what the final answers say moved")
+    @Test(
+        "SIGKILL under purchases, redeems and reversals, 3 times: each card's balance is the sum of what the final answers say moved"
+    )
     func killUnderMixedLoad() throws {
         try Self.killUnderMixedLoad(settings: SwitchSettings())
     }
@@ -168,18 +173,22 @@ final class SentLog: Sendable {
     /// what a purchase earns depends on the member's history, which the log must carry through every kill.
     static var memberDependentRules: [String: Any] {
         [
-        "version": 1, "currency": 364,
-        "earning": ["default": ["points": 1, "perAmountMinor": 100]],
-        "tiers": [
-            "windowDays": 365, "by": "count",
-            "levels": [["id": "BASE", "from": 0], ["id": "REGULAR", "from": 20, "pointsMultiplierPercent": 200]],
-        ],
-        "events": ["firstPurchasePoints": 7],
-        "campaigns": [["id": "ALWAYS", "from": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z", "bonusPoints": 3]],
+            "version": 1, "currency": 364,
+            "earning": ["default": ["points": 1, "perAmountMinor": 100]],
+            "tiers": [
+                "windowDays": 365, "by": "count",
+                "levels": [["id": "BASE", "from": 0], ["id": "REGULAR", "from": 20, "pointsMultiplierPercent": 200]],
+            ],
+            "events": ["firstPurchasePoints": 7],
+            "campaigns": [
+                ["id": "ALWAYS", "from": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z", "bonusPoints": 3]
+            ],
         ]
     }
 
-    @Test("the same under loyalty rules whose decisions depend on each member's history: replays byte for byte, balances add up")
+    @Test(
+        "the same under loyalty rules whose decisions depend on each member's history: replays byte for byte, balances add up"
+    )
     func killUnderMixedLoadWithRules() throws {
         var settings = SwitchSettings()
         settings.rules = Self.memberDependentRules
@@ -218,12 +227,15 @@ final class SentLog: Sendable {
             if let original = entry.response, original != reply.bytes { replayMismatches.append(entry.processing) }
             moved[entry.card, default: 0] += (reply.credited ?? 0) + (reply.debited ?? 0)
         }
-        #expect(codes.isSubset(of: ["00", "51", "05", "14"]), "codes (14: a redeem before the card's first purchase): \(codes)")
+        #expect(
+            codes.isSubset(of: ["00", "51", "05", "14"]),
+            "codes (14: a redeem before the card's first purchase): \(codes)")
         #expect(replayMismatches.isEmpty, "answered requests that replay differently: \(replayMismatches.prefix(5))")
         var terminal = Terminal(id: "VERIFY02")
         for card in Self.cards {
             let balance = try client.exchange(terminal.balance(card))
-            #expect(balance.available == moved[card, default: 0], "card \(card.suffix(4)): 90s minus 91s of the answers")
+            #expect(
+                balance.available == moved[card, default: 0], "card \(card.suffix(4)): 90s minus 91s of the answers")
         }
         return sent
     }

@@ -238,7 +238,9 @@ struct LoyaltyRulesTests {
         let paid = try client.exchange(cafe.redeem(card, 30))
         #expect(paid.code == "00" && paid.amounts["91/999"] == -30)
         // A hold and its completion at CAFE01 settle the same way.
-        #expect(try client.exchange(cafe.message(100, processing: "900000", card: card, amount: 20, stan: 700)).code == "00")
+        #expect(
+            try client.exchange(cafe.message(100, processing: "900000", card: card, amount: 20, stan: 700)).code == "00"
+        )
         let completion = cafe.message(
             220, processing: "900000", card: card, amount: 20, original: cafe.originalData(mti: 100, stan: 700))
         #expect(try client.exchange(completion).code == "00")
@@ -282,14 +284,17 @@ struct LoyaltyRulesTests {
             #expect(try client.exchange(terminal.purchase(card, 10_000, stan: 90)).available == 500)
             let redeem = try client.exchange(terminal.redeem(card, 1_000, stan: 91))
             #expect(redeem.code == "00" && redeem.amounts["91/999"] == -100 && redeem.available == 400)
-            let hold = try client.exchange(terminal.message(100, processing: "900000", card: card, amount: 2_000, stan: 92))
+            let hold = try client.exchange(
+                terminal.message(100, processing: "900000", card: card, amount: 2_000, stan: 92))
             #expect(hold.code == "00" && hold.available == 200, "2,000 at 10 per point holds 200 points")
             let completion = terminal.message(
-                220, processing: "900000", card: card, amount: 1_500, original: terminal.originalData(mti: 100, stan: 92))
+                220, processing: "900000", card: card, amount: 1_500,
+                original: terminal.originalData(mti: 100, stan: 92))
             let captured = try client.exchange(completion)
             #expect(captured.code == "00" && captured.available == 250, "1,500 captures 150; the other 50 are released")
             // More than the balance covers: partial, field 4 says what the 250 points pay.
-            let partial = try client.exchange(terminal.message(100, processing: "900000", card: card, amount: 9_000, stan: 93))
+            let partial = try client.exchange(
+                terminal.message(100, processing: "900000", card: card, amount: 9_000, stan: 93))
             #expect(partial.code == "10" && partial.field(4) == "000000002500")
         }
     }

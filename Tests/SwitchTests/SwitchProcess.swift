@@ -59,7 +59,9 @@ enum SwitchExecutable {
         let package = folder.deletingLastPathComponent().path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["swift", "build", "--package-path", package, "--scratch-path", folder.path, "--product", "loyalty-switch"]
+        process.arguments = [
+            "swift", "build", "--package-path", package, "--scratch-path", folder.path, "--product", "loyalty-switch",
+        ]
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
         process.waitUntilExit()
@@ -109,7 +111,10 @@ final class SwitchProcess {
 
     /// Starts the switch on `directory.data` and waits (at most `startTimeout` seconds) until every listener logs
     /// its port.
-    init(directory: ScratchDirectory, settings: SwitchSettings = SwitchSettings(), run: Int = 0, startTimeout: Double = 30)
+    init(
+        directory: ScratchDirectory, settings: SwitchSettings = SwitchSettings(), run: Int = 0,
+        startTimeout: Double = 30
+    )
         throws
     {
         self.directory = directory
