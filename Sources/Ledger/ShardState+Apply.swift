@@ -87,7 +87,7 @@ extension ShardState {
         case .void: return performVoid(command, nowMs: nowMs)
         case .reverse: return performReverse(&command, nowMs: nowMs)
         case .refund: return performRefund(&command, nowMs: nowMs)
-        case .balance: return performBalance(command, nowMs: nowMs)
+        case .balance: return performBalance(&command, nowMs: nowMs)
         case .block: return performBlock(command)
         case .replace: return performReplace(command, nowMs: nowMs)
         case .none, .transferIn, .transferDone, .expireLots:

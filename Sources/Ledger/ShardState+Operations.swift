@@ -254,12 +254,17 @@ extension ShardState {
         return result
     }
 
-    func performBalance(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
+    func performBalance(_ command: inout ShardCommand, nowMs: Int64) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .balance)
-        // The tier as of the member's last purchase (a window that ended since shows at the next purchase).
-        if let member = memberForSpending(command, &result, nowMs: nowMs) {
-            result.receipt.tier = members[member].loyalty.tier
+        guard let member = memberForSpending(command, &result, nowMs: nowMs) else { return result }
+        // The tier now (a window may have ended since the last purchase), decided live and logged with the
+        // record so that a repeat after a restart shows the same tier.
+        if !command.isDecided, let rules {
+            command.rulesVersion = rules.version
+            command.memberAfter.tier = UInt8(clamping: rules.tier(of: members[member].loyalty, atTimeMs: nowMs))
+            command.options |= ShardCommand.optionDecided
         }
+        result.receipt.tier = command.isDecided ? command.memberAfter.tier : members[member].loyalty.tier
         return result
     }
 

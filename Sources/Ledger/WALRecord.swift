@@ -257,13 +257,18 @@ enum WALRecord {
     static func canCarryDecision(_ command: ShardCommand) -> Bool {
         switch command.kind {
         case .earn: command.isPurchase
-        case .reverse, .refund: true
+        case .reverse, .refund, .balance: true
         default: false
         }
     }
 
     private static func encodeDecision(_ command: ShardCommand, _ writer: inout ByteWriter) {
         writer.put(command.rulesVersion)
+        if command.kind == .balance {
+            // A balance inquiry decides only the tier it shows.
+            writer.put(command.memberAfter.tier)
+            return
+        }
         writer.putEncoded(Loyalty.Member.encodedByteCount) { command.memberAfter.encode(into: $0) }
         if command.kind == .earn {
             writer.putEncoded(PurchaseEffect.encodedByteCount) { command.purchaseEffect.encode(into: $0) }
@@ -273,6 +278,12 @@ enum WALRecord {
 
     private static func decodeDecision(_ command: inout ShardCommand, _ reader: inout ByteReader) -> Bool {
         guard command.isDecided else { return true }
+        if command.kind == .balance {
+            guard let version = reader.get(Int64.self), let tier = reader.get(UInt8.self) else { return false }
+            command.rulesVersion = version
+            command.memberAfter.tier = tier
+            return true
+        }
         guard canCarryDecision(command), let version = reader.get(Int64.self),
             let member = reader.getDecoded(Loyalty.Member.encodedByteCount, Loyalty.Member.init(decoding:))
         else { return false }

@@ -219,8 +219,10 @@ import Testing
         clock.nowMs.store(57 * windowMs + 10 * Self.dayMs, ordering: .relaxed)
         let carried = ledger.perform(requests.make(card(2), purchase(100_000)))
         #expect(carried.receipt.tier == 1 && carried.credited.points == 20)
-        // The window after: 100,000 did not requalify, so the member is BRONZE again.
+        // The window after: 100,000 did not requalify, so the member is BRONZE again — an inquiry shows it at once.
         clock.nowMs.store(58 * windowMs + 10 * Self.dayMs, ordering: .relaxed)
+        let inquiry = requests.make(card(2), .balance)
+        #expect(ledger.perform(inquiry).receipt.tier == 0)
         let downgraded = ledger.perform(requests.make(card(2), purchase(100_000)))
         // The receipt shows the change (SILVER before, BRONZE now); the purchase earns at BRONZE.
         #expect(downgraded.receipt.tierBefore == 1 && downgraded.receipt.tier == 0 && downgraded.credited.points == 10)
@@ -494,11 +496,11 @@ import Testing
                 (base + length - 1).storeBytes(of: 0x80, as: UInt8.self)
                 return length
             } == nil, "negative referrer bonus")
-        let balance = ShardCommand(kind: .balance, key: IdempotencyKey(word0: 1, word1: 2))
+        let block = ShardCommand(kind: .block, key: IdempotencyKey(word0: 1, word1: 2))
         #expect(
-            roundTrip(balance) { base, length in
+            roundTrip(block) { base, length in
                 (base + 1).storeBytes(of: UInt8(ShardCommand.optionDecided), as: UInt8.self)
                 return length
-            } == nil, "a balance carries no decision")
+            } == nil, "a block carries no decision")
     }
 }
