@@ -171,13 +171,14 @@ extension SwitchConnection {
     }
 
     /// The purchase as the rules see it: amount (4), currency (49, the program's when absent), category (18),
-    /// merchant (42) and terminal (41). Its time is the ledger's (recorded) time, set on the shard.
+    /// merchant (42). No rule reads the terminal yet, so field 41 is not parsed for it. Its time is the ledger's
+    /// (recorded) time, set on the shard.
     func loyaltyTransaction(_ amountMinor: Int64, _ rules: Loyalty.Program) -> Loyalty.Transaction {
         let currency = request.integer(49).map { UInt16(clamping: $0) } ?? rules.currencyCode
         let category = request.integer(18).map { UInt16(clamping: $0) } ?? 0
         return Loyalty.Transaction(
             amountMinor: amountMinor, currencyCode: currency, merchantCategoryCode: category,
-            merchant: shortIdentifier(42), terminal: shortIdentifier(41), timeMs: 0)
+            merchant: shortIdentifier(42), terminal: SwitchConnection.absentIdentifier, timeMs: 0)
     }
 
     /// Fields 41 and 42 as the rules' identifiers, read through a stack buffer (no array per purchase); "-" when
