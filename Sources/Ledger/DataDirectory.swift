@@ -110,6 +110,7 @@ struct RecordedLimits: Equatable {
             ("lotsPerMemberMax", Int64(configuration.lotsPerMemberMax)),
             ("lotsPerShardMax", Int64(configuration.lotsPerShardMax)),
             ("settlementPairsPerShardMax", Int64(configuration.settlementPairsPerShardMax)),
+            ("spentLotPartsPerShardMax", Int64(configuration.spentLotPartsPerShardMax)),
         ]
     }
 
@@ -133,7 +134,9 @@ struct RecordedLimits: Equatable {
     }
 
     /// Limits added after format 1 was first written; absent ones keep their default.
-    static let optionalNames: Set<String> = ["lotsPerMemberMax", "lotsPerShardMax", "settlementPairsPerShardMax"]
+    static let optionalNames: Set<String> = [
+        "lotsPerMemberMax", "lotsPerShardMax", "settlementPairsPerShardMax", "spentLotPartsPerShardMax",
+    ]
 
     var text: String { "format=1 " + values.map { "\($0.name)=\($0.value)" }.joined(separator: " ") + "\n" }
 
@@ -153,6 +156,7 @@ struct RecordedLimits: Equatable {
         result.lotsPerMemberMax = Int(values[8].value)
         result.lotsPerShardMax = Int(values[9].value)
         result.settlementPairsPerShardMax = Int(values[10].value)
+        result.spentLotPartsPerShardMax = Int(values[11].value)
         return result
     }
 

@@ -121,7 +121,8 @@ public final class Ledger: @unchecked Sendable {
             let report = try recovery.recover(into: state)
             guard state.members.count <= new.membersPerShardMax, state.cards.count <= new.cardsPerShardMax,
                 state.holds.count <= new.holdsPerShardMax, state.outbox.count <= new.transfersInFlightMax,
-                state.lots.fits(lotsPerShardMax: new.lotsPerShardMax, lotsPerMemberMax: new.lotsPerMemberMax)
+                state.lots.fits(lotsPerShardMax: new.lotsPerShardMax, lotsPerMemberMax: new.lotsPerMemberMax),
+                state.settlements.records.count <= new.settlementPairsPerShardMax
             else {
                 throw .incompatibleDirectory(reason: "shard \(index) holds more than the new limits allow")
             }

@@ -143,3 +143,21 @@ extension OperationEffect {
         }
     }
 }
+
+extension OperationEffect {
+    /// The lot origin an earn credited (its merchant's tag under grouped rules, 0 otherwise), so that taking the
+    /// earn back takes that origin's value first. Kept in `linkedPosition`, which only refunds and reversals use.
+    /// Nil when not recorded (earns without lot terms); origin 0 (spendable anywhere) is an origin like any other.
+    var earnOrigin: UInt32? {
+        get {
+            guard kind == .earn, linkedPosition >= Self.originRecorded else { return nil }
+            return UInt32(truncatingIfNeeded: linkedPosition)
+        }
+        set {
+            precondition(kind == .earn, "only an earn has an origin")
+            linkedPosition = newValue.map { Self.originRecorded | Int64($0) } ?? -1
+        }
+    }
+
+    private static let originRecorded: Int64 = 1 << 32
+}

@@ -83,6 +83,11 @@ extension ShardState {
                     continue
                 }
                 let taken = min(remaining, lots.records[index].amount)
+                spentLots.append(
+                    SpentLotTable.Part(
+                        position: idempotency.nextPosition, amount: taken,
+                        expiresOnDay: lots.records[index].expiresOnDay, origin: lots.records[index].origin,
+                        asset: asset))
                 if masks.settles(asset) & (1 << UInt64(position)) != 0 {
                     settled.payer = lots.records[index].origin
                     settled.amounts[asset] += taken
@@ -104,7 +109,7 @@ extension ShardState {
     }
 
     /// Lowers one lot; unlinks and frees it when empty. True when the lot is still there.
-    private func takeFromLot(_ index: Int, member: Int, _ asset: Asset, _ amount: Int64, previous: Int32) -> Bool {
+    func takeFromLot(_ index: Int, member: Int, _ asset: Asset, _ amount: Int64, previous: Int32) -> Bool {
         lots.records[index].amount -= amount
         precondition(lots.records[index].amount >= 0, "lot went negative")
         lots.heads[member].total[asset] -= amount
@@ -159,5 +164,51 @@ extension IdempotencyEntry {
         outcome.receipt.rulesVersion = settled.valueMinor
         effect.linkedPosition = settled.amounts.points
         effect.refundedAmountMinor = settled.amounts.credit
+    }
+}
+
+extension ShardState {
+    /// After a debit that takes an earn back (its reversal, or a refund's claw-back): the value leaves the lots of
+    /// the earn's origin first, oldest first, so that what remains keeps the origins it was earned with; the rest
+    /// is left to the oldest-first reconciliation.
+    func takeBackFromOrigin(member: Int, _ debit: AssetAmounts, origin: UInt32?) {
+        guard let origin else { return }
+        lots.ensureHeads(upTo: member)
+        for asset in LotTable.assets where debit[asset] > 0 {
+            var remaining = min(debit[asset], lots.heads[member].total[asset] - lotTarget(member: member, asset))
+            var previous: Int32 = 0
+            var current = lots.heads[member].first(asset)
+            for _ in 0..<(lots.lotsPerMemberMax + 1) where current != 0 && remaining > 0 {
+                let index = Int(current) - 1
+                let next = lots.records[index].next
+                if lots.records[index].origin == origin {
+                    let taken = min(remaining, lots.records[index].amount)
+                    remaining -= taken
+                    if takeFromLot(index, member: member, asset, taken, previous: previous) { previous = current }
+                } else {
+                    previous = current
+                }
+                current = next
+            }
+        }
+    }
+}
+
+extension ShardState {
+    /// A reversed payment or capture: the parts it took from the member's lots come back as they were (origin and
+    /// day), before the reconciliation forms a lot for any rest with the reversal's terms.
+    func giveBackSpentLots(member: Int, position: Int64) {
+        let offsets = spentLots.offsets(of: position)
+        guard !offsets.isEmpty else { return }
+        lots.ensureHeads(upTo: member)
+        for offset in offsets {
+            let part = spentLots[offset]
+            let room = lotTarget(member: member, part.asset) - lots.heads[member].total[part.asset]
+            let amount = min(part.amount, room)
+            guard amount > 0 else { continue }
+            addToLots(
+                member: member, part.asset, amount, expiresOnDay: part.expiresOnDay, origin: part.origin,
+                reserved: false)
+        }
     }
 }

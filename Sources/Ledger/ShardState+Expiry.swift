@@ -44,7 +44,8 @@ extension ShardState {
         }
         let today = LotTerms.day(ofMs: nowMs)
         var terms = command.lotTerms
-        if command.kind != .earn { terms = .configured }
+        // A reversal's credit takes the configured lives, unless the rules gave it theirs (applyRulesExpiry).
+        if command.kind != .earn && terms == .neverExpires { terms = .configured }
         terms.pointsExpiresOnDay = resolvedDay(terms.pointsExpiresOnDay, lifeDays: limits.pointsLifeDays, today)
         terms.creditExpiresOnDay = resolvedDay(terms.creditExpiresOnDay, lifeDays: limits.creditLifeDays, today)
         command.lotTerms = terms

@@ -14,11 +14,16 @@ extension ShardState {
     func canFormLots(member: Int, credit: AssetAmounts, reserved: Bool = false) -> Bool {
         lots.ensureHeads(upTo: member)
         var recordsNeeded = 0
+        let origin = lots.currentTerms.origin
         for asset in LotTable.assets where credit[asset] > 0 {
             let balance = members[member].balance[asset]
             let (sum, overflow) = balance.addingReportingOverflow(credit[asset])
             guard !overflow, max(sum, 0) > max(balance, 0) else { continue }
-            if lots.heads[member].count(asset) == 0 { recordsNeeded += 1 }
+            // A credit joins a lot of its own origin; otherwise it needs a record of its own, and at the member's
+            // limit it cannot have one: value of one origin never joins another's (coalition rules would blur).
+            guard latestLot(member: member, asset, origin: origin) == 0 else { continue }
+            if lots.heads[member].count(asset) >= lots.lotsPerMemberMax { return false }
+            recordsNeeded += 1
         }
         guard recordsNeeded > 0 else { return true }
         let free = lots.records.capacity - lots.activeCount - (reserved ? 0 : lots.restoreReserve)
@@ -41,9 +46,21 @@ extension ShardState {
         }
     }
 
+    /// The member's latest-expiring lot of `asset` with `origin` (index + 1), 0 when none.
+    func latestLot(member: Int, _ asset: Asset, origin: UInt32) -> Int32 {
+        var found: Int32 = 0
+        var current = lots.heads[member].first(asset)
+        for _ in 0..<(lots.lotsPerMemberMax + 1) where current != 0 {
+            if lots.records[Int(current) - 1].origin == origin { found = current }
+            current = lots.records[Int(current) - 1].next
+        }
+        return found
+    }
+
     /// Adds `amount` to the lot with the same day and origin, else to a new lot in expiry order, else (at a
-    /// limit) to the latest-expiring lot, whose day becomes the later of the two: life only ever grows.
-    private func addToLots(
+    /// limit) to the latest-expiring lot of the same origin, whose day becomes the later of the two: life only
+    /// ever grows, and origins never mix (`canFormLots` declined a credit that would need to).
+    func addToLots(
         member: Int, _ asset: Asset, _ amount: Int64, expiresOnDay: Int32, origin: UInt32, reserved: Bool
     ) {
         precondition(expiresOnDay > 0, "lot terms not resolved before apply")
@@ -66,8 +83,41 @@ extension ShardState {
             linkNewLot(member: member, asset, amount, expiresOnDay: expiresOnDay, origin: origin, after: previous)
             return
         }
-        precondition(last != 0, "no lot record for a credit that was not checked with canFormLots")
-        addToLot(Int(last) - 1, amount, expiresOnDay: max(expiresOnDay, lots.records[Int(last) - 1].expiresOnDay))
+        let sameOrigin = latestLot(member: member, asset, origin: origin)
+        let target = sameOrigin != 0 ? sameOrigin : last
+        precondition(target != 0, "no lot record for a credit that was not checked with canFormLots")
+        let day = max(expiresOnDay, lots.records[Int(target) - 1].expiresOnDay)
+        addToLot(Int(target) - 1, amount, expiresOnDay: day)
+        // A lot before the last one whose day grew moves to its place in expiry order.
+        if target != last { resort(member: member, asset, Int(target) - 1) }
+    }
+
+    /// Moves lot `index` of the member's `asset` list to its place by expiry day (after every lot with a day not
+    /// later than its own). Bounded by `lotsPerMemberMax`.
+    private func resort(member: Int, _ asset: Asset, _ index: Int) {
+        let day = lots.records[index].expiresOnDay
+        var previous: Int32 = 0
+        var current = lots.heads[member].first(asset)
+        for _ in 0..<(lots.lotsPerMemberMax + 1) where current != 0 && Int(current) - 1 != index {
+            previous = current
+            current = lots.records[Int(current) - 1].next
+        }
+        precondition(current != 0, "a member's lot is not in its list")
+        let next = lots.records[index].next
+        if previous == 0 { lots.heads[member].setFirst(asset, next) } else { lots.records[Int(previous) - 1].next = next }
+        var after: Int32 = 0
+        current = lots.heads[member].first(asset)
+        for _ in 0..<(lots.lotsPerMemberMax + 1) where current != 0 && lots.records[Int(current) - 1].expiresOnDay <= day {
+            after = current
+            current = lots.records[Int(current) - 1].next
+        }
+        if after == 0 {
+            lots.records[index].next = lots.heads[member].first(asset)
+            lots.heads[member].setFirst(asset, Int32(index + 1))
+        } else {
+            lots.records[index].next = lots.records[Int(after) - 1].next
+            lots.records[Int(after) - 1].next = Int32(index + 1)
+        }
     }
 
     private func addToLot(_ index: Int, _ amount: Int64, expiresOnDay: Int32) {

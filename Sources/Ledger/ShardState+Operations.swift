@@ -53,6 +53,7 @@ extension ShardState {
         }
         result.credited = command.amounts
         result.effect.referenceAmountMinor = command.referenceAmountMinor
+        if command.isPurchase { result.effect.earnOrigin = command.lotTerms.origin }
         if command.isPurchase { recordDecision(command, member: Int(card.member), &result) }
         return result
     }
@@ -237,7 +238,14 @@ extension ShardState {
             resolveSpending(&command, member: member, rules)
         }
         guard command.hasSpending else { return available }
-        return min(available, lotSum(member: member, asset, mask: command.spending.allowed(asset)))
+        return min(available, allowedUnheld(member: member, asset, command.spending))
+    }
+
+    /// The allowed lots less everything the member has on hold. Holds reserve an amount, not particular lots, so
+    /// this counts every hold against the allowed lots: it may refuse value a hold elsewhere does not need, but
+    /// never lets two holds, or a hold and a payment, count on the same lot.
+    func allowedUnheld(member: Int, _ asset: Asset, _ masks: SpendingMasks) -> Int64 {
+        max(0, lotSum(member: member, asset, mask: masks.allowed(asset)) - members[member].held[asset])
     }
 
     /// The part of a capture of `amount` that the allowed lots can give.

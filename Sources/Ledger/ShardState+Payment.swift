@@ -25,8 +25,7 @@ extension ShardState {
         var available = members[member].available
         if command.hasSpending {
             for asset in LotTable.assets {
-                available[asset] = min(
-                    available[asset], lotSum(member: member, asset, mask: command.spending.allowed(asset)))
+                available[asset] = min(available[asset], allowedUnheld(member: member, asset, command.spending))
             }
         }
         // A debt (negative balance after a refund claw-back) pays nothing.

@@ -12,6 +12,8 @@ extension ShardState {
     func payReferrer(of member: Int, points: Int64, key: IdempotencyKey, _ result: inout OperationResult) -> Int64 {
         let referrer = members[member].referrer
         guard referrer != ShardState.noCard, points > 0 else { return 0 }
+        // The member's own credit takes its lot record first, so the referrer's check sees what is really left.
+        reconcileLots(member: member)
         return moveBonus(to: referrer, AssetAmounts(points: points), key: key, from: member, &result) ? points : 0
     }
 

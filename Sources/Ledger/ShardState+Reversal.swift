@@ -66,12 +66,24 @@ extension ShardState {
         case .earn:
             let remaining = earnedNotClawedBack(original)
             guard applyUndo(member: member, debit: remaining, &result) else { return false }
+            takeBackFromOrigin(member: member, remaining, origin: original.effect.earnOrigin)
+            // A purchase refunded in full was already undone (aggregates, referrer bonus) by its last refund.
+            guard original.effect.refundedAmountMinor < original.effect.referenceAmountMinor else { return true }
             undoDecision(
                 original, fromRefunded: original.effect.refundedAmountMinor,
                 toRefunded: original.effect.referenceAmountMinor, member: member, &command)
             clawBackReferrerBonus(original, key: command.key, &result)
             return true
         case .redeem, .capture, .refund:
+            if original.effect.kind == .refund {
+                switch refundReversal(original, member: member) {
+                case .nothingToGive: return true
+                case .refused(let status):
+                    result.status = status
+                    return false
+                case .restore: break
+                }
+            }
             guard canFormLots(member: member, credit: original.outcome.debited) else {
                 result.status = .capacityExceeded
                 return false
@@ -81,10 +93,13 @@ extension ShardState {
                 restoreRefundable(original)
                 redoDecision(refund: original, member: member, &command, &result)
             }
+            // What the payment took from each lot comes back with that lot's origin and day (replay does the same).
+            let gaveBack = !spentLots.offsets(of: position).isEmpty
+            giveBackSpentLots(member: member, position: position)
             let settled = original.paymentSettlement
             if settled.payer != 0 {
-                // Value that came from a coalition partner goes back with that origin (replay does the same).
-                lots.currentTerms.origin = settled.payer
+                // Parts forgotten by a full ring: at least the partner's value keeps the partner's origin.
+                if !gaveBack { lots.currentTerms.origin = settled.payer }
                 reverseSettlement(settled)
             }
             return true
@@ -162,6 +177,7 @@ extension ShardState {
         expireHolds(member: Int(result.member), nowMs: nowMs)
         let clawed = clawBack(earn, fromRefunded: refundedBefore, toRefunded: refundedBefore + refundAmount)
         guard applyUndo(member: Int(result.member), debit: clawed, &result) else { return result }
+        takeBackFromOrigin(member: Int(result.member), clawed, origin: earn.effect.earnOrigin)
         undoDecision(
             earn, fromRefunded: refundedBefore, toRefunded: refundedBefore + refundAmount, member: Int(result.member),
             &command)
@@ -196,7 +212,9 @@ extension ShardState {
         let moneyBefore = Int64(money * Int128(fromRefunded) / purchase)
         let moneyAfter = Int64(money * Int128(toRefunded) / purchase)
         remaining.moneyMinor -= moneyBefore
-        let after = rules.undo(remaining, refundedMinor: moneyAfter - moneyBefore, member: members[member].loyalty)
+        let completes = toRefunded == earn.effect.referenceAmountMinor && fromRefunded < toRefunded
+        let after = rules.undo(
+            remaining, refundedMinor: moneyAfter - moneyBefore, completes: completes, member: members[member].loyalty)
         members[member].loyalty = after
         command.memberAfter = after
         command.rulesVersion = rules.version
@@ -235,5 +253,27 @@ extension ShardState {
         command.memberAfter = after
         command.rulesVersion = rules.version
         command.options |= ShardCommand.optionDecided
+    }
+
+    enum RefundReversal {
+        /// The purchase was reversed since: the refund's points went with it, nothing comes back.
+        case nothingToGive
+        case refused(LedgerStatus)
+        case restore
+    }
+
+    /// What reversing a refund may do, decided before anything changes.
+    func refundReversal(_ refund: IdempotencyEntry, member: Int) -> RefundReversal {
+        let earnPosition = refund.effect.linkedPosition
+        guard idempotency.isLive(earnPosition), idempotency[earnPosition].effect.kind == .earn else { return .restore }
+        let earn = idempotency[earnPosition]
+        if earn.effect.isReversed { return .nothingToGive }
+        // The refund that completed the purchase undid its one-off bonuses; if a later purchase has been paid them
+        // again, counting this one again would pay them twice.
+        let completed = earn.effect.refundedAmountMinor == earn.effect.referenceAmountMinor
+        if completed && earn.effect.isDecidedByRules && earn.effect.purchase.bonusesPaidAgain(by: members[member].loyalty) {
+            return .refused(.notPermitted)
+        }
+        return .restore
     }
 }

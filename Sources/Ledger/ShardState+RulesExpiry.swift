@@ -5,9 +5,12 @@ extension ShardState {
     /// configuration's. The day is rounded up, so value never expires before the rules promise (a lot is gone at
     /// 00:00 UTC of its day). `resolveLotTerms` then logs the days with the record, so replay never asks.
     func applyRulesExpiry(_ command: inout ShardCommand, nowMs: Int64) {
-        guard command.kind == .earn, command.isPurchase, !command.isDecided, let rules else { return }
+        guard let rules, !command.isDecided else { return }
+        let isPurchase = command.kind == .earn && command.isPurchase
+        // A reversal gives value back (a payment's points): under rules it lives by the rules too, from today.
+        guard isPurchase || command.kind == .reverse else { return }
         // Where the value was earned, for coalition spending (0: spendable anywhere).
-        command.lotTerms.origin = rules.spendingOrigin(of: command.transaction.merchant)
+        if isPurchase { command.lotTerms.origin = rules.spendingOrigin(of: command.transaction.merchant) }
         let expiry = rules.expiry
         guard expiry.pointsLifeDays != nil || expiry.creditLifeDays != nil else { return }
         func day(_ asset: ExpiryPolicy.Asset) -> Int32 {

@@ -154,6 +154,12 @@ extension ShardState {
         }
         let transfer = outbox[slot]
         let destinationStatus = LedgerStatus(rawValue: UInt8(truncatingIfNeeded: command.referenceAmountMinor))
+        if destinationStatus != .approved && transfer.isBonus {
+            // The referrer was unknown or blocked there: nothing was paid, so nothing is to be taken back later.
+            if let position = idempotency.find(transfer.key), idempotency[position].effect.kind == .earn {
+                idempotency[position].effect.referrerBonusPoints = 0
+            }
+        }
         if destinationStatus != .approved && !transfer.isBonus {
             let restored = addToBalance(member: Int(transfer.member), transfer.amounts)
             precondition(restored, "restoring a refused transfer overflowed: the balances were just moved out")

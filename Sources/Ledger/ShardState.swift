@@ -64,6 +64,8 @@ final class ShardState: @unchecked Sendable {
     let lots: LotTable
     /// What coalition merchants owe each other (ShardState+Payment.swift).
     let settlements: SettlementTable
+    /// What payments and captures under rules took, lot by lot, for their reversals (ShardState+Coalition.swift).
+    let spentLots: SpentLotTable
 
     init(shardIndex: Int, shardCount: Int, limits: LedgerConfiguration) {
         self.shardIndex = shardIndex
@@ -75,6 +77,7 @@ final class ShardState: @unchecked Sendable {
         idempotency = IdempotencyTable(keysMax: limits.idempotencyKeysPerShardMax)
         outbox = FixedStorage(capacity: limits.transfersInFlightMax)
         settlements = SettlementTable(capacity: limits.settlementPairsPerShardMax)
+        spentLots = SpentLotTable(capacity: limits.spentLotPartsPerShardMax)
         lots = LotTable(limits: limits)
     }
 

@@ -86,7 +86,8 @@ extension Snapshot {
         offset += sizes[3]
         copy(state.outbox, count: header.outboxCount, size: sizes[4])
         let lotsEnd = try loadLots(from: bytes, offset: offset, into: state, path: path)
-        try loadSettlements(from: bytes, offset: lotsEnd, into: state, path: path)
+        let settlementsEnd = try loadSettlements(from: bytes, offset: lotsEnd, into: state, path: path)
+        try loadSpentLots(from: bytes, offset: settlementsEnd, into: state, path: path)
     }
 
     /// Places entries at their positions in this run's ring; when the ring is now smaller, the oldest go.

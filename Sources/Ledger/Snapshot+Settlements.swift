@@ -7,10 +7,10 @@ extension Snapshot {
         settlementSectionHeaderBytes + table.records.rawBytesInUse.count
     }
 
-    /// Loads the section at `offset`, which must end exactly at the end of `bytes`.
+    /// Loads the section at `offset`; returns where it ends (the spent-lot section follows).
     static func loadSettlements(
         from bytes: UnsafeRawBufferPointer, offset: Int, into state: ShardState, path: String
-    ) throws(LedgerError) {
+    ) throws(LedgerError) -> Int {
         guard offset + settlementSectionHeaderBytes <= bytes.count else {
             throw .damagedSnapshot(file: path, reason: "no settlement section")
         }
@@ -23,13 +23,47 @@ extension Snapshot {
             throw .incompatibleDirectory(reason: "\(path) holds more settlement pairs than settlementPairsPerShardMax")
         }
         let size = Int(count) * MemoryLayout<SettlementRecord>.stride
-        guard offset + settlementSectionHeaderBytes + size == bytes.count else {
+        guard offset + settlementSectionHeaderBytes + size <= bytes.count else {
             throw .damagedSnapshot(file: path, reason: "length does not match the settlement count")
         }
         UnsafeMutableRawPointer(table.records.base).copyMemory(
             from: bytes.baseAddress! + offset + settlementSectionHeaderBytes, byteCount: size)
         table.records.setCount(Int(count))
         table.rebuildIndex()
+        return offset + settlementSectionHeaderBytes + size
+    }
+
+    /// The spent-lot section, last: the part count (UInt64), 8 zero bytes, the parts oldest first.
+    static func spentLotSectionBytes(_ table: SpentLotTable) -> Int {
+        settlementSectionHeaderBytes + table.count * MemoryLayout<SpentLotTable.Part>.stride
+    }
+
+    /// Loads the section at `offset`, which must end exactly at the end of `bytes`.
+    static func loadSpentLots(
+        from bytes: UnsafeRawBufferPointer, offset: Int, into state: ShardState, path: String
+    ) throws(LedgerError) {
+        guard offset + settlementSectionHeaderBytes <= bytes.count else {
+            throw .damagedSnapshot(file: path, reason: "no spent-lot section")
+        }
+        var reader = ByteReader(base: bytes.baseAddress! + offset, count: settlementSectionHeaderBytes)
+        guard let count = reader.get(UInt64.self), reader.get(UInt64.self) == 0, count < UInt64(Int32.max) else {
+            throw .damagedSnapshot(file: path, reason: "spent-lot section header out of range")
+        }
+        let stride = MemoryLayout<SpentLotTable.Part>.stride
+        guard offset + settlementSectionHeaderBytes + Int(count) * stride == bytes.count else {
+            throw .damagedSnapshot(file: path, reason: "length does not match the spent-lot count")
+        }
+        guard Int(count) <= state.spentLots.capacity else {
+            throw .incompatibleDirectory(reason: "\(path) holds more spent-lot parts than spentLotPartsPerShardMax")
+        }
+        var parts: [SpentLotTable.Part] = []
+        parts.reserveCapacity(Int(count))
+        for index in 0..<Int(count) {
+            parts.append(
+                (bytes.baseAddress! + offset + settlementSectionHeaderBytes + index * stride).loadUnaligned(
+                    as: SpentLotTable.Part.self))
+        }
+        parts.withUnsafeBufferPointer { state.spentLots.restore($0) }
     }
 }
 
@@ -41,5 +75,16 @@ extension SnapshotImage {
         }
         header.withUnsafeBytes { append($0) }
         append(table.records.rawBytesInUse)
+    }
+
+    func appendSpentLots(_ table: SpentLotTable) {
+        var header = [UInt8](repeating: 0, count: Snapshot.settlementSectionHeaderBytes)
+        header.withUnsafeMutableBytes { buffer in
+            buffer.storeBytes(of: UInt64(table.count).littleEndian, as: UInt64.self)
+        }
+        header.withUnsafeBytes { append($0) }
+        // Oldest first, at the element stride the loader reads (the ring may wrap, so copied out in order).
+        let parts = (0..<table.count).map { table[$0] }
+        parts.withUnsafeBytes { append($0) }
     }
 }

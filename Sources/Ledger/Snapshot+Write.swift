@@ -45,6 +45,7 @@ final class SnapshotImage: @unchecked Sendable {
             state.members.rawBytesInUse.count, state.cards.cards.rawBytesInUse.count, state.holds.rawBytesInUse.count,
             state.idempotency.count * MemoryLayout<IdempotencyEntry>.stride, state.outbox.rawBytesInUse.count,
             Snapshot.lotSectionBytes(state.lots), Snapshot.settlementSectionBytes(state.settlements),
+            Snapshot.spentLotSectionBytes(state.spentLots),
         ]
         bytes = .allocate(byteCount: Snapshot.headerBytes + tables.reduce(0, +) + 4, alignment: 16)
         let header = Snapshot.Header(
@@ -62,6 +63,7 @@ final class SnapshotImage: @unchecked Sendable {
         append(state.outbox.rawBytesInUse)
         appendLots(state.lots)
         appendSettlements(state.settlements)
+        appendSpentLots(state.spentLots)
         precondition(used + 4 == bytes.count, "snapshot image size")
     }
 

@@ -45,7 +45,7 @@ enum Snapshot {
         UInt32(MemoryLayout<HoldRecord>.stride), UInt32(MemoryLayout<IdempotencyEntry>.stride),
         UInt32(MemoryLayout<OutboxTransfer>.stride),
         UInt32(MemoryLayout<MemberLots>.stride), UInt32(MemoryLayout<LotRecord>.stride),
-        UInt32(MemoryLayout<SettlementRecord>.stride),
+        UInt32(MemoryLayout<SettlementRecord>.stride), UInt32(MemoryLayout<SpentLotTable.Part>.stride),
     ]
 
     static func encodeHeader(_ header: Header, into base: UnsafeMutableRawPointer) {

@@ -34,10 +34,18 @@ extension Program {
     /// an upgrade undoes the upgrade when the rest no longer qualifies. Never below zero, whatever the
     /// arguments; `PurchaseEffect.none` (a purchase that counted nothing) changes nothing.
     public func undo(_ effect: PurchaseEffect, refundedMinor: Int64, member: Member) -> Member {
+        let taken = min(max(refundedMinor, 0), effect.moneyMinor)
+        return undo(effect, refundedMinor: refundedMinor, completes: taken == effect.moneyMinor, member: member)
+    }
+
+    /// The same, with the caller saying whether this undo completes the purchase (a reversal, or the refund that
+    /// brings the refunded total to the purchase amount). The ledger says so from the refunded totals: deciding
+    /// it from the money part alone would count a purchase paid wholly with points (money part 0) as completed
+    /// by every partial refund.
+    public func undo(_ effect: PurchaseEffect, refundedMinor: Int64, completes isFull: Bool, member: Member) -> Member {
         guard effect != .none else { return member }
         var after = member
         let taken = min(max(refundedMinor, 0), effect.moneyMinor)
-        let isFull = taken == effect.moneyMinor
         after.purchaseVolumeMinor = Aggregate.subtracting(member.purchaseVolumeMinor, taken)
         undoTierWindow(effect, takenMinor: taken, isFull: isFull, &after)
         if isFull {

@@ -103,3 +103,14 @@ public struct RewardedEvents: OptionSet, Sendable, Equatable, BitwiseCopyable {
     public static let birthday = RewardedEvents(rawValue: 8)
     static let all: RewardedEvents = [.enrolment, .firstPurchase, .referral, .birthday]
 }
+
+extension PurchaseEffect {
+    /// Whether `member` has been paid again, since this purchase was undone, a one-off bonus this purchase paid
+    /// (a later purchase became the first purchase, or got this year's birthday bonus): counting this purchase
+    /// again would pay it twice, so the ledger refuses to.
+    public func bonusesPaidAgain(by member: Member) -> Bool {
+        (rewardedEvents.contains(.enrolment) && member.enrolmentRewarded)
+            || (rewardedEvents.contains(.firstPurchase) && member.firstPurchaseRewarded)
+            || (rewardedEvents.contains(.birthday) && member.birthdayRewardYear != birthdayRewardYearBefore)
+    }
+}

@@ -1,0 +1,69 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What payments and captures under rules took, lot by lot, so that a reversal gives each part back with the
+/// origin and expiry day it had (a coalition partner's points come back as that partner's, a kiosk's as the
+/// kiosk's). A ring in idempotency-position order, bounded by `spentLotPartsPerShardMax`: when full, the oldest
+/// parts go, and reversing a payment whose parts are gone gives its value back with the reversal's own terms.
+/// Touched only by the shard thread; rebuilt by replay, kept in snapshots.
+final class SpentLotTable: @unchecked Sendable {
+    struct Part: BitwiseCopyable, Equatable {
+        /// Idempotency position of the payment or capture that took it.
+        var position: Int64
+        var amount: Int64
+        var expiresOnDay: Int32
+        var origin: UInt32
+        var asset: Asset
+    }
+
+    let capacity: Int
+    private let storage: UnsafeMutablePointer<Part>
+    private(set) var start = 0
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        precondition(capacity >= 1, "SpentLotTable needs a positive capacity")
+        self.capacity = capacity
+        guard let memory = calloc(capacity, MemoryLayout<Part>.stride) else {
+            preconditionFailure("calloc of \(capacity) spent-lot parts failed")
+        }
+        storage = memory.bindMemory(to: Part.self, capacity: capacity)
+    }
+
+    deinit { free(storage) }
+
+    subscript(offset: Int) -> Part { storage[(start + offset) % capacity] }
+
+    /// Appends (positions never decrease); the oldest part goes when the ring is full.
+    func append(_ part: Part) {
+        precondition(count == 0 || self[count - 1].position <= part.position, "spent parts out of order")
+        if count == capacity {
+            start = (start + 1) % capacity
+            count -= 1
+        }
+        storage[(start + count) % capacity] = part
+        count += 1
+    }
+
+    /// The offsets of the parts taken by the operation at `position` (binary search, then a scan).
+    func offsets(of position: Int64) -> Range<Int> {
+        var low = 0
+        var high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if self[middle].position < position { low = middle + 1 } else { high = middle }
+        }
+        var end = low
+        while end < count && self[end].position == position { end += 1 }
+        return low..<end
+    }
+
+    /// Replaces the contents (a snapshot load).
+    func restore(_ parts: UnsafeBufferPointer<Part>) {
+        precondition(parts.count <= capacity, "more spent parts than the table holds")
+        start = 0
+        count = 0
+        for part in parts { append(part) }
+    }
+}
