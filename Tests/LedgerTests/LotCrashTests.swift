@@ -41,7 +41,8 @@ import Testing
             guard process.isRunning, Date() < deadline else { break }
             usleep(500)
         }
-        usleep(UInt32.random(in: 2_000...60_000))
+        // At least 20 ms: under a loaded machine a shorter run may end before any sweep step expired a lot.
+        usleep(UInt32.random(in: 20_000...80_000))
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
