@@ -53,12 +53,12 @@ extension Snapshot {
         guard offset + settlementSectionHeaderBytes + Int(count) * stride == bytes.count else {
             throw .damagedSnapshot(file: path, reason: "length does not match the spent-lot count")
         }
-        guard Int(count) <= state.spentLots.capacity else {
-            throw .incompatibleDirectory(reason: "\(path) holds more spent-lot parts than spentLotPartsPerShardMax")
-        }
+        // A smaller ring than the one that wrote the snapshot keeps the newest parts (the oldest would go first
+        // anyway); changing the limit goes through a snapshot, so replay afterwards decides with the new size.
+        let skipped = max(0, Int(count) - state.spentLots.capacity)
         var parts: [SpentLotTable.Part] = []
-        parts.reserveCapacity(Int(count))
-        for index in 0..<Int(count) {
+        parts.reserveCapacity(Int(count) - skipped)
+        for index in skipped..<Int(count) {
             parts.append(
                 (bytes.baseAddress! + offset + settlementSectionHeaderBytes + index * stride).loadUnaligned(
                     as: SpentLotTable.Part.self))

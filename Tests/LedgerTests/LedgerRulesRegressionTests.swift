@@ -432,3 +432,30 @@ extension ReviewFindingsTests {
         #expect(ledger.perform(requests.make(card(1), .balance)).balance.points == 601, "referrer paid twice")
     }
 }
+
+extension ReviewCoalitionFindingsTests {
+    @Test("a smaller spentLotPartsPerShardMax keeps the newest parts and the directory opens under both limits")
+    mutating func smallerSpentLotRing() throws {
+        let configuration = testConfiguration(clock: clock)
+        var ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        ledger.setRules(LedgerCoalitionTests.rules)
+        defer { directory.remove() }
+        _ = ledger.perform(requests.make(card(1), LedgerCoalitionTests.purchase(100_000, at: "BAKERY")))
+        _ = ledger.perform(requests.make(card(1), LedgerCoalitionTests.purchase(50_000, at: "KIOSK")))
+        _ = ledger.perform(requests.make(card(1), LedgerCoalitionTests.pay(200, at: "BAKERY")))
+        let last = requests.make(card(1), LedgerCoalitionTests.pay(1_200, at: "FLORIST"))
+        #expect(ledger.perform(last).debited.points == 120)
+        ledger.close()
+        var smaller = configuration
+        smaller.spentLotPartsPerShardMax = 1
+        ledger = try Ledger.open(directory: directory.data, configuration: smaller)
+        ledger.setRules(LedgerCoalitionTests.rules)
+        // The FLORIST payment took 80 BAKERY and 40 KIOSK points (two parts); a ring of one keeps the newest part.
+        // The reversal gives that part back with its origin and the rest with the reversal's own terms.
+        #expect(ledger.perform(requests.make(card(1), .reverse(originalKey: last.key))).status == .approved)
+        ledger.close()
+        ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        #expect(ledger.perform(requests.make(card(1), .balance)).balance.points == 130)
+        ledger.close()
+    }
+}
