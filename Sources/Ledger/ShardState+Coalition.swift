@@ -212,3 +212,33 @@ extension ShardState {
         }
     }
 }
+
+extension ShardState {
+    /// Whether the parts a payment took (and the rest of `credit`, with the current terms' origin) can come back
+    /// without mixing origins: each origin with no lot of its own needs a record and room under
+    /// `lotsPerMemberMax`. Checked before a reversal changes anything.
+    func canGiveBackSpentLots(member: Int, position: Int64, credit: AssetAmounts) -> Bool {
+        let offsets = spentLots.offsets(of: position)
+        guard !offsets.isEmpty else { return true }
+        lots.ensureHeads(upTo: member)
+        var recordsNeeded = 0
+        for asset in LotTable.assets where credit[asset] > 0 {
+            var newOrigins = 0
+            var partsTotal: Int64 = 0
+            for offset in offsets where spentLots[offset].asset == asset {
+                let origin = spentLots[offset].origin
+                partsTotal += spentLots[offset].amount
+                let seenBefore = offsets.lowerBound..<offset
+                let repeated = seenBefore.contains { spentLots[$0].asset == asset && spentLots[$0].origin == origin }
+                if !repeated && latestLot(member: member, asset, origin: origin) == 0 { newOrigins += 1 }
+            }
+            let restOrigin = lots.currentTerms.origin
+            let restIsNew = credit[asset] > partsTotal && latestLot(member: member, asset, origin: restOrigin) == 0
+                && !offsets.contains { spentLots[$0].asset == asset && spentLots[$0].origin == restOrigin }
+            if restIsNew { newOrigins += 1 }
+            if lots.heads[member].count(asset) + newOrigins > lots.lotsPerMemberMax { return false }
+            recordsNeeded += newOrigins
+        }
+        return lots.records.capacity - lots.activeCount - lots.restoreReserve >= recordsNeeded
+    }
+}

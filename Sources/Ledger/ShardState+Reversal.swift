@@ -83,8 +83,12 @@ extension ShardState {
                     return false
                 case .restore: break
                 }
+                // The clawed-back value returns with the origin of the earn it was taken from.
+                if let origin = refundedEarnOrigin(original) { lots.currentTerms.origin = origin }
             }
-            guard canFormLots(member: member, credit: original.outcome.debited) else {
+            guard canFormLots(member: member, credit: original.outcome.debited),
+                canGiveBackSpentLots(member: member, position: position, credit: original.outcome.debited)
+            else {
                 result.status = .capacityExceeded
                 return false
             }
@@ -237,7 +241,9 @@ extension ShardState {
         let toRefunded = fromRefunded + refund.effect.referenceAmountMinor
         let countsAgain = toRefunded == purchase
         if countsAgain && earn.effect.referrerBonusPoints > 0 {
-            _ = payReferrer(of: member, points: Int64(earn.effect.referrerBonusPoints), key: command.key, &result)
+            let paid = payReferrer(of: member, points: Int64(earn.effect.referrerBonusPoints), key: command.key, &result)
+            // Refused here (the referrer unknown, blocked or out of lot room): nothing to take back later.
+            if paid == 0 { idempotency[earnPosition].effect.referrerBonusPoints = 0 }
         }
         if command.isDecided {
             members[member].loyalty = command.memberAfter
@@ -275,5 +281,12 @@ extension ShardState {
             return .refused(.notPermitted)
         }
         return .restore
+    }
+
+    /// The origin of the earn a refund took value from (nil when unknown).
+    func refundedEarnOrigin(_ refund: IdempotencyEntry) -> UInt32? {
+        let earnPosition = refund.effect.linkedPosition
+        guard idempotency.isLive(earnPosition), idempotency[earnPosition].effect.kind == .earn else { return nil }
+        return idempotency[earnPosition].effect.earnOrigin
     }
 }

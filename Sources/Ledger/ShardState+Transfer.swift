@@ -156,8 +156,8 @@ extension ShardState {
         let destinationStatus = LedgerStatus(rawValue: UInt8(truncatingIfNeeded: command.referenceAmountMinor))
         if destinationStatus != .approved && transfer.isBonus {
             // The referrer was unknown or blocked there: nothing was paid, so nothing is to be taken back later.
-            if let position = idempotency.find(transfer.key), idempotency[position].effect.kind == .earn {
-                idempotency[position].effect.referrerBonusPoints = 0
+            if transfer.amounts.points > 0, let earn = earnPaying(bonusKey: transfer.key) {
+                idempotency[earn].effect.referrerBonusPoints = 0
             }
         }
         if destinationStatus != .approved && !transfer.isBonus {
@@ -180,5 +180,17 @@ extension ShardState {
     /// Outbox entries whose destination half is not confirmed (resent after recovery).
     var pendingTransfers: [OutboxTransfer] {
         (0..<outbox.count).compactMap { outbox[$0].isPending ? outbox[$0] : nil }
+    }
+
+    /// The earn whose referrer bonus a bonus transfer paid: the purchase itself, or, for a bonus paid again when a
+    /// refund was reversed, the earn that refund refunded (reversal → refund → earn).
+    func earnPaying(bonusKey key: IdempotencyKey) -> Int64? {
+        guard var position = idempotency.find(key) else { return nil }
+        for _ in 0..<2 where idempotency[position].effect.kind != .earn {
+            let linked = idempotency[position].effect.linkedPosition
+            guard idempotency.isLive(linked) else { return nil }
+            position = linked
+        }
+        return idempotency[position].effect.kind == .earn ? position : nil
     }
 }

@@ -14,10 +14,10 @@ enum Snapshot {
     static let magic: UInt32 = 0x504E_534C  // "LSNP"
     /// 3: idempotency entries carry a terminal reference. 4: a lot section follows the outbox (Snapshot+Lots.swift);
     /// members carry their loyalty aggregates and referrer, idempotency entries a purchase's rules decision; a
-    /// settlement section ends the file (Snapshot+Settlements.swift).
+    /// settlement section and (5) a spent-lot section end the file (Snapshot+Settlements.swift).
     /// Older snapshots are refused as incompatible (not
     /// converted): the format is young, and the refusal names both versions so the operator knows why.
-    static let version: UInt32 = 4
+    static let version: UInt32 = 5
     static let headerBytes = 128
 
     static func fileName(sequence: UInt64) -> String {
