@@ -96,17 +96,20 @@ extension ShardState {
             }
             totals.membersByTier[tier] += 1
         }
-        for index in 0..<settlements.records.count {
-            let record = settlements.records[index]
-            if let at = totals.settlements.firstIndex(where: { $0.payer == record.payer && $0.payee == record.payee }) {
-                totals.settlements[at].points += record.points
-                totals.settlements[at].creditMinor += record.creditMinor
-                totals.settlements[at].valueMinor += record.valueMinor
+        // Pairs from all shards added up (up to settlementPairsPerShardMax per shard: by key, not by scan).
+        var byPair: [UInt64: SettlementRecord] = [:]
+        for record in totals.settlements + (0..<settlements.records.count).map({ settlements.records[$0] }) {
+            let key = SettlementTable.pair(payer: record.payer, payee: record.payee)
+            if var sum = byPair[key] {
+                sum.points += record.points
+                sum.creditMinor += record.creditMinor
+                sum.valueMinor += record.valueMinor
+                byPair[key] = sum
             } else {
-                totals.settlements.append(record)
+                byPair[key] = record
             }
         }
-        totals.settlements.sort { ($0.payer, $0.payee) < ($1.payer, $1.payee) }
+        totals.settlements = byPair.values.sorted { ($0.payer, $0.payee) < ($1.payer, $1.payee) }
         totals.activeHolds += activeHoldCount
         totals.idempotencyKeys += idempotency.count
         totals.pendingTransfers += pendingTransfers.count

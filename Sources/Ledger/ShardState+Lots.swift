@@ -161,15 +161,7 @@ extension ShardState {
 
     /// Lowers the member's oldest lot of `asset` by `amount`, unlinking and freeing it when it reaches zero.
     func takeFromFirstLot(member: Int, _ asset: Asset, _ amount: Int64) {
-        let index = Int(lots.heads[member].first(asset)) - 1
-        lots.records[index].amount -= amount
-        precondition(lots.records[index].amount >= 0, "lot went negative")
-        lots.heads[member].total[asset] -= amount
-        lots.counters.outstanding[asset] -= amount
-        guard lots.records[index].amount == 0 else { return }
-        lots.heads[member].setFirst(asset, lots.records[index].next)
-        lots.heads[member].addCount(asset, -1)
-        lots.release(index)
+        _ = takeFromLot(Int(lots.heads[member].first(asset)) - 1, member: member, asset, amount, previous: 0)
     }
 
     /// The member's lots agree with its balances: sums, counts, order, ownership. Walks at most

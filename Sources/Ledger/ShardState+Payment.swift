@@ -20,14 +20,8 @@ extension ShardState {
             return result
         }
         guard let member = memberForSpending(command, &result, nowMs: nowMs) else { return result }
-        lots.ensureHeads(upTo: member)
-        if !command.hasSpending, let rules { resolveSpending(&command, member: member, rules) }
-        var available = members[member].available
-        if command.hasSpending {
-            for asset in LotTable.assets {
-                available[asset] = min(available[asset], allowedUnheld(member: member, asset, command.spending))
-            }
-        }
+        var available = AssetAmounts.zero
+        for asset in LotTable.assets { available[asset] = spendable(member: member, asset, &command) }
         // A debt (negative balance after a refund claw-back) pays nothing.
         let plan = command.policy.plan(
             requestedMinor: requested, purchaseAmountMinor: requested, pointsBalance: max(available.points, 0),

@@ -11,13 +11,7 @@ extension Snapshot {
     static func loadSettlements(
         from bytes: UnsafeRawBufferPointer, offset: Int, into state: ShardState, path: String
     ) throws(LedgerError) -> Int {
-        guard offset + settlementSectionHeaderBytes <= bytes.count else {
-            throw .damagedSnapshot(file: path, reason: "no settlement section")
-        }
-        var reader = ByteReader(base: bytes.baseAddress! + offset, count: settlementSectionHeaderBytes)
-        guard let count = reader.get(UInt64.self), reader.get(UInt64.self) == 0, count < UInt64(Int32.max) else {
-            throw .damagedSnapshot(file: path, reason: "settlement section header out of range")
-        }
+        let count = try sectionCount(bytes, offset: offset, path: path, section: "settlement")
         let table = state.settlements
         guard Int(count) <= table.records.capacity else {
             throw .incompatibleDirectory(reason: "\(path) holds more settlement pairs than settlementPairsPerShardMax")
@@ -33,6 +27,20 @@ extension Snapshot {
         return offset + settlementSectionHeaderBytes + size
     }
 
+    /// A section's 16-byte header: its element count (UInt64), then 8 zero bytes.
+    private static func sectionCount(
+        _ bytes: UnsafeRawBufferPointer, offset: Int, path: String, section: String
+    ) throws(LedgerError) -> UInt64 {
+        guard offset + settlementSectionHeaderBytes <= bytes.count else {
+            throw .damagedSnapshot(file: path, reason: "no \(section) section")
+        }
+        var reader = ByteReader(base: bytes.baseAddress! + offset, count: settlementSectionHeaderBytes)
+        guard let count = reader.get(UInt64.self), reader.get(UInt64.self) == 0, count < UInt64(Int32.max) else {
+            throw .damagedSnapshot(file: path, reason: "\(section) section header out of range")
+        }
+        return count
+    }
+
     /// The spent-lot section, last: the part count (UInt64), 8 zero bytes, the parts oldest first.
     static func spentLotSectionBytes(_ table: SpentLotTable) -> Int {
         settlementSectionHeaderBytes + table.count * MemoryLayout<SpentLotTable.Part>.stride
@@ -42,13 +50,7 @@ extension Snapshot {
     static func loadSpentLots(
         from bytes: UnsafeRawBufferPointer, offset: Int, into state: ShardState, path: String
     ) throws(LedgerError) {
-        guard offset + settlementSectionHeaderBytes <= bytes.count else {
-            throw .damagedSnapshot(file: path, reason: "no spent-lot section")
-        }
-        var reader = ByteReader(base: bytes.baseAddress! + offset, count: settlementSectionHeaderBytes)
-        guard let count = reader.get(UInt64.self), reader.get(UInt64.self) == 0, count < UInt64(Int32.max) else {
-            throw .damagedSnapshot(file: path, reason: "spent-lot section header out of range")
-        }
+        let count = try sectionCount(bytes, offset: offset, path: path, section: "spent-lot")
         let stride = MemoryLayout<SpentLotTable.Part>.stride
         guard offset + settlementSectionHeaderBytes + Int(count) * stride == bytes.count else {
             throw .damagedSnapshot(file: path, reason: "length does not match the spent-lot count")
@@ -69,20 +71,18 @@ extension Snapshot {
 
 extension SnapshotImage {
     func appendSettlements(_ table: SettlementTable) {
-        var header = [UInt8](repeating: 0, count: Snapshot.settlementSectionHeaderBytes)
-        header.withUnsafeMutableBytes { buffer in
-            buffer.storeBytes(of: UInt64(table.records.count).littleEndian, as: UInt64.self)
-        }
-        header.withUnsafeBytes { append($0) }
+        appendSectionHeader(count: table.records.count)
         append(table.records.rawBytesInUse)
     }
 
-    func appendSpentLots(_ table: SpentLotTable) {
+    private func appendSectionHeader(count: Int) {
         var header = [UInt8](repeating: 0, count: Snapshot.settlementSectionHeaderBytes)
-        header.withUnsafeMutableBytes { buffer in
-            buffer.storeBytes(of: UInt64(table.count).littleEndian, as: UInt64.self)
-        }
+        header.withUnsafeMutableBytes { $0.storeBytes(of: UInt64(count).littleEndian, as: UInt64.self) }
         header.withUnsafeBytes { append($0) }
+    }
+
+    func appendSpentLots(_ table: SpentLotTable) {
+        appendSectionHeader(count: table.count)
         // Oldest first, at the element stride the loader reads (the ring may wrap, so copied out in order).
         let parts = (0..<table.count).map { table[$0] }
         parts.withUnsafeBytes { append($0) }

@@ -1,20 +1,11 @@
 /// A merchant's 32-bit tag: what the ledger writes on the lots a purchase forms (their origin), so that a later
 /// payment knows where the value was earned (coalition spending and settlement) without storing 16-byte ids in
-/// every lot. FNV-1a over the identifier's 16 bytes; never 0 (0 means "no origin": spendable anywhere).
+/// every lot. The identifier's `stableHash`; never 0 (0 means "no origin": spendable anywhere).
 ///
 /// Two configured merchants whose tags collide are refused when the configuration is loaded
 /// (`merchants[i].id`), so within one program a tag names one merchant.
 public enum MerchantTag {
-    public static func of(_ identifier: ShortIdentifier) -> UInt32 {
-        var hash: UInt32 = 2_166_136_261
-        for shift in stride(from: 56, through: 0, by: -8) {
-            hash = (hash ^ UInt32(truncatingIfNeeded: identifier.high >> UInt64(shift))) &* 16_777_619
-        }
-        for shift in stride(from: 56, through: 0, by: -8) {
-            hash = (hash ^ UInt32(truncatingIfNeeded: identifier.low >> UInt64(shift))) &* 16_777_619
-        }
-        return hash == 0 ? 1 : hash
-    }
+    public static func of(_ identifier: ShortIdentifier) -> UInt32 { identifier.stableHash }
 }
 
 extension Program {

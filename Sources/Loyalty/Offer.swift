@@ -132,18 +132,8 @@ struct OfferTable: Sendable {
             usesPerMemberMax: Int(offer.usesPerMemberMax))
     }
 
-    /// FNV-1a (32 bits) of the id's 16 bytes, never 0 (0 marks an empty slot). Stable across processes and
-    /// builds, unlike `Hasher`, because members store it.
-    static func hash(of identifier: ShortIdentifier) -> UInt32 {
-        var hash: UInt32 = 2_166_136_261
-        for word in [identifier.high, identifier.low] {
-            for shift in stride(from: 56, through: 0, by: -8) {
-                let byte = UInt8(truncatingIfNeeded: word >> UInt64(shift))
-                hash = (hash ^ UInt32(byte)) &* 16_777_619
-            }
-        }
-        return hash == 0 ? 1 : hash
-    }
+    /// The id's `stableHash` (members store it).
+    static func hash(of identifier: ShortIdentifier) -> UInt32 { identifier.stableHash }
 
     /// The index of the offer with id hash `hash`, or -1.
     func index(ofHash hash: UInt32) -> Int {

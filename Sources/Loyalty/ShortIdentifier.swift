@@ -43,6 +43,17 @@ public struct ShortIdentifier: Hashable, Sendable, Comparable, CustomStringConve
         self.init(bytes: Array(text.utf8))
     }
 
+    /// FNV-1a (32 bits) of the 16 bytes, never 0 (0 marks "none" where it is stored). Stable across processes
+    /// and builds, unlike `Hasher`, because members (offer uses) and lots (origins) store it.
+    public var stableHash: UInt32 {
+        var hash: UInt32 = 2_166_136_261
+        for position in 0..<Self.bytesMax {
+            let word = position < 8 ? high : low
+            hash = (hash ^ UInt32(UInt8(truncatingIfNeeded: word >> UInt64(56 - 8 * (position % 8))))) &* 16_777_619
+        }
+        return hash == 0 ? 1 : hash
+    }
+
     /// The 16 bytes as two words, first byte most significant, zero-filled past the end: for writers that put an
     /// identifier into a buffer without building a String (receipts on the authorization path).
     public var packed: (high: UInt64, low: UInt64) { (high, low) }
