@@ -56,7 +56,9 @@ public enum LedgerOperation: Sendable {
     /// `LoyaltyReceipt.amountPaidMinor` says how much was paid. The policy is logged with the record.
     /// `merchant` (field 42) is where the value is spent: under rules whose merchants form groups, only value
     /// earned where the groups allow may pay, and value from a coalition partner is recorded as owed to it.
-    case pay(amountMinor: Int64, policy: RedemptionPolicy, merchant: ShortIdentifier)
+    /// `purchaseTotalMinor` is the whole purchase the payment is part of, when the terminal says (the policy's
+    /// share cap applies to it); nil: no share cap, the payment may be met in full.
+    case pay(amountMinor: Int64, purchaseTotalMinor: Int64? = nil, policy: RedemptionPolicy, merchant: ShortIdentifier)
     /// Reserve value (a pending debit) until it is captured, voided or expires.
     case hold(asset: Asset, amount: Int64, allowPartial: Bool, expiresAfterMs: Int64)
     /// Debit at most the held amount of the hold made by `holdKey`; the rest is released.

@@ -59,6 +59,9 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var spending = SpendingMasks()
     /// Pay: the redemption rules (the amount to pay is `referenceAmountMinor`).
     var policy = RedemptionPolicy()
+    /// Pay: the whole purchase the share cap applies to (nil: none given, no cap). Records written before it was
+    /// logged replay with the amount to pay as the total, as they were decided.
+    var purchaseTotalMinor: Int64?
     var purchaseEffect: PurchaseEffect = .none
     /// Decided purchase: points for the member's referrer (paid when the member has one).
     var referrerBonusPoints: Int64 = 0
@@ -155,10 +158,11 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         case .redeem(let redeemAsset, let amount, let allowPartial):
             kind = .redeem
             setSingleAmount(redeemAsset, amount, allowPartial: allowPartial)
-        case .pay(let amountMinor, let paymentPolicy, let merchant):
+        case .pay(let amountMinor, let purchaseTotal, let paymentPolicy, let merchant):
             kind = .redeem
             transaction.merchant = merchant
             referenceAmountMinor = amountMinor
+            purchaseTotalMinor = purchaseTotal
             policy = paymentPolicy
             options = Self.optionPay
         case .hold(let holdAsset, let amount, let allowPartial, let expiresAfterMs):

@@ -15,7 +15,10 @@ extension ShardState {
     func performPay(_ command: inout ShardCommand, nowMs: Int64) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .redeem)
         let requested = command.referenceAmountMinor
-        guard requested > 0, requested <= ShardState.balanceMagnitudeMax, Self.isValid(command.policy) else {
+        let total = command.purchaseTotalMinor ?? requested
+        guard requested > 0, requested <= ShardState.balanceMagnitudeMax, Self.isValid(command.policy),
+            total >= requested, total <= ShardState.balanceMagnitudeMax
+        else {
             result.status = .invalidAmount
             return result
         }
@@ -23,8 +26,10 @@ extension ShardState {
         var available = AssetAmounts.zero
         for asset in LotTable.assets { available[asset] = spendable(member: member, asset, &command) }
         // A debt (negative balance after a refund claw-back) pays nothing.
+        // Without a purchase total the payment is the whole of what is asked: no share of it is capped.
         let plan = command.policy.plan(
-            requestedMinor: requested, purchaseAmountMinor: requested, pointsBalance: max(available.points, 0),
+            requestedMinor: requested, purchaseAmountMinor: command.purchaseTotalMinor.map { _ in total },
+            pointsBalance: max(available.points, 0),
             creditBalanceMinor: max(available.credit, 0))
         switch plan.outcome {
         case .approved: result.status = .approved

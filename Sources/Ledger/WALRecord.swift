@@ -26,6 +26,8 @@ enum WALRecord {
     static let keyOffset = 16
     static let cardHashOffset = 64
     static let prefetchBytes = 80
+    /// A pay record's policy flags: the purchase total (0: none) follows the flags byte.
+    static let payFlagPurchaseTotal: UInt8 = 4
 
     struct Header: Equatable {
         var crc: UInt32
@@ -141,7 +143,10 @@ enum WALRecord {
                 writer.put(command.policy.minimumBalancePoints)
                 writer.put(UInt8(command.policy.maximumSharePercent))
                 writer.put(
-                    UInt8((command.policy.creditBeforePoints ? 1 : 0) | (command.policy.partialApproval ? 2 : 0)))
+                    UInt8(
+                        (command.policy.creditBeforePoints ? 1 : 0) | (command.policy.partialApproval ? 2 : 0)
+                            | payFlagPurchaseTotal))
+                writer.put(command.purchaseTotalMinor ?? 0)
             }
         case .capture, .void, .reverse, .refund:
             writer.put(command.originalKey)
@@ -218,11 +223,17 @@ enum WALRecord {
             command.referenceAmountMinor = reference
             if command.isPay {
                 guard command.kind == .redeem, let value = reader.get(Int64.self), let minimum = reader.get(Int64.self),
-                    let share = reader.get(UInt8.self), let flags = reader.get(UInt8.self), flags & ~3 == 0
+                    let share = reader.get(UInt8.self), let flags = reader.get(UInt8.self), flags & ~7 == 0
                 else { return false }
                 command.policy = RedemptionPolicy(
                     pointValueMinor: value, minimumBalancePoints: minimum, maximumSharePercent: Int64(share),
                     creditBeforePoints: flags & 1 != 0, partialApproval: flags & 2 != 0)
+                // Before the flag existed the share cap was taken of the amount to pay itself: replay it so.
+                command.purchaseTotalMinor = reference
+                if flags & payFlagPurchaseTotal != 0 {
+                    guard let total = reader.get(Int64.self), total >= 0 else { return false }
+                    command.purchaseTotalMinor = total == 0 ? nil : total
+                }
             }
         case .capture, .void, .reverse, .refund:
             guard let original = reader.key(), let reference = reader.get(Int64.self) else { return false }

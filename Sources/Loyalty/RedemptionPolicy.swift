@@ -27,15 +27,19 @@ public struct RedemptionPolicy: Sendable, Equatable, BitwiseCopyable {
     }
 
     /// What to take to pay `requestedMinor` of a purchase of `purchaseAmountMinor` from the member's balances.
-    /// Points pay in whole points (the part of a request below one point's value stays to be paid in money).
-    /// Every product stays ≤ 10^14 (`amountMinorMax` × 100), so nothing overflows.
+    /// The share cap applies to the purchase total only: nil (the terminal did not say what the whole purchase
+    /// was) pays up to `requestedMinor` within the balances, as capping the payment by a share of itself would
+    /// never approve one in full. Points pay in whole points (the part of a request below one point's value stays
+    /// to be paid in money). Every product stays ≤ 10^14 (`amountMinorMax` × 100), so nothing overflows.
     public func plan(
-        requestedMinor: Int64, purchaseAmountMinor: Int64, pointsBalance: Int64, creditBalanceMinor: Int64
+        requestedMinor: Int64, purchaseAmountMinor: Int64?, pointsBalance: Int64, creditBalanceMinor: Int64
     ) -> RedemptionPlan {
-        guard (1...ProgramLimits.amountMinorMax).contains(purchaseAmountMinor),
-            (1...purchaseAmountMinor).contains(requestedMinor), pointsBalance >= 0, creditBalanceMinor >= 0
+        let totalMinor = purchaseAmountMinor ?? requestedMinor
+        guard (1...ProgramLimits.amountMinorMax).contains(totalMinor),
+            (1...totalMinor).contains(requestedMinor), pointsBalance >= 0, creditBalanceMinor >= 0
         else { return .declined(.invalidRequest) }
-        let allowedMinor = min(requestedMinor, purchaseAmountMinor * maximumSharePercent / 100)
+        let shareMinor = purchaseAmountMinor.map { $0 * maximumSharePercent / 100 } ?? requestedMinor
+        let allowedMinor = min(requestedMinor, shareMinor)
         let spendablePoints = pointsBalance >= minimumBalancePoints ? pointsBalance : 0
         func points(paying amountMinor: Int64) -> Int64 { min(spendablePoints, amountMinor / pointValueMinor) }
         var creditMinor: Int64

@@ -116,11 +116,16 @@ extension SwitchConnection {
             return .failure(ResponseCodeError(request.has(2) || request.has(35) ? "14" : "30"))
         }
         let amountMinor = amount ?? 0
+        // Field 48 carries what some transactions add (AdditionalData.swift); malformed or misplaced is 30.
+        guard let additional = AdditionalData.parse(request, for: kind) else {
+            return .failure(ResponseCodeError("30"))
+        }
         switch kind {
         case .purchase, .offlinePurchase:
             // Under loyalty rules the ledger's shard decides, from the member's own aggregates (tier, history).
             if let rules = context.rules {
                 var transaction = loyaltyTransaction(amountMinor, rules)
+                transaction.serviceCode = additional.serviceCode
                 // The part already paid with points (a 91 entry in the request's field 54) earns nothing.
                 guard let paidWithPoints = AdditionalAmounts.paidWithPointsMinor(in: request) else {
                     return .failure(ResponseCodeError("30"))
@@ -137,8 +142,13 @@ extension SwitchConnection {
                 (.earn(amounts: amounts, purchaseAmountMinor: amountMinor, autoEnrol: program.autoEnrol), card))
         case .redeem:
             // The shard decides how credit and points pay, from the balances it holds (ResponseBuilder shows it).
+            // The share cap applies to the purchase total that field 48 (PT) names, never to the payment itself.
+            if let total = additional.purchaseTotalMinor, total < amountMinor {
+                return .failure(ResponseCodeError("13"))
+            }
             let pay = LedgerOperation.pay(
-                amountMinor: amountMinor, policy: context.paymentPolicy, merchant: shortIdentifier(42))
+                amountMinor: amountMinor, purchaseTotalMinor: additional.purchaseTotalMinor,
+                policy: context.paymentPolicy, merchant: shortIdentifier(42))
             return .success((pay, card))
         case .hold:
             let points = program.pointsToPay(amountMinor: amountMinor)
@@ -159,7 +169,8 @@ extension SwitchConnection {
         case .balanceInquiry:
             return .success((.balance, card))
         case .profile:
-            guard let profile = MemberProfileField.parse(request) else { return .failure(ResponseCodeError("30")) }
+            let profile = MemberProfile(
+                birthMonth: additional.birthMonth, birthDay: additional.birthDay, referrer: additional.referrer)
             return .success((.profile(profile), card))
         case .reversal:
             // Field 90 names the original exactly; without it, the same terminal + STAN (the newest such operation).

@@ -61,24 +61,53 @@ import Testing
         #expect(reply.status == .insufficientFunds, "no credit left and the points are under the minimum")
     }
 
-    @Test("the share cap: at most 40% of 10,000 is paid (partial), refused as an invalid amount without partial")
+    @Test("the share cap: at most 40% of a 10,000 purchase total is paid (partial), refused without partial")
     mutating func maximumShare() throws {
         let ledger = try fundedLedger()
         defer { directory.remove() }
         var policy = RedemptionPolicy(pointValueMinor: 100, maximumSharePercent: 40, creditBeforePoints: true)
-        var reply = ledger.perform(
-            requests.make(card(1), .pay(amountMinor: 10_000, policy: policy, merchant: Self.shop)))
+        func pay(_ card: CardNumber, _ amount: Int64, total: Int64?) -> LedgerOperation {
+            .pay(amountMinor: amount, purchaseTotalMinor: total, policy: policy, merchant: Self.shop)
+        }
+        var reply = ledger.perform(requests.make(card(1), pay(card(1), 10_000, total: 10_000)))
         #expect(reply.status == .invalidAmount && reply.debited == .zero)
         policy.partialApproval = true
-        reply = ledger.perform(requests.make(card(1), .pay(amountMinor: 10_000, policy: policy, merchant: Self.shop)))
+        reply = ledger.perform(requests.make(card(1), pay(card(1), 10_000, total: 10_000)))
         #expect(reply.status == .partiallyApproved && reply.receipt.amountPaidMinor == 4_000)
         #expect(reply.debited == AssetAmounts(points: 0, credit: 4_000))
+        // 2,500 of a 10,000 purchase is inside the 40%: paid in full.
+        reply = ledger.perform(requests.make(card(1), pay(card(1), 2_500, total: 10_000)))
+        #expect(reply.status == .approved && reply.debited == AssetAmounts(points: 15, credit: 1_000))
         // Nothing left to pay with: 51, not 13 (the cap is not why it fails).
-        reply = ledger.perform(requests.make(card(2), .pay(amountMinor: 10_000, policy: policy, merchant: Self.shop)))
+        reply = ledger.perform(requests.make(card(2), pay(card(2), 10_000, total: 10_000)))
         #expect(reply.status == .unknownCard)
         _ = ledger.perform(requests.make(card(2), earn(0, credit: 0)))
-        reply = ledger.perform(requests.make(card(2), .pay(amountMinor: 10_000, policy: policy, merchant: Self.shop)))
+        reply = ledger.perform(requests.make(card(2), pay(card(2), 10_000, total: 10_000)))
         #expect(reply.status == .insufficientFunds)
+    }
+
+    @Test("without a purchase total the share cap does not apply: a payment is met in full from the balances")
+    mutating func shareCapNeedsPurchaseTotal() throws {
+        var ledger = try fundedLedger()
+        defer {
+            ledger.close()
+            directory.remove()
+        }
+        let policy = RedemptionPolicy(pointValueMinor: 100, maximumSharePercent: 40, creditBeforePoints: true)
+        let payment = requests.make(card(1), .pay(amountMinor: 10_000, policy: policy, merchant: Self.shop))
+        let reply = ledger.perform(payment)
+        #expect(reply.status == .approved && reply.receipt.amountPaidMinor == 10_000)
+        #expect(reply.debited == AssetAmounts(points: 50, credit: 5_000))
+        // A total below the payment is refused (13), whatever the balances.
+        let below = ledger.perform(
+            requests.make(
+                card(1), .pay(amountMinor: 1_000, purchaseTotalMinor: 999, policy: policy, merchant: Self.shop)))
+        #expect(below.status == .invalidAmount && below.debited == .zero)
+        // The record says there was no total: replay decides the same.
+        ledger.close(snapshot: false)
+        ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
+        #expect(ledger.perform(payment).debited == AssetAmounts(points: 50, credit: 5_000))
+        #expect(ledger.perform(requests.make(card(1), .balance)).balance == AssetAmounts(points: 250, credit: 0))
     }
 
     @Test("a reversal gives both assets back; replay after a restart decides every payment identically")

@@ -52,6 +52,16 @@ struct RedemptionPolicyTests {
         #expect(Self.plan(strict, request: 50_000, points: 100_000, credit: 0).outcome == .approved)
     }
 
+    @Test("without a purchase total nothing is capped: 50,000 is paid in full from 102,000 of credit")
+    func noPurchaseTotal() {
+        let plan = Self.policy.plan(
+            requestedMinor: 50_000, purchaseAmountMinor: nil, pointsBalance: 0, creditBalanceMinor: 102_000)
+        #expect(plan == RedemptionPlan(outcome: .approved, creditUsedMinor: 50_000, pointsUsed: 0, pointsValueMinor: 0))
+        let capped = Self.policy.plan(
+            requestedMinor: 50_000, purchaseAmountMinor: 50_000, pointsBalance: 0, creditBalanceMinor: 102_000)
+        #expect(capped.outcome == .partiallyApproved(.exceedsMaximumShare) && capped.approvedMinor == 25_000)
+    }
+
     @Test("below the minimum balance points are not spent; credit still is")
     func minimumBalance() {
         #expect(Self.plan(request: 10_000, points: 999, credit: 0) == .declined(.belowMinimumBalance))

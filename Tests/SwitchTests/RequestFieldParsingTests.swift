@@ -8,18 +8,42 @@ import Testing
 /// The request fields the loyalty path reads beyond wire contract v1: field 48 of an enrolment (birthday,
 /// referrer) and field 54 of a purchase (the part paid with points). Hostile bytes must give a clean refusal.
 @Suite struct RequestFieldParsingTests {
+    static func parse(_ text: String, _ kind: TransactionKind = .profile) -> AdditionalData? {
+        parse(Array(text.utf8), kind)
+    }
+
+    static func parse(_ bytes: [UInt8], _ kind: TransactionKind) -> AdditionalData? {
+        bytes.withUnsafeBytes { AdditionalData.parse($0, allowing: AdditionalData.Tags.allowed(in: kind)) }
+    }
+
     @Test("field 48: birthday and referrer read exactly; empty means no profile; each malformed class is refused")
     func profileField() throws {
-        let profile = try #require(MemberProfileField.parse(Array("BD040315RF165041000000000002".utf8)))
+        let profile = try #require(Self.parse("BD040315RF165041000000000002"))
         #expect(profile.birthMonth == 3 && profile.birthDay == 15)
         #expect(profile.referrer?.masked == CardNumber("5041000000000002")?.masked)
-        let empty = try #require(MemberProfileField.parse([UInt8]()))
+        let empty = try #require(Self.parse(""))
         #expect(empty.birthMonth == 0 && empty.referrer == nil)
         for bad in [
             "BD", "BD04", "BD0403", "BD04031X", "BD050315X", "XX0412345", "BD040315BD040316", "RF05123",
             "RF2012345678901234567890", "RF16504100000000000", "bd040315", "BD-40315",
         ] {
-            #expect(MemberProfileField.parse(Array(bad.utf8)) == nil, "\(bad)")
+            #expect(Self.parse(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test("field 48: service code on purchases, purchase total on redemptions; each tag only where it is used")
+    func tagsPerTransaction() throws {
+        #expect(try #require(Self.parse("SC041001", .purchase)).serviceCode == 1001)
+        #expect(try #require(Self.parse("SC06999999", .offlinePurchase)).serviceCode == 999_999)
+        #expect(try #require(Self.parse("PT06100000", .redeem)).purchaseTotalMinor == 100_000)
+        #expect(try #require(Self.parse("PT12999999999999", .redeem)).purchaseTotalMinor == 999_999_999_999)
+        for (bad, kind) in [
+            ("SC0000", TransactionKind.purchase), ("SC071234567", .purchase), ("SC041X01", .purchase),
+            ("SC041001SC041002", .purchase), ("PT00", .redeem), ("PT131234567890123", .redeem),
+            ("SC041001", .redeem), ("PT06100000", .purchase), ("BD040315", .purchase), ("SC041001", .profile),
+            ("PT06100000", .balanceInquiry),
+        ] {
+            #expect(Self.parse(bad, kind) == nil, "\(bad) on \(kind)")
         }
     }
 
@@ -27,6 +51,7 @@ import Testing
     func profileFieldFuzz() {
         var generator = SystemRandomNumberGenerator()
         let seed = Array("BD040315RF165041000000000002".utf8)
+        let kinds: [TransactionKind] = [.profile, .purchase, .redeem]
         for round in 0..<20_000 {
             var bytes = seed
             if round % 2 == 0 {
@@ -39,8 +64,9 @@ import Testing
                         in: 0x20...0x7E, using: &generator)
                 }
             }
-            if let parsed = MemberProfileField.parse(bytes) {
+            if let parsed = Self.parse(bytes, kinds[round % 3]) {
                 #expect(parsed.birthMonth <= 99 && parsed.birthDay <= 99)
+                #expect((parsed.serviceCode ?? 0) <= 999_999 && (parsed.purchaseTotalMinor ?? 0) >= 0)
             }
         }
     }

@@ -1,0 +1,113 @@
+import ISO8583
+import Ledger
+
+/// Field 48 (additional data, private use) as the switch reads it: tag–length–value entries. Tag: 2 letters;
+/// length: 2 digits; value: that many characters. Each tag belongs to the transactions that use it:
+///
+///     BD 04 MMDD         enrolment (0200/91): birthday (month and day; 0229 is allowed)
+///     RF nn <digits>     enrolment (0200/91): the referrer's card number (10–19 digits)
+///     SC nn <digits>     purchase (0200/00, 0220/00): the service bought, for `earning.byServiceCode` (1–6 digits)
+///     PT nn <digits>     redemption (0200/90): the whole purchase amount the payment is part of, to which the
+///                        rules' `maximumSharePercent` applies (1–12 digits, minor units of field 49)
+///
+/// `BD040315RF165041000000000002` = birthday 15 March, referred by card 5041000000000002. A tag the transaction
+/// does not use, an unknown or repeated tag, a length past the end or a malformed value make the request a format
+/// error (30): a terminal that sends data the switch would ignore learns so at once. Parsed in place, without
+/// allocating (purchases may carry it).
+struct AdditionalData {
+    /// The tags one kind of transaction may carry.
+    struct Tags: OptionSet {
+        let rawValue: UInt8
+        static let birthday = Tags(rawValue: 1)
+        static let referrer = Tags(rawValue: 2)
+        static let serviceCode = Tags(rawValue: 4)
+        static let purchaseTotal = Tags(rawValue: 8)
+
+        static func allowed(in kind: TransactionKind) -> Tags {
+            switch kind {
+            case .profile: [.birthday, .referrer]
+            case .purchase, .offlinePurchase: [.serviceCode]
+            case .redeem: [.purchaseTotal]
+            default: []
+            }
+        }
+    }
+
+    var birthMonth: UInt8 = 0
+    var birthDay: UInt8 = 0
+    var referrer: CardNumber?
+    var serviceCode: UInt32?
+    var purchaseTotalMinor: Int64?
+
+    /// Field 48 of `request` read for `kind`; an empty value when the field is absent, nil when malformed.
+    /// Kinds that use no tag ignore the field, as they always have.
+    static func parse(_ request: ISOMessage, for kind: TransactionKind) -> AdditionalData? {
+        let allowed = Tags.allowed(in: kind)
+        guard !allowed.isEmpty else { return AdditionalData() }
+        guard let parsed = request.withValue(48, { parse($0, allowing: allowed) }) else {
+            return AdditionalData()
+        }
+        return parsed
+    }
+
+    static func parse(_ bytes: UnsafeRawBufferPointer, allowing allowed: Tags) -> AdditionalData? {
+        var data = AdditionalData()
+        var seen: Tags = []
+        var offset = 0
+        while offset < bytes.count {
+            guard offset + 4 <= bytes.count, let length = digits(bytes, offset + 2, 2) else { return nil }
+            let start = offset + 4
+            guard start + length <= bytes.count, let tag = tag(bytes[offset], bytes[offset + 1]),
+                allowed.contains(tag), !seen.contains(tag)
+            else { return nil }
+            seen.insert(tag)
+            guard data.read(tag, UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length)])) else { return nil }
+            offset = start + length
+        }
+        return data
+    }
+
+    /// Sets the value of one tag; false when the value is malformed.
+    private mutating func read(_ tag: Tags, _ value: UnsafeRawBufferPointer) -> Bool {
+        switch tag {
+        case .birthday:
+            guard value.count == 4, let month = Self.digits(value, 0, 2), let day = Self.digits(value, 2, 2) else {
+                return false
+            }
+            (birthMonth, birthDay) = (UInt8(month), UInt8(day))
+        case .referrer:
+            guard let card = CardNumber(ascii: value) else { return false }
+            referrer = card
+        case .serviceCode:
+            guard (1...6).contains(value.count), let code = Self.digits(value, 0, value.count) else { return false }
+            serviceCode = UInt32(code)
+        default:
+            precondition(tag == .purchaseTotal, "a tag without a reader")
+            guard (1...12).contains(value.count), let total = Self.digits(value, 0, value.count) else { return false }
+            purchaseTotalMinor = Int64(total)
+        }
+        return true
+    }
+
+    private static func tag(_ first: UInt8, _ second: UInt8) -> Tags? {
+        switch (first, second) {
+        case (UInt8(ascii: "B"), UInt8(ascii: "D")): .birthday
+        case (UInt8(ascii: "R"), UInt8(ascii: "F")): .referrer
+        case (UInt8(ascii: "S"), UInt8(ascii: "C")): .serviceCode
+        case (UInt8(ascii: "P"), UInt8(ascii: "T")): .purchaseTotal
+        default: nil
+        }
+    }
+
+    /// `count` ASCII digits from `offset` (at most 12, so the value fits); nil when any is not a digit.
+    private static func digits(_ bytes: UnsafeRawBufferPointer, _ offset: Int, _ count: Int) -> Int? {
+        precondition(count >= 1 && count <= 12 && offset + count <= bytes.count, "digits inside the value")
+        var value = 0
+        for index in offset..<(offset + count) {
+            let byte = bytes[index]
+            guard (0x30...0x39).contains(byte) else { return nil }
+            value = value * 10 + Int(byte - 0x30)
+        }
+        return value
+    }
+}
