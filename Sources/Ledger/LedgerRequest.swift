@@ -172,6 +172,9 @@ public enum LedgerStatus: UInt8, Sendable, BitwiseCopyable {
     /// A reversal whose original is unknown while the idempotency table is forgetting keys early (full under
     /// load): the original may have been forgotten, so nothing is recorded and the caller should retry.
     case originalMayBeForgotten = 14
+    /// Under rules whose merchants form groups: the member's value would pay, but not at this merchant (it was
+    /// earned where the groups do not allow spending here).
+    case notPermittedAtMerchant = 15
 
     /// The ISO 8583 field 39 code the wire contract assigns to this outcome.
     public var responseCode: String {
@@ -185,6 +188,7 @@ public enum LedgerStatus: UInt8, Sendable, BitwiseCopyable {
         case .originalNotFound: "25"
         case .declined: "05"
         case .notPermitted: "57"
+        case .notPermittedAtMerchant: "58"
         case .keyConflict: "94"
         case .overloaded, .undone: "91"
         case .capacityExceeded, .systemError, .originalMayBeForgotten: "96"

@@ -84,6 +84,10 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     /// A hold or capture that names the merchant it spends at (not logged: the masks it resolves to are).
     static let optionHasMerchant: UInt16 = 1024
     var spendsAtMerchant: Bool { isPay || options & Self.optionHasMerchant != 0 }
+    /// A payment or hold that answers `.notPermittedAtMerchant` (58) when only value earned elsewhere would pay;
+    /// records written before that answered 51, and replay keeps what they answered.
+    static let optionRefusesAtMerchant: UInt16 = 2048
+    var refusesAtMerchant: Bool { options & Self.optionRefusesAtMerchant != 0 }
     /// The kinds whose records may carry spending masks.
     static func carriesSpending(_ command: ShardCommand) -> Bool {
         command.isPay || command.kind == .hold || command.kind == .capture
@@ -120,6 +124,7 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         self.sink = sink
         setOperation(request.operation, cardHashKey: cardHashKey)
         if kind == .earn { lotTerms = request.lotTerms }
+        if isPay || kind == .hold { options |= Self.optionRefusesAtMerchant }
         if kind == .hold || kind == .capture, let merchant = request.merchant {
             transaction.merchant = merchant
             options |= Self.optionHasMerchant

@@ -149,7 +149,16 @@ extension ShardState {
         let (amount, status) = approvable(
             requested: requested, available: available, allowPartial: command.allowPartial)
         result.status = status
-        guard amount > 0 else { return result }
+        guard amount > 0 else {
+            // Value the member holds elsewhere would cover it: "not at this merchant" (58), not "not enough".
+            let (elsewhere, _) = approvable(
+                requested: requested, available: members[member].available[command.asset],
+                allowPartial: command.allowPartial)
+            if command.hasSpending && command.refusesAtMerchant && elsewhere > 0 {
+                result.status = .notPermittedAtMerchant
+            }
+            return result
+        }
         guard canCreateHold, Int(members[member].holdCount) < limits.holdsPerMemberMax else {
             result.status = .capacityExceeded
             return result

@@ -38,6 +38,11 @@ extension ShardState {
             // With partial approval the share cap only lowers the amount: nothing payable means no balance (51).
             let capOnly = reason == .exceedsMaximumShare && command.policy.partialApproval
             result.status = capOnly ? .insufficientFunds : Self.status(declinedFor: reason)
+            if result.status == .insufficientFunds && command.hasSpending && command.refusesAtMerchant
+                && wouldPayElsewhere(member: member, command, requested: requested, total: total)
+            {
+                result.status = .notPermittedAtMerchant
+            }
             return result
         }
         let debit = AssetAmounts(points: plan.pointsUsed, credit: plan.creditUsedMinor)
@@ -56,6 +61,19 @@ extension ShardState {
         result.effect.referenceAmountMinor = plan.approvedMinor
         result.receipt.amountPaidMinor = plan.approvedMinor
         return result
+    }
+
+    /// True when the member's whole available value (every lot, wherever earned) would pay what the allowed lots
+    /// cannot: the cashier is told "not here" (58), not "not enough" (51).
+    private func wouldPayElsewhere(member: Int, _ command: ShardCommand, requested: Int64, total: Int64) -> Bool {
+        let available = members[member].available
+        let unrestricted = command.policy.plan(
+            requestedMinor: requested, purchaseAmountMinor: command.purchaseTotalMinor.map { _ in total },
+            pointsBalance: max(available.points, 0), creditBalanceMinor: max(available.credit, 0))
+        switch unrestricted.outcome {
+        case .approved, .partiallyApproved: return true
+        case .declined: return false
+        }
     }
 
     /// 13 for what no balance could pay (beyond the share, out of range), 51 for what a larger balance would.

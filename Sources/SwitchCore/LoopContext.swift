@@ -127,11 +127,21 @@ final class LoopContext {
                 if let rules, (isPurchase || entry.kind == .balanceInquiry) && reply.status.isApproval {
                     ResponseBuilder.setReceipt(&response, reply, rules: rules)
                 }
+                if reply.status == .notPermittedAtMerchant { explainRefusalAtMerchant(entry, &response) }
                 entry.connection?.send(response, tpdu: entry.tpdu)
                 entry.connection?.recycle(response)
             }
             entry.connection?.requestFinished()
         }
+    }
+
+    /// 58: the member holds value, but none that the rules' groups let this merchant take. The cashier's receipt
+    /// and the log say so, so nobody reads it as "not enough points".
+    func explainRefusalAtMerchant(_ entry: PendingRequest, _ response: inout ISOMessage) {
+        ResponseBuilder.setReceiptText(&response, ResponseBuilder.notSpendableHereText)
+        runtime.log.info(
+            "\(entry.kind) card \(entry.card.map { "\($0)" } ?? "-"): declined 58, the member's value was earned "
+                + "where the rules' groups do not allow spending at this merchant")
     }
 
     func expireDeadlines() {

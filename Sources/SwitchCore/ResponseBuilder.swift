@@ -40,6 +40,14 @@ enum ResponseBuilder {
 
     /// Field 63 on an approved purchase under loyalty rules: a line a terminal may print. Built from the ledger's
     /// outcome only, so a replayed response carries the same text. Skipped when the dialect has no field 63.
+    /// Field 63 of a 58: why the value cannot pay here (fixed text, so a repeat is byte for byte the same).
+    static let notSpendableHereText: StaticString = "NOT SPENDABLE AT THIS MERCHANT: EARNED OUTSIDE ITS GROUP"
+
+    /// Sets field 63 to a fixed line, when the dialect defines the field.
+    static func setReceiptText(_ response: inout ISOMessage, _ text: StaticString) {
+        text.withUTF8Buffer { bytes in _ = try? response.set(63, canonicalBytes: UnsafeRawBufferPointer(bytes)) }
+    }
+
     static func setReceipt(_ response: inout ISOMessage, _ reply: LedgerReply, rules: Loyalty.Program) {
         var writer = ReceiptWriter()
         writeReceipt(reply, rules: rules, into: &writer)

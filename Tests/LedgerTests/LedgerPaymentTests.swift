@@ -176,8 +176,8 @@ import Testing
             directory.remove()
         }
         #expect(ledger.perform(requests.make(card(1), Self.purchase(100_000, at: "BAKERY"))).credited.points == 100)
-        // GARAGE shares no group with BAKERY: nothing of those points may pay there.
-        #expect(ledger.perform(requests.make(card(1), Self.pay(500, at: "GARAGE"))).status == .insufficientFunds)
+        // GARAGE shares no group with BAKERY: nothing of those points may pay there (58, "not here").
+        #expect(ledger.perform(requests.make(card(1), Self.pay(500, at: "GARAGE"))).status == .notPermittedAtMerchant)
         // A branch of the same business spends them with nothing to settle.
         #expect(ledger.perform(requests.make(card(1), Self.pay(100, at: "BAKERY2"))).debited.points == 10)
         let atFlorist = requests.make(card(1), Self.pay(600, at: "FLORIST"))
@@ -195,7 +195,7 @@ import Testing
         #expect(garage.status == .partiallyApproved && garage.debited.points == 5)
         #expect(ledger.perform(requests.make(card(1), .reverse(originalKey: atFlorist.key))).status == .approved)
         // The returned points keep their BAKERY origin: still not for GARAGE, again for FLORIST.
-        #expect(ledger.perform(requests.make(card(1), Self.pay(100, at: "GARAGE"))).status == .insufficientFunds)
+        #expect(ledger.perform(requests.make(card(1), Self.pay(100, at: "GARAGE"))).status == .notPermittedAtMerchant)
         ledger.close(snapshot: false)
         settlement = try totals().settlements
         #expect(settlement.first?.points == 0 && settlement.first?.valueMinor == 0, "the reversal settled back")
@@ -253,7 +253,7 @@ extension LedgerCoalitionTests {
         _ = ledger.perform(requests.make(card(1), Self.purchase(100_000, at: "BAKERY")))
         _ = ledger.perform(requests.make(card(1), Self.purchase(5_000, at: "KIOSK")))
         let hold = LedgerOperation.hold(asset: .points, amount: 50, allowPartial: false, expiresAfterMs: 60_000)
-        #expect(ledger.perform(atMerchant(hold, "GARAGE")).status == .insufficientFunds, "only the 5 KIOSK points")
+        #expect(ledger.perform(atMerchant(hold, "GARAGE")).status == .notPermittedAtMerchant, "only 5 KIOSK points")
         let partial = LedgerOperation.hold(asset: .points, amount: 50, allowPartial: true, expiresAfterMs: 60_000)
         #expect(ledger.perform(atMerchant(partial, "GARAGE")).debited.points == 5)
         let atFlorist = atMerchant(hold, "FLORIST")

@@ -245,9 +245,14 @@ struct LoyaltyRulesTests {
             220, processing: "900000", card: card, amount: 20, original: cafe.originalData(mti: 100, stan: 700))
         #expect(try client.exchange(completion).code == "00")
         // Not at a merchant outside the coalition (the terminal's default merchant is in no group of the rules).
+        // 58, not 51: the member has the points, they may not be spent here; field 63 and the log say why.
         var outside = Terminal(id: "OUT00001")
-        #expect(try client.exchange(outside.redeem(card, 10)).code == "51")
-        #expect(try client.exchange(outside.message(100, processing: "900000", card: card, amount: 10)).code == "51")
+        let refused = try client.exchange(outside.redeem(card, 10))
+        #expect(refused.code == "58" && refused.field(63) == "NOT SPENDABLE AT THIS MERCHANT: EARNED OUTSIDE ITS GROUP")
+        #expect(try client.exchange(outside.message(100, processing: "900000", card: card, amount: 10)).code == "58")
+        #expect(server.waitForLog("declined 58, the member's value was earned where the rules' groups do not allow"))
+        // More than the member holds anywhere is still 51.
+        #expect(try client.exchange(cafe.redeem(card, 1_000)).code == "51")
         #expect(server.signalAndWait(SIGTERM)?.status == 0)
         let settlement = try Self.runCommand(
             ["ledger", "settlement", "--data", directory.data, "--config", directory.path + "/config-0.json"])
