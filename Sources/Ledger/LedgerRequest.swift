@@ -45,8 +45,10 @@ public enum LedgerOperation: Sendable {
     /// A purchase whose earnings the loyalty rules decide on the shard, from the member's own aggregates (tier,
     /// history, offers): the ledger must be given the rules (`Ledger.setRules`). The decision (amounts, the
     /// member's aggregates after, the rules version) is what the log records, so a replay reproduces it whatever
-    /// the rules are by then. The purchase's time is the ledger's (recorded) time, not `transaction.timeMs`.
-    case purchase(transaction: Loyalty.Transaction, autoEnrol: Bool)
+    /// the rules are by then. The rules judge the purchase at `saleTimeMs` when the terminal says when the sale
+    /// happened (an offline advice; never later than the ledger's time), else at the ledger's time;
+    /// `transaction.timeMs` is not read. The record's own time is the ledger's either way.
+    case purchase(transaction: Loyalty.Transaction, saleTimeMs: Int64? = nil, autoEnrol: Bool)
     /// Debit (redeem). Declined on insufficient available balance unless `allowPartial`, which approves
     /// what is available.
     case redeem(asset: Asset, amount: Int64, allowPartial: Bool)

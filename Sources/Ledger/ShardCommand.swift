@@ -45,8 +45,11 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var reference: IdempotencyKey = .zero
     /// Earn, redeem, hold, capture, refund: the terminal + STAN a reversal without field 90 may use (zero: none).
     var terminalReference: IdempotencyKey = .zero
-    /// Purchase: what the rules are asked about (its time is replaced by the ledger's).
+    /// Purchase: what the rules are asked about (its time is replaced by the ledger's or `saleTimeMs`).
     var transaction: Loyalty.Transaction = ShardCommand.noTransaction
+    /// Purchase: when the sale happened, if the terminal said (an offline advice); not logged, since the decision
+    /// made from it is.
+    var saleTimeMs: Int64?
     /// With `optionDecided`: the rules version and the member's aggregates after the operation; on a purchase
     /// also what it did to them.
     var rulesVersion: Int64 = 0
@@ -155,9 +158,10 @@ struct ShardCommand: Sendable, BitwiseCopyable {
             amounts = earned
             referenceAmountMinor = purchaseAmountMinor
             options = autoEnrol ? Self.optionAutoEnrol : 0
-        case .purchase(let purchase, let autoEnrol):
+        case .purchase(let purchase, let saleTime, let autoEnrol):
             kind = .earn
             transaction = purchase
+            saleTimeMs = saleTime
             referenceAmountMinor = purchase.amountMinor
             options = Self.optionPurchase | (autoEnrol ? Self.optionAutoEnrol : 0)
         case .redeem(let redeemAsset, let amount, let allowPartial):

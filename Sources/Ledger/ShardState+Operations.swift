@@ -64,7 +64,8 @@ extension ShardState {
         guard !command.isDecided else { return }
         guard let rules else { preconditionFailure("a purchase reached a shard without rules (Ledger.setRules)") }
         var transaction = command.transaction
-        transaction.timeMs = nowMs
+        // A sale the terminal dates (an offline advice) is judged when it happened, never in the ledger's future.
+        transaction.timeMs = min(command.saleTimeMs ?? nowMs, nowMs)
         let decision = rules.evaluate(transaction: transaction, member: members[member].loyalty)
         command.amounts = AssetAmounts(
             points: decision.postings.pointsEarned, credit: decision.postings.creditEarnedMinor)

@@ -75,6 +75,9 @@ public enum CampaignTime {
     public static let yearRange = 1970...9999
     static let millisecondsPerDay: Int64 = 86_400_000
 
+    /// The calendar year of a day number (days since 1970-01-01).
+    public static func year(ofDay dayNumber: Int64) -> Int { Birthday.civilYear(dayNumber) }
+
     /// `nil` unless `text` is exactly the format above with a real calendar date and time.
     public static func epochMilliseconds(_ text: String) -> Int64? {
         let bytes = Array(text.utf8)
@@ -99,7 +102,7 @@ public enum CampaignTime {
         return days * millisecondsPerDay + Int64(hour * 3_600 + minute * 60 + second) * 1_000
     }
 
-    static func daysInMonth(_ year: Int, _ month: Int) -> Int {
+    public static func daysInMonth(_ year: Int, _ month: Int) -> Int {
         switch month {
         case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: return 30
@@ -109,7 +112,7 @@ public enum CampaignTime {
 
     /// Days from 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's `days_from_civil`, for years
     /// ≥ 1 so every division is on non-negative numbers): years start in March so the leap day comes last.
-    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
+    public static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
         let marchYear = month <= 2 ? year - 1 : year
         let era = marchYear / 400
         let yearOfEra = marchYear - era * 400

@@ -11,7 +11,12 @@ extension Program {
         member.purchaseCount = member.purchaseCount == UInt32.max ? UInt32.max : member.purchaseCount + 1
         member.purchaseVolumeMinor = Aggregate.adding(member.purchaseVolumeMinor, moneyMinor)
         member.lastPurchaseTimeMs = max(member.lastPurchaseTimeMs, transaction.timeMs, member.firstPurchaseTimeMs)
-        if !tiers.isEmpty {
+        if tiers.isEmpty {
+            member.tier = 0
+            return
+        }
+        let saleWindow = tiers.windowIndex(transaction.timeMs)
+        if saleWindow >= member.tierWindowIndex {
             let windowCount = member.tierWindowPurchaseCount
             member.tierWindowPurchaseCount = windowCount == UInt32.max ? UInt32.max : windowCount + 1
             member.tierWindowVolumeMinor = Aggregate.adding(member.tierWindowVolumeMinor, moneyMinor)
@@ -22,9 +27,23 @@ extension Program {
             let reached = tiers.qualifiedLevel(
                 volumeMinor: member.tierWindowVolumeMinor, count: member.tierWindowPurchaseCount)
             member.tier = UInt8(max(levelBefore, reached))
+        } else if saleWindow + 1 == member.tierWindowIndex {
+            countInPreviousWindow(moneyMinor: moneyMinor, &member, &effect)
+            member.tier = UInt8(max(levelBefore, tiers.level(of: member)))
         } else {
-            member.tier = 0
+            // An offline sale from a window that no longer affects the tier: counted for the lifetime only.
+            member.tier = UInt8(levelBefore)
         }
+    }
+
+    /// An offline sale uploaded after its tier window ended, while that window is still the member's previous
+    /// one: it qualifies there, as it would have when it happened (`undo` finds it there by its window index).
+    func countInPreviousWindow(moneyMinor: Int64, _ member: inout Member, _ effect: inout PurchaseEffect) {
+        let count = member.previousTierWindowPurchaseCount
+        member.previousTierWindowPurchaseCount = count == UInt32.max ? UInt32.max : count + 1
+        member.previousTierWindowVolumeMinor = Aggregate.adding(member.previousTierWindowVolumeMinor, moneyMinor)
+        effect.tierWindowDays = member.tierWindowDays
+        effect.tierWindowIndex = member.tierWindowIndex - 1
     }
 
     /// The member after taking back `refundedMinor` of the purchase whose effect is `effect` (all of it on a

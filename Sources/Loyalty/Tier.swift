@@ -102,7 +102,8 @@ struct TierTable: Sendable {
 
     /// The member's windows moved forward to `window`: the window that ended becomes the previous one, or an
     /// empty one when the member skipped whole windows. A time in an earlier window (an offline purchase
-    /// uploaded late) leaves the windows as they are: it is counted in the current window.
+    /// uploaded late) leaves the windows as they are: `Program.count` puts it in the previous window when it
+    /// belongs there, and in no window when it is older still.
     func rolled(_ member: Member, toWindow window: UInt32) -> Member {
         var rolled = member
         if member.tierWindowDays != windowDays {

@@ -34,6 +34,10 @@ extension SwitchConfiguration {
         latencyBudgetMs = try reader.integer(root, "latencyBudgetMs", range: 1...60_000) ?? latencyBudgetMs
         durable = try reader.boolean(root, "durable") ?? durable
         shutdownGraceMs = try reader.integer(root, "shutdownGraceMs", range: 0...600_000) ?? shutdownGraceMs
+        terminalUtcOffsetMinutes =
+            try reader.integer(root, "terminalUtcOffsetMinutes", range: -720...840) ?? terminalUtcOffsetMinutes
+        offlineAdviceAgeMaxHours =
+            try reader.integer(root, "offlineAdviceAgeMaxHours", range: 1...8_760) ?? offlineAdviceAgeMaxHours
         if let limits = root["limits"] as? [String: Any] { try applyLimits(limits, reader) }
         if let program = root["program"] as? [String: Any] { try applyProgram(program, reader) }
         if let rules = root["rules"] { self.rules = try reader.rules(rules) }

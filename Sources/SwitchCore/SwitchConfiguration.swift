@@ -56,6 +56,12 @@ public struct SwitchConfiguration: Sendable {
     public var rules: Loyalty.Program?
     /// How long a graceful shutdown waits for requests in flight before it stops anyway.
     public var shutdownGraceMs = 5000
+    /// The terminals' local time (fields 12 and 13) is UTC plus this many minutes (Iran: 210). Offline advices
+    /// are judged by when the sale happened, which only these fields say.
+    public var terminalUtcOffsetMinutes = 0
+    /// An offline advice (0220) whose sale is older than this is declined (05) and changes nothing: the rules of
+    /// that time may be gone, and a terminal's store-and-forward queue does not hold sales for weeks.
+    public var offlineAdviceAgeMaxHours = 168
 
     public init() {
         listeners = [ListenerConfiguration(address: SocketAddress("127.0.0.1:8583")!)]

@@ -120,6 +120,13 @@ extension SwitchConnection {
         guard let additional = AdditionalData.parse(request, for: kind) else {
             return .failure(ResponseCodeError("30"))
         }
+        var saleTimeMs: Int64?
+        if kind == .offlinePurchase {
+            switch offlineSaleTime() {
+            case .success(let time): saleTimeMs = time
+            case .failure(let refusal): return .failure(refusal)
+            }
+        }
         switch kind {
         case .purchase, .offlinePurchase:
             // Under loyalty rules the ledger's shard decides, from the member's own aggregates (tier, history).
@@ -132,7 +139,8 @@ extension SwitchConnection {
                 }
                 guard paidWithPoints <= amountMinor else { return .failure(ResponseCodeError("13")) }
                 transaction.paidWithPointsAmountMinor = paidWithPoints
-                return .success((.purchase(transaction: transaction, autoEnrol: program.autoEnrol), card))
+                return .success(
+                    (.purchase(transaction: transaction, saleTimeMs: saleTimeMs, autoEnrol: program.autoEnrol), card))
             }
             guard let points = program.pointsEarned(amountMinor: amountMinor) else {
                 return .failure(ResponseCodeError("13"))
@@ -179,6 +187,29 @@ extension SwitchConnection {
         case .networkManagement, .unsupported:
             return .failure(ResponseCodeError("12"))
         }
+    }
+
+    /// When an offline advice's sale happened (fields 13 and 12, in the terminals' zone), nil without them (the
+    /// ledger's time is used, as for an online purchase). Impossible dates are a format error (30); a sale older
+    /// than `offlineAdviceAgeMaxHours` or later than now (beyond the tolerance) is declined (05).
+    func offlineSaleTime() -> Result<Int64?, ResponseCodeError> {
+        guard request.has(13), request.has(12) else { return .success(nil) }
+        let configuration = context.runtime.configuration
+        let nowMs = LedgerConfiguration.realtimeMs()
+        let referenceMs = request.integer(7).flatMap { SaleTime.transmissionMs($0, nowMs: nowMs) } ?? nowMs
+        guard let localDate = request.integer(13), let localTime = request.integer(12),
+            let saleMs = SaleTime.utcMs(
+                localDate: localDate, localTime: localTime, utcOffsetMinutes: configuration.terminalUtcOffsetMinutes,
+                referenceMs: min(referenceMs, nowMs))
+        else { return .failure(ResponseCodeError("30")) }
+        let ageMaxMs = Int64(configuration.offlineAdviceAgeMaxHours) * 3_600_000
+        guard saleMs >= nowMs - ageMaxMs, saleMs <= nowMs + SaleTime.toleranceMs else {
+            context.runtime.log.info(
+                "connection \(connection.id) from \(connection.peer): offline advice of a sale \((nowMs - saleMs) / 3_600_000) h "
+                    + "old (limit \(configuration.offlineAdviceAgeMaxHours) h, or in the future): declined 05")
+            return .failure(ResponseCodeError("05"))
+        }
+        return .success(min(saleMs, nowMs))
     }
 
     /// The purchase as the rules see it: amount (4), currency (49, the program's when absent), category (18),

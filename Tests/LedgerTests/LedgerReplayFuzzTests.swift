@@ -76,7 +76,7 @@ import Testing
                 guard let (original, originalRequest, reply) = done.isEmpty ? nil : done[random.next(done.count)]
                 else { continue }
                 switch originalRequest.operation {
-                case .purchase(let transaction, _):
+                case .purchase(let transaction, _, _):
                     let amount = Int64(1 + random.next(Int(transaction.amountMinor)))
                     request = requests.make(original, .refund(originalKey: originalRequest.key, refundAmountMinor: amount))
                 case .hold:

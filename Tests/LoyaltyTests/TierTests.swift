@@ -106,14 +106,30 @@ struct TierTests {
         #expect(decisions[1].memberAfter.tierWindowIndex == 59)
     }
 
-    @Test("a purchase timed in an earlier window (uploaded late) counts in the member's current window")
-    func latePurchaseCountsInCurrentWindow() throws {
+    @Test("a purchase timed in the window before (an offline sale uploaded late) qualifies there; undo finds it")
+    func latePurchaseCountsInItsWindow() throws {
         let program = try Self.program()
-        let decisions = Self.run(program, [(3_000_000, Self.windowStart(57)), (2_000_000, Self.windowStart(56))])
-        #expect(decisions[1].memberAfter.tierWindowIndex == 57)
-        #expect(decisions[1].memberAfter.tierWindowVolumeMinor == 5_000_000)
-        #expect(decisions[1].memberAfter.tier == 1)
-        #expect(decisions[1].effect.tierWindowIndex == 57)
+        let decisions = Self.run(program, [(3_000_000, Self.windowStart(57)), (6_000_000, Self.windowStart(56))])
+        let after = decisions[1].memberAfter
+        #expect(after.tierWindowIndex == 57 && after.tierWindowVolumeMinor == 3_000_000)
+        #expect(after.previousTierWindowVolumeMinor == 6_000_000 && after.previousTierWindowPurchaseCount == 1)
+        #expect(after.tier == 1, "the previous window's 6,000,000 qualifies for SILVER")
+        #expect(decisions[1].effect.tierWindowIndex == 56)
+        let undone = program.undo(decisions[1].effect, refundedMinor: 6_000_000, member: after)
+        #expect(undone.previousTierWindowVolumeMinor == 0 && undone.previousTierWindowPurchaseCount == 0)
+        #expect(undone.tier == 0 && undone.purchaseVolumeMinor == 3_000_000)
+    }
+
+    @Test("a purchase timed two windows back counts for the lifetime only: it can no longer move the tier")
+    func veryLatePurchaseCountsInNoWindow() throws {
+        let program = try Self.program()
+        let decisions = Self.run(program, [(3_000_000, Self.windowStart(57)), (30_000_000, Self.windowStart(55))])
+        let after = decisions[1].memberAfter
+        #expect(after.tierWindowVolumeMinor == 3_000_000 && after.previousTierWindowVolumeMinor == 0)
+        #expect(after.tier == 0 && after.purchaseVolumeMinor == 33_000_000 && after.purchaseCount == 2)
+        #expect(decisions[1].effect.tierWindowDays == 0, "undo has no window to take it from")
+        let undone = program.undo(decisions[1].effect, refundedMinor: 30_000_000, member: after)
+        #expect(undone.tierWindowVolumeMinor == 3_000_000 && undone.purchaseVolumeMinor == 3_000_000)
     }
 
     @Test("qualification by count: the third purchase in the window reaches level 1")

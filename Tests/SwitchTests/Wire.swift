@@ -39,9 +39,19 @@ struct Terminal {
     var terminalId = "TERM0001"
     var acquirer = "12345678"
     var merchant = "MERCHANT0000001"
-    var transmission = "1125121955"
+    /// Field 7, and fields 13 and 12 (the terminals' zone is UTC by default): the time this test process started,
+    /// so offline advices are recent and every terminal of a test builds the same keys.
+    var transmission = Terminal.startTransmission
     var nextStan = 1
     var dialect = Wire.dialect
+
+    static let startTransmission: String = {
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        return Wire.digits(Int(parts.tm_mon) + 1, 2) + Wire.digits(Int(parts.tm_mday), 2)
+            + Wire.digits(Int(parts.tm_hour), 2) + Wire.digits(Int(parts.tm_min), 2) + Wire.digits(Int(parts.tm_sec), 2)
+    }()
 
     init(id: String = "TERM0001", acquirer: String = "12345678", firstStan: Int = 1, dialect: Dialect = Wire.dialect) {
         self.dialect = dialect
@@ -55,7 +65,12 @@ struct Terminal {
         _ mti: Int, processing: String? = nil, card: String? = nil, amount: Int64? = nil, stan: Int? = nil,
         original: String? = nil
     ) -> ISOMessage {
-        let stan = stan ?? { defer { nextStan += 1 }; return nextStan }()
+        let stan =
+            stan
+            ?? {
+                defer { nextStan += 1 }
+                return nextStan
+            }()
         var message = ISOMessage(dialect: dialect, mti: MTI(mti)!)
         do {
             if let card { try message.set(2, card) }
@@ -63,8 +78,8 @@ struct Terminal {
             if let amount { try message.set(4, integer: amount) }
             try message.set(7, transmission)
             try message.set(11, Wire.digits(stan, 6))
-            try message.set(12, "121955")
-            try message.set(13, "1125")
+            try message.set(12, String(transmission.suffix(6)))
+            try message.set(13, String(transmission.prefix(4)))
             if mti != 800 {
                 try message.set(18, "5411")
                 try message.set(22, "021")

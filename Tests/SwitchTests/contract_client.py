@@ -7,6 +7,7 @@ Runs a scripted terminal session against 127.0.0.1:PORT and prints one JSON obje
 (the checks themselves say pass or fail), 2 on usage or connection problems.
 """
 import copy
+import time
 import json
 import socket
 import struct
@@ -21,7 +22,8 @@ SPEC["54"]["max_len"] = 120
 
 TERMINAL = "PYTERM01"
 ACQUIRER = "87654321"
-TRANSMISSION = "1125130000"
+# Now (UTC): offline advices must be recent, and fields 12/13 are the sale's local time (the switch's default zone is UTC).
+TRANSMISSION = time.strftime("%m%d%H%M%S", time.gmtime())
 CARD = "6037999900000042"
 ECHOED = ["2", "3", "4", "7", "11", "12", "13", "37", "41", "42", "49"]
 
@@ -54,7 +56,7 @@ class Session:
 
 
 def request(mti, stan, processing=None, amount=None, card=CARD, original=None, extra=None):
-    doc = {"t": mti, "7": TRANSMISSION, "11": "%06d" % stan, "12": "130000", "13": "1125", "32": ACQUIRER, "41": TERMINAL}
+    doc = {"t": mti, "7": TRANSMISSION, "11": "%06d" % stan, "12": TRANSMISSION[4:], "13": TRANSMISSION[:4], "32": ACQUIRER, "41": TERMINAL}
     if card is not None:
         doc["2"] = card
     if processing is not None:
