@@ -13,7 +13,7 @@
 /// | 7 | flags u8 (1 referred, 2 enrolment, 4 first purchase) | | 68 | pointsEarnedOnDay u32 |
 /// | 8 | purchaseVolumeMinor i64 | | 72 | pendingOfferGrantTimeMs i64 |
 /// | 16 | firstPurchaseTimeMs i64 | | 80 | pendingOfferHash u32 |
-/// | 24 | lastPurchaseTimeMs i64 | | 84 | reserved (4 bytes, zero) |
+/// | 24 | lastPurchaseTimeMs i64 | | 84 | pendingOfferVisitsLeft u8, then 3 reserved bytes (zero) |
 /// | 32 | tierWindowIndex u32 | | 88 | offer slot hashes 8 × u32 |
 /// | 36 | tierWindowPurchaseCount u32 | | 120 | offer slot use counts 8 × u8 |
 /// | 40 | tierWindowVolumeMinor i64 | | | |
@@ -57,6 +57,7 @@ extension Member {
         put(pointsEarnedOnDay, 68)
         put(pendingOfferGrantTimeMs, 72)
         put(pendingOfferHash, 80)
+        put(pendingOfferVisitsLeft, 84)
         for slot in 0..<OfferUses.slotCount {
             put(offerUses.hash(atSlot: slot), 88 + 4 * slot)
             put(offerUses.count(atSlot: slot), 120 + slot)
@@ -87,12 +88,13 @@ extension Member {
         pointsEarnedOnDay = get(UInt32.self, 68)
         pendingOfferGrantTimeMs = get(Int64.self, 72)
         pendingOfferHash = get(UInt32.self, 80)
+        pendingOfferVisitsLeft = get(UInt8.self, 84)
         for slot in 0..<OfferUses.slotCount {
             offerUses.set(slot: slot, hash: get(UInt32.self, 88 + 4 * slot), count: get(UInt8.self, 120 + slot))
         }
         guard isPlausible,
             flags & ~(Self.referredFlag | Self.enrolmentRewardedFlag | Self.firstPurchaseRewardedFlag) == 0,
-            get(UInt32.self, 84) == 0
+            get(UInt32.self, 84) >> 8 == 0
         else { return nil }
     }
 
@@ -104,6 +106,6 @@ extension Member {
             && lastPurchaseTimeMs >= firstPurchaseTimeMs && volumeRange.contains(tierWindowVolumeMinor)
             && volumeRange.contains(previousTierWindowVolumeMinor) && birthMonth <= 12 && birthDay <= 31
             && (birthMonth == 0) == (birthDay == 0) && pendingOfferGrantTimeMs >= 0
-            && (pendingOfferHash != 0 || pendingOfferGrantTimeMs == 0)
+            && (pendingOfferHash != 0 || (pendingOfferGrantTimeMs == 0 && pendingOfferVisitsLeft == 0))
     }
 }

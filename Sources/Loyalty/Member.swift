@@ -8,7 +8,7 @@
 /// Every aggregate is bounded: counts saturate at `UInt32.max`, volumes at `ProgramLimits.memberVolumeMinorMax`
 /// (10^18, a million purchases of the largest amount), so no sequence of purchases can overflow them.
 public struct Member: Sendable, Equatable, BitwiseCopyable {
-    // Stored widest first (8-byte, then 4-, 2- and 1-byte fields) so the struct packs into 126 bytes with no
+    // Stored widest first (8-byte, then 4-, 2- and 1-byte fields) so the struct packs into 127 bytes with no
     // padding: every evaluation copies one into its decision. The encoded layout is separate (Member+Encoding).
 
     /// The money parts (minor units) of the purchases counted in `purchaseCount`, for the average ticket.
@@ -36,7 +36,8 @@ public struct Member: Sendable, Equatable, BitwiseCopyable {
     public var pointsDayNumber: UInt32
     /// Points counted against `earning.pointsPerMemberPerDayMax` on that day.
     public var pointsEarnedOnDay: UInt32
-    /// The id hash of a "come back within N days" offer granted and not yet used (0: none).
+    /// The id hash of an offer granted and not yet used (0: none): a "come back within N days" offer, or an
+    /// amount offer limited to the next visits (`validVisits`).
     public var pendingOfferHash: UInt32
 
     /// The window length the tier window fields were counted under (0: never counted; a program with another
@@ -57,6 +58,9 @@ public struct Member: Sendable, Equatable, BitwiseCopyable {
     public var enrolmentRewarded: Bool
     /// The first-purchase (and referral) bonus was given; cleared again when that purchase is undone.
     public var firstPurchaseRewarded: Bool
+    /// For a pending amount offer: the visits left to use it (each purchase below its amount uses one); 0 for a
+    /// return offer (its next purchase consumes it either way).
+    public var pendingOfferVisitsLeft: UInt8
 
     public init(
         purchaseCount: UInt32 = 0, purchaseVolumeMinor: Int64 = 0, firstPurchaseTimeMs: Int64 = 0,
@@ -78,6 +82,7 @@ public struct Member: Sendable, Equatable, BitwiseCopyable {
         pointsEarnedOnDay = 0
         pendingOfferHash = 0
         pendingOfferGrantTimeMs = 0
+        pendingOfferVisitsLeft = 0
         offerUses = OfferUses()
         self.birthMonth = birthMonth
         self.birthDay = birthDay

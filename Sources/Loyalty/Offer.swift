@@ -24,11 +24,18 @@ public struct Offer: Sendable, Equatable {
     /// Points added before the caps.
     public var bonusPoints: Int64
     public var usesPerMemberMax: Int64
+    /// An amount offer only: 0 (the default) rewards any purchase reaching the amount while the member is
+    /// eligible, and a receipt announces it when the member is eligible and the purchase did not reach it; N ≥ 1
+    /// grants it instead (shown on the granting purchase's receipt) for the member's next N purchases: the first
+    /// of them that reaches the amount receives the reward, and the grant ends there or after the N-th.
+    public var validVisits: Int64
 
     public init(
         identifier: ShortIdentifier, fromTimeMs: Int64, untilTimeMs: Int64, eligibility: OfferEligibility = .init(),
-        trigger: Trigger, creditBasisPoints: Int64 = 0, bonusPoints: Int64 = 0, usesPerMemberMax: Int64 = 1
+        trigger: Trigger, creditBasisPoints: Int64 = 0, bonusPoints: Int64 = 0, usesPerMemberMax: Int64 = 1,
+        validVisits: Int64 = 0
     ) {
+        self.validVisits = validVisits
         self.identifier = identifier
         self.fromTimeMs = fromTimeMs
         self.untilTimeMs = untilTimeMs
@@ -96,6 +103,11 @@ struct OfferTable: Sendable {
         let creditBasisPoints: Int64
         let bonusPoints: Int64
         let usesPerMemberMax: Int
+        /// 0: an amount offer that rewards any qualifying purchase (or a return offer); N: granted for N visits.
+        let validVisits: UInt8
+
+        /// Offers a purchase grants (pending until the next purchases) rather than rewards at once.
+        var isGranted: Bool { returnWithinMs > 0 || validVisits > 0 }
     }
 
     let entries: [Entry]
@@ -129,7 +141,7 @@ struct OfferTable: Sendable {
             needsRecency: rule.daysSinceLastPurchaseMin != nil || rule.daysSinceLastPurchaseMax != nil,
             purchaseAtLeastMinor: purchaseAtLeastMinor, returnWithinMs: returnWithinMs,
             creditBasisPoints: offer.creditBasisPoints, bonusPoints: offer.bonusPoints,
-            usesPerMemberMax: Int(offer.usesPerMemberMax))
+            usesPerMemberMax: Int(offer.usesPerMemberMax), validVisits: UInt8(clamping: offer.validVisits))
     }
 
     /// The id's `stableHash` (members store it).

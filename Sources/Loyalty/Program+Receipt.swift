@@ -7,6 +7,10 @@ extension Program {
         public var bonusPoints: Int64
         /// For a return offer: the days within which the next purchase receives the reward; 0 otherwise.
         public var returnWithinDays: Int64
+        /// For an amount offer: the amount a purchase must reach; -1 for a return offer.
+        public var purchaseAtLeastMinor: Int64
+        /// For an amount offer granted for the next visits: how many; 0 otherwise.
+        public var validVisits: Int64
     }
 
     /// The offer whose id hash a decision recorded (`PurchaseEffect.offerAppliedHash`, `offerGrantedHash`); nil
@@ -17,6 +21,7 @@ extension Program {
         let entry = offers.entries[index]
         return OfferSummary(
             identifier: entry.identifier, creditBasisPoints: entry.creditBasisPoints, bonusPoints: entry.bonusPoints,
-            returnWithinDays: entry.returnWithinMs / 86_400_000)
+            returnWithinDays: entry.returnWithinMs / 86_400_000, purchaseAtLeastMinor: entry.purchaseAtLeastMinor,
+            validVisits: Int64(entry.validVisits))
     }
 }

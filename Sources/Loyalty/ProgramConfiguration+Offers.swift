@@ -1,6 +1,8 @@
 /// Reading and checking the `offers` section (docs/loyalty-rules.md, "Personalised offers").
 extension ProgramConfiguration {
-    static let offerKeys: Set<String> = ["id", "from", "until", "eligibility", "trigger", "reward", "usesPerMemberMax"]
+    static let offerKeys: Set<String> = [
+        "id", "from", "until", "eligibility", "trigger", "reward", "usesPerMemberMax", "validVisits",
+    ]
     static let eligibilityKeys: Set<String> = [
         "purchasesAtLeast", "averageTicketMinMinor", "averageTicketMaxMinor", "averageIntervalDaysMin",
         "averageIntervalDaysMax", "daysSinceLastPurchaseMin", "daysSinceLastPurchaseMax",
@@ -20,7 +22,8 @@ extension ProgramConfiguration {
                     trigger: try readTrigger(offer),
                     creditBasisPoints: try reward.integer("creditBasisPoints", default: 0),
                     bonusPoints: try reward.integer("bonusPoints", default: 0),
-                    usesPerMemberMax: try offer.integer("usesPerMemberMax", default: 1)))
+                    usesPerMemberMax: try offer.integer("usesPerMemberMax", default: 1),
+                    validVisits: try offer.integer("validVisits", default: 0)))
         }
         return offers
     }
@@ -70,6 +73,7 @@ extension ProgramConfiguration {
             try Self.check(offer.fromTimeMs < offer.untilTimeMs, KeyPath.join(path, "until"), "must be after from")
             try Self.validateOfferEligibility(offer.eligibility, path: KeyPath.join(path, "eligibility"))
             try Self.validateOfferTrigger(offer.trigger, path: KeyPath.join(path, "trigger"))
+            try Self.validateOfferVisits(offer, path: KeyPath.join(path, "validVisits"))
             try Self.validateOfferReward(offer, path: path)
         }
     }
@@ -119,6 +123,18 @@ extension ProgramConfiguration {
         case .returnWithin(let days):
             let daysMax = ProgramLimits.offerDaysMax
             try check((1...daysMax).contains(days), KeyPath.join(path, "returnWithinDays"), "must be 1...\(daysMax)")
+        }
+    }
+
+    /// `validVisits` limits an amount offer to the next visits; a return offer is already for the next one.
+    static func validateOfferVisits(_ offer: Offer, path: String) throws(ProgramConfigurationError) {
+        guard offer.validVisits != 0 else { return }
+        let visitsMax = Int64(UInt8.max)
+        try check((1...visitsMax).contains(offer.validVisits), path, "must be 1...\(visitsMax)")
+        if case .returnWithin = offer.trigger {
+            throw ProgramConfigurationError(
+                keyPath: path, problem: "only for a purchaseAtLeastMinor trigger (a return offer is for the next visit)"
+            )
         }
     }
 

@@ -88,10 +88,29 @@ enum ResponseBuilder {
             writer.append(offer.identifier)
             writer.append(": ")
             writeReward(offer, &writer)
+            writeCondition(offer, &writer)
+        }
+    }
+
+    /// When a granted or announced offer pays: "ON YOUR NEXT PURCHASE WITHIN 20 DAYS", "ON YOUR NEXT PURCHASE OF
+    /// 200000 OR MORE", "ON ONE OF YOUR NEXT 3 PURCHASES OF 200000 OR MORE", "ON A PURCHASE OF 200000 OR MORE".
+    static func writeCondition(_ offer: Loyalty.Program.OfferSummary, _ writer: inout ReceiptWriter) {
+        if offer.purchaseAtLeastMinor < 0 {
             writer.append(" ON YOUR NEXT PURCHASE WITHIN ")
             writer.append(offer.returnWithinDays)
             writer.append(" DAYS")
+            return
         }
+        switch offer.validVisits {
+        case 0: writer.append(" ON A PURCHASE OF ")
+        case 1: writer.append(" ON YOUR NEXT PURCHASE OF ")
+        default:
+            writer.append(" ON ONE OF YOUR NEXT ")
+            writer.append(offer.validVisits)
+            writer.append(" PURCHASES OF ")
+        }
+        writer.append(offer.purchaseAtLeastMinor)
+        writer.append(" OR MORE")
     }
 
     private static func writeEarned(_ amount: Int64, _ writer: inout ReceiptWriter) {

@@ -30,6 +30,7 @@ struct MemberTests {
         member.pointsEarnedOnDay = 4_000_000_000
         member.pendingOfferHash = 0xDEAD_BEEF
         member.pendingOfferGrantTimeMs = 1_763_000_000_000
+        member.pendingOfferVisitsLeft = 3
         member.enrolmentRewarded = true
         member.firstPurchaseRewarded = true
         member.birthdayRewardYear = 2026
@@ -44,7 +45,7 @@ struct MemberTests {
         let member = Self.everyField
         #expect(Member.encodedByteCount == 128)
         // Packed widest field first: every decision copies one, so its size is part of the evaluation's cost.
-        #expect(MemoryLayout<Member>.size == 126)
+        #expect(MemoryLayout<Member>.size == 127)
         #expect(Self.decoded(Self.encoded(member)) == member)
         #expect(Self.decoded(Self.encoded(.new)) == .new)
     }
@@ -68,7 +69,7 @@ struct MemberTests {
     @Test("damaged records are refused: unknown flag, reserved bytes, negative volume, month 13, last before first")
     func memberDamagedRefused() {
         let good = Self.encoded(Self.everyField)
-        for (offset, byte) in [(7, UInt8(0x80)), (84, 1), (15, 0x80), (5, 13), (29, 0)] {
+        for (offset, byte) in [(7, UInt8(0x80)), (85, 1), (87, 1), (15, 0x80), (5, 13), (29, 0)] {
             var bad = good
             bad[offset] = byte
             #expect(Self.decoded(bad) == nil, "offset \(offset)")

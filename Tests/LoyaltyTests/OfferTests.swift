@@ -55,6 +55,84 @@ struct OfferTests {
     /// 500,000 on days 0, 45, 90: average ticket 500,000, average interval 45 days.
     static let infrequentHistory: [(Int64, Int64)] = (0..<3).map { (500_000, day($0 * 45)) }
 
+    static let frequentSmallNextVisit = frequentSmall.replacingOccurrences(
+        of: #""reward": {"creditBasisPoints": 2000}}"#,
+        with: #""reward": {"creditBasisPoints": 2000}, "validVisits": 1}"#)
+
+    @Test("an amount offer is announced on the receipt of the purchase at which the member holds it and misses it")
+    func amountOfferIsAnnounced() throws {
+        let program = try Self.program([Self.frequentSmall])
+        let hash = OfferTable.hash(of: ShortIdentifier("FREQUENT-SMALL")!)
+        let decisions = Self.run(program, Self.frequentHistory + [(250_000, Self.day(40))])
+        // Days 0–20: not yet eligible (fewer than 3 purchases before); day 30: eligible, 50,000 misses 200,000.
+        #expect(decisions[0..<3].allSatisfy { $0.effect.offerGrantedHash == 0 && $0.explanation.offerGranted < 0 })
+        #expect(decisions[3].effect.offerGrantedHash == hash && decisions[3].explanation.offerGranted == 0)
+        #expect(decisions[3].memberAfter.pendingOfferHash == 0, "announced, not pending: it needs no grant")
+        #expect(decisions[4].effect.offerAppliedHash == hash && decisions[4].postings.creditEarnedMinor == 50_000)
+        #expect(decisions[4].effect.offerGrantedHash == 0, "received, so not announced again")
+    }
+
+    @Test("validVisits 1: the purchase that makes the member eligible grants it for the next visit only")
+    func amountOfferForTheNextVisit() throws {
+        let program = try Self.program([Self.frequentSmallNextVisit])
+        let hash = OfferTable.hash(of: ShortIdentifier("FREQUENT-SMALL")!)
+        // Day 30 grants (shown), day 35's 250,000 receives 20% = 50,000.
+        let used = Self.run(program, Self.frequentHistory + [(250_000, Self.day(35))])
+        #expect(used[3].effect.offerGrantedHash == hash && used[3].memberAfter.pendingOfferHash == hash)
+        #expect(used[3].memberAfter.pendingOfferVisitsLeft == 1 && used[3].postings.creditEarnedMinor == 0)
+        #expect(used[4].effect.offerAppliedHash == hash && used[4].postings.creditEarnedMinor == 50_000)
+        #expect(used[4].memberAfter.pendingOfferHash == 0)
+        // A next visit below the amount ends the grant (and does not grant it again): the one after gets nothing,
+        // even at 250,000, but is granted it again for the visit after (still eligible, a use left).
+        let missed = Self.run(program, Self.frequentHistory + [(60_000, Self.day(35)), (250_000, Self.day(38))])
+        #expect(missed[4].effect.offerAppliedHash == 0 && missed[4].memberAfter.pendingOfferHash == 0)
+        #expect(missed[4].effect.offerGrantedHash == 0)
+        #expect(missed[5].effect.offerAppliedHash == 0 && missed[5].postings.creditEarnedMinor == 0)
+        #expect(missed[5].effect.offerGrantedHash == hash)
+        // Without the grant, the granting purchase itself does not receive it, whatever its amount.
+        let big = Self.run(program, Array(Self.frequentHistory.prefix(3)) + [(250_000, Self.day(30))])
+        #expect(big[3].postings.creditEarnedMinor == 0 && big[3].effect.offerGrantedHash == hash)
+    }
+
+    @Test("validVisits 3: below-amount visits use the grant up; undoing the granting purchase withdraws it")
+    func amountOfferForThreeVisits() throws {
+        let three = Self.frequentSmall.replacingOccurrences(
+            of: #""reward": {"creditBasisPoints": 2000}}"#,
+            with: #""reward": {"creditBasisPoints": 2000}, "validVisits": 3}"#)
+        let program = try Self.program([three])
+        let visits = Self.run(
+            program, Self.frequentHistory + [(10_000, Self.day(31)), (10_000, Self.day(32)), (250_000, Self.day(33))])
+        #expect(visits[4].memberAfter.pendingOfferVisitsLeft == 2 && visits[5].memberAfter.pendingOfferVisitsLeft == 1)
+        #expect(visits[6].postings.creditEarnedMinor == 50_000, "the third visit still holds it")
+        let late = Self.run(
+            program,
+            Self.frequentHistory + [
+                (10_000, Self.day(31)), (10_000, Self.day(32)), (10_000, Self.day(33)),
+                (250_000, Self.day(34)),
+            ])
+        #expect(late[6].memberAfter.pendingOfferHash == 0 && late[7].postings.creditEarnedMinor == 0)
+        let granting = visits[3]
+        let undone = program.undo(granting.effect, refundedMinor: 50_000, member: granting.memberAfter)
+        #expect(undone.pendingOfferHash == 0 && undone.pendingOfferVisitsLeft == 0 && undone.isPlausible)
+    }
+
+    @Test("validVisits: 1...255, and only on an amount trigger")
+    func validVisitsConfiguration() throws {
+        #expect(
+            try Self.program([Self.frequentSmallNextVisit]).offer(
+                withHash: OfferTable.hash(of: ShortIdentifier("FREQUENT-SMALL")!))?.validVisits == 1)
+        for (bad, problem) in [
+            (Self.frequentSmall.replacingOccurrences(of: "}}", with: #"}, "validVisits": 256}"#), "must be 1...255"),
+            (
+                Self.comeBack.replacingOccurrences(of: #""usesPerMemberMax": 3"#, with: #""validVisits": 1"#),
+                "only for a purchaseAtLeastMinor trigger"
+            ),
+        ] {
+            let error = #expect(throws: ProgramConfigurationError.self) { try Self.program([bad]) }
+            #expect(error?.keyPath == "offers[0].validVisits" && error?.problem.contains(problem) == true)
+        }
+    }
+
     @Test("the frequent small spender gets 20% credit on a purchase of at least 200,000, once")
     func frequentSmallSpender() throws {
         let program = try Self.program([Self.frequentSmall, Self.comeBack])

@@ -127,4 +127,36 @@ import Testing
         balance.receipt.tier = 0
         #expect(text(balance) == "POINTS BALANCE -25 | TIER BRONZE")
     }
+
+    @Test("an amount offer granted for the next visits, or announced, says its condition")
+    func amountOfferConditions() throws {
+        let rules = try Loyalty.Program(
+            json: Array(
+                """
+                {"version": 1, "currency": 364, "earning": {"default": {"points": 1, "perAmountMinor": 100}},
+                 "offers": [{"id": "NEXT", "from": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z",
+                             "trigger": {"purchaseAtLeastMinor": 200000}, "reward": {"creditBasisPoints": 2000},
+                             "validVisits": 1},
+                            {"id": "NEXT3", "from": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z",
+                             "trigger": {"purchaseAtLeastMinor": 150000}, "reward": {"bonusPoints": 50},
+                             "validVisits": 3},
+                            {"id": "ANY", "from": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z",
+                             "trigger": {"purchaseAtLeastMinor": 2000000}, "reward": {"bonusPoints": 500}}]}
+                """.utf8))
+        func line(_ offer: String) -> String {
+            var reply = LedgerReply(tag: 1, key: .zero, status: .approved)
+            reply.credited = AssetAmounts(points: 5, credit: 0)
+            reply.available = AssetAmounts(points: 5, credit: 0)
+            reply.receipt = LoyaltyReceipt(isDecided: true, tier: 0, tierBefore: 0, rulesVersion: 1)
+            reply.receipt.offerGrantedHash = OfferTable.hash(of: ShortIdentifier(offer)!)
+            var writer = ReceiptWriter()
+            ResponseBuilder.writeReceipt(reply, rules: rules, into: &writer)
+            return writer.withBytes { String(decoding: $0, as: UTF8.self) }
+        }
+        #expect(line("NEXT") == "POINTS +5 BALANCE 5 | OFFER NEXT: 20% CREDIT ON YOUR NEXT PURCHASE OF 200000 OR MORE")
+        #expect(
+            line("NEXT3")
+                == "POINTS +5 BALANCE 5 | OFFER NEXT3: +50 POINTS ON ONE OF YOUR NEXT 3 PURCHASES OF 150000 OR MORE")
+        #expect(line("ANY") == "POINTS +5 BALANCE 5 | OFFER ANY: +500 POINTS ON A PURCHASE OF 2000000 OR MORE")
+    }
 }
