@@ -94,4 +94,35 @@ struct RulesEarningFieldsTests {
             #expect(try client.exchange(terminal.balance(card)).available == 3_000)
         }
     }
+
+    @Test("field 63 announces an amount offer when it is granted; the next visit reaching the amount receives it")
+    func amountOfferAnnouncedOnTheReceipt() throws {
+        var rules = LoyaltyRulesTests.rules(version: 1, merchantPoints: 5)
+        rules["storeCredit"] = nil
+        rules["offers"] = [
+            [
+                "id": "NEXT-VISIT", "from": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z",
+                "eligibility": ["purchasesAtLeast": 1], "trigger": ["purchaseAtLeastMinor": 200_000],
+                "reward": ["creditBasisPoints": 2000], "validVisits": 1,
+            ]
+        ]
+        var settings = SwitchSettings()
+        settings.rules = rules
+        try withSwitch(settings) { server in
+            let client = try SwitchClient(port: server.port)
+            var terminal = Terminal()
+            let card = Wire.card(85)
+            #expect(try client.exchange(terminal.purchase(card, 10_000)).field(63) == "POINTS +500 BALANCE 500")
+            let granted = try client.exchange(terminal.purchase(card, 10_000))
+            #expect(
+                granted.field(63)
+                    == "POINTS +500 BALANCE 1000 | OFFER NEXT-VISIT: 20% CREDIT ON YOUR NEXT PURCHASE OF 200000 OR MORE"
+            )
+            let used = try client.exchange(terminal.purchase(card, 250_000))
+            #expect(used.amounts["90/364"] == 50_000)
+            #expect(
+                used.field(63) == "POINTS +12500 BALANCE 13500 | CREDIT +50000 BALANCE 50000 | OFFER NEXT-VISIT APPLIED"
+            )
+        }
+    }
 }
