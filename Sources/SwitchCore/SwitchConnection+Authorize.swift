@@ -24,6 +24,13 @@ extension SwitchConnection {
             return
         }
         ResponseBuilder.skeleton(for: request, into: &response)
+        if let (field, index) = InterpretedFields.firstOutsideTypeClass(request) {
+            context.runtime.log.warning(
+                "connection \(connection.id) from \(connection.peer): format error in \(mti): field \(field) byte "
+                    + "\(index) is outside its type's characters; answered 30")
+            answerNow("30", tpdu: tpdu)
+            return
+        }
         switch kind {
         case .networkManagement:
             answerNetworkManagement(tpdu: tpdu)
