@@ -149,20 +149,51 @@ import Testing
         }
     }
 
-    @Test("a message whose MTI is not a request (0210, 0290) is not answered at all")
-    func nonRequestMTI() throws {
+    @Test("a message the switch cannot answer (0210, 0290, 0440, 9999) is not answered: the connection closes")
+    func nonRequestMTICloses() throws {
         try withSwitch { server in
             var terminal = Terminal()
             var answers: [String] = []
-            for mti in [210, 290] {
+            for mti in [210, 290, 440, 9999] {
                 let client = try SwitchClient(port: server.port)
                 let message = terminal.message(mti, processing: "000000", card: Wire.card(39), amount: 100)
-                if let reply = try? client.exchange(message, timeout: 2) {
+                try client.send(message)
+                // An answer to a response invites a loop; a silent drop leaves the sender waiting: closed instead.
+                if let reply = try? client.receive(timeout: 2) {
                     answers.append("\(Wire.digits(mti, 4)) -> \(reply.mti) 39=\(reply.code ?? "-")")
                 }
+                #expect(client.closedByPeer(within: 5), "\(Wire.digits(mti, 4)) left the connection open")
             }
-            // Not requests: dropped and logged, never answered (an answer to a response invites a loop).
             #expect(answers.isEmpty, "answered: \(answers)")
+            #expect(server.waitForLog("9999 cannot be answered"), "the log says why the connection closed")
+        }
+    }
+
+    @Test("9999 with a readable field 11 after a purchase: the purchase is answered, then the connection closes")
+    func unanswerableMTIClosesAfterAnsweringEarlierRequests() throws {
+        try withSwitch { server in
+            let client = try SwitchClient(port: server.port)
+            var terminal = Terminal()
+            let card = Wire.card(40)
+            let purchase = try terminal.purchase(card, 700).encoded()
+            let unknown = try terminal.message(9999, processing: "000000", card: card, amount: 100).encoded()
+            try client.write(Wire.frame(purchase) + Wire.frame(unknown))
+            let reply = try client.receive()
+            #expect(reply.mti == "0210" && reply.code == "00" && reply.available == 7)
+            #expect(client.closedByPeer(within: 5))
+        }
+    }
+
+    @Test("a malformed 9999 whose field 11 is readable closes the connection (no response MTI can be formed)")
+    func malformedUnanswerableMTICloses() throws {
+        try withSwitch { server in
+            let client = try SwitchClient(port: server.port)
+            var terminal = Terminal()
+            let valid = try terminal.message(9999, processing: "000000", card: Wire.card(41), amount: 4_321).encoded()
+            try client.write(Wire.frame(Wire.replacing(valid, "000000004321", with: "0000000043X1")))
+            let answered = (try? client.receive(timeout: 2)).map { "\($0.mti) 39=\($0.code ?? "-")" }
+            #expect(answered == nil, "answered \(answered ?? "")")
+            #expect(client.closedByPeer(within: 5))
         }
     }
 
