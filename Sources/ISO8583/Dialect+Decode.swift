@@ -214,7 +214,7 @@ extension Dialect {
         return value
     }
 
-    /// The offset of the first byte the field's type and encoding do not allow, or nil when all are valid.
+    /// The offset of the first byte the field's checked class and encoding do not allow, or nil when all are valid.
     @inline(__always)
     func firstInvalidByte(
         _ codec: FieldCodec, units: Int, _ raw: UnsafeRawBufferPointer, from start: Int, count: Int
@@ -224,7 +224,7 @@ extension Dialect {
             return nil
         case .ascii:
             let bad = ByteScan.firstInvalid(
-                raw, from: start, count: count, type: codec.type, classMask: codec.classMask, table: classTable)
+                raw, from: start, count: count, type: codec.checkedClass, classMask: codec.classMask, table: classTable)
             if bad != nil { return bad }
             return codec.type == .signedAmount ? invalidSignedAmount(raw, start, count) : nil
         case .ebcdic:

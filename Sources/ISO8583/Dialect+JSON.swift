@@ -39,6 +39,7 @@ extension Dialect {
         let headerLength = root["headerLength"] as? Int ?? 0
         guard (0...64).contains(headerLength) else { throw fail("\"headerLength\" must be 0...64") }
         let tertiary = root["tertiaryBitmap"] as? Bool ?? false
+        let strict = try flag(root["strictCharacterClasses"], key: "strictCharacterClasses", source: source)
         let defaults = root["defaults"] as? [String: Any] ?? [:]
         guard let fieldObjects = root["fields"] as? [String: Any] else { throw fail("\"fields\" is missing") }
         var fields: [FieldFormat] = []
@@ -53,7 +54,17 @@ extension Dialect {
         }
         return Dialect(
             name: name, summary: root["summary"] as? String ?? "", mtiEncoding: mti, bitmapEncoding: bitmap,
-            headerLength: headerLength, hasTertiaryBitmap: tertiary, fields: fields)
+            headerLength: headerLength, hasTertiaryBitmap: tertiary, strictCharacterClasses: strict, fields: fields)
+    }
+
+    /// An optional true/false setting; absent is false. Anything else is refused rather than guessed at.
+    static func flag(_ raw: Any?, key: String, source: String) throws(DialectError) -> Bool {
+        guard let raw else { return false }
+        // JSONSerialization gives numbers and booleans alike as NSNumber: only a real boolean (type "c") will do.
+        guard let number = raw as? NSNumber, String(cString: number.objCType) == "c" else {
+            throw DialectError(source: source, field: nil, message: "\"\(key)\" must be true or false")
+        }
+        return number.boolValue
     }
 
     static func fieldFormat(

@@ -15,6 +15,9 @@ struct FieldCodec: Sendable {
     var maxLength: Int = 0
     var prefixByteCount: Int = 0
     var type: FieldType = .binary
+    /// The class bytes are checked against: `type` itself under strict character classes, otherwise the class the
+    /// dialect's peers check (see `FieldType.checkedClass`).
+    var checkedClass: FieldType = .binary
     var classMask: UInt16 = 0
     var encoding: DataEncoding = .binary
     var prefixEncoding: PrefixEncoding = .ascii
@@ -23,13 +26,14 @@ struct FieldCodec: Sendable {
 
     init() {}
 
-    init(_ format: FieldFormat) {
+    init(_ format: FieldFormat, strictCharacterClasses: Bool) {
         isDefined = true
         lengthDigits = format.lengthType.rawValue
         maxLength = format.maxLength
         prefixByteCount = format.prefixByteCount
         type = format.type
-        classMask = format.type.classMask
+        checkedClass = strictCharacterClasses ? format.type : format.type.checkedClass(encoding: format.encoding)
+        classMask = checkedClass.classMask
         encoding = format.encoding
         prefixEncoding = format.prefixEncoding
         padSide = format.padding?.side
@@ -60,6 +64,11 @@ public final class Dialect: @unchecked Sendable {
     public let headerLength: Int
     /// When true, bit 65 announces a third bitmap (fields 129–192) right after the secondary one.
     public let hasTertiaryBitmap: Bool
+    /// When true, text fields are checked against ISO's letter classes (`a`, `an`, `ns` …). When false (the
+    /// default), as jPOS, pyiso8583 and moov-io/iso8583 do: lengths, digits in `n` fields, sign and digits in
+    /// `x+n`, and any printable character (or the encoding's range) in the other text fields — a peer's `_` in an
+    /// `an` field is not a reason to refuse its message.
+    public let strictCharacterClasses: Bool
     /// Indexed by field number; nil where the dialect does not define the field.
     public let formats: [FieldFormat?]
     /// The hot-path codecs (indexed by field number) and the character class table behind plain pointers, written
@@ -70,7 +79,8 @@ public final class Dialect: @unchecked Sendable {
 
     public init(
         name: String, summary: String = "", mtiEncoding: MTIEncoding, bitmapEncoding: BitmapEncoding,
-        headerLength: Int = 0, hasTertiaryBitmap: Bool = false, fields: [FieldFormat]
+        headerLength: Int = 0, hasTertiaryBitmap: Bool = false, strictCharacterClasses: Bool = false,
+        fields: [FieldFormat]
     ) {
         self.name = name
         self.summary = summary
@@ -78,12 +88,13 @@ public final class Dialect: @unchecked Sendable {
         self.bitmapEncoding = bitmapEncoding
         self.headerLength = headerLength
         self.hasTertiaryBitmap = hasTertiaryBitmap
+        self.strictCharacterClasses = strictCharacterClasses
         var formats = [FieldFormat?](repeating: nil, count: Dialect.fieldNumberMax + 1)
         var codecs = [FieldCodec](repeating: FieldCodec(), count: Dialect.fieldNumberMax + 1)
         for field in fields {
             precondition((2...Dialect.fieldNumberMax).contains(field.number), "field number \(field.number)")
             formats[field.number] = field
-            codecs[field.number] = FieldCodec(field)
+            codecs[field.number] = FieldCodec(field, strictCharacterClasses: strictCharacterClasses)
         }
         self.formats = formats
         codecPointer = .allocate(capacity: codecs.count)

@@ -18,6 +18,20 @@ public enum FieldType: String, Sendable, CaseIterable {
     case track = "z"
     /// An amount with a leading sign, `C` (credit) or `D` (debit), then digits. The length counts the sign.
     case signedAmount = "x+n"
+
+    /// The class a dialect without strict character classes checks: what jPOS, pyiso8583 and moov-io/iso8583
+    /// check. Numbers stay numbers (`n` digits, `x+n` sign and digits) and BCD can only carry its nibbles; the
+    /// letter classes of text (`a`, `an`, `ns`, `as`, and track data `z` in text) become any printable character.
+    func checkedClass(encoding: DataEncoding) -> FieldType {
+        switch self {
+        case .alpha, .alphaNumeric, .numericSpecial, .alphaSpecial:
+            return .alphaNumericSpecial
+        case .track:
+            return encoding == .ascii || encoding == .ebcdic ? .alphaNumericSpecial : .track
+        case .numeric, .alphaNumericSpecial, .binary, .signedAmount:
+            return self
+        }
+    }
 }
 
 /// How a field's value bytes are written on the wire.

@@ -30,6 +30,22 @@ extension ISOMessage {
         return result ?? nil
     }
 
+    /// The index of the first byte of the field's value that its ISO type does not allow (`an`: letters, digits and
+    /// space; `z`: track characters …); nil when every byte is allowed or the field is absent. For code that
+    /// interprets a field's content under a dialect without strict character classes, whose decoder checks less.
+    public func firstByteOutsideTypeClass(_ field: Int) -> Int? {
+        guard has(field) else { return nil }
+        let codec = dialect.codec(field)
+        // Decode and set already checked the type's own class (strict dialect, or n, ans, x+n, b, BCD).
+        guard codec.checkedClass != codec.type else { return nil }
+        let table = dialect.classTable
+        let mask = codec.type.classMask
+        let bad: Int?? = withValue(field) { value in
+            ByteScan.firstInvalid(value, from: 0, count: value.count, type: codec.type, classMask: mask, table: table)
+        }
+        return bad ?? nil
+    }
+
     /// Copies the canonical value into `buffer` and returns its length: nil when the field is absent or does not
     /// fit. Not generic, so callers in other modules pay no generic-metadata lookup per call.
     public func copyValue(_ field: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int? {
@@ -231,13 +247,13 @@ func canPadText(_ codec: FieldCodec) -> Bool {
     codec.padSide != nil && codec.encoding != .bcd && codec.type != .binary
 }
 
-/// Canonical value check: text types by character class, signed amounts by position, binary anything.
+/// Canonical value check: text types by their checked class, signed amounts by position, binary anything.
 func firstInvalidCanonicalByte(_ codec: FieldCodec, _ value: UnsafeRawBufferPointer, table: UnsafeBufferPointer<UInt16>)
     -> Int?
 {
     if codec.type == .binary { return nil }
     let bad = ByteScan.firstInvalid(
-        value, from: 0, count: value.count, type: codec.type, classMask: codec.classMask, table: table)
+        value, from: 0, count: value.count, type: codec.checkedClass, classMask: codec.classMask, table: table)
     if bad != nil { return bad }
     if codec.type == .signedAmount && value.count > 0 {
         if value[0] != UInt8(ascii: "C") && value[0] != UInt8(ascii: "D") { return 0 }

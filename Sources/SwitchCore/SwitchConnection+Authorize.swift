@@ -12,8 +12,7 @@ extension SwitchConnection {
         let transactionType = request.integer(3).map { Int($0 / 10_000) }
         let kind = TransactionKind.classify(mti: mti, transactionType: transactionType)
         guard mti.expectsResponse else {
-            context.runtime.log.warning(
-                "connection \(connection.id) from \(connection.peer): \(mti) is not a request; dropped")
+            closeUnanswerable(mti)
             return
         }
         // Without a STAN no response could be matched: the contract closes the connection instead.
@@ -24,6 +23,13 @@ extension SwitchConnection {
             return
         }
         ResponseBuilder.skeleton(for: request, into: &response)
+        if let (field, index) = InterpretedFields.firstOutsideTypeClass(request) {
+            context.runtime.log.warning(
+                "connection \(connection.id) from \(connection.peer): format error in \(mti): field \(field) byte "
+                    + "\(index) is outside its type's characters; answered 30")
+            answerNow("30", tpdu: tpdu)
+            return
+        }
         switch kind {
         case .networkManagement:
             answerNetworkManagement(tpdu: tpdu)

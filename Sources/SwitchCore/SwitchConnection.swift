@@ -15,6 +15,9 @@ final class SwitchConnection: ConnectionHandler {
     var response: ISOMessage
     var inFlight = 0
     var inputEnded = false
+    /// Set when a message arrived that cannot be answered: nothing more is read or handled, the requests already
+    /// in flight are answered, then the connection closes.
+    var closing = false
     /// Response messages to reuse: a sent response comes back here, so steady traffic allocates no messages.
     var spareResponses: [ISOMessage] = []
     static let spareResponsesMax = 64
@@ -33,7 +36,7 @@ final class SwitchConnection: ConnectionHandler {
         do {
             while let frame = try decoder.next() {
                 handle(frame)
-                if connection.isClosed { return }
+                if connection.isClosed || closing { return }
             }
         } catch {
             context.runtime.log.warning("connection \(connection.id) from \(connection.peer): \(error); closing")
@@ -53,8 +56,9 @@ final class SwitchConnection: ConnectionHandler {
     /// Called by the context when a request is finished (answered and its ledger reply back).
     func requestFinished() {
         inFlight -= 1
-        if inFlight < context.runtime.configuration.inFlightPerConnectionMax { connection.resumeReading() }
-        if inputEnded && inFlight == 0 { connection.closeWhenFlushed() }
+        precondition(inFlight >= 0, "more requests finished than started")
+        if !closing && inFlight < context.runtime.configuration.inFlightPerConnectionMax { connection.resumeReading() }
+        if (inputEnded || closing) && inFlight == 0 { connection.closeWhenFlushed() }
     }
 
     /// Keeps a sent response's buffers for the next request (bounded by `spareResponsesMax`).
@@ -108,8 +112,7 @@ final class SwitchConnection: ConnectionHandler {
             return
         }
         guard mti.expectsResponse else {
-            log.warning(
-                "connection \(connection.id) from \(connection.peer): format error in \(mti), not a request: dropped")
+            closeUnanswerable(mti, detail: "format error: \(error)")
             return
         }
         log.warning(
@@ -123,5 +126,19 @@ final class SwitchConnection: ConnectionHandler {
             return
         }
         send(response, tpdu: tpdu)
+    }
+
+    /// A message no response can be formed for: a response, acknowledgement or notification, or an MTI whose
+    /// function digit is neither request (0) nor advice (2), such as 9999. Answering could set two systems
+    /// answering each other, and dropping it would leave its sender waiting on an open connection; so the
+    /// connection closes, after the requests already in flight are answered, and the log says why.
+    func closeUnanswerable(_ mti: MTI, detail: String? = nil) {
+        let suffix = detail.map { " (\($0))" } ?? ""
+        context.runtime.log.warning(
+            "connection \(connection.id) from \(connection.peer): \(mti) cannot be answered: function digit "
+                + "\(mti.function) is not a request or an advice\(suffix); closing after \(inFlight) in flight")
+        closing = true
+        connection.pauseReading()
+        if inFlight == 0 { connection.closeWhenFlushed() }
     }
 }

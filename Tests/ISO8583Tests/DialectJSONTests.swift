@@ -53,6 +53,12 @@ struct DialectJSONTests {
             says: "headerLength"),
         .init(label: "fields missing", json: #"{"name": "t"}"#, field: nil, says: "\"fields\" is missing"),
         .init(
+            label: "strict not a boolean", json: #"{"name": "t", "strictCharacterClasses": "yes", "fields": {}}"#,
+            field: nil, says: "\"strictCharacterClasses\" must be true or false"),
+        .init(
+            label: "strict a number", json: #"{"name": "t", "strictCharacterClasses": 1, "fields": {}}"#,
+            field: nil, says: "\"strictCharacterClasses\" must be true or false"),
+        .init(
             label: "field 1", json: #"{"name": "t", "fields": {"1": {"type": "n", "max": 1}}}"#, field: "1",
             says: "field numbers must be 2...128"),
         .init(

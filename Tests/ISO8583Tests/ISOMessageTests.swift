@@ -4,30 +4,40 @@ import Testing
 /// The message model's API: what set() refuses, how it pads, the typed accessors and copying between dialects.
 @Suite("ISOMessage")
 struct ISOMessageTests {
-    /// One field of every type and encoding, so each rule can be tested in isolation.
-    static let dialect = Dialect(
-        name: "test-types", mtiEncoding: .ascii, bitmapEncoding: .binary,
-        fields: [
-            FieldFormat(number: 2, type: .numeric, lengthType: .LL, maxLength: 19, encoding: .ascii),
-            FieldFormat(number: 3, type: .numeric, lengthType: .fixed, maxLength: 6, encoding: .ascii),
-            FieldFormat(number: 4, type: .alpha, lengthType: .fixed, maxLength: 5, encoding: .ascii),
-            FieldFormat(number: 5, type: .alphaNumeric, lengthType: .fixed, maxLength: 5, encoding: .ascii),
-            FieldFormat(number: 6, type: .alphaNumericSpecial, lengthType: .fixed, maxLength: 5, encoding: .ascii),
-            FieldFormat(number: 7, type: .numericSpecial, lengthType: .LL, maxLength: 10, encoding: .ascii),
-            FieldFormat(number: 8, type: .alphaSpecial, lengthType: .LL, maxLength: 10, encoding: .ascii),
-            FieldFormat(number: 9, type: .track, lengthType: .LL, maxLength: 37, encoding: .ascii),
-            FieldFormat(number: 10, type: .signedAmount, lengthType: .fixed, maxLength: 9, encoding: .ascii),
-            FieldFormat(number: 11, type: .binary, lengthType: .fixed, maxLength: 4, encoding: .binary),
-            FieldFormat(number: 12, type: .binary, lengthType: .LL, maxLength: 8, encoding: .hex),
-            FieldFormat(number: 13, type: .numeric, lengthType: .fixed, maxLength: 6, encoding: .bcd),
-            FieldFormat(number: 14, type: .track, lengthType: .LL, maxLength: 37, encoding: .bcd, prefixEncoding: .bcd),
-            FieldFormat(number: 15, type: .alphaNumericSpecial, lengthType: .fixed, maxLength: 5, encoding: .ebcdic),
-            FieldFormat(number: 16, type: .signedAmount, lengthType: .fixed, maxLength: 9, encoding: .bcd),
-            FieldFormat(number: 17, type: .numeric, lengthType: .LLL, maxLength: 30, encoding: .ascii, prefixEncoding: .bcd),
-            FieldFormat(number: 18, type: .numeric, lengthType: .LL, maxLength: 19, encoding: .bcd, prefixEncoding: .binary),
-            FieldFormat(number: 20, type: .numeric, lengthType: .fixed, maxLength: 20, encoding: .ascii),
-            FieldFormat(number: 66, type: .numeric, lengthType: .fixed, maxLength: 1, encoding: .ascii),
-        ])
+    /// One field of every type and encoding, so each rule can be tested in isolation; with ISO's letter classes
+    /// checked, so every type's own class is tested (CharacterClassTests covers the lenient default).
+    static let dialect = typesDialect(strictCharacterClasses: true)
+
+    static func typesDialect(strictCharacterClasses: Bool) -> Dialect {
+        Dialect(
+            name: "test-types", mtiEncoding: .ascii, bitmapEncoding: .binary,
+            strictCharacterClasses: strictCharacterClasses,
+            fields: [
+                FieldFormat(number: 2, type: .numeric, lengthType: .LL, maxLength: 19, encoding: .ascii),
+                FieldFormat(number: 3, type: .numeric, lengthType: .fixed, maxLength: 6, encoding: .ascii),
+                FieldFormat(number: 4, type: .alpha, lengthType: .fixed, maxLength: 5, encoding: .ascii),
+                FieldFormat(number: 5, type: .alphaNumeric, lengthType: .fixed, maxLength: 5, encoding: .ascii),
+                FieldFormat(number: 6, type: .alphaNumericSpecial, lengthType: .fixed, maxLength: 5, encoding: .ascii),
+                FieldFormat(number: 7, type: .numericSpecial, lengthType: .LL, maxLength: 10, encoding: .ascii),
+                FieldFormat(number: 8, type: .alphaSpecial, lengthType: .LL, maxLength: 10, encoding: .ascii),
+                FieldFormat(number: 9, type: .track, lengthType: .LL, maxLength: 37, encoding: .ascii),
+                FieldFormat(number: 10, type: .signedAmount, lengthType: .fixed, maxLength: 9, encoding: .ascii),
+                FieldFormat(number: 11, type: .binary, lengthType: .fixed, maxLength: 4, encoding: .binary),
+                FieldFormat(number: 12, type: .binary, lengthType: .LL, maxLength: 8, encoding: .hex),
+                FieldFormat(number: 13, type: .numeric, lengthType: .fixed, maxLength: 6, encoding: .bcd),
+                FieldFormat(
+                    number: 14, type: .track, lengthType: .LL, maxLength: 37, encoding: .bcd, prefixEncoding: .bcd),
+                FieldFormat(
+                    number: 15, type: .alphaNumericSpecial, lengthType: .fixed, maxLength: 5, encoding: .ebcdic),
+                FieldFormat(number: 16, type: .signedAmount, lengthType: .fixed, maxLength: 9, encoding: .bcd),
+                FieldFormat(
+                    number: 17, type: .numeric, lengthType: .LLL, maxLength: 30, encoding: .ascii, prefixEncoding: .bcd),
+                FieldFormat(
+                    number: 18, type: .numeric, lengthType: .LL, maxLength: 19, encoding: .bcd, prefixEncoding: .binary),
+                FieldFormat(number: 20, type: .numeric, lengthType: .fixed, maxLength: 20, encoding: .ascii),
+                FieldFormat(number: 66, type: .numeric, lengthType: .fixed, maxLength: 1, encoding: .ascii),
+            ])
+    }
 
     static func empty() -> ISOMessage { ISOMessage(dialect: dialect, mti: MTI(200)) }
 
@@ -86,8 +96,10 @@ struct ISOMessageTests {
     // Shorter fixed values are padded per type: numbers zero-filled on the left, text space-filled on the right.
     @Test(
         "a shorter fixed value is padded as its type says",
-        arguments: [(3, "42", "000042"), (4, "AB", "AB   "), (5, "A", "A    "), (6, "", "     "), (13, "42", "000042"),
-                    (15, "AB", "AB   ")])
+        arguments: [
+            (3, "42", "000042"), (4, "AB", "AB   "), (5, "A", "A    "), (6, "", "     "), (13, "42", "000042"),
+            (15, "AB", "AB   "),
+        ])
     func shortFixedIsPadded(field: Int, value: String, padded: String) throws {
         var message = Self.empty()
         try message.set(field, value)
@@ -110,8 +122,10 @@ struct ISOMessageTests {
     // x+n: the sign C or D comes first, then digits only, in ASCII and in BCD alike.
     @Test(
         "signed amounts need a leading C or D and digits after it",
-        arguments: [(10, "X00000150", 0), (10, "c00000150", 0), (10, "000001500", 0), (10, "CD0000150", 1),
-                    (10, "C0000015C", 8), (16, "X00000150", 0), (16, "DD0000150", 1)])
+        arguments: [
+            (10, "X00000150", 0), (10, "c00000150", 0), (10, "000001500", 0), (10, "CD0000150", 1),
+            (10, "C0000015C", 8), (16, "X00000150", 0), (16, "DD0000150", 1),
+        ])
     func signedAmountRules(field: Int, value: String, badIndex: Int) {
         var message = Self.empty()
         let bad = Array(value.utf8)[badIndex]
@@ -144,7 +158,8 @@ struct ISOMessageTests {
         var message = Self.empty()
         try message.set(17, "12345")
         try message.set(18, "123")
-        let expected: [UInt8] = Array("0200".utf8) + [0x00, 0x00, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00]
+        let expected: [UInt8] =
+            Array("0200".utf8) + [0x00, 0x00, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00]
             + [0x00, 0x05] + Array("12345".utf8) + [0x03, 0x01, 0x23]
         #expect(try message.encoded() == expected)
         let decoded = try Self.dialect.decode(expected)
@@ -288,12 +303,16 @@ struct ISOMessageTests {
     }
 
     // Copying between dialects converts through the canonical value: ASCII digits become BCD and back.
-    @Test("copy between dialects converts the wire form", arguments: [("iso87ascii", "iso87bcd"), ("iso87bcd", "iso87ascii")])
+    @Test(
+        "copy between dialects converts the wire form",
+        arguments: [("iso87ascii", "iso87bcd"), ("iso87bcd", "iso87ascii")])
     func copyAcrossDialects(from source: String, to target: String) throws {
         let sourceDialect = try #require(BuiltinDialects.dialect(named: source))
         let targetDialect = try #require(BuiltinDialects.dialect(named: target))
         var original = ISOMessage(dialect: sourceDialect, mti: MTI(200))
-        let values = [2: "476173900101011", 3: "310000", 4: "000000012550", 35: "4761739001010119=2212201", 41: "TERM0001"]
+        let values = [
+            2: "476173900101011", 3: "310000", 4: "000000012550", 35: "4761739001010119=2212201", 41: "TERM0001",
+        ]
         for (field, value) in values { try original.set(field, value) }
         var copy = ISOMessage(dialect: targetDialect, mti: MTI(210))
         for field in values.keys { try copy.copy(field, from: original) }
@@ -307,7 +326,7 @@ struct ISOMessageTests {
     @Test("copy refuses a value the target field does not allow")
     func copyRefusesInvalidValue() throws {
         let target = Dialect(
-            name: "narrow", mtiEncoding: .ascii, bitmapEncoding: .binary,
+            name: "narrow", mtiEncoding: .ascii, bitmapEncoding: .binary, strictCharacterClasses: true,
             fields: [FieldFormat(number: 6, type: .alphaNumeric, lengthType: .fixed, maxLength: 5, encoding: .ascii)])
         var source = Self.empty()
         try source.set(6, "AB!CD")
@@ -337,7 +356,8 @@ struct ISOMessageTests {
         try message.set(3, "123456")
         try message.set(66, "1")
         try message.set(130, "12")
-        let expected: [UInt8] = Array("0200".utf8) + [0xA0, 0, 0, 0, 0, 0, 0, 0] + [0xC0, 0, 0, 0, 0, 0, 0, 0]
+        let expected: [UInt8] =
+            Array("0200".utf8) + [0xA0, 0, 0, 0, 0, 0, 0, 0] + [0xC0, 0, 0, 0, 0, 0, 0, 0]
             + [0x40, 0, 0, 0, 0, 0, 0, 0] + Array("123456112".utf8)
         #expect(try message.encoded() == expected)
         let decoded = try dialect.decode(expected)

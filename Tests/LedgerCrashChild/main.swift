@@ -4,7 +4,8 @@
 // usage: ledger-crash-child DATA_DIR ACK_FILE KEY_START CARD_COUNT [lots:DAY]
 //
 // With `lots:DAY` the clock stands at DAY (days since the epoch) and lots expire fast, with frequent sweeps
-// (`crashLotConfiguration` in CrashRequest.swift), for the lot crash test.
+// (`crashLotConfiguration` in CrashRequest.swift), and earns go to the half of the cards of the day's parity
+// (`lotCrashRequest`), for the lot crash test.
 import Foundation
 import Ledger
 
@@ -57,12 +58,14 @@ else {
     exit(2)
 }
 var configuration = crashConfiguration()
+var lotDay: Int64?
 if arguments.count == 6 {
     guard arguments[5].hasPrefix("lots:"), let day = Int64(arguments[5].dropFirst(5)) else {
         printError("crash child: the sixth argument is lots:DAY")
         exit(2)
     }
     configuration = crashLotConfiguration(configuration, day: day)
+    lotDay = day
 }
 let ledger: Ledger
 do {
@@ -75,13 +78,21 @@ let descriptor = open(arguments[2], O_WRONLY | O_CREAT | O_APPEND, 0o600)
 precondition(descriptor >= 0, "crash child: cannot open the acknowledgement file")
 let sink = AcknowledgementSink(descriptor: descriptor)
 let windowSize = 32
+
+/// The request for `key`: the lot crash test's (on the day's half of the cards) when running `lots:DAY`.
+@MainActor
+func request(key: UInt64) -> LedgerRequest {
+    guard let lotDay else { return crashRequest(key: key, cardCount: cardCount) }
+    return lotCrashRequest(key: key, cardCount: cardCount, day: lotDay)
+}
+
 var key = keyStart
 for _ in 0..<windowSize {
-    precondition(ledger.submit(crashRequest(key: key, cardCount: cardCount), to: sink), "queue full")
+    precondition(ledger.submit(request(key: key), to: sink), "queue full")
     key += 1
 }
 while key < keyStart + 10_000_000 {
     sink.semaphore.wait()
-    precondition(ledger.submit(crashRequest(key: key, cardCount: cardCount), to: sink), "queue full")
+    precondition(ledger.submit(request(key: key), to: sink), "queue full")
     key += 1
 }

@@ -127,7 +127,9 @@ import Testing
         }
     }
 
-    @Test("a balance never passes 12 digits (what field 54 shows): the earn that would is refused with 13, nothing changes")
+    @Test(
+        "a balance never passes 12 digits (what field 54 shows): the earn that would is refused with 13, nothing changes"
+    )
     func balanceLimitRefused() throws {
         var settings = SwitchSettings()
         settings.program = ["pointsPerEarnUnit": 1, "earnUnitMinor": 1]
@@ -147,20 +149,95 @@ import Testing
         }
     }
 
-    @Test("a message whose MTI is not a request (0210, 0290) is not answered at all")
-    func nonRequestMTI() throws {
+    @Test("a message the switch cannot answer (0210, 0290, 0440, 9999) is not answered: the connection closes")
+    func nonRequestMTICloses() throws {
         try withSwitch { server in
             var terminal = Terminal()
             var answers: [String] = []
-            for mti in [210, 290] {
+            for mti in [210, 290, 440, 9999] {
                 let client = try SwitchClient(port: server.port)
                 let message = terminal.message(mti, processing: "000000", card: Wire.card(39), amount: 100)
-                if let reply = try? client.exchange(message, timeout: 2) {
+                try client.send(message)
+                // An answer to a response invites a loop; a silent drop leaves the sender waiting: closed instead.
+                if let reply = try? client.receive(timeout: 2) {
                     answers.append("\(Wire.digits(mti, 4)) -> \(reply.mti) 39=\(reply.code ?? "-")")
                 }
+                #expect(client.closedByPeer(within: 5), "\(Wire.digits(mti, 4)) left the connection open")
             }
-            // Not requests: dropped and logged, never answered (an answer to a response invites a loop).
             #expect(answers.isEmpty, "answered: \(answers)")
+            #expect(server.waitForLog("9999 cannot be answered"), "the log says why the connection closed")
+        }
+    }
+
+    @Test("9999 with a readable field 11 after a purchase: the purchase is answered, then the connection closes")
+    func unanswerableMTIClosesAfterAnsweringEarlierRequests() throws {
+        try withSwitch { server in
+            let client = try SwitchClient(port: server.port)
+            var terminal = Terminal()
+            let card = Wire.card(40)
+            let purchase = try terminal.purchase(card, 700).encoded()
+            let unknown = try terminal.message(9999, processing: "000000", card: card, amount: 100).encoded()
+            try client.write(Wire.frame(purchase) + Wire.frame(unknown))
+            let reply = try client.receive()
+            #expect(reply.mti == "0210" && reply.code == "00" && reply.available == 7)
+            #expect(client.closedByPeer(within: 5))
+        }
+    }
+
+    @Test("a malformed 9999 whose field 11 is readable closes the connection (no response MTI can be formed)")
+    func malformedUnanswerableMTICloses() throws {
+        try withSwitch { server in
+            let client = try SwitchClient(port: server.port)
+            var terminal = Terminal()
+            let valid = try terminal.message(9999, processing: "000000", card: Wire.card(41), amount: 4_321).encoded()
+            try client.write(Wire.frame(Wire.replacing(valid, "000000004321", with: "0000000043X1")))
+            let answered = (try? client.receive(timeout: 2)).map { "\($0.mti) 39=\($0.code ?? "-")" }
+            #expect(answered == nil, "answered \(answered ?? "")")
+            #expect(client.closedByPeer(within: 5))
+        }
+    }
+
+    @Test("fields the switch reads keep their ISO classes: 37, 35 and 54 with punctuation get 30 and change nothing")
+    func interpretedFieldsStayStrict() throws {
+        try withSwitch { server in
+            let client = try SwitchClient(port: server.port)
+            var terminal = Terminal()
+            let card = Wire.card(42)
+            #expect(try client.exchange(terminal.purchase(card, 1_000)).code == "00")
+            let retrieval = try terminal.purchase(card, 500, stan: 200).encoded()
+            var track = terminal.message(200, processing: "000000", amount: 500, stan: 201)
+            try track.set(35, card + "=2512101")
+            var amounts = terminal.purchase(card, 500, stan: 202)
+            try amounts.set(54, "0091364D000000000100")
+            let malformed = [
+                Wire.replacing(retrieval, "RRN000000200", with: "RRN_00000200"),
+                Wire.replacing(try track.encoded(), "=2512101", with: "|2512101"),
+                Wire.replacing(try amounts.encoded(), "0091364D", with: "00_1364D"),
+            ]
+            for (index, bytes) in malformed.enumerated() {
+                try client.write(Wire.frame(bytes))
+                let reply = try client.receive()
+                #expect(reply.code == "30" && reply.field(11) == Wire.digits(200 + index, 6), "\(reply.message)")
+            }
+            #expect(try client.availablePoints(card, terminal: &terminal) == 10, "none of them changed the balance")
+            let corrected = try client.exchange(terminal.purchase(card, 500, stan: 200))
+            #expect(corrected.code == "00" && corrected.available == 15, "30 is not remembered")
+        }
+    }
+
+    @Test("a field the switch only carries (44) may hold what pyiso8583 sends: _ | \\ in an..25 gets a normal answer")
+    func carriedFieldIsLenient() throws {
+        try withSwitch { server in
+            let client = try SwitchClient(port: server.port)
+            var terminal = Terminal()
+            let valid = try terminal.purchase(Wire.card(43), 1_000).encoded()
+            // Field 44 is not in Terminal's requests: put it in by hand (bit 44, then LL prefix and value between
+            // field 42 and field 49, the last 3 bytes).
+            var bytes = Array(valid.dropLast(3)) + Array("03".utf8) + Array(#"_|\"#.utf8) + Array(valid.suffix(3))
+            bytes[4 + 5] |= 0x10
+            try client.write(Wire.frame(bytes))
+            let reply = try client.receive()
+            #expect(reply.mti == "0210" && reply.code == "00" && reply.available == 10)
         }
     }
 }

@@ -142,6 +142,13 @@ def run(session):
     _, decoded = session.exchange(request("0200", 10, "000000", 0))
     session.check("zero amount gets 13", decoded.get("39") == "13", decoded)
 
+    # Field 44 (an..25) with characters outside ISO's "an" class: pyiso8583 sends them, the switch carries them.
+    punctuated = request("0200", 12, "000000", 1000, extra={"44": "_|\\"})
+    _, decoded = session.exchange(punctuated)
+    session.check("purchase with field 44 = _|\\ gets 0210 00, 90 C 10",
+                  decoded["t"] == "0210" and decoded.get("39") == "00" and amounts(decoded)[0].get("90/999") == 10,
+                  decoded)
+
     advice = request("0220", 11, "000000", 500)
     _, decoded = session.exchange(advice)
     session.check("0220 offline advice gets 0230 00, 90 C 5",
