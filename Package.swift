@@ -27,11 +27,12 @@ let package = Package(
         // The authorization switch: wire contract v1 over the network layer, the codec and the ledger.
         .target(
             name: "SwitchCore", dependencies: ["ISO8583", "Ledger", "Network", "Loyalty"], swiftSettings: strictSettings),
-        // Pure loyalty rules: program configuration from JSON and the earn evaluator. No I/O (issue 6).
+        // Pure loyalty rules: program configuration from JSON and the evaluator (earning, credit, tiers, campaigns,
+        // offers, caps, bonuses, redemption, expiry and coalition policy). No I/O.
         .target(name: "Loyalty", swiftSettings: strictSettings),
         // The load tester behind `loadgen`: open/closed loop client on epoll, histogram, mix, report, SVG chart.
         .target(name: "LoadGenerator", dependencies: ["ISO8583", "Network", "CLinux"], swiftSettings: strictSettings),
-        // The command-line entry point: `serve`, `iso decode|encode`, later `ledger`, `loadgen`.
+        // The command-line entry point: `serve`, `iso decode|encode`, `ledger verify|breakage|settlement`, `loadgen`.
         .executableTarget(
             name: "LoyaltySwitch",
             dependencies: ["ISO8583", "Ledger", "Loyalty", "SwitchCore", "Network", "LoadGenerator"],

@@ -1,6 +1,8 @@
-/// The loyalty program's rules as the authorization path needs them. The embedded default: automatic enrolment
-/// on a card's first purchase, 1 point per whole 100 minor units, 1 point pays 1 minor unit, no partial
-/// redemption. Issue 6 replaces this with the full rules engine.
+/// The flat program of the configuration's `program` section: automatic enrolment on a card's first purchase,
+/// 1 point per whole 100 minor units, 1 point pays 1 minor unit, no partial redemption, 7-day holds. It decides
+/// purchases only when the configuration has no `rules`; under rules it still sets enrolment and the hold
+/// lifetime, while the rules' `redemption` section sets the point value and partial approval (LoopContext).
+/// Issue 11 replaces it with an embedded `Loyalty` program.
 public struct Program: Sendable, Equatable {
     /// Points earned per `earnUnitMinor` of purchase amount (whole units only: 250 → 2 points).
     public var pointsPerEarnUnit: Int64 = 1
