@@ -43,14 +43,14 @@ enum ServeCommand {
         log.info(
             "loyalty-switch starting: loops \(configuration.loopCount), shards \(configuration.shardCount), "
                 + "data \(configuration.dataDirectory), budget \(configuration.latencyBudgetMs) ms, "
-                + "durable \(configuration.durable)"
+                + "durable \(configuration.durable)", priority: .essential
         )
         let server: SwitchServer
         do {
             server = try SwitchServer(configuration: configuration, log: log)
             try server.start()
         } catch {
-            log.error("cannot start: \(error)")
+            log.error("cannot start: \(error)", priority: .essential)
             return 1
         }
         let configPath = configPath(arguments)
@@ -69,18 +69,18 @@ enum ServeCommand {
     /// SIGHUP: the rules of the --config file, if their version is newer; anything wrong is logged, nothing changes.
     static func reloadRules(configPath: String?, server: SwitchServer, log: LogSink) {
         guard let configPath else {
-            log.warning("SIGHUP: no --config file to reload rules from; nothing changed")
+            log.warning("SIGHUP: no --config file to reload rules from; nothing changed", priority: .essential)
             return
         }
         do {
             let configuration = try SwitchConfiguration.load(path: configPath)
             guard let rules = configuration.rules else {
-                log.warning("SIGHUP: \(configPath) has no rules; nothing changed")
+                log.warning("SIGHUP: \(configPath) has no rules; nothing changed", priority: .essential)
                 return
             }
             try server.reloadRules(rules)
         } catch {
-            log.error("SIGHUP: rules not reloaded, nothing changed: \(error)")
+            log.error("SIGHUP: rules not reloaded, nothing changed: \(error)", priority: .essential)
         }
     }
 
@@ -95,7 +95,7 @@ enum ServeCommand {
             if received != SIGHUP { break }
             reload()
         }
-        log.info("signal \(received): stopping (send it again to exit at once)")
+        log.info("signal \(received): stopping (send it again to exit at once)", priority: .essential)
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             server.shutdown()
@@ -106,7 +106,7 @@ enum ServeCommand {
             var second: Int32 = SIGHUP
             var again = stopSignals
             while second == SIGHUP { sigwait(&again, &second) }
-            log.warning("second signal \(second): exiting at once")
+            log.warning("second signal \(second): exiting at once", priority: .essential)
             _exit(1)
         }
         watcher.start()

@@ -69,7 +69,7 @@ public final class SwitchServer: @unchecked Sendable {
         ledgerConfiguration.queueCapacity = configuration.ledgerQueueCapacity
         ledgerConfiguration.idempotencyKeysPerShardMax = configuration.idempotencyKeysPerShard
         ledgerConfiguration.skipSync = !configuration.durable
-        ledgerConfiguration.log = { line in log.info("ledger: \(line)") }
+        ledgerConfiguration.log = { line in log.info("ledger: \(line)", priority: .essential) }
         let ledger: Ledger
         do {
             ledger = try Ledger.open(directory: configuration.dataDirectory, configuration: ledgerConfiguration)
@@ -116,8 +116,8 @@ public final class SwitchServer: @unchecked Sendable {
             let framing = listenerConfiguration.framing
             log.info(
                 "listening on \(listenerConfiguration.address.host):\(port) dialect \(dialect.name) framing "
-                    + "\(framing.lengthHeader.rawValue)\(framing.hasTPDU ? "+tpdu" : "") role \(listenerConfiguration.role.rawValue)"
-            )
+                    + "\(framing.lengthHeader.rawValue)\(framing.hasTPDU ? "+tpdu" : "") role \(listenerConfiguration.role.rawValue)",
+                priority: .essential)
         }
         group.start()
     }
@@ -126,13 +126,13 @@ public final class SwitchServer: @unchecked Sendable {
     /// connection closes, the ledger commits, snapshots and stops. Idempotent.
     public func shutdown() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        log.info("shutting down: no new connections, finishing requests in flight")
+        log.info("shutting down: no new connections, finishing requests in flight", priority: .essential)
         group.closeListeners()
         let deadline = monotonicNanoseconds() + UInt64(configuration.shutdownGraceMs) * 1_000_000
         while pendingCount() > 0 && monotonicNanoseconds() < deadline { usleep(2000) }
         group.stop()
         runtime.ledger.close()
-        log.info("stopped")
+        log.info("stopped", priority: .essential)
     }
 
     /// Puts new loyalty rules in force without a restart: the ledger's shards take them at their next batch, each
@@ -147,7 +147,7 @@ public final class SwitchServer: @unchecked Sendable {
             }
             runtime.ledger.setRules(program)
             for context in contexts { context.loop.execute { context.rules = program } }
-            log.info("rules version \(program.version) in force (was \(rulesVersion))")
+            log.info("rules version \(program.version) in force (was \(rulesVersion))", priority: .essential)
             rulesVersion = program.version
         }
     }
