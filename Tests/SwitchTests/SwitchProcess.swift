@@ -161,6 +161,16 @@ final class SwitchProcess {
         return false
     }
 
+    /// Waits at most `timeout` seconds until `text` occurs `count` times in the log.
+    func waitForLog(_ text: String, count: Int, timeout: Double = 10) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if log.components(separatedBy: text).count - 1 >= count { return true }
+            usleep(5_000)
+        }
+        return false
+    }
+
     var log: String {
         String(decoding: FileManager.default.contents(atPath: logPath) ?? Data(), as: UTF8.self)
     }
