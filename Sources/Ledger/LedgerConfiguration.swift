@@ -65,6 +65,12 @@ public struct LedgerConfiguration: Sendable {
         let text = "ledger: " + line + "\n"
         _ = text.withCString { write(2, $0, strlen($0)) }
     }
+    /// A shard stopped (its log could not be written): said once per shard, apart from `log`, so that a service
+    /// can log it as the error it is; every request the shard gets afterwards is answered `systemError`.
+    public var logFailure: @Sendable (String) -> Void = { line in
+        let text = "ledger: error: " + line + "\n"
+        _ = text.withCString { write(2, $0, strlen($0)) }
+    }
 
     public init() {}
 

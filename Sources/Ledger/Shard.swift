@@ -168,13 +168,19 @@ final class Shard: @unchecked Sendable {
     }
 
     /// Makes the batch durable, then releases its replies and transfer messages. On an I/O error the shard
-    /// stops accepting work: memory is ahead of the disk, and only a restart (recovery) makes them agree.
+    /// stops accepting work: memory is ahead of the disk, and only a restart (recovery) makes them agree. The
+    /// failed batch is never written again: its requests were answered `systemError`, so it must not become
+    /// durable later, and the failure is logged once rather than at every batch after it.
     private func commitAndDeliver() {
-        do {
-            try writer.commit()
-        } catch {
-            failure = error
-            configuration.log("shard \(index): log commit failed, shard stopped: \(error)")
+        if failure == nil {
+            do {
+                try writer.commit()
+            } catch {
+                failure = error
+                configuration.logFailure("shard \(index): log commit failed, shard stopped: \(error)")
+            }
+        }
+        if failure != nil {
             replies.replaceStatus(with: .systemError)
             transfersToSend.removeAll()
             acknowledgements.removeAll()

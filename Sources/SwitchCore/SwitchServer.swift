@@ -70,6 +70,7 @@ public final class SwitchServer: @unchecked Sendable {
         ledgerConfiguration.idempotencyKeysPerShardMax = configuration.idempotencyKeysPerShard
         ledgerConfiguration.skipSync = !configuration.durable
         ledgerConfiguration.log = { line in log.info("ledger: \(line)", priority: .essential) }
+        ledgerConfiguration.logFailure = { line in log.error("ledger: \(line)", priority: .essential) }
         let ledger: Ledger
         do {
             ledger = try Ledger.open(directory: configuration.dataDirectory, configuration: ledgerConfiguration)
