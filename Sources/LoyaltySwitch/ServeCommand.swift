@@ -13,11 +13,13 @@ enum ServeCommand {
           --listen HOST:PORT  replaces the first listener's address
           --data DIR          the ledger's data directory (write-ahead log and snapshots)
           --config FILE       a JSON configuration: listeners, loops, shards, latency budget, limits, program
-                              (format in specs/configuration.md); --listen and --data override it
+                              (format in specs/configuration.md); --listen and --data override it;
+                              an unknown key or a wrong value anywhere in it refuses the start
         SIGTERM or SIGINT stops gracefully (finish requests in flight, snapshot, exit 0); a second signal exits at
         once, which is safe: every approval is already in the write-ahead log.
         SIGHUP re-reads the --config file and puts its "rules" in force if their version is higher than the
-        version in force (other settings need a restart); a refused reload is logged and changes nothing.
+        version in force (other settings need a restart); a refused reload (any mistake anywhere in the file) is
+        logged and changes nothing.
         """
 
     static func run(_ arguments: [String]) -> Int32 {
