@@ -39,6 +39,7 @@ extension Dialect {
         let headerLength = root["headerLength"] as? Int ?? 0
         guard (0...64).contains(headerLength) else { throw fail("\"headerLength\" must be 0...64") }
         let tertiary = root["tertiaryBitmap"] as? Bool ?? false
+        let version = try isoVersion(root["version"], source: source)
         let defaults = root["defaults"] as? [String: Any] ?? [:]
         guard let fieldObjects = root["fields"] as? [String: Any] else { throw fail("\"fields\" is missing") }
         var fields: [FieldFormat] = []
@@ -52,8 +53,18 @@ extension Dialect {
             fields.append(try fieldFormat(number, object, defaults: defaults, source: source))
         }
         return Dialect(
-            name: name, summary: root["summary"] as? String ?? "", mtiEncoding: mti, bitmapEncoding: bitmap,
-            headerLength: headerLength, hasTertiaryBitmap: tertiary, fields: fields)
+            name: name, summary: root["summary"] as? String ?? "", version: version, mtiEncoding: mti,
+            bitmapEncoding: bitmap, headerLength: headerLength, hasTertiaryBitmap: tertiary, fields: fields)
+    }
+
+    /// `"version": 1993`; absent means 1987, the edition of wire contract v1 and of most POS specs.
+    static func isoVersion(_ raw: Any?, source: String) throws(DialectError) -> ISOVersion {
+        guard let raw else { return .iso1987 }
+        guard let year = raw as? Int, let version = ISOVersion(rawValue: year) else {
+            let allowed = ISOVersion.allCases.map { String($0.rawValue) }.joined(separator: ", ")
+            throw DialectError(source: source, field: nil, message: "\"version\" must be one of \(allowed)")
+        }
+        return version
     }
 
     static func fieldFormat(

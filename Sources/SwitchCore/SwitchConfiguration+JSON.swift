@@ -89,6 +89,7 @@ extension SwitchConfiguration {
         } catch {
             throw object.error("dialect", error.description)
         }
+        if let problem = ListenerConfiguration.problem(with: dialect) { throw object.error("dialect", problem) }
         let roleName = try object.string("role") ?? "terminal"
         guard let role = ListenerConfiguration.Role(rawValue: roleName) else {
             throw object.error("role", "must be terminal or host")

@@ -102,6 +102,10 @@ public final class SwitchServer: @unchecked Sendable {
             } catch {
                 throw SwitchStartError(message: "listener \(listenerConfiguration.address): \(error)")
             }
+            // Configurations built in code do not pass the file reader, which checks this first.
+            if let problem = ListenerConfiguration.problem(with: dialect) {
+                throw SwitchStartError(message: "listener \(listenerConfiguration.address): \(problem)")
+            }
             let listener = ListenerRuntime(configuration: listenerConfiguration, dialect: dialect)
             let contexts = self.contexts
             let port: UInt16

@@ -98,6 +98,40 @@ import Testing
         try Self.expectRefusal(#"{"listeners": [{"address": "127.0.0.1:0"}, 5]}"#, "listeners[1]: must be an object")
     }
 
+    /// A dialect that declares ISO 8583:1993 but keeps a 2-character field 39, so only its version is wrong.
+    static let declared1993Spec = """
+        {"name": "host93", "version": 1993, "fields": {
+          "2": {"type": "n", "length": "LL", "max": 19}, "3": {"type": "n", "max": 6},
+          "4": {"type": "n", "max": 12}, "7": {"type": "n", "max": 10}, "11": {"type": "n", "max": 6},
+          "39": {"type": "an", "max": 2}, "41": {"type": "ans", "max": 8}}}
+        """
+
+    @Test("a listener refuses a 1993 dialect (built in or a spec file declaring it), saying the switch serves 1987")
+    func listenerRefuses1993Dialects() throws {
+        let reason = "the switch serves ISO 8583:1987 messages (wire contract v1)"
+        try Self.expectRefusal(
+            #"{"listeners": [{"address": "127.0.0.1:0", "dialect": "iso93ascii"}]}"#,
+            "listeners[0].dialect: iso93ascii is ISO 8583:1993; \(reason)")
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let specPath = directory.path + "/host93.json"
+        try Data(Self.declared1993Spec.utf8).write(to: URL(fileURLWithPath: specPath))
+        try Self.expectRefusal(
+            #"{"listeners": [{"address": "127.0.0.1:0", "dialect": "\#(specPath)"}]}"#,
+            "listeners[0].dialect: host93 is ISO 8583:1993; \(reason)")
+        // A 1987 dialect whose field 39 is 3 digits (a 1993 field table in a jPOS file, which has no version)
+        // could not carry the contract's 2-character response codes either.
+        let threeDigitPath = directory.path + "/host39.json"
+        let threeDigit = Self.declared1993Spec.replacingOccurrences(
+            of: #""host93", "version": 1993,"#, with: #""host39","#
+        )
+        .replacingOccurrences(of: #""39": {"type": "an", "max": 2}"#, with: #""39": {"type": "n", "max": 3}"#)
+        try Data(threeDigit.utf8).write(to: URL(fileURLWithPath: threeDigitPath))
+        try Self.expectRefusal(
+            #"{"listeners": [{"address": "127.0.0.1:0", "dialect": "\#(threeDigitPath)"}]}"#,
+            "listeners[0].dialect: host39 defines field 39 as n3; the switch answers with 2-character response codes")
+    }
+
     @Test("a SIGHUP reload of a file with a misspelt key is logged with the key's path and changes nothing")
     func reloadWithMisspeltKeyChangesNothing() throws {
         var settings = SwitchSettings()
