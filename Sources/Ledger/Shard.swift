@@ -59,6 +59,12 @@ final class Shard: @unchecked Sendable {
         thread.start()
     }
 
+    /// Before the thread starts: the ledger's time starts no earlier than `timeMs` (the newest record's time).
+    func keepTime(atLeast timeMs: Int64) {
+        precondition(thread == nil, "the shard's time is set before its thread starts")
+        batchTimeMs = max(batchTimeMs, timeMs)
+    }
+
     /// False only in tests that simulate a crash: the final snapshot is skipped, the log stays the truth.
     private var snapshotOnStop = true
 
@@ -78,7 +84,9 @@ final class Shard: @unchecked Sendable {
                 rulesGeneration = generation
                 state.rules = program
             }
-            batchTimeMs = configuration.clockMs()
+            // The ledger's time never goes backwards: a wall clock stepped back (NTP, an operator) keeps the last
+            // time until it catches up, so records, holds, keys and lots stay in the order they happened.
+            batchTimeMs = max(batchTimeMs, configuration.clockMs())
             for index in batch.indices {
                 if index + 1 < batch.count { state.prefetch(for: batch[index + 1]) }
                 process(&batch[index])

@@ -6,7 +6,7 @@ import SwitchCore
 /// `loyalty-switch serve`: runs the switch until SIGTERM or SIGINT; SIGHUP reloads the loyalty rules.
 enum ServeCommand {
     static let usage = """
-        usage: loyalty-switch serve [--listen HOST:PORT] [--data DIR] [--config FILE]
+        usage: loyalty-switch serve [--listen HOST:PORT] [--data DIR] [--config FILE] [--allow-clock-behind]
 
         Runs the switch. With no options it uses the embedded default configuration: it listens on
         127.0.0.1:8583 (ISO 8583 dialect iso87ascii, 2-byte binary length framing) and keeps its data in ./data.
@@ -15,12 +15,17 @@ enum ServeCommand {
           --config FILE       a JSON configuration: listeners, loops, shards, latency budget, limits, program
                               (format in specs/configuration.md); --listen and --data override it;
                               an unknown key or a wrong value anywhere in it refuses the start
+          --allow-clock-behind  start even though the clock is behind the newest log record (refused otherwise):
+                              the ledger keeps that record's time until the clock passes it
         SIGTERM or SIGINT stops gracefully (finish requests in flight, snapshot, exit 0); a second signal exits at
         once, which is safe: every approval is already in the write-ahead log.
         SIGHUP re-reads the --config file and puts its "rules" in force if their version is higher than the
         version in force (other settings need a restart); a refused reload (any mistake anywhere in the file) is
         logged and changes nothing.
         """
+
+    static let valuedOptions: Set<String> = ["listen", "data", "config"]
+    static let flagOptions: Set<String> = ["allow-clock-behind"]
 
     static func run(_ arguments: [String]) -> Int32 {
         if arguments.contains("--help") || arguments.contains("-h") {
@@ -64,7 +69,7 @@ enum ServeCommand {
 
     /// The --config file (either spelling CommandLineOptions accepts), for SIGHUP to read again.
     static func configPath(_ arguments: [String]) -> String? {
-        let options = try? CommandLineOptions(arguments, valued: ["listen", "data", "config"], flags: [])
+        let options = try? CommandLineOptions(arguments, valued: valuedOptions, flags: flagOptions)
         return options?.values["config"]
     }
 
@@ -117,7 +122,7 @@ enum ServeCommand {
 
     static func parse(_ arguments: [String]) -> Result<SwitchConfiguration, UsageError> {
         do {
-            let options = try CommandLineOptions(arguments, valued: ["listen", "data", "config"], flags: [])
+            let options = try CommandLineOptions(arguments, valued: valuedOptions, flags: flagOptions)
             guard options.positionals.isEmpty else {
                 throw UsageError(message: "unexpected argument \(options.positionals[0])")
             }
@@ -136,6 +141,7 @@ enum ServeCommand {
                 configuration.listeners[0].address = address
             }
             if let data = options.values["data"] { configuration.dataDirectory = data }
+            configuration.allowClockBehind = options.has("allow-clock-behind")
             return .success(configuration)
         } catch let problem as UsageError {
             return .failure(problem)

@@ -79,6 +79,9 @@ public struct SwitchConfiguration: Sendable {
     public var rules: Loyalty.Program?
     /// How long a graceful shutdown waits for requests in flight before it stops anyway.
     public var shutdownGraceMs = 5000
+    /// The operator's override (`serve --allow-clock-behind`, never from the file): start even though the clock
+    /// is behind the newest log record; the ledger then keeps that record's time until the clock passes it.
+    public var allowClockBehind = false
 
     public init() {
         listeners = [ListenerConfiguration(address: SocketAddress("127.0.0.1:8583")!)]

@@ -71,12 +71,8 @@ public final class SwitchServer: @unchecked Sendable {
         ledgerConfiguration.skipSync = !configuration.durable
         ledgerConfiguration.log = { line in log.info("ledger: \(line)", priority: .essential) }
         ledgerConfiguration.logFailure = { line in log.error("ledger: \(line)", priority: .essential) }
-        let ledger: Ledger
-        do {
-            ledger = try Ledger.open(directory: configuration.dataDirectory, configuration: ledgerConfiguration)
-        } catch {
-            throw SwitchStartError(message: "ledger in \(configuration.dataDirectory): \(error)")
-        }
+        if configuration.allowClockBehind { ledgerConfiguration.clockBehindToleranceMs = nil }
+        let ledger = try Self.openLedger(configuration, ledgerConfiguration, log: log)
         if let rules = configuration.rules { ledger.setRules(rules) }
         rulesVersion = configuration.rules?.version ?? 0
         let runtime = SwitchRuntime(configuration: configuration, ledger: ledger, log: log)
@@ -91,6 +87,36 @@ public final class SwitchServer: @unchecked Sendable {
         self.group = group
         contexts = group.loops.map { LoopContext(loop: $0, runtime: runtime) }
         for context in contexts { context.attach() }
+    }
+
+    /// Opens (and recovers) the ledger. A clock behind its newest record is refused with the way to override it,
+    /// or, overridden, warned about: the operator must know the ledger's time stands still until the clock passes.
+    static func openLedger(
+        _ configuration: SwitchConfiguration, _ ledgerConfiguration: LedgerConfiguration, log: LogSink
+    ) throws(SwitchStartError) -> Ledger {
+        let ledger: Ledger
+        do {
+            ledger = try Ledger.open(directory: configuration.dataDirectory, configuration: ledgerConfiguration)
+        } catch {
+            var message = "ledger in \(configuration.dataDirectory): \(error)"
+            if case .clockBehind = error {
+                message +=
+                    ". If the clock is right and the log's times are wrong, start with serve "
+                    + "--allow-clock-behind: the ledger then keeps the newest record's time until the clock passes it"
+            }
+            throw SwitchStartError(message: message)
+        }
+        let clockMs = ledgerConfiguration.clockMs()
+        if let newestRecordMs = ledger.newestRecordTimeMs,
+            newestRecordMs - clockMs > LedgerConfiguration.clockBehindToleranceDefaultMs
+        {
+            log.warning(
+                "clock behind, starting anyway (--allow-clock-behind): the clock says "
+                    + "\(UTCTime.rfc3339(milliseconds: clockMs)), the newest log record is at "
+                    + "\(UTCTime.rfc3339(milliseconds: newestRecordMs)); the ledger stamps new records with that time "
+                    + "until the clock passes it", priority: .essential)
+        }
+        return ledger
     }
 
     /// Binds every listener and starts the loops.

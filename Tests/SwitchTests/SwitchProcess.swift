@@ -110,10 +110,10 @@ final class SwitchProcess {
     var port: UInt16 { ports[0] }
 
     /// Starts the switch on `directory.data` and waits (at most `startTimeout` seconds) until every listener logs
-    /// its port.
+    /// its port. `arguments` go after the usual ones (e.g. an operator flag).
     init(
         directory: ScratchDirectory, settings: SwitchSettings = SwitchSettings(), run: Int = 0,
-        startTimeout: Double = 30
+        startTimeout: Double = 30, arguments: [String] = []
     )
         throws
     {
@@ -126,7 +126,7 @@ final class SwitchProcess {
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: try SwitchExecutable.path())
-        process.arguments = ["serve", "--config", configPath, "--data", directory.data]
+        process.arguments = ["serve", "--config", configPath, "--data", directory.data] + arguments
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: logPath)
         try process.run()
