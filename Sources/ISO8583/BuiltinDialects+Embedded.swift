@@ -421,6 +421,7 @@ extension BuiltinDialects {
 {
   "name": "iso93ascii",
   "summary": "ISO 8583:1993, ASCII fields and MTI (1xxx), binary bitmap and binary fields as raw bytes like iso87ascii; jPOS ISO93APackager has the same field table but carries the bitmap and fixed binary fields as hex characters. Field 12 n12, 22 an12, 24 n3 function code, 39 n3 action code, 56 n..35 original data.",
+  "version": 1993,
   "mti": "ascii",
   "bitmap": "binary",
   "defaults": {"encoding": "ascii", "prefixEncoding": "ascii"},

@@ -40,6 +40,7 @@ extension Dialect {
         guard (0...64).contains(headerLength) else { throw fail("\"headerLength\" must be 0...64") }
         let tertiary = root["tertiaryBitmap"] as? Bool ?? false
         let strict = try flag(root["strictCharacterClasses"], key: "strictCharacterClasses", source: source)
+        let version = try isoVersion(root["version"], source: source)
         let defaults = root["defaults"] as? [String: Any] ?? [:]
         guard let fieldObjects = root["fields"] as? [String: Any] else { throw fail("\"fields\" is missing") }
         var fields: [FieldFormat] = []
@@ -53,8 +54,9 @@ extension Dialect {
             fields.append(try fieldFormat(number, object, defaults: defaults, source: source))
         }
         return Dialect(
-            name: name, summary: root["summary"] as? String ?? "", mtiEncoding: mti, bitmapEncoding: bitmap,
-            headerLength: headerLength, hasTertiaryBitmap: tertiary, strictCharacterClasses: strict, fields: fields)
+            name: name, summary: root["summary"] as? String ?? "", version: version, mtiEncoding: mti,
+            bitmapEncoding: bitmap, headerLength: headerLength, hasTertiaryBitmap: tertiary,
+            strictCharacterClasses: strict, fields: fields)
     }
 
     /// An optional true/false setting; absent is false. Anything else is refused rather than guessed at.
@@ -65,6 +67,16 @@ extension Dialect {
             throw DialectError(source: source, field: nil, message: "\"\(key)\" must be true or false")
         }
         return number.boolValue
+    }
+
+    /// `"version": 1993`; absent means 1987, the edition of wire contract v1 and of most POS specs.
+    static func isoVersion(_ raw: Any?, source: String) throws(DialectError) -> ISOVersion {
+        guard let raw else { return .iso1987 }
+        guard let year = raw as? Int, let version = ISOVersion(rawValue: year) else {
+            let allowed = ISOVersion.allCases.map { String($0.rawValue) }.joined(separator: ", ")
+            throw DialectError(source: source, field: nil, message: "\"version\" must be one of \(allowed)")
+        }
+        return version
     }
 
     static func fieldFormat(

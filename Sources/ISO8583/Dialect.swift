@@ -58,6 +58,8 @@ public final class Dialect: @unchecked Sendable {
 
     public let name: String
     public let summary: String
+    /// The ISO 8583 edition the dialect follows (1987 unless its spec says otherwise).
+    public let version: ISOVersion
     public let mtiEncoding: MTIEncoding
     public let bitmapEncoding: BitmapEncoding
     /// Bytes of an opaque header in front of the MTI (copied as is), 0 for none.
@@ -78,12 +80,13 @@ public final class Dialect: @unchecked Sendable {
     let classPointer: UnsafeMutablePointer<UInt16>
 
     public init(
-        name: String, summary: String = "", mtiEncoding: MTIEncoding, bitmapEncoding: BitmapEncoding,
-        headerLength: Int = 0, hasTertiaryBitmap: Bool = false, strictCharacterClasses: Bool = false,
-        fields: [FieldFormat]
+        name: String, summary: String = "", version: ISOVersion = .iso1987, mtiEncoding: MTIEncoding,
+        bitmapEncoding: BitmapEncoding, headerLength: Int = 0, hasTertiaryBitmap: Bool = false,
+        strictCharacterClasses: Bool = false, fields: [FieldFormat]
     ) {
         self.name = name
         self.summary = summary
+        self.version = version
         self.mtiEncoding = mtiEncoding
         self.bitmapEncoding = bitmapEncoding
         self.headerLength = headerLength

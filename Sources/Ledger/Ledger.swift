@@ -86,9 +86,11 @@ public final class Ledger: @unchecked Sendable {
         let sinks = SinkRegistry()
         let (shards, reports) = try openShardsInParallel(root: directory, configuration: configuration, sinks: sinks)
         let rulesSlot = RulesSlot()
+        let newestRecordTimeMs = reports.compactMap(\.newestRecordTimeMs).max()
         for shard in shards {
             shard.peers = shards
             shard.rulesSlot = rulesSlot
+            if let newestRecordTimeMs { shard.keepTime(atLeast: newestRecordTimeMs) }
         }
         for shard in shards { shard.start() }
         for shard in shards {
@@ -174,6 +176,7 @@ public final class Ledger: @unchecked Sendable {
         let recovery = ShardRecovery(
             directory: shardDirectory, readOnly: false, segmentBytes: configuration.segmentBytes)
         let report = try recovery.recover(into: state)
+        try checkClock(newestRecordTimeMs: report.newestRecordTimeMs, configuration: configuration)
         if let torn = report.tornTail {
             configuration.log(
                 "shard \(index): torn tail in \(torn.file) at offset \(torn.offset): truncated \(torn.bytesDiscarded) "
@@ -190,6 +193,19 @@ public final class Ledger: @unchecked Sendable {
             index: index, state: state, writer: writer, directory: shardDirectory, configuration: configuration,
             sinks: sinks)
         return (shard, ShardRecoveryReport(report, members: state.members.count))
+    }
+
+    /// Refuses a clock behind the newest record by more than the tolerance, before anything is written: records
+    /// stamped earlier than the ones before them would expire holds late and date keys and lots wrongly.
+    private static func checkClock(
+        newestRecordTimeMs: Int64?, configuration: LedgerConfiguration
+    ) throws(LedgerError) {
+        guard let newestRecordTimeMs, let toleranceMs = configuration.clockBehindToleranceMs else { return }
+        precondition(toleranceMs >= 0, "clockBehindToleranceMs must not be negative")
+        let clockMs = configuration.clockMs()
+        if newestRecordTimeMs - clockMs > toleranceMs {
+            throw .clockBehind(newestRecordMs: newestRecordTimeMs, clockMs: clockMs)
+        }
     }
 
     /// The shard that owns a card.
@@ -254,6 +270,10 @@ public final class Ledger: @unchecked Sendable {
         FileIO.closeFile(lock)
     }
 
+    /// The latest time on any record in the log when it was opened (nil for an empty log). New records are
+    /// stamped no earlier than this.
+    public var newestRecordTimeMs: Int64? { recoveryReports.compactMap(\.newestRecordTimeMs).max() }
+
     /// Write statistics per shard since open: (records, fdatasync calls). Read after `close`.
     public var commitStatistics: [(records: Int, syncs: Int)] {
         shards.map { ($0.writer.recordsWritten, $0.writer.syncCount) }
@@ -289,6 +309,8 @@ public struct ShardRecoveryReport: Sendable {
     public var lastSequence: UInt64
     public var tornTail: TornTail?
     public var members: Int
+    /// The latest time stamped on a record of the shard's log, in milliseconds since the epoch (nil: empty log).
+    public var newestRecordTimeMs: Int64?
 
     init(_ report: ShardRecovery.Report, members: Int) {
         snapshotSequence = report.snapshotSequence
@@ -297,5 +319,6 @@ public struct ShardRecoveryReport: Sendable {
         lastSequence = report.lastSequence
         tornTail = report.tornTail
         self.members = members
+        newestRecordTimeMs = report.newestRecordTimeMs
     }
 }

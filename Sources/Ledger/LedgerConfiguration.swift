@@ -60,9 +60,22 @@ public struct LedgerConfiguration: Sendable {
     public var skipSync: Bool = false
     /// Milliseconds since the epoch. Read once per batch and recorded in the log, so replay is deterministic.
     public var clockMs: @Sendable () -> Int64 = LedgerConfiguration.realtimeMs
+    /// How far `clockMs` may be behind the newest record at open; further behind, `open` refuses with
+    /// `clockBehind`, because a clock that went back would expire holds late, age keys wrongly and date lots
+    /// before the records they follow. nil skips the check (an operator's explicit override); either way the
+    /// ledger's time never goes backwards: it is max(newest time so far, clock).
+    public var clockBehindToleranceMs: Int64? = LedgerConfiguration.clockBehindToleranceDefaultMs
+    /// Small enough to catch a clock that was set wrong, large enough for clocks that NTP nudges back a little.
+    public static let clockBehindToleranceDefaultMs: Int64 = 2_000
     /// Operational log lines (recovery, truncation). Never receives a card number.
     public var log: @Sendable (String) -> Void = { line in
         let text = "ledger: " + line + "\n"
+        _ = text.withCString { write(2, $0, strlen($0)) }
+    }
+    /// A shard stopped (its log could not be written): said once per shard, apart from `log`, so that a service
+    /// can log it as the error it is; every request the shard gets afterwards is answered `systemError`.
+    public var logFailure: @Sendable (String) -> Void = { line in
+        let text = "ledger: error: " + line + "\n"
         _ = text.withCString { write(2, $0, strlen($0)) }
     }
 
@@ -99,6 +112,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case directoryInUse(path: String)
     /// Replaying a record produced another outcome than the one recorded: a bug, or a changed rule.
     case replayMismatch(file: String, offset: Int64, reason: String)
+    /// At open, the clock is behind the newest record by more than `clockBehindToleranceMs`.
+    case clockBehind(newestRecordMs: Int64, clockMs: Int64)
 
     public var description: String {
         switch self {
@@ -111,6 +126,11 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
         case .directoryInUse(let path): "\(path) is in use by another ledger (two writers would corrupt the log)"
         case .replayMismatch(let file, let offset, let reason):
             "replay of \(file) at offset \(offset) disagrees with the recorded outcome: \(reason)"
+        case .clockBehind(let newestRecordMs, let clockMs):
+            "the clock says \(UTCTime.rfc3339(milliseconds: clockMs)), "
+                + "\(UTCTime.seconds(milliseconds: newestRecordMs - clockMs)) behind the newest log record "
+                + "(\(UTCTime.rfc3339(milliseconds: newestRecordMs))); records stamped before the ones already "
+                + "written would expire holds late and date keys and lots wrongly"
         }
     }
 }

@@ -59,6 +59,12 @@ final class Shard: @unchecked Sendable {
         thread.start()
     }
 
+    /// Before the thread starts: the ledger's time starts no earlier than `timeMs` (the newest record's time).
+    func keepTime(atLeast timeMs: Int64) {
+        precondition(thread == nil, "the shard's time is set before its thread starts")
+        batchTimeMs = max(batchTimeMs, timeMs)
+    }
+
     /// False only in tests that simulate a crash: the final snapshot is skipped, the log stays the truth.
     private var snapshotOnStop = true
 
@@ -78,7 +84,9 @@ final class Shard: @unchecked Sendable {
                 rulesGeneration = generation
                 state.rules = program
             }
-            batchTimeMs = configuration.clockMs()
+            // The ledger's time never goes backwards: a wall clock stepped back (NTP, an operator) keeps the last
+            // time until it catches up, so records, holds, keys and lots stay in the order they happened.
+            batchTimeMs = max(batchTimeMs, configuration.clockMs())
             for index in batch.indices {
                 if index + 1 < batch.count { state.prefetch(for: batch[index + 1]) }
                 process(&batch[index])
@@ -168,13 +176,19 @@ final class Shard: @unchecked Sendable {
     }
 
     /// Makes the batch durable, then releases its replies and transfer messages. On an I/O error the shard
-    /// stops accepting work: memory is ahead of the disk, and only a restart (recovery) makes them agree.
+    /// stops accepting work: memory is ahead of the disk, and only a restart (recovery) makes them agree. The
+    /// failed batch is never written again: its requests were answered `systemError`, so it must not become
+    /// durable later, and the failure is logged once rather than at every batch after it.
     private func commitAndDeliver() {
-        do {
-            try writer.commit()
-        } catch {
-            failure = error
-            configuration.log("shard \(index): log commit failed, shard stopped: \(error)")
+        if failure == nil {
+            do {
+                try writer.commit()
+            } catch {
+                failure = error
+                configuration.logFailure("shard \(index): log commit failed, shard stopped: \(error)")
+            }
+        }
+        if failure != nil {
             replies.replaceStatus(with: .systemError)
             transfersToSend.removeAll()
             acknowledgements.removeAll()

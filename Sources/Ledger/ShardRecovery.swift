@@ -8,6 +8,8 @@ struct ShardRecovery {
         var lastSequence: UInt64
         var tornTail: TornTail?
         var position: WALPosition
+        /// The latest time stamped on a record of the log (nil for an empty log).
+        var newestRecordTimeMs: Int64?
     }
 
     let directory: String
@@ -33,7 +35,7 @@ struct ShardRecovery {
         return Report(
             snapshotSequence: afterSequence, snapshotPath: snapshotPath, recordsReplayed: outcome.recordsReplayed,
             recordsVerified: outcome.recordsVerified, lastSequence: outcome.position.nextSequence - 1,
-            tornTail: outcome.tornTail, position: outcome.position)
+            tornTail: outcome.tornTail, position: outcome.position, newestRecordTimeMs: outcome.newestTimeMs)
     }
 
     /// Starts the next record's hash-table misses while this one is applied (an unchecked hint only).

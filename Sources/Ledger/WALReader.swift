@@ -25,6 +25,9 @@ struct WALReader {
         var recordsReplayed: Int
         var recordsVerified: Int
         var tornTail: TornTail?
+        /// The latest time of any record read, replayed or not (nil for an empty log): where the ledger's time
+        /// stands, since a snapshot does not record it.
+        var newestTimeMs: Int64?
     }
 
     /// Upper bound on a segment file we are willing to read into memory.
@@ -74,7 +77,8 @@ struct WALReader {
             segmentPath: segments.last?.path, segmentOffset: lastEnd, nextSequence: nextSequence,
             lastCRC: state.lastCRC ?? snapshotCRC ?? 0)
         return Outcome(
-            position: position, recordsReplayed: state.replayed, recordsVerified: state.verified, tornTail: tornTail)
+            position: position, recordsReplayed: state.replayed, recordsVerified: state.verified, tornTail: tornTail,
+            newestTimeMs: state.newestTimeMs)
     }
 
     struct ScanState {
@@ -84,6 +88,7 @@ struct WALReader {
         let snapshotCRC: UInt32?
         var replayed = 0
         var verified = 0
+        var newestTimeMs: Int64?
     }
 
     private func scanSegment(
@@ -97,14 +102,17 @@ struct WALReader {
                 prefetch(bytes.baseAddress! + next + WALRecord.headerBytes)
             }
             try checkContinuity(header, segment: segment, offset: offset, state: &state)
+            let body = bytes.baseAddress! + offset + WALRecord.headerBytes
+            let timeMs = Self.time(body, length: header.bodyLength)
             if header.sequence > state.afterSequence {
-                let body = bytes.baseAddress! + offset + WALRecord.headerBytes
                 guard let decoded = WALRecord.decodeBody(body, length: header.bodyLength) else {
                     throw .damagedLog(file: segment.path, offset: Int64(offset), reason: "malformed record body")
                 }
+                precondition(decoded.timeMs == timeMs, "WALRecord.timeOffset disagrees with the body layout")
                 try apply(decoded, segment.path, Int64(offset))
                 state.replayed += 1
             }
+            if let timeMs { state.newestTimeMs = max(state.newestTimeMs ?? timeMs, timeMs) }
             state.verified += 1
             state.lastCRC = header.crc
             state.expectedSequence = header.sequence + 1
@@ -137,6 +145,13 @@ struct WALReader {
         if let expectedPrevious, header.previousCRC != expectedPrevious {
             throw .damagedLog(file: segment.path, offset: Int64(offset), reason: "checksum chain broken")
         }
+    }
+
+    /// The time a record was stamped with, read without decoding the rest (nil if the body is too short for it).
+    static func time(_ body: UnsafeRawPointer, length: Int) -> Int64? {
+        guard length >= WALRecord.timeOffset + 8 else { return nil }
+        var reader = ByteReader(base: body + WALRecord.timeOffset, count: 8)
+        return reader.get(Int64.self)
     }
 
     /// A header and body that fit in `bytes` and whose checksum matches; nil otherwise.

@@ -24,6 +24,8 @@ enum WALRecord {
     static let recordTypeCommand: UInt8 = 1
     /// Body offsets of the key and the card hash (fixed for every kind), read unchecked only as a prefetch hint.
     static let keyOffset = 16
+    /// Body offset of the record's time (fixed for every kind): recovery reads it from records it does not replay.
+    static let timeOffset = 8
     static let cardHashOffset = 64
     static let prefetchBytes = 80
     /// A pay record's policy flags: the purchase total (0: none) follows the flags byte.

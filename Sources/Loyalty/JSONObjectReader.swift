@@ -13,10 +13,11 @@ struct JSONObjectReader {
         ProgramConfigurationError(keyPath: KeyPath.join(path, key), problem: problem)
     }
 
-    /// Unknown keys are errors rather than ignored, so a misspelt rule ("byMerchnat") cannot silently do nothing.
+    /// Unknown keys are errors rather than ignored, so a misspelt rule ("byMerchnat") cannot silently do nothing;
+    /// the error names the key probably meant.
     func rejectUnknownKeys(_ allowed: Set<String>) throws(ProgramConfigurationError) {
         if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
-            throw fail(unknown, "unknown key (allowed: \(allowed.sorted().joined(separator: ", ")))")
+            throw fail(unknown, UnknownKey.problem(unknown, allowed: allowed))
         }
     }
 

@@ -6,19 +6,26 @@ import SwitchCore
 /// `loyalty-switch serve`: runs the switch until SIGTERM or SIGINT; SIGHUP reloads the loyalty rules.
 enum ServeCommand {
     static let usage = """
-        usage: loyalty-switch serve [--listen HOST:PORT] [--data DIR] [--config FILE]
+        usage: loyalty-switch serve [--listen HOST:PORT] [--data DIR] [--config FILE] [--allow-clock-behind]
 
         Runs the switch. With no options it uses the embedded default configuration: it listens on
         127.0.0.1:8583 (ISO 8583 dialect iso87ascii, 2-byte binary length framing) and keeps its data in ./data.
           --listen HOST:PORT  replaces the first listener's address
           --data DIR          the ledger's data directory (write-ahead log and snapshots)
           --config FILE       a JSON configuration: listeners, loops, shards, latency budget, limits, program
-                              (format in specs/configuration.md); --listen and --data override it
+                              (format in specs/configuration.md); --listen and --data override it;
+                              an unknown key or a wrong value anywhere in it refuses the start
+          --allow-clock-behind  start even though the clock is behind the newest log record (refused otherwise):
+                              the ledger keeps that record's time until the clock passes it
         SIGTERM or SIGINT stops gracefully (finish requests in flight, snapshot, exit 0); a second signal exits at
         once, which is safe: every approval is already in the write-ahead log.
         SIGHUP re-reads the --config file and puts its "rules" in force if their version is higher than the
-        version in force (other settings need a restart); a refused reload is logged and changes nothing.
+        version in force (other settings need a restart); a refused reload (any mistake anywhere in the file) is
+        logged and changes nothing.
         """
+
+    static let valuedOptions: Set<String> = ["listen", "data", "config"]
+    static let flagOptions: Set<String> = ["allow-clock-behind"]
 
     static func run(_ arguments: [String]) -> Int32 {
         if arguments.contains("--help") || arguments.contains("-h") {
@@ -43,14 +50,14 @@ enum ServeCommand {
         log.info(
             "loyalty-switch starting: loops \(configuration.loopCount), shards \(configuration.shardCount), "
                 + "data \(configuration.dataDirectory), budget \(configuration.latencyBudgetMs) ms, "
-                + "durable \(configuration.durable)"
+                + "durable \(configuration.durable)", priority: .essential
         )
         let server: SwitchServer
         do {
             server = try SwitchServer(configuration: configuration, log: log)
             try server.start()
         } catch {
-            log.error("cannot start: \(error)")
+            log.error("cannot start: \(error)", priority: .essential)
             return 1
         }
         let configPath = configPath(arguments)
@@ -62,25 +69,25 @@ enum ServeCommand {
 
     /// The --config file (either spelling CommandLineOptions accepts), for SIGHUP to read again.
     static func configPath(_ arguments: [String]) -> String? {
-        let options = try? CommandLineOptions(arguments, valued: ["listen", "data", "config"], flags: [])
+        let options = try? CommandLineOptions(arguments, valued: valuedOptions, flags: flagOptions)
         return options?.values["config"]
     }
 
     /// SIGHUP: the rules of the --config file, if their version is newer; anything wrong is logged, nothing changes.
     static func reloadRules(configPath: String?, server: SwitchServer, log: LogSink) {
         guard let configPath else {
-            log.warning("SIGHUP: no --config file to reload rules from; nothing changed")
+            log.warning("SIGHUP: no --config file to reload rules from; nothing changed", priority: .essential)
             return
         }
         do {
             let configuration = try SwitchConfiguration.load(path: configPath)
             guard let rules = configuration.rules else {
-                log.warning("SIGHUP: \(configPath) has no rules; nothing changed")
+                log.warning("SIGHUP: \(configPath) has no rules; nothing changed", priority: .essential)
                 return
             }
             try server.reloadRules(rules)
         } catch {
-            log.error("SIGHUP: rules not reloaded, nothing changed: \(error)")
+            log.error("SIGHUP: rules not reloaded, nothing changed: \(error)", priority: .essential)
         }
     }
 
@@ -95,7 +102,7 @@ enum ServeCommand {
             if received != SIGHUP { break }
             reload()
         }
-        log.info("signal \(received): stopping (send it again to exit at once)")
+        log.info("signal \(received): stopping (send it again to exit at once)", priority: .essential)
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             server.shutdown()
@@ -106,7 +113,7 @@ enum ServeCommand {
             var second: Int32 = SIGHUP
             var again = stopSignals
             while second == SIGHUP { sigwait(&again, &second) }
-            log.warning("second signal \(second): exiting at once")
+            log.warning("second signal \(second): exiting at once", priority: .essential)
             _exit(1)
         }
         watcher.start()
@@ -115,7 +122,7 @@ enum ServeCommand {
 
     static func parse(_ arguments: [String]) -> Result<SwitchConfiguration, UsageError> {
         do {
-            let options = try CommandLineOptions(arguments, valued: ["listen", "data", "config"], flags: [])
+            let options = try CommandLineOptions(arguments, valued: valuedOptions, flags: flagOptions)
             guard options.positionals.isEmpty else {
                 throw UsageError(message: "unexpected argument \(options.positionals[0])")
             }
@@ -134,6 +141,7 @@ enum ServeCommand {
                 configuration.listeners[0].address = address
             }
             if let data = options.values["data"] { configuration.dataDirectory = data }
+            configuration.allowClockBehind = options.has("allow-clock-behind")
             return .success(configuration)
         } catch let problem as UsageError {
             return .failure(problem)

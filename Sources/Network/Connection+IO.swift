@@ -72,7 +72,7 @@ extension Connection {
             output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
             outputStart = 0
             if closeAfterFlush {
-                close(.byHandler)
+                close(closeAfterFlushReason)
                 return
             }
         } else if outputStart > 1 << 16 {

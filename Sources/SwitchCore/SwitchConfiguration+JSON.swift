@@ -13,7 +13,8 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 }
 
 extension SwitchConfiguration {
-    /// Reads a JSON configuration; every key is optional and falls back to the embedded default.
+    /// Reads a JSON configuration; every key is optional and falls back to the embedded default. An unknown key
+    /// or a wrong value anywhere is an error naming its key path, so no mistake is silently ignored.
     /// The format is documented in specs/configuration.md.
     public static func load(path: String) throws(ConfigurationError) -> SwitchConfiguration {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -27,86 +28,169 @@ extension SwitchConfiguration {
 
     init(json root: [String: Any], source: String) throws(ConfigurationError) {
         self.init()
-        let reader = JSONReader(source: source)
-        dataDirectory = try reader.string(root, "data") ?? dataDirectory
-        loopCount = try reader.integer(root, "loops", range: 1...64) ?? loopCount
-        shardCount = try reader.integer(root, "shards", range: 1...64) ?? shardCount
-        latencyBudgetMs = try reader.integer(root, "latencyBudgetMs", range: 1...60_000) ?? latencyBudgetMs
-        durable = try reader.boolean(root, "durable") ?? durable
-        shutdownGraceMs = try reader.integer(root, "shutdownGraceMs", range: 0...600_000) ?? shutdownGraceMs
+        let reader = JSONReader(source: source, path: "", object: root)
+        dataDirectory = try reader.nonEmptyString("data", meaning: "path") ?? dataDirectory
+        loopCount = try reader.integer("loops", range: 1...64) ?? loopCount
+        shardCount = try reader.integer("shards", range: 1...64) ?? shardCount
+        latencyBudgetMs = try reader.integer("latencyBudgetMs", range: 1...60_000) ?? latencyBudgetMs
+        durable = try reader.boolean("durable") ?? durable
+        shutdownGraceMs = try reader.integer("shutdownGraceMs", range: 0...600_000) ?? shutdownGraceMs
         terminalUtcOffsetMinutes =
-            try reader.integer(root, "terminalUtcOffsetMinutes", range: -720...840) ?? terminalUtcOffsetMinutes
+            try reader.integer("terminalUtcOffsetMinutes", range: -720...840) ?? terminalUtcOffsetMinutes
         offlineAdviceAgeMaxHours =
-            try reader.integer(root, "offlineAdviceAgeMaxHours", range: 1...8_760) ?? offlineAdviceAgeMaxHours
-        if let limits = root["limits"] as? [String: Any] { try applyLimits(limits, reader) }
-        if let program = root["program"] as? [String: Any] { try applyProgram(program, reader) }
-        if let rules = root["rules"] { self.rules = try reader.rules(rules) }
-        if let listeners = root["listeners"] {
-            guard let list = listeners as? [[String: Any]], !list.isEmpty, list.count <= 16 else {
-                throw reader.error("listeners", "must be a list of 1 to 16 objects")
-            }
-            self.listeners = try list.enumerated().map { (index, object) throws(ConfigurationError) in
-                try reader.listener(object, key: "listeners[\(index)]")
-            }
+            try reader.integer("offlineAdviceAgeMaxHours", range: 1...8_760) ?? offlineAdviceAgeMaxHours
+        if let limits = try reader.child("limits") { try applyLimits(limits) }
+        if let program = try reader.child("program") { try applyProgram(program) }
+        if let rules = try reader.child("rules") { self.rules = try rules.rules() }
+        if let list = try reader.objects("listeners", count: 1...16) {
+            listeners = try list.map { (listener) throws(ConfigurationError) in try Self.listener(listener) }
         }
+        try reader.rejectUnknownKeys()
     }
 
-    mutating func applyLimits(_ limits: [String: Any], _ reader: JSONReader) throws(ConfigurationError) {
-        network.connectionsMax =
-            try reader.integer(limits, "connectionsMax", range: 1...1_000_000) ?? network.connectionsMax
-        network.outputBytesMax =
-            try reader.integer(limits, "outputBytesMax", range: 1024...(1 << 30)) ?? network.outputBytesMax
-        network.idleTimeoutMs =
-            try reader.integer(limits, "idleTimeoutMs", range: 0...86_400_000) ?? network.idleTimeoutMs
+    mutating func applyLimits(_ limits: JSONReader) throws(ConfigurationError) {
+        network.connectionsMax = try limits.integer("connectionsMax", range: 1...1_000_000) ?? network.connectionsMax
+        network.outputBytesMax = try limits.integer("outputBytesMax", range: 1024...(1 << 30)) ?? network.outputBytesMax
+        network.idleTimeoutMs = try limits.integer("idleTimeoutMs", range: 0...86_400_000) ?? network.idleTimeoutMs
         inFlightPerConnectionMax =
-            try reader.integer(limits, "inFlightPerConnectionMax", range: 1...65536) ?? inFlightPerConnectionMax
-        pendingPerLoopMax = try reader.integer(limits, "pendingPerLoopMax", range: 1...(1 << 22)) ?? pendingPerLoopMax
-        ledgerQueueCapacity =
-            try reader.integer(limits, "ledgerQueueCapacity", range: 1...(1 << 22)) ?? ledgerQueueCapacity
+            try limits.integer("inFlightPerConnectionMax", range: 1...65536) ?? inFlightPerConnectionMax
+        pendingPerLoopMax = try limits.integer("pendingPerLoopMax", range: 1...(1 << 22)) ?? pendingPerLoopMax
+        ledgerQueueCapacity = try limits.integer("ledgerQueueCapacity", range: 1...(1 << 22)) ?? ledgerQueueCapacity
         idempotencyKeysPerShard =
-            try reader.integer(limits, "idempotencyKeysPerShard", range: 1024...(1 << 28)) ?? idempotencyKeysPerShard
+            try limits.integer("idempotencyKeysPerShard", range: 1024...(1 << 28)) ?? idempotencyKeysPerShard
+        try limits.rejectUnknownKeys()
     }
 
-    mutating func applyProgram(_ object: [String: Any], _ reader: JSONReader) throws(ConfigurationError) {
+    mutating func applyProgram(_ object: JSONReader) throws(ConfigurationError) {
         program.pointsPerEarnUnit = Int64(
-            try reader.integer(object, "pointsPerEarnUnit", range: 0...1_000_000) ?? Int(program.pointsPerEarnUnit))
+            try object.integer("pointsPerEarnUnit", range: 0...1_000_000) ?? Int(program.pointsPerEarnUnit))
         program.earnUnitMinor = Int64(
-            try reader.integer(object, "earnUnitMinor", range: 1...1_000_000_000) ?? Int(program.earnUnitMinor))
+            try object.integer("earnUnitMinor", range: 1...1_000_000_000) ?? Int(program.earnUnitMinor))
         program.pointValueMinor = Int64(
-            try reader.integer(object, "pointValueMinor", range: 1...1_000_000_000) ?? Int(program.pointValueMinor))
-        program.autoEnrol = try reader.boolean(object, "autoEnrol") ?? program.autoEnrol
-        program.partialRedemption = try reader.boolean(object, "partialRedemption") ?? program.partialRedemption
+            try object.integer("pointValueMinor", range: 1...1_000_000_000) ?? Int(program.pointValueMinor))
+        program.autoEnrol = try object.boolean("autoEnrol") ?? program.autoEnrol
+        program.partialRedemption = try object.boolean("partialRedemption") ?? program.partialRedemption
         program.holdExpiryMs = Int64(
-            try reader.integer(object, "holdExpiryMs", range: 1000...(400 * 86_400_000)) ?? Int(program.holdExpiryMs))
+            try object.integer("holdExpiryMs", range: 1000...(400 * 86_400_000)) ?? Int(program.holdExpiryMs))
+        try object.rejectUnknownKeys()
+    }
+
+    static func listener(_ object: JSONReader) throws(ConfigurationError) -> ListenerConfiguration {
+        guard let addressText = try object.string("address"), let address = SocketAddress(addressText) else {
+            throw object.error("address", "must be HOST:PORT with an IPv4 host")
+        }
+        let headerName = try object.string("framing") ?? Framing.LengthHeader.binary2.rawValue
+        guard let header = Framing.LengthHeader(rawValue: headerName) else {
+            throw object.error("framing", "must be binary2, bcd2 or ascii4")
+        }
+        let frameMax =
+            try object.integer("frameBytesMax", range: 64...header.lengthMax) ?? Framing.defaultFrameBytesMax
+        let tpdu = try object.boolean("tpdu") ?? false
+        let dialectName = try object.string("dialect") ?? BuiltinDialects.defaultName
+        let dialect: Dialect
+        do {
+            dialect = try Dialect.named(dialectName)
+        } catch {
+            throw object.error("dialect", error.description)
+        }
+        if let problem = ListenerConfiguration.problem(with: dialect) { throw object.error("dialect", problem) }
+        let roleName = try object.string("role") ?? "terminal"
+        guard let role = ListenerConfiguration.Role(rawValue: roleName) else {
+            throw object.error("role", "must be terminal or host")
+        }
+        try object.rejectUnknownKeys()
+        return ListenerConfiguration(
+            address: address, framing: Framing(lengthHeader: header, hasTPDU: tpdu, frameBytesMax: frameMax),
+            dialectName: dialectName, role: role)
     }
 }
 
-/// Typed reads from JSONSerialization output with errors that name the key.
-struct JSONReader {
+/// Typed reads from one object of the configuration file, with errors that name the file and the key path
+/// (`limits.connectionsMax`, `listeners[1].framing`).
+///
+/// It remembers every key it was asked for, so `rejectUnknownKeys()` refuses exactly the keys nothing reads: a
+/// misspelt or not-yet-supported setting can never be silently ignored, and a new setting is known by being read
+/// (the reads are the one list of keys).
+final class JSONReader {
     let source: String
+    /// Where `object` is in the file: "" at the top, `limits`, `listeners[0]`.
+    let path: String
+    let object: [String: Any]
+    private var keysRead: Set<String> = []
 
-    func error(_ key: String, _ message: String) -> ConfigurationError {
-        ConfigurationError(source: source, key: key, message: message)
+    init(source: String, path: String, object: [String: Any]) {
+        self.source = source
+        self.path = path
+        self.object = object
     }
 
-    func string(_ object: [String: Any], _ key: String) throws(ConfigurationError) -> String? {
-        guard let value = object[key] else { return nil }
+    func keyPath(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
+
+    func error(_ key: String, _ message: String) -> ConfigurationError {
+        ConfigurationError(source: source, key: keyPath(key), message: message)
+    }
+
+    /// The raw value of `key`, which from now on counts as known.
+    func value(_ key: String) -> Any? {
+        keysRead.insert(key)
+        return object[key]
+    }
+
+    /// The first key (in sorted order, so the error does not depend on hash order) that nothing read.
+    func rejectUnknownKeys() throws(ConfigurationError) {
+        if let unknown = object.keys.sorted().first(where: { !keysRead.contains($0) }) {
+            throw error(unknown, UnknownKey.problem(unknown, allowed: keysRead))
+        }
+    }
+
+    func string(_ key: String) throws(ConfigurationError) -> String? {
+        guard let value = value(key) else { return nil }
         guard let text = value as? String else { throw error(key, "must be a string") }
         return text
     }
 
-    func integer(_ object: [String: Any], _ key: String, range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
-        guard let value = object[key] else { return nil }
+    func nonEmptyString(_ key: String, meaning: String) throws(ConfigurationError) -> String? {
+        guard let text = try string(key) else { return nil }
+        guard !text.isEmpty else { throw error(key, "must be a non-empty \(meaning)") }
+        return text
+    }
+
+    func integer(_ key: String, range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+        guard let value = value(key) else { return nil }
         // `value is Bool` is true for the JSON numbers 0 and 1 too (NSNumber bridges), so ask the number itself.
         guard let number = value as? Int, !Self.isJSONBoolean(value) else { throw error(key, "must be an integer") }
         guard range.contains(number) else { throw error(key, "must be \(range.lowerBound)...\(range.upperBound)") }
         return number
     }
 
-    func boolean(_ object: [String: Any], _ key: String) throws(ConfigurationError) -> Bool? {
-        guard let value = object[key] else { return nil }
+    func boolean(_ key: String) throws(ConfigurationError) -> Bool? {
+        guard let value = value(key) else { return nil }
         guard Self.isJSONBoolean(value), let flag = value as? Bool else { throw error(key, "must be true or false") }
         return flag
+    }
+
+    /// The object under `key`, read by a reader of its own (whose unknown keys its caller rejects).
+    func child(_ key: String) throws(ConfigurationError) -> JSONReader? {
+        guard let value = value(key) else { return nil }
+        guard let object = value as? [String: Any] else { throw error(key, "must be an object") }
+        return JSONReader(source: source, path: keyPath(key), object: object)
+    }
+
+    /// The objects of the list under `key`, each with its `key[index]` path.
+    func objects(_ key: String, count: ClosedRange<Int>) throws(ConfigurationError) -> [JSONReader]? {
+        guard let value = value(key) else { return nil }
+        guard let list = value as? [Any], count.contains(list.count) else {
+            throw error(key, "must be a list of \(count.lowerBound) to \(count.upperBound) objects")
+        }
+        var readers: [JSONReader] = []
+        for (index, element) in list.enumerated() {
+            let elementPath = keyPath(key) + "[\(index)]"
+            guard let object = element as? [String: Any] else {
+                throw ConfigurationError(source: source, key: elementPath, message: "must be an object")
+            }
+            readers.append(JSONReader(source: source, path: elementPath, object: object))
+        }
+        return readers
     }
 
     /// True for JSON `true`/`false`: JSONSerialization makes them NSNumbers of C type char, numbers are not.
@@ -115,40 +199,18 @@ struct JSONReader {
         return String(cString: number.objCType) == "c"
     }
 
-    /// The `rules` object, in the format of docs/loyalty-rules.md; its errors keep their key path under `rules`.
-    func rules(_ value: Any) throws(ConfigurationError) -> Loyalty.Program {
-        guard let object = value as? [String: Any], let data = try? JSONSerialization.data(withJSONObject: object)
-        else { throw error("rules", "must be an object") }
+    /// This object as loyalty rules, in the format of docs/loyalty-rules.md; the rules reader checks every key
+    /// itself, and its errors keep their key path under this one.
+    func rules() throws(ConfigurationError) -> Loyalty.Program {
+        keysRead.formUnion(object.keys)
+        guard let data = try? JSONSerialization.data(withJSONObject: object) else {
+            throw ConfigurationError(source: source, key: path, message: "must be an object")
+        }
         do {
             return try Loyalty.Program(json: Array(data))
         } catch {
-            throw self.error(error.keyPath.isEmpty ? "rules" : "rules." + error.keyPath, error.problem)
+            let key = error.keyPath.isEmpty ? path : path + "." + error.keyPath
+            throw ConfigurationError(source: source, key: key, message: error.problem)
         }
-    }
-
-    func listener(_ object: [String: Any], key: String) throws(ConfigurationError) -> ListenerConfiguration {
-        guard let addressText = try string(object, "address"), let address = SocketAddress(addressText) else {
-            throw error("\(key).address", "must be HOST:PORT with an IPv4 host")
-        }
-        let headerName = try string(object, "framing") ?? Framing.LengthHeader.binary2.rawValue
-        guard let header = Framing.LengthHeader(rawValue: headerName) else {
-            throw error("\(key).framing", "must be binary2, bcd2 or ascii4")
-        }
-        let frameMax =
-            try integer(object, "frameBytesMax", range: 64...header.lengthMax) ?? Framing.defaultFrameBytesMax
-        let tpdu = try boolean(object, "tpdu") ?? false
-        let dialect = try string(object, "dialect") ?? BuiltinDialects.defaultName
-        do {
-            _ = try Dialect.named(dialect)
-        } catch {
-            throw self.error("\(key).dialect", error.description)
-        }
-        let roleName = try string(object, "role") ?? "terminal"
-        guard let role = ListenerConfiguration.Role(rawValue: roleName) else {
-            throw error("\(key).role", "must be terminal or host")
-        }
-        return ListenerConfiguration(
-            address: address, framing: Framing(lengthHeader: header, hasTPDU: tpdu, frameBytesMax: frameMax),
-            dialectName: dialect, role: role)
     }
 }

@@ -23,6 +23,29 @@ public struct ListenerConfiguration: Sendable {
     }
 }
 
+extension ListenerConfiguration {
+    /// Why a listener cannot speak `dialect`, or nil when it can. The switch reads and writes ISO 8583:1987
+    /// messages (wire contract v1): a 1993 listener would decode 1200 and answer 1210 with field 39 "012", which
+    /// no 1993 peer reads as a response code. Refused at start with the reason instead; 1993 dialects stay usable
+    /// by `loyalty-switch iso decode/encode`. Field 39 is checked too, because a jPOS packager file cannot say its
+    /// version, but one whose field 39 is not 2 characters cannot carry the contract's response codes.
+    public static func problem(with dialect: Dialect) -> String? {
+        guard dialect.version == .iso1987 else {
+            return "\(dialect.name) is \(dialect.version); the switch serves ISO 8583:1987 messages (wire contract "
+                + "v1), so a listener cannot use it (1993 dialects remain usable by loyalty-switch iso decode/encode)"
+        }
+        guard let responseCode = dialect.formats[39] else {
+            return "\(dialect.name) does not define field 39; the switch answers with 2-character response codes"
+        }
+        guard responseCode.lengthType == .fixed, responseCode.maxLength == 2, responseCode.type != .binary else {
+            let length = responseCode.lengthType == .fixed ? "" : ".."
+            return "\(dialect.name) defines field 39 as \(responseCode.type.rawValue)\(length)"
+                + "\(responseCode.maxLength); the switch answers with 2-character response codes (wire contract v1)"
+        }
+        return nil
+    }
+}
+
 /// Everything `serve` needs. The embedded default needs no file: 127.0.0.1:8583, iso87ascii, 2-byte binary
 /// length, data in ./data, a loop per core and one ledger shard, 100 ms latency budget.
 public struct SwitchConfiguration: Sendable {
@@ -62,6 +85,9 @@ public struct SwitchConfiguration: Sendable {
     /// An offline advice (0220) whose sale is older than this is declined (05) and changes nothing: the rules of
     /// that time may be gone, and a terminal's store-and-forward queue does not hold sales for weeks.
     public var offlineAdviceAgeMaxHours = 168
+    /// The operator's override (`serve --allow-clock-behind`, never from the file): start even though the clock
+    /// is behind the newest log record; the ledger then keeps that record's time until the clock passes it.
+    public var allowClockBehind = false
 
     public init() {
         listeners = [ListenerConfiguration(address: SocketAddress("127.0.0.1:8583")!)]

@@ -69,13 +69,10 @@ public final class SwitchServer: @unchecked Sendable {
         ledgerConfiguration.queueCapacity = configuration.ledgerQueueCapacity
         ledgerConfiguration.idempotencyKeysPerShardMax = configuration.idempotencyKeysPerShard
         ledgerConfiguration.skipSync = !configuration.durable
-        ledgerConfiguration.log = { line in log.info("ledger: \(line)") }
-        let ledger: Ledger
-        do {
-            ledger = try Ledger.open(directory: configuration.dataDirectory, configuration: ledgerConfiguration)
-        } catch {
-            throw SwitchStartError(message: "ledger in \(configuration.dataDirectory): \(error)")
-        }
+        ledgerConfiguration.log = { line in log.info("ledger: \(line)", priority: .essential) }
+        ledgerConfiguration.logFailure = { line in log.error("ledger: \(line)", priority: .essential) }
+        if configuration.allowClockBehind { ledgerConfiguration.clockBehindToleranceMs = nil }
+        let ledger = try Self.openLedger(configuration, ledgerConfiguration, log: log)
         if let rules = configuration.rules { ledger.setRules(rules) }
         rulesVersion = configuration.rules?.version ?? 0
         let runtime = SwitchRuntime(configuration: configuration, ledger: ledger, log: log)
@@ -92,6 +89,36 @@ public final class SwitchServer: @unchecked Sendable {
         for context in contexts { context.attach() }
     }
 
+    /// Opens (and recovers) the ledger. A clock behind its newest record is refused with the way to override it,
+    /// or, overridden, warned about: the operator must know the ledger's time stands still until the clock passes.
+    static func openLedger(
+        _ configuration: SwitchConfiguration, _ ledgerConfiguration: LedgerConfiguration, log: LogSink
+    ) throws(SwitchStartError) -> Ledger {
+        let ledger: Ledger
+        do {
+            ledger = try Ledger.open(directory: configuration.dataDirectory, configuration: ledgerConfiguration)
+        } catch {
+            var message = "ledger in \(configuration.dataDirectory): \(error)"
+            if case .clockBehind = error {
+                message +=
+                    ". If the clock is right and the log's times are wrong, start with serve "
+                    + "--allow-clock-behind: the ledger then keeps the newest record's time until the clock passes it"
+            }
+            throw SwitchStartError(message: message)
+        }
+        let clockMs = ledgerConfiguration.clockMs()
+        if let newestRecordMs = ledger.newestRecordTimeMs,
+            newestRecordMs - clockMs > LedgerConfiguration.clockBehindToleranceDefaultMs
+        {
+            log.warning(
+                "clock behind, starting anyway (--allow-clock-behind): the clock says "
+                    + "\(UTCTime.rfc3339(milliseconds: clockMs)), the newest log record is at "
+                    + "\(UTCTime.rfc3339(milliseconds: newestRecordMs)); the ledger stamps new records with that time "
+                    + "until the clock passes it", priority: .essential)
+        }
+        return ledger
+    }
+
     /// Binds every listener and starts the loops.
     public func start() throws(SwitchStartError) {
         for listenerConfiguration in configuration.listeners {
@@ -100,6 +127,10 @@ public final class SwitchServer: @unchecked Sendable {
                 dialect = try Dialect.named(listenerConfiguration.dialectName)
             } catch {
                 throw SwitchStartError(message: "listener \(listenerConfiguration.address): \(error)")
+            }
+            // Configurations built in code do not pass the file reader, which checks this first.
+            if let problem = ListenerConfiguration.problem(with: dialect) {
+                throw SwitchStartError(message: "listener \(listenerConfiguration.address): \(problem)")
             }
             let listener = ListenerRuntime(configuration: listenerConfiguration, dialect: dialect)
             let contexts = self.contexts
@@ -116,8 +147,8 @@ public final class SwitchServer: @unchecked Sendable {
             let framing = listenerConfiguration.framing
             log.info(
                 "listening on \(listenerConfiguration.address.host):\(port) dialect \(dialect.name) framing "
-                    + "\(framing.lengthHeader.rawValue)\(framing.hasTPDU ? "+tpdu" : "") role \(listenerConfiguration.role.rawValue)"
-            )
+                    + "\(framing.lengthHeader.rawValue)\(framing.hasTPDU ? "+tpdu" : "") role \(listenerConfiguration.role.rawValue)",
+                priority: .essential)
         }
         group.start()
     }
@@ -126,13 +157,13 @@ public final class SwitchServer: @unchecked Sendable {
     /// connection closes, the ledger commits, snapshots and stops. Idempotent.
     public func shutdown() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        log.info("shutting down: no new connections, finishing requests in flight")
+        log.info("shutting down: no new connections, finishing requests in flight", priority: .essential)
         group.closeListeners()
         let deadline = monotonicNanoseconds() + UInt64(configuration.shutdownGraceMs) * 1_000_000
         while pendingCount() > 0 && monotonicNanoseconds() < deadline { usleep(2000) }
         group.stop()
         runtime.ledger.close()
-        log.info("stopped")
+        log.info("stopped", priority: .essential)
     }
 
     /// Puts new loyalty rules in force without a restart: the ledger's shards take them at their next batch, each
@@ -147,7 +178,7 @@ public final class SwitchServer: @unchecked Sendable {
             }
             runtime.ledger.setRules(program)
             for context in contexts { context.loop.execute { context.rules = program } }
-            log.info("rules version \(program.version) in force (was \(rulesVersion))")
+            log.info("rules version \(program.version) in force (was \(rulesVersion))", priority: .essential)
             rulesVersion = program.version
         }
     }

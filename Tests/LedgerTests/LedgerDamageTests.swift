@@ -208,11 +208,13 @@ import Testing
 @Suite struct LedgerWriteFailureTests {
     let directory = TemporaryDirectory()
 
-    @Test("a log write failure answers systemError, stops the shard, and loses nothing that was acknowledged")
+    @Test("a log write failure answers systemError, stops the shard (said once, as a failure), and loses nothing")
     func writeFailureStopsShard() throws {
         defer { directory.remove() }
         let log = LogCollector()
+        let failures = LogCollector()
         var configuration = testConfiguration(log: log)
+        configuration.logFailure = failures.closure
         configuration.batchBytesMax = 4096
         configuration.segmentBytes = 8192
         configuration.prepareSpareSegments = false
@@ -224,7 +226,10 @@ import Testing
         for index in 0..<51 { #expect(ledger.perform(requests.make(card(index % 4), earn(1))).status == .approved) }
         #expect(ledger.perform(requests.make(card(0), earn(1))).status == .systemError)
         #expect(ledger.perform(requests.make(card(0), .balance)).status == .systemError)
-        #expect(log.all.contains { $0.contains("log commit failed") })
+        for index in 0..<3 { #expect(ledger.perform(requests.make(card(index), earn(1))).status == .systemError) }
+        // Once, as a failure, when the shard stops: not again for every request it refuses afterwards.
+        #expect(failures.all.count == 1 && failures.all[0].contains("log commit failed, shard stopped"))
+        #expect(!log.all.contains { $0.contains("log commit failed") }, "\(log.all)")
         ledger.close()
         try FileManager.default.removeItem(atPath: blockedName)
         let reopened = try Ledger.open(directory: directory.data, configuration: configuration)

@@ -51,8 +51,10 @@ func testConfiguration(shards: Int = 1, clock: TestClock? = nil, log: LogCollect
     if let clock { configuration.clockMs = clock.closure }
     if let log {
         configuration.log = log.closure
+        configuration.logFailure = log.closure
     } else {
         configuration.log = { _ in }
+        configuration.logFailure = { _ in }
     }
     return configuration
 }

@@ -28,6 +28,30 @@ struct ClientDisconnectTests {
     }
 }
 
+/// How connection ends are logged: the operator reads who ended a connection.
+@Suite("Connection close logging")
+struct ConnectionCloseLogTests {
+    @Test("a connection the peer closed is logged as closed by the peer, also when its request was still in flight")
+    func peerCloseIsLoggedAsSuch() throws {
+        try withSwitch { server in
+            var terminal = Terminal()
+            let card = Wire.card(63)
+            let idle = try SwitchClient(port: server.port)
+            #expect(try idle.exchange(terminal.purchase(card, 100)).code == "00")
+            idle.close()
+            let busy = try SwitchClient(port: server.port)
+            try busy.send(terminal.purchase(card, 100))
+            busy.finishWriting()
+            #expect(try busy.receive().code == "00")
+            #expect(busy.closedByPeer(within: 10))
+            // Both closes are logged (their ids are the switch's business), and both say who closed.
+            #expect(server.waitForLog(" closed: ", count: 2))
+            let closes = server.log.split(separator: "\n").filter { $0.contains(" closed: ") }
+            #expect(closes.count == 2 && closes.allSatisfy { $0.hasSuffix(" closed: by the peer") }, "\(closes)")
+        }
+    }
+}
+
 /// Messages that are not requests: a response, a notification, an acknowledgement.
 @Suite("Messages that expect no response")
 struct NonRequestTests {

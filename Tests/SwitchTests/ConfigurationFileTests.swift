@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 
 @testable import SwitchCore
@@ -44,6 +45,110 @@ import Testing
             var terminal = Terminal()
             let client = try SwitchClient(port: server.port)
             #expect(try client.exchange(terminal.purchase(Wire.card(1, test: 10), 300)).code == "00")
+        }
+    }
+
+    /// Runs `serve` with `json` and checks that it refuses to start with exit status 2 and `message` after
+    /// the file's name on standard error.
+    static func expectRefusal(_ json: String, _ message: String, sourceLocation: SourceLocation = #_sourceLocation)
+        throws
+    {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let outcome = try SwitchProcess.serve(json: json, directory: directory)
+        #expect(outcome.status == 2, "\(json) was not refused", sourceLocation: sourceLocation)
+        #expect(
+            outcome.standardError.contains(directory.path + "/switch.json: " + message),
+            "\(json): \(outcome.standardError)", sourceLocation: sourceLocation)
+    }
+
+    @Test("an unknown or misspelt key at any depth refuses the start, naming its path and the key it probably meant")
+    func unknownKeysAreRefused() throws {
+        try Self.expectRefusal(
+            #"{"latencyBudgetMS": 100}"#, "latencyBudgetMS: unknown key (did you mean latencyBudgetMs?)")
+        try Self.expectRefusal(#"{"shard": 2}"#, "shard: unknown key (did you mean shards?)")
+        try Self.expectRefusal(
+            #"{"limits": {"connectionMax": 5}}"#, "limits.connectionMax: unknown key (did you mean connectionsMax?)")
+        try Self.expectRefusal(
+            #"{"program": {"partialRedemptoin": true}}"#,
+            "program.partialRedemptoin: unknown key (did you mean partialRedemption?)")
+        try Self.expectRefusal(
+            #"{"listeners": [{"address": "127.0.0.1:0", "dialekt": "iso87bcd"}]}"#,
+            "listeners[0].dialekt: unknown key (did you mean dialect?)")
+        // TLS does not exist on this branch: until it does, `tls` is a key nothing reads, so it is refused.
+        try Self.expectRefusal(
+            #"{"listeners": [{"address": "127.0.0.1:0", "tls": {"certificate": "switch.pem"}}]}"#,
+            "listeners[0].tls: unknown key (allowed: address, dialect, frameBytesMax, framing, role, tpdu)")
+        try Self.expectRefusal(
+            #"{"rules": {"version": 1, "currency": 364, "earnings": {}}}"#,
+            "rules.earnings: unknown key (did you mean earning?)")
+    }
+
+    @Test("a value of the wrong type or out of range at any depth refuses the start, naming its path")
+    func wrongValuesAreRefused() throws {
+        try Self.expectRefusal(#"{"limits": 5}"#, "limits: must be an object")
+        try Self.expectRefusal(#"{"program": [1]}"#, "program: must be an object")
+        try Self.expectRefusal(#"{"loops": 1.5}"#, "loops: must be an integer")
+        try Self.expectRefusal(#"{"data": ""}"#, "data: must be a non-empty path")
+        try Self.expectRefusal(#"{"limits": {"connectionsMax": 0}}"#, "limits.connectionsMax: must be 1...1000000")
+        try Self.expectRefusal(#"{"program": {"autoEnrol": "yes"}}"#, "program.autoEnrol: must be true or false")
+        try Self.expectRefusal(
+            #"{"listeners": [{"address": "127.0.0.1:0", "frameBytesMax": 10}]}"#,
+            "listeners[0].frameBytesMax: must be 64...65535")
+        try Self.expectRefusal(#"{"listeners": [{"address": "127.0.0.1:0"}, 5]}"#, "listeners[1]: must be an object")
+    }
+
+    /// A dialect that declares ISO 8583:1993 but keeps a 2-character field 39, so only its version is wrong.
+    static let declared1993Spec = """
+        {"name": "host93", "version": 1993, "fields": {
+          "2": {"type": "n", "length": "LL", "max": 19}, "3": {"type": "n", "max": 6},
+          "4": {"type": "n", "max": 12}, "7": {"type": "n", "max": 10}, "11": {"type": "n", "max": 6},
+          "39": {"type": "an", "max": 2}, "41": {"type": "ans", "max": 8}}}
+        """
+
+    @Test("a listener refuses a 1993 dialect (built in or a spec file declaring it), saying the switch serves 1987")
+    func listenerRefuses1993Dialects() throws {
+        let reason = "the switch serves ISO 8583:1987 messages (wire contract v1)"
+        try Self.expectRefusal(
+            #"{"listeners": [{"address": "127.0.0.1:0", "dialect": "iso93ascii"}]}"#,
+            "listeners[0].dialect: iso93ascii is ISO 8583:1993; \(reason)")
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let specPath = directory.path + "/host93.json"
+        try Data(Self.declared1993Spec.utf8).write(to: URL(fileURLWithPath: specPath))
+        try Self.expectRefusal(
+            #"{"listeners": [{"address": "127.0.0.1:0", "dialect": "\#(specPath)"}]}"#,
+            "listeners[0].dialect: host93 is ISO 8583:1993; \(reason)")
+        // A 1987 dialect whose field 39 is 3 digits (a 1993 field table in a jPOS file, which has no version)
+        // could not carry the contract's 2-character response codes either.
+        let threeDigitPath = directory.path + "/host39.json"
+        let threeDigit = Self.declared1993Spec.replacingOccurrences(
+            of: #""host93", "version": 1993,"#, with: #""host39","#
+        )
+        .replacingOccurrences(of: #""39": {"type": "an", "max": 2}"#, with: #""39": {"type": "n", "max": 3}"#)
+        try Data(threeDigit.utf8).write(to: URL(fileURLWithPath: threeDigitPath))
+        try Self.expectRefusal(
+            #"{"listeners": [{"address": "127.0.0.1:0", "dialect": "\#(threeDigitPath)"}]}"#,
+            "listeners[0].dialect: host39 defines field 39 as n3; the switch answers with 2-character response codes")
+    }
+
+    @Test("a SIGHUP reload of a file with a misspelt key is logged with the key's path and changes nothing")
+    func reloadWithMisspeltKeyChangesNothing() throws {
+        var settings = SwitchSettings()
+        settings.rules = LoyaltyRulesTests.rules(version: 1, merchantPoints: 5)
+        try withSwitch(settings) { server in
+            let client = try SwitchClient(port: server.port)
+            var terminal = Terminal()
+            let card = Wire.card(91)
+            #expect(try client.exchange(terminal.purchase(card, 10_000)).amounts["90/999"] == 500)
+            var misspelt = settings
+            misspelt.rules = LoyaltyRulesTests.rules(version: 2, merchantPoints: 9)
+            misspelt.limits = ["connectionMax": 5]
+            try server.rewriteConfiguration(misspelt)
+            kill(server.process.processIdentifier, SIGHUP)
+            #expect(server.waitForLog("limits.connectionMax: unknown key (did you mean connectionsMax?)"))
+            #expect(try client.exchange(terminal.purchase(card, 10_000)).amounts["90/999"] == 500)
+            #expect(!server.log.contains("rules version 2 in force"))
         }
     }
 }

@@ -48,6 +48,11 @@ final class SwitchClient {
         Glibc.close(fd)
     }
 
+    /// Half-closes: the switch reads the end of input, and may still answer what it has read.
+    func finishWriting() {
+        shutdown(fd, Int32(SHUT_WR))
+    }
+
     /// Writes every byte (blocking, 10 s send timeout).
     func write(_ bytes: [UInt8]) throws {
         var offset = 0

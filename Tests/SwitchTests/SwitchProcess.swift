@@ -110,10 +110,10 @@ final class SwitchProcess {
     var port: UInt16 { ports[0] }
 
     /// Starts the switch on `directory.data` and waits (at most `startTimeout` seconds) until every listener logs
-    /// its port.
+    /// its port. `arguments` go after the usual ones (e.g. an operator flag).
     init(
         directory: ScratchDirectory, settings: SwitchSettings = SwitchSettings(), run: Int = 0,
-        startTimeout: Double = 30
+        startTimeout: Double = 30, arguments: [String] = []
     )
         throws
     {
@@ -126,7 +126,7 @@ final class SwitchProcess {
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: try SwitchExecutable.path())
-        process.arguments = ["serve", "--config", configPath, "--data", directory.data]
+        process.arguments = ["serve", "--config", configPath, "--data", directory.data] + arguments
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: logPath)
         try process.run()
@@ -156,6 +156,16 @@ final class SwitchProcess {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if log.contains(text) { return true }
+            usleep(5_000)
+        }
+        return false
+    }
+
+    /// Waits at most `timeout` seconds until `text` occurs `count` times in the log.
+    func waitForLog(_ text: String, count: Int, timeout: Double = 10) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if log.components(separatedBy: text).count - 1 >= count { return true }
             usleep(5_000)
         }
         return false
@@ -215,5 +225,44 @@ func withSwitch<Result>(
         // The data directory goes away with the test: keep the end of the switch's log in the failure.
         let tail = server.log.split(separator: "\n").suffix(20).joined(separator: "\n")
         throw SwitchTestError("\(error)\n--- last lines of the switch log:\n\(tail)")
+    }
+}
+
+/// What `serve` did with a start it should refuse: the exit status and standard error, or `status` nil when it
+/// started listening instead (it is then killed).
+struct ServeOutcome {
+    let status: Int32?
+    let standardError: String
+}
+
+extension SwitchProcess {
+    /// Runs `loyalty-switch serve --config FILE --data DIR --listen 127.0.0.1:0` plus `arguments` with the
+    /// configuration text `json` (written to `switch.json` in `directory`), and waits at most `timeout` seconds
+    /// for it to exit or to log that it listens. `--listen` keeps a switch that wrongly starts off port 8583.
+    static func serve(
+        json: String, arguments: [String] = [], directory: ScratchDirectory, timeout: Double = 30
+    ) throws -> ServeOutcome {
+        let configPath = directory.path + "/switch.json"
+        let logPath = directory.path + "/serve-\(UInt32.random(in: 0...UInt32.max)).log"
+        try Data(json.utf8).write(to: URL(fileURLWithPath: configPath))
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try SwitchExecutable.path())
+        process.arguments =
+            ["serve", "--config", configPath, "--data", directory.data, "--listen", "127.0.0.1:0"] + arguments
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: logPath)
+        try process.run()
+        func log() -> String {
+            String(decoding: FileManager.default.contents(atPath: logPath) ?? Data(), as: UTF8.self)
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline && !log().contains("listening on") { usleep(5_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return ServeOutcome(status: nil, standardError: log())
+        }
+        return ServeOutcome(status: process.terminationStatus, standardError: log())
     }
 }
