@@ -61,6 +61,11 @@ extension SwitchConfiguration {
             try reader.integer(limits, "ledgerQueueCapacity", range: 1...(1 << 22)) ?? ledgerQueueCapacity
         idempotencyKeysPerShard =
             try reader.integer(limits, "idempotencyKeysPerShard", range: 1024...(1 << 28)) ?? idempotencyKeysPerShard
+        network.tlsHandshakeTimeoutMs =
+            try reader.integer(limits, "tlsHandshakeTimeoutMs", range: 10...600_000) ?? network.tlsHandshakeTimeoutMs
+        network.tlsHandshakesPerIterationMax =
+            try reader.integer(limits, "tlsHandshakesPerIterationMax", range: 1...4096)
+            ?? network.tlsHandshakesPerIterationMax
     }
 
     mutating func applyProgram(_ object: [String: Any], _ reader: JSONReader) throws(ConfigurationError) {
@@ -143,8 +148,37 @@ struct JSONReader {
         guard let role = ListenerConfiguration.Role(rawValue: roleName) else {
             throw error("\(key).role", "must be terminal or host")
         }
+        let tls = try object["tls"].map { value throws(ConfigurationError) in try tlsFiles(value, key: "\(key).tls") }
         return ListenerConfiguration(
             address: address, framing: Framing(lengthHeader: header, hasTPDU: tpdu, frameBytesMax: frameMax),
-            dialectName: dialect, role: role)
+            dialectName: dialect, role: role, tls: tls)
+    }
+
+    static let tlsKeys: Set<String> = ["certificate", "privateKey", "clientCertificateAuthority"]
+
+    /// A listener's `tls` object: `certificate` and `privateKey` (PEM paths) required, `clientCertificateAuthority`
+    /// optional; any other key is refused, so a misspelt setting never leaves a listener less protected than
+    /// its operator believes. The files themselves are read and checked when the switch starts.
+    func tlsFiles(_ value: Any, key: String) throws(ConfigurationError) -> TLSServerFiles {
+        guard let object = value as? [String: Any] else { throw error(key, "must be an object") }
+        if let unknown = object.keys.sorted().first(where: { !JSONReader.tlsKeys.contains($0) }) {
+            throw error("\(key).\(unknown)", "unknown key (known: certificate, privateKey, clientCertificateAuthority)")
+        }
+        func path(_ name: String) throws(ConfigurationError) -> String? {
+            guard let value = object[name] else { return nil }
+            guard let text = value as? String, !text.isEmpty else {
+                throw error("\(key).\(name)", "must be a file path (a non-empty string)")
+            }
+            return text
+        }
+        guard let certificate = try path("certificate") else {
+            throw error("\(key).certificate", "is required (a PEM certificate file)")
+        }
+        guard let privateKey = try path("privateKey") else {
+            throw error("\(key).privateKey", "is required (a PEM private key file)")
+        }
+        return TLSServerFiles(
+            certificatePath: certificate, privateKeyPath: privateKey,
+            clientCertificateAuthorityPath: try path("clientCertificateAuthority"))
     }
 }
