@@ -14,14 +14,15 @@ public final class TLSClientContext: @unchecked Sendable {
         guard let context = SSL_CTX_new(TLS_client_method()) else {
             throw TLSConfigurationError(path: "-", reason: OpenSSLSupport.drainErrors())
         }
-        self.context = context
-        self.files = files
         do {
             try TLSClientContext.configure(context, files)
         } catch {
+            // Freed here: the instance (and its deinit) exists only once every property is set, below.
             SSL_CTX_free(context)
             throw error
         }
+        self.context = context
+        self.files = files
     }
 
     deinit { SSL_CTX_free(context) }

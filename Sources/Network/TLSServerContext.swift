@@ -26,19 +26,24 @@ public final class TLSServerContext: @unchecked Sendable {
     /// Loads and checks everything; an unreadable, unparseable, expired or mismatched file is refused with its
     /// path and OpenSSL's reason.
     public init(files: TLSServerFiles) throws(TLSConfigurationError) {
+        (context, subject, notAfter) = try TLSServerContext.makeContext(files)
+        self.files = files
+    }
+
+    /// Builds and checks the `SSL_CTX`, freeing it on any error (the instance, and its deinit, exist only after).
+    static func makeContext(_ files: TLSServerFiles) throws(TLSConfigurationError) -> (OpaquePointer, String, String) {
         OpenSSLSupport.ignoreBrokenPipeSignal()
         ERR_clear_error()
         guard let context = SSL_CTX_new(TLS_server_method()) else {
             throw TLSConfigurationError(path: files.certificatePath, reason: OpenSSLSupport.drainErrors())
         }
-        self.context = context
-        self.files = files
         do {
-            try TLSServerContext.applyProtocolSettings(context)
-            (subject, notAfter) = try TLSServerContext.loadCertificateAndKey(context, files)
+            try applyProtocolSettings(context)
+            let (subject, notAfter) = try loadCertificateAndKey(context, files)
             if let authority = files.clientCertificateAuthorityPath {
-                try TLSServerContext.requireClientCertificates(context, authorityPath: authority)
+                try requireClientCertificates(context, authorityPath: authority)
             }
+            return (context, subject, notAfter)
         } catch {
             SSL_CTX_free(context)
             throw error
