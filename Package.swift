@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(
             name: "SwitchTests",
             dependencies: ["ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty"],
-            exclude: ["contract_client.py"],
+            exclude: ["contract_client.py", "tls_client.py"],
             swiftSettings: strictSettings
         ),
         .testTarget(
