@@ -10,7 +10,6 @@ extension SwitchServer {
         } catch {
             throw SwitchStartError(message: "listener \(listener.address): TLS: \(error)")
         }
-        tlsListeners.append((listener.address, context))
         return context
     }
 

@@ -119,6 +119,7 @@ public final class SwitchServer: @unchecked Sendable {
                 throw SwitchStartError(message: "listen on \(listenerConfiguration.address): \(error)")
             }
             boundPorts.append(port)
+            if let tls { tlsListeners.append((SocketAddress("\(listenerConfiguration.address.host):\(port)")!, tls)) }
             let framing = listenerConfiguration.framing
             log.info(
                 "listening on \(listenerConfiguration.address.host):\(port) dialect \(dialect.name) framing "
