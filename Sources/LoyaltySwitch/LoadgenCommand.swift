@@ -52,7 +52,8 @@ enum LoadgenCommand {
         let objective: ServiceLevelObjective?
         let options: CommandLineOptions
         do {
-            options = try CommandLineOptions(arguments, valued: valued, flags: ["tpdu", "allow-remote", "quiet", "tls"])
+            options = try CommandLineOptions(
+                arguments, valued: valued, flags: ["tpdu", "allow-remote", "quiet", "tls"])
             configuration = try parse(options)
             objective = try options.values["slo"].map { (text: String) throws(UsageProblem) in
                 try ServiceLevelObjective.parse(text)

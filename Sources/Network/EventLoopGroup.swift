@@ -87,7 +87,8 @@ public final class EventLoopGroup: @unchecked Sendable {
             log.error("cannot register connection from \(peer): \(error)")
             return
         }
-        log.info("connection \(id) from \(peer) opened on \(listenAddress) (loop \(loop.index))\(tls == nil ? "" : ", TLS")")
+        log.info(
+            "connection \(id) from \(peer) opened on \(listenAddress) (loop \(loop.index))\(tls == nil ? "" : ", TLS")")
         guard let tls else {
             connection.handler = makeHandler(connection)
             return

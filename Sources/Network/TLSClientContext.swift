@@ -30,7 +30,8 @@ public final class TLSClientContext: @unchecked Sendable {
     static func configure(_ context: OpaquePointer, _ files: TLSClientFiles) throws(TLSConfigurationError) {
         _ = copenssl_ctx_set_min_proto_version(context, COPENSSL_TLS1_2_VERSION)
         _ = copenssl_ctx_set_max_proto_version(context, COPENSSL_TLS1_3_VERSION)
-        _ = copenssl_ctx_set_mode(context, COPENSSL_MODE_ENABLE_PARTIAL_WRITE | COPENSSL_MODE_ACCEPT_MOVING_WRITE_BUFFER)
+        _ = copenssl_ctx_set_mode(
+            context, COPENSSL_MODE_ENABLE_PARTIAL_WRITE | COPENSSL_MODE_ACCEPT_MOVING_WRITE_BUFFER)
         _ = copenssl_ctx_set_read_ahead(context, 1)
         copenssl_ctx_refuse_password_prompt(context)
         if let authority = files.certificateAuthorityPath {

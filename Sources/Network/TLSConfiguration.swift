@@ -21,7 +21,8 @@ public struct TLSClientFiles: Sendable, Equatable {
     public var certificatePath: String?
     public var privateKeyPath: String?
 
-    public init(certificateAuthorityPath: String? = nil, certificatePath: String? = nil, privateKeyPath: String? = nil) {
+    public init(certificateAuthorityPath: String? = nil, certificatePath: String? = nil, privateKeyPath: String? = nil)
+    {
         self.certificateAuthorityPath = certificateAuthorityPath
         self.certificatePath = certificatePath
         self.privateKeyPath = privateKeyPath

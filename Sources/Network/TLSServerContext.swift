@@ -62,7 +62,8 @@ public final class TLSServerContext: @unchecked Sendable {
         SSL_CTX_set_options(
             context,
             COPENSSL_OP_NO_RENEGOTIATION | COPENSSL_OP_CIPHER_SERVER_PREFERENCE | COPENSSL_OP_NO_COMPRESSION)
-        _ = copenssl_ctx_set_mode(context, COPENSSL_MODE_ENABLE_PARTIAL_WRITE | COPENSSL_MODE_ACCEPT_MOVING_WRITE_BUFFER)
+        _ = copenssl_ctx_set_mode(
+            context, COPENSSL_MODE_ENABLE_PARTIAL_WRITE | COPENSSL_MODE_ACCEPT_MOVING_WRITE_BUFFER)
         // Read whole socket chunks, not one record header then one body per read(2): fewer system calls.
         // Bytes OpenSSL buffered this way are tracked by the connection (`hasBufferedInput`).
         _ = copenssl_ctx_set_read_ahead(context, 1)

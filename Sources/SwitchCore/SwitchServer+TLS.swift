@@ -39,7 +39,8 @@ extension SwitchServer {
         }
         for (index, (address, listener)) in tlsListeners.enumerated() {
             listener.install(fresh[index])
-            log.info("TLS on \(address): certificate reloaded, \(fresh[index].subject) (not after \(fresh[index].notAfter))")
+            log.info(
+                "TLS on \(address): certificate reloaded, \(fresh[index].subject) (not after \(fresh[index].notAfter))")
         }
         return tlsListeners.count
     }

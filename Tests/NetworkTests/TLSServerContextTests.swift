@@ -62,7 +62,9 @@ struct TLSServerContextTests {
         #expect(badAuthority.path == certificates.path("server.key"))
     }
 
-    @Test("a reload puts new files in force for new connections, keeps open ones working, and a failed reload changes nothing")
+    @Test(
+        "a reload puts new files in force for new connections, keeps open ones working, and a failed reload changes nothing"
+    )
     func reload() throws {
         let server = try TLSEchoServer()
         defer { server.stop() }
@@ -80,7 +82,8 @@ struct TLSServerContextTests {
         #expect(try server.listener.reload().subject == "CN=renewed-switch")
         try before.write([2])
         #expect(before.read(1) == [2], "an open connection keeps its session across a reload")
-        let renewedContext = try TLSClientContext(files: TLSClientFiles(certificateAuthorityPath: renewed.path("ca.pem")))
+        let renewedContext = try TLSClientContext(
+            files: TLSClientFiles(certificateAuthorityPath: renewed.path("ca.pem")))
         let after = try BlockingTLSClient(port: server.port, context: renewedContext)
         try after.write([3])
         #expect(after.read(1) == [3])

@@ -62,7 +62,8 @@ struct TLSEchoServer {
             certificatePath: certificates.path("server.pem"), privateKeyPath: certificates.path("server.key"),
             clientCertificateAuthorityPath: mutual ? certificates.path("ca.pem") : nil)
         listener = try TLSListenerContext(files: files)
-        group = try EventLoopGroup(loopCount: loops, limits: limits, log: LogSink(descriptor: open("/dev/null", O_WRONLY)))
+        group = try EventLoopGroup(
+            loopCount: loops, limits: limits, log: LogSink(descriptor: open("/dev/null", O_WRONLY)))
         let handler = ProbeHandler(mode: .echo)
         self.handler = handler
         port = try group.listen(on: SocketAddress("127.0.0.1:0")!, tls: listener) { _ in handler }
@@ -103,7 +104,9 @@ struct TLSTests {
         #expect(client.session.protocolAndCipher.hasPrefix("TLSv1.3"))
     }
 
-    @Test("2000 small TLS records with readBytesPerEventMax 1000 all come back: records OpenSSL read ahead are read without a new epoll event")
+    @Test(
+        "2000 small TLS records with readBytesPerEventMax 1000 all come back: records OpenSSL read ahead are read without a new epoll event"
+    )
     func bufferedInputUnderSmallReadBudget() throws {
         var limits = NetworkLimits()
         limits.readBytesPerEventMax = 1000
@@ -134,7 +137,8 @@ struct TLSTests {
         #expect(server.handler.received.load(ordering: .relaxed) == 0)
     }
 
-    @Test("a client that stops mid-handshake is closed at tlsHandshakeTimeoutMs and counted as timeout; a silent one too")
+    @Test(
+        "a client that stops mid-handshake is closed at tlsHandshakeTimeoutMs and counted as timeout; a silent one too")
     func handshakeTimeout() throws {
         var limits = NetworkLimits()
         limits.tlsHandshakeTimeoutMs = 200
@@ -157,7 +161,9 @@ struct TLSTests {
         #expect(client.read(3) == [1, 2, 3])
     }
 
-    @Test("tlsHandshakesPerIterationMax: the loop runs that many handshake steps per iteration, then refuses more until the next iteration")
+    @Test(
+        "tlsHandshakesPerIterationMax: the loop runs that many handshake steps per iteration, then refuses more until the next iteration"
+    )
     func handshakeStepBudget() throws {
         var limits = NetworkLimits()
         limits.tlsHandshakesPerIterationMax = 3
@@ -167,7 +173,9 @@ struct TLSTests {
         #expect(loop.takeHandshakeStep())
     }
 
-    @Test("with tlsHandshakesPerIterationMax 1, 24 concurrent handshakes are put off, not dropped: every one completes and echoes")
+    @Test(
+        "with tlsHandshakesPerIterationMax 1, 24 concurrent handshakes are put off, not dropped: every one completes and echoes"
+    )
     func handshakesAtStepLimitAllComplete() throws {
         var limits = NetworkLimits()
         limits.tlsHandshakesPerIterationMax = 1
@@ -185,18 +193,23 @@ struct TLSTests {
         #expect(server.listener.statistics.refusedTotal == 0)
     }
 
-    @Test("mutual TLS: a client certificate from the authority is accepted; none, or one from another authority, is refused and counted")
+    @Test(
+        "mutual TLS: a client certificate from the authority is accepted; none, or one from another authority, is refused and counted"
+    )
     func mutualTLS() throws {
         let server = try TLSEchoServer(mutual: true)
         defer { server.stop() }
-        let accepted = try BlockingTLSClient(port: server.port, context: try server.clientContext(certificate: "client"))
+        let accepted = try BlockingTLSClient(
+            port: server.port, context: try server.clientContext(certificate: "client"))
         try accepted.write([7])
         #expect(accepted.read(1) == [7])
         #expect(server.listener.statistics.completed == 1)
         // TLS 1.3 clients finish their side before the server checks the certificate: the refusal shows as a
         // closed stream on the first read.
         for name in [nil, "rogue"] as [String?] {
-            if let client = try? BlockingTLSClient(port: server.port, context: try server.clientContext(certificate: name)) {
+            if let client = try? BlockingTLSClient(
+                port: server.port, context: try server.clientContext(certificate: name))
+            {
                 try? client.write([8])
                 #expect(client.read(1).isEmpty)
             }

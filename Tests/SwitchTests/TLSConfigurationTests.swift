@@ -32,17 +32,22 @@ import Testing
         #expect(configuration.listeners[0].tls == nil)
         #expect(
             configuration.listeners[1].tls
-                == TLSServerFiles(certificatePath: "c.pem", privateKeyPath: "k.pem", clientCertificateAuthorityPath: "ca.pem"))
+                == TLSServerFiles(
+                    certificatePath: "c.pem", privateKeyPath: "k.pem", clientCertificateAuthorityPath: "ca.pem"))
         #expect(configuration.network.tlsHandshakeTimeoutMs == 2500)
         #expect(configuration.network.tlsHandshakesPerIterationMax == 4)
     }
 
-    @Test("an unknown key inside tls, a missing certificate or key, a non-string path or a tls that is not an object is refused, naming the key")
+    @Test(
+        "an unknown key inside tls, a missing certificate or key, a non-string path or a tls that is not an object is refused, naming the key"
+    )
     func refusesWhatItWouldNotHonour() {
         let cases: [(String, String)] = [
             (#"{"certificate": "c", "privateKey": "k", "ciphers": "ALL"}"#, "listeners[0].tls.ciphers"),
-            (#"{"certificate": "c", "privateKey": "k", "clientCertificateAuthorty": "ca"}"#,
-             "listeners[0].tls.clientCertificateAuthorty"),
+            (
+                #"{"certificate": "c", "privateKey": "k", "clientCertificateAuthorty": "ca"}"#,
+                "listeners[0].tls.clientCertificateAuthorty"
+            ),
             (#"{"privateKey": "k"}"#, "listeners[0].tls.certificate"),
             (#"{"certificate": "c"}"#, "listeners[0].tls.privateKey"),
             (#"{"certificate": 1, "privateKey": "k"}"#, "listeners[0].tls.certificate"),
@@ -58,7 +63,8 @@ import Testing
     @Test("the TLS limits are bounded: tlsHandshakeTimeoutMs 10...600000, tlsHandshakesPerIterationMax 1...4096")
     func limitsAreBounded() {
         #expect(Self.refusal(#"{"limits": {"tlsHandshakeTimeoutMs": 5}}"#)?.key == "tlsHandshakeTimeoutMs")
-        #expect(Self.refusal(#"{"limits": {"tlsHandshakesPerIterationMax": 0}}"#)?.key == "tlsHandshakesPerIterationMax")
+        #expect(
+            Self.refusal(#"{"limits": {"tlsHandshakesPerIterationMax": 0}}"#)?.key == "tlsHandshakesPerIterationMax")
         #expect(Self.refusal(#"{"limits": {"tlsHandshakesPerIterationMax": 4096}}"#) == nil)
     }
 }

@@ -32,7 +32,9 @@ import Testing
         return nil
     }
 
-    @Test("1000 garbage and aborted handshakes on a TLS listener are all closed and counted, while a plain client on another listener and a TLS client get every answer")
+    @Test(
+        "1000 garbage and aborted handshakes on a TLS listener are all closed and counted, while a plain client on another listener and a TLS client get every answer"
+    )
     func floodDoesNotStallOthers() throws {
         let scratch = ScratchDirectory()
         defer { scratch.remove() }

@@ -15,7 +15,9 @@ import Testing
             ["address": "127.0.0.1:0", "tls": certificates.listenerTLS()],
         ]
         if mutual {
-            settings.listeners.append(["address": "127.0.0.1:0", "role": "host", "tls": certificates.listenerTLS(mutual: true)])
+            settings.listeners.append([
+                "address": "127.0.0.1:0", "role": "host", "tls": certificates.listenerTLS(mutual: true),
+            ])
         }
         return settings
     }
@@ -32,7 +34,9 @@ import Testing
         }
     }
 
-    @Test("Python's ssl: TLS 1.2 and 1.3 clients get their 0800 answered; a TLS 1.1 client and a plaintext client are refused; the plain listener is unaffected")
+    @Test(
+        "Python's ssl: TLS 1.2 and 1.3 clients get their 0800 answered; a TLS 1.1 client and a plaintext client are refused; the plain listener is unaffected"
+    )
     func pythonClientVersions() throws {
         try Self.withTLSSwitch { server, certificates in
             let port = server.ports[1]
@@ -61,7 +65,9 @@ import Testing
         }
     }
 
-    @Test("openssl s_client: -tls1_2 and -tls1_3 connect and verify the switch's certificate; -tls1_1 is refused with a protocol version alert")
+    @Test(
+        "openssl s_client: -tls1_2 and -tls1_3 connect and verify the switch's certificate; -tls1_1 is refused with a protocol version alert"
+    )
     func opensslClientVersions() throws {
         try Self.withTLSSwitch { server, certificates in
             let port = server.ports[1]
@@ -76,7 +82,9 @@ import Testing
         }
     }
 
-    @Test("mutual TLS: a client certificate from the authority is served and its subject logged; none, or one from another authority, is refused (Python and openssl s_client)")
+    @Test(
+        "mutual TLS: a client certificate from the authority is served and its subject logged; none, or one from another authority, is refused (Python and openssl s_client)"
+    )
     func mutualTLS() throws {
         try Self.withTLSSwitch(mutual: true) { server, certificates in
             let port = server.ports[2]
@@ -95,7 +103,10 @@ import Testing
             #expect(!rogue.ok && rogue.answered == 0)
             let withCertificate = try openSSLClient(
                 port: port,
-                ["-tls1_2", "-CAfile", authority, "-cert", certificates.path("client.pem"), "-key", certificates.path("client.key")])
+                [
+                    "-tls1_2", "-CAfile", authority, "-cert", certificates.path("client.pem"), "-key",
+                    certificates.path("client.key"),
+                ])
             #expect(withCertificate.contains("New, TLSv1.2, Cipher is"), "\(withCertificate)")
             let without = try openSSLClient(port: port, ["-tls1_2", "-CAfile", authority])
             #expect(without.contains("alert handshake failure"), "\(without)")
@@ -116,12 +127,16 @@ import Testing
             let checks = try #require(object?["checks"] as? [[String: Any]])
             #expect(checks.count >= 20, "the script ran \(checks.count) checks")
             for check in checks {
-                #expect(check["ok"] as? Bool == true, "\(check["name"] as? String ?? "?"): \(check["detail"] as? String ?? "")")
+                #expect(
+                    check["ok"] as? Bool == true,
+                    "\(check["name"] as? String ?? "?"): \(check["detail"] as? String ?? "")")
             }
         }
     }
 
-    @Test("SIGHUP reloads the certificate: an open TLS connection keeps working, new ones see the new certificate; a mismatched key is refused with its path and changes nothing")
+    @Test(
+        "SIGHUP reloads the certificate: an open TLS connection keeps working, new ones see the new certificate; a mismatched key is refused with its path and changes nothing"
+    )
     func certificateReloadBySIGHUP() throws {
         try Self.withTLSSwitch { server, certificates in
             let port = server.ports[1]
@@ -139,7 +154,8 @@ import Testing
             #expect(after.contains("CN = renewed-switch") && after.contains("Verify return code: 0 (ok)"), "\(after)")
             // A key that does not match: the reload is refused, naming the file, and the renewed one stays.
             try FileManager.default.removeItem(atPath: certificates.path("server.key"))
-            try FileManager.default.copyItem(atPath: certificates.path("other.key"), toPath: certificates.path("server.key"))
+            try FileManager.default.copyItem(
+                atPath: certificates.path("other.key"), toPath: certificates.path("server.key"))
             kill(server.process.processIdentifier, SIGHUP)
             #expect(server.waitForLog("certificates not reloaded"))
             #expect(server.log.contains("\(certificates.path("server.key")): error:"), "the refusal names the key file")
@@ -150,21 +166,32 @@ import Testing
         }
     }
 
-    @Test("an unreadable, expired or mismatched certificate or key refuses the start with the path and OpenSSL's reason")
+    @Test(
+        "an unreadable, expired or mismatched certificate or key refuses the start with the path and OpenSSL's reason")
     func startRefused() throws {
         let scratch = ScratchDirectory()
         defer { scratch.remove() }
         let certificates = try TestCertificates(in: scratch.path)
         let cases: [(tls: [String: Any], expected: [String])] = [
-            (["certificate": certificates.path("absent.pem"), "privateKey": certificates.path("server.key")],
-             [certificates.path("absent.pem"), "No such file"]),
-            (["certificate": certificates.path("expired.pem"), "privateKey": certificates.path("expired.key")],
-             [certificates.path("expired.pem"), "certificate expired"]),
-            (["certificate": certificates.path("server.pem"), "privateKey": certificates.path("other.key")],
-             [certificates.path("other.key"), "key values mismatch"]),
-            (["certificate": certificates.path("server.pem"), "privateKey": certificates.path("server.key"),
-              "clientCertificateAuthority": certificates.path("ca.srl")],
-             [certificates.path("ca.srl"), "error:"]),
+            (
+                ["certificate": certificates.path("absent.pem"), "privateKey": certificates.path("server.key")],
+                [certificates.path("absent.pem"), "No such file"]
+            ),
+            (
+                ["certificate": certificates.path("expired.pem"), "privateKey": certificates.path("expired.key")],
+                [certificates.path("expired.pem"), "certificate expired"]
+            ),
+            (
+                ["certificate": certificates.path("server.pem"), "privateKey": certificates.path("other.key")],
+                [certificates.path("other.key"), "key values mismatch"]
+            ),
+            (
+                [
+                    "certificate": certificates.path("server.pem"), "privateKey": certificates.path("server.key"),
+                    "clientCertificateAuthority": certificates.path("ca.srl"),
+                ],
+                [certificates.path("ca.srl"), "error:"]
+            ),
         ]
         for (index, testCase) in cases.enumerated() {
             var settings = SwitchSettings()
