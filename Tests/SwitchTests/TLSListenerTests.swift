@@ -167,6 +167,32 @@ import Testing
     }
 
     @Test(
+        "loadgen --tls: every answer right on a TLS and a mutual-TLS listener; without a client certificate the mutual-TLS run fails; --ca without --tls is a usage error"
+    )
+    func loadgenOverTLS() throws {
+        try Self.withTLSSwitch(mutual: true) { server, certificates in
+            let executable = try SwitchExecutable.path()
+            let authority = certificates.path("ca.pem")
+            let common = ["--duration", "1s", "--connections", "2", "--in-flight", "4", "--quiet"]
+            let tls = try runTool(
+                executable, ["loadgen", "127.0.0.1:\(server.ports[1])", "--tls", "--ca", authority] + common)
+            #expect(tls.status == 0 && tls.output.contains("errors 0"), "\(tls.output)")
+            let clientFiles = [
+                "--certificate", certificates.path("client.pem"), "--private-key", certificates.path("client.key"),
+            ]
+            let mutual = try runTool(
+                executable,
+                ["loadgen", "127.0.0.1:\(server.ports[2])", "--tls", "--ca", authority] + clientFiles + common)
+            #expect(mutual.status == 0 && mutual.output.contains("errors 0"), "\(mutual.output)")
+            let anonymous = try runTool(
+                executable, ["loadgen", "127.0.0.1:\(server.ports[2])", "--tls", "--ca", authority] + common)
+            #expect(anonymous.status == 1, "\(anonymous.output)")
+            let usage = try runTool(executable, ["loadgen", "127.0.0.1:\(server.ports[1])", "--ca", authority])
+            #expect(usage.status == 2 && usage.output.contains("need --tls"), "\(usage.output)")
+        }
+    }
+
+    @Test(
         "an unreadable, expired or mismatched certificate or key refuses the start with the path and OpenSSL's reason")
     func startRefused() throws {
         let scratch = ScratchDirectory()
