@@ -218,4 +218,25 @@ struct TLSTests {
         #expect(server.eventually { server.listener.statistics.refused(.clientCertificateRefused) == 1 })
         #expect(server.handler.received.load(ordering: .relaxed) == 1)
     }
+
+    @Test(
+        "verifyDepthMax (4): a client certificate 4 intermediates below the authority is accepted, one 5 below is refused and counted"
+    )
+    func clientChainDepthLimit() throws {
+        #expect(TLSServerContext.verifyDepthMax == 4)
+        let server = try TLSEchoServer(mutual: true)
+        defer { server.stop() }
+        let accepted = try BlockingTLSClient(
+            port: server.port, context: try server.clientContext(certificate: "chain4"))
+        try accepted.write([4])
+        #expect(accepted.read(1) == [4])
+        if let deep = try? BlockingTLSClient(
+            port: server.port, context: try server.clientContext(certificate: "chain5"))
+        {
+            try? deep.write([5])
+            #expect(deep.read(1).isEmpty)
+        }
+        #expect(server.eventually { server.listener.statistics.refused(.clientCertificateRefused) == 1 })
+        #expect(server.listener.statistics.completed == 1)
+    }
 }
