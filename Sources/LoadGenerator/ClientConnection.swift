@@ -18,10 +18,16 @@ final class ClientConnection {
     var decoder: FrameDecoder
     var isClosed = false
     var waitsForWritable = false
+    /// The TLS session with `--tls` (handshake done at connect); nil for plain TCP.
+    var tls: TLSSession?
 
-    init(index: Int, descriptor: Int32, terminalId: [UInt8], inFlightLimit: Int, firstStan: UInt32, framing: Framing) {
+    init(
+        index: Int, descriptor: Int32, tls: TLSSession?, terminalId: [UInt8], inFlightLimit: Int, firstStan: UInt32,
+        framing: Framing
+    ) {
         self.index = index
         self.descriptor = descriptor
+        self.tls = tls
         self.terminalId = terminalId
         table = InFlightTable(limit: inFlightLimit, firstStan: firstStan)
         decoder = FrameDecoder(framing: framing)
@@ -34,7 +40,7 @@ final class ClientConnection {
     func flush() -> Bool {
         while pendingOutputByteCount > 0 {
             let written = output.withUnsafeBytes { raw in
-                Glibc.send(descriptor, raw.baseAddress! + outputStart, raw.count - outputStart, Int32(MSG_NOSIGNAL))
+                writeSome(raw.baseAddress! + outputStart, count: raw.count - outputStart)
             }
             if written < 0 {
                 if errno == EINTR { continue }
@@ -50,19 +56,57 @@ final class ClientConnection {
         return true
     }
 
+    /// send(2), or SSL_write with `--tls`: bytes written, or -1 with errno (EAGAIN when the socket is full).
+    /// A TLS write that needs a read first (no renegotiation is allowed, so never in practice) is a failure.
+    func writeSome(_ pointer: UnsafeRawPointer, count: Int) -> Int {
+        guard let tls else { return Glibc.send(descriptor, pointer, count, Int32(MSG_NOSIGNAL)) }
+        switch tls.write(pointer, count: count) {
+        case .processed(let written): return written
+        case .wantsWrite:
+            errno = EAGAIN
+            return -1
+        case .wantsRead, .endOfStream, .failed:
+            errno = EPIPE
+            return -1
+        }
+    }
+
+    /// read(2), or SSL_read with `--tls`: bytes read, 0 at the end of the stream, -1 with errno (EAGAIN: nothing yet).
+    func readSome(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        guard let tls else { return Glibc.read(descriptor, buffer.baseAddress, buffer.count) }
+        switch tls.read(into: buffer) {
+        case .processed(let count): return count
+        case .wantsRead, .wantsWrite:
+            errno = EAGAIN
+            return -1
+        case .endOfStream: return 0
+        case .failed:
+            errno = ECONNRESET
+            return -1
+        }
+    }
+
+    /// Bytes OpenSSL holds that epoll will not announce (TLS read-ahead).
+    var hasBufferedInput: Bool { tls?.hasBufferedInput ?? false }
+
     func closeSocket() {
         guard !isClosed else { return }
         isClosed = true
+        tls = nil
         Glibc.close(descriptor)
     }
 
     /// Opens a TCP connection to `address`: a blocking connect bounded by `timeoutMs` (SO_SNDTIMEO bounds
-    /// connect on Linux), then non-blocking with Nagle off, so requests leave as soon as they are written.
-    static func connect(to address: SocketAddress, timeoutMs: Int) throws(UsageProblem) -> Int32 {
+    /// connect on Linux), the TLS handshake with `tls` (bounded by the same timeout on sends and receives), then
+    /// non-blocking with Nagle off, so requests leave as soon as they are written.
+    static func connect(
+        to address: SocketAddress, timeoutMs: Int, tls: TLSClientContext?
+    ) throws(UsageProblem) -> (Int32, TLSSession?) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw UsageProblem("socket: errno \(errno)") }
         var timeout = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
         setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var storage = address.socketAddressStorage
         let result = withUnsafePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -76,8 +120,17 @@ final class ClientConnection {
         }
         var one: Int32 = 1
         setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        var session: TLSSession?
+        if let tls {
+            do {
+                session = try tls.connect(descriptor: descriptor)
+            } catch {
+                Glibc.close(descriptor)
+                throw UsageProblem("TLS to \(address): \(error)")
+            }
+        }
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
-        return descriptor
+        return (descriptor, session)
     }
 }
 

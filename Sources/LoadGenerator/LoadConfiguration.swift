@@ -36,6 +36,8 @@ public struct LoadConfiguration: Sendable {
     public var seed: UInt64 = 1
     /// Purchase amounts are drawn uniformly from this range (minor units); redeems use a tenth of it.
     public var amountMinorRange: ClosedRange<Int64> = 1_000...100_000
+    /// TLS to the target (`--tls`), with the authority to verify it and a client certificate for mutual TLS.
+    public var tls: TLSClientFiles?
     /// Progress lines on standard error once a second.
     public var progressDescriptor: Int32? = 2
 

@@ -18,10 +18,17 @@ extension LoadRunner {
         }
     }
 
+    /// TLS: answers OpenSSL already holds (read ahead) that epoll will not announce again.
+    func readBufferedInput(now: UInt64) {
+        for connection in connections where !connection.isClosed && connection.hasBufferedInput {
+            readAvailable(connection, now: now)
+        }
+    }
+
     /// Reads until the socket is empty, checking every whole frame as it arrives.
     func readAvailable(_ connection: ClientConnection, now: UInt64) {
         for _ in 0..<64 {
-            let count = Glibc.read(connection.descriptor, readBuffer.baseAddress, readBuffer.count)
+            let count = connection.readSome(into: readBuffer)
             if count < 0 {
                 if errno == EINTR { continue }
                 if errno != EAGAIN { closeUnexpectedly(connection) }
@@ -36,7 +43,7 @@ extension LoadRunner {
                 closeUnexpectedly(connection)
                 return
             }
-            if count < readBuffer.count { return }
+            if count < readBuffer.count && !connection.hasBufferedInput { return }
         }
     }
 

@@ -44,6 +44,8 @@ public final class LoadRunner {
     var nextTimeoutScanNs: UInt64 = 0
     var nextProgressNs: UInt64 = 0
     var warmupDone = false
+    /// With `configuration.tls`: the client context every connection's handshake uses.
+    let tlsContext: TLSClientContext?
 
     public init(configuration: LoadConfiguration) throws(UsageProblem) {
         self.configuration = configuration
@@ -51,6 +53,14 @@ public final class LoadRunner {
         response = ISOMessage(dialect: configuration.dialect, mti: nil)
         random = SplitMix64(seed: configuration.seed)
         readBuffer = .allocate(byteCount: LoadRunner.readBufferBytes, alignment: 16)
+        do {
+            tlsContext = try configuration.tls.map { files throws(TLSConfigurationError) in
+                try TLSClientContext(files: files)
+            }
+        } catch {
+            readBuffer.deallocate()
+            throw UsageProblem("TLS: \(error)")
+        }
         try checkDialect()
     }
 
@@ -108,6 +118,7 @@ public final class LoadRunner {
             for position in 0..<count {
                 handle(connections[Int(tokens[position])], events: events[position], now: now)
             }
+            if tlsContext != nil { readBufferedInput(now: now) }
             periodic(now: now)
         }
         return finish(now: monotonicNanoseconds())
@@ -131,12 +142,12 @@ public final class LoadRunner {
         epollDescriptor = clinux_epoll_create()
         guard epollDescriptor >= 0 else { throw UsageProblem("epoll_create: errno \(errno)") }
         for index in 0..<configuration.connections {
-            let descriptor = try ClientConnection.connect(
-                to: configuration.target, timeoutMs: LoadRunner.connectTimeoutMs)
+            let (descriptor, session) = try ClientConnection.connect(
+                to: configuration.target, timeoutMs: LoadRunner.connectTimeoutMs, tls: tlsContext)
             // Start each terminal's STANs somewhere random, so two runs in the same second do not reuse keys.
             let firstStan = UInt32(random.next(below: UInt64(InFlightTable.stanMax))) + 1
             let connection = ClientConnection(
-                index: index, descriptor: descriptor, terminalId: configuration.terminalId(index),
+                index: index, descriptor: descriptor, tls: session, terminalId: configuration.terminalId(index),
                 inFlightLimit: configuration.inFlightPerConnection, firstStan: firstStan, framing: configuration.framing
             )
             connections.append(connection)

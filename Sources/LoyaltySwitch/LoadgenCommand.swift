@@ -27,6 +27,11 @@ enum LoadgenCommand {
           --json FILE            write the report as JSON
           --svg FILE             draw latency over time and the latency distribution
           --slo LIST             e.g. p99=2ms,p99.9=5ms,max=50ms,errors=0,throughput=50000
+          --tls                  TLS 1.2/1.3 to the target (handshakes at connect, before the run starts)
+          --ca FILE              with --tls: verify the switch's certificate against this PEM authority
+                                 (without it the certificate is not checked: load tests run on loopback)
+          --certificate FILE     with --tls: present this PEM client certificate (mutual TLS)
+          --private-key FILE     its PEM private key
           --allow-remote         permit a target outside 127.0.0.0/8
           --quiet                no progress lines
         Exit status: 0 when every answer was right and the SLO (if any) was met; 1 when a request failed
@@ -35,7 +40,7 @@ enum LoadgenCommand {
 
     static let valued: Set<String> = [
         "connections", "in-flight", "rate", "duration", "count", "warmup", "timeout", "cards", "mix", "dialect",
-        "framing", "terminal-prefix", "seed", "json", "svg", "slo",
+        "framing", "terminal-prefix", "seed", "json", "svg", "slo", "ca", "certificate", "private-key",
     ]
 
     static func run(_ arguments: [String]) -> Int32 {
@@ -47,7 +52,8 @@ enum LoadgenCommand {
         let objective: ServiceLevelObjective?
         let options: CommandLineOptions
         do {
-            options = try CommandLineOptions(arguments, valued: valued, flags: ["tpdu", "allow-remote", "quiet"])
+            options = try CommandLineOptions(
+                arguments, valued: valued, flags: ["tpdu", "allow-remote", "quiet", "tls"])
             configuration = try parse(options)
             objective = try options.values["slo"].map { (text: String) throws(UsageProblem) in
                 try ServiceLevelObjective.parse(text)
@@ -117,8 +123,26 @@ enum LoadgenCommand {
         configuration.terminalPrefix = options.values["terminal-prefix"] ?? configuration.terminalPrefix
         configuration.seed = try integer(options, "seed").map { UInt64($0) } ?? configuration.seed
         if options.has("quiet") { configuration.progressDescriptor = nil }
+        configuration.tls = try tlsFiles(options)
         try configuration.validate(allowRemote: options.has("allow-remote"))
         return configuration
+    }
+
+    /// `--tls [--ca FILE] [--certificate FILE --private-key FILE]`; the file options without --tls are a mistake.
+    static func tlsFiles(_ options: CommandLineOptions) throws(UsageError) -> TLSClientFiles? {
+        let certificate = options.values["certificate"]
+        let key = options.values["private-key"]
+        guard options.has("tls") else {
+            if options.values["ca"] != nil || certificate != nil || key != nil {
+                throw UsageError(message: "--ca, --certificate and --private-key need --tls")
+            }
+            return nil
+        }
+        guard (certificate == nil) == (key == nil) else {
+            throw UsageError(message: "--certificate and --private-key go together")
+        }
+        return TLSClientFiles(
+            certificateAuthorityPath: options.values["ca"], certificatePath: certificate, privateKeyPath: key)
     }
 
     static func integer(_ options: CommandLineOptions, _ name: String) throws(UsageError) -> Int? {

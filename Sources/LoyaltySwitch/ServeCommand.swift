@@ -3,7 +3,8 @@ import Glibc
 import Network
 import SwitchCore
 
-/// `loyalty-switch serve`: runs the switch until SIGTERM or SIGINT; SIGHUP reloads the loyalty rules.
+/// `loyalty-switch serve`: runs the switch until SIGTERM or SIGINT; SIGHUP reloads the TLS certificates and the
+/// loyalty rules.
 enum ServeCommand {
     static let usage = """
         usage: loyalty-switch serve [--listen HOST:PORT] [--data DIR] [--config FILE] [--allow-clock-behind]
@@ -19,7 +20,8 @@ enum ServeCommand {
                               the ledger keeps that record's time until the clock passes it
         SIGTERM or SIGINT stops gracefully (finish requests in flight, snapshot, exit 0); a second signal exits at
         once, which is safe: every approval is already in the write-ahead log.
-        SIGHUP re-reads the --config file and puts its "rules" in force if their version is higher than the
+        SIGHUP re-reads every TLS listener's certificate, key and client authority (new connections get them,
+        open ones keep theirs) and the --config file's "rules", put in force if their version is higher than the
         version in force (other settings need a restart); a refused reload (any mistake anywhere in the file) is
         logged and changes nothing.
         """
@@ -62,6 +64,7 @@ enum ServeCommand {
         }
         let configPath = configPath(arguments)
         waitForStopSignals(signals, server: server, log: log) {
+            reloadCertificates(server: server, log: log)
             reloadRules(configPath: configPath, server: server, log: log)
         }
         return 0
@@ -73,6 +76,16 @@ enum ServeCommand {
         return options?.values["config"]
     }
 
+    /// SIGHUP: every TLS listener's files again, all or nothing; an error names the file and nothing changes.
+    static func reloadCertificates(server: SwitchServer, log: LogSink) {
+        guard server.hasTLSListeners else { return }
+        do {
+            try server.reloadCertificates()
+        } catch {
+            log.error("SIGHUP: certificates not reloaded, the ones in force stay: \(error)", priority: .essential)
+        }
+    }
+
     /// SIGHUP: the rules of the --config file, if their version is newer; anything wrong is logged, nothing changes.
     static func reloadRules(configPath: String?, server: SwitchServer, log: LogSink) {
         guard let configPath else {
@@ -82,7 +95,9 @@ enum ServeCommand {
         do {
             let configuration = try SwitchConfiguration.load(path: configPath)
             guard let rules = configuration.rules else {
-                log.warning("SIGHUP: \(configPath) has no rules; nothing changed", priority: .essential)
+                if !server.hasTLSListeners {
+                    log.warning("SIGHUP: \(configPath) has no rules; nothing changed", priority: .essential)
+                }
                 return
             }
             try server.reloadRules(rules)

@@ -10,6 +10,8 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
     case overLimit(String)
     case shutdown
     case byHandler
+    /// A TLS handshake that failed or timed out (the kind, then OpenSSL's reason).
+    case tlsHandshakeRefused(String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,15 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
         case .overLimit(let detail): return "limit: \(detail)"
         case .shutdown: return "shutdown"
         case .byHandler: return "by the switch"
+        case .tlsHandshakeRefused(let detail): return "TLS handshake refused: \(detail)"
+        }
+    }
+
+    /// A TLS close_notify is sent when the switch closes a healthy connection, not to a peer that is gone.
+    var allowsCloseNotify: Bool {
+        switch self {
+        case .peerClosed, .peerReset, .tlsHandshakeRefused: return false
+        case .idleTimeout, .protocolError, .overLimit, .shutdown, .byHandler: return true
         }
     }
 }
@@ -35,7 +46,8 @@ public protocol ConnectionHandler: AnyObject {
 }
 
 /// A TCP connection on one loop: non-blocking reads into the loop's buffer, writes batched per loop iteration,
-/// reading paused while too much output is waiting (backpressure) or while the handler asks.
+/// reading paused while too much output is waiting (backpressure) or while the handler asks. On a TLS listener
+/// the same reads and writes go through OpenSSL (`tls`), and the handler exists only once the handshake is done.
 public final class Connection: Pollable {
     public let id: UInt64
     public let peer: SocketAddress
@@ -53,6 +65,8 @@ public final class Connection: Pollable {
     public private(set) var isClosed = false
     public internal(set) var lastActivityNs: UInt64
     var closeAfterFlush = false
+    /// TLS state on a TLS listener; nil for plain TCP.
+    var tls: TLSConnectionState?
     let onClose: (Connection, CloseReason) -> Void
 
     init(
@@ -100,6 +114,7 @@ public final class Connection: Pollable {
         guard pausedByHandler else { return }
         pausedByHandler = false
         updateInterest()
+        queueBufferedInputIfAny()
     }
 
     /// Closes once queued output is written (or at once when there is none).
@@ -116,6 +131,8 @@ public final class Connection: Pollable {
         guard !isClosed else { return }
         isClosed = true
         loop.unregister(descriptor: descriptor, token: token)
+        if let tls, tls.isEstablished, reason.allowsCloseNotify { tls.session.shutdown() }
+        tls = nil
         Glibc.close(descriptor)
         output = []
         handler?.closed(self, reason: reason)
@@ -128,8 +145,15 @@ public final class Connection: Pollable {
         // Read interest (EPOLLIN and EPOLLRDHUP) only while reading: epoll is level-triggered, so a half-closed
         // peer would otherwise report RDHUP on every wait while reading is paused or the input has ended.
         var wanted: UInt32 = 0
-        if !pausedByHandler && !pausedByBackpressure && !inputEnded { wanted |= CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP }
-        if pendingOutputByteCount > 0 { wanted |= CLINUX_EPOLLOUT }
+        if let tls, !tls.isEstablished {
+            wanted = tls.handshakeWantsWrite ? CLINUX_EPOLLOUT : CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP
+        } else {
+            let readWanted = !pausedByHandler && !pausedByBackpressure && !inputEnded
+            let writeWaitsForReadable = tls?.writeWaitsForReadable ?? false
+            if readWanted || writeWaitsForReadable { wanted |= CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP }
+            if pendingOutputByteCount > 0 && !writeWaitsForReadable { wanted |= CLINUX_EPOLLOUT }
+            if tls?.readWaitsForWritable ?? false { wanted |= CLINUX_EPOLLOUT }
+        }
         if wanted != interest {
             interest = wanted
             loop.modify(descriptor: descriptor, token: token, events: wanted)

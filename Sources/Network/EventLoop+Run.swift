@@ -27,9 +27,11 @@ extension EventLoop {
                 if errno == EINTR { continue }
                 preconditionFailure("epoll_wait failed with errno \(errno)")
             }
+            handshakeStepsThisIteration = 0
             for position in 0..<Int(count) {
                 dispatch(token: Int(tokens[position]), events: events[position])
             }
+            readBufferedInput()
             runDueTimers()
             for hook in iterationHooks { hook() }
             flushDirtyConnections()
@@ -64,7 +66,21 @@ extension EventLoop {
         for drainer in drainers { drainer() }
     }
 
+    /// Reads what OpenSSL holds for the TLS connections queued in the last iteration (each at most one read budget
+    /// per iteration, as if epoll had reported it).
+    func readBufferedInput() {
+        guard !connectionsWithBufferedInput.isEmpty else { return }
+        let batch = connectionsWithBufferedInput
+        connectionsWithBufferedInput.removeAll(keepingCapacity: true)
+        for connection in batch {
+            connection.tls?.queuedForBufferedRead = false
+            guard !connection.isClosed, !connection.pausedByHandler, !connection.pausedByBackpressure else { continue }
+            connection.readAvailable()
+        }
+    }
+
     func nextTimeoutMs() -> Int32 {
+        if !connectionsWithBufferedInput.isEmpty { return 0 }
         var earliest = requestedWakeNs ?? UInt64.max
         requestedWakeNs = nil
         for timer in timers { earliest = min(earliest, timer.deadlineNs) }

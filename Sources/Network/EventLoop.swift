@@ -27,6 +27,11 @@ public final class EventLoop: @unchecked Sendable {
     var timers: [(deadlineNs: UInt64, action: () -> Void)] = []
     /// The latest time the next wait may last until, as asked by `wakeNoLaterThan` during this iteration.
     var requestedWakeNs: UInt64?
+    /// TLS connections whose decrypted (or read-ahead) bytes wait inside OpenSSL: epoll will not announce them,
+    /// so the loop reads them in its next iteration.
+    var connectionsWithBufferedInput: [Connection] = []
+    /// TLS handshake steps run in this iteration (bounded by `limits.tlsHandshakesPerIterationMax`).
+    var handshakeStepsThisIteration = 0
     /// Scratch buffer for reads: a read's bytes are handed to the handler before the next read.
     let readBuffer: UnsafeMutableRawBufferPointer
 
@@ -117,6 +122,13 @@ public final class EventLoop: @unchecked Sendable {
         _ = clinux_epoll_ctl(epollDescriptor, CLINUX_EPOLL_CTL_DEL, descriptor, 0, 0)
         registrations[token] = nil
         freeTokens.append(token)
+    }
+
+    /// Loop thread only: true when one more TLS handshake step may run in this iteration, and counts it.
+    func takeHandshakeStep() -> Bool {
+        guard handshakeStepsThisIteration < limits.tlsHandshakesPerIterationMax else { return false }
+        handshakeStepsThisIteration += 1
+        return true
     }
 
     func markDirty(_ connection: Connection) {

@@ -25,11 +25,14 @@ public final class EventLoopGroup: @unchecked Sendable {
 
     /// Binds a listener (before `start`) and returns the bound port. `makeHandler` runs on the loop that
     /// receives each connection.
+    /// With `tls`, every connection first completes a TLS handshake (bounded by `tlsHandshakeTimeoutMs` and
+    /// `tlsHandshakesPerIterationMax`); `makeHandler` runs only then, and the handler sees decrypted bytes.
     @discardableResult
-    public func listen(on address: SocketAddress, makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler)
-        throws(SystemCallError) -> UInt16
-    {
-        let listener = try Listener(address: address, group: self, makeHandler: makeHandler)
+    public func listen(
+        on address: SocketAddress, tls: TLSListenerContext? = nil,
+        makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler
+    ) throws(SystemCallError) -> UInt16 {
+        let listener = try Listener(address: address, group: self, tls: tls, makeHandler: makeHandler)
         let loop = loops[listeners.count % loops.count]
         listener.token = try loop.register(listener, descriptor: listener.descriptor, events: CLINUX_EPOLLIN)
         listeners.append(listener)
@@ -40,6 +43,7 @@ public final class EventLoopGroup: @unchecked Sendable {
     public func start() {
         for loop in loops {
             if limits.idleTimeoutMs > 0 { scheduleIdleSweep(on: loop) }
+            if listeners.contains(where: { $0.tls != nil }) { scheduleHandshakeSweep(on: loop) }
             loop.start()
         }
     }
@@ -67,7 +71,7 @@ public final class EventLoopGroup: @unchecked Sendable {
     /// Loop thread: registers an accepted socket and hands it to a new handler.
     func adopt(
         descriptor: Int32, peer: SocketAddress, on loop: EventLoop, listenAddress: SocketAddress,
-        makeHandler: @Sendable (Connection) -> ConnectionHandler
+        tls: TLSListenerContext?, makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler
     ) {
         let id = nextConnectionID.add(1, ordering: .relaxed).newValue
         let connection = Connection(id: id, descriptor: descriptor, peer: peer, loop: loop) {
@@ -83,8 +87,35 @@ public final class EventLoopGroup: @unchecked Sendable {
             log.error("cannot register connection from \(peer): \(error)")
             return
         }
-        log.info("connection \(id) from \(peer) opened on \(listenAddress) (loop \(loop.index))")
-        connection.handler = makeHandler(connection)
+        log.info(
+            "connection \(id) from \(peer) opened on \(listenAddress) (loop \(loop.index))\(tls == nil ? "" : ", TLS")")
+        guard let tls else {
+            connection.handler = makeHandler(connection)
+            return
+        }
+        guard let session = tls.context.makeSession(descriptor: descriptor) else {
+            connection.close(.overLimit("OpenSSL could not allocate a TLS session"))
+            return
+        }
+        connection.tls = TLSConnectionState(
+            session: session, listener: tls, acceptedNs: monotonicNanoseconds(), makeHandler: makeHandler)
+    }
+
+    /// Closes TLS connections whose handshake outlived `tlsHandshakeTimeoutMs` (counted as `timeout`). Runs a few
+    /// times per timeout period, so a connection lives at most about 1.25 timeouts without a finished handshake.
+    func scheduleHandshakeSweep(on loop: EventLoop) {
+        let timeoutNs = UInt64(limits.tlsHandshakeTimeoutMs) * 1_000_000
+        let period = max(min(limits.tlsHandshakeTimeoutMs / 4, 250), 10)
+        loop.schedule(afterMs: period) { [self] in
+            let now = monotonicNanoseconds()
+            for case let connection as Connection in loop.registrations {
+                guard let state = connection.tls, !state.isEstablished, now - state.acceptedNs > timeoutNs else {
+                    continue
+                }
+                connection.refuseHandshake(.timeout, "no finished handshake after \(limits.tlsHandshakeTimeoutMs) ms")
+            }
+            scheduleHandshakeSweep(on: loop)
+        }
     }
 
     func scheduleIdleSweep(on loop: EventLoop) {

@@ -8,15 +8,18 @@ final class Listener: Pollable {
     let address: SocketAddress
     unowned let group: EventLoopGroup
     let makeHandler: @Sendable (Connection) -> ConnectionHandler
+    /// TLS settings in force on this listener; nil for plain TCP.
+    let tls: TLSListenerContext?
     var token = -1
     var nextLoop = 0
 
     init(
-        address: SocketAddress, group: EventLoopGroup,
+        address: SocketAddress, group: EventLoopGroup, tls: TLSListenerContext?,
         makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler
     ) throws(SystemCallError) {
         self.address = address
         self.group = group
+        self.tls = tls
         self.makeHandler = makeHandler
         descriptor = socket(
             AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -82,9 +85,11 @@ final class Listener: Pollable {
         let group = self.group
         let makeHandler = self.makeHandler
         let listenAddress = address
+        let tls = self.tls
         target.execute {
             group.adopt(
-                descriptor: descriptor, peer: peer, on: target, listenAddress: listenAddress, makeHandler: makeHandler)
+                descriptor: descriptor, peer: peer, on: target, listenAddress: listenAddress, tls: tls,
+                makeHandler: makeHandler)
         }
     }
 

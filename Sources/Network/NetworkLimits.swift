@@ -12,6 +12,13 @@ public struct NetworkLimits: Sendable {
     public var listenBacklog: Int32 = 4096
     /// Events taken from epoll per wait.
     public var eventsPerWaitMax = 256
+    /// A TLS connection whose handshake has not finished this long after it was accepted is closed and counted
+    /// (`timeout`): a client that stops mid-handshake holds a connection slot no longer than this.
+    public var tlsHandshakeTimeoutMs = 10_000
+    /// TLS handshake steps (each may be a key exchange and a signature, ~0.1–1 ms of CPU) one loop runs per
+    /// iteration; the rest wait for the next iteration, so a flood of handshakes cannot starve established
+    /// connections, whose reads and writes run in every iteration.
+    public var tlsHandshakesPerIterationMax = 16
 
     public init() {}
 }

@@ -58,6 +58,10 @@ extension SwitchConfiguration {
         ledgerQueueCapacity = try limits.integer("ledgerQueueCapacity", range: 1...(1 << 22)) ?? ledgerQueueCapacity
         idempotencyKeysPerShard =
             try limits.integer("idempotencyKeysPerShard", range: 1024...(1 << 28)) ?? idempotencyKeysPerShard
+        network.tlsHandshakeTimeoutMs =
+            try limits.integer("tlsHandshakeTimeoutMs", range: 10...600_000) ?? network.tlsHandshakeTimeoutMs
+        network.tlsHandshakesPerIterationMax =
+            try limits.integer("tlsHandshakesPerIterationMax", range: 1...4096) ?? network.tlsHandshakesPerIterationMax
         try limits.rejectUnknownKeys()
     }
 
@@ -98,10 +102,11 @@ extension SwitchConfiguration {
         guard let role = ListenerConfiguration.Role(rawValue: roleName) else {
             throw object.error("role", "must be terminal or host")
         }
+        let tls = try object.child("tls")?.tlsFiles()
         try object.rejectUnknownKeys()
         return ListenerConfiguration(
             address: address, framing: Framing(lengthHeader: header, hasTPDU: tpdu, frameBytesMax: frameMax),
-            dialectName: dialectName, role: role)
+            dialectName: dialectName, role: role, tls: tls)
     }
 }
 
@@ -212,5 +217,21 @@ final class JSONReader {
             let key = error.keyPath.isEmpty ? path : path + "." + error.keyPath
             throw ConfigurationError(source: source, key: key, message: error.problem)
         }
+    }
+
+    /// A listener's `tls` object: `certificate` and `privateKey` (PEM paths) required, `clientCertificateAuthority`
+    /// optional; any other key is refused, so a misspelt setting never leaves a listener less protected than
+    /// its operator believes. The files themselves are read and checked when the switch starts.
+    func tlsFiles() throws(ConfigurationError) -> TLSServerFiles {
+        guard let certificate = try nonEmptyString("certificate", meaning: "file path (a PEM certificate)") else {
+            throw error("certificate", "is required (a PEM certificate file)")
+        }
+        guard let privateKey = try nonEmptyString("privateKey", meaning: "file path (a PEM private key)") else {
+            throw error("privateKey", "is required (a PEM private key file)")
+        }
+        let authority = try nonEmptyString("clientCertificateAuthority", meaning: "file path (PEM certificates)")
+        try rejectUnknownKeys()
+        return TLSServerFiles(
+            certificatePath: certificate, privateKeyPath: privateKey, clientCertificateAuthorityPath: authority)
     }
 }

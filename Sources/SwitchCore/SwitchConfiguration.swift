@@ -11,15 +11,18 @@ public struct ListenerConfiguration: Sendable {
     public var framing: Framing
     public var dialectName: String
     public var role: Role
+    /// TLS on this listener (certificate, key, and for mutual TLS the client authority); nil serves plain TCP.
+    public var tls: TLSServerFiles?
 
     public init(
         address: SocketAddress, framing: Framing = Framing(), dialectName: String = BuiltinDialects.defaultName,
-        role: Role = .terminal
+        role: Role = .terminal, tls: TLSServerFiles? = nil
     ) {
         self.address = address
         self.framing = framing
         self.dialectName = dialectName
         self.role = role
+        self.tls = tls
     }
 }
 

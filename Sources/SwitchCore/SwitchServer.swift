@@ -5,10 +5,12 @@ import Loyalty
 import Network
 import Synchronization
 
-/// A listener's resolved settings: its configuration and its loaded dialect.
+/// A listener's resolved settings: its configuration, its loaded dialect and, on a TLS listener, the TLS
+/// settings in force.
 struct ListenerRuntime: Sendable {
     let configuration: ListenerConfiguration
     let dialect: Dialect
+    let tls: TLSListenerContext?
 }
 
 /// What every loop shares: read-only after start, but for the keys in doubt.
@@ -56,6 +58,8 @@ public final class SwitchServer: @unchecked Sendable {
     let contexts: [LoopContext]
     /// Ports actually bound, in listener order (useful with port 0 in tests).
     public private(set) var boundPorts: [UInt16] = []
+    /// The TLS listeners' contexts, in listener order (reloaded together on SIGHUP).
+    var tlsListeners: [(address: SocketAddress, context: TLSListenerContext)] = []
     let stopped = Atomic<Bool>(false)
     /// The version of the rules in force (0: none); a reload must bring a higher one.
     private var rulesVersion: Int64
@@ -119,7 +123,8 @@ public final class SwitchServer: @unchecked Sendable {
         return ledger
     }
 
-    /// Binds every listener and starts the loops.
+    /// Binds every listener and starts the loops. A TLS listener's certificate and key are loaded and checked
+    /// first: one that cannot serve refuses the start with its path and OpenSSL's reason.
     public func start() throws(SwitchStartError) {
         for listenerConfiguration in configuration.listeners {
             let dialect: Dialect
@@ -132,11 +137,12 @@ public final class SwitchServer: @unchecked Sendable {
             if let problem = ListenerConfiguration.problem(with: dialect) {
                 throw SwitchStartError(message: "listener \(listenerConfiguration.address): \(problem)")
             }
-            let listener = ListenerRuntime(configuration: listenerConfiguration, dialect: dialect)
+            let tls = try loadTLS(listenerConfiguration)
+            let listener = ListenerRuntime(configuration: listenerConfiguration, dialect: dialect, tls: tls)
             let contexts = self.contexts
             let port: UInt16
             do {
-                port = try group.listen(on: listenerConfiguration.address) { connection in
+                port = try group.listen(on: listenerConfiguration.address, tls: tls) { connection in
                     SwitchConnection(
                         connection: connection, context: contexts[connection.loop.index], listener: listener)
                 }
@@ -144,11 +150,12 @@ public final class SwitchServer: @unchecked Sendable {
                 throw SwitchStartError(message: "listen on \(listenerConfiguration.address): \(error)")
             }
             boundPorts.append(port)
+            if let tls { tlsListeners.append((SocketAddress("\(listenerConfiguration.address.host):\(port)")!, tls)) }
             let framing = listenerConfiguration.framing
             log.info(
                 "listening on \(listenerConfiguration.address.host):\(port) dialect \(dialect.name) framing "
-                    + "\(framing.lengthHeader.rawValue)\(framing.hasTPDU ? "+tpdu" : "") role \(listenerConfiguration.role.rawValue)",
-                priority: .essential)
+                    + "\(framing.lengthHeader.rawValue)\(framing.hasTPDU ? "+tpdu" : "") role \(listenerConfiguration.role.rawValue)"
+                    + Self.tlsDescription(tls), priority: .essential)
         }
         group.start()
     }
@@ -162,6 +169,7 @@ public final class SwitchServer: @unchecked Sendable {
         let deadline = monotonicNanoseconds() + UInt64(configuration.shutdownGraceMs) * 1_000_000
         while pendingCount() > 0 && monotonicNanoseconds() < deadline { usleep(2000) }
         group.stop()
+        for (address, context) in tlsListeners { log.info("TLS on \(address): \(context.statistics.summary)") }
         runtime.ledger.close()
         log.info("stopped", priority: .essential)
     }

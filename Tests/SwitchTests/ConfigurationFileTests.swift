@@ -75,10 +75,9 @@ import Testing
         try Self.expectRefusal(
             #"{"listeners": [{"address": "127.0.0.1:0", "dialekt": "iso87bcd"}]}"#,
             "listeners[0].dialekt: unknown key (did you mean dialect?)")
-        // TLS does not exist on this branch: until it does, `tls` is a key nothing reads, so it is refused.
         try Self.expectRefusal(
-            #"{"listeners": [{"address": "127.0.0.1:0", "tls": {"certificate": "switch.pem"}}]}"#,
-            "listeners[0].tls: unknown key (allowed: address, dialect, frameBytesMax, framing, role, tpdu)")
+            #"{"listeners": [{"address": "127.0.0.1:0", "tls": {"certificate": "s.pem", "privateKey": "k.pem", "cipher": "ALL"}}]}"#,
+            "listeners[0].tls.cipher: unknown key")
         try Self.expectRefusal(
             #"{"rules": {"version": 1, "currency": 364, "earnings": {}}}"#,
             "rules.earnings: unknown key (did you mean earning?)")

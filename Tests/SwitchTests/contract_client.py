@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Independent check of wire contract v1 with pyiso8583 (pip install pyiso8583==4.0.1), not our codec.
 
-Usage: contract_client.py PORT
-Runs a scripted terminal session against 127.0.0.1:PORT and prints one JSON object:
+Usage: contract_client.py PORT [--tls CA_FILE]
+Runs a scripted terminal session against 127.0.0.1:PORT (over TLS, verifying the switch against CA_FILE, with
+--tls) and prints one JSON object:
 {"checks": [{"name": ..., "ok": true|false, "detail": ...}, ...]}. Exit status 0 when it could run the session
 (the checks themselves say pass or fail), 2 on usage or connection problems.
 """
@@ -10,6 +11,7 @@ import copy
 import time
 import json
 import socket
+import ssl
 import struct
 import sys
 
@@ -29,8 +31,12 @@ ECHOED = ["2", "3", "4", "7", "11", "12", "13", "37", "41", "42", "49"]
 
 
 class Session:
-    def __init__(self, port):
+    def __init__(self, port, authority=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        if authority is not None:
+            context = ssl.create_default_context(cafile=authority)
+            context.check_hostname = False
+            self.sock = context.wrap_socket(self.sock)
         self.buffer = b""
         self.checks = []
 
@@ -156,11 +162,11 @@ def run(session):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 4) or (len(sys.argv) == 4 and sys.argv[2] != "--tls"):
         print(__doc__, file=sys.stderr)
         return 2
     try:
-        session = Session(int(sys.argv[1]))
+        session = Session(int(sys.argv[1]), sys.argv[3] if len(sys.argv) == 4 else None)
     except OSError as error:
         print("cannot connect: %s" % error, file=sys.stderr)
         return 2
