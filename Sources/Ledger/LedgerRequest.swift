@@ -178,25 +178,6 @@ public enum LedgerStatus: UInt8, Sendable, BitwiseCopyable {
     /// earned where the groups do not allow spending here).
     case notPermittedAtMerchant = 15
 
-    /// The ISO 8583 field 39 code the wire contract assigns to this outcome.
-    public var responseCode: String {
-        switch self {
-        case .approved: "00"
-        case .partiallyApproved: "10"
-        case .insufficientFunds: "51"
-        case .unknownCard: "14"
-        case .cardBlocked: "62"
-        case .invalidAmount: "13"
-        case .originalNotFound: "25"
-        case .declined: "05"
-        case .notPermitted: "57"
-        case .notPermittedAtMerchant: "58"
-        case .keyConflict: "94"
-        case .overloaded, .undone: "91"
-        case .capacityExceeded, .systemError, .originalMayBeForgotten: "96"
-        }
-    }
-
     public var isApproval: Bool { self == .approved || self == .partiallyApproved }
 }
 

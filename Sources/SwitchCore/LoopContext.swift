@@ -161,7 +161,7 @@ final class LoopContext {
                 "latency budget of \(runtime.configuration.latencyBudgetMs) ms missed for \(entry.kind) "
                     + "card \(entry.card.map { "\($0)" } ?? "-"): answered 91")
             if var response = entry.response {
-                ResponseBuilder.complete(&response, code: "91")
+                ResponseBuilder.complete(&response, code: .notAnsweredInTime)
                 entry.connection?.send(response, tpdu: entry.tpdu)
             }
         }

@@ -25,7 +25,7 @@ enum ResponseBuilder {
     static func complete(_ response: inout ISOMessage, reply: LedgerReply, program: Program) {
         let approved = reply.status.isApproval
         if approved { setApprovalCode(&response, reply.key) }
-        setCode(&response, reply.status.responseCode)
+        setCode(&response, ResponseCode(reply.status))
         if reply.status == .partiallyApproved {
             // A payment says what it paid; a hold (points only) is worth its points.
             let paid =
@@ -142,13 +142,12 @@ enum ResponseBuilder {
     }
 
     /// A response that needs no ledger: 39 only.
-    static func complete(_ response: inout ISOMessage, code: String) {
+    static func complete(_ response: inout ISOMessage, code: ResponseCode) {
         setCode(&response, code)
     }
 
-    static func setCode(_ response: inout ISOMessage, _ code: String) {
-        var code = code
-        code.withUTF8 { try? response.set(39, canonicalBytes: UnsafeRawBufferPointer($0)) }
+    static func setCode(_ response: inout ISOMessage, _ code: ResponseCode) {
+        code.withBytes { _ = try? response.set(39, canonicalBytes: $0) }
     }
 
     /// Six digits derived from the request key, so a replayed response is identical byte for byte.

@@ -27,7 +27,7 @@ extension SwitchConnection {
             context.runtime.log.warning(
                 "connection \(connection.id) from \(connection.peer): format error in \(mti): field \(field) byte "
                     + "\(index) is outside its type's characters; answered 30")
-            answerNow("30", tpdu: tpdu)
+            answerNow(.formatError, tpdu: tpdu)
             return
         }
         switch kind {
@@ -35,7 +35,7 @@ extension SwitchConnection {
             answerNetworkManagement(tpdu: tpdu)
             return
         case .unsupported:
-            answerNow("12", tpdu: tpdu)
+            answerNow(.invalidTransaction, tpdu: tpdu)
             return
         default:
             break
@@ -53,7 +53,7 @@ extension SwitchConnection {
     ) {
         let key = RequestKeys.key(of: request)
         if context.runtime.isInDoubt(key) {
-            answerNow("91", tpdu: tpdu)
+            answerNow(.notAnsweredInTime, tpdu: tpdu)
             return
         }
         var state = PendingRequest()
@@ -77,7 +77,7 @@ extension SwitchConnection {
             ledgerRequest.merchant = shortIdentifier(42)
         }
         guard context.enqueue(ledgerRequest, state) else {
-            answerNow("91", tpdu: tpdu)
+            answerNow(.notAnsweredInTime, tpdu: tpdu)
             return
         }
         // The pending entry owns the skeleton now; build the next one in a fresh message.
@@ -86,7 +86,7 @@ extension SwitchConnection {
         if inFlight >= context.runtime.configuration.inFlightPerConnectionMax { connection.pauseReading() }
     }
 
-    func answerNow(_ code: String, tpdu: UInt64?) {
+    func answerNow(_ code: ResponseCode, tpdu: UInt64?) {
         ResponseBuilder.complete(&response, code: code)
         send(response, tpdu: tpdu)
     }
@@ -99,7 +99,7 @@ extension SwitchConnection {
         case 2: name = "sign-off"
         case 301: name = "echo"
         default:
-            answerNow("12", tpdu: tpdu)
+            answerNow(.invalidTransaction, tpdu: tpdu)
             return
         }
         if name != "echo" {
@@ -107,7 +107,7 @@ extension SwitchConnection {
             context.runtime.log.info(
                 "connection \(connection.id) from \(connection.peer): \(name) terminal \(terminal)")
         }
-        answerNow("00", tpdu: tpdu)
+        answerNow(.approved, tpdu: tpdu)
     }
 
     /// The ledger operation for a request, or the response code that refuses it.
@@ -115,16 +115,16 @@ extension SwitchConnection {
         let program = context.program
         let amount = request.integer(4)
         if kind.needsAmount {
-            guard let amount else { return .failure(ResponseCodeError("30")) }
-            guard amount > 0 else { return .failure(ResponseCodeError("13")) }
+            guard let amount else { return .failure(ResponseCodeError(.formatError)) }
+            guard amount > 0 else { return .failure(ResponseCodeError(.invalidAmount)) }
         }
         guard let card = cardNumber() else {
-            return .failure(ResponseCodeError(request.has(2) || request.has(35) ? "14" : "30"))
+            return .failure(ResponseCodeError(request.has(2) || request.has(35) ? .unknownCard : .formatError))
         }
         let amountMinor = amount ?? 0
         // Field 48 carries what some transactions add (AdditionalData.swift); malformed or misplaced is 30.
         guard let additional = AdditionalData.parse(request, for: kind) else {
-            return .failure(ResponseCodeError("30"))
+            return .failure(ResponseCodeError(.formatError))
         }
         var saleTimeMs: Int64?
         if kind == .offlinePurchase {
@@ -141,15 +141,15 @@ extension SwitchConnection {
                 transaction.serviceCode = additional.serviceCode
                 // The part already paid with points (a 91 entry in the request's field 54) earns nothing.
                 guard let paidWithPoints = AdditionalAmounts.paidWithPointsMinor(in: request) else {
-                    return .failure(ResponseCodeError("30"))
+                    return .failure(ResponseCodeError(.formatError))
                 }
-                guard paidWithPoints <= amountMinor else { return .failure(ResponseCodeError("13")) }
+                guard paidWithPoints <= amountMinor else { return .failure(ResponseCodeError(.invalidAmount)) }
                 transaction.paidWithPointsAmountMinor = paidWithPoints
                 return .success(
                     (.purchase(transaction: transaction, saleTimeMs: saleTimeMs, autoEnrol: program.autoEnrol), card))
             }
             guard let points = program.pointsEarned(amountMinor: amountMinor) else {
-                return .failure(ResponseCodeError("13"))
+                return .failure(ResponseCodeError(.invalidAmount))
             }
             let amounts = AssetAmounts(points: points)
             return .success(
@@ -158,7 +158,7 @@ extension SwitchConnection {
             // The shard decides how credit and points pay, from the balances it holds (ResponseBuilder shows it).
             // The share cap applies to the purchase total that field 48 (PT) names, never to the payment itself.
             if let total = additional.purchaseTotalMinor, total < amountMinor {
-                return .failure(ResponseCodeError("13"))
+                return .failure(ResponseCodeError(.invalidAmount))
             }
             let pay = LedgerOperation.pay(
                 amountMinor: amountMinor, purchaseTotalMinor: additional.purchaseTotalMinor,
@@ -172,13 +172,13 @@ extension SwitchConnection {
             return .success((operation, card))
         case .completion:
             guard let original = RequestKeys.originalKey(from: request), let amount else {
-                return .failure(ResponseCodeError("30"))
+                return .failure(ResponseCodeError(.formatError))
             }
             return .success((.capture(holdKey: original, amount: program.pointsToPay(amountMinor: amount)), card))
         case .refund:
             // Field 90 names the original; without it, field 37 repeats the original's RRN.
             guard let original = RequestKeys.originalKey(from: request) ?? RequestKeys.retrievalReference(of: request)
-            else { return .failure(ResponseCodeError("30")) }
+            else { return .failure(ResponseCodeError(.formatError)) }
             return .success((.refund(originalKey: original, refundAmountMinor: amountMinor), card))
         case .balanceInquiry:
             return .success((.balance, card))
@@ -191,7 +191,7 @@ extension SwitchConnection {
             let original = RequestKeys.originalKey(from: request) ?? RequestKeys.terminalReference(of: request)
             return .success((.reverse(originalKey: original), card))
         case .networkManagement, .unsupported:
-            return .failure(ResponseCodeError("12"))
+            return .failure(ResponseCodeError(.invalidTransaction))
         }
     }
 
@@ -207,13 +207,13 @@ extension SwitchConnection {
             let saleMs = SaleTime.utcMs(
                 localDate: localDate, localTime: localTime, utcOffsetMinutes: configuration.terminalUtcOffsetMinutes,
                 referenceMs: min(referenceMs, nowMs))
-        else { return .failure(ResponseCodeError("30")) }
+        else { return .failure(ResponseCodeError(.formatError)) }
         let ageMaxMs = Int64(configuration.offlineAdviceAgeMaxHours) * 3_600_000
         guard saleMs >= nowMs - ageMaxMs, saleMs <= nowMs + SaleTime.toleranceMs else {
             context.runtime.log.info(
                 "connection \(connection.id) from \(connection.peer): offline advice of a sale \((nowMs - saleMs) / 3_600_000) h "
                     + "old (limit \(configuration.offlineAdviceAgeMaxHours) h, or in the future): declined 05")
-            return .failure(ResponseCodeError("05"))
+            return .failure(ResponseCodeError(.declined))
         }
         return .success(min(saleMs, nowMs))
     }
@@ -261,6 +261,6 @@ extension SwitchConnection {
 
 /// A refusal before the ledger: the field 39 code to answer with.
 struct ResponseCodeError: Error {
-    let code: String
-    init(_ code: String) { self.code = code }
+    let code: ResponseCode
+    init(_ code: ResponseCode) { self.code = code }
 }

@@ -120,7 +120,7 @@ final class SwitchConnection: ConnectionHandler {
         response.removeAll(mti: mti.response)
         try? response.set(11, bytes: stan)
         if let terminal = fields[41] { try? response.set(41, bytes: terminal) }
-        try? response.set(39, "30")
+        ResponseBuilder.setCode(&response, .formatError)
         if !response.has(11) {
             connection.close(.protocolError(error.description))
             return

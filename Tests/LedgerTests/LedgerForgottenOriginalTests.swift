@@ -28,7 +28,7 @@ import Testing
         for _ in 0..<10 { _ = ledger.perform(requests.make(card(1), earn(1))) }
         // Before the fix this was a tombstone answered 00 while the 50 points stayed.
         let reversal = ledger.perform(requests.make(card(1), .reverse(originalKey: original.key)))
-        #expect(reversal.status == .originalMayBeForgotten && reversal.status.responseCode == "96")
+        #expect(reversal.status == .originalMayBeForgotten)
         #expect(ledger.perform(requests.make(card(1), .balance)).balance.points == 60)
     }
 

@@ -160,3 +160,19 @@ import Testing
         #expect(line("ANY") == "POINTS +5 BALANCE 5 | OFFER ANY: +500 POINTS ON A PURCHASE OF 2000000 OR MORE")
     }
 }
+
+/// Field 39 comes from one table: every ledger outcome maps to the code wire contract v1 gives it.
+@Suite struct ResponseCodeTests {
+    @Test("every ledger outcome has its contract code; codes spell their two digits")
+    func oneTable() {
+        let expected: [(LedgerStatus, String)] = [
+            (.approved, "00"), (.partiallyApproved, "10"), (.insufficientFunds, "51"), (.unknownCard, "14"),
+            (.cardBlocked, "62"), (.invalidAmount, "13"), (.originalNotFound, "25"), (.declined, "05"),
+            (.notPermitted, "57"), (.notPermittedAtMerchant, "58"), (.keyConflict, "94"), (.overloaded, "91"),
+            (.undone, "91"), (.capacityExceeded, "96"), (.systemError, "96"), (.originalMayBeForgotten, "96"),
+        ]
+        for (status, code) in expected { #expect(ResponseCode(status).text == code, "\(status)") }
+        #expect(ResponseCode.allCases.map(\.text).allSatisfy { $0.count == 2 && $0.allSatisfy(\.isNumber) })
+        #expect(Set(ResponseCode.allCases.map(\.text)).count == ResponseCode.allCases.count)
+    }
+}
