@@ -208,11 +208,15 @@ final class Flag: Sendable {
                 }
                 guard seen.insert(bytes).inserted else { continue }
                 try client.write(Wire.frame(bytes))
-                // A readable MTI that expects no response (a response, notification, acknowledgement) is dropped
-                // by the switch: nothing to wait for (ContractErrorTests.nonRequestMTI checks the silence).
+                // A readable MTI whose response cannot be formed (a response, notification, acknowledgement) is
+                // not answered: the switch closes the connection (ContractErrorTests.nonRequestMTICloses).
                 if let mti = Int(String(decoding: bytes.prefix(4), as: UTF8.self)).flatMap({ MTI($0) }),
                     bytes.prefix(4).allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), !mti.expectsResponse
                 {
+                    #expect(client.closedByPeer(within: 5), "\(mti) was neither answered nor closed")
+                    closed += 1
+                    client.close()
+                    client = try SwitchClient(port: server.port)
                     continue
                 }
                 do {
