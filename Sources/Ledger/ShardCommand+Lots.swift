@@ -32,7 +32,7 @@ extension WALRecord {
 
     /// Writes the lot terms when the option bit says so (after every other field of the body).
     static func encodeLotTerms(_ command: ShardCommand, _ writer: inout ByteWriter) {
-        guard command.options & ShardCommand.optionHasLotTerms != 0 else { return }
+        guard command.options.contains(.hasLotTerms) else { return }
         precondition(
             ShardCommand.carriesLotTerms(command.kind) && command.lotTerms.pointsExpiresOnDay > 0
                 && command.lotTerms.creditExpiresOnDay > 0, "lot terms on a command that cannot carry them")
@@ -43,7 +43,7 @@ extension WALRecord {
 
     /// Reads the lot terms; false when the bit is on a kind that cannot carry them or a day is not positive.
     static func decodeLotTerms(_ command: inout ShardCommand, _ reader: inout ByteReader) -> Bool {
-        guard command.options & ShardCommand.optionHasLotTerms != 0 else {
+        guard command.options.contains(.hasLotTerms) else {
             command.lotTerms = .neverExpires
             return true
         }

@@ -5,26 +5,10 @@ import Loyalty
 /// The same value is what the write-ahead log records (minus `tag` and `sink`), so replay re-runs exactly
 /// the command that was applied.
 struct ShardCommand: Sendable, BitwiseCopyable {
-    static let optionAllowPartial: UInt16 = 1
-    /// On a reversal: the caller answered the original "not done" (a missed latency budget), so the original's
-    /// remembered outcome becomes `.undone` and its repeats are answered the way the caller answered it.
-    static let optionUndo: UInt16 = 8
-    static let optionAutoEnrol: UInt16 = 2
-    /// Set on an earn whose record carries a reference.
-    static let optionHasReference: UInt16 = 4
-    /// Set on an earn, redeem, hold, capture or refund whose record carries a terminal reference.
-    static let optionHasTerminalReference: UInt16 = 16
-    /// An earn whose amounts the loyalty rules decide on the shard (a purchase).
-    static let optionPurchase: UInt16 = 32
-    /// The record carries the loyalty decision: the rules version and the member's aggregates after it (a decided
-    /// purchase, or a refund or reversal that undid one). Replay sets them instead of asking the rules again.
-    static let optionDecided: UInt16 = 64
-    /// A redeem that pays a purchase amount with credit and points under a `RedemptionPolicy` (`LedgerOperation.pay`).
-    static let optionPay: UInt16 = 256
 
     var kind: CommandKind
-    /// Bits 0...7 are logged in the record's options byte, bits 8...15 in the byte after the status.
-    var options: UInt16 = 0
+    /// Logged in two bytes of the record (`CommandOptions.logged`).
+    var options: CommandOptions = []
     var asset: Asset = .points
     var tag: UInt64 = 0
     var key: IdempotencyKey
@@ -75,30 +59,20 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     /// logged with `optionHasLotTerms` (ShardCommand+Lots.swift). Without the bit: never expires.
     var lotTerms = LotTerms.neverExpires
 
-    var allowPartial: Bool { options & Self.optionAllowPartial != 0 }
-    var isUndo: Bool { options & Self.optionUndo != 0 }
-    var autoEnrol: Bool { options & Self.optionAutoEnrol != 0 }
-    var isPurchase: Bool { options & Self.optionPurchase != 0 }
-    var isDecided: Bool { options & Self.optionDecided != 0 }
-    var isPay: Bool { options & Self.optionPay != 0 }
-    /// A pay whose record carries its spending masks and the spending merchant's tag.
-    static let optionSpending: UInt16 = 512
-    var hasSpending: Bool { options & Self.optionSpending != 0 }
-    /// A hold or capture that names the merchant it spends at (not logged: the masks it resolves to are).
-    static let optionHasMerchant: UInt16 = 1024
-    var spendsAtMerchant: Bool { isPay || options & Self.optionHasMerchant != 0 }
-    /// A payment or hold that answers `.notPermittedAtMerchant` (58) when only value earned elsewhere would pay;
-    /// records written before that answered 51, and replay keeps what they answered.
-    static let optionRefusesAtMerchant: UInt16 = 2048
-    var refusesAtMerchant: Bool { options & Self.optionRefusesAtMerchant != 0 }
+    var allowPartial: Bool { options.contains(.allowPartial) }
+    var isUndo: Bool { options.contains(.undo) }
+    var autoEnrol: Bool { options.contains(.autoEnrol) }
+    var isPurchase: Bool { options.contains(.purchase) }
+    var isDecided: Bool { options.contains(.decided) }
+    var isPay: Bool { options.contains(.pay) }
+    var hasSpending: Bool { options.contains(.spending) }
+    var spendsAtMerchant: Bool { isPay || options.contains(.hasMerchant) }
+    var refusesAtMerchant: Bool { options.contains(.refusesAtMerchant) }
     /// The kinds whose records may carry spending masks.
     static func carriesSpending(_ command: ShardCommand) -> Bool {
         command.isPay || command.kind == .hold || command.kind == .capture
     }
-    /// On a transferIn: a referral bonus, not a card replacement (shares its bit with `optionUndo`, which only a
-    /// reversal carries).
-    static let optionBonus: UInt16 = 8
-    var isBonus: Bool { options & Self.optionBonus != 0 }
+    var isBonus: Bool { options.contains(.bonus) }
 
     static let noTransaction = Loyalty.Transaction(
         amountMinor: 0, currencyCode: 0, merchantCategoryCode: 0, merchant: ShortIdentifier("-")!,
@@ -127,18 +101,18 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         self.sink = sink
         setOperation(request.operation, cardHashKey: cardHashKey)
         if kind == .earn { lotTerms = request.lotTerms }
-        if isPay || kind == .hold { options |= Self.optionRefusesAtMerchant }
+        if isPay || kind == .hold { options.insert(.refusesAtMerchant) }
         if kind == .hold || kind == .capture, let merchant = request.merchant {
             transaction.merchant = merchant
-            options |= Self.optionHasMerchant
+            options.insert(.hasMerchant)
         }
         if kind == .earn && request.reference != .zero {
             reference = request.reference
-            options |= Self.optionHasReference
+            options.insert(.hasReference)
         }
         if Self.keepsTerminalReference(kind) && request.terminalReference != .zero {
             terminalReference = request.terminalReference
-            options |= Self.optionHasTerminalReference
+            options.insert(.hasTerminalReference)
         }
     }
 
@@ -157,13 +131,13 @@ struct ShardCommand: Sendable, BitwiseCopyable {
             kind = .earn
             amounts = earned
             referenceAmountMinor = purchaseAmountMinor
-            options = autoEnrol ? Self.optionAutoEnrol : 0
+            options = autoEnrol ? [.autoEnrol] : []
         case .purchase(let purchase, let saleTime, let autoEnrol):
             kind = .earn
             transaction = purchase
             saleTimeMs = saleTime
             referenceAmountMinor = purchase.amountMinor
-            options = Self.optionPurchase | (autoEnrol ? Self.optionAutoEnrol : 0)
+            options = autoEnrol ? [.purchase, .autoEnrol] : [.purchase]
         case .redeem(let redeemAsset, let amount, let allowPartial):
             kind = .redeem
             setSingleAmount(redeemAsset, amount, allowPartial: allowPartial)
@@ -173,7 +147,7 @@ struct ShardCommand: Sendable, BitwiseCopyable {
             referenceAmountMinor = amountMinor
             purchaseTotalMinor = purchaseTotal
             policy = paymentPolicy
-            options = Self.optionPay
+            options = [.pay]
         case .hold(let holdAsset, let amount, let allowPartial, let expiresAfterMs):
             kind = .hold
             setSingleAmount(holdAsset, amount, allowPartial: allowPartial)
@@ -191,7 +165,7 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         case .undo(let original):
             kind = .reverse
             originalKey = original
-            options = Self.optionUndo
+            options = [.undo]
         case .refund(let original, let refundAmountMinor):
             kind = .refund
             originalKey = original
@@ -208,7 +182,7 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     private mutating func setSingleAmount(_ single: Asset, _ amount: Int64, allowPartial: Bool) {
         asset = single
         amounts[single] = amount
-        options = allowPartial ? Self.optionAllowPartial : 0
+        options = allowPartial ? [.allowPartial] : []
     }
 }
 

@@ -35,7 +35,7 @@ extension ShardState {
             }
         }
         command.spending = masks
-        command.options |= ShardCommand.optionSpending
+        command.options.insert(.spending)
     }
 
     /// The sum of the member's lots of `asset` whose positions are set in `mask`.

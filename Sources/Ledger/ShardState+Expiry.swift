@@ -50,9 +50,9 @@ extension ShardState {
         terms.creditExpiresOnDay = resolvedDay(terms.creditExpiresOnDay, lifeDays: limits.creditLifeDays, today)
         command.lotTerms = terms
         if terms == .neverExpires {
-            command.options &= ~ShardCommand.optionHasLotTerms
+            command.options.remove(.hasLotTerms)
         } else {
-            command.options |= ShardCommand.optionHasLotTerms
+            command.options.insert(.hasLotTerms)
         }
     }
 

@@ -73,7 +73,7 @@ extension ShardState {
         command.memberAfter = decision.memberAfter
         command.purchaseEffect = decision.effect
         command.referrerBonusPoints = decision.referrerBonusPoints
-        command.options |= ShardCommand.optionDecided
+        command.options.insert(.decided)
     }
 
     /// After the amounts were credited: the member's aggregates become the decided ones, and the purchase keeps
@@ -280,7 +280,7 @@ extension ShardState {
         if !command.isDecided, let rules {
             command.rulesVersion = rules.version
             command.memberAfter.tier = UInt8(clamping: rules.tier(of: members[member].loyalty, atTimeMs: nowMs))
-            command.options |= ShardCommand.optionDecided
+            command.options.insert(.decided)
         }
         result.receipt.tier = command.isDecided ? command.memberAfter.tier : members[member].loyalty.tier
         return result

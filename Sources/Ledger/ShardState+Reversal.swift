@@ -222,7 +222,7 @@ extension ShardState {
         members[member].loyalty = after
         command.memberAfter = after
         command.rulesVersion = rules.version
-        command.options |= ShardCommand.optionDecided
+        command.options.insert(.decided)
     }
 
     /// A refund of a rules-decided purchase was reversed: its part counts again in the member's aggregates (and,
@@ -258,7 +258,7 @@ extension ShardState {
         members[member].loyalty = after
         command.memberAfter = after
         command.rulesVersion = rules.version
-        command.options |= ShardCommand.optionDecided
+        command.options.insert(.decided)
     }
 
     enum RefundReversal {

@@ -87,9 +87,9 @@ extension ShardState {
         command.amounts = transfer.amounts
         command.referenceAmountMinor = Int64(shardIndex)
         command.originalKey = transfer.key
-        if transfer.isBonus { command.options |= ShardCommand.optionBonus }
+        if transfer.isBonus { command.options.insert(.bonus) }
         command.lotTerms = transfer.lotTerms
-        if transfer.lotTerms != .neverExpires { command.options |= ShardCommand.optionHasLotTerms }
+        if transfer.lotTerms != .neverExpires { command.options.insert(.hasLotTerms) }
         return command
     }
 

@@ -90,12 +90,13 @@ enum WALRecord {
     static func encodeBody(_ body: Body, at base: UnsafeMutableRawPointer) -> Int {
         let command = body.command
         var writer = ByteWriter(base: base, capacity: bodyBytesMax)
+        let options = command.options.logged
         writer.put(command.kind.rawValue)
-        writer.put(UInt8(truncatingIfNeeded: command.options))
+        writer.put(UInt8(truncatingIfNeeded: options))
         writer.put(command.asset.rawValue)
         writer.put(body.status.rawValue)
         // The merchant a hold or capture names is not logged (the masks it resolved to are), nor is its bit.
-        writer.put(UInt8(truncatingIfNeeded: (command.options & ~ShardCommand.optionHasMerchant) >> 8))
+        writer.put(UInt8(truncatingIfNeeded: options >> 8))
         writer.put(UInt8(0))
         writer.put(UInt16(0))
         writer.put(body.timeMs)
@@ -119,7 +120,7 @@ enum WALRecord {
             precondition(canCarryDecision(command), "loyalty decision on a command that cannot carry one")
             encodeDecision(command, &writer)
         }
-        if command.options & ShardCommand.optionHasTerminalReference != 0 {
+        if command.options.contains(.hasTerminalReference) {
             precondition(
                 ShardCommand.keepsTerminalReference(command.kind) && command.terminalReference != .zero,
                 "terminal reference on a command that cannot keep one")
@@ -135,7 +136,7 @@ enum WALRecord {
             writer.put(command.amounts)
             writer.put(command.referenceAmountMinor)
             if command.kind == .transferIn { writer.put(command.originalKey) }
-            if command.options & ShardCommand.optionHasReference != 0 { writer.put(command.reference) }
+            if command.options.contains(.hasReference) { writer.put(command.reference) }
         case .redeem, .hold:
             writer.put(command.amounts[command.asset])
             writer.put(command.referenceAmountMinor)
@@ -180,10 +181,11 @@ enum WALRecord {
             reader.get(UInt8.self) == 0, reader.get(UInt16.self) == 0,
             let timeMs = reader.get(Int64.self), let key = reader.key(), let digest = reader.digest(),
             let cardHash = reader.cardHash(), let masked = reader.get(UInt64.self),
-            let balanceAfter = reader.amounts()
+            let balanceAfter = reader.amounts(),
+            let options = CommandOptions(logged: UInt16(optionsHigh) << 8 | UInt16(optionsLow), kind: kind)
         else { return nil }
         var command = ShardCommand(kind: kind, key: key)
-        command.options = UInt16(optionsHigh) << 8 | UInt16(optionsLow)
+        command.options = options
         command.asset = asset
         command.digest = digest
         command.cardHash = cardHash
@@ -197,7 +199,7 @@ enum WALRecord {
     /// The terminal reference after the kind's fields, present only when its option bit says so and only on a
     /// kind a reversal can undo (records written before it existed simply lack the bit).
     private static func decodeTerminalReference(_ command: inout ShardCommand, _ reader: inout ByteReader) -> Bool {
-        guard command.options & ShardCommand.optionHasTerminalReference != 0 else { return true }
+        guard command.options.contains(.hasTerminalReference) else { return true }
         guard ShardCommand.keepsTerminalReference(command.kind), let name = reader.key(), name != .zero else {
             return false
         }
@@ -215,7 +217,7 @@ enum WALRecord {
                 guard let original = reader.key() else { return false }
                 command.originalKey = original
             }
-            if command.options & ShardCommand.optionHasReference != 0 {
+            if command.options.contains(.hasReference) {
                 guard let reference = reader.key(), reference != .zero else { return false }
                 command.reference = reference
             }

@@ -454,7 +454,7 @@ import Testing
 @Suite struct PurchaseRecordTests {
     static func decidedPurchase() -> ShardCommand {
         var command = ShardCommand(kind: .earn, key: IdempotencyKey(word0: 7, word1: 8))
-        command.options = ShardCommand.optionPurchase | ShardCommand.optionDecided | ShardCommand.optionAutoEnrol
+        command.options = [.purchase, .decided, .autoEnrol]
         command.amounts = AssetAmounts(points: 12, credit: 300)
         command.referenceAmountMinor = 120_000
         command.rulesVersion = 9
@@ -499,7 +499,7 @@ import Testing
         let block = ShardCommand(kind: .block, key: IdempotencyKey(word0: 1, word1: 2))
         #expect(
             roundTrip(block) { base, length in
-                (base + 1).storeBytes(of: UInt8(ShardCommand.optionDecided), as: UInt8.self)
+                (base + 1).storeBytes(of: UInt8(CommandOptions.decided.rawValue), as: UInt8.self)
                 return length
             } == nil, "a block carries no decision")
     }

@@ -330,31 +330,29 @@ extension ReviewCoalitionFindingsTests {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: WALRecord.bodyBytesMax, alignment: 16)
         defer { buffer.deallocate() }
         var purchase = PurchaseRecordTests.decidedPurchase()
-        purchase.options |=
-            ShardCommand.optionHasReference | ShardCommand.optionHasTerminalReference
-            | ShardCommand.optionHasLotTerms
+        purchase.options.formUnion([.hasReference, .hasTerminalReference, .hasLotTerms])
         purchase.reference = IdempotencyKey(word0: 1, word1: 2)
         purchase.terminalReference = IdempotencyKey(word0: 3, word1: 4)
         purchase.lotTerms = LotTerms(pointsExpiresOnDay: 5, creditExpiresOnDay: 6, origin: 7)
         let purchaseBytes = WALRecord.encodeBody(
             WALRecord.Body(command: purchase, timeMs: 1, status: .approved, balanceAfter: .zero), at: buffer)
         var refund = ShardCommand(kind: .refund, key: IdempotencyKey(word0: 9, word1: 9))
-        refund.options = ShardCommand.optionDecided | ShardCommand.optionHasTerminalReference
+        refund.options = [.decided, .hasTerminalReference]
         refund.terminalReference = IdempotencyKey(word0: 3, word1: 4)
         let refundBytes = WALRecord.encodeBody(
             WALRecord.Body(command: refund, timeMs: 1, status: .approved, balanceAfter: .zero), at: buffer)
         var capture = ShardCommand(kind: .capture, key: IdempotencyKey(word0: 9, word1: 9))
-        capture.options = ShardCommand.optionSpending | ShardCommand.optionHasTerminalReference
+        capture.options = [.spending, .hasTerminalReference]
         capture.terminalReference = IdempotencyKey(word0: 3, word1: 4)
         let captureBytes = WALRecord.encodeBody(
             WALRecord.Body(command: capture, timeMs: 1, status: .approved, balanceAfter: .zero), at: buffer)
         var pay = ShardCommand(kind: .redeem, key: IdempotencyKey(word0: 9, word1: 9))
-        pay.options = ShardCommand.optionPay | ShardCommand.optionSpending | ShardCommand.optionHasTerminalReference
+        pay.options = [.pay, .spending, .hasTerminalReference]
         pay.terminalReference = IdempotencyKey(word0: 3, word1: 4)
         let payBytes = WALRecord.encodeBody(
             WALRecord.Body(command: pay, timeMs: 1, status: .approved, balanceAfter: .zero), at: buffer)
         var reverse = ShardCommand(kind: .reverse, key: IdempotencyKey(word0: 9, word1: 9))
-        reverse.options = ShardCommand.optionDecided | ShardCommand.optionHasLotTerms
+        reverse.options = [.decided, .hasLotTerms]
         reverse.lotTerms = LotTerms(pointsExpiresOnDay: 5, creditExpiresOnDay: 6, origin: 7)
         let reverseBytes = WALRecord.encodeBody(
             WALRecord.Body(command: reverse, timeMs: 1, status: .approved, balanceAfter: .zero), at: buffer)

@@ -175,7 +175,7 @@ import Testing
         #expect(balanceCommand.terminalReference == .zero, "a balance inquiry cannot be undone: no terminal reference")
         let plain = WALRecord.encodeBody(
             WALRecord.Body(command: balanceCommand, timeMs: 1, status: .approved, balanceAfter: .zero), at: body)
-        body.storeBytes(of: UInt8(ShardCommand.optionHasTerminalReference), toByteOffset: 1, as: UInt8.self)
+        body.storeBytes(of: UInt8(CommandOptions.hasTerminalReference.rawValue), toByteOffset: 1, as: UInt8.self)
         (body + plain).storeBytes(of: terminal(9), as: IdempotencyKey.self)
         #expect(WALRecord.decodeBody(body, length: plain + 32) == nil)
     }

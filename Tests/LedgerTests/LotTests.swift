@@ -304,7 +304,7 @@ typealias Lot = LotHarness.Lot
         defer { buffer.deallocate() }
         var length = WALRecord.encodeBody(body, at: buffer)
         #expect(WALRecord.decodeBody(buffer, length: length)?.command.lotTerms == LotTerms.neverExpires)
-        body.command.options |= ShardCommand.optionHasLotTerms
+        body.command.options.insert(.hasLotTerms)
         body.command.lotTerms = LotTerms(pointsExpiresOnDay: 20_001, creditExpiresOnDay: .max, origin: 7)
         length = WALRecord.encodeBody(body, at: buffer)
         #expect(WALRecord.decodeBody(buffer, length: length)?.command.lotTerms == body.command.lotTerms)
