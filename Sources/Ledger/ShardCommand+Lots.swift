@@ -14,17 +14,6 @@ extension ShardCommand {
         }
     }
 
-    /// ExpireLots: the first member of the step (the range is logged, so replay never depends on the cursor).
-    var sweepFirstMember: Int32 {
-        get { Int32(truncatingIfNeeded: referenceAmountMinor) }
-        set { referenceAmountMinor = Int64(newValue) }
-    }
-
-    /// ExpireLots: one past the last member of the step.
-    var sweepEndMember: Int32 {
-        get { Int32(truncatingIfNeeded: amounts.points) }
-        set { amounts.points = Int64(newValue) }
-    }
 }
 
 extension WALRecord {

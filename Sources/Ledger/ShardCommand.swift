@@ -17,9 +17,20 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var masked: MaskedCard = .none
     /// Earn: the amounts. Redeem, hold: `amounts[asset]`. Transfers: the balances moved.
     var amounts: AssetAmounts = .zero
-    /// Earn: purchase amount. Refund: refund amount. Capture: amount. Hold: lifetime in ms.
-    /// TransferIn: source shard. TransferDone: the destination's status raw value.
-    var referenceAmountMinor: Int64 = 0
+    /// Earn: the purchase amount (a refund claws back pro rata to it). Pay: the amount to pay. Refund: the
+    /// amount refunded. Minor units of the purchase currency.
+    var amountMinor: Int64 = 0
+    /// Capture: how much of the held asset to take.
+    var captureAmount: Int64 = 0
+    /// Hold: how long it lasts.
+    var holdLifetimeMs: Int64 = 0
+    /// TransferIn: the shard the value comes from.
+    var sourceShard: Int32 = 0
+    /// TransferDone: what the destination answered.
+    var destinationStatus: LedgerStatus = .approved
+    /// ExpireLots: the members of the step, `sweepFirstMember ..< sweepEndMember` (logged as a range).
+    var sweepFirstMember: Int32 = 0
+    var sweepEndMember: Int32 = 0
     /// Capture, void, reverse, refund: the key of the operation they act on.
     var originalKey: IdempotencyKey = .zero
     /// Replace and transferIn: the new card. Profile: the referrer's card.
@@ -130,13 +141,13 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         case .earn(let earned, let purchaseAmountMinor, let autoEnrol):
             kind = .earn
             amounts = earned
-            referenceAmountMinor = purchaseAmountMinor
+            amountMinor = purchaseAmountMinor
             options = autoEnrol ? [.autoEnrol] : []
         case .purchase(let purchase, let saleTime, let autoEnrol):
             kind = .earn
             transaction = purchase
             saleTimeMs = saleTime
-            referenceAmountMinor = purchase.amountMinor
+            amountMinor = purchase.amountMinor
             options = autoEnrol ? [.purchase, .autoEnrol] : [.purchase]
         case .redeem(let redeemAsset, let amount, let allowPartial):
             kind = .redeem
@@ -144,18 +155,18 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         case .pay(let amountMinor, let purchaseTotal, let paymentPolicy, let merchant):
             kind = .redeem
             transaction.merchant = merchant
-            referenceAmountMinor = amountMinor
+            self.amountMinor = amountMinor
             purchaseTotalMinor = purchaseTotal
             policy = paymentPolicy
             options = [.pay]
         case .hold(let holdAsset, let amount, let allowPartial, let expiresAfterMs):
             kind = .hold
             setSingleAmount(holdAsset, amount, allowPartial: allowPartial)
-            referenceAmountMinor = expiresAfterMs
+            holdLifetimeMs = expiresAfterMs
         case .capture(let holdKey, let amount):
             kind = .capture
             originalKey = holdKey
-            referenceAmountMinor = amount
+            captureAmount = amount
         case .void(let holdKey):
             kind = .void
             originalKey = holdKey
@@ -169,7 +180,7 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         case .refund(let original, let refundAmountMinor):
             kind = .refund
             originalKey = original
-            referenceAmountMinor = refundAmountMinor
+            amountMinor = refundAmountMinor
         case .balance: kind = .balance
         case .block: kind = .block
         case .replace(let newCard):
@@ -202,5 +213,34 @@ struct SpendingMasks: BitwiseCopyable, Equatable {
     static func == (left: SpendingMasks, right: SpendingMasks) -> Bool {
         left.allowed == right.allowed && left.settles == right.settles && left.spentAtTag == right.spentAtTag
             && left.pointValueMinor == right.pointValueMinor
+    }
+}
+
+extension ShardCommand {
+    /// The eight bytes a record keeps after the kind's first fields, and what each kind means by them (the log's
+    /// layout predates the separate fields). Setting refuses a value the kind cannot hold.
+    var loggedReference: Int64 {
+        switch kind {
+        case .hold: holdLifetimeMs
+        case .capture: captureAmount
+        case .transferIn: Int64(sourceShard)
+        case .transferDone: Int64(destinationStatus.rawValue)
+        default: amountMinor
+        }
+    }
+
+    mutating func setLoggedReference(_ value: Int64) -> Bool {
+        switch kind {
+        case .hold: holdLifetimeMs = value
+        case .capture: captureAmount = value
+        case .transferIn:
+            guard let shard = Int32(exactly: value), shard >= 0 else { return false }
+            sourceShard = shard
+        case .transferDone:
+            guard let raw = UInt8(exactly: value), let status = LedgerStatus(rawValue: raw) else { return false }
+            destinationStatus = status
+        default: amountMinor = value
+        }
+        return true
     }
 }

@@ -19,7 +19,7 @@ extension ShardState {
 
     func performEarn(_ command: inout ShardCommand, nowMs: Int64) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .earn)
-        guard !command.amounts.hasNegative, command.referenceAmountMinor >= 0 else {
+        guard !command.amounts.hasNegative, command.amountMinor >= 0 else {
             result.status = .invalidAmount
             return result
         }
@@ -52,7 +52,7 @@ extension ShardState {
             return result
         }
         result.credited = command.amounts
-        result.effect.referenceAmountMinor = command.referenceAmountMinor
+        result.effect.referenceAmountMinor = command.amountMinor
         if command.isPurchase { result.effect.earnOrigin = command.lotTerms.origin }
         if command.isPurchase { recordDecision(command, member: Int(card.member), &result) }
         return result
@@ -139,7 +139,7 @@ extension ShardState {
         var result = OperationResult(.approved, card: command.masked, kind: .hold)
         result.effect.asset = command.asset
         let requested = command.amounts[command.asset]
-        let lifetimeMs = command.referenceAmountMinor
+        let lifetimeMs = command.holdLifetimeMs
         guard requested > 0, lifetimeMs > 0, lifetimeMs <= Int64.max - nowMs else {
             result.status = .invalidAmount
             return result
@@ -212,7 +212,7 @@ extension ShardState {
         var result = OperationResult(.approved, card: command.masked, kind: .capture)
         guard let hold = namedHold(command, &result, nowMs: nowMs) else { return result }
         let record = holds[hold]
-        let amount = command.referenceAmountMinor
+        let amount = command.captureAmount
         guard amount > 0, amount <= record.amount else {
             result.status = .invalidAmount
             return result

@@ -14,7 +14,7 @@ import Loyalty
 extension ShardState {
     func performPay(_ command: inout ShardCommand, nowMs: Int64) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .redeem)
-        let requested = command.referenceAmountMinor
+        let requested = command.amountMinor
         let total = command.purchaseTotalMinor ?? requested
         guard requested > 0, requested <= ShardState.balanceMagnitudeMax, Self.isValid(command.policy),
             total >= requested, total <= ShardState.balanceMagnitudeMax

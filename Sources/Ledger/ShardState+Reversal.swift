@@ -162,7 +162,7 @@ extension ShardState {
 
     func performRefund(_ command: inout ShardCommand, nowMs: Int64) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .refund)
-        let refundAmount = command.referenceAmountMinor
+        let refundAmount = command.amountMinor
         guard let position = original(of: command, &result, orByReference: true) else { return result }
         let earn = idempotency[position]
         guard earn.effect.kind == .earn, earn.outcome.status.isApproval else {

@@ -85,7 +85,7 @@ extension ShardState {
         command.cardHash = transfer.newCardHash
         command.masked = transfer.newCardMasked
         command.amounts = transfer.amounts
-        command.referenceAmountMinor = Int64(shardIndex)
+        command.sourceShard = Int32(shardIndex)
         command.originalKey = transfer.key
         if transfer.isBonus { command.options.insert(.bonus) }
         command.lotTerms = transfer.lotTerms
@@ -95,7 +95,7 @@ extension ShardState {
 
     /// Destination half. A repeat (after a resend) changes nothing and is acknowledged again.
     func applyTransferIn(_ command: ShardCommand, nowMs: Int64) -> ApplyResult {
-        let sourceShard = Int(command.referenceAmountMinor)
+        let sourceShard = Int(command.sourceShard)
         if let position = idempotency.find(command.key) {
             let status = idempotency[position].outcome.status
             let reply = LedgerReply(tag: command.tag, key: command.originalKey, status: status)
@@ -153,7 +153,7 @@ extension ShardState {
             return ApplyResult(reply: reply, isLogged: false)
         }
         let transfer = outbox[slot]
-        let destinationStatus = LedgerStatus(rawValue: UInt8(truncatingIfNeeded: command.referenceAmountMinor))
+        let destinationStatus = command.destinationStatus
         if destinationStatus != .approved && transfer.isBonus {
             // The referrer was unknown or blocked there: nothing was paid, so nothing is to be taken back later.
             if transfer.amounts.points > 0, let earn = earnPaying(bonusKey: transfer.key) {
@@ -173,7 +173,7 @@ extension ShardState {
 
     func transferDoneCommand(key: IdempotencyKey, status: LedgerStatus) -> ShardCommand {
         var command = ShardCommand(kind: .transferDone, key: key)
-        command.referenceAmountMinor = Int64(status.rawValue)
+        command.destinationStatus = status
         return command
     }
 

@@ -134,12 +134,12 @@ enum WALRecord {
         switch command.kind {
         case .earn, .transferIn:
             writer.put(command.amounts)
-            writer.put(command.referenceAmountMinor)
+            writer.put(command.loggedReference)
             if command.kind == .transferIn { writer.put(command.originalKey) }
             if command.options.contains(.hasReference) { writer.put(command.reference) }
         case .redeem, .hold:
             writer.put(command.amounts[command.asset])
-            writer.put(command.referenceAmountMinor)
+            writer.put(command.loggedReference)
             if command.isPay {
                 precondition(command.kind == .redeem, "payment policy on a hold")
                 writer.put(command.policy.pointValueMinor)
@@ -153,12 +153,12 @@ enum WALRecord {
             }
         case .capture, .void, .reverse, .refund:
             writer.put(command.originalKey)
-            writer.put(command.referenceAmountMinor)
+            writer.put(command.loggedReference)
         case .replace:
             writer.put(command.otherCardHash)
             writer.put(command.otherMasked.packed)
         case .transferDone:
-            writer.put(command.referenceAmountMinor)
+            writer.put(command.loggedReference)
         case .profile:
             writer.put(command.birthMonth)
             writer.put(command.birthDay)
@@ -212,7 +212,7 @@ enum WALRecord {
         case .earn, .transferIn:
             guard let amounts = reader.amounts(), let reference = reader.get(Int64.self) else { return false }
             command.amounts = amounts
-            command.referenceAmountMinor = reference
+            guard command.setLoggedReference(reference) else { return false }
             if command.kind == .transferIn {
                 guard let original = reader.key() else { return false }
                 command.originalKey = original
@@ -224,7 +224,7 @@ enum WALRecord {
         case .redeem, .hold:
             guard let amount = reader.get(Int64.self), let reference = reader.get(Int64.self) else { return false }
             command.amounts[command.asset] = amount
-            command.referenceAmountMinor = reference
+            guard command.setLoggedReference(reference) else { return false }
             if command.isPay {
                 guard command.kind == .redeem, let value = reader.get(Int64.self), let minimum = reader.get(Int64.self),
                     let share = reader.get(UInt8.self), let flags = reader.get(UInt8.self), flags & ~7 == 0
@@ -242,14 +242,13 @@ enum WALRecord {
         case .capture, .void, .reverse, .refund:
             guard let original = reader.key(), let reference = reader.get(Int64.self) else { return false }
             command.originalKey = original
-            command.referenceAmountMinor = reference
+            guard command.setLoggedReference(reference) else { return false }
         case .replace:
             guard let other = reader.cardHash(), let masked = reader.get(UInt64.self) else { return false }
             command.otherCardHash = other
             command.otherMasked = MaskedCard(packed: masked)
         case .transferDone:
-            guard let reference = reader.get(Int64.self) else { return false }
-            command.referenceAmountMinor = reference
+            guard let reference = reader.get(Int64.self), command.setLoggedReference(reference) else { return false }
         case .profile:
             guard let month = reader.get(UInt8.self), let day = reader.get(UInt8.self),
                 let referrer = reader.cardHash(), let masked = reader.get(UInt64.self)

@@ -456,7 +456,7 @@ import Testing
         var command = ShardCommand(kind: .earn, key: IdempotencyKey(word0: 7, word1: 8))
         command.options = [.purchase, .decided, .autoEnrol]
         command.amounts = AssetAmounts(points: 12, credit: 300)
-        command.referenceAmountMinor = 120_000
+        command.amountMinor = 120_000
         command.rulesVersion = 9
         command.memberAfter = Loyalty.Member(purchaseCount: 3, purchaseVolumeMinor: 360_000, tier: 1)
         command.purchaseEffect = PurchaseEffect(moneyMinor: 120_000, timeMs: 1_767_225_600_000, tierBefore: 0)
