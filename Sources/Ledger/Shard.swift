@@ -76,6 +76,7 @@ final class Shard: @unchecked Sendable {
     }
 
     private func run() {
+        state.adoptCurrentThread()
         var batch: [ShardCommand] = []
         batch.reserveCapacity(configuration.queueCapacity + queue.internalReserve)
         while true {

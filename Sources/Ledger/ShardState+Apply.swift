@@ -2,6 +2,7 @@
 extension ShardState {
     /// `command` is inout because a live purchase gets its rules decision written into it, for the log to record.
     func apply(_ command: inout ShardCommand, nowMs: Int64) -> ApplyResult {
+        preconditionOnShardThread()
         lots.currentTerms = command.lotTerms
         switch command.kind {
         case .transferIn: return applyTransferIn(command, nowMs: nowMs)

@@ -1,3 +1,4 @@
+import Glibc
 import Loyalty
 
 /// What applying one command produced.
@@ -66,6 +67,22 @@ final class ShardState: @unchecked Sendable {
     let settlements: SettlementTable
     /// What payments and captures under rules took, lot by lot, for their reversals (ShardState+Coalition.swift).
     let spentLots: SpentLotTable
+    /// The shard thread's id once it runs (0 during recovery, which runs before it on the opening thread).
+    private(set) var owningThread: UInt = 0
+
+    /// Called first thing on the shard thread: from then on only that thread may apply commands.
+    func adoptCurrentThread() {
+        precondition(owningThread == 0, "a shard's state is adopted by one thread only")
+        owningThread = UInt(pthread_self())
+    }
+
+    /// The state has no locks: a command applied from another thread is a programmer error, caught here.
+    @inline(__always)
+    func preconditionOnShardThread(file: StaticString = #fileID, line: UInt = #line) {
+        precondition(
+            owningThread == 0 || owningThread == UInt(pthread_self()), "shard state touched off its thread",
+            file: file, line: line)
+    }
 
     init(shardIndex: Int, shardCount: Int, limits: LedgerConfiguration) {
         self.shardIndex = shardIndex

@@ -91,6 +91,7 @@ public final class Connection: Pollable {
 
     /// Lets the caller write straight into the output buffer (no intermediate array).
     public func appendOutput(_ body: (inout [UInt8]) -> Void) {
+        loop.preconditionInEventLoop()
         guard !isClosed else { return }
         body(&output)
         if !isDirty {
@@ -128,6 +129,7 @@ public final class Connection: Pollable {
     var closeAfterFlushReason: CloseReason { inputEnded ? .peerClosed : .byHandler }
 
     public func close(_ reason: CloseReason) {
+        loop.preconditionInEventLoop()
         guard !isClosed else { return }
         isClosed = true
         loop.unregister(descriptor: descriptor, token: token)

@@ -19,6 +19,7 @@ extension EventLoop {
     }
 
     func run() {
+        owningThread.store(UInt(pthread_self()), ordering: .relaxed)
         var events = [UInt32](repeating: 0, count: limits.eventsPerWaitMax)
         var tokens = [UInt64](repeating: 0, count: limits.eventsPerWaitMax)
         while !stopRequested.load(ordering: .acquiring) {

@@ -41,6 +41,8 @@ public final class EventLoop: @unchecked Sendable {
     let stopRequested = Atomic<Bool>(false)
     let threadFinished = Atomic<Bool>(false)
     nonisolated(unsafe) var thread: Thread?
+    /// The loop thread's id once it runs (0 before): loop-bound entry points check it.
+    let owningThread = Atomic<UInt>(0)
 
     /// The wake eventfd's token in `registrations`.
     static let wakeToken = 0
@@ -64,6 +66,15 @@ public final class EventLoop: @unchecked Sendable {
         readBuffer.deallocate()
         Glibc.close(epollDescriptor)
         Glibc.close(wakeDescriptor)
+    }
+
+    /// Crashes when called off the loop's thread once the loop runs (set-up before it starts is allowed). What a
+    /// loop owns has no locks, so a call from another thread is a programmer error, caught here rather than as a
+    /// corrupted buffer later (SwiftNIO's `preconditionInEventLoop`). One load and one compare.
+    @inline(__always)
+    public func preconditionInEventLoop(file: StaticString = #fileID, line: UInt = #line) {
+        let owner = owningThread.load(ordering: .relaxed)
+        precondition(owner == 0 || owner == UInt(pthread_self()), "called off the loop thread", file: file, line: line)
     }
 
     /// Runs `task` on the loop thread soon. For rare work (new connections, shutdown); replies use `LoopInbox`.

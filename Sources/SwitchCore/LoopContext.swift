@@ -80,6 +80,7 @@ final class LoopContext {
     /// After each batch of events: send the collected ledger requests in one go, then answer 91 to anything
     /// whose deadline passed.
     func endOfIteration() {
+        loop.preconditionInEventLoop()
         if !outgoing.isEmpty {
             let refused = runtime.ledger.submit(outgoing, to: sink)
             outgoing.removeAll(keepingCapacity: true)
@@ -90,6 +91,7 @@ final class LoopContext {
 
     /// Queues a request for the ledger; false when this loop cannot track more (the caller answers 91).
     func enqueue(_ request: LedgerRequest, _ state: PendingRequest) -> Bool {
+        loop.preconditionInEventLoop()
         guard let tag = pending.allocate() else { return false }
         if deadlines.count == deadlines.entries.count {
             deadlines.dropFront { pending.index(of: $0) == nil }
@@ -111,6 +113,7 @@ final class LoopContext {
     }
 
     func consume(_ replies: [LedgerReply]) {
+        loop.preconditionInEventLoop()
         for reply in replies {
             guard let index = pending.index(of: reply.tag) else { continue }
             let entry = pending.slots[index]
@@ -145,6 +148,7 @@ final class LoopContext {
     }
 
     func expireDeadlines() {
+        loop.preconditionInEventLoop()
         let now = monotonicNanoseconds()
         defer {
             // Without this, a loop with no traffic would notice a missed budget only at its next event or

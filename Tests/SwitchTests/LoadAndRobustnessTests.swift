@@ -197,6 +197,7 @@ final class Flag: Sendable {
             var answered = 0
             var closed = 0
             var malformedAnswers: [String] = []
+            var previous = ""
             let deadline = Date().addingTimeInterval(20)
             for index in 0..<1500 where Date() < deadline {
                 let base = index % 3 == 0
@@ -207,7 +208,13 @@ final class Flag: Sendable {
                     bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
                 }
                 guard seen.insert(bytes).inserted else { continue }
-                try client.write(Wire.frame(bytes))
+                // The connection was answered or closed for the message before; a write that fails says the
+                // switch closed it later: name that message and show the switch's log (seen once in ~6 runs).
+                do { try client.write(Wire.frame(bytes)) } catch {
+                    Issue.record("write failed (\(error)) after \(previous); switch log: \(server.log.suffix(3000))")
+                    return
+                }
+                previous = bytes.prefix(40).map { String(format: "%02x", $0) }.joined()
                 // A readable MTI whose response cannot be formed (a response, notification, acknowledgement) is
                 // not answered: the switch closes the connection (ContractErrorTests.nonRequestMTICloses).
                 if let mti = Int(String(decoding: bytes.prefix(4), as: UTF8.self)).flatMap({ MTI($0) }),
