@@ -201,7 +201,7 @@ extension SwitchConnection {
     func offlineSaleTime() -> Result<Int64?, ResponseCodeError> {
         guard request.has(13), request.has(12) else { return .success(nil) }
         let configuration = context.runtime.configuration
-        let nowMs = LedgerConfiguration.realtimeMs()
+        let nowMs = context.runtime.clockMs()
         let referenceMs = request.integer(7).flatMap { SaleTime.transmissionMs($0, nowMs: nowMs) } ?? nowMs
         guard let localDate = request.integer(13), let localTime = request.integer(12),
             let saleMs = SaleTime.utcMs(

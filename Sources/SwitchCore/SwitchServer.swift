@@ -18,6 +18,9 @@ final class SwitchRuntime: Sendable {
     let configuration: SwitchConfiguration
     let ledger: Ledger
     let log: LogSink
+    /// Wall-clock milliseconds, the ledger's clock: what the switch compares terminal times with (offline sale
+    /// times). One clock for both, handed in, so the two never disagree and tests can set it.
+    let clockMs: @Sendable () -> Int64
     /// Keys answered 91 whose ledger outcome is not settled yet (a late reply, or the reversal that undoes it,
     /// still on the way). A repeat of such a key is answered 91 at once, so a terminal never gets a replayed
     /// approval that the undo then takes back. Budget misses are rare: the count keeps the common path lock-free.
@@ -41,10 +44,11 @@ final class SwitchRuntime: Sendable {
         return keysInDoubt.withLock { $0.contains(key) }
     }
 
-    init(configuration: SwitchConfiguration, ledger: Ledger, log: LogSink) {
+    init(configuration: SwitchConfiguration, ledger: Ledger, log: LogSink, clockMs: @escaping @Sendable () -> Int64) {
         self.configuration = configuration
         self.ledger = ledger
         self.log = log
+        self.clockMs = clockMs
     }
 }
 
@@ -79,7 +83,8 @@ public final class SwitchServer: @unchecked Sendable {
         let ledger = try Self.openLedger(configuration, ledgerConfiguration, log: log)
         if let rules = configuration.rules { ledger.setRules(rules) }
         rulesVersion = configuration.rules?.version ?? 0
-        let runtime = SwitchRuntime(configuration: configuration, ledger: ledger, log: log)
+        let runtime = SwitchRuntime(
+            configuration: configuration, ledger: ledger, log: log, clockMs: ledgerConfiguration.clockMs)
         self.runtime = runtime
         let group: EventLoopGroup
         do {
