@@ -283,6 +283,7 @@ extension ShardState {
             command.options.insert(.decided)
         }
         result.receipt.tier = command.isDecided ? command.memberAfter.tier : members[member].loyalty.tier
+        result.receipt.rulesVersion = command.rulesVersion
         return result
     }
 

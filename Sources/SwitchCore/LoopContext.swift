@@ -33,10 +33,15 @@ final class LoopContext {
     /// says whether rules are in force and names tiers and offers on receipts.
     var rules: Loyalty.Program? {
         didSet {
+            if let oldValue, oldValue !== rules { previousRules = oldValue }
             paymentPolicy = Self.paymentPolicy(rules, runtime.configuration.program)
             program = Self.program(rules, runtime.configuration.program)
         }
     }
+    /// The rules in force before the latest reload: a decision made under them (its reply arriving just after
+    /// the reload, or a repeat answered from the stored outcome) names its tiers and offers on the receipt by
+    /// the version that made it.
+    var previousRules: Loyalty.Program?
     /// How a redemption (0200/900000) is paid: the rules' redemption section, or the flat program's.
     var paymentPolicy: RedemptionPolicy
     /// The flat program with, under rules, their point value and partial approval: what holds (0100/900000),
@@ -128,7 +133,9 @@ final class LoopContext {
                 ResponseBuilder.complete(&response, reply: reply, program: program)
                 let isPurchase = entry.kind == .purchase || entry.kind == .offlinePurchase
                 if let rules, (isPurchase || entry.kind == .balanceInquiry) && reply.status.isApproval {
-                    ResponseBuilder.setReceipt(&response, reply, rules: rules)
+                    let deciding = Self.rules(
+                        version: reply.receipt.rulesVersion, current: rules, previous: previousRules)
+                    ResponseBuilder.setReceipt(&response, reply, rules: deciding)
                 }
                 if reply.status == .notPermittedAtMerchant { explainRefusalAtMerchant(entry, &response) }
                 entry.connection?.send(response, tpdu: entry.tpdu)
@@ -136,6 +143,13 @@ final class LoopContext {
             }
             entry.connection?.requestFinished()
         }
+    }
+
+    /// The rules a receipt names things by: those of the version that decided, when it is the version in force
+    /// or the one before; otherwise (older, or a restart since) the version in force.
+    static func rules(version: Int64, current: Loyalty.Program, previous: Loyalty.Program?) -> Loyalty.Program {
+        if let previous, previous.version == version, current.version != version { return previous }
+        return current
     }
 
     /// 58: the member holds value, but none that the rules' groups let this merchant take. The cashier's receipt

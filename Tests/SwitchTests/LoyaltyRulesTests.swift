@@ -117,6 +117,36 @@ struct LoyaltyRulesTests {
         #expect(try client.exchange(terminal.balance(card)).available == 2_300)
     }
 
+    @Test("a repeat after a reload that renames tiers names them as the version that decided did (byte for byte)")
+    func receiptNamesFollowTheDecidingVersion() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        func rules(_ version: Int, _ names: (String, String)) -> [String: Any] {
+            var rules = Self.rules(version: version, merchantPoints: 5)
+            rules["tiers"] = [
+                "windowDays": 365, "by": "count",
+                "levels": [["id": names.0, "from": 0], ["id": names.1, "from": 5]],
+            ]
+            return rules
+        }
+        var settings = SwitchSettings()
+        settings.rules = rules(1, ("BRONZE", "SILVER"))
+        let server = try SwitchProcess(directory: directory, settings: settings, run: 0)
+        defer { server.stop() }
+        let client = try SwitchClient(port: server.port)
+        var terminal = Terminal()
+        let card = Wire.card(86)
+        let purchase = terminal.purchase(card, 1_000)
+        let first = try client.exchange(purchase)
+        #expect(first.field(63) == "POINTS +50 BALANCE 50 | TIER BRONZE")
+        settings.rules = rules(2, ("BASE", "PLUS"))
+        try server.rewriteConfiguration(settings)
+        kill(server.process.processIdentifier, SIGHUP)
+        #expect(server.waitForLog("rules version 2 in force (was 1)"))
+        #expect(try client.exchange(purchase).bytes == first.bytes, "decided under 1: named by 1")
+        #expect(try client.exchange(terminal.purchase(card, 1_000)).field(63) == "POINTS +50 BALANCE 100 | TIER BASE")
+    }
+
     @Test("field 63: the purchase that reaches a tier says so, its reversal takes the tier back, inquiries show it")
     func tierOnTheReceipt() throws {
         var settings = SwitchSettings()

@@ -176,3 +176,19 @@ import Testing
         #expect(Set(ResponseCode.allCases.map(\.text)).count == ResponseCode.allCases.count)
     }
 }
+
+/// Which rules a receipt names things by.
+@Suite struct ReceiptRulesVersionTests {
+    static func program(_ version: Int) -> Loyalty.Program {
+        try! Loyalty.Program(json: Array(#"{"version": \#(version), "currency": 364}"#.utf8))
+    }
+
+    @Test("the deciding version when it is in force or the one before; else the version in force")
+    func decidingVersion() {
+        let (one, two) = (Self.program(1), Self.program(2))
+        #expect(LoopContext.rules(version: 1, current: two, previous: one) === one)
+        #expect(LoopContext.rules(version: 2, current: two, previous: one) === two)
+        #expect(LoopContext.rules(version: 0, current: two, previous: one) === two, "no version recorded")
+        #expect(LoopContext.rules(version: 1, current: two, previous: nil) === two, "after a restart")
+    }
+}
