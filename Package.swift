@@ -20,6 +20,9 @@ let package = Package(
         .target(name: "CCRC32C", cSettings: [.unsafeFlags(["-msse4.2"])]),
         // Sharded in-memory ledger with a write-ahead log and snapshots. No networking.
         .target(name: "Ledger", dependencies: ["CCRC32C", "Loyalty"], swiftSettings: strictSettings),
+        // Counters and histograms with one writer thread each (a loop, a shard), read by scrapes without locks,
+        // and the Prometheus text format. Pure: no I/O.
+        .target(name: "Metrics", swiftSettings: strictSettings),
         // Linux calls Glibc does not expose (epoll, eventfd, accept4); built with _GNU_SOURCE.
         .target(name: "CLinux", cSettings: [.define("_GNU_SOURCE")]),
         // The system OpenSSL (libssl-dev, found by pkg-config); its header wraps the macros Swift cannot import.
@@ -80,6 +83,11 @@ let package = Package(
         .testTarget(
             name: "NetworkTests",
             dependencies: ["Network"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MetricsTests",
+            dependencies: ["Metrics"],
             swiftSettings: strictSettings
         ),
         .testTarget(
