@@ -31,6 +31,9 @@ let package = Package(
         // TCP on epoll: event loops, connections, listeners, TLS on any listener (OpenSSL). Knows nothing of ISO
         // 8583 or loyalty.
         .target(name: "Network", dependencies: ["CLinux", "COpenSSL"], swiftSettings: strictSettings),
+        // HTTP/1.1 on the network layer's loops: request parsing by offsets, keep-alive, pipelining, bounded
+        // everything, a router, bounded JSON in and out, RFC 9457 problems. Knows nothing of loyalty.
+        .target(name: "HTTP", dependencies: ["Network"], swiftSettings: strictSettings),
         // The authorization switch: wire contract v1 over the network layer, the codec and the ledger.
         .target(
             name: "SwitchCore", dependencies: ["ISO8583", "Ledger", "Network", "Loyalty"], swiftSettings: strictSettings),
@@ -83,6 +86,11 @@ let package = Package(
         .testTarget(
             name: "NetworkTests",
             dependencies: ["Network"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "HTTPTests",
+            dependencies: ["HTTP", "Network"],
             swiftSettings: strictSettings
         ),
         .testTarget(
