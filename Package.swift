@@ -19,7 +19,7 @@ let package = Package(
         // CRC32C with the CPU instruction where there is one (SSE4.2), a table otherwise. For WAL records.
         .target(name: "CCRC32C", cSettings: [.unsafeFlags(["-msse4.2"])]),
         // Sharded in-memory ledger with a write-ahead log and snapshots. No networking.
-        .target(name: "Ledger", dependencies: ["CCRC32C", "Loyalty"], swiftSettings: strictSettings),
+        .target(name: "Ledger", dependencies: ["CCRC32C", "Loyalty", "Metrics"], swiftSettings: strictSettings),
         // Counters and histograms with one writer thread each (a loop, a shard), read by scrapes without locks,
         // and the Prometheus text format. Pure: no I/O.
         .target(name: "Metrics", swiftSettings: strictSettings),
