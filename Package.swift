@@ -36,7 +36,8 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["Network"], swiftSettings: strictSettings),
         // The authorization switch: wire contract v1 over the network layer, the codec and the ledger.
         .target(
-            name: "SwitchCore", dependencies: ["ISO8583", "Ledger", "Network", "Loyalty"], swiftSettings: strictSettings),
+            name: "SwitchCore", dependencies: ["ISO8583", "Ledger", "Network", "Loyalty", "HTTP", "Metrics"],
+            swiftSettings: strictSettings),
         // Pure loyalty rules: program configuration from JSON and the evaluator (earning, credit, tiers, campaigns,
         // offers, caps, bonuses, redemption, expiry and coalition policy). No I/O.
         .target(name: "Loyalty", swiftSettings: strictSettings),
@@ -74,8 +75,8 @@ let package = Package(
         // End-to-end tests: the real loyalty-switch executable as a child process, driven over loopback TCP.
         .testTarget(
             name: "SwitchTests",
-            dependencies: ["ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty"],
-            exclude: ["contract_client.py", "tls_client.py"],
+            dependencies: ["ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty", "HTTP"],
+            exclude: ["contract_client.py", "tls_client.py", "admin_client.py"],
             swiftSettings: strictSettings
         ),
         .testTarget(

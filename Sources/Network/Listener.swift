@@ -86,7 +86,9 @@ final class Listener: Pollable {
     func distribute(_ descriptor: Int32, peer: SocketAddress) {
         guard reserveConnectionSlot() else {
             Glibc.close(descriptor)
-            let limit = connectionsMax.map { "\($0) connections open on \(address) (its connectionsMax)" }
+            let limit = connectionsMax.map {
+                "\($0) connections open on \(address.host):\(boundPort) (its connectionsMax)"
+            }
             group.log.warning(
                 "refused connection from \(peer): "
                     + (limit ?? "\(group.limits.connectionsMax) connections open (connectionsMax)"))
