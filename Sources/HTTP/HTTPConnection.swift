@@ -58,6 +58,7 @@ public final class HTTPConnection {
 
     /// Bytes arrived (valid only during the call).
     public func receive(_ bytes: UnsafeRawBufferPointer, nowNs: UInt64) {
+        loopState.assertOwnedByCurrentThread()
         guard !closing && !isClosed else { return }
         precondition(unconsumedCount <= limits.headerBytesMax + limits.bodyBytesMax, "a request outgrew its limits")
         if case .idle = phase, !bytes.isEmpty { phase = .head(started: nowNs) }

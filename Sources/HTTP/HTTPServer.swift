@@ -1,3 +1,4 @@
+import Glibc
 import Network
 
 /// Told of every answer the server starts: for metrics (requests by route and status), kept outside this module.
@@ -77,6 +78,8 @@ final class HTTPLoopState {
     private var scratch: [UInt8] = []
     private(set) var connections: [HTTPConnection] = []
     private var sweepScheduled = false
+    /// The thread that uses this state: the first one to (the loop's, or a test's), checked by every later use.
+    private var ownerThread: pthread_t?
 
     init(loopIndex: Int, sweepPeriodMs: Int) {
         self.loopIndex = loopIndex
@@ -95,7 +98,18 @@ final class HTTPLoopState {
         if buffer.capacity <= 1 << 20 { scratch = buffer }
     }
 
+    /// Loop thread ownership is asserted, not assumed: nothing here is locked, so a second thread would corrupt it.
+    func assertOwnedByCurrentThread() {
+        let current = pthread_self()
+        guard let ownerThread else {
+            ownerThread = current
+            return
+        }
+        precondition(pthread_equal(ownerThread, current) != 0, "HTTP loop state used off its loop's thread")
+    }
+
     func add(_ connection: HTTPConnection) {
+        assertOwnedByCurrentThread()
         precondition(connection.sweepIndex == -1, "a connection is added once")
         connection.sweepIndex = connections.count
         connections.append(connection)
@@ -103,6 +117,7 @@ final class HTTPLoopState {
     }
 
     func remove(_ connection: HTTPConnection) {
+        assertOwnedByCurrentThread()
         let index = connection.sweepIndex
         guard index >= 0 else { return }
         precondition(connections[index] === connection, "the sweep list lost track of a connection")
@@ -113,6 +128,7 @@ final class HTTPLoopState {
     }
 
     func sweep(nowNs: UInt64) {
+        assertOwnedByCurrentThread()
         for connection in connections { connection.checkDeadlines(nowNs: nowNs) }
     }
 
