@@ -19,7 +19,10 @@ let package = Package(
         // CRC32C with the CPU instruction where there is one (SSE4.2), a table otherwise. For WAL records.
         .target(name: "CCRC32C", cSettings: [.unsafeFlags(["-msse4.2"])]),
         // Sharded in-memory ledger with a write-ahead log and snapshots. No networking.
-        .target(name: "Ledger", dependencies: ["CCRC32C", "Loyalty"], swiftSettings: strictSettings),
+        .target(name: "Ledger", dependencies: ["CCRC32C", "Loyalty", "Metrics"], swiftSettings: strictSettings),
+        // Counters and histograms with one writer thread each (a loop, a shard), read by scrapes without locks,
+        // and the Prometheus text format. Pure: no I/O.
+        .target(name: "Metrics", swiftSettings: strictSettings),
         // Linux calls Glibc does not expose (epoll, eventfd, accept4); built with _GNU_SOURCE.
         .target(name: "CLinux", cSettings: [.define("_GNU_SOURCE")]),
         // The system OpenSSL (libssl-dev, found by pkg-config); its header wraps the macros Swift cannot import.
@@ -28,9 +31,13 @@ let package = Package(
         // TCP on epoll: event loops, connections, listeners, TLS on any listener (OpenSSL). Knows nothing of ISO
         // 8583 or loyalty.
         .target(name: "Network", dependencies: ["CLinux", "COpenSSL"], swiftSettings: strictSettings),
+        // HTTP/1.1 on the network layer's loops: request parsing by offsets, keep-alive, pipelining, bounded
+        // everything, a router, bounded JSON in and out, RFC 9457 problems. Knows nothing of loyalty.
+        .target(name: "HTTP", dependencies: ["Network"], swiftSettings: strictSettings),
         // The authorization switch: wire contract v1 over the network layer, the codec and the ledger.
         .target(
-            name: "SwitchCore", dependencies: ["ISO8583", "Ledger", "Network", "Loyalty"], swiftSettings: strictSettings),
+            name: "SwitchCore", dependencies: ["ISO8583", "Ledger", "Network", "Loyalty", "HTTP", "Metrics"],
+            swiftSettings: strictSettings),
         // Pure loyalty rules: program configuration from JSON and the evaluator (earning, credit, tiers, campaigns,
         // offers, caps, bonuses, redemption, expiry and coalition policy). No I/O.
         .target(name: "Loyalty", swiftSettings: strictSettings),
@@ -68,8 +75,8 @@ let package = Package(
         // End-to-end tests: the real loyalty-switch executable as a child process, driven over loopback TCP.
         .testTarget(
             name: "SwitchTests",
-            dependencies: ["ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty"],
-            exclude: ["contract_client.py", "tls_client.py"],
+            dependencies: ["ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty", "HTTP"],
+            exclude: ["contract_client.py", "tls_client.py", "admin_client.py"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -80,6 +87,16 @@ let package = Package(
         .testTarget(
             name: "NetworkTests",
             dependencies: ["Network"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "HTTPTests",
+            dependencies: ["HTTP", "Network"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MetricsTests",
+            dependencies: ["Metrics"],
             swiftSettings: strictSettings
         ),
         .testTarget(

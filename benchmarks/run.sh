@@ -118,7 +118,8 @@ kill "${pids[-1]}"
 
 # The switch, durable (fdatasync'd write-ahead log in a fresh directory), default configuration.
 switch_port=$((port_base + 1))
-"$bin/loyalty-switch" serve --data "$work/data" --listen "127.0.0.1:$switch_port" >"$work/switch.log" 2>&1 &
+"$bin/loyalty-switch" serve --data "$work/data" --listen "127.0.0.1:$switch_port" --admin-listen 127.0.0.1:0 \
+    >"$work/switch.log" 2>&1 &
 pids+=($!)
 wait_for_port "$switch_port"
 mix="purchase=60,redeem=15,balance=10,reversal=10,refund=5"
@@ -128,7 +129,7 @@ kill "${pids[-1]}"
 
 # The same under the example club program: every purchase decided on the shard from the member's aggregates.
 rules_port=$((port_base + 2))
-"$bin/loyalty-switch" serve --data "$work/data-rules" --listen "127.0.0.1:$rules_port" \
+"$bin/loyalty-switch" serve --data "$work/data-rules" --listen "127.0.0.1:$rules_port" --admin-listen 127.0.0.1:0 \
     --config fixtures/rules/club-program.json >"$work/switch-rules.log" 2>&1 &
 pids+=($!)
 wait_for_port "$rules_port"

@@ -42,7 +42,7 @@ cat > "$work/config.json" <<JSON
  "listeners": [{"address": "$plain"},
                {"address": "$tls", "tls": {"certificate": "$work/certs/server.pem", "privateKey": "$work/certs/server.key"}}]}
 JSON
-"$switch" serve --config "$work/config.json" 2>"$work/switch.log" & pids+=($!)
+"$switch" serve --config "$work/config.json" --admin-listen 127.0.0.1:0 2>"$work/switch.log" & pids+=($!)
 cat > "$work/stunnel.conf" <<CONF
 foreground = yes
 pid =

@@ -274,6 +274,10 @@ public final class Ledger: @unchecked Sendable {
     /// stamped no earlier than this.
     public var newestRecordTimeMs: Int64? { recoveryReports.compactMap(\.newestRecordTimeMs).max() }
 
+    /// Each shard's commits, members and stop reason, in shard order; readable from any thread at any time
+    /// (health checks and metrics), without touching the shards.
+    public var shardStatistics: [ShardStatistics] { shards.map(\.statistics) }
+
     /// Write statistics per shard since open: (records, fdatasync calls). Read after `close`.
     public var commitStatistics: [(records: Int, syncs: Int)] {
         shards.map { ($0.writer.recordsWritten, $0.writer.syncCount) }

@@ -17,6 +17,8 @@ final class Shard: @unchecked Sendable {
     let directory: String
     let configuration: LedgerConfiguration
     let sinks: SinkRegistry
+    /// Commits, members and a stop, for health checks and metrics (read-only to everyone but this thread).
+    let statistics = ShardStatistics()
     /// Set once before the thread starts; used to hand transfer halves to other shards.
     var peers: [Shard] = []
     /// Set once before the thread starts: the loyalty rules, looked at once per batch.
@@ -46,6 +48,7 @@ final class Shard: @unchecked Sendable {
         queue = ShardQueue(
             capacity: configuration.queueCapacity,
             internalReserve: configuration.transfersInFlightMax * configuration.shardCount * 2)
+        statistics.recordMembers(state.members.count)
     }
 
     func start() {
@@ -182,12 +185,19 @@ final class Shard: @unchecked Sendable {
     /// durable later, and the failure is logged once rather than at every batch after it.
     private func commitAndDeliver() {
         if failure == nil {
+            let records = writer.recordsInBatch
+            let startNs = ShardStatistics.now()
             do {
                 try writer.commit()
+                if records > 0 {
+                    statistics.recordCommit(records: records, nanoseconds: ShardStatistics.now() - startNs)
+                }
             } catch {
                 failure = error
+                statistics.recordStop("log commit failed: \(error)")
                 configuration.logFailure("shard \(index): log commit failed, shard stopped: \(error)")
             }
+            statistics.recordMembers(state.members.count)
         }
         if failure != nil {
             replies.replaceStatus(with: .systemError)

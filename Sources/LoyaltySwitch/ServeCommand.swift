@@ -7,11 +7,16 @@ import SwitchCore
 /// loyalty rules.
 enum ServeCommand {
     static let usage = """
-        usage: loyalty-switch serve [--listen HOST:PORT] [--data DIR] [--config FILE] [--allow-clock-behind]
+        usage: loyalty-switch serve [--listen HOST:PORT] [--admin-listen HOST:PORT] [--data DIR] [--config FILE]
+                                    [--allow-clock-behind]
 
         Runs the switch. With no options it uses the embedded default configuration: it listens on
-        127.0.0.1:8583 (ISO 8583 dialect iso87ascii, 2-byte binary length framing) and keeps its data in ./data.
+        127.0.0.1:8583 (ISO 8583 dialect iso87ascii, 2-byte binary length framing), serves the admin API
+        (health, metrics) on http://127.0.0.1:8580 and keeps its data in ./data.
           --listen HOST:PORT  replaces the first listener's address
+          --admin-listen HOST:PORT
+                              the admin API's address (also when the file says "admin": null), so several
+                              switches can run side by side
           --data DIR          the ledger's data directory (write-ahead log and snapshots)
           --config FILE       a JSON configuration: listeners, loops, shards, latency budget, limits, program
                               (format in specs/configuration.md); --listen and --data override it;
@@ -26,7 +31,7 @@ enum ServeCommand {
         logged and changes nothing.
         """
 
-    static let valuedOptions: Set<String> = ["listen", "data", "config"]
+    static let valuedOptions: Set<String> = ["listen", "admin-listen", "data", "config"]
     static let flagOptions: Set<String> = ["allow-clock-behind"]
 
     static func run(_ arguments: [String]) -> Int32 {
@@ -154,6 +159,14 @@ enum ServeCommand {
                     throw UsageError(message: "--listen must be HOST:PORT (IPv4)")
                 }
                 configuration.listeners[0].address = address
+            }
+            if let adminListen = options.values["admin-listen"] {
+                guard let address = SocketAddress(adminListen) else {
+                    throw UsageError(message: "--admin-listen must be HOST:PORT (IPv4)")
+                }
+                var admin = configuration.admin ?? AdminConfiguration()
+                admin.address = address
+                configuration.admin = admin
             }
             if let data = options.values["data"] { configuration.dataDirectory = data }
             configuration.allowClockBehind = options.has("allow-clock-behind")

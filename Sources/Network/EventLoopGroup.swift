@@ -27,12 +27,15 @@ public final class EventLoopGroup: @unchecked Sendable {
     /// receives each connection.
     /// With `tls`, every connection first completes a TLS handshake (bounded by `tlsHandshakeTimeoutMs` and
     /// `tlsHandshakesPerIterationMax`); `makeHandler` runs only then, and the handler sees decrypted bytes.
+    /// With `connectionsMax`, the listener's connections are bounded by it and not counted in the group's
+    /// `connectionsMax`: a side door (an admin API) neither takes terminals' connections nor is shut by them.
     @discardableResult
     public func listen(
-        on address: SocketAddress, tls: TLSListenerContext? = nil,
+        on address: SocketAddress, tls: TLSListenerContext? = nil, connectionsMax: Int? = nil,
         makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler
     ) throws(SystemCallError) -> UInt16 {
-        let listener = try Listener(address: address, group: self, tls: tls, makeHandler: makeHandler)
+        let listener = try Listener(
+            address: address, group: self, tls: tls, connectionsMax: connectionsMax, makeHandler: makeHandler)
         let loop = loops[listeners.count % loops.count]
         listener.token = try loop.register(listener, descriptor: listener.descriptor, events: CLINUX_EPOLLIN)
         listeners.append(listener)
@@ -69,26 +72,26 @@ public final class EventLoopGroup: @unchecked Sendable {
     }
 
     /// Loop thread: registers an accepted socket and hands it to a new handler.
-    func adopt(
-        descriptor: Int32, peer: SocketAddress, on loop: EventLoop, listenAddress: SocketAddress,
-        tls: TLSListenerContext?, makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler
-    ) {
+    func adopt(descriptor: Int32, peer: SocketAddress, on loop: EventLoop, listener: Listener) {
         let id = nextConnectionID.add(1, ordering: .relaxed).newValue
         let connection = Connection(id: id, descriptor: descriptor, peer: peer, loop: loop) {
             [self] connection, reason in
-            openConnections.subtract(1, ordering: .relaxed)
+            listener.releaseConnectionSlot()
             log.info("connection \(connection.id) from \(connection.peer) closed: \(reason)")
         }
         do {
             connection.token = try loop.register(connection, descriptor: descriptor, events: connection.interest)
         } catch {
             Glibc.close(descriptor)
-            openConnections.subtract(1, ordering: .relaxed)
+            listener.releaseConnectionSlot()
             log.error("cannot register connection from \(peer): \(error)")
             return
         }
+        let tls = listener.tls
+        let makeHandler = listener.makeHandler
         log.info(
-            "connection \(id) from \(peer) opened on \(listenAddress) (loop \(loop.index))\(tls == nil ? "" : ", TLS")")
+            "connection \(id) from \(peer) opened on \(listener.address) (loop \(loop.index))\(tls == nil ? "" : ", TLS")"
+        )
         guard let tls else {
             connection.handler = makeHandler(connection)
             return
@@ -127,6 +130,27 @@ public final class EventLoopGroup: @unchecked Sendable {
                 connection.close(.idleTimeout)
             }
             scheduleIdleSweep(on: loop)
+        }
+    }
+}
+
+/// One listener as metrics show it: where it listens, its open connections, and its TLS handshake counts.
+public struct ListenerStatus: Sendable {
+    /// `127.0.0.1:8583`, with the port actually bound.
+    public let address: String
+    public let openConnections: Int
+    /// Handshake counts on a TLS listener; nil for plain TCP.
+    public let tlsStatistics: TLSStatistics?
+}
+
+extension EventLoopGroup {
+    /// Every listener, in the order they were bound; from any thread once `start` has run.
+    public var listenerStatuses: [ListenerStatus] {
+        listeners.map { listener in
+            ListenerStatus(
+                address: "\(listener.address.host):\(listener.boundPort)",
+                openConnections: listener.openConnections.load(ordering: .relaxed),
+                tlsStatistics: listener.tls?.statistics)
         }
     }
 }

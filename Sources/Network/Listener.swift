@@ -1,8 +1,10 @@
 import CLinux
 import Glibc
+import Synchronization
 
 /// A listening socket on one loop. Accepted connections are spread over the group's loops round robin; one
-/// over `connectionsMax` is closed at once (and logged), which keeps the accept queue moving under a burst.
+/// over its limit (the group's `connectionsMax`, or the listener's own) is closed at once (and logged), which
+/// keeps the accept queue moving under a burst.
 final class Listener: Pollable {
     let descriptor: Int32
     let address: SocketAddress
@@ -10,16 +12,23 @@ final class Listener: Pollable {
     let makeHandler: @Sendable (Connection) -> ConnectionHandler
     /// TLS settings in force on this listener; nil for plain TCP.
     let tls: TLSListenerContext?
+    /// This listener's own limit on open connections, counted apart from the group's `connectionsMax`; nil:
+    /// its connections count against the group's limit.
+    let connectionsMax: Int?
+    /// Connections accepted here and not closed yet (for metrics, and for `connectionsMax`).
+    let openConnections = Atomic<Int>(0)
     var token = -1
     var nextLoop = 0
 
     init(
-        address: SocketAddress, group: EventLoopGroup, tls: TLSListenerContext?,
+        address: SocketAddress, group: EventLoopGroup, tls: TLSListenerContext?, connectionsMax: Int?,
         makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler
     ) throws(SystemCallError) {
+        precondition(connectionsMax.map { $0 >= 1 } ?? true, "a listener's connectionsMax must be positive")
         self.address = address
         self.group = group
         self.tls = tls
+        self.connectionsMax = connectionsMax
         self.makeHandler = makeHandler
         descriptor = socket(
             AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -42,10 +51,13 @@ final class Listener: Pollable {
             Glibc.close(descriptor)
             throw SystemCallError(call: "listen", errorNumber: error)
         }
+        boundPort = Self.boundPort(of: descriptor)
     }
 
-    /// The port actually bound (for `:0` in tests).
-    var boundPort: UInt16 {
+    /// The port actually bound (for `:0` in tests), asked once after `listen`.
+    private(set) var boundPort: UInt16 = 0
+
+    static func boundPort(of descriptor: Int32) -> UInt16 {
         var storage = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &storage) {
@@ -72,10 +84,14 @@ final class Listener: Pollable {
     }
 
     func distribute(_ descriptor: Int32, peer: SocketAddress) {
-        guard group.reserveConnectionSlot() else {
+        guard reserveConnectionSlot() else {
             Glibc.close(descriptor)
+            let limit = connectionsMax.map {
+                "\($0) connections open on \(address.host):\(boundPort) (its connectionsMax)"
+            }
             group.log.warning(
-                "refused connection from \(peer): \(group.limits.connectionsMax) connections open (connectionsMax)")
+                "refused connection from \(peer): "
+                    + (limit ?? "\(group.limits.connectionsMax) connections open (connectionsMax)"))
             return
         }
         var one: Int32 = 1
@@ -83,14 +99,32 @@ final class Listener: Pollable {
         let target = group.loops[nextLoop % group.loops.count]
         nextLoop &+= 1
         let group = self.group
-        let makeHandler = self.makeHandler
-        let listenAddress = address
-        let tls = self.tls
-        target.execute {
-            group.adopt(
-                descriptor: descriptor, peer: peer, on: target, listenAddress: listenAddress, tls: tls,
-                makeHandler: makeHandler)
+        target.execute { [self] in
+            group.adopt(descriptor: descriptor, peer: peer, on: target, listener: self)
         }
+    }
+
+    /// Counts one more open connection against this listener's own limit, or else the group's; false (and
+    /// nothing counted) at the limit.
+    func reserveConnectionSlot() -> Bool {
+        guard let connectionsMax else {
+            guard group.reserveConnectionSlot() else { return false }
+            openConnections.add(1, ordering: .relaxed)
+            return true
+        }
+        let after = openConnections.add(1, ordering: .relaxed).newValue
+        if after > connectionsMax {
+            openConnections.subtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    /// Gives back the slot `reserveConnectionSlot` took, when its connection closes (or never opens).
+    func releaseConnectionSlot() {
+        let after = openConnections.subtract(1, ordering: .relaxed).newValue
+        precondition(after >= 0, "more connections closed than opened on a listener")
+        if connectionsMax == nil { group.openConnections.subtract(1, ordering: .relaxed) }
     }
 
     func close() {

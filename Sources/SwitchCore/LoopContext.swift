@@ -28,6 +28,8 @@ final class LoopContext {
     let budgetNs: UInt64
     /// Budget misses since start (each logged, rate-limited by the log sink).
     var budgetMissCount = 0
+    /// This loop's answers, latency and requests waiting for the ledger, for `GET /metrics`.
+    let metrics = LoopMetrics()
     /// This loop's copy of the loyalty rules (nil: the flat default program), replaced on the loop's own thread
     /// by a reload, so reading it costs no lock. The ledger decides purchases with its own copy; this one only
     /// says whether rules are in force and names tiers and offers on receipts.
@@ -92,6 +94,7 @@ final class LoopContext {
             if !refused.isEmpty { consume(refused) }
         }
         expireDeadlines()
+        metrics.waitingForLedger.set(UInt64(pending.count), at: 0)
     }
 
     /// Queues a request for the ledger; false when this loop cannot track more (the caller answers 91).
@@ -138,7 +141,7 @@ final class LoopContext {
                     ResponseBuilder.setReceipt(&response, reply, rules: deciding)
                 }
                 if reply.status == .notPermittedAtMerchant { explainRefusalAtMerchant(entry, &response) }
-                entry.connection?.send(response, tpdu: entry.tpdu)
+                entry.connection?.send(response, tpdu: entry.tpdu, arrivalNs: entry.deadlineNs &- budgetNs)
                 entry.connection?.recycle(response)
             }
             entry.connection?.requestFinished()
@@ -180,7 +183,7 @@ final class LoopContext {
                     + "card \(entry.card.map { "\($0)" } ?? "-"): answered 91")
             if var response = entry.response {
                 ResponseBuilder.complete(&response, code: .notAnsweredInTime)
-                entry.connection?.send(response, tpdu: entry.tpdu)
+                entry.connection?.send(response, tpdu: entry.tpdu, arrivalNs: entry.deadlineNs &- budgetNs)
             }
         }
     }

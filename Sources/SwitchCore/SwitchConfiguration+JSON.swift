@@ -45,6 +45,11 @@ extension SwitchConfiguration {
         if let list = try reader.objects("listeners", count: 1...16) {
             listeners = try list.map { (listener) throws(ConfigurationError) in try Self.listener(listener) }
         }
+        if reader.isNull("admin") {
+            admin = nil
+        } else if let object = try reader.child("admin") {
+            admin = try Self.admin(object)
+        }
         try reader.rejectUnknownKeys()
     }
 
@@ -196,6 +201,11 @@ final class JSONReader {
             readers.append(JSONReader(source: source, path: elementPath, object: object))
         }
         return readers
+    }
+
+    /// True when `key` is present as JSON `null` (which then counts as read).
+    func isNull(_ key: String) -> Bool {
+        object[key] is NSNull && value(key) is NSNull
     }
 
     /// True for JSON `true`/`false`: JSONSerialization makes them NSNumbers of C type char, numbers are not.

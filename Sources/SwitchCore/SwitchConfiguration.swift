@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 import ISO8583
 import Loyalty
 import Network
@@ -49,6 +50,18 @@ extension ListenerConfiguration {
     }
 }
 
+/// The admin API's listener (specs/admin-api.md): where it listens, TLS, and the HTTP server's limits. Its
+/// connections are bounded by `limits.connectionsMax`, apart from the ISO 8583 listeners' `connectionsMax`.
+public struct AdminConfiguration: Sendable {
+    /// 127.0.0.1:8580 by default: operators reach it from the machine itself unless told otherwise.
+    public var address = SocketAddress("127.0.0.1:8580")!
+    /// TLS on the admin listener (the same settings as an ISO 8583 listener's); nil serves plain HTTP.
+    public var tls: TLSServerFiles?
+    public var limits = HTTPLimits()
+
+    public init() {}
+}
+
 /// Everything `serve` needs. The embedded default needs no file: 127.0.0.1:8583, iso87ascii, 2-byte binary
 /// length, data in ./data, a loop per core and one ledger shard, 100 ms latency budget.
 public struct SwitchConfiguration: Sendable {
@@ -91,6 +104,8 @@ public struct SwitchConfiguration: Sendable {
     /// The operator's override (`serve --allow-clock-behind`, never from the file): start even though the clock
     /// is behind the newest log record; the ledger then keeps that record's time until the clock passes it.
     public var allowClockBehind = false
+    /// The admin API (health, metrics, the OpenAPI document); nil turns it off (`"admin": null`).
+    public var admin: AdminConfiguration? = AdminConfiguration()
 
     public init() {
         listeners = [ListenerConfiguration(address: SocketAddress("127.0.0.1:8583")!)]

@@ -21,6 +21,8 @@ final class SwitchConnection: ConnectionHandler {
     /// Response messages to reuse: a sent response comes back here, so steady traffic allocates no messages.
     var spareResponses: [ISOMessage] = []
     static let spareResponsesMax = 64
+    /// When the frame being handled was decoded: an answer given at once is timed from here (metrics).
+    var requestArrivalNs: UInt64 = 0
 
     init(connection: Connection, context: LoopContext, listener: ListenerRuntime) {
         self.connection = connection
@@ -72,8 +74,11 @@ final class SwitchConnection: ConnectionHandler {
         spareResponses.popLast() ?? ISOMessage(dialect: listener.dialect, mti: nil)
     }
 
-    func send(_ message: ISOMessage, tpdu: UInt64?) {
+    /// Queues an answer and counts it (by MTI and code, with its latency from `arrivalNs`, or from the frame
+    /// being handled when nil: an answer given at once).
+    func send(_ message: ISOMessage, tpdu: UInt64?, arrivalNs: UInt64? = nil) {
         guard !connection.isClosed else { return }
+        context.metrics.recordAnswer(message, arrivalNs: arrivalNs ?? requestArrivalNs)
         let framing = listener.configuration.framing
         connection.appendOutput { out in
             do {
@@ -85,6 +90,7 @@ final class SwitchConnection: ConnectionHandler {
     }
 
     func handle(_ frame: Frame) {
+        requestArrivalNs = monotonicNanoseconds()
         let tpdu = frame.tpdu.map { Framing.packTPDU(decoder.buffer[$0]) }
         do {
             try listener.dialect.decode(decoder.buffer, range: frame.message, into: &request)

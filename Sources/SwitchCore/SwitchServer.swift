@@ -62,6 +62,10 @@ public final class SwitchServer: @unchecked Sendable {
     let contexts: [LoopContext]
     /// Ports actually bound, in listener order (useful with port 0 in tests).
     public private(set) var boundPorts: [UInt16] = []
+    /// The admin API's bound port; nil while it is off or not started.
+    public internal(set) var adminPort: UInt16?
+    /// What `GET /metrics` reads: the loops' counters, the shards', the listeners'.
+    let adminMetrics: AdminMetrics
     /// The TLS listeners' contexts, in listener order (reloaded together on SIGHUP).
     var tlsListeners: [(address: SocketAddress, context: TLSListenerContext)] = []
     let stopped = Atomic<Bool>(false)
@@ -96,6 +100,7 @@ public final class SwitchServer: @unchecked Sendable {
         self.group = group
         contexts = group.loops.map { LoopContext(loop: $0, runtime: runtime) }
         for context in contexts { context.attach() }
+        adminMetrics = AdminMetrics(loops: contexts.map(\.metrics), ledger: ledger, group: group)
     }
 
     /// Opens (and recovers) the ledger. A clock behind its newest record is refused with the way to override it,
@@ -162,6 +167,7 @@ public final class SwitchServer: @unchecked Sendable {
                     + "\(framing.lengthHeader.rawValue)\(framing.hasTPDU ? "+tpdu" : "") role \(listenerConfiguration.role.rawValue)"
                     + Self.tlsDescription(tls), priority: .essential)
         }
+        try startAdmin()
         group.start()
     }
 

@@ -85,6 +85,9 @@ struct SwitchSettings {
     var program: [String: Any] = [:]
     /// Loyalty rules in the format of docs/loyalty-rules.md (empty: the flat `program` rate).
     var rules: [String: Any] = [:]
+    /// The admin API: a free port by default (the embedded 127.0.0.1:8580 would collide between tests running at
+    /// once); `NSNull()` turns it off.
+    var admin: Any = ["listen": "127.0.0.1:0"]
 
     var json: [String: Any] {
         var root: [String: Any] = [
@@ -93,6 +96,7 @@ struct SwitchSettings {
         if !limits.isEmpty { root["limits"] = limits }
         if !program.isEmpty { root["program"] = program }
         if !rules.isEmpty { root["rules"] = rules }
+        root["admin"] = admin
         return root
     }
 }
@@ -106,6 +110,8 @@ final class SwitchProcess {
     let process: Process
     let logPath: String
     private(set) var ports: [UInt16] = []
+    /// The admin API's port, from its "admin API listening on http(s)://127.0.0.1:PORT" line (nil when off).
+    private(set) var adminPort: UInt16?
 
     var port: UInt16 { ports[0] }
 
@@ -131,9 +137,11 @@ final class SwitchProcess {
         process.standardError = FileHandle(forWritingAtPath: logPath)
         try process.run()
         let deadline = Date().addingTimeInterval(startTimeout)
-        while ports.count < settings.listeners.count {
+        let adminExpected = !(settings.admin is NSNull) || arguments.contains("--admin-listen")
+        while ports.count < settings.listeners.count || (adminExpected && adminPort == nil) {
             ports = Self.listeningPorts(in: log)
-            if ports.count >= settings.listeners.count { break }
+            adminPort = Self.adminPort(in: log)
+            if ports.count >= settings.listeners.count && (!adminExpected || adminPort != nil) { break }
             guard process.isRunning else { throw SwitchTestError("the switch exited at start:\n\(log)") }
             guard Date() < deadline else {
                 stop()
@@ -176,6 +184,16 @@ final class SwitchProcess {
     }
 
     var isRunning: Bool { process.isRunning }
+
+    static func adminPort(in log: String) -> UInt16? {
+        for line in log.split(separator: "\n") {
+            guard let range = line.range(of: "admin API listening on ") else { continue }
+            let address = line[range.upperBound...].drop { $0 != "/" }.dropFirst(2)
+            guard let colon = address.firstIndex(of: ":") else { continue }
+            return UInt16(address[address.index(after: colon)...].prefix { $0.isNumber })
+        }
+        return nil
+    }
 
     static func listeningPorts(in log: String) -> [UInt16] {
         log.split(separator: "\n").compactMap { line -> UInt16? in
@@ -249,7 +267,8 @@ extension SwitchProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try SwitchExecutable.path())
         process.arguments =
-            ["serve", "--config", configPath, "--data", directory.data, "--listen", "127.0.0.1:0"] + arguments
+            ["serve", "--config", configPath, "--data", directory.data, "--listen", "127.0.0.1:0"]
+            + (arguments.contains("--admin-listen") ? [] : ["--admin-listen", "127.0.0.1:0"]) + arguments
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: logPath)
         try process.run()

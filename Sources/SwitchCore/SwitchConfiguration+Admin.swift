@@ -1,0 +1,40 @@
+import HTTP
+import Network
+
+extension SwitchConfiguration {
+    /// `"admin": {"listen": "HOST:PORT", "tls": {...}, ...limits}`; every key optional (the defaults of
+    /// `AdminConfiguration`), every key checked like the rest of the file.
+    static func admin(_ object: JSONReader) throws(ConfigurationError) -> AdminConfiguration {
+        var admin = AdminConfiguration()
+        if let text = try object.string("listen") {
+            guard let address = SocketAddress(text) else {
+                throw object.error("listen", "must be HOST:PORT with an IPv4 host")
+            }
+            admin.address = address
+        }
+        admin.tls = try object.child("tls")?.tlsFiles()
+        try applyHTTPLimits(object, to: &admin.limits)
+        try object.rejectUnknownKeys()
+        return admin
+    }
+
+    /// The HTTP server's limits, each in a range that keeps it meaningful (specs/configuration.md, `admin`).
+    static func applyHTTPLimits(_ object: JSONReader, to limits: inout HTTPLimits) throws(ConfigurationError) {
+        limits.connectionsMax = try object.integer("connectionsMax", range: 1...100_000) ?? limits.connectionsMax
+        limits.headerBytesMax = try object.integer("headerBytesMax", range: 1024...(1 << 20)) ?? limits.headerBytesMax
+        limits.headerCountMax = try object.integer("headerCountMax", range: 8...1024) ?? limits.headerCountMax
+        limits.targetBytesMax = try object.integer("targetBytesMax", range: 256...(1 << 20)) ?? limits.targetBytesMax
+        limits.bodyBytesMax = try object.integer("bodyBytesMax", range: 0...(1 << 30)) ?? limits.bodyBytesMax
+        limits.headerReadTimeoutMs =
+            try object.integer("headerReadTimeoutMs", range: 100...600_000) ?? limits.headerReadTimeoutMs
+        limits.bodyReadTimeoutMs =
+            try object.integer("bodyReadTimeoutMs", range: 100...3_600_000) ?? limits.bodyReadTimeoutMs
+        limits.idleTimeoutMs = try object.integer("idleTimeoutMs", range: 100...86_400_000) ?? limits.idleTimeoutMs
+        limits.requestsInFlightPerConnectionMax =
+            try object.integer("requestsInFlightPerConnectionMax", range: 1...1024)
+            ?? limits.requestsInFlightPerConnectionMax
+        guard limits.targetBytesMax < limits.headerBytesMax else {
+            throw object.error("targetBytesMax", "must be less than headerBytesMax (\(limits.headerBytesMax))")
+        }
+    }
+}

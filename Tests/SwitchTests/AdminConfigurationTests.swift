@@ -1,0 +1,111 @@
+import Foundation
+import Glibc
+import Testing
+
+@testable import SwitchCore
+
+/// The `admin` section of the configuration and `serve --admin-listen`: defaults, `null`, every limit's key,
+/// the strict reader's refusals, and a connection limit of its own.
+@Suite struct AdminConfigurationTests {
+    @Test("the embedded default serves the admin API on 127.0.0.1:8580 with the HTTP server's default limits")
+    func embeddedDefault() throws {
+        let configuration = SwitchConfiguration()
+        #expect(configuration.admin?.address.description == "127.0.0.1:8580")
+        #expect(configuration.admin?.tls == nil && configuration.admin?.limits.bodyBytesMax == 1 << 20)
+        #expect(try ConfigurationFileTests.load("{}").admin?.address.description == "127.0.0.1:8580")
+    }
+
+    @Test("every admin key is read into the configuration; \"admin\": null turns the API off")
+    func keysAndNull() throws {
+        let configuration = try ConfigurationFileTests.load(
+            #"{"admin": {"listen": "127.0.0.1:9580", "connectionsMax": 3, "headerBytesMax": 2048, "headerCountMax": 9, "#
+                + #""targetBytesMax": 512, "bodyBytesMax": 0, "headerReadTimeoutMs": 100, "bodyReadTimeoutMs": 200, "#
+                + #""idleTimeoutMs": 300, "requestsInFlightPerConnectionMax": 2, "#
+                + #""tls": {"certificate": "s.pem", "privateKey": "k.pem"}}}"#)
+        let admin = try #require(configuration.admin)
+        #expect(admin.address.description == "127.0.0.1:9580" && admin.tls?.certificatePath == "s.pem")
+        let limits = admin.limits
+        #expect(limits.connectionsMax == 3 && limits.headerBytesMax == 2048 && limits.headerCountMax == 9)
+        #expect(limits.targetBytesMax == 512 && limits.bodyBytesMax == 0 && limits.headerReadTimeoutMs == 100)
+        #expect(limits.bodyReadTimeoutMs == 200 && limits.idleTimeoutMs == 300)
+        #expect(limits.requestsInFlightPerConnectionMax == 2)
+        #expect(try ConfigurationFileTests.load(#"{"admin": null}"#).admin == nil)
+    }
+
+    @Test("a misspelt, unknown or out-of-range admin key refuses the start with its path")
+    func refusals() throws {
+        try ConfigurationFileTests.expectRefusal(
+            #"{"admin": {"listn": "127.0.0.1:0"}}"#, "admin.listn: unknown key (did you mean listen?)")
+        try ConfigurationFileTests.expectRefusal(
+            #"{"admin": {"bodyByteMax": 10}}"#, "admin.bodyByteMax: unknown key (did you mean bodyBytesMax?)")
+        try ConfigurationFileTests.expectRefusal(#"{"admin": "on"}"#, "admin: must be an object")
+        try ConfigurationFileTests.expectRefusal(
+            #"{"admin": {"listen": "localhost"}}"#, "admin.listen: must be HOST:PORT with an IPv4 host")
+        try ConfigurationFileTests.expectRefusal(
+            #"{"admin": {"connectionsMax": 0}}"#, "admin.connectionsMax: must be 1...100000")
+        try ConfigurationFileTests.expectRefusal(
+            #"{"admin": {"headerReadTimeoutMs": 99}}"#, "admin.headerReadTimeoutMs: must be 100...600000")
+        try ConfigurationFileTests.expectRefusal(
+            #"{"admin": {"headerBytesMax": 2048, "targetBytesMax": 2048}}"#,
+            "admin.targetBytesMax: must be less than headerBytesMax (2048)")
+        try ConfigurationFileTests.expectRefusal(
+            #"{"admin": {"tls": {"certificate": "s.pem"}}}"#, "admin.tls.privateKey: is required")
+    }
+
+    @Test("\"admin\": null: no admin listener, said in the log; --admin-listen turns it on at the given address")
+    func offAndOverride() throws {
+        var settings = SwitchSettings()
+        settings.admin = NSNull()
+        try withSwitch(settings) { server in
+            #expect(server.adminPort == nil && server.log.contains("admin API off"))
+        }
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let server = try SwitchProcess(
+            directory: directory, settings: settings, arguments: ["--admin-listen", "127.0.0.1:0"])
+        defer { server.stop() }
+        let port = try #require(server.adminPort)
+        #expect(try AdminClient.curlStatus(["http://127.0.0.1:\(port)/v1/health"]).code == 200)
+    }
+
+    @Test("a busy admin port refuses the start, naming the admin API and the address")
+    func busyPort() throws {
+        try withSwitch { first in
+            let port = try #require(first.adminPort)
+            let directory = ScratchDirectory()
+            defer { directory.remove() }
+            var settings = SwitchSettings()
+            settings.admin = ["listen": "127.0.0.1:\(port)"]
+            let refusal =
+                "cannot start: admin API: listen on 127.0.0.1:\(port): bind 127.0.0.1:\(port): Address already in use"
+            #expect {
+                _ = try SwitchProcess(directory: directory, settings: settings)
+            } throws: { error in
+                "\(error)".contains("the switch exited at start") && "\(error)".contains(refusal)
+            }
+        }
+    }
+
+    @Test("admin connections have their own limit: terminals at connectionsMax do not shut operators out")
+    func ownConnectionLimit() throws {
+        var settings = SwitchSettings()
+        settings.limits = ["connectionsMax": 1]
+        settings.admin = ["listen": "127.0.0.1:0", "connectionsMax": 2]
+        try withSwitch(settings) { server in
+            let port = try #require(server.adminPort)
+            let terminal = try SwitchClient(port: server.port)
+            var identity = Terminal()
+            #expect(try terminal.exchange(identity.purchase(Wire.card(1, test: 43), 100)).code == "00")
+            let first = try RawHTTPClient(port: port)
+            let second = try RawHTTPClient(port: port)
+            for client in [first, second] {
+                client.write("GET /v1/health HTTP/1.1\r\nHost: a\r\n\r\n")
+                #expect(client.read(until: "{\"status\":\"ok\"}", count: 1).hasPrefix("HTTP/1.1 200 OK"))
+            }
+            let third = try RawHTTPClient(port: port)
+            third.write("GET /v1/health HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(third.readUntilClosed().isEmpty, "the third admin connection is closed at once")
+            #expect(server.waitForLog("2 connections open on 127.0.0.1:\(port) (its connectionsMax)"))
+        }
+    }
+}
