@@ -19,7 +19,7 @@ let package = Package(
         // CRC32C with the CPU instruction where there is one (SSE4.2), a table otherwise. For WAL records.
         .target(name: "CCRC32C", cSettings: [.unsafeFlags(["-msse4.2"])]),
         // Sharded in-memory ledger with a write-ahead log and snapshots. No networking.
-        .target(name: "Ledger", dependencies: ["CCRC32C", "Loyalty", "Metrics"], swiftSettings: strictSettings),
+        .target(name: "Ledger", dependencies: ["CCRC32C", "Metrics"], swiftSettings: strictSettings),
         // Counters and histograms with one writer thread each (a loop, a shard), read by scrapes without locks,
         // and the Prometheus text format. Pure: no I/O.
         .target(name: "Metrics", swiftSettings: strictSettings),
@@ -36,8 +36,12 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["Network"], swiftSettings: strictSettings),
         // The authorization switch: wire contract v1 over the network layer, the codec and the ledger.
         .target(
-            name: "SwitchCore", dependencies: ["ISO8583", "Ledger", "Network", "Loyalty", "HTTP", "Metrics"],
+            name: "SwitchCore",
+            dependencies: ["ISO8583", "Ledger", "Network", "Loyalty", "LoyaltyLedger", "HTTP", "Metrics"],
             swiftSettings: strictSettings),
+        // Where the ledger and the loyalty rules meet: the rules as the ledger's decider (`LoyaltyDecider`), the
+        // loyalty types in the ledger's opaque decision bytes. The ledger itself knows no loyalty.
+        .target(name: "LoyaltyLedger", dependencies: ["Ledger", "Loyalty"], swiftSettings: strictSettings),
         // Pure loyalty rules: program configuration from JSON and the evaluator (earning, credit, tiers, campaigns,
         // offers, caps, bonuses, redemption, expiry and coalition policy). No I/O.
         .target(name: "Loyalty", swiftSettings: strictSettings),
@@ -46,12 +50,12 @@ let package = Package(
         // The command-line entry point: `serve`, `iso decode|encode`, `ledger verify|breakage|settlement`, `loadgen`.
         .executableTarget(
             name: "LoyaltySwitch",
-            dependencies: ["ISO8583", "Ledger", "Loyalty", "SwitchCore", "Network", "LoadGenerator"],
+            dependencies: ["ISO8583", "Ledger", "Loyalty", "LoyaltyLedger", "SwitchCore", "Network", "LoadGenerator"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "LedgerTests",
-            dependencies: ["Ledger"],
+            dependencies: ["Ledger", "Loyalty", "LoyaltyLedger"],
             swiftSettings: strictSettings
         ),
         // Child process for the ledger's SIGKILL crash tests (spawned by LedgerTests, not run by hand).
@@ -77,6 +81,11 @@ let package = Package(
             name: "SwitchTests",
             dependencies: ["ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty", "HTTP"],
             exclude: ["contract_client.py", "tls_client.py", "admin_client.py"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LoyaltyLedgerTests",
+            dependencies: ["Ledger", "Loyalty", "LoyaltyLedger"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -3,6 +3,7 @@ import Glibc
 import ISO8583
 import Ledger
 import Loyalty
+import LoyaltyLedger
 import Network
 
 extension SwitchConnection {
@@ -74,7 +75,7 @@ extension SwitchConnection {
             terminalReference: RequestKeys.terminalReference(of: request))
         // Under rules, a hold or completion spends only value the merchant's groups allow (as a redemption does).
         if context.rules != nil && (kind == .hold || kind == .completion) {
-            ledgerRequest.merchant = shortIdentifier(42)
+            ledgerRequest.merchant = MerchantName(shortIdentifier(42))
         }
         guard context.enqueue(ledgerRequest, state) else {
             answerNow(.notAnsweredInTime, tpdu: tpdu)

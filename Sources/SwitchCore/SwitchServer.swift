@@ -2,6 +2,7 @@ import Foundation
 import ISO8583
 import Ledger
 import Loyalty
+import LoyaltyLedger
 import Network
 import Synchronization
 
@@ -84,8 +85,8 @@ public final class SwitchServer: @unchecked Sendable {
         ledgerConfiguration.log = { line in log.info("ledger: \(line)", priority: .essential) }
         ledgerConfiguration.logFailure = { line in log.error("ledger: \(line)", priority: .essential) }
         if configuration.allowClockBehind { ledgerConfiguration.clockBehindToleranceMs = nil }
+        ledgerConfiguration.decider = LoyaltyDecider(rules: configuration.rules)
         let ledger = try Self.openLedger(configuration, ledgerConfiguration, log: log)
-        if let rules = configuration.rules { ledger.setRules(rules) }
         rulesVersion = configuration.rules?.version ?? 0
         let runtime = SwitchRuntime(
             configuration: configuration, ledger: ledger, log: log, clockMs: ledgerConfiguration.clockMs)

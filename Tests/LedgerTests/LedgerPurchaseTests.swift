@@ -1,5 +1,6 @@
 import Foundation
 import Loyalty
+import LoyaltyLedger
 import Testing
 
 @testable import Ledger
@@ -450,7 +451,8 @@ import Testing
 }
 
 /// The decision a purchase record carries, across the log boundary: written, read back equal, and refused when
-/// its bytes say something a writer never writes.
+/// its bytes say something a writer never writes (by the record reader when the record's shape is wrong, by the
+/// decider before replay when the decider's own bytes are).
 @Suite struct PurchaseRecordTests {
     static func decidedPurchase() -> ShardCommand {
         var command = ShardCommand(kind: .earn, key: IdempotencyKey(word0: 7, word1: 8))
@@ -458,8 +460,9 @@ import Testing
         command.amounts = AssetAmounts(points: 12, credit: 300)
         command.amountMinor = 120_000
         command.rulesVersion = 9
-        command.memberAfter = Loyalty.Member(purchaseCount: 3, purchaseVolumeMinor: 360_000, tier: 1)
-        command.purchaseEffect = PurchaseEffect(moneyMinor: 120_000, timeMs: 1_767_225_600_000, tierBefore: 0)
+        command.memberAfter = LoggedMemberState(Loyalty.Member(purchaseCount: 3, purchaseVolumeMinor: 360_000, tier: 1))
+        command.purchaseEffect = LoggedPurchaseEffect(
+            PurchaseEffect(moneyMinor: 120_000, timeMs: 1_767_225_600_000, tierBefore: 0))
         command.referrerBonusPoints = 500
         return command
     }
@@ -485,12 +488,16 @@ import Testing
     func refusesWhatNoWriterWrites() {
         let command = Self.decidedPurchase()
         #expect(roundTrip(command) { _, length in length - 1 } == nil, "cut by one byte")
-        // The effect's money part is the 8 bytes before the bonus (the body's last 8 bytes): make it negative.
-        #expect(
-            roundTrip(command) { base, length in
-                (base + length - 8 - PurchaseEffect.encodedByteCount + 7).storeBytes(of: 0x80, as: UInt8.self)
-                return length
-            } == nil, "negative money part")
+        // The effect's money part is the 8 bytes before the bonus (the body's last 8 bytes): make it negative. The
+        // record reads back (the ledger does not read the decider's bytes); the decider refuses it before replay.
+        let negativeMoney = roundTrip(command) { base, length in
+            (base + length - 8 - PurchaseEffect.encodedByteCount + 7).storeBytes(of: 0x80, as: UInt8.self)
+            return length
+        }
+        #expect(negativeMoney != nil && LoyaltyDecider().purchaseEffect(decoding: negativeMoney!.purchaseEffect) == nil)
+        let state = ShardState(shardIndex: 0, shardCount: 1, limits: testConfiguration())
+        #expect(ShardRecovery.unreadableDecision(negativeMoney!, state) == "malformed purchase effect")
+        #expect(ShardRecovery.unreadableDecision(command, state) == nil)
         #expect(
             roundTrip(command) { base, length in
                 (base + length - 1).storeBytes(of: 0x80, as: UInt8.self)
