@@ -30,25 +30,19 @@ final class LoopContext {
     var budgetMissCount = 0
     /// This loop's answers, latency and requests waiting for the ledger, for `GET /metrics`.
     let metrics = LoopMetrics()
-    /// This loop's copy of the loyalty rules (nil: the flat default program), replaced on the loop's own thread
-    /// by a reload, so reading it costs no lock. The ledger decides purchases with its own copy; this one only
-    /// says whether rules are in force and names tiers and offers on receipts.
-    var rules: Loyalty.Program? {
+    /// This loop's copy of the loyalty rules in force (the embedded program, version 0, when none are
+    /// configured), replaced on the loop's own thread by a reload, so reading it costs no lock. The ledger decides
+    /// purchases; this copy says how redemptions, holds and captures convert and pay, and names tiers and offers
+    /// on receipts.
+    var rules: Loyalty.Program {
         didSet {
-            if let oldValue, oldValue !== rules { previousRules = oldValue }
-            paymentPolicy = Self.paymentPolicy(rules, runtime.configuration.program)
-            program = Self.program(rules, runtime.configuration.program)
+            if oldValue !== rules { previousRules = oldValue }
         }
     }
     /// The rules in force before the latest reload: a decision made under them (its reply arriving just after
     /// the reload, or a repeat answered from the stored outcome) names its tiers and offers on the receipt by
     /// the version that made it.
     var previousRules: Loyalty.Program?
-    /// How a redemption (0200/900000) is paid: the rules' redemption section, or the flat program's.
-    var paymentPolicy: RedemptionPolicy
-    /// The flat program with, under rules, their point value and partial approval: what holds (0100/900000),
-    /// completions and a partial approval's field 4 convert with, so they agree with redemptions.
-    var program: Program
 
     init(loop: EventLoop, runtime: SwitchRuntime) {
         self.loop = loop
@@ -57,24 +51,7 @@ final class LoopContext {
         deadlines = DeadlineQueue(capacity: runtime.configuration.pendingPerLoopMax * 2)
         budgetNs = UInt64(runtime.configuration.latencyBudgetMs) * 1_000_000
         outgoing.reserveCapacity(1024)
-        rules = runtime.configuration.rules
-        paymentPolicy = Self.paymentPolicy(runtime.configuration.rules, runtime.configuration.program)
-        program = Self.program(runtime.configuration.rules, runtime.configuration.program)
-    }
-
-    static func program(_ rules: Loyalty.Program?, _ program: Program) -> Program {
-        guard let rules else { return program }
-        var adjusted = program
-        adjusted.pointValueMinor = rules.redemption.pointValueMinor
-        adjusted.partialRedemption = rules.redemption.partialApproval
-        return adjusted
-    }
-
-    static func paymentPolicy(_ rules: Loyalty.Program?, _ program: Program) -> RedemptionPolicy {
-        if let rules { return rules.redemption }
-        return RedemptionPolicy(
-            pointValueMinor: program.pointValueMinor, creditBeforePoints: true,
-            partialApproval: program.partialRedemption)
+        rules = runtime.configuration.programInForce
     }
 
     /// Registers the reply inbox and the per-iteration hook. Called on the loop thread (or before it starts).
@@ -133,12 +110,13 @@ final class LoopContext {
             if entry.answered {
                 if !undoLateApproval(entry, reply) { runtime.settle(entry.key) }
             } else if var response = entry.response {
-                ResponseBuilder.complete(&response, reply: reply, program: program)
+                ResponseBuilder.complete(&response, reply: reply, redemption: rules.redemption)
                 let isPurchase = entry.kind == .purchase || entry.kind == .offlinePurchase
-                if let rules, (isPurchase || entry.kind == .balanceInquiry) && reply.status.isApproval {
+                if (isPurchase || entry.kind == .balanceInquiry) && reply.status.isApproval {
                     let deciding = Self.rules(
                         version: reply.receipt.rulesVersion, current: rules, previous: previousRules)
-                    ResponseBuilder.setReceipt(&response, reply, rules: deciding)
+                    // The embedded program (version 0) names nothing: its answers carry no field 63, as before.
+                    if deciding.version > 0 { ResponseBuilder.setReceipt(&response, reply, rules: deciding) }
                 }
                 if reply.status == .notPermittedAtMerchant { explainRefusalAtMerchant(entry, &response) }
                 entry.connection?.send(response, tpdu: entry.tpdu, arrivalNs: entry.deadlineNs &- budgetNs)

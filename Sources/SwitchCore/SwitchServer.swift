@@ -85,9 +85,9 @@ public final class SwitchServer: @unchecked Sendable {
         ledgerConfiguration.log = { line in log.info("ledger: \(line)", priority: .essential) }
         ledgerConfiguration.logFailure = { line in log.error("ledger: \(line)", priority: .essential) }
         if configuration.allowClockBehind { ledgerConfiguration.clockBehindToleranceMs = nil }
-        ledgerConfiguration.decider = LoyaltyDecider(rules: configuration.rules)
+        ledgerConfiguration.decider = LoyaltyDecider(rules: configuration.programInForce)
         let ledger = try Self.openLedger(configuration, ledgerConfiguration, log: log)
-        rulesVersion = configuration.rules?.version ?? 0
+        rulesVersion = configuration.programInForce.version
         let runtime = SwitchRuntime(
             configuration: configuration, ledger: ledger, log: log, clockMs: ledgerConfiguration.clockMs)
         self.runtime = runtime
