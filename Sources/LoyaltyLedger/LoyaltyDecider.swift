@@ -6,22 +6,43 @@ import Synchronization
 /// terms), and holds the rules in force, replaced atomically by `setRules` (a reload). One per process: the
 /// ledger's shards and the switch's loops ask the same one, so a version names one set of rules everywhere.
 public final class LoyaltyDecider: Decider {
-    private let inForce: Mutex<LoyaltyRules?>
-
-    public init(rules program: Program? = nil) {
-        inForce = Mutex(program.map(LoyaltyRules.init))
+    /// The rules in force, and the programs of the latest versions put in force in this process (newest last,
+    /// the one in force included), so a receipt names things as the version that decided did.
+    private struct InForce {
+        var rules: LoyaltyRules?
+        var recent: [Program] = []
     }
 
-    /// Puts `program` in force: each shard takes it at its next batch; what was decided keeps its decision.
+    /// Versions kept for naming receipts: a program may hold 100,000 merchants, so only a few.
+    public static let versionsKeptMax = 4
+
+    private let inForce: Mutex<InForce>
+
+    public init(rules program: Program? = nil) {
+        inForce = Mutex(InForce(rules: program.map(LoyaltyRules.init), recent: program.map { [$0] } ?? []))
+    }
+
+    /// Puts `program` in force: each shard takes it at its next batch, each loop at its next request; what was
+    /// decided keeps its decision.
     public func setRules(_ program: Program) {
         let rules = LoyaltyRules(program)
-        inForce.withLock { $0 = rules }
+        inForce.withLock { state in
+            state.rules = rules
+            state.recent.removeAll { $0.version == program.version }
+            state.recent.append(program)
+            if state.recent.count > Self.versionsKeptMax { state.recent.removeFirst() }
+        }
     }
 
     /// The program in force (nil: none).
-    public var program: Program? { inForce.withLock { $0?.program } }
+    public var program: Program? { inForce.withLock { $0.rules?.program } }
 
-    public func rulesInForce() -> (any DecisionRules)? { inForce.withLock { $0 } }
+    /// The program of `version` when it was put in force in this process and is still kept (nil otherwise).
+    public func program(version: Int64) -> Program? {
+        inForce.withLock { state in state.recent.last { $0.version == version } }
+    }
+
+    public func rulesInForce() -> (any DecisionRules)? { inForce.withLock { $0.rules } }
 
     public func memberState(decoding logged: LoggedMemberState) -> MemberState? {
         logged.member.map(MemberState.init)

@@ -1,6 +1,7 @@
 import ISO8583
 import Ledger
 import Loyalty
+import LoyaltyLedger
 import Network
 
 /// Delivers ledger replies to the loop that owns the requests: one lock and at most one wake per batch.
@@ -30,19 +31,10 @@ final class LoopContext {
     var budgetMissCount = 0
     /// This loop's answers, latency and requests waiting for the ledger, for `GET /metrics`.
     let metrics = LoopMetrics()
-    /// This loop's copy of the loyalty rules in force (the embedded program, version 0, when none are
-    /// configured), replaced on the loop's own thread by a reload, so reading it costs no lock. The ledger decides
-    /// purchases; this copy says how redemptions, holds and captures convert and pay, and names tiers and offers
-    /// on receipts.
-    var rules: Loyalty.Program {
-        didSet {
-            if oldValue !== rules { previousRules = oldValue }
-        }
-    }
-    /// The rules in force before the latest reload: a decision made under them (its reply arriving just after
-    /// the reload, or a repeat answered from the stored outcome) names its tiers and offers on the receipt by
-    /// the version that made it.
-    var previousRules: Loyalty.Program?
+    /// The loyalty rules in force (the embedded program, version 0, when none are configured), read from the
+    /// process's one decider per use, so a reload reaches every loop at once and no loop keeps a copy. They say
+    /// how redemptions, holds and captures convert and pay; receipts name things by the deciding version.
+    var rules: Loyalty.Program { runtime.rules }
 
     init(loop: EventLoop, runtime: SwitchRuntime) {
         self.loop = loop
@@ -51,7 +43,6 @@ final class LoopContext {
         deadlines = DeadlineQueue(capacity: runtime.configuration.pendingPerLoopMax * 2)
         budgetNs = UInt64(runtime.configuration.latencyBudgetMs) * 1_000_000
         outgoing.reserveCapacity(1024)
-        rules = runtime.configuration.programInForce
     }
 
     /// Registers the reply inbox and the per-iteration hook. Called on the loop thread (or before it starts).
@@ -113,8 +104,7 @@ final class LoopContext {
                 ResponseBuilder.complete(&response, reply: reply, redemption: rules.redemption)
                 let isPurchase = entry.kind == .purchase || entry.kind == .offlinePurchase
                 if (isPurchase || entry.kind == .balanceInquiry) && reply.status.isApproval {
-                    let deciding = Self.rules(
-                        version: reply.receipt.rulesVersion, current: rules, previous: previousRules)
+                    let deciding = runtime.decider.program(version: reply.receipt.rulesVersion) ?? rules
                     // The embedded program (version 0) names nothing: its answers carry no field 63, as before.
                     if deciding.version > 0 { ResponseBuilder.setReceipt(&response, reply, rules: deciding) }
                 }
@@ -124,13 +114,6 @@ final class LoopContext {
             }
             entry.connection?.requestFinished()
         }
-    }
-
-    /// The rules a receipt names things by: those of the version that decided, when it is the version in force
-    /// or the one before; otherwise (older, or a restart since) the version in force.
-    static func rules(version: Int64, current: Loyalty.Program, previous: Loyalty.Program?) -> Loyalty.Program {
-        if let previous, previous.version == version, current.version != version { return previous }
-        return current
     }
 
     /// 58: the member holds value, but none that the rules' groups let this merchant take. The cashier's receipt
