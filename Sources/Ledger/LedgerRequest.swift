@@ -215,7 +215,7 @@ public struct LedgerReply: Hashable, Sendable {
 }
 
 /// What the loyalty rules decided for one purchase, as a receipt (ISO 8583 field 63) shows it. Plain values;
-/// `Program.tierIdentifier(at:)` names the tier.
+/// the rules of `rulesVersion` name the tier.
 public struct LoyaltyReceipt: Hashable, Sendable, BitwiseCopyable {
     /// False for everything but an approved rules-decided purchase.
     public var isDecided: Bool
@@ -223,7 +223,7 @@ public struct LoyaltyReceipt: Hashable, Sendable, BitwiseCopyable {
     public var tier: UInt8
     public var tierBefore: UInt8
     /// Id hashes of the offer whose reward the purchase received and of the return offer it granted (0: none);
-    /// `Program.offer(withHash:)` describes them.
+    /// the rules of `rulesVersion` describe them.
     public var offerAppliedHash: UInt32 = 0
     public var offerGrantedHash: UInt32 = 0
     /// The configuration version of the rules that decided.

@@ -511,3 +511,56 @@ import Testing
             } == nil, "a block carries no decision")
     }
 }
+
+/// Across recovery: a purchase record whose checksum is sound but whose member state no decider writes is
+/// refused before replay, naming the file and the record's offset, and the log is left as it was.
+@Suite struct PurchaseRecordRecoveryTests {
+    let directory = TemporaryDirectory()
+    var requests = RequestFactory()
+
+    @Test("a sound checksum over a member state the decider refuses: open refuses, naming file and offset")
+    mutating func implausibleMemberStateRefuses() throws {
+        defer { directory.remove() }
+        let configuration = testConfiguration()
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        ledger.setRules(LedgerPurchaseTests.rules(version: 1, pointsPer1000: 10))
+        for index in 0..<3 { _ = ledger.perform(requests.make(card(index), LedgerPurchaseTests.purchase(10_000))) }
+        ledger.close(snapshot: false)
+        let shardDirectory = directory.data + "/shard-000"
+        let name = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: shardDirectory).first {
+                $0.hasPrefix("wal-") && $0.hasSuffix(".log")
+            })
+        let segment = shardDirectory + "/" + name
+        var bytes = [UInt8](FileManager.default.contents(atPath: segment)!)
+        let reader = WALReader(directory: "", readOnly: true, segmentBytes: bytes.count)
+        var offsets: [Int] = []
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while let header = reader.validRecord(buffer, at: offset) {
+                offsets.append(offset)
+                offset += WALRecord.alignedLength(bodyLength: header.bodyLength)
+            }
+        }
+        #expect(offsets.count == 3)
+        // The member's flags byte (member offset 7) after the 104-byte prefix, the amounts and reference (24) and
+        // the rules version (8): a flag no writer sets. Then every checksum from there on is made sound again.
+        bytes[offsets[0] + WALRecord.headerBytes + 104 + 24 + 8 + 7] |= 0x80
+        bytes.withUnsafeMutableBytes { buffer in
+            var previous: UInt32? = nil
+            for offset in offsets {
+                let base = buffer.baseAddress! + offset
+                if let previous { base.storeBytes(of: previous.littleEndian, toByteOffset: 16, as: UInt32.self) }
+                let bodyLength = Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+                let crc = WALRecord.checksum(base, bodyLength: bodyLength)
+                base.storeBytes(of: crc.littleEndian, as: UInt32.self)
+                previous = crc
+            }
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: segment))
+        #expect(throws: LedgerError.damagedLog(file: segment, offset: Int64(offsets[0]), reason: "malformed member state")) {
+            try Ledger.inspect(directory: directory.data, configuration: configuration)
+        }
+        #expect([UInt8](FileManager.default.contents(atPath: segment)!) == bytes, "refusal must not modify the log")
+    }
+}
