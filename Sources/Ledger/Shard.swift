@@ -114,7 +114,7 @@ final class Shard: @unchecked Sendable {
             snapshotSlot.wait()
             snapshotSlot.signal()
         }
-        writer.stop()
+        writer.close()
     }
 
     /// Works on the command in place in the batch (it is several hundred bytes: no copy per step).

@@ -30,7 +30,7 @@ final class WALWriter {
     /// The next segment, made ahead.
     let reserve: SegmentReserve
     /// The shard directory, open for fsync: starting a segment needs no new descriptor.
-    let directoryDescriptor: Int32
+    private(set) var directoryDescriptor: Int32
     /// The header's acknowledged mark was written and not yet synced.
     private(set) var isMarkUnsynced = false
     /// The last shortage met while starting a segment, and when: a new attempt waits `retryIntervalNs`.
@@ -87,8 +87,17 @@ final class WALWriter {
 
     deinit {
         buffer.deallocate()
+        close()
+    }
+
+    /// Closes the writer's files (the shard has stopped): the current segment, the directory, the reserve.
+    func close() {
+        reserve.waitUntilIdle()
+        if let descriptor = reserve.take() { FileIO.closeFile(descriptor) }
         if segmentDescriptor >= 0 { FileIO.closeFile(segmentDescriptor) }
-        FileIO.closeFile(directoryDescriptor)
+        if directoryDescriptor >= 0 { FileIO.closeFile(directoryDescriptor) }
+        segmentDescriptor = -1
+        directoryDescriptor = -1
     }
 
     /// Leftovers of an earlier run (a reserve, a half-made segment): never log, so removed before new ones.
@@ -111,9 +120,6 @@ final class WALWriter {
             throw .noRoomForLog(directory: directory, segmentBytes: segmentBytes, reason: error.description)
         }
     }
-
-    /// Waits for background work on this shard's files (the reserve's preparation) to end.
-    func stop() { reserve.waitUntilIdle() }
 
     static func segmentName(firstSequence: UInt64) -> String { WALSegment.fileName(firstSequence: firstSequence) }
 

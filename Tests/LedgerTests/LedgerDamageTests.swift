@@ -214,3 +214,133 @@ import Testing
         }
     }
 }
+
+/// Damage that loses acknowledged records — a segment cut short, acknowledged records zeroed, the newest segment
+/// or every segment deleted, a log that ends before the snapshot — refuses the open and fails `ledger verify`
+/// with the same reason, naming the file, the offset and the sequences; the operator's override starts with the
+/// sound part and sets the rest aside, loudly, and the next open is clean.
+@Suite struct LedgerLostRecordTests {
+    let directory = TemporaryDirectory()
+    var requests = RequestFactory()
+
+    var shardDirectory: String { directory.data + "/shard-000" }
+
+    /// `count` earns of 1 point, one per batch (each acknowledged), then a stop as a crash would leave it.
+    mutating func writeLog(_ count: Int, configuration: LedgerConfiguration, snapshot: Bool = false) throws {
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        for index in 0..<count { #expect(ledger.perform(requests.make(card(index % 5), earn(1))).status == .approved) }
+        ledger.close(snapshot: snapshot)
+    }
+
+    /// Open and verify refuse with the same error; returns it.
+    func expectRefusal(_ configuration: LedgerConfiguration) -> LedgerError? {
+        let verified = LedgerVerifier.verify(directory: directory.data)
+        #expect(!verified.isSound)
+        do {
+            let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+            ledger.close()
+            Issue.record("opened a log that lost acknowledged records")
+            return nil
+        } catch {
+            #expect(verified.error == error.description, "verify fails the same way")
+            return error
+        }
+    }
+
+    /// The override starts, says so as a failure, keeps `kept` points, appends; then a plain open is clean.
+    mutating func expectOverrideKeeps(_ kept: Int64, configuration: LedgerConfiguration) throws {
+        let failures = LogCollector()
+        var overriding = configuration
+        overriding.acceptsLogDamage = true
+        overriding.logFailure = failures.closure
+        let ledger = try Ledger.open(directory: directory.data, configuration: overriding)
+        #expect(failures.all.count == 1 && failures.all[0].contains("STARTING WITH A DAMAGED LOG"), "\(failures.all)")
+        #expect(ledger.perform(requests.make(card(0), earn(1))).status == .approved)
+        ledger.close(snapshot: false)
+        let totals = try Ledger.inspect(directory: directory.data, configuration: configuration)
+        #expect(totals.balance.points == kept + 1 && totals.tornTails.isEmpty)
+        #expect(LedgerVerifier.verify(directory: directory.data).isSound)
+    }
+
+    @Test("a segment cut short 100 records before its end refuses (not a torn tail), naming file, offset, sequences")
+    mutating func segmentCutShort() throws {
+        defer { directory.remove() }
+        let configuration = testConfiguration()
+        try writeLog(300, configuration: configuration)
+        let path = try SegmentFile.paths(in: shardDirectory)[0]
+        let bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        let all = SegmentFile.records(bytes)
+        let cut = all[all.count - 100].offset + 13
+        try Data(bytes[0..<cut]).write(to: URL(fileURLWithPath: path))
+        let error = expectRefusal(configuration)
+        #expect(
+            error
+                == .damagedLog(
+                    file: path, offset: Int64(all[199].end),
+                    reason: "the file is \(cut) bytes but was allocated \(configuration.segmentBytes): cut short; its "
+                        + "records end at sequence 200 (offset \(all[199].end)), but its header says sequences "
+                        + "through 300 were acknowledged (ending at offset \(all[299].end))"))
+        try expectOverrideKeeps(200, configuration: configuration)
+        #expect(FileManager.default.fileExists(atPath: path + ".damaged"), "the cut segment is kept aside")
+    }
+
+    @Test("acknowledged records zeroed at the end of a segment that keeps its size refuse, naming the sequences")
+    mutating func acknowledgedRecordsZeroed() throws {
+        defer { directory.remove() }
+        let configuration = testConfiguration()
+        try writeLog(120, configuration: configuration)
+        let path = try SegmentFile.paths(in: shardDirectory)[0]
+        var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        let all = SegmentFile.records(bytes)
+        for index in all[70].offset..<all[119].end { bytes[index] = 0 }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        guard case .damagedLog(let file, let offset, let reason) = expectRefusal(configuration) else { return }
+        #expect(file == path && offset == Int64(all[70].offset))
+        #expect(reason.contains("acknowledged records are missing") && reason.contains("end at sequence 70"))
+        #expect(reason.contains("through 120 were acknowledged"))
+        try expectOverrideKeeps(70, configuration: configuration)
+    }
+
+    @Test("the newest segment deleted refuses, naming the segment that says the log continues and the sequences")
+    mutating func newestSegmentDeleted() throws {
+        defer { directory.remove() }
+        var configuration = testConfiguration()
+        configuration.batchBytesMax = 4096
+        configuration.segmentBytes = 8192
+        try writeLog(200, configuration: configuration)
+        let paths = try SegmentFile.paths(in: shardDirectory)
+        #expect(paths.count >= 4)
+        let previous = SegmentFile.records([UInt8](FileManager.default.contents(atPath: paths[paths.count - 2])!))
+        try FileManager.default.removeItem(atPath: paths.last!)
+        guard case .damagedLog(let file, let offset, let reason) = expectRefusal(configuration) else { return }
+        let missing = URL(fileURLWithPath: paths.last!).lastPathComponent
+        #expect(file == paths[paths.count - 2] && offset == Int64(previous.last!.end))
+        #expect(reason.contains("continues in \(missing)") && reason.contains("which is missing"))
+        #expect(reason.contains("ends at sequence \(previous.last!.sequence)"))
+        try expectOverrideKeeps(Int64(previous.last!.sequence), configuration: configuration)
+    }
+
+    @Test("every segment deleted next to a snapshot refuses: no log segment")
+    mutating func everySegmentDeleted() throws {
+        defer { directory.remove() }
+        let configuration = testConfiguration()
+        try writeLog(40, configuration: configuration, snapshot: true)
+        for path in try SegmentFile.paths(in: shardDirectory) { try FileManager.default.removeItem(atPath: path) }
+        guard case .damagedLog(let file, _, let reason) = expectRefusal(configuration) else { return }
+        #expect(file == shardDirectory && reason.contains("no log segment") && reason.contains("sequence 40"))
+        try expectOverrideKeeps(40, configuration: configuration)
+    }
+
+    @Test("a log that ends before the snapshot refuses, naming both sequences; the override starts from the snapshot")
+    mutating func logEndsBeforeSnapshot() throws {
+        defer { directory.remove() }
+        let configuration = testConfiguration()
+        try writeLog(100, configuration: configuration, snapshot: true)
+        let path = try SegmentFile.paths(in: shardDirectory)[0]
+        try SegmentFile.unwriteLastRecords(path: path, count: 10)
+        guard case .damagedLog(let file, _, let reason) = expectRefusal(configuration) else { return }
+        #expect(file == path)
+        #expect(reason == "the log ends at sequence 90 but the snapshot covers sequences through 100")
+        try expectOverrideKeeps(100, configuration: configuration)
+    }
+}
