@@ -107,6 +107,14 @@ public struct LedgerConfiguration: Sendable {
     /// service must keep free beside its connections, so that a full descriptor table never stops the log.
     public var descriptorsReserved: Int { 1 + shardCount * Self.descriptorsPerShard }
 
+    /// Of `descriptorsPerShard`, those opened only for a moment: a segment made on demand and a snapshot being
+    /// written (its file and its directory). The others (segment, next segment, directory) stay open.
+    public static let descriptorsOpenedOnDemandPerShard = 3
+
+    /// What an open ledger may still open beyond the descriptors it holds: a service counts the ones open now
+    /// and adds these.
+    public var descriptorsOpenedOnDemand: Int { shardCount * Self.descriptorsOpenedOnDemandPerShard }
+
     public static let realtimeMs: @Sendable () -> Int64 = {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)

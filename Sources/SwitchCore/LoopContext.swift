@@ -28,6 +28,10 @@ final class LoopContext {
     let budgetNs: UInt64
     /// Budget misses since start (each logged, rate-limited by the log sink).
     var budgetMissCount = 0
+    /// Frames read and responses queued since start: at a graceful stop every request read is answered, and the
+    /// log says both numbers.
+    var requestsRead = 0
+    var responsesSent = 0
     /// This loop's copy of the loyalty rules (nil: the flat default program), replaced on the loop's own thread
     /// by a reload, so reading it costs no lock. The ledger decides purchases with its own copy; this one only
     /// says whether rules are in force and names tiers and offers on receipts.

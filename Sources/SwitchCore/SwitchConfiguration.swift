@@ -91,6 +91,12 @@ public struct SwitchConfiguration: Sendable {
     /// The operator's override (`serve --allow-clock-behind`, never from the file): start even though the clock
     /// is behind the newest log record; the ledger then keeps that record's time until the clock passes it.
     public var allowClockBehind = false
+    /// The operator's override (`serve --accept-log-damage`, never from the file): start on a damaged log,
+    /// keeping it up to the damage and setting the rest aside (`*.damaged`); logged as an error per shard.
+    public var acceptLogDamage = false
+    /// Size of each write-ahead log segment; every shard keeps two allocated (the current one and the next, made
+    /// ahead), so the disk needs 2 × this per shard free at start, and a full disk declines only once both fill.
+    public var logSegmentBytes = 64 << 20
 
     public init() {
         listeners = [ListenerConfiguration(address: SocketAddress("127.0.0.1:8583")!)]

@@ -113,7 +113,7 @@ final class SwitchProcess {
     /// its port. `arguments` go after the usual ones (e.g. an operator flag).
     init(
         directory: ScratchDirectory, settings: SwitchSettings = SwitchSettings(), run: Int = 0,
-        startTimeout: Double = 30, arguments: [String] = []
+        startTimeout: Double = 30, arguments: [String] = [], launcher: [String] = []
     )
         throws
     {
@@ -125,8 +125,11 @@ final class SwitchProcess {
         try data.write(to: URL(fileURLWithPath: configPath))
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
-        process.executableURL = URL(fileURLWithPath: try SwitchExecutable.path())
-        process.arguments = ["serve", "--config", configPath, "--data", directory.data] + arguments
+        let command =
+            launcher + [try SwitchExecutable.path(), "serve", "--config", configPath, "--data", directory.data]
+            + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: logPath)
         try process.run()
@@ -240,16 +243,19 @@ extension SwitchProcess {
     /// configuration text `json` (written to `switch.json` in `directory`), and waits at most `timeout` seconds
     /// for it to exit or to log that it listens. `--listen` keeps a switch that wrongly starts off port 8583.
     static func serve(
-        json: String, arguments: [String] = [], directory: ScratchDirectory, timeout: Double = 30
+        json: String, arguments: [String] = [], directory: ScratchDirectory, timeout: Double = 30,
+        launcher: [String] = []
     ) throws -> ServeOutcome {
         let configPath = directory.path + "/switch.json"
         let logPath = directory.path + "/serve-\(UInt32.random(in: 0...UInt32.max)).log"
         try Data(json.utf8).write(to: URL(fileURLWithPath: configPath))
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try SwitchExecutable.path())
-        process.arguments =
-            ["serve", "--config", configPath, "--data", directory.data, "--listen", "127.0.0.1:0"] + arguments
+        let command =
+            launcher + [try SwitchExecutable.path()]
+            + ["serve", "--config", configPath, "--data", directory.data, "--listen", "127.0.0.1:0"] + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: logPath)
         try process.run()
