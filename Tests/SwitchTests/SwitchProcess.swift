@@ -12,15 +12,16 @@ struct SwitchTestError: Error, CustomStringConvertible {
 /// A fresh directory under /tmp for one test; `remove()` deletes it.
 struct ScratchDirectory: Sendable {
     let path: String
+    /// The ledger's data directory: `path/data`, or another place (a small disk) the test chose.
+    let data: String
 
-    init(_ name: String = #function) {
+    init(_ name: String = #function, data: String? = nil) {
         let safe = name.filter { $0.isLetter || $0.isNumber }.prefix(40)
         path = NSTemporaryDirectory() + "switch-e2e-\(safe)-\(UInt32.random(in: 0...UInt32.max))"
+        self.data = data ?? path + "/data"
         try? FileManager.default.removeItem(atPath: path)
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
-
-    var data: String { path + "/data" }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
