@@ -16,39 +16,56 @@ enum SaleTime {
     /// UTC milliseconds of local `MMDD` + `hhmmss` (offset `utcOffsetMinutes` from UTC) in the year that puts it
     /// latest at or before `referenceMs` + tolerance; nil when the fields are no real date and time.
     static func utcMs(localDate: Int64, localTime: Int64, utcOffsetMinutes: Int, referenceMs: Int64) -> Int64? {
-        let (month, day) = (Int(localDate / 100), Int(localDate % 100))
-        let (hour, minute, second) = (localTime / 10_000, localTime / 100 % 100, localTime % 100)
-        guard (0...9999).contains(localDate), (1...12).contains(month), day >= 1, (0...235959).contains(localTime),
-            hour < 24, minute < 60, second < 60
-        else { return nil }
-        let secondsOfDay = hour * 3_600 + minute * 60 + second
+        guard let parts = DateParts(date: localDate, time: localTime) else { return nil }
         let offsetMs = Int64(utcOffsetMinutes) * 60_000
         let referenceYear = CampaignTime.year(ofDay: floorDivide(referenceMs + toleranceMs, millisecondsPerDay))
-        for year in stride(from: referenceYear + 1, through: referenceYear - 1, by: -1)
-        where CampaignTime.yearRange.contains(year) && day <= CampaignTime.daysInMonth(year, month) {
-            let days = Int64(CampaignTime.daysSinceEpoch(year: year, month: month, day: day))
-            let candidate = days * millisecondsPerDay + secondsOfDay * 1_000 - offsetMs
-            if candidate <= referenceMs + toleranceMs { return candidate }
+        for year in stride(from: referenceYear + 1, through: referenceYear - 1, by: -1) {
+            guard let instant = parts.instantMs(inYear: year) else { continue }
+            if instant - offsetMs <= referenceMs + toleranceMs { return instant - offsetMs }
         }
         return nil
     }
 
     /// Field 7 (`MMDDhhmmss`, UTC) in the year that puts it nearest `nowMs`; nil when it is no real date and time.
     static func transmissionMs(_ field7: Int64, nowMs: Int64) -> Int64? {
-        guard (0...9_999_999_999).contains(field7) else { return nil }
-        let (month, day) = (Int(field7 / 100_000_000), Int(field7 / 1_000_000 % 100))
-        let time = field7 % 1_000_000
-        let (hour, minute, second) = (time / 10_000, time / 100 % 100, time % 100)
-        guard (1...12).contains(month), day >= 1, hour < 24, minute < 60, second < 60 else { return nil }
+        guard (0...9_999_999_999).contains(field7),
+            let parts = DateParts(date: field7 / 1_000_000, time: field7 % 1_000_000)
+        else { return nil }
         let nowYear = CampaignTime.year(ofDay: floorDivide(nowMs, millisecondsPerDay))
         var nearest: Int64?
-        for year in (nowYear - 1)...(nowYear + 1)
-        where CampaignTime.yearRange.contains(year) && day <= CampaignTime.daysInMonth(year, month) {
-            let days = Int64(CampaignTime.daysSinceEpoch(year: year, month: month, day: day))
-            let candidate = days * millisecondsPerDay + (hour * 3_600 + minute * 60 + second) * 1_000
-            if nearest == nil || abs(candidate - nowMs) < abs(nearest! - nowMs) { nearest = candidate }
+        for year in (nowYear - 1)...(nowYear + 1) {
+            guard let instant = parts.instantMs(inYear: year) else { continue }
+            if nearest == nil || abs(instant - nowMs) < abs(nearest! - nowMs) { nearest = instant }
         }
         return nearest
+    }
+
+    /// `MMDD` and `hhmmss` checked once: a month, a day that some year has, and a time of day.
+    struct DateParts {
+        let month: Int
+        let day: Int
+        let secondsOfDay: Int64
+
+        init?(date: Int64, time: Int64) {
+            let (hour, minute, second) = (time / 10_000, time / 100 % 100, time % 100)
+            guard (0...9999).contains(date), (0...235959).contains(time), hour < 24, minute < 60, second < 60 else {
+                return nil
+            }
+            (month, day) = (Int(date / 100), Int(date % 100))
+            guard (1...12).contains(month), (1...CampaignTime.daysInMonth(2000, month)).contains(day) else {
+                return nil
+            }
+            secondsOfDay = hour * 3_600 + minute * 60 + second
+        }
+
+        /// Milliseconds since the epoch of this date and time in `year` (UTC); nil when that year lacks the day.
+        func instantMs(inYear year: Int) -> Int64? {
+            guard CampaignTime.yearRange.contains(year), day <= CampaignTime.daysInMonth(year, month) else {
+                return nil
+            }
+            let days = Int64(CampaignTime.daysSinceEpoch(year: year, month: month, day: day))
+            return days * SaleTime.millisecondsPerDay + secondsOfDay * 1_000
+        }
     }
 
     private static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
