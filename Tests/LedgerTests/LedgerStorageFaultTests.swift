@@ -72,6 +72,38 @@ import Testing
         #expect(totals.tornTails.isEmpty)
     }
 
+    @Test("a transfer half reaching a declining shard waits there, and completes once the disk has room again")
+    func transferWaitsWhileDeclining() throws {
+        let disk = try SmallDisk(bytes: 1 << 20)
+        defer { disk.unmount() }
+        let (log, warnings, failures) = (LogCollector(), LogCollector(), LogCollector())
+        var configuration = Self.faultConfiguration(log: log, warnings: warnings, failures: failures)
+        configuration.shardCount = 2
+        var requests = RequestFactory()
+        let ledger = try Ledger.open(directory: disk.path + "/data", configuration: configuration)
+        let source = card(onShard: 0, of: ledger, startingAt: 100).0
+        let destination = card(onShard: 1, of: ledger, startingAt: 100).0
+        let busy = card(onShard: 1, of: ledger, startingAt: 5000).0
+        #expect(ledger.perform(requests.make(source, earn(25))).status == .approved)
+        let filler = try disk.fill()
+        var declined = false
+        for _ in 0..<3000 where !declined {
+            declined = ledger.perform(requests.make(busy, earn(1))).status == .systemError
+        }
+        #expect(declined && ledger.health.shards[0].isApproving && !ledger.health.shards[1].isApproving)
+        // The source half is logged on shard 0; the destination half must wait for shard 1, not be lost.
+        let sink = RecordingSink()
+        #expect(ledger.submit(requests.make(source, .replace(newCard: destination)), to: sink))
+        #expect(ledger.perform(requests.make(source, .balance)).status == .cardBlocked, "the source half is done")
+        try FileManager.default.removeItem(atPath: filler)
+        sink.waitFor(count: 1)
+        #expect(sink.replies[0].status == .approved && sink.replies[0].balance.points == 25)
+        #expect(ledger.perform(requests.make(destination, .balance)).balance.points == 25)
+        ledger.close()
+        let totals = try Ledger.inspect(directory: disk.path + "/data", configuration: configuration)
+        #expect(totals.pendingTransfers == 0 && totals.cardsReplaced == 1)
+    }
+
     @Test("a disk without room for the current segment and the next one refuses the start, naming both")
     func noRoomAtOpenRefuses() throws {
         let disk = try SmallDisk(bytes: 256 << 10)
