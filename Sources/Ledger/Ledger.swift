@@ -83,14 +83,20 @@ public final class Ledger: @unchecked Sendable {
         if recorded != RecordedLimits(configuration) {
             try changeLimits(
                 directory, from: recorded.applied(to: configuration), to: configuration,
-                requiresSegments: recorded.hasSegmentHeaders)
+                directoryHasSegmentHeaders: recorded.hasSegmentHeaders)
         }
         let sinks = SinkRegistry()
         let (shards, reports) = try openShardsInParallel(
-            root: directory, configuration: configuration, requiresSegments: recorded.hasSegmentHeaders, sinks: sinks)
+            root: directory, configuration: configuration, directoryHasSegmentHeaders: recorded.hasSegmentHeaders,
+            sinks: sinks)
         if !recorded.hasSegmentHeaders {
-            // Every shard has a headed segment now: from here on a shard without one lost its log.
+            // Every shard's writer has started a headed segment after the segments written before segment headers
+            // (it never appends to those): from here on a shard without a segment, or whose newest segment has no
+            // header, lost its log (WALReader+Legacy.swift).
             try DataDirectory.writeMeta(directory, RecordedLimits(configuration))
+            configuration.log(
+                "log upgraded to segments with headers: each shard goes on in a new segment after the ones written "
+                    + "before (read as before, dropped by the next snapshot); ledger.meta says segmentHeaders=1")
         }
         let rulesSlot = RulesSlot()
         let newestRecordTimeMs = reports.compactMap(\.newestRecordTimeMs).max()
@@ -120,14 +126,15 @@ public final class Ledger: @unchecked Sendable {
     /// Limits decide outcomes, so records must be replayed under the limits they were written with: recover
     /// with the recorded limits, snapshot every shard (so nothing is left to replay), then record the new ones.
     private static func changeLimits(
-        _ directory: String, from old: LedgerConfiguration, to new: LedgerConfiguration, requiresSegments: Bool
+        _ directory: String, from old: LedgerConfiguration, to new: LedgerConfiguration,
+        directoryHasSegmentHeaders: Bool
     ) throws(LedgerError) {
         var recovered: [(ShardState, ShardRecovery.Report, String)] = []
         for index in 0..<old.shardCount {
             let shardDirectory = DataDirectory.shardDirectory(directory, shard: index)
             let state = ShardState(shardIndex: index, shardCount: old.shardCount, limits: old)
             var recovery = ShardRecovery(directory: shardDirectory, readOnly: false)
-            recovery.requiresSegments = requiresSegments
+            recovery.directoryHasSegmentHeaders = directoryHasSegmentHeaders
             let report = try recovery.recover(into: state)
             guard state.members.count <= new.membersPerShardMax, state.cards.count <= new.cardsPerShardMax,
                 state.holds.count <= new.holdsPerShardMax, state.outbox.count <= new.transfersInFlightMax,
@@ -145,7 +152,10 @@ public final class Ledger: @unchecked Sendable {
                 directory: shardDirectory, sequence: report.lastSequence, keeping: path,
                 currentSegment: report.position.segmentPath ?? "")
         }
-        try DataDirectory.writeMeta(directory, RecordedLimits(new))
+        var limits = RecordedLimits(new)
+        // The log is unchanged: a directory still ending in segments without headers must not claim otherwise.
+        limits.hasSegmentHeaders = directoryHasSegmentHeaders
+        try DataDirectory.writeMeta(directory, limits)
         new.log(
             "limits changed: \(RecordedLimits(old).text.trimmingSuffixNewline()) -> "
                 + RecordedLimits(new).text.trimmingSuffixNewline()
@@ -154,7 +164,7 @@ public final class Ledger: @unchecked Sendable {
 
     /// Shards recover independently (own directory, own state), so they recover on parallel threads.
     private static func openShardsInParallel(
-        root: String, configuration: LedgerConfiguration, requiresSegments: Bool, sinks: SinkRegistry
+        root: String, configuration: LedgerConfiguration, directoryHasSegmentHeaders: Bool, sinks: SinkRegistry
     ) throws(LedgerError) -> ([Shard], [ShardRecoveryReport]) {
         let results = Mutex<[Int: Result<(Shard, ShardRecoveryReport), LedgerError>]>([:])
         DispatchQueue.concurrentPerform(iterations: configuration.shardCount) { index in
@@ -162,8 +172,8 @@ public final class Ledger: @unchecked Sendable {
             do throws(LedgerError) {
                 result = .success(
                     try openShard(
-                        index, root: root, configuration: configuration, requiresSegments: requiresSegments,
-                        sinks: sinks))
+                        index, root: root, configuration: configuration,
+                        directoryHasSegmentHeaders: directoryHasSegmentHeaders, sinks: sinks))
             } catch {
                 result = .failure(error)
             }
@@ -180,13 +190,14 @@ public final class Ledger: @unchecked Sendable {
     }
 
     private static func openShard(
-        _ index: Int, root: String, configuration: LedgerConfiguration, requiresSegments: Bool, sinks: SinkRegistry
+        _ index: Int, root: String, configuration: LedgerConfiguration, directoryHasSegmentHeaders: Bool,
+        sinks: SinkRegistry
     ) throws(LedgerError) -> (Shard, ShardRecoveryReport) {
         let shardDirectory = DataDirectory.shardDirectory(root, shard: index)
         let state = ShardState(shardIndex: index, shardCount: configuration.shardCount, limits: configuration)
         var recovery = ShardRecovery(directory: shardDirectory, readOnly: false)
         recovery.acceptsDamage = configuration.acceptsLogDamage
-        recovery.requiresSegments = requiresSegments
+        recovery.directoryHasSegmentHeaders = directoryHasSegmentHeaders
         let report = try recovery.recover(into: state)
         try checkClock(newestRecordTimeMs: report.newestRecordTimeMs, configuration: configuration)
         logRecovery(report, shard: index, members: state.members.count, configuration: configuration)

@@ -47,7 +47,7 @@ extension Ledger {
             let shardDirectory = DataDirectory.shardDirectory(directory, shard: index)
             let state = ShardState(shardIndex: index, shardCount: configuration.shardCount, limits: configuration)
             var recovery = ShardRecovery(directory: shardDirectory, readOnly: true)
-            recovery.requiresSegments = recorded.hasSegmentHeaders
+            recovery.directoryHasSegmentHeaders = recorded.hasSegmentHeaders
             let report = try recovery.recover(into: state)
             try state.checkInvariants(directory: shardDirectory)
             state.addTotals(to: &totals)

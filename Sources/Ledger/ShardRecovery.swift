@@ -18,8 +18,8 @@ struct ShardRecovery {
     let readOnly: Bool
     /// The operator's `--accept-log-damage`: keep the sound part of a damaged log instead of refusing.
     var acceptsDamage = false
-    /// False for a directory written before segment headers (ledger.meta has no `segmentHeaders`).
-    var requiresSegments = true
+    /// False for a directory not yet opened by a build with segment headers (ledger.meta has no `segmentHeaders`).
+    var directoryHasSegmentHeaders = true
 
     func recover(into state: ShardState) throws(LedgerError) -> Report {
         var afterSequence: UInt64 = 0
@@ -31,7 +31,8 @@ struct ShardRecovery {
             snapshotCRC = loaded.lastCRC
         }
         let reader = WALReader(
-            directory: directory, readOnly: readOnly, acceptsDamage: acceptsDamage, requiresSegments: requiresSegments)
+            directory: directory, readOnly: readOnly, acceptsDamage: acceptsDamage,
+            directoryHasSegmentHeaders: directoryHasSegmentHeaders)
         let outcome = try reader.scan(
             afterSequence: afterSequence, snapshotCRC: snapshotCRC,
             prefetch: { body in Self.prefetch(body, state: state) }

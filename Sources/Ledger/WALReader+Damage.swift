@@ -45,13 +45,19 @@ extension WALReader {
         return result
     }
 
-    /// Zeros after the cut, the allocated size back, and a header that acknowledges exactly the records kept.
+    /// Zeros after the cut, the allocated size back, and a header that acknowledges exactly the records kept. A
+    /// segment written before segment headers gets no header (its records start at 0); the writer starts a headed
+    /// segment after it.
     private func repairCut(_ sound: SoundPoint, lastSequence: UInt64) throws(LedgerError) -> WALSegment.Header {
         let descriptor = try FileIO.openFile(sound.path, flags: O_RDWR)
         defer { FileIO.closeFile(descriptor) }
         let size = try FileIO.fileSize(descriptor, path: sound.path)
         if size > sound.end { try FileIO.writeZeros(descriptor, range: sound.end..<size, path: sound.path) }
         try FileIO.allocate(descriptor, bytes: max(sound.header.segmentBytes, size), path: sound.path)
+        if sound.isLegacy {
+            try FileIO.syncAll(descriptor, path: sound.path)
+            return sound.header
+        }
         var header = sound.header
         header.acknowledgedSequence = lastSequence
         header.acknowledgedEnd = sound.end

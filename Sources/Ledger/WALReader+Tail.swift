@@ -6,21 +6,23 @@
 extension WALReader {
     /// After a segment's records: the file must still have its allocated size, a stop in the records must be a
     /// torn tail (or zeros), every record the header calls acknowledged must have been read, and the last
-    /// segment must not name a successor.
+    /// segment must not name a successor (nor be one written before segment headers, in a headed directory).
     func checkSegmentEnd(
-        _ segment: Segment, header: WALSegment.Header, bytes: UnsafeRawBufferPointer, stop: Int, isLast: Bool,
-        state: inout ScanState
+        _ segment: Segment, header: WALSegment.Header, isLegacy: Bool, bytes: UnsafeRawBufferPointer, stop: Int,
+        isLast: Bool, state: inout ScanState
     ) throws(LedgerError) {
         let last = state.lastSequence
         let acknowledged = Self.acknowledgedText(header)
         guard Int64(bytes.count) >= header.segmentBytes else {
+            let allocated = isLegacy ? Self.legacyAllocationText : " but was allocated \(header.segmentBytes)"
             throw .damagedLog(
                 file: segment.path, offset: Int64(min(stop, bytes.count)),
-                reason: "the file is \(bytes.count) bytes but was allocated \(header.segmentBytes): cut short; its "
-                    + "records end at sequence \(last) (offset \(stop))\(acknowledged)")
+                reason: "the file is \(bytes.count) bytes\(allocated): cut short; its records end at sequence \(last) "
+                    + "(offset \(stop))\(acknowledged)")
         }
         state.tornTail = try classifyStop(
             segment, bytes: bytes, stop: stop, isLast: isLast, expected: last + 1, header: header)
+        if isLegacy { try checkLegacyEnd(segment, stop: stop, isLast: isLast, state: state) }
         guard last >= header.acknowledgedSequence else {
             throw .damagedLog(
                 file: segment.path, offset: Int64(stop),
@@ -45,7 +47,7 @@ extension WALReader {
 
     /// After the last segment: a log must exist, and it must reach the snapshot.
     func checkEnd(_ segments: [Segment], state: ScanState) throws(LedgerError) {
-        if segments.isEmpty && requiresSegments {
+        if segments.isEmpty && directoryHasSegmentHeaders {
             throw .damagedLog(
                 file: directory, offset: 0,
                 reason: "no log segment (every shard keeps at least one): the log after the snapshot's sequence "

@@ -17,6 +17,7 @@ public struct TornTail: Sendable, Equatable {
 /// a bad record before it, a gap in sequences, a segment cut short, a missing segment, a log that ends before its
 /// headers or the snapshot say it did — refuses, naming the file, the offset and the sequences. With
 /// `acceptsDamage` (the operator's override) the log is kept up to the damage instead (WALReader+Damage.swift).
+/// Segments written before segment headers are read as WALReader+Legacy.swift says.
 struct WALReader {
     struct Segment {
         var firstSequence: UInt64
@@ -43,16 +44,19 @@ struct WALReader {
     let readOnly: Bool
     /// The operator's `--accept-log-damage`: keep the sound part of a damaged log, set the rest aside.
     var acceptsDamage = false
-    /// False for a directory written before segment headers (its ledger.meta says so): a shard without any
-    /// segment is then an empty one rather than a deleted log.
-    var requiresSegments = true
+    /// `ledger.meta` says `segmentHeaders=1`: every shard has a segment, and its newest one has a header. False
+    /// for a directory not yet opened by a build with segment headers: a shard without any segment is then an
+    /// empty one rather than a deleted log, and a headerless last segment ends as the old rule says.
+    var directoryHasSegmentHeaders = true
 
-    init(directory: String, readOnly: Bool, acceptsDamage: Bool = false, requiresSegments: Bool = true) {
+    init(
+        directory: String, readOnly: Bool, acceptsDamage: Bool = false, directoryHasSegmentHeaders: Bool = true
+    ) {
         precondition(!(readOnly && acceptsDamage), "a read-only scan never repairs")
         self.directory = directory
         self.readOnly = readOnly
         self.acceptsDamage = acceptsDamage
-        self.requiresSegments = requiresSegments
+        self.directoryHasSegmentHeaders = directoryHasSegmentHeaders
     }
 
     static func segments(in directory: String) throws(LedgerError) -> [Segment] {
@@ -95,6 +99,8 @@ struct WALReader {
         var tornTail: TornTail?
         /// Where the sound log ends so far: after the last good record, or at the start of the last good segment.
         var sound: SoundPoint?
+        /// A segment with a header was read: a headerless one after it is damaged, not one from an older build.
+        var hasReadHeadedSegment = false
 
         init(afterSequence: UInt64, snapshotCRC: UInt32?) {
             self.afterSequence = afterSequence
@@ -110,12 +116,15 @@ struct WALReader {
         var path: String
         var header: WALSegment.Header
         var end: Int64
+        /// Written before segment headers: never appended to (the writer starts a headed segment after it).
+        var isLegacy: Bool
     }
 
     func outcome(_ state: ScanState) -> Outcome {
+        let appendable = state.sound.flatMap { $0.isLegacy ? nil : $0 }
         let position = WALPosition(
-            segmentPath: state.sound?.path, segmentHeader: state.sound?.header,
-            segmentOffset: state.sound?.end ?? Int64(WALSegment.recordsStart), nextSequence: state.lastSequence + 1,
+            segmentPath: appendable?.path, segmentHeader: appendable?.header,
+            segmentOffset: appendable?.end ?? Int64(WALSegment.recordsStart), nextSequence: state.lastSequence + 1,
             lastCRC: state.lastCRC ?? state.snapshotCRC ?? 0)
         return Outcome(
             position: position, recordsReplayed: state.replayed, recordsVerified: state.verified,
@@ -129,32 +138,52 @@ struct WALReader {
         let segment = segments[index]
         let mapped = try MappedFile(path: segment.path, bytesMax: Self.segmentFileBytesMax)
         try withExtendedLifetime(mapped) { () throws(LedgerError) in
-            let header = try checkHeader(segment, bytes: mapped.bytes, state: &state)
+            let (header, isLegacy) = try checkHeader(segment, bytes: mapped.bytes, state: &state)
+            let recordsStart = isLegacy ? 0 : WALSegment.recordsStart
             state.sound = SoundPoint(
-                segmentIndex: index, path: segment.path, header: header, end: Int64(WALSegment.recordsStart))
-            let stop = try scanRecords(segment, bytes: mapped.bytes, state: &state, prefetch: prefetch, apply: apply)
+                segmentIndex: index, path: segment.path, header: header, end: Int64(recordsStart), isLegacy: isLegacy)
+            let stop = try scanRecords(
+                segment, from: recordsStart, bytes: mapped.bytes, state: &state, prefetch: prefetch, apply: apply)
+            let isLast = index == segments.count - 1
             try checkSegmentEnd(
-                segment, header: header, bytes: mapped.bytes, stop: stop, isLast: index == segments.count - 1,
+                segment, header: header, isLegacy: isLegacy, bytes: mapped.bytes, stop: stop, isLast: isLast,
                 state: &state)
         }
     }
 
-    /// The segment's header must be readable and agree with its name and with where the log stands.
+    /// The segment's header must be readable and agree with its name and with where the log stands; a segment
+    /// written before segment headers gets one made up for it (`isLegacy`).
     private func checkHeader(
         _ segment: Segment, bytes: UnsafeRawBufferPointer, state: inout ScanState
-    ) throws(LedgerError) -> WALSegment.Header {
-        guard bytes.count >= WALSegment.recordsStart else {
+    ) throws(LedgerError) -> (header: WALSegment.Header, isLegacy: Bool) {
+        let header: WALSegment.Header
+        let isLegacy: Bool
+        if bytes.count >= WALSegment.recordsStart, let read = WALSegment.read(bytes) {
+            header = read
+            isLegacy = false
+        } else if let legacy = legacyHeader(segment, bytes: bytes, state: state) {
+            header = legacy
+            isLegacy = true
+        } else if bytes.count < WALSegment.recordsStart {
             throw .damagedLog(
                 file: segment.path, offset: Int64(bytes.count),
                 reason: "the file is \(bytes.count) bytes, shorter than a segment's header: cut short (sequences from "
                     + "\(segment.firstSequence) are missing)")
-        }
-        guard let header = WALSegment.read(bytes) else {
+        } else {
             throw .damagedLog(
                 file: segment.path, offset: 0,
-                reason: "no valid segment header (damaged, or written by a build before segment headers; "
-                    + "docs/storage-faults.md says how to upgrade)")
+                reason: "no valid segment header (damaged: a segment without a header can only be one written before "
+                    + "segment headers, and those come before every segment with a header)")
         }
+        try checkJoin(header, segment: segment, state: &state)
+        state.hasReadHeadedSegment = state.hasReadHeadedSegment || !isLegacy
+        return (header, isLegacy)
+    }
+
+    /// The segment starts where its name says, right after the log before it, and no later than the snapshot.
+    private func checkJoin(
+        _ header: WALSegment.Header, segment: Segment, state: inout ScanState
+    ) throws(LedgerError) {
         guard header.firstSequence == segment.firstSequence else {
             throw .damagedLog(
                 file: segment.path, offset: 0,
@@ -180,15 +209,14 @@ struct WALReader {
             }
             state.expectedSequence = header.firstSequence
         }
-        return header
     }
 
-    /// Reads records from `recordsStart` while they are valid; returns the offset where they stop.
+    /// Reads records from `start` while they are valid; returns the offset where they stop.
     private func scanRecords(
-        _ segment: Segment, bytes: UnsafeRawBufferPointer, state: inout ScanState,
+        _ segment: Segment, from start: Int, bytes: UnsafeRawBufferPointer, state: inout ScanState,
         prefetch: (UnsafeRawPointer) -> Void, apply: (WALRecord.Body, String, Int64) throws(LedgerError) -> Void
     ) throws(LedgerError) -> Int {
-        var offset = WALSegment.recordsStart
+        var offset = start
         while let header = validRecord(bytes, at: offset) {
             let next = offset + WALRecord.alignedLength(bodyLength: header.bodyLength)
             if next + WALRecord.headerBytes + WALRecord.prefetchBytes <= bytes.count {
