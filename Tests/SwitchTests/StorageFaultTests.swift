@@ -272,6 +272,11 @@ extension SwitchProcess {
         try Self.setDescriptorLimit(pid, soft: try Self.lowestFreeDescriptor(pid), hard: hard)
         let (refused, cpuPerSecond) = try Self.connectAndCountRefusals(port: server.port, pid: pid, count: 15)
         #expect(refused == 15, "every new connection is closed at once while the table is full")
+        // The purchase load is paused for this window, so only accepting and refusing is measured: 0.00–0.01 CPU s
+        // per s under a load average of 7 on 2 cores, where an accept loop spinning on EMFILE takes a whole core
+        // (≈1.0, less only when the machine starves it). With purchases running, a debug switch used 0.53 under the
+        // full suite, which is why the load is paused here rather than the bound raised: a bound near 1.0 would let
+        // a spin starved to ~0.6 pass.
         #expect(cpuPerSecond < 0.25, "\(cpuPerSecond) CPU s per s while connections are refused: no spinning")
         #expect(server.log.contains("Too many open files"))
         let approved = load.answers["00", default: 0]
