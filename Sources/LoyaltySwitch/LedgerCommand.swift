@@ -22,7 +22,9 @@ enum LedgerCommand {
                  header says was acknowledged, cut by a crash) is reported and left for the next open to zero.
                  Anything that loses acknowledged records is damage, refused exactly as `serve` refuses it: a
                  bad record before the tail, a gap in sequences, a segment cut short or missing, a log that
-                 ends before its header or the snapshot say it did.
+                 ends before its header or the snapshot say it did. Segments written before segment
+                 headers (a directory from an earlier build) are read as that build wrote them, with the
+                 same checks of size, sequences and records.
                  Exit code 0 when the directory would open, 1 when it would refuse (the damage is named by
                  file, offset and sequences on standard error; `serve --accept-log-damage` starts anyway,
                  without what follows the damage), 2 on a usage error.
