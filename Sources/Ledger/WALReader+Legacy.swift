@@ -24,7 +24,9 @@ extension WALReader {
     /// both slots are damaged).
     func legacyHeader(_ segment: Segment, bytes: UnsafeRawBufferPointer, state: ScanState) -> WALSegment.Header? {
         guard !state.hasReadHeadedSegment else { return nil }
-        if bytes.count >= 4, bytes.loadUnaligned(as: UInt32.self) == WALSegment.magic.littleEndian { return nil }
+        if bytes.count >= 4, UInt32(littleEndian: bytes.loadUnaligned(as: UInt32.self)) == WALSegment.magic {
+            return nil
+        }
         guard segment.firstSequence >= 1 else { return nil }
         return WALSegment.Header(firstSequence: segment.firstSequence, segmentBytes: Self.legacySegmentBytes)
     }

@@ -159,6 +159,30 @@ import Testing
             #expect(refusal.reason.hasPrefix("no valid segment header"), "\(refusal.reason)")
         }
     }
+
+    @Test("a headed segment with both header slots damaged is refused, never read as one written before headers")
+    mutating func damagedHeaderIsNotLegacy() throws {
+        defer { directory.remove() }
+        let ledger = try Ledger.open(directory: directory.data, configuration: Self.configuration())
+        earnInBatches(50, on: ledger)
+        ledger.close(snapshot: false)
+        let path = try SegmentFile.paths(in: shardDirectory)[0]
+        var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        for slot in WALSegment.slotOffsets { bytes[slot + 16] ^= 0x01 }  // each slot's first sequence: checksum fails
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        for marker in [true, false] {
+            if !marker {
+                let meta = directory.data + "/" + DataDirectory.metaName
+                let text = try String(contentsOfFile: meta, encoding: .utf8)
+                try text.replacingOccurrences(of: " segmentHeaders=1", with: "").write(
+                    toFile: meta, atomically: true, encoding: .utf8)
+            }
+            if let refusal = expectRefusal() {
+                #expect(refusal.file == path && refusal.offset == 0, "marker \(marker): \(refusal)")
+                #expect(refusal.reason.hasPrefix("no valid segment header"), "marker \(marker): \(refusal.reason)")
+            }
+        }
+    }
 }
 
 /// Rewrites a data directory as a build before segment headers left it: every segment's records from offset 0 of
