@@ -31,6 +31,10 @@ final class LoopContext {
     var budgetMissCount = 0
     /// This loop's answers, latency and requests waiting for the ledger, for `GET /metrics`.
     let metrics = LoopMetrics()
+    /// Frames read and responses queued since start: at a graceful stop every request read is answered, and the
+    /// log says both numbers.
+    var requestsRead = 0
+    var responsesSent = 0
     /// The loyalty rules in force (the embedded program, version 0, when none are configured), read from the
     /// process's one decider per use, so a reload reaches every loop at once and no loop keeps a copy. They say
     /// how redemptions, holds and captures convert and pay; receipts name things by the deciding version.

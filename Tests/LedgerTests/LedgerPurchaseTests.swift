@@ -526,23 +526,10 @@ import Testing
         ledger.setRules(LedgerPurchaseTests.rules(version: 1, pointsPer1000: 10))
         for index in 0..<3 { _ = ledger.perform(requests.make(card(index), LedgerPurchaseTests.purchase(10_000))) }
         ledger.close(snapshot: false)
-        let shardDirectory = directory.data + "/shard-000"
-        let name = try #require(
-            try FileManager.default.contentsOfDirectory(atPath: shardDirectory).first {
-                $0.hasPrefix("wal-") && $0.hasSuffix(".log")
-            })
-        let segment = shardDirectory + "/" + name
+        let segment = try #require(try SegmentFile.paths(in: directory.data + "/shard-000").last)
         var bytes = [UInt8](FileManager.default.contents(atPath: segment)!)
-        let reader = WALReader(directory: "", readOnly: true, segmentBytes: bytes.count)
-        var offsets: [Int] = []
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while let header = reader.validRecord(buffer, at: offset) {
-                offsets.append(offset)
-                offset += WALRecord.alignedLength(bodyLength: header.bodyLength)
-            }
-        }
-        #expect(offsets.count == 3)
+        let offsets = SegmentFile.records(bytes).map(\.offset)
+        try #require(offsets.count == 3)
         // The member's flags byte (member offset 7) after the 104-byte prefix, the amounts and reference (24) and
         // the rules version (8): a flag no writer sets. Then every checksum from there on is made sound again.
         bytes[offsets[0] + WALRecord.headerBytes + 104 + 24 + 8 + 7] |= 0x80
