@@ -34,9 +34,13 @@ let package = Package(
         // HTTP/1.1 on the network layer's loops: request parsing by offsets, keep-alive, pipelining, bounded
         // everything, a router, bounded JSON in and out, RFC 9457 problems. Knows nothing of loyalty.
         .target(name: "HTTP", dependencies: ["Network"], swiftSettings: strictSettings),
+        // Admin users, tokens and roles, the hash-chained audit journal (its own thread, group commit) and
+        // remembered Idempotency-Key answers. Knows nothing of the ledger or loyalty.
+        .target(name: "AdminAccess", dependencies: ["HTTP", "COpenSSL"], swiftSettings: strictSettings),
         // The authorization switch: wire contract v1 over the network layer, the codec and the ledger.
         .target(
-            name: "SwitchCore", dependencies: ["ISO8583", "Ledger", "Network", "Loyalty", "HTTP", "Metrics"],
+            name: "SwitchCore",
+            dependencies: ["ISO8583", "Ledger", "Network", "Loyalty", "HTTP", "Metrics", "AdminAccess"],
             swiftSettings: strictSettings),
         // Pure loyalty rules: program configuration from JSON and the evaluator (earning, credit, tiers, campaigns,
         // offers, caps, bonuses, redemption, expiry and coalition policy). No I/O.
@@ -46,7 +50,7 @@ let package = Package(
         // The command-line entry point: `serve`, `iso decode|encode`, `ledger verify|breakage|settlement`, `loadgen`.
         .executableTarget(
             name: "LoyaltySwitch",
-            dependencies: ["ISO8583", "Ledger", "Loyalty", "SwitchCore", "Network", "LoadGenerator"],
+            dependencies: ["ISO8583", "Ledger", "Loyalty", "SwitchCore", "Network", "LoadGenerator", "AdminAccess"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -92,6 +96,11 @@ let package = Package(
         .testTarget(
             name: "HTTPTests",
             dependencies: ["HTTP", "Network"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AdminAccessTests",
+            dependencies: ["AdminAccess", "HTTP"],
             swiftSettings: strictSettings
         ),
         .testTarget(
