@@ -47,10 +47,13 @@ let package = Package(
         .target(name: "Loyalty", swiftSettings: strictSettings),
         // The load tester behind `loadgen`: open/closed loop client on epoll, histogram, mix, report, SVG chart.
         .target(name: "LoadGenerator", dependencies: ["ISO8583", "Network", "CLinux"], swiftSettings: strictSettings),
-        // The command-line entry point: `serve`, `iso decode|encode`, `ledger verify|breakage|settlement`, `loadgen`.
+        // The command-line entry point: `serve`, `iso decode|encode`, `ledger verify|breakage|settlement`, `loadgen`,
+        // `admin init`, `audit verify`.
         .executableTarget(
             name: "LoyaltySwitch",
-            dependencies: ["ISO8583", "Ledger", "Loyalty", "SwitchCore", "Network", "LoadGenerator", "AdminAccess"],
+            dependencies: [
+                "ISO8583", "Ledger", "Loyalty", "SwitchCore", "Network", "LoadGenerator", "AdminAccess", "HTTP",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -58,12 +58,12 @@ public final class AccessControl: Sendable {
         var durableEnd: Int64 = 0
         var operations: Set<UInt64> = []
         var highestOperation: UInt64?
-        var refusedLastEntryMs: Int64 = .min
+        var refusedLastEntryMs: Int64?
         var refusedSinceEntry = 0
     }
 
     let directory: String
-    let settings: AccessSettings
+    public let settings: AccessSettings
     let clockMs: @Sendable () -> Int64
     let state: Mutex<State>
     let writer: AuditJournalWriter
@@ -165,7 +165,7 @@ public final class AccessControl: Sendable {
         let now = clockMs()
         state.withLock { state in
             state.refusedSinceEntry += 1
-            guard now - state.refusedLastEntryMs >= settings.refusedLoginEntryIntervalMs else { return }
+            if let last = state.refusedLastEntryMs, now - last < settings.refusedLoginEntryIntervalMs { return }
             let count = state.refusedSinceEntry
             let detail = AuditDetail.make { json in
                 json.member("reason", reason)

@@ -1,3 +1,4 @@
+import AdminAccess
 import Foundation
 import ISO8583
 import Ledger
@@ -64,6 +65,8 @@ public final class SwitchServer: @unchecked Sendable {
     public private(set) var boundPorts: [UInt16] = []
     /// The admin API's bound port; nil while it is off or not started.
     public internal(set) var adminPort: UInt16?
+    /// Users, tokens and the audit journal; nil while the admin API is off or not started.
+    var access: AccessControl?
     /// What `GET /metrics` reads: the loops' counters, the shards', the listeners'.
     let adminMetrics: AdminMetrics
     /// The TLS listeners' contexts, in listener order (reloaded together on SIGHUP).
@@ -182,6 +185,7 @@ public final class SwitchServer: @unchecked Sendable {
         group.stop()
         for (address, context) in tlsListeners { log.info("TLS on \(address): \(context.statistics.summary)") }
         runtime.ledger.close()
+        access?.close()
         log.info("stopped", priority: .essential)
     }
 
