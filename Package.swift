@@ -82,7 +82,7 @@ let package = Package(
         // End-to-end tests: the real loyalty-switch executable as a child process, driven over loopback TCP.
         .testTarget(
             name: "SwitchTests",
-            dependencies: ["ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty", "HTTP"],
+            dependencies: ["ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty", "HTTP", "AdminAccess"],
             exclude: ["contract_client.py", "tls_client.py", "admin_client.py"],
             swiftSettings: strictSettings
         ),
