@@ -37,13 +37,13 @@ extension AccessControl {
         var state = State(
             idempotency: IdempotencyStore(
                 retentionMs: settings.idempotencyRetentionMs, keysMax: settings.idempotencyKeysMax))
-        var created: [AdminUser] = []
+        var created: [(user: AdminUser, seq: UInt64)] = []
         let journal = try AuditJournalFile.read(path: journalPath) { entry, _ in
             if entry.action == "users.create", let user = user(from: entry) {
-                created.append(user)
+                created.append((user, entry.seq))
             } else if entry.action == "users.delete", entry.target.hasPrefix("users/") {
                 let id = String(entry.target.dropFirst(6))
-                created.removeAll { $0.id == id }
+                created.removeAll { $0.user.id == id }
             }
             if let operation = entry.operation {
                 state.operations.insert(operation)
@@ -65,10 +65,10 @@ extension AccessControl {
         state.durableEnd = journal.end
         let (tokenHashes, tornPrivate) = try readPrivate(
             directory: directory, lastSeq: journal.entryCount, nowMs: clockMs(), into: &state.idempotency)
-        for user in created {
+        for (user, seq) in created {
             // A journaled user always has its hash (written first); a missing one cannot log in.
             let hash = tokenHashes[user.id] ?? []
-            state.users[user.id] = UserRecord(user: user, tokenHash: hash, durable: true)
+            state.users[user.id] = UserRecord(user: user, tokenHash: hash, durable: true, seq: seq)
             if !hash.isEmpty { state.tokens[hash] = user.id }
         }
         let privatePath = directory + "/" + AuditJournalFile.privateName

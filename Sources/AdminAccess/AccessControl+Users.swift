@@ -34,6 +34,7 @@ extension AccessControl {
                 action: "users.create", target: "users/" + new.user.id, detail: Self.detail(of: new.user))
             var effects: [DurableEffect] = [.userCreated(id: new.user.id)]
             if let claim { effects.append(.remember(claim, answer)) }
+            let seq = state.nextSeq
             do throws(AccessError) {
                 try commit(
                     &state, [draft], actor: actor, operation: nil, nowMs: now,
@@ -42,7 +43,7 @@ extension AccessControl {
             } catch {
                 throw HTTPProblem(.serviceUnavailable, detail: error.message)
             }
-            state.users[new.user.id] = UserRecord(user: new.user, tokenHash: new.tokenHash, durable: false)
+            state.users[new.user.id] = UserRecord(user: new.user, tokenHash: new.tokenHash, durable: false, seq: seq)
         }
     }
 

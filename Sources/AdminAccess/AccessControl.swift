@@ -41,6 +41,8 @@ public final class AccessControl: Sendable {
         var user: AdminUser
         var tokenHash: [UInt8]
         var durable: Bool
+        /// The seq of its `users.create` entry: lists go in creation order.
+        var seq: UInt64
     }
 
     struct State {
@@ -95,7 +97,7 @@ public final class AccessControl: Sendable {
     /// Durable users, oldest first.
     public var users: [AdminUser] {
         state.withLock { state in
-            state.users.values.filter(\.durable).map(\.user).sorted { ($0.created, $0.id) < ($1.created, $1.id) }
+            state.users.values.filter(\.durable).sorted { $0.seq < $1.seq }.map(\.user)
         }
     }
 
