@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(
             name: "SwitchTests",
             dependencies: ["ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty", "HTTP", "AdminAccess"],
-            exclude: ["contract_client.py", "tls_client.py", "admin_client.py"],
+            exclude: ["contract_client.py", "tls_client.py", "admin_client.py", "admin_burst.py"],
             swiftSettings: strictSettings
         ),
         .testTarget(

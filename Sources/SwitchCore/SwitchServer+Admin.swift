@@ -19,7 +19,7 @@ extension SwitchServer {
                 throw SwitchStartError(message: "admin API \(admin.address): TLS: \(error)")
             }
         }
-        let access = try openAccess(admin)
+        guard let access else { preconditionFailure("start() opens the access layer before the admin listener") }
         let router = AdminAPI.router(
             ledger: runtime.ledger, metrics: adminMetrics, gate: AdminGate(access: access),
             metricsRequireToken: admin.metricsRequireToken)
@@ -54,7 +54,6 @@ extension SwitchServer {
             throw SwitchStartError(message: "admin API: \(error)")
         }
         let (access, report) = opened
-        self.access = access
         if report.tornJournalBytes > 0 || report.tornPrivateBytes > 0 {
             log.warning(
                 "audit journal: cut a torn last line (\(report.tornJournalBytes) bytes of the journal, "

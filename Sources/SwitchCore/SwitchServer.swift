@@ -139,6 +139,8 @@ public final class SwitchServer: @unchecked Sendable {
     /// Binds every listener and starts the loops. A TLS listener's certificate and key are loaded and checked
     /// first: one that cannot serve refuses the start with its path and OpenSSL's reason.
     public func start() throws(SwitchStartError) {
+        // The audit journal is checked before any port opens: a broken trail refuses the start outright.
+        if let admin = configuration.admin { access = try openAccess(admin) }
         for listenerConfiguration in configuration.listeners {
             let dialect: Dialect
             do {
