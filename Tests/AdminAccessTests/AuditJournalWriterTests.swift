@@ -1,0 +1,42 @@
+import Foundation
+import Glibc
+import Testing
+
+@testable import AdminAccess
+
+/// The journal thread's queue is bounded: at `unitsQueuedMax` a change is refused with the limit's name, and
+/// nothing queued is lost when the thread drains it.
+@Suite("Audit journal writer")
+struct AuditJournalWriterTests {
+    @Test("unitsQueuedMax: the unit over it is refused; started, the thread writes and reports the queued ones")
+    func queueLimit() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let journal = try AccessFile.open(directory.path + "/j", flags: O_RDWR | O_CREAT)
+        let privateFile = try AccessFile.open(directory.path + "/p", flags: O_RDWR | O_CREAT)
+        defer {
+            close(journal)
+            close(privateFile)
+        }
+        let writer = AuditJournalWriter(
+            journalPath: directory.path + "/j", journalDescriptor: journal, journalEnd: 0,
+            privatePath: directory.path + "/p", privateDescriptor: privateFile, privateEnd: 0, unitsQueuedMax: 2)
+        let completions = [Completion(), Completion()]
+        for (index, completion) in completions.enumerated() {
+            try writer.enqueue(
+                JournalUnit(privateBytes: Array("p\(index)\n".utf8), journalBytes: Array("j\(index)\n".utf8),
+                    done: completion.callback))
+        }
+        do {
+            try writer.enqueue(JournalUnit(done: { _ in }))
+            Issue.record("a third unit was queued over unitsQueuedMax 2")
+        } catch {
+            #expect(error.message.contains("unitsQueuedMax"))
+        }
+        writer.start()
+        for completion in completions { #expect(completion.wait() == nil) }
+        writer.stop()
+        #expect(String(decoding: FileManager.default.contents(atPath: directory.path + "/j")!, as: UTF8.self) == "j0\nj1\n")
+        #expect(String(decoding: FileManager.default.contents(atPath: directory.path + "/p")!, as: UTF8.self) == "p0\np1\n")
+    }
+}
