@@ -135,7 +135,8 @@ extension AccessControl {
 /// What an `Idempotency-Key` compares: the method, the path and the body's JSON value (canonical form), or the
 /// body's bytes when it is not JSON.
 public enum IdempotencyDigest {
-    public static func digest(method: String, path: String, body: JSONValue?, rawBody: UnsafeRawBufferPointer) -> [UInt8]
+    public static func digest(method: String, path: String, body: JSONValue?, rawBody: UnsafeRawBufferPointer)
+        -> [UInt8]
     {
         var bytes = Array("\(method) \(path)\n".utf8)
         if let body {

@@ -118,7 +118,8 @@ public final class AccessControl: Sendable {
                 guard let id = state.tokens[hash], let record = state.users[id],
                     AccessCrypto.constantTimeEqual(record.tokenHash, hash)
                 else { return .refused("the token is not valid") }
-                if let wait = Self.take(&state, user: id, nowMs: clockMs(), perSecond: settings.requestsPerSecondPerToken)
+                if let wait = Self.take(
+                    &state, user: id, nowMs: clockMs(), perSecond: settings.requestsPerSecondPerToken)
                 {
                     return .limited(retryAfterSeconds: wait)
                 }

@@ -152,7 +152,8 @@ enum QueryParameters {
         guard let text = values[name] else { return nil }
         guard let number = Int64(text), range.contains(number) else {
             throw HTTPProblem(
-                .badRequest, detail: "query parameter \(name) must be an integer \(range.lowerBound)...\(range.upperBound)")
+                .badRequest,
+                detail: "query parameter \(name) must be an integer \(range.lowerBound)...\(range.upperBound)")
         }
         return number
     }

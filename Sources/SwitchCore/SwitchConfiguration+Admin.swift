@@ -45,7 +45,8 @@ extension SwitchConfiguration {
 extension SwitchConfiguration {
     /// The access layer's limits (specs/configuration.md, `admin`): the per-token rate, the number of users, and
     /// how long and how many `Idempotency-Key` answers are kept (at least the 24 hours operations-v1 promises).
-    static func applyAccessSettings(_ object: JSONReader, to settings: inout AccessSettings) throws(ConfigurationError) {
+    static func applyAccessSettings(_ object: JSONReader, to settings: inout AccessSettings) throws(ConfigurationError)
+    {
         settings.requestsPerSecondPerToken =
             try object.integer("requestsPerSecondPerToken", range: 1...100_000) ?? settings.requestsPerSecondPerToken
         settings.usersMax = try object.integer("usersMax", range: 1...100_000) ?? settings.usersMax

@@ -29,8 +29,9 @@ struct AccessControlTests {
         let page = try access.entries(after: 0, limit: 10)
         #expect(page.entries.map(\.action) == ["users.create", "users.create", "users.delete", "auth.refused"])
         #expect(try AuditJournalFile.verify(dataDirectory: directory.path).entryCount == 4)
-        #expect(!String(decoding: FileManager.default.contents(atPath: directory.journal)!, as: UTF8.self)
-            .contains(bob.token), "the journal never holds a token")
+        #expect(
+            !String(decoding: FileManager.default.contents(atPath: directory.journal)!, as: UTF8.self)
+                .contains(bob.token), "the journal never holds a token")
     }
 
     @Test("usersMax: the creation over it is 409 and journals nothing")

@@ -24,7 +24,8 @@ struct AuditJournalWriterTests {
         let completions = [Completion(), Completion()]
         for (index, completion) in completions.enumerated() {
             try writer.enqueue(
-                JournalUnit(privateBytes: Array("p\(index)\n".utf8), journalBytes: Array("j\(index)\n".utf8),
+                JournalUnit(
+                    privateBytes: Array("p\(index)\n".utf8), journalBytes: Array("j\(index)\n".utf8),
                     done: completion.callback))
         }
         do {
@@ -36,7 +37,9 @@ struct AuditJournalWriterTests {
         writer.start()
         for completion in completions { #expect(completion.wait() == nil) }
         writer.stop()
-        #expect(String(decoding: FileManager.default.contents(atPath: directory.path + "/j")!, as: UTF8.self) == "j0\nj1\n")
-        #expect(String(decoding: FileManager.default.contents(atPath: directory.path + "/p")!, as: UTF8.self) == "p0\np1\n")
+        #expect(
+            String(decoding: FileManager.default.contents(atPath: directory.path + "/j")!, as: UTF8.self) == "j0\nj1\n")
+        #expect(
+            String(decoding: FileManager.default.contents(atPath: directory.path + "/p")!, as: UTF8.self) == "p0\np1\n")
     }
 }

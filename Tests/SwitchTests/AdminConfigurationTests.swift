@@ -36,7 +36,8 @@ import Testing
     func accessKeys() throws {
         let defaults = try #require(try ConfigurationFileTests.load("{}").admin)
         #expect(defaults.access.requestsPerSecondPerToken == 50 && defaults.access.usersMax == 1000)
-        #expect(defaults.access.idempotencyRetentionMs == 24 * 3_600_000 && defaults.access.idempotencyKeysMax == 10_000)
+        #expect(
+            defaults.access.idempotencyRetentionMs == 24 * 3_600_000 && defaults.access.idempotencyKeysMax == 10_000)
         #expect(!defaults.metricsRequireToken)
         let admin = try #require(
             try ConfigurationFileTests.load(

@@ -28,7 +28,8 @@ struct AdminUsersAndAuditTests {
         let missing = try AdminAccessClient.call(port, "GET", "/v1/users", token: nil)
         #expect(missing.code == 401 && missing.header("www-authenticate") == "Bearer")
         #expect(missing.header("content-type") == "application/problem+json")
-        let bad = try AdminAccessClient.call(port, "GET", "/v1/audit", token: "lsk_" + String(repeating: "0", count: 64))
+        let bad = try AdminAccessClient.call(
+            port, "GET", "/v1/audit", token: "lsk_" + String(repeating: "0", count: 64))
         #expect(bad.code == 401 && bad.header("www-authenticate") == "Bearer")
         let expectations: [(String, String, String, Int)] = [
             (admin, "GET", "/v1/users", 200), (admin, "GET", "/v1/audit", 200),
@@ -99,7 +100,8 @@ struct AdminUsersAndAuditTests {
         let afterRestart = try AdminAccessClient.call(
             port, "POST", "/v1/users", token: admin, body: repeatBody, key: "create-olga")
         #expect(afterRestart.code == 201 && afterRestart.body == first.body)
-        let refusedAgain = try AdminAccessClient.call(port, "POST", "/v1/users", token: admin, body: invalid, key: "bad")
+        let refusedAgain = try AdminAccessClient.call(
+            port, "POST", "/v1/users", token: admin, body: invalid, key: "bad")
         #expect(refusedAgain.code == 422 && refusedAgain.body == refused.body)
         #expect(try AdminAccessClient.users(port, token: admin).count == 2)
         let creations = try AdminAccessClient.audit(port, token: admin).filter {
