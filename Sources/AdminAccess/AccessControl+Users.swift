@@ -77,15 +77,7 @@ extension AccessControl {
 
     /// `users.create`'s detail: everything needed to rebuild the user but its token hash (in the private file).
     static func detail(of user: AdminUser) -> JSONValue {
-        AuditDetail.make { json in
-            json.member("id", user.id)
-            json.member("name", user.name)
-            json.member("role", user.role.rawValue)
-            json.key("merchants")
-            json.beginArray()
-            for merchant in user.merchants { json.string(merchant) }
-            json.endArray()
-        }
+        AuditDetail.make { user.writeFields(to: &$0) }
     }
 
     /// The user a `users.create` entry describes, or nil when its detail is not one.

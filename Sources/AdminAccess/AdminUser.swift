@@ -1,3 +1,5 @@
+import HTTP
+
 /// What a user may do (operations-v1, "Authentication and roles").
 public enum AdminRole: String, Sendable, CaseIterable {
     /// Everything, including users.
@@ -33,6 +35,19 @@ public struct AdminUser: Sendable, Equatable {
     public static let merchantsMax = 100
     /// Field 42 (card acceptor identification code) is 15 characters.
     public static let merchantLengthMax = 15
+}
+
+extension AdminUser {
+    /// `"id", "name", "role", "merchants"` into the open object: what the API shows and `users.create` records.
+    public func writeFields(to json: inout JSONWriter) {
+        json.member("id", id)
+        json.member("name", name)
+        json.member("role", role.rawValue)
+        json.key("merchants")
+        json.beginArray()
+        for merchant in merchants { json.string(merchant) }
+        json.endArray()
+    }
 }
 
 /// Tokens: `lsk_` and 64 hexadecimal digits (256 random bits), shown once. Only SHA-256 of the token is kept, so

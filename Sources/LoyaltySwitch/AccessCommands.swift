@@ -16,18 +16,12 @@ enum AdminCommand {
         """
 
     static func run(_ arguments: [String]) -> Int32 {
-        if arguments.isEmpty || arguments.contains("--help") || arguments.contains("-h") {
-            print(usage)
-            return arguments.isEmpty ? 2 : 0
-        }
-        guard arguments[0] == "init" else { return usageError("unknown admin command '\(arguments[0])'") }
         let options: CommandLineOptions
-        do {
-            options = try CommandLineOptions(Array(arguments.dropFirst()), valued: ["data", "name"], flags: [])
-        } catch {
-            return usageError(error.message)
+        switch SubcommandOptions.parse(arguments, command: "admin", subcommand: "init", valued: ["data", "name"], usage: usage)
+        {
+        case .options(let parsed): options = parsed
+        case .exit(let status): return status
         }
-        guard options.positionals.isEmpty else { return usageError("unexpected argument \(options.positionals[0])") }
         guard let directory = options.values["data"] else { return usageError("admin init needs --data DIR") }
         guard let name = options.values["name"] else { return usageError("admin init needs --name NAME") }
         guard !name.isEmpty, name.count <= AdminUser.nameLengthMax,
@@ -94,18 +88,11 @@ enum AuditCommand {
         """
 
     static func run(_ arguments: [String]) -> Int32 {
-        if arguments.isEmpty || arguments.contains("--help") || arguments.contains("-h") {
-            print(usage)
-            return arguments.isEmpty ? 2 : 0
-        }
-        guard arguments[0] == "verify" else { return usageError("unknown audit command '\(arguments[0])'") }
         let options: CommandLineOptions
-        do {
-            options = try CommandLineOptions(Array(arguments.dropFirst()), valued: ["data"], flags: [])
-        } catch {
-            return usageError(error.message)
+        switch SubcommandOptions.parse(arguments, command: "audit", subcommand: "verify", valued: ["data"], usage: usage) {
+        case .options(let parsed): options = parsed
+        case .exit(let status): return status
         }
-        guard options.positionals.isEmpty else { return usageError("unexpected argument \(options.positionals[0])") }
         guard let directory = options.values["data"] else { return usageError("audit verify needs --data DIR") }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
@@ -137,5 +124,37 @@ enum AuditCommand {
     static func usageError(_ message: String) -> Int32 {
         printError("error: \(message)\n\(usage)")
         return 2
+    }
+}
+
+/// `COMMAND SUBCOMMAND --option value…` with one subcommand: help, an unknown subcommand and bad options are
+/// answered here (usage on standard error, exit 2), so each command reads only its own values.
+enum SubcommandOptions {
+    enum Outcome {
+        case options(CommandLineOptions)
+        case exit(Int32)
+    }
+
+    static func parse(
+        _ arguments: [String], command: String, subcommand: String, valued: Set<String>, usage: String
+    ) -> Outcome {
+        if arguments.isEmpty || arguments.contains("--help") || arguments.contains("-h") {
+            print(usage)
+            return .exit(arguments.isEmpty ? 2 : 0)
+        }
+        func usageError(_ message: String) -> Outcome {
+            printError("error: \(message)\n\(usage)")
+            return .exit(2)
+        }
+        guard arguments[0] == subcommand else { return usageError("unknown \(command) command '\(arguments[0])'") }
+        do {
+            let options = try CommandLineOptions(Array(arguments.dropFirst()), valued: valued, flags: [])
+            guard options.positionals.isEmpty else {
+                return usageError("unexpected argument \(options.positionals[0])")
+            }
+            return .options(options)
+        } catch {
+            return usageError(error.message)
+        }
     }
 }

@@ -121,13 +121,7 @@ final class DeleteUserHandler: HTTPHandler {
 enum AdminUserJSON {
     static func write(_ user: AdminUser, token: String?, to json: inout JSONWriter) {
         json.beginObject()
-        json.member("id", user.id)
-        json.member("name", user.name)
-        json.member("role", user.role.rawValue)
-        json.key("merchants")
-        json.beginArray()
-        for merchant in user.merchants { json.string(merchant) }
-        json.endArray()
+        user.writeFields(to: &json)
         json.member("created", user.created)
         if let token { json.member("token", token) }
         json.endObject()

@@ -25,10 +25,10 @@ struct AccessControlTests {
         defer { access.close() }
         #expect(access.users == [bob.user])
         #expect(access.authenticate(token: bob.token).userId == bob.user.id)
-        #expect(access.authenticate(token: ada.token).userId == nil)
         let page = try access.entries(after: 0, limit: 10)
         #expect(page.entries.map(\.action) == ["users.create", "users.create", "users.delete", "auth.refused"])
         #expect(try AuditJournalFile.verify(dataDirectory: directory.path).entryCount == 4)
+        #expect(access.authenticate(token: ada.token).userId == nil)
         #expect(
             !String(decoding: FileManager.default.contents(atPath: directory.journal)!, as: UTF8.self)
                 .contains(bob.token), "the journal never holds a token")
