@@ -17,7 +17,8 @@ enum AdminCommand {
 
     static func run(_ arguments: [String]) -> Int32 {
         let options: CommandLineOptions
-        switch SubcommandOptions.parse(arguments, command: "admin", subcommand: "init", valued: ["data", "name"], usage: usage)
+        switch SubcommandOptions.parse(
+            arguments, command: "admin", subcommand: "init", valued: ["data", "name"], usage: usage)
         {
         case .options(let parsed): options = parsed
         case .exit(let status): return status
@@ -89,7 +90,9 @@ enum AuditCommand {
 
     static func run(_ arguments: [String]) -> Int32 {
         let options: CommandLineOptions
-        switch SubcommandOptions.parse(arguments, command: "audit", subcommand: "verify", valued: ["data"], usage: usage) {
+        switch SubcommandOptions.parse(
+            arguments, command: "audit", subcommand: "verify", valued: ["data"], usage: usage)
+        {
         case .options(let parsed): options = parsed
         case .exit(let status): return status
         }
