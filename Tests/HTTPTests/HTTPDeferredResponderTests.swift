@@ -46,6 +46,12 @@ struct HTTPDeferredResponderTests {
         return (group, port, handler)
     }
 
+    /// Polls `condition` every millisecond for at most 10 s (a bound, not a timing assertion).
+    static func waitUntil(_ what: String, _ condition: () -> Bool) throws {
+        for _ in 0..<10_000 where !condition() { usleep(1000) }
+        guard condition() else { throw SocketClientError(errno: 0, waitingFor: what) }
+    }
+
     @Test("a worker thread's answer leaves first and the pipelined answer behind it waits for it")
     func answeredFromAnotherThread() throws {
         let (group, port, handler) = try Self.start()
@@ -86,9 +92,9 @@ struct HTTPDeferredResponderTests {
         client.write("GET /slow/gone HTTP/1.1\r\nHost: t\r\n\r\n")
         handler.arrived.wait()
         client.close()
-        while group.connectionCount > 0 { usleep(1000) }
+        try Self.waitUntil("the server saw the close") { group.connectionCount == 0 }
         handler.answerFromWorker("too late")
-        while handler.waiting.withLock({ !$0.isEmpty }) { usleep(1000) }
+        try Self.waitUntil("the worker answered") { handler.waiting.withLock { $0.isEmpty } }
         let next = try SocketClient(port: port)
         next.write("GET /echo/after HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         let text = next.readUntilClosed()
@@ -143,4 +149,5 @@ final class SocketClient {
 
 struct SocketClientError: Error {
     let errno: Int32
+    var waitingFor = ""
 }
