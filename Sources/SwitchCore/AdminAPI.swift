@@ -19,7 +19,7 @@ enum AdminAPI {
     static func router(ledger: Ledger, metrics: AdminMetrics, gate: AdminGate, metricsRequireToken: Bool) -> HTTPRouter
     {
         let router = HTTPRouter()
-        router.add(.get, "/v1/health", HealthHandler(ledger: ledger))
+        router.add(.get, "/v1/health", HealthHandler(ledger: ledger, access: gate.access))
         router.add(.get, "/metrics", MetricsHandler(metrics: metrics, gate: metricsRequireToken ? gate : nil))
         router.add(.get, "/v1/openapi.json", DocumentHandler())
         router.add(.post, "/v1/users", CreateUserHandler(gate: gate))
@@ -30,20 +30,29 @@ enum AdminAPI {
     }
 }
 
-/// `GET /v1/health`: 200 `{"status": "ok"}` while every shard accepts work; 503 with a problem naming each
-/// stopped shard and why (a shard stops when its log cannot be written, and stays stopped until a restart).
+/// `GET /v1/health`: 200 `{"status": "ok"}` while every shard and the audit journal accept work; 503 with a
+/// problem naming each stopped one and why (each stops when its log cannot be written, until a restart).
 final class HealthHandler: HTTPHandler {
     let ledger: Ledger
+    /// The audit journal: once a write of it failed, no admin change can be made until a restart.
+    let access: AccessControl
 
-    init(ledger: Ledger) { self.ledger = ledger }
+    init(ledger: Ledger, access: AccessControl) {
+        self.ledger = ledger
+        self.access = access
+    }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         var stopped: [String] = []
         for (index, shard) in ledger.shardStatistics.enumerated() {
-            if let reason = shard.stoppedReason { stopped.append("shard \(index) stopped: \(reason)") }
+            if let reason = shard.stoppedReason {
+                stopped.append(
+                    "shard \(index) stopped: \(reason); its requests are answered 96 until a restart recovers it")
+            }
         }
+        if let reason = access.stoppedReason { stopped.append("\(reason); admin changes are answered 503") }
         guard stopped.isEmpty else {
-            let detail = stopped.joined(separator: "; ") + "; its requests are answered 96 until a restart recovers it"
+            let detail = stopped.joined(separator: "; ")
             responder.respond(problem: HTTPProblem(.serviceUnavailable, detail: detail))
             return
         }

@@ -42,4 +42,28 @@ struct AuditJournalWriterTests {
         #expect(
             String(decoding: FileManager.default.contents(atPath: directory.path + "/p")!, as: UTF8.self) == "p0\np1\n")
     }
+
+    @Test("a failed write stops the writer: the unit gets the error naming the file, every later unit is refused")
+    func failedWriteStops() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        _ = FileManager.default.createFile(atPath: directory.path + "/j", contents: nil)
+        let journal = try AccessFile.open(directory.path + "/j", flags: O_RDONLY)
+        let privateFile = try AccessFile.open(directory.path + "/p", flags: O_RDWR | O_CREAT)
+        defer {
+            close(journal)
+            close(privateFile)
+        }
+        let writer = AuditJournalWriter(
+            journalPath: directory.path + "/j", journalDescriptor: journal, journalEnd: 0,
+            privatePath: directory.path + "/p", privateDescriptor: privateFile, privateEnd: 0, unitsQueuedMax: 8)
+        writer.start()
+        defer { writer.stop() }
+        let completion = Completion()
+        try writer.enqueue(JournalUnit(journalBytes: Array("j\n".utf8), done: completion.callback))
+        let failure = try #require(completion.wait())
+        #expect(failure.message.contains(directory.path + "/j: write failed") && failure.message.contains("restart"))
+        #expect(writer.failure != nil)
+        #expect(throws: AccessError.self) { try writer.enqueue(JournalUnit(done: { _ in })) }
+    }
 }
