@@ -31,7 +31,9 @@ enum AdminAPI {
 }
 
 /// `GET /v1/health`: 200 `{"status": "ok"}` while every shard and the audit journal accept work; 503 with a
-/// problem naming each stopped one and why (each stops when its log cannot be written, until a restart).
+/// problem naming each shard that does not and why: stopped (its log could not be written or synced; a restart
+/// recovers it) or declining (its log has no room; approvals resume by themselves once the disk or descriptors
+/// free up), and the audit journal when it stopped (a failed write or sync; a restart recovers it).
 final class HealthHandler: HTTPHandler {
     let ledger: Ledger
     /// The audit journal: once a write of it failed, no admin change can be made until a restart.
@@ -43,17 +45,19 @@ final class HealthHandler: HTTPHandler {
     }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        var stopped: [String] = []
-        for (index, shard) in ledger.shardStatistics.enumerated() {
-            if let reason = shard.stoppedReason {
-                stopped.append(
-                    "shard \(index) stopped: \(reason); its requests are answered 96 until a restart recovers it")
+        var problems: [String] = []
+        for (index, condition) in ledger.health.shards.enumerated() {
+            switch condition {
+            case .serving, .servingWithoutReserve: break
+            case .declining(let reason):
+                problems.append("shard \(index) declining until its log has room again: \(reason)")
+            case .stopped(let reason):
+                problems.append("shard \(index) stopped: \(reason); its requests are answered 96 until a restart")
             }
         }
-        if let reason = access.stoppedReason { stopped.append("\(reason); admin changes are answered 503") }
-        guard stopped.isEmpty else {
-            let detail = stopped.joined(separator: "; ")
-            responder.respond(problem: HTTPProblem(.serviceUnavailable, detail: detail))
+        if let reason = access.stoppedReason { problems.append("\(reason); admin changes are answered 503") }
+        guard problems.isEmpty else {
+            responder.respond(problem: HTTPProblem(.serviceUnavailable, detail: problems.joined(separator: "; ")))
             return
         }
         responder.respondJSON(.ok) { json in
