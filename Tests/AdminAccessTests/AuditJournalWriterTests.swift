@@ -5,22 +5,30 @@ import Testing
 @testable import AdminAccess
 
 /// The journal thread's queue is bounded: at `unitsQueuedMax` a change is refused with the limit's name, and
-/// nothing queued is lost when the thread drains it.
+/// nothing queued is lost when the thread drains it; a failed write stops it.
 @Suite("Audit journal writer")
 struct AuditJournalWriterTests {
+    /// A writer (not started) on `j` and `p` in `directory`, the journal opened with `journalFlags`; the caller
+    /// closes the descriptors after stopping it.
+    static func makeWriter(
+        _ directory: TemporaryDirectory, journalFlags: Int32, unitsQueuedMax: Int
+    ) throws -> (writer: AuditJournalWriter, descriptors: [Int32]) {
+        _ = FileManager.default.createFile(atPath: directory.path + "/j", contents: nil)
+        let journal = try AccessFile.open(directory.path + "/j", flags: journalFlags)
+        let privateFile = try AccessFile.open(directory.path + "/p", flags: O_RDWR | O_CREAT)
+        let writer = AuditJournalWriter(
+            journalPath: directory.path + "/j", journalDescriptor: journal, journalEnd: 0,
+            privatePath: directory.path + "/p", privateDescriptor: privateFile, privateEnd: 0,
+            unitsQueuedMax: unitsQueuedMax)
+        return (writer, [journal, privateFile])
+    }
+
     @Test("unitsQueuedMax: the unit over it is refused; started, the thread writes and reports the queued ones")
     func queueLimit() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let journal = try AccessFile.open(directory.path + "/j", flags: O_RDWR | O_CREAT)
-        let privateFile = try AccessFile.open(directory.path + "/p", flags: O_RDWR | O_CREAT)
-        defer {
-            close(journal)
-            close(privateFile)
-        }
-        let writer = AuditJournalWriter(
-            journalPath: directory.path + "/j", journalDescriptor: journal, journalEnd: 0,
-            privatePath: directory.path + "/p", privateDescriptor: privateFile, privateEnd: 0, unitsQueuedMax: 2)
+        let (writer, descriptors) = try Self.makeWriter(directory, journalFlags: O_RDWR, unitsQueuedMax: 2)
+        defer { for descriptor in descriptors { close(descriptor) } }
         let completions = [Completion(), Completion()]
         for (index, completion) in completions.enumerated() {
             try writer.enqueue(
@@ -47,16 +55,8 @@ struct AuditJournalWriterTests {
     func failedWriteStops() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        _ = FileManager.default.createFile(atPath: directory.path + "/j", contents: nil)
-        let journal = try AccessFile.open(directory.path + "/j", flags: O_RDONLY)
-        let privateFile = try AccessFile.open(directory.path + "/p", flags: O_RDWR | O_CREAT)
-        defer {
-            close(journal)
-            close(privateFile)
-        }
-        let writer = AuditJournalWriter(
-            journalPath: directory.path + "/j", journalDescriptor: journal, journalEnd: 0,
-            privatePath: directory.path + "/p", privateDescriptor: privateFile, privateEnd: 0, unitsQueuedMax: 8)
+        let (writer, descriptors) = try Self.makeWriter(directory, journalFlags: O_RDONLY, unitsQueuedMax: 8)
+        defer { for descriptor in descriptors { close(descriptor) } }
         writer.start()
         defer { writer.stop() }
         let completion = Completion()
