@@ -80,6 +80,7 @@ final class Shard: @unchecked Sendable {
 
     private func run() {
         state.adoptCurrentThread()
+        state.idempotency.store?.startBackgroundWrites()
         var batch: [ShardCommand] = []
         batch.reserveCapacity(configuration.queueCapacity + queue.internalReserve)
         while true {
@@ -123,6 +124,7 @@ final class Shard: @unchecked Sendable {
             return
         }
         if !writer.hasRoomForRecord { commitAndDeliver() }
+        state.idempotency.beginRecord(sequence: writer.nextSequence, nowMs: batchTimeMs)
         let result = state.apply(&command, nowMs: batchTimeMs)
         if result.isLogged {
             let body = WALRecord.Body(
@@ -184,6 +186,12 @@ final class Shard: @unchecked Sendable {
     /// failed batch is never written again: its requests were answered `systemError`, so it must not become
     /// durable later, and the failure is logged once rather than at every batch after it.
     private func commitAndDeliver() {
+        if failure == nil, let error = state.idempotency.store?.failure {
+            // A run of request keys could not be written: the shard stops as on a log failure (restart recovers).
+            failure = error
+            statistics.recordStop("request-key run write failed: \(error)")
+            configuration.logFailure("shard \(index): request-key run write failed, shard stopped: \(error)")
+        }
         if failure == nil {
             let records = writer.recordsInBatch
             let startNs = ShardStatistics.now()
@@ -226,10 +234,13 @@ final class Shard: @unchecked Sendable {
         } else if snapshotSlot.wait(timeout: .now()) != .success {
             return
         }
+        // Runs whose every key is past retention now are no longer listed; their files go once this is durable.
+        state.idempotency.store?.expireRuns(nowMs: batchTimeMs, retentionMs: configuration.idempotencyRetentionMs)
+        let expiredRuns = state.idempotency.store?.takeExpiredPaths() ?? []
         let image = SnapshotImage(state, sequence: writer.nextSequence - 1, lastCRC: writer.lastCRC)
         recordsSinceSnapshot = 0
         let thread = Thread { [self] in
-            writeSnapshot(image)
+            writeSnapshot(image, expiredRuns: expiredRuns)
             snapshotSlot.signal()
         }
         thread.name = "ledger-snapshot-\(index)"
@@ -241,10 +252,19 @@ final class Shard: @unchecked Sendable {
     }
 
     /// Runs on the snapshot thread; touches only the image and files.
-    private func writeSnapshot(_ image: SnapshotImage) {
+    private func writeSnapshot(_ image: SnapshotImage, expiredRuns: [String]) {
         do throws(LedgerError) {
+            // The snapshot relies on the runs written so far: none may still be in flight, none may have failed.
+            if let store = state.idempotency.store {
+                store.waitUntilWritten()
+                guard store.writeFailureCount == 0 else {
+                    configuration.log("shard \(index): snapshot skipped: a request-key run could not be written")
+                    return
+                }
+            }
             let path = try image.write(directory: directory)
             try Snapshot.dropCovered(directory: directory, sequence: image.sequence, keeping: path, currentSegment: "")
+            for run in expiredRuns { try FileIO.remove(run) }
         } catch {
             configuration.log("shard \(index): snapshot failed (the log is kept, a later one retries): \(error)")
         }
