@@ -80,6 +80,9 @@ public final class SwitchServer: @unchecked Sendable {
         ledgerConfiguration.shardCount = configuration.shardCount
         ledgerConfiguration.queueCapacity = configuration.ledgerQueueCapacity
         ledgerConfiguration.idempotencyKeysPerShardMax = configuration.idempotencyKeysPerShard
+        ledgerConfiguration.idempotencyRetentionMs = RequestAge.ledgerRetentionMs(
+            hours: configuration.requestKeyRetentionHours)
+        ledgerConfiguration.keyBufferEntriesMax = configuration.requestKeyBufferEntries
         ledgerConfiguration.skipSync = !configuration.durable
         ledgerConfiguration.log = { line in log.info("ledger: \(line)", priority: .essential) }
         ledgerConfiguration.logFailure = { line in log.error("ledger: \(line)", priority: .essential) }
