@@ -39,6 +39,9 @@ struct KeyRunHeader: Equatable {
     var filterBlocks: Int
     var newestCreatedAtMs: Int64
     var indexCRC: UInt32 = 0
+    var oldestCreatedAtMs: Int64 = Int64.max
+    /// Entries in the run (first versions and newer ones).
+    var entryCount: Int { firstCount + amendmentCount }
 
     var entriesOffset: Int64 { Int64(Self.bytes) }
     var pagesOffset: Int64 { entriesOffset + Int64((firstCount + amendmentCount) * Self.recordBytes) }
@@ -63,6 +66,7 @@ struct KeyRunHeader: Equatable {
         writer.put(UInt64(filterBlocks))
         writer.put(newestCreatedAtMs)
         writer.put(indexCRC)
+        writer.put(oldestCreatedAtMs)
         let crc = ccrc32c_update(0, base, Self.bytes - 4)
         base.storeBytes(of: crc.littleEndian, toByteOffset: Self.bytes - 4, as: UInt32.self)
     }
@@ -79,6 +83,7 @@ struct KeyRunHeader: Equatable {
             let amendments = reader.get(UInt64.self), let names = reader.get(UInt64.self),
             let pages = reader.get(UInt64.self), let blocks = reader.get(UInt64.self),
             let newest = reader.get(Int64.self), let indexCRC = reader.get(UInt32.self),
+            let oldest = reader.get(Int64.self),
             first >= 1, first <= last, firstBegin >= 0, firstCount < 1 << 40, amendments < 1 << 32,
             names < 1 << 42, pages == (names + UInt64(namesPerPage) - 1) / UInt64(namesPerPage), blocks >= 1,
             blocks < 1 << 36
@@ -86,7 +91,7 @@ struct KeyRunHeader: Equatable {
         return KeyRunHeader(
             shardIndex: shard, firstSequence: first, lastSequence: last, firstBegin: firstBegin,
             firstCount: Int(firstCount), amendmentCount: Int(amendments), nameCount: Int(names), pageCount: Int(pages),
-            filterBlocks: Int(blocks), newestCreatedAtMs: newest, indexCRC: indexCRC)
+            filterBlocks: Int(blocks), newestCreatedAtMs: newest, indexCRC: indexCRC, oldestCreatedAtMs: oldest)
     }
 
     static func fileName(first: UInt64, last: UInt64) -> String {
@@ -212,6 +217,38 @@ final class KeyRun: @unchecked Sendable {
         }
     }
 
+    /// Reads `count` whole entry records from `index` on into `buffer` (for a compaction); false on a short read.
+    func readRecords(from index: Int, count: Int, into buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        let bytes = count * KeyRunHeader.recordBytes
+        precondition(bytes <= buffer.count && index + count <= header.entryCount, "record read out of range")
+        let offset = header.entriesOffset + Int64(index * KeyRunHeader.recordBytes)
+        let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<bytes])
+        return (try? FileIO.readFully(descriptor, target, offset: offset, path: path)) == bytes
+    }
+
+    /// The (fingerprint, position) pairs of name page `page`; nil when it fails its checksum.
+    func namePage(_ page: Int) -> [(UInt64, Int64)]? {
+        let pageBytes = KeyRunHeader.pageBytes
+        return withUnsafeTemporaryAllocation(byteCount: pageBytes, alignment: 16) { buffer -> [(UInt64, Int64)]? in
+            let offset = header.pagesOffset + Int64(page * pageBytes)
+            guard (try? FileIO.readFully(descriptor, buffer, offset: offset, path: path)) == pageBytes else {
+                return nil
+            }
+            let base = UnsafeRawPointer(buffer.baseAddress!)
+            let crc = UInt32(littleEndian: base.loadUnaligned(as: UInt32.self))
+            let count = Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+            guard ccrc32c_update(0, base + 4, pageBytes - 4) == crc, count >= 1, count <= KeyRunHeader.namesPerPage
+            else { return nil }
+            return (0..<count).map { index in
+                let pair = base + 16 + index * 16
+                return (
+                    UInt64(littleEndian: pair.loadUnaligned(as: UInt64.self)),
+                    Int64(littleEndian: pair.loadUnaligned(fromByteOffset: 8, as: Int64.self))
+                )
+            }
+        }
+    }
+
     enum NameLookup {
         /// Positions whose fingerprint matches, newest first (the caller checks the entry's name).
         case candidates([Int64])
@@ -231,37 +268,13 @@ final class KeyRun: @unchecked Sendable {
         var page = max(0, low - 1)
         var found: [Int64] = []
         while page < fences.count && fences[page] <= fingerprint {
-            guard let more = readPage(page, fingerprint: fingerprint, into: &found) else { return .damaged }
-            if !more { break }
+            guard let pairs = namePage(page) else { return .damaged }
+            for pair in pairs where pair.0 == fingerprint { found.append(pair.1) }
+            // The next page may continue the same fingerprint only if this one ends with it.
+            guard let last = pairs.last, last.0 <= fingerprint else { break }
             page += 1
         }
         return found.isEmpty ? .absent : .candidates(found.sorted(by: >))
-    }
-
-    /// Appends the page's positions for `fingerprint`; true when the page ends at or before it (the next page
-    /// may hold more), nil when the page fails its checksum.
-    private func readPage(_ page: Int, fingerprint: UInt64, into found: inout [Int64]) -> Bool? {
-        let pageBytes = KeyRunHeader.pageBytes
-        return withUnsafeTemporaryAllocation(byteCount: pageBytes, alignment: 16) { buffer -> Bool? in
-            let offset = header.pagesOffset + Int64(page * pageBytes)
-            guard (try? FileIO.readFully(descriptor, buffer, offset: offset, path: path)) == pageBytes else {
-                return nil
-            }
-            let base = UnsafeRawPointer(buffer.baseAddress!)
-            let crc = UInt32(littleEndian: base.loadUnaligned(as: UInt32.self))
-            let count = Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
-            guard ccrc32c_update(0, base + 4, pageBytes - 4) == crc, count >= 1, count <= KeyRunHeader.namesPerPage
-            else { return nil }
-            var last: UInt64 = 0
-            for index in 0..<count {
-                let pair = base + 16 + index * 16
-                last = UInt64(littleEndian: pair.loadUnaligned(as: UInt64.self))
-                if last == fingerprint {
-                    found.append(Int64(littleEndian: pair.loadUnaligned(fromByteOffset: 8, as: Int64.self)))
-                }
-            }
-            return last <= fingerprint
-        }
     }
 }
 

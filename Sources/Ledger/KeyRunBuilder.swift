@@ -56,6 +56,12 @@ final class KeyRunBuilder {
         FileIO.closeFile(descriptor)
     }
 
+    /// Appends a record already checked (a compaction copying it from another run).
+    func appendRecord(_ record: UnsafeRawPointer) throws(LedgerError) {
+        let position = Int64(littleEndian: record.loadUnaligned(as: Int64.self))
+        try appendEntry((record + 16).loadUnaligned(as: IdempotencyEntry.self), position: position)
+    }
+
     /// Appends the next entry record: first versions (positions `firstBegin`, `firstBegin + 1`, …), then newer
     /// versions of positions before `firstBegin`, ascending.
     func appendEntry(_ entry: IdempotencyEntry, position: Int64) throws(LedgerError) {
@@ -67,6 +73,7 @@ final class KeyRunBuilder {
             lastAmended = position
         }
         header.newestCreatedAtMs = max(header.newestCreatedAtMs, entry.createdAtMs)
+        header.oldestCreatedAtMs = min(header.oldestCreatedAtMs, entry.createdAtMs)
         let recordBytes = KeyRunHeader.recordBytes
         try reserve(recordBytes)
         let record = buffer + buffered

@@ -47,6 +47,24 @@ final class KeyStore: @unchecked Sendable {
     private var cachedEntry: (run: ObjectIdentifier, index: Int, entry: IdempotencyEntry)?
     /// Runs dropped because every entry in them is past retention; deleted once a snapshot no longer needs them.
     private var expired: [String] = []
+    /// The runs a snapshot that is durable relies on end here: only those may be merged (KeyRunCompaction).
+    private let durableRunsThrough = Atomic<UInt64>(0)
+    private var durableSeen: UInt64 = 0
+    /// 1 while no merge runs.
+    private let compactorIdle = DispatchSemaphore(value: 1)
+    private let merged = Mutex<Merged?>(nil)
+    /// The runs being merged (shard thread): they neither expire nor merge again until the merge is taken in.
+    private var mergingInputs: [ObjectIdentifier] = []
+    /// A merged run spans at most this much entry time, so it expires at most this late.
+    var mergeSpanMaxMs: Int64 = Int64.max
+    /// Merges done and their cost, for the benchmark and logs (read after `waitUntilIdle`).
+    private(set) var mergeCount = 0
+    private(set) var mergeFailures: [String] = []
+
+    enum Merged {
+        case run(KeyRun, inputs: [ObjectIdentifier])
+        case failed(LedgerError, inputs: [ObjectIdentifier])
+    }
 
     enum WrittenRun {
         case run(KeyRun)
@@ -74,6 +92,7 @@ final class KeyStore: @unchecked Sendable {
         runsFirstSequence = first
         runsThrough = through
         filling.afterSequence = through
+        durableRunsThrough.store(through, ordering: .releasing)
         var found: [(first: UInt64, last: UInt64, name: String)] = []
         for name in try FileIO.listDirectory(directory) {
             if name.hasPrefix("keys-") && name.hasSuffix(".run.tmp") && !readOnly {
@@ -108,6 +127,7 @@ final class KeyStore: @unchecked Sendable {
     /// Called before each record is applied: freezes the buffer when it could not take the record's versions.
     func beginRecord(sequence: UInt64) {
         adoptWrittenRun()
+        if writesInBackground { adoptMergeAndStartNext() }
         guard filling.freeSlots < Self.versionsPerRecordMax || filling.capacity > bufferCapacity else { return }
         freeze(lastSequence: sequence - 1)
     }
@@ -176,6 +196,67 @@ final class KeyStore: @unchecked Sendable {
     func waitUntilWritten() {
         writerIdle.wait()
         writerIdle.signal()
+    }
+
+    /// Waits for the run writer and a running merge (when the shard stops).
+    func waitUntilIdle() {
+        waitUntilWritten()
+        compactorIdle.wait()
+        compactorIdle.signal()
+    }
+
+    /// A snapshot relying on runs through `sequence` is durable (snapshot thread).
+    func snapshotDurable(runsThrough sequence: UInt64) {
+        durableRunsThrough.store(sequence, ordering: .releasing)
+    }
+
+    // MARK: Merging
+
+    /// Takes a finished merge in (its inputs replaced by the merged run, in place) and starts the next one when
+    /// runs or the durable snapshot changed. Shard thread; the merge itself runs on a helper thread.
+    private func adoptMergeAndStartNext() {
+        if !mergingInputs.isEmpty, let result = merged.withLock({ current -> Merged? in
+            defer { current = nil }
+            return current
+        }) {
+            switch result {
+            case .run(let run, let inputs):
+                let start = runs.firstIndex { ObjectIdentifier($0) == inputs[0] }!
+                precondition(
+                    runs[start..<(start + inputs.count)].map(ObjectIdentifier.init) == inputs, "merged runs moved")
+                runs.replaceSubrange(start..<(start + inputs.count), with: [run])
+                mergeCount += 1
+            case .failed(let error, _):
+                // The inputs stay (a merge deletes them only after the merged run is durable); not retried.
+                mergeFailures.append("\(error)")
+                mergeSpanMaxMs = -1
+            }
+            mergingInputs = []
+            durableSeen = 0
+        }
+        let durable = durableRunsThrough.load(ordering: .acquiring)
+        guard mergingInputs.isEmpty, durable != durableSeen, mergeSpanMaxMs >= 0 else { return }
+        durableSeen = durable
+        guard let range = KeyRunCompaction.pick(
+            runs, bufferCapacity: bufferCapacity, durableThrough: durable, spanMaxMs: mergeSpanMaxMs)
+        else { return }
+        let inputs = Array(runs[range])
+        mergingInputs = inputs.map(ObjectIdentifier.init)
+        let identifiers = mergingInputs
+        compactorIdle.wait()
+        let thread = Thread { [self] in
+            let result: Merged
+            do throws(LedgerError) {
+                let run = try KeyRunCompaction.merge(inputs, directory: directory, shard: shardIndex)
+                result = .run(run, inputs: identifiers)
+            } catch {
+                result = .failed(error, inputs: identifiers)
+            }
+            merged.withLock { $0 = result }
+            compactorIdle.signal()
+        }
+        thread.name = "ledger-merge-\(shardIndex)"
+        thread.start()
     }
 
     /// Takes a finished run in (shard thread): it replaces the frozen buffer in lookups.
@@ -307,7 +388,9 @@ final class KeyStore: @unchecked Sendable {
     /// Drops the oldest runs whose every entry is past retention at `nowMs` (a snapshot taken now starts replay
     /// no earlier, so no replayed record can need them). Their files go once that snapshot is durable.
     func expireRuns(nowMs: Int64, retentionMs: Int64) {
-        while let oldest = runs.first, oldest.header.newestCreatedAtMs + retentionMs < nowMs, runs.count > 0 {
+        while let oldest = runs.first, oldest.header.newestCreatedAtMs + retentionMs < nowMs,
+            !mergingInputs.contains(ObjectIdentifier(oldest))
+        {
             expired.append(oldest.path)
             runsFirstSequence = oldest.header.lastSequence + 1
             runs.removeFirst()

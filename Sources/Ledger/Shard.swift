@@ -112,6 +112,7 @@ final class Shard: @unchecked Sendable {
             snapshotSlot.wait()
             snapshotSlot.signal()
         }
+        state.idempotency.store?.waitUntilIdle()
         writer.stop()
     }
 
@@ -237,10 +238,12 @@ final class Shard: @unchecked Sendable {
         // Runs whose every key is past retention now are no longer listed; their files go once this is durable.
         state.idempotency.store?.expireRuns(nowMs: batchTimeMs, retentionMs: configuration.idempotencyRetentionMs)
         let expiredRuns = state.idempotency.store?.takeExpiredPaths() ?? []
+        let store = state.idempotency.store
+        let runsThrough = store?.runsThrough ?? 0
         let image = SnapshotImage(state, sequence: writer.nextSequence - 1, lastCRC: writer.lastCRC)
         recordsSinceSnapshot = 0
         let thread = Thread { [self] in
-            writeSnapshot(image, expiredRuns: expiredRuns)
+            writeSnapshot(image, store: store, expiredRuns: expiredRuns, runsThrough: runsThrough)
             snapshotSlot.signal()
         }
         thread.name = "ledger-snapshot-\(index)"
@@ -252,10 +255,10 @@ final class Shard: @unchecked Sendable {
     }
 
     /// Runs on the snapshot thread; touches only the image and files.
-    private func writeSnapshot(_ image: SnapshotImage, expiredRuns: [String]) {
+    private func writeSnapshot(_ image: SnapshotImage, store: KeyStore?, expiredRuns: [String], runsThrough: UInt64) {
         do throws(LedgerError) {
             // The snapshot relies on the runs written so far: none may still be in flight, none may have failed.
-            if let store = state.idempotency.store {
+            if let store {
                 store.waitUntilWritten()
                 guard store.writeFailureCount == 0 else {
                     configuration.log("shard \(index): snapshot skipped: a request-key run could not be written")
@@ -265,6 +268,7 @@ final class Shard: @unchecked Sendable {
             let path = try image.write(directory: directory)
             try Snapshot.dropCovered(directory: directory, sequence: image.sequence, keeping: path, currentSegment: "")
             for run in expiredRuns { try FileIO.remove(run) }
+            store?.snapshotDurable(runsThrough: runsThrough)
         } catch {
             configuration.log("shard \(index): snapshot failed (the log is kept, a later one retries): \(error)")
         }

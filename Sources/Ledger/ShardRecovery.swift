@@ -23,6 +23,7 @@ struct ShardRecovery {
         state.idempotency.store = KeyStore(
             directory: directory, shardIndex: state.shardIndex, bufferCapacity: state.limits.keyBufferEntriesMax,
             readOnly: readOnly)
+        state.idempotency.store?.mergeSpanMaxMs = state.limits.idempotencyRetentionMs / 8
         if let snapshotPath {
             let loaded = try Snapshot.load(path: snapshotPath, into: state)
             afterSequence = loaded.sequence

@@ -147,3 +147,33 @@ import Testing
         #expect(!oldRuns.isEmpty && Set(runFiles()).isDisjoint(with: oldRuns))
     }
 }
+
+extension KeyStoreTests {
+    @Test("runs merge in the background into a few per size level; every key stays remembered, across a crash")
+    mutating func mergesKeepEveryKey() throws {
+        defer { directory.remove() }
+        var ledger = try Ledger.open(directory: directory.data, configuration: configuration(snapshotEvery: 50))
+        var sample: [(LedgerRequest, LedgerReply)] = []
+        for index in 0..<3_000 {
+            let request = requests.make(card(100 + index % 50), earn(1))
+            let reply = ledger.perform(request)
+            #expect(reply.status == .approved)
+            if index % 97 == 0 { sample.append((request, reply)) }
+        }
+        ledger.close(snapshot: false)
+        ledger = try Ledger.open(directory: directory.data, configuration: configuration(snapshotEvery: 50))
+        earns(1_000, from: 100, on: ledger)
+        ledger.close()
+        // 4,000 keys in runs of ~8 entries would be ~500 runs unmerged; merged, about three per level.
+        #expect(runFiles().count < 40, "\(runFiles().count) run files")
+        ledger = try Ledger.open(directory: directory.data, configuration: configuration())
+        defer { ledger.close() }
+        for (request, first) in sample {
+            let again = ledger.perform(request)
+            #expect(again.isReplay && again.balance == first.balance, "key \(request.key) after merges")
+        }
+        let reversal = ledger.perform(requests.make(sample[0].0.card, .reverse(originalKey: sample[0].0.key)))
+        #expect(reversal.status == .approved && reversal.debited.points == 1)
+        #expect(LedgerVerifier.verify(directory: directory.data).isSound)
+    }
+}
