@@ -59,10 +59,12 @@ final class KeyStore: @unchecked Sendable {
     var mergeSpanMaxMs: Int64 = Int64.max
     /// Merges done and their cost, for the benchmark and logs (read after `waitUntilIdle`).
     private(set) var mergeCount = 0
+    private(set) var mergeNanoseconds: UInt64 = 0
+    private(set) var mergedBytes: Int64 = 0
     private(set) var mergeFailures: [String] = []
 
     enum Merged {
-        case run(KeyRun, inputs: [ObjectIdentifier])
+        case run(KeyRun, inputs: [ObjectIdentifier], nanoseconds: UInt64)
         case failed(LedgerError, inputs: [ObjectIdentifier])
     }
 
@@ -210,6 +212,13 @@ final class KeyStore: @unchecked Sendable {
         durableRunsThrough.store(sequence, ordering: .releasing)
     }
 
+    /// Takes in a run written and a merge finished (when the shard stops, after `waitUntilIdle`).
+    func adoptFinishedWork() {
+        adoptWrittenRun()
+        mergeSpanMaxMs = -1  // start no new merge
+        adoptMergeAndStartNext()
+    }
+
     // MARK: Merging
 
     /// Takes a finished merge in (its inputs replaced by the merged run, in place) and starts the next one when
@@ -220,7 +229,9 @@ final class KeyStore: @unchecked Sendable {
             return current
         }) {
             switch result {
-            case .run(let run, let inputs):
+            case .run(let run, let inputs, let nanoseconds):
+                mergeNanoseconds += nanoseconds
+                mergedBytes += run.header.fileBytes
                 let start = runs.firstIndex { ObjectIdentifier($0) == inputs[0] }!
                 precondition(
                     runs[start..<(start + inputs.count)].map(ObjectIdentifier.init) == inputs, "merged runs moved")
@@ -246,9 +257,10 @@ final class KeyStore: @unchecked Sendable {
         compactorIdle.wait()
         let thread = Thread { [self] in
             let result: Merged
+            let startNs = ShardStatistics.now()
             do throws(LedgerError) {
                 let run = try KeyRunCompaction.merge(inputs, directory: directory, shard: shardIndex)
-                result = .run(run, inputs: identifiers)
+                result = .run(run, inputs: identifiers, nanoseconds: ShardStatistics.now() - startNs)
             } catch {
                 result = .failed(error, inputs: identifiers)
             }

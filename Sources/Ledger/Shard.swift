@@ -30,6 +30,8 @@ final class Shard: @unchecked Sendable {
     private var batchTimeMs: Int64 = 0
     private var recordsSinceSnapshot = 0
     private(set) var failure: LedgerError?
+    /// The key store's figures when the shard stopped.
+    private(set) var keyStatistics = KeyStoreStatistics()
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
     /// 1 when no snapshot is being written.
@@ -112,7 +114,11 @@ final class Shard: @unchecked Sendable {
             snapshotSlot.wait()
             snapshotSlot.signal()
         }
-        state.idempotency.store?.waitUntilIdle()
+        if let store = state.idempotency.store {
+            store.waitUntilIdle()
+            store.adoptFinishedWork()
+            keyStatistics = store.statistics
+        }
         writer.stop()
     }
 
