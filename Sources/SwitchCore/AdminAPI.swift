@@ -23,21 +23,27 @@ enum AdminAPI {
     }
 }
 
-/// `GET /v1/health`: 200 `{"status": "ok"}` while every shard accepts work; 503 with a problem naming each
-/// stopped shard and why (a shard stops when its log cannot be written, and stays stopped until a restart).
+/// `GET /v1/health`: 200 `{"status": "ok"}` while every shard accepts work; 503 with a problem naming each shard
+/// that does not and why: stopped (its log could not be written or synced; a restart recovers it) or declining
+/// (its log has no room; approvals resume by themselves once the disk or descriptors free up).
 final class HealthHandler: HTTPHandler {
     let ledger: Ledger
 
     init(ledger: Ledger) { self.ledger = ledger }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        var stopped: [String] = []
-        for (index, shard) in ledger.shardStatistics.enumerated() {
-            if let reason = shard.stoppedReason { stopped.append("shard \(index) stopped: \(reason)") }
+        var problems: [String] = []
+        for (index, condition) in ledger.health.shards.enumerated() {
+            switch condition {
+            case .serving, .servingWithoutReserve: break
+            case .declining(let reason):
+                problems.append("shard \(index) declining until its log has room again: \(reason)")
+            case .stopped(let reason):
+                problems.append("shard \(index) stopped: \(reason); its requests are answered 96 until a restart")
+            }
         }
-        guard stopped.isEmpty else {
-            let detail = stopped.joined(separator: "; ") + "; its requests are answered 96 until a restart recovers it"
-            responder.respond(problem: HTTPProblem(.serviceUnavailable, detail: detail))
+        guard problems.isEmpty else {
+            responder.respond(problem: HTTPProblem(.serviceUnavailable, detail: problems.joined(separator: "; ")))
             return
         }
         responder.respondJSON(.ok) { json in

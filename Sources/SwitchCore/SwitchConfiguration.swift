@@ -111,6 +111,12 @@ public struct SwitchConfiguration: Sendable {
     public var allowClockBehind = false
     /// The admin API (health, metrics, the OpenAPI document); nil turns it off (`"admin": null`).
     public var admin: AdminConfiguration? = AdminConfiguration()
+    /// The operator's override (`serve --accept-log-damage`, never from the file): start on a damaged log,
+    /// keeping it up to the damage and setting the rest aside (`*.damaged`); logged as an error per shard.
+    public var acceptLogDamage = false
+    /// Size of each write-ahead log segment; every shard keeps two allocated (the current one and the next, made
+    /// ahead), so the disk needs 2 × this per shard free at start, and a full disk declines only once both fill.
+    public var logSegmentBytes = 64 << 20
 
     public init() {
         listeners = [ListenerConfiguration(address: SocketAddress("127.0.0.1:8583")!)]
