@@ -130,7 +130,7 @@ final class KeyRun: @unchecked Sendable {
         self.path = path
         do throws(LedgerError) {
             let size = try FileIO.fileSize(descriptor, path: path)
-            let headerBytes = try Self.read(descriptor, count: KeyRunHeader.bytes, offset: 0, path: path)
+            let headerBytes = try FileIO.readBytes(descriptor, count: KeyRunHeader.bytes, offset: 0, path: path)
             guard headerBytes.count == KeyRunHeader.bytes,
                 let decoded = headerBytes.withUnsafeBytes({ KeyRunHeader.decode($0.baseAddress!) })
             else { throw LedgerError.damagedKeyRun(file: path, reason: "header unreadable or not a key run") }
@@ -150,7 +150,7 @@ final class KeyRun: @unchecked Sendable {
     private static func readIndex(
         _ descriptor: Int32, header: KeyRunHeader, path: String
     ) throws(LedgerError) -> ([Int64], [UInt64], KeyFilter) {
-        let index = try read(descriptor, count: header.indexBytes, offset: header.indexOffset, path: path)
+        let index = try FileIO.readBytes(descriptor, count: header.indexBytes, offset: header.indexOffset, path: path)
         let crc = index.withUnsafeBytes { ccrc32c_update(0, $0.baseAddress, $0.count) }
         guard index.count == header.indexBytes, crc == header.indexCRC else {
             throw .damagedKeyRun(file: path, reason: "index checksum mismatch")
@@ -166,22 +166,6 @@ final class KeyRun: @unchecked Sendable {
             let filter = KeyFilter(words: words(header.filterBlocks * KeyFilter.blockWords, UInt64.self))
             return (amended, fences, filter)
         }
-    }
-
-    /// Up to `count` bytes at `offset` (fewer at the end of the file).
-    private static func read(_ descriptor: Int32, count: Int, offset: Int64, path: String) throws(LedgerError) -> [UInt8] {
-        var failure: LedgerError?
-        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            do throws(LedgerError) {
-                initialized = try FileIO.readFully(
-                    descriptor, UnsafeMutableRawBufferPointer(buffer), offset: offset, path: path)
-            } catch {
-                failure = error
-                initialized = 0
-            }
-        }
-        if let failure { throw failure }
-        return bytes
     }
 
     /// Whether this run holds a version of `position` (its first version or a newer one).
@@ -226,10 +210,11 @@ final class KeyRun: @unchecked Sendable {
         return (try? FileIO.readFully(descriptor, target, offset: offset, path: path)) == bytes
     }
 
-    /// The (fingerprint, position) pairs of name page `page`; nil when it fails its checksum.
-    func namePage(_ page: Int) -> [(UInt64, Int64)]? {
+    /// Calls `body` with each (fingerprint, position) pair of name page `page`, in order; returns the page's last
+    /// fingerprint, or nil when the page fails its checksum (then `body` was not called).
+    func visitNamePage(_ page: Int, _ body: (UInt64, Int64) -> Void) -> UInt64? {
         let pageBytes = KeyRunHeader.pageBytes
-        return withUnsafeTemporaryAllocation(byteCount: pageBytes, alignment: 16) { buffer -> [(UInt64, Int64)]? in
+        return withUnsafeTemporaryAllocation(byteCount: pageBytes, alignment: 16) { buffer -> UInt64? in
             let offset = header.pagesOffset + Int64(page * pageBytes)
             guard (try? FileIO.readFully(descriptor, buffer, offset: offset, path: path)) == pageBytes else {
                 return nil
@@ -239,13 +224,13 @@ final class KeyRun: @unchecked Sendable {
             let count = Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
             guard ccrc32c_update(0, base + 4, pageBytes - 4) == crc, count >= 1, count <= KeyRunHeader.namesPerPage
             else { return nil }
-            return (0..<count).map { index in
+            var last: UInt64 = 0
+            for index in 0..<count {
                 let pair = base + 16 + index * 16
-                return (
-                    UInt64(littleEndian: pair.loadUnaligned(as: UInt64.self)),
-                    Int64(littleEndian: pair.loadUnaligned(fromByteOffset: 8, as: Int64.self))
-                )
+                last = UInt64(littleEndian: pair.loadUnaligned(as: UInt64.self))
+                body(last, Int64(littleEndian: pair.loadUnaligned(fromByteOffset: 8, as: Int64.self)))
             }
+            return last
         }
     }
 
@@ -268,13 +253,16 @@ final class KeyRun: @unchecked Sendable {
         var page = max(0, low - 1)
         var found: [Int64] = []
         while page < fences.count && fences[page] <= fingerprint {
-            guard let pairs = namePage(page) else { return .damaged }
-            for pair in pairs where pair.0 == fingerprint { found.append(pair.1) }
+            let last = visitNamePage(page) { name, position in
+                if name == fingerprint { found.append(position) }
+            }
+            guard let last else { return .damaged }
             // The next page may continue the same fingerprint only if this one ends with it.
-            guard let last = pairs.last, last.0 <= fingerprint else { break }
+            guard last <= fingerprint else { break }
             page += 1
         }
-        return found.isEmpty ? .absent : .candidates(found.sorted(by: >))
+        if found.count > 1 { found.sort(by: >) }
+        return found.isEmpty ? .absent : .candidates(found)
     }
 }
 

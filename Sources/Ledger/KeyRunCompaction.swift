@@ -129,7 +129,8 @@ enum KeyRunCompaction {
         var cursors = [Int](repeating: 0, count: runs.count)
         func refill(_ input: Int) throws(LedgerError) {
             while cursors[input] >= heads[input].count && pages[input] < runs[input].header.pageCount {
-                guard let page = runs[input].namePage(pages[input]) else {
+                var page: [(UInt64, Int64)] = []
+                guard runs[input].visitNamePage(pages[input], { page.append(($0, $1)) }) != nil else {
                     throw .damagedKeyRun(file: runs[input].path, reason: "name page \(pages[input]) fails its checksum")
                 }
                 heads[input] = page

@@ -336,20 +336,21 @@ final class KeyStore: @unchecked Sendable {
 
     func clearDamage() { sawDamage = false }
 
-    /// Buffers newest first: the filling one, the frozen one, then (read-only) the unwritten ones.
-    private var buffersNewestFirst: [KeyBuffer] {
-        var buffers = [filling]
-        if let frozen { buffers.append(frozen) }
-        buffers.append(contentsOf: unwritten.reversed())
-        return buffers
+    /// The first non-nil `body` over the buffers newest first: the filling one, the frozen one, then (read-only)
+    /// the unwritten ones. No array is made: this runs for every key that misses the ring.
+    private func firstInBuffers<Value>(_ body: (KeyBuffer) -> Value?) -> Value? {
+        if let value = body(filling) { return value }
+        if let frozen, let value = body(frozen) { return value }
+        for buffer in unwritten.reversed() {
+            if let value = body(buffer) { return value }
+        }
+        return nil
     }
 
     /// The position of the newest remembered request named `name` (as `kind`), or nil. Levels are searched
     /// newest first, and every position in a newer level is larger than every position in an older one.
     func find(_ name: IdempotencyKey, kind: KeyNameKind) -> Int64? {
-        for buffer in buffersNewestFirst {
-            if let position = buffer.find(name, kind: kind) { return position }
-        }
+        if let position = firstInBuffers({ $0.find(name, kind: kind) }) { return position }
         let fingerprint = kind.fingerprint(name)
         for run in runs.reversed() {
             switch run.positions(of: fingerprint) {
@@ -372,8 +373,8 @@ final class KeyStore: @unchecked Sendable {
 
     /// The newest version of the entry at `position`, or nil when no level holds it (or its run is damaged).
     func entry(at position: Int64) -> IdempotencyEntry? {
-        for buffer in buffersNewestFirst {
-            if let slot = buffer.slot(of: position) { return buffer.entries[slot] }
+        if let entry = firstInBuffers({ buffer in buffer.slot(of: position).map { buffer.entries[$0] } }) {
+            return entry
         }
         for run in runs.reversed() {
             guard let index = run.entryIndex(of: position) else { continue }
@@ -417,7 +418,8 @@ final class KeyStore: @unchecked Sendable {
 
     /// Versions remembered outside the ring (first versions only: one per remembered request).
     var count: Int {
-        runs.reduce(0) { $0 + $1.header.firstCount } + buffersNewestFirst.reduce(0) { $0 + $1.firstCount }
+        runs.reduce(0) { $0 + $1.header.firstCount } + filling.firstCount + (frozen?.firstCount ?? 0)
+            + unwritten.reduce(0) { $0 + $1.firstCount }
     }
 
     /// Restores the filling buffer from a snapshot (entries with their positions and kinds, oldest first).
