@@ -183,15 +183,19 @@ final class KeyRun: @unchecked Sendable {
         return header.firstCount + low
     }
 
+    /// Reads `count` bytes at `offset` into stack memory and hands them to `body`; nil on a short read.
+    private func withBytes<Value>(at offset: Int64, count: Int, _ body: (UnsafeRawPointer) -> Value?) -> Value? {
+        withUnsafeTemporaryAllocation(byteCount: count, alignment: 16) { buffer -> Value? in
+            guard (try? FileIO.readFully(descriptor, buffer, offset: offset, path: path)) == count else { return nil }
+            return body(UnsafeRawPointer(buffer.baseAddress!))
+        }
+    }
+
     /// Reads and checks the entry record at `index`; nil when it fails its checksum or names another position.
     func readEntry(_ index: Int, position: Int64) -> IdempotencyEntry? {
         let recordBytes = KeyRunHeader.recordBytes
-        return withUnsafeTemporaryAllocation(byteCount: recordBytes, alignment: 16) { buffer -> IdempotencyEntry? in
-            let offset = header.entriesOffset + Int64(index * recordBytes)
-            guard (try? FileIO.readFully(descriptor, buffer, offset: offset, path: path)) == recordBytes else {
-                return nil
-            }
-            let base = UnsafeRawPointer(buffer.baseAddress!)
+        let offset = header.entriesOffset + Int64(index * recordBytes)
+        return withBytes(at: offset, count: recordBytes) { base -> IdempotencyEntry? in
             let stored = Int64(littleEndian: base.loadUnaligned(as: Int64.self))
             let crc = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
             guard stored == position,
@@ -214,12 +218,7 @@ final class KeyRun: @unchecked Sendable {
     /// fingerprint, or nil when the page fails its checksum (then `body` was not called).
     func visitNamePage(_ page: Int, _ body: (UInt64, Int64) -> Void) -> UInt64? {
         let pageBytes = KeyRunHeader.pageBytes
-        return withUnsafeTemporaryAllocation(byteCount: pageBytes, alignment: 16) { buffer -> UInt64? in
-            let offset = header.pagesOffset + Int64(page * pageBytes)
-            guard (try? FileIO.readFully(descriptor, buffer, offset: offset, path: path)) == pageBytes else {
-                return nil
-            }
-            let base = UnsafeRawPointer(buffer.baseAddress!)
+        return withBytes(at: header.pagesOffset + Int64(page * pageBytes), count: pageBytes) { base -> UInt64? in
             let crc = UInt32(littleEndian: base.loadUnaligned(as: UInt32.self))
             let count = Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
             guard ccrc32c_update(0, base + 4, pageBytes - 4) == crc, count >= 1, count <= KeyRunHeader.namesPerPage
