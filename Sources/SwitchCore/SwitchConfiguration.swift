@@ -1,3 +1,4 @@
+import AdminAccess
 import Foundation
 import HTTP
 import ISO8583
@@ -58,6 +59,11 @@ public struct AdminConfiguration: Sendable {
     /// TLS on the admin listener (the same settings as an ISO 8583 listener's); nil serves plain HTTP.
     public var tls: TLSServerFiles?
     public var limits = HTTPLimits()
+    /// Users, tokens, the audit journal and Idempotency-Key answers: their limits (`AccessSettings`).
+    public var access = AccessSettings()
+    /// `GET /metrics` asks for a token (any role) when true; open like `GET /v1/health` by default, for a
+    /// Prometheus on the same machine.
+    public var metricsRequireToken = false
 
     public init() {}
 }

@@ -1,3 +1,4 @@
+import AdminAccess
 import Foundation
 import ISO8583
 import Ledger
@@ -64,6 +65,8 @@ public final class SwitchServer: @unchecked Sendable {
     public private(set) var boundPorts: [UInt16] = []
     /// The admin API's bound port; nil while it is off or not started.
     public internal(set) var adminPort: UInt16?
+    /// Users, tokens and the audit journal; nil while the admin API is off or not started.
+    var access: AccessControl?
     /// What `GET /metrics` reads: the loops' counters, the shards', the listeners'.
     let adminMetrics: AdminMetrics
     /// The TLS listeners' contexts, in listener order (reloaded together on SIGHUP).
@@ -146,6 +149,8 @@ public final class SwitchServer: @unchecked Sendable {
     /// first: one that cannot serve refuses the start with its path and OpenSSL's reason.
     public func start() throws(SwitchStartError) {
         try checkDescriptorBudget()
+        // The audit journal is checked before any port opens: a broken trail refuses the start outright.
+        if let admin = configuration.admin { access = try openAccess(admin) }
         for listenerConfiguration in configuration.listeners {
             let dialect: Dialect
             do {
@@ -232,6 +237,7 @@ public final class SwitchServer: @unchecked Sendable {
         log.info("requests read since start: \(read), answered: \(answered)", priority: .essential)
         for (address, context) in tlsListeners { log.info("TLS on \(address): \(context.statistics.summary)") }
         runtime.ledger.close()
+        access?.close()
         log.info("stopped", priority: .essential)
     }
 
