@@ -161,10 +161,15 @@ enum FileIO {
         defer { closeFile(descriptor) }
         let size = try fileSize(descriptor, path: path)
         guard size <= Int64(bytesMax) else { throw .io(operation: "read (file too large)", path: path, errno: EFBIG) }
+        return try readBytes(descriptor, count: Int(size), offset: 0, path: path)
+    }
+
+    /// Up to `count` bytes at `offset` into a new array (fewer at the end of the file).
+    static func readBytes(_ descriptor: Int32, count: Int, offset: Int64, path: String) throws(LedgerError) -> [UInt8] {
         var failure: LedgerError?
-        let bytes = [UInt8](unsafeUninitializedCapacity: Int(size)) { buffer, initialized in
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             do throws(LedgerError) {
-                initialized = try readFully(descriptor, UnsafeMutableRawBufferPointer(buffer), offset: 0, path: path)
+                initialized = try readFully(descriptor, UnsafeMutableRawBufferPointer(buffer), offset: offset, path: path)
             } catch {
                 failure = error
                 initialized = 0

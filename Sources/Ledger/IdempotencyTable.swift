@@ -73,8 +73,12 @@ struct SlotIndex {
 
 /// Idempotency keys in arrival order (a ring) with an index by key, one by reference (what a refund may
 /// name its original by, e.g. built from field 37) and one by terminal reference (what a reversal without
-/// field 90 names its original by: terminal + STAN), so memory is fixed and the oldest key is forgotten first.
+/// field 90 names its original by: terminal + STAN), so memory is fixed.
 /// Positions are absolute (they only grow), so a stale position is detectable.
+///
+/// With a `KeyStore` (every ledger with a data directory) the ring is only the recent window: the oldest entry
+/// moves to the store when the ring is full, and lookups that miss the ring continue there, so nothing is
+/// forgotten before `retentionMs`. Without one (tests of the state alone) the oldest entry is forgotten.
 struct IdempotencyTable {
     let entries: FixedStorage<IdempotencyEntry>
     private let byKey: SlotIndex
@@ -84,9 +88,16 @@ struct IdempotencyTable {
     /// Absolute position of the next entry; the oldest live entry is `nextPosition - count`.
     private(set) var nextPosition: Int64 = 0
     private(set) var count: Int = 0
+    /// Where entries older than the ring live; nil: they are forgotten.
+    var store: KeyStore?
+    /// How long an entry is remembered, and the time of the record being applied (`beginRecord`): an entry of the
+    /// store older than that is not found (the ring drops them as it inserts).
+    let retentionMs: Int64
+    private(set) var nowMs: Int64 = 0
 
-    init(keysMax: Int) {
+    init(keysMax: Int, retentionMs: Int64 = Int64.max / 4) {
         capacity = keysMax
+        self.retentionMs = retentionMs
         entries = FixedStorage(capacity: keysMax)
         entries.setCount(keysMax)
         byKey = SlotIndex(capacity: keysMax)
@@ -100,13 +111,33 @@ struct IdempotencyTable {
     /// True when the next insert will forget a key before its retention ends: the table is full and its oldest
     /// entry is still young. Derived from the table alone, so replay and snapshot loads agree on it.
     func isForgettingEarly(nowMs: Int64, retentionMs: Int64) -> Bool {
-        isFull && self[oldestPosition].createdAtMs + retentionMs >= nowMs
+        store == nil && isFull && self[oldestPosition].createdAtMs + retentionMs >= nowMs
     }
+
+    /// Called before each command is applied with the sequence its record would get and its time.
+    mutating func beginRecord(sequence: UInt64, nowMs: Int64) {
+        self.nowMs = nowMs
+        store?.beginRecord(sequence: sequence)
+        store?.clearDamage()
+    }
+
+    /// True when a lookup in the store met a damaged run since `beginRecord`: a miss cannot be trusted.
+    var sawDamage: Bool { store?.sawDamage ?? false }
+
+    /// Whether an entry is still inside retention at the current record's time (always, before the first
+    /// `beginRecord`: the ring without a store forgets by time as it inserts).
+    private func isRetained(_ entry: IdempotencyEntry) -> Bool { entry.createdAtMs + retentionMs >= nowMs }
 
     func ringIndex(_ position: Int64) -> Int { Int(position % Int64(capacity)) }
 
-    /// True when `position` still names a live entry.
-    func isLive(_ position: Int64) -> Bool { position >= oldestPosition && position < nextPosition }
+    /// True when `position` still names a live entry (in the ring, or in the store and inside retention).
+    func isLive(_ position: Int64) -> Bool {
+        if position >= oldestPosition && position < nextPosition { return isRetained(entries[ringIndex(position)]) }
+        guard let store, position >= 0, position < oldestPosition, let entry = store.entry(at: position) else {
+            return false
+        }
+        return isRetained(entry)
+    }
 
     /// Starts loading the slot `find(key)` will read first, and the slot of the key the next insert may evict.
     func prefetch(_ key: IdempotencyKey) {
@@ -114,34 +145,65 @@ struct IdempotencyTable {
         if isFull { byKey.prefetch(entries[ringIndex(oldestPosition)].key.mixedHash) }
     }
 
+    /// The entry at a live position; one that left the ring is read from the store (and a new version of it is
+    /// written there).
     subscript(position: Int64) -> IdempotencyEntry {
         get {
-            precondition(isLive(position), "idempotency position is not live")
-            return entries[ringIndex(position)]
+            if position >= oldestPosition && position < nextPosition { return entries[ringIndex(position)] }
+            guard let store, position >= 0, position < oldestPosition, let entry = store.entry(at: position) else {
+                preconditionFailure("idempotency position is not live")
+            }
+            return entry
         }
         nonmutating set {
-            precondition(isLive(position), "idempotency position is not live")
-            entries[ringIndex(position)] = newValue
+            if position >= oldestPosition && position < nextPosition {
+                entries[ringIndex(position)] = newValue
+                return
+            }
+            guard let store, position >= 0, position < oldestPosition else {
+                preconditionFailure("idempotency position is not live")
+            }
+            store.store(newValue, position: position)
         }
     }
 
     /// Absolute position of the entry for `key`, or nil.
     func find(_ key: IdempotencyKey) -> Int64? {
-        byKey.find(key.mixedHash) { entries[$0].key == key }.map(positionOf(ringIndex:))
+        if let index = byKey.find(key.mixedHash, matches: { entries[$0].key == key && isRetained(entries[$0]) }) {
+            return positionOf(ringIndex: index)
+        }
+        return findStored(key, kind: .key)
     }
 
     /// Absolute position of the newest live entry made with `reference`, or nil. Zero is no reference.
     func find(reference: IdempotencyKey) -> Int64? {
         guard reference != .zero else { return nil }
-        return byReference.find(reference.mixedHash) { entries[$0].reference == reference }.map(positionOf(ringIndex:))
+        if let index = byReference.find(
+            reference.mixedHash, matches: { entries[$0].reference == reference && isRetained(entries[$0]) })
+        {
+            return positionOf(ringIndex: index)
+        }
+        return findStored(reference, kind: .reference)
     }
 
     /// Absolute position of the newest live entry made with `terminalReference`, or nil. Zero is none.
     func find(terminalReference: IdempotencyKey) -> Int64? {
         guard terminalReference != .zero else { return nil }
-        return byTerminalReference.find(terminalReference.mixedHash) {
-            entries[$0].terminalReference == terminalReference
-        }.map(positionOf(ringIndex:))
+        if let index = byTerminalReference.find(
+            terminalReference.mixedHash,
+            matches: { entries[$0].terminalReference == terminalReference && isRetained(entries[$0]) })
+        {
+            return positionOf(ringIndex: index)
+        }
+        return findStored(terminalReference, kind: .terminalReference)
+    }
+
+    /// A name that missed the ring, in the store: found only inside retention.
+    private func findStored(_ name: IdempotencyKey, kind: KeyNameKind) -> Int64? {
+        guard let store, let position = store.find(name, kind: kind), let entry = store.entry(at: position),
+            isRetained(entry)
+        else { return nil }
+        return position
     }
 
     private func positionOf(ringIndex index: Int) -> Int64 {
@@ -150,9 +212,12 @@ struct IdempotencyTable {
         return oldest + Int64(distance)
     }
 
-    /// Forgets entries older than `retentionMs` and, when full, the oldest one, then appends.
+    /// When full, moves the oldest entry to the store, or forgets it without one; without a store it also
+    /// forgets entries older than `retentionMs`. With one they stay until pushed out (lookups skip them), so the
+    /// store receives one entry per insert and its first versions stay contiguous.
     mutating func insert(_ entry: IdempotencyEntry, nowMs: Int64, retentionMs: Int64) -> Int64 {
-        while count > 0 && (isFull || self[oldestPosition].createdAtMs + retentionMs < nowMs) {
+        while count > 0 && (isFull || (store == nil && self[oldestPosition].createdAtMs + retentionMs < nowMs)) {
+            store?.addFirst(entries[ringIndex(oldestPosition)], position: oldestPosition)
             removeOldest()
         }
         let position = nextPosition

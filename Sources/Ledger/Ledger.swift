@@ -306,6 +306,9 @@ public final class Ledger: @unchecked Sendable {
     /// Each shard's condition, in shard order (see `health`).
     var shardConditions: [ShardCondition] { shards.map { $0.faults.condition } }
 
+    /// Each shard's key store when it stopped (runs, bytes, index RAM, merges). Read after `close`.
+    public var keyStoreStatistics: [KeyStoreStatistics] { shards.map(\.keyStatistics) }
+
     /// Write statistics per shard since open: (records, fdatasync calls). Read after `close`.
     public var commitStatistics: [(records: Int, syncs: Int)] {
         shards.map { ($0.writer.recordsWritten, $0.writer.syncCount) }

@@ -16,10 +16,17 @@ public struct LedgerConfiguration: Sendable {
     public var holdsPerShardMax: Int = 1 << 16
     /// Active holds per member: bounds the work of expiring a member's holds.
     public var holdsPerMemberMax: Int = 16
-    /// Idempotency keys remembered per shard (oldest forgotten first).
+    /// Request keys kept in memory per shard (the recent window); older ones move to the shard's key store on
+    /// disk (`KeyStore`), so this bounds RAM, not how long a key is remembered.
     public var idempotencyKeysPerShardMax: Int = 1 << 18
-    /// Keys older than this are forgotten even when there is room. Refunds and reversals must arrive inside it.
-    public var idempotencyRetentionMs: Int64 = 35 * 24 * 3_600_000
+    /// How long a request key (with its outcome, and the names a reversal or refund finds it by) is remembered:
+    /// repeats inside it get the same answer, reversals and refunds find their original. Default 7 days plus the
+    /// switch's tolerance for a transmission time in the future (docs/request-keys.md).
+    public var idempotencyRetentionMs: Int64 = LedgerConfiguration.idempotencyRetentionDefaultMs
+    public static let idempotencyRetentionDefaultMs: Int64 = 168 * 3_600_000 + 600_000
+    /// Versions a key store buffers in memory before writing them as one run file (not recorded: it decides
+    /// nothing). Each costs an entry (~400 bytes) in each of two buffers.
+    public var keyBufferEntriesMax: Int = 1 << 16
     /// Cross-shard card replacements in flight per shard.
     public var transfersInFlightMax: Int = 1024
     /// Bytes of log records in one group commit; a fuller batch is committed early.
@@ -131,6 +138,8 @@ public struct LedgerConfiguration: Sendable {
         precondition(cardsPerShardMax >= membersPerShardMax && cardsPerShardMax < Int(Int32.max) / 2, "cards")
         precondition(holdsPerShardMax >= 1 && holdsPerShardMax < Int(Int32.max), "holdsPerShardMax")
         precondition(idempotencyKeysPerShardMax >= 1 && idempotencyKeysPerShardMax < Int(Int32.max) / 2, "keys")
+        precondition(idempotencyRetentionMs >= 1, "idempotencyRetentionMs must be positive")
+        precondition(keyBufferEntriesMax >= 16 && keyBufferEntriesMax <= 1 << 24, "keyBufferEntriesMax: 16...2^24")
         precondition(
             batchBytesMax >= 4096 && segmentBytes >= WALSegment.recordsStart + batchBytesMax,
             "a segment holds its header and a whole batch")
@@ -148,6 +157,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     /// lose acknowledged records silently. `reason` names the sequences.
     case damagedLog(file: String, offset: Int64, reason: String)
     case damagedSnapshot(file: String, reason: String)
+    /// A run of remembered request keys is damaged or missing: the ledger refuses rather than forget keys.
+    case damagedKeyRun(file: String, reason: String)
     /// The data directory was written with another shard count or format.
     case incompatibleDirectory(reason: String)
     /// Another process (or another open `Ledger`) has the directory open for writing.
@@ -170,6 +181,7 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
             "damaged log: \(file) at offset \(offset): \(reason); refusing to start (serve --accept-log-damage "
                 + "starts without the rest of the log)"
         case .damagedSnapshot(let file, let reason): "damaged snapshot \(file): \(reason)"
+        case .damagedKeyRun(let file, let reason): "damaged request-key run \(file): \(reason); refusing to start"
         case .incompatibleDirectory(let reason): "incompatible data directory: \(reason)"
         case .directoryInUse(let path): "\(path) is in use by another ledger (two writers would corrupt the log)"
         case .replayMismatch(let file, let offset, let reason):

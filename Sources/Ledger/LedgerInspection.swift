@@ -112,7 +112,7 @@ extension ShardState {
         }
         totals.settlements = byPair.values.sorted { ($0.payer, $0.payee) < ($1.payer, $1.payee) }
         totals.activeHolds += activeHoldCount
-        totals.idempotencyKeys += idempotency.count
+        totals.idempotencyKeys += idempotency.count + (idempotency.store?.count ?? 0)
         totals.pendingTransfers += pendingTransfers.count
         totals.lotCounters.append(lots.counters)
         totals.activeLots += lots.activeCount

@@ -30,6 +30,8 @@ final class Shard: @unchecked Sendable {
     var failure: LedgerError?
     /// The shard's condition for health checks, and what it keeps while declining (Shard+Faults.swift).
     let faults = ShardFaults()
+    /// The key store's figures when the shard stopped.
+    private(set) var keyStatistics = KeyStoreStatistics()
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
     /// 1 when no snapshot is being written.
@@ -80,6 +82,7 @@ final class Shard: @unchecked Sendable {
 
     private func run() {
         state.adoptCurrentThread()
+        state.idempotency.store?.startBackgroundWrites()
         var batch: [ShardCommand] = []
         batch.reserveCapacity(configuration.queueCapacity + queue.internalReserve)
         while true {
@@ -113,6 +116,11 @@ final class Shard: @unchecked Sendable {
             snapshotSlot.wait()
             snapshotSlot.signal()
         }
+        if let store = state.idempotency.store {
+            store.waitUntilIdle()
+            store.adoptFinishedWork()
+            keyStatistics = store.statistics
+        }
         writer.close()
     }
 
@@ -127,6 +135,7 @@ final class Shard: @unchecked Sendable {
         }
         state.applyRulesExpiry(&command, nowMs: batchTimeMs)
         state.resolveLotTerms(&command, nowMs: batchTimeMs)
+        state.idempotency.beginRecord(sequence: writer.nextSequence, nowMs: batchTimeMs)
         let result = state.apply(&command, nowMs: batchTimeMs)
         if result.isLogged {
             let body = WALRecord.Body(
@@ -188,6 +197,10 @@ final class Shard: @unchecked Sendable {
     /// failed batch is never written again: its requests were answered `systemError`, so it must not become
     /// durable later, and the failure is logged once rather than at every batch after it.
     func commitAndDeliver() {
+        if failure == nil, let error = state.idempotency.store?.failure {
+            // A run of request keys could not be written: the shard stops as on a log failure (restart recovers).
+            stop(after: error, in: "request-key run write")
+        }
         if failure == nil {
             let records = writer.recordsInBatch
             let startNs = ShardStatistics.now()
@@ -228,10 +241,15 @@ final class Shard: @unchecked Sendable {
         } else if snapshotSlot.wait(timeout: .now()) != .success {
             return
         }
+        // Runs whose every key is past retention now are no longer listed; their files go once this is durable.
+        state.idempotency.store?.expireRuns(nowMs: batchTimeMs, retentionMs: configuration.idempotencyRetentionMs)
+        let expiredRuns = state.idempotency.store?.takeExpiredPaths() ?? []
+        let store = state.idempotency.store
+        let runsThrough = store?.runsThrough ?? 0
         let image = SnapshotImage(state, sequence: writer.nextSequence - 1, lastCRC: writer.lastCRC)
         recordsSinceSnapshot = 0
         let thread = Thread { [self] in
-            writeSnapshot(image)
+            writeSnapshot(image, store: store, expiredRuns: expiredRuns, runsThrough: runsThrough)
             snapshotSlot.signal()
         }
         thread.name = "ledger-snapshot-\(index)"
@@ -243,10 +261,20 @@ final class Shard: @unchecked Sendable {
     }
 
     /// Runs on the snapshot thread; touches only the image and files.
-    private func writeSnapshot(_ image: SnapshotImage) {
+    private func writeSnapshot(_ image: SnapshotImage, store: KeyStore?, expiredRuns: [String], runsThrough: UInt64) {
         do throws(LedgerError) {
+            // The snapshot relies on the runs written so far: none may still be in flight, none may have failed.
+            if let store {
+                store.waitUntilWritten()
+                guard store.writeFailureCount == 0 else {
+                    configuration.log("shard \(index): snapshot skipped: a request-key run could not be written")
+                    return
+                }
+            }
             let path = try image.write(directory: directory)
             try Snapshot.dropCovered(directory: directory, sequence: image.sequence, keeping: path, currentSegment: "")
+            for run in expiredRuns { try FileIO.remove(run) }
+            store?.snapshotDurable(runsThrough: runsThrough)
         } catch {
             configuration.log("shard \(index): snapshot failed (the log is kept, a later one retries): \(error)")
         }

@@ -25,19 +25,28 @@ struct ShardRecovery {
         var afterSequence: UInt64 = 0
         var snapshotCRC: UInt32?
         let snapshotPath = try Snapshot.newest(in: directory)
+        state.idempotency.store = KeyStore(
+            directory: directory, shardIndex: state.shardIndex, bufferCapacity: state.limits.keyBufferEntriesMax,
+            readOnly: readOnly)
+        state.idempotency.store?.mergeSpanMaxMs = state.limits.idempotencyRetentionMs / 8
         if let snapshotPath {
             let loaded = try Snapshot.load(path: snapshotPath, into: state)
             afterSequence = loaded.sequence
             snapshotCRC = loaded.lastCRC
+        } else {
+            try state.idempotency.store?.open(runsFirstSequence: 1, runsThrough: 0)
         }
         let reader = WALReader(
             directory: directory, readOnly: readOnly, acceptsDamage: acceptsDamage,
             directoryHasSegmentHeaders: directoryHasSegmentHeaders)
+        var sequence = afterSequence
         let outcome = try reader.scan(
             afterSequence: afterSequence, snapshotCRC: snapshotCRC,
             prefetch: { body in Self.prefetch(body, state: state) }
         ) { body, file, offset throws(LedgerError) in
-            try Self.replay(body, into: state, file: file, offset: offset)
+            // Records after the snapshot are contiguous (the reader checks it), so this is the record's sequence.
+            sequence += 1
+            try Self.replay(body, sequence: sequence, into: state, file: file, offset: offset)
         }
         return Report(
             snapshotSequence: afterSequence, snapshotPath: snapshotPath, recordsReplayed: outcome.recordsReplayed,
@@ -72,13 +81,18 @@ struct ShardRecovery {
 
     /// Re-applies a record and checks it reproduces the recorded outcome: the read side of the invariants.
     static func replay(
-        _ body: WALRecord.Body, into state: ShardState, file: String, offset: Int64
+        _ body: WALRecord.Body, sequence: UInt64, into state: ShardState, file: String, offset: Int64
     ) throws(LedgerError) {
         var command = body.command
         if let reason = unreadableDecision(command, state) {
             throw .damagedLog(file: file, offset: offset, reason: reason)
         }
+        state.idempotency.beginRecord(sequence: sequence, nowMs: body.timeMs)
         let result = state.apply(&command, nowMs: body.timeMs)
+        if state.idempotency.sawDamage {
+            throw .damagedKeyRun(
+                file: file, reason: "a request-key run read while replaying offset \(offset) fails its checksum")
+        }
         guard command.options == body.command.options else {
             throw .replayMismatch(file: file, offset: offset, reason: "a purchase without its recorded decision")
         }

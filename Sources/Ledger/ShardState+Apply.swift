@@ -16,6 +16,10 @@ extension ShardState {
         if let position = tombstone(named: command.terminalReference) {
             return answerKnownKey(command, position: position)
         }
+        if idempotency.sawDamage || !originalIsReadable(command) {
+            // A damaged run of remembered keys cannot say "unknown": refuse (96) rather than apply twice.
+            return ApplyResult(reply: LedgerReply(tag: command.tag, key: command.key, status: .systemError), isLogged: false)
+        }
         let result = perform(&command, nowMs: nowMs)
         if result.member >= 0 { reconcileLots(member: Int(result.member)) }
         let reply = makeReply(command, result)
@@ -41,6 +45,19 @@ extension ShardState {
             applied.transferOut = transfer
         }
         return applied
+    }
+
+    /// Looks the original of a reversal, refund or completion up once before anything changes: false when that
+    /// met a damaged run of remembered keys.
+    private func originalIsReadable(_ command: ShardCommand) -> Bool {
+        switch command.kind {
+        case .reverse, .refund, .capture, .void:
+            _ = idempotency.find(command.originalKey) ?? idempotency.find(reference: command.originalKey)
+                ?? idempotency.find(terminalReference: command.originalKey)
+            return !idempotency.sawDamage
+        default:
+            return true
+        }
     }
 
     /// A tombstone left by a reversal without field 90 that came before its original (it is stored under the

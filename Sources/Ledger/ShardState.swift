@@ -93,7 +93,8 @@ final class ShardState: @unchecked Sendable {
         members = FixedStorage(capacity: limits.membersPerShardMax)
         cards = CardTable(cardsMax: limits.cardsPerShardMax)
         holds = FixedStorage(capacity: limits.holdsPerShardMax)
-        idempotency = IdempotencyTable(keysMax: limits.idempotencyKeysPerShardMax)
+        idempotency = IdempotencyTable(
+            keysMax: limits.idempotencyKeysPerShardMax, retentionMs: limits.idempotencyRetentionMs)
         outbox = FixedStorage(capacity: limits.transfersInFlightMax)
         settlements = SettlementTable(capacity: limits.settlementPairsPerShardMax)
         spentLots = SpentLotTable(capacity: limits.spentLotPartsPerShardMax)

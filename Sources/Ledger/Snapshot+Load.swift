@@ -32,8 +32,14 @@ extension Snapshot {
                 throw .damagedSnapshot(file: path, reason: "unknown format or layout (written by another build?)")
             }
             try checkFits(header, state: state, path: path)
+            var keys = KeySection(offset: contentBytes)
+            if header.version >= 6 {
+                keys = try keySection(UnsafeRawBufferPointer(rebasing: bytes[0..<contentBytes]), path: path)
+            }
+            // The store first: the ring's entries that no longer fit follow its buffer's.
+            try restoreKeyStore(keys, from: bytes, into: state)
             try copyTables(
-                header, from: UnsafeRawBufferPointer(rebasing: bytes[0..<contentBytes]), into: state, path: path)
+                header, from: UnsafeRawBufferPointer(rebasing: bytes[0..<keys.offset]), into: state, path: path)
             return Loaded(sequence: header.sequence, lastCRC: header.lastCRC, path: path)
         }
     }
@@ -42,9 +48,10 @@ extension Snapshot {
     private static func checkVersion(_ bytes: UnsafeRawBufferPointer, path: String) throws(LedgerError) {
         let foundMagic = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
         let foundVersion = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
-        guard foundMagic == magic, foundVersion != version else { return }
+        guard foundMagic == magic, !versionsRead.contains(foundVersion) else { return }
         throw .incompatibleDirectory(
-            reason: "\(path) is snapshot format \(foundVersion); this build reads only format \(version)")
+            reason: "\(path) is snapshot format \(foundVersion); this build reads only formats "
+                + "\(versionsRead.lowerBound) to \(versionsRead.upperBound)")
     }
 
     private static func checkFits(_ header: Header, state: ShardState, path: String) throws(LedgerError) {
@@ -91,12 +98,20 @@ extension Snapshot {
     }
 
     /// Places entries at their positions in this run's ring; when the ring is now smaller, the oldest go.
+    /// With a key store the entries that do not fit go to it (they are remembered, not forgotten).
     private static func copyIdempotency(_ header: Header, from base: UnsafeRawPointer, into state: ShardState) {
         let table = state.idempotency
         let kept = min(header.idempotencyCount, table.capacity)
         let skipped = header.idempotencyCount - kept
         let oldest = header.idempotencyNextPosition - Int64(kept)
         let stride = MemoryLayout<IdempotencyEntry>.stride
+        if let store = table.store, skipped > 0 {
+            store.reserveFilling(extra: skipped)
+            for index in 0..<skipped {
+                let entry = (base + index * stride).loadUnaligned(as: IdempotencyEntry.self)
+                store.addFirst(entry, position: oldest - Int64(skipped - index))
+            }
+        }
         for index in 0..<kept {
             let entry = (base + (skipped + index) * stride).loadUnaligned(as: IdempotencyEntry.self)
             table.entries[table.ringIndex(oldest + Int64(index))] = entry

@@ -15,9 +15,11 @@ enum Snapshot {
     /// 3: idempotency entries carry a terminal reference. 4: a lot section follows the outbox (Snapshot+Lots.swift);
     /// members carry their loyalty aggregates and referrer, idempotency entries a purchase's rules decision; a
     /// settlement section and (5) a spent-lot section end the file (Snapshot+Settlements.swift).
-    /// Older snapshots are refused as incompatible (not
+    /// 6: the key store's part follows (Snapshot+Keys.swift): the runs it relies on and its filling buffer.
+    /// Format 5 is still read (its keys all in the ring); older snapshots are refused as incompatible (not
     /// converted): the format is young, and the refusal names both versions so the operator knows why.
-    static let version: UInt32 = 5
+    static let version: UInt32 = 6
+    static let versionsRead: ClosedRange<UInt32> = 5...6
     static let headerBytes = 128
 
     static func fileName(sequence: UInt64) -> String {
@@ -38,6 +40,7 @@ enum Snapshot {
         var idempotencyNextPosition: Int64
         var idempotencyCount: Int
         var outboxCount: Int
+        var version: UInt32 = Snapshot.version
     }
 
     static let strides: [UInt32] = [
@@ -70,7 +73,8 @@ enum Snapshot {
 
     static func decodeHeader(_ base: UnsafeRawPointer, count: Int) -> Header? {
         var reader = ByteReader(base: base, count: min(count, headerBytes))
-        guard count >= headerBytes, reader.get(UInt32.self) == magic, reader.get(UInt32.self) == version,
+        guard count >= headerBytes, reader.get(UInt32.self) == magic, let version = reader.get(UInt32.self),
+            versionsRead.contains(version),
             let shardIndex = reader.get(UInt32.self), let shardCount = reader.get(UInt32.self),
             let sequence = reader.get(UInt64.self), let lastCRC = reader.get(UInt32.self)
         else { return nil }
@@ -86,6 +90,6 @@ enum Snapshot {
             shardIndex: shardIndex, shardCount: shardCount, sequence: sequence, lastCRC: lastCRC,
             memberCount: Int(members), cardCount: Int(cards), holdCount: Int(holds), freeHoldHead: freeHead,
             activeHoldCount: Int(activeHolds), idempotencyNextPosition: nextPosition, idempotencyCount: Int(keys),
-            outboxCount: Int(outbox))
+            outboxCount: Int(outbox), version: version)
     }
 }

@@ -6,7 +6,8 @@ import Ledger
 /// The raw value is the code's two ASCII digits, so writing one allocates nothing.
 enum ResponseCode: UInt16, Sendable, CaseIterable {
     case approved = 0x3030  // "00"
-    /// Declined without a more specific reason: an original after its reversal, an expired hold, a stale advice.
+    /// Declined without a more specific reason: an original after its reversal, an expired hold, a stale advice,
+    /// a request whose field 7 is older than the request-key retention or too far ahead (`RequestAge`).
     case declined = 0x3035  // "05"
     case partiallyApproved = 0x3130  // "10"
     /// Unknown MTI, processing code or network management code.

@@ -39,6 +39,8 @@ extension SwitchConfiguration {
             try reader.integer("terminalUtcOffsetMinutes", range: -720...840) ?? terminalUtcOffsetMinutes
         offlineAdviceAgeMaxHours =
             try reader.integer("offlineAdviceAgeMaxHours", range: 1...8_760) ?? offlineAdviceAgeMaxHours
+        requestKeyRetentionHours =
+            try reader.integer("requestKeyRetentionHours", range: 1...2_160) ?? requestKeyRetentionHours
         if let limits = try reader.child("limits") { try applyLimits(limits) }
         if let program = try reader.child("program") { try applyProgram(program) }
         if let rules = try reader.child("rules") { self.rules = try rules.rules() }
@@ -51,6 +53,13 @@ extension SwitchConfiguration {
             admin = try Self.admin(object)
         }
         try reader.rejectUnknownKeys()
+        // A completion must find its hold's key for as long as the hold lives.
+        if holdExpiryMs > Int64(requestKeyRetentionHours) * 3_600_000 {
+            throw reader.error(
+                "program.holdExpiryMs",
+                "\(holdExpiryMs) ms outlives requestKeyRetentionHours (\(requestKeyRetentionHours) h): "
+                    + "a completion could not find its hold")
+        }
     }
 
     mutating func applyLimits(_ limits: JSONReader) throws(ConfigurationError) {
@@ -63,6 +72,8 @@ extension SwitchConfiguration {
         ledgerQueueCapacity = try limits.integer("ledgerQueueCapacity", range: 1...(1 << 22)) ?? ledgerQueueCapacity
         idempotencyKeysPerShard =
             try limits.integer("idempotencyKeysPerShard", range: 1024...(1 << 28)) ?? idempotencyKeysPerShard
+        requestKeyBufferEntries =
+            try limits.integer("requestKeyBufferEntries", range: 1024...(1 << 24)) ?? requestKeyBufferEntries
         network.tlsHandshakeTimeoutMs =
             try limits.integer("tlsHandshakeTimeoutMs", range: 10...600_000) ?? network.tlsHandshakeTimeoutMs
         network.tlsHandshakesPerIterationMax =

@@ -88,10 +88,9 @@ public struct SwitchConfiguration: Sendable {
     /// False only for benchmarks that measure the switch without the disk: approvals are then NOT durable.
     public var durable = true
     public var ledgerQueueCapacity = 8192
-    /// Idempotency keys remembered per shard (~290 bytes each once used). Under load this, not the retention
-    /// time, bounds how long a repeat or a reversal finds its original: 262,144 keys are 2.6 s at 100k/s and
-    /// 52 s at 5k/s. Larger tables cost memory and a longer stall while a periodic snapshot copies them (measured:
-    /// 2M keys, p99.99 240 ms at saturation), so the default stays the ledger's until snapshots stop copying.
+    /// Request keys kept in memory per shard (~370 bytes each once used): the recent window. Older keys move to
+    /// the shard's key store on disk and are remembered for `requestKeyRetentionHours` whatever the traffic; a
+    /// larger window only saves disk reads for repeats and reversals of recent requests.
     public var idempotencyKeysPerShard = 1 << 18
     public var network = NetworkLimits()
     /// Enrol an unknown card on its first purchase (`program.autoEnrol`).
@@ -119,6 +118,12 @@ public struct SwitchConfiguration: Sendable {
     /// An offline advice (0220) whose sale is older than this is declined (05) and changes nothing: the rules of
     /// that time may be gone, and a terminal's store-and-forward queue does not hold sales for weeks.
     public var offlineAdviceAgeMaxHours = 168
+    /// How long request keys are remembered (W): a repeat inside it gets the first answer again, a reversal or
+    /// refund finds its original; a request whose field 7 is older is declined (05, `RequestAge`). At most 90
+    /// days, so that field 7 (which has no year) is placed in its year without doubt; at least the hold expiry.
+    public var requestKeyRetentionHours = 168
+    /// Request keys the ledger's key store buffers in memory per shard before writing a run file.
+    public var requestKeyBufferEntries = 1 << 16
     /// The operator's override (`serve --allow-clock-behind`, never from the file): start even though the clock
     /// is behind the newest log record; the ledger then keeps that record's time until the clock passes it.
     public var allowClockBehind = false

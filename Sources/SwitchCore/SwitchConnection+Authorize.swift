@@ -41,6 +41,10 @@ extension SwitchConnection {
         default:
             break
         }
+        if let refusal = transmissionAgeRefusal() {
+            answerNow(refusal, tpdu: tpdu)
+            return
+        }
         switch ledgerOperation(kind) {
         case .failure(let refusal):
             answerNow(refusal.code, tpdu: tpdu)
@@ -109,6 +113,29 @@ extension SwitchConnection {
                 "connection \(connection.id) from \(connection.peer): \(name) terminal \(terminal)")
         }
         answerNow(.approved, tpdu: tpdu)
+    }
+
+    /// 05 for a request older than the key retention (or too far ahead) by field 7, 30 without a readable one;
+    /// nil when it may go to the ledger (`RequestAge`).
+    func transmissionAgeRefusal() -> ResponseCode? {
+        let configuration = context.runtime.configuration
+        let retentionMs = Int64(configuration.requestKeyRetentionHours) * 3_600_000
+        switch RequestAge.judge(field7: request.integer(7), nowMs: context.runtime.clockMs(), retentionMs: retentionMs) {
+        case .fresh:
+            return nil
+        case .unreadable:
+            return .formatError
+        case .stale(let ageMs):
+            context.runtime.log.info(
+                "connection \(connection.id) from \(connection.peer): \(request.mti!) sent \(ageMs / 3_600_000) h ago by "
+                    + "field 7 (request keys are kept \(configuration.requestKeyRetentionHours) h): declined 05")
+            return .declined
+        case .future(let aheadMs):
+            context.runtime.log.info(
+                "connection \(connection.id) from \(connection.peer): \(request.mti!) stamped \(aheadMs / 1000) s ahead by "
+                    + "field 7 (tolerance \(RequestAge.futureToleranceMs / 1000) s): declined 05")
+            return .declined
+        }
     }
 
     /// The ledger operation for a request, or the response code that refuses it.

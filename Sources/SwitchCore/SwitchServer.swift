@@ -93,6 +93,9 @@ public final class SwitchServer: @unchecked Sendable {
         ledgerConfiguration.shardCount = configuration.shardCount
         ledgerConfiguration.queueCapacity = configuration.ledgerQueueCapacity
         ledgerConfiguration.idempotencyKeysPerShardMax = configuration.idempotencyKeysPerShard
+        ledgerConfiguration.idempotencyRetentionMs = RequestAge.ledgerRetentionMs(
+            hours: configuration.requestKeyRetentionHours)
+        ledgerConfiguration.keyBufferEntriesMax = configuration.requestKeyBufferEntries
         ledgerConfiguration.skipSync = !configuration.durable
         ledgerConfiguration.segmentBytes = configuration.logSegmentBytes
         // A batch is at most an eighth of a segment (1 MiB at the default 64 MiB): small test segments still

@@ -39,6 +39,8 @@ func crashConfiguration() -> LedgerConfiguration {
     configuration.cardsPerShardMax = 1024
     configuration.holdsPerShardMax = 64
     configuration.idempotencyKeysPerShardMax = 1 << 16
+    // The lot crash test's clock runs over 8 days: every key must outlive it (the default is 7 days).
+    configuration.idempotencyRetentionMs = 35 * 86_400_000
     configuration.batchBytesMax = 16 << 10
     configuration.segmentBytes = 64 << 10
     configuration.snapshotIntervalRecords = 300

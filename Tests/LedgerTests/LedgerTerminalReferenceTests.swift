@@ -197,7 +197,7 @@ import Testing
         for index in 0..<4 { bytes[bytes.count - 4 + index] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(index))) }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let expected = LedgerError.incompatibleDirectory(
-            reason: "\(path) is snapshot format 3; this build reads only format \(Snapshot.version)")
+            reason: "\(path) is snapshot format 3; this build reads only formats 5 to \(Snapshot.version)")
         #expect(throws: expected) { try openLedger() }
     }
 

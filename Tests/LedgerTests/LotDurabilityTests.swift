@@ -118,9 +118,11 @@ extension LotDurabilityTests {
         }!
         let path = shardDirectory + "/" + name
         var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
-        // The lot records end where the (empty) settlement and spent-lot sections begin, before the checksum.
+        // The lot records end where the (empty) settlement and spent-lot sections begin, then the (empty) key store
+        // section and the checksum.
         let lastLotAmount =
-            bytes.count - 4 - 2 * Snapshot.settlementSectionHeaderBytes - MemoryLayout<LotRecord>.stride
+            bytes.count - 4 - Snapshot.keyTrailerBytes - 2 * Snapshot.settlementSectionHeaderBytes
+            - MemoryLayout<LotRecord>.stride
         bytes[lastLotAmount] &+= 1
         let crc = bytes.withUnsafeBytes { ccrc32c_update(0, $0.baseAddress, $0.count - 4) }
         for index in 0..<4 { bytes[bytes.count - 4 + index] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(index))) }

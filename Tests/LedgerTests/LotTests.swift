@@ -26,6 +26,8 @@ struct LotHarness {
         configuration.transfersInFlightMax = 1
         configuration.pointsLifeDays = 30
         configuration.creditLifeDays = 90
+        // Holds here live up to 60 days: their keys must be remembered as long (the default is 7 days).
+        configuration.idempotencyRetentionMs = 90 * LotTerms.millisecondsPerDay
         configure(&configuration)
         configuration.validate()
         state = ShardState(shardIndex: 0, shardCount: 1, limits: configuration)

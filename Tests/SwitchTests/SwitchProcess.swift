@@ -89,11 +89,14 @@ struct SwitchSettings {
     /// The admin API: a free port by default (the embedded 127.0.0.1:8580 would collide between tests running at
     /// once); `NSNull()` turns it off.
     var admin: Any = ["listen": "127.0.0.1:0"]
+    /// Other top-level keys (e.g. `requestKeyRetentionHours`).
+    var topLevel: [String: Any] = [:]
 
     var json: [String: Any] {
         var root: [String: Any] = [
             "latencyBudgetMs": latencyBudgetMs, "loops": loops, "shards": shards, "listeners": listeners,
         ]
+        root.merge(topLevel) { _, new in new }
         if !limits.isEmpty { root["limits"] = limits }
         if !program.isEmpty { root["program"] = program }
         if !rules.isEmpty { root["rules"] = rules }

@@ -1,5 +1,6 @@
 // Ledger benchmark: durable earn throughput with 1, 2 and 4 shards (group commit, real fdatasync), records per
-// fdatasync, commit latency percentiles, recovery speed of a 10M-record log, and RAM per member at 1M members.
+// fdatasync, commit latency percentiles, recovery speed of a 10M-record log, and RAM per member at 1M members;
+// with `--only keys` the request-key store at a large key count (benchmarks/request-keys.sh).
 //
 //     swift run -c release --scratch-path .build-ledger ledger-bench [--quick] [--directory DIR] [--only PART]
 //
@@ -56,5 +57,16 @@ if only == nil || only == "recovery" {
 }
 if only == "spare-ab" { sections.append(spareSection(rounds: 3, seconds: quick ? 2 : 4)) }
 if only == nil || only == "memory" { sections.append(memorySection(members: quick ? 200_000 : 1_000_000)) }
+/// `--only keys --keys N [--window W] [--buffer B]`: the request-key store at N keys (benchmarks/request-keys.sh).
+if only == "keys" {
+    func number(_ name: String, _ fallback: Int) -> Int {
+        arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? Int(arguments[$0 + 1]) : nil } ?? fallback
+    }
+    let defaults = LedgerConfiguration()
+    sections.append(
+        keyIndexSection(
+            keys: number("--keys", 1_000_000), window: number("--window", defaults.idempotencyKeysPerShardMax),
+            buffer: number("--buffer", defaults.keyBufferEntriesMax)))
+}
 print(sections.joined(separator: "\n"))
 removeDirectory(baseDirectory)

@@ -1,0 +1,75 @@
+/// A blocked Bloom filter over 64-bit name fingerprints: the in-memory part of a key run (`KeyRun`), so that a
+/// lookup of a new key (the common case: every new request) touches no disk for that run.
+///
+/// One 64-byte block (a cache line) per fingerprint, six bits set in it; at `bitsPerName` 10 about 1–2 % of
+/// absent names pass (measured in benchmarks/request-keys.sh). 10 bits is 1.25 bytes of RAM per name.
+struct KeyFilter {
+    static let bitsPerName = 10
+    static let blockWords = 8
+    static let bitsPerLookup = 6
+    /// Blocks of eight 64-bit words.
+    let words: [UInt64]
+    var blockCount: Int { words.count / Self.blockWords }
+
+    /// An empty filter sized for `nameCount` names (at least one block).
+    static func blockCount(forNames nameCount: Int) -> Int {
+        max(1, (nameCount * bitsPerName + 511) / 512)
+    }
+
+    init(words: [UInt64]) {
+        precondition(words.count >= Self.blockWords && words.count % Self.blockWords == 0, "filter size")
+        self.words = words
+    }
+
+    /// Builds the filter of `fingerprints`.
+    init(fingerprints: UnsafeBufferPointer<UInt64>, blockCount: Int) {
+        var words = [UInt64](repeating: 0, count: blockCount * Self.blockWords)
+        words.withUnsafeMutableBufferPointer { buffer in
+            for fingerprint in fingerprints { Self.insert(fingerprint, into: buffer) }
+        }
+        self.init(words: words)
+    }
+
+    static func insert(_ fingerprint: UInt64, into words: UnsafeMutableBufferPointer<UInt64>) {
+        let blocks = words.count / blockWords
+        let block = Int((UInt128(fingerprint >> 32) * UInt128(blocks)) >> 32)
+        var bits = fingerprint
+        for _ in 0..<bitsPerLookup {
+            let bit = Int(bits & 511)
+            words[block * blockWords + bit >> 6] |= 1 << UInt64(bit & 63)
+            bits = (bits >> 9) | (bits << 55)
+        }
+    }
+
+    /// False when `fingerprint` was certainly not inserted.
+    func mayContain(_ fingerprint: UInt64) -> Bool {
+        let blocks = blockCount
+        let block = Int((UInt128(fingerprint >> 32) * UInt128(blocks)) >> 32)
+        var bits = fingerprint
+        return words.withUnsafeBufferPointer { words in
+            for _ in 0..<Self.bitsPerLookup {
+                let bit = Int(bits & 511)
+                if words[block * Self.blockWords + bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return false }
+                bits = (bits >> 9) | (bits << 55)
+            }
+            return true
+        }
+    }
+}
+
+/// Which of its names a remembered request is found by; part of the fingerprint, so that a key never matches a
+/// reference or a terminal reference with the same 32 bytes.
+enum KeyNameKind: UInt8 {
+    case key = 0
+    case reference = 1
+    case terminalReference = 2
+
+    /// A well-mixed 64-bit fingerprint of (kind, name).
+    func fingerprint(_ name: IdempotencyKey) -> UInt64 {
+        var value = name.mixedHash ^ (UInt64(rawValue) &+ 1) &* 0xD6E8_FEB8_6659_FD93
+        value ^= value >> 32
+        value &*= 0xD6E8_FEB8_6659_FD93
+        value ^= value >> 32
+        return value
+    }
+}

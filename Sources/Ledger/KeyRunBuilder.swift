@@ -1,0 +1,169 @@
+import CCRC32C
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Writes one `KeyRun` file streaming, through a 1 MiB buffer: entries (first versions in position order, then
+/// newer versions in position order), then names in (fingerprint, position) order, then the index. The file is
+/// written as `<name>.tmp`, synced and renamed, so a run either exists whole or not at all. Runs off the shard
+/// thread (flushes and compactions); during recovery on the opening thread.
+final class KeyRunBuilder {
+    static let bufferBytes = 1 << 20
+    private var header: KeyRunHeader
+    private let directory: String
+    private let temporaryPath: String
+    private let descriptor: Int32
+    private let buffer: UnsafeMutableRawPointer
+    private var buffered = 0
+    private var fileOffset: Int64 = 0
+    private var entriesWritten = 0
+    private var amended: [Int64] = []
+    private var lastAmended: Int64 = -1
+    private var namesWritten = 0
+    private var fences: [UInt64] = []
+    private var filterWords: [UInt64]
+    private var page: UnsafeMutableRawPointer
+    private var pageCount = 0
+    private var lastName: (UInt64, Int64) = (0, -1)
+
+    /// `nameCount` must be exact: it sizes the filter and the page count in the header.
+    init(
+        directory: String, shardIndex: Int, firstSequence: UInt64, lastSequence: UInt64, firstBegin: Int64,
+        firstCount: Int, amendmentCount: Int, nameCount: Int
+    ) throws(LedgerError) {
+        precondition(firstSequence >= 1 && firstSequence <= lastSequence, "run sequence range")
+        let blocks = KeyFilter.blockCount(forNames: nameCount)
+        header = KeyRunHeader(
+            shardIndex: UInt32(shardIndex), firstSequence: firstSequence, lastSequence: lastSequence,
+            firstBegin: max(firstBegin, 0), firstCount: firstCount, amendmentCount: amendmentCount,
+            nameCount: nameCount,
+            pageCount: (nameCount + KeyRunHeader.namesPerPage - 1) / KeyRunHeader.namesPerPage, filterBlocks: blocks,
+            newestCreatedAtMs: Int64.min)
+        self.directory = directory
+        temporaryPath = directory + "/" + KeyRunHeader.fileName(first: firstSequence, last: lastSequence) + ".tmp"
+        descriptor = try FileIO.openFile(temporaryPath, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        buffer = .allocate(byteCount: Self.bufferBytes, alignment: 4096)
+        page = .allocate(byteCount: KeyRunHeader.pageBytes, alignment: 16)
+        page.initializeMemory(as: UInt8.self, repeating: 0, count: KeyRunHeader.pageBytes)
+        filterWords = [UInt64](repeating: 0, count: blocks * KeyFilter.blockWords)
+        fileOffset = header.entriesOffset
+    }
+
+    deinit {
+        buffer.deallocate()
+        page.deallocate()
+        FileIO.closeFile(descriptor)
+    }
+
+    /// Appends a record already checked (a compaction copying it from another run).
+    func appendRecord(_ record: UnsafeRawPointer) throws(LedgerError) {
+        let position = Int64(littleEndian: record.loadUnaligned(as: Int64.self))
+        try appendEntry((record + 16).loadUnaligned(as: IdempotencyEntry.self), position: position)
+    }
+
+    /// Appends the next entry record: first versions (positions `firstBegin`, `firstBegin + 1`, …), then newer
+    /// versions of positions before `firstBegin`, ascending.
+    func appendEntry(_ entry: IdempotencyEntry, position: Int64) throws(LedgerError) {
+        if entriesWritten < header.firstCount {
+            precondition(position == header.firstBegin + Int64(entriesWritten), "first versions out of order")
+        } else {
+            precondition(position > lastAmended && entriesWritten < header.firstCount + header.amendmentCount)
+            amended.append(position)
+            lastAmended = position
+        }
+        header.newestCreatedAtMs = max(header.newestCreatedAtMs, entry.createdAtMs)
+        header.oldestCreatedAtMs = min(header.oldestCreatedAtMs, entry.createdAtMs)
+        let recordBytes = KeyRunHeader.recordBytes
+        try reserve(recordBytes)
+        let record = buffer + buffered
+        record.initializeMemory(as: UInt8.self, repeating: 0, count: recordBytes)
+        record.storeBytes(of: position.littleEndian, as: Int64.self)
+        (record + 16).storeBytes(of: entry, as: IdempotencyEntry.self)
+        let crc = KeyRunRecord.checksum(record, stride: KeyRunHeader.entryStride)
+        record.storeBytes(of: crc.littleEndian, toByteOffset: 8, as: UInt32.self)
+        buffered += recordBytes
+        entriesWritten += 1
+    }
+
+    /// Appends the next name, in (fingerprint, position) order.
+    func appendName(_ fingerprint: UInt64, position: Int64) throws(LedgerError) {
+        precondition(entriesWritten == header.firstCount + header.amendmentCount, "names after every entry")
+        precondition(namesWritten < header.nameCount, "more names than announced")
+        precondition(
+            namesWritten == 0 || (fingerprint, position) >= lastName, "names out of order")
+        lastName = (fingerprint, position)
+        let inPage = namesWritten % KeyRunHeader.namesPerPage
+        if inPage == 0 { fences.append(fingerprint) }
+        let pair = page + 16 + inPage * 16
+        pair.storeBytes(of: fingerprint.littleEndian, as: UInt64.self)
+        pair.storeBytes(of: position.littleEndian, toByteOffset: 8, as: Int64.self)
+        filterWords.withUnsafeMutableBufferPointer { KeyFilter.insert(fingerprint, into: $0) }
+        namesWritten += 1
+        if inPage + 1 == KeyRunHeader.namesPerPage || namesWritten == header.nameCount {
+            try flushPage(count: inPage + 1)
+        }
+    }
+
+    private func flushPage(count: Int) throws(LedgerError) {
+        let pageBytes = KeyRunHeader.pageBytes
+        page.storeBytes(of: UInt32(count).littleEndian, toByteOffset: 4, as: UInt32.self)
+        let crc = ccrc32c_update(0, page + 4, pageBytes - 4)
+        page.storeBytes(of: crc.littleEndian, as: UInt32.self)
+        try reserve(pageBytes)
+        (buffer + buffered).copyMemory(from: page, byteCount: pageBytes)
+        buffered += pageBytes
+        page.initializeMemory(as: UInt8.self, repeating: 0, count: pageBytes)
+        pageCount += 1
+    }
+
+    /// Writes the index and the header, syncs and renames; returns the run's path.
+    func finish() throws(LedgerError) -> String {
+        precondition(entriesWritten == header.firstCount + header.amendmentCount, "entries missing")
+        precondition(namesWritten == header.nameCount && pageCount == header.pageCount, "names missing")
+        var index: [UInt64] = amended.map { UInt64(bitPattern: $0) } + fences + filterWords
+        for position in index.indices { index[position] = index[position].littleEndian }
+        header.indexCRC = index.withUnsafeBytes { ccrc32c_update(0, $0.baseAddress, $0.count) }
+        let bytes = index.withUnsafeBytes { [UInt8]($0) }
+        try bytes.withBytes { bytes throws(LedgerError) in try writeBuffered(bytes) }
+        try drain()
+        precondition(fileOffset == header.fileBytes, "run size disagrees with its header")
+        let headerBytes = UnsafeMutableRawPointer.allocate(byteCount: KeyRunHeader.bytes, alignment: 16)
+        defer { headerBytes.deallocate() }
+        header.encode(into: headerBytes)
+        try FileIO.writeAll(
+            descriptor, UnsafeRawBufferPointer(start: headerBytes, count: KeyRunHeader.bytes), offset: 0,
+            path: temporaryPath)
+        try FileIO.syncAll(descriptor, path: temporaryPath)
+        let path = directory + "/" + KeyRunHeader.fileName(first: header.firstSequence, last: header.lastSequence)
+        try FileIO.rename(temporaryPath, path)
+        try FileIO.syncDirectory(directory)
+        return path
+    }
+
+    /// Removes the temporary file after a failure.
+    func abandon() { try? FileIO.remove(temporaryPath) }
+
+    private func writeBuffered(_ bytes: UnsafeRawBufferPointer) throws(LedgerError) {
+        var done = 0
+        while done < bytes.count {
+            try reserve(min(8, bytes.count - done))
+            let count = min(Self.bufferBytes - buffered, bytes.count - done)
+            (buffer + buffered).copyMemory(from: bytes.baseAddress! + done, byteCount: count)
+            buffered += count
+            done += count
+        }
+    }
+
+    private func reserve(_ bytes: Int) throws(LedgerError) {
+        if buffered + bytes > Self.bufferBytes { try drain() }
+    }
+
+    private func drain() throws(LedgerError) {
+        guard buffered > 0 else { return }
+        try FileIO.writeAll(
+            descriptor, UnsafeRawBufferPointer(start: buffer, count: buffered), offset: fileOffset, path: temporaryPath)
+        fileOffset += Int64(buffered)
+        buffered = 0
+    }
+}

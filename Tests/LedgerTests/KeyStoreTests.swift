@@ -1,0 +1,180 @@
+import Foundation
+import LoyaltyLedger
+import Testing
+
+@testable import Ledger
+
+/// Request keys are remembered by time, not count: past the in-memory window they live in the shard's key store
+/// (runs on disk), across restarts, until `idempotencyRetentionMs`.
+@Suite struct KeyStoreTests {
+    let directory = TemporaryDirectory()
+    let clock = TestClock()
+    var requests = RequestFactory()
+
+    /// A 16-key window and 16-version buffers: every few requests a run is written.
+    func configuration(snapshotEvery: Int = 0) -> LedgerConfiguration {
+        var configuration = testConfiguration(clock: clock)
+        configuration.idempotencyKeysPerShardMax = 16
+        configuration.keyBufferEntriesMax = 16
+        configuration.snapshotIntervalRecords = snapshotEvery
+        return configuration
+    }
+
+    func runFiles() -> [String] {
+        filesUnder(directory.data).filter { $0.hasSuffix(".run") }
+    }
+
+    mutating func earns(_ count: Int, from first: Int, on ledger: Ledger) {
+        for index in 0..<count {
+            #expect(ledger.perform(requests.make(card(first + index % 50), earn(1))).status == .approved)
+        }
+    }
+
+    @Test("a repeat, a reversal and a late original, each 2,000 requests and a crash after theirs: remembered")
+    mutating func rememberedAcrossRunsAndCrashes() throws {
+        defer { directory.remove() }
+        var ledger = try Ledger.open(directory: directory.data, configuration: configuration(snapshotEvery: 500))
+        let purchase = requests.make(card(1), earn(40))
+        let first = ledger.perform(purchase)
+        let reversed = requests.make(card(2), earn(70))
+        #expect(ledger.perform(reversed).status == .approved)
+        let late = requests.make(card(3), earn(90))
+        #expect(ledger.perform(requests.make(card(3), .reverse(originalKey: late.key))).status == .approved)
+        earns(2_000, from: 100, on: ledger)
+        ledger.close(snapshot: false)
+        #expect(runFiles().count > 10)
+        ledger = try Ledger.open(directory: directory.data, configuration: configuration(snapshotEvery: 500))
+        let repeated = ledger.perform(purchase)
+        #expect(repeated.isReplay && repeated.status == first.status && repeated.balance == first.balance)
+        #expect(repeated.credited == first.credited && repeated.card == first.card)
+        let reversal = ledger.perform(requests.make(card(2), .reverse(originalKey: reversed.key)))
+        #expect(reversal.status == .approved && reversal.debited.points == 70)
+        #expect(ledger.perform(late).status == .declined)
+        earns(2_000, from: 100, on: ledger)
+        ledger.close(snapshot: false)
+        ledger = try Ledger.open(directory: directory.data, configuration: configuration(snapshotEvery: 500))
+        defer { ledger.close() }
+        #expect(ledger.perform(requests.make(card(2), .balance)).balance.points == 0)
+        #expect(ledger.perform(requests.make(card(1), .balance)).balance.points == 40)
+        #expect(ledger.perform(requests.make(card(3), .balance)).balance.points == 0)
+        #expect(ledger.perform(reversed).isReversed, "the reversal's mark outlives the crash")
+        #expect(ledger.perform(late).status == .declined)
+        #expect(LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider()).isSound)
+    }
+
+    @Test("a refund by reference and a reversal by terminal reference find originals that left the window")
+    mutating func secondNamesInRuns() throws {
+        defer { directory.remove() }
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration())
+        defer { ledger.close() }
+        var purchase = requests.make(card(1), earn(100, purchase: 1000))
+        purchase.reference = IdempotencyKey(word0: 0xFFFF_5252_4E00_0001, word1: 77)
+        #expect(ledger.perform(purchase).status == .approved)
+        var payment = requests.make(card(2), earn(30))
+        payment.terminalReference = IdempotencyKey(word0: 0xFFFF_5449_4400_0042, word1: 1, word2: 2)
+        #expect(ledger.perform(payment).status == .approved)
+        earns(500, from: 100, on: ledger)
+        let refund = ledger.perform(
+            requests.make(card(1), .refund(originalKey: purchase.reference, refundAmountMinor: 500)))
+        #expect(refund.status == .approved && refund.debited.points == 50)
+        let reversal = ledger.perform(requests.make(card(2), .reverse(originalKey: payment.terminalReference)))
+        #expect(reversal.status == .approved && reversal.debited.points == 30)
+    }
+
+    @Test("a run whose entry bytes changed answers 96 for the keys it holds and applies nothing")
+    mutating func damagedEntryNeverAnswersWrongly() throws {
+        defer { directory.remove() }
+        var ledger = try Ledger.open(directory: directory.data, configuration: configuration())
+        let purchase = requests.make(card(1), earn(40))
+        #expect(ledger.perform(purchase).status == .approved)
+        earns(200, from: 100, on: ledger)
+        ledger.close()
+        let oldest = runFiles().sorted().first!
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: oldest))
+        try handle.seek(toOffset: UInt64(KeyRunHeader.bytes + 16 + 40))
+        let byte = try handle.read(upToCount: 1)![0]
+        try handle.seek(toOffset: UInt64(KeyRunHeader.bytes + 16 + 40))
+        try handle.write(contentsOf: [byte ^ 0xFF])
+        try handle.close()
+        ledger = try Ledger.open(directory: directory.data, configuration: configuration())
+        defer { ledger.close() }
+        #expect(ledger.perform(purchase).status == .systemError)
+        #expect(ledger.perform(requests.make(card(1), .balance)).balance.points == 40)
+    }
+
+    @Test("a run whose index is damaged, or one missing in the middle, refuses the start naming the file")
+    mutating func damagedOrMissingRunRefuses() throws {
+        defer { directory.remove() }
+        var ledger = try Ledger.open(directory: directory.data, configuration: configuration())
+        earns(300, from: 100, on: ledger)
+        ledger.close()
+        let runs = runFiles().sorted()
+        #expect(runs.count >= 4)
+        let damaged = runs[1]
+        var bytes = [UInt8](FileManager.default.contents(atPath: damaged)!)
+        bytes[bytes.count - 1] ^= 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: damaged))
+        #expect(throws: LedgerError.self) { ledger = try Ledger.open(directory: directory.data, configuration: configuration()) }
+        do {
+            _ = try Ledger.open(directory: directory.data, configuration: configuration())
+        } catch {
+            #expect("\(error)".contains(damaged) && "\(error)".contains("index checksum"), "\(error)")
+        }
+        try FileManager.default.removeItem(atPath: damaged)
+        do {
+            _ = try Ledger.open(directory: directory.data, configuration: configuration())
+            Issue.record("a missing run was not noticed")
+        } catch {
+            #expect("\(error)".contains("no run holds them"), "\(error)")
+        }
+    }
+
+    @Test("past retention a key is forgotten, and its run file goes at the next snapshot")
+    mutating func retentionExpiresRuns() throws {
+        defer { directory.remove() }
+        var short = configuration(snapshotEvery: 100)
+        short.idempotencyRetentionMs = 60_000
+        let ledger = try Ledger.open(directory: directory.data, configuration: short)
+        let purchase = requests.make(card(1), earn(40))
+        #expect(ledger.perform(purchase).status == .approved)
+        earns(200, from: 100, on: ledger)
+        #expect(ledger.perform(purchase).isReplay)
+        let oldRuns = Set(runFiles())
+        clock.advance(byMs: 61_000)
+        earns(200, from: 100, on: ledger)
+        let again = ledger.perform(purchase)
+        #expect(!again.isReplay && again.status == .approved, "forgotten after retention")
+        ledger.close()  // its final snapshot no longer lists the expired runs
+        #expect(!oldRuns.isEmpty && Set(runFiles()).isDisjoint(with: oldRuns))
+    }
+}
+
+extension KeyStoreTests {
+    @Test("runs merge in the background into a few per size level; every key stays remembered, across a crash")
+    mutating func mergesKeepEveryKey() throws {
+        defer { directory.remove() }
+        var ledger = try Ledger.open(directory: directory.data, configuration: configuration(snapshotEvery: 50))
+        var sample: [(LedgerRequest, LedgerReply)] = []
+        for index in 0..<3_000 {
+            let request = requests.make(card(100 + index % 50), earn(1))
+            let reply = ledger.perform(request)
+            #expect(reply.status == .approved)
+            if index % 97 == 0 { sample.append((request, reply)) }
+        }
+        ledger.close(snapshot: false)
+        ledger = try Ledger.open(directory: directory.data, configuration: configuration(snapshotEvery: 50))
+        earns(1_000, from: 100, on: ledger)
+        ledger.close()
+        // 4,000 keys in runs of ~8 entries would be ~500 runs unmerged; merged, about three per level.
+        #expect(runFiles().count < 40, "\(runFiles().count) run files")
+        ledger = try Ledger.open(directory: directory.data, configuration: configuration())
+        defer { ledger.close() }
+        for (request, first) in sample {
+            let again = ledger.perform(request)
+            #expect(again.isReplay && again.balance == first.balance, "key \(request.key) after merges")
+        }
+        let reversal = ledger.perform(requests.make(sample[0].0.card, .reverse(originalKey: sample[0].0.key)))
+        #expect(reversal.status == .approved && reversal.debited.points == 1)
+        #expect(LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider()).isSound)
+    }
+}
