@@ -34,9 +34,15 @@ let package = Package(
         // HTTP/1.1 on the network layer's loops: request parsing by offsets, keep-alive, pipelining, bounded
         // everything, a router, bounded JSON in and out, RFC 9457 problems. Knows nothing of loyalty.
         .target(name: "HTTP", dependencies: ["Network"], swiftSettings: strictSettings),
+        // Member notifications: events of a source delivered to webhooks over an HTTP/1.1 client on the network
+        // loops (signed, ordered per member, retried, dead-lettered), with durable progress. Knows nothing of the
+        // ledger or the rules: a source hands it events.
+        .target(
+            name: "Notifications", dependencies: ["Network", "HTTP", "Metrics", "COpenSSL", "CCRC32C", "ISO8583"],
+            swiftSettings: strictSettings),
         // The authorization switch: wire contract v1 over the network layer, the codec and the ledger.
         .target(
-            name: "SwitchCore", dependencies: ["ISO8583", "Ledger", "Network", "Loyalty", "HTTP", "Metrics"],
+            name: "SwitchCore", dependencies: ["ISO8583", "Ledger", "Network", "Loyalty", "HTTP", "Metrics", "Notifications"],
             swiftSettings: strictSettings),
         // Pure loyalty rules: program configuration from JSON and the evaluator (earning, credit, tiers, campaigns,
         // offers, caps, bonuses, redemption, expiry and coalition policy). No I/O.
@@ -92,6 +98,12 @@ let package = Package(
         .testTarget(
             name: "HTTPTests",
             dependencies: ["HTTP", "Network"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "NotificationsTests",
+            dependencies: ["Notifications", "Network"],
+            exclude: ["webhook_receiver.py"],
             swiftSettings: strictSettings
         ),
         .testTarget(

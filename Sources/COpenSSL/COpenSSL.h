@@ -4,6 +4,8 @@
 // `static inline` function with the same meaning. Thin wrappers only, no logic.
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>

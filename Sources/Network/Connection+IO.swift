@@ -18,6 +18,10 @@ enum WriteOutcome {
 
 extension Connection {
     func handle(events: UInt32, loop: EventLoop) {
+        if isConnecting {
+            finishConnect(events: events)
+            return
+        }
         if let tls, !tls.isEstablished {
             handleHandshake(events: events, state: tls)
             return
@@ -89,7 +93,7 @@ extension Connection {
     /// Writes queued output; what the socket does not take waits for EPOLLOUT.
     func flush() {
         isDirty = false
-        guard !isClosed else { return }
+        guard !isClosed, !isConnecting else { return }
         while pendingOutputByteCount > 0 {
             let (pointer, count) = output.withUnsafeBytes { raw in
                 (raw.baseAddress! + outputStart, raw.count - outputStart)

@@ -65,6 +65,8 @@ public final class Connection: Pollable {
     public private(set) var isClosed = false
     public internal(set) var lastActivityNs: UInt64
     var closeAfterFlush = false
+    /// An outbound connection whose TCP handshake has not finished: output waits, only EPOLLOUT is watched.
+    var isConnecting = false
     /// TLS state on a TLS listener; nil for plain TCP.
     var tls: TLSConnectionState?
     let onClose: (Connection, CloseReason) -> Void
@@ -147,7 +149,9 @@ public final class Connection: Pollable {
         // Read interest (EPOLLIN and EPOLLRDHUP) only while reading: epoll is level-triggered, so a half-closed
         // peer would otherwise report RDHUP on every wait while reading is paused or the input has ended.
         var wanted: UInt32 = 0
-        if let tls, !tls.isEstablished {
+        if isConnecting {
+            wanted = CLINUX_EPOLLOUT
+        } else if let tls, !tls.isEstablished {
             wanted = tls.handshakeWantsWrite ? CLINUX_EPOLLOUT : CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP
         } else {
             let readWanted = !pausedByHandler && !pausedByBackpressure && !inputEnded

@@ -2,6 +2,7 @@ import HTTP
 import Ledger
 import Metrics
 import Network
+import Notifications
 
 /// The admin API's document (specs/admin-api.json, embedded by specs/embed.sh), served at `/v1/openapi.json`.
 enum AdminAPIDocument {
@@ -16,9 +17,11 @@ enum AdminAPI {
     /// The router of the admin listener; `metrics` answers `GET /metrics`.
     static func router(ledger: Ledger, metrics: AdminMetrics) -> HTTPRouter {
         let router = HTTPRouter()
-        router.add(.get, "/v1/health", HealthHandler(ledger: ledger))
+        router.add(.get, "/v1/health", HealthHandler(ledger: ledger, metrics: metrics))
         router.add(.get, "/metrics", MetricsHandler(metrics: metrics))
         router.add(.get, "/v1/openapi.json", DocumentHandler())
+        router.add(.get, "/v1/notifications/dead-letters", DeadLettersHandler(metrics: metrics))
+        router.add(.post, "/v1/notifications/dead-letters/{id}/retry", DeadLetterRetryHandler(metrics: metrics))
         return router
     }
 }
@@ -27,8 +30,12 @@ enum AdminAPI {
 /// stopped shard and why (a shard stops when its log cannot be written, and stays stopped until a restart).
 final class HealthHandler: HTTPHandler {
     let ledger: Ledger
+    let metrics: AdminMetrics
 
-    init(ledger: Ledger) { self.ledger = ledger }
+    init(ledger: Ledger, metrics: AdminMetrics) {
+        self.ledger = ledger
+        self.metrics = metrics
+    }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         var stopped: [String] = []
@@ -43,6 +50,7 @@ final class HealthHandler: HTTPHandler {
         responder.respondJSON(.ok) { json in
             json.beginObject()
             json.member("status", "ok")
+            if let notifier = metrics.notifier.withLock({ $0 }) { NotificationsAPI.writeHealth(notifier, &json) }
             json.endObject()
         }
     }

@@ -50,6 +50,7 @@ extension SwitchConfiguration {
         } else if let object = try reader.child("admin") {
             admin = try Self.admin(object)
         }
+        if let object = try reader.child("notifications") { notifications = try Self.notifications(object) }
         try reader.rejectUnknownKeys()
     }
 

@@ -167,6 +167,7 @@ public final class SwitchServer: @unchecked Sendable {
                     + "\(framing.lengthHeader.rawValue)\(framing.hasTPDU ? "+tpdu" : "") role \(listenerConfiguration.role.rawValue)"
                     + Self.tlsDescription(tls), priority: .essential)
         }
+        try startNotifications()
         try startAdmin()
         group.start()
     }
@@ -180,6 +181,7 @@ public final class SwitchServer: @unchecked Sendable {
         let deadline = monotonicNanoseconds() + UInt64(configuration.shutdownGraceMs) * 1_000_000
         while pendingCount() > 0 && monotonicNanoseconds() < deadline { usleep(2000) }
         group.stop()
+        stopNotifications()
         for (address, context) in tlsListeners { log.info("TLS on \(address): \(context.statistics.summary)") }
         runtime.ledger.close()
         log.info("stopped", priority: .essential)
