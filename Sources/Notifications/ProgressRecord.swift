@@ -136,6 +136,7 @@ struct ProgressState: Equatable {
             guard position > watermark else { return }
             watermark = position
             finishedPastWatermark = finishedPastWatermark.filter { $0 > position }
+            while finishedPastWatermark.remove(watermark + 1) != nil { watermark += 1 }
         case .acknowledged(let position):
             if revived.removeValue(forKey: position) == nil { finish(position) }
         case .deadLettered(let letter):
