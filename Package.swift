@@ -81,7 +81,7 @@ let package = Package(
         // End-to-end tests: the real loyalty-switch executable as a child process, driven over loopback TCP.
         .testTarget(
             name: "SwitchTests",
-            dependencies: ["ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty", "HTTP"],
+            dependencies: ["ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty", "HTTP", "WebhookTestSupport"],
             exclude: ["contract_client.py", "tls_client.py", "admin_client.py"],
             swiftSettings: strictSettings
         ),
@@ -102,10 +102,14 @@ let package = Package(
         ),
         .testTarget(
             name: "NotificationsTests",
-            dependencies: ["Notifications", "Network"],
-            exclude: ["webhook_receiver.py"],
+            dependencies: ["Notifications", "Network", "WebhookTestSupport"],
             swiftSettings: strictSettings
         ),
+        // A webhook receiver for the notification tests (Python's http.server as a child process), shared by the
+        // module's tests and the switch's end-to-end tests.
+        .target(
+            name: "WebhookTestSupport", path: "Tests/WebhookTestSupport", exclude: ["webhook_receiver.py"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "MetricsTests",
             dependencies: ["Metrics"],

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Network
+import WebhookTestSupport
 
 @testable import Notifications
 

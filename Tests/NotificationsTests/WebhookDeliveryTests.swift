@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WebhookTestSupport
 
 @testable import Notifications
 

@@ -88,6 +88,8 @@ struct SwitchSettings {
     /// The admin API: a free port by default (the embedded 127.0.0.1:8580 would collide between tests running at
     /// once); `NSNull()` turns it off.
     var admin: Any = ["listen": "127.0.0.1:0"]
+    /// The `notifications` section (empty: none).
+    var notifications: [String: Any] = [:]
 
     var json: [String: Any] {
         var root: [String: Any] = [
@@ -97,6 +99,7 @@ struct SwitchSettings {
         if !program.isEmpty { root["program"] = program }
         if !rules.isEmpty { root["rules"] = rules }
         root["admin"] = admin
+        if !notifications.isEmpty { root["notifications"] = notifications }
         return root
     }
 }

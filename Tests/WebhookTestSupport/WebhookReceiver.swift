@@ -2,33 +2,33 @@ import Foundation
 import Glibc
 
 /// A problem in a test's set-up, in words.
-struct NotificationTestError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct NotificationTestError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// webhook_receiver.py as a child process: Python's http.server checking signatures with Python's hmac and
 /// answering 200, 500, late, reset, redirect or huge as told. Its log is one JSON line per request.
-final class WebhookReceiver {
+public final class WebhookReceiver {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("webhook_receiver.py").path
 
-    struct Request {
-        let id: String
-        let bodyId: String
-        let member: String
-        let sequence: Int
-        let signatureOk: Bool
-        let answer: String
-        let card: String
-        let text: String
+    public struct Request {
+        public let id: String
+        public let bodyId: String
+        public let member: String
+        public let sequence: Int
+        public let signatureOk: Bool
+        public let answer: String
+        public let card: String
+        public let text: String
     }
 
     let process = Process()
-    let logPath: String
-    let port: UInt16
+    public let logPath: String
+    public let port: UInt16
 
-    init(directory: String, secret: String, arguments: [String] = []) throws {
+    public init(directory: String, secret: String, arguments: [String] = []) throws {
         logPath = directory + "/receiver-\(UInt32.random(in: 0...UInt32.max)).log"
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", Self.script, "--secret", secret, "--log", logPath] + arguments
@@ -42,17 +42,17 @@ final class WebhookReceiver {
 
     deinit { stop() }
 
-    func stop() {
+    public func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
     }
 
-    var url: String { "http://127.0.0.1:\(port)/hooks/loyalty" }
+    public var url: String { "http://127.0.0.1:\(port)/hooks/loyalty" }
 
     /// Every request logged so far, in the order the receiver took them.
-    var requests: [Request] {
+    public var requests: [Request] {
         let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
@@ -67,10 +67,10 @@ final class WebhookReceiver {
     }
 
     /// Ids answered "ok" at least once.
-    var acknowledgedIds: Set<String> { Set(requests.filter { $0.answer == "ok" }.map(\.id)) }
+    public var acknowledgedIds: Set<String> { Set(requests.filter { $0.answer == "ok" }.map(\.id)) }
 
     /// Waits at most `timeout` seconds until `condition` holds of the log.
-    func wait(timeout: Double, until condition: ([Request]) -> Bool) -> Bool {
+    public func wait(timeout: Double, until condition: ([Request]) -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if condition(requests) { return true }
@@ -82,7 +82,7 @@ final class WebhookReceiver {
     /// The first violation of "per member, each request is the event after the last acknowledged one, or
     /// that one again", or nil: events of a member are never sent ahead of an earlier one's acknowledgement.
     /// With `allowingRepeats`, an acknowledged event may come again (a restart re-sends what was in flight).
-    static func orderViolation(_ requests: [Request], allowingRepeats: Bool = false) -> String? {
+    public static func orderViolation(_ requests: [Request], allowingRepeats: Bool = false) -> String? {
         var acknowledged: [String: Int] = [:]
         for request in requests {
             let last = acknowledged[request.member] ?? 0
@@ -109,7 +109,7 @@ extension FileHandle {
 }
 
 /// A scratch directory under /tmp.
-func scratchDirectory(_ name: String = #function) -> String {
+public func scratchDirectory(_ name: String = #function) -> String {
     let safe = name.filter { $0.isLetter || $0.isNumber }.prefix(40)
     let path = NSTemporaryDirectory() + "notify-\(safe)-\(UInt32.random(in: 0...UInt32.max))"
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
