@@ -1,6 +1,6 @@
 /// A source for tests and benchmarks (enabled by `serve --notifications-test-source EVENTS:MEMBERS`, never by
 /// the configuration file): `EVENTS` events at positions 1...EVENTS, spread round robin over `MEMBERS` members,
-/// types taken in turn from the contract's list, each a pure function of its position, so a restarted switch
+/// each member's types taken in turn from the contract's list, each a pure function of its position, so a restarted switch
 /// produces the same events with the same ids.
 public final class TestEventSource: EventSource {
     public let eventCount: UInt64
@@ -24,9 +24,10 @@ public final class TestEventSource: EventSource {
     /// The event at `position`: id `test-POSITION`, member `m-(POSITION mod MEMBERS)`, a running balance.
     public func event(at position: UInt64) -> NotificationEvent {
         let types = NotificationTemplates.eventTypes
-        let type = types[Int(position % UInt64(types.count))]
         let member = position % memberCount
         let sequence = Int64((position - 1) / memberCount) + 1
+        // By the member's own sequence, so every member sees every type whatever the member count.
+        let type = types[Int(sequence % Int64(types.count))]
         return NotificationEvent(
             id: "test-\(position)", type: type, timeMs: startMs + Int64(position), memberId: "m-\(member)",
             card: "6037990000\(String(100_000 + member % 900_000))",
