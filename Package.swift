@@ -135,6 +135,13 @@ let package = Package(
             path: "benchmarks/echo-responder",
             swiftSettings: strictSettings
         ),
+        // A webhook receiver answering 200 at once, for the notification delivery benchmark.
+        .executableTarget(
+            name: "webhook-sink",
+            dependencies: ["HTTP", "Network"],
+            path: "benchmarks/webhook-sink",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "loyalty-bench",
             dependencies: ["Loyalty", "MallocCounter"],

@@ -55,6 +55,7 @@ extension Connection {
                 return
             case .bytes(let count):
                 lastActivityNs = monotonicNanoseconds()
+                if acknowledgesAtOnce { acknowledgeAtOnce() }
                 budget -= count
                 handler?.received(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), on: self)
                 if let tls {

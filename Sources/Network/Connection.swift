@@ -67,6 +67,8 @@ public final class Connection: Pollable {
     var closeAfterFlush = false
     /// An outbound connection whose TCP handshake has not finished: output waits, only EPOLLOUT is watched.
     var isConnecting = false
+    /// Outbound connections acknowledge what they read at once (`acknowledgeAtOnce`).
+    var acknowledgesAtOnce = false
     /// TLS state on a TLS listener; nil for plain TCP.
     var tls: TLSConnectionState?
     let onClose: (Connection, CloseReason) -> Void

@@ -1,6 +1,17 @@
 import CLinux
 import Glibc
 
+extension Connection {
+    /// Re-arms TCP_QUICKACK after a read on an outbound connection. A peer that writes an answer's head and body
+    /// in two sends (Python's http.server does) holds the body back (Nagle) until the head is acknowledged, and
+    /// Linux delays that acknowledgement up to 40 ms: measured, 89 events/s to such a receiver instead of hundreds.
+    /// The kernel clears the flag by itself, hence once per read.
+    func acknowledgeAtOnce() {
+        var one: Int32 = 1
+        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_QUICKACK, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+}
+
 /// A handler of a connection this process opened: told when the TCP handshake finished, so it knows the socket
 /// is usable (bytes sent before are queued and go out then). A connect that fails closes the connection with
 /// `.peerReset` naming the error, as any other failure.
@@ -38,6 +49,7 @@ extension EventLoop {
             id: 1 << 63 | nextOutboundConnectionNumber, descriptor: descriptor, peer: address, loop: self
         ) { _, _ in }
         connection.isConnecting = true
+        connection.acknowledgesAtOnce = true
         connection.interest = CLINUX_EPOLLOUT
         connection.handler = handler
         do {

@@ -7,8 +7,9 @@ import Network
 /// does a bounded amount of work (`sendsPerIterationMax` sends, one read batch), so a backlog or a bad receiver
 /// never holds the loop from its ISO 8583 connections.
 final class WebhookDelivery {
-    /// Events asked of the source per iteration at most.
-    static let readBatchMax = 256
+    /// Events asked of the source per iteration at most (each is rendered and signed when read, so this bounds
+    /// that work per iteration too).
+    static let readBatchMax = 64
     /// How long an empty source is left alone before it is asked again.
     static let sourcePollNs: UInt64 = 20_000_000
 
