@@ -7,6 +7,7 @@ import Network
 public final class Notifier: @unchecked Sendable {
     /// One webhook as health, metrics and the dead-letter routes see it.
     public struct Webhook: Sendable {
+        /// The URL with its query string hidden (`WebhookAddress.displayed`).
         public let url: String
         public let statistics: WebhookStatistics
         public let deadLetters: DeadLetterList
@@ -48,7 +49,7 @@ public final class Notifier: @unchecked Sendable {
                 loop: group.loops[index % group.loops.count], source: source, journal: journal,
                 deadLetters: deadLetters, log: log)
             delivery.loop.addIterationHook { delivery.tick() }
-            webhooks.append(Webhook(url: "\(webhook.address)", statistics: delivery.statistics, deadLetters: deadLetters))
+            webhooks.append(Webhook(url: webhook.address.displayed, statistics: delivery.statistics, deadLetters: deadLetters))
             deliveries.append(delivery)
             journals.append(journal)
         }

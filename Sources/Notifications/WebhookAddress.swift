@@ -52,6 +52,12 @@ public struct WebhookAddress: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "http://\(host):\(port)\(path)" }
 
+    /// The URL as logs, metrics and the admin API show it: a query string (which may carry a token) as `?…`.
+    public var displayed: String {
+        guard let question = path.firstIndex(of: "?") else { return description }
+        return "http://\(host):\(port)\(path[..<question])?…"
+    }
+
     /// The socket address: the literal, or the first IPv4 address the resolver gives for the name (blocking;
     /// called once at start, never on a loop).
     public func resolve() throws(Problem) -> SocketAddress {

@@ -18,7 +18,7 @@ extension WebhookDelivery {
             if tries >= limits.triesMax, let letter = deadLetter(item, tries: tries, reason: reason) {
                 statistics.add(.deadLettered)
                 log.warning(
-                    "notifications: \(webhook.address): event \(payload.eventId) dead-lettered after \(tries) tries: "
+                    "notifications: \(webhook.address.displayed): event \(payload.eventId) dead-lettered after \(tries) tries: "
                         + reason)
                 complete(&stream, member, item, record: .deadLettered(letter))
             } else {

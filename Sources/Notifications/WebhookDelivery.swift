@@ -194,7 +194,7 @@ final class WebhookDelivery {
         do {
             handler.connection = try loop.connect(to: address, handler: handler)
         } catch {
-            log.warning("notifications: \(webhook.address): \(error)")
+            log.warning("notifications: \(webhook.address.displayed): \(error)")
             return nil
         }
         handler.deadlineNs = now + connectTimeoutNs

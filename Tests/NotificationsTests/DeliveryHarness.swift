@@ -51,14 +51,4 @@ final class DeliveryHarness {
         group.stop()
         notifier.stop()
     }
-
-    /// Waits at most `timeout` seconds until `condition` holds.
-    static func wait(timeout: Double, until condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(20_000)
-        }
-        return condition()
-    }
 }

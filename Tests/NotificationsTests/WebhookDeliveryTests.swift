@@ -55,7 +55,7 @@ struct WebhookDeliveryTests {
         let others = Set((1...50).filter { $0 != 5 }.map { "test-\($0)" })
         #expect(receiver.wait(timeout: 60) { _ in receiver.acknowledgedIds == others })
         let webhook = harness.notifier.webhooks[0]
-        #expect(DeliveryHarness.wait(timeout: 10) { webhook.deadLetters.count == 1 })
+        #expect(eventually(timeout: 10) { webhook.deadLetters.count == 1 })
         let letter = try #require(webhook.deadLetters.all.first)
         #expect(letter.eventId == "test-5" && letter.tries == 8 && letter.lastError == "answered 500")
         #expect(receiver.requests.filter { $0.id == "test-5" }.count == 8)
@@ -77,7 +77,7 @@ struct WebhookDeliveryTests {
                 members: 1)
             defer { harness.stop() }
             let webhook = harness.notifier.webhooks[0]
-            #expect(DeliveryHarness.wait(timeout: 30) { webhook.deadLetters.count == 1 })
+            #expect(eventually(timeout: 30) { webhook.deadLetters.count == 1 })
             #expect(webhook.deadLetters.all.first?.lastError.contains(reason) == true, "\(webhook.deadLetters.all)")
             #expect(receiver.requests.count == 8, "one request per try, none followed elsewhere")
         }

@@ -73,7 +73,7 @@ struct NotificationsEndToEndTests {
         defer { server.stop() }
         let port = try #require(server.adminPort)
         var listing: [String: Any] = [:]
-        let listed = SwitchProcess.poll(timeout: 60) {
+        let listed = eventually(timeout: 60) {
             listing = (try? Self.json(try AdminClient.get(port, "/v1/notifications/dead-letters"))) ?? [:]
             return listing["total"] as? Int == 1
         }
@@ -170,17 +170,5 @@ struct NotificationsEndToEndTests {
         #expect(limits.responseBytesMax == 300 && limits.windowEventsMax == 7 && limits.membersInFlightMax == 6)
         #expect(limits.deadLettersMax == 4 && limits.sendsPerIterationMax == 3)
         #expect(notifications.progressCommitIntervalMs == 8)
-    }
-}
-
-extension SwitchProcess {
-    /// Polls `condition` every 20 ms for at most `timeout` seconds.
-    static func poll(timeout: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(20_000)
-        }
-        return condition()
     }
 }

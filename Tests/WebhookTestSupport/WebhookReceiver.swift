@@ -71,12 +71,7 @@ public final class WebhookReceiver {
 
     /// Waits at most `timeout` seconds until `condition` holds of the log.
     public func wait(timeout: Double, until condition: ([Request]) -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition(requests) { return true }
-            usleep(20_000)
-        }
-        return condition(requests)
+        eventually(timeout: timeout) { condition(requests) }
     }
 
     /// The first violation of "per member, each request is the event after the last acknowledged one, or
@@ -106,6 +101,16 @@ extension FileHandle {
         }
         return String(decoding: bytes, as: UTF8.self)
     }
+}
+
+/// Polls `condition` every 20 ms for at most `timeout` seconds; its last value.
+public func eventually(timeout: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(20_000)
+    }
+    return condition()
 }
 
 /// A scratch directory under /tmp.
