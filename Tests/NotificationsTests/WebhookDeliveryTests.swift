@@ -66,6 +66,28 @@ struct WebhookDeliveryTests {
         #expect(webhook.deadLetters.count == 0)
     }
 
+    @Test("At deadLettersMax an event out of tries keeps retrying (counted) instead of being dropped; it is dead-lettered once there is room")
+    func deadLetterListLimit() throws {
+        let directory = scratchDirectory()
+        let receiver = try WebhookReceiver(
+            directory: directory, secret: "k", arguments: ["--fail-ids", "test-1,test-2", "--fail-count", "1000000"])
+        defer { receiver.stop() }
+        var limits = DeliveryHarness.fastLimits
+        limits.deadLettersMax = 1
+        let harness = try DeliveryHarness(
+            directory: directory, webhooks: [try DeliveryHarness.webhook(receiver, secret: "k")], events: 2,
+            members: 2, limits: limits)
+        defer { harness.stop() }
+        let webhook = harness.notifier.webhooks[0]
+        #expect(eventually(timeout: 30) { webhook.statistics[.deadLetterListFull] >= 3 })
+        #expect(webhook.deadLetters.count == 1 && webhook.statistics[.deadLettered] == 1)
+        #expect(webhook.statistics[.queueDepth] == 1, "the other event is still in the window")
+        let first = try #require(webhook.deadLetters.all.first)
+        #expect(harness.notifier.retry(eventId: first.eventId) == 1)
+        #expect(eventually(timeout: 30) { webhook.statistics[.deadLettered] == 2 }, "room made, one more moves in")
+        #expect(webhook.deadLetters.count == 1)
+    }
+
     @Test("A redirect and an answer past responseBytesMax are failed tries: the dead letter says why")
     func redirectsAndHugeAnswersFail() throws {
         for (weights, reason) in [("0,0,0,0,1,0", "answered 302"), ("0,0,0,0,0,1", "responseBytesMax")] {
