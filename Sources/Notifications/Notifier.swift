@@ -58,7 +58,7 @@ public final class Notifier: @unchecked Sendable {
         self.journals = journals
         writer = ProgressWriter(
             journals: journals, intervalMs: configuration.progressCommitIntervalMs, durable: configuration.durable
-        ) { line in log.error(line, priority: .essential) }
+        ) { line in log.error(line) }
         writer.start()
     }
 
