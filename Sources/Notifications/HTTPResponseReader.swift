@@ -1,7 +1,8 @@
 /// Reads one HTTP/1.1 answer to a webhook request, bounded: head and body together may not pass `bytesMax`, so
-/// a huge or never-ending answer is cut and the try fails. The answer is kept whole (a few KiB) and looked at
-/// again as bytes arrive: simpler than a streaming parser, and cheap at this size. Framing by Content-Length,
-/// chunked transfer coding, or the end of the connection; 1xx interim answers are skipped.
+/// a huge or never-ending answer is cut and the try fails. The answer is kept whole (a few KiB); as bytes arrive
+/// the search for the head's end and the walk over chunks resume where they stopped, so a receiver trickling
+/// bytes one at a time costs linear work, not quadratic. Framing by Content-Length, chunked transfer coding, or
+/// the end of the connection; 1xx interim answers are skipped.
 struct HTTPResponseReader {
     enum Outcome: Equatable {
         case needMore
@@ -12,13 +13,24 @@ struct HTTPResponseReader {
 
     let bytesMax: Int
     private(set) var buffer: [UInt8] = []
+    /// Where the search for `\r\n\r\n` resumes.
+    private var headSearchFrom = 0
+    /// The head once whole, and where the body starts.
+    private var head: (fields: ResponseHead, bodyStart: Int)?
+    /// Where the next chunk-size line starts (chunks before it are whole).
+    private var chunkCursor = 0
 
     init(bytesMax: Int) {
         precondition(bytesMax >= 256, "an answer may have at least 256 bytes")
         self.bytesMax = bytesMax
     }
 
-    mutating func reset() { buffer.removeAll(keepingCapacity: true) }
+    mutating func reset() {
+        buffer.removeAll(keepingCapacity: true)
+        headSearchFrom = 0
+        head = nil
+        chunkCursor = 0
+    }
 
     /// Adds bytes from the connection and says whether the answer is whole.
     mutating func consume(_ bytes: UnsafeRawBufferPointer) -> Outcome {
@@ -37,22 +49,29 @@ struct HTTPResponseReader {
     }
 
     private mutating func examine(endOfInput: Bool) -> Outcome {
-        while true {
-            guard let headEnd = Self.headEnd(buffer) else { return .needMore }
-            guard let head = ResponseHead(buffer[0..<headEnd]) else { return .failed("malformed answer head") }
-            if head.status >= 100 && head.status < 200 {
-                guard head.status != 101 else { return .failed("the receiver switched protocols") }
+        while head == nil {
+            guard let headEnd = Self.headEnd(buffer, from: headSearchFrom) else {
+                headSearchFrom = max(0, buffer.count - 3)
+                return .needMore
+            }
+            guard let fields = ResponseHead(buffer[0..<headEnd]) else { return .failed("malformed answer head") }
+            if fields.status >= 100 && fields.status < 200 {
+                guard fields.status != 101 else { return .failed("the receiver switched protocols") }
                 buffer.removeSubrange(0..<headEnd)
+                headSearchFrom = 0
                 continue
             }
-            return body(head, from: headEnd, endOfInput: endOfInput)
+            head = (fields, headEnd)
+            chunkCursor = headEnd
         }
+        return body(endOfInput: endOfInput)
     }
 
-    private func body(_ head: ResponseHead, from start: Int, endOfInput: Bool) -> Outcome {
+    private mutating func body(endOfInput: Bool) -> Outcome {
+        guard let (head, start) = head else { return .needMore }
         let noBody = head.status == 204 || head.status == 304
         if head.chunked && !noBody {
-            switch Self.chunkedEnd(buffer, from: start) {
+            switch Self.chunkedEnd(buffer, cursor: &chunkCursor) {
             case .none: return .needMore
             case .some(nil): return .failed("malformed chunked body")
             case .some(let end?):
@@ -68,18 +87,20 @@ struct HTTPResponseReader {
     }
 
     /// The offset after `\r\n\r\n`, if the head is complete.
-    static func headEnd(_ bytes: [UInt8]) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        for index in 3..<bytes.count
+    static func headEnd(_ bytes: [UInt8], from start: Int) -> Int? {
+        let first = max(3, start + 3)
+        guard first < bytes.count else { return nil }
+        for index in first..<bytes.count
         where bytes[index] == 10 && bytes[index - 1] == 13 && bytes[index - 2] == 10 && bytes[index - 3] == 13 {
             return index + 1
         }
         return nil
     }
 
-    /// Where a chunked body ends: nil while incomplete, `.some(nil)` when malformed.
-    static func chunkedEnd(_ bytes: [UInt8], from start: Int) -> Int?? {
-        var offset = start
+    /// Where a chunked body ends: nil while incomplete, `.some(nil)` when malformed. `cursor` moves past each
+    /// whole data chunk, so the next call starts there.
+    static func chunkedEnd(_ bytes: [UInt8], cursor: inout Int) -> Int?? {
+        var offset = cursor
         while true {
             guard let lineEnd = lineEnd(bytes, from: offset) else { return nil }
             var size = 0
@@ -106,6 +127,7 @@ struct HTTPResponseReader {
             guard bytes.count >= offset + size + 2 else { return nil }
             guard bytes[offset + size] == 13 && bytes[offset + size + 1] == 10 else { return .some(nil) }
             offset += size + 2
+            cursor = offset
         }
     }
 

@@ -28,6 +28,10 @@ struct HTTPResponseReaderTests {
                 "HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\n3;x=1\r\nabc\r\n0\r\nTrailer: y\r\n\r\n",
                 false, .complete(status: 202, reusable: true)
             ),
+            (
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nab\r\nA\r\n0123456789\r\n0\r\n\r\n", false,
+                .complete(status: 200, reusable: true)
+            ),
             ("HTTP/1.1 204 No Content\r\n\r\n", false, .complete(status: 204, reusable: true)),
             ("HTTP/1.0 200 OK\r\n\r\nbody until the end", true, .complete(status: 200, reusable: false)),
             ("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", false, .complete(status: 200, reusable: false)),
