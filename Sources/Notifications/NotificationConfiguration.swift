@@ -45,6 +45,9 @@ public struct DeliveryLimits: Sendable {
     /// Dead letters kept per webhook. At the limit an event out of tries keeps retrying at the capped delay
     /// instead (counted): nothing is dropped.
     public var deadLettersMax = 10_000
+    /// Tries (first or retried) per second per webhook at most: what delivery may take from the loops it shares
+    /// with authorizations. A backlog of a million events drains in about 8 minutes at the default.
+    public var eventsPerSecondMax = 2000
     /// Requests a webhook starts per loop iteration, so a backlog never holds a loop from its ISO 8583 work.
     public var sendsPerIterationMax = 64
 

@@ -55,6 +55,9 @@ final class WebhookDelivery {
     var connections: [WebhookConnection] = []
     var windowCount = 0
     var sourceIdleUntilNs: UInt64 = 0
+    var budget: SendBudget
+    /// Sends waiting for a token of `budget` (the next wake is when one is there).
+    var waitingForBudget = false
 
     init(
         webhook: WebhookConfiguration, address: SocketAddress, limits: DeliveryLimits, loop: EventLoop,
@@ -73,6 +76,7 @@ final class WebhookDelivery {
         responseTimeoutNs = UInt64(limits.responseTimeoutMs) * 1_000_000
         connectTimeoutNs = UInt64(limits.connectTimeoutMs) * 1_000_000
         self.log = log
+        budget = SendBudget(perSecond: limits.eventsPerSecondMax, nowNs: monotonicNanoseconds())
         let state = journal.state
         watermark = state.watermark
         readPosition = state.watermark
@@ -167,12 +171,20 @@ final class WebhookDelivery {
     /// Sends ready members' head events on idle (or new) connections; returns how many were sent.
     func dispatch(_ now: UInt64) -> Int {
         var sends = 0
+        waitingForBudget = false
         while sends < limits.sendsPerIterationMax && readyStart < ready.count {
             guard let connection = connections.first(where: { $0.isIdle }) ?? openConnection(now) else { break }
             let member = ready[readyStart]
-            readyStart += 1
             guard var stream = streams[member], !stream.sending, stream.retryAtNs == nil, let item = stream.items.first
-            else { continue }
+            else {
+                readyStart += 1
+                continue
+            }
+            guard budget.take(nowNs: now) else {
+                waitingForBudget = true
+                break
+            }
+            readyStart += 1
             stream.sending = true
             streams[member] = stream
             connection.send(item.payload, member: member, nowNs: now)
@@ -209,7 +221,10 @@ final class WebhookDelivery {
     func requestWake(_ now: UInt64, busy: Bool) {
         var wake = earliestRetryNs
         if busy { wake = now }
-        if windowCount < limits.windowEventsMax && streams.count < limits.membersInFlightMax { wake = min(wake, max(sourceIdleUntilNs, now)) }
+        if waitingForBudget { wake = min(wake, budget.nextTokenNs(nowNs: now)) }
+        if windowCount < limits.windowEventsMax && streams.count < limits.membersInFlightMax {
+            wake = min(wake, max(sourceIdleUntilNs, now))
+        }
         for connection in connections { wake = min(wake, connection.deadlineNs) }
         if wake != .max { loop.wakeNoLaterThan(wake) }
     }

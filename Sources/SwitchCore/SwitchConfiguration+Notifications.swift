@@ -25,6 +25,8 @@ extension SwitchConfiguration {
         limits.membersInFlightMax =
             try object.integer("membersInFlightMax", range: 1...(1 << 20)) ?? limits.membersInFlightMax
         limits.deadLettersMax = try object.integer("deadLettersMax", range: 1...1_000_000) ?? limits.deadLettersMax
+        limits.eventsPerSecondMax =
+            try object.integer("eventsPerSecondMax", range: 1...1_000_000) ?? limits.eventsPerSecondMax
         limits.sendsPerIterationMax =
             try object.integer("sendsPerIterationMax", range: 1...4096) ?? limits.sendsPerIterationMax
         configuration.limits = limits

@@ -70,4 +70,19 @@ struct NotificationPartsTests {
                 + #"Balance: 50 points."}}"#)
         #expect(payload.signature == "sha256=" + HMACSHA256.hex(key: Array("key".utf8), message: payload.body))
     }
+
+    @Test("The send budget gives 50 ms worth of tries at once, then one per 1/rate seconds, on a clock it is handed")
+    func sendBudget() {
+        var budget = SendBudget(perSecond: 1000, nowNs: 0)
+        var taken = 0
+        while budget.take(nowNs: 0) { taken += 1 }
+        #expect(taken == 50)
+        #expect(budget.nextTokenNs(nowNs: 0) > 0 && budget.nextTokenNs(nowNs: 0) <= 1_000_001)
+        #expect(!budget.take(nowNs: 500_000) && budget.take(nowNs: 1_000_001))
+        var later = 0
+        while budget.take(nowNs: 10_000_000_000) { later += 1 }
+        #expect(later == 50, "idle time never banks more than the burst")
+        var slow = SendBudget(perSecond: 1, nowNs: 0)
+        #expect(slow.take(nowNs: 0) && !slow.take(nowNs: 999_000_000) && slow.take(nowNs: 1_000_000_001))
+    }
 }

@@ -158,7 +158,7 @@ struct NotificationsEndToEndTests {
                 + #""events": ["points.earned", "tier.changed"], "language": "en"}], "triesMax": 9, "#
                 + #""retryDelayFirstMs": 2, "retryDelayMaxMs": 3, "connectTimeoutMs": 11, "responseTimeoutMs": 12, "#
                 + #""connectionsPerWebhookMax": 5, "responseBytesMax": 300, "windowEventsMax": 7, "#
-                + #""membersInFlightMax": 6, "deadLettersMax": 4, "sendsPerIterationMax": 3, "#
+                + #""membersInFlightMax": 6, "deadLettersMax": 4, "sendsPerIterationMax": 3, "eventsPerSecondMax": 10, "#
                 + #""progressCommitIntervalMs": 8}}"#)
         let notifications = try #require(configuration.notifications)
         let webhook = try #require(notifications.webhooks.first)
@@ -168,7 +168,7 @@ struct NotificationsEndToEndTests {
         #expect(limits.triesMax == 9 && limits.retryDelayFirstMs == 2 && limits.retryDelayMaxMs == 3)
         #expect(limits.connectTimeoutMs == 11 && limits.responseTimeoutMs == 12 && limits.connectionsPerWebhookMax == 5)
         #expect(limits.responseBytesMax == 300 && limits.windowEventsMax == 7 && limits.membersInFlightMax == 6)
-        #expect(limits.deadLettersMax == 4 && limits.sendsPerIterationMax == 3)
+        #expect(limits.deadLettersMax == 4 && limits.sendsPerIterationMax == 3 && limits.eventsPerSecondMax == 10)
         #expect(notifications.progressCommitIntervalMs == 8)
     }
 }
