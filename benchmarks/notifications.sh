@@ -3,7 +3,7 @@
 # at a fixed ISO 8583 rate with delivery running and without it.
 #
 #   benchmarks/notifications.sh [--events N] [--members N] [--rounds N] [--seconds N] [--rate N] [--loops N]
-#                               [--commit-ms N] [--scratch-path DIR]
+#                               [--commit-ms N] [--events-per-second N] [--scratch-path DIR]
 #
 # The switch (release) runs its hidden test source (`serve --notifications-test-source EVENTS:MEMBERS`) into one
 # webhook; the receiver is benchmarks/webhook-sink (our own HTTP/1.1 server answering 200 at once, so the client
@@ -21,6 +21,7 @@ seconds=5
 rate=20000
 loops=2
 commit=20
+budget=2000
 scratch=.build
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -31,8 +32,9 @@ while [ $# -gt 0 ]; do
         --rate) rate="$2"; shift ;;
         --loops) loops="$2"; shift ;;
         --commit-ms) commit="$2"; shift ;;
+        --events-per-second) budget="$2"; shift ;;
         --scratch-path) scratch="$2"; shift ;;
-        *) echo "usage: benchmarks/notifications.sh [--events N] [--members N] [--rounds N] [--seconds N] [--rate N] [--loops N] [--commit-ms N] [--scratch-path DIR]" >&2
+        *) echo "usage: benchmarks/notifications.sh [--events N] [--members N] [--rounds N] [--seconds N] [--rate N] [--loops N] [--commit-ms N] [--events-per-second N] [--scratch-path DIR]" >&2
            exit 2 ;;
     esac
     shift
@@ -74,7 +76,7 @@ start_switch() {
         "$switch" serve --config "$work/config.json" --data "$work/data" --listen "$iso" --admin-listen "$admin" \
             2>"$work/switch.log" & switch_pid=$!
     else
-        echo "{\"loops\": $loops, \"notifications\": {\"webhooks\": [{\"url\": \"$1\", \"secret\": \"bench\"}], \"progressCommitIntervalMs\": $commit}}" \
+        echo "{\"loops\": $loops, \"notifications\": {\"webhooks\": [{\"url\": \"$1\", \"secret\": \"bench\"}], \"progressCommitIntervalMs\": $commit, \"eventsPerSecondMax\": $budget}}" \
             >"$work/config.json"
         "$switch" serve --config "$work/config.json" --data "$work/data" --listen "$iso" --admin-listen "$admin" \
             --notifications-test-source "$2" 2>"$work/switch.log" & switch_pid=$!
@@ -108,7 +110,7 @@ print(f"{values['delivered'] / elapsed:.0f} {elapsed:.2f} {values['retried']}")
 PY
 }
 
-echo "loops $loops, one webhook, connectionsPerWebhookMax 4 (default), durable progress every $commit ms"
+echo "loops $loops, one webhook, connectionsPerWebhookMax 4 (default), durable progress every $commit ms, eventsPerSecondMax $budget"
 echo
 echo "| round | receiver | events | members | events/s | seconds | retried | load |"
 echo "|---|---|---|---|---|---|---|---|"
