@@ -128,6 +128,31 @@ struct NotificationsEndToEndTests {
         #expect(violation == nil, "\(violation ?? "")")
     }
 
+    @Test("While a receiver never answers and its webhook has a backlog, purchases are approved as usual and the admin API answers")
+    func stuckReceiverLeavesAuthorizationsAlone() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let receiver = try WebhookReceiver(
+            directory: directory.path, secret: "k", arguments: ["--weights", "0,0,1,0,0,0", "--sleep", "60"])
+        defer { receiver.stop() }
+        let server = try SwitchProcess(
+            directory: directory,
+            settings: Self.settings(receiver, secret: "k", extra: ["responseTimeoutMs": 60_000, "triesMax": 8]),
+            arguments: ["--notifications-test-source", "5000:100"])
+        defer { server.stop() }
+        #expect(receiver.wait(timeout: 30) { requests in requests.count == 4 }, "every connection holds a request")
+        let client = try SwitchClient(port: server.port)
+        var terminal = Terminal()
+        for index in 1...50 {
+            let request = terminal.purchase(Wire.card(index), 10_000)
+            expectWellFormed(try client.exchange(request), to: request, mti: "0210", code: "00")
+        }
+        let port = try #require(server.adminPort)
+        let health = try Self.json(try AdminClient.get(port, "/v1/health"))
+        #expect((health["notifications"] as? [String: Any])?["queueDepth"] as? Int ?? 0 > 0)
+        #expect(receiver.requests.count == 4, "no more than connectionsPerWebhookMax requests wait on it")
+    }
+
     @Test("A bad notifications section refuses the start naming its path: unknown key, bad URL, missing secret, too few tries, unknown event type")
     func configurationRefusals() throws {
         try ConfigurationFileTests.expectRefusal(
