@@ -54,6 +54,7 @@ struct ProgressJournalTests {
     @Test("A journal reopened after commits (and after a compaction) replays to the state it had; a torn tail is cut")
     func reopen() throws {
         let directory = scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/webhook.progress"
         let journal = try ProgressJournal(path: path)
         journal.append(.acknowledged(2))

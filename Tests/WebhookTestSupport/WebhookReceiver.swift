@@ -76,7 +76,8 @@ public final class WebhookReceiver {
 
     /// The first violation of "per member, each request is the event after the last acknowledged one, or
     /// that one again", or nil: events of a member are never sent ahead of an earlier one's acknowledgement.
-    /// With `allowingRepeats`, an acknowledged event may come again (a restart re-sends what was in flight).
+    /// With `allowingRepeats`, an acknowledged event may come again: a restart re-sends what was in flight, and an
+    /// answer the receiver sent after the switch's response timeout is a failed try to the switch (at least once).
     public static func orderViolation(_ requests: [Request], allowingRepeats: Bool = false) -> String? {
         var acknowledged: [String: Int] = [:]
         for request in requests {
