@@ -40,19 +40,28 @@ let package = Package(
         .target(
             name: "Notifications", dependencies: ["Network", "HTTP", "Metrics", "COpenSSL", "CCRC32C", "ISO8583"],
             swiftSettings: strictSettings),
+        // Admin users, tokens and roles, the hash-chained audit journal (its own thread, group commit) and
+        // remembered Idempotency-Key answers. Knows nothing of the ledger or loyalty.
+        .target(name: "AdminAccess", dependencies: ["HTTP", "COpenSSL"], swiftSettings: strictSettings),
         // The authorization switch: wire contract v1 over the network layer, the codec and the ledger.
         .target(
-            name: "SwitchCore", dependencies: ["ISO8583", "Ledger", "Network", "Loyalty", "HTTP", "Metrics", "Notifications"],
+            name: "SwitchCore",
+            dependencies: [
+                "ISO8583", "Ledger", "Network", "Loyalty", "HTTP", "Metrics", "AdminAccess", "Notifications",
+            ],
             swiftSettings: strictSettings),
         // Pure loyalty rules: program configuration from JSON and the evaluator (earning, credit, tiers, campaigns,
         // offers, caps, bonuses, redemption, expiry and coalition policy). No I/O.
         .target(name: "Loyalty", swiftSettings: strictSettings),
         // The load tester behind `loadgen`: open/closed loop client on epoll, histogram, mix, report, SVG chart.
         .target(name: "LoadGenerator", dependencies: ["ISO8583", "Network", "CLinux"], swiftSettings: strictSettings),
-        // The command-line entry point: `serve`, `iso decode|encode`, `ledger verify|breakage|settlement`, `loadgen`.
+        // The command-line entry point: `serve`, `iso decode|encode`, `ledger verify|breakage|settlement`, `loadgen`,
+        // `admin init`, `audit verify`.
         .executableTarget(
             name: "LoyaltySwitch",
-            dependencies: ["ISO8583", "Ledger", "Loyalty", "SwitchCore", "Network", "LoadGenerator"],
+            dependencies: [
+                "ISO8583", "Ledger", "Loyalty", "SwitchCore", "Network", "LoadGenerator", "AdminAccess", "HTTP",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -81,8 +90,10 @@ let package = Package(
         // End-to-end tests: the real loyalty-switch executable as a child process, driven over loopback TCP.
         .testTarget(
             name: "SwitchTests",
-            dependencies: ["ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty", "HTTP", "WebhookTestSupport"],
-            exclude: ["contract_client.py", "tls_client.py", "admin_client.py"],
+            dependencies: [
+                "ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty", "HTTP", "AdminAccess", "WebhookTestSupport",
+            ],
+            exclude: ["contract_client.py", "tls_client.py", "admin_client.py", "admin_burst.py"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -110,6 +121,11 @@ let package = Package(
         .target(
             name: "WebhookTestSupport", path: "Tests/WebhookTestSupport", exclude: ["webhook_receiver.py"],
             swiftSettings: strictSettings),
+        .testTarget(
+            name: "AdminAccessTests",
+            dependencies: ["AdminAccess", "HTTP"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "MetricsTests",
             dependencies: ["Metrics"],

@@ -1,5 +1,7 @@
 #include "CLinux.h"
+#include <linux/sockios.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 
 int clinux_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -25,4 +27,10 @@ int clinux_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
 int clinux_accept4(int listen_fd, struct sockaddr *address, socklen_t *length) {
     return accept4(listen_fd, address, length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int clinux_unacknowledged_bytes(int fd) {
+    int count = 0;
+    if (ioctl(fd, SIOCOUTQ, &count) != 0) return -1;
+    return count;
 }

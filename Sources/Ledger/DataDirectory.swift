@@ -4,10 +4,12 @@
 
 /// Layout of a ledger data directory:
 ///
-///     ledger.meta          "format=1 shards=N membersPerShardMax=... ...": the shard count and every limit that
-///                          decides an outcome (a full table declines), so replay re-decides as the writer did
+///     ledger.meta          "format=1 shards=N membersPerShardMax=... ... segmentHeaders=1": the shard count and
+///                          every limit that decides an outcome (a full table declines), so replay re-decides as
+///                          the writer did; `segmentHeaders=1` says every shard has a log of headed segments
 ///     card-hash.key        16 random bytes: the key of the card-number hash, created on first open
-///     shard-000/           wal-<sequence>.log segments and snapshot-<sequence>.snap, per shard
+///     shard-000/           wal-<sequence>.log segments (WALSegment) and snapshot-<sequence>.snap, per shard;
+///                          wal-spare.tmp is the next segment, made ahead (SegmentReserve)
 enum DataDirectory {
     static let metaName = "ledger.meta"
     static let cardKeyName = "card-hash.key"
@@ -38,10 +40,32 @@ enum DataDirectory {
         }
         guard create else { throw .incompatibleDirectory(reason: "\(root) is not a ledger data directory") }
         try FileIO.makeDirectory(root)
-        for shard in 0..<configuration.shardCount { try FileIO.makeDirectory(shardDirectory(root, shard: shard)) }
+        for shard in 0..<configuration.shardCount {
+            let directory = shardDirectory(root, shard: shard)
+            try FileIO.makeDirectory(directory)
+            try createFirstSegment(directory, segmentBytes: configuration.segmentBytes)
+        }
         let limits = RecordedLimits(configuration)
         try writeMeta(root, limits)
         return limits
+    }
+
+    /// Every shard starts with a segment, made before ledger.meta says the directory exists: a shard of an
+    /// existing directory without any segment therefore lost its log (the reader refuses it), rather than
+    /// being taken for a new, empty one.
+    static func createFirstSegment(_ directory: String, segmentBytes: Int) throws(LedgerError) {
+        let temporaryPath = directory + "/" + WALWriter.fallbackName
+        do throws(LedgerError) {
+            let descriptor = try SegmentReserve.makeFile(path: temporaryPath, bytes: segmentBytes, zeroFill: false)
+            defer { FileIO.closeFile(descriptor) }
+            _ = try WALWriter.publish(
+                descriptor, temporaryPath: temporaryPath, directory: directory, firstSequence: 1,
+                segmentBytes: segmentBytes)
+            try FileIO.syncDirectory(directory)
+        } catch {
+            guard error.isShortage else { throw error }
+            throw .noRoomForLog(directory: directory, segmentBytes: segmentBytes, reason: error.description)
+        }
     }
 
     static func writeMeta(_ root: String, _ limits: RecordedLimits) throws(LedgerError) {
@@ -95,6 +119,9 @@ extension String {
 /// the records were written under, so they are recorded in `ledger.meta`; changing them goes through a snapshot.
 struct RecordedLimits: Equatable {
     var values: [(name: String, value: Int64)]
+    /// The directory's log is made of segments with headers (`segmentHeaders=1`; WALSegment). Not a limit: it
+    /// takes no part in `==`. False for a directory written by a build before them.
+    var hasSegmentHeaders = true
 
     init(_ configuration: LedgerConfiguration) {
         values = [
@@ -124,6 +151,7 @@ struct RecordedLimits: Equatable {
         }
         guard parsed["format"] == 1 else { return nil }
         self.init(LedgerConfiguration())
+        hasSegmentHeaders = parsed["segmentHeaders"] == 1
         for index in values.indices {
             guard let value = parsed[values[index].name] else {
                 if Self.optionalNames.contains(values[index].name) { continue }
@@ -138,7 +166,10 @@ struct RecordedLimits: Equatable {
         "lotsPerMemberMax", "lotsPerShardMax", "settlementPairsPerShardMax", "spentLotPartsPerShardMax",
     ]
 
-    var text: String { "format=1 " + values.map { "\($0.name)=\($0.value)" }.joined(separator: " ") + "\n" }
+    var text: String {
+        let marker = hasSegmentHeaders ? " segmentHeaders=1" : ""
+        return "format=1 " + values.map { "\($0.name)=\($0.value)" }.joined(separator: " ") + marker + "\n"
+    }
 
     var shardCount: Int { Int(values[0].value) }
 

@@ -67,6 +67,31 @@ enum FileIO {
         try syncAll(descriptor, path: path)
     }
 
+    /// Allocates `bytes` from the start of the file (posix_fallocate: blocks reserved, the size set), so later
+    /// writes inside it need no free space.
+    static func allocate(_ descriptor: Int32, bytes: Int64, path: String) throws(LedgerError) {
+        precondition(bytes > 0, "allocate a positive size")
+        while true {
+            let result = posix_fallocate(descriptor, 0, off_t(bytes))
+            if result == 0 { return }
+            if result != EINTR { throw .io(operation: "posix_fallocate", path: path, errno: result) }
+        }
+    }
+
+    /// Writes zeros over `range` of the file (bounded by the range), in pieces of at most 1 MiB.
+    static func writeZeros(_ descriptor: Int32, range: Range<Int64>, path: String) throws(LedgerError) {
+        let pieceBytes = 1 << 20
+        let zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceBytes, alignment: 4096)
+        defer { zeros.deallocate() }
+        zeros.initializeMemory(as: UInt8.self, repeating: 0)
+        var offset = range.lowerBound
+        while offset < range.upperBound {
+            let count = Int(min(Int64(pieceBytes), range.upperBound - offset))
+            try writeAll(descriptor, UnsafeRawBufferPointer(rebasing: zeros[0..<count]), offset: offset, path: path)
+            offset += Int64(count)
+        }
+    }
+
     static func fileSize(_ descriptor: Int32, path: String) throws(LedgerError) -> Int64 {
         var status = stat()
         if fstat(descriptor, &status) != 0 { throw .io(operation: "fstat", path: path, errno: errno) }

@@ -81,10 +81,23 @@ public final class Ledger: @unchecked Sendable {
     ) throws(LedgerError) -> Ledger {
         let key = try DataDirectory.cardHashKey(directory, create: true)
         if recorded != RecordedLimits(configuration) {
-            try changeLimits(directory, from: recorded.applied(to: configuration), to: configuration)
+            try changeLimits(
+                directory, from: recorded.applied(to: configuration), to: configuration,
+                directoryHasSegmentHeaders: recorded.hasSegmentHeaders)
         }
         let sinks = SinkRegistry()
-        let (shards, reports) = try openShardsInParallel(root: directory, configuration: configuration, sinks: sinks)
+        let (shards, reports) = try openShardsInParallel(
+            root: directory, configuration: configuration, directoryHasSegmentHeaders: recorded.hasSegmentHeaders,
+            sinks: sinks)
+        if !recorded.hasSegmentHeaders {
+            // Every shard's writer has started a headed segment after the segments written before segment headers
+            // (it never appends to those): from here on a shard without a segment, or whose newest segment has no
+            // header, lost its log (WALReader+Legacy.swift).
+            try DataDirectory.writeMeta(directory, RecordedLimits(configuration))
+            configuration.log(
+                "log upgraded to segments with headers: each shard goes on in a new segment after the ones written "
+                    + "before (read as before, dropped by the next snapshot); ledger.meta says segmentHeaders=1")
+        }
         let rulesSlot = RulesSlot()
         let newestRecordTimeMs = reports.compactMap(\.newestRecordTimeMs).max()
         for shard in shards {
@@ -113,13 +126,15 @@ public final class Ledger: @unchecked Sendable {
     /// Limits decide outcomes, so records must be replayed under the limits they were written with: recover
     /// with the recorded limits, snapshot every shard (so nothing is left to replay), then record the new ones.
     private static func changeLimits(
-        _ directory: String, from old: LedgerConfiguration, to new: LedgerConfiguration
+        _ directory: String, from old: LedgerConfiguration, to new: LedgerConfiguration,
+        directoryHasSegmentHeaders: Bool
     ) throws(LedgerError) {
         var recovered: [(ShardState, ShardRecovery.Report, String)] = []
         for index in 0..<old.shardCount {
             let shardDirectory = DataDirectory.shardDirectory(directory, shard: index)
             let state = ShardState(shardIndex: index, shardCount: old.shardCount, limits: old)
-            let recovery = ShardRecovery(directory: shardDirectory, readOnly: false, segmentBytes: old.segmentBytes)
+            var recovery = ShardRecovery(directory: shardDirectory, readOnly: false)
+            recovery.directoryHasSegmentHeaders = directoryHasSegmentHeaders
             let report = try recovery.recover(into: state)
             guard state.members.count <= new.membersPerShardMax, state.cards.count <= new.cardsPerShardMax,
                 state.holds.count <= new.holdsPerShardMax, state.outbox.count <= new.transfersInFlightMax,
@@ -137,7 +152,10 @@ public final class Ledger: @unchecked Sendable {
                 directory: shardDirectory, sequence: report.lastSequence, keeping: path,
                 currentSegment: report.position.segmentPath ?? "")
         }
-        try DataDirectory.writeMeta(directory, RecordedLimits(new))
+        var limits = RecordedLimits(new)
+        // The log is unchanged: a directory still ending in segments without headers must not claim otherwise.
+        limits.hasSegmentHeaders = directoryHasSegmentHeaders
+        try DataDirectory.writeMeta(directory, limits)
         new.log(
             "limits changed: \(RecordedLimits(old).text.trimmingSuffixNewline()) -> "
                 + RecordedLimits(new).text.trimmingSuffixNewline()
@@ -146,13 +164,16 @@ public final class Ledger: @unchecked Sendable {
 
     /// Shards recover independently (own directory, own state), so they recover on parallel threads.
     private static func openShardsInParallel(
-        root: String, configuration: LedgerConfiguration, sinks: SinkRegistry
+        root: String, configuration: LedgerConfiguration, directoryHasSegmentHeaders: Bool, sinks: SinkRegistry
     ) throws(LedgerError) -> ([Shard], [ShardRecoveryReport]) {
         let results = Mutex<[Int: Result<(Shard, ShardRecoveryReport), LedgerError>]>([:])
         DispatchQueue.concurrentPerform(iterations: configuration.shardCount) { index in
             let result: Result<(Shard, ShardRecoveryReport), LedgerError>
             do throws(LedgerError) {
-                result = .success(try openShard(index, root: root, configuration: configuration, sinks: sinks))
+                result = .success(
+                    try openShard(
+                        index, root: root, configuration: configuration,
+                        directoryHasSegmentHeaders: directoryHasSegmentHeaders, sinks: sinks))
             } catch {
                 result = .failure(error)
             }
@@ -169,30 +190,47 @@ public final class Ledger: @unchecked Sendable {
     }
 
     private static func openShard(
-        _ index: Int, root: String, configuration: LedgerConfiguration, sinks: SinkRegistry
+        _ index: Int, root: String, configuration: LedgerConfiguration, directoryHasSegmentHeaders: Bool,
+        sinks: SinkRegistry
     ) throws(LedgerError) -> (Shard, ShardRecoveryReport) {
         let shardDirectory = DataDirectory.shardDirectory(root, shard: index)
         let state = ShardState(shardIndex: index, shardCount: configuration.shardCount, limits: configuration)
-        let recovery = ShardRecovery(
-            directory: shardDirectory, readOnly: false, segmentBytes: configuration.segmentBytes)
+        var recovery = ShardRecovery(directory: shardDirectory, readOnly: false)
+        recovery.acceptsDamage = configuration.acceptsLogDamage
+        recovery.directoryHasSegmentHeaders = directoryHasSegmentHeaders
         let report = try recovery.recover(into: state)
         try checkClock(newestRecordTimeMs: report.newestRecordTimeMs, configuration: configuration)
-        if let torn = report.tornTail {
-            configuration.log(
-                "shard \(index): torn tail in \(torn.file) at offset \(torn.offset): truncated \(torn.bytesDiscarded) "
-                    + "bytes (an incomplete last batch, never acknowledged)")
-        }
-        configuration.log(
-            "shard \(index): recovered snapshot \(report.snapshotSequence) + \(report.recordsReplayed) records, "
-                + "last sequence \(report.lastSequence), \(state.members.count) members")
+        logRecovery(report, shard: index, members: state.members.count, configuration: configuration)
         let writer = try WALWriter(
             directory: shardDirectory, segmentBytes: configuration.segmentBytes,
             batchBytesMax: configuration.batchBytesMax, skipSync: configuration.skipSync,
-            prepareSpare: configuration.prepareSpareSegments, position: report.position)
+            zeroFillsReserve: configuration.zeroFillsNextSegment,
+            retryIntervalMs: configuration.reserveRetryIntervalMs, position: report.position)
         let shard = Shard(
             index: index, state: state, writer: writer, directory: shardDirectory, configuration: configuration,
             sinks: sinks)
         return (shard, ShardRecoveryReport(report, members: state.members.count))
+    }
+
+    /// What recovery did, in the log: a torn tail as information, a damaged log started anyway as a failure (the
+    /// operator asked for it, and must see what it cost).
+    private static func logRecovery(
+        _ report: ShardRecovery.Report, shard index: Int, members: Int, configuration: LedgerConfiguration
+    ) {
+        if let torn = report.tornTail {
+            configuration.log(
+                "shard \(index): torn tail in \(torn.file) at offset \(torn.offset): zeroed \(torn.bytesDiscarded) "
+                    + "bytes (an incomplete last batch, never acknowledged)")
+        }
+        if let damage = report.acceptedDamage {
+            configuration.logFailure(
+                "shard \(index): STARTING WITH A DAMAGED LOG (--accept-log-damage): \(damage.damage); the log is "
+                    + "kept through sequence \(damage.lastSequenceKept) and everything after it is lost; set aside: "
+                    + (damage.setAside.isEmpty ? "nothing" : damage.setAside.joined(separator: ", ")))
+        }
+        configuration.log(
+            "shard \(index): recovered snapshot \(report.snapshotSequence) + \(report.recordsReplayed) records, "
+                + "last sequence \(report.lastSequence), \(members) members")
     }
 
     /// Refuses a clock behind the newest record by more than the tolerance, before anything is written: records
@@ -277,6 +315,8 @@ public final class Ledger: @unchecked Sendable {
     /// Each shard's commits, members and stop reason, in shard order; readable from any thread at any time
     /// (health checks and metrics), without touching the shards.
     public var shardStatistics: [ShardStatistics] { shards.map(\.statistics) }
+    /// Each shard's condition, in shard order (see `health`).
+    var shardConditions: [ShardCondition] { shards.map { $0.faults.condition } }
 
     /// Write statistics per shard since open: (records, fdatasync calls). Read after `close`.
     public var commitStatistics: [(records: Int, syncs: Int)] {
@@ -312,6 +352,8 @@ public struct ShardRecoveryReport: Sendable {
     public var recordsVerified: Int
     public var lastSequence: UInt64
     public var tornTail: TornTail?
+    /// With `acceptsLogDamage`: the damage the log was cut at and what was set aside (nil: the log was sound).
+    public var acceptedDamage: AcceptedLogDamage?
     public var members: Int
     /// The latest time stamped on a record of the shard's log, in milliseconds since the epoch (nil: empty log).
     public var newestRecordTimeMs: Int64?
@@ -322,6 +364,7 @@ public struct ShardRecoveryReport: Sendable {
         recordsVerified = report.recordsVerified
         lastSequence = report.lastSequence
         tornTail = report.tornTail
+        acceptedDamage = report.acceptedDamage
         self.members = members
         newestRecordTimeMs = report.newestRecordTimeMs
     }

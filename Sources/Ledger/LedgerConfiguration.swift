@@ -24,11 +24,22 @@ public struct LedgerConfiguration: Sendable {
     public var transfersInFlightMax: Int = 1024
     /// Bytes of log records in one group commit; a fuller batch is committed early.
     public var batchBytesMax: Int = 1 << 20
-    /// Size of a preallocated log segment file.
+    /// Size of a preallocated log segment file. Each shard holds two allocated at all times, the current one and
+    /// the next (its reserve), and refuses to start without room for both.
     public var segmentBytes: Int = 64 << 20
-    /// Zero-fill the next segment in the background (cheaper fdatasync on overwritten blocks, no file creation
-    /// on the shard's thread), at the cost of writing each segment's size in zeros once more.
-    public var prepareSpareSegments: Bool = true
+    /// Zero-fill the next segment in the background (cheaper fdatasync on overwritten blocks), at the cost of
+    /// writing each segment's size in zeros once more. Either way its space is allocated ahead.
+    public var zeroFillsNextSegment: Bool = true
+    /// While the next segment cannot be allocated (disk full, descriptors exhausted), a shard tries again this
+    /// often. When it is needed and missing, the shard declines every request (`systemError`, nothing applied)
+    /// until an attempt succeeds: this interval is how soon approvals resume after the cause clears.
+    public var reserveRetryIntervalMs: Int = 250
+    /// An idle shard makes its segment's acknowledged mark durable after this many milliseconds (a busy one does
+    /// so with every batch's fdatasync), so the mark trails the log by at most one batch.
+    public var idleMarkSyncMs: Int = 50
+    /// The operator's override (`serve --accept-log-damage`): open a damaged log anyway, keeping it up to the
+    /// damage and setting the rest aside as `*.damaged` files, each step logged as a failure. Off: refuse.
+    public var acceptsLogDamage: Bool = false
     /// A snapshot is written after this many records (and on close); 0 disables periodic snapshots.
     public var snapshotIntervalRecords: Int = 2_000_000
     // MARK: Lots (dated holdings, see LotTable.swift)
@@ -72,6 +83,12 @@ public struct LedgerConfiguration: Sendable {
         let text = "ledger: " + line + "\n"
         _ = text.withCString { write(2, $0, strlen($0)) }
     }
+    /// A shard declines requests because its next log segment cannot be allocated, or approves again: said
+    /// once per change, apart from `log`, so that a service can log it as the warning it is.
+    public var logWarning: @Sendable (String) -> Void = { line in
+        let text = "ledger: warning: " + line + "\n"
+        _ = text.withCString { write(2, $0, strlen($0)) }
+    }
     /// A shard stopped (its log could not be written): said once per shard, apart from `log`, so that a service
     /// can log it as the error it is; every request the shard gets afterwards is answered `systemError`.
     public var logFailure: @Sendable (String) -> Void = { line in
@@ -80,6 +97,23 @@ public struct LedgerConfiguration: Sendable {
     }
 
     public init() {}
+
+    /// Descriptors each shard may hold at once: its current segment, the next one (made ahead), a segment made
+    /// on demand when that one is not ready, its directory (for fsync), and a snapshot being written (the file
+    /// and its directory's fsync).
+    public static let descriptorsPerShard = 6
+
+    /// Descriptors the ledger may hold at once (the directory lock, then `descriptorsPerShard` per shard): what a
+    /// service must keep free beside its connections, so that a full descriptor table never stops the log.
+    public var descriptorsReserved: Int { 1 + shardCount * Self.descriptorsPerShard }
+
+    /// Of `descriptorsPerShard`, those opened only for a moment: a segment made on demand and a snapshot being
+    /// written (its file and its directory). The others (segment, next segment, directory) stay open.
+    public static let descriptorsOpenedOnDemandPerShard = 3
+
+    /// What an open ledger may still open beyond the descriptors it holds: a service counts the ones open now
+    /// and adds these.
+    public var descriptorsOpenedOnDemand: Int { shardCount * Self.descriptorsOpenedOnDemandPerShard }
 
     public static let realtimeMs: @Sendable () -> Int64 = {
         var now = timespec()
@@ -94,7 +128,10 @@ public struct LedgerConfiguration: Sendable {
         precondition(cardsPerShardMax >= membersPerShardMax && cardsPerShardMax < Int(Int32.max) / 2, "cards")
         precondition(holdsPerShardMax >= 1 && holdsPerShardMax < Int(Int32.max), "holdsPerShardMax")
         precondition(idempotencyKeysPerShardMax >= 1 && idempotencyKeysPerShardMax < Int(Int32.max) / 2, "keys")
-        precondition(batchBytesMax >= 4096 && segmentBytes >= batchBytesMax * 2, "segment holds two batches")
+        precondition(
+            batchBytesMax >= 4096 && segmentBytes >= WALSegment.recordsStart + batchBytesMax,
+            "a segment holds its header and a whole batch")
+        precondition(reserveRetryIntervalMs >= 1 && idleMarkSyncMs >= 1, "retry and mark intervals are positive")
         precondition(transfersInFlightMax >= 1, "transfersInFlightMax")
         validateLots()
     }
@@ -103,7 +140,9 @@ public struct LedgerConfiguration: Sendable {
 /// Operating errors of the ledger. Card numbers never appear in them.
 public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case io(operation: String, path: String, errno: Int32)
-    /// A record before the log's tail is damaged: the ledger refuses to start rather than lose it silently.
+    /// The log is damaged — a record before its tail, a gap in sequences, a segment cut short or missing, a log
+    /// that ends before its segment headers or the snapshot say it did — the ledger refuses to start rather than
+    /// lose acknowledged records silently. `reason` names the sequences.
     case damagedLog(file: String, offset: Int64, reason: String)
     case damagedSnapshot(file: String, reason: String)
     /// The data directory was written with another shard count or format.
@@ -114,23 +153,46 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case replayMismatch(file: String, offset: Int64, reason: String)
     /// At open, the clock is behind the newest record by more than `clockBehindToleranceMs`.
     case clockBehind(newestRecordMs: Int64, clockMs: Int64)
+    /// At open, the current segment or the next one (the reserve) could not be allocated: too little disk space
+    /// or no descriptor. The ledger refuses to start rather than fail at its first segment change.
+    case noRoomForLog(directory: String, segmentBytes: Int, reason: String)
+    /// The log is in doubt (a sync or write of it failed): the shard stops, and a restart recovers from disk.
+    case logFailed(reason: String)
 
     public var description: String {
         switch self {
         case .io(let operation, let path, let errno):
             "\(operation) \(path): \(String(cString: strerror(errno))) (errno \(errno))"
         case .damagedLog(let file, let offset, let reason):
-            "damaged log record in \(file) at offset \(offset): \(reason); refusing to start"
+            "damaged log: \(file) at offset \(offset): \(reason); refusing to start (serve --accept-log-damage "
+                + "starts without the rest of the log)"
         case .damagedSnapshot(let file, let reason): "damaged snapshot \(file): \(reason)"
         case .incompatibleDirectory(let reason): "incompatible data directory: \(reason)"
         case .directoryInUse(let path): "\(path) is in use by another ledger (two writers would corrupt the log)"
         case .replayMismatch(let file, let offset, let reason):
             "replay of \(file) at offset \(offset) disagrees with the recorded outcome: \(reason)"
+        case .noRoomForLog(let directory, let segmentBytes, let reason):
+            "no room for the log in \(directory): the current segment and the next one (\(segmentBytes) bytes each) "
+                + "must be allocated ahead, and \(reason); free disk space or descriptors, or lower "
+                + "limits.logSegmentBytes"
+        case .logFailed(let reason): "log failure: \(reason)"
         case .clockBehind(let newestRecordMs, let clockMs):
             "the clock says \(UTCTime.rfc3339(milliseconds: clockMs)), "
                 + "\(UTCTime.seconds(milliseconds: newestRecordMs - clockMs)) behind the newest log record "
                 + "(\(UTCTime.rfc3339(milliseconds: newestRecordMs))); records stamped before the ones already "
                 + "written would expire holds late and date keys and lots wrongly"
         }
+    }
+}
+
+extension LedgerError {
+    /// A shortage that an operator (or time) can clear — no space, no descriptor, no memory — met while making
+    /// room for the log, never while syncing it: declining and retrying later is safe, nothing is in doubt.
+    /// A failed sync is never a shortage, whatever its errno (a thin-provisioned disk reports ENOSPC from
+    /// fdatasync): after it, the kernel may have dropped the pages it could not write (PostgreSQL's "fsyncgate").
+    public var isShortage: Bool {
+        guard case .io(let operation, _, let number) = self else { return false }
+        guard operation != "fsync" && operation != "fdatasync" else { return false }
+        return number == ENOSPC || number == EDQUOT || number == EMFILE || number == ENFILE || number == ENOMEM
     }
 }

@@ -46,8 +46,8 @@ extension Ledger {
         for index in 0..<configuration.shardCount {
             let shardDirectory = DataDirectory.shardDirectory(directory, shard: index)
             let state = ShardState(shardIndex: index, shardCount: configuration.shardCount, limits: configuration)
-            let recovery = ShardRecovery(
-                directory: shardDirectory, readOnly: true, segmentBytes: configuration.segmentBytes)
+            var recovery = ShardRecovery(directory: shardDirectory, readOnly: true)
+            recovery.directoryHasSegmentHeaders = recorded.hasSegmentHeaders
             let report = try recovery.recover(into: state)
             try state.checkInvariants(directory: shardDirectory)
             state.addTotals(to: &totals)

@@ -29,7 +29,10 @@ final class Shard: @unchecked Sendable {
     private var acknowledgements: [(Int, ShardCommand)] = []
     private var batchTimeMs: Int64 = 0
     private var recordsSinceSnapshot = 0
-    private(set) var failure: LedgerError?
+    /// Set when the log failed (fail-stop): the shard declines everything until a restart.
+    var failure: LedgerError?
+    /// The shard's condition for health checks, and what it keeps while declining (Shard+Faults.swift).
+    let faults = ShardFaults()
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
     /// 1 when no snapshot is being written.
@@ -83,7 +86,7 @@ final class Shard: @unchecked Sendable {
         var batch: [ShardCommand] = []
         batch.reserveCapacity(configuration.queueCapacity + queue.internalReserve)
         while true {
-            let stop = queue.takeAll(into: &batch, waitAtMostMs: configuration.lotSweepIntervalMs)
+            let stop = queue.takeAll(into: &batch, waitAtMostMs: waitAtMostMs)
             if let (generation, program) = rulesSlot.changed(since: rulesGeneration) {
                 rulesGeneration = generation
                 state.rules = program
@@ -91,6 +94,8 @@ final class Shard: @unchecked Sendable {
             // The ledger's time never goes backwards: a wall clock stepped back (NTP, an operator) keeps the last
             // time until it catches up, so records, holds, keys and lots stay in the order they happened.
             batchTimeMs = max(batchTimeMs, configuration.clockMs())
+            if batch.isEmpty { idle() }
+            processDeferred()
             for index in batch.indices {
                 if index + 1 < batch.count { state.prefetch(for: batch[index + 1]) }
                 process(&batch[index])
@@ -98,6 +103,7 @@ final class Shard: @unchecked Sendable {
             batch.removeAll(keepingCapacity: true)
             sweepLotsWhenDue()
             commitAndDeliver()
+            watchReserve()
             if configuration.snapshotIntervalRecords > 0
                 && recordsSinceSnapshot >= configuration.snapshotIntervalRecords
             {
@@ -105,24 +111,27 @@ final class Shard: @unchecked Sendable {
             }
             if stop { break }
         }
+        syncMarkWhenIdle()
         if failure == nil && snapshotOnStop {
             takeSnapshot(wait: true)
         } else {
             snapshotSlot.wait()
             snapshotSlot.signal()
         }
-        writer.stop()
+        writer.close()
     }
 
     /// Works on the command in place in the batch (it is several hundred bytes: no copy per step).
-    private func process(_ command: inout ShardCommand) {
-        state.applyRulesExpiry(&command, nowMs: batchTimeMs)
-        state.resolveLotTerms(&command, nowMs: batchTimeMs)
-        if failure != nil {
-            deliverLater(command, LedgerReply(tag: command.tag, key: command.key, status: .systemError))
+    /// A command is declined before anything of it is applied when the log has no room for its batch (or the
+    /// shard stopped), so a decline never leaves half an effect behind.
+    func process(_ command: inout ShardCommand) {
+        if failure == nil && !writer.hasRoomForRecord { commitAndDeliver() }
+        guard failure == nil, !writer.isBatchEmpty || hasRoomForBatch() else {
+            decline(command)
             return
         }
-        if !writer.hasRoomForRecord { commitAndDeliver() }
+        state.applyRulesExpiry(&command, nowMs: batchTimeMs)
+        state.resolveLotTerms(&command, nowMs: batchTimeMs)
         let result = state.apply(&command, nowMs: batchTimeMs)
         if result.isLogged {
             let body = WALRecord.Body(
@@ -147,7 +156,7 @@ final class Shard: @unchecked Sendable {
         }
     }
 
-    private func deliverLater(_ command: ShardCommand, _ reply: LedgerReply) {
+    func deliverLater(_ command: ShardCommand, _ reply: LedgerReply) {
         guard command.sink != SinkRegistry.none else { return }
         replies.add(reply, to: command.sink)
     }
@@ -170,7 +179,7 @@ final class Shard: @unchecked Sendable {
 
     /// One bounded sweep step per `lotSweepIntervalMs` of real time, applied and logged like a command.
     private func sweepLotsWhenDue() {
-        guard configuration.lotSweepIntervalMs > 0, failure == nil else { return }
+        guard configuration.lotSweepIntervalMs > 0, failure == nil, faults.condition.isApproving else { return }
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         let nowNs = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
@@ -183,7 +192,7 @@ final class Shard: @unchecked Sendable {
     /// stops accepting work: memory is ahead of the disk, and only a restart (recovery) makes them agree. The
     /// failed batch is never written again: its requests were answered `systemError`, so it must not become
     /// durable later, and the failure is logged once rather than at every batch after it.
-    private func commitAndDeliver() {
+    func commitAndDeliver() {
         if failure == nil {
             let records = writer.recordsInBatch
             let startNs = ShardStatistics.now()
@@ -193,9 +202,7 @@ final class Shard: @unchecked Sendable {
                     statistics.recordCommit(records: records, nanoseconds: ShardStatistics.now() - startNs)
                 }
             } catch {
-                failure = error
-                statistics.recordStop("log commit failed: \(error)")
-                configuration.logFailure("shard \(index): log commit failed, shard stopped: \(error)")
+                stop(after: error, in: "log commit")
             }
             statistics.recordMembers(state.members.count)
         }

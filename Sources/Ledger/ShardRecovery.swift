@@ -7,6 +7,8 @@ struct ShardRecovery {
         var recordsVerified: Int
         var lastSequence: UInt64
         var tornTail: TornTail?
+        /// With the operator's override: the damage the log was cut at (nil: sound).
+        var acceptedDamage: AcceptedLogDamage?
         var position: WALPosition
         /// The latest time stamped on a record of the log (nil for an empty log).
         var newestRecordTimeMs: Int64?
@@ -14,7 +16,10 @@ struct ShardRecovery {
 
     let directory: String
     let readOnly: Bool
-    let segmentBytes: Int
+    /// The operator's `--accept-log-damage`: keep the sound part of a damaged log instead of refusing.
+    var acceptsDamage = false
+    /// False for a directory not yet opened by a build with segment headers (ledger.meta has no `segmentHeaders`).
+    var directoryHasSegmentHeaders = true
 
     func recover(into state: ShardState) throws(LedgerError) -> Report {
         var afterSequence: UInt64 = 0
@@ -25,7 +30,9 @@ struct ShardRecovery {
             afterSequence = loaded.sequence
             snapshotCRC = loaded.lastCRC
         }
-        let reader = WALReader(directory: directory, readOnly: readOnly, segmentBytes: segmentBytes)
+        let reader = WALReader(
+            directory: directory, readOnly: readOnly, acceptsDamage: acceptsDamage,
+            directoryHasSegmentHeaders: directoryHasSegmentHeaders)
         let outcome = try reader.scan(
             afterSequence: afterSequence, snapshotCRC: snapshotCRC,
             prefetch: { body in Self.prefetch(body, state: state) }
@@ -35,7 +42,8 @@ struct ShardRecovery {
         return Report(
             snapshotSequence: afterSequence, snapshotPath: snapshotPath, recordsReplayed: outcome.recordsReplayed,
             recordsVerified: outcome.recordsVerified, lastSequence: outcome.position.nextSequence - 1,
-            tornTail: outcome.tornTail, position: outcome.position, newestRecordTimeMs: outcome.newestTimeMs)
+            tornTail: outcome.tornTail, acceptedDamage: outcome.acceptedDamage, position: outcome.position,
+            newestRecordTimeMs: outcome.newestTimeMs)
     }
 
     /// Starts the next record's hash-table misses while this one is applied (an unchecked hint only).

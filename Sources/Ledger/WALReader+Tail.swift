@@ -2,52 +2,118 @@
     import Glibc
 #endif
 
-/// Deciding what a stop in the record stream means: clean end, torn tail, or damage.
+/// Deciding what the end of a segment, and of the log, means: a clean end, a torn tail, or damage.
 extension WALReader {
+    /// After a segment's records: the file must still have its allocated size, a stop in the records must be a
+    /// torn tail (or zeros), every record the header calls acknowledged must have been read, and the last
+    /// segment must not name a successor (nor be one written before segment headers, in a headed directory).
+    func checkSegmentEnd(
+        _ segment: Segment, header: WALSegment.Header, isLegacy: Bool, bytes: UnsafeRawBufferPointer, stop: Int,
+        isLast: Bool, state: inout ScanState
+    ) throws(LedgerError) {
+        let last = state.lastSequence
+        let acknowledged = Self.acknowledgedText(header)
+        guard Int64(bytes.count) >= header.segmentBytes else {
+            let allocated = isLegacy ? Self.legacyAllocationText : " but was allocated \(header.segmentBytes)"
+            throw .damagedLog(
+                file: segment.path, offset: Int64(min(stop, bytes.count)),
+                reason: "the file is \(bytes.count) bytes\(allocated): cut short; its records end at sequence \(last) "
+                    + "(offset \(stop))\(acknowledged)")
+        }
+        state.tornTail = try classifyStop(
+            segment, bytes: bytes, stop: stop, isLast: isLast, expected: last + 1, header: header)
+        if isLegacy { try checkLegacyEnd(segment, stop: stop, isLast: isLast, state: state) }
+        guard last >= header.acknowledgedSequence else {
+            throw .damagedLog(
+                file: segment.path, offset: Int64(stop),
+                reason: "acknowledged records are missing: the segment's records end at sequence \(last) (offset "
+                    + "\(stop))\(acknowledged)")
+        }
+        if isLast && header.nextFirstSequence != 0 {
+            let name = WALSegment.fileName(firstSequence: header.nextFirstSequence)
+            throw .damagedLog(
+                file: segment.path, offset: Int64(stop),
+                reason: "the log continues in \(name) (sequences from \(header.nextFirstSequence)), which is "
+                    + "missing; this segment ends at sequence \(last)")
+        }
+    }
+
+    /// ", but its header says sequences through N were acknowledged (ending at offset E)", or "" when none were.
+    static func acknowledgedText(_ header: WALSegment.Header) -> String {
+        guard header.acknowledgedSequence >= header.firstSequence else { return "" }
+        return ", but its header says sequences through \(header.acknowledgedSequence) were acknowledged "
+            + "(ending at offset \(header.acknowledgedEnd))"
+    }
+
+    /// After the last segment: a log must exist, and it must reach the snapshot.
+    func checkEnd(_ segments: [Segment], state: ScanState) throws(LedgerError) {
+        if segments.isEmpty && directoryHasSegmentHeaders {
+            throw .damagedLog(
+                file: directory, offset: 0,
+                reason: "no log segment (every shard keeps at least one): the log after the snapshot's sequence "
+                    + "\(state.afterSequence) was deleted")
+        }
+        guard state.lastSequence >= state.afterSequence else {
+            throw .damagedLog(
+                file: state.sound?.path ?? directory, offset: state.sound?.end ?? 0,
+                reason: "the log ends at sequence \(state.lastSequence) but the snapshot covers sequences through "
+                    + "\(state.afterSequence)")
+        }
+    }
+
+    /// Where the records stop: zeros are a clean end; anything else is a torn tail only in the last segment,
+    /// past the acknowledged mark, with no intact batch after it.
     func classifyStop(
-        _ segment: Segment, bytes: UnsafeRawBufferPointer, stop: Int, isLast: Bool, state: ScanState
-    ) throws(LedgerError) -> (end: Int64, tornTail: TornTail?) {
-        if isAllZero(bytes, from: stop) { return (Int64(stop), nil) }
-        let expected = state.expectedSequence ?? segment.firstSequence
-        let lastValid = lastValidRecord(bytes, after: stop, sequenceAtLeast: expected)
-        let reason = "record fails its checksum or framing"
+        _ segment: Segment, bytes: UnsafeRawBufferPointer, stop: Int, isLast: Bool, expected: UInt64,
+        header: WALSegment.Header
+    ) throws(LedgerError) -> TornTail? {
+        let dataEnd = lastNonZero(bytes, from: stop)
+        if dataEnd == stop { return nil }
+        let reason = "the record of sequence \(expected) fails its checksum or framing"
         guard isLast else {
             throw .damagedLog(file: segment.path, offset: Int64(stop), reason: reason + " (not the last segment)")
         }
-        if let lastValid, lastValid.batchFirstSequence > expected {
+        guard expected > header.acknowledgedSequence else {
+            throw .damagedLog(
+                file: segment.path, offset: Int64(stop), reason: reason + Self.acknowledgedText(header))
+        }
+        if let lastValid = lastValidRecord(bytes, after: stop, before: dataEnd, sequenceAtLeast: expected),
+            lastValid.batchFirstSequence > expected
+        {
             throw .damagedLog(
                 file: segment.path, offset: Int64(stop),
                 reason: reason + "; later batches from sequence \(lastValid.batchFirstSequence) are intact")
         }
-        let torn = TornTail(file: segment.path, offset: Int64(stop), bytesDiscarded: Int64(bytes.count - stop))
-        return (Int64(stop), torn)
+        return TornTail(file: segment.path, offset: Int64(stop), bytesDiscarded: Int64(dataEnd - stop))
     }
 
-    private func isAllZero(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Bool {
-        var offset = start
-        while offset < bytes.count && offset % 8 != 0 {
-            if bytes[offset] != 0 { return false }
-            offset += 1
+    /// One past the last non-zero byte at or after `start` (`start` when all are zero). Scans backwards, so a
+    /// clean end of a mostly empty segment costs one pass over its unused part.
+    func lastNonZero(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var end = bytes.count
+        while end > start && end % 8 != 0 {
+            if bytes[end - 1] != 0 { return end }
+            end -= 1
         }
-        while offset + 8 <= bytes.count {
-            if bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != 0 { return false }
-            offset += 8
+        while end - 8 >= start {
+            if bytes.loadUnaligned(fromByteOffset: end - 8, as: UInt64.self) != 0 { break }
+            end -= 8
         }
-        while offset < bytes.count {
-            if bytes[offset] != 0 { return false }
-            offset += 1
+        while end > start {
+            if bytes[end - 1] != 0 { return end }
+            end -= 1
         }
-        return true
+        return start
     }
 
     /// The last record at an 8-byte aligned offset after `stop` that passes its checksum and belongs after
-    /// the records already read. Bounded by the segment size.
+    /// the records already read. Only bytes before `dataEnd` can hold one (zeros follow); bounded by it.
     private func lastValidRecord(
-        _ bytes: UnsafeRawBufferPointer, after stop: Int, sequenceAtLeast: UInt64
+        _ bytes: UnsafeRawBufferPointer, after stop: Int, before dataEnd: Int, sequenceAtLeast: UInt64
     ) -> WALRecord.Header? {
         var found: WALRecord.Header?
         var offset = (stop + 8) & ~7
-        while offset + WALRecord.headerBytes <= bytes.count {
+        while offset + WALRecord.headerBytes <= min(bytes.count, dataEnd) {
             if let header = validRecord(bytes, at: offset), header.sequence >= sequenceAtLeast {
                 found = header
                 offset += WALRecord.alignedLength(bodyLength: header.bodyLength)
@@ -58,14 +124,12 @@ extension WALReader {
         return found
     }
 
-    /// Cuts the torn tail off and restores the segment's preallocated size with zeros.
-    func truncate(_ torn: TornTail) throws(LedgerError) {
+    /// Overwrites the torn tail with zeros and syncs: the file keeps its allocated size (a shorter file would
+    /// read as cut short), and a crash during the repair leaves a torn tail that the next open repairs again.
+    func repair(_ torn: TornTail) throws(LedgerError) {
         let descriptor = try FileIO.openFile(torn.file, flags: O_RDWR)
         defer { FileIO.closeFile(descriptor) }
-        try FileIO.truncate(descriptor, length: torn.offset, path: torn.file)
-        let size = max(Int64(segmentBytes), torn.offset)
-        let result = posix_fallocate(descriptor, 0, off_t(size))
-        if result != 0 { throw .io(operation: "posix_fallocate", path: torn.file, errno: result) }
-        try FileIO.syncAll(descriptor, path: torn.file)
+        try FileIO.writeZeros(descriptor, range: torn.offset..<(torn.offset + torn.bytesDiscarded), path: torn.file)
+        try FileIO.syncData(descriptor, path: torn.file)
     }
 }

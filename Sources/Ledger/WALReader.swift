@@ -9,11 +9,15 @@ public struct TornTail: Sendable, Equatable {
     public var bytesDiscarded: Int64
 }
 
-/// Reads a shard's log segments in order, checks every record (checksum, sequence, chain, body) and hands
-/// the ones after the snapshot to `apply`.
+/// Reads a shard's log segments in order, checks every segment (header, size, sequences across files) and every
+/// record (checksum, sequence, chain, body), and hands the records after the snapshot to `apply`.
 ///
-/// Damage is classified by where it is: in the last batch of the last segment it is a torn write (the batch
-/// was never acknowledged) and is cut off; anywhere else it refuses, naming the file and offset.
+/// Damage is classified by where it is: in the last batch of the last segment, past what the segment's header
+/// says was acknowledged, it is a torn write (the batch was never acknowledged) and is cut off; anything else —
+/// a bad record before it, a gap in sequences, a segment cut short, a missing segment, a log that ends before its
+/// headers or the snapshot say it did — refuses, naming the file, the offset and the sequences. With
+/// `acceptsDamage` (the operator's override) the log is kept up to the damage instead (WALReader+Damage.swift).
+/// Segments written before segment headers are read as WALReader+Legacy.swift says.
 struct WALReader {
     struct Segment {
         var firstSequence: UInt64
@@ -28,6 +32,8 @@ struct WALReader {
         /// The latest time of any record read, replayed or not (nil for an empty log): where the ledger's time
         /// stands, since a snapshot does not record it.
         var newestTimeMs: Int64?
+        /// With `acceptsDamage`: the damage the log was cut at, and what was set aside (nil: the log is sound).
+        var acceptedDamage: AcceptedLogDamage?
     }
 
     /// Upper bound on a segment file we are willing to read into memory.
@@ -36,7 +42,22 @@ struct WALReader {
     let directory: String
     /// True for `ledger verify`: report a torn tail, never modify files.
     let readOnly: Bool
-    let segmentBytes: Int
+    /// The operator's `--accept-log-damage`: keep the sound part of a damaged log, set the rest aside.
+    var acceptsDamage = false
+    /// `ledger.meta` says `segmentHeaders=1`: every shard has a segment, and its newest one has a header. False
+    /// for a directory not yet opened by a build with segment headers: a shard without any segment is then an
+    /// empty one rather than a deleted log, and a headerless last segment ends as the old rule says.
+    var directoryHasSegmentHeaders = true
+
+    init(
+        directory: String, readOnly: Bool, acceptsDamage: Bool = false, directoryHasSegmentHeaders: Bool = true
+    ) {
+        precondition(!(readOnly && acceptsDamage), "a read-only scan never repairs")
+        self.directory = directory
+        self.readOnly = readOnly
+        self.acceptsDamage = acceptsDamage
+        self.directoryHasSegmentHeaders = directoryHasSegmentHeaders
+    }
 
     static func segments(in directory: String) throws(LedgerError) -> [Segment] {
         var found: [Segment] = []
@@ -53,32 +74,18 @@ struct WALReader {
         apply: (WALRecord.Body, String, Int64) throws(LedgerError) -> Void
     ) throws(LedgerError) -> Outcome {
         let segments = try Self.segments(in: directory)
-        var state = ScanState(
-            expectedSequence: nil, lastCRC: nil, afterSequence: afterSequence, snapshotCRC: snapshotCRC)
-        var tornTail: TornTail?
-        var lastEnd: Int64 = 0
-        for (index, segment) in segments.enumerated() {
-            let isLast = index == segments.count - 1
-            let mapped = try MappedFile(path: segment.path, bytesMax: Self.segmentFileBytesMax)
-            let result = try withExtendedLifetime(mapped) { () throws(LedgerError) in
-                try scanSegment(
-                    segment, bytes: mapped.bytes, isLast: isLast, state: &state, prefetch: prefetch, apply: apply)
+        var state = ScanState(afterSequence: afterSequence, snapshotCRC: snapshotCRC)
+        do throws(LedgerError) {
+            for index in segments.indices {
+                try scanSegment(index, of: segments, state: &state, prefetch: prefetch, apply: apply)
             }
-            lastEnd = result.end
-            tornTail = result.tornTail
+            try checkEnd(segments, state: state)
+        } catch {
+            guard acceptsDamage, case .damagedLog = error else { throw error }
+            return try keepSoundPart(cutAt: error, segments: segments, state: state)
         }
-        if let tornTail, !readOnly { try truncate(tornTail) }
-        let nextSequence = state.expectedSequence ?? (afterSequence + 1)
-        guard nextSequence > afterSequence else {
-            throw .damagedLog(
-                file: segments.last?.path ?? directory, offset: lastEnd, reason: "log ends before the snapshot")
-        }
-        let position = WALPosition(
-            segmentPath: segments.last?.path, segmentOffset: lastEnd, nextSequence: nextSequence,
-            lastCRC: state.lastCRC ?? snapshotCRC ?? 0)
-        return Outcome(
-            position: position, recordsReplayed: state.replayed, recordsVerified: state.verified, tornTail: tornTail,
-            newestTimeMs: state.newestTimeMs)
+        if let tornTail = state.tornTail, !readOnly { try repair(tornTail) }
+        return outcome(state)
     }
 
     struct ScanState {
@@ -89,24 +96,140 @@ struct WALReader {
         var replayed = 0
         var verified = 0
         var newestTimeMs: Int64?
+        var tornTail: TornTail?
+        /// Where the sound log ends so far: after the last good record, or at the start of the last good segment.
+        var sound: SoundPoint?
+        /// A segment with a header was read: a headerless one after it is damaged, not one from an older build.
+        var hasReadHeadedSegment = false
+
+        init(afterSequence: UInt64, snapshotCRC: UInt32?) {
+            self.afterSequence = afterSequence
+            self.snapshotCRC = snapshotCRC
+        }
+
+        /// The last sequence of the sound log (the snapshot's when no segment was read).
+        var lastSequence: UInt64 { (expectedSequence ?? afterSequence + 1) - 1 }
+    }
+
+    struct SoundPoint {
+        var segmentIndex: Int
+        var path: String
+        var header: WALSegment.Header
+        var end: Int64
+        /// Written before segment headers: never appended to (the writer starts a headed segment after it).
+        var isLegacy: Bool
+    }
+
+    func outcome(_ state: ScanState) -> Outcome {
+        let appendable = state.sound.flatMap { $0.isLegacy ? nil : $0 }
+        let position = WALPosition(
+            segmentPath: appendable?.path, segmentHeader: appendable?.header,
+            segmentOffset: appendable?.end ?? Int64(WALSegment.recordsStart), nextSequence: state.lastSequence + 1,
+            lastCRC: state.lastCRC ?? state.snapshotCRC ?? 0)
+        return Outcome(
+            position: position, recordsReplayed: state.replayed, recordsVerified: state.verified,
+            tornTail: state.tornTail, newestTimeMs: state.newestTimeMs, acceptedDamage: nil)
     }
 
     private func scanSegment(
-        _ segment: Segment, bytes: UnsafeRawBufferPointer, isLast: Bool, state: inout ScanState,
+        _ index: Int, of segments: [Segment], state: inout ScanState, prefetch: (UnsafeRawPointer) -> Void,
+        apply: (WALRecord.Body, String, Int64) throws(LedgerError) -> Void
+    ) throws(LedgerError) {
+        let segment = segments[index]
+        let mapped = try MappedFile(path: segment.path, bytesMax: Self.segmentFileBytesMax)
+        try withExtendedLifetime(mapped) { () throws(LedgerError) in
+            let (header, isLegacy) = try checkHeader(segment, bytes: mapped.bytes, state: &state)
+            let recordsStart = isLegacy ? 0 : WALSegment.recordsStart
+            state.sound = SoundPoint(
+                segmentIndex: index, path: segment.path, header: header, end: Int64(recordsStart), isLegacy: isLegacy)
+            let stop = try scanRecords(
+                segment, from: recordsStart, bytes: mapped.bytes, state: &state, prefetch: prefetch, apply: apply)
+            let isLast = index == segments.count - 1
+            try checkSegmentEnd(
+                segment, header: header, isLegacy: isLegacy, bytes: mapped.bytes, stop: stop, isLast: isLast,
+                state: &state)
+        }
+    }
+
+    /// The segment's header must be readable and agree with its name and with where the log stands; a segment
+    /// written before segment headers gets one made up for it (`isLegacy`).
+    private func checkHeader(
+        _ segment: Segment, bytes: UnsafeRawBufferPointer, state: inout ScanState
+    ) throws(LedgerError) -> (header: WALSegment.Header, isLegacy: Bool) {
+        let header: WALSegment.Header
+        let isLegacy: Bool
+        if bytes.count >= WALSegment.recordsStart, let read = WALSegment.read(bytes) {
+            header = read
+            isLegacy = false
+        } else if let legacy = legacyHeader(segment, bytes: bytes, state: state) {
+            header = legacy
+            isLegacy = true
+        } else if bytes.count < WALSegment.recordsStart {
+            throw .damagedLog(
+                file: segment.path, offset: Int64(bytes.count),
+                reason: "the file is \(bytes.count) bytes, shorter than a segment's header: cut short (sequences from "
+                    + "\(segment.firstSequence) are missing)")
+        } else {
+            throw .damagedLog(
+                file: segment.path, offset: 0,
+                reason: "no valid segment header (damaged: a segment without a header can only be one written before "
+                    + "segment headers, and those come before every segment with a header)")
+        }
+        try checkJoin(header, segment: segment, state: &state)
+        state.hasReadHeadedSegment = state.hasReadHeadedSegment || !isLegacy
+        return (header, isLegacy)
+    }
+
+    /// The segment starts where its name says, right after the log before it, and no later than the snapshot.
+    private func checkJoin(
+        _ header: WALSegment.Header, segment: Segment, state: inout ScanState
+    ) throws(LedgerError) {
+        guard header.firstSequence == segment.firstSequence else {
+            throw .damagedLog(
+                file: segment.path, offset: 0,
+                reason: "the header says the segment starts at sequence \(header.firstSequence), its name says "
+                    + "\(segment.firstSequence)")
+        }
+        if let expected = state.expectedSequence {
+            guard header.firstSequence == expected else {
+                let previous = state.sound.map { " (\($0.path) ends at sequence \(expected - 1), offset \($0.end))" }
+                throw .damagedLog(
+                    file: segment.path, offset: 0,
+                    reason: "sequences \(expected)…\(header.firstSequence - 1) are missing: the log before this "
+                        + "segment ends at sequence \(expected - 1)\(previous ?? ""), this one starts at "
+                        + "\(header.firstSequence)")
+            }
+        } else {
+            guard header.firstSequence <= state.afterSequence + 1 else {
+                throw .damagedLog(
+                    file: segment.path, offset: 0,
+                    reason: "the log starts at sequence \(header.firstSequence) but the snapshot ends at "
+                        + "\(state.afterSequence): sequences \(state.afterSequence + 1)…\(header.firstSequence - 1) "
+                        + "are missing")
+            }
+            state.expectedSequence = header.firstSequence
+        }
+    }
+
+    /// Reads records from `start` while they are valid; returns the offset where they stop.
+    private func scanRecords(
+        _ segment: Segment, from start: Int, bytes: UnsafeRawBufferPointer, state: inout ScanState,
         prefetch: (UnsafeRawPointer) -> Void, apply: (WALRecord.Body, String, Int64) throws(LedgerError) -> Void
-    ) throws(LedgerError) -> (end: Int64, tornTail: TornTail?) {
-        var offset = 0
+    ) throws(LedgerError) -> Int {
+        var offset = start
         while let header = validRecord(bytes, at: offset) {
             let next = offset + WALRecord.alignedLength(bodyLength: header.bodyLength)
             if next + WALRecord.headerBytes + WALRecord.prefetchBytes <= bytes.count {
                 prefetch(bytes.baseAddress! + next + WALRecord.headerBytes)
             }
-            try checkContinuity(header, segment: segment, offset: offset, state: &state)
+            try checkContinuity(header, segment: segment, offset: offset, state: state)
             let body = bytes.baseAddress! + offset + WALRecord.headerBytes
             let timeMs = Self.time(body, length: header.bodyLength)
             if header.sequence > state.afterSequence {
                 guard let decoded = WALRecord.decodeBody(body, length: header.bodyLength) else {
-                    throw .damagedLog(file: segment.path, offset: Int64(offset), reason: "malformed record body")
+                    throw .damagedLog(
+                        file: segment.path, offset: Int64(offset),
+                        reason: "malformed body of the record of sequence \(header.sequence)")
                 }
                 precondition(decoded.timeMs == timeMs, "WALRecord.timeOffset disagrees with the body layout")
                 try apply(decoded, segment.path, Int64(offset))
@@ -116,34 +239,29 @@ struct WALReader {
             state.verified += 1
             state.lastCRC = header.crc
             state.expectedSequence = header.sequence + 1
+            state.sound?.end = Int64(next)
             offset = next
         }
-        return try classifyStop(segment, bytes: bytes, stop: offset, isLast: isLast, state: state)
+        return offset
     }
 
     private func checkContinuity(
-        _ header: WALRecord.Header, segment: Segment, offset: Int, state: inout ScanState
+        _ header: WALRecord.Header, segment: Segment, offset: Int, state: ScanState
     ) throws(LedgerError) {
         let expected = state.expectedSequence ?? segment.firstSequence
-        if offset == 0 && header.sequence != segment.firstSequence {
-            throw .damagedLog(file: segment.path, offset: 0, reason: "first sequence does not match the file name")
-        }
         guard header.sequence == expected else {
             throw .damagedLog(
                 file: segment.path, offset: Int64(offset),
                 reason: "sequence \(header.sequence) where \(expected) was expected (records missing)")
-        }
-        if state.expectedSequence == nil && header.sequence > state.afterSequence + 1 {
-            throw .damagedLog(
-                file: segment.path, offset: Int64(offset),
-                reason: "log starts at \(header.sequence) but the snapshot ends at \(state.afterSequence)")
         }
         var expectedPrevious = state.lastCRC
         if header.sequence == state.afterSequence + 1, let snapshotCRC = state.snapshotCRC {
             expectedPrevious = snapshotCRC
         }
         if let expectedPrevious, header.previousCRC != expectedPrevious {
-            throw .damagedLog(file: segment.path, offset: Int64(offset), reason: "checksum chain broken")
+            throw .damagedLog(
+                file: segment.path, offset: Int64(offset),
+                reason: "checksum chain broken at sequence \(header.sequence)")
         }
     }
 

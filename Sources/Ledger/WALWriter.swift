@@ -1,15 +1,17 @@
-import Foundation
-import Synchronization
-
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// Appends records of one shard to preallocated segment files, one write and one fdatasync per batch.
 ///
-/// Segment files are named `wal-<first sequence, 20 digits>.log`. A batch never spans two segments.
+/// Segment files are named `wal-<first sequence, 20 digits>.log` and begin with a `WALSegment` header. A batch
+/// never spans two segments (it is committed early where its segment ends), and a new segment is started only
+/// between batches (`makeRoomForBatch`), from a
+/// reserve made ahead: so the only failures left inside a batch are write and sync errors, which stop the shard,
+/// while a shortage of space or descriptors is met before any of a batch is applied, and declines it.
 final class WALWriter {
     let directory: String
+    /// The size of the segments this writer creates (the current one keeps the size it was created with).
     let segmentBytes: Int
     let skipSync: Bool
     /// Batch buffer: `batchBytesMax` bytes, reused.
@@ -18,58 +20,125 @@ final class WALWriter {
     private var bufferUsed = 0
     private var segmentDescriptor: Int32 = -1
     private(set) var segmentPath = ""
+    /// The current segment's header as last written.
+    private var header = WALSegment.Header(firstSequence: 1, segmentBytes: Int64(WALSegment.recordsStart))
     private var segmentOffset: Int64 = 0
     private(set) var nextSequence: UInt64
     private(set) var lastCRC: UInt32
     private var batchFirstSequence: UInt64 = 0
     private(set) var recordsInBatch = 0
-    /// The next segment, zero-filled in the background.
-    private let spare: SegmentSpare
+    /// The next segment, made ahead.
+    let reserve: SegmentReserve
+    /// The shard directory, open for fsync: starting a segment needs no new descriptor.
+    private(set) var directoryDescriptor: Int32
+    /// The header's acknowledged mark was written and not yet synced.
+    private(set) var isMarkUnsynced = false
+    /// The last shortage met while starting a segment, and when: a new attempt waits `retryIntervalNs`.
+    var shortage: LedgerError?
+    var shortageAtNs: UInt64 = 0
+    let retryIntervalNs: UInt64
     /// Counters for the benchmark and `verify`.
     private(set) var recordsWritten = 0
     private(set) var syncCount = 0
+    private(set) var segmentsStarted = 0
 
-    /// Continues the log after recovery: `segmentPath` at `offset`, or a new segment when `segmentPath` is nil.
+    /// Name of the file a segment is made under when no reserve is ready (then renamed like the reserve).
+    static let fallbackName = "wal-next.tmp"
+
+    /// Continues the log after recovery at `position`, or in a new segment when it has none; reserves the next
+    /// segment. Throws `noRoomForLog` when either cannot be allocated: a start without that room is refused.
     init(
-        directory: String, segmentBytes: Int, batchBytesMax: Int, skipSync: Bool, prepareSpare: Bool,
-        position: WALPosition
+        directory: String, segmentBytes: Int, batchBytesMax: Int, skipSync: Bool, zeroFillsReserve: Bool,
+        retryIntervalMs: Int, position: WALPosition
     ) throws(LedgerError) {
+        precondition(segmentBytes >= WALSegment.recordsStart + batchBytesMax, "a segment holds a whole batch")
+        precondition(retryIntervalMs > 0, "retryIntervalMs must be positive")
         self.directory = directory
         self.segmentBytes = segmentBytes
         self.batchBytesMax = batchBytesMax
         self.skipSync = skipSync
+        retryIntervalNs = UInt64(retryIntervalMs) * 1_000_000
         nextSequence = position.nextSequence
         lastCRC = position.lastCRC
         buffer = UnsafeMutableRawPointer.allocate(byteCount: batchBytesMax, alignment: 4096)
-        spare = SegmentSpare(directory: directory, isEnabled: prepareSpare)
-        spare.prepare(bytes: segmentBytes)
-        if let path = position.segmentPath {
+        reserve = SegmentReserve(directory: directory, segmentBytes: segmentBytes, zeroFills: zeroFillsReserve)
+        directoryDescriptor = try FileIO.openFile(directory, flags: O_RDONLY | O_DIRECTORY)
+        try removeTemporaryFiles()
+        if let path = position.segmentPath, let header = position.segmentHeader {
             segmentDescriptor = try FileIO.openFile(path, flags: O_RDWR)
             segmentPath = path
+            self.header = header
             segmentOffset = position.segmentOffset
+            try acknowledgeRecovered()
         }
+        try reserveAtOpen()
     }
 
-    /// Waits for background work on this shard's files (the spare's zero-fill) to end.
-    func stop() { spare.waitUntilIdle() }
+    /// Records recovery read past the mark (a crash between a batch's sync and its mark, or before a sync that
+    /// the page cache outlived) are the log now: later records chain after them. So they are synced and the mark
+    /// moved past them before anything is appended.
+    private func acknowledgeRecovered() throws(LedgerError) {
+        precondition(header.acknowledgedSequence <= nextSequence - 1, "recovery stopped before the mark")
+        guard header.acknowledgedSequence < nextSequence - 1 || header.acknowledgedEnd != segmentOffset else { return }
+        try FileIO.syncData(segmentDescriptor, path: segmentPath)
+        try writeMark()
+        try syncMark()
+    }
 
     deinit {
         buffer.deallocate()
+        close()
+    }
+
+    /// Closes the writer's files (the shard has stopped): the current segment, the directory, the reserve.
+    func close() {
+        reserve.waitUntilIdle()
+        if let descriptor = reserve.take() { FileIO.closeFile(descriptor) }
         if segmentDescriptor >= 0 { FileIO.closeFile(segmentDescriptor) }
+        if directoryDescriptor >= 0 { FileIO.closeFile(directoryDescriptor) }
+        segmentDescriptor = -1
+        directoryDescriptor = -1
     }
 
-    static func segmentName(firstSequence: UInt64) -> String {
-        let digits = String(firstSequence)
-        return "wal-" + String(repeating: "0", count: 20 - digits.count) + digits + ".log"
+    /// Leftovers of an earlier run (a reserve, a half-made segment): never log, so removed before new ones.
+    private func removeTemporaryFiles() throws(LedgerError) {
+        try FileIO.remove(reserve.path)
+        try FileIO.remove(directory + "/" + Self.fallbackName)
     }
 
-    var hasRoomForRecord: Bool { batchBytesMax - bufferUsed >= WALRecord.recordBytesMax }
+    /// The reserve, and a first segment when the log has none: both or a refusal naming what is missing.
+    private func reserveAtOpen() throws(LedgerError) {
+        do throws(LedgerError) {
+            try reserve.prepareNow()
+            if segmentDescriptor < 0 {
+                guard let descriptor = reserve.take() else { preconditionFailure("reserve prepared but not ready") }
+                try install(descriptor, temporaryPath: reserve.path)
+                try reserve.prepareNow()
+            }
+        } catch {
+            guard error.isShortage else { throw error }
+            throw .noRoomForLog(directory: directory, segmentBytes: segmentBytes, reason: error.description)
+        }
+    }
+
+    static func segmentName(firstSequence: UInt64) -> String { WALSegment.fileName(firstSequence: firstSequence) }
+
+    /// Room for one more record of the largest size in the batch buffer and, after the batch, in the segment:
+    /// when there is none, the caller commits first (a batch ends where its segment does).
+    var hasRoomForRecord: Bool {
+        batchBytesMax - bufferUsed >= WALRecord.recordBytesMax
+            && segmentOffset + Int64(bufferUsed + WALRecord.recordBytesMax) <= header.segmentBytes
+    }
     var isBatchEmpty: Bool { recordsInBatch == 0 }
 
-    /// Encodes one record into the batch. The caller checked `hasRoomForRecord`.
+    /// Encodes one record into the batch. The caller checked `hasRoomForRecord`, and `makeRoomForBatch` before
+    /// the first record of the batch.
     func append(_ body: WALRecord.Body) {
         precondition(hasRoomForRecord, "WAL batch buffer full: commit first")
-        if recordsInBatch == 0 { batchFirstSequence = nextSequence }
+        if recordsInBatch == 0 {
+            precondition(hasRoomInSegment, "a batch started without room in its segment")
+            batchFirstSequence = nextSequence
+        }
         let record = buffer + bufferUsed
         let bodyLength = WALRecord.encodeBody(body, at: record + WALRecord.headerBytes)
         precondition(bodyLength > 0 && bodyLength <= WALRecord.bodyBytesMax, "record body out of bounds")
@@ -86,12 +155,17 @@ final class WALWriter {
         recordsInBatch += 1
     }
 
-    /// Makes the batch durable: rotate if it does not fit, one pwrite, one fdatasync.
+    /// True when a record of the largest size fits in the current segment: a batch can start in it.
+    var hasRoomInSegment: Bool {
+        segmentDescriptor >= 0 && segmentOffset + Int64(WALRecord.recordBytesMax) <= header.segmentBytes
+    }
+
+    /// Makes the batch durable: one pwrite, one fdatasync, then the acknowledged mark in the segment's header
+    /// (written, not synced: the next batch's fdatasync, or the shard's idle `syncMark`, makes it durable). Every
+    /// error here comes after the batch was applied in memory, so the caller stops the shard.
     func commit() throws(LedgerError) {
         guard recordsInBatch > 0 else { return }
-        if segmentDescriptor < 0 || segmentOffset + Int64(bufferUsed) > Int64(segmentBytes) {
-            try startSegment(firstSequence: batchFirstSequence)
-        }
+        precondition(segmentOffset + Int64(bufferUsed) <= header.segmentBytes, "batch overruns its segment")
         try FileIO.writeAll(
             segmentDescriptor, UnsafeRawBufferPointer(start: buffer, count: bufferUsed), offset: segmentOffset,
             path: segmentPath)
@@ -101,130 +175,55 @@ final class WALWriter {
         recordsWritten += recordsInBatch
         bufferUsed = 0
         recordsInBatch = 0
+        try writeMark()
     }
 
-    /// Opens the next segment, durable in its directory before use: the spare when the preparer has finished
-    /// one (already zero-filled, so appends are plain overwrites and fdatasync writes no metadata), otherwise a
-    /// new preallocated file. Then asks for the next spare.
-    private func startSegment(firstSequence: UInt64) throws(LedgerError) {
+    /// Records in the header that everything written so far is acknowledged (only ever after its fdatasync).
+    private func writeMark() throws(LedgerError) {
+        header.acknowledgedSequence = nextSequence - 1
+        header.acknowledgedEnd = segmentOffset
+        header.generation += 1
+        try WALSegment.writeSlot(header, descriptor: segmentDescriptor, path: segmentPath)
+        isMarkUnsynced = true
+    }
+
+    /// Records in the current segment's header that the log continues in a segment starting at `successor`, and
+    /// syncs it. Without a current segment (a log that had none) there is nothing to seal.
+    func sealCurrentSegment(successor: UInt64) throws(LedgerError) {
+        guard segmentDescriptor >= 0 else { return }
+        precondition(successor == header.acknowledgedSequence + 1, "sealed with unacknowledged records")
+        var sealed = header
+        sealed.nextFirstSequence = successor
+        sealed.generation += 1
+        header = try WALSegment.writeBothSlots(sealed, descriptor: segmentDescriptor, path: segmentPath)
+        try FileIO.syncData(segmentDescriptor, path: segmentPath)
+        isMarkUnsynced = false
+    }
+
+    /// The new segment becomes the current one; the old one's descriptor is closed.
+    func replaceSegment(descriptor: Int32, path: String, header newHeader: WALSegment.Header) {
+        precondition(newHeader.firstSequence == nextSequence, "a segment starts at the next sequence")
         if segmentDescriptor >= 0 { FileIO.closeFile(segmentDescriptor) }
-        segmentDescriptor = -1
-        let path = directory + "/" + Self.segmentName(firstSequence: firstSequence)
-        let descriptor: Int32
-        if spare.takeIfReady() {
-            try FileIO.rename(spare.path, path)
-            descriptor = try FileIO.openFile(path, flags: O_RDWR)
-        } else {
-            descriptor = try FileIO.openFile(path, flags: O_RDWR | O_CREAT | O_EXCL)
-            let result = posix_fallocate(descriptor, 0, off_t(segmentBytes))
-            if result != 0 {
-                FileIO.closeFile(descriptor)
-                throw .io(operation: "posix_fallocate", path: path, errno: result)
-            }
-            try FileIO.syncAll(descriptor, path: path)
-        }
-        try FileIO.syncDirectory(directory)
         segmentDescriptor = descriptor
         segmentPath = path
-        segmentOffset = 0
-        spare.prepare(bytes: segmentBytes)
-    }
-}
-
-/// Zero-fills the next segment ahead of time, on a background thread, as `wal-spare.tmp` (recovery ignores it:
-/// only `wal-<sequence>.log` files are log). Writing into blocks that already hold zeros makes each batch's
-/// fdatasync cheaper than writing into fallocated (unwritten) extents, and takes file creation off the shard's
-/// path. A spare is trusted only after this process finished writing and syncing it.
-final class SegmentSpare: @unchecked Sendable {
-    let path: String
-    private let state = Mutex<State>(.idle)
-
-    enum State {
-        case idle
-        case preparing
-        case ready
+        header = newHeader
+        segmentOffset = Int64(WALSegment.recordsStart)
+        segmentsStarted += 1
     }
 
-    /// 1 while no zero-fill thread runs.
-    private let idle = DispatchSemaphore(value: 1)
-
-    /// False: never prepare (segments are then created with posix_fallocate on the shard's thread).
-    let isEnabled: Bool
-
-    init(directory: String, isEnabled: Bool) {
-        path = directory + "/wal-spare.tmp"
-        self.isEnabled = isEnabled
-    }
-
-    /// Waits for a running zero-fill to end. Called when the shard stops: a zero-fill still writing when a
-    /// later writer in this process renames the spare into the log would overwrite its records.
-    func waitUntilIdle() {
-        idle.wait()
-        idle.signal()
-    }
-
-    /// True (and the spare is consumed) when a prepared spare is waiting.
-    func takeIfReady() -> Bool {
-        state.withLock { current in
-            guard case .ready = current else { return false }
-            current = .idle
-            return true
-        }
-    }
-
-    /// Starts preparing a spare unless one is being prepared or waiting.
-    func prepare(bytes: Int) {
-        guard isEnabled else { return }
-        let start = state.withLock { current -> Bool in
-            guard case .idle = current else { return false }
-            current = .preparing
-            return true
-        }
-        guard start else { return }
-        idle.wait()
-        let path = path
-        let thread = Thread { [self] in
-            let written = Self.zeroFill(path: path, bytes: bytes)
-            state.withLock { $0 = written ? .ready : .idle }
-            idle.signal()
-        }
-        thread.name = "ledger-segment-spare"
-        thread.start()
-    }
-
-    /// Writes `bytes` zeros in 1 MiB pieces, syncing each piece and pausing briefly between them: one big
-    /// write-back at the end would hold the disk for ~100 ms and stall the shard's own fdatasync behind it
-    /// (measured: p99.9 commit latency 35 ms instead of 3 ms). False on any error (the writer then falls back).
-    static let pausePerPieceMicroseconds: UInt32 = 500
-
-    private static func zeroFill(path: String, bytes: Int) -> Bool {
-        let descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        let pieceBytes = 1 << 20
-        let zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceBytes, alignment: 4096)
-        defer { zeros.deallocate() }
-        zeros.initializeMemory(as: UInt8.self, repeating: 0)
-        var offset = 0
-        while offset < bytes {
-            let count = min(pieceBytes, bytes - offset)
-            let piece = UnsafeRawBufferPointer(rebasing: zeros[0..<count])
-            do throws(LedgerError) {
-                try FileIO.writeAll(descriptor, piece, offset: Int64(offset), path: path)
-            } catch {
-                return false
-            }
-            guard fdatasync(descriptor) == 0 else { return false }
-            offset += count
-            usleep(Self.pausePerPieceMicroseconds)
-        }
-        return true
+    /// Makes the last mark durable (when the shard is idle, and on stop).
+    func syncMark() throws(LedgerError) {
+        guard isMarkUnsynced else { return }
+        isMarkUnsynced = false
+        if !skipSync { try FileIO.syncData(segmentDescriptor, path: segmentPath) }
     }
 }
 
 /// Where the log continues after recovery.
 struct WALPosition {
     var segmentPath: String?
+    /// The header of `segmentPath` as read.
+    var segmentHeader: WALSegment.Header?
     var segmentOffset: Int64
     var nextSequence: UInt64
     var lastCRC: UInt32

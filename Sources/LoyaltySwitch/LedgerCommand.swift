@@ -15,12 +15,19 @@ enum LedgerCommand {
                loyalty-switch ledger breakage --data DIR
                loyalty-switch ledger settlement --data DIR [--config FILE]
 
-        verify   Recover the data directory read-only (snapshots, every log record's checksum, sequence and
-                 chain, replayed outcomes, cross-table invariants) and print totals: members, cards, balances
-                 per asset, records, last sequence per shard. Changes no file. A torn tail (an unacknowledged
-                 last batch cut by a crash) is reported and left for the next open to truncate.
-                 Exit code 0 when the directory would open, 1 when it would refuse (damage is named by file
-                 and offset on standard error), 2 on a usage error.
+        verify   Recover the data directory read-only (snapshots, every segment's header and size, sequences
+                 across segments, every log record's checksum, sequence and chain, replayed outcomes,
+                 cross-table invariants) and print totals: members, cards, balances per asset, records, last
+                 sequence per shard. Changes no file. A torn tail (the last batch, past what the segment's
+                 header says was acknowledged, cut by a crash) is reported and left for the next open to zero.
+                 Anything that loses acknowledged records is damage, refused exactly as `serve` refuses it: a
+                 bad record before the tail, a gap in sequences, a segment cut short or missing, a log that
+                 ends before its header or the snapshot say it did. Segments written before segment
+                 headers (a directory from an earlier build) are read as that build wrote them, with the
+                 same checks of size, sequences and records.
+                 Exit code 0 when the directory would open, 1 when it would refuse (the damage is named by
+                 file, offset and sequences on standard error; `serve --accept-log-damage` starts anyway,
+                 without what follows the damage), 2 on a usage error.
 
         breakage Recover the data directory read-only, as verify does, and print CSV: per shard (then a total
                  row) the points and store credit members still hold in lots (outstanding) and the amounts that

@@ -8,7 +8,7 @@ import SwitchCore
 enum ServeCommand {
     static let usage = """
         usage: loyalty-switch serve [--listen HOST:PORT] [--admin-listen HOST:PORT] [--data DIR] [--config FILE]
-                                    [--allow-clock-behind]
+                                    [--allow-clock-behind] [--accept-log-damage]
 
         Runs the switch. With no options it uses the embedded default configuration: it listens on
         127.0.0.1:8583 (ISO 8583 dialect iso87ascii, 2-byte binary length framing), serves the admin API
@@ -23,8 +23,14 @@ enum ServeCommand {
                               an unknown key or a wrong value anywhere in it refuses the start
           --allow-clock-behind  start even though the clock is behind the newest log record (refused otherwise):
                               the ledger keeps that record's time until the clock passes it
-        SIGTERM or SIGINT stops gracefully (finish requests in flight, snapshot, exit 0); a second signal exits at
-        once, which is safe: every approval is already in the write-ahead log.
+          --accept-log-damage start even though the write-ahead log is damaged (refused otherwise, naming the file,
+                              offset and sequences): each shard keeps its log up to the damage, sets the rest aside
+                              as *.damaged files and logs what was lost as an ERROR. Records after the damage are
+                              lost; use it only when the log cannot be repaired (see ledger verify)
+        The soft descriptor limit (RLIMIT_NOFILE) is raised to the hard one; a limits.connectionsMax that does not
+        fit beside the descriptors the switch and its ledger keep is refused, naming both numbers.
+        SIGTERM or SIGINT stops gracefully (stop reading, answer every request already read, snapshot, exit 0); a
+        second signal exits at once, which is safe: every approval is already in the write-ahead log.
         SIGHUP re-reads every TLS listener's certificate, key and client authority (new connections get them,
         open ones keep theirs) and the --config file's "rules", put in force if their version is higher than the
         version in force (other settings need a restart); a refused reload (any mistake anywhere in the file) is
@@ -36,7 +42,7 @@ enum ServeCommand {
     static let valuedOptions: Set<String> = [
         "listen", "admin-listen", "data", "config", "notifications-test-source",
     ]
-    static let flagOptions: Set<String> = ["allow-clock-behind"]
+    static let flagOptions: Set<String> = ["allow-clock-behind", "accept-log-damage"]
 
     static func run(_ arguments: [String]) -> Int32 {
         if arguments.contains("--help") || arguments.contains("-h") {
@@ -63,6 +69,16 @@ enum ServeCommand {
                 + "data \(configuration.dataDirectory), budget \(configuration.latencyBudgetMs) ms, "
                 + "durable \(configuration.durable)", priority: .essential
         )
+        let (before, after) = DescriptorLimit.raiseSoftToHard()
+        if after.soft != before.soft {
+            log.info(
+                "descriptor limit raised from \(before.soft) to \(after.soft) (the hard limit)", priority: .essential)
+        }
+        if configuration.acceptLogDamage {
+            log.error(
+                "--accept-log-damage: a damaged write-ahead log will be cut at the damage and the rest set aside; "
+                    + "approvals recorded after the damage are lost", priority: .essential)
+        }
         let server: SwitchServer
         do {
             server = try SwitchServer(configuration: configuration, log: log)
@@ -181,6 +197,7 @@ enum ServeCommand {
                 configuration.notificationTestSource = (parts[0], parts[1])
             }
             configuration.allowClockBehind = options.has("allow-clock-behind")
+            configuration.acceptLogDamage = options.has("accept-log-damage")
             return .success(configuration)
         } catch let problem as UsageError {
             return .failure(problem)

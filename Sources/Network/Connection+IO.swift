@@ -114,7 +114,7 @@ extension Connection {
         }
         releaseWrittenOutput()
         if closeAfterFlush && pendingOutputByteCount == 0 {
-            close(closeAfterFlushReason)
+            finishAfterFlush()
             return
         }
         if pausedByBackpressure && pendingOutputByteCount <= loop.limits.outputBytesMax / 2 {

@@ -69,6 +69,12 @@ public final class Connection: Pollable {
     var isConnecting = false
     /// Outbound connections acknowledge what they read at once (`acknowledgeAtOnce`).
     var acknowledgesAtOnce = false
+    /// Set by `closeGracefully`: once the output is written, the connection half-closes and stays open until the
+    /// peer has acknowledged every byte, instead of closing at once: a close with unread input sends a reset,
+    /// and a reset drops answers the kernel has not delivered yet.
+    var lingersAfterFlush = false
+    /// Half-closed by `closeGracefully`, in the loop's list of connections that close once delivered.
+    var isLingering = false
     /// TLS state on a TLS listener; nil for plain TCP.
     var tls: TLSConnectionState?
     let onClose: (Connection, CloseReason) -> Void
@@ -125,7 +131,36 @@ public final class Connection: Pollable {
     /// Closes once queued output is written (or at once when there is none).
     public func closeWhenFlushed() {
         closeAfterFlush = true
-        if pendingOutputByteCount == 0 { close(closeAfterFlushReason) }
+        if pendingOutputByteCount == 0 { finishAfterFlush() }
+    }
+
+    /// Everything queued is written: close, or half-close and linger (`closeGracefully`).
+    func finishAfterFlush() {
+        guard !isLingering else { return }
+        guard lingersAfterFlush, Glibc.shutdown(descriptor, Int32(SHUT_WR)) == 0 else {
+            close(closeAfterFlushReason)
+            return
+        }
+        isLingering = true
+        loop.lingeringConnections.append(self)
+    }
+
+    /// Closes once queued output is written and delivered: a plain TCP connection sends its FIN and closes when
+    /// the peer's kernel has acknowledged every byte (or the peer closed), so no answer is lost to the reset that
+    /// closing with unread input sends. The caller bounds how long that may take (a shutdown's grace). Reading
+    /// must have been paused by the handler; TLS connections close as `closeWhenFlushed` does.
+    public func closeGracefully() {
+        lingersAfterFlush = tls == nil
+        closeWhenFlushed()
+    }
+
+    /// Lingering: closes when nothing written is unacknowledged any more. True when it closed.
+    func closeIfDelivered() -> Bool {
+        precondition(isLingering, "only a lingering connection closes when delivered")
+        guard !isClosed else { return true }
+        guard clinux_unacknowledged_bytes(descriptor) <= 0 else { return false }
+        close(closeAfterFlushReason)
+        return true
     }
 
     /// A handler that closes after the peer ended its input is only finishing what the peer began: the peer

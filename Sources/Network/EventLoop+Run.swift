@@ -36,6 +36,7 @@ extension EventLoop {
             runDueTimers()
             for hook in iterationHooks { hook() }
             flushDirtyConnections()
+            closeDeliveredConnections()
         }
         closeEverything()
         threadFinished.store(true, ordering: .releasing)
@@ -111,6 +112,15 @@ extension EventLoop {
         let batch = dirtyConnections
         dirtyConnections.removeAll(keepingCapacity: true)
         for connection in batch { connection.flush() }
+    }
+
+    /// Closes the lingering connections whose bytes the peer has acknowledged; wakes again soon for the rest.
+    func closeDeliveredConnections() {
+        guard !lingeringConnections.isEmpty else { return }
+        lingeringConnections.removeAll { $0.closeIfDelivered() }
+        if !lingeringConnections.isEmpty {
+            wakeNoLaterThan(monotonicNanoseconds() + UInt64(EventLoop.lingerCheckMs) * 1_000_000)
+        }
     }
 
     func closeEverything() {

@@ -32,6 +32,10 @@ public final class EventLoop: @unchecked Sendable {
     /// TLS connections whose decrypted (or read-ahead) bytes wait inside OpenSSL: epoll will not announce them,
     /// so the loop reads them in its next iteration.
     var connectionsWithBufferedInput: [Connection] = []
+    /// Half-closed connections waiting for the peer to acknowledge their last bytes (`closeGracefully`); checked
+    /// every iteration, with the wait cut to `lingerCheckMs` while any is here.
+    var lingeringConnections: [Connection] = []
+    static let lingerCheckMs = 2
     /// TLS handshake steps run in this iteration (bounded by `limits.tlsHandshakesPerIterationMax`).
     var handshakeStepsThisIteration = 0
     /// Scratch buffer for reads: a read's bytes are handed to the handler before the next read.
@@ -142,6 +146,11 @@ public final class EventLoop: @unchecked Sendable {
         guard handshakeStepsThisIteration < limits.tlsHandshakesPerIterationMax else { return false }
         handshakeStepsThisIteration += 1
         return true
+    }
+
+    /// Loop thread only: calls `body` with each open connection of this loop (bounded by the registrations).
+    public func forEachConnection(_ body: (Connection) -> Void) {
+        for case let connection as Connection in registrations where !connection.isClosed { body(connection) }
     }
 
     func markDirty(_ connection: Connection) {

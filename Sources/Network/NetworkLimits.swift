@@ -19,6 +19,9 @@ public struct NetworkLimits: Sendable {
     /// iteration; the rest wait for the next iteration, so a flood of handshakes cannot starve established
     /// connections, whose reads and writes run in every iteration.
     public var tlsHandshakesPerIterationMax = 16
+    /// After accept fails for want of a descriptor (EMFILE, ENFILE) or of kernel memory, a listener is not
+    /// watched for this long: level-triggered epoll would otherwise report it again at once, forever.
+    public var acceptBackoffMs = 100
 
     public init() {}
 }

@@ -30,6 +30,10 @@ final class LoopContext {
     var budgetMissCount = 0
     /// This loop's answers, latency and requests waiting for the ledger, for `GET /metrics`.
     let metrics = LoopMetrics()
+    /// Frames read and responses queued since start: at a graceful stop every request read is answered, and the
+    /// log says both numbers.
+    var requestsRead = 0
+    var responsesSent = 0
     /// This loop's copy of the loyalty rules (nil: the flat default program), replaced on the loop's own thread
     /// by a reload, so reading it costs no lock. The ledger decides purchases with its own copy; this one only
     /// says whether rules are in force and names tiers and offers on receipts.

@@ -1,3 +1,4 @@
+import AdminAccess
 import HTTP
 import Metrics
 import Notifications
@@ -53,14 +54,22 @@ extension AdminMetrics {
     }
 }
 
-/// `GET /v1/notifications/dead-letters`: events a webhook never acknowledged within its tries, oldest first per
-/// webhook (at most `listedMax`, with the total). Notifications off: an empty list.
+/// `GET /v1/notifications/dead-letters` (admin, operator, auditor): events a webhook never acknowledged within
+/// its tries, oldest first per webhook (at most `listedMax`, with the total). Notifications off: an empty list.
 final class DeadLettersHandler: HTTPHandler {
     let metrics: AdminMetrics
+    let gate: AdminGate
 
-    init(metrics: AdminMetrics) { self.metrics = metrics }
+    init(metrics: AdminMetrics, gate: AdminGate) {
+        self.metrics = metrics
+        self.gate = gate
+    }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        guard
+            gate.authorize(request, responder, roles: [.admin, .operator, .auditor], action: "list dead letters")
+                != nil
+        else { return }
         let notifier = metrics.notifier.withLock { $0 }
         let letters = notifier?.deadLetters ?? []
         responder.respondJSON(.ok) { json in
@@ -84,25 +93,58 @@ final class DeadLettersHandler: HTTPHandler {
     }
 }
 
-/// `POST /v1/notifications/dead-letters/{id}/retry`: the event leaves the list and is sent again, on every
-/// webhook that dead-lettered it (202 with how many); 404 when no webhook holds a dead letter with that id.
+/// `POST /v1/notifications/dead-letters/{id}/retry` (admin, operator): the event leaves the list and is sent
+/// again, on every webhook that dead-lettered it (202 with how many); 404 when no webhook holds a dead letter
+/// with that id. Audited as `notifications.retry` (target `notifications/dead-letters/ID`): the retry happens and
+/// is answered only once the entry is durable, so no retry goes unaudited; a journal that cannot take the entry
+/// is a 503 and nothing is retried. Honours Idempotency-Key like the other POSTs.
 final class DeadLetterRetryHandler: HTTPHandler {
     let metrics: AdminMetrics
+    let gate: AdminGate
 
-    init(metrics: AdminMetrics) { self.metrics = metrics }
+    init(metrics: AdminMetrics, gate: AdminGate) {
+        self.metrics = metrics
+        self.gate = gate
+    }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        guard
+            let user = gate.authorize(request, responder, roles: [.admin, .operator], action: "retry dead letters")
+        else { return }
+        let body = try? request.jsonBody()
+        guard let idempotent = IdempotentRequest.begin(request, responder, user: user, access: gate.access, body: body)
+        else { return }
         let id = String(decoding: request.parameter(0), as: UTF8.self)
-        let count = metrics.notifier.withLock { $0 }?.retry(eventId: id) ?? 0
-        guard count > 0 else {
-            responder.respond(problem: HTTPProblem(.notFound, detail: "no dead letter with id \(id)"))
+        let notifier = metrics.notifier.withLock { $0 }
+        // The answer is remembered before the retry, so it names the webhooks holding the letter now; a retry of
+        // the same id racing this one finds none left and sends nothing twice.
+        let webhooks = notifier?.deadLetters.count { $0.letter.eventId == id } ?? 0
+        guard let notifier, webhooks > 0 else {
+            idempotent.refuse(HTTPProblem(.notFound, detail: "no dead letter with id \(id)"))
             return
         }
-        responder.respondJSON(.accepted) { json in
-            json.beginObject()
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.member("id", id)
+        writer.member("webhooks", Int64(webhooks))
+        writer.endObject()
+        let answer = RememberedAnswer(status: 202, contentType: "application/json", body: writer.bytes)
+        let detail = AuditDetail.make { json in
             json.member("id", id)
-            json.member("webhooks", Int64(count))
-            json.endObject()
+            json.member("webhooks", Int64(webhooks))
+        }
+        let draft = AuditDraft(
+            action: "notifications.retry", target: "notifications/dead-letters/" + id, detail: detail)
+        let respond = idempotent.answerWhenDurable(answer)
+        do throws(HTTPProblem) {
+            try gate.access.appendAudit(
+                [draft], actor: AuditActor(user), operation: nil, remember: idempotent.claim.map { ($0, answer) }
+            ) { failure in
+                if failure == nil { _ = notifier.retry(eventId: id) }
+                respond(failure)
+            }
+        } catch {
+            idempotent.refuse(error)
         }
     }
 }

@@ -68,6 +68,7 @@ extension SwitchConfiguration {
             try limits.integer("tlsHandshakeTimeoutMs", range: 10...600_000) ?? network.tlsHandshakeTimeoutMs
         network.tlsHandshakesPerIterationMax =
             try limits.integer("tlsHandshakesPerIterationMax", range: 1...4096) ?? network.tlsHandshakesPerIterationMax
+        logSegmentBytes = try limits.integer("logSegmentBytes", range: (64 << 10)...(1 << 30)) ?? logSegmentBytes
         try limits.rejectUnknownKeys()
     }
 

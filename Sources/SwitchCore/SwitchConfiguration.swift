@@ -1,3 +1,4 @@
+import AdminAccess
 import Foundation
 import HTTP
 import ISO8583
@@ -59,6 +60,11 @@ public struct AdminConfiguration: Sendable {
     /// TLS on the admin listener (the same settings as an ISO 8583 listener's); nil serves plain HTTP.
     public var tls: TLSServerFiles?
     public var limits = HTTPLimits()
+    /// Users, tokens, the audit journal and Idempotency-Key answers: their limits (`AccessSettings`).
+    public var access = AccessSettings()
+    /// `GET /metrics` asks for a token (any role) when true; open like `GET /v1/health` by default, for a
+    /// Prometheus on the same machine.
+    public var metricsRequireToken = false
 
     public init() {}
 }
@@ -112,6 +118,12 @@ public struct SwitchConfiguration: Sendable {
     /// Tests and benchmarks only (`serve --notifications-test-source EVENTS:MEMBERS`, never from the file): the
     /// webhooks get `TestEventSource`'s events instead of the ledger's (which are still to come).
     public var notificationTestSource: (events: UInt64, members: UInt64)?
+    /// The operator's override (`serve --accept-log-damage`, never from the file): start on a damaged log,
+    /// keeping it up to the damage and setting the rest aside (`*.damaged`); logged as an error per shard.
+    public var acceptLogDamage = false
+    /// Size of each write-ahead log segment; every shard keeps two allocated (the current one and the next, made
+    /// ahead), so the disk needs 2 × this per shard free at start, and a full disk declines only once both fill.
+    public var logSegmentBytes = 64 << 20
 
     public init() {
         listeners = [ListenerConfiguration(address: SocketAddress("127.0.0.1:8583")!)]

@@ -18,6 +18,8 @@ final class SwitchConnection: ConnectionHandler {
     /// Set when a message arrived that cannot be answered: nothing more is read or handled, the requests already
     /// in flight are answered, then the connection closes.
     var closing = false
+    /// Set by a graceful stop (`drain`): the connection closes without a reset once its answers are out.
+    var isDraining = false
     /// Response messages to reuse: a sent response comes back here, so steady traffic allocates no messages.
     var spareResponses: [ISOMessage] = []
     static let spareResponsesMax = 64
@@ -60,7 +62,18 @@ final class SwitchConnection: ConnectionHandler {
         inFlight -= 1
         precondition(inFlight >= 0, "more requests finished than started")
         if !closing && inFlight < context.runtime.configuration.inFlightPerConnectionMax { connection.resumeReading() }
-        if (inputEnded || closing) && inFlight == 0 { connection.closeWhenFlushed() }
+        guard (inputEnded || closing) && inFlight == 0 else { return }
+        if isDraining { connection.closeGracefully() } else { connection.closeWhenFlushed() }
+    }
+
+    /// Graceful stop: read nothing more, answer every request already read, then close without losing an
+    /// answer to a reset (`closeGracefully`). Returns the requests in flight.
+    func drain() -> Int {
+        isDraining = true
+        closing = true
+        connection.pauseReading()
+        if inFlight == 0 { connection.closeGracefully() }
+        return inFlight
     }
 
     /// Keeps a sent response's buffers for the next request (bounded by `spareResponsesMax`).
@@ -79,6 +92,7 @@ final class SwitchConnection: ConnectionHandler {
     func send(_ message: ISOMessage, tpdu: UInt64?, arrivalNs: UInt64? = nil) {
         guard !connection.isClosed else { return }
         context.metrics.recordAnswer(message, arrivalNs: arrivalNs ?? requestArrivalNs)
+        context.responsesSent += 1
         let framing = listener.configuration.framing
         connection.appendOutput { out in
             do {
@@ -91,6 +105,7 @@ final class SwitchConnection: ConnectionHandler {
 
     func handle(_ frame: Frame) {
         requestArrivalNs = monotonicNanoseconds()
+        context.requestsRead += 1
         let tpdu = frame.tpdu.map { Framing.packTPDU(decoder.buffer[$0]) }
         do {
             try listener.dialect.decode(decoder.buffer, range: frame.message, into: &request)

@@ -1,3 +1,4 @@
+import AdminAccess
 import Foundation
 import ISO8583
 import Ledger
@@ -64,6 +65,8 @@ public final class SwitchServer: @unchecked Sendable {
     public private(set) var boundPorts: [UInt16] = []
     /// The admin API's bound port; nil while it is off or not started.
     public internal(set) var adminPort: UInt16?
+    /// Users, tokens and the audit journal; nil while the admin API is off or not started.
+    var access: AccessControl?
     /// What `GET /metrics` reads: the loops' counters, the shards', the listeners'.
     let adminMetrics: AdminMetrics
     /// The TLS listeners' contexts, in listener order (reloaded together on SIGHUP).
@@ -81,7 +84,13 @@ public final class SwitchServer: @unchecked Sendable {
         ledgerConfiguration.queueCapacity = configuration.ledgerQueueCapacity
         ledgerConfiguration.idempotencyKeysPerShardMax = configuration.idempotencyKeysPerShard
         ledgerConfiguration.skipSync = !configuration.durable
+        ledgerConfiguration.segmentBytes = configuration.logSegmentBytes
+        // A batch is at most an eighth of a segment (1 MiB at the default 64 MiB): small test segments still
+        // hold several batches.
+        ledgerConfiguration.batchBytesMax = min(ledgerConfiguration.batchBytesMax, configuration.logSegmentBytes / 8)
+        ledgerConfiguration.acceptsLogDamage = configuration.acceptLogDamage
         ledgerConfiguration.log = { line in log.info("ledger: \(line)", priority: .essential) }
+        ledgerConfiguration.logWarning = { line in log.warning("ledger: \(line)", priority: .essential) }
         ledgerConfiguration.logFailure = { line in log.error("ledger: \(line)", priority: .essential) }
         if configuration.allowClockBehind { ledgerConfiguration.clockBehindToleranceMs = nil }
         let ledger = try Self.openLedger(configuration, ledgerConfiguration, log: log)
@@ -136,6 +145,9 @@ public final class SwitchServer: @unchecked Sendable {
     /// Binds every listener and starts the loops. A TLS listener's certificate and key are loaded and checked
     /// first: one that cannot serve refuses the start with its path and OpenSSL's reason.
     public func start() throws(SwitchStartError) {
+        try checkDescriptorBudget()
+        // The audit journal is checked before any port opens: a broken trail refuses the start outright.
+        if let admin = configuration.admin { access = try openAccess(admin) }
         for listenerConfiguration in configuration.listeners {
             let dialect: Dialect
             do {
@@ -172,19 +184,96 @@ public final class SwitchServer: @unchecked Sendable {
         group.start()
     }
 
-    /// Graceful stop: no new connections, requests in flight get up to `shutdownGraceMs` to finish, then every
-    /// connection closes, the ledger commits, snapshots and stops. Idempotent.
+    /// Descriptors the switch keeps beside its connections and the ledger's reserve: a TLS reload's files, the
+    /// descriptor an accept over `connectionsMax` holds for a moment, the runtime's own.
+    static let descriptorsSpare = 16
+
+    /// Refuses a `connectionsMax` that does not fit beside the descriptors the process keeps for itself — open
+    /// now (loops, the ledger's log files), the listeners about to be bound (a socket and a spare each), and what
+    /// the ledger opens on demand (segments made on demand, snapshots) — so that connections can never take the
+    /// descriptors the log needs. Checked before any listener binds.
+    func checkDescriptorBudget() throws(SwitchStartError) {
+        let limits = DescriptorLimit.current
+        let ledger = runtime.ledger.configuration
+        let listeners = configuration.listeners.count * 2
+        let kept = DescriptorLimit.openCount() + listeners + ledger.descriptorsOpenedOnDemand + Self.descriptorsSpare
+        let fit = DescriptorLimit.connectionsThatFit(limit: limits.soft, keptForProcess: kept)
+        let connectionsMax = configuration.network.connectionsMax
+        guard connectionsMax <= fit else {
+            throw SwitchStartError(
+                message:
+                    "limits.connectionsMax \(connectionsMax) does not fit the descriptor limit \(limits.soft) "
+                    + "(RLIMIT_NOFILE, hard \(limits.hard)): the switch keeps \(kept) for itself, among them "
+                    + "\(ledger.descriptorsReserved) reserved for the ledger's log and snapshots, so at most \(fit) "
+                    + "connections fit; lower limits.connectionsMax or raise the limit (ulimit -n, LimitNOFILE=)")
+        }
+        log.info(
+            "descriptors: limit \(limits.soft), kept for the switch \(kept) (ledger reserve "
+                + "\(ledger.descriptorsReserved)), connectionsMax \(connectionsMax) (room for \(fit))",
+            priority: .essential)
+    }
+
+    /// Graceful stop: no new connections, nothing more read; every request already read is answered and every
+    /// connection closes once its answers are delivered (within `shutdownGraceMs`); then the ledger commits,
+    /// snapshots and stops. Idempotent.
     public func shutdown() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        log.info("shutting down: no new connections, finishing requests in flight", priority: .essential)
         group.closeListeners()
+        let (connections, inFlight) = drainConnections()
+        log.info(
+            "shutting down: no new connections; stopped reading \(connections) connections, answering the "
+                + "\(inFlight) requests in flight on them", priority: .essential)
         let deadline = monotonicNanoseconds() + UInt64(configuration.shutdownGraceMs) * 1_000_000
-        while pendingCount() > 0 && monotonicNanoseconds() < deadline { usleep(2000) }
+        while group.connectionCount > 0 && monotonicNanoseconds() < deadline { usleep(2000) }
+        if group.connectionCount > 0 {
+            log.warning(
+                "shutdown grace of \(configuration.shutdownGraceMs) ms over: closing \(group.connectionCount) "
+                    + "connections, \(pendingCount()) requests unanswered", priority: .essential)
+        }
         group.stop()
         stopNotifications()
+        let (read, answered) = requestCounts()
+        log.info("requests read since start: \(read), answered: \(answered)", priority: .essential)
         for (address, context) in tlsListeners { log.info("TLS on \(address): \(context.statistics.summary)") }
         runtime.ledger.close()
+        access?.close()
         log.info("stopped", priority: .essential)
+    }
+
+    /// Every loop stops reading its connections; each closes once the requests it read are answered and
+    /// delivered. Returns the connections and the requests in flight on them.
+    func drainConnections() -> (connections: Int, inFlight: Int) {
+        let connections = Atomic<Int>(0)
+        let inFlight = Atomic<Int>(0)
+        onEveryLoop { context in
+            context.loop.forEachConnection { connection in
+                connections.add(1, ordering: .relaxed)
+                guard let handler = connection.handler as? SwitchConnection else {
+                    connection.close(.shutdown)  // a TLS handshake not finished: nothing was read from it
+                    return
+                }
+                inFlight.add(handler.drain(), ordering: .relaxed)
+            }
+        }
+        return (connections.load(ordering: .relaxed), inFlight.load(ordering: .relaxed))
+    }
+
+    /// Requests read and responses sent since start, over all loops. Called after the loops stopped.
+    func requestCounts() -> (read: Int, answered: Int) {
+        (contexts.map(\.requestsRead).reduce(0, +), contexts.map(\.responsesSent).reduce(0, +))
+    }
+
+    /// Runs `body` on every loop's thread and waits (at most 500 ms) until all have run it.
+    func onEveryLoop(_ body: @escaping @Sendable (LoopContext) -> Void) {
+        let finished = Atomic<Int>(0)
+        for context in contexts {
+            context.loop.execute {
+                body(context)
+                finished.add(1, ordering: .releasing)
+            }
+        }
+        let deadline = monotonicNanoseconds() + 500_000_000
+        while finished.load(ordering: .acquiring) < contexts.count && monotonicNanoseconds() < deadline { usleep(500) }
     }
 
     /// Puts new loyalty rules in force without a restart: the ledger's shards take them at their next batch, each

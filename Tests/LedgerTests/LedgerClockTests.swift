@@ -12,9 +12,7 @@ import Testing
 
     /// The time of every record in shard 0's log, in log order, read back from the files.
     func recordTimes() throws -> [Int64] {
-        let reader = WALReader(
-            directory: DataDirectory.shardDirectory(directory.data, shard: 0), readOnly: true,
-            segmentBytes: testConfiguration().segmentBytes)
+        let reader = WALReader(directory: DataDirectory.shardDirectory(directory.data, shard: 0), readOnly: true)
         var times: [Int64] = []
         _ = try reader.scan(afterSequence: 0, snapshotCRC: nil) { body, _, _ in times.append(body.timeMs) }
         return times

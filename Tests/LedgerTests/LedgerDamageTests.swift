@@ -9,12 +9,6 @@ import Testing
     let directory = TemporaryDirectory()
     var requests = RequestFactory()
 
-    struct RecordLocation {
-        var offset: Int
-        var end: Int
-        var batchFirstSequence: UInt64
-    }
-
     /// 20 single-record batches, then one batch of 8 records (the shard thread is held in `deliver` while
     /// they queue up). Stops without a snapshot, like a crash. Returns the segment's path.
     mutating func writeLog(configuration: LedgerConfiguration) throws -> String {
@@ -28,26 +22,20 @@ import Testing
         blocker.release()
         sink.waitFor(count: 8)
         ledger.close(snapshot: false)
-        let shardDirectory = directory.data + "/shard-000"
-        let segments = try FileManager.default.contentsOfDirectory(atPath: shardDirectory).filter {
-            ($0.hasPrefix("wal-") && $0.hasSuffix(".log"))
-        }
+        let segments = try SegmentFile.paths(in: directory.data + "/shard-000")
         #expect(segments.count == 1)
-        return shardDirectory + "/" + segments[0]
+        return segments[0]
     }
 
-    func records(_ bytes: [UInt8]) -> [RecordLocation] {
-        let reader = WALReader(directory: "", readOnly: true, segmentBytes: bytes.count)
-        var found: [RecordLocation] = []
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while let header = reader.validRecord(buffer, at: offset) {
-                let end = offset + WALRecord.alignedLength(bodyLength: header.bodyLength)
-                found.append(RecordLocation(offset: offset, end: end, batchFirstSequence: header.batchFirstSequence))
-                offset = end
-            }
-        }
-        return found
+    /// The segment as a crash during the last batch's commit leaves it: the bytes of that batch written up to
+    /// `cut` (the rest still zero), and the header's mark at the batch before (it is written after a sync).
+    func tornInLastBatch(_ original: [UInt8], cut: Int) -> [UInt8] {
+        let all = SegmentFile.records(original)
+        let lastBatch = all.filter { $0.batchFirstSequence == all.last!.batchFirstSequence }
+        var bytes = original
+        for index in cut..<lastBatch.last!.end { bytes[index] = 0 }
+        SegmentFile.setAcknowledged(&bytes, sequence: lastBatch[0].sequence - 1, end: lastBatch[0].offset)
+        return bytes
     }
 
     @Test("the last batch cut at every byte offset recovers exactly the whole records before the cut")
@@ -56,34 +44,37 @@ import Testing
         let configuration = testConfiguration()
         let segment = try writeLog(configuration: configuration)
         let original = [UInt8](FileManager.default.contents(atPath: segment)!)
-        let all = records(original)
+        let all = SegmentFile.records(original)
         #expect(all.count == 29)
         let lastBatch = all.filter { $0.batchFirstSequence == all.last!.batchFirstSequence }
         #expect(lastBatch.count == 8)
         for cut in lastBatch[0].offset...lastBatch.last!.end {
-            try Data(original[0..<cut]).write(to: URL(fileURLWithPath: segment))
+            try Data(tornInLastBatch(original, cut: cut)).write(to: URL(fileURLWithPath: segment))
             let totals = try Ledger.inspect(directory: directory.data, configuration: configuration)
-            let whole = all.filter { $0.end <= cut }.count
-            #expect(totals.lastSequences == [UInt64(whole)], "cut at \(cut)")
-            #expect(totals.balance.points == Int64(whole - 1), "cut at \(cut)")
+            // A record is whole when everything of it was written: it ends before the cut, or only zeros (its
+            // padding) were left unwritten.
+            let whole = all.prefix {
+                $0.end <= cut || ($0.offset < cut && original[cut..<$0.end].allSatisfy { $0 == 0 })
+            }
+            #expect(totals.lastSequences == [UInt64(whole.count)], "cut at \(cut)")
+            #expect(totals.balance.points == Int64(whole.count - 1), "cut at \(cut)")
             // A cut that leaves only zero bytes after the last whole record is a clean end, not a torn tail: nothing
             // of the next record was written (its checksum's first byte is zero once in 256 records).
-            let lastWholeEnd = all.last { $0.end <= cut }?.end ?? 0
-            let cleanEnd = original[lastWholeEnd..<cut].allSatisfy { $0 == 0 }
+            let lastWholeEnd = whole.last!.end
+            let cleanEnd = lastWholeEnd >= cut || original[lastWholeEnd..<cut].allSatisfy { $0 == 0 }
             #expect(totals.tornTails.isEmpty == cleanEnd, "cut at \(cut)")
         }
     }
 
-    @Test("opening a torn log truncates it with a log line, and the ledger appends after the cut")
-    mutating func tornTailIsTruncatedOnOpen() throws {
+    @Test("opening a torn log zeroes the torn tail with a log line, and the ledger appends after the cut")
+    mutating func tornTailIsRepairedOnOpen() throws {
         defer { directory.remove() }
         let log = LogCollector()
         let configuration = testConfiguration(log: log)
         let segment = try writeLog(configuration: configuration)
         let original = [UInt8](FileManager.default.contents(atPath: segment)!)
-        let all = records(original)
-        let cut = all[24].offset + 13
-        try Data(original[0..<cut]).write(to: URL(fileURLWithPath: segment))
+        let all = SegmentFile.records(original)
+        try Data(tornInLastBatch(original, cut: all[24].offset + 13)).write(to: URL(fileURLWithPath: segment))
         let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
         #expect(log.all.contains { $0.contains("torn tail") && $0.contains("offset \(all[24].offset)") })
         #expect(ledger.recoveryReports[0].lastSequence == 24)
@@ -91,6 +82,7 @@ import Testing
         ledger.close(snapshot: false)
         let totals = try Ledger.inspect(directory: directory.data, configuration: configuration)
         #expect(totals.lastSequences == [25] && totals.tornTails.isEmpty && totals.balance.points == 23 + 5)
+        #expect(FileManager.default.contents(atPath: segment)!.count == configuration.segmentBytes, "size kept")
     }
 
     @Test("a bit flipped in an earlier batch refuses to start, naming the file and the record's offset")
@@ -99,7 +91,7 @@ import Testing
         let configuration = testConfiguration()
         let segment = try writeLog(configuration: configuration)
         var bytes = [UInt8](FileManager.default.contents(atPath: segment)!)
-        let target = records(bytes)[10]
+        let target = SegmentFile.records(bytes)[10]
         bytes[target.offset + 60] ^= 0x04
         try Data(bytes).write(to: URL(fileURLWithPath: segment))
         do {
@@ -119,14 +111,15 @@ import Testing
         #expect([UInt8](FileManager.default.contents(atPath: segment)!) == bytes, "refusal must not modify the log")
     }
 
-    @Test("a bit flipped inside the last batch is a torn tail: truncated there with a log line")
+    @Test("a bit flipped inside an unacknowledged last batch is a torn tail: cut off there with a log line")
     mutating func bitFlipInTailTruncates() throws {
         defer { directory.remove() }
         let log = LogCollector()
         let configuration = testConfiguration(log: log)
         let segment = try writeLog(configuration: configuration)
-        var bytes = [UInt8](FileManager.default.contents(atPath: segment)!)
-        let all = records(bytes)
+        let original = [UInt8](FileManager.default.contents(atPath: segment)!)
+        let all = SegmentFile.records(original)
+        var bytes = tornInLastBatch(original, cut: all.last!.end)
         let target = all[25]
         bytes[target.offset + 45] ^= 0x80
         try Data(bytes).write(to: URL(fileURLWithPath: segment))
@@ -136,13 +129,31 @@ import Testing
         ledger.close()
     }
 
+    @Test("a bit flipped inside an acknowledged last batch refuses, naming the record and the acknowledged mark")
+    mutating func bitFlipInAcknowledgedTailRefuses() throws {
+        defer { directory.remove() }
+        let configuration = testConfiguration()
+        let segment = try writeLog(configuration: configuration)
+        var bytes = [UInt8](FileManager.default.contents(atPath: segment)!)
+        let all = SegmentFile.records(bytes)
+        let target = all[25]
+        bytes[target.offset + 45] ^= 0x80
+        try Data(bytes).write(to: URL(fileURLWithPath: segment))
+        let expected = LedgerError.damagedLog(
+            file: segment, offset: Int64(target.offset),
+            reason: "the record of sequence 26 fails its checksum or framing, but its header says sequences "
+                + "through 29 were acknowledged (ending at offset \(all.last!.end))")
+        #expect(throws: expected) { try Ledger.open(directory: directory.data, configuration: configuration) }
+        #expect(throws: expected) { try Ledger.inspect(directory: directory.data, configuration: configuration) }
+    }
+
     @Test("a damaged length field in an earlier batch also refuses (the scan finds later intact batches)")
     mutating func damagedLengthRefuses() throws {
         defer { directory.remove() }
         let configuration = testConfiguration()
         let segment = try writeLog(configuration: configuration)
         var bytes = [UInt8](FileManager.default.contents(atPath: segment)!)
-        let target = records(bytes)[3]
+        let target = SegmentFile.records(bytes)[3]
         bytes[target.offset + 5] ^= 0x01
         try Data(bytes).write(to: URL(fileURLWithPath: segment))
         do {
@@ -179,7 +190,7 @@ import Testing
                 Issue.record("unexpected error \(error)")
                 return
             }
-            #expect(file == shardDirectory + "/" + segments[2] && offset == 0 && reason.contains("records missing"))
+            #expect(file == shardDirectory + "/" + segments[2] && offset == 0 && reason.contains("are missing"))
         }
     }
 
@@ -204,37 +215,132 @@ import Testing
     }
 }
 
-/// What happens when the log cannot be written.
-@Suite struct LedgerWriteFailureTests {
+/// Damage that loses acknowledged records — a segment cut short, acknowledged records zeroed, the newest segment
+/// or every segment deleted, a log that ends before the snapshot — refuses the open and fails `ledger verify`
+/// with the same reason, naming the file, the offset and the sequences; the operator's override starts with the
+/// sound part and sets the rest aside, loudly, and the next open is clean.
+@Suite struct LedgerLostRecordTests {
     let directory = TemporaryDirectory()
+    var requests = RequestFactory()
 
-    @Test("a log write failure answers systemError, stops the shard (said once, as a failure), and loses nothing")
-    func writeFailureStopsShard() throws {
-        defer { directory.remove() }
-        let log = LogCollector()
+    var shardDirectory: String { directory.data + "/shard-000" }
+
+    /// `count` earns of 1 point, one per batch (each acknowledged), then a stop as a crash would leave it.
+    mutating func writeLog(_ count: Int, configuration: LedgerConfiguration, snapshot: Bool = false) throws {
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        for index in 0..<count { #expect(ledger.perform(requests.make(card(index % 5), earn(1))).status == .approved) }
+        ledger.close(snapshot: snapshot)
+    }
+
+    /// Open and verify refuse with the same error; returns it.
+    func expectRefusal(_ configuration: LedgerConfiguration) -> LedgerError? {
+        let verified = LedgerVerifier.verify(directory: directory.data)
+        #expect(!verified.isSound)
+        do {
+            let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+            ledger.close()
+            Issue.record("opened a log that lost acknowledged records")
+            return nil
+        } catch {
+            #expect(verified.error == error.description, "verify fails the same way")
+            return error
+        }
+    }
+
+    /// The override starts, says so as a failure, keeps `kept` points, appends; then a plain open is clean.
+    mutating func expectOverrideKeeps(_ kept: Int64, configuration: LedgerConfiguration) throws {
         let failures = LogCollector()
-        var configuration = testConfiguration(log: log)
-        configuration.logFailure = failures.closure
+        var overriding = configuration
+        overriding.acceptsLogDamage = true
+        overriding.logFailure = failures.closure
+        let ledger = try Ledger.open(directory: directory.data, configuration: overriding)
+        #expect(failures.all.count == 1 && failures.all[0].contains("STARTING WITH A DAMAGED LOG"), "\(failures.all)")
+        #expect(ledger.perform(requests.make(card(0), earn(1))).status == .approved)
+        ledger.close(snapshot: false)
+        let totals = try Ledger.inspect(directory: directory.data, configuration: configuration)
+        #expect(totals.balance.points == kept + 1 && totals.tornTails.isEmpty)
+        #expect(LedgerVerifier.verify(directory: directory.data).isSound)
+    }
+
+    @Test("a segment cut short 100 records before its end refuses (not a torn tail), naming file, offset, sequences")
+    mutating func segmentCutShort() throws {
+        defer { directory.remove() }
+        let configuration = testConfiguration()
+        try writeLog(300, configuration: configuration)
+        let path = try SegmentFile.paths(in: shardDirectory)[0]
+        let bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        let all = SegmentFile.records(bytes)
+        let cut = all[all.count - 100].offset + 13
+        try Data(bytes[0..<cut]).write(to: URL(fileURLWithPath: path))
+        let error = expectRefusal(configuration)
+        #expect(
+            error
+                == .damagedLog(
+                    file: path, offset: Int64(all[199].end),
+                    reason: "the file is \(cut) bytes but was allocated \(configuration.segmentBytes): cut short; its "
+                        + "records end at sequence 200 (offset \(all[199].end)), but its header says sequences "
+                        + "through 300 were acknowledged (ending at offset \(all[299].end))"))
+        try expectOverrideKeeps(200, configuration: configuration)
+        #expect(FileManager.default.fileExists(atPath: path + ".damaged"), "the cut segment is kept aside")
+    }
+
+    @Test("acknowledged records zeroed at the end of a segment that keeps its size refuse, naming the sequences")
+    mutating func acknowledgedRecordsZeroed() throws {
+        defer { directory.remove() }
+        let configuration = testConfiguration()
+        try writeLog(120, configuration: configuration)
+        let path = try SegmentFile.paths(in: shardDirectory)[0]
+        var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        let all = SegmentFile.records(bytes)
+        for index in all[70].offset..<all[119].end { bytes[index] = 0 }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        guard case .damagedLog(let file, let offset, let reason) = expectRefusal(configuration) else { return }
+        #expect(file == path && offset == Int64(all[70].offset))
+        #expect(reason.contains("acknowledged records are missing") && reason.contains("end at sequence 70"))
+        #expect(reason.contains("through 120 were acknowledged"))
+        try expectOverrideKeeps(70, configuration: configuration)
+    }
+
+    @Test("the newest segment deleted refuses, naming the segment that says the log continues and the sequences")
+    mutating func newestSegmentDeleted() throws {
+        defer { directory.remove() }
+        var configuration = testConfiguration()
         configuration.batchBytesMax = 4096
         configuration.segmentBytes = 8192
-        configuration.prepareSpareSegments = false
-        var requests = RequestFactory()
-        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
-        // 8192-byte segments hold 51 earn records; the next segment's name is taken, so rotation fails.
-        let blockedName = directory.data + "/shard-000/" + WALWriter.segmentName(firstSequence: 52)
-        try FileManager.default.createSymbolicLink(atPath: blockedName, withDestinationPath: "/dev/full")
-        for index in 0..<51 { #expect(ledger.perform(requests.make(card(index % 4), earn(1))).status == .approved) }
-        #expect(ledger.perform(requests.make(card(0), earn(1))).status == .systemError)
-        #expect(ledger.perform(requests.make(card(0), .balance)).status == .systemError)
-        for index in 0..<3 { #expect(ledger.perform(requests.make(card(index), earn(1))).status == .systemError) }
-        // Once, as a failure, when the shard stops: not again for every request it refuses afterwards.
-        #expect(failures.all.count == 1 && failures.all[0].contains("log commit failed, shard stopped"))
-        #expect(!log.all.contains { $0.contains("log commit failed") }, "\(log.all)")
-        ledger.close()
-        try FileManager.default.removeItem(atPath: blockedName)
-        let reopened = try Ledger.open(directory: directory.data, configuration: configuration)
-        let total = (0..<4).map { reopened.perform(requests.make(card($0), .balance)).balance.points }.reduce(0, +)
-        #expect(total == 51)
-        reopened.close()
+        try writeLog(200, configuration: configuration)
+        let paths = try SegmentFile.paths(in: shardDirectory)
+        #expect(paths.count >= 4)
+        let previous = SegmentFile.records([UInt8](FileManager.default.contents(atPath: paths[paths.count - 2])!))
+        try FileManager.default.removeItem(atPath: paths.last!)
+        guard case .damagedLog(let file, let offset, let reason) = expectRefusal(configuration) else { return }
+        let missing = URL(fileURLWithPath: paths.last!).lastPathComponent
+        #expect(file == paths[paths.count - 2] && offset == Int64(previous.last!.end))
+        #expect(reason.contains("continues in \(missing)") && reason.contains("which is missing"))
+        #expect(reason.contains("ends at sequence \(previous.last!.sequence)"))
+        try expectOverrideKeeps(Int64(previous.last!.sequence), configuration: configuration)
+    }
+
+    @Test("every segment deleted next to a snapshot refuses: no log segment")
+    mutating func everySegmentDeleted() throws {
+        defer { directory.remove() }
+        let configuration = testConfiguration()
+        try writeLog(40, configuration: configuration, snapshot: true)
+        for path in try SegmentFile.paths(in: shardDirectory) { try FileManager.default.removeItem(atPath: path) }
+        guard case .damagedLog(let file, _, let reason) = expectRefusal(configuration) else { return }
+        #expect(file == shardDirectory && reason.contains("no log segment") && reason.contains("sequence 40"))
+        try expectOverrideKeeps(40, configuration: configuration)
+    }
+
+    @Test("a log that ends before the snapshot refuses, naming both sequences; the override starts from the snapshot")
+    mutating func logEndsBeforeSnapshot() throws {
+        defer { directory.remove() }
+        let configuration = testConfiguration()
+        try writeLog(100, configuration: configuration, snapshot: true)
+        let path = try SegmentFile.paths(in: shardDirectory)[0]
+        try SegmentFile.unwriteLastRecords(path: path, count: 10)
+        guard case .damagedLog(let file, _, let reason) = expectRefusal(configuration) else { return }
+        #expect(file == path)
+        #expect(reason == "the log ends at sequence 90 but the snapshot covers sequences through 100")
+        try expectOverrideKeeps(100, configuration: configuration)
     }
 }

@@ -202,11 +202,13 @@ extension Array where Element == UInt8 {
                 ($0.hasPrefix("wal-") && $0.hasSuffix(".log"))
             }!)
         var bytes = [UInt8](FileManager.default.contents(atPath: segment)!)
-        bytes[50] ^= 1
+        bytes[WALSegment.recordsStart + 50] ^= 1
         try Data(bytes).write(to: URL(fileURLWithPath: segment))
         let result = LedgerVerifier.verify(directory: directory.data)
         #expect(!result.isSound)
-        #expect(result.error?.contains(segment) == true && result.error?.contains("offset 0") == true)
+        #expect(
+            result.error?.contains(segment) == true
+                && result.error?.contains("offset \(WALSegment.recordsStart)") == true)
         #expect(!LedgerVerifier.verify(directory: directory.path + "/missing").isSound)
     }
 }

@@ -86,23 +86,10 @@ import Testing
         #expect(totals.members == 2 && totals.cardsReplaced == 1)
     }
 
-    /// Cuts the last `count` records off a shard's log, as if the process died before they were written.
+    /// Leaves the last `count` records of a shard's log unwritten, as if the process died before they were.
     func dropLastRecords(shard: Int, count: Int) throws {
-        let shardDirectory = directory.data + "/shard-00\(shard)"
-        let name = try FileManager.default.contentsOfDirectory(atPath: shardDirectory).filter {
-            ($0.hasPrefix("wal-") && $0.hasSuffix(".log"))
-        }
-        .sorted().last!
-        let path = shardDirectory + "/" + name
-        let bytes = [UInt8](FileManager.default.contents(atPath: path)!)
-        let reader = WALReader(directory: "", readOnly: true, segmentBytes: bytes.count)
-        var ends: [Int] = [0]
-        bytes.withUnsafeBytes { buffer in
-            while let header = reader.validRecord(buffer, at: ends.last!) {
-                ends.append(ends.last! + WALRecord.alignedLength(bodyLength: header.bodyLength))
-            }
-        }
-        try Data(bytes[0..<ends[ends.count - 1 - count]]).write(to: URL(fileURLWithPath: path))
+        let path = try SegmentFile.paths(in: directory.data + "/shard-00\(shard)").last!
+        try SegmentFile.unwriteLastRecords(path: path, count: count)
     }
 
     @Test("recovery completes a transfer whose destination half was lost, and does not repeat one that was applied")

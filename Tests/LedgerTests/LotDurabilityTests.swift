@@ -97,16 +97,8 @@ import Testing
 
 /// Offsets of the log records whose kind is `expireLots` in one segment's bytes.
 func sweepRecordOffsets(_ bytes: [UInt8]) -> [Int] {
-    let reader = WALReader(directory: "", readOnly: true, segmentBytes: bytes.count)
-    var found: [Int] = []
-    bytes.withUnsafeBytes { buffer in
-        var offset = 0
-        while let header = reader.validRecord(buffer, at: offset) {
-            if buffer[offset + WALRecord.headerBytes] == CommandKind.expireLots.rawValue { found.append(offset) }
-            offset += WALRecord.alignedLength(bodyLength: header.bodyLength)
-        }
-    }
-    return found
+    SegmentFile.records(bytes).filter { bytes[$0.offset + WALRecord.headerBytes] == CommandKind.expireLots.rawValue }
+        .map(\.offset)
 }
 
 extension LotDurabilityTests {

@@ -132,3 +132,66 @@ final class RecordingSink: LedgerReplySink, @unchecked Sendable {
         return received
     }
 }
+
+/// One log segment file as the tests see it: where its records are, what its header says, and the surgery that
+/// reproduces what a crash or an operator's mistake leaves on disk.
+enum SegmentFile {
+    struct Record {
+        var offset: Int
+        var end: Int
+        var sequence: UInt64
+        var batchFirstSequence: UInt64
+    }
+
+    /// The segment files of a shard directory, oldest first.
+    static func paths(in shardDirectory: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: shardDirectory)
+            .filter { $0.hasPrefix("wal-") && $0.hasSuffix(".log") }.sorted().map { shardDirectory + "/" + $0 }
+    }
+
+    /// The valid records from the start of the record area, in order.
+    static func records(_ bytes: [UInt8]) -> [Record] {
+        let reader = WALReader(directory: "", readOnly: true)
+        var found: [Record] = []
+        bytes.withUnsafeBytes { buffer in
+            var offset = WALSegment.recordsStart
+            while let header = reader.validRecord(buffer, at: offset) {
+                let end = offset + WALRecord.alignedLength(bodyLength: header.bodyLength)
+                found.append(
+                    Record(
+                        offset: offset, end: end, sequence: header.sequence,
+                        batchFirstSequence: header.batchFirstSequence))
+                offset = end
+            }
+        }
+        return found
+    }
+
+    static func header(_ bytes: [UInt8]) -> WALSegment.Header? {
+        bytes.withUnsafeBytes { WALSegment.read($0) }
+    }
+
+    /// Rewrites the header's acknowledged mark, as a crash before that mark was written leaves it.
+    static func setAcknowledged(_ bytes: inout [UInt8], sequence: UInt64, end: Int) {
+        var header = self.header(bytes)!
+        header.acknowledgedSequence = sequence
+        header.acknowledgedEnd = Int64(end)
+        header.generation += 1
+        bytes.withUnsafeMutableBytes { buffer in
+            for slot in WALSegment.slotOffsets { WALSegment.encode(header, at: buffer.baseAddress! + slot) }
+        }
+    }
+
+    /// What a crash leaves when the last `count` records were never written: zeros where they were, and a mark
+    /// that never named them. The file keeps its allocated size, as it does on disk.
+    static func unwriteLastRecords(path: String, count: Int) throws {
+        var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        let all = records(bytes)
+        precondition(all.count >= count, "fewer records than asked to unwrite")
+        let kept = all.dropLast(count)
+        let start = kept.last?.end ?? WALSegment.recordsStart
+        for index in start..<(all.last?.end ?? start) { bytes[index] = 0 }
+        setAcknowledged(&bytes, sequence: kept.last?.sequence ?? (header(bytes)!.firstSequence - 1), end: start)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+}

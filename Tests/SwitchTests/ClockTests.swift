@@ -52,9 +52,7 @@ import Testing
     static func recordTimes(data: String, shards: Int) throws -> [Int64] {
         var times: [Int64] = []
         for shard in 0..<shards {
-            let reader = WALReader(
-                directory: DataDirectory.shardDirectory(data, shard: shard), readOnly: true,
-                segmentBytes: LedgerConfiguration().segmentBytes)
+            let reader = WALReader(directory: DataDirectory.shardDirectory(data, shard: shard), readOnly: true)
             _ = try reader.scan(afterSequence: 0, snapshotCRC: nil) { body, _, _ in times.append(body.timeMs) }
         }
         return times

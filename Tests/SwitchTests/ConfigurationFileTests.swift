@@ -90,6 +90,8 @@ import Testing
         try Self.expectRefusal(#"{"loops": 1.5}"#, "loops: must be an integer")
         try Self.expectRefusal(#"{"data": ""}"#, "data: must be a non-empty path")
         try Self.expectRefusal(#"{"limits": {"connectionsMax": 0}}"#, "limits.connectionsMax: must be 1...1000000")
+        try Self.expectRefusal(
+            #"{"limits": {"logSegmentBytes": 65535}}"#, "limits.logSegmentBytes: must be 65536...1073741824")
         try Self.expectRefusal(#"{"program": {"autoEnrol": "yes"}}"#, "program.autoEnrol: must be true or false")
         try Self.expectRefusal(
             #"{"listeners": [{"address": "127.0.0.1:0", "frameBytesMax": 10}]}"#,

@@ -24,7 +24,9 @@ import Testing
         }
     }
 
-    @Test("SIGTERM with requests in flight: exit 0; every answered approval is durable and replays byte for byte after restart")
+    @Test(
+        "SIGTERM with requests in flight: exit 0; every answered approval is durable and replays byte for byte after restart"
+    )
     func stopWithRequestsInFlight() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
@@ -67,5 +69,95 @@ import Testing
             }
             #expect(try client.availablePoints(card, terminal: &inquirer) == expected, "each purchase counted once")
         }
+    }
+}
+
+/// One pipelining connection's answers, collected on a thread of its own until the switch closes.
+final class AnswerCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stans: [Int] = []
+    private var codes: [String: Int] = [:]
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Reads answers from `client` until it closes (EOF or reset) or is silent for `silenceSeconds`. From then
+    /// on only this thread reads the client (its writer writes the descriptor, never the client's buffers).
+    func start(_ client: SwitchClient, silenceSeconds: Double) {
+        nonisolated(unsafe) let client = client
+        Thread.detachNewThread { [self] in
+            while let reply = try? client.receive(timeout: silenceSeconds) {
+                lock.lock()
+                stans.append(Int(reply.field(11) ?? "") ?? -1)
+                codes[reply.code ?? "-", default: 0] += 1
+                lock.unlock()
+            }
+            finished.signal()
+        }
+    }
+
+    func waitUntilClosed() { finished.wait() }
+
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return stans.count
+    }
+
+    var answered: (stans: [Int], codes: [String: Int]) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (stans, codes)
+    }
+}
+
+extension LifecycleTests {
+    @Test("SIGTERM under pipelined load: every request the switch read is answered, nothing applied unanswered")
+    func stopAnswersEveryRequestRead() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let connections = 4
+        let perConnection = 4000
+        let cards = (0..<connections).map { Wire.card($0, test: 12) }
+        var collectors: [AnswerCollector] = []
+        var clients: [SwitchClient] = []
+        do {
+            let server = try SwitchProcess(directory: directory, run: 0)
+            defer { server.stop() }
+            for index in 0..<connections {
+                var terminal = Terminal(id: "STOPPIP\(index)")
+                let client = try SwitchClient(port: server.port)
+                let collector = AnswerCollector()
+                collector.start(client, silenceSeconds: 30)
+                let frames = (0..<perConnection).flatMap { _ in
+                    Wire.frame(try! terminal.purchase(cards[index], 100).encoded())
+                }
+                _ = writeInBackground(fd: client.fd, frames)
+                clients.append(client)
+                collectors.append(collector)
+            }
+            // Stop while every connection has requests in flight and more on the way.
+            while collectors.contains(where: { $0.count < 100 }) { usleep(1_000) }
+            kill(server.process.processIdentifier, SIGTERM)
+            for collector in collectors { collector.waitUntilClosed() }
+            let exit = server.waitForExit(timeout: 30)
+            #expect(exit?.reason == .exit && exit?.status == 0, "graceful stop exits 0: \(String(describing: exit))")
+            let received = collectors.map(\.count).reduce(0, +)
+            #expect(
+                server.log.contains("requests read since start: \(received), answered: \(received)"),
+                "every request read was answered: \(received) answers received; log:\n\(server.log.suffix(600))")
+            for (index, collector) in collectors.enumerated() {
+                let (stans, codes) = collector.answered
+                #expect(stans.sorted() == Array((0..<stans.count).map { $0 + 1 }), "connection \(index): a prefix")
+                #expect(codes == ["00": stans.count], "connection \(index): \(codes)")
+            }
+        }
+        // Every purchase applied was answered: each card holds exactly the points of its connection's answers.
+        let server = try SwitchProcess(directory: directory, run: 1)
+        defer { server.stop() }
+        let client = try SwitchClient(port: server.port)
+        var inquirer = Terminal(id: "STOPCHK2")
+        for (index, card) in cards.enumerated() {
+            #expect(try client.availablePoints(card, terminal: &inquirer) ?? 0 == Int64(collectors[index].count))
+        }
+        _ = clients
     }
 }

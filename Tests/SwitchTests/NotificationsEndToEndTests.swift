@@ -60,21 +60,27 @@ struct NotificationsEndToEndTests {
         #expect(detail["webhooks"] as? Int == 1 && detail["deadLetters"] as? Int == 0)
     }
 
-    @Test("An event failing triesMax times is listed by GET /v1/notifications/dead-letters, counted in health and metrics, and delivered after POST .../retry")
+    @Test("An event failing triesMax times is listed by GET /v1/notifications/dead-letters (admin, operator, auditor), counted in health and metrics, and delivered after an audited, idempotent POST .../retry (admin, operator)")
     func deadLettersOverTheAdminAPI() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
         let receiver = try WebhookReceiver(
             directory: directory.path, secret: "k", arguments: ["--fail-ids", "test-7", "--fail-count", "8"])
         defer { receiver.stop() }
+        let admin = try AdminAccessClient.initialize(directory)
         let server = try SwitchProcess(
             directory: directory, settings: Self.settings(receiver, secret: "k", extra: ["triesMax": 8]),
             arguments: ["--notifications-test-source", "40:4"])
         defer { server.stop() }
         let port = try #require(server.adminPort)
+        let operatorUser = try AdminAccessClient.createUser(port, token: admin, name: "Olga", role: "operator")
+        let auditor = try AdminAccessClient.createUser(port, token: admin, name: "Aud", role: "auditor")
+        let merchant = try AdminAccessClient.createUser(
+            port, token: admin, name: "Shop", role: "merchant", merchants: ["SHOP000000001"])
+        let list = "/v1/notifications/dead-letters"
         var listing: [String: Any] = [:]
         let listed = eventually(timeout: 60) {
-            listing = (try? Self.json(try AdminClient.get(port, "/v1/notifications/dead-letters"))) ?? [:]
+            listing = (try? AdminAccessClient.call(port, "GET", list, token: auditor.token).json) ?? [:]
             return listing["total"] as? Int == 1
         }
         #expect(listed, "\(listing)")
@@ -86,15 +92,44 @@ struct NotificationsEndToEndTests {
         #expect((health["notifications"] as? [String: Any])?["deadLetters"] as? Int == 1)
         let samples = AdminClient.samples(try AdminClient.get(port, "/metrics"))
         #expect(samples["loyalty_notifications_dead_lettered_total{webhook=\"\(receiver.url)\"}"] == 1)
-        let retry = try AdminClient.curlStatus(
-            ["-X", "POST", "http://127.0.0.1:\(port)/v1/notifications/dead-letters/test-7/retry"])
-        let retried = try Self.json(retry.body)
-        #expect(retry.code == 202 && retried["webhooks"] as? Int == 1, "\(retry)")
-        let again = try AdminClient.curlStatus(
-            ["-X", "POST", "http://127.0.0.1:\(port)/v1/notifications/dead-letters/test-7/retry"])
-        #expect(again.code == 404 && again.body.contains("no dead letter with id test-7"), "\(again)")
+
+        let retry = "/v1/notifications/dead-letters/test-7/retry"
+        let refusals: [(String?, String, String, Int)] = [
+            (nil, "GET", list, 401), (nil, "POST", retry, 401), (merchant.token, "GET", list, 403),
+            (merchant.token, "POST", retry, 403), (auditor.token, "POST", retry, 403),
+        ]
+        for (token, method, path, code) in refusals {
+            let answer = try AdminAccessClient.call(port, method, path, token: token)
+            #expect(answer.code == code, "\(method) \(path): \(answer.code) \(answer.body)")
+        }
+        for token in [admin, operatorUser.token] {
+            #expect(try AdminAccessClient.call(port, "GET", list, token: token).json["total"] as? Int == 1)
+        }
+        let before = try AdminAccessClient.audit(port, token: admin)
+        #expect(!before.contains { $0["action"] as? String == "notifications.retry" }, "a refused retry is not one")
+
+        let first = try AdminAccessClient.call(port, "POST", retry, token: operatorUser.token, key: "retry-7")
+        #expect(first.code == 202 && first.json["webhooks"] as? Int == 1, "\(first.code) \(first.body)")
+        let replay = try AdminAccessClient.call(port, "POST", retry, token: operatorUser.token, key: "retry-7")
+        #expect(replay.code == 202 && replay.body == first.body, "\(replay.code) \(replay.body)")
+        #expect(replay.header("idempotency-replayed") == "true")
+        let again = try AdminAccessClient.call(port, "POST", retry, token: admin)
+        #expect(again.code == 404 && again.body.contains("no dead letter with id test-7"), "\(again.body)")
         #expect(receiver.wait(timeout: 30) { _ in receiver.acknowledgedIds.contains("test-7") })
-        #expect((try Self.json(try AdminClient.get(port, "/v1/notifications/dead-letters")))["total"] as? Int == 0)
+        #expect(try AdminAccessClient.call(port, "GET", list, token: admin).json["total"] as? Int == 0)
+
+        let entries = try AdminAccessClient.audit(port, token: auditor.token).filter {
+            $0["action"] as? String == "notifications.retry"
+        }
+        #expect(entries.count == 1, "one entry for the retry, none for its replay or the 404: \(entries)")
+        let entry = try #require(entries.first)
+        #expect(entry["actor"] as? String == operatorUser.id && entry["role"] as? String == "operator")
+        #expect(entry["target"] as? String == "notifications/dead-letters/test-7")
+        let detail = entry["detail"] as? [String: Any]
+        #expect(detail?["id"] as? String == "test-7" && detail?["webhooks"] as? Int == 1)
+        server.stop()
+        let verify = try AdminAccessClient.command(["audit", "verify", "--data", directory.data])
+        #expect(verify.status == 0 && verify.output.contains("chain intact"), "\(verify.output)")
     }
 
     @Test("SIGKILL during delivery, three times: every event arrives, re-sends carry the same id, and each restart resumes rather than starting over")

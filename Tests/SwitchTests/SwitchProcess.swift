@@ -12,15 +12,16 @@ struct SwitchTestError: Error, CustomStringConvertible {
 /// A fresh directory under /tmp for one test; `remove()` deletes it.
 struct ScratchDirectory: Sendable {
     let path: String
+    /// The ledger's data directory: `path/data`, or another place (a small disk) the test chose.
+    let data: String
 
-    init(_ name: String = #function) {
+    init(_ name: String = #function, data: String? = nil) {
         let safe = name.filter { $0.isLetter || $0.isNumber }.prefix(40)
         path = NSTemporaryDirectory() + "switch-e2e-\(safe)-\(UInt32.random(in: 0...UInt32.max))"
+        self.data = data ?? path + "/data"
         try? FileManager.default.removeItem(atPath: path)
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
-
-    var data: String { path + "/data" }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
@@ -122,7 +123,7 @@ final class SwitchProcess {
     /// its port. `arguments` go after the usual ones (e.g. an operator flag).
     init(
         directory: ScratchDirectory, settings: SwitchSettings = SwitchSettings(), run: Int = 0,
-        startTimeout: Double = 30, arguments: [String] = []
+        startTimeout: Double = 30, arguments: [String] = [], launcher: [String] = []
     )
         throws
     {
@@ -134,8 +135,11 @@ final class SwitchProcess {
         try data.write(to: URL(fileURLWithPath: configPath))
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
-        process.executableURL = URL(fileURLWithPath: try SwitchExecutable.path())
-        process.arguments = ["serve", "--config", configPath, "--data", directory.data] + arguments
+        let command =
+            launcher + [try SwitchExecutable.path(), "serve", "--config", configPath, "--data", directory.data]
+            + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: logPath)
         try process.run()
@@ -261,17 +265,20 @@ extension SwitchProcess {
     /// configuration text `json` (written to `switch.json` in `directory`), and waits at most `timeout` seconds
     /// for it to exit or to log that it listens. `--listen` keeps a switch that wrongly starts off port 8583.
     static func serve(
-        json: String, arguments: [String] = [], directory: ScratchDirectory, timeout: Double = 30
+        json: String, arguments: [String] = [], directory: ScratchDirectory, timeout: Double = 30,
+        launcher: [String] = []
     ) throws -> ServeOutcome {
         let configPath = directory.path + "/switch.json"
         let logPath = directory.path + "/serve-\(UInt32.random(in: 0...UInt32.max)).log"
         try Data(json.utf8).write(to: URL(fileURLWithPath: configPath))
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try SwitchExecutable.path())
-        process.arguments =
-            ["serve", "--config", configPath, "--data", directory.data, "--listen", "127.0.0.1:0"]
+        let command =
+            launcher + [try SwitchExecutable.path()]
+            + ["serve", "--config", configPath, "--data", directory.data, "--listen", "127.0.0.1:0"]
             + (arguments.contains("--admin-listen") ? [] : ["--admin-listen", "127.0.0.1:0"]) + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: logPath)
         try process.run()

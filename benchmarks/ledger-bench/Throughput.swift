@@ -86,7 +86,7 @@ func measureThroughput(
     configuration.shardCount = shards
     configuration.queueCapacity = 16384
     configuration.snapshotIntervalRecords = 0
-    configuration.prepareSpareSegments = prepareSpare
+    configuration.zeroFillsNextSegment = prepareSpare
     configuration.log = { _ in }
     let ledger = try! Ledger.open(directory: directory, configuration: configuration)
     let cards = (0..<cardCount).map(benchmarkCard)

@@ -13,6 +13,8 @@ int clinux_epoll_ctl(int epoll_fd, int operation, int fd, uint32_t events, uint6
 int clinux_epoll_wait(int epoll_fd, uint32_t *events, uint64_t *data, int capacity, int timeout_ms);
 int clinux_eventfd(void);
 int clinux_accept4(int listen_fd, struct sockaddr *address, socklen_t *length);
+/// Bytes written to a TCP socket that the peer has not acknowledged yet (ioctl SIOCOUTQ), or -1 (errno).
+int clinux_unacknowledged_bytes(int fd);
 
 static const uint32_t CLINUX_EPOLLIN = EPOLLIN;
 static const uint32_t CLINUX_EPOLLOUT = EPOLLOUT;
