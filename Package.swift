@@ -34,6 +34,12 @@ let package = Package(
         // HTTP/1.1 on the network layer's loops: request parsing by offsets, keep-alive, pipelining, bounded
         // everything, a router, bounded JSON in and out, RFC 9457 problems. Knows nothing of loyalty.
         .target(name: "HTTP", dependencies: ["Network"], swiftSettings: strictSettings),
+        // Member notifications: events of a source delivered to webhooks over an HTTP/1.1 client on the network
+        // loops (signed, ordered per member, retried, dead-lettered), with durable progress. Knows nothing of the
+        // ledger or the rules: a source hands it events.
+        .target(
+            name: "Notifications", dependencies: ["Network", "HTTP", "Metrics", "COpenSSL", "CCRC32C", "ISO8583"],
+            swiftSettings: strictSettings),
         // Admin users, tokens and roles, the hash-chained audit journal (its own thread, group commit) and
         // remembered Idempotency-Key answers. Knows nothing of the ledger or loyalty.
         .target(name: "AdminAccess", dependencies: ["HTTP", "COpenSSL"], swiftSettings: strictSettings),
@@ -42,6 +48,7 @@ let package = Package(
             name: "SwitchCore",
             dependencies: [
                 "ISO8583", "Ledger", "Network", "Loyalty", "LoyaltyLedger", "HTTP", "Metrics", "AdminAccess",
+                "Notifications",
             ],
             swiftSettings: strictSettings),
         // Where the ledger and the loyalty rules meet: the rules as the ledger's decider (`LoyaltyDecider`), the
@@ -90,6 +97,7 @@ let package = Package(
             name: "SwitchTests",
             dependencies: [
                 "ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty", "LoyaltyLedger", "HTTP", "AdminAccess",
+                "WebhookTestSupport",
             ],
             exclude: ["contract_client.py", "tls_client.py", "admin_client.py", "admin_burst.py"],
             swiftSettings: strictSettings
@@ -114,6 +122,16 @@ let package = Package(
             dependencies: ["HTTP", "Network"],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "NotificationsTests",
+            dependencies: ["Notifications", "Network", "WebhookTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        // A webhook receiver for the notification tests (Python's http.server as a child process), shared by the
+        // module's tests and the switch's end-to-end tests.
+        .target(
+            name: "WebhookTestSupport", path: "Tests/WebhookTestSupport", exclude: ["webhook_receiver.py"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "AdminAccessTests",
             dependencies: ["AdminAccess", "HTTP"],
@@ -142,6 +160,13 @@ let package = Package(
             name: "echo-responder",
             dependencies: ["LoadGenerator", "Network"],
             path: "benchmarks/echo-responder",
+            swiftSettings: strictSettings
+        ),
+        // A webhook receiver answering 200 at once, for the notification delivery benchmark.
+        .executableTarget(
+            name: "webhook-sink",
+            dependencies: ["HTTP", "Network"],
+            path: "benchmarks/webhook-sink",
             swiftSettings: strictSettings
         ),
         .executableTarget(

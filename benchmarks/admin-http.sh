@@ -85,17 +85,8 @@ for round in $(seq "$rounds"); do
 done
 kill "${pids[1]}"; wait "${pids[1]}" 2>/dev/null || true
 
-# loadgen at a fixed rate -> "p50 p99 p99.9 answers/s errors" (ms)
-authorization() {
-    "$switch" loadgen "$iso" --quiet --rate "$rate" --duration "${seconds}s" --warmup 1s --in-flight 128 \
-        --json "$work/$1.json" >/dev/null || true
-    python3 - "$work/$1.json" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))
-l = r["latency_us"]
-print(f'{l["p50"] / 1000:.3f} {l["p99"] / 1000:.3f} {l["p99.9"] / 1000:.3f} {r["throughput_per_second"]:.0f} {r["errors"]}')
-PY
-}
+# authorization NAME -> "p50 p99 p99.9 answers/s errors" (ms)
+source benchmarks/authorization-latency.sh
 
 echo
 echo "| round | admin load | authorization p50 ms | p99 ms | p99.9 ms | answers/s | errors | admin requests/s | load |"

@@ -87,7 +87,8 @@ extension AccessControl {
 
     // MARK: The trail for other modules
 
-    /// Appends entries by `actor` and calls `completion` on the journal thread once they are durable.
+    /// Appends entries by `actor` and calls `completion` on the journal thread once they are durable; with
+    /// `remember`, an Idempotency-Key's answer is remembered in the same durable unit.
     ///
     /// For ledger-changing admin actions (the next step of issue 13): such an action is logged in the ledger's
     /// own WAL record carrying the audit detail and an admin operation id, so the change and its reason are one
@@ -97,6 +98,7 @@ extension AccessControl {
     /// entry. Operation ids are the caller's, unique, and never reused; an id already present is refused (409).
     public func appendAudit(
         _ drafts: [AuditDraft], actor: AuditActor, operation: UInt64?,
+        remember: (claim: IdempotencyClaim, answer: RememberedAnswer)? = nil,
         completion: @escaping @Sendable (AccessError?) -> Void
     ) throws(HTTPProblem) {
         precondition(!drafts.isEmpty, "an append has entries")
@@ -106,7 +108,9 @@ extension AccessControl {
                 throw HTTPProblem(.conflict, detail: "operation \(operation) is already in the audit trail")
             }
             do throws(AccessError) {
-                try commit(&state, drafts, actor: actor, operation: operation, nowMs: now, completion: completion)
+                try commit(
+                    &state, drafts, actor: actor, operation: operation, nowMs: now,
+                    effects: remember.map { [.remember($0.claim, $0.answer)] } ?? [], completion: completion)
             } catch {
                 throw HTTPProblem(.serviceUnavailable, detail: error.message)
             }

@@ -37,7 +37,11 @@ enum ServeCommand {
         logged and changes nothing.
         """
 
-    static let valuedOptions: Set<String> = ["listen", "admin-listen", "data", "config"]
+    /// `notifications-test-source` is for tests and benchmarks and not in the help: it feeds the webhooks a
+    /// synthetic source instead of the ledger's events.
+    static let valuedOptions: Set<String> = [
+        "listen", "admin-listen", "data", "config", "notifications-test-source",
+    ]
     static let flagOptions: Set<String> = ["allow-clock-behind", "accept-log-damage"]
 
     static func run(_ arguments: [String]) -> Int32 {
@@ -185,6 +189,13 @@ enum ServeCommand {
                 configuration.admin = admin
             }
             if let data = options.values["data"] { configuration.dataDirectory = data }
+            if let test = options.values["notifications-test-source"] {
+                let parts = test.split(separator: ":").compactMap { UInt64($0) }
+                guard parts.count == 2, parts[1] >= 1 else {
+                    throw UsageError(message: "--notifications-test-source must be EVENTS:MEMBERS (MEMBERS >= 1)")
+                }
+                configuration.notificationTestSource = (parts[0], parts[1])
+            }
             configuration.allowClockBehind = options.has("allow-clock-behind")
             configuration.acceptLogDamage = options.has("accept-log-damage")
             return .success(configuration)

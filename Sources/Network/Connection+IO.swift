@@ -18,6 +18,10 @@ enum WriteOutcome {
 
 extension Connection {
     func handle(events: UInt32, loop: EventLoop) {
+        if isConnecting {
+            finishConnect(events: events)
+            return
+        }
         if let tls, !tls.isEstablished {
             handleHandshake(events: events, state: tls)
             return
@@ -51,6 +55,7 @@ extension Connection {
                 return
             case .bytes(let count):
                 lastActivityNs = monotonicNanoseconds()
+                if acknowledgesAtOnce { acknowledgeAtOnce() }
                 budget -= count
                 handler?.received(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), on: self)
                 if let tls {
@@ -89,7 +94,7 @@ extension Connection {
     /// Writes queued output; what the socket does not take waits for EPOLLOUT.
     func flush() {
         isDirty = false
-        guard !isClosed else { return }
+        guard !isClosed, !isConnecting else { return }
         while pendingOutputByteCount > 0 {
             let (pointer, count) = output.withUnsafeBytes { raw in
                 (raw.baseAddress! + outputStart, raw.count - outputStart)

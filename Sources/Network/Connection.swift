@@ -65,6 +65,10 @@ public final class Connection: Pollable {
     public private(set) var isClosed = false
     public internal(set) var lastActivityNs: UInt64
     var closeAfterFlush = false
+    /// An outbound connection whose TCP handshake has not finished: output waits, only EPOLLOUT is watched.
+    var isConnecting = false
+    /// Outbound connections acknowledge what they read at once (`acknowledgeAtOnce`).
+    var acknowledgesAtOnce = false
     /// Set by `closeGracefully`: once the output is written, the connection half-closes and stays open until the
     /// peer has acknowledged every byte, instead of closing at once: a close with unread input sends a reset,
     /// and a reset drops answers the kernel has not delivered yet.
@@ -182,7 +186,9 @@ public final class Connection: Pollable {
         // Read interest (EPOLLIN and EPOLLRDHUP) only while reading: epoll is level-triggered, so a half-closed
         // peer would otherwise report RDHUP on every wait while reading is paused or the input has ended.
         var wanted: UInt32 = 0
-        if let tls, !tls.isEstablished {
+        if isConnecting {
+            wanted = CLINUX_EPOLLOUT
+        } else if let tls, !tls.isEstablished {
             wanted = tls.handshakeWantsWrite ? CLINUX_EPOLLOUT : CLINUX_EPOLLIN | CLINUX_EPOLLRDHUP
         } else {
             let readWanted = !pausedByHandler && !pausedByBackpressure && !inputEnded

@@ -27,6 +27,8 @@ public final class EventLoop: @unchecked Sendable {
     var timers: [(deadlineNs: UInt64, action: () -> Void)] = []
     /// The latest time the next wait may last until, as asked by `wakeNoLaterThan` during this iteration.
     var requestedWakeNs: UInt64?
+    /// Outbound connections opened by this loop so far (their ids).
+    var nextOutboundConnectionNumber: UInt64 = 0
     /// TLS connections whose decrypted (or read-ahead) bytes wait inside OpenSSL: epoll will not announce them,
     /// so the loop reads them in its next iteration.
     var connectionsWithBufferedInput: [Connection] = []

@@ -3,6 +3,7 @@ import HTTP
 import Ledger
 import Metrics
 import Network
+import Notifications
 
 /// The admin API's document (specs/admin-api.json, embedded by specs/embed.sh), served at `/v1/openapi.json`.
 enum AdminAPIDocument {
@@ -10,22 +11,25 @@ enum AdminAPIDocument {
     static let bytes: [UInt8] = Array((embeddedJSON + "\n").utf8)
 }
 
-/// The admin API's routes as built so far (specs/admin-api.md): health, metrics, the OpenAPI document, users and
-/// the audit trail. No route touches the authorization path or waits for a shard; state changes wait for the
-/// audit journal's thread and answer through a deferred responder.
+/// The admin API's routes as built so far (specs/admin-api.md): health, metrics, the OpenAPI document, users,
+/// the audit trail and the notifications' dead letters. No route touches the authorization path or waits for a
+/// shard; state changes wait for the audit journal's thread and answer through a deferred responder.
 enum AdminAPI {
     /// The router of the admin listener; `metrics` answers `GET /metrics` (behind a token when
     /// `metricsRequireToken`), `gate` guards every protected route.
     static func router(ledger: Ledger, metrics: AdminMetrics, gate: AdminGate, metricsRequireToken: Bool) -> HTTPRouter
     {
         let router = HTTPRouter()
-        router.add(.get, "/v1/health", HealthHandler(ledger: ledger, access: gate.access))
+        router.add(.get, "/v1/health", HealthHandler(ledger: ledger, access: gate.access, metrics: metrics))
         router.add(.get, "/metrics", MetricsHandler(metrics: metrics, gate: metricsRequireToken ? gate : nil))
         router.add(.get, "/v1/openapi.json", DocumentHandler())
         router.add(.post, "/v1/users", CreateUserHandler(gate: gate))
         router.add(.get, "/v1/users", ListUsersHandler(gate: gate))
         router.add(.delete, "/v1/users/{id}", DeleteUserHandler(gate: gate))
         router.add(.get, "/v1/audit", AuditHandler(gate: gate))
+        router.add(.get, "/v1/notifications/dead-letters", DeadLettersHandler(metrics: metrics, gate: gate))
+        router.add(
+            .post, "/v1/notifications/dead-letters/{id}/retry", DeadLetterRetryHandler(metrics: metrics, gate: gate))
         return router
     }
 }
@@ -38,10 +42,13 @@ final class HealthHandler: HTTPHandler {
     let ledger: Ledger
     /// The audit journal: once a write of it failed, no admin change can be made until a restart.
     let access: AccessControl
+    /// The notifier's counts for the health answer.
+    let metrics: AdminMetrics
 
-    init(ledger: Ledger, access: AccessControl) {
+    init(ledger: Ledger, access: AccessControl, metrics: AdminMetrics) {
         self.ledger = ledger
         self.access = access
+        self.metrics = metrics
     }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
@@ -63,6 +70,7 @@ final class HealthHandler: HTTPHandler {
         responder.respondJSON(.ok) { json in
             json.beginObject()
             json.member("status", "ok")
+            if let notifier = metrics.notifier.withLock({ $0 }) { NotificationsAPI.writeHealth(notifier, &json) }
             json.endObject()
         }
     }

@@ -32,7 +32,7 @@ extension AdminAPIDocument {
     "/metrics": {
       "get": {
         "operationId": "getMetrics",
-        "summary": "Prometheus text exposition format 0.0.4: ISO 8583 requests, latency, in flight, connections, ledger commits, members, TLS handshakes, admin requests.",
+        "summary": "Prometheus text exposition format 0.0.4: ISO 8583 requests, latency, in flight, connections, ledger commits, members, TLS handshakes, admin requests, notifications per webhook.",
         "description": "Open by default; with admin.metricsRequireToken a token of any role is required.",
         "security": [{}, {"bearer": []}],
         "responses": {
@@ -134,6 +134,55 @@ extension AdminAPIDocument {
           "503": {"$ref": "#/components/responses/ServiceUnavailable"}
         }
       }
+    },
+    "/v1/notifications/dead-letters": {
+      "get": {
+        "operationId": "listDeadLetters",
+        "summary": "Events a webhook did not acknowledge within triesMax tries, oldest first per webhook (at most 1000; total counts all). Roles admin, operator, auditor.",
+        "security": [{"bearer": []}],
+        "responses": {
+          "200": {
+            "description": "The dead letters (an empty list while notifications are off).",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DeadLetters"}}}
+          },
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "429": {"$ref": "#/components/responses/TooManyRequests"}
+        }
+      }
+    },
+    "/v1/notifications/dead-letters/{id}/retry": {
+      "post": {
+        "operationId": "retryDeadLetter",
+        "summary": "Sends the dead-lettered event with this id again, on every webhook that dead-lettered it; it leaves the list (roles admin, operator). Audited as notifications.retry; the retry happens and is answered once that entry is durable.",
+        "security": [{"bearer": []}],
+        "parameters": [
+          {"name": "id", "in": "path", "required": true, "description": "The event's id.", "schema": {"type": "string"}},
+          {"$ref": "#/components/parameters/IdempotencyKey"}
+        ],
+        "responses": {
+          "202": {
+            "description": "Queued for delivery again.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "required": ["id", "webhooks"],
+                  "additionalProperties": false,
+                  "properties": {"id": {"type": "string"}, "webhooks": {"type": "integer", "minimum": 1}}
+                }
+              }
+            }
+          },
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"description": "No webhook holds a dead letter with this id.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+          "409": {"$ref": "#/components/responses/Conflict"},
+          "429": {"$ref": "#/components/responses/TooManyRequests"},
+          "503": {"$ref": "#/components/responses/ServiceUnavailable"}
+        }
+      }
     }
   },
   "components": {
@@ -165,7 +214,45 @@ extension AdminAPIDocument {
         "type": "object",
         "required": ["status"],
         "additionalProperties": false,
-        "properties": {"status": {"type": "string", "const": "ok"}}
+        "properties": {
+          "status": {"type": "string", "const": "ok"},
+          "notifications": {
+            "type": "object",
+            "description": "Present while webhooks are configured.",
+            "required": ["webhooks", "deadLetters", "queueDepth"],
+            "additionalProperties": false,
+            "properties": {
+              "webhooks": {"type": "integer", "minimum": 1},
+              "deadLetters": {"type": "integer", "minimum": 0},
+              "queueDepth": {"type": "integer", "minimum": 0}
+            }
+          }
+        }
+      },
+      "DeadLetters": {
+        "type": "object",
+        "required": ["total", "deadLetters"],
+        "additionalProperties": false,
+        "properties": {
+          "total": {"type": "integer", "minimum": 0},
+          "deadLetters": {
+            "type": "array",
+            "maxItems": 1000,
+            "items": {
+              "type": "object",
+              "required": ["id", "type", "memberId", "webhook", "tries", "lastError"],
+              "additionalProperties": false,
+              "properties": {
+                "id": {"type": "string"},
+                "type": {"type": "string"},
+                "memberId": {"type": "string"},
+                "webhook": {"type": "string", "description": "The webhook's URL."},
+                "tries": {"type": "integer", "minimum": 1},
+                "lastError": {"type": "string", "description": "Why the last try failed (answered 500, no answer within ...)."}
+              }
+            }
+          }
+        }
       },
       "Problem": {
         "type": "object",

@@ -2,6 +2,7 @@ import HTTP
 import Ledger
 import Metrics
 import Network
+import Notifications
 import Synchronization
 
 /// Admin requests by route and status, counted per loop (each loop writes its own counters, no lock) and added
@@ -46,6 +47,8 @@ final class AdminMetrics: Sendable {
     let requests = Mutex<AdminRequestCounters?>(nil)
     /// The admin listener's address, to label its connections `admin` rather than `iso8583`.
     let adminAddress = Mutex<String?>(nil)
+    /// Set once notifications start (nil while off).
+    let notifier = Mutex<Notifier?>(nil)
 
     init(loops: [LoopMetrics], ledger: Ledger, group: EventLoopGroup) {
         self.loops = loops
@@ -60,6 +63,7 @@ final class AdminMetrics: Sendable {
         writeLedger(&text)
         writeListeners(&text)
         writeAdmin(&text)
+        writeNotifications(&text)
         return text.bytes
     }
 

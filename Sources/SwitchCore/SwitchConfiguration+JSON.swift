@@ -52,6 +52,7 @@ extension SwitchConfiguration {
         } else if let object = try reader.child("admin") {
             admin = try Self.admin(object)
         }
+        if let object = try reader.child("notifications") { notifications = try Self.notifications(object) }
         try reader.rejectUnknownKeys()
         // A completion must find its hold's key for as long as the hold lives.
         if holdExpiryMs > Int64(requestKeyRetentionHours) * 3_600_000 {

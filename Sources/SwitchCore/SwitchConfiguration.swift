@@ -4,6 +4,7 @@ import HTTP
 import ISO8583
 import Loyalty
 import Network
+import Notifications
 
 /// One listening socket: where, how frames are delimited, which dialect, and who connects (terminals or hosts).
 public struct ListenerConfiguration: Sendable {
@@ -129,6 +130,11 @@ public struct SwitchConfiguration: Sendable {
     public var allowClockBehind = false
     /// The admin API (health, metrics, the OpenAPI document); nil turns it off (`"admin": null`).
     public var admin: AdminConfiguration? = AdminConfiguration()
+    /// Member notifications to webhooks (specs/configuration.md, `notifications`); nil or no webhooks: off.
+    public var notifications: NotificationConfiguration?
+    /// Tests and benchmarks only (`serve --notifications-test-source EVENTS:MEMBERS`, never from the file): the
+    /// webhooks get `TestEventSource`'s events instead of the ledger's (which are still to come).
+    public var notificationTestSource: (events: UInt64, members: UInt64)?
     /// The operator's override (`serve --accept-log-damage`, never from the file): start on a damaged log,
     /// keeping it up to the damage and setting the rest aside (`*.damaged`); logged as an error per shard.
     public var acceptLogDamage = false

@@ -192,6 +192,7 @@ public final class SwitchServer: @unchecked Sendable {
                     + "\(framing.lengthHeader.rawValue)\(framing.hasTPDU ? "+tpdu" : "") role \(listenerConfiguration.role.rawValue)"
                     + Self.tlsDescription(tls), priority: .essential)
         }
+        try startNotifications()
         try startAdmin()
         group.start()
     }
@@ -243,6 +244,7 @@ public final class SwitchServer: @unchecked Sendable {
                     + "connections, \(pendingCount()) requests unanswered", priority: .essential)
         }
         group.stop()
+        stopNotifications()
         let (read, answered) = requestCounts()
         log.info("requests read since start: \(read), answered: \(answered)", priority: .essential)
         for (address, context) in tlsListeners { log.info("TLS on \(address): \(context.statistics.summary)") }

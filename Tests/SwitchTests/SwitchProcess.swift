@@ -91,6 +91,8 @@ struct SwitchSettings {
     var admin: Any = ["listen": "127.0.0.1:0"]
     /// Other top-level keys (e.g. `requestKeyRetentionHours`).
     var topLevel: [String: Any] = [:]
+    /// The `notifications` section (empty: none).
+    var notifications: [String: Any] = [:]
 
     var json: [String: Any] {
         var root: [String: Any] = [
@@ -101,6 +103,7 @@ struct SwitchSettings {
         if !program.isEmpty { root["program"] = program }
         if !rules.isEmpty { root["rules"] = rules }
         root["admin"] = admin
+        if !notifications.isEmpty { root["notifications"] = notifications }
         return root
     }
 }
