@@ -36,7 +36,7 @@ struct CampaignTable: Sendable {
     /// The club's offset from UTC: weekdays and hours are those of its local day (bounds are instants already).
     let utcOffsetMs: Int64
 
-    init(_ campaigns: [Campaign], merchants: [Merchant], utcOffsetMs: Int64 = 0) {
+    init(_ campaigns: [Campaign], merchants: [Merchant], utcOffsetMs: Int64) {
         precondition(campaigns.count <= ProgramLimits.campaignsMax, "campaigns are validated before tables")
         let wordCount = (campaigns.count + 63) / 64
         var everywhere = [UInt64](repeating: 0, count: wordCount)
