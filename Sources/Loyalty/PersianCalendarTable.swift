@@ -88,7 +88,8 @@ extension PersianCalendarTable {
         guard let index = yearIndex(holding: dayNumber, firstDays) else { return nil }
         let dayOfYear = Int(dayNumber - Int64(firstDays[index]))
         let (month, day) =
-            dayOfYear < 186 ? (dayOfYear / 31 + 1, dayOfYear % 31 + 1) : ((dayOfYear - 186) / 30 + 7, (dayOfYear - 186) % 30 + 1)
+            dayOfYear < 186
+            ? (dayOfYear / 31 + 1, dayOfYear % 31 + 1) : ((dayOfYear - 186) / 30 + 7, (dayOfYear - 186) % 30 + 1)
         return PersianDate(year: yearRange.lowerBound + index, month: month, day: day)
     }
 

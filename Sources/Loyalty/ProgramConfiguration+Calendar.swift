@@ -44,7 +44,8 @@ extension ProgramConfiguration {
         let offset = utcOffsetText(Int(calendar.utcOffsetMs / 60_000))
         guard let fields = CampaignTime.fields(text) else {
             throw reader.fail(
-                key, "must be a time YYYY-MM-DDTHH:MM:SS in the \(calendar.system.rawValue) calendar (years \(years)) "
+                key,
+                "must be a time YYYY-MM-DDTHH:MM:SS in the \(calendar.system.rawValue) calendar (years \(years)) "
                     + "at the program's utcOffset \(offset)")
         }
         if fields.isUTC && calendar.utcOffsetMs != 0 {
@@ -57,9 +58,11 @@ extension ProgramConfiguration {
             guard calendar.yearRange.contains(fields.year) else {
                 throw reader.fail(key, "years are \(years) in the \(calendar.system.rawValue) calendar")
             }
-            let monthDays = (1...12).contains(fields.month) ? calendar.daysIn(month: fields.month, year: fields.year) : 0
+            let monthDays =
+                (1...12).contains(fields.month) ? calendar.daysIn(month: fields.month, year: fields.year) : 0
             throw reader.fail(
-                key, "\(text.prefix(10)) is no date of the \(calendar.system.rawValue) calendar"
+                key,
+                "\(text.prefix(10)) is no date of the \(calendar.system.rawValue) calendar"
                     + (monthDays > 0 ? " (month \(fields.month) of \(fields.year) has \(monthDays) days)" : ""))
         }
         return time

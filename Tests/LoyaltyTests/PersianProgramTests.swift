@@ -69,7 +69,9 @@ struct PersianProgramTests {
         #expect(Self.error(Self.json(campaign("1403-12-30T00:00:00"))) == nil)
         let mehr = try #require(Self.error(Self.json(campaign("1405-01-01T00:00:00", "1405-07-31T00:00:00"))))
         #expect(mehr.keyPath == "campaigns[0].until" && mehr.problem.contains("has 30 days"))
-        #expect(Self.error(Self.json(campaign("1299-12-29T00:00:00")))?.problem == "years are 1300...1600 in the persian calendar")
+        #expect(
+            Self.error(Self.json(campaign("1299-12-29T00:00:00")))?.problem
+                == "years are 1300...1600 in the persian calendar")
         #expect(Self.error(Self.json(campaign("1405-01-01")))?.keyPath == "campaigns[0].from")
         let zulu = try #require(Self.error(Self.json(campaign("1405-01-01T00:00:00Z"))))
         #expect(zulu.keyPath == "campaigns[0].from" && zulu.problem.contains("drop the Z"))

@@ -110,7 +110,8 @@ func persianJSON(_ json: String) -> String {
         else { continue }
         let parts = tehranCalendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
         let two = { (value: Int?) in String(format: "%02d", value!) }
-        pieces[index] = "\(parts.year!)-\(two(parts.month))-\(two(parts.day))T\(two(parts.hour)):\(two(parts.minute)):"
+        pieces[index] =
+            "\(parts.year!)-\(two(parts.month))-\(two(parts.day))T\(two(parts.hour)):\(two(parts.minute)):"
             + two(parts.second)
     }
     return pieces.joined(separator: "\"").replacingOccurrences(
@@ -260,8 +261,10 @@ print("|---|---:|---:|")
 for (name, result) in [
     ("evaluate (20 merchants, 5 groups, 4 MCC rates, 4 campaigns, 64-purchase mix)", campaignsOnly),
     ("evaluate, full program (+ 3 tiers, 5 offers, events, daily cap; 16 members with history)", full),
-    ("birthday window year of an instant (ClubCalendar.birthdayYear, \(persian ? "persian" : "gregorian"))",
-     birthdayQuestion),
+    (
+        "birthday window year of an instant (ClubCalendar.birthdayYear, \(persian ? "persian" : "gregorian"))",
+        birthdayQuestion
+    ),
 ] {
     let nanosecondsText = String(format: "%.1f", result.nanoseconds)
     let allocationsText = String(format: "%.2f", result.allocations)
