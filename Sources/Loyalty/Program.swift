@@ -211,9 +211,9 @@ public final class Program: Sendable {
         return applyDailyCap(points, uncapped: uncapped, timeMs: timeMs, &member, &effect, &explanation)
     }
 
-    /// Days are the club's local days since the epoch (UTC days by default). A purchase timed on a day before the member's counted day (an offline
-    /// purchase uploaded late) is capped on its own and not counted, since that day's count is gone. Counts stay
-    /// ≤ the cap ≤ 10^9, inside the `UInt32` that `Member` keeps them in.
+    /// Days are the club's local days since the epoch (UTC days by default). A purchase timed on a day before
+    /// the member's counted day (an offline purchase uploaded late) is capped on its own and not counted, since
+    /// that day's count is gone. Counts stay ≤ the cap ≤ 10^9, inside the `UInt32` that `Member` keeps them in.
     @inline(never)
     func applyDailyCap(
         _ points: Int64, uncapped: Int64, timeMs: Int64, _ member: inout Member, _ effect: inout PurchaseEffect,

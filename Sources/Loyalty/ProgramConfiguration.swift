@@ -169,7 +169,8 @@ public struct Earning: Sendable, Equatable {
     public var minimumPurchaseMinor: Int64
     /// No purchase earns more points than this, whatever rule applied; `nil` means no cap.
     public var pointsPerTransactionMax: Int64?
-    /// No member earns more points than this per day (the club's local day, `utcOffsetMinutes`) from purchases (event bonuses aside); `nil`: no cap.
+    /// No member earns more points than this per day (the club's local day, `utcOffsetMinutes`) from purchases
+    /// (event bonuses aside); `nil`: no cap.
     public var pointsPerMemberPerDayMax: Int64?
     public var rules: ScopedRules<PointsRule>
     /// Points for a service (a dental check-up, a flight segment) named by the transaction's service code; a

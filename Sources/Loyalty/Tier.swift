@@ -2,8 +2,9 @@
 /// a points multiplier and a store-credit bonus per level (docs/loyalty-rules.md, "Tiers").
 ///
 /// Windows are fixed, not sliding: window k covers days [k × windowDays, (k + 1) × windowDays) since
-/// 1970-01-01 in the club's zone (`ProgramConfiguration.utcOffsetMinutes`, UTC by default), so a member's standing needs two windows of aggregates, never a purchase history. The tier at
-/// a time is the higher of what the previous window qualified for and what the current window has reached so far.
+/// 1970-01-01 in the club's zone (`ProgramConfiguration.utcOffsetMinutes`, UTC by default), so a member's
+/// standing needs two windows of aggregates, never a purchase history. The tier at a time is the higher of what
+/// the previous window qualified for and what the current window has reached so far.
 public struct TierConfiguration: Sendable, Equatable {
     /// What qualifies a member for a level.
     public enum Basis: String, Sendable, Equatable, CaseIterable {

@@ -217,7 +217,8 @@ for memberIndex in 0..<16 {
 FileHandle.standardError.write(
     Data(
         """
-        calendar \(persian ? "persian, +03:30" : "gregorian, UTC"); campaigns matched \(matched.count) of \(purchases.count) purchases
+        calendar \(persian ? "persian, +03:30" : "gregorian, UTC"); \
+        campaigns matched \(matched.count) of \(purchases.count) purchases
         full program, 16 members × 64 purchases: members by tier \(tiers), offers applied \(offersApplied), \
         granted \(offersGranted), event bonuses \(eventsPaid)
 
