@@ -1,10 +1,13 @@
 #pragma once
-// The system OpenSSL (libssl-dev), as the Network module's TLS layer uses it. OpenSSL spells many calls as
-// macros over SSL_CTX_ctrl/SSL_ctrl/BIO_ctrl, which Swift cannot import; each one used is wrapped here in a
-// `static inline` function with the same meaning. Thin wrappers only, no logic.
+// The system OpenSSL (libssl-dev), as the Network module's TLS layer and AdminAccess (SHA-256, RAND_bytes) use
+// it. OpenSSL spells many calls as macros over SSL_CTX_ctrl/SSL_ctrl/BIO_ctrl, which Swift cannot import; each
+// one used is wrapped here in a `static inline` function with the same meaning. Thin wrappers only, no logic.
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>

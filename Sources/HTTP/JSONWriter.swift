@@ -90,6 +90,12 @@ public struct JSONWriter: Sendable {
         integer(value)
     }
 
+    /// A number exactly as a parsed document holds it (already checked against the JSON grammar).
+    mutating func rawNumber(_ text: ArraySlice<UInt8>) {
+        beforeValue()
+        bytes.append(contentsOf: text)
+    }
+
     private func bit(_ level: Int) -> UInt64 { 1 << UInt64(level - 1) }
 
     private mutating func beforeValue() {

@@ -1,5 +1,4 @@
 import Foundation
-import Loyalty
 import Synchronization
 
 #if canImport(Glibc)
@@ -44,14 +43,12 @@ public final class Ledger: @unchecked Sendable {
     /// Sinks `perform` reuses, so that they stay few in the registry (one per concurrent caller).
     private let waitingSinks = Mutex<[WaitingSink]>([])
     private var isClosed = false
-    private let rulesSlot: RulesSlot
 
     private init(
         directory: String, configuration: LedgerConfiguration, shards: [Shard], cardHashKey: (UInt64, UInt64),
-        reports: [ShardRecoveryReport], lock: Int32, rulesSlot: RulesSlot
+        reports: [ShardRecoveryReport], lock: Int32
     ) {
         self.lock = lock
-        self.rulesSlot = rulesSlot
         self.directory = directory
         self.configuration = configuration
         self.shards = shards
@@ -98,11 +95,9 @@ public final class Ledger: @unchecked Sendable {
                 "log upgraded to segments with headers: each shard goes on in a new segment after the ones written "
                     + "before (read as before, dropped by the next snapshot); ledger.meta says segmentHeaders=1")
         }
-        let rulesSlot = RulesSlot()
         let newestRecordTimeMs = reports.compactMap(\.newestRecordTimeMs).max()
         for shard in shards {
             shard.peers = shards
-            shard.rulesSlot = rulesSlot
             if let newestRecordTimeMs { shard.keepTime(atLeast: newestRecordTimeMs) }
         }
         for shard in shards { shard.start() }
@@ -113,14 +108,7 @@ public final class Ledger: @unchecked Sendable {
         }
         return Ledger(
             directory: directory, configuration: configuration, shards: shards, cardHashKey: key, reports: reports,
-            lock: lock, rulesSlot: rulesSlot)
-    }
-
-    /// Gives the shards the loyalty rules that decide `.purchase` requests, or replaces them (a reload): each
-    /// shard takes the new version at its next batch; purchases already decided keep their recorded decision.
-    /// Call it before submitting the first purchase.
-    public func setRules(_ program: Loyalty.Program) {
-        rulesSlot.replace(program)
+            lock: lock)
     }
 
     /// Limits decide outcomes, so records must be replayed under the limits they were written with: recover

@@ -9,6 +9,8 @@ let usage = """
       iso        decode and encode ISO 8583 messages (iso --help)
       ledger     inspect a ledger data directory (ledger --help)
       loadgen    load-test a running switch: throughput, latency percentiles, checked answers (loadgen --help)
+      admin      admin init: the first admin user of a data directory and its token (admin --help)
+      audit      audit verify: recompute the audit trail's hash chain (audit --help)
 
     Run `loyalty-switch COMMAND --help` for a command's options.
     """
@@ -20,6 +22,8 @@ case "iso": status = ISOCommand.run(Array(arguments.dropFirst()))
 case "serve": status = ServeCommand.run(Array(arguments.dropFirst()))
 case "loadgen": status = LoadgenCommand.run(Array(arguments.dropFirst()))
 case "ledger": status = LedgerCommand.run(Array(arguments.dropFirst()))
+case "admin": status = AdminCommand.run(Array(arguments.dropFirst()))
+case "audit": status = AuditCommand.run(Array(arguments.dropFirst()))
 case "--help", "-h", "help":
     print(usage)
     status = 0

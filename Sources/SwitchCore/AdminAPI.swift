@@ -1,3 +1,4 @@
+import AdminAccess
 import HTTP
 import Ledger
 import Metrics
@@ -9,27 +10,39 @@ enum AdminAPIDocument {
     static let bytes: [UInt8] = Array((embeddedJSON + "\n").utf8)
 }
 
-/// The admin API's routes as built so far (specs/admin-api.md): health, metrics and the OpenAPI document.
-/// Everything here reads shared state that is safe from any loop (atomics, immutable values); no route touches
-/// the authorization path or waits for a shard.
+/// The admin API's routes as built so far (specs/admin-api.md): health, metrics, the OpenAPI document, users and
+/// the audit trail. No route touches the authorization path or waits for a shard; state changes wait for the
+/// audit journal's thread and answer through a deferred responder.
 enum AdminAPI {
-    /// The router of the admin listener; `metrics` answers `GET /metrics`.
-    static func router(ledger: Ledger, metrics: AdminMetrics) -> HTTPRouter {
+    /// The router of the admin listener; `metrics` answers `GET /metrics` (behind a token when
+    /// `metricsRequireToken`), `gate` guards every protected route.
+    static func router(ledger: Ledger, metrics: AdminMetrics, gate: AdminGate, metricsRequireToken: Bool) -> HTTPRouter
+    {
         let router = HTTPRouter()
-        router.add(.get, "/v1/health", HealthHandler(ledger: ledger))
-        router.add(.get, "/metrics", MetricsHandler(metrics: metrics))
+        router.add(.get, "/v1/health", HealthHandler(ledger: ledger, access: gate.access))
+        router.add(.get, "/metrics", MetricsHandler(metrics: metrics, gate: metricsRequireToken ? gate : nil))
         router.add(.get, "/v1/openapi.json", DocumentHandler())
+        router.add(.post, "/v1/users", CreateUserHandler(gate: gate))
+        router.add(.get, "/v1/users", ListUsersHandler(gate: gate))
+        router.add(.delete, "/v1/users/{id}", DeleteUserHandler(gate: gate))
+        router.add(.get, "/v1/audit", AuditHandler(gate: gate))
         return router
     }
 }
 
-/// `GET /v1/health`: 200 `{"status": "ok"}` while every shard accepts work; 503 with a problem naming each shard
-/// that does not and why: stopped (its log could not be written or synced; a restart recovers it) or declining
-/// (its log has no room; approvals resume by themselves once the disk or descriptors free up).
+/// `GET /v1/health`: 200 `{"status": "ok"}` while every shard and the audit journal accept work; 503 with a
+/// problem naming each shard that does not and why: stopped (its log could not be written or synced; a restart
+/// recovers it) or declining (its log has no room; approvals resume by themselves once the disk or descriptors
+/// free up), and the audit journal when it stopped (a failed write or sync; a restart recovers it).
 final class HealthHandler: HTTPHandler {
     let ledger: Ledger
+    /// The audit journal: once a write of it failed, no admin change can be made until a restart.
+    let access: AccessControl
 
-    init(ledger: Ledger) { self.ledger = ledger }
+    init(ledger: Ledger, access: AccessControl) {
+        self.ledger = ledger
+        self.access = access
+    }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         var problems: [String] = []
@@ -42,6 +55,7 @@ final class HealthHandler: HTTPHandler {
                 problems.append("shard \(index) stopped: \(reason); its requests are answered 96 until a restart")
             }
         }
+        if let reason = access.stoppedReason { problems.append("\(reason); admin changes are answered 503") }
         guard problems.isEmpty else {
             responder.respond(problem: HTTPProblem(.serviceUnavailable, detail: problems.joined(separator: "; ")))
             return
@@ -59,10 +73,18 @@ final class MetricsHandler: HTTPHandler {
     /// Bytes per chunk of the answer.
     static let chunkBytes = 16 << 10
     let metrics: AdminMetrics
+    /// Set when the configuration asks for a token (`admin.metricsRequireToken`); any role may read.
+    let gate: AdminGate?
 
-    init(metrics: AdminMetrics) { self.metrics = metrics }
+    init(metrics: AdminMetrics, gate: AdminGate?) {
+        self.metrics = metrics
+        self.gate = gate
+    }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        if let gate, gate.authorize(request, responder, roles: Set(AdminRole.allCases), action: "read metrics") == nil {
+            return
+        }
         let text = metrics.exposition()
         responder.startStream(.ok, contentType: PrometheusText.contentType)
         text.withUnsafeBytes { bytes in

@@ -7,9 +7,9 @@ extension AdminAPIDocument {
   "openapi": "3.1.0",
   "info": {
     "title": "loyalty-switch admin API",
-    "version": "0.1.0",
-    "summary": "Health, metrics and this document: the part of operations contract v1 built so far.",
-    "description": "HTTP/1.1 with keep-alive on its own listener (default 127.0.0.1:8580). Errors are RFC 9457 problem documents. What is built and what is not yet: specs/admin-api.md."
+    "version": "0.2.0",
+    "summary": "Health, metrics, this document, users and the audit trail: the part of operations contract v1 built so far.",
+    "description": "HTTP/1.1 with keep-alive on its own listener (default 127.0.0.1:8580). Errors are RFC 9457 problem documents. Protected routes take Authorization: Bearer TOKEN (tokens from `loyalty-switch admin init` and POST /v1/users); 401 with WWW-Authenticate: Bearer without a valid token, 403 when the role lacks the right, 429 with Retry-After over admin.requestsPerSecondPerToken. Every state-changing POST honours Idempotency-Key. What is built and what is not yet: specs/admin-api.md."
   },
   "servers": [{"url": "http://127.0.0.1:8580"}],
   "paths": {
@@ -33,11 +33,15 @@ extension AdminAPIDocument {
       "get": {
         "operationId": "getMetrics",
         "summary": "Prometheus text exposition format 0.0.4: ISO 8583 requests, latency, in flight, connections, ledger commits, members, TLS handshakes, admin requests.",
+        "description": "Open by default; with admin.metricsRequireToken a token of any role is required.",
+        "security": [{}, {"bearer": []}],
         "responses": {
           "200": {
             "description": "The metrics, sent chunked.",
             "content": {"text/plain; version=0.0.4; charset=utf-8": {"schema": {"type": "string"}}}
-          }
+          },
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "429": {"$ref": "#/components/responses/TooManyRequests"}
         }
       }
     },
@@ -52,9 +56,110 @@ extension AdminAPIDocument {
           }
         }
       }
+    },
+    "/v1/users": {
+      "post": {
+        "operationId": "createUser",
+        "summary": "Creates a user (role admin). The token is in this answer only; it is sent once the users.create audit entry is durable.",
+        "security": [{"bearer": []}],
+        "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
+        "requestBody": {
+          "required": true,
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewUser"}}}
+        },
+        "responses": {
+          "201": {
+            "description": "The user, with its token (shown this once).",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreatedUser"}}}
+          },
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "409": {"$ref": "#/components/responses/Conflict"},
+          "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+          "422": {"$ref": "#/components/responses/UnprocessableContent"},
+          "429": {"$ref": "#/components/responses/TooManyRequests"},
+          "503": {"$ref": "#/components/responses/ServiceUnavailable"}
+        }
+      },
+      "get": {
+        "operationId": "listUsers",
+        "summary": "Every user, oldest first, without tokens (role admin).",
+        "security": [{"bearer": []}],
+        "responses": {
+          "200": {
+            "description": "The users.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserList"}}}
+          },
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "429": {"$ref": "#/components/responses/TooManyRequests"}
+        }
+      }
+    },
+    "/v1/users/{id}": {
+      "delete": {
+        "operationId": "deleteUser",
+        "summary": "Deletes a user (role admin); its token stops working at once. Answered once the users.delete audit entry is durable.",
+        "security": [{"bearer": []}],
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {
+          "204": {"description": "Deleted."},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "429": {"$ref": "#/components/responses/TooManyRequests"},
+          "503": {"$ref": "#/components/responses/ServiceUnavailable"}
+        }
+      }
+    },
+    "/v1/audit": {
+      "get": {
+        "operationId": "listAuditEntries",
+        "summary": "The hash-chained audit trail, oldest first (roles admin, auditor). `loyalty-switch audit verify --data DIR` recomputes the chain.",
+        "security": [{"bearer": []}],
+        "parameters": [
+          {"name": "after", "in": "query", "description": "Entries with a greater seq (default 0).", "schema": {"type": "integer", "minimum": 0}},
+          {"name": "limit", "in": "query", "description": "At most this many entries (default 100).", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of entries; next is the seq to pass as after for the next page, or null at the end.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AuditPage"}}}
+          },
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "429": {"$ref": "#/components/responses/TooManyRequests"},
+          "503": {"$ref": "#/components/responses/ServiceUnavailable"}
+        }
+      }
     }
   },
   "components": {
+    "securitySchemes": {
+      "bearer": {"type": "http", "scheme": "bearer", "description": "A user's token: lsk_ and 64 hexadecimal digits."}
+    },
+    "parameters": {
+      "IdempotencyKey": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "description": "Scoped to the user, kept at least 24 hours (admin.idempotencyRetentionHours): the same key with the same method, path and JSON value of the body gets the same status and body again (with Idempotency-Replayed: true) and changes nothing; with another body, 409. Every answer below 500 is remembered, durably. At admin.idempotencyKeysMax remembered keys a new key gets 503 with Retry-After.",
+        "required": false,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}
+      }
+    },
+    "responses": {
+      "BadRequest": {"description": "Malformed: not JSON, a field of the wrong type, an unknown field or query parameter.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+      "Unauthorized": {"description": "No token, a malformed Authorization header or a token no user has (audited as auth.refused).", "headers": {"WWW-Authenticate": {"schema": {"type": "string", "const": "Bearer"}}}, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+      "Forbidden": {"description": "The user's role lacks the right.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+      "NotFound": {"description": "No such id.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+      "Conflict": {"description": "The Idempotency-Key was used with another body or is still in progress, or admin.usersMax users exist.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+      "UnsupportedMediaType": {"description": "The body is not application/json.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+      "UnprocessableContent": {"description": "Valid JSON that breaks a rule; detail names the field by its JSON path.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+      "TooManyRequests": {"description": "More than admin.requestsPerSecondPerToken requests per second with this token.", "headers": {"Retry-After": {"schema": {"type": "integer"}}}, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+      "ServiceUnavailable": {"description": "The audit journal cannot take the change (stopped after a failed write, or too far behind), or the Idempotency-Key store is full (with Retry-After).", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    },
     "schemas": {
       "Health": {
         "type": "object",
@@ -71,6 +176,76 @@ extension AdminAPIDocument {
           "title": {"type": "string"},
           "status": {"type": "integer", "minimum": 400, "maximum": 599},
           "detail": {"type": "string"}
+        }
+      },
+      "Role": {"type": "string", "enum": ["admin", "operator", "auditor", "merchant"]},
+      "NewUser": {
+        "type": "object",
+        "required": ["name", "role"],
+        "additionalProperties": false,
+        "properties": {
+          "name": {"type": "string", "minLength": 1, "maxLength": 100},
+          "role": {"$ref": "#/components/schemas/Role"},
+          "merchants": {
+            "type": "array",
+            "description": "Merchant ids (field 42 values) a merchant user sees; required (at least one) for role merchant, refused for the others.",
+            "maxItems": 100,
+            "items": {"type": "string", "minLength": 1, "maxLength": 15}
+          }
+        }
+      },
+      "User": {
+        "type": "object",
+        "required": ["id", "name", "role", "merchants", "created"],
+        "additionalProperties": false,
+        "properties": {
+          "id": {"type": "string"},
+          "name": {"type": "string"},
+          "role": {"$ref": "#/components/schemas/Role"},
+          "merchants": {"type": "array", "items": {"type": "string"}},
+          "created": {"type": "string", "format": "date-time"}
+        }
+      },
+      "CreatedUser": {
+        "allOf": [{"$ref": "#/components/schemas/User"}],
+        "type": "object",
+        "required": ["token"],
+        "properties": {"token": {"type": "string", "pattern": "^lsk_[0-9a-f]{64}$"}}
+      },
+      "UserList": {
+        "type": "object",
+        "required": ["items", "next"],
+        "additionalProperties": false,
+        "properties": {
+          "items": {"type": "array", "items": {"$ref": "#/components/schemas/User"}},
+          "next": {"type": "null"}
+        }
+      },
+      "AuditEntry": {
+        "type": "object",
+        "description": "hash is SHA-256 (hex) of the canonical JSON (keys sorted, no whitespace) of every other member, previousHash included; the first entry's previousHash is 64 zeros.",
+        "required": ["seq", "time", "actor", "role", "action", "target", "detail", "hash", "previousHash"],
+        "additionalProperties": false,
+        "properties": {
+          "seq": {"type": "integer", "minimum": 1},
+          "time": {"type": "string", "format": "date-time"},
+          "actor": {"type": "string", "description": "A user id, cli (admin init) or anonymous (a refused login)."},
+          "role": {"type": "string"},
+          "action": {"type": "string", "description": "A dotted name: users.create, users.delete, auth.refused."},
+          "target": {"type": "string"},
+          "detail": {"type": "object"},
+          "operation": {"type": "integer", "minimum": 0, "description": "The admin operation id of a ledger-changing action (present on those only)."},
+          "hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+          "previousHash": {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+        }
+      },
+      "AuditPage": {
+        "type": "object",
+        "required": ["items", "next"],
+        "additionalProperties": false,
+        "properties": {
+          "items": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
+          "next": {"type": ["integer", "null"]}
         }
       }
     }

@@ -1,3 +1,4 @@
+import AdminAccess
 import HTTP
 import Network
 
@@ -14,6 +15,8 @@ extension SwitchConfiguration {
         }
         admin.tls = try object.child("tls")?.tlsFiles()
         try applyHTTPLimits(object, to: &admin.limits)
+        try applyAccessSettings(object, to: &admin.access)
+        admin.metricsRequireToken = try object.boolean("metricsRequireToken") ?? admin.metricsRequireToken
         try object.rejectUnknownKeys()
         return admin
     }
@@ -36,5 +39,21 @@ extension SwitchConfiguration {
         guard limits.targetBytesMax < limits.headerBytesMax else {
             throw object.error("targetBytesMax", "must be less than headerBytesMax (\(limits.headerBytesMax))")
         }
+    }
+}
+
+extension SwitchConfiguration {
+    /// The access layer's limits (specs/configuration.md, `admin`): the per-token rate, the number of users, and
+    /// how long and how many `Idempotency-Key` answers are kept (at least the 24 hours operations-v1 promises).
+    static func applyAccessSettings(_ object: JSONReader, to settings: inout AccessSettings) throws(ConfigurationError)
+    {
+        settings.requestsPerSecondPerToken =
+            try object.integer("requestsPerSecondPerToken", range: 1...100_000) ?? settings.requestsPerSecondPerToken
+        settings.usersMax = try object.integer("usersMax", range: 1...100_000) ?? settings.usersMax
+        if let hours = try object.integer("idempotencyRetentionHours", range: 24...8760) {
+            settings.idempotencyRetentionMs = Int64(hours) * 3_600_000
+        }
+        settings.idempotencyKeysMax =
+            try object.integer("idempotencyKeysMax", range: 1...1_000_000) ?? settings.idempotencyKeysMax
     }
 }

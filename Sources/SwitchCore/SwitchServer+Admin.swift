@@ -1,3 +1,4 @@
+import AdminAccess
 import HTTP
 import Network
 
@@ -18,7 +19,10 @@ extension SwitchServer {
                 throw SwitchStartError(message: "admin API \(admin.address): TLS: \(error)")
             }
         }
-        let router = AdminAPI.router(ledger: runtime.ledger, metrics: adminMetrics)
+        guard let access else { preconditionFailure("start() opens the access layer before the admin listener") }
+        let router = AdminAPI.router(
+            ledger: runtime.ledger, metrics: adminMetrics, gate: AdminGate(access: access),
+            metricsRequireToken: admin.metricsRequireToken)
         let counters = AdminRequestCounters(routeNames: router.routes.map(\.name), loopCount: group.loops.count)
         adminMetrics.requests.withLock { $0 = counters }
         let server = HTTPServer(router: router, limits: admin.limits, loopCount: group.loops.count, observer: counters)
@@ -33,8 +37,38 @@ extension SwitchServer {
         adminMetrics.adminAddress.withLock { $0 = bound }
         if let tls { tlsListeners.append((SocketAddress(bound)!, tls)) }
         log.info(
-            "admin API listening on \(tls == nil ? "http" : "https")://\(bound) (HTTP/1.1; GET /v1/health, /metrics, "
-                + "/v1/openapi.json; connectionsMax \(admin.limits.connectionsMax))" + Self.tlsDescription(tls),
+            "admin API listening on \(tls == nil ? "http" : "https")://\(bound) (HTTP/1.1; GET /v1/health, /metrics"
+                + "\(admin.metricsRequireToken ? " with a token" : ""), /v1/openapi.json, /v1/users, /v1/audit; "
+                + "connectionsMax \(admin.limits.connectionsMax))" + Self.tlsDescription(tls),
             priority: .essential)
+    }
+
+    /// Opens the access layer in `DATA/audit/` (users, tokens, the audit journal), logging what it found, and
+    /// how to create the first user when there is none.
+    func openAccess(_ admin: AdminConfiguration) throws(SwitchStartError) -> AccessControl {
+        let opened: (AccessControl, AccessOpenReport)
+        do {
+            opened = try AccessControl.open(
+                dataDirectory: configuration.dataDirectory, settings: admin.access, clockMs: runtime.clockMs)
+        } catch {
+            throw SwitchStartError(message: "admin API: \(error)")
+        }
+        let (access, report) = opened
+        if report.tornJournalBytes > 0 || report.tornPrivateBytes > 0 {
+            log.warning(
+                "audit journal: cut a torn last line (\(report.tornJournalBytes) bytes of the journal, "
+                    + "\(report.tornPrivateBytes) of the private file): a write a crash cut short, never acknowledged",
+                priority: .essential)
+        }
+        log.info(
+            "audit journal: \(report.entryCount) entries, chain intact; \(report.userCount) users, "
+                + "\(report.rememberedAnswers) remembered Idempotency-Key answers", priority: .essential)
+        if report.userCount == 0 {
+            log.warning(
+                "admin API: no users yet, so every protected route answers 401; create the first admin with "
+                    + "`loyalty-switch admin init --data \(configuration.dataDirectory) --name NAME` (stop the "
+                    + "switch first; it prints the token once)", priority: .essential)
+        }
+        return access
     }
 }

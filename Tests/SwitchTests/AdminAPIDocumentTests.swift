@@ -1,3 +1,4 @@
+import AdminAccess
 import Foundation
 import HTTP
 import Ledger
@@ -19,7 +20,11 @@ import Testing
         defer { ledger.close() }
         let group = try EventLoopGroup(
             loopCount: 1, limits: NetworkLimits(), log: LogSink(descriptor: open("/dev/null", O_WRONLY)))
-        let router = AdminAPI.router(ledger: ledger, metrics: AdminMetrics(loops: [], ledger: ledger, group: group))
+        let (access, _) = try AccessControl.open(dataDirectory: directory.data)
+        defer { access.close() }
+        let router = AdminAPI.router(
+            ledger: ledger, metrics: AdminMetrics(loops: [], ledger: ledger, group: group),
+            gate: AdminGate(access: access), metricsRequireToken: false)
         let served = Set(router.routes.map { "\($0.method.description.lowercased()) \($0.pattern)" })
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("specs/admin-api.json")

@@ -32,6 +32,31 @@ import Testing
         #expect(try ConfigurationFileTests.load(#"{"admin": null}"#).admin == nil)
     }
 
+    @Test("the access keys: rate per token, users, Idempotency-Key retention and maximum, metrics behind a token")
+    func accessKeys() throws {
+        let defaults = try #require(try ConfigurationFileTests.load("{}").admin)
+        #expect(defaults.access.requestsPerSecondPerToken == 50 && defaults.access.usersMax == 1000)
+        #expect(
+            defaults.access.idempotencyRetentionMs == 24 * 3_600_000 && defaults.access.idempotencyKeysMax == 10_000)
+        #expect(!defaults.metricsRequireToken)
+        let admin = try #require(
+            try ConfigurationFileTests.load(
+                #"{"admin": {"requestsPerSecondPerToken": 7, "usersMax": 3, "idempotencyRetentionHours": 48, "#
+                    + #""idempotencyKeysMax": 5, "metricsRequireToken": true}}"#
+            ).admin)
+        #expect(admin.access.requestsPerSecondPerToken == 7 && admin.access.usersMax == 3)
+        #expect(admin.access.idempotencyRetentionMs == 48 * 3_600_000 && admin.access.idempotencyKeysMax == 5)
+        #expect(admin.metricsRequireToken)
+        try ConfigurationFileTests.expectRefusal(
+            #"{"admin": {"idempotencyRetentionHours": 23}}"#, "admin.idempotencyRetentionHours: must be 24...8760")
+        try ConfigurationFileTests.expectRefusal(
+            #"{"admin": {"requestsPerSecondPerToken": 0}}"#, "admin.requestsPerSecondPerToken: must be 1...100000")
+        try ConfigurationFileTests.expectRefusal(
+            #"{"admin": {"metricsRequireToken": "yes"}}"#, "admin.metricsRequireToken: must be true or false")
+        try ConfigurationFileTests.expectRefusal(
+            #"{"admin": {"usersMaxx": 3}}"#, "admin.usersMaxx: unknown key (did you mean usersMax?)")
+    }
+
     @Test("a misspelt, unknown or out-of-range admin key refuses the start with its path")
     func refusals() throws {
         try ConfigurationFileTests.expectRefusal(
