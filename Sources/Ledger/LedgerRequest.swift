@@ -99,11 +99,12 @@ public struct MemberProfile: Sendable {
         self.referrer = referrer
     }
 
-    /// A calendar day (29 February allowed), or no birthday at all.
+    /// A month 1...12 and a day 1...31, or no birthday at all. Which days a month has depends on the rules'
+    /// calendar (Ordibehesht 31 is a Persian birthday, 31 February no birthday anywhere), which the switch checks
+    /// with `CalendarSystem.isBirthday` before asking; the ledger keeps the bounds every calendar shares.
     var hasValidBirthday: Bool {
-        let days: [UInt8] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
         if birthMonth == 0 && birthDay == 0 { return true }
-        return (1...12).contains(birthMonth) && birthDay >= 1 && birthDay <= days[Int(birthMonth) - 1]
+        return (1...12).contains(birthMonth) && (1...31).contains(birthDay)
     }
 }
 

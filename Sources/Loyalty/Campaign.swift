@@ -1,4 +1,5 @@
-/// A time-boxed promotion: for purchases inside its window (dates, optionally weekdays and hours, all UTC) and its
+/// A time-boxed promotion: for purchases inside its window (dates, optionally weekdays and hours, all in the
+/// program's calendar and UTC offset, `ClubCalendar`; UTC by default) and its
 /// scope (merchants, groups, merchant categories; empty = everywhere), it multiplies the points the rules decided
 /// and/or adds a fixed bonus.
 ///
@@ -11,9 +12,10 @@ public struct Campaign: Sendable, Equatable {
     public var fromTimeMs: Int64
     /// End of the campaign, exclusive, so consecutive campaigns can share a boundary without overlapping.
     public var untilTimeMs: Int64
-    /// ISO weekdays, 1 = Monday … 7 = Sunday, in UTC; empty means every day.
+    /// ISO weekdays, 1 = Monday … 7 = Sunday (also under the Persian calendar, whose week starts on Saturday, 6),
+    /// of the club's local day; empty means every day.
     public var daysOfWeek: [Int]
-    /// UTC hours of the day; `nil` means all day.
+    /// Hours of the club's local day; `nil` means all day.
     public var hours: HourWindow?
     public var scope: CampaignScope
     /// 100 = ×1, 200 = ×2; `nil` when the campaign only gives a bonus (it then takes no part in choosing the
@@ -38,7 +40,7 @@ public struct Campaign: Sendable, Equatable {
     }
 }
 
-/// Hours of the UTC day, `fromHour` inclusive, `untilHour` exclusive (10 and 14 mean 10:00 to 13:59:59.999).
+/// Hours of the club's local day, `fromHour` inclusive, `untilHour` exclusive (10 and 14 mean 10:00 to 13:59:59.999).
 /// A window over midnight is two campaigns, which keeps "which day does 01:00 belong to" out of the rules.
 public struct HourWindow: Sendable, Equatable {
     public var fromHour: Int
@@ -67,22 +69,41 @@ public struct CampaignScope: Sendable, Equatable {
     public var isEverywhere: Bool { merchants.isEmpty && groups.isEmpty && merchantCategoryCodes.isEmpty }
 }
 
-/// Reads the one time format campaigns accept, `YYYY-MM-DDTHH:MM:SSZ` (UTC), into epoch milliseconds.
+/// Reads campaign times, `YYYY-MM-DDTHH:MM:SS` with an optional `Z`, into epoch milliseconds.
 ///
-/// Strict and tiny on purpose: no time zones, fractions or leap seconds, so a file means the same everywhere, and
-/// no `DateFormatter` (locale-dependent and slow). Used when a configuration is read, never per purchase.
+/// Strict and tiny on purpose: no fractions, leap seconds or zone suffixes other than `Z`, so a file means the
+/// same everywhere, and no `DateFormatter` (locale-dependent and slow). Used when a configuration is read, never
+/// per purchase; the program's calendar and offset (`ClubCalendar`) say what the fields mean.
 public enum CampaignTime {
     public static let yearRange = 1970...9999
     static let millisecondsPerDay: Int64 = 86_400_000
 
+    /// The fields of a time as written, before any calendar gives them a meaning.
+    struct Fields {
+        let year: Int
+        let month: Int
+        let day: Int
+        let secondsOfDay: Int64
+        /// The text ended in `Z`: it claims to be UTC.
+        let isUTC: Bool
+    }
+
     /// The calendar year of a day number (days since 1970-01-01).
     public static func year(ofDay dayNumber: Int64) -> Int { Birthday.civilYear(dayNumber) }
 
-    /// `nil` unless `text` is exactly the format above with a real calendar date and time.
+    /// `nil` unless `text` is exactly `YYYY-MM-DDTHH:MM:SSZ` with a real Gregorian date and time (UTC).
     public static func epochMilliseconds(_ text: String) -> Int64? {
+        guard let fields = fields(text), fields.isUTC else { return nil }
+        return ClubCalendar.utc.epochMilliseconds(
+            year: fields.year, month: fields.month, day: fields.day, secondsOfDay: fields.secondsOfDay)
+    }
+
+    /// The digits of `YYYY-MM-DDTHH:MM:SS` or `YYYY-MM-DDTHH:MM:SSZ` with a time of day in range; the date is
+    /// checked by the calendar.
+    static func fields(_ text: String) -> Fields? {
         let bytes = Array(text.utf8)
-        guard bytes.count == 20, bytes[4] == 0x2D, bytes[7] == 0x2D, bytes[10] == 0x54, bytes[13] == 0x3A,
-            bytes[16] == 0x3A, bytes[19] == 0x5A
+        guard bytes.count == 19 || (bytes.count == 20 && bytes[19] == 0x5A), bytes[4] == 0x2D, bytes[7] == 0x2D,
+            bytes[10] == 0x54, bytes[13] == 0x3A, bytes[16] == 0x3A
         else { return nil }
         func number(_ start: Int, _ count: Int) -> Int? {
             var value = 0
@@ -93,13 +114,11 @@ public enum CampaignTime {
             return value
         }
         guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
-            let minute = number(14, 2), let second = number(17, 2)
+            let minute = number(14, 2), let second = number(17, 2), hour < 24, minute < 60, second < 60
         else { return nil }
-        guard yearRange.contains(year), (1...12).contains(month), (1...daysInMonth(year, month)).contains(day),
-            hour < 24, minute < 60, second < 60
-        else { return nil }
-        let days = Int64(daysSinceEpoch(year: year, month: month, day: day))
-        return days * millisecondsPerDay + Int64(hour * 3_600 + minute * 60 + second) * 1_000
+        return Fields(
+            year: year, month: month, day: day, secondsOfDay: Int64(hour * 3_600 + minute * 60 + second),
+            isUTC: bytes.count == 20)
     }
 
     public static func daysInMonth(_ year: Int, _ month: Int) -> Int {

@@ -12,7 +12,7 @@ struct CampaignTable: Sendable {
         let untilTimeMs: Int64
         /// Bit `d` set for ISO weekday `d` (1...7).
         let weekdayMask: UInt8
-        /// Bit `h` set for UTC hour `h` (0...23).
+        /// Bit `h` set for local hour `h` (0...23).
         let hourMask: UInt32
         /// -1 when the campaign sets no multiplier.
         let multiplierPercent: Int64
@@ -33,8 +33,10 @@ struct CampaignTable: Sendable {
     /// The union of all windows' bounds, to skip every campaign at once outside any of them.
     let earliestFromTimeMs: Int64
     let latestUntilTimeMs: Int64
+    /// The club's offset from UTC: weekdays and hours are those of its local day (bounds are instants already).
+    let utcOffsetMs: Int64
 
-    init(_ campaigns: [Campaign], merchants: [Merchant]) {
+    init(_ campaigns: [Campaign], merchants: [Merchant], utcOffsetMs: Int64) {
         precondition(campaigns.count <= ProgramLimits.campaignsMax, "campaigns are validated before tables")
         let wordCount = (campaigns.count + 63) / 64
         var everywhere = [UInt64](repeating: 0, count: wordCount)
@@ -66,6 +68,7 @@ struct CampaignTable: Sendable {
         byMerchantCategory = byCategory
         earliestFromTimeMs = campaigns.map(\.fromTimeMs).min() ?? 0
         latestUntilTimeMs = campaigns.map(\.untilTimeMs).max() ?? 0
+        self.utcOffsetMs = utcOffsetMs
     }
 
     static func entry(_ campaign: Campaign) -> Entry {
@@ -87,10 +90,11 @@ struct CampaignTable: Sendable {
     func effect(merchantIndex: Int, merchantCategoryCode: UInt16, timeMs: Int64) -> CampaignEffect {
         var effect = CampaignEffect.none
         guard wordCount > 0, timeMs >= earliestFromTimeMs, timeMs < latestUntilTimeMs else { return effect }
-        // Integer calendar arithmetic in UTC; floor division so the formulas hold for any Int64 time.
-        let dayNumber = Self.floorDivide(timeMs, Self.millisecondsPerDay)
+        // Integer calendar arithmetic on the club's local time; floor division so the formulas hold for any time.
+        let localMs = timeMs + utcOffsetMs
+        let dayNumber = Self.floorDivide(localMs, Self.millisecondsPerDay)
         let weekday = (dayNumber % 7 + 7 + 3) % 7 + 1  // 1970-01-01 was a Thursday (ISO 4)
-        let hour = (timeMs - dayNumber * Self.millisecondsPerDay) / Self.millisecondsPerHour
+        let hour = (localMs - dayNumber * Self.millisecondsPerDay) / Self.millisecondsPerHour
         let weekdayBit = UInt8(1) << UInt8(weekday)
         let hourBit = UInt32(1) << UInt32(hour)
         let categoryKnown = !byMerchantCategory.isEmpty && merchantCategoryCode <= ProgramLimits.merchantCategoryCodeMax

@@ -32,7 +32,8 @@ public struct Member: Sendable, Equatable, BitwiseCopyable {
     public var tierWindowIndex: UInt32
     public var tierWindowPurchaseCount: UInt32
     public var previousTierWindowPurchaseCount: UInt32
-    /// Per-member daily points cap: the UTC day (days since the Unix epoch) `pointsEarnedOnDay` counts.
+    /// Per-member daily points cap: the club's local day (days since the Unix epoch in the program's UTC offset)
+    /// `pointsEarnedOnDay` counts.
     public var pointsDayNumber: UInt32
     /// Points counted against `earning.pointsPerMemberPerDayMax` on that day.
     public var pointsEarnedOnDay: UInt32
@@ -43,13 +44,14 @@ public struct Member: Sendable, Equatable, BitwiseCopyable {
     /// The window length the tier window fields were counted under (0: never counted; a program with another
     /// length starts the member's windows afresh).
     public var tierWindowDays: UInt16
-    /// The year whose birthday bonus was last given (0: never).
+    /// The year (of the program's calendar: 2026 or 1405) whose birthday bonus was last given (0: never).
     public var birthdayRewardYear: UInt16
 
     /// Index into the program's tier levels after the latest decision; 0 is the base tier (also when the program
     /// has no tiers). `Program.tier(of:atTimeMs:)` gives the tier at a later time (after a window ended).
     public var tier: UInt8
-    /// Birthday, for the birthday bonus: month 1...12 and day 1...31; 0 when unknown.
+    /// Birthday, for the birthday bonus: month 1...12 and day 1...31 of the program's calendar (Esfand 12 is
+    /// month 12 under `persian`); 0 when unknown.
     public var birthMonth: UInt8
     public var birthDay: UInt8
     /// The member was referred by another member: their first purchase gives the referrer a bonus.

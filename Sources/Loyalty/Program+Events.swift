@@ -29,8 +29,8 @@ extension Program {
             }
         }
         if events.birthdayPoints > 0, member.birthMonth != 0, member.birthDay != 0,
-            let year = Birthday.year(
-                holding: max(0, timeMs) / CampaignTable.millisecondsPerDay, month: Int(member.birthMonth),
+            let year = calendar.birthdayYear(
+                holding: calendar.localDay(max(0, timeMs)), month: Int(member.birthMonth),
                 day: Int(member.birthDay), windowDays: events.birthdayWindowDays),
             Int(member.birthdayRewardYear) != year
         {

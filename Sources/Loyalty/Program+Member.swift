@@ -77,7 +77,7 @@ extension Program {
             }
             undoOffers(effect, &after)
             undoEvents(effect, &after)
-            let day = UInt32(clamping: max(0, effect.timeMs) / CampaignTable.millisecondsPerDay)
+            let day = UInt32(clamping: calendar.localDay(max(0, effect.timeMs)))
             if after.pointsDayNumber == day {
                 after.pointsEarnedOnDay -= min(effect.pointsCountedOnDay, after.pointsEarnedOnDay)
             }
@@ -134,8 +134,8 @@ extension Program {
             if effect.rewardedEvents.contains(.enrolment) { after.enrolmentRewarded = true }
             if effect.rewardedEvents.contains(.firstPurchase) { after.firstPurchaseRewarded = true }
             if effect.rewardedEvents.contains(.birthday),
-                let year = Birthday.year(
-                    holding: max(0, effect.timeMs) / CampaignTable.millisecondsPerDay, month: Int(after.birthMonth),
+                let year = calendar.birthdayYear(
+                    holding: calendar.localDay(max(0, effect.timeMs)), month: Int(after.birthMonth),
                     day: Int(after.birthDay), windowDays: events.birthdayWindowDays)
             {
                 after.birthdayRewardYear = max(after.birthdayRewardYear, UInt16(clamping: year))

@@ -41,6 +41,9 @@ public final class Program: Sendable {
     let events: EventBonuses
     let hasBirthdayBonus: Bool
     let groups: GroupTable
+    /// The club's calendar and offset: local days for the daily cap and the birthday window (campaigns and tiers
+    /// hold the offset in their tables).
+    public let calendar: ClubCalendar
     /// How members pay with points and credit; the ledger asks `redemption.plan(...)` on a redemption.
     public let redemption: RedemptionPolicy
     /// How long points and credit live; the ledger asks `expiry.expiryTimeMs(of:earnedAtTimeMs:)` for each lot.
@@ -69,8 +72,10 @@ public final class Program: Sendable {
         minimumPurchaseMinor = configuration.earning.minimumPurchaseMinor
         pointsPerTransactionMax = configuration.earning.pointsPerTransactionMax ?? Int64.max
         pointsPerMemberPerDayMax = configuration.earning.pointsPerMemberPerDayMax ?? Int64.max
-        campaigns = CampaignTable(configuration.campaigns, merchants: configuration.merchants)
-        tiers = TierTable(configuration.tiers)
+        calendar = ClubCalendar(system: configuration.calendar, utcOffsetMinutes: configuration.utcOffsetMinutes)
+        campaigns = CampaignTable(
+            configuration.campaigns, merchants: configuration.merchants, utcOffsetMs: calendar.utcOffsetMs)
+        tiers = TierTable(configuration.tiers, utcOffsetMs: calendar.utcOffsetMs)
         offers = OfferTable(configuration.offers)
         events = configuration.events
         hasBirthdayBonus = configuration.events.birthdayPoints > 0
@@ -213,15 +218,15 @@ public final class Program: Sendable {
         return applyDailyCap(points, uncapped: uncapped, timeMs: timeMs, &member, &effect, &explanation)
     }
 
-    /// Days are UTC days since the epoch. A purchase timed on a day before the member's counted day (an offline
-    /// purchase uploaded late) is capped on its own and not counted, since that day's count is gone. Counts stay
-    /// ≤ the cap ≤ 10^9, inside the `UInt32` that `Member` keeps them in.
+    /// Days are the club's local days since the epoch (UTC days by default). A purchase timed on a day before
+    /// the member's counted day (an offline purchase uploaded late) is capped on its own and not counted, since
+    /// that day's count is gone. Counts stay ≤ the cap ≤ 10^9, inside the `UInt32` that `Member` keeps them in.
     @inline(never)
     func applyDailyCap(
         _ points: Int64, uncapped: Int64, timeMs: Int64, _ member: inout Member, _ effect: inout PurchaseEffect,
         _ explanation: inout Explanation
     ) -> Int64 {
-        let day = UInt32(clamping: max(0, timeMs) / CampaignTable.millisecondsPerDay)
+        let day = UInt32(clamping: calendar.localDay(max(0, timeMs)))
         let countedToday = member.pointsDayNumber == day ? Int64(member.pointsEarnedOnDay) : 0
         let room = max(0, pointsPerMemberPerDayMax - countedToday)
         var awarded = points

@@ -5,7 +5,10 @@ extension ProgramConfiguration {
         "id", "from", "until", "daysOfWeek", "hours", "scope", "pointsMultiplierPercent", "bonusPoints",
     ]
 
-    static func readCampaigns(_ reader: JSONObjectReader) throws(ProgramConfigurationError) -> [Campaign] {
+    /// - Parameter calendar: the program's calendar and offset, in which `from` and `until` are written.
+    static func readCampaigns(
+        _ reader: JSONObjectReader, _ calendar: ClubCalendar
+    ) throws(ProgramConfigurationError) -> [Campaign] {
         var campaigns: [Campaign] = []
         for campaign in try reader.objects("campaigns") {
             try campaign.rejectUnknownKeys(campaignKeys)
@@ -23,21 +26,14 @@ extension ProgramConfiguration {
             }
             campaigns.append(
                 Campaign(
-                    identifier: try campaign.identifier("id"), fromTimeMs: try readTime(campaign, "from"),
-                    untilTimeMs: try readTime(campaign, "until"), daysOfWeek: daysOfWeek, hours: hours,
+                    identifier: try campaign.identifier("id"), fromTimeMs: try readTime(campaign, "from", calendar),
+                    untilTimeMs: try readTime(campaign, "until", calendar), daysOfWeek: daysOfWeek, hours: hours,
                     scope: try readCampaignScope(campaign.child("scope")),
                     pointsMultiplierPercent: campaign.has("pointsMultiplierPercent")
                         ? try campaign.integer("pointsMultiplierPercent") : nil,
                     bonusPoints: try campaign.integer("bonusPoints", default: 0)))
         }
         return campaigns
-    }
-
-    static func readTime(_ reader: JSONObjectReader, _ key: String) throws(ProgramConfigurationError) -> Int64 {
-        guard let time = CampaignTime.epochMilliseconds(try reader.string(key)) else {
-            throw reader.fail(key, "must be a UTC time YYYY-MM-DDTHH:MM:SSZ (years 1970...9999)")
-        }
-        return time
     }
 
     static func readCampaignScope(_ reader: JSONObjectReader?) throws(ProgramConfigurationError) -> CampaignScope {

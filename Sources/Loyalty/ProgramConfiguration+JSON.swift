@@ -19,8 +19,11 @@ extension ProgramConfiguration {
         let reader = JSONObjectReader(object: root, path: "")
         try reader.rejectUnknownKeys([
             "version", "currency", "groups", "merchants", "earning", "storeCredit", "campaigns", "tiers", "offers",
-            "events", "redemption", "expiry",
+            "events", "redemption", "expiry", "calendar", "utcOffset",
         ])
+        let calendarSystem = try readCalendar(reader)
+        let utcOffsetMinutes = try readUTCOffset(reader)
+        let calendar = ClubCalendar(system: calendarSystem, utcOffsetMinutes: utcOffsetMinutes)
         let configuration = ProgramConfiguration(
             version: try reader.integer("version"),
             currencyCode: try reader.integer("currency", as: UInt16.self),
@@ -28,12 +31,13 @@ extension ProgramConfiguration {
             merchants: try readMerchants(reader),
             earning: try readEarning(reader.child("earning")),
             storeCredit: try readScopes(reader.child("storeCredit"), extraKeys: [], readRule: readCreditRule),
-            campaigns: try readCampaigns(reader),
+            campaigns: try readCampaigns(reader, calendar),
             tiers: try readTiers(reader.child("tiers")),
-            offers: try readOffers(reader),
+            offers: try readOffers(reader, calendar),
             events: try readEvents(reader.child("events")),
             redemption: try readRedemption(reader.child("redemption")),
-            expiry: try readExpiry(reader.child("expiry")))
+            expiry: try readExpiry(reader.child("expiry")),
+            calendar: calendarSystem, utcOffsetMinutes: utcOffsetMinutes)
         try configuration.validate()
         return configuration
     }

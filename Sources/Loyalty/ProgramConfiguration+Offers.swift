@@ -8,7 +8,10 @@ extension ProgramConfiguration {
         "averageIntervalDaysMax", "daysSinceLastPurchaseMin", "daysSinceLastPurchaseMax",
     ]
 
-    static func readOffers(_ reader: JSONObjectReader) throws(ProgramConfigurationError) -> [Offer] {
+    /// - Parameter calendar: the program's calendar and offset, in which `from` and `until` are written.
+    static func readOffers(
+        _ reader: JSONObjectReader, _ calendar: ClubCalendar
+    ) throws(ProgramConfigurationError) -> [Offer] {
         var offers: [Offer] = []
         for offer in try reader.objects("offers") {
             try offer.rejectUnknownKeys(offerKeys)
@@ -16,8 +19,8 @@ extension ProgramConfiguration {
             try reward.rejectUnknownKeys(["creditBasisPoints", "bonusPoints"])
             offers.append(
                 Offer(
-                    identifier: try offer.identifier("id"), fromTimeMs: try readTime(offer, "from"),
-                    untilTimeMs: try readTime(offer, "until"),
+                    identifier: try offer.identifier("id"), fromTimeMs: try readTime(offer, "from", calendar),
+                    untilTimeMs: try readTime(offer, "until", calendar),
                     eligibility: try readEligibility(offer.child("eligibility")),
                     trigger: try readTrigger(offer),
                     creditBasisPoints: try reward.integer("creditBasisPoints", default: 0),

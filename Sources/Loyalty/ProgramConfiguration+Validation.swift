@@ -5,6 +5,7 @@ extension ProgramConfiguration {
     public func validate() throws(ProgramConfigurationError) {
         try Self.check(version >= 1, "version", "must be at least 1")
         try Self.check((1...999).contains(currencyCode), "currency", "must be an ISO 4217 numeric code 1...999")
+        try validateCalendar()
         try validateGroups()
         try validateMerchants()
         try validateMerchantTags()

@@ -27,13 +27,18 @@ public struct ProgramConfiguration: Sendable, Equatable {
     public var redemption: RedemptionPolicy
     /// Lives of points and credit (default: never expire).
     public var expiry: ExpiryPolicy
+    /// The calendar campaign dates, birthdays and the birthday window are in (default: Gregorian).
+    public var calendar: CalendarSystem
+    /// The club's offset from UTC, for its local days, weekdays and hours: campaign times and schedules, the
+    /// birthday window, the daily cap's day and the tier windows' days (default 0: UTC, as before calendars).
+    public var utcOffsetMinutes: Int
 
     public init(
         version: Int64, currencyCode: UInt16, groups: [MerchantGroup] = [], merchants: [Merchant] = [],
         earning: Earning = Earning(), storeCredit: ScopedRules<CreditRule> = ScopedRules(),
         campaigns: [Campaign] = [], tiers: TierConfiguration? = nil, offers: [Offer] = [],
         events: EventBonuses = EventBonuses(), redemption: RedemptionPolicy = RedemptionPolicy(),
-        expiry: ExpiryPolicy = ExpiryPolicy()
+        expiry: ExpiryPolicy = ExpiryPolicy(), calendar: CalendarSystem = .gregorian, utcOffsetMinutes: Int = 0
     ) {
         self.version = version
         self.currencyCode = currencyCode
@@ -47,6 +52,8 @@ public struct ProgramConfiguration: Sendable, Equatable {
         self.events = events
         self.redemption = redemption
         self.expiry = expiry
+        self.calendar = calendar
+        self.utcOffsetMinutes = utcOffsetMinutes
     }
 }
 
@@ -162,7 +169,8 @@ public struct Earning: Sendable, Equatable {
     public var minimumPurchaseMinor: Int64
     /// No purchase earns more points than this, whatever rule applied; `nil` means no cap.
     public var pointsPerTransactionMax: Int64?
-    /// No member earns more points than this per UTC day from purchases (event bonuses aside); `nil`: no cap.
+    /// No member earns more points than this per day (the club's local day, `utcOffsetMinutes`) from purchases
+    /// (event bonuses aside); `nil`: no cap.
     public var pointsPerMemberPerDayMax: Int64?
     public var rules: ScopedRules<PointsRule>
     /// Points for a service (a dental check-up, a flight segment) named by the transaction's service code; a

@@ -2,8 +2,9 @@
 /// a points multiplier and a store-credit bonus per level (docs/loyalty-rules.md, "Tiers").
 ///
 /// Windows are fixed, not sliding: window k covers days [k × windowDays, (k + 1) × windowDays) since
-/// 1970-01-01 UTC, so a member's standing needs two windows of aggregates, never a purchase history. The tier at
-/// a time is the higher of what the previous window qualified for and what the current window has reached so far.
+/// 1970-01-01 in the club's zone (`ProgramConfiguration.utcOffsetMinutes`, UTC by default), so a member's
+/// standing needs two windows of aggregates, never a purchase history. The tier at a time is the higher of what
+/// the previous window qualified for and what the current window has reached so far.
 public struct TierConfiguration: Sendable, Equatable {
     /// What qualifies a member for a level.
     public enum Basis: String, Sendable, Equatable, CaseIterable {
@@ -50,13 +51,16 @@ struct TierTable: Sendable {
     /// 0 when the program has no tiers (then nothing here is read).
     let windowDays: UInt16
     let windowMs: Int64
+    /// The club's offset from UTC, so windows start at its local midnight.
+    let utcOffsetMs: Int64
     let byCount: Bool
     let identifiers: [ShortIdentifier]
     let thresholds: [Int64]
     let multiplierPercents: [Int64]
     let creditBasisPointsBonuses: [Int64]
 
-    init(_ configuration: TierConfiguration?) {
+    init(_ configuration: TierConfiguration?, utcOffsetMs: Int64) {
+        self.utcOffsetMs = utcOffsetMs
         guard let configuration else {
             (windowDays, windowMs, byCount) = (0, 0, false)
             (identifiers, thresholds, multiplierPercents, creditBasisPointsBonuses) = ([], [], [100], [0])
@@ -74,11 +78,11 @@ struct TierTable: Sendable {
 
     var isEmpty: Bool { windowDays == 0 }
 
-    /// ⌊timeMs ÷ windowMs⌋; times before the epoch count as window 0. Fits `UInt32`: year 9999 is
+    /// ⌊local time ÷ windowMs⌋; times before the epoch count as window 0. Fits `UInt32`: year 9999 is
     /// < 2.95 million days, so fewer windows than that.
     @inline(__always)
     func windowIndex(_ timeMs: Int64) -> UInt32 {
-        UInt32(clamping: max(0, timeMs) / windowMs)
+        UInt32(clamping: max(0, timeMs + utcOffsetMs) / windowMs)
     }
 
     /// The highest level whose threshold the aggregates reach (0, the base, at least).

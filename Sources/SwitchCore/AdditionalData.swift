@@ -4,7 +4,9 @@ import Ledger
 /// Field 48 (additional data, private use) as the switch reads it: tag–length–value entries. Tag: 2 letters;
 /// length: 2 digits; value: that many characters. Each tag belongs to the transactions that use it:
 ///
-///     BD 04 MMDD         enrolment (0200/91): birthday (month and day; 0229 is allowed)
+///     BD 04 MMDD         enrolment (0200/91): birthday, month and day of the rules' calendar (Gregorian: 0229
+///                        is allowed; `"calendar": "persian"`: 0231 is 31 Ordibehesht, 1230 is 30 Esfand); a
+///                        day the calendar's month never has is 13
 ///     RF nn <digits>     enrolment (0200/91): the referrer's card number (10–19 digits)
 ///     SC nn <digits>     purchase (0200/00, 0220/00): the service bought, for `earning.byServiceCode` (1–6 digits)
 ///     PT nn <digits>     redemption (0200/90): the whole purchase amount the payment is part of, to which the

@@ -205,6 +205,13 @@ extension SwitchConnection {
         case .balanceInquiry:
             return .success((.balance, card))
         case .profile:
+            // The birthday is a month and day of the rules' calendar (Gregorian for the embedded program).
+            let calendar = context.rules.calendar.system
+            if additional.birthMonth != 0 || additional.birthDay != 0,
+                !calendar.isBirthday(month: Int(additional.birthMonth), day: Int(additional.birthDay))
+            {
+                return .failure(ResponseCodeError(.invalidAmount))
+            }
             let profile = MemberProfile(
                 birthMonth: additional.birthMonth, birthDay: additional.birthDay, referrer: additional.referrer)
             return .success((.profile(profile), card))

@@ -274,7 +274,7 @@ import Testing
             ledger.perform(requests.make(card(4), .profile(MemberProfile(referrer: card(4))))).status
                 == .notPermitted)
         #expect(
-            ledger.perform(requests.make(card(4), .profile(MemberProfile(birthMonth: 2, birthDay: 30)))).status
+            ledger.perform(requests.make(card(4), .profile(MemberProfile(birthMonth: 2, birthDay: 32)))).status
                 == .invalidAmount)
         // A referrer named after the first purchase earns nothing: refused.
         _ = ledger.perform(requests.make(card(5), purchase(10_000)))

@@ -6,8 +6,10 @@ import MallocCounter
 // Loyalty rule evaluation benchmark (issue 6): nanoseconds and allocations per `Program.evaluate` with a
 // realistic program (20 merchants, 5 groups, MCC rates, service codes, stepped store credit, 4 campaigns of which
 // 3 are running during the purchase mix's hour), then the same program with 3 tiers, 5 personalised offers, event
-// bonuses and a daily cap, evaluated for 16 members with different histories. Run by hand:
-//   swift run -c release --scratch-path .build-loyalty loyalty-bench [--iterations N]
+// bonuses and a daily cap, evaluated for 16 members with different histories. With `--persian` the same programs
+// say `"calendar": "persian", "utcOffset": "+03:30"` (their times and the members' birthdays rewritten as the
+// same instants and days in Jalali Tehran time), to measure the calendar's cost on the evaluator. Run by hand:
+//   swift run -c release --scratch-path .build-loyalty loyalty-bench [--iterations N] [--persian]
 // Prints a markdown table (median of 7 rounds) to paste into benchmarks/RESULTS.md.
 
 /// 5 groups (4 chains of branches, 1 coalition), 20 merchants spread over them, 4 without a group, rates at every
@@ -89,6 +91,33 @@ func fullProgramJSON() -> String {
     return String(withCap.dropLast(1)) + sections  // drop the closing brace of the base program
 }
 
+let persian = CommandLine.arguments.contains("--persian")
+
+/// The Persian calendar in Tehran, for rewriting the benchmark's times and birthdays under `--persian`.
+let tehranCalendar: Calendar = {
+    var calendar = Calendar(identifier: .persian)
+    calendar.timeZone = TimeZone(secondsFromGMT: 12_600)!
+    return calendar
+}()
+
+/// `json` in the Persian calendar at +03:30: the calendar keys added after the currency and every
+/// `YYYY-MM-DDTHH:MM:SSZ` time rewritten as the same instant in Jalali Tehran time.
+func persianJSON(_ json: String) -> String {
+    let formatter = ISO8601DateFormatter()
+    var pieces = json.components(separatedBy: "\"")
+    for index in pieces.indices {
+        guard pieces[index].count == 20, pieces[index].hasSuffix("Z"), let date = formatter.date(from: pieces[index])
+        else { continue }
+        let parts = tehranCalendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        let two = { (value: Int?) in String(format: "%02d", value!) }
+        pieces[index] =
+            "\(parts.year!)-\(two(parts.month))-\(two(parts.day))T\(two(parts.hour)):\(two(parts.minute)):"
+            + two(parts.second)
+    }
+    return pieces.joined(separator: "\"").replacingOccurrences(
+        of: #""currency": 364,"#, with: #""currency": 364, "calendar": "persian", "utcOffset": "+03:30","#)
+}
+
 /// 16 members: new ones, referred ones, frequent small spenders, infrequent big spenders, gold members, members
 /// with a birthday in the mix's week; each history is built by evaluating its purchases with the program.
 func membersWithHistory(_ program: Program) -> [Member] {
@@ -97,8 +126,11 @@ func membersWithHistory(_ program: Program) -> [Member] {
     let merchant = ShortIdentifier("MERCHANT101")!
     let terminal = ShortIdentifier("TERM0001")!
     return (0..<16).map { index in
+        // 26 November 2025, in the mix's week; under --persian the same day in Jalali (5 Azar 1404).
+        let (birthMonth, birthDay): (UInt8, UInt8) = persian ? (9, 5) : (11, 26)
         var member = Member(
-            birthMonth: index % 4 == 1 ? 11 : 0, birthDay: index % 4 == 1 ? 26 : 0, isReferred: index % 5 == 2)
+            birthMonth: index % 4 == 1 ? birthMonth : 0, birthDay: index % 4 == 1 ? birthDay : 0,
+            isReferred: index % 5 == 2)
         let purchaseCount = index % 4 == 0 ? 0 : 2 + index * 3
         let intervalDays = Int64(index % 2 == 0 ? 9 : 40)
         let ticketMinor = Int64(index % 2 == 0 ? 50_000 : 1_000_000 + index * 200_000)
@@ -127,9 +159,13 @@ func purchaseMix() -> [Transaction] {
     }
 }
 
+/// `--cpu-time`: the thread's CPU time instead of the wall clock, so time spent descheduled on a machine shared
+/// with other builds is not counted (caches and branch predictors still suffer from them).
+let clock = CommandLine.arguments.contains("--cpu-time") ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC
+
 func nanoseconds() -> UInt64 {
     var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
+    clock_gettime(clock, &time)
     return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
 }
 
@@ -148,8 +184,10 @@ let iterations: Int = {
 let program: Program
 let fullProgram: Program
 do {
-    program = try Program(json: Array(realisticProgramJSON().utf8))
-    fullProgram = try Program(json: Array(fullProgramJSON().utf8))
+    let realistic = persian ? persianJSON(realisticProgramJSON()) : realisticProgramJSON()
+    let full = persian ? persianJSON(fullProgramJSON()) : fullProgramJSON()
+    program = try Program(json: Array(realistic.utf8))
+    fullProgram = try Program(json: Array(full.utf8))
 } catch {
     fatalError("benchmark program: \(error)")
 }
@@ -179,6 +217,7 @@ for memberIndex in 0..<16 {
 FileHandle.standardError.write(
     Data(
         """
+        calendar \(persian ? "persian, +03:30" : "gregorian, UTC"); \
         campaigns matched \(matched.count) of \(purchases.count) purchases
         full program, 16 members × 64 purchases: members by tier \(tiers), offers applied \(offersApplied), \
         granted \(offersGranted), event bonuses \(eventsPaid)
@@ -187,14 +226,14 @@ FileHandle.standardError.write(
 
 /// Median of 7 rounds of `iterations` evaluations (after a warm-up round), each cycling through the purchase mix
 /// and, for the full program, through the 16 members (member changes every 64 purchases).
-func measure(_ evaluate: (Int) -> Decision) -> (nanoseconds: Double, allocations: Double) {
+/// `evaluate` returns what it computed, kept alive by `blackHole`.
+func measure(_ evaluate: (Int) -> Int64) -> (nanoseconds: Double, allocations: Double) {
     var rounds: [(nanoseconds: Double, allocations: Double)] = []
     for round in 0..<8 {
         let allocationsBefore = malloc_counter_total()
         let start = nanoseconds()
         for index in 0..<iterations {
-            let decision = evaluate(index)
-            blackHole(decision.postings.pointsEarned &+ decision.postings.creditEarnedMinor)
+            blackHole(evaluate(index))
         }
         let elapsed = nanoseconds() - start
         let allocations = malloc_counter_total() - allocationsBefore
@@ -205,13 +244,28 @@ func measure(_ evaluate: (Int) -> Decision) -> (nanoseconds: Double, allocations
     return rounds.sorted { $0.nanoseconds < $1.nanoseconds }[3]
 }
 
-let campaignsOnly = measure { program.evaluate(transaction: purchases[$0 & 63], member: member) }
-let full = measure { fullProgram.evaluate(transaction: purchases[$0 & 63], member: members[($0 >> 6) & 15]) }
+/// What a decision earned, as the one number the benchmark keeps alive.
+func earned(_ decision: Decision) -> Int64 { decision.postings.pointsEarned &+ decision.postings.creditEarnedMinor }
+
+let campaignsOnly = measure { earned(program.evaluate(transaction: purchases[$0 & 63], member: member)) }
+let full = measure { earned(fullProgram.evaluate(transaction: purchases[$0 & 63], member: members[($0 >> 6) & 15])) }
+// The calendar's per-purchase question on its own: which year's birthday window holds this instant's local day
+// (the one calendar lookup the evaluator makes), over days spread across ten years.
+let calendarInUse = fullProgram.calendar
+let birthdayQuestion = measure { index in
+    let timeMs = 1_600_000_000_000 + Int64(index & 4095) * 77_000_000
+    let year = calendarInUse.birthdayYear(holding: calendarInUse.localDay(timeMs), month: 9, day: 5, windowDays: 7)
+    return Int64(year ?? 0)
+}
 print("| benchmark | ns/op | allocations/op |")
 print("|---|---:|---:|")
 for (name, result) in [
     ("evaluate (20 merchants, 5 groups, 4 MCC rates, 4 campaigns, 64-purchase mix)", campaignsOnly),
     ("evaluate, full program (+ 3 tiers, 5 offers, events, daily cap; 16 members with history)", full),
+    (
+        "birthday window year of an instant (ClubCalendar.birthdayYear, \(persian ? "persian" : "gregorian"))",
+        birthdayQuestion
+    ),
 ] {
     let nanosecondsText = String(format: "%.1f", result.nanoseconds)
     let allocationsText = String(format: "%.2f", result.allocations)
