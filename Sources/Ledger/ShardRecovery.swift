@@ -12,6 +12,8 @@ struct ShardRecovery {
         var position: WALPosition
         /// The latest time stamped on a record of the log (nil for an empty log).
         var newestRecordTimeMs: Int64?
+        /// Approved admin API changes among the replayed records, in log order (for the audit trail's repair).
+        var adminRecords: [AdminRecord] = []
     }
 
     let directory: String
@@ -24,6 +26,7 @@ struct ShardRecovery {
     func recover(into state: ShardState) throws(LedgerError) -> Report {
         var afterSequence: UInt64 = 0
         var snapshotCRC: UInt32?
+        var adminRecords: [AdminRecord] = []
         let snapshotPath = try Snapshot.newest(in: directory)
         if let snapshotPath {
             let loaded = try Snapshot.load(path: snapshotPath, into: state)
@@ -38,12 +41,13 @@ struct ShardRecovery {
             prefetch: { body in Self.prefetch(body, state: state) }
         ) { body, file, offset throws(LedgerError) in
             try Self.replay(body, into: state, file: file, offset: offset)
+            if let record = AdminRecord(body) { adminRecords.append(record) }
         }
         return Report(
             snapshotSequence: afterSequence, snapshotPath: snapshotPath, recordsReplayed: outcome.recordsReplayed,
             recordsVerified: outcome.recordsVerified, lastSequence: outcome.position.nextSequence - 1,
             tornTail: outcome.tornTail, acceptedDamage: outcome.acceptedDamage, position: outcome.position,
-            newestRecordTimeMs: outcome.newestTimeMs)
+            newestRecordTimeMs: outcome.newestTimeMs, adminRecords: adminRecords)
     }
 
     /// Starts the next record's hash-table misses while this one is applied (an unchecked hint only).
