@@ -102,14 +102,12 @@ final class BlockCardHandler: HTTPHandler {
     }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        guard let user = gate.authorize(request, responder, roles: [.admin, .operator], action: "block cards") else {
+        guard
+            case (let user, let body, let idempotent)? = gate.beginChange(
+                request, responder, roles: [.admin, .operator], action: "block cards")
+        else {
             return
         }
-        let body: Result<JSONValue, HTTPProblem> = Result { () throws(HTTPProblem) in try request.jsonBody() }
-        guard
-            let idempotent = IdempotentRequest.begin(
-                request, responder, user: user, access: gate.access, body: try? body.get())
-        else { return }
         let id = String(decoding: request.parameter(0), as: UTF8.self)
         do throws(HTTPProblem) {
             var fields = try JSONFields(try body.get())
@@ -155,13 +153,12 @@ final class ReplaceCardHandler: HTTPHandler {
     }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        guard let user = gate.authorize(request, responder, roles: [.admin, .operator], action: "replace cards")
-        else { return }
-        let body: Result<JSONValue, HTTPProblem> = Result { () throws(HTTPProblem) in try request.jsonBody() }
         guard
-            let idempotent = IdempotentRequest.begin(
-                request, responder, user: user, access: gate.access, body: try? body.get())
-        else { return }
+            case (let user, let body, let idempotent)? = gate.beginChange(
+                request, responder, roles: [.admin, .operator], action: "replace cards")
+        else {
+            return
+        }
         let id = String(decoding: request.parameter(0), as: UTF8.self)
         do throws(HTTPProblem) {
             var fields = try JSONFields(try body.get())
@@ -171,34 +168,53 @@ final class ReplaceCardHandler: HTTPHandler {
                 throw HTTPProblem(.notFound, detail: "no card \(id)")
             }
             let newHash = door.ledger.cardHash(of: newCard)
-            let newId = AdminIdentifier.card(newHash)
             let newMasked = newCard.masked
-            AdminLedgerWrite(door: door, user: user, idempotent: idempotent).run(
-                AdminLedger.request(cardHash: hash, operation: .replace(newCard: newCard)), reason: 0,
-                change: .replace(newCard: newHash, newMasked: newMasked),
-                answer: { reply in
-                    AdminCardJSON.answer(200) { json in
-                        json.beginObject()
-                        json.key("old")
-                        AdminCardJSON.card(id: id, masked: reply.card, status: "replaced", memberId: nil, to: &json)
-                        json.key("new")
-                        AdminCardJSON.card(id: newId, masked: newMasked, status: "active", memberId: nil, to: &json)
-                        json.endObject()
-                    }
-                },
-                refusal: { status in
-                    switch status {
-                    case .unknownCard: HTTPProblem(.notFound, detail: "no card \(id)")
-                    case .cardBlocked, .notPermitted:
-                        HTTPProblem(
-                            .conflict,
-                            detail: "card \(id) cannot be replaced by \(newMasked): the new card is in use, the old "
-                                + "one was replaced already, or (across shards) the member has holds")
-                    default: HTTPProblem(.conflict, detail: "card \(id) cannot be replaced (\(status))")
-                    }
-                })
+            let write = AdminLedgerWrite(door: door, user: user, idempotent: idempotent)
+            // The ledger merges a cross-shard replacement into a card already in use on the other shard, so the
+            // new card is checked first (a card enrolled between the check and the replace would be merged).
+            let ledger = door.ledger
+            door.submit(AdminLedger.request(cardHash: newHash, operation: .inspect)) { reply in
+                if reply.status == .approved { _ = ledger.takeInspection(tag: reply.tag) }
+                guard reply.status == .unknownCard else {
+                    idempotent.refuse(
+                        AdminLedgerWrite.problem(reply.status) { _ in
+                            HTTPProblem(.conflict, detail: "card \(newMasked) is in use; replace onto a new card")
+                        })
+                    return
+                }
+                Self.replace(write, id: id, hash: hash, newCard: newCard, newHash: newHash)
+            }
         } catch {
             idempotent.refuse(error)
         }
+    }
+
+    static func replace(_ write: AdminLedgerWrite, id: String, hash: CardHash, newCard: CardNumber, newHash: CardHash) {
+        let newId = AdminIdentifier.card(newHash)
+        let newMasked = newCard.masked
+        write.run(
+            AdminLedger.request(cardHash: hash, operation: .replace(newCard: newCard)), reason: 0,
+            change: .replace(newCard: newHash, newMasked: newMasked),
+            answer: { reply in
+                AdminCardJSON.answer(200) { json in
+                    json.beginObject()
+                    json.key("old")
+                    AdminCardJSON.card(id: id, masked: reply.card, status: "replaced", memberId: nil, to: &json)
+                    json.key("new")
+                    AdminCardJSON.card(id: newId, masked: newMasked, status: "active", memberId: nil, to: &json)
+                    json.endObject()
+                }
+            },
+            refusal: { status in
+                switch status {
+                case .unknownCard: HTTPProblem(.notFound, detail: "no card \(id)")
+                case .cardBlocked, .notPermitted:
+                    HTTPProblem(
+                        .conflict,
+                        detail: "card \(id) cannot be replaced by \(newMasked): the new card is in use, the old "
+                            + "one was replaced already, or (across shards) the member has holds")
+                default: HTTPProblem(.conflict, detail: "card \(id) cannot be replaced (\(status))")
+                }
+            })
     }
 }

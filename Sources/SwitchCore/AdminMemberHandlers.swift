@@ -15,13 +15,12 @@ final class EnrolMemberHandler: HTTPHandler {
     }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        guard let user = gate.authorize(request, responder, roles: [.admin, .operator], action: "enrol members")
-        else { return }
-        let body: Result<JSONValue, HTTPProblem> = Result { () throws(HTTPProblem) in try request.jsonBody() }
         guard
-            let idempotent = IdempotentRequest.begin(
-                request, responder, user: user, access: gate.access, body: try? body.get())
-        else { return }
+            case (let user, let body, let idempotent)? = gate.beginChange(
+                request, responder, roles: [.admin, .operator], action: "enrol members")
+        else {
+            return
+        }
         do throws(HTTPProblem) {
             let (card, profile, birthday) = try Self.read(try body.get())
             let hash = door.ledger.cardHash(of: card)
@@ -125,13 +124,12 @@ final class AdjustmentHandler: HTTPHandler {
     }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        guard let user = gate.authorize(request, responder, roles: [.admin, .operator], action: "adjust balances")
-        else { return }
-        let body: Result<JSONValue, HTTPProblem> = Result { () throws(HTTPProblem) in try request.jsonBody() }
         guard
-            let idempotent = IdempotentRequest.begin(
-                request, responder, user: user, access: gate.access, body: try? body.get())
-        else { return }
+            case (let user, let body, let idempotent)? = gate.beginChange(
+                request, responder, roles: [.admin, .operator], action: "adjust balances")
+        else {
+            return
+        }
         let id = String(decoding: request.parameter(0), as: UTF8.self)
         do throws(HTTPProblem) {
             let (asset, amount, reason) = try Self.read(try body.get())
