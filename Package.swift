@@ -19,7 +19,7 @@ let package = Package(
         // CRC32C with the CPU instruction where there is one (SSE4.2), a table otherwise. For WAL records.
         .target(name: "CCRC32C", cSettings: [.unsafeFlags(["-msse4.2"])]),
         // Sharded in-memory ledger with a write-ahead log and snapshots. No networking.
-        .target(name: "Ledger", dependencies: ["CCRC32C", "Loyalty", "Metrics"], swiftSettings: strictSettings),
+        .target(name: "Ledger", dependencies: ["CCRC32C", "Metrics"], swiftSettings: strictSettings),
         // Counters and histograms with one writer thread each (a loop, a shard), read by scrapes without locks,
         // and the Prometheus text format. Pure: no I/O.
         .target(name: "Metrics", swiftSettings: strictSettings),
@@ -40,8 +40,13 @@ let package = Package(
         // The authorization switch: wire contract v1 over the network layer, the codec and the ledger.
         .target(
             name: "SwitchCore",
-            dependencies: ["ISO8583", "Ledger", "Network", "Loyalty", "HTTP", "Metrics", "AdminAccess"],
+            dependencies: [
+                "ISO8583", "Ledger", "Network", "Loyalty", "LoyaltyLedger", "HTTP", "Metrics", "AdminAccess",
+            ],
             swiftSettings: strictSettings),
+        // Where the ledger and the loyalty rules meet: the rules as the ledger's decider (`LoyaltyDecider`), the
+        // loyalty types in the ledger's opaque decision bytes. The ledger itself knows no loyalty.
+        .target(name: "LoyaltyLedger", dependencies: ["Ledger", "Loyalty"], swiftSettings: strictSettings),
         // Pure loyalty rules: program configuration from JSON and the evaluator (earning, credit, tiers, campaigns,
         // offers, caps, bonuses, redemption, expiry and coalition policy). No I/O.
         .target(name: "Loyalty", swiftSettings: strictSettings),
@@ -52,13 +57,14 @@ let package = Package(
         .executableTarget(
             name: "LoyaltySwitch",
             dependencies: [
-                "ISO8583", "Ledger", "Loyalty", "SwitchCore", "Network", "LoadGenerator", "AdminAccess", "HTTP",
+                "ISO8583", "Ledger", "Loyalty", "LoyaltyLedger", "SwitchCore", "Network", "LoadGenerator",
+                "AdminAccess", "HTTP",
             ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "LedgerTests",
-            dependencies: ["Ledger"],
+            dependencies: ["Ledger", "Loyalty", "LoyaltyLedger"],
             swiftSettings: strictSettings
         ),
         // Child process for the ledger's SIGKILL crash tests (spawned by LedgerTests, not run by hand).
@@ -82,8 +88,15 @@ let package = Package(
         // End-to-end tests: the real loyalty-switch executable as a child process, driven over loopback TCP.
         .testTarget(
             name: "SwitchTests",
-            dependencies: ["ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty", "HTTP", "AdminAccess"],
+            dependencies: [
+                "ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty", "LoyaltyLedger", "HTTP", "AdminAccess",
+            ],
             exclude: ["contract_client.py", "tls_client.py", "admin_client.py", "admin_burst.py"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LoyaltyLedgerTests",
+            dependencies: ["Ledger", "Loyalty", "LoyaltyLedger"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -80,9 +80,6 @@ public struct CardInspection: Hashable, Sendable {
     public var tier: UInt8
     public var purchases: Int64
     public var volumeMinor: Int64
-    /// Zero: no purchase yet.
-    public var firstPurchaseMs: Int64
-    public var lastPurchaseMs: Int64
 
     public struct MemberCard: Hashable, Sendable {
         public var hash: CardHash

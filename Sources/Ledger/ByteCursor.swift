@@ -39,11 +39,11 @@ struct ByteWriter {
         put(digest.low)
     }
 
-    /// A fixed-size value that encodes itself (the loyalty module's `Member`, `PurchaseEffect`).
-    mutating func putEncoded(_ byteCount: Int, _ encode: (UnsafeMutableRawPointer) -> Void) {
-        precondition(offset + byteCount <= capacity, "ByteWriter overrun")
-        encode(base + offset)
-        offset += byteCount
+    /// The decider's bytes, copied as they are.
+    mutating func put<Bytes: DecisionBytes>(_ bytes: Bytes) {
+        precondition(offset + Bytes.byteCount <= capacity, "ByteWriter overrun")
+        bytes.withUnsafeBytes { (base + offset).copyMemory(from: $0.baseAddress!, byteCount: Bytes.byteCount) }
+        offset += Bytes.byteCount
     }
 
     mutating func putZeros(until alignment: Int) {
@@ -71,11 +71,12 @@ struct ByteReader {
         return Value(littleEndian: value)
     }
 
-    /// A fixed-size value that decodes itself; nil when the bytes are missing or the value refuses them.
-    mutating func getDecoded<Value>(_ byteCount: Int, _ decode: (UnsafeRawPointer) -> Value?) -> Value? {
-        guard offset + byteCount <= count, let value = decode(base + offset) else { return nil }
-        offset += byteCount
-        return value
+    /// The decider's bytes, copied as they are (the decider judges them when the record is applied).
+    mutating func get<Bytes: DecisionBytes>(_: Bytes.Type) -> Bytes? {
+        guard offset + Bytes.byteCount <= count else { return nil }
+        let bytes = Bytes(copying: UnsafeRawBufferPointer(start: base + offset, count: Bytes.byteCount))
+        offset += Bytes.byteCount
+        return bytes
     }
 
     mutating func key() -> IdempotencyKey? {

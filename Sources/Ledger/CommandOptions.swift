@@ -26,7 +26,7 @@ struct CommandOptions: OptionSet, Sendable, BitwiseCopyable {
     static let decided = CommandOptions(rawValue: 64)
     /// The record carries the lot terms (expiry days and origin).
     static let hasLotTerms = CommandOptions(rawValue: 128)
-    /// A redeem that pays a purchase amount with credit and points under a `RedemptionPolicy`.
+    /// A redeem that pays a purchase amount with credit and points under payment terms (`PaymentTerms`).
     static let pay = CommandOptions(rawValue: 256)
     /// A pay, hold or capture whose record carries its spending masks and the spending merchant's tag.
     static let spending = CommandOptions(rawValue: 512)

@@ -1,5 +1,4 @@
 import Foundation
-import Loyalty
 import Synchronization
 
 #if canImport(Glibc)
@@ -44,16 +43,14 @@ public final class Ledger: @unchecked Sendable {
     /// Sinks `perform` reuses, so that they stay few in the registry (one per concurrent caller).
     private let waitingSinks = Mutex<[WaitingSink]>([])
     private var isClosed = false
-    private let rulesSlot: RulesSlot
     private let inspections: InspectionBoard
 
     private init(
         directory: String, configuration: LedgerConfiguration, shards: [Shard], cardHashKey: (UInt64, UInt64),
-        reports: [ShardRecoveryReport], lock: Int32, rulesSlot: RulesSlot, inspections: InspectionBoard
+        reports: [ShardRecoveryReport], lock: Int32, inspections: InspectionBoard
     ) {
         self.lock = lock
         self.inspections = inspections
-        self.rulesSlot = rulesSlot
         self.directory = directory
         self.configuration = configuration
         self.shards = shards
@@ -100,12 +97,10 @@ public final class Ledger: @unchecked Sendable {
                 "log upgraded to segments with headers: each shard goes on in a new segment after the ones written "
                     + "before (read as before, dropped by the next snapshot); ledger.meta says segmentHeaders=1")
         }
-        let rulesSlot = RulesSlot()
         let inspections = InspectionBoard()
         let newestRecordTimeMs = reports.compactMap(\.newestRecordTimeMs).max()
         for shard in shards {
             shard.peers = shards
-            shard.rulesSlot = rulesSlot
             shard.state.inspections = inspections
             if let newestRecordTimeMs { shard.keepTime(atLeast: newestRecordTimeMs) }
         }
@@ -117,14 +112,7 @@ public final class Ledger: @unchecked Sendable {
         }
         return Ledger(
             directory: directory, configuration: configuration, shards: shards, cardHashKey: key, reports: reports,
-            lock: lock, rulesSlot: rulesSlot, inspections: inspections)
-    }
-
-    /// Gives the shards the loyalty rules that decide `.purchase` requests, or replaces them (a reload): each
-    /// shard takes the new version at its next batch; purchases already decided keep their recorded decision.
-    /// Call it before submitting the first purchase.
-    public func setRules(_ program: Loyalty.Program) {
-        rulesSlot.replace(program)
+            lock: lock, inspections: inspections)
     }
 
     /// Limits decide outcomes, so records must be replayed under the limits they were written with: recover

@@ -4,9 +4,11 @@ public enum LedgerBreakage {
     public static let csvHeader = "shard,points_outstanding,points_expired,credit_outstanding,credit_expired"
 
     /// The CSV (header, one row per shard, then a `total` row), or the reason the directory cannot be read.
-    public static func report(directory: String) -> Result<String, LedgerError> {
+    public static func report(directory: String, decider: any Decider) -> Result<String, LedgerError> {
+        var configuration = LedgerConfiguration()
+        configuration.decider = decider
         do throws(LedgerError) {
-            return .success(csv(try Ledger.inspect(directory: directory)))
+            return .success(csv(try Ledger.inspect(directory: directory, configuration: configuration)))
         } catch {
             return .failure(error)
         }

@@ -67,6 +67,9 @@ public struct LedgerConfiguration: Sendable {
     /// Members one sweep step looks at: bounds the step's work (and its pause of the shard) to this many
     /// members × `lotsPerMemberMax` × 2 lots.
     public var lotSweepMembersPerStep: Int = 1024
+    /// Who decides purchases and payments and reads back what it decided (the loyalty rules, `LoyaltyLedger`).
+    /// Nil: a ledger of plain earns, redeems and holds; a purchase, a payment or a logged decision then stops it.
+    public var decider: (any Decider)? = nil
     /// Skip fdatasync. Only for tests that do not test durability; never in production.
     public var skipSync: Bool = false
     /// Milliseconds since the epoch. Read once per batch and recorded in the log, so replay is deterministic.

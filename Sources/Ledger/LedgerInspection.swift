@@ -87,7 +87,8 @@ extension ShardState {
             totals.balance.credit += members[index].balance.credit
             totals.held.points += members[index].held.points
             totals.held.credit += members[index].held.credit
-            let loyalty = members[index].loyalty
+            // Without a decider nothing was decided: every member is in the base tier with no purchase counted.
+            let loyalty = decisions?.summary(of: members[index].loyalty) ?? MemberSummary.none
             totals.loyaltyPurchases += Int64(loyalty.purchaseCount)
             totals.loyaltyVolumeMinor += loyalty.purchaseVolumeMinor
             let tier = Int(loyalty.tier)

@@ -1,5 +1,3 @@
-import Loyalty
-
 /// The kinds of value a member can hold. Adding one means adding a case and a field to `AssetAmounts`.
 public enum Asset: UInt8, Sendable, BitwiseCopyable, CaseIterable {
     /// Loyalty points, an integer count.
@@ -43,24 +41,24 @@ public enum LedgerOperation: Sendable {
     /// With `autoEnrol` an unknown card is enrolled first (the default program enrols on a first purchase).
     case earn(amounts: AssetAmounts, purchaseAmountMinor: Int64, autoEnrol: Bool)
     /// A purchase whose earnings the loyalty rules decide on the shard, from the member's own aggregates (tier,
-    /// history, offers): the ledger must be given the rules (`Ledger.setRules`). The decision (amounts, the
-    /// member's aggregates after, the rules version) is what the log records, so a replay reproduces it whatever
-    /// the rules are by then. The rules judge the purchase at `saleTimeMs` when the terminal says when the sale
-    /// happened (an offline advice; never later than the ledger's time), else at the ledger's time;
-    /// `transaction.timeMs` is not read. The record's own time is the ledger's either way.
-    case purchase(transaction: Loyalty.Transaction, saleTimeMs: Int64? = nil, autoEnrol: Bool)
+    /// history, offers): the ledger's decider must have rules in force (`Decider.rulesInForce`). The decision
+    /// (amounts, the member's state after, the rules version) is what the log records, so a replay reproduces it
+    /// whatever the rules are by then. The rules judge the purchase at `saleTimeMs` when the terminal says when the sale
+    /// happened (an offline advice; never later than the ledger's time), else at the ledger's time. The record's
+    /// own time is the ledger's either way.
+    case purchase(PurchaseRequest, saleTimeMs: Int64? = nil, autoEnrol: Bool)
     /// Debit (redeem). Declined on insufficient available balance unless `allowPartial`, which approves
     /// what is available.
     case redeem(asset: Asset, amount: Int64, allowPartial: Bool)
     /// Pay `amountMinor` of a purchase with the member's store credit and points as the program's redemption rules
-    /// say (`RedemptionPolicy.plan`: which is spent first, the points' value, a minimum points balance, the largest
-    /// share, partial approval), decided on the shard from the available balances. Answered like a redeem;
-    /// `LoyaltyReceipt.amountPaidMinor` says how much was paid. The policy is logged with the record.
+    /// say (`terms`, planned by `Decider.plan`: which is spent first, the points' value, a minimum points balance,
+    /// the largest share, partial approval), decided on the shard from the available balances. Answered like a redeem;
+    /// `LoyaltyReceipt.amountPaidMinor` says how much was paid. The terms are logged with the record.
     /// `merchant` (field 42) is where the value is spent: under rules whose merchants form groups, only value
     /// earned where the groups allow may pay, and value from a coalition partner is recorded as owed to it.
     /// `purchaseTotalMinor` is the whole purchase the payment is part of, when the terminal says (the policy's
     /// share cap applies to it); nil: no share cap, the payment may be met in full.
-    case pay(amountMinor: Int64, purchaseTotalMinor: Int64? = nil, policy: RedemptionPolicy, merchant: ShortIdentifier)
+    case pay(amountMinor: Int64, purchaseTotalMinor: Int64? = nil, terms: PaymentTerms, merchant: MerchantName)
     /// Reserve value (a pending debit) until it is captured, voided or expires.
     case hold(asset: Asset, amount: Int64, allowPartial: Bool, expiresAfterMs: Int64)
     /// Debit at most the held amount of the hold made by `holdKey`; the rest is released.
@@ -139,7 +137,7 @@ public struct LedgerRequest: Sendable {
     /// For a hold or a capture (0100 and 0220/900000): the merchant (field 42) where the value is spent, so that
     /// under rules whose merchants form groups only value that may be spent there is held and captured (as for
     /// `.pay`, which names its merchant itself). Nil: any value.
-    public var merchant: ShortIdentifier?
+    public var merchant: MerchantName?
     /// An admin API change: who made it and its audit operation id, logged in the change's own record.
     public var admin: AdminStamp?
     /// The card by its keyed hash instead of its number (the admin API names cards by ids made from it); `card`
@@ -228,7 +226,7 @@ public struct LedgerReply: Hashable, Sendable {
 }
 
 /// What the loyalty rules decided for one purchase, as a receipt (ISO 8583 field 63) shows it. Plain values;
-/// `Program.tierIdentifier(at:)` names the tier.
+/// the rules of `rulesVersion` name the tier.
 public struct LoyaltyReceipt: Hashable, Sendable, BitwiseCopyable {
     /// False for everything but an approved rules-decided purchase.
     public var isDecided: Bool
@@ -236,7 +234,7 @@ public struct LoyaltyReceipt: Hashable, Sendable, BitwiseCopyable {
     public var tier: UInt8
     public var tierBefore: UInt8
     /// Id hashes of the offer whose reward the purchase received and of the return offer it granted (0: none);
-    /// `Program.offer(withHash:)` describes them.
+    /// the rules of `rulesVersion` describe them.
     public var offerAppliedHash: UInt32 = 0
     public var offerGrantedHash: UInt32 = 0
     /// The configuration version of the rules that decided.

@@ -10,10 +10,13 @@ public enum LedgerVerifier {
         public var error: String?
     }
 
-    public static func verify(directory: String) -> Result {
+    /// `decider` reads the decisions the log and snapshots carry (the loyalty rules' `LoyaltyDecider`).
+    public static func verify(directory: String, decider: any Decider) -> Result {
         let totals: LedgerTotals
+        var configuration = LedgerConfiguration()
+        configuration.decider = decider
         do throws(LedgerError) {
-            totals = try Ledger.inspect(directory: directory)
+            totals = try Ledger.inspect(directory: directory, configuration: configuration)
         } catch {
             return Result(
                 isSound: false, report: "ledger verify \(directory)\nresult: DAMAGED", error: error.description)

@@ -39,7 +39,7 @@ public struct LotTerms: Sendable, BitwiseCopyable, Equatable {
         asset == .points ? pointsExpiresOnDay : creditExpiresOnDay
     }
 
-    static let millisecondsPerDay: Int64 = 86_400_000
+    public static let millisecondsPerDay: Int64 = 86_400_000
 
     /// The UTC day (since the epoch) a time falls on; floor division so times before 1970 stay ordered.
     static func day(ofMs timeMs: Int64) -> Int64 {

@@ -21,9 +21,6 @@ final class Shard: @unchecked Sendable {
     let statistics = ShardStatistics()
     /// Set once before the thread starts; used to hand transfer halves to other shards.
     var peers: [Shard] = []
-    /// Set once before the thread starts: the loyalty rules, looked at once per batch.
-    var rulesSlot = RulesSlot()
-    private var rulesGeneration: UInt64 = 0
     private var replies = ReplyBatch()
     private var transfersToSend: [(ShardCommand, OutboxTransfer)] = []
     private var acknowledgements: [(Int, ShardCommand)] = []
@@ -87,10 +84,8 @@ final class Shard: @unchecked Sendable {
         batch.reserveCapacity(configuration.queueCapacity + queue.internalReserve)
         while true {
             let stop = queue.takeAll(into: &batch, waitAtMostMs: waitAtMostMs)
-            if let (generation, program) = rulesSlot.changed(since: rulesGeneration) {
-                rulesGeneration = generation
-                state.rules = program
-            }
+            // One version of the rules decides the whole batch (a reload applies from the next one).
+            state.rules = state.decisions?.rulesInForce()
             // The ledger's time never goes backwards: a wall clock stepped back (NTP, an operator) keeps the last
             // time until it catches up, so records, holds, keys and lots stay in the order they happened.
             batchTimeMs = max(batchTimeMs, configuration.clockMs())

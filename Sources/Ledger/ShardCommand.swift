@@ -1,5 +1,3 @@
-import Loyalty
-
 /// A request as a shard sees it: the card number already replaced by its keyed hash and masked form.
 ///
 /// The same value is what the write-ahead log records (minus `tag` and `sink`), so replay re-runs exactly
@@ -40,27 +38,30 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var reference: IdempotencyKey = .zero
     /// Earn, redeem, hold, capture, refund: the terminal + STAN a reversal without field 90 may use (zero: none).
     var terminalReference: IdempotencyKey = .zero
-    /// Purchase: what the rules are asked about (its time is replaced by the ledger's or `saleTimeMs`).
-    var transaction: Loyalty.Transaction = ShardCommand.noTransaction
+    /// Purchase: what only the rules read of it (judged at the ledger's time or `saleTimeMs`).
+    var purchaseFacts = PurchaseFacts.zero
+    /// Purchase, pay, and a hold or capture with `hasMerchant`: where the value is earned or spent.
+    var merchant = MerchantName.none
     /// Purchase: when the sale happened, if the terminal said (an offline advice); not logged, since the decision
     /// made from it is.
     var saleTimeMs: Int64?
-    /// With `optionDecided`: the rules version and the member's aggregates after the operation; on a purchase
-    /// also what it did to them.
+    /// With `optionDecided`: the rules version and the member's state after the operation (the decider's bytes);
+    /// on a purchase also what it did to it. A balance inquiry decides only `decidedTier`.
     var rulesVersion: Int64 = 0
-    var memberAfter: Loyalty.Member = .new
+    var memberAfter = LoggedMemberState.zero
+    var decidedTier: UInt8 = 0
     /// Profile: the birthday (zero: none given). The referrer is `otherCardHash` (zero: none).
     var birthMonth: UInt8 = 0
     var birthDay: UInt8 = 0
     /// Pay under rules: which of the member's lots may pay here and which settle between merchants (logged with
     /// `optionSpending`, so replay never asks the rules).
     var spending = SpendingMasks()
-    /// Pay: the redemption rules (the amount to pay is `referenceAmountMinor`).
-    var policy = RedemptionPolicy()
+    /// Pay: the redemption rules as the decider wrote them (the amount to pay is `amountMinor`).
+    var paymentTerms = PaymentTerms.zero
     /// Pay: the whole purchase the share cap applies to (nil: none given, no cap). Records written before it was
     /// logged replay with the amount to pay as the total, as they were decided.
     var purchaseTotalMinor: Int64?
-    var purchaseEffect: PurchaseEffect = .none
+    var purchaseEffect = LoggedPurchaseEffect.zero
     /// Decided purchase: points for the member's referrer (paid when the member has one).
     var referrerBonusPoints: Int64 = 0
     /// Where the reply goes (a `SinkRegistry` number); `SinkRegistry.none` during replay and for internal
@@ -86,10 +87,6 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         command.isPay || command.kind == .hold || command.kind == .capture
     }
     var isBonus: Bool { options.contains(.bonus) }
-
-    static let noTransaction = Loyalty.Transaction(
-        amountMinor: 0, currencyCode: 0, merchantCategoryCode: 0, merchant: ShortIdentifier("-")!,
-        terminal: ShortIdentifier("-")!, timeMs: 0)
 
     /// The kinds a reversal can undo, hence the only ones that keep a terminal reference.
     static func keepsTerminalReference(_ kind: CommandKind) -> Bool {
@@ -125,7 +122,7 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         }
         if isPay || kind == .hold { options.insert(.refusesAtMerchant) }
         if kind == .hold || kind == .capture, let merchant = request.merchant {
-            transaction.merchant = merchant
+            self.merchant = merchant
             options.insert(.hasMerchant)
         }
         if kind == .earn && request.reference != .zero {
@@ -156,19 +153,20 @@ struct ShardCommand: Sendable, BitwiseCopyable {
             options = autoEnrol ? [.autoEnrol] : []
         case .purchase(let purchase, let saleTime, let autoEnrol):
             kind = .earn
-            transaction = purchase
+            purchaseFacts = purchase.facts
+            merchant = purchase.merchant
             saleTimeMs = saleTime
             amountMinor = purchase.amountMinor
             options = autoEnrol ? [.purchase, .autoEnrol] : [.purchase]
         case .redeem(let redeemAsset, let amount, let allowPartial):
             kind = .redeem
             setSingleAmount(redeemAsset, amount, allowPartial: allowPartial)
-        case .pay(let amountMinor, let purchaseTotal, let paymentPolicy, let merchant):
+        case .pay(let amountMinor, let purchaseTotal, let terms, let merchant):
             kind = .redeem
-            transaction.merchant = merchant
+            self.merchant = merchant
             self.amountMinor = amountMinor
             purchaseTotalMinor = purchaseTotal
-            policy = paymentPolicy
+            paymentTerms = terms
             options = [.pay]
         case .hold(let holdAsset, let amount, let allowPartial, let expiresAfterMs):
             kind = .hold

@@ -1,6 +1,5 @@
-import Loyalty
-
-/// One member: balances per asset and the head of its hold list. 40 bytes; no class, no string.
+/// One member: balances per asset, the head of its hold list, its loyalty state and referrer. 184 bytes; no class,
+/// no string.
 struct MemberRecord: BitwiseCopyable, Equatable {
     var balance: AssetAmounts
     var held: AssetAmounts
@@ -8,8 +7,8 @@ struct MemberRecord: BitwiseCopyable, Equatable {
     var firstHold: Int32
     var holdCount: UInt16
     var cardCount: UInt16
-    /// What the loyalty rules know about the member (aggregates, tier); all zero is a member with no purchase.
-    var loyalty: Loyalty.Member
+    /// What the loyalty rules know about the member (the decider's bytes); all zero is a member with no purchase.
+    var loyalty: MemberState
     /// The card of the member who referred this one (zero: none), paid a bonus at this member's first purchase.
     var referrer: CardHash = CardHash(high: 0, low: 0)
 
@@ -100,10 +99,10 @@ struct OperationEffect: BitwiseCopyable, Equatable {
     var isReversed: Bool
     /// A reversal arrived before its original: the original is declined when it comes.
     var isTombstone: Bool
-    /// An earn decided by the loyalty rules: `purchase` says what it did to the member's aggregates, so that a
-    /// refund or reversal can undo exactly that.
+    /// An earn decided by the loyalty rules: `purchase` says what it did to the member's state (the decider's
+    /// bytes), so that a refund or reversal can undo exactly that.
     var isDecidedByRules: Bool = false
-    var purchase: PurchaseEffect = .none
+    var purchase = PurchaseEffectState.zero
 }
 
 struct IdempotencyEntry: BitwiseCopyable, Equatable {

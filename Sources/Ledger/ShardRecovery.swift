@@ -59,11 +59,29 @@ struct ShardRecovery {
         state.cards.prefetch(nextHash)
     }
 
+    /// Why the decision a record carries cannot be replayed (nil: it can): the decider refuses its bytes, or the
+    /// ledger has no decider to read them. Checked before anything changes, as a malformed body is.
+    static func unreadableDecision(_ command: ShardCommand, _ state: ShardState) -> String? {
+        guard command.isDecided || command.isPay else { return nil }
+        guard let decider = state.decisions else {
+            return "a loyalty decision, and the ledger was opened without a decider"
+        }
+        guard command.isDecided, command.kind != .balance else { return nil }
+        if decider.memberState(decoding: command.memberAfter) == nil { return "malformed member state" }
+        if command.kind == .earn && decider.purchaseEffect(decoding: command.purchaseEffect) == nil {
+            return "malformed purchase effect"
+        }
+        return nil
+    }
+
     /// Re-applies a record and checks it reproduces the recorded outcome: the read side of the invariants.
     static func replay(
         _ body: WALRecord.Body, into state: ShardState, file: String, offset: Int64
     ) throws(LedgerError) {
         var command = body.command
+        if let reason = unreadableDecision(command, state) {
+            throw .damagedLog(file: file, offset: offset, reason: reason)
+        }
         let result = state.apply(&command, nowMs: body.timeMs)
         guard command.options == body.command.options else {
             throw .replayMismatch(file: file, offset: offset, reason: "a purchase without its recorded decision")

@@ -86,11 +86,11 @@ extension ShardState {
                     hash: record.hash, masked: record.masked, status: .init(rawValue: record.status.rawValue)!))
             if memberCards.count == Int(member.cardCount) { break }
         }
+        let summary = decisions?.summary(of: member.loyalty) ?? MemberSummary.none
         let inspection = CardInspection(
             status: .init(rawValue: card.status.rawValue)!, masked: card.masked, memberCards: memberCards,
-            balance: member.balance, available: member.available, tier: member.loyalty.tier,
-            purchases: Int64(member.loyalty.purchaseCount), volumeMinor: member.loyalty.purchaseVolumeMinor,
-            firstPurchaseMs: member.loyalty.firstPurchaseTimeMs, lastPurchaseMs: member.loyalty.lastPurchaseTimeMs)
+            balance: member.balance, available: member.available, tier: summary.tier,
+            purchases: Int64(summary.purchaseCount), volumeMinor: summary.purchaseVolumeMinor)
         inspections?.put(inspection, tag: command.tag)
         return ApplyResult(reply: reply, isLogged: false)
     }

@@ -1,14 +1,12 @@
-import Loyalty
-
 /// Which lots may pay at a merchant, spending them, and the settlement between coalition merchants.
 extension ShardState {
     /// Live: marks, by position in the member's lot lists, the lots that may pay at the command's merchant and
     /// those that settle with a coalition partner (only the oldest partner's, see `performPay`).
-    func resolveSpending(_ command: inout ShardCommand, member: Int, _ rules: Loyalty.Program) {
-        let spentAt = command.transaction.merchant
+    func resolveSpending(_ command: inout ShardCommand, member: Int, _ rules: any DecisionRules) {
+        let spentAt = command.merchant
         var masks = SpendingMasks()
-        masks.spentAtTag = MerchantTag.of(spentAt)
-        masks.pointValueMinor = command.isPay ? command.policy.pointValueMinor : rules.redemption.pointValueMinor
+        masks.spentAtTag = rules.tag(of: spentAt)
+        masks.pointValueMinor = command.isPay ? decider.pointValueMinor(command.paymentTerms) : rules.pointValueMinor
         var partner: UInt32 = 0
         for asset in LotTable.assets {
             var allowed: UInt64 = 0
@@ -17,8 +15,8 @@ extension ShardState {
             for position in 0..<min(lots.lotsPerMemberMax, 64) where current != 0 {
                 let origin = lots.records[Int(current) - 1].origin
                 switch rules.spending(earnedAtTag: origin, spentAt: spentAt) {
-                case .sameMerchant, .branches: allowed |= 1 << UInt64(position)
-                case .coalition:
+                case .allowed: allowed |= 1 << UInt64(position)
+                case .settles:
                     if partner == 0 { partner = origin }
                     if origin == partner {
                         allowed |= 1 << UInt64(position)

@@ -1,5 +1,3 @@
-import Loyalty
-
 /// Enrol, earn, redeem, hold, capture, void, balance, block: one small function per operation.
 /// Each either changes nothing and declines, or changes state and approves; never half of it.
 extension ShardState {
@@ -62,36 +60,46 @@ extension ShardState {
     /// command already carries it (`optionDecided`), and the rules are not asked again.
     private func decide(_ command: inout ShardCommand, member: Int, nowMs: Int64) {
         guard !command.isDecided else { return }
-        guard let rules else { preconditionFailure("a purchase reached a shard without rules (Ledger.setRules)") }
-        var transaction = command.transaction
+        guard let rules else { preconditionFailure("a purchase reached a shard without rules in force") }
+        let purchase = PurchaseRequest(
+            amountMinor: command.amountMinor, merchant: command.merchant, facts: command.purchaseFacts)
         // A sale the terminal dates (an offline advice) is judged when it happened, never in the ledger's future.
-        transaction.timeMs = min(command.saleTimeMs ?? nowMs, nowMs)
-        let decision = rules.evaluate(transaction: transaction, member: members[member].loyalty)
-        command.amounts = AssetAmounts(
-            points: decision.postings.pointsEarned, credit: decision.postings.creditEarnedMinor)
-        command.rulesVersion = decision.configurationVersion
+        let decision = rules.decide(
+            purchase, timeMs: min(command.saleTimeMs ?? nowMs, nowMs), member: members[member].loyalty)
+        precondition(!decision.amounts.hasNegative, "the rules decided a negative earning")
+        command.amounts = decision.amounts
+        command.rulesVersion = decision.rulesVersion
         command.memberAfter = decision.memberAfter
         command.purchaseEffect = decision.effect
         command.referrerBonusPoints = decision.referrerBonusPoints
         command.options.insert(.decided)
     }
 
-    /// After the amounts were credited: the member's aggregates become the decided ones, and the purchase keeps
-    /// what it did to them for a later refund or reversal.
+    /// After the amounts were credited: the member's state becomes the decided one, and the purchase keeps what
+    /// it did to it for a later refund or reversal.
     private func recordDecision(_ command: ShardCommand, member: Int, _ result: inout OperationResult) {
         precondition(command.isDecided, "an undecided purchase was credited")
-        members[member].loyalty = command.memberAfter
+        let memberAfter = decidedMember(command.memberAfter)
+        guard let effect = decider.purchaseEffect(decoding: command.purchaseEffect) else {
+            preconditionFailure("a purchase record carries an effect the decider never writes")
+        }
+        members[member].loyalty = memberAfter
         result.effect.isDecidedByRules = true
-        result.effect.purchase = command.purchaseEffect
-        result.receipt = LoyaltyReceipt(
-            isDecided: true, tier: command.memberAfter.tier, tierBefore: command.purchaseEffect.tierBefore,
-            rulesVersion: command.rulesVersion)
-        result.receipt.offerAppliedHash = command.purchaseEffect.offerAppliedHash
-        result.receipt.offerGrantedHash = command.purchaseEffect.offerGrantedHash
+        result.effect.purchase = effect
+        result.receipt = decider.receipt(memberAfter: memberAfter, effect: effect, rulesVersion: command.rulesVersion)
         if command.referrerBonusPoints > 0 {
             let paid = payReferrer(of: member, points: command.referrerBonusPoints, key: command.key, &result)
             result.effect.referrerBonusPoints = Int32(clamping: paid)
         }
+    }
+
+    /// The member's state a record carries, as kept in memory. A record the decider refuses was written by no
+    /// decider: replaying it would corrupt the member, so the shard stops (its checksum matched: a writer's bug).
+    func decidedMember(_ logged: LoggedMemberState) -> MemberState {
+        guard let member = decider.memberState(decoding: logged) else {
+            preconditionFailure("a record carries a member state the decider never writes")
+        }
+        return member
     }
 
     /// Resolves an active card and expires its member's holds; sets the decline status otherwise.
@@ -279,10 +287,11 @@ extension ShardState {
         // record so that a repeat after a restart shows the same tier.
         if !command.isDecided, let rules {
             command.rulesVersion = rules.version
-            command.memberAfter.tier = UInt8(clamping: rules.tier(of: members[member].loyalty, atTimeMs: nowMs))
+            command.decidedTier = rules.tier(of: members[member].loyalty, atTimeMs: nowMs)
             command.options.insert(.decided)
         }
-        result.receipt.tier = command.isDecided ? command.memberAfter.tier : members[member].loyalty.tier
+        let tierKept = decisions.map { $0.summary(of: members[member].loyalty).tier } ?? 0
+        result.receipt.tier = command.isDecided ? command.decidedTier : tierKept
         result.receipt.rulesVersion = command.rulesVersion
         return result
     }

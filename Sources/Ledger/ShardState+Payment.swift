@@ -1,13 +1,11 @@
-import Loyalty
-
 /// Paying a purchase with stored value under the program's redemption rules (`LedgerOperation.pay`).
 ///
-/// Decided on the shard from the member's available balances (what to take is `RedemptionPolicy.plan`), so two
-/// payments of one member can never both spend the same value. The record logs the policy, so replay re-decides
-/// identically from the same balances whatever the rules are by then.
+/// Decided on the shard from the member's available balances (what to take is `Decider.plan`), so two payments
+/// of one member can never both spend the same value. The record logs the terms, so replay plans identically
+/// from the same balances whatever the rules are by then.
 ///
 /// Coalitions: under rules, value in a lot whose origin is a grouped merchant may pay only where
-/// `Program.spending` allows; the live shard resolves which lots may pay (and which settle with a coalition
+/// `DecisionRules.spending` allows; the live shard resolves which lots may pay (and which settle with a coalition
 /// partner) into `SpendingMasks`, which the record logs. Allowed lots are spent oldest first. One payment settles
 /// with at most one partner (the oldest one's lots; other partners' lots wait for another payment), so that its
 /// reversal can take back exactly what it settled.
@@ -16,7 +14,7 @@ extension ShardState {
         var result = OperationResult(.approved, card: command.masked, kind: .redeem)
         let requested = command.amountMinor
         let total = command.purchaseTotalMinor ?? requested
-        guard requested > 0, requested <= ShardState.balanceMagnitudeMax, Self.isValid(command.policy),
+        guard requested > 0, requested <= ShardState.balanceMagnitudeMax, decider.isValid(command.paymentTerms),
             total >= requested, total <= ShardState.balanceMagnitudeMax
         else {
             result.status = .invalidAmount
@@ -27,16 +25,16 @@ extension ShardState {
         for asset in LotTable.assets { available[asset] = spendable(member: member, asset, &command) }
         // A debt (negative balance after a refund claw-back) pays nothing.
         // Without a purchase total the payment is the whole of what is asked: no share of it is capped.
-        let plan = command.policy.plan(
-            requestedMinor: requested, purchaseAmountMinor: command.purchaseTotalMinor.map { _ in total },
-            pointsBalance: max(available.points, 0),
+        let plan = decider.plan(
+            command.paymentTerms, requestedMinor: requested,
+            purchaseTotalMinor: command.purchaseTotalMinor.map { _ in total }, pointsBalance: max(available.points, 0),
             creditBalanceMinor: max(available.credit, 0))
         switch plan.outcome {
         case .approved: result.status = .approved
         case .partiallyApproved: result.status = .partiallyApproved
         case .declined(let reason):
             // With partial approval the share cap only lowers the amount: nothing payable means no balance (51).
-            let capOnly = reason == .exceedsMaximumShare && command.policy.partialApproval
+            let capOnly = reason == .exceedsMaximumShare && plan.allowsPartial
             result.status = capOnly ? .insufficientFunds : Self.status(declinedFor: reason)
             if result.status == .insufficientFunds && command.hasSpending && command.refusesAtMerchant
                 && wouldPayElsewhere(member: member, command, requested: requested, total: total)
@@ -67,9 +65,10 @@ extension ShardState {
     /// cannot: the cashier is told "not here" (58), not "not enough" (51).
     private func wouldPayElsewhere(member: Int, _ command: ShardCommand, requested: Int64, total: Int64) -> Bool {
         let available = members[member].available
-        let unrestricted = command.policy.plan(
-            requestedMinor: requested, purchaseAmountMinor: command.purchaseTotalMinor.map { _ in total },
-            pointsBalance: max(available.points, 0), creditBalanceMinor: max(available.credit, 0))
+        let unrestricted = decider.plan(
+            command.paymentTerms, requestedMinor: requested,
+            purchaseTotalMinor: command.purchaseTotalMinor.map { _ in total }, pointsBalance: max(available.points, 0),
+            creditBalanceMinor: max(available.credit, 0))
         switch unrestricted.outcome {
         case .approved, .partiallyApproved: return true
         case .declined: return false
@@ -77,16 +76,10 @@ extension ShardState {
     }
 
     /// 13 for what no balance could pay (beyond the share, out of range), 51 for what a larger balance would.
-    static func status(declinedFor reason: RedemptionPlan.DeclineReason) -> LedgerStatus {
+    static func status(declinedFor reason: PaymentPlan.DeclineReason) -> LedgerStatus {
         switch reason {
         case .invalidRequest, .exceedsMaximumShare: .invalidAmount
         case .belowMinimumBalance, .insufficientBalance: .insufficientFunds
         }
-    }
-
-    /// The bounds the program configuration checks at load; a logged policy is checked again on replay.
-    static func isValid(_ policy: RedemptionPolicy) -> Bool {
-        (1...1_000_000_000).contains(policy.pointValueMinor) && policy.minimumBalancePoints >= 0
-            && (0...100).contains(policy.maximumSharePercent)
     }
 }

@@ -32,12 +32,12 @@ extension ShardState {
             result.member = Int32(member)
         }
         if profile.birthMonth != 0 {
-            members[member].loyalty.birthMonth = profile.birthMonth
-            members[member].loyalty.birthDay = profile.birthDay
+            members[member].loyalty = decider.member(
+                members[member].loyalty, birthMonth: profile.birthMonth, birthDay: profile.birthDay)
         }
         if referrer != ShardState.noCard {
             members[member].referrer = referrer
-            members[member].loyalty.isReferred = true
+            members[member].loyalty = decider.referred(members[member].loyalty)
         }
         return result
     }
@@ -50,7 +50,7 @@ extension ShardState {
     private func profileRefusal(
         member: Int, _ profile: MemberProfile, referrer: CardHash, ownCard: CardHash
     ) -> LedgerStatus? {
-        let loyalty = members[member].loyalty
+        let loyalty = decider.summary(of: members[member].loyalty)
         if profile.birthMonth != 0 && loyalty.birthMonth != 0
             && (loyalty.birthMonth != profile.birthMonth || loyalty.birthDay != profile.birthDay)
         {

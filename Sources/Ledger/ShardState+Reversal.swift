@@ -1,5 +1,3 @@
-import Loyalty
-
 /// Reversal and refund: the operations that undo earlier ones, found through the idempotency table.
 ///
 /// Refund policy when earned points were already spent: the claw-back is taken in full and the balance may go
@@ -198,28 +196,22 @@ extension ShardState {
 extension ShardState {
     /// Takes back what a rules-decided purchase did to its member's aggregates, for the part of the purchase
     /// between two refunded totals (a reversal takes everything not yet refunded; the refund that completes the
-    /// purchase removes it from the counts). Live: the rules compute it (tiers are recomputed by their thresholds)
-    /// and the command records the result; replay: the recorded result is set. Without rules (removed by a
-    /// reload), the aggregates stay as they are.
+    /// purchase removes it from the counts). Live: the rules compute it (the money part pro rata, tiers by their
+    /// thresholds) and the command records the result; replay: the recorded result is set. Without rules
+    /// (removed by a reload), the aggregates stay as they are.
     func undoDecision(
         _ earn: IdempotencyEntry, fromRefunded: Int64, toRefunded: Int64, member: Int, _ command: inout ShardCommand
     ) {
         guard earn.effect.isDecidedByRules else { return }
         if command.isDecided {
-            members[member].loyalty = command.memberAfter
+            members[member].loyalty = decidedMember(command.memberAfter)
             return
         }
         guard let rules else { return }
-        var remaining = earn.effect.purchase
-        let money = Int128(remaining.moneyMinor)
-        let purchase = Int128(max(earn.effect.referenceAmountMinor, 1))
-        let moneyBefore = Int64(money * Int128(fromRefunded) / purchase)
-        let moneyAfter = Int64(money * Int128(toRefunded) / purchase)
-        remaining.moneyMinor -= moneyBefore
-        let completes = toRefunded == earn.effect.referenceAmountMinor && fromRefunded < toRefunded
         let after = rules.undo(
-            remaining, refundedMinor: moneyAfter - moneyBefore, completes: completes, member: members[member].loyalty)
-        members[member].loyalty = after
+            earn.effect.purchase, purchaseAmountMinor: earn.effect.referenceAmountMinor,
+            fromRefundedMinor: fromRefunded, toRefundedMinor: toRefunded, member: members[member].loyalty)
+        members[member].loyalty = decidedMember(after)
         command.memberAfter = after
         command.rulesVersion = rules.version
         command.options.insert(.decided)
@@ -246,16 +238,14 @@ extension ShardState {
             if paid == 0 { idempotency[earnPosition].effect.referrerBonusPoints = 0 }
         }
         if command.isDecided {
-            members[member].loyalty = command.memberAfter
+            members[member].loyalty = decidedMember(command.memberAfter)
             return
         }
         guard let rules else { return }
-        let money = Int128(earn.effect.purchase.moneyMinor)
-        let whole = Int128(max(purchase, 1))
-        let restored = Int64(money * Int128(toRefunded) / whole - money * Int128(fromRefunded) / whole)
         let after = rules.redo(
-            earn.effect.purchase, restoredMinor: restored, countsAgain: countsAgain, member: members[member].loyalty)
-        members[member].loyalty = after
+            earn.effect.purchase, purchaseAmountMinor: purchase, fromRefundedMinor: fromRefunded,
+            toRefundedMinor: toRefunded, member: members[member].loyalty)
+        members[member].loyalty = decidedMember(after)
         command.memberAfter = after
         command.rulesVersion = rules.version
         command.options.insert(.decided)
@@ -277,7 +267,9 @@ extension ShardState {
         // The refund that completed the purchase undid its one-off bonuses; if a later purchase has been paid them
         // again, counting this one again would pay them twice.
         let completed = earn.effect.refundedAmountMinor == earn.effect.referenceAmountMinor
-        if completed && earn.effect.isDecidedByRules && earn.effect.purchase.bonusesPaidAgain(by: members[member].loyalty) {
+        if completed && earn.effect.isDecidedByRules
+            && decider.bonusesPaidAgain(earn.effect.purchase, by: members[member].loyalty)
+        {
             return .refused(.notPermitted)
         }
         return .restore

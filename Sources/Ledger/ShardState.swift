@@ -1,5 +1,4 @@
 import Glibc
-import Loyalty
 
 /// What applying one command produced.
 struct ApplyResult {
@@ -58,9 +57,11 @@ final class ShardState: @unchecked Sendable {
     var activeHoldCount: Int = 0
     var idempotency: IdempotencyTable
     let outbox: FixedStorage<OutboxTransfer>
-    /// The loyalty rules that decide purchases; set on the live shard, nil during recovery (replay never asks the
-    /// rules: records carry their decisions). Replaced between batches by `Ledger.setRules`.
-    var rules: Loyalty.Program?
+    /// The rules that decide purchases, taken from the decider once per batch on the live shard; nil during
+    /// recovery (replay never asks the rules: records carry their decisions).
+    var rules: (any DecisionRules)?
+    /// Reads what decisions wrote (`LedgerConfiguration.decider`); nil for a ledger that decides nothing.
+    let decisions: (any Decider)?
     /// Dated holdings backing the positive balances (ShardState+Lots.swift, ShardState+Expiry.swift).
     let lots: LotTable
     /// What coalition merchants owe each other (ShardState+Payment.swift).
@@ -90,6 +91,7 @@ final class ShardState: @unchecked Sendable {
         self.shardIndex = shardIndex
         self.shardCount = shardCount
         self.limits = limits
+        decisions = limits.decider
         members = FixedStorage(capacity: limits.membersPerShardMax)
         cards = CardTable(cardsMax: limits.cardsPerShardMax)
         holds = FixedStorage(capacity: limits.holdsPerShardMax)
@@ -123,9 +125,15 @@ final class ShardState: @unchecked Sendable {
     func enrolMember(hash: CardHash, masked: MaskedCard) -> Int? {
         guard !members.isFull, !cards.isFull else { return nil }
         let member = members.append(
-            MemberRecord(balance: .zero, held: .zero, firstHold: 0, holdCount: 0, cardCount: 1, loyalty: .new))
+            MemberRecord(balance: .zero, held: .zero, firstHold: 0, holdCount: 0, cardCount: 1, loyalty: .zero))
         _ = cards.insert(CardRecord(hash: hash, masked: masked, member: Int32(member), status: .active))
         return member
+    }
+
+    /// The decider, for a command that needs one: a ledger opened without one cannot have decided anything.
+    var decider: any Decider {
+        guard let decisions else { preconditionFailure("a decision reached a ledger opened without a decider") }
+        return decisions
     }
 
     /// The largest balance magnitude per asset: 12 digits, what ISO 8583 field 54 can show. A change that would

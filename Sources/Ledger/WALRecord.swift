@@ -1,5 +1,4 @@
 import CCRC32C
-import Loyalty
 
 /// Framing of one write-ahead log record (all little-endian, records 8-byte aligned):
 ///
@@ -12,7 +11,8 @@ import Loyalty
 ///    24  batchFirstSequence UInt64  first sequence of the group commit this record belongs to
 ///    32  body               the command, its time and its outcome (see `WALRecord.encodeBody`); the kind's fields,
 ///                           then the loyalty decision when option 64 is set (rules version, the member's
-///                           aggregates after, and on a purchase what it did to them), then the terminal
+///                           state after and on a purchase what it did to it: the decider's bytes, which
+///                           the decider judges when the record is applied), then the terminal
 ///                           reference (32 bytes) when option 16 is set, the lot terms with option 128, and
 ///                           last the admin stamp (24 bytes) with option 0x2000 (an admin API change)
 ///
@@ -151,14 +151,11 @@ enum WALRecord {
             writer.put(command.amounts[command.asset])
             writer.put(command.loggedReference)
             if command.isPay {
-                precondition(command.kind == .redeem, "payment policy on a hold")
-                writer.put(command.policy.pointValueMinor)
-                writer.put(command.policy.minimumBalancePoints)
-                writer.put(UInt8(command.policy.maximumSharePercent))
-                writer.put(
-                    UInt8(
-                        (command.policy.creditBeforePoints ? 1 : 0) | (command.policy.partialApproval ? 2 : 0)
-                            | payFlagPurchaseTotal))
+                precondition(command.kind == .redeem, "payment terms on a hold")
+                var terms = command.paymentTerms
+                precondition(terms.flags & payFlagPurchaseTotal == 0, "the decider set the ledger's terms bit")
+                terms.flags |= payFlagPurchaseTotal
+                writer.put(terms)
                 writer.put(command.purchaseTotalMinor ?? 0)
             }
         case .capture, .void, .reverse, .refund:
@@ -254,12 +251,10 @@ enum WALRecord {
             command.amounts[command.asset] = amount
             guard command.setLoggedReference(reference) else { return false }
             if command.isPay {
-                guard command.kind == .redeem, let value = reader.get(Int64.self), let minimum = reader.get(Int64.self),
-                    let share = reader.get(UInt8.self), let flags = reader.get(UInt8.self), flags & ~7 == 0
-                else { return false }
-                command.policy = RedemptionPolicy(
-                    pointValueMinor: value, minimumBalancePoints: minimum, maximumSharePercent: Int64(share),
-                    creditBeforePoints: flags & 1 != 0, partialApproval: flags & 2 != 0)
+                guard command.kind == .redeem, var terms = reader.get(PaymentTerms.self) else { return false }
+                let flags = terms.flags
+                terms.flags &= ~payFlagPurchaseTotal
+                command.paymentTerms = terms
                 // Before the flag existed the share cap was taken of the amount to pay itself: replay it so.
                 command.purchaseTotalMinor = reference
                 if flags & payFlagPurchaseTotal != 0 {
@@ -315,12 +310,12 @@ enum WALRecord {
         writer.put(command.rulesVersion)
         if command.kind == .balance {
             // A balance inquiry decides only the tier it shows.
-            writer.put(command.memberAfter.tier)
+            writer.put(command.decidedTier)
             return
         }
-        writer.putEncoded(Loyalty.Member.encodedByteCount) { command.memberAfter.encode(into: $0) }
+        writer.put(command.memberAfter)
         if command.kind == .earn {
-            writer.putEncoded(PurchaseEffect.encodedByteCount) { command.purchaseEffect.encode(into: $0) }
+            writer.put(command.purchaseEffect)
             writer.put(command.referrerBonusPoints)
         }
     }
@@ -330,17 +325,16 @@ enum WALRecord {
         if command.kind == .balance {
             guard let version = reader.get(Int64.self), let tier = reader.get(UInt8.self) else { return false }
             command.rulesVersion = version
-            command.memberAfter.tier = tier
+            command.decidedTier = tier
             return true
         }
         guard canCarryDecision(command), let version = reader.get(Int64.self),
-            let member = reader.getDecoded(Loyalty.Member.encodedByteCount, Loyalty.Member.init(decoding:))
+            let member = reader.get(LoggedMemberState.self)
         else { return false }
         command.rulesVersion = version
         command.memberAfter = member
         if command.kind == .earn {
-            guard let effect = reader.getDecoded(PurchaseEffect.encodedByteCount, PurchaseEffect.init(decoding:)),
-                let bonus = reader.get(Int64.self), bonus >= 0
+            guard let effect = reader.get(LoggedPurchaseEffect.self), let bonus = reader.get(Int64.self), bonus >= 0
             else { return false }
             command.purchaseEffect = effect
             command.referrerBonusPoints = bonus

@@ -20,7 +20,9 @@
 /// A final class (immutable): holding or passing it costs one reference count, not one per table, which the
 /// switch and the ledger do per purchase.
 public final class Program: Sendable {
+    /// 0 for the embedded default program (`Program.embedded`); configured programs start at 1.
     public let version: Int64
+    /// `Program.anyCurrency` for the embedded default program, which earns on every purchase as the flat rate did.
     public let currencyCode: UInt16
     let merchantIndexByIdentifier: [ShortIdentifier: Int32]
     /// Configured merchants by `MerchantTag`, for lots that remember where they were earned.
@@ -45,10 +47,15 @@ public final class Program: Sendable {
     public let expiry: ExpiryPolicy
 
     /// Validates `configuration` and builds the tables.
-    public init(configuration: ProgramConfiguration) throws(ProgramConfigurationError) {
+    public convenience init(configuration: ProgramConfiguration) throws(ProgramConfigurationError) {
+        try self.init(configuration: configuration, version: configuration.version, currencyCode: nil)
+    }
+
+    /// `version` and `currencyCode` (nil: the configuration's) let the embedded program take values no file may.
+    init(configuration: ProgramConfiguration, version: Int64, currencyCode: UInt16?) throws(ProgramConfigurationError) {
         try configuration.validate()
-        version = configuration.version
-        currencyCode = configuration.currencyCode
+        self.version = version
+        self.currencyCode = currencyCode ?? configuration.currencyCode
         var merchantIndex: [ShortIdentifier: Int32] = [:]
         for (index, merchant) in configuration.merchants.enumerated() {
             merchantIndex[merchant.identifier] = Int32(index)
@@ -92,7 +99,7 @@ public final class Program: Sendable {
     /// aggregates; a wrong currency or an invalid amount leaves the member as it was (`effect` is `.none`).
     public func evaluate(transaction: Transaction, member: Member) -> Decision {
         var explanation = Explanation.nothingApplied
-        guard transaction.currencyCode == currencyCode else {
+        guard transaction.currencyCode == currencyCode || currencyCode == Self.anyCurrency else {
             explanation.outcome = .currencyMismatch
             return decision(points: 0, creditMinor: 0, explanation, unchanged: member)
         }

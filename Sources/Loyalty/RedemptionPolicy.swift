@@ -26,6 +26,20 @@ public struct RedemptionPolicy: Sendable, Equatable, BitwiseCopyable {
         self.partialApproval = partialApproval
     }
 
+    /// Points that pay `amountMinor`, rounded up so the points always cover it (holds and captures convert so);
+    /// 0 for no amount.
+    public func pointsToPay(amountMinor: Int64) -> Int64 {
+        precondition(pointValueMinor > 0, "a point worth nothing passed validation")
+        guard amountMinor > 0 else { return 0 }
+        return amountMinor / pointValueMinor + (amountMinor % pointValueMinor == 0 ? 0 : 1)
+    }
+
+    /// The amount (minor units) `points` pay; `Int64.max` when it would overflow.
+    public func amountPaid(points: Int64) -> Int64 {
+        let (amount, overflow) = points.multipliedReportingOverflow(by: pointValueMinor)
+        return overflow ? Int64.max : amount
+    }
+
     /// What to take to pay `requestedMinor` of a purchase of `purchaseAmountMinor` from the member's balances.
     /// The share cap applies to the purchase total only: nil (the terminal did not say what the whole purchase
     /// was) pays up to `requestedMinor` within the balances, as capping the payment by a share of itself would

@@ -1,5 +1,6 @@
 import Ledger
 import Loyalty
+import LoyaltyLedger
 import SwitchCore
 
 #if canImport(Glibc)
@@ -49,7 +50,7 @@ enum LedgerCommand {
         guard let directory = dataDirectory(Array(arguments.dropFirst())) else {
             return usageError("verify needs --data DIR")
         }
-        let result = LedgerVerifier.verify(directory: directory)
+        let result = LedgerVerifier.verify(directory: directory, decider: LoyaltyDecider())
         print(result.report)
         if let error = result.error { printError("ledger verify: " + error) }
         return result.isSound ? 0 : 1
@@ -58,7 +59,7 @@ enum LedgerCommand {
     /// `ledger breakage`: the lot counters as CSV on standard output.
     static func breakage(_ options: [String]) -> Int32 {
         guard let directory = dataDirectory(options) else { return usageError("breakage needs --data DIR") }
-        switch LedgerBreakage.report(directory: directory) {
+        switch LedgerBreakage.report(directory: directory, decider: LoyaltyDecider()) {
         case .success(let csv):
             print(csv, terminator: "")
             return 0
@@ -83,7 +84,9 @@ enum LedgerCommand {
         }
         guard let directory = dataDirectory(options) else { return usageError("settlement needs --data DIR") }
         do throws(LedgerError) {
-            let totals = try Ledger.inspect(directory: directory)
+            var configuration = LedgerConfiguration()
+            configuration.decider = LoyaltyDecider()
+            let totals = try Ledger.inspect(directory: directory, configuration: configuration)
             print(LedgerSettlement.csv(totals) { rules?.merchant(withTag: $0)?.description }, terminator: "")
             return 0
         } catch {

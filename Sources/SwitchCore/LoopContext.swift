@@ -1,6 +1,7 @@
 import ISO8583
 import Ledger
 import Loyalty
+import LoyaltyLedger
 import Network
 
 /// Delivers ledger replies to the loop that owns the requests: one lock and at most one wake per batch.
@@ -34,25 +35,10 @@ final class LoopContext {
     /// log says both numbers.
     var requestsRead = 0
     var responsesSent = 0
-    /// This loop's copy of the loyalty rules (nil: the flat default program), replaced on the loop's own thread
-    /// by a reload, so reading it costs no lock. The ledger decides purchases with its own copy; this one only
-    /// says whether rules are in force and names tiers and offers on receipts.
-    var rules: Loyalty.Program? {
-        didSet {
-            if let oldValue, oldValue !== rules { previousRules = oldValue }
-            paymentPolicy = Self.paymentPolicy(rules, runtime.configuration.program)
-            program = Self.program(rules, runtime.configuration.program)
-        }
-    }
-    /// The rules in force before the latest reload: a decision made under them (its reply arriving just after
-    /// the reload, or a repeat answered from the stored outcome) names its tiers and offers on the receipt by
-    /// the version that made it.
-    var previousRules: Loyalty.Program?
-    /// How a redemption (0200/900000) is paid: the rules' redemption section, or the flat program's.
-    var paymentPolicy: RedemptionPolicy
-    /// The flat program with, under rules, their point value and partial approval: what holds (0100/900000),
-    /// completions and a partial approval's field 4 convert with, so they agree with redemptions.
-    var program: Program
+    /// The loyalty rules in force (the embedded program, version 0, when none are configured), read from the
+    /// process's one decider per use, so a reload reaches every loop at once and no loop keeps a copy. They say
+    /// how redemptions, holds and captures convert and pay; receipts name things by the deciding version.
+    var rules: Loyalty.Program { runtime.rules }
 
     init(loop: EventLoop, runtime: SwitchRuntime) {
         self.loop = loop
@@ -61,24 +47,6 @@ final class LoopContext {
         deadlines = DeadlineQueue(capacity: runtime.configuration.pendingPerLoopMax * 2)
         budgetNs = UInt64(runtime.configuration.latencyBudgetMs) * 1_000_000
         outgoing.reserveCapacity(1024)
-        rules = runtime.configuration.rules
-        paymentPolicy = Self.paymentPolicy(runtime.configuration.rules, runtime.configuration.program)
-        program = Self.program(runtime.configuration.rules, runtime.configuration.program)
-    }
-
-    static func program(_ rules: Loyalty.Program?, _ program: Program) -> Program {
-        guard let rules else { return program }
-        var adjusted = program
-        adjusted.pointValueMinor = rules.redemption.pointValueMinor
-        adjusted.partialRedemption = rules.redemption.partialApproval
-        return adjusted
-    }
-
-    static func paymentPolicy(_ rules: Loyalty.Program?, _ program: Program) -> RedemptionPolicy {
-        if let rules { return rules.redemption }
-        return RedemptionPolicy(
-            pointValueMinor: program.pointValueMinor, creditBeforePoints: true,
-            partialApproval: program.partialRedemption)
     }
 
     /// Registers the reply inbox and the per-iteration hook. Called on the loop thread (or before it starts).
@@ -137,12 +105,12 @@ final class LoopContext {
             if entry.answered {
                 if !undoLateApproval(entry, reply) { runtime.settle(entry.key) }
             } else if var response = entry.response {
-                ResponseBuilder.complete(&response, reply: reply, program: program)
+                ResponseBuilder.complete(&response, reply: reply, redemption: rules.redemption)
                 let isPurchase = entry.kind == .purchase || entry.kind == .offlinePurchase
-                if let rules, (isPurchase || entry.kind == .balanceInquiry) && reply.status.isApproval {
-                    let deciding = Self.rules(
-                        version: reply.receipt.rulesVersion, current: rules, previous: previousRules)
-                    ResponseBuilder.setReceipt(&response, reply, rules: deciding)
+                if (isPurchase || entry.kind == .balanceInquiry) && reply.status.isApproval {
+                    let deciding = runtime.decider.program(version: reply.receipt.rulesVersion) ?? rules
+                    // The embedded program (version 0) names nothing: its answers carry no field 63, as before.
+                    if deciding.version > 0 { ResponseBuilder.setReceipt(&response, reply, rules: deciding) }
                 }
                 if reply.status == .notPermittedAtMerchant { explainRefusalAtMerchant(entry, &response) }
                 entry.connection?.send(response, tpdu: entry.tpdu, arrivalNs: entry.deadlineNs &- budgetNs)
@@ -150,13 +118,6 @@ final class LoopContext {
             }
             entry.connection?.requestFinished()
         }
-    }
-
-    /// The rules a receipt names things by: those of the version that decided, when it is the version in force
-    /// or the one before; otherwise (older, or a restart since) the version in force.
-    static func rules(version: Int64, current: Loyalty.Program, previous: Loyalty.Program?) -> Loyalty.Program {
-        if let previous, previous.version == version, current.version != version { return previous }
-        return current
     }
 
     /// 58: the member holds value, but none that the rules' groups let this merchant take. The cashier's receipt

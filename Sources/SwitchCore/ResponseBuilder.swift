@@ -22,7 +22,10 @@ enum ResponseBuilder {
 
     /// Completes `response` with the ledger's outcome. A replay carries the stored outcome, so the response is
     /// the original's byte for byte; an original the switch answered 91 and undid replays as `.undone`, i.e. 91.
-    static func complete(_ response: inout ISOMessage, reply: LedgerReply, program: Program) {
+    /// `redemption` (read only for a partial approval) converts a hold's points to field 4.
+    static func complete(
+        _ response: inout ISOMessage, reply: LedgerReply, redemption: @autoclosure () -> RedemptionPolicy
+    ) {
         let approved = reply.status.isApproval
         if approved { setApprovalCode(&response, reply.key) }
         setCode(&response, ResponseCode(reply.status))
@@ -30,7 +33,7 @@ enum ResponseBuilder {
             // A payment says what it paid; a hold (points only) is worth its points.
             let paid =
                 reply.receipt.amountPaidMinor > 0
-                ? reply.receipt.amountPaidMinor : program.amountPaid(points: reply.debited.points)
+                ? reply.receipt.amountPaidMinor : redemption().amountPaid(points: reply.debited.points)
             try? response.set(4, integer: paid)
         }
         if approved || reply.status == .insufficientFunds {

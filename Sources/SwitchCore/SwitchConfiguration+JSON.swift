@@ -71,18 +71,24 @@ extension SwitchConfiguration {
         try limits.rejectUnknownKeys()
     }
 
+    /// The flat rate becomes the embedded program (its ranges are the loyalty rules' own: a point pays at most
+    /// 1,000,000 minor units); enrolment and the hold lifetime are the switch's.
     mutating func applyProgram(_ object: JSONReader) throws(ConfigurationError) {
-        program.pointsPerEarnUnit = Int64(
-            try object.integer("pointsPerEarnUnit", range: 0...1_000_000) ?? Int(program.pointsPerEarnUnit))
-        program.earnUnitMinor = Int64(
-            try object.integer("earnUnitMinor", range: 1...1_000_000_000) ?? Int(program.earnUnitMinor))
-        program.pointValueMinor = Int64(
-            try object.integer("pointValueMinor", range: 1...1_000_000_000) ?? Int(program.pointValueMinor))
-        program.autoEnrol = try object.boolean("autoEnrol") ?? program.autoEnrol
-        program.partialRedemption = try object.boolean("partialRedemption") ?? program.partialRedemption
-        program.holdExpiryMs = Int64(
-            try object.integer("holdExpiryMs", range: 1000...(400 * 86_400_000)) ?? Int(program.holdExpiryMs))
+        let pointsPerUnit = try object.integer("pointsPerEarnUnit", range: 0...1_000_000) ?? 1
+        let unitMinor = try object.integer("earnUnitMinor", range: 1...1_000_000_000) ?? 100
+        let pointValueMinor = try object.integer("pointValueMinor", range: 1...1_000_000) ?? 1
+        autoEnrol = try object.boolean("autoEnrol") ?? autoEnrol
+        let partial = try object.boolean("partialRedemption") ?? false
+        holdExpiryMs = Int64(try object.integer("holdExpiryMs", range: 1000...(400 * 86_400_000)) ?? Int(holdExpiryMs))
         try object.rejectUnknownKeys()
+        let redemption = RedemptionPolicy(
+            pointValueMinor: Int64(pointValueMinor), creditBeforePoints: true, partialApproval: partial)
+        do throws(ProgramConfigurationError) {
+            embeddedProgram = try Loyalty.Program.embedded(
+                pointsPerUnit: Int64(pointsPerUnit), unitMinor: Int64(unitMinor), redemption: redemption)
+        } catch {
+            throw object.error("pointsPerEarnUnit", "\(error)")
+        }
     }
 
     static func listener(_ object: JSONReader) throws(ConfigurationError) -> ListenerConfiguration {

@@ -97,11 +97,23 @@ public struct SwitchConfiguration: Sendable {
     /// 2M keys, p99.99 240 ms at saturation), so the default stays the ledger's until snapshots stop copying.
     public var idempotencyKeysPerShard = 1 << 18
     public var network = NetworkLimits()
-    public var program = Program()
+    /// Enrol an unknown card on its first purchase (`program.autoEnrol`).
+    public var autoEnrol = true
+    /// How long a 0100 hold lasts before it lapses (`program.holdExpiryMs`).
+    public var holdExpiryMs: Int64 = 7 * 24 * 3_600_000
+    /// The `program` section's flat rate as the embedded loyalty program (version 0, `Program.embedded`): 1 point
+    /// per whole 100 minor units, a point pays 1 minor unit, no partial redemption. It decides when there are no
+    /// `rules`, by the same path as configured rules.
+    public var embeddedProgram = SwitchConfiguration.defaultEmbeddedProgram
     /// The loyalty rules (issue 6, docs/loyalty-rules.md). When present, a purchase earns what they decide —
-    /// points by merchant, group, category or default, and store credit — instead of `program`'s flat rate.
+    /// points by merchant, group, category or default, and store credit — instead of the embedded program.
     /// The ledger logs the amounts decided, so a later rules change never alters a replay.
     public var rules: Loyalty.Program?
+    /// What decides at start: the configured rules, else the embedded program.
+    public var programInForce: Loyalty.Program { rules ?? embeddedProgram }
+
+    static let defaultEmbeddedProgram = try! Loyalty.Program.embedded(
+        pointsPerUnit: 1, unitMinor: 100, redemption: RedemptionPolicy(pointValueMinor: 1))
     /// How long a graceful shutdown waits for requests in flight before it stops anyway.
     public var shutdownGraceMs = 5000
     /// The terminals' local time (fields 12 and 13) is UTC plus this many minutes (Iran: 210). Offline advices

@@ -3,6 +3,7 @@ import Glibc
 import ISO8583
 import Ledger
 import Loyalty
+import LoyaltyLedger
 import Network
 
 extension SwitchConnection {
@@ -72,9 +73,9 @@ extension SwitchConnection {
         var ledgerRequest = LedgerRequest(
             tag: 0, key: key, digest: digest, card: card, operation: operation, reference: reference ?? .zero,
             terminalReference: RequestKeys.terminalReference(of: request))
-        // Under rules, a hold or completion spends only value the merchant's groups allow (as a redemption does).
-        if context.rules != nil && (kind == .hold || kind == .completion) {
-            ledgerRequest.merchant = shortIdentifier(42)
+        // A hold or completion spends only value the merchant's groups allow (as a redemption does).
+        if kind == .hold || kind == .completion {
+            ledgerRequest.merchant = MerchantName(shortIdentifier(42))
         }
         guard context.enqueue(ledgerRequest, state) else {
             answerNow(.notAnsweredInTime, tpdu: tpdu)
@@ -112,7 +113,8 @@ extension SwitchConnection {
 
     /// The ledger operation for a request, or the response code that refuses it.
     func ledgerOperation(_ kind: TransactionKind) -> Result<(LedgerOperation, CardNumber), ResponseCodeError> {
-        let program = context.program
+        let rules = context.rules
+        let autoEnrol = context.runtime.configuration.autoEnrol
         let amount = request.integer(4)
         if kind.needsAmount {
             guard let amount else { return .failure(ResponseCodeError(.formatError)) }
@@ -135,25 +137,17 @@ extension SwitchConnection {
         }
         switch kind {
         case .purchase, .offlinePurchase:
-            // Under loyalty rules the ledger's shard decides, from the member's own aggregates (tier, history).
-            if let rules = context.rules {
-                var transaction = loyaltyTransaction(amountMinor, rules)
-                transaction.serviceCode = additional.serviceCode
-                // The part already paid with points (a 91 entry in the request's field 54) earns nothing.
-                guard let paidWithPoints = AdditionalAmounts.paidWithPointsMinor(in: request) else {
-                    return .failure(ResponseCodeError(.formatError))
-                }
-                guard paidWithPoints <= amountMinor else { return .failure(ResponseCodeError(.invalidAmount)) }
-                transaction.paidWithPointsAmountMinor = paidWithPoints
-                return .success(
-                    (.purchase(transaction: transaction, saleTimeMs: saleTimeMs, autoEnrol: program.autoEnrol), card))
+            // The ledger's shard decides by the rules in force (configured, or the embedded program), from the
+            // member's own aggregates (tier, history).
+            var transaction = loyaltyTransaction(amountMinor, rules)
+            transaction.serviceCode = additional.serviceCode
+            // The part already paid with points (a 91 entry in the request's field 54) earns nothing.
+            guard let paidWithPoints = AdditionalAmounts.paidWithPointsMinor(in: request) else {
+                return .failure(ResponseCodeError(.formatError))
             }
-            guard let points = program.pointsEarned(amountMinor: amountMinor) else {
-                return .failure(ResponseCodeError(.invalidAmount))
-            }
-            let amounts = AssetAmounts(points: points)
-            return .success(
-                (.earn(amounts: amounts, purchaseAmountMinor: amountMinor, autoEnrol: program.autoEnrol), card))
+            guard paidWithPoints <= amountMinor else { return .failure(ResponseCodeError(.invalidAmount)) }
+            transaction.paidWithPointsAmountMinor = paidWithPoints
+            return .success((.purchase(transaction: transaction, saleTimeMs: saleTimeMs, autoEnrol: autoEnrol), card))
         case .redeem:
             // The shard decides how credit and points pay, from the balances it holds (ResponseBuilder shows it).
             // The share cap applies to the purchase total that field 48 (PT) names, never to the payment itself.
@@ -162,19 +156,20 @@ extension SwitchConnection {
             }
             let pay = LedgerOperation.pay(
                 amountMinor: amountMinor, purchaseTotalMinor: additional.purchaseTotalMinor,
-                policy: context.paymentPolicy, merchant: shortIdentifier(42))
+                policy: rules.redemption, merchant: shortIdentifier(42))
             return .success((pay, card))
         case .hold:
-            let points = program.pointsToPay(amountMinor: amountMinor)
+            let points = rules.redemption.pointsToPay(amountMinor: amountMinor)
             let operation = LedgerOperation.hold(
-                asset: .points, amount: points, allowPartial: program.partialRedemption,
-                expiresAfterMs: program.holdExpiryMs)
+                asset: .points, amount: points, allowPartial: rules.redemption.partialApproval,
+                expiresAfterMs: context.runtime.configuration.holdExpiryMs)
             return .success((operation, card))
         case .completion:
             guard let original = RequestKeys.originalKey(from: request), let amount else {
                 return .failure(ResponseCodeError(.formatError))
             }
-            return .success((.capture(holdKey: original, amount: program.pointsToPay(amountMinor: amount)), card))
+            let points = rules.redemption.pointsToPay(amountMinor: amount)
+            return .success((.capture(holdKey: original, amount: points), card))
         case .refund:
             // Field 90 names the original; without it, field 37 repeats the original's RRN.
             guard let original = RequestKeys.originalKey(from: request) ?? RequestKeys.retrievalReference(of: request)

@@ -3,6 +3,7 @@ import Foundation
 import ISO8583
 import Ledger
 import Loyalty
+import LoyaltyLedger
 import Network
 import Synchronization
 
@@ -18,6 +19,8 @@ struct ListenerRuntime: Sendable {
 final class SwitchRuntime: Sendable {
     let configuration: SwitchConfiguration
     let ledger: Ledger
+    /// The rules in force for the whole process (loops and shards ask it; a reload swaps them there).
+    let decider: LoyaltyDecider
     let log: LogSink
     /// Wall-clock milliseconds, the ledger's clock: what the switch compares terminal times with (offline sale
     /// times). One clock for both, handed in, so the two never disagree and tests can set it.
@@ -48,8 +51,15 @@ final class SwitchRuntime: Sendable {
     init(configuration: SwitchConfiguration, ledger: Ledger, log: LogSink, clockMs: @escaping @Sendable () -> Int64) {
         self.configuration = configuration
         self.ledger = ledger
+        decider = ledger.loyaltyDecider
         self.log = log
         self.clockMs = clockMs
+    }
+
+    /// The rules in force now (the embedded program when none are configured): read per request, never copied.
+    var rules: Loyalty.Program {
+        guard let program = decider.program else { preconditionFailure("the switch's decider lost its rules") }
+        return program
     }
 }
 
@@ -93,9 +103,9 @@ public final class SwitchServer: @unchecked Sendable {
         ledgerConfiguration.logWarning = { line in log.warning("ledger: \(line)", priority: .essential) }
         ledgerConfiguration.logFailure = { line in log.error("ledger: \(line)", priority: .essential) }
         if configuration.allowClockBehind { ledgerConfiguration.clockBehindToleranceMs = nil }
+        ledgerConfiguration.decider = LoyaltyDecider(rules: configuration.programInForce)
         let ledger = try Self.openLedger(configuration, ledgerConfiguration, log: log)
-        if let rules = configuration.rules { ledger.setRules(rules) }
-        rulesVersion = configuration.rules?.version ?? 0
+        rulesVersion = configuration.programInForce.version
         let runtime = SwitchRuntime(
             configuration: configuration, ledger: ledger, log: log, clockMs: ledgerConfiguration.clockMs)
         self.runtime = runtime
@@ -274,9 +284,10 @@ public final class SwitchServer: @unchecked Sendable {
         while finished.load(ordering: .acquiring) < contexts.count && monotonicNanoseconds() < deadline { usleep(500) }
     }
 
-    /// Puts new loyalty rules in force without a restart: the ledger's shards take them at their next batch, each
-    /// loop at its next iteration. Purchases already decided keep their recorded decision and version. Refused
-    /// unless `program.version` is higher than the version in force, so a version always names one set of rules.
+    /// Puts new loyalty rules in force without a restart, swapped whole in the process's one decider: the ledger's
+    /// shards take them at their next batch, each loop at its next request. Purchases already decided keep their
+    /// recorded decision and version. Refused unless `program.version` is higher than the version in force, so a
+    /// version always names one set of rules.
     public func reloadRules(_ program: Loyalty.Program) throws(SwitchStartError) {
         try reloadLock.withLock { _ throws(SwitchStartError) in
             guard program.version > rulesVersion else {
@@ -284,8 +295,7 @@ public final class SwitchServer: @unchecked Sendable {
                     message: "rules version \(program.version) is not newer than the version in force (\(rulesVersion))"
                 )
             }
-            runtime.ledger.setRules(program)
-            for context in contexts { context.loop.execute { context.rules = program } }
+            runtime.decider.setRules(program)
             log.info("rules version \(program.version) in force (was \(rulesVersion))", priority: .essential)
             rulesVersion = program.version
         }

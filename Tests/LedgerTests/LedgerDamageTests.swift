@@ -1,4 +1,5 @@
 import Foundation
+import LoyaltyLedger
 import Testing
 
 @testable import Ledger
@@ -234,7 +235,7 @@ import Testing
 
     /// Open and verify refuse with the same error; returns it.
     func expectRefusal(_ configuration: LedgerConfiguration) -> LedgerError? {
-        let verified = LedgerVerifier.verify(directory: directory.data)
+        let verified = LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider())
         #expect(!verified.isSound)
         do {
             let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
@@ -259,7 +260,7 @@ import Testing
         ledger.close(snapshot: false)
         let totals = try Ledger.inspect(directory: directory.data, configuration: configuration)
         #expect(totals.balance.points == kept + 1 && totals.tornTails.isEmpty)
-        #expect(LedgerVerifier.verify(directory: directory.data).isSound)
+        #expect(LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider()).isSound)
     }
 
     @Test("a segment cut short 100 records before its end refuses (not a torn tail), naming file, offset, sequences")

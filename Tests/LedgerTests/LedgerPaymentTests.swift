@@ -1,5 +1,6 @@
 import Foundation
 import Loyalty
+import LoyaltyLedger
 import Testing
 
 @testable import Ledger
@@ -238,7 +239,7 @@ extension LedgerCoalitionTests {
     /// A hold or capture request naming the merchant it spends at.
     mutating func atMerchant(_ operation: LedgerOperation, _ merchant: String) -> LedgerRequest {
         var request = requests.make(card(1), operation)
-        request.merchant = ShortIdentifier(merchant)!
+        request.merchant = MerchantName(ShortIdentifier(merchant)!)
         return request
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Loyalty
+import LoyaltyLedger
 import Testing
 
 @testable import Ledger
@@ -450,7 +451,8 @@ import Testing
 }
 
 /// The decision a purchase record carries, across the log boundary: written, read back equal, and refused when
-/// its bytes say something a writer never writes.
+/// its bytes say something a writer never writes (by the record reader when the record's shape is wrong, by the
+/// decider before replay when the decider's own bytes are).
 @Suite struct PurchaseRecordTests {
     static func decidedPurchase() -> ShardCommand {
         var command = ShardCommand(kind: .earn, key: IdempotencyKey(word0: 7, word1: 8))
@@ -458,8 +460,9 @@ import Testing
         command.amounts = AssetAmounts(points: 12, credit: 300)
         command.amountMinor = 120_000
         command.rulesVersion = 9
-        command.memberAfter = Loyalty.Member(purchaseCount: 3, purchaseVolumeMinor: 360_000, tier: 1)
-        command.purchaseEffect = PurchaseEffect(moneyMinor: 120_000, timeMs: 1_767_225_600_000, tierBefore: 0)
+        command.memberAfter = LoggedMemberState(Loyalty.Member(purchaseCount: 3, purchaseVolumeMinor: 360_000, tier: 1))
+        command.purchaseEffect = LoggedPurchaseEffect(
+            PurchaseEffect(moneyMinor: 120_000, timeMs: 1_767_225_600_000, tierBefore: 0))
         command.referrerBonusPoints = 500
         return command
     }
@@ -485,12 +488,16 @@ import Testing
     func refusesWhatNoWriterWrites() {
         let command = Self.decidedPurchase()
         #expect(roundTrip(command) { _, length in length - 1 } == nil, "cut by one byte")
-        // The effect's money part is the 8 bytes before the bonus (the body's last 8 bytes): make it negative.
-        #expect(
-            roundTrip(command) { base, length in
-                (base + length - 8 - PurchaseEffect.encodedByteCount + 7).storeBytes(of: 0x80, as: UInt8.self)
-                return length
-            } == nil, "negative money part")
+        // The effect's money part is the 8 bytes before the bonus (the body's last 8 bytes): make it negative. The
+        // record reads back (the ledger does not read the decider's bytes); the decider refuses it before replay.
+        let negativeMoney = roundTrip(command) { base, length in
+            (base + length - 8 - PurchaseEffect.encodedByteCount + 7).storeBytes(of: 0x80, as: UInt8.self)
+            return length
+        }
+        #expect(negativeMoney != nil && LoyaltyDecider().purchaseEffect(decoding: negativeMoney!.purchaseEffect) == nil)
+        let state = ShardState(shardIndex: 0, shardCount: 1, limits: testConfiguration())
+        #expect(ShardRecovery.unreadableDecision(negativeMoney!, state) == "malformed purchase effect")
+        #expect(ShardRecovery.unreadableDecision(command, state) == nil)
         #expect(
             roundTrip(command) { base, length in
                 (base + length - 1).storeBytes(of: 0x80, as: UInt8.self)
@@ -502,5 +509,45 @@ import Testing
                 (base + 1).storeBytes(of: UInt8(CommandOptions.decided.rawValue), as: UInt8.self)
                 return length
             } == nil, "a block carries no decision")
+    }
+}
+
+/// Across recovery: a purchase record whose checksum is sound but whose member state no decider writes is
+/// refused before replay, naming the file and the record's offset, and the log is left as it was.
+@Suite struct PurchaseRecordRecoveryTests {
+    let directory = TemporaryDirectory()
+    var requests = RequestFactory()
+
+    @Test("a sound checksum over a member state the decider refuses: open refuses, naming file and offset")
+    mutating func implausibleMemberStateRefuses() throws {
+        defer { directory.remove() }
+        let configuration = testConfiguration()
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        ledger.setRules(LedgerPurchaseTests.rules(version: 1, pointsPer1000: 10))
+        for index in 0..<3 { _ = ledger.perform(requests.make(card(index), LedgerPurchaseTests.purchase(10_000))) }
+        ledger.close(snapshot: false)
+        let segment = try #require(try SegmentFile.paths(in: directory.data + "/shard-000").last)
+        var bytes = [UInt8](FileManager.default.contents(atPath: segment)!)
+        let offsets = SegmentFile.records(bytes).map(\.offset)
+        try #require(offsets.count == 3)
+        // The member's flags byte (member offset 7) after the 104-byte prefix, the amounts and reference (24) and
+        // the rules version (8): a flag no writer sets. Then every checksum from there on is made sound again.
+        bytes[offsets[0] + WALRecord.headerBytes + 104 + 24 + 8 + 7] |= 0x80
+        bytes.withUnsafeMutableBytes { buffer in
+            var previous: UInt32? = nil
+            for offset in offsets {
+                let base = buffer.baseAddress! + offset
+                if let previous { base.storeBytes(of: previous.littleEndian, toByteOffset: 16, as: UInt32.self) }
+                let bodyLength = Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+                let crc = WALRecord.checksum(base, bodyLength: bodyLength)
+                base.storeBytes(of: crc.littleEndian, as: UInt32.self)
+                previous = crc
+            }
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: segment))
+        #expect(throws: LedgerError.damagedLog(file: segment, offset: Int64(offsets[0]), reason: "malformed member state")) {
+            try Ledger.inspect(directory: directory.data, configuration: configuration)
+        }
+        #expect([UInt8](FileManager.default.contents(atPath: segment)!) == bytes, "refusal must not modify the log")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LoyaltyLedger
 import Testing
 
 @testable import Ledger
@@ -177,7 +178,7 @@ extension Array where Element == UInt8 {
         _ = ledger.perform(requests.make(card(0), .block))
         ledger.close(snapshot: false)
         let before = filesUnder(directory.data).map { FileManager.default.contents(atPath: $0) }
-        let result = LedgerVerifier.verify(directory: directory.data)
+        let result = LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider())
         #expect(result.isSound && result.error == nil)
         for expected in [
             "shards: 2", "members: 6", "cards: 6 (blocked 1, replaced 0)", "balance points: 60 (held 0)",
@@ -204,11 +205,11 @@ extension Array where Element == UInt8 {
         var bytes = [UInt8](FileManager.default.contents(atPath: segment)!)
         bytes[WALSegment.recordsStart + 50] ^= 1
         try Data(bytes).write(to: URL(fileURLWithPath: segment))
-        let result = LedgerVerifier.verify(directory: directory.data)
+        let result = LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider())
         #expect(!result.isSound)
         #expect(
             result.error?.contains(segment) == true
                 && result.error?.contains("offset \(WALSegment.recordsStart)") == true)
-        #expect(!LedgerVerifier.verify(directory: directory.path + "/missing").isSound)
+        #expect(!LedgerVerifier.verify(directory: directory.path + "/missing", decider: LoyaltyDecider()).isSound)
     }
 }

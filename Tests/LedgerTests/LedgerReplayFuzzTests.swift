@@ -1,5 +1,6 @@
 import Foundation
 import Loyalty
+import LoyaltyLedger
 import Testing
 
 @testable import Ledger
@@ -71,7 +72,7 @@ import Testing
                 request = requests.make(
                     cardNumber, .hold(asset: .points, amount: Int64(1 + random.next(200)), allowPartial: true,
                                       expiresAfterMs: Int64(1 + random.next(3)) * 3_600_000))
-                request.merchant = merchant
+                request.merchant = MerchantName(merchant)
             case 6, 7:
                 guard let (original, originalRequest, reply) = done.isEmpty ? nil : done[random.next(done.count)]
                 else { continue }
@@ -83,7 +84,7 @@ import Testing
                     if random.next(2) == 0 {
                         request = requests.make(original, .capture(holdKey: originalRequest.key,
                                                                    amount: max(1, reply.debited.points / 2)))
-                        request.merchant = merchant
+                        request.merchant = MerchantName(merchant)
                     } else {
                         request = requests.make(original, .void(holdKey: originalRequest.key))
                     }

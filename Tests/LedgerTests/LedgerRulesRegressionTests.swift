@@ -1,5 +1,6 @@
 import Foundation
 import Loyalty
+import LoyaltyLedger
 import Testing
 
 @testable import Ledger
@@ -208,7 +209,7 @@ import Testing
 
     mutating func atMerchant(_ operation: LedgerOperation, _ merchant: String) -> LedgerRequest {
         var request = requests.make(card(1), operation)
-        request.merchant = ShortIdentifier(merchant)!
+        request.merchant = MerchantName(ShortIdentifier(merchant)!)
         return request
     }
 

@@ -211,4 +211,11 @@ import Testing
         #expect(MemoryLayout<IdempotencyEntry>.stride == 320, "a larger entry costs memory on every remembered key")
         #expect((MemoryLayout<IdempotencyEntry>.stride * keys + indexBytes) / keys == 368)
     }
+
+    @Test("memory per member stays 184 bytes: balances, holds, the decider's 127-byte state and the referrer")
+    func memoryPerMember() {
+        #expect(MemoryLayout<MemberState>.size == 127 && MemoryLayout<MemberState>.alignment == 8)
+        #expect(MemoryLayout<MemberRecord>.stride == 184, "a larger record costs memory on every member")
+        #expect(MemoryLayout<PurchaseEffectState>.size == 48)
+    }
 }

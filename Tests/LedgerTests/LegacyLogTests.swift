@@ -1,4 +1,5 @@
 import Foundation
+import LoyaltyLedger
 import Glibc
 import Testing
 
@@ -41,7 +42,7 @@ import Testing
 
     /// Open and verify refuse with the same damaged-log error; returns its file and reason.
     func expectRefusal() -> (file: String, offset: Int64, reason: String)? {
-        let verified = LedgerVerifier.verify(directory: directory.data)
+        let verified = LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider())
         #expect(!verified.isSound)
         do {
             let ledger = try Ledger.open(directory: directory.data, configuration: Self.configuration())
@@ -125,7 +126,7 @@ import Testing
             #expect(refusal.file == legacy[0].path && refusal.reason.contains("(not the last segment)"), "\(refusal)")
         }
         try LegacyLog.write(legacy[0].records, to: legacy[0].path)
-        #expect(LedgerVerifier.verify(directory: directory.data).isSound, "restored: \(newestName)")
+        #expect(LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider()).isSound, "restored: \(newestName)")
     }
 
     @Test("after the upgrade, the headed segments deleted, or a headerless segment after a headed one, are refused")
@@ -147,7 +148,7 @@ import Testing
                     && refusal.reason.contains("segments written after sequence 700 are missing"), "\(refusal.reason)")
         }
         for (path, bytes) in zip(headed, headedBytes) { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
-        #expect(LedgerVerifier.verify(directory: directory.data).isSound)
+        #expect(LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider()).isSound)
 
         // The newest segment's records without its header, as an old build would have written them: after a
         // headed segment that is damage, not a segment from before the upgrade.

@@ -1,5 +1,6 @@
 import CCRC32C
 import Foundation
+import LoyaltyLedger
 import Testing
 
 @testable import Ledger
@@ -64,7 +65,7 @@ import Testing
         #expect(fromSnapshot.recordsReplayed == 0)
         #expect(fromSnapshot.lotCounters == fromLog.lotCounters)
         #expect(fromSnapshot.balance == fromLog.balance && fromSnapshot.activeLots == fromLog.activeLots)
-        let breakage = try LedgerBreakage.report(directory: directory.data).get()
+        let breakage = try LedgerBreakage.report(directory: directory.data, decider: LoyaltyDecider()).get()
         #expect(
             breakage
                 == LedgerBreakage.csvHeader + "\n0,0,\(earned.points - redeemed.points),0,\(earned.credit)\n"
@@ -110,7 +111,7 @@ extension LotDurabilityTests {
             directory: directory.data, configuration: lotConfiguration(clock: clock, sweepIntervalMs: 0))
         for index in 0..<5 { _ = ledger.perform(requests.make(card(index), earn(10, credit: 1))) }
         ledger.close()
-        #expect(LedgerVerifier.verify(directory: directory.data).isSound)
+        #expect(LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider()).isSound)
         let shardDirectory = directory.data + "/shard-000"
         let name = try FileManager.default.contentsOfDirectory(atPath: shardDirectory).first {
             $0.hasPrefix("snapshot-")
@@ -124,7 +125,7 @@ extension LotDurabilityTests {
         let crc = bytes.withUnsafeBytes { ccrc32c_update(0, $0.baseAddress, $0.count - 4) }
         for index in 0..<4 { bytes[bytes.count - 4 + index] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(index))) }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        let result = LedgerVerifier.verify(directory: directory.data)
+        let result = LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider())
         #expect(!result.isSound)
         #expect(result.error?.contains("lots sum to 2 but the balance is 1") == true, "\(result.error ?? "")")
     }

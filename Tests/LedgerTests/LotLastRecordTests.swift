@@ -1,5 +1,6 @@
 import Foundation
 import Loyalty
+import LoyaltyLedger
 import Testing
 
 @testable import Ledger

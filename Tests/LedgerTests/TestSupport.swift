@@ -1,4 +1,5 @@
 import Foundation
+import LoyaltyLedger
 import Synchronization
 import Testing
 
@@ -48,6 +49,7 @@ func testConfiguration(shards: Int = 1, clock: TestClock? = nil, log: LogCollect
     configuration.batchBytesMax = 16 << 10
     configuration.segmentBytes = 256 << 10
     configuration.snapshotIntervalRecords = 0
+    configuration.decider = LoyaltyDecider()
     if let clock { configuration.clockMs = clock.closure }
     if let log {
         configuration.log = log.closure

@@ -67,7 +67,8 @@ struct ErrorAccountingTests {
         #expect(result.statistics.sent >= 16)
         #expect(result.statistics.count(.timeout) == result.statistics.sent)
         #expect(result.statistics.answered == 0)
-        #expect(Date().timeIntervalSince(started) < 2)
+        // A hang would last forever; a loaded machine may stretch the 0.5 s a little, so the bound is generous.
+        #expect(Date().timeIntervalSince(started) < 10)
     }
 
     @Test("a refused connection is reported, not hung on")

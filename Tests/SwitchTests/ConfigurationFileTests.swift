@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Loyalty
 import Testing
 
 @testable import SwitchCore
@@ -24,7 +25,12 @@ import Testing
         #expect(configuration.latencyBudgetMs == 1)
         #expect(configuration.network.idleTimeoutMs == 0)
         #expect(configuration.network.connectionsMax == 1)
-        #expect(configuration.program.earnUnitMinor == 1)
+        // earnUnitMinor 1 reached the embedded program: a purchase of 7 minor units earns 7 points.
+        let purchase = Loyalty.Transaction(
+            amountMinor: 7, currencyCode: 364, merchantCategoryCode: 0, merchant: ShortIdentifier("M")!,
+            terminal: ShortIdentifier("T")!, timeMs: 0)
+        let decision = configuration.embeddedProgram.evaluate(transaction: purchase, member: .new)
+        #expect(decision.postings.pointsEarned == 7 && configuration.embeddedProgram.redemption.pointValueMinor == 1)
     }
 
     @Test("true and false are not integers, and 0 and 1 are not booleans")

@@ -117,7 +117,7 @@ struct LoyaltyRulesTests {
         #expect(try client.exchange(terminal.balance(card)).available == 2_300)
     }
 
-    @Test("a repeat after a reload that renames tiers names them as the version that decided did (byte for byte)")
+    @Test("a repeat after reloads that rename tiers names them as the version that decided did (byte for byte)")
     func receiptNamesFollowTheDecidingVersion() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
@@ -145,6 +145,13 @@ struct LoyaltyRulesTests {
         #expect(server.waitForLog("rules version 2 in force (was 1)"))
         #expect(try client.exchange(purchase).bytes == first.bytes, "decided under 1: named by 1")
         #expect(try client.exchange(terminal.purchase(card, 1_000)).field(63) == "POINTS +50 BALANCE 100 | TIER BASE")
+        // Two reloads later the process still holds version 1: the repeat renames nothing.
+        settings.rules = rules(3, ("LOW", "HIGH"))
+        try server.rewriteConfiguration(settings)
+        kill(server.process.processIdentifier, SIGHUP)
+        #expect(server.waitForLog("rules version 3 in force (was 2)"))
+        #expect(try client.exchange(purchase).bytes == first.bytes, "decided under 1, two reloads ago: named by 1")
+        #expect(try client.exchange(terminal.purchase(card, 1_000)).field(63) == "POINTS +50 BALANCE 150 | TIER LOW")
     }
 
     @Test("field 63: the purchase that reaches a tier says so, its reversal takes the tier back, inquiries show it")

@@ -3,6 +3,7 @@ import Ledger
 import Testing
 
 @testable import Loyalty
+import LoyaltyLedger
 @testable import SwitchCore
 
 /// The request fields the loyalty path reads beyond wire contract v1: field 48 of an enrolment (birthday,
@@ -183,12 +184,17 @@ import Testing
         try! Loyalty.Program(json: Array(#"{"version": \#(version), "currency": 364}"#.utf8))
     }
 
-    @Test("the deciding version when it is in force or the one before; else the version in force")
+    @Test("the deciding version while the process keeps it (the latest 4 put in force); else none (the version in force)")
     func decidingVersion() {
         let (one, two) = (Self.program(1), Self.program(2))
-        #expect(LoopContext.rules(version: 1, current: two, previous: one) === one)
-        #expect(LoopContext.rules(version: 2, current: two, previous: one) === two)
-        #expect(LoopContext.rules(version: 0, current: two, previous: one) === two, "no version recorded")
-        #expect(LoopContext.rules(version: 1, current: two, previous: nil) === two, "after a restart")
+        let decider = LoyaltyDecider(rules: one)
+        decider.setRules(two)
+        #expect(decider.program(version: 1) === one)
+        #expect(decider.program(version: 2) === two && decider.program === two)
+        #expect(decider.program(version: 0) == nil, "no version recorded")
+        #expect(LoyaltyDecider(rules: two).program(version: 1) == nil, "after a restart")
+        for version in 3...5 { decider.setRules(Self.program(version)) }
+        #expect(decider.program(version: 2) === two, "4 versions kept: 2...5")
+        #expect(decider.program(version: 1) == nil, "the oldest is forgotten")
     }
 }

@@ -1,0 +1,176 @@
+/// What the ledger asks of whoever decides money and points: the loyalty rules, implemented where the ledger and
+/// the rules meet (the `LoyaltyLedger` module). The ledger keeps books; it never reads what a decision means.
+///
+/// Two halves. `Decider` reads back what a decision wrote (the member's state, a purchase's effect, a payment's
+/// terms): replay and tools need it, and it never depends on the rules in force. `DecisionRules` is one version
+/// of the rules deciding live; a shard asks `rulesInForce()` once per batch, so a batch is decided by one version,
+/// and the log records every decision, so replay never asks the rules again.
+public protocol Decider: AnyObject, Sendable {
+    /// The rules deciding now; nil when none (a purchase then cannot be decided: the switch sends none).
+    func rulesInForce() -> (any DecisionRules)?
+
+    /// The member's state as kept in memory (and snapshots) from its logged form; nil when the bytes say
+    /// something a writer never writes.
+    func memberState(decoding logged: LoggedMemberState) -> MemberState?
+    /// A purchase's effect as kept with its remembered key, from its logged form; nil when implausible.
+    func purchaseEffect(decoding logged: LoggedPurchaseEffect) -> PurchaseEffectState?
+    /// The member's tier, counts and profile as the ledger reports and checks them.
+    func summary(of member: MemberState) -> MemberSummary
+    /// The member with a birthday (month 1...12, day 1...31) or as referred by another member (enrolment).
+    func member(_ member: MemberState, birthMonth: UInt8, birthDay: UInt8) -> MemberState
+    func referred(_ member: MemberState) -> MemberState
+    /// The receipt of a decided purchase: the tier after it (`memberAfter`), the tier before, the offers.
+    func receipt(memberAfter: MemberState, effect: PurchaseEffectState, rulesVersion: Int64) -> LoyaltyReceipt
+    /// Whether `member` has been paid again, since the purchase of `effect` was undone, a one-off bonus that
+    /// purchase paid: counting it again would pay the bonus twice, so the ledger refuses to.
+    func bonusesPaidAgain(_ effect: PurchaseEffectState, by member: MemberState) -> Bool
+
+    /// Whether logged payment terms are within the bounds a configuration allows (checked live and on replay).
+    func isValid(_ terms: PaymentTerms) -> Bool
+    /// What a point is worth under `terms` (for a settlement between coalition merchants).
+    func pointValueMinor(_ terms: PaymentTerms) -> Int64
+    /// What to take from the member's balances to pay `requestedMinor` of a purchase of `purchaseTotalMinor` (nil:
+    /// not given, no share cap). Pure arithmetic on the terms the command carries: replay plans alike.
+    func plan(
+        _ terms: PaymentTerms, requestedMinor: Int64, purchaseTotalMinor: Int64?, pointsBalance: Int64,
+        creditBalanceMinor: Int64
+    ) -> PaymentPlan
+}
+
+/// One version of the rules, deciding live. Every answer is written into the command, so the log keeps it.
+public protocol DecisionRules: AnyObject, Sendable {
+    var version: Int64 { get }
+    /// Decides a purchase judged at `timeMs` for a member in state `member`.
+    func decide(_ purchase: PurchaseRequest, timeMs: Int64, member: MemberState) -> PurchaseDecision
+    /// The member's state with the part of the purchase of `effect` between two refunded totals taken back (a
+    /// reversal takes all not yet refunded; the refund that completes the purchase uncounts it).
+    func undo(
+        _ effect: PurchaseEffectState, purchaseAmountMinor: Int64, fromRefundedMinor: Int64, toRefundedMinor: Int64,
+        member: MemberState
+    ) -> LoggedMemberState
+    /// The member's state with that part counted again (a refund reversed).
+    func redo(
+        _ effect: PurchaseEffectState, purchaseAmountMinor: Int64, fromRefundedMinor: Int64, toRefundedMinor: Int64,
+        member: MemberState
+    ) -> LoggedMemberState
+    /// The member's tier at `timeMs` (a qualification window may have ended since the last purchase).
+    func tier(of member: MemberState, atTimeMs timeMs: Int64) -> UInt8
+    /// What a point is worth when holds and captures settle with a coalition partner.
+    var pointValueMinor: Int64 { get }
+    /// Where value earned at `tag` (a lot's origin) may be spent: at `merchant` or not, and whether it settles.
+    func spending(earnedAtTag tag: UInt32, spentAt merchant: MerchantName) -> SpendingRight
+    /// The tag written on the lots a purchase at `merchant` forms (0: spendable anywhere).
+    func lotOrigin(of merchant: MerchantName) -> UInt32
+    /// The tag of the merchant where value is spent (the payee of a settlement).
+    func tag(of merchant: MerchantName) -> UInt32
+    /// The UTC days on which value earned at `timeMs` expires per asset (`LotTerms.never`: never); nil when the
+    /// rules leave lives to the ledger's configuration.
+    func lotExpiryDays(earnedAtTimeMs timeMs: Int64) -> (points: Int32, credit: Int32)?
+}
+
+/// Whether value of one origin may pay at a merchant.
+public enum SpendingRight: Sendable {
+    case allowed
+    /// Allowed, and owed to the merchant where it was earned (a coalition partner).
+    case settles
+    case notAllowed
+}
+
+/// A purchase as the switch hands it to the ledger: the amount and merchant the ledger keeps, and the facts only
+/// the decider reads (currency, category, terminal, service… in the decider's own form).
+public struct PurchaseRequest: Sendable, BitwiseCopyable {
+    public var amountMinor: Int64
+    public var merchant: MerchantName
+    public var facts: PurchaseFacts
+
+    public init(amountMinor: Int64, merchant: MerchantName, facts: PurchaseFacts) {
+        self.amountMinor = amountMinor
+        self.merchant = merchant
+        self.facts = facts
+    }
+}
+
+/// What the rules decided for one purchase: the postings and what the log records with them.
+public struct PurchaseDecision: Sendable, BitwiseCopyable {
+    public var amounts: AssetAmounts
+    public var rulesVersion: Int64
+    public var memberAfter: LoggedMemberState
+    public var effect: LoggedPurchaseEffect
+    /// Points for the member's referrer (paid when the member has one); 0: none.
+    public var referrerBonusPoints: Int64
+
+    public init(
+        amounts: AssetAmounts, rulesVersion: Int64, memberAfter: LoggedMemberState, effect: LoggedPurchaseEffect,
+        referrerBonusPoints: Int64
+    ) {
+        self.amounts = amounts
+        self.rulesVersion = rulesVersion
+        self.memberAfter = memberAfter
+        self.effect = effect
+        self.referrerBonusPoints = referrerBonusPoints
+    }
+}
+
+/// What the ledger reads of a member's state: reports (tier, counts) and the profile checks of enrolment.
+public struct MemberSummary: Sendable, Equatable {
+    public var tier: UInt8
+    public var purchaseCount: UInt32
+    public var purchaseVolumeMinor: Int64
+    public var birthMonth: UInt8
+    public var birthDay: UInt8
+    /// The first-purchase bonus was given (the member has bought): too late to name a referrer.
+    public var firstPurchaseRewarded: Bool
+
+    public init(
+        tier: UInt8, purchaseCount: UInt32, purchaseVolumeMinor: Int64, birthMonth: UInt8, birthDay: UInt8,
+        firstPurchaseRewarded: Bool
+    ) {
+        self.tier = tier
+        self.purchaseCount = purchaseCount
+        self.purchaseVolumeMinor = purchaseVolumeMinor
+        self.birthMonth = birthMonth
+        self.birthDay = birthDay
+        self.firstPurchaseRewarded = firstPurchaseRewarded
+    }
+
+    /// A member the rules never saw.
+    public static let none = MemberSummary(
+        tier: 0, purchaseCount: 0, purchaseVolumeMinor: 0, birthMonth: 0, birthDay: 0, firstPurchaseRewarded: false)
+}
+
+/// What `Decider.plan` decided: how much credit and how many points to take, and whether that pays all asked.
+public struct PaymentPlan: Sendable, Equatable {
+    public enum Outcome: Sendable, Equatable {
+        case approved
+        case partiallyApproved
+        case declined(DeclineReason)
+    }
+
+    public enum DeclineReason: Sendable, Equatable {
+        /// Amounts out of range or negative balances.
+        case invalidRequest
+        /// More than the terms' largest share of the purchase was asked.
+        case exceedsMaximumShare
+        /// Too few points to spend any (and credit did not cover the request).
+        case belowMinimumBalance
+        case insufficientBalance
+    }
+
+    public var outcome: Outcome
+    public var creditUsedMinor: Int64
+    public var pointsUsed: Int64
+    /// The part of the request paid (credit plus the points' value).
+    public var approvedMinor: Int64
+    /// The terms approve part of a request: the share cap then only lowers the amount.
+    public var allowsPartial: Bool
+
+    public init(
+        outcome: Outcome, creditUsedMinor: Int64, pointsUsed: Int64, approvedMinor: Int64, allowsPartial: Bool
+    ) {
+        self.outcome = outcome
+        self.creditUsedMinor = creditUsedMinor
+        self.pointsUsed = pointsUsed
+        self.approvedMinor = approvedMinor
+        self.allowsPartial = allowsPartial
+    }
+}
