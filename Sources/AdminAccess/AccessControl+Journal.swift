@@ -96,21 +96,25 @@ extension AccessControl {
     /// asks `containsOperation` (or `highestOperation`) and appends ("repairs") the entries of durable records
     /// the trail lacks, again with their operation ids, so every durable change ends up with exactly one audit
     /// entry. Operation ids are the caller's, unique, and never reused; an id already present is refused (409).
+    ///
+    /// With `claim`, `answer` is remembered for the request's `Idempotency-Key` in the same durable unit.
     public func appendAudit(
-        _ drafts: [AuditDraft], actor: AuditActor, operation: UInt64?,
-        remember: (claim: IdempotencyClaim, answer: RememberedAnswer)? = nil,
-        completion: @escaping @Sendable (AccessError?) -> Void
+        _ drafts: [AuditDraft], actor: AuditActor, operation: UInt64?, claim: IdempotencyClaim? = nil,
+        answer: RememberedAnswer? = nil, completion: @escaping @Sendable (AccessError?) -> Void
     ) throws(HTTPProblem) {
         precondition(!drafts.isEmpty, "an append has entries")
+        precondition((claim == nil) == (answer == nil), "a claim is remembered with its answer")
         let now = clockMs()
+        var effects: [DurableEffect] = []
+        if let claim, let answer { effects.append(.remember(claim, answer)) }
         try state.withLock { state throws(HTTPProblem) in
             if let operation, state.operations.contains(operation) {
                 throw HTTPProblem(.conflict, detail: "operation \(operation) is already in the audit trail")
             }
             do throws(AccessError) {
                 try commit(
-                    &state, drafts, actor: actor, operation: operation, nowMs: now,
-                    effects: remember.map { [.remember($0.claim, $0.answer)] } ?? [], completion: completion)
+                    &state, drafts, actor: actor, operation: operation, nowMs: now, effects: effects,
+                    completion: completion)
             } catch {
                 throw HTTPProblem(.serviceUnavailable, detail: error.message)
             }

@@ -37,8 +37,12 @@ struct CommandOptions: OptionSet, Sendable, BitwiseCopyable {
     /// On a transferIn: a referral bonus, not a card replacement. Logged in bit 8, as `undo` is on a reversal.
     static let bonus = CommandOptions(rawValue: 4096)
 
+    /// An admin API change: the record carries its `AdminStamp` (who, which audit operation, why) after every
+    /// other field, so the change and its audit detail are one durable unit. Records before it lack the bit.
+    static let admin = CommandOptions(rawValue: 0x2000)
+
     /// The bits a record may carry, in their logged positions.
-    static let loggedMask: UInt16 = 0x0FFF & ~hasMerchant.rawValue
+    static let loggedMask: UInt16 = (0x0FFF & ~hasMerchant.rawValue) | admin.rawValue
 
     /// The two option bytes of a record.
     var logged: UInt16 {

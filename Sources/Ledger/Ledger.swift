@@ -43,12 +43,14 @@ public final class Ledger: @unchecked Sendable {
     /// Sinks `perform` reuses, so that they stay few in the registry (one per concurrent caller).
     private let waitingSinks = Mutex<[WaitingSink]>([])
     private var isClosed = false
+    private let inspections: InspectionBoard
 
     private init(
         directory: String, configuration: LedgerConfiguration, shards: [Shard], cardHashKey: (UInt64, UInt64),
-        reports: [ShardRecoveryReport], lock: Int32
+        reports: [ShardRecoveryReport], lock: Int32, inspections: InspectionBoard
     ) {
         self.lock = lock
+        self.inspections = inspections
         self.directory = directory
         self.configuration = configuration
         self.shards = shards
@@ -95,9 +97,11 @@ public final class Ledger: @unchecked Sendable {
                 "log upgraded to segments with headers: each shard goes on in a new segment after the ones written "
                     + "before (read as before, dropped by the next snapshot); ledger.meta says segmentHeaders=1")
         }
+        let inspections = InspectionBoard()
         let newestRecordTimeMs = reports.compactMap(\.newestRecordTimeMs).max()
         for shard in shards {
             shard.peers = shards
+            shard.state.inspections = inspections
             if let newestRecordTimeMs { shard.keepTime(atLeast: newestRecordTimeMs) }
         }
         for shard in shards { shard.start() }
@@ -108,7 +112,7 @@ public final class Ledger: @unchecked Sendable {
         }
         return Ledger(
             directory: directory, configuration: configuration, shards: shards, cardHashKey: key, reports: reports,
-            lock: lock)
+            lock: lock, inspections: inspections)
     }
 
     /// Limits decide outcomes, so records must be replayed under the limits they were written with: recover
@@ -234,6 +238,13 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
+    /// The keyed hash the ledger knows a card by: the admin API's card ids are made from it (not reversible
+    /// without the directory's secret key).
+    public func cardHash(of card: CardNumber) -> CardHash { card.hash(key0: cardHashKey.0, key1: cardHashKey.1) }
+
+    /// The inspection a `.inspect` request with `tag` left, taken once its reply arrived (nil: the card is unknown).
+    public func takeInspection(tag: UInt64) -> CardInspection? { inspections.take(tag: tag) }
+
     /// The shard that owns a card.
     public func shardIndex(of card: CardNumber) -> Int {
         ShardState.shard(of: card.hash(key0: cardHashKey.0, key1: cardHashKey.1), shardCount: shards.count)
@@ -348,8 +359,11 @@ public struct ShardRecoveryReport: Sendable {
     public var members: Int
     /// The latest time stamped on a record of the shard's log, in milliseconds since the epoch (nil: empty log).
     public var newestRecordTimeMs: Int64?
+    /// Approved admin API changes among the replayed records, in log order (the audit trail's repair reads them).
+    public var adminRecords: [AdminRecord]
 
     init(_ report: ShardRecovery.Report, members: Int) {
+        adminRecords = report.adminRecords
         snapshotSequence = report.snapshotSequence
         recordsReplayed = report.recordsReplayed
         recordsVerified = report.recordsVerified

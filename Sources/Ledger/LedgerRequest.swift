@@ -84,6 +84,12 @@ public enum LedgerOperation: Sendable {
     /// shard (enrolled if new), which requires no active holds, and the reply comes from that shard once the
     /// move is durable there. A repeat of a cross-shard replace returns the source shard's stored outcome.
     case replace(newCard: CardNumber)
+    /// Add `amount` (signed, non-zero) of `asset` to the card's member, whatever the card's status (an operator's
+    /// correction); declined `insufficientFunds` when it would make the available balance negative. Credits form
+    /// lots under `lotTerms` like an earn.
+    case adjust(asset: Asset, amount: Int64)
+    /// Read the card and its member (`Ledger.takeInspection(tag:)` after the reply); logs and changes nothing.
+    case inspect
 }
 
 /// What a member tells at enrolment. Zero month and day: no birthday given.
@@ -133,6 +139,11 @@ public struct LedgerRequest: Sendable {
     /// under rules whose merchants form groups only value that may be spent there is held and captured (as for
     /// `.pay`, which names its merchant itself). Nil: any value.
     public var merchant: MerchantName?
+    /// An admin API change: who made it and its audit operation id, logged in the change's own record.
+    public var admin: AdminStamp?
+    /// The card by its keyed hash instead of its number (the admin API names cards by ids made from it); `card`
+    /// is then not read.
+    public var cardHash: CardHash?
 
     public init(
         tag: UInt64, key: IdempotencyKey, digest: ContentDigest, card: CardNumber, operation: LedgerOperation,

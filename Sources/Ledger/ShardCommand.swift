@@ -70,6 +70,8 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     /// Earn (and any command that may credit): the lot's expiry days and origin; resolved before apply and
     /// logged with `optionHasLotTerms` (ShardCommand+Lots.swift). Without the bit: never expires.
     var lotTerms = LotTerms.neverExpires
+    /// With `admin`: who made the change and its audit operation id (logged after every other field).
+    var admin = AdminStamp.none
 
     var allowPartial: Bool { options.contains(.allowPartial) }
     var isUndo: Bool { options.contains(.undo) }
@@ -104,11 +106,20 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         self.init(kind: .none, key: request.key)
         tag = request.tag
         digest = request.digest
-        cardHash = request.card.hash(key0: cardHashKey.0, key1: cardHashKey.1)
-        masked = request.card.masked
+        if let hash = request.cardHash {
+            // Named by its id (the admin API): the shard fills in the masked form from its card table.
+            cardHash = hash
+        } else {
+            cardHash = request.card.hash(key0: cardHashKey.0, key1: cardHashKey.1)
+            masked = request.card.masked
+        }
         self.sink = sink
         setOperation(request.operation, cardHashKey: cardHashKey)
-        if kind == .earn { lotTerms = request.lotTerms }
+        if kind == .earn || kind == .adjust { lotTerms = request.lotTerms }
+        if let stamp = request.admin {
+            admin = stamp
+            options.insert(.admin)
+        }
         if isPay || kind == .hold { options.insert(.refusesAtMerchant) }
         if kind == .hold || kind == .capture, let merchant = request.merchant {
             self.merchant = merchant
@@ -185,6 +196,11 @@ struct ShardCommand: Sendable, BitwiseCopyable {
             kind = .replace
             otherCardHash = newCard.hash(key0: cardHashKey.0, key1: cardHashKey.1)
             otherMasked = newCard.masked
+        case .adjust(let adjustedAsset, let amount):
+            kind = .adjust
+            asset = adjustedAsset
+            amounts[adjustedAsset] = amount
+        case .inspect: kind = .inspect
         }
     }
 

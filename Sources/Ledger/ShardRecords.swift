@@ -66,6 +66,10 @@ enum CommandKind: UInt8, BitwiseCopyable {
     case expireLots = 14
     /// Enrolment with a birthday and/or a referrer (`LedgerOperation.profile`).
     case profile = 15
+    /// An admin adjustment: a signed amount of one asset added to the card's member, whatever the card's status.
+    case adjust = 16
+    /// A read of a card and its member for the admin API; never logged, changes nothing.
+    case inspect = 17
 }
 
 /// The outcome remembered for an idempotency key, so that a repeat gets it back unchanged.

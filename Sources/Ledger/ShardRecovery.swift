@@ -12,6 +12,8 @@ struct ShardRecovery {
         var position: WALPosition
         /// The latest time stamped on a record of the log (nil for an empty log).
         var newestRecordTimeMs: Int64?
+        /// Approved admin API changes among the replayed records, in log order (for the audit trail's repair).
+        var adminRecords: [AdminRecord] = []
     }
 
     let directory: String
@@ -24,6 +26,7 @@ struct ShardRecovery {
     func recover(into state: ShardState) throws(LedgerError) -> Report {
         var afterSequence: UInt64 = 0
         var snapshotCRC: UInt32?
+        var adminRecords: [AdminRecord] = []
         let snapshotPath = try Snapshot.newest(in: directory)
         state.idempotency.store = KeyStore(
             directory: directory, shardIndex: state.shardIndex, bufferCapacity: state.limits.keyBufferEntriesMax,
@@ -47,12 +50,13 @@ struct ShardRecovery {
             // Records after the snapshot are contiguous (the reader checks it), so this is the record's sequence.
             sequence += 1
             try Self.replay(body, sequence: sequence, into: state, file: file, offset: offset)
+            if let record = AdminRecord(body) { adminRecords.append(record) }
         }
         return Report(
             snapshotSequence: afterSequence, snapshotPath: snapshotPath, recordsReplayed: outcome.recordsReplayed,
             recordsVerified: outcome.recordsVerified, lastSequence: outcome.position.nextSequence - 1,
             tornTail: outcome.tornTail, acceptedDamage: outcome.acceptedDamage, position: outcome.position,
-            newestRecordTimeMs: outcome.newestTimeMs)
+            newestRecordTimeMs: outcome.newestTimeMs, adminRecords: adminRecords)
     }
 
     /// Starts the next record's hash-table misses while this one is applied (an unchecked hint only).

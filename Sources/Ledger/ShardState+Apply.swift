@@ -8,8 +8,10 @@ extension ShardState {
         case .transferIn: return applyTransferIn(command, nowMs: nowMs)
         case .transferDone: return applyTransferDone(command)
         case .expireLots: return applySweep(command, nowMs: nowMs)
+        case .inspect: return applyInspect(command)
         default: break
         }
+        if let refused = prepareAdminCommand(&command) { return refused }
         if let position = idempotency.find(command.key) {
             return answerKnownKey(command, position: position)
         }
@@ -108,7 +110,8 @@ extension ShardState {
         case .balance: return performBalance(&command, nowMs: nowMs)
         case .block: return performBlock(command)
         case .replace: return performReplace(command, nowMs: nowMs)
-        case .none, .transferIn, .transferDone, .expireLots:
+        case .adjust: return performAdjust(command, nowMs: nowMs)
+        case .none, .transferIn, .transferDone, .expireLots, .inspect:
             preconditionFailure("not a client command: \(command.kind)")
         }
     }

@@ -39,13 +39,13 @@ extension ShardState {
     /// commands that form no dated lot keep their old size). Called before apply; the result is logged.
     func resolveLotTerms(_ command: inout ShardCommand, nowMs: Int64) {
         switch command.kind {
-        case .earn, .reverse: break
+        case .earn, .reverse, .adjust: break
         default: return  // a transfer's terms come from its source member (`movedLotTerms`)
         }
         let today = LotTerms.day(ofMs: nowMs)
         var terms = command.lotTerms
         // A reversal's credit takes the configured lives, unless the rules gave it theirs (applyRulesExpiry).
-        if command.kind != .earn && terms == .neverExpires { terms = .configured }
+        if command.kind == .reverse && terms == .neverExpires { terms = .configured }
         terms.pointsExpiresOnDay = resolvedDay(terms.pointsExpiresOnDay, lifeDays: limits.pointsLifeDays, today)
         terms.creditExpiresOnDay = resolvedDay(terms.creditExpiresOnDay, lifeDays: limits.creditLifeDays, today)
         command.lotTerms = terms

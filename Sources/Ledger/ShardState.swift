@@ -68,6 +68,8 @@ final class ShardState: @unchecked Sendable {
     let settlements: SettlementTable
     /// What payments and captures under rules took, lot by lot, for their reversals (ShardState+Coalition.swift).
     let spentLots: SpentLotTable
+    /// Where inspections (`LedgerOperation.inspect`) are left for the admin API; nil during read-only recovery.
+    var inspections: InspectionBoard?
     /// The shard thread's id once it runs (0 during recovery, which runs before it on the opening thread).
     private(set) var owningThread: UInt = 0
 

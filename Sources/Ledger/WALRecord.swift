@@ -13,7 +13,8 @@ import CCRC32C
 ///                           then the loyalty decision when option 64 is set (rules version, the member's
 ///                           state after and on a purchase what it did to it: the decider's bytes, which
 ///                           the decider judges when the record is applied), then the terminal
-///                           reference (32 bytes) when option 16 is set
+///                           reference (32 bytes) when option 16 is set, the lot terms with option 128, and
+///                           last the admin stamp (24 bytes) with option 0x2000 (an admin API change)
 ///
 /// `batchFirstSequence` lets recovery tell damage in the last batch (a torn write: truncate) from damage
 /// in an earlier, acknowledged batch (refuse to start).
@@ -127,6 +128,15 @@ enum WALRecord {
             writer.put(command.terminalReference)
         }
         encodeLotTerms(command, &writer)
+        if command.options.contains(.admin) {
+            precondition(command.admin.operation != 0, "an admin record without its operation id")
+            writer.put(command.admin.operation)
+            writer.put(command.admin.actor)
+            writer.put(command.admin.role)
+            writer.put(command.admin.reason)
+            writer.put(UInt16(0))
+            writer.put(UInt32(0))
+        }
         return writer.offset
     }
 
@@ -156,6 +166,10 @@ enum WALRecord {
             writer.put(command.otherMasked.packed)
         case .transferDone:
             writer.put(command.loggedReference)
+        case .adjust:
+            writer.put(command.amounts)
+        case .inspect:
+            preconditionFailure("an inspection is never logged")
         case .profile:
             writer.put(command.birthMonth)
             writer.put(command.birthDay)
@@ -172,6 +186,7 @@ enum WALRecord {
     static func decodeBody(_ base: UnsafeRawPointer, length: Int) -> Body? {
         var reader = ByteReader(base: base, count: length)
         guard let kindRaw = reader.get(UInt8.self), let kind = CommandKind(rawValue: kindRaw), kind != .none,
+            kind != .inspect,
             let optionsLow = reader.get(UInt8.self), let assetRaw = reader.get(UInt8.self),
             let asset = Asset(rawValue: assetRaw), let statusRaw = reader.get(UInt8.self),
             let status = LedgerStatus(rawValue: statusRaw), let optionsHigh = reader.get(UInt8.self),
@@ -188,9 +203,22 @@ enum WALRecord {
         command.cardHash = cardHash
         command.masked = MaskedCard(packed: masked)
         guard decodeKindFields(&command, &reader), decodeSpending(&command, &reader), decodeDecision(&command, &reader),
-            decodeTerminalReference(&command, &reader), decodeLotTerms(&command, &reader), reader.offset == length
+            decodeTerminalReference(&command, &reader), decodeLotTerms(&command, &reader),
+            decodeAdmin(&command, &reader), reader.offset == length
         else { return nil }
         return Body(command: command, timeMs: timeMs, status: status, balanceAfter: balanceAfter)
+    }
+
+    /// The admin stamp (option `admin`), last in the body: operation id (never zero), actor, role, reason, six
+    /// zero bytes.
+    private static func decodeAdmin(_ command: inout ShardCommand, _ reader: inout ByteReader) -> Bool {
+        guard command.options.contains(.admin) else { return true }
+        guard let operation = reader.get(UInt64.self), operation != 0, let actor = reader.get(UInt64.self),
+            let role = reader.get(UInt8.self), let reason = reader.get(UInt8.self), reader.get(UInt16.self) == 0,
+            reader.get(UInt32.self) == 0
+        else { return false }
+        command.admin = AdminStamp(operation: operation, actor: actor, role: role, reason: reason)
+        return true
     }
 
     /// The terminal reference after the kind's fields, present only when its option bit says so and only on a
@@ -244,6 +272,13 @@ enum WALRecord {
             command.otherMasked = MaskedCard(packed: masked)
         case .transferDone:
             guard let reference = reader.get(Int64.self), command.setLoggedReference(reference) else { return false }
+        case .adjust:
+            guard let amounts = reader.amounts(), amounts[command.asset] != 0,
+                amounts[command.asset == .points ? .credit : .points] == 0
+            else { return false }
+            command.amounts = amounts
+        case .inspect:
+            return false
         case .profile:
             guard let month = reader.get(UInt8.self), let day = reader.get(UInt8.self),
                 let referrer = reader.cardHash(), let masked = reader.get(UInt64.self)

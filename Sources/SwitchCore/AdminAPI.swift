@@ -11,14 +11,17 @@ enum AdminAPIDocument {
     static let bytes: [UInt8] = Array((embeddedJSON + "\n").utf8)
 }
 
-/// The admin API's routes as built so far (specs/admin-api.md): health, metrics, the OpenAPI document, users,
-/// the audit trail and the notifications' dead letters. No route touches the authorization path or waits for a
-/// shard; state changes wait for the audit journal's thread and answer through a deferred responder.
+/// The admin API's routes as built so far (specs/admin-api.md): health, metrics, the OpenAPI document, users, the
+/// audit trail, members, cards, adjustments and the notifications' dead letters. No route touches the authorization
+/// path or blocks a thread: ledger work reaches the shards like ISO 8583 requests (`AdminLedger`), state changes wait
+/// for the shard's and the audit journal's syncs and answer through a deferred responder.
 enum AdminAPI {
     /// The router of the admin listener; `metrics` answers `GET /metrics` (behind a token when
     /// `metricsRequireToken`), `gate` guards every protected route.
-    static func router(ledger: Ledger, metrics: AdminMetrics, gate: AdminGate, metricsRequireToken: Bool) -> HTTPRouter
-    {
+    static func router(
+        ledger: Ledger, metrics: AdminMetrics, gate: AdminGate, door: AdminLedger, metricsRequireToken: Bool,
+        operatorAdjustmentMax: Int64
+    ) -> HTTPRouter {
         let router = HTTPRouter()
         router.add(.get, "/v1/health", HealthHandler(ledger: ledger, access: gate.access, metrics: metrics))
         router.add(.get, "/metrics", MetricsHandler(metrics: metrics, gate: metricsRequireToken ? gate : nil))
@@ -30,6 +33,14 @@ enum AdminAPI {
         router.add(.get, "/v1/notifications/dead-letters", DeadLettersHandler(metrics: metrics, gate: gate))
         router.add(
             .post, "/v1/notifications/dead-letters/{id}/retry", DeadLetterRetryHandler(metrics: metrics, gate: gate))
+        router.add(.post, "/v1/members", EnrolMemberHandler(gate: gate, door: door))
+        router.add(.get, "/v1/members/{id}", MemberHandler(gate: gate, door: door))
+        router.add(
+            .post, "/v1/members/{id}/adjustments",
+            AdjustmentHandler(gate: gate, door: door, operatorMax: operatorAdjustmentMax))
+        router.add(.post, "/v1/cards/lookup", CardLookupHandler(gate: gate, door: door))
+        router.add(.post, "/v1/cards/{id}/block", BlockCardHandler(gate: gate, door: door))
+        router.add(.post, "/v1/cards/{id}/replace", ReplaceCardHandler(gate: gate, door: door))
         return router
     }
 }

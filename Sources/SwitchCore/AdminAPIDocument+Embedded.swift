@@ -7,11 +7,15 @@ extension AdminAPIDocument {
   "openapi": "3.1.0",
   "info": {
     "title": "loyalty-switch admin API",
-    "version": "0.2.0",
-    "summary": "Health, metrics, this document, users and the audit trail: the part of operations contract v1 built so far.",
+    "version": "0.3.0",
+    "summary": "Health, metrics, this document, users, the audit trail, members, cards, adjustments and the notifications' dead letters: the part of operations contract v1 built so far.",
     "description": "HTTP/1.1 with keep-alive on its own listener (default 127.0.0.1:8580). Errors are RFC 9457 problem documents. Protected routes take Authorization: Bearer TOKEN (tokens from `loyalty-switch admin init` and POST /v1/users); 401 with WWW-Authenticate: Bearer without a valid token, 403 when the role lacks the right, 429 with Retry-After over admin.requestsPerSecondPerToken. Every state-changing POST honours Idempotency-Key. What is built and what is not yet: specs/admin-api.md."
   },
-  "servers": [{"url": "http://127.0.0.1:8580"}],
+  "servers": [
+    {
+      "url": "http://127.0.0.1:8580"
+    }
+  ],
   "paths": {
     "/v1/health": {
       "get": {
@@ -20,11 +24,23 @@ extension AdminAPIDocument {
         "responses": {
           "200": {
             "description": "Every shard accepts work.",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Health"
+                }
+              }
+            }
           },
           "503": {
             "description": "A shard has stopped (its log could not be written); the detail names the shard and the reason.",
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                }
+              }
+            }
           }
         }
       }
@@ -34,14 +50,29 @@ extension AdminAPIDocument {
         "operationId": "getMetrics",
         "summary": "Prometheus text exposition format 0.0.4: ISO 8583 requests, latency, in flight, connections, ledger commits, members, TLS handshakes, admin requests, notifications per webhook.",
         "description": "Open by default; with admin.metricsRequireToken a token of any role is required.",
-        "security": [{}, {"bearer": []}],
+        "security": [
+          {},
+          {
+            "bearer": []
+          }
+        ],
         "responses": {
           "200": {
             "description": "The metrics, sent chunked.",
-            "content": {"text/plain; version=0.0.4; charset=utf-8": {"schema": {"type": "string"}}}
+            "content": {
+              "text/plain; version=0.0.4; charset=utf-8": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
           },
-          "401": {"$ref": "#/components/responses/Unauthorized"},
-          "429": {"$ref": "#/components/responses/TooManyRequests"}
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
         }
       }
     },
@@ -52,7 +83,13 @@ extension AdminAPIDocument {
         "responses": {
           "200": {
             "description": "The OpenAPI 3.1 document of the admin API.",
-            "content": {"application/json": {"schema": {"type": "object"}}}
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object"
+                }
+              }
+            }
           }
         }
       }
@@ -61,39 +98,91 @@ extension AdminAPIDocument {
       "post": {
         "operationId": "createUser",
         "summary": "Creates a user (role admin). The token is in this answer only; it is sent once the users.create audit entry is durable.",
-        "security": [{"bearer": []}],
-        "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
         "requestBody": {
           "required": true,
-          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewUser"}}}
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/NewUser"
+              }
+            }
+          }
         },
         "responses": {
           "201": {
             "description": "The user, with its token (shown this once).",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreatedUser"}}}
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/CreatedUser"
+                }
+              }
+            }
           },
-          "400": {"$ref": "#/components/responses/BadRequest"},
-          "401": {"$ref": "#/components/responses/Unauthorized"},
-          "403": {"$ref": "#/components/responses/Forbidden"},
-          "409": {"$ref": "#/components/responses/Conflict"},
-          "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
-          "422": {"$ref": "#/components/responses/UnprocessableContent"},
-          "429": {"$ref": "#/components/responses/TooManyRequests"},
-          "503": {"$ref": "#/components/responses/ServiceUnavailable"}
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/UnprocessableContent"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
         }
       },
       "get": {
         "operationId": "listUsers",
         "summary": "Every user, oldest first, without tokens (role admin).",
-        "security": [{"bearer": []}],
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
         "responses": {
           "200": {
             "description": "The users.",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserList"}}}
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/UserList"
+                }
+              }
+            }
           },
-          "401": {"$ref": "#/components/responses/Unauthorized"},
-          "403": {"$ref": "#/components/responses/Forbidden"},
-          "429": {"$ref": "#/components/responses/TooManyRequests"}
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
         }
       }
     },
@@ -101,15 +190,40 @@ extension AdminAPIDocument {
       "delete": {
         "operationId": "deleteUser",
         "summary": "Deletes a user (role admin); its token stops working at once. Answered once the users.delete audit entry is durable.",
-        "security": [{"bearer": []}],
-        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
         "responses": {
-          "204": {"description": "Deleted."},
-          "401": {"$ref": "#/components/responses/Unauthorized"},
-          "403": {"$ref": "#/components/responses/Forbidden"},
-          "404": {"$ref": "#/components/responses/NotFound"},
-          "429": {"$ref": "#/components/responses/TooManyRequests"},
-          "503": {"$ref": "#/components/responses/ServiceUnavailable"}
+          "204": {
+            "description": "Deleted."
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
         }
       }
     },
@@ -117,21 +231,58 @@ extension AdminAPIDocument {
       "get": {
         "operationId": "listAuditEntries",
         "summary": "The hash-chained audit trail, oldest first (roles admin, auditor). `loyalty-switch audit verify --data DIR` recomputes the chain.",
-        "security": [{"bearer": []}],
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
         "parameters": [
-          {"name": "after", "in": "query", "description": "Entries with a greater seq (default 0).", "schema": {"type": "integer", "minimum": 0}},
-          {"name": "limit", "in": "query", "description": "At most this many entries (default 100).", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}
+          {
+            "name": "after",
+            "in": "query",
+            "description": "Entries with a greater seq (default 0).",
+            "schema": {
+              "type": "integer",
+              "minimum": 0
+            }
+          },
+          {
+            "name": "limit",
+            "in": "query",
+            "description": "At most this many entries (default 100).",
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000
+            }
+          }
         ],
         "responses": {
           "200": {
             "description": "A page of entries; next is the seq to pass as after for the next page, or null at the end.",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AuditPage"}}}
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/AuditPage"
+                }
+              }
+            }
           },
-          "400": {"$ref": "#/components/responses/BadRequest"},
-          "401": {"$ref": "#/components/responses/Unauthorized"},
-          "403": {"$ref": "#/components/responses/Forbidden"},
-          "429": {"$ref": "#/components/responses/TooManyRequests"},
-          "503": {"$ref": "#/components/responses/ServiceUnavailable"}
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
         }
       }
     },
@@ -139,15 +290,31 @@ extension AdminAPIDocument {
       "get": {
         "operationId": "listDeadLetters",
         "summary": "Events a webhook did not acknowledge within triesMax tries, oldest first per webhook (at most 1000; total counts all). Roles admin, operator, auditor.",
-        "security": [{"bearer": []}],
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
         "responses": {
           "200": {
             "description": "The dead letters (an empty list while notifications are off).",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DeadLetters"}}}
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/DeadLetters"
+                }
+              }
+            }
           },
-          "401": {"$ref": "#/components/responses/Unauthorized"},
-          "403": {"$ref": "#/components/responses/Forbidden"},
-          "429": {"$ref": "#/components/responses/TooManyRequests"}
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
         }
       }
     },
@@ -155,10 +322,24 @@ extension AdminAPIDocument {
       "post": {
         "operationId": "retryDeadLetter",
         "summary": "Sends the dead-lettered event with this id again, on every webhook that dead-lettered it; it leaves the list (roles admin, operator). Audited as notifications.retry; the retry happens and is answered once that entry is durable.",
-        "security": [{"bearer": []}],
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
         "parameters": [
-          {"name": "id", "in": "path", "required": true, "description": "The event's id.", "schema": {"type": "string"}},
-          {"$ref": "#/components/parameters/IdempotencyKey"}
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "description": "The event's id.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
         ],
         "responses": {
           "202": {
@@ -167,27 +348,449 @@ extension AdminAPIDocument {
               "application/json": {
                 "schema": {
                   "type": "object",
-                  "required": ["id", "webhooks"],
+                  "required": [
+                    "id",
+                    "webhooks"
+                  ],
                   "additionalProperties": false,
-                  "properties": {"id": {"type": "string"}, "webhooks": {"type": "integer", "minimum": 1}}
+                  "properties": {
+                    "id": {
+                      "type": "string"
+                    },
+                    "webhooks": {
+                      "type": "integer",
+                      "minimum": 1
+                    }
+                  }
                 }
               }
             }
           },
-          "400": {"$ref": "#/components/responses/BadRequest"},
-          "401": {"$ref": "#/components/responses/Unauthorized"},
-          "403": {"$ref": "#/components/responses/Forbidden"},
-          "404": {"description": "No webhook holds a dead letter with this id.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-          "409": {"$ref": "#/components/responses/Conflict"},
-          "429": {"$ref": "#/components/responses/TooManyRequests"},
-          "503": {"$ref": "#/components/responses/ServiceUnavailable"}
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "description": "No webhook holds a dead letter with this id.",
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                }
+              }
+            }
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
+    },
+    "/v1/members": {
+      "post": {
+        "operationId": "enrolMember",
+        "summary": "Enrols a member with its card (operator, admin); 409 when the card belongs to a member already. Sent once the ledger record and the members.create audit entry are durable.",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/NewMember"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The member.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Member"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/UnprocessableContent"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          }
+        }
+      }
+    },
+    "/v1/members/{id}": {
+      "get": {
+        "operationId": "getMember",
+        "summary": "A member as the ledger knows it (operator, auditor, admin).",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The member.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Member"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
+    },
+    "/v1/members/{id}/adjustments": {
+      "post": {
+        "operationId": "adjustMember",
+        "summary": "Adds a signed amount to a member's points or credit (operator up to admin.operatorAdjustmentMax, admin unlimited); 409 when the available balance would go negative.",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/Adjustment"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The movement.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Movement"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/UnprocessableContent"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          }
+        }
+      }
+    },
+    "/v1/cards/lookup": {
+      "post": {
+        "operationId": "lookUpCard",
+        "summary": "Finds a card by its number, sent in the body (operator, admin).",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/CardLookup"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The card.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/CardAnswer"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/UnprocessableContent"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          }
+        }
+      }
+    },
+    "/v1/cards/{id}/block": {
+      "post": {
+        "operationId": "blockCard",
+        "summary": "Blocks a card: every terminal request on it is then answered 62 (operator, admin).",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/Block"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The card, blocked.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Card"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/UnprocessableContent"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          }
+        }
+      }
+    },
+    "/v1/cards/{id}/replace": {
+      "post": {
+        "operationId": "replaceCard",
+        "summary": "Moves the member's balances, lots, holds, tier and history to a new card; the old one answers 62 (operator, admin). 409 when the new card is in use.",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/Replace"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The old and the new card.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Replaced"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/UnprocessableContent"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          }
         }
       }
     }
   },
   "components": {
     "securitySchemes": {
-      "bearer": {"type": "http", "scheme": "bearer", "description": "A user's token: lsk_ and 64 hexadecimal digits."}
+      "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A user's token: lsk_ and 64 hexadecimal digits."
+      }
     },
     "parameters": {
       "IdempotencyKey": {
@@ -195,60 +798,207 @@ extension AdminAPIDocument {
         "in": "header",
         "description": "Scoped to the user, kept at least 24 hours (admin.idempotencyRetentionHours): the same key with the same method, path and JSON value of the body gets the same status and body again (with Idempotency-Replayed: true) and changes nothing; with another body, 409. Every answer below 500 is remembered, durably. At admin.idempotencyKeysMax remembered keys a new key gets 503 with Retry-After.",
         "required": false,
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 255,
+          "pattern": "^[!-~]+$"
+        }
       }
     },
     "responses": {
-      "BadRequest": {"description": "Malformed: not JSON, a field of the wrong type, an unknown field or query parameter.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-      "Unauthorized": {"description": "No token, a malformed Authorization header or a token no user has (audited as auth.refused).", "headers": {"WWW-Authenticate": {"schema": {"type": "string", "const": "Bearer"}}}, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-      "Forbidden": {"description": "The user's role lacks the right.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-      "NotFound": {"description": "No such id.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-      "Conflict": {"description": "The Idempotency-Key was used with another body or is still in progress, or admin.usersMax users exist.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-      "UnsupportedMediaType": {"description": "The body is not application/json.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-      "UnprocessableContent": {"description": "Valid JSON that breaks a rule; detail names the field by its JSON path.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-      "TooManyRequests": {"description": "More than admin.requestsPerSecondPerToken requests per second with this token.", "headers": {"Retry-After": {"schema": {"type": "integer"}}}, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-      "ServiceUnavailable": {"description": "The audit journal cannot take the change (stopped after a failed write, or too far behind), or the Idempotency-Key store is full (with Retry-After).", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+      "BadRequest": {
+        "description": "Malformed: not JSON, a field of the wrong type, an unknown field or query parameter.",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            }
+          }
+        }
+      },
+      "Unauthorized": {
+        "description": "No token, a malformed Authorization header or a token no user has (audited as auth.refused).",
+        "headers": {
+          "WWW-Authenticate": {
+            "schema": {
+              "type": "string",
+              "const": "Bearer"
+            }
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            }
+          }
+        }
+      },
+      "Forbidden": {
+        "description": "The user's role lacks the right.",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            }
+          }
+        }
+      },
+      "NotFound": {
+        "description": "No such id.",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            }
+          }
+        }
+      },
+      "Conflict": {
+        "description": "The Idempotency-Key was used with another body or is still in progress, or admin.usersMax users exist.",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            }
+          }
+        }
+      },
+      "UnsupportedMediaType": {
+        "description": "The body is not application/json.",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            }
+          }
+        }
+      },
+      "UnprocessableContent": {
+        "description": "Valid JSON that breaks a rule; detail names the field by its JSON path.",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            }
+          }
+        }
+      },
+      "TooManyRequests": {
+        "description": "More than admin.requestsPerSecondPerToken requests per second with this token.",
+        "headers": {
+          "Retry-After": {
+            "schema": {
+              "type": "integer"
+            }
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            }
+          }
+        }
+      },
+      "ServiceUnavailable": {
+        "description": "The audit journal cannot take the change (stopped after a failed write, or too far behind), or the Idempotency-Key store is full (with Retry-After).",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            }
+          }
+        }
+      }
     },
     "schemas": {
       "Health": {
         "type": "object",
-        "required": ["status"],
+        "required": [
+          "status"
+        ],
         "additionalProperties": false,
         "properties": {
-          "status": {"type": "string", "const": "ok"},
+          "status": {
+            "type": "string",
+            "const": "ok"
+          },
           "notifications": {
             "type": "object",
             "description": "Present while webhooks are configured.",
-            "required": ["webhooks", "deadLetters", "queueDepth"],
+            "required": [
+              "webhooks",
+              "deadLetters",
+              "queueDepth"
+            ],
             "additionalProperties": false,
             "properties": {
-              "webhooks": {"type": "integer", "minimum": 1},
-              "deadLetters": {"type": "integer", "minimum": 0},
-              "queueDepth": {"type": "integer", "minimum": 0}
+              "webhooks": {
+                "type": "integer",
+                "minimum": 1
+              },
+              "deadLetters": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "queueDepth": {
+                "type": "integer",
+                "minimum": 0
+              }
             }
           }
         }
       },
       "DeadLetters": {
         "type": "object",
-        "required": ["total", "deadLetters"],
+        "required": [
+          "total",
+          "deadLetters"
+        ],
         "additionalProperties": false,
         "properties": {
-          "total": {"type": "integer", "minimum": 0},
+          "total": {
+            "type": "integer",
+            "minimum": 0
+          },
           "deadLetters": {
             "type": "array",
             "maxItems": 1000,
             "items": {
               "type": "object",
-              "required": ["id", "type", "memberId", "webhook", "tries", "lastError"],
+              "required": [
+                "id",
+                "type",
+                "memberId",
+                "webhook",
+                "tries",
+                "lastError"
+              ],
               "additionalProperties": false,
               "properties": {
-                "id": {"type": "string"},
-                "type": {"type": "string"},
-                "memberId": {"type": "string"},
-                "webhook": {"type": "string", "description": "The webhook's URL."},
-                "tries": {"type": "integer", "minimum": 1},
-                "lastError": {"type": "string", "description": "Why the last try failed (answered 500, no answer within ...)."}
+                "id": {
+                  "type": "string"
+                },
+                "type": {
+                  "type": "string"
+                },
+                "memberId": {
+                  "type": "string"
+                },
+                "webhook": {
+                  "type": "string",
+                  "description": "The webhook's URL."
+                },
+                "tries": {
+                  "type": "integer",
+                  "minimum": 1
+                },
+                "lastError": {
+                  "type": "string",
+                  "description": "Why the last try failed (answered 500, no answer within ...)."
+                }
               }
             }
           }
@@ -257,82 +1007,478 @@ extension AdminAPIDocument {
       "Problem": {
         "type": "object",
         "description": "RFC 9457. A bad field is named in detail by its JSON path ($.amount).",
-        "required": ["type", "title", "status", "detail"],
+        "required": [
+          "type",
+          "title",
+          "status",
+          "detail"
+        ],
         "properties": {
-          "type": {"type": "string", "format": "uri-reference"},
-          "title": {"type": "string"},
-          "status": {"type": "integer", "minimum": 400, "maximum": 599},
-          "detail": {"type": "string"}
+          "type": {
+            "type": "string",
+            "format": "uri-reference"
+          },
+          "title": {
+            "type": "string"
+          },
+          "status": {
+            "type": "integer",
+            "minimum": 400,
+            "maximum": 599
+          },
+          "detail": {
+            "type": "string"
+          }
         }
       },
-      "Role": {"type": "string", "enum": ["admin", "operator", "auditor", "merchant"]},
+      "Role": {
+        "type": "string",
+        "enum": [
+          "admin",
+          "operator",
+          "auditor",
+          "merchant"
+        ]
+      },
       "NewUser": {
         "type": "object",
-        "required": ["name", "role"],
+        "required": [
+          "name",
+          "role"
+        ],
         "additionalProperties": false,
         "properties": {
-          "name": {"type": "string", "minLength": 1, "maxLength": 100},
-          "role": {"$ref": "#/components/schemas/Role"},
+          "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100
+          },
+          "role": {
+            "$ref": "#/components/schemas/Role"
+          },
           "merchants": {
             "type": "array",
             "description": "Merchant ids (field 42 values) a merchant user sees; required (at least one) for role merchant, refused for the others.",
             "maxItems": 100,
-            "items": {"type": "string", "minLength": 1, "maxLength": 15}
+            "items": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 15
+            }
           }
         }
       },
       "User": {
         "type": "object",
-        "required": ["id", "name", "role", "merchants", "created"],
+        "required": [
+          "id",
+          "name",
+          "role",
+          "merchants",
+          "created"
+        ],
         "additionalProperties": false,
         "properties": {
-          "id": {"type": "string"},
-          "name": {"type": "string"},
-          "role": {"$ref": "#/components/schemas/Role"},
-          "merchants": {"type": "array", "items": {"type": "string"}},
-          "created": {"type": "string", "format": "date-time"}
+          "id": {
+            "type": "string"
+          },
+          "name": {
+            "type": "string"
+          },
+          "role": {
+            "$ref": "#/components/schemas/Role"
+          },
+          "merchants": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "created": {
+            "type": "string",
+            "format": "date-time"
+          }
         }
       },
       "CreatedUser": {
-        "allOf": [{"$ref": "#/components/schemas/User"}],
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/User"
+          }
+        ],
         "type": "object",
-        "required": ["token"],
-        "properties": {"token": {"type": "string", "pattern": "^lsk_[0-9a-f]{64}$"}}
+        "required": [
+          "token"
+        ],
+        "properties": {
+          "token": {
+            "type": "string",
+            "pattern": "^lsk_[0-9a-f]{64}$"
+          }
+        }
       },
       "UserList": {
         "type": "object",
-        "required": ["items", "next"],
+        "required": [
+          "items",
+          "next"
+        ],
         "additionalProperties": false,
         "properties": {
-          "items": {"type": "array", "items": {"$ref": "#/components/schemas/User"}},
-          "next": {"type": "null"}
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/User"
+            }
+          },
+          "next": {
+            "type": "null"
+          }
         }
       },
       "AuditEntry": {
         "type": "object",
         "description": "hash is SHA-256 (hex) of the canonical JSON (keys sorted, no whitespace) of every other member, previousHash included; the first entry's previousHash is 64 zeros.",
-        "required": ["seq", "time", "actor", "role", "action", "target", "detail", "hash", "previousHash"],
+        "required": [
+          "seq",
+          "time",
+          "actor",
+          "role",
+          "action",
+          "target",
+          "detail",
+          "hash",
+          "previousHash"
+        ],
         "additionalProperties": false,
         "properties": {
-          "seq": {"type": "integer", "minimum": 1},
-          "time": {"type": "string", "format": "date-time"},
-          "actor": {"type": "string", "description": "A user id, cli (admin init) or anonymous (a refused login)."},
-          "role": {"type": "string"},
-          "action": {"type": "string", "description": "A dotted name: users.create, users.delete, auth.refused."},
-          "target": {"type": "string"},
-          "detail": {"type": "object"},
-          "operation": {"type": "integer", "minimum": 0, "description": "The admin operation id of a ledger-changing action (present on those only)."},
-          "hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-          "previousHash": {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+          "seq": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "time": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "actor": {
+            "type": "string",
+            "description": "A user id, cli (admin init) or anonymous (a refused login)."
+          },
+          "role": {
+            "type": "string"
+          },
+          "action": {
+            "type": "string",
+            "description": "A dotted name: users.create, users.delete, auth.refused."
+          },
+          "target": {
+            "type": "string"
+          },
+          "detail": {
+            "type": "object"
+          },
+          "operation": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "The admin operation id of a ledger-changing action (present on those only)."
+          },
+          "hash": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$"
+          },
+          "previousHash": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$"
+          }
         }
       },
       "AuditPage": {
         "type": "object",
-        "required": ["items", "next"],
+        "required": [
+          "items",
+          "next"
+        ],
         "additionalProperties": false,
         "properties": {
-          "items": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
-          "next": {"type": ["integer", "null"]}
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/AuditEntry"
+            }
+          },
+          "next": {
+            "type": [
+              "integer",
+              "null"
+            ]
+          }
+        }
+      },
+      "NewMember": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "pan"
+        ],
+        "properties": {
+          "pan": {
+            "type": "string",
+            "pattern": "^[0-9]{10,19}$",
+            "description": "A card number: only ever in a request body; answers show it masked."
+          },
+          "birthday": {
+            "type": "string",
+            "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+          },
+          "referrerPan": {
+            "type": "string",
+            "pattern": "^[0-9]{10,19}$",
+            "description": "A card number: only ever in a request body; answers show it masked."
+          }
+        }
+      },
+      "Amounts": {
+        "type": "object",
+        "required": [
+          "points",
+          "credit"
+        ],
+        "properties": {
+          "points": {
+            "type": "integer"
+          },
+          "credit": {
+            "type": "integer"
+          }
+        }
+      },
+      "Card": {
+        "type": "object",
+        "required": [
+          "id",
+          "masked",
+          "status",
+          "kind"
+        ],
+        "properties": {
+          "id": {
+            "type": "string",
+            "pattern": "^crd_[0-9a-f]{32}$"
+          },
+          "masked": {
+            "type": "string"
+          },
+          "status": {
+            "enum": [
+              "active",
+              "blocked",
+              "replaced"
+            ]
+          },
+          "kind": {
+            "enum": [
+              "loyalty",
+              "bank"
+            ]
+          },
+          "memberId": {
+            "type": "string",
+            "pattern": "^mbr_[0-9a-f]{32}$"
+          }
+        }
+      },
+      "Member": {
+        "type": "object",
+        "required": [
+          "id",
+          "tier",
+          "balances",
+          "available",
+          "cards",
+          "profile",
+          "stats"
+        ],
+        "properties": {
+          "id": {
+            "type": "string",
+            "pattern": "^mbr_[0-9a-f]{32}$"
+          },
+          "tier": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "balances": {
+            "$ref": "#/components/schemas/Amounts"
+          },
+          "available": {
+            "$ref": "#/components/schemas/Amounts"
+          },
+          "cards": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Card"
+            }
+          },
+          "profile": {
+            "type": "object",
+            "properties": {
+              "birthday": {
+                "type": "string"
+              }
+            }
+          },
+          "stats": {
+            "type": "object",
+            "required": [
+              "purchases",
+              "volumeMinor"
+            ],
+            "properties": {
+              "purchases": {
+                "type": "integer"
+              },
+              "volumeMinor": {
+                "type": "integer"
+              }
+            }
+          }
+        }
+      },
+      "CardLookup": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "pan"
+        ],
+        "properties": {
+          "pan": {
+            "type": "string",
+            "pattern": "^[0-9]{10,19}$",
+            "description": "A card number: only ever in a request body; answers show it masked."
+          }
+        }
+      },
+      "CardAnswer": {
+        "type": "object",
+        "required": [
+          "card"
+        ],
+        "properties": {
+          "card": {
+            "$ref": "#/components/schemas/Card"
+          }
+        }
+      },
+      "Block": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "reason"
+        ],
+        "properties": {
+          "reason": {
+            "enum": [
+              "lost",
+              "stolen",
+              "damaged",
+              "other"
+            ]
+          }
+        }
+      },
+      "Replace": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "newPan"
+        ],
+        "properties": {
+          "newPan": {
+            "type": "string",
+            "pattern": "^[0-9]{10,19}$",
+            "description": "A card number: only ever in a request body; answers show it masked."
+          }
+        }
+      },
+      "Replaced": {
+        "type": "object",
+        "required": [
+          "old",
+          "new"
+        ],
+        "properties": {
+          "old": {
+            "$ref": "#/components/schemas/Card"
+          },
+          "new": {
+            "$ref": "#/components/schemas/Card"
+          }
+        }
+      },
+      "Adjustment": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "asset",
+          "amount",
+          "reason"
+        ],
+        "properties": {
+          "asset": {
+            "enum": [
+              "points",
+              "credit"
+            ]
+          },
+          "amount": {
+            "type": "integer",
+            "not": {
+              "const": 0
+            },
+            "description": "Signed; an operator at most admin.operatorAdjustmentMax (default 10000) either way."
+          },
+          "reason": {
+            "enum": [
+              "goodwill",
+              "correction",
+              "migration",
+              "fraud"
+            ]
+          }
+        }
+      },
+      "Movement": {
+        "type": "object",
+        "required": [
+          "memberId",
+          "kind",
+          "asset",
+          "amount",
+          "balanceAfter",
+          "reason"
+        ],
+        "properties": {
+          "memberId": {
+            "type": "string"
+          },
+          "kind": {
+            "const": "adjustment"
+          },
+          "asset": {
+            "enum": [
+              "points",
+              "credit"
+            ]
+          },
+          "amount": {
+            "type": "integer"
+          },
+          "balanceAfter": {
+            "type": "integer"
+          },
+          "reason": {
+            "type": "string"
+          }
         }
       }
     }

@@ -37,6 +37,22 @@ struct AdminGate: Sendable {
     }
 }
 
+extension AdminGate {
+    /// The start of every state-changing `POST`: the user (token, rate, role), the body as JSON or why it is not,
+    /// and the claimed `Idempotency-Key`; nil when one of them has answered already.
+    func beginChange(
+        _ request: HTTPRequest, _ responder: HTTPResponder, roles: Set<AdminRole>, action: String
+    ) -> (user: AdminUser, body: Result<JSONValue, HTTPProblem>, idempotent: IdempotentRequest)? {
+        guard let user = authorize(request, responder, roles: roles, action: action) else { return nil }
+        let body: Result<JSONValue, HTTPProblem> = Result { () throws(HTTPProblem) in try request.jsonBody() }
+        guard
+            let idempotent = IdempotentRequest.begin(
+                request, responder, user: user, access: access, body: try? body.get())
+        else { return nil }
+        return (user, body, idempotent)
+    }
+}
+
 /// A state-changing `POST` under its optional `Idempotency-Key` (operations-v1): a repeat with the same method,
 /// path and JSON value of the body gets the remembered status and body and changes nothing; another body is
 /// 409; every answer below 500 is remembered, durably, before it is sent.

@@ -9,12 +9,12 @@ final class CreateUserHandler: HTTPHandler {
     init(gate: AdminGate) { self.gate = gate }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        guard let user = gate.authorize(request, responder, roles: [.admin], action: "create users") else { return }
-        let body: Result<JSONValue, HTTPProblem> = Result { () throws(HTTPProblem) in try request.jsonBody() }
         guard
-            let idempotent = IdempotentRequest.begin(
-                request, responder, user: user, access: gate.access, body: try? body.get())
-        else { return }
+            case (let user, let body, let idempotent)? = gate.beginChange(
+                request, responder, roles: [.admin], action: "create users")
+        else {
+            return
+        }
         do throws(HTTPProblem) {
             let (name, role, merchants) = try Self.read(try body.get())
             let new = gate.access.prepareUser(name: name, role: role, merchants: merchants)

@@ -138,7 +138,8 @@ final class DeadLetterRetryHandler: HTTPHandler {
         let respond = idempotent.answerWhenDurable(answer)
         do throws(HTTPProblem) {
             try gate.access.appendAudit(
-                [draft], actor: AuditActor(user), operation: nil, remember: idempotent.claim.map { ($0, answer) }
+                [draft], actor: AuditActor(user), operation: nil, claim: idempotent.claim,
+                answer: idempotent.claim == nil ? nil : answer
             ) { failure in
                 if failure == nil { _ = notifier.retry(eventId: id) }
                 respond(failure)

@@ -17,6 +17,9 @@ extension SwitchConfiguration {
         try applyHTTPLimits(object, to: &admin.limits)
         try applyAccessSettings(object, to: &admin.access)
         admin.metricsRequireToken = try object.boolean("metricsRequireToken") ?? admin.metricsRequireToken
+        if let limit = try object.integer("operatorAdjustmentMax", range: 0...999_999_999_999) {
+            admin.operatorAdjustmentMax = Int64(limit)
+        }
         try object.rejectUnknownKeys()
         return admin
     }

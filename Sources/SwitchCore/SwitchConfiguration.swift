@@ -65,6 +65,9 @@ public struct AdminConfiguration: Sendable {
     /// `GET /metrics` asks for a token (any role) when true; open like `GET /v1/health` by default, for a
     /// Prometheus on the same machine.
     public var metricsRequireToken = false
+    /// The largest adjustment (points or minor units, either sign) an operator may make in one request; larger
+    /// ones need the admin role (403).
+    public var operatorAdjustmentMax: Int64 = 10_000
 
     public init() {}
 }

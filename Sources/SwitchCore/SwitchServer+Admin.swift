@@ -20,9 +20,11 @@ extension SwitchServer {
             }
         }
         guard let access else { preconditionFailure("start() opens the access layer before the admin listener") }
+        let door = AdminLedger(ledger: runtime.ledger, access: access, nowMs: runtime.clockMs())
+        try repairAudit(door)
         let router = AdminAPI.router(
-            ledger: runtime.ledger, metrics: adminMetrics, gate: AdminGate(access: access),
-            metricsRequireToken: admin.metricsRequireToken)
+            ledger: runtime.ledger, metrics: adminMetrics, gate: AdminGate(access: access), door: door,
+            metricsRequireToken: admin.metricsRequireToken, operatorAdjustmentMax: admin.operatorAdjustmentMax)
         let counters = AdminRequestCounters(routeNames: router.routes.map(\.name), loopCount: group.loops.count)
         adminMetrics.requests.withLock { $0 = counters }
         let server = HTTPServer(router: router, limits: admin.limits, loopCount: group.loops.count, observer: counters)
@@ -38,9 +40,25 @@ extension SwitchServer {
         if let tls { tlsListeners.append((SocketAddress(bound)!, tls)) }
         log.info(
             "admin API listening on \(tls == nil ? "http" : "https")://\(bound) (HTTP/1.1; GET /v1/health, /metrics"
-                + "\(admin.metricsRequireToken ? " with a token" : ""), /v1/openapi.json, /v1/users, /v1/audit; "
+                + "\(admin.metricsRequireToken ? " with a token" : ""), /v1/openapi.json, /v1/users, /v1/audit, /v1/members, /v1/cards; "
                 + "connectionsMax \(admin.limits.connectionsMax))" + Self.tlsDescription(tls),
             priority: .essential)
+    }
+
+    /// Before the admin listener opens: every approved admin change the ledger replayed gets its audit entry (a
+    /// crash between the shard's sync and the journal's left it without one).
+    func repairAudit(_ door: AdminLedger) throws(SwitchStartError) {
+        let repaired: Int
+        do throws(HTTPProblem) {
+            repaired = try door.repair()
+        } catch {
+            throw SwitchStartError(message: "admin API: audit repair: \(error.detail)")
+        }
+        if repaired > 0 {
+            log.warning(
+                "audit journal: repaired \(repaired) entries of admin changes the ledger made durable before a crash "
+                    + "cut their audit append", priority: .essential)
+        }
     }
 
     /// Opens the access layer in `DATA/audit/` (users, tokens, the audit journal), logging what it found, and

@@ -98,3 +98,30 @@ extension SwitchSettings {
         return settings
     }
 }
+
+/// The SIGKILL tests' load: admin_burst.py sends changes from 6 threads; once `count` of them were answered 201
+/// (or 60 s passed) the switch is killed. Returns the value of every 201 answer (a user id, a balance).
+enum AdminBurst {
+    static func killAfter(
+        _ count: Int, server: SwitchProcess, directory: ScratchDirectory, token: String, member: String? = nil
+    ) throws -> [String] {
+        let outputPath = directory.path + "/burst.out"
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let burst = Process()
+        burst.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("admin_burst.py").path
+        burst.arguments = ["python3", script, String(server.adminPort!), token, "6"] + (member.map { [$0] } ?? [])
+        burst.standardOutput = FileHandle(forWritingAtPath: outputPath)
+        try burst.run()
+        func answered() -> [String] {
+            let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
+            return text.split(separator: "\n").filter { $0.hasPrefix("201 ") }.map { String($0.dropFirst(4)) }
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while answered().count < count && Date() < deadline && burst.isRunning { usleep(2_000) }
+        server.stop()
+        burst.waitUntilExit()
+        return answered()
+    }
+}

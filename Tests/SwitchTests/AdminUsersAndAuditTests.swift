@@ -199,24 +199,7 @@ struct AdminUsersAndAuditTests {
         let settings = SwitchSettings.admin(["requestsPerSecondPerToken": 100_000, "usersMax": 100_000])
         var (server, admin) = try Self.start(directory, settings: settings)
         defer { server.stop() }
-        let outputPath = directory.path + "/burst.out"
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let burst = Process()
-        burst.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("admin_burst.py").path
-        burst.arguments = ["python3", script, String(server.adminPort!), admin, "6"]
-        burst.standardOutput = FileHandle(forWritingAtPath: outputPath)
-        try burst.run()
-        func answered() -> [String] {
-            let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
-            return text.split(separator: "\n").filter { $0.hasPrefix("201 ") }.map { String($0.dropFirst(4)) }
-        }
-        let deadline = Date().addingTimeInterval(60)
-        while answered().count < 40 && Date() < deadline && burst.isRunning { usleep(2_000) }
-        server.stop()
-        burst.waitUntilExit()
-        let acknowledged = answered()
+        let acknowledged = try AdminBurst.killAfter(40, server: server, directory: directory, token: admin)
         #expect(acknowledged.count >= 40)
         server = try SwitchProcess(directory: directory, settings: settings, run: 1)
         let port = server.adminPort!

@@ -1,7 +1,10 @@
-"""Creates users as fast as it can from several threads until the switch goes away (AdminUsersAndAuditTests).
+"""Sends admin changes as fast as it can from several threads until the switch goes away (the SIGKILL tests of
+AdminUsersAndAuditTests and AdminMembersAndCardsTests).
 
-usage: admin_burst.py PORT TOKEN THREADS
-Prints one line per answered creation, flushed at once: "STATUS ID" (ID "-" when the answer has none).
+usage: admin_burst.py PORT TOKEN THREADS                  creates users
+       admin_burst.py PORT TOKEN THREADS MEMBER_ID        adjusts the member's points by +1
+Prints one line per answer, flushed at once: "STATUS VALUE", VALUE the new user's id or the adjustment's
+balanceAfter ("-" when the answer has none).
 """
 import http.client
 import json
@@ -11,14 +14,22 @@ import threading
 lock = threading.Lock()
 
 
-def worker(port, token, index):
+def request(index, number, member):
+    if member is None:
+        body = {"name": "burst-%d-%d" % (index, number), "role": "auditor"}
+        return "/v1/users", json.dumps(body), "id"
+    body = {"asset": "points", "amount": 1, "reason": "goodwill"}
+    return "/v1/members/%s/adjustments" % member, json.dumps(body), "balanceAfter"
+
+
+def worker(port, token, index, member):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     number = 0
     while True:
         number += 1
-        body = json.dumps({"name": "burst-%d-%d" % (index, number), "role": "auditor"})
+        path, body, field = request(index, number, member)
         try:
-            connection.request("POST", "/v1/users", body=body, headers={
+            connection.request("POST", path, body=body, headers={
                 "Authorization": "Bearer " + token, "Content-Type": "application/json"})
             response = connection.getresponse()
             payload = response.read()
@@ -26,12 +37,13 @@ def worker(port, token, index):
             return
         answer = json.loads(payload) if payload else {}
         with lock:
-            print("%d %s" % (response.status, answer.get("id", "-")), flush=True)
+            print("%d %s" % (response.status, answer.get(field, "-")), flush=True)
 
 
 def main():
     port, token, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-    threads = [threading.Thread(target=worker, args=(port, token, index)) for index in range(count)]
+    member = sys.argv[4] if len(sys.argv) > 4 else None
+    threads = [threading.Thread(target=worker, args=(port, token, index, member)) for index in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:

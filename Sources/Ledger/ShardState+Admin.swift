@@ -1,0 +1,97 @@
+import Synchronization
+
+/// Inspections a shard has made, waiting for the admin API to take them by the request's tag once the reply
+/// arrives. Bounded: an entry is taken as soon as its reply is handled, and the admin API has at most
+/// `connectionsMax × requestsInFlightPerConnectionMax` requests in flight.
+final class InspectionBoard: Sendable {
+    static let entriesMax = 1 << 16
+    private let entries = Mutex<[UInt64: CardInspection]>([:])
+
+    func put(_ inspection: CardInspection, tag: UInt64) {
+        entries.withLock {
+            precondition($0.count < Self.entriesMax, "inspections are taken when their replies are handled")
+            $0[tag] = inspection
+        }
+    }
+
+    func take(tag: UInt64) -> CardInspection? { entries.withLock { $0.removeValue(forKey: tag) } }
+}
+
+/// The admin API's commands on the shard: adjustments, inspections, and what an admin-named command needs first.
+extension ShardState {
+    /// Before idempotency: a command naming its card by hash gets the card's masked form (for its reply and its
+    /// record); an admin enrolment of a card already enrolled is refused without a record (the API's 409).
+    func prepareAdminCommand(_ command: inout ShardCommand) -> ApplyResult? {
+        if command.masked == .none, let index = cards.find(command.cardHash) {
+            command.masked = cards.cards[index].masked
+        }
+        guard command.options.contains(.admin), command.kind == .enrol || command.kind == .profile,
+            cards.find(command.cardHash) != nil
+        else { return nil }
+        var reply = LedgerReply(tag: command.tag, key: command.key, status: .notPermitted)
+        reply.card = command.masked
+        return ApplyResult(reply: reply, isLogged: false)
+    }
+
+    /// Adds a signed amount to the card's member, whatever the card's status: an operator corrects the member's
+    /// books, not the card's use. Never below zero available (holds count).
+    func performAdjust(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
+        var result = OperationResult(.approved, card: command.masked, kind: .adjust)
+        result.effect.asset = command.asset
+        let amount = command.amounts[command.asset]
+        guard amount != 0 else {
+            result.status = .invalidAmount
+            return result
+        }
+        guard let index = cards.find(command.cardHash) else {
+            result.status = .unknownCard
+            return result
+        }
+        let member = Int(cards.cards[index].member)
+        result.member = Int32(member)
+        expireHolds(member: member, nowMs: nowMs)
+        if amount < 0 && members[member].available[command.asset] + amount < 0 {
+            result.status = .insufficientFunds
+            return result
+        }
+        var change = AssetAmounts.zero
+        change[command.asset] = amount
+        if amount > 0 && !canFormLots(member: member, credit: change) {
+            result.status = .capacityExceeded
+            return result
+        }
+        guard addToBalance(member: member, change) else {
+            result.status = .invalidAmount
+            return result
+        }
+        if amount > 0 { result.credited = change } else { result.debited[command.asset] = -amount }
+        return result
+    }
+
+    /// Reads the card and its member into the inspection board under the command's tag; never logged.
+    func applyInspect(_ command: ShardCommand) -> ApplyResult {
+        var reply = LedgerReply(tag: command.tag, key: command.key, status: .unknownCard)
+        guard let index = cards.find(command.cardHash) else { return ApplyResult(reply: reply, isLogged: false) }
+        let card = cards.cards[index]
+        let member = members[Int(card.member)]
+        reply.status = .approved
+        reply.card = card.masked
+        reply.balance = member.balance
+        reply.available = member.available
+        var memberCards: [CardInspection.MemberCard] = []
+        for other in 0..<cards.count where cards.cards[other].member == card.member {
+            let record = cards.cards[other]
+            memberCards.append(
+                CardInspection.MemberCard(
+                    hash: record.hash, masked: record.masked, status: .init(rawValue: record.status.rawValue)!))
+            if memberCards.count == Int(member.cardCount) { break }
+        }
+        let summary = decisions?.summary(of: member.loyalty) ?? MemberSummary.none
+        let inspection = CardInspection(
+            status: .init(rawValue: card.status.rawValue)!, masked: card.masked, memberCards: memberCards,
+            balance: member.balance, available: member.available, tier: summary.tier,
+            purchases: Int64(summary.purchaseCount), volumeMinor: summary.purchaseVolumeMinor)
+        inspections?.put(inspection, tag: command.tag)
+        return ApplyResult(reply: reply, isLogged: false)
+    }
+}

@@ -1,0 +1,91 @@
+import AdminAccess
+import HTTP
+import Ledger
+
+/// Opaque ids of cards and members in paths: `crd_` / `mbr_` and the 32 hexadecimal digits of a card's keyed hash
+/// (a member is named by the card it was enrolled with, so it keeps its id when that card is replaced on its
+/// shard). Not reversible to a card number without the data directory's secret key.
+enum AdminIdentifier {
+    static func card(_ hash: CardHash) -> String { "crd_" + hex(hash) }
+    static func member(_ hash: CardHash) -> String { "mbr_" + hex(hash) }
+
+    /// The hash an id names, or nil when it is not a well-formed id with `prefix`.
+    static func hash(_ id: String, prefix: String) -> CardHash? {
+        guard id.hasPrefix(prefix), id.utf8.count == prefix.utf8.count + 32 else { return nil }
+        let digits = id.dropFirst(prefix.count)
+        guard digits.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
+            let high = UInt64(digits.prefix(16), radix: 16), let low = UInt64(digits.suffix(16), radix: 16)
+        else { return nil }
+        return CardHash(high: high, low: low)
+    }
+
+    private static func hex(_ hash: CardHash) -> String { hex16(hash.high) + hex16(hash.low) }
+
+    static func hex16(_ value: UInt64) -> String {
+        let text = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - text.count) + text
+    }
+}
+
+/// How an admin change's audit entry reads, made from its ledger record alone: the live path and the start-up
+/// repair write the very same entry.
+enum AdminAuditText {
+    static let blockReasons = ["lost", "stolen", "damaged", "other"]
+    static let adjustmentReasons = ["goodwill", "correction", "migration", "fraud"]
+
+    /// The stamp's actor and role: a user id is `usr_` and 16 hex digits, kept as their 64-bit value.
+    static func stamp(_ user: AdminUser, operation: UInt64, reason: UInt8) -> AdminStamp {
+        let actor = UInt64(user.id.dropFirst(4), radix: 16) ?? 0
+        let role = UInt8(AdminRole.allCases.firstIndex(of: user.role) ?? 0)
+        return AdminStamp(operation: operation, actor: actor, role: role, reason: reason)
+    }
+
+    static func actor(_ stamp: AdminStamp) -> AuditActor {
+        let roles = AdminRole.allCases
+        let role = Int(stamp.role) < roles.count ? roles[Int(stamp.role)].rawValue : "unknown"
+        return AuditActor(id: "usr_" + AdminIdentifier.hex16(stamp.actor), role: role)
+    }
+
+    static func reasonName(_ names: [String], _ code: UInt8) -> String {
+        code >= 1 && Int(code) <= names.count ? names[Int(code) - 1] : "unknown"
+    }
+
+    static func draft(for record: AdminRecord) -> (AuditDraft, AuditActor) {
+        let card = AdminIdentifier.card(record.card)
+        let draft: AuditDraft
+        switch record.change {
+        case .enrol:
+            draft = AuditDraft(
+                action: "members.create", target: "members/" + AdminIdentifier.member(record.card),
+                detail: AuditDetail.make { json in
+                    json.member("card", record.masked.description)
+                    json.member("cardId", card)
+                })
+        case .block:
+            draft = AuditDraft(
+                action: "cards.block", target: "cards/" + card,
+                detail: AuditDetail.make { json in
+                    json.member("card", record.masked.description)
+                    json.member("reason", reasonName(blockReasons, record.stamp.reason))
+                })
+        case .replace(let newCard, let newMasked):
+            draft = AuditDraft(
+                action: "cards.replace", target: "cards/" + card,
+                detail: AuditDetail.make { json in
+                    json.member("card", record.masked.description)
+                    json.member("newCard", newMasked.description)
+                    json.member("newCardId", AdminIdentifier.card(newCard))
+                })
+        case .adjust(let asset, let amount):
+            draft = AuditDraft(
+                action: "members.adjust", target: "members/" + AdminIdentifier.member(record.card),
+                detail: AuditDetail.make { json in
+                    json.member("amount", amount)
+                    json.member("asset", asset == .points ? "points" : "credit")
+                    json.member("card", record.masked.description)
+                    json.member("reason", reasonName(adjustmentReasons, record.stamp.reason))
+                })
+        }
+        return (draft, actor(record.stamp))
+    }
+}

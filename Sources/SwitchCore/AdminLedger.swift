@@ -1,0 +1,90 @@
+import AdminAccess
+import Dispatch
+import HTTP
+import Ledger
+import Synchronization
+
+/// The admin API's door to the ledger. Requests reach the shards like ISO 8583 requests (`Ledger.submit`, in the
+/// shard's next batch); each reply comes back on the shard's thread once its batch is durable, and its handler
+/// only hands it on (an audit append queued for the journal thread, or an answer hopped to the connection's loop):
+/// no loop or shard thread ever waits.
+final class AdminLedger: LedgerReplySink, Sendable {
+    /// Requests waiting for their replies; over it a request is answered 503 (the shards are far behind).
+    static let waitingMax = 4096
+    let ledger: Ledger
+    let access: AccessControl
+    private let waiting = Mutex<[UInt64: @Sendable (LedgerReply) -> Void]>([:])
+    private let nextTag = Atomic<UInt64>(1)
+    /// Admin operation ids: above every id in the trail (which the repair made complete) and above every id a
+    /// record may carry (ids start at the clock's microseconds at start), so never reused.
+    private let nextOperation: Atomic<UInt64>
+
+    init(ledger: Ledger, access: AccessControl, nowMs: Int64) {
+        self.ledger = ledger
+        self.access = access
+        let seen = ledger.recoveryReports.flatMap(\.adminRecords).map(\.stamp.operation).max() ?? 0
+        let floor = max(access.highestOperation ?? 0, seen, UInt64(max(nowMs, 0)) * 1000)
+        nextOperation = Atomic(floor + 1)
+    }
+
+    func newOperation() -> UInt64 { nextOperation.add(1, ordering: .relaxed).oldValue }
+
+    /// The ledger key of an admin operation: apart from every terminal's keys by its first word.
+    static func key(operation: UInt64) -> IdempotencyKey {
+        IdempotencyKey(word0: 0x4144_4D49_4E00_0000, word1: operation)
+    }
+
+    /// Queues `request` (its tag is set here); `completion` gets the reply on a shard thread, or at once an
+    /// `overloaded` reply when the shard's queue or this door is full.
+    func submit(_ request: LedgerRequest, completion: @escaping @Sendable (LedgerReply) -> Void) {
+        var request = request
+        request.tag = nextTag.add(1, ordering: .relaxed).oldValue
+        let admitted = waiting.withLock { table in
+            guard table.count < Self.waitingMax else { return false }
+            table[request.tag] = completion
+            return true
+        }
+        guard admitted else {
+            completion(LedgerReply(tag: request.tag, key: request.key, status: .overloaded))
+            return
+        }
+        guard ledger.submit(request, to: self) else {
+            _ = waiting.withLock { $0.removeValue(forKey: request.tag) }
+            completion(LedgerReply(tag: request.tag, key: request.key, status: .overloaded))
+            return
+        }
+    }
+
+    func deliver(_ replies: [LedgerReply]) {
+        for reply in replies {
+            guard let completion = waiting.withLock({ $0.removeValue(forKey: reply.tag) }) else { continue }
+            completion(reply)
+        }
+    }
+
+    /// At start, before the admin listener opens: appends the audit entries of approved admin records the trail
+    /// lacks (a crash came between the shard's sync and the journal's), with their operation ids, and waits until
+    /// they are durable. Returns how many were repaired.
+    func repair() throws(HTTPProblem) -> Int {
+        let records = ledger.recoveryReports.flatMap(\.adminRecords).filter {
+            !access.containsOperation($0.stamp.operation)
+        }
+        let done = Mutex<(count: Int, failure: AccessError?)>((0, nil))
+        let finished = DispatchSemaphore(value: 0)
+        for record in records {
+            let (draft, actor) = AdminAuditText.draft(for: record)
+            try access.appendAudit([draft], actor: actor, operation: record.stamp.operation) { failure in
+                done.withLock { state in
+                    state.count += 1
+                    if state.failure == nil { state.failure = failure }
+                }
+                finished.signal()
+            }
+        }
+        for _ in records { finished.wait() }
+        if let failure = done.withLock({ $0.failure }) {
+            throw HTTPProblem(.serviceUnavailable, detail: failure.message)
+        }
+        return records.count
+    }
+}

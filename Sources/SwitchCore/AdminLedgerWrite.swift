@@ -1,0 +1,103 @@
+import AdminAccess
+import HTTP
+import Ledger
+
+/// One admin change on the ledger, from its request to its answer: the change is logged with its `AdminStamp` in
+/// the shard's record; once that batch is durable its audit entry (same operation id) and the remembered
+/// `Idempotency-Key` answer are appended, and the 2xx leaves only when both are durable. A decline changes
+/// nothing, writes no audit entry and is answered (and remembered) as its problem.
+struct AdminLedgerWrite {
+    let door: AdminLedger
+    let user: AdminUser
+    let idempotent: IdempotentRequest
+
+    /// Submits `request` stamped with a new operation id; `change` describes the approved change for the audit
+    /// entry, `answer` builds the 2xx from the reply, `refusal` names each decline.
+    func run(
+        _ request: LedgerRequest, reason: UInt8, change: AdminRecord.Change,
+        answer: @escaping @Sendable (LedgerReply) -> RememberedAnswer,
+        refusal: @escaping @Sendable (LedgerStatus) -> HTTPProblem
+    ) {
+        var request = request
+        let operation = door.newOperation()
+        let stamp = AdminAuditText.stamp(user, operation: operation, reason: reason)
+        request.key = AdminLedger.key(operation: operation)
+        request.digest = ContentDigest(high: operation, low: 0)
+        request.admin = stamp
+        let cardHash = request.cardHash ?? door.ledger.cardHash(of: request.card)
+        let access = door.access
+        let idempotent = self.idempotent
+        door.submit(request) { reply in
+            guard reply.status.isApproval else {
+                idempotent.refuse(AdminLedgerWrite.problem(reply.status, refusal))
+                return
+            }
+            let record = AdminRecord(stamp: stamp, change: change, card: cardHash, masked: reply.card, timeMs: 0)
+            let (draft, actor) = AdminAuditText.draft(for: record)
+            let remembered = answer(reply)
+            do throws(HTTPProblem) {
+                try access.appendAudit(
+                    [draft], actor: actor, operation: operation, claim: idempotent.claim,
+                    answer: idempotent.claim == nil ? nil : remembered,
+                    completion: idempotent.answerWhenDurable(remembered))
+            } catch {
+                if let claim = idempotent.claim { access.abandon(claim) }
+                idempotent.deferred.answer { $0.respond(problem: error) }
+            }
+        }
+    }
+
+    /// The problem for a decline: the handler's own wording first, then the ledger's common answers.
+    static func problem(_ status: LedgerStatus, _ refusal: (LedgerStatus) -> HTTPProblem) -> HTTPProblem {
+        switch status {
+        case .overloaded:
+            HTTPProblem(.serviceUnavailable, detail: "the ledger shard's queue is full; retry")
+        case .systemError:
+            HTTPProblem(.serviceUnavailable, detail: "the ledger shard stopped after an I/O failure; restart it")
+        case .capacityExceeded:
+            HTTPProblem(.conflict, detail: "a ledger table is full (members, cards, lots or transfers)")
+        default:
+            refusal(status)
+        }
+    }
+}
+
+/// Reads of a card and its member: an `inspect` request to the card's shard, answered from its inspection.
+enum AdminLedgerRead {
+    static func inspect(
+        _ door: AdminLedger, cardHash: CardHash, responder: HTTPResponder,
+        answer: @escaping @Sendable (CardInspection?, HTTPResponder) -> Void
+    ) {
+        let deferred = responder.deferred()
+        var request = LedgerRequest(
+            tag: 0, key: .zero, digest: ContentDigest(high: 0, low: 0), card: AdminLedgerRead.placeholder,
+            operation: .inspect)
+        request.cardHash = cardHash
+        let ledger = door.ledger
+        door.submit(request) { reply in
+            let inspection = reply.status == .approved ? ledger.takeInspection(tag: reply.tag) : nil
+            guard reply.status == .approved || reply.status == .unknownCard else {
+                let problem = AdminLedgerWrite.problem(reply.status) { status in
+                    HTTPProblem(.serviceUnavailable, detail: "the ledger answered \(status)")
+                }
+                deferred.answer { $0.respond(problem: problem) }
+                return
+            }
+            deferred.answer { answer(inspection, $0) }
+        }
+    }
+
+    /// The card number a request named by hash carries (never read).
+    static let placeholder = CardNumber("0000000000")!
+}
+
+extension AdminLedger {
+    /// A request by card hash (the admin API names cards by id); `card` is a placeholder the ledger does not read.
+    static func request(cardHash: CardHash, operation: LedgerOperation) -> LedgerRequest {
+        var request = LedgerRequest(
+            tag: 0, key: .zero, digest: ContentDigest(high: 0, low: 0), card: AdminLedgerRead.placeholder,
+            operation: operation)
+        request.cardHash = cardHash
+        return request
+    }
+}

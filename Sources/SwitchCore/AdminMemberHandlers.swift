@@ -1,0 +1,237 @@
+import AdminAccess
+import HTTP
+import Ledger
+
+/// `POST /v1/members {"pan", "birthday"?, "referrerPan"?}` (operator, admin): 201 the member as `GET` shows it;
+/// 409 when the card already belongs to a member. The birthday and the referrer are the ledger's (`.profile`);
+/// `name` and `phone` are not stored yet (see specs/admin-api.md).
+final class EnrolMemberHandler: HTTPHandler {
+    let gate: AdminGate
+    let door: AdminLedger
+
+    init(gate: AdminGate, door: AdminLedger) {
+        self.gate = gate
+        self.door = door
+    }
+
+    func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        guard
+            case (let user, let body, let idempotent)? = gate.beginChange(
+                request, responder, roles: [.admin, .operator], action: "enrol members")
+        else {
+            return
+        }
+        do throws(HTTPProblem) {
+            let (card, profile, birthday) = try Self.read(try body.get())
+            let hash = door.ledger.cardHash(of: card)
+            let memberId = AdminIdentifier.member(hash)
+            let cardId = AdminIdentifier.card(hash)
+            let request = LedgerRequest(
+                tag: 0, key: .zero, digest: ContentDigest(high: 0, low: 0), card: card, operation: .profile(profile))
+            AdminLedgerWrite(door: door, user: user, idempotent: idempotent).run(
+                request, reason: 0, change: .enrol,
+                answer: { reply in
+                    AdminCardJSON.answer(201) { json in
+                        AdminMemberJSON.write(
+                            id: memberId, balance: reply.balance, available: reply.available, tier: 0,
+                            cards: [(cardId, reply.card, "active")], birthday: birthday, stats: nil, to: &json)
+                    }
+                },
+                refusal: { status in
+                    switch status {
+                    case .notPermitted, .cardBlocked:
+                        HTTPProblem(.conflict, detail: "card \(card.masked) already belongs to a member")
+                    case .unknownCard: HTTPProblem(.unprocessableContent, detail: "$.referrerPan: no such member")
+                    default:
+                        HTTPProblem(.unprocessableContent, detail: "$: the ledger refused the enrolment (\(status))")
+                    }
+                })
+        } catch {
+            idempotent.refuse(error)
+        }
+    }
+
+    static func read(_ body: JSONValue) throws(HTTPProblem) -> (CardNumber, MemberProfile, String?) {
+        var fields = try JSONFields(body)
+        guard let card = try AdminCardJSON.pan(&fields, "pan") else { throw fields.missing("pan") }
+        var profile = MemberProfile()
+        let birthday = try fields.string("birthday", lengthMax: 10)
+        if let birthday {
+            let parts = birthday.split(separator: "-", omittingEmptySubsequences: false)
+            guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+                let month = UInt8(parts[1]), let day = UInt8(parts[2]), Int(parts[0]) != nil,
+                (1...12).contains(month), (1...31).contains(day)
+            else {
+                throw HTTPProblem(.unprocessableContent, detail: "$.birthday: must be a date YYYY-MM-DD")
+            }
+            profile.birthMonth = month
+            profile.birthDay = day
+        }
+        profile.referrer = try AdminCardJSON.pan(&fields, "referrerPan")
+        try fields.finish()
+        return (card, profile, birthday)
+    }
+}
+
+/// `GET /v1/members/{id}` (operator, auditor, admin; merchant users come with purchases by merchant): the
+/// member as the ledger knows it, read on its shard.
+final class MemberHandler: HTTPHandler {
+    let gate: AdminGate
+    let door: AdminLedger
+
+    init(gate: AdminGate, door: AdminLedger) {
+        self.gate = gate
+        self.door = door
+    }
+
+    func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        guard gate.authorize(request, responder, roles: [.admin, .operator, .auditor], action: "read members") != nil
+        else { return }
+        let id = String(decoding: request.parameter(0), as: UTF8.self)
+        guard let hash = AdminIdentifier.hash(id, prefix: "mbr_") else {
+            responder.respond(problem: HTTPProblem(.notFound, detail: "no member \(id)"))
+            return
+        }
+        AdminLedgerRead.inspect(door, cardHash: hash, responder: responder) { inspection, responder in
+            guard let inspection else {
+                responder.respond(problem: HTTPProblem(.notFound, detail: "no member \(id)"))
+                return
+            }
+            let cards = inspection.memberCards.map {
+                (AdminIdentifier.card($0.hash), $0.masked, AdminCardJSON.status($0.status))
+            }
+            responder.respondJSON(.ok) { json in
+                AdminMemberJSON.write(
+                    id: id, balance: inspection.balance, available: inspection.available, tier: inspection.tier,
+                    cards: cards, birthday: nil, stats: inspection, to: &json)
+            }
+        }
+    }
+}
+
+/// `POST /v1/members/{id}/adjustments {"asset", "amount", "reason"}` (operator up to
+/// `admin.operatorAdjustmentMax` per request, admin unlimited): 201 the movement; 409 when it would make the
+/// available balance negative.
+final class AdjustmentHandler: HTTPHandler {
+    let gate: AdminGate
+    let door: AdminLedger
+    let operatorMax: Int64
+
+    init(gate: AdminGate, door: AdminLedger, operatorMax: Int64) {
+        self.gate = gate
+        self.door = door
+        self.operatorMax = operatorMax
+    }
+
+    func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        guard
+            case (let user, let body, let idempotent)? = gate.beginChange(
+                request, responder, roles: [.admin, .operator], action: "adjust balances")
+        else {
+            return
+        }
+        let id = String(decoding: request.parameter(0), as: UTF8.self)
+        do throws(HTTPProblem) {
+            let (asset, amount, reason) = try Self.read(try body.get())
+            guard user.role == .admin || amount.magnitude <= operatorMax.magnitude else {
+                throw HTTPProblem(
+                    .forbidden,
+                    detail: "$.amount: an operator may adjust at most \(operatorMax) per request "
+                        + "(admin.operatorAdjustmentMax); larger adjustments need the admin role")
+            }
+            guard let hash = AdminIdentifier.hash(id, prefix: "mbr_") else {
+                throw HTTPProblem(.notFound, detail: "no member \(id)")
+            }
+            let assetName = asset == .points ? "points" : "credit"
+            let reasonName = AdminAuditText.adjustmentReasons[Int(reason) - 1]
+            AdminLedgerWrite(door: door, user: user, idempotent: idempotent).run(
+                AdminLedger.request(cardHash: hash, operation: .adjust(asset: asset, amount: amount)),
+                reason: reason, change: .adjust(asset: asset, amount: amount),
+                answer: { reply in
+                    AdminCardJSON.answer(201) { json in
+                        json.beginObject()
+                        json.member("memberId", id)
+                        json.member("kind", "adjustment")
+                        json.member("asset", assetName)
+                        json.member("amount", amount)
+                        json.member("balanceAfter", reply.balance[asset])
+                        json.member("reason", reasonName)
+                        json.endObject()
+                    }
+                },
+                refusal: { status in
+                    switch status {
+                    case .unknownCard: HTTPProblem(.notFound, detail: "no member \(id)")
+                    case .insufficientFunds:
+                        HTTPProblem(
+                            .conflict, detail: "$.amount: would make the member's available \(assetName) negative")
+                    default:
+                        HTTPProblem(.unprocessableContent, detail: "$.amount: the ledger refused it (\(status))")
+                    }
+                })
+        } catch {
+            idempotent.refuse(error)
+        }
+    }
+
+    static func read(_ body: JSONValue) throws(HTTPProblem) -> (Asset, Int64, UInt8) {
+        var fields = try JSONFields(body)
+        guard let assetName = try fields.string("asset", lengthMax: 16) else { throw fields.missing("asset") }
+        guard let amount = try fields.integer("amount", range: -999_999_999_999...999_999_999_999) else {
+            throw fields.missing("amount")
+        }
+        guard let reason = try fields.string("reason", lengthMax: 16) else { throw fields.missing("reason") }
+        try fields.finish()
+        let asset: Asset
+        switch assetName {
+        case "points": asset = .points
+        case "credit": asset = .credit
+        default: throw HTTPProblem(.unprocessableContent, detail: "$.asset: must be one of points, credit")
+        }
+        guard amount != 0 else { throw HTTPProblem(.unprocessableContent, detail: "$.amount: must not be zero") }
+        guard let code = AdminAuditText.adjustmentReasons.firstIndex(of: reason) else {
+            let names = AdminAuditText.adjustmentReasons.joined(separator: ", ")
+            throw HTTPProblem(.unprocessableContent, detail: "$.reason: must be one of \(names)")
+        }
+        return (asset, amount, UInt8(code + 1))
+    }
+}
+
+/// A member as `GET /v1/members/{id}` shows it (and `POST /v1/members` answers).
+enum AdminMemberJSON {
+    static func write(
+        id: String, balance: AssetAmounts, available: AssetAmounts, tier: UInt8,
+        cards: [(String, MaskedCard, String)], birthday: String?, stats: CardInspection?, to json: inout JSONWriter
+    ) {
+        json.beginObject()
+        json.member("id", id)
+        json.member("tier", Int64(tier))
+        json.key("balances")
+        amounts(balance, to: &json)
+        json.key("available")
+        amounts(available, to: &json)
+        json.key("cards")
+        json.beginArray()
+        for (cardId, masked, status) in cards {
+            AdminCardJSON.card(id: cardId, masked: masked, status: status, memberId: id, to: &json)
+        }
+        json.endArray()
+        json.key("profile")
+        json.beginObject()
+        if let birthday { json.member("birthday", birthday) }
+        json.endObject()
+        json.key("stats")
+        json.beginObject()
+        json.member("purchases", stats?.purchases ?? 0)
+        json.member("volumeMinor", stats?.volumeMinor ?? 0)
+        json.endObject()
+        json.endObject()
+    }
+
+    private static func amounts(_ amounts: AssetAmounts, to json: inout JSONWriter) {
+        json.beginObject()
+        json.member("points", amounts.points)
+        json.member("credit", amounts.credit)
+        json.endObject()
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import Glibc
+import Testing
+
+/// Members, cards and adjustments end to end: the real binary over real HTTP (curl, Python) and a real terminal
+/// (ISO 8583 over TCP), with a SIGKILL in a burst of adjustments.
+@Suite("Admin members and cards", .serialized)
+struct AdminMembersAndCardsTests {
+    static func post(
+        _ port: UInt16, _ path: String, token: String, _ body: String, key: String? = nil
+    ) throws -> AdminAnswer {
+        try AdminAccessClient.call(port, "POST", path, token: token, body: body, key: key)
+    }
+
+    /// The card id of `pan` (lookup must answer 200).
+    static func cardId(_ port: UInt16, token: String, pan: String) throws -> (card: String, member: String) {
+        let answer = try post(port, "/v1/cards/lookup", token: token, #"{"pan":"\#(pan)"}"#)
+        guard answer.code == 200, let card = answer.json["card"] as? [String: Any], let id = card["id"] as? String,
+            let member = card["memberId"] as? String
+        else { throw SwitchTestError("lookup: \(answer.code) \(answer.body)") }
+        return (id, member)
+    }
+
+    @Test("enrol is 201 then 409; lookup 200 or 404; GET member; roles: auditor reads, may not look up or write")
+    func enrolLookupAndRoles() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let (server, admin) = try AdminUsersAndAuditTests.start(directory)
+        defer { server.stop() }
+        let port = server.adminPort!
+        let operatorUser = try AdminAccessClient.createUser(port, token: admin, name: "Op", role: "operator")
+        let auditor = try AdminAccessClient.createUser(port, token: admin, name: "Aud", role: "auditor")
+        let pan = Wire.card(1, test: 13)
+        let body = #"{"pan":"\#(pan)","birthday":"1990-04-12"}"#
+        let enrolled = try Self.post(port, "/v1/members", token: operatorUser.token, body)
+        #expect(enrolled.code == 201, "\(enrolled.body)")
+        let memberId = try #require(enrolled.json["id"] as? String)
+        #expect(memberId.hasPrefix("mbr_") && !enrolled.body.contains(pan))
+        #expect((enrolled.json["profile"] as? [String: Any])?["birthday"] as? String == "1990-04-12")
+        let again = try Self.post(port, "/v1/members", token: operatorUser.token, body)
+        #expect(again.code == 409 && again.body.contains("already belongs"))
+        #expect(try Self.post(port, "/v1/members", token: auditor.token, body).code == 403)
+        let bad = try Self.post(port, "/v1/members", token: operatorUser.token, #"{"pan":"12ab"}"#)
+        #expect(bad.code == 422 && bad.body.contains("$.pan"))
+        let wrongType = try Self.post(port, "/v1/members", token: operatorUser.token, #"{"pan":5}"#)
+        #expect(wrongType.code == 400 && wrongType.body.contains("$.pan"))
+        let (cardId, lookedUpMember) = try Self.cardId(port, token: operatorUser.token, pan: pan)
+        #expect(lookedUpMember == memberId && cardId.hasPrefix("crd_"))
+        let unknown = try Self.post(port, "/v1/cards/lookup", token: operatorUser.token, #"{"pan":"\#(Wire.card(2))"}"#)
+        #expect(unknown.code == 404 && !unknown.body.contains(Wire.card(2)))
+        #expect(try Self.post(port, "/v1/cards/lookup", token: auditor.token, #"{"pan":"\#(pan)"}"#).code == 403)
+        let member = try AdminAccessClient.call(port, "GET", "/v1/members/\(memberId)", token: auditor.token)
+        #expect(member.code == 200 && member.json["id"] as? String == memberId)
+        #expect((member.json["cards"] as? [[String: Any]])?.first?["id"] as? String == cardId)
+        #expect(try AdminAccessClient.call(port, "GET", "/v1/members/mbr_00", token: admin).code == 404)
+        let entries = try AdminAccessClient.audit(port, token: admin).filter {
+            $0["action"] as? String == "members.create"
+        }
+        #expect(entries.count == 1 && entries.first?["operation"] != nil, "one entry, with its operation id")
+        #expect(!server.log.contains(pan))
+    }
+
+    @Test("block: 200, then a 0200 on the card is answered 62; replace: balance at the new card, old 62, 409 in use")
+    func blockAndReplace() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let (server, admin) = try AdminUsersAndAuditTests.start(directory)
+        defer { server.stop() }
+        let port = server.adminPort!
+        let client = try SwitchClient(port: server.port)
+        var terminal = Terminal()
+        let lost = Wire.card(3, test: 13)
+        #expect(try client.exchange(terminal.purchase(lost, 50_000)).code == "00")
+        let (lostId, _) = try Self.cardId(port, token: admin, pan: lost)
+        let blocked = try Self.post(port, "/v1/cards/\(lostId)/block", token: admin, #"{"reason":"lost"}"#)
+        #expect(blocked.code == 200 && blocked.json["status"] as? String == "blocked", "\(blocked.body)")
+        #expect(try client.exchange(terminal.purchase(lost, 1_000)).code == "62")
+        let badReason = try Self.post(port, "/v1/cards/\(lostId)/block", token: admin, #"{"reason":"gone"}"#)
+        #expect(badReason.code == 422 && badReason.body.contains("$.reason"))
+        let noCard = "/v1/cards/crd_" + String(repeating: "0", count: 32) + "/block"
+        #expect(try Self.post(port, noCard, token: admin, #"{"reason":"lost"}"#).code == 404)
+
+        let old = Wire.card(4, test: 13)
+        let new = Wire.card(5, test: 13)
+        #expect(try client.exchange(terminal.purchase(old, 30_000)).available == 300)
+        let (oldId, _) = try Self.cardId(port, token: admin, pan: old)
+        let replaced = try Self.post(port, "/v1/cards/\(oldId)/replace", token: admin, #"{"newPan":"\#(new)"}"#)
+        #expect(replaced.code == 200, "\(replaced.body)")
+        #expect(!replaced.body.contains(new) && !replaced.body.contains(old))
+        #expect(try client.exchange(terminal.balance(new)).available == 300)
+        #expect(try client.exchange(terminal.purchase(old, 1_000)).code == "62")
+        let inUse = try Self.post(port, "/v1/cards/\(oldId)/replace", token: admin, #"{"newPan":"\#(lost)"}"#)
+        #expect(inUse.code == 409)
+        let other = Wire.card(6, test: 13)
+        #expect(try client.exchange(terminal.purchase(other, 10_000)).code == "00")
+        let (otherId, _) = try Self.cardId(port, token: admin, pan: other)
+        let taken = try Self.post(port, "/v1/cards/\(otherId)/replace", token: admin, #"{"newPan":"\#(new)"}"#)
+        #expect(taken.code == 409, "the new card is in use: \(taken.body)")
+        let actions = try AdminAccessClient.audit(port, token: admin).compactMap { $0["action"] as? String }
+        #expect(
+            actions.filter { $0 == "cards.block" }.count == 1 && actions.filter { $0 == "cards.replace" }.count == 1)
+        for pan in [lost, old, new, other] {
+            #expect(!server.log.contains(pan))
+            let journal = (try? String(contentsOfFile: directory.data + "/audit/journal.jsonl", encoding: .utf8)) ?? ""
+            #expect(!journal.isEmpty && !journal.contains(pan))
+        }
+    }
+
+    @Test("adjustments: + and −, 409 below zero, 403 over the operator limit, admin unlimited, idempotent repeat")
+    func adjustments() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let (server, admin) = try AdminUsersAndAuditTests.start(directory)
+        defer { server.stop() }
+        let port = server.adminPort!
+        let operatorUser = try AdminAccessClient.createUser(port, token: admin, name: "Op", role: "operator")
+        let pan = Wire.card(7, test: 13)
+        let enrolled = try Self.post(port, "/v1/members", token: admin, #"{"pan":"\#(pan)"}"#)
+        let member = try #require(enrolled.json["id"] as? String)
+        let path = "/v1/members/\(member)/adjustments"
+        let plus = try Self.post(
+            port, path, token: operatorUser.token, #"{"asset":"points","amount":500,"reason":"goodwill"}"#, key: "a1")
+        #expect(plus.code == 201 && plus.json["balanceAfter"] as? Int == 500, "\(plus.body)")
+        let repeated = try Self.post(
+            port, path, token: operatorUser.token, #"{"amount":500,"asset":"points","reason":"goodwill"}"#, key: "a1")
+        #expect(repeated.code == 201 && repeated.body == plus.body && repeated.header("idempotency-replayed") == "true")
+        let minus = try Self.post(
+            port, path, token: operatorUser.token, #"{"asset":"points","amount":-200,"reason":"correction"}"#)
+        #expect(minus.code == 201 && minus.json["balanceAfter"] as? Int == 300)
+        let below = try Self.post(
+            port, path, token: operatorUser.token, #"{"asset":"points","amount":-301,"reason":"correction"}"#)
+        #expect(below.code == 409 && below.body.contains("negative"))
+        let over = try Self.post(
+            port, path, token: operatorUser.token, #"{"asset":"credit","amount":10001,"reason":"migration"}"#)
+        #expect(over.code == 403 && over.body.contains("operatorAdjustmentMax"))
+        let big = try Self.post(port, path, token: admin, #"{"asset":"credit","amount":10001,"reason":"migration"}"#)
+        #expect(big.code == 201 && big.json["balanceAfter"] as? Int == 10001)
+        let zero = try Self.post(port, path, token: admin, #"{"asset":"points","amount":0,"reason":"fraud"}"#)
+        #expect(zero.code == 422 && zero.body.contains("$.amount"))
+        let shown = try AdminAccessClient.call(port, "GET", "/v1/members/\(member)", token: operatorUser.token)
+        let balances = shown.json["balances"] as? [String: Any]
+        #expect(balances?["points"] as? Int == 300 && balances?["credit"] as? Int == 10001)
+        let adjusted = try AdminAccessClient.audit(port, token: admin).filter {
+            $0["action"] as? String == "members.adjust"
+        }
+        #expect(adjusted.count == 3, "three changes, three entries (the repeat and the refusals add none)")
+    }
+
+    @Test("SIGKILL in a burst of adjustments: every 201 is in the balance and the trail, and nothing else; verify")
+    func killDuringAdjustments() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let settings = SwitchSettings.admin(["requestsPerSecondPerToken": 100_000])
+        var (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: settings)
+        defer { server.stop() }
+        let pan = Wire.card(8, test: 13)
+        let enrolled = try Self.post(server.adminPort!, "/v1/members", token: admin, #"{"pan":"\#(pan)"}"#)
+        let member = try #require(enrolled.json["id"] as? String)
+        let acknowledged = try AdminBurst.killAfter(
+            40, server: server, directory: directory, token: admin, member: member
+        ).compactMap { Int($0) }
+        #expect(acknowledged.count >= 40)
+        server = try SwitchProcess(directory: directory, settings: settings, run: 1)
+        let port = server.adminPort!
+        let shown = try AdminAccessClient.call(port, "GET", "/v1/members/\(member)", token: admin)
+        let points = try #require((shown.json["balances"] as? [String: Any])?["points"] as? Int)
+        let entries = try AdminAccessClient.audit(port, token: admin).filter {
+            $0["action"] as? String == "members.adjust"
+        }
+        #expect(points >= acknowledged.max() ?? 0, "every answered adjustment is in the balance")
+        #expect(entries.count == points, "one entry per durable adjustment, no more, no less")
+        let operations = Set(entries.compactMap { $0["operation"] as? Int })
+        #expect(operations.count == entries.count, "each entry has its own operation id")
+        let audit = try AdminAccessClient.command(["audit", "verify", "--data", directory.data])
+        #expect(audit.status == 0 && audit.output.contains("chain intact"), "\(audit.output)")
+        server.stop()
+        let ledger = try AdminAccessClient.command(["ledger", "verify", "--data", directory.data])
+        #expect(ledger.status == 0, "\(ledger.output)")
+        let journal = (try? String(contentsOfFile: directory.data + "/audit/journal.jsonl", encoding: .utf8)) ?? ""
+        #expect(!journal.contains(pan) && !server.log.contains(pan))
+    }
+}
