@@ -9,8 +9,10 @@ import Synchronization
 /// only hands it on (an audit append queued for the journal thread, or an answer hopped to the connection's loop):
 /// no loop or shard thread ever waits.
 final class AdminLedger: LedgerReplySink, Sendable {
-    /// Requests waiting for their replies; over it a request is answered 503 (the shards are far behind).
-    static let waitingMax = 4096
+    /// Requests waiting for their replies by default; over the limit a request is answered 503 (the shards are far
+    /// behind).
+    static let waitingMaxDefault = 4096
+    let waitingMax: Int
     let ledger: Ledger
     let access: AccessControl
     private let waiting = Mutex<[UInt64: @Sendable (LedgerReply) -> Void]>([:])
@@ -19,7 +21,9 @@ final class AdminLedger: LedgerReplySink, Sendable {
     /// record may carry (ids start at the clock's microseconds at start), so never reused.
     private let nextOperation: Atomic<UInt64>
 
-    init(ledger: Ledger, access: AccessControl, nowMs: Int64) {
+    init(ledger: Ledger, access: AccessControl, nowMs: Int64, waitingMax: Int = AdminLedger.waitingMaxDefault) {
+        precondition(waitingMax >= 0, "a waiting limit")
+        self.waitingMax = waitingMax
         self.ledger = ledger
         self.access = access
         let seen = ledger.recoveryReports.flatMap(\.adminRecords).map(\.stamp.operation).max() ?? 0
@@ -40,7 +44,7 @@ final class AdminLedger: LedgerReplySink, Sendable {
         var request = request
         request.tag = nextTag.add(1, ordering: .relaxed).oldValue
         let admitted = waiting.withLock { table in
-            guard table.count < Self.waitingMax else { return false }
+            guard table.count < waitingMax else { return false }
             table[request.tag] = completion
             return true
         }
