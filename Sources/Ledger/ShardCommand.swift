@@ -237,7 +237,7 @@ extension ShardCommand {
         switch kind {
         case .hold: holdLifetimeMs
         case .capture: captureAmount
-        case .transferIn: Int64(sourceShard)
+        case .transferIn, .transferInNewCard: Int64(sourceShard)
         case .transferDone: Int64(destinationStatus.rawValue)
         default: amountMinor
         }
@@ -247,7 +247,7 @@ extension ShardCommand {
         switch kind {
         case .hold: holdLifetimeMs = value
         case .capture: captureAmount = value
-        case .transferIn:
+        case .transferIn, .transferInNewCard:
             guard let shard = Int32(exactly: value), shard >= 0 else { return false }
             sourceShard = shard
         case .transferDone:

@@ -142,10 +142,10 @@ enum WALRecord {
 
     private static func encodeKindFields(_ command: ShardCommand, _ writer: inout ByteWriter) {
         switch command.kind {
-        case .earn, .transferIn:
+        case .earn, .transferIn, .transferInNewCard:
             writer.put(command.amounts)
             writer.put(command.loggedReference)
-            if command.kind == .transferIn { writer.put(command.originalKey) }
+            if command.kind.isTransferIn { writer.put(command.originalKey) }
             if command.options.contains(.hasReference) { writer.put(command.reference) }
         case .redeem, .hold:
             writer.put(command.amounts[command.asset])
@@ -234,11 +234,11 @@ enum WALRecord {
 
     private static func decodeKindFields(_ command: inout ShardCommand, _ reader: inout ByteReader) -> Bool {
         switch command.kind {
-        case .earn, .transferIn:
+        case .earn, .transferIn, .transferInNewCard:
             guard let amounts = reader.amounts(), let reference = reader.get(Int64.self) else { return false }
             command.amounts = amounts
             guard command.setLoggedReference(reference) else { return false }
-            if command.kind == .transferIn {
+            if command.kind.isTransferIn {
                 guard let original = reader.key() else { return false }
                 command.originalKey = original
             }
