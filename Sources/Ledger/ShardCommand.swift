@@ -196,6 +196,10 @@ struct ShardCommand: Sendable, BitwiseCopyable {
             kind = .replace
             otherCardHash = newCard.hash(key0: cardHashKey.0, key1: cardHashKey.1)
             otherMasked = newCard.masked
+        case .link(let newCard):
+            kind = .link
+            otherCardHash = newCard.hash(key0: cardHashKey.0, key1: cardHashKey.1)
+            otherMasked = newCard.masked
         case .adjust(let adjustedAsset, let amount):
             kind = .adjust
             asset = adjustedAsset

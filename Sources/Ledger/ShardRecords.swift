@@ -74,6 +74,8 @@ enum CommandKind: UInt8, BitwiseCopyable {
     /// the card is in use on the destination, so the source restores the old card, and a card enrolled there
     /// after the admin API's check is never merged into. Kind 12 merged instead; its records replay so.
     case transferInNewCard = 24
+    /// Another card for the member of the command's card (`LedgerOperation.link`), on the member's shard.
+    case link = 25
 
     /// Either destination half of a transfer (they share a record layout and `applyTransferIn`).
     var isTransferIn: Bool { self == .transferIn || self == .transferInNewCard }

@@ -111,6 +111,7 @@ extension ShardState {
         case .block: return performBlock(command)
         case .replace: return performReplace(command, nowMs: nowMs)
         case .adjust: return performAdjust(command, nowMs: nowMs)
+        case .link: return performLink(command)
         case .none, .transferIn, .transferInNewCard, .transferDone, .expireLots, .inspect:
             preconditionFailure("not a client command: \(command.kind)")
         }

@@ -161,7 +161,7 @@ enum WALRecord {
         case .capture, .void, .reverse, .refund:
             writer.put(command.originalKey)
             writer.put(command.loggedReference)
-        case .replace:
+        case .replace, .link:
             writer.put(command.otherCardHash)
             writer.put(command.otherMasked.packed)
         case .transferDone:
@@ -266,7 +266,7 @@ enum WALRecord {
             guard let original = reader.key(), let reference = reader.get(Int64.self) else { return false }
             command.originalKey = original
             guard command.setLoggedReference(reference) else { return false }
-        case .replace:
+        case .replace, .link:
             guard let other = reader.cardHash(), let masked = reader.get(UInt64.self) else { return false }
             command.otherCardHash = other
             command.otherMasked = MaskedCard(packed: masked)

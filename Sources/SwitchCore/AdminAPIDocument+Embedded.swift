@@ -580,6 +580,71 @@ extension AdminAPIDocument {
         }
       }
     },
+    "/v1/cards": {
+      "post": {
+        "operationId": "linkCard",
+        "summary": "Gives a member another card (one member, several cards): terminal requests on either card earn and redeem on the member's one account (operator, admin). 409 when the card is in use, or lives on another ledger shard than the member (linking across shards is not built yet; with the default single shard every card links); 404 for an unknown member.",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/LinkCard"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The new card, linked to the member.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Card"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/UnprocessableContent"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          }
+        }
+      }
+    },
     "/v1/cards/lookup": {
       "post": {
         "operationId": "lookUpCard",
@@ -1506,6 +1571,33 @@ extension AdminAPIDocument {
           },
           "note": {
             "type": "string"
+          }
+        }
+      },
+      "LinkCard": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "pan",
+          "memberId",
+          "kind"
+        ],
+        "properties": {
+          "pan": {
+            "type": "string",
+            "pattern": "^[0-9]{10,19}$",
+            "description": "A card number: only ever in a request body; answers show it masked."
+          },
+          "memberId": {
+            "type": "string",
+            "pattern": "^mbr_[0-9a-f]{32}$"
+          },
+          "kind": {
+            "enum": [
+              "loyalty",
+              "bank"
+            ],
+            "description": "Echoed in the answer; the ledger does not keep it yet (lookups show loyalty)."
           }
         }
       }

@@ -81,6 +81,14 @@ enum AdminAuditText {
                     json.member("newCard", newMasked.description)
                     json.member("newCardId", AdminIdentifier.card(newCard))
                 })
+        case .link(let newCard, let newMasked):
+            draft = AuditDraft(
+                action: "cards.link", target: "members/" + AdminIdentifier.member(record.card),
+                detail: AuditDetail.make { json in
+                    json.member("card", newMasked.description)
+                    json.member("cardId", AdminIdentifier.card(newCard))
+                    json.member("memberCard", record.masked.description)
+                })
         case .adjust(let asset, let amount):
             draft = AuditDraft(
                 action: "members.adjust", target: "members/" + AdminIdentifier.member(record.card),
