@@ -261,4 +261,34 @@ struct AdminCardLinkTests {
         let ledger = try AdminAccessClient.command(["ledger", "verify", "--data", directory.data])
         #expect(ledger.status == 0, "\(ledger.output)")
     }
+    @Test("SIGKILL in a burst of links: every 201 card belongs to the member after the restart; both logs verify")
+    func killDuringLinks() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        var settings = SwitchSettings.admin(["requestsPerSecondPerToken": 100_000])
+        settings.shards = 1
+        var (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: settings)
+        defer { server.stop() }
+        let enrolled = try AdminMembersAndCardsTests.post(
+            server.adminPort!, "/v1/members", token: admin, #"{"pan":"\#(Wire.card(1, test: 1307))"}"#)
+        let member = try #require(enrolled.json["id"] as? String)
+        let acknowledged = try AdminBurst.killAfter(
+            30, server: server, directory: directory, token: admin, member: "link:" + member)
+        #expect(acknowledged.count >= 30)
+        server = try SwitchProcess(directory: directory, settings: settings, run: 1)
+        for pan in acknowledged {
+            #expect(try AdminMembersAndCardsTests.cardId(server.adminPort!, token: admin, pan: pan).member == member)
+        }
+        let shown = try AdminAccessClient.call(server.adminPort!, "GET", "/v1/members/\(member)", token: admin)
+        let cards = (shown.json["cards"] as? [[String: Any]])?.count ?? 0
+        let links = try AdminAccessClient.audit(server.adminPort!, token: admin).filter {
+            $0["action"] as? String == "cards.link"
+        }
+        #expect(cards == 1 + links.count && cards > acknowledged.count, "one audit entry per durable link")
+        let audit = try AdminAccessClient.command(["audit", "verify", "--data", directory.data])
+        #expect(audit.status == 0, "\(audit.output)")
+        server.stop()
+        let ledger = try AdminAccessClient.command(["ledger", "verify", "--data", directory.data])
+        #expect(ledger.status == 0, "\(ledger.output)")
+    }
 }
