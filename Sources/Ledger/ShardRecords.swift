@@ -70,6 +70,12 @@ enum CommandKind: UInt8, BitwiseCopyable {
     case adjust = 16
     /// A read of a card and its member for the admin API; never logged, changes nothing.
     case inspect = 17
+    /// A gift card issued (with its currency: enrols the card with a member of its own) or loaded (no currency):
+    /// stored value added to the card's gift account (ShardState+Gift.swift).
+    case giftLoad = 18
+    /// A terminal's payment (amount > 0) or balance inquiry (amount 0) on a gift card, in the terminal's currency:
+    /// a `.pay` or `.balance` becomes this on the shard when its card is a gift card.
+    case giftUse = 19
 }
 
 /// The outcome remembered for an idempotency key, so that a repeat gets it back unchanged.

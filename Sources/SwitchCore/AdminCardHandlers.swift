@@ -14,13 +14,14 @@ enum AdminCardJSON {
 
     /// `{"id", "masked", "status", "kind", "memberId"?}` (the member where the answer knows it).
     static func card(
-        id: String, masked: MaskedCard, status: String, memberId: String?, to json: inout JSONWriter
+        id: String, masked: MaskedCard, status: String, memberId: String?, kind: String = "loyalty",
+        to json: inout JSONWriter
     ) {
         json.beginObject()
         json.member("id", id)
         json.member("masked", masked.description)
         json.member("status", status)
-        json.member("kind", "loyalty")
+        json.member("kind", kind)
         if let memberId { json.member("memberId", memberId) }
         json.endObject()
     }
@@ -82,7 +83,7 @@ final class CardLookupHandler: HTTPHandler {
                 AdminCardJSON.card(
                     id: AdminIdentifier.card(hash), masked: inspection.masked,
                     status: AdminCardJSON.status(inspection.status), memberId: AdminIdentifier.member(memberHash),
-                    to: &json)
+                    kind: inspection.gift == nil ? "loyalty" : "gift", to: &json)
                 json.endObject()
             }
         }
