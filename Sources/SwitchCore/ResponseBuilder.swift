@@ -176,7 +176,6 @@ enum ResponseBuilder {
     static func setAdditionalAmounts(_ response: inout ISOMessage, _ reply: LedgerReply) {
         var text = InlineArray<120, UInt8>(repeating: 0x20)
         var count = 0
-        let points: (UInt8, UInt8, UInt8) = (0x39, 0x39, 0x39)
         func add(_ amountType: UInt16, _ currency: (UInt8, UInt8, UInt8), _ amount: Int64) {
             guard count < amountEntriesMax else { return }
             writeEntry(&text, at: count * amountEntryLength, amountType, currency, amount)
