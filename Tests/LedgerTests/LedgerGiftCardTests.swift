@@ -155,3 +155,19 @@ import Testing
         #expect(MemoryLayout<LoyaltyReceipt>.offset(of: \.rulesVersion) == 16)
     }
 }
+
+extension LedgerGiftCardTests {
+    @Test("a gift card replaced on its shard carries its value to the new card; to another shard it is refused")
+    mutating func replacement() throws {
+        let ledger = try Ledger.open(directory: directory.path, configuration: testConfiguration(shards: 2, clock: clock))
+        defer { ledger.close() }
+        let (giftCard, number) = card(onShard: 0, of: ledger, startingAt: 1)
+        #expect(issued(ledger, giftCard, 900).status == .approved)
+        let (sameShard, _) = card(onShard: 0, of: ledger, startingAt: number + 1)
+        let (otherShard, _) = card(onShard: 1, of: ledger, startingAt: number + 1)
+        #expect(ledger.perform(requests.make(giftCard, .replace(newCard: otherShard))).status == .notPermitted)
+        #expect(ledger.perform(requests.make(giftCard, .replace(newCard: sameShard))).status == .approved)
+        #expect(ledger.perform(terminal(sameShard, .balance)).gift?.balanceMinor == 900)
+        #expect(ledger.perform(pay(giftCard, 100)).status == .cardBlocked, "the old card is replaced: 62")
+    }
+}
