@@ -3,8 +3,9 @@ AdminUsersAndAuditTests and AdminMembersAndCardsTests).
 
 usage: admin_burst.py PORT TOKEN THREADS                  creates users
        admin_burst.py PORT TOKEN THREADS MEMBER_ID        adjusts the member's points by +1
-Prints one line per answer, flushed at once: "STATUS VALUE", VALUE the new user's id or the adjustment's
-balanceAfter ("-" when the answer has none).
+       admin_burst.py PORT TOKEN THREADS gift:CARD_ID     loads the gift card with 1 (AdminGiftCardTests)
+Prints one line per answer, flushed at once: "STATUS VALUE", VALUE the new user's id, the adjustment's
+balanceAfter or the gift card's balanceMinor ("-" when the answer has none).
 """
 import http.client
 import json
@@ -18,6 +19,8 @@ def request(index, number, member):
     if member is None:
         body = {"name": "burst-%d-%d" % (index, number), "role": "auditor"}
         return "/v1/users", json.dumps(body), "id"
+    if member.startswith("gift:"):
+        return "/v1/gift-cards/%s/load" % member[5:], json.dumps({"amountMinor": 1}), "balanceMinor"
     body = {"asset": "points", "amount": 1, "reason": "goodwill"}
     return "/v1/members/%s/adjustments" % member, json.dumps(body), "balanceAfter"
 
