@@ -30,7 +30,7 @@ public struct LedgerConfiguration: Sendable {
     /// Cross-shard card replacements in flight per shard.
     public var transfersInFlightMax: Int = 1024
     /// Gift cards per shard (each also holds a member and a card); issuing beyond it is refused with
-    /// `.capacityExceeded`. 16 bytes each plus 8 of index.
+    /// `.capacityExceeded`. 16 bytes each plus 16 of index.
     public var giftCardsPerShardMax: Int = 1 << 16
     /// Bytes of log records in one group commit; a fuller batch is committed early.
     public var batchBytesMax: Int = 1 << 20

@@ -21,11 +21,8 @@ extension ShardState {
         else { return false }
         var options: CommandOptions = command.options.intersection([.hasTerminalReference, .admin])
         if command.isPay {
-            let partial = decider.plan(
-                command.paymentTerms, requestedMinor: command.amountMinor, purchaseTotalMinor: nil, pointsBalance: 0,
-                creditBalanceMinor: 0
-            ).allowsPartial
-            if partial { options.insert(.allowPartial) }
+            guard decider.isValid(command.paymentTerms) else { return false }
+            if decider.allowsPartial(command.paymentTerms) { options.insert(.allowPartial) }
         } else {
             command.amountMinor = 0
         }
