@@ -99,7 +99,7 @@ let package = Package(
                 "ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty", "LoyaltyLedger", "HTTP", "AdminAccess",
                 "WebhookTestSupport",
             ],
-            exclude: ["contract_client.py", "tls_client.py", "admin_client.py", "admin_burst.py"],
+            exclude: ["contract_client.py", "tls_client.py", "admin_client.py", "admin_burst.py", "giftcard_client.py"],
             swiftSettings: strictSettings
         ),
         .testTarget(

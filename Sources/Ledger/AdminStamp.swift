@@ -29,6 +29,9 @@ public struct AdminRecord: Sendable, Equatable {
         case replace(newCard: CardHash, newMasked: MaskedCard)
         case link(newCard: CardHash, newMasked: MaskedCard)
         case adjust(asset: Asset, amount: Int64)
+        /// A gift card issued holding `amountMinor` of `currencyCode`.
+        case issueGift(amountMinor: Int64, currencyCode: UInt16)
+        case loadGift(amountMinor: Int64)
     }
 
     public var stamp: AdminStamp
@@ -59,6 +62,11 @@ extension AdminRecord {
         case .replace: change = .replace(newCard: command.otherCardHash, newMasked: command.otherMasked)
         case .link: change = .link(newCard: command.otherCardHash, newMasked: command.otherMasked)
         case .adjust: change = .adjust(asset: command.asset, amount: command.amounts[command.asset])
+        case .giftLoad:
+            change =
+                command.currencyCode != 0
+                ? .issueGift(amountMinor: command.amountMinor, currencyCode: command.currencyCode)
+                : .loadGift(amountMinor: command.amountMinor)
         default: return nil
         }
         self.init(
@@ -82,6 +90,8 @@ public struct CardInspection: Hashable, Sendable {
     public var tier: UInt8
     public var purchases: Int64
     public var volumeMinor: Int64
+    /// The member's gift card value when its card is a gift card (nil otherwise).
+    public var gift: GiftBalance? = nil
 
     public struct MemberCard: Hashable, Sendable {
         public var hash: CardHash

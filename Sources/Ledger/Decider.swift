@@ -29,6 +29,8 @@ public protocol Decider: AnyObject, Sendable {
     func isValid(_ terms: PaymentTerms) -> Bool
     /// What a point is worth under `terms` (for a settlement between coalition merchants).
     func pointValueMinor(_ terms: PaymentTerms) -> Int64
+    /// Whether `terms` approve part of a payment when the value falls short (a gift card's payment follows it).
+    func allowsPartial(_ terms: PaymentTerms) -> Bool
     /// What to take from the member's balances to pay `requestedMinor` of a purchase of `purchaseTotalMinor` (nil:
     /// not given, no share cap). Pure arithmetic on the terms the command carries: replay plans alike.
     func plan(

@@ -29,6 +29,9 @@ public struct LedgerConfiguration: Sendable {
     public var keyBufferEntriesMax: Int = 1 << 16
     /// Cross-shard card replacements in flight per shard.
     public var transfersInFlightMax: Int = 1024
+    /// Gift cards per shard (each also holds a member and a card); issuing beyond it is refused with
+    /// `.capacityExceeded`. 16 bytes each plus 16 of index.
+    public var giftCardsPerShardMax: Int = 1 << 16
     /// Bytes of log records in one group commit; a fuller batch is committed early.
     public var batchBytesMax: Int = 1 << 20
     /// Size of a preallocated log segment file. Each shard holds two allocated at all times, the current one and
@@ -145,6 +148,7 @@ public struct LedgerConfiguration: Sendable {
             "a segment holds its header and a whole batch")
         precondition(reserveRetryIntervalMs >= 1 && idleMarkSyncMs >= 1, "retry and mark intervals are positive")
         precondition(transfersInFlightMax >= 1, "transfersInFlightMax")
+        precondition(giftCardsPerShardMax >= 1 && giftCardsPerShardMax < Int(Int32.max) / 2, "giftCardsPerShardMax")
         validateLots()
     }
 }

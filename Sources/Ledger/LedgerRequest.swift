@@ -95,7 +95,16 @@ public enum LedgerOperation: Sendable {
     case link(newCard: CardNumber)
     /// Read the card and its member (`Ledger.takeInspection(tag:)` after the reply); logs and changes nothing.
     case inspect
+    /// Issue a gift card: enrol the card (unknown so far, else `notPermitted`) with a member of its own and a gift
+    /// account holding `amountMinor` (1 ... `giftBalanceMaxMinor`) of `currencyCode` (ISO 4217 numeric, 1...999).
+    case issueGift(amountMinor: Int64, currencyCode: UInt16)
+    /// Add `amountMinor` (> 0) to a gift card's stored value; refused (`invalidAmount`) when the balance would pass
+    /// `giftBalanceMaxMinor`, `unknownCard` when the card is not a gift card.
+    case loadGift(amountMinor: Int64)
 }
+
+/// The most one gift card may hold, in minor units of its currency (a load beyond it is refused).
+public let giftBalanceMaxMinor: Int64 = GiftTable.balanceMaxMinor
 
 /// What a member tells at enrolment. Zero month and day: no birthday given.
 public struct MemberProfile: Sendable {
@@ -146,6 +155,9 @@ public struct LedgerRequest: Sendable {
     public var merchant: MerchantName?
     /// An admin API change: who made it and its audit operation id, logged in the change's own record.
     public var admin: AdminStamp?
+    /// For a payment or balance inquiry (`.pay`, `.balance`): the terminal's currency (field 49; 0 when absent).
+    /// Read only when the card is a gift card, whose value pays only in its own currency.
+    public var currencyCode: UInt16 = 0
     /// The card by its keyed hash instead of its number (the admin API names cards by ids made from it); `card`
     /// is then not read.
     public var cardHash: CardHash?
@@ -215,6 +227,8 @@ public struct LedgerReply: Hashable, Sendable {
     public var card: MaskedCard
     /// For a rules-decided purchase (and its repeats): what the rules decided, for the receipt.
     public var receipt: LoyaltyReceipt
+    /// On a gift card's payment, balance inquiry, issue or load: its stored value after it (nil otherwise).
+    public var gift: GiftBalance? { receipt.gift }
 
     public init(tag: UInt64, key: IdempotencyKey, status: LedgerStatus) {
         self.tag = tag
@@ -243,6 +257,9 @@ public struct LoyaltyReceipt: Hashable, Sendable, BitwiseCopyable {
     /// the rules of `rulesVersion` describe them.
     public var offerAppliedHash: UInt32 = 0
     public var offerGrantedHash: UInt32 = 0
+    /// A gift card's answer: the card's currency (ISO 4217 numeric); 0 for every other answer. It sits where the
+    /// alignment left four bytes free, so the remembered outcome keeps its size (and old data its layout).
+    var giftCurrencyCode: UInt16 = 0
     /// The configuration version of the rules that decided.
     public var rulesVersion: Int64
     /// A payment with stored value (`LedgerOperation.pay`): the part of the purchase amount paid, in minor units.
@@ -260,6 +277,34 @@ public struct LoyaltyReceipt: Hashable, Sendable, BitwiseCopyable {
 
     static func payment(_ amountPaidMinor: Int64) -> LoyaltyReceipt {
         LoyaltyReceipt(isDecided: false, tier: 0, tierBefore: 0, rulesVersion: 0, amountPaidMinor: amountPaidMinor)
+    }
+
+    /// A gift card's answer decides nothing under the rules, so `rulesVersion`'s eight bytes keep the card's value
+    /// after it (`giftCurrencyCode` says which reading holds); `amountPaidMinor` is what a payment took.
+    static func gift(currencyCode: UInt16, balanceMinor: Int64, amountPaidMinor: Int64 = 0) -> LoyaltyReceipt {
+        precondition(currencyCode != 0 && balanceMinor >= 0, "a gift answer names its currency")
+        var receipt = LoyaltyReceipt(
+            isDecided: false, tier: 0, tierBefore: 0, rulesVersion: balanceMinor, amountPaidMinor: amountPaidMinor)
+        receipt.giftCurrencyCode = currencyCode
+        return receipt
+    }
+
+    /// The gift card's value after the answer, or nil when this is not a gift card's answer.
+    public var gift: GiftBalance? {
+        guard giftCurrencyCode != 0 else { return nil }
+        precondition(!isDecided, "a gift answer is never a rules decision")
+        return GiftBalance(currencyCode: giftCurrencyCode, balanceMinor: rulesVersion)
+    }
+}
+
+/// A gift card's stored value: shown in field 54 (amount type 02, in the card's currency) and by the admin API.
+public struct GiftBalance: Hashable, Sendable {
+    public var currencyCode: UInt16
+    public var balanceMinor: Int64
+
+    public init(currencyCode: UInt16, balanceMinor: Int64) {
+        self.currencyCode = currencyCode
+        self.balanceMinor = balanceMinor
     }
 }
 

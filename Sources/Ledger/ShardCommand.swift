@@ -70,6 +70,10 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     /// Earn (and any command that may credit): the lot's expiry days and origin; resolved before apply and
     /// logged with `optionHasLotTerms` (ShardCommand+Lots.swift). Without the bit: never expires.
     var lotTerms = LotTerms.neverExpires
+    /// GiftLoad: the card's currency when issuing (0: a load). GiftUse: the terminal's currency (field 49, 0 when
+    /// absent). Pay and balance: the terminal's currency, read only when the card turns out a gift card (not
+    /// logged on them: the record is then a `giftUse`).
+    var currencyCode: UInt16 = 0
     /// With `admin`: who made the change and its audit operation id (logged after every other field).
     var admin = AdminStamp.none
 
@@ -91,7 +95,7 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     /// The kinds a reversal can undo, hence the only ones that keep a terminal reference.
     static func keepsTerminalReference(_ kind: CommandKind) -> Bool {
         switch kind {
-        case .earn, .redeem, .hold, .capture, .refund: true
+        case .earn, .redeem, .hold, .capture, .refund, .giftUse: true
         default: false
         }
     }
@@ -116,6 +120,7 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         self.sink = sink
         setOperation(request.operation, cardHashKey: cardHashKey)
         if kind == .earn || kind == .adjust { lotTerms = request.lotTerms }
+        if kind == .balance || isPay { currencyCode = request.currencyCode }
         if let stamp = request.admin {
             admin = stamp
             options.insert(.admin)
@@ -205,6 +210,13 @@ struct ShardCommand: Sendable, BitwiseCopyable {
             asset = adjustedAsset
             amounts[adjustedAsset] = amount
         case .inspect: kind = .inspect
+        case .issueGift(let amount, let currency):
+            kind = .giftLoad
+            amountMinor = amount
+            currencyCode = currency
+        case .loadGift(let amount):
+            kind = .giftLoad
+            amountMinor = amount
         }
     }
 

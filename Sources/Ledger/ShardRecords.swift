@@ -70,6 +70,12 @@ enum CommandKind: UInt8, BitwiseCopyable {
     case adjust = 16
     /// A read of a card and its member for the admin API; never logged, changes nothing.
     case inspect = 17
+    /// A gift card issued (with its currency: enrols the card with a member of its own) or loaded (no currency):
+    /// stored value added to the card's gift account (ShardState+Gift.swift).
+    case giftLoad = 18
+    /// A terminal's payment (amount > 0) or balance inquiry (amount 0) on a gift card, in the terminal's currency:
+    /// a `.pay` or `.balance` becomes this on the shard when its card is a gift card.
+    case giftUse = 19
     /// Destination half of a cross-shard replacement that must enrol the new card: declined (`notPermitted`) when
     /// the card is in use on the destination, so the source restores the old card, and a card enrolled there
     /// after the admin API's check is never merged into. Kind 12 merged instead; its records replay so.

@@ -115,7 +115,12 @@ extension ShardState {
             status: .init(rawValue: card.status.rawValue)!, masked: card.masked, memberCards: memberCards,
             balance: member.balance, available: member.available, tier: summary.tier,
             purchases: Int64(summary.purchaseCount), volumeMinor: summary.purchaseVolumeMinor)
-        inspections?.put(inspection, tag: command.tag)
+        var withGift = inspection
+        if let account = gifts.count > 0 ? gifts.find(member: card.member) : nil {
+            let gift = gifts.accounts[account]
+            withGift.gift = GiftBalance(currencyCode: gift.currencyCode, balanceMinor: gift.balanceMinor)
+        }
+        inspections?.put(withGift, tag: command.tag)
         return ApplyResult(reply: reply, isLogged: false)
     }
 }

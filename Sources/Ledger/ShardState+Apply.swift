@@ -92,11 +92,15 @@ extension ShardState {
         reply.debited = entry.outcome.debited
         reply.card = entry.outcome.card
         reply.receipt = entry.outcome.receipt
+        // Only a gift card's entries say anything in the receipt's gift bytes (older entries had padding there).
+        if entry.effect.kind != .giftLoad && entry.effect.kind != .giftUse { reply.receipt.giftCurrencyCode = 0 }
         if entry.effect.kind == .redeem { reply.receipt = LoyaltyReceipt.payment(reply.receipt.amountPaidMinor) }
         return ApplyResult(reply: reply, isLogged: false)
     }
 
     private func perform(_ command: inout ShardCommand, nowMs: Int64) -> OperationResult {
+        _ = turnIntoGiftUse(&command)
+        if refusesHold(command) { return OperationResult(.notPermitted, card: command.masked, kind: .hold) }
         switch command.kind {
         case .enrol: return performEnrol(command)
         case .profile: return performProfile(command)
@@ -112,6 +116,8 @@ extension ShardState {
         case .replace: return performReplace(command, nowMs: nowMs)
         case .adjust: return performAdjust(command, nowMs: nowMs)
         case .link: return performLink(command)
+        case .giftLoad: return performGiftLoad(command)
+        case .giftUse: return performGiftUse(command)
         case .none, .transferIn, .transferInNewCard, .transferDone, .expireLots, .inspect:
             preconditionFailure("not a client command: \(command.kind)")
         }

@@ -109,7 +109,10 @@ extension ShardState {
             expireHolds(member: member, nowMs: nowMs)
             if let hold = activeHold(madeAt: position) { releaseHold(hold) }
             return true
-        case .void, .reverse, .block, .replace, .link, .transferIn, .transferInNewCard, .transferDone, .expireLots, .adjust, .inspect, .none:
+        case .giftUse:
+            return undoGiftUse(original, &result)
+        case .void, .reverse, .block, .replace, .link, .transferIn, .transferInNewCard, .transferDone, .expireLots,
+            .adjust, .inspect, .giftLoad, .none:
             result.status = .notPermitted
             return false
         }

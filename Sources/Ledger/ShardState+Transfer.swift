@@ -35,7 +35,9 @@ extension ShardState {
         if destination == shardIndex {
             return replaceOnThisShard(command, oldCard: oldCard, result)
         }
-        guard members[member].holdCount == 0 else {
+        // Gift value stays with its member (the gift table is per shard): a gift card is replaced on its own shard
+        // only, where the new card joins the same member and so the same value.
+        guard members[member].holdCount == 0, gifts.count == 0 || gifts.find(member: Int32(member)) == nil else {
             result.status = .notPermitted
             return result
         }

@@ -68,6 +68,8 @@ final class ShardState: @unchecked Sendable {
     let settlements: SettlementTable
     /// What payments and captures under rules took, lot by lot, for their reversals (ShardState+Coalition.swift).
     let spentLots: SpentLotTable
+    /// Gift cards' stored value, by member (ShardState+Gift.swift).
+    var gifts: GiftTable
     /// Where inspections (`LedgerOperation.inspect`) are left for the admin API; nil during read-only recovery.
     var inspections: InspectionBoard?
     /// The shard thread's id once it runs (0 during recovery, which runs before it on the opening thread).
@@ -101,6 +103,7 @@ final class ShardState: @unchecked Sendable {
         settlements = SettlementTable(capacity: limits.settlementPairsPerShardMax)
         spentLots = SpentLotTable(capacity: limits.spentLotPartsPerShardMax)
         lots = LotTable(limits: limits)
+        gifts = GiftTable(accountsMax: limits.giftCardsPerShardMax)
     }
 
     static func shard(of hash: CardHash, shardCount: Int) -> Int {

@@ -92,6 +92,7 @@ extension Snapshot {
         copyIdempotency(header, from: bytes.baseAddress! + offset, into: state)
         offset += sizes[3]
         copy(state.outbox, count: header.outboxCount, size: sizes[4])
+        if header.version >= 7 { offset = try loadGifts(from: bytes, offset: offset, into: state, path: path) }
         let lotsEnd = try loadLots(from: bytes, offset: offset, into: state, path: path)
         let settlementsEnd = try loadSettlements(from: bytes, offset: lotsEnd, into: state, path: path)
         try loadSpentLots(from: bytes, offset: settlementsEnd, into: state, path: path)

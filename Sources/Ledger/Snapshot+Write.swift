@@ -44,7 +44,7 @@ final class SnapshotImage: @unchecked Sendable {
         let tables = [
             state.members.rawBytesInUse.count, state.cards.cards.rawBytesInUse.count, state.holds.rawBytesInUse.count,
             state.idempotency.count * MemoryLayout<IdempotencyEntry>.stride, state.outbox.rawBytesInUse.count,
-            Snapshot.lotSectionBytes(state.lots), Snapshot.settlementSectionBytes(state.settlements),
+            Snapshot.giftSectionBytes(state.gifts), Snapshot.lotSectionBytes(state.lots), Snapshot.settlementSectionBytes(state.settlements),
             Snapshot.spentLotSectionBytes(state.spentLots), Snapshot.keySectionBytes(state.idempotency.store),
         ]
         bytes = .allocate(byteCount: Snapshot.headerBytes + tables.reduce(0, +) + 4, alignment: 16)
@@ -61,6 +61,7 @@ final class SnapshotImage: @unchecked Sendable {
         append(state.holds.rawBytesInUse)
         appendIdempotencyEntries(state.idempotency)
         append(state.outbox.rawBytesInUse)
+        appendGifts(state.gifts)
         appendLots(state.lots)
         appendSettlements(state.settlements)
         appendSpentLots(state.spentLots)

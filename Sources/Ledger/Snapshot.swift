@@ -18,8 +18,9 @@ enum Snapshot {
     /// 6: the key store's part follows (Snapshot+Keys.swift): the runs it relies on and its filling buffer.
     /// Format 5 is still read (its keys all in the ring); older snapshots are refused as incompatible (not
     /// converted): the format is young, and the refusal names both versions so the operator knows why.
-    static let version: UInt32 = 6
-    static let versionsRead: ClosedRange<UInt32> = 5...6
+    /// 7: a gift-account section follows the outbox (Snapshot+Gifts.swift); formats 5 and 6 load with none.
+    static let version: UInt32 = 7
+    static let versionsRead: ClosedRange<UInt32> = 5...7
     static let headerBytes = 128
 
     static func fileName(sequence: UInt64) -> String {

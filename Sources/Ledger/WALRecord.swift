@@ -16,6 +16,9 @@ import CCRC32C
 ///                           reference (32 bytes) when option 16 is set, the lot terms with option 128, and
 ///                           last the admin stamp (24 bytes) with option 0x2000 (an admin API change)
 ///
+/// A gift card's issue or load (kind 18) and payment or inquiry (kind 19) carry amount (Int64) and currency
+/// (UInt16, 6 zero bytes) as their kind's fields.
+///
 /// `batchFirstSequence` lets recovery tell damage in the last batch (a torn write: truncate) from damage
 /// in an earlier, acknowledged batch (refuse to start).
 enum WALRecord {
@@ -168,6 +171,11 @@ enum WALRecord {
             writer.put(command.loggedReference)
         case .adjust:
             writer.put(command.amounts)
+        case .giftLoad, .giftUse:
+            writer.put(command.amountMinor)
+            writer.put(command.currencyCode)
+            writer.put(UInt16(0))
+            writer.put(UInt32(0))
         case .inspect:
             preconditionFailure("an inspection is never logged")
         case .profile:
@@ -277,6 +285,14 @@ enum WALRecord {
                 amounts[command.asset == .points ? .credit : .points] == 0
             else { return false }
             command.amounts = amounts
+        case .giftLoad, .giftUse:
+            // A load adds something; a use pays something or (0) asks the balance. An issue names its currency.
+            guard let amount = reader.get(Int64.self), amount >= 0, amount <= ShardState.balanceMagnitudeMax,
+                amount > 0 || command.kind == .giftUse, let currency = reader.get(UInt16.self), currency <= 999,
+                reader.get(UInt16.self) == 0, reader.get(UInt32.self) == 0
+            else { return false }
+            command.amountMinor = amount
+            command.currencyCode = currency
         case .inspect:
             return false
         case .profile:

@@ -101,6 +101,11 @@ public final class LoyaltyDecider: Decider {
         return policy.pointValueMinor
     }
 
+    public func allowsPartial(_ terms: PaymentTerms) -> Bool {
+        guard let policy = terms.policy else { preconditionFailure("payment terms no policy writes") }
+        return policy.partialApproval
+    }
+
     public func plan(
         _ terms: PaymentTerms, requestedMinor: Int64, purchaseTotalMinor: Int64?, pointsBalance: Int64,
         creditBalanceMinor: Int64

@@ -42,6 +42,8 @@ enum AdminAPI {
         router.add(.post, "/v1/cards", LinkCardHandler(gate: gate, door: door))
         router.add(.post, "/v1/cards/{id}/block", BlockCardHandler(gate: gate, door: door))
         router.add(.post, "/v1/cards/{id}/replace", ReplaceCardHandler(gate: gate, door: door))
+        router.add(.post, "/v1/gift-cards", IssueGiftCardHandler(gate: gate, door: door))
+        router.add(.post, "/v1/gift-cards/{id}/load", LoadGiftCardHandler(gate: gate, door: door))
         return router
     }
 }

@@ -847,6 +847,141 @@ extension AdminAPIDocument {
           }
         }
       }
+    },
+    "/v1/gift-cards": {
+      "post": {
+        "operationId": "issueGiftCard",
+        "summary": "Issues a gift card holding stored value in its own currency (operator, admin). 409 when the card is in use.",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/GiftCardIssue"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The gift card, issued.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/GiftCard"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/UnprocessableContent"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          }
+        }
+      }
+    },
+    "/v1/gift-cards/{id}/load": {
+      "post": {
+        "operationId": "loadGiftCard",
+        "summary": "Adds value to a gift card (operator, admin); 422 beyond 100,000,000 minor units per card.",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/GiftCardLoad"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The gift card, loaded.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/GiftCard"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/UnprocessableContent"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          }
+        }
+      }
     }
   },
   "components": {
@@ -1325,6 +1460,15 @@ extension AdminAPIDocument {
           },
           "credit": {
             "type": "integer"
+          },
+          "giftValue": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "The member's gift card value in minor units of giftCurrency (0 without a gift card)."
+          },
+          "giftCurrency": {
+            "type": "string",
+            "pattern": "^[0-9]{3}$"
           }
         }
       },
@@ -1354,7 +1498,8 @@ extension AdminAPIDocument {
           "kind": {
             "enum": [
               "loyalty",
-              "bank"
+              "bank",
+              "gift"
             ]
           },
           "memberId": {
@@ -1598,6 +1743,84 @@ extension AdminAPIDocument {
               "bank"
             ],
             "description": "Echoed in the answer; the ledger does not keep it yet (lookups show loyalty)."
+          }
+        }
+      },
+      "GiftCardIssue": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "pan",
+          "amountMinor",
+          "currency"
+        ],
+        "properties": {
+          "pan": {
+            "type": "string",
+            "pattern": "^[0-9]{10,19}$",
+            "description": "A card number: only ever in a request body; answers show it masked."
+          },
+          "amountMinor": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100000000
+          },
+          "currency": {
+            "type": "string",
+            "pattern": "^[0-9]{3}$",
+            "description": "ISO 4217 numeric, as field 49 carries it; not 000."
+          }
+        }
+      },
+      "GiftCardLoad": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "amountMinor"
+        ],
+        "properties": {
+          "amountMinor": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100000000
+          }
+        }
+      },
+      "GiftCard": {
+        "type": "object",
+        "required": [
+          "id",
+          "masked",
+          "kind",
+          "memberId",
+          "currency",
+          "balanceMinor"
+        ],
+        "properties": {
+          "id": {
+            "type": "string",
+            "pattern": "^crd_[0-9a-f]{32}$"
+          },
+          "masked": {
+            "type": "string"
+          },
+          "kind": {
+            "enum": [
+              "gift"
+            ]
+          },
+          "memberId": {
+            "type": "string",
+            "pattern": "^mbr_[0-9a-f]{32}$"
+          },
+          "currency": {
+            "type": "string",
+            "pattern": "^[0-9]{3}$"
+          },
+          "balanceMinor": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 100000000
           }
         }
       }

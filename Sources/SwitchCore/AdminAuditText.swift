@@ -99,6 +99,21 @@ enum AdminAuditText {
                     if let note { json.member("note", note) }
                     json.member("reason", reasonName(adjustmentReasons, record.stamp.reason))
                 })
+        case .issueGift(let amountMinor, let currencyCode):
+            draft = AuditDraft(
+                action: "giftcards.issue", target: "gift-cards/" + card,
+                detail: AuditDetail.make { json in
+                    json.member("amountMinor", amountMinor)
+                    json.member("card", record.masked.description)
+                    json.member("currency", Int64(currencyCode))
+                })
+        case .loadGift(let amountMinor):
+            draft = AuditDraft(
+                action: "giftcards.load", target: "gift-cards/" + card,
+                detail: AuditDetail.make { json in
+                    json.member("amountMinor", amountMinor)
+                    json.member("card", record.masked.description)
+                })
         }
         return (draft, actor(record.stamp))
     }

@@ -83,7 +83,7 @@ final class CardLookupHandler: HTTPHandler {
                 AdminCardJSON.card(
                     id: AdminIdentifier.card(hash), masked: inspection.masked,
                     status: AdminCardJSON.status(inspection.status), memberId: AdminIdentifier.member(memberHash),
-                    to: &json)
+                    kind: inspection.gift == nil ? "loyalty" : "gift", to: &json)
                 json.endObject()
             }
         }

@@ -233,13 +233,15 @@ enum AdminMemberJSON {
         json.member("id", id)
         json.member("tier", Int64(tier))
         json.key("balances")
-        amounts(balance, to: &json)
+        amounts(balance, gift: stats?.gift, to: &json)
         json.key("available")
-        amounts(available, to: &json)
+        amounts(available, gift: stats?.gift, to: &json)
         json.key("cards")
         json.beginArray()
+        // A gift card's member holds that card alone (and its replacements), so its cards are gift cards.
+        let kind = stats?.gift == nil ? "loyalty" : "gift"
         for (cardId, masked, status) in cards {
-            AdminCardJSON.card(id: cardId, masked: masked, status: status, memberId: id, to: &json)
+            AdminCardJSON.card(id: cardId, masked: masked, status: status, memberId: id, kind: kind, to: &json)
         }
         json.endArray()
         json.key("profile")
@@ -258,10 +260,17 @@ enum AdminMemberJSON {
         json.endObject()
     }
 
-    private static func amounts(_ amounts: AssetAmounts, to json: inout JSONWriter) {
+    /// `gift`: the member's gift card value (balances only: gift value has no holds), 0 without one.
+    private static func amounts(_ amounts: AssetAmounts, gift: GiftBalance? = nil, to json: inout JSONWriter) {
         json.beginObject()
         json.member("points", amounts.points)
         json.member("credit", amounts.credit)
+        if let gift {
+            json.member("giftValue", gift.balanceMinor)
+            json.member("giftCurrency", AdminGiftCardJSON.currencyText(gift.currencyCode))
+        } else {
+            json.member("giftValue", Int64(0))
+        }
         json.endObject()
     }
 }

@@ -107,7 +107,8 @@ final class LoopContext {
             } else if var response = entry.response {
                 ResponseBuilder.complete(&response, reply: reply, redemption: rules.redemption)
                 let isPurchase = entry.kind == .purchase || entry.kind == .offlinePurchase
-                if (isPurchase || entry.kind == .balanceInquiry) && reply.status.isApproval {
+                // A gift card's answer has no loyalty receipt: its value shows in field 54 alone.
+                if (isPurchase || entry.kind == .balanceInquiry) && reply.status.isApproval && reply.gift == nil {
                     let deciding = runtime.decider.program(version: reply.receipt.rulesVersion) ?? rules
                     // The embedded program (version 0) names nothing: its answers carry no field 63, as before.
                     if deciding.version > 0 { ResponseBuilder.setReceipt(&response, reply, rules: deciding) }

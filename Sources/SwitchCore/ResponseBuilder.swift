@@ -176,12 +176,31 @@ enum ResponseBuilder {
     static func setAdditionalAmounts(_ response: inout ISOMessage, _ reply: LedgerReply) {
         var text = InlineArray<120, UInt8>(repeating: 0x20)
         var count = 0
-        let points: (UInt8, UInt8, UInt8) = (0x39, 0x39, 0x39)
         func add(_ amountType: UInt16, _ currency: (UInt8, UInt8, UInt8), _ amount: Int64) {
             guard count < amountEntriesMax else { return }
             writeEntry(&text, at: count * amountEntryLength, amountType, currency, amount)
             count += 1
         }
+        if let gift = reply.gift {
+            // A gift card shows its own value only, in its own currency (points and credit are not its business).
+            let code = gift.currencyCode
+            add(2, (UInt8(0x30 + code / 100 % 10), UInt8(0x30 + code / 10 % 10), UInt8(0x30 + code % 10)), gift.balanceMinor)
+        } else {
+            addLoyaltyAmounts(reply, response, add)
+        }
+        var span = text.mutableSpan
+        span.withUnsafeMutableBytes { bytes in
+            try? response.set(
+                54, canonicalBytes: UnsafeRawBufferPointer(rebasing: bytes[0..<(count * amountEntryLength)]))
+        }
+    }
+
+    /// Points first (available, ledger when holds differ, credited, debited), then store credit in the
+    /// transaction currency when there is any.
+    private static func addLoyaltyAmounts(
+        _ reply: LedgerReply, _ response: ISOMessage, _ add: (UInt16, (UInt8, UInt8, UInt8), Int64) -> Void
+    ) {
+        let points: (UInt8, UInt8, UInt8) = (0x39, 0x39, 0x39)
         add(2, points, reply.available.points)
         if reply.balance.points != reply.available.points { add(1, points, reply.balance.points) }
         if reply.credited.points > 0 { add(90, points, reply.credited.points) }
@@ -193,11 +212,6 @@ enum ResponseBuilder {
             add(2, code, reply.available.credit)
             if reply.credited.credit > 0 { add(90, code, reply.credited.credit) }
             if reply.debited.credit > 0 { add(91, code, -reply.debited.credit) }
-        }
-        var span = text.mutableSpan
-        span.withUnsafeMutableBytes { bytes in
-            try? response.set(
-                54, canonicalBytes: UnsafeRawBufferPointer(rebasing: bytes[0..<(count * amountEntryLength)]))
         }
     }
 

@@ -81,6 +81,10 @@ extension SwitchConnection {
         if kind == .hold || kind == .completion {
             ledgerRequest.merchant = MerchantName(shortIdentifier(42))
         }
+        // A gift card pays and answers only in its own currency: the shard compares it with field 49.
+        if kind == .redeem || kind == .balanceInquiry {
+            ledgerRequest.currencyCode = request.integer(49).map { UInt16(clamping: $0) } ?? 0
+        }
         guard context.enqueue(ledgerRequest, state) else {
             answerNow(.notAnsweredInTime, tpdu: tpdu)
             return

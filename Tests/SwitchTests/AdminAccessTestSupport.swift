@@ -116,7 +116,10 @@ enum AdminBurst {
         try burst.run()
         func answered() -> [String] {
             let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
-            return text.split(separator: "\n").filter { $0.hasPrefix("201 ") }.map { String($0.dropFirst(4)) }
+            // 201 for users and adjustments, 200 for gift card loads.
+            return text.split(separator: "\n").filter { $0.hasPrefix("201 ") || $0.hasPrefix("200 ") }.map {
+                String($0.dropFirst(4))
+            }
         }
         let deadline = Date().addingTimeInterval(60)
         while answered().count < count && Date() < deadline && burst.isRunning { usleep(2_000) }

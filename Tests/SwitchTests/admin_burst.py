@@ -5,8 +5,9 @@ usage: admin_burst.py PORT TOKEN THREADS                  creates users
        admin_burst.py PORT TOKEN THREADS MEMBER_ID        adjusts the member's points by +1
        admin_burst.py PORT TOKEN THREADS enrol            enrols members with a Persian name and a phone
        admin_burst.py PORT TOKEN THREADS link:MEMBER_ID   links new cards to the member (VALUE: the card number)
+       admin_burst.py PORT TOKEN THREADS gift:CARD_ID     loads the gift card with 1 (AdminGiftCardTests)
 Prints one line per answer, flushed at once: "STATUS VALUE", VALUE the new user's id, the adjustment's
-balanceAfter or the member's id ("-" when the answer has none).
+balanceAfter, the member's id, the card number or the gift card's balanceMinor ("-" when the answer has none).
 """
 import http.client
 import json
@@ -27,6 +28,8 @@ def request(index, number, member):
     if member.startswith("link:"):
         body = {"pan": "60370098%02d%06d" % (index, number), "memberId": member[5:], "kind": "bank"}
         return "/v1/cards", json.dumps(body), "pan"
+    if member.startswith("gift:"):
+        return "/v1/gift-cards/%s/load" % member[5:], json.dumps({"amountMinor": 1}), "balanceMinor"
     body = {"asset": "points", "amount": 1, "reason": "goodwill"}
     return "/v1/members/%s/adjustments" % member, json.dumps(body), "balanceAfter"
 
