@@ -17,7 +17,7 @@ import Synchronization
 ///   not (an earn applied to a member copied after it would count twice); TigerBeetle avoids it with immutable
 ///   LSM blocks, which our in-place tables are not.
 /// Starting a checkpoint costs the shard a few small allocations and the header (no loop over the state); each
-/// later write saves its 4 KiB chunk at most once per checkpoint (about a microsecond), and the chunks it saves
+/// later write saves its 512-byte chunk at most once per checkpoint (tens of nanoseconds), and the chunks it saves
 /// are bounded by the copy budget: beyond it the checkpoint is abandoned, never waited for.
 final class Checkpoint: @unchecked Sendable {
     /// Where a part's bytes come from: a table's region (tracked) or its memory as it is (nobody writes it).
@@ -226,11 +226,9 @@ final class Checkpoint: @unchecked Sendable {
         return true
     }
 
-    /// Nothing reads the state any more: untouched chunks are claimed (the shard stops saving them) and the
-    /// budget's pages go back to the system.
+    /// Nothing reads the state any more: untouched chunks are claimed, so the shard stops saving them.
     private func finish() {
         for region in regions { region.claimRest() }
-        budget?.returnPages()
         finished.store(true, ordering: .releasing)
     }
 }

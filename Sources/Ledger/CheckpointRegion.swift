@@ -15,9 +15,11 @@ import Synchronization
 /// checkpoint thread never keeps bytes the shard wrote after the checkpoint began (the seqlock idea: read, then
 /// check that nobody wrote).
 final class CheckpointRegion: @unchecked Sendable {
-    /// A page: small enough that a first write costs the shard about a microsecond, large enough that the marks
-    /// are 1/4096 of the table.
-    static let chunkBytes = 4096
+    /// Small, because the shard pays for each chunk it saves and its writes are scattered (a 184-byte member, a
+    /// 32-byte lot): 4 KiB chunks made one earn save ~12 KiB and a full batch stall for a second at 1M members
+    /// under load (benchmarks/RESULTS.md); at 512 bytes a save is a few cache lines, and the marks and slot
+    /// numbers cost 5 bytes per 512 of state.
+    static let chunkBytes = 512
 
     enum Mark: UInt8 {
         case untouched = 0
@@ -142,8 +144,9 @@ final class CheckpointRegion: @unchecked Sendable {
 }
 
 /// The memory a checkpoint may use for chunks the shard saved (`LedgerConfiguration.checkpointCopyBytesMax`):
-/// reserved address space (no RAM until touched), handed out by the shard one chunk at a time and given back
-/// whole (pages returned to the system) when the checkpoint ends. When it runs out the checkpoint is abandoned
+/// reserved address space (no RAM until touched), handed out by the shard one chunk at a time and taken back
+/// whole when the checkpoint ends; its pages stay for the next checkpoint (a page fault per slot would cost the
+/// shard as much as the copy), so RAM is at most the most one checkpoint saved, never beyond the limit. When it runs out the checkpoint is abandoned
 /// (the log keeps everything; the next checkpoint tries again): the shard never waits and memory never grows.
 final class CheckpointCopyBudget: @unchecked Sendable {
     let bytesMax: Int
@@ -194,11 +197,6 @@ final class CheckpointCopyBudget: @unchecked Sendable {
     func takeStall() -> UInt64 {
         defer { stallNanoseconds = 0 }
         return stallNanoseconds
-    }
-
-    /// Checkpoint thread, once the checkpoint no longer reads saved chunks: their pages go back to the system.
-    func returnPages() {
-        _ = madvise(memory, slotCount * CheckpointRegion.chunkBytes, MADV_DONTNEED)
     }
 
     /// Shard thread, once the checkpoint thread is done with the budget: the next checkpoint starts empty.

@@ -49,9 +49,9 @@ public struct LedgerConfiguration: Sendable {
     public var acceptsLogDamage: Bool = false
     /// A snapshot is written after this many records (and on close); 0 disables periodic snapshots.
     public var snapshotIntervalRecords: Int = 2_000_000
-    /// Memory one checkpoint may use for the 4 KiB chunks the shard saves before writing them while the
+    /// Memory one checkpoint may use for the 512-byte chunks the shard saves before writing them while the
     /// checkpoint thread writes the snapshot (Checkpoint.swift); address space is reserved, RAM is used only as
-    /// chunks are saved and given back when the checkpoint ends. At the limit the checkpoint is abandoned (the
+    /// chunks are saved, kept for the next checkpoint. At the limit the checkpoint is abandoned (the
     /// log keeps everything, the next one tries again): the shard never waits for it.
     public var checkpointCopyBytesMax: Int = 256 << 20
     /// Tests only: periodic snapshots keep the segments they cover, so a test can replay the whole log and compare.
@@ -152,7 +152,7 @@ public struct LedgerConfiguration: Sendable {
             "a segment holds its header and a whole batch")
         precondition(reserveRetryIntervalMs >= 1 && idleMarkSyncMs >= 1, "retry and mark intervals are positive")
         precondition(transfersInFlightMax >= 1, "transfersInFlightMax")
-        precondition(checkpointCopyBytesMax >= 4096, "checkpointCopyBytesMax holds at least one 4 KiB chunk")
+        precondition(checkpointCopyBytesMax >= 4096, "checkpointCopyBytesMax: at least 4096 bytes")
         validateLots()
     }
 }

@@ -41,7 +41,7 @@ public final class ShardStatistics: Sendable {
     public var lastCheckpointStallNanoseconds: UInt64 { lastCheckpointStall.load(ordering: .relaxed) }
     public var checkpointStallNanosecondsMax: UInt64 { checkpointStallMax.load(ordering: .relaxed) }
 
-    /// 4 KiB chunks the shard saved before writing them while checkpoints were written, since open.
+    /// 512-byte chunks the shard saved before writing them while checkpoints were written, since open.
     public var checkpointChunksSaved: Int { chunksSaved.load(ordering: .relaxed) }
 
     /// Shard thread: a checkpoint finished; its longest stall per batch and the chunks the shard saved for it.

@@ -20,14 +20,6 @@ import Testing
         return configuration
     }
 
-    static func request(key: UInt64) -> LedgerRequest {
-        let cardDigits = String(4_000_000_000_000_000 + key % cardCount)
-        return LedgerRequest(
-            tag: key, key: IdempotencyKey(word0: key), digest: ContentDigest(high: key, low: 7),
-            card: CardNumber(cardDigits)!,
-            operation: .earn(amounts: AssetAmounts(points: 1, credit: 1), purchaseAmountMinor: 100, autoEnrol: true))
-    }
-
     static func checkpointBeingWritten(_ data: String) -> Bool {
         for shard in 0..<2 {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: data + "/shard-00\(shard)")) ?? []
@@ -59,10 +51,7 @@ import Testing
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
-        let text = String(decoding: FileManager.default.contents(atPath: acknowledgements) ?? Data(), as: UTF8.self)
-        let keys = text.split(separator: "\n", omittingEmptySubsequences: true)
-            .dropLast(text.hasSuffix("\n") ? 0 : 1).compactMap { UInt64($0) }
-        return (keys, duringCheckpoint)
+        return (LedgerCrashTests.acknowledgedKeys(acknowledgements), duringCheckpoint)
     }
 
     @Test("SIGKILL while a checkpoint is written: the previous one and the log recover every acknowledged earn once; verify is clean")
@@ -89,7 +78,7 @@ import Testing
             let start = UInt64(cycle * 1_000_000)
             let acknowledgedSet = Set(keys)
             for key in start..<(start + UInt64(keys.count + LedgerCrashTests.windowSize + 1)) {
-                let reply = ledger.perform(Self.request(key: key))
+                let reply = ledger.perform(LedgerCrashTests.request(key: key, cardCount: Self.cardCount))
                 if reply.isReplay { present += 1 }
                 if acknowledgedSet.contains(key) { #expect(reply.isReplay, "acknowledged key \(key) was lost") }
             }

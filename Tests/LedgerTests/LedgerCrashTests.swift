@@ -29,7 +29,7 @@ import Testing
     }
 
     /// Must match the child's `crashRequest(key:cardCount:)`.
-    static func request(key: UInt64) -> LedgerRequest {
+    static func request(key: UInt64, cardCount: UInt64 = Self.cardCount) -> LedgerRequest {
         let cardDigits = String(4_000_000_000_000_000 + key % cardCount)
         return LedgerRequest(
             tag: key, key: IdempotencyKey(word0: key), digest: ContentDigest(high: key, low: 7),
@@ -67,7 +67,12 @@ import Testing
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
-        let text = String(decoding: FileManager.default.contents(atPath: acknowledgements) ?? Data(), as: UTF8.self)
+        return acknowledgedKeys(acknowledgements)
+    }
+
+    /// The keys in a child's acknowledgement file, without a last line cut short by the kill.
+    static func acknowledgedKeys(_ path: String) -> [UInt64] {
+        let text = String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
         return text.split(separator: "\n", omittingEmptySubsequences: true).dropLast(text.hasSuffix("\n") ? 0 : 1)
             .compactMap { UInt64($0) }
     }

@@ -54,7 +54,7 @@ func checkpointSection(members: Int, earnsAfter: Int) -> String {
     removeDirectory(directory)
     let lines = [
         "", "### Checkpoint stall on the shard thread (\(members) members, 1 shard, default 262,144-key ring)", "",
-        "| checkpoints | abandoned | chunks saved (4 KiB) | longest shard stall per checkpoint | snapshot bytes | "
+        "| checkpoints | abandoned | chunks saved (512 B) | longest shard stall per checkpoint | snapshot bytes | "
             + "the same bytes copied at once (formats ≤ 6) | recovery from the newest checkpoint + log |",
         "|---|---|---|---|---|---|---|",
         "| \(statistics.checkpointCount) | \(statistics.checkpointAbandonedCount) | \(statistics.checkpointChunksSaved) | "
