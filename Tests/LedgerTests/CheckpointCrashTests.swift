@@ -73,16 +73,7 @@ import Testing
         #expect(totals.balance.points == totals.balance.credit, "an earn was half-applied")
         let ledger = try Ledger.open(directory: directory.data, configuration: Self.configuration())
         defer { ledger.close() }
-        var present: Int64 = 0
-        for (cycle, keys) in acknowledged.enumerated() {
-            let start = UInt64(cycle * 1_000_000)
-            let acknowledgedSet = Set(keys)
-            for key in start..<(start + UInt64(keys.count + LedgerCrashTests.windowSize + 1)) {
-                let reply = ledger.perform(LedgerCrashTests.request(key: key, cardCount: Self.cardCount))
-                if reply.isReplay { present += 1 }
-                if acknowledgedSet.contains(key) { #expect(reply.isReplay, "acknowledged key \(key) was lost") }
-            }
-        }
+        let present = LedgerCrashTests.countApplied(ledger, acknowledged: acknowledged, cardCount: Self.cardCount)
         #expect(present == totals.balance.points, "applied earns and balance disagree: something applied twice")
         #expect(present >= Int64(acknowledged.map(\.count).reduce(0, +)))
     }
