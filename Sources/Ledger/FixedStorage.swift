@@ -11,6 +11,9 @@ final class FixedStorage<Element: BitwiseCopyable>: @unchecked Sendable {
     let base: UnsafeMutablePointer<Element>
     let capacity: Int
     var count: Int = 0
+    /// While a checkpoint writes this table: its bytes `[0, frozenBytes)` are copied on first write (0: none).
+    private(set) var frozenBytes = 0
+    private(set) var checkpoint: CheckpointRegion?
 
     init(capacity: Int) {
         precondition(capacity > 0, "FixedStorage needs a positive capacity")
@@ -32,6 +35,7 @@ final class FixedStorage<Element: BitwiseCopyable>: @unchecked Sendable {
         }
         unsafeMutableAddress {
             precondition(index >= 0 && index < count, "FixedStorage index out of range")
+            willWrite(index)
             return base + index
         }
     }
@@ -40,6 +44,7 @@ final class FixedStorage<Element: BitwiseCopyable>: @unchecked Sendable {
     @discardableResult
     func append(_ element: Element) -> Int {
         precondition(count < capacity, "FixedStorage is full")
+        willWrite(count)
         base[count] = element
         count += 1
         return count - 1
@@ -49,6 +54,30 @@ final class FixedStorage<Element: BitwiseCopyable>: @unchecked Sendable {
     func setCount(_ newCount: Int) {
         precondition(newCount >= 0 && newCount <= capacity, "count beyond capacity")
         count = newCount
+    }
+
+    /// One compare when no checkpoint covers the element; the region saves its chunk otherwise.
+    @inline(__always)
+    private func willWrite(_ index: Int) {
+        let offset = index &* MemoryLayout<Element>.stride
+        if offset < frozenBytes { checkpoint!.willWrite(offset: offset, count: MemoryLayout<Element>.stride) }
+    }
+
+    /// A checkpoint begins (shard thread): the bytes of the first `elements` elements are kept as they are now.
+    func beginCheckpoint(elements: Int, budget: CheckpointCopyBudget) -> CheckpointRegion {
+        precondition(checkpoint == nil, "one checkpoint at a time")
+        precondition(elements >= 0 && elements <= capacity, "checkpoint beyond capacity")
+        let region = CheckpointRegion(
+            base: UnsafeMutableRawPointer(base), frozenBytes: elements * MemoryLayout<Element>.stride, budget: budget)
+        checkpoint = region
+        frozenBytes = region.frozenBytes
+        return region
+    }
+
+    /// The checkpoint is written (shard thread): writes no longer look at it.
+    func endCheckpoint() {
+        checkpoint = nil
+        frozenBytes = 0
     }
 
     var rawBytesInUse: UnsafeRawBufferPointer {

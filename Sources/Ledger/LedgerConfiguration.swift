@@ -52,6 +52,13 @@ public struct LedgerConfiguration: Sendable {
     public var acceptsLogDamage: Bool = false
     /// A snapshot is written after this many records (and on close); 0 disables periodic snapshots.
     public var snapshotIntervalRecords: Int = 2_000_000
+    /// Memory one checkpoint may use for the 512-byte chunks the shard saves before writing them while the
+    /// checkpoint thread writes the snapshot (Checkpoint.swift); address space is reserved, RAM is used only as
+    /// chunks are saved, kept for the next checkpoint. At the limit the checkpoint is abandoned (the
+    /// log keeps everything, the next one tries again): the shard never waits for it.
+    public var checkpointCopyBytesMax: Int = 256 << 20
+    /// Tests only: periodic snapshots keep the segments they cover, so a test can replay the whole log and compare.
+    var keepsCoveredSegments = false
     // MARK: Lots (dated holdings, see LotTable.swift)
     /// Days a point lot lives from the day it is credited (expires at 00:00 UTC of day + life); nil: never.
     /// Read when a credit is applied and recorded in its log record, so replay never depends on it.
@@ -149,6 +156,7 @@ public struct LedgerConfiguration: Sendable {
         precondition(reserveRetryIntervalMs >= 1 && idleMarkSyncMs >= 1, "retry and mark intervals are positive")
         precondition(transfersInFlightMax >= 1, "transfersInFlightMax")
         precondition(giftCardsPerShardMax >= 1 && giftCardsPerShardMax < Int(Int32.max) / 2, "giftCardsPerShardMax")
+        precondition(checkpointCopyBytesMax >= 4096, "checkpointCopyBytesMax: at least 4096 bytes")
         validateLots()
     }
 }

@@ -36,6 +36,11 @@ final class Shard: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     /// 1 when no snapshot is being written.
     private let snapshotSlot = DispatchSemaphore(value: 1)
+    /// The checkpoint being written while the shard serves, and the memory its saved chunks may take.
+    private var checkpoint: Checkpoint?
+    private let copyBudget: CheckpointCopyBudget
+    /// The longest the shard spent on the checkpoint in one batch (its start, chunks saved) since it began.
+    private var checkpointStallMaxNs: UInt64 = 0
 
     init(
         index: Int, state: ShardState, writer: WALWriter, directory: String, configuration: LedgerConfiguration,
@@ -50,6 +55,7 @@ final class Shard: @unchecked Sendable {
         queue = ShardQueue(
             capacity: configuration.queueCapacity,
             internalReserve: configuration.transfersInFlightMax * configuration.shardCount * 2)
+        copyBudget = CheckpointCopyBudget(bytesMax: configuration.checkpointCopyBytesMax)
         statistics.recordMembers(state.members.count)
     }
 
@@ -102,10 +108,13 @@ final class Shard: @unchecked Sendable {
             sweepLotsWhenDue()
             commitAndDeliver()
             watchReserve()
+            // The shard's cost of a checkpoint per batch: the chunks it saved, and starting one.
+            checkpointStallMaxNs = max(checkpointStallMaxNs, copyBudget.takeStall())
+            endCheckpointWhenWritten()
             if configuration.snapshotIntervalRecords > 0
                 && recordsSinceSnapshot >= configuration.snapshotIntervalRecords
             {
-                takeSnapshot()
+                checkpointStallMaxNs = takeSnapshot()
             }
             if stop { break }
         }
@@ -115,6 +124,7 @@ final class Shard: @unchecked Sendable {
         } else {
             snapshotSlot.wait()
             snapshotSlot.signal()
+            endCheckpointWhenWritten()
         }
         if let store = state.idempotency.store {
             store.waitUntilIdle()
@@ -232,47 +242,76 @@ final class Shard: @unchecked Sendable {
         replies.deliver(through: sinks)
     }
 
-    /// Copies the state into a snapshot image here, then checksums, writes and syncs it on a helper thread, so
-    /// the shard stalls only for the copy. One snapshot at a time: while one is being written, a periodic one
-    /// is skipped (the log keeps everything until a snapshot covers it). `wait` makes it synchronous (on stop).
-    private func takeSnapshot(wait: Bool = false) {
+    /// Starts a checkpoint: the header and counts are taken here, the tables are written by a checkpoint thread
+    /// while this one keeps serving and saves a chunk before its first write to it (Checkpoint.swift). One at a
+    /// time: while one is being written, a periodic one is skipped (the log keeps everything until a snapshot
+    /// covers it). `wait` (on stop) waits for the one in flight, then writes the final one on this thread.
+    /// Returns the nanoseconds this thread spent starting it.
+    @discardableResult
+    private func takeSnapshot(wait: Bool = false) -> UInt64 {
         if wait {
             snapshotSlot.wait()
-        } else if snapshotSlot.wait(timeout: .now()) != .success {
-            return
+            endCheckpointWhenWritten()
+        } else if checkpoint != nil || snapshotSlot.wait(timeout: .now()) != .success {
+            return 0
         }
+        let startNs = ShardStatistics.now()
         // Runs whose every key is past retention now are no longer listed; their files go once this is durable.
         state.idempotency.store?.expireRuns(nowMs: batchTimeMs, retentionMs: configuration.idempotencyRetentionMs)
         let expiredRuns = state.idempotency.store?.takeExpiredPaths() ?? []
         let store = state.idempotency.store
         let runsThrough = store?.runsThrough ?? 0
-        let image = SnapshotImage(state, sequence: writer.nextSequence - 1, lastCRC: writer.lastCRC)
+        let started = Checkpoint(
+            state, sequence: writer.nextSequence - 1, lastCRC: writer.lastCRC, budget: wait ? nil : copyBudget)
         recordsSinceSnapshot = 0
+        if wait {
+            writeSnapshot(started, store: store, expiredRuns: expiredRuns, runsThrough: runsThrough)
+            snapshotSlot.signal()
+            return 0
+        }
+        checkpoint = started
         let thread = Thread { [self] in
-            writeSnapshot(image, store: store, expiredRuns: expiredRuns, runsThrough: runsThrough)
+            writeSnapshot(started, store: store, expiredRuns: expiredRuns, runsThrough: runsThrough)
             snapshotSlot.signal()
         }
         thread.name = "ledger-snapshot-\(index)"
         thread.start()
-        if wait {
-            snapshotSlot.wait()
-            snapshotSlot.signal()
-        }
+        return ShardStatistics.now() - startNs
     }
 
-    /// Runs on the snapshot thread; touches only the image and files.
-    private func writeSnapshot(_ image: SnapshotImage, store: KeyStore?, expiredRuns: [String], runsThrough: UInt64) {
+    /// Once the checkpoint thread no longer reads the state, writes stop saving chunks and the budget empties.
+    private func endCheckpointWhenWritten() {
+        guard let current = checkpoint, current.isFinished else { return }
+        let saved = copyBudget.used
+        let abandoned = copyBudget.isExhausted
+        current.end()
+        checkpoint = nil
+        statistics.recordCheckpoint(stallNanoseconds: checkpointStallMaxNs, abandoned: abandoned, chunksSaved: saved)
+    }
+
+    /// Runs on the snapshot thread (or on the shard thread at stop); touches only the checkpoint's sources
+    /// (through their regions) and files.
+    private func writeSnapshot(_ checkpoint: Checkpoint, store: KeyStore?, expiredRuns: [String], runsThrough: UInt64) {
         do throws(LedgerError) {
             // The snapshot relies on the runs written so far: none may still be in flight, none may have failed.
             if let store {
                 store.waitUntilWritten()
                 guard store.writeFailureCount == 0 else {
+                    checkpoint.abandon()
                     configuration.log("shard \(index): snapshot skipped: a request-key run could not be written")
                     return
                 }
             }
-            let path = try image.write(directory: directory)
-            try Snapshot.dropCovered(directory: directory, sequence: image.sequence, keeping: path, currentSegment: "")
+            guard let path = try checkpoint.write(directory: directory) else {
+                configuration.log(
+                    "shard \(index): checkpoint at sequence \(checkpoint.sequence) abandoned: the shard's writes "
+                        + "needed more than checkpointCopyBytesMax (\(configuration.checkpointCopyBytesMax) bytes) "
+                        + "of saved chunks; the log is kept and the next checkpoint tries again")
+                return
+            }
+            try Snapshot.dropCovered(
+                directory: directory, sequence: checkpoint.sequence, keeping: path, currentSegment: "",
+                keepingSegments: configuration.keepsCoveredSegments)
             for run in expiredRuns { try FileIO.remove(run) }
             store?.snapshotDurable(runsThrough: runsThrough)
         } catch {

@@ -24,7 +24,36 @@ public final class ShardStatistics: Sendable {
     /// Written once, before `stopped` is set (release), read after it is seen (acquire).
     private let stopReason = Mutex<String?>(nil)
 
+    private let checkpoints = Atomic<Int>(0)
+    private let checkpointsAbandoned = Atomic<Int>(0)
+    private let lastCheckpointStall = Atomic<UInt64>(0)
+    private let checkpointStallMax = Atomic<UInt64>(0)
+    private let chunksSaved = Atomic<Int>(0)
+
     init() {}
+
+    /// Checkpoints started and finished (written, failed or abandoned) since open.
+    public var checkpointCount: Int { checkpoints.load(ordering: .relaxed) }
+    /// Checkpoints abandoned because the shard's writes needed more saved chunks than the copy budget.
+    public var checkpointAbandonedCount: Int { checkpointsAbandoned.load(ordering: .relaxed) }
+    /// The longest time the shard thread spent in one batch on the latest checkpoint (starting it, saving chunks
+    /// before writing them), and the longest over all checkpoints since open: the shard's stall a checkpoint costs.
+    public var lastCheckpointStallNanoseconds: UInt64 { lastCheckpointStall.load(ordering: .relaxed) }
+    public var checkpointStallNanosecondsMax: UInt64 { checkpointStallMax.load(ordering: .relaxed) }
+
+    /// 512-byte chunks the shard saved before writing them while checkpoints were written, since open.
+    public var checkpointChunksSaved: Int { chunksSaved.load(ordering: .relaxed) }
+
+    /// Shard thread: a checkpoint finished; its longest stall per batch and the chunks the shard saved for it.
+    func recordCheckpoint(stallNanoseconds: UInt64, abandoned: Bool, chunksSaved saved: Int) {
+        checkpoints.add(1, ordering: .relaxed)
+        chunksSaved.add(saved, ordering: .relaxed)
+        if abandoned { checkpointsAbandoned.add(1, ordering: .relaxed) }
+        lastCheckpointStall.store(stallNanoseconds, ordering: .relaxed)
+        if stallNanoseconds > checkpointStallMax.load(ordering: .relaxed) {
+            checkpointStallMax.store(stallNanoseconds, ordering: .relaxed)
+        }
+    }
 
     /// Members on the shard after its latest batch.
     public var members: Int { memberCount.load(ordering: .relaxed) }

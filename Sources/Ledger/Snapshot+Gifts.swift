@@ -1,15 +1,11 @@
 /// The gift-account section of a snapshot (format 7), right after the outbox: the account count (UInt64), 8 zero
 /// bytes, then the `GiftAccount`s as a raw array (16 bytes each). Formats 5 and 6 have none (no gift cards then).
 extension Snapshot {
-    static func giftSectionBytes(_ table: GiftTable) -> Int {
-        settlementSectionHeaderBytes + table.accounts.rawBytesInUse.count
-    }
-
     /// Loads the section at `offset`; returns where it ends (the lot section follows).
     static func loadGifts(
         from bytes: UnsafeRawBufferPointer, offset: Int, into state: ShardState, path: String
     ) throws(LedgerError) -> Int {
-        let count = try sectionCount(bytes, offset: offset, path: path, section: "gift")
+        let count = try sectionCount(bytes, offset: offset, path: path, section: "gift").count
         let table = state.gifts
         guard Int(count) <= table.accounts.capacity else {
             throw .incompatibleDirectory(reason: "\(path) holds more gift cards than giftCardsPerShardMax")
@@ -30,12 +26,5 @@ extension Snapshot {
         table.accounts.setCount(Int(count))
         table.rebuildIndex()
         return offset + settlementSectionHeaderBytes + size
-    }
-}
-
-extension SnapshotImage {
-    func appendGifts(_ table: GiftTable) {
-        appendSectionHeader(count: table.accounts.count)
-        append(table.accounts.rawBytesInUse)
     }
 }

@@ -1,5 +1,5 @@
 /// The key store's part of a snapshot (format 6), last in the file before its checksum: the filling buffer's
-/// versions, then a 32-byte trailer (runs' first sequence, the last sequence the runs cover, the version count,
+/// versions (a record each: position, flags (1: a newer version), the entry; `Checkpoint.writeKeyRecords`), then a 32-byte trailer (runs' first sequence, the last sequence the runs cover, the version count,
 /// a marker). The runs themselves are files of their own (`KeyRun`); the snapshot only says which it relies on.
 extension Snapshot {
     static let keyTrailerBytes = 32
@@ -51,29 +51,16 @@ extension Snapshot {
     }
 }
 
-extension SnapshotImage {
-    /// The filling buffer in slot order (first versions in position order, newer versions among them).
-    func appendKeySection(_ store: KeyStore?) {
-        let recordBytes = Snapshot.keyRecordBytes
-        var record = [UInt8](repeating: 0, count: recordBytes)
-        if let store {
-            let buffer = store.filling
-            for slot in 0..<buffer.count {
-                record.withUnsafeMutableBytes { bytes in
-                    bytes.initializeMemory(as: UInt8.self, repeating: 0)
-                    bytes.storeBytes(of: buffer.positions[slot].littleEndian, as: Int64.self)
-                    bytes.storeBytes(
-                        of: UInt64(buffer.isAmendment[slot] ? 1 : 0).littleEndian, toByteOffset: 8, as: UInt64.self)
-                    bytes.baseAddress!.advanced(by: 16).storeBytes(of: buffer.entries[slot], as: IdempotencyEntry.self)
-                }
-                record.withUnsafeBytes { append($0) }
-            }
+extension Snapshot {
+    /// The key section's trailer: the runs' first sequence, the last sequence they cover, the buffer's count.
+    static func keyTrailer(runsFirstSequence: UInt64, runsThrough: UInt64, count: Int) -> [UInt8] {
+        var trailer = [UInt8](repeating: 0, count: keyTrailerBytes)
+        trailer.withUnsafeMutableBytes { bytes in
+            bytes.storeBytes(of: runsFirstSequence.littleEndian, toByteOffset: 0, as: UInt64.self)
+            bytes.storeBytes(of: runsThrough.littleEndian, toByteOffset: 8, as: UInt64.self)
+            bytes.storeBytes(of: UInt64(count).littleEndian, toByteOffset: 16, as: UInt64.self)
+            bytes.storeBytes(of: keyTrailerMarker.littleEndian, toByteOffset: 24, as: UInt64.self)
         }
-        var trailer = [UInt64](repeating: 0, count: 4)
-        trailer[0] = (store?.runsFirstSequence ?? 1).littleEndian
-        trailer[1] = (store?.runsThrough ?? 0).littleEndian
-        trailer[2] = UInt64(store?.filling.count ?? 0).littleEndian
-        trailer[3] = Snapshot.keyTrailerMarker.littleEndian
-        trailer.withUnsafeBytes { append($0) }
+        return trailer
     }
 }

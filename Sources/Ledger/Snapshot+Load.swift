@@ -95,7 +95,7 @@ extension Snapshot {
         if header.version >= 7 { offset = try loadGifts(from: bytes, offset: offset, into: state, path: path) }
         let lotsEnd = try loadLots(from: bytes, offset: offset, into: state, path: path)
         let settlementsEnd = try loadSettlements(from: bytes, offset: lotsEnd, into: state, path: path)
-        try loadSpentLots(from: bytes, offset: settlementsEnd, into: state, path: path)
+        try loadSpentLots(from: bytes, offset: settlementsEnd, into: state, path: path, version: header.version)
     }
 
     /// Places entries at their positions in this run's ring; when the ring is now smaller, the oldest go.
@@ -106,16 +106,24 @@ extension Snapshot {
         let skipped = header.idempotencyCount - kept
         let oldest = header.idempotencyNextPosition - Int64(kept)
         let stride = MemoryLayout<IdempotencyEntry>.stride
+        // Format 7 holds the writer's ring in storage order: when it wrapped, its newest `wrapped` entries first.
+        let count = header.idempotencyCount
+        var wrapped = 0
+        if header.ringCapacity > 0 && count > 0 {
+            let start = Int((header.idempotencyNextPosition - Int64(count)) % Int64(header.ringCapacity))
+            wrapped = max(0, start + count - header.ringCapacity)
+        }
+        func entry(_ index: Int) -> IdempotencyEntry {
+            (base + ((index + wrapped) % count) * stride).loadUnaligned(as: IdempotencyEntry.self)
+        }
         if let store = table.store, skipped > 0 {
             store.reserveFilling(extra: skipped)
             for index in 0..<skipped {
-                let entry = (base + index * stride).loadUnaligned(as: IdempotencyEntry.self)
-                store.addFirst(entry, position: oldest - Int64(skipped - index))
+                store.addFirst(entry(index), position: oldest - Int64(skipped - index))
             }
         }
         for index in 0..<kept {
-            let entry = (base + (skipped + index) * stride).loadUnaligned(as: IdempotencyEntry.self)
-            table.entries[table.ringIndex(oldest + Int64(index))] = entry
+            table.entries[table.ringIndex(oldest + Int64(index))] = entry(skipped + index)
         }
         state.idempotency.restore(nextPosition: header.idempotencyNextPosition, count: kept)
     }

@@ -66,12 +66,3 @@ extension Snapshot {
         return offset + lotSectionHeaderBytes + headBytes + recordBytes
     }
 }
-
-extension SnapshotImage {
-    func appendLots(_ lots: LotTable) {
-        let header = Snapshot.encodeLotSectionHeader(lots)
-        header.withUnsafeBytes { append($0) }
-        append(lots.heads.rawBytesInUse)
-        append(lots.records.rawBytesInUse)
-    }
-}

@@ -3,15 +3,23 @@
 extension Snapshot {
     static let settlementSectionHeaderBytes = 16
 
-    static func settlementSectionBytes(_ table: SettlementTable) -> Int {
-        settlementSectionHeaderBytes + table.records.rawBytesInUse.count
+    /// A section's 16-byte header: its element count, then 8 zero bytes (format 7's spent-lot section puts its
+    /// ring's start and capacity there instead, 4 bytes each).
+    static func sectionHeader(count: Int, start: Int = 0, capacity: Int = 0) -> [UInt8] {
+        var header = [UInt8](repeating: 0, count: settlementSectionHeaderBytes)
+        header.withUnsafeMutableBytes { bytes in
+            bytes.storeBytes(of: UInt64(count).littleEndian, as: UInt64.self)
+            bytes.storeBytes(of: UInt32(start).littleEndian, toByteOffset: 8, as: UInt32.self)
+            bytes.storeBytes(of: UInt32(capacity).littleEndian, toByteOffset: 12, as: UInt32.self)
+        }
+        return header
     }
 
     /// Loads the section at `offset`; returns where it ends (the spent-lot section follows).
     static func loadSettlements(
         from bytes: UnsafeRawBufferPointer, offset: Int, into state: ShardState, path: String
     ) throws(LedgerError) -> Int {
-        let count = try sectionCount(bytes, offset: offset, path: path, section: "settlement")
+        let count = try sectionCount(bytes, offset: offset, path: path, section: "settlement").count
         let table = state.settlements
         guard Int(count) <= table.records.capacity else {
             throw .incompatibleDirectory(reason: "\(path) holds more settlement pairs than settlementPairsPerShardMax")
@@ -27,64 +35,49 @@ extension Snapshot {
         return offset + settlementSectionHeaderBytes + size
     }
 
-    /// A section's 16-byte header: its element count (UInt64), then 8 zero bytes.
+    /// A section's 16-byte header: its element count (UInt64), then 8 bytes that are zero unless `allowsRing`
+    /// (format 7's spent-lot ring: its start and capacity).
     static func sectionCount(
-        _ bytes: UnsafeRawBufferPointer, offset: Int, path: String, section: String
-    ) throws(LedgerError) -> UInt64 {
+        _ bytes: UnsafeRawBufferPointer, offset: Int, path: String, section: String, allowsRing: Bool = false
+    ) throws(LedgerError) -> (count: Int, start: Int, capacity: Int) {
         guard offset + settlementSectionHeaderBytes <= bytes.count else {
             throw .damagedSnapshot(file: path, reason: "no \(section) section")
         }
         var reader = ByteReader(base: bytes.baseAddress! + offset, count: settlementSectionHeaderBytes)
-        guard let count = reader.get(UInt64.self), reader.get(UInt64.self) == 0, count < UInt64(Int32.max) else {
+        guard let count = reader.get(UInt64.self), let start = reader.get(UInt32.self),
+            let capacity = reader.get(UInt32.self), count < UInt64(Int32.max),
+            allowsRing ? (UInt64(capacity) >= count && (capacity == 0 || start < capacity)) : start == 0 && capacity == 0
+        else {
             throw .damagedSnapshot(file: path, reason: "\(section) section header out of range")
         }
-        return count
+        return (Int(count), Int(start), Int(capacity))
     }
 
-    /// The spent-lot section, last: the part count (UInt64), 8 zero bytes, the parts oldest first.
-    static func spentLotSectionBytes(_ table: SpentLotTable) -> Int {
-        settlementSectionHeaderBytes + table.count * MemoryLayout<SpentLotTable.Part>.stride
-    }
-
+    /// The spent-lot section, last: the part count (UInt64), 8 zero bytes, the parts oldest first (format 7: the
+    /// ring's start and capacity (UInt32 each) instead of the zeros, the parts in storage order).
     /// Loads the section at `offset`, which must end exactly at the end of `bytes`.
     static func loadSpentLots(
-        from bytes: UnsafeRawBufferPointer, offset: Int, into state: ShardState, path: String
+        from bytes: UnsafeRawBufferPointer, offset: Int, into state: ShardState, path: String, version: UInt32
     ) throws(LedgerError) {
-        let count = try sectionCount(bytes, offset: offset, path: path, section: "spent-lot")
+        let section = try sectionCount(bytes, offset: offset, path: path, section: "spent-lot", allowsRing: version >= 7)
+        let count = section.count
         let stride = MemoryLayout<SpentLotTable.Part>.stride
-        guard offset + settlementSectionHeaderBytes + Int(count) * stride == bytes.count else {
+        guard offset + settlementSectionHeaderBytes + count * stride == bytes.count else {
             throw .damagedSnapshot(file: path, reason: "length does not match the spent-lot count")
         }
+        // In storage order the file holds the newest `wrapped` parts first; oldest first starts after them.
+        let wrapped = section.capacity > 0 ? max(0, section.start + count - section.capacity) : 0
         // A smaller ring than the one that wrote the snapshot keeps the newest parts (the oldest would go first
         // anyway); changing the limit goes through a snapshot, so replay afterwards decides with the new size.
-        let skipped = max(0, Int(count) - state.spentLots.capacity)
+        let skipped = max(0, count - state.spentLots.capacity)
         var parts: [SpentLotTable.Part] = []
-        parts.reserveCapacity(Int(count) - skipped)
-        for index in skipped..<Int(count) {
+        parts.reserveCapacity(count - skipped)
+        for index in skipped..<count {
+            let stored = (index + wrapped) % max(count, 1)
             parts.append(
-                (bytes.baseAddress! + offset + settlementSectionHeaderBytes + index * stride).loadUnaligned(
+                (bytes.baseAddress! + offset + settlementSectionHeaderBytes + stored * stride).loadUnaligned(
                     as: SpentLotTable.Part.self))
         }
         parts.withUnsafeBufferPointer { state.spentLots.restore($0) }
-    }
-}
-
-extension SnapshotImage {
-    func appendSettlements(_ table: SettlementTable) {
-        appendSectionHeader(count: table.records.count)
-        append(table.records.rawBytesInUse)
-    }
-
-    func appendSectionHeader(count: Int) {
-        var header = [UInt8](repeating: 0, count: Snapshot.settlementSectionHeaderBytes)
-        header.withUnsafeMutableBytes { $0.storeBytes(of: UInt64(count).littleEndian, as: UInt64.self) }
-        header.withUnsafeBytes { append($0) }
-    }
-
-    func appendSpentLots(_ table: SpentLotTable) {
-        appendSectionHeader(count: table.count)
-        // Oldest first, at the element stride the loader reads (the ring may wrap, so copied out in order).
-        let parts = (0..<table.count).map { table[$0] }
-        parts.withUnsafeBytes { append($0) }
     }
 }

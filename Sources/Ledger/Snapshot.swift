@@ -16,9 +16,12 @@ enum Snapshot {
     /// members carry their loyalty aggregates and referrer, idempotency entries a purchase's rules decision; a
     /// settlement section and (5) a spent-lot section end the file (Snapshot+Settlements.swift).
     /// 6: the key store's part follows (Snapshot+Keys.swift): the runs it relies on and its filling buffer.
+    /// 7: written by a checkpoint thread while the shard serves (Checkpoint.swift): the idempotency ring and the
+    /// spent-lot ring in storage order (one piece, or two when they wrap: the newest first), with the ring's
+    /// capacity in the header's last 4 bytes and the spent ring's start and capacity in its section header.
     /// Format 5 is still read (its keys all in the ring); older snapshots are refused as incompatible (not
     /// converted): the format is young, and the refusal names both versions so the operator knows why.
-    /// 7: a gift-account section follows the outbox (Snapshot+Gifts.swift); formats 5 and 6 load with none.
+    /// 7 also adds a gift-account section after the outbox (Snapshot+Gifts.swift); formats 5 and 6 load with none.
     static let version: UInt32 = 7
     static let versionsRead: ClosedRange<UInt32> = 5...7
     static let headerBytes = 128
@@ -41,6 +44,8 @@ enum Snapshot {
         var idempotencyNextPosition: Int64
         var idempotencyCount: Int
         var outboxCount: Int
+        /// The idempotency ring's capacity when written (format 7; 0 before: entries oldest first).
+        var ringCapacity: Int = 0
         var version: UInt32 = Snapshot.version
     }
 
@@ -70,6 +75,7 @@ enum Snapshot {
         writer.put(header.idempotencyNextPosition)
         writer.put(UInt64(header.idempotencyCount))
         writer.put(UInt64(header.outboxCount))
+        writer.put(UInt32(header.ringCapacity))
     }
 
     static func decodeHeader(_ base: UnsafeRawPointer, count: Int) -> Header? {
@@ -87,10 +93,14 @@ enum Snapshot {
             members < UInt64(Int32.max), cards < UInt64(Int32.max), holds < UInt64(Int32.max),
             keys < UInt64(Int32.max), outbox < UInt64(Int32.max), activeHolds <= holds
         else { return nil }
+        let ringCapacity = version >= 7 ? Int(reader.get(UInt32.self) ?? 0) : 0
+        guard version < 7 || (ringCapacity >= 1 && UInt64(ringCapacity) >= keys && nextPosition >= Int64(keys)) else {
+            return nil
+        }
         return Header(
             shardIndex: shardIndex, shardCount: shardCount, sequence: sequence, lastCRC: lastCRC,
             memberCount: Int(members), cardCount: Int(cards), holdCount: Int(holds), freeHoldHead: freeHead,
             activeHoldCount: Int(activeHolds), idempotencyNextPosition: nextPosition, idempotencyCount: Int(keys),
-            outboxCount: Int(outbox), version: version)
+            outboxCount: Int(outbox), ringCapacity: ringCapacity, version: version)
     }
 }

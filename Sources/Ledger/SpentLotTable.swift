@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// What payments and captures under rules took, lot by lot, so that a reversal gives each part back with the
 /// origin and expiry day it had (a coalition partner's points come back as that partner's, a kiosk's as the
 /// kiosk's). A ring in idempotency-position order, bounded by `spentLotPartsPerShardMax`: when full, the oldest
@@ -18,20 +14,17 @@ final class SpentLotTable: @unchecked Sendable {
     }
 
     let capacity: Int
-    private let storage: UnsafeMutablePointer<Part>
+    /// The ring's slots (all of them in use as far as `FixedStorage` is concerned), so checkpoints copy on write.
+    let storage: FixedStorage<Part>
     private(set) var start = 0
     private(set) var count = 0
 
     init(capacity: Int) {
         precondition(capacity >= 1, "SpentLotTable needs a positive capacity")
         self.capacity = capacity
-        guard let memory = calloc(capacity, MemoryLayout<Part>.stride) else {
-            preconditionFailure("calloc of \(capacity) spent-lot parts failed")
-        }
-        storage = memory.bindMemory(to: Part.self, capacity: capacity)
+        storage = FixedStorage(capacity: capacity)
+        storage.setCount(capacity)
     }
-
-    deinit { free(storage) }
 
     subscript(offset: Int) -> Part { storage[(start + offset) % capacity] }
 

@@ -39,3 +39,15 @@ func crashLotConfiguration(_ base: LedgerConfiguration, day: Int64) -> LedgerCon
     configuration.snapshotIntervalRecords = 1500
     return configuration
 }
+
+/// The checkpoint crash test's configuration on top of `base`: tables large enough that writing a snapshot takes
+/// a while (a 65,536-key ring is ~26 MB per shard), so the test can kill the child while a `.snap.tmp` is being
+/// written and the shard keeps applying earns. Must match `CheckpointCrashTests`.
+func crashCheckpointConfiguration(_ base: LedgerConfiguration) -> LedgerConfiguration {
+    var configuration = base
+    configuration.membersPerShardMax = 1 << 15
+    configuration.cardsPerShardMax = 1 << 15
+    configuration.segmentBytes = 1 << 20
+    configuration.snapshotIntervalRecords = 2000
+    return configuration
+}

@@ -1,11 +1,12 @@
 // Child process for the crash tests: applies earn operations forever and appends the key of each acknowledged
 // (durable) one to an acknowledgement file, until the test kills it with SIGKILL.
 //
-// usage: ledger-crash-child DATA_DIR ACK_FILE KEY_START CARD_COUNT [lots:DAY]
+// usage: ledger-crash-child DATA_DIR ACK_FILE KEY_START CARD_COUNT [lots:DAY | checkpoint]
 //
 // With `lots:DAY` the clock stands at DAY (days since the epoch) and lots expire fast, with frequent sweeps
 // (`crashLotConfiguration` in CrashRequest.swift), and earns go to the half of the cards of the day's parity
-// (`lotCrashRequest`), for the lot crash test.
+// (`lotCrashRequest`), for the lot crash test. With `checkpoint` the tables are large enough that a snapshot takes
+// a while to write (`crashCheckpointConfiguration`), for the checkpoint crash test.
 import Foundation
 import Ledger
 
@@ -56,14 +57,16 @@ let arguments = CommandLine.arguments
 guard arguments.count == 5 || arguments.count == 6, let keyStart = UInt64(arguments[3]),
     let cardCount = UInt64(arguments[4])
 else {
-    printError("usage: ledger-crash-child DATA_DIR ACK_FILE KEY_START CARD_COUNT [lots:DAY]")
+    printError("usage: ledger-crash-child DATA_DIR ACK_FILE KEY_START CARD_COUNT [lots:DAY | checkpoint]")
     exit(2)
 }
 var configuration = crashConfiguration()
 var lotDay: Int64?
-if arguments.count == 6 {
+if arguments.count == 6 && arguments[5] == "checkpoint" {
+    configuration = crashCheckpointConfiguration(configuration)
+} else if arguments.count == 6 {
     guard arguments[5].hasPrefix("lots:"), let day = Int64(arguments[5].dropFirst(5)) else {
-        printError("crash child: the sixth argument is lots:DAY")
+        printError("crash child: the sixth argument is lots:DAY or checkpoint")
         exit(2)
     }
     configuration = crashLotConfiguration(configuration, day: day)

@@ -29,7 +29,7 @@ import Testing
     }
 
     /// Must match the child's `crashRequest(key:cardCount:)`.
-    static func request(key: UInt64) -> LedgerRequest {
+    static func request(key: UInt64, cardCount: UInt64 = Self.cardCount) -> LedgerRequest {
         let cardDigits = String(4_000_000_000_000_000 + key % cardCount)
         return LedgerRequest(
             tag: key, key: IdempotencyKey(word0: key), digest: ContentDigest(high: key, low: 7),
@@ -67,7 +67,29 @@ import Testing
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
-        let text = String(decoding: FileManager.default.contents(atPath: acknowledgements) ?? Data(), as: UTF8.self)
+        return acknowledgedKeys(acknowledgements)
+    }
+
+    /// Sends every key each cycle may have sent again: each acknowledged one must come back as a replay (it was
+    /// applied), every one approved. Returns how many were applied.
+    static func countApplied(_ ledger: Ledger, acknowledged: [[UInt64]], cardCount: UInt64) -> Int64 {
+        var present: Int64 = 0
+        for (cycle, keys) in acknowledged.enumerated() {
+            let start = UInt64(cycle * 1_000_000)
+            let acknowledgedSet = Set(keys)
+            for key in start..<(start + UInt64(keys.count + windowSize + 1)) {
+                let reply = ledger.perform(request(key: key, cardCount: cardCount))
+                #expect(reply.status == .approved)
+                if reply.isReplay { present += 1 }
+                if acknowledgedSet.contains(key) { #expect(reply.isReplay, "acknowledged key \(key) was lost") }
+            }
+        }
+        return present
+    }
+
+    /// The keys in a child's acknowledgement file, without a last line cut short by the kill.
+    static func acknowledgedKeys(_ path: String) -> [UInt64] {
+        let text = String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
         return text.split(separator: "\n", omittingEmptySubsequences: true).dropLast(text.hasSuffix("\n") ? 0 : 1)
             .compactMap { UInt64($0) }
     }
@@ -88,17 +110,7 @@ import Testing
         #expect(totals.members <= Int(Self.cardCount))
         let ledger = try Ledger.open(directory: directory.data, configuration: Self.configuration())
         defer { ledger.close() }
-        var present: Int64 = 0
-        for (cycle, keys) in acknowledged.enumerated() {
-            let start = UInt64(cycle * 1_000_000)
-            let acknowledgedSet = Set(keys)
-            for key in start..<(start + UInt64(keys.count + Self.windowSize + 1)) {
-                let reply = ledger.perform(Self.request(key: key))
-                #expect(reply.status == .approved)
-                if reply.isReplay { present += 1 }
-                if acknowledgedSet.contains(key) { #expect(reply.isReplay, "acknowledged key \(key) was lost") }
-            }
-        }
+        let present = Self.countApplied(ledger, acknowledged: acknowledged, cardCount: Self.cardCount)
         #expect(present == totals.balance.points, "applied earns and balance disagree: something applied twice")
         let acknowledgedCount = acknowledged.map(\.count).reduce(0, +)
         #expect(present >= Int64(acknowledgedCount))

@@ -79,10 +79,11 @@ import Testing
         let shardDirectory = directory.data + "/shard-000"
         let names = try FileManager.default.contentsOfDirectory(atPath: shardDirectory)
         #expect(names.filter { $0.hasPrefix("snapshot-") }.count == 1)
-        // Periodic snapshots are written in the background; one may be skipped while another is written.
+        // Periodic snapshots are written in the background; one due while another is written waits for the next
+        // batch after that one ends, so its sequence is not always a multiple of the interval.
         let totals = try Ledger.inspect(directory: directory.data, configuration: configuration)
         let snapshotSequence = totals.snapshotSequences[0]
-        #expect(snapshotSequence >= 200 && snapshotSequence % 100 == 0)
+        #expect(snapshotSequence >= 200)
         let segments = names.filter { $0.hasPrefix("wal-") && $0.hasSuffix(".log") }.count
         #expect(segments <= Int(450 - snapshotSequence) / 40 + 2)
         #expect(totals.balance.points == 450 && totals.lastSequences == [450])

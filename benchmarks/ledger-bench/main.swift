@@ -57,6 +57,10 @@ if only == nil || only == "recovery" {
 }
 if only == "spare-ab" { sections.append(spareSection(rounds: 3, seconds: quick ? 2 : 4)) }
 if only == nil || only == "memory" { sections.append(memorySection(members: quick ? 200_000 : 1_000_000)) }
+/// `--only checkpoint`: the shard's longest stall per checkpoint at 1M members, and recovery from a checkpoint.
+if only == "checkpoint" {
+    sections.append(checkpointSection(members: quick ? 200_000 : 1_000_000, earnsAfter: quick ? 1_000_000 : 3_000_000))
+}
 /// `--only keys --keys N [--window W] [--buffer B]`: the request-key store at N keys (benchmarks/request-keys.sh).
 if only == "keys" {
     func number(_ name: String, _ fallback: Int) -> Int {

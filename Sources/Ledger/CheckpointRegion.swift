@@ -1,0 +1,207 @@
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Copy-on-write of one table's bytes while a checkpoint is being written (why copy-on-write: `Checkpoint`).
+///
+/// The bytes `[0, frozenBytes)` of the table as they were when the checkpoint began are cut in chunks of
+/// `chunkBytes`, each with a mark: untouched (the table still holds the checkpoint's bytes), saved (the shard
+/// copied it into the copy budget before its first write), taken (the checkpoint thread copied it from the table)
+/// or lost (the budget ran out: the checkpoint is abandoned). The shard moves a chunk out of untouched before it
+/// writes it; the checkpoint thread copies an untouched chunk and then claims it with a compare-exchange,
+/// dropping its copy when the shard got there first. So the shard never waits for the checkpoint thread, and the
+/// checkpoint thread never keeps bytes the shard wrote after the checkpoint began (the seqlock idea: read, then
+/// check that nobody wrote).
+final class CheckpointRegion: @unchecked Sendable {
+    /// Small, because the shard pays for each chunk it saves and its writes are scattered (a 184-byte member, a
+    /// 32-byte lot): 4 KiB chunks made one earn save ~12 KiB and a full batch stall for a second at 1M members
+    /// under load (benchmarks/RESULTS.md); at 512 bytes a save is a few cache lines, and the marks and slot
+    /// numbers cost 5 bytes per 512 of state.
+    static let chunkBytes = 512
+
+    enum Mark: UInt8 {
+        case untouched = 0
+        case saved = 1
+        case taken = 2
+        case lost = 3
+    }
+
+    let base: UnsafeMutableRawPointer
+    let frozenBytes: Int
+    let chunkCount: Int
+    let budget: CheckpointCopyBudget
+    /// Zeroed memory (calloc) is `untouched` everywhere, so starting a checkpoint costs no loop over the chunks.
+    private let marks: UnsafeMutablePointer<Atomic<UInt8>>
+    /// The budget slot of each saved chunk; written before its mark (release), read after it (acquire).
+    private let slots: UnsafeMutablePointer<Int32>
+    /// Checkpoint thread only: the chunk it holds and its copy of it (or the budget's).
+    private var heldChunk = -1
+    private var held: UnsafeRawPointer?
+    private let staging: UnsafeMutableRawPointer
+
+    init(base: UnsafeMutableRawPointer, frozenBytes: Int, budget: CheckpointCopyBudget) {
+        precondition(frozenBytes >= 0, "a region covers a non-negative length")
+        self.base = base
+        self.frozenBytes = frozenBytes
+        self.budget = budget
+        chunkCount = (frozenBytes + Self.chunkBytes - 1) / Self.chunkBytes
+        guard let markMemory = calloc(max(chunkCount, 1), 1), let slotMemory = malloc(max(chunkCount, 1) * 4),
+            let stagingMemory = malloc(Self.chunkBytes)
+        else { preconditionFailure("checkpoint region allocation failed") }
+        marks = markMemory.bindMemory(to: Atomic<UInt8>.self, capacity: max(chunkCount, 1))
+        slots = slotMemory.bindMemory(to: Int32.self, capacity: max(chunkCount, 1))
+        staging = stagingMemory
+    }
+
+    deinit {
+        free(marks)
+        free(slots)
+        free(staging)
+    }
+
+    private func chunkLength(_ chunk: Int) -> Int {
+        min(Self.chunkBytes, frozenBytes - chunk * Self.chunkBytes)
+    }
+
+    // MARK: Shard thread
+
+    /// Before the shard writes `count` bytes at `offset`: saves each untouched chunk they fall in.
+    func willWrite(offset: Int, count: Int) {
+        let first = offset / Self.chunkBytes
+        let last = min((offset + count - 1) / Self.chunkBytes, chunkCount - 1)
+        guard first <= last else { return }
+        for chunk in first...last where marks[chunk].load(ordering: .acquiring) == Mark.untouched.rawValue {
+            save(chunk)
+        }
+    }
+
+    private func save(_ chunk: Int) {
+        let startNs = ShardStatistics.now()
+        defer { budget.addStall(ShardStatistics.now() - startNs) }
+        guard let slot = budget.take() else {
+            // Out of budget: the chunk is lost before it is written, so the checkpoint thread cannot use it.
+            _ = marks[chunk].compareExchange(
+                expected: Mark.untouched.rawValue, desired: Mark.lost.rawValue, ordering: .acquiringAndReleasing)
+            return
+        }
+        budget.pointer(slot).copyMemory(from: base + chunk * Self.chunkBytes, byteCount: chunkLength(chunk))
+        slots[chunk] = slot
+        let (exchanged, _) = marks[chunk].compareExchange(
+            expected: Mark.untouched.rawValue, desired: Mark.saved.rawValue, ordering: .acquiringAndReleasing)
+        if !exchanged { budget.giveBack(slot) }
+    }
+
+    // MARK: Checkpoint thread
+
+    /// Copies `count` bytes at `offset` as they were when the checkpoint began. Offsets never go back to an
+    /// earlier chunk (each chunk is claimed once); false when a chunk was lost.
+    func copy(offset: Int, count: Int, to destination: UnsafeMutableRawPointer) -> Bool {
+        precondition(offset >= 0 && offset + count <= frozenBytes, "checkpoint read outside its region")
+        var done = 0
+        while done < count {
+            let chunk = (offset + done) / Self.chunkBytes
+            guard let bytes = hold(chunk) else { return false }
+            let within = (offset + done) - chunk * Self.chunkBytes
+            let length = min(count - done, chunkLength(chunk) - within)
+            (destination + done).copyMemory(from: bytes + within, byteCount: length)
+            done += length
+        }
+        return true
+    }
+
+    private func hold(_ chunk: Int) -> UnsafeRawPointer? {
+        if chunk == heldChunk { return held }
+        precondition(chunk > heldChunk, "checkpoint chunks are read in order")
+        heldChunk = chunk
+        held = claim(chunk)
+        return held
+    }
+
+    /// The chunk's bytes as of the checkpoint's start: the shard's saved copy, or a copy made here and claimed.
+    private func claim(_ chunk: Int) -> UnsafeRawPointer? {
+        var mark = marks[chunk].load(ordering: .acquiring)
+        if mark == Mark.untouched.rawValue {
+            // The shard may be writing the chunk while it is copied; the exchange below tells whether it did.
+            staging.copyMemory(from: base + chunk * Self.chunkBytes, byteCount: chunkLength(chunk))
+            let (exchanged, original) = marks[chunk].compareExchange(
+                expected: Mark.untouched.rawValue, desired: Mark.taken.rawValue, ordering: .acquiringAndReleasing)
+            if exchanged { return UnsafeRawPointer(staging) }
+            mark = original
+        }
+        guard mark == Mark.saved.rawValue else { return nil }
+        return UnsafeRawPointer(budget.pointer(slots[chunk]))
+    }
+
+    /// After the checkpoint is written: the chunks it never read are claimed too, so the shard stops saving them.
+    func claimRest() {
+        for chunk in 0..<chunkCount {
+            _ = marks[chunk].compareExchange(
+                expected: Mark.untouched.rawValue, desired: Mark.taken.rawValue, ordering: .acquiringAndReleasing)
+        }
+    }
+}
+
+/// The memory a checkpoint may use for chunks the shard saved (`LedgerConfiguration.checkpointCopyBytesMax`):
+/// reserved address space (no RAM until touched), handed out by the shard one chunk at a time and taken back
+/// whole when the checkpoint ends; its pages stay for the next checkpoint (a page fault per slot would cost the
+/// shard as much as the copy), so RAM is at most the most one checkpoint saved, never beyond the limit. When it runs out the checkpoint is abandoned
+/// (the log keeps everything; the next checkpoint tries again): the shard never waits and memory never grows.
+final class CheckpointCopyBudget: @unchecked Sendable {
+    let bytesMax: Int
+    let slotCount: Int
+    private let memory: UnsafeMutableRawPointer
+    /// Shard thread only: slots handed out since the checkpoint began, and whether one was refused.
+    private(set) var used = 0
+    private(set) var isExhausted = false
+    /// Shard thread only: nanoseconds spent saving chunks since `takeStall`.
+    private var stallNanoseconds: UInt64 = 0
+    /// The most slots one checkpoint used (for the benchmark and the logs).
+    private(set) var usedMax = 0
+
+    init(bytesMax: Int) {
+        precondition(bytesMax >= CheckpointRegion.chunkBytes, "a checkpoint budget holds at least one chunk")
+        self.bytesMax = bytesMax
+        slotCount = bytesMax / CheckpointRegion.chunkBytes
+        let mapped = mmap(
+            nil, slotCount * CheckpointRegion.chunkBytes, PROT_READ | PROT_WRITE,
+            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let mapped, mapped != MAP_FAILED else { preconditionFailure("mmap of the checkpoint budget failed") }
+        memory = mapped
+    }
+
+    deinit { munmap(memory, slotCount * CheckpointRegion.chunkBytes) }
+
+    func pointer(_ slot: Int32) -> UnsafeMutableRawPointer { memory + Int(slot) * CheckpointRegion.chunkBytes }
+
+    func take() -> Int32? {
+        guard used < slotCount else {
+            isExhausted = true
+            return nil
+        }
+        used += 1
+        usedMax = max(usedMax, used)
+        return Int32(used - 1)
+    }
+
+    /// The slot just taken was not needed (the checkpoint thread claimed the chunk first).
+    func giveBack(_ slot: Int32) {
+        precondition(Int(slot) == used - 1, "only the last slot goes back")
+        used -= 1
+    }
+
+    func addStall(_ nanoseconds: UInt64) { stallNanoseconds &+= nanoseconds }
+
+    /// The time spent saving chunks since the last call.
+    func takeStall() -> UInt64 {
+        defer { stallNanoseconds = 0 }
+        return stallNanoseconds
+    }
+
+    /// Shard thread, once the checkpoint thread is done with the budget: the next checkpoint starts empty.
+    func reset() {
+        used = 0
+        isExhausted = false
+    }
+}

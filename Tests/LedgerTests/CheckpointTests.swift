@@ -1,0 +1,184 @@
+import Foundation
+import Testing
+
+@testable import Ledger
+
+/// Checkpoints written by a checkpoint thread while the shard keeps applying commands (Checkpoint.swift).
+@Suite struct CheckpointTests {
+    /// Periodic checkpoints every 3,000 records over a state of ~60 MB (the ring), and the log kept whole.
+    static func configuration(copyBytesMax: Int = 256 << 20, log: LogCollector? = nil) -> LedgerConfiguration {
+        var configuration = testConfiguration(log: log)
+        configuration.membersPerShardMax = 1 << 14
+        configuration.cardsPerShardMax = 1 << 14
+        configuration.holdsPerShardMax = 1 << 12
+        configuration.idempotencyKeysPerShardMax = 1 << 17
+        configuration.segmentBytes = 1 << 20
+        configuration.snapshotIntervalRecords = 3000
+        configuration.checkpointCopyBytesMax = copyBytesMax
+        configuration.keepsCoveredSegments = true
+        configuration.skipSync = true
+        // The sweep's cursor moves without a record when a step expires nothing, so a replay ends with another
+        // cursor than the live shard (where the next step starts, nothing more): off, so states compare byte for byte.
+        configuration.lotSweepIntervalMs = 0
+        return configuration
+    }
+
+    /// Earns, redeems and holds on random cards from `threads` threads at once.
+    static func drive(_ ledger: Ledger, threads: Int, perThread: Int, cards: Int) {
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            var requests = RequestFactory(startingAt: UInt64(thread + 1) << 32)
+            for index in 0..<perThread {
+                let operation: LedgerOperation =
+                    switch index % 4 {
+                    case 0, 1: earn(Int64.random(in: 1...50), credit: Int64.random(in: 0...9))
+                    case 2: .redeem(asset: .points, amount: Int64.random(in: 1...20), allowPartial: true)
+                    default: .hold(asset: .credit, amount: 2, allowPartial: true, expiresAfterMs: 60_000)
+                    }
+                _ = ledger.perform(requests.make(card(Int.random(in: 0..<cards)), operation))
+            }
+        }
+    }
+
+    /// The state recovered from `directory` as it is (newest snapshot, then the log after it), and the state from
+    /// replaying its whole log without the snapshot, each written out as a snapshot at the same sequence.
+    static func recoverBothWays(
+        _ directory: TemporaryDirectory, configuration: LedgerConfiguration
+    ) throws -> (snapshotSequence: UInt64, fromSnapshot: [UInt8], fromLog: [UInt8]) {
+        let shardDirectory = DataDirectory.shardDirectory(directory.data, shard: 0)
+        let replayDirectory = directory.path + "/replay"
+        try FileManager.default.createDirectory(atPath: replayDirectory, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: shardDirectory)
+        where !name.hasPrefix("snapshot-") {
+            try FileManager.default.copyItem(atPath: shardDirectory + "/" + name, toPath: replayDirectory + "/" + name)
+        }
+        var written: [[UInt8]] = []
+        var snapshotSequence: UInt64 = 0
+        for (index, source) in [shardDirectory, replayDirectory].enumerated() {
+            let state = ShardState(shardIndex: 0, shardCount: 1, limits: configuration)
+            let report = try ShardRecovery(directory: source, readOnly: true).recover(into: state)
+            if index == 0 { snapshotSequence = report.snapshotSequence } else { #expect(report.snapshotSequence == 0) }
+            let output = directory.path + "/out-\(index)"
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            let path = try Snapshot.write(
+                state, sequence: report.lastSequence, lastCRC: report.position.lastCRC, directory: output)
+            written.append([UInt8](FileManager.default.contents(atPath: path) ?? Data()))
+        }
+        return (snapshotSequence, written[0], written[1])
+    }
+
+    @Test("a checkpoint taken under concurrent writes equals its sequence's state: recovering from it and replaying the whole log agree byte for byte")
+    func consistentUnderConcurrentWrites() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let configuration = Self.configuration()
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        Self.drive(ledger, threads: 4, perThread: 5000, cards: 3000)
+        let statistics = ledger.shardStatistics[0]
+        ledger.close(snapshot: false)
+        #expect(statistics.checkpointCount >= 2)
+        #expect(statistics.checkpointAbandonedCount == 0)
+        // The shard saved chunks: checkpoints really overlapped writes to the state they were copying.
+        #expect(statistics.checkpointChunksSaved > 0)
+        let result = try Self.recoverBothWays(directory, configuration: configuration)
+        #expect(result.snapshotSequence > 0)
+        #expect(result.fromSnapshot.count > Snapshot.headerBytes)
+        #expect(Self.difference(result.fromSnapshot, result.fromLog) == nil, "the checkpoint is not its sequence's state")
+        let verified = LedgerVerifier.verify(directory: directory.data, decider: configuration.decider!)
+        #expect(verified.isSound, "\(verified.error ?? "")")
+    }
+
+    @Test("a checkpoint whose saved chunks pass checkpointCopyBytesMax is abandoned, logged, and the ledger still recovers whole")
+    func budgetExhaustedAbandons() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let log = LogCollector()
+        let configuration = Self.configuration(copyBytesMax: 4096, log: log)
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        Self.drive(ledger, threads: 4, perThread: 4000, cards: 3000)
+        let statistics = ledger.shardStatistics[0]
+        ledger.close(snapshot: false)
+        #expect(statistics.checkpointAbandonedCount >= 1)
+        #expect(log.all.contains { $0.contains("abandoned") && $0.contains("checkpointCopyBytesMax") })
+        // No leftover temporary file, and whatever snapshot remains agrees with the whole log.
+        let shardDirectory = DataDirectory.shardDirectory(directory.data, shard: 0)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: shardDirectory).filter { $0.hasPrefix("snapshot-") && $0.hasSuffix(".tmp") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+        let result = try Self.recoverBothWays(directory, configuration: configuration)
+        #expect(Self.difference(result.fromSnapshot, result.fromLog) == nil)
+    }
+
+    /// Where two snapshot files first differ (nil: equal), said briefly rather than printing megabytes.
+    static func difference(_ first: [UInt8], _ second: [UInt8]) -> String? {
+        guard first != second else { return nil }
+        let offset = first.indices.first { $0 >= second.count || first[$0] != second[$0] } ?? first.count
+        return "lengths \(first.count) and \(second.count), first difference at offset \(offset)"
+    }
+
+    @Test("the shard's region saves a chunk once, before its first write; the checkpoint thread reads the old bytes")
+    func regionKeepsOldBytes() {
+        let storage = FixedStorage<UInt64>(capacity: 4096)
+        for value in 0..<2048 { storage.append(UInt64(value)) }
+        let budget = CheckpointCopyBudget(bytesMax: 1 << 16)
+        let region = storage.beginCheckpoint(elements: 2048, budget: budget)
+        storage[600] = 9_999_999  // chunk 1 saved
+        storage[601] = 8_888_888  // same chunk: not saved again
+        storage.append(77)  // beyond the frozen elements: nothing saved
+        #expect(budget.used == 1)
+        var copied = [UInt64](repeating: 0, count: 2048)
+        let complete = copied.withUnsafeMutableBytes { region.copy(offset: 0, count: 2048 * 8, to: $0.baseAddress!) }
+        #expect(complete)
+        #expect(copied == (0..<2048).map { UInt64($0) })
+        // After the checkpoint thread took a chunk, the shard writes it without saving.
+        storage[2000] = 1
+        #expect(budget.used == 1)
+        region.claimRest()
+        storage.endCheckpoint()
+        budget.reset()
+        #expect(storage[600] == 9_999_999 && storage[2000] == 1)
+    }
+
+    @Test("a format-7 snapshot keeps the idempotency and spent-lot rings when they wrap (storage order, newest first)")
+    func wrappedRingsRoundTrip() throws {
+        #expect(Checkpoint.storagePieces(start: 0, count: 0, capacity: 8) == [])
+        #expect(Checkpoint.storagePieces(start: 2, count: 5, capacity: 8) == [2..<7])
+        #expect(Checkpoint.storagePieces(start: 6, count: 5, capacity: 8) == [0..<3, 6..<8])
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        var configuration = testConfiguration()
+        configuration.idempotencyKeysPerShardMax = 16
+        configuration.spentLotPartsPerShardMax = 8
+        let state = ShardState(shardIndex: 0, shardCount: 1, limits: configuration)
+        for position in 0..<11 {
+            let part = SpentLotTable.Part(
+                position: Int64(position), amount: Int64(position * 10), expiresOnDay: 1, origin: 0, asset: .points)
+            state.spentLots.append(part)
+            var entry = IdempotencyEntry.zeroForTests
+            entry.key = IdempotencyKey(word0: UInt64(position + 1))
+            entry.createdAtMs = 1
+            _ = state.idempotency.insert(entry, nowMs: 1, retentionMs: 1 << 40)
+        }
+        for position in 11..<21 {
+            var entry = IdempotencyEntry.zeroForTests
+            entry.key = IdempotencyKey(word0: UInt64(position + 1))
+            entry.createdAtMs = 1
+            _ = state.idempotency.insert(entry, nowMs: 1, retentionMs: 1 << 40)
+        }
+        let path = try Snapshot.write(state, sequence: 5, lastCRC: 0, directory: directory.path)
+        let loaded = ShardState(shardIndex: 0, shardCount: 1, limits: configuration)
+        _ = try Snapshot.load(path: path, into: loaded)
+        #expect((0..<loaded.spentLots.count).map { loaded.spentLots[$0].position } == Array(3..<11))
+        #expect(loaded.idempotency.oldestPosition == 5 && loaded.idempotency.nextPosition == 21)
+        for position in 5..<21 {
+            #expect(loaded.idempotency.find(IdempotencyKey(word0: UInt64(position + 1))) == Int64(position))
+        }
+    }
+}
+
+extension IdempotencyEntry {
+    /// An all-zero entry (zero is a valid value of every field), to fill in by hand.
+    static var zeroForTests: IdempotencyEntry {
+        let storage = FixedStorage<IdempotencyEntry>(capacity: 1)
+        storage.setCount(1)
+        return storage[0]
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Ledger
+
+/// `--only checkpoint`: the shard thread's longest stall per checkpoint at `members` members (the shard's own
+/// counter, `ShardStatistics.checkpointStallNanosecondsMax`: starting a checkpoint plus the chunks it saved in
+/// one batch), with earns on random members while checkpoints are written, then the recovery time from the
+/// newest checkpoint and the log after it. For comparison, the copy formats up to 6 made on the shard thread is
+/// timed here as a memcpy of the same bytes into fresh memory (what `SnapshotImage` did).
+func checkpointSection(members: Int, earnsAfter: Int) -> String {
+    let directory = baseDirectory + "/checkpoint"
+    removeDirectory(directory)
+    var configuration = LedgerConfiguration()
+    configuration.shardCount = 1
+    configuration.membersPerShardMax = members
+    configuration.cardsPerShardMax = members
+    configuration.queueCapacity = 16384
+    configuration.snapshotIntervalRecords = 500_000
+    configuration.skipSync = true
+    configuration.log = { line in progress("  ledger: " + line) }
+    let ledger = try! Ledger.open(directory: directory, configuration: configuration)
+    let sink = LatencySink(startNs: monotonicNs())
+    var key: UInt64 = 1
+    let total = UInt64(members + earnsAfter)
+    while key <= total {
+        sink.waitForRoom(limit: 16000)
+        sink.inFlight.add(1, ordering: .relaxed)
+        // Enrol every member once, then earn on random ones (writes spread over the whole state).
+        let index = key <= UInt64(members) ? Int(key) : Int.random(in: 1...members)
+        if ledger.submit(earnRequest(key: key, card: benchmarkCard(index), tag: 0), to: sink) {
+            key += 1
+        } else {
+            sink.inFlight.subtract(1, ordering: .relaxed)
+        }
+    }
+    while sink.inFlight.load(ordering: .relaxed) > 0 { usleep(1000) }
+    let statistics = ledger.shardStatistics[0]
+    ledger.close(snapshot: false)
+    let snapshotBytes = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/shard-000"))?
+        .filter { $0.hasSuffix(".snap") }
+        .compactMap { try? FileManager.default.attributesOfItem(atPath: directory + "/shard-000/" + $0)[.size] as? Int }
+        .first ?? 0
+    let copy = UnsafeMutableRawPointer.allocate(byteCount: max(snapshotBytes, 1), alignment: 16)
+    let source = UnsafeMutableRawPointer.allocate(byteCount: max(snapshotBytes, 1), alignment: 16)
+    source.initializeMemory(as: UInt8.self, repeating: 1, count: max(snapshotBytes, 1))
+    let copyStartNs = monotonicNs()
+    copy.copyMemory(from: source, byteCount: snapshotBytes)
+    let copyNs = monotonicNs() - copyStartNs
+    copy.deallocate()
+    source.deallocate()
+    let openStartNs = monotonicNs()
+    let reopened = try! Ledger.open(directory: directory, configuration: configuration)
+    let openSeconds = Double(monotonicNs() - openStartNs) / 1e9
+    reopened.close(snapshot: false)
+    removeDirectory(directory)
+    let lines = [
+        "", "### Checkpoint stall on the shard thread (\(members) members, 1 shard, default 262,144-key ring)", "",
+        "| checkpoints | abandoned | chunks saved (512 B) | longest shard stall per checkpoint | snapshot bytes | "
+            + "the same bytes copied at once (formats ≤ 6) | recovery from the newest checkpoint + log |",
+        "|---|---|---|---|---|---|---|",
+        "| \(statistics.checkpointCount) | \(statistics.checkpointAbandonedCount) | \(statistics.checkpointChunksSaved) | "
+            + "\(String(format: "%.3f", Double(statistics.checkpointStallNanosecondsMax) / 1e6)) ms | "
+            + "\(snapshotBytes / 1_000_000) MB | \(String(format: "%.1f", Double(copyNs) / 1e6)) ms | "
+            + "\(String(format: "%.2f", openSeconds)) s |",
+    ]
+    progress(lines.joined(separator: "\n"))
+    return lines.joined(separator: "\n")
+}
