@@ -3,7 +3,8 @@ import HTTP
 import Ledger
 
 /// `POST /v1/members {"pan", "birthday"?, "referrerPan"?}` (operator, admin): 201 the member as `GET` shows it;
-/// 409 when the card already belongs to a member. The birthday and the referrer are the ledger's (`.profile`);
+/// 409 when the card already belongs to a member. The birthday and the referrer are the ledger's (`.profile`); the
+/// referrer is recorded as given, not checked (it may live on another shard: an unknown one earns nothing later);
 /// `name` and `phone` are not stored yet (see specs/admin-api.md).
 final class EnrolMemberHandler: HTTPHandler {
     let gate: AdminGate
