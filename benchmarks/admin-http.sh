@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Admin API benchmark (issue 13, item 5): GET /v1/health on the switch's own HTTP/1.1 server against a Hummingbird
-# 2.28.1 hello-world giving the same answer (benchmarks/peers/hummingbird-peer, built in its own package), with wrk
-# (Debian), in alternating rounds so the ratios hold on a shared machine; then the authorization p99 at a fixed
-# ISO 8583 load, alone and while wrk hammers the admin API (health, then metrics). Bounded: a few seconds per row.
+# Admin API benchmark (issue 13, items 4 and 5): the switch's own HTTP/1.1 server against a Hummingbird 2.28.1 peer
+# giving the same answers (benchmarks/peers/hummingbird-peer, built in its own package), with wrk (Debian), in
+# alternating rounds so the ratios hold on a shared machine: `GET /v1/health`, `GET /v1/members/{id}` and
+# `POST /v1/members/{id}/adjustments` (benchmarks/admin-member.lua, benchmarks/admin-adjustments.lua: a token and a
+# unique Idempotency-Key per request). Then the authorization p99 at a fixed ISO 8583 load, alone and while wrk
+# hammers the member read, then the adjustments. Bounded: a few seconds per row.
 #
 #   benchmarks/admin-http.sh [--seconds N] [--rounds N] [--rate N] [--loops N] [--durable true|false]
-#                            [--scratch-path DIR]
+#                            [--connections N] [--scratch-path DIR]
 #
 # Both servers run with --loops event loops (default 2: the switch's default on 2 cores, and Hummingbird's
-# singleton group there) and keep connections alive; wrk uses 1 thread and 16 connections. The switch runs durable
-# (fdatasync per group commit) unless --durable false, which takes the disk (shared with other work) out of the
-# authorization latency. Needs wrk (apt-get install -y wrk). Prints markdown tables for RESULTS.md.
+# singleton group there) and keep connections alive; wrk uses 1 thread and --connections connections (default 16).
+# The switch runs durable (an adjustment is answered after its log record and audit entry are synced) unless
+# --durable false; the peer keeps its state in memory only. Needs wrk (apt-get install -y wrk). Prints markdown
+# tables for RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -20,6 +23,7 @@ rate=20000
 loops=2
 durable=true
 scratch=.build
+connections=16
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift ;;
@@ -27,8 +31,10 @@ while [ $# -gt 0 ]; do
         --rate) rate="$2"; shift ;;
         --loops) loops="$2"; shift ;;
         --durable) durable="$2"; shift ;;
+        --connections) connections="$2"; shift ;;
         --scratch-path) scratch="$2"; shift ;;
-        *) echo "usage: benchmarks/admin-http.sh [--seconds N] [--rounds N] [--rate N] [--loops N] [--durable B] [--scratch-path DIR]" >&2
+        *) echo "usage: benchmarks/admin-http.sh [--seconds N] [--rounds N] [--rate N] [--loops N] [--durable B]" \
+                "[--connections N] [--scratch-path DIR]" >&2
            exit 2 ;;
     esac
     shift
@@ -49,18 +55,34 @@ cleanup() {
 trap cleanup EXIT
 base=$((21000 + $$ % 20000))
 iso=127.0.0.1:$base; admin=127.0.0.1:$((base + 1)); peer_port=$((base + 2))
-echo "{\"loops\": $loops, \"durable\": $durable}" >"$work/config.json"
-"$switch" serve --config "$work/config.json" --data "$work/data" --listen "$iso" --admin-listen "$admin" \
-    2>"$work/switch.log" & pids+=($!)
-"$peer" "$peer_port" "$loops" >"$work/peer.log" 2>&1 & pids+=($!)
+token=$("$switch" admin init --data "$work/data" --name bench | sed -n 's/^token: //p')
+[ -n "$token" ] || { echo "admin init printed no token" >&2; exit 1; }
+# The token's rate and the remembered Idempotency-Key answers are raised to their maxima: the benchmark measures
+# the routes, not the limiter (every answer must be 2xx; the tables count those that were not).
+printf '{"loops": %s, "durable": %s, "admin": {"listen": "%s", "requestsPerSecondPerToken": 100000, %s}}\n' \
+    "$loops" "$durable" "$admin" '"idempotencyKeysMax": 1000000' >"$work/config.json"
+"$switch" serve --config "$work/config.json" --data "$work/data" --listen "$iso" 2>"$work/switch.log" & pids+=($!)
+"$peer" "$peer_port" "$loops" "$token" >"$work/peer.log" 2>&1 & pids+=($!)
 for _ in $(seq 100); do
     curl -sf "http://$admin/v1/health" >/dev/null && curl -sf "http://127.0.0.1:$peer_port/v1/health" >/dev/null && break
     sleep 0.1
 done
+# One member with a card and 1,000,000 points to read and adjust.
+member=$(curl -sf -X POST "http://$admin/v1/members" -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/json' -d '{"pan":"6037991234567893"}' \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+curl -sf -X POST "http://$admin/v1/members/$member/adjustments" -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/json' -d '{"asset":"points","amount":1000000,"reason":"migration"}' >/dev/null
+export ADMIN_TOKEN="$token"
 
-# wrk NAME URL -> "requests/s p99-ms"
+# wrk NAME URL ROUTE -> "requests/s p99-ms non-2xx"; ROUTE is health, member or adjustments (the Lua scripts read
+# ADMIN_MEMBER and ADMIN_TOKEN; NAME makes the Idempotency-Keys of a run unique).
 wrk_row() {
-    wrk -t1 -c16 -d"${seconds}s" --latency "$2" >"$work/$1.txt"
+    local script=()
+    case "$3" in
+        member | adjustments) script=(-s "benchmarks/admin-$3.lua") ;;
+    esac
+    ADMIN_KEY_PREFIX="$1" wrk -t1 -c"$connections" -d"${seconds}s" --latency "${script[@]}" "$2" >"$work/$1.txt"
     python3 - "$work/$1.txt" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
@@ -72,16 +94,23 @@ print(f"{rate:.0f} {p99:.3f} {errors.group(1) if errors else 0}")
 PY
 }
 
-echo "loops $loops, durable $durable, wrk -t1 -c16 -d${seconds}s --latency, loadgen --rate $rate --duration ${seconds}s"
+echo "loops $loops, durable $durable, wrk -t1 -c$connections -d${seconds}s --latency," \
+    "loadgen --rate $rate --duration ${seconds}s"
 echo
-echo "| round | switch requests/s | switch p99 ms | Hummingbird requests/s | Hummingbird p99 ms | requests/s switch / Hummingbird | load |"
-echo "|---|---|---|---|---|---|---|"
+echo "| round | route | switch requests/s | switch p99 ms | Hummingbird requests/s | Hummingbird p99 ms |" \
+    "requests/s switch / Hummingbird | non-2xx switch, Hummingbird | load |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for round in $(seq "$rounds"); do
-    read -r ours_rate ours_p99 ours_errors < <(wrk_row "ours-$round" "http://$admin/v1/health")
-    read -r peer_rate peer_p99 peer_errors < <(wrk_row "peer-$round" "http://127.0.0.1:$peer_port/v1/health")
-    [ "$ours_errors" = 0 ] && [ "$peer_errors" = 0 ] || echo "non-2xx answers: switch $ours_errors, peer $peer_errors" >&2
-    ratio=$(python3 -c "print(f'{$ours_rate / $peer_rate:.2f}')")
-    echo "| $round | $ours_rate | $ours_p99 | $peer_rate | $peer_p99 | $ratio | $(cut -d' ' -f1 /proc/loadavg) |"
+    for route in health member adjustments; do
+        path=/; [ "$route" = health ] && path=/v1/health
+        read -r ours_rate ours_p99 ours_errors < <(
+            ADMIN_MEMBER="$member" wrk_row "ours-$round-$route" "http://$admin$path" "$route")
+        read -r peer_rate peer_p99 peer_errors < <(
+            ADMIN_MEMBER=mbr_peer wrk_row "peer-$round-$route" "http://127.0.0.1:$peer_port$path" "$route")
+        ratio=$(python3 -c "print(f'{$ours_rate / $peer_rate:.2f}')")
+        echo "| $round | $route | $ours_rate | $ours_p99 | $peer_rate | $peer_p99 | $ratio |" \
+            "$ours_errors, $peer_errors | $(cut -d' ' -f1 /proc/loadavg) |"
+    done
 done
 kill "${pids[1]}"; wait "${pids[1]}" 2>/dev/null || true
 
@@ -89,20 +118,27 @@ kill "${pids[1]}"; wait "${pids[1]}" 2>/dev/null || true
 source benchmarks/authorization-latency.sh
 
 echo
-echo "| round | admin load | authorization p50 ms | p99 ms | p99.9 ms | answers/s | errors | admin requests/s | load |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| round | admin load | authorization p50 ms | p99 ms | p99.9 ms | answers/s | errors | admin requests/s |" \
+    "admin non-2xx | load |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+export ADMIN_MEMBER="$member"
 for round in $(seq "$rounds"); do
-    for hammer in none /v1/health /metrics; do
+    for hammer in none member adjustments; do
         admin_rate=-
+        admin_errors=-
         if [ "$hammer" != none ]; then
-            wrk -t1 -c16 -d"$((seconds + 2))s" "http://$admin$hammer" >"$work/hammer.txt" & wrk_pid=$!
+            ADMIN_KEY_PREFIX="hammer-$round" wrk -t1 -c"$connections" -d"$((seconds + 2))s" \
+                -s "benchmarks/admin-$hammer.lua" "http://$admin/" >"$work/hammer.txt" &
+            wrk_pid=$!
             sleep 0.5
         fi
-        read -r p50 p99 p999 answers errors < <(authorization "auth-$round-${hammer//\//}")
+        read -r p50 p99 p999 answers errors < <(authorization "auth-$round-$hammer")
         if [ "$hammer" != none ]; then
             wait "$wrk_pid"
             admin_rate=$(grep -oP 'Requests/sec:\s+\K[\d.]+' "$work/hammer.txt" | cut -d. -f1)
+            admin_errors=$(grep -oP 'Non-2xx or 3xx responses: \K\d+' "$work/hammer.txt" || echo 0)
         fi
-        echo "| $round | $hammer | $p50 | $p99 | $p999 | $answers | $errors | $admin_rate | $(cut -d' ' -f1 /proc/loadavg) |"
+        echo "| $round | $hammer | $p50 | $p99 | $p999 | $answers | $errors | $admin_rate | $admin_errors |" \
+            "$(cut -d' ' -f1 /proc/loadavg) |"
     done
 done

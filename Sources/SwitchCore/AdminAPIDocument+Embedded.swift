@@ -189,7 +189,7 @@ extension AdminAPIDocument {
     "/v1/users/{id}": {
       "delete": {
         "operationId": "deleteUser",
-        "summary": "Deletes a user (role admin); its token stops working at once. Answered once the users.delete audit entry is durable.",
+        "summary": "Deletes a user (role admin); its token stops working at once. Answered once the users.delete audit entry is durable. The caller's own user cannot be deleted (409), so at least one admin remains.",
         "security": [
           {
             "bearer": []
@@ -217,6 +217,16 @@ extension AdminAPIDocument {
           },
           "404": {
             "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "description": "The id is the caller's own user.",
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                }
+              }
+            }
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
@@ -1269,41 +1279,17 @@ extension AdminAPIDocument {
         }
       },
       "User": {
-        "type": "object",
-        "required": [
-          "id",
-          "name",
-          "role",
-          "merchants",
-          "created"
-        ],
-        "additionalProperties": false,
-        "properties": {
-          "id": {
-            "type": "string"
-          },
-          "name": {
-            "type": "string"
-          },
-          "role": {
-            "$ref": "#/components/schemas/Role"
-          },
-          "merchants": {
-            "type": "array",
-            "items": {
-              "type": "string"
-            }
-          },
-          "created": {
-            "type": "string",
-            "format": "date-time"
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/UserFields"
           }
-        }
+        ],
+        "unevaluatedProperties": false
       },
       "CreatedUser": {
         "allOf": [
           {
-            "$ref": "#/components/schemas/User"
+            "$ref": "#/components/schemas/UserFields"
           }
         ],
         "type": "object",
@@ -1315,7 +1301,8 @@ extension AdminAPIDocument {
             "type": "string",
             "pattern": "^lsk_[0-9a-f]{64}$"
           }
-        }
+        },
+        "unevaluatedProperties": false
       },
       "UserList": {
         "type": "object",
@@ -1444,7 +1431,7 @@ extension AdminAPIDocument {
           "referrerPan": {
             "type": "string",
             "pattern": "^[0-9]{10,19}$",
-            "description": "A card number: only ever in a request body; answers show it masked."
+            "description": "The referring member's card number. Recorded as given, not checked at enrolment (the referrer may live on another shard): a referrer the ledger does not know earns nothing when this member first buys."
           }
         }
       },
@@ -1821,6 +1808,37 @@ extension AdminAPIDocument {
             "type": "integer",
             "minimum": 0,
             "maximum": 100000000
+          }
+        }
+      },
+      "UserFields": {
+        "type": "object",
+        "required": [
+          "id",
+          "name",
+          "role",
+          "merchants",
+          "created"
+        ],
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "name": {
+            "type": "string"
+          },
+          "role": {
+            "$ref": "#/components/schemas/Role"
+          },
+          "merchants": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "created": {
+            "type": "string",
+            "format": "date-time"
           }
         }
       }

@@ -6,6 +6,7 @@ import Ledger
 /// as `GET` shows it; 409 when the card already belongs to a member or the member directory is full. The birthday's
 /// month and day and the referrer are the ledger's (`.profile`, for rewards); the name, phone and birthday as
 /// entered are the member directory's (`AccessControl.reserveMember`), durable with the audit entry.
+/// The referrer is recorded as given, not checked (it may live on another shard: an unknown one earns nothing later).
 final class EnrolMemberHandler: HTTPHandler {
     let gate: AdminGate
     let door: AdminLedger

@@ -91,7 +91,8 @@ final class ListUsersHandler: HTTPHandler {
     }
 }
 
-/// `DELETE /v1/users/{id}` (admin): 204 once `users.delete` is durable; the token stops working at once.
+/// `DELETE /v1/users/{id}` (admin): 204 once `users.delete` is durable; the token stops working at once. 409 for
+/// the caller's own user, so that at least one admin always remains.
 final class DeleteUserHandler: HTTPHandler {
     let gate: AdminGate
 
@@ -100,6 +101,12 @@ final class DeleteUserHandler: HTTPHandler {
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard let user = gate.authorize(request, responder, roles: [.admin], action: "delete users") else { return }
         let id = String(decoding: request.parameter(0), as: UTF8.self)
+        // An admin deleting its own user could leave the club with no admin and no way back but `admin init`.
+        guard id != user.id else {
+            responder.respond(
+                problem: HTTPProblem(.conflict, detail: "\(id) is the caller's own user; another admin may delete it"))
+            return
+        }
         let deferred = responder.deferred()
         do throws(HTTPProblem) {
             try gate.access.deleteUser(id: id, actor: AuditActor(user)) { failure in

@@ -39,6 +39,14 @@ struct HTTPRouterTests {
         #expect(Self.match(Self.router, .post, "/v1/health").0 == .methodNotAllowed(allowed: [.get, .head]))
         #expect(Self.match(Self.router, .head, "/v1/members/1").0 == .found(route: 2))
         #expect(Self.match(Self.router, .get, "/v1/users/1").0 == .methodNotAllowed(allowed: [.delete]))
+        #expect(Self.match(Self.router, .query, "/v1/health").0 == .methodNotAllowed(allowed: [.get, .head]))
+    }
+
+    @Test("QUERY is a method the server knows (405 where no route takes it, never 501); FETCH is not")
+    func queryIsKnown() throws {
+        let head = try HTTPHeadParserTests.parse("QUERY /v1/health HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n")
+        #expect(head.method == .query && head.contentLength == 2)
+        #expect(throws: HTTPRequestError.self) { try HTTPHeadParserTests.parse("FETCH / HTTP/1.1\r\nHost: a\r\n\r\n") }
     }
 
     @Test("a route's name is its method and pattern, as metrics label it")

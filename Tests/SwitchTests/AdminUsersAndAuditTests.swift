@@ -56,7 +56,7 @@ struct AdminUsersAndAuditTests {
         }
     }
 
-    @Test("a deleted user's token is refused at once; the deletion is 204, then 404, and in the trail")
+    @Test("a deleted user's token is refused at once; the deletion is 204, then 404, and in the trail; own user 409")
     func deleteRevokesAtOnce() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
@@ -68,6 +68,9 @@ struct AdminUsersAndAuditTests {
         #expect(try AdminAccessClient.call(port, "DELETE", "/v1/users/\(auditor.id)", token: admin).code == 204)
         #expect(try AdminAccessClient.call(port, "GET", "/v1/audit", token: auditor.token).code == 401)
         #expect(try AdminAccessClient.call(port, "DELETE", "/v1/users/\(auditor.id)", token: admin).code == 404)
+        let ownId = try #require(AdminAccessClient.users(port, token: admin).first?["id"] as? String)
+        let own = try AdminAccessClient.call(port, "DELETE", "/v1/users/\(ownId)", token: admin)
+        #expect(own.code == 409 && own.body.contains("own user"), "the last admin cannot lock everyone out")
         let actions = try AdminAccessClient.audit(port, token: admin).compactMap { $0["action"] as? String }
         #expect(actions.filter { $0 == "users.delete" }.count == 1)
         #expect(try AdminAccessClient.users(port, token: admin).count == 1)
