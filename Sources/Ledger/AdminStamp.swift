@@ -28,6 +28,8 @@ public struct AdminRecord: Sendable, Equatable {
         case block
         case replace(newCard: CardHash, newMasked: MaskedCard)
         case adjust(asset: Asset, amount: Int64)
+        /// An engagement event: its type, the points paid (0 when `limited`: the member's limit was reached).
+        case engage(type: EngagementType, points: Int64, limited: Bool)
     }
 
     public var stamp: AdminStamp
@@ -57,6 +59,10 @@ extension AdminRecord {
         case .block: change = .block
         case .replace: change = .replace(newCard: command.otherCardHash, newMasked: command.otherMasked)
         case .adjust: change = .adjust(asset: command.asset, amount: command.amounts[command.asset])
+        case .engage:
+            change = .engage(
+                type: command.engagementType, points: command.amounts.points,
+                limited: body.status == .partiallyApproved)
         default: return nil
         }
         self.init(

@@ -90,6 +90,11 @@ public enum LedgerOperation: Sendable {
     case adjust(asset: Asset, amount: Int64)
     /// Read the card and its member (`Ledger.takeInspection(tag:)` after the reply); logs and changes nothing.
     case inspect
+    /// An engagement event of `type` for the card's member, whatever the card's status: the rules in force decide
+    /// the points within the member's limit per period for the type (`DecisionRules.engage`). Approved with the
+    /// points credited (lots under `lotTerms`, as an earn's); `partiallyApproved` with nothing credited when the
+    /// limit was reached; `notPermitted` when the rules have no such type (or there are no rules).
+    case engage(type: EngagementType)
 }
 
 /// What a member tells at enrolment. Zero month and day: no birthday given.

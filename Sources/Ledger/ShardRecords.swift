@@ -70,6 +70,9 @@ enum CommandKind: UInt8, BitwiseCopyable {
     case adjust = 16
     /// A read of a card and its member for the admin API; never logged, changes nothing.
     case inspect = 17
+    /// An engagement event (a survey, an app install): the rules decide its points within the member's limit per
+    /// period for its type; the record carries the decision and the count after it (ShardState+Engagement.swift).
+    case engage = 20
 }
 
 /// The outcome remembered for an idempotency key, so that a repeat gets it back unchanged.

@@ -111,6 +111,7 @@ extension ShardState {
         case .block: return performBlock(command)
         case .replace: return performReplace(command, nowMs: nowMs)
         case .adjust: return performAdjust(command, nowMs: nowMs)
+        case .engage: return performEngage(&command, nowMs: nowMs)
         case .none, .transferIn, .transferDone, .expireLots, .inspect:
             preconditionFailure("not a client command: \(command.kind)")
         }

@@ -68,6 +68,8 @@ final class ShardState: @unchecked Sendable {
     let settlements: SettlementTable
     /// What payments and captures under rules took, lot by lot, for their reversals (ShardState+Coalition.swift).
     let spentLots: SpentLotTable
+    /// Members' counts of engagement events per type and period (ShardState+Engagement.swift).
+    let engagements: EngagementTable
     /// Where inspections (`LedgerOperation.inspect`) are left for the admin API; nil during read-only recovery.
     var inspections: InspectionBoard?
     /// The shard thread's id once it runs (0 during recovery, which runs before it on the opening thread).
@@ -100,6 +102,7 @@ final class ShardState: @unchecked Sendable {
         outbox = FixedStorage(capacity: limits.transfersInFlightMax)
         settlements = SettlementTable(capacity: limits.settlementPairsPerShardMax)
         spentLots = SpentLotTable(capacity: limits.spentLotPartsPerShardMax)
+        engagements = EngagementTable(capacity: limits.engagementCountsPerShardMax)
         lots = LotTable(limits: limits)
     }
 

@@ -94,7 +94,9 @@ extension Snapshot {
         copy(state.outbox, count: header.outboxCount, size: sizes[4])
         let lotsEnd = try loadLots(from: bytes, offset: offset, into: state, path: path)
         let settlementsEnd = try loadSettlements(from: bytes, offset: lotsEnd, into: state, path: path)
-        try loadSpentLots(from: bytes, offset: settlementsEnd, into: state, path: path)
+        let spentLotsEnd = header.version >= 7 ? nil : bytes.count
+        let end = try loadSpentLots(from: bytes, offset: settlementsEnd, into: state, path: path, end: spentLotsEnd)
+        if header.version >= 7 { try loadEngagement(from: bytes, offset: end, into: state, path: path) }
     }
 
     /// Places entries at their positions in this run's ring; when the ring is now smaller, the oldest go.

@@ -46,13 +46,15 @@ extension Snapshot {
         settlementSectionHeaderBytes + table.count * MemoryLayout<SpentLotTable.Part>.stride
     }
 
-    /// Loads the section at `offset`, which must end exactly at the end of `bytes`.
+    /// Loads the section at `offset`, which must end exactly at `end` when given (formats before 7 end with it);
+    /// returns where it ends.
     static func loadSpentLots(
-        from bytes: UnsafeRawBufferPointer, offset: Int, into state: ShardState, path: String
-    ) throws(LedgerError) {
+        from bytes: UnsafeRawBufferPointer, offset: Int, into state: ShardState, path: String, end: Int?
+    ) throws(LedgerError) -> Int {
         let count = try sectionCount(bytes, offset: offset, path: path, section: "spent-lot")
         let stride = MemoryLayout<SpentLotTable.Part>.stride
-        guard offset + settlementSectionHeaderBytes + Int(count) * stride == bytes.count else {
+        let sectionEnd = offset + settlementSectionHeaderBytes + Int(count) * stride
+        guard sectionEnd == (end ?? sectionEnd), sectionEnd <= bytes.count else {
             throw .damagedSnapshot(file: path, reason: "length does not match the spent-lot count")
         }
         // A smaller ring than the one that wrote the snapshot keeps the newest parts (the oldest would go first
@@ -66,6 +68,7 @@ extension Snapshot {
                     as: SpentLotTable.Part.self))
         }
         parts.withUnsafeBufferPointer { state.spentLots.restore($0) }
+        return sectionEnd
     }
 }
 

@@ -45,7 +45,8 @@ final class SnapshotImage: @unchecked Sendable {
             state.members.rawBytesInUse.count, state.cards.cards.rawBytesInUse.count, state.holds.rawBytesInUse.count,
             state.idempotency.count * MemoryLayout<IdempotencyEntry>.stride, state.outbox.rawBytesInUse.count,
             Snapshot.lotSectionBytes(state.lots), Snapshot.settlementSectionBytes(state.settlements),
-            Snapshot.spentLotSectionBytes(state.spentLots), Snapshot.keySectionBytes(state.idempotency.store),
+            Snapshot.spentLotSectionBytes(state.spentLots), Snapshot.engagementSectionBytes(state.engagements),
+            Snapshot.keySectionBytes(state.idempotency.store),
         ]
         bytes = .allocate(byteCount: Snapshot.headerBytes + tables.reduce(0, +) + 4, alignment: 16)
         let header = Snapshot.Header(
@@ -64,6 +65,7 @@ final class SnapshotImage: @unchecked Sendable {
         appendLots(state.lots)
         appendSettlements(state.settlements)
         appendSpentLots(state.spentLots)
+        appendEngagement(state.engagements)
         appendKeySection(state.idempotency.store)
         precondition(used + 4 == bytes.count, "snapshot image size")
     }

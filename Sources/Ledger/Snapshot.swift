@@ -16,10 +16,11 @@ enum Snapshot {
     /// members carry their loyalty aggregates and referrer, idempotency entries a purchase's rules decision; a
     /// settlement section and (5) a spent-lot section end the file (Snapshot+Settlements.swift).
     /// 6: the key store's part follows (Snapshot+Keys.swift): the runs it relies on and its filling buffer.
+    /// 7: an engagement section follows the spent-lot section (Snapshot+Engagement.swift).
     /// Format 5 is still read (its keys all in the ring); older snapshots are refused as incompatible (not
     /// converted): the format is young, and the refusal names both versions so the operator knows why.
-    static let version: UInt32 = 6
-    static let versionsRead: ClosedRange<UInt32> = 5...6
+    static let version: UInt32 = 7
+    static let versionsRead: ClosedRange<UInt32> = 5...7
     static let headerBytes = 128
 
     static func fileName(sequence: UInt64) -> String {

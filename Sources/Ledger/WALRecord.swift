@@ -168,6 +168,9 @@ enum WALRecord {
             writer.put(command.loggedReference)
         case .adjust:
             writer.put(command.amounts)
+        case .engage:
+            writer.put(command.engagementType.high)
+            writer.put(command.engagementType.low)
         case .inspect:
             preconditionFailure("an inspection is never logged")
         case .profile:
@@ -277,6 +280,9 @@ enum WALRecord {
                 amounts[command.asset == .points ? .credit : .points] == 0
             else { return false }
             command.amounts = amounts
+        case .engage:
+            guard let high = reader.get(UInt64.self), let low = reader.get(UInt64.self), high != 0 else { return false }
+            command.engagementType = EngagementType(high: high, low: low)
         case .inspect:
             return false
         case .profile:
@@ -301,13 +307,17 @@ enum WALRecord {
     static func canCarryDecision(_ command: ShardCommand) -> Bool {
         switch command.kind {
         case .earn: command.isPurchase
-        case .reverse, .refund, .balance: true
+        case .reverse, .refund, .balance, .engage: true
         default: false
         }
     }
 
     private static func encodeDecision(_ command: ShardCommand, _ writer: inout ByteWriter) {
         writer.put(command.rulesVersion)
+        if command.kind == .engage {
+            encodeEngagementDecision(command, &writer)
+            return
+        }
         if command.kind == .balance {
             // A balance inquiry decides only the tier it shows.
             writer.put(command.decidedTier)
@@ -322,6 +332,7 @@ enum WALRecord {
 
     private static func decodeDecision(_ command: inout ShardCommand, _ reader: inout ByteReader) -> Bool {
         guard command.isDecided else { return true }
+        if command.kind == .engage { return decodeEngagementDecision(&command, &reader) }
         if command.kind == .balance {
             guard let version = reader.get(Int64.self), let tier = reader.get(UInt8.self) else { return false }
             command.rulesVersion = version

@@ -41,6 +41,7 @@ enum AdminAPI {
         router.add(.post, "/v1/cards/lookup", CardLookupHandler(gate: gate, door: door))
         router.add(.post, "/v1/cards/{id}/block", BlockCardHandler(gate: gate, door: door))
         router.add(.post, "/v1/cards/{id}/replace", ReplaceCardHandler(gate: gate, door: door))
+        router.add(.post, "/v1/events", EngagementEventHandler(gate: gate, door: door, decider: ledger.loyaltyDecider))
         return router
     }
 }

@@ -123,6 +123,27 @@ struct IdempotentRequest {
         }
     }
 
+    /// Answers a change the ledger already held under the caller's own key (a repeated event id): nothing new to
+    /// audit, the answer remembered under the `Idempotency-Key` first when one was given.
+    func answerReplay(_ answer: RememberedAnswer) {
+        let headers = [("Idempotency-Replayed", "true")]
+        guard let claim else {
+            deferred.answer { $0.respond(Self.status(answer.status), contentType: answer.contentType, body: answer.body, headers: headers) }
+            return
+        }
+        let deferred = self.deferred
+        access.rememberAnswer(claim, answer) { failure in
+            deferred.answer { responder in
+                if let failure {
+                    responder.respond(problem: HTTPProblem(.serviceUnavailable, detail: failure.message))
+                } else {
+                    responder.respond(
+                        Self.status(answer.status), contentType: answer.contentType, body: answer.body, headers: headers)
+                }
+            }
+        }
+    }
+
     /// Answers `answer` once the change is durable (or 503 naming why it is not).
     func answerWhenDurable(_ answer: RememberedAnswer) -> @Sendable (AccessError?) -> Void {
         let deferred = self.deferred
