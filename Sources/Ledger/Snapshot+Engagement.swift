@@ -9,13 +9,7 @@ extension Snapshot {
     static func loadEngagement(
         from bytes: UnsafeRawBufferPointer, offset: Int, into state: ShardState, path: String
     ) throws(LedgerError) {
-        guard offset + settlementSectionHeaderBytes <= bytes.count else {
-            throw .damagedSnapshot(file: path, reason: "no engagement section")
-        }
-        var reader = ByteReader(base: bytes.baseAddress! + offset, count: settlementSectionHeaderBytes)
-        guard let count = reader.get(UInt64.self), reader.get(UInt64.self) == 0, count < UInt64(Int32.max) else {
-            throw .damagedSnapshot(file: path, reason: "engagement section header out of range")
-        }
+        let count = try sectionCount(bytes, offset: offset, path: path, section: "engagement")
         let table = state.engagements
         guard Int(count) <= table.records.capacity else {
             throw .incompatibleDirectory(reason: "\(path) holds more engagement counts than engagementCountsPerShardMax")
@@ -39,9 +33,7 @@ extension Snapshot {
 
 extension SnapshotImage {
     func appendEngagement(_ table: EngagementTable) {
-        var header = [UInt8](repeating: 0, count: Snapshot.settlementSectionHeaderBytes)
-        header.withUnsafeMutableBytes { $0.storeBytes(of: UInt64(table.records.count).littleEndian, as: UInt64.self) }
-        header.withUnsafeBytes { append($0) }
+        appendSectionHeader(count: table.records.count)
         append(table.records.rawBytesInUse)
     }
 }

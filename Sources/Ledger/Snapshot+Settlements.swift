@@ -28,7 +28,7 @@ extension Snapshot {
     }
 
     /// A section's 16-byte header: its element count (UInt64), then 8 zero bytes.
-    private static func sectionCount(
+    static func sectionCount(
         _ bytes: UnsafeRawBufferPointer, offset: Int, path: String, section: String
     ) throws(LedgerError) -> UInt64 {
         guard offset + settlementSectionHeaderBytes <= bytes.count else {
@@ -78,7 +78,7 @@ extension SnapshotImage {
         append(table.records.rawBytesInUse)
     }
 
-    private func appendSectionHeader(count: Int) {
+    func appendSectionHeader(count: Int) {
         var header = [UInt8](repeating: 0, count: Snapshot.settlementSectionHeaderBytes)
         header.withUnsafeMutableBytes { $0.storeBytes(of: UInt64(count).littleEndian, as: UInt64.self) }
         header.withUnsafeBytes { append($0) }

@@ -57,14 +57,6 @@ extension ClubCalendar {
         if system == .persian, let date = PersianCalendarTable.date(ofDay: day, persianFirstDays) {
             return (date.year, date.month)
         }
-        // Howard Hinnant's `civil_from_days`.
-        let shifted = day + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthFromMarch = (5 * dayOfYear + 2) / 153
-        let month = Int(monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9)
-        return (Int(yearOfEra + era * 400) + (month <= 2 ? 1 : 0), month)
+        return Birthday.civilYearAndMonth(day)
     }
 }

@@ -17,9 +17,10 @@ final class EngagementEventHandler: HTTPHandler {
 
     let gate: AdminGate
     let door: AdminLedger
-    let decider: LoyaltyDecider
+    /// The rules' holder (nil for a ledger that decides nothing: every type is then unknown).
+    let decider: LoyaltyDecider?
 
-    init(gate: AdminGate, door: AdminLedger, decider: LoyaltyDecider) {
+    init(gate: AdminGate, door: AdminLedger, decider: LoyaltyDecider?) {
         self.gate = gate
         self.door = door
         self.decider = decider
@@ -34,7 +35,7 @@ final class EngagementEventHandler: HTTPHandler {
         }
         do throws(HTTPProblem) {
             let event = try Self.read(try body.get(), ledger: door.ledger)
-            guard let rule = decider.program?.engagementRule(event.type) else {
+            guard let rule = decider?.program?.engagementRule(event.type) else {
                 throw HTTPProblem(
                     .unprocessableContent, detail: "$.type: the program has no engagement event type \(event.type)")
             }

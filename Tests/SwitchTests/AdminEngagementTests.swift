@@ -66,6 +66,9 @@ struct AdminEngagementTests {
             port, token: operatorUser.token, #"{"id":"ev-5","type":"survey","pan":"\#(pan)","memberId":"\#(member)"}"#)
         #expect(both.code == 422)
         #expect(try Self.event(port, token: operatorUser.token, #"{"type":"survey","pan":"\#(pan)"}"#).code == 400)
+        let longId = String(repeating: "x", count: 65)
+        let tooLong = try Self.event(port, token: operatorUser.token, #"{"id":"\#(longId)","type":"survey","pan":"\#(pan)"}"#)
+        #expect(tooLong.code == 422 && tooLong.body.contains("$.id"), "ids are at most 64 characters")
         #expect(try Self.event(port, token: auditor.token, survey).code == 403)
         #expect(try AdminAccessClient.call(port, "POST", "/v1/events", token: nil, body: survey).code == 401)
         let entries = try AdminAccessClient.audit(port, token: admin).filter { $0["action"] as? String == "events.record" }
