@@ -12,7 +12,8 @@ extension Snapshot {
         let count = try sectionCount(bytes, offset: offset, path: path, section: "engagement")
         let table = state.engagements
         guard Int(count) <= table.records.capacity else {
-            throw .incompatibleDirectory(reason: "\(path) holds more engagement counts than engagementCountsPerShardMax")
+            throw .incompatibleDirectory(
+                reason: "\(path) holds more engagement counts than engagementCountsPerShardMax")
         }
         let stride = MemoryLayout<EngagementRecord>.stride
         guard offset + settlementSectionHeaderBytes + Int(count) * stride == bytes.count else {

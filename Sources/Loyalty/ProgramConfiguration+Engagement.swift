@@ -29,7 +29,8 @@ extension ProgramConfiguration {
             let path = KeyPath.join(KeyPath.join("engagement", "events"), index: index)
             try Self.check(seen.insert(rule.type).inserted, KeyPath.join(path, "type"), "duplicate type \(rule.type)")
             let pointsMax = ProgramLimits.engagementPointsMax
-            try Self.check((1...pointsMax).contains(rule.points), KeyPath.join(path, "points"), "must be 1...\(pointsMax)")
+            try Self.check(
+                (1...pointsMax).contains(rule.points), KeyPath.join(path, "points"), "must be 1...\(pointsMax)")
             let countMax = ProgramLimits.engagementLimitCountMax
             try Self.check(
                 (1...countMax).contains(rule.limitCount), KeyPath.join(KeyPath.join(path, "limit"), "count"),

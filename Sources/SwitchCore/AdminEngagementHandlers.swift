@@ -85,7 +85,8 @@ final class EngagementEventHandler: HTTPHandler {
                 case .keyConflict:
                     HTTPProblem(.conflict, detail: "$.id: event \(id) was recorded for another type or member")
                 case .notPermitted:
-                    HTTPProblem(.unprocessableContent, detail: "$.type: the program has no engagement event type \(typeName)")
+                    HTTPProblem(
+                        .unprocessableContent, detail: "$.type: the program has no engagement event type \(typeName)")
                 default:
                     HTTPProblem(.unprocessableContent, detail: "$: the ledger refused the event (\(status))")
                 }
@@ -104,7 +105,8 @@ final class EngagementEventHandler: HTTPHandler {
         var fields = try JSONFields(body)
         guard let id = try fields.string("id", lengthMax: idLengthMax) else { throw fields.missing("id") }
         guard !id.isEmpty, id.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            throw HTTPProblem(.unprocessableContent, detail: "$.id: must be 1...\(idLengthMax) visible ASCII characters")
+            throw HTTPProblem(
+                .unprocessableContent, detail: "$.id: must be 1...\(idLengthMax) visible ASCII characters")
         }
         guard let typeText = try fields.string("type", lengthMax: 16) else { throw fields.missing("type") }
         guard let type = ShortIdentifier(typeText) else {

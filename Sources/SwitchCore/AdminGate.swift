@@ -126,19 +126,22 @@ struct IdempotentRequest {
     /// Answers a change the ledger already held under the caller's own key (a repeated event id): nothing new to
     /// audit, the answer remembered under the `Idempotency-Key` first when one was given.
     func answerReplay(_ answer: RememberedAnswer) {
-        let headers = [("Idempotency-Replayed", "true")]
+        let deferred = self.deferred
+        let send: @Sendable (HTTPResponder) -> Void = { responder in
+            let status = Self.status(answer.status)
+            let headers = [("Idempotency-Replayed", "true")]
+            responder.respond(status, contentType: answer.contentType, body: answer.body, headers: headers)
+        }
         guard let claim else {
-            deferred.answer { $0.respond(Self.status(answer.status), contentType: answer.contentType, body: answer.body, headers: headers) }
+            deferred.answer(send)
             return
         }
-        let deferred = self.deferred
         access.rememberAnswer(claim, answer) { failure in
             deferred.answer { responder in
                 if let failure {
                     responder.respond(problem: HTTPProblem(.serviceUnavailable, detail: failure.message))
                 } else {
-                    responder.respond(
-                        Self.status(answer.status), contentType: answer.contentType, body: answer.body, headers: headers)
+                    send(responder)
                 }
             }
         }

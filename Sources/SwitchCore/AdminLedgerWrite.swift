@@ -42,7 +42,8 @@ struct AdminLedgerWrite {
                 idempotent.answerReplay(answer(reply))
                 return
             }
-            let record = AdminRecord(stamp: stamp, change: changeDecided?(reply) ?? change, card: cardHash, masked: reply.card, timeMs: 0)
+            let record = AdminRecord(
+                stamp: stamp, change: changeDecided?(reply) ?? change, card: cardHash, masked: reply.card, timeMs: 0)
             let (draft, actor) = AdminAuditText.draft(for: record)
             let remembered = answer(reply)
             do throws(HTTPProblem) {

@@ -38,8 +38,12 @@ struct EngagementTests {
             Issue.record("the first survey pays")
             return
         }
-        #expect(program.engage(survey, timeMs: monday, period: period, count: 1) == .awarded(points: 50, period: period, count: 2))
-        #expect(program.engage(survey, timeMs: Self.time("2026-06-07T23:59:59Z"), period: period, count: 2) == .limitReached)
+        #expect(
+            program.engage(survey, timeMs: monday, period: period, count: 1)
+                == .awarded(points: 50, period: period, count: 2))
+        #expect(
+            program.engage(survey, timeMs: Self.time("2026-06-07T23:59:59Z"), period: period, count: 2) == .limitReached
+        )
         #expect(
             program.engage(survey, timeMs: Self.time("2026-06-08T00:00:00Z"), period: period, count: 2)
                 == .awarded(points: 50, period: period + 1, count: 1), "Monday starts a new week")
@@ -57,8 +61,10 @@ struct EngagementTests {
         // 1405-03-31 is 2026-06-21 (Tehran); 1405-04-01 the next day.
         let lastOfKhordad = Self.time("2026-06-21T12:00:00Z")
         let firstOfTir = Self.time("2026-06-22T12:00:00Z")
-        #expect(persian.periodNumber(.month, timeMs: lastOfKhordad) + 1 == persian.periodNumber(.month, timeMs: firstOfTir))
-        #expect(gregorian.periodNumber(.month, timeMs: lastOfKhordad) == gregorian.periodNumber(.month, timeMs: firstOfTir))
+        #expect(
+            persian.periodNumber(.month, timeMs: lastOfKhordad) + 1 == persian.periodNumber(.month, timeMs: firstOfTir))
+        #expect(
+            gregorian.periodNumber(.month, timeMs: lastOfKhordad) == gregorian.periodNumber(.month, timeMs: firstOfTir))
         #expect(gregorian.periodNumber(.year, timeMs: Self.time("2026-12-31T23:59:59Z")) == 2026)
         #expect(gregorian.periodNumber(.month, timeMs: Self.time("2026-03-01T00:00:00Z")) == 2026 * 12 + 2)
         #expect(gregorian.periodNumber(.month, timeMs: Self.time("2026-02-28T23:59:59Z")) == 2026 * 12 + 1)
@@ -72,17 +78,27 @@ struct EngagementTests {
     func configurationErrors() throws {
         let cases: [(String, String)] = [
             (#"{"event": []}"#, "engagement.event"),
-            (#"{"events": [{"type": "survey", "points": 5, "limit": {"count": 1, "period": "fortnight"}}]}"#,
-             "engagement.events[0].limit.period"),
-            (#"{"events": [{"type": "survey", "points": 0, "limit": {"count": 1, "period": "day"}}]}"#,
-             "engagement.events[0].points"),
-            (#"{"events": [{"type": "survey", "points": 5, "limit": {"count": 0, "period": "day"}}]}"#,
-             "engagement.events[0].limit.count"),
+            (
+                #"{"events": [{"type": "survey", "points": 5, "limit": {"count": 1, "period": "fortnight"}}]}"#,
+                "engagement.events[0].limit.period"
+            ),
+            (
+                #"{"events": [{"type": "survey", "points": 0, "limit": {"count": 1, "period": "day"}}]}"#,
+                "engagement.events[0].points"
+            ),
+            (
+                #"{"events": [{"type": "survey", "points": 5, "limit": {"count": 0, "period": "day"}}]}"#,
+                "engagement.events[0].limit.count"
+            ),
             (#"{"events": [{"type": "survey", "points": 5}]}"#, "engagement.events[0].limit"),
-            (#"{"events": [{"type": "survey", "points": 5, "limit": {"count": 1, "period": "day", "x": 1}}]}"#,
-             "engagement.events[0].limit.x"),
-            (#"{"events": [{"type": "a-type-name-too-long", "points": 5, "limit": {"count": 1, "period": "day"}}]}"#,
-             "engagement.events[0].type"),
+            (
+                #"{"events": [{"type": "survey", "points": 5, "limit": {"count": 1, "period": "day", "x": 1}}]}"#,
+                "engagement.events[0].limit.x"
+            ),
+            (
+                #"{"events": [{"type": "a-type-name-too-long", "points": 5, "limit": {"count": 1, "period": "day"}}]}"#,
+                "engagement.events[0].type"
+            ),
             (
                 #"{"events": [{"type": "s", "points": 5, "limit": {"count": 1, "period": "day"}},"#
                     + #" {"type": "s", "points": 6, "limit": {"count": 1, "period": "ever"}}]}"#,

@@ -49,29 +49,36 @@ struct AdminEngagementTests {
         #expect(first.code == 201 && first.json["pointsAwarded"] as? Int == 50, "\(first.body)")
         #expect(first.json["limited"] as? Bool == false && first.json["balanceAfter"] as? Int == 50)
         let repeated = try Self.event(port, token: operatorUser.token, survey)
-        #expect(repeated.code == 201 && repeated.body == first.body && repeated.header("idempotency-replayed") == "true")
+        #expect(
+            repeated.code == 201 && repeated.body == first.body && repeated.header("idempotency-replayed") == "true")
         let byPan = #"{"id":"ev-2","type":"survey","pan":"\#(pan)"}"#
         let limited = try Self.event(port, token: operatorUser.token, byPan)
         #expect(limited.code == 201 && limited.json["pointsAwarded"] as? Int == 0, "\(limited.body)")
         #expect(limited.json["limited"] as? Bool == true && limited.body.contains("1 per day"))
         #expect(!limited.body.contains(pan))
-        let reused = try Self.event(port, token: operatorUser.token, #"{"id":"ev-1","type":"tap","memberId":"\#(member)"}"#)
+        let reused = try Self.event(
+            port, token: operatorUser.token, #"{"id":"ev-1","type":"tap","memberId":"\#(member)"}"#)
         #expect(reused.code == 409 && reused.body.contains("$.id"), "\(reused.body)")
-        let unknownType = try Self.event(port, token: operatorUser.token, #"{"id":"ev-3","type":"review","pan":"\#(pan)"}"#)
+        let unknownType = try Self.event(
+            port, token: operatorUser.token, #"{"id":"ev-3","type":"review","pan":"\#(pan)"}"#)
         #expect(unknownType.code == 422 && unknownType.body.contains("$.type"))
         let nobody = "mbr_" + String(repeating: "0", count: 32)
-        let unknownMember = try Self.event(port, token: operatorUser.token, #"{"id":"ev-4","type":"survey","memberId":"\#(nobody)"}"#)
+        let unknownMember = try Self.event(
+            port, token: operatorUser.token, #"{"id":"ev-4","type":"survey","memberId":"\#(nobody)"}"#)
         #expect(unknownMember.code == 404, "\(unknownMember.body)")
         let both = try Self.event(
             port, token: operatorUser.token, #"{"id":"ev-5","type":"survey","pan":"\#(pan)","memberId":"\#(member)"}"#)
         #expect(both.code == 422)
         #expect(try Self.event(port, token: operatorUser.token, #"{"type":"survey","pan":"\#(pan)"}"#).code == 400)
         let longId = String(repeating: "x", count: 65)
-        let tooLong = try Self.event(port, token: operatorUser.token, #"{"id":"\#(longId)","type":"survey","pan":"\#(pan)"}"#)
+        let tooLong = try Self.event(
+            port, token: operatorUser.token, #"{"id":"\#(longId)","type":"survey","pan":"\#(pan)"}"#)
         #expect(tooLong.code == 422 && tooLong.body.contains("$.id"), "ids are at most 64 characters")
         #expect(try Self.event(port, token: auditor.token, survey).code == 403)
         #expect(try AdminAccessClient.call(port, "POST", "/v1/events", token: nil, body: survey).code == 401)
-        let entries = try AdminAccessClient.audit(port, token: admin).filter { $0["action"] as? String == "events.record" }
+        let entries = try AdminAccessClient.audit(port, token: admin).filter {
+            $0["action"] as? String == "events.record"
+        }
         #expect(entries.count == 2, "the paid event and the limited one; repeats and refusals add none")
 
         server.stop()  // SIGKILL: the repeat is answered from the log
@@ -111,7 +118,8 @@ struct AdminEngagementTests {
         #expect(points >= acknowledged.max() ?? 0, "every answered event is in the balance")
         #expect(entries.count == points, "one entry per durable event, no more, no less")
         for number in 1...3 {
-            let again = try Self.event(port, token: admin, #"{"id":"e-0-\#(number)","type":"tap","memberId":"\#(member)"}"#)
+            let again = try Self.event(
+                port, token: admin, #"{"id":"e-0-\#(number)","type":"tap","memberId":"\#(member)"}"#)
             #expect(again.code == 201 && again.header("idempotency-replayed") == "true", "\(again.body)")
         }
         #expect(try Self.points(port, token: admin, member: member) == points, "repeats change nothing")
