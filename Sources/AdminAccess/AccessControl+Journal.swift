@@ -7,6 +7,8 @@ enum DurableEffect: Sendable {
     case userCreated(id: String)
     /// An idempotent request's answer is remembered.
     case remember(IdempotencyClaim, RememberedAnswer)
+    /// A member's texts are in the directory (its place was reserved; a failed unit gives the place back).
+    case member(MemberKey, MemberTexts)
 }
 
 extension AccessControl {
@@ -41,6 +43,9 @@ extension AccessControl {
             let record = IdempotencyRecord(
                 user: claim.user, key: claim.key, digest: claim.digest, answer: answer, createdMs: claim.createdMs)
             unit.privateBytes += PrivateRecord.idempotency(record, seq: lastSeq).line()
+        }
+        for case .member(let key, let texts) in effects {
+            unit.privateBytes += PrivateRecord.member(key, texts, seq: lastSeq).line()
         }
         let firstSeq = state.nextSeq
         let offsets = entryOffsets
@@ -80,6 +85,12 @@ extension AccessControl {
                     } else {
                         state.idempotency.abandon(claim)
                     }
+                case .member(let key, let texts):
+                    if failure == nil {
+                        state.directory.insert(key, texts)
+                    } else {
+                        state.directory.release()
+                    }
                 }
             }
         }
@@ -97,16 +108,19 @@ extension AccessControl {
     /// the trail lacks, again with their operation ids, so every durable change ends up with exactly one audit
     /// entry. Operation ids are the caller's, unique, and never reused; an id already present is refused (409).
     ///
-    /// With `claim`, `answer` is remembered for the request's `Idempotency-Key` in the same durable unit.
+    /// With `claim`, `answer` is remembered for the request's `Idempotency-Key` in the same durable unit; with
+    /// `member`, the member's texts enter the directory in it too (their place taken by `reserveMember`).
     public func appendAudit(
         _ drafts: [AuditDraft], actor: AuditActor, operation: UInt64?, claim: IdempotencyClaim? = nil,
-        answer: RememberedAnswer? = nil, completion: @escaping @Sendable (AccessError?) -> Void
+        answer: RememberedAnswer? = nil, member: (MemberKey, MemberTexts)? = nil,
+        completion: @escaping @Sendable (AccessError?) -> Void
     ) throws(HTTPProblem) {
         precondition(!drafts.isEmpty, "an append has entries")
         precondition((claim == nil) == (answer == nil), "a claim is remembered with its answer")
         let now = clockMs()
         var effects: [DurableEffect] = []
         if let claim, let answer { effects.append(.remember(claim, answer)) }
+        if let (key, texts) = member { effects.append(.member(key, texts)) }
         try state.withLock { state throws(HTTPProblem) in
             if let operation, state.operations.contains(operation) {
                 throw HTTPProblem(.conflict, detail: "operation \(operation) is already in the audit trail")

@@ -5,6 +5,8 @@ public struct AccessOpenReport: Sendable {
     public let entryCount: UInt64
     public let userCount: Int
     public let rememberedAnswers: Int
+    /// Members in the directory (with a name, phone or birthday).
+    public let directoryMembers: Int
     /// Bytes of a torn last line cut from the journal (an entry never acknowledged), 0 normally.
     public let tornJournalBytes: Int
     public let tornPrivateBytes: Int
@@ -36,7 +38,8 @@ extension AccessControl {
         let journalPath = directory + "/" + AuditJournalFile.journalName
         var state = State(
             idempotency: IdempotencyStore(
-                retentionMs: settings.idempotencyRetentionMs, keysMax: settings.idempotencyKeysMax))
+                retentionMs: settings.idempotencyRetentionMs, keysMax: settings.idempotencyKeysMax),
+            directory: MemberDirectory(membersMax: settings.directoryMembersMax))
         var created: [(user: AdminUser, seq: UInt64)] = []
         let journal = try AuditJournalFile.read(path: journalPath) { entry, _ in
             if entry.action == "users.create", let user = user(from: entry) {
@@ -64,7 +67,7 @@ extension AccessControl {
         state.plannedEnd = journal.end
         state.durableEnd = journal.end
         let (tokenHashes, tornPrivate) = try readPrivate(
-            directory: directory, lastSeq: journal.entryCount, nowMs: clockMs(), into: &state.idempotency)
+            directory: directory, lastSeq: journal.entryCount, nowMs: clockMs(), into: &state)
         for (user, seq) in created {
             // A journaled user always has its hash (written first); a missing one cannot log in.
             let hash = tokenHashes[user.id] ?? []
@@ -82,7 +85,8 @@ extension AccessControl {
         let readDescriptor = try AccessFile.open(journalPath, flags: O_RDONLY)
         let report = AccessOpenReport(
             entryCount: journal.entryCount, userCount: state.users.count,
-            rememberedAnswers: state.idempotency.count, tornJournalBytes: journal.tornTailBytes,
+            rememberedAnswers: state.idempotency.count, directoryMembers: state.directory.count,
+            tornJournalBytes: journal.tornTailBytes,
             tornPrivateBytes: tornPrivate)
         let control = AccessControl(
             directory: directory, settings: settings, clockMs: clockMs, state: state, writer: writer,
@@ -91,11 +95,11 @@ extension AccessControl {
         return (control, report)
     }
 
-    /// Token hashes by user, and remembered answers loaded into `idempotency` (those still within the retention
-    /// whose audit entry, if any, is durable). A torn last line is ignored (the file is rewritten next); a
-    /// broken line before it refuses the start.
+    /// Token hashes by user; remembered answers (those still within the retention) and members' texts loaded into
+    /// `state`, each only when its audit entry, if any, is durable. A torn last line is ignored (the file is
+    /// rewritten next); a broken line before it refuses the start.
     private static func readPrivate(
-        directory: String, lastSeq: UInt64, nowMs: Int64, into idempotency: inout IdempotencyStore
+        directory: String, lastSeq: UInt64, nowMs: Int64, into state: inout State
     ) throws(AccessError) -> (tokens: [String: [UInt8]], tornBytes: Int) {
         let path = directory + "/" + AuditJournalFile.privateName
         guard AccessFile.exists(path) else { return ([:], 0) }
@@ -107,7 +111,9 @@ extension AccessControl {
             switch PrivateRecord.parse(line) {
             case .token(let user, let hash): tokens[user] = hash
             case .idempotency(let record, let seq):
-                if (seq ?? 0) <= lastSeq { idempotency.load(record, nowMs: nowMs) }
+                if (seq ?? 0) <= lastSeq { state.idempotency.load(record, nowMs: nowMs) }
+            case .member(let key, let texts, let seq):
+                if (seq ?? 0) <= lastSeq { state.directory.load(key, texts) }
             case nil:
                 broken = offset
                 return false
@@ -120,8 +126,9 @@ extension AccessControl {
         return (tokens, scanned.tailBytes)
     }
 
-    /// The private file's content after a start: the token hashes of users that exist and the answers still
-    /// remembered.
+    /// The private file's content after a start: the token hashes of users that exist, the answers still
+    /// remembered and the member directory (one record per member: the start's cost grows with the directory,
+    /// a write's does not).
     private static func liveRecords(_ state: State) -> [UInt8] {
         var bytes: [UInt8] = []
         for (id, record) in state.users.sorted(by: { $0.key < $1.key }) where !record.tokenHash.isEmpty {
@@ -130,6 +137,9 @@ extension AccessControl {
         for record in state.idempotency.records {
             // The audit seq of a kept answer is durable by now: it is written without one.
             bytes += PrivateRecord.idempotency(record, seq: nil).line()
+        }
+        for (key, texts) in state.directory.entries {
+            bytes += PrivateRecord.member(key, texts, seq: nil).line()
         }
         return bytes
     }

@@ -50,6 +50,8 @@ public final class AccessControl: Sendable {
         /// Token hash → user id, for durable users that have not been deleted.
         var tokens: [[UInt8]: String] = [:]
         var idempotency: IdempotencyStore
+        /// Members' names, phones and birthdays, by member id.
+        var directory: MemberDirectory
         /// Per user: tokens available (scaled by 1000) and when they were counted.
         var buckets: [String: (milliTokens: Int64, atMs: Int64)] = [:]
         var nextSeq: UInt64 = 1

@@ -14,6 +14,9 @@ public struct AccessSettings: Sendable, Equatable {
     public var refusedLoginEntryIntervalMs: Int64 = 10_000
     /// Changes waiting for the journal thread: over it, 503 (the disk is far behind).
     public var unitsQueuedMax = 4096
+    /// Members with a name, phone or birthday in the member directory: an enrolment that would add one more is
+    /// 409 before it reaches the ledger. About 150 bytes of memory each by estimate (a million is about 150 MB; not yet measured).
+    public var directoryMembersMax = 1_000_000
 
     public init() {}
 }

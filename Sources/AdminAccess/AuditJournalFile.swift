@@ -97,6 +97,8 @@ enum PrivateRecord {
     case token(user: String, hash: [UInt8])
     /// A remembered answer; `seq` is the audit entry written with it (nil for an answer that changed nothing).
     case idempotency(IdempotencyRecord, seq: UInt64?)
+    /// A member's texts in the directory; `seq` is the audit entry written with them (nil once known durable).
+    case member(MemberKey, MemberTexts, seq: UInt64?)
 
     func line() -> [UInt8] {
         var writer = JSONWriter()
@@ -116,6 +118,13 @@ enum PrivateRecord {
             writer.member("body", String(decoding: record.answer.body, as: UTF8.self))
             writer.member("created", record.createdMs)
             if let seq { writer.member("seq", Int64(seq)) }
+        case .member(let key, let texts, let seq):
+            writer.member("kind", "member")
+            writer.member("member", key.hex)
+            if let name = texts.name { writer.member("name", name) }
+            if let phone = texts.phone { writer.member("phone", phone) }
+            if let birthday = texts.birthday { writer.member("birthday", birthday) }
+            if let seq { writer.member("seq", Int64(seq)) }
         }
         writer.endObject()
         var bytes = writer.bytes
@@ -127,6 +136,7 @@ enum PrivateRecord {
         guard let document = try? JSONDocument.parse(line), let members = document.root.members else { return nil }
         var values: [String: JSONValue] = [:]
         for (key, value) in members { values[key] = value }
+        if values["kind"]?.string == "member" { return member(values) }
         guard let kind = values["kind"]?.string, let user = values["user"]?.string else { return nil }
         if kind == "token" {
             guard values.count == 3, let hex = values["hash"]?.string, let hash = AccessCrypto.bytes(hex: hex),
@@ -140,13 +150,32 @@ enum PrivateRecord {
             let contentType = values["contentType"]?.string, let body = values["body"]?.string,
             let created = values["created"]?.integer
         else { return nil }
-        var seq: UInt64?
-        if let value = values["seq"] {
-            guard let number = value.integer, number >= 1 else { return nil }
-            seq = UInt64(number)
-        }
+        guard case .some(let seq) = self.seq(values) else { return nil }
         let answer = RememberedAnswer(status: Int(status), contentType: contentType, body: Array(body.utf8))
         return .idempotency(
             IdempotencyRecord(user: user, key: key, digest: digest, answer: answer, createdMs: created), seq: seq)
+    }
+
+    /// A `member` record, its texts checked as the API checks them; nil when anything is off.
+    private static func member(_ values: [String: JSONValue]) -> PrivateRecord? {
+        let known: Set<String> = ["kind", "member", "name", "phone", "birthday", "seq"]
+        guard values.keys.allSatisfy(known.contains), let hex = values["member"]?.string,
+            let key = MemberKey(hex: hex), case .some(let seq) = self.seq(values)
+        else { return nil }
+        var texts = MemberTexts()
+        for (name, path) in [("name", \MemberTexts.name), ("phone", \.phone), ("birthday", \.birthday)] {
+            guard let value = values[name] else { continue }
+            guard let text = value.string else { return nil }
+            texts[keyPath: path] = text
+        }
+        guard texts.isValid, !texts.isEmpty else { return nil }
+        return .member(key, texts, seq: seq)
+    }
+
+    /// The optional `seq` member: `.some(nil)` when absent, nil when malformed.
+    private static func seq(_ values: [String: JSONValue]) -> UInt64?? {
+        guard let value = values["seq"] else { return .some(nil) }
+        guard let number = value.integer, number >= 1 else { return nil }
+        return .some(UInt64(number))
     }
 }

@@ -27,6 +27,7 @@ public struct AdminRecord: Sendable, Equatable {
         case enrol
         case block
         case replace(newCard: CardHash, newMasked: MaskedCard)
+        case link(newCard: CardHash, newMasked: MaskedCard)
         case adjust(asset: Asset, amount: Int64)
         /// An engagement event: its type, the points paid (0 when `limited`: the member's limit was reached).
         case engage(type: EngagementType, points: Int64, limited: Bool)
@@ -58,6 +59,7 @@ extension AdminRecord {
         case .enrol, .profile: change = .enrol
         case .block: change = .block
         case .replace: change = .replace(newCard: command.otherCardHash, newMasked: command.otherMasked)
+        case .link: change = .link(newCard: command.otherCardHash, newMasked: command.otherMasked)
         case .adjust: change = .adjust(asset: command.asset, amount: command.amounts[command.asset])
         case .engage:
             change = .engage(

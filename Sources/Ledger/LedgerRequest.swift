@@ -88,6 +88,11 @@ public enum LedgerOperation: Sendable {
     /// correction); declined `insufficientFunds` when it would make the available balance negative. Credits form
     /// lots under `lotTerms` like an earn.
     case adjust(asset: Asset, amount: Int64)
+    /// Give the card's member another card, `newCard`, which must be new and live on the same shard (a member's
+    /// cards live with it): declined `notPermitted` when the card is in use, `declined` when it belongs to
+    /// another shard. Exactly once on the member's shard, so a terminal enrolling the same card at the same
+    /// moment is ordered before or after it: one of the two wins, never two members.
+    case link(newCard: CardNumber)
     /// Read the card and its member (`Ledger.takeInspection(tag:)` after the reply); logs and changes nothing.
     case inspect
     /// An engagement event of `type` for the card's member, whatever the card's status: the rules in force decide

@@ -200,6 +200,10 @@ struct ShardCommand: Sendable, BitwiseCopyable {
             kind = .replace
             otherCardHash = newCard.hash(key0: cardHashKey.0, key1: cardHashKey.1)
             otherMasked = newCard.masked
+        case .link(let newCard):
+            kind = .link
+            otherCardHash = newCard.hash(key0: cardHashKey.0, key1: cardHashKey.1)
+            otherMasked = newCard.masked
         case .adjust(let adjustedAsset, let amount):
             kind = .adjust
             asset = adjustedAsset
@@ -244,7 +248,7 @@ extension ShardCommand {
         switch kind {
         case .hold: holdLifetimeMs
         case .capture: captureAmount
-        case .transferIn: Int64(sourceShard)
+        case .transferIn, .transferInNewCard: Int64(sourceShard)
         case .transferDone: Int64(destinationStatus.rawValue)
         default: amountMinor
         }
@@ -254,7 +258,7 @@ extension ShardCommand {
         switch kind {
         case .hold: holdLifetimeMs = value
         case .capture: captureAmount = value
-        case .transferIn:
+        case .transferIn, .transferInNewCard:
             guard let shard = Int32(exactly: value), shard >= 0 else { return false }
             sourceShard = shard
         case .transferDone:

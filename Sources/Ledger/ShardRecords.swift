@@ -73,6 +73,15 @@ enum CommandKind: UInt8, BitwiseCopyable {
     /// An engagement event (a survey, an app install): the rules decide its points within the member's limit per
     /// period for its type; the record carries the decision and the count after it (ShardState+Engagement.swift).
     case engage = 20
+    /// Destination half of a cross-shard replacement that must enrol the new card: declined (`notPermitted`) when
+    /// the card is in use on the destination, so the source restores the old card, and a card enrolled there
+    /// after the admin API's check is never merged into. Kind 12 merged instead; its records replay so.
+    case transferInNewCard = 24
+    /// Another card for the member of the command's card (`LedgerOperation.link`), on the member's shard.
+    case link = 25
+
+    /// Either destination half of a transfer (they share a record layout and `applyTransferIn`).
+    var isTransferIn: Bool { self == .transferIn || self == .transferInNewCard }
 }
 
 /// The outcome remembered for an idempotency key, so that a repeat gets it back unchanged.

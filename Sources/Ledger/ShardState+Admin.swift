@@ -68,6 +68,30 @@ extension ShardState {
         return result
     }
 
+    /// Gives the member of the command's card another card: inserted on this shard (where the card's hash places
+    /// it and the member lives), so the shard's order decides a race with a terminal enrolling the same card.
+    func performLink(_ command: ShardCommand) -> OperationResult {
+        var result = OperationResult(.approved, card: command.masked, kind: .link)
+        guard let index = cards.find(command.cardHash) else {
+            result.status = .unknownCard
+            return result
+        }
+        let member = cards.cards[index].member
+        result.member = member
+        if Self.shard(of: command.otherCardHash, shardCount: shardCount) != shardIndex {
+            result.status = .declined
+        } else if cards.find(command.otherCardHash) != nil {
+            result.status = .notPermitted
+        } else if cards.isFull {
+            result.status = .capacityExceeded
+        } else {
+            _ = cards.insert(
+                CardRecord(hash: command.otherCardHash, masked: command.otherMasked, member: member, status: .active))
+            members[Int(member)].cardCount += 1
+        }
+        return result
+    }
+
     /// Reads the card and its member into the inspection board under the command's tag; never logged.
     func applyInspect(_ command: ShardCommand) -> ApplyResult {
         var reply = LedgerReply(tag: command.tag, key: command.key, status: .unknownCard)

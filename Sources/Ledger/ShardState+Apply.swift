@@ -5,7 +5,7 @@ extension ShardState {
         preconditionOnShardThread()
         lots.currentTerms = command.lotTerms
         switch command.kind {
-        case .transferIn: return applyTransferIn(command, nowMs: nowMs)
+        case .transferIn, .transferInNewCard: return applyTransferIn(command, nowMs: nowMs)
         case .transferDone: return applyTransferDone(command)
         case .expireLots: return applySweep(command, nowMs: nowMs)
         case .inspect: return applyInspect(command)
@@ -112,7 +112,8 @@ extension ShardState {
         case .replace: return performReplace(command, nowMs: nowMs)
         case .adjust: return performAdjust(command, nowMs: nowMs)
         case .engage: return performEngage(&command, nowMs: nowMs)
-        case .none, .transferIn, .transferDone, .expireLots, .inspect:
+        case .link: return performLink(command)
+        case .none, .transferIn, .transferInNewCard, .transferDone, .expireLots, .inspect:
             preconditionFailure("not a client command: \(command.kind)")
         }
     }

@@ -109,8 +109,8 @@ extension ShardState {
             expireHolds(member: member, nowMs: nowMs)
             if let hold = activeHold(madeAt: position) { releaseHold(hold) }
             return true
-        case .void, .reverse, .block, .replace, .transferIn, .transferDone, .expireLots, .adjust, .inspect, .engage,
-            .none:
+        case .void, .reverse, .block, .replace, .link, .transferIn, .transferInNewCard, .transferDone, .expireLots,
+            .adjust, .inspect, .engage, .none:
             result.status = .notPermitted
             return false
         }

@@ -2,8 +2,9 @@
 ///
 /// 1. Source shard (`replace`): zero the member's balances, mark the old card replaced and keep an outbox entry,
 ///    all in one log record.
-/// 2. Destination shard (`transferIn`, keyed by the transfer key so a resend is harmless): credit the new card,
-///    enrolling it when new, in one log record; once durable it answers the client and acknowledges.
+/// 2. Destination shard (`transferInNewCard`, keyed by the transfer key so a resend is harmless): enrol the new
+///    card and credit it, in one log record, or decline when the card is in use there; once durable it answers
+///    the client and acknowledges.
 /// 3. Source shard (`transferDone`): drop the outbox entry; when the destination refused (table full,
 ///    overflow), restore the balances and the old card first.
 ///
@@ -81,7 +82,9 @@ extension ShardState {
 
     /// The command the destination shard applies for an outbox entry.
     func transferInCommand(_ transfer: OutboxTransfer) -> ShardCommand {
-        var command = ShardCommand(kind: .transferIn, key: Self.transferKey(transfer.key))
+        // A replacement enrols its new card; a bonus pays a member who exists.
+        let kind: CommandKind = transfer.isBonus ? .transferIn : .transferInNewCard
+        var command = ShardCommand(kind: kind, key: Self.transferKey(transfer.key))
         command.cardHash = transfer.newCardHash
         command.masked = transfer.newCardMasked
         command.amounts = transfer.amounts
@@ -104,10 +107,13 @@ extension ShardState {
         }
         var result = OperationResult(.approved, card: command.masked, kind: .transferIn)
         var cardIndex = cards.find(command.cardHash)
+        let isInUse = cardIndex != nil && command.kind == .transferInNewCard
         if cardIndex == nil, !command.isBonus, enrolMember(hash: command.cardHash, masked: command.masked) != nil {
             cardIndex = cards.count - 1
         }
-        if command.isBonus, let index = cardIndex, cards.cards[index].status != .active {
+        if isInUse {
+            result.status = .notPermitted
+        } else if command.isBonus, let index = cardIndex, cards.cards[index].status != .active {
             result.status = .cardBlocked
         } else if command.isBonus && cardIndex == nil {
             result.status = .unknownCard

@@ -142,10 +142,10 @@ enum WALRecord {
 
     private static func encodeKindFields(_ command: ShardCommand, _ writer: inout ByteWriter) {
         switch command.kind {
-        case .earn, .transferIn:
+        case .earn, .transferIn, .transferInNewCard:
             writer.put(command.amounts)
             writer.put(command.loggedReference)
-            if command.kind == .transferIn { writer.put(command.originalKey) }
+            if command.kind.isTransferIn { writer.put(command.originalKey) }
             if command.options.contains(.hasReference) { writer.put(command.reference) }
         case .redeem, .hold:
             writer.put(command.amounts[command.asset])
@@ -161,7 +161,7 @@ enum WALRecord {
         case .capture, .void, .reverse, .refund:
             writer.put(command.originalKey)
             writer.put(command.loggedReference)
-        case .replace:
+        case .replace, .link:
             writer.put(command.otherCardHash)
             writer.put(command.otherMasked.packed)
         case .transferDone:
@@ -237,11 +237,11 @@ enum WALRecord {
 
     private static func decodeKindFields(_ command: inout ShardCommand, _ reader: inout ByteReader) -> Bool {
         switch command.kind {
-        case .earn, .transferIn:
+        case .earn, .transferIn, .transferInNewCard:
             guard let amounts = reader.amounts(), let reference = reader.get(Int64.self) else { return false }
             command.amounts = amounts
             guard command.setLoggedReference(reference) else { return false }
-            if command.kind == .transferIn {
+            if command.kind.isTransferIn {
                 guard let original = reader.key() else { return false }
                 command.originalKey = original
             }
@@ -269,7 +269,7 @@ enum WALRecord {
             guard let original = reader.key(), let reference = reader.get(Int64.self) else { return false }
             command.originalKey = original
             guard command.setLoggedReference(reference) else { return false }
-        case .replace:
+        case .replace, .link:
             guard let other = reader.cardHash(), let masked = reader.get(UInt64.self) else { return false }
             command.otherCardHash = other
             command.otherMasked = MaskedCard(packed: masked)

@@ -40,6 +40,7 @@ enum AdminAPI {
             .post, "/v1/members/{id}/adjustments",
             AdjustmentHandler(gate: gate, door: door, operatorMax: operatorAdjustmentMax))
         router.add(.post, "/v1/cards/lookup", CardLookupHandler(gate: gate, door: door))
+        router.add(.post, "/v1/cards", LinkCardHandler(gate: gate, door: door))
         router.add(.post, "/v1/cards/{id}/block", BlockCardHandler(gate: gate, door: door))
         router.add(.post, "/v1/cards/{id}/replace", ReplaceCardHandler(gate: gate, door: door))
         router.add(

@@ -400,7 +400,7 @@ extension AdminAPIDocument {
     "/v1/members": {
       "post": {
         "operationId": "enrolMember",
-        "summary": "Enrols a member with its card (operator, admin); 409 when the card belongs to a member already. Sent once the ledger record and the members.create audit entry are durable.",
+        "summary": "Enrols a member with its card (operator, admin), with name, phone and birthday in the member directory; 409 when the card belongs to a member already or the directory is full (admin.directoryMembersMax). Sent once the ledger record and the members.create audit entry (with the directory texts) are durable.",
         "security": [
           {
             "bearer": []
@@ -462,7 +462,7 @@ extension AdminAPIDocument {
     "/v1/members/{id}": {
       "get": {
         "operationId": "getMember",
-        "summary": "A member as the ledger knows it (operator, auditor, admin).",
+        "summary": "A member as the ledger knows it, with its directory texts under profile (operator, auditor, admin); a merchant user gets it without profile texts and without stats.",
         "security": [
           {
             "bearer": []
@@ -546,6 +546,71 @@ extension AdminAPIDocument {
               "application/json": {
                 "schema": {
                   "$ref": "#/components/schemas/Movement"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/UnprocessableContent"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          }
+        }
+      }
+    },
+    "/v1/cards": {
+      "post": {
+        "operationId": "linkCard",
+        "summary": "Gives a member another card (one member, several cards): terminal requests on either card earn and redeem on the member's one account (operator, admin). 409 when the card is in use, or lives on another ledger shard than the member (linking across shards is not built yet; with the default single shard every card links); 404 for an unknown member.",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/LinkCard"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The new card, linked to the member.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Card"
                 }
               }
             }
@@ -1291,6 +1356,17 @@ extension AdminAPIDocument {
             "pattern": "^[0-9]{10,19}$",
             "description": "A card number: only ever in a request body; answers show it masked."
           },
+          "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100,
+            "description": "1-100 characters (any script; Persian round-trips as UTF-8), no control characters, not only spaces. Kept in the member directory, never in the audit trail."
+          },
+          "phone": {
+            "type": "string",
+            "pattern": "^\\+?[0-9]{4,15}$",
+            "description": "4-15 ASCII digits, optionally after one leading +. Kept in the member directory, never in the audit trail."
+          },
           "birthday": {
             "type": "string",
             "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -1360,8 +1436,7 @@ extension AdminAPIDocument {
           "balances",
           "available",
           "cards",
-          "profile",
-          "stats"
+          "profile"
         ],
         "properties": {
           "id": {
@@ -1386,9 +1461,18 @@ extension AdminAPIDocument {
           },
           "profile": {
             "type": "object",
+            "additionalProperties": false,
+            "description": "The member directory's texts as enrolled; empty for a merchant user, and for a member enrolled without them.",
             "properties": {
-              "birthday": {
+              "name": {
                 "type": "string"
+              },
+              "phone": {
+                "type": "string"
+              },
+              "birthday": {
+                "type": "string",
+                "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
               }
             }
           },
@@ -1405,7 +1489,8 @@ extension AdminAPIDocument {
               "volumeMinor": {
                 "type": "integer"
               }
-            }
+            },
+            "description": "Absent for a merchant user: the ledger counts a member's purchases over all merchants, not per merchant."
           }
         }
       },
@@ -1509,6 +1594,11 @@ extension AdminAPIDocument {
               "migration",
               "fraud"
             ]
+          },
+          "note": {
+            "type": "string",
+            "maxLength": 500,
+            "description": "The operator's note, at most 500 characters, no control characters but line feeds; kept in the audit entry's detail."
           }
         }
       },
@@ -1543,6 +1633,36 @@ extension AdminAPIDocument {
           },
           "reason": {
             "type": "string"
+          },
+          "note": {
+            "type": "string"
+          }
+        }
+      },
+      "LinkCard": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "pan",
+          "memberId",
+          "kind"
+        ],
+        "properties": {
+          "pan": {
+            "type": "string",
+            "pattern": "^[0-9]{10,19}$",
+            "description": "A card number: only ever in a request body; answers show it masked."
+          },
+          "memberId": {
+            "type": "string",
+            "pattern": "^mbr_[0-9a-f]{32}$"
+          },
+          "kind": {
+            "enum": [
+              "loyalty",
+              "bank"
+            ],
+            "description": "Echoed in the answer; the ledger does not keep it yet (lookups show loyalty)."
           }
         }
       },

@@ -21,6 +21,9 @@ enum AdminIdentifier {
 
     private static func hex(_ hash: CardHash) -> String { hex16(hash.high) + hex16(hash.low) }
 
+    /// The member directory's key for the member named by `hash`.
+    static func memberKey(_ hash: CardHash) -> MemberKey { MemberKey(high: hash.high, low: hash.low) }
+
     static func hex16(_ value: UInt64) -> String {
         let text = String(value, radix: 16)
         return String(repeating: "0", count: 16 - text.count) + text
@@ -50,7 +53,9 @@ enum AdminAuditText {
         code >= 1 && Int(code) <= names.count ? names[Int(code) - 1] : "unknown"
     }
 
-    static func draft(for record: AdminRecord) -> (AuditDraft, AuditActor) {
+    /// The entry of `record`; `note` (an adjustment's, on the live path only: the ledger record does not carry
+    /// it, so an entry repaired after a crash has none).
+    static func draft(for record: AdminRecord, note: String? = nil) -> (AuditDraft, AuditActor) {
         let card = AdminIdentifier.card(record.card)
         let draft: AuditDraft
         switch record.change {
@@ -86,6 +91,14 @@ enum AdminAuditText {
                     json.member("points", points)
                     json.member("type", type.description)
                 })
+        case .link(let newCard, let newMasked):
+            draft = AuditDraft(
+                action: "cards.link", target: "members/" + AdminIdentifier.member(record.card),
+                detail: AuditDetail.make { json in
+                    json.member("card", newMasked.description)
+                    json.member("cardId", AdminIdentifier.card(newCard))
+                    json.member("memberCard", record.masked.description)
+                })
         case .adjust(let asset, let amount):
             draft = AuditDraft(
                 action: "members.adjust", target: "members/" + AdminIdentifier.member(record.card),
@@ -93,6 +106,7 @@ enum AdminAuditText {
                     json.member("amount", amount)
                     json.member("asset", asset == .points ? "points" : "credit")
                     json.member("card", record.masked.description)
+                    if let note { json.member("note", note) }
                     json.member("reason", reasonName(adjustmentReasons, record.stamp.reason))
                 })
         }

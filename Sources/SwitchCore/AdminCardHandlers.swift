@@ -14,13 +14,14 @@ enum AdminCardJSON {
 
     /// `{"id", "masked", "status", "kind", "memberId"?}` (the member where the answer knows it).
     static func card(
-        id: String, masked: MaskedCard, status: String, memberId: String?, to json: inout JSONWriter
+        id: String, masked: MaskedCard, status: String, memberId: String?, kind: String = "loyalty",
+        to json: inout JSONWriter
     ) {
         json.beginObject()
         json.member("id", id)
         json.member("masked", masked.description)
         json.member("status", status)
-        json.member("kind", "loyalty")
+        json.member("kind", kind)
         if let memberId { json.member("memberId", memberId) }
         json.endObject()
     }
@@ -170,8 +171,8 @@ final class ReplaceCardHandler: HTTPHandler {
             let newHash = door.ledger.cardHash(of: newCard)
             let newMasked = newCard.masked
             let write = AdminLedgerWrite(door: door, user: user, idempotent: idempotent)
-            // The ledger merges a cross-shard replacement into a card already in use on the other shard, so the
-            // new card is checked first (a card enrolled between the check and the replace would be merged).
+            // The new card is checked first for a clear 409 before anything moves; a card enrolled between the
+            // check and the replace is declined by the ledger itself (`transferInNewCard`), never merged into.
             let ledger = door.ledger
             door.submit(AdminLedger.request(cardHash: newHash, operation: .inspect)) { reply in
                 if reply.status == .approved { _ = ledger.takeInspection(tag: reply.tag) }

@@ -12,13 +12,16 @@ struct AdminLedgerWrite {
     let idempotent: IdempotentRequest
 
     /// Submits `request` stamped with a new operation id; `change` describes the approved change for the audit
-    /// entry, `answer` builds the 2xx from the reply, `refusal` names each decline. `callerKey` (with the digest of
-    /// what the caller asked) replaces the operation's own key when the caller names the change itself (an
-    /// event id): a repeat then finds the first in the ledger and gets its answer again, with no new audit entry.
-    /// `changeDecided` describes a change the ledger decided (an event's points) from its reply, as the record
-    /// the start-up repair reads would.
+    /// entry, `answer` builds the 2xx from the reply, `refusal` names each decline. `member` (its directory place
+    /// reserved by the caller) enters the member directory in the audit entry's durable unit, or gives its place
+    /// back when the change is refused; `note` is the operator's text in the audit entry. `callerKey` (with the
+    /// digest of what the caller asked) replaces the operation's own key when the caller names the change itself
+    /// (an event id): a repeat then finds the first in the ledger and gets its answer again, with no new audit
+    /// entry. `changeDecided` describes a change the ledger decided (an event's points) from its reply, as the
+    /// record the start-up repair reads would.
     func run(
         _ request: LedgerRequest, reason: UInt8, change: AdminRecord.Change,
+        member: (MemberKey, MemberTexts)? = nil, note: String? = nil,
         callerKey: (key: IdempotencyKey, digest: ContentDigest)? = nil,
         changeDecided: (@Sendable (LedgerReply) -> AdminRecord.Change)? = nil,
         answer: @escaping @Sendable (LedgerReply) -> RememberedAnswer,
@@ -35,6 +38,7 @@ struct AdminLedgerWrite {
         let idempotent = self.idempotent
         door.submit(request) { reply in
             guard reply.status.isApproval else {
+                if member != nil { access.releaseMember() }
                 idempotent.refuse(AdminLedgerWrite.problem(reply.status, refusal))
                 return
             }
@@ -44,14 +48,15 @@ struct AdminLedgerWrite {
             }
             let record = AdminRecord(
                 stamp: stamp, change: changeDecided?(reply) ?? change, card: cardHash, masked: reply.card, timeMs: 0)
-            let (draft, actor) = AdminAuditText.draft(for: record)
+            let (draft, actor) = AdminAuditText.draft(for: record, note: note)
             let remembered = answer(reply)
             do throws(HTTPProblem) {
                 try access.appendAudit(
                     [draft], actor: actor, operation: operation, claim: idempotent.claim,
-                    answer: idempotent.claim == nil ? nil : remembered,
+                    answer: idempotent.claim == nil ? nil : remembered, member: member,
                     completion: idempotent.answerWhenDurable(remembered))
             } catch {
+                if member != nil { access.releaseMember() }
                 if let claim = idempotent.claim { access.abandon(claim) }
                 idempotent.deferred.answer { $0.respond(problem: error) }
             }

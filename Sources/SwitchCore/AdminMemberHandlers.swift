@@ -2,9 +2,10 @@ import AdminAccess
 import HTTP
 import Ledger
 
-/// `POST /v1/members {"pan", "birthday"?, "referrerPan"?}` (operator, admin): 201 the member as `GET` shows it;
-/// 409 when the card already belongs to a member. The birthday and the referrer are the ledger's (`.profile`);
-/// `name` and `phone` are not stored yet (see specs/admin-api.md).
+/// `POST /v1/members {"pan", "name"?, "phone"?, "birthday"?, "referrerPan"?}` (operator, admin): 201 the member
+/// as `GET` shows it; 409 when the card already belongs to a member or the member directory is full. The birthday's
+/// month and day and the referrer are the ledger's (`.profile`, for rewards); the name, phone and birthday as
+/// entered are the member directory's (`AccessControl.reserveMember`), durable with the audit entry.
 final class EnrolMemberHandler: HTTPHandler {
     let gate: AdminGate
     let door: AdminLedger
@@ -22,19 +23,21 @@ final class EnrolMemberHandler: HTTPHandler {
             return
         }
         do throws(HTTPProblem) {
-            let (card, profile, birthday) = try Self.read(try body.get())
+            let (card, profile, texts) = try Self.read(try body.get())
             let hash = door.ledger.cardHash(of: card)
             let memberId = AdminIdentifier.member(hash)
             let cardId = AdminIdentifier.card(hash)
             let request = LedgerRequest(
                 tag: 0, key: .zero, digest: ContentDigest(high: 0, low: 0), card: card, operation: .profile(profile))
+            if !texts.isEmpty { try door.access.reserveMember() }
             AdminLedgerWrite(door: door, user: user, idempotent: idempotent).run(
                 request, reason: 0, change: .enrol,
+                member: texts.isEmpty ? nil : (AdminIdentifier.memberKey(hash), texts),
                 answer: { reply in
                     AdminCardJSON.answer(201) { json in
                         AdminMemberJSON.write(
                             id: memberId, balance: reply.balance, available: reply.available, tier: 0,
-                            cards: [(cardId, reply.card, "active")], birthday: birthday, stats: nil, to: &json)
+                            cards: [(cardId, reply.card, "active")], profile: texts, stats: nil, to: &json)
                     }
                 },
                 refusal: { status in
@@ -51,9 +54,18 @@ final class EnrolMemberHandler: HTTPHandler {
         }
     }
 
-    static func read(_ body: JSONValue) throws(HTTPProblem) -> (CardNumber, MemberProfile, String?) {
+    static func read(_ body: JSONValue) throws(HTTPProblem) -> (CardNumber, MemberProfile, MemberTexts) {
         var fields = try JSONFields(body)
         guard let card = try AdminCardJSON.pan(&fields, "pan") else { throw fields.missing("pan") }
+        var texts = MemberTexts()
+        texts.name = try fields.string("name", lengthMax: MemberTexts.nameCharactersMax)
+        if let name = texts.name, let problem = MemberTexts.nameProblem(name) {
+            throw HTTPProblem(.unprocessableContent, detail: "$.name: \(problem)")
+        }
+        texts.phone = try fields.string("phone", lengthMax: MemberTexts.phoneDigits.upperBound + 1)
+        if let phone = texts.phone, let problem = MemberTexts.phoneProblem(phone) {
+            throw HTTPProblem(.unprocessableContent, detail: "$.phone: \(problem)")
+        }
         var profile = MemberProfile()
         let birthday = try fields.string("birthday", lengthMax: 10)
         if let birthday {
@@ -67,14 +79,17 @@ final class EnrolMemberHandler: HTTPHandler {
             profile.birthMonth = month
             profile.birthDay = day
         }
+        texts.birthday = birthday
         profile.referrer = try AdminCardJSON.pan(&fields, "referrerPan")
         try fields.finish()
-        return (card, profile, birthday)
+        return (card, profile, texts)
     }
 }
 
-/// `GET /v1/members/{id}` (operator, auditor, admin; merchant users come with purchases by merchant): the
-/// member as the ledger knows it, read on its shard.
+/// `GET /v1/members/{id}` (operator, auditor, admin, merchant): the member as the ledger knows it, read on its
+/// shard, with its directory texts under `profile`. A merchant user sees the member without the profile (no
+/// name, phone or birthday) and without stats: the ledger counts a member's purchases over all merchants, not
+/// per merchant, and the contract gives a merchant only its own merchants' purchases.
 final class MemberHandler: HTTPHandler {
     let gate: AdminGate
     let door: AdminLedger
@@ -85,13 +100,17 @@ final class MemberHandler: HTTPHandler {
     }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        guard gate.authorize(request, responder, roles: [.admin, .operator, .auditor], action: "read members") != nil
+        guard
+            let user = gate.authorize(
+                request, responder, roles: [.admin, .operator, .auditor, .merchant], action: "read members")
         else { return }
+        let isMerchant = user.role == .merchant
         let id = String(decoding: request.parameter(0), as: UTF8.self)
         guard let hash = AdminIdentifier.hash(id, prefix: "mbr_") else {
             responder.respond(problem: HTTPProblem(.notFound, detail: "no member \(id)"))
             return
         }
+        let texts = isMerchant ? nil : door.access.memberTexts(AdminIdentifier.memberKey(hash))
         AdminLedgerRead.inspect(door, cardHash: hash, responder: responder) { inspection, responder in
             guard let inspection else {
                 responder.respond(problem: HTTPProblem(.notFound, detail: "no member \(id)"))
@@ -103,7 +122,8 @@ final class MemberHandler: HTTPHandler {
             responder.respondJSON(.ok) { json in
                 AdminMemberJSON.write(
                     id: id, balance: inspection.balance, available: inspection.available, tier: inspection.tier,
-                    cards: cards, birthday: nil, stats: inspection, to: &json)
+                    cards: cards, profile: texts, stats: isMerchant ? nil : inspection, withStats: !isMerchant,
+                    to: &json)
             }
         }
     }
@@ -132,7 +152,7 @@ final class AdjustmentHandler: HTTPHandler {
         }
         let id = String(decoding: request.parameter(0), as: UTF8.self)
         do throws(HTTPProblem) {
-            let (asset, amount, reason) = try Self.read(try body.get())
+            let (asset, amount, reason, note) = try Self.read(try body.get())
             guard user.role == .admin || amount.magnitude <= operatorMax.magnitude else {
                 throw HTTPProblem(
                     .forbidden,
@@ -146,7 +166,7 @@ final class AdjustmentHandler: HTTPHandler {
             let reasonName = AdminAuditText.adjustmentReasons[Int(reason) - 1]
             AdminLedgerWrite(door: door, user: user, idempotent: idempotent).run(
                 AdminLedger.request(cardHash: hash, operation: .adjust(asset: asset, amount: amount)),
-                reason: reason, change: .adjust(asset: asset, amount: amount),
+                reason: reason, change: .adjust(asset: asset, amount: amount), note: note,
                 answer: { reply in
                     AdminCardJSON.answer(201) { json in
                         json.beginObject()
@@ -156,6 +176,7 @@ final class AdjustmentHandler: HTTPHandler {
                         json.member("amount", amount)
                         json.member("balanceAfter", reply.balance[asset])
                         json.member("reason", reasonName)
+                        if let note { json.member("note", note) }
                         json.endObject()
                     }
                 },
@@ -174,13 +195,17 @@ final class AdjustmentHandler: HTTPHandler {
         }
     }
 
-    static func read(_ body: JSONValue) throws(HTTPProblem) -> (Asset, Int64, UInt8) {
+    static func read(_ body: JSONValue) throws(HTTPProblem) -> (Asset, Int64, UInt8, String?) {
         var fields = try JSONFields(body)
         guard let assetName = try fields.string("asset", lengthMax: 16) else { throw fields.missing("asset") }
         guard let amount = try fields.integer("amount", range: -999_999_999_999...999_999_999_999) else {
             throw fields.missing("amount")
         }
         guard let reason = try fields.string("reason", lengthMax: 16) else { throw fields.missing("reason") }
+        let note = try fields.string("note", lengthMax: MemberTexts.noteCharactersMax)
+        if let note, let problem = MemberTexts.noteProblem(note) {
+            throw HTTPProblem(.unprocessableContent, detail: "$.note: \(problem)")
+        }
         try fields.finish()
         let asset: Asset
         switch assetName {
@@ -193,7 +218,7 @@ final class AdjustmentHandler: HTTPHandler {
             let names = AdminAuditText.adjustmentReasons.joined(separator: ", ")
             throw HTTPProblem(.unprocessableContent, detail: "$.reason: must be one of \(names)")
         }
-        return (asset, amount, UInt8(code + 1))
+        return (asset, amount, UInt8(code + 1), note)
     }
 }
 
@@ -201,7 +226,8 @@ final class AdjustmentHandler: HTTPHandler {
 enum AdminMemberJSON {
     static func write(
         id: String, balance: AssetAmounts, available: AssetAmounts, tier: UInt8,
-        cards: [(String, MaskedCard, String)], birthday: String?, stats: CardInspection?, to json: inout JSONWriter
+        cards: [(String, MaskedCard, String)], profile: MemberTexts?, stats: CardInspection?, withStats: Bool = true,
+        to json: inout JSONWriter
     ) {
         json.beginObject()
         json.member("id", id)
@@ -218,13 +244,17 @@ enum AdminMemberJSON {
         json.endArray()
         json.key("profile")
         json.beginObject()
-        if let birthday { json.member("birthday", birthday) }
+        if let name = profile?.name { json.member("name", name) }
+        if let phone = profile?.phone { json.member("phone", phone) }
+        if let birthday = profile?.birthday { json.member("birthday", birthday) }
         json.endObject()
-        json.key("stats")
-        json.beginObject()
-        json.member("purchases", stats?.purchases ?? 0)
-        json.member("volumeMinor", stats?.volumeMinor ?? 0)
-        json.endObject()
+        if withStats {
+            json.key("stats")
+            json.beginObject()
+            json.member("purchases", stats?.purchases ?? 0)
+            json.member("volumeMinor", stats?.volumeMinor ?? 0)
+            json.endObject()
+        }
         json.endObject()
     }
 

@@ -58,5 +58,7 @@ extension SwitchConfiguration {
         }
         settings.idempotencyKeysMax =
             try object.integer("idempotencyKeysMax", range: 1...1_000_000) ?? settings.idempotencyKeysMax
+        settings.directoryMembersMax =
+            try object.integer("directoryMembersMax", range: 0...20_000_000) ?? settings.directoryMembersMax
     }
 }

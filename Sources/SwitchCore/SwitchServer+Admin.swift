@@ -80,7 +80,8 @@ extension SwitchServer {
         }
         log.info(
             "audit journal: \(report.entryCount) entries, chain intact; \(report.userCount) users, "
-                + "\(report.rememberedAnswers) remembered Idempotency-Key answers", priority: .essential)
+                + "\(report.rememberedAnswers) remembered Idempotency-Key answers, \(report.directoryMembers) members "
+                + "in the directory", priority: .essential)
         if report.userCount == 0 {
             log.warning(
                 "admin API: no users yet, so every protected route answers 401; create the first admin with "

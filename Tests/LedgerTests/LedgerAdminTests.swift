@@ -64,4 +64,25 @@ import Testing
         ledger.close(snapshot: false)
         #expect(ledger.commitStatistics.map(\.records) == [1], "only the earn was logged")
     }
+    @Test("link: another card of the member on its shard, one account, replayed; in use, unknown, other shard refused")
+    mutating func linkCards() throws {
+        let configuration = testConfiguration(shards: 2, clock: clock)
+        var ledger = try Ledger.open(directory: directory.path, configuration: configuration)
+        let (member, number) = card(onShard: 0, of: ledger, startingAt: 1)
+        let (sameShard, _) = card(onShard: 0, of: ledger, startingAt: number + 1)
+        let (otherShard, _) = card(onShard: 1, of: ledger, startingAt: 1)
+        _ = ledger.perform(requests.make(member, earn(30)))
+        let linked = ledger.perform(stamped(requests.make(member, .link(newCard: sameShard)), operation: 20))
+        #expect(linked.status == .approved)
+        #expect(ledger.perform(requests.make(sameShard, earn(12))).balance.points == 42, "one account")
+        #expect(ledger.perform(requests.make(member, .link(newCard: sameShard))).status == .notPermitted)
+        #expect(ledger.perform(requests.make(member, .link(newCard: otherShard))).status == .declined)
+        #expect(ledger.perform(requests.make(card(999_999), .link(newCard: otherShard))).status == .unknownCard)
+        ledger.close(snapshot: false)
+        ledger = try Ledger.open(directory: directory.path, configuration: configuration)
+        defer { ledger.close() }
+        #expect(ledger.perform(requests.make(sameShard, .balance)).balance.points == 42, "the link replays")
+        let records = ledger.recoveryReports.flatMap(\.adminRecords)
+        #expect(records.map(\.change) == [.link(newCard: ledger.cardHash(of: sameShard), newMasked: sameShard.masked)])
+    }
 }

@@ -86,6 +86,31 @@ import Testing
         #expect(totals.members == 2 && totals.cardsReplaced == 1)
     }
 
+    @Test(
+        "a replacement onto a card in use on another shard is declined there and the source is restored, also on replay"
+    )
+    mutating func replaceOntoCardInUseAcrossShards() throws {
+        defer { directory.remove() }
+        let configuration = testConfiguration(shards: 2)
+        var ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        let (source, destination) = crossShardCards(ledger)
+        _ = ledger.perform(requests.make(source, earn(25, credit: 5)))
+        _ = ledger.perform(requests.make(destination, earn(7)))
+        let refused = ledger.perform(requests.make(source, .replace(newCard: destination)))
+        #expect(refused.status == .notPermitted, "the card enrolled on the destination is never merged into")
+        #expect(ledger.perform(requests.make(destination, .balance)).balance == AssetAmounts(points: 7, credit: 0))
+        let restored = ledger.perform(requests.make(source, .balance))
+        #expect(restored.status == .approved && restored.balance == AssetAmounts(points: 25, credit: 5))
+        ledger.close(snapshot: false)
+        ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        #expect(ledger.perform(requests.make(source, .balance)).balance == AssetAmounts(points: 25, credit: 5))
+        #expect(ledger.perform(requests.make(destination, .balance)).balance == AssetAmounts(points: 7, credit: 0))
+        ledger.close()
+        let totals = try Ledger.inspect(directory: directory.data, configuration: configuration)
+        #expect(totals.pendingTransfers == 0 && totals.members == 2 && totals.cardsReplaced == 0)
+        #expect(totals.balance == AssetAmounts(points: 32, credit: 5))
+    }
+
     /// Leaves the last `count` records of a shard's log unwritten, as if the process died before they were.
     func dropLastRecords(shard: Int, count: Int) throws {
         let path = try SegmentFile.paths(in: directory.data + "/shard-00\(shard)").last!

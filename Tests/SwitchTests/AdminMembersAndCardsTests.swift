@@ -180,3 +180,115 @@ struct AdminMembersAndCardsTests {
         #expect(!journal.contains(pan) && !server.log.contains(pan))
     }
 }
+
+/// `POST /v1/cards`: one member, several cards, end to end over HTTP and a real terminal.
+@Suite("Admin card links", .serialized)
+struct AdminCardLinkTests {
+    static func link(_ port: UInt16, token: String, pan: String, member: String, kind: String = "bank") throws
+        -> AdminAnswer
+    {
+        try AdminMembersAndCardsTests.post(
+            port, "/v1/cards", token: token, #"{"pan":"\#(pan)","memberId":"\#(member)","kind":"\#(kind)"}"#)
+    }
+
+    @Test("link: 201, both cards earn and redeem on one account, 409 in use, 404 unknown member, 422 kind, roles")
+    func linkSecondCard() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        var settings = SwitchSettings()
+        settings.shards = 1
+        let (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: settings)
+        defer { server.stop() }
+        let port = server.adminPort!
+        let operatorUser = try AdminAccessClient.createUser(port, token: admin, name: "Op", role: "operator")
+        let auditor = try AdminAccessClient.createUser(port, token: admin, name: "Aud", role: "auditor")
+        let client = try SwitchClient(port: server.port)
+        var terminal = Terminal()
+        let first = Wire.card(1, test: 1305)
+        let second = Wire.card(2, test: 1305)
+        #expect(try client.exchange(terminal.purchase(first, 40_000)).code == "00")
+        let (_, member) = try AdminMembersAndCardsTests.cardId(port, token: admin, pan: first)
+        let linked = try Self.link(port, token: operatorUser.token, pan: second, member: member)
+        #expect(linked.code == 201 && linked.json["memberId"] as? String == member, "\(linked.body)")
+        #expect(linked.json["kind"] as? String == "bank" && !linked.body.contains(second))
+        #expect(try client.exchange(terminal.purchase(second, 10_000)).code == "00")
+        let viaSecond = try client.exchange(terminal.balance(second)).available
+        let viaFirst = try client.exchange(terminal.balance(first)).available
+        #expect(viaSecond == 500 && viaFirst == 500, "one account")
+        let (_, memberOfSecond) = try AdminMembersAndCardsTests.cardId(port, token: admin, pan: second)
+        #expect(memberOfSecond == member)
+        let shown = try AdminAccessClient.call(port, "GET", "/v1/members/\(member)", token: admin)
+        #expect((shown.json["cards"] as? [[String: Any]])?.count == 2)
+        let again = try Self.link(port, token: admin, pan: second, member: member)
+        #expect(again.code == 409 && again.body.contains("$.pan"), "\(again.body)")
+        let other = Wire.card(3, test: 1305)
+        #expect(try client.exchange(terminal.purchase(other, 1_000)).code == "00")
+        #expect(try Self.link(port, token: admin, pan: other, member: member).code == 409, "enrolled by a terminal")
+        let unknown = "mbr_" + String(repeating: "0", count: 32)
+        #expect(try Self.link(port, token: admin, pan: Wire.card(4, test: 1305), member: unknown).code == 404)
+        let kind = try Self.link(port, token: admin, pan: Wire.card(4, test: 1305), member: member, kind: "gift")
+        #expect(kind.code == 422 && kind.body.contains("$.kind"))
+        #expect(try Self.link(port, token: auditor.token, pan: Wire.card(4, test: 1305), member: member).code == 403)
+        let entries = try AdminAccessClient.audit(port, token: admin).filter { $0["action"] as? String == "cards.link" }
+        #expect(entries.count == 1 && !server.log.contains(second))
+    }
+
+    @Test("two shards, then SIGKILL: a card of the member's shard links (201), another shard's is 409; links survive")
+    func linksSurviveKill() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        var (server, admin) = try AdminUsersAndAuditTests.start(directory)
+        defer { server.stop() }
+        let enrolled = try AdminMembersAndCardsTests.post(
+            server.adminPort!, "/v1/members", token: admin, #"{"pan":"\#(Wire.card(1, test: 1306))"}"#)
+        let member = try #require(enrolled.json["id"] as? String)
+        var linkedCards: [String] = []
+        for number in 2...9 {
+            let pan = Wire.card(number, test: 1306)
+            let linked = try Self.link(server.adminPort!, token: admin, pan: pan, member: member)
+            #expect(linked.code == 201 || (linked.code == 409 && linked.body.contains("another ledger shard")))
+            if linked.code == 201 { linkedCards.append(pan) }
+        }
+        server.stop()
+        server = try SwitchProcess(directory: directory, settings: SwitchSettings(), run: 1)
+        let shown = try AdminAccessClient.call(server.adminPort!, "GET", "/v1/members/\(member)", token: admin)
+        #expect((shown.json["cards"] as? [[String: Any]])?.count == 1 + linkedCards.count, "\(shown.body)")
+        for pan in linkedCards {
+            #expect(try Self.link(server.adminPort!, token: admin, pan: pan, member: member).code == 409)
+            #expect(try AdminMembersAndCardsTests.cardId(server.adminPort!, token: admin, pan: pan).member == member)
+        }
+        server.stop()
+        let ledger = try AdminAccessClient.command(["ledger", "verify", "--data", directory.data])
+        #expect(ledger.status == 0, "\(ledger.output)")
+    }
+    @Test("SIGKILL in a burst of links: every 201 card belongs to the member after the restart; both logs verify")
+    func killDuringLinks() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        var settings = SwitchSettings.admin(["requestsPerSecondPerToken": 100_000])
+        settings.shards = 1
+        var (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: settings)
+        defer { server.stop() }
+        let enrolled = try AdminMembersAndCardsTests.post(
+            server.adminPort!, "/v1/members", token: admin, #"{"pan":"\#(Wire.card(1, test: 1307))"}"#)
+        let member = try #require(enrolled.json["id"] as? String)
+        let acknowledged = try AdminBurst.killAfter(
+            30, server: server, directory: directory, token: admin, member: "link:" + member)
+        #expect(acknowledged.count >= 30)
+        server = try SwitchProcess(directory: directory, settings: settings, run: 1)
+        for pan in acknowledged {
+            #expect(try AdminMembersAndCardsTests.cardId(server.adminPort!, token: admin, pan: pan).member == member)
+        }
+        let shown = try AdminAccessClient.call(server.adminPort!, "GET", "/v1/members/\(member)", token: admin)
+        let cards = (shown.json["cards"] as? [[String: Any]])?.count ?? 0
+        let links = try AdminAccessClient.audit(server.adminPort!, token: admin).filter {
+            $0["action"] as? String == "cards.link"
+        }
+        #expect(cards == 1 + links.count && cards > acknowledged.count, "one audit entry per durable link")
+        let audit = try AdminAccessClient.command(["audit", "verify", "--data", directory.data])
+        #expect(audit.status == 0, "\(audit.output)")
+        server.stop()
+        let ledger = try AdminAccessClient.command(["ledger", "verify", "--data", directory.data])
+        #expect(ledger.status == 0, "\(ledger.output)")
+    }
+}

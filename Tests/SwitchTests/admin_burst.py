@@ -4,8 +4,10 @@ AdminUsersAndAuditTests and AdminMembersAndCardsTests).
 usage: admin_burst.py PORT TOKEN THREADS                  creates users
        admin_burst.py PORT TOKEN THREADS MEMBER_ID        adjusts the member's points by +1
        admin_burst.py PORT TOKEN THREADS MEMBER_ID tap    records "tap" events with ids e-THREAD-NUMBER
-Prints one line per answer, flushed at once: "STATUS VALUE", VALUE the new user's id or the adjustment's or
-event's balanceAfter ("-" when the answer has none).
+       admin_burst.py PORT TOKEN THREADS enrol            enrols members with a Persian name and a phone
+       admin_burst.py PORT TOKEN THREADS link:MEMBER_ID   links new cards to the member (VALUE: the card number)
+Prints one line per answer, flushed at once: "STATUS VALUE", VALUE the new user's id, the adjustment's or event's
+balanceAfter or the member's id ("-" when the answer has none).
 """
 import http.client
 import json
@@ -22,6 +24,13 @@ def request(index, number, member, event):
     if member is None:
         body = {"name": "burst-%d-%d" % (index, number), "role": "auditor"}
         return "/v1/users", json.dumps(body), "id"
+    if member == "enrol":
+        body = {"pan": "60370099%02d%06d" % (index, number), "name": "مریم رضایی %d-%d" % (index, number),
+                "phone": "+98912%02d%05d" % (index, number)}
+        return "/v1/members", json.dumps(body, ensure_ascii=False).encode("utf-8"), "id"
+    if member.startswith("link:"):
+        body = {"pan": "60370098%02d%06d" % (index, number), "memberId": member[5:], "kind": "bank"}
+        return "/v1/cards", json.dumps(body), "pan"
     body = {"asset": "points", "amount": 1, "reason": "goodwill"}
     return "/v1/members/%s/adjustments" % member, json.dumps(body), "balanceAfter"
 
@@ -40,6 +49,8 @@ def worker(port, token, index, member, event):
         except Exception:
             return
         answer = json.loads(payload) if payload else {}
+        if field == "pan" and response.status == 201:
+            answer["pan"] = json.loads(body)["pan"]
         with lock:
             print("%d %s" % (response.status, answer.get(field, "-")), flush=True)
 
