@@ -32,6 +32,8 @@ public struct AdminRecord: Sendable, Equatable {
         /// A gift card issued holding `amountMinor` of `currencyCode`.
         case issueGift(amountMinor: Int64, currencyCode: UInt16)
         case loadGift(amountMinor: Int64)
+        /// An engagement event: its type, the points paid (0 when `limited`: the member's limit was reached).
+        case engage(type: EngagementType, points: Int64, limited: Bool)
     }
 
     public var stamp: AdminStamp
@@ -67,6 +69,10 @@ extension AdminRecord {
                 command.currencyCode != 0
                 ? .issueGift(amountMinor: command.amountMinor, currencyCode: command.currencyCode)
                 : .loadGift(amountMinor: command.amountMinor)
+        case .engage:
+            change = .engage(
+                type: command.engagementType, points: command.amounts.points,
+                limited: body.status == .partiallyApproved)
         default: return nil
         }
         self.init(

@@ -81,6 +81,8 @@ final class Checkpoint: @unchecked Sendable {
         let spent = state.spentLots
         append(.bytes(Snapshot.sectionHeader(count: spent.count, start: spent.start, capacity: spent.capacity)))
         appendRing(spent.storage, pieces: Self.storagePieces(start: spent.start, count: spent.count, capacity: spent.capacity))
+        append(.bytes(Snapshot.sectionHeader(count: state.engagements.records.count)))
+        appendTable(state.engagements.records, elements: state.engagements.records.count)
         appendKeySection(state.idempotency.store)
         fileBytes += 4
     }

@@ -68,6 +68,70 @@ public protocol DecisionRules: AnyObject, Sendable {
     /// The UTC days on which value earned at `timeMs` expires per asset (`LotTerms.never`: never); nil when the
     /// rules leave lives to the ledger's configuration.
     func lotExpiryDays(earnedAtTimeMs timeMs: Int64) -> (points: Int32, credit: Int32)?
+    /// Decides an engagement event of `type` at `timeMs` for a member whose count for the type is `counted`
+    /// (zero: never counted): the points, and the count after it.
+    func engage(_ type: EngagementType, timeMs: Int64, counted: EngagementCount) -> EngagementDecision
+}
+
+/// An engagement event type as the caller names it (`POST /v1/events {"type"}`): 1 to 16 printable bytes in two
+/// words, first byte most significant (the decider's identifier form). The ledger keeps counts by it.
+public struct EngagementType: Hashable, Sendable, BitwiseCopyable, CustomStringConvertible {
+    public var high: UInt64
+    public var low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// The name as text (audit entries, off the authorization path): the bytes up to the first zero.
+    public var description: String {
+        var bytes: [UInt8] = []
+        for position in 0..<16 {
+            let byte = UInt8(truncatingIfNeeded: (position < 8 ? high : low) >> UInt64(56 - 8 * (position % 8)))
+            if byte == 0 { break }
+            bytes.append(byte)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// A member's count of one engagement type in one period, the period numbered by the decider (its calendar).
+public struct EngagementCount: Hashable, Sendable, BitwiseCopyable {
+    public var period: UInt32
+    public var count: UInt32
+
+    public init(period: UInt32, count: UInt32) {
+        self.period = period
+        self.count = count
+    }
+
+    public static let zero = EngagementCount(period: 0, count: 0)
+}
+
+/// What the rules decided for one engagement event; the log records it, so replay never asks the rules again.
+public struct EngagementDecision: Sendable, Equatable {
+    /// Raw values are logged.
+    public enum Outcome: UInt8, Sendable, Equatable, BitwiseCopyable {
+        /// `points` paid, `countAfter` counted.
+        case awarded = 0
+        /// The member's limit for the type in this period was reached: nothing paid or counted.
+        case limitReached = 1
+        /// The rules have no such type.
+        case unknownType = 2
+    }
+
+    public var outcome: Outcome
+    public var points: Int64
+    public var countAfter: EngagementCount
+    public var rulesVersion: Int64
+
+    public init(outcome: Outcome, points: Int64, countAfter: EngagementCount, rulesVersion: Int64) {
+        self.outcome = outcome
+        self.points = points
+        self.countAfter = countAfter
+        self.rulesVersion = rulesVersion
+    }
 }
 
 /// Whether value of one origin may pay at a merchant.

@@ -242,6 +242,14 @@ public final class Ledger: @unchecked Sendable {
     /// without the directory's secret key).
     public func cardHash(of card: CardNumber) -> CardHash { card.hash(key0: cardHashKey.0, key1: cardHashKey.1) }
 
+    /// The ledger key of a caller's engagement event id (`POST /v1/events {"id"}`): its keyed 128-bit hash under
+    /// the first word "EVENT", apart from every terminal's and every admin operation's keys, and the same in
+    /// every run (the key is the data directory's), so a repeat after a restart finds the first.
+    public func eventKey(id: [UInt8]) -> IdempotencyKey {
+        let hash = id.withUnsafeBytes { SipHash128.hash(key0: cardHashKey.0, key1: cardHashKey.1, bytes: $0) }
+        return IdempotencyKey(word0: 0x4556_454E_5400_0000, word1: hash.high, word2: hash.low, word3: UInt64(id.count))
+    }
+
     /// The inspection a `.inspect` request with `tag` left, taken once its reply arrived (nil: the card is unknown).
     public func takeInspection(tag: UInt64) -> CardInspection? { inspections.take(tag: tag) }
 

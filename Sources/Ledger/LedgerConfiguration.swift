@@ -76,6 +76,8 @@ public struct LedgerConfiguration: Sendable {
     /// Lot parts taken by payments and captures under rules, remembered so that reversals give each back with
     /// its origin and day (`SpentLotTable`); the oldest go first.
     public var spentLotPartsPerShardMax: Int = 1 << 18
+    /// (member, engagement type) counts kept per shard; an event needing one more is declined (capacityExceeded).
+    public var engagementCountsPerShardMax: Int = 1 << 18
     /// Lot records per shard (free records are reused). Recorded in ledger.meta: it decides outcomes.
     public var lotsPerShardMax: Int = 1 << 22
     /// Real time between expiry sweep steps on an idle or busy shard; 0 disables the sweep (lazy expiry on

@@ -26,6 +26,9 @@ public struct LedgerTotals: Sendable, Equatable {
     public var lotCounters: [LotCounters] = []
     /// Active lots over all shards.
     public var activeLots = 0
+    /// Engagement counts kept (member, type) and the events they count in their current periods.
+    public var engagementCounts = 0
+    public var engagementEventsCounted: Int64 = 0
 }
 
 extension Ledger {
@@ -77,6 +80,10 @@ extension Ledger {
 extension ShardState {
     func addTotals(to totals: inout LedgerTotals) {
         totals.members += members.count
+        totals.engagementCounts += engagements.records.count
+        for index in 0..<engagements.records.count {
+            totals.engagementEventsCounted += Int64(engagements.records[index].count.count)
+        }
         totals.cards += cards.count
         for index in 0..<cards.count {
             if cards.cards[index].status == .blocked { totals.cardsBlocked += 1 }

@@ -101,6 +101,11 @@ public enum LedgerOperation: Sendable {
     /// Add `amountMinor` (> 0) to a gift card's stored value; refused (`invalidAmount`) when the balance would pass
     /// `giftBalanceMaxMinor`, `unknownCard` when the card is not a gift card.
     case loadGift(amountMinor: Int64)
+    /// An engagement event of `type` for the card's member, whatever the card's status: the rules in force decide
+    /// the points within the member's limit per period for the type (`DecisionRules.engage`). Approved with the
+    /// points credited (lots under `lotTerms`, as an earn's); `partiallyApproved` with nothing credited when the
+    /// limit was reached; `notPermitted` when the rules have no such type (or there are no rules).
+    case engage(type: EngagementType)
 }
 
 /// The most one gift card may hold, in minor units of its currency (a load beyond it is refused).

@@ -9,7 +9,7 @@ extension ShardCommand {
     /// kept in its outbox entry).
     static func carriesLotTerms(_ kind: CommandKind) -> Bool {
         switch kind {
-        case .earn, .reverse, .transferIn, .transferInNewCard, .adjust: true
+        case .earn, .reverse, .transferIn, .transferInNewCard, .adjust, .engage: true
         default: false
         }
     }

@@ -76,6 +76,10 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var currencyCode: UInt16 = 0
     /// With `admin`: who made the change and its audit operation id (logged after every other field).
     var admin = AdminStamp.none
+    /// Engage: the event's type; with `decided` what the rules decided and the member's count for the type after.
+    var engagementType = EngagementType(high: 0, low: 0)
+    var engagementOutcome = EngagementDecision.Outcome.awarded
+    var engagementCount = EngagementCount.zero
 
     var allowPartial: Bool { options.contains(.allowPartial) }
     var isUndo: Bool { options.contains(.undo) }
@@ -119,7 +123,7 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         }
         self.sink = sink
         setOperation(request.operation, cardHashKey: cardHashKey)
-        if kind == .earn || kind == .adjust { lotTerms = request.lotTerms }
+        if kind == .earn || kind == .adjust || kind == .engage { lotTerms = request.lotTerms }
         if kind == .balance || isPay { currencyCode = request.currencyCode }
         if let stamp = request.admin {
             admin = stamp
@@ -217,6 +221,9 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         case .loadGift(let amount):
             kind = .giftLoad
             amountMinor = amount
+        case .engage(let type):
+            kind = .engage
+            engagementType = type
         }
     }
 

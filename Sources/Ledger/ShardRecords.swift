@@ -76,6 +76,9 @@ enum CommandKind: UInt8, BitwiseCopyable {
     /// A terminal's payment (amount > 0) or balance inquiry (amount 0) on a gift card, in the terminal's currency:
     /// a `.pay` or `.balance` becomes this on the shard when its card is a gift card.
     case giftUse = 19
+    /// An engagement event (a survey, an app install): the rules decide its points within the member's limit per
+    /// period for its type; the record carries the decision and the count after it (ShardState+Engagement.swift).
+    case engage = 20
     /// Destination half of a cross-shard replacement that must enrol the new card: declined (`notPermitted`) when
     /// the card is in use on the destination, so the source restores the old card, and a card enrolled there
     /// after the admin API's check is never merged into. Kind 12 merged instead; its records replay so.

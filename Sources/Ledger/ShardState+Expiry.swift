@@ -39,7 +39,7 @@ extension ShardState {
     /// commands that form no dated lot keep their old size). Called before apply; the result is logged.
     func resolveLotTerms(_ command: inout ShardCommand, nowMs: Int64) {
         switch command.kind {
-        case .earn, .reverse, .adjust: break
+        case .earn, .reverse, .adjust, .engage: break
         default: return  // a transfer's terms come from its source member (`movedLotTerms`)
         }
         let today = LotTerms.day(ofMs: nowMs)

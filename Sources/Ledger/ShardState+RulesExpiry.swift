@@ -5,8 +5,9 @@ extension ShardState {
     func applyRulesExpiry(_ command: inout ShardCommand, nowMs: Int64) {
         guard let rules, !command.isDecided else { return }
         let isPurchase = command.kind == .earn && command.isPurchase
-        // A reversal gives value back (a payment's points): under rules it lives by the rules too, from today.
-        guard isPurchase || command.kind == .reverse else { return }
+        // A reversal gives value back (a payment's points): under rules it lives by the rules too, from today;
+        // engagement points are earned points and live as long (spendable anywhere: origin 0).
+        guard isPurchase || command.kind == .reverse || command.kind == .engage else { return }
         // Where the value was earned, for coalition spending (0: spendable anywhere).
         if isPurchase { command.lotTerms.origin = rules.lotOrigin(of: command.merchant) }
         guard let days = rules.lotExpiryDays(earnedAtTimeMs: nowMs) else { return }

@@ -70,6 +70,8 @@ final class ShardState: @unchecked Sendable {
     let spentLots: SpentLotTable
     /// Gift cards' stored value, by member (ShardState+Gift.swift).
     var gifts: GiftTable
+    /// Members' counts of engagement events per type and period (ShardState+Engagement.swift).
+    let engagements: EngagementTable
     /// Where inspections (`LedgerOperation.inspect`) are left for the admin API; nil during read-only recovery.
     var inspections: InspectionBoard?
     /// The shard thread's id once it runs (0 during recovery, which runs before it on the opening thread).
@@ -102,6 +104,7 @@ final class ShardState: @unchecked Sendable {
         outbox = FixedStorage(capacity: limits.transfersInFlightMax)
         settlements = SettlementTable(capacity: limits.settlementPairsPerShardMax)
         spentLots = SpentLotTable(capacity: limits.spentLotPartsPerShardMax)
+        engagements = EngagementTable(capacity: limits.engagementCountsPerShardMax)
         lots = LotTable(limits: limits)
         gifts = GiftTable(accountsMax: limits.giftCardsPerShardMax)
     }

@@ -95,7 +95,9 @@ extension Snapshot {
         if header.version >= 7 { offset = try loadGifts(from: bytes, offset: offset, into: state, path: path) }
         let lotsEnd = try loadLots(from: bytes, offset: offset, into: state, path: path)
         let settlementsEnd = try loadSettlements(from: bytes, offset: lotsEnd, into: state, path: path)
-        try loadSpentLots(from: bytes, offset: settlementsEnd, into: state, path: path, version: header.version)
+        let spentLotsEnd = try loadSpentLots(
+            from: bytes, offset: settlementsEnd, into: state, path: path, version: header.version)
+        if header.version >= 7 { try loadEngagement(from: bytes, offset: spentLotsEnd, into: state, path: path) }
     }
 
     /// Places entries at their positions in this run's ring; when the ring is now smaller, the oldest go.

@@ -79,5 +79,6 @@ extension Snapshot {
                     as: SpentLotTable.Part.self))
         }
         parts.withUnsafeBufferPointer { state.spentLots.restore($0) }
+        return sectionEnd
     }
 }

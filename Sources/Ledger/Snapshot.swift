@@ -22,6 +22,7 @@ enum Snapshot {
     /// Format 5 is still read (its keys all in the ring); older snapshots are refused as incompatible (not
     /// converted): the format is young, and the refusal names both versions so the operator knows why.
     /// 7 also adds a gift-account section after the outbox (Snapshot+Gifts.swift); formats 5 and 6 load with none.
+    /// 7 also adds an engagement section after the spent-lot section (Snapshot+Engagement.swift).
     static let version: UInt32 = 7
     static let versionsRead: ClosedRange<UInt32> = 5...7
     static let headerBytes = 128

@@ -176,6 +176,9 @@ enum WALRecord {
             writer.put(command.currencyCode)
             writer.put(UInt16(0))
             writer.put(UInt32(0))
+        case .engage:
+            writer.put(command.engagementType.high)
+            writer.put(command.engagementType.low)
         case .inspect:
             preconditionFailure("an inspection is never logged")
         case .profile:
@@ -293,6 +296,9 @@ enum WALRecord {
             else { return false }
             command.amountMinor = amount
             command.currencyCode = currency
+        case .engage:
+            guard let high = reader.get(UInt64.self), let low = reader.get(UInt64.self), high != 0 else { return false }
+            command.engagementType = EngagementType(high: high, low: low)
         case .inspect:
             return false
         case .profile:
@@ -317,13 +323,17 @@ enum WALRecord {
     static func canCarryDecision(_ command: ShardCommand) -> Bool {
         switch command.kind {
         case .earn: command.isPurchase
-        case .reverse, .refund, .balance: true
+        case .reverse, .refund, .balance, .engage: true
         default: false
         }
     }
 
     private static func encodeDecision(_ command: ShardCommand, _ writer: inout ByteWriter) {
         writer.put(command.rulesVersion)
+        if command.kind == .engage {
+            encodeEngagementDecision(command, &writer)
+            return
+        }
         if command.kind == .balance {
             // A balance inquiry decides only the tier it shows.
             writer.put(command.decidedTier)
@@ -338,6 +348,7 @@ enum WALRecord {
 
     private static func decodeDecision(_ command: inout ShardCommand, _ reader: inout ByteReader) -> Bool {
         guard command.isDecided else { return true }
+        if command.kind == .engage { return decodeEngagementDecision(&command, &reader) }
         if command.kind == .balance {
             guard let version = reader.get(Int64.self), let tier = reader.get(UInt8.self) else { return false }
             command.rulesVersion = version

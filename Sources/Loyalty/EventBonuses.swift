@@ -47,14 +47,17 @@ enum Birthday {
         return nil
     }
 
-    /// The calendar year of a day number (Howard Hinnant's `civil_from_days`, year part only).
-    static func civilYear(_ dayNumber: Int64) -> Int {
+    /// The calendar year of a day number.
+    static func civilYear(_ dayNumber: Int64) -> Int { civilYearAndMonth(dayNumber).year }
+
+    /// The calendar year and month (1...12) of a day number (Howard Hinnant's `civil_from_days`).
+    static func civilYearAndMonth(_ dayNumber: Int64) -> (year: Int, month: Int) {
         let shifted = dayNumber + 719_468
         let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
         let dayOfEra = shifted - era * 146_097
         let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
         let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
         let monthFromMarch = (5 * dayOfYear + 2) / 153
-        return Int(yearOfEra + era * 400) + (monthFromMarch >= 10 ? 1 : 0)
+        return (Int(yearOfEra + era * 400) + (monthFromMarch >= 10 ? 1 : 0), Int((monthFromMarch + 2) % 12 + 1))
     }
 }

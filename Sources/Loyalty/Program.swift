@@ -39,6 +39,8 @@ public final class Program: Sendable {
     let tiers: TierTable
     let offers: OfferTable
     let events: EventBonuses
+    /// Engagement event types, their points and per-member limits (Program+Engagement.swift).
+    public let engagement: [EngagementRule]
     let hasBirthdayBonus: Bool
     let groups: GroupTable
     /// The club's calendar and offset: local days for the daily cap and the birthday window (campaigns and tiers
@@ -78,6 +80,7 @@ public final class Program: Sendable {
         tiers = TierTable(configuration.tiers, utcOffsetMs: calendar.utcOffsetMs)
         offers = OfferTable(configuration.offers)
         events = configuration.events
+        engagement = configuration.engagement
         hasBirthdayBonus = configuration.events.birthdayPoints > 0
         groups = GroupTable(groups: configuration.groups, merchants: configuration.merchants)
         redemption = configuration.redemption

@@ -19,7 +19,7 @@ extension ProgramConfiguration {
         let reader = JSONObjectReader(object: root, path: "")
         try reader.rejectUnknownKeys([
             "version", "currency", "groups", "merchants", "earning", "storeCredit", "campaigns", "tiers", "offers",
-            "events", "redemption", "expiry", "calendar", "utcOffset",
+            "events", "redemption", "expiry", "calendar", "utcOffset", "engagement",
         ])
         let calendarSystem = try readCalendar(reader)
         let utcOffsetMinutes = try readUTCOffset(reader)
@@ -37,7 +37,8 @@ extension ProgramConfiguration {
             events: try readEvents(reader.child("events")),
             redemption: try readRedemption(reader.child("redemption")),
             expiry: try readExpiry(reader.child("expiry")),
-            calendar: calendarSystem, utcOffsetMinutes: utcOffsetMinutes)
+            calendar: calendarSystem, utcOffsetMinutes: utcOffsetMinutes,
+            engagement: try readEngagement(reader.child("engagement")))
         try configuration.validate()
         return configuration
     }

@@ -17,6 +17,7 @@ extension ProgramConfiguration {
         try validateTiers()
         try validateOffers()
         try validateEvents()
+        try validateEngagement()
         try validatePolicies()
     }
 

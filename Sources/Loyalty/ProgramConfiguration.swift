@@ -22,6 +22,9 @@ public struct ProgramConfiguration: Sendable, Equatable {
     public var offers: [Offer]
     /// One-off bonuses: enrolment, first purchase, referral, birthday.
     public var events: EventBonuses
+    /// Points for engagement events by type, each with a per-member limit per period (at most
+    /// `ProgramLimits.engagementTypesMax` types).
+    public var engagement: [EngagementRule]
     /// Paying with points and credit (defaults: a point pays 1 minor unit, no minimum, up to 100%, credit
     /// first, no partial approval).
     public var redemption: RedemptionPolicy
@@ -38,7 +41,8 @@ public struct ProgramConfiguration: Sendable, Equatable {
         earning: Earning = Earning(), storeCredit: ScopedRules<CreditRule> = ScopedRules(),
         campaigns: [Campaign] = [], tiers: TierConfiguration? = nil, offers: [Offer] = [],
         events: EventBonuses = EventBonuses(), redemption: RedemptionPolicy = RedemptionPolicy(),
-        expiry: ExpiryPolicy = ExpiryPolicy(), calendar: CalendarSystem = .gregorian, utcOffsetMinutes: Int = 0
+        expiry: ExpiryPolicy = ExpiryPolicy(), calendar: CalendarSystem = .gregorian, utcOffsetMinutes: Int = 0,
+        engagement: [EngagementRule] = []
     ) {
         self.version = version
         self.currencyCode = currencyCode
@@ -50,6 +54,7 @@ public struct ProgramConfiguration: Sendable, Equatable {
         self.tiers = tiers
         self.offers = offers
         self.events = events
+        self.engagement = engagement
         self.redemption = redemption
         self.expiry = expiry
         self.calendar = calendar
@@ -113,6 +118,11 @@ public enum ProgramLimits {
     public static let pointValueMinorMax: Int64 = 1_000_000
     /// Lives of points and credit: 100 years at most.
     public static let lifeDaysMax: Int64 = 36_600
+    /// Engagement types are looked up one by one per event (off the authorization path).
+    public static let engagementTypesMax = 64
+    public static let engagementPointsMax: Int64 = 1_000_000
+    /// A member's count per type and period is kept in 32 bits; a thousand a period is already generous.
+    public static let engagementLimitCountMax: Int64 = 1_000
 }
 
 /// A set of merchants that share rules: the branches of one business, or a coalition of neighbouring shops.

@@ -86,4 +86,18 @@ final class LoyaltyRules: DecisionRules {
         }
         return (day(.points), day(.credit))
     }
+
+    func engage(_ type: EngagementType, timeMs: Int64, counted: EngagementCount) -> EngagementDecision {
+        let identifier = MerchantName(high: type.high, low: type.low).identifier
+        switch program.engage(identifier, timeMs: timeMs, period: counted.period, count: counted.count) {
+        case .awarded(let points, let period, let count):
+            return EngagementDecision(
+                outcome: .awarded, points: points, countAfter: EngagementCount(period: period, count: count),
+                rulesVersion: version)
+        case .limitReached:
+            return EngagementDecision(outcome: .limitReached, points: 0, countAfter: counted, rulesVersion: version)
+        case .unknownType:
+            return EngagementDecision(outcome: .unknownType, points: 0, countAfter: counted, rulesVersion: version)
+        }
+    }
 }

@@ -1,6 +1,7 @@
 import AdminAccess
 import HTTP
 import Ledger
+import LoyaltyLedger
 import Metrics
 import Network
 import Notifications
@@ -44,6 +45,9 @@ enum AdminAPI {
         router.add(.post, "/v1/cards/{id}/replace", ReplaceCardHandler(gate: gate, door: door))
         router.add(.post, "/v1/gift-cards", IssueGiftCardHandler(gate: gate, door: door))
         router.add(.post, "/v1/gift-cards/{id}/load", LoadGiftCardHandler(gate: gate, door: door))
+        router.add(
+            .post, "/v1/events",
+            EngagementEventHandler(gate: gate, door: door, decider: ledger.configuration.decider as? LoyaltyDecider))
         return router
     }
 }

@@ -992,6 +992,71 @@ extension AdminAPIDocument {
           }
         }
       }
+    },
+    "/v1/events": {
+      "post": {
+        "operationId": "recordEvent",
+        "summary": "Records an engagement event (a survey, a review, an app install): the rules decide its points within the member's limit per period. Over the limit the event is recorded with 0 points and answered 201 with \"limited\": true. `id` is the caller's event id: a repeat changes nothing and gets the same answer (for requestKeyRetentionHours); 409 when it was used for another type or member; 422 for a type the program does not know.",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/EngagementEvent"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The event as recorded (also a repeat of its id).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RecordedEvent"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/UnprocessableContent"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          }
+        }
+      }
     }
   },
   "components": {
@@ -1839,6 +1904,76 @@ extension AdminAPIDocument {
           "created": {
             "type": "string",
             "format": "date-time"
+          }
+        }
+      },
+      "EngagementEvent": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "id",
+          "type"
+        ],
+        "description": "Exactly one of memberId and pan.",
+        "properties": {
+          "id": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 64,
+            "pattern": "^[!-~]+$"
+          },
+          "type": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 16
+          },
+          "memberId": {
+            "type": "string",
+            "maxLength": 36
+          },
+          "pan": {
+            "type": "string",
+            "maxLength": 64
+          }
+        }
+      },
+      "RecordedEvent": {
+        "type": "object",
+        "required": [
+          "id",
+          "type",
+          "card",
+          "pointsAwarded",
+          "balanceAfter",
+          "limited"
+        ],
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "type": {
+            "type": "string"
+          },
+          "memberId": {
+            "type": "string"
+          },
+          "card": {
+            "type": "string",
+            "description": "Masked: first 6 and last 4 digits."
+          },
+          "pointsAwarded": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "balanceAfter": {
+            "type": "integer"
+          },
+          "limited": {
+            "type": "boolean",
+            "description": "The member's limit for the type in this period was reached: 0 points."
+          },
+          "detail": {
+            "type": "string"
           }
         }
       }

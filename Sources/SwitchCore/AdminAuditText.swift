@@ -81,6 +81,16 @@ enum AdminAuditText {
                     json.member("newCard", newMasked.description)
                     json.member("newCardId", AdminIdentifier.card(newCard))
                 })
+        case .engage(let type, let points, let limited):
+            draft = AuditDraft(
+                action: "events.record", target: "members/" + AdminIdentifier.member(record.card),
+                detail: AuditDetail.make { json in
+                    json.member("card", record.masked.description)
+                    json.key("limited")
+                    json.boolean(limited)
+                    json.member("points", points)
+                    json.member("type", type.description)
+                })
         case .link(let newCard, let newMasked):
             draft = AuditDraft(
                 action: "cards.link", target: "members/" + AdminIdentifier.member(record.card),

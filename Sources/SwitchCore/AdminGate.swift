@@ -123,6 +123,30 @@ struct IdempotentRequest {
         }
     }
 
+    /// Answers a change the ledger already held under the caller's own key (a repeated event id): nothing new to
+    /// audit, the answer remembered under the `Idempotency-Key` first when one was given.
+    func answerReplay(_ answer: RememberedAnswer) {
+        let deferred = self.deferred
+        let send: @Sendable (HTTPResponder) -> Void = { responder in
+            let status = Self.status(answer.status)
+            let headers = [("Idempotency-Replayed", "true")]
+            responder.respond(status, contentType: answer.contentType, body: answer.body, headers: headers)
+        }
+        guard let claim else {
+            deferred.answer(send)
+            return
+        }
+        access.rememberAnswer(claim, answer) { failure in
+            deferred.answer { responder in
+                if let failure {
+                    responder.respond(problem: HTTPProblem(.serviceUnavailable, detail: failure.message))
+                } else {
+                    send(responder)
+                }
+            }
+        }
+    }
+
     /// Answers `answer` once the change is durable (or 503 naming why it is not).
     func answerWhenDurable(_ answer: RememberedAnswer) -> @Sendable (AccessError?) -> Void {
         let deferred = self.deferred

@@ -14,18 +14,24 @@ struct AdminLedgerWrite {
     /// Submits `request` stamped with a new operation id; `change` describes the approved change for the audit
     /// entry, `answer` builds the 2xx from the reply, `refusal` names each decline. `member` (its directory place
     /// reserved by the caller) enters the member directory in the audit entry's durable unit, or gives its place
-    /// back when the change is refused; `note` is the operator's text in the audit entry.
+    /// back when the change is refused; `note` is the operator's text in the audit entry. `callerKey` (with the
+    /// digest of what the caller asked) replaces the operation's own key when the caller names the change itself
+    /// (an event id): a repeat then finds the first in the ledger and gets its answer again, with no new audit
+    /// entry. `changeDecided` describes a change the ledger decided (an event's points) from its reply, as the
+    /// record the start-up repair reads would.
     func run(
         _ request: LedgerRequest, reason: UInt8, change: AdminRecord.Change,
         member: (MemberKey, MemberTexts)? = nil, note: String? = nil,
+        callerKey: (key: IdempotencyKey, digest: ContentDigest)? = nil,
+        changeDecided: (@Sendable (LedgerReply) -> AdminRecord.Change)? = nil,
         answer: @escaping @Sendable (LedgerReply) -> RememberedAnswer,
         refusal: @escaping @Sendable (LedgerStatus) -> HTTPProblem
     ) {
         var request = request
         let operation = door.newOperation()
         let stamp = AdminAuditText.stamp(user, operation: operation, reason: reason)
-        request.key = AdminLedger.key(operation: operation)
-        request.digest = ContentDigest(high: operation, low: 0)
+        request.key = callerKey?.key ?? AdminLedger.key(operation: operation)
+        request.digest = callerKey?.digest ?? ContentDigest(high: operation, low: 0)
         request.admin = stamp
         let cardHash = request.cardHash ?? door.ledger.cardHash(of: request.card)
         let access = door.access
@@ -36,7 +42,12 @@ struct AdminLedgerWrite {
                 idempotent.refuse(AdminLedgerWrite.problem(reply.status, refusal))
                 return
             }
-            let record = AdminRecord(stamp: stamp, change: change, card: cardHash, masked: reply.card, timeMs: 0)
+            guard !reply.isReplay else {
+                idempotent.answerReplay(answer(reply))
+                return
+            }
+            let record = AdminRecord(
+                stamp: stamp, change: changeDecided?(reply) ?? change, card: cardHash, masked: reply.card, timeMs: 0)
             let (draft, actor) = AdminAuditText.draft(for: record, note: note)
             let remembered = answer(reply)
             do throws(HTTPProblem) {

@@ -22,8 +22,16 @@ import Testing
                        {"id": "SILVER", "from": 3, "pointsMultiplierPercent": 200}]},
              "events": {"firstPurchasePoints": 100, "referrerPoints": 500, "referredFirstPurchasePoints": 200},
              "expiry": {"pointsLifeDays": 20, "creditLifeDays": 40},
-             "redemption": {"pointValueMinor": 10, "partialApproval": true}}
+             "redemption": {"pointValueMinor": 10, "partialApproval": true},
+             "engagement": {"events": [{"type": "survey", "points": 30, "limit": {"count": 2, "period": "week"}},
+                                       {"type": "install", "points": 90, "limit": {"count": 1, "period": "ever"}}]}}
             """.utf8))
+
+    /// An engagement event: a survey, an install, or a type the rules do not know.
+    static func engage(_ choice: Int) -> LedgerOperation {
+        let identifier = ShortIdentifier(["survey", "install", "review"][choice])!
+        return .engage(type: EngagementType(high: identifier.packed.high, low: identifier.packed.low))
+    }
 
     struct Generator {
         var state: UInt64
@@ -95,7 +103,7 @@ import Testing
                 else { continue }
                 request = requests.make(original, .reverse(originalKey: originalRequest.key))
             case 10:
-                request = requests.make(cardNumber, .balance)
+                request = requests.make(cardNumber, random.next(2) == 0 ? .balance : Self.engage(random.next(3)))
             default:
                 clock.advance(byMs: Int64(random.next(5 * 86_400_000)))
                 continue
@@ -119,6 +127,8 @@ import Testing
         #expect(live.settlements == replayed.settlements)
         #expect(live.lotCounters == replayed.lotCounters && live.activeLots == replayed.activeLots)
         #expect(live.pendingTransfers == replayed.pendingTransfers)
+        #expect(live.engagementCounts == replayed.engagementCounts && live.engagementCounts > 0)
+        #expect(live.engagementEventsCounted == replayed.engagementEventsCounted)
         print("seed \(seed): \(done.count) approved, balance \(live.balance), settlements \(live.settlements.count), purchases \(live.loyaltyPurchases), lots \(live.activeLots)")
     }
 }

@@ -32,7 +32,7 @@ struct JSONObjectReaderTests {
     func unrelatedKeyListsTheAllowedKeys() {
         #expect(
             Self.problem(#"{"version": 1, "currency": 364, "lottery": true}"#)
-                == "lottery: unknown key (allowed: calendar, campaigns, currency, earning, events, expiry, groups, "
-                + "merchants, offers, redemption, storeCredit, tiers, utcOffset, version)")
+                == "lottery: unknown key (allowed: calendar, campaigns, currency, earning, engagement, events, expiry, "
+                + "groups, merchants, offers, redemption, storeCredit, tiers, utcOffset, version)")
     }
 }

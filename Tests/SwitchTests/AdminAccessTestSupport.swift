@@ -103,7 +103,8 @@ extension SwitchSettings {
 /// (or 60 s passed) the switch is killed. Returns the value of every 201 answer (a user id, a balance).
 enum AdminBurst {
     static func killAfter(
-        _ count: Int, server: SwitchProcess, directory: ScratchDirectory, token: String, member: String? = nil
+        _ count: Int, server: SwitchProcess, directory: ScratchDirectory, token: String, member: String? = nil,
+        event: String? = nil
     ) throws -> [String] {
         let outputPath = directory.path + "/burst.out"
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
@@ -111,7 +112,9 @@ enum AdminBurst {
         burst.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("admin_burst.py").path
-        burst.arguments = ["python3", script, String(server.adminPort!), token, "6"] + (member.map { [$0] } ?? [])
+        burst.arguments =
+            ["python3", script, String(server.adminPort!), token, "6"] + (member.map { [$0] } ?? [])
+            + (event.map { [$0] } ?? [])
         burst.standardOutput = FileHandle(forWritingAtPath: outputPath)
         try burst.run()
         func answered() -> [String] {

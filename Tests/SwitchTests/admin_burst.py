@@ -3,10 +3,11 @@ AdminUsersAndAuditTests and AdminMembersAndCardsTests).
 
 usage: admin_burst.py PORT TOKEN THREADS                  creates users
        admin_burst.py PORT TOKEN THREADS MEMBER_ID        adjusts the member's points by +1
+       admin_burst.py PORT TOKEN THREADS MEMBER_ID tap    records "tap" events with ids e-THREAD-NUMBER
        admin_burst.py PORT TOKEN THREADS enrol            enrols members with a Persian name and a phone
        admin_burst.py PORT TOKEN THREADS link:MEMBER_ID   links new cards to the member (VALUE: the card number)
        admin_burst.py PORT TOKEN THREADS gift:CARD_ID     loads the gift card with 1 (AdminGiftCardTests)
-Prints one line per answer, flushed at once: "STATUS VALUE", VALUE the new user's id, the adjustment's
+Prints one line per answer, flushed at once: "STATUS VALUE", VALUE the new user's id, the adjustment's or event's
 balanceAfter, the member's id, the card number or the gift card's balanceMinor ("-" when the answer has none).
 """
 import http.client
@@ -17,7 +18,10 @@ import threading
 lock = threading.Lock()
 
 
-def request(index, number, member):
+def request(index, number, member, event):
+    if event is not None:
+        body = {"id": "e-%d-%d" % (index, number), "type": event, "memberId": member}
+        return "/v1/events", json.dumps(body), "balanceAfter"
     if member is None:
         body = {"name": "burst-%d-%d" % (index, number), "role": "auditor"}
         return "/v1/users", json.dumps(body), "id"
@@ -34,12 +38,12 @@ def request(index, number, member):
     return "/v1/members/%s/adjustments" % member, json.dumps(body), "balanceAfter"
 
 
-def worker(port, token, index, member):
+def worker(port, token, index, member, event):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     number = 0
     while True:
         number += 1
-        path, body, field = request(index, number, member)
+        path, body, field = request(index, number, member, event)
         try:
             connection.request("POST", path, body=body, headers={
                 "Authorization": "Bearer " + token, "Content-Type": "application/json"})
@@ -57,7 +61,8 @@ def worker(port, token, index, member):
 def main():
     port, token, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     member = sys.argv[4] if len(sys.argv) > 4 else None
-    threads = [threading.Thread(target=worker, args=(port, token, index, member)) for index in range(count)]
+    event = sys.argv[5] if len(sys.argv) > 5 else None
+    threads = [threading.Thread(target=worker, args=(port, token, index, member, event)) for index in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
