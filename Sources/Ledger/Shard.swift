@@ -30,6 +30,8 @@ final class Shard: @unchecked Sendable {
     var failure: LedgerError?
     /// The shard's condition for health checks, and what it keeps while declining (Shard+Faults.swift).
     let faults = ShardFaults()
+    /// What the notification outbox still reads of this shard's log (kept past snapshots, within a bound).
+    let logHold = LogHold()
     /// The key store's figures when the shard stopped.
     private(set) var keyStatistics = KeyStoreStatistics()
     private var thread: Thread?
@@ -272,7 +274,8 @@ final class Shard: @unchecked Sendable {
                 }
             }
             let path = try image.write(directory: directory)
-            try Snapshot.dropCovered(directory: directory, sequence: image.sequence, keeping: path, currentSegment: "")
+            let dropThrough = logHold.dropThrough(snapshotSequence: image.sequence)
+            try Snapshot.dropCovered(directory: directory, sequence: dropThrough, keeping: path, currentSegment: "")
             for run in expiredRuns { try FileIO.remove(run) }
             store?.snapshotDurable(runsThrough: runsThrough)
         } catch {
