@@ -16,9 +16,9 @@ enum LedgerEventText {
             case ("bonus.awarded", "reason"):
                 data.append(EventField("reason", name(BonusReason.names, field.value)))
             case ("card.blocked", "reason"):
-                data.append(EventField("reason", name(AdminAuditText.blockReasons, field.value)))
+                data.append(EventField("reason", stampReason(AdminAuditText.blockReasons, field.value)))
             case (_, "adjustment"):
-                data.append(EventField("adjustment", name(AdminAuditText.adjustmentReasons, field.value)))
+                data.append(EventField("adjustment", stampReason(AdminAuditText.adjustmentReasons, field.value)))
             case ("offer.granted", "offer"):
                 data.append(EventField("offer", String(UInt32(truncatingIfNeeded: field.value), radix: 16)))
             default:
@@ -33,6 +33,11 @@ enum LedgerEventText {
 
     static func name(_ names: [String], _ code: Int64) -> String {
         code >= 0 && code < Int64(names.count) && !names[Int(code)].isEmpty ? names[Int(code)] : "other"
+    }
+
+    /// An admin stamp's reason (1-based, as the audit trail names it).
+    static func stampReason(_ names: [String], _ code: Int64) -> String {
+        AdminAuditText.reasonName(names, UInt8(clamping: code))
     }
 
     /// The tier's identifier in the rules in force, or its level number when they have no such tier.
