@@ -153,3 +153,19 @@ struct OutboxEndToEndTests {
         #expect(approved.values.reduce(0, +) == 1500 && earned.values.reduce(0, +) == 1500)
     }
 }
+
+extension OutboxEndToEndTests {
+    @Test("notifications.outboxRecordsMax is read and bounded (1...1,000,000,000); webhooks fed by the ledger outbox on more than one shard refuse the start, saying so")
+    func outboxConfiguration() throws {
+        let configuration = try ConfigurationFileTests.load(#"{"notifications": {"outboxRecordsMax": 1234}}"#)
+        #expect(configuration.notifications?.outboxRecordsMax == 1234)
+        try ConfigurationFileTests.expectRefusal(
+            #"{"notifications": {"outboxRecordsMax": 0}}"#, "notifications.outboxRecordsMax: must be 1...1000000000")
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let outcome = try SwitchProcess.serve(
+            json: #"{"shards": 2, "notifications": {"webhooks": [{"url": "http://127.0.0.1:9/", "secret": "s"}]}}"#,
+            directory: directory)
+        #expect(outcome.status != 0 && outcome.standardError.contains("the ledger outbox reads one shard"), "\(outcome.standardError)")
+    }
+}
