@@ -54,12 +54,15 @@ public final class LogTail {
         if nextSequence != after + 1 { try position(at: after + 1, gap: &gap) }
         // Skipped records (deleted segments) are passed over; otherwise the position must be exactly `after + 1`.
         guard nextSequence == after + 1 + gap.recordsSkipped || descriptor < 0 else { return [] }
-        while entries.count < limit, descriptor >= 0 {
-            let header = try segmentHeader()
+        guard descriptor >= 0 else { return entries }
+        // The mark as it stands now; a later one only lets the next read go further.
+        var header = try segmentHeader()
+        while entries.count < limit {
             if nextSequence > header.acknowledgedSequence {
                 // Past this segment's durable mark: the next segment, once this one is sealed and fully read.
                 guard header.nextFirstSequence == nextSequence else { break }
                 try open(first: header.nextFirstSequence)
+                header = try segmentHeader()
                 continue
             }
             let count = try FileIO.readFully(descriptor, buffer, offset: offset, path: segmentPath)
@@ -102,8 +105,8 @@ public final class LogTail {
         let holding = segments.last { $0.firstSequence <= sequence }
         if holding == nil { gap.recordsSkipped += first.firstSequence - sequence }
         try open(first: holding?.firstSequence ?? first.firstSequence)
+        let header = try segmentHeader()
         while nextSequence < sequence {
-            let header = try segmentHeader()
             guard nextSequence <= header.acknowledgedSequence else { return }
             let count = try FileIO.readFully(
                 descriptor, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<WALRecord.headerBytes]),
