@@ -123,7 +123,7 @@ start_outbox() {
     if [ "$1" = off ]; then
         echo "{\"loops\": $loops, \"shards\": 1}" >"$work/config.json"
     else
-        echo "{\"loops\": $loops, \"shards\": 1, \"notifications\": {\"webhooks\": [{\"url\": \"$1\", \"secret\": \"bench\"}], \"progressCommitIntervalMs\": $commit, \"eventsPerSecondMax\": 1000000}}" \
+        echo "{\"loops\": $loops, \"shards\": 1, \"notifications\": {\"webhooks\": [{\"url\": \"$1\", \"secret\": \"bench\"}], \"progressCommitIntervalMs\": $commit, \"eventsPerSecondMax\": $budget}}" \
             >"$work/config.json"
     fi
     "$switch" serve --config "$work/config.json" --data "$work/data" --listen "$iso" --admin-listen "$admin" \
