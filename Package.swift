@@ -97,7 +97,7 @@ let package = Package(
             name: "SwitchTests",
             dependencies: [
                 "ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty", "LoyaltyLedger", "HTTP", "AdminAccess",
-                "WebhookTestSupport",
+                "Notifications", "WebhookTestSupport",
             ],
             exclude: ["contract_client.py", "tls_client.py", "admin_client.py", "admin_burst.py", "giftcard_client.py"],
             swiftSettings: strictSettings

@@ -3,7 +3,12 @@
 # at a fixed ISO 8583 rate with delivery running and without it.
 #
 #   benchmarks/notifications.sh [--events N] [--members N] [--rounds N] [--seconds N] [--rate N] [--loops N]
-#                               [--commit-ms N] [--events-per-second N] [--scratch-path DIR]
+#                               [--commit-ms N] [--events-per-second N] [--scratch-path DIR] [--outbox-only]
+#
+# The last table is the ledger outbox (no test source): the authorizations' own purchases become events read from
+# the switch's log (one shard) and delivered to the sink; "events/s from the log" is loyalty_outbox_events_total
+# over the load's duration, with the authorization latency beside the same load without notifications.
+# --outbox-only runs that table alone.
 #
 # The switch (release) runs its hidden test source (`serve --notifications-test-source EVENTS:MEMBERS`) into one
 # webhook; the receiver is benchmarks/webhook-sink (our own HTTP/1.1 server answering 200 at once, so the client
@@ -23,6 +28,7 @@ loops=2
 commit=20
 budget=2000
 scratch=.build
+outbox_only=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --events) events="$2"; shift ;;
@@ -34,6 +40,7 @@ while [ $# -gt 0 ]; do
         --commit-ms) commit="$2"; shift ;;
         --events-per-second) budget="$2"; shift ;;
         --scratch-path) scratch="$2"; shift ;;
+        --outbox-only) outbox_only=1 ;;
         *) echo "usage: benchmarks/notifications.sh [--events N] [--members N] [--rounds N] [--seconds N] [--rate N] [--loops N] [--commit-ms N] [--events-per-second N] [--scratch-path DIR]" >&2
            exit 2 ;;
     esac
@@ -110,6 +117,46 @@ print(f"{values['delivered'] / elapsed:.0f} {elapsed:.2f} {values['retried']}")
 PY
 }
 
+# start_outbox URL: the switch (one shard) delivering its ledger outbox to URL, or no notifications with "off".
+start_outbox() {
+    rm -rf "$work/data"
+    if [ "$1" = off ]; then
+        echo "{\"loops\": $loops, \"shards\": 1}" >"$work/config.json"
+    else
+        echo "{\"loops\": $loops, \"shards\": 1, \"notifications\": {\"webhooks\": [{\"url\": \"$1\", \"secret\": \"bench\"}], \"progressCommitIntervalMs\": $commit, \"eventsPerSecondMax\": $budget}}" \
+            >"$work/config.json"
+    fi
+    "$switch" serve --config "$work/config.json" --data "$work/data" --listen "$iso" --admin-listen "$admin" \
+        2>"$work/switch.log" & switch_pid=$!
+    for _ in $(seq 200); do curl -sf "http://$admin/v1/health" >/dev/null && break; sleep 0.05; done
+}
+
+# authorization NAME -> "p50 p99 p99.9 answers/s errors" (ms)
+source benchmarks/authorization-latency.sh
+
+outbox_table() {
+    echo
+    echo "| round | outbox | authorization p50 ms | p99 ms | p99.9 ms | answers/s | errors | events from the log | events/s from the log | delivered | load |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
+    for round in $(seq "$rounds"); do
+        for delivery in off on; do
+            start_receiver sink
+            if [ "$delivery" = on ]; then start_outbox "$url"; else start_outbox off; fi
+            read -r p50 p99 p999 answers errors < <(authorization "outbox-$round-$delivery")
+            metrics=$(curl -sf "http://$admin/metrics")
+            events=$(echo "$metrics" | grep -oP '^loyalty_outbox_events_total \K\d+' || echo 0)
+            delivered=$(echo "$metrics" | grep -oP '^loyalty_notifications_delivered_total\{[^}]*\} \K\d+' || echo -)
+            echo "| $round | $delivery | $p50 | $p99 | $p999 | $answers | $errors | $events | $((events / (seconds + 1))) | $delivered | $(cut -d' ' -f1 /proc/loadavg) |"
+            kill "$switch_pid" "$receiver_pid"; wait "$switch_pid" "$receiver_pid" 2>/dev/null || true
+        done
+    done
+}
+
+if [ "$outbox_only" = 1 ]; then
+    outbox_table
+    exit 0
+fi
+
 echo "loops $loops, one webhook, connectionsPerWebhookMax 4 (default), durable progress every $commit ms, eventsPerSecondMax $budget"
 echo
 echo "| round | receiver | events | members | events/s | seconds | retried | load |"
@@ -126,9 +173,6 @@ for round in $(seq "$rounds"); do
     done
 done
 
-# authorization NAME -> "p50 p99 p99.9 answers/s errors" (ms)
-source benchmarks/authorization-latency.sh
-
 echo
 echo "| round | delivery | authorization p50 ms | p99 ms | p99.9 ms | answers/s | errors | events delivered meanwhile | load |"
 echo "|---|---|---|---|---|---|---|---|---|"
@@ -142,3 +186,5 @@ for round in $(seq "$rounds"); do
         kill "$switch_pid" "$receiver_pid"; wait "$switch_pid" "$receiver_pid" 2>/dev/null || true
     done
 done
+
+outbox_table

@@ -24,6 +24,9 @@ public protocol Decider: AnyObject, Sendable {
     /// Whether `member` has been paid again, since the purchase of `effect` was undone, a one-off bonus that
     /// purchase paid: counting it again would pay the bonus twice, so the ledger refuses to.
     func bonusesPaidAgain(_ effect: PurchaseEffectState, by member: MemberState) -> Bool
+    /// The one-off bonuses the purchase of `effect` paid, as `BonusReason` codes with the points the deciding
+    /// version pays for each (nil when that version is no longer known); bonuses marked at 0 points are left out.
+    func bonusesRewarded(_ effect: PurchaseEffectState, rulesVersion: Int64) -> [(reason: Int64, points: Int64?)]
 
     /// Whether logged payment terms are within the bounds a configuration allows (checked live and on replay).
     func isValid(_ terms: PaymentTerms) -> Bool

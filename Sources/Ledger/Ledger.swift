@@ -240,6 +240,11 @@ public final class Ledger: @unchecked Sendable {
 
     /// The keyed hash the ledger knows a card by: the admin API's card ids are made from it (not reversible
     /// without the directory's secret key).
+    /// What the notification outbox holds of shard `shard`'s log (LogHold.swift).
+    public func logHold(shard: Int) -> LogHold { shards[shard].logHold }
+
+    public var shardCount: Int { shards.count }
+
     public func cardHash(of card: CardNumber) -> CardHash { card.hash(key0: cardHashKey.0, key1: cardHashKey.1) }
 
     /// The ledger key of a caller's engagement event id (`POST /v1/events {"id"}`): its keyed 128-bit hash under

@@ -30,6 +30,8 @@ final class Shard: @unchecked Sendable {
     var failure: LedgerError?
     /// The shard's condition for health checks, and what it keeps while declining (Shard+Faults.swift).
     let faults = ShardFaults()
+    /// What the notification outbox still reads of this shard's log (kept past snapshots, within a bound).
+    let logHold = LogHold()
     /// The key store's figures when the shard stopped.
     private(set) var keyStatistics = KeyStoreStatistics()
     private var thread: Thread?
@@ -309,8 +311,9 @@ final class Shard: @unchecked Sendable {
                         + "of saved chunks; the log is kept and the next checkpoint tries again")
                 return
             }
+            let dropThrough = logHold.dropThrough(snapshotSequence: checkpoint.sequence)
             try Snapshot.dropCovered(
-                directory: directory, sequence: checkpoint.sequence, keeping: path, currentSegment: "",
+                directory: directory, sequence: dropThrough, keeping: path, currentSegment: "",
                 keepingSegments: configuration.keepsCoveredSegments)
             for run in expiredRuns { try FileIO.remove(run) }
             store?.snapshotDurable(runsThrough: runsThrough)

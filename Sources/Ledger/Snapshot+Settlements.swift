@@ -55,14 +55,16 @@ extension Snapshot {
 
     /// The spent-lot section, last: the part count (UInt64), 8 zero bytes, the parts oldest first (format 7: the
     /// ring's start and capacity (UInt32 each) instead of the zeros, the parts in storage order).
-    /// Loads the section at `offset`, which must end exactly at the end of `bytes`.
+    /// Loads the section at `offset`; before format 7 it must end exactly at the end of `bytes` (7: the
+    /// engagement section follows). Returns where it ends.
     static func loadSpentLots(
         from bytes: UnsafeRawBufferPointer, offset: Int, into state: ShardState, path: String, version: UInt32
-    ) throws(LedgerError) {
+    ) throws(LedgerError) -> Int {
         let section = try sectionCount(bytes, offset: offset, path: path, section: "spent-lot", allowsRing: version >= 7)
         let count = section.count
         let stride = MemoryLayout<SpentLotTable.Part>.stride
-        guard offset + settlementSectionHeaderBytes + count * stride == bytes.count else {
+        let sectionEnd = offset + settlementSectionHeaderBytes + count * stride
+        guard version >= 7 ? sectionEnd <= bytes.count : sectionEnd == bytes.count else {
             throw .damagedSnapshot(file: path, reason: "length does not match the spent-lot count")
         }
         // In storage order the file holds the newest `wrapped` parts first; oldest first starts after them.

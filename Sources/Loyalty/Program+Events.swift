@@ -4,6 +4,11 @@ extension Program {
     /// `Member.enrolmentRewarded` so the first purchase does not pay it again.
     public var enrolmentPoints: Int64 { events.enrolmentPoints }
 
+    /// The points this version pays for each one-off bonus a purchase can mark (what a notification tells).
+    public var bonusPoints: (enrolment: Int64, firstPurchase: Int64, referral: Int64, birthday: Int64) {
+        (events.enrolmentPoints, events.firstPurchasePoints, events.referredFirstPurchasePoints, events.birthdayPoints)
+    }
+
     /// The bonuses this purchase earns, added after the caps. Enrolment and first purchase are marked on the
     /// member even when their bonus is 0, so that bonuses configured later never pay members who enrolled and
     /// bought before. Returns the member's points; the referrer's go to `referrerBonusPoints`.

@@ -85,6 +85,16 @@ public final class LoyaltyDecider: Decider {
         return receipt
     }
 
+    public func bonusesRewarded(_ effect: PurchaseEffectState, rulesVersion: Int64) -> [(reason: Int64, points: Int64?)] {
+        let rewarded = effect.effect.rewardedEvents
+        let paid = program(version: rulesVersion)?.bonusPoints
+        let bonuses: [(RewardedEvents, Int64, Int64?)] = [
+            (.enrolment, 1, paid?.enrolment), (.firstPurchase, 2, paid?.firstPurchase), (.referral, 3, paid?.referral),
+            (.birthday, 4, paid?.birthday),
+        ]
+        return bonuses.filter { rewarded.contains($0.0) && $0.2 != 0 }.map { ($0.1, $0.2) }
+    }
+
     public func bonusesPaidAgain(_ effect: PurchaseEffectState, by member: MemberState) -> Bool {
         effect.effect.bonusesPaidAgain(by: member.member)
     }

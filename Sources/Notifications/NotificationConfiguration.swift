@@ -70,6 +70,9 @@ public struct NotificationConfiguration: Sendable {
     public var limits = DeliveryLimits()
     /// Group commit of progress: the writer waits at most this long to gather records before one fdatasync.
     public var progressCommitIntervalMs = 20
+    /// Log records the outbox may keep behind a snapshot for webhooks that have not finished them; past it a
+    /// snapshot deletes them anyway (authorizations never wait) and the outbox counts them as dropped.
+    public var outboxRecordsMax = 4_000_000
     /// Whether progress is fdatasync'd (off only with the switch's `"durable": false`, for benchmarks).
     public var durable = true
 

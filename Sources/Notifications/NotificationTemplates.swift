@@ -51,12 +51,12 @@ public enum NotificationTemplates {
             "Your gift card was loaded with {amount}."
         ),
         "points.reversed": (
-            "{points} امتیاز به دلیل لغو تراکنش برگشت خورد. مانده: {balance} امتیاز.",
-            "{points} points were reversed with a cancelled transaction. Balance: {balance} points."
+            "تراکنش لغو شده از حساب شما برگشت خورد. مانده: {balance} امتیاز.",
+            "A cancelled transaction was taken back. Balance: {balance} points."
         ),
         "points.refunded": (
-            "{points} امتیاز با بازگشت خرید اصلاح شد. مانده: {balance} امتیاز.",
-            "{points} points were adjusted for a refund. Balance: {balance} points."
+            "امتیاز خرید بازگشتی شما اصلاح شد. مانده: {balance} امتیاز.",
+            "Your points were adjusted for a refund. Balance: {balance} points."
         ),
     ]
 

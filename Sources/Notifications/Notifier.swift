@@ -74,6 +74,12 @@ public final class Notifier: @unchecked Sendable {
         return "webhook-" + String(repeating: "0", count: 16 - hex.count) + hex + ".progress"
     }
 
+    /// The lowest watermark any webhook has made durable: every event at or below it is finished everywhere, and
+    /// stays so across a crash.
+    public var durableWatermark: UInt64 {
+        journals.map { $0.durableWatermark.load(ordering: .acquiring) }.min() ?? 0
+    }
+
     /// Commits the last progress and stops the writer; call after the loops stopped.
     public func stop() { writer.stop() }
 

@@ -17,6 +17,8 @@ final class ProgressJournal: @unchecked Sendable {
     let pending = Mutex<[ProgressRecord]>([])
     /// Group commits that failed to write or sync (the records stay pending and are tried again).
     let writeFailures = Atomic<UInt64>(0)
+    /// The watermark as last made durable: what a source may release (the log behind it is no longer needed).
+    let durableWatermark = Atomic<UInt64>(0)
 
     // Writer-thread state.
     private var descriptor: Int32
@@ -41,6 +43,7 @@ final class ProgressJournal: @unchecked Sendable {
         committedWatermark = state.watermark
         self.state = state
         watermark.store(state.watermark, ordering: .relaxed)
+        durableWatermark.store(state.watermark, ordering: .relaxed)
     }
 
     deinit { close(descriptor) }
@@ -70,6 +73,7 @@ final class ProgressJournal: @unchecked Sendable {
         for record in records { state.apply(record) }
         state.apply(.watermark(current))
         committedWatermark = current
+        durableWatermark.store(current, ordering: .releasing)
         if fileBytes > Self.compactionBytes { compact(durable: durable) }
         return true
     }

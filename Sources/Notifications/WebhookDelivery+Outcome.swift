@@ -64,7 +64,27 @@ extension WebhookDelivery {
     func finish(_ position: UInt64) {
         precondition(position > watermark, "a position finishes once")
         finishedPastWatermark.insert(position)
-        while finishedPastWatermark.remove(watermark + 1) != nil { watermark += 1 }
+        advanceWatermark()
+    }
+
+    /// Moves the watermark over the finished positions at the front of what was read: to just before the oldest
+    /// unfinished one, or to the last read when all are finished (positions between them do not exist).
+    func advanceWatermark() {
+        while readPositionsStart < readPositions.count,
+            finishedPastWatermark.remove(readPositions[readPositionsStart]) != nil
+        {
+            readPositionsStart += 1
+        }
+        let mark = readPositionsStart < readPositions.count ? readPositions[readPositionsStart] - 1 : readPosition
+        if readPositionsStart == readPositions.count {
+            readPositions.removeAll(keepingCapacity: true)
+            readPositionsStart = 0
+        } else if readPositionsStart > 1024 {
+            readPositions.removeFirst(readPositionsStart)
+            readPositionsStart = 0
+        }
+        precondition(mark >= watermark, "the watermark never moves back")
+        watermark = mark
         journal.watermark.store(watermark, ordering: .relaxed)
     }
 

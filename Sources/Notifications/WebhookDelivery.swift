@@ -45,6 +45,11 @@ final class WebhookDelivery {
     var readPosition: UInt64
     var watermark: UInt64
     var finishedPastWatermark: Set<UInt64>
+    /// Positions read past the watermark, in order (`unfinishedStart` is the oldest still kept): a source's
+    /// positions may have gaps (the ledger's are sequence and index), so the watermark moves over what was read,
+    /// not over `watermark + 1`.
+    var readPositions: [UInt64] = []
+    var readPositionsStart = 0
     var streams: [String: MemberStream] = [:]
     /// Members whose head may be sent, oldest first (`readyStart` is the next to take).
     var ready: [String] = []
@@ -139,12 +144,16 @@ final class WebhookDelivery {
         for sourced in batch {
             let position = sourced.position
             precondition(position > readPosition, "a source gives positions in order, each once")
-            if position <= watermark || finishedPastWatermark.contains(position) {
+            if position <= watermark { continue }
+            if finishedPastWatermark.contains(position) {
                 readPosition = position
+                readPositions.append(position)
+                advanceWatermark()
                 continue
             }
             if !webhook.wants(sourced.event.type) {
                 readPosition = position
+                readPositions.append(position)
                 finish(position)
                 continue
             }
@@ -154,6 +163,7 @@ final class WebhookDelivery {
                 break
             }
             readPosition = position
+            readPositions.append(position)
             windowCount += 1
             enqueue(Item(payload: DeliveryPayload(sourced, webhook: webhook), tries: 0, revived: false), member)
         }

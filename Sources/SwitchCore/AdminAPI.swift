@@ -88,7 +88,7 @@ final class HealthHandler: HTTPHandler {
         responder.respondJSON(.ok) { json in
             json.beginObject()
             json.member("status", "ok")
-            if let notifier = metrics.notifier.withLock({ $0 }) { NotificationsAPI.writeHealth(notifier, &json) }
+            if let notifier = metrics.notifier.withLock({ $0 }) { NotificationsAPI.writeHealth(notifier, outbox: metrics.outbox.withLock { $0 }, &json) }
             json.endObject()
         }
     }

@@ -49,6 +49,8 @@ final class AdminMetrics: Sendable {
     let adminAddress = Mutex<String?>(nil)
     /// Set once notifications start (nil while off).
     let notifier = Mutex<Notifier?>(nil)
+    /// The ledger outbox feeding the notifier (nil with the test source or without webhooks).
+    let outbox = Mutex<LedgerEventSource?>(nil)
 
     init(loops: [LoopMetrics], ledger: Ledger, group: EventLoopGroup) {
         self.loops = loops

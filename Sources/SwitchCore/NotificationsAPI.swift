@@ -9,12 +9,17 @@ enum NotificationsAPI {
     static let listedMax = 1000
 
     /// `"notifications": {"webhooks": N, "deadLetters": N, "queueDepth": N}` in the health answer.
-    static func writeHealth(_ notifier: Notifier, _ json: inout JSONWriter) {
+    static func writeHealth(_ notifier: Notifier, outbox: LedgerEventSource?, _ json: inout JSONWriter) {
         json.key("notifications")
         json.beginObject()
         json.member("webhooks", Int64(notifier.webhooks.count))
         json.member("deadLetters", Int64(notifier.webhooks.reduce(0) { $0 + $1.deadLetters.count }))
         json.member("queueDepth", Int64(notifier.webhooks.reduce(0) { $0 + Int($1.statistics[.queueDepth]) }))
+        if let outbox {
+            let counters = outbox.counters
+            json.member("eventsProduced", Int64(counters.eventsProduced))
+            json.member("recordsDropped", Int64(counters.recordsDropped + outbox.hold.recordsReleased))
+        }
         json.endObject()
     }
 }
@@ -50,6 +55,22 @@ extension AdminMetrics {
         text.family("loyalty_notifications_dead_letters", type: .gauge, help: "Dead letters waiting, per webhook.")
         for webhook in notifier.webhooks {
             text.sample([("webhook", webhook.url)], value: UInt64(webhook.deadLetters.count))
+        }
+        guard let outbox = outbox.withLock({ $0 }) else { return }
+        let read = outbox.counters
+        let outboxCounters: [(String, String, UInt64)] = [
+            ("loyalty_outbox_events_total", "Events read from the ledger's durable log records.", read.eventsProduced),
+            ("loyalty_outbox_records_read_total", "Durable log records the outbox read.", read.recordsRead),
+            (
+                "loyalty_outbox_records_dropped_total",
+                "Log records given up before their events were delivered (outboxRecordsMax) or unreadable.",
+                read.recordsDropped + outbox.hold.recordsReleased
+            ),
+            ("loyalty_outbox_read_failures_total", "Failed reads of the log by the outbox.", read.readFailures),
+        ]
+        for (name, help, value) in outboxCounters {
+            text.family(name, type: .counter, help: help)
+            text.sample([], value: value)
         }
     }
 }

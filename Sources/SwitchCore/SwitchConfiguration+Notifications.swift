@@ -32,6 +32,8 @@ extension SwitchConfiguration {
         configuration.limits = limits
         configuration.progressCommitIntervalMs =
             try object.integer("progressCommitIntervalMs", range: 1...10_000) ?? configuration.progressCommitIntervalMs
+        configuration.outboxRecordsMax =
+            try object.integer("outboxRecordsMax", range: 1...1_000_000_000) ?? configuration.outboxRecordsMax
         try object.rejectUnknownKeys()
         return configuration
     }

@@ -1,0 +1,177 @@
+import Foundation
+import Loyalty
+import LoyaltyLedger
+import Testing
+
+@testable import Ledger
+
+/// The notification outbox is the log: `LogTail` reads a shard's durable records read-only and turns each into
+/// the events its decision says, with the same events (and so the same ids) after a restart, a replay and a
+/// snapshot; the log it still needs is held past snapshots up to a bound, past which authorizations go on and the
+/// records given up are counted.
+@Suite struct LogTailTests {
+    static let program = try! Program(
+        json: Array(
+            """
+            {"version": 4, "currency": 364, "earning": {"default": {"points": 1, "perAmountMinor": 1000}},
+             "tiers": {"windowDays": 30, "by": "volume",
+                       "levels": [{"id": "BRONZE", "from": 0}, {"id": "GOLD", "from": 100000}]},
+             "redemption": {"pointValueMinor": 10, "maximumSharePercent": 50, "partialApproval": true}}
+            """.utf8))
+    let directory = TemporaryDirectory()
+    let clock = TestClock()
+    var requests = RequestFactory()
+
+    func configuration() -> LedgerConfiguration {
+        var configuration = testConfiguration(clock: clock)
+        configuration.decider = LoyaltyDecider(rules: Self.program)
+        return configuration
+    }
+
+    static func purchase(_ amountMinor: Int64) -> LedgerOperation {
+        .purchase(
+            transaction: Transaction(
+                amountMinor: amountMinor, currencyCode: 364, merchantCategoryCode: 5411,
+                merchant: ShortIdentifier("SHOP-1")!, terminal: ShortIdentifier("T1")!, timeMs: 0),
+            autoEnrol: true)
+    }
+
+    static func readAll(_ tail: LogTail, decider: Decider?) throws -> [LedgerEvent] {
+        var events: [LedgerEvent] = []
+        var after: UInt64 = 0
+        for _ in 0..<1000 {
+            let batch = try tail.events(after: after, recordsMax: 7, decider: decider)
+            if batch.lastSequence == after { return events }
+            events += batch.events
+            after = batch.lastSequence
+        }
+        Issue.record("the tail never reached the end")
+        return events
+    }
+
+    static func summary(_ events: [LedgerEvent]) -> [String] {
+        events.map { event in
+            "\(event.type)@\(event.sequence).\(event.index)"
+                + event.fields.map { " \($0.key)=\($0.value)" }.joined()
+        }
+    }
+
+    @Test("purchases, a tier change, a redemption, a reversal, an admin block and adjustment give their events; declines give none; a restart reads the same events")
+    mutating func recordsToEvents() throws {
+        let ledger = try Ledger.open(directory: directory.path, configuration: configuration())
+        let first = requests.make(card(1), Self.purchase(20_000))
+        #expect(ledger.perform(first).status == .approved)
+        #expect(ledger.perform(requests.make(card(1), Self.purchase(90_000))).status == .approved)
+        #expect(ledger.perform(requests.make(card(1), .redeem(asset: .points, amount: 30, allowPartial: false))).status == .approved)
+        let tooMuch = ledger.perform(requests.make(card(1), .redeem(asset: .points, amount: 1_000, allowPartial: false)))
+        #expect(tooMuch.status == .insufficientFunds, "a decline changes nothing and tells nothing")
+        #expect(ledger.perform(requests.make(card(1), .reverse(originalKey: first.key))).status == .approved)
+        var adjust = requests.make(card(1), .adjust(asset: .points, amount: 15))
+        adjust.admin = AdminStamp(operation: 7, actor: 1, role: 1, reason: 0)
+        #expect(ledger.perform(adjust).status == .approved)
+        var block = requests.make(card(1), .block)
+        block.admin = AdminStamp(operation: 8, actor: 1, role: 1, reason: 1)
+        #expect(ledger.perform(block).status == .approved)
+        #expect(ledger.perform(requests.make(card(1), Self.purchase(5_000))).status == .cardBlocked)
+
+        let decider = LoyaltyDecider(rules: Self.program)
+        let live = try Self.readAll(LogTail(root: directory.path, shard: 0), decider: decider)
+        let types = live.map(\.type)
+        #expect(
+            types == [
+                "points.earned", "points.earned", "tier.changed", "points.redeemed", "points.reversed",
+                "bonus.awarded", "card.blocked",
+            ], "enrolment and first purchase pay 0 here: no bonus told; \(Self.summary(live))")
+        guard live.count == 7 else { return }
+        #expect(live[0].value("points") == 20 && live[0].value("balance") == 20 && live[0].value("amountMinor") == 20_000)
+        #expect(live[2].value("tier") == 1 && live[2].value("previousTier") == 0 && live[2].index == 1)
+        #expect(live[2].sequence == live[1].sequence && live[1].index == 0)
+        #expect(live[3].value("points") == 30 && live[3].value("balance") == 80)
+        #expect(live[4].value("balance") == 60, "the reversal takes the first purchase's 20 points back")
+        #expect(live[5].value("points") == 15 && live[5].value("reason") == 5 && live[5].value("balance") == 75)
+        #expect(live[6].value("reason") == 1)
+        #expect(Set(live.map(\.card)) == [ledger.cardHash(of: card(1))] && live.allSatisfy { $0.masked != .none })
+        ledger.close()
+
+        let reopened = try Ledger.open(directory: directory.path, configuration: configuration())
+        defer { reopened.close() }
+        let replayed = try Self.readAll(LogTail(root: directory.path, shard: 0), decider: decider)
+        #expect(replayed == live, "a restart and its replay read the very same events")
+    }
+
+    @Test("the outbox's hold keeps log segments past snapshots, so events read after a snapshot and a restart are the same; no hold, and they are gone")
+    mutating func holdKeepsTheLogPastSnapshots() throws {
+        var configuration = configuration()
+        configuration.segmentBytes = 64 << 10
+        configuration.snapshotIntervalRecords = 100
+        let ledger = try Ledger.open(directory: directory.path, configuration: configuration)
+        ledger.logHold(shard: 0).hold(from: 1)
+        for index in 0..<1200 {
+            #expect(ledger.perform(requests.make(card(index % 40), Self.purchase(10_000))).status == .approved)
+        }
+        ledger.close()
+        let decider = LoyaltyDecider(rules: Self.program)
+        let tail = LogTail(root: directory.path, shard: 0)
+        let events = try Self.readAll(tail, decider: decider)
+        #expect(events.filter { $0.type == "points.earned" }.count == 1200, "every purchase, from sequence 1")
+        #expect(ledger.logHold(shard: 0).recordsReleased == 0)
+        #expect(try WALReader.segments(in: directory.path + "/shard-000").count > 2, "segments kept past snapshots")
+
+        let reopened = try Ledger.open(directory: directory.path, configuration: configuration)
+        #expect(try Self.readAll(LogTail(root: directory.path, shard: 0), decider: decider) == events)
+        // Nothing holds the log now: the next snapshot drops what it covers, and a reader counts what it lost.
+        for index in 0..<300 {
+            #expect(reopened.perform(requests.make(card(index % 40), Self.purchase(10_000))).status == .approved)
+        }
+        reopened.close()
+        let batch = try LogTail(root: directory.path, shard: 0).events(after: 0, recordsMax: 10, decider: decider)
+        #expect(batch.gap.recordsSkipped > 1000, "\(batch.gap)")
+        #expect(batch.events.first?.sequence == batch.gap.recordsSkipped + 1, "reading goes on after the gap")
+    }
+
+    @Test("at the hold's bound a snapshot drops undelivered records anyway: every purchase is approved, and the records given up are counted by the hold and seen as skipped by the reader")
+    mutating func holdBoundNeverBlocksAuthorizations() throws {
+        var configuration = configuration()
+        configuration.segmentBytes = 64 << 10
+        configuration.snapshotIntervalRecords = 100
+        let ledger = try Ledger.open(directory: directory.path, configuration: configuration)
+        let hold = ledger.logHold(shard: 0)
+        hold.hold(from: 1)
+        hold.recordsMax = 200
+        for index in 0..<1500 {
+            #expect(ledger.perform(requests.make(card(index % 40), Self.purchase(10_000))).status == .approved)
+        }
+        ledger.close()
+        #expect(hold.recordsReleased > 0)
+        let tail = LogTail(root: directory.path, shard: 0)
+        let batch = try tail.events(after: 0, recordsMax: 10, decider: nil)
+        #expect(batch.gap.recordsSkipped > 0 && batch.gap.recordsSkipped <= hold.recordsReleased, "\(batch.gap)")
+        #expect(batch.events.first?.sequence == batch.gap.recordsSkipped + 1, "reading goes on after the gap")
+    }
+}
+
+extension LogTailTests {
+    @Test("a program paying enrolment and first-purchase bonuses: the first purchase tells both, with the points the deciding version pays")
+    mutating func bonusesOfAPurchase() throws {
+        let program = try Program(
+            json: Array(
+                """
+                {"version": 5, "currency": 364, "earning": {"default": {"points": 1, "perAmountMinor": 1000}},
+                 "events": {"enrolmentPoints": 50, "firstPurchasePoints": 25}}
+                """.utf8))
+        var configuration = configuration()
+        let decider = LoyaltyDecider(rules: program)
+        configuration.decider = decider
+        let ledger = try Ledger.open(directory: directory.path, configuration: configuration)
+        defer { ledger.close() }
+        #expect(ledger.perform(requests.make(card(3), Self.purchase(10_000))).status == .approved)
+        #expect(ledger.perform(requests.make(card(3), Self.purchase(10_000))).status == .approved)
+        let events = try Self.readAll(LogTail(root: directory.path, shard: 0), decider: decider)
+        #expect(
+            Self.summary(events) == [
+                "points.earned@1.0 points=85 creditMinor=0 amountMinor=10000 balance=85 credit=0",
+                "bonus.awarded@1.1 reason=1 points=50 balance=85", "bonus.awarded@1.2 reason=2 points=25 balance=85",
+                "points.earned@2.0 points=10 creditMinor=0 amountMinor=10000 balance=95 credit=0",
+            ])
+    }
+}
