@@ -99,6 +99,22 @@ import Testing
         #expect(replayed == live, "a restart and its replay read the very same events")
     }
 
+    @Test("a gift card's issue and load are giftcard.loaded with the amount and currency; its payment tells nothing")
+    mutating func giftCardEvents() throws {
+        let ledger = try Ledger.open(directory: directory.path, configuration: configuration())
+        #expect(ledger.perform(requests.make(card(3), .issueGift(amountMinor: 5_000, currencyCode: 978))).status == .approved)
+        #expect(ledger.perform(requests.make(card(3), .loadGift(amountMinor: 700))).status == .approved)
+        var pay = requests.make(card(3), .pay(amountMinor: 300, policy: LedgerGiftCardTests.wholePolicy, merchant: LedgerGiftCardTests.shop))
+        pay.currencyCode = 978
+        #expect(ledger.perform(pay).status == .approved)
+        ledger.close()
+        let events = try Self.readAll(LogTail(root: directory.path, shard: 0), decider: LoyaltyDecider(rules: Self.program))
+        #expect(events.map(\.type) == ["giftcard.loaded", "giftcard.loaded"], "\(Self.summary(events))")
+        guard events.count == 2 else { return }
+        #expect(events[0].value("amount") == 5_000 && events[0].value("currency") == 978)
+        #expect(events[1].value("amount") == 700)
+    }
+
     @Test("the outbox's hold keeps log segments past snapshots, so events read after a snapshot and a restart are the same; no hold, and they are gone")
     mutating func holdKeepsTheLogPastSnapshots() throws {
         var configuration = configuration()
