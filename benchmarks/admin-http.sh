@@ -8,11 +8,13 @@
 #
 #   benchmarks/admin-http.sh [--seconds N] [--rounds N] [--rate N] [--loops N] [--durable true|false]
 #                            [--connections N] [--scratch-path DIR] [--admin-loop own|shared|both]
+#                            [--peer-binary PATH]
 #
 # --admin-loop says where the admin API runs (`admin.loop`: on a loop of its own at nice 10, the default, or on the
 # ISO loops); with `both` two switches run side by side (each with its own data) and the authorization rows
 # alternate between them within each round, so the two placements are compared on the same machine load. The
-# HTTP rows use the first placement named.
+# HTTP rows use the first placement named. --peer-binary runs a hummingbird-peer built before (another checkout's)
+# instead of building it here (minutes on 2 cores).
 #
 # Both servers run with --loops event loops (default 2: the switch's default on 2 cores, and Hummingbird's
 # singleton group there) and keep connections alive; wrk uses 1 thread and --connections connections (default 16).
@@ -30,6 +32,7 @@ durable=true
 scratch=.build
 connections=16
 admin_loops=own
+peer=
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift ;;
@@ -39,10 +42,11 @@ while [ $# -gt 0 ]; do
         --durable) durable="$2"; shift ;;
         --connections) connections="$2"; shift ;;
         --scratch-path) scratch="$2"; shift ;;
+        --peer-binary) peer="$2"; shift ;;
         --admin-loop) case "$2" in own | shared) admin_loops="$2" ;; both) admin_loops="shared own" ;;
                           *) echo "--admin-loop: own, shared or both" >&2; exit 2 ;; esac; shift ;;
         *) echo "usage: benchmarks/admin-http.sh [--seconds N] [--rounds N] [--rate N] [--loops N] [--durable B]" \
-                "[--connections N] [--scratch-path DIR] [--admin-loop own|shared|both]" >&2
+                "[--connections N] [--scratch-path DIR] [--admin-loop own|shared|both] [--peer-binary PATH]" >&2
            exit 2 ;;
     esac
     shift
@@ -50,9 +54,11 @@ done
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 1; }
 swift build -c release --product loyalty-switch --scratch-path "$scratch" >/dev/null
 switch="$scratch/release/loyalty-switch"
-peer_package=benchmarks/peers/hummingbird-peer
-swift build -c release --package-path "$peer_package" --scratch-path "$peer_package/.build-peer" >/dev/null
-peer="$peer_package/.build-peer/release/hummingbird-peer"
+if [ -z "$peer" ]; then
+    peer_package=benchmarks/peers/hummingbird-peer
+    swift build -c release --package-path "$peer_package" --scratch-path "$peer_package/.build-peer" >/dev/null
+    peer="$peer_package/.build-peer/release/hummingbird-peer"
+fi
 work=$(mktemp -d /tmp/loyalty-admin-bench.XXXXXX)
 pids=()
 cleanup() {
