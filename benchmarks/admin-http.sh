@@ -7,7 +7,14 @@
 # hammers the member read, then the adjustments. Bounded: a few seconds per row.
 #
 #   benchmarks/admin-http.sh [--seconds N] [--rounds N] [--rate N] [--loops N] [--durable true|false]
-#                            [--connections N] [--scratch-path DIR]
+#                            [--connections N] [--scratch-path DIR] [--admin-loop own|shared|both]
+#                            [--peer-binary PATH]
+#
+# --admin-loop says where the admin API runs (`admin.loop`: on a loop of its own at nice 10, the default, or on the
+# ISO loops); with `both` two switches run side by side (each with its own data) and the authorization rows
+# alternate between them within each round, so the two placements are compared on the same machine load. The
+# HTTP rows use the first placement named. --peer-binary runs a hummingbird-peer built before (another checkout's)
+# instead of building it here (minutes on 2 cores).
 #
 # Both servers run with --loops event loops (default 2: the switch's default on 2 cores, and Hummingbird's
 # singleton group there) and keep connections alive; wrk uses 1 thread and --connections connections (default 16).
@@ -24,6 +31,8 @@ loops=2
 durable=true
 scratch=.build
 connections=16
+admin_loops=own
+peer=
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift ;;
@@ -33,8 +42,11 @@ while [ $# -gt 0 ]; do
         --durable) durable="$2"; shift ;;
         --connections) connections="$2"; shift ;;
         --scratch-path) scratch="$2"; shift ;;
+        --peer-binary) peer="$2"; shift ;;
+        --admin-loop) case "$2" in own | shared) admin_loops="$2" ;; both) admin_loops="shared own" ;;
+                          *) echo "--admin-loop: own, shared or both" >&2; exit 2 ;; esac; shift ;;
         *) echo "usage: benchmarks/admin-http.sh [--seconds N] [--rounds N] [--rate N] [--loops N] [--durable B]" \
-                "[--connections N] [--scratch-path DIR]" >&2
+                "[--connections N] [--scratch-path DIR] [--admin-loop own|shared|both] [--peer-binary PATH]" >&2
            exit 2 ;;
     esac
     shift
@@ -42,9 +54,11 @@ done
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 1; }
 swift build -c release --product loyalty-switch --scratch-path "$scratch" >/dev/null
 switch="$scratch/release/loyalty-switch"
-peer_package=benchmarks/peers/hummingbird-peer
-swift build -c release --package-path "$peer_package" --scratch-path "$peer_package/.build-peer" >/dev/null
-peer="$peer_package/.build-peer/release/hummingbird-peer"
+if [ -z "$peer" ]; then
+    peer_package=benchmarks/peers/hummingbird-peer
+    swift build -c release --package-path "$peer_package" --scratch-path "$peer_package/.build-peer" >/dev/null
+    peer="$peer_package/.build-peer/release/hummingbird-peer"
+fi
 work=$(mktemp -d /tmp/loyalty-admin-bench.XXXXXX)
 pids=()
 cleanup() {
@@ -54,25 +68,44 @@ cleanup() {
 }
 trap cleanup EXIT
 base=$((21000 + $$ % 20000))
-iso=127.0.0.1:$base; admin=127.0.0.1:$((base + 1)); peer_port=$((base + 2))
+peer_port=$base
 token=$("$switch" admin init --data "$work/data" --name bench | sed -n 's/^token: //p')
 [ -n "$token" ] || { echo "admin init printed no token" >&2; exit 1; }
+# start_switch PLACEMENT: a switch with the admin API on PLACEMENT (own or shared), its data a copy of the one
+# admin init made (the same token); sets iso_PLACEMENT, admin_PLACEMENT and member_PLACEMENT.
 # The token's rate and the remembered Idempotency-Key answers are raised to their maxima: the benchmark measures
 # the routes, not the limiter (every answer must be 2xx; the tables count those that were not).
-printf '{"loops": %s, "durable": %s, "admin": {"listen": "%s", "requestsPerSecondPerToken": 100000, %s}}\n' \
-    "$loops" "$durable" "$admin" '"idempotencyKeysMax": 1000000' >"$work/config.json"
-"$switch" serve --config "$work/config.json" --data "$work/data" --listen "$iso" 2>"$work/switch.log" & pids+=($!)
-"$peer" "$peer_port" "$loops" "$token" >"$work/peer.log" 2>&1 & pids+=($!)
-for _ in $(seq 100); do
-    curl -sf "http://$admin/v1/health" >/dev/null && curl -sf "http://127.0.0.1:$peer_port/v1/health" >/dev/null && break
-    sleep 0.1
-done
-# One member with a card and 1,000,000 points to read and adjust.
-member=$(curl -sf -X POST "http://$admin/v1/members" -H "Authorization: Bearer $token" \
-    -H 'Content-Type: application/json' -d '{"pan":"6037991234567893"}' \
-    | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-curl -sf -X POST "http://$admin/v1/members/$member/adjustments" -H "Authorization: Bearer $token" \
-    -H 'Content-Type: application/json' -d '{"asset":"points","amount":1000000,"reason":"migration"}' >/dev/null
+start_switch() {
+    local placement=$1 offset
+    [ "$placement" = own ] && offset=1 || offset=3
+    local iso=127.0.0.1:$((base + offset)) admin=127.0.0.1:$((base + offset + 1))
+    cp -r "$work/data" "$work/data-$placement"
+    printf '{"loops": %s, "durable": %s, "admin": {"listen": "%s", "loop": "%s", %s, %s}}\n' \
+        "$loops" "$durable" "$admin" "$placement" '"requestsPerSecondPerToken": 100000' \
+        '"idempotencyKeysMax": 1000000' >"$work/config-$placement.json"
+    "$switch" serve --config "$work/config-$placement.json" --data "$work/data-$placement" --listen "$iso" \
+        2>"$work/switch-$placement.log" &
+    pids+=($!)
+    for _ in $(seq 100); do curl -sf "http://$admin/v1/health" >/dev/null && break; sleep 0.1; done
+    # One member with a card and 1,000,000 points to read and adjust.
+    local member
+    member=$(curl -sf -X POST "http://$admin/v1/members" -H "Authorization: Bearer $token" \
+        -H 'Content-Type: application/json' -d '{"pan":"6037991234567893"}' \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+    curl -sf -X POST "http://$admin/v1/members/$member/adjustments" -H "Authorization: Bearer $token" \
+        -H 'Content-Type: application/json' -d '{"asset":"points","amount":1000000,"reason":"migration"}' >/dev/null
+    printf -v "iso_$placement" %s "$iso"
+    printf -v "admin_$placement" %s "$admin"
+    printf -v "member_$placement" %s "$member"
+}
+for placement in $admin_loops; do start_switch "$placement"; done
+"$peer" "$peer_port" "$loops" "$token" >"$work/peer.log" 2>&1 &
+peer_pid=$!
+pids+=("$peer_pid")
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$peer_port/v1/health" >/dev/null && break; sleep 0.1; done
+first=${admin_loops%% *}
+iso_var=iso_$first admin_var=admin_$first member_var=member_$first
+iso=${!iso_var} admin=${!admin_var} member=${!member_var}
 export ADMIN_TOKEN="$token"
 
 # wrk NAME URL ROUTE -> "requests/s p99-ms non-2xx"; ROUTE is health, member or adjustments (the Lua scripts read
@@ -94,7 +127,7 @@ print(f"{rate:.0f} {p99:.3f} {errors.group(1) if errors else 0}")
 PY
 }
 
-echo "loops $loops, durable $durable, wrk -t1 -c$connections -d${seconds}s --latency," \
+echo "loops $loops, durable $durable, admin loop: $admin_loops (HTTP rows: $first), wrk -t1 -c$connections -d${seconds}s --latency," \
     "loadgen --rate $rate --duration ${seconds}s"
 echo
 echo "| round | route | switch requests/s | switch p99 ms | Hummingbird requests/s | Hummingbird p99 ms |" \
@@ -112,33 +145,37 @@ for round in $(seq "$rounds"); do
             "$ours_errors, $peer_errors | $(cut -d' ' -f1 /proc/loadavg) |"
     done
 done
-kill "${pids[1]}"; wait "${pids[1]}" 2>/dev/null || true
+kill "$peer_pid"; wait "$peer_pid" 2>/dev/null || true
 
 # authorization NAME -> "p50 p99 p99.9 answers/s errors" (ms)
 source benchmarks/authorization-latency.sh
 
 echo
-echo "| round | admin load | authorization p50 ms | p99 ms | p99.9 ms | answers/s | errors | admin requests/s |" \
-    "admin non-2xx | load |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
-export ADMIN_MEMBER="$member"
+echo "| round | admin loop | admin load | authorization p50 ms | p99 ms | p99.9 ms | answers/s | errors |" \
+    "admin requests/s | admin non-2xx | load |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for round in $(seq "$rounds"); do
     for hammer in none member adjustments; do
-        admin_rate=-
-        admin_errors=-
-        if [ "$hammer" != none ]; then
-            ADMIN_KEY_PREFIX="hammer-$round" wrk -t1 -c"$connections" -d"$((seconds + 2))s" \
-                -s "benchmarks/admin-$hammer.lua" "http://$admin/" >"$work/hammer.txt" &
-            wrk_pid=$!
-            sleep 0.5
-        fi
-        read -r p50 p99 p999 answers errors < <(authorization "auth-$round-$hammer")
-        if [ "$hammer" != none ]; then
-            wait "$wrk_pid"
-            admin_rate=$(grep -oP 'Requests/sec:\s+\K[\d.]+' "$work/hammer.txt" | cut -d. -f1)
-            admin_errors=$(grep -oP 'Non-2xx or 3xx responses: \K\d+' "$work/hammer.txt" || echo 0)
-        fi
-        echo "| $round | $hammer | $p50 | $p99 | $p999 | $answers | $errors | $admin_rate | $admin_errors |" \
-            "$(cut -d' ' -f1 /proc/loadavg) |"
+        for placement in $admin_loops; do
+            iso_var=iso_$placement admin_var=admin_$placement member_var=member_$placement
+            iso=${!iso_var} admin=${!admin_var}
+            export ADMIN_MEMBER=${!member_var}
+            admin_rate=-
+            admin_errors=-
+            if [ "$hammer" != none ]; then
+                ADMIN_KEY_PREFIX="hammer-$round-$placement" wrk -t1 -c"$connections" -d"$((seconds + 2))s" \
+                    -s "benchmarks/admin-$hammer.lua" "http://$admin/" >"$work/hammer.txt" &
+                wrk_pid=$!
+                sleep 0.5
+            fi
+            read -r p50 p99 p999 answers errors < <(authorization "auth-$round-$hammer-$placement")
+            if [ "$hammer" != none ]; then
+                wait "$wrk_pid"
+                admin_rate=$(grep -oP 'Requests/sec:\s+\K[\d.]+' "$work/hammer.txt" | cut -d. -f1)
+                admin_errors=$(grep -oP 'Non-2xx or 3xx responses: \K\d+' "$work/hammer.txt" || echo 0)
+            fi
+            echo "| $round | $placement | $hammer | $p50 | $p99 | $p999 | $answers | $errors | $admin_rate |" \
+                "$admin_errors | $(cut -d' ' -f1 /proc/loadavg) |"
+        done
     done
 done

@@ -1,7 +1,11 @@
 #include "CLinux.h"
 #include <linux/sockios.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 int clinux_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -34,3 +38,11 @@ int clinux_unacknowledged_bytes(int fd) {
     if (ioctl(fd, SIOCOUTQ, &count) != 0) return -1;
     return count;
 }
+
+int clinux_set_thread_nice(int nice) {
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
+}
+
+int clinux_thread_nice(void) { return getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid)); }
+
+void clinux_set_thread_name(const char *name) { (void)pthread_setname_np(pthread_self(), name); }

@@ -6,7 +6,7 @@ extension EventLoop {
     /// Starts the loop's thread.
     func start() {
         let thread = Thread { [self] in run() }
-        thread.name = "loop-\(index)"
+        thread.name = threadName
         thread.stackSize = 1 << 20
         self.thread = thread
         thread.start()
@@ -20,6 +20,10 @@ extension EventLoop {
 
     func run() {
         owningThread.store(UInt(pthread_self()), ordering: .relaxed)
+        clinux_set_thread_name(threadName)
+        if threadNice > 0 && clinux_set_thread_nice(Int32(threadNice)) != 0 {
+            log.warning("\(threadName): cannot set nice \(threadNice) (errno \(errno)); it runs at the process's priority")
+        }
         var events = [UInt32](repeating: 0, count: limits.eventsPerWaitMax)
         var tokens = [UInt64](repeating: 0, count: limits.eventsPerWaitMax)
         while !stopRequested.load(ordering: .acquiring) {

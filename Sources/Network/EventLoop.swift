@@ -54,9 +54,19 @@ public final class EventLoop: @unchecked Sendable {
     static let wakeToken = 0
     /// The most timers a loop holds; they serve sweeps and deadlines, not per-request work.
     static let timersMax = 1024
+    /// The thread's name (`loop-0`, `admin-loop-0`), as `top -H` and /proc/PID/task/TID/comm show it.
+    let threadName: String
+    /// The thread's nice value, set when it starts (0 = the process's own; see `EventLoopGroup.init`).
+    let threadNice: Int
 
-    init(index: Int, limits: NetworkLimits, log: LogSink) throws(SystemCallError) {
+    init(
+        index: Int, limits: NetworkLimits, log: LogSink, namePrefix: String = "loop", threadNice: Int = 0
+    ) throws(SystemCallError) {
+        precondition((0...19).contains(threadNice), "a nice value an unprivileged thread may take: 0...19")
+        precondition(!namePrefix.isEmpty && namePrefix.utf8.count <= 12, "a thread name fits 15 bytes")
         self.index = index
+        threadName = "\(namePrefix)-\(index)"
+        self.threadNice = threadNice
         self.limits = limits
         self.log = log
         epollDescriptor = clinux_epoll_create()

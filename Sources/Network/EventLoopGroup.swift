@@ -11,10 +11,18 @@ public final class EventLoopGroup: @unchecked Sendable {
     let nextConnectionID = Atomic<UInt64>(1)
     var listeners: [Listener] = []
 
-    public init(loopCount: Int, limits: NetworkLimits, log: LogSink) throws(SystemCallError) {
+    /// `threadNice` above 0 makes the loops' threads yield the CPU to the process's other threads when the cores
+    /// are busy (a side door such as the admin API on loops of its own, `admin.loop` `"own"`); `namePrefix` names
+    /// their threads (`loop-0`, `admin-loop-0`).
+    public init(
+        loopCount: Int, limits: NetworkLimits, log: LogSink, namePrefix: String = "loop", threadNice: Int = 0
+    ) throws(SystemCallError) {
         precondition(loopCount >= 1 && loopCount <= 64, "loopCount must be 1...64")
         var loops: [EventLoop] = []
-        for index in 0..<loopCount { loops.append(try EventLoop(index: index, limits: limits, log: log)) }
+        for index in 0..<loopCount {
+            loops.append(
+                try EventLoop(index: index, limits: limits, log: log, namePrefix: namePrefix, threadNice: threadNice))
+        }
         self.loops = loops
         self.limits = limits
         self.log = log

@@ -47,6 +47,8 @@ final class AdminMetrics: Sendable {
     let requests = Mutex<AdminRequestCounters?>(nil)
     /// The admin listener's address, to label its connections `admin` rather than `iso8583`.
     let adminAddress = Mutex<String?>(nil)
+    /// The admin API's own loop, whose listener the ISO group does not list (`admin.loop` `"own"`).
+    let adminGroup = Mutex<EventLoopGroup?>(nil)
     /// Set once notifications start (nil while off).
     let notifier = Mutex<Notifier?>(nil)
     /// The ledger outbox feeding the notifier (nil with the test source or without webhooks).
@@ -118,7 +120,7 @@ final class AdminMetrics: Sendable {
     }
 
     func writeListeners(_ text: inout PrometheusText) {
-        let listeners = group.listenerStatuses
+        let listeners = group.listenerStatuses + (adminGroup.withLock { $0 }?.listenerStatuses ?? [])
         let admin = adminAddress.withLock { $0 }
         text.family("loyalty_connections_open", type: .gauge, help: "Open connections, by listener.")
         for listener in listeners {

@@ -20,6 +20,11 @@ extension SwitchConfiguration {
         if let limit = try object.integer("operatorAdjustmentMax", range: 0...999_999_999_999) {
             admin.operatorAdjustmentMax = Int64(limit)
         }
+        if let text = try object.string("loop") {
+            guard let loop = AdminLoop(rawValue: text) else { throw object.error("loop", "must be \"own\" or \"shared\"") }
+            admin.loop = loop
+        }
+        admin.loopNice = try object.integer("loopNice", range: 0...19) ?? admin.loopNice
         try object.rejectUnknownKeys()
         return admin
     }

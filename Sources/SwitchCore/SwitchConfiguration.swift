@@ -68,8 +68,22 @@ public struct AdminConfiguration: Sendable {
     /// The largest adjustment (points or minor units, either sign) an operator may make in one request; larger
     /// ones need the admin role (403).
     public var operatorAdjustmentMax: Int64 = 10_000
+    /// Where the admin API's connections run (issue 13, item 4: admin work never delays authorizations).
+    public var loop = AdminLoop.own
+    /// The nice value of the admin API's own loop thread (0...19; `loop` `.own` only): above the ISO loops' 0, so
+    /// on busy cores the kernel runs the ISO loops and the shards first and the admin API in what is left.
+    public var loopNice = 10
 
     public init() {}
+}
+
+/// Where the admin API's HTTP connections run.
+public enum AdminLoop: String, Sendable {
+    /// On one event loop of its own, at `loopNice`: no ISO 8583 loop ever parses HTTP, checks a token or writes
+    /// JSON, and the admin thread yields the CPU to the ISO loops and shards when the cores are busy.
+    case own
+    /// On the ISO 8583 loops, beside the terminals' connections (what the switch did before; kept to compare).
+    case shared
 }
 
 /// Everything `serve` needs. The embedded default needs no file: 127.0.0.1:8583, iso87ascii, 2-byte binary

@@ -3,9 +3,10 @@ import HTTP
 import Network
 
 extension SwitchServer {
-    /// Binds the admin API's listener on the same loops as the ISO 8583 listeners (before they start), with its
-    /// own connection limit. Off with `"admin": null`. A port that cannot be bound, or TLS files that cannot
-    /// serve, refuse the start like an ISO 8583 listener's.
+    /// Binds the admin API's listener (before the loops start), with its own connection limit: on a loop of its
+    /// own at `admin.loopNice` (`"loop": "own"`, the default), or on the ISO 8583 loops (`"shared"`). Off with
+    /// `"admin": null`. A port that cannot be bound, or TLS files that cannot serve, refuse the start like an ISO
+    /// 8583 listener's.
     func startAdmin() throws(SwitchStartError) {
         guard let admin = configuration.admin else {
             log.info("admin API off (\"admin\": null in the configuration)", priority: .essential)
@@ -25,12 +26,13 @@ extension SwitchServer {
         let router = AdminAPI.router(
             ledger: runtime.ledger, metrics: adminMetrics, gate: AdminGate(access: access), door: door,
             metricsRequireToken: admin.metricsRequireToken, operatorAdjustmentMax: admin.operatorAdjustmentMax)
-        let counters = AdminRequestCounters(routeNames: router.routes.map(\.name), loopCount: group.loops.count)
+        let loops = try adminLoops(admin)
+        let counters = AdminRequestCounters(routeNames: router.routes.map(\.name), loopCount: loops.loops.count)
         adminMetrics.requests.withLock { $0 = counters }
-        let server = HTTPServer(router: router, limits: admin.limits, loopCount: group.loops.count, observer: counters)
+        let server = HTTPServer(router: router, limits: admin.limits, loopCount: loops.loops.count, observer: counters)
         let port: UInt16
         do {
-            port = try server.listen(on: group, address: admin.address, tls: tls)
+            port = try server.listen(on: loops, address: admin.address, tls: tls)
         } catch {
             throw SwitchStartError(message: "admin API: listen on \(admin.address): \(error)")
         }
@@ -41,8 +43,25 @@ extension SwitchServer {
         log.info(
             "admin API listening on \(tls == nil ? "http" : "https")://\(bound) (HTTP/1.1; GET /v1/health, /metrics"
                 + "\(admin.metricsRequireToken ? " with a token" : ""), /v1/openapi.json, /v1/users, /v1/audit, /v1/members, /v1/cards; "
-                + "connectionsMax \(admin.limits.connectionsMax))" + Self.tlsDescription(tls),
-            priority: .essential)
+                + "connectionsMax \(admin.limits.connectionsMax)); "
+                + (adminGroup == nil ? "on the ISO 8583 loops" : "on its own loop, nice \(admin.loopNice)")
+                + Self.tlsDescription(tls), priority: .essential)
+    }
+
+    /// The loops the admin API runs on: the ISO 8583 loops, or one of its own (kept in `adminGroup`, started and
+    /// stopped with them) whose thread runs at `loopNice`, so admin work never takes an ISO loop's turn.
+    func adminLoops(_ admin: AdminConfiguration) throws(SwitchStartError) -> EventLoopGroup {
+        guard admin.loop == .own else { return group }
+        do {
+            let own = try EventLoopGroup(
+                loopCount: 1, limits: configuration.network, log: log, namePrefix: "admin-loop",
+                threadNice: admin.loopNice)
+            adminGroup = own
+            adminMetrics.adminGroup.withLock { $0 = own }
+            return own
+        } catch {
+            throw SwitchStartError(message: "admin API: its own loop: \(error)")
+        }
     }
 
     /// Before the admin listener opens: every approved admin change the ledger replayed gets its audit entry (a

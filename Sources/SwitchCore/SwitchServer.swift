@@ -75,6 +75,8 @@ public final class SwitchServer: @unchecked Sendable {
     public private(set) var boundPorts: [UInt16] = []
     /// The admin API's bound port; nil while it is off or not started.
     public internal(set) var adminPort: UInt16?
+    /// The admin API's own loop (`admin.loop` `"own"`); nil when it shares the ISO 8583 loops or is off.
+    var adminGroup: EventLoopGroup?
     /// Users, tokens and the audit journal; nil while the admin API is off or not started.
     var access: AccessControl?
     /// What `GET /metrics` reads: the loops' counters, the shards', the listeners'.
@@ -195,6 +197,7 @@ public final class SwitchServer: @unchecked Sendable {
         try startNotifications()
         try startAdmin()
         group.start()
+        adminGroup?.start()
     }
 
     /// Descriptors the switch keeps beside its connections and the ledger's reserve: a TLS reload's files, the
@@ -233,6 +236,7 @@ public final class SwitchServer: @unchecked Sendable {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         group.closeListeners()
         let (connections, inFlight) = drainConnections()
+        adminGroup?.stop()  // its connections close now, as they do on shared loops (not a SwitchConnection)
         log.info(
             "shutting down: no new connections; stopped reading \(connections) connections, answering the "
                 + "\(inFlight) requests in flight on them", priority: .essential)

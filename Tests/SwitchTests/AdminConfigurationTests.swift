@@ -134,3 +134,91 @@ import Testing
         }
     }
 }
+
+/// `admin.loop` and `admin.loopNice` (issue 13, item 4): where the admin API's connections run, seen from outside
+/// the real binary through its threads in /proc.
+@Suite struct AdminLoopPlacementTests {
+    @Test("by default the admin API runs on a thread of its own at nice 10; terminals and operators both answered")
+    func ownLoopByDefault() throws {
+        try withSwitch { server in
+            let threads = Self.threads(of: server.process.processIdentifier, naming: ["loop-1", "admin-loop-0"])
+            #expect(threads["admin-loop-0"] == 10, "the admin loop's thread and its nice value: \(threads)")
+            #expect(threads["loop-0"] == 0 && threads["loop-1"] == 0, "the ISO loops keep the process's priority")
+            try Self.expectBothAnswered(server)
+            #expect(server.log.contains("on its own loop, nice 10"))
+        }
+    }
+
+    @Test("\"loop\": \"shared\" puts the admin API on the ISO loops: no thread of its own, both still answered")
+    func sharedLoops() throws {
+        var settings = SwitchSettings()
+        settings.admin = ["listen": "127.0.0.1:0", "loop": "shared"]
+        try withSwitch(settings) { server in
+            let threads = Self.threads(of: server.process.processIdentifier, naming: ["loop-1"])
+            #expect(threads["admin-loop-0"] == nil && threads["loop-0"] == 0, "threads: \(threads)")
+            try Self.expectBothAnswered(server)
+            #expect(server.log.contains("on the ISO 8583 loops"))
+        }
+    }
+
+    @Test("loopNice at its limits: 19 is taken by the thread, 0 leaves it at the process's priority")
+    func niceAtItsLimits() throws {
+        for nice in [19, 0] {
+            var settings = SwitchSettings()
+            settings.admin = ["listen": "127.0.0.1:0", "loopNice": nice]
+            try withSwitch(settings, name: "niceAtItsLimits\(nice)") { server in
+                let threads = Self.threads(of: server.process.processIdentifier, naming: ["loop-1", "admin-loop-0"])
+                #expect(threads["admin-loop-0"] == nice, "threads: \(threads)")
+                try Self.expectBothAnswered(server)
+            }
+        }
+    }
+
+    @Test("loop and loopNice are read strictly: the configuration names the bad value's path")
+    func refusals() throws {
+        let admin = try #require(try ConfigurationFileTests.load(#"{"admin": {"loop": "shared", "loopNice": 19}}"#).admin)
+        #expect(admin.loop == .shared && admin.loopNice == 19)
+        let defaults = try #require(try ConfigurationFileTests.load("{}").admin)
+        #expect(defaults.loop == .own && defaults.loopNice == 10)
+        try ConfigurationFileTests.expectRefusal(#"{"admin": {"loop": "mine"}}"#, #"admin.loop: must be "own" or "shared""#)
+        try ConfigurationFileTests.expectRefusal(#"{"admin": {"loopNice": 20}}"#, "admin.loopNice: must be 0...19")
+        try ConfigurationFileTests.expectRefusal(#"{"admin": {"loopNice": -1}}"#, "admin.loopNice: must be 0...19")
+    }
+
+    /// A purchase at the terminal port and a health check at the admin port, both answered.
+    static func expectBothAnswered(_ server: SwitchProcess) throws {
+        let port = try #require(server.adminPort)
+        #expect(try AdminClient.curlStatus(["http://127.0.0.1:\(port)/v1/health"]).code == 200)
+        let terminal = try SwitchClient(port: server.port)
+        var identity = Terminal()
+        #expect(try terminal.exchange(identity.purchase(Wire.card(1, test: 44), 100)).code == "00")
+    }
+
+    /// Thread name to nice value once every name in `naming` is there (a loop names itself when its thread runs,
+    /// just after the listening line; at most 5 s), from /proc/PID/task/TID/comm and the 19th field of .../stat.
+    static func threads(of pid: Int32, naming: Set<String>) -> [String: Int] {
+        var found: [String: Int] = [:]
+        for _ in 0..<100 {
+            found = threadsNow(of: pid)
+            if naming.isSubset(of: found.keys) { break }
+            usleep(50_000)
+        }
+        return found
+    }
+
+    static func threadsNow(of pid: Int32) -> [String: Int] {
+        let tasks = "/proc/\(pid)/task"
+        var found: [String: Int] = [:]
+        for tid in (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? [] {
+            guard let comm = try? String(contentsOfFile: "\(tasks)/\(tid)/comm", encoding: .utf8),
+                let stat = try? String(contentsOfFile: "\(tasks)/\(tid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            // Fields after "(comm)": state is the 3rd field, nice the 19th.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 16, let nice = Int(fields[16]) else { continue }
+            found[comm.trimmingCharacters(in: .whitespacesAndNewlines)] = nice
+        }
+        return found
+    }
+}

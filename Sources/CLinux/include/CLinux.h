@@ -15,6 +15,13 @@ int clinux_eventfd(void);
 int clinux_accept4(int listen_fd, struct sockaddr *address, socklen_t *length);
 /// Bytes written to a TCP socket that the peer has not acknowledged yet (ioctl SIOCOUTQ), or -1 (errno).
 int clinux_unacknowledged_bytes(int fd);
+/// Sets the calling thread's nice value (Linux schedules threads, so PRIO_PROCESS with the thread id applies to
+/// this thread only). Returns 0 or -1 (errno).
+int clinux_set_thread_nice(int nice);
+/// Names the calling thread (at most 15 bytes are kept), as /proc/PID/task/TID/comm and `top -H` show it.
+void clinux_set_thread_name(const char *name);
+/// The calling thread's nice value (errno tells an error from -1).
+int clinux_thread_nice(void);
 
 static const uint32_t CLINUX_EPOLLIN = EPOLLIN;
 static const uint32_t CLINUX_EPOLLOUT = EPOLLOUT;
