@@ -96,9 +96,12 @@ extension AccessControl {
 
     /// Looks up or claims `key` for `user`; `digest` is SHA-256 of the request's method, path and canonical
     /// body (`IdempotencyDigest`).
+    /// The key is kept as `IdempotencyRecord.storedKey(key)`, never as sent: a client may put anything in it,
+    /// a card number too, and the private file must hold no full card number.
     public func beginIdempotent(user: String, key: String, digest: [UInt8]) -> IdempotencyDecision {
         let now = clockMs()
-        return state.withLock { $0.idempotency.begin(user: user, key: key, digest: digest, nowMs: now) }
+        let stored = IdempotencyRecord.storedKey(sent: key)
+        return state.withLock { $0.idempotency.begin(user: user, key: stored, digest: digest, nowMs: now) }
     }
 
     /// Remembers an answer that changed nothing (a 4xx), durably; `completion` runs once it is.

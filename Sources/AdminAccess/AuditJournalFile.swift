@@ -153,7 +153,9 @@ enum PrivateRecord {
         guard case .some(let seq) = self.seq(values) else { return nil }
         let answer = RememberedAnswer(status: Int(status), contentType: contentType, body: Array(body.utf8))
         return .idempotency(
-            IdempotencyRecord(user: user, key: key, digest: digest, answer: answer, createdMs: created), seq: seq)
+            IdempotencyRecord(
+                user: user, key: IdempotencyRecord.storedKey(read: key), digest: digest, answer: answer, createdMs: created),
+            seq: seq)
     }
 
     /// A `member` record, its texts checked as the API checks them; nil when anything is off.

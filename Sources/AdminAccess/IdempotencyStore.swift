@@ -148,4 +148,16 @@ struct IdempotencyRecord: Sendable {
     let digest: [UInt8]
     let answer: RememberedAnswer
     let createdMs: Int64
+
+    static let storedKeyPrefix = "sha256:"
+
+    /// How a client's `Idempotency-Key` is remembered: `sha256:` and the hex SHA-256 of its UTF-8 bytes.
+    static func storedKey(sent key: String) -> String {
+        return storedKeyPrefix + AccessCrypto.hex(AccessCrypto.sha256(Array(key.utf8)))
+    }
+
+    /// A key read from the private file: files written before kept keys as sent, which are converted here.
+    static func storedKey(read key: String) -> String {
+        key.hasPrefix(storedKeyPrefix) && key.utf8.count == storedKeyPrefix.utf8.count + 64 ? key : storedKey(sent: key)
+    }
 }

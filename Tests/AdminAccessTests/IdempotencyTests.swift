@@ -45,6 +45,33 @@ struct IdempotencyTests {
         }
     }
 
+    @Test("a key is kept hashed: a card number used as Idempotency-Key is not in the private file; files that kept keys as sent still replay")
+    func keysKeptHashed() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let clock = ManualClock()
+        var access = try AccessControl.openForTest(directory, clock: clock)
+        let digest = AccessCrypto.sha256(Array("POST /v1/x\n{}".utf8))
+        let pan = "6037991234567890"
+        try Self.remember(access, user: "u1", key: pan, digest: digest)
+        access.close()
+        let path = directory.path + "/audit/private.jsonl"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(!text.contains(pan), "the key as sent is not in the file")
+        let hashed = "sha256:" + AccessCrypto.hex(AccessCrypto.sha256(Array(pan.utf8)))
+        #expect(text.contains(hashed))
+        // A file written before kept the key as sent: it is read as that key.
+        try text.replacingOccurrences(of: hashed, with: pan).write(toFile: path, atomically: true, encoding: .utf8)
+        access = try AccessControl.openForTest(directory, clock: clock)
+        defer { access.close() }
+        guard case .replay(let replayed) = access.beginIdempotent(user: "u1", key: pan, digest: digest) else {
+            Issue.record("a key kept as sent was not found after the reopen")
+            return
+        }
+        #expect(replayed == Self.answer)
+        #expect(!(try String(contentsOfFile: path, encoding: .utf8)).contains(pan), "the start rewrote it hashed")
+    }
+
     @Test("keys are forgotten after the retention, and at the maximum a new key is refused until then")
     func retentionAndMaximum() throws {
         let directory = TemporaryDirectory()
