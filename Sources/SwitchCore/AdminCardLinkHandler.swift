@@ -12,14 +12,7 @@ import Ledger
 /// by that shard before or after it: one of the two wins, and the other is a 409 (or the terminal's purchase
 /// lands on the linked member), never two accounts. The ledger does not keep the card's kind yet: the answer
 /// echoes it, lookups show `loyalty`.
-final class LinkCardHandler: HTTPHandler {
-    let gate: AdminGate
-    let door: AdminLedger
-
-    init(gate: AdminGate, door: AdminLedger) {
-        self.gate = gate
-        self.door = door
-    }
+final class LinkCardHandler: AdminLedgerHandler, HTTPHandler {
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard

@@ -198,3 +198,16 @@ enum QueryParameters {
         return number
     }
 }
+
+/// What every admin route that reaches the ledger holds: the gate (token, role, body, Idempotency-Key) and the
+/// door to the shards. A base class so each route keeps only its own handling. Both are immutable references to
+/// thread-safe objects, hence the unchecked Sendable.
+class AdminLedgerHandler: @unchecked Sendable {
+    let gate: AdminGate
+    let door: AdminLedger
+
+    init(gate: AdminGate, door: AdminLedger) {
+        self.gate = gate
+        self.door = door
+    }
+}

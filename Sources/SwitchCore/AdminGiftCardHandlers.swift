@@ -4,14 +4,7 @@ import Ledger
 
 /// `POST /v1/gift-cards {"pan", "amountMinor", "currency"}` (operator, admin): 201 a gift card holding stored
 /// value in its own currency (a member of its own is enrolled with it); 409 when the card is in use.
-final class IssueGiftCardHandler: HTTPHandler {
-    let gate: AdminGate
-    let door: AdminLedger
-
-    init(gate: AdminGate, door: AdminLedger) {
-        self.gate = gate
-        self.door = door
-    }
+final class IssueGiftCardHandler: AdminLedgerHandler, HTTPHandler {
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard
@@ -52,14 +45,7 @@ final class IssueGiftCardHandler: HTTPHandler {
 
 /// `POST /v1/gift-cards/{id}/load {"amountMinor"}` (operator, admin): 200 value added; 422 when the card's value
 /// would pass `giftBalanceMaxMinor`, 404 for an id that is not a gift card, 409 for a blocked or replaced card.
-final class LoadGiftCardHandler: HTTPHandler {
-    let gate: AdminGate
-    let door: AdminLedger
-
-    init(gate: AdminGate, door: AdminLedger) {
-        self.gate = gate
-        self.door = door
-    }
+final class LoadGiftCardHandler: AdminLedgerHandler, HTTPHandler {
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard

@@ -7,14 +7,7 @@ import Ledger
 /// month and day and the referrer are the ledger's (`.profile`, for rewards); the name, phone and birthday as
 /// entered are the member directory's (`AccessControl.reserveMember`), durable with the audit entry.
 /// The referrer is recorded as given, not checked (it may live on another shard: an unknown one earns nothing later).
-final class EnrolMemberHandler: HTTPHandler {
-    let gate: AdminGate
-    let door: AdminLedger
-
-    init(gate: AdminGate, door: AdminLedger) {
-        self.gate = gate
-        self.door = door
-    }
+final class EnrolMemberHandler: AdminLedgerHandler, HTTPHandler {
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard
@@ -91,14 +84,7 @@ final class EnrolMemberHandler: HTTPHandler {
 /// shard, with its directory texts under `profile`. A merchant user sees the member without the profile (no
 /// name, phone or birthday) and without stats: the ledger counts a member's purchases over all merchants, not
 /// per merchant, and the contract gives a merchant only its own merchants' purchases.
-final class MemberHandler: HTTPHandler {
-    let gate: AdminGate
-    let door: AdminLedger
-
-    init(gate: AdminGate, door: AdminLedger) {
-        self.gate = gate
-        self.door = door
-    }
+final class MemberHandler: AdminLedgerHandler, HTTPHandler {
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard
