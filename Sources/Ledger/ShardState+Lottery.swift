@@ -39,12 +39,7 @@ extension ShardState {
             result.status = .invalidAmount
             return result
         }
-        guard let index = cards.find(command.cardHash) else {
-            result.status = .unknownCard
-            return result
-        }
-        let member = Int(cards.cards[index].member)
-        result.member = Int32(member)
+        guard let member = memberOfCard(command, &result) else { return result }
         guard nowMs < purchase.closesAtMs else {
             result.status = .declined
             return result
