@@ -34,6 +34,8 @@ public struct AdminRecord: Sendable, Equatable {
         case loadGift(amountMinor: Int64)
         /// An engagement event: its type, the points paid (0 when `limited`: the member's limit was reached).
         case engage(type: EngagementType, points: Int64, limited: Bool)
+        /// Lottery entries bought: the lottery, the entries and the points they cost.
+        case lotteryEntry(lottery: UInt64, entries: Int64, points: Int64)
     }
 
     public var stamp: AdminStamp
@@ -73,6 +75,9 @@ extension AdminRecord {
             change = .engage(
                 type: command.engagementType, points: command.amounts.points,
                 limited: body.status == .partiallyApproved)
+        case .lotteryEntry:
+            let purchase = command.lottery
+            change = .lotteryEntry(lottery: purchase.lottery, entries: purchase.entries, points: purchase.points)
         default: return nil
         }
         self.init(

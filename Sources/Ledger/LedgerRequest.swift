@@ -106,6 +106,10 @@ public enum LedgerOperation: Sendable {
     /// points credited (lots under `lotTerms`, as an earn's); `partiallyApproved` with nothing credited when the
     /// limit was reached; `notPermitted` when the rules have no such type (or there are no rules).
     case engage(type: EngagementType)
+    /// Entries in a lottery bought with the card's member's points, whatever the card's status (the member pays,
+    /// not the card): `insufficientFunds` when its available points are short, `declined` when the shard's time is
+    /// at or after `closesAtMs` (the record's time decides, so replay refuses it alike). Never partial.
+    case lotteryEntry(LotteryPurchase)
 }
 
 /// The most one gift card may hold, in minor units of its currency (a load beyond it is refused).

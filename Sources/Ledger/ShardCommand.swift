@@ -80,6 +80,8 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var engagementType = EngagementType(high: 0, low: 0)
     var engagementOutcome = EngagementDecision.Outcome.awarded
     var engagementCount = EngagementCount.zero
+    /// LotteryEntry: the lottery, the entries, the points they cost and when the lottery closes.
+    var lottery = LotteryPurchase.none
 
     var allowPartial: Bool { options.contains(.allowPartial) }
     var isUndo: Bool { options.contains(.undo) }
@@ -224,6 +226,9 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         case .engage(let type):
             kind = .engage
             engagementType = type
+        case .lotteryEntry(let purchase):
+            kind = .lotteryEntry
+            lottery = purchase
         }
     }
 

@@ -79,6 +79,10 @@ enum CommandKind: UInt8, BitwiseCopyable {
     /// An engagement event (a survey, an app install): the rules decide its points within the member's limit per
     /// period for its type; the record carries the decision and the count after it (ShardState+Engagement.swift).
     case engage = 20
+    /// Lottery entries bought with points (`LedgerOperation.lotteryEntry`): a debit of the member's available points,
+    /// spent from its lots like a redemption, refused at or after the lottery's `closesAt` by the record's own time
+    /// (ShardState+Lottery.swift).
+    case lotteryEntry = 21
     /// Destination half of a cross-shard replacement that must enrol the new card: declined (`notPermitted`) when
     /// the card is in use on the destination, so the source restores the old card, and a card enrolled there
     /// after the admin API's check is never merged into. Kind 12 merged instead; its records replay so.

@@ -33,6 +33,18 @@ extension ShardState {
         return ApplyResult(reply: reply, isLogged: false)
     }
 
+    /// The member of the command's card, whatever the card's status (an admin change acts on the member, not the
+    /// card's use), also set as the result's member; nil with `unknownCard` when the shard has no such card.
+    func memberOfCard(_ command: ShardCommand, _ result: inout OperationResult) -> Int? {
+        guard let index = cards.find(command.cardHash) else {
+            result.status = .unknownCard
+            return nil
+        }
+        let member = Int(cards.cards[index].member)
+        result.member = Int32(member)
+        return member
+    }
+
     /// Adds a signed amount to the card's member, whatever the card's status: an operator corrects the member's
     /// books, not the card's use. Never below zero available (holds count).
     func performAdjust(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
@@ -43,12 +55,7 @@ extension ShardState {
             result.status = .invalidAmount
             return result
         }
-        guard let index = cards.find(command.cardHash) else {
-            result.status = .unknownCard
-            return result
-        }
-        let member = Int(cards.cards[index].member)
-        result.member = Int32(member)
+        guard let member = memberOfCard(command, &result) else { return result }
         expireHolds(member: member, nowMs: nowMs)
         if amount < 0 && members[member].available[command.asset] + amount < 0 {
             result.status = .insufficientFunds

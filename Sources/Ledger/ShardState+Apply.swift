@@ -116,6 +116,7 @@ extension ShardState {
         case .replace: return performReplace(command, nowMs: nowMs)
         case .adjust: return performAdjust(command, nowMs: nowMs)
         case .engage: return performEngage(&command, nowMs: nowMs)
+        case .lotteryEntry: return performLotteryEntry(command, nowMs: nowMs)
         case .link: return performLink(command)
         case .giftLoad: return performGiftLoad(command)
         case .giftUse: return performGiftUse(command)

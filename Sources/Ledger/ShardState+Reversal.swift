@@ -112,7 +112,7 @@ extension ShardState {
         case .giftUse:
             return undoGiftUse(original, &result)
         case .void, .reverse, .block, .replace, .link, .transferIn, .transferInNewCard, .transferDone, .expireLots,
-            .adjust, .inspect, .giftLoad, .engage, .none:
+            .adjust, .inspect, .giftLoad, .engage, .lotteryEntry, .none:
             result.status = .notPermitted
             return false
         }

@@ -46,6 +46,16 @@ extension WALRecord {
             if command.amounts.points > 0 {
                 made.add("bonus.awarded", [LedgerEvent.Field("points", command.amounts.points), balance], reason: 6)
             }
+        case .lotteryEntry:
+            // Points spent on lottery entries are a redemption: the member's points went down by `points`.
+            let purchase = command.lottery
+            made.add(
+                "points.redeemed",
+                [
+                    LedgerEvent.Field("points", purchase.points), balance,
+                    LedgerEvent.Field("lottery", Int64(bitPattern: purchase.lottery)),
+                    LedgerEvent.Field("lotteryEntries", purchase.entries),
+                ])
         case .hold, .void, .balance, .transferIn, .transferInNewCard, .transferDone, .expireLots, .link, .giftUse:
             // A hold changes nothing until captured; a balance inquiry nothing; a replacement's halves are told
             // once, by `replace`; expiry is told per lot by the outbox's own step; a linked card and a gift

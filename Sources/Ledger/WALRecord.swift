@@ -179,6 +179,8 @@ enum WALRecord {
         case .engage:
             writer.put(command.engagementType.high)
             writer.put(command.engagementType.low)
+        case .lotteryEntry:
+            encodeLotteryPurchase(command.lottery, &writer)
         case .inspect:
             preconditionFailure("an inspection is never logged")
         case .profile:
@@ -299,6 +301,9 @@ enum WALRecord {
         case .engage:
             guard let high = reader.get(UInt64.self), let low = reader.get(UInt64.self), high != 0 else { return false }
             command.engagementType = EngagementType(high: high, low: low)
+        case .lotteryEntry:
+            guard let purchase = decodeLotteryPurchase(&reader) else { return false }
+            command.lottery = purchase
         case .inspect:
             return false
         case .profile:

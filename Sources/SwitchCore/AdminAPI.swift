@@ -21,7 +21,7 @@ enum AdminAPI {
     /// `metricsRequireToken`), `gate` guards every protected route.
     static func router(
         ledger: Ledger, metrics: AdminMetrics, gate: AdminGate, door: AdminLedger, metricsRequireToken: Bool,
-        operatorAdjustmentMax: Int64
+        operatorAdjustmentMax: Int64, lotteries: LotteryBook
     ) -> HTTPRouter {
         let router = HTTPRouter()
         router.add(.get, "/v1/health", HealthHandler(ledger: ledger, access: gate.access, metrics: metrics))
@@ -48,6 +48,11 @@ enum AdminAPI {
         router.add(
             .post, "/v1/events",
             EngagementEventHandler(gate: gate, door: door, decider: ledger.configuration.decider as? LoyaltyDecider))
+        router.add(.post, "/v1/lotteries", CreateLotteryHandler(gate: gate, door: door, book: lotteries))
+        router.add(.get, "/v1/lotteries", ListLotteriesHandler(gate: gate, book: lotteries))
+        router.add(.get, "/v1/lotteries/{id}", LotteryHandler(gate: gate, book: lotteries))
+        router.add(.post, "/v1/lotteries/{id}/entries", LotteryEntryHandler(gate: gate, door: door, book: lotteries))
+        router.add(.post, "/v1/lotteries/{id}/draw", LotteryDrawHandler(gate: gate, door: door, book: lotteries))
         return router
     }
 }

@@ -1057,6 +1057,314 @@ extension AdminAPIDocument {
           }
         }
       }
+    },
+    "/v1/lotteries": {
+      "post": {
+        "operationId": "createLottery",
+        "summary": "Creates a lottery (admin): entries are bought with points until closesAt (RFC 3339, UTC, in the future). The definition is an audit entry (lotteries.create), durable before the answer; 409 at admin.lotteriesMax lotteries.",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/NewLottery"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The lottery, as GET shows it.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Lottery"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/UnprocessableContent"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      },
+      "get": {
+        "operationId": "listLotteries",
+        "summary": "The lotteries in creation order (admin, operator, auditor), paged by lottery id.",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "after",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string",
+              "pattern": "^lty_[0-9a-f]{16}$"
+            }
+          },
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000,
+              "default": 100
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of lotteries.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/LotteryList"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/v1/lotteries/{id}": {
+      "get": {
+        "operationId": "getLottery",
+        "summary": "A lottery (admin, operator, auditor): its definition, entrants and entries counted, state open, closed or drawn, and its draw once drawn.",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The lottery.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Lottery"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/v1/lotteries/{id}/entries": {
+      "post": {
+        "operationId": "buyLotteryEntries",
+        "summary": "Buys entries for a member with its points (operator, admin): entries × pointsPerEntry are debited from its available points (spent from its lots like a redemption) exactly once; 409 when the points are short, at or after closesAt (also when the ledger's own clock reaches it first), after the draw, or at admin.lotteryEntrantsMax entrants.",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/LotteryEntries"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The purchase.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/LotteryPurchase"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/UnprocessableContent"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
+    },
+    "/v1/lotteries/{id}/draw": {
+      "post": {
+        "operationId": "drawLottery",
+        "summary": "Draws the winners (admin), after closesAt, once (a second draw is 409): each winner drawn with probability proportional to its entries, without replacement, by algorithm weighted-splitmix64-v1 from seed (given, or 53 random bits) over the entrants sorted by member id. Seed, algorithm, entrants digest and winners are recorded in the audit trail (lotteries.draw) before the answer, so `loyalty-switch lottery verify` re-runs the draw. 422 for more winners than entrants; 503 while entry purchases are still being made.",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/LotteryDrawRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The lottery with its draw.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Lottery"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/UnprocessableContent"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     }
   },
   "components": {
@@ -1974,6 +2282,217 @@ extension AdminAPIDocument {
           },
           "detail": {
             "type": "string"
+          }
+        }
+      },
+      "NewLottery": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "pointsPerEntry",
+          "closesAt"
+        ],
+        "properties": {
+          "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100
+          },
+          "pointsPerEntry": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1000000000
+          },
+          "closesAt": {
+            "type": "string",
+            "description": "RFC 3339 in UTC (2026-12-31T20:00:00Z or with milliseconds), in the future.",
+            "maxLength": 24
+          }
+        }
+      },
+      "LotteryEntries": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "memberId",
+          "entries"
+        ],
+        "properties": {
+          "memberId": {
+            "type": "string",
+            "maxLength": 36
+          },
+          "entries": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1000000
+          }
+        }
+      },
+      "LotteryDrawRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "winners"
+        ],
+        "properties": {
+          "winners": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 256,
+            "description": "At most the lottery's entrants (422 otherwise)."
+          },
+          "seed": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 9223372036854775807,
+            "description": "Omitted: 53 random bits from RAND_bytes, recorded."
+          }
+        }
+      },
+      "LotteryPurchase": {
+        "type": "object",
+        "required": [
+          "lotteryId",
+          "memberId",
+          "entries",
+          "points",
+          "balanceAfter"
+        ],
+        "properties": {
+          "lotteryId": {
+            "type": "string"
+          },
+          "memberId": {
+            "type": "string"
+          },
+          "entries": {
+            "type": "integer"
+          },
+          "points": {
+            "type": "integer",
+            "description": "Points debited: entries × pointsPerEntry."
+          },
+          "balanceAfter": {
+            "type": "integer"
+          }
+        }
+      },
+      "Lottery": {
+        "type": "object",
+        "required": [
+          "id",
+          "name",
+          "pointsPerEntry",
+          "closesAt",
+          "state",
+          "entrants",
+          "entries",
+          "draw"
+        ],
+        "properties": {
+          "id": {
+            "type": "string",
+            "pattern": "^lty_[0-9a-f]{16}$"
+          },
+          "name": {
+            "type": "string"
+          },
+          "pointsPerEntry": {
+            "type": "integer"
+          },
+          "closesAt": {
+            "type": "string"
+          },
+          "state": {
+            "type": "string",
+            "enum": [
+              "open",
+              "closed",
+              "drawn"
+            ]
+          },
+          "entrants": {
+            "type": "integer"
+          },
+          "entries": {
+            "type": "integer"
+          },
+          "draw": {
+            "oneOf": [
+              {
+                "type": "null"
+              },
+              {
+                "type": "object",
+                "required": [
+                  "time",
+                  "algorithm",
+                  "seed",
+                  "entrantsDigest",
+                  "winners"
+                ],
+                "properties": {
+                  "time": {
+                    "type": "string"
+                  },
+                  "algorithm": {
+                    "type": "string"
+                  },
+                  "seed": {
+                    "type": "integer"
+                  },
+                  "entrantsDigest": {
+                    "type": "string",
+                    "description": "SHA-256 (hex) of the entrants sorted by member id as memberId:entries lines."
+                  },
+                  "winners": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "required": [
+                        "memberId",
+                        "entries"
+                      ],
+                      "properties": {
+                        "memberId": {
+                          "type": "string"
+                        },
+                        "entries": {
+                          "type": "integer"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            ]
+          }
+        }
+      },
+      "LotteryList": {
+        "type": "object",
+        "required": [
+          "items",
+          "next"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Lottery"
+            }
+          },
+          "next": {
+            "oneOf": [
+              {
+                "type": "null"
+              },
+              {
+                "type": "string"
+              }
+            ]
           }
         }
       }

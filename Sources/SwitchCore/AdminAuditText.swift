@@ -91,6 +91,10 @@ enum AdminAuditText {
                     json.member("points", points)
                     json.member("type", type.description)
                 })
+        case .lotteryEntry(let lottery, let entries, let points):
+            draft = LotteryTrail.enterDraft(
+                number: lottery, memberId: AdminIdentifier.member(record.card), card: record.masked.description,
+                entries: entries, points: points)
         case .link(let newCard, let newMasked):
             draft = AuditDraft(
                 action: "cards.link", target: "members/" + AdminIdentifier.member(record.card),

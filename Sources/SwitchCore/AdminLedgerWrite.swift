@@ -18,12 +18,14 @@ struct AdminLedgerWrite {
     /// digest of what the caller asked) replaces the operation's own key when the caller names the change itself
     /// (an event id): a repeat then finds the first in the ledger and gets its answer again, with no new audit
     /// entry. `changeDecided` describes a change the ledger decided (an event's points) from its reply, as the
-    /// record the start-up repair reads would.
+    /// record the start-up repair reads would. `settled` hears once whether the change counted: true once it and its
+    /// audit entry are durable (before the answer leaves), false when it was refused or its unit failed.
     func run(
         _ request: LedgerRequest, reason: UInt8, change: AdminRecord.Change,
         member: (MemberKey, MemberTexts)? = nil, note: String? = nil,
         callerKey: (key: IdempotencyKey, digest: ContentDigest)? = nil,
         changeDecided: (@Sendable (LedgerReply) -> AdminRecord.Change)? = nil,
+        settled: (@Sendable (Bool) -> Void)? = nil,
         answer: @escaping @Sendable (LedgerReply) -> RememberedAnswer,
         refusal: @escaping @Sendable (LedgerStatus) -> HTTPProblem
     ) {
@@ -39,10 +41,12 @@ struct AdminLedgerWrite {
         door.submit(request) { reply in
             guard reply.status.isApproval else {
                 if member != nil { access.releaseMember() }
+                settled?(false)
                 idempotent.refuse(AdminLedgerWrite.problem(reply.status, refusal))
                 return
             }
             guard !reply.isReplay else {
+                settled?(false)
                 idempotent.answerReplay(answer(reply))
                 return
             }
@@ -50,13 +54,18 @@ struct AdminLedgerWrite {
                 stamp: stamp, change: changeDecided?(reply) ?? change, card: cardHash, masked: reply.card, timeMs: 0)
             let (draft, actor) = AdminAuditText.draft(for: record, note: note)
             let remembered = answer(reply)
+            let answerWhenDurable = idempotent.answerWhenDurable(remembered)
             do throws(HTTPProblem) {
                 try access.appendAudit(
                     [draft], actor: actor, operation: operation, claim: idempotent.claim,
                     answer: idempotent.claim == nil ? nil : remembered, member: member,
-                    completion: idempotent.answerWhenDurable(remembered))
+                    completion: { failure in
+                        settled?(failure == nil)
+                        answerWhenDurable(failure)
+                    })
             } catch {
                 if member != nil { access.releaseMember() }
+                settled?(false)
                 if let claim = idempotent.claim { access.abandon(claim) }
                 idempotent.deferred.answer { $0.respond(problem: error) }
             }

@@ -19,6 +19,9 @@ enum LedgerEventText {
                 data.append(EventField("reason", stampReason(AdminAuditText.blockReasons, field.value)))
             case (_, "adjustment"):
                 data.append(EventField("adjustment", stampReason(AdminAuditText.adjustmentReasons, field.value)))
+            case ("points.redeemed", "lottery"):
+                data.append(EventField("reason", "lottery"))
+                data.append(EventField("lottery", "lty_" + AdminIdentifier.hex16(UInt64(bitPattern: field.value))))
             case ("offer.granted", "offer"):
                 data.append(EventField("offer", String(UInt32(truncatingIfNeeded: field.value), radix: 16)))
             default:

@@ -20,6 +20,10 @@ extension SwitchConfiguration {
         if let limit = try object.integer("operatorAdjustmentMax", range: 0...999_999_999_999) {
             admin.operatorAdjustmentMax = Int64(limit)
         }
+        admin.lotteries.lotteriesMax =
+            try object.integer("lotteriesMax", range: 1...100_000) ?? admin.lotteries.lotteriesMax
+        admin.lotteries.entrantsMax =
+            try object.integer("lotteryEntrantsMax", range: 1...10_000_000) ?? admin.lotteries.entrantsMax
         if let text = try object.string("loop") {
             guard let loop = AdminLoop(rawValue: text) else { throw object.error("loop", "must be \"own\" or \"shared\"") }
             admin.loop = loop

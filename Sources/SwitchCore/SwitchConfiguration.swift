@@ -68,6 +68,8 @@ public struct AdminConfiguration: Sendable {
     /// The largest adjustment (points or minor units, either sign) an operator may make in one request; larger
     /// ones need the admin role (403).
     public var operatorAdjustmentMax: Int64 = 10_000
+    /// Lotteries kept and members entered per lottery (`lotteriesMax`, `lotteryEntrantsMax`): 409 beyond them.
+    var lotteries = LotteryBook.Limits()
     /// Where the admin API's connections run (issue 13, item 4: admin work never delays authorizations).
     public var loop = AdminLoop.own
     /// The nice value of the admin API's own loop thread (0...19; `loop` `.own` only): above the ISO loops' 0, so

@@ -23,9 +23,11 @@ extension SwitchServer {
         guard let access else { preconditionFailure("start() opens the access layer before the admin listener") }
         let door = AdminLedger(ledger: runtime.ledger, access: access, nowMs: runtime.clockMs())
         try repairAudit(door)
+        let lotteries = try readLotteries(access, limits: admin.lotteries)
         let router = AdminAPI.router(
             ledger: runtime.ledger, metrics: adminMetrics, gate: AdminGate(access: access), door: door,
-            metricsRequireToken: admin.metricsRequireToken, operatorAdjustmentMax: admin.operatorAdjustmentMax)
+            metricsRequireToken: admin.metricsRequireToken, operatorAdjustmentMax: admin.operatorAdjustmentMax,
+            lotteries: lotteries)
         let loops = try adminLoops(admin)
         let counters = AdminRequestCounters(routeNames: router.routes.map(\.name), loopCount: loops.loops.count)
         adminMetrics.requests.withLock { $0 = counters }
@@ -78,6 +80,31 @@ extension SwitchServer {
                 "audit journal: repaired \(repaired) entries of admin changes the ledger made durable before a crash "
                     + "cut their audit append", priority: .essential)
         }
+    }
+
+    /// After the repair (so entries bought just before a crash count): the lotteries as the whole trail tells
+    /// them, oldest entry first. A draw that does not reproduce is logged (`lottery verify` names it too).
+    func readLotteries(_ access: AccessControl, limits: LotteryBook.Limits) throws(SwitchStartError) -> LotteryBook {
+        let book = LotteryBook(limits: limits, clockMs: runtime.clockMs)
+        var after: UInt64 = 0
+        var problems = 0
+        var more = true
+        while more {
+            let page: (entries: [AuditEntry], more: Bool)
+            do throws(AccessError) {
+                page = try access.entries(after: after, limit: 1000)
+            } catch {
+                throw SwitchStartError(message: "admin API: reading lotteries from the audit trail: \(error.message)")
+            }
+            for entry in page.entries {
+                guard let problem = book.replay(entry) else { continue }
+                problems += 1
+                if problems <= 10 { log.warning("lotteries: \(problem)", priority: .essential) }
+            }
+            after = page.entries.last?.seq ?? after
+            more = page.more && !page.entries.isEmpty
+        }
+        return book
     }
 
     /// Opens the access layer in `DATA/audit/` (users, tokens, the audit journal), logging what it found, and

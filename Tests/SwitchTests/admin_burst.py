@@ -7,6 +7,7 @@ usage: admin_burst.py PORT TOKEN THREADS                  creates users
        admin_burst.py PORT TOKEN THREADS enrol            enrols members with a Persian name and a phone
        admin_burst.py PORT TOKEN THREADS link:MEMBER_ID   links new cards to the member (VALUE: the card number)
        admin_burst.py PORT TOKEN THREADS gift:CARD_ID     loads the gift card with 1 (AdminGiftCardTests)
+       admin_burst.py PORT TOKEN THREADS lottery:LOTTERY_ID:MEMBER_ID  buys 1 entry (AdminLotteryTests)
 Prints one line per answer, flushed at once: "STATUS VALUE", VALUE the new user's id, the adjustment's or event's
 balanceAfter, the member's id, the card number or the gift card's balanceMinor ("-" when the answer has none).
 """
@@ -32,6 +33,10 @@ def request(index, number, member, event):
     if member.startswith("link:"):
         body = {"pan": "60370098%02d%06d" % (index, number), "memberId": member[5:], "kind": "bank"}
         return "/v1/cards", json.dumps(body), "pan"
+    if member.startswith("lottery:"):
+        _, lottery, buyer = member.split(":")
+        body = {"memberId": buyer, "entries": 1}
+        return "/v1/lotteries/%s/entries" % lottery, json.dumps(body), "balanceAfter"
     if member.startswith("gift:"):
         return "/v1/gift-cards/%s/load" % member[5:], json.dumps({"amountMinor": 1}), "balanceMinor"
     body = {"asset": "points", "amount": 1, "reason": "goodwill"}
