@@ -47,7 +47,7 @@ enum AdminCardJSON {
 
 /// `POST /v1/cards/lookup {"pan"}` (operator, admin): 200 `{"card": {...}}`; 404 for a card the ledger does not
 /// know. A `POST` so that the card number travels in the body, never in a path or a log line.
-final class CardLookupHandler: AdminLedgerHandler, HTTPHandler {
+final class CardLookupHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendable {
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard gate.authorize(request, responder, roles: [.admin, .operator], action: "look up cards") != nil else {
@@ -86,7 +86,7 @@ final class CardLookupHandler: AdminLedgerHandler, HTTPHandler {
 /// `POST /v1/cards/{id}/block {"reason"}` (operator, admin): 200 the card, status `blocked`; from then on every
 /// terminal request on it is answered 62. Blocking a blocked card changes nothing and answers the same; a
 /// replaced card is 409.
-final class BlockCardHandler: AdminLedgerHandler, HTTPHandler {
+final class BlockCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendable {
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard
@@ -130,7 +130,7 @@ final class BlockCardHandler: AdminLedgerHandler, HTTPHandler {
 /// `POST /v1/cards/{id}/replace {"newPan"}` (operator, admin): 200 `{"old", "new"}`; the new card carries the
 /// member's balances, lots, holds, tier and history (the ledger's replace, across shards when it must); the old
 /// card answers 62 at terminals. 409 when the new card is in use or the old one was replaced already.
-final class ReplaceCardHandler: AdminLedgerHandler, HTTPHandler {
+final class ReplaceCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendable {
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard

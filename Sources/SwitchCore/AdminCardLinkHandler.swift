@@ -12,7 +12,7 @@ import Ledger
 /// by that shard before or after it: one of the two wins, and the other is a 409 (or the terminal's purchase
 /// lands on the linked member), never two accounts. The ledger does not keep the card's kind yet: the answer
 /// echoes it, lookups show `loyalty`.
-final class LinkCardHandler: AdminLedgerHandler, HTTPHandler {
+final class LinkCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendable {
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard

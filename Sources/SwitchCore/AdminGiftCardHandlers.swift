@@ -4,7 +4,7 @@ import Ledger
 
 /// `POST /v1/gift-cards {"pan", "amountMinor", "currency"}` (operator, admin): 201 a gift card holding stored
 /// value in its own currency (a member of its own is enrolled with it); 409 when the card is in use.
-final class IssueGiftCardHandler: AdminLedgerHandler, HTTPHandler {
+final class IssueGiftCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendable {
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard
@@ -45,7 +45,7 @@ final class IssueGiftCardHandler: AdminLedgerHandler, HTTPHandler {
 
 /// `POST /v1/gift-cards/{id}/load {"amountMinor"}` (operator, admin): 200 value added; 422 when the card's value
 /// would pass `giftBalanceMaxMinor`, 404 for an id that is not a gift card, 409 for a blocked or replaced card.
-final class LoadGiftCardHandler: AdminLedgerHandler, HTTPHandler {
+final class LoadGiftCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendable {
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard

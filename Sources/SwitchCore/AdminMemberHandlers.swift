@@ -7,7 +7,7 @@ import Ledger
 /// month and day and the referrer are the ledger's (`.profile`, for rewards); the name, phone and birthday as
 /// entered are the member directory's (`AccessControl.reserveMember`), durable with the audit entry.
 /// The referrer is recorded as given, not checked (it may live on another shard: an unknown one earns nothing later).
-final class EnrolMemberHandler: AdminLedgerHandler, HTTPHandler {
+final class EnrolMemberHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendable {
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard
@@ -84,7 +84,7 @@ final class EnrolMemberHandler: AdminLedgerHandler, HTTPHandler {
 /// shard, with its directory texts under `profile`. A merchant user sees the member without the profile (no
 /// name, phone or birthday) and without stats: the ledger counts a member's purchases over all merchants, not
 /// per merchant, and the contract gives a merchant only its own merchants' purchases.
-final class MemberHandler: AdminLedgerHandler, HTTPHandler {
+final class MemberHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendable {
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard
