@@ -85,4 +85,24 @@ import Testing
         let records = ledger.recoveryReports.flatMap(\.adminRecords)
         #expect(records.map(\.change) == [.link(newCard: ledger.cardHash(of: sameShard), newMasked: sameShard.masked)])
     }
+    @Test("a cross-shard replace the destination refused leaves no admin record for the audit repair (issue 13 bug)")
+    mutating func refusedReplaceIsNotRepaired() throws {
+        let configuration = testConfiguration(shards: 2, clock: clock)
+        var ledger = try Ledger.open(directory: directory.path, configuration: configuration)
+        let (old, number) = card(onShard: 0, of: ledger, startingAt: 1)
+        let (inUse, _) = card(onShard: 1, of: ledger, startingAt: number + 1)
+        let (fresh, _) = card(onShard: 1, of: ledger, startingAt: number + 5000)
+        _ = ledger.perform(requests.make(old, earn(30)))
+        _ = ledger.perform(requests.make(inUse, earn(7)))
+        let refused = ledger.perform(stamped(requests.make(old, .replace(newCard: inUse)), operation: 31))
+        #expect(refused.status == .notPermitted)
+        let replaced = ledger.perform(stamped(requests.make(old, .replace(newCard: fresh)), operation: 32))
+        #expect(replaced.status == .approved)
+        #expect(ledger.perform(requests.make(old, .balance)).status == .cardBlocked, "acknowledged first")
+        ledger.close(snapshot: false)
+        ledger = try Ledger.open(directory: directory.path, configuration: configuration)
+        defer { ledger.close() }
+        let operations = ledger.recoveryReports.flatMap(\.adminRecords).map(\.stamp.operation)
+        #expect(operations == [32], "only the replace the destination applied is repaired")
+    }
 }
