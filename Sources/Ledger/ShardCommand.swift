@@ -80,6 +80,8 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var engagementType = EngagementType(high: 0, low: 0)
     var engagementOutcome = EngagementDecision.Outcome.awarded
     var engagementCount = EngagementCount.zero
+    /// Attach and forwardCard: the kind of the card linked.
+    var cardKind = CardKind.loyalty
 
     var allowPartial: Bool { options.contains(.allowPartial) }
     var isUndo: Bool { options.contains(.undo) }
@@ -205,8 +207,9 @@ struct ShardCommand: Sendable, BitwiseCopyable {
             kind = .replace
             otherCardHash = newCard.hash(key0: cardHashKey.0, key1: cardHashKey.1)
             otherMasked = newCard.masked
-        case .link(let newCard):
-            kind = .link
+        case .link(let newCard, let newKind):
+            kind = .attach
+            cardKind = newKind
             otherCardHash = newCard.hash(key0: cardHashKey.0, key1: cardHashKey.1)
             otherMasked = newCard.masked
         case .adjust(let adjustedAsset, let amount):

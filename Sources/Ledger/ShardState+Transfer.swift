@@ -84,6 +84,7 @@ extension ShardState {
 
     /// The command the destination shard applies for an outbox entry.
     func transferInCommand(_ transfer: OutboxTransfer) -> ShardCommand {
+        if transfer.purpose == .link { return forwardCardCommand(transfer) }
         // A replacement enrols its new card; a bonus pays a member who exists.
         let kind: CommandKind = transfer.isBonus ? .transferIn : .transferInNewCard
         var command = ShardCommand(kind: kind, key: Self.transferKey(transfer.key))
@@ -168,7 +169,9 @@ extension ShardState {
                 idempotency[earn].effect.referrerBonusPoints = 0
             }
         }
-        if destinationStatus != .approved && !transfer.isBonus {
+        if destinationStatus != .approved && transfer.purpose == .link {
+            unlink(transfer)
+        } else if destinationStatus != .approved && !transfer.isBonus {
             let restored = addToBalance(member: Int(transfer.member), transfer.amounts)
             precondition(restored, "restoring a refused transfer overflowed: the balances were just moved out")
             lots.currentTerms = transfer.lotTerms

@@ -46,7 +46,8 @@ extension WALRecord {
             if command.amounts.points > 0 {
                 made.add("bonus.awarded", [LedgerEvent.Field("points", command.amounts.points), balance], reason: 6)
             }
-        case .hold, .void, .balance, .transferIn, .transferInNewCard, .transferDone, .expireLots, .link, .giftUse:
+        case .hold, .void, .balance, .transferIn, .transferInNewCard, .transferDone, .expireLots, .link, .attach,
+            .forwardCard, .giftUse:
             // A hold changes nothing until captured; a balance inquiry nothing; a replacement's halves are told
             // once, by `replace`; expiry is told per lot by the outbox's own step; a linked card and a gift
             // card's payment change no points (the contract has no event for them).

@@ -12,6 +12,15 @@ enum AdminCardJSON {
         }
     }
 
+    /// The card's kind as the ledger keeps it; a gift card's member holds gift cards only.
+    static func kind(_ kind: CardKind, isGift: Bool) -> String {
+        if isGift { return "gift" }
+        switch kind {
+        case .loyalty: return "loyalty"
+        case .bank: return "bank"
+        }
+    }
+
     /// `{"id", "masked", "status", "kind", "memberId"?}` (the member where the answer knows it).
     static func card(
         id: String, masked: MaskedCard, status: String, memberId: String?, kind: String = "loyalty",
@@ -76,7 +85,7 @@ final class CardLookupHandler: AdminLedgerHandler, HTTPHandler {
                 AdminCardJSON.card(
                     id: AdminIdentifier.card(hash), masked: inspection.masked,
                     status: AdminCardJSON.status(inspection.status), memberId: AdminIdentifier.member(memberHash),
-                    kind: inspection.gift == nil ? "loyalty" : "gift", to: &json)
+                    kind: AdminCardJSON.kind(inspection.kind, isGift: inspection.gift != nil), to: &json)
                 json.endObject()
             }
         }
