@@ -62,6 +62,8 @@ extension AdminRecord {
         case .enrol, .profile: change = .enrol
         case .block: change = .block
         case .replace: change = .replace(newCard: command.otherCardHash, newMasked: command.otherMasked)
+        case .attach where command.replacesCard:
+            change = .replace(newCard: command.otherCardHash, newMasked: command.otherMasked)
         case .link, .attach: change = .link(newCard: command.otherCardHash, newMasked: command.otherMasked)
         case .adjust: change = .adjust(asset: command.asset, amount: command.amounts[command.asset])
         case .giftLoad:

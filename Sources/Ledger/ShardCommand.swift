@@ -82,6 +82,8 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var engagementCount = EngagementCount.zero
     /// Attach and forwardCard: the kind of the card linked.
     var cardKind = CardKind.loyalty
+    /// Attach: the new card replaces the command's card (`LedgerOperation.reissue`); the member stays.
+    var replacesCard = false
 
     var allowPartial: Bool { options.contains(.allowPartial) }
     var isUndo: Bool { options.contains(.undo) }
@@ -205,6 +207,11 @@ struct ShardCommand: Sendable, BitwiseCopyable {
         case .block: kind = .block
         case .replace(let newCard):
             kind = .replace
+            otherCardHash = newCard.hash(key0: cardHashKey.0, key1: cardHashKey.1)
+            otherMasked = newCard.masked
+        case .reissue(let newCard):
+            kind = .attach
+            replacesCard = true
             otherCardHash = newCard.hash(key0: cardHashKey.0, key1: cardHashKey.1)
             otherMasked = newCard.masked
         case .link(let newCard, let newKind):

@@ -178,8 +178,8 @@ enum TransferPurpose: UInt8, BitwiseCopyable {
     /// A referral bonus (or its claw-back when `amounts` is negative) for the member holding `newCardHash`:
     /// never enrols a card, and a refusal restores nothing (`transferIn` with `bonus`).
     case bonus = 1
-    /// A card linked to a member of another shard: make it forward there (`forwardCard`); `card` is the
-    /// member's copy of it, unlinked on a refusal.
+    /// A card linked to a member of another shard: make it forward there (`forwardCard`); the member's copy of
+    /// it is unlinked on a refusal, and `card` (when not -1) is the card it replaced, given back its status.
     case link = 2
 }
 

@@ -71,7 +71,8 @@ extension ShardState {
     /// Gives the member of the command's card another card, inserted on this shard (the member's), so the shard's
     /// order decides a race with a terminal enrolling the same card here. A card whose hash places it on another
     /// shard also gets a forwarding record there (`attach` only; a kind 25 `link` record was declined so).
-    func performLink(_ command: ShardCommand) -> OperationResult {
+    /// With `replacesCard` the new card takes the old one's kind and the old one is marked replaced.
+    func performLink(_ command: inout ShardCommand) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .link)
         guard let index = cards.find(command.cardHash), cards.cards[index].status != .forwarded else {
             result.status = .unknownCard
@@ -79,15 +80,18 @@ extension ShardState {
         }
         let member = cards.cards[index].member
         result.member = member
+        if command.replacesCard { command.cardKind = cards.cards[index].kind }
         let cardShard = Self.shard(of: command.otherCardHash, shardCount: shardCount)
-        if cardShard != shardIndex && command.kind == .link {
+        if command.replacesCard && cards.cards[index].status == .replaced {
+            result.status = .notPermitted
+        } else if cardShard != shardIndex && command.kind == .link {
             result.status = .declined
         } else if cards.find(command.otherCardHash) != nil {
             result.status = .notPermitted
         } else if cards.isFull {
             result.status = .capacityExceeded
         } else if cardShard != shardIndex, let slot = freeOutboxSlot() {
-            openForwarding(command, member: member, cardShard: cardShard, slot: slot)
+            openForwarding(command, member: member, oldCard: command.replacesCard ? index : -1, cardShard, slot: slot)
         } else if cardShard != shardIndex {
             result.status = .capacityExceeded
         } else {
@@ -97,6 +101,7 @@ extension ShardState {
                     kind: command.cardKind))
             members[Int(member)].cardCount += 1
         }
+        if result.status == .approved && command.replacesCard { cards.cards[index].status = .replaced }
         return result
     }
 

@@ -119,7 +119,7 @@ extension ShardState {
         case .replace: return performReplace(command, nowMs: nowMs)
         case .adjust: return performAdjust(command, nowMs: nowMs)
         case .engage: return performEngage(&command, nowMs: nowMs)
-        case .link, .attach: return performLink(command)
+        case .link, .attach: return performLink(&command)
         case .giftLoad: return performGiftLoad(command)
         case .giftUse: return performGiftUse(command)
         case .none, .transferIn, .transferInNewCard, .forwardCard, .transferDone, .expireLots, .inspect:

@@ -12,29 +12,31 @@
 /// Recovery resends every pending entry, so a crash between the records completes the link or undoes it.
 extension ShardState {
     /// Step 1 after the checks: the member's copy of the card and the outbox entry, in the `attach` record.
-    func openForwarding(_ command: ShardCommand, member: Int32, cardShard: Int, slot: Int) {
+    /// `oldCard`: the card the new one replaces (-1: a link), restored with its status when the card's shard refuses.
+    func openForwarding(_ command: ShardCommand, member: Int32, oldCard: Int, _ cardShard: Int, slot: Int) {
         precondition(cardShard != shardIndex && !cards.isFull, "a forwarding names another shard and fits")
-        let card = cards.insert(
+        _ = cards.insert(
             CardRecord(
                 hash: command.otherCardHash, masked: command.otherMasked, member: member, status: .active,
                 kind: command.cardKind))
         members[Int(member)].cardCount += 1
         let transfer = OutboxTransfer(
             key: command.key, newCardHash: command.otherCardHash, newCardMasked: command.otherMasked, amounts: .zero,
-            member: member, card: Int32(card), destinationShard: Int32(cardShard), previousCardStatus: .active,
-            isPending: true, purpose: .link)
+            member: member, card: Int32(oldCard), destinationShard: Int32(cardShard),
+            previousCardStatus: oldCard >= 0 ? cards.cards[oldCard].status : .active, isPending: true, purpose: .link)
         if slot == outbox.count { outbox.append(transfer) } else { outbox[slot] = transfer }
     }
 
     /// The command the card's shard applies for a link's outbox entry.
     func forwardCardCommand(_ transfer: OutboxTransfer) -> ShardCommand {
-        precondition(transfer.purpose == .link && transfer.card >= 0, "a link entry names the member's copy")
+        precondition(transfer.purpose == .link, "a link entry")
+        guard let copy = cards.find(transfer.newCardHash) else { preconditionFailure("a link keeps the member's copy") }
         var command = ShardCommand(kind: .forwardCard, key: Self.transferKey(transfer.key))
         command.cardHash = transfer.newCardHash
         command.masked = transfer.newCardMasked
         command.sourceShard = Int32(shardIndex)
         command.originalKey = transfer.key
-        command.cardKind = cards.cards[Int(transfer.card)].kind
+        command.cardKind = cards.cards[copy].kind
         return command
     }
 
@@ -72,13 +74,15 @@ extension ShardState {
             reply: reply, isLogged: true, transferAcknowledgement: (homeShard, command.originalKey, reply.status))
     }
 
-    /// Step 3 on a decline: the member's copy is kept (tables never delete) but no longer the member's card.
+    /// Step 3 on a decline: the member's copy is kept (tables never delete) but no longer the member's card; a
+    /// replaced card gets its status back.
     func unlink(_ transfer: OutboxTransfer) {
         precondition(transfer.purpose == .link, "only a link is unlinked")
-        let card = Int(transfer.card)
-        precondition(cards.cards[card].member == transfer.member, "the member's copy names its member")
-        cards.cards[card].status = .unlinked
+        guard let copy = cards.find(transfer.newCardHash) else { preconditionFailure("a link keeps the member's copy") }
+        precondition(cards.cards[copy].member == transfer.member, "the member's copy names its member")
+        cards.cards[copy].status = .unlinked
         members[Int(transfer.member)].cardCount -= 1
+        if transfer.card >= 0 { cards.cards[Int(transfer.card)].status = transfer.previousCardStatus }
     }
 
     /// The member's shard of a client command whose card forwards from this shard; nil when it is decided here.

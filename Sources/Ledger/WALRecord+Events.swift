@@ -31,6 +31,8 @@ extension WALRecord {
             made.add("card.blocked", [LedgerEvent.Field("reason", Int64(command.admin.reason))])
         case .replace:
             made.add("card.replaced", [], otherCard: command.otherMasked)
+        case .attach where command.replacesCard:
+            made.add("card.replaced", [], otherCard: command.otherMasked)
         case .adjust:
             // An operator's adjustment: a credit to the member is a bonus, a debit takes value back.
             let amount = command.amounts[command.asset]

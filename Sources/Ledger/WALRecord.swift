@@ -171,7 +171,7 @@ enum WALRecord {
             writer.put(command.otherCardHash)
             writer.put(command.otherMasked.packed)
             writer.put(command.cardKind.rawValue)
-            writer.put(UInt8(0))
+            writer.put(UInt8(command.replacesCard ? 1 : 0))
             writer.put(UInt16(0))
             writer.put(UInt32(0))
         case .forwardCard:
@@ -296,9 +296,11 @@ enum WALRecord {
             command.otherMasked = MaskedCard(packed: masked)
         case .attach:
             guard let other = reader.cardHash(), let masked = reader.get(UInt64.self),
-                let kind = reader.get(UInt8.self).flatMap(CardKind.init(rawValue:)), reader.get(UInt8.self) == 0,
-                reader.get(UInt16.self) == 0, reader.get(UInt32.self) == 0
+                let kind = reader.get(UInt8.self).flatMap(CardKind.init(rawValue:)),
+                let replaces = reader.get(UInt8.self), replaces <= 1, reader.get(UInt16.self) == 0,
+                reader.get(UInt32.self) == 0
             else { return false }
+            command.replacesCard = replaces == 1
             command.otherCardHash = other
             command.otherMasked = MaskedCard(packed: masked)
             command.cardKind = kind

@@ -136,9 +136,10 @@ final class BlockCardHandler: AdminLedgerHandler, HTTPHandler {
     }
 }
 
-/// `POST /v1/cards/{id}/replace {"newPan"}` (operator, admin): 200 `{"old", "new"}`; the new card carries the
-/// member's balances, lots, holds, tier and history (the ledger's replace, across shards when it must); the old
-/// card answers 62 at terminals. 409 when the new card is in use or the old one was replaced already.
+/// `POST /v1/cards/{id}/replace {"newPan"}` (operator, admin): 200 `{"old", "new"}`; the new card joins the same
+/// member (balances, lots, holds, tier, history and its id stay: the ledger's `reissue`; a new card of another shard
+/// forwards to the member's); the old card answers 62 at terminals. 409 when the new card is in use or the old one
+/// was replaced already.
 final class ReplaceCardHandler: AdminLedgerHandler, HTTPHandler {
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
@@ -182,7 +183,7 @@ final class ReplaceCardHandler: AdminLedgerHandler, HTTPHandler {
         let newId = AdminIdentifier.card(newHash)
         let newMasked = newCard.masked
         write.run(
-            AdminLedger.request(cardHash: hash, operation: .replace(newCard: newCard)), reason: 0,
+            AdminLedger.request(cardHash: hash, operation: .reissue(newCard: newCard)), reason: 0,
             change: .replace(newCard: newHash, newMasked: newMasked),
             answer: { reply in
                 AdminCardJSON.answer(200) { json in
@@ -200,8 +201,8 @@ final class ReplaceCardHandler: AdminLedgerHandler, HTTPHandler {
                 case .cardBlocked, .notPermitted:
                     HTTPProblem(
                         .conflict,
-                        detail: "card \(id) cannot be replaced by \(newMasked): the new card is in use, the old "
-                            + "one was replaced already, or (across shards) the member has holds")
+                        detail: "card \(id) cannot be replaced by \(newMasked): the new card is in use, or the old "
+                            + "one was replaced already")
                 default: HTTPProblem(.conflict, detail: "card \(id) cannot be replaced (\(status))")
                 }
             })

@@ -106,6 +106,33 @@ import Testing
         }
     }
 
+    @Test("reissue across shards: the member stays (its first card, hence its id), the new card forwards to it")
+    mutating func reissueKeepsMember() throws {
+        defer { directory.remove() }
+        let configuration = testConfiguration(shards: 2, clock: clock)
+        var ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        let (old, new) = memberAndForeignCard(ledger)
+        let taken = card(onShard: 1, of: ledger, startingAt: 5000).0
+        _ = ledger.perform(requests.make(old, earn(30)))
+        _ = ledger.perform(requests.make(taken, earn(5)))
+        #expect(ledger.perform(requests.make(old, .reissue(newCard: taken))).status == .notPermitted)
+        #expect(ledger.perform(requests.make(old, earn(1))).balance.points == 31, "the old card is given back")
+        #expect(ledger.perform(requests.make(old, .reissue(newCard: new))).status == .approved)
+        #expect(ledger.perform(requests.make(old, earn(1))).status == .cardBlocked)
+        #expect(ledger.perform(requests.make(new, earn(4))).balance.points == 35, "decided on the member's shard")
+        let seen = try inspect(ledger, new, tag: 906)
+        #expect(seen.memberCards.first?.hash == ledger.cardHash(of: old), "the member's id is its first card")
+        #expect(seen.memberCards.map(\.status) == [.replaced, .active])
+        ledger.close(snapshot: false)
+        ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        #expect(ledger.perform(requests.make(new, .balance)).balance.points == 35)
+        #expect(try inspect(ledger, old, tag: 907).memberCards.count == 2, "the old id still reads the member")
+        ledger.close()
+        let totals = try Ledger.inspect(directory: directory.data, configuration: configuration)
+        #expect(totals.members == 2 && totals.cardsForwarded == 1 && totals.pendingTransfers == 0)
+        #expect(totals.cardsReplaced == 1 && totals.balance.points == 40)
+    }
+
     @Test("the card's kind and home shard sit in the record's former tail padding: 32 bytes, snapshots still load")
     func cardRecordLayout() {
         #expect(MemoryLayout<CardRecord>.stride == 32 && MemoryLayout<CardRecord>.size == 32)

@@ -89,6 +89,9 @@ struct AdminMembersAndCardsTests {
         #expect(!replaced.body.contains(new) && !replaced.body.contains(old))
         #expect(try client.exchange(terminal.balance(new)).available == 300)
         #expect(try client.exchange(terminal.purchase(old, 1_000)).code == "62")
+        let oldMember = try Self.cardId(port, token: admin, pan: old).member
+        #expect(try Self.cardId(port, token: admin, pan: new).member == oldMember, "the member keeps its id")
+        #expect(try AdminAccessClient.call(port, "GET", "/v1/members/\(oldMember)", token: admin).code == 200)
         let inUse = try Self.post(port, "/v1/cards/\(oldId)/replace", token: admin, #"{"newPan":"\#(lost)"}"#)
         #expect(inUse.code == 409)
         let other = Wire.card(6, test: 13)
