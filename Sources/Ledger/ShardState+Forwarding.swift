@@ -44,12 +44,7 @@ extension ShardState {
     func applyForwardCard(_ command: ShardCommand, nowMs: Int64) -> ApplyResult {
         let homeShard = Int(command.sourceShard)
         precondition(homeShard != shardIndex && homeShard < shardCount, "a forwarding names another shard")
-        if let position = idempotency.find(command.key) {
-            let status = idempotency[position].outcome.status
-            let reply = LedgerReply(tag: command.tag, key: command.originalKey, status: status)
-            return ApplyResult(
-                reply: reply, isLogged: false, transferAcknowledgement: (homeShard, command.originalKey, status))
-        }
+        if let repeated = repeatedTransferHalf(command) { return repeated }
         var result = OperationResult(.approved, card: command.masked, kind: .forwardCard)
         if cards.find(command.cardHash) != nil {
             result.status = .notPermitted
@@ -61,17 +56,7 @@ extension ShardState {
                     hash: command.cardHash, masked: command.masked, member: -1, status: .forwarded,
                     kind: command.cardKind, homeShard: UInt16(homeShard)))
         }
-        var reply = makeReply(command, result)
-        reply.key = command.originalKey
-        let outcome = StoredOutcome(
-            balance: .zero, available: .zero, credited: .zero, debited: .zero, card: reply.card, status: reply.status)
-        _ = idempotency.insert(
-            IdempotencyEntry(
-                key: command.key, reference: .zero, terminalReference: .zero, digest: command.digest,
-                createdAtMs: nowMs, outcome: outcome, effect: result.effect),
-            nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs)
-        return ApplyResult(
-            reply: reply, isLogged: true, transferAcknowledgement: (homeShard, command.originalKey, reply.status))
+        return rememberTransferHalf(command, result, nowMs: nowMs)
     }
 
     /// Step 3 on a decline: the member's copy is kept (tables never delete) but no longer the member's card; a

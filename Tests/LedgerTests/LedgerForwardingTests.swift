@@ -74,12 +74,6 @@ import Testing
         #expect(ledger.perform(requests.make(member, .balance)).balance.points == 30)
     }
 
-    /// Leaves the last `count` records of a shard's log unwritten, as if the process died before they were.
-    func dropLastRecords(shard: Int, count: Int) throws {
-        let path = try SegmentFile.paths(in: directory.data + "/shard-00\(shard)").last!
-        try SegmentFile.unwriteLastRecords(path: path, count: count)
-    }
-
     @Test("a crash between the two records: recovery completes the link, whether the card's half was written or not")
     mutating func crashBetweenHalves() throws {
         defer { directory.remove() }
@@ -93,8 +87,8 @@ import Testing
             // an inspection logs nothing, so transferDone is the last record there.
             _ = try inspect(ledger, member, tag: 905)
             ledger.close(snapshot: false)
-            try dropLastRecords(shard: 0, count: 1)
-            if !cardHalfWritten { try dropLastRecords(shard: 1, count: 1) }
+            try directory.dropLastRecords(shard: 0, count: 1)
+            if !cardHalfWritten { try directory.dropLastRecords(shard: 1, count: 1) }
             #expect(try Ledger.inspect(directory: directory.data, configuration: configuration).pendingTransfers == 1)
             let reopened = try Ledger.open(directory: directory.data, configuration: configuration)
             let paid = reopened.perform(requests.make(linked, earn(4)))
