@@ -64,7 +64,9 @@ extension AdminRecord {
         case .enrol, .profile: change = .enrol
         case .block: change = .block
         case .replace: change = .replace(newCard: command.otherCardHash, newMasked: command.otherMasked)
-        case .link: change = .link(newCard: command.otherCardHash, newMasked: command.otherMasked)
+        case .attach where command.replacesCard:
+            change = .replace(newCard: command.otherCardHash, newMasked: command.otherMasked)
+        case .link, .attach: change = .link(newCard: command.otherCardHash, newMasked: command.otherMasked)
         case .adjust: change = .adjust(asset: command.asset, amount: command.amounts[command.asset])
         case .giftLoad:
             change =
@@ -94,6 +96,7 @@ public struct CardInspection: Hashable, Sendable {
     }
     public var status: Status
     public var masked: MaskedCard
+    public var kind: CardKind = .loyalty
     /// The member's cards (each with its hash, masked form and status), oldest first.
     public var memberCards: [MemberCard]
     public var balance: AssetAmounts
@@ -108,5 +111,6 @@ public struct CardInspection: Hashable, Sendable {
         public var hash: CardHash
         public var masked: MaskedCard
         public var status: Status
+        public var kind: CardKind = .loyalty
     }
 }

@@ -5,6 +5,8 @@ public struct LedgerTotals: Sendable, Equatable {
     public var cards = 0
     public var cardsBlocked = 0
     public var cardsReplaced = 0
+    /// Forwarding records: cards linked to a member of another shard (counted again there, in `cards`).
+    public var cardsForwarded = 0
     public var balance = AssetAmounts.zero
     public var held = AssetAmounts.zero
     public var activeHolds = 0
@@ -88,6 +90,7 @@ extension ShardState {
         for index in 0..<cards.count {
             if cards.cards[index].status == .blocked { totals.cardsBlocked += 1 }
             if cards.cards[index].status == .replaced { totals.cardsReplaced += 1 }
+            if cards.cards[index].status == .forwarded { totals.cardsForwarded += 1 }
         }
         for index in 0..<members.count {
             totals.balance.points += members[index].balance.points
@@ -141,7 +144,9 @@ extension ShardState {
             throw .damagedSnapshot(file: directory, reason: "member \(index) held amounts disagree with its holds")
         }
         for index in 0..<cards.count
-        where cards.cards[index].member < 0 || Int(cards.cards[index].member) >= members.count {
+        where cards.cards[index].status != .forwarded
+            && (cards.cards[index].member < 0 || Int(cards.cards[index].member) >= members.count)
+        {
             throw .damagedSnapshot(file: directory, reason: "card \(index) names a missing member")
         }
         try checkLotInvariants(directory: directory)

@@ -88,11 +88,17 @@ public enum LedgerOperation: Sendable {
     /// correction); declined `insufficientFunds` when it would make the available balance negative. Credits form
     /// lots under `lotTerms` like an earn.
     case adjust(asset: Asset, amount: Int64)
-    /// Give the card's member another card, `newCard`, which must be new and live on the same shard (a member's
-    /// cards live with it): declined `notPermitted` when the card is in use, `declined` when it belongs to
-    /// another shard. Exactly once on the member's shard, so a terminal enrolling the same card at the same
-    /// moment is ordered before or after it: one of the two wins, never two members.
-    case link(newCard: CardNumber)
+    /// Give the card's member another card, `newCard` of `kind`, which must be new: declined `notPermitted` when
+    /// the card is in use. Exactly once on the member's shard, so a terminal enrolling the same card at the same
+    /// moment is ordered before or after it: one of the two wins, never two members. When the card's hash places
+    /// it on another shard, that shard gets a forwarding record (the reply comes from there once it is durable)
+    /// and sends the card's commands to the member's shard, which decides them (ShardState+Forwarding.swift).
+    case link(newCard: CardNumber, kind: CardKind = .loyalty)
+    /// Replace the card by `newCard` for the same member, which stays on its shard with its balances, lots, holds
+    /// and gift value (and so keeps its id): `link` of a card of the old card's kind plus the old card marked
+    /// replaced, in one record; across shards the new card forwards to the member's shard. Declined
+    /// `notPermitted` when the new card is in use or the old one was replaced already.
+    case reissue(newCard: CardNumber)
     /// Read the card and its member (`Ledger.takeInspection(tag:)` after the reply); logs and changes nothing.
     case inspect
     /// Issue a gift card: enrol the card (unknown so far, else `notPermitted`) with a member of its own and a gift

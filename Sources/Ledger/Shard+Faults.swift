@@ -48,7 +48,8 @@ extension Shard {
     /// Answers `systemError` without applying anything. While the shard only declines (not stopped), transfer
     /// halves are kept for later instead: their other half is already logged on a peer.
     func decline(_ command: ShardCommand) {
-        if failure == nil && (command.kind.isTransferIn || command.kind == .transferDone) {
+        let isTransferHalf = command.kind.isTransferIn || command.kind == .transferDone || command.kind == .forwardCard
+        if failure == nil && isTransferHalf {
             precondition(faults.deferred.count < queue.internalReserve, "deferred transfers beyond the reserve")
             faults.deferred.append(command)
             return

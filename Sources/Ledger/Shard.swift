@@ -24,6 +24,8 @@ final class Shard: @unchecked Sendable {
     private var replies = ReplyBatch()
     private var transfersToSend: [(ShardCommand, OutboxTransfer)] = []
     private var acknowledgements: [(Int, ShardCommand)] = []
+    /// Commands on cards that forward to another shard, per member's shard, handed over after the batch's commit.
+    private var forwards: [[ShardCommand]] = []
     private var batchTimeMs: Int64 = 0
     private var recordsSinceSnapshot = 0
     /// Set when the log failed (fail-stop): the shard declines everything until a restart.
@@ -59,6 +61,7 @@ final class Shard: @unchecked Sendable {
             internalReserve: configuration.transfersInFlightMax * configuration.shardCount * 2)
         copyBudget = CheckpointCopyBudget(bytesMax: configuration.checkpointCopyBytesMax)
         statistics.recordMembers(state.members.count)
+        forwards = Array(repeating: [], count: configuration.shardCount)
     }
 
     func start() {
@@ -143,6 +146,10 @@ final class Shard: @unchecked Sendable {
         if failure == nil && !writer.hasRoomForRecord { commitAndDeliver() }
         guard failure == nil, !writer.isBatchEmpty || hasRoomForBatch() else {
             decline(command)
+            return
+        }
+        if let home = state.forwardingShard(of: command) {
+            forwards[home].append(command)
             return
         }
         state.applyRulesExpiry(&command, nowMs: batchTimeMs)
@@ -240,8 +247,25 @@ final class Shard: @unchecked Sendable {
         transfersToSend.removeAll(keepingCapacity: true)
         for (sourceShard, done) in acknowledgements { peers[sourceShard].queue.pushInternal(done) }
         acknowledgements.removeAll(keepingCapacity: true)
+        handOverForwards()
         // Last, so that a client who saw a transfer's reply finds its acknowledgement already queued.
         replies.deliver(through: sinks)
+    }
+
+    /// Hands each member's shard the commands on its cards that forward from here: one lock per shard and batch.
+    /// They count against that shard's client queue like any request: beyond it they are answered `overloaded`.
+    /// After the commit, so the forwarding record a command relied on is durable before its member's shard acts.
+    private func handOverForwards() {
+        for home in forwards.indices where !forwards[home].isEmpty {
+            precondition(home != index, "a card never forwards to its own shard")
+            let accepted = failure == nil ? peers[home].queue.push(contentsOf: forwards[home]) : 0
+            for refused in forwards[home][accepted...] {
+                let status: LedgerStatus = failure == nil ? .overloaded : .systemError
+                deliverLater(refused, LedgerReply(tag: refused.tag, key: refused.key, status: status))
+            }
+            statistics.recordForwards(accepted)
+            forwards[home].removeAll(keepingCapacity: true)
+        }
     }
 
     /// Starts a checkpoint: the header and counts are taken here, the tables are written by a checkpoint thread

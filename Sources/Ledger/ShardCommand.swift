@@ -82,6 +82,10 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var engagementCount = EngagementCount.zero
     /// LotteryEntry: the lottery, the entries, the points they cost and when the lottery closes.
     var lottery = LotteryPurchase.none
+    /// Attach and forwardCard: the kind of the card linked.
+    var cardKind = CardKind.loyalty
+    /// Attach: the new card replaces the command's card (`LedgerOperation.reissue`); the member stays.
+    var replacesCard = false
 
     var allowPartial: Bool { options.contains(.allowPartial) }
     var isUndo: Bool { options.contains(.undo) }
@@ -207,8 +211,14 @@ struct ShardCommand: Sendable, BitwiseCopyable {
             kind = .replace
             otherCardHash = newCard.hash(key0: cardHashKey.0, key1: cardHashKey.1)
             otherMasked = newCard.masked
-        case .link(let newCard):
-            kind = .link
+        case .reissue(let newCard):
+            kind = .attach
+            replacesCard = true
+            otherCardHash = newCard.hash(key0: cardHashKey.0, key1: cardHashKey.1)
+            otherMasked = newCard.masked
+        case .link(let newCard, let newKind):
+            kind = .attach
+            cardKind = newKind
             otherCardHash = newCard.hash(key0: cardHashKey.0, key1: cardHashKey.1)
             otherMasked = newCard.masked
         case .adjust(let adjustedAsset, let amount):

@@ -21,14 +21,24 @@ enum CardStatus: UInt8, BitwiseCopyable {
     case active = 0
     case blocked = 1
     case replaced = 2
+    /// On the card's own shard, a card whose member lives on `homeShard`: its commands are decided there.
+    case forwarded = 3
+    /// On the member's shard, a link the card's shard refused (the card is in use there): kept, never used.
+    case unlinked = 4
 }
 
-/// One card: its keyed hash (the lookup key), its masked form, its member. 32 bytes.
+/// One card: its keyed hash (the lookup key), its masked form, its member, its kind. 32 bytes: `kind` and
+/// `homeShard` sit in what was tail padding, zero in every snapshot written before them (the tables are
+/// calloc'd and a record's padding is never written), which reads as a loyalty card that forwards nowhere.
 struct CardRecord: BitwiseCopyable, Equatable {
     var hash: CardHash
     var masked: MaskedCard
+    /// The member's index on this shard; -1 for a `.forwarded` card (its member is on `homeShard`).
     var member: Int32
     var status: CardStatus
+    var kind: CardKind = .loyalty
+    /// With `.forwarded`: the shard of the card's member, where the card has its own record.
+    var homeShard: UInt16 = 0
 }
 
 /// An active or free hold. Free holds form a list through `next`.
@@ -89,6 +99,14 @@ enum CommandKind: UInt8, BitwiseCopyable {
     case transferInNewCard = 24
     /// Another card for the member of the command's card (`LedgerOperation.link`), on the member's shard.
     case link = 25
+    /// Another card of the member, with its kind (`LedgerOperation.link`), on the member's shard. When the card's
+    /// hash places it on another shard the member's shard keeps the card (it decides for it) and opens an outbox
+    /// entry whose other half is `forwardCard` there (ShardState+Forwarding.swift). Kind 25 records replay as
+    /// loyalty links on one shard.
+    case attach = 26
+    /// The card's shard half of a cross-shard `attach`: the card forwards to the member's shard; declined when
+    /// the card is in use there, so the member's shard marks its copy unlinked.
+    case forwardCard = 27
 
     /// Either destination half of a transfer (they share a record layout and `applyTransferIn`).
     var isTransferIn: Bool { self == .transferIn || self == .transferInNewCard }
@@ -150,12 +168,27 @@ struct OutboxTransfer: BitwiseCopyable, Equatable {
     var destinationShard: Int32
     var previousCardStatus: CardStatus
     var isPending: Bool
-    /// A referral bonus (or its claw-back when `amounts` is negative) for the member holding `newCardHash`:
-    /// never enrols a card, and a refusal restores nothing.
-    var isBonus: Bool = false
+    /// What the other half does (one byte where `isBonus` was: 0 replacement, 1 bonus, as before).
+    var purpose: TransferPurpose = .replacement
     /// The lot days the moved value keeps: per asset the source member's latest-expiring lot (so no moved value
     /// expires sooner than it would have). Sent with the destination half, used again when a refusal restores it.
     var lotTerms: LotTerms = .neverExpires
+}
+
+/// What an outbox entry asks of the other shard.
+enum TransferPurpose: UInt8, BitwiseCopyable {
+    /// Enrol the new card of a replacement and credit the moved balances (`transferInNewCard`).
+    case replacement = 0
+    /// A referral bonus (or its claw-back when `amounts` is negative) for the member holding `newCardHash`:
+    /// never enrols a card, and a refusal restores nothing (`transferIn` with `bonus`).
+    case bonus = 1
+    /// A card linked to a member of another shard: make it forward there (`forwardCard`); the member's copy of
+    /// it is unlinked on a refusal, and `card` (when not -1) is the card it replaced, given back its status.
+    case link = 2
+}
+
+extension OutboxTransfer {
+    var isBonus: Bool { purpose == .bonus }
 }
 
 extension OperationEffect {

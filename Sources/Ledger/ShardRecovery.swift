@@ -26,7 +26,7 @@ struct ShardRecovery {
     func recover(into state: ShardState) throws(LedgerError) -> Report {
         var afterSequence: UInt64 = 0
         var snapshotCRC: UInt32?
-        var adminRecords: [AdminRecord] = []
+        var adminRecords: [(key: IdempotencyKey, record: AdminRecord)] = []
         let snapshotPath = try Snapshot.newest(in: directory)
         state.idempotency.store = KeyStore(
             directory: directory, shardIndex: state.shardIndex, bufferCapacity: state.limits.keyBufferEntriesMax,
@@ -50,13 +50,17 @@ struct ShardRecovery {
             // Records after the snapshot are contiguous (the reader checks it), so this is the record's sequence.
             sequence += 1
             try Self.replay(body, sequence: sequence, into: state, file: file, offset: offset)
-            if let record = AdminRecord(body) { adminRecords.append(record) }
+            if let record = AdminRecord(body) { adminRecords.append((body.command.key, record)) }
+            // A cross-shard change the other shard refused was undone here: it never happened, no entry.
+            if body.command.kind == .transferDone && body.command.destinationStatus != .approved {
+                adminRecords.removeAll { $0.key == body.command.key }
+            }
         }
         return Report(
             snapshotSequence: afterSequence, snapshotPath: snapshotPath, recordsReplayed: outcome.recordsReplayed,
             recordsVerified: outcome.recordsVerified, lastSequence: outcome.position.nextSequence - 1,
             tornTail: outcome.tornTail, acceptedDamage: outcome.acceptedDamage, position: outcome.position,
-            newestRecordTimeMs: outcome.newestTimeMs, adminRecords: adminRecords)
+            newestRecordTimeMs: outcome.newestTimeMs, adminRecords: adminRecords.map(\.record))
     }
 
     /// Starts the next record's hash-table misses while this one is applied (an unchecked hint only).

@@ -75,27 +75,40 @@ extension ShardState {
         return result
     }
 
-    /// Gives the member of the command's card another card: inserted on this shard (where the card's hash places
-    /// it and the member lives), so the shard's order decides a race with a terminal enrolling the same card.
-    func performLink(_ command: ShardCommand) -> OperationResult {
+    /// Gives the member of the command's card another card, inserted on this shard (the member's), so the shard's
+    /// order decides a race with a terminal enrolling the same card here. A card whose hash places it on another
+    /// shard also gets a forwarding record there (`attach` only; a kind 25 `link` record was declined so).
+    /// With `replacesCard` the new card takes the old one's kind and the old one is marked replaced.
+    func performLink(_ command: inout ShardCommand) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .link)
-        guard let index = cards.find(command.cardHash) else {
+        guard let index = cards.find(command.cardHash), cards.cards[index].status != .forwarded else {
             result.status = .unknownCard
             return result
         }
         let member = cards.cards[index].member
         result.member = member
-        if Self.shard(of: command.otherCardHash, shardCount: shardCount) != shardIndex {
+        if command.replacesCard { command.cardKind = cards.cards[index].kind }
+        let cardShard = Self.shard(of: command.otherCardHash, shardCount: shardCount)
+        if command.replacesCard && cards.cards[index].status == .replaced {
+            result.status = .notPermitted
+        } else if cardShard != shardIndex && command.kind == .link {
             result.status = .declined
         } else if cards.find(command.otherCardHash) != nil {
             result.status = .notPermitted
         } else if cards.isFull {
             result.status = .capacityExceeded
+        } else if cardShard != shardIndex, let slot = freeOutboxSlot() {
+            openForwarding(command, member: member, oldCard: command.replacesCard ? index : -1, cardShard, slot: slot)
+        } else if cardShard != shardIndex {
+            result.status = .capacityExceeded
         } else {
             _ = cards.insert(
-                CardRecord(hash: command.otherCardHash, masked: command.otherMasked, member: member, status: .active))
+                CardRecord(
+                    hash: command.otherCardHash, masked: command.otherMasked, member: member, status: .active,
+                    kind: command.cardKind))
             members[Int(member)].cardCount += 1
         }
+        if result.status == .approved && command.replacesCard { cards.cards[index].status = .replaced }
         return result
     }
 
@@ -112,14 +125,17 @@ extension ShardState {
         var memberCards: [CardInspection.MemberCard] = []
         for other in 0..<cards.count where cards.cards[other].member == card.member {
             let record = cards.cards[other]
+            guard let status = CardInspection.Status(rawValue: record.status.rawValue) else { continue }
             memberCards.append(
-                CardInspection.MemberCard(
-                    hash: record.hash, masked: record.masked, status: .init(rawValue: record.status.rawValue)!))
+                CardInspection.MemberCard(hash: record.hash, masked: record.masked, status: status, kind: record.kind))
             if memberCards.count == Int(member.cardCount) { break }
         }
         let summary = decisions?.summary(of: member.loyalty) ?? MemberSummary.none
+        // Only a member's card is inspected here: a forwarding record sends its inspection to the member's shard,
+        // and an unlinked copy is never reached (its card's commands go to the shard that refused the link).
         let inspection = CardInspection(
-            status: .init(rawValue: card.status.rawValue)!, masked: card.masked, memberCards: memberCards,
+            status: .init(rawValue: card.status.rawValue) ?? .replaced, masked: card.masked, kind: card.kind,
+            memberCards: memberCards,
             balance: member.balance, available: member.available, tier: summary.tier,
             purchases: Int64(summary.purchaseCount), volumeMinor: summary.purchaseVolumeMinor)
         var withGift = inspection

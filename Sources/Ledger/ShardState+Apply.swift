@@ -6,6 +6,7 @@ extension ShardState {
         lots.currentTerms = command.lotTerms
         switch command.kind {
         case .transferIn, .transferInNewCard: return applyTransferIn(command, nowMs: nowMs)
+        case .forwardCard: return applyForwardCard(command, nowMs: nowMs)
         case .transferDone: return applyTransferDone(command)
         case .expireLots: return applySweep(command, nowMs: nowMs)
         case .inspect: return applyInspect(command)
@@ -43,7 +44,9 @@ extension ShardState {
         var applied = ApplyResult(reply: reply, isLogged: true)
         applied.bonusOut = result.bonusOut
         applied.touchedMember = result.member
-        if command.kind == .replace && result.status == .approved, let transfer = pendingTransfer(command.key) {
+        if command.kind == .replace || command.kind == .attach, result.status == .approved,
+            let transfer = pendingTransfer(command.key)
+        {
             applied.transferOut = transfer
         }
         return applied
@@ -117,10 +120,10 @@ extension ShardState {
         case .adjust: return performAdjust(command, nowMs: nowMs)
         case .engage: return performEngage(&command, nowMs: nowMs)
         case .lotteryEntry: return performLotteryEntry(command, nowMs: nowMs)
-        case .link: return performLink(command)
+        case .link, .attach: return performLink(&command)
         case .giftLoad: return performGiftLoad(command)
         case .giftUse: return performGiftUse(command)
-        case .none, .transferIn, .transferInNewCard, .transferDone, .expireLots, .inspect:
+        case .none, .transferIn, .transferInNewCard, .forwardCard, .transferDone, .expireLots, .inspect:
             preconditionFailure("not a client command: \(command.kind)")
         }
     }

@@ -306,7 +306,8 @@ extension ShardState {
         switch cards.cards[index].status {
         case .active: cards.cards[index].status = .blocked
         case .blocked: break
-        case .replaced: result.status = .notPermitted
+        case .replaced, .unlinked: result.status = .notPermitted
+        case .forwarded: preconditionFailure("a forwarded card's commands are decided on its member's shard")
         }
         return result
     }

@@ -45,7 +45,7 @@ extension ShardState {
         guard let slot = freeOutboxSlot() else { return false }
         let transfer = OutboxTransfer(
             key: key, newCardHash: card, newCardMasked: .none, amounts: amounts, member: Int32(member), card: -1,
-            destinationShard: Int32(destination), previousCardStatus: .active, isPending: true, isBonus: true)
+            destinationShard: Int32(destination), previousCardStatus: .active, isPending: true, purpose: .bonus)
         if slot == outbox.count { outbox.append(transfer) } else { outbox[slot] = transfer }
         result.bonusOut = transfer
         return true

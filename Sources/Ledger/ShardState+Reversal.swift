@@ -111,8 +111,8 @@ extension ShardState {
             return true
         case .giftUse:
             return undoGiftUse(original, &result)
-        case .void, .reverse, .block, .replace, .link, .transferIn, .transferInNewCard, .transferDone, .expireLots,
-            .adjust, .inspect, .giftLoad, .engage, .lotteryEntry, .none:
+        case .void, .reverse, .block, .replace, .link, .attach, .forwardCard, .transferIn, .transferInNewCard,
+            .transferDone, .expireLots, .adjust, .inspect, .giftLoad, .engage, .lotteryEntry, .none:
             result.status = .notPermitted
             return false
         }

@@ -84,6 +84,7 @@ extension ShardState {
 
     /// The command the destination shard applies for an outbox entry.
     func transferInCommand(_ transfer: OutboxTransfer) -> ShardCommand {
+        if transfer.purpose == .link { return forwardCardCommand(transfer) }
         // A replacement enrols its new card; a bonus pays a member who exists.
         let kind: CommandKind = transfer.isBonus ? .transferIn : .transferInNewCard
         var command = ShardCommand(kind: kind, key: Self.transferKey(transfer.key))
@@ -100,13 +101,7 @@ extension ShardState {
 
     /// Destination half. A repeat (after a resend) changes nothing and is acknowledged again.
     func applyTransferIn(_ command: ShardCommand, nowMs: Int64) -> ApplyResult {
-        let sourceShard = Int(command.sourceShard)
-        if let position = idempotency.find(command.key) {
-            let status = idempotency[position].outcome.status
-            let reply = LedgerReply(tag: command.tag, key: command.originalKey, status: status)
-            return ApplyResult(
-                reply: reply, isLogged: false, transferAcknowledgement: (sourceShard, command.originalKey, status))
-        }
+        if let repeated = repeatedTransferHalf(command) { return repeated }
         var result = OperationResult(.approved, card: command.masked, kind: .transferIn)
         var cardIndex = cards.find(command.cardHash)
         let isInUse = cardIndex != nil && command.kind == .transferInNewCard
@@ -138,6 +133,22 @@ extension ShardState {
         } else {
             result.status = .capacityExceeded
         }
+        return rememberTransferHalf(command, result, nowMs: nowMs)
+    }
+
+    /// A second half already applied (a resend after recovery): its outcome again, acknowledged again, not logged.
+    func repeatedTransferHalf(_ command: ShardCommand) -> ApplyResult? {
+        guard let position = idempotency.find(command.key) else { return nil }
+        let status = idempotency[position].outcome.status
+        let reply = LedgerReply(tag: command.tag, key: command.originalKey, status: status)
+        return ApplyResult(
+            reply: reply, isLogged: false,
+            transferAcknowledgement: (Int(command.sourceShard), command.originalKey, status))
+    }
+
+    /// A second half applied: its outcome remembered under the transfer key, answered under the client's key,
+    /// logged, and acknowledged to the shard that sent it.
+    func rememberTransferHalf(_ command: ShardCommand, _ result: OperationResult, nowMs: Int64) -> ApplyResult {
         var reply = makeReply(command, result)
         reply.key = command.originalKey
         let outcome = StoredOutcome(
@@ -149,7 +160,8 @@ extension ShardState {
                 createdAtMs: nowMs, outcome: outcome, effect: result.effect),
             nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs)
         return ApplyResult(
-            reply: reply, isLogged: true, transferAcknowledgement: (sourceShard, command.originalKey, reply.status),
+            reply: reply, isLogged: true,
+            transferAcknowledgement: (Int(command.sourceShard), command.originalKey, reply.status),
             touchedMember: result.member)
     }
 
@@ -168,7 +180,9 @@ extension ShardState {
                 idempotency[earn].effect.referrerBonusPoints = 0
             }
         }
-        if destinationStatus != .approved && !transfer.isBonus {
+        if destinationStatus != .approved && transfer.purpose == .link {
+            unlink(transfer)
+        } else if destinationStatus != .approved && !transfer.isBonus {
             let restored = addToBalance(member: Int(transfer.member), transfer.amounts)
             precondition(restored, "restoring a refused transfer overflowed: the balances were just moved out")
             lots.currentTerms = transfer.lotTerms

@@ -29,6 +29,7 @@ public final class ShardStatistics: Sendable {
     private let lastCheckpointStall = Atomic<UInt64>(0)
     private let checkpointStallMax = Atomic<UInt64>(0)
     private let chunksSaved = Atomic<Int>(0)
+    private let forwarded = Atomic<Int>(0)
 
     init() {}
 
@@ -72,6 +73,11 @@ public final class ShardStatistics: Sendable {
     }
 
     /// Shard thread: the member count after a batch.
+    /// Commands this shard handed to members' shards for cards that forward from here (ShardState+Forwarding).
+    public var forwardedCount: Int { forwarded.load(ordering: .relaxed) }
+
+    func recordForwards(_ count: Int) { forwarded.add(count, ordering: .relaxed) }
+
     func recordMembers(_ count: Int) {
         precondition(count >= 0, "a member count is not negative")
         memberCount.store(count, ordering: .relaxed)

@@ -31,6 +31,8 @@ extension WALRecord {
             made.add("card.blocked", [LedgerEvent.Field("reason", Int64(command.admin.reason))])
         case .replace:
             made.add("card.replaced", [], otherCard: command.otherMasked)
+        case .attach where command.replacesCard:
+            made.add("card.replaced", [], otherCard: command.otherMasked)
         case .adjust:
             // An operator's adjustment: a credit to the member is a bonus, a debit takes value back.
             let amount = command.amounts[command.asset]
@@ -56,7 +58,8 @@ extension WALRecord {
                     LedgerEvent.Field("lottery", Int64(bitPattern: purchase.lottery)),
                     LedgerEvent.Field("lotteryEntries", purchase.entries),
                 ])
-        case .hold, .void, .balance, .transferIn, .transferInNewCard, .transferDone, .expireLots, .link, .giftUse:
+        case .hold, .void, .balance, .transferIn, .transferInNewCard, .transferDone, .expireLots, .link, .attach,
+            .forwardCard, .giftUse:
             // A hold changes nothing until captured; a balance inquiry nothing; a replacement's halves are told
             // once, by `replace`; expiry is told per lot by the outbox's own step; a linked card and a gift
             // card's payment change no points (the contract has no event for them).

@@ -167,6 +167,19 @@ enum WALRecord {
         case .replace, .link:
             writer.put(command.otherCardHash)
             writer.put(command.otherMasked.packed)
+        case .attach:
+            writer.put(command.otherCardHash)
+            writer.put(command.otherMasked.packed)
+            writer.put(command.cardKind.rawValue)
+            writer.put(UInt8(command.replacesCard ? 1 : 0))
+            writer.put(UInt16(0))
+            writer.put(UInt32(0))
+        case .forwardCard:
+            writer.put(command.originalKey)
+            writer.put(UInt32(command.sourceShard))
+            writer.put(command.cardKind.rawValue)
+            writer.put(UInt8(0))
+            writer.put(UInt16(0))
         case .transferDone:
             writer.put(command.loggedReference)
         case .adjust:
@@ -283,6 +296,24 @@ enum WALRecord {
             guard let other = reader.cardHash(), let masked = reader.get(UInt64.self) else { return false }
             command.otherCardHash = other
             command.otherMasked = MaskedCard(packed: masked)
+        case .attach:
+            guard let other = reader.cardHash(), let masked = reader.get(UInt64.self),
+                let kind = reader.get(UInt8.self).flatMap(CardKind.init(rawValue:)),
+                let replaces = reader.get(UInt8.self), replaces <= 1, reader.get(UInt16.self) == 0,
+                reader.get(UInt32.self) == 0
+            else { return false }
+            command.replacesCard = replaces == 1
+            command.otherCardHash = other
+            command.otherMasked = MaskedCard(packed: masked)
+            command.cardKind = kind
+        case .forwardCard:
+            guard let original = reader.key(), let source = reader.get(UInt32.self), source <= UInt32(UInt16.max),
+                let kind = reader.get(UInt8.self).flatMap(CardKind.init(rawValue:)), reader.get(UInt8.self) == 0,
+                reader.get(UInt16.self) == 0
+            else { return false }
+            command.originalKey = original
+            command.sourceShard = Int32(source)
+            command.cardKind = kind
         case .transferDone:
             guard let reference = reader.get(Int64.self), command.setLoggedReference(reference) else { return false }
         case .adjust:

@@ -593,7 +593,7 @@ extension AdminAPIDocument {
     "/v1/cards": {
       "post": {
         "operationId": "linkCard",
-        "summary": "Gives a member another card (one member, several cards): terminal requests on either card earn and redeem on the member's one account (operator, admin). 409 when the card is in use, or lives on another ledger shard than the member (linking across shards is not built yet; with the default single shard every card links); 404 for an unknown member.",
+        "summary": "Gives a member another card (one member, several cards): terminal requests on either card earn and redeem on the member's one account (operator, admin). 409 when the card is in use; 404 for an unknown member. A card of another ledger shard than the member gets a forwarding record there, so its terminal requests are decided on the member's shard.",
         "security": [
           {
             "bearer": []

@@ -12,6 +12,15 @@ enum AdminCardJSON {
         }
     }
 
+    /// The card's kind as the ledger keeps it; a gift card's member holds gift cards only.
+    static func kind(_ kind: CardKind, isGift: Bool) -> String {
+        if isGift { return "gift" }
+        switch kind {
+        case .loyalty: return "loyalty"
+        case .bank: return "bank"
+        }
+    }
+
     /// `{"id", "masked", "status", "kind", "memberId"?}` (the member where the answer knows it).
     static func card(
         id: String, masked: MaskedCard, status: String, memberId: String?, kind: String = "loyalty",
@@ -76,7 +85,7 @@ final class CardLookupHandler: AdminLedgerHandler, HTTPHandler, @unchecked Senda
                 AdminCardJSON.card(
                     id: AdminIdentifier.card(hash), masked: inspection.masked,
                     status: AdminCardJSON.status(inspection.status), memberId: AdminIdentifier.member(memberHash),
-                    kind: inspection.gift == nil ? "loyalty" : "gift", to: &json)
+                    kind: AdminCardJSON.kind(inspection.kind, isGift: inspection.gift != nil), to: &json)
                 json.endObject()
             }
         }
@@ -127,9 +136,10 @@ final class BlockCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendab
     }
 }
 
-/// `POST /v1/cards/{id}/replace {"newPan"}` (operator, admin): 200 `{"old", "new"}`; the new card carries the
-/// member's balances, lots, holds, tier and history (the ledger's replace, across shards when it must); the old
-/// card answers 62 at terminals. 409 when the new card is in use or the old one was replaced already.
+/// `POST /v1/cards/{id}/replace {"newPan"}` (operator, admin): 200 `{"old", "new"}`; the new card joins the same
+/// member (balances, lots, holds, tier, history and its id stay: the ledger's `reissue`; a new card of another shard
+/// forwards to the member's); the old card answers 62 at terminals. 409 when the new card is in use or the old one
+/// was replaced already.
 final class ReplaceCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendable {
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
@@ -173,7 +183,7 @@ final class ReplaceCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Send
         let newId = AdminIdentifier.card(newHash)
         let newMasked = newCard.masked
         write.run(
-            AdminLedger.request(cardHash: hash, operation: .replace(newCard: newCard)), reason: 0,
+            AdminLedger.request(cardHash: hash, operation: .reissue(newCard: newCard)), reason: 0,
             change: .replace(newCard: newHash, newMasked: newMasked),
             answer: { reply in
                 AdminCardJSON.answer(200) { json in
@@ -191,8 +201,8 @@ final class ReplaceCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Send
                 case .cardBlocked, .notPermitted:
                     HTTPProblem(
                         .conflict,
-                        detail: "card \(id) cannot be replaced by \(newMasked): the new card is in use, the old "
-                            + "one was replaced already, or (across shards) the member has holds")
+                        detail: "card \(id) cannot be replaced by \(newMasked): the new card is in use, or the old "
+                            + "one was replaced already")
                 default: HTTPProblem(.conflict, detail: "card \(id) cannot be replaced (\(status))")
                 }
             })

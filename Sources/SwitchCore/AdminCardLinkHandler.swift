@@ -4,14 +4,15 @@ import Ledger
 
 /// `POST /v1/cards {"pan", "memberId", "kind": "loyalty" | "bank"}` (operator, admin): 201 the new card, another
 /// card of the member (one member, several cards: terminal requests on either earn and redeem on the member's one
-/// account). 409 when the card is in use or lives on another ledger shard than the member (linking across shards
-/// is not built: with the default single shard every card links); 404 for an unknown member.
+/// account). 409 when the card is in use; 404 for an unknown member. The ledger keeps the card's kind: lookups and
+/// member reads show it.
 ///
-/// The link is a ledger command (`link`) on the member's shard, keyed by the admin operation like every admin
+/// The link is a ledger command (`attach`) on the member's shard, keyed by the admin operation like every admin
 /// change, so it is applied exactly once; a terminal auto-enrolling the same card at the same moment is ordered
 /// by that shard before or after it: one of the two wins, and the other is a 409 (or the terminal's purchase
-/// lands on the linked member), never two accounts. The ledger does not keep the card's kind yet: the answer
-/// echoes it, lookups show `loyalty`.
+/// lands on the linked member), never two accounts. A card whose hash places it on another ledger shard also gets
+/// a forwarding record there, written as the second half of a transfer (the answer waits for it): that shard
+/// hands the card's terminal requests to the member's shard (Ledger/ShardState+Forwarding.swift).
 final class LinkCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendable {
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
@@ -22,31 +23,27 @@ final class LinkCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendabl
             return
         }
         do throws(HTTPProblem) {
-            let (card, memberId, kind) = try Self.read(try body.get())
+            let (card, memberId, kindName) = try Self.read(try body.get())
+            let kind: CardKind = kindName == "bank" ? .bank : .loyalty
             guard let memberHash = AdminIdentifier.hash(memberId, prefix: "mbr_") else {
                 throw HTTPProblem(.notFound, detail: "$.memberId: no member \(memberId)")
             }
             let newHash = door.ledger.cardHash(of: card)
             let masked = card.masked
             AdminLedgerWrite(door: door, user: user, idempotent: idempotent).run(
-                AdminLedger.request(cardHash: memberHash, operation: .link(newCard: card)), reason: 0,
+                AdminLedger.request(cardHash: memberHash, operation: .link(newCard: card, kind: kind)), reason: 0,
                 change: .link(newCard: newHash, newMasked: masked),
                 answer: { _ in
                     AdminCardJSON.answer(201) { json in
                         AdminCardJSON.card(
                             id: AdminIdentifier.card(newHash), masked: masked, status: "active", memberId: memberId,
-                            kind: kind, to: &json)
+                            kind: kindName, to: &json)
                     }
                 },
                 refusal: { status in
                     switch status {
                     case .unknownCard: HTTPProblem(.notFound, detail: "$.memberId: no member \(memberId)")
                     case .notPermitted: HTTPProblem(.conflict, detail: "$.pan: card \(masked) is in use")
-                    case .declined:
-                        HTTPProblem(
-                            .conflict,
-                            detail: "$.pan: card \(masked) lives on another ledger shard than the member; linking "
-                                + "across shards is not built yet")
                     default: HTTPProblem(.conflict, detail: "$.pan: card \(masked) cannot be linked (\(status))")
                     }
                 })

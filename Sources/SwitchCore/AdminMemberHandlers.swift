@@ -31,7 +31,7 @@ final class EnrolMemberHandler: AdminLedgerHandler, HTTPHandler, @unchecked Send
                     AdminCardJSON.answer(201) { json in
                         AdminMemberJSON.write(
                             id: memberId, balance: reply.balance, available: reply.available, tier: 0,
-                            cards: [(cardId, reply.card, "active")], profile: texts, stats: nil, to: &json)
+                            cards: [(cardId, reply.card, "active", "loyalty")], profile: texts, stats: nil, to: &json)
                     }
                 },
                 refusal: { status in
@@ -104,7 +104,10 @@ final class MemberHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendable 
                 return
             }
             let cards = inspection.memberCards.map {
-                (AdminIdentifier.card($0.hash), $0.masked, AdminCardJSON.status($0.status))
+                (
+                    AdminIdentifier.card($0.hash), $0.masked, AdminCardJSON.status($0.status),
+                    AdminCardJSON.kind($0.kind, isGift: inspection.gift != nil)
+                )
             }
             responder.respondJSON(.ok) { json in
                 AdminMemberJSON.write(
@@ -213,8 +216,8 @@ final class AdjustmentHandler: HTTPHandler {
 enum AdminMemberJSON {
     static func write(
         id: String, balance: AssetAmounts, available: AssetAmounts, tier: UInt8,
-        cards: [(String, MaskedCard, String)], profile: MemberTexts?, stats: CardInspection?, withStats: Bool = true,
-        to json: inout JSONWriter
+        cards: [(String, MaskedCard, String, String)], profile: MemberTexts?, stats: CardInspection?,
+        withStats: Bool = true, to json: inout JSONWriter
     ) {
         json.beginObject()
         json.member("id", id)
@@ -225,9 +228,7 @@ enum AdminMemberJSON {
         amounts(available, gift: stats?.gift, to: &json)
         json.key("cards")
         json.beginArray()
-        // A gift card's member holds that card alone (and its replacements), so its cards are gift cards.
-        let kind = stats?.gift == nil ? "loyalty" : "gift"
-        for (cardId, masked, status) in cards {
+        for (cardId, masked, status, kind) in cards {
             AdminCardJSON.card(id: cardId, masked: masked, status: status, memberId: id, kind: kind, to: &json)
         }
         json.endArray()

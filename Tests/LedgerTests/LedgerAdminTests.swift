@@ -64,7 +64,7 @@ import Testing
         ledger.close(snapshot: false)
         #expect(ledger.commitStatistics.map(\.records) == [1], "only the earn was logged")
     }
-    @Test("link: another card of the member on its shard, one account, replayed; in use, unknown, other shard refused")
+    @Test("link: another card of the member, one account, replayed; in use and unknown refused")
     mutating func linkCards() throws {
         let configuration = testConfiguration(shards: 2, clock: clock)
         var ledger = try Ledger.open(directory: directory.path, configuration: configuration)
@@ -76,7 +76,9 @@ import Testing
         #expect(linked.status == .approved)
         #expect(ledger.perform(requests.make(sameShard, earn(12))).balance.points == 42, "one account")
         #expect(ledger.perform(requests.make(member, .link(newCard: sameShard))).status == .notPermitted)
-        #expect(ledger.perform(requests.make(member, .link(newCard: otherShard))).status == .declined)
+        #expect(
+            ledger.perform(requests.make(member, .link(newCard: otherShard))).status == .approved,
+            "across shards: a forwarding card (LedgerForwardingTests)")
         #expect(ledger.perform(requests.make(card(999_999), .link(newCard: otherShard))).status == .unknownCard)
         ledger.close(snapshot: false)
         ledger = try Ledger.open(directory: directory.path, configuration: configuration)
@@ -84,5 +86,25 @@ import Testing
         #expect(ledger.perform(requests.make(sameShard, .balance)).balance.points == 42, "the link replays")
         let records = ledger.recoveryReports.flatMap(\.adminRecords)
         #expect(records.map(\.change) == [.link(newCard: ledger.cardHash(of: sameShard), newMasked: sameShard.masked)])
+    }
+    @Test("a cross-shard replace the destination refused leaves no admin record for the audit repair (issue 13 bug)")
+    mutating func refusedReplaceIsNotRepaired() throws {
+        let configuration = testConfiguration(shards: 2, clock: clock)
+        var ledger = try Ledger.open(directory: directory.path, configuration: configuration)
+        let (old, number) = card(onShard: 0, of: ledger, startingAt: 1)
+        let (inUse, _) = card(onShard: 1, of: ledger, startingAt: number + 1)
+        let (fresh, _) = card(onShard: 1, of: ledger, startingAt: number + 5000)
+        _ = ledger.perform(requests.make(old, earn(30)))
+        _ = ledger.perform(requests.make(inUse, earn(7)))
+        let refused = ledger.perform(stamped(requests.make(old, .replace(newCard: inUse)), operation: 31))
+        #expect(refused.status == .notPermitted)
+        let replaced = ledger.perform(stamped(requests.make(old, .replace(newCard: fresh)), operation: 32))
+        #expect(replaced.status == .approved)
+        #expect(ledger.perform(requests.make(old, .balance)).status == .cardBlocked, "acknowledged first")
+        ledger.close(snapshot: false)
+        ledger = try Ledger.open(directory: directory.path, configuration: configuration)
+        defer { ledger.close() }
+        let operations = ledger.recoveryReports.flatMap(\.adminRecords).map(\.stamp.operation)
+        #expect(operations == [32], "only the replace the destination applied is repaired")
     }
 }

@@ -111,12 +111,6 @@ import Testing
         #expect(totals.balance == AssetAmounts(points: 32, credit: 5))
     }
 
-    /// Leaves the last `count` records of a shard's log unwritten, as if the process died before they were.
-    func dropLastRecords(shard: Int, count: Int) throws {
-        let path = try SegmentFile.paths(in: directory.data + "/shard-00\(shard)").last!
-        try SegmentFile.unwriteLastRecords(path: path, count: count)
-    }
-
     @Test("recovery completes a transfer whose destination half was lost, and does not repeat one that was applied")
     mutating func transferRecovery() throws {
         defer { directory.remove() }
@@ -130,8 +124,8 @@ import Testing
             // Queued behind the acknowledgement, so the source has logged transferDone once this returns.
             #expect(ledger.perform(requests.make(source, .balance)).status == .cardBlocked)
             ledger.close(snapshot: false)
-            try dropLastRecords(shard: 0, count: 2)
-            if !destinationApplied { try dropLastRecords(shard: 1, count: 1) }
+            try directory.dropLastRecords(shard: 0, count: 2)
+            if !destinationApplied { try directory.dropLastRecords(shard: 1, count: 1) }
             let partial = try Ledger.inspect(directory: directory.data, configuration: configuration)
             #expect(partial.pendingTransfers == 1)
             let reopened = try Ledger.open(directory: directory.data, configuration: configuration)

@@ -19,6 +19,12 @@ struct TemporaryDirectory {
     var data: String { path + "/data" }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
+
+    /// Leaves the last `count` records of a shard's log under `data` unwritten, as if the process died first.
+    func dropLastRecords(shard: Int, count: Int) throws {
+        let path = try SegmentFile.paths(in: data + "/shard-00\(shard)").last!
+        try SegmentFile.unwriteLastRecords(path: path, count: count)
+    }
 }
 
 /// A clock the test moves by hand (holds expire, keys age).

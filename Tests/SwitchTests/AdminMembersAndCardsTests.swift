@@ -89,6 +89,9 @@ struct AdminMembersAndCardsTests {
         #expect(!replaced.body.contains(new) && !replaced.body.contains(old))
         #expect(try client.exchange(terminal.balance(new)).available == 300)
         #expect(try client.exchange(terminal.purchase(old, 1_000)).code == "62")
+        let oldMember = try Self.cardId(port, token: admin, pan: old).member
+        #expect(try Self.cardId(port, token: admin, pan: new).member == oldMember, "the member keeps its id")
+        #expect(try AdminAccessClient.call(port, "GET", "/v1/members/\(oldMember)", token: admin).code == 200)
         let inUse = try Self.post(port, "/v1/cards/\(oldId)/replace", token: admin, #"{"newPan":"\#(lost)"}"#)
         #expect(inUse.code == 409)
         let other = Wire.card(6, test: 13)
@@ -233,29 +236,42 @@ struct AdminCardLinkTests {
         #expect(entries.count == 1 && !server.log.contains(second))
     }
 
-    @Test("two shards, then SIGKILL: a card of the member's shard links (201), another shard's is 409; links survive")
+    @Test("two shards: every card links (across shards by forwarding); ISO purchases land on the member once; SIGKILL")
     func linksSurviveKill() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
         var (server, admin) = try AdminUsersAndAuditTests.start(directory)
         defer { server.stop() }
+        let first = Wire.card(1, test: 1306)
         let enrolled = try AdminMembersAndCardsTests.post(
-            server.adminPort!, "/v1/members", token: admin, #"{"pan":"\#(Wire.card(1, test: 1306))"}"#)
+            server.adminPort!, "/v1/members", token: admin, #"{"pan":"\#(first)"}"#)
         let member = try #require(enrolled.json["id"] as? String)
-        var linkedCards: [String] = []
-        for number in 2...9 {
-            let pan = Wire.card(number, test: 1306)
+        // 16 cards on 2 shards: about half hash to the shard the member is not on.
+        let linkedCards = (2...17).map { Wire.card($0, test: 1306) }
+        for pan in linkedCards {
             let linked = try Self.link(server.adminPort!, token: admin, pan: pan, member: member)
-            #expect(linked.code == 201 || (linked.code == 409 && linked.body.contains("another ledger shard")))
-            if linked.code == 201 { linkedCards.append(pan) }
+            #expect(linked.code == 201, "\(linked.body)")
         }
+        var client = try SwitchClient(port: server.port)
+        var terminal = Terminal()
+        let purchases = linkedCards.map { terminal.purchase($0, 10_000) }
+        for purchase in purchases { #expect(try client.exchange(purchase).code == "00") }
+        #expect(try client.exchange(purchases[0]).code == "00", "a repeat is answered again")
+        #expect(try client.exchange(terminal.balance(first)).available == Int64(100 * linkedCards.count), "one account")
         server.stop()
         server = try SwitchProcess(directory: directory, settings: SwitchSettings(), run: 1)
+        client = try SwitchClient(port: server.port)
+        for purchase in purchases { #expect(try client.exchange(purchase).code == "00", "repeats after SIGKILL") }
+        #expect(try client.exchange(terminal.balance(first)).available == Int64(100 * linkedCards.count), "each once")
         let shown = try AdminAccessClient.call(server.adminPort!, "GET", "/v1/members/\(member)", token: admin)
-        #expect((shown.json["cards"] as? [[String: Any]])?.count == 1 + linkedCards.count, "\(shown.body)")
+        let cards = try #require(shown.json["cards"] as? [[String: Any]])
+        #expect(cards.count == 1 + linkedCards.count && cards.filter { $0["kind"] as? String == "bank" }.count == 16)
         for pan in linkedCards {
             #expect(try Self.link(server.adminPort!, token: admin, pan: pan, member: member).code == 409)
-            #expect(try AdminMembersAndCardsTests.cardId(server.adminPort!, token: admin, pan: pan).member == member)
+            let lookup = try AdminMembersAndCardsTests.post(
+                server.adminPort!, "/v1/cards/lookup", token: admin, #"{"pan":"\#(pan)"}"#)
+            let card = try #require(lookup.json["card"] as? [String: Any])
+            #expect(card["memberId"] as? String == member && card["kind"] as? String == "bank", "\(lookup.body)")
         }
         server.stop()
         let ledger = try AdminAccessClient.command(["ledger", "verify", "--data", directory.data])
