@@ -38,7 +38,7 @@ public struct RecordChange: Sendable, Equatable {
         self.reason = reason
     }
 
-    /// Adjustment reason codes as the admin stamp keeps them (AdminAuditText spells the same list).
+    /// Adjustment reasons in the order of their codes in the admin stamp (code 1 is the first).
     public static let adjustmentReasons = ["goodwill", "correction", "migration", "fraud"]
 }
 
@@ -56,8 +56,10 @@ extension WALRecord {
         case .link, .replace:
             change.joiningCard = command.otherCardHash
         case .adjust:
+            // The stamp keeps the reason from 1 (0: none).
             let reason = Int(command.admin.reason)
-            change.reason = reason < RecordChange.adjustmentReasons.count ? RecordChange.adjustmentReasons[reason] : nil
+            let names = RecordChange.adjustmentReasons
+            change.reason = reason >= 1 && reason <= names.count ? names[reason - 1] : nil
         case .transferIn, .transferInNewCard:
             // A referral bonus paid across shards arrives as a transfer marked `bonus`.
             if command.options.contains(.bonus) { change.kind = "referral" }

@@ -57,7 +57,7 @@ import Testing
         #expect(ledger.perform(requests.make(card(1), .redeem(asset: .points, amount: 1_000, allowPartial: false))).status == .insufficientFunds)
         #expect(ledger.perform(requests.make(card(1), .reverse(originalKey: first.key))).status == .approved)
         var adjust = requests.make(card(1), .adjust(asset: .credit, amount: 700))
-        adjust.admin = AdminStamp(operation: 7, actor: 1, role: 1, reason: 1)
+        adjust.admin = AdminStamp(operation: 7, actor: 1, role: 1, reason: 2)
         #expect(ledger.perform(adjust).status == .approved)
         #expect(ledger.perform(requests.make(card(1), .link(newCard: card(2)))).status == .approved)
         #expect(ledger.perform(requests.make(card(2), LogTailTests.purchase(30_000))).status == .approved)
