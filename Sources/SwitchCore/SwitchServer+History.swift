@@ -33,9 +33,13 @@ extension SwitchServer {
         adminMetrics.history.withLock { $0 }?.stop()
     }
 
-    /// The history's part of `GET /v1/health`: how far it is, and the gaps it has.
+    /// The history's part of `GET /v1/health`, once it has something to tell: a gap (log records it never
+    /// indexed), movements refused at its member bound, or read failures. A whole history adds nothing, so a
+    /// healthy switch answers exactly `{"status":"ok"}`. None of these makes the switch unhealthy: authorizations
+    /// go on.
     static func writeHistoryHealth(_ indexer: HistoryIndexer, _ json: inout JSONWriter) {
         let counters = indexer.store.statistics
+        guard counters.recordsSkipped > 0 || counters.movementsRefused > 0 || indexer.readFailures > 0 else { return }
         json.key("history")
         json.beginObject()
         json.member("movements", Int64(counters.movements))
