@@ -242,6 +242,8 @@ public final class Ledger: @unchecked Sendable {
     /// without the directory's secret key).
     /// What the notification outbox holds of shard `shard`'s log (LogHold.swift).
     public func logHold(shard: Int) -> LogHold { shards[shard].logHold }
+    /// What the movements history indexer holds of shard `shard`'s log.
+    public func historyHold(shard: Int) -> LogHold { shards[shard].historyHold }
 
     public var shardCount: Int { shards.count }
 

@@ -34,6 +34,8 @@ final class Shard: @unchecked Sendable {
     let faults = ShardFaults()
     /// What the notification outbox still reads of this shard's log (kept past snapshots, within a bound).
     let logHold = LogHold()
+    /// What the movements history indexer still needs of this log (a second reader, its own bound).
+    let historyHold = LogHold()
     /// The key store's figures when the shard stopped.
     private(set) var keyStatistics = KeyStoreStatistics()
     private var thread: Thread?
@@ -335,7 +337,9 @@ final class Shard: @unchecked Sendable {
                         + "of saved chunks; the log is kept and the next checkpoint tries again")
                 return
             }
-            let dropThrough = logHold.dropThrough(snapshotSequence: checkpoint.sequence)
+            let dropThrough = min(
+                logHold.dropThrough(snapshotSequence: checkpoint.sequence),
+                historyHold.dropThrough(snapshotSequence: checkpoint.sequence))
             try Snapshot.dropCovered(
                 directory: directory, sequence: dropThrough, keeping: path, currentSegment: "",
                 keepingSegments: configuration.keepsCoveredSegments)

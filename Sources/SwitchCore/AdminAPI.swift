@@ -36,6 +36,7 @@ enum AdminAPI {
             .post, "/v1/notifications/dead-letters/{id}/retry", DeadLetterRetryHandler(metrics: metrics, gate: gate))
         router.add(.post, "/v1/members", EnrolMemberHandler(gate: gate, door: door))
         router.add(.get, "/v1/members/{id}", MemberHandler(gate: gate, door: door))
+        router.add(.get, "/v1/members/{id}/movements", MovementsHandler(gate: gate, door: door, metrics: metrics))
         router.add(
             .post, "/v1/members/{id}/adjustments",
             AdjustmentHandler(gate: gate, door: door, operatorMax: operatorAdjustmentMax))
@@ -94,6 +95,7 @@ final class HealthHandler: HTTPHandler {
             json.beginObject()
             json.member("status", "ok")
             if let notifier = metrics.notifier.withLock({ $0 }) { NotificationsAPI.writeHealth(notifier, outbox: metrics.outbox.withLock { $0 }, &json) }
+            if let history = metrics.history.withLock({ $0 }) { SwitchServer.writeHistoryHealth(history, &json) }
             json.endObject()
         }
     }

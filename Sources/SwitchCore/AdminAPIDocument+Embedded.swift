@@ -1365,6 +1365,79 @@ extension AdminAPIDocument {
           }
         }
       }
+    },
+    "/v1/members/{id}/movements": {
+      "get": {
+        "operationId": "listMemberMovements",
+        "summary": "Every change to the member's balances, oldest first (roles admin, operator, auditor), from the history store (docs/history.md): kept `history.retentionDays` (default 400 days), whatever the log keeps.",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "after",
+            "in": "query",
+            "description": "Movements with a greater seq (default 0).",
+            "schema": {
+              "type": "integer",
+              "minimum": 0
+            }
+          },
+          {
+            "name": "limit",
+            "in": "query",
+            "description": "At most this many movements (default 100); outside 1...1000 is 422.",
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of movements; next is the seq to pass as after for the next page, or null at the end. A member enrolled without any movement yet has an empty list.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/MovementPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "422": {
+            "$ref": "#/components/responses/UnprocessableContent"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     }
   },
   "components": {
@@ -2493,6 +2566,107 @@ extension AdminAPIDocument {
                 "type": "string"
               }
             ]
+          }
+        }
+      },
+      "MovementPage": {
+        "type": "object",
+        "required": [
+          "items",
+          "next"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/HistoryMovement"
+            }
+          },
+          "next": {
+            "type": [
+              "integer",
+              "null"
+            ]
+          }
+        }
+      },
+      "HistoryMovement": {
+        "type": "object",
+        "required": [
+          "seq",
+          "time",
+          "kind",
+          "asset",
+          "amount",
+          "balanceAfter"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "seq": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "The movement's number in the history store: stable, increasing along a member's movements."
+          },
+          "time": {
+            "type": "string",
+            "format": "date-time",
+            "description": "The ledger record's time, RFC 3339 UTC."
+          },
+          "kind": {
+            "type": "string",
+            "enum": [
+              "earn",
+              "redeem",
+              "capture",
+              "void",
+              "reverse",
+              "refund",
+              "adjust",
+              "engage",
+              "giftLoad",
+              "giftUse",
+              "enrol",
+              "transferOut",
+              "transferIn",
+              "referral",
+              "link"
+            ]
+          },
+          "asset": {
+            "type": "string",
+            "enum": [
+              "points",
+              "credit",
+              "giftValue"
+            ]
+          },
+          "amount": {
+            "type": "integer",
+            "description": "Signed change of the asset (points, or minor units)."
+          },
+          "balanceAfter": {
+            "type": "integer"
+          },
+          "merchant": {
+            "type": "string",
+            "description": "Reserved: the log does not keep merchant ids yet (docs/history.md)."
+          },
+          "terminal": {
+            "type": "string",
+            "description": "Reserved: the log does not keep terminal ids yet (docs/history.md)."
+          },
+          "reason": {
+            "type": "string",
+            "enum": [
+              "goodwill",
+              "correction",
+              "migration",
+              "fraud",
+              "terminal",
+              "late"
+            ],
+            "description": "An adjustment's reason; a reversal's origin: `terminal` (0400/0420) or `late` (the switch's own undo of an approval answered 91)."
           }
         }
       }

@@ -34,7 +34,7 @@ enum AdminIdentifier {
 /// repair write the very same entry.
 enum AdminAuditText {
     static let blockReasons = ["lost", "stolen", "damaged", "other"]
-    static let adjustmentReasons = ["goodwill", "correction", "migration", "fraud"]
+    static let adjustmentReasons = RecordChange.adjustmentReasons
 
     /// The stamp's actor and role: a user id is `usr_` and 16 hex digits, kept as their 64-bit value.
     static func stamp(_ user: AdminUser, operation: UInt64, reason: UInt8) -> AdminStamp {

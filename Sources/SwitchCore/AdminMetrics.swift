@@ -53,6 +53,8 @@ final class AdminMetrics: Sendable {
     let notifier = Mutex<Notifier?>(nil)
     /// The ledger outbox feeding the notifier (nil with the test source or without webhooks).
     let outbox = Mutex<LedgerEventSource?>(nil)
+    /// The movements history's indexer (nil while `history` is off).
+    let history = Mutex<HistoryIndexer?>(nil)
 
     init(loops: [LoopMetrics], ledger: Ledger, group: EventLoopGroup) {
         self.loops = loops
@@ -68,6 +70,7 @@ final class AdminMetrics: Sendable {
         writeListeners(&text)
         writeAdmin(&text)
         writeNotifications(&text)
+        writeHistory(&text)
         return text.bytes
     }
 

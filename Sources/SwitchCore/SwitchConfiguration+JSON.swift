@@ -53,6 +53,11 @@ extension SwitchConfiguration {
             admin = try Self.admin(object)
         }
         if let object = try reader.child("notifications") { notifications = try Self.notifications(object) }
+        if reader.isNull("history") {
+            history = nil
+        } else if let object = try reader.child("history") {
+            history = try Self.history(object)
+        }
         try reader.rejectUnknownKeys()
         // A completion must find its hold's key for as long as the hold lives.
         if holdExpiryMs > Int64(requestKeyRetentionHours) * 3_600_000 {

@@ -151,6 +151,8 @@ public struct SwitchConfiguration: Sendable {
     public var admin: AdminConfiguration? = AdminConfiguration()
     /// Member notifications to webhooks (specs/configuration.md, `notifications`); nil or no webhooks: off.
     public var notifications: NotificationConfiguration?
+    /// The members' movements history (specs/configuration.md, `history`); nil: off.
+    public var history: HistoryConfiguration? = HistoryConfiguration()
     /// Tests and benchmarks only (`serve --notifications-test-source EVENTS:MEMBERS`, never from the file): the
     /// webhooks get `TestEventSource`'s events instead of the ledger's (which are still to come).
     public var notificationTestSource: (events: UInt64, members: UInt64)?

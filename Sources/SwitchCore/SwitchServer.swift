@@ -195,6 +195,7 @@ public final class SwitchServer: @unchecked Sendable {
                     + Self.tlsDescription(tls), priority: .essential)
         }
         try startNotifications()
+        try startHistory()
         try startAdmin()
         group.start()
         adminGroup?.start()
@@ -249,6 +250,7 @@ public final class SwitchServer: @unchecked Sendable {
         }
         group.stop()
         stopNotifications()
+        stopHistory()
         let (read, answered) = requestCounts()
         log.info("requests read since start: \(read), answered: \(answered)", priority: .essential)
         for (address, context) in tlsListeners { log.info("TLS on \(address): \(context.statistics.summary)") }

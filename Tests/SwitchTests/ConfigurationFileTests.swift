@@ -103,6 +103,8 @@ import Testing
             #"{"listeners": [{"address": "127.0.0.1:0", "frameBytesMax": 10}]}"#,
             "listeners[0].frameBytesMax: must be 64...65535")
         try Self.expectRefusal(#"{"listeners": [{"address": "127.0.0.1:0"}, 5]}"#, "listeners[1]: must be an object")
+        try Self.expectRefusal(#"{"history": {"retentionDays": 0}}"#, "history.retentionDays: must be 1...36500")
+        try Self.expectRefusal(#"{"history": {"retentionDay": 5}}"#, "history.retentionDay: unknown key")
     }
 
     /// A dialect that declares ISO 8583:1993 but keeps a 2-character field 39, so only its version is wrong.

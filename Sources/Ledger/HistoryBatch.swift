@@ -1,0 +1,83 @@
+/// One indexing step's movements, made from record changes against the store's maps plus what this step already
+/// changed (`heads`, `joined`), so the store's maps change only once the step is durable.
+struct HistoryBatch {
+    let store: HistoryStore
+    let shard: UInt8
+    private(set) var nextSeq: UInt64
+    private(set) var records: [HistoryRecord] = []
+    private(set) var heads: [CardHash: HistoryStore.MemberHead] = [:]
+    private(set) var joined: [(CardHash, CardHash)] = []
+    private var joinedMembers: [CardHash: CardHash] = [:]
+    /// Changes of members the store had no room for (`membersMax`).
+    private(set) var refused: UInt64 = 0
+
+    init(store: HistoryStore, firstSeq: UInt64, shard: UInt8) {
+        precondition(firstSeq >= 1, "seqs start at 1")
+        self.store = store
+        self.nextSeq = firstSeq
+        self.shard = shard
+    }
+
+    /// A card's member: the one it joined, else the card itself (a member's id is the card it was enrolled with).
+    func member(of card: CardHash) -> CardHash { joinedMembers[card] ?? store.member(of: card) ?? card }
+
+    mutating func add(_ change: RecordChange) {
+        let member = self.member(of: change.card)
+        if let card = change.joiningCard, self.member(of: card) != member { join(card, to: member) }
+        guard let kind = HistoryRecord.kindNames.firstIndex(of: change.kind), kind != 0 else {
+            preconditionFailure("a record change of unknown kind \(change.kind)")
+        }
+        var head = heads[member] ?? store.head(member)
+        if head == nil {
+            guard store.memberCount + heads.count < store.limits.membersMax else {
+                refused += 1
+                return
+            }
+            head = HistoryStore.MemberHead(lastSeq: 0, balances: (0, 0, 0))
+        }
+        var updated = head!
+        let reason = UInt8(change.reason.flatMap { HistoryRecord.reasonNames.firstIndex(of: $0) } ?? 0)
+        let movement = Movement(change: change, kind: UInt8(kind), reason: reason)
+        if let after = change.balanceAfter {
+            emit(movement, asset: 0, amount: after.points - updated.balances.points, after: after.points, &updated)
+            emit(movement, asset: 1, amount: after.credit - updated.balances.credit, after: after.credit, &updated)
+        }
+        if change.giftMinor != 0 {
+            // A partial payment paid what the card held.
+            let amount = change.giftPaysBalance ? -updated.balances.gift : change.giftMinor
+            emit(movement, asset: 2, amount: amount, after: updated.balances.gift + amount, &updated)
+        }
+        heads[member] = updated
+    }
+
+    private struct Movement {
+        var change: RecordChange
+        var kind: UInt8
+        var reason: UInt8
+    }
+
+    private mutating func emit(
+        _ movement: Movement, asset: UInt8, amount: Int64, after: Int64, _ head: inout HistoryStore.MemberHead
+    ) {
+        guard amount != 0 else { return }
+        let record = HistoryRecord(
+            seq: nextSeq, previous: head.lastSeq, member: member(of: movement.change.card),
+            timeMs: movement.change.timeMs, amount: amount, balanceAfter: after, kind: movement.kind, asset: asset,
+            reason: movement.reason, shard: shard)
+        records.append(record)
+        head.lastSeq = nextSeq
+        switch asset {
+        case 0: head.balances.points = after
+        case 1: head.balances.credit = after
+        default: head.balances.gift = after
+        }
+        nextSeq += 1
+    }
+
+    /// A card joins a member (up to `cardsMax`: past it the card keeps naming a member of its own).
+    private mutating func join(_ card: CardHash, to member: CardHash) {
+        guard store.cardCount + joined.count < store.limits.cardsMax else { return }
+        joined.append((card, member))
+        joinedMembers[card] = member
+    }
+}

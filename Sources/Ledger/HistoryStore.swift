@@ -1,0 +1,262 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Foundation
+
+/// The movements history's durable store (DATA/history/, docs/history.md): fixed-size movement records in files of
+/// `recordsPerFile` (named by their first seq), a file of cards that joined a member (`cards`: 32 bytes each, card
+/// then member), and a progress mark (`progress`: the next seq, the cards kept and each shard's last indexed log
+/// sequence), written atomically after the records and cards it covers are synced. In RAM: per member its last
+/// movement's seq and balances, per card its member; both bounded.
+///
+/// One writer (the indexer thread) and any number of readers (admin queries). The writer reads its own maps
+/// without the lock and changes them only under it; readers take the lock, and see only synced movements.
+public final class HistoryStore: @unchecked Sendable {
+    /// What the store knows of one member: its last movement and its balances after it.
+    struct MemberHead {
+        var lastSeq: UInt64
+        var balances: (points: Int64, credit: Int64, gift: Int64)
+    }
+
+    public struct Limits: Sendable {
+        public var membersMax: Int
+        public var cardsMax: Int
+        public var recordsPerFile: Int
+        public var retentionMs: Int64
+
+        public init(membersMax: Int, cardsMax: Int, recordsPerFile: Int = 65_536, retentionMs: Int64) {
+            precondition(membersMax >= 1 && cardsMax >= 1 && recordsPerFile >= 1 && retentionMs >= 1, "history limits")
+            self.membersMax = membersMax
+            self.cardsMax = cardsMax
+            self.recordsPerFile = recordsPerFile
+            self.retentionMs = retentionMs
+        }
+    }
+
+    /// Counters for health and metrics.
+    public struct Counters: Sendable, Equatable {
+        public var movements: UInt64 = 0
+        /// Log records the history never saw: deleted before it read them (the hold's bound), or unreadable.
+        public var recordsSkipped: UInt64 = 0
+        /// Movements not kept because the member map was full (`membersMax`).
+        public var movementsRefused: UInt64 = 0
+        public var filesDropped: UInt64 = 0
+    }
+
+    let directory: String
+    let limits: Limits
+    let shardCount: Int
+    private let lock = NSLock()
+    var heads: [CardHash: MemberHead] = [:]
+    var cardMembers: [CardHash: CardHash] = [:]
+    /// First seqs of the files kept, oldest first; the last is the one appended to.
+    var files: [UInt64] = []
+    var appendDescriptor: Int32 = -1
+    var cardsDescriptor: Int32 = -1
+    /// The next seq to give, and how many cards the cards file holds (both as synced).
+    var nextSeq: UInt64 = 1
+    var cardsCount: UInt64 = 0
+    /// Per shard: the last log sequence whose changes are in the store.
+    var indexedThrough: [UInt64]
+    var counters = Counters()
+
+    /// Opens (creating) `root`/history, dropping what was written after the last mark, and rebuilds the maps from
+    /// the cards file and the movement files kept.
+    public init(root: String, shardCount: Int, limits: Limits) throws(LedgerError) {
+        directory = root + "/history"
+        self.limits = limits
+        self.shardCount = shardCount
+        indexedThrough = Array(repeating: 0, count: shardCount)
+        if !FileIO.exists(directory) { try FileIO.makeDirectory(directory) }
+        try readMark()
+        try openCards()
+        try openMovementFiles()
+    }
+
+    deinit {
+        if appendDescriptor >= 0 { FileIO.closeFile(appendDescriptor) }
+        if cardsDescriptor >= 0 { FileIO.closeFile(cardsDescriptor) }
+    }
+
+    public var statistics: Counters { lock.withLock { counters } }
+    public var indexedSequences: [UInt64] { lock.withLock { indexedThrough } }
+
+    static func fileName(firstSeq: UInt64) -> String {
+        let digits = String(firstSeq)
+        return "movements-" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".hist"
+    }
+
+    private func path(firstSeq: UInt64) -> String { directory + "/" + Self.fileName(firstSeq: firstSeq) }
+
+    // MARK: Opening (HistoryStore+Open.swift; before the store is shared)
+
+    var cardsKept: UInt64 { cardsCount }
+    func setMark(nextSeq: UInt64, cardsCount: UInt64, marks: [UInt64]) {
+        self.nextSeq = nextSeq
+        self.cardsCount = cardsCount
+        indexedThrough = marks
+    }
+    func setCardsDescriptor(_ descriptor: Int32) { cardsDescriptor = descriptor }
+    func setAppendDescriptor(_ descriptor: Int32) { appendDescriptor = descriptor }
+    func restoreFiles(_ firsts: [UInt64]) { files = firsts }
+    func restoreCards(_ pairs: [(CardHash, CardHash)]) {
+        for (card, member) in pairs where cardMembers.count < limits.cardsMax { cardMembers[card] = member }
+    }
+    func restoreHeads(_ records: [HistoryRecord]) {
+        for record in records {
+            var head = heads[record.member] ?? MemberHead(lastSeq: 0, balances: (0, 0, 0))
+            guard heads[record.member] != nil || heads.count < limits.membersMax else { continue }
+            head.lastSeq = record.seq
+            switch record.asset {
+            case 0: head.balances.points = record.balanceAfter
+            case 1: head.balances.credit = record.balanceAfter
+            default: head.balances.gift = record.balanceAfter
+            }
+            heads[record.member] = head
+            counters.movements += 1
+        }
+    }
+
+    // MARK: Indexing (writer thread)
+
+    /// Turns `changes` (one shard's, in log order, through log sequence `through`) into movements, writes and
+    /// syncs them with the cards that joined, then the mark; only then do queries see them.
+    public func index(shard: Int, changes: [RecordChange], through: UInt64, skipped: UInt64) throws(LedgerError) {
+        precondition(shard >= 0 && shard < shardCount && through >= indexedThrough[shard], "indexing goes forward")
+        var batch = HistoryBatch(store: self, firstSeq: nextSeq, shard: UInt8(truncatingIfNeeded: shard))
+        for change in changes { batch.add(change) }
+        try write(batch.records)
+        try appendCards(batch.joined)
+        var marks = indexedThrough
+        marks[shard] = through
+        try writeMark(nextSeq: batch.nextSeq, cardsCount: cardsCount + UInt64(batch.joined.count), marks: marks)
+        lock.withLock {
+            for (member, head) in batch.heads { heads[member] = head }
+            for (card, member) in batch.joined { cardMembers[card] = member }
+            nextSeq = batch.nextSeq
+            cardsCount += UInt64(batch.joined.count)
+            indexedThrough = marks
+            counters.movements += UInt64(batch.records.count)
+            counters.movementsRefused += batch.refused
+            counters.recordsSkipped += skipped
+        }
+    }
+
+    func head(_ member: CardHash) -> MemberHead? { heads[member] }
+    func member(of card: CardHash) -> CardHash? { cardMembers[card] }
+    var memberCount: Int { heads.count }
+    var cardCount: Int { cardMembers.count }
+
+    /// Appends `records` to the files (a new file every `recordsPerFile`) and syncs them.
+    private func write(_ records: [HistoryRecord]) throws(LedgerError) {
+        guard !records.isEmpty else { return }
+        var start = 0
+        while start < records.count {
+            let seq = records[start].seq
+            if files.isEmpty || seq >= files.last! + UInt64(limits.recordsPerFile) { try startFile(firstSeq: seq) }
+            let room = Int(files.last! + UInt64(limits.recordsPerFile) - seq)
+            let end = min(records.count, start + room)
+            let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: (end - start) * HistoryRecord.bytes, alignment: 8)
+            defer { bytes.deallocate() }
+            for index in start..<end {
+                records[index].write(to: bytes.baseAddress! + (index - start) * HistoryRecord.bytes)
+            }
+            let offset = Int64(seq - files.last!) * Int64(HistoryRecord.bytes)
+            let path = path(firstSeq: files.last!)
+            try FileIO.writeAll(appendDescriptor, UnsafeRawBufferPointer(bytes), offset: offset, path: path)
+            try FileIO.syncData(appendDescriptor, path: path)
+            start = end
+        }
+    }
+
+    private func startFile(firstSeq: UInt64) throws(LedgerError) {
+        if appendDescriptor >= 0 { FileIO.closeFile(appendDescriptor) }
+        appendDescriptor = -1
+        appendDescriptor = try FileIO.openFile(path(firstSeq: firstSeq), flags: O_RDWR | O_CREAT)
+        try FileIO.syncDirectory(directory)
+        lock.withLock { files.append(firstSeq) }
+    }
+
+    private func appendCards(_ joined: [(CardHash, CardHash)]) throws(LedgerError) {
+        guard !joined.isEmpty else { return }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: joined.count * 32, alignment: 8)
+        defer { buffer.deallocate() }
+        var writer = ByteWriter(base: buffer.baseAddress!, capacity: buffer.count)
+        for (card, member) in joined {
+            writer.put(card)
+            writer.put(member)
+        }
+        let path = directory + "/cards"
+        try FileIO.writeAll(cardsDescriptor, UnsafeRawBufferPointer(buffer), offset: Int64(cardsCount) * 32, path: path)
+        try FileIO.syncData(cardsDescriptor, path: path)
+    }
+
+    // MARK: Retention (writer thread)
+
+    /// Drops whole files whose newest movement is older than the retention (never the file being appended to).
+    public func dropExpired(nowMs: Int64) throws(LedgerError) {
+        while files.count > 1 {
+            let first = files[0]
+            let lastSeq = files[1] - 1
+            guard let last = try readRecord(seq: lastSeq, fileFirst: first), nowMs - last.timeMs > limits.retentionMs
+            else { return }
+            lock.withLock {
+                files.removeFirst()
+                counters.filesDropped += 1
+            }
+            try FileIO.remove(path(firstSeq: first))
+            try FileIO.syncDirectory(directory)
+        }
+    }
+
+    // MARK: Queries (any thread)
+
+    /// A page of the member's movements after seq `after`, oldest first, at most `limit`; `next` is the seq to
+    /// ask after for the following page (nil: none). Walks the member's chain back from its last movement to
+    /// `after`: the cost is the number of the member's movements after the cursor (kept ones only).
+    public func movements(member: CardHash, after: UInt64, limit: Int) throws(LedgerError) -> (
+        items: [HistoryRecord], next: UInt64?
+    ) {
+        precondition(limit >= 1, "a page holds at least one movement")
+        let (start, kept) = lock.withLock { (heads[member]?.lastSeq ?? 0, files) }
+        var newestFirst: [HistoryRecord] = []
+        var seq = start
+        var more = false
+        while seq > after {
+            guard let fileFirst = kept.last(where: { $0 <= seq }), let record = try readRecord(seq: seq, fileFirst: fileFirst)
+            else { break }
+            if newestFirst.count == limit {
+                newestFirst.removeFirst()
+                more = true
+            }
+            newestFirst.append(record)
+            seq = record.previous
+        }
+        let items = Array(newestFirst.reversed())
+        return (items, more ? items.last?.seq : nil)
+    }
+
+    /// Whether the store has seen the member (a movement or a card), so an unknown id can be told from a quiet one.
+    public func knows(member: CardHash) -> Bool {
+        lock.withLock { heads[member] != nil || cardMembers[member] != nil }
+    }
+
+    private func readRecord(seq: UInt64, fileFirst: UInt64) throws(LedgerError) -> HistoryRecord? {
+        let path = path(firstSeq: fileFirst)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // A file dropped by retention meanwhile: the member's older history is gone.
+        guard descriptor >= 0 else { return nil }
+        defer { FileIO.closeFile(descriptor) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: HistoryRecord.bytes, alignment: 8)
+        defer { buffer.deallocate() }
+        let count = try FileIO.readFully(
+            descriptor, buffer, offset: Int64(seq - fileFirst) * Int64(HistoryRecord.bytes), path: path)
+        guard count == HistoryRecord.bytes else { return nil }
+        let record = HistoryRecord.read(buffer.baseAddress!)
+        guard let record, record.seq == seq else {
+            throw .damagedLog(
+                file: path, offset: Int64(seq - fileFirst) * 64, reason: "no intact history record of seq \(seq)")
+        }
+        return record
+    }
+}
