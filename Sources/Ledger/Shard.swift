@@ -150,8 +150,9 @@ final class Shard: @unchecked Sendable {
         state.idempotency.beginRecord(sequence: writer.nextSequence, nowMs: batchTimeMs)
         let result = state.apply(&command, nowMs: batchTimeMs)
         if result.isLogged {
-            let body = WALRecord.Body(
+            var body = WALRecord.Body(
                 command: command, timeMs: batchTimeMs, status: result.reply.status, balanceAfter: result.reply.balance)
+            body.undone = WALRecord.undone(command.kind, result.reply)
             checkBeforeWriting(body, result)
             writer.append(body)
             recordsSinceSnapshot += 1
