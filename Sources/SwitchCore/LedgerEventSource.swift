@@ -73,7 +73,7 @@ final class LedgerEventSource: EventSource, @unchecked Sendable {
             }
             finished.signal()
         }
-        thread.name = "notifications-outbox-\(shard)"
+        thread.name = "outbox-\(shard)"
         thread.start()
     }
 

@@ -26,7 +26,7 @@ extension SwitchServer {
         let loop: EventLoopGroup
         do {
             loop = try EventLoopGroup(
-                loopCount: 1, limits: configuration.network, log: log, namePrefix: "notifications-loop",
+                loopCount: 1, limits: configuration.network, log: log, namePrefix: "notify-loop",
                 threadNice: notifications.loopNice)
         } catch {
             throw SwitchStartError(message: "notifications: their own loop: \(error)")
