@@ -154,9 +154,7 @@ import Testing
 
     @Test("the outbox's hold keeps log segments past snapshots, so events read after a snapshot and a restart are the same; no hold, and they are gone")
     mutating func holdKeepsTheLogPastSnapshots() throws {
-        var configuration = configuration()
-        configuration.segmentBytes = 64 << 10
-        configuration.snapshotIntervalRecords = 100
+        let configuration = snapshottingConfiguration()
         let ledger = try Ledger.open(directory: directory.path, configuration: configuration)
         let outbox = ledger.registerLogConsumer(name: "outbox", recordsMax: 4_000_000)
         outbox.advance(shard: 0, from: 1)
@@ -185,9 +183,7 @@ import Testing
 
     @Test("at the hold's bound a snapshot drops undelivered records anyway: every purchase is approved, and the records given up are counted by the hold and seen as skipped by the reader")
     mutating func holdBoundNeverBlocksAuthorizations() throws {
-        var configuration = configuration()
-        configuration.segmentBytes = 64 << 10
-        configuration.snapshotIntervalRecords = 100
+        let configuration = snapshottingConfiguration()
         let ledger = try Ledger.open(directory: directory.path, configuration: configuration)
         let hold = ledger.registerLogConsumer(name: "outbox", recordsMax: 200)
         hold.advance(shard: 0, from: 1)
@@ -204,9 +200,7 @@ import Testing
 
     @Test("two consumers of the log: snapshots keep it from the slower one's first needed record; a consumer at its bound gives up records (counted for it alone) while the other, within its bound, loses none")
     mutating func slowestConsumerHoldsTheLog() throws {
-        var configuration = configuration()
-        configuration.segmentBytes = 64 << 10
-        configuration.snapshotIntervalRecords = 100
+        let configuration = snapshottingConfiguration()
         let ledger = try Ledger.open(directory: directory.path, configuration: configuration)
         let fast = ledger.registerLogConsumer(name: "outbox", recordsMax: 4_000_000)
         let slow = ledger.registerLogConsumer(name: "history", recordsMax: 300)
@@ -257,5 +251,15 @@ extension LogTailTests {
                 "bonus.awarded@1.1 reason=1 points=50 balance=85", "bonus.awarded@1.2 reason=2 points=25 balance=85",
                 "points.earned@2.0 points=10 creditMinor=0 amountMinor=10000 balance=95 credit=0",
             ])
+    }
+}
+
+extension LogTailTests {
+    /// Small segments and a snapshot every 100 records, so a few hundred purchases make snapshots drop segments.
+    func snapshottingConfiguration() -> LedgerConfiguration {
+        var configuration = configuration()
+        configuration.segmentBytes = 64 << 10
+        configuration.snapshotIntervalRecords = 100
+        return configuration
     }
 }
