@@ -4,9 +4,11 @@
 #
 #   benchmarks/notifications.sh [--events N] [--members N] [--rounds N] [--seconds N] [--rate N] [--loops N]
 #                               [--commit-ms N] [--events-per-second N] [--scratch-path DIR] [--outbox-only]
+#                               [--shards N]
 #
 # The last table is the ledger outbox (no test source): the authorizations' own purchases become events read from
-# the switch's log (one shard) and delivered to the sink; "events/s from the log" is loyalty_outbox_events_total
+# the switch's log (every shard, --shards, 1 by default) and delivered to the sink; delivery runs on a loop of its
+# own (never an ISO 8583 loop); "events/s from the log" is loyalty_outbox_events_total
 # over the load's duration, with the authorization latency beside the same load without notifications.
 # --outbox-only runs that table alone.
 #
@@ -29,6 +31,7 @@ commit=20
 budget=2000
 scratch=.build
 outbox_only=0
+shards=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --events) events="$2"; shift ;;
@@ -41,7 +44,8 @@ while [ $# -gt 0 ]; do
         --events-per-second) budget="$2"; shift ;;
         --scratch-path) scratch="$2"; shift ;;
         --outbox-only) outbox_only=1 ;;
-        *) echo "usage: benchmarks/notifications.sh [--events N] [--members N] [--rounds N] [--seconds N] [--rate N] [--loops N] [--commit-ms N] [--events-per-second N] [--scratch-path DIR]" >&2
+        --shards) shards="$2"; shift ;;
+        *) echo "usage: benchmarks/notifications.sh [--events N] [--members N] [--rounds N] [--seconds N] [--rate N] [--loops N] [--commit-ms N] [--events-per-second N] [--scratch-path DIR] [--outbox-only] [--shards N]" >&2
            exit 2 ;;
     esac
     shift
@@ -117,13 +121,13 @@ print(f"{values['delivered'] / elapsed:.0f} {elapsed:.2f} {values['retried']}")
 PY
 }
 
-# start_outbox URL: the switch (one shard) delivering its ledger outbox to URL, or no notifications with "off".
+# start_outbox URL: the switch ($shards shards) delivering its ledger outbox to URL, or no notifications with "off".
 start_outbox() {
     rm -rf "$work/data"
     if [ "$1" = off ]; then
-        echo "{\"loops\": $loops, \"shards\": 1}" >"$work/config.json"
+        echo "{\"loops\": $loops, \"shards\": $shards}" >"$work/config.json"
     else
-        echo "{\"loops\": $loops, \"shards\": 1, \"notifications\": {\"webhooks\": [{\"url\": \"$1\", \"secret\": \"bench\"}], \"progressCommitIntervalMs\": $commit, \"eventsPerSecondMax\": $budget}}" \
+        echo "{\"loops\": $loops, \"shards\": $shards, \"notifications\": {\"webhooks\": [{\"url\": \"$1\", \"secret\": \"bench\"}], \"progressCommitIntervalMs\": $commit, \"eventsPerSecondMax\": $budget}}" \
             >"$work/config.json"
     fi
     "$switch" serve --config "$work/config.json" --data "$work/data" --listen "$iso" --admin-listen "$admin" \

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// Tails every shard's log read-only (`LogTail`, never past the durable mark) and indexes what each record
-/// changed into the history store, then releases the log (the shard's `historyHold`). Behind by more than the
+/// changed into the history store, then releases the log (its `LogConsumer` "history"). Behind by more than the
 /// hold's bound, a snapshot drops segments anyway: authorizations never wait for the history, and the records
 /// given up are counted (`HistoryStore.Counters.recordsSkipped`, health and metrics).
 public final class HistoryIndexer: @unchecked Sendable {
@@ -15,7 +15,8 @@ public final class HistoryIndexer: @unchecked Sendable {
 
     public let store: HistoryStore
     private let tails: [LogTail]
-    private let holds: [LogHold]
+    /// What the indexer holds of the shards' logs, and what snapshots released past its bound.
+    public let consumer: LogConsumer
     private let nowMs: @Sendable () -> Int64
     private let log: @Sendable (String) -> Void
     private let stopping = Atomic<Bool>(false)
@@ -31,13 +32,10 @@ public final class HistoryIndexer: @unchecked Sendable {
         precondition(store.shardCount == ledger.shardCount, "one mark per shard")
         self.store = store
         tails = (0..<ledger.shardCount).map { LogTail(root: root, shard: $0) }
-        holds = (0..<ledger.shardCount).map { ledger.historyHold(shard: $0) }
+        consumer = ledger.registerLogConsumer(name: "history", recordsMax: holdRecordsMax)
         self.nowMs = nowMs
         self.log = log
-        for (shard, hold) in holds.enumerated() {
-            hold.recordsMax = holdRecordsMax
-            hold.hold(from: store.indexedSequences[shard] + 1)
-        }
+        for shard in 0..<ledger.shardCount { consumer.advance(shard: shard, from: store.indexedSequences[shard] + 1) }
     }
 
     /// Read failures since start (a damaged or unreadable log or history file; retried every poll).
@@ -71,7 +69,7 @@ public final class HistoryIndexer: @unchecked Sendable {
                 guard batch.lastSequence > after else { continue }
                 let skipped = batch.gap.recordsSkipped + batch.gap.recordsUnreadable
                 try store.index(shard: shard, changes: batch.changes, through: batch.lastSequence, skipped: skipped)
-                holds[shard].hold(from: batch.lastSequence + 1)
+                consumer.advance(shard: shard, from: batch.lastSequence + 1)
                 if batch.lastSequence - after >= UInt64(Self.recordsPerReadMax) { moved = true }
                 if skipped > 0 {
                     log("history: \(skipped) records of shard \(shard)'s log were not indexed (deleted past history.logRecordsHeldMax, or unreadable): the history has a gap")

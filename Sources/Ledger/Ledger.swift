@@ -238,15 +238,17 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
-    /// The keyed hash the ledger knows a card by: the admin API's card ids are made from it (not reversible
-    /// without the directory's secret key).
-    /// What the notification outbox holds of shard `shard`'s log (LogHold.swift).
-    public func logHold(shard: Int) -> LogHold { shards[shard].logHold }
-    /// What the movements history indexer holds of shard `shard`'s log.
-    public func historyHold(shard: Int) -> LogHold { shards[shard].historyHold }
+    /// A new reader of every shard's log, whose unfinished records snapshots keep (up to `recordsMax` behind them
+    /// per shard). Register at start, once per name, at most `LogHold.consumersMax`; until its first `advance` on
+    /// a shard, it holds nothing there.
+    public func registerLogConsumer(name: String, recordsMax: UInt64) -> LogConsumer {
+        LogConsumer(name: name, recordsMax: recordsMax, holds: shards.map(\.logHold))
+    }
 
     public var shardCount: Int { shards.count }
 
+    /// The keyed hash the ledger knows a card by: the admin API's card ids are made from it (not reversible
+    /// without the directory's secret key).
     public func cardHash(of card: CardNumber) -> CardHash { card.hash(key0: cardHashKey.0, key1: cardHashKey.1) }
 
     /// The ledger key of a caller's engagement event id (`POST /v1/events {"id"}`): its keyed 128-bit hash under

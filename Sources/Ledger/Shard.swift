@@ -32,10 +32,9 @@ final class Shard: @unchecked Sendable {
     var failure: LedgerError?
     /// The shard's condition for health checks, and what it keeps while declining (Shard+Faults.swift).
     let faults = ShardFaults()
-    /// What the notification outbox still reads of this shard's log (kept past snapshots, within a bound).
+    /// What the log consumers (notification outbox, history indexer) still read of this shard's log (kept past
+    /// snapshots, each within its bound).
     let logHold = LogHold()
-    /// What the movements history indexer still needs of this log (a second reader, its own bound).
-    let historyHold = LogHold()
     /// The key store's figures when the shard stopped.
     private(set) var keyStatistics = KeyStoreStatistics()
     private var thread: Thread?
@@ -159,8 +158,9 @@ final class Shard: @unchecked Sendable {
         state.idempotency.beginRecord(sequence: writer.nextSequence, nowMs: batchTimeMs)
         let result = state.apply(&command, nowMs: batchTimeMs)
         if result.isLogged {
-            let body = WALRecord.Body(
+            var body = WALRecord.Body(
                 command: command, timeMs: batchTimeMs, status: result.reply.status, balanceAfter: result.reply.balance)
+            body.undone = WALRecord.undone(command.kind, result.reply)
             checkBeforeWriting(body, result)
             writer.append(body)
             recordsSinceSnapshot += 1
@@ -337,9 +337,7 @@ final class Shard: @unchecked Sendable {
                         + "of saved chunks; the log is kept and the next checkpoint tries again")
                 return
             }
-            let dropThrough = min(
-                logHold.dropThrough(snapshotSequence: checkpoint.sequence),
-                historyHold.dropThrough(snapshotSequence: checkpoint.sequence))
+            let dropThrough = logHold.dropThrough(snapshotSequence: checkpoint.sequence)
             try Snapshot.dropCovered(
                 directory: directory, sequence: dropThrough, keeping: path, currentSegment: "",
                 keepingSegments: configuration.keepsCoveredSegments)

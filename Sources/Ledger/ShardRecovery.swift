@@ -114,6 +114,9 @@ struct ShardRecovery {
         guard result.reply.balance == body.balanceAfter else {
             throw .replayMismatch(file: file, offset: offset, reason: "balance differs from the recorded one")
         }
+        guard body.undone == nil || body.undone == WALRecord.undone(body.command.kind, result.reply) else {
+            throw .replayMismatch(file: file, offset: offset, reason: "undone amounts differ from the recorded ones")
+        }
         guard state.activeHoldCount >= 0, state.activeHoldCount <= state.holds.count else {
             throw .replayMismatch(file: file, offset: offset, reason: "hold count out of range")
         }

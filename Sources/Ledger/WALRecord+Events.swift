@@ -17,11 +17,12 @@ extension WALRecord {
         case .capture:
             made.add("points.redeemed", [LedgerEvent.Field("credit", body.balanceAfter.credit), balance])
         case .reverse:
-            made.add("points.reversed", [LedgerEvent.Field("credit", body.balanceAfter.credit), balance])
+            made.add("points.reversed", undoneChange(body) + [LedgerEvent.Field("credit", body.balanceAfter.credit), balance])
         case .refund:
             made.add(
                 "points.refunded",
-                [LedgerEvent.Field("amountMinor", command.amountMinor), LedgerEvent.Field("credit", body.balanceAfter.credit), balance])
+                [LedgerEvent.Field("amountMinor", command.amountMinor)] + undoneChange(body)
+                    + [LedgerEvent.Field("credit", body.balanceAfter.credit), balance])
         case .enrol, .profile:
             // A new member starts at zero: whatever it holds after enrolment is its enrolment bonus.
             if body.balanceAfter.points > 0 {
@@ -68,6 +69,22 @@ extension WALRecord {
             return nil
         }
         return made.events
+    }
+
+    /// What a reversal or refund changed, as recorded (`pointsChange`, `creditChange`: negative when it took
+    /// back, positive when it gave back); nothing for records written before the amounts were kept.
+    private static func undoneChange(_ body: Body) -> [LedgerEvent.Field] {
+        guard let undone = body.undone else { return [] }
+        return [
+            LedgerEvent.Field("pointsChange", undone.credited.points - undone.debited.points),
+            LedgerEvent.Field("creditChange", undone.credited.credit - undone.debited.credit),
+        ]
+    }
+
+    /// The amounts an approved reversal or refund moved, as its reply says; nil for every other record.
+    static func undone(_ kind: CommandKind, _ reply: LedgerReply) -> UndoneAmounts? {
+        guard kind == .reverse || kind == .refund, reply.status.isApproval else { return nil }
+        return UndoneAmounts(credited: reply.credited, debited: reply.debited)
     }
 
     private static func spent(_ asset: Asset, _ amount: Int64, _ body: Body) -> [LedgerEvent.Field] {

@@ -50,7 +50,20 @@ enum WALRecord {
         var timeMs: Int64
         var status: LedgerStatus
         var balanceAfter: AssetAmounts
+        /// What an approved reversal or refund gave back and took back (the undone change, as its reply said), so
+        /// its event tells the amount without recomputing it; nil in records written before it was kept.
+        var undone: UndoneAmounts? = nil
     }
+
+    /// The amounts an undo moved: `credited` returned to the member, `debited` taken back.
+    struct UndoneAmounts: Equatable {
+        var credited: AssetAmounts
+        var debited: AssetAmounts
+    }
+
+    /// The body's flags byte (byte 5, zero in records written before it was used): bit 0, the undone amounts
+    /// follow the admin stamp at the end of the body.
+    static let bodyFlagUndone: UInt8 = 1
 
     static func alignedLength(bodyLength: Int) -> Int { (headerBytes + bodyLength + 7) & ~7 }
 
@@ -101,7 +114,7 @@ enum WALRecord {
         writer.put(body.status.rawValue)
         // The merchant a hold or capture names is not logged (the masks it resolved to are), nor is its bit.
         writer.put(UInt8(truncatingIfNeeded: options >> 8))
-        writer.put(UInt8(0))
+        writer.put(body.undone == nil ? UInt8(0) : bodyFlagUndone)
         writer.put(UInt16(0))
         writer.put(body.timeMs)
         writer.put(command.key)
@@ -139,6 +152,11 @@ enum WALRecord {
             writer.put(command.admin.reason)
             writer.put(UInt16(0))
             writer.put(UInt32(0))
+        }
+        if let undone = body.undone {
+            precondition(command.kind == .reverse || command.kind == .refund, "undone amounts on an undo only")
+            writer.put(undone.credited)
+            writer.put(undone.debited)
         }
         return writer.offset
     }
@@ -216,7 +234,7 @@ enum WALRecord {
             let optionsLow = reader.get(UInt8.self), let assetRaw = reader.get(UInt8.self),
             let asset = Asset(rawValue: assetRaw), let statusRaw = reader.get(UInt8.self),
             let status = LedgerStatus(rawValue: statusRaw), let optionsHigh = reader.get(UInt8.self),
-            reader.get(UInt8.self) == 0, reader.get(UInt16.self) == 0,
+            let flags = reader.get(UInt8.self), flags & ~bodyFlagUndone == 0, reader.get(UInt16.self) == 0,
             let timeMs = reader.get(Int64.self), let key = reader.key(), let digest = reader.digest(),
             let cardHash = reader.cardHash(), let masked = reader.get(UInt64.self),
             let balanceAfter = reader.amounts(),
@@ -230,9 +248,16 @@ enum WALRecord {
         command.masked = MaskedCard(packed: masked)
         guard decodeKindFields(&command, &reader), decodeSpending(&command, &reader), decodeDecision(&command, &reader),
             decodeTerminalReference(&command, &reader), decodeLotTerms(&command, &reader),
-            decodeAdmin(&command, &reader), reader.offset == length
+            decodeAdmin(&command, &reader)
         else { return nil }
-        return Body(command: command, timeMs: timeMs, status: status, balanceAfter: balanceAfter)
+        var undone: UndoneAmounts?
+        if flags & bodyFlagUndone != 0 {
+            guard kind == .reverse || kind == .refund, let credited = reader.amounts(), let debited = reader.amounts()
+            else { return nil }
+            undone = UndoneAmounts(credited: credited, debited: debited)
+        }
+        guard reader.offset == length else { return nil }
+        return Body(command: command, timeMs: timeMs, status: status, balanceAfter: balanceAfter, undone: undone)
     }
 
     /// The admin stamp (option `admin`), last in the body: operation id (never zero), actor, role, reason, six

@@ -45,13 +45,26 @@ public struct DeliveryLimits: Sendable {
     /// Dead letters kept per webhook. At the limit an event out of tries keeps retrying at the capped delay
     /// instead (counted): nothing is dropped.
     public var deadLettersMax = 10_000
-    /// Tries (first or retried) per second per webhook at most: what delivery may take from the loops it shares
+    /// Tries (first or retried) per second per webhook at most: what delivery may take from the cores it shares
     /// with authorizations. A backlog of a million events drains in about 8 minutes at the default.
     public var eventsPerSecondMax = 2000
-    /// Requests a webhook starts per loop iteration, so a backlog never holds a loop from its ISO 8583 work.
+    /// Requests a webhook starts per loop iteration, so a backlog never holds the delivery loop from its other
+    /// webhooks and timers.
     public var sendsPerIterationMax = 64
 
     public init() {}
+
+    /// The limits of one of `count` streams of a webhook (one per ledger shard): its connections, window, members
+    /// in flight and send rate divided evenly (at least one each); tries, delays and sizes are the same.
+    func shared(among count: Int) -> DeliveryLimits {
+        precondition(count >= 1, "a webhook has a stream")
+        var limits = self
+        limits.connectionsPerWebhookMax = max(1, connectionsPerWebhookMax / count)
+        limits.windowEventsMax = max(1, windowEventsMax / count)
+        limits.membersInFlightMax = max(1, membersInFlightMax / count)
+        limits.eventsPerSecondMax = max(1, eventsPerSecondMax / count)
+        return limits
+    }
 
     /// The contract's floor and ceiling, checked where a configuration is built in code.
     public var problem: String? {
@@ -73,6 +86,9 @@ public struct NotificationConfiguration: Sendable {
     /// Log records the outbox may keep behind a snapshot for webhooks that have not finished them; past it a
     /// snapshot deletes them anyway (authorizations never wait) and the outbox counts them as dropped.
     public var outboxRecordsMax = 4_000_000
+    /// The nice value of the delivery loop's thread (the switch runs webhooks on one loop of its own, never on
+    /// an ISO 8583 loop): above 0 it yields the cores to authorizations when they are busy.
+    public var loopNice = 10
     /// Whether progress is fdatasync'd (off only with the switch's `"durable": false`, for benchmarks).
     public var durable = true
 

@@ -70,6 +70,14 @@ final class WebhookConnection: OutboundConnectionHandler {
             connection.close(.protocolError(reason))
         case .complete(let status, let reusable):
             guard let (member, payload) = inFlight else { return }
+            // An answer after the deadline is a failed try even when the loop read it before its deadline check
+            // ran (a busy or niced loop): what counts is when it came, as the receiver's log says.
+            if monotonicNanoseconds() > deadlineNs {
+                let reason = "no answer within \(delivery.limits.responseTimeoutMs) ms (responseTimeoutMs)"
+                failure = reason
+                connection.close(.overLimit(reason))
+                return
+            }
             inFlight = nil
             deadlineNs = .max
             if !reusable { connection.close(.byHandler) }

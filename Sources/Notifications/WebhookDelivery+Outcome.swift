@@ -40,7 +40,7 @@ extension WebhookDelivery {
         let letter = DeadLetter(
             position: payload.position, eventId: payload.eventId, eventType: payload.eventType,
             memberId: payload.memberId, tries: tries, lastError: reason, body: payload.body)
-        return deadLetters.add(letter) ? letter : nil
+        return deadLetters.add(letter, stream: stream) ? letter : nil
     }
 
     /// The head event is done: recorded, removed, and the member's next event (if any) made ready.
@@ -97,36 +97,37 @@ extension WebhookDelivery {
     }
 }
 
-/// A webhook's dead letters, bounded by `deadLettersMax`: added by its loop, listed and taken back by admin
-/// requests on any loop (rare, so a lock).
+/// A webhook's dead letters, every stream's (a letter's position means something only in its stream), bounded
+/// by `deadLettersMax`: added by its streams' loops, listed and taken back by admin requests on any loop (rare,
+/// so a lock).
 public final class DeadLetterList: Sendable {
     let capacity: Int
-    private let letters: Mutex<[DeadLetter]>
+    private let letters: Mutex<[(stream: Int, letter: DeadLetter)]>
 
-    init(capacity: Int, letters: [DeadLetter]) {
+    init(capacity: Int, letters: [(stream: Int, letter: DeadLetter)]) {
         precondition(capacity >= 1, "a dead-letter list holds at least one")
         self.capacity = capacity
         self.letters = Mutex(letters)
     }
 
     /// False when the list is full.
-    func add(_ letter: DeadLetter) -> Bool {
+    func add(_ letter: DeadLetter, stream: Int) -> Bool {
         letters.withLock { list in
             guard list.count < capacity else { return false }
-            list.append(letter)
+            list.append((stream, letter))
             return true
         }
     }
 
     public var count: Int { letters.withLock { $0.count } }
 
-    public var all: [DeadLetter] { letters.withLock { $0 } }
+    public var all: [DeadLetter] { letters.withLock { $0.map(\.letter) } }
 
-    /// Removes and returns the letters with `eventId`.
-    func take(eventId: String) -> [DeadLetter] {
+    /// Removes and returns the letters with `eventId`, with their streams.
+    func take(eventId: String) -> [(stream: Int, letter: DeadLetter)] {
         letters.withLock { list in
-            let taken = list.filter { $0.eventId == eventId }
-            list.removeAll { $0.eventId == eventId }
+            let taken = list.filter { $0.letter.eventId == eventId }
+            list.removeAll { $0.letter.eventId == eventId }
             return taken
         }
     }

@@ -33,7 +33,10 @@ final class WebhookDelivery {
     let loop: EventLoop
     let source: EventSource
     let journal: ProgressJournal
-    let statistics: WebhookStatistics
+    /// The source's index among the webhook's sources (a ledger shard): names this delivery's counters and
+    /// dead letters.
+    let stream: Int
+    let statistics: WebhookStatistics.Stream
     let deadLetters: DeadLetterList
     let schedule: RetrySchedule
     let responseTimeoutNs: UInt64
@@ -66,7 +69,8 @@ final class WebhookDelivery {
 
     init(
         webhook: WebhookConfiguration, address: SocketAddress, limits: DeliveryLimits, loop: EventLoop,
-        source: EventSource, journal: ProgressJournal, deadLetters: DeadLetterList, log: LogSink
+        source: EventSource, stream: Int, journal: ProgressJournal, statistics: WebhookStatistics,
+        deadLetters: DeadLetterList, log: LogSink
     ) {
         self.webhook = webhook
         self.address = address
@@ -75,7 +79,8 @@ final class WebhookDelivery {
         self.loop = loop
         self.source = source
         self.journal = journal
-        statistics = WebhookStatistics()
+        self.stream = stream
+        self.statistics = statistics.stream(stream)
         self.deadLetters = deadLetters
         schedule = RetrySchedule(firstDelayMs: limits.retryDelayFirstMs, delayMaxMs: limits.retryDelayMaxMs)
         responseTimeoutNs = UInt64(limits.responseTimeoutMs) * 1_000_000

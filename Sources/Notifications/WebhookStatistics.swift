@@ -1,7 +1,8 @@
 import Metrics
 
-/// What one webhook's delivery has done: counters and gauges written by its loop alone (`CounterArray`, no
-/// lock), read by health and metrics from any thread.
+/// What one webhook's delivery has done: counters and gauges of each of its streams (one per ledger shard),
+/// each written by its stream's loop alone (`CounterArray`, no lock), summed when health and metrics read them
+/// from any thread.
 public final class WebhookStatistics: Sendable {
     public enum Counter: Int, CaseIterable, Sendable {
         /// Events acknowledged with a 2xx.
@@ -20,16 +21,32 @@ public final class WebhookStatistics: Sendable {
         case membersInFlight
     }
 
-    let values = CounterArray(count: Counter.allCases.count)
+    let values: CounterArray
+    let streamCount: Int
 
-    init() {}
+    init(streams: Int) {
+        precondition(streams >= 1, "a webhook has a stream per source")
+        streamCount = streams
+        values = CounterArray(count: Counter.allCases.count * streams)
+    }
 
-    /// Any thread: the counter's latest value.
-    public subscript(_ counter: Counter) -> UInt64 { values.load(at: counter.rawValue) }
+    /// Any thread: the counter's latest value, every stream's summed.
+    public subscript(_ counter: Counter) -> UInt64 {
+        (0..<streamCount).reduce(0) { $0 + values.load(at: $1 * Counter.allCases.count + counter.rawValue) }
+    }
 
-    /// The loop only.
-    func add(_ counter: Counter) { values.add(1, at: counter.rawValue) }
+    /// The counters one stream writes (from its loop only).
+    struct Stream {
+        let statistics: WebhookStatistics
+        let base: Int
 
-    /// The loop only.
-    func set(_ counter: Counter, _ value: Int) { values.set(UInt64(value), at: counter.rawValue) }
+        func add(_ counter: Counter) { statistics.values.add(1, at: base + counter.rawValue) }
+
+        func set(_ counter: Counter, _ value: Int) { statistics.values.set(UInt64(value), at: base + counter.rawValue) }
+    }
+
+    func stream(_ index: Int) -> Stream {
+        precondition(index >= 0 && index < streamCount, "a stream of this webhook")
+        return Stream(statistics: self, base: index * Counter.allCases.count)
+    }
 }

@@ -52,7 +52,7 @@ final class AdminMetrics: Sendable {
     /// Set once notifications start (nil while off).
     let notifier = Mutex<Notifier?>(nil)
     /// The ledger outbox feeding the notifier (nil with the test source or without webhooks).
-    let outbox = Mutex<LedgerEventSource?>(nil)
+    let outbox = Mutex<LedgerOutbox?>(nil)
     /// The movements history's indexer (nil while `history` is off).
     let history = Mutex<HistoryIndexer?>(nil)
 

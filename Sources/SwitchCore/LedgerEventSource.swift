@@ -6,13 +6,14 @@ import LoyaltyLedger
 import Notifications
 import Synchronization
 
-/// The member-notification outbox: the events of shard 0's durable log records (`LogTail`), numbered by where
-/// they are in the log (position = sequence × 16 + index in the record, id `s0-SEQUENCE-INDEX`), so a restart,
-/// a replay or a snapshot gives the same events with the same ids. A reader thread tails the log every
-/// `pollIntervalMs` into a bounded buffer (`eventsBufferedMax`; when it is full the reader waits, and the events
-/// stay in the log); webhooks' loops take from the buffer without blocking. What every webhook finished leaves
-/// the buffer and releases the log (`LogHold`); undelivered records past the hold's bound are given up by the
-/// next snapshot, never by holding an authorization, and counted (`recordsDropped`).
+/// The member-notification outbox of one shard: the events of its durable log records (`LogTail`), numbered by
+/// where they are in the log (position = sequence × 16 + index in the record, id `sSHARD-SEQUENCE-INDEX`), so a
+/// restart, a replay or a snapshot gives the same events with the same ids. A member lives on one shard, so its
+/// events come in order from one source. A reader thread tails the log every `pollIntervalMs` into a bounded
+/// buffer (`eventsBufferedMax`; when it is full the reader waits, and the events stay in the log); the delivery
+/// loop takes from the buffer without blocking. What every webhook finished leaves the buffer and releases the
+/// log (the outbox's `LogConsumer`); undelivered records past its bound are given up by the next snapshot, never
+/// by holding an authorization, and counted (`recordsDropped`).
 final class LedgerEventSource: EventSource, @unchecked Sendable {
     static let eventsBufferedMax = 16_384
     static let pollIntervalMs = 10
@@ -28,9 +29,9 @@ final class LedgerEventSource: EventSource, @unchecked Sendable {
         var readFailures: UInt64 = 0
     }
 
-    let shard = 0
+    let shard: Int
     let tail: LogTail
-    let hold: LogHold
+    let consumer: LogConsumer
     let decider: LoyaltyDecider
     let log: LogSink
     private let state: Mutex<(buffer: [SourcedEvent], counters: Counters)>
@@ -42,11 +43,11 @@ final class LedgerEventSource: EventSource, @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
 
-    /// A source reading `dataDirectory`'s shard 0; it reads once `start` says from where.
-    init(dataDirectory: String, ledger: Ledger, decider: LoyaltyDecider, log: LogSink) {
-        precondition(ledger.shardCount == 1, "the outbox reads one shard")
+    /// A source reading `dataDirectory`'s shard `shard`; it reads once `start` says from where.
+    init(dataDirectory: String, shard: Int, consumer: LogConsumer, decider: LoyaltyDecider, log: LogSink) {
+        self.shard = shard
         tail = LogTail(root: dataDirectory, shard: shard)
-        hold = ledger.logHold(shard: shard)
+        self.consumer = consumer
         self.decider = decider
         self.log = log
         state = Mutex(([], Counters()))
@@ -64,7 +65,7 @@ final class LedgerEventSource: EventSource, @unchecked Sendable {
     func start(after position: UInt64, finished finishedThrough: @escaping @Sendable () -> UInt64) {
         readSequence = Self.sequence(of: position).map { $0 - 1 } ?? 0
         readAfterPosition = position
-        hold.hold(from: readSequence + 1)
+        consumer.advance(shard: shard, from: readSequence + 1)
         self.finishedThrough.withLock { $0 = finishedThrough }
         let thread = Thread { [self] in
             while !stopping.load(ordering: .relaxed) {
@@ -72,7 +73,7 @@ final class LedgerEventSource: EventSource, @unchecked Sendable {
             }
             finished.signal()
         }
-        thread.name = "notifications-outbox"
+        thread.name = "outbox-\(shard)"
         thread.start()
     }
 
@@ -111,7 +112,7 @@ final class LedgerEventSource: EventSource, @unchecked Sendable {
             return Self.eventsBufferedMax - state.buffer.count
         }
         // The record of the last event every webhook finished may still have later events: it stays held.
-        if let sequence = Self.sequence(of: through) { hold.hold(from: sequence) }
+        if let sequence = Self.sequence(of: through) { consumer.advance(shard: shard, from: sequence) }
         // A record gives at most perRecordMax events: read no more records than the room surely holds.
         guard room >= LedgerEvent.perRecordMax else { return false }
         let batch: LogTail.EventBatch
@@ -121,7 +122,7 @@ final class LedgerEventSource: EventSource, @unchecked Sendable {
                 decider: decider)
         } catch {
             state.withLock { $0.counters.readFailures += 1 }
-            log.error("notifications: the outbox cannot read the log: \(error)")
+            log.error("notifications: the outbox cannot read shard \(shard)'s log: \(error)")
             return false
         }
         let sourced = batch.events.compactMap(sourcedEvent)
@@ -134,7 +135,7 @@ final class LedgerEventSource: EventSource, @unchecked Sendable {
         }
         if batch.gap.recordsSkipped > 0 {
             log.warning(
-                "notifications: \(batch.gap.recordsSkipped) log records were dropped before their events were "
+                "notifications: \(batch.gap.recordsSkipped) log records of shard \(shard) were dropped before their events were "
                     + "delivered (the outbox's hold bound, notifications.outboxRecordsMax)")
         }
         let moved = batch.lastSequence != readSequence
@@ -147,5 +148,47 @@ final class LedgerEventSource: EventSource, @unchecked Sendable {
         guard position > readAfterPosition else { return nil }
         readAfterPosition = position
         return SourcedEvent(position: position, event: LedgerEventText.notification(event, shard: shard, decider: decider))
+    }
+}
+
+/// The outbox of every shard: one source per shard under one log consumer, with their counters summed for health
+/// and metrics.
+final class LedgerOutbox: Sendable {
+    /// The name the outbox registers with the ledger's log holds.
+    static let consumerName = "notifications"
+
+    let sources: [LedgerEventSource]
+    let consumer: LogConsumer
+
+    init(dataDirectory: String, ledger: Ledger, recordsMax: UInt64, decider: LoyaltyDecider, log: LogSink) {
+        let consumer = ledger.registerLogConsumer(name: Self.consumerName, recordsMax: recordsMax)
+        self.consumer = consumer
+        sources = (0..<ledger.shardCount).map { shard in
+            LedgerEventSource(dataDirectory: dataDirectory, shard: shard, consumer: consumer, decider: decider, log: log)
+        }
+    }
+
+    /// Each shard's reader starts after what every webhook durably finished in it.
+    func start(_ notifier: Notifier) {
+        for source in sources {
+            let shard = source.shard
+            source.start(after: notifier.durableWatermark(stream: shard)) { notifier.durableWatermark(stream: shard) }
+        }
+    }
+
+    func stop() { for source in sources { source.stop() } }
+
+    /// Every shard's counters, summed; `recordsDropped` includes the records snapshots released past the bound.
+    var counters: LedgerEventSource.Counters {
+        var total = LedgerEventSource.Counters()
+        for counters in sources.map(\.counters) {
+            total.eventsProduced += counters.eventsProduced
+            total.recordsRead += counters.recordsRead
+            total.recordsDropped += counters.recordsDropped
+            total.recordsWithoutEvents += counters.recordsWithoutEvents
+            total.readFailures += counters.readFailures
+        }
+        total.recordsDropped += consumer.recordsReleased
+        return total
     }
 }

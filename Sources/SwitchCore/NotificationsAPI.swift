@@ -9,7 +9,7 @@ enum NotificationsAPI {
     static let listedMax = 1000
 
     /// `"notifications": {"webhooks": N, "deadLetters": N, "queueDepth": N}` in the health answer.
-    static func writeHealth(_ notifier: Notifier, outbox: LedgerEventSource?, _ json: inout JSONWriter) {
+    static func writeHealth(_ notifier: Notifier, outbox: LedgerOutbox?, _ json: inout JSONWriter) {
         json.key("notifications")
         json.beginObject()
         json.member("webhooks", Int64(notifier.webhooks.count))
@@ -18,7 +18,7 @@ enum NotificationsAPI {
         if let outbox {
             let counters = outbox.counters
             json.member("eventsProduced", Int64(counters.eventsProduced))
-            json.member("recordsDropped", Int64(counters.recordsDropped + outbox.hold.recordsReleased))
+            json.member("recordsDropped", Int64(counters.recordsDropped))
         }
         json.endObject()
     }
@@ -64,7 +64,7 @@ extension AdminMetrics {
             (
                 "loyalty_outbox_records_dropped_total",
                 "Log records given up before their events were delivered (outboxRecordsMax) or unreadable.",
-                read.recordsDropped + outbox.hold.recordsReleased
+                read.recordsDropped
             ),
             ("loyalty_outbox_read_failures_total", "Failed reads of the log by the outbox.", read.readFailures),
         ]

@@ -34,6 +34,7 @@ extension SwitchConfiguration {
             try object.integer("progressCommitIntervalMs", range: 1...10_000) ?? configuration.progressCommitIntervalMs
         configuration.outboxRecordsMax =
             try object.integer("outboxRecordsMax", range: 1...1_000_000_000) ?? configuration.outboxRecordsMax
+        configuration.loopNice = try object.integer("loopNice", range: 0...19) ?? configuration.loopNice
         try object.rejectUnknownKeys()
         return configuration
     }

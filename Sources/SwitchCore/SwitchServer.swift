@@ -77,6 +77,8 @@ public final class SwitchServer: @unchecked Sendable {
     public internal(set) var adminPort: UInt16?
     /// The admin API's own loop (`admin.loop` `"own"`); nil when it shares the ISO 8583 loops or is off.
     var adminGroup: EventLoopGroup?
+    /// The loop webhooks are delivered on (nil without webhooks): never an ISO 8583 loop.
+    var notificationsGroup: EventLoopGroup?
     /// Users, tokens and the audit journal; nil while the admin API is off or not started.
     var access: AccessControl?
     /// What `GET /metrics` reads: the loops' counters, the shards', the listeners'.
@@ -199,6 +201,7 @@ public final class SwitchServer: @unchecked Sendable {
         try startAdmin()
         group.start()
         adminGroup?.start()
+        notificationsGroup?.start()
     }
 
     /// Descriptors the switch keeps beside its connections and the ledger's reserve: a TLS reload's files, the

@@ -88,6 +88,7 @@ import Testing
         #expect(live[2].sequence == live[1].sequence && live[1].index == 0)
         #expect(live[3].value("points") == 30 && live[3].value("balance") == 80)
         #expect(live[4].value("balance") == 60, "the reversal takes the first purchase's 20 points back")
+        #expect(live[4].value("pointsChange") == -20 && live[4].value("creditChange") == 0, "the record says so")
         #expect(live[5].value("points") == 15 && live[5].value("reason") == 5 && live[5].value("balance") == 75)
         #expect(live[6].value("reason") == 1)
         #expect(Set(live.map(\.card)) == [ledger.cardHash(of: card(1))] && live.allSatisfy { $0.masked != .none })
@@ -97,6 +98,42 @@ import Testing
         defer { reopened.close() }
         let replayed = try Self.readAll(LogTail(root: directory.path, shard: 0), decider: decider)
         #expect(replayed == live, "a restart and its replay read the very same events")
+    }
+
+    @Test("a refund and its reversal tell the points they moved, from the record (kept there, checked on replay); a record without the amounts (written before they were kept) still decodes and gives its event without them")
+    mutating func undoneAmountsAreRecorded() throws {
+        let ledger = try Ledger.open(directory: directory.path, configuration: configuration())
+        let purchase = requests.make(card(2), Self.purchase(40_000))
+        #expect(ledger.perform(purchase).status == .approved)
+        let refund = requests.make(card(2), .refund(originalKey: purchase.key, refundAmountMinor: 20_000))
+        #expect(ledger.perform(refund).status == .approved)
+        #expect(ledger.perform(requests.make(card(2), .reverse(originalKey: refund.key))).status == .approved)
+        ledger.close()
+        let reopened = try Ledger.open(directory: directory.path, configuration: configuration())
+        reopened.close()
+        let events = try Self.readAll(LogTail(root: directory.path, shard: 0), decider: LoyaltyDecider(rules: Self.program))
+        let undos = events.filter { $0.type == "points.refunded" || $0.type == "points.reversed" }
+        #expect(undos.map(\.type) == ["points.refunded", "points.reversed"], "\(Self.summary(events))")
+        guard undos.count == 2 else { return }
+        #expect(undos[0].value("pointsChange") == -20 && undos[0].value("amountMinor") == 20_000)
+        #expect(undos[1].value("pointsChange") == 20, "reversing the refund gives the points back")
+
+        var command = ShardCommand(kind: .reverse, key: purchase.key)
+        command.cardHash = reopened.cardHash(of: card(2))
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: WALRecord.bodyBytesMax, alignment: 8)
+        defer { buffer.deallocate() }
+        let old = WALRecord.Body(command: command, timeMs: 1, status: .approved, balanceAfter: .zero)
+        let oldLength = WALRecord.encodeBody(old, at: buffer)
+        let oldRead = try #require(WALRecord.decodeBody(buffer, length: oldLength))
+        #expect(oldRead.undone == nil && (buffer + 5).load(as: UInt8.self) == 0, "the flags byte stays 0 without them")
+        let oldEvents = WALRecord.events(of: oldRead, sequence: 1, decider: nil) ?? []
+        #expect(oldEvents.count == 1 && oldEvents[0].value("pointsChange") == nil && oldEvents[0].value("balance") == 0)
+        var new = old
+        new.undone = WALRecord.UndoneAmounts(credited: .zero, debited: AssetAmounts(points: 7, credit: 3))
+        let newLength = WALRecord.encodeBody(new, at: buffer)
+        #expect(newLength == oldLength + 32)
+        #expect(WALRecord.decodeBody(buffer, length: newLength)?.undone == new.undone)
+        #expect(WALRecord.decodeBody(buffer, length: newLength - 16) == nil, "cut amounts do not decode")
     }
 
     @Test("a gift card's issue and load are giftcard.loaded with the amount and currency; its payment tells nothing")
@@ -117,11 +154,10 @@ import Testing
 
     @Test("the outbox's hold keeps log segments past snapshots, so events read after a snapshot and a restart are the same; no hold, and they are gone")
     mutating func holdKeepsTheLogPastSnapshots() throws {
-        var configuration = configuration()
-        configuration.segmentBytes = 64 << 10
-        configuration.snapshotIntervalRecords = 100
+        let configuration = snapshottingConfiguration()
         let ledger = try Ledger.open(directory: directory.path, configuration: configuration)
-        ledger.logHold(shard: 0).hold(from: 1)
+        let outbox = ledger.registerLogConsumer(name: "outbox", recordsMax: 4_000_000)
+        outbox.advance(shard: 0, from: 1)
         for index in 0..<1200 {
             #expect(ledger.perform(requests.make(card(index % 40), Self.purchase(10_000))).status == .approved)
         }
@@ -130,7 +166,7 @@ import Testing
         let tail = LogTail(root: directory.path, shard: 0)
         let events = try Self.readAll(tail, decider: decider)
         #expect(events.filter { $0.type == "points.earned" }.count == 1200, "every purchase, from sequence 1")
-        #expect(ledger.logHold(shard: 0).recordsReleased == 0)
+        #expect(outbox.recordsReleased == 0)
         #expect(try WALReader.segments(in: directory.path + "/shard-000").count > 2, "segments kept past snapshots")
 
         let reopened = try Ledger.open(directory: directory.path, configuration: configuration)
@@ -147,13 +183,10 @@ import Testing
 
     @Test("at the hold's bound a snapshot drops undelivered records anyway: every purchase is approved, and the records given up are counted by the hold and seen as skipped by the reader")
     mutating func holdBoundNeverBlocksAuthorizations() throws {
-        var configuration = configuration()
-        configuration.segmentBytes = 64 << 10
-        configuration.snapshotIntervalRecords = 100
+        let configuration = snapshottingConfiguration()
         let ledger = try Ledger.open(directory: directory.path, configuration: configuration)
-        let hold = ledger.logHold(shard: 0)
-        hold.hold(from: 1)
-        hold.recordsMax = 200
+        let hold = ledger.registerLogConsumer(name: "outbox", recordsMax: 200)
+        hold.advance(shard: 0, from: 1)
         for index in 0..<1500 {
             #expect(ledger.perform(requests.make(card(index % 40), Self.purchase(10_000))).status == .approved)
         }
@@ -163,6 +196,35 @@ import Testing
         let batch = try tail.events(after: 0, recordsMax: 10, decider: nil)
         #expect(batch.gap.recordsSkipped > 0 && batch.gap.recordsSkipped <= hold.recordsReleased, "\(batch.gap)")
         #expect(batch.events.first?.sequence == batch.gap.recordsSkipped + 1, "reading goes on after the gap")
+    }
+
+    @Test("two consumers of the log: snapshots keep it from the slower one's first needed record; a consumer at its bound gives up records (counted for it alone) while the other, within its bound, loses none")
+    mutating func slowestConsumerHoldsTheLog() throws {
+        let configuration = snapshottingConfiguration()
+        let ledger = try Ledger.open(directory: directory.path, configuration: configuration)
+        let fast = ledger.registerLogConsumer(name: "outbox", recordsMax: 4_000_000)
+        let slow = ledger.registerLogConsumer(name: "history", recordsMax: 300)
+        fast.advance(shard: 0, from: 1)
+        slow.advance(shard: 0, from: 1)
+        for index in 0..<250 {
+            #expect(ledger.perform(requests.make(card(index % 40), Self.purchase(10_000))).status == .approved)
+            fast.advance(shard: 0, from: UInt64(index) + 1)
+        }
+        // The fast one finished about 250 records; the slow one none: the slow one alone holds the log.
+        #expect(fast.recordsReleased == 0 && slow.recordsReleased == 0, "within both bounds nothing is dropped")
+        let held = try WALReader.segments(in: directory.path + "/shard-000").first?.firstSequence
+        #expect(held == 1, "the slow consumer keeps sequence 1")
+        for index in 0..<1750 {
+            #expect(ledger.perform(requests.make(card(index % 40), Self.purchase(10_000))).status == .approved)
+            fast.advance(shard: 0, from: UInt64(250 + index) + 1)
+        }
+        ledger.close()
+        #expect(slow.recordsReleased > 0, "the slow consumer's bound released records")
+        #expect(fast.recordsReleased == 0, "the fast consumer lost nothing")
+        slow.advance(shard: 0, from: 1)
+        #expect(slow.recordsReleased(shard: 0) == slow.recordsReleased, "an advance never moves back")
+        let first = try WALReader.segments(in: directory.path + "/shard-000").first?.firstSequence ?? 0
+        #expect(first > 1 && first <= 2000 - 300 + 1, "the log is kept no further back than the slow bound: \(first)")
     }
 }
 
@@ -189,5 +251,15 @@ extension LogTailTests {
                 "bonus.awarded@1.1 reason=1 points=50 balance=85", "bonus.awarded@1.2 reason=2 points=25 balance=85",
                 "points.earned@2.0 points=10 creditMinor=0 amountMinor=10000 balance=95 credit=0",
             ])
+    }
+}
+
+extension LogTailTests {
+    /// Small segments and a snapshot every 100 records, so a few hundred purchases make snapshots drop segments.
+    func snapshottingConfiguration() -> LedgerConfiguration {
+        var configuration = configuration()
+        configuration.segmentBytes = 64 << 10
+        configuration.snapshotIntervalRecords = 100
+        return configuration
     }
 }

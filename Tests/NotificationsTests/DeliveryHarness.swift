@@ -14,7 +14,7 @@ final class DeliveryHarness {
 
     init(
         directory: String, webhooks: [WebhookConfiguration], events: UInt64, members: UInt64, loops: Int = 2,
-        limits: DeliveryLimits = DeliveryHarness.fastLimits
+        limits: DeliveryLimits = DeliveryHarness.fastLimits, moreSources: [EventSource] = []
     ) throws {
         group = try EventLoopGroup(
             loopCount: loops, limits: NetworkLimits(), log: LogSink(descriptor: open("/dev/null", O_WRONLY)))
@@ -23,7 +23,7 @@ final class DeliveryHarness {
         configuration.webhooks = webhooks
         configuration.limits = limits
         notifier = try Notifier(
-            configuration: configuration, dataDirectory: directory, source: source, group: group,
+            configuration: configuration, dataDirectory: directory, sources: [source] + moreSources, group: group,
             log: LogSink(descriptor: open("/dev/null", O_WRONLY)))
         group.start()
     }
@@ -50,5 +50,28 @@ final class DeliveryHarness {
     func stop() {
         group.stop()
         notifier.stop()
+    }
+}
+
+/// A test source whose ids and members carry a prefix, standing for another ledger shard (whose positions start at
+/// 1 again and whose members are its own).
+final class PrefixedSource: EventSource, @unchecked Sendable {
+    let base: TestEventSource
+    let prefix: String
+
+    init(prefix: String, events: UInt64, members: UInt64) {
+        base = TestEventSource(eventCount: events, memberCount: members)
+        self.prefix = prefix
+    }
+
+    func events(after position: UInt64, limit: Int) -> [SourcedEvent] {
+        base.events(after: position, limit: limit).map { sourced in
+            let event = sourced.event
+            return SourcedEvent(
+                position: sourced.position,
+                event: NotificationEvent(
+                    id: prefix + event.id, type: event.type, timeMs: event.timeMs, memberId: prefix + event.memberId,
+                    card: event.card, data: event.data))
+        }
     }
 }

@@ -109,6 +109,51 @@ struct WebhookDeliveryTests {
         }
     }
 
+    @Test("Two sources (two ledger shards) into one webhook: every event of both arrives once acknowledged, order per member holds, each source's progress is its own file and watermark, and a restart reads each back")
+    func everySourceHasItsOwnStream() throws {
+        let directory = scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let receiver = try WebhookReceiver(
+            directory: directory, secret: "s", arguments: ["--weights", "80,10,0,10,0,0", "--seed", "3"])
+        defer { receiver.stop() }
+        var limits = DeliveryHarness.fastLimits
+        limits.triesMax = 200
+        let webhook = try DeliveryHarness.webhook(receiver, secret: "s")
+        let harness = try DeliveryHarness(
+            directory: directory, webhooks: [webhook], events: 300, members: 20, loops: 1, limits: limits,
+            moreSources: [PrefixedSource(prefix: "s1-", events: 200, members: 15)])
+        let all = Set((1...300).map { "test-\($0)" } + (1...200).map { "s1-test-\($0)" })
+        #expect(receiver.wait(timeout: 120) { _ in receiver.acknowledgedIds == all }, "\(receiver.acknowledgedIds.count)")
+        let violation = WebhookReceiver.orderViolation(receiver.requests, allowingRepeats: true)
+        #expect(violation == nil, "\(violation ?? "")")
+        #expect(harness.notifier.webhooks[0].statistics[.delivered] == 500, "both streams count for the webhook")
+        harness.stop()
+        #expect(harness.notifier.durableWatermark(stream: 0) == 300 && harness.notifier.durableWatermark(stream: 1) == 200)
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory + "/notifications").sorted()
+        let name = Notifier.fileName(webhook.address, stream: 0)
+        #expect(files == [name, Notifier.fileName(webhook.address, stream: 1)].sorted(), "\(files)")
+        #expect(Notifier.fileName(webhook.address, stream: 1) == name.replacingOccurrences(of: ".progress", with: "-s1.progress"))
+        let reopened = try DeliveryHarness(
+            directory: directory, webhooks: [webhook], events: 300, members: 20, loops: 1, limits: limits,
+            moreSources: [PrefixedSource(prefix: "s1-", events: 200, members: 15)])
+        defer { reopened.stop() }
+        #expect(reopened.notifier.durableWatermark(stream: 0) == 300 && reopened.notifier.durableWatermark(stream: 1) == 200)
+    }
+
+    @Test("A webhook's connections, window, members in flight and send rate are shared evenly among its streams, at least one each")
+    func limitsSharedAmongStreams() {
+        var limits = DeliveryLimits()
+        limits.connectionsPerWebhookMax = 4
+        limits.windowEventsMax = 4096
+        limits.membersInFlightMax = 3
+        limits.eventsPerSecondMax = 2000
+        let shared = limits.shared(among: 4)
+        #expect(shared.connectionsPerWebhookMax == 1 && shared.windowEventsMax == 1024)
+        #expect(shared.membersInFlightMax == 1 && shared.eventsPerSecondMax == 500)
+        #expect(shared.triesMax == limits.triesMax && shared.responseBytesMax == limits.responseBytesMax)
+        #expect(limits.shared(among: 1).connectionsPerWebhookMax == 4)
+    }
+
     @Test("A receiver that never answers holds none of another webhook's events on the same loop")
     func slowReceiverDoesNotSlowOthers() throws {
         let directory = scratchDirectory()

@@ -20,17 +20,20 @@ struct OutboxEndToEndTests {
         return settings
     }
 
-    /// Every event the switch's log holds now, as the switch makes them (read-only, beside the running switch).
-    static func logEvents(_ directory: ScratchDirectory) throws -> [NotificationEvent] {
+    /// Every event the switch's log holds now, shard by shard, as the switch makes them (read-only, beside the
+    /// running switch).
+    static func logEvents(_ directory: ScratchDirectory, shards: Int = 1) throws -> [NotificationEvent] {
         let decider = LoyaltyDecider(rules: SwitchConfiguration().programInForce)
-        let tail = LogTail(root: directory.data, shard: 0)
         var events: [NotificationEvent] = []
-        var after: UInt64 = 0
-        for _ in 0..<100_000 {
-            let batch = try tail.events(after: after, recordsMax: 512, decider: decider)
-            if batch.lastSequence == after { break }
-            events += batch.events.map { LedgerEventText.notification($0, shard: 0, decider: decider) }
-            after = batch.lastSequence
+        for shard in 0..<shards {
+            let tail = LogTail(root: directory.data, shard: shard)
+            var after: UInt64 = 0
+            for _ in 0..<100_000 {
+                let batch = try tail.events(after: after, recordsMax: 512, decider: decider)
+                if batch.lastSequence == after { break }
+                events += batch.events.map { LedgerEventText.notification($0, shard: shard, decider: decider) }
+                after = batch.lastSequence
+            }
         }
         return events
     }
@@ -107,28 +110,38 @@ struct OutboxEndToEndTests {
         #expect(detail["eventsProduced"] as? Int == all.count && detail["recordsDropped"] as? Int == 0)
     }
 
-    @Test("SIGKILL the switch five times during heavy delivery of real purchases: every event of the log arrives, none that the log lacks, repeats keep their id, order per member holds, and every approved purchase has its event")
+    @Test("SIGKILL the switch ten times during heavy delivery of purchases and reversals on three shards, to a receiver answering 200, 500, late and reset at random: every event of every shard's log arrives, none that the logs lack, repeats keep their id, order per member holds, every approved purchase and reversal has its event, and reversals tell the points they took back")
     func killDuringHeavyDelivery() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
+        // A late answer comes 3 s after the 300 ms response timeout, so the switch surely counted that try failed
+        // (the receiver's log calls it "sleep", not acknowledged), even on a loaded machine.
         let receiver = try WebhookReceiver(
-            directory: directory.path, secret: "outbox", arguments: ["--weights", "90,5,0,5,0,0", "--delay", "0.002"])
+            directory: directory.path, secret: "outbox",
+            arguments: ["--weights", "85,5,3,7,0,0", "--sleep", "3", "--delay", "0.002"])
         defer { receiver.stop() }
-        let settings = Self.settings(receiver)
+        var settings = Self.settings(receiver)
+        settings.shards = 3
         var approved: [String: Int] = [:]
+        var reversed: [String: Int] = [:]
         var sent: [String: Int] = [:]
         var stan = 1
-        for run in 0..<5 {
+        for run in 0..<10 {
             let server = try SwitchProcess(directory: directory, settings: settings, run: run)
             let client = try SwitchClient(port: server.port)
             var terminal = Terminal()
-            for index in 0..<300 {
+            for index in 0..<200 {
                 let card = Wire.card(index % 40, test: 16)
                 sent[card, default: 0] += 1
                 stan += 1
-                if try client.exchange(terminal.purchase(card, 10_000, stan: stan % 999_999)).code == "00" {
-                    approved[card, default: 0] += 1
-                }
+                guard try client.exchange(terminal.purchase(card, 10_000, stan: stan % 999_999)).code == "00" else { continue }
+                approved[card, default: 0] += 1
+                guard index % 10 == 0 else { continue }
+                let original = terminal.originalData(mti: 200, stan: stan % 999_999)
+                stan += 1
+                let reversal = terminal.message(
+                    400, processing: "000000", card: card, amount: 10_000, stan: stan % 999_999, original: original)
+                if try client.exchange(reversal).code == "00" { reversed[card, default: 0] += 1 }
             }
             let before = receiver.acknowledgedIds.count
             _ = receiver.wait(timeout: 10) { _ in receiver.acknowledgedIds.count >= before + 50 }
@@ -136,36 +149,82 @@ struct OutboxEndToEndTests {
         }
         let last = try SwitchProcess(directory: directory, settings: settings, run: 99)
         defer { last.stop() }
-        let all = try Self.logEvents(directory)
+        let all = try Self.logEvents(directory, shards: 3)
         let ids = Set(all.map(\.id))
-        #expect(receiver.wait(timeout: 180) { _ in receiver.acknowledgedIds == ids }, "no event lost")
+        #expect(Set(all.map { $0.id.prefix(3) }) == ["s0-", "s1-", "s2-"], "events on every shard")
+        #expect(receiver.wait(timeout: 240) { _ in receiver.acknowledgedIds == ids }, "no event lost")
         let requests = receiver.requests
-        #expect(Set(requests.map(\.id)).isSubset(of: ids), "none for a change the log does not hold")
+        #expect(Set(requests.map(\.id)).isSubset(of: ids), "none for a change the logs do not hold")
         #expect(requests.allSatisfy { $0.signatureOk && $0.id == $0.bodyId })
+        #expect(Set(requests.map(\.answer)).isSuperset(of: ["ok", "error", "sleep", "reset"]), "every kind of answer")
         let violation = Self.orderViolation(requests, all: all)
         #expect(violation == nil, "\(violation ?? "")")
         var earned: [String: Int] = [:]
+        var reversals: [String: Int] = [:]
         for event in all where event.type == "points.earned" { earned[event.card, default: 0] += 1 }
-        for (card, count) in sent {
-            let told = earned[CardNumberMask.mask(card.utf8), default: 0]
-            #expect(told >= approved[card, default: 0] && told <= count, "\(card): \(told) events, \(count) sent")
+        for event in all where event.type == "points.reversed" {
+            reversals[event.card, default: 0] += 1
+            guard case .integer(let change) = event.value("pointsChange") else {
+                Issue.record("a reversal tells the points it took back: \(event)")
+                continue
+            }
+            #expect(change < 0, "a reversed purchase takes points back: \(event)")
         }
-        #expect(approved.values.reduce(0, +) == 1500 && earned.values.reduce(0, +) == 1500)
+        for (card, count) in sent {
+            let masked = CardNumberMask.mask(card.utf8)
+            let told = earned[masked, default: 0]
+            #expect(told >= approved[card, default: 0] && told <= count, "\(card): \(told) events, \(count) sent")
+            #expect(reversals[masked, default: 0] >= reversed[card, default: 0], "\(card): reversals told")
+        }
+        #expect(approved.values.reduce(0, +) == 2000 && earned.values.reduce(0, +) == 2000)
+        #expect(reversed.values.reduce(0, +) == 200 && reversals.values.reduce(0, +) == 200)
     }
 }
 
 extension OutboxEndToEndTests {
-    @Test("notifications.outboxRecordsMax is read and bounded (1...1,000,000,000); webhooks fed by the ledger outbox on more than one shard refuse the start, saying so")
+    @Test("notifications.outboxRecordsMax (1...1,000,000,000) and notifications.loopNice (0...19) are read and bounded")
     func outboxConfiguration() throws {
-        let configuration = try ConfigurationFileTests.load(#"{"notifications": {"outboxRecordsMax": 1234}}"#)
-        #expect(configuration.notifications?.outboxRecordsMax == 1234)
+        let configuration = try ConfigurationFileTests.load(
+            #"{"notifications": {"outboxRecordsMax": 1234, "loopNice": 3}}"#)
+        #expect(configuration.notifications?.outboxRecordsMax == 1234 && configuration.notifications?.loopNice == 3)
+        #expect(try ConfigurationFileTests.load(#"{"notifications": {}}"#).notifications?.loopNice == 10)
         try ConfigurationFileTests.expectRefusal(
             #"{"notifications": {"outboxRecordsMax": 0}}"#, "notifications.outboxRecordsMax: must be 1...1000000000")
+        try ConfigurationFileTests.expectRefusal(
+            #"{"notifications": {"loopNice": 20}}"#, "notifications.loopNice: must be 0...19")
+    }
+
+    @Test("webhooks are delivered from a loop thread of their own: the switch's threads include notify-loop-0 beside its ISO 8583 loops, and only with webhooks")
+    func deliveryHasItsOwnLoop() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
-        let outcome = try SwitchProcess.serve(
-            json: #"{"shards": 2, "notifications": {"webhooks": [{"url": "http://127.0.0.1:9/", "secret": "s"}]}}"#,
-            directory: directory)
-        #expect(outcome.status != 0 && outcome.standardError.contains("the ledger outbox reads one shard"), "\(outcome.standardError)")
+        let receiver = try WebhookReceiver(directory: directory.path, secret: "outbox")
+        defer { receiver.stop() }
+        var settings = Self.settings(receiver)
+        settings.shards = 2
+        let server = try SwitchProcess(directory: directory, settings: settings)
+        defer { server.stop() }
+        let client = try SwitchClient(port: server.port)
+        var terminal = Terminal()
+        #expect(try client.exchange(terminal.purchase(Wire.card(1, test: 16), 10_000)).code == "00")
+        #expect(receiver.wait(timeout: 30) { _ in receiver.acknowledgedIds.count == 1 })
+        let threads = try Self.threadNames(server.process.processIdentifier)
+        #expect(threads.contains { $0.hasPrefix("notify-loop") }, "\(threads)")
+        #expect(server.log.contains("on their own loop, nice 10"), "\(server.log)")
+
+        let plain = ScratchDirectory()
+        defer { plain.remove() }
+        let without = try SwitchProcess(directory: plain, settings: SwitchSettings())
+        defer { without.stop() }
+        #expect(try !Self.threadNames(without.process.processIdentifier).contains { $0.hasPrefix("notify-loop") })
+    }
+
+    /// The names of a process's threads (`/proc/PID/task/*/comm`, at most 15 bytes each).
+    static func threadNames(_ pid: Int32) throws -> [String] {
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+        return tasks.compactMap { task in
+            (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
     }
 }
