@@ -85,6 +85,10 @@ enum CommandKind: UInt8, BitwiseCopyable {
     case transferInNewCard = 24
     /// Another card for the member of the command's card (`LedgerOperation.link`), on the member's shard.
     case link = 25
+    /// A member told that value of theirs expires on a day within the rules' `expiryNoticeDays`
+    /// (`points.expiring`): no key, the member's first card, the member and the day; its balance is the
+    /// amounts of the day's lots it marked told (ShardState+Notices.swift).
+    case notice = 28
 
     /// Either destination half of a transfer (they share a record layout and `applyTransferIn`).
     var isTransferIn: Bool { self == .transferIn || self == .transferInNewCard }

@@ -7,7 +7,8 @@ extension ShardState {
         switch command.kind {
         case .transferIn, .transferInNewCard: return applyTransferIn(command, nowMs: nowMs)
         case .transferDone: return applyTransferDone(command)
-        case .expireLots: return applySweep(command, nowMs: nowMs)
+        case .expireLots: return applySweep(&command, nowMs: nowMs)
+        case .notice: return applyNotice(command)
         case .inspect: return applyInspect(command)
         default: break
         }
@@ -119,7 +120,7 @@ extension ShardState {
         case .link: return performLink(command)
         case .giftLoad: return performGiftLoad(command)
         case .giftUse: return performGiftUse(command)
-        case .none, .transferIn, .transferInNewCard, .transferDone, .expireLots, .inspect:
+        case .none, .transferIn, .transferInNewCard, .transferDone, .expireLots, .notice, .inspect:
             preconditionFailure("not a client command: \(command.kind)")
         }
     }

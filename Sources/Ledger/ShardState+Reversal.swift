@@ -111,7 +111,7 @@ extension ShardState {
             return true
         case .giftUse:
             return undoGiftUse(original, &result)
-        case .void, .reverse, .block, .replace, .link, .transferIn, .transferInNewCard, .transferDone, .expireLots,
+        case .void, .reverse, .block, .replace, .link, .transferIn, .transferInNewCard, .transferDone, .expireLots, .notice,
             .adjust, .inspect, .giftLoad, .engage, .none:
             result.status = .notPermitted
             return false

@@ -188,6 +188,8 @@ enum WALRecord {
             writer.put(command.otherMasked.packed)
         case .expireLots:
             encodeSweepRange(command, &writer)
+        case .notice:
+            encodeNotice(command, &writer)
         case .enrol, .balance, .block, .none:
             break
         }
@@ -311,6 +313,8 @@ enum WALRecord {
             command.otherMasked = MaskedCard(packed: masked)
         case .expireLots:
             return decodeSweepRange(&command, &reader)
+        case .notice:
+            return decodeNotice(&command, &reader)
         case .enrol, .balance, .block, .none:
             break
         }
