@@ -83,6 +83,7 @@ final class Checkpoint: @unchecked Sendable {
         appendRing(spent.storage, pieces: Self.storagePieces(start: spent.start, count: spent.count, capacity: spent.capacity))
         append(.bytes(Snapshot.sectionHeader(count: state.engagements.records.count)))
         appendTable(state.engagements.records, elements: state.engagements.records.count)
+        append(.bytes(Snapshot.noticeSection()))
         appendKeySection(state.idempotency.store)
         fileBytes += 4
     }

@@ -71,6 +71,8 @@ public protocol DecisionRules: AnyObject, Sendable {
     /// The UTC days on which value earned at `timeMs` expires per asset (`LotTerms.never`: never); nil when the
     /// rules leave lives to the ledger's configuration.
     func lotExpiryDays(earnedAtTimeMs timeMs: Int64) -> (points: Int32, credit: Int32)?
+    /// Days before a lot expires that its member is told (`points.expiring`); 0: never.
+    var expiryNoticeDays: Int { get }
     /// Decides an engagement event of `type` at `timeMs` for a member whose count for the type is `counted`
     /// (zero: never counted): the points, and the count after it.
     func engage(_ type: EngagementType, timeMs: Int64, counted: EngagementCount) -> EngagementDecision

@@ -57,6 +57,8 @@ struct LotRecord: BitwiseCopyable, Equatable {
     var next: Int32
     var asset: Asset
     var isActive: Bool
+    /// Its member was told it expires (`points.expiring`, kind 28); set only by a notice record.
+    var isNoticed = false
 }
 
 /// A member's lot lists, one per asset, and their sums. Indexed like `ShardState.members`.
@@ -116,6 +118,8 @@ final class LotTable: @unchecked Sendable {
     var counters = LotCounters()
     /// The member the next sweep step starts at.
     var sweepCursor: Int32 = 0
+    /// The member the next notice step starts at (not in snapshots: the lots' marks say what was told).
+    var noticeCursor: Int32 = 0
     /// The recorded terms of the command being applied: the expiry day and origin a credit's lot gets.
     var currentTerms = LotTerms.neverExpires
 

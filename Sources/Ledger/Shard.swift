@@ -202,7 +202,8 @@ final class Shard: @unchecked Sendable {
     /// Real (monotonic) time of the next lot sweep step. The step itself uses the batch's logged time.
     private var nextSweepNs: UInt64 = 0
 
-    /// One bounded sweep step per `lotSweepIntervalMs` of real time, applied and logged like a command.
+    /// One bounded sweep step per `lotSweepIntervalMs` of real time, applied and logged like a command: up to
+    /// `lotSweepMembersPerStep` members (one record per member whose value expired), then the expiry notices.
     private func sweepLotsWhenDue() {
         guard configuration.lotSweepIntervalMs > 0, failure == nil, faults.condition.isApproving else { return }
         var now = timespec()
@@ -210,7 +211,32 @@ final class Shard: @unchecked Sendable {
         let nowNs = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
         guard nowNs >= nextSweepNs else { return }
         nextSweepNs = nowNs + UInt64(configuration.lotSweepIntervalMs) * 1_000_000
-        if var command = state.sweepCommand() { process(&command) }
+        var looked = 0
+        for _ in 0..<configuration.lotSweepMembersPerStep {
+            guard var command = state.sweepCommand(
+                    membersMax: configuration.lotSweepMembersPerStep - looked, stopsAtExpiry: true) else {
+                break
+            }
+            process(&command)
+            looked += Int(command.sweepEndMember - command.sweepFirstMember)
+            if looked >= configuration.lotSweepMembersPerStep || state.lots.sweepCursor == 0 { break }
+        }
+        noticeExpiringLots()
+    }
+
+    /// Up to `noticesPerStepMax` expiry notices looking at up to `lotSweepMembersPerStep` members, when the rules
+    /// in force tell members (`expiryNoticeDays` > 0).
+    private func noticeExpiringLots() {
+        guard let days = state.rules?.expiryNoticeDays, days > 0 else { return }
+        var looked = 0
+        for _ in 0..<ShardState.noticesPerStepMax {
+            guard
+                var command = state.nextNotice(
+                    nowMs: batchTimeMs, noticeDays: days, membersMax: configuration.lotSweepMembersPerStep,
+                    looked: &looked)
+            else { break }
+            process(&command)
+        }
     }
 
     /// Makes the batch durable, then releases its replies and transfer messages. On an I/O error the shard

@@ -57,4 +57,20 @@ extension WALRecord {
         command.sweepEndMember = Int32(end)
         return true
     }
+
+    /// Notice: the member (Int32) and the expiry day (Int32, positive).
+    static func encodeNotice(_ command: ShardCommand, _ writer: inout ByteWriter) {
+        precondition(command.noticeMember >= 0 && command.noticeDay > 0, "a notice names a member and a day")
+        writer.put(command.noticeMember)
+        writer.put(command.noticeDay)
+    }
+
+    static func decodeNotice(_ command: inout ShardCommand, _ reader: inout ByteReader) -> Bool {
+        guard let member = reader.get(Int32.self), let day = reader.get(Int32.self), member >= 0, day > 0 else {
+            return false
+        }
+        command.noticeMember = member
+        command.noticeDay = day
+        return true
+    }
 }

@@ -29,6 +29,13 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     /// ExpireLots: the members of the step, `sweepFirstMember ..< sweepEndMember` (logged as a range).
     var sweepFirstMember: Int32 = 0
     var sweepEndMember: Int32 = 0
+    /// ExpireLots built live: the step ends after the first member whose value expired, and the record names
+    /// that member's card (so the record tells whom `points.expired` is for). Not logged: a replay applies the
+    /// recorded range whole, as records written before this did.
+    var sweepStopsAtExpiry = false
+    /// Notice: the member (its index on the shard) and the expiry day whose untold lots it tells.
+    var noticeMember: Int32 = 0
+    var noticeDay: Int32 = 0
     /// Capture, void, reverse, refund: the key of the operation they act on.
     var originalKey: IdempotencyKey = .zero
     /// Replace and transferIn: the new card. Profile: the referrer's card.

@@ -107,6 +107,10 @@ enum CommandKind: UInt8, BitwiseCopyable {
     /// The card's shard half of a cross-shard `attach`: the card forwards to the member's shard; declined when
     /// the card is in use there, so the member's shard marks its copy unlinked.
     case forwardCard = 27
+    /// A member told that value of theirs expires on a day within the rules' `expiryNoticeDays`
+    /// (`points.expiring`): no key, the member's first card, the member and the day; its balance is the
+    /// amounts of the day's lots it marked told (ShardState+Notices.swift).
+    case notice = 28
 
     /// Either destination half of a transfer (they share a record layout and `applyTransferIn`).
     var isTransferIn: Bool { self == .transferIn || self == .transferInNewCard }

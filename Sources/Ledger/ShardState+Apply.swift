@@ -8,7 +8,8 @@ extension ShardState {
         case .transferIn, .transferInNewCard: return applyTransferIn(command, nowMs: nowMs)
         case .forwardCard: return applyForwardCard(command, nowMs: nowMs)
         case .transferDone: return applyTransferDone(command)
-        case .expireLots: return applySweep(command, nowMs: nowMs)
+        case .expireLots: return applySweep(&command, nowMs: nowMs)
+        case .notice: return applyNotice(command)
         case .inspect: return applyInspect(command)
         default: break
         }
@@ -123,7 +124,7 @@ extension ShardState {
         case .link, .attach: return performLink(&command)
         case .giftLoad: return performGiftLoad(command)
         case .giftUse: return performGiftUse(command)
-        case .none, .transferIn, .transferInNewCard, .forwardCard, .transferDone, .expireLots, .inspect:
+        case .none, .transferIn, .transferInNewCard, .forwardCard, .transferDone, .expireLots, .notice, .inspect:
             preconditionFailure("not a client command: \(command.kind)")
         }
     }

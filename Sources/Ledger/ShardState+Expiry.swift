@@ -77,21 +77,27 @@ extension ShardState {
     /// The largest sweep step any configuration may set (`lotSweepMembersPerStep`).
     static let sweepMembersPerStepMax = 1 << 20
 
-    /// The next sweep step: up to `lotSweepMembersPerStep` members from the cursor. Nil when there are none.
-    func sweepCommand() -> ShardCommand? {
-        guard members.count > 0 else { return nil }
+    /// The next sweep step: up to `membersMax` members from the cursor; the shard's live step ends after the
+    /// first member whose value expires (`stopsAtExpiry`: each record then tells one member's `points.expired`).
+    /// Nil when there are no members.
+    func sweepCommand(membersMax: Int = .max, stopsAtExpiry: Bool = false) -> ShardCommand? {
+        guard members.count > 0, membersMax >= 1 else { return nil }
         let first = Int(lots.sweepCursor) < members.count ? Int(lots.sweepCursor) : 0
-        let end = min(first + limits.lotSweepMembersPerStep, members.count)
+        let end = min(first + min(membersMax, limits.lotSweepMembersPerStep), members.count)
         var command = ShardCommand(kind: .expireLots, key: .zero)
         command.sweepFirstMember = Int32(first)
         command.sweepEndMember = Int32(end)
+        command.sweepStopsAtExpiry = stopsAtExpiry
         return command
     }
 
     /// Applies a sweep step (at its recorded time on replay). Logged only when something expired; its
     /// recorded "balance" is the amounts it expired, so replay checks it expired the same. The cursor moves on
     /// either way (an unlogged step changed nothing else, and the next step's range is in its own record).
-    func applySweep(_ command: ShardCommand, nowMs: Int64) -> ApplyResult {
+    /// A live step ends after the first member whose value expired and names that member's first card; a
+    /// replayed record's range is applied whole (records written before then may span several such members and
+    /// name no card: they tell nobody).
+    func applySweep(_ command: inout ShardCommand, nowMs: Int64) -> ApplyResult {
         var reply = LedgerReply(tag: 0, key: .zero, status: .approved)
         let first = Int(command.sweepFirstMember)
         let end = Int(command.sweepEndMember)
@@ -106,8 +112,16 @@ extension ShardState {
             let amounts = expireLots(member: member, nowMs: nowMs)
             expired.points += amounts.points
             expired.credit += amounts.credit
+            if command.sweepStopsAtExpiry && !amounts.isZero {
+                command.sweepEndMember = Int32(member + 1)
+                if let card = memberCards.card(of: member, in: cards, members: members.count) {
+                    command.cardHash = card.hash
+                    command.masked = card.masked
+                }
+                break
+            }
         }
-        lots.sweepCursor = end >= members.count ? 0 : Int32(end)
+        lots.sweepCursor = Int(command.sweepEndMember) >= members.count ? 0 : command.sweepEndMember
         reply.balance = expired
         return ApplyResult(reply: reply, isLogged: !expired.isZero)
     }

@@ -72,6 +72,8 @@ final class ShardState: @unchecked Sendable {
     var gifts: GiftTable
     /// Members' counts of engagement events per type and period (ShardState+Engagement.swift).
     let engagements: EngagementTable
+    /// A card per member for the shard's own notices and sweeps (derived, not in snapshots).
+    let memberCards: MemberCardIndex
     /// Where inspections (`LedgerOperation.inspect`) are left for the admin API; nil during read-only recovery.
     var inspections: InspectionBoard?
     /// The shard thread's id once it runs (0 during recovery, which runs before it on the opening thread).
@@ -105,6 +107,7 @@ final class ShardState: @unchecked Sendable {
         settlements = SettlementTable(capacity: limits.settlementPairsPerShardMax)
         spentLots = SpentLotTable(capacity: limits.spentLotPartsPerShardMax)
         engagements = EngagementTable(capacity: limits.engagementCountsPerShardMax)
+        memberCards = MemberCardIndex(membersMax: limits.membersPerShardMax)
         lots = LotTable(limits: limits)
         gifts = GiftTable(accountsMax: limits.giftCardsPerShardMax)
     }

@@ -1,10 +1,10 @@
 /// The engagement section of a snapshot (format 7), after the spent-lot section: the count (UInt64), 8 zero
 /// bytes, then the `EngagementRecord`s as a raw array (32 bytes each). Formats 5 and 6 have none (no counts).
 extension Snapshot {
-    /// Loads the section at `offset`, which must end exactly at the end of `bytes`.
+    /// Loads the section at `offset`; returns where it ends (the notice section follows, or the end of `bytes`).
     static func loadEngagement(
         from bytes: UnsafeRawBufferPointer, offset: Int, into state: ShardState, path: String
-    ) throws(LedgerError) {
+    ) throws(LedgerError) -> Int {
         let count = try sectionCount(bytes, offset: offset, path: path, section: "engagement").count
         let table = state.engagements
         guard Int(count) <= table.records.capacity else {
@@ -12,7 +12,8 @@ extension Snapshot {
                 reason: "\(path) holds more engagement counts than engagementCountsPerShardMax")
         }
         let stride = MemoryLayout<EngagementRecord>.stride
-        guard offset + settlementSectionHeaderBytes + Int(count) * stride == bytes.count else {
+        let end = offset + settlementSectionHeaderBytes + Int(count) * stride
+        guard end <= bytes.count else {
             throw .damagedSnapshot(file: path, reason: "length does not match the engagement count")
         }
         let first = bytes.baseAddress! + offset + settlementSectionHeaderBytes
@@ -25,5 +26,6 @@ extension Snapshot {
         UnsafeMutableRawPointer(table.records.base).copyMemory(from: first, byteCount: Int(count) * stride)
         table.records.setCount(Int(count))
         table.rebuildIndex()
+        return end
     }
 }

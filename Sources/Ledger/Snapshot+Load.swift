@@ -97,7 +97,12 @@ extension Snapshot {
         let settlementsEnd = try loadSettlements(from: bytes, offset: lotsEnd, into: state, path: path)
         let spentLotsEnd = try loadSpentLots(
             from: bytes, offset: settlementsEnd, into: state, path: path, version: header.version)
-        if header.version >= 7 { try loadEngagement(from: bytes, offset: spentLotsEnd, into: state, path: path) }
+        var hasNoticeMarks = false
+        if header.version >= 7 {
+            let engagementEnd = try loadEngagement(from: bytes, offset: spentLotsEnd, into: state, path: path)
+            hasNoticeMarks = try loadNotices(from: bytes, offset: engagementEnd, path: path)
+        }
+        if !hasNoticeMarks { clearNoticeMarks(state.lots) }
     }
 
     /// Places entries at their positions in this run's ring; when the ring is now smaller, the oldest go.

@@ -59,11 +59,28 @@ extension WALRecord {
                     LedgerEvent.Field("lottery", Int64(bitPattern: purchase.lottery)),
                     LedgerEvent.Field("lotteryEntries", purchase.entries),
                 ])
-        case .hold, .void, .balance, .transferIn, .transferInNewCard, .transferDone, .expireLots, .link, .attach,
-            .forwardCard, .giftUse:
+        case .expireLots:
+            // A live sweep record names the one member whose value it expired; older records name nobody.
+            guard command.cardHash != CardHash(high: 0, low: 0) else { return [] }
+            made.add(
+                "points.expired",
+                [LedgerEvent.Field("points", body.balanceAfter.points), LedgerEvent.Field("creditMinor", body.balanceAfter.credit)])
+        case .notice:
+            guard command.cardHash != CardHash(high: 0, low: 0) else { return [] }
+            let today = LotTerms.day(ofMs: body.timeMs)
+            made.add(
+                "points.expiring",
+                [
+                    LedgerEvent.Field("points", body.balanceAfter.points),
+                    LedgerEvent.Field("creditMinor", body.balanceAfter.credit),
+                    LedgerEvent.Field("days", Int64(command.noticeDay) - today),
+                    LedgerEvent.Field("expiresOnDay", Int64(command.noticeDay)),
+                ])
+        case .hold, .void, .balance, .transferIn, .transferInNewCard, .transferDone, .link, .attach, .forwardCard,
+            .giftUse:
             // A hold changes nothing until captured; a balance inquiry nothing; a replacement's halves are told
-            // once, by `replace`; expiry is told per lot by the outbox's own step; a linked card and a gift
-            // card's payment change no points (the contract has no event for them).
+            // once, by `replace`; a linked card and a gift card's payment change no points (the contract has no
+            // event for them).
             return []
         case .none, .inspect:
             return nil

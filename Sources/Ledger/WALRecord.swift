@@ -221,6 +221,8 @@ enum WALRecord {
             writer.put(command.otherMasked.packed)
         case .expireLots:
             encodeSweepRange(command, &writer)
+        case .notice:
+            encodeNotice(command, &writer)
         case .enrol, .balance, .block, .none:
             break
         }
@@ -372,6 +374,8 @@ enum WALRecord {
             command.otherMasked = MaskedCard(packed: masked)
         case .expireLots:
             return decodeSweepRange(&command, &reader)
+        case .notice:
+            return decodeNotice(&command, &reader)
         case .enrol, .balance, .block, .none:
             break
         }

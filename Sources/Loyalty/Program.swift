@@ -50,6 +50,8 @@ public final class Program: Sendable {
     public let redemption: RedemptionPolicy
     /// How long points and credit live; the ledger asks `expiry.expiryTimeMs(of:earnedAtTimeMs:)` for each lot.
     public let expiry: ExpiryPolicy
+    /// Days before a lot expires that its member is told (0: never); the ledger's notice step reads it.
+    public let expiryNoticeDays: Int
 
     /// Validates `configuration` and builds the tables.
     public convenience init(configuration: ProgramConfiguration) throws(ProgramConfigurationError) {
@@ -85,6 +87,7 @@ public final class Program: Sendable {
         groups = GroupTable(groups: configuration.groups, merchants: configuration.merchants)
         redemption = configuration.redemption
         expiry = configuration.expiry
+        expiryNoticeDays = Int(configuration.expiryNoticeDays)
     }
 
     /// Parses, validates and loads a JSON configuration (docs/loyalty-rules.md).

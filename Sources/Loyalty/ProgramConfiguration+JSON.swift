@@ -20,6 +20,7 @@ extension ProgramConfiguration {
         try reader.rejectUnknownKeys([
             "version", "currency", "groups", "merchants", "earning", "storeCredit", "campaigns", "tiers", "offers",
             "events", "redemption", "expiry", "calendar", "utcOffset", "engagement",
+            "notifications",
         ])
         let calendarSystem = try readCalendar(reader)
         let utcOffsetMinutes = try readUTCOffset(reader)
@@ -38,7 +39,8 @@ extension ProgramConfiguration {
             redemption: try readRedemption(reader.child("redemption")),
             expiry: try readExpiry(reader.child("expiry")),
             calendar: calendarSystem, utcOffsetMinutes: utcOffsetMinutes,
-            engagement: try readEngagement(reader.child("engagement")))
+            engagement: try readEngagement(reader.child("engagement")),
+            expiryNoticeDays: try readNotifications(reader.child("notifications")))
         try configuration.validate()
         return configuration
     }

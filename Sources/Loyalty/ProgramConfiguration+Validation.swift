@@ -18,6 +18,7 @@ extension ProgramConfiguration {
         try validateOffers()
         try validateEvents()
         try validateEngagement()
+        try validateNotifications()
         try validatePolicies()
     }
 

@@ -35,6 +35,8 @@ public struct ProgramConfiguration: Sendable, Equatable {
     /// The club's offset from UTC, for its local days, weekdays and hours: campaign times and schedules, the
     /// birthday window, the daily cap's day and the tier windows' days (default 0: UTC, as before calendars).
     public var utcOffsetMinutes: Int
+    /// Days before a lot expires that its member is told (`points.expiring`); 0: never told.
+    public var expiryNoticeDays: Int64
 
     public init(
         version: Int64, currencyCode: UInt16, groups: [MerchantGroup] = [], merchants: [Merchant] = [],
@@ -42,7 +44,7 @@ public struct ProgramConfiguration: Sendable, Equatable {
         campaigns: [Campaign] = [], tiers: TierConfiguration? = nil, offers: [Offer] = [],
         events: EventBonuses = EventBonuses(), redemption: RedemptionPolicy = RedemptionPolicy(),
         expiry: ExpiryPolicy = ExpiryPolicy(), calendar: CalendarSystem = .gregorian, utcOffsetMinutes: Int = 0,
-        engagement: [EngagementRule] = []
+        engagement: [EngagementRule] = [], expiryNoticeDays: Int64 = 0
     ) {
         self.version = version
         self.currencyCode = currencyCode
@@ -59,6 +61,7 @@ public struct ProgramConfiguration: Sendable, Equatable {
         self.expiry = expiry
         self.calendar = calendar
         self.utcOffsetMinutes = utcOffsetMinutes
+        self.expiryNoticeDays = expiryNoticeDays
     }
 }
 
@@ -120,6 +123,8 @@ public enum ProgramLimits {
     public static let lifeDaysMax: Int64 = 36_600
     /// Engagement types are looked up one by one per event (off the authorization path).
     public static let engagementTypesMax = 64
+    /// A notice more than a year ahead tells nothing a member acts on.
+    public static let expiryNoticeDaysMax: Int64 = 365
     public static let engagementPointsMax: Int64 = 1_000_000
     /// A member's count per type and period is kept in 32 bits; a thousand a period is already generous.
     public static let engagementLimitCountMax: Int64 = 1_000

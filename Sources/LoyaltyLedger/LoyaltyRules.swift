@@ -87,6 +87,8 @@ final class LoyaltyRules: DecisionRules {
         return (day(.points), day(.credit))
     }
 
+    var expiryNoticeDays: Int { program.expiryNoticeDays }
+
     func engage(_ type: EngagementType, timeMs: Int64, counted: EngagementCount) -> EngagementDecision {
         let identifier = MerchantName(high: type.high, low: type.low).identifier
         switch program.engage(identifier, timeMs: timeMs, period: counted.period, count: counted.count) {

@@ -23,8 +23,8 @@ public enum NotificationTemplates {
             "{points} of your points expire in {days} days."
         ),
         "points.expired": (
-            "{points} امتیاز شما منقضی شد. مانده: {balance} امتیاز.",
-            "{points} of your points expired. Balance: {balance} points."
+            "{points} امتیاز شما منقضی شد.",
+            "{points} of your points expired."
         ),
         "tier.changed": (
             "سطح عضویت شما به {tier} تغییر کرد.",

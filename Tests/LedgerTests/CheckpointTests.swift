@@ -198,6 +198,7 @@ import Testing
             let engagements = count(at: result.last!.end)
             add("engagement section header", stride: 1, count: Snapshot.settlementSectionHeaderBytes)
             add("engagement counts", stride: MemoryLayout<EngagementRecord>.stride, count: engagements)
+            add("notice section header", stride: 1, count: Snapshot.settlementSectionHeaderBytes)
             let keys = raw.count >= 4 + Snapshot.keyTrailerBytes ? count(at: raw.count - 4 - Snapshot.keyTrailerBytes + 16) : 0
             let entry = fieldwise(IdempotencyEntry.self, at: 16)
             add("key records", stride: Snapshot.keyRecordBytes, count: keys) { memcmp($0, $1, 16) == 0 && entry($0, $1) }

@@ -118,10 +118,10 @@ extension LotDurabilityTests {
         }!
         let path = shardDirectory + "/" + name
         var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
-        // The lot records end where the (empty) settlement, spent-lot and engagement sections begin, then the
-        // (empty) key store section and the checksum.
+        // The lot records end where the (empty) settlement, spent-lot, engagement and notice sections begin, then
+        // the (empty) key store section and the checksum.
         let lastLotAmount =
-            bytes.count - 4 - Snapshot.keyTrailerBytes - 3 * Snapshot.settlementSectionHeaderBytes
+            bytes.count - 4 - Snapshot.keyTrailerBytes - 4 * Snapshot.settlementSectionHeaderBytes
             - MemoryLayout<LotRecord>.stride
         bytes[lastLotAmount] &+= 1
         let crc = bytes.withUnsafeBytes { ccrc32c_update(0, $0.baseAddress, $0.count - 4) }

@@ -33,6 +33,6 @@ struct JSONObjectReaderTests {
         #expect(
             Self.problem(#"{"version": 1, "currency": 364, "lottery": true}"#)
                 == "lottery: unknown key (allowed: calendar, campaigns, currency, earning, engagement, events, expiry, "
-                + "groups, merchants, offers, redemption, storeCredit, tiers, utcOffset, version)")
+                + "groups, merchants, notifications, offers, redemption, storeCredit, tiers, utcOffset, version)")
     }
 }
