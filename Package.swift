@@ -151,7 +151,7 @@ let package = Package(
         .target(name: "MallocCounter", path: "benchmarks/MallocCounter"),
         .executableTarget(
             name: "ledger-bench",
-            dependencies: ["Ledger"],
+            dependencies: ["Ledger", "Metrics"],
             path: "benchmarks/ledger-bench",
             swiftSettings: strictSettings
         ),

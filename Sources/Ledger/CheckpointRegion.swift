@@ -79,7 +79,7 @@ final class CheckpointRegion: @unchecked Sendable {
 
     private func save(_ chunk: Int) {
         let startNs = ShardStatistics.now()
-        defer { budget.addStall(ShardStatistics.now() - startNs) }
+        defer { budget.addSave(ShardStatistics.now() - startNs) }
         guard let slot = budget.take() else {
             // Out of budget: the chunk is lost before it is written, so the checkpoint thread cannot use it.
             _ = marks[chunk].compareExchange(
@@ -155,8 +155,9 @@ final class CheckpointCopyBudget: @unchecked Sendable {
     /// Shard thread only: slots handed out since the checkpoint began, and whether one was refused.
     private(set) var used = 0
     private(set) var isExhausted = false
-    /// Shard thread only: nanoseconds spent saving chunks since `takeStall`.
+    /// Shard thread only: nanoseconds spent saving chunks, and chunks saved, since `takeCost`.
     private var stallNanoseconds: UInt64 = 0
+    private(set) var savesPending = 0
     /// The most slots one checkpoint used (for the benchmark and the logs).
     private(set) var usedMax = 0
 
@@ -191,12 +192,19 @@ final class CheckpointCopyBudget: @unchecked Sendable {
         used -= 1
     }
 
-    func addStall(_ nanoseconds: UInt64) { stallNanoseconds &+= nanoseconds }
+    /// A chunk save (or the attempt, when the budget ran out) took `nanoseconds`.
+    func addSave(_ nanoseconds: UInt64) {
+        stallNanoseconds &+= nanoseconds
+        savesPending += 1
+    }
 
-    /// The time spent saving chunks since the last call.
-    func takeStall() -> UInt64 {
-        defer { stallNanoseconds = 0 }
-        return stallNanoseconds
+    /// The time spent saving chunks, and the chunks saved, since the last call.
+    func takeCost() -> (nanoseconds: UInt64, saves: Int) {
+        defer {
+            stallNanoseconds = 0
+            savesPending = 0
+        }
+        return (stallNanoseconds, savesPending)
     }
 
     /// Shard thread, once the checkpoint thread is done with the budget: the next checkpoint starts empty.

@@ -222,7 +222,8 @@ public final class Ledger: @unchecked Sendable {
         }
         configuration.log(
             "shard \(index): recovered snapshot \(report.snapshotSequence) + \(report.recordsReplayed) records, "
-                + "last sequence \(report.lastSequence), \(members) members")
+                + "last sequence \(report.lastSequence), \(members) members (snapshot: \(report.snapshotPhases); "
+                + "replay \(Double(report.replayNs / 100_000) / 10) ms)")
     }
 
     /// Refuses a clock behind the newest record by more than the tolerance, before anything is written: records

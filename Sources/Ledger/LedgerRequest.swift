@@ -268,6 +268,9 @@ public struct LoyaltyReceipt: Hashable, Sendable, BitwiseCopyable {
     /// The member's tier after the purchase, and before it (they differ on the purchase that changed it).
     public var tier: UInt8
     public var tierBefore: UInt8
+    /// Zero: the bytes alignment would leave undefined (a remembered outcome is copied into snapshots, which must
+    /// be the same bytes whichever way the state was built; see `MemberRecord.reserved`).
+    var reserved3: UInt8 = 0
     /// Id hashes of the offer whose reward the purchase received and of the return offer it granted (0: none);
     /// the rules of `rulesVersion` describe them.
     public var offerAppliedHash: UInt32 = 0
@@ -275,6 +278,7 @@ public struct LoyaltyReceipt: Hashable, Sendable, BitwiseCopyable {
     /// A gift card's answer: the card's currency (ISO 4217 numeric); 0 for every other answer. It sits where the
     /// alignment left four bytes free, so the remembered outcome keeps its size (and old data its layout).
     var giftCurrencyCode: UInt16 = 0
+    var reserved14: UInt16 = 0
     /// The configuration version of the rules that decided.
     public var rulesVersion: Int64
     /// A payment with stored value (`LedgerOperation.pay`): the part of the purchase amount paid, in minor units.

@@ -46,6 +46,8 @@ final class Shard: @unchecked Sendable {
     private let copyBudget: CheckpointCopyBudget
     /// The longest the shard spent on the checkpoint in one batch (its start, chunks saved) since it began.
     private var checkpointStallMaxNs: UInt64 = 0
+    /// The current commit group's start (wall and thread CPU time) and whether a checkpoint was being written.
+    private var group: (wallNs: UInt64, cpuNs: UInt64, checkpointing: Bool)?
 
     init(
         index: Int, state: ShardState, writer: WALWriter, directory: String, configuration: LedgerConfiguration,
@@ -105,6 +107,7 @@ final class Shard: @unchecked Sendable {
             // time until it catches up, so records, holds, keys and lots stay in the order they happened.
             batchTimeMs = max(batchTimeMs, configuration.clockMs())
             if batch.isEmpty { idle() }
+            if !batch.isEmpty { beginGroup() }
             processDeferred()
             for index in batch.indices {
                 if index + 1 < batch.count { state.prefetch(for: batch[index + 1]) }
@@ -114,8 +117,6 @@ final class Shard: @unchecked Sendable {
             sweepLotsWhenDue()
             commitAndDeliver()
             watchReserve()
-            // The shard's cost of a checkpoint per batch: the chunks it saved, and starting one.
-            checkpointStallMaxNs = max(checkpointStallMaxNs, copyBudget.takeStall())
             endCheckpointWhenWritten()
             if configuration.snapshotIntervalRecords > 0
                 && recordsSinceSnapshot >= configuration.snapshotIntervalRecords
@@ -144,7 +145,13 @@ final class Shard: @unchecked Sendable {
     /// A command is declined before anything of it is applied when the log has no room for its batch (or the
     /// shard stopped), so a decline never leaves half an effect behind.
     func process(_ command: inout ShardCommand) {
-        if failure == nil && !writer.hasRoomForRecord { commitAndDeliver() }
+        let groupIsFull = copyBudget.savesPending >= configuration.checkpointSavesPerCommitMax
+        if failure == nil && (!writer.hasRoomForRecord || groupIsFull) {
+            // The log's batch is full, or the chunks saved for a checkpoint already cost this group its share:
+            // what is done so far is committed and answered now, the rest forms the next group.
+            commitAndDeliver()
+            beginGroup()
+        }
         guard failure == nil, !writer.isBatchEmpty || hasRoomForBatch() else {
             decline(command)
             return
@@ -278,6 +285,25 @@ final class Shard: @unchecked Sendable {
         handOverForwards()
         // Last, so that a client who saw a transfer's reply finds its acknowledgement already queued.
         replies.deliver(through: sinks)
+        endGroup()
+    }
+
+    /// Commands applied since the last commit form a group: one commit, one delivery of replies.
+    private func beginGroup() {
+        group = (ShardStatistics.now(), ShardStatistics.threadCPUNow(), checkpoint != nil)
+    }
+
+    /// The group's time goes to the statistics, apart when a checkpoint was being written, with the chunks saved.
+    private func endGroup() {
+        let cost = copyBudget.takeCost()
+        // The shard's cost of a checkpoint per group: the chunks it saved (starting one is counted by the caller).
+        checkpointStallMaxNs = max(checkpointStallMaxNs, cost.nanoseconds)
+        guard let started = group else { return }
+        group = nil
+        statistics.recordBatch(
+            nanoseconds: ShardStatistics.now() - started.wallNs,
+            cpuNanoseconds: ShardStatistics.threadCPUNow() - started.cpuNs,
+            checkpointing: started.checkpointing || cost.saves > 0, chunksSaved: cost.saves)
     }
 
     /// Hands each member's shard the commands on its cards that forward from here: one lock per shard and batch.

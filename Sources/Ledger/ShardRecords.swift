@@ -9,6 +9,9 @@ struct MemberRecord: BitwiseCopyable, Equatable {
     var cardCount: UInt16
     /// What the loyalty rules know about the member (the decider's bytes); all zero is a member with no purchase.
     var loyalty: MemberState
+    /// Zero: the byte alignment would leave undefined before `referrer` (Swift keeps padding as it happens to be,
+    /// and a snapshot written from replay must equal one written from the live state byte for byte).
+    var reserved: UInt8 = 0
     /// The card of the member who referred this one (zero: none), paid a bonus at this member's first purchase.
     var referrer: CardHash = CardHash(high: 0, low: 0)
 
@@ -124,6 +127,10 @@ struct StoredOutcome: BitwiseCopyable, Equatable {
     var debited: AssetAmounts
     var card: MaskedCard
     var status: LedgerStatus
+    /// Zero: the bytes alignment would leave undefined before `receipt` (see `MemberRecord.reserved`).
+    var reserved1: UInt8 = 0
+    var reserved2: UInt16 = 0
+    var reserved4: UInt32 = 0
     /// For a rules-decided purchase: what its receipt says, so a repeat gets the same response byte for byte.
     var receipt: LoyaltyReceipt = .none
 }
@@ -146,6 +153,9 @@ struct OperationEffect: BitwiseCopyable, Equatable {
     /// An earn decided by the loyalty rules: `purchase` says what it did to the member's state (the decider's
     /// bytes), so that a refund or reversal can undo exactly that.
     var isDecidedByRules: Bool = false
+    /// Zero: the bytes alignment would leave undefined before `purchase` (see `MemberRecord.reserved`).
+    var reserved1: UInt8 = 0
+    var reserved2: UInt16 = 0
     var purchase = PurchaseEffectState.zero
 }
 
@@ -174,6 +184,8 @@ struct OutboxTransfer: BitwiseCopyable, Equatable {
     var isPending: Bool
     /// What the other half does (one byte where `isBonus` was: 0 replacement, 1 bonus, as before).
     var purpose: TransferPurpose = .replacement
+    /// Zero: the byte alignment would leave undefined before `lotTerms` (see `MemberRecord.reserved`).
+    var reserved: UInt8 = 0
     /// The lot days the moved value keeps: per asset the source member's latest-expiring lot (so no moved value
     /// expires sooner than it would have). Sent with the destination half, used again when a refusal restores it.
     var lotTerms: LotTerms = .neverExpires

@@ -14,6 +14,9 @@ struct ShardRecovery {
         var newestRecordTimeMs: Int64?
         /// Approved admin API changes among the replayed records, in log order (for the audit trail's repair).
         var adminRecords: [AdminRecord] = []
+        /// Where recovery's time went: the snapshot's load (by phase) and the replay of the log after it.
+        var snapshotPhases = Snapshot.Phases()
+        var replayNs: UInt64 = 0
     }
 
     let directory: String
@@ -27,6 +30,7 @@ struct ShardRecovery {
         var afterSequence: UInt64 = 0
         var snapshotCRC: UInt32?
         var adminRecords: [(key: IdempotencyKey, record: AdminRecord)] = []
+        var snapshotPhases = Snapshot.Phases()
         let snapshotPath = try Snapshot.newest(in: directory)
         state.idempotency.store = KeyStore(
             directory: directory, shardIndex: state.shardIndex, bufferCapacity: state.limits.keyBufferEntriesMax,
@@ -36,9 +40,11 @@ struct ShardRecovery {
             let loaded = try Snapshot.load(path: snapshotPath, into: state)
             afterSequence = loaded.sequence
             snapshotCRC = loaded.lastCRC
+            snapshotPhases = loaded.phases
         } else {
             try state.idempotency.store?.open(runsFirstSequence: 1, runsThrough: 0)
         }
+        let replayStartNs = ShardStatistics.now()
         let reader = WALReader(
             directory: directory, readOnly: readOnly, acceptsDamage: acceptsDamage,
             directoryHasSegmentHeaders: directoryHasSegmentHeaders)
@@ -60,7 +66,8 @@ struct ShardRecovery {
             snapshotSequence: afterSequence, snapshotPath: snapshotPath, recordsReplayed: outcome.recordsReplayed,
             recordsVerified: outcome.recordsVerified, lastSequence: outcome.position.nextSequence - 1,
             tornTail: outcome.tornTail, acceptedDamage: outcome.acceptedDamage, position: outcome.position,
-            newestRecordTimeMs: outcome.newestTimeMs, adminRecords: adminRecords.map(\.record))
+            newestRecordTimeMs: outcome.newestTimeMs, adminRecords: adminRecords.map(\.record),
+            snapshotPhases: snapshotPhases, replayNs: ShardStatistics.now() - replayStartNs)
     }
 
     /// Starts the next record's hash-table misses while this one is applied (an unchecked hint only).

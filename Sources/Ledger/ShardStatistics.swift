@@ -17,7 +17,16 @@ public final class ShardStatistics: Sendable {
         100_000_000, 250_000_000, 500_000_000, 1_000_000_000,
     ]
 
+    /// Nanoseconds per commit group (its first command to its replies delivered), 10 µs to ~2 s by factors of 1.5.
+    public static let batchNanosecondBounds: [UInt64] = (0..<32).map { UInt64(10_000 * pow(1.5, Double($0))) }
+
     public let batchRecords = Histogram(bounds: ShardStatistics.batchRecordBounds)
+    /// Each commit group's wall time and thread CPU time (a batch, or part of one: `checkpointSavesPerCommitMax`),
+    /// apart for groups during which a checkpoint was being written (what a checkpoint costs is the difference).
+    public let batchNanoseconds = Histogram(bounds: ShardStatistics.batchNanosecondBounds)
+    public let batchNanosecondsCheckpointing = Histogram(bounds: ShardStatistics.batchNanosecondBounds)
+    public let batchCPUNanoseconds = Histogram(bounds: ShardStatistics.batchNanosecondBounds)
+    public let batchCPUNanosecondsCheckpointing = Histogram(bounds: ShardStatistics.batchNanosecondBounds)
     public let commitNanoseconds = Histogram(bounds: ShardStatistics.commitNanosecondBounds)
     private let memberCount = Atomic<Int>(0)
     private let stopped = Atomic<Bool>(false)
@@ -30,6 +39,9 @@ public final class ShardStatistics: Sendable {
     private let checkpointStallMax = Atomic<UInt64>(0)
     private let chunksSaved = Atomic<Int>(0)
     private let forwarded = Atomic<Int>(0)
+    private let chunksSavedPerBatchMaxValue = Atomic<Int>(0)
+    private let batchMax = Atomic<UInt64>(0)
+    private let batchCheckpointingMax = Atomic<UInt64>(0)
 
     init() {}
 
@@ -44,6 +56,30 @@ public final class ShardStatistics: Sendable {
 
     /// 512-byte chunks the shard saved before writing them while checkpoints were written, since open.
     public var checkpointChunksSaved: Int { chunksSaved.load(ordering: .relaxed) }
+
+    /// The most chunks the shard saved in one commit group since open.
+    public var checkpointChunksSavedPerBatchMax: Int { chunksSavedPerBatchMaxValue.load(ordering: .relaxed) }
+    /// The longest commit group (wall time) since open, without and with a checkpoint being written.
+    public var batchNanosecondsMax: UInt64 { batchMax.load(ordering: .relaxed) }
+    public var batchNanosecondsCheckpointingMax: UInt64 { batchCheckpointingMax.load(ordering: .relaxed) }
+
+    /// Shard thread: one commit group took `nanoseconds` of wall time and `cpuNanoseconds` of the thread's CPU;
+    /// `checkpointing` when a checkpoint was being written meanwhile, which saved `chunksSaved` chunks.
+    func recordBatch(nanoseconds: UInt64, cpuNanoseconds: UInt64, checkpointing: Bool, chunksSaved saved: Int) {
+        precondition(saved == 0 || checkpointing, "chunks are saved only while a checkpoint is written")
+        (checkpointing ? batchNanosecondsCheckpointing : batchNanoseconds).observe(nanoseconds)
+        (checkpointing ? batchCPUNanosecondsCheckpointing : batchCPUNanoseconds).observe(cpuNanoseconds)
+        if checkpointing {
+            if nanoseconds > batchCheckpointingMax.load(ordering: .relaxed) {
+                batchCheckpointingMax.store(nanoseconds, ordering: .relaxed)
+            }
+        } else if nanoseconds > batchMax.load(ordering: .relaxed) {
+            batchMax.store(nanoseconds, ordering: .relaxed)
+        }
+        if saved > chunksSavedPerBatchMaxValue.load(ordering: .relaxed) {
+            chunksSavedPerBatchMaxValue.store(saved, ordering: .relaxed)
+        }
+    }
 
     /// Shard thread: a checkpoint finished; its longest stall per batch and the chunks the shard saved for it.
     func recordCheckpoint(stallNanoseconds: UInt64, abandoned: Bool, chunksSaved saved: Int) {
@@ -88,6 +124,13 @@ public final class ShardStatistics: Sendable {
         precondition(!stopped.load(ordering: .relaxed), "a shard stops once")
         stopReason.withLock { $0 = reason }
         stopped.store(true, ordering: .releasing)
+    }
+
+    /// This thread's CPU time in nanoseconds (a system call: once per commit group, never per command).
+    static func threadCPUNow() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
     }
 
     /// Monotonic nanoseconds, for timing commits.

@@ -85,6 +85,8 @@ extension SwitchConfiguration {
         network.tlsHandshakesPerIterationMax =
             try limits.integer("tlsHandshakesPerIterationMax", range: 1...4096) ?? network.tlsHandshakesPerIterationMax
         logSegmentBytes = try limits.integer("logSegmentBytes", range: (64 << 10)...(1 << 30)) ?? logSegmentBytes
+        checkpointCopyBytesMax =
+            try limits.integer("checkpointCopyBytesMax", range: (1 << 20)...(1 << 36)) ?? checkpointCopyBytesMax
         try limits.rejectUnknownKeys()
     }
 

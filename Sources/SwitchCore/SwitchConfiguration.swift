@@ -112,6 +112,9 @@ public struct SwitchConfiguration: Sendable {
     /// the shard's key store on disk and are remembered for `requestKeyRetentionHours` whatever the traffic; a
     /// larger window only saves disk reads for repeats and reversals of recent requests.
     public var idempotencyKeysPerShard = 1 << 18
+    /// Memory per shard for the 512-byte chunks a shard saves before writing them while a checkpoint is written
+    /// beside it (`LedgerConfiguration.checkpointCopyBytesMax`); beyond it that checkpoint is abandoned.
+    public var checkpointCopyBytesMax = 256 << 20
     public var network = NetworkLimits()
     /// Enrol an unknown card on its first purchase (`program.autoEnrol`).
     public var autoEnrol = true

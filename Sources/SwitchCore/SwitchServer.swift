@@ -97,6 +97,7 @@ public final class SwitchServer: @unchecked Sendable {
         ledgerConfiguration.shardCount = configuration.shardCount
         ledgerConfiguration.queueCapacity = configuration.ledgerQueueCapacity
         ledgerConfiguration.idempotencyKeysPerShardMax = configuration.idempotencyKeysPerShard
+        ledgerConfiguration.checkpointCopyBytesMax = configuration.checkpointCopyBytesMax
         ledgerConfiguration.idempotencyRetentionMs = RequestAge.ledgerRetentionMs(
             hours: configuration.requestKeyRetentionHours)
         ledgerConfiguration.keyBufferEntriesMax = configuration.requestKeyBufferEntries

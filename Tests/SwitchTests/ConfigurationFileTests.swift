@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Ledger
 import Loyalty
 import Testing
 
@@ -56,6 +57,12 @@ import Testing
 
     /// Runs `serve` with `json` and checks that it refuses to start with exit status 2 and `message` after
     /// the file's name on standard error.
+    @Test("limits.checkpointCopyBytesMax reaches the ledger's copy budget")
+    func checkpointCopyBudgetIsConfigured() throws {
+        #expect(try Self.load(#"{"limits": {"checkpointCopyBytesMax": 1048576}}"#).checkpointCopyBytesMax == 1 << 20)
+        #expect(try Self.load("{}").checkpointCopyBytesMax == LedgerConfiguration().checkpointCopyBytesMax)
+    }
+
     static func expectRefusal(_ json: String, _ message: String, sourceLocation: SourceLocation = #_sourceLocation)
         throws
     {
@@ -98,6 +105,9 @@ import Testing
         try Self.expectRefusal(#"{"limits": {"connectionsMax": 0}}"#, "limits.connectionsMax: must be 1...1000000")
         try Self.expectRefusal(
             #"{"limits": {"logSegmentBytes": 65535}}"#, "limits.logSegmentBytes: must be 65536...1073741824")
+        try Self.expectRefusal(
+            #"{"limits": {"checkpointCopyBytesMax": 4096}}"#,
+            "limits.checkpointCopyBytesMax: must be 1048576...68719476736")
         try Self.expectRefusal(#"{"program": {"autoEnrol": "yes"}}"#, "program.autoEnrol: must be true or false")
         try Self.expectRefusal(
             #"{"listeners": [{"address": "127.0.0.1:0", "frameBytesMax": 10}]}"#,

@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import Metrics
 
 /// `--only checkpoint`: the shard thread's longest stall per checkpoint at `members` members (the shard's own
 /// counter, `ShardStatistics.checkpointStallNanosecondsMax`: starting a checkpoint plus the chunks it saved in
@@ -48,11 +49,13 @@ func checkpointSection(members: Int, earnsAfter: Int) -> String {
     copy.deallocate()
     source.deallocate()
     let openStartNs = monotonicNs()
+    let openStartCPU = processCPUSeconds()
     let reopened = try! Ledger.open(directory: directory, configuration: configuration)
     let openSeconds = Double(monotonicNs() - openStartNs) / 1e9
+    let openCPUSeconds = processCPUSeconds() - openStartCPU
     reopened.close(snapshot: false)
     removeDirectory(directory)
-    let lines = [
+    var lines = [
         "", "### Checkpoint stall on the shard thread (\(members) members, 1 shard, default 262,144-key ring)", "",
         "| checkpoints | abandoned | chunks saved (512 B) | longest shard stall per checkpoint | snapshot bytes | "
             + "the same bytes copied at once (formats ≤ 6) | recovery from the newest checkpoint + log |",
@@ -60,8 +63,50 @@ func checkpointSection(members: Int, earnsAfter: Int) -> String {
         "| \(statistics.checkpointCount) | \(statistics.checkpointAbandonedCount) | \(statistics.checkpointChunksSaved) | "
             + "\(String(format: "%.3f", Double(statistics.checkpointStallNanosecondsMax) / 1e6)) ms | "
             + "\(snapshotBytes / 1_000_000) MB | \(String(format: "%.1f", Double(copyNs) / 1e6)) ms | "
-            + "\(String(format: "%.2f", openSeconds)) s |",
+            + "\(String(format: "%.2f", openSeconds)) s (CPU \(String(format: "%.2f", openCPUSeconds)) s) |",
     ]
+    let distribution = [
+        "", "Batches (wall time and the shard thread's CPU time; p50/p99 are histogram bucket bounds, max exact); "
+            + "most chunks saved in one batch: \(statistics.checkpointChunksSavedPerBatchMax)", "",
+        "| batches | count | wall p50 | wall p99 | wall max | CPU p50 | CPU p99 |", "|---|---|---|---|---|---|---|",
+        batchRow(
+            "no checkpoint running", statistics.batchNanoseconds.snapshot(),
+            statistics.batchCPUNanoseconds.snapshot(), max: statistics.batchNanosecondsMax),
+        batchRow(
+            "a checkpoint being written", statistics.batchNanosecondsCheckpointing.snapshot(),
+            statistics.batchCPUNanosecondsCheckpointing.snapshot(), max: statistics.batchNanosecondsCheckpointingMax),
+    ]
+    lines += distribution
     progress(lines.joined(separator: "\n"))
     return lines.joined(separator: "\n")
+}
+
+/// The smallest bucket bound below which `fraction` of the observations fall (the +Inf bucket: "more").
+func quantileBound(_ histogram: HistogramSnapshot, _ fraction: Double) -> String {
+    let total = histogram.count
+    guard total > 0 else { return "-" }
+    var seen: UInt64 = 0
+    for (index, count) in histogram.buckets.enumerated() {
+        seen += count
+        if Double(seen) >= fraction * Double(total) {
+            guard index < histogram.bounds.count else { return "more" }
+            return "≤ " + milliseconds(histogram.bounds[index])
+        }
+    }
+    return "more"
+}
+
+func milliseconds(_ nanoseconds: UInt64) -> String { String(format: "%.3f ms", Double(nanoseconds) / 1e6) }
+
+func batchRow(_ name: String, _ wall: HistogramSnapshot, _ cpu: HistogramSnapshot, max: UInt64) -> String {
+    "| \(name) | \(wall.count) | \(quantileBound(wall, 0.5)) | \(quantileBound(wall, 0.99)) | \(milliseconds(max)) | "
+        + "\(quantileBound(cpu, 0.5)) | \(quantileBound(cpu, 0.99)) |"
+}
+
+/// User + system CPU time of the whole process (every thread), in seconds.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
