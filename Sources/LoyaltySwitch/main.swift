@@ -11,6 +11,7 @@ let usage = """
       loadgen    load-test a running switch: throughput, latency percentiles, checked answers (loadgen --help)
       admin      admin init: the first admin user of a data directory and its token (admin --help)
       audit      audit verify: recompute the audit trail's hash chain (audit --help)
+      import     import members: members from a CSV file, with the switch stopped (import --help)
 
     Run `loyalty-switch COMMAND --help` for a command's options.
     """
@@ -24,6 +25,7 @@ case "loadgen": status = LoadgenCommand.run(Array(arguments.dropFirst()))
 case "ledger": status = LedgerCommand.run(Array(arguments.dropFirst()))
 case "admin": status = AdminCommand.run(Array(arguments.dropFirst()))
 case "audit": status = AuditCommand.run(Array(arguments.dropFirst()))
+case "import": status = ImportCommand.run(Array(arguments.dropFirst()))
 case "--help", "-h", "help":
     print(usage)
     status = 0

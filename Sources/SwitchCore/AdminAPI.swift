@@ -21,7 +21,7 @@ enum AdminAPI {
     /// `metricsRequireToken`), `gate` guards every protected route.
     static func router(
         ledger: Ledger, metrics: AdminMetrics, gate: AdminGate, door: AdminLedger, metricsRequireToken: Bool,
-        operatorAdjustmentMax: Int64
+        operatorAdjustmentMax: Int64, imports: MemberImports
     ) -> HTTPRouter {
         let router = HTTPRouter()
         router.add(.get, "/v1/health", HealthHandler(ledger: ledger, access: gate.access, metrics: metrics))
@@ -48,6 +48,8 @@ enum AdminAPI {
         router.add(
             .post, "/v1/events",
             EngagementEventHandler(gate: gate, door: door, decider: ledger.configuration.decider as? LoyaltyDecider))
+        router.add(.post, "/v1/imports/members", ImportMembersHandler(gate: gate, door: door, imports: imports))
+        router.add(.get, "/v1/imports/{id}", ImportStatusHandler(gate: gate, imports: imports))
         return router
     }
 }

@@ -25,7 +25,8 @@ import Testing
         let router = AdminAPI.router(
             ledger: ledger, metrics: AdminMetrics(loops: [], ledger: ledger, group: group),
             gate: AdminGate(access: access), door: AdminLedger(ledger: ledger, access: access, nowMs: 0),
-            metricsRequireToken: false, operatorAdjustmentMax: 10_000)
+            metricsRequireToken: false, operatorAdjustmentMax: 10_000,
+            imports: MemberImports(dataDirectory: directory.data, clockMs: { 0 }))
         let served = Set(router.routes.map { "\($0.method.description.lowercased()) \($0.pattern)" })
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("specs/admin-api.json")
