@@ -166,12 +166,11 @@ extension MemberImporter {
         var retries = 0
         while !waiting.isEmpty {
             let group = DispatchGroup()
-            for index in waiting {
-                group.enter()
-                door.submit(requests[index]) { reply in
-                    replies.withLock { $0[index] = reply }
-                    group.leave()
-                }
+            let indices = waiting
+            for _ in indices { group.enter() }
+            door.submit(indices.map { requests[$0] }) { position, reply in
+                replies.withLock { $0[indices[position]] = reply }
+                group.leave()
             }
             group.wait()
             waiting = replies.withLock { replies in waiting.filter { replies[$0]?.status == .overloaded } }
