@@ -39,13 +39,7 @@ struct MemberImportTests {
             "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: \(contentType)", "-H", "Expect:", "--data-binary", "@\(file)",
         ]
         if let key { arguments += ["-H", "Idempotency-Key: \(key)"] }
-        let result = try AdminClient.curl(arguments)
-        guard result.status == 0, let newline = result.output.lastIndex(of: "\n"),
-            let code = Int(result.output[result.output.index(after: newline)...])
-        else { throw SwitchTestError("curl upload failed: \(result.output)") }
-        let text = String(result.output[..<newline])
-        guard let split = text.range(of: "\r\n\r\n") else { return AdminAnswer(code: code, head: text, body: "") }
-        return AdminAnswer(code: code, head: String(text[..<split.lowerBound]), body: String(text[split.upperBound...]))
+        return try AdminAccessClient.answer(arguments, label: "POST /v1/imports/members")
     }
 
     /// Polls `GET /v1/imports/{id}` until it is no longer running (bounded: 3000 polls).
