@@ -12,6 +12,7 @@ let usage = """
       admin      admin init: the first admin user of a data directory and its token (admin --help)
       audit      audit verify: recompute the audit trail's hash chain (audit --help)
       lottery    lottery verify: re-run every recorded lottery draw from the audit trail (lottery --help)
+      import     import members: members from a CSV file, with the switch stopped (import --help)
 
     Run `loyalty-switch COMMAND --help` for a command's options.
     """
@@ -26,6 +27,7 @@ case "ledger": status = LedgerCommand.run(Array(arguments.dropFirst()))
 case "admin": status = AdminCommand.run(Array(arguments.dropFirst()))
 case "audit": status = AuditCommand.run(Array(arguments.dropFirst()))
 case "lottery": status = LotteryCommand.run(Array(arguments.dropFirst()))
+case "import": status = ImportCommand.run(Array(arguments.dropFirst()))
 case "--help", "-h", "help":
     print(usage)
     status = 0

@@ -21,7 +21,7 @@ enum AdminAPI {
     /// `metricsRequireToken`), `gate` guards every protected route.
     static func router(
         ledger: Ledger, metrics: AdminMetrics, gate: AdminGate, door: AdminLedger, metricsRequireToken: Bool,
-        operatorAdjustmentMax: Int64, lotteries: LotteryBook
+        operatorAdjustmentMax: Int64, lotteries: LotteryBook, imports: MemberImports
     ) -> HTTPRouter {
         let router = HTTPRouter()
         router.add(.get, "/v1/health", HealthHandler(ledger: ledger, access: gate.access, metrics: metrics))
@@ -54,6 +54,8 @@ enum AdminAPI {
         router.add(.get, "/v1/lotteries/{id}", LotteryHandler(gate: gate, book: lotteries))
         router.add(.post, "/v1/lotteries/{id}/entries", LotteryEntryHandler(gate: gate, door: door, book: lotteries))
         router.add(.post, "/v1/lotteries/{id}/draw", LotteryDrawHandler(gate: gate, door: door, book: lotteries))
+        router.add(.post, "/v1/imports/members", ImportMembersHandler(gate: gate, door: door, imports: imports))
+        router.add(.get, "/v1/imports/{id}", ImportStatusHandler(gate: gate, imports: imports))
         return router
     }
 }

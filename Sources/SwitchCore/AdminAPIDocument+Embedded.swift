@@ -1438,6 +1438,137 @@ extension AdminAPIDocument {
           }
         }
       }
+    },
+    "/v1/imports/members": {
+      "post": {
+        "operationId": "importMembers",
+        "summary": "Imports members from a CSV upload (RFC 4180, UTF-8, a byte order mark allowed) whose first row is the header pan,name,phone,birthday,points,credit. Answers 202 with the import's id once the upload is spooled to DATA/imports/ and its header checked; the rows are read in the background (GET /v1/imports/{id}). Each row enrols its card as POST /v1/members does (409-worthy cards, already enrolled, are skipped) and records points and credit as migration adjustments, once per card whatever the number of runs. A bad row is reported and never stops the others. The upload is bounded by admin.bodyBytesMax (413); larger files go through `loyalty-switch import members` with the switch stopped. 429 while admin.importsRunningMax imports run.",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "text/csv": {
+              "schema": {
+                "type": "string"
+              }
+            }
+          }
+        },
+        "responses": {
+          "202": {
+            "description": "The import started; follow it with GET /v1/imports/{id}.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ImportStarted"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "description": "The upload is larger than admin.bodyBytesMax.",
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                }
+              }
+            }
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/UnprocessableContent"
+          },
+          "429": {
+            "description": "admin.importsRunningMax imports are running (Retry-After), or more than admin.requestsPerSecondPerToken requests per second with this token.",
+            "headers": {
+              "Retry-After": {
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            },
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                }
+              }
+            }
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
+    },
+    "/v1/imports/{id}": {
+      "get": {
+        "operationId": "getImport",
+        "summary": "Where a member import stands: its state, exact row counts and the first 1000 problems (row, column, reason; rows are CSV records counted from the header as 1). Kept in DATA/imports/ID.json, so it answers after a restart; an import a stop or crash cut short is `interrupted` (run the same file again to finish it).",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The import's status.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ImportStatus"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
     }
   },
   "components": {
@@ -2669,6 +2800,109 @@ extension AdminAPIDocument {
             "description": "An adjustment's reason; a reversal's origin: `terminal` (0400/0420) or `late` (the switch's own undo of an approval answered 91)."
           }
         }
+      },
+      "ImportStarted": {
+        "type": "object",
+        "required": [
+          "id"
+        ],
+        "properties": {
+          "id": {
+            "type": "string",
+            "pattern": "^imp_[0-9a-f]{16}$"
+          }
+        },
+        "additionalProperties": false
+      },
+      "ImportStatus": {
+        "type": "object",
+        "required": [
+          "id",
+          "state",
+          "rowsRead",
+          "rowsImported",
+          "rowsSkipped",
+          "rowsRejected",
+          "errors",
+          "errorsOmitted",
+          "startedAt"
+        ],
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "state": {
+            "type": "string",
+            "enum": [
+              "running",
+              "done",
+              "failed",
+              "interrupted"
+            ]
+          },
+          "rowsRead": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Data rows read (not the header or blank lines)."
+          },
+          "rowsImported": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Rows that changed the ledger: a member enrolled, or an opening balance not recorded before."
+          },
+          "rowsSkipped": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Rows with nothing left to do: the card was enrolled and its opening balances recorded before."
+          },
+          "rowsRejected": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "errors": {
+            "type": "array",
+            "maxItems": 1000,
+            "items": {
+              "type": "object",
+              "required": [
+                "row",
+                "column",
+                "reason"
+              ],
+              "properties": {
+                "row": {
+                  "type": "integer",
+                  "minimum": 0
+                },
+                "column": {
+                  "type": "string"
+                },
+                "reason": {
+                  "type": "string"
+                }
+              },
+              "additionalProperties": false
+            }
+          },
+          "errorsOmitted": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Problems past the first 1000, counted only."
+          },
+          "failure": {
+            "type": "string",
+            "description": "Why a failed or interrupted import stopped."
+          },
+          "startedAt": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "finishedAt": {
+            "type": "string",
+            "format": "date-time"
+          }
+        },
+        "additionalProperties": false
       }
     }
   }

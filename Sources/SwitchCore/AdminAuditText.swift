@@ -43,7 +43,9 @@ enum AdminAuditText {
         return AdminStamp(operation: operation, actor: actor, role: role, reason: reason)
     }
 
+    /// Actor 0 is the command line (`loyalty-switch import members`): no user id is ever 0.
     static func actor(_ stamp: AdminStamp) -> AuditActor {
+        if stamp.actor == 0 { return .commandLine }
         let roles = AdminRole.allCases
         let role = Int(stamp.role) < roles.count ? roles[Int(stamp.role)].rawValue : "unknown"
         return AuditActor(id: "usr_" + AdminIdentifier.hex16(stamp.actor), role: role)

@@ -59,6 +59,32 @@ final class AdminLedger: LedgerReplySink, Sendable {
         }
     }
 
+    /// Queues `requests` together (one lock and at most one wake-up per shard, so a shard takes them in one batch
+    /// with one fdatasync, as it does a loop's requests); `completion` gets each reply with the request's index.
+    /// Requests over this door's limit or refused by a full shard queue are answered `overloaded` at once.
+    func submit(_ requests: [LedgerRequest], completion: @escaping @Sendable (Int, LedgerReply) -> Void) {
+        var tagged: [LedgerRequest] = []
+        tagged.reserveCapacity(requests.count)
+        for (index, request) in requests.enumerated() {
+            var request = request
+            request.tag = nextTag.add(1, ordering: .relaxed).oldValue
+            let admitted = waiting.withLock { table in
+                guard table.count < waitingMax else { return false }
+                table[request.tag] = { reply in completion(index, reply) }
+                return true
+            }
+            if admitted {
+                tagged.append(request)
+            } else {
+                completion(index, LedgerReply(tag: request.tag, key: request.key, status: .overloaded))
+            }
+        }
+        for refused in ledger.submit(tagged, to: self) {
+            guard let pending = waiting.withLock({ $0.removeValue(forKey: refused.tag) }) else { continue }
+            pending(refused)
+        }
+    }
+
     func deliver(_ replies: [LedgerReply]) {
         for reply in replies {
             guard let completion = waiting.withLock({ $0.removeValue(forKey: reply.tag) }) else { continue }

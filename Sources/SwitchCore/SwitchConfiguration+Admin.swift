@@ -29,6 +29,7 @@ extension SwitchConfiguration {
             admin.loop = loop
         }
         admin.loopNice = try object.integer("loopNice", range: 0...19) ?? admin.loopNice
+        admin.importsRunningMax = try object.integer("importsRunningMax", range: 1...16) ?? admin.importsRunningMax
         try object.rejectUnknownKeys()
         return admin
     }

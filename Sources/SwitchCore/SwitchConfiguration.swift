@@ -75,6 +75,8 @@ public struct AdminConfiguration: Sendable {
     /// The nice value of the admin API's own loop thread (0...19; `loop` `.own` only): above the ISO loops' 0, so
     /// on busy cores the kernel runs the ISO loops and the shards first and the admin API in what is left.
     public var loopNice = 10
+    /// Member imports (`POST /v1/imports/members`) running at once; one more is answered 429.
+    public var importsRunningMax = MemberImports.runningMaxDefault
 
     public init() {}
 }

@@ -24,10 +24,11 @@ extension SwitchServer {
         let door = AdminLedger(ledger: runtime.ledger, access: access, nowMs: runtime.clockMs())
         try repairAudit(door)
         let lotteries = try readLotteries(access, limits: admin.lotteries)
+        let imports = try recoverImports(runningMax: admin.importsRunningMax)
         let router = AdminAPI.router(
             ledger: runtime.ledger, metrics: adminMetrics, gate: AdminGate(access: access), door: door,
             metricsRequireToken: admin.metricsRequireToken, operatorAdjustmentMax: admin.operatorAdjustmentMax,
-            lotteries: lotteries)
+            lotteries: lotteries, imports: imports)
         let loops = try adminLoops(admin)
         let counters = AdminRequestCounters(routeNames: router.routes.map(\.name), loopCount: loops.loops.count)
         adminMetrics.requests.withLock { $0 = counters }
@@ -105,6 +106,24 @@ extension SwitchServer {
             more = page.more && !page.entries.isEmpty
         }
         return book
+    }
+
+    /// The member imports of `DATA/imports/`: one a stop or crash cut short is marked interrupted (and logged).
+    func recoverImports(runningMax: Int) throws(SwitchStartError) -> MemberImports {
+        let imports = MemberImports(
+            dataDirectory: configuration.dataDirectory, runningMax: runningMax, clockMs: runtime.clockMs)
+        do {
+            let interrupted = try imports.recover()
+            if interrupted > 0 {
+                log.warning(
+                    "member imports: \(interrupted) interrupted by a stop or crash (GET /v1/imports/{id} says which); "
+                        + "run the same file again to finish each", priority: .essential)
+            }
+        } catch {
+            throw SwitchStartError(message: "member imports in \(imports.directory): \(error)")
+        }
+        self.imports = imports
+        return imports
     }
 
     /// Opens the access layer in `DATA/audit/` (users, tokens, the audit journal), logging what it found, and

@@ -81,6 +81,8 @@ public final class SwitchServer: @unchecked Sendable {
     var notificationsGroup: EventLoopGroup?
     /// Users, tokens and the audit journal; nil while the admin API is off or not started.
     var access: AccessControl?
+    /// The member imports (`POST /v1/imports/members`); nil while the admin API is off or not started.
+    var imports: MemberImports?
     /// What `GET /metrics` reads: the loops' counters, the shards', the listeners'.
     let adminMetrics: AdminMetrics
     /// The TLS listeners' contexts, in listener order (reloaded together on SIGHUP).
@@ -93,6 +95,27 @@ public final class SwitchServer: @unchecked Sendable {
     public init(configuration: SwitchConfiguration, log: LogSink) throws(SwitchStartError) {
         self.configuration = configuration
         self.log = log
+        let ledgerConfiguration = Self.ledgerConfiguration(configuration, log: log)
+        let ledger = try Self.openLedger(configuration, ledgerConfiguration, log: log)
+        rulesVersion = configuration.programInForce.version
+        let runtime = SwitchRuntime(
+            configuration: configuration, ledger: ledger, log: log, clockMs: ledgerConfiguration.clockMs)
+        self.runtime = runtime
+        let group: EventLoopGroup
+        do {
+            group = try EventLoopGroup(loopCount: configuration.loopCount, limits: configuration.network, log: log)
+        } catch {
+            ledger.close()
+            throw SwitchStartError(message: "event loops: \(error)")
+        }
+        self.group = group
+        contexts = group.loops.map { LoopContext(loop: $0, runtime: runtime) }
+        for context in contexts { context.attach() }
+        adminMetrics = AdminMetrics(loops: contexts.map(\.metrics), ledger: ledger, group: group)
+    }
+
+    /// The ledger's settings from the switch's configuration (also for `import members` on the command line).
+    static func ledgerConfiguration(_ configuration: SwitchConfiguration, log: LogSink) -> LedgerConfiguration {
         var ledgerConfiguration = LedgerConfiguration()
         ledgerConfiguration.shardCount = configuration.shardCount
         ledgerConfiguration.queueCapacity = configuration.ledgerQueueCapacity
@@ -112,22 +135,7 @@ public final class SwitchServer: @unchecked Sendable {
         ledgerConfiguration.logFailure = { line in log.error("ledger: \(line)", priority: .essential) }
         if configuration.allowClockBehind { ledgerConfiguration.clockBehindToleranceMs = nil }
         ledgerConfiguration.decider = LoyaltyDecider(rules: configuration.programInForce)
-        let ledger = try Self.openLedger(configuration, ledgerConfiguration, log: log)
-        rulesVersion = configuration.programInForce.version
-        let runtime = SwitchRuntime(
-            configuration: configuration, ledger: ledger, log: log, clockMs: ledgerConfiguration.clockMs)
-        self.runtime = runtime
-        let group: EventLoopGroup
-        do {
-            group = try EventLoopGroup(loopCount: configuration.loopCount, limits: configuration.network, log: log)
-        } catch {
-            ledger.close()
-            throw SwitchStartError(message: "event loops: \(error)")
-        }
-        self.group = group
-        contexts = group.loops.map { LoopContext(loop: $0, runtime: runtime) }
-        for context in contexts { context.attach() }
-        adminMetrics = AdminMetrics(loops: contexts.map(\.metrics), ledger: ledger, group: group)
+        return ledgerConfiguration
     }
 
     /// Opens (and recovers) the ledger. A clock behind its newest record is refused with the way to override it,
@@ -254,6 +262,7 @@ public final class SwitchServer: @unchecked Sendable {
         }
         group.stop()
         stopNotifications()
+        imports?.stopAll()  // each ends its batch and is marked interrupted before the ledger closes
         stopHistory()
         let (read, answered) = requestCounts()
         log.info("requests read since start: \(read), answered: \(answered)", priority: .essential)

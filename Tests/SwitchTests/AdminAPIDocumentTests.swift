@@ -26,7 +26,8 @@ import Testing
             ledger: ledger, metrics: AdminMetrics(loops: [], ledger: ledger, group: group),
             gate: AdminGate(access: access), door: AdminLedger(ledger: ledger, access: access, nowMs: 0),
             metricsRequireToken: false, operatorAdjustmentMax: 10_000,
-            lotteries: LotteryBook(limits: LotteryBook.Limits(), clockMs: { 0 }))
+            lotteries: LotteryBook(limits: LotteryBook.Limits(), clockMs: { 0 }),
+            imports: MemberImports(dataDirectory: directory.data, clockMs: { 0 }))
         let served = Set(router.routes.map { "\($0.method.description.lowercased()) \($0.pattern)" })
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("specs/admin-api.json")

@@ -34,10 +34,15 @@ enum AdminAccessClient {
         if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
         if let body { arguments += ["-H", "Content-Type: application/json", "--data-binary", body] }
         if let key { arguments += ["-H", "Idempotency-Key: \(key)"] }
+        return try answer(arguments, label: "\(method) \(path)")
+    }
+
+    /// Runs curl with `arguments` (which ask for `-i` and `-w "\n%{http_code}"`) and splits what it printed.
+    static func answer(_ arguments: [String], label: String) throws -> AdminAnswer {
         let result = try AdminClient.curl(arguments)
         guard result.status == 0, let newline = result.output.lastIndex(of: "\n"),
             let code = Int(result.output[result.output.index(after: newline)...])
-        else { throw SwitchTestError("curl \(method) \(path) failed: \(result.output)") }
+        else { throw SwitchTestError("curl \(label) failed: \(result.output)") }
         let text = String(result.output[..<newline])
         guard let split = text.range(of: "\r\n\r\n") else { return AdminAnswer(code: code, head: text, body: "") }
         return AdminAnswer(code: code, head: String(text[..<split.lowerBound]), body: String(text[split.upperBound...]))

@@ -1,0 +1,143 @@
+import AdminAccess
+import Ledger
+
+/// A row of a member import (`pan,name,phone,birthday,points,credit`), checked field by field with the same rules
+/// as `POST /v1/members` and `POST /v1/members/{id}/adjustments`. Empty name, phone and birthday are absent; empty
+/// points and credit are zero.
+struct MemberImportRow {
+    static let columns = ["pan", "name", "phone", "birthday", "points", "credit"]
+    /// An opening balance is at most this (twelve digits, as an adjustment's amount).
+    static let balanceMax: Int64 = 999_999_999_999
+    /// Bytes of the longest field a valid row can hold (a name of 100 characters of 4 bytes each, with room for
+    /// combining marks); the CSV reader skips longer fields without keeping them.
+    static let fieldBytesMax = 4 * MemberTexts.nameScalarsMax
+
+    var card: CardNumber
+    var texts: MemberTexts
+    var profile: MemberProfile
+    var points: Int64
+    var credit: Int64
+
+    /// A refused row: its 1-based record number, the column named as in the header (or `row`), and why.
+    struct Problem: Error, Equatable, Sendable {
+        var row: Int
+        var column: String
+        var reason: String
+    }
+
+    /// Nil when `fields` is the header this import expects (names compared without case or surrounding blanks).
+    static func headerProblem(_ fields: [[UInt8]]) -> String? {
+        let names = fields.map {
+            String(decoding: $0, as: UTF8.self).trimmingBlanks.lowercased()
+        }
+        guard names == columns else {
+            return "the first row must be the header \(columns.joined(separator: ",")) (found "
+                + "\(names.prefix(8).map { String($0.prefix(32)) }.joined(separator: ",")))"
+        }
+        return nil
+    }
+
+    /// The row, or the first problem found in it (columns checked left to right).
+    static func parse(_ fields: [[UInt8]], row: Int) -> Result<MemberImportRow, Problem> {
+        func problem(_ column: String, _ reason: String) -> Result<MemberImportRow, Problem> {
+            .failure(Problem(row: row, column: column, reason: reason))
+        }
+        guard fields.count == columns.count else {
+            return problem("row", "has \(fields.count) fields; the header has \(columns.count)")
+        }
+        var texts = [String?]()
+        for (index, bytes) in fields.enumerated() {
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                return problem(columns[index], "is not UTF-8")
+            }
+            texts.append(text.isEmpty ? nil : text)
+        }
+        guard texts[0] != nil else { return problem("pan", "is empty; every row names its card") }
+        guard let card = CardNumber(ascii: fields[0]) else {
+            return problem("pan", "must be \(CardNumber.digitCountMin)...\(CardNumber.digitCountMax) digits")
+        }
+        guard Self.passesLuhn(fields[0]) else {
+            return problem("pan", "fails the Luhn check (\(card.masked))")
+        }
+        var row = MemberImportRow(card: card, texts: MemberTexts(), profile: MemberProfile(), points: 0, credit: 0)
+        if let name = texts[1] {
+            if let reason = MemberTexts.nameProblem(name) { return problem("name", reason) }
+            row.texts.name = name
+        }
+        if let phone = texts[2] {
+            if let reason = MemberTexts.phoneProblem(phone) { return problem("phone", reason) }
+            row.texts.phone = phone
+        }
+        if let birthday = texts[3] {
+            guard let (month, day) = Self.date(birthday) else {
+                return problem("birthday", "must be a date YYYY-MM-DD")
+            }
+            row.texts.birthday = birthday
+            row.profile.birthMonth = month
+            row.profile.birthDay = day
+        }
+        for (column, index) in [("points", 4), ("credit", 5)] {
+            guard let text = texts[index] else { continue }
+            switch Self.balance(text) {
+            case .success(let amount): if index == 4 { row.points = amount } else { row.credit = amount }
+            case .failure(let reason): return problem(column, reason.message)
+            }
+        }
+        return .success(row)
+    }
+
+    struct BalanceProblem: Error {
+        let message: String
+    }
+
+    /// An opening balance: digits only, 0...`balanceMax`.
+    static func balance(_ text: String) -> Result<Int64, BalanceProblem> {
+        if text.hasPrefix("-") { return .failure(BalanceProblem(message: "must not be negative")) }
+        guard text.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
+            return .failure(BalanceProblem(message: "must be a whole number of digits"))
+        }
+        guard text.utf8.count <= 12, let amount = Int64(text), amount <= balanceMax else {
+            return .failure(BalanceProblem(message: "must be at most \(balanceMax)"))
+        }
+        return .success(amount)
+    }
+
+    /// Month and day of a Gregorian date `YYYY-MM-DD` that exists (29 February only in a leap year).
+    static func date(_ text: String) -> (UInt8, UInt8)? {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+            parts.allSatisfy({ $0.utf8.allSatisfy { (0x30...0x39).contains($0) } }),
+            let year = Int(parts[0]), let month = UInt8(parts[1]), let day = UInt8(parts[2]),
+            (1...12).contains(month), day >= 1
+        else { return nil }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let lengths: [UInt8] = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard day <= lengths[Int(month) - 1] else { return nil }
+        return (month, day)
+    }
+
+    /// The Luhn (mod 10) check over ASCII digits.
+    static func passesLuhn(_ digits: [UInt8]) -> Bool {
+        var sum = 0
+        for (position, byte) in digits.reversed().enumerated() {
+            var digit = Int(byte) - 0x30
+            if position % 2 == 1 {
+                digit *= 2
+                if digit > 9 { digit -= 9 }
+            }
+            sum += digit
+        }
+        return sum % 10 == 0
+    }
+}
+
+extension String {
+    /// Without leading and trailing spaces and tabs.
+    var trimmingBlanks: String {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = firstIndex(where: { !blank($0) }), let last = lastIndex(where: { !blank($0) }) else {
+            return ""
+        }
+        return String(self[first...last])
+    }
+}

@@ -1,0 +1,197 @@
+import AdminAccess
+import Dispatch
+import Foundation
+import Glibc
+import HTTP
+import Ledger
+import Synchronization
+
+/// Runs one member import from a CSV file: reads it in `chunkBytes` pieces, checks each row, and writes the rows
+/// in batches of `rowsPerBatch` through the admin door to the ledger, like ISO 8583 traffic (many rows per shard
+/// batch, one fdatasync each), then their audit entries (the journal's group commit). Memory stays bounded
+/// whatever the file's size: one chunk, one batch, and the fingerprints of the cards seen (`cardsTrackedMax`).
+///
+/// Each row goes through the paths of `POST /v1/members` and `POST /v1/members/{id}/adjustments`: an enrolment
+/// (`.profile`) stamped for the audit trail, the name, phone and birthday into the member directory in the audit
+/// entry's durable unit, then each opening balance as a `migration` adjustment. The ledger keys are derived from
+/// the card alone (never from the file), so a card is enrolled once and each of its opening balances recorded
+/// once by any import, within the ledger's key retention (`requestKeyRetentionHours`):
+/// - a card already enrolled (by an import, the API or a terminal) is not enrolled again: the row is skipped;
+/// - an opening balance already recorded for the card (same amount) is a repeat and changes nothing; another
+///   amount is rejected (`keyConflict`): correct a balance with an adjustment, not a second import.
+/// So a re-run of the same file changes nothing, and a re-run after a crash finishes what the first run left.
+final class MemberImporter: @unchecked Sendable {
+    static let chunkBytes = 256 << 10
+    static let rowsPerBatch = 512
+    /// Cards whose duplicates within one file are found before they reach the ledger (8 bytes each, 16 MiB at
+    /// most); past it a duplicate is still caught by the ledger (its enrolment is a repeat: skipped).
+    static let cardsTrackedMax = 2_000_000
+    /// A shard queue that stays full this long stops the import ("failed"): the switch is overloaded or closing.
+    static let overloadedRetriesMax = 6_000
+    static let migrationReason = UInt8(AdminAuditText.adjustmentReasons.firstIndex(of: "migration")! + 1)
+
+    let door: AdminLedger
+    /// The stamp's actor and role (actor 0: the command line).
+    let actor: UInt64
+    let role: UInt8
+    let status: Mutex<MemberImportStatus>
+    let clockMs: @Sendable () -> Int64
+    /// Set to stop between batches (the switch is stopping): the import ends `interrupted`.
+    let stopRequested = Atomic<Bool>(false)
+    private var seen = CardFingerprints(capacityMax: MemberImporter.cardsTrackedMax)
+    private var reader = CSVRecordReader(fieldBytesMax: MemberImportRow.fieldBytesMax, fieldsMax: 16)
+    var pending: [(number: Int, row: MemberImportRow, hash: CardHash)] = []
+    private var sawHeader = false
+    /// The first failure that stops the import (ledger or journal stopped).
+    var stopReason: String?
+
+    init(
+        door: AdminLedger, actor: UInt64, role: UInt8, id: String, clockMs: @escaping @Sendable () -> Int64
+    ) {
+        self.door = door
+        self.actor = actor
+        self.role = role
+        self.clockMs = clockMs
+        status = Mutex(MemberImportStatus(id: id, startedMs: clockMs()))
+    }
+
+    var id: String { status.withLock { $0.id } }
+
+    /// Reads `path` to its end (or until a failure or a stop), calling `progress` after every batch; returns the
+    /// final status.
+    func run(path: String, progress: (MemberImportStatus) -> Void) -> MemberImportStatus {
+        pending.reserveCapacity(Self.rowsPerBatch)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let reason = "\(path): cannot open (\(String(cString: strerror(errno))))"
+            return finish { $0.fail(reason, nowMs: clockMs()) }
+        }
+        defer { close(descriptor) }
+        var chunk = [UInt8](repeating: 0, count: Self.chunkBytes)
+        var offset: Int64 = 0
+        while stopReason == nil {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                let reason = "\(path): read failed at byte \(offset) (\(String(cString: strerror(errno))))"
+                return finish { $0.fail(reason, nowMs: clockMs()) }
+            }
+            if count == 0 { break }
+            offset += Int64(count)
+            chunk.withUnsafeBytes { bytes in
+                reader.feed(UnsafeRawBufferPointer(rebasing: bytes[0..<count])) { take($0) }
+            }
+            while pending.count >= Self.rowsPerBatch && stopReason == nil { writeBatch(progress) }
+            if stopRequested.load(ordering: .relaxed) {
+                return finish { $0.state = .interrupted }
+            }
+        }
+        reader.finish { take($0) }
+        while !pending.isEmpty && stopReason == nil { writeBatch(progress) }
+        if !sawHeader && stopReason == nil {
+            stopReason = "the file is empty; the first row must be the header "
+                + MemberImportRow.columns.joined(separator: ",")
+            return finish { $0.fail(stopReason!, nowMs: clockMs(), row: 1) }
+        }
+        if let stopReason { return finish { $0.fail(stopReason, nowMs: clockMs(), row: sawHeader ? 0 : 1) } }
+        return finish { $0.state = .done }
+    }
+
+    private func finish(_ change: (inout MemberImportStatus) -> Void) -> MemberImportStatus {
+        status.withLock { status in
+            change(&status)
+            if status.finishedMs == nil { status.finishedMs = clockMs() }
+            return status
+        }
+    }
+
+    /// One record from the reader: the header checked, a data row checked and queued, or its problem counted.
+    private func take(_ record: CSVRecord) {
+        guard stopReason == nil else { return }
+        guard sawHeader else {
+            sawHeader = true
+            switch record {
+            case .fields(_, let fields): stopReason = MemberImportRow.headerProblem(fields)
+            case .malformed(_, _, let reason): stopReason = "the header row is malformed: \(reason)"
+            }
+            return
+        }
+        switch record {
+        case .malformed(let number, let field, let reason):
+            let column = field <= MemberImportRow.columns.count ? MemberImportRow.columns[field - 1] : "row"
+            status.withLock {
+                $0.rowsRead += 1
+                $0.reject(MemberImportRow.Problem(row: number, column: column, reason: reason))
+            }
+        case .fields(let number, let fields):
+            switch MemberImportRow.parse(fields, row: number) {
+            case .failure(let problem):
+                status.withLock {
+                    $0.rowsRead += 1
+                    $0.reject(problem)
+                }
+            case .success(let row):
+                let hash = door.ledger.cardHash(of: row.card)
+                guard seen.insert(hash) else {
+                    status.withLock {
+                        $0.rowsRead += 1
+                        $0.reject(
+                            MemberImportRow.Problem(
+                                row: number, column: "pan",
+                                reason: "card \(row.card.masked) appears earlier in this file; only its first row counts"))
+                    }
+                    return
+                }
+                pending.append((number, row, hash))
+            }
+        }
+    }
+}
+
+/// 64-bit fingerprints of card hashes in an open-addressing table that doubles up to `capacityMax` cards; past
+/// it nothing more is tracked (`insert` answers true). Two different cards share a fingerprint with probability
+/// about n²/2⁶⁵: negligible for a file.
+struct CardFingerprints {
+    let capacityMax: Int
+    private var slots = [UInt64](repeating: 0, count: 1 << 16)
+    private var count = 0
+
+    init(capacityMax: Int) {
+        precondition(capacityMax >= 1, "a table holds a card")
+        self.capacityMax = capacityMax
+    }
+
+    /// False when the card was inserted before.
+    mutating func insert(_ hash: CardHash) -> Bool {
+        let fingerprint = (hash.high ^ (hash.low &* 0x9E37_79B9_7F4A_7C15)) | 1
+        if let found = slot(of: fingerprint) { return !found.present && place(fingerprint, at: found.index) }
+        return true
+    }
+
+    private func slot(of fingerprint: UInt64) -> (index: Int, present: Bool)? {
+        let mask = slots.count - 1
+        var index = Int(truncatingIfNeeded: fingerprint >> 7) & mask
+        for _ in 0..<slots.count {
+            if slots[index] == fingerprint { return (index, true) }
+            if slots[index] == 0 { return (index, false) }
+            index = (index + 1) & mask
+        }
+        return nil
+    }
+
+    private mutating func place(_ fingerprint: UInt64, at index: Int) -> Bool {
+        guard count < capacityMax else { return true }
+        slots[index] = fingerprint
+        count += 1
+        if count * 2 > slots.count { grow() }
+        return true
+    }
+
+    private mutating func grow() {
+        let old = slots
+        slots = [UInt64](repeating: 0, count: old.count * 2)
+        for fingerprint in old where fingerprint != 0 {
+            if let found = slot(of: fingerprint) { slots[found.index] = fingerprint }
+        }
+    }
+}
