@@ -53,7 +53,7 @@ extension WALRecord {
             sequence: sequence, timeMs: body.timeMs, kind: movementKind(command.kind) ?? "", card: command.cardHash,
             balanceAfter: body.balanceAfter)
         switch command.kind {
-        case .link, .replace:
+        case .link, .attach, .replace:
             change.joiningCard = command.otherCardHash
         case .adjust:
             // The stamp keeps the reason from 1 (0: none).
@@ -70,7 +70,7 @@ extension WALRecord {
             change.giftMinor = command.kind == .giftLoad ? command.amountMinor : -command.amountMinor
             change.giftPaysBalance = body.status == .partiallyApproved
             guard change.giftMinor != 0 else { return nil }
-        case .hold, .balance, .block, .transferDone, .expireLots, .none, .inspect:
+        case .hold, .balance, .block, .transferDone, .expireLots, .notice, .forwardCard, .none, .inspect:
             return nil
         default:
             break
@@ -94,9 +94,11 @@ extension WALRecord {
         case .enrol, .profile: "enrol"
         case .replace: "transferOut"
         case .transferIn, .transferInNewCard: "transferIn"
-        case .link: "link"
-        // Lottery entries (kind 21, being added): case .lotteryEntry: "lottery"
-        case .hold, .balance, .block, .transferDone, .expireLots, .none, .inspect: nil
+        case .link, .attach: "link"
+        case .lotteryEntry: "lottery"
+        // A forwarding card's record lives on the card's shard and changes no value (the member's shard decides
+        // for it); a notice tells, it changes nothing; a sweep's record holds what expired, not the balance after.
+        case .hold, .balance, .block, .transferDone, .expireLots, .notice, .forwardCard, .none, .inspect: nil
         }
     }
 }
