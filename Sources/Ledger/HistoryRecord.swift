@@ -31,7 +31,7 @@ public struct HistoryRecord: Equatable, Sendable {
     /// Movement kinds (RecordChange.kind); a new kind is appended, never inserted (the index is stored).
     public static let kindNames = [
         "", "earn", "redeem", "capture", "void", "reverse", "refund", "adjust", "engage", "giftLoad", "giftUse",
-        "enrol", "transferOut", "transferIn", "referral", "link",
+        "enrol", "transferOut", "transferIn", "referral", "link", "lottery",
     ]
     public static let reasonNames = ["", "goodwill", "correction", "migration", "fraud", "terminal", "late"]
 

@@ -6,7 +6,7 @@ import Synchronization
 /// (authorizations never wait for a reader, and the disk stays bounded), and the records deleted before that
 /// consumer finished them are counted for it alone (`LogConsumer.recordsReleased`).
 public final class LogHold: Sendable {
-    /// Consumers a log may have (registered at start, never removed): a bound, so a mistake cannot grow the list.
+    /// Consumers a log may have (registered at start, replaced only by a reader of the same name): a bound, so a mistake cannot grow the list.
     public static let consumersMax = 8
 
     /// One consumer's place in this shard's log.
@@ -63,10 +63,11 @@ public final class LogHold: Sendable {
 
     init() {}
 
+    /// A name registered again replaces its earlier slot (a reader restarted in the same process).
     func add(_ slot: Slot) {
         slots.withLock { slots in
+            slots.removeAll { $0.name == slot.name }
             precondition(slots.count < Self.consumersMax, "a log has at most consumersMax consumers")
-            precondition(!slots.contains { $0.name == slot.name }, "a consumer registers once")
             slots.append(slot)
         }
     }

@@ -2761,7 +2761,8 @@ extension AdminAPIDocument {
               "transferOut",
               "transferIn",
               "referral",
-              "link"
+              "link",
+              "lottery"
             ]
           },
           "asset": {
