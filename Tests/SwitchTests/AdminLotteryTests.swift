@@ -87,6 +87,11 @@ struct AdminLotteryTests {
         #expect(early.code == 409 && early.body.contains("open until"), "\(early.body)")
 
         Self.wait(until: closes.at)
+        // The history indexer (every 200 ms) has had seconds: the entries are the member's newest movement.
+        let moved = try AdminAccessClient.call(port, "GET", "/v1/members/\(first)/movements", token: auditor.token)
+        let newest = (moved.json["items"] as? [[String: Any]])?.last
+        #expect(newest?["kind"] as? String == "lottery" && newest?["amount"] as? Int == -50
+            && newest?["balanceAfter"] as? Int == 50, "\(moved.body)")
         let late = try Self.post(port, entries, token: operatorUser.token, #"{"memberId":"\#(first)","entries":1}"#)
         #expect(late.code == 409 && late.body.contains("closed"), "\(late.body)")
         #expect(try AdminAccessClient.call(port, "GET", "/v1/lotteries/\(id)", token: admin).json["state"] as? String == "closed")
