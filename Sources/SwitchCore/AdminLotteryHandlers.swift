@@ -2,17 +2,21 @@ import AdminAccess
 import HTTP
 import Ledger
 
-/// `POST /v1/lotteries {"name", "pointsPerEntry", "closesAt"}` (admin): 201 the lottery as `GET` shows it. A
-/// definition is an audit entry only (`lotteries.create`, its number the entry's operation id), durable before the
-/// answer; 409 at `admin.lotteriesMax`, 422 for a `closesAt` not in the future.
-final class CreateLotteryHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendable {
-    static let nameLengthMax = 100
+/// What the lottery routes that reach the ledger share: the gate, the door and the lottery book.
+class LotteryLedgerHandler: AdminLedgerHandler, @unchecked Sendable {
     let book: LotteryBook
 
     init(gate: AdminGate, door: AdminLedger, book: LotteryBook) {
         self.book = book
         super.init(gate: gate, door: door)
     }
+}
+
+/// `POST /v1/lotteries {"name", "pointsPerEntry", "closesAt"}` (admin): 201 the lottery as `GET` shows it. A
+/// definition is an audit entry only (`lotteries.create`, its number the entry's operation id), durable before the
+/// answer; 409 at `admin.lotteriesMax`, 422 for a `closesAt` not in the future.
+final class CreateLotteryHandler: LotteryLedgerHandler, HTTPHandler, @unchecked Sendable {
+    static let nameLengthMax = 100
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard
@@ -70,13 +74,7 @@ final class CreateLotteryHandler: AdminLedgerHandler, HTTPHandler, @unchecked Se
 /// member (ledger kind 21, spent from its lots like a redemption). 409 when its available points are short, when the
 /// lottery has closed (checked here, and again by the shard at its own time) or was drawn, or at the entrants'
 /// limit; 404 for an unknown lottery or member.
-final class LotteryEntryHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendable {
-    let book: LotteryBook
-
-    init(gate: AdminGate, door: AdminLedger, book: LotteryBook) {
-        self.book = book
-        super.init(gate: gate, door: door)
-    }
+final class LotteryEntryHandler: LotteryLedgerHandler, HTTPHandler, @unchecked Sendable {
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard
@@ -145,15 +143,9 @@ final class LotteryEntryHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sen
 /// winners, drawn by `LotteryDraw` (weighted by entries, without replacement) from the given seed or one drawn
 /// from RAND_bytes; the seed, algorithm, entrants' digest and winners are recorded (`lotteries.draw`) before the
 /// answer, so `loyalty-switch lottery verify` re-runs it. A second draw is 409; 503 while purchases are pending.
-final class LotteryDrawHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendable {
+final class LotteryDrawHandler: LotteryLedgerHandler, HTTPHandler, @unchecked Sendable {
     /// Random seeds keep to 53 bits, so any JSON reader holds them exactly.
     static let randomSeedBits: UInt64 = (1 << 53) - 1
-    let book: LotteryBook
-
-    init(gate: AdminGate, door: AdminLedger, book: LotteryBook) {
-        self.book = book
-        super.init(gate: gate, door: door)
-    }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard

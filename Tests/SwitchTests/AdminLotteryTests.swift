@@ -40,11 +40,6 @@ struct AdminLotteryTests {
         return id
     }
 
-    static func points(_ port: UInt16, token: String, member: String) throws -> Int? {
-        let shown = try AdminAccessClient.call(port, "GET", "/v1/members/\(member)", token: token)
-        return (shown.json["balances"] as? [String: Any])?["points"] as? Int
-    }
-
     @Test("create, buy from two members (409 short, after closesAt), draw once (409 again), verify OK; a changed winner re-chained or a broken chain is named")
     func lifecycle() throws {
         let directory = ScratchDirectory()
@@ -107,7 +102,7 @@ struct AdminLotteryTests {
         #expect(twice.code == 409 && twice.body.contains("drawn already"), "\(twice.body)")
         let listed = try AdminAccessClient.call(port, "GET", "/v1/lotteries", token: operatorUser.token)
         #expect((listed.json["items"] as? [[String: Any]])?.count == 1 && listed.json["next"] is NSNull)
-        #expect(try Self.points(port, token: admin, member: first) == 50)
+        #expect(try AdminEngagementTests.points(port, token: admin, member: first) == 50)
         let actions = try AdminAccessClient.audit(port, token: admin).compactMap { $0["action"] as? String }
         #expect(actions.filter { $0.hasPrefix("lotteries.") } == ["lotteries.create", "lotteries.enter", "lotteries.enter", "lotteries.draw"])
 
@@ -183,7 +178,7 @@ struct AdminLotteryTests {
         #expect(acknowledged.count >= 40)
         server = try SwitchProcess(directory: directory, settings: Self.settings, run: 1)
         port = server.adminPort!
-        let spent = 100_000 - (try #require(try Self.points(port, token: admin, member: buyer)))
+        let spent = 100_000 - (try #require(try AdminEngagementTests.points(port, token: admin, member: buyer)))
         #expect(spent >= acknowledged.count, "every acknowledged purchase is in the balance")
         let shown = try AdminAccessClient.call(port, "GET", "/v1/lotteries/\(id)", token: admin)
         #expect(shown.json["entries"] as? Int == spent, "the lottery counts every durable purchase: \(shown.body)")
@@ -221,6 +216,6 @@ struct AdminLotteryTests {
         let crowded = try Self.post(port, entries, token: admin, #"{"memberId":"\#(second)","entries":1}"#)
         #expect(crowded.code == 409 && crowded.body.contains("admin.lotteryEntrantsMax"), "\(crowded.body)")
         #expect(try Self.post(port, entries, token: admin, #"{"memberId":"\#(first)","entries":2}"#).code == 201)
-        #expect(try Self.points(port, token: admin, member: second) == 100, "the refused member paid nothing")
+        #expect(try AdminEngagementTests.points(port, token: admin, member: second) == 100, "the refused member paid nothing")
     }
 }

@@ -25,18 +25,13 @@ struct AdminMovementsTests {
         throw SwitchTestError("movements never ended")
     }
 
-    static func points(_ port: UInt16, token: String, member: String) throws -> Int? {
-        let shown = try AdminAccessClient.call(port, "GET", "/v1/members/\(member)", token: token)
-        return (shown.json["balances"] as? [String: Any])?["points"] as? Int
-    }
-
     /// Waits (at most 20 s) until the member's movements add up to its balance and number at least `count`.
     static func settled(_ port: UInt16, token: String, member: String, count: Int = 0) throws -> [[String: Any]] {
         var items: [[String: Any]] = []
         for _ in 0..<200 {
             items = try allMovements(port, token: token, member: member)
             let sum = items.filter { $0["asset"] as? String == "points" }.reduce(0) { $0 + ($1["amount"] as? Int ?? 0) }
-            if items.count >= count, sum == (try points(port, token: token, member: member)) { return items }
+            if items.count >= count, sum == (try AdminEngagementTests.points(port, token: token, member: member)) { return items }
             usleep(100_000)
         }
         return items
@@ -81,7 +76,7 @@ struct AdminMovementsTests {
         #expect(items.allSatisfy { $0["asset"] as? String == "points" && ($0["time"] as? String)?.hasSuffix("Z") == true })
         let seqs = items.compactMap { $0["seq"] as? Int }
         #expect(seqs == seqs.sorted() && Set(seqs).count == 4)
-        #expect(try Self.points(port, token: admin, member: member) == 185)
+        #expect(try AdminEngagementTests.points(port, token: admin, member: member) == 185)
 
         let first = try Self.movements(port, token: auditor.token, member: member, query: "?limit=3")
         #expect((first.json["items"] as? [Any])?.count == 3 && first.json["next"] as? Int == seqs[2], "\(first.body)")
@@ -130,7 +125,7 @@ struct AdminMovementsTests {
         var total = 0
         for member in members {
             let items = try Self.settled(port, token: admin, member: member)
-            let balance = try #require(try Self.points(port, token: admin, member: member))
+            let balance = try #require(try AdminEngagementTests.points(port, token: admin, member: member))
             #expect(items.allSatisfy { $0["kind"] as? String == "earn" && $0["amount"] as? Int == 10 }, "\(items.prefix(3))")
             #expect(items.count * 10 == balance, "one movement per durable purchase, none doubled")
             #expect(items.last?["balanceAfter"] as? Int == balance)
