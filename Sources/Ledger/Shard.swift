@@ -277,6 +277,9 @@ final class Shard: @unchecked Sendable {
             var transferIn = state.transferInCommand(transfer)
             transferIn.sink = command.sink
             transferIn.tag = command.tag
+            // The client's reply comes from the card's shard: it names the card the client's command named (the
+            // replaced or the member's card), as the same command decided on one shard does. Not logged.
+            if transferIn.kind == .forwardCard { transferIn.otherMasked = command.masked }
             peers[Int(transfer.destinationShard)].queue.pushInternal(transferIn)
         }
         transfersToSend.removeAll(keepingCapacity: true)

@@ -45,7 +45,10 @@ extension ShardState {
         let homeShard = Int(command.sourceShard)
         precondition(homeShard != shardIndex && homeShard < shardCount, "a forwarding names another shard")
         if let repeated = repeatedTransferHalf(command) { return repeated }
-        var result = OperationResult(.approved, card: command.masked, kind: .forwardCard)
+        // The reply names the client's card (`otherMasked`, set when the member's shard sent this live; a resend by
+        // recovery has no client and leaves it none).
+        let replyCard = command.otherMasked == .none ? command.masked : command.otherMasked
+        var result = OperationResult(.approved, card: replyCard, kind: .forwardCard)
         if cards.find(command.cardHash) != nil {
             result.status = .notPermitted
         } else if cards.isFull {

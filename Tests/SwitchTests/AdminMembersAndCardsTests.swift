@@ -109,6 +109,53 @@ struct AdminMembersAndCardsTests {
         }
     }
 
+    /// A card number as answers show it: first six, a star per hidden digit, last four.
+    static func masked(_ pan: String) -> String {
+        String(pan.prefix(6)) + String(repeating: "*", count: pan.count - 10) + String(pan.suffix(4))
+    }
+
+    @Test("replace answers old = the replaced card's id and mask, new = the new card's, on one shard and across, also on a repeat")
+    func replaceNamesBothCards() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        var settings = SwitchSettings()
+        settings.shards = 4
+        let (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: settings)
+        defer { server.stop() }
+        let port = server.adminPort!
+        let client = try SwitchClient(port: server.port)
+        var terminal = Terminal()
+        // A chain of six replacements over four shards: some steps stay on one shard, others cross (a cross-shard
+        // step's reply comes from the new card's shard, which named the new card on both sides before the fix).
+        var chain: [(old: String, new: String)] = []
+        var current = Wire.card(20, test: 1313)
+        #expect(try client.exchange(terminal.purchase(current, 20_000)).code == "00")
+        var currentId = try Self.cardId(port, token: admin, pan: current).card
+        for step in 21...26 {
+            let next = Wire.card(step, test: 1313)
+            let key = "replace-\(step)"
+            let body = #"{"newPan":"\#(next)"}"#
+            let replaced = try Self.post(port, "/v1/cards/\(currentId)/replace", token: admin, body, key: key)
+            #expect(replaced.code == 200, "\(replaced.body)")
+            let old = try #require(replaced.json["old"] as? [String: Any])
+            let new = try #require(replaced.json["new"] as? [String: Any])
+            let nextId = try Self.cardId(port, token: admin, pan: next).card
+            #expect(old["id"] as? String == currentId && old["masked"] as? String == Self.masked(current), "\(step)")
+            #expect(old["status"] as? String == "replaced")
+            #expect(new["id"] as? String == nextId && new["masked"] as? String == Self.masked(next), "\(step)")
+            let repeated = try Self.post(port, "/v1/cards/\(currentId)/replace", token: admin, body, key: key)
+            #expect(repeated.code == 200 && repeated.body == replaced.body, "a repeat answers the same")
+            #expect(try client.exchange(terminal.balance(next)).available == 200)
+            chain.append((Self.masked(current), Self.masked(next)))
+            (current, currentId) = (next, nextId)
+        }
+        let entries = try AdminAccessClient.audit(port, token: admin).filter { $0["action"] as? String == "cards.replace" }
+        let audited = entries.compactMap { $0["detail"] as? [String: Any] }.map {
+            ($0["card"] as? String ?? "", $0["newCard"] as? String ?? "")
+        }
+        #expect(audited.map { "\($0.0)>\($0.1)" } == chain.map { "\($0.old)>\($0.new)" }, "the trail names both")
+    }
+
     @Test("adjustments: + and −, 409 below zero, 403 over the operator limit, admin unlimited, idempotent repeat")
     func adjustments() throws {
         let directory = ScratchDirectory()
