@@ -87,9 +87,10 @@ public struct JSONValue: Sendable {
         return String(decoding: JSONStringDecoder.decode(document.bytes[range]), as: UTF8.self)
     }
 
-    /// A whole number that fits in Int64 (`12`, `-3`; not `1.0` or `1e3`), or nil.
+    /// A whole number that fits in Int64 (`12`, `-3`, and by value `12.0` or `1e3`: `JSONWholeNumber`), or nil.
     public var integer: Int64? {
-        guard node.kind == .number, !node.flag else { return nil }
+        guard node.kind == .number else { return nil }
+        guard !node.flag else { return JSONWholeNumber.read(document.bytes[Int(node.start)..<Int(node.end)]).value }
         var value: Int64 = 0
         var index = Int(node.start)
         let negative = document.bytes[index] == UInt8(ascii: "-")
@@ -108,6 +109,12 @@ public struct JSONValue: Sendable {
 
     /// True for a number, whole or not.
     public var isNumber: Bool { node.kind == .number }
+
+    /// True for a number whose value is whole (`12`, `12.0`, `1e30`), whether or not it fits in Int64.
+    public var isWholeNumber: Bool {
+        guard node.kind == .number else { return false }
+        return !node.flag || JSONWholeNumber.read(document.bytes[Int(node.start)..<Int(node.end)]).isWhole
+    }
 
     public var boolean: Bool? {
         switch node.kind {

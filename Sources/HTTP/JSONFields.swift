@@ -42,9 +42,9 @@ public struct JSONFields {
         guard let found = raw(key) else { return nil }
         guard found.isNumber else { throw HTTPProblem(.badRequest, detail: "\(fieldPath(key)): must be an integer") }
         guard let number = found.integer else {
-            let problem = found.node.flag ? "must be an integer" : "must be \(range.lowerBound)...\(range.upperBound)"
-            throw HTTPProblem(
-                found.node.flag ? .badRequest : .unprocessableContent, detail: "\(fieldPath(key)): \(problem)")
+            let whole = found.isWholeNumber
+            let problem = whole ? "must be \(range.lowerBound)...\(range.upperBound)" : "must be an integer"
+            throw HTTPProblem(whole ? .unprocessableContent : .badRequest, detail: "\(fieldPath(key)): \(problem)")
         }
         guard range.contains(number) else {
             throw HTTPProblem(

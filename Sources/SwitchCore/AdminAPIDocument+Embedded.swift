@@ -1458,7 +1458,8 @@ extension AdminAPIDocument {
           "content": {
             "text/csv": {
               "schema": {
-                "type": "string"
+                "type": "string",
+                "pattern": "^\\uFEFF?pan,name,phone,birthday,points,credit(\\r?\\n|$)"
               }
             }
           }
@@ -1994,7 +1995,8 @@ extension AdminAPIDocument {
             "type": "string",
             "minLength": 1,
             "maxLength": 100,
-            "description": "1-100 characters (any script; Persian round-trips as UTF-8), no control characters, not only spaces. Kept in the member directory, never in the audit trail."
+            "description": "1-100 characters (any script; Persian round-trips as UTF-8), no control characters, not only spaces. Kept in the member directory, never in the audit trail.",
+            "pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\u0000-\\u001F\\u007F-\\u009F \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000-\\u001F\\u007F-\\u009F]*$"
           },
           "phone": {
             "type": "string",
@@ -2003,7 +2005,8 @@ extension AdminAPIDocument {
           },
           "birthday": {
             "type": "string",
-            "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+            "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+            "description": "YYYY-MM-DD with a month 01-12 and a day 01-31 (the ledger keeps the month and day for birthday rewards)."
           },
           "referrerPan": {
             "type": "string",
@@ -2229,7 +2232,9 @@ extension AdminAPIDocument {
             "not": {
               "const": 0
             },
-            "description": "Signed; an operator at most admin.operatorAdjustmentMax (default 10000) either way."
+            "description": "Signed; an operator at most admin.operatorAdjustmentMax (default 10000) either way.",
+            "minimum": -999999999999,
+            "maximum": 999999999999
           },
           "reason": {
             "enum": [
@@ -2242,7 +2247,8 @@ extension AdminAPIDocument {
           "note": {
             "type": "string",
             "maxLength": 500,
-            "description": "The operator's note, at most 500 characters, no control characters but line feeds; kept in the audit entry's detail."
+            "description": "The operator's note, at most 500 characters, no control characters but line feeds; kept in the audit entry's detail.",
+            "pattern": "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*$"
           }
         }
       },
@@ -2331,7 +2337,7 @@ extension AdminAPIDocument {
           },
           "currency": {
             "type": "string",
-            "pattern": "^[0-9]{3}$",
+            "pattern": "^(00[1-9]|0[1-9][0-9]|[1-9][0-9]{2})$",
             "description": "ISO 4217 numeric, as field 49 carries it; not 000."
           }
         }
@@ -2437,17 +2443,34 @@ extension AdminAPIDocument {
           "type": {
             "type": "string",
             "minLength": 1,
-            "maxLength": 16
+            "maxLength": 16,
+            "pattern": "^[!-~][ -~]{0,15}$",
+            "description": "One of the rules' engagement event types (engagement.events[].type): 1-16 printable ASCII characters, not starting with a space; a type the program does not configure is 422."
           },
           "memberId": {
             "type": "string",
-            "maxLength": 36
+            "maxLength": 36,
+            "pattern": "^mbr_[0-9a-f]{32}$"
           },
           "pan": {
             "type": "string",
-            "maxLength": 64
+            "maxLength": 64,
+            "pattern": "^[0-9]{10,19}$",
+            "description": "A card number: only ever in a request body; answers show it masked."
           }
-        }
+        },
+        "oneOf": [
+          {
+            "required": [
+              "memberId"
+            ]
+          },
+          {
+            "required": [
+              "pan"
+            ]
+          }
+        ]
       },
       "RecordedEvent": {
         "type": "object",
@@ -2501,7 +2524,8 @@ extension AdminAPIDocument {
           "name": {
             "type": "string",
             "minLength": 1,
-            "maxLength": 100
+            "maxLength": 100,
+            "pattern": "^[^\\u0000-\\u001F\\u007F]*$"
           },
           "pointsPerEntry": {
             "type": "integer",
@@ -2511,7 +2535,8 @@ extension AdminAPIDocument {
           "closesAt": {
             "type": "string",
             "description": "RFC 3339 in UTC (2026-12-31T20:00:00Z or with milliseconds), in the future.",
-            "maxLength": 24
+            "maxLength": 24,
+            "pattern": "^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{3})?Z$"
           }
         }
       },
@@ -2525,7 +2550,8 @@ extension AdminAPIDocument {
         "properties": {
           "memberId": {
             "type": "string",
-            "maxLength": 36
+            "maxLength": 36,
+            "pattern": "^mbr_[0-9a-f]{32}$"
           },
           "entries": {
             "type": "integer",

@@ -34,13 +34,33 @@ struct JSONTests {
         let members = root.members!
         #expect(members.map(\.key) == ["a", "s", "big", "o"])
         let array = members[0].value.elements!
-        #expect(array.map(\.integer) == [1, -2, nil, nil, nil, nil, nil])
+        #expect(array.map(\.integer) == [1, -2, nil, 1000, nil, nil, nil])
         #expect(array[4].boolean == true && array[5].boolean == false && array[6].isNull && array[2].isNumber)
         #expect(members[1].value.string == "x\"\\/\u{8}\u{c}\n\r\té😀")
         #expect(members[2].value.integer == Int64.max)
         #expect(members[3].value.members!.isEmpty)
         #expect(try Self.parse("-9223372036854775808").integer == Int64.min)
         #expect(try Self.parse("9223372036854775808").integer == nil, "one past Int64 is a number but no integer")
+    }
+
+    @Test("a whole value is an integer however it is written (12.0, 1.2e1, 120e-1, -0.0), as JSON Schema counts it")
+    func wholeNumbersBySpelling() throws {
+        let whole: [(String, Int64)] = [
+            ("12.0", 12), ("12.000", 12), ("1.2e1", 12), ("120e-1", 12), ("1E+3", 1000), ("-4.50e1", -45),
+            ("-0.0", 0), ("0e-400", 0), ("9.223372036854775807e18", Int64.max), ("-9223372036854775808.0", Int64.min),
+        ]
+        for (text, value) in whole {
+            let number = try Self.parse(text)
+            #expect(number.integer == value && number.isWholeNumber, "\(text)")
+        }
+        for text in ["12.5", "1e-1", "1.25e1", "5e-400"] {
+            let number = try Self.parse(text)
+            #expect(number.integer == nil && !number.isWholeNumber, "\(text)")
+        }
+        for text in ["1e19", "9223372036854775808.0", "-1e400"] {
+            let number = try Self.parse(text)
+            #expect(number.integer == nil && number.isWholeNumber, "\(text): whole, but beyond Int64")
+        }
     }
 
     /// Each malformed class with the path the error names.
@@ -154,6 +174,10 @@ struct JSONTests {
             problem(#"{"amount": 0}"#, amount)
                 == HTTPProblem(.unprocessableContent, detail: "$.amount: must be 1...10000"))
         #expect(problem(#"{"amount": 99999999999999999999}"#, amount)?.status == .unprocessableContent)
+        #expect(problem(#"{"amount": 5.0, "profile": {}}"#, amount) == nil, "5.0 is the integer 5")
+        #expect(
+            problem(#"{"amount": 1e5}"#, amount)
+                == HTTPProblem(.unprocessableContent, detail: "$.amount: must be 1...10000"))
         #expect(
             problem(#"{"amount": 1, "profile": {"name": "abcde"}}"#, amount)?.detail
                 == "$.profile.name: must be at most 4 characters")
