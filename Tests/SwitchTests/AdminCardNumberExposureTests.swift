@@ -23,18 +23,16 @@ struct AdminCardNumberExposureTests {
 
     @Test("every admin route with real cards: no answer, log line or audit file holds a full card number")
     func noFullCardNumberAnywhere() throws {
-        let directory = ScratchDirectory()
-        defer { directory.remove() }
-        let (server, admin) = try AdminUsersAndAuditTests.start(directory)
-        defer { server.stop() }
-        let port = server.adminPort!
-        let operatorUser = try AdminAccessClient.createUser(port, token: admin, name: "Op", role: "operator")
+        let harness = try AdminHarness()
+        defer { harness.close() }
+        let admin = harness.admin
+        let operatorUser = try harness.createUser(name: "Op", role: "operator")
         let bought = Wire.card(1, test: 1313)
         let referred = Wire.card(2, test: 1313)
         let replacement = Wire.card(3, test: 1313)
         let unknown = Wire.card(4, test: 1313)
         let pans = [bought, referred, replacement, unknown]
-        let client = try SwitchClient(port: server.port)
+        let client = try SwitchClient(port: harness.server.port)
         var terminal = Terminal()
         #expect(try client.exchange(terminal.purchase(bought, 40_000)).code == "00")
 
@@ -42,7 +40,7 @@ struct AdminCardNumberExposureTests {
         func call(_ method: String, _ path: String, _ body: String? = nil, token: String? = nil, key: String? = nil)
             throws -> AdminAnswer
         {
-            let answer = try AdminAccessClient.call(port, method, path, token: token ?? admin, body: body, key: key)
+            let answer = try harness.call(method, path, token: token ?? admin, body: body, key: key)
             answers.append(answer)
             return answer
         }
@@ -74,9 +72,9 @@ struct AdminCardNumberExposureTests {
         #expect(try call("POST", "/v1/notifications/dead-letters/1/retry").code == 404)
         #expect(try call("DELETE", "/v1/users/\(operatorUser.id)").code == 204)
 
-        let audit = Self.texts(under: directory.data + "/audit")
+        let audit = Self.texts(under: harness.data + "/audit")
         #expect(audit.contains { $0.path.hasSuffix("journal.jsonl") && $0.text.contains("cards.replace") })
-        let log = server.log
+        let log = harness.server.log
         for pan in pans {
             for answer in answers {
                 #expect(!answer.head.contains(pan) && !answer.body.contains(pan), "answer: \(answer.body)")

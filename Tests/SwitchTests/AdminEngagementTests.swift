@@ -23,110 +23,91 @@ struct AdminEngagementTests {
         return settings
     }
 
-    static func event(_ port: UInt16, token: String, _ body: String) throws -> AdminAnswer {
-        try AdminAccessClient.call(port, "POST", "/v1/events", token: token, body: body)
-    }
-
-    static func points(_ port: UInt16, token: String, member: String) throws -> Int? {
-        let shown = try AdminAccessClient.call(port, "GET", "/v1/members/\(member)", token: token)
-        return (shown.json["balances"] as? [String: Any])?["points"] as? Int
-    }
-
     @Test("operator 201 with the points; over the limit 201 with 0 and why; repeats alike; 409, 422, 404, 403, 401")
     func eventsPerRole() throws {
-        let directory = ScratchDirectory()
-        defer { directory.remove() }
-        var (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: Self.settings)
-        defer { server.stop() }
-        var port = server.adminPort!
-        let operatorUser = try AdminAccessClient.createUser(port, token: admin, name: "Op", role: "operator")
-        let auditor = try AdminAccessClient.createUser(port, token: admin, name: "Aud", role: "auditor")
+        let harness = try AdminHarness(settings: Self.settings)
+        defer { harness.close() }
+        let admin = harness.admin
+        let operatorUser = try harness.createUser(name: "Op", role: "operator")
+        let auditor = try harness.createUser(name: "Aud", role: "auditor")
         let pan = Wire.card(21, test: 13)
-        let enrolled = try AdminMembersAndCardsTests.post(port, "/v1/members", token: admin, #"{"pan":"\#(pan)"}"#)
-        let member = try #require(enrolled.json["id"] as? String)
+        let member = try harness.enrol(pan)
         let survey = #"{"id":"ev-1","type":"survey","memberId":"\#(member)"}"#
-        let first = try Self.event(port, token: operatorUser.token, survey)
+        let first = try harness.post("/v1/events", token: operatorUser.token, survey)
         #expect(first.code == 201 && first.json["pointsAwarded"] as? Int == 50, "\(first.body)")
         #expect(first.json["limited"] as? Bool == false && first.json["balanceAfter"] as? Int == 50)
-        let repeated = try Self.event(port, token: operatorUser.token, survey)
+        let repeated = try harness.post("/v1/events", token: operatorUser.token, survey)
         #expect(
             repeated.code == 201 && repeated.body == first.body && repeated.header("idempotency-replayed") == "true")
         let byPan = #"{"id":"ev-2","type":"survey","pan":"\#(pan)"}"#
-        let limited = try Self.event(port, token: operatorUser.token, byPan)
+        let limited = try harness.post("/v1/events", token: operatorUser.token, byPan)
         #expect(limited.code == 201 && limited.json["pointsAwarded"] as? Int == 0, "\(limited.body)")
         #expect(limited.json["limited"] as? Bool == true && limited.body.contains("1 per day"))
         #expect(!limited.body.contains(pan))
-        let reused = try Self.event(
-            port, token: operatorUser.token, #"{"id":"ev-1","type":"tap","memberId":"\#(member)"}"#)
+        let reused = try harness.post(
+            "/v1/events", token: operatorUser.token, #"{"id":"ev-1","type":"tap","memberId":"\#(member)"}"#)
         #expect(reused.code == 409 && reused.body.contains("$.id"), "\(reused.body)")
-        let unknownType = try Self.event(
-            port, token: operatorUser.token, #"{"id":"ev-3","type":"review","pan":"\#(pan)"}"#)
+        let unknownType = try harness.post(
+            "/v1/events", token: operatorUser.token, #"{"id":"ev-3","type":"review","pan":"\#(pan)"}"#)
         #expect(unknownType.code == 422 && unknownType.body.contains("$.type"))
         let nobody = "mbr_" + String(repeating: "0", count: 32)
-        let unknownMember = try Self.event(
-            port, token: operatorUser.token, #"{"id":"ev-4","type":"survey","memberId":"\#(nobody)"}"#)
+        let unknownMember = try harness.post(
+            "/v1/events", token: operatorUser.token, #"{"id":"ev-4","type":"survey","memberId":"\#(nobody)"}"#)
         #expect(unknownMember.code == 404, "\(unknownMember.body)")
-        let both = try Self.event(
-            port, token: operatorUser.token, #"{"id":"ev-5","type":"survey","pan":"\#(pan)","memberId":"\#(member)"}"#)
+        let both = try harness.post(
+            "/v1/events", token: operatorUser.token, #"{"id":"ev-5","type":"survey","pan":"\#(pan)","memberId":"\#(member)"}"#)
         #expect(both.code == 422)
-        #expect(try Self.event(port, token: operatorUser.token, #"{"type":"survey","pan":"\#(pan)"}"#).code == 400)
+        #expect(try harness.post("/v1/events", token: operatorUser.token, #"{"type":"survey","pan":"\#(pan)"}"#).code == 400)
         let longId = String(repeating: "x", count: 65)
-        let tooLong = try Self.event(
-            port, token: operatorUser.token, #"{"id":"\#(longId)","type":"survey","pan":"\#(pan)"}"#)
+        let tooLong = try harness.post(
+            "/v1/events", token: operatorUser.token, #"{"id":"\#(longId)","type":"survey","pan":"\#(pan)"}"#)
         #expect(tooLong.code == 422 && tooLong.body.contains("$.id"), "ids are at most 64 characters")
-        #expect(try Self.event(port, token: auditor.token, survey).code == 403)
-        #expect(try AdminAccessClient.call(port, "POST", "/v1/events", token: nil, body: survey).code == 401)
-        let entries = try AdminAccessClient.audit(port, token: admin).filter {
+        #expect(try harness.post("/v1/events", token: auditor.token, survey).code == 403)
+        #expect(try harness.call("POST", "/v1/events", token: nil, body: survey).code == 401)
+        let entries = try harness.audit().filter {
             $0["action"] as? String == "events.record"
         }
         #expect(entries.count == 2, "the paid event and the limited one; repeats and refusals add none")
 
-        server.stop()  // SIGKILL: the repeat is answered from the log
-        server = try SwitchProcess(directory: directory, settings: Self.settings, run: 1)
-        port = server.adminPort!
-        let afterKill = try Self.event(port, token: operatorUser.token, survey)
+        try harness.killAndRestart()  // SIGKILL: the repeat is answered from the log
+        let afterKill = try harness.post("/v1/events", token: operatorUser.token, survey)
         #expect(afterKill.code == 201 && afterKill.body == first.body, "\(afterKill.body)")
-        #expect(server.signalAndWait(SIGTERM)?.status == 0, "a graceful stop writes snapshots")
-        #expect(FileManager.default.enumerator(atPath: directory.data)?.contains { "\($0)".hasSuffix(".snap") } == true)
-        server = try SwitchProcess(directory: directory, settings: Self.settings, run: 2)
-        port = server.adminPort!
-        #expect(try Self.event(port, token: operatorUser.token, byPan).body == limited.body, "after a snapshot too")
-        #expect(try Self.points(port, token: admin, member: member) == 50)
-        #expect(!server.log.contains(pan))
+        #expect(harness.server.signalAndWait(SIGTERM)?.status == 0, "a graceful stop writes snapshots")
+        #expect(FileManager.default.enumerator(atPath: harness.data)?.contains { "\($0)".hasSuffix(".snap") } == true)
+        try harness.start()
+        #expect(try harness.post("/v1/events", token: operatorUser.token, byPan).body == limited.body, "after a snapshot too")
+        #expect(try harness.points(member) == 50)
+        #expect(!harness.server.log.contains(pan))
     }
 
     @Test("SIGKILL in a burst of events: every 201 is in the balance and the trail, and nothing else; repeats replay")
     func killDuringEvents() throws {
-        let directory = ScratchDirectory()
-        defer { directory.remove() }
-        var (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: Self.settings)
-        defer { server.stop() }
+        let harness = try AdminHarness(settings: Self.settings)
+        defer { harness.close() }
+        let admin = harness.admin
         let pan = Wire.card(22, test: 13)
-        let enrolled = try AdminMembersAndCardsTests.post(
-            server.adminPort!, "/v1/members", token: admin, #"{"pan":"\#(pan)"}"#)
-        let member = try #require(enrolled.json["id"] as? String)
+        let member = try harness.enrol(pan)
         let acknowledged = try AdminBurst.killAfter(
-            40, server: server, directory: directory, token: admin, member: member, event: "tap"
+            40, server: harness.server, directory: harness.directory, token: admin, member: member, event: "tap"
         ).compactMap { Int($0) }
         #expect(acknowledged.count >= 40)
-        server = try SwitchProcess(directory: directory, settings: Self.settings, run: 1)
-        let port = server.adminPort!
-        let points = try #require(try Self.points(port, token: admin, member: member))
-        let entries = try AdminAccessClient.audit(port, token: admin).filter {
+        try harness.start()
+        let points = try #require(try harness.points(member))
+        let entries = try harness.audit().filter {
             $0["action"] as? String == "events.record"
         }
         #expect(points >= acknowledged.max() ?? 0, "every answered event is in the balance")
         #expect(entries.count == points, "one entry per durable event, no more, no less")
         for number in 1...3 {
-            let again = try Self.event(
-                port, token: admin, #"{"id":"e-0-\#(number)","type":"tap","memberId":"\#(member)"}"#)
+            let again = try harness.post(
+                "/v1/events", token: admin, #"{"id":"e-0-\#(number)","type":"tap","memberId":"\#(member)"}"#)
             #expect(again.code == 201 && again.header("idempotency-replayed") == "true", "\(again.body)")
         }
-        #expect(try Self.points(port, token: admin, member: member) == points, "repeats change nothing")
-        let audit = try AdminAccessClient.command(["audit", "verify", "--data", directory.data])
+        #expect(try harness.points(member) == points, "repeats change nothing")
+        let audit = try harness.command(["audit", "verify"])
         #expect(audit.status == 0 && audit.output.contains("chain intact"), "\(audit.output)")
-        server.stop()
-        let ledger = try AdminAccessClient.command(["ledger", "verify", "--data", directory.data])
+        harness.server.stop()
+        let ledger = try harness.command(["ledger", "verify"])
         #expect(ledger.status == 0, "\(ledger.output)")
     }
 }

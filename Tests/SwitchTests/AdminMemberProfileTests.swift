@@ -6,10 +6,6 @@ import Testing
 /// over real HTTP, a restart, a SIGKILL during enrolments, the directory's limit, and what each role sees.
 @Suite("Admin member profiles", .serialized)
 struct AdminMemberProfileTests {
-    static func post(_ port: UInt16, _ path: String, token: String, _ body: String) throws -> AdminAnswer {
-        try AdminAccessClient.call(port, "POST", path, token: token, body: body)
-    }
-
     static func profile(_ answer: AdminAnswer) -> [String: Any] {
         answer.json["profile"] as? [String: Any] ?? [:]
     }
@@ -18,42 +14,38 @@ struct AdminMemberProfileTests {
 
     @Test("enrol with a Persian name, phone and birthday: 201 and GET show them, the same after a restart")
     func profileRoundTrip() throws {
-        let directory = ScratchDirectory()
-        defer { directory.remove() }
-        var (server, admin) = try AdminUsersAndAuditTests.start(directory)
-        defer { server.stop() }
+        let harness = try AdminHarness()
+        defer { harness.close() }
+        let admin = harness.admin
         let pan = Wire.card(1, test: 1301)
         let body = #"{"pan":"\#(pan)","name":"\#(Self.persianName)","phone":"+989121234567","birthday":"1990-04-12"}"#
-        let enrolled = try Self.post(server.adminPort!, "/v1/members", token: admin, body)
+        let enrolled = try harness.post("/v1/members", token: admin, body)
         #expect(enrolled.code == 201, "\(enrolled.body)")
         let member = try #require(enrolled.json["id"] as? String)
         #expect(Self.profile(enrolled)["name"] as? String == Self.persianName)
         #expect(Self.profile(enrolled)["phone"] as? String == "+989121234567")
-        let shown = try AdminAccessClient.call(server.adminPort!, "GET", "/v1/members/\(member)", token: admin)
+        let shown = try harness.call("GET", "/v1/members/\(member)", token: admin)
         #expect(Self.profile(shown)["name"] as? String == Self.persianName)
         #expect(Self.profile(shown)["birthday"] as? String == "1990-04-12")
-        let plain = try Self.post(
-            server.adminPort!, "/v1/members", token: admin, #"{"pan":"\#(Wire.card(2, test: 1301))"}"#)
+        let plain = try harness.post(
+            "/v1/members", token: admin, #"{"pan":"\#(Wire.card(2, test: 1301))"}"#)
         #expect(plain.code == 201 && Self.profile(plain).isEmpty, "no texts, an empty profile: \(plain.body)")
-        server.stop()
-        server = try SwitchProcess(directory: directory, settings: SwitchSettings(), run: 1)
-        let again = try AdminAccessClient.call(server.adminPort!, "GET", "/v1/members/\(member)", token: admin)
+        try harness.killAndRestart()
+        let again = try harness.call("GET", "/v1/members/\(member)", token: admin)
         #expect(again.code == 200 && Self.profile(again)["name"] as? String == Self.persianName, "\(again.body)")
         #expect(Self.profile(again)["phone"] as? String == "+989121234567")
-        #expect(server.log.contains("1 members in the directory"), "the start reports the directory")
-        let journal = (try? String(contentsOfFile: directory.data + "/audit/journal.jsonl", encoding: .utf8)) ?? ""
+        #expect(harness.server.log.contains("1 members in the directory"), "the start reports the directory")
+        let journal = (try? String(contentsOfFile: harness.data + "/audit/journal.jsonl", encoding: .utf8)) ?? ""
         #expect(!journal.contains("+989121234567") && !journal.contains(pan), "no phone or card in the trail")
     }
 
     @Test("validation names the field: name, phone and note at their limits are accepted, one over is 422")
     func validationAtTheLimits() throws {
-        let directory = ScratchDirectory()
-        defer { directory.remove() }
-        let (server, admin) = try AdminUsersAndAuditTests.start(directory)
-        defer { server.stop() }
-        let port = server.adminPort!
+        let harness = try AdminHarness()
+        defer { harness.close() }
+        let admin = harness.admin
         func enrol(_ number: Int, _ fields: String) throws -> AdminAnswer {
-            try Self.post(port, "/v1/members", token: admin, #"{"pan":"\#(Wire.card(number, test: 1302))",\#(fields)}"#)
+            try harness.post("/v1/members", token: admin, #"{"pan":"\#(Wire.card(number, test: 1302))",\#(fields)}"#)
         }
         let longest = String(repeating: "ن", count: 100)
         #expect(try enrol(1, #""name":"\#(longest)""#).code == 201)
@@ -69,90 +61,85 @@ struct AdminMemberProfileTests {
             #expect(refused.code == 422 && refused.body.contains("$.phone"), "\(phone): \(refused.body)")
         }
         #expect(try enrol(5, #""name":5"#).code == 400)
-        let lookup = try Self.post(port, "/v1/cards/lookup", token: admin, #"{"pan":"\#(Wire.card(4, test: 1302))"}"#)
+        let lookup = try harness.post("/v1/cards/lookup", token: admin, #"{"pan":"\#(Wire.card(4, test: 1302))"}"#)
         #expect(lookup.code == 404, "a refused enrolment changed nothing")
 
         let member = try #require(try enrol(6, #""name":"Ali""#).json["id"] as? String)
         let path = "/v1/members/\(member)/adjustments"
         let note = String(repeating: "ی", count: 500)
-        let noted = try Self.post(
-            port, path, token: admin, #"{"asset":"points","amount":5,"reason":"goodwill","note":"\#(note)"}"#)
+        let noted = try harness.post(
+            path, token: admin, #"{"asset":"points","amount":5,"reason":"goodwill","note":"\#(note)"}"#)
         #expect(noted.code == 201 && noted.json["note"] as? String == note, "\(noted.body)")
-        let overNote = try Self.post(
-            port, path, token: admin, #"{"asset":"points","amount":5,"reason":"goodwill","note":"\#(note)x"}"#)
+        let overNote = try harness.post(
+            path, token: admin, #"{"asset":"points","amount":5,"reason":"goodwill","note":"\#(note)x"}"#)
         #expect(overNote.code == 422 && overNote.body.contains("$.note"))
-        let entry = try AdminAccessClient.audit(port, token: admin).last { $0["action"] as? String == "members.adjust" }
+        let entry = try harness.audit().last { $0["action"] as? String == "members.adjust" }
         #expect((entry?["detail"] as? [String: Any])?["note"] as? String == note, "the note is in the audit entry")
     }
 
     @Test("directory limit: at admin.directoryMembersMax an enrolment with texts is 409 and changes nothing")
     func directoryLimit() throws {
-        let directory = ScratchDirectory()
-        defer { directory.remove() }
         let settings = SwitchSettings.admin(["directoryMembersMax": 2])
-        var (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: settings)
-        defer { server.stop() }
+        let harness = try AdminHarness(settings: settings)
+        defer { harness.close() }
+        let admin = harness.admin
         func enrol(_ number: Int, _ fields: String) throws -> AdminAnswer {
             let pan = Wire.card(number, test: 1303)
-            return try Self.post(server.adminPort!, "/v1/members", token: admin, #"{"pan":"\#(pan)"\#(fields)}"#)
+            return try harness.post("/v1/members", token: admin, #"{"pan":"\#(pan)"\#(fields)}"#)
         }
         #expect(try enrol(1, #","name":"One""#).code == 201)
         #expect(try enrol(2, #","phone":"09120000002""#).code == 201)
         let full = try enrol(3, #","name":"Three""#)
         #expect(full.code == 409 && full.body.contains("directoryMembersMax"), "\(full.body)")
-        let lookup = try Self.post(
-            server.adminPort!, "/v1/cards/lookup", token: admin, #"{"pan":"\#(Wire.card(3, test: 1303))"}"#)
+        let lookup = try harness.post(
+            "/v1/cards/lookup", token: admin, #"{"pan":"\#(Wire.card(3, test: 1303))"}"#)
         #expect(lookup.code == 404, "the full directory refused before the ledger")
         #expect(try enrol(4, "").code == 201, "a member without texts takes no place")
         #expect(try enrol(1, #","name":"Again""#).code == 409, "a declined enrolment gives its place back")
-        server.stop()
-        server = try SwitchProcess(directory: directory, settings: settings, run: 1)
+        try harness.killAndRestart()
         #expect(try enrol(5, #","name":"Five""#).code == 409, "the limit holds after a restart")
     }
 
     @Test("roles: auditor sees the profile; merchant sees the member without profile and stats; 401 without token")
     func rolesSeeWhatTheyMay() throws {
-        let directory = ScratchDirectory()
-        defer { directory.remove() }
-        let (server, admin) = try AdminUsersAndAuditTests.start(directory)
-        defer { server.stop() }
-        let port = server.adminPort!
-        let auditor = try AdminAccessClient.createUser(port, token: admin, name: "Aud", role: "auditor")
-        let merchant = try AdminAccessClient.createUser(
-            port, token: admin, name: "Shop", role: "merchant", merchants: ["M0001"])
+        let harness = try AdminHarness()
+        defer { harness.close() }
+        let admin = harness.admin
+        let auditor = try harness.createUser(name: "Aud", role: "auditor")
+        let merchant = try harness.createUser(
+            name: "Shop", role: "merchant", merchants: ["M0001"])
         let pan = Wire.card(1, test: 1304)
         let body = #"{"pan":"\#(pan)","name":"Sara","phone":"09121112233"}"#
-        let member = try #require(try Self.post(port, "/v1/members", token: admin, body).json["id"] as? String)
-        let seen = try AdminAccessClient.call(port, "GET", "/v1/members/\(member)", token: auditor.token)
+        let member = try #require(try harness.post("/v1/members", token: admin, body).json["id"] as? String)
+        let seen = try harness.call("GET", "/v1/members/\(member)", token: auditor.token)
         #expect(seen.code == 200 && Self.profile(seen)["phone"] as? String == "09121112233")
-        let shop = try AdminAccessClient.call(port, "GET", "/v1/members/\(member)", token: merchant.token)
+        let shop = try harness.call("GET", "/v1/members/\(member)", token: merchant.token)
         #expect(shop.code == 200 && shop.json["id"] as? String == member, "\(shop.body)")
         #expect(Self.profile(shop).isEmpty && shop.json["stats"] == nil, "no PII, no all-merchant stats")
         #expect(!shop.body.contains("Sara") && !shop.body.contains("0912111"))
-        #expect(try Self.post(port, "/v1/members", token: merchant.token, body).code == 403)
-        #expect(try AdminAccessClient.call(port, "GET", "/v1/members/\(member)", token: nil).code == 401)
+        #expect(try harness.post("/v1/members", token: merchant.token, body).code == 403)
+        #expect(try harness.call("GET", "/v1/members/\(member)", token: nil).code == 401)
     }
 
     @Test("SIGKILL in a burst of enrolments with Persian names: every 201 member has its name after the restart")
     func killDuringEnrolments() throws {
-        let directory = ScratchDirectory()
-        defer { directory.remove() }
         let settings = SwitchSettings.admin(["requestsPerSecondPerToken": 100_000])
-        var (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: settings)
-        defer { server.stop() }
+        let harness = try AdminHarness(settings: settings)
+        defer { harness.close() }
+        let admin = harness.admin
         let acknowledged = try AdminBurst.killAfter(
-            30, server: server, directory: directory, token: admin, member: "enrol")
+            30, server: harness.server, directory: harness.directory, token: admin, member: "enrol")
         #expect(acknowledged.count >= 30)
-        server = try SwitchProcess(directory: directory, settings: settings, run: 1)
+        try harness.start()
         for member in acknowledged {
-            let shown = try AdminAccessClient.call(server.adminPort!, "GET", "/v1/members/\(member)", token: admin)
+            let shown = try harness.call("GET", "/v1/members/\(member)", token: admin)
             let name = Self.profile(shown)["name"] as? String ?? ""
             #expect(shown.code == 200 && name.hasPrefix("مریم رضایی"), "\(member): \(shown.body)")
         }
-        let audit = try AdminAccessClient.command(["audit", "verify", "--data", directory.data])
+        let audit = try harness.command(["audit", "verify"])
         #expect(audit.status == 0, "\(audit.output)")
-        server.stop()
-        let ledger = try AdminAccessClient.command(["ledger", "verify", "--data", directory.data])
+        harness.server.stop()
+        let ledger = try harness.command(["ledger", "verify"])
         #expect(ledger.status == 0, "\(ledger.output)")
     }
 }

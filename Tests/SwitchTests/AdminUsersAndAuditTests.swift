@@ -16,20 +16,18 @@ struct AdminUsersAndAuditTests {
 
     @Test("per role: no or a bad token is 401 with WWW-Authenticate, a role without the right 403, the rest 200")
     func rolesAllowedAndRefused() throws {
-        let directory = ScratchDirectory()
-        defer { directory.remove() }
-        let (server, admin) = try Self.start(directory)
-        defer { server.stop() }
-        let port = server.adminPort!
-        let operatorUser = try AdminAccessClient.createUser(port, token: admin, name: "Olga", role: "operator")
-        let auditor = try AdminAccessClient.createUser(port, token: admin, name: "Aud", role: "auditor")
-        let merchant = try AdminAccessClient.createUser(
-            port, token: admin, name: "Shop", role: "merchant", merchants: ["SHOP000000001"])
-        let missing = try AdminAccessClient.call(port, "GET", "/v1/users", token: nil)
+        let harness = try AdminHarness()
+        defer { harness.close() }
+        let admin = harness.admin
+        let operatorUser = try harness.createUser(name: "Olga", role: "operator")
+        let auditor = try harness.createUser(name: "Aud", role: "auditor")
+        let merchant = try harness.createUser(
+            name: "Shop", role: "merchant", merchants: ["SHOP000000001"])
+        let missing = try harness.call("GET", "/v1/users", token: nil)
         #expect(missing.code == 401 && missing.header("www-authenticate") == "Bearer")
         #expect(missing.header("content-type") == "application/problem+json")
-        let bad = try AdminAccessClient.call(
-            port, "GET", "/v1/audit", token: "lsk_" + String(repeating: "0", count: 64))
+        let bad = try harness.call(
+            "GET", "/v1/audit", token: "lsk_" + String(repeating: "0", count: 64))
         #expect(bad.code == 401 && bad.header("www-authenticate") == "Bearer")
         let expectations: [(String, String, String, Int)] = [
             (admin, "GET", "/v1/users", 200), (admin, "GET", "/v1/audit", 200),
@@ -40,74 +38,69 @@ struct AdminUsersAndAuditTests {
         ]
         for (token, method, path, code) in expectations {
             let body = method == "POST" ? #"{"name":"x","role":"auditor"}"# : nil
-            let answer = try AdminAccessClient.call(port, method, path, token: token, body: body)
+            let answer = try harness.call(method, path, token: token, body: body)
             #expect(answer.code == code, "\(method) \(path): \(answer.body)")
             if code == 403 { #expect(answer.json["detail"] as? String != nil) }
         }
-        let users = try AdminAccessClient.users(port, token: admin)
+        let users = try AdminAccessClient.users(harness.port, token: admin)
         #expect(users.compactMap { $0["name"] as? String } == ["root", "Olga", "Aud", "Shop"])
         #expect(users.last?["merchants"] as? [String] == ["SHOP000000001"])
-        let listed = try AdminAccessClient.call(port, "GET", "/v1/users", token: admin).body
+        let listed = try harness.call("GET", "/v1/users", token: admin).body
         #expect(!listed.contains("token") && !listed.contains("hash"), "no token or hash in the list")
-        #expect(try AdminAccessClient.audit(port, token: admin).contains { $0["action"] as? String == "auth.refused" })
+        #expect(try harness.audit().contains { $0["action"] as? String == "auth.refused" })
         for token in [admin, operatorUser.token, auditor.token, merchant.token] {
-            #expect(!server.log.contains(token), "a token in the switch's log")
-            #expect(!server.log.contains(String(token.dropFirst(4).prefix(16))))
+            #expect(!harness.server.log.contains(token), "a token in the switch's log")
+            #expect(!harness.server.log.contains(String(token.dropFirst(4).prefix(16))))
         }
     }
 
     @Test("a deleted user's token is refused at once; the deletion is 204, then 404, and in the trail; own user 409")
     func deleteRevokesAtOnce() throws {
-        let directory = ScratchDirectory()
-        defer { directory.remove() }
-        let (server, admin) = try Self.start(directory)
-        defer { server.stop() }
-        let port = server.adminPort!
-        let auditor = try AdminAccessClient.createUser(port, token: admin, name: "Aud", role: "auditor")
-        #expect(try AdminAccessClient.call(port, "GET", "/v1/audit", token: auditor.token).code == 200)
-        #expect(try AdminAccessClient.call(port, "DELETE", "/v1/users/\(auditor.id)", token: admin).code == 204)
-        #expect(try AdminAccessClient.call(port, "GET", "/v1/audit", token: auditor.token).code == 401)
-        #expect(try AdminAccessClient.call(port, "DELETE", "/v1/users/\(auditor.id)", token: admin).code == 404)
-        let ownId = try #require(AdminAccessClient.users(port, token: admin).first?["id"] as? String)
-        let own = try AdminAccessClient.call(port, "DELETE", "/v1/users/\(ownId)", token: admin)
+        let harness = try AdminHarness()
+        defer { harness.close() }
+        let admin = harness.admin
+        let auditor = try harness.createUser(name: "Aud", role: "auditor")
+        #expect(try harness.call("GET", "/v1/audit", token: auditor.token).code == 200)
+        #expect(try harness.call("DELETE", "/v1/users/\(auditor.id)", token: admin).code == 204)
+        #expect(try harness.call("GET", "/v1/audit", token: auditor.token).code == 401)
+        #expect(try harness.call("DELETE", "/v1/users/\(auditor.id)", token: admin).code == 404)
+        let ownId = try #require(AdminAccessClient.users(harness.port, token: admin).first?["id"] as? String)
+        let own = try harness.call("DELETE", "/v1/users/\(ownId)", token: admin)
         #expect(own.code == 409 && own.body.contains("own user"), "the last admin cannot lock everyone out")
-        let actions = try AdminAccessClient.audit(port, token: admin).compactMap { $0["action"] as? String }
+        let actions = try harness.audit().compactMap { $0["action"] as? String }
         #expect(actions.filter { $0 == "users.delete" }.count == 1)
-        #expect(try AdminAccessClient.users(port, token: admin).count == 1)
+        #expect(try AdminAccessClient.users(harness.port, token: admin).count == 1)
     }
 
     @Test("Idempotency-Key: same JSON value = same answer, nothing changed, also after a restart; other body 409")
     func idempotentRepeat() throws {
-        let directory = ScratchDirectory()
-        defer { directory.remove() }
-        var (server, admin) = try Self.start(directory)
-        defer { server.stop() }
-        var port = server.adminPort!
-        let first = try AdminAccessClient.call(
-            port, "POST", "/v1/users", token: admin, body: #"{"name":"Olga","role":"operator"}"#, key: "create-olga")
+        let harness = try AdminHarness()
+        defer { harness.close() }
+        let admin = harness.admin
+        let first = try harness.call(
+            "POST", "/v1/users", token: admin, body: #"{"name":"Olga","role":"operator"}"#, key: "create-olga")
         #expect(first.code == 201)
         let repeatBody = "{ \"role\" : \"operator\",\n \"name\":\"Olga\" }"
-        let second = try AdminAccessClient.call(
-            port, "POST", "/v1/users", token: admin, body: repeatBody, key: "create-olga")
+        let second = try harness.call(
+            "POST", "/v1/users", token: admin, body: repeatBody, key: "create-olga")
         #expect(second.code == 201 && second.body == first.body)
-        let other = try AdminAccessClient.call(
-            port, "POST", "/v1/users", token: admin, body: #"{"name":"Olga2","role":"operator"}"#, key: "create-olga")
+        let other = try harness.call(
+            "POST", "/v1/users", token: admin, body: #"{"name":"Olga2","role":"operator"}"#, key: "create-olga")
         #expect(other.code == 409)
         let invalid = #"{"name":"X","role":"boss"}"#
-        let refused = try AdminAccessClient.call(port, "POST", "/v1/users", token: admin, body: invalid, key: "bad")
+        let refused = try harness.call("POST", "/v1/users", token: admin, body: invalid, key: "bad")
         #expect(refused.code == 422 && refused.body.contains("$.role"))
-        #expect(try AdminAccessClient.users(port, token: admin).count == 2)
-        #expect(server.signalAndWait(SIGTERM)?.status == 0)
-        server = try SwitchProcess(directory: directory, settings: SwitchSettings(), run: 1)
-        port = server.adminPort!
-        let afterRestart = try AdminAccessClient.call(
-            port, "POST", "/v1/users", token: admin, body: repeatBody, key: "create-olga")
+        #expect(try AdminAccessClient.users(harness.port, token: admin).count == 2)
+        #expect(harness.server.signalAndWait(SIGTERM)?.status == 0)
+        try harness.start()
+        let afterRestart = try harness.call(
+            "POST", "/v1/users", token: admin, body: repeatBody, key: "create-olga")
         #expect(afterRestart.code == 201 && afterRestart.body == first.body)
-        let refusedAgain = try AdminAccessClient.call(
-            port, "POST", "/v1/users", token: admin, body: invalid, key: "bad")
+        let refusedAgain = try harness.call(
+            "POST", "/v1/users", token: admin, body: invalid, key: "bad")
         #expect(refusedAgain.code == 422 && refusedAgain.body == refused.body)
-        #expect(try AdminAccessClient.users(port, token: admin).count == 2)
-        let creations = try AdminAccessClient.audit(port, token: admin).filter {
+        #expect(try AdminAccessClient.users(harness.port, token: admin).count == 2)
+        let creations = try harness.audit().filter {
             $0["action"] as? String == "users.create" && $0["target"] as? String != nil
         }
         #expect(creations.count == 2, "one entry for root, one for Olga")
@@ -115,32 +108,30 @@ struct AdminUsersAndAuditTests {
 
     @Test("429 with Retry-After over requestsPerSecondPerToken, 409 at usersMax, /metrics behind a token")
     func limitsAndMetricsToken() throws {
-        let directory = ScratchDirectory()
-        defer { directory.remove() }
         let settings = SwitchSettings.admin([
             "requestsPerSecondPerToken": 1, "usersMax": 2, "metricsRequireToken": true,
         ])
-        let (server, admin) = try Self.start(directory, settings: settings)
-        defer { server.stop() }
-        let port = server.adminPort!
-        let client = try RawHTTPClient(port: port)
+        let harness = try AdminHarness(settings: settings)
+        defer { harness.close() }
+        let admin = harness.admin
+        let client = try RawHTTPClient(port: harness.port)
         let request = "GET /v1/audit HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n\r\n"
         client.write(request + request + request)
         let text = client.read(until: "HTTP/1.1 ", count: 3)
         #expect(text.contains("HTTP/1.1 200 OK") && text.contains("HTTP/1.1 429 Too Many Requests"))
         #expect(text.contains("Retry-After: 1"))
-        #expect(try AdminAccessClient.call(port, "GET", "/metrics", token: nil).code == 401)
+        #expect(try harness.call("GET", "/metrics", token: nil).code == 401)
         sleep(1)
-        let metrics = try AdminAccessClient.call(port, "GET", "/metrics", token: admin)
+        let metrics = try harness.call("GET", "/metrics", token: admin)
         #expect(metrics.code == 200 && metrics.body.contains("loyalty_"))
         sleep(1)
         #expect(
-            try AdminAccessClient.call(
-                port, "POST", "/v1/users", token: admin, body: #"{"name":"two","role":"auditor"}"#
+            try harness.call(
+                "POST", "/v1/users", token: admin, body: #"{"name":"two","role":"auditor"}"#
             ).code == 201)
         sleep(1)
-        let third = try AdminAccessClient.call(
-            port, "POST", "/v1/users", token: admin, body: #"{"name":"three","role":"auditor"}"#)
+        let third = try harness.call(
+            "POST", "/v1/users", token: admin, body: #"{"name":"three","role":"auditor"}"#)
         #expect(third.code == 409 && third.body.contains("usersMax"))
     }
 
@@ -168,19 +159,18 @@ struct AdminUsersAndAuditTests {
 
     @Test("audit verify: clean while served, changes nothing; a flipped byte is named by verify and by serve")
     func auditVerify() throws {
-        let directory = ScratchDirectory()
-        defer { directory.remove() }
-        let (server, admin) = try Self.start(directory)
-        defer { server.stop() }
+        let harness = try AdminHarness()
+        defer { harness.close() }
+        let admin = harness.admin
         for name in ["a", "b", "c"] {
-            _ = try AdminAccessClient.createUser(server.adminPort!, token: admin, name: name, role: "auditor")
+            _ = try AdminAccessClient.createUser(harness.port, token: admin, name: name, role: "auditor")
         }
-        let journal = directory.data + "/audit/journal.jsonl"
+        let journal = harness.data + "/audit/journal.jsonl"
         let before = FileManager.default.contents(atPath: journal)
-        let clean = try AdminAccessClient.command(["audit", "verify", "--data", directory.data])
+        let clean = try harness.command(["audit", "verify"])
         #expect(clean.status == 0 && clean.output.contains("4 entries, chain intact"))
         #expect(FileManager.default.contents(atPath: journal) == before, "verify changed the journal")
-        #expect(server.signalAndWait(SIGTERM)?.status == 0)
+        #expect(harness.server.signalAndWait(SIGTERM)?.status == 0)
         var bytes = try #require(FileManager.default.contents(atPath: journal))
         var lineStarts = [0]
         for (index, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") { lineStarts.append(index + 1) }
@@ -188,32 +178,30 @@ struct AdminUsersAndAuditTests {
         let name = try #require(bytes[third...].firstRange(of: Data(#""name":"b""#.utf8)))
         bytes[name.upperBound - 2] = UInt8(ascii: "z")
         try bytes.write(to: URL(fileURLWithPath: journal))
-        let broken = try AdminAccessClient.command(["audit", "verify", "--data", directory.data])
+        let broken = try harness.command(["audit", "verify"])
         #expect(broken.status == 1)
         #expect(broken.output.contains("journal.jsonl: entry seq 3 at byte offset \(third): hash mismatch"))
-        let refused = try SwitchProcess.serve(json: #"{"shards": 2}"#, directory: directory)
+        let refused = try SwitchProcess.serve(json: #"{"shards": 2}"#, directory: harness.directory)
         #expect(refused.status == 1 && refused.standardError.contains("entry seq 3 at byte offset \(third)"))
     }
 
     @Test("SIGKILL in a burst of creations: every 201 user is there with its entry; verify is clean")
     func killDuringBurst() throws {
-        let directory = ScratchDirectory()
-        defer { directory.remove() }
         let settings = SwitchSettings.admin(["requestsPerSecondPerToken": 100_000, "usersMax": 100_000])
-        var (server, admin) = try Self.start(directory, settings: settings)
-        defer { server.stop() }
-        let acknowledged = try AdminBurst.killAfter(40, server: server, directory: directory, token: admin)
+        let harness = try AdminHarness(settings: settings)
+        defer { harness.close() }
+        let admin = harness.admin
+        let acknowledged = try AdminBurst.killAfter(40, server: harness.server, directory: harness.directory, token: admin)
         #expect(acknowledged.count >= 40)
-        server = try SwitchProcess(directory: directory, settings: settings, run: 1)
-        let port = server.adminPort!
-        let users = Set(try AdminAccessClient.users(port, token: admin).compactMap { $0["id"] as? String })
+        try harness.start()
+        let users = Set(try AdminAccessClient.users(harness.port, token: admin).compactMap { $0["id"] as? String })
         let audited = Set(
-            try AdminAccessClient.audit(port, token: admin).filter { $0["action"] as? String == "users.create" }
+            try harness.audit().filter { $0["action"] as? String == "users.create" }
                 .compactMap { ($0["detail"] as? [String: Any])?["id"] as? String })
         let missing = acknowledged.filter { !users.contains($0) || !audited.contains($0) }
         #expect(missing.isEmpty, "answered 201 but lost: \(missing)")
         #expect(users == audited, "every user has its creation entry and no entry lacks its user")
-        let verify = try AdminAccessClient.command(["audit", "verify", "--data", directory.data])
+        let verify = try harness.command(["audit", "verify"])
         #expect(verify.status == 0 && verify.output.contains("chain intact"))
     }
 }

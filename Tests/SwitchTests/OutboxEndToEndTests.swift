@@ -65,13 +65,12 @@ struct OutboxEndToEndTests {
     @Test("Purchases, a redemption, a reversal and an admin block over the real wire give points.earned, points.redeemed, points.reversed and card.blocked, signed, with the admin API's member id and the masked card; a declined request gives none")
     func eventsOfRealTraffic() throws {
         let directory = ScratchDirectory()
-        defer { directory.remove() }
         let receiver = try WebhookReceiver(
             directory: directory.path, secret: "outbox", arguments: ["--weights", "80,10,0,10,0,0"])
         defer { receiver.stop() }
-        let admin = try AdminAccessClient.initialize(directory)
-        let server = try SwitchProcess(directory: directory, settings: Self.settings(receiver))
-        defer { server.stop() }
+        let harness = try AdminHarness(directory: directory, settings: Self.settings(receiver))
+        defer { harness.close() }
+        let server = harness.server
         let client = try SwitchClient(port: server.port)
         var terminal = Terminal()
         let cards = (1...4).map { Wire.card($0, test: 15) }
@@ -82,9 +81,8 @@ struct OutboxEndToEndTests {
         #expect(try client.exchange(reversal).code == "00")
         #expect(try client.exchange(terminal.redeem(cards[0], 100)).code == "00")
         #expect(try client.exchange(terminal.redeem(cards[2], 90_000_000)).code != "00", "declined: no event")
-        let port = try #require(server.adminPort)
-        let (cardId, memberId) = try AdminMembersAndCardsTests.cardId(port, token: admin, pan: cards[3])
-        let blocked = try AdminMembersAndCardsTests.post(port, "/v1/cards/\(cardId)/block", token: admin, #"{"reason":"stolen"}"#)
+        let (cardId, memberId) = try harness.cardId(cards[3])
+        let blocked = try harness.post("/v1/cards/\(cardId)/block", token: harness.admin, #"{"reason":"stolen"}"#)
         #expect(blocked.code == 200, "\(blocked.body)")
         #expect(try client.exchange(terminal.purchase(cards[3], 10_000)).code == "62", "declined: no event")
 
@@ -102,10 +100,10 @@ struct OutboxEndToEndTests {
         let requests = receiver.requests
         #expect(requests.allSatisfy { $0.signatureOk && $0.id == $0.bodyId && !$0.card.allSatisfy(\.isNumber) })
         #expect(Self.orderViolation(requests, all: all) == nil)
-        let samples = AdminClient.samples(try AdminClient.get(port, "/metrics"))
+        let samples = AdminClient.samples(try AdminClient.get(harness.port, "/metrics"))
         #expect(samples["loyalty_outbox_events_total"] == Double(all.count))
         #expect(samples["loyalty_outbox_records_dropped_total"] == 0)
-        let health = try NotificationsEndToEndTests.json(try AdminClient.get(port, "/v1/health"))
+        let health = try NotificationsEndToEndTests.json(try AdminClient.get(harness.port, "/v1/health"))
         let detail = try #require(health["notifications"] as? [String: Any])
         #expect(detail["eventsProduced"] as? Int == all.count && detail["recordsDropped"] as? Int == 0)
     }
