@@ -71,7 +71,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerTests",
-            dependencies: ["Ledger", "Loyalty", "LoyaltyLedger"],
+            dependencies: ["Ledger", "Loyalty", "LoyaltyLedger", "TestSupport"],
             swiftSettings: strictSettings
         ),
         // Child process for the ledger's SIGKILL crash tests (spawned by LedgerTests, not run by hand).
@@ -97,7 +97,7 @@ let package = Package(
             name: "SwitchTests",
             dependencies: [
                 "ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty", "LoyaltyLedger", "HTTP", "AdminAccess",
-                "Notifications", "WebhookTestSupport",
+                "Notifications", "WebhookTestSupport", "TestSupport",
             ],
             exclude: ["contract_client.py", "tls_client.py", "admin_client.py", "admin_burst.py", "giftcard_client.py"],
             swiftSettings: strictSettings
@@ -119,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HTTPTests",
-            dependencies: ["HTTP", "Network"],
+            dependencies: ["HTTP", "Network", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -129,6 +129,8 @@ let package = Package(
         ),
         // A webhook receiver for the notification tests (Python's http.server as a child process), shared by the
         // module's tests and the switch's end-to-end tests.
+        // What several test modules share and no product needs: the seeded generator of randomized tests.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
         .target(
             name: "WebhookTestSupport", path: "Tests/WebhookTestSupport", exclude: ["webhook_receiver.py"],
             swiftSettings: strictSettings),
@@ -144,7 +146,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ISO8583Tests",
-            dependencies: ["ISO8583"],
+            dependencies: ["ISO8583", "TestSupport"],
             swiftSettings: strictSettings
         ),
         // Benchmarks: run by hand (`swift run -c release codec-bench`), numbers go to benchmarks/RESULTS.md.

@@ -1,4 +1,5 @@
 import HTTP
+import TestSupport
 import Testing
 
 /// Hostile and oddly cut bytes, as the ISO 8583 decoder is tested: the same stream whole, byte by byte and in

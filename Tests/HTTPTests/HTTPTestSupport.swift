@@ -1,6 +1,7 @@
 import HTTP
 import Network
 import Synchronization
+import TestSupport
 import Testing
 
 /// A transport in memory, behaving as `Network.Connection` does: output is kept, reading can be paused, a close
@@ -264,20 +265,6 @@ final class StreamHandler: HTTPHandler {
         for piece in ["one ", "two ", "three"] { Array(piece.utf8).withUnsafeBytes { responder.stream($0) } }
         responder.finishStream()
     }
-}
-
-/// A deterministic generator (SplitMix64), so every fuzz input is reproducible from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
-    }
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }
 
 /// Sizes that cut `total` bytes into random pieces of 1...`pieceMax`.

@@ -1,4 +1,5 @@
 import HTTP
+import TestSupport
 import Testing
 
 /// The bounded JSON reader and writer, and typed field reads that name the JSON path of what is wrong.

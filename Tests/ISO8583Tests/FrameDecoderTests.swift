@@ -1,4 +1,5 @@
 import ISO8583
+import TestSupport
 import Testing
 
 /// The stream framing decoder, tested NIO-style: the same bytes in any pieces give the same frames, and every

@@ -1,4 +1,5 @@
 import ISO8583
+import TestSupport
 import Testing
 
 /// Hostile bytes: random and mutated messages either decode or fail with a typed error that stays inside the

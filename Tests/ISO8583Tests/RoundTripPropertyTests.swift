@@ -1,24 +1,6 @@
 import ISO8583
+import TestSupport
 import Testing
-
-/// SplitMix64: a tiny, fast, seedable generator, so every random test can be replayed from the seed it prints.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-
-    mutating func below(_ bound: Int) -> Int { Int.random(in: 0..<bound, using: &self) }
-
-    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-}
 
 /// A message described by its canonical values, before any codec has seen it.
 struct RandomMessage {

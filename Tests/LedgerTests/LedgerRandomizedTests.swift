@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Ledger
@@ -10,14 +11,14 @@ import Testing
     let clock = TestClock()
 
     struct Workload {
-        var generator: SeededGenerator
+        var generator: SplitMix64
         var requests = RequestFactory()
         var earns: [(LedgerRequest, CardNumber)] = []
         var holds: [(LedgerRequest, CardNumber)] = []
         var done: [(LedgerRequest, LedgerReply)] = []
         let cardCount = 6
 
-        init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
+        init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
         mutating func next() -> LedgerRequest {
             let card = card(Int.random(in: 0..<cardCount, using: &generator))
@@ -132,20 +133,5 @@ import Testing
         #expect(ledger.recoveryReports[0].recordsReplayed == 0)
         #expect(balances(ledger, &probes, cardCount: workload.cardCount) == before, "state after snapshot load")
         ledger.close()
-    }
-}
-
-/// SplitMix64: a small seeded generator, so a failing run can be repeated exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import SwitchCore
@@ -18,7 +19,7 @@ import Testing
         }
         let whole = read([0..<bytes.count])
         let single = read(bytes.indices.map { $0..<($0 + 1) })
-        var generator = SplitMix(seed: UInt64(bytes.count))
+        var generator = TestSupport.SplitMix64(seed: UInt64(bytes.count))
         var pieces: [Range<Int>] = []
         var start = 0
         while start < bytes.count {
@@ -116,7 +117,7 @@ import Testing
 
     @Test("hostile bytes: random input never crashes, never emits a field over the limit, agrees piece by piece")
     func hostileBytes() {
-        var generator = SplitMix(seed: 7)
+        var generator = TestSupport.SplitMix64(seed: 7)
         let alphabet: [UInt8] = Array("a,\"\r\n\u{00}".utf8) + [0xEF, 0xBB, 0xBF, 0xFF]
         for _ in 0..<300 {
             let bytes = (0..<Int(generator.next() % 200)).map { _ in alphabet[Int(generator.next() % 10)] }
@@ -126,18 +127,5 @@ import Testing
                 }
             }
         }
-    }
-}
-
-/// A small deterministic generator for the tests' random pieces.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }
