@@ -8,8 +8,8 @@ enum DurableEffect: Sendable {
     /// An idempotent request's answer is remembered.
     case remember(IdempotencyClaim, RememberedAnswer)
     /// An answer remembered in memory when the unit was queued (its change was durable in the ledger already);
-    /// the unit only writes its private record.
-    case rememberedAtQueue(IdempotencyClaim, RememberedAnswer)
+    /// the unit writes its private record unless the ledger keeps the answer (`keptByLedger`) as long.
+    case rememberedAtQueue(IdempotencyClaim, RememberedAnswer, keptByLedger: Bool)
     /// A member's texts are in the directory (its place was reserved; a failed unit gives the place back).
     case member(MemberKey, MemberTexts)
 }
@@ -46,7 +46,7 @@ extension AccessControl {
             let claim: IdempotencyClaim
             let answer: RememberedAnswer
             switch effect {
-            case .remember(let remembered, let text), .rememberedAtQueue(let remembered, let text):
+            case .remember(let remembered, let text), .rememberedAtQueue(let remembered, let text, keptByLedger: false):
                 (claim, answer) = (remembered, text)
             default: continue
             }
@@ -65,7 +65,7 @@ extension AccessControl {
             completion(failure)
         }
         try writer.enqueue(unit)
-        for case .rememberedAtQueue(let claim, let answer) in effects { state.idempotency.finish(claim, answer) }
+        for case .rememberedAtQueue(let claim, let answer, _) in effects { state.idempotency.finish(claim, answer) }
         state.nextSeq = seq
         state.lastHash = hash
         state.plannedEnd = end
@@ -127,19 +127,24 @@ extension AccessControl {
     /// `changeDurable`: the change is durable already (in the ledger's record, which the start-up repair and the
     /// ledger's own key table rebuild the entry and the answer from), so its caller answers without waiting for
     /// this unit: `answer` is remembered at once, and a read of the trail waits for the queued entries
-    /// (`afterQueuedDurable`).
+    /// (`afterQueuedDurable`). `answerKeptByLedger`: the ledger logged the change under a key made of the claim
+    /// and keeps it at least as long as answers are remembered here, so a repeat after a restart gets the answer
+    /// from the ledger and the unit writes no private record (the batch then syncs the journal alone).
     public func appendAudit(
         _ drafts: [AuditDraft], actor: AuditActor, operation: UInt64?, claim: IdempotencyClaim? = nil,
         answer: RememberedAnswer? = nil, member: (MemberKey, MemberTexts)? = nil, changeDurable: Bool = false,
-        completion: @escaping @Sendable (AccessError?) -> Void
+        answerKeptByLedger: Bool = false, completion: @escaping @Sendable (AccessError?) -> Void
     ) throws(HTTPProblem) {
         precondition(!drafts.isEmpty, "an append has entries")
         precondition((claim == nil) == (answer == nil), "a claim is remembered with its answer")
         precondition(!changeDurable || member == nil, "member texts live in the private file only")
+        precondition(changeDurable || !answerKeptByLedger, "the ledger keeps answers of changes durable there")
         let now = clockMs()
         var effects: [DurableEffect] = []
         if let claim, let answer {
-            effects.append(changeDurable ? .rememberedAtQueue(claim, answer) : .remember(claim, answer))
+            effects.append(
+                changeDurable
+                    ? .rememberedAtQueue(claim, answer, keptByLedger: answerKeptByLedger) : .remember(claim, answer))
         }
         if let (key, texts) = member { effects.append(.member(key, texts)) }
         try state.withLock { state throws(HTTPProblem) in

@@ -40,11 +40,18 @@ struct AdminLedgerWrite {
         var request = request
         let operation = door.newOperation()
         let stamp = AdminAuditText.stamp(user, operation: operation, reason: reason)
-        let claimKey = idempotent.claim.map(AdminLedger.key(claim:))
+        // Not for an enrolment with texts: a repeat after a crash before its unit would be answered with texts the
+        // directory never got; under its operation key it is 409 (the card belongs to a member) instead.
+        let claimKey = member == nil ? idempotent.claim.map(AdminLedger.key(claim:)) : nil
         request.key = callerKey?.key ?? claimKey?.key ?? AdminLedger.key(operation: operation)
         request.digest = callerKey?.digest ?? claimKey?.digest ?? ContentDigest(high: operation, low: 0)
         request.admin = stamp
         let changeDurable = !auditBeforeAnswer && note == nil && member == nil
+        // The ledger answers a repeat by itself when the change is logged under the Idempotency-Key's own key and
+        // kept at least as long as this layer remembers answers: no private record (and no second sync) needed.
+        let answerKeptByLedger =
+            changeDurable && callerKey == nil && claimKey != nil
+            && door.ledger.configuration.idempotencyRetentionMs >= door.access.settings.idempotencyRetentionMs
         let cardHash = request.cardHash ?? door.ledger.cardHash(of: request.card)
         let access = door.access
         let idempotent = self.idempotent
@@ -70,6 +77,7 @@ struct AdminLedgerWrite {
                 try access.appendAudit(
                     [draft], actor: actor, operation: operation, claim: idempotent.claim,
                     answer: idempotent.claim == nil ? nil : remembered, member: member, changeDurable: changeDurable,
+                    answerKeptByLedger: answerKeptByLedger,
                     completion: { failure in
                         guard !changeDurable else { return }
                         settled?(failure == nil)
