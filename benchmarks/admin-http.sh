@@ -9,14 +9,15 @@
 #   benchmarks/admin-http.sh [--seconds N] [--rounds N] [--rate N] [--loops N] [--durable true|false]
 #                            [--connections N] [--scratch-path DIR] [--admin-loop own|shared|both]
 #                            [--peer-binary PATH] [--tables "http hammer paced"] [--write-rates "200 1000"]
-#                            [--baseline-binary PATH]
+#                            [--baseline-binary PATH] [--switch-binary PATH]
 #
 # The `paced` table (issue 13 item 4, admin writes at a fixed rate): the authorization p99 at the fixed ISO rate
 # alone and while benchmarks/admin-adjustments-paced.lua sends adjustments at each of --write-rates per second (a
-# schedule, not wrk's closed loop), with the fdatasyncs of the window counted by thread (`perf stat` on the
-# syscalls:sys_enter_fdatasync tracepoint: ledger shards vs the audit journal, no ptrace slowdown) and the switch's
-# CPU time. --baseline-binary runs a second switch from another build (e.g. main's) on the own admin loop, its rows
-# alternating with this build's within each round, so before and after meet the same machine load.
+# schedule, not wrk's closed loop), with the fdatasyncs of the window counted by file (`perf stat` on the
+# syscalls:sys_enter_fdatasync tracepoint filtered by descriptor: audit journal, private file, the rest; no ptrace
+# slowdown) and the switch's CPU time. --baseline-binary runs a second switch from another build (e.g. main's) on the own admin loop, its rows
+# alternating with this build's within each round, so before and after meet the same machine load. --switch-binary
+# runs a loyalty-switch built before instead of building this checkout.
 #
 # --admin-loop says where the admin API runs (`admin.loop`: on a loop of its own at nice 10, the default, or on the
 # ISO loops); with `both` two switches run side by side (each with its own data) and the authorization rows
@@ -44,6 +45,7 @@ peer=
 tables="http hammer paced"
 write_rates="200 1000"
 baseline=
+switch=
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift ;;
@@ -57,18 +59,22 @@ while [ $# -gt 0 ]; do
         --tables) tables="$2"; shift ;;
         --write-rates) write_rates="$2"; shift ;;
         --baseline-binary) baseline="$2"; shift ;;
+        --switch-binary) switch="$2"; shift ;;
         --admin-loop) case "$2" in own | shared) admin_loops="$2" ;; both) admin_loops="shared own" ;;
                           *) echo "--admin-loop: own, shared or both" >&2; exit 2 ;; esac; shift ;;
         *) echo "usage: benchmarks/admin-http.sh [--seconds N] [--rounds N] [--rate N] [--loops N] [--durable B]" \
                 "[--connections N] [--scratch-path DIR] [--admin-loop own|shared|both] [--peer-binary PATH]" \
-                "[--tables \"http hammer paced\"] [--write-rates \"200 1000\"] [--baseline-binary PATH]" >&2
+                "[--tables \"http hammer paced\"] [--write-rates \"200 1000\"] [--baseline-binary PATH]" \
+                "[--switch-binary PATH]" >&2
            exit 2 ;;
     esac
     shift
 done
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 1; }
-swift build -c release --product loyalty-switch --scratch-path "$scratch" >/dev/null
-switch="$scratch/release/loyalty-switch"
+if [ -z "$switch" ]; then
+    swift build -c release --product loyalty-switch --scratch-path "$scratch" >/dev/null
+    switch="$scratch/release/loyalty-switch"
+fi
 if [ -z "$peer" ] && [[ " $tables " == *" http "* ]]; then
     peer_package=benchmarks/peers/hummingbird-peer
     swift build -c release --package-path "$peer_package" --scratch-path "$peer_package/.build-peer" >/dev/null
@@ -205,28 +211,34 @@ if [[ " $tables " == *" hammer "* ]]; then
     done
 fi
 
-# fdatasyncs NAME PID: counts the process's fdatasync calls by thread until the file NAME.stop appears (run in the
-# background); afterwards `sync_counts NAME` prints "ledger-shards audit-journal others".
+# fdatasyncs NAME PID: counts the process's fdatasync calls until the file NAME.stop appears (run in the
+# background): those on the audit journal's descriptors, those on the private file's, and all of them (the rest
+# are the shards' group commits; the threads are not told apart by name, so by file). `sync_counts NAME` prints
+# "others journal private" afterwards.
 fdatasyncs() {
-    perf stat -x, --per-thread -e syscalls:sys_enter_fdatasync -p "$2" -o "$work/$1.perf" \
+    local journal=() private=() fd target
+    for fd in /proc/"$2"/fd/*; do
+        target=$(readlink "$fd" || true)
+        case "$target" in
+            */audit/journal.jsonl) journal+=("fd == ${fd##*/}") ;;
+            */audit/private.jsonl) private+=("fd == ${fd##*/}") ;;
+        esac
+    done
+    local journal_filter private_filter
+    journal_filter=$(IFS='|'; echo "${journal[*]:-fd == -1}" | sed 's/|/ || /g')
+    private_filter=$(IFS='|'; echo "${private[*]:-fd == -1}" | sed 's/|/ || /g')
+    perf stat -x, -p "$2" -o "$work/$1.perf" \
+        -e syscalls:sys_enter_fdatasync --filter "$journal_filter" \
+        -e syscalls:sys_enter_fdatasync --filter "$private_filter" \
+        -e syscalls:sys_enter_fdatasync \
         -- bash -c "while [ ! -e '$work/$1.stop' ]; do sleep 0.05; done" 2>/dev/null
 }
 sync_counts() {
     python3 - "$work/$1.perf" <<'PY'
 import sys
-shards = journal = others = 0
-for line in open(sys.argv[1]):
-    parts = line.strip().split(",")
-    if len(parts) < 2 or not parts[1].strip().isdigit():
-        continue
-    thread, count = parts[0], int(parts[1])
-    if thread.startswith("ledger-shard"):
-        shards += count
-    elif thread.startswith("audit-journal"):
-        journal += count
-    else:
-        others += count
-print(shards, journal, others)
+counts = [int(line.split(",")[0]) for line in open(sys.argv[1]) if line.split(",")[0].strip().isdigit()]
+journal, private, total = (counts + [0, 0, 0])[:3]
+print(total - journal - private, journal, private)
 PY
 }
 # cpu_ms PID: the process's user + system CPU time so far, in ms.
@@ -238,13 +250,14 @@ if [[ " $tables " == *" paced "* ]]; then
     [ -z "$baseline" ] || builds="own baseline"
     echo
     echo "Admin writes at a fixed rate (benchmarks/admin-adjustments-paced.lua, wrk -t1 -c$connections), ISO" \
-        "authorizations at --rate $rate (loadgen), ${seconds}s windows; fdatasyncs counted by thread over the window" \
+        "authorizations at --rate $rate (loadgen), ${seconds}s windows; fdatasyncs counted by file over the window" \
         "(the loadgen's authorizations are durable too: the shards' syncs are shared). build own: this checkout;" \
         "baseline: ${baseline:-none}."
     echo
     echo "| round | build | admin writes/s asked | done | admin p99 ms | authorization p50 ms | p99 ms | p99.9 ms |" \
-        "answers/s | errors | shard fdatasyncs | journal fdatasyncs | journal syncs per write | switch CPU s | load |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "answers/s | errors | other fdatasyncs (shards) | journal fdatasyncs | private fdatasyncs |" \
+        "audit syncs per write | switch CPU s | load |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     for round in $(seq "$rounds"); do
         for write_rate in 0 $write_rates; do
             for build in $builds; do
@@ -282,14 +295,16 @@ PY
                 cpu_after=$(cpu_ms "$pid")
                 touch "$work/$name.stop"
                 wait "$perf_pid" || true
-                read -r shard_syncs journal_syncs _ < <(sync_counts "$name")
+                read -r shard_syncs journal_syncs private_syncs < <(sync_counts "$name")
                 per_write=-
                 if [ "$write_rate" != 0 ]; then
-                    per_write=$(python3 -c "print(f'{$journal_syncs / max(1, $(cat "$work/$name.txt.requests")):.3f}')")
+                    per_write=$(python3 -c \
+                        "print(f'{($journal_syncs + $private_syncs) / max(1, $(cat "$work/$name.txt.requests")):.3f}')")
                 fi
                 cpu=$(python3 -c "print(f'{($cpu_after - $cpu_before) / 1000:.2f}')")
                 echo "| $round | $build | $write_rate | $done_rate | $admin_p99 | $p50 | $p99 | $p999 | $answers |" \
-                    "$errors | $shard_syncs | $journal_syncs | $per_write | $cpu | $(cut -d' ' -f1 /proc/loadavg) |"
+                    "$errors | $shard_syncs | $journal_syncs | $private_syncs | $per_write | $cpu |" \
+                    "$(cut -d' ' -f1 /proc/loadavg) |"
             done
         done
     done
