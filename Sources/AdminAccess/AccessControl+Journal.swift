@@ -7,6 +7,9 @@ enum DurableEffect: Sendable {
     case userCreated(id: String)
     /// An idempotent request's answer is remembered.
     case remember(IdempotencyClaim, RememberedAnswer)
+    /// An answer remembered in memory when the unit was queued (its change was durable in the ledger already);
+    /// the unit writes its private record unless the ledger keeps the answer (`keptByLedger`) as long.
+    case rememberedAtQueue(IdempotencyClaim, RememberedAnswer, keptByLedger: Bool)
     /// A member's texts are in the directory (its place was reserved; a failed unit gives the place back).
     case member(MemberKey, MemberTexts)
 }
@@ -39,7 +42,14 @@ extension AccessControl {
         }
         let lastSeq: UInt64? = drafts.isEmpty ? nil : seq - 1
         for record in privateRecords { unit.privateBytes += record.line() }
-        for case .remember(let claim, let answer) in effects {
+        for effect in effects {
+            let claim: IdempotencyClaim
+            let answer: RememberedAnswer
+            switch effect {
+            case .remember(let remembered, let text), .rememberedAtQueue(let remembered, let text, keptByLedger: false):
+                (claim, answer) = (remembered, text)
+            default: continue
+            }
             let record = IdempotencyRecord(
                 user: claim.user, key: claim.key, digest: claim.digest, answer: answer, createdMs: claim.createdMs)
             unit.privateBytes += PrivateRecord.idempotency(record, seq: lastSeq).line()
@@ -55,6 +65,7 @@ extension AccessControl {
             completion(failure)
         }
         try writer.enqueue(unit)
+        for case .rememberedAtQueue(let claim, let answer, _) in effects { state.idempotency.finish(claim, answer) }
         state.nextSeq = seq
         state.lastHash = hash
         state.plannedEnd = end
@@ -85,6 +96,8 @@ extension AccessControl {
                     } else {
                         state.idempotency.abandon(claim)
                     }
+                case .rememberedAtQueue:
+                    continue
                 case .member(let key, let texts):
                     if failure == nil {
                         state.directory.insert(key, texts)
@@ -110,16 +123,29 @@ extension AccessControl {
     ///
     /// With `claim`, `answer` is remembered for the request's `Idempotency-Key` in the same durable unit; with
     /// `member`, the member's texts enter the directory in it too (their place taken by `reserveMember`).
+    ///
+    /// `changeDurable`: the change is durable already (in the ledger's record, which the start-up repair and the
+    /// ledger's own key table rebuild the entry and the answer from), so its caller answers without waiting for
+    /// this unit: `answer` is remembered at once, and a read of the trail waits for the queued entries
+    /// (`afterQueuedDurable`). `answerKeptByLedger`: the ledger logged the change under a key made of the claim
+    /// and keeps it at least as long as answers are remembered here, so a repeat after a restart gets the answer
+    /// from the ledger and the unit writes no private record (the batch then syncs the journal alone).
     public func appendAudit(
         _ drafts: [AuditDraft], actor: AuditActor, operation: UInt64?, claim: IdempotencyClaim? = nil,
-        answer: RememberedAnswer? = nil, member: (MemberKey, MemberTexts)? = nil,
-        completion: @escaping @Sendable (AccessError?) -> Void
+        answer: RememberedAnswer? = nil, member: (MemberKey, MemberTexts)? = nil, changeDurable: Bool = false,
+        answerKeptByLedger: Bool = false, completion: @escaping @Sendable (AccessError?) -> Void
     ) throws(HTTPProblem) {
         precondition(!drafts.isEmpty, "an append has entries")
         precondition((claim == nil) == (answer == nil), "a claim is remembered with its answer")
+        precondition(!changeDurable || member == nil, "member texts live in the private file only")
+        precondition(changeDurable || !answerKeptByLedger, "the ledger keeps answers of changes durable there")
         let now = clockMs()
         var effects: [DurableEffect] = []
-        if let claim, let answer { effects.append(.remember(claim, answer)) }
+        if let claim, let answer {
+            effects.append(
+                changeDurable
+                    ? .rememberedAtQueue(claim, answer, keptByLedger: answerKeptByLedger) : .remember(claim, answer))
+        }
         if let (key, texts) = member { effects.append(.member(key, texts)) }
         try state.withLock { state throws(HTTPProblem) in
             if let operation, state.operations.contains(operation) {
@@ -132,6 +158,19 @@ extension AccessControl {
             } catch {
                 throw HTTPProblem(.serviceUnavailable, detail: error.message)
             }
+        }
+    }
+
+    /// Runs `body` once every entry queued so far is durable (at once when none waits), on the journal thread or
+    /// the caller's: a read of the trail after a change was answered sees that change's entry. When the journal
+    /// cannot take the barrier (full or stopped) `body` runs at once and reads what is durable.
+    public func afterQueuedDurable(_ body: @escaping @Sendable () -> Void) {
+        let waiting = state.withLock { $0.plannedEnd > $0.durableEnd }
+        guard waiting else { return body() }
+        do throws(AccessError) {
+            try writer.enqueue(JournalUnit { _ in body() })
+        } catch {
+            body()
         }
     }
 

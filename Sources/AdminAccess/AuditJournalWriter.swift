@@ -11,8 +11,9 @@ struct JournalUnit: Sendable {
 }
 
 /// The journal's own thread, with group commit: it takes every unit queued since its last batch, appends their
-/// private records and syncs the private file, then appends their entries and syncs the journal (two
-/// fdatasyncs per batch, whatever the batch's size), then tells each unit. The private file goes first so a
+/// private records and syncs the private file, then appends their entries and syncs the journal (at most two
+/// fdatasyncs per batch, whatever the batch's size; one when no unit has a private record, as for admin changes
+/// whose answers the ledger keeps), then tells each unit. The private file goes first so a
 /// durable entry never lacks the token hash or remembered answer it relies on. No loop thread ever waits for a
 /// disk here. A failed write or sync stops the writer for good (like a ledger shard): every unit after it gets
 /// the error, and a restart recovers from what is on disk.

@@ -19,6 +19,12 @@ public struct IdempotencyClaim: Sendable, Hashable {
     let key: String
     let digest: [UInt8]
     let createdMs: Int64
+
+    /// SHA-256 of the user and the (stored) key: what names this request in another store (the ledger's key
+    /// table), the same for every repeat of it, across restarts.
+    public var name: [UInt8] { AccessCrypto.sha256(Array((user + "\n" + key).utf8)) }
+    /// SHA-256 of the request's method, path and canonical body: a repeat with another body differs here.
+    public var requestDigest: [UInt8] { digest }
 }
 
 /// What a request with an `Idempotency-Key` does.

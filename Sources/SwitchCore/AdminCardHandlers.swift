@@ -185,6 +185,8 @@ final class ReplaceCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Send
         write.run(
             AdminLedger.request(cardHash: hash, operation: .reissue(newCard: newCard)), reason: 0,
             change: .replace(newCard: newHash, newMasked: newMasked),
+            // A repeat after a crash would meet the new card in use at the check above, never the ledger's replay.
+            auditBeforeAnswer: true,
             answer: { reply in
                 AdminCardJSON.answer(200) { json in
                     json.beginObject()

@@ -38,6 +38,21 @@ final class AdminLedger: LedgerReplySink, Sendable {
         IdempotencyKey(word0: 0x4144_4D49_4E00_0000, word1: operation)
     }
 
+    /// The ledger key and digest of an admin change asked with an `Idempotency-Key`: made of the user and the key
+    /// (apart from operation keys and every terminal's keys by its first word), so a repeat after a crash finds
+    /// the first change in the ledger's key table and gets its outcome back; the digest is the request's.
+    static func key(claim: IdempotencyClaim) -> (key: IdempotencyKey, digest: ContentDigest) {
+        let name = claim.name
+        let digest = claim.requestDigest
+        precondition(name.count == 32 && digest.count == 32, "SHA-256 names and digests")
+        func word(_ bytes: [UInt8], _ index: Int) -> UInt64 {
+            bytes[index * 8..<index * 8 + 8].reduce(0) { $0 << 8 | UInt64($1) }
+        }
+        let key = IdempotencyKey(
+            word0: 0x4144_4D49_4E4B_4559, word1: word(name, 0), word2: word(name, 1), word3: word(name, 2))
+        return (key, ContentDigest(high: word(digest, 0), low: word(digest, 1)))
+    }
+
     /// Queues `request` (its tag is set here); `completion` gets the reply on a shard thread, or at once an
     /// `overloaded` reply when the shard's queue or this door is full.
     func submit(_ request: LedgerRequest, completion: @escaping @Sendable (LedgerReply) -> Void) {

@@ -3,9 +3,15 @@ import HTTP
 import Ledger
 
 /// One admin change on the ledger, from its request to its answer: the change is logged with its `AdminStamp` in
-/// the shard's record; once that batch is durable its audit entry (same operation id) and the remembered
-/// `Idempotency-Key` answer are appended, and the 2xx leaves only when both are durable. A decline changes
-/// nothing, writes no audit entry and is answered (and remembered) as its problem.
+/// the shard's record, and the 2xx leaves once that batch is durable (the same group commit as authorizations).
+/// Its audit entry (same operation id) and the remembered `Idempotency-Key` answer are queued for the journal's
+/// own group commit, which syncs them in the background: what the 2xx promises is already rebuildable from the
+/// ledger alone. After a crash before the journal's sync, the start-up repair writes the entry from the record
+/// (`AdminLedger.repair`), and a repeat of the request finds the change in the ledger's key table (a request with
+/// an `Idempotency-Key` is logged under a key made of the user and that key, `AdminLedger.key(claim:)`) and gets
+/// the same answer again. A change whose audit entry holds what the record does not (an operator's note, a
+/// member's texts) or whose repeat would not reach the ledger (`auditBeforeAnswer`) still waits for the journal
+/// before its 2xx. A decline changes nothing, writes no audit entry and is answered (and remembered) as its problem.
 struct AdminLedgerWrite {
     let door: AdminLedger
     let user: AdminUser
@@ -18,13 +24,15 @@ struct AdminLedgerWrite {
     /// digest of what the caller asked) replaces the operation's own key when the caller names the change itself
     /// (an event id): a repeat then finds the first in the ledger and gets its answer again, with no new audit
     /// entry. `changeDecided` describes a change the ledger decided (an event's points) from its reply, as the
-    /// record the start-up repair reads would. `settled` hears once whether the change counted: true once it and its
-    /// audit entry are durable (before the answer leaves), false when it was refused or its unit failed.
+    /// record the start-up repair reads would. `settled` hears once whether the change counted: true once it is
+    /// durable with its audit entry queued (before the answer leaves), false when it was refused or its audit
+    /// entry could not be queued. `auditBeforeAnswer`: the 2xx waits for the journal's sync too.
     func run(
         _ request: LedgerRequest, reason: UInt8, change: AdminRecord.Change,
         member: (MemberKey, MemberTexts)? = nil, note: String? = nil,
         callerKey: (key: IdempotencyKey, digest: ContentDigest)? = nil,
         changeDecided: (@Sendable (LedgerReply) -> AdminRecord.Change)? = nil,
+        auditBeforeAnswer: Bool = false,
         settled: (@Sendable (Bool) -> Void)? = nil,
         answer: @escaping @Sendable (LedgerReply) -> RememberedAnswer,
         refusal: @escaping @Sendable (LedgerStatus) -> HTTPProblem
@@ -32,9 +40,18 @@ struct AdminLedgerWrite {
         var request = request
         let operation = door.newOperation()
         let stamp = AdminAuditText.stamp(user, operation: operation, reason: reason)
-        request.key = callerKey?.key ?? AdminLedger.key(operation: operation)
-        request.digest = callerKey?.digest ?? ContentDigest(high: operation, low: 0)
+        // Not for an enrolment with texts: a repeat after a crash before its unit would be answered with texts the
+        // directory never got; under its operation key it is 409 (the card belongs to a member) instead.
+        let claimKey = member == nil ? idempotent.claim.map(AdminLedger.key(claim:)) : nil
+        request.key = callerKey?.key ?? claimKey?.key ?? AdminLedger.key(operation: operation)
+        request.digest = callerKey?.digest ?? claimKey?.digest ?? ContentDigest(high: operation, low: 0)
         request.admin = stamp
+        let changeDurable = !auditBeforeAnswer && note == nil && member == nil
+        // The ledger answers a repeat by itself when the change is logged under the Idempotency-Key's own key and
+        // kept at least as long as this layer remembers answers: no private record (and no second sync) needed.
+        let answerKeptByLedger =
+            changeDurable && callerKey == nil && claimKey != nil
+            && door.ledger.configuration.idempotencyRetentionMs >= door.access.settings.idempotencyRetentionMs
         let cardHash = request.cardHash ?? door.ledger.cardHash(of: request.card)
         let access = door.access
         let idempotent = self.idempotent
@@ -42,7 +59,8 @@ struct AdminLedgerWrite {
             guard reply.status.isApproval else {
                 if member != nil { access.releaseMember() }
                 settled?(false)
-                idempotent.refuse(AdminLedgerWrite.problem(reply.status, refusal))
+                let named = callerKey == nil && claimKey != nil
+                idempotent.refuse(AdminLedgerWrite.problem(reply.status, idempotencyKeyNamed: named, refusal))
                 return
             }
             guard !reply.isReplay else {
@@ -58,8 +76,10 @@ struct AdminLedgerWrite {
             do throws(HTTPProblem) {
                 try access.appendAudit(
                     [draft], actor: actor, operation: operation, claim: idempotent.claim,
-                    answer: idempotent.claim == nil ? nil : remembered, member: member,
+                    answer: idempotent.claim == nil ? nil : remembered, member: member, changeDurable: changeDurable,
+                    answerKeptByLedger: answerKeptByLedger,
                     completion: { failure in
+                        guard !changeDurable else { return }
                         settled?(failure == nil)
                         answerWhenDurable(failure)
                     })
@@ -68,13 +88,23 @@ struct AdminLedgerWrite {
                 settled?(false)
                 if let claim = idempotent.claim { access.abandon(claim) }
                 idempotent.deferred.answer { $0.respond(problem: error) }
+                return
+            }
+            if changeDurable {
+                settled?(true)
+                answerWhenDurable(nil)
             }
         }
     }
 
     /// The problem for a decline: the handler's own wording first, then the ledger's common answers.
-    static func problem(_ status: LedgerStatus, _ refusal: (LedgerStatus) -> HTTPProblem) -> HTTPProblem {
+    /// `idempotencyKeyNamed`: the request was logged under its `Idempotency-Key`, so a key conflict is that key's.
+    static func problem(
+        _ status: LedgerStatus, idempotencyKeyNamed: Bool = false, _ refusal: (LedgerStatus) -> HTTPProblem
+    ) -> HTTPProblem {
         switch status {
+        case .keyConflict where idempotencyKeyNamed:
+            HTTPProblem(.conflict, detail: "this Idempotency-Key was used with another request body")
         case .overloaded:
             HTTPProblem(.serviceUnavailable, detail: "the ledger shard's queue is full; retry")
         case .systemError:

@@ -146,28 +146,42 @@ final class AuditHandler: HTTPHandler {
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard gate.authorize(request, responder, roles: [.admin, .auditor], action: "read the audit trail") != nil
         else { return }
+        let after: Int64
+        let limit: Int64
         do throws(HTTPProblem) {
             let query = try QueryParameters.parse(request.query, allowed: ["after", "limit"])
-            let after = try QueryParameters.integer(query, "after", range: 0...Int64.max) ?? 0
-            let limit = try QueryParameters.integer(query, "limit", range: 1...Self.limitMax) ?? 100
-            let page: (entries: [AuditEntry], more: Bool)
-            do throws(AccessError) {
-                page = try gate.access.entries(after: UInt64(after), limit: Int(limit))
-            } catch {
-                throw HTTPProblem(.serviceUnavailable, detail: error.message)
-            }
-            responder.respondJSON(.ok) { json in
-                json.beginObject()
-                json.key("items")
-                json.beginArray()
-                for entry in page.entries { entry.write(to: &json) }
-                json.endArray()
-                json.key("next")
-                if page.more, let last = page.entries.last { json.integer(Int64(last.seq)) } else { json.null() }
-                json.endObject()
-            }
+            after = try QueryParameters.integer(query, "after", range: 0...Int64.max) ?? 0
+            limit = try QueryParameters.integer(query, "limit", range: 1...Self.limitMax) ?? 100
         } catch {
             responder.respond(problem: error)
+            return
+        }
+        // Changes are answered once the ledger holds them, before their entries are synced: the page waits for
+        // the entries queued so far, so a change answered before this request is in it.
+        let deferred = responder.deferred()
+        let access = gate.access
+        access.afterQueuedDurable {
+            deferred.answer { responder in Self.respondPage(access, after: after, limit: limit, responder) }
+        }
+    }
+
+    private static func respondPage(_ access: AccessControl, after: Int64, limit: Int64, _ responder: HTTPResponder) {
+        let page: (entries: [AuditEntry], more: Bool)
+        do throws(AccessError) {
+            page = try access.entries(after: UInt64(after), limit: Int(limit))
+        } catch {
+            responder.respond(problem: HTTPProblem(.serviceUnavailable, detail: error.message))
+            return
+        }
+        responder.respondJSON(.ok) { json in
+            json.beginObject()
+            json.key("items")
+            json.beginArray()
+            for entry in page.entries { entry.write(to: &json) }
+            json.endArray()
+            json.key("next")
+            if page.more, let last = page.entries.last { json.integer(Int64(last.seq)) } else { json.null() }
+            json.endObject()
         }
     }
 }

@@ -4,6 +4,8 @@ AdminUsersAndAuditTests and AdminMembersAndCardsTests).
 usage: admin_burst.py PORT TOKEN THREADS                  creates users
        admin_burst.py PORT TOKEN THREADS MEMBER_ID        adjusts the member's points by +1
        admin_burst.py PORT TOKEN THREADS MEMBER_ID tap    records "tap" events with ids e-THREAD-NUMBER
+       admin_burst.py PORT TOKEN THREADS keyed:MEMBER_ID  adjusts by +1 with Idempotency-Key k-THREAD-NUMBER
+                                                          (VALUE: KEY=balanceAfter; AdminDurableWriteTests)
        admin_burst.py PORT TOKEN THREADS enrol            enrols members with a Persian name and a phone
        admin_burst.py PORT TOKEN THREADS link:MEMBER_ID   links new cards to the member (VALUE: the card number)
        admin_burst.py PORT TOKEN THREADS gift:CARD_ID     loads the gift card with 1 (AdminGiftCardTests)
@@ -37,6 +39,9 @@ def request(index, number, member, event):
         _, lottery, buyer = member.split(":")
         body = {"memberId": buyer, "entries": 1}
         return "/v1/lotteries/%s/entries" % lottery, json.dumps(body), "balanceAfter"
+    if member.startswith("keyed:"):
+        body = {"asset": "points", "amount": 1, "reason": "goodwill"}
+        return "/v1/members/%s/adjustments" % member[6:], json.dumps(body), "balanceAfter"
     if member.startswith("gift:"):
         return "/v1/gift-cards/%s/load" % member[5:], json.dumps({"amountMinor": 1}), "balanceMinor"
     body = {"asset": "points", "amount": 1, "reason": "goodwill"}
@@ -49,9 +54,13 @@ def worker(port, token, index, member, event):
     while True:
         number += 1
         path, body, field = request(index, number, member, event)
+        headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+        key = None
+        if member is not None and member.startswith("keyed:"):
+            key = "k-%d-%d" % (index, number)
+            headers["Idempotency-Key"] = key
         try:
-            connection.request("POST", path, body=body, headers={
-                "Authorization": "Bearer " + token, "Content-Type": "application/json"})
+            connection.request("POST", path, body=body, headers=headers)
             response = connection.getresponse()
             payload = response.read()
         except Exception:
@@ -59,8 +68,11 @@ def worker(port, token, index, member, event):
         answer = json.loads(payload) if payload else {}
         if field == "pan" and response.status == 201:
             answer["pan"] = json.loads(body)["pan"]
+        value = answer.get(field, "-")
+        if key is not None:
+            value = "%s=%s" % (key, value)
         with lock:
-            print("%d %s" % (response.status, answer.get(field, "-")), flush=True)
+            print("%d %s" % (response.status, value), flush=True)
 
 
 def main():
