@@ -32,7 +32,8 @@ table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nu
 caption { text-align: start; color: var(--muted); font-size: 13px; padding-bottom: 4px; }
 th, td { padding: 3px 6px; border-bottom: 1px solid var(--line); text-align: start; }
 td.number, th.number { text-align: end; }
-#audit td, #audit th { overflow-wrap: anywhere; }
+section.wide { grid-column: 1 / -1; }
+#audit td { overflow-wrap: anywhere; }
 .status { padding: 6px 18px; font-size: 13px; color: var(--muted); }
 .alert { color: var(--bad); font-weight: 600; }
 .alert::before { content: "⚠ "; }
@@ -108,7 +109,7 @@ td.number, th.number { text-align: end; }
         <tbody></tbody>
       </table>
     </section>
-    <section aria-labelledby="audit-title">
+    <section class="wide" aria-labelledby="audit-title">
       <h2 id="audit-title" data-text="audit">Recent admin actions</h2>
       <p id="audit-message" class="alert" hidden></p>
       <table id="audit">
@@ -155,11 +156,11 @@ td.number, th.number { text-align: end; }
       p99Total: "تأخیر p99 از آغاز (میلی‌ثانیه)", inFlight: "در انتظار دفتر کل",
       connectionsISO: "اتصال‌های ISO 8583", connectionsAdmin: "اتصال‌های مدیریت", codes: "کدهای پاسخ",
       codesCaption: "فیلد ۳۹ همهٔ پاسخ‌ها از آغاز", code: "کد", meaning: "معنا", count: "تعداد", share: "سهم",
-      value: "ارزش مانده و منقضی", pointsOutstanding: "امتیاز مانده", creditOutstanding: "اعتبار مانده (ریال)",
-      pointsExpired: "امتیاز منقضی‌شده", creditExpired: "اعتبار منقضی‌شده (ریال)", tiers: "اعضا بر پایهٔ سطح",
+      value: "ارزش مانده و منقضی", pointsOutstanding: "امتیاز مانده", creditOutstanding: "اعتبار مانده (واحد خرد پول)",
+      pointsExpired: "امتیاز منقضی‌شده", creditExpired: "اعتبار منقضی‌شده (واحد خرد پول)", tiers: "اعضا بر پایهٔ سطح",
       tier: "سطح", members: "اعضا", total: "جمع", merchants: "فروشگاه‌های برتر",
       merchantsCaption: "خریدهای تأییدشده از راه‌اندازی، به ترتیب مبلغ", merchant: "فروشگاه", sales: "فروش",
-      amount: "مبلغ (ریال)", audit: "آخرین کارهای مدیریتی", seq: "#", time: "زمان", actor: "کاربر",
+      amount: "مبلغ (واحد خرد پول)", audit: "آخرین کارهای مدیریتی", seq: "#", time: "زمان", actor: "کاربر",
       action: "کار", target: "هدف", updated: "به‌روزشده", noData: "هنوز داده‌ای نیست", none: "هنوز چیزی نیست",
       others: "دیگر فروشگاه‌ها", refused: "توکن پذیرفته نشد. دوباره وارد شوید.",
       auditForbidden: "نقش این توکن اجازهٔ خواندن دفتر رویدادها را ندارد (فقط مدیر یا حسابرس).",

@@ -30,7 +30,7 @@ class Browser:
         self.process = subprocess.Popen(
             [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
              "--disable-extensions", "--remote-debugging-port=0", "--user-data-dir=" + self.profile,
-             "--window-size=1280,1400", "about:blank"],
+             "--window-size=1280,1200", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         browser_url = None
         deadline = time.time() + DEADLINE_SECONDS
@@ -95,7 +95,7 @@ class Browser:
         return found
 
     def screenshot(self, path):
-        data = self.command("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=True)
+        data = self.command("Page.captureScreenshot", {"format": "png"}, session=True)
         with open(path, "wb") as file:
             file.write(base64.b64decode(data["data"]))
 
