@@ -28,9 +28,21 @@ struct AdminDashboardTests {
         return settings
     }
 
+    /// The switch in `directory` with an admin token, after `driveTraffic`.
+    static func startWithTraffic(_ directory: ScratchDirectory) throws -> (SwitchProcess, admin: String, port: UInt16) {
+        let (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: settings)
+        do {
+            let port = try #require(server.adminPort)
+            try driveTraffic(server, port: port, admin: admin)
+            return (server, admin, port)
+        } catch {
+            server.stop()
+            throw error
+        }
+    }
+
     /// Purchases at two merchants (one member reaches SILVER), an enrolment and a credit adjustment by API.
-    static func driveTraffic(_ server: SwitchProcess, admin: String) throws {
-        let port = try #require(server.adminPort)
+    static func driveTraffic(_ server: SwitchProcess, port: UInt16, admin: String) throws {
         var terminal = Terminal()
         let client = try SwitchClient(port: server.port)
         terminal.merchant = "SHOPA"
@@ -53,10 +65,8 @@ struct AdminDashboardTests {
     func figuresInMetrics() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
-        let (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: Self.settings)
+        let (server, _, port) = try Self.startWithTraffic(directory)
         defer { server.stop() }
-        let port = try #require(server.adminPort)
-        try Self.driveTraffic(server, admin: admin)
         let text = try AdminClient.get(port, "/metrics")
         let metrics = AdminClient.samples(text)
         #expect(metrics[#"loyalty_members_by_tier{tier="BASE",index="0"}"#] == 2)
@@ -92,7 +102,8 @@ struct AdminDashboardTests {
         let restarted = AdminClient.samples(try AdminClient.get(try #require(again.adminPort), "/metrics"))
         #expect(restarted[#"loyalty_members_by_tier{tier="SILVER",index="1"}"#] == 0)
         #expect(restarted[#"loyalty_members_by_tier{tier="BASE",index="0"}"#] == 3)
-        #expect(restarted["loyalty_points_outstanding"] == 510 && restarted["loyalty_credit_outstanding_minor"] == 2_500)
+        #expect(
+            restarted["loyalty_points_outstanding"] == 510 && restarted["loyalty_credit_outstanding_minor"] == 2_500)
         #expect(restarted[#"loyalty_merchant_sales_total{merchant="SHOPA"}"#] == nil)
     }
 
@@ -114,7 +125,8 @@ struct AdminDashboardTests {
         #expect(named.count == 64)
         #expect(!named.contains { $0.contains("\"M65\"") || $0.contains("\"M66\"") })
         let metrics = AdminClient.samples(text)
-        #expect(metrics["loyalty_merchant_sales_total"] == 2 && metrics["loyalty_merchant_sales_amount_minor_total"] == 200)
+        #expect(
+            metrics["loyalty_merchant_sales_total"] == 2 && metrics["loyalty_merchant_sales_amount_minor_total"] == 200)
         let verdict = try AdminClient.promtool(text)
         #expect(verdict.status == 0 && verdict.output.isEmpty, "promtool: \(verdict.output)")
     }
@@ -142,10 +154,8 @@ struct AdminDashboardTests {
     func pageInChromium() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
-        let (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: Self.settings)
+        let (server, admin, port) = try Self.startWithTraffic(directory)
         defer { server.stop() }
-        let port = try #require(server.adminPort)
-        try Self.driveTraffic(server, admin: admin)
         // Read before the page: its wrong-token attempt at the end adds an `auth.refused` entry.
         let audit = try AdminAccessClient.audit(port, token: admin)
         let result = try runTool(
@@ -191,7 +201,8 @@ struct AdminDashboardTests {
                     ? lower.bound
                     : bucket.count == lower.count
                         ? bucket.bound
-                        : lower.bound + (bucket.bound - lower.bound) * (rank - lower.count) / (bucket.count - lower.count)
+                        : lower.bound + (bucket.bound - lower.bound) * (rank - lower.count)
+                            / (bucket.count - lower.count)
                 return (seconds * 1e6).rounded() / 1e3
             }
             lower = bucket
