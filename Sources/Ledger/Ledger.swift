@@ -332,6 +332,8 @@ public final class Ledger: @unchecked Sendable {
     /// Each shard's commits, members and stop reason, in shard order; readable from any thread at any time
     /// (health checks and metrics), without touching the shards.
     public var shardStatistics: [ShardStatistics] { shards.map(\.statistics) }
+    /// Each shard's members by tier, lot values and sales per merchant, readable from any thread (the dashboard).
+    public var shardFigures: [ShardFigures] { shards.map(\.figures) }
     /// Each shard's condition, in shard order (see `health`).
     var shardConditions: [ShardCondition] { shards.map { $0.faults.condition } }
 

@@ -19,6 +19,8 @@ final class Shard: @unchecked Sendable {
     let sinks: SinkRegistry
     /// Commits, members and a stop, for health checks and metrics (read-only to everyone but this thread).
     let statistics = ShardStatistics()
+    /// Members by tier, lot values and sales per merchant, for the dashboard (`Ledger.shardFigures`).
+    let figures = ShardFigures()
     /// Set once before the thread starts; used to hand transfer halves to other shards.
     var peers: [Shard] = []
     private var replies = ReplyBatch()
@@ -64,6 +66,7 @@ final class Shard: @unchecked Sendable {
             internalReserve: configuration.transfersInFlightMax * configuration.shardCount * 2)
         copyBudget = CheckpointCopyBudget(bytesMax: configuration.checkpointCopyBytesMax)
         statistics.recordMembers(state.members.count)
+        figures.catchUp(state)
         forwards = Array(repeating: [], count: configuration.shardCount)
     }
 
@@ -164,6 +167,7 @@ final class Shard: @unchecked Sendable {
         state.resolveLotTerms(&command, nowMs: batchTimeMs)
         state.idempotency.beginRecord(sequence: writer.nextSequence, nowMs: batchTimeMs)
         let result = state.apply(&command, nowMs: batchTimeMs)
+        figures.applied(command, result, state)
         if result.isLogged {
             var body = WALRecord.Body(
                 command: command, timeMs: batchTimeMs, status: result.reply.status, balanceAfter: result.reply.balance)
@@ -267,6 +271,7 @@ final class Shard: @unchecked Sendable {
                 stop(after: error, in: "log commit")
             }
             statistics.recordMembers(state.members.count)
+            figures.catchUp(state)
         }
         if failure != nil {
             replies.replaceStatus(with: .systemError)

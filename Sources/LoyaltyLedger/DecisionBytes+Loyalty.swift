@@ -106,7 +106,7 @@ extension MerchantName {
 
     /// The identifier back. Its two words are the only thing `ShortIdentifier` stores (printable bytes, checked
     /// when it was made from the wire); a name not made from one (`none`) is an identifier no merchant has.
-    var identifier: ShortIdentifier {
+    public var identifier: ShortIdentifier {
         precondition(MemoryLayout<ShortIdentifier>.size == MemoryLayout<MerchantName>.size, "identifier layout")
         return unsafeBitCast(self, to: ShortIdentifier.self)
     }

@@ -27,6 +27,7 @@ enum AdminAPI {
         router.add(.get, "/v1/health", HealthHandler(ledger: ledger, access: gate.access, metrics: metrics))
         router.add(.get, "/metrics", MetricsHandler(metrics: metrics, gate: metricsRequireToken ? gate : nil))
         router.add(.get, "/v1/openapi.json", DocumentHandler())
+        router.add(.get, "/", DashboardHandler())
         router.add(.post, "/v1/users", CreateUserHandler(gate: gate))
         router.add(.get, "/v1/users", ListUsersHandler(gate: gate))
         router.add(.delete, "/v1/users/{id}", DeleteUserHandler(gate: gate))

@@ -94,6 +94,33 @@ extension AdminAPIDocument {
         }
       }
     },
+    "/": {
+      "get": {
+        "operationId": "getDashboard",
+        "summary": "The operator's dashboard page.",
+        "description": "One HTML page with inline style and script and no external assets, served with a Content-Security-Policy that allows only its own inline script and style (by hash) and data calls to this listener. It needs no token; it asks the operator for one and sends it as a Bearer token on /metrics and /v1/audit. See docs/dashboard.md.",
+        "responses": {
+          "200": {
+            "description": "The page.",
+            "headers": {
+              "Content-Security-Policy": {
+                "description": "default-src 'none'; script-src and style-src by the hashes of the page's inline script and style; connect-src 'self'; frame-ancestors 'none'.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
     "/v1/users": {
       "post": {
         "operationId": "createUser",

@@ -67,6 +67,7 @@ final class AdminMetrics: Sendable {
         var text = PrometheusText()
         writeISO(&text)
         writeLedger(&text)
+        writeBusiness(&text)
         writeListeners(&text)
         writeAdmin(&text)
         writeNotifications(&text)
