@@ -31,6 +31,9 @@ public struct LedgerTotals: Sendable, Equatable {
     /// Engagement counts kept (member, type) and the events they count in their current periods.
     public var engagementCounts = 0
     public var engagementEventsCounted: Int64 = 0
+
+    /// Empty totals, for a reader that adds shards itself (`LedgerShardView.add(to:)`).
+    public init() {}
 }
 
 extension Ledger {
