@@ -123,19 +123,12 @@ extension Ledger {
     public static func shardView(directory: String, shard: Int, configuration: LedgerConfiguration)
         throws(LedgerError) -> LedgerShardView
     {
-        var recordedConfiguration = configuration
-        recordedConfiguration.shardCount = try recordedShardCount(directory: directory)
-        let recorded = try DataDirectory.prepare(directory, configuration: recordedConfiguration, create: false)
-        let applied = recorded.applied(to: configuration)
-        applied.validate()
+        let (applied, recorded) = try recordedConfiguration(directory: directory, configuration)
         guard shard >= 0 && shard < applied.shardCount else {
             throw .incompatibleDirectory(reason: "\(directory) has \(applied.shardCount) shards, not \(shard + 1)")
         }
-        let shardDirectory = DataDirectory.shardDirectory(directory, shard: shard)
-        let state = ShardState(shardIndex: shard, shardCount: applied.shardCount, limits: applied)
-        var recovery = ShardRecovery(directory: shardDirectory, readOnly: true)
-        recovery.directoryHasSegmentHeaders = recorded.hasSegmentHeaders
-        let report = try recovery.recover(into: state)
+        let (state, report) = try recoverReadOnly(
+            directory: directory, shard: shard, applied, hasSegmentHeaders: recorded.hasSegmentHeaders)
         return LedgerShardView(state: state, report: report)
     }
 }
