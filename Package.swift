@@ -48,9 +48,12 @@ let package = Package(
             name: "SwitchCore",
             dependencies: [
                 "ISO8583", "Ledger", "Network", "Loyalty", "LoyaltyLedger", "HTTP", "Metrics", "AdminAccess",
-                "Notifications",
+                "Notifications", "Reports",
             ],
             swiftSettings: strictSettings),
+        // Reports as streamed RFC 4180 CSV, read from a consistent view of the books (a checkpoint and the log
+        // after it, read-only), never from the serving shards' tables.
+        .target(name: "Reports", dependencies: ["Ledger"], swiftSettings: strictSettings),
         // Where the ledger and the loyalty rules meet: the rules as the ledger's decider (`LoyaltyDecider`), the
         // loyalty types in the ledger's opaque decision bytes. The ledger itself knows no loyalty.
         .target(name: "LoyaltyLedger", dependencies: ["Ledger", "Loyalty"], swiftSettings: strictSettings),
@@ -65,7 +68,7 @@ let package = Package(
             name: "LoyaltySwitch",
             dependencies: [
                 "ISO8583", "Ledger", "Loyalty", "LoyaltyLedger", "SwitchCore", "Network", "LoadGenerator",
-                "AdminAccess", "HTTP",
+                "AdminAccess", "HTTP", "Reports",
             ],
             swiftSettings: strictSettings
         ),
@@ -100,6 +103,11 @@ let package = Package(
                 "Notifications", "WebhookTestSupport", "TestSupport",
             ],
             exclude: ["contract_client.py", "tls_client.py", "admin_client.py", "admin_burst.py", "giftcard_client.py"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ReportsTests",
+            dependencies: ["Reports", "Ledger", "Loyalty", "LoyaltyLedger"],
             swiftSettings: strictSettings
         ),
         .testTarget(

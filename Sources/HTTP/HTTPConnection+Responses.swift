@@ -110,7 +110,9 @@ extension HTTPConnection {
         HTTPResponder(connection: self, sequence: sequence).respond(problem: problem, headers: headers)
     }
 
-    func startStream(_ sequence: UInt64, _ status: HTTPStatus, contentType: String?) {
+    func startStream(
+        _ sequence: UInt64, _ status: HTTPStatus, contentType: String?, headers: [(String, String)] = []
+    ) {
         guard !isClosed, let index = exchanges.index(of: sequence) else { return }
         precondition(exchanges[index].state == .waiting, "a request is answered once")
         let exchange = exchanges[index]
@@ -122,7 +124,7 @@ extension HTTPConnection {
         write(index) { output in
             HTTPResponseWriter.appendHead(
                 status, contentType: contentType, framing: framing, keepAlive: keepAlive, version: exchange.version,
-                date: date, headers: [], to: &output)
+                date: date, headers: headers, to: &output)
         }
         exchanges[index].state = .streaming(framing)
     }

@@ -88,8 +88,8 @@ public struct HTTPResponder {
     }
 
     /// Starts an answer whose length is not known yet: chunked for HTTP/1.1, delimited by the close for 1.0.
-    public func startStream(_ status: HTTPStatus, contentType: String?) {
-        connection.startStream(sequence, status, contentType: contentType)
+    public func startStream(_ status: HTTPStatus, contentType: String?, headers: [(String, String)] = []) {
+        connection.startStream(sequence, status, contentType: contentType, headers: headers)
     }
 
     /// The next piece of a streamed answer (an empty piece writes nothing).

@@ -10,6 +10,8 @@ public protocol HTTPTransport: AnyObject {
     /// Closes once queued output is written.
     func closeWhenFlushed()
     func close(_ reason: CloseReason)
+    /// Output bytes queued and not yet written to the peer (a streamed answer's back-pressure).
+    var pendingOutputByteCount: Int { get }
 }
 
 extension Connection: HTTPTransport {}

@@ -15,17 +15,24 @@ public enum LedgerBreakage {
     }
 
     public static func csv(_ totals: LedgerTotals) -> String {
-        var lines = [csvHeader]
-        for (shard, counters) in totals.lotCounters.enumerated() {
-            lines.append(row(String(shard), counters))
-        }
-        lines.append(row("total", totals.lotTotals))
-        return lines.joined(separator: "\n") + "\n"
+        ([csvHeader] + rows(totals).map { $0.joined(separator: ",") }).joined(separator: "\n") + "\n"
     }
 
-    private static func row(_ name: String, _ counters: LotCounters) -> String {
-        "\(name),\(counters.outstanding.points),\(counters.expired.points),"
-            + "\(counters.outstanding.credit),\(counters.expired.credit)"
+    /// The rows under the header, one field per column (the `breakage` report writes them as RFC 4180 CSV).
+    public static func rows(_ totals: LedgerTotals) -> [[String]] {
+        var rows: [[String]] = []
+        for (shard, counters) in totals.lotCounters.enumerated() {
+            rows.append(row(String(shard), counters))
+        }
+        rows.append(row("total", totals.lotTotals))
+        return rows
+    }
+
+    private static func row(_ name: String, _ counters: LotCounters) -> [String] {
+        [
+            name, String(counters.outstanding.points), String(counters.expired.points),
+            String(counters.outstanding.credit), String(counters.expired.credit),
+        ]
     }
 }
 
@@ -50,12 +57,21 @@ public enum LedgerSettlement {
     /// One row per (payer, payee) pair: the merchant where the value was earned owes the merchant where it was
     /// spent. `name` turns a merchant tag into its id (the rules' merchants); unknown tags print as hex.
     public static func csv(_ totals: LedgerTotals, name: (UInt32) -> String?) -> String {
-        var lines = [csvHeader]
+        let lines = rows(totals, name: name).map { $0.joined(separator: ",") }
+        return ([csvHeader] + lines).joined(separator: "\n") + "\n"
+    }
+
+    /// The rows under the header; `including` keeps only pairs it accepts (a merchant user's own merchants).
+    public static func rows(
+        _ totals: LedgerTotals, name: (UInt32) -> String?, including: (SettlementRecord) -> Bool = { _ in true }
+    ) -> [[String]] {
+        var rows: [[String]] = []
         for record in totals.settlements where record.points != 0 || record.creditMinor != 0 || record.valueMinor != 0 {
+            guard including(record) else { continue }
             let payer = name(record.payer) ?? "tag:" + String(record.payer, radix: 16)
             let payee = name(record.payee) ?? "tag:" + String(record.payee, radix: 16)
-            lines.append("\(payer),\(payee),\(record.points),\(record.creditMinor),\(record.valueMinor)")
+            rows.append([payer, payee, String(record.points), String(record.creditMinor), String(record.valueMinor)])
         }
-        return lines.joined(separator: "\n") + "\n"
+        return rows
     }
 }

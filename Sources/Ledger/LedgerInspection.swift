@@ -31,6 +31,9 @@ public struct LedgerTotals: Sendable, Equatable {
     /// Engagement counts kept (member, type) and the events they count in their current periods.
     public var engagementCounts = 0
     public var engagementEventsCounted: Int64 = 0
+
+    /// Empty totals, for a reader that adds shards itself (`LedgerShardView.add(to:)`).
+    public init() {}
 }
 
 extension Ledger {
@@ -41,20 +44,13 @@ extension Ledger {
     public static func inspect(directory: String, configuration: LedgerConfiguration = LedgerConfiguration())
         throws(LedgerError) -> LedgerTotals
     {
-        var recordedConfiguration = configuration
-        recordedConfiguration.shardCount = try recordedShardCount(directory: directory)
-        let recorded = try DataDirectory.prepare(directory, configuration: recordedConfiguration, create: false)
-        let configuration = recorded.applied(to: configuration)
-        configuration.validate()
+        let (configuration, recorded) = try recordedConfiguration(directory: directory, configuration)
         var totals = LedgerTotals()
         totals.shardCount = configuration.shardCount
         for index in 0..<configuration.shardCount {
-            let shardDirectory = DataDirectory.shardDirectory(directory, shard: index)
-            let state = ShardState(shardIndex: index, shardCount: configuration.shardCount, limits: configuration)
-            var recovery = ShardRecovery(directory: shardDirectory, readOnly: true)
-            recovery.directoryHasSegmentHeaders = recorded.hasSegmentHeaders
-            let report = try recovery.recover(into: state)
-            try state.checkInvariants(directory: shardDirectory)
+            let (state, report) = try recoverReadOnly(
+                directory: directory, shard: index, configuration, hasSegmentHeaders: recorded.hasSegmentHeaders)
+            try state.checkInvariants(directory: DataDirectory.shardDirectory(directory, shard: index))
             state.addTotals(to: &totals)
             totals.recordsVerified += report.recordsVerified
             totals.recordsReplayed += report.recordsReplayed
@@ -63,6 +59,28 @@ extension Ledger {
             if let torn = report.tornTail { totals.tornTails.append(torn) }
         }
         return totals
+    }
+
+    /// `configuration` with the limits recorded in the directory (replay must re-decide as the writer did).
+    static func recordedConfiguration(
+        directory: String, _ configuration: LedgerConfiguration
+    ) throws(LedgerError) -> (LedgerConfiguration, RecordedLimits) {
+        var recordedConfiguration = configuration
+        recordedConfiguration.shardCount = try recordedShardCount(directory: directory)
+        let recorded = try DataDirectory.prepare(directory, configuration: recordedConfiguration, create: false)
+        let applied = recorded.applied(to: configuration)
+        applied.validate()
+        return (applied, recorded)
+    }
+
+    /// One shard recovered read-only (no file written or removed) into a state of the caller's.
+    static func recoverReadOnly(
+        directory: String, shard: Int, _ configuration: LedgerConfiguration, hasSegmentHeaders: Bool
+    ) throws(LedgerError) -> (ShardState, ShardRecovery.Report) {
+        let state = ShardState(shardIndex: shard, shardCount: configuration.shardCount, limits: configuration)
+        var recovery = ShardRecovery(directory: DataDirectory.shardDirectory(directory, shard: shard), readOnly: true)
+        recovery.directoryHasSegmentHeaders = hasSegmentHeaders
+        return (state, try recovery.recover(into: state))
     }
 
     /// The shard count recorded in a data directory's `ledger.meta`, for tools that open it.

@@ -57,6 +57,7 @@ enum AdminAPI {
         router.add(.post, "/v1/lotteries/{id}/draw", LotteryDrawHandler(gate: gate, door: door, book: lotteries))
         router.add(.post, "/v1/imports/members", ImportMembersHandler(gate: gate, door: door, imports: imports))
         router.add(.get, "/v1/imports/{id}", ImportStatusHandler(gate: gate, imports: imports))
+        router.add(.get, "/v1/reports/{name}", ReportHandler(gate: gate, ledger: ledger))
         return router
     }
 }

@@ -1597,6 +1597,101 @@ extension AdminAPIDocument {
           }
         }
       }
+    },
+    "/v1/reports/{name}": {
+      "get": {
+        "operationId": "getReport",
+        "summary": "A report as CSV (RFC 4180, UTF-8, a header row, CRLF row ends), streamed with chunked transfer encoding while it is made. Read read-only from each shard's newest checkpoint and the log after it, never from the serving shards (authorizations are not stalled); `X-Report-As-Of` names the moment reading began: every record durable by then is in it. Card numbers are masked (first 6 and last 4 digits). `members`, `cards-issued`, `lost-cards`, `tiers` and `breakage` describe the books at one moment (no `from`/`to`, no merchants); `settlement` may be kept to one `merchant`. A `merchant` user reads `settlement` only, its own merchants' rows (403 for another merchant or another report). `sales`, `items`, `credit-conversion` and `segments` are not built yet (404 saying so). At most 2 reports are made at once (503 with Retry-After beyond). A report that fails midway closes the connection before the last chunk, so a cut answer never looks complete.",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "name",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string",
+              "enum": [
+                "members.csv",
+                "cards-issued.csv",
+                "lost-cards.csv",
+                "tiers.csv",
+                "breakage.csv",
+                "settlement.csv"
+              ]
+            },
+            "description": "The report's file name: NAME.csv (the route's one segment)."
+          },
+          {
+            "name": "merchant",
+            "in": "query",
+            "required": false,
+            "description": "A merchant id of the rules in force (settlement only): its rows, as payer or payee.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "from",
+            "in": "query",
+            "required": false,
+            "description": "Reserved for reports over time (sales, credit-conversion; not built yet): refused with 400 by the reports built.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "to",
+            "in": "query",
+            "required": false,
+            "description": "As `from`.",
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The report's rows under its header row.",
+            "headers": {
+              "X-Report-As-Of": {
+                "description": "RFC 3339 UTC time at which the report began reading the books.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "text/csv": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     }
   },
   "components": {

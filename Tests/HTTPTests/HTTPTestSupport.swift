@@ -14,6 +14,7 @@ final class MemoryTransport: HTTPTransport {
     weak var connection: HTTPConnection?
 
     var isClosed: Bool { closeReason != nil }
+    var pendingOutputByteCount: Int { output.count }
 
     func appendOutput(_ body: (inout [UInt8]) -> Void) {
         guard closeReason == nil else { return }
