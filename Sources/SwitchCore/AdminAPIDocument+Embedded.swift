@@ -437,7 +437,7 @@ extension AdminAPIDocument {
     "/v1/members": {
       "post": {
         "operationId": "enrolMember",
-        "summary": "Enrols a member with its card (operator, admin), with name, phone and birthday in the member directory; 409 when the card belongs to a member already or the directory is full (admin.directoryMembersMax). Sent once the ledger record and the members.create audit entry (with the directory texts) are durable.",
+        "summary": "Enrols a member with its card (operator, admin), with name, phone and birthday in the member directory; 409 when the card belongs to a member already or the directory is full (admin.directoryMembersMax). Sent once the ledger record is durable; with name, phone or birthday also once the members.create audit entry and the directory texts are (without them the entry is synced in the journal's next batch and rebuilt from the ledger record after a crash: docs/admin-durability.md).",
         "security": [
           {
             "bearer": []
