@@ -229,6 +229,7 @@ final class Shard: @unchecked Sendable {
             if looked >= configuration.lotSweepMembersPerStep || state.lots.sweepCursor == 0 { break }
         }
         noticeExpiringLots()
+        greetBirthdays()
     }
 
     /// Up to `noticesPerStepMax` expiry notices looking at up to `lotSweepMembersPerStep` members, when the rules
@@ -244,6 +245,16 @@ final class Shard: @unchecked Sendable {
             else { break }
             process(&command)
         }
+    }
+
+    /// Up to `birthdaysPerStepMax` birthday greetings looking at up to `lotSweepMembersPerStep` members, when the
+    /// rules in force greet members (`notifications.birthdayGreeting`).
+    private func greetBirthdays() {
+        guard state.rules?.greetsBirthdays == true else { return }
+        _ = state.greetBirthdays(
+            nowMs: batchTimeMs, membersMax: configuration.lotSweepMembersPerStep,
+            greetingsMax: ShardState.birthdaysPerStepMax
+        ) { process(&$0) }
     }
 
     /// Makes the batch durable, then releases its replies and transfer messages. On an I/O error the shard

@@ -223,6 +223,8 @@ enum WALRecord {
             encodeSweepRange(command, &writer)
         case .notice:
             encodeNotice(command, &writer)
+        case .birthday:
+            encodeBirthday(command, &writer)
         case .enrol, .balance, .block, .none:
             break
         }
@@ -376,6 +378,8 @@ enum WALRecord {
             return decodeSweepRange(&command, &reader)
         case .notice:
             return decodeNotice(&command, &reader)
+        case .birthday:
+            return decodeBirthday(&command, &reader)
         case .enrol, .balance, .block, .none:
             break
         }
