@@ -168,6 +168,7 @@ final class Shard: @unchecked Sendable {
             var body = WALRecord.Body(
                 command: command, timeMs: batchTimeMs, status: result.reply.status, balanceAfter: result.reply.balance)
             body.undone = WALRecord.undone(command.kind, result.reply)
+            body.member = state.memberKey(result.touchedMember, unlessCard: command.cardHash)
             checkBeforeWriting(body, result)
             writer.append(body)
             recordsSinceSnapshot += 1

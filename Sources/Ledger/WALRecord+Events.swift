@@ -137,7 +137,8 @@ struct EventList {
         if let reason { fields.insert(LedgerEvent.Field("reason", reason), at: 0) }
         events.append(
             LedgerEvent(
-                type: type, sequence: sequence, index: events.count, timeMs: body.timeMs, card: body.command.cardHash,
+                type: type, sequence: sequence, index: events.count, timeMs: body.timeMs,
+                member: body.member ?? body.command.cardHash,
                 masked: body.command.masked, fields: fields, otherCard: otherCard))
     }
 

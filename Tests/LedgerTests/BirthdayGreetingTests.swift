@@ -139,7 +139,7 @@ import Testing
         #expect(decoded.command.greetingYear == 2027 && decoded.command.key == command.key)
         let events = WALRecord.events(of: decoded, sequence: 5, decider: nil) ?? []
         #expect(events.map(\.type) == ["member.birthday"])
-        #expect(events.first?.value("year") == 2027 && events.first?.card == card(0).hash(key0: 11, key1: 22))
+        #expect(events.first?.value("year") == 2027 && events.first?.member == card(0).hash(key0: 11, key1: 22))
         // Replayed on a fresh state with the same member, it is applied once; a repeat is a known key, not logged.
         let replica = Self.state(Self.program(), birthdays: [(2, 28)], nowMs: now)
         #expect(replica.apply(&decoded.command, nowMs: now).isLogged)
@@ -203,7 +203,7 @@ import Testing
         usleep(100_000)
         let third = try greetings(atLeast: 3)
         #expect(third.count == 3, "after the snapshot too")
-        #expect(Set(third.map(\.card)).count == 3 && third.allSatisfy { $0.value("year") == 2027 })
+        #expect(Set(third.map(\.member)).count == 3 && third.allSatisfy { $0.value("year") == 2027 })
         ledger.close()
     }
 }
