@@ -11,12 +11,11 @@ import WebhookTestSupport
 /// SIGKILLs between and during the greeting steps neither repeat a greeting nor lose one.
 @Suite(.serialized)
 struct BirthdayGreetingEndToEndTests {
+    /// The notices test's switch and rules, greeting birthdays instead of telling expiries.
     static func settings(_ receiver: WebhookReceiver) -> SwitchSettings {
-        var settings = OutboxEndToEndTests.settings(receiver)
-        settings.rules = [
-            "version": 1, "currency": 364, "earning": ["default": ["points": 1, "perAmountMinor": 1000]],
-            "notifications": ["birthdayGreeting": true],
-        ]
+        var settings = ExpiryNoticeEndToEndTests.settings(receiver)
+        settings.rules["expiry"] = nil
+        settings.rules["notifications"] = ["birthdayGreeting": true]
         return settings
     }
 
