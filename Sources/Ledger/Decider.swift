@@ -73,6 +73,11 @@ public protocol DecisionRules: AnyObject, Sendable {
     func lotExpiryDays(earnedAtTimeMs timeMs: Int64) -> (points: Int32, credit: Int32)?
     /// Days before a lot expires that its member is told (`points.expiring`); 0: never.
     var expiryNoticeDays: Int { get }
+    /// Whether members are greeted on their birthday (`member.birthday`); false: the greeting step does nothing.
+    var greetsBirthdays: Bool { get }
+    /// The year of the club's calendar whose birthday `month`/`day` is the club's local day of `timeMs` (29
+    /// February and 30 Esfand on the month's last day in years without them); nil when it is not, or none is set.
+    func birthdayGreetingYear(month: UInt8, day: UInt8, atTimeMs timeMs: Int64) -> Int?
     /// Decides an engagement event of `type` at `timeMs` for a member whose count for the type is `counted`
     /// (zero: never counted): the points, and the count after it.
     func engage(_ type: EngagementType, timeMs: Int64, counted: EngagementCount) -> EngagementDecision

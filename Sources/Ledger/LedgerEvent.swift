@@ -9,8 +9,10 @@ public struct LedgerEvent: Sendable, Equatable {
     public let index: Int
     /// The record's time (the ledger's clock), milliseconds since 1970, UTC.
     public let timeMs: Int64
-    /// The card the record names (its keyed hash) and as a person may see it.
-    public let card: CardHash
+    /// The member's key: the keyed hash of its first card (the admin API's member id), also when the record names
+    /// another of its cards (a linked, replacing or forwarding card: `WALRecord.Body.member`).
+    public let member: CardHash
+    /// The card the record names, as a person may see it.
     public let masked: MaskedCard
     /// Integer facts of `data`, in order (`points`, `balance`, `tier`, …).
     public let fields: [Field]
@@ -28,7 +30,7 @@ public struct LedgerEvent: Sendable, Equatable {
     }
 
     init(
-        type: String, sequence: UInt64, index: Int, timeMs: Int64, card: CardHash, masked: MaskedCard, fields: [Field],
+        type: String, sequence: UInt64, index: Int, timeMs: Int64, member: CardHash, masked: MaskedCard, fields: [Field],
         otherCard: MaskedCard = .none
     ) {
         precondition(sequence >= 1 && index >= 0 && index < LedgerEvent.perRecordMax, "an event of a record")
@@ -36,7 +38,7 @@ public struct LedgerEvent: Sendable, Equatable {
         self.sequence = sequence
         self.index = index
         self.timeMs = timeMs
-        self.card = card
+        self.member = member
         self.masked = masked
         self.fields = fields
         self.otherCard = otherCard

@@ -172,6 +172,7 @@ final class Shard: @unchecked Sendable {
             var body = WALRecord.Body(
                 command: command, timeMs: batchTimeMs, status: result.reply.status, balanceAfter: result.reply.balance)
             body.undone = WALRecord.undone(command.kind, result.reply)
+            body.member = state.memberKey(result.touchedMember, unlessCard: command.cardHash)
             checkBeforeWriting(body, result)
             writer.append(body)
             recordsSinceSnapshot += 1
@@ -233,6 +234,7 @@ final class Shard: @unchecked Sendable {
             if looked >= configuration.lotSweepMembersPerStep || state.lots.sweepCursor == 0 { break }
         }
         noticeExpiringLots()
+        greetBirthdays()
     }
 
     /// Up to `noticesPerStepMax` expiry notices looking at up to `lotSweepMembersPerStep` members, when the rules
@@ -248,6 +250,16 @@ final class Shard: @unchecked Sendable {
             else { break }
             process(&command)
         }
+    }
+
+    /// Up to `birthdaysPerStepMax` birthday greetings looking at up to `lotSweepMembersPerStep` members, when the
+    /// rules in force greet members (`notifications.birthdayGreeting`).
+    private func greetBirthdays() {
+        guard state.rules?.greetsBirthdays == true else { return }
+        _ = state.greetBirthdays(
+            nowMs: batchTimeMs, membersMax: configuration.lotSweepMembersPerStep,
+            greetingsMax: ShardState.birthdaysPerStepMax
+        ) { process(&$0) }
     }
 
     /// Makes the batch durable, then releases its replies and transfer messages. On an I/O error the shard

@@ -36,6 +36,8 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     /// Notice: the member (its index on the shard) and the expiry day whose untold lots it tells.
     var noticeMember: Int32 = 0
     var noticeDay: Int32 = 0
+    /// Birthday: the year of the club's calendar (2026, or 1405 under `persian`) whose birthday it greets.
+    var greetingYear: UInt16 = 0
     /// Capture, void, reverse, refund: the key of the operation they act on.
     var originalKey: IdempotencyKey = .zero
     /// Replace and transferIn: the new card. Profile: the referrer's card.

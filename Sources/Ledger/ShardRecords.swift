@@ -114,6 +114,10 @@ enum CommandKind: UInt8, BitwiseCopyable {
     /// (`points.expiring`): no key, the member's first card, the member and the day; its balance is the
     /// amounts of the day's lots it marked told (ShardState+Notices.swift).
     case notice = 28
+    /// A member greeted on their birthday (`member.birthday`): the member's first card, the year of the club's
+    /// calendar, and a request key derived from both (`IdempotencyKey.birthday`), so the greeting happens at most
+    /// once per member and year across restarts, replays and crashes (ShardState+Birthdays.swift).
+    case birthday = 29
 
     /// Either destination half of a transfer (they share a record layout and `applyTransferIn`).
     var isTransferIn: Bool { self == .transferIn || self == .transferInNewCard }

@@ -124,6 +124,7 @@ extension ShardState {
         case .link, .attach: return performLink(&command)
         case .giftLoad: return performGiftLoad(command)
         case .giftUse: return performGiftUse(command)
+        case .birthday: return performBirthday(command)
         case .none, .transferIn, .transferInNewCard, .forwardCard, .transferDone, .expireLots, .notice, .inspect:
             preconditionFailure("not a client command: \(command.kind)")
         }

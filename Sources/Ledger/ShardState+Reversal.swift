@@ -112,7 +112,7 @@ extension ShardState {
         case .giftUse:
             return undoGiftUse(original, &result)
         case .void, .reverse, .block, .replace, .link, .attach, .forwardCard, .transferIn, .transferInNewCard,
-            .transferDone, .expireLots, .notice, .adjust, .inspect, .giftLoad, .engage, .lotteryEntry, .none:
+            .transferDone, .expireLots, .notice, .birthday, .adjust, .inspect, .giftLoad, .engage, .lotteryEntry, .none:
             result.status = .notPermitted
             return false
         }

@@ -74,6 +74,9 @@ final class ShardState: @unchecked Sendable {
     let engagements: EngagementTable
     /// A card per member for the shard's own notices and sweeps (derived, not in snapshots).
     let memberCards: MemberCardIndex
+    /// The member the next birthday greeting step starts at (not in snapshots: the remembered keys say who was
+    /// greeted).
+    var birthdayCursor: Int32 = 0
     /// Where inspections (`LedgerOperation.inspect`) are left for the admin API; nil during read-only recovery.
     var inspections: InspectionBoard?
     /// The shard thread's id once it runs (0 during recovery, which runs before it on the opening thread).

@@ -70,7 +70,7 @@ extension WALRecord {
             change.giftMinor = command.kind == .giftLoad ? command.amountMinor : -command.amountMinor
             change.giftPaysBalance = body.status == .partiallyApproved
             guard change.giftMinor != 0 else { return nil }
-        case .hold, .balance, .block, .transferDone, .expireLots, .notice, .forwardCard, .none, .inspect:
+        case .hold, .balance, .block, .transferDone, .expireLots, .notice, .birthday, .forwardCard, .none, .inspect:
             return nil
         default:
             break
@@ -97,8 +97,9 @@ extension WALRecord {
         case .link, .attach: "link"
         case .lotteryEntry: "lottery"
         // A forwarding card's record lives on the card's shard and changes no value (the member's shard decides
-        // for it); a notice tells, it changes nothing; a sweep's record holds what expired, not the balance after.
-        case .hold, .balance, .block, .transferDone, .expireLots, .notice, .forwardCard, .none, .inspect: nil
+        // for it); a notice or a birthday greeting tells, it changes nothing; a sweep's record holds what expired,
+        // not the balance after.
+        case .hold, .balance, .block, .transferDone, .expireLots, .notice, .birthday, .forwardCard, .none, .inspect: nil
         }
     }
 }

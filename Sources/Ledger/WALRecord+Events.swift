@@ -76,6 +76,8 @@ extension WALRecord {
                     LedgerEvent.Field("days", Int64(command.noticeDay) - today),
                     LedgerEvent.Field("expiresOnDay", Int64(command.noticeDay)),
                 ])
+        case .birthday:
+            made.add("member.birthday", [LedgerEvent.Field("year", Int64(command.greetingYear))])
         case .hold, .void, .balance, .transferIn, .transferInNewCard, .transferDone, .link, .attach, .forwardCard,
             .giftUse:
             // A hold changes nothing until captured; a balance inquiry nothing; a replacement's halves are told
@@ -135,7 +137,8 @@ struct EventList {
         if let reason { fields.insert(LedgerEvent.Field("reason", reason), at: 0) }
         events.append(
             LedgerEvent(
-                type: type, sequence: sequence, index: events.count, timeMs: body.timeMs, card: body.command.cardHash,
+                type: type, sequence: sequence, index: events.count, timeMs: body.timeMs,
+                member: body.member ?? body.command.cardHash,
                 masked: body.command.masked, fields: fields, otherCard: otherCard))
     }
 

@@ -53,6 +53,10 @@ enum WALRecord {
         /// What an approved reversal or refund gave back and took back (the undone change, as its reply said), so
         /// its event tells the amount without recomputing it; nil in records written before it was kept.
         var undone: UndoneAmounts? = nil
+        /// The member's key (its first card on its shard, the admin API's member id) when the record's card is
+        /// another of its cards — a linked, replacing or forwarding card — so its events name the member; nil when
+        /// the card is the member's own first card, and in records written before it was kept.
+        var member: CardHash? = nil
     }
 
     /// The amounts an undo moved: `credited` returned to the member, `debited` taken back.
@@ -64,6 +68,8 @@ enum WALRecord {
     /// The body's flags byte (byte 5, zero in records written before it was used): bit 0, the undone amounts
     /// follow the admin stamp at the end of the body.
     static let bodyFlagUndone: UInt8 = 1
+    /// Bit 1: the member's key (`Body.member`, 16 bytes) ends the body, after the undone amounts.
+    static let bodyFlagMember: UInt8 = 2
 
     static func alignedLength(bodyLength: Int) -> Int { (headerBytes + bodyLength + 7) & ~7 }
 
@@ -114,7 +120,7 @@ enum WALRecord {
         writer.put(body.status.rawValue)
         // The merchant a hold or capture names is not logged (the masks it resolved to are), nor is its bit.
         writer.put(UInt8(truncatingIfNeeded: options >> 8))
-        writer.put(body.undone == nil ? UInt8(0) : bodyFlagUndone)
+        writer.put((body.undone == nil ? 0 : bodyFlagUndone) | (body.member == nil ? 0 : bodyFlagMember))
         writer.put(UInt16(0))
         writer.put(body.timeMs)
         writer.put(command.key)
@@ -157,6 +163,10 @@ enum WALRecord {
             precondition(command.kind == .reverse || command.kind == .refund, "undone amounts on an undo only")
             writer.put(undone.credited)
             writer.put(undone.debited)
+        }
+        if let member = body.member {
+            precondition(member != command.cardHash && member != CardHash(high: 0, low: 0), "a member key of its own")
+            writer.put(member)
         }
         return writer.offset
     }
@@ -223,6 +233,8 @@ enum WALRecord {
             encodeSweepRange(command, &writer)
         case .notice:
             encodeNotice(command, &writer)
+        case .birthday:
+            encodeBirthday(command, &writer)
         case .enrol, .balance, .block, .none:
             break
         }
@@ -236,7 +248,7 @@ enum WALRecord {
             let optionsLow = reader.get(UInt8.self), let assetRaw = reader.get(UInt8.self),
             let asset = Asset(rawValue: assetRaw), let statusRaw = reader.get(UInt8.self),
             let status = LedgerStatus(rawValue: statusRaw), let optionsHigh = reader.get(UInt8.self),
-            let flags = reader.get(UInt8.self), flags & ~bodyFlagUndone == 0, reader.get(UInt16.self) == 0,
+            let flags = reader.get(UInt8.self), flags & ~(bodyFlagUndone | bodyFlagMember) == 0, reader.get(UInt16.self) == 0,
             let timeMs = reader.get(Int64.self), let key = reader.key(), let digest = reader.digest(),
             let cardHash = reader.cardHash(), let masked = reader.get(UInt64.self),
             let balanceAfter = reader.amounts(),
@@ -258,8 +270,14 @@ enum WALRecord {
             else { return nil }
             undone = UndoneAmounts(credited: credited, debited: debited)
         }
+        var member: CardHash?
+        if flags & bodyFlagMember != 0 {
+            guard let key = reader.cardHash(), key != cardHash, key != CardHash(high: 0, low: 0) else { return nil }
+            member = key
+        }
         guard reader.offset == length else { return nil }
-        return Body(command: command, timeMs: timeMs, status: status, balanceAfter: balanceAfter, undone: undone)
+        return Body(
+            command: command, timeMs: timeMs, status: status, balanceAfter: balanceAfter, undone: undone, member: member)
     }
 
     /// The admin stamp (option `admin`), last in the body: operation id (never zero), actor, role, reason, six
@@ -376,6 +394,8 @@ enum WALRecord {
             return decodeSweepRange(&command, &reader)
         case .notice:
             return decodeNotice(&command, &reader)
+        case .birthday:
+            return decodeBirthday(&command, &reader)
         case .enrol, .balance, .block, .none:
             break
         }

@@ -52,6 +52,8 @@ public final class Program: Sendable {
     public let expiry: ExpiryPolicy
     /// Days before a lot expires that its member is told (0: never); the ledger's notice step reads it.
     public let expiryNoticeDays: Int
+    /// Whether members are greeted on their birthday (`member.birthday`); the ledger's greeting step reads it.
+    public let birthdayGreeting: Bool
 
     /// Validates `configuration` and builds the tables.
     public convenience init(configuration: ProgramConfiguration) throws(ProgramConfigurationError) {
@@ -88,6 +90,7 @@ public final class Program: Sendable {
         redemption = configuration.redemption
         expiry = configuration.expiry
         expiryNoticeDays = Int(configuration.expiryNoticeDays)
+        birthdayGreeting = configuration.birthdayGreeting
     }
 
     /// Parses, validates and loads a JSON configuration (docs/loyalty-rules.md).

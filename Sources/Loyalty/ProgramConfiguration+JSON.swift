@@ -25,6 +25,7 @@ extension ProgramConfiguration {
         let calendarSystem = try readCalendar(reader)
         let utcOffsetMinutes = try readUTCOffset(reader)
         let calendar = ClubCalendar(system: calendarSystem, utcOffsetMinutes: utcOffsetMinutes)
+        let notifications = try readNotifications(reader.child("notifications"))
         let configuration = ProgramConfiguration(
             version: try reader.integer("version"),
             currencyCode: try reader.integer("currency", as: UInt16.self),
@@ -40,7 +41,7 @@ extension ProgramConfiguration {
             expiry: try readExpiry(reader.child("expiry")),
             calendar: calendarSystem, utcOffsetMinutes: utcOffsetMinutes,
             engagement: try readEngagement(reader.child("engagement")),
-            expiryNoticeDays: try readNotifications(reader.child("notifications")))
+            expiryNoticeDays: notifications.expiryNoticeDays, birthdayGreeting: notifications.birthdayGreeting)
         try configuration.validate()
         return configuration
     }

@@ -37,6 +37,8 @@ public struct ProgramConfiguration: Sendable, Equatable {
     public var utcOffsetMinutes: Int
     /// Days before a lot expires that its member is told (`points.expiring`); 0: never told.
     public var expiryNoticeDays: Int64
+    /// Whether members are greeted on their birthday (`member.birthday`); false: never.
+    public var birthdayGreeting: Bool
 
     public init(
         version: Int64, currencyCode: UInt16, groups: [MerchantGroup] = [], merchants: [Merchant] = [],
@@ -44,7 +46,7 @@ public struct ProgramConfiguration: Sendable, Equatable {
         campaigns: [Campaign] = [], tiers: TierConfiguration? = nil, offers: [Offer] = [],
         events: EventBonuses = EventBonuses(), redemption: RedemptionPolicy = RedemptionPolicy(),
         expiry: ExpiryPolicy = ExpiryPolicy(), calendar: CalendarSystem = .gregorian, utcOffsetMinutes: Int = 0,
-        engagement: [EngagementRule] = [], expiryNoticeDays: Int64 = 0
+        engagement: [EngagementRule] = [], expiryNoticeDays: Int64 = 0, birthdayGreeting: Bool = false
     ) {
         self.version = version
         self.currencyCode = currencyCode
@@ -62,6 +64,7 @@ public struct ProgramConfiguration: Sendable, Equatable {
         self.calendar = calendar
         self.utcOffsetMinutes = utcOffsetMinutes
         self.expiryNoticeDays = expiryNoticeDays
+        self.birthdayGreeting = birthdayGreeting
     }
 }
 

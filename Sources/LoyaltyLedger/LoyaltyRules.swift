@@ -89,6 +89,12 @@ final class LoyaltyRules: DecisionRules {
 
     var expiryNoticeDays: Int { program.expiryNoticeDays }
 
+    var greetsBirthdays: Bool { program.birthdayGreeting }
+
+    func birthdayGreetingYear(month: UInt8, day: UInt8, atTimeMs timeMs: Int64) -> Int? {
+        program.birthdayGreetingYear(month: Int(month), day: Int(day), atTimeMs: timeMs)
+    }
+
     func engage(_ type: EngagementType, timeMs: Int64, counted: EngagementCount) -> EngagementDecision {
         let identifier = MerchantName(high: type.high, low: type.low).identifier
         switch program.engage(identifier, timeMs: timeMs, period: counted.period, count: counted.count) {

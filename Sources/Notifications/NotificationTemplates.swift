@@ -50,6 +50,10 @@ public enum NotificationTemplates {
             "کارت هدیه شما به مبلغ {amount} شارژ شد.",
             "Your gift card was loaded with {amount}."
         ),
+        "member.birthday": (
+            "تولدتان مبارک! باشگاه مشتریان بهترین‌ها را برای سال تازه‌تان آرزو می‌کند.",
+            "Happy birthday! Your loyalty club wishes you all the best for the year ahead."
+        ),
         "points.reversed": (
             "تراکنش لغو شده از حساب شما برگشت خورد. مانده: {balance} امتیاز.",
             "A cancelled transaction was taken back. Balance: {balance} points."

@@ -23,7 +23,9 @@ final class LedgerEventSource: EventSource, @unchecked Sendable {
     struct Counters {
         var eventsProduced: UInt64 = 0
         var recordsRead: UInt64 = 0
-        /// Records given up before delivery (deleted past the hold's bound) or unreadable by this build.
+        /// Records given up before delivery (deleted past the hold's bound) or unreadable by this build, counted
+        /// once: by the reader when it finds them gone (`recordsSkipped`), never again for the hold's release of
+        /// the same records.
         var recordsDropped: UInt64 = 0
         var recordsWithoutEvents: UInt64 = 0
         var readFailures: UInt64 = 0
@@ -178,7 +180,10 @@ final class LedgerOutbox: Sendable {
 
     func stop() { for source in sources { source.stop() } }
 
-    /// Every shard's counters, summed; `recordsDropped` includes the records snapshots released past the bound.
+    /// Every shard's counters, summed. `recordsDropped` is the readers' count of records they found deleted (or
+    /// could not read): a record a snapshot released past the bound is counted when the reader reaches the gap,
+    /// and a released record the reader had already read is not lost (its events are in the buffer) until a
+    /// restart, whose reader then counts it. Adding the hold's `recordsReleased` too counted such records twice.
     var counters: LedgerEventSource.Counters {
         var total = LedgerEventSource.Counters()
         for counters in sources.map(\.counters) {
@@ -188,7 +193,6 @@ final class LedgerOutbox: Sendable {
             total.recordsWithoutEvents += counters.recordsWithoutEvents
             total.readFailures += counters.readFailures
         }
-        total.recordsDropped += consumer.recordsReleased
         return total
     }
 }

@@ -4,7 +4,7 @@ import LoyaltyLedger
 import Notifications
 
 /// A ledger event as a webhook receives it: the id `sSHARD-SEQUENCE-INDEX`, the member as the admin API names it
-/// (`mbr_` and the card's keyed hash), the masked card, and `data` with codes named (tiers by the rules in force,
+/// (`mbr_` and the keyed hash of the member's first card, whichever of its cards the record names), the masked card, and `data` with codes named (tiers by the rules in force,
 /// bonus, block and adjustment reasons by their words).
 enum LedgerEventText {
     static func notification(_ event: LedgerEvent, shard: Int, decider: LoyaltyDecider) -> NotificationEvent {
@@ -31,7 +31,7 @@ enum LedgerEventText {
         if event.otherCard != .none { data.append(EventField("newCard", event.otherCard.description)) }
         return NotificationEvent(
             id: "s\(shard)-\(event.sequence)-\(event.index)", type: event.type, timeMs: event.timeMs,
-            memberId: AdminIdentifier.member(event.card), card: event.masked.description, data: data)
+            memberId: AdminIdentifier.member(event.member), card: event.masked.description, data: data)
     }
 
     static func name(_ names: [String], _ code: Int64) -> String {

@@ -77,7 +77,7 @@ import Testing
         let events = WALRecord.events(of: decoded, sequence: 3, decider: nil) ?? []
         #expect(events.map(\.type) == ["points.expiring"])
         #expect(events.first?.value("points") == 9 && events.first?.value("days") == 4)
-        #expect(events.first?.card == card(7).hash(key0: LotHarness.cardHashKey.0, key1: LotHarness.cardHashKey.1))
+        #expect(events.first?.member == card(7).hash(key0: LotHarness.cardHashKey.0, key1: LotHarness.cardHashKey.1))
         // Day 0: not a record any writer writes.
         buffer.storeBytes(of: Int32(0), toByteOffset: length - 4, as: Int32.self)
         #expect(WALRecord.decodeBody(buffer, length: length) == nil)
@@ -194,7 +194,7 @@ import Testing
         earnLot(ledger, &requests, 5, 2, inDays: 7)
         let third = try events("points.expiring", atLeast: 5)
         #expect(third.count == 5, "after the snapshot too: \(Self.told(third))")
-        #expect(Set(third.map { "\($0.card) \($0.value("expiresOnDay") ?? 0)" }).count == 5, "no (member, day) twice")
+        #expect(Set(third.map { "\($0.member) \($0.value("expiresOnDay") ?? 0)" }).count == 5, "no (member, day) twice")
 
         clock.advance(byMs: 3 * LotTerms.millisecondsPerDay)  // the lots of day 5 are due, those of day 6 not yet
         let expired = try events("points.expired", atLeast: 2)

@@ -91,7 +91,7 @@ import Testing
         #expect(live[4].value("pointsChange") == -20 && live[4].value("creditChange") == 0, "the record says so")
         #expect(live[5].value("points") == 15 && live[5].value("reason") == 5 && live[5].value("balance") == 75)
         #expect(live[6].value("reason") == 1)
-        #expect(Set(live.map(\.card)) == [ledger.cardHash(of: card(1))] && live.allSatisfy { $0.masked != .none })
+        #expect(Set(live.map(\.member)) == [ledger.cardHash(of: card(1))] && live.allSatisfy { $0.masked != .none })
         ledger.close()
 
         let reopened = try Ledger.open(directory: directory.path, configuration: configuration())

@@ -2,7 +2,8 @@ import Testing
 
 @testable import Loyalty
 
-/// The rules' `notifications` section: how many days before lots expire their member is told, checked strictly.
+/// The rules' `notifications` section: how many days before lots expire their member is told, and whether members are
+/// greeted on their birthday, checked strictly.
 @Suite struct ExpiryNoticeRuleTests {
     static func configuration(_ notifications: String) throws(ProgramConfigurationError) -> ProgramConfiguration {
         try ProgramConfiguration.fromJSON(Array(#"{"version": 1, "currency": 364, "notifications": \#(notifications)}"#.utf8))
@@ -29,6 +30,21 @@ import Testing
             (#"{"expiryNoticeDays": 1.5}"#, "notifications.expiryNoticeDays"),
             (#"{"expiryNoticeDay": 7}"#, "notifications.expiryNoticeDay"),
             (#"[]"#, "notifications"),
+        ]
+        for (section, keyPath) in cases {
+            let error = Self.error(section)
+            #expect(error?.keyPath == keyPath, "\(section): \(String(describing: error))")
+        }
+    }
+
+    @Test("birthdayGreeting is a boolean (absent: false); a string, a number or a misspelt key is an error naming its key")
+    func birthdayGreetingKey() throws {
+        #expect(try Program(configuration: Self.configuration(#"{"birthdayGreeting": true}"#)).birthdayGreeting)
+        #expect(try Self.configuration(#"{"expiryNoticeDays": 3}"#).birthdayGreeting == false)
+        let cases: [(String, String)] = [
+            (#"{"birthdayGreeting": "yes"}"#, "notifications.birthdayGreeting"),
+            (#"{"birthdayGreeting": 1}"#, "notifications.birthdayGreeting"),
+            (#"{"birthdayGreetings": true}"#, "notifications.birthdayGreetings"),
         ]
         for (section, keyPath) in cases {
             let error = Self.error(section)

@@ -37,7 +37,7 @@ struct NotificationPartsTests {
     @Test("Every contract event type has a Persian and an English text with every placeholder filled")
     func templates() {
         let source = TestEventSource(eventCount: 100, memberCount: 3)
-        #expect(NotificationTemplates.eventTypes.count == 12)
+        #expect(NotificationTemplates.eventTypes.count == 13)
         for type in NotificationTemplates.eventTypes {
             let base = source.event(at: 1)
             let event = NotificationEvent(
