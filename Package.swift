@@ -48,7 +48,7 @@ let package = Package(
             name: "SwitchCore",
             dependencies: [
                 "ISO8583", "Ledger", "Network", "Loyalty", "LoyaltyLedger", "HTTP", "Metrics", "AdminAccess",
-                "Notifications",
+                "Notifications", "CCRC32C", "COpenSSL",
             ],
             swiftSettings: strictSettings),
         // Where the ledger and the loyalty rules meet: the rules as the ledger's decider (`LoyaltyDecider`), the
