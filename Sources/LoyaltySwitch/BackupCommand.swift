@@ -26,6 +26,9 @@ enum BackupCommand {
         """
 
     static func backup(_ options: [String]) -> Int32 {
+        // A file size limit (`ulimit -f`) then fails the write with EFBIG, reported like a full disk, instead of
+        // killing the process half way.
+        signal(SIGXFSZ, SIG_IGN)
         guard let values = pairs(options, names: ["--data", "--to"]) else {
             return usageError("backup needs --data DIR --to BACKUP")
         }
@@ -42,6 +45,7 @@ enum BackupCommand {
     }
 
     static func restore(_ options: [String]) -> Int32 {
+        signal(SIGXFSZ, SIG_IGN)
         guard let values = pairs(options, names: ["--from", "--data"]) else {
             return usageError("restore needs --from BACKUP --data DIR")
         }
