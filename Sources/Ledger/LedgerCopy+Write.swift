@@ -60,10 +60,21 @@ extension LedgerCopy {
             let bytes = UnsafeRawBufferPointer(rebasing: piece[0..<count])
             if !isZero(bytes) { try FileIO.writeAll(output, bytes, offset: offset, path: path) }
             offset += Int64(count)
+            if offset % Int64(syncEveryBytes) == 0 { try flush(output, path: path, through: offset) }
         }
         try FileIO.truncate(output, length: size, path: path)
         try FileIO.syncAll(output, path: path)
         return path
+    }
+
+    /// Written bytes synced and dropped from the page cache every this many: the copy never leaves gigabytes of
+    /// dirty pages whose writeback the shards' fdatasync would queue behind, nor evicts the switch's pages for its
+    /// own (the copy is not read again).
+    static let syncEveryBytes = 8 << 20
+
+    static func flush(_ descriptor: Int32, path: String, through offset: Int64) throws(LedgerError) {
+        try FileIO.syncData(descriptor, path: path)
+        _ = posix_fadvise(descriptor, 0, off_t(offset), POSIX_FADV_DONTNEED)
     }
 
     static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {

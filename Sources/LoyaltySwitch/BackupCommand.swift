@@ -29,6 +29,8 @@ enum BackupCommand {
         // A file size limit (`ulimit -f`) then fails the write with EFBIG, reported like a full disk, instead of
         // killing the process half way.
         signal(SIGXFSZ, SIG_IGN)
+        // Behind the switch for the CPU on a shared machine, as the scheduled backup's thread is.
+        _ = nice(10)
         guard let values = pairs(options, names: ["--data", "--to"]) else {
             return usageError("backup needs --data DIR --to BACKUP")
         }

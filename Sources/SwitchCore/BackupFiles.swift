@@ -7,6 +7,8 @@
 enum BackupFiles {
     /// Entries of one directory a backup is willing to read (ours hold tens; more is not one of ours).
     static let entriesMax = 100_000
+    /// Bytes copied between two syncs of the copy (LedgerCopy.syncEveryBytes says why).
+    static let syncEveryBytes = 8 << 20
 
     static func open(_ path: String, flags: Int32, mode: mode_t = 0o600) throws(BackupError) -> Int32 {
         while true {
@@ -125,6 +127,11 @@ enum BackupFiles {
             let bytes = UnsafeRawBufferPointer(rebasing: piece[0..<count])
             if !isZero(bytes) { try write(output, bytes, offset: offset, path: destination) }
             offset += Int64(count)
+            if offset % Int64(syncEveryBytes) == 0 {
+                // As LedgerCopy: bounded dirty pages, so the shards' fdatasync never waits behind the copy.
+                try sync(output, path: destination)
+                _ = posix_fadvise(output, 0, off_t(offset), POSIX_FADV_DONTNEED)
+            }
         }
         if ftruncate(output, off_t(total)) != 0 { throw failure("ftruncate", destination) }
         try sync(output, path: destination)
