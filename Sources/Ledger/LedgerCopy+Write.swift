@@ -39,55 +39,14 @@ extension LedgerCopy {
         return max(snapshotSequence, lastRecord)
     }
 
-    /// Copies a pinned file by descriptor, leaving all-zero pieces as holes (a segment's unused preallocation);
-    /// the copy has the source's size. Returns the copy's path.
+    /// Copies a pinned file by descriptor (unused preallocation stays a hole); returns the copy's path.
     static func copy(
         _ file: PinnedFile, from source: String, to directory: String, bytesMax: Int64?
     ) throws(LedgerError) -> String {
         let path = directory + "/" + file.name
-        let size = try FileIO.fileSize(file.descriptor, path: source + "/" + file.name)
-        let output = try FileIO.openFile(path, flags: O_WRONLY | O_CREAT | O_EXCL)
-        defer { FileIO.closeFile(output) }
-        let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: copyPieceBytes, alignment: 4096)
-        defer { piece.deallocate() }
-        var offset: Int64 = 0
-        while offset < size {
-            let wanted = Int(min(Int64(copyPieceBytes), size - offset))
-            let count = try FileIO.readFully(
-                file.descriptor, UnsafeMutableRawBufferPointer(rebasing: piece[0..<wanted]), offset: offset,
-                path: source + "/" + file.name)
-            if count == 0 { break }
-            let bytes = UnsafeRawBufferPointer(rebasing: piece[0..<count])
-            if !isZero(bytes) { try FileIO.writeAll(output, bytes, offset: offset, path: path) }
-            offset += Int64(count)
-            if offset % Int64(syncEveryBytes) == 0 { try flush(output, path: path, through: offset) }
-        }
-        try FileIO.truncate(output, length: size, path: path)
-        try FileIO.syncAll(output, path: path)
+        try FileCopy.copy(
+            descriptor: file.descriptor, source: source + "/" + file.name, to: path, length: nil, allocate: false)
         return path
-    }
-
-    /// Written bytes synced and dropped from the page cache every this many: the copy never leaves gigabytes of
-    /// dirty pages whose writeback the shards' fdatasync would queue behind, nor evicts the switch's pages for its
-    /// own (the copy is not read again).
-    static let syncEveryBytes = 8 << 20
-
-    static func flush(_ descriptor: Int32, path: String, through offset: Int64) throws(LedgerError) {
-        try FileIO.syncData(descriptor, path: path)
-        _ = posix_fadvise(descriptor, 0, off_t(offset), POSIX_FADV_DONTNEED)
-    }
-
-    static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        var index = 0
-        while index + 8 <= bytes.count {
-            if bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self) != 0 { return false }
-            index += 8
-        }
-        while index < bytes.count {
-            if bytes[index] != 0 { return false }
-            index += 1
-        }
-        return true
     }
 
     /// Finds the last whole, checksum-valid record of the copied newest segment (the writer may have been in the

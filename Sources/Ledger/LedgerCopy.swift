@@ -30,8 +30,6 @@ public final class LedgerCopy {
 
     /// Listings of one shard tried before giving up (each retry follows a deletion between listing and open).
     public static let pinAttemptsMax = 16
-    /// Bytes read and written per step of a file copy.
-    static let copyPieceBytes = 1 << 20
 
     public let root: String
     var shards: [PinnedShard] = []

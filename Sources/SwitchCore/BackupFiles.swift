@@ -1,3 +1,5 @@
+import Ledger
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -7,8 +9,6 @@
 enum BackupFiles {
     /// Entries of one directory a backup is willing to read (ours hold tens; more is not one of ours).
     static let entriesMax = 100_000
-    /// Bytes copied between two syncs of the copy (LedgerCopy.syncEveryBytes says why).
-    static let syncEveryBytes = 8 << 20
 
     static func open(_ path: String, flags: Int32, mode: mode_t = 0o600) throws(BackupError) -> Int32 {
         while true {
@@ -52,20 +52,6 @@ enum BackupFiles {
         return done
     }
 
-    static func write(
-        _ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, offset: Int64, path: String
-    ) throws(BackupError) {
-        var done = 0
-        while done < bytes.count {
-            let count = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw failure("write at byte \(offset + Int64(done))", path)
-            }
-            done += count
-        }
-    }
-
     static func sync(_ descriptor: Int32, path: String) throws(BackupError) {
         while fsync(descriptor) != 0 {
             if errno != EINTR { throw failure("fsync", path) }
@@ -101,45 +87,14 @@ enum BackupFiles {
         return names.sorted()
     }
 
-    /// Copies the first `length` bytes of `source` (all when nil) to a new file `destination`, synced. With
-    /// `sparse`, all-zero pieces stay holes and the copy is given the length anyway. Returns the bytes copied.
+    /// `FileCopy.copy` (the ledger's copy loop) with its error as a `BackupError`.
     @discardableResult
     static func copy(
         _ source: String, to destination: String, length: Int64? = nil, allocate: Bool = false
     ) throws(BackupError) -> Int64 {
-        let input = try open(source, flags: O_RDONLY)
-        defer { close(input) }
-        let total: Int64
-        if let length { total = length } else { total = try size(input, path: source) }
-        let output = try open(destination, flags: O_WRONLY | O_CREAT | O_EXCL)
-        defer { close(output) }
-        if allocate && total > 0 {
-            let result = posix_fallocate(output, 0, off_t(total))
-            guard result == 0 else { throw failure("posix_fallocate of \(total) bytes", destination, result) }
+        do { return try FileCopy.copy(source, to: destination, length: length, allocate: allocate) } catch {
+            throw BackupError(error.description)
         }
-        let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: FileDigest.pieceBytes, alignment: 4096)
-        defer { piece.deallocate() }
-        var offset: Int64 = 0
-        while offset < total {
-            let wanted = Int(min(Int64(piece.count), total - offset))
-            let count = try read(input, into: UnsafeMutableRawBufferPointer(rebasing: piece[0..<wanted]), offset: offset, path: source)
-            guard count > 0 else { throw BackupError("\(source): ends at byte \(offset) before \(total)") }
-            let bytes = UnsafeRawBufferPointer(rebasing: piece[0..<count])
-            if !isZero(bytes) { try write(output, bytes, offset: offset, path: destination) }
-            offset += Int64(count)
-            if offset % Int64(syncEveryBytes) == 0 {
-                // As LedgerCopy: bounded dirty pages, so the shards' fdatasync never waits behind the copy.
-                try sync(output, path: destination)
-                _ = posix_fadvise(output, 0, off_t(offset), POSIX_FADV_DONTNEED)
-            }
-        }
-        if ftruncate(output, off_t(total)) != 0 { throw failure("ftruncate", destination) }
-        try sync(output, path: destination)
-        return total
-    }
-
-    static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        bytes.allSatisfy { $0 == 0 }
     }
 
     /// Where the last complete line of a file ends (0 when none): the part of an append-only line file that a
@@ -170,23 +125,10 @@ enum BackupFiles {
         return Array(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
     }
 
-    /// Writes a small file atomically: temp file, fsync, rename, fsync of the directory.
     static func writeAtomically(_ bytes: [UInt8], directory: String, name: String) throws(BackupError) {
-        let temporary = directory + "/" + name + ".tmp"
-        let descriptor = try open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        do throws(BackupError) {
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 8)
-            defer { buffer.deallocate() }
-            buffer.copyBytes(from: bytes)
-            try write(descriptor, UnsafeRawBufferPointer(buffer), offset: 0, path: temporary)
-            try sync(descriptor, path: temporary)
-        } catch {
-            close(descriptor)
-            throw error
+        do { try FileCopy.writeAtomically(bytes, directory: directory, name: name) } catch {
+            throw BackupError(error.description)
         }
-        close(descriptor)
-        guard rename(temporary, directory + "/" + name) == 0 else { throw failure("rename", temporary) }
-        try syncDirectory(directory)
     }
 
     /// Removes a directory tree a backup made (bounded by `entriesMax` per directory, depth by the layout).
