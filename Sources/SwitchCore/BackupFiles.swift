@@ -133,6 +133,10 @@ enum BackupFiles {
 
     /// Removes a directory tree a backup made (bounded by `entriesMax` per directory, depth by the layout).
     static func removeTree(_ path: String) {
+        guard isDirectory(path) else {
+            unlink(path)
+            return
+        }
         var pending = [path]
         var directories: [String] = []
         while let next = pending.popLast() {

@@ -67,7 +67,6 @@ public enum DataBackup {
             return
         }
         for name in (try? BackupFiles.list(target)) ?? [] { BackupFiles.removeTree(target + "/" + name) }
-        for name in (try? BackupFiles.list(target)) ?? [] { unlink(target + "/" + name) }
     }
 
     /// Copies a directory of files whole (skipping temp files and upload spools); a file that disappears while
