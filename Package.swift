@@ -48,7 +48,7 @@ let package = Package(
             name: "SwitchCore",
             dependencies: [
                 "ISO8583", "Ledger", "Network", "Loyalty", "LoyaltyLedger", "HTTP", "Metrics", "AdminAccess",
-                "Notifications", "Reports",
+                "Notifications", "Reports", "CCRC32C", "COpenSSL",
             ],
             swiftSettings: strictSettings),
         // Reports as streamed RFC 4180 CSV, read from a consistent view of the books (a checkpoint and the log

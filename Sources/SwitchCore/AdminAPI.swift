@@ -100,6 +100,7 @@ final class HealthHandler: HTTPHandler {
             json.member("status", "ok")
             if let notifier = metrics.notifier.withLock({ $0 }) { NotificationsAPI.writeHealth(notifier, outbox: metrics.outbox.withLock { $0 }, &json) }
             if let history = metrics.history.withLock({ $0 }) { SwitchServer.writeHistoryHealth(history, &json) }
+            if let backups = metrics.backups.withLock({ $0 }) { SwitchServer.writeBackupHealth(backups, &json) }
             json.endObject()
         }
     }

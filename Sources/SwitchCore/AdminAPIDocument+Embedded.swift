@@ -1858,6 +1858,44 @@ extension AdminAPIDocument {
                 "minimum": 0
               }
             }
+          },
+          "backup": {
+            "type": "object",
+            "description": "Present while scheduled backups are configured (docs/backup.md).",
+            "required": [
+              "directory",
+              "successes",
+              "failures"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "directory": {
+                "type": "string"
+              },
+              "lastSuccessAt": {
+                "type": "string",
+                "format": "date-time"
+              },
+              "lastDurationMs": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "lastBytes": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "successes": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "failures": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "lastFailure": {
+                "type": "string"
+              }
+            }
           }
         }
       },

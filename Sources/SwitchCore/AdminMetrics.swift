@@ -55,6 +55,8 @@ final class AdminMetrics: Sendable {
     let outbox = Mutex<LedgerOutbox?>(nil)
     /// The movements history's indexer (nil while `history` is off).
     let history = Mutex<HistoryIndexer?>(nil)
+    /// The scheduled backups (nil while `backup` is not configured).
+    let backups = Mutex<BackupSchedule?>(nil)
 
     init(loops: [LoopMetrics], ledger: Ledger, group: EventLoopGroup) {
         self.loops = loops
@@ -72,6 +74,7 @@ final class AdminMetrics: Sendable {
         writeAdmin(&text)
         writeNotifications(&text)
         writeHistory(&text)
+        writeBackups(&text)
         return text.bytes
     }
 

@@ -58,6 +58,7 @@ extension SwitchConfiguration {
         } else if let object = try reader.child("history") {
             history = try Self.history(object)
         }
+        if !reader.isNull("backup"), let object = try reader.child("backup") { backup = try Self.backup(object) }
         try reader.rejectUnknownKeys()
         // A completion must find its hold's key for as long as the hold lives.
         if holdExpiryMs > Int64(requestKeyRetentionHours) * 3_600_000 {

@@ -158,6 +158,8 @@ public struct SwitchConfiguration: Sendable {
     public var notifications: NotificationConfiguration?
     /// The members' movements history (specs/configuration.md, `history`); nil: off.
     public var history: HistoryConfiguration? = HistoryConfiguration()
+    /// Backups taken by the running switch (specs/configuration.md, `backup`); nil: none.
+    public var backup: BackupConfiguration?
     /// Tests and benchmarks only (`serve --notifications-test-source EVENTS:MEMBERS`, never from the file): the
     /// webhooks get `TestEventSource`'s events instead of the ledger's (which are still to come).
     public var notificationTestSource: (events: UInt64, members: UInt64)?

@@ -211,6 +211,7 @@ public final class SwitchServer: @unchecked Sendable {
         group.start()
         adminGroup?.start()
         notificationsGroup?.start()
+        startBackups()
     }
 
     /// Descriptors the switch keeps beside its connections and the ledger's reserve: a TLS reload's files, the
@@ -264,6 +265,7 @@ public final class SwitchServer: @unchecked Sendable {
         stopNotifications()
         imports?.stopAll()  // each ends its batch and is marked interrupted before the ledger closes
         stopHistory()
+        stopBackups()
         let (read, answered) = requestCounts()
         log.info("requests read since start: \(read), answered: \(answered)", priority: .essential)
         for (address, context) in tlsListeners { log.info("TLS on \(address): \(context.statistics.summary)") }

@@ -37,6 +37,22 @@ enum AdminAccessClient {
         return try answer(arguments, label: "\(method) \(path)")
     }
 
+    /// A POST with a JSON body (and an Idempotency-Key when given), for suites that start the switch themselves.
+    static func post(
+        _ port: UInt16, _ path: String, token: String, _ body: String, key: String? = nil
+    ) throws -> AdminAnswer {
+        try call(port, "POST", path, token: token, body: body, key: key)
+    }
+
+    /// The card id and member id of `pan` (lookup must answer 200).
+    static func cardId(_ port: UInt16, token: String, pan: String) throws -> (card: String, member: String) {
+        let answer = try post(port, "/v1/cards/lookup", token: token, #"{"pan":"\#(pan)"}"#)
+        guard answer.code == 200, let card = answer.json["card"] as? [String: Any], let id = card["id"] as? String,
+            let member = card["memberId"] as? String
+        else { throw SwitchTestError("lookup: \(answer.code) \(answer.body)") }
+        return (id, member)
+    }
+
     /// Runs curl with `arguments` (which ask for `-i` and `-w "\n%{http_code}"`) and splits what it printed.
     static func answer(_ arguments: [String], label: String) throws -> AdminAnswer {
         let result = try AdminClient.curl(arguments)

@@ -52,10 +52,10 @@ struct AdminDashboardTests {
         terminal.merchant = "SHOPB"
         #expect(try client.exchange(terminal.purchase(Wire.card(2, test: 71), 50_000)).code == "00")
         #expect(try client.exchange(terminal.redeem(Wire.card(3, test: 71), 10)).code == "14")
-        let enrolled = try AdminMembersAndCardsTests.post(
+        let enrolled = try AdminAccessClient.post(
             port, "/v1/members", token: admin, #"{"pan":"\#(Wire.card(4, test: 71))"}"#)
         let member = try #require(enrolled.json["id"] as? String)
-        let adjusted = try AdminMembersAndCardsTests.post(
+        let adjusted = try AdminAccessClient.post(
             port, "/v1/members/\(member)/adjustments", token: admin,
             #"{"asset":"credit","amount":2500,"reason":"goodwill"}"#)
         #expect(adjusted.code == 201 || adjusted.code == 200, "\(adjusted.body)")

@@ -13,7 +13,7 @@ struct AdminDurableWriteTests {
     static func start(_ directory: ScratchDirectory) throws -> (SwitchProcess, String, String, SwitchSettings) {
         let settings = SwitchSettings.admin(["requestsPerSecondPerToken": 100_000])
         let (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: settings)
-        let enrolled = try AdminMembersAndCardsTests.post(
+        let enrolled = try AdminAccessClient.post(
             server.adminPort!, "/v1/members", token: admin, #"{"pan":"\#(Wire.card(9, test: 1304))"}"#)
         let member = try #require(enrolled.json["id"] as? String, "\(enrolled.body)")
         return (server, admin, member, settings)
@@ -49,13 +49,13 @@ struct AdminDurableWriteTests {
         #expect(Set(entries.compactMap { $0["operation"] as? Int }).count == entries.count)
         let path = "/v1/members/\(member)/adjustments"
         for (key, balance) in answered {
-            let again = try AdminMembersAndCardsTests.post(port, path, token: admin, Self.body, key: key)
+            let again = try AdminAccessClient.post(port, path, token: admin, Self.body, key: key)
             #expect(again.code == 201 && again.json["balanceAfter"] as? Int == balance, "\(key): \(again.body)")
             #expect(again.header("Idempotency-Replayed") == "true", "\(key)")
         }
         if let (key, _) = answered.first {
             let other = #"{"asset":"points","amount":2,"reason":"goodwill"}"#
-            let conflict = try AdminMembersAndCardsTests.post(port, path, token: admin, other, key: key)
+            let conflict = try AdminAccessClient.post(port, path, token: admin, other, key: key)
             #expect(conflict.code == 409, "\(conflict.body)")
         }
         #expect(try points() == durable, "the repeats changed nothing")
@@ -97,7 +97,7 @@ struct AdminDurableWriteTests {
         var answered: [(key: String, balance: Int)] = []
         for number in 1...20 {
             let key = "lost-\(number)"
-            let answer = try AdminMembersAndCardsTests.post(
+            let answer = try AdminAccessClient.post(
                 port, "/v1/members/\(member)/adjustments", token: admin, Self.body, key: key)
             #expect(answer.code == 201, "\(answer.body)")
             answered.append((key, try #require(answer.json["balanceAfter"] as? Int)))

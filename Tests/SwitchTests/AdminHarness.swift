@@ -107,11 +107,7 @@ final class AdminHarness {
 
     /// The card id of `pan` and its member's, looked up as `token` (the answer must be 200).
     func cardId(_ pan: String, as token: String) throws -> (card: String, member: String) {
-        let answer = try post("/v1/cards/lookup", token: token, #"{"pan":"\#(pan)"}"#)
-        guard answer.code == 200, let card = answer.json["card"] as? [String: Any], let id = card["id"] as? String,
-            let member = card["memberId"] as? String
-        else { throw SwitchTestError("lookup: \(answer.code) \(answer.body)") }
-        return (id, member)
+        try AdminAccessClient.cardId(port, token: token, pan: pan)
     }
 
     /// The member's points balance as `GET /v1/members/{id}` shows it (nil when it is not shown).

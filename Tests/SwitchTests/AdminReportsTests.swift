@@ -56,7 +56,7 @@ struct AdminReportsTests {
         let cafe = try AdminAccessClient.createUser(
             port, token: admin, name: "Cafe", role: "merchant", merchants: ["CAFE01"])
         let pans = [Wire.card(91, test: 16), Wire.card(92, test: 16)]
-        let enrolled = try AdminMembersAndCardsTests.post(
+        let enrolled = try AdminAccessClient.post(
             port, "/v1/members", token: admin, #"{"pan":"\#(pans[0])","name":"مریم, \"م\"","phone":"+989121234567"}"#)
         #expect(enrolled.code == 201, "\(enrolled.body)")
         let client = try SwitchClient(port: server.port)
@@ -67,8 +67,8 @@ struct AdminReportsTests {
         #expect(try client.exchange(florist.purchase(pans[0], 10_000)).code == "00")
         #expect(try client.exchange(cafeTerminal.redeem(pans[0], 30)).code == "00")
         #expect(try client.exchange(florist.purchase(pans[1], 5_000)).code == "00")
-        let (lostId, _) = try AdminMembersAndCardsTests.cardId(port, token: admin, pan: pans[1])
-        let blocked = try AdminMembersAndCardsTests.post(
+        let (lostId, _) = try AdminAccessClient.cardId(port, token: admin, pan: pans[1])
+        let blocked = try AdminAccessClient.post(
             port, "/v1/cards/\(lostId)/block", token: admin, #"{"reason":"lost"}"#)
         #expect(blocked.code == 200)
 

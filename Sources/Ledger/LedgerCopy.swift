@@ -1,0 +1,137 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A consistent copy of a ledger's files, taken while the ledger may be writing (docs/backup.md).
+///
+/// Why descriptors and not hard links or a request to the switch: a file the switch deletes after `pin` opened
+/// it (old segments and the old snapshot after a checkpoint, key runs after a compaction) stays readable through
+/// the open descriptor, on any filesystem, without the switch knowing a backup runs. Only the moment between
+/// listing a shard's directory and opening its files can race with a deletion; an open that finds a file gone
+/// lists the shard again (at most `pinAttemptsMax` times). Segments are never recycled, so a held descriptor never
+/// sees another segment's records.
+///
+/// Each shard's copy is its newest snapshot, the request-key runs beside it and every segment, the last one cut
+/// after its last whole, checksum-valid record (the rest zeroed) and its header saying those records were
+/// acknowledged: the copy opens as a ledger stopped at that sequence.
+public final class LedgerCopy {
+    struct PinnedFile {
+        var name: String
+        var descriptor: Int32
+    }
+
+    struct PinnedShard {
+        var directory: String
+        /// Snapshot and request-key runs, copied whole.
+        var files: [PinnedFile] = []
+        /// Log segments by first sequence.
+        var segments: [(firstSequence: UInt64, file: PinnedFile)] = []
+    }
+
+    /// Listings of one shard tried before giving up (each retry follows a deletion between listing and open).
+    public static let pinAttemptsMax = 16
+
+    public let root: String
+    var shards: [PinnedShard] = []
+    /// `ledger.meta` and `card-hash.key`, read when pinned (small, never rewritten while serving).
+    var rootFiles: [(name: String, bytes: [UInt8])] = []
+
+    /// Opens every file the copy needs; files deleted afterwards stay readable until `close`.
+    public init(root: String) throws(LedgerError) {
+        self.root = root
+        let metaPath = root + "/" + DataDirectory.metaName
+        guard FileIO.exists(metaPath) else { throw .incompatibleDirectory(reason: "\(root) is not a ledger data directory") }
+        let meta = try FileIO.readWholeFile(metaPath, bytesMax: 4096)
+        guard let limits = RecordedLimits(text: String(decoding: meta, as: UTF8.self)) else {
+            throw .incompatibleDirectory(reason: "\(metaPath) is not understood")
+        }
+        rootFiles = [
+            (DataDirectory.metaName, meta),
+            (DataDirectory.cardKeyName, try FileIO.readWholeFile(root + "/" + DataDirectory.cardKeyName, bytesMax: 64)),
+        ]
+        do throws(LedgerError) {
+            for shard in 0..<limits.shardCount {
+                shards.append(try Self.pin(DataDirectory.shardDirectory(root, shard: shard)))
+            }
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    /// Closes every held descriptor (the copy is done or abandoned).
+    public func close() {
+        for shard in shards {
+            for file in shard.files { FileIO.closeFile(file.descriptor) }
+            for segment in shard.segments { FileIO.closeFile(segment.file.descriptor) }
+        }
+        shards.removeAll()
+    }
+
+    /// Lists a shard and opens its newest snapshot, key runs and segments; lists again when one vanished.
+    static func pin(_ directory: String) throws(LedgerError) -> PinnedShard {
+        for _ in 0..<pinAttemptsMax {
+            var shard = PinnedShard(directory: directory)
+            let names = try FileIO.listDirectory(directory)
+            let snapshot = names.last { $0.hasPrefix("snapshot-") && $0.hasSuffix(".snap") }
+            let runs = names.filter { KeyRunHeader.range(ofFileName: $0) != nil }
+            var vanished = false
+            for name in (snapshot.map { [$0] } ?? []) + runs {
+                guard let file = try open(directory, name) else {
+                    vanished = true
+                    break
+                }
+                shard.files.append(file)
+            }
+            if !vanished { vanished = try !pinSegments(of: &shard, after: 0) }
+            if !vanished { return shard }
+            for file in shard.files { FileIO.closeFile(file.descriptor) }
+            for segment in shard.segments { FileIO.closeFile(segment.file.descriptor) }
+        }
+        throw .io(
+            operation: "pin (files kept vanishing between listing and opening; the ledger is checkpointing "
+                + "faster than the backup can list it)", path: directory, errno: ENOENT)
+    }
+
+    /// Opens the segments starting after `after`; false when one vanished before it was opened.
+    static func pinSegments(of shard: inout PinnedShard, after: UInt64) throws(LedgerError) -> Bool {
+        for segment in try WALReader.segments(in: shard.directory) where segment.firstSequence > after {
+            let name = String(segment.path.split(separator: "/").last!)
+            guard let file = try open(shard.directory, name) else { return false }
+            shard.segments.append((segment.firstSequence, file))
+        }
+        return true
+    }
+
+    /// Opens a file read-only; nil when it no longer exists.
+    static func open(_ directory: String, _ name: String) throws(LedgerError) -> PinnedFile? {
+        let path = directory + "/" + name
+        do throws(LedgerError) {
+            return PinnedFile(name: name, descriptor: try FileIO.openFile(path, flags: O_RDONLY))
+        } catch {
+            if case .io(_, _, let number) = error, number == ENOENT { return nil }
+            throw error
+        }
+    }
+
+    /// Pins segments created since `init` (the writer moved on to a new one): the copy then reaches as far as the
+    /// log did at this call. Call it after copying anything that must not be ahead of the ledger (audit entries).
+    public func catchUp() throws(LedgerError) {
+        for index in shards.indices {
+            let newest = shards[index].segments.last?.firstSequence ?? 0
+            guard try Self.pinSegments(of: &shards[index], after: newest) else {
+                throw .io(operation: "pin a new segment", path: shards[index].directory, errno: ENOENT)
+            }
+        }
+    }
+}
+
+extension Snapshot {
+    /// The sequence in a snapshot's file name (`snapshot-<sequence>.snap`); nil for any other name.
+    static func sequence(ofFileName name: String) -> UInt64? {
+        guard name.hasPrefix("snapshot-"), name.hasSuffix(".snap") else { return nil }
+        return UInt64(name.dropFirst(9).dropLast(5))
+    }
+}
