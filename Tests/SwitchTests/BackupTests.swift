@@ -60,7 +60,7 @@ import Testing
         var found: [String: (Int64, Int64)] = [:]
         for card in cards {
             let iso = try #require(try client.availablePointsRetrying(card, terminal: &terminal))
-            let (_, member) = try AdminMembersAndCardsTests.cardId(server.adminPort!, token: token, pan: card)
+            let (_, member) = try AdminAccessClient.cardId(server.adminPort!, token: token, pan: card)
             let answer = try AdminAccessClient.call(server.adminPort!, "GET", "/v1/members/\(member)", token: token)
             let points = try #require((answer.json["balances"] as? [String: Any])?["points"] as? Int)
             found[card] = (iso, Int64(points))
