@@ -1896,6 +1896,35 @@ extension AdminAPIDocument {
                 "type": "string"
               }
             }
+          },
+          "history": {
+            "type": "object",
+            "description": "Present once the movements history has something to tell: a gap (log records it never indexed), movements refused at history.membersMax, or read failures (docs/history.md). None of these makes the switch unhealthy.",
+            "required": [
+              "movements",
+              "recordsSkipped",
+              "movementsRefused",
+              "readFailures"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "movements": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "recordsSkipped": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "movementsRefused": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "readFailures": {
+                "type": "integer",
+                "minimum": 0
+              }
+            }
           }
         }
       },
