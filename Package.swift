@@ -138,7 +138,10 @@ let package = Package(
         // A webhook receiver for the notification tests (Python's http.server as a child process), shared by the
         // module's tests and the switch's end-to-end tests.
         // What several test modules share and no product needs: the seeded generator of randomized tests.
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .target(
+            name: "TestSupport", dependencies: ["CTestSpawn"], path: "Tests/TestSupport", swiftSettings: strictSettings),
+        // posix_spawn with closefrom for the tests' child processes (Foundation's Process.run crashes now and then).
+        .target(name: "CTestSpawn", path: "Tests/CTestSpawn"),
         .target(
             name: "WebhookTestSupport", path: "Tests/WebhookTestSupport", exclude: ["webhook_receiver.py"],
             swiftSettings: strictSettings),

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Glibc
 import ISO8583
 import Testing
@@ -32,31 +33,11 @@ struct TestCertificates {
 func runTool(_ path: String, _ arguments: [String], input: Data? = nil, timeout: Double = 60) throws -> (
     status: Int32, output: String
 ) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    let inputPipe = Pipe()
-    process.standardInput = input == nil ? FileHandle(forReadingAtPath: "/dev/null") : inputPipe
     do {
-        try process.run()
-    } catch {
-        throw SwitchTestError("cannot run \(path): \(error)")
+        return try ChildProcess.run(path, arguments, input: input, timeout: timeout)
+    } catch let failure as ChildProcess.Failure {
+        throw SwitchTestError(failure.description)
     }
-    if let input {
-        inputPipe.fileHandleForWriting.write(input)
-        try? inputPipe.fileHandleForWriting.close()
-    }
-    let deadline = Date().addingTimeInterval(timeout)
-    let collected = output.fileHandleForReading.readDataToEndOfFile()
-    while process.isRunning && Date() < deadline { usleep(5_000) }
-    if process.isRunning {
-        process.terminate()
-        throw SwitchTestError("\(path) did not finish in \(timeout) s")
-    }
-    return (process.terminationStatus, String(decoding: collected, as: UTF8.self))
 }
 
 /// Python's ssl module as an independent TLS client (Tests/SwitchTests/tls_client.py).

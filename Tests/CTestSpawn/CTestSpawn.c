@@ -1,0 +1,22 @@
+#define _GNU_SOURCE
+#include "CTestSpawn.h"
+#include <fcntl.h>
+#include <spawn.h>
+#include <unistd.h>
+
+extern char **environ;
+
+int ctestspawn_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int ctestspawn_spawn(const char *path, char *const argv[], int input_fd, int output_fd, pid_t *pid) {
+    posix_spawn_file_actions_t actions;
+    int result = posix_spawn_file_actions_init(&actions);
+    if (result != 0) return result;
+    posix_spawn_file_actions_adddup2(&actions, input_fd, 0);
+    posix_spawn_file_actions_adddup2(&actions, output_fd, 1);
+    posix_spawn_file_actions_adddup2(&actions, output_fd, 2);
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    result = posix_spawn(pid, path, &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    return result;
+}

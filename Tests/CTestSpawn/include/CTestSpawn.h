@@ -1,0 +1,12 @@
+#ifndef CTESTSPAWN_H
+#define CTESTSPAWN_H
+#include <sys/types.h>
+
+/// A pipe whose two ends close on exec (pipe2 with O_CLOEXEC, which Swift's Glibc module does not export).
+int ctestspawn_pipe(int fds[2]);
+
+/// posix_spawn of `path` with standard input from `input_fd`, standard output and error to `output_fd`, and every
+/// other descriptor closed in the child by posix_spawn_file_actions_addclosefrom_np (no /proc/self/fd listing).
+/// Returns 0 and sets *pid, or an errno value.
+int ctestspawn_spawn(const char *path, char *const argv[], int input_fd, int output_fd, pid_t *pid);
+#endif
