@@ -4,6 +4,8 @@ import Foundation
 import Glibc
 import HTTP
 import Ledger
+import Loyalty
+import LoyaltyLedger
 import Synchronization
 
 /// Runs one member import from a CSV file: reads it in `chunkBytes` pieces, checks each row, and writes the rows
@@ -42,6 +44,8 @@ final class MemberImporter: @unchecked Sendable {
     let actor: UInt64
     let role: UInt8
     let status: Mutex<MemberImportStatus>
+    /// The program's calendar when the import starts: the birthdays' (a rules reload meanwhile does not change it).
+    let calendar: CalendarSystem
     let clockMs: @Sendable () -> Int64
     /// Set to stop between batches (the switch is stopping): the import ends `interrupted`.
     let stopRequested = Atomic<Bool>(false)
@@ -68,6 +72,7 @@ final class MemberImporter: @unchecked Sendable {
         self.role = role
         self.clockMs = clockMs
         status = Mutex(MemberImportStatus(id: id, startedMs: clockMs()))
+        calendar = (door.ledger.configuration.decider as? LoyaltyDecider)?.program?.calendar.system ?? .gregorian
         replySerial = MemberImportReplies.shared.register(events)
     }
 
@@ -166,7 +171,7 @@ final class MemberImporter: @unchecked Sendable {
                 $0.reject(MemberImportRow.Problem(row: number, column: column, reason: reason))
             }
         case .fields(let number, let fields):
-            switch MemberImportRow.parse(fields, row: number) {
+            switch MemberImportRow.parse(fields, row: number, calendar: calendar) {
             case .failure(let problem):
                 status.withLock {
                     $0.rowsRead += 1

@@ -259,6 +259,35 @@ struct MemberImportTests {
         #expect(entries.filter { $0["action"] as? String == "members.adjust" }.count == count, "one balance each")
     }
 
+    @Test("under a persian program the birthday column is Jalali: 31 Shahrivar and 30 Esfand 1403 enrol, 30 Esfand 1402 is refused by row and column")
+    func jalaliBirthdays() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        var settings = Self.settings()
+        settings.rules = try PersianCalendarSwitchTests.fixtureRules()
+        let (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: settings)
+        defer { server.stop() }
+        let port = server.adminPort!
+        let file = directory.path + "/members.csv"
+        try Self.write(
+            [
+                Self.header, "\(Self.card(1, test: 5)),مریم,,1370-06-31,10,",
+                "\(Self.card(2, test: 5)),سارا,,1402-12-30,20,", "\(Self.card(3, test: 5)),رضا,,1403-12-30,30,",
+            ].joined(separator: "\n") + "\n", to: file)
+        let accepted = try Self.upload(port, token: admin, file: file)
+        let status = try Self.waitForEnd(port, token: admin, id: try #require(accepted.json["id"] as? String))
+        #expect(status["state"] as? String == "done" && status["rowsImported"] as? Int == 2, "\(status)")
+        let errors = try #require(status["errors"] as? [[String: Any]])
+        #expect(errors.count == 1 && errors.first?["row"] as? Int == 3 && errors.first?["column"] as? String == "birthday")
+        #expect((errors.first?["reason"] as? String)?.contains("Solar Hijri") == true, "\(errors)")
+        for (number, birthday, points) in [(1, "1370-06-31", 10), (3, "1403-12-30", 30)] {
+            let member = try Self.member(port, token: admin, pan: Self.card(number, test: 5))
+            #expect((member?["profile"] as? [String: Any])?["birthday"] as? String == birthday)
+            #expect(Self.balances(member)?.0 == points)
+        }
+        #expect(try Self.member(port, token: admin, pan: Self.card(2, test: 5)) == nil, "the refused row enrols nobody")
+    }
+
     @Test("import members on the command line: a progress line, the outcome line, refused while the switch serves")
     func offlineCommand() throws {
         let directory = ScratchDirectory()
