@@ -222,6 +222,31 @@ struct MemberImportTests {
         #expect(later.code == 202)
     }
 
+    @Test("a directory exactly full (admin.directoryMembersMax) after an import: a re-run skips every row, a new member is refused by row")
+    func fullDirectoryRerun() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let settings = Self.settings(["directoryMembersMax": 20])
+        let (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: settings)
+        defer { server.stop() }
+        let port = server.adminPort!
+        let file = directory.path + "/members.csv"
+        try Self.write(Self.bulkFile(20, test: 7), to: file)
+        let first = try Self.waitForEnd(
+            port, token: admin, id: try #require(try Self.upload(port, token: admin, file: file).json["id"] as? String))
+        #expect(first["rowsImported"] as? Int == 20, "\(first)")
+        let again = try Self.waitForEnd(
+            port, token: admin, id: try #require(try Self.upload(port, token: admin, file: file).json["id"] as? String))
+        #expect(again["rowsSkipped"] as? Int == 20 && again["rowsRejected"] as? Int == 0, "\(again)")
+        let more = directory.path + "/more.csv"
+        try Self.write("\(Self.header)\n\(Self.card(21, test: 7)),New,,,5,\n", to: more)
+        let full = try Self.waitForEnd(
+            port, token: admin, id: try #require(try Self.upload(port, token: admin, file: more).json["id"] as? String))
+        let errors = full["errors"] as? [[String: Any]] ?? []
+        #expect(full["rowsRejected"] as? Int == 1 && errors.first?["row"] as? Int == 2, "\(full)")
+        #expect((errors.first?["reason"] as? String)?.contains("directoryMembersMax") == true, "\(errors)")
+    }
+
     @Test("a shard queue far smaller than an import's requests in flight (ledgerQueueCapacity 64): refused requests are sent again, every row imported once")
     func fullShardQueue() throws {
         let directory = ScratchDirectory()
