@@ -2,12 +2,13 @@
 # Member import throughput (issue 16 item 1): ROWS members (Persian names, phones, birthdays, points and credit on
 # every row: three ledger changes and three audit entries per row) imported offline with
 # `loyalty-switch import members`, then the same file again (every row a repeat). Prints the wall time, rows per
-# second and the peak resident memory of each run. Usage: benchmarks/member-import.sh [ROWS] (default 1000000);
-# needs a release build (swift build -c release --product loyalty-switch).
+# second, the CPU seconds (user + system, all threads) and the peak resident memory of each run. Usage:
+# benchmarks/member-import.sh [ROWS] (default 1000000); needs a release build (swift build -c release --product
+# loyalty-switch); BINARY=path picks another build, SYNCS=1 counts fdatasync calls with strace (slower).
 set -eu
 cd "$(dirname "$0")/.."
 rows=${1:-1000000}
-binary=.build/release/loyalty-switch
+binary=${BINARY:-.build/release/loyalty-switch}
 work=$(mktemp -d /tmp/member-import-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 python3 - "$rows" "$work/members.csv" <<'PY'
@@ -31,12 +32,18 @@ PY
 size=$(du -h "$work/members.csv" | cut -f1)
 "$binary" admin init --data "$work/data" --name bench >/dev/null 2>&1
 for run in first repeat; do
+    trace=""
+    if [ "${SYNCS:-0}" = 1 ]; then trace="strace -f -c -e trace=fdatasync,fsync -o $work/syncs"; fi
     start=$(date +%s.%N)
-    /usr/bin/time -f "%M" -o "$work/rss" "$binary" import members "$work/members.csv" --data "$work/data" \
-        >"$work/out" 2>"$work/progress"
+    /usr/bin/time -f "%M %U %S" -o "$work/usage" $trace "$binary" import members "$work/members.csv" \
+        --data "$work/data" >"$work/out" 2>"$work/progress"
     end=$(date +%s.%N)
     seconds=$(echo "$end - $start" | bc)
-    echo "$run run: $rows rows ($size) in ${seconds}s: $(echo "$rows / $seconds" | bc) rows/s, peak RSS $(( $(cat "$work/rss") / 1024 )) MiB"
+    read -r rss user system <"$work/usage"
+    cpu=$(echo "$user + $system" | bc)
+    echo "$run run: $rows rows ($size) in ${seconds}s: $(echo "$rows / $seconds" | bc) rows/s, CPU ${cpu}s" \
+        "($(echo "scale=1; $cpu * 100000 / $rows" | bc) s per 100k rows), peak RSS $((rss / 1024)) MiB, load $(cut -d' ' -f1-3 /proc/loadavg)"
+    if [ -n "$trace" ]; then echo "  syncs: $(awk '/fdatasync|fsync/ {print $NF, $4}' "$work/syncs" | tr '\n' ' ')"; fi
     echo "  $(cat "$work/out")"
 done
 echo "data directory: $(du -sh "$work/data" | cut -f1) (log, audit journal and private file)"

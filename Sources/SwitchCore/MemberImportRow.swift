@@ -1,9 +1,11 @@
 import AdminAccess
 import Ledger
+import Loyalty
 
 /// A row of a member import (`pan,name,phone,birthday,points,credit`), checked field by field with the same rules
 /// as `POST /v1/members` and `POST /v1/members/{id}/adjustments`. Empty name, phone and birthday are absent; empty
-/// points and credit are zero.
+/// points and credit are zero. The birthday is a date of the program's calendar (`"calendar": "persian"`: Solar
+/// Hijri, as the club's members know their birthdays), its month and day the ledger's birthday.
 struct MemberImportRow {
     static let columns = ["pan", "name", "phone", "birthday", "points", "credit"]
     /// An opening balance is at most this (twelve digits, as an adjustment's amount).
@@ -37,8 +39,10 @@ struct MemberImportRow {
         return nil
     }
 
-    /// The row, or the first problem found in it (columns checked left to right).
-    static func parse(_ fields: [[UInt8]], row: Int) -> Result<MemberImportRow, Problem> {
+    /// The row, or the first problem found in it (columns checked left to right); birthdays in `calendar`.
+    static func parse(
+        _ fields: [[UInt8]], row: Int, calendar: CalendarSystem = .gregorian
+    ) -> Result<MemberImportRow, Problem> {
         func problem(_ column: String, _ reason: String) -> Result<MemberImportRow, Problem> {
             .failure(Problem(row: row, column: column, reason: reason))
         }
@@ -69,8 +73,8 @@ struct MemberImportRow {
             row.texts.phone = phone
         }
         if let birthday = texts[3] {
-            guard let (month, day) = Self.date(birthday) else {
-                return problem("birthday", "must be a date YYYY-MM-DD")
+            guard let (month, day) = Self.date(birthday, calendar: calendar) else {
+                return problem("birthday", Self.dateProblem(calendar))
             }
             row.texts.birthday = birthday
             row.profile.birthMonth = month
@@ -102,18 +106,27 @@ struct MemberImportRow {
         return .success(amount)
     }
 
-    /// Month and day of a Gregorian date `YYYY-MM-DD` that exists (29 February only in a leap year).
-    static func date(_ text: String) -> (UInt8, UInt8)? {
+    /// Month and day of a date `YYYY-MM-DD` that exists in `calendar` (29 February only in a Gregorian leap year,
+    /// 30 Esfand only in a Persian one).
+    static func date(_ text: String, calendar: CalendarSystem = .gregorian) -> (UInt8, UInt8)? {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
             parts.allSatisfy({ $0.utf8.allSatisfy { (0x30...0x39).contains($0) } }),
             let year = Int(parts[0]), let month = UInt8(parts[1]), let day = UInt8(parts[2]),
-            (1...12).contains(month), day >= 1
+            calendar.isDate(year: year, month: Int(month), day: Int(day))
         else { return nil }
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let lengths: [UInt8] = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-        guard day <= lengths[Int(month) - 1] else { return nil }
         return (month, day)
+    }
+
+    /// Why a birthday is refused, naming the calendar it is read in.
+    static func dateProblem(_ calendar: CalendarSystem) -> String {
+        switch calendar {
+        case .gregorian: return "must be a date YYYY-MM-DD"
+        case .persian:
+            return "must be a Solar Hijri date YYYY-MM-DD (the program's calendar is persian): years "
+                + "\(calendar.dateYears.lowerBound)...\(calendar.dateYears.upperBound), months 1-6 of 31 days, 7-11 "
+                + "of 30, Esfand 29 (30 in a leap year)"
+        }
     }
 
     /// The Luhn (mod 10) check over ASCII digits.

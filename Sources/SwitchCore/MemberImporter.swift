@@ -4,12 +4,16 @@ import Foundation
 import Glibc
 import HTTP
 import Ledger
+import Loyalty
+import LoyaltyLedger
 import Synchronization
 
 /// Runs one member import from a CSV file: reads it in `chunkBytes` pieces, checks each row, and writes the rows
-/// in batches of `rowsPerBatch` through the admin door to the ledger, like ISO 8583 traffic (many rows per shard
-/// batch, one fdatasync each), then their audit entries (the journal's group commit). Memory stays bounded
-/// whatever the file's size: one chunk, one batch, and the fingerprints of the cards seen (`cardsTrackedMax`).
+/// in passes of `rowsPerPass` (MemberImportPass) to the ledger, like ISO 8583 traffic (many rows per shard batch,
+/// one fdatasync each), then their audit entries as one journal unit per stage. Up to `passesInFlightMax` passes
+/// are in flight, each at its own stage, so one pass's enrolments are synced while another's balances or audit
+/// entries are: the syncs overlap instead of being waited for in turn. Memory stays bounded whatever the file's
+/// size: one chunk, the passes in flight, and the fingerprints of the cards seen (`cardsTrackedMax`).
 ///
 /// Each row goes through the paths of `POST /v1/members` and `POST /v1/members/{id}/adjustments`: an enrolment
 /// (`.profile`) stamped for the audit trail, the name, phone and birthday into the member directory in the audit
@@ -22,11 +26,16 @@ import Synchronization
 /// So a re-run of the same file changes nothing, and a re-run after a crash finishes what the first run left.
 final class MemberImporter: @unchecked Sendable {
     static let chunkBytes = 256 << 10
-    static let rowsPerBatch = 512
+    static let rowsPerPass = 2048
+    static let passesInFlightMax = 3
+    /// Ledger requests an import has queued at most (a quarter of a shard's default queue, `queueCapacity` 8192),
+    /// so terminals' requests still find room while it runs.
+    static let requestsInFlightMax = 2048
     /// Cards whose duplicates within one file are found before they reach the ledger (8 bytes each, 16 MiB at
     /// most); past it a duplicate is still caught by the ledger (its enrolment is a repeat: skipped).
     static let cardsTrackedMax = 2_000_000
-    /// A shard queue that stays full this long stops the import ("failed"): the switch is overloaded or closing.
+    /// Rounds of 5 ms a full shard queue may refuse an import's requests before their rows are rejected
+    /// ("the ledger stayed overloaded"): the switch is overloaded or closing.
     static let overloadedRetriesMax = 6_000
     static let migrationReason = UInt8(AdminAuditText.adjustmentReasons.firstIndex(of: "migration")! + 1)
 
@@ -35,15 +44,25 @@ final class MemberImporter: @unchecked Sendable {
     let actor: UInt64
     let role: UInt8
     let status: Mutex<MemberImportStatus>
+    /// The program's calendar when the import starts: the birthdays' (a rules reload meanwhile does not change it).
+    let calendar: CalendarSystem
     let clockMs: @Sendable () -> Int64
     /// Set to stop between batches (the switch is stopping): the import ends `interrupted`.
     let stopRequested = Atomic<Bool>(false)
     private var seen = CardFingerprints(capacityMax: MemberImporter.cardsTrackedMax)
     private var reader = CSVRecordReader(fieldBytesMax: MemberImportRow.fieldBytesMax, fieldsMax: 16)
-    var pending: [(number: Int, row: MemberImportRow, hash: CardHash)] = []
+    var pending: [PendingRow] = []
     private var sawHeader = false
     /// The first failure that stops the import (ledger or journal stopped).
     var stopReason: String?
+    /// Ledger replies and durable audit units come here; the passes in flight, oldest first.
+    let events = MemberImportEvents()
+    let replySerial: UInt64
+    var passes: [MemberImportPass] = []
+    var nextPass: UInt64 = 1
+    var requestsInFlight = 0
+    var overloadedRounds = 0
+    var progress: ((MemberImportStatus) -> Void)?
 
     init(
         door: AdminLedger, actor: UInt64, role: UInt8, id: String, clockMs: @escaping @Sendable () -> Int64
@@ -53,14 +72,26 @@ final class MemberImporter: @unchecked Sendable {
         self.role = role
         self.clockMs = clockMs
         status = Mutex(MemberImportStatus(id: id, startedMs: clockMs()))
+        calendar = (door.ledger.configuration.decider as? LoyaltyDecider)?.program?.calendar.system ?? .gregorian
+        replySerial = MemberImportReplies.shared.register(events)
     }
+
+    deinit { MemberImportReplies.shared.unregister(replySerial) }
 
     var id: String { status.withLock { $0.id } }
 
-    /// Reads `path` to its end (or until a failure or a stop), calling `progress` after every batch; returns the
-    /// final status.
+    /// Reads `path` to its end (or until a failure or a stop), calling `progress` after every pass; returns the
+    /// final status. Passes in flight are always waited for, so nothing is left half done in memory.
     func run(path: String, progress: (MemberImportStatus) -> Void) -> MemberImportStatus {
-        pending.reserveCapacity(Self.rowsPerBatch)
+        withoutActuallyEscaping(progress) { progress in
+            self.progress = progress
+            defer { self.progress = nil }
+            return readRows(path)
+        }
+    }
+
+    private func readRows(_ path: String) -> MemberImportStatus {
+        pending.reserveCapacity(Self.rowsPerPass)
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             let reason = "\(path): cannot open (\(String(cString: strerror(errno))))"
@@ -69,32 +100,48 @@ final class MemberImporter: @unchecked Sendable {
         defer { close(descriptor) }
         var chunk = [UInt8](repeating: 0, count: Self.chunkBytes)
         var offset: Int64 = 0
-        while stopReason == nil {
+        var readFailure: String?
+        var readAll = false
+        while stopReason == nil && !stopRequested.load(ordering: .relaxed) {
             let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                let reason = "\(path): read failed at byte \(offset) (\(String(cString: strerror(errno))))"
-                return finish { $0.fail(reason, nowMs: clockMs()) }
+                readFailure = "\(path): read failed at byte \(offset) (\(String(cString: strerror(errno))))"
+                break
             }
-            if count == 0 { break }
+            if count == 0 {
+                reader.finish { take($0) }
+                writePending(all: true)
+                readAll = pending.isEmpty
+                break
+            }
             offset += Int64(count)
             chunk.withUnsafeBytes { bytes in
                 reader.feed(UnsafeRawBufferPointer(rebasing: bytes[0..<count])) { take($0) }
             }
-            while pending.count >= Self.rowsPerBatch && stopReason == nil { writeBatch(progress) }
-            if stopRequested.load(ordering: .relaxed) {
-                return finish { $0.state = .interrupted }
-            }
+            writePending(all: false)
         }
-        reader.finish { take($0) }
-        while !pending.isEmpty && stopReason == nil { writeBatch(progress) }
+        while !passes.isEmpty { pump() }
+        if let readFailure { return finish { $0.fail(readFailure, nowMs: clockMs()) } }
         if !sawHeader && stopReason == nil {
             stopReason = "the file is empty; the first row must be the header "
                 + MemberImportRow.columns.joined(separator: ",")
             return finish { $0.fail(stopReason!, nowMs: clockMs(), row: 1) }
         }
         if let stopReason { return finish { $0.fail(stopReason, nowMs: clockMs(), row: sawHeader ? 0 : 1) } }
+        if !readAll { return finish { $0.state = .interrupted } }
         return finish { $0.state = .done }
+    }
+
+    /// Starts passes of the pending rows (the last, shorter one too with `all`), waiting while
+    /// `passesInFlightMax` are in flight.
+    private func writePending(all: Bool) {
+        while pending.count >= (all ? 1 : Self.rowsPerPass) && stopReason == nil
+            && !stopRequested.load(ordering: .relaxed)
+        {
+            while passes.count >= Self.passesInFlightMax { pump() }
+            if stopReason == nil { beginPass() }
+        }
     }
 
     private func finish(_ change: (inout MemberImportStatus) -> Void) -> MemberImportStatus {
@@ -124,7 +171,7 @@ final class MemberImporter: @unchecked Sendable {
                 $0.reject(MemberImportRow.Problem(row: number, column: column, reason: reason))
             }
         case .fields(let number, let fields):
-            switch MemberImportRow.parse(fields, row: number) {
+            switch MemberImportRow.parse(fields, row: number, calendar: calendar) {
             case .failure(let problem):
                 status.withLock {
                     $0.rowsRead += 1

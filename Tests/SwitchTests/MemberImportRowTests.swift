@@ -1,3 +1,4 @@
+import Loyalty
 import Testing
 
 @testable import SwitchCore
@@ -27,6 +28,28 @@ import Testing
         #expect(row.profile.birthMonth == 2 && row.profile.birthDay == 29 && row.points == 15 && row.credit == 0)
         let bare = try MemberImportRow.parse(Self.fields(["4111111111111111", "", "", "", "", ""]), row: 3).get()
         #expect(bare.texts.isEmpty && bare.points == 0)
+    }
+
+    @Test("under a persian program the birthday is a Solar Hijri date: 31 Shahrivar and 30 Esfand 1403 exist, 31 Mehr and 30 Esfand 1402 do not")
+    func persianBirthdays() throws {
+        func parse(_ birthday: String, _ calendar: CalendarSystem) -> Result<MemberImportRow, MemberImportRow.Problem> {
+            MemberImportRow.parse(Self.fields(["4111111111111111", "", "", birthday, "", ""]), row: 9, calendar: calendar)
+        }
+        let shahrivar = try parse("1370-06-31", .persian).get()
+        #expect(shahrivar.texts.birthday == "1370-06-31")
+        #expect(shahrivar.profile.birthMonth == 6 && shahrivar.profile.birthDay == 31)
+        let leapEsfand = try parse("1403-12-30", .persian).get()
+        #expect(leapEsfand.profile.birthMonth == 12 && leapEsfand.profile.birthDay == 30)
+        for impossible in ["1370-07-31", "1402-12-30", "1299-12-29", "1601-01-01", "2000-02-29", "1370-13-01", "1370-00-10"] {
+            guard case .failure(let problem) = parse(impossible, .persian) else {
+                Issue.record("\(impossible) is not a Solar Hijri date")
+                continue
+            }
+            #expect(problem.row == 9 && problem.column == "birthday" && problem.reason.contains("Solar Hijri"), "\(problem)")
+        }
+        // The same texts read as Gregorian dates: 31 July exists, 31 June does not.
+        #expect((try? parse("1370-07-31", .gregorian).get()) != nil)
+        #expect((try? parse("1370-06-31", .gregorian).get()) == nil, "30 days hath June")
     }
 
     @Test("each bad field is named by its column with why; the card never in full")

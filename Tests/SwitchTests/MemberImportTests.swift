@@ -222,13 +222,64 @@ struct MemberImportTests {
         #expect(later.code == 202)
     }
 
+    @Test("a directory exactly full (admin.directoryMembersMax) after an import: a re-run skips every row, a new member is refused by row")
+    func fullDirectoryRerun() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let settings = Self.settings(["directoryMembersMax": 20])
+        let (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: settings)
+        defer { server.stop() }
+        let port = server.adminPort!
+        let file = directory.path + "/members.csv"
+        try Self.write(Self.bulkFile(20, test: 7), to: file)
+        let first = try Self.waitForEnd(
+            port, token: admin, id: try #require(try Self.upload(port, token: admin, file: file).json["id"] as? String))
+        #expect(first["rowsImported"] as? Int == 20, "\(first)")
+        let again = try Self.waitForEnd(
+            port, token: admin, id: try #require(try Self.upload(port, token: admin, file: file).json["id"] as? String))
+        #expect(again["rowsSkipped"] as? Int == 20 && again["rowsRejected"] as? Int == 0, "\(again)")
+        let more = directory.path + "/more.csv"
+        try Self.write("\(Self.header)\n\(Self.card(21, test: 7)),New,,,5,\n", to: more)
+        let full = try Self.waitForEnd(
+            port, token: admin, id: try #require(try Self.upload(port, token: admin, file: more).json["id"] as? String))
+        let errors = full["errors"] as? [[String: Any]] ?? []
+        #expect(full["rowsRejected"] as? Int == 1 && errors.first?["row"] as? Int == 2, "\(full)")
+        #expect((errors.first?["reason"] as? String)?.contains("directoryMembersMax") == true, "\(errors)")
+    }
+
+    @Test("a shard queue far smaller than an import's requests in flight (ledgerQueueCapacity 64): refused requests are sent again, every row imported once")
+    func fullShardQueue() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        var settings = Self.settings()
+        settings.limits = ["ledgerQueueCapacity": 64]
+        let (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: settings)
+        defer { server.stop() }
+        let port = server.adminPort!
+        let count = 5_000
+        let file = directory.path + "/members.csv"
+        try Self.write(Self.bulkFile(count, test: 6), to: file)
+        let accepted = try Self.upload(port, token: admin, file: file)
+        let status = try Self.waitForEnd(port, token: admin, id: try #require(accepted.json["id"] as? String))
+        #expect(status["state"] as? String == "done" && status["rowsImported"] as? Int == count, "\(status)")
+        for number in [1, count / 2, count] {
+            let member = try Self.member(port, token: admin, pan: Self.card(number, test: 6))
+            #expect(Self.balances(member).map { [$0.0, $0.1] } == [number, 0])
+        }
+        let entries = try Self.auditEntries(port, token: admin)
+        #expect(entries.filter { $0["action"] as? String == "members.create" }.count == count)
+        #expect(entries.filter { $0["action"] as? String == "members.adjust" }.count == count)
+    }
+
     @Test("SIGKILL in the middle of an import: reported interrupted after the restart; a re-run gives the same final state")
     func killMidImport() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
         var (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: Self.settings())
         defer { server.stop() }
-        let count = 4_000
+        // Five passes of MemberImporter.rowsPerPass: the kill lands while several are in flight at different stages
+        // (enrolments durable without their audit unit, balances queued), which the re-run must finish exactly.
+        let count = 10_000
         let file = directory.path + "/members.csv"
         try Self.write(Self.bulkFile(count, test: 3), to: file)
         let accepted = try Self.upload(server.adminPort!, token: admin, file: file)
@@ -257,6 +308,35 @@ struct MemberImportTests {
         let entries = try Self.auditEntries(port, token: admin)
         #expect(entries.filter { $0["action"] as? String == "members.create" }.count == count)
         #expect(entries.filter { $0["action"] as? String == "members.adjust" }.count == count, "one balance each")
+    }
+
+    @Test("under a persian program the birthday column is Jalali: 31 Shahrivar and 30 Esfand 1403 enrol, 30 Esfand 1402 is refused by row and column")
+    func jalaliBirthdays() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        var settings = Self.settings()
+        settings.rules = try PersianCalendarSwitchTests.fixtureRules()
+        let (server, admin) = try AdminUsersAndAuditTests.start(directory, settings: settings)
+        defer { server.stop() }
+        let port = server.adminPort!
+        let file = directory.path + "/members.csv"
+        try Self.write(
+            [
+                Self.header, "\(Self.card(1, test: 5)),مریم,,1370-06-31,10,",
+                "\(Self.card(2, test: 5)),سارا,,1402-12-30,20,", "\(Self.card(3, test: 5)),رضا,,1403-12-30,30,",
+            ].joined(separator: "\n") + "\n", to: file)
+        let accepted = try Self.upload(port, token: admin, file: file)
+        let status = try Self.waitForEnd(port, token: admin, id: try #require(accepted.json["id"] as? String))
+        #expect(status["state"] as? String == "done" && status["rowsImported"] as? Int == 2, "\(status)")
+        let errors = try #require(status["errors"] as? [[String: Any]])
+        #expect(errors.count == 1 && errors.first?["row"] as? Int == 3 && errors.first?["column"] as? String == "birthday")
+        #expect((errors.first?["reason"] as? String)?.contains("Solar Hijri") == true, "\(errors)")
+        for (number, birthday, points) in [(1, "1370-06-31", 10), (3, "1403-12-30", 30)] {
+            let member = try Self.member(port, token: admin, pan: Self.card(number, test: 5))
+            #expect((member?["profile"] as? [String: Any])?["birthday"] as? String == birthday)
+            #expect(Self.balances(member)?.0 == points)
+        }
+        #expect(try Self.member(port, token: admin, pan: Self.card(2, test: 5)) == nil, "the refused row enrols nobody")
     }
 
     @Test("import members on the command line: a progress line, the outcome line, refused while the switch serves")
