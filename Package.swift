@@ -102,7 +102,10 @@ let package = Package(
                 "ISO8583", "SwitchCore", "Network", "Ledger", "Loyalty", "LoyaltyLedger", "HTTP", "AdminAccess",
                 "Notifications", "WebhookTestSupport", "TestSupport",
             ],
-            exclude: ["contract_client.py", "tls_client.py", "admin_client.py", "admin_burst.py", "giftcard_client.py"],
+            exclude: [
+                "contract_client.py", "tls_client.py", "admin_client.py", "admin_burst.py", "giftcard_client.py",
+                "dashboard_browser.py",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
