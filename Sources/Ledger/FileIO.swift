@@ -3,7 +3,7 @@
 #endif
 
 /// Thin wrappers over POSIX file calls: retry EINTR, turn failures into `LedgerError.io` with the path.
-enum FileIO {
+public enum FileIO {
     static func openFile(_ path: String, flags: Int32, mode: mode_t = 0o600) throws(LedgerError) -> Int32 {
         while true {
             let descriptor = open(path, flags | O_CLOEXEC, mode)
@@ -33,7 +33,7 @@ enum FileIO {
     }
 
     /// Reads up to `bytes.count` bytes at `offset`; returns how many were read (less only at end of file).
-    static func readFully(
+    public static func readFully(
         _ descriptor: Int32, _ bytes: UnsafeMutableRawBufferPointer, offset: Int64, path: String
     ) throws(LedgerError) -> Int {
         var done = 0

@@ -39,17 +39,12 @@ enum BackupFiles {
     static func read(
         _ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: Int64, path: String
     ) throws(BackupError) -> Int {
-        var done = 0
-        while done < buffer.count {
-            let count = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw failure("read", path)
-            }
-            if count == 0 { break }
-            done += count
+        do {
+            return try FileIO.readFully(descriptor, buffer, offset: offset, path: path)
+        } catch {
+            guard case .io(_, _, let code) = error else { throw BackupError(error.description) }
+            throw failure("read", path, code)
         }
-        return done
     }
 
     static func sync(_ descriptor: Int32, path: String) throws(BackupError) {
