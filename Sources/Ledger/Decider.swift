@@ -47,6 +47,9 @@ public protocol DecisionRules: AnyObject, Sendable {
     var version: Int64 { get }
     /// Decides a purchase judged at `timeMs` for a member in state `member`.
     func decide(_ purchase: PurchaseRequest, timeMs: Int64, member: MemberState) -> PurchaseDecision
+    /// Decides a purchase whose terminal sent its basket (`SaleDetail.lines`, in the terminal's order; never
+    /// empty): rules may give points per SKU or category. Rules that do not read baskets decide as without.
+    func decide(_ purchase: PurchaseRequest, lines: [SaleLine], timeMs: Int64, member: MemberState) -> PurchaseDecision
     /// The member's state with the part of the purchase of `effect` between two refunded totals taken back (a
     /// reversal takes all not yet refunded; the refund that completes the purchase uncounts it).
     func undo(
@@ -81,6 +84,15 @@ public protocol DecisionRules: AnyObject, Sendable {
     /// Decides an engagement event of `type` at `timeMs` for a member whose count for the type is `counted`
     /// (zero: never counted): the points, and the count after it.
     func engage(_ type: EngagementType, timeMs: Int64, counted: EngagementCount) -> EngagementDecision
+}
+
+extension DecisionRules {
+    /// Rules without basket rules decide a purchase with a basket as one without.
+    public func decide(
+        _ purchase: PurchaseRequest, lines: [SaleLine], timeMs: Int64, member: MemberState
+    ) -> PurchaseDecision {
+        decide(purchase, timeMs: timeMs, member: member)
+    }
 }
 
 /// An engagement event type as the caller names it (`POST /v1/events {"type"}`): 1 to 16 printable bytes in two

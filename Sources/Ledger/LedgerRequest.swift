@@ -176,6 +176,10 @@ public struct LedgerRequest: Sendable {
     /// The card by its keyed hash instead of its number (the admin API names cards by ids made from it); `card`
     /// is then not read.
     public var cardHash: CardHash?
+    /// For a purchase, payment, refund or reversal from a terminal: its terminal, merchant and basket, kept in the
+    /// record for the sales and goods reports; a purchase's basket lines are also handed to the rules
+    /// (`DecisionRules.decide(_:lines:timeMs:member:)`). Nil: none (admin changes, imports).
+    public var sale: SaleDetail?
 
     public init(
         tag: UInt64, key: IdempotencyKey, digest: ContentDigest, card: CardNumber, operation: LedgerOperation,
