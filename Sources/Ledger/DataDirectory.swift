@@ -89,6 +89,32 @@ enum DataDirectory {
         return descriptor
     }
 
+    /// How long `unlock` waits for copies of the lock that children hold (a spawned child holds the parent's
+    /// descriptors from its fork until its exec closes them: milliseconds, more on a loaded machine).
+    static let unlockWaitMsMax = 10_000
+
+    /// Closes the writer lock and returns once it is free: the lock belongs to the open file, so a child that
+    /// another thread of this process is spawning holds a copy until its exec, and a reopen in that moment would
+    /// find the directory "in use". Waits (probing with a second descriptor, at most `unlockWaitMsMax`) until
+    /// no copy is left. False: still held after the wait (another process took it: nothing more to wait for).
+    static func unlock(_ root: String, descriptor: Int32) -> Bool {
+        precondition(descriptor >= 0, "unlock takes the descriptor lock returned")
+        FileIO.closeFile(descriptor)
+        let path = root + "/ledger.lock"
+        for _ in 0..<unlockWaitMsMax {
+            // The directory gone (a test removed it) means nothing is left to hold.
+            guard let probe = try? FileIO.openFile(path, flags: O_RDWR) else { return true }
+            var result = flock(probe, LOCK_EX | LOCK_NB)
+            while result != 0 && errno == EINTR { result = flock(probe, LOCK_EX | LOCK_NB) }
+            let failure = errno
+            FileIO.closeFile(probe)
+            if result == 0 { return true }
+            if failure != EWOULDBLOCK { return true }
+            usleep(1_000)
+        }
+        return false
+    }
+
     /// Reads the card-hash key, creating it (from the system's random source) on first open.
     static func cardHashKey(_ root: String, create: Bool) throws(LedgerError) -> (UInt64, UInt64) {
         let path = root + "/" + cardKeyName

@@ -38,8 +38,8 @@ public final class Ledger: @unchecked Sendable {
     private let cardHashKey: (UInt64, UInt64)
     private let closeState = NSLock()
     private let sinks: SinkRegistry
-    /// The directory's writer lock, released by `close`.
-    private let lock: Int32
+    /// The directory's writer lock, released by `close` (internal: a test hands it to a child to hold).
+    let lock: Int32
     /// Sinks `perform` reuses, so that they stay few in the registry (one per concurrent caller).
     private let waitingSinks = Mutex<[WaitingSink]>([])
     private var isClosed = false
@@ -311,7 +311,8 @@ public final class Ledger: @unchecked Sendable {
         return sink.wait()
     }
 
-    /// Drains every queue, commits, writes a snapshot per shard and stops the threads. Idempotent.
+    /// Drains every queue, commits, writes a snapshot per shard and stops the threads; returns once the directory's
+    /// lock is free, so the same process can reopen it at once. Idempotent.
     public func close() { close(snapshot: true) }
 
     /// With `snapshot: false`, stops as a crash would right after the last commit: no final snapshot, so the
@@ -322,7 +323,11 @@ public final class Ledger: @unchecked Sendable {
         guard !isClosed else { return }
         isClosed = true
         for shard in shards { shard.stopAndWait(snapshot: snapshot) }
-        FileIO.closeFile(lock)
+        if !DataDirectory.unlock(directory, descriptor: lock) {
+            configuration.log(
+                "\(directory)/ledger.lock is still held \(DataDirectory.unlockWaitMsMax) ms after close: another "
+                    + "process holds it")
+        }
     }
 
     /// The latest time on any record in the log when it was opened (nil for an empty log). New records are

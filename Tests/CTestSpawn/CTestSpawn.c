@@ -20,3 +20,14 @@ int ctestspawn_spawn(const char *path, char *const argv[], int input_fd, int out
     posix_spawn_file_actions_destroy(&actions);
     return result;
 }
+
+int ctestspawn_spawn_holding(const char *path, char *const argv[], int held_fd, pid_t *pid) {
+    posix_spawn_file_actions_t actions;
+    int result = posix_spawn_file_actions_init(&actions);
+    if (result != 0) return result;
+    posix_spawn_file_actions_adddup2(&actions, held_fd, 3);
+    posix_spawn_file_actions_addclosefrom_np(&actions, 4);
+    result = posix_spawn(pid, path, &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    return result;
+}

@@ -90,4 +90,20 @@ public enum ChildProcess {
         let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : status & 0x7f
         return (exitStatus, String(decoding: collected, as: UTF8.self))
     }
+
+    /// Starts `path` holding a copy of `descriptor` (as its descriptor 3) and returns its pid without waiting: the
+    /// caller reaps it. It reproduces what every child spawned by another thread does between its fork and its
+    /// exec (holds the parent's open files, and with them their flock locks), for as long as the child runs.
+    public static func startHolding(descriptor: Int32, _ path: String, _ arguments: [String]) throws -> pid_t {
+        let argv = ([path] + arguments).map { strdup($0) }
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = (argv + [nil]).withUnsafeBufferPointer { argvBuffer in
+            ctestspawn_spawn_holding(path, argvBuffer.baseAddress, descriptor, &pid)
+        }
+        guard spawned == 0 else {
+            throw Failure(description: "cannot run \(path): \(String(cString: strerror(spawned)))")
+        }
+        return pid
+    }
 }

@@ -9,4 +9,9 @@ int ctestspawn_pipe(int fds[2]);
 /// other descriptor closed in the child by posix_spawn_file_actions_addclosefrom_np (no /proc/self/fd listing).
 /// Returns 0 and sets *pid, or an errno value.
 int ctestspawn_spawn(const char *path, char *const argv[], int input_fd, int output_fd, pid_t *pid);
+
+/// posix_spawn of `path` with `held_fd` as its descriptor 3 (the same open file, so the same flock) and every other
+/// descriptor above 2 closed: a child that holds a copy of a parent's lock after its exec, as every spawned child
+/// does between its fork and its exec. Returns 0 and sets *pid, or an errno value.
+int ctestspawn_spawn_holding(const char *path, char *const argv[], int held_fd, pid_t *pid);
 #endif
