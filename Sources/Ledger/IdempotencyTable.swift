@@ -121,6 +121,14 @@ struct IdempotencyTable {
         store?.clearDamage()
     }
 
+    /// True while recovery replays a record read from the log (`ShardRecovery.replay`): `findOwn` then skips the
+    /// store, which was most of replay's cost (a filter probe per run per record). Why the answer is the same: a
+    /// command is logged only when its own key found nothing and its terminal reference found no tombstone (a
+    /// known key and a tombstone are answered without a record, and so is a damaged run's miss), and replay
+    /// rebuilds exactly the state the writer saw, so the store can only repeat that answer. Lookups of other
+    /// names (a reversal's or a refund's original, by key, reference or terminal reference) still probe it.
+    var isReplayingLoggedRecord = false
+
     /// True when a lookup in the store met a damaged run since `beginRecord`: a miss cannot be trusted.
     var sawDamage: Bool { store?.sawDamage ?? false }
 
@@ -169,10 +177,20 @@ struct IdempotencyTable {
 
     /// Absolute position of the entry for `key`, or nil.
     func find(_ key: IdempotencyKey) -> Int64? {
-        if let index = byKey.find(key.mixedHash, matches: { entries[$0].key == key && isRetained(entries[$0]) }) {
-            return positionOf(ringIndex: index)
-        }
-        return findStored(key, kind: .key)
+        findInRing(key) ?? findStored(key, kind: .key)
+    }
+
+    /// `find` for the applied command's own key, or its terminal reference as a key (where an early reversal's
+    /// tombstone is kept), before anything of it is applied: in the ring only while recovery replays a logged
+    /// record (`isReplayingLoggedRecord` says why that is the same answer).
+    func findOwn(_ key: IdempotencyKey) -> Int64? {
+        findInRing(key) ?? (isReplayingLoggedRecord ? nil : findStored(key, kind: .key))
+    }
+
+    private func findInRing(_ key: IdempotencyKey) -> Int64? {
+        guard let index = byKey.find(key.mixedHash, matches: { entries[$0].key == key && isRetained(entries[$0]) })
+        else { return nil }
+        return positionOf(ringIndex: index)
     }
 
     /// Absolute position of the newest live entry made with `reference`, or nil. Zero is no reference.

@@ -103,7 +103,9 @@ struct ShardRecovery {
             throw .damagedLog(file: file, offset: offset, reason: reason)
         }
         state.idempotency.beginRecord(sequence: sequence, nowMs: body.timeMs)
+        state.idempotency.isReplayingLoggedRecord = true
         let result = state.apply(&command, nowMs: body.timeMs)
+        state.idempotency.isReplayingLoggedRecord = false
         if state.idempotency.sawDamage {
             throw .damagedKeyRun(
                 file: file, reason: "a request-key run read while replaying offset \(offset) fails its checksum")
