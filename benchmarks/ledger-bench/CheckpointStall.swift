@@ -7,7 +7,7 @@ import Metrics
 /// one batch), with earns on random members while checkpoints are written, then the recovery time from the
 /// newest checkpoint and the log after it. For comparison, the copy formats up to 6 made on the shard thread is
 /// timed here as a memcpy of the same bytes into fresh memory (what `SnapshotImage` did).
-func checkpointSection(members: Int, earnsAfter: Int) -> String {
+func checkpointSection(members: Int, earnsAfter: Int, savesPerCommitMax: Int) -> String {
     let directory = baseDirectory + "/checkpoint"
     removeDirectory(directory)
     var configuration = LedgerConfiguration()
@@ -16,6 +16,7 @@ func checkpointSection(members: Int, earnsAfter: Int) -> String {
     configuration.cardsPerShardMax = members
     configuration.queueCapacity = 16384
     configuration.snapshotIntervalRecords = 500_000
+    configuration.checkpointSavesPerCommitMax = savesPerCommitMax
     configuration.skipSync = true
     configuration.log = { line in progress("  ledger: " + line) }
     let ledger = try! Ledger.open(directory: directory, configuration: configuration)
@@ -56,7 +57,8 @@ func checkpointSection(members: Int, earnsAfter: Int) -> String {
     reopened.close(snapshot: false)
     removeDirectory(directory)
     var lines = [
-        "", "### Checkpoint stall on the shard thread (\(members) members, 1 shard, default 262,144-key ring)", "",
+        "", "### Checkpoint stall on the shard thread (\(members) members, 1 shard, default 262,144-key ring, "
+            + "checkpointSavesPerCommitMax \(savesPerCommitMax))", "",
         "| checkpoints | abandoned | chunks saved (512 B) | longest shard stall per checkpoint | snapshot bytes | "
             + "the same bytes copied at once (formats ≤ 6) | recovery from the newest checkpoint + log |",
         "|---|---|---|---|---|---|---|",

@@ -57,9 +57,20 @@ if only == nil || only == "recovery" {
 }
 if only == "spare-ab" { sections.append(spareSection(rounds: 3, seconds: quick ? 2 : 4)) }
 if only == nil || only == "memory" { sections.append(memorySection(members: quick ? 200_000 : 1_000_000)) }
-/// `--only checkpoint`: the shard's longest stall per checkpoint at 1M members, and recovery from a checkpoint.
+/// `--only checkpoint [--saves-per-commit N[,N...]]`: the shard's longest stall per checkpoint at 1M members, and
+/// recovery from a checkpoint; one run per bound on the chunks a commit group may save (default: the ledger's),
+/// one after the other in the same process, so their numbers share the machine's load.
 if only == "checkpoint" {
-    sections.append(checkpointSection(members: quick ? 200_000 : 1_000_000, earnsAfter: quick ? 1_000_000 : 3_000_000))
+    let savesList = arguments.firstIndex(of: "--saves-per-commit").flatMap {
+        $0 + 1 < arguments.count ? arguments[$0 + 1].split(separator: ",").compactMap { Int($0) } : nil
+    } ?? [LedgerConfiguration().checkpointSavesPerCommitMax]
+    precondition(!savesList.isEmpty && savesList.allSatisfy { $0 >= 1 }, "--saves-per-commit: whole numbers ≥ 1")
+    for saves in savesList {
+        sections.append(
+            checkpointSection(
+                members: quick ? 200_000 : 1_000_000, earnsAfter: quick ? 1_000_000 : 3_000_000,
+                savesPerCommitMax: saves))
+    }
 }
 /// `--only keys --keys N [--window W] [--buffer B]`: the request-key store at N keys (benchmarks/request-keys.sh).
 if only == "keys" {

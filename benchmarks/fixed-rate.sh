@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The fixed-rate run of issue 12: the switch (release build, embedded default configuration, durable: every batch
+# fdatasync'd) in a fresh data directory, offered a fixed 100,000 requests/s open loop for 60 s by the built-in
+# load generator, with at least one checkpoint (snapshot) written inside the measured window. Prints the latency
+# percentiles (p50, p99, p99.9, max), the count of answers 91 (the ledger missed the latency budget) and of
+# other codes, the checkpoints seen inside the window and the load average before and after.
+#
+#   benchmarks/fixed-rate.sh                        one run: 60 s at 100k/s (about 90 s with start and warm-up)
+#   benchmarks/fixed-rate.sh --seconds 10 --rate 20000   shorter or slower
+#   benchmarks/fixed-rate.sh --scratch-path DIR     release build directory (default .build-release)
+#   benchmarks/fixed-rate.sh --binary PATH          use this loyalty-switch instead of building (e.g. main's)
+#
+# Bounded: the load generator sends at most rate x seconds requests and is killed after seconds + 60 s; the
+# switch and the data directory are removed on exit. The default configuration writes a checkpoint every
+# 2,000,000 logged records per shard, so at 100k/s the window holds two; a run with none says so (and exits 1).
+# The machine has 2 cores shared by the switch and the load generator: compare runs on the same machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/opt/swift/usr/bin:$PATH"
+
+seconds=60
+rate=100000
+scratch=.build-release
+binary=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --seconds) seconds="$2"; shift ;;
+        --rate) rate="$2"; shift ;;
+        --scratch-path) scratch="$2"; shift ;;
+        --binary) binary="$2"; shift ;;
+        *) echo "usage: benchmarks/fixed-rate.sh [--seconds N] [--rate N] [--scratch-path DIR] [--binary PATH]" >&2
+           exit 2 ;;
+    esac
+    shift
+done
+case "$seconds$rate" in *[!0-9]*) echo "--seconds and --rate take whole numbers" >&2; exit 2 ;; esac
+[ "$seconds" -ge 1 ] && [ "$seconds" -le 600 ] || { echo "--seconds: 1...600" >&2; exit 2; }
+[ "$rate" -ge 1 ] && [ "$rate" -le 1000000 ] || { echo "--rate: 1...1000000" >&2; exit 2; }
+
+if [ -z "$binary" ]; then
+    echo "== release build ($scratch)"
+    swift build -c release --scratch-path "$scratch" --product loyalty-switch 2>&1 | tail -1
+    binary="$(swift build -c release --scratch-path "$scratch" --show-bin-path)/loyalty-switch"
+fi
+
+work=$(mktemp -d /tmp/fixed-rate.XXXXXX)
+switch_pid=""
+watcher_pid=""
+cleanup() {
+    [ -n "$watcher_pid" ] && kill "$watcher_pid" 2>/dev/null || true
+    [ -n "$switch_pid" ] && kill "$switch_pid" 2>/dev/null || true
+    [ -n "$switch_pid" ] && wait "$switch_pid" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_for_port() {
+    for _ in $(seq 300); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "nothing listens on port $1" >&2
+    return 1
+}
+
+port=$((20000 + $$ % 20000))
+"$binary" serve --data "$work/data" --listen "127.0.0.1:$port" --admin-listen 127.0.0.1:0 >"$work/switch.log" 2>&1 &
+switch_pid=$!
+wait_for_port "$port"
+
+# Checkpoints are seen as new snapshot files (named by sequence) in the shards' directories, polled twice a second.
+(
+    while sleep 0.5; do
+        ls "$work"/data/shard-*/ 2>/dev/null | grep '\.snap$' || true
+    done | awk '!seen[$0]++ { print strftime("%s"), $0; fflush() }' >"$work/snapshots.txt"
+) &
+watcher_pid=$!
+
+# (The first line keeps the file non-empty: awk below tells the two files apart by it.)
+{ echo "-"; ls "$work"/data/shard-*/ 2>/dev/null | grep '\.snap$' || true; } >"$work/initial-snapshots.txt"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+mix="purchase=60,redeem=15,balance=10,reversal=10,refund=5"
+command="loyalty-switch loadgen 127.0.0.1:$port --connections 8 --in-flight 128 --rate $rate --duration ${seconds}s --warmup 2s --mix $mix"
+echo "== $command"
+start=$(date +%s)
+status=0
+timeout $((seconds + 60)) "$binary" loadgen "127.0.0.1:$port" --quiet --connections 8 --in-flight 128 --rate "$rate" \
+    --duration "${seconds}s" --warmup 2s --mix "$mix" --json "$work/run.json" || status=$?
+end=$(date +%s)
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+sleep 1
+kill "$watcher_pid" 2>/dev/null || true
+watcher_pid=""
+[ -s "$work/run.json" ] || { echo "loadgen wrote no report (exit $status)" >&2; exit 1; }
+# Snapshot files that appeared while the load generator ran (not those the directory had before it began).
+checkpoints=$(awk -v e="$end" 'NR == FNR { before[$0] = 1; next } !($2 in before) && $1 <= e' \
+    "$work/initial-snapshots.txt" "$work/snapshots.txt" | wc -l)
+
+python3 - "$work/run.json" "$checkpoints" "$load_before" "$load_after" "$status" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+l = r["latency_us"]
+codes = r["response_codes"]
+ms = lambda us: f"{us / 1000:.3f}"
+print(f"offered {r['rate_per_second']}/s for {r['measured_seconds']} s: sent {r['sent']}, answered {r['answered']}, "
+      f"{r['throughput_per_second']:.0f}/s")
+print(f"latency ms: p50 {ms(l['p50'])}  p99 {ms(l['p99'])}  p99.9 {ms(l['p99.9'])}  max {ms(l['max'])}")
+print(f"answers 91: {codes.get('91', 0)}   response codes: {json.dumps(codes, sort_keys=True)}")
+print(f"errors: {r['errors']} {json.dumps({k: v for k, v in r['errors_by_kind'].items() if v})}  "
+      f"send lag max {r['send_lag_max_us'] / 1000:.1f} ms  loadgen exit {sys.argv[5]}")
+print(f"checkpoints written inside the run: {sys.argv[2]}   load average before {sys.argv[3]}, after {sys.argv[4]}")
+print(f"| {r['rate_per_second']}/s x {r['measured_seconds']:.0f} s | {r['throughput_per_second']:.0f} | "
+      f"{ms(l['p50'])} | {ms(l['p99'])} | {ms(l['p99.9'])} | {ms(l['max'])} | {codes.get('91', 0)} | "
+      f"{sys.argv[2]} | {sys.argv[3]} / {sys.argv[4]} |")
+PY
+grep -E "snapshot|checkpoint" "$work/switch.log" | head -5 || true
+[ "$checkpoints" -ge 1 ] || { echo "no checkpoint was written inside the run" >&2; exit 1; }
