@@ -79,11 +79,13 @@ extension AccessControl {
         let live = liveRecords(state)
         try AccessFile.writeAtomically(directory: directory, name: AuditJournalFile.privateName, live)
         let privateDescriptor = try AccessFile.open(privatePath, flags: O_RDWR)
+        state.checkpointSeq = start.entryCount
         if journal.entryCount - start.entryCount >= settings.checkpointEntriesBetween {
+            // What was read may still be only in the page cache (a writer killed before its sync): the checkpoint
+            // must never seal entries a power loss could take back.
+            try AccessFile.dataSync(journalDescriptor, path: journalPath)
             try checkpoint(state, journal: journal, created: created.map(\.seq)).write(directory: directory)
             state.checkpointSeq = journal.entryCount
-        } else {
-            state.checkpointSeq = start.entryCount
         }
         let writer = AuditJournalWriter(
             journalPath: journalPath, journalDescriptor: journalDescriptor, journalEnd: journal.end,
