@@ -42,7 +42,7 @@ let package = Package(
             swiftSettings: strictSettings),
         // Admin users, tokens and roles, the hash-chained audit journal (its own thread, group commit) and
         // remembered Idempotency-Key answers. Knows nothing of the ledger or loyalty.
-        .target(name: "AdminAccess", dependencies: ["HTTP", "COpenSSL"], swiftSettings: strictSettings),
+        .target(name: "AdminAccess", dependencies: ["HTTP", "COpenSSL", "CCRC32C"], swiftSettings: strictSettings),
         // The authorization switch: wire contract v1 over the network layer, the codec and the ledger.
         .target(
             name: "SwitchCore",

@@ -40,8 +40,9 @@ extension AccessControl {
             idempotency: IdempotencyStore(
                 retentionMs: settings.idempotencyRetentionMs, keysMax: settings.idempotencyKeysMax),
             directory: MemberDirectory(membersMax: settings.directoryMembersMax))
-        var created: [(user: AdminUser, seq: UInt64)] = []
-        let journal = try AuditJournalFile.read(path: journalPath) { entry, _ in
+        let (start, sealed) = try resumeFromCheckpoint(directory: directory, journalPath: journalPath, into: &state)
+        var created = sealed
+        let journal = try AuditJournalFile.read(path: journalPath, from: start) { entry, _ in
             if entry.action == "users.create", let user = user(from: entry) {
                 created.append((user, entry.seq))
             } else if entry.action == "users.delete", entry.target.hasPrefix("users/") {
@@ -78,8 +79,17 @@ extension AccessControl {
         let live = liveRecords(state)
         try AccessFile.writeAtomically(directory: directory, name: AuditJournalFile.privateName, live)
         let privateDescriptor = try AccessFile.open(privatePath, flags: O_RDWR)
+        state.checkpointSeq = start.entryCount
+        if journal.entryCount - start.entryCount >= settings.checkpointEntriesBetween {
+            // What was read may still be only in the page cache (a writer killed before its sync): the checkpoint
+            // must never seal entries a power loss could take back.
+            try AccessFile.dataSync(journalDescriptor, path: journalPath)
+            try checkpoint(state, journal: journal, created: created.map(\.seq)).write(directory: directory)
+            state.checkpointSeq = journal.entryCount
+        }
         let writer = AuditJournalWriter(
             journalPath: journalPath, journalDescriptor: journalDescriptor, journalEnd: journal.end,
+            journalCRC: journal.crc,
             privatePath: privatePath, privateDescriptor: privateDescriptor, privateEnd: Int64(live.count),
             unitsQueuedMax: settings.unitsQueuedMax)
         let readDescriptor = try AccessFile.open(journalPath, flags: O_RDONLY)
@@ -93,6 +103,36 @@ extension AccessControl {
             readDescriptor: readDescriptor, lockDescriptor: lock)
         writer.start()
         return (control, report)
+    }
+
+    /// The journal's state after its checkpoint (verified against the journal, see `AuditJournalCheckpoint`),
+    /// the users it sealed, and its operation ids loaded into `state`; an empty start without a checkpoint. A
+    /// journal that does not match its checkpoint refuses the start: the full read names the damaged entry, or,
+    /// when the chain itself is whole, the sealed entries were rewritten or removed.
+    private static func resumeFromCheckpoint(
+        directory: String, journalPath: String, into state: inout State
+    ) throws(AccessError) -> (AuditJournalState, [(user: AdminUser, seq: UInt64)]) {
+        guard let checkpoint = try AuditJournalCheckpoint.read(directory: directory) else {
+            return (AuditJournalState(), [])
+        }
+        guard let (start, userEntries) = try AuditJournalFile.resume(path: journalPath, checkpoint: checkpoint) else {
+            let path = directory + "/" + AuditJournalCheckpoint.fileName
+            let damage = try AuditJournalFile.verify(auditDirectory: directory).damage
+            let what = damage?.description ?? "it does not hold the \(checkpoint.entryCount) entries \(path) sealed"
+            throw AccessError(
+                "audit journal damaged: \(what); the switch does not start on a broken trail (keep the files as "
+                    + "evidence; `loyalty-switch audit verify` checks the whole chain)")
+        }
+        state.operations = Set(checkpoint.operations)
+        state.highestOperation = checkpoint.operations.last
+        return (start, userEntries.compactMap { entry in user(from: entry).map { ($0, entry.seq) } })
+    }
+
+    /// The checkpoint of a state whose every entry is verified and durable (nothing queued).
+    static func checkpoint(_ state: State, journal: AuditJournalState, created: [UInt64]) -> AuditJournalCheckpoint {
+        AuditJournalCheckpoint(
+            entryCount: journal.entryCount, end: journal.end, journalCRC: journal.crc, lastHash: journal.lastHash,
+            userSeqs: created.sorted(), operations: state.operations.sorted())
     }
 
     /// Token hashes by user; remembered answers (those still within the retention) and members' texts loaded into

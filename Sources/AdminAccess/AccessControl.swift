@@ -61,6 +61,8 @@ public final class AccessControl: Sendable {
         var plannedEnd: Int64 = 0
         var durableEnd: Int64 = 0
         var operations: Set<UInt64> = []
+        /// Entries the journal's checkpoint file seals.
+        var checkpointSeq: UInt64 = 0
         var highestOperation: UInt64?
         var refusedLastEntryMs: Int64?
         var refusedSinceEntry = 0
@@ -90,6 +92,7 @@ public final class AccessControl: Sendable {
     /// Writes what is queued, stops the journal thread and releases the directory.
     public func close() {
         writer.stop()
+        writeCheckpointAtClose()
         Glibc.close(writer.journalDescriptor)
         Glibc.close(writer.privateDescriptor)
         Glibc.close(readDescriptor)
@@ -97,6 +100,25 @@ public final class AccessControl: Sendable {
     }
 
     /// Durable users, oldest first.
+    /// After a clean stop (every queued unit durable), seals the trail in a checkpoint when enough entries came
+    /// since the last one. A failure to write it is ignored: the next open reads more of the journal, nothing else.
+    private func writeCheckpointAtClose() {
+        guard writer.failure == nil else { return }
+        let (end, crc) = writer.journalSummary
+        let checkpoint: AuditJournalCheckpoint? = state.withLock { state in
+            precondition(state.plannedEnd == state.durableEnd && state.durableEnd == end, "the writer drained")
+            let count = state.nextSeq - 1
+            guard count - state.checkpointSeq >= settings.checkpointEntriesBetween else { return nil }
+            var journal = AuditJournalState()
+            journal.entryCount = count
+            journal.end = end
+            journal.crc = crc
+            journal.lastHash = state.lastHash
+            return Self.checkpoint(state, journal: journal, created: state.users.values.map(\.seq))
+        }
+        try? checkpoint?.write(directory: directory)
+    }
+
     public var users: [AdminUser] {
         state.withLock { state in
             state.users.values.filter(\.durable).sorted { $0.seq < $1.seq }.map(\.user)

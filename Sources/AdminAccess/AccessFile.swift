@@ -120,19 +120,20 @@ enum AccessFile {
     }
 }
 
-/// Reads a file of JSON lines in bounded blocks and hands each complete line (without its newline) and its
-/// offset to `visit`, which returns false to stop. Returns where the last complete line ends and how many bytes
-/// follow it (a torn tail: a line whose newline never reached the disk).
+/// Reads a file of JSON lines in bounded blocks from `offset` (the start of a line) and hands each complete line
+/// (without its newline) and its offset to `visit`, which returns false to stop. Returns where the last complete
+/// line ends and how many bytes follow it (a torn tail: a line whose newline never reached the disk).
 struct LineReader {
     static let blockBytes = 1 << 20
 
     static func scan(
-        _ descriptor: Int32, path: String, lineBytesMax: Int,
+        _ descriptor: Int32, path: String, from offset: Int64 = 0, lineBytesMax: Int,
         visit: (UnsafeRawBufferPointer, Int64) -> Bool
     ) throws(AccessError) -> (end: Int64, tailBytes: Int, stopped: Bool) {
+        precondition(offset >= 0, "a file offset")
         var pending: [UInt8] = []
-        var pendingOffset: Int64 = 0
-        var readOffset: Int64 = 0
+        var pendingOffset = offset
+        var readOffset = offset
         while true {
             let block = try AccessFile.read(descriptor, offset: readOffset, count: blockBytes, path: path)
             if block.isEmpty { return (pendingOffset, pending.count, false) }

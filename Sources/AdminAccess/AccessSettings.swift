@@ -17,6 +17,9 @@ public struct AccessSettings: Sendable, Equatable {
     /// Members with a name, phone or birthday in the member directory: an enrolment that would add one more is
     /// 409 before it reaches the ledger. About 150 bytes of memory each by estimate (a million is about 150 MB; not yet measured).
     public var directoryMembersMax = 1_000_000
+    /// Entries since the audit journal's checkpoint that make the open or a clean close write a new one
+    /// (`AuditJournalCheckpoint`): an open reads and re-hashes only the entries after it. Not a configuration key.
+    public var checkpointEntriesBetween: UInt64 = 4096
 
     public init() {}
 }

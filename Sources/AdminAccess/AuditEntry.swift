@@ -33,18 +33,19 @@ public struct AuditEntry: Sendable {
         "seq", "time", "actor", "role", "action", "target", "detail", "operation", "previousHash", "hash",
     ]
 
-    /// Writes the entry's members in canonical (sorted) order, without `hash` when it is nil: the bytes the hash
-    /// covers, or with it, the journal's line.
-    static func write(
+    /// Writes the entry's members except `hash` in canonical (sorted) order: the bytes the hash covers. Returns
+    /// where `hash` goes in the journal's line (right after the detail, the member before it in sorted order), so
+    /// the line is these bytes with `,"hash":"…"` inserted there, without writing the entry twice.
+    static func writeCovered(
         seq: UInt64, time: String, actor: String, role: String, action: String, target: String, detail: JSONValue,
-        operation: UInt64?, previousHash: String, hash: String?, to writer: inout JSONWriter
-    ) {
+        operation: UInt64?, previousHash: String, to writer: inout JSONWriter
+    ) -> Int {
         writer.beginObject()
         writer.member("action", action)
         writer.member("actor", actor)
         writer.key("detail")
         writer.canonical(detail)
-        if let hash { writer.member("hash", hash) }
+        let hashAt = writer.bytes.count
         if let operation { writer.member("operation", Int64(operation)) }
         writer.member("previousHash", previousHash)
         writer.member("role", role)
@@ -52,6 +53,7 @@ public struct AuditEntry: Sendable {
         writer.member("target", target)
         writer.member("time", time)
         writer.endObject()
+        return hashAt
     }
 
     /// A new entry after `previousHash`, its hash computed, and its journal line (ending in a newline).
@@ -62,15 +64,17 @@ public struct AuditEntry: Sendable {
         precondition(seq >= 1, "audit sequence numbers start at 1")
         precondition(detail.kind == .object, "an audit detail is an object")
         var covered = JSONWriter()
-        write(
+        let hashAt = writeCovered(
             seq: seq, time: time, actor: actor, role: role, action: action, target: target, detail: detail,
-            operation: operation, previousHash: previousHash, hash: nil, to: &covered)
+            operation: operation, previousHash: previousHash, to: &covered)
         let hash = AccessCrypto.hex(AccessCrypto.sha256(covered.bytes))
-        var line = JSONWriter()
-        write(
-            seq: seq, time: time, actor: actor, role: role, action: action, target: target, detail: detail,
-            operation: operation, previousHash: previousHash, hash: hash, to: &line)
-        var bytes = line.bytes
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(covered.bytes.count + 77)
+        bytes += covered.bytes[..<hashAt]
+        bytes += #","hash":""#.utf8
+        bytes += hash.utf8
+        bytes.append(UInt8(ascii: "\""))
+        bytes += covered.bytes[hashAt...]
         bytes.append(UInt8(ascii: "\n"))
         precondition(bytes.count <= lineBytesMax, "an audit entry is at most \(lineBytesMax) bytes")
         let entry = AuditEntry(

@@ -18,6 +18,8 @@ public struct AuditJournalState: Sendable {
     public var lastHash = AuditEntry.genesisHash
     /// Where the last good entry ends.
     public var end: Int64 = 0
+    /// CRC32C of the journal's bytes before `end` (what a checkpoint seals).
+    var crc: UInt32 = 0
     /// Bytes after the last complete line: an entry whose write a crash cut short (never acknowledged).
     public var tornTailBytes = 0
     /// The first broken entry, if any; reading stops there.
@@ -46,18 +48,27 @@ public enum AuditJournalFile {
 
     public static func directory(dataDirectory: String) -> String { dataDirectory + "/" + directoryName }
 
-    /// Reads and checks the whole chain of `path` without changing anything: each line is a well-formed
-    /// entry, `seq` counts up from 1, `previousHash` is the hash before it, `hash` recomputes. `visit` sees each
-    /// good entry and its offset. A missing file is an empty journal.
+    /// Reads and checks the chain of `path` after `start` (the whole chain by default; a checkpoint's state
+    /// to read only the entries after it) without changing anything: each line is a well-formed entry, `seq`
+    /// counts up, `previousHash` is the hash before it, `hash` recomputes. `visit` sees each good entry and its
+    /// offset. A missing file is an empty journal.
     public static func read(
         path: String, visit: (AuditEntry, Int64) -> Void = { _, _ in }
     ) throws(AccessError) -> AuditJournalState {
-        var state = AuditJournalState()
+        try read(path: path, from: AuditJournalState(), visit: visit)
+    }
+
+    static func read(
+        path: String, from start: AuditJournalState, visit: (AuditEntry, Int64) -> Void
+    ) throws(AccessError) -> AuditJournalState {
+        precondition(start.damage == nil && start.offsets.count == Int(start.entryCount), "a verified start")
+        var state = start
         guard AccessFile.exists(path) else { return state }
         let descriptor = try AccessFile.open(path, flags: O_RDONLY)
         defer { close(descriptor) }
-        let scanned = try LineReader.scan(descriptor, path: path, lineBytesMax: AuditEntry.lineBytesMax) {
-            line, offset in
+        let scanned = try LineReader.scan(
+            descriptor, path: path, from: start.end, lineBytesMax: AuditEntry.lineBytesMax
+        ) { line, offset in
             let expected = state.entryCount + 1
             do throws(AuditLineError) {
                 let entry = try AuditEntry.parse(line)
@@ -73,6 +84,7 @@ public enum AuditJournalFile {
                 state.lastHash = entry.hash
                 state.offsets.append(offset)
                 state.end = offset + Int64(line.count) + 1
+                state.crc = AuditChecksum.updateNewline(AuditChecksum.update(state.crc, line))
                 visit(entry, offset)
                 return true
             } catch {
@@ -86,8 +98,32 @@ public enum AuditJournalFile {
 
     /// `loyalty-switch audit verify`: the journal's state, read-only (safe while the switch serves: a line the
     /// switch is writing shows as a torn tail).
+    /// The whole chain is recomputed whatever a checkpoint says; a checkpoint the chain does not match (entries
+    /// it sealed changed or removed, even when re-chained) is damage too.
     public static func verify(dataDirectory: String) throws(AccessError) -> AuditJournalState {
-        try read(path: directory(dataDirectory: dataDirectory) + "/" + journalName)
+        try verify(auditDirectory: directory(dataDirectory: dataDirectory))
+    }
+
+    static func verify(auditDirectory directory: String) throws(AccessError) -> AuditJournalState {
+        let checkpoint = try? AuditJournalCheckpoint.read(directory: directory)
+        var sealedHash: String?
+        var state = try read(path: directory + "/" + journalName) { entry, _ in
+            if entry.seq == checkpoint?.entryCount { sealedHash = entry.hash }
+        }
+        guard let checkpoint, state.damage == nil, checkpoint.entryCount > 0 else { return state }
+        let path = directory + "/" + journalName
+        if state.entryCount < checkpoint.entryCount {
+            state.damage = AuditDamage(
+                file: path, seq: state.entryCount + 1, offset: state.end,
+                reason: "the journal ends after \(state.entryCount) entries, its checkpoint sealed "
+                    + "\(checkpoint.entryCount): entries were removed")
+        } else if sealedHash != checkpoint.lastHash {
+            let seq = checkpoint.entryCount
+            state.damage = AuditDamage(
+                file: path, seq: seq, offset: state.offsets[Int(seq) - 1],
+                reason: "not the entry its checkpoint sealed (hash \(checkpoint.lastHash)): the trail was rewritten")
+        }
+        return state
     }
 }
 

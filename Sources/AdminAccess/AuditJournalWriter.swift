@@ -36,10 +36,12 @@ final class AuditJournalWriter: Sendable {
     /// File ends, touched by the writer thread only (after `start`).
     private nonisolated(unsafe) var journalEnd: Int64
     private nonisolated(unsafe) var privateEnd: Int64
+    /// CRC32C of the journal's bytes before `journalEnd` (for its checkpoint), writer thread only.
+    private nonisolated(unsafe) var journalCRC: UInt32
 
     init(
-        journalPath: String, journalDescriptor: Int32, journalEnd: Int64, privatePath: String,
-        privateDescriptor: Int32, privateEnd: Int64, unitsQueuedMax: Int
+        journalPath: String, journalDescriptor: Int32, journalEnd: Int64, journalCRC: UInt32 = 0,
+        privatePath: String, privateDescriptor: Int32, privateEnd: Int64, unitsQueuedMax: Int
     ) {
         precondition(unitsQueuedMax >= 1, "the journal queue holds at least one unit")
         self.journalPath = journalPath
@@ -47,6 +49,7 @@ final class AuditJournalWriter: Sendable {
         self.journalDescriptor = journalDescriptor
         self.privateDescriptor = privateDescriptor
         self.journalEnd = journalEnd
+        self.journalCRC = journalCRC
         self.privateEnd = privateEnd
         self.unitsQueuedMax = unitsQueuedMax
     }
@@ -84,6 +87,12 @@ final class AuditJournalWriter: Sendable {
 
     var failure: AccessError? { queue.withLock { $0.failure } }
 
+    /// Where the journal ends and the CRC32C of its bytes; only once `stop` returned (the thread is over).
+    var journalSummary: (end: Int64, crc: UInt32) {
+        precondition(queue.withLock { $0.stopping }, "read after stop")
+        return (journalEnd, journalCRC)
+    }
+
     private func run() {
         while true {
             wakeup.wait()
@@ -102,7 +111,9 @@ final class AuditJournalWriter: Sendable {
         if failure == nil {
             do throws(AccessError) {
                 try append(batch.flatMap(\.privateBytes), to: privateDescriptor, path: privatePath, end: &privateEnd)
-                try append(batch.flatMap(\.journalBytes), to: journalDescriptor, path: journalPath, end: &journalEnd)
+                let journalBytes = batch.flatMap(\.journalBytes)
+                try append(journalBytes, to: journalDescriptor, path: journalPath, end: &journalEnd)
+                journalCRC = journalBytes.withUnsafeBytes { AuditChecksum.update(journalCRC, $0) }
             } catch {
                 failure = AccessError("audit journal stopped: \(error.message); restart to recover")
                 queue.withLock { $0.failure = failure }

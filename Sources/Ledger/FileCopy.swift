@@ -1,6 +1,72 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import Synchronization
+
+/// A bytes-per-second cap shared by every file of one copy (a backup): a token bucket holding at most one
+/// piece's worth, refilled at `bytesPerSecond`; a copy that runs ahead sleeps between pieces. Why: a backup at full
+/// disk speed takes the disk from the shards' fdatasync (authorization p99 rises while it runs, RESULTS.md); a
+/// capped one takes longer and leaves the disk's remaining bandwidth to the switch.
+public final class CopyPace: Sendable {
+    /// The lowest cap: below it a backup of a real data directory would take days.
+    public static let bytesPerSecondMin: Int64 = 65_536
+    public static let bytesPerSecondMax: Int64 = 1 << 40
+    public let bytesPerSecond: Int64
+    /// Monotonic nanoseconds and a sleep, handed in so tests run on virtual time.
+    let nowNs: @Sendable () -> UInt64
+    let sleepNs: @Sendable (UInt64) -> Void
+    /// Tokens (bytes) and when they were counted; full at the start.
+    private let bucket: Mutex<(tokens: Double, atNs: UInt64?)> = Mutex((Double(FileCopy.pieceBytes), nil))
+    private let sleptNs = Atomic<UInt64>(0)
+
+    public init(
+        bytesPerSecond: Int64, nowNs: @escaping @Sendable () -> UInt64 = CopyPace.monotonicNs,
+        sleepNs: @escaping @Sendable (UInt64) -> Void = CopyPace.sleep
+    ) {
+        precondition(
+            (Self.bytesPerSecondMin...Self.bytesPerSecondMax).contains(bytesPerSecond), "a cap within the range")
+        self.bytesPerSecond = bytesPerSecond
+        self.nowNs = nowNs
+        self.sleepNs = sleepNs
+    }
+
+    /// Nanoseconds this pace made copies wait so far.
+    public var waitedNs: UInt64 { sleptNs.load(ordering: .relaxed) }
+
+    /// Takes `count` bytes from the bucket, sleeping first until the bucket has refilled what it lacks.
+    func take(_ count: Int) {
+        precondition(count >= 0, "a byte count")
+        let capacity = Double(FileCopy.pieceBytes)
+        let rate = Double(bytesPerSecond)
+        let waitNs: UInt64 = bucket.withLock { bucket in
+            let now = nowNs()
+            let elapsed = bucket.atNs.map { Double(now &- $0) } ?? 0
+            bucket.tokens = min(capacity, bucket.tokens + elapsed * rate / 1e9) - Double(count)
+            bucket.atNs = now
+            guard bucket.tokens < 0 else { return 0 }
+            let wait = UInt64((-bucket.tokens * 1e9 / rate).rounded(.up))
+            // The sleep refills exactly what was missing: the bucket is empty when it ends.
+            bucket.tokens = 0
+            bucket.atNs = now + wait
+            return wait
+        }
+        guard waitNs > 0 else { return }
+        sleptNs.add(waitNs, ordering: .relaxed)
+        sleepNs(waitNs)
+    }
+
+    @Sendable public static func monotonicNs() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+
+    @Sendable public static func sleep(_ nanoseconds: UInt64) {
+        var pause = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&pause, &remaining) != 0 && errno == EINTR { pause = remaining }
+    }
+}
 
 /// Copies of whole files or their prefixes for backups and restores (LedgerCopy, and the switch's DataBackup for
 /// the files beside the ledger): the ledger's own file calls, one copy loop.
@@ -14,18 +80,22 @@ public enum FileCopy {
 
     /// Copies the first `length` bytes of `source` (all when nil) to the new file `destination`, synced; all-zero
     /// pieces stay holes, the copy still gets the length. With `allocate` the whole length is allocated first (a
-    /// restored log segment must not need space later). Returns the bytes copied.
+    /// restored log segment must not need space later); with `pace` the copy keeps under its bytes per second
+    /// (pieces written count; an all-zero piece is mostly a hole of preallocated log, read from no disk). Returns the bytes copied.
     @discardableResult
     public static func copy(
-        _ source: String, to destination: String, length: Int64? = nil, allocate: Bool = false
+        _ source: String, to destination: String, length: Int64? = nil, allocate: Bool = false,
+        pace: CopyPace? = nil
     ) throws(LedgerError) -> Int64 {
         let input = try FileIO.openFile(source, flags: O_RDONLY)
         defer { FileIO.closeFile(input) }
-        return try copy(descriptor: input, source: source, to: destination, length: length, allocate: allocate)
+        return try copy(
+            descriptor: input, source: source, to: destination, length: length, allocate: allocate, pace: pace)
     }
 
     static func copy(
-        descriptor input: Int32, source: String, to destination: String, length: Int64?, allocate: Bool
+        descriptor input: Int32, source: String, to destination: String, length: Int64?, allocate: Bool,
+        pace: CopyPace?
     ) throws(LedgerError) -> Int64 {
         let total: Int64
         if let length { total = length } else { total = try FileIO.fileSize(input, path: source) }
@@ -44,6 +114,7 @@ public enum FileCopy {
             }
             let bytes = UnsafeRawBufferPointer(rebasing: piece[0..<count])
             if !isZero(bytes) {
+                pace?.take(count)
                 do { try FileIO.writeAll(output, bytes, offset: offset, path: destination) } catch {
                     guard case .io(_, _, let number) = error else { throw error }
                     throw .io(operation: "write at byte \(offset)", path: destination, errno: number)

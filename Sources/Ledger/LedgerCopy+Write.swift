@@ -13,7 +13,7 @@ extension LedgerCopy {
             let directory = DataDirectory.shardDirectory(destination, shard: index)
             try FileIO.makeDirectory(directory)
             for file in shard.files {
-                _ = try Self.copy(file, from: shard.directory, to: directory, bytesMax: nil)
+                _ = try Self.copy(file, from: shard.directory, to: directory, pace: pace)
             }
             sequences.append(try copySegments(shard, to: directory))
             try FileIO.syncDirectory(directory)
@@ -32,20 +32,21 @@ extension LedgerCopy {
         let snapshotSequence = shard.files.first.flatMap { Snapshot.sequence(ofFileName: $0.name) } ?? 0
         guard let last = shard.segments.last else { return snapshotSequence }
         for segment in shard.segments.dropLast() {
-            _ = try Self.copy(segment.file, from: shard.directory, to: directory, bytesMax: nil)
+            _ = try Self.copy(segment.file, from: shard.directory, to: directory, pace: pace)
         }
-        let path = try Self.copy(last.file, from: shard.directory, to: directory, bytesMax: nil)
+        let path = try Self.copy(last.file, from: shard.directory, to: directory, pace: pace)
         let lastRecord = try Self.cutAfterLastRecord(path, firstSequence: last.firstSequence)
         return max(snapshotSequence, lastRecord)
     }
 
-    /// Copies a pinned file by descriptor (unused preallocation stays a hole); returns the copy's path.
+    /// Copies a pinned file by descriptor (unused preallocation stays a hole) under `pace`; returns the copy's path.
     static func copy(
-        _ file: PinnedFile, from source: String, to directory: String, bytesMax: Int64?
+        _ file: PinnedFile, from source: String, to directory: String, pace: CopyPace?
     ) throws(LedgerError) -> String {
         let path = directory + "/" + file.name
         try FileCopy.copy(
-            descriptor: file.descriptor, source: source + "/" + file.name, to: path, length: nil, allocate: false)
+            descriptor: file.descriptor, source: source + "/" + file.name, to: path, length: nil, allocate: false,
+            pace: pace)
         return path
     }
 

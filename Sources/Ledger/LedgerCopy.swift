@@ -32,6 +32,8 @@ public final class LedgerCopy {
     public static let pinAttemptsMax = 16
 
     public let root: String
+    /// The bytes-per-second cap of the backup this copy is part of (nil: as fast as the disk goes).
+    public var pace: CopyPace?
     var shards: [PinnedShard] = []
     /// `ledger.meta` and `card-hash.key`, read when pinned (small, never rewritten while serving).
     var rootFiles: [(name: String, bytes: [UInt8])] = []

@@ -9,7 +9,7 @@ import SwitchCore
 /// `loyalty-switch ledger backup` and `ledger restore` (docs/backup.md).
 enum BackupCommand {
     static let usage = """
-               loyalty-switch ledger backup --data DIR --to BACKUP
+               loyalty-switch ledger backup --data DIR --to BACKUP [--bytes-per-second N]
                loyalty-switch ledger restore --from BACKUP --data DIR
 
         backup   Copy the data directory, while the switch serves or not, into BACKUP (new or empty): the ledger's
@@ -18,7 +18,9 @@ enum BackupCommand {
                  the history store and import statuses. The copy is verified as `ledger verify` and `audit
                  verify` would, then backup-manifest.json (every file's size, SHA-256 and CRC32C per MiB, the
                  sequence per shard, the time) is written last. Prints the manifest's summary. On any failure
-                 (a full disk, damage in the source) BACKUP is left empty and the exit code is 1.
+                 (a full disk, damage in the source) BACKUP is left empty and the exit code is 1. With
+                 --bytes-per-second N (65536 and up) the copy keeps under N bytes per second, leaving the rest of
+                 the disk's bandwidth to a running switch's log syncs.
 
         restore  Check BACKUP against its manifest (naming a damaged file and byte range), verify it, copy it into
                  DIR (new or empty), verify again. `serve --data DIR` then starts where the backup was taken.
@@ -31,14 +33,29 @@ enum BackupCommand {
         signal(SIGXFSZ, SIG_IGN)
         // Behind the switch for the CPU on a shared machine, as the scheduled backup's thread is.
         _ = nice(10)
-        guard let values = pairs(options, names: ["--data", "--to"]) else {
-            return usageError("backup needs --data DIR --to BACKUP")
+        let capped = options.contains("--bytes-per-second")
+        let names: Set<String> = capped ? ["--data", "--to", "--bytes-per-second"] : ["--data", "--to"]
+        guard let values = pairs(options, names: names) else {
+            return usageError("backup needs --data DIR --to BACKUP [--bytes-per-second N]")
+        }
+        var pace: CopyPace?
+        if capped {
+            let range = CopyPace.bytesPerSecondMin...CopyPace.bytesPerSecondMax
+            guard let rate = Int64(values["--bytes-per-second"]!), range.contains(rate) else {
+                return usageError(
+                    "--bytes-per-second must be a whole number of bytes from \(range.lowerBound) to \(range.upperBound)")
+            }
+            pace = CopyPace(bytesPerSecond: rate)
         }
         let started = clockMs(CLOCK_MONOTONIC)
         do throws(BackupError) {
             let manifest = try DataBackup.run(
-                data: values["--data"]!, to: values["--to"]!, decider: LoyaltyDecider(), nowMs: clockMs(CLOCK_REALTIME))
+                data: values["--data"]!, to: values["--to"]!, decider: LoyaltyDecider(), nowMs: clockMs(CLOCK_REALTIME),
+                pace: pace)
             print(summary("backup", values["--to"]!, manifest, elapsedMs: clockMs(CLOCK_MONOTONIC) - started))
+            if let pace {
+                print("paced at \(pace.bytesPerSecond) bytes/s: waited \(pace.waitedNs / 1_000_000) ms")
+            }
             return 0
         } catch {
             printError("ledger backup: \(error)")

@@ -6,8 +6,8 @@ import Ledger
 /// (a member is named by the card it was enrolled with, so it keeps its id when that card is replaced on its
 /// shard). Not reversible to a card number without the data directory's secret key.
 enum AdminIdentifier {
-    static func card(_ hash: CardHash) -> String { "crd_" + hex(hash) }
-    static func member(_ hash: CardHash) -> String { "mbr_" + hex(hash) }
+    static func card(_ hash: CardHash) -> String { identifier("crd_", hash) }
+    static func member(_ hash: CardHash) -> String { identifier("mbr_", hash) }
 
     /// The hash an id names, or nil when it is not a well-formed id with `prefix`.
     static func hash(_ id: String, prefix: String) -> CardHash? {
@@ -19,14 +19,32 @@ enum AdminIdentifier {
         return CardHash(high: high, low: low)
     }
 
-    private static func hex(_ hash: CardHash) -> String { hex16(hash.high) + hex16(hash.low) }
+    /// `prefix` and the hash's 32 digits written in one buffer (a bulk import names three ids per row).
+    private static func identifier(_ prefix: StaticString, _ hash: CardHash) -> String {
+        precondition(prefix.utf8CodeUnitCount == 4, "a four-byte prefix")
+        return String(unsafeUninitializedCapacity: 36) { buffer in
+            for index in 0..<4 { buffer[index] = prefix.utf8Start[index] }
+            writeHex(hash.high, into: buffer, at: 4)
+            writeHex(hash.low, into: buffer, at: 20)
+            return 36
+        }
+    }
+
+    private static func writeHex(_ value: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
+        for index in 0..<16 {
+            let nibble = UInt8(truncatingIfNeeded: value >> UInt64(60 - 4 * index)) & 0xF
+            buffer[start + index] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+        }
+    }
 
     /// The member directory's key for the member named by `hash`.
     static func memberKey(_ hash: CardHash) -> MemberKey { MemberKey(high: hash.high, low: hash.low) }
 
     static func hex16(_ value: UInt64) -> String {
-        let text = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - text.count) + text
+        String(unsafeUninitializedCapacity: 16) { buffer in
+            writeHex(value, into: buffer, at: 0)
+            return 16
+        }
     }
 }
 

@@ -85,9 +85,11 @@ enum BackupFiles {
     /// `FileCopy.copy` (the ledger's copy loop) with its error as a `BackupError`.
     @discardableResult
     static func copy(
-        _ source: String, to destination: String, length: Int64? = nil, allocate: Bool = false
+        _ source: String, to destination: String, length: Int64? = nil, allocate: Bool = false, pace: CopyPace? = nil
     ) throws(BackupError) -> Int64 {
-        do { return try FileCopy.copy(source, to: destination, length: length, allocate: allocate) } catch {
+        do {
+            return try FileCopy.copy(source, to: destination, length: length, allocate: allocate, pace: pace)
+        } catch {
             throw BackupError(error.description)
         }
     }

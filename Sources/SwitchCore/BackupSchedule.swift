@@ -82,7 +82,9 @@ final class BackupSchedule: Sendable {
         removePartials()
         let outcome = Result { () throws(BackupError) -> BackupManifest in
             let partial = configuration.directory + "/" + name + Self.partialSuffix
-            let manifest = try DataBackup.run(data: dataDirectory, to: partial, decider: decider, nowMs: nowMs)
+            let pace = configuration.bytesPerSecondMax.map { CopyPace(bytesPerSecond: $0) }
+            let manifest = try DataBackup.run(
+                data: dataDirectory, to: partial, decider: decider, nowMs: nowMs, pace: pace)
             guard rename(partial, configuration.directory + "/" + name) == 0 else {
                 let error = BackupFiles.failure("rename to \(name)", partial)
                 BackupFiles.removeTree(partial)

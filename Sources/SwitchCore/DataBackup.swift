@@ -18,17 +18,19 @@ public enum DataBackup {
     static let parts = ["notifications", "history", "imports"]
 
     /// Copies `data` into `target` (missing or empty), verifies the copy and writes its manifest last. On any
-    /// failure whatever was written is removed, so no half backup has a manifest.
+    /// failure whatever was written is removed, so no half backup has a manifest. With `pace` every file's copy
+    /// shares its bytes-per-second cap (`backup.bytesPerSecondMax`, `--bytes-per-second`).
     public static func run(
-        data: String, to target: String, decider: any Decider, nowMs: Int64
+        data: String, to target: String, decider: any Decider, nowMs: Int64, pace: CopyPace? = nil
     ) throws(BackupError) -> BackupManifest {
         let created = try prepareTarget(target)
         do throws(BackupError) {
             let ledger: LedgerCopy
             do { ledger = try LedgerCopy(root: data) } catch { throw BackupError("\(data): \(error)") }
             defer { ledger.close() }
-            for part in parts { try copyPart(part, from: data, to: target) }
-            let auditEntries = try copyAudit(from: data, to: target)
+            ledger.pace = pace
+            for part in parts { try copyPart(part, from: data, to: target, pace: pace) }
+            let auditEntries = try copyAudit(from: data, to: target, pace: pace)
             let sequences: [UInt64]
             do {
                 try ledger.catchUp()
@@ -71,7 +73,7 @@ public enum DataBackup {
 
     /// Copies a directory of files whole (skipping temp files and upload spools); a file that disappears while
     /// listed (history retention, a finished import) is left out. `progress` files are copied first.
-    static func copyPart(_ part: String, from data: String, to target: String) throws(BackupError) {
+    static func copyPart(_ part: String, from data: String, to target: String, pace: CopyPace?) throws(BackupError) {
         let source = data + "/" + part
         guard let names = try BackupFiles.list(source) else { return }
         let destination = target + "/" + part
@@ -80,7 +82,7 @@ public enum DataBackup {
         for name in ordered where !name.hasSuffix(".tmp") && !name.hasSuffix(".csv") {
             guard !BackupFiles.isDirectory(source + "/" + name) else { continue }
             do {
-                try BackupFiles.copy(source + "/" + name, to: destination + "/" + name)
+                try BackupFiles.copy(source + "/" + name, to: destination + "/" + name, pace: pace)
             } catch {
                 if BackupFiles.exists(source + "/" + name) { throw error }
             }
@@ -91,7 +93,7 @@ public enum DataBackup {
     /// The audit journal up to its last whole, chained entry, then the private file up to its last whole line
     /// (its records are written before their journal entries, so every copied entry finds its token). Returns the
     /// entries copied.
-    static func copyAudit(from data: String, to target: String) throws(BackupError) -> UInt64 {
+    static func copyAudit(from data: String, to target: String, pace: CopyPace?) throws(BackupError) -> UInt64 {
         let source = AuditJournalFile.directory(dataDirectory: data)
         guard BackupFiles.isDirectory(source) else { return 0 }
         let destination = AuditJournalFile.directory(dataDirectory: target)
@@ -101,12 +103,12 @@ public enum DataBackup {
         do { state = try AuditJournalFile.read(path: source + journal) } catch { throw BackupError("\(error)") }
         if let damage = state.damage { throw BackupError("the source's audit journal is damaged: \(damage)") }
         if BackupFiles.exists(source + journal) {
-            try BackupFiles.copy(source + journal, to: destination + journal, length: state.end)
+            try BackupFiles.copy(source + journal, to: destination + journal, length: state.end, pace: pace)
         }
         let privateFile = "/" + AuditJournalFile.privateName
         if BackupFiles.exists(source + privateFile) {
             let end = try BackupFiles.completeLinesEnd(source + privateFile)
-            try BackupFiles.copy(source + privateFile, to: destination + privateFile, length: end)
+            try BackupFiles.copy(source + privateFile, to: destination + privateFile, length: end, pace: pace)
         }
         try BackupFiles.syncDirectory(destination)
         return state.entryCount

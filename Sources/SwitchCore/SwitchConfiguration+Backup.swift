@@ -1,5 +1,7 @@
-/// `"backup": {"directory", "intervalMinutes", "keep"}`: backups taken by the running switch (docs/backup.md);
-/// absent or null: none.
+import Ledger
+
+/// `"backup": {"directory", "intervalMinutes", "keep", "bytesPerSecondMax"}`: backups taken by the running switch
+/// (docs/backup.md); absent or null: none.
 public struct BackupConfiguration: Sendable, Equatable {
     /// Where each backup goes, as `backup-<UTC time>` (made while it runs as `backup-<UTC time>.partial`).
     public var directory: String
@@ -7,6 +9,9 @@ public struct BackupConfiguration: Sendable, Equatable {
     public var intervalMinutes = 60
     /// Backups kept: after each good one, the oldest beyond this are removed.
     public var keep = 7
+    /// The copy's cap in bytes per second (nil: as fast as the disk goes), so a backup leaves the disk to the
+    /// shards' syncs (docs/backup.md).
+    public var bytesPerSecondMax: Int64?
 
     public init(directory: String) { self.directory = directory }
 }
@@ -21,6 +26,9 @@ extension SwitchConfiguration {
         var backup = BackupConfiguration(directory: directory)
         backup.intervalMinutes = try object.integer("intervalMinutes", range: 1...10_080) ?? backup.intervalMinutes
         backup.keep = try object.integer("keep", range: 1...1000) ?? backup.keep
+        backup.bytesPerSecondMax = try object.integer(
+            "bytesPerSecondMax", range: Int(CopyPace.bytesPerSecondMin)...Int(CopyPace.bytesPerSecondMax)
+        ).map(Int64.init)
         try object.rejectUnknownKeys()
         return backup
     }

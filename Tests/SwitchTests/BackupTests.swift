@@ -109,9 +109,16 @@ import Testing
             #expect(passedThrough[card, default: [0]].contains(iso), "card \(card.suffix(4)): \(iso) never held")
         }
         restoredServer.stop()
-        // Quiet now: a backup of the serving switch restores to exactly its balances.
+        // Quiet now: a backup of the serving switch, capped in bytes per second, restores to exactly its balances.
         let quiet = directory.path + "/backup-quiet"
-        #expect(try Self.command(["ledger", "backup", "--data", directory.data, "--to", quiet]).status == 0)
+        let capped = try Self.command([
+            "ledger", "backup", "--data", directory.data, "--to", quiet, "--bytes-per-second", "67108864",
+        ])
+        #expect(capped.status == 0 && capped.output.contains("paced at 67108864 bytes/s"), "\(capped.output)")
+        let tooLow = try Self.command([
+            "ledger", "backup", "--data", directory.data, "--to", quiet + "-low", "--bytes-per-second", "1000",
+        ])
+        #expect(tooLow.status == 2 && tooLow.output.contains("--bytes-per-second"), "\(tooLow.output)")
         let original = try Self.balances(server, token: token, cards: Self.allCards())
         let restoredQuiet = directory.path + "/restored-quiet"
         #expect(try Self.command(["ledger", "restore", "--from", quiet, "--data", restoredQuiet]).status == 0)
@@ -271,6 +278,7 @@ import Testing
             (#"{"backup": {"directory": "b", "every": 5}}"#, "backup.every"),
             (#"{"backup": {"directory": "b", "keep": 0}}"#, "backup.keep"),
             (#"{"backup": {"directory": "b", "intervalMinutes": 0}}"#, "backup.intervalMinutes"),
+            (#"{"backup": {"directory": "b", "bytesPerSecondMax": 1000}}"#, "backup.bytesPerSecondMax"),
         ]
         for (json, path) in cases {
             let outcome = try SwitchProcess.serve(json: json, directory: directory)
