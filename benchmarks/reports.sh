@@ -71,5 +71,5 @@ echo "  alone:          $(authorization alone)"
 ( while :; do curl -sf -H "Authorization: Bearer $token" "http://$admin/v1/reports/members.csv" -o /dev/null || break; done ) &
 exporter=$!
 echo "  during exports: $(authorization during)"
-kill "$exporter" 2>/dev/null; wait "$exporter" 2>/dev/null || true
+kill "$exporter" 2>/dev/null || true; wait "$exporter" 2>/dev/null || true
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
