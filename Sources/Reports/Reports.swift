@@ -23,7 +23,8 @@ public enum Reports {
         for shard in 0..<shardCount {
             let view: LedgerShardView
             do throws(LedgerError) {
-                view = try Ledger.shardView(directory: directory, shard: shard, configuration: configuration)
+                view = try Ledger.shardView(
+                    directory: directory, shard: shard, configuration: configuration, reading: query.name.reading)
             } catch {
                 throw .unreadable(error.description)
             }
@@ -76,6 +77,17 @@ public enum Reports {
                 card.masked.description, card.kind == .bank ? "bank" : "loyalty", context.memberId(card.member),
                 card.status.rawValue,
             ])
+        }
+    }
+}
+
+extension ReportName {
+    /// Rows of members and cards are read in place from a checkpoint when they can; breakage and settlement add
+    /// the recovered state's totals.
+    var reading: LedgerShardView.Reading {
+        switch self {
+        case .members, .cardsIssued, .lostCards, .tiers: return .rows
+        case .breakage, .settlement: return .totals
         }
     }
 }

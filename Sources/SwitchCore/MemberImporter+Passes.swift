@@ -101,7 +101,8 @@ extension MemberImporter {
                 tag: 0, key: Self.key(1, item.hash),
                 digest: ContentDigest(high: UInt64(profile.birthMonth) << 8 | UInt64(profile.birthDay), low: 1),
                 card: item.row.card, operation: .profile(profile))
-            request.cardHash = item.hash
+            // Named by its number, not `cardHash`: a request named by hash carries no masked form, and the card
+            // table would keep `-` for it (reports showed imported cards so). The ledger hashes it to `item.hash`.
             request.admin = stamp(reason: 0)
             requests.append(request)
         }

@@ -7,7 +7,7 @@ import Testing
 /// Every report over a small real ledger (two shards, earns, a blocked card), read as a report reads it: the
 /// checkpoint and the log after it, read-only, while the ledger is still open.
 @Suite struct ReportsTests {
-    let directory = NSTemporaryDirectory() + "reports-test-\(UInt32.random(in: 0...UInt32.max))"
+    var directory = NSTemporaryDirectory() + "reports-test-\(UInt32.random(in: 0...UInt32.max))"
     static let cardCount = 12
 
     func configuration() -> LedgerConfiguration {
