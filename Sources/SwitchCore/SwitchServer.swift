@@ -207,8 +207,8 @@ public final class SwitchServer: @unchecked Sendable {
         }
         try startNotifications()
         try startHistory()
-        startSearch()
         try startAdmin()
+        startSearch()
         group.start()
         adminGroup?.start()
         notificationsGroup?.start()
