@@ -77,6 +77,7 @@ final class AdminMetrics: Sendable {
         writeAdmin(&text)
         writeNotifications(&text)
         writeHistory(&text)
+        writeSearch(&text)
         writeBackups(&text)
         return text.bytes
     }

@@ -1,4 +1,5 @@
 import Ledger
+import Metrics
 import Reports
 
 /// What the segments report reads: its configuration and where members' purchases come from (nil: no source is
@@ -34,5 +35,30 @@ extension SwitchServer {
 
     func stopSearch() {
         adminMetrics.search.withLock { $0 }?.stop()
+    }
+}
+
+extension AdminMetrics {
+    /// The member search's counts in `GET /metrics` (nothing while it is off).
+    func writeSearch(_ text: inout PrometheusText) {
+        guard let indexer = search.withLock({ $0 }) else { return }
+        let refused = indexer.index.refused
+        let samples: [(String, PrometheusText.MetricType, String, UInt64)] = [
+            ("loyalty_search_members", .gauge, "Members the member search's index holds.", UInt64(indexer.index.memberCount)),
+            (
+                "loyalty_search_refused_total", .counter,
+                "Members and cards the member search did not keep at search.membersMax / search.cardsMax.",
+                refused.members + refused.cards
+            ),
+            (
+                "loyalty_search_views_reread_total", .counter,
+                "Shard checkpoint views read again after log records were dropped before the index read them.",
+                indexer.viewsReread
+            ),
+        ]
+        for (name, type, help, value) in samples {
+            text.family(name, type: type, help: help)
+            text.sample(value: value)
+        }
     }
 }
