@@ -171,6 +171,13 @@ let package = Package(
             path: "benchmarks/ledger-bench",
             swiftSettings: strictSettings
         ),
+        // The member search's index at 1M members: RAM per member, one page per filter (docs/segments.md).
+        .executableTarget(
+            name: "search-bench",
+            dependencies: ["Ledger"],
+            path: "benchmarks/search-bench",
+            swiftSettings: strictSettings
+        ),
         // A trivial ISO 8583 responder (0200 -> 0210 39=00) for measuring loadgen's own ceiling.
         .executableTarget(
             name: "echo-responder",

@@ -24,6 +24,11 @@ extension AccessControl {
         state.withLock { $0.directory[key] }
     }
 
+    /// The members whose phone is `phone` exactly as stored (the member search).
+    public func members(withPhone phone: String) -> [MemberKey] {
+        state.withLock { $0.directory.phones[phone] ?? [] }
+    }
+
     /// Members in the directory, and places reserved by enrolments in flight.
     public var directoryCounts: (members: Int, reserved: Int) {
         state.withLock { ($0.directory.count, $0.directory.reserved) }

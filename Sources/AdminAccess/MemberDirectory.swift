@@ -101,6 +101,8 @@ public struct MemberTexts: Sendable, Equatable {
 struct MemberDirectory {
     let membersMax: Int
     private(set) var entries: [MemberKey: MemberTexts] = [:]
+    /// Members by phone number as stored (the member search's `phone`); one entry per member with a phone.
+    private(set) var phones: [String: [MemberKey]] = [:]
     /// Places taken by changes between `reserve` and their durable unit (or their refusal).
     private(set) var reserved = 0
 
@@ -126,7 +128,7 @@ struct MemberDirectory {
     /// A reserved member's texts, once durable.
     mutating func insert(_ key: MemberKey, _ texts: MemberTexts) {
         release()
-        entries[key] = texts
+        set(key, texts)
         precondition(entries.count <= membersMax, "a reservation kept the directory within its limit")
     }
 
@@ -134,7 +136,16 @@ struct MemberDirectory {
     /// `membersMax` than before) the member is still kept (never lost); only new ones are refused.
     mutating func load(_ key: MemberKey, _ texts: MemberTexts) {
         precondition(texts.isValid, "the private file's record was checked as it was read")
-        entries[key] = texts
+        set(key, texts)
+    }
+
+    /// Keeps the phone index in step with the member's texts (a later record of a member replaces its phone).
+    private mutating func set(_ key: MemberKey, _ texts: MemberTexts) {
+        if let old = entries.updateValue(texts, forKey: key)?.phone, old != texts.phone {
+            phones[old]?.removeAll { $0 == key }
+            if phones[old]?.isEmpty == true { phones[old] = nil }
+        }
+        if let phone = texts.phone, !(phones[phone]?.contains(key) ?? false) { phones[phone, default: []].append(key) }
     }
 
     subscript(key: MemberKey) -> MemberTexts? { entries[key] }

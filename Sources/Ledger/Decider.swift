@@ -208,11 +208,16 @@ public struct MemberSummary: Sendable, Equatable {
     public var birthDay: UInt8
     /// The first-purchase bonus was given (the member has bought): too late to name a referrer.
     public var firstPurchaseRewarded: Bool
+    /// The first and latest purchase counted (ms since 1970, UTC; 0: none yet), for the member search.
+    public var firstPurchaseTimeMs: Int64
+    public var lastPurchaseTimeMs: Int64
 
     public init(
         tier: UInt8, purchaseCount: UInt32, purchaseVolumeMinor: Int64, birthMonth: UInt8, birthDay: UInt8,
-        firstPurchaseRewarded: Bool
+        firstPurchaseRewarded: Bool, firstPurchaseTimeMs: Int64 = 0, lastPurchaseTimeMs: Int64 = 0
     ) {
+        self.firstPurchaseTimeMs = firstPurchaseTimeMs
+        self.lastPurchaseTimeMs = lastPurchaseTimeMs
         self.tier = tier
         self.purchaseCount = purchaseCount
         self.purchaseVolumeMinor = purchaseVolumeMinor

@@ -57,7 +57,8 @@ public final class LoyaltyDecider: Decider {
         return MemberSummary(
             tier: member.tier, purchaseCount: member.purchaseCount, purchaseVolumeMinor: member.purchaseVolumeMinor,
             birthMonth: member.birthMonth, birthDay: member.birthDay,
-            firstPurchaseRewarded: member.firstPurchaseRewarded)
+            firstPurchaseRewarded: member.firstPurchaseRewarded, firstPurchaseTimeMs: member.firstPurchaseTimeMs,
+            lastPurchaseTimeMs: member.lastPurchaseTimeMs)
     }
 
     public func member(_ state: MemberState, birthMonth: UInt8, birthDay: UInt8) -> MemberState {

@@ -22,6 +22,7 @@ enum ReportCommand {
         """
 
     static func run(_ arguments: [String]) -> Int32 {
+        if arguments.first == "segments" { return SegmentsCommand.run(Array(arguments.dropFirst())) }
         if arguments.isEmpty || arguments.contains("--help") || arguments.contains("-h") {
             print(usage)
             return arguments.isEmpty ? 2 : 0
@@ -81,7 +82,7 @@ enum ReportCommand {
     }
 
     /// Writes every byte (retrying EINTR and short writes); the reason when it cannot.
-    private static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) -> String? {
+    static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) -> String? {
         var offset = 0
         while offset < bytes.count {
             let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)

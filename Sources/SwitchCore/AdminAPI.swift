@@ -36,6 +36,7 @@ enum AdminAPI {
         router.add(
             .post, "/v1/notifications/dead-letters/{id}/retry", DeadLetterRetryHandler(metrics: metrics, gate: gate))
         router.add(.post, "/v1/members", EnrolMemberHandler(gate: gate, door: door))
+        router.add(.get, "/v1/members", MemberSearchHandler(gate: gate, metrics: metrics))
         router.add(.get, "/v1/members/{id}", MemberHandler(gate: gate, door: door))
         router.add(.get, "/v1/members/{id}/movements", MovementsHandler(gate: gate, door: door, metrics: metrics))
         router.add(
@@ -57,6 +58,7 @@ enum AdminAPI {
         router.add(.post, "/v1/lotteries/{id}/draw", LotteryDrawHandler(gate: gate, door: door, book: lotteries))
         router.add(.post, "/v1/imports/members", ImportMembersHandler(gate: gate, door: door, imports: imports))
         router.add(.get, "/v1/imports/{id}", ImportStatusHandler(gate: gate, imports: imports))
+        router.add(.get, "/v1/reports/segments.csv", SegmentsReportHandler(gate: gate, metrics: metrics, ledger: ledger))
         router.add(.get, "/v1/reports/{name}", ReportHandler(gate: gate, ledger: ledger))
         return router
     }

@@ -494,6 +494,122 @@ extension AdminAPIDocument {
             "$ref": "#/components/responses/Conflict"
           }
         }
+      },
+      "get": {
+        "operationId": "searchMembers",
+        "summary": "Members matching every filter given (AND), in member id order, paged (roles admin, operator, auditor). Answered from the member search's index in RAM (docs/segments.md), never from a shard: tier, lifetime purchases and volume, first and last purchase, card last 4 digits (from the log and checkpoints, at most ~0.1 s behind), phone (the member directory). Each item is a summary of the member; GET /v1/members/{id} has its balances. Card numbers are masked. A bad parameter is 400 naming it; 503 (with Retry-After) while the index is being built after a start, or when `search` is off.",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "tier",
+            "in": "query",
+            "required": false,
+            "description": "The member's tier index (0: the base tier).",
+            "schema": {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 255
+            }
+          },
+          {
+            "name": "minVolumeMinor",
+            "in": "query",
+            "required": false,
+            "description": "Lifetime purchase volume (minor units) at least this.",
+            "schema": {
+              "type": "integer",
+              "minimum": 0
+            }
+          },
+          {
+            "name": "lastPurchaseBefore",
+            "in": "query",
+            "required": false,
+            "description": "Latest purchase strictly before this RFC 3339 time or date (YYYY-MM-DD, midnight UTC); members who never bought do not match.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "lastPurchaseAfter",
+            "in": "query",
+            "required": false,
+            "description": "Latest purchase at or after this RFC 3339 time or date; members who never bought do not match.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "phone",
+            "in": "query",
+            "required": false,
+            "description": "The phone number exactly as the directory keeps it (digits, optionally after a leading + sent as %2B).",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "cardSuffix",
+            "in": "query",
+            "required": false,
+            "description": "The last 4 digits of one of the member's cards.",
+            "schema": {
+              "type": "string",
+              "pattern": "^[0-9]{4}$"
+            }
+          },
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "description": "At most this many members (default 50, at most 500).",
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 500
+            }
+          },
+          {
+            "name": "after",
+            "in": "query",
+            "required": false,
+            "description": "The cursor `next` of the previous page: members after it.",
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of members; next is the cursor for after, or null on the last page.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/MemberSearchPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
       }
     },
     "/v1/members/{id}": {
@@ -1594,6 +1710,86 @@ extension AdminAPIDocument {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/v1/reports/segments.csv": {
+      "get": {
+        "operationId": "getSegmentsReport",
+        "summary": "The segments report as CSV (roles admin, operator, auditor): one row per member with a purchase in [from, to): recency_days, frequency, monetary_minor, their 1-5 quintile scores r, f, m, score (the three digits), segment, vip, tier and the masked first card (docs/segments.md). Purchases come from `segments.source`; 503 when that source is not available. Made on a thread of its own and answered whole.",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "from",
+            "in": "query",
+            "required": false,
+            "description": "Window start, an RFC 3339 time or a date (default: segments.windowDays before `to`).",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "to",
+            "in": "query",
+            "required": false,
+            "description": "Window end (exclusive), an RFC 3339 time or a date (default: now).",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "vipTop",
+            "in": "query",
+            "required": false,
+            "description": "The top N members by monetary are VIPs.",
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000000
+            }
+          },
+          {
+            "name": "vipMinMinor",
+            "in": "query",
+            "required": false,
+            "description": "Members with monetary at least this are VIPs.",
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 999999999999999
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The rows under the header row.",
+            "content": {
+              "text/csv": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -3119,6 +3315,89 @@ extension AdminAPIDocument {
           }
         },
         "additionalProperties": false
+      },
+      "MemberSearchPage": {
+        "type": "object",
+        "required": [
+          "items",
+          "next"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/MemberSummary"
+            }
+          },
+          "next": {
+            "type": [
+              "string",
+              "null"
+            ]
+          }
+        }
+      },
+      "MemberSummary": {
+        "type": "object",
+        "required": [
+          "id",
+          "tier",
+          "card",
+          "profile",
+          "stats"
+        ],
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "tier": {
+            "type": "integer"
+          },
+          "card": {
+            "type": "string",
+            "description": "The member's first card, masked (first 6 and last 4 digits)."
+          },
+          "profile": {
+            "type": "object",
+            "properties": {
+              "name": {
+                "type": "string"
+              },
+              "phone": {
+                "type": "string"
+              }
+            }
+          },
+          "stats": {
+            "type": "object",
+            "required": [
+              "purchases",
+              "volumeMinor",
+              "firstPurchase",
+              "lastPurchase"
+            ],
+            "properties": {
+              "purchases": {
+                "type": "integer"
+              },
+              "volumeMinor": {
+                "type": "integer"
+              },
+              "firstPurchase": {
+                "type": [
+                  "string",
+                  "null"
+                ]
+              },
+              "lastPurchase": {
+                "type": [
+                  "string",
+                  "null"
+                ]
+              }
+            }
+          }
+        }
       }
     }
   }

@@ -55,6 +55,9 @@ final class AdminMetrics: Sendable {
     let outbox = Mutex<LedgerOutbox?>(nil)
     /// The movements history's indexer (nil while `history` is off).
     let history = Mutex<HistoryIndexer?>(nil)
+    /// The member search's indexer (nil while `search` is off) and what the segments report reads.
+    let search = Mutex<MemberSearchIndexer?>(nil)
+    let segments = Mutex<SegmentsSetup?>(nil)
     /// The scheduled backups (nil while `backup` is not configured).
     let backups = Mutex<BackupSchedule?>(nil)
 
@@ -74,6 +77,7 @@ final class AdminMetrics: Sendable {
         writeAdmin(&text)
         writeNotifications(&text)
         writeHistory(&text)
+        writeSearch(&text)
         writeBackups(&text)
         return text.bytes
     }

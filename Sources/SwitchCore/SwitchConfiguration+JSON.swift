@@ -58,6 +58,8 @@ extension SwitchConfiguration {
         } else if let object = try reader.child("history") {
             history = try Self.history(object)
         }
+        if reader.isNull("search") { search = nil } else if let object = try reader.child("search") { search = try Self.search(object) }
+        if let object = try reader.child("segments") { segments = try Self.segments(object) }
         if !reader.isNull("backup"), let object = try reader.child("backup") { backup = try Self.backup(object) }
         try reader.rejectUnknownKeys()
         // A completion must find its hold's key for as long as the hold lives.

@@ -158,6 +158,9 @@ public struct SwitchConfiguration: Sendable {
     public var notifications: NotificationConfiguration?
     /// The members' movements history (specs/configuration.md, `history`); nil: off.
     public var history: HistoryConfiguration? = HistoryConfiguration()
+    /// The member search (specs/configuration.md, `search`); nil: off. RFM and VIPs (`segments`).
+    public var search: SearchConfiguration? = SearchConfiguration()
+    public var segments = SegmentsConfiguration()
     /// Backups taken by the running switch (specs/configuration.md, `backup`); nil: none.
     public var backup: BackupConfiguration?
     /// Tests and benchmarks only (`serve --notifications-test-source EVENTS:MEMBERS`, never from the file): the

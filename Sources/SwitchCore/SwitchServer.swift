@@ -208,6 +208,7 @@ public final class SwitchServer: @unchecked Sendable {
         try startNotifications()
         try startHistory()
         try startAdmin()
+        startSearch()
         group.start()
         adminGroup?.start()
         notificationsGroup?.start()
@@ -265,6 +266,7 @@ public final class SwitchServer: @unchecked Sendable {
         stopNotifications()
         imports?.stopAll()  // each ends its batch and is marked interrupted before the ledger closes
         stopHistory()
+        stopSearch()
         stopBackups()
         let (read, answered) = requestCounts()
         log.info("requests read since start: \(read), answered: \(answered)", priority: .essential)

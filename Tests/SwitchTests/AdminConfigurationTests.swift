@@ -82,7 +82,7 @@ import Testing
         var settings = SwitchSettings()
         settings.admin = NSNull()
         try withSwitch(settings) { server in
-            #expect(server.adminPort == nil && server.log.contains("admin API off"))
+            #expect(server.adminPort == nil && server.waitForLog("admin API off"))
         }
         let directory = ScratchDirectory()
         defer { directory.remove() }

@@ -1,0 +1,9 @@
+extension LedgerShardView {
+    /// The member at `index` as the member search keeps it (its figures as the rules last decided them).
+    public func searchRow(_ index: Int) -> MemberSearchRow {
+        let member = self.member(index)
+        var row = MemberSearchRow(id: member.id, firstCard: member.firstCard)
+        if let decisions = state.decisions { row.take(decisions.summary(of: state.members[index].loyalty)) }
+        return row
+    }
+}

@@ -1,0 +1,64 @@
+import Ledger
+import Metrics
+import Reports
+
+/// What the segments report reads: its configuration and where members' purchases come from (nil: no source is
+/// wired in this build, the report answers 503).
+struct SegmentsSetup: Sendable {
+    var configuration: SegmentsConfiguration
+    var source: (any MemberActivitySource & Sendable)?
+    /// Tier and first card per member for the report's rows (the member search's index; nil while it is off).
+    var index: MemberSearchIndex?
+}
+
+extension SwitchServer {
+    /// Starts the member search's indexer (it reads the checkpoint views on its own thread, so the start does not
+    /// wait for it; searches answer 503 until it is ready) and sets up the segments report's source.
+    func startSearch() {
+        var setup = SegmentsSetup(configuration: configuration.segments, source: nil, index: nil)
+        defer { adminMetrics.segments.withLock { $0 = setup } }
+        guard let search = configuration.search else { return }
+        let ledger = runtime.ledger
+        let limits = ledger.configuration
+        let index = MemberSearchIndex(
+            membersMax: search.membersMax > 0 ? search.membersMax : limits.membersPerShardMax * ledger.shardCount,
+            cardsMax: search.cardsMax > 0 ? search.cardsMax : limits.cardsPerShardMax * ledger.shardCount)
+        let log = self.log
+        let indexer = MemberSearchIndexer(
+            ledger: ledger, index: index, holdRecordsMax: UInt64(search.logRecordsHeldMax),
+            log: { line in log.warning(line, priority: .essential) })
+        indexer.start()
+        adminMetrics.search.withLock { $0 = indexer }
+        setup.index = index
+        if configuration.segments.source == .lifetimeFigures { setup.source = LifetimeFiguresActivity(index: index) }
+    }
+
+    func stopSearch() {
+        adminMetrics.search.withLock { $0 }?.stop()
+    }
+}
+
+extension AdminMetrics {
+    /// The member search's counts in `GET /metrics` (nothing while it is off).
+    func writeSearch(_ text: inout PrometheusText) {
+        guard let indexer = search.withLock({ $0 }) else { return }
+        let refused = indexer.index.refused
+        let samples: [(String, PrometheusText.MetricType, String, UInt64)] = [
+            ("loyalty_search_members", .gauge, "Members the member search's index holds.", UInt64(indexer.index.memberCount)),
+            (
+                "loyalty_search_refused_total", .counter,
+                "Members and cards the member search did not keep at search.membersMax / search.cardsMax.",
+                refused.members + refused.cards
+            ),
+            (
+                "loyalty_search_views_reread_total", .counter,
+                "Shard checkpoint views read again after log records were dropped before the index read them.",
+                indexer.viewsReread
+            ),
+        ]
+        for (name, type, help, value) in samples {
+            text.family(name, type: type, help: help)
+            text.sample(value: value)
+        }
+    }
+}
