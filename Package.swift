@@ -198,6 +198,13 @@ let package = Package(
             path: "benchmarks/loyalty-bench",
             swiftSettings: strictSettings
         ),
+        // Field 48's basket on the request path (docs/basket.md): ns and allocations per purchase.
+        .executableTarget(
+            name: "basket-bench",
+            dependencies: ["ISO8583", "Ledger", "SwitchCore", "MallocCounter"],
+            path: "benchmarks/basket-bench",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "codec-bench",
             dependencies: ["ISO8583", "MallocCounter"],

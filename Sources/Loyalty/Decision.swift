@@ -78,6 +78,10 @@ public struct Explanation: Sendable, Equatable, CustomStringConvertible {
     /// The one-off bonuses this purchase paid and their sum (included in `pointsEarned`, outside the caps).
     public var events: RewardedEvents
     public var eventPoints: Int32
+    /// The basket's product points (`earning.bySku`, `earning.byProductCategory`), included in `pointsEarned`
+    /// before the caps, and how many lines earned them.
+    public var productPoints: Int64 = 0
+    public var productLines: Int8 = 0
 
     static let nothingApplied = Explanation(
         outcome: .evaluated, pointsRule: .none, pointsNote: .noRule, creditRule: .none, creditStep: nil,
@@ -100,6 +104,7 @@ public struct Explanation: Sendable, Equatable, CustomStringConvertible {
         }
         if tierMultiplierPercent != 100 { points += ", tiers.levels[\(tier)] ×\(tierMultiplierPercent)%" }
         if campaigns.matchedCount > 0 { points += ", \(Self.describe(campaigns))" }
+        if productLines > 0 { points += ", products +\(productPoints) on \(productLines) lines" }
         var credit: String
         if let step = creditStep {
             credit = "credit by \(creditRule) at \(step.basisPoints) basis points from \(step.fromAmountMinor)"

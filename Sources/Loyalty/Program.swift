@@ -30,6 +30,9 @@ public final class Program: Sendable {
     let pointsRules: RuleTable<PointsRule>
     let creditRules: RuleTable<CreditRule>
     let pointsByServiceCode: [UInt32: Int64]
+    /// Product rules (`earning.bySku`, `earning.byProductCategory`), for purchases with a basket.
+    let productRulesBySku: [ShortIdentifier: ProductRule]
+    let productRulesByCategory: [ShortIdentifier: ProductRule]
     let minimumPurchaseMinor: Int64
     /// `Int64.max` when the configuration sets no cap, so the hot path needs no optional.
     let pointsPerTransactionMax: Int64
@@ -75,6 +78,8 @@ public final class Program: Sendable {
         pointsRules = RuleTable(configuration.earning.rules, merchants: configuration.merchants)
         creditRules = RuleTable(configuration.storeCredit, merchants: configuration.merchants)
         pointsByServiceCode = configuration.earning.pointsByServiceCode
+        productRulesBySku = configuration.earning.pointsBySku
+        productRulesByCategory = configuration.earning.pointsByProductCategory
         minimumPurchaseMinor = configuration.earning.minimumPurchaseMinor
         pointsPerTransactionMax = configuration.earning.pointsPerTransactionMax ?? Int64.max
         pointsPerMemberPerDayMax = configuration.earning.pointsPerMemberPerDayMax ?? Int64.max
@@ -107,11 +112,13 @@ public final class Program: Sendable {
     /// Decides what `transaction` earns for `member`, and the member's aggregates after it.
     ///
     /// Order of application (docs/loyalty-rules.md): the rule's points → the tier multiplier → campaigns
-    /// (highest multiplier, then bonuses) → the offer's bonus → caps (per transaction, then per member per
-    /// day) → event bonuses (uncapped, once each). Credit: the rule's step rate plus the tier's bonus plus the
-    /// offer's rate, at most 100%, on the money part. Every evaluated purchase is counted into the member's
-    /// aggregates; a wrong currency or an invalid amount leaves the member as it was (`effect` is `.none`).
-    public func evaluate(transaction: Transaction, member: Member) -> Decision {
+    /// (highest multiplier, then bonuses) → product points of the basket (docs/basket.md; neither multiplied nor
+    /// needing a rule) → the offer's bonus → caps (per transaction, then per member per day) → event bonuses
+    /// (uncapped, once each). Credit: the rule's step rate plus the tier's bonus plus the offer's rate, at most
+    /// 100%, on the money part. Every evaluated purchase is counted into the member's aggregates; a wrong currency
+    /// or an invalid amount leaves the member as it was (`effect` is `.none`).
+    /// - Parameter basket: the lines the terminal sent (field 48 `IT`); empty when it sent none.
+    public func evaluate(transaction: Transaction, member: Member, basket: [BasketLine] = []) -> Decision {
         var explanation = Explanation.nothingApplied
         guard transaction.currencyCode == currencyCode || currencyCode == Self.anyCurrency else {
             explanation.outcome = .currencyMismatch
@@ -133,6 +140,13 @@ public final class Program: Sendable {
         let level = tiers.isEmpty ? 0 : enterTierWindow(&after, timeMs: transaction.timeMs, &explanation)
         var points = evaluatePoints(
             transaction, merchantIndex: merchantIndex, moneyMinor: moneyMinor, tierLevel: level, &explanation)
+        if !basket.isEmpty, hasProductRules, amountMinor >= minimumPurchaseMinor {
+            let products = productPoints(
+                basket, amountMinor: amountMinor, moneyMinor: moneyMinor, timeMs: transaction.timeMs)
+            explanation.productPoints = products.points
+            explanation.productLines = Int8(clamping: products.lines)
+            points = min(points + products.points, ProgramLimits.pointsEarnedMax)
+        }
         var basisPoints =
             evaluateCreditBasisPoints(transaction, merchantIndex: merchantIndex, &explanation)
             + tiers.creditBasisPointsBonuses[level]

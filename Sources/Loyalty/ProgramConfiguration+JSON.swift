@@ -31,7 +31,7 @@ extension ProgramConfiguration {
             currencyCode: try reader.integer("currency", as: UInt16.self),
             groups: try readGroups(reader),
             merchants: try readMerchants(reader),
-            earning: try readEarning(reader.child("earning")),
+            earning: try readEarning(reader.child("earning"), calendar),
             storeCredit: try readScopes(reader.child("storeCredit"), extraKeys: [], readRule: readCreditRule),
             campaigns: try readCampaigns(reader, calendar),
             tiers: try readTiers(reader.child("tiers")),
@@ -75,12 +75,15 @@ extension ProgramConfiguration {
         return merchants
     }
 
-    static func readEarning(_ reader: JSONObjectReader?) throws(ProgramConfigurationError) -> Earning {
+    static func readEarning(
+        _ reader: JSONObjectReader?, _ calendar: ClubCalendar
+    ) throws(ProgramConfigurationError) -> Earning {
         guard let reader else { return Earning() }
         let rules = try readScopes(
             reader,
             extraKeys: [
                 "minimumPurchaseMinor", "pointsPerTransactionMax", "pointsPerMemberPerDayMax", "byServiceCode",
+                "bySku", "byProductCategory",
             ],
             readRule: readPointsRule)
         var pointsByServiceCode: [UInt32: Int64] = [:]
@@ -98,7 +101,9 @@ extension ProgramConfiguration {
                 ? try reader.integer("pointsPerTransactionMax") : nil,
             pointsPerMemberPerDayMax: reader.has("pointsPerMemberPerDayMax")
                 ? try reader.integer("pointsPerMemberPerDayMax") : nil,
-            rules: rules, pointsByServiceCode: pointsByServiceCode)
+            rules: rules, pointsByServiceCode: pointsByServiceCode,
+            pointsBySku: try readProductRules(reader, "bySku", calendar),
+            pointsByProductCategory: try readProductRules(reader, "byProductCategory", calendar))
     }
 
     /// Reads `default`, `byMerchantCategory`, `byGroup` and `byMerchant` with `readRule`; `extraKeys` are the

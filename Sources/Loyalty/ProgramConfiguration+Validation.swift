@@ -10,6 +10,7 @@ extension ProgramConfiguration {
         try validateMerchants()
         try validateMerchantTags()
         try validateEarning()
+        try validateProducts()
         try validateScopes(storeCredit, path: "storeCredit") { rule, path throws(ProgramConfigurationError) in
             try Self.validate(rule, path: path)
         }

@@ -76,6 +76,8 @@ public enum ProgramLimits {
     public static let groupsPerMerchantMax = 8
     public static let serviceCodesMax = 10_000
     public static let serviceCodeMax: Int64 = 999_999
+    /// Product rules per table (`earning.bySku`, `earning.byProductCategory`): looked up by hash, two per line.
+    public static let productRulesMax = 100_000
     public static let creditStepsMax = 16
     /// Merchant category codes are four digits (ISO 18245).
     public static let merchantCategoryCodeMax: UInt16 = 9_999
@@ -194,16 +196,24 @@ public struct Earning: Sendable, Equatable {
     /// Points for a service (a dental check-up, a flight segment) named by the transaction's service code; a
     /// matching service code takes precedence over every amount or visit rule.
     public var pointsByServiceCode: [UInt32: Int64]
+    /// Product rules by the SKU of a basket line (field 48 `IT`); a line's SKU rule in force wins over its
+    /// category's. Their points add to the purchase's (docs/basket.md).
+    public var pointsBySku: [ShortIdentifier: ProductRule]
+    /// Product rules by the goods category of a basket line, for lines whose SKU has no rule in force.
+    public var pointsByProductCategory: [ShortIdentifier: ProductRule]
 
     public init(
         minimumPurchaseMinor: Int64 = 0, pointsPerTransactionMax: Int64? = nil, pointsPerMemberPerDayMax: Int64? = nil,
-        rules: ScopedRules<PointsRule> = ScopedRules(), pointsByServiceCode: [UInt32: Int64] = [:]
+        rules: ScopedRules<PointsRule> = ScopedRules(), pointsByServiceCode: [UInt32: Int64] = [:],
+        pointsBySku: [ShortIdentifier: ProductRule] = [:], pointsByProductCategory: [ShortIdentifier: ProductRule] = [:]
     ) {
         self.minimumPurchaseMinor = minimumPurchaseMinor
         self.pointsPerTransactionMax = pointsPerTransactionMax
         self.pointsPerMemberPerDayMax = pointsPerMemberPerDayMax
         self.rules = rules
         self.pointsByServiceCode = pointsByServiceCode
+        self.pointsBySku = pointsBySku
+        self.pointsByProductCategory = pointsByProductCategory
     }
 }
 

@@ -14,14 +14,46 @@ final class LoyaltyRules: DecisionRules {
     var version: Int64 { program.version }
 
     func decide(_ purchase: PurchaseRequest, timeMs: Int64, member: MemberState) -> PurchaseDecision {
+        decide(purchase, basket: [], timeMs: timeMs, member: member)
+    }
+
+    /// A basket is read only when the program has product rules; its product points are part of the decided
+    /// points, so the record keeps them and a refund takes them back pro rata like the rest.
+    func decide(_ purchase: PurchaseRequest, lines: [SaleLine], timeMs: Int64, member: MemberState) -> PurchaseDecision
+    {
+        precondition(lines.count <= SaleDetail.linesMax, "a sale keeps at most linesMax lines")
+        guard program.hasProductRules, !lines.isEmpty else {
+            return decide(purchase, basket: [], timeMs: timeMs, member: member)
+        }
+        return decide(purchase, basket: lines.map(Self.basketLine), timeMs: timeMs, member: member)
+    }
+
+    private func decide(
+        _ purchase: PurchaseRequest, basket: [BasketLine], timeMs: Int64, member: MemberState
+    ) -> PurchaseDecision {
         var transaction = purchase.facts.transaction
         precondition(transaction.amountMinor == purchase.amountMinor, "a purchase's amount is said once")
         transaction.timeMs = timeMs
-        let decision = program.evaluate(transaction: transaction, member: member.member)
+        let decision = program.evaluate(transaction: transaction, member: member.member, basket: basket)
         return PurchaseDecision(
             amounts: AssetAmounts(points: decision.postings.pointsEarned, credit: decision.postings.creditEarnedMinor),
             rulesVersion: decision.configurationVersion, memberAfter: LoggedMemberState(decision.memberAfter),
             effect: LoggedPurchaseEffect(decision.effect), referrerBonusPoints: decision.referrerBonusPoints)
+    }
+
+    /// A sale line in the rules' terms: its codes as identifiers (same bytes, the rules' word order).
+    static func basketLine(_ line: SaleLine) -> BasketLine {
+        BasketLine(
+            sku: identifier(line.sku)!, category: line.category == .none ? nil : identifier(line.category),
+            quantity: Int64(line.quantity), amountMinor: line.amountMinor)
+    }
+
+    /// A `SaleCode`'s bytes (zero-padded, first byte lowest) read as a `ShortIdentifier`, without an array.
+    static func identifier(_ code: SaleCode) -> ShortIdentifier? {
+        withUnsafeBytes(of: (code.high.littleEndian, code.low.littleEndian)) { bytes in
+            let count = bytes.firstIndex(of: 0) ?? bytes.count
+            return ShortIdentifier(bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<count]))
+        }
     }
 
     /// The money part between the two refunded totals is taken pro rata to the purchase amount, rounded down per

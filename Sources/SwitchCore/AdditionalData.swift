@@ -11,11 +11,15 @@ import Ledger
 ///     SC nn <digits>     purchase (0200/00, 0220/00): the service bought, for `earning.byServiceCode` (1–6 digits)
 ///     PT nn <digits>     redemption (0200/90): the whole purchase amount the payment is part of, to which the
 ///                        rules' `maximumSharePercent` applies (1–12 digits, minor units of field 49)
+///     IT nn <line>       purchase (0200/00, 0220/00): one basket line `SKU;CATEGORY;QUANTITY;AMOUNT`, repeated
+///                        up to `SaleDetail.linesMax` times; the lines' sum must not exceed field 4 (`Basket`)
 ///
 /// `BD040315RF165041000000000002` = birthday 15 March, referred by card 5041000000000002. A tag the transaction
-/// does not use, an unknown or repeated tag, a length past the end or a malformed value make the request a format
-/// error (30): a terminal that sends data the switch would ignore learns so at once. Parsed in place, without
-/// allocating (purchases may carry it).
+/// does not use, an unknown or repeated tag (`IT` aside), a length past the end or a malformed value make the
+/// request a format error (30): a terminal that sends data the switch would ignore learns so at once. A basket is
+/// refused on every other kind too, even those that otherwise ignore field 48: a refund or reversal that thinks it
+/// returns goods line by line would be wrong about what it takes back. Parsed in place, without allocating
+/// (purchases may carry it); the basket's lines are only checked and summed here (`Basket.lines(of:)` builds them).
 struct AdditionalData {
     /// The tags one kind of transaction may carry.
     struct Tags: OptionSet {
@@ -24,11 +28,14 @@ struct AdditionalData {
         static let referrer = Tags(rawValue: 2)
         static let serviceCode = Tags(rawValue: 4)
         static let purchaseTotal = Tags(rawValue: 8)
+        static let basket = Tags(rawValue: 16)
+        /// Tags that may appear more than once.
+        static let repeatable: Tags = [.basket]
 
         static func allowed(in kind: TransactionKind) -> Tags {
             switch kind {
             case .profile: [.birthday, .referrer]
-            case .purchase, .offlinePurchase: [.serviceCode]
+            case .purchase, .offlinePurchase: [.serviceCode, .basket]
             case .redeem: [.purchaseTotal]
             default: []
             }
@@ -40,16 +47,36 @@ struct AdditionalData {
     var referrer: CardNumber?
     var serviceCode: UInt32?
     var purchaseTotalMinor: Int64?
+    /// The basket's lines (`IT` entries) and the sum of their amounts.
+    var basketLineCount = 0
+    var basketAmountMinor: Int64 = 0
 
-    /// Field 48 of `request` read for `kind`; an empty value when the field is absent, nil when malformed.
-    /// Kinds that use no tag ignore the field, as they always have.
+    /// Field 48 of `request` read for `kind`; an empty value when the field is absent, nil when malformed, or
+    /// when its basket adds up to more than field 4. Kinds that use no tag ignore the field, as they always have,
+    /// unless it carries a basket.
     static func parse(_ request: ISOMessage, for kind: TransactionKind) -> AdditionalData? {
         let allowed = Tags.allowed(in: kind)
-        guard !allowed.isEmpty else { return AdditionalData() }
+        guard !allowed.isEmpty else {
+            return request.withValue(48, carriesBasket) == true ? nil : AdditionalData()
+        }
         guard let parsed = request.withValue(48, { parse($0, allowing: allowed) }) else {
             return AdditionalData()
         }
+        if let data = parsed, data.basketLineCount > 0, data.basketAmountMinor > request.integer(4) ?? 0 {
+            return nil
+        }
         return parsed
+    }
+
+    /// Whether field 48, read as tag–length–value entries as far as it reads so, has an `IT` entry: kinds that
+    /// ignore field 48 still refuse a basket.
+    static func carriesBasket(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset + 4 <= bytes.count, let length = digits(bytes, offset + 2, 2) {
+            if tag(bytes[offset], bytes[offset + 1]) == .basket { return true }
+            offset += 4 + length
+        }
+        return false
     }
 
     static func parse(_ bytes: UnsafeRawBufferPointer, allowing allowed: Tags) -> AdditionalData? {
@@ -60,7 +87,7 @@ struct AdditionalData {
             guard offset + 4 <= bytes.count, let length = digits(bytes, offset + 2, 2) else { return nil }
             let start = offset + 4
             guard start + length <= bytes.count, let tag = tag(bytes[offset], bytes[offset + 1]),
-                allowed.contains(tag), !seen.contains(tag)
+                allowed.contains(tag), !seen.subtracting(Tags.repeatable).contains(tag)
             else { return nil }
             seen.insert(tag)
             guard data.read(tag, UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length)])) else { return nil }
@@ -83,6 +110,10 @@ struct AdditionalData {
         case .serviceCode:
             guard (1...6).contains(value.count), let code = Self.digits(value, 0, value.count) else { return false }
             serviceCode = UInt32(code)
+        case .basket:
+            guard basketLineCount < SaleDetail.linesMax, let line = Basket.line(value) else { return false }
+            basketLineCount += 1
+            basketAmountMinor += line.amountMinor
         default:
             precondition(tag == .purchaseTotal, "a tag without a reader")
             guard (1...12).contains(value.count), let total = Self.digits(value, 0, value.count) else { return false }
@@ -97,6 +128,7 @@ struct AdditionalData {
         case (UInt8(ascii: "R"), UInt8(ascii: "F")): .referrer
         case (UInt8(ascii: "S"), UInt8(ascii: "C")): .serviceCode
         case (UInt8(ascii: "P"), UInt8(ascii: "T")): .purchaseTotal
+        case (UInt8(ascii: "I"), UInt8(ascii: "T")): .basket
         default: nil
         }
     }

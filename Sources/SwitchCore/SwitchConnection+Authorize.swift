@@ -85,6 +85,7 @@ extension SwitchConnection {
         if kind == .redeem || kind == .balanceInquiry {
             ledgerRequest.currencyCode = request.integer(49).map { UInt16(clamping: $0) } ?? 0
         }
+        attachBasket(to: &ledgerRequest, kind: kind)
         guard context.enqueue(ledgerRequest, state) else {
             answerNow(.notAnsweredInTime, tpdu: tpdu)
             return

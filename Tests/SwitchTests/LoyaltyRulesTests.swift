@@ -244,13 +244,14 @@ struct LoyaltyRulesTests {
         }
     }
 
-    @Test("the README's example program (fixtures/rules/club-program.json) loads: 20 merchants, 3 tiers, 5 offers")
+    @Test("the README's example program (fixtures/rules/club-program.json) loads: 3 tiers, 5 offers, product rules")
     func exampleProgramLoads() throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("fixtures/rules/club-program.json").path
         let rules = try #require(try SwitchConfiguration.load(path: path).rules)
         #expect(rules.version == 1 && rules.tierCount == 3 && rules.redemption.pointValueMinor == 10)
         #expect(rules.offerIdentifier(at: 4).description == "NEW-HABIT")
+        #expect(rules.hasProductRules)
     }
 
     @Test("earn at FLORIST01, pay at CAFE01 (one coalition): 'ledger settlement' says FLORIST01 owes CAFE01")
