@@ -180,7 +180,10 @@ final class Shard: @unchecked Sendable {
                 command: command, timeMs: batchTimeMs, status: result.reply.status, balanceAfter: result.reply.balance)
             body.undone = WALRecord.undone(command.kind, result.reply)
             body.member = state.memberKey(result.touchedMember, unlessCard: command.cardHash)
-            if WALRecord.canCarrySale(command) { body.sale = sale }
+            if WALRecord.canCarrySale(command), let sale {
+                body.sale = sale
+                body.saleDebited = result.reply.status.isApproval ? result.reply.debited : .zero
+            }
             checkBeforeWriting(body, result)
             writer.append(body)
             recordsSinceSnapshot += 1

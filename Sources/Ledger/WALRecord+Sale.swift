@@ -6,13 +6,14 @@
 ///     merchant  16 bytes  field 42 (`MerchantName`, zero: none)
 ///     lines      1 byte   0 ... `SaleDetail.linesMax`
 ///     reserved   3 bytes  zero
+///     debited   16 bytes  what the request took from the member (points, credit: a payment's spending)
 ///     per line  44 bytes  sku (16), category (16, zero: none), quantity (Int32, ≥ 1), amount minor (Int64, ≥ 0)
 ///
-/// 36 bytes without a basket, 564 with twelve lines. Records written before the tail existed lack the flag.
+/// 52 bytes without a basket, 580 with twelve lines. Records written before the tail existed lack the flag.
 extension WALRecord {
     /// Bit 2 of the body's flags byte: the sale tail ends the body.
     static let bodyFlagSale: UInt8 = 4
-    static let saleHeadBytes = 36
+    static let saleHeadBytes = 52
     static let saleLineBytes = 44
 
     /// The kinds whose records keep their sale: a purchase, a payment, and the refunds and reversals of either.
@@ -25,7 +26,7 @@ extension WALRecord {
         }
     }
 
-    static func encodeSale(_ sale: SaleDetail, _ writer: inout ByteWriter) {
+    static func encodeSale(_ sale: SaleDetail, debited: AssetAmounts = .zero, _ writer: inout ByteWriter) {
         precondition(sale.lines.count <= SaleDetail.linesMax, "a sale keeps at most linesMax lines")
         writer.put(sale.terminal.high)
         writer.put(sale.terminal.low)
@@ -34,6 +35,7 @@ extension WALRecord {
         writer.put(UInt8(sale.lines.count))
         writer.put(UInt8(0))
         writer.put(UInt16(0))
+        writer.put(debited)
         for line in sale.lines {
             precondition(line.sku != .none && line.quantity >= 1 && line.amountMinor >= 0, "a sale line as built")
             writer.put(line.sku.high)
@@ -46,10 +48,11 @@ extension WALRecord {
     }
 
     /// The tail as written, or nil when it says something no writer writes (bad codes, counts or amounts).
-    static func decodeSale(_ reader: inout ByteReader) -> SaleDetail? {
+    static func decodeSale(_ reader: inout ByteReader) -> (SaleDetail, debited: AssetAmounts)? {
         guard let terminal = reader.saleCode(), let merchantHigh = reader.get(UInt64.self),
             let merchantLow = reader.get(UInt64.self), let count = reader.get(UInt8.self),
-            Int(count) <= SaleDetail.linesMax, reader.get(UInt8.self) == 0, reader.get(UInt16.self) == 0
+            Int(count) <= SaleDetail.linesMax, reader.get(UInt8.self) == 0, reader.get(UInt16.self) == 0,
+            let debited = reader.amounts(), !debited.hasNegative
         else { return nil }
         var lines: [SaleLine] = []
         lines.reserveCapacity(Int(count))
@@ -60,8 +63,9 @@ extension WALRecord {
             else { return nil }
             lines.append(SaleLine(sku: sku, category: category, quantity: quantity, amountMinor: amount))
         }
-        return SaleDetail(
+        let sale = SaleDetail(
             terminal: terminal, merchant: MerchantName(high: merchantHigh, low: merchantLow), lines: lines)
+        return (sale, debited)
     }
 }
 

@@ -63,6 +63,9 @@ enum WALRecord {
         /// Where a purchase, payment, refund or reversal happened and its basket (WALRecord+Sale.swift); nil when
         /// the request had none, and in records written before it was kept.
         var sale: SaleDetail? = nil
+        /// With a sale: what the request took from the member (a payment's spending, which its record does not
+        /// otherwise say: replay plans it again from the balances).
+        var saleDebited: AssetAmounts = .zero
     }
 
     /// The amounts an undo moved: `credited` returned to the member, `debited` taken back.
@@ -178,7 +181,7 @@ enum WALRecord {
         }
         if let sale = body.sale {
             precondition(canCarrySale(command), "a sale on a command that cannot keep one")
-            encodeSale(sale, &writer)
+            encodeSale(sale, debited: body.saleDebited, &writer)
         }
         return writer.offset
     }
@@ -288,14 +291,16 @@ enum WALRecord {
             member = key
         }
         var sale: SaleDetail?
+        var saleDebited = AssetAmounts.zero
         if flags & bodyFlagSale != 0 {
             guard canCarrySale(command), let decoded = decodeSale(&reader) else { return nil }
-            sale = decoded
+            sale = decoded.0
+            saleDebited = decoded.debited
         }
         guard reader.offset == length else { return nil }
         return Body(
             command: command, timeMs: timeMs, status: status, balanceAfter: balanceAfter, undone: undone, member: member,
-            sale: sale)
+            sale: sale, saleDebited: saleDebited)
     }
 
     /// The admin stamp (option `admin`), last in the body: operation id (never zero), actor, role, reason, six

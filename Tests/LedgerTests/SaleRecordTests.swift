@@ -77,7 +77,7 @@ import Testing
             return length
         } == nil, "more lines than linesMax")
         #expect(roundTrip(body) { base, length in
-            (base + tailStart + 36 + 32).storeBytes(of: Int32(0).littleEndian, as: Int32.self)
+            (base + tailStart + WALRecord.saleHeadBytes + 32).storeBytes(of: Int32(0).littleEndian, as: Int32.self)
             return length
         } == nil, "a line of zero units")
         #expect(roundTrip(body) { base, length in
