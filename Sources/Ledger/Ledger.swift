@@ -277,7 +277,7 @@ public final class Ledger: @unchecked Sendable {
     private func submit(_ request: LedgerRequest, toSinkNumbered sink: UInt16) -> Bool {
         let command = ShardCommand(request: request, cardHashKey: cardHashKey, sink: sink)
         let shard = ShardState.shard(of: command.cardHash, shardCount: shards.count)
-        return shards[shard].queue.push(command)
+        return shards[shard].queue.push(command, sale: request.sale)
     }
 
     /// Queues a batch. Returns the replies for requests refused at once (status `.overloaded`); every other
@@ -287,12 +287,18 @@ public final class Ledger: @unchecked Sendable {
         var refused: [LedgerReply] = []
         let number = sinks.number(of: sink)
         var perShard = [[ShardCommand]](repeating: [], count: shards.count)
+        // The sales of the batch, named by the commands' `saleIndex` (allocated only when a request has one).
+        var sales: [SaleDetail] = []
         for request in requests {
-            let command = ShardCommand(request: request, cardHashKey: cardHashKey, sink: number)
+            var command = ShardCommand(request: request, cardHashKey: cardHashKey, sink: number)
+            if let sale = request.sale {
+                sales.append(sale)
+                command.saleIndex = UInt32(sales.count)
+            }
             perShard[ShardState.shard(of: command.cardHash, shardCount: shards.count)].append(command)
         }
         for (shard, commands) in perShard.enumerated() where !commands.isEmpty {
-            let accepted = shards[shard].queue.push(contentsOf: commands)
+            let accepted = shards[shard].queue.push(contentsOf: commands, sales: sales)
             for command in commands[accepted...] {
                 refused.append(LedgerReply(tag: command.tag, key: command.key, status: .overloaded))
             }

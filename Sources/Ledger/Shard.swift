@@ -29,6 +29,9 @@ final class Shard: @unchecked Sendable {
     /// Commands on cards that forward to another shard, per member's shard, handed over after the batch's commit.
     private var forwards: [[ShardCommand]] = []
     private var batchTimeMs: Int64 = 0
+    /// The sales of the commands taken in this batch (`ShardCommand.saleIndex` - 1); emptied once it is committed
+    /// and its forwards handed over.
+    private var batchSales: [SaleDetail] = []
     private var recordsSinceSnapshot = 0
     /// Set when the log failed (fail-stop): the shard declines everything until a restart.
     var failure: LedgerError?
@@ -103,7 +106,7 @@ final class Shard: @unchecked Sendable {
         var batch: [ShardCommand] = []
         batch.reserveCapacity(configuration.queueCapacity + queue.internalReserve)
         while true {
-            let stop = queue.takeAll(into: &batch, waitAtMostMs: waitAtMostMs)
+            let stop = queue.takeAll(into: &batch, sales: &batchSales, waitAtMostMs: waitAtMostMs)
             // One version of the rules decides the whole batch (a reload applies from the next one).
             state.rules = state.decisions?.rulesInForce()
             // The ledger's time never goes backwards: a wall clock stepped back (NTP, an operator) keeps the last
@@ -119,6 +122,7 @@ final class Shard: @unchecked Sendable {
             batch.removeAll(keepingCapacity: true)
             sweepLotsWhenDue()
             commitAndDeliver()
+            batchSales.removeAll(keepingCapacity: true)
             watchReserve()
             endCheckpointWhenWritten()
             if configuration.snapshotIntervalRecords > 0
@@ -166,13 +170,20 @@ final class Shard: @unchecked Sendable {
         state.applyRulesExpiry(&command, nowMs: batchTimeMs)
         state.resolveLotTerms(&command, nowMs: batchTimeMs)
         state.idempotency.beginRecord(sequence: writer.nextSequence, nowMs: batchTimeMs)
+        let sale = sale(of: command)
+        state.saleLines = sale?.lines ?? []
         let result = state.apply(&command, nowMs: batchTimeMs)
+        state.saleLines = []
         figures.applied(command, result, state)
         if result.isLogged {
             var body = WALRecord.Body(
                 command: command, timeMs: batchTimeMs, status: result.reply.status, balanceAfter: result.reply.balance)
             body.undone = WALRecord.undone(command.kind, result.reply)
             body.member = state.memberKey(result.touchedMember, unlessCard: command.cardHash)
+            if WALRecord.canCarrySale(command), let sale {
+                body.sale = sale
+                body.saleDebited = result.reply.status.isApproval ? result.reply.debited : .zero
+            }
             checkBeforeWriting(body, result)
             writer.append(body)
             recordsSinceSnapshot += 1
@@ -191,6 +202,13 @@ final class Shard: @unchecked Sendable {
             }
             deliverLater(command, result.reply)
         }
+    }
+
+    /// The sale that came with a command of this batch (nil: none, and for internal commands).
+    private func sale(of command: ShardCommand) -> SaleDetail? {
+        guard command.saleIndex != 0 else { return nil }
+        precondition(Int(command.saleIndex) <= batchSales.count, "a command names a sale its batch does not hold")
+        return batchSales[Int(command.saleIndex) - 1]
     }
 
     func deliverLater(_ command: ShardCommand, _ reply: LedgerReply) {
@@ -332,7 +350,7 @@ final class Shard: @unchecked Sendable {
     private func handOverForwards() {
         for home in forwards.indices where !forwards[home].isEmpty {
             precondition(home != index, "a card never forwards to its own shard")
-            let accepted = failure == nil ? peers[home].queue.push(contentsOf: forwards[home]) : 0
+            let accepted = failure == nil ? peers[home].queue.push(contentsOf: forwards[home], sales: batchSales) : 0
             for refused in forwards[home][accepted...] {
                 let status: LedgerStatus = failure == nil ? .overloaded : .systemError
                 deliverLater(refused, LedgerReply(tag: refused.tag, key: refused.key, status: status))

@@ -95,6 +95,10 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     var cardKind = CardKind.loyalty
     /// Attach: the new card replaces the command's card (`LedgerOperation.reissue`); the member stays.
     var replacesCard = false
+    /// The command's sale (terminal, merchant, basket), kept out of line so the command stays small (the index sits in the tail padding: the stride is unchanged) and bitwise
+    /// copyable: position + 1 in the sales array travelling with it (`ShardQueue.push`, the shard's batch);
+    /// 0: none. Not logged as such: the record keeps the sale itself (`WALRecord.Body.sale`).
+    var saleIndex: UInt32 = 0
 
     var allowPartial: Bool { options.contains(.allowPartial) }
     var isUndo: Bool { options.contains(.undo) }

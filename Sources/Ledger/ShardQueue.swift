@@ -7,12 +7,18 @@
 /// Client commands beyond `capacity` are refused at once (the caller answers "overloaded"), never queued.
 /// Internal commands (the halves of cross-shard transfers) use a separate reserve of `internalReserve` slots,
 /// which cannot run out: each shard has at most `transfersInFlightMax` transfers outstanding.
+///
+/// A command's sale (`SaleDetail`: terminal, merchant, basket) travels beside it in a slot of the same ring
+/// position, so the command itself stays bitwise-copyable and small; `ShardCommand.saleIndex` names it in the
+/// array handed in with `push` and in the one `takeAll` fills.
 final class ShardQueue: @unchecked Sendable {
     let capacity: Int
     let internalReserve: Int
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let ring: UnsafeMutablePointer<ShardCommand>
+    /// The sale of the command at the same position (nil: none).
+    private let saleRing: UnsafeMutablePointer<SaleDetail?>
     private let ringCapacity: Int
     private var head = 0
     private var count = 0
@@ -25,6 +31,8 @@ final class ShardQueue: @unchecked Sendable {
         self.internalReserve = internalReserve
         ringCapacity = capacity + internalReserve
         ring = UnsafeMutablePointer<ShardCommand>.allocate(capacity: ringCapacity)
+        saleRing = UnsafeMutablePointer<SaleDetail?>.allocate(capacity: ringCapacity)
+        saleRing.initialize(repeating: nil, count: ringCapacity)
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
     }
@@ -36,6 +44,8 @@ final class ShardQueue: @unchecked Sendable {
             count -= 1
         }
         ring.deallocate()
+        saleRing.deinitialize(count: ringCapacity)
+        saleRing.deallocate()
         pthread_cond_destroy(condition)
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
@@ -43,21 +53,22 @@ final class ShardQueue: @unchecked Sendable {
     }
 
     /// Enqueues a client command; false (nothing queued) when `capacity` commands are waiting or the shard
-    /// is stopping.
-    func push(_ command: ShardCommand) -> Bool {
+    /// is stopping. `sale` travels with it (the command's `saleIndex` is ignored).
+    func push(_ command: ShardCommand, sale: SaleDetail? = nil) -> Bool {
         pthread_mutex_lock(mutex)
         guard clientCount < capacity, !isStopRequested else {
             pthread_mutex_unlock(mutex)
             return false
         }
         clientCount += 1
-        enqueueLocked(command)
+        enqueueLocked(command, sale: sale)
         return true
     }
 
     /// Enqueues client commands in order under one lock, as many as fit; returns how many were queued (the rest
-    /// were refused, nothing of them queued). Wakes the consumer once.
-    func push(contentsOf commands: [ShardCommand]) -> Int {
+    /// were refused, nothing of them queued). Wakes the consumer once. A command whose `saleIndex` is not zero
+    /// carries `sales[saleIndex - 1]`.
+    func push(contentsOf commands: [ShardCommand], sales: [SaleDetail] = []) -> Int {
         pthread_mutex_lock(mutex)
         guard !isStopRequested else {
             pthread_mutex_unlock(mutex)
@@ -65,7 +76,11 @@ final class ShardQueue: @unchecked Sendable {
         }
         let accepted = max(0, min(capacity - clientCount, commands.count))
         for index in 0..<accepted {
-            (ring + (head + count) % ringCapacity).initialize(to: commands[index])
+            let position = (head + count) % ringCapacity
+            var command = commands[index]
+            if command.saleIndex != 0 { saleRing[position] = sales[Int(command.saleIndex) - 1] }
+            command.saleIndex = 0
+            (ring + position).initialize(to: command)
             count += 1
         }
         clientCount += accepted
@@ -79,12 +94,16 @@ final class ShardQueue: @unchecked Sendable {
     func pushInternal(_ command: ShardCommand) {
         pthread_mutex_lock(mutex)
         precondition(count - clientCount < internalReserve, "internal queue reserve exhausted")
-        enqueueLocked(command)
+        enqueueLocked(command, sale: nil)
     }
 
     /// Appends and unlocks; wakes the consumer only when it sleeps.
-    private func enqueueLocked(_ command: ShardCommand) {
-        (ring + (head + count) % ringCapacity).initialize(to: command)
+    private func enqueueLocked(_ command: ShardCommand, sale: SaleDetail?) {
+        let position = (head + count) % ringCapacity
+        var command = command
+        command.saleIndex = 0
+        saleRing[position] = sale
+        (ring + position).initialize(to: command)
         count += 1
         let wake = isConsumerWaiting
         pthread_mutex_unlock(mutex)
@@ -93,8 +112,9 @@ final class ShardQueue: @unchecked Sendable {
 
     /// Moves everything queued into `batch`, waiting while the queue is empty (at most `waitAtMostMs` when it is
     /// positive, so periodic work such as the lot sweep runs on an idle shard). Returns true when a stop was
-    /// requested (the consumer drains what is left, then ends).
-    func takeAll(into batch: inout [ShardCommand], waitAtMostMs: Int = 0) -> Bool {
+    /// requested (the consumer drains what is left, then ends). A command with a sale gets it appended to `sales`
+    /// and its `saleIndex` set to that position + 1.
+    func takeAll(into batch: inout [ShardCommand], sales: inout [SaleDetail], waitAtMostMs: Int = 0) -> Bool {
         pthread_mutex_lock(mutex)
         var deadline = timespec()
         if waitAtMostMs > 0 {
@@ -111,7 +131,13 @@ final class ShardQueue: @unchecked Sendable {
             if timedOut { break }
         }
         for _ in 0..<count {
-            batch.append((ring + head).move())
+            var command = (ring + head).move()
+            if let sale = saleRing[head] {
+                sales.append(sale)
+                command.saleIndex = UInt32(sales.count)
+                saleRing[head] = nil
+            }
+            batch.append(command)
             head = (head + 1) % ringCapacity
         }
         count = 0

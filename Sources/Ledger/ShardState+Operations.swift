@@ -64,8 +64,12 @@ extension ShardState {
         let purchase = PurchaseRequest(
             amountMinor: command.amountMinor, merchant: command.merchant, facts: command.purchaseFacts)
         // A sale the terminal dates (an offline advice) is judged when it happened, never in the ledger's future.
-        let decision = rules.decide(
-            purchase, timeMs: min(command.saleTimeMs ?? nowMs, nowMs), member: members[member].loyalty)
+        let timeMs = min(command.saleTimeMs ?? nowMs, nowMs)
+        // A basket goes to the rules that may give points per line; without one the purchase decides as ever.
+        let decision =
+            saleLines.isEmpty
+            ? rules.decide(purchase, timeMs: timeMs, member: members[member].loyalty)
+            : rules.decide(purchase, lines: saleLines, timeMs: timeMs, member: members[member].loyalty)
         precondition(!decision.amounts.hasNegative, "the rules decided a negative earning")
         command.amounts = decision.amounts
         command.rulesVersion = decision.rulesVersion

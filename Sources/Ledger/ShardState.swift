@@ -60,6 +60,9 @@ final class ShardState: @unchecked Sendable {
     /// The rules that decide purchases, taken from the decider once per batch on the live shard; nil during
     /// recovery (replay never asks the rules: records carry their decisions).
     var rules: (any DecisionRules)?
+    /// The basket of the command being applied live (its sale's lines), which a purchase's rules may read; set by
+    /// the shard around `apply` only, empty otherwise (replay: the record carries the decision).
+    var saleLines: [SaleLine] = []
     /// Reads what decisions wrote (`LedgerConfiguration.decider`); nil for a ledger that decides nothing.
     let decisions: (any Decider)?
     /// Dated holdings backing the positive balances (ShardState+Lots.swift, ShardState+Expiry.swift).

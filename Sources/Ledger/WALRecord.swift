@@ -13,8 +13,9 @@ import CCRC32C
 ///                           then the loyalty decision when option 64 is set (rules version, the member's
 ///                           state after and on a purchase what it did to it: the decider's bytes, which
 ///                           the decider judges when the record is applied), then the terminal
-///                           reference (32 bytes) when option 16 is set, the lot terms with option 128, and
-///                           last the admin stamp (24 bytes) with option 0x2000 (an admin API change)
+///                           reference (32 bytes) when option 16 is set, the lot terms with option 128, the
+///                           admin stamp (24 bytes) with option 0x2000 (an admin API change), then by the body's
+///                           flags the undone amounts, the member's key and last the sale (WALRecord+Sale.swift)
 ///
 /// A gift card's issue or load (kind 18) and payment or inquiry (kind 19) carry amount (Int64) and currency
 /// (UInt16, 6 zero bytes) as their kind's fields.
@@ -23,7 +24,9 @@ import CCRC32C
 /// in an earlier, acknowledged batch (refuse to start).
 enum WALRecord {
     static let headerBytes = 32
-    static let bodyBytesMax = 512
+    /// The largest body: a decided purchase with every option, the member's key and a twelve-line sale tail is
+    /// about 1,000 bytes (WALRecord+Sale.swift); the batch's room check and `LogTail`'s buffer follow it.
+    static let bodyBytesMax = 1024
     static let recordBytesMax = headerBytes + bodyBytesMax
     static let recordTypeCommand: UInt8 = 1
     /// Body offsets of the key and the card hash (fixed for every kind), read unchecked only as a prefetch hint.
@@ -57,6 +60,12 @@ enum WALRecord {
         /// another of its cards — a linked, replacing or forwarding card — so its events name the member; nil when
         /// the card is the member's own first card, and in records written before it was kept.
         var member: CardHash? = nil
+        /// Where a purchase, payment, refund or reversal happened and its basket (WALRecord+Sale.swift); nil when
+        /// the request had none, and in records written before it was kept.
+        var sale: SaleDetail? = nil
+        /// With a sale: what the request took from the member (a payment's spending, which its record does not
+        /// otherwise say: replay plans it again from the balances).
+        var saleDebited: AssetAmounts = .zero
     }
 
     /// The amounts an undo moved: `credited` returned to the member, `debited` taken back.
@@ -66,7 +75,7 @@ enum WALRecord {
     }
 
     /// The body's flags byte (byte 5, zero in records written before it was used): bit 0, the undone amounts
-    /// follow the admin stamp at the end of the body.
+    /// follow the admin stamp at the end of the body; bit 2 (`bodyFlagSale`), the sale tail ends it.
     static let bodyFlagUndone: UInt8 = 1
     /// Bit 1: the member's key (`Body.member`, 16 bytes) ends the body, after the undone amounts.
     static let bodyFlagMember: UInt8 = 2
@@ -120,7 +129,9 @@ enum WALRecord {
         writer.put(body.status.rawValue)
         // The merchant a hold or capture names is not logged (the masks it resolved to are), nor is its bit.
         writer.put(UInt8(truncatingIfNeeded: options >> 8))
-        writer.put((body.undone == nil ? 0 : bodyFlagUndone) | (body.member == nil ? 0 : bodyFlagMember))
+        writer.put(
+            (body.undone == nil ? 0 : bodyFlagUndone) | (body.member == nil ? 0 : bodyFlagMember)
+                | (body.sale == nil ? 0 : bodyFlagSale))
         writer.put(UInt16(0))
         writer.put(body.timeMs)
         writer.put(command.key)
@@ -167,6 +178,10 @@ enum WALRecord {
         if let member = body.member {
             precondition(member != command.cardHash && member != CardHash(high: 0, low: 0), "a member key of its own")
             writer.put(member)
+        }
+        if let sale = body.sale {
+            precondition(canCarrySale(command), "a sale on a command that cannot keep one")
+            encodeSale(sale, debited: body.saleDebited, &writer)
         }
         return writer.offset
     }
@@ -248,7 +263,7 @@ enum WALRecord {
             let optionsLow = reader.get(UInt8.self), let assetRaw = reader.get(UInt8.self),
             let asset = Asset(rawValue: assetRaw), let statusRaw = reader.get(UInt8.self),
             let status = LedgerStatus(rawValue: statusRaw), let optionsHigh = reader.get(UInt8.self),
-            let flags = reader.get(UInt8.self), flags & ~(bodyFlagUndone | bodyFlagMember) == 0, reader.get(UInt16.self) == 0,
+            let flags = reader.get(UInt8.self), flags & ~(bodyFlagUndone | bodyFlagMember | bodyFlagSale) == 0, reader.get(UInt16.self) == 0,
             let timeMs = reader.get(Int64.self), let key = reader.key(), let digest = reader.digest(),
             let cardHash = reader.cardHash(), let masked = reader.get(UInt64.self),
             let balanceAfter = reader.amounts(),
@@ -275,9 +290,17 @@ enum WALRecord {
             guard let key = reader.cardHash(), key != cardHash, key != CardHash(high: 0, low: 0) else { return nil }
             member = key
         }
+        var sale: SaleDetail?
+        var saleDebited = AssetAmounts.zero
+        if flags & bodyFlagSale != 0 {
+            guard canCarrySale(command), let decoded = decodeSale(&reader) else { return nil }
+            sale = decoded.0
+            saleDebited = decoded.debited
+        }
         guard reader.offset == length else { return nil }
         return Body(
-            command: command, timeMs: timeMs, status: status, balanceAfter: balanceAfter, undone: undone, member: member)
+            command: command, timeMs: timeMs, status: status, balanceAfter: balanceAfter, undone: undone, member: member,
+            sale: sale, saleDebited: saleDebited)
     }
 
     /// The admin stamp (option `admin`), last in the body: operation id (never zero), actor, role, reason, six

@@ -77,6 +77,7 @@ extension SwitchConnection {
         var ledgerRequest = LedgerRequest(
             tag: 0, key: key, digest: digest, card: card, operation: operation, reference: reference ?? .zero,
             terminalReference: RequestKeys.terminalReference(of: request))
+        ledgerRequest.sale = saleDetail(kind)
         // A hold or completion spends only value the merchant's groups allow (as a redemption does).
         if kind == .hold || kind == .completion {
             ledgerRequest.merchant = MerchantName(shortIdentifier(42))

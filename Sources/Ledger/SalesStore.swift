@@ -1,0 +1,286 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Foundation
+
+/// The sales store (DATA/sales/, docs/sales.md): approved purchases, payments, refunds and reversals with their
+/// terminal, merchant and basket, in fixed-size records (`SaleEntry`), kept `retentionDays` after the log that
+/// carried them is gone. Files come in pairs named by the UTC day of their first record (`<day>.sales`,
+/// `<day>.items`); a new pair starts on the first record of a later day. A progress mark (`progress`) says what
+/// is durable: each shard's last indexed log sequence and the entries and lines of the newest pair, written
+/// atomically after both files are synced. Opening cuts the newest pair back to the mark and drops newer pairs,
+/// and the indexer writes the rest again from the log.
+///
+/// One writer (the indexer thread), any number of readers (reports), who see only what the mark covers.
+public final class SalesStore: @unchecked Sendable {
+    public struct Limits: Sendable {
+        public var retentionDays: Int
+        /// The sales a reversal can be matched with (for its amount and kind), newest kept.
+        public var originalsMax: Int
+
+        public init(retentionDays: Int, originalsMax: Int = 1 << 20) {
+            precondition(retentionDays >= 1 && originalsMax >= 1, "sales limits")
+            self.retentionDays = retentionDays
+            self.originalsMax = originalsMax
+        }
+    }
+
+    public struct Counters: Sendable, Equatable {
+        public var sales: UInt64 = 0
+        /// Log records the store never saw (deleted before it read them, or unreadable).
+        public var recordsSkipped: UInt64 = 0
+        public var filesDropped: UInt64 = 0
+    }
+
+    static let markMagic: UInt32 = 0x5341_4C31  // "SAL1"
+    static let markName = "progress"
+
+    let directory: String
+    public let shardCount: Int
+    let limits: Limits
+    private let lock = NSLock()
+    /// First days of the pairs kept, oldest first; the last is appended to.
+    private var days: [Int64] = []
+    private var salesDescriptor: Int32 = -1
+    private var itemsDescriptor: Int32 = -1
+    /// Entries and lines in the newest pair (as the mark says once synced).
+    private var salesCount: UInt64 = 0
+    private var linesCount: UInt64 = 0
+    private var indexedThrough: [UInt64]
+    private var counts = Counters()
+    /// Recent sales by key, for reversals: bounded by `originalsMax`, the oldest forgotten first.
+    private var originals: [IdempotencyKey: (SaleEntry.Kind, Int64)] = [:]
+    private var originalOrder: [IdempotencyKey] = []
+    private var originalNext = 0
+
+    public init(root: String, shardCount: Int, limits: Limits) throws(LedgerError) {
+        directory = root + "/sales"
+        self.shardCount = shardCount
+        self.limits = limits
+        indexedThrough = Array(repeating: 0, count: shardCount)
+        if !FileIO.exists(directory) { try FileIO.makeDirectory(directory) }
+        try open()
+    }
+
+    deinit {
+        if salesDescriptor >= 0 { FileIO.closeFile(salesDescriptor) }
+        if itemsDescriptor >= 0 { FileIO.closeFile(itemsDescriptor) }
+    }
+
+    /// Per shard: the last log sequence whose sales are in the store.
+    public var indexedSequences: [UInt64] { lock.withLock { indexedThrough } }
+    public var counters: Counters { lock.withLock { counts } }
+
+    private func path(_ day: Int64, _ suffix: String) -> String { directory + "/" + String(day) + "." + suffix }
+
+    // MARK: Writing
+
+    /// Appends one shard's sales through log sequence `through` (`skipped`: records it never saw), syncs and
+    /// writes the mark. Entries' `firstLine` and `lineCount` are set here.
+    public func append(
+        shard: Int, _ sales: [(SaleEntry, [SaleLine])], through: UInt64, skipped: UInt64
+    ) throws(LedgerError) {
+        precondition(through >= indexedThrough[shard], "the log is indexed in order")
+        var salesBytes: [UInt8] = []
+        var lineBytes: [UInt8] = []
+        var newSales = salesCount
+        var newLines = linesCount
+        for (sale, lines) in sales {
+            let day = sale.timeMs / 86_400_000
+            if days.isEmpty || (day > days.last! && newSales > 0) {
+                try flush(salesBytes, lineBytes)
+                salesBytes.removeAll()
+                lineBytes.removeAll()
+                try startPair(day: days.isEmpty ? day : max(day, days.last! + 1))
+                newSales = 0
+                newLines = 0
+            }
+            var entry = sale
+            entry.lineCount = UInt8(lines.count)
+            entry.firstLine = newLines
+            appendBytes(&salesBytes, SaleEntry.bytes) { entry.encode(at: $0) }
+            for line in lines { appendBytes(&lineBytes, SaleEntry.lineBytes) { SaleEntry.encode(line, at: $0) } }
+            newSales += 1
+            newLines += UInt64(lines.count)
+            remember(entry)
+        }
+        try flush(salesBytes, lineBytes)
+        var marks = indexedThrough
+        marks[shard] = through
+        try writeMark(day: days.last ?? 0, sales: newSales, lines: newLines, marks: marks)
+        lock.withLock {
+            salesCount = newSales
+            linesCount = newLines
+            indexedThrough = marks
+            counts.sales += UInt64(sales.count)
+            counts.recordsSkipped += skipped
+        }
+    }
+
+    private func appendBytes(_ bytes: inout [UInt8], _ count: Int, _ encode: (UnsafeMutableRawPointer) -> Void) {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: count))
+        bytes.withUnsafeMutableBytes { encode($0.baseAddress! + start) }
+    }
+
+    /// Writes pending bytes at the ends of the newest pair and syncs both files.
+    private func flush(_ salesBytes: [UInt8], _ lineBytes: [UInt8]) throws(LedgerError) {
+        guard let day = days.last, !salesBytes.isEmpty else { return }
+        let salesEnd = try FileIO.fileSize(salesDescriptor, path: path(day, "sales"))
+        let linesEnd = try FileIO.fileSize(itemsDescriptor, path: path(day, "items"))
+        try write(salesBytes, salesDescriptor, at: salesEnd, path(day, "sales"))
+        try write(lineBytes, itemsDescriptor, at: linesEnd, path(day, "items"))
+        try FileIO.syncData(salesDescriptor, path: path(day, "sales"))
+        try FileIO.syncData(itemsDescriptor, path: path(day, "items"))
+    }
+
+    private func write(_ bytes: [UInt8], _ descriptor: Int32, at offset: Int64, _ path: String) throws(LedgerError) {
+        var failure: LedgerError?
+        bytes.withUnsafeBytes { buffer in
+            do throws(LedgerError) {
+                try FileIO.writeAll(descriptor, buffer, offset: offset, path: path)
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    private func startPair(day: Int64) throws(LedgerError) {
+        if salesDescriptor >= 0 { FileIO.closeFile(salesDescriptor) }
+        if itemsDescriptor >= 0 { FileIO.closeFile(itemsDescriptor) }
+        salesDescriptor = try FileIO.openFile(path(day, "sales"), flags: O_RDWR | O_CREAT)
+        itemsDescriptor = try FileIO.openFile(path(day, "items"), flags: O_RDWR | O_CREAT)
+        try FileIO.truncate(salesDescriptor, length: 0, path: path(day, "sales"))
+        try FileIO.truncate(itemsDescriptor, length: 0, path: path(day, "items"))
+        try FileIO.syncDirectory(directory)
+        lock.withLock { days.append(day) }
+    }
+
+    private func remember(_ entry: SaleEntry) {
+        guard entry.kind == .purchase || entry.kind == .payment else { return }
+        if originalOrder.count < limits.originalsMax {
+            originalOrder.append(entry.key)
+        } else {
+            originals[originalOrder[originalNext]] = nil
+            originalOrder[originalNext] = entry.key
+            originalNext = (originalNext + 1) % limits.originalsMax
+        }
+        originals[entry.key] = (entry.kind, entry.amountMinor)
+    }
+
+    /// The kind and amount of a recent sale by its key (nil: not among the `originalsMax` newest).
+    func original(_ key: IdempotencyKey) -> (SaleEntry.Kind, Int64)? { originals[key] }
+
+    /// Drops the pairs whose every sale is older than `retentionDays` (the next pair starts before the cut).
+    public func dropExpired(nowMs: Int64) throws(LedgerError) {
+        let cutDay = nowMs / 86_400_000 - Int64(limits.retentionDays)
+        while days.count >= 2 && days[1] <= cutDay {
+            let day = days[0]
+            lock.withLock {
+                days.removeFirst()
+                counts.filesDropped += 1
+            }
+            try FileIO.remove(path(day, "sales"))
+            try FileIO.remove(path(day, "items"))
+        }
+    }
+
+    /// At open: the pairs kept and the newest cut back to what the mark covers.
+    func adopt(days kept: [Int64], sales: UInt64, lines: UInt64, marks: [UInt64]) throws(LedgerError) {
+        let day = kept.last!
+        salesDescriptor = try FileIO.openFile(path(day, "sales"), flags: O_RDWR | O_CREAT)
+        itemsDescriptor = try FileIO.openFile(path(day, "items"), flags: O_RDWR | O_CREAT)
+        let salesBytes = Int64(sales) * Int64(SaleEntry.bytes)
+        let lineBytes = Int64(lines) * Int64(SaleEntry.lineBytes)
+        let salesSize = try FileIO.fileSize(salesDescriptor, path: path(day, "sales"))
+        let itemsSize = try FileIO.fileSize(itemsDescriptor, path: path(day, "items"))
+        guard salesSize >= salesBytes, itemsSize >= lineBytes
+        else { throw .damagedLog(file: path(day, "sales"), offset: 0, reason: "shorter than the progress mark says") }
+        try FileIO.truncate(salesDescriptor, length: salesBytes, path: path(day, "sales"))
+        try FileIO.truncate(itemsDescriptor, length: lineBytes, path: path(day, "items"))
+        days = kept
+        salesCount = sales
+        linesCount = lines
+        indexedThrough = marks
+    }
+
+    /// At open: the newest pair's purchases and payments, so a reversal soon after a restart finds its original.
+    func rememberNewest() throws(LedgerError) {
+        guard let day = days.last else { return }
+        do {
+            try readPair(day, sales: salesCount, lines: linesCount) { entry, _ in remember(entry) }
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            preconditionFailure("reading a pair throws only LedgerError")
+        }
+    }
+
+    // MARK: Reading
+
+    /// Calls `body` with every sale whose time is in `fromMs ..< toMs`, oldest pair first, in the order indexed,
+    /// with its basket lines.
+    public func forEachSale(
+        fromMs: Int64, toMs: Int64, _ body: (SaleEntry, [SaleLine]) throws -> Void
+    ) throws {
+        let (kept, newestSales, newestLines) = lock.withLock { (days, salesCount, linesCount) }
+        for (index, day) in kept.enumerated() {
+            // A pair holds sales from its first day until the next pair's (records of shards a little behind
+            // may be a day older): skip only pairs that cannot hold any of the range.
+            if day * 86_400_000 >= toMs + 86_400_000 { break }
+            if index + 1 < kept.count && (kept[index + 1] + 1) * 86_400_000 <= fromMs { continue }
+            let isNewest = index == kept.count - 1
+            try readPair(day, sales: isNewest ? newestSales : nil, lines: isNewest ? newestLines : nil) { entry, lines in
+                if entry.timeMs >= fromMs && entry.timeMs < toMs { try body(entry, lines) }
+            }
+        }
+    }
+
+    private func readPair(
+        _ day: Int64, sales: UInt64?, lines: UInt64?, _ body: (SaleEntry, [SaleLine]) throws -> Void
+    ) throws {
+        let salesPath = path(day, "sales")
+        let itemsPath = path(day, "items")
+        let salesFile = try FileIO.openFile(salesPath, flags: O_RDONLY)
+        defer { FileIO.closeFile(salesFile) }
+        let itemsFile = try FileIO.openFile(itemsPath, flags: O_RDONLY)
+        defer { FileIO.closeFile(itemsFile) }
+        let salesSize = try FileIO.fileSize(salesFile, path: salesPath)
+        let itemsSize = try FileIO.fileSize(itemsFile, path: itemsPath)
+        let count = sales ?? UInt64(salesSize) / UInt64(SaleEntry.bytes)
+        let linesKept = lines ?? UInt64(itemsSize) / UInt64(SaleEntry.lineBytes)
+        let chunk = 4_096
+        var next: UInt64 = 0
+        while next < count {
+            let take = Int(min(UInt64(chunk), count - next))
+            let bytes = try FileIO.readBytes(
+                salesFile, count: take * SaleEntry.bytes, offset: Int64(next) * Int64(SaleEntry.bytes), path: salesPath)
+            guard bytes.count == take * SaleEntry.bytes else {
+                throw LedgerError.damagedLog(file: salesPath, offset: Int64(next) * 160, reason: "a sales file ends early")
+            }
+            for position in 0..<take {
+                let offset = Int64(next + UInt64(position)) * Int64(SaleEntry.bytes)
+                guard let entry = bytes.withUnsafeBytes({ SaleEntry.decode($0.baseAddress! + position * SaleEntry.bytes) }),
+                    entry.firstLine + UInt64(entry.lineCount) <= linesKept
+                else { throw LedgerError.damagedLog(file: salesPath, offset: offset, reason: "not a sale entry") }
+                try body(entry, try readLines(itemsFile, itemsPath, entry))
+            }
+            next += UInt64(take)
+        }
+    }
+
+    private func readLines(_ file: Int32, _ path: String, _ entry: SaleEntry) throws -> [SaleLine] {
+        guard entry.lineCount > 0 else { return [] }
+        let offset = Int64(entry.firstLine) * Int64(SaleEntry.lineBytes)
+        let bytes = try FileIO.readBytes(file, count: Int(entry.lineCount) * SaleEntry.lineBytes, offset: offset, path: path)
+        var lines: [SaleLine] = []
+        for index in 0..<Int(entry.lineCount) {
+            guard bytes.count >= (index + 1) * SaleEntry.lineBytes,
+                let line = bytes.withUnsafeBytes({ SaleEntry.decodeLine($0.baseAddress! + index * SaleEntry.lineBytes) })
+            else { throw LedgerError.damagedLog(file: path, offset: offset, reason: "not a sale line") }
+            lines.append(line)
+        }
+        return lines
+    }
+}

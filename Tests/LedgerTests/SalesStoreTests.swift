@@ -1,0 +1,130 @@
+import Foundation
+import Loyalty
+import LoyaltyLedger
+import Testing
+
+@testable import Ledger
+
+/// The sales store: the indexer turns approved records with a sale into fixed-size sale entries and basket lines;
+/// a restart cuts back to the durable mark and indexes the rest again, nothing twice; old pairs go by retention.
+@Suite struct SalesStoreTests {
+    let directory = TemporaryDirectory()
+    let clock = TestClock()
+    var requests = RequestFactory()
+
+    func open() throws -> Ledger {
+        var configuration = testConfiguration(clock: clock)
+        configuration.decider = LoyaltyDecider(rules: LedgerCoalitionTests.rules)
+        return try Ledger.open(directory: directory.data, configuration: configuration)
+    }
+
+    func store(retentionDays: Int = 400) throws -> SalesStore {
+        try SalesStore(root: directory.data, shardCount: 1, limits: SalesStore.Limits(retentionDays: retentionDays))
+    }
+
+    func sale(_ terminal: String, _ merchant: String, lines: Int = 0) -> SaleDetail {
+        SaleDetail(
+            terminal: SaleRecordTests.code(terminal), merchant: MerchantName(ShortIdentifier(merchant)!),
+            lines: (0..<lines).map(SaleRecordTests.line))
+    }
+
+    static func all(_ store: SalesStore) throws -> [(SaleEntry, [SaleLine])] {
+        var found: [(SaleEntry, [SaleLine])] = []
+        try store.forEachSale(fromMs: 0, toMs: .max / 2) { found.append(($0, $1)) }
+        return found
+    }
+
+    /// Two purchases (one with a basket), a payment, a refund and a reversal of the second purchase; a declined
+    /// payment and a balance inquiry that leave no entry.
+    mutating func traffic(_ ledger: Ledger) {
+        var first = requests.make(card(1), LedgerCoalitionTests.purchase(100_000, at: "KIOSK"))
+        first.sale = sale("T1", "KIOSK", lines: 2)
+        #expect(ledger.perform(first).status == .approved)
+        var second = requests.make(card(1), LedgerCoalitionTests.purchase(50_000, at: "BAKERY"))
+        second.sale = sale("T2", "BAKERY")
+        #expect(ledger.perform(second).status == .approved)
+        var pay = requests.make(card(1), LedgerCoalitionTests.pay(200, at: "KIOSK"))
+        pay.sale = sale("T1", "KIOSK")
+        #expect(ledger.perform(pay).status.isApproval)
+        var refund = requests.make(card(1), .refund(originalKey: first.key, refundAmountMinor: 50_000))
+        refund.sale = sale("T1", "KIOSK")
+        #expect(ledger.perform(refund).status == .approved)
+        var reversal = requests.make(card(1), .reverse(originalKey: second.key))
+        reversal.sale = sale("T2", "BAKERY")
+        #expect(ledger.perform(reversal).status == .approved)
+        var declined = requests.make(card(9), LedgerCoalitionTests.pay(200, at: "KIOSK"))
+        declined.sale = sale("T1", "KIOSK")
+        #expect(!ledger.perform(declined).status.isApproval)
+    }
+
+    @Test("purchases, a payment, a refund and a reversal become entries with kinds, amounts, earned, spent and lines")
+    mutating func entriesFromTheLog() throws {
+        let ledger = try open()
+        defer { directory.remove() }
+        traffic(ledger)
+        let store = try store()
+        let indexer = SalesIndexer(
+            root: directory.data, ledger: ledger, store: store, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in })
+        indexer.indexOnce()
+        ledger.close()
+        let found = try Self.all(store)
+        #expect(found.map(\.0.kind) == [.purchase, .purchase, .payment, .refund, .purchaseReversal])
+        #expect(found.map(\.0.amountMinor) == [100_000, 50_000, 200, -50_000, -50_000])
+        #expect(found.map(\.0.terminal.text) == ["T1", "T2", "T1", "T1", "T2"])
+        #expect(found[0].1 == (0..<2).map(SaleRecordTests.line) && found[1].1.isEmpty)
+        #expect(found[0].0.earned.points == 100 && found[3].0.earned.points == -50 && found[4].0.earned.points == -50)
+        #expect(found[2].0.spent.points == 20, "200 paid with points worth 10 each")
+        #expect(found.allSatisfy { $0.0.masked == card(1).masked })
+        #expect(store.counters.sales == 5)
+    }
+
+    @Test("a restart cuts what was written after the mark and indexes it again: no entry twice, none lost")
+    mutating func restartCutsBackToTheMark() throws {
+        let ledger = try open()
+        defer { directory.remove() }
+        traffic(ledger)
+        var store = try store()
+        let indexer = SalesIndexer(
+            root: directory.data, ledger: ledger, store: store, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in })
+        indexer.indexOnce()
+        let before = try Self.all(store).map(\.0)
+        // A crash after appending and before the mark: 160 stray bytes at the end of the newest sales file.
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.data + "/sales")
+        let newest = try #require(names.filter { $0.hasSuffix(".sales") }.max())
+        let handle = try #require(FileHandle(forWritingAtPath: directory.data + "/sales/" + newest))
+        handle.seekToEndOfFile()
+        handle.write(Data(repeating: 7, count: SaleEntry.bytes))
+        handle.closeFile()
+        store = try self.store()
+        #expect(try Self.all(store).map(\.0) == before, "cut back to the mark")
+        var more = requests.make(card(2), LedgerCoalitionTests.purchase(30_000, at: "KIOSK"))
+        more.sale = sale("T3", "KIOSK")
+        #expect(ledger.perform(more).status == .approved)
+        let again = SalesIndexer(
+            root: directory.data, ledger: ledger, store: store, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in })
+        again.indexOnce()
+        ledger.close()
+        #expect(try Self.all(store).map(\.0.terminal.text) == ["T1", "T2", "T1", "T1", "T2", "T3"])
+    }
+
+    @Test("retention: a pair whose sales are all older than retentionDays is dropped; the newest stays")
+    mutating func retentionDropsOldPairs() throws {
+        let ledger = try open()
+        defer { directory.remove() }
+        let store = try store(retentionDays: 2)
+        let indexer = SalesIndexer(
+            root: directory.data, ledger: ledger, store: store, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in })
+        for day in 0..<5 {
+            var purchase = requests.make(card(1), LedgerCoalitionTests.purchase(10_000, at: "KIOSK"))
+            purchase.sale = sale("T\(day)", "KIOSK")
+            #expect(ledger.perform(purchase).status == .approved)
+            indexer.indexOnce()
+            clock.advance(byMs: 86_400_000)
+        }
+        ledger.close()
+        let now = clock.nowMs.load(ordering: .relaxed)
+        try store.dropExpired(nowMs: now)
+        #expect(try Self.all(store).map(\.0.terminal.text) == ["T3", "T4"], "sales of 3 or more days ago are gone")
+        #expect(store.counters.filesDropped == 3)
+    }
+}
