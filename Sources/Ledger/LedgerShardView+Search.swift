@@ -3,7 +3,7 @@ extension LedgerShardView {
     public func searchRow(_ index: Int) -> MemberSearchRow {
         let member = self.member(index)
         var row = MemberSearchRow(id: member.id, firstCard: member.firstCard)
-        if let decisions = state.decisions { row.take(decisions.summary(of: state.members[index].loyalty)) }
+        if let decisions { row.take(decisions.summary(of: self.memberRecord(index).loyalty)) }
         return row
     }
 }

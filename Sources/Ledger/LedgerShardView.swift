@@ -75,7 +75,7 @@ public final class LedgerShardView {
         }
     }
 
-    private func memberRecord(_ index: Int) -> MemberRecord {
+    func memberRecord(_ index: Int) -> MemberRecord {
         switch source {
         case .recovered(let state): return state.members[index]
         case .checkpoint(let walk): return walk.member(index)
