@@ -23,7 +23,7 @@ struct BasketEndToEndTests {
             let reply = try client.exchange(purchase)
             #expect(reply.code == "00")
             // Merchant: 5 per 100 of 100,000 = 5,000; MILK-1L 2 × 20 = 40; YOGURT by DAIRY 1 per 100 = 123.
-            #expect(reply.credited == 5_000 + 40 + 123)
+            #expect(reply.credited == Int64(5_000 + 40 + 123))
             let repeated = try client.exchange(purchase)
             #expect(repeated.credited == 5_163, "a repeat answers the recorded decision")
             let refund = terminal.message(
