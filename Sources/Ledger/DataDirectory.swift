@@ -79,15 +79,27 @@ enum DataDirectory {
     static func lock(_ root: String) throws(LedgerError) -> Int32 {
         let path = root + "/ledger.lock"
         let descriptor = try FileIO.openFile(path, flags: O_RDWR | O_CREAT)
+        // A child this process spawns holds a copy of a just-released lock from its fork until its exec: wait that
+        // out (bounded) before calling the directory another writer's.
+        var waitedMs = 0
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             if errno == EINTR { continue }
             let failure = errno
+            if failure == EWOULDBLOCK && waitedMs < lockWaitMsMax {
+                usleep(1_000)
+                waitedMs += 1
+                continue
+            }
             FileIO.closeFile(descriptor)
             if failure == EWOULDBLOCK { throw .directoryInUse(path: root) }
             throw .io(operation: "flock", path: path, errno: failure)
         }
         return descriptor
     }
+
+    /// How long `lock` retries a lock held elsewhere before refusing: covers a child forked in the instant after
+    /// another ledger of this process let go; a real second writer is refused after it.
+    static let lockWaitMsMax = 2_000
 
     /// How long `unlock` waits for copies of the lock that children hold (a spawned child holds the parent's
     /// descriptors from its fork until its exec closes them: milliseconds, more on a loaded machine).
