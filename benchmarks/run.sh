@@ -44,17 +44,21 @@ bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
 pin() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-# Waits until something listens on 127.0.0.1:$1 (at most 10 s).
-wait_for_port() {
+# Every server here listens on port 0; this prints the port its log line "listening on 127.0.0.1:PORT" names (at
+# most 10 s). A port picked by the script could be taken before the server binds it, and then a wait for the port
+# would find the other program.
+port_from_log() {
+    local port
     for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$1" | head -1)
+        if [ -n "$port" ]; then echo "$port"; return 0; fi
         sleep 0.1
     done
-    echo "nothing listens on port $1" >&2
+    echo "no listening line in $1:" >&2
+    cat "$1" >&2
     return 1
 }
 
-port_base=$((20000 + $$ % 20000))
 rows=()
 # Runs loadgen with the given arguments and records a table row; a failed run (errors, missed schedule) is counted.
 # The second argument is the core to pin loadgen to, or - for none.
@@ -103,36 +107,33 @@ if [ -x "$bin/loyalty-bench" ]; then
 fi
 
 # loadgen's own ceiling: a trivial responder on core 1, loadgen alone on core 0.
-echo_port=$port_base
 # Started without the pin() function: a backgrounded function is a subshell, and killing it would leave the
 # responder running. taskset execs the responder, so $! is the responder itself.
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-    taskset -c 1 "$bin/echo-responder" --listen "127.0.0.1:$echo_port" >"$work/echo.log" 2>&1 &
+    taskset -c 1 "$bin/echo-responder" --listen 127.0.0.1:0 >"$work/echo.log" 2>&1 &
 else
-    "$bin/echo-responder" --listen "127.0.0.1:$echo_port" >"$work/echo.log" 2>&1 &
+    "$bin/echo-responder" --listen 127.0.0.1:0 >"$work/echo.log" 2>&1 &
 fi
 pids+=($!)
-wait_for_port "$echo_port"
+echo_port=$(port_from_log "$work/echo.log")
 run_loadgen ceiling 0 "127.0.0.1:$echo_port" --connections 8 --in-flight 32 --duration "${ceiling_seconds}s" --warmup 1s
 kill "${pids[-1]}"
 
 # The switch, durable (fdatasync'd write-ahead log in a fresh directory), default configuration.
-switch_port=$((port_base + 1))
-"$bin/loyalty-switch" serve --data "$work/data" --listen "127.0.0.1:$switch_port" --admin-listen 127.0.0.1:0 \
+"$bin/loyalty-switch" serve --data "$work/data" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
     >"$work/switch.log" 2>&1 &
 pids+=($!)
-wait_for_port "$switch_port"
+switch_port=$(port_from_log "$work/switch.log")
 mix="purchase=60,redeem=15,balance=10,reversal=10,refund=5"
 run_loadgen saturation - "127.0.0.1:$switch_port" --connections 8 --in-flight 32 --duration "${seconds}s" --warmup "$warmup" --mix "$mix"
 run_loadgen fixed-rate - "127.0.0.1:$switch_port" --connections 8 --in-flight 128 --rate "$rate" --duration "${seconds}s" --warmup "$warmup" --mix "$mix"
 kill "${pids[-1]}"
 
 # The same under the example club program: every purchase decided on the shard from the member's aggregates.
-rules_port=$((port_base + 2))
-"$bin/loyalty-switch" serve --data "$work/data-rules" --listen "127.0.0.1:$rules_port" --admin-listen 127.0.0.1:0 \
+"$bin/loyalty-switch" serve --data "$work/data-rules" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
     --config fixtures/rules/club-program.json >"$work/switch-rules.log" 2>&1 &
 pids+=($!)
-wait_for_port "$rules_port"
+rules_port=$(port_from_log "$work/switch-rules.log")
 run_loadgen rules-saturation - "127.0.0.1:$rules_port" --connections 8 --in-flight 32 --duration "${seconds}s" --warmup "$warmup" --mix "$mix"
 
 section="## benchmarks/run.sh, $(date -u '+%Y-%m-%d %H:%M UTC') ($(nproc) cores, $(uname -r), commit $(git rev-parse --short HEAD 2>/dev/null || echo none))

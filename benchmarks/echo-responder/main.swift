@@ -40,6 +40,7 @@ do {
     let port = try group.listen(on: address) { [framing] _ in TrivialResponder(dialect: dialect, framing: framing) }
     group.start()
     print("echo-responder listening on \(address.host):\(port)")
+    fflush(nil)  // stdout is read by benchmarks/run.sh from a file while this runs
     var received: Int32 = 0
     sigwait(&signals, &received)
     group.stop()
