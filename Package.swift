@@ -18,8 +18,11 @@ let package = Package(
         .target(name: "ISO8583", swiftSettings: strictSettings),
         // CRC32C with the CPU instruction where there is one (SSE4.2), a table otherwise. For WAL records.
         .target(name: "CCRC32C", cSettings: [.unsafeFlags(["-msse4.2"])]),
+        // The system calls every other module makes the same way: EINTR retried once for all, the one monotonic
+        // clock, POSIX file calls with short reads/writes continued and failures naming call and path.
+        .target(name: "SystemCalls", swiftSettings: strictSettings),
         // Sharded in-memory ledger with a write-ahead log and snapshots. No networking.
-        .target(name: "Ledger", dependencies: ["CCRC32C", "Metrics"], swiftSettings: strictSettings),
+        .target(name: "Ledger", dependencies: ["CCRC32C", "Metrics", "SystemCalls"], swiftSettings: strictSettings),
         // Counters and histograms with one writer thread each (a loop, a shard), read by scrapes without locks,
         // and the Prometheus text format. Pure: no I/O.
         .target(name: "Metrics", swiftSettings: strictSettings),
@@ -30,25 +33,25 @@ let package = Package(
             name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // TCP on epoll: event loops, connections, listeners, TLS on any listener (OpenSSL). Knows nothing of ISO
         // 8583 or loyalty.
-        .target(name: "Network", dependencies: ["CLinux", "COpenSSL"], swiftSettings: strictSettings),
+        .target(name: "Network", dependencies: ["CLinux", "COpenSSL", "SystemCalls"], swiftSettings: strictSettings),
         // HTTP/1.1 on the network layer's loops: request parsing by offsets, keep-alive, pipelining, bounded
         // everything, a router, bounded JSON in and out, RFC 9457 problems. Knows nothing of loyalty.
-        .target(name: "HTTP", dependencies: ["Network"], swiftSettings: strictSettings),
+        .target(name: "HTTP", dependencies: ["Network", "SystemCalls"], swiftSettings: strictSettings),
         // Member notifications: events of a source delivered to webhooks over an HTTP/1.1 client on the network
         // loops (signed, ordered per member, retried, dead-lettered), with durable progress. Knows nothing of the
         // ledger or the rules: a source hands it events.
         .target(
-            name: "Notifications", dependencies: ["Network", "HTTP", "Metrics", "COpenSSL", "CCRC32C", "ISO8583"],
+            name: "Notifications", dependencies: ["Network", "HTTP", "Metrics", "COpenSSL", "CCRC32C", "ISO8583", "SystemCalls"],
             swiftSettings: strictSettings),
         // Admin users, tokens and roles, the hash-chained audit journal (its own thread, group commit) and
         // remembered Idempotency-Key answers. Knows nothing of the ledger or loyalty.
-        .target(name: "AdminAccess", dependencies: ["HTTP", "COpenSSL", "CCRC32C"], swiftSettings: strictSettings),
+        .target(name: "AdminAccess", dependencies: ["HTTP", "COpenSSL", "CCRC32C", "SystemCalls"], swiftSettings: strictSettings),
         // The authorization switch: wire contract v1 over the network layer, the codec and the ledger.
         .target(
             name: "SwitchCore",
             dependencies: [
                 "ISO8583", "Ledger", "Network", "Loyalty", "LoyaltyLedger", "HTTP", "Metrics", "AdminAccess",
-                "Notifications", "Reports", "CCRC32C", "COpenSSL",
+                "Notifications", "Reports", "CCRC32C", "COpenSSL", "SystemCalls",
             ],
             swiftSettings: strictSettings),
         // Reports as streamed RFC 4180 CSV, read from a consistent view of the books (a checkpoint and the log
@@ -61,14 +64,14 @@ let package = Package(
         // offers, caps, bonuses, redemption, expiry and coalition policy). No I/O.
         .target(name: "Loyalty", swiftSettings: strictSettings),
         // The load tester behind `loadgen`: open/closed loop client on epoll, histogram, mix, report, SVG chart.
-        .target(name: "LoadGenerator", dependencies: ["ISO8583", "Network", "CLinux"], swiftSettings: strictSettings),
+        .target(name: "LoadGenerator", dependencies: ["ISO8583", "Network", "CLinux", "SystemCalls"], swiftSettings: strictSettings),
         // The command-line entry point: `serve`, `iso decode|encode`, `ledger verify|breakage|settlement`, `loadgen`,
         // `admin init`, `audit verify`.
         .executableTarget(
             name: "LoyaltySwitch",
             dependencies: [
                 "ISO8583", "Ledger", "Loyalty", "LoyaltyLedger", "SwitchCore", "Network", "LoadGenerator",
-                "AdminAccess", "HTTP", "Reports",
+                "AdminAccess", "HTTP", "Reports", "SystemCalls",
             ],
             swiftSettings: strictSettings
         ),
@@ -121,6 +124,11 @@ let package = Package(
         .testTarget(
             name: "LoyaltyTests",
             dependencies: ["Loyalty"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SystemCallsTests",
+            dependencies: ["SystemCalls"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import Glibc
+import SystemCalls
 
 /// A failure of the access layer's files or of a request it cannot take: the message names the path and what
 /// failed, for a log line or a refused start.
@@ -8,11 +9,11 @@ public struct AccessError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// The few system calls the journal and the private file need, each retrying EINTR and naming its path on
-/// failure. (The ledger has its own; this module must not depend on it.)
+/// The few system calls the journal and the private file need: `FileCalls` (EINTR retried, short reads and
+/// writes continued) with failures as `AccessError` naming the path.
 enum AccessFile {
     static func failure(_ operation: String, _ path: String, _ code: Int32 = errno) -> AccessError {
-        AccessError("\(path): \(operation) failed: \(String(cString: strerror(code))) (errno \(code))")
+        AccessError(FileCallFailure(operation, path, code).description)
     }
 
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
@@ -27,11 +28,7 @@ enum AccessFile {
     }
 
     static func open(_ path: String, flags: Int32, mode: mode_t = 0o600) throws(AccessError) -> Int32 {
-        while true {
-            let descriptor = Glibc.open(path, flags | O_CLOEXEC, mode)
-            if descriptor >= 0 { return descriptor }
-            if errno != EINTR { throw failure("open", path) }
-        }
+        do { return try FileCalls.open(path, flags: flags, mode: mode) } catch { throw AccessError(error.description) }
     }
 
     static func size(_ descriptor: Int32, path: String) throws(AccessError) -> Int64 {
@@ -43,41 +40,27 @@ enum AccessFile {
     static func writeAll(
         _ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, offset: Int64, path: String
     ) throws(AccessError) {
-        var written = 0
-        while written < bytes.count {
-            let result = pwrite(
-                descriptor, bytes.baseAddress! + written, bytes.count - written, off_t(offset + Int64(written)))
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw failure("write", path)
-            }
-            written += result
+        do { try FileCalls.writeAll(descriptor, bytes, offset: offset, path: path) } catch {
+            throw AccessError(error.description)
         }
     }
 
     /// Up to `count` bytes at `offset` (fewer at the end of the file).
     static func read(_ descriptor: Int32, offset: Int64, count: Int, path: String) throws(AccessError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
-        var got = 0
-        while got < count {
-            let result = bytes.withUnsafeMutableBytes {
-                pread(descriptor, $0.baseAddress! + got, count - got, off_t(offset + Int64(got)))
-            }
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw failure("read", path)
-            }
-            if result == 0 { break }
-            got += result
+        let got = bytes.withUnsafeMutableBytes { raw in
+            Result { () throws(FileCallFailure) in try FileCalls.readFully(descriptor, raw, offset: offset, path: path) }
         }
-        bytes.removeSubrange(got...)
-        return bytes
+        switch got {
+        case .success(let got):
+            bytes.removeSubrange(got...)
+            return bytes
+        case .failure(let error): throw AccessError(error.description)
+        }
     }
 
     static func dataSync(_ descriptor: Int32, path: String) throws(AccessError) {
-        while fdatasync(descriptor) != 0 {
-            if errno != EINTR { throw failure("fdatasync", path) }
-        }
+        do { try FileCalls.dataSync(descriptor, path: path) } catch { throw AccessError(error.description) }
     }
 
     static func truncate(_ descriptor: Int32, length: Int64, path: String) throws(AccessError) {
@@ -85,9 +68,7 @@ enum AccessFile {
     }
 
     static func syncDirectory(_ path: String) throws(AccessError) {
-        let descriptor = try open(path, flags: O_RDONLY | O_DIRECTORY)
-        defer { Glibc.close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw failure("fsync", path) }
+        do { try FileCalls.syncDirectory(path) } catch { throw AccessError(error.description) }
     }
 
     /// Replaces `directory/name` with `bytes` atomically (temporary file, fsync, rename, fsync of the directory).
@@ -98,25 +79,26 @@ enum AccessFile {
         try bytes.withUnsafeBytes { raw in
             Result { () throws(AccessError) in try writeAll(descriptor, raw, offset: 0, path: temporary) }
         }.get()
-        guard fsync(descriptor) == 0 else { throw failure("fsync", temporary) }
+        do { try FileCalls.fullSync(descriptor, path: temporary) } catch { throw AccessError(error.description) }
         guard rename(temporary, directory + "/" + name) == 0 else { throw failure("rename", temporary) }
         try syncDirectory(directory)
     }
+
+    /// How long `lock` retries a lock held elsewhere before refusing (`FileCalls.lock` says why).
+    static let lockWaitMsMax = 2_000
 
     /// The writer's lock on the access files (flock, released by the kernel if the process dies), so `admin
     /// init` cannot write while `serve` does. Readers (`audit verify`) do not take it.
     static func lock(_ path: String) throws(AccessError) -> Int32 {
         let descriptor = try open(path, flags: O_RDWR | O_CREAT)
-        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
-            if errno == EINTR { continue }
-            let code = errno
+        let taken: Bool
+        do { taken = try FileCalls.lock(descriptor, path: path, waitMsMax: lockWaitMsMax) } catch {
             Glibc.close(descriptor)
-            if code == EWOULDBLOCK {
-                throw AccessError("\(path) is locked: another process (a running switch?) writes this directory")
-            }
-            throw failure("flock", path, code)
+            throw AccessError(error.description)
         }
-        return descriptor
+        if taken { return descriptor }
+        Glibc.close(descriptor)
+        throw AccessError("\(path) is locked: another process (a running switch?) writes this directory")
     }
 }
 

@@ -1,3 +1,5 @@
+import SystemCalls
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -81,20 +83,14 @@ enum DataDirectory {
         let descriptor = try FileIO.openFile(path, flags: O_RDWR | O_CREAT)
         // A child this process spawns holds a copy of a just-released lock from its fork until its exec: wait that
         // out (bounded) before calling the directory another writer's.
-        var waitedMs = 0
-        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
-            if errno == EINTR { continue }
-            let failure = errno
-            if failure == EWOULDBLOCK && waitedMs < lockWaitMsMax {
-                usleep(1_000)
-                waitedMs += 1
-                continue
-            }
+        let taken: Bool
+        do { taken = try FileCalls.lock(descriptor, path: path, waitMsMax: lockWaitMsMax) } catch {
             FileIO.closeFile(descriptor)
-            if failure == EWOULDBLOCK { throw .directoryInUse(path: root) }
-            throw .io(operation: "flock", path: path, errno: failure)
+            throw LedgerError(error)
         }
-        return descriptor
+        if taken { return descriptor }
+        FileIO.closeFile(descriptor)
+        throw .directoryInUse(path: root)
     }
 
     /// How long `lock` retries a lock held elsewhere before refusing: covers a child forked in the instant after
@@ -116,12 +112,10 @@ enum DataDirectory {
         for _ in 0..<unlockWaitMsMax {
             // The directory gone (a test removed it) means nothing is left to hold.
             guard let probe = try? FileIO.openFile(path, flags: O_RDWR) else { return true }
-            var result = flock(probe, LOCK_EX | LOCK_NB)
-            while result != 0 && errno == EINTR { result = flock(probe, LOCK_EX | LOCK_NB) }
-            let failure = errno
+            // Taken (free) or an error other than "held elsewhere": nothing left to wait for.
+            let held = (try? FileCalls.tryLock(probe, path: path)) == false
             FileIO.closeFile(probe)
-            if result == 0 { return true }
-            if failure != EWOULDBLOCK { return true }
+            if !held { return true }
             usleep(1_000)
         }
         return false

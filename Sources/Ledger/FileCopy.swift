@@ -1,3 +1,5 @@
+import SystemCalls
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -20,8 +22,8 @@ public final class CopyPace: Sendable {
     private let sleptNs = Atomic<UInt64>(0)
 
     public init(
-        bytesPerSecond: Int64, nowNs: @escaping @Sendable () -> UInt64 = CopyPace.monotonicNs,
-        sleepNs: @escaping @Sendable (UInt64) -> Void = CopyPace.sleep
+        bytesPerSecond: Int64, nowNs: @escaping @Sendable () -> UInt64 = monotonicNanoseconds,
+        sleepNs: @escaping @Sendable (UInt64) -> Void = sleepNanoseconds
     ) {
         precondition(
             (Self.bytesPerSecondMin...Self.bytesPerSecondMax).contains(bytesPerSecond), "a cap within the range")
@@ -55,17 +57,6 @@ public final class CopyPace: Sendable {
         sleepNs(waitNs)
     }
 
-    @Sendable public static func monotonicNs() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-    }
-
-    @Sendable public static func sleep(_ nanoseconds: UInt64) {
-        var pause = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
-        var remaining = timespec()
-        while nanosleep(&pause, &remaining) != 0 && errno == EINTR { pause = remaining }
-    }
 }
 
 /// Copies of whole files or their prefixes for backups and restores (LedgerCopy, and the switch's DataBackup for

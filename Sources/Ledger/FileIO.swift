@@ -1,15 +1,14 @@
+import SystemCalls
+
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Thin wrappers over POSIX file calls: retry EINTR, turn failures into `LedgerError.io` with the path.
+/// The ledger's file calls: `FileCalls` (EINTR retried, short reads and writes continued) with failures as
+/// `LedgerError.io` naming the path.
 public enum FileIO {
     static func openFile(_ path: String, flags: Int32, mode: mode_t = 0o600) throws(LedgerError) -> Int32 {
-        while true {
-            let descriptor = open(path, flags | O_CLOEXEC, mode)
-            if descriptor >= 0 { return descriptor }
-            if errno != EINTR { throw .io(operation: "open", path: path, errno: errno) }
-        }
+        do { return try FileCalls.open(path, flags: flags, mode: mode) } catch { throw LedgerError(error) }
     }
 
     static func closeFile(_ descriptor: Int32) {
@@ -20,62 +19,34 @@ public enum FileIO {
     static func writeAll(
         _ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, offset: Int64, path: String
     ) throws(LedgerError) {
-        var done = 0
-        while done < bytes.count {
-            let written = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw .io(operation: "write", path: path, errno: errno)
-            }
-            precondition(written > 0, "pwrite returned 0 for a non-empty buffer")
-            done += written
-        }
+        do { try FileCalls.writeAll(descriptor, bytes, offset: offset, path: path) } catch { throw LedgerError(error) }
     }
 
     /// Reads up to `bytes.count` bytes at `offset`; returns how many were read (less only at end of file).
     public static func readFully(
         _ descriptor: Int32, _ bytes: UnsafeMutableRawBufferPointer, offset: Int64, path: String
     ) throws(LedgerError) -> Int {
-        var done = 0
-        while done < bytes.count {
-            let count = pread(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .io(operation: "read", path: path, errno: errno)
-            }
-            if count == 0 { break }
-            done += count
+        do { return try FileCalls.readFully(descriptor, bytes, offset: offset, path: path) } catch {
+            throw LedgerError(error)
         }
-        return done
     }
 
     static func syncData(_ descriptor: Int32, path: String) throws(LedgerError) {
-        while fdatasync(descriptor) != 0 {
-            if errno != EINTR { throw .io(operation: "fdatasync", path: path, errno: errno) }
-        }
+        do { try FileCalls.dataSync(descriptor, path: path) } catch { throw LedgerError(error) }
     }
 
     static func syncAll(_ descriptor: Int32, path: String) throws(LedgerError) {
-        while fsync(descriptor) != 0 {
-            if errno != EINTR { throw .io(operation: "fsync", path: path, errno: errno) }
-        }
+        do { try FileCalls.fullSync(descriptor, path: path) } catch { throw LedgerError(error) }
     }
 
     static func syncDirectory(_ path: String) throws(LedgerError) {
-        let descriptor = try openFile(path, flags: O_RDONLY | O_DIRECTORY)
-        defer { closeFile(descriptor) }
-        try syncAll(descriptor, path: path)
+        do { try FileCalls.syncDirectory(path) } catch { throw LedgerError(error) }
     }
 
     /// Allocates `bytes` from the start of the file (posix_fallocate: blocks reserved, the size set), so later
     /// writes inside it need no free space.
     static func allocate(_ descriptor: Int32, bytes: Int64, path: String) throws(LedgerError) {
-        precondition(bytes > 0, "allocate a positive size")
-        while true {
-            let result = posix_fallocate(descriptor, 0, off_t(bytes))
-            if result == 0 { return }
-            if result != EINTR { throw .io(operation: "posix_fallocate", path: path, errno: result) }
-        }
+        do { try FileCalls.allocate(descriptor, bytes: bytes, path: path) } catch { throw LedgerError(error) }
     }
 
     /// Writes zeros over `range` of the file (bounded by the range), in pieces of at most 1 MiB.
@@ -189,5 +160,12 @@ extension Array where Element == UInt8 {
             do throws(LedgerError) { return .success(try body(bytes)) } catch { return .failure(error) }
         }
         return try outcome.get()
+    }
+}
+
+extension LedgerError {
+    /// A failed file call as the ledger says it.
+    init(_ failure: FileCallFailure) {
+        self = .io(operation: failure.operation, path: failure.path, errno: failure.errorNumber)
     }
 }

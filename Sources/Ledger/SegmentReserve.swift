@@ -1,3 +1,4 @@
+import SystemCalls
 import Foundation
 import Synchronization
 
@@ -158,9 +159,5 @@ final class SegmentReserve: @unchecked Sendable {
         }
     }
 
-    static func monotonicNs() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-    }
+    static func monotonicNs() -> UInt64 { monotonicNanoseconds() }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SystemCalls
 
 #if canImport(Glibc)
     import Glibc
@@ -236,9 +237,7 @@ final class Shard: @unchecked Sendable {
     /// `lotSweepMembersPerStep` members (one record per member whose value expired), then the expiry notices.
     private func sweepLotsWhenDue() {
         guard configuration.lotSweepIntervalMs > 0, failure == nil, faults.condition.isApproving else { return }
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let nowNs = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        let nowNs = monotonicNanoseconds()
         guard nowNs >= nextSweepNs else { return }
         nextSweepNs = nowNs + UInt64(configuration.lotSweepIntervalMs) * 1_000_000
         var looked = 0

@@ -1,3 +1,4 @@
+import SystemCalls
 import Metrics
 import Synchronization
 
@@ -127,16 +128,8 @@ public final class ShardStatistics: Sendable {
     }
 
     /// This thread's CPU time in nanoseconds (a system call: once per commit group, never per command).
-    static func threadCPUNow() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
-    }
+    static func threadCPUNow() -> UInt64 { threadCPUNanoseconds() }
 
     /// Monotonic nanoseconds, for timing commits.
-    static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
-    }
+    static func now() -> UInt64 { monotonicNanoseconds() }
 }

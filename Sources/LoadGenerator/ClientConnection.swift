@@ -39,11 +39,10 @@ final class ClientConnection {
     /// Writes what the socket takes. Returns false when the connection failed (the caller closes it).
     func flush() -> Bool {
         while pendingOutputByteCount > 0 {
-            let written = output.withUnsafeBytes { raw in
-                writeSome(raw.baseAddress! + outputStart, count: raw.count - outputStart)
+            let written = retryingInterrupts {
+                output.withUnsafeBytes { raw in writeSome(raw.baseAddress! + outputStart, count: raw.count - outputStart) }
             }
             if written < 0 {
-                if errno == EINTR { continue }
                 if errno == EAGAIN { break }
                 return false
             }

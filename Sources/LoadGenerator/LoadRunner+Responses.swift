@@ -28,9 +28,8 @@ extension LoadRunner {
     /// Reads until the socket is empty, checking every whole frame as it arrives.
     func readAvailable(_ connection: ClientConnection, now: UInt64) {
         for _ in 0..<64 {
-            let count = connection.readSome(into: readBuffer)
+            let count = retryingInterrupts { connection.readSome(into: readBuffer) }
             if count < 0 {
-                if errno == EINTR { continue }
                 if errno != EAGAIN { closeUnexpectedly(connection) }
                 return
             }

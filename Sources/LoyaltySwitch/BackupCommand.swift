@@ -1,6 +1,7 @@
 import Ledger
 import LoyaltyLedger
 import SwitchCore
+import SystemCalls
 
 #if canImport(Glibc)
     import Glibc
@@ -47,12 +48,12 @@ enum BackupCommand {
             }
             pace = CopyPace(bytesPerSecond: rate)
         }
-        let started = clockMs(CLOCK_MONOTONIC)
+        let started = monotonicMs()
         do throws(BackupError) {
             let manifest = try DataBackup.run(
-                data: values["--data"]!, to: values["--to"]!, decider: LoyaltyDecider(), nowMs: clockMs(CLOCK_REALTIME),
+                data: values["--data"]!, to: values["--to"]!, decider: LoyaltyDecider(), nowMs: wallClockMs(),
                 pace: pace)
-            print(summary("backup", values["--to"]!, manifest, elapsedMs: clockMs(CLOCK_MONOTONIC) - started))
+            print(summary("backup", values["--to"]!, manifest, elapsedMs: monotonicMs() - started))
             if let pace {
                 print("paced at \(pace.bytesPerSecond) bytes/s: waited \(pace.waitedNs / 1_000_000) ms")
             }
@@ -68,10 +69,10 @@ enum BackupCommand {
         guard let values = pairs(options, names: ["--from", "--data"]) else {
             return usageError("restore needs --from BACKUP --data DIR")
         }
-        let started = clockMs(CLOCK_MONOTONIC)
+        let started = monotonicMs()
         do throws(BackupError) {
             let manifest = try DataRestore.run(from: values["--from"]!, to: values["--data"]!, decider: LoyaltyDecider())
-            print(summary("restore", values["--data"]!, manifest, elapsedMs: clockMs(CLOCK_MONOTONIC) - started))
+            print(summary("restore", values["--data"]!, manifest, elapsedMs: monotonicMs() - started))
             return 0
         } catch {
             printError("ledger restore: \(error)")
@@ -107,11 +108,13 @@ enum BackupCommand {
         return values
     }
 
-    static func clockMs(_ clock: clockid_t) -> Int64 {
+    static func wallClockMs() -> Int64 {
         var now = timespec()
-        clock_gettime(clock, &now)
+        clock_gettime(CLOCK_REALTIME, &now)
         return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
+
+    static func monotonicMs() -> Int64 { Int64(monotonicNanoseconds() / 1_000_000) }
 
     private static func usageError(_ message: String) -> Int32 {
         printError("loyalty-switch ledger: " + message + "\n\n" + LedgerCommand.usage)

@@ -1,5 +1,6 @@
 import CLinux
 import Glibc
+import SystemCalls
 
 /// What one read from the connection gave.
 enum ReadOutcome {

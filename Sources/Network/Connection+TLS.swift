@@ -1,5 +1,6 @@
 import CLinux
 import Glibc
+import SystemCalls
 
 /// A TLS connection's state next to its socket: the OpenSSL session, where the handshake stands, and which
 /// readiness each direction waits for (a TLS read can need the socket writable and a write can need it readable).

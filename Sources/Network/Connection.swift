@@ -1,5 +1,6 @@
 import CLinux
 import Glibc
+import SystemCalls
 
 /// Why a connection closed; logged (`connection 7 from 10.0.0.5:40112 closed: by the peer`), and told to the handler.
 public enum CloseReason: Sendable, Equatable, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import CLinux
 import Glibc
+import SystemCalls
 
 extension Connection {
     /// Re-arms TCP_QUICKACK after a read on an outbound connection. A peer that writes an answer's head and body

@@ -1,6 +1,7 @@
 import CLinux
 import Foundation
 import Glibc
+import SystemCalls
 
 extension EventLoop {
     /// Starts the loop's thread.
@@ -27,11 +28,11 @@ extension EventLoop {
         var events = [UInt32](repeating: 0, count: limits.eventsPerWaitMax)
         var tokens = [UInt64](repeating: 0, count: limits.eventsPerWaitMax)
         while !stopRequested.load(ordering: .acquiring) {
-            let count = clinux_epoll_wait(epollDescriptor, &events, &tokens, Int32(events.count), nextTimeoutMs())
-            if count < 0 {
-                if errno == EINTR { continue }
-                preconditionFailure("epoll_wait failed with errno \(errno)")
+            let timeoutMs = nextTimeoutMs()
+            let count = retryingInterrupts {
+                clinux_epoll_wait(epollDescriptor, &events, &tokens, Int32(events.count), timeoutMs)
             }
+            if count < 0 { preconditionFailure("epoll_wait failed with errno \(errno)") }
             handshakeStepsThisIteration = 0
             for position in 0..<Int(count) {
                 dispatch(token: Int(tokens[position]), events: events[position])

@@ -2,6 +2,7 @@ import CLinux
 import Foundation
 import Glibc
 import Synchronization
+import SystemCalls
 
 /// Something registered in a loop's epoll set. Called on the loop thread only.
 protocol Pollable: AnyObject {

@@ -1,6 +1,7 @@
 import CLinux
 import Glibc
 import Synchronization
+import SystemCalls
 
 /// The switch's loops: one per core by default. Owns the listeners and the global connection count.
 public final class EventLoopGroup: @unchecked Sendable {

@@ -2,6 +2,7 @@ import CLinux
 import Foundation
 import Glibc
 import Synchronization
+import SystemCalls
 
 /// A listening socket on one loop. Accepted connections are spread over the group's loops round robin; one
 /// over its limit (the group's `connectionsMax`, or the listener's own) is closed at once (and logged), which

@@ -1,4 +1,6 @@
 import Glibc
+// Re-exported: every user of the network layer reads the one monotonic clock (`monotonicNanoseconds`) from it.
+@_exported import SystemCalls
 
 /// The outcome of a non-blocking call: a value, or "try again later" (EAGAIN), which is not an error.
 public enum IOResult<Value> {
@@ -21,25 +23,15 @@ public struct SystemCallError: Error, Sendable, CustomStringConvertible {
 func systemCall<Value: FixedWidthInteger>(
     _ name: StaticString, _ body: () -> Value
 ) throws(SystemCallError) -> IOResult<Value> {
-    while true {
-        let result = body()
-        if result >= 0 { return .processed(result) }
-        let error = errno
-        switch error {
-        case EINTR: continue
-        case EAGAIN: return .wouldBlock
-        case EBADF, EFAULT:
-            preconditionFailure("\(name) failed with errno \(error): a descriptor or buffer bug")
-        default:
-            throw SystemCallError(call: "\(name)", errorNumber: error)
-        }
+    let result = retryingInterrupts(body)
+    if result >= 0 { return .processed(result) }
+    let error = errno
+    switch error {
+    case EAGAIN: return .wouldBlock
+    case EBADF, EFAULT:
+        preconditionFailure("\(name) failed with errno \(error): a descriptor or buffer bug")
+    default:
+        throw SystemCallError(call: "\(name)", errorNumber: error)
     }
 }
 
-/// Monotonic time in nanoseconds, for deadlines and latency (never the wall clock, which can jump).
-@inline(__always)
-public func monotonicNanoseconds() -> UInt64 {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
-}

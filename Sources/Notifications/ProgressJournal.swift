@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import SystemCalls
 
 /// A webhook's durable progress: `DATA/notifications/NAME.progress`, an append-only file of `ProgressRecord`s.
 /// The webhook's loop hands records over (one lock per record, no I/O); the writer thread writes every journal's
@@ -100,8 +101,9 @@ final class ProgressJournal: @unchecked Sendable {
     static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) -> Bool {
         var written = 0
         while written < bytes.count {
-            let result = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
-            if result < 0 && errno == EINTR { continue }
+            let result = retryingInterrupts {
+                bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
+            }
             guard result > 0 else { return false }
             written += result
         }

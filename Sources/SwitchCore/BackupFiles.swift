@@ -1,25 +1,22 @@
 import Ledger
+import SystemCalls
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// The file calls a backup and a restore make outside the ledger's own files (audit, history, notification
-/// progress, imports, the manifest): EINTR retried, every failure a `BackupError` naming the path.
+/// progress, imports, the manifest): `FileCalls` (EINTR retried), every failure a `BackupError` naming the path.
 enum BackupFiles {
     /// Entries of one directory a backup is willing to read (ours hold tens; more is not one of ours).
     static let entriesMax = 100_000
 
     static func open(_ path: String, flags: Int32, mode: mode_t = 0o600) throws(BackupError) -> Int32 {
-        while true {
-            let descriptor = Glibc.open(path, flags | O_CLOEXEC, mode)
-            if descriptor >= 0 { return descriptor }
-            if errno != EINTR { throw failure("open", path) }
-        }
+        do { return try FileCalls.open(path, flags: flags, mode: mode) } catch { throw BackupError(error.description) }
     }
 
     static func failure(_ operation: String, _ path: String, _ code: Int32 = errno) -> BackupError {
-        BackupError("\(path): \(operation) failed: \(String(cString: strerror(code))) (errno \(code))")
+        BackupError(FileCallFailure(operation, path, code).description)
     }
 
     static func size(_ descriptor: Int32, path: String) throws(BackupError) -> Int64 {
@@ -39,24 +36,17 @@ enum BackupFiles {
     static func read(
         _ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: Int64, path: String
     ) throws(BackupError) -> Int {
-        do {
-            return try FileIO.readFully(descriptor, buffer, offset: offset, path: path)
-        } catch {
-            guard case .io(_, _, let code) = error else { throw BackupError(error.description) }
-            throw failure("read", path, code)
+        do { return try FileCalls.readFully(descriptor, buffer, offset: offset, path: path) } catch {
+            throw BackupError(error.description)
         }
     }
 
     static func sync(_ descriptor: Int32, path: String) throws(BackupError) {
-        while fsync(descriptor) != 0 {
-            if errno != EINTR { throw failure("fsync", path) }
-        }
+        do { try FileCalls.fullSync(descriptor, path: path) } catch { throw BackupError(error.description) }
     }
 
     static func syncDirectory(_ path: String) throws(BackupError) {
-        let descriptor = try open(path, flags: O_RDONLY | O_DIRECTORY)
-        defer { close(descriptor) }
-        try sync(descriptor, path: path)
+        do { try FileCalls.syncDirectory(path) } catch { throw BackupError(error.description) }
     }
 
     static func makeDirectory(_ path: String) throws(BackupError) {
