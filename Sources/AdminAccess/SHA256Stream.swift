@@ -6,7 +6,9 @@ public final class SHA256Stream {
     private let context: OpaquePointer
 
     public init() {
-        guard let context = EVP_MD_CTX_new() else { preconditionFailure("OpenSSL has no digest context (out of memory)") }
+        guard let context = EVP_MD_CTX_new() else {
+            preconditionFailure("OpenSSL has no digest context (out of memory)")
+        }
         self.context = context
         precondition(EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1, "SHA-256 init")
     }

@@ -30,14 +30,9 @@ extension HTTPConnection {
 
     /// The streamed route of `head`, or nil (another route, or none: those are answered as usual).
     func streamedRoute(_ head: HTTPRequestHead) -> Int? {
-        let match = buffer.withUnsafeBytes { raw in
-            server.router.match(
-                head.method,
-                path: UnsafeRawBufferPointer(
-                    rebasing: raw[(consumed + head.path.lowerBound)..<(consumed + head.path.upperBound)]),
-                parameters: &parameters)
+        guard case .found(let route) = matchRoute(head), case .streamed = server.router.routes[route].handling else {
+            return nil
         }
-        guard case .found(let route) = match, case .streamed = server.router.routes[route].handling else { return nil }
         return route
     }
 
@@ -68,8 +63,8 @@ extension HTTPConnection {
         guard case .streamed(let handler) = server.router.routes[route].handling else {
             preconditionFailure("beginStreamedBody is for streamed routes")
         }
-        let sequence = exchanges.open(
-            route: route, isHeadMethod: false, version: head.version, keepAlive: head.keepAlive && !head.expectsContinue)
+        let keepAlive = head.keepAlive && !head.expectsContinue  // restored below once the body is taken
+        let sequence = exchanges.open(route: route, isHeadMethod: false, version: head.version, keepAlive: keepAlive)
         _ = streamedRoute(head)  // the route's parameters, for the handler
         let sink = withRequest(head, route: route, bodyCount: 0) { request in
             handler.begin(request, HTTPResponder(connection: self, sequence: sequence))
@@ -103,7 +98,9 @@ extension HTTPConnection {
             phase = .streaming(lastBytes: nowNs)
             let demand =
                 body.sink.map { sink in
-                    buffer.withUnsafeBytes { sink.append(UnsafeRawBufferPointer(rebasing: $0[consumed..<(consumed + count)])) }
+                    buffer.withUnsafeBytes {
+                        sink.append(UnsafeRawBufferPointer(rebasing: $0[consumed..<(consumed + count)]))
+                    }
                 } ?? .discard
             consumed += count
             body.remaining -= count

@@ -189,13 +189,7 @@ public final class HTTPConnection {
         let requestEnd = consumed + head.length + head.contentLength
         precondition(requestEnd <= buffer.count, "a request is dispatched once complete")
         if !head.keepAlive { stopReading() }
-        let match = buffer.withUnsafeBytes { raw in
-            server.router.match(
-                head.method,
-                path: UnsafeRawBufferPointer(
-                    rebasing: raw[(consumed + head.path.lowerBound)..<(consumed + head.path.upperBound)]),
-                parameters: &parameters)
-        }
+        let match = matchRoute(head)
         let route: Int?
         if case .found(let index) = match { route = index } else { route = nil }
         let sequence = exchanges.open(
@@ -213,6 +207,17 @@ public final class HTTPConnection {
         consumed = requestEnd
         scanner = HTTPHeadScanner(headerBytesMax: limits.headerBytesMax)
         phase = .idle(since: nowNs)
+    }
+
+    /// The route of the request whose head starts at `consumed`; its parameters go into `parameters`.
+    func matchRoute(_ head: HTTPRequestHead) -> HTTPRouter.Match {
+        buffer.withUnsafeBytes { raw in
+            server.router.match(
+                head.method,
+                path: UnsafeRawBufferPointer(
+                    rebasing: raw[(consumed + head.path.lowerBound)..<(consumed + head.path.upperBound)]),
+                parameters: &parameters)
+        }
     }
 
     func callHandler(_ route: Int, _ head: HTTPRequestHead, sequence: UInt64) {

@@ -25,8 +25,9 @@ final class MemberImportUploadSink: HTTPBodySink {
             reader.feed(bytes) { record in if header == nil { header = record } }
             scanned += bytes.count
             if header == nil && scanned > Self.headerBytesMax {
-                refuse("the first row does not end within \(Self.headerBytesMax) bytes; it must be the header "
-                    + MemberImportRow.columns.joined(separator: ","))
+                refuse(
+                    "the first row does not end within \(Self.headerBytesMax) bytes; it must be the header "
+                        + MemberImportRow.columns.joined(separator: ","))
                 return .discard
             }
             if let problem = header.flatMap(Self.headerProblem) {
@@ -40,7 +41,8 @@ final class MemberImportUploadSink: HTTPBodySink {
     func end() {
         if header == nil {
             reader.finish { record in if header == nil { header = record } }
-            let problem = header.map(Self.headerProblem) ?? "the body is empty; the first row must be the header "
+            let problem =
+                header.map(Self.headerProblem) ?? "the body is empty; the first row must be the header "
                 + MemberImportRow.columns.joined(separator: ",")
             if let problem {
                 refuse(problem)

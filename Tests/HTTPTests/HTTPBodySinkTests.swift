@@ -72,7 +72,8 @@ struct HTTPBodySinkTests {
         func abort(_ reason: HTTPBodyAbort) { aborted = reason }
     }
 
-    static func harness(bodyBytesMax: Int = 1 << 20, limits: HTTPLimits = HTTPLimits()) -> (HTTPHarness, UploadHandler) {
+    static func harness(bodyBytesMax: Int = 1 << 20, limits: HTTPLimits = HTTPLimits()) -> (HTTPHarness, UploadHandler)
+    {
         let handler = UploadHandler(bodyBytesMax: bodyBytesMax)
         let router = TestRoutes.router()
         router.add(.post, "/upload/{id}", streaming: handler)
@@ -88,7 +89,9 @@ struct HTTPBodySinkTests {
         return (0..<count).map { _ in UInt8(truncatingIfNeeded: random.next()) }
     }
 
-    @Test("a Content-Length body in random pieces (1 byte up to 3 KiB) reaches the sink whole, in order, then a pipelined request is served")
+    @Test(
+        "a Content-Length body in random pieces (1 byte up to 3 KiB) reaches the sink whole, in order, then a pipelined request is served"
+    )
     func piecesInOrder() {
         var random = SplitMix64(seed: 16)
         for round in 0..<50 {
@@ -104,7 +107,9 @@ struct HTTPBodySinkTests {
         }
     }
 
-    @Test("a streamed route's limit replaces bodyBytesMax: 4 MiB pass a listener limited to 1 KiB; one byte over the route's limit is 413 before the handler begins")
+    @Test(
+        "a streamed route's limit replaces bodyBytesMax: 4 MiB pass a listener limited to 1 KiB; one byte over the route's limit is 413 before the handler begins"
+    )
     func routeLimit() {
         var limits = HTTPLimits()
         limits.bodyBytesMax = 1024
@@ -156,7 +161,8 @@ struct HTTPBodySinkTests {
         #expect(harness.responses.map(\.status) == [201] && !harness.transport.paused)
     }
 
-    @Test("the client goes away mid-body (close, or half-close): the sink is aborted, never ended, the connection closed")
+    @Test(
+        "the client goes away mid-body (close, or half-close): the sink is aborted, never ended, the connection closed")
     func disconnect() {
         let (closed, closedHandler) = Self.harness()
         closed.send(Array(Self.upload(Self.body(10_000, seed: 3)).prefix(5000)))
@@ -169,7 +175,9 @@ struct HTTPBodySinkTests {
         #expect(halfClosed.transport.isClosed && halfClosed.responses.isEmpty)
     }
 
-    @Test("no body byte for bodyReadTimeoutMs (counted from the last one) aborts the sink and closes; steady bytes are never cut")
+    @Test(
+        "no body byte for bodyReadTimeoutMs (counted from the last one) aborts the sink and closes; steady bytes are never cut"
+    )
     func stalledBody() {
         var limits = HTTPLimits()
         limits.bodyReadTimeoutMs = 1000
@@ -186,7 +194,9 @@ struct HTTPBodySinkTests {
         #expect(handler.sinks[0].ended == 0)
     }
 
-    @Test("a sink that refuses midway (.discard) answers at once; the rest of the body is dropped and the next request served")
+    @Test(
+        "a sink that refuses midway (.discard) answers at once; the rest of the body is dropped and the next request served"
+    )
     func discardRest() {
         let (harness, handler) = Self.harness()
         handler.discardAtBytes = 3000
@@ -198,7 +208,9 @@ struct HTTPBodySinkTests {
         #expect(harness.responses.map(\.status) == [422, 200] && !harness.transport.isClosed)
     }
 
-    @Test("refused at the head: the body is read and dropped and the connection goes on; with Expect: 100-continue no 100 is sent and it closes")
+    @Test(
+        "refused at the head: the body is read and dropped and the connection goes on; with Expect: 100-continue no 100 is sent and it closes"
+    )
     func refusedAtHead() {
         let (harness, handler) = Self.harness()
         handler.refuse = true

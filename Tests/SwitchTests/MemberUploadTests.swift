@@ -13,7 +13,8 @@ struct MemberUploadTests {
         var bytes = Array((MemberImportTests.header + "\n").utf8)
         bytes.reserveCapacity(count * 64)
         for number in first..<(first + count) {
-            bytes += Array("\(MemberImportTests.card(number, test: test)),Member \(number),+98912\(number),,\(number),\n".utf8)
+            bytes += Array(
+                "\(MemberImportTests.card(number, test: test)),Member \(number),+98912\(number),,\(number),\n".utf8)
         }
         return bytes
     }
@@ -62,7 +63,9 @@ struct MemberUploadTests {
         return status
     }
 
-    @Test("200,000 rows streamed in 4 KiB writes: while the last byte is held back the switch's RSS has grown by less than half the file; then every row is imported")
+    @Test(
+        "200,000 rows streamed in 4 KiB writes: while the last byte is held back the switch's RSS has grown by less than half the file; then every row is imported"
+    )
     func bigUploadInSmallWrites() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
@@ -98,7 +101,9 @@ struct MemberUploadTests {
         #expect(Self.spoolFiles(directory.data).isEmpty, "the spool is removed after the import")
     }
 
-    @Test("admin.importBytesMax: a file of exactly the limit is taken; one byte more is 413 naming the setting, before a byte is written")
+    @Test(
+        "admin.importBytesMax: a file of exactly the limit is taken; one byte more is 413 naming the setting, before a byte is written"
+    )
     func importBytesMax() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
@@ -124,7 +129,9 @@ struct MemberUploadTests {
         #expect(status["rowsImported"] as? Int == 40)
     }
 
-    @Test("a file size limit reached mid-upload (ulimit -f): 507 naming the spool file, no file left, nothing imported, the next upload taken")
+    @Test(
+        "a file size limit reached mid-upload (ulimit -f): 507 naming the spool file, no file left, nothing imported, the next upload taken"
+    )
     func fileSizeLimit() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
@@ -154,7 +161,9 @@ struct MemberUploadTests {
         #expect(next.code == 202, "\(next.body)")
     }
 
-    @Test("the client goes away mid-upload: the spool file is removed, no import exists, its place is free (importsRunningMax 1)")
+    @Test(
+        "the client goes away mid-upload: the spool file is removed, no import exists, its place is free (importsRunningMax 1)"
+    )
     func disconnectMidUpload() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
@@ -181,7 +190,8 @@ struct MemberUploadTests {
         #expect(try MemberImportTests.upload(port, token: admin, file: small).code == 202, "the place is free")
     }
 
-    @Test("an upload that stops sending for bodyReadTimeoutMs is cut: connection closed, spool removed, nothing imported")
+    @Test(
+        "an upload that stops sending for bodyReadTimeoutMs is cut: connection closed, spool removed, nothing imported")
     func stalledUpload() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
