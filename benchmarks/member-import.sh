@@ -1,10 +1,14 @@
 #!/bin/sh
 # Member import throughput (issue 16 item 1): ROWS members (Persian names, phones, birthdays, points and credit on
 # every row: three ledger changes and three audit entries per row) imported offline with
-# `loyalty-switch import members`, then the same file again (every row a repeat). Prints the wall time, rows per
-# second, the CPU seconds (user + system, all threads) and the peak resident memory of each run. Usage:
+# `loyalty-switch import members`, then the same file again (every row a repeat); then the same file uploaded to a
+# running switch on a fresh data directory (`curl --data-binary @FILE -H "Content-Type: text/csv"` to
+# POST /v1/imports/members, streamed to disk as it arrives) and followed with GET /v1/imports/{id} until done.
+# Prints the wall time, rows per second, the CPU seconds (user + system, all threads) and the peak resident memory
+# of each run (for the upload: the switch's, with its resident memory before the upload beside it). Usage:
 # benchmarks/member-import.sh [ROWS] (default 1000000); needs a release build (swift build -c release --product
-# loyalty-switch); BINARY=path picks another build, SYNCS=1 counts fdatasync calls with strace (slower).
+# loyalty-switch); BINARY=path picks another build, MODE=cli|http|both (default both), SYNCS=1 counts fdatasync
+# calls of the command-line runs with strace (slower).
 set -eu
 cd "$(dirname "$0")/.."
 rows=${1:-1000000}
@@ -30,6 +34,8 @@ with open(path, "w", encoding="utf-8", newline="") as out:
                   f'19{70 + number % 30}-{1 + number % 12:02d}-{1 + number % 28:02d},{number % 5000},{number % 700}\r\n')
 PY
 size=$(du -h "$work/members.csv" | cut -f1)
+mode=${MODE:-both}
+[ "$mode" = http ] || {
 "$binary" admin init --data "$work/data" --name bench >/dev/null 2>&1
 for run in first repeat; do
     trace=""
@@ -47,3 +53,43 @@ for run in first repeat; do
     echo "  $(cat "$work/out")"
 done
 echo "data directory: $(du -sh "$work/data" | cut -f1) (log, audit journal and private file)"
+}
+[ "$mode" = cli ] && exit 0
+
+# The upload: a switch on a fresh data directory, its admin port read from its log line (port 0).
+token=$("$binary" admin init --data "$work/http" --name bench 2>/dev/null | sed -n 's/^token: //p')
+echo '{"admin": {"listen": "127.0.0.1:0", "requestsPerSecondPerToken": 100000}, "listeners": [{"address": "127.0.0.1:0"}]}' \
+    >"$work/config.json"
+"$binary" serve --config "$work/config.json" --data "$work/http" 2>"$work/switch.log" >/dev/null &
+pid=$!
+trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT
+port=
+for _ in $(seq 1 600); do
+    port=$(sed -n 's|.*admin API listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/switch.log" | head -n 1)
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+[ -n "$port" ] || { echo "the switch did not start:"; cat "$work/switch.log"; exit 1; }
+ticks=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+rss_before=$(awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$pid/status")
+cpu_before=$(cpu_ticks)
+start=$(date +%s.%N)
+answer=$(curl -sS -X POST -H "Authorization: Bearer $token" -H "Content-Type: text/csv" \
+    --data-binary @"$work/members.csv" -w ' upload %{time_total}s' "http://127.0.0.1:$port/v1/imports/members")
+id=$(echo "$answer" | sed -n 's/.*"id":"\(imp_[0-9a-f]*\)".*/\1/p')
+[ -n "$id" ] || { echo "upload refused: $answer"; exit 1; }
+state=running
+while [ "$state" = running ]; do
+    sleep 0.2
+    status=$(curl -sS -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/imports/$id")
+    state=$(echo "$status" | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p')
+done
+end=$(date +%s.%N)
+seconds=$(echo "$end - $start" | bc)
+cpu=$(echo "scale=2; ($(cpu_ticks) - $cpu_before) / $ticks" | bc)
+peak=$(awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status")
+imported=$(echo "$status" | sed -n 's/.*"rowsImported":\([0-9]*\).*/\1/p')
+echo "http upload: $rows rows ($size) in ${seconds}s ($(echo "$answer" | sed -n 's/.* upload \(.*\)/\1/p') of it the upload):" \
+    "$(echo "$rows / $seconds" | bc) rows/s, switch CPU ${cpu}s ($(echo "scale=1; $cpu * 100000 / $rows" | bc) s per 100k rows)," \
+    "switch RSS ${rss_before} MiB before, peak ${peak} MiB; state $state, $imported imported; load $(cut -d' ' -f1-3 /proc/loadavg)"

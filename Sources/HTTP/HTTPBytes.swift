@@ -78,8 +78,7 @@ enum HTTPHeaderInterpretation {
     }
 
     static func apply(
-        _ fields: [HTTPHeaderField], in head: UnsafeRawBufferPointer, limits: HTTPLimits,
-        to request: inout HTTPRequestHead
+        _ fields: [HTTPHeaderField], in head: UnsafeRawBufferPointer, to request: inout HTTPRequestHead
     ) throws(HTTPRequestError) {
         var seen = Seen()
         for field in fields {
@@ -101,11 +100,12 @@ enum HTTPHeaderInterpretation {
                 request.expectsContinue = true
             }
         }
-        try conclude(seen, limits: limits, &request)
+        try conclude(seen, &request)
     }
 
-    /// Framing first (a request whose body cannot be delimited exactly is never served), then the body's limit.
-    static func conclude(_ seen: Seen, limits: HTTPLimits, _ request: inout HTTPRequestHead) throws(HTTPRequestError) {
+    /// Framing: a request whose body cannot be delimited exactly is never served. The body's limit is the
+    /// route's, checked by the connection once it knows the route (`bodyBytesMax`, or a streamed route's own).
+    static func conclude(_ seen: Seen, _ request: inout HTTPRequestHead) throws(HTTPRequestError) {
         if request.version == .http11 && seen.hostCount != 1 {
             throw HTTPRequestError(.badRequest, "an HTTP/1.1 request needs exactly one Host header field")
         }
@@ -119,12 +119,8 @@ enum HTTPHeaderInterpretation {
             }
             throw HTTPRequestError(.notImplemented, "the only transfer coding known is chunked, and not for requests")
         }
-        let length = seen.contentLength ?? 0
-        guard length <= limits.bodyBytesMax else {
-            throw HTTPRequestError(
-                .contentTooLarge, "the body of \(length) bytes is larger than \(limits.bodyBytesMax) (bodyBytesMax)")
-        }
-        request.contentLength = length
+        request.contentLength = seen.contentLength ?? 0
+        request.hasContentLength = seen.contentLength != nil
         request.keepAlive = !seen.close && (request.version == .http11 || seen.keepAlive)
     }
 

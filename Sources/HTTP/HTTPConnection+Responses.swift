@@ -179,7 +179,7 @@ extension HTTPConnection {
         }
         if pausedForInFlight && exchanges.count < limits.requestsInFlightPerConnectionMax && !isProcessing {
             pausedForInFlight = false
-            transport.resumeReading()
+            if !isHeldBySink { transport.resumeReading() }
             let now = server.clock()
             restartDeadlines(nowNs: now)
             processBuffered(nowNs: now)
@@ -192,6 +192,8 @@ extension HTTPConnection {
         case .idle: phase = .idle(since: nowNs)
         case .head: phase = .head(started: nowNs)
         case .body(let head, _): phase = .body(head, started: nowNs)
+        case .streamHead(let head, let route, _): phase = .streamHead(head, route: route, started: nowNs)
+        case .streaming: phase = .streaming(lastBytes: nowNs)
         }
     }
 }

@@ -7,7 +7,8 @@ import Network
 /// body plus one read (`headerBytesMax`, `bodyBytesMax`), at most `requestsInFlightPerConnectionMax` requests
 /// wait for answers (reading pauses at the limit), and a request must arrive within `headerReadTimeoutMs` and
 /// `bodyReadTimeoutMs` (408 after). Any request the server cannot frame exactly gets its error and a close: after
-/// a malformed request nothing later on the connection can be trusted to start where it seems to.
+/// a malformed request nothing later on the connection can be trusted to start where it seems to. A streamed
+/// route's body goes to its sink as it arrives instead (HTTPConnection+Streaming.swift).
 public final class HTTPConnection {
     /// Where the current request stands. Times are monotonic nanoseconds.
     enum Phase {
@@ -17,6 +18,11 @@ public final class HTTPConnection {
         case head(started: UInt64)
         /// The head is parsed (it starts at `consumed`); the body is arriving since `started`.
         case body(HTTPRequestHead, started: UInt64)
+        /// The head of a streamed route's request is parsed (it starts at `consumed`); its handler begins once an
+        /// answer may be opened (`requestsInFlightPerConnectionMax`).
+        case streamHead(HTTPRequestHead, route: Int, started: UInt64)
+        /// The body goes to `streamed` as it arrives; its last bytes came at `lastBytes`.
+        case streaming(lastBytes: UInt64)
     }
 
     let transport: any HTTPTransport
@@ -41,6 +47,8 @@ public final class HTTPConnection {
     var isProcessing = false
     /// This connection's index in its loop's list (for the sweep), or -1 once removed.
     var sweepIndex = -1
+    /// The body being streamed to a sink (phase `.streaming`).
+    var streamed: StreamedBody?
 
     init(transport: any HTTPTransport, server: HTTPServer, loopState: HTTPLoopState, nowNs: UInt64) {
         self.transport = transport
@@ -70,6 +78,10 @@ public final class HTTPConnection {
     public func endOfInput() {
         inputEnded = true
         closing = true
+        if streamed != nil {
+            abortStreamedBody(.disconnected, close: .peerClosed)
+            return
+        }
         if exchanges.count == 0 && !isClosed { transport.closeWhenFlushed() }
     }
 
@@ -77,6 +89,11 @@ public final class HTTPConnection {
     public func transportClosed() {
         isClosed = true
         closing = true
+        if let sink = streamed?.sink {
+            streamed = nil
+            sink.abort(.disconnected)
+        }
+        streamed = nil
         buffer = []
         exchanges.removeAll()
         loopState.remove(self)
@@ -104,6 +121,15 @@ public final class HTTPConnection {
                     return
                 }
                 dispatch(head, nowNs: nowNs)
+            case .streamHead(let head, let route, _):
+                guard exchanges.count < limits.requestsInFlightPerConnectionMax else {
+                    pausedForInFlight = true
+                    transport.pauseReading()
+                    return
+                }
+                beginStreamedBody(head, route: route, nowNs: nowNs)
+            case .streaming:
+                guard feedStreamedBody(nowNs: nowNs) else { return }
             }
         }
     }
@@ -140,6 +166,17 @@ public final class HTTPConnection {
     /// The head is good: wait for its body, telling a client that expects it to go on (only when no earlier
     /// answer is outstanding, since an interim answer must not overtake them; the client then sends anyway).
     func startBody(_ head: HTTPRequestHead, nowNs: UInt64) {
+        if server.router.hasStreamedRoutes, let route = streamedRoute(head) {
+            startStreamedBody(head, route: route, nowNs: nowNs)
+            return
+        }
+        guard head.contentLength <= limits.bodyBytesMax else {
+            refuse(
+                HTTPRequestError(
+                    .contentTooLarge,
+                    "the body of \(head.contentLength) bytes is larger than \(limits.bodyBytesMax) (bodyBytesMax)"))
+            return
+        }
         phase = .body(head, started: nowNs)
         let bodyArrived = unconsumedCount - head.length
         if head.expectsContinue && head.contentLength > bodyArrived && exchanges.count == 0 {
@@ -152,13 +189,7 @@ public final class HTTPConnection {
         let requestEnd = consumed + head.length + head.contentLength
         precondition(requestEnd <= buffer.count, "a request is dispatched once complete")
         if !head.keepAlive { stopReading() }
-        let match = buffer.withUnsafeBytes { raw in
-            server.router.match(
-                head.method,
-                path: UnsafeRawBufferPointer(
-                    rebasing: raw[(consumed + head.path.lowerBound)..<(consumed + head.path.upperBound)]),
-                parameters: &parameters)
-        }
+        let match = matchRoute(head)
         let route: Int?
         if case .found(let index) = match { route = index } else { route = nil }
         let sequence = exchanges.open(
@@ -178,19 +209,42 @@ public final class HTTPConnection {
         phase = .idle(since: nowNs)
     }
 
-    func callHandler(_ route: Int, _ head: HTTPRequestHead, sequence: UInt64) {
-        let handler = server.router.routes[route].handler
-        let headStart = consumed
+    /// The route of the request whose head starts at `consumed`; its parameters go into `parameters`.
+    func matchRoute(_ head: HTTPRequestHead) -> HTTPRouter.Match {
         buffer.withUnsafeBytes { raw in
+            server.router.match(
+                head.method,
+                path: UnsafeRawBufferPointer(
+                    rebasing: raw[(consumed + head.path.lowerBound)..<(consumed + head.path.upperBound)]),
+                parameters: &parameters)
+        }
+    }
+
+    func callHandler(_ route: Int, _ head: HTTPRequestHead, sequence: UInt64) {
+        guard case .whole(let handler) = server.router.routes[route].handling else {
+            preconditionFailure("a streamed route's request is not buffered")
+        }
+        withRequest(head, route: route, bodyCount: head.contentLength) { request in
+            handler.handle(request, HTTPResponder(connection: self, sequence: sequence))
+        }
+    }
+
+    /// The request whose head starts at `consumed`, with the first `bodyCount` bytes after its head as its body.
+    func withRequest<Result>(
+        _ head: HTTPRequestHead, route: Int, bodyCount: Int, _ body: (HTTPRequest) -> Result
+    ) -> Result {
+        let headStart = consumed
+        let bodyStart = headStart + head.length
+        precondition(bodyStart + bodyCount <= buffer.count, "the body handed over has arrived")
+        return buffer.withUnsafeBytes { raw in
             fields.withUnsafeBufferPointer { fieldList in
                 parameters.withUnsafeBufferPointer { parameterList in
-                    let bodyStart = headStart + head.length
-                    let request = HTTPRequest(
-                        method: head.method, version: head.version, route: route,
-                        head: UnsafeRawBufferPointer(rebasing: raw[headStart..<bodyStart]), parsed: head,
-                        fields: fieldList, parameterRanges: parameterList,
-                        body: UnsafeRawBufferPointer(rebasing: raw[bodyStart..<(bodyStart + head.contentLength)]))
-                    handler.handle(request, HTTPResponder(connection: self, sequence: sequence))
+                    body(
+                        HTTPRequest(
+                            method: head.method, version: head.version, route: route,
+                            head: UnsafeRawBufferPointer(rebasing: raw[headStart..<bodyStart]), parsed: head,
+                            fields: fieldList, parameterRanges: parameterList,
+                            body: UnsafeRawBufferPointer(rebasing: raw[bodyStart..<(bodyStart + bodyCount)])))
                 }
             }
         }
@@ -239,13 +293,15 @@ public final class HTTPConnection {
                         "the request head did not arrive within \(limits.headerReadTimeoutMs) ms (headerReadTimeoutMs)")
                 )
             }
-        case .body(_, let started):
+        case .body(_, let started), .streamHead(_, _, let started):
             if nowNs &- started > UInt64(limits.bodyReadTimeoutMs) * 1_000_000 {
                 refuse(
                     HTTPRequestError(
                         .requestTimeout,
                         "the request body did not arrive within \(limits.bodyReadTimeoutMs) ms (bodyReadTimeoutMs)"))
             }
+        case .streaming(let lastBytes):
+            checkStreamedBodyDeadline(lastBytes: lastBytes, nowNs: nowNs)
         }
     }
 }

@@ -28,7 +28,7 @@ public enum HTTPHeadParser {
         precondition(position == head.count - 2, "the head ends with an empty line")
         request.headerCount = fields.count
         request.length = head.count
-        try HTTPHeaderInterpretation.apply(fields, in: head, limits: limits, to: &request)
+        try HTTPHeaderInterpretation.apply(fields, in: head, to: &request)
         return request
     }
 
@@ -54,8 +54,8 @@ public enum HTTPHeadParser {
         let version = try self.version(head, start: targetEnd + 1, end: end)
         var request = HTTPRequestHead(
             method: method, version: version, target: targetStart..<targetEnd, path: targetStart..<targetEnd,
-            query: nil, contentLength: 0, keepAlive: version == .http11, expectsContinue: false, headerCount: 0,
-            length: 0)
+            query: nil, contentLength: 0, hasContentLength: false, keepAlive: version == .http11,
+            expectsContinue: false, headerCount: 0, length: 0)
         try HTTPTarget.split(head, &request)
         return request
     }

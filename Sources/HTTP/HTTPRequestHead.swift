@@ -28,6 +28,8 @@ public struct HTTPRequestHead: Sendable, Equatable {
     public var query: Range<Int>?
     /// The body's length: `Content-Length`, or 0 without it (requests with `Transfer-Encoding` are refused).
     public var contentLength: Int
+    /// A `Content-Length` field was sent (a streamed route needs one: 411 without).
+    public var hasContentLength: Bool
     /// False when the client asked to close (`Connection: close`, or HTTP/1.0 without `keep-alive`).
     public var keepAlive: Bool
     /// `Expect: 100-continue`: the client waits for an interim 100 before it sends the body.

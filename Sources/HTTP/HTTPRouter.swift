@@ -19,9 +19,15 @@ public final class HTTPRouter: @unchecked Sendable {
         /// The pattern as written, which is also the route's name in metrics (`GET /v1/members/{id}`).
         public let pattern: String
         let segments: [Segment]
-        let handler: any HTTPHandler
+        let handling: Handling
 
         public var name: String { "\(method) \(pattern)" }
+    }
+
+    /// How a route takes its body: whole, within `HTTPLimits.bodyBytesMax`, or as it arrives (HTTPBodySink.swift).
+    enum Handling: Sendable {
+        case whole(any HTTPHandler)
+        case streamed(any HTTPStreamingHandler)
     }
 
     enum Segment: Sendable, Equatable {
@@ -37,17 +43,30 @@ public final class HTTPRouter: @unchecked Sendable {
     }
 
     public private(set) var routes: [Route] = []
+    /// Some route streams its body: the connection then routes each request as soon as its head is parsed.
+    public private(set) var hasStreamedRoutes = false
 
     public init() {}
 
     /// Adds a route; patterns are `/`-separated literal segments and `{name}` parameters.
     public func add(_ method: HTTPMethod, _ pattern: String, _ handler: any HTTPHandler) {
+        add(method, pattern, .whole(handler))
+    }
+
+    /// Adds a route whose body goes to a sink as it arrives (an upload bigger than memory should hold).
+    public func add(_ method: HTTPMethod, _ pattern: String, streaming handler: any HTTPStreamingHandler) {
+        precondition(method == .post || method == .put, "only POST and PUT stream a body")
+        add(method, pattern, .streamed(handler))
+        hasStreamedRoutes = true
+    }
+
+    func add(_ method: HTTPMethod, _ pattern: String, _ handling: Handling) {
         precondition(routes.count < HTTPRouter.routesMax, "more than \(HTTPRouter.routesMax) routes")
         precondition(method != .head, "HEAD is served by the GET route")
         let segments = Self.segments(of: pattern)
         precondition(
             !routes.contains { $0.method == method && $0.segments == segments }, "route \(method) \(pattern) twice")
-        routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler))
+        routes.append(Route(method: method, pattern: pattern, segments: segments, handling: handling))
     }
 
     static func segments(of pattern: String) -> [Segment] {

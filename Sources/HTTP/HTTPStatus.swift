@@ -43,12 +43,13 @@ public struct HTTPStatus: Sendable, Hashable, CustomStringConvertible {
     public static let notImplemented = HTTPStatus(501, "Not Implemented")
     public static let serviceUnavailable = HTTPStatus(503, "Service Unavailable")
     public static let httpVersionNotSupported = HTTPStatus(505, "HTTP Version Not Supported")
+    public static let insufficientStorage = HTTPStatus(507, "Insufficient Storage")
 
     /// The statuses counted one by one in metrics; any other code is counted under its class (`4xx`).
     public static let counted: [HTTPStatus] = [
         .ok, .created, .accepted, .noContent, .badRequest, .unauthorized, .forbidden, .notFound, .methodNotAllowed,
         .requestTimeout, .conflict, .lengthRequired, .contentTooLarge, .uriTooLong, .unsupportedMediaType,
         .expectationFailed, .unprocessableContent, .tooManyRequests, .requestHeaderFieldsTooLarge,
-        .internalServerError, .notImplemented, .serviceUnavailable, .httpVersionNotSupported,
+        .internalServerError, .notImplemented, .serviceUnavailable, .httpVersionNotSupported, .insufficientStorage,
     ]
 }

@@ -64,6 +64,9 @@ enum ServeCommand {
         sigaddset(&signals, SIGINT)
         sigaddset(&signals, SIGHUP)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
+        // A file size limit (ulimit -f) makes a write fail with EFBIG (an upload's 507, a storage fault) rather
+        // than kill the switch, as for a full disk.
+        signal(SIGXFSZ, SIG_IGN)
         log.info(
             "loyalty-switch starting: loops \(configuration.loopCount), shards \(configuration.shardCount), "
                 + "data \(configuration.dataDirectory), budget \(configuration.latencyBudgetMs) ms, "

@@ -56,7 +56,7 @@ enum AdminAPI {
         router.add(.get, "/v1/lotteries/{id}", LotteryHandler(gate: gate, book: lotteries))
         router.add(.post, "/v1/lotteries/{id}/entries", LotteryEntryHandler(gate: gate, door: door, book: lotteries))
         router.add(.post, "/v1/lotteries/{id}/draw", LotteryDrawHandler(gate: gate, door: door, book: lotteries))
-        router.add(.post, "/v1/imports/members", ImportMembersHandler(gate: gate, door: door, imports: imports))
+        router.add(.post, "/v1/imports/members", streaming: ImportMembersHandler(gate: gate, door: door, imports: imports))
         router.add(.get, "/v1/imports/{id}", ImportStatusHandler(gate: gate, imports: imports))
         router.add(.get, "/v1/reports/segments.csv", SegmentsReportHandler(gate: gate, metrics: metrics, ledger: ledger))
         router.add(.get, "/v1/reports/{name}", ReportHandler(gate: gate, ledger: ledger))

@@ -1585,7 +1585,7 @@ extension AdminAPIDocument {
     "/v1/imports/members": {
       "post": {
         "operationId": "importMembers",
-        "summary": "Imports members from a CSV upload (RFC 4180, UTF-8, a byte order mark allowed) whose first row is the header pan,name,phone,birthday,points,credit. Answers 202 with the import's id once the upload is spooled to DATA/imports/ and its header checked; the rows are read in the background (GET /v1/imports/{id}). Each row enrols its card as POST /v1/members does (409-worthy cards, already enrolled, are skipped) and records points and credit as migration adjustments, once per card whatever the number of runs. A bad row is reported and never stops the others. The upload is bounded by admin.bodyBytesMax (413); larger files go through `loyalty-switch import members` with the switch stopped. 429 while admin.importsRunningMax imports run.",
+        "summary": "Imports members from a CSV upload (RFC 4180, UTF-8, a byte order mark allowed) whose first row is the header pan,name,phone,birthday,points,credit. The body is written to DATA/imports/ as it arrives (memory bounded whatever its size; Content-Length required, 411 without it) and 202 answers with the import's id once all of it is there; the rows are read in the background (GET /v1/imports/{id}). Each row enrols its card as POST /v1/members does (409-worthy cards, already enrolled, are skipped) and records points and credit as migration adjustments, once per card whatever the number of runs. A bad row is reported and never stops the others. Before a byte is written: 413 above admin.importBytesMax, 429 while admin.importsRunningMax imports run or arrive; 422 as soon as the first row is not the header; 507 when the disk (or a file size limit) fills during the upload. An upload cut short (the client went away, or sent nothing for admin.bodyReadTimeoutMs) leaves no file and imports nothing. An Idempotency-Key covers the whole body, so a repeat is recognised once its body has arrived.",
         "security": [
           {
             "bearer": []
@@ -1630,8 +1630,18 @@ extension AdminAPIDocument {
           "409": {
             "$ref": "#/components/responses/Conflict"
           },
+          "411": {
+            "description": "No Content-Length: an upload is streamed to disk and must say its length (chunked request bodies are not accepted).",
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                }
+              }
+            }
+          },
           "413": {
-            "description": "The upload is larger than admin.bodyBytesMax.",
+            "description": "The upload's Content-Length is larger than admin.importBytesMax (answered before any byte of the body is read).",
             "content": {
               "application/problem+json": {
                 "schema": {
@@ -1647,7 +1657,7 @@ extension AdminAPIDocument {
             "$ref": "#/components/responses/UnprocessableContent"
           },
           "429": {
-            "description": "admin.importsRunningMax imports are running (Retry-After), or more than admin.requestsPerSecondPerToken requests per second with this token.",
+            "description": "admin.importsRunningMax imports are running or arriving (Retry-After), or more than admin.requestsPerSecondPerToken requests per second with this token.",
             "headers": {
               "Retry-After": {
                 "schema": {
@@ -1665,6 +1675,16 @@ extension AdminAPIDocument {
           },
           "503": {
             "$ref": "#/components/responses/ServiceUnavailable"
+          },
+          "507": {
+            "description": "The upload could not be written to DATA/imports/ (no space left on the device, or a file size limit): the partial file is removed and nothing is imported.",
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                }
+              }
+            }
           }
         }
       }

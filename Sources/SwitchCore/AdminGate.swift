@@ -72,18 +72,34 @@ struct IdempotentRequest {
         guard let raw = request.header("idempotency-key") else {
             return IdempotentRequest(claim: nil, access: access, deferred: responder.deferred())
         }
-        guard !raw.isEmpty, raw.count <= keyLengthMax, raw.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            responder.respond(
-                problem: HTTPProblem(
-                    .badRequest, detail: "Idempotency-Key must be 1...\(keyLengthMax) visible ASCII characters"))
+        guard let key = key(raw) else {
+            responder.respond(problem: keyProblem)
             return nil
         }
         let path = String(decoding: request.path, as: UTF8.self)
         let digest = IdempotencyDigest.digest(
             method: "\(request.method)", path: path, body: body, rawBody: request.body)
-        switch access.beginIdempotent(user: user.id, key: String(decoding: raw, as: UTF8.self), digest: digest) {
-        case .proceed(let claim):
-            return IdempotentRequest(claim: claim, access: access, deferred: responder.deferred())
+        let decision = access.beginIdempotent(user: user.id, key: key, digest: digest)
+        guard case .proceed(let claim) = decision else {
+            answer(refused: decision, access: access, responder)
+            return nil
+        }
+        return IdempotentRequest(claim: claim, access: access, deferred: responder.deferred())
+    }
+
+    /// The key as sent, when it is 1...`keyLengthMax` visible ASCII characters; nil otherwise (`keyProblem`).
+    static func key(_ raw: UnsafeRawBufferPointer) -> String? {
+        guard !raw.isEmpty, raw.count <= keyLengthMax, raw.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
+        return String(decoding: raw, as: UTF8.self)
+    }
+
+    static let keyProblem = HTTPProblem(
+        .badRequest, detail: "Idempotency-Key must be 1...\(keyLengthMax) visible ASCII characters")
+
+    /// Answers a decision that is not `.proceed`: a repeat's remembered answer, a conflict, a full store.
+    static func answer(refused decision: IdempotencyDecision, access: AccessControl, _ responder: HTTPResponder) {
+        switch decision {
+        case .proceed: preconditionFailure("a claim is not a refusal")
         case .replay(let answer):
             responder.respond(
                 Self.status(answer.status), contentType: answer.contentType, body: answer.body,
@@ -98,7 +114,6 @@ struct IdempotentRequest {
                         + "(admin.idempotencyKeysMax); a new key is taken once the oldest expires"),
                 headers: [("Retry-After", String(seconds))])
         }
-        return nil
     }
 
     /// Answers a refusal that changed nothing: remembered first when it is below 500 and a key was given.

@@ -3,13 +3,13 @@ import Foundation
 import HTTP
 import Ledger
 
-/// `POST /v1/imports/members` (`text/csv`; operator, admin): 202 `{"id"}` once the upload is spooled to
-/// `DATA/imports/ID.csv` and its header checked; the rows are then read on a thread of their own
-/// (MemberImporter) and `GET /v1/imports/{id}` shows how far it is. 415 without `text/csv`, 422 when the first row
-/// is not the header `pan,name,phone,birthday,points,credit`, 429 while `MemberImports.runningMax` imports run.
-/// An upload is bounded by `admin.bodyBytesMax` (413 over it); a bigger file goes through
-/// `loyalty-switch import members FILE --data DIR` with the switch stopped, which streams the file.
-final class ImportMembersHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendable {
+/// `POST /v1/imports/members` (`text/csv`; operator, admin): the body is streamed to `DATA/imports/ID.csv` as it
+/// arrives (MemberImportUpload), and 202 `{"id"}` answers once all of it is there; the rows are then read on the
+/// upload's thread (MemberImporter) and `GET /v1/imports/{id}` shows how far it is. Before a byte is written: 415
+/// without `text/csv`, 400 for a bad `Idempotency-Key`, 429 while `admin.importsRunningMax` imports run or
+/// arrive, 411 without `Content-Length`, 413 above `admin.importBytesMax`; 422 as soon as the first row is not the
+/// header `pan,name,phone,birthday,points,credit`; 507 when the disk fills meanwhile.
+final class ImportMembersHandler: AdminLedgerHandler, HTTPStreamingHandler, @unchecked Sendable {
     let imports: MemberImports
 
     init(gate: AdminGate, door: AdminLedger, imports: MemberImports) {
@@ -17,73 +17,42 @@ final class ImportMembersHandler: AdminLedgerHandler, HTTPHandler, @unchecked Se
         super.init(gate: gate, door: door)
     }
 
-    func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+    var bodyBytesMax: Int { imports.uploadBytesMax }
+    var bodyBytesMaxName: String { "admin.importBytesMax" }
+
+    func begin(_ request: HTTPRequest, _ responder: HTTPResponder) -> (any HTTPBodySink)? {
         guard let user = gate.authorize(request, responder, roles: [.admin, .operator], action: "import members")
-        else { return }
+        else { return nil }
         let contentType = request.header("content-type").map { String(decoding: $0, as: UTF8.self).lowercased() }
         guard let contentType, contentType.hasPrefix("text/csv") else {
             responder.respond(
                 problem: HTTPProblem(.unsupportedMediaType, detail: "send the rows as Content-Type: text/csv"))
-            return
+            return nil
         }
-        if let problem = Self.headerProblem(request.body) {
-            responder.respond(problem: HTTPProblem(.unprocessableContent, detail: "row 1: \(problem)"))
-            return
-        }
-        guard
-            let idempotent = IdempotentRequest.begin(
-                request, responder, user: user, access: gate.access, body: nil)
-        else { return }
-        let id = MemberImports.newId()
-        let path = imports.spoolPath(id)
-        do {
-            try Data(request.body).write(to: URL(fileURLWithPath: path))
-        } catch {
-            idempotent.refuse(HTTPProblem(.serviceUnavailable, detail: "cannot spool the upload to \(path): \(error)"))
-            return
-        }
-        let stamp = AdminAuditText.stamp(user, operation: 0, reason: 0)
-        let importer = MemberImporter(door: door, actor: stamp.actor, role: stamp.role, id: id, clockMs: imports.clockMs)
-        guard imports.start(importer, path: path, removeWhenDone: true) else {
-            try? FileManager.default.removeItem(atPath: path)
-            // Not remembered: the same key may be sent again once an import is done.
-            if let claim = idempotent.claim { gate.access.abandon(claim) }
-            let problem = HTTPProblem(
-                .tooManyRequests,
-                detail: "\(imports.runningMax) imports are running; send this one when one of them is done")
-            idempotent.deferred.answer { $0.respond(problem: problem, headers: [("Retry-After", "10")]) }
-            return
-        }
-        var json = JSONWriter()
-        json.beginObject()
-        json.member("id", id)
-        json.endObject()
-        let answer = RememberedAnswer(status: 202, contentType: "application/json", body: json.bytes)
-        guard let claim = idempotent.claim else {
-            idempotent.deferred.answer { $0.respond(.accepted, contentType: answer.contentType, body: answer.body) }
-            return
-        }
-        gate.access.rememberAnswer(claim, answer, completion: idempotent.answerWhenDurable(answer))
-    }
-
-    /// Why the body's first record is not the import's header, or nil when it is.
-    static func headerProblem(_ body: UnsafeRawBufferPointer) -> String? {
-        var reader = CSVRecordReader(fieldBytesMax: MemberImportRow.fieldBytesMax, fieldsMax: 16)
-        var first: CSVRecord?
-        var start = 0
-        while first == nil && start < body.count {
-            let end = min(start + 4096, body.count)
-            reader.feed(UnsafeRawBufferPointer(rebasing: body[start..<end])) { record in
-                if first == nil { first = record }
+        var key: String?
+        if let raw = request.header("idempotency-key") {
+            key = IdempotentRequest.key(raw)
+            guard key != nil else {
+                responder.respond(problem: IdempotentRequest.keyProblem)
+                return nil
             }
-            start = end
         }
-        if first == nil { reader.finish { record in if first == nil { first = record } } }
-        switch first {
-        case nil: return "the body is empty; the first row must be the header pan,name,phone,birthday,points,credit"
-        case .malformed(_, _, let reason): return "the header row is malformed: \(reason)"
-        case .fields(_, let fields): return MemberImportRow.headerProblem(fields)
+        let id = MemberImports.newId()
+        let deferred = responder.deferred()
+        let spool = MemberImportSpool(
+            id: id, path: imports.spoolPath(id), bytesMax: imports.uploadBytesMax, resume: { deferred.resumeBody() })
+        let upload = MemberImportUpload(
+            spool: spool, user: user, key: key, deferred: deferred, gate: gate, door: door, imports: imports)
+        guard imports.startUpload(spool, { upload.run() }) else {
+            responder.respond(
+                problem: HTTPProblem(
+                    .tooManyRequests,
+                    detail: "\(imports.runningMax) imports are running or arriving (admin.importsRunningMax); send "
+                        + "this one when one of them is done"),
+                headers: [("Retry-After", "10")])
+            return nil
         }
+        return MemberImportUploadSink(spool: spool, responder: responder)
     }
 }
 

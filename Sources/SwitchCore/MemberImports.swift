@@ -4,10 +4,11 @@ import HTTP
 import Ledger
 import Synchronization
 
-/// The member imports of one switch: at most `runningMax` at once (each on a thread of its own, off the loops and
-/// shards), their statuses kept in `DATA/imports/ID.json` (rewritten about once a second while one runs, and at its
-/// end) so `GET /v1/imports/{id}` answers after a restart too. An upload waits in `DATA/imports/ID.csv` while it
-/// is read and is removed at the end.
+/// The member imports of one switch: at most `runningMax` at once, counting uploads still arriving (each on a
+/// thread of its own, off the loops and shards: MemberImportUpload.swift), their statuses kept in
+/// `DATA/imports/ID.json` (rewritten about once a second while one runs, and at its end) so `GET /v1/imports/{id}`
+/// answers after a restart too. An upload is written to `DATA/imports/ID.csv` as it arrives (at most
+/// `uploadBytesMax` bytes), read from there once complete, and removed at the end.
 ///
 /// At start (`recover`), an import a stop or a crash cut short is marked `interrupted`, never left `running`; its
 /// spooled upload is removed. Running the same file again finishes it (MemberImporter: keys by card).
@@ -19,17 +20,35 @@ final class MemberImports: @unchecked Sendable {
 
     let directory: String
     let runningMax: Int
+    /// The largest upload (`admin.importBytesMax`): 413 above it, before a byte of it is written.
+    let uploadBytesMax: Int
     let clockMs: @Sendable () -> Int64
-    private let running = Mutex<[String: MemberImporter]>([:])
+    /// The places of `runningMax`: imports running, and uploads still arriving (their ids not yet given out).
+    private struct Places {
+        var running: [String: MemberImporter] = [:]
+        var uploading: [String: MemberImportSpool] = [:]
+        /// `stopAll` was called: no import starts any more.
+        var stopping = false
+        var count: Int { running.count + uploading.count }
+    }
+    private let places = Mutex(Places())
     private let finished = Mutex<[(id: String, status: MemberImportStatus)]>([])
     private let threadsDone = DispatchGroup()
 
-    init(dataDirectory: String, runningMax: Int = MemberImports.runningMaxDefault, clockMs: @escaping @Sendable () -> Int64) {
+    init(
+        dataDirectory: String, runningMax: Int = MemberImports.runningMaxDefault,
+        uploadBytesMax: Int = MemberImports.uploadBytesMaxDefault, clockMs: @escaping @Sendable () -> Int64
+    ) {
         precondition(runningMax >= 1, "at least one import may run")
+        precondition(uploadBytesMax >= 1, "an upload holds a header")
         directory = dataDirectory + "/imports"
         self.runningMax = runningMax
+        self.uploadBytesMax = uploadBytesMax
         self.clockMs = clockMs
     }
+
+    /// 2 GiB: twenty times a million members with every column filled.
+    static let uploadBytesMaxDefault = 2 << 30
 
     /// Marks imports left `running` by a stop or crash as `interrupted`; returns how many. Creates the directory.
     func recover() throws -> Int {
@@ -64,31 +83,56 @@ final class MemberImports: @unchecked Sendable {
 
     func spoolPath(_ id: String) -> String { directory + "/" + id + ".csv" }
 
-    /// Starts `importer` on the file at `path` on a thread of its own; false (nothing started) when `runningMax`
-    /// imports run already. `removeWhenDone` removes the file at the end (an upload's spool).
-    func start(_ importer: MemberImporter, path: String, removeWhenDone: Bool) -> Bool {
-        let id = importer.id
-        let admitted = running.withLock { running in
-            guard running.count < runningMax else { return false }
-            running[id] = importer
+    /// Takes a place for an upload and runs `body` on a thread of its own (it writes the upload, then imports it
+    /// with `runUploaded`); false, nothing started, when `runningMax` places are taken. The place is given back
+    /// when `body` returns.
+    func startUpload(_ spool: MemberImportSpool, _ body: @escaping @Sendable () -> Void) -> Bool {
+        let id = spool.id
+        let admitted = places.withLock { places in
+            guard places.count < runningMax && !places.stopping else { return false }
+            places.uploading[id] = spool
             return true
         }
         guard admitted else { return false }
-        write(importer.status.withLock { $0 })
         threadsDone.enter()
         let thread = Thread { [self] in
-            let final = run(importer, path: path)
-            if removeWhenDone { try? FileManager.default.removeItem(atPath: path) }
-            finished.withLock { list in
-                list.append((id, final))
-                if list.count > Self.finishedKeptMax { list.removeFirst() }
+            body()
+            places.withLock { places in
+                places.uploading[id] = nil
+                places.running[id] = nil
             }
-            _ = running.withLock { $0.removeValue(forKey: id) }
             threadsDone.leave()
         }
         thread.name = "import-" + id.suffix(4)
         thread.start()
         return true
+    }
+
+    /// From an upload's thread once the upload is complete: the import takes the upload's place and its status
+    /// is visible from now on; false, nothing started, when the switch is stopping.
+    func admitUploaded(_ importer: MemberImporter) -> Bool {
+        let id = importer.id
+        let admitted = places.withLock { places in
+            precondition(places.uploading[id] != nil, "an uploaded import runs in its upload's place")
+            guard !places.stopping else { return false }
+            places.uploading[id] = nil
+            places.running[id] = importer
+            return true
+        }
+        if admitted { write(importer.status.withLock { $0 }) }
+        return admitted
+    }
+
+    /// From an upload's thread after `admitUploaded`: reads the spooled file, and removes it at the end.
+    func runUploaded(_ importer: MemberImporter, path: String) {
+        let id = importer.id
+        let final = run(importer, path: path)
+        try? FileManager.default.removeItem(atPath: path)
+        finished.withLock { list in
+            list.append((id, final))
+            if list.count > Self.finishedKeptMax { list.removeFirst() }
+        }
+        _ = places.withLock { $0.running.removeValue(forKey: id) }
     }
 
     /// Runs `importer` on the calling thread, writing its status as it goes and at the end.
@@ -109,7 +153,7 @@ final class MemberImports: @unchecked Sendable {
 
     /// The status of import `id`: a running or recent one from memory, an older one from its file.
     func status(_ id: String) -> MemberImportStatus? {
-        if let importer = running.withLock({ $0[id] }) { return importer.status.withLock { $0 } }
+        if let importer = places.withLock({ $0.running[id] }) { return importer.status.withLock { $0 } }
         if let status = finished.withLock({ $0.last { $0.id == id }?.status }) { return status }
         guard MemberImports.isWellFormed(id), let data = FileManager.default.contents(atPath: statusPath(id)) else {
             return nil
@@ -117,11 +161,18 @@ final class MemberImports: @unchecked Sendable {
         return MemberImportStatus(json: Array(data))
     }
 
-    var runningCount: Int { running.withLock { $0.count } }
+    /// Imports running and uploads arriving.
+    var runningCount: Int { places.withLock { $0.count } }
 
-    /// Asks every running import to stop after its batch and waits for them (they end `interrupted`).
+    /// Gives up the uploads still arriving (their files removed, nothing imported), asks every running import to
+    /// stop after its batch, and waits for them (they end `interrupted`).
     func stopAll() {
-        for importer in running.withLock({ Array($0.values) }) { importer.stopRequested.store(true, ordering: .relaxed) }
+        let (importers, spools) = places.withLock { places in
+            places.stopping = true
+            return (Array(places.running.values), Array(places.uploading.values))
+        }
+        for spool in spools { spool.cancel("the switch is stopping") }
+        for importer in importers { importer.stopRequested.store(true, ordering: .relaxed) }
         threadsDone.wait()
     }
 

@@ -30,6 +30,7 @@ extension SwitchConfiguration {
         }
         admin.loopNice = try object.integer("loopNice", range: 0...19) ?? admin.loopNice
         admin.importsRunningMax = try object.integer("importsRunningMax", range: 1...16) ?? admin.importsRunningMax
+        admin.importBytesMax = try object.integer("importBytesMax", range: 64...(1 << 40)) ?? admin.importBytesMax
         try object.rejectUnknownKeys()
         return admin
     }

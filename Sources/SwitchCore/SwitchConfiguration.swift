@@ -77,6 +77,8 @@ public struct AdminConfiguration: Sendable {
     public var loopNice = 10
     /// Member imports (`POST /v1/imports/members`) running at once; one more is answered 429.
     public var importsRunningMax = MemberImports.runningMaxDefault
+    /// The largest member upload (`POST /v1/imports/members` streams it to disk): 413 above it.
+    public var importBytesMax = MemberImports.uploadBytesMaxDefault
 
     public init() {}
 }

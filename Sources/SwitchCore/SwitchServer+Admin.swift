@@ -24,7 +24,7 @@ extension SwitchServer {
         let door = AdminLedger(ledger: runtime.ledger, access: access, nowMs: runtime.clockMs())
         try repairAudit(door)
         let lotteries = try readLotteries(access, limits: admin.lotteries)
-        let imports = try recoverImports(runningMax: admin.importsRunningMax)
+        let imports = try recoverImports(admin)
         let router = AdminAPI.router(
             ledger: runtime.ledger, metrics: adminMetrics, gate: AdminGate(access: access), door: door,
             metricsRequireToken: admin.metricsRequireToken, operatorAdjustmentMax: admin.operatorAdjustmentMax,
@@ -109,9 +109,10 @@ extension SwitchServer {
     }
 
     /// The member imports of `DATA/imports/`: one a stop or crash cut short is marked interrupted (and logged).
-    func recoverImports(runningMax: Int) throws(SwitchStartError) -> MemberImports {
+    func recoverImports(_ admin: AdminConfiguration) throws(SwitchStartError) -> MemberImports {
         let imports = MemberImports(
-            dataDirectory: configuration.dataDirectory, runningMax: runningMax, clockMs: runtime.clockMs)
+            dataDirectory: configuration.dataDirectory, runningMax: admin.importsRunningMax,
+            uploadBytesMax: admin.importBytesMax, clockMs: runtime.clockMs)
         do {
             let interrupted = try imports.recover()
             if interrupted > 0 {
