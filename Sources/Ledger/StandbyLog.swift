@@ -43,6 +43,9 @@ final class StandbyLog {
         nextSequence = position.nextSequence
         lastCRC = position.lastCRC
         try cutToMark(tornEnd: outcome.tornTail.map { $0.offset + $0.bytesDiscarded })
+        // The seed's copy of the newest segment is sparse: its blocks are allocated now, so a promoted standby's
+        // appends meet a full disk before a batch (declined), not in the middle of one.
+        try FileIO.allocate(descriptor, bytes: header.segmentBytes, path: segmentPath)
         precondition(nextSequence == header.acknowledgedSequence + 1, "the copy continues at its mark")
     }
 

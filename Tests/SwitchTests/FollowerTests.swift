@@ -113,8 +113,11 @@ import Testing
         let threads = BackupTests.load(port: server.port, count: perWorker, firstStan: 10, balances: balances)
         let follower = try Follower(primary: directory.data, standby: standby, directory: directory, run: 0)
         #expect(follower.waitFor("follow: lag", count: 3), "\(follower.output)")
-        // Kill the primary while the load runs: some requests are in flight.
-        usleep(300_000)
+        // Kill the primary while the load runs (some requests in flight), once a few hundred were answered.
+        let killDeadline = Date().addingTimeInterval(60)
+        while Date() < killDeadline && balances.byCard.withLock({ $0.values.reduce(0) { $0 + $1.count } }) < 600 {
+            usleep(10_000)
+        }
         kill(server.process.processIdentifier, SIGKILL)
         _ = server.waitForExit(timeout: 20)
         Self.finish(threads)
@@ -123,7 +126,7 @@ import Testing
         #expect(follower.waitFor("follow: lag 0 records"), "\(follower.output)")
         #expect(follower.stop() == 0, "\(follower.output)")
         let copied = try #require(follower.stoppedAt, "\(follower.output)")
-        #expect(copied.count == 2 && copied.allSatisfy { $0 > 100 }, "\(follower.output)")
+        #expect(copied.count == 2 && copied.reduce(0, +) >= 500, "\(follower.output)")
         let standbyBooks = try Self.books(standby)
         #expect(standbyBooks.status == 0, "\(standbyBooks.output)")
         // The primary recovers to the same sequences, or further by the batches it wrote but had not acknowledged.
