@@ -16,6 +16,7 @@ enum LedgerCommand {
                loyalty-switch ledger breakage --data DIR
                loyalty-switch ledger settlement --data DIR [--config FILE]
         \(BackupCommand.usage)
+        \(FollowCommand.usage)
 
         verify   Recover the data directory read-only (snapshots, every segment's header and size, sequences
                  across segments, every log record's checksum, sequence and chain, replayed outcomes,
@@ -49,6 +50,7 @@ enum LedgerCommand {
         if arguments[0] == "settlement" { return settlement(Array(arguments.dropFirst())) }
         if arguments[0] == "backup" { return BackupCommand.backup(Array(arguments.dropFirst())) }
         if arguments[0] == "restore" { return BackupCommand.restore(Array(arguments.dropFirst())) }
+        if arguments[0] == "follow" { return FollowCommand.run(Array(arguments.dropFirst())) }
         guard arguments[0] == "verify" else { return usageError("unknown ledger command '\(arguments[0])'") }
         guard let directory = dataDirectory(Array(arguments.dropFirst())) else {
             return usageError("verify needs --data DIR")

@@ -60,6 +60,8 @@ final class AdminMetrics: Sendable {
     let segments = Mutex<SegmentsSetup?>(nil)
     /// The scheduled backups (nil while `backup` is not configured).
     let backups = Mutex<BackupSchedule?>(nil)
+    /// The hold of a standby's uncopied log (nil while `standby` is not configured).
+    let standbyHold = Mutex<StandbyHold?>(nil)
 
     init(loops: [LoopMetrics], ledger: Ledger, group: EventLoopGroup) {
         self.loops = loops

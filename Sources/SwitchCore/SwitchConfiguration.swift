@@ -165,6 +165,8 @@ public struct SwitchConfiguration: Sendable {
     public var segments = SegmentsConfiguration()
     /// Backups taken by the running switch (specs/configuration.md, `backup`); nil: none.
     public var backup: BackupConfiguration?
+    /// A standby kept by `ledger follow` whose uncopied log is held (specs/configuration.md, `standby`); nil: none.
+    public var standby: StandbyConfiguration?
     /// Tests and benchmarks only (`serve --notifications-test-source EVENTS:MEMBERS`, never from the file): the
     /// webhooks get `TestEventSource`'s events instead of the ledger's (which are still to come).
     public var notificationTestSource: (events: UInt64, members: UInt64)?

@@ -207,6 +207,7 @@ public final class SwitchServer: @unchecked Sendable {
         }
         try startNotifications()
         try startHistory()
+        startStandbyHold()
         try startAdmin()
         startSearch()
         group.start()
@@ -266,6 +267,7 @@ public final class SwitchServer: @unchecked Sendable {
         stopNotifications()
         imports?.stopAll()  // each ends its batch and is marked interrupted before the ledger closes
         stopHistory()
+        stopStandbyHold()
         stopSearch()
         stopBackups()
         let (read, answered) = requestCounts()

@@ -115,6 +115,11 @@ import Testing
         try Self.expectRefusal(#"{"listeners": [{"address": "127.0.0.1:0"}, 5]}"#, "listeners[1]: must be an object")
         try Self.expectRefusal(#"{"history": {"retentionDays": 0}}"#, "history.retentionDays: must be 1...36500")
         try Self.expectRefusal(#"{"history": {"retentionDay": 5}}"#, "history.retentionDay: unknown key")
+        try Self.expectRefusal(#"{"standby": {}}"#, "standby.directory: the standby's data directory is required")
+        try Self.expectRefusal(
+            #"{"standby": {"directory": "/s", "logRecordsHeldMax": 0}}"#,
+            "standby.logRecordsHeldMax: must be 1...1000000000")
+        try Self.expectRefusal(#"{"standby": {"directory": "/s", "dir": 1}}"#, "standby.dir: unknown key")
     }
 
     /// A dialect that declares ISO 8583:1993 but keeps a 2-character field 39, so only its version is wrong.

@@ -1,0 +1,64 @@
+import Foundation
+import Synchronization
+
+/// Keeps in the primary's log what a standby (`ledger follow`, docs/replication.md) has not copied yet: a log
+/// consumer named "standby" whose place in each shard is read from the standby's own log (its newest segment's
+/// acknowledged mark), so the follower, another process, needs no channel to the switch and a stopped follower
+/// still holds its place. Bounded like every consumer: a snapshot drops at most `recordsMax` records behind
+/// it anyway (authorizations never wait for a standby), and a follower that finds them gone stops, naming them.
+public final class StandbyHold: @unchecked Sendable {
+    /// How often the standby's marks are read: its place only needs to be known before the next snapshot.
+    public static let pollIntervalMs = 1_000
+
+    public let directory: String
+    public let consumer: LogConsumer
+    private let shardCount: Int
+    private let stopping = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private let failures = Atomic<UInt64>(0)
+
+    /// Registers the hold and reads the standby's place once, before any snapshot of this run can drop it.
+    public init(standby directory: String, ledger: Ledger, recordsMax: UInt64) {
+        self.directory = directory
+        shardCount = ledger.shardCount
+        consumer = ledger.registerLogConsumer(name: "standby", recordsMax: recordsMax)
+        refresh()
+    }
+
+    /// Reads of the standby's log that failed (it is missing, not seeded yet, or damaged; retried every poll).
+    public var readFailures: UInt64 { failures.load(ordering: .relaxed) }
+
+    /// Moves the hold to the record after each shard's standby mark (never back: `LogConsumer.advance`).
+    public func refresh() {
+        for shard in 0..<shardCount {
+            let shardDirectory = DataDirectory.shardDirectory(directory, shard: shard)
+            guard let sequence = try? LogFollower.acknowledgedSequence(shardDirectory), sequence > 0 else {
+                failures.add(1, ordering: .relaxed)
+                continue
+            }
+            consumer.advance(shard: shard, from: sequence + 1)
+        }
+    }
+
+    public func start() {
+        let thread = Thread { [self] in
+            var waitedMs = 0
+            while !stopping.load(ordering: .relaxed) {
+                usleep(10_000)
+                waitedMs += 10
+                if waitedMs >= Self.pollIntervalMs {
+                    refresh()
+                    waitedMs = 0
+                }
+            }
+            finished.signal()
+        }
+        thread.name = "standby-hold"
+        thread.start()
+    }
+
+    public func stop() {
+        stopping.store(true, ordering: .relaxed)
+        finished.wait()
+    }
+}

@@ -1,0 +1,147 @@
+import Ledger
+import LoyaltyLedger
+import SwitchCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `loyalty-switch ledger follow`: keeps a standby of a ledger by copying its log (docs/replication.md).
+enum FollowCommand {
+    static let usage = """
+               loyalty-switch ledger follow --data PRIMARY --to STANDBY [--status-interval-ms N]
+
+        follow   Keep STANDBY a copy of the ledger in PRIMARY, while the switch serves PRIMARY or not. A new or
+                 empty STANDBY is first seeded with a verified backup of PRIMARY (as `ledger backup`); then every
+                 shard's log is followed: the batches PRIMARY made durable are appended byte for byte to STANDBY's
+                 log, each synced before STANDBY's segment header acknowledges it. Prints a status line every N
+                 ms (default 1000): per shard the standby's and the primary's last sequence and the lag.
+                 SIGTERM or SIGINT stops it cleanly (last line: `follow: stopped at sequences ...`); run again,
+                 it resumes where STANDBY's log ends. Damage in PRIMARY's log (a checksum mismatch, a gap, a
+                 broken chain, a missing segment) stops it with exit code 1, naming the file, the offset and the
+                 sequences; nothing after the damage is copied. `serve --data STANDBY` (with PRIMARY's
+                 configuration) promotes the standby once the follower has stopped.
+        """
+
+    static let statusIntervalMsDefault = 1000
+    /// How long an idle follower waits for a signal before looking at the primary's log again.
+    static let idleWaitMs = 10
+
+    static func run(_ options: [String]) -> Int32 {
+        signal(SIGXFSZ, SIG_IGN)
+        var options = options
+        var intervalMs = statusIntervalMsDefault
+        if let index = options.firstIndex(of: "--status-interval-ms"), index + 1 < options.count {
+            guard let value = Int(options[index + 1]), (10...3_600_000).contains(value) else {
+                return usageError("--status-interval-ms must be a whole number of milliseconds from 10 to 3600000")
+            }
+            intervalMs = value
+            options.removeSubrange(index...(index + 1))
+        }
+        guard let values = BackupCommand.pairs(options, names: ["--data", "--to"]) else {
+            return usageError("follow needs --data PRIMARY --to STANDBY [--status-interval-ms N]")
+        }
+        // Blocked before anything else, so a stop waits in `sigtimedwait` between passes, never inside one.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        let primary = values["--data"]!
+        let standby = values["--to"]!
+        do throws(BackupError) {
+            let start = try StandbySeed.prepare(
+                primary: primary, standby: standby, decider: LoyaltyDecider(),
+                nowMs: BackupCommand.clockMs(CLOCK_REALTIME))
+            if case .seeded(let manifest) = start {
+                output("follow: seeded \(standby) at sequences \(list(manifest.lastSequences))")
+            }
+        } catch {
+            printError("ledger follow: seeding \(standby): \(error)")
+            return 1
+        }
+        do throws(LedgerError) {
+            let follower = try LogFollower(primary: primary, standby: standby)
+            defer { follower.close() }
+            let stopped = try follow(follower, signals: signals, intervalMs: intervalMs)
+            let sequences = try follower.progress().map(\.standbySequence)
+            follower.close()
+            output("follow: stopped at sequences \(list(sequences)) (signal \(stopped))")
+            return 0
+        } catch {
+            printError("ledger follow: \(error)")
+            return 1
+        }
+    }
+
+    /// Passes until a stop signal; returns the signal. Idle passes wait for it up to `idleWaitMs`.
+    static func follow(_ follower: LogFollower, signals: sigset_t, intervalMs: Int) throws(LedgerError) -> Int32 {
+        var signals = signals
+        var meter = FollowMeter()
+        output("follow: following \(follower.primary) into \(follower.standby): \(status(try follower.progress()))")
+        while true {
+            let pass = try follower.pass()
+            meter.add(pass)
+            if meter.elapsedMs() >= Int64(intervalMs) {
+                output("follow: \(status(try follower.progress())); \(meter.summary())")
+                meter = FollowMeter()
+            }
+            var timeout = timespec(tv_sec: 0, tv_nsec: pass.records == 0 ? idleWaitMs * 1_000_000 : 0)
+            let received = sigtimedwait(&signals, nil, &timeout)
+            if received > 0 {
+                output("follow: \(status(try follower.progress())); \(meter.summary())")
+                return received
+            }
+        }
+    }
+
+    static func status(_ shards: [LogFollower.ShardProgress]) -> String {
+        let lag = shards.reduce(0) { $0 + $1.lag }
+        let parts = shards.map { "shard \($0.shard) \($0.standbySequence)/\($0.primarySequence)" }
+        return "lag \(lag) records (" + parts.joined(separator: ", ") + ")"
+    }
+
+    static func list(_ sequences: [UInt64]) -> String { sequences.map(String.init).joined(separator: ",") }
+
+    /// A line to standard output, written at once (a pipe would otherwise hold it in a buffer).
+    static func output(_ text: String) {
+        var line = text + "\n"
+        line.withUTF8 { bytes in _ = write(1, bytes.baseAddress, bytes.count) }
+    }
+
+    private static func usageError(_ message: String) -> Int32 {
+        printError("loyalty-switch ledger: " + message + "\n\n" + LedgerCommand.usage)
+        return 2
+    }
+}
+
+/// What the follower copied since the last status line, and the CPU it spent (`getrusage`).
+struct FollowMeter {
+    var records: UInt64 = 0
+    var batches: UInt64 = 0
+    var bytes: UInt64 = 0
+    let startMs = BackupCommand.clockMs(CLOCK_MONOTONIC)
+    let startCPUMicroseconds = FollowMeter.cpuMicroseconds()
+
+    mutating func add(_ pass: LogFollower.Pass) {
+        records += pass.records
+        batches += pass.batches
+        bytes += pass.bytes
+    }
+
+    func elapsedMs() -> Int64 { BackupCommand.clockMs(CLOCK_MONOTONIC) - startMs }
+
+    func summary() -> String {
+        let cpu = Self.cpuMicroseconds() - startCPUMicroseconds
+        return "copied \(records) records in \(batches) batches (\(bytes) bytes) in \(elapsedMs()) ms, "
+            + "cpu \(cpu / 1000) ms"
+    }
+
+    /// User and system CPU time of the process.
+    static func cpuMicroseconds() -> Int64 {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Int64(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1_000_000
+            + Int64(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+    }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import Glibc
+import Synchronization
+import Testing
+
+/// `ledger follow` on the real binary while the real switch serves (docs/replication.md): a standby that copies
+/// the log, is promoted after the primary is SIGKILLed, resumes without copying a batch twice, and names damage.
+@Suite(.serialized) struct FollowerTests {
+    /// Two shards, small segments (the writer moves to new ones while the follower reads), the standby held.
+    static func settings(standby: String) -> SwitchSettings {
+        BackupTests.settings(["shards": 2, "standby": ["directory": standby, "logRecordsHeldMax": 1_000_000]])
+    }
+
+    /// `ledger follow` as a child: standard output and error in a file the test reads while it runs.
+    final class Follower: @unchecked Sendable {
+        let outputPath: String
+        let pidPath: String
+        private let result = Mutex<(status: Int32, output: String)?>(nil)
+
+        init(primary: String, standby: String, directory: ScratchDirectory, run: Int) throws {
+            outputPath = directory.path + "/follow-\(run).out"
+            pidPath = directory.path + "/follow-\(run).pid"
+            let command =
+                "echo $$ > \(pidPath); exec \(try SwitchExecutable.path()) ledger follow --data \(primary) --to "
+                + "\(standby) --status-interval-ms 50 > \(outputPath) 2>&1"
+            let thread = Thread { [self] in
+                let finished = try? runTool("/bin/sh", ["-c", command], timeout: 300)
+                result.withLock { $0 = finished ?? (-1, "") }
+            }
+            thread.start()
+        }
+
+        var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+        var exitStatus: Int32? { result.withLock { $0?.status } }
+
+        /// Waits (bounded) until the output holds `text` at least `count` times, or the follower exited.
+        @discardableResult
+        func waitFor(_ text: String, count: Int = 1, timeout: Double = 120) -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                if output.components(separatedBy: text).count - 1 >= count { return true }
+                if exitStatus != nil { return output.components(separatedBy: text).count - 1 >= count }
+                usleep(20_000)
+            }
+            return false
+        }
+
+        /// SIGTERM, then the exit status (bounded wait).
+        func stop() -> Int32? {
+            if let pid = pid_t((try? String(contentsOfFile: pidPath, encoding: .utf8))?.trimmingCharacters(
+                in: .whitespacesAndNewlines) ?? "")
+            {
+                kill(pid, SIGTERM)
+            }
+            return waitForExit()
+        }
+
+        func waitForExit(timeout: Double = 120) -> Int32? {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                if let status = exitStatus { return status }
+                usleep(20_000)
+            }
+            return nil
+        }
+
+        /// The sequences of the last `follow: stopped at sequences A,B` line.
+        var stoppedAt: [UInt64]? {
+            guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix("follow: stopped at sequences") })
+            else { return nil }
+            let list = line.dropFirst("follow: stopped at sequences ".count).prefix { $0 != " " }
+            return list.split(separator: ",").compactMap { UInt64($0) }
+        }
+    }
+
+    /// Waits (bounded) until every load thread has finished: `isExecuting` is still false just after `start()`.
+    static func finish(_ threads: [Thread]) {
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline && !threads.allSatisfy({ $0.isFinished }) { usleep(20_000) }
+    }
+
+    /// `ledger verify`'s totals that describe the books (members, cards, balances, keys, lots, last sequences).
+    static func books(_ data: String) throws -> (status: Int32, lines: [String], output: String) {
+        let verify = try BackupTests.command(["ledger", "verify", "--data", data])
+        let kept = ["members:", "cards:", "balance points:", "balance credit:", "active holds:", "idempotency keys",
+                    "lots:", "rules purchases", "transfers pending:"]
+        let lines = verify.output.split(separator: "\n").map(String.init).filter { line in
+            kept.contains { line.hasPrefix($0) } || (line.hasPrefix("shard ") && line.contains("last sequence"))
+        }.map { line in
+            // "shard 0: snapshot at sequence S, last sequence N": the snapshot differs, the end must not.
+            line.hasPrefix("shard ") ? String(line.split(separator: ",").last ?? "") : line
+        }
+        return (verify.status, lines, verify.output)
+    }
+
+    @Test("a standby followed during ISO traffic is promoted after SIGKILL of the primary: verify passes, books equal, a repeat gets the byte-identical answer; a restarted follower copies no batch twice")
+    func followKillPromote() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        _ = try AdminAccessClient.initialize(directory)
+        let standby = directory.path + "/standby"
+        let settings = Self.settings(standby: standby)
+        var server = try SwitchProcess(directory: directory, settings: settings)
+        defer { server.stop() }
+        // A purchase answered before the follower starts: its repeat on the promoted standby must match.
+        let probe = try SwitchClient(port: server.port)
+        var terminal = Terminal(id: "FLWR0001", firstStan: 1)
+        let request = terminal.purchase(BackupTests.card(worker: 0, index: 0), 4_200, stan: 1)
+        let original = try probe.exchange(request)
+        #expect(original.code == "00")
+        let balances = BackupTests.Balances()
+        let perWorker = 2_000
+        let threads = BackupTests.load(port: server.port, count: perWorker, firstStan: 10, balances: balances)
+        let follower = try Follower(primary: directory.data, standby: standby, directory: directory, run: 0)
+        #expect(follower.waitFor("follow: lag", count: 3), "\(follower.output)")
+        // Kill the primary while the load runs (some requests in flight), once a few hundred were answered.
+        let killDeadline = Date().addingTimeInterval(60)
+        while Date() < killDeadline && balances.byCard.withLock({ $0.values.reduce(0) { $0 + $1.count } }) < 600 {
+            usleep(10_000)
+        }
+        kill(server.process.processIdentifier, SIGKILL)
+        _ = server.waitForExit(timeout: 20)
+        Self.finish(threads)
+        let answered = balances.byCard.withLock { $0.values.reduce(0) { $0 + $1.count } }
+        #expect(answered > 0 && answered < perWorker * BackupTests.workers, "killed while the load ran: \(answered)")
+        #expect(follower.waitFor("follow: lag 0 records"), "\(follower.output)")
+        #expect(follower.stop() == 0, "\(follower.output)")
+        let copied = try #require(follower.stoppedAt, "\(follower.output)")
+        #expect(copied.count == 2 && copied.reduce(0, +) >= 500, "\(follower.output)")
+        let standbyBooks = try Self.books(standby)
+        #expect(standbyBooks.status == 0, "\(standbyBooks.output)")
+        // The primary recovers to the same sequences, or further by the batches it wrote but had not acknowledged.
+        let primaryBooks = try Self.books(directory.data)
+        #expect(primaryBooks.status == 0, "\(primaryBooks.output)")
+        // A restart follows on from the standby's end: nothing is copied twice (the primary acknowledged nothing new).
+        let again = try Follower(primary: directory.data, standby: standby, directory: directory, run: 1)
+        #expect(again.waitFor("follow: lag"), "\(again.output)")
+        #expect(again.stop() == 0 && again.stoppedAt == copied, "\(again.output)")
+        #expect(!again.output.contains("seeded"), "\(again.output)")
+        // The primary restarted and stopped acknowledges what recovery kept; the follower copies exactly that.
+        server = try SwitchProcess(directory: directory, settings: settings, run: 1)
+        #expect(server.signalAndWait(SIGTERM)?.status == 0)
+        let third = try Follower(primary: directory.data, standby: standby, directory: directory, run: 2)
+        #expect(third.waitFor("follow: lag 0 records"), "\(third.output)")
+        #expect(third.stop() == 0, "\(third.output)")
+        let final = try Self.books(standby)
+        let recovered = try Self.books(directory.data)
+        #expect(final.status == 0 && recovered.status == 0, "\(final.output)\n\(recovered.output)")
+        #expect(final.lines == recovered.lines, "standby:\n\(final.output)\nprimary:\n\(recovered.output)")
+        #expect(final.lines.count >= 10, "\(final.output)")
+        // Promotion: the standby serves; the repeat gets the byte-identical answer, the next purchase is new.
+        let promotedDirectory = ScratchDirectory(data: standby)
+        defer { promotedDirectory.remove() }
+        let promoted = try SwitchProcess(
+            directory: promotedDirectory, settings: BackupTests.settings(["shards": 2]), run: 3)
+        defer { promoted.stop() }
+        let client = try SwitchClient(port: promoted.port)
+        let repeated = try client.exchange(request)
+        #expect(repeated.bytes == original.bytes, "the remembered answer came with the log")
+        var next = Terminal(id: "FLWR0001", firstStan: 2)
+        #expect(try client.exchange(next.purchase(BackupTests.card(worker: 0, index: 0), 100)).code == "00")
+    }
+
+    @Test("a flipped byte in the primary's log stops the follower naming the file, offset and sequence; what came before is copied and verifies")
+    func damageIsNamed() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        _ = try AdminAccessClient.initialize(directory)
+        let standby = directory.path + "/standby"
+        let settings = Self.settings(standby: standby)
+        let server = try SwitchProcess(directory: directory, settings: settings)
+        defer { server.stop() }
+        let balances = BackupTests.Balances()
+        Self.finish(BackupTests.load(port: server.port, count: 20, firstStan: 1, balances: balances))
+        let seed = try Follower(primary: directory.data, standby: standby, directory: directory, run: 0)
+        #expect(seed.waitFor("follow: lag 0 records"), "\(seed.output)")
+        #expect(seed.stop() == 0, "\(seed.output)")
+        let seeded = try #require(seed.stoppedAt)
+        // More traffic fills new segments; the primary is killed so no snapshot moves anything.
+        Self.finish(BackupTests.load(port: server.port, count: 300, firstStan: 100, balances: balances))
+        kill(server.process.processIdentifier, SIGKILL)
+        _ = server.waitForExit(timeout: 20)
+        let shardDirectory = directory.data + "/shard-000"
+        let segments = try FileManager.default.contentsOfDirectory(atPath: shardDirectory)
+            .filter { $0.hasPrefix("wal-") && $0.hasSuffix(".log") }.sorted()
+        let primaryBooks = try Self.books(directory.data).output
+        let damaged = try #require(
+            segments.first { UInt64($0.dropFirst(4).dropLast(4))! > seeded[0] + 1 },
+            "segments: \(segments), seeded at \(seeded), \(primaryBooks)")
+        let damagedFirst = UInt64(damaged.dropFirst(4).dropLast(4))!
+        // A byte in the first record's body (offset 4096 + 40), below the acknowledged mark.
+        let handle = try #require(FileHandle(forUpdatingAtPath: shardDirectory + "/" + damaged))
+        try handle.seek(toOffset: 4096 + 40)
+        let byte = try #require(try handle.read(upToCount: 1)?.first)
+        try handle.seek(toOffset: 4096 + 40)
+        try handle.write(contentsOf: [byte ^ 0x5A])
+        try handle.close()
+        let follower = try Follower(primary: directory.data, standby: standby, directory: directory, run: 1)
+        #expect(follower.waitForExit() == 1, "\(follower.output)")
+        let output = follower.output
+        #expect(output.contains(damaged) && output.contains("offset 4096"), "\(output)")
+        #expect(output.contains("sequence \(damagedFirst) fails its checksum"), "\(output)")
+        // Nothing after the damage was copied; what was, verifies.
+        let books = try Self.books(standby)
+        #expect(books.status == 0, "\(books.output)")
+        let shardZero = books.output.split(separator: "\n").first { $0.hasPrefix("shard 0:") } ?? ""
+        #expect(shardZero.hasSuffix("last sequence \(damagedFirst - 1)"), "\(books.output)")
+    }
+}
