@@ -207,6 +207,7 @@ public final class SwitchServer: @unchecked Sendable {
         }
         try startNotifications()
         try startHistory()
+        try startSales()
         try startAdmin()
         startSearch()
         group.start()
@@ -266,6 +267,7 @@ public final class SwitchServer: @unchecked Sendable {
         stopNotifications()
         imports?.stopAll()  // each ends its batch and is marked interrupted before the ledger closes
         stopHistory()
+        stopSales()
         stopSearch()
         stopBackups()
         let (read, answered) = requestCounts()
