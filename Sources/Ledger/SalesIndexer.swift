@@ -75,7 +75,8 @@ public final class SalesIndexer: @unchecked Sendable {
     }
 
     /// Reads up to `recordsPerReadMax` records of `shard`'s log after what `store` has and appends their sales.
-    /// A reversal without a basket of its own takes its original's lines, so the items report nets it out.
+    /// A reversal, and a refund of the whole amount, take the original's basket lines, so the items report nets
+    /// them out (a partial refund does not say which goods came back: it changes no item figure).
     static func index(shard: Int, tail: LogTail, into store: SalesStore) throws(LedgerError) -> Step {
         let after = store.indexedSequences[shard]
         var gap = LogTail.Gap(recordsSkipped: 0, recordsUnreadable: 0)
@@ -85,6 +86,7 @@ public final class SalesIndexer: @unchecked Sendable {
         let skipped = gap.recordsSkipped + gap.recordsUnreadable
         guard last > after else { return Step(last: after, records: 0, skipped: 0, isFull: false) }
         var sales: [(SaleEntry, [SaleLine])] = []
+        var names: [[IdempotencyKey]] = []
         // Sales of this read, for a reversal in the same read (the store learns them when appended).
         var fresh: [IdempotencyKey: (kind: SaleEntry.Kind, amountMinor: Int64, lines: [SaleLine])] = [:]
         for entry in entries {
@@ -94,14 +96,24 @@ public final class SalesIndexer: @unchecked Sendable {
                     original: { key in fresh[key].map { ($0.kind, $0.amountMinor) } ?? store.original(key) })
             else { continue }
             var lines = entry.body.sale?.lines ?? []
-            if sale.kind == .purchase || sale.kind == .payment { fresh[sale.key] = (sale.kind, sale.amountMinor, lines) }
-            if (sale.kind == .purchaseReversal || sale.kind == .paymentReversal) && lines.isEmpty {
-                let originalKey = entry.body.command.originalKey
-                if let known = fresh[originalKey] { lines = known.lines } else { lines = try store.originalLines(originalKey) }
+            let command = entry.body.command
+            // A refund may name its original by the retrieval reference, a reversal by the terminal reference.
+            let otherNames = [command.reference, command.terminalReference].filter { $0 != .zero }
+            if sale.kind == .purchase || sale.kind == .payment {
+                for name in [sale.key] + otherNames { fresh[name] = (sale.kind, sale.amountMinor, lines) }
+            }
+            if lines.isEmpty && sale.kind != .purchase && sale.kind != .payment && sale.kind != .expiry {
+                // A reversal, or a refund of the whole amount (a refund carries no basket of its own).
+                let originalKey = command.originalKey
+                let known = fresh[originalKey].map { ($0.kind, $0.amountMinor) } ?? store.original(originalKey)
+                if sale.kind != .refund || known?.1 == -sale.amountMinor {
+                    if let fromRead = fresh[originalKey] { lines = fromRead.lines } else { lines = try store.originalLines(originalKey) }
+                }
             }
             sales.append((sale, lines))
+            names.append(otherNames)
         }
-        try store.append(shard: shard, sales, through: last, skipped: skipped)
+        try store.append(shard: shard, sales, through: last, skipped: skipped, names: names)
         return Step(
             last: last, records: UInt64(entries.count), skipped: skipped,
             isFull: last - after >= UInt64(recordsPerReadMax))

@@ -106,9 +106,11 @@ public final class SalesStore: @unchecked Sendable {
     // MARK: Writing
 
     /// Appends one shard's sales through log sequence `through` (`skipped`: records it never saw), syncs and
-    /// writes the mark. Entries' `firstLine` and `lineCount` are set here.
+    /// writes the mark. Entries' `firstLine` and `lineCount` are set here. `names[i]`: other names a reversal or
+    /// refund may give sale `i` by (its retrieval and terminal references), remembered beside its key.
     public func append(
-        shard: Int, _ sales: [(SaleEntry, [SaleLine])], through: UInt64, skipped: UInt64
+        shard: Int, _ sales: [(SaleEntry, [SaleLine])], through: UInt64, skipped: UInt64,
+        names: [[IdempotencyKey]] = []
     ) throws(LedgerError) {
         precondition(isWriter, "a reader beside a serving switch never writes")
         precondition(through >= indexedThrough[shard], "the log is indexed in order")
@@ -116,7 +118,7 @@ public final class SalesStore: @unchecked Sendable {
         var lineBytes: [UInt8] = []
         var newSales = salesCount
         var newLines = linesCount
-        for (sale, lines) in sales {
+        for (index, (sale, lines)) in sales.enumerated() {
             let day = sale.timeMs / 86_400_000
             if days.isEmpty || (day > days.last! && newSales > 0) {
                 try flush(salesBytes, lineBytes)
@@ -133,7 +135,7 @@ public final class SalesStore: @unchecked Sendable {
             for line in lines { appendBytes(&lineBytes, SaleEntry.lineBytes) { SaleEntry.encode(line, at: $0) } }
             newSales += 1
             newLines += UInt64(lines.count)
-            remember(entry, day: days.last!)
+            remember(entry, day: days.last!, names: index < names.count ? names[index] : [])
         }
         try flush(salesBytes, lineBytes)
         var marks = indexedThrough
@@ -188,18 +190,23 @@ public final class SalesStore: @unchecked Sendable {
         lock.withLock { days.append(day) }
     }
 
-    private func remember(_ entry: SaleEntry, day: Int64) {
+    /// Remembers a purchase or payment under its key and `names` (each name takes one of the `originalsMax`
+    /// places). After a restart the newest pair's sales are known by their keys only.
+    private func remember(_ entry: SaleEntry, day: Int64, names: [IdempotencyKey] = []) {
         guard entry.kind == .purchase || entry.kind == .payment else { return }
-        if originalOrder.count < limits.originalsMax {
-            originalOrder.append(entry.key)
-        } else {
-            originals[originalOrder[originalNext]] = nil
-            originalOrder[originalNext] = entry.key
-            originalNext = (originalNext + 1) % limits.originalsMax
-        }
-        originals[entry.key] = Original(
+        let original = Original(
             kind: entry.kind, amountMinor: entry.amountMinor, day: day, firstLine: entry.firstLine,
             lineCount: entry.lineCount)
+        for name in [entry.key] + names where name != .zero {
+            if originalOrder.count < limits.originalsMax {
+                originalOrder.append(name)
+            } else {
+                originals[originalOrder[originalNext]] = nil
+                originalOrder[originalNext] = name
+                originalNext = (originalNext + 1) % limits.originalsMax
+            }
+            originals[name] = original
+        }
     }
 
     /// The kind and amount of a recent sale by its key (nil: not among the `originalsMax` newest).
