@@ -270,6 +270,12 @@ public final class SalesStore: @unchecked Sendable {
         indexedThrough = marks
     }
 
+    /// At open, before any pair was begun: the shards' marks alone.
+    func adoptMarks(_ marks: [UInt64]) {
+        precondition(days.isEmpty && marks.count == shardCount, "marks without pairs")
+        indexedThrough = marks
+    }
+
     /// At open: the newest pair's purchases and payments, so a reversal soon after a restart finds its original.
     func rememberNewest() throws(LedgerError) {
         guard let day = days.last else { return }

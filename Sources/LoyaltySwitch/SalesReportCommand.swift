@@ -77,16 +77,8 @@ enum SalesReportCommand {
             printError("\(label): \(error)")
             return 1
         }
-        let descriptor = out.map { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) } ?? 1
-        guard descriptor >= 0 else {
-            printError("\(label): cannot open \(out ?? ""): \(String(cString: strerror(errno)))")
-            return 1
-        }
-        defer { if out != nil { close(descriptor) } }
-        var csv = CSVWriter { chunk throws(ReportError) in
-            let failure = chunk.withUnsafeBytes { ReportCommand.writeAll($0, to: descriptor) }
-            if let failure { throw .unreadable("cannot write the output: " + failure) }
-        }
+        guard let output = CSVOutput(path: out, label: label) else { return 1 }
+        var csv = output.writer()
         do throws(ReportError) {
             try SalesReports.write(
                 query, store: store, anchor: anchor, context: AdminReports.context(rules: rules, access: nil), to: &csv)

@@ -75,12 +75,7 @@ enum SegmentsCommand {
             printError("report segments: \(error)")
             return 1
         }
-        let descriptor = out.map { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) } ?? 1
-        guard descriptor >= 0 else {
-            printError("report segments: cannot open \(out ?? ""): \(String(cString: strerror(errno)))")
-            return 1
-        }
-        defer { if out != nil { close(descriptor) } }
+        guard let output = CSVOutput(path: out, label: "report segments") else { return 1 }
         let source: any MemberActivitySource
         if settings.source == .sales {
             do {
@@ -96,10 +91,7 @@ enum SegmentsCommand {
         } else {
             source = LifetimeFiguresActivity(index: index)
         }
-        var csv = CSVWriter { chunk throws(ReportError) in
-            let failure = chunk.withUnsafeBytes { ReportCommand.writeAll($0, to: descriptor) }
-            if let failure { throw .unreadable("cannot write the output: " + failure) }
-        }
+        var csv = output.writer()
         do throws(ReportError) {
             try SegmentsReport.write(
                 query, source: source, membersMax: settings.membersMax,

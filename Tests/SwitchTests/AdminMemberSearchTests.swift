@@ -161,7 +161,8 @@ struct AdminMemberSearchTests {
         #expect(cli.status == 0, "\(cli.output)")
         let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
         #expect(text == answer.body, "the CLI and the API agree")
-        let unsourced = try harness.command(["report", "segments"])
-        #expect(unsourced.status == 1 && unsourced.output.contains("sales"), "\(unsourced.output)")
+        // The default source is the sales store, read beside the serving switch.
+        let fromSales = try harness.command(["report", "segments", "--from", "2020-01-01"])
+        #expect(fromSales.status == 0 && fromSales.output.contains("source sales"), "\(fromSales.output)")
     }
 }
