@@ -14,14 +14,11 @@ public final class HistoryIndexer: @unchecked Sendable {
     public static let pollIntervalMs = 200
 
     public let store: HistoryStore
-    private let tails: [LogTail]
+    /// The tails, the log consumer "history" and the thread.
+    public let loop: LogConsumerLoop
     /// What the indexer holds of the shards' logs, and what snapshots released past its bound.
-    public let consumer: LogConsumer
+    public var consumer: LogConsumer { loop.consumer }
     private let nowMs: @Sendable () -> Int64
-    private let log: @Sendable (String) -> Void
-    private let stopping = Atomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
-    private let failures = Atomic<UInt64>(0)
     private var lastRetentionMs: Int64 = 0
 
     /// An indexer of `ledger`'s logs under `root` into `store`; `holdRecordsMax` bounds what it holds back.
@@ -31,61 +28,45 @@ public final class HistoryIndexer: @unchecked Sendable {
     ) {
         precondition(store.shardCount == ledger.shardCount, "one mark per shard")
         self.store = store
-        tails = (0..<ledger.shardCount).map { LogTail(root: root, shard: $0) }
-        consumer = ledger.registerLogConsumer(name: "history", recordsMax: holdRecordsMax)
+        loop = LogConsumerLoop(
+            name: "history", threadName: "history-indexer", root: root, ledger: ledger,
+            holdRecordsMax: holdRecordsMax, pollIntervalMs: Self.pollIntervalMs, log: log)
         self.nowMs = nowMs
-        self.log = log
         for shard in 0..<ledger.shardCount { consumer.advance(shard: shard, from: store.indexedSequences[shard] + 1) }
     }
 
     /// Read failures since start (a damaged or unreadable log or history file; retried every poll).
-    public var readFailures: UInt64 { failures.load(ordering: .relaxed) }
+    public var readFailures: UInt64 { loop.readFailures }
 
-    public func start() {
-        let thread = Thread { [self] in
-            while !stopping.load(ordering: .relaxed) {
-                if !indexOnce() { usleep(UInt32(Self.pollIntervalMs * 1000)) }
-            }
-            finished.signal()
-        }
-        thread.name = "history-indexer"
-        thread.start()
-    }
+    public func start() { loop.start { [self] in indexOnce() ? .now : .poll } }
 
-    public func stop() {
-        stopping.store(true, ordering: .relaxed)
-        finished.wait()
-    }
+    public func stop() { loop.stop() }
 
     /// One step over every shard, then the retention check (once a second); true when a shard had more records
     /// than one read takes (so the next step goes on at once).
     @discardableResult
     public func indexOnce() -> Bool {
         var moved = false
-        for shard in tails.indices {
+        for shard in loop.tails.indices {
             let after = store.indexedSequences[shard]
             do {
-                let batch = try tails[shard].changes(after: after, recordsMax: Self.recordsPerReadMax)
+                let batch = try loop.tails[shard].changes(after: after, recordsMax: Self.recordsPerReadMax)
                 guard batch.lastSequence > after else { continue }
                 let skipped = batch.gap.recordsSkipped + batch.gap.recordsUnreadable
                 try store.index(shard: shard, changes: batch.changes, through: batch.lastSequence, skipped: skipped)
                 consumer.advance(shard: shard, from: batch.lastSequence + 1)
                 if batch.lastSequence - after >= UInt64(Self.recordsPerReadMax) { moved = true }
                 if skipped > 0 {
-                    log("history: \(skipped) records of shard \(shard)'s log were not indexed (deleted past history.logRecordsHeldMax, or unreadable): the history has a gap")
+                    loop.note("history: \(skipped) records of shard \(shard)'s log were not indexed (deleted past history.logRecordsHeldMax, or unreadable): the history has a gap")
                 }
             } catch {
-                failures.add(1, ordering: .relaxed)
-                log("history: shard \(shard): cannot index the log: \(error)")
+                loop.failed("history: shard \(shard): cannot index the log: \(error)")
             }
         }
         let now = nowMs()
         if now - lastRetentionMs >= 1_000 {
             lastRetentionMs = now
-            do { try store.dropExpired(nowMs: now) } catch {
-                failures.add(1, ordering: .relaxed)
-                log("history: retention: \(error)")
-            }
+            do { try store.dropExpired(nowMs: now) } catch { loop.failed("history: retention: \(error)") }
         }
         return moved
     }

@@ -14,65 +14,53 @@ public final class MemberSearchIndexer: @unchecked Sendable {
 
     public let index: MemberSearchIndex
     private let ledger: Ledger
-    private let tails: [LogTail]
-    private let consumer: LogConsumer
-    private let log: @Sendable (String) -> Void
+    /// The tails, the log consumer "search" and the thread.
+    private let loop: LogConsumerLoop
     /// Per shard, the last log sequence applied (indexer thread only).
     private var marks: [UInt64]
-    private let stopping = Atomic<Bool>(false)
+    private var loaded = false
     private let ready = Atomic<Bool>(false)
     private let rereads = Atomic<UInt64>(0)
-    private let failures = Atomic<UInt64>(0)
-    private let finished = DispatchSemaphore(value: 0)
 
     public init(
         ledger: Ledger, index: MemberSearchIndex, holdRecordsMax: UInt64, log: @escaping @Sendable (String) -> Void
     ) {
         self.ledger = ledger
         self.index = index
-        self.log = log
-        tails = (0..<ledger.shardCount).map { LogTail(root: ledger.directory, shard: $0) }
+        loop = LogConsumerLoop(
+            name: "search", threadName: "member-search", root: ledger.directory, ledger: ledger,
+            holdRecordsMax: holdRecordsMax, pollIntervalMs: Self.pollIntervalMs, log: log)
         marks = Array(repeating: 0, count: ledger.shardCount)
-        consumer = ledger.registerLogConsumer(name: "search", recordsMax: holdRecordsMax)
         // Hold everything (within the bound) until each shard's view says where the tail starts.
-        for shard in 0..<ledger.shardCount { consumer.advance(shard: shard, from: 1) }
+        for shard in 0..<ledger.shardCount { loop.consumer.advance(shard: shard, from: 1) }
     }
 
     /// True once every shard's view was read: searches before that would miss members.
     public var isReady: Bool { ready.load(ordering: .acquiring) }
     /// Shard views read again after a gap in a log, and failed reads (retried), since start.
     public var viewsReread: UInt64 { rereads.load(ordering: .relaxed) }
-    public var readFailures: UInt64 { failures.load(ordering: .relaxed) }
+    public var readFailures: UInt64 { loop.readFailures }
 
+    /// Reads the views first (again a second later while one cannot be read), then tails the logs.
     public func start() {
-        let thread = Thread { [self] in
-            var loaded = false
-            while !stopping.load(ordering: .relaxed) {
-                if !loaded {
-                    loaded = loadViews()
-                    if loaded { ready.store(true, ordering: .releasing) } else { usleep(1_000_000) }
-                    continue
-                }
-                if !indexOnce() { usleep(UInt32(Self.pollIntervalMs * 1000)) }
+        loop.start { [self] in
+            guard loaded else {
+                loaded = loadViews()
+                if loaded { ready.store(true, ordering: .releasing) }
+                return loaded ? .now : .after(milliseconds: 1_000)
             }
-            finished.signal()
+            return indexOnce() ? .now : .poll
         }
-        thread.name = "member-search"
-        thread.start()
     }
 
-    public func stop() {
-        stopping.store(true, ordering: .relaxed)
-        finished.wait()
-    }
+    public func stop() { loop.stop() }
 
     /// Reads every shard's view into the index; false when one could not be read (logged, retried).
     @discardableResult
     public func loadViews() -> Bool {
         for shard in 0..<ledger.shardCount {
             do throws(LedgerError) { try loadView(shard: shard) } catch {
-                failures.add(1, ordering: .relaxed)
-                log("member search: shard \(shard): cannot read its checkpoint view: \(error)")
+                loop.failed("member search: shard \(shard): cannot read its checkpoint view: \(error)")
                 return false
             }
         }
@@ -83,7 +71,7 @@ public final class MemberSearchIndexer: @unchecked Sendable {
         let last = try Self.load(
             shard: shard, directory: ledger.directory, configuration: ledger.configuration, into: index)
         marks[shard] = last
-        consumer.advance(shard: shard, from: last + 1)
+        loop.consumer.advance(shard: shard, from: last + 1)
     }
 
     /// Reads one shard of `directory` as a checkpoint view into `index` (members and their cards); returns the
@@ -105,14 +93,14 @@ public final class MemberSearchIndexer: @unchecked Sendable {
     public func indexOnce() -> Bool {
         var more = false
         let decider = ledger.configuration.decider
-        for shard in tails.indices {
+        for shard in loop.tails.indices {
             do throws(LedgerError) {
-                let batch = try tails[shard].memberFacts(
+                let batch = try loop.tails[shard].memberFacts(
                     after: marks[shard], recordsMax: Self.recordsPerReadMax, decider: decider)
                 if batch.gap.recordsSkipped > 0 {
                     // Records deleted before they were read: the view has what they did.
                     rereads.add(1, ordering: .relaxed)
-                    log("member search: shard \(shard): \(batch.gap.recordsSkipped) log records were dropped before they were read; reading its view again")
+                    loop.note("member search: shard \(shard): \(batch.gap.recordsSkipped) log records were dropped before they were read; reading its view again")
                     try loadView(shard: shard)
                     more = true
                     continue
@@ -120,10 +108,9 @@ public final class MemberSearchIndexer: @unchecked Sendable {
                 for fact in batch.facts { apply(fact) }
                 if batch.lastSequence - marks[shard] >= UInt64(Self.recordsPerReadMax) { more = true }
                 marks[shard] = batch.lastSequence
-                consumer.advance(shard: shard, from: batch.lastSequence + 1)
+                loop.consumer.advance(shard: shard, from: batch.lastSequence + 1)
             } catch {
-                failures.add(1, ordering: .relaxed)
-                log("member search: shard \(shard): cannot read the log: \(error)")
+                loop.failed("member search: shard \(shard): cannot read the log: \(error)")
             }
         }
         return more

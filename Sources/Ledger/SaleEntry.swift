@@ -9,6 +9,12 @@ public struct SaleEntry: Sendable, Equatable {
         case refund = 3
         case purchaseReversal = 4
         case paymentReversal = 5
+        /// Not a sale: a lot expiry sweep expired a member's value (`spent` holds what expired; no terminal,
+        /// merchant or amount). Kept so the credit-conversion report can say what expired per day.
+        case expiry = 6
+
+        /// True for the kinds that are sales (every kind but `expiry`): the sales, items and segments reports.
+        public var isSale: Bool { self != .expiry }
 
         /// The name the reports print.
         public var name: String {
@@ -18,6 +24,7 @@ public struct SaleEntry: Sendable, Equatable {
             case .refund: "refund"
             case .purchaseReversal: "purchase-reversal"
             case .paymentReversal: "payment-reversal"
+            case .expiry: "expiry"
             }
         }
     }
@@ -117,12 +124,14 @@ public struct SaleEntry: Sendable, Equatable {
 }
 
 extension SaleEntry {
-    /// The entry an approved record with a sale makes; nil for every other record. `original` finds the amount and
-    /// kind of the sale a reversal undoes (nil: not known to the store).
+    /// The entry an approved record with a sale makes, or a lot expiry sweep that expired something; nil for every
+    /// other record. `original` finds the amount and kind of the sale a reversal undoes (nil: not known to the
+    /// store).
     static func from(
         _ body: WALRecord.Body, shard: Int, sequence: UInt64, original: (IdempotencyKey) -> (Kind, Int64)?
     ) -> SaleEntry? {
         let command = body.command
+        if command.kind == .expireLots { return expiry(body, shard: shard, sequence: sequence) }
         guard let sale = body.sale, body.status.isApproval else { return nil }
         var entry = SaleEntry(
             timeMs: body.timeMs, shard: UInt16(shard), sequence: sequence, kind: .purchase, key: command.key,
@@ -152,5 +161,19 @@ extension SaleEntry {
             return nil
         }
         return entry
+    }
+}
+
+extension SaleEntry {
+    /// A sweep record's expiry: its recorded "balance" is what it expired (ShardState+Expiry.applySweep); a live
+    /// sweep names the member's first card, an older record nobody (zero key). Nil when nothing expired.
+    static func expiry(_ body: WALRecord.Body, shard: Int, sequence: UInt64) -> SaleEntry? {
+        let expired = body.balanceAfter
+        guard body.status.isApproval, expired.points > 0 || expired.credit > 0 else { return nil }
+        let command = body.command
+        return SaleEntry(
+            timeMs: body.timeMs, shard: UInt16(shard), sequence: sequence, kind: .expiry, key: command.key,
+            member: body.member ?? command.cardHash, masked: command.masked, terminal: SaleCode(high: 0, low: 0),
+            merchant: MerchantName(high: 0, low: 0), amountMinor: 0, earned: .zero, spent: expired)
     }
 }

@@ -11,13 +11,10 @@ public final class SalesIndexer: @unchecked Sendable {
     public static let pollIntervalMs = 200
 
     public let store: SalesStore
-    private let tails: [LogTail]
-    public let consumer: LogConsumer
+    /// The tails, the log consumer "sales" and the thread.
+    public let loop: LogConsumerLoop
+    public var consumer: LogConsumer { loop.consumer }
     private let nowMs: @Sendable () -> Int64
-    private let log: @Sendable (String) -> Void
-    private let stopping = Atomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
-    private let failures = Atomic<UInt64>(0)
     private let recordsRead = Atomic<UInt64>(0)
     private var lastRetentionMs: Int64 = 0
 
@@ -27,79 +24,114 @@ public final class SalesIndexer: @unchecked Sendable {
     ) {
         precondition(store.shardCount == ledger.shardCount, "one mark per shard")
         self.store = store
-        tails = (0..<ledger.shardCount).map { LogTail(root: root, shard: $0) }
-        consumer = ledger.registerLogConsumer(name: "sales", recordsMax: holdRecordsMax)
+        loop = LogConsumerLoop(
+            name: "sales", threadName: "sales-indexer", root: root, ledger: ledger, holdRecordsMax: holdRecordsMax,
+            pollIntervalMs: Self.pollIntervalMs, log: log)
         self.nowMs = nowMs
-        self.log = log
         for shard in 0..<ledger.shardCount { consumer.advance(shard: shard, from: store.indexedSequences[shard] + 1) }
     }
 
     /// Read failures since start (retried every poll) and log records read.
-    public var readFailures: UInt64 { failures.load(ordering: .relaxed) }
+    public var readFailures: UInt64 { loop.readFailures }
     public var recordsIndexed: UInt64 { recordsRead.load(ordering: .relaxed) }
 
-    public func start() {
-        let thread = Thread { [self] in
-            while !stopping.load(ordering: .relaxed) {
-                if !indexOnce() { usleep(UInt32(Self.pollIntervalMs * 1000)) }
-            }
-            finished.signal()
-        }
-        thread.name = "sales-indexer"
-        thread.start()
-    }
+    public func start() { loop.start { [self] in indexOnce() ? .now : .poll } }
 
-    public func stop() {
-        stopping.store(true, ordering: .relaxed)
-        finished.wait()
-    }
+    public func stop() { loop.stop() }
 
     /// One step over every shard, then the retention check (once a minute); true when a shard had more records
     /// than one read takes.
     @discardableResult
     public func indexOnce() -> Bool {
         var moved = false
-        for shard in tails.indices {
-            let after = store.indexedSequences[shard]
+        for shard in loop.tails.indices {
             do {
-                var gap = LogTail.Gap(recordsSkipped: 0, recordsUnreadable: 0)
-                let entries = try tails[shard].read(after: after, limit: Self.recordsPerReadMax, gap: &gap)
-                var last = entries.last?.sequence ?? after
-                if entries.isEmpty && gap.recordsSkipped > 0 { last = after + gap.recordsSkipped }
-                guard last > after else { continue }
-                var sales: [(SaleEntry, [SaleLine])] = []
-                // Sales of this read, for a reversal in the same read (the store learns them when appended).
-                var fresh: [IdempotencyKey: (SaleEntry.Kind, Int64)] = [:]
-                for entry in entries {
-                    guard
-                        let sale = SaleEntry.from(
-                            entry.body, shard: shard, sequence: entry.sequence,
-                            original: { fresh[$0] ?? store.original($0) })
-                    else { continue }
-                    if sale.kind == .purchase || sale.kind == .payment { fresh[sale.key] = (sale.kind, sale.amountMinor) }
-                    sales.append((sale, entry.body.sale?.lines ?? []))
-                }
-                let skipped = gap.recordsSkipped + gap.recordsUnreadable
-                try store.append(shard: shard, sales, through: last, skipped: skipped)
-                consumer.advance(shard: shard, from: last + 1)
-                recordsRead.add(UInt64(entries.count), ordering: .relaxed)
-                if last - after >= UInt64(Self.recordsPerReadMax) { moved = true }
-                if skipped > 0 {
-                    log("sales: \(skipped) records of shard \(shard)'s log were not indexed (deleted past sales.logRecordsHeldMax, or unreadable): the sales store has a gap")
+                let step = try Self.index(shard: shard, tail: loop.tails[shard], into: store)
+                consumer.advance(shard: shard, from: step.last + 1)
+                recordsRead.add(step.records, ordering: .relaxed)
+                moved = moved || step.isFull
+                if step.skipped > 0 {
+                    loop.note("sales: \(step.skipped) records of shard \(shard)'s log were not indexed (deleted past sales.logRecordsHeldMax, or unreadable): the sales store has a gap")
                 }
             } catch {
-                failures.add(1, ordering: .relaxed)
-                log("sales: shard \(shard): cannot index the log: \(error)")
+                loop.failed("sales: shard \(shard): cannot index the log: \(error)")
             }
         }
         let now = nowMs()
         if now - lastRetentionMs >= 60_000 {
             lastRetentionMs = now
-            do { try store.dropExpired(nowMs: now) } catch {
-                failures.add(1, ordering: .relaxed)
-                log("sales: retention: \(error)")
-            }
+            do { try store.dropExpired(nowMs: now) } catch { loop.failed("sales: retention: \(error)") }
         }
         return moved
+    }
+
+    /// What one read of a shard's log did.
+    struct Step {
+        /// The last sequence now indexed, records read, records never seen, and whether the read was full.
+        var last: UInt64
+        var records: UInt64
+        var skipped: UInt64
+        var isFull: Bool
+    }
+
+    /// Reads up to `recordsPerReadMax` records of `shard`'s log after what `store` has and appends their sales.
+    /// A reversal, and a refund of the whole amount, take the original's basket lines, so the items report nets
+    /// them out (a partial refund does not say which goods came back: it changes no item figure).
+    static func index(shard: Int, tail: LogTail, into store: SalesStore) throws(LedgerError) -> Step {
+        let after = store.indexedSequences[shard]
+        var gap = LogTail.Gap(recordsSkipped: 0, recordsUnreadable: 0)
+        let entries = try tail.read(after: after, limit: recordsPerReadMax, gap: &gap)
+        var last = entries.last?.sequence ?? after
+        if entries.isEmpty && gap.recordsSkipped > 0 { last = after + gap.recordsSkipped }
+        let skipped = gap.recordsSkipped + gap.recordsUnreadable
+        guard last > after else { return Step(last: after, records: 0, skipped: 0, isFull: false) }
+        var sales: [(SaleEntry, [SaleLine])] = []
+        var names: [[IdempotencyKey]] = []
+        // Sales of this read, for a reversal in the same read (the store learns them when appended).
+        var fresh: [IdempotencyKey: (kind: SaleEntry.Kind, amountMinor: Int64, lines: [SaleLine])] = [:]
+        for entry in entries {
+            guard
+                let sale = SaleEntry.from(
+                    entry.body, shard: shard, sequence: entry.sequence,
+                    original: { key in fresh[key].map { ($0.kind, $0.amountMinor) } ?? store.original(key) })
+            else { continue }
+            var lines = entry.body.sale?.lines ?? []
+            let command = entry.body.command
+            // A refund may name its original by the retrieval reference, a reversal by the terminal reference.
+            let otherNames = [command.reference, command.terminalReference].filter { $0 != .zero }
+            if sale.kind == .purchase || sale.kind == .payment {
+                for name in [sale.key] + otherNames { fresh[name] = (sale.kind, sale.amountMinor, lines) }
+            }
+            if lines.isEmpty && sale.kind != .purchase && sale.kind != .payment && sale.kind != .expiry {
+                // A reversal, or a refund of the whole amount (a refund carries no basket of its own).
+                let originalKey = command.originalKey
+                let known = fresh[originalKey].map { ($0.kind, $0.amountMinor) } ?? store.original(originalKey)
+                if sale.kind != .refund || known?.1 == -sale.amountMinor {
+                    if let fromRead = fresh[originalKey] { lines = fromRead.lines } else { lines = try store.originalLines(originalKey) }
+                }
+            }
+            sales.append((sale, lines))
+            names.append(otherNames)
+        }
+        try store.append(shard: shard, sales, through: last, skipped: skipped, names: names)
+        return Step(
+            last: last, records: UInt64(entries.count), skipped: skipped,
+            isFull: last - after >= UInt64(recordsPerReadMax))
+    }
+
+    /// Brings the store of a directory no switch serves up to the end of every shard's durable log (the CLI, before
+    /// a report): reads until a read is not full. Bounded: at most the log's records, `recordsPerReadMax` a read.
+    /// Returns the records read.
+    public static func catchUp(root: String, store: SalesStore) throws(LedgerError) -> UInt64 {
+        var records: UInt64 = 0
+        for shard in 0..<store.shardCount {
+            let tail = LogTail(root: root, shard: shard)
+            while true {
+                let step = try index(shard: shard, tail: tail, into: store)
+                records += step.records
+                if !step.isFull { break }
+            }
+        }
+        return records
     }
 }

@@ -20,6 +20,11 @@ extension SalesStore {
         }
         for day in found where day > mark.day { try removePair(day) }
         let kept = found.filter { $0 <= mark.day }.sorted()
+        if kept.isEmpty && mark.sales == 0 && mark.lines == 0 {
+            // Records indexed, none with a sale yet: only the shards' marks to keep.
+            adoptMarks(mark.marks)
+            return
+        }
         guard kept.last == mark.day else {
             throw .damagedLog(file: directory, offset: 0, reason: "the sales progress mark names a file that is gone")
         }

@@ -48,18 +48,48 @@ public final class SalesStore: @unchecked Sendable {
     private var linesCount: UInt64 = 0
     private var indexedThrough: [UInt64]
     private var counts = Counters()
+    /// A recent sale as a reversal needs it: its kind, amount and where its basket lines are.
+    struct Original {
+        var kind: SaleEntry.Kind
+        var amountMinor: Int64
+        var day: Int64
+        var firstLine: UInt64
+        var lineCount: UInt8
+    }
+
     /// Recent sales by key, for reversals: bounded by `originalsMax`, the oldest forgotten first.
-    private var originals: [IdempotencyKey: (SaleEntry.Kind, Int64)] = [:]
+    private var originals: [IdempotencyKey: Original] = [:]
     private var originalOrder: [IdempotencyKey] = []
     private var originalNext = 0
+
+    /// False for a reader beside a serving switch: it never cuts, removes or writes a file.
+    let isWriter: Bool
 
     public init(root: String, shardCount: Int, limits: Limits) throws(LedgerError) {
         directory = root + "/sales"
         self.shardCount = shardCount
         self.limits = limits
+        isWriter = true
         indexedThrough = Array(repeating: 0, count: shardCount)
         if !FileIO.exists(directory) { try FileIO.makeDirectory(directory) }
         try open()
+    }
+
+    /// The store of a directory another process (a serving switch) writes: only what its mark covers is read, and
+    /// nothing is cut, removed or written. A store never made reads as empty.
+    public init(readingBeside root: String, shardCount: Int) throws(LedgerError) {
+        directory = root + "/sales"
+        self.shardCount = shardCount
+        limits = Limits(retentionDays: 36_500, originalsMax: 1)
+        isWriter = false
+        indexedThrough = Array(repeating: 0, count: shardCount)
+        guard FileIO.exists(directory), let mark = try readMark() else { return }
+        let names = try FileIO.listDirectory(directory)
+        let found = names.filter { $0.hasSuffix(".sales") }.compactMap { Int64($0.dropLast(6)) }
+        days = found.filter { $0 <= mark.day }.sorted()
+        salesCount = mark.sales
+        linesCount = mark.lines
+        indexedThrough = mark.marks
     }
 
     deinit {
@@ -76,16 +106,19 @@ public final class SalesStore: @unchecked Sendable {
     // MARK: Writing
 
     /// Appends one shard's sales through log sequence `through` (`skipped`: records it never saw), syncs and
-    /// writes the mark. Entries' `firstLine` and `lineCount` are set here.
+    /// writes the mark. Entries' `firstLine` and `lineCount` are set here. `names[i]`: other names a reversal or
+    /// refund may give sale `i` by (its retrieval and terminal references), remembered beside its key.
     public func append(
-        shard: Int, _ sales: [(SaleEntry, [SaleLine])], through: UInt64, skipped: UInt64
+        shard: Int, _ sales: [(SaleEntry, [SaleLine])], through: UInt64, skipped: UInt64,
+        names: [[IdempotencyKey]] = []
     ) throws(LedgerError) {
+        precondition(isWriter, "a reader beside a serving switch never writes")
         precondition(through >= indexedThrough[shard], "the log is indexed in order")
         var salesBytes: [UInt8] = []
         var lineBytes: [UInt8] = []
         var newSales = salesCount
         var newLines = linesCount
-        for (sale, lines) in sales {
+        for (index, (sale, lines)) in sales.enumerated() {
             let day = sale.timeMs / 86_400_000
             if days.isEmpty || (day > days.last! && newSales > 0) {
                 try flush(salesBytes, lineBytes)
@@ -102,7 +135,7 @@ public final class SalesStore: @unchecked Sendable {
             for line in lines { appendBytes(&lineBytes, SaleEntry.lineBytes) { SaleEntry.encode(line, at: $0) } }
             newSales += 1
             newLines += UInt64(lines.count)
-            remember(entry)
+            remember(entry, day: days.last!, names: index < names.count ? names[index] : [])
         }
         try flush(salesBytes, lineBytes)
         var marks = indexedThrough
@@ -157,23 +190,55 @@ public final class SalesStore: @unchecked Sendable {
         lock.withLock { days.append(day) }
     }
 
-    private func remember(_ entry: SaleEntry) {
+    /// Remembers a purchase or payment under its key and `names` (each name takes one of the `originalsMax`
+    /// places). After a restart the newest pair's sales are known by their keys only.
+    private func remember(_ entry: SaleEntry, day: Int64, names: [IdempotencyKey] = []) {
         guard entry.kind == .purchase || entry.kind == .payment else { return }
-        if originalOrder.count < limits.originalsMax {
-            originalOrder.append(entry.key)
-        } else {
-            originals[originalOrder[originalNext]] = nil
-            originalOrder[originalNext] = entry.key
-            originalNext = (originalNext + 1) % limits.originalsMax
+        let original = Original(
+            kind: entry.kind, amountMinor: entry.amountMinor, day: day, firstLine: entry.firstLine,
+            lineCount: entry.lineCount)
+        for name in [entry.key] + names where name != .zero {
+            if originalOrder.count < limits.originalsMax {
+                originalOrder.append(name)
+            } else {
+                originals[originalOrder[originalNext]] = nil
+                originalOrder[originalNext] = name
+                originalNext = (originalNext + 1) % limits.originalsMax
+            }
+            originals[name] = original
         }
-        originals[entry.key] = (entry.kind, entry.amountMinor)
     }
 
     /// The kind and amount of a recent sale by its key (nil: not among the `originalsMax` newest).
-    func original(_ key: IdempotencyKey) -> (SaleEntry.Kind, Int64)? { originals[key] }
+    func original(_ key: IdempotencyKey) -> (SaleEntry.Kind, Int64)? {
+        originals[key].map { ($0.kind, $0.amountMinor) }
+    }
+
+    /// The basket lines of a recent sale by its key, read back from its items file (writer thread): a reversal
+    /// takes them, so the items report nets it out. Empty when the sale is not known or its pair is gone.
+    func originalLines(_ key: IdempotencyKey) throws(LedgerError) -> [SaleLine] {
+        guard let original = originals[key], original.lineCount > 0, days.contains(original.day) else { return [] }
+        let itemsPath = path(original.day, "items")
+        let file = try FileIO.openFile(itemsPath, flags: O_RDONLY)
+        defer { FileIO.closeFile(file) }
+        var probe = SaleEntry(
+            timeMs: 0, shard: 0, sequence: 0, kind: original.kind, key: key, member: CardHash(high: 0, low: 0),
+            masked: MaskedCard(packed: 0), terminal: .none, merchant: .none, amountMinor: 0, earned: .zero,
+            spent: .zero)
+        probe.firstLine = original.firstLine
+        probe.lineCount = original.lineCount
+        do {
+            return try readLines(file, itemsPath, probe)
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            preconditionFailure("reading lines throws only LedgerError")
+        }
+    }
 
     /// Drops the pairs whose every sale is older than `retentionDays` (the next pair starts before the cut).
     public func dropExpired(nowMs: Int64) throws(LedgerError) {
+        precondition(isWriter, "a reader beside a serving switch never removes")
         let cutDay = nowMs / 86_400_000 - Int64(limits.retentionDays)
         while days.count >= 2 && days[1] <= cutDay {
             let day = days[0]
@@ -205,11 +270,17 @@ public final class SalesStore: @unchecked Sendable {
         indexedThrough = marks
     }
 
+    /// At open, before any pair was begun: the shards' marks alone.
+    func adoptMarks(_ marks: [UInt64]) {
+        precondition(days.isEmpty && marks.count == shardCount, "marks without pairs")
+        indexedThrough = marks
+    }
+
     /// At open: the newest pair's purchases and payments, so a reversal soon after a restart finds its original.
     func rememberNewest() throws(LedgerError) {
         guard let day = days.last else { return }
         do {
-            try readPair(day, sales: salesCount, lines: linesCount) { entry, _ in remember(entry) }
+            try readPair(day, sales: salesCount, lines: linesCount) { entry, _ in remember(entry, day: day) }
         } catch let error as LedgerError {
             throw error
         } catch {

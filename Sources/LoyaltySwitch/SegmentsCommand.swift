@@ -15,9 +15,10 @@ enum SegmentsCommand {
         One row per member with a purchase in [from, to) (RFC 3339 times or dates, UTC; default: the
         segments.windowDays before now): recency, frequency, monetary, their 1-5 quintile scores, the segment, the
         VIP flag (top N by monetary or monetary >= X), tier and masked first card (docs/segments.md). --source
-        (default segments.source of --config, else sales) names where purchases come from; lifetimeFigures is an
-        approximation from each member's lifetime counts (tests, demonstrations). Tier and card come from each
-        shard's checkpoint view, read-only. Exit 0 when written, 1 when DIR cannot be read, 2 on a usage error.
+        (default segments.source of --config, else sales) names where purchases come from: the sales store
+        (DIR/sales; with the switch stopped it is first caught up from the log, while served it is read as the
+        switch last marked it), or lifetimeFigures, an approximation from each member's lifetime counts (tests,
+        demonstrations). Tier and card come from each shard's checkpoint view, read-only. Exit 0 when written, 1 when DIR cannot be read, 2 on a usage error.
         """
 
     static func run(_ arguments: [String]) -> Int32 {
@@ -55,10 +56,6 @@ enum SegmentsCommand {
         } catch {
             return usageError(error.description)
         }
-        guard settings.source == .lifetimeFigures else {
-            printError("report segments: the sales store (segments.source sales) is not in this build; --source lifetimeFigures gives the approximation from lifetime figures")
-            return 1
-        }
         return write(query, directory: directory, rules: configuration.rules, settings: settings, out: options.values["out"])
     }
 
@@ -78,19 +75,26 @@ enum SegmentsCommand {
             printError("report segments: \(error)")
             return 1
         }
-        let descriptor = out.map { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) } ?? 1
-        guard descriptor >= 0 else {
-            printError("report segments: cannot open \(out ?? ""): \(String(cString: strerror(errno)))")
-            return 1
+        guard let output = CSVOutput(path: out, label: "report segments") else { return 1 }
+        let source: any MemberActivitySource
+        if settings.source == .sales {
+            do {
+                let opened = try SalesStore.openForReport(root: directory)
+                if let read = opened.recordsRead {
+                    printError("report segments: the sales store caught up from the log (\(read) records read)")
+                }
+                source = opened.store
+            } catch {
+                printError("report segments: \(error)")
+                return 1
+            }
+        } else {
+            source = LifetimeFiguresActivity(index: index)
         }
-        defer { if out != nil { close(descriptor) } }
-        var csv = CSVWriter { chunk throws(ReportError) in
-            let failure = chunk.withUnsafeBytes { ReportCommand.writeAll($0, to: descriptor) }
-            if let failure { throw .unreadable("cannot write the output: " + failure) }
-        }
+        var csv = output.writer()
         do throws(ReportError) {
             try SegmentsReport.write(
-                query, source: LifetimeFiguresActivity(index: index), membersMax: settings.membersMax,
+                query, source: source, membersMax: settings.membersMax,
                 member: { id in index.row(id).map { ($0.tier, $0.firstCard) } },
                 context: AdminReports.context(rules: rules, access: nil), to: &csv)
             printError("report segments: \(csv.rowCount - 1) rows (source \(settings.source.rawValue))")

@@ -13,7 +13,7 @@ let usage = """
       audit      audit verify: recompute the audit trail's hash chain (audit --help)
       lottery    lottery verify: re-run every recorded lottery draw from the audit trail (lottery --help)
       import     import members: members from a CSV file, with the switch stopped (import --help)
-      report     a report as CSV (members, cards, tiers, breakage, settlement...), also while served (report --help)
+      report     a report as CSV (members, cards, tiers, breakage, settlement, sales, items...), also while served (report --help)
 
     Run `loyalty-switch COMMAND --help` for a command's options.
     """
@@ -29,6 +29,8 @@ case "admin": status = AdminCommand.run(Array(arguments.dropFirst()))
 case "audit": status = AuditCommand.run(Array(arguments.dropFirst()))
 case "lottery": status = LotteryCommand.run(Array(arguments.dropFirst()))
 case "import": status = ImportCommand.run(Array(arguments.dropFirst()))
+case "report" where SalesReportCommand.handles(arguments.dropFirst().first):
+    status = SalesReportCommand.run(Array(arguments.dropFirst()))
 case "report": status = ReportCommand.run(Array(arguments.dropFirst()))
 case "--help", "-h", "help":
     print(usage)

@@ -59,6 +59,7 @@ enum AdminAPI {
         router.add(.post, "/v1/imports/members", streaming: ImportMembersHandler(gate: gate, door: door, imports: imports))
         router.add(.get, "/v1/imports/{id}", ImportStatusHandler(gate: gate, imports: imports))
         router.add(.get, "/v1/reports/segments.csv", SegmentsReportHandler(gate: gate, metrics: metrics, ledger: ledger))
+        SalesReportHandler.register(in: router, gate: gate, metrics: metrics, ledger: ledger)
         router.add(.get, "/v1/reports/{name}", ReportHandler(gate: gate, ledger: ledger))
         return router
     }
@@ -102,6 +103,7 @@ final class HealthHandler: HTTPHandler {
             json.member("status", "ok")
             if let notifier = metrics.notifier.withLock({ $0 }) { NotificationsAPI.writeHealth(notifier, outbox: metrics.outbox.withLock { $0 }, &json) }
             if let history = metrics.history.withLock({ $0 }) { SwitchServer.writeHistoryHealth(history, &json) }
+            if let sales = metrics.sales.withLock({ $0 }) { SwitchServer.writeSalesHealth(sales, &json) }
             if let backups = metrics.backups.withLock({ $0 }) { SwitchServer.writeBackupHealth(backups, &json) }
             json.endObject()
         }

@@ -1817,10 +1817,244 @@ extension AdminAPIDocument {
         }
       }
     },
+    "/v1/reports/sales.csv": {
+      "get": {
+        "operationId": "getSalesReport",
+        "summary": "The sales report as CSV (roles admin, operator, auditor, merchant: its own merchants' rows): one row per approved purchase, payment, refund and reversal in [from, to): time, masked card, member_id, terminal, merchant, kind, amount_minor (negative for a refund or reversal), points and credit earned and spent (negative when taken or given back), basket_lines. Read from the sales store (DATA/sales/, docs/sales.md), which the switch fills from its log (at most ~0.2 s behind), on a thread of its own, never from a serving shard; streamed like the other reports (at most 2 sales reports at once, 503 with Retry-After beyond; a report failing midway closes the connection before the last chunk). Card numbers are masked (first 6 and last 4 digits). 404 while the sales store is off (`sales` null or `enabled` false).",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "from",
+            "in": "query",
+            "required": false,
+            "description": "Window start (inclusive), an RFC 3339 time or a date (midnight UTC); default: the oldest sale the store keeps.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "to",
+            "in": "query",
+            "required": false,
+            "description": "Window end (exclusive), an RFC 3339 time or a date (midnight UTC); default: now. Must be after `from`.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "merchant",
+            "in": "query",
+            "required": false,
+            "description": "A merchant id (field 42): only its rows. A merchant user may name only its own merchants (403 otherwise) and gets them without it.",
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The rows under the header row, streamed with chunked transfer encoding.",
+            "headers": {
+              "X-Report-As-Of": {
+                "description": "RFC 3339 UTC time at which the report began.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "text/csv": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
+    },
+    "/v1/reports/items.csv": {
+      "get": {
+        "operationId": "getItemsReport",
+        "summary": "The goods sales statistics as CSV (roles admin, operator, auditor, merchant: its own merchants' rows): per UTC day, merchant, SKU and category of the baskets terminals sent (field 48): quantity, amount_minor and sales; a reversal and a refund of the whole amount take the original's lines away, a partial refund changes no item figure. Read from the sales store (DATA/sales/, docs/sales.md), which the switch fills from its log (at most ~0.2 s behind), on a thread of its own, never from a serving shard; streamed like the other reports (at most 2 sales reports at once, 503 with Retry-After beyond; a report failing midway closes the connection before the last chunk). Card numbers are masked (first 6 and last 4 digits). 404 while the sales store is off (`sales` null or `enabled` false).",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "from",
+            "in": "query",
+            "required": false,
+            "description": "Window start (inclusive), an RFC 3339 time or a date (midnight UTC); default: the oldest sale the store keeps.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "to",
+            "in": "query",
+            "required": false,
+            "description": "Window end (exclusive), an RFC 3339 time or a date (midnight UTC); default: now. Must be after `from`.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "merchant",
+            "in": "query",
+            "required": false,
+            "description": "A merchant id (field 42): only its rows. A merchant user may name only its own merchants (403 otherwise) and gets them without it.",
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The rows under the header row, streamed with chunked transfer encoding.",
+            "headers": {
+              "X-Report-As-Of": {
+                "description": "RFC 3339 UTC time at which the report began.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "text/csv": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
+    },
+    "/v1/reports/credit-conversion.csv": {
+      "get": {
+        "operationId": "getCreditConversionReport",
+        "summary": "The credit conversion report as CSV (roles admin, operator, auditor; not a merchant user: 403): per UTC day, store credit issued by sales, spent in payments, expired by the lot sweep, and outstanding at the day's end, counted back from the members' credit in the checkpoint views (the newest day equals the books; docs/sales.md says when an earlier day can differ). 503 when the sales store does not catch up with the books within 5 s. Read from the sales store (DATA/sales/, docs/sales.md), which the switch fills from its log (at most ~0.2 s behind), on a thread of its own, never from a serving shard; streamed like the other reports (at most 2 sales reports at once, 503 with Retry-After beyond; a report failing midway closes the connection before the last chunk). Card numbers are masked (first 6 and last 4 digits). 404 while the sales store is off (`sales` null or `enabled` false).",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "from",
+            "in": "query",
+            "required": false,
+            "description": "Window start (inclusive), an RFC 3339 time or a date (midnight UTC); default: the oldest sale the store keeps.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "to",
+            "in": "query",
+            "required": false,
+            "description": "Window end (exclusive), an RFC 3339 time or a date (midnight UTC); default: now. Must be after `from`.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "merchant",
+            "in": "query",
+            "required": false,
+            "description": "Refused with 400: credit is the club's, not a merchant's.",
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The rows under the header row, streamed with chunked transfer encoding.",
+            "headers": {
+              "X-Report-As-Of": {
+                "description": "RFC 3339 UTC time at which the report began.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "text/csv": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
+    },
     "/v1/reports/{name}": {
       "get": {
         "operationId": "getReport",
-        "summary": "A report as CSV (RFC 4180, UTF-8, a header row, CRLF row ends), streamed with chunked transfer encoding while it is made. Read read-only from each shard's newest checkpoint and the log after it, never from the serving shards (authorizations are not stalled); `X-Report-As-Of` names the moment reading began: every record durable by then is in it. Card numbers are masked (first 6 and last 4 digits). `members`, `cards-issued`, `lost-cards`, `tiers` and `breakage` describe the books at one moment (no `from`/`to`, no merchants); `settlement` may be kept to one `merchant`. A `merchant` user reads `settlement` only, its own merchants' rows (403 for another merchant or another report). `sales`, `items`, `credit-conversion` and `segments` are not built yet (404 saying so). At most 2 reports are made at once (503 with Retry-After beyond). A report that fails midway closes the connection before the last chunk, so a cut answer never looks complete.",
+        "summary": "A report as CSV (RFC 4180, UTF-8, a header row, CRLF row ends), streamed with chunked transfer encoding while it is made. Read read-only from each shard's newest checkpoint and the log after it, never from the serving shards (authorizations are not stalled); `X-Report-As-Of` names the moment reading began: every record durable by then is in it. Card numbers are masked (first 6 and last 4 digits). `members`, `cards-issued`, `lost-cards`, `tiers` and `breakage` describe the books at one moment (no `from`/`to`, no merchants); `settlement` may be kept to one `merchant`. A `merchant` user reads `settlement` only, its own merchants' rows (403 for another merchant or another report). `sales`, `items`, `credit-conversion` and `segments` have routes of their own (above). At most 2 reports are made at once (503 with Retry-After beyond). A report that fails midway closes the connection before the last chunk, so a cut answer never looks complete.",
         "security": [
           {
             "bearer": []
@@ -1857,7 +2091,7 @@ extension AdminAPIDocument {
             "name": "from",
             "in": "query",
             "required": false,
-            "description": "Reserved for reports over time (sales, credit-conversion; not built yet): refused with 400 by the reports built.",
+            "description": "Refused with 400: these reports show the books at one moment (the sales store's reports, above, take a window).",
             "schema": {
               "type": "string"
             }

@@ -58,6 +58,8 @@ final class AdminMetrics: Sendable {
     /// The member search's indexer (nil while `search` is off) and what the segments report reads.
     let search = Mutex<MemberSearchIndexer?>(nil)
     let segments = Mutex<SegmentsSetup?>(nil)
+    /// The sales store's indexer (nil while `sales` is off).
+    let sales = Mutex<SalesIndexer?>(nil)
     /// The scheduled backups (nil while `backup` is not configured).
     let backups = Mutex<BackupSchedule?>(nil)
     /// The hold of a standby's uncopied log (nil while `standby` is not configured).
@@ -80,6 +82,7 @@ final class AdminMetrics: Sendable {
         writeNotifications(&text)
         writeHistory(&text)
         writeSearch(&text)
+        writeSales(&text)
         writeBackups(&text)
         return text.bytes
     }

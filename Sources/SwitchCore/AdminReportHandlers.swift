@@ -144,7 +144,7 @@ final class ReportStream: Sendable {
         }
     }
 
-    private func send(_ chunk: borrowing [UInt8]) throws(ReportError) {
+    func send(_ chunk: borrowing [UInt8]) throws(ReportError) {
         try waitForRoom()
         state.withLock { $0.chunksInFlight += 1 }
         let bytes = copy chunk
@@ -186,7 +186,7 @@ final class ReportStream: Sendable {
 
     /// Ends the answer: the last chunk, or a problem when nothing was sent yet (else the connection is closed, so
     /// the client sees a cut answer rather than a complete-looking one).
-    private func finish(problem: HTTPProblem?) {
+    func finish(problem: HTTPProblem?) {
         responder.answer { [self] responder in
             let started = state.withLock { $0.started }
             switch (started, problem) {

@@ -60,6 +60,7 @@ extension SwitchConfiguration {
         }
         if reader.isNull("search") { search = nil } else if let object = try reader.child("search") { search = try Self.search(object) }
         if let object = try reader.child("segments") { segments = try Self.segments(object) }
+        if reader.isNull("sales") { sales = nil } else if let object = try reader.child("sales") { sales = try Self.sales(object) }
         if !reader.isNull("backup"), let object = try reader.child("backup") { backup = try Self.backup(object) }
         if let object = try reader.child("standby") { standby = try Self.standby(object) }
         try reader.rejectUnknownKeys()

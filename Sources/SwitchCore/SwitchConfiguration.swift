@@ -163,6 +163,8 @@ public struct SwitchConfiguration: Sendable {
     /// The member search (specs/configuration.md, `search`); nil: off. RFM and VIPs (`segments`).
     public var search: SearchConfiguration? = SearchConfiguration()
     public var segments = SegmentsConfiguration()
+    /// The sales store (specs/configuration.md, `sales`); nil: off.
+    public var sales: SalesConfiguration? = SalesConfiguration()
     /// Backups taken by the running switch (specs/configuration.md, `backup`); nil: none.
     public var backup: BackupConfiguration?
     /// A standby kept by `ledger follow` whose uncopied log is held (specs/configuration.md, `standby`); nil: none.

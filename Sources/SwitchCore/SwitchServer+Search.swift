@@ -2,8 +2,8 @@ import Ledger
 import Metrics
 import Reports
 
-/// What the segments report reads: its configuration and where members' purchases come from (nil: no source is
-/// wired in this build, the report answers 503).
+/// What the segments report reads: its configuration and where members' purchases come from (nil: its source is
+/// off — `sales` off, or `lifetimeFigures` with the search off — and the report answers 404 saying so).
 struct SegmentsSetup: Sendable {
     var configuration: SegmentsConfiguration
     var source: (any MemberActivitySource & Sendable)?
@@ -13,9 +13,11 @@ struct SegmentsSetup: Sendable {
 
 extension SwitchServer {
     /// Starts the member search's indexer (it reads the checkpoint views on its own thread, so the start does not
-    /// wait for it; searches answer 503 until it is ready) and sets up the segments report's source.
+    /// wait for it; searches answer 503 until it is ready) and sets up the segments report's source: the sales
+    /// store (started before), or the search's lifetime figures when `segments.source` says so.
     func startSearch() {
         var setup = SegmentsSetup(configuration: configuration.segments, source: nil, index: nil)
+        if configuration.segments.source == .sales { setup.source = adminMetrics.sales.withLock { $0 }?.store }
         defer { adminMetrics.segments.withLock { $0 = setup } }
         guard let search = configuration.search else { return }
         let ledger = runtime.ledger

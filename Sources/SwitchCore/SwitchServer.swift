@@ -208,6 +208,7 @@ public final class SwitchServer: @unchecked Sendable {
         try startNotifications()
         try startHistory()
         startStandbyHold()
+        try startSales()
         try startAdmin()
         startSearch()
         group.start()
@@ -268,6 +269,7 @@ public final class SwitchServer: @unchecked Sendable {
         imports?.stopAll()  // each ends its batch and is marked interrupted before the ledger closes
         stopHistory()
         stopStandbyHold()
+        stopSales()
         stopSearch()
         stopBackups()
         let (read, answered) = requestCounts()

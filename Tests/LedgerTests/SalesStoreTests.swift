@@ -107,6 +107,29 @@ import Testing
         #expect(try Self.all(store).map(\.0.terminal.text) == ["T1", "T2", "T1", "T1", "T2", "T3"])
     }
 
+    @Test("records without a sale are indexed before any sale: the store reopens on its marks alone, then takes sales")
+    mutating func reopenBeforeAnySale() throws {
+        let ledger = try open()
+        defer { directory.remove() }
+        #expect(ledger.perform(requests.make(card(1), LedgerCoalitionTests.purchase(10_000, at: "KIOSK"))).status == .approved)
+        let first = try store()
+        let indexer = SalesIndexer(
+            root: directory.data, ledger: ledger, store: first, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in })
+        indexer.indexOnce()
+        #expect(first.indexedSequences[0] > 0 && first.counters.sales == 0, "a purchase without a sale tail is no sale")
+        let reopened = try store()
+        #expect(reopened.indexedSequences == first.indexedSequences)
+        var purchase = requests.make(card(1), LedgerCoalitionTests.purchase(20_000, at: "KIOSK"))
+        purchase.sale = sale("T1", "KIOSK")
+        #expect(ledger.perform(purchase).status == .approved)
+        SalesIndexer(
+            root: directory.data, ledger: ledger, store: reopened, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in }
+        ).indexOnce()
+        ledger.close()
+        #expect(try Self.all(reopened).map(\.0.amountMinor) == [20_000])
+        #expect(try Self.all(try store()).count == 1, "and reopens with its pair")
+    }
+
     @Test("retention: a pair whose sales are all older than retentionDays is dropped; the newest stays")
     mutating func retentionDropsOldPairs() throws {
         let ledger = try open()

@@ -130,8 +130,9 @@ struct AdminMemberSearchTests {
         #expect(try Self.search(harness, "", token: merchant.token).code == 403)
         #expect(try harness.call("GET", "/v1/members", token: nil).code == 401)
         #expect(try harness.get("/v1/reports/segments.csv", token: merchant.token).code == 403)
-        let unwired = try harness.get("/v1/reports/segments.csv", token: auditor.token)
-        #expect(unwired.code == 404 && unwired.body.contains("segments.source"), "\(unwired.body)")
+        // The default source is the sales store, which runs by default: the report is served.
+        let served = try harness.get("/v1/reports/segments.csv", token: auditor.token)
+        #expect(served.code == 200 && served.body.hasPrefix("member_id,card,tier,"), "\(served.body)")
     }
 
     @Test("the segments report over HTTP and the CLI: one row per buyer, scores, the VIP by vipTop, bad parameters named")
@@ -160,7 +161,8 @@ struct AdminMemberSearchTests {
         #expect(cli.status == 0, "\(cli.output)")
         let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
         #expect(text == answer.body, "the CLI and the API agree")
-        let unsourced = try harness.command(["report", "segments"])
-        #expect(unsourced.status == 1 && unsourced.output.contains("sales"), "\(unsourced.output)")
+        // The default source is the sales store, read beside the serving switch.
+        let fromSales = try harness.command(["report", "segments", "--from", "2020-01-01"])
+        #expect(fromSales.status == 0 && fromSales.output.contains("source sales"), "\(fromSales.output)")
     }
 }

@@ -103,9 +103,10 @@ struct AdminReportsTests {
         let other = try Self.report(port, "settlement.csv?merchant=FLORIST01", token: cafe.token)
         #expect(other.code == 403 && other.body.contains("merchant"), "\(other.body)")
         #expect(try Self.report(port, "members.csv", token: cafe.token).code == 403)
-        // Names and filters that do not apply: 404 for reports not built, 400 naming the parameter.
+        // Names and filters that do not apply: 404 for unknown reports, 400 naming the parameter (the sales store's
+        // reports have routes of their own: SalesReportsEndToEndTests).
         let sales = try Self.report(port, "sales.csv", token: operatorUser.token)
-        #expect(sales.code == 404 && sales.body.contains("not built yet"))
+        #expect(sales.code == 200 && sales.body.hasPrefix("time,card,member_id,"))
         #expect(try Self.report(port, "nothing.csv", token: operatorUser.token).code == 404)
         #expect(try Self.report(port, "members.json", token: operatorUser.token).code == 404)
         let ranged = try Self.report(port, "members.csv?from=2026-01-01", token: operatorUser.token)

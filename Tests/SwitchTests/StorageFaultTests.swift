@@ -262,10 +262,10 @@ extension SwitchProcess {
         let data = ScratchDirectory()
         defer { data.remove() }
         var settings = Self.faultSettings()
-        // The log consumers (history, member search) open and close segment files as they tail 64 KiB segments:
+        // The log consumers (history, member search, sales) open and close segment files as they tail 64 KiB segments:
         // a descriptor one of them closes after the limit is set is a free slot below it, and accept takes it
         // (CI once saw 0 of 15 refused under a load average of 16). Off here, the switch's descriptors stay put.
-        settings.topLevel = ["history": NSNull(), "search": NSNull()]
+        settings.topLevel = ["history": NSNull(), "search": NSNull(), "sales": NSNull()]
         let server = try SwitchProcess(directory: data, settings: settings)
         defer { server.stop() }
         let pid = server.process.processIdentifier
