@@ -121,6 +121,8 @@ public final class SwitchServer: @unchecked Sendable {
         ledgerConfiguration.queueCapacity = configuration.ledgerQueueCapacity
         ledgerConfiguration.idempotencyKeysPerShardMax = configuration.idempotencyKeysPerShard
         ledgerConfiguration.checkpointCopyBytesMax = configuration.checkpointCopyBytesMax
+        ledgerConfiguration.reportCheckpointReuseMs = configuration.reportCheckpointReuseMs
+        ledgerConfiguration.reportCheckpointWaitMs = configuration.reportCheckpointWaitMs
         ledgerConfiguration.idempotencyRetentionMs = RequestAge.ledgerRetentionMs(
             hours: configuration.requestKeyRetentionHours)
         ledgerConfiguration.keyBufferEntriesMax = configuration.requestKeyBufferEntries
