@@ -67,6 +67,9 @@ public struct LedgerConfiguration: Sendable {
     public var reportCheckpointReuseMs: Int = 1000
     /// How long a report waits for its checkpoints before it is answered "try again" (503, `Retry-After`).
     public var reportCheckpointWaitMs: Int = 30_000
+    /// A report whose HTTP client reads nothing of a full window this long is ended (the admin API's report
+    /// handler reaches its settings through the ledger's configuration, with the two above).
+    public var reportStalledReaderTimeoutMs: Int = 60_000
     /// Tests only: periodic snapshots keep the segments they cover, so a test can replay the whole log and compare.
     var keepsCoveredSegments = false
     // MARK: Lots (dated holdings, see LotTable.swift)

@@ -49,7 +49,8 @@ final class ReportHandler: HTTPHandler, @unchecked Sendable {
                 headers: [("Retry-After", "5")])
             return
         }
-        let stream = ReportStream(responder.deferred())
+        let stream = ReportStream(
+            responder.deferred(), stalledReaderTimeoutMs: ledger.configuration.reportStalledReaderTimeoutMs)
         let context = AdminReports.context(rules: rules, access: gate.access)
         let thread = Thread { [self] in
             stream.run(query, ledger: ledger, context: context)
@@ -130,8 +131,13 @@ final class ReportStream: Sendable {
     /// The backlog the loop last saw (nil: the connection is gone), and chunks handed over but not yet written.
     private let state = Mutex<(backlog: Int?, chunksInFlight: Int, started: Bool)>((0, 0, false))
 
-    init(_ responder: HTTPDeferredResponder) {
+    /// Set when the client read nothing for `stalledReaderTimeoutMs`: the report ends with a cut answer.
+    private let isStalled = Atomic<Bool>(false)
+    private let stalledReaderTimeoutMs: Int
+
+    init(_ responder: HTTPDeferredResponder, stalledReaderTimeoutMs: Int) {
         self.responder = responder
+        self.stalledReaderTimeoutMs = stalledReaderTimeoutMs
     }
 
     /// Pins a checkpoint per shard for reports of rows (the recovery view reads the totals of breakage and
@@ -166,7 +172,14 @@ final class ReportStream: Sendable {
                 checkpoints: checkpoints, to: &csv)
             finish(problem: nil)
         } catch {
-            finish(problem: error == .cancelled ? nil : HTTPProblem(.serviceUnavailable, detail: error.description))
+            let stalled = isStalled.load(ordering: .relaxed)
+            finish(
+                problem: error == .cancelled && !stalled
+                    ? nil
+                    : HTTPProblem(
+                        .serviceUnavailable,
+                        detail: stalled
+                            ? "the client read nothing for \(stalledReaderTimeoutMs) ms" : error.description))
         }
     }
 
@@ -205,12 +218,24 @@ final class ReportStream: Sendable {
         }
     }
 
-    /// Waits while two chunks are on their way to the loop or the client has a full window unread.
+    /// Waits while two chunks are on their way to the loop or the client has a full window unread. A client that
+    /// reads nothing of a full window for `reportStalledReaderTimeoutMs` loses its report (the connection is closed
+    /// without the last chunk): an open but silent reader would otherwise hold one of the `runningMax` places.
     private func waitForRoom() throws(ReportError) {
+        var smallestBacklog = Int.max
+        var progressNs = Self.monotonicNs()
         while true {
             let (backlog, inFlight) = state.withLock { ($0.backlog, $0.chunksInFlight) }
             guard let backlog else { throw .cancelled }
             if inFlight < 2 && backlog < Self.backlogBytesMax { return }
+            let nowNs = Self.monotonicNs()
+            if backlog < smallestBacklog {
+                smallestBacklog = backlog
+                progressNs = nowNs
+            } else if nowNs - progressNs > UInt64(stalledReaderTimeoutMs) * 1_000_000 {
+                isStalled.store(true, ordering: .relaxed)
+                throw .cancelled
+            }
             if inFlight == 0 {
                 state.withLock { $0.chunksInFlight += 1 }
                 responder.answer { [self] responder in
@@ -223,6 +248,12 @@ final class ReportStream: Sendable {
             }
             usleep(Self.backlogPollMicroseconds)
         }
+    }
+
+    static func monotonicNs() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
     /// Ends the answer: the last chunk, or a problem when nothing was sent yet (else the connection is closed, so

@@ -93,6 +93,8 @@ extension SwitchConfiguration {
         reportCheckpointReuseMs =
             try limits.integer("reportCheckpointReuseMs", range: 0...3_600_000) ?? reportCheckpointReuseMs
         reportCheckpointWaitMs = try limits.integer("reportCheckpointWaitMs", range: 0...600_000) ?? reportCheckpointWaitMs
+        reportStalledReaderTimeoutMs =
+            try limits.integer("reportStalledReaderTimeoutMs", range: 100...3_600_000) ?? reportStalledReaderTimeoutMs
         try limits.rejectUnknownKeys()
     }
 

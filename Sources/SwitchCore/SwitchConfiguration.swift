@@ -120,6 +120,7 @@ public struct SwitchConfiguration: Sendable {
     /// Reports read checkpoints (`LedgerConfiguration.reportCheckpointReuseMs`, `reportCheckpointWaitMs`).
     public var reportCheckpointReuseMs = 1000
     public var reportCheckpointWaitMs = 30_000
+    public var reportStalledReaderTimeoutMs = 60_000
     public var network = NetworkLimits()
     /// Enrol an unknown card on its first purchase (`program.autoEnrol`).
     public var autoEnrol = true

@@ -123,6 +123,7 @@ public final class SwitchServer: @unchecked Sendable {
         ledgerConfiguration.checkpointCopyBytesMax = configuration.checkpointCopyBytesMax
         ledgerConfiguration.reportCheckpointReuseMs = configuration.reportCheckpointReuseMs
         ledgerConfiguration.reportCheckpointWaitMs = configuration.reportCheckpointWaitMs
+        ledgerConfiguration.reportStalledReaderTimeoutMs = configuration.reportStalledReaderTimeoutMs
         ledgerConfiguration.idempotencyRetentionMs = RequestAge.ledgerRetentionMs(
             hours: configuration.requestKeyRetentionHours)
         ledgerConfiguration.keyBufferEntriesMax = configuration.requestKeyBufferEntries
