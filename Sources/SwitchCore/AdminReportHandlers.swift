@@ -1,4 +1,5 @@
 import AdminAccess
+import CLinux
 import Foundation
 import HTTP
 import Ledger
@@ -19,6 +20,9 @@ import Synchronization
 final class ReportHandler: HTTPHandler, @unchecked Sendable {
     /// Reports made at the same time; one more is answered 503 (each holds one shard's books in memory).
     static let runningMax = 2
+    /// The report thread's nice value (the admin loop's default): formatting a million rows is minutes of CPU on a
+    /// loaded machine, which authorizations must not wait behind.
+    static let threadNice: Int32 = 10
     let gate: AdminGate
     let ledger: Ledger
     let running = Atomic<Int>(0)
@@ -53,6 +57,8 @@ final class ReportHandler: HTTPHandler, @unchecked Sendable {
             responder.deferred(), stalledReaderTimeoutMs: ledger.configuration.reportStalledReaderTimeoutMs)
         let context = AdminReports.context(rules: rules, access: gate.access)
         let thread = Thread { [self] in
+            // Like the admin loop: on busy cores the kernel runs the ISO loops and the shards first.
+            _ = clinux_set_thread_nice(Self.threadNice)
             stream.run(query, ledger: ledger, context: context)
             running.subtract(1, ordering: .relaxed)
         }
