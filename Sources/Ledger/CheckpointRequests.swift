@@ -83,7 +83,8 @@ final class CheckpointRequests: @unchecked Sendable {
     /// No record follows the newest durable checkpoint: it is the shard's state now, nothing to write.
     func refreshed(nowNs: UInt64, timeMs: Int64) {
         condition.lock()
-        precondition(durable != nil && inFlightStartedNs == nil, "a refresh names a durable checkpoint, none in flight")
+        // A checkpoint whose thread is done but not yet published will serve the waiters itself.
+        guard durable != nil, inFlightStartedNs == nil else { return condition.unlock() }
         durable!.startedNs = nowNs
         durable!.timeMs = timeMs
         isWanted.store(false, ordering: .releasing)
