@@ -22,12 +22,7 @@ struct ReportCheckpointTests {
         var text = MemberImportTests.header + "\n"
         let pans = (1...memberCount).map { MemberImportTests.card($0, test: test) }
         for (number, pan) in pans.enumerated() { text += "\(pan),عضو \(number),,,10,\n" }
-        let file = harness.directory.path + "/members.csv"
-        try MemberImportTests.write(text, to: file)
-        let upload = try MemberImportTests.upload(harness.port, token: harness.admin, file: file)
-        let id = try #require(upload.json["id"] as? String, "\(upload.body)")
-        let end = try MemberImportTests.waitForEnd(harness.port, token: harness.admin, id: id)
-        #expect(end["rowsImported"] as? Int == memberCount, "\(end)")
+        try ReportStreamTests.importFile(text, rows: memberCount, harness)
         return pans
     }
 
