@@ -43,6 +43,10 @@ final class Checkpoint: @unchecked Sendable {
     }
 
     let sequence: UInt64
+    /// When the shard started it (monotonic nanoseconds) and its state's time (the batch's wall clock), for the
+    /// reports that read it (CheckpointRequests).
+    var startedNs: UInt64 = 0
+    var timeMs: Int64 = 0
     private(set) var parts: [Part] = []
     /// The file's length, checksum included.
     private(set) var fileBytes = 0

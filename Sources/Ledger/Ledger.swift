@@ -34,7 +34,7 @@ public final class Ledger: @unchecked Sendable {
     public let configuration: LedgerConfiguration
     /// What recovery found, per shard (for logs and for `ledger verify`).
     public let recoveryReports: [ShardRecoveryReport]
-    private let shards: [Shard]
+    let shards: [Shard]
     private let cardHashKey: (UInt64, UInt64)
     private let closeState = NSLock()
     private let sinks: SinkRegistry

@@ -62,6 +62,14 @@ public struct LedgerConfiguration: Sendable {
     /// about 0.2–0.5 ms on a quiet core (benchmarks/RESULTS.md); without it the first batch of 16,000 scattered
     /// earns after a checkpoint began saved ~48,000 chunks before any of them was answered.
     public var checkpointSavesPerCommitMax: Int = 4096
+    /// A report of the serving ledger reads a checkpoint of each shard that started at most this long before it
+    /// asked (shared by the reports of that moment), else asks for a new one (CheckpointRequests.swift).
+    public var reportCheckpointReuseMs: Int = 1000
+    /// How long a report waits for its checkpoints before it is answered "try again" (503, `Retry-After`).
+    public var reportCheckpointWaitMs: Int = 30_000
+    /// A report whose HTTP client reads nothing of a full window this long is ended (the admin API's report
+    /// handler reaches its settings through the ledger's configuration, with the two above).
+    public var reportStalledReaderTimeoutMs: Int = 60_000
     /// Tests only: periodic snapshots keep the segments they cover, so a test can replay the whole log and compare.
     var keepsCoveredSegments = false
     // MARK: Lots (dated holdings, see LotTable.swift)

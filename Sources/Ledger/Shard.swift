@@ -41,6 +41,8 @@ final class Shard: @unchecked Sendable {
     /// What the log consumers (notification outbox, history indexer) still read of this shard's log (kept past
     /// snapshots, each within its bound).
     let logHold = LogHold()
+    /// The newest durable checkpoint and the reports that wait for a fresh one (CheckpointRequests.swift).
+    let checkpointRequests: CheckpointRequests
     /// The key store's figures when the shard stopped.
     private(set) var keyStatistics = KeyStoreStatistics()
     private var thread: Thread?
@@ -69,6 +71,7 @@ final class Shard: @unchecked Sendable {
             capacity: configuration.queueCapacity,
             internalReserve: configuration.transfersInFlightMax * configuration.shardCount * 2)
         copyBudget = CheckpointCopyBudget(bytesMax: configuration.checkpointCopyBytesMax)
+        checkpointRequests = CheckpointRequests(directory: directory)
         statistics.recordMembers(state.members.count)
         figures.catchUp(state)
         forwards = Array(repeating: [], count: configuration.shardCount)
@@ -131,6 +134,7 @@ final class Shard: @unchecked Sendable {
             {
                 checkpointStallMaxNs = takeSnapshot()
             }
+            if checkpointRequests.isWanted.load(ordering: .acquiring) { checkpointForReport() }
             if stop { break }
         }
         syncMarkWhenIdle()
@@ -380,6 +384,9 @@ final class Shard: @unchecked Sendable {
         let runsThrough = store?.runsThrough ?? 0
         let started = Checkpoint(
             state, sequence: writer.nextSequence - 1, lastCRC: writer.lastCRC, budget: wait ? nil : copyBudget)
+        started.startedNs = startNs
+        started.timeMs = batchTimeMs
+        checkpointRequests.started(nowNs: startNs)
         recordsSinceSnapshot = 0
         if wait {
             writeSnapshot(started, store: store, expiredRuns: expiredRuns, runsThrough: runsThrough)
@@ -390,10 +397,24 @@ final class Shard: @unchecked Sendable {
         let thread = Thread { [self] in
             writeSnapshot(started, store: store, expiredRuns: expiredRuns, runsThrough: runsThrough)
             snapshotSlot.signal()
+            // A report still waits (this one was abandoned, or started before it asked): the shard starts the next.
+            if checkpointRequests.isWanted.load(ordering: .acquiring) { queue.wake() }
         }
         thread.name = "ledger-snapshot-\(index)"
         thread.start()
         return ShardStatistics.now() - startNs
+    }
+
+    /// A report waits for a fresh checkpoint: with no record after the newest durable one, that one is the state
+    /// now (its time is refreshed, nothing is written); otherwise one starts, unless one is being written (the
+    /// report then waits for it to end and asks again).
+    private func checkpointForReport() {
+        guard failure == nil, checkpoint == nil else { return }
+        if checkpointRequests.durableSequence == writer.nextSequence - 1 {
+            checkpointRequests.refreshed(nowNs: ShardStatistics.now(), timeMs: batchTimeMs)
+        } else {
+            checkpointStallMaxNs = takeSnapshot()
+        }
     }
 
     /// Once the checkpoint thread no longer reads the state, writes stop saving chunks and the budget empties.
@@ -415,17 +436,22 @@ final class Shard: @unchecked Sendable {
                 store.waitUntilWritten()
                 guard store.writeFailureCount == 0 else {
                     checkpoint.abandon()
+                    checkpointRequests.ended()
                     configuration.log("shard \(index): snapshot skipped: a request-key run could not be written")
                     return
                 }
             }
             guard let path = try checkpoint.write(directory: directory) else {
+                checkpointRequests.ended()
                 configuration.log(
                     "shard \(index): checkpoint at sequence \(checkpoint.sequence) abandoned: the shard's writes "
                         + "needed more than checkpointCopyBytesMax (\(configuration.checkpointCopyBytesMax) bytes) "
                         + "of saved chunks; the log is kept and the next checkpoint tries again")
                 return
             }
+            // Reports pin the new file before the older ones go (CheckpointRequests).
+            checkpointRequests.published(
+                path: path, sequence: checkpoint.sequence, startedNs: checkpoint.startedNs, timeMs: checkpoint.timeMs)
             let dropThrough = logHold.dropThrough(snapshotSequence: checkpoint.sequence)
             try Snapshot.dropCovered(
                 directory: directory, sequence: dropThrough, keeping: path, currentSegment: "",
@@ -433,6 +459,7 @@ final class Shard: @unchecked Sendable {
             for run in expiredRuns { try FileIO.remove(run) }
             store?.snapshotDurable(runsThrough: runsThrough)
         } catch {
+            checkpointRequests.ended()
             configuration.log("shard \(index): snapshot failed (the log is kept, a later one retries): \(error)")
         }
     }

@@ -25,6 +25,8 @@ final class ShardQueue: @unchecked Sendable {
     private var clientCount = 0
     private var isConsumerWaiting = false
     private var isStopRequested = false
+    /// Set by `wake`: the consumer returns from `takeAll` once, with or without commands.
+    private var isWakeRequested = false
 
     init(capacity: Int, internalReserve: Int) {
         self.capacity = capacity
@@ -123,7 +125,7 @@ final class ShardQueue: @unchecked Sendable {
             deadline.tv_sec += waitAtMostMs / 1000 + nanoseconds / 1_000_000_000
             deadline.tv_nsec = nanoseconds % 1_000_000_000
         }
-        while count == 0 && !isStopRequested {
+        while count == 0 && !isStopRequested && !isWakeRequested {
             isConsumerWaiting = true
             let timedOut = waitAtMostMs > 0 && pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT
             if waitAtMostMs <= 0 { pthread_cond_wait(condition, mutex) }
@@ -142,9 +144,19 @@ final class ShardQueue: @unchecked Sendable {
         }
         count = 0
         clientCount = 0
+        isWakeRequested = false
         let stop = isStopRequested
         pthread_mutex_unlock(mutex)
         return stop
+    }
+
+    /// Makes the consumer look at its shard once more without a command (a report waits for a checkpoint).
+    func wake() {
+        pthread_mutex_lock(mutex)
+        isWakeRequested = true
+        let wake = isConsumerWaiting
+        pthread_mutex_unlock(mutex)
+        if wake { pthread_cond_signal(condition) }
     }
 
     func requestStop() {

@@ -25,10 +25,11 @@ extension Snapshot {
         let gifts: [Int32: GiftAccount]
         private var bytesSinceDrop = 0
 
-        /// Maps `path` (without populating it), checks its checksum and its layout for `shard`.
-        init(path: String, shard: Int, shardCount: Int, giftsMax: Int) throws(LedgerError) {
+        /// Maps `path` (without populating it), checks its checksum and its layout for `shard`. `descriptor`: the
+        /// file already open (a checkpoint pinned for a report, whose path a newer checkpoint may have removed).
+        init(path: String, descriptor: Int32? = nil, shard: Int, shardCount: Int, giftsMax: Int) throws(LedgerError) {
             self.path = path
-            bytes = try Self.map(path)
+            bytes = try Self.map(path, descriptor: descriptor)
             do throws(LedgerError) {
                 header = try Self.checkedHeader(bytes, path: path, shard: shard, shardCount: shardCount)
                 membersOffset = headerBytes
@@ -77,9 +78,10 @@ extension Snapshot {
         }
 
         /// A private read-only mapping, read ahead sequentially, never populated at once (unlike `MappedFile`).
-        private static func map(_ path: String) throws(LedgerError) -> UnsafeRawBufferPointer {
-            let descriptor = try FileIO.openFile(path, flags: O_RDONLY)
-            defer { FileIO.closeFile(descriptor) }
+        private static func map(_ path: String, descriptor open: Int32?) throws(LedgerError) -> UnsafeRawBufferPointer {
+            let descriptor: Int32
+            if let open { descriptor = open } else { descriptor = try FileIO.openFile(path, flags: O_RDONLY) }
+            defer { if open == nil { FileIO.closeFile(descriptor) } }
             let size = try FileIO.fileSize(descriptor, path: path)
             guard size <= Int64(fileBytesMax) else { throw .io(operation: "map (file too large)", path: path, errno: EFBIG) }
             guard size >= Int64(headerBytes + 4) else { throw .damagedSnapshot(file: path, reason: "too short") }

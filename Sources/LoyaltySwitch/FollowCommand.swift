@@ -52,7 +52,7 @@ enum FollowCommand {
         do throws(BackupError) {
             let start = try StandbySeed.prepare(
                 primary: primary, standby: standby, decider: LoyaltyDecider(),
-                nowMs: BackupCommand.clockMs(CLOCK_REALTIME))
+                nowMs: BackupCommand.wallClockMs())
             if case .seeded(let manifest) = start {
                 output("follow: seeded \(standby) at sequences \(list(manifest.lastSequences))")
             }
@@ -120,7 +120,7 @@ struct FollowMeter {
     var records: UInt64 = 0
     var batches: UInt64 = 0
     var bytes: UInt64 = 0
-    let startMs = BackupCommand.clockMs(CLOCK_MONOTONIC)
+    let startMs = BackupCommand.monotonicMs()
     let startCPUMicroseconds = FollowMeter.cpuMicroseconds()
 
     mutating func add(_ pass: LogFollower.Pass) {
@@ -129,7 +129,7 @@ struct FollowMeter {
         bytes += pass.bytes
     }
 
-    func elapsedMs() -> Int64 { BackupCommand.clockMs(CLOCK_MONOTONIC) - startMs }
+    func elapsedMs() -> Int64 { BackupCommand.monotonicMs() - startMs }
 
     func summary() -> String {
         let cpu = Self.cpuMicroseconds() - startCPUMicroseconds

@@ -6,13 +6,19 @@ import Ledger
 /// plus the writer's chunk; per-tier and per-merchant sums are bounded by the rules' tiers and settlement pairs.
 public enum Reports {
     /// Writes the header and every row of `query` into `csv` (flushed at the end); returns how fresh it was.
+    /// `checkpoints`: the serving ledger's checkpoints pinned for this report (`Ledger.reportCheckpoints`), read in
+    /// place for rows whatever records follow them; nil (the command line) reads the directory's newest ones.
     public static func write(
         _ query: ReportQuery, directory: String, configuration: LedgerConfiguration, context: ReportContext,
-        to csv: inout CSVWriter
+        checkpoints: [ReportCheckpoint]? = nil, to csv: inout CSVWriter
     ) throws(ReportError) -> ReportAsOf {
         let shardCount: Int
         do throws(LedgerError) {
-            shardCount = try Ledger.recordedShardCount(directory: directory)
+            if let checkpoints {
+                shardCount = checkpoints.count
+            } else {
+                shardCount = try Ledger.recordedShardCount(directory: directory)
+            }
         } catch {
             throw .unreadable(error.description)
         }
@@ -23,8 +29,12 @@ public enum Reports {
         for shard in 0..<shardCount {
             let view: LedgerShardView
             do throws(LedgerError) {
-                view = try Ledger.shardView(
-                    directory: directory, shard: shard, configuration: configuration, reading: query.name.reading)
+                if let checkpoints, query.name.reading == .rows {
+                    view = try Ledger.shardView(checkpoint: checkpoints[shard], configuration: configuration)
+                } else {
+                    view = try Ledger.shardView(
+                        directory: directory, shard: shard, configuration: configuration, reading: query.name.reading)
+                }
             } catch {
                 throw .unreadable(error.description)
             }
@@ -84,7 +94,7 @@ public enum Reports {
 extension ReportName {
     /// Rows of members and cards are read in place from a checkpoint when they can; breakage and settlement add
     /// the recovered state's totals.
-    var reading: LedgerShardView.Reading {
+    public var reading: LedgerShardView.Reading {
         switch self {
         case .members, .cardsIssued, .lostCards, .tiers: return .rows
         case .breakage, .settlement: return .totals

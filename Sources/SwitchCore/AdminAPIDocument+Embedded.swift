@@ -2054,7 +2054,7 @@ extension AdminAPIDocument {
     "/v1/reports/{name}": {
       "get": {
         "operationId": "getReport",
-        "summary": "A report as CSV (RFC 4180, UTF-8, a header row, CRLF row ends), streamed with chunked transfer encoding while it is made. Read read-only from each shard's newest checkpoint and the log after it, never from the serving shards (authorizations are not stalled); `X-Report-As-Of` names the moment reading began: every record durable by then is in it. Card numbers are masked (first 6 and last 4 digits). `members`, `cards-issued`, `lost-cards`, `tiers` and `breakage` describe the books at one moment (no `from`/`to`, no merchants); `settlement` may be kept to one `merchant`. A `merchant` user reads `settlement` only, its own merchants' rows (403 for another merchant or another report). `sales`, `items`, `credit-conversion` and `segments` have routes of their own (above). At most 2 reports are made at once (503 with Retry-After beyond). A report that fails midway closes the connection before the last chunk, so a cut answer never looks complete.",
+        "summary": "A report as CSV (RFC 4180, UTF-8, a header row, CRLF row ends), streamed with chunked transfer encoding while it is made. Rows of members, cards and tiers are read in place from a checkpoint of each shard, started for the report (written beside the shard, which does not stop for it) or shared with reports of the same moment (limits.reportCheckpointReuseMs); breakage and settlement from a read-only recovery of each shard's checkpoint and the log after it. Never from the serving shards' tables (authorizations are not stalled). `X-Report-As-Of`, `X-Report-Read` and `X-Report-Sequences` say how fresh it is and how it was read. Card numbers are masked (first 6 and last 4 digits). `members`, `cards-issued`, `lost-cards`, `tiers` and `breakage` describe the books at one moment (no `from`/`to`, no merchants); `settlement` may be kept to one `merchant`. A `merchant` user reads `settlement` only, its own merchants' rows (403 for another merchant or another report). `sales`, `items`, `credit-conversion` and `segments` have routes of their own (above). At most 2 reports are made at once (503 with Retry-After beyond); 503 with Retry-After also when the checkpoints are not written within limits.reportCheckpointWaitMs. A report that fails midway closes the connection before the last chunk, so a cut answer never looks complete.",
         "security": [
           {
             "bearer": []
@@ -2111,7 +2111,23 @@ extension AdminAPIDocument {
             "description": "The report's rows under its header row.",
             "headers": {
               "X-Report-As-Of": {
-                "description": "RFC 3339 UTC time at which the report began reading the books.",
+                "description": "RFC 3339 UTC: every record acknowledged before it is in the report (the oldest start time of the checkpoints read; for breakage and settlement, the moment reading began).",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "X-Report-Read": {
+                "description": "`checkpoint`: every shard read in place from a checkpoint; `recovered`: a read-only recovery of checkpoint and log (breakage, settlement).",
+                "schema": {
+                  "type": "string",
+                  "enum": [
+                    "checkpoint",
+                    "recovered"
+                  ]
+                }
+              },
+              "X-Report-Sequences": {
+                "description": "With `checkpoint`: the last log record each shard's checkpoint holds, in shard order, comma-separated.",
                 "schema": {
                   "type": "string"
                 }

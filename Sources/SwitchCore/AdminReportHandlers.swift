@@ -1,4 +1,5 @@
 import AdminAccess
+import CLinux
 import Foundation
 import HTTP
 import Ledger
@@ -13,11 +14,15 @@ import Synchronization
 
 /// `GET /v1/reports/{name}.csv?merchant=` (operator, auditor, admin; merchant for reports with merchants, only
 /// its own): a report as CSV, streamed in chunks. The report runs on a thread of its own reading the data directory
-/// read-only (`Reports`), never the serving shards, so authorizations are not stalled; its chunks reach the
-/// connection's loop one at a time, and it waits while the client has not read `backlogBytesMax`.
+/// read-only (`Reports`), never the serving shards' tables, so authorizations are not stalled: rows of members and
+/// cards come from a checkpoint of each shard, fresh or shared (`Ledger.reportCheckpoints`), read in place; its
+/// chunks reach the connection's loop one at a time, and it waits while the client has not read `backlogBytesMax`.
 final class ReportHandler: HTTPHandler, @unchecked Sendable {
     /// Reports made at the same time; one more is answered 503 (each holds one shard's books in memory).
     static let runningMax = 2
+    /// The report thread's nice value (the admin loop's default): formatting a million rows is minutes of CPU on a
+    /// loaded machine, which authorizations must not wait behind.
+    static let threadNice: Int32 = 10
     let gate: AdminGate
     let ledger: Ledger
     let running = Atomic<Int>(0)
@@ -48,13 +53,13 @@ final class ReportHandler: HTTPHandler, @unchecked Sendable {
                 headers: [("Retry-After", "5")])
             return
         }
-        let asOf = UTCTime.rfc3339(milliseconds: ledger.configuration.clockMs())
-        let stream = ReportStream(responder.deferred(), asOf: asOf)
+        let stream = ReportStream(
+            responder.deferred(), stalledReaderTimeoutMs: ledger.configuration.reportStalledReaderTimeoutMs)
         let context = AdminReports.context(rules: rules, access: gate.access)
-        let directory = ledger.directory
-        let configuration = ledger.configuration
         let thread = Thread { [self] in
-            stream.run(query, directory: directory, configuration: configuration, context: context)
+            // Like the admin loop: on busy cores the kernel runs the ISO loops and the shards first.
+            _ = clinux_set_thread_nice(Self.threadNice)
+            stream.run(query, ledger: ledger, context: context)
             running.subtract(1, ordering: .relaxed)
         }
         thread.name = "report"
@@ -124,31 +129,86 @@ final class ReportStream: Sendable {
     static let backlogBytesMax = 1 << 20
     /// How long the producer sleeps between looks at a full backlog.
     static let backlogPollMicroseconds: UInt32 = 1000
+    /// How long a report waits before the answer when no checkpoint comes in time (`Retry-After`, seconds).
+    static let retryAfterSeconds = 5
     private let responder: HTTPDeferredResponder
-    private let asOf: String
+    /// The answer's headers, known once every shard's checkpoint is pinned (before the first chunk).
+    private let headers = Mutex<[(String, String)]>([])
     /// The backlog the loop last saw (nil: the connection is gone), and chunks handed over but not yet written.
     private let state = Mutex<(backlog: Int?, chunksInFlight: Int, started: Bool)>((0, 0, false))
 
-    init(_ responder: HTTPDeferredResponder, asOf: String) {
+    /// Set when the client read nothing for `stalledReaderTimeoutMs`: the report ends with a cut answer.
+    private let isStalled = Atomic<Bool>(false)
+    private let stalledReaderTimeoutMs: Int
+
+    init(_ responder: HTTPDeferredResponder, stalledReaderTimeoutMs: Int) {
         self.responder = responder
-        self.asOf = asOf
+        self.stalledReaderTimeoutMs = stalledReaderTimeoutMs
     }
 
-    func run(_ query: ReportQuery, directory: String, configuration: LedgerConfiguration, context: ReportContext) {
+    /// Pins a checkpoint per shard for reports of rows (the recovery view reads the totals of breakage and
+    /// settlement), names them in the headers, then writes the report; 503 with `Retry-After` when the
+    /// checkpoints do not come within `reportCheckpointWaitMs`.
+    func run(_ query: ReportQuery, ledger: Ledger, context: ReportContext) {
+        let configuration = ledger.configuration
+        var checkpoints: [ReportCheckpoint]?
+        if query.name.reading == .rows {
+            do throws(LedgerError) {
+                checkpoints = try ledger.reportCheckpoints(
+                    reuseAgeMs: configuration.reportCheckpointReuseMs, waitMs: configuration.reportCheckpointWaitMs)
+            } catch {
+                finish(problem: HTTPProblem(.serviceUnavailable, detail: error.description))
+                return
+            }
+            guard checkpoints != nil else {
+                finish(
+                    problem: HTTPProblem(
+                        .serviceUnavailable,
+                        detail: "no checkpoint of every shard within \(configuration.reportCheckpointWaitMs) ms; "
+                            + "try again when it is written"),
+                    headers: [("Retry-After", String(Self.retryAfterSeconds))])
+                return
+            }
+        }
+        headers.withLock { $0 = Self.headers(checkpoints, clockMs: configuration.clockMs()) }
         var csv = CSVWriter { [self] chunk throws(ReportError) in try send(chunk) }
         do throws(ReportError) {
-            _ = try Reports.write(query, directory: directory, configuration: configuration, context: context, to: &csv)
+            _ = try Reports.write(
+                query, directory: ledger.directory, configuration: configuration, context: context,
+                checkpoints: checkpoints, to: &csv)
             finish(problem: nil)
         } catch {
-            finish(problem: error == .cancelled ? nil : HTTPProblem(.serviceUnavailable, detail: error.description))
+            let stalled = isStalled.load(ordering: .relaxed)
+            finish(
+                problem: error == .cancelled && !stalled
+                    ? nil
+                    : HTTPProblem(
+                        .serviceUnavailable,
+                        detail: stalled
+                            ? "the client read nothing for \(stalledReaderTimeoutMs) ms" : error.description))
         }
+    }
+
+    /// `X-Report-As-Of`: the oldest checkpoint's time (everything acknowledged before it is in the report), or now
+    /// for the recovery view; `X-Report-Read`: `checkpoint` (in place) or `recovered`; `X-Report-Sequences`: the
+    /// last record per shard, in shard order (checkpoints only).
+    static func headers(_ checkpoints: [ReportCheckpoint]?, clockMs: Int64) -> [(String, String)] {
+        var headers = [("Content-Disposition", "attachment")]
+        guard let checkpoints else {
+            return headers + [("X-Report-As-Of", UTCTime.rfc3339(milliseconds: clockMs)), ("X-Report-Read", "recovered")]
+        }
+        let asOf = checkpoints.map(\.timeMs).min() ?? clockMs
+        headers.append(("X-Report-As-Of", UTCTime.rfc3339(milliseconds: asOf)))
+        headers.append(("X-Report-Read", "checkpoint"))
+        headers.append(("X-Report-Sequences", checkpoints.map { String($0.sequence) }.joined(separator: ",")))
+        return headers
     }
 
     func send(_ chunk: borrowing [UInt8]) throws(ReportError) {
         try waitForRoom()
         state.withLock { $0.chunksInFlight += 1 }
         let bytes = copy chunk
-        let headers = [("X-Report-As-Of", asOf), ("Content-Disposition", "attachment")]
+        let headers = headers.withLock { $0 }
         responder.answer { [self] responder in
             let first = state.withLock { state in
                 defer { state.started = true }
@@ -164,12 +224,24 @@ final class ReportStream: Sendable {
         }
     }
 
-    /// Waits while two chunks are on their way to the loop or the client has a full window unread.
+    /// Waits while two chunks are on their way to the loop or the client has a full window unread. A client that
+    /// reads nothing of a full window for `reportStalledReaderTimeoutMs` loses its report (the connection is closed
+    /// without the last chunk): an open but silent reader would otherwise hold one of the `runningMax` places.
     private func waitForRoom() throws(ReportError) {
+        var smallestBacklog = Int.max
+        var progressNs = Self.monotonicNs()
         while true {
             let (backlog, inFlight) = state.withLock { ($0.backlog, $0.chunksInFlight) }
             guard let backlog else { throw .cancelled }
             if inFlight < 2 && backlog < Self.backlogBytesMax { return }
+            let nowNs = Self.monotonicNs()
+            if backlog < smallestBacklog {
+                smallestBacklog = backlog
+                progressNs = nowNs
+            } else if nowNs - progressNs > UInt64(stalledReaderTimeoutMs) * 1_000_000 {
+                isStalled.store(true, ordering: .relaxed)
+                throw .cancelled
+            }
             if inFlight == 0 {
                 state.withLock { $0.chunksInFlight += 1 }
                 responder.answer { [self] responder in
@@ -184,13 +256,19 @@ final class ReportStream: Sendable {
         }
     }
 
+    static func monotonicNs() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
     /// Ends the answer: the last chunk, or a problem when nothing was sent yet (else the connection is closed, so
     /// the client sees a cut answer rather than a complete-looking one).
-    func finish(problem: HTTPProblem?) {
+    func finish(problem: HTTPProblem?, headers: [(String, String)] = []) {
         responder.answer { [self] responder in
             let started = state.withLock { $0.started }
             switch (started, problem) {
-            case (false, let problem?): responder.respond(problem: problem)
+            case (false, let problem?): responder.respond(problem: problem, headers: headers)
             case (false, nil): break  // cancelled before the first chunk: the connection is gone
             case (true, nil): responder.finishStream()
             case (true, let problem?): responder.abortStream(problem.detail)

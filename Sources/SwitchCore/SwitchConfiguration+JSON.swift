@@ -92,6 +92,11 @@ extension SwitchConfiguration {
         logSegmentBytes = try limits.integer("logSegmentBytes", range: (64 << 10)...(1 << 30)) ?? logSegmentBytes
         checkpointCopyBytesMax =
             try limits.integer("checkpointCopyBytesMax", range: (1 << 20)...(1 << 36)) ?? checkpointCopyBytesMax
+        reportCheckpointReuseMs =
+            try limits.integer("reportCheckpointReuseMs", range: 0...3_600_000) ?? reportCheckpointReuseMs
+        reportCheckpointWaitMs = try limits.integer("reportCheckpointWaitMs", range: 0...600_000) ?? reportCheckpointWaitMs
+        reportStalledReaderTimeoutMs =
+            try limits.integer("reportStalledReaderTimeoutMs", range: 100...3_600_000) ?? reportStalledReaderTimeoutMs
         try limits.rejectUnknownKeys()
     }
 

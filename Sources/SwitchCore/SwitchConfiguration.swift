@@ -119,6 +119,10 @@ public struct SwitchConfiguration: Sendable {
     /// Memory per shard for the 512-byte chunks a shard saves before writing them while a checkpoint is written
     /// beside it (`LedgerConfiguration.checkpointCopyBytesMax`); beyond it that checkpoint is abandoned.
     public var checkpointCopyBytesMax = 256 << 20
+    /// Reports read checkpoints (`LedgerConfiguration.reportCheckpointReuseMs`, `reportCheckpointWaitMs`).
+    public var reportCheckpointReuseMs = 1000
+    public var reportCheckpointWaitMs = 30_000
+    public var reportStalledReaderTimeoutMs = 60_000
     public var network = NetworkLimits()
     /// Enrol an unknown card on its first purchase (`program.autoEnrol`).
     public var autoEnrol = true

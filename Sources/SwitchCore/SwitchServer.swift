@@ -121,6 +121,9 @@ public final class SwitchServer: @unchecked Sendable {
         ledgerConfiguration.queueCapacity = configuration.ledgerQueueCapacity
         ledgerConfiguration.idempotencyKeysPerShardMax = configuration.idempotencyKeysPerShard
         ledgerConfiguration.checkpointCopyBytesMax = configuration.checkpointCopyBytesMax
+        ledgerConfiguration.reportCheckpointReuseMs = configuration.reportCheckpointReuseMs
+        ledgerConfiguration.reportCheckpointWaitMs = configuration.reportCheckpointWaitMs
+        ledgerConfiguration.reportStalledReaderTimeoutMs = configuration.reportStalledReaderTimeoutMs
         ledgerConfiguration.idempotencyRetentionMs = RequestAge.ledgerRetentionMs(
             hours: configuration.requestKeyRetentionHours)
         ledgerConfiguration.keyBufferEntriesMax = configuration.requestKeyBufferEntries

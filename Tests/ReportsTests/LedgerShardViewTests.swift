@@ -73,4 +73,50 @@ import Testing
         ledger = try Ledger.open(directory: directory, configuration: configuration())
         ledger.close()
     }
+
+    @Test("a checkpoint pinned for a report of the serving ledger reads in place what recovery gave at its sequence")
+    func pinnedCheckpointEqualsRecoveredAtItsSequence() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try ReportsTests(directory: directory).writeBooks().close()
+        let ledger = try Ledger.open(directory: directory, configuration: configuration())
+        defer { ledger.close() }
+        earn(ledger, card: 0, points: 5, key: 600)
+        earn(ledger, card: 40, points: 9, key: 601)
+        // Records follow the newest checkpoint: the directory alone gives the recovery view.
+        let atPin = try rows(reading: .rows)
+        #expect(atPin.inPlace.contains(false))
+        let pinned = try #require(try ledger.reportCheckpoints(reuseAgeMs: 0, waitMs: 60_000))
+        #expect(ledger.checkpointsStartedForReports >= 1)
+        // Traffic after the checkpoint: the pinned views still read the state at its sequence, in place.
+        for key in 602..<640 { earn(ledger, card: [0, 1, 2, 4, 5, 40][key % 6], points: 3, key: UInt64(key)) }
+        var members: [ReportMember] = []
+        var cards: [ReportCard?] = []
+        for checkpoint in pinned {
+            let view = try Ledger.shardView(checkpoint: checkpoint, configuration: configuration())
+            #expect(view.isInPlace)
+            #expect(view.lastSequence == checkpoint.sequence)
+            members += (0..<view.memberCount).map(view.member)
+            cards += (0..<view.cardCount).map(view.card)
+        }
+        #expect(members == atPin.members)
+        #expect(cards == atPin.cards)
+        #expect(try rows(reading: .rows).members != atPin.members, "the later earns are not in the pinned rows")
+        // Within the reuse age the same checkpoints serve the next report, records after them or not.
+        let reused = try #require(try ledger.reportCheckpoints(reuseAgeMs: 600_000, waitMs: 60_000))
+        #expect(reused.map(\.sequence) == pinned.map(\.sequence))
+    }
+
+    @Test("a shard with no record after its newest checkpoint is refreshed, not written again")
+    func quietShardIsRefreshed() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try ReportsTests(directory: directory).writeBooks().close()
+        let ledger = try Ledger.open(directory: directory, configuration: configuration())
+        defer { ledger.close() }
+        let pinned = try #require(try ledger.reportCheckpoints(reuseAgeMs: 0, waitMs: 60_000))
+        #expect(ledger.checkpointsStartedForReports == 0)
+        let flat = try rows(reading: .rows)
+        #expect(flat.inPlace == [true, true])
+        #expect(pinned.map(\.sequence).count == 2)
+        #expect(pinned.allSatisfy { $0.timeMs > 0 })
+    }
 }
