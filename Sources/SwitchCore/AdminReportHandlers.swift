@@ -7,6 +7,7 @@ import Loyalty
 import LoyaltyLedger
 import Reports
 import Synchronization
+import SystemCalls
 
 #if canImport(Glibc)
     import Glibc
@@ -141,9 +142,12 @@ final class ReportStream: Sendable {
     private let isStalled = Atomic<Bool>(false)
     private let stalledReaderTimeoutMs: Int
 
-    init(_ responder: HTTPDeferredResponder, stalledReaderTimeoutMs: Int) {
+    /// `headers`: the answer's headers when they are known before the report starts (the sales reports'); the
+    /// book reports set theirs once their checkpoints are pinned.
+    init(_ responder: HTTPDeferredResponder, stalledReaderTimeoutMs: Int, headers: [(String, String)] = []) {
         self.responder = responder
         self.stalledReaderTimeoutMs = stalledReaderTimeoutMs
+        self.headers.withLock { $0 = headers }
     }
 
     /// Pins a checkpoint per shard for reports of rows (the recovery view reads the totals of breakage and
@@ -229,12 +233,12 @@ final class ReportStream: Sendable {
     /// without the last chunk): an open but silent reader would otherwise hold one of the `runningMax` places.
     private func waitForRoom() throws(ReportError) {
         var smallestBacklog = Int.max
-        var progressNs = Self.monotonicNs()
+        var progressNs = monotonicNanoseconds()
         while true {
             let (backlog, inFlight) = state.withLock { ($0.backlog, $0.chunksInFlight) }
             guard let backlog else { throw .cancelled }
             if inFlight < 2 && backlog < Self.backlogBytesMax { return }
-            let nowNs = Self.monotonicNs()
+            let nowNs = monotonicNanoseconds()
             if backlog < smallestBacklog {
                 smallestBacklog = backlog
                 progressNs = nowNs
@@ -254,12 +258,6 @@ final class ReportStream: Sendable {
             }
             usleep(Self.backlogPollMicroseconds)
         }
-    }
-
-    static func monotonicNs() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
     /// Ends the answer: the last chunk, or a problem when nothing was sent yet (else the connection is closed, so

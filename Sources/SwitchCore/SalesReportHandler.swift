@@ -71,7 +71,12 @@ final class SalesReportHandler: HTTPHandler, @unchecked Sendable {
                 headers: [("Retry-After", "5")])
             return
         }
-        let stream = ReportStream(responder.deferred(), asOf: UTCTime.rfc3339(milliseconds: ledger.configuration.clockMs()))
+        let stream = ReportStream(
+            responder.deferred(), stalledReaderTimeoutMs: ledger.configuration.reportStalledReaderTimeoutMs,
+            headers: [
+                ("Content-Disposition", "attachment"),
+                ("X-Report-As-Of", UTCTime.rfc3339(milliseconds: ledger.configuration.clockMs())),
+            ])
         let context = AdminReports.context(rules: nil, access: gate.access)
         let directory = ledger.directory
         let configuration = ledger.configuration
