@@ -115,7 +115,8 @@ struct AccessControlTests {
         #expect(try access.entries(after: 1, limit: 5).entries.map(\.operation) == [3])
     }
 
-    @Test("a detail written sorted is the canonical form of the same object; its entries chain and verify after a reopen")
+    @Test(
+        "a detail written sorted is the canonical form of the same object; its entries chain and verify after a reopen")
     func sortedDetail() throws {
         let sorted = AuditDraft(action: "members.adjust", target: "members/m1") { json in
             json.member("amount", Int64(-12))
@@ -138,10 +139,11 @@ struct AccessControlTests {
         let clock = ManualClock()
         var access = try AccessControl.openForTest(directory, clock: clock)
         let done = Completion()
-        try access.appendAudit(batch: [
-            AuditAppend(drafts: [sorted], actor: .commandLine, operation: 5),
-            AuditAppend(drafts: [parsed], actor: .commandLine, operation: 6),
-        ], completion: done.callback)
+        try access.appendAudit(
+            batch: [
+                AuditAppend(drafts: [sorted], actor: .commandLine, operation: 5),
+                AuditAppend(drafts: [parsed], actor: .commandLine, operation: 6),
+            ], completion: done.callback)
         #expect(done.wait() == nil)
         access.close()
         let state = try AuditJournalFile.verify(dataDirectory: directory.path)
@@ -150,7 +152,8 @@ struct AccessControlTests {
         defer { access.close() }
         let entries = try access.entries(after: 0, limit: 5).entries
         #expect(entries.map(\.operation) == [5, 6])
-        #expect(entries.map { JSONWriter.canonicalBytes($0.detail) } == [sorted.canonicalDetail, sorted.canonicalDetail])
+        #expect(
+            entries.map { JSONWriter.canonicalBytes($0.detail) } == [sorted.canonicalDetail, sorted.canonicalDetail])
     }
 
     @Test("a torn last line (no newline) is cut at the next open; the entries before it stay")

@@ -83,7 +83,9 @@ struct MemberDirectoryTests {
         #expect(MemberTexts.nameProblem(String(repeating: "e\u{301}", count: 100)) == nil)  // 100 characters
         #expect(MemberTexts.nameProblem(String(repeating: "e\u{301}", count: 101)) != nil)
         for control in ["\u{0}", "\u{1F}", "\u{7F}", "\u{85}", "\u{9F}"] {
-            #expect(MemberTexts.nameProblem("a" + control + "b") != nil, "U+\(String(control.unicodeScalars.first!.value, radix: 16))")
+            #expect(
+                MemberTexts.nameProblem("a" + control + "b") != nil,
+                "U+\(String(control.unicodeScalars.first!.value, radix: 16))")
         }
         for fine in ["\u{A0}", "\u{200C}", "\u{200F}"] {  // no-break space, ZWNJ (Persian), RLM: not Cc
             #expect(MemberTexts.nameProblem("نام" + fine + "x") == nil)
