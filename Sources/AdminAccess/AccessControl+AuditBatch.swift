@@ -39,13 +39,13 @@ extension AccessControl {
             let time = AuditTime.format(milliseconds: max(now, 0))
             for action in batch {
                 for draft in action.drafts {
-                    let (entry, line) = AuditEntry.make(
-                        seq: seq, time: time, actor: action.actor.id, role: action.actor.role, action: draft.action,
-                        target: draft.target, detail: draft.detail, operation: action.operation, previousHash: hash)
+                    let (entryHash, line) = AuditEntry.line(
+                        seq: seq, time: time, actor: action.actor.id, role: action.actor.role, draft: draft,
+                        operation: action.operation, previousHash: hash)
                     offsets.append(end)
                     end += Int64(line.count)
                     unit.journalBytes += line
-                    hash = entry.hash
+                    hash = entryHash
                     seq += 1
                 }
                 if let (key, texts) = action.member {

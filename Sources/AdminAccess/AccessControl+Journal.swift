@@ -31,13 +31,13 @@ extension AccessControl {
         var unit = JournalUnit { _ in }
         let time = AuditTime.format(milliseconds: max(nowMs, 0))
         for draft in drafts {
-            let (entry, line) = AuditEntry.make(
-                seq: seq, time: time, actor: actor.id, role: actor.role, action: draft.action, target: draft.target,
-                detail: draft.detail, operation: operation, previousHash: hash)
+            let (entryHash, line) = AuditEntry.line(
+                seq: seq, time: time, actor: actor.id, role: actor.role, draft: draft, operation: operation,
+                previousHash: hash)
             entryOffsets.append(end)
             end += Int64(line.count)
             unit.journalBytes += line
-            hash = entry.hash
+            hash = entryHash
             seq += 1
         }
         let lastSeq: UInt64? = drafts.isEmpty ? nil : seq - 1

@@ -211,16 +211,43 @@ public final class AccessControl: Sendable {
     }
 }
 
-/// An audit entry to be numbered and chained.
+/// An audit entry to be numbered and chained. The detail is kept as its canonical bytes (what the entry's hash
+/// covers), so chaining an entry copies them: bulk writers (the member import, thousands of entries a second)
+/// build them sorted in one pass instead of writing, parsing and sorting each detail.
 public struct AuditDraft: Sendable {
     public let action: String
     public let target: String
-    public let detail: JSONValue
+    /// The detail object in canonical form (`JSONWriter.canonical`).
+    public let canonicalDetail: [UInt8]
 
     public init(action: String, target: String, detail: JSONValue) {
         precondition(detail.kind == .object, "an audit detail is an object")
         self.action = action
         self.target = target
-        self.detail = detail
+        canonicalDetail = JSONWriter.canonicalBytes(detail)
+    }
+
+    /// A detail object whose members `build` writes in canonical order (keys sorted by their UTF-8 bytes, each
+    /// once). Debug builds check it against the parsed and sorted form, so every test run proves the order.
+    public init(action: String, target: String, sortedDetail build: (inout JSONWriter) -> Void) {
+        var writer = JSONWriter()
+        writer.beginObject()
+        build(&writer)
+        writer.endObject()
+        self.action = action
+        self.target = target
+        canonicalDetail = writer.bytes
+        assert(
+            (try? JSONWriter.canonicalBytes(JSONDocument.parse(writer.bytes).root)) == writer.bytes,
+            "an audit detail written out of canonical order: \(String(decoding: writer.bytes, as: UTF8.self))")
+    }
+
+    /// The detail as a JSON value (parsed on each call).
+    public var detail: JSONValue {
+        do {
+            return try JSONDocument.parse(canonicalDetail).root
+        } catch {
+            preconditionFailure("an audit draft holds invalid JSON: \(error)")
+        }
     }
 }

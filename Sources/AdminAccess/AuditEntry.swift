@@ -45,6 +45,16 @@ public struct AuditEntry: Sendable {
         writer.member("actor", actor)
         writer.key("detail")
         writer.canonical(detail)
+        return writeCoveredTail(
+            seq: seq, time: time, role: role, target: target, operation: operation, previousHash: previousHash,
+            to: &writer)
+    }
+
+    /// The members after `detail`, in canonical order; returns where `hash` goes (before them).
+    private static func writeCoveredTail(
+        seq: UInt64, time: String, role: String, target: String, operation: UInt64?, previousHash: String,
+        to writer: inout JSONWriter
+    ) -> Int {
         let hashAt = writer.bytes.count
         if let operation { writer.member("operation", Int64(operation)) }
         writer.member("previousHash", previousHash)
@@ -67,20 +77,45 @@ public struct AuditEntry: Sendable {
         let hashAt = writeCovered(
             seq: seq, time: time, actor: actor, role: role, action: action, target: target, detail: detail,
             operation: operation, previousHash: previousHash, to: &covered)
-        let hash = AccessCrypto.hex(AccessCrypto.sha256(covered.bytes))
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(covered.bytes.count + 77)
-        bytes += covered.bytes[..<hashAt]
-        bytes += #","hash":""#.utf8
-        bytes += hash.utf8
-        bytes.append(UInt8(ascii: "\""))
-        bytes += covered.bytes[hashAt...]
-        bytes.append(UInt8(ascii: "\n"))
-        precondition(bytes.count <= lineBytesMax, "an audit entry is at most \(lineBytesMax) bytes")
+        let (hash, bytes) = sealed(covered.bytes, hashAt: hashAt)
         let entry = AuditEntry(
             seq: seq, time: time, actor: actor, role: role, action: action, target: target, detail: detail,
             operation: operation, previousHash: previousHash, hash: hash)
         return (entry, bytes)
+    }
+
+    /// A new entry's hash and journal line from its draft's canonical detail bytes: what `make` writes, without
+    /// parsing or sorting the detail (appending to the journal needs only the line and the hash for the chain).
+    static func line(
+        seq: UInt64, time: String, actor: String, role: String, draft: AuditDraft, operation: UInt64?,
+        previousHash: String
+    ) -> (hash: String, line: [UInt8]) {
+        precondition(seq >= 1, "audit sequence numbers start at 1")
+        var covered = JSONWriter()
+        covered.beginObject()
+        covered.member("action", draft.action)
+        covered.member("actor", actor)
+        covered.key("detail")
+        covered.written(draft.canonicalDetail)
+        let hashAt = writeCoveredTail(
+            seq: seq, time: time, role: role, target: draft.target, operation: operation, previousHash: previousHash,
+            to: &covered)
+        return sealed(covered.bytes, hashAt: hashAt)
+    }
+
+    /// The hash of the covered bytes, and the journal line: them with `,"hash":"…"` inserted at `hashAt`.
+    private static func sealed(_ covered: [UInt8], hashAt: Int) -> (hash: String, line: [UInt8]) {
+        let hash = AccessCrypto.hex(AccessCrypto.sha256(covered))
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(covered.count + 77)
+        bytes += covered[..<hashAt]
+        bytes += #","hash":""#.utf8
+        bytes += hash.utf8
+        bytes.append(UInt8(ascii: "\""))
+        bytes += covered[hashAt...]
+        bytes.append(UInt8(ascii: "\n"))
+        precondition(bytes.count <= lineBytesMax, "an audit entry is at most \(lineBytesMax) bytes")
+        return (hash, bytes)
     }
 
     /// The entry a journal line holds, checked: every member present with its type, no other member, and the

@@ -53,13 +53,21 @@ public struct MemberTexts: Sendable, Equatable {
     /// Why `name` is not a member's name, or nil: not empty, no control characters, bounded.
     public static func nameProblem(_ name: String) -> String? {
         if name.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) { return "must not be empty" }
-        if name.count > nameCharactersMax || name.unicodeScalars.count > nameScalarsMax {
+        // Characters and scalars are never more than the UTF-8 bytes: a short name skips counting them (grapheme
+        // breaking is the dearest check of a member import's row).
+        if name.utf8.count > min(nameCharactersMax, nameScalarsMax)
+            && (name.count > nameCharactersMax || name.unicodeScalars.count > nameScalarsMax)
+        {
             return "must be at most \(nameCharactersMax) characters"
         }
-        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-            return "must not contain control characters"
-        }
+        if name.unicodeScalars.contains(where: isControl) { return "must not contain control characters" }
         return nil
+    }
+
+    /// Unicode's general category Cc (control) is exactly U+0000–U+001F and U+007F–U+009F: compared by value,
+    /// without the property tables.
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
     /// Why `phone` is not a phone number, or nil: digits, optionally after one leading `+`.
@@ -79,7 +87,7 @@ public struct MemberTexts: Sendable, Equatable {
         if note.count > noteCharactersMax || note.unicodeScalars.count > 2 * noteCharactersMax {
             return "must be at most \(noteCharactersMax) characters"
         }
-        if note.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" }) {
+        if note.unicodeScalars.contains(where: { isControl($0) && $0 != "\n" }) {
             return "must not contain control characters other than a line feed"
         }
         return nil

@@ -96,6 +96,13 @@ public struct JSONWriter: Sendable {
         bytes.append(contentsOf: text)
     }
 
+    /// One complete value written before by another writer (its caller vouches for it: the audit trail's
+    /// details, kept as their canonical bytes so a chained entry copies them instead of parsing and sorting).
+    public mutating func written(_ value: [UInt8]) {
+        beforeValue()
+        bytes.append(contentsOf: value)
+    }
+
     private func bit(_ level: Int) -> UInt64 { 1 << UInt64(level - 1) }
 
     private mutating func beforeValue() {

@@ -80,12 +80,13 @@ enum AdminAuditText {
         let draft: AuditDraft
         switch record.change {
         case .enrol:
+            // Sorted details (written once, not parsed and sorted): the member import writes these by the million.
             draft = AuditDraft(
-                action: "members.create", target: "members/" + AdminIdentifier.member(record.card),
-                detail: AuditDetail.make { json in
-                    json.member("card", record.masked.description)
-                    json.member("cardId", card)
-                })
+                action: "members.create", target: "members/" + AdminIdentifier.member(record.card)
+            ) { json in
+                json.member("card", record.masked.description)
+                json.member("cardId", card)
+            }
         case .block:
             draft = AuditDraft(
                 action: "cards.block", target: "cards/" + card,
@@ -125,14 +126,14 @@ enum AdminAuditText {
                 })
         case .adjust(let asset, let amount):
             draft = AuditDraft(
-                action: "members.adjust", target: "members/" + AdminIdentifier.member(record.card),
-                detail: AuditDetail.make { json in
-                    json.member("amount", amount)
-                    json.member("asset", asset == .points ? "points" : "credit")
-                    json.member("card", record.masked.description)
-                    if let note { json.member("note", note) }
-                    json.member("reason", reasonName(adjustmentReasons, record.stamp.reason))
-                })
+                action: "members.adjust", target: "members/" + AdminIdentifier.member(record.card)
+            ) { json in
+                json.member("amount", amount)
+                json.member("asset", asset == .points ? "points" : "credit")
+                json.member("card", record.masked.description)
+                if let note { json.member("note", note) }
+                json.member("reason", reasonName(adjustmentReasons, record.stamp.reason))
+            }
         case .issueGift(let amountMinor, let currencyCode):
             draft = AuditDraft(
                 action: "giftcards.issue", target: "gift-cards/" + card,

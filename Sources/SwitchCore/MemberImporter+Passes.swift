@@ -277,12 +277,10 @@ extension MemberImporter {
     /// Texts of a member enrolled before without them (a crash came between its enrolment and its audit entry):
     /// an entry of their own, with no ledger change.
     private func textsAppend(_ member: (MemberKey, MemberTexts), card: CardHash, masked: MaskedCard) -> AuditAppend {
-        let draft = AuditDraft(
-            action: "members.profile", target: "members/" + AdminIdentifier.member(card),
-            detail: AuditDetail.make { json in
-                json.member("card", masked.description)
-                json.member("import", id)
-            })
+        let draft = AuditDraft(action: "members.profile", target: "members/" + AdminIdentifier.member(card)) { json in
+            json.member("card", masked.description)
+            json.member("import", id)
+        }
         return AuditAppend(drafts: [draft], actor: auditActor, operation: nil, member: member)
     }
 

@@ -115,6 +115,47 @@ struct AccessControlTests {
         #expect(try access.entries(after: 1, limit: 5).entries.map(\.operation) == [3])
     }
 
+    @Test(
+        "a detail written sorted is the canonical form of the same object; its entries chain and verify after a reopen")
+    func sortedDetail() throws {
+        let sorted = AuditDraft(action: "members.adjust", target: "members/m1") { json in
+            json.member("amount", Int64(-12))
+            json.member("asset", "points")
+            json.member("card", "603799******0014")
+            json.member("note", "import \"imp_1\" ن")
+        }
+        let parsed = AuditDraft(
+            action: "members.adjust", target: "members/m1",
+            detail: AuditDetail.make { json in
+                json.member("note", "import \"imp_1\" ن")
+                json.member("card", "603799******0014")
+                json.member("asset", "points")
+                json.member("amount", Int64(-12))
+            })
+        #expect(sorted.canonicalDetail == parsed.canonicalDetail)
+        #expect(sorted.detail.members?.map(\.key) == ["amount", "asset", "card", "note"])
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let clock = ManualClock()
+        var access = try AccessControl.openForTest(directory, clock: clock)
+        let done = Completion()
+        try access.appendAudit(
+            batch: [
+                AuditAppend(drafts: [sorted], actor: .commandLine, operation: 5),
+                AuditAppend(drafts: [parsed], actor: .commandLine, operation: 6),
+            ], completion: done.callback)
+        #expect(done.wait() == nil)
+        access.close()
+        let state = try AuditJournalFile.verify(dataDirectory: directory.path)
+        #expect(state.damage == nil && state.entryCount == 2)
+        access = try AccessControl.openForTest(directory, clock: clock)
+        defer { access.close() }
+        let entries = try access.entries(after: 0, limit: 5).entries
+        #expect(entries.map(\.operation) == [5, 6])
+        #expect(
+            entries.map { JSONWriter.canonicalBytes($0.detail) } == [sorted.canonicalDetail, sorted.canonicalDetail])
+    }
+
     @Test("a torn last line (no newline) is cut at the next open; the entries before it stay")
     func tornTail() throws {
         let directory = TemporaryDirectory()

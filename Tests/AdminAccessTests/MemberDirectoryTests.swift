@@ -77,6 +77,19 @@ struct MemberDirectoryTests {
         #expect(MemberTexts.nameProblem(String(repeating: "ن", count: 100)) == nil)
         #expect(MemberTexts.nameProblem(String(repeating: "ن", count: 101)) != nil)
         #expect(MemberTexts.nameProblem("a\u{7}") != nil && MemberTexts.nameProblem(" ") != nil)
+        // The byte-count shortcut and the control check by value: the same answers as counting and the tables.
+        #expect(MemberTexts.nameProblem(String(repeating: "x", count: 100)) == nil)
+        #expect(MemberTexts.nameProblem(String(repeating: "x", count: 101)) != nil)
+        #expect(MemberTexts.nameProblem(String(repeating: "e\u{301}", count: 100)) == nil)  // 100 characters
+        #expect(MemberTexts.nameProblem(String(repeating: "e\u{301}", count: 101)) != nil)
+        for control in ["\u{0}", "\u{1F}", "\u{7F}", "\u{85}", "\u{9F}"] {
+            #expect(
+                MemberTexts.nameProblem("a" + control + "b") != nil,
+                "U+\(String(control.unicodeScalars.first!.value, radix: 16))")
+        }
+        for fine in ["\u{A0}", "\u{200C}", "\u{200F}"] {  // no-break space, ZWNJ (Persian), RLM: not Cc
+            #expect(MemberTexts.nameProblem("نام" + fine + "x") == nil)
+        }
         #expect(MemberTexts.phoneProblem("+123456789012345") == nil && MemberTexts.phoneProblem("1234") == nil)
         for phone in ["+1234567890123456", "123", "09-12", "+", "+٠٩١٢٣٤"] {
             #expect(MemberTexts.phoneProblem(phone) != nil, "\(phone)")
