@@ -61,7 +61,7 @@ class Browser:
             answer = json.loads(self.socket.recv())
             if answer.get("id") == self.next_id:
                 if "error" in answer:
-                    raise SystemExit("%s failed: %s" % (method, answer["error"]))
+                    raise CommandFailed("%s failed: %s" % (method, answer["error"]))
                 return answer.get("result", {})
             self.events.append(answer)
 
@@ -75,8 +75,14 @@ class Browser:
     def wait_for(self, expression, what):
         deadline = time.time() + DEADLINE_SECONDS
         while time.time() < deadline:
-            if self.evaluate(expression):
-                return
+            try:
+                if self.evaluate(expression):
+                    return
+            except CommandFailed as failure:
+                # Asked while the page was navigating (a reload, the first load): its context went away under
+                # the call. Not an answer: ask again. Anything else is a failure.
+                if "navigated or closed" not in str(failure) and "context" not in str(failure).lower():
+                    raise
             time.sleep(0.1)
         raise SystemExit("timed out waiting for " + what)
 
@@ -127,6 +133,10 @@ READ_PAGE = """(() => {
     heading: document.getElementById("traffic-title").textContent,
     auditMessageHidden: document.getElementById("audit-message").hidden};
 })()"""
+
+
+class CommandFailed(SystemExit):
+    """A DevTools command answered with an error (the run stops with it unless a caller may ask again)."""
 
 
 def main():
