@@ -20,7 +20,7 @@ let package = Package(
         .target(name: "CCRC32C", cSettings: [.unsafeFlags(["-msse4.2"])]),
         // The system calls every other module makes the same way: EINTR retried once for all, the one monotonic
         // clock, POSIX file calls with short reads/writes continued and failures naming call and path.
-        .target(name: "SystemCalls", swiftSettings: strictSettings),
+        .target(name: "SystemCalls", dependencies: ["CLinux"], swiftSettings: strictSettings),
         // Sharded in-memory ledger with a write-ahead log and snapshots. No networking.
         .target(name: "Ledger", dependencies: ["CCRC32C", "Metrics", "SystemCalls"], swiftSettings: strictSettings),
         // Counters and histograms with one writer thread each (a loop, a shard), read by scrapes without locks,

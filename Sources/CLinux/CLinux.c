@@ -46,3 +46,9 @@ int clinux_set_thread_nice(int nice) {
 int clinux_thread_nice(void) { return getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid)); }
 
 void clinux_set_thread_name(const char *name) { (void)pthread_setname_np(pthread_self(), name); }
+
+int clinux_write_behind(int fd, int64_t offset, int64_t count, int wait) {
+    unsigned int flags = SYNC_FILE_RANGE_WRITE;
+    if (wait) flags |= SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WAIT_AFTER;
+    return sync_file_range(fd, offset, count, flags);
+}

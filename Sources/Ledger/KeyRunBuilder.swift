@@ -1,4 +1,5 @@
 import CCRC32C
+import SystemCalls
 
 #if canImport(Glibc)
     import Glibc
@@ -17,6 +18,8 @@ final class KeyRunBuilder {
     private let buffer: UnsafeMutableRawPointer
     private var buffered = 0
     private var fileOffset: Int64 = 0
+    /// Runs and merges reach hundreds of megabytes: written behind, they never hold up the log's fdatasync.
+    private var writeBehind: WriteBehind
     private var entriesWritten = 0
     private var amended: [Int64] = []
     private var lastAmended: Int64 = -1
@@ -48,6 +51,7 @@ final class KeyRunBuilder {
         page.initializeMemory(as: UInt8.self, repeating: 0, count: KeyRunHeader.pageBytes)
         filterWords = [UInt64](repeating: 0, count: blocks * KeyFilter.blockWords)
         fileOffset = header.entriesOffset
+        writeBehind = WriteBehind(descriptor: descriptor, offset: fileOffset)
     }
 
     deinit {
@@ -165,5 +169,6 @@ final class KeyRunBuilder {
             descriptor, UnsafeRawBufferPointer(start: buffer, count: buffered), offset: fileOffset, path: temporaryPath)
         fileOffset += Int64(buffered)
         buffered = 0
+        writeBehind.wrote(through: fileOffset)
     }
 }

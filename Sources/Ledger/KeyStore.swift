@@ -235,7 +235,9 @@ final class KeyStore: @unchecked Sendable {
                 let start = runs.firstIndex { ObjectIdentifier($0) == inputs[0] }!
                 precondition(
                     runs[start..<(start + inputs.count)].map(ObjectIdentifier.init) == inputs, "merged runs moved")
+                let replaced = RetiredRuns(Array(runs[start..<(start + inputs.count)]))
                 runs.replaceSubrange(start..<(start + inputs.count), with: [run])
+                replaced.releaseInBackground(shard: shardIndex)
                 mergeCount += 1
             case .failed(let error, _):
                 // The inputs stay (a merge deletes them only after the merged run is durable); not retried.
@@ -428,5 +430,21 @@ final class KeyStore: @unchecked Sendable {
     ) {
         let target = buffer ?? filling
         if isAmendment { target.store(entry, position: position) } else { target.addFirst(entry, position: position) }
+    }
+}
+
+/// A merge's inputs once the shard has let go of them. Their files were unlinked by the merge, so the last close
+/// frees their blocks, and ext4 does that inside the close: 80–100 ms per run of a few hundred megabytes, measured
+/// on the shard thread as a 360 ms stall of every authorization (benchmarks/RESULTS.md, 2026-12-04). The last
+/// references go on a thread of their own instead.
+final class RetiredRuns: @unchecked Sendable {
+    private var runs: [KeyRun]
+
+    init(_ runs: [KeyRun]) { self.runs = runs }
+
+    func releaseInBackground(shard: Int) {
+        let thread = Thread { [self] in runs.removeAll() }
+        thread.name = "ledger-retire-\(shard)"
+        thread.start()
     }
 }

@@ -11,6 +11,9 @@ import SystemCalls
 /// one fdatasync), then deliver the replies. What arrives during the commit waits in the queue and forms the
 /// next batch, so batches grow with load (group commit).
 final class Shard: @unchecked Sendable {
+    /// The checkpoint thread's nice value: on busy cores the shard and the ISO loops come first; the copy budget
+    /// bounds what a slow checkpoint costs (it is abandoned and tried again, never waited for).
+    static let checkpointNice: Int32 = 10
     let index: Int
     let state: ShardState
     let writer: WALWriter
@@ -395,6 +398,7 @@ final class Shard: @unchecked Sendable {
         }
         checkpoint = started
         let thread = Thread { [self] in
+            setThreadNice(Self.checkpointNice)
             writeSnapshot(started, store: store, expiredRuns: expiredRuns, runsThrough: runsThrough)
             snapshotSlot.signal()
             // A report still waits (this one was abandoned, or started before it asked): the shard starts the next.

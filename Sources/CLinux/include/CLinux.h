@@ -1,6 +1,7 @@
 #pragma once
 // Linux calls that `import Glibc` does not expose (epoll, eventfd, accept4) and socket-option helpers.
 // Compiled with -D_GNU_SOURCE; thin wrappers only, no logic.
+#include <fcntl.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -22,6 +23,9 @@ int clinux_set_thread_nice(int nice);
 void clinux_set_thread_name(const char *name);
 /// The calling thread's nice value (errno tells an error from -1).
 int clinux_thread_nice(void);
+/// sync_file_range(2), which Glibc's Swift module does not expose: starts writeback of a byte range (`wait` 0), or
+/// also waits for the range's earlier writeback and this one (`wait` 1). Returns 0 or -1 (errno).
+int clinux_write_behind(int fd, int64_t offset, int64_t count, int wait);
 
 static const uint32_t CLINUX_EPOLLIN = EPOLLIN;
 static const uint32_t CLINUX_EPOLLOUT = EPOLLOUT;
