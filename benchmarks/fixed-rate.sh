@@ -47,6 +47,7 @@ work=$(mktemp -d /tmp/fixed-rate.XXXXXX)
 switch_pid=""
 watcher_pid=""
 cleanup() {
+    rm -f "$work/watching"
     [ -n "$watcher_pid" ] && kill "$watcher_pid" 2>/dev/null || true
     [ -n "$switch_pid" ] && kill "$switch_pid" 2>/dev/null || true
     [ -n "$switch_pid" ] && wait "$switch_pid" 2>/dev/null || true
@@ -69,8 +70,11 @@ switch_pid=$!
 wait_for_port "$port"
 
 # Checkpoints are seen as new snapshot files (named by sequence) in the shards' directories, polled twice a second.
+# The loop ends by itself once the flag file goes (killing the subshell alone left its loop holding the
+# script's stderr open, so a caller reading the output through a pipe never saw it end).
+touch "$work/watching"
 (
-    while sleep 0.5; do
+    while [ -e "$work/watching" ] && sleep 0.5; do
         ls "$work"/data/shard-*/ 2>/dev/null | grep '\.snap$' || true
     done | awk '!seen[$0]++ { print strftime("%s"), $0; fflush() }' >"$work/snapshots.txt"
 ) &
@@ -89,7 +93,9 @@ timeout $((seconds + 60)) "$binary" loadgen "127.0.0.1:$port" --quiet --connecti
 end=$(date +%s)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 sleep 1
+rm -f "$work/watching"
 kill "$watcher_pid" 2>/dev/null || true
+wait "$watcher_pid" 2>/dev/null || true
 watcher_pid=""
 [ -s "$work/run.json" ] || { echo "loadgen wrote no report (exit $status)" >&2; exit 1; }
 # Snapshot files that appeared while the load generator ran (not those the directory had before it began).

@@ -62,7 +62,7 @@ echo '{"admin": {"listen": "127.0.0.1:0", "requestsPerSecondPerToken": 100000}, 
     >"$work/config.json"
 "$binary" serve --config "$work/config.json" --data "$work/http" 2>"$work/switch.log" >/dev/null &
 pid=$!
-trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 port=
 for _ in $(seq 1 600); do
     port=$(sed -n 's|.*admin API listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/switch.log" | head -n 1)
