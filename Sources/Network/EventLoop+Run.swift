@@ -22,7 +22,7 @@ extension EventLoop {
     func run() {
         owningThread.store(UInt(pthread_self()), ordering: .relaxed)
         clinux_set_thread_name(threadName)
-        if threadNice > 0 && clinux_set_thread_nice(Int32(threadNice)) != 0 {
+        if threadNice > 0 && !setThreadNice(Int32(threadNice)) {
             log.warning("\(threadName): cannot set nice \(threadNice) (errno \(errno)); it runs at the process's priority")
         }
         var events = [UInt32](repeating: 0, count: limits.eventsPerWaitMax)

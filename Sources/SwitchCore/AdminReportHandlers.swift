@@ -1,5 +1,4 @@
 import AdminAccess
-import CLinux
 import Foundation
 import HTTP
 import Ledger
@@ -59,7 +58,7 @@ final class ReportHandler: HTTPHandler, @unchecked Sendable {
         let context = AdminReports.context(rules: rules, access: gate.access)
         let thread = Thread { [self] in
             // Like the admin loop: on busy cores the kernel runs the ISO loops and the shards first.
-            _ = clinux_set_thread_nice(Self.threadNice)
+            setThreadNice(Self.threadNice)
             stream.run(query, ledger: ledger, context: context)
             running.subtract(1, ordering: .relaxed)
         }

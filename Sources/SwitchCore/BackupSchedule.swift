@@ -1,7 +1,7 @@
-import CLinux
 import Foundation
 import Ledger
 import Synchronization
+import SystemCalls
 
 /// The backups the running switch takes (`"backup"` in the configuration): one at start, then one every
 /// `intervalMinutes`, on a thread of its own at nice `threadNice`, never on a loop or a shard thread: the shards
@@ -49,7 +49,7 @@ final class BackupSchedule: Sendable {
 
     func start() {
         let thread = Thread { [self] in
-            _ = clinux_set_thread_nice(Self.threadNice)
+            setThreadNice(Self.threadNice)
             run()
             finished.signal()
         }
