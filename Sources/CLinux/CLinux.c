@@ -1,6 +1,7 @@
 #include "CLinux.h"
 #include <linux/sockios.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -42,6 +43,13 @@ int clinux_unacknowledged_bytes(int fd) {
 int clinux_set_thread_nice(int nice) {
     return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
 }
+
+int clinux_set_thread_idle(void) {
+    struct sched_param parameter = {0};
+    return sched_setscheduler((pid_t)syscall(SYS_gettid), SCHED_IDLE, &parameter);
+}
+
+int clinux_thread_is_idle(void) { return sched_getscheduler((pid_t)syscall(SYS_gettid)) == SCHED_IDLE; }
 
 int clinux_thread_nice(void) { return getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid)); }
 

@@ -167,12 +167,13 @@ final class Checkpoint: @unchecked Sendable {
 
     /// Checksums and writes the file durably (temp file, fsync, rename, fsync directory). Returns its path, or nil
     /// when the copy budget ran out (the temp file is removed; the previous snapshot and the log stay valid).
-    func write(directory: String) throws(LedgerError) -> String? {
+    /// `pace`: a bytes-per-second cap on the writes (nil: the disk's speed).
+    func write(directory: String, pace: CopyPace? = nil) throws(LedgerError) -> String? {
         defer { finish() }
         let name = Snapshot.fileName(sequence: sequence)
         let temporary = directory + "/" + name + ".tmp"
         let descriptor = try FileIO.openFile(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        let stream = CheckpointStream(descriptor: descriptor, path: temporary)
+        let stream = CheckpointStream(descriptor: descriptor, path: temporary, pace: pace)
         let complete: Bool
         do {
             complete = try writeParts(into: stream)
@@ -254,10 +255,12 @@ final class CheckpointStream {
     private(set) var offset = 0
     private var crc: UInt32 = 0
     private var writeBehind: WriteBehind
+    private let pace: CopyPace?
 
-    init(descriptor: Int32, path: String) {
+    init(descriptor: Int32, path: String, pace: CopyPace? = nil) {
         self.descriptor = descriptor
         self.path = path
+        self.pace = pace
         writeBehind = WriteBehind(descriptor: descriptor)
     }
 
@@ -278,6 +281,7 @@ final class CheckpointStream {
     private func flush() throws(LedgerError) {
         guard used > 0 else { return }
         crc = ccrc32c_update(crc, buffer.baseAddress, used)
+        pace?.take(used)
         try FileIO.writeAll(
             descriptor, UnsafeRawBufferPointer(rebasing: buffer[0..<used]), offset: Int64(offset), path: path)
         offset += used

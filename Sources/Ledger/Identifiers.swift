@@ -84,11 +84,21 @@ public struct MaskedCard: Hashable, Sendable, BitwiseCopyable, CustomStringConve
     public var description: String {
         let digitCount = Int(packed & 0xFF)
         guard digitCount >= 10 else { return "-" }
-        let firstSix = String(packed >> 24)
-        let lastFour = String((packed >> 8) & 0xFFFF)
-        let paddedFirst = String(repeating: "0", count: 6 - firstSix.count) + firstSix
-        let paddedLast = String(repeating: "0", count: 4 - lastFour.count) + lastFour
-        return paddedFirst + String(repeating: "*", count: digitCount - 10) + paddedLast
+        // Written as bytes (a report prints one per row): six digits, a star per hidden digit, four digits.
+        return String(unsafeUninitializedCapacity: digitCount) { bytes in
+            var firstSix = packed >> 24
+            for index in stride(from: 5, through: 0, by: -1) {
+                bytes[index] = UInt8(truncatingIfNeeded: firstSix % 10) &+ 0x30
+                firstSix /= 10
+            }
+            for index in 6..<(digitCount - 4) { bytes[index] = UInt8(ascii: "*") }
+            var lastFour = (packed >> 8) & 0xFFFF
+            for index in stride(from: digitCount - 1, through: digitCount - 4, by: -1) {
+                bytes[index] = UInt8(truncatingIfNeeded: lastFour % 10) &+ 0x30
+                lastFour /= 10
+            }
+            return digitCount
+        }
     }
 }
 

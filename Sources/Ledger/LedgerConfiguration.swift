@@ -62,6 +62,11 @@ public struct LedgerConfiguration: Sendable {
     /// about 0.2–0.5 ms on a quiet core (benchmarks/RESULTS.md); without it the first batch of 16,000 scattered
     /// earns after a checkpoint began saved ~48,000 chunks before any of them was answered.
     public var checkpointSavesPerCommitMax: Int = 4096
+    /// A checkpoint's writing pace in bytes per second (0: as fast as the disk takes it). Why: a checkpoint at
+    /// 1M members is ~380 MB, and written at full speed it fills the disk queue the log's fdatasync waits in
+    /// (authorization p99 ×8 while reports asked for one every few seconds, benchmarks/RESULTS.md). Paced, it
+    /// takes longer and saves more chunks (`checkpointCopyBytesMax`), and the log's commits find the disk free.
+    public var checkpointBytesPerSecondMax: Int64 = 0
     /// A report of the serving ledger reads a checkpoint of each shard that started at most this long before it
     /// asked (shared by the reports of that moment), else asks for a new one (CheckpointRequests.swift).
     public var reportCheckpointReuseMs: Int = 1000
@@ -173,6 +178,10 @@ public struct LedgerConfiguration: Sendable {
         precondition(giftCardsPerShardMax >= 1 && giftCardsPerShardMax < Int(Int32.max) / 2, "giftCardsPerShardMax")
         precondition(checkpointCopyBytesMax >= 4096, "checkpointCopyBytesMax: at least 4096 bytes")
         precondition(checkpointSavesPerCommitMax >= 1, "checkpointSavesPerCommitMax: at least one chunk")
+        precondition(
+            checkpointBytesPerSecondMax == 0
+                || (CopyPace.bytesPerSecondMin...CopyPace.bytesPerSecondMax).contains(checkpointBytesPerSecondMax),
+            "checkpointBytesPerSecondMax: 0 or a pace CopyPace takes")
         validateLots()
     }
 }

@@ -44,7 +44,7 @@ extension LedgerCopy {
         _ file: PinnedFile, from source: String, to directory: String, pace: CopyPace?
     ) throws(LedgerError) -> String {
         let path = directory + "/" + file.name
-        try FileCopy.copy(
+        _ = try FileCopy.copy(
             descriptor: file.descriptor, source: source + "/" + file.name, to: path, length: nil, allocate: false,
             pace: pace)
         return path

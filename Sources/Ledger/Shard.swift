@@ -57,6 +57,8 @@ final class Shard: @unchecked Sendable {
     private let copyBudget: CheckpointCopyBudget
     /// The longest the shard spent on the checkpoint in one batch (its start, chunks saved) since it began.
     private var checkpointStallMaxNs: UInt64 = 0
+    /// The latest checkpoint ran out of saved chunks: the next one is written unpaced (shard thread only).
+    private var lastCheckpointAbandoned = false
     /// The current commit group's start (wall and thread CPU time) and whether a checkpoint was being written.
     private var group: (wallNs: UInt64, cpuNs: UInt64, checkpointing: Bool)?
 
@@ -392,14 +394,18 @@ final class Shard: @unchecked Sendable {
         checkpointRequests.started(nowNs: startNs)
         recordsSinceSnapshot = 0
         if wait {
-            writeSnapshot(started, store: store, expiredRuns: expiredRuns, runsThrough: runsThrough)
+            // At stop nothing is served: the last checkpoint goes at the disk's speed.
+            writeSnapshot(started, store: store, expiredRuns: expiredRuns, runsThrough: runsThrough, paced: false)
             snapshotSlot.signal()
             return 0
         }
+        // After an abandoned checkpoint the next one is not paced: a slow writer that keeps running out of saved
+        // chunks would never cover the log.
+        let paced = !lastCheckpointAbandoned
         checkpoint = started
         let thread = Thread { [self] in
             setThreadNice(Self.checkpointNice)
-            writeSnapshot(started, store: store, expiredRuns: expiredRuns, runsThrough: runsThrough)
+            writeSnapshot(started, store: store, expiredRuns: expiredRuns, runsThrough: runsThrough, paced: paced)
             snapshotSlot.signal()
             // A report still waits (this one was abandoned, or started before it asked): the shard starts the next.
             if checkpointRequests.isWanted.load(ordering: .acquiring) { queue.wake() }
@@ -426,6 +432,7 @@ final class Shard: @unchecked Sendable {
         guard let current = checkpoint, current.isFinished else { return }
         let saved = copyBudget.used
         let abandoned = copyBudget.isExhausted
+        lastCheckpointAbandoned = abandoned
         current.end()
         checkpoint = nil
         statistics.recordCheckpoint(stallNanoseconds: checkpointStallMaxNs, abandoned: abandoned, chunksSaved: saved)
@@ -433,7 +440,10 @@ final class Shard: @unchecked Sendable {
 
     /// Runs on the snapshot thread (or on the shard thread at stop); touches only the checkpoint's sources
     /// (through their regions) and files.
-    private func writeSnapshot(_ checkpoint: Checkpoint, store: KeyStore?, expiredRuns: [String], runsThrough: UInt64) {
+    /// `paced`: written at `checkpointBytesPerSecondMax` (when set), so the log's commits keep the disk.
+    private func writeSnapshot(
+        _ checkpoint: Checkpoint, store: KeyStore?, expiredRuns: [String], runsThrough: UInt64, paced: Bool
+    ) {
         do throws(LedgerError) {
             // The snapshot relies on the runs written so far: none may still be in flight, none may have failed.
             if let store {
@@ -445,7 +455,10 @@ final class Shard: @unchecked Sendable {
                     return
                 }
             }
-            guard let path = try checkpoint.write(directory: directory) else {
+            let pace = paced && configuration.checkpointBytesPerSecondMax > 0
+                ? CopyPace(bytesPerSecond: configuration.checkpointBytesPerSecondMax) : nil
+            defer { if let pace { statistics.recordCheckpointPace(nanoseconds: pace.waitedNs) } }
+            guard let path = try checkpoint.write(directory: directory, pace: pace) else {
                 checkpointRequests.ended()
                 configuration.log(
                     "shard \(index): checkpoint at sequence \(checkpoint.sequence) abandoned: the shard's writes "

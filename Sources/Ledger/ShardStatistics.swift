@@ -39,6 +39,7 @@ public final class ShardStatistics: Sendable {
     private let lastCheckpointStall = Atomic<UInt64>(0)
     private let checkpointStallMax = Atomic<UInt64>(0)
     private let chunksSaved = Atomic<Int>(0)
+    private let pacedNanoseconds = Atomic<UInt64>(0)
     private let forwarded = Atomic<Int>(0)
     private let chunksSavedPerBatchMaxValue = Atomic<Int>(0)
     private let batchMax = Atomic<UInt64>(0)
@@ -54,6 +55,12 @@ public final class ShardStatistics: Sendable {
     /// before writing them), and the longest over all checkpoints since open: the shard's stall a checkpoint costs.
     public var lastCheckpointStallNanoseconds: UInt64 { lastCheckpointStall.load(ordering: .relaxed) }
     public var checkpointStallNanosecondsMax: UInt64 { checkpointStallMax.load(ordering: .relaxed) }
+
+    /// Nanoseconds checkpoint threads waited for their writing pace (`checkpointBytesPerSecondMax`) since open.
+    public var checkpointPacedNanoseconds: UInt64 { pacedNanoseconds.load(ordering: .relaxed) }
+
+    /// Checkpoint thread: a checkpoint's writes waited `nanoseconds` for their pace.
+    func recordCheckpointPace(nanoseconds: UInt64) { pacedNanoseconds.add(nanoseconds, ordering: .relaxed) }
 
     /// 512-byte chunks the shard saved before writing them while checkpoints were written, since open.
     public var checkpointChunksSaved: Int { chunksSaved.load(ordering: .relaxed) }

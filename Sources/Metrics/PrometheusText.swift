@@ -37,6 +37,12 @@ public struct PrometheusText: Sendable {
         line(familyName, labels, value: String(value))
     }
 
+    /// One counter or gauge sample kept in a smaller unit, divided by `unitDivisor` (a power of ten) as written.
+    public mutating func sample(_ labels: [(String, String)] = [], value: UInt64, unitDivisor: UInt64) {
+        precondition(familyType != .histogram, "histogram samples are written by histogram(_:)")
+        line(familyName, labels, value: Self.decimal(value, divisor: unitDivisor))
+    }
+
     /// One gauge sample that may be negative.
     public mutating func sample(_ labels: [(String, String)] = [], signedValue: Int64) {
         precondition(familyType == .gauge, "only a gauge goes below zero")

@@ -68,13 +68,21 @@ public enum Reports {
         for index in 0..<view.memberCount {
             let member = view.member(index)
             let texts = context.memberTexts(member.id)
-            try csv.row([
-                context.memberId(member.id), member.firstCard.description, String(member.tier),
-                String(member.balance.points), String(member.balance.credit),
-                String(member.held.points), String(member.held.credit), String(member.giftMinor),
-                member.giftCurrencyCode == 0 ? "" : String(member.giftCurrencyCode), String(member.cardCount),
-                String(member.purchases), String(member.volumeMinor), texts?.name ?? "", texts?.phone ?? "",
-            ])
+            csv.field(context.memberId(member.id))
+            csv.field(member.firstCard.description)
+            csv.field(member.tier)
+            csv.field(member.balance.points)
+            csv.field(member.balance.credit)
+            csv.field(member.held.points)
+            csv.field(member.held.credit)
+            csv.field(member.giftMinor)
+            if member.giftCurrencyCode == 0 { csv.emptyField() } else { csv.field(member.giftCurrencyCode) }
+            csv.field(member.cardCount)
+            csv.field(member.purchases)
+            csv.field(member.volumeMinor)
+            csv.field(texts?.name ?? "")
+            csv.field(texts?.phone ?? "")
+            try csv.endRow()
         }
     }
 

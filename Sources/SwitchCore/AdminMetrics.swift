@@ -133,6 +133,25 @@ final class AdminMetrics: Sendable {
         for (index, shard) in shards.enumerated() {
             text.histogram([("shard", String(index))], shard.commitNanoseconds.snapshot(), unitDivisor: 1_000_000_000)
         }
+        text.family(
+            "loyalty_ledger_checkpoints_total", type: .counter,
+            help: "Checkpoints (snapshots) finished while serving, per shard: written, failed or abandoned.")
+        for (index, shard) in shards.enumerated() {
+            text.sample([("shard", String(index))], value: UInt64(shard.checkpointCount))
+        }
+        text.family(
+            "loyalty_ledger_checkpoints_abandoned_total", type: .counter,
+            help: "Checkpoints abandoned because the shard's writes needed more than limits.checkpointCopyBytesMax.")
+        for (index, shard) in shards.enumerated() {
+            text.sample([("shard", String(index))], value: UInt64(shard.checkpointAbandonedCount))
+        }
+        text.family(
+            "loyalty_ledger_checkpoint_paced_seconds_total", type: .counter,
+            help: "Time checkpoint writers waited for limits.checkpointBytesPerSecondMax, per shard.")
+        for (index, shard) in shards.enumerated() {
+            text.sample(
+                [("shard", String(index))], value: shard.checkpointPacedNanoseconds, unitDivisor: 1_000_000_000)
+        }
     }
 
     func writeListeners(_ text: inout PrometheusText) {

@@ -5,7 +5,7 @@ import Ledger
 /// balances, oldest first, from the history store (docs/history.md). Read on the admin loop by `pread`s of the
 /// store's files (a page costs the member's movements after the cursor); 503 while the history is off. A member
 /// the store has not seen is looked up on its shard: an enrolled member without movements gets an empty list.
-final class MovementsHandler: AdminLedgerHandler, HTTPHandler {
+final class MovementsHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendable {
     static let limitMax: Int64 = 1000
     static let limitDefault: Int64 = 100
     let metrics: AdminMetrics

@@ -20,9 +20,6 @@ import SystemCalls
 final class ReportHandler: HTTPHandler, @unchecked Sendable {
     /// Reports made at the same time; one more is answered 503 (each holds one shard's books in memory).
     static let runningMax = 2
-    /// The report thread's nice value (the admin loop's default): formatting a million rows is minutes of CPU on a
-    /// loaded machine, which authorizations must not wait behind.
-    static let threadNice: Int32 = 10
     let gate: AdminGate
     let ledger: Ledger
     let running = Atomic<Int>(0)
@@ -57,8 +54,10 @@ final class ReportHandler: HTTPHandler, @unchecked Sendable {
             responder.deferred(), stalledReaderTimeoutMs: ledger.configuration.reportStalledReaderTimeoutMs)
         let context = AdminReports.context(rules: rules, access: gate.access)
         let thread = Thread { [self] in
-            // Like the admin loop: on busy cores the kernel runs the ISO loops and the shards first.
-            setThreadNice(Self.threadNice)
+            // The idle scheduling class: a report's rows take only CPU the ISO loops and the shards leave (at nice 10
+            // a back-to-back 1M-row export still doubled authorization p99 on two cores; benchmarks/RESULTS.md).
+            // Under a load that keeps every core busy a report crawls (the class keeps a sliver) but ends.
+            setThreadIdle()
             stream.run(query, ledger: ledger, context: context)
             running.subtract(1, ordering: .relaxed)
         }

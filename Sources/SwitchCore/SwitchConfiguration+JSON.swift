@@ -1,5 +1,6 @@
 import Foundation
 import ISO8583
+import Ledger
 import Loyalty
 import Network
 
@@ -92,6 +93,12 @@ extension SwitchConfiguration {
         logSegmentBytes = try limits.integer("logSegmentBytes", range: (64 << 10)...(1 << 30)) ?? logSegmentBytes
         checkpointCopyBytesMax =
             try limits.integer("checkpointCopyBytesMax", range: (1 << 20)...(1 << 36)) ?? checkpointCopyBytesMax
+        checkpointBytesPerSecondMax =
+            try limits.integer("checkpointBytesPerSecondMax", range: 0...(1 << 40)) ?? checkpointBytesPerSecondMax
+        guard checkpointBytesPerSecondMax == 0 || checkpointBytesPerSecondMax >= Int(CopyPace.bytesPerSecondMin) else {
+            throw limits.error(
+                "checkpointBytesPerSecondMax", "0 (not paced) or at least \(CopyPace.bytesPerSecondMin) bytes per second")
+        }
         reportCheckpointReuseMs =
             try limits.integer("reportCheckpointReuseMs", range: 0...3_600_000) ?? reportCheckpointReuseMs
         reportCheckpointWaitMs = try limits.integer("reportCheckpointWaitMs", range: 0...600_000) ?? reportCheckpointWaitMs

@@ -119,6 +119,8 @@ public struct SwitchConfiguration: Sendable {
     /// Memory per shard for the 512-byte chunks a shard saves before writing them while a checkpoint is written
     /// beside it (`LedgerConfiguration.checkpointCopyBytesMax`); beyond it that checkpoint is abandoned.
     public var checkpointCopyBytesMax = 256 << 20
+    /// A checkpoint's writing pace (`LedgerConfiguration.checkpointBytesPerSecondMax`); 0: the disk's speed.
+    public var checkpointBytesPerSecondMax = 32 << 20
     /// Reports read checkpoints (`LedgerConfiguration.reportCheckpointReuseMs`, `reportCheckpointWaitMs`).
     public var reportCheckpointReuseMs = 1000
     public var reportCheckpointWaitMs = 30_000

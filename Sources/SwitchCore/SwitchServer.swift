@@ -121,6 +121,7 @@ public final class SwitchServer: @unchecked Sendable {
         ledgerConfiguration.queueCapacity = configuration.ledgerQueueCapacity
         ledgerConfiguration.idempotencyKeysPerShardMax = configuration.idempotencyKeysPerShard
         ledgerConfiguration.checkpointCopyBytesMax = configuration.checkpointCopyBytesMax
+        ledgerConfiguration.checkpointBytesPerSecondMax = Int64(configuration.checkpointBytesPerSecondMax)
         ledgerConfiguration.reportCheckpointReuseMs = configuration.reportCheckpointReuseMs
         ledgerConfiguration.reportCheckpointWaitMs = configuration.reportCheckpointWaitMs
         ledgerConfiguration.reportStalledReaderTimeoutMs = configuration.reportStalledReaderTimeoutMs

@@ -89,6 +89,26 @@ import Testing
         #expect(verified.isSound, "\(verified.error ?? "")")
     }
 
+    @Test("checkpoints written at checkpointBytesPerSecondMax wait for their pace, and still equal their sequences' states; unpaced ones never wait")
+    func pacedCheckpoints() throws {
+        for pace: Int64 in [0, 256 << 20] {
+            let directory = TemporaryDirectory()
+            defer { directory.remove() }
+            var configuration = Self.configuration()
+            configuration.checkpointBytesPerSecondMax = pace
+            let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+            Self.drive(ledger, threads: 4, perThread: 2000, cards: 3000)
+            let statistics = ledger.shardStatistics[0]
+            ledger.close(snapshot: false)
+            #expect(statistics.checkpointCount >= 1 && statistics.checkpointAbandonedCount == 0)
+            // A checkpoint here is ~60 MB: at 256 MiB/s its writer sleeps between pieces; unpaced it never does.
+            #expect((statistics.checkpointPacedNanoseconds > 0) == (pace > 0), "pace \(pace)")
+            let result = try Self.recoverBothWays(directory, configuration: configuration)
+            #expect(result.snapshotSequence > 0)
+            #expect(Self.difference(result.fromSnapshot, result.fromLog) == nil, "pace \(pace)")
+        }
+    }
+
     @Test("while a checkpoint is written, a batch is committed and answered in groups that save at most checkpointSavesPerCommitMax chunks (plus one command's), and the checkpoints still equal their sequences' states")
     func savedChunksPerCommitAreBounded() throws {
         let directory = TemporaryDirectory()

@@ -77,5 +77,8 @@ import Testing
         #expect(number.masked.description == "603799*********0123")
         #expect("\(number)" == "603799*********0123")
         #expect(CardNumber("0000001234")!.masked.description == "0000001234")
+        #expect(CardNumber("00012300000000007")!.masked.description == "000123*******0007")
+        #expect(CardNumber("9999999999")!.masked.description == "9999999999")
+        #expect(MaskedCard.none.description == "-")
     }
 }

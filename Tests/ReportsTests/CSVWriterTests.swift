@@ -37,4 +37,23 @@ import Testing
         #expect(chunks.count > 20)
         #expect(chunks.allSatisfy { $0 <= 4096 + 64 })
     }
+
+    @Test("fields written one by one: numbers as digits (extremes too), texts quoted as in whole rows, empty fields")
+    func fieldByField() throws {
+        var bytes: [UInt8] = []
+        var csv = CSVWriter(chunkBytes: 1024) { chunk throws(ReportError) in bytes += chunk }
+        for number in [Int64.min, -1, 0, 7, 1_000_000, Int64.max] { csv.field(number) }
+        csv.field(UInt8(255))
+        csv.emptyField()
+        csv.field("a,b")
+        csv.field("=cmd")
+        try csv.endRow()
+        csv.field("علی")
+        try csv.endRow()
+        try csv.flush()
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(
+            text == "-9223372036854775808,-1,0,7,1000000,9223372036854775807,255,,\"a,b\",\"'=cmd\"\r\nعلی\r\n")
+        #expect(csv.rowCount == 2)
+    }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Ledger
 import Loyalty
+import Network
 import Testing
 
 @testable import SwitchCore
@@ -61,6 +62,17 @@ import Testing
     func checkpointCopyBudgetIsConfigured() throws {
         #expect(try Self.load(#"{"limits": {"checkpointCopyBytesMax": 1048576}}"#).checkpointCopyBytesMax == 1 << 20)
         #expect(try Self.load("{}").checkpointCopyBytesMax == LedgerConfiguration().checkpointCopyBytesMax)
+    }
+
+    @Test("limits.checkpointBytesPerSecondMax paces checkpoints while serving (32 MiB/s unless set; 0: unpaced)")
+    func checkpointPaceIsConfigured() throws {
+        #expect(try Self.load("{}").checkpointBytesPerSecondMax == 32 << 20)
+        #expect(try Self.load(#"{"limits": {"checkpointBytesPerSecondMax": 0}}"#).checkpointBytesPerSecondMax == 0)
+        let paced = try Self.load(#"{"limits": {"checkpointBytesPerSecondMax": 1048576}}"#)
+        #expect(SwitchServer.ledgerConfiguration(paced, log: LogSink(descriptor: 2)).checkpointBytesPerSecondMax == 1 << 20)
+        try Self.expectRefusal(
+            #"{"limits": {"checkpointBytesPerSecondMax": 1000}}"#,
+            "limits.checkpointBytesPerSecondMax: 0 (not paced) or at least 65536 bytes per second")
     }
 
     static func expectRefusal(_ json: String, _ message: String, sourceLocation: SourceLocation = #_sourceLocation)

@@ -19,6 +19,11 @@ int clinux_unacknowledged_bytes(int fd);
 /// Sets the calling thread's nice value (Linux schedules threads, so PRIO_PROCESS with the thread id applies to
 /// this thread only). Returns 0 or -1 (errno).
 int clinux_set_thread_nice(int nice);
+/// Puts the calling thread in the SCHED_IDLE class: it runs only on a core no other thread wants, and a waking
+/// thread of the normal class takes that core at once. Returns 0 or -1 (errno).
+int clinux_set_thread_idle(void);
+/// 1 when the calling thread is in the SCHED_IDLE class.
+int clinux_thread_is_idle(void);
 /// Names the calling thread (at most 15 bytes are kept), as /proc/PID/task/TID/comm and `top -H` show it.
 void clinux_set_thread_name(const char *name);
 /// The calling thread's nice value (errno tells an error from -1).
