@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import SystemCalls
 
 /// What one state change writes: private records first, then journal entries, durable together.
 struct JournalUnit: Sendable {
@@ -56,6 +57,7 @@ final class AuditJournalWriter: Sendable {
 
     func start() {
         let thread = Thread { [self] in run() }
+            setThreadName("audit-journal")
         thread.name = "audit-journal"
         thread.start()
     }

@@ -41,7 +41,7 @@ final class CheckpointRequests: @unchecked Sendable {
     /// The newest checkpoint file of `directory` at open (its age unknown: reused only while no record follows).
     init(directory: String) {
         guard let path = try? Snapshot.newest(in: directory),
-            let sequence = UInt64(path.split(separator: "/").last!.dropFirst(9).dropLast(5))
+            let sequence = Snapshot.sequence(ofFileName: path.split(separator: "/").last!)
         else { return }
         durable = Durable(path: path, sequence: sequence, startedNs: 0, timeMs: 0)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SystemCalls
 
 #if canImport(Glibc)
     import Glibc
@@ -173,6 +174,7 @@ final class KeyStore: @unchecked Sendable {
         if writesInBackground {
             writerIdle.wait()
             let thread = Thread { [self] in
+                setThreadName("ledger-keys-\(shardIndex)")
                 let result = Self.write(buffer, lastSequence: lastSequence, directory: directory, shard: shardIndex)
                 if case .failed = result { writeFailures.add(1, ordering: .releasing) }
                 written.withLock { $0 = result }
@@ -258,6 +260,7 @@ final class KeyStore: @unchecked Sendable {
         let identifiers = mergingInputs
         compactorIdle.wait()
         let thread = Thread { [self] in
+            setThreadName("ledger-merge-\(shardIndex)")
             let result: Merged
             let startNs = ShardStatistics.now()
             do throws(LedgerError) {
@@ -444,6 +447,7 @@ final class RetiredRuns: @unchecked Sendable {
 
     func releaseInBackground(shard: Int) {
         let thread = Thread { [self] in runs.removeAll() }
+            setThreadName("ledger-retire-\(shard)")
         thread.name = "ledger-retire-\(shard)"
         thread.start()
     }

@@ -129,11 +129,3 @@ public final class LedgerCopy {
         }
     }
 }
-
-extension Snapshot {
-    /// The sequence in a snapshot's file name (`snapshot-<sequence>.snap`); nil for any other name.
-    static func sequence(ofFileName name: String) -> UInt64? {
-        guard name.hasPrefix("snapshot-"), name.hasSuffix(".snap") else { return nil }
-        return UInt64(name.dropFirst(9).dropLast(5))
-    }
-}

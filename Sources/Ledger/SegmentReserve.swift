@@ -1,6 +1,6 @@
-import SystemCalls
 import Foundation
 import Synchronization
+import SystemCalls
 
 #if canImport(Glibc)
     import Glibc
@@ -76,6 +76,7 @@ final class SegmentReserve: @unchecked Sendable {
         let bytes = segmentBytes
         let zeroFill = zeroFills
         let thread = Thread { [self] in
+            setThreadName("segment-reserve")
             let outcome: State
             do throws(LedgerError) {
                 outcome = .ready(descriptor: try Self.makeFile(path: path, bytes: bytes, zeroFill: zeroFill))
@@ -88,7 +89,7 @@ final class SegmentReserve: @unchecked Sendable {
             }
             idle.signal()
         }
-        thread.name = "ledger-segment-reserve"
+        thread.name = "segment-reserve"
         thread.start()
     }
 

@@ -84,6 +84,7 @@ final class Shard: @unchecked Sendable {
 
     func start() {
         let thread = Thread { [self] in
+            setThreadName("ledger-shard-\(index)")
             run()
             finished.signal()
         }
@@ -404,13 +405,14 @@ final class Shard: @unchecked Sendable {
         let paced = !lastCheckpointAbandoned
         checkpoint = started
         let thread = Thread { [self] in
+            setThreadName("checkpoint-\(index)")
             setThreadNice(Self.checkpointNice)
             writeSnapshot(started, store: store, expiredRuns: expiredRuns, runsThrough: runsThrough, paced: paced)
             snapshotSlot.signal()
             // A report still waits (this one was abandoned, or started before it asked): the shard starts the next.
             if checkpointRequests.isWanted.load(ordering: .acquiring) { queue.wake() }
         }
-        thread.name = "ledger-snapshot-\(index)"
+        thread.name = "checkpoint-\(index)"
         thread.start()
         return ShardStatistics.now() - startNs
     }

@@ -32,6 +32,12 @@ enum Snapshot {
         return "snapshot-" + String(repeating: "0", count: 20 - digits.count) + digits + ".snap"
     }
 
+    /// The sequence in a snapshot's file name (`fileName(sequence:)`); nil for any other name.
+    static func sequence(ofFileName name: some StringProtocol) -> UInt64? {
+        guard name.hasPrefix("snapshot-"), name.hasSuffix(".snap") else { return nil }
+        return UInt64(name.dropFirst(9).dropLast(5))
+    }
+
     struct Header {
         var shardIndex: UInt32
         var shardCount: UInt32

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SystemCalls
 
 /// Keeps in the primary's log what a standby (`ledger follow`, docs/replication.md) has not copied yet: a log
 /// consumer named "standby" whose place in each shard is read from the standby's own log (its newest segment's
@@ -42,6 +43,7 @@ public final class StandbyHold: @unchecked Sendable {
 
     public func start() {
         let thread = Thread { [self] in
+            setThreadName("standby-hold")
             var waitedMs = 0
             while !stopping.load(ordering: .relaxed) {
                 usleep(10_000)

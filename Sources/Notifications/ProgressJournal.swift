@@ -138,6 +138,7 @@ final class ProgressWriter: @unchecked Sendable {
 
     func start() {
         let thread = Thread { [self] in
+            setThreadName("notify-progress")
             while !stopRequested.load(ordering: .acquiring) {
                 usleep(UInt32(intervalMs) * 1000)
                 commitAll()
@@ -145,7 +146,7 @@ final class ProgressWriter: @unchecked Sendable {
             commitAll()
             finished.store(true, ordering: .releasing)
         }
-        thread.name = "notification-progress"
+        thread.name = "notify-progress"
         thread.start()
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import HTTP
 import Ledger
 import Reports
+import SystemCalls
 
 /// `GET /v1/members?tier=&minVolumeMinor=&lastPurchaseBefore=&lastPurchaseAfter=&phone=&cardSuffix=&limit=&after=`
 /// (operator, auditor, admin): members matching every filter given, in member id order, `limit` (1...500,
@@ -170,6 +171,8 @@ final class SegmentsReportHandler: HTTPHandler {
             let index = setup.index
             let membersMax = setup.configuration.membersMax
             let thread = Thread {
+                setThreadName("report-segments")
+                setThreadIdle()  // like the books' reports: only CPU the loops and the shards leave
                 let collected = CollectedBytes()
                 var csv = CSVWriter { chunk throws(ReportError) in collected.bytes += chunk }
                 do throws(ReportError) {

@@ -54,6 +54,7 @@ final class ReportHandler: HTTPHandler, @unchecked Sendable {
             responder.deferred(), stalledReaderTimeoutMs: ledger.configuration.reportStalledReaderTimeoutMs)
         let context = AdminReports.context(rules: rules, access: gate.access)
         let thread = Thread { [self] in
+            setThreadName("report")
             // The idle scheduling class: a report's rows take only CPU the ISO loops and the shards leave (at nice 10
             // a back-to-back 1M-row export still doubled authorization p99 on two cores; benchmarks/RESULTS.md).
             // Under a load that keeps every core busy a report crawls (the class keeps a sliver) but ends.

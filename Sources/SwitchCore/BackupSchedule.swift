@@ -49,11 +49,12 @@ final class BackupSchedule: Sendable {
 
     func start() {
         let thread = Thread { [self] in
+            setThreadName("backup-schedule")
             setThreadNice(Self.threadNice)
             run()
             finished.signal()
         }
-        thread.name = "backup-scheduler"
+        thread.name = "backup-schedule"
         thread.start()
     }
 

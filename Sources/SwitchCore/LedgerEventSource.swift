@@ -1,10 +1,11 @@
 import Foundation
 import Ledger
 import Loyalty
-import Network
 import LoyaltyLedger
+import Network
 import Notifications
 import Synchronization
+import SystemCalls
 
 /// The member-notification outbox of one shard: the events of its durable log records (`LogTail`), numbered by
 /// where they are in the log (position = sequence × 16 + index in the record, id `sSHARD-SEQUENCE-INDEX`), so a
@@ -70,6 +71,7 @@ final class LedgerEventSource: EventSource, @unchecked Sendable {
         consumer.advance(shard: shard, from: readSequence + 1)
         self.finishedThrough.withLock { $0 = finishedThrough }
         let thread = Thread { [self] in
+            setThreadName("outbox-\(shard)")
             while !stopping.load(ordering: .relaxed) {
                 if !readOnce() { usleep(UInt32(Self.pollIntervalMs * 1000)) }
             }

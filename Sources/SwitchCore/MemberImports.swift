@@ -3,6 +3,7 @@ import Glibc
 import HTTP
 import Ledger
 import Synchronization
+import SystemCalls
 
 /// The member imports of one switch: at most `runningMax` at once, counting uploads still arriving (each on a
 /// thread of its own, off the loops and shards: MemberImportUpload.swift), their statuses kept in
@@ -96,6 +97,7 @@ final class MemberImports: @unchecked Sendable {
         guard admitted else { return false }
         threadsDone.enter()
         let thread = Thread { [self] in
+            setThreadName("import-" + id.suffix(4))
             body()
             places.withLock { places in
                 places.uploading[id] = nil

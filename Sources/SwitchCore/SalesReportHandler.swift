@@ -6,6 +6,7 @@ import Loyalty
 import LoyaltyLedger
 import Reports
 import Synchronization
+import SystemCalls
 
 #if canImport(Glibc)
     import Glibc
@@ -81,6 +82,8 @@ final class SalesReportHandler: HTTPHandler, @unchecked Sendable {
         let directory = ledger.directory
         let configuration = ledger.configuration
         let thread = Thread { [self] in
+            setThreadName("report-sales")
+            setThreadIdle()  // like the books' reports: only CPU the loops and the shards leave
             stream.runSales(query, store: store, directory: directory, configuration: configuration, context: context)
             running.count.subtract(1, ordering: .relaxed)
         }

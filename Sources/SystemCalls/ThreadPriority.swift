@@ -17,3 +17,11 @@ public func setThreadIdle() -> Bool { clinux_set_thread_idle() == 0 }
 
 /// True when the calling thread is in the idle scheduling class.
 public var threadIsIdle: Bool { clinux_thread_is_idle() == 1 }
+
+/// Names the calling thread as `top -H`, `perf` and /proc show it (Foundation's `Thread.name` stays inside the
+/// process on Linux). The kernel keeps 15 bytes: a longer name is cut there.
+public func setThreadName(_ name: String) {
+    var bytes = Array(name.utf8.prefix(15))
+    bytes.append(0)
+    bytes.withUnsafeBufferPointer { clinux_set_thread_name(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)) }
+}
