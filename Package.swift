@@ -213,6 +213,13 @@ let package = Package(
             path: "benchmarks/basket-bench",
             swiftSettings: strictSettings
         ),
+        // Heap allocations per request on the switch's paths, with ceilings checked in CI (issue 17 item 3).
+        .executableTarget(
+            name: "alloc-check",
+            dependencies: ["ISO8583", "LoadGenerator", "Network", "SwitchCore", "MallocCounter"],
+            path: "benchmarks/alloc-check",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "codec-bench",
             dependencies: ["ISO8583", "MallocCounter"],

@@ -51,16 +51,16 @@ final class ReportHandler: HTTPHandler, @unchecked Sendable {
             return
         }
         let stream = ReportStream(
-            responder.deferred(), stalledReaderTimeoutMs: ledger.configuration.reportStalledReaderTimeoutMs)
+            responder.deferred(), stalledReaderTimeoutMs: ledger.configuration.reportStalledReaderTimeoutMs
+        ) { [self] in running.subtract(1, ordering: .relaxed) }
         let context = AdminReports.context(rules: rules, access: gate.access)
         let thread = Thread { [self] in
             setThreadName("report")
             // The idle scheduling class: a report's rows take only CPU the ISO loops and the shards leave (at nice 10
-            // a back-to-back 1M-row export still doubled authorization p99 on two cores; benchmarks/RESULTS.md).
-            // Under a load that keeps every core busy a report crawls (the class keeps a sliver) but ends.
+            // authorization p99 was ×1.33–1.77 beside 1M-row exports, ×1.12–1.35 in this class: RESULTS.md).
             setThreadIdle()
             stream.run(query, ledger: ledger, context: context)
-            running.subtract(1, ordering: .relaxed)
+            stream.release()
         }
         thread.name = "report"
         thread.start()
@@ -140,13 +140,28 @@ final class ReportStream: Sendable {
     /// Set when the client read nothing for `stalledReaderTimeoutMs`: the report ends with a cut answer.
     private let isStalled = Atomic<Bool>(false)
     private let stalledReaderTimeoutMs: Int
+    /// Gives the report's place back (its handler's count of reports being made); called once, by `release`.
+    private let onRelease: @Sendable () -> Void
+    private let isReleased = Atomic<Bool>(false)
 
     /// `headers`: the answer's headers when they are known before the report starts (the sales reports'); the
-    /// book reports set theirs once their checkpoints are pinned.
-    init(_ responder: HTTPDeferredResponder, stalledReaderTimeoutMs: Int, headers: [(String, String)] = []) {
+    /// book reports set theirs once their checkpoints are pinned. `release`: gives the report's place back, before
+    /// the answer's end reaches the client (so a client that asks again at once finds the place free).
+    init(
+        _ responder: HTTPDeferredResponder, stalledReaderTimeoutMs: Int, headers: [(String, String)] = [],
+        release: @escaping @Sendable () -> Void
+    ) {
         self.responder = responder
         self.stalledReaderTimeoutMs = stalledReaderTimeoutMs
         self.headers.withLock { $0 = headers }
+        onRelease = release
+    }
+
+    /// Gives the report's place back; later calls do nothing. `finish` calls it before it ends the answer, the
+    /// report's thread again when it returns (a path that never finished still frees its place).
+    func release() {
+        guard !isReleased.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        onRelease()
     }
 
     /// Pins a checkpoint per shard for reports of rows (the recovery view reads the totals of breakage and
@@ -262,6 +277,7 @@ final class ReportStream: Sendable {
     /// Ends the answer: the last chunk, or a problem when nothing was sent yet (else the connection is closed, so
     /// the client sees a cut answer rather than a complete-looking one).
     func finish(problem: HTTPProblem?, headers: [(String, String)] = []) {
+        release()
         responder.answer { [self] responder in
             let started = state.withLock { $0.started }
             switch (started, problem) {

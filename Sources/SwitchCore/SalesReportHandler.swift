@@ -77,7 +77,8 @@ final class SalesReportHandler: HTTPHandler, @unchecked Sendable {
             headers: [
                 ("Content-Disposition", "attachment"),
                 ("X-Report-As-Of", UTCTime.rfc3339(milliseconds: ledger.configuration.clockMs())),
-            ])
+            ]
+        ) { [running] in running.count.subtract(1, ordering: .relaxed) }
         let context = AdminReports.context(rules: nil, access: gate.access)
         let directory = ledger.directory
         let configuration = ledger.configuration
@@ -85,7 +86,7 @@ final class SalesReportHandler: HTTPHandler, @unchecked Sendable {
             setThreadName("report-sales")
             setThreadIdle()  // like the books' reports: only CPU the loops and the shards leave
             stream.runSales(query, store: store, directory: directory, configuration: configuration, context: context)
-            running.count.subtract(1, ordering: .relaxed)
+            stream.release()
         }
         thread.name = "report-sales"
         thread.start()

@@ -11,7 +11,8 @@ public func setThreadNice(_ nice: Int32) -> Bool {
 /// Puts the calling thread in the idle scheduling class (SCHED_IDLE): it takes a core only when no other thread
 /// wants it, and a waking ISO loop or shard takes the core from it at once (the kernel also prefers such a core
 /// when it places a waking thread). For work whose only cost should be the time it takes: a report's rows.
-/// Under a load that keeps both cores busy it waits. False when the kernel refused.
+/// Under a load that keeps every core busy it crawls (the class keeps a sliver of CPU). False when the kernel
+/// refused.
 @discardableResult
 public func setThreadIdle() -> Bool { clinux_set_thread_idle() == 0 }
 
@@ -21,7 +22,7 @@ public var threadIsIdle: Bool { clinux_thread_is_idle() == 1 }
 /// Names the calling thread as `top -H`, `perf` and /proc show it (Foundation's `Thread.name` stays inside the
 /// process on Linux). The kernel keeps 15 bytes: a longer name is cut there.
 public func setThreadName(_ name: String) {
-    var bytes = Array(name.utf8.prefix(15))
+    var bytes = name.utf8.prefix(15).map { CChar(bitPattern: $0) }
     bytes.append(0)
-    bytes.withUnsafeBufferPointer { clinux_set_thread_name(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)) }
+    bytes.withUnsafeBufferPointer { clinux_set_thread_name($0.baseAddress!) }
 }
