@@ -14,6 +14,10 @@ final class Shard: @unchecked Sendable {
     /// The checkpoint thread's nice value: on busy cores the shard and the ISO loops come first; the copy budget
     /// bounds what a slow checkpoint costs (it is abandoned and tried again, never waited for).
     static let checkpointNice: Int32 = 10
+    /// The longest a paced checkpoint is let take: a state too big for `checkpointBytesPerSecondMax` to write in
+    /// this time is written faster, so a report's wait (`reportCheckpointWaitMs`, 30 s) and the copy budget hold
+    /// at any size (at 32 MiB/s: states above ~640 MB, ~1.7M members on one shard).
+    static let checkpointPacedSecondsMax = 20
     let index: Int
     let state: ShardState
     let writer: WALWriter
@@ -442,6 +446,14 @@ final class Shard: @unchecked Sendable {
 
     /// Runs on the snapshot thread (or on the shard thread at stop); touches only the checkpoint's sources
     /// (through their regions) and files.
+    /// A checkpoint's pace: the configured one, or faster when the file would take longer than
+    /// `checkpointPacedSecondsMax` at it.
+    static func checkpointPace(bytes: Int, bytesPerSecondMax: Int64) -> Int64 {
+        precondition(bytes >= 0 && bytesPerSecondMax > 0, "a size and a pace")
+        let needed = Int64(bytes) / Int64(checkpointPacedSecondsMax)
+        return min(max(bytesPerSecondMax, needed), CopyPace.bytesPerSecondMax)
+    }
+
     /// `paced`: written at `checkpointBytesPerSecondMax` (when set), so the log's commits keep the disk.
     private func writeSnapshot(
         _ checkpoint: Checkpoint, store: KeyStore?, expiredRuns: [String], runsThrough: UInt64, paced: Bool
@@ -458,7 +470,9 @@ final class Shard: @unchecked Sendable {
                 }
             }
             let pace = paced && configuration.checkpointBytesPerSecondMax > 0
-                ? CopyPace(bytesPerSecond: configuration.checkpointBytesPerSecondMax) : nil
+                ? CopyPace(bytesPerSecond: Self.checkpointPace(
+                    bytes: checkpoint.fileBytes, bytesPerSecondMax: configuration.checkpointBytesPerSecondMax))
+                : nil
             defer { if let pace { statistics.recordCheckpointPace(nanoseconds: pace.waitedNs) } }
             guard let path = try checkpoint.write(directory: directory, pace: pace) else {
                 checkpointRequests.ended()

@@ -89,6 +89,16 @@ import Testing
         #expect(verified.isSound, "\(verified.error ?? "")")
     }
 
+    @Test("a paced checkpoint takes at most checkpointPacedSecondsMax: a bigger state is written faster than the configured pace")
+    func paceBoundsTheDuration() {
+        let mib: Int64 = 1 << 20
+        #expect(Shard.checkpointPace(bytes: 380 << 20, bytesPerSecondMax: 32 * mib) == 32 * mib)
+        #expect(Shard.checkpointPace(bytes: 0, bytesPerSecondMax: 32 * mib) == 32 * mib)
+        // 4 GB at 32 MiB/s would take 128 s: written in 20 s instead.
+        #expect(Shard.checkpointPace(bytes: 4096 << 20, bytesPerSecondMax: 32 * mib) == 4096 * mib / 20)
+        #expect(Shard.checkpointPace(bytes: Int.max, bytesPerSecondMax: 32 * mib) == CopyPace.bytesPerSecondMax)
+    }
+
     @Test("checkpoints written at checkpointBytesPerSecondMax wait for their pace, and still equal their sequences' states; unpaced ones never wait")
     func pacedCheckpoints() throws {
         for pace: Int64 in [0, 256 << 20] {
