@@ -64,12 +64,10 @@ extension EventLoop {
         var counter: UInt64 = 0
         _ = Glibc.read(wakeDescriptor, &counter, 8)
         wakePending.store(false, ordering: .sequentiallyConsistent)
-        let pending = tasks.withLock { queued -> [@Sendable () -> Void] in
-            let taken = queued
-            queued.removeAll(keepingCapacity: true)
-            return taken
-        }
-        for task in pending { task() }
+        precondition(taskBatch.isEmpty, "tasks are run once")
+        tasks.withLock { queued in swap(&queued, &taskBatch) }
+        for task in taskBatch { task() }
+        taskBatch.removeAll(keepingCapacity: true)
         for drainer in drainers { drainer() }
     }
 
@@ -77,13 +75,14 @@ extension EventLoop {
     /// per iteration, as if epoll had reported it).
     func readBufferedInput() {
         guard !connectionsWithBufferedInput.isEmpty else { return }
-        let batch = connectionsWithBufferedInput
-        connectionsWithBufferedInput.removeAll(keepingCapacity: true)
-        for connection in batch {
+        precondition(bufferedInputBatch.isEmpty, "buffered input is read once per iteration")
+        swap(&connectionsWithBufferedInput, &bufferedInputBatch)
+        for connection in bufferedInputBatch {
             connection.tls?.queuedForBufferedRead = false
             guard !connection.isClosed, !connection.pausedByHandler, !connection.pausedByBackpressure else { continue }
             connection.readAvailable()
         }
+        bufferedInputBatch.removeAll(keepingCapacity: true)
     }
 
     func nextTimeoutMs() -> Int32 {
@@ -100,6 +99,8 @@ extension EventLoop {
     func runDueTimers() {
         guard !timers.isEmpty else { return }
         let now = monotonicNanoseconds()
+        // Most iterations find none due: they allocate nothing (the list of due actions is made only when needed).
+        guard timers.contains(where: { $0.deadlineNs <= now }) else { return }
         var due: [() -> Void] = []
         timers.removeAll { timer in
             if timer.deadlineNs <= now {
@@ -114,9 +115,10 @@ extension EventLoop {
     /// One write per connection per iteration: every response produced in this batch goes out together.
     func flushDirtyConnections() {
         guard !dirtyConnections.isEmpty else { return }
-        let batch = dirtyConnections
-        dirtyConnections.removeAll(keepingCapacity: true)
-        for connection in batch { connection.flush() }
+        precondition(flushBatch.isEmpty, "connections are flushed once per iteration")
+        swap(&dirtyConnections, &flushBatch)
+        for connection in flushBatch { connection.flush() }
+        flushBatch.removeAll(keepingCapacity: true)
     }
 
     /// Closes the lingering connections whose bytes the peer has acknowledged; wakes again soon for the rest.

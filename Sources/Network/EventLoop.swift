@@ -36,6 +36,11 @@ public final class EventLoop: @unchecked Sendable {
     /// Half-closed connections waiting for the peer to acknowledge their last bytes (`closeGracefully`); checked
     /// every iteration, with the wait cut to `lingerCheckMs` while any is here.
     var lingeringConnections: [Connection] = []
+    /// Spare arrays the per-iteration lists are swapped with while they are worked through, so an iteration
+    /// allocates nothing for them (copying the list and emptying it in place allocated a new buffer each time).
+    var taskBatch: [@Sendable () -> Void] = []
+    var flushBatch: [Connection] = []
+    var bufferedInputBatch: [Connection] = []
     static let lingerCheckMs = 2
     /// TLS handshake steps run in this iteration (bounded by `limits.tlsHandshakesPerIterationMax`).
     var handshakeStepsThisIteration = 0
