@@ -284,26 +284,49 @@ public final class Ledger: @unchecked Sendable {
     /// request is answered through `sink`.
     /// One lock and at most one wake-up per shard for the whole batch.
     public func submit(_ requests: some Collection<LedgerRequest>, to sink: some LedgerReplySink) -> [LedgerReply] {
+        var buffers = SubmitBuffers()
+        return submit(requests, to: sink, buffers: &buffers)
+    }
+
+    /// `submit` with the caller's buffers, kept between calls (an event loop keeps one): the commands are
+    /// sorted by shard and the batch's sales gathered in them, emptied in place afterwards, so a steady stream of
+    /// batches allocates nothing here (the shard queues copy what they accept).
+    public func submit(
+        _ requests: some Collection<LedgerRequest>, to sink: some LedgerReplySink, buffers: inout SubmitBuffers
+    ) -> [LedgerReply] {
         var refused: [LedgerReply] = []
         let number = sinks.number(of: sink)
-        var perShard = [[ShardCommand]](repeating: [], count: shards.count)
-        // The sales of the batch, named by the commands' `saleIndex` (allocated only when a request has one).
-        var sales: [SaleDetail] = []
+        if buffers.perShard.count != shards.count {
+            buffers.perShard = [[ShardCommand]](repeating: [], count: shards.count)
+        }
+        defer {
+            for shard in buffers.perShard.indices { buffers.perShard[shard].removeAll(keepingCapacity: true) }
+            buffers.sales.removeAll(keepingCapacity: true)
+        }
+        // The sales of the batch, named by the commands' `saleIndex`.
         for request in requests {
             var command = ShardCommand(request: request, cardHashKey: cardHashKey, sink: number)
             if let sale = request.sale {
-                sales.append(sale)
-                command.saleIndex = UInt32(sales.count)
+                buffers.sales.append(sale)
+                command.saleIndex = UInt32(buffers.sales.count)
             }
-            perShard[ShardState.shard(of: command.cardHash, shardCount: shards.count)].append(command)
+            buffers.perShard[ShardState.shard(of: command.cardHash, shardCount: shards.count)].append(command)
         }
-        for (shard, commands) in perShard.enumerated() where !commands.isEmpty {
-            let accepted = shards[shard].queue.push(contentsOf: commands, sales: sales)
+        for shard in buffers.perShard.indices where !buffers.perShard[shard].isEmpty {
+            let commands = buffers.perShard[shard]
+            let accepted = shards[shard].queue.push(contentsOf: commands, sales: buffers.sales)
             for command in commands[accepted...] {
                 refused.append(LedgerReply(tag: command.tag, key: command.key, status: .overloaded))
             }
         }
         return refused
+    }
+
+    /// Buffers one submitter reuses across `submit` calls (see `submit(_:to:buffers:)`); not shared between threads.
+    public struct SubmitBuffers {
+        var perShard: [[ShardCommand]] = []
+        var sales: [SaleDetail] = []
+        public init() {}
     }
 
     /// Synchronous convenience for tests and tools: submits and waits for the durable reply.

@@ -25,6 +25,8 @@ final class LoopContext {
     var pending: PendingTable
     var deadlines: DeadlineQueue
     var outgoing: [LedgerRequest] = []
+    /// The ledger's per-shard command lists, kept between iterations so a submit allocates nothing.
+    var submitBuffers = Ledger.SubmitBuffers()
     var sink: InboxSink!
     let budgetNs: UInt64
     /// Budget misses since start (each logged, rate-limited by the log sink).
@@ -61,7 +63,7 @@ final class LoopContext {
     func endOfIteration() {
         loop.preconditionInEventLoop()
         if !outgoing.isEmpty {
-            let refused = runtime.ledger.submit(outgoing, to: sink)
+            let refused = runtime.ledger.submit(outgoing, to: sink, buffers: &submitBuffers)
             outgoing.removeAll(keepingCapacity: true)
             if !refused.isEmpty { consume(refused) }
         }
