@@ -444,8 +444,6 @@ final class Shard: @unchecked Sendable {
         statistics.recordCheckpoint(stallNanoseconds: checkpointStallMaxNs, abandoned: abandoned, chunksSaved: saved)
     }
 
-    /// Runs on the snapshot thread (or on the shard thread at stop); touches only the checkpoint's sources
-    /// (through their regions) and files.
     /// A checkpoint's pace: the configured one, or faster when the file would take longer than
     /// `checkpointPacedSecondsMax` at it.
     static func checkpointPace(bytes: Int, bytesPerSecondMax: Int64) -> Int64 {
@@ -454,7 +452,9 @@ final class Shard: @unchecked Sendable {
         return min(max(bytesPerSecondMax, needed), CopyPace.bytesPerSecondMax)
     }
 
-    /// `paced`: written at `checkpointBytesPerSecondMax` (when set), so the log's commits keep the disk.
+    /// Runs on the snapshot thread (or on the shard thread at stop); touches only the checkpoint's sources
+    /// (through their regions) and files. `paced`: written at `checkpointBytesPerSecondMax` (when set), so the
+    /// log's commits keep the disk.
     private func writeSnapshot(
         _ checkpoint: Checkpoint, store: KeyStore?, expiredRuns: [String], runsThrough: UInt64, paced: Bool
     ) {
