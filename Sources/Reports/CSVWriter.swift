@@ -39,12 +39,6 @@ public struct CSVWriter {
         text.withUTF8 { append($0) }
     }
 
-    /// One text field given as UTF-8 bytes.
-    public mutating func field(utf8 bytes: UnsafeBufferPointer<UInt8>) {
-        separate()
-        append(bytes)
-    }
-
     /// One whole number, its digits written straight into the buffer (no `String` per field: a 1M-member export
     /// writes ten numbers a row).
     public mutating func field(_ number: Int64) {
