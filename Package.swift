@@ -90,7 +90,7 @@ let package = Package(
         // Runs the built `loyalty-switch` executable as a user would (depends on it so `swift test` builds it).
         .testTarget(
             name: "CommandLineTests",
-            dependencies: ["LoyaltySwitch", "ISO8583"],
+            dependencies: ["LoyaltySwitch", "ISO8583", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -133,7 +133,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NetworkTests",
-            dependencies: ["Network"],
+            dependencies: ["Network", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -151,10 +151,12 @@ let package = Package(
         // What several test modules share and no product needs: the seeded generator of randomized tests.
         .target(
             name: "TestSupport", dependencies: ["CTestSpawn"], path: "Tests/TestSupport", swiftSettings: strictSettings),
-        // posix_spawn with closefrom for the tests' child processes (Foundation's Process.run crashes now and then).
+        // posix_spawn with closefrom for the tests' child processes (Foundation's Process.run crashes now and then,
+        // and its waitUntilExit can wait forever on the test runner's threads).
         .target(name: "CTestSpawn", path: "Tests/CTestSpawn"),
         .target(
-            name: "WebhookTestSupport", path: "Tests/WebhookTestSupport", exclude: ["webhook_receiver.py"],
+            name: "WebhookTestSupport", dependencies: ["TestSupport"], path: "Tests/WebhookTestSupport",
+            exclude: ["webhook_receiver.py"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "AdminAccessTests",

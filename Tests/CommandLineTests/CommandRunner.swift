@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs the built `loyalty-switch` binary, found next to the test bundle in the build directory.
 struct CommandRunner {
@@ -27,26 +28,8 @@ struct CommandRunner {
 
     /// Runs with `arguments`, feeding `input` on standard input; bounded by a 30 s timeout.
     static func run(_ arguments: [String], input: String? = nil) throws -> Outcome {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        let standardInput = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = standardInput
-        try process.run()
-        if let input { standardInput.fileHandleForWriting.write(Data(input.utf8)) }
-        try standardInput.fileHandleForWriting.close()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning && Date() < deadline { usleep(1000) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        return Outcome(
-            status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
-            standardError: String(decoding: errorData, as: UTF8.self))
+        let outcome = try ChildProcess.capture(
+            executable.path, arguments, input: Data((input ?? "").utf8), timeout: 30)
+        return Outcome(status: outcome.status, standardOutput: outcome.output, standardError: outcome.errors)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 
 /// A data directory written by an earlier format opens under this one with the same books (fixtures/data).
@@ -10,12 +11,9 @@ import Testing
     static func unpackFormat5() throws -> URL {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("format5-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        let tar = Process()
-        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
-        tar.arguments = ["xzf", fixtures.appendingPathComponent("format5-club.tar.gz").path, "-C", scratch.path]
-        try tar.run()
-        tar.waitUntilExit()
-        try #require(tar.terminationStatus == 0, "tar could not unpack the fixture")
+        let tar = try ChildProcess.run(
+            "/bin/tar", ["xzf", fixtures.appendingPathComponent("format5-club.tar.gz").path, "-C", scratch.path])
+        try #require(tar.status == 0, "tar could not unpack the fixture: \(tar.output)")
         return scratch
     }
 

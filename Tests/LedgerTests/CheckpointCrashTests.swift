@@ -1,5 +1,6 @@
 import Foundation
 import LoyaltyLedger
+import TestSupport
 import Testing
 
 @testable import Ledger
@@ -32,13 +33,9 @@ import Testing
     /// whether the kill landed while a checkpoint file was being written.
     static func runAndKill(directory: TemporaryDirectory, cycle: Int) throws -> ([UInt64], Bool) {
         let acknowledgements = directory.path + "/acks-\(cycle)"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: LedgerCrashTests.childExecutable())
-        process.arguments = [
-            directory.data, acknowledgements, String(cycle * 1_000_000), String(cardCount), "checkpoint",
-        ]
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
+        let process = try Spawned(
+            LedgerCrashTests.childExecutable(),
+            [directory.data, acknowledgements, String(cycle * 1_000_000), String(cardCount), "checkpoint"])
         let deadline = Date().addingTimeInterval(60)
         var duringCheckpoint = false
         while process.isRunning && Date() < deadline {
@@ -48,9 +45,7 @@ import Testing
             }
             usleep(200)
         }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
+        #expect(process.kill() == .signalled(SIGKILL))
         return (LedgerCrashTests.acknowledgedKeys(acknowledgements), duringCheckpoint)
     }
 

@@ -1,19 +1,12 @@
 import Foundation
 import Glibc
+import TestSupport
 
 /// Runs a system tool (mount, losetup, mkfs.ext4); throws with its standard error when it fails.
 func runTool(_ path: String, _ arguments: [String]) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let errors = Pipe()
-    process.standardError = errors
-    process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        throw FaultDiskError(description: "\(path) \(arguments.joined(separator: " ")): \(text)")
+    let outcome = try ChildProcess.capture(path, arguments)
+    guard outcome.status == 0 else {
+        throw FaultDiskError(description: "\(path) \(arguments.joined(separator: " ")): \(outcome.errors)")
     }
 }
 
@@ -82,17 +75,10 @@ struct ThinDisk {
     }
 
     private static func attach(_ image: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/losetup")
-        process.arguments = ["-f", "--show", image]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        process.waitUntilExit()
-        let device = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        guard process.terminationStatus == 0, device.hasPrefix("/dev/loop") else {
-            throw FaultDiskError(description: "losetup -f --show \(image) failed")
+        let outcome = try ChildProcess.capture("/usr/sbin/losetup", ["-f", "--show", image])
+        let device = outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard outcome.status == 0, device.hasPrefix("/dev/loop") else {
+            throw FaultDiskError(description: "losetup -f --show \(image) failed: \(outcome.errors)")
         }
         return device
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Ledger
@@ -52,11 +53,8 @@ import Testing
     /// acknowledged.
     static func runAndKill(directory: TemporaryDirectory, cycle: Int, child: String) throws -> [UInt64] {
         let acknowledgements = directory.path + "/acks-\(cycle)"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: child)
-        process.arguments = [directory.data, acknowledgements, String(cycle * 1_000_000), String(cardCount)]
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
+        let process = try Spawned(
+            child, [directory.data, acknowledgements, String(cycle * 1_000_000), String(cardCount)])
         let deadline = Date().addingTimeInterval(30)
         while (try? FileManager.default.attributesOfItem(atPath: acknowledgements)[.size] as? Int) ?? 0 == 0 {
             #expect(process.isRunning, "child exited early in cycle \(cycle)")
@@ -64,9 +62,7 @@ import Testing
             usleep(500)
         }
         usleep(UInt32.random(in: 0...40_000))
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
+        #expect(process.kill() == .signalled(SIGKILL))
         return acknowledgedKeys(acknowledgements)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Ledger
@@ -69,7 +70,7 @@ import Testing
 
     /// Waits (at most 30 s) until both shards acknowledged an earn: each commits, and so acknowledges, only after
     /// its first sweep step. False when the child stopped or the time ran out.
-    static func waitForBothShards(_ process: Process, acknowledgements: String) -> Bool {
+    static func waitForBothShards(_ process: Spawned, acknowledgements: String) -> Bool {
         let deadline = Date().addingTimeInterval(30)
         while process.isRunning && Date() < deadline {
             let shards = Set(acknowledgedKeys(acknowledgements).map { shard(ofCard: cardIndex(key: $0)) })
@@ -82,19 +83,15 @@ import Testing
     /// Runs the child on the cycle's day until both shards acknowledged, waits a random moment, kills it.
     static func runAndKill(directory: TemporaryDirectory, cycle: Int, child: String) throws -> [UInt64] {
         let acknowledgements = directory.path + "/acks-\(cycle)"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: child)
-        process.arguments = [
-            directory.data, acknowledgements, String(UInt64(cycle) * keysPerCycle), String(cardCount),
-            "lots:\(firstDay + Int64(cycle))",
-        ]
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
+        let process = try Spawned(
+            child,
+            [
+                directory.data, acknowledgements, String(UInt64(cycle) * keysPerCycle), String(cardCount),
+                "lots:\(firstDay + Int64(cycle))",
+            ])
         #expect(waitForBothShards(process, acknowledgements: acknowledgements), "cycle \(cycle): both shards answer")
         usleep(UInt32.random(in: 0...40_000))
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
+        #expect(process.kill() == .signalled(SIGKILL))
         return acknowledgedKeys(acknowledgements)
     }
 

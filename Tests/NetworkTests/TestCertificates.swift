@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 
 /// Certificates made for one test by fixtures/tls/make-test-certificates.sh (`openssl req`/`x509`): an
 /// authority, a server and a client certificate it signed, a rogue client, an expired certificate, a stray key.
@@ -11,13 +12,9 @@ struct TestCertificates {
         directory = NSTemporaryDirectory() + "tls-test-\(UInt32.random(in: 0...UInt32.max))"
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("fixtures/tls/make-test-certificates.sh").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script, directory, serverName]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw POSIXError(.ENOENT, userInfo: [NSLocalizedDescriptionKey: "make-test-certificates.sh failed"])
+        let made = try ChildProcess.run("/bin/bash", [script, directory, serverName])
+        guard made.status == 0 else {
+            throw ChildProcess.Failure(description: "make-test-certificates.sh failed: \(made.output)")
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 
 /// One answer of the admin API as curl saw it.
@@ -129,15 +130,12 @@ enum AdminBurst {
     ) throws -> [String] {
         let outputPath = directory.path + "/burst.out"
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let burst = Process()
-        burst.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("admin_burst.py").path
-        burst.arguments =
-            ["python3", script, String(server.adminPort!), token, "6"] + (member.map { [$0] } ?? [])
-            + (event.map { [$0] } ?? [])
-        burst.standardOutput = FileHandle(forWritingAtPath: outputPath)
-        try burst.run()
+        let burst = try Spawned(
+            "python3",
+            [script, String(server.adminPort!), token, "6"] + (member.map { [$0] } ?? []) + (event.map { [$0] } ?? []),
+            output: .file(outputPath))
         func answered() -> [String] {
             let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
             // 201 for users and adjustments, 200 for gift card loads.
@@ -148,7 +146,8 @@ enum AdminBurst {
         let deadline = Date().addingTimeInterval(60)
         while answered().count < count && Date() < deadline && burst.isRunning { usleep(2_000) }
         server.stop()
-        burst.waitUntilExit()
+        // The script ends once the switch is gone (its connections fail); bounded all the same.
+        if burst.wait(timeout: 60) == nil { burst.kill() }
         return answered()
     }
 }

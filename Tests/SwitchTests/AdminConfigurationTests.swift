@@ -141,7 +141,7 @@ import Testing
     @Test("by default the admin API runs on a thread of its own at nice 10; terminals and operators both answered")
     func ownLoopByDefault() throws {
         try withSwitch { server in
-            let threads = Self.threads(of: server.process.processIdentifier, naming: ["loop-0", "loop-1", "admin-loop-0"])
+            let threads = Self.threads(of: server.process.pid, naming: ["loop-0", "loop-1", "admin-loop-0"])
             #expect(threads["admin-loop-0"] == 10, "the admin loop's thread and its nice value: \(threads)")
             #expect(threads["loop-0"] == 0 && threads["loop-1"] == 0, "the ISO loops keep the process's priority")
             try Self.expectBothAnswered(server)
@@ -154,7 +154,7 @@ import Testing
         var settings = SwitchSettings()
         settings.admin = ["listen": "127.0.0.1:0", "loop": "shared"]
         try withSwitch(settings) { server in
-            let threads = Self.threads(of: server.process.processIdentifier, naming: ["loop-0", "loop-1"])
+            let threads = Self.threads(of: server.process.pid, naming: ["loop-0", "loop-1"])
             #expect(threads["admin-loop-0"] == nil && threads["loop-0"] == 0, "threads: \(threads)")
             try Self.expectBothAnswered(server)
             #expect(server.log.contains("on the ISO 8583 loops"))
@@ -167,7 +167,7 @@ import Testing
             var settings = SwitchSettings()
             settings.admin = ["listen": "127.0.0.1:0", "loopNice": nice]
             try withSwitch(settings, name: "niceAtItsLimits\(nice)") { server in
-                let threads = Self.threads(of: server.process.processIdentifier, naming: ["loop-0", "loop-1", "admin-loop-0"])
+                let threads = Self.threads(of: server.process.pid, naming: ["loop-0", "loop-1", "admin-loop-0"])
                 #expect(threads["admin-loop-0"] == nice, "threads: \(threads)")
                 try Self.expectBothAnswered(server)
             }

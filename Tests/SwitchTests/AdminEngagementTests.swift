@@ -27,7 +27,6 @@ struct AdminEngagementTests {
     func eventsPerRole() throws {
         let harness = try AdminHarness(settings: Self.settings)
         defer { harness.close() }
-        let admin = harness.admin
         let operatorUser = try harness.createUser(name: "Op", role: "operator")
         let auditor = try harness.createUser(name: "Aud", role: "auditor")
         let pan = Wire.card(21, test: 13)

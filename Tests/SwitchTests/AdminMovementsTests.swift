@@ -103,7 +103,7 @@ struct AdminMovementsTests {
         let members = try pans.map { try harness.enrol($0) }
         let client = try SwitchClient(port: harness.server.port)
         var terminal = Terminal()
-        let child = harness.server.process.processIdentifier
+        let child = harness.server.process.pid
         let killer = Thread {
             usleep(1_500_000)
             kill(child, SIGKILL)

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 
 /// Reports end to end: the real binary over real HTTP (chunked CSV, roles, merchant scoping, masked card numbers,
@@ -22,24 +23,16 @@ struct AdminReportsTests {
 
     /// Rows as Python's csv module reads them (strict: a malformed file fails the test).
     static func parse(_ text: String) throws -> [[String]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [
-            "-c",
-            "import csv,sys,json; sys.stdout.write(json.dumps(list(csv.reader(sys.stdin.buffer.read().decode('utf-8')"
-                + ".splitlines(keepends=True), strict=True)), ensure_ascii=False))",
-        ]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(text.utf8))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let rows = try JSONSerialization.jsonObject(with: data) as? [[String]]
-        else { throw SwitchTestError("not CSV: \(text)") }
+        let parsed = try ChildProcess.capture(
+            "/usr/bin/python3",
+            [
+                "-c",
+                "import csv,sys,json; sys.stdout.write(json.dumps(list(csv.reader(sys.stdin.buffer.read().decode("
+                    + "'utf-8').splitlines(keepends=True), strict=True)), ensure_ascii=False))",
+            ], input: Data(text.utf8))
+        guard parsed.status == 0,
+            let rows = try JSONSerialization.jsonObject(with: Data(parsed.output.utf8)) as? [[String]]
+        else { throw SwitchTestError("not CSV: \(text)\n\(parsed.errors)") }
         return rows
     }
 

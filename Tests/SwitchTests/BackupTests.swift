@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import TestSupport
 import Testing
 
 /// `ledger backup` and `ledger restore` on the real binary, and the switch's scheduled backups (docs/backup.md).
@@ -141,23 +142,19 @@ import Testing
         let balances = Balances()
         let threads = Self.load(port: server.port, count: 300, firstStan: 1, balances: balances)
         usleep(300_000)
-        let backup = Process()
-        backup.executableURL = URL(fileURLWithPath: try SwitchExecutable.path())
-        backup.arguments = ["ledger", "backup", "--data", directory.data, "--to", directory.path + "/killed-backup"]
-        backup.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        backup.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try backup.run()
+        let backup = try Spawned(
+            try SwitchExecutable.path(),
+            ["ledger", "backup", "--data", directory.data, "--to", directory.path + "/killed-backup"])
         usleep(50_000)
-        kill(server.process.processIdentifier, SIGKILL)
-        _ = server.waitForExit(timeout: 20)
-        backup.waitUntilExit()
+        server.stop()
+        let backupEnded = try #require(backup.wait(timeout: 120), "the backup did not end in 120 s")
         Self.wait(threads, balances: balances)
         // Whatever the backup concluded, it either has a manifest and restores, or left nothing behind.
         let manifest = directory.path + "/killed-backup/backup-manifest.json"
         if FileManager.default.fileExists(atPath: manifest) {
-            #expect(backup.terminationStatus == 0)
+            #expect(backupEnded == .exited(0))
         } else {
-            #expect(backup.terminationStatus == 1)
+            #expect(backupEnded == .exited(1))
             #expect(((try? FileManager.default.contentsOfDirectory(atPath: directory.path + "/killed-backup")) ?? []).isEmpty)
         }
         let verify = try Self.command(["ledger", "verify", "--data", directory.data])
@@ -214,7 +211,7 @@ import Testing
         let incomplete = try Self.command(["ledger", "restore", "--from", backup, "--data", target])
         #expect(incomplete.status == 1 && incomplete.output.contains("is not a complete backup"))
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: target + "/something", contents: Data([1]))
+        #expect(FileManager.default.createFile(atPath: target + "/something", contents: Data([1])))
         let notEmpty = try Self.command(["ledger", "backup", "--data", directory.data, "--to", target])
         #expect(notEmpty.status == 1 && notEmpty.output.contains("is not empty"))
     }
@@ -257,7 +254,7 @@ import Testing
         #expect(restore.status == 0, "\(restore.output)")
         // A directory that cannot be made (a file is in the way): the backup fails, the switch serves on.
         let blocked = directory.path + "/blocked"
-        FileManager.default.createFile(atPath: blocked, contents: Data([1]))
+        #expect(FileManager.default.createFile(atPath: blocked, contents: Data([1])))
         let failing = Self.settings(["backup": ["directory": blocked + "/inside", "intervalMinutes": 60]])
         let server = try SwitchProcess(directory: directory, settings: failing, run: 4)
         defer { server.stop() }

@@ -181,7 +181,7 @@ import Testing
             misspelt.rules = LoyaltyRulesTests.rules(version: 2, merchantPoints: 9)
             misspelt.limits = ["connectionMax": 5]
             try server.rewriteConfiguration(misspelt)
-            kill(server.process.processIdentifier, SIGHUP)
+            kill(server.process.pid, SIGHUP)
             #expect(server.waitForLog("limits.connectionMax: unknown key (did you mean connectionsMax?)"))
             #expect(try client.exchange(terminal.purchase(card, 10_000)).amounts["90/999"] == 500)
             #expect(!server.log.contains("rules version 2 in force"))

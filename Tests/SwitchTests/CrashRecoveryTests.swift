@@ -111,7 +111,7 @@ final class SentLog: Sendable {
         }
         usleep(UInt32.random(in: 150_000...900_000))
         server.stop()
-        #expect(server.process.terminationReason == .uncaughtSignal && server.process.terminationStatus == SIGKILL)
+        #expect(server.process.termination == .signalled(SIGKILL))
         for _ in 0..<workers {
             #expect(finished.wait(timeout: .now() + 30) == .success, "a client thread did not stop")
         }
@@ -254,7 +254,7 @@ final class SentLog: Sendable {
             firstReply = try client.exchange(first).bytes
             for index in 0..<30 { _ = try client.exchange(terminal.purchase(Self.cards[index % 3], 1_000)) }
             let exit = server.signalAndWait(SIGTERM)
-            #expect(exit?.reason == .exit && exit?.status == 0, "graceful stop exits 0: \(String(describing: exit))")
+            #expect(exit == .exited(0), "graceful stop exits 0: \(String(describing: exit))")
             #expect(server.log.contains("stopped"))
         }
         let snapshots = (0..<2).flatMap { shard -> [String] in

@@ -118,7 +118,7 @@ import Testing
         while Date() < killDeadline && balances.byCard.withLock({ $0.values.reduce(0) { $0 + $1.count } }) < 600 {
             usleep(10_000)
         }
-        kill(server.process.processIdentifier, SIGKILL)
+        kill(server.process.pid, SIGKILL)
         _ = server.waitForExit(timeout: 20)
         Self.finish(threads)
         let answered = balances.byCard.withLock { $0.values.reduce(0) { $0 + $1.count } }
@@ -189,7 +189,7 @@ import Testing
         let seeded = try #require(seed.stoppedAt)
         // More traffic fills new segments; the primary is killed so no snapshot moves anything.
         Self.finish(BackupTests.load(port: server.port, count: 300, firstStan: 100, balances: balances))
-        kill(server.process.processIdentifier, SIGKILL)
+        kill(server.process.pid, SIGKILL)
         _ = server.waitForExit(timeout: 20)
         let shardDirectory = directory.data + "/shard-000"
         let segments = try FileManager.default.contentsOfDirectory(atPath: shardDirectory)

@@ -1,22 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs python3 with arguments; returns the exit status and standard output, or nil when python3 cannot start or
 /// overruns `timeout` seconds (it is then killed).
 func runPython(_ arguments: [String], timeout: Double = 60) -> (status: Int32, output: String)? {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3"] + arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-    do { try process.run() } catch { return nil }
-    defer { if process.isRunning { process.terminate() } }
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning && Date() < deadline { usleep(10_000) }
-    guard !process.isRunning else { return nil }
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    guard let outcome = try? ChildProcess.capture("python3", arguments, timeout: timeout) else { return nil }
+    return (outcome.status, outcome.output)
 }
 
 /// The independent ISO 8583 implementation (pyiso8583) is present when `import iso8583` works.

@@ -44,12 +44,12 @@ import Testing
                 guard let reply = try? client.receive(timeout: 10) else { break }
                 answers[reply.field(11)!] = reply.bytes
             }
-            kill(server.process.processIdentifier, SIGTERM)
+            kill(server.process.pid, SIGTERM)
             while answers.count < requests.count, let reply = try? client.receive(timeout: 10) {
                 answers[reply.field(11)!] = reply.bytes
             }
             let exit = server.waitForExit(timeout: 20)
-            #expect(exit?.reason == .exit && exit?.status == 0, "graceful stop exits 0: \(String(describing: exit))")
+            #expect(exit == .exited(0), "graceful stop exits 0: \(String(describing: exit))")
         }
         #expect(answers.count >= 50)
         let server = try SwitchProcess(directory: directory, run: 1)
@@ -136,10 +136,10 @@ extension LifecycleTests {
             }
             // Stop while every connection has requests in flight and more on the way.
             while collectors.contains(where: { $0.count < 100 }) { usleep(1_000) }
-            kill(server.process.processIdentifier, SIGTERM)
+            kill(server.process.pid, SIGTERM)
             for collector in collectors { collector.waitUntilClosed() }
             let exit = server.waitForExit(timeout: 30)
-            #expect(exit?.reason == .exit && exit?.status == 0, "graceful stop exits 0: \(String(describing: exit))")
+            #expect(exit == .exited(0), "graceful stop exits 0: \(String(describing: exit))")
             let received = collectors.map(\.count).reduce(0, +)
             #expect(
                 server.log.contains("requests read since start: \(received), answered: \(received)"),

@@ -1,6 +1,7 @@
 import Foundation
 import ISO8583
 import SwitchCore
+import TestSupport
 import Testing
 
 /// The loyalty rules engine inside the authorization: what a purchase earns comes from the configured rules.
@@ -98,13 +99,13 @@ struct LoyaltyRulesTests {
             #expect(try client.exchange(terminal.purchase(card, 10_000)).amounts["90/999"] == 500)
             settings.rules = Self.rules(version: 2, merchantPoints: 9)
             try server.rewriteConfiguration(settings)
-            kill(server.process.processIdentifier, SIGHUP)
+            kill(server.process.pid, SIGHUP)
             #expect(server.waitForLog("rules version 2 in force (was 1)"))
             #expect(try client.exchange(terminal.purchase(card, 10_000)).amounts["90/999"] == 900)
             // The same version with other content is refused: a version names one set of rules.
             settings.rules = Self.rules(version: 2, merchantPoints: 1)
             try server.rewriteConfiguration(settings)
-            kill(server.process.processIdentifier, SIGHUP)
+            kill(server.process.pid, SIGHUP)
             #expect(server.waitForLog("rules version 2 is not newer than the version in force (2)"))
             #expect(try client.exchange(terminal.purchase(card, 10_000)).amounts["90/999"] == 900)
             #expect(server.isRunning)
@@ -141,14 +142,14 @@ struct LoyaltyRulesTests {
         #expect(first.field(63) == "POINTS +50 BALANCE 50 | TIER BRONZE")
         settings.rules = rules(2, ("BASE", "PLUS"))
         try server.rewriteConfiguration(settings)
-        kill(server.process.processIdentifier, SIGHUP)
+        kill(server.process.pid, SIGHUP)
         #expect(server.waitForLog("rules version 2 in force (was 1)"))
         #expect(try client.exchange(purchase).bytes == first.bytes, "decided under 1: named by 1")
         #expect(try client.exchange(terminal.purchase(card, 1_000)).field(63) == "POINTS +50 BALANCE 100 | TIER BASE")
         // Two reloads later the process still holds version 1: the repeat renames nothing.
         settings.rules = rules(3, ("LOW", "HIGH"))
         try server.rewriteConfiguration(settings)
-        kill(server.process.processIdentifier, SIGHUP)
+        kill(server.process.pid, SIGHUP)
         #expect(server.waitForLog("rules version 3 in force (was 2)"))
         #expect(try client.exchange(purchase).bytes == first.bytes, "decided under 1, two reloads ago: named by 1")
         #expect(try client.exchange(terminal.purchase(card, 1_000)).field(63) == "POINTS +50 BALANCE 150 | TIER LOW")
@@ -302,16 +303,9 @@ struct LoyaltyRulesTests {
 
     /// Runs `loyalty-switch` with `arguments`; its standard output (the exit status must be 0).
     static func runCommand(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try SwitchExecutable.path())
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(arguments)")
-        return text
+        let outcome = try ChildProcess.capture(try SwitchExecutable.path(), arguments)
+        #expect(outcome.status == 0, "\(arguments): \(outcome.errors)")
+        return outcome.output
     }
 
     @Test("under rules with a point value of 10, redeem, hold and completion all convert at 10 per point")

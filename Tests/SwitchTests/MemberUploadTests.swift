@@ -21,7 +21,7 @@ struct MemberUploadTests {
 
     /// The switch's resident memory (VmRSS of /proc/PID/status), in bytes.
     static func residentBytes(_ server: SwitchProcess) throws -> Int {
-        let status = try String(contentsOfFile: "/proc/\(server.process.processIdentifier)/status", encoding: .utf8)
+        let status = try String(contentsOfFile: "/proc/\(server.process.pid)/status", encoding: .utf8)
         guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
             let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])
         else { throw SwitchTestError("no VmRSS in /proc status") }
@@ -34,7 +34,7 @@ struct MemberUploadTests {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter { $0.hasSuffix(".csv") }.map { name in
             let size = (try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int) ?? 0
-            return (name, size ?? 0)
+            return (name, size)
         }
     }
 

@@ -206,7 +206,7 @@ extension OutboxEndToEndTests {
         var terminal = Terminal()
         #expect(try client.exchange(terminal.purchase(Wire.card(1, test: 16), 10_000)).code == "00")
         #expect(receiver.wait(timeout: 30) { _ in receiver.acknowledgedIds.count == 1 })
-        let threads = try Self.threadNames(server.process.processIdentifier)
+        let threads = try Self.threadNames(server.process.pid)
         #expect(threads.contains { $0.hasPrefix("notify-loop") }, "\(threads)")
         #expect(server.log.contains("on their own loop, nice 10"), "\(server.log)")
 
@@ -214,7 +214,7 @@ extension OutboxEndToEndTests {
         defer { plain.remove() }
         let without = try SwitchProcess(directory: plain, settings: SwitchSettings())
         defer { without.stop() }
-        #expect(try !Self.threadNames(without.process.processIdentifier).contains { $0.hasPrefix("notify-loop") })
+        #expect(try !Self.threadNames(without.process.pid).contains { $0.hasPrefix("notify-loop") })
     }
 
     /// The names of a process's threads (`/proc/PID/task/*/comm`, at most 15 bytes each).

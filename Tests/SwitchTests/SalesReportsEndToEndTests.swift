@@ -167,7 +167,7 @@ struct SalesReportsEndToEndTests {
         defer { harness.close() }
         let client = try SwitchClient(port: harness.server.port)
         var terminal = Terminal(id: "TERM0009")
-        let child = harness.server.process.processIdentifier
+        let child = harness.server.process.pid
         let killer = Thread {
             usleep(1_500_000)
             kill(child, SIGKILL)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import TestSupport
 import Testing
 
 /// A small tmpfs mounted for one test: a disk that really fills up. Needs root (the sandbox and CI run as
@@ -39,35 +40,16 @@ enum Tool {
     /// Runs a tool; throws with its standard error when it fails. Returns its standard output.
     @discardableResult
     static func run(_ path: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw SwitchTestError("\(path) \(arguments.joined(separator: " ")): \(problem)")
+        let outcome = try ChildProcess.capture(path, arguments)
+        guard outcome.status == 0 else {
+            throw SwitchTestError("\(path) \(arguments.joined(separator: " ")): \(outcome.errors)")
         }
-        return text
+        return outcome.output
     }
 
     /// `loyalty-switch ledger verify --data DIR`: the exit status and both outputs.
     static func verify(_ data: String) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try SwitchExecutable.path())
-        process.arguments = ["ledger", "verify", "--data", data]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        try ChildProcess.run(try SwitchExecutable.path(), ["ledger", "verify", "--data", data], timeout: 300)
     }
 
     /// CPU seconds (user + system) a process has used, from /proc/PID/stat.
@@ -268,7 +250,7 @@ extension SwitchProcess {
         settings.topLevel = ["history": NSNull(), "search": NSNull(), "sales": NSNull()]
         let server = try SwitchProcess(directory: data, settings: settings)
         defer { server.stop() }
-        let pid = server.process.processIdentifier
+        let pid = server.process.pid
         let load = try PurchaseLoad(port: server.port, connections: 2, test: 32)
         #expect(load.wait(timeout: 20) { $0["00", default: 0] >= 100 })
         let hard = try Self.hardDescriptorLimit(pid)
@@ -368,7 +350,7 @@ extension SwitchProcess {
             try Tool.run(
                 "/usr/bin/prlimit",
                 [
-                    "--pid", "\(server.process.processIdentifier)", "--nofile",
+                    "--pid", "\(server.process.pid)", "--nofile",
                     "--output", "SOFT", "--noheadings",
                 ]
             ).trimmingCharacters(in: .whitespacesAndNewlines) == "4096")

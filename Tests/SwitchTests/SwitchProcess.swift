@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import TestSupport
 import Testing
 
 /// A problem driving the switch from outside: what went wrong, in words.
@@ -58,17 +59,13 @@ enum SwitchExecutable {
         }
         guard folder.path != "/" else { throw SwitchTestError("cannot find the build directory of \(testBinary.path)") }
         let package = folder.deletingLastPathComponent().path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "swift", "build", "--package-path", package, "--scratch-path", folder.path, "--product", "loyalty-switch",
-        ]
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        process.waitUntilExit()
+        let build = try ChildProcess.run(
+            "swift",
+            ["build", "--package-path", package, "--scratch-path", folder.path, "--product", "loyalty-switch"],
+            timeout: 1200)
         let candidate = testBinary.deletingLastPathComponent().appendingPathComponent("loyalty-switch").path
-        guard process.terminationStatus == 0, FileManager.default.isExecutableFile(atPath: candidate) else {
-            throw SwitchTestError("swift build --product loyalty-switch failed (status \(process.terminationStatus))")
+        guard build.status == 0, FileManager.default.isExecutableFile(atPath: candidate) else {
+            throw SwitchTestError("swift build --product loyalty-switch failed (status \(build.status)):\n\(build.output)")
         }
         return candidate
     }
@@ -114,7 +111,7 @@ struct SwitchSettings {
 final class SwitchProcess {
     let directory: ScratchDirectory
     let settings: SwitchSettings
-    let process: Process
+    let process: Spawned
     let logPath: String
     private(set) var ports: [UInt16] = []
     /// The admin API's port, from its "admin API listening on http(s)://127.0.0.1:PORT" line (nil when off).
@@ -137,15 +134,10 @@ final class SwitchProcess {
         let data = try JSONSerialization.data(withJSONObject: settings.json, options: [.sortedKeys])
         try data.write(to: URL(fileURLWithPath: configPath))
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process = Process()
         let command =
             launcher + [try SwitchExecutable.path(), "serve", "--config", configPath, "--data", directory.data]
             + arguments
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: logPath)
-        try process.run()
+        process = try Spawned(command[0], Array(command.dropFirst()), errors: .file(logPath))
         let deadline = Date().addingTimeInterval(startTimeout)
         let adminExpected = !(settings.admin is NSNull) || arguments.contains("--admin-listen")
         while ports.count < settings.listeners.count || (adminExpected && adminPort == nil) {
@@ -213,28 +205,22 @@ final class SwitchProcess {
     }
 
     /// SIGKILL, and reap. Safe to call twice.
-    func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
+    func stop() { process.kill() }
 
-    /// Sends `signal` and waits at most `timeout` seconds for the exit; returns the exit status, or nil when the
-    /// process did not exit in time (it is then killed).
-    func signalAndWait(_ signal: Int32, timeout: Double = 20) -> (status: Int32, reason: Process.TerminationReason)? {
-        kill(process.processIdentifier, signal)
+    /// Sends `signal` and waits at most `timeout` seconds for the exit; returns how the process ended, or nil when
+    /// it did not exit in time (it is then killed).
+    func signalAndWait(_ signal: Int32, timeout: Double = 20) -> Spawned.Termination? {
+        process.signal(signal)
         return waitForExit(timeout: timeout)
     }
 
     /// Waits at most `timeout` seconds for the exit; nil when the process did not exit in time (it is then killed).
-    func waitForExit(timeout: Double) -> (status: Int32, reason: Process.TerminationReason)? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(5_000) }
-        guard !process.isRunning else {
+    func waitForExit(timeout: Double) -> Spawned.Termination? {
+        guard let termination = process.wait(timeout: timeout) else {
             stop()
             return nil
         }
-        return (process.terminationStatus, process.terminationReason)
+        return termination
     }
 }
 
@@ -275,26 +261,20 @@ extension SwitchProcess {
         let logPath = directory.path + "/serve-\(UInt32.random(in: 0...UInt32.max)).log"
         try Data(json.utf8).write(to: URL(fileURLWithPath: configPath))
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let process = Process()
         let command =
             launcher + [try SwitchExecutable.path()]
             + ["serve", "--config", configPath, "--data", directory.data, "--listen", "127.0.0.1:0"]
             + (arguments.contains("--admin-listen") ? [] : ["--admin-listen", "127.0.0.1:0"]) + arguments
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: logPath)
-        try process.run()
+        let process = try Spawned(command[0], Array(command.dropFirst()), errors: .file(logPath))
         func log() -> String {
             String(decoding: FileManager.default.contents(atPath: logPath) ?? Data(), as: UTF8.self)
         }
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline && !log().contains("listening on") { usleep(5_000) }
         if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.kill()
             return ServeOutcome(status: nil, standardError: log())
         }
-        return ServeOutcome(status: process.terminationStatus, standardError: log())
+        return ServeOutcome(status: process.termination?.status, standardError: log())
     }
 }

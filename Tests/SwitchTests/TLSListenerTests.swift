@@ -147,7 +147,7 @@ import Testing
                 try FileManager.default.removeItem(atPath: certificates.path(name))
                 try FileManager.default.copyItem(atPath: renewed.path(name), toPath: certificates.path(name))
             }
-            kill(server.process.processIdentifier, SIGHUP)
+            kill(server.process.pid, SIGHUP)
             #expect(server.waitForLog("certificate reloaded, CN=renewed-switch"))
             #expect(try open.echo(stan: 2), "the connection opened before the reload still answers")
             let after = try openSSLClient(port: port, ["-CAfile", renewed.path("ca.pem")])
@@ -156,7 +156,7 @@ import Testing
             try FileManager.default.removeItem(atPath: certificates.path("server.key"))
             try FileManager.default.copyItem(
                 atPath: certificates.path("other.key"), toPath: certificates.path("server.key"))
-            kill(server.process.processIdentifier, SIGHUP)
+            kill(server.process.pid, SIGHUP)
             #expect(server.waitForLog("certificates not reloaded"))
             #expect(server.log.contains("\(certificates.path("server.key")): error:"), "the refusal names the key file")
             let still = try openSSLClient(port: port, ["-CAfile", renewed.path("ca.pem")])

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 
 /// A problem in a test's set-up, in words.
 public struct NotificationTestError: Error, CustomStringConvertible {
@@ -24,30 +25,30 @@ public final class WebhookReceiver {
         public let text: String
     }
 
-    let process = Process()
+    let process: Spawned
     public let logPath: String
     public let port: UInt16
 
     public init(directory: String, secret: String, arguments: [String] = []) throws {
-        logPath = directory + "/receiver-\(UInt32.random(in: 0...UInt32.max)).log"
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.script, "--secret", secret, "--log", logPath] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let line = output.fileHandleForReading.readLine()
-        guard let port = UInt16(line) else { throw NotificationTestError("receiver did not print its port: \(line)") }
+        let name = "receiver-\(UInt32.random(in: 0...UInt32.max))"
+        logPath = directory + "/" + name + ".log"
+        let portPath = directory + "/" + name + ".port"
+        process = try Spawned(
+            "python3", [Self.script, "--secret", secret, "--log", logPath] + arguments, output: .file(portPath))
+        var line = ""
+        let deadline = Date().addingTimeInterval(30)
+        while !line.hasSuffix("\n") && process.isRunning && Date() < deadline {
+            usleep(5_000)
+            line = (try? String(contentsOfFile: portPath, encoding: .utf8)) ?? ""
+        }
+        guard let port = UInt16(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            process.kill()
+            throw NotificationTestError("receiver did not print its port in 30 s: \(line)")
+        }
         self.port = port
     }
 
-    deinit { stop() }
-
-    public func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
+    public func stop() { process.kill() }
 
     public var url: String { "http://127.0.0.1:\(port)/hooks/loyalty" }
 
@@ -88,19 +89,6 @@ public final class WebhookReceiver {
             if request.answer == "ok" { acknowledged[request.member] = max(last, request.sequence) }
         }
         return nil
-    }
-}
-
-extension FileHandle {
-    /// One line (without the newline), read byte by byte so nothing after it is consumed.
-    func readLine() -> String {
-        var bytes: [UInt8] = []
-        while bytes.count < 256 {
-            let byte = readData(ofLength: 1)
-            guard let first = byte.first, first != 10 else { break }
-            bytes.append(first)
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
