@@ -183,9 +183,15 @@ final class KeyRun: @unchecked Sendable {
         return header.firstCount + low
     }
 
-    /// Reads `count` bytes at `offset` into stack memory and hands them to `body`; nil on a short read.
+    /// Reads `count` bytes (at most a page) at `offset` into stack memory and hands them to `body`; nil on a short
+    /// read. A fixed page on the stack: `withUnsafeTemporaryAllocation` put a 4 KiB read on the heap, one malloc
+    /// per lookup that passed a run's filter (issue 17's allocation count showed it on the purchase path).
     private func withBytes<Value>(at offset: Int64, count: Int, _ body: (UnsafeRawPointer) -> Value?) -> Value? {
-        withUnsafeTemporaryAllocation(byteCount: count, alignment: 16) { buffer -> Value? in
+        precondition(count <= KeyRunHeader.pageBytes && KeyRunHeader.pageBytes == 4096, "a read of at most a page")
+        var page = InlineArray<4096, UInt8>(repeating: 0)
+        var span = page.mutableSpan
+        return span.withUnsafeMutableBytes { whole -> Value? in
+            let buffer = UnsafeMutableRawBufferPointer(rebasing: whole[0..<count])
             guard (try? FileIO.readFully(descriptor, buffer, offset: offset, path: path)) == count else { return nil }
             return body(UnsafeRawPointer(buffer.baseAddress!))
         }

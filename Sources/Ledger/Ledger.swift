@@ -283,16 +283,18 @@ public final class Ledger: @unchecked Sendable {
     /// Queues a batch. Returns the replies for requests refused at once (status `.overloaded`); every other
     /// request is answered through `sink`.
     /// One lock and at most one wake-up per shard for the whole batch.
-    public func submit(_ requests: some Collection<LedgerRequest>, to sink: some LedgerReplySink) -> [LedgerReply] {
+    public func submit(_ requests: [LedgerRequest], to sink: some LedgerReplySink) -> [LedgerReply] {
         var buffers = SubmitBuffers()
         return submit(requests, to: sink, buffers: &buffers)
     }
 
     /// `submit` with the caller's buffers, kept between calls (an event loop keeps one): the commands are
     /// sorted by shard and the batch's sales gathered in them, emptied in place afterwards, so a steady stream of
-    /// batches allocates nothing here (the shard queues copy what they accept).
+    /// batches allocates nothing here (the shard queues copy what they accept). An array, not `some Collection`:
+    /// iterating a generic collection across modules reads each element through a coroutine whose frame is
+    /// malloc'd (one allocation per request, seen in issue 17's allocation count).
     public func submit(
-        _ requests: some Collection<LedgerRequest>, to sink: some LedgerReplySink, buffers: inout SubmitBuffers
+        _ requests: [LedgerRequest], to sink: some LedgerReplySink, buffers: inout SubmitBuffers
     ) -> [LedgerReply] {
         var refused: [LedgerReply] = []
         let number = sinks.number(of: sink)

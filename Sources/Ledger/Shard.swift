@@ -499,9 +499,12 @@ final class Shard: @unchecked Sendable {
 }
 
 /// Replies of one batch grouped by sink, so each sink gets one `deliver` call per batch.
-/// The number of distinct sinks is small (one per event loop); the search is linear.
+/// The number of distinct sinks is small (one per event loop); the search is linear. The lists are emptied, not
+/// dropped, after a delivery (sinks copy what they are given), so a batch allocates nothing in steady state.
 struct ReplyBatch {
     private var groups: [(sink: UInt16, replies: [LedgerReply])] = []
+    /// Emptied lists kept for the next batch; past this many (short-lived sinks, one per `Ledger.perform`) they go.
+    static let groupsKept = 16
 
     mutating func add(_ reply: LedgerReply, to sink: UInt16) {
         for index in groups.indices where groups[index].sink == sink {
@@ -518,7 +521,10 @@ struct ReplyBatch {
     }
 
     mutating func deliver(through sinks: SinkRegistry) {
-        for group in groups { sinks.sink(group.sink).deliver(group.replies) }
-        groups.removeAll(keepingCapacity: true)
+        for index in groups.indices where !groups[index].replies.isEmpty {
+            sinks.sink(groups[index].sink).deliver(groups[index].replies)
+            groups[index].replies.removeAll(keepingCapacity: true)
+        }
+        if groups.count > Self.groupsKept { groups.removeAll(keepingCapacity: true) }
     }
 }

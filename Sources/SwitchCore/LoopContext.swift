@@ -98,7 +98,7 @@ final class LoopContext {
         loop.preconditionInEventLoop()
         for reply in replies {
             guard let index = pending.index(of: reply.tag) else { continue }
-            let entry = pending.slots[index]
+            var entry = pending.slots[index]
             pending.release(index)
             if entry.isUndo {
                 runtime.settle(entry.key)
@@ -106,7 +106,9 @@ final class LoopContext {
             }
             if entry.answered {
                 if !undoLateApproval(entry, reply) { runtime.settle(entry.key) }
-            } else if var response = entry.response {
+            } else if var response = entry.response.take() {
+                // Taken out of the entry (the slot let go of it on release): the only reference, so completing it
+                // writes in place instead of copying its slot table and bytes (issue 17: ~18% of the allocations).
                 ResponseBuilder.complete(&response, reply: reply, redemption: rules.redemption)
                 let isPurchase = entry.kind == .purchase || entry.kind == .offlinePurchase
                 // A gift card's answer has no loyalty receipt: its value shows in field 54 alone.

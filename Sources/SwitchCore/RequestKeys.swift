@@ -28,12 +28,19 @@ enum RequestKeys {
     /// The key of the original a completion, refund or reversal names in field 90 (original MTI, STAN,
     /// transmission date-time, acquirer), on the same terminal. Nil when field 90 is absent or not numeric.
     static func originalKey(from message: ISOMessage) -> IdempotencyKey? {
-        guard let original = message.value(90), original.count == 42, original.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-            let mti = MTI(Int(decimal(original[0..<4])))
-        else { return nil }
+        // Read in place (no Array per reversal): 42 digits or nothing.
+        let parts: (mti: UInt64, stan: UInt64, transmission: UInt64, acquirer: UInt64)?? = message.withValue(90) {
+            original in
+            guard original.count == 42, original.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            return (
+                decimal(original, 0..<4), decimal(original, 4..<10), decimal(original, 10..<20),
+                decimal(original, 20..<31)
+            )
+        }
+        guard let found = parts, let parts = found, let mti = MTI(Int(parts.mti)) else { return nil }
         return key(
-            mti: mti, acquirer: decimal(original[20..<31]), terminal: terminalWord(message),
-            stan: UInt32(decimal(original[4..<10])), transmission: decimal(original[10..<20]))
+            mti: mti, acquirer: parts.acquirer, terminal: terminalWord(message), stan: UInt32(parts.stan),
+            transmission: parts.transmission)
     }
 
     /// The second name of a purchase, for refunds that carry no field 90 but the original's RRN in field 37:
@@ -83,9 +90,10 @@ enum RequestKeys {
         return hash
     }
 
-    static func decimal(_ digits: ArraySlice<UInt8>) -> UInt64 {
+    /// The decimal value of `bytes[range]` (digits, checked by the caller).
+    static func decimal(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> UInt64 {
         var value: UInt64 = 0
-        for digit in digits { value = value &* 10 &+ UInt64(digit &- 0x30) }
+        for index in range { value = value &* 10 &+ UInt64(bytes[index] &- 0x30) }
         return value
     }
 }

@@ -82,7 +82,7 @@ final class SalesReportHandler: HTTPHandler, @unchecked Sendable {
         let context = AdminReports.context(rules: nil, access: gate.access)
         let directory = ledger.directory
         let configuration = ledger.configuration
-        let thread = Thread { [self] in
+        let thread = Thread {
             setThreadName("report-sales")
             setThreadIdle()  // like the books' reports: only CPU the loops and the shards leave
             stream.runSales(query, store: store, directory: directory, configuration: configuration, context: context)
