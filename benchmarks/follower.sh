@@ -19,13 +19,8 @@ JSON
 SERVE=$!
 trap 'kill $SERVE $FOLLOW 2>/dev/null || true' EXIT
 FOLLOW=
-PORT=
-for _ in $(seq 1 300); do
-    PORT=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\) .*/\1/p' "$WORK/serve.log" | head -1)
-    [ -n "$PORT" ] && break
-    sleep 0.1
-done
-[ -n "$PORT" ] || { echo "the switch did not start:"; cat "$WORK/serve.log"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+PORT=$(port_from_log "$WORK/serve.log" "listening on" 30)
 # Members first, so the run measures steady traffic, not enrolments.
 "$BIN" loadgen "127.0.0.1:$PORT" --count "$MEMBERS" --duration 2m --cards "$MEMBERS" --seed 1 --quiet > /dev/null || true
 "$BIN" ledger follow --data "$WORK/data" --to "$WORK/standby" --status-interval-ms 1000 > "$WORK/follow.out" 2>&1 &

@@ -15,18 +15,11 @@ rows=${1:-1000000}
 binary=${BINARY:-.build/release/loyalty-switch}
 work=$(mktemp -d /tmp/member-import-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-python3 - "$rows" "$work/members.csv" <<'PY'
+python3 - "$rows" "$work/members.csv" "$(dirname "$0")" <<'PY'
 import sys
 rows, path = int(sys.argv[1]), sys.argv[2]
-def luhn(body):
-    total = 0
-    for position, character in enumerate(reversed(body)):
-        digit = int(character)
-        if position % 2 == 0:
-            digit *= 2
-            if digit > 9: digit -= 9
-        total += digit
-    return body + str((10 - total % 10) % 10)
+sys.path.insert(0, sys.argv[3])
+from luhn import luhn
 with open(path, "w", encoding="utf-8", newline="") as out:
     out.write("\ufeffpan,name,phone,birthday,points,credit\r\n")
     for number in range(1, rows + 1):

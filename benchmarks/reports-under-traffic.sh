@@ -45,18 +45,11 @@ echo "reports under traffic: members $members, rate $rate/s, windows ${seconds}s
 echo "date $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # The members: loadgen's card pool (prefix 600000, index, Luhn digit), so every purchase hits an imported member.
-python3 - "$members" "$work/members.csv" <<'PY'
+python3 - "$members" "$work/members.csv" benchmarks <<'PY'
 import sys
 rows, path = int(sys.argv[1]), sys.argv[2]
-def luhn(body):
-    total = 0
-    for position, character in enumerate(reversed(body)):
-        digit = int(character)
-        if position % 2 == 0:
-            digit *= 2
-            if digit > 9: digit -= 9
-        total += digit
-    return body + str((10 - total % 10) % 10)
+sys.path.insert(0, sys.argv[3])
+from luhn import luhn
 with open(path, "w", encoding="utf-8", newline="") as out:
     out.write("pan,name,phone,birthday,points,credit\r\n")
     for number in range(rows):
@@ -72,19 +65,12 @@ start=$(date +%s.%N)
 "$switch" import members "$work/members.csv" --data "$work/data" --config "$work/config.json" >"$work/import.out" 2>&1
 echo "import: $members members in $(echo "$(date +%s.%N) - $start" | bc | cut -c1-6) s"
 
-port_from_log() {  # FILE PATTERN: the port on the first line matching PATTERN (at most 10 min: recovery of 1M members)
-    local port
-    for _ in $(seq 6000); do
-        port=$(sed -n "s/.*$2[^0-9]*127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p" "$1" | head -1)
-        if [ -n "$port" ]; then echo "$port"; return 0; fi
-        sleep 0.1
-    done
-    echo "no line '$2' in $1" >&2; cat "$1" >&2; return 1
-}
+source benchmarks/lib.sh
 "$switch" serve --config "$work/config.json" --data "$work/data" 2>"$work/switch.log" &
 pid=$!
-iso=127.0.0.1:$(port_from_log "$work/switch.log" "listening on")
-admin=127.0.0.1:$(port_from_log "$work/switch.log" "admin API listening on http:\/\/")
+# At most 10 minutes each: recovering 1M members takes a while.
+iso=127.0.0.1:$(port_from_log "$work/switch.log" "listening on" 600)
+admin=127.0.0.1:$(port_from_log "$work/switch.log" "admin API listening on http:\/\/" 600)
 for _ in $(seq 600); do curl -sf "http://$admin/v1/health" >/dev/null && break; sleep 0.1; done
 echo "switch up: RSS $(($(sed -n 's/^VmRSS:\s*\([0-9]*\) kB/\1/p' "/proc/$pid/status") / 1024)) MiB"
 

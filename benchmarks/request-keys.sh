@@ -13,6 +13,7 @@
 # Bounded: each step under `timeout` (STEP_SECONDS, default 3600); data under $WORK (default /tmp/request-keys).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/lib.sh
 KEYS=10000000
 DISTANCES="1000000 10000000"
 STORE=1
@@ -47,12 +48,8 @@ if [ "$DISTANCE" = 1 ]; then
         start_switch() {
             "$BIN/loyalty-switch" serve --config "$config" --data "$data" --listen 127.0.0.1:0 2> "$WORK/switch-$N-$1.log" &
             pid=$!
-            for _ in $(seq 1 600); do
-                port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$WORK/switch-$N-$1.log" | head -1 | cut -d: -f2 || true)
-                [ -n "$port" ] && return 0
-                sleep 0.1
-            done
-            echo "the switch did not start" >&2; kill -9 "$pid"; exit 1
+            port=$(port_from_log "$WORK/switch-$N-$1.log" "listening on" 60) && return 0
+            kill -9 "$pid"; exit 1
         }
         start_switch 1
         python3 benchmarks/request-keys-client.py "$port" before "$WORK/state-$N.json"

@@ -44,20 +44,8 @@ bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
 pin() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-# Every server here listens on port 0; this prints the port its log line "listening on 127.0.0.1:PORT" names (at
-# most 10 s). A port picked by the script could be taken before the server binds it, and then a wait for the port
-# would find the other program.
-port_from_log() {
-    local port
-    for _ in $(seq 100); do
-        port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$1" | head -1)
-        if [ -n "$port" ]; then echo "$port"; return 0; fi
-        sleep 0.1
-    done
-    echo "no listening line in $1:" >&2
-    cat "$1" >&2
-    return 1
-}
+# Every server here listens on port 0: port_from_log reads its port from its log.
+source benchmarks/lib.sh
 
 rows=()
 # Runs loadgen with the given arguments and records a table row; a failed run (errors, missed schedule) is counted.
