@@ -106,6 +106,9 @@ public final class LogConsumer: Sendable {
         slots[shard].advance(from: sequence)
     }
 
+    /// The first record of `shard` the consumer still needs (0 while it has said nothing).
+    public func firstNeeded(shard: Int) -> UInt64 { slots[shard].firstNeeded.load(ordering: .acquiring) }
+
     /// Records of `shard` a snapshot deleted before this consumer finished them, since start.
     public func recordsReleased(shard: Int) -> UInt64 { slots[shard].released.load(ordering: .relaxed) }
 

@@ -29,15 +29,29 @@ public final class StandbyHold: @unchecked Sendable {
     /// Reads of the standby's log that failed (it is missing, not seeded yet, or damaged; retried every poll).
     public var readFailures: UInt64 { failures.load(ordering: .relaxed) }
 
+    /// Durable records of the primary (every shard of `root`) the standby has not acknowledged: for health and
+    /// metrics, a few header reads per shard. A shard whose standby mark was never read counts all of its records.
+    public func recordsBehind(root: String) -> UInt64 {
+        var behind: UInt64 = 0
+        for shard in 0..<shardCount {
+            let durable = LogConsumerLoop.durableSequence(root: root, shard: shard)
+            let copied = consumer.firstNeeded(shard: shard).subtractingReportingOverflow(1)
+            let through = copied.overflow ? 0 : copied.partialValue
+            if durable > through { behind += durable - through }
+        }
+        return behind
+    }
+
     /// Moves the hold to the record after each shard's standby mark (never back: `LogConsumer.advance`).
     public func refresh() {
         for shard in 0..<shardCount {
             let shardDirectory = DataDirectory.shardDirectory(directory, shard: shard)
-            guard let sequence = try? LogFollower.acknowledgedSequence(shardDirectory), sequence > 0 else {
+            guard let sequence = try? LogFollower.acknowledgedSequence(shardDirectory) else {
                 failures.add(1, ordering: .relaxed)
                 continue
             }
-            consumer.advance(shard: shard, from: sequence + 1)
+            // 0: the standby holds nothing of this shard yet (a shard with no traffic): nothing to move, no failure.
+            if sequence > 0 { consumer.advance(shard: shard, from: sequence + 1) }
         }
     }
 

@@ -105,6 +105,9 @@ final class HealthHandler: HTTPHandler {
             if let history = metrics.history.withLock({ $0 }) { SwitchServer.writeHistoryHealth(history, &json) }
             if let sales = metrics.sales.withLock({ $0 }) { SwitchServer.writeSalesHealth(sales, &json) }
             if let backups = metrics.backups.withLock({ $0 }) { SwitchServer.writeBackupHealth(backups, &json) }
+            if let hold = metrics.standbyHold.withLock({ $0 }) {
+                SwitchServer.writeStandbyHealth(hold, root: metrics.ledger.directory, &json)
+            }
             json.endObject()
         }
     }

@@ -2394,6 +2394,58 @@ extension AdminAPIDocument {
                 "minimum": 0
               }
             }
+          },
+          "sales": {
+            "type": "object",
+            "description": "Present once the sales store has something to tell: a gap (log records it never indexed) or read failures (docs/sales.md). Neither makes the switch unhealthy.",
+            "required": [
+              "sales",
+              "recordsSkipped",
+              "readFailures"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "sales": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "recordsSkipped": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "readFailures": {
+                "type": "integer",
+                "minimum": 0
+              }
+            }
+          },
+          "standby": {
+            "type": "object",
+            "description": "Present while a standby is configured (docs/replication.md): durable log records it has not acknowledged yet, records deleted past standby.logRecordsHeldMax before it copied them (it must be seeded again), failed reads of its log marks. None makes the switch unhealthy.",
+            "required": [
+              "directory",
+              "recordsBehind",
+              "recordsReleased",
+              "readFailures"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "directory": {
+                "type": "string"
+              },
+              "recordsBehind": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "recordsReleased": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "readFailures": {
+                "type": "integer",
+                "minimum": 0
+              }
+            }
           }
         }
       },

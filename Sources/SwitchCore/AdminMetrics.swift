@@ -84,6 +84,7 @@ final class AdminMetrics: Sendable {
         writeSearch(&text)
         writeSales(&text)
         writeBackups(&text)
+        writeStandby(&text)
         return text.bytes
     }
 

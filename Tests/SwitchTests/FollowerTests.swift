@@ -172,6 +172,52 @@ import Testing
         #expect(try client.exchange(next.purchase(BackupTests.card(worker: 0, index: 0), 100)).code == "00")
     }
 
+    /// The health answer's `standby` member.
+    static func standbyHealth(_ server: SwitchProcess) throws -> [String: Int] {
+        let answer = try AdminAccessClient.call(server.adminPort!, "GET", "/v1/health", token: nil)
+        let object = try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]
+        let standby = try #require(object?["standby"] as? [String: Any], "\(answer.code) \(answer.body)")
+        return standby.compactMapValues { $0 as? Int }
+    }
+
+    @Test("the standby in health and metrics: before its seed every record is behind and its marks fail to read; once followed, nothing is behind")
+    func standbyInHealthAndMetrics() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        _ = try AdminAccessClient.initialize(directory)
+        let standby = directory.path + "/standby"
+        let server = try SwitchProcess(directory: directory, settings: Self.settings(standby: standby))
+        defer { server.stop() }
+        let client = try SwitchClient(port: server.port)
+        var terminal = Terminal(id: "FLWR0003", firstStan: 1)
+        for index in 0..<20 {  // 20 cards: both shards have records
+            let card = BackupTests.card(worker: index / 4, index: index % 4)
+            #expect(try client.exchange(terminal.purchase(card, 1_000)).code == "00")
+        }
+        // Read every second: wait for a read after the purchases.
+        usleep(1_200_000)
+        let unseeded = try Self.standbyHealth(server)
+        #expect((unseeded["readFailures"] ?? 0) >= 1 && (unseeded["recordsBehind"] ?? 0) >= 20, "\(unseeded)")
+        #expect(unseeded["recordsReleased"] == 0, "\(unseeded)")
+        let follower = try Follower(primary: directory.data, standby: standby, directory: directory, run: 0)
+        #expect(follower.waitFor("follow: lag 0 records"), "\(follower.output)")
+        var caughtUp: [String: Int] = [:]
+        for _ in 0..<100 {
+            caughtUp = try Self.standbyHealth(server)
+            if caughtUp["recordsBehind"] == 0 { break }
+            usleep(100_000)
+        }
+        #expect(caughtUp["recordsBehind"] == 0, "\(caughtUp)")
+        let failuresAfter = caughtUp["readFailures"] ?? -1
+        usleep(1_200_000)
+        #expect(try Self.standbyHealth(server)["readFailures"] == failuresAfter, "a seeded standby's marks read")
+        let metrics = try AdminAccessClient.call(server.adminPort!, "GET", "/metrics", token: nil)
+        #expect(metrics.body.contains("\nloyalty_standby_behind_records 0\n"), "\(metrics.body.suffix(600))")
+        #expect(metrics.body.contains("\nloyalty_standby_read_failures_total \(failuresAfter)\n"))
+        #expect(metrics.body.contains("\nloyalty_standby_records_released_total 0\n"))
+        #expect(follower.stop() == 0, "\(follower.output)")
+    }
+
     @Test("a flipped byte in the primary's log stops the follower naming the file, offset and sequence; what came before is copied and verifies")
     func damageIsNamed() throws {
         let directory = ScratchDirectory()
