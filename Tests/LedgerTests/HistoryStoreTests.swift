@@ -141,7 +141,7 @@ import Testing
         cards.seekToEndOfFile()
         cards.write(Data(repeating: 0xCD, count: 32))
         try cards.close()
-        FileManager.default.createFile(atPath: history + "/" + HistoryStore.fileName(firstSeq: mark + 100), contents: Data([1]))
+        #expect(FileManager.default.createFile(atPath: history + "/" + HistoryStore.fileName(firstSeq: mark + 100), contents: Data([1])))
 
         for index in 0..<10 {
             #expect(ledger.perform(requests.make(card(9), LogTailTests.purchase(10_000 * Int64(index + 1)))).status == .approved)
