@@ -3,6 +3,7 @@
 #endif
 import Foundation
 import Synchronization
+import SystemCalls
 
 /// What the history, sales and member-search indexers share: a read-only tail of every shard's log (`LogTail`,
 /// never past the durable mark), a registered log consumer (so snapshots keep what the indexer still needs, up to
@@ -60,6 +61,9 @@ public final class LogConsumerLoop: @unchecked Sendable {
     public func start(_ step: @escaping @Sendable () -> Next) {
         precondition(!running.exchange(true, ordering: .relaxed), "a log consumer loop starts once")
         let thread = Thread { [self] in
+            // Foundation's `name` does not reach the kernel from here: without this the indexers ran under the
+            // name of the thread that started them ("audit-journal" in `top -H` and perf).
+            setThreadName(threadName)
             while !stopping.load(ordering: .relaxed) {
                 switch step() {
                 case .now: continue

@@ -146,6 +146,11 @@ import Testing
             #expect(threads["loop-0"] == 0 && threads["loop-1"] == 0, "the ISO loops keep the process's priority")
             try Self.expectBothAnswered(server)
             #expect(server.log.contains("on its own loop, nice 10"))
+            // The log consumers of the default configuration under their own names (they once ran as
+            // "audit-journal", the thread that started them).
+            let consumers = Self.threads(of: server.process.pid, naming: ["history-indexer", "sales-indexer", "member-search"])
+            #expect(consumers["history-indexer"] != nil && consumers["sales-indexer"] != nil, "threads: \(consumers)")
+            #expect(consumers["member-search"] != nil, "threads: \(consumers)")
         }
     }
 
