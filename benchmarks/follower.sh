@@ -20,7 +20,7 @@ SERVE=$!
 trap 'kill $SERVE $FOLLOW 2>/dev/null || true' EXIT
 FOLLOW=
 source "$(dirname "$0")/lib.sh"
-PORT=$(port_from_log "$WORK/serve.log" "listening on" 30)
+PORT=$(port_from_log "$WORK/serve.log" "listening on " 30)
 # Members first, so the run measures steady traffic, not enrolments.
 "$BIN" loadgen "127.0.0.1:$PORT" --count "$MEMBERS" --duration 2m --cards "$MEMBERS" --seed 1 --quiet > /dev/null || true
 "$BIN" ledger follow --data "$WORK/data" --to "$WORK/standby" --status-interval-ms 1000 > "$WORK/follow.out" 2>&1 &

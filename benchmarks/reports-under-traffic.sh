@@ -69,7 +69,7 @@ source benchmarks/lib.sh
 "$switch" serve --config "$work/config.json" --data "$work/data" 2>"$work/switch.log" &
 pid=$!
 # At most 10 minutes each: recovering 1M members takes a while.
-iso=127.0.0.1:$(port_from_log "$work/switch.log" "listening on" 600)
+iso=127.0.0.1:$(port_from_log "$work/switch.log" "listening on " 600)
 admin=127.0.0.1:$(port_from_log "$work/switch.log" "admin API listening on http:\/\/" 600)
 for _ in $(seq 600); do curl -sf "http://$admin/v1/health" >/dev/null && break; sleep 0.1; done
 echo "switch up: RSS $(($(sed -n 's/^VmRSS:\s*\([0-9]*\) kB/\1/p' "/proc/$pid/status") / 1024)) MiB"

@@ -48,7 +48,7 @@ if [ "$DISTANCE" = 1 ]; then
         start_switch() {
             "$BIN/loyalty-switch" serve --config "$config" --data "$data" --listen 127.0.0.1:0 2> "$WORK/switch-$N-$1.log" &
             pid=$!
-            port=$(port_from_log "$WORK/switch-$N-$1.log" "listening on" 60) && return 0
+            port=$(port_from_log "$WORK/switch-$N-$1.log" "listening on " 60) && return 0
             kill -9 "$pid"; exit 1
         }
         start_switch 1
