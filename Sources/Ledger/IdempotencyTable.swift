@@ -187,6 +187,12 @@ struct IdempotencyTable {
         findInRing(key) ?? (isReplayingLoggedRecord ? nil : findStored(key, kind: .key))
     }
 
+    /// `findOwn` for a name whose entry matters only if it is a tombstone (a new request's terminal reference):
+    /// the store searches only the runs that may hold one.
+    func findOwnTombstone(_ key: IdempotencyKey) -> Int64? {
+        findInRing(key) ?? (isReplayingLoggedRecord ? nil : findStored(key, kind: .key, tombstonesOnly: true))
+    }
+
     private func findInRing(_ key: IdempotencyKey) -> Int64? {
         guard let index = byKey.find(key.mixedHash, matches: { entries[$0].key == key && isRetained(entries[$0]) })
         else { return nil }
@@ -217,8 +223,9 @@ struct IdempotencyTable {
     }
 
     /// A name that missed the ring, in the store: found only inside retention.
-    private func findStored(_ name: IdempotencyKey, kind: KeyNameKind) -> Int64? {
-        guard let store, let position = store.find(name, kind: kind), let entry = store.entry(at: position),
+    private func findStored(_ name: IdempotencyKey, kind: KeyNameKind, tombstonesOnly: Bool = false) -> Int64? {
+        guard let store, let position = store.find(name, kind: kind, tombstonesOnly: tombstonesOnly),
+            let entry = store.entry(at: position),
             isRetained(entry)
         else { return nil }
         return position

@@ -16,6 +16,10 @@ final class KeyBuffer: @unchecked Sendable {
     private(set) var firstCount = 0
     /// The log sequence the buffer's versions follow: every version here was made by a record after it.
     var afterSequence: UInt64 = 0
+    /// Whether a first version here is a tombstone (a reversal that came before its original). Tombstones are
+    /// only ever made as new entries, never by a later version, so a run written from a buffer without one holds
+    /// none: `KeyRun.mayHoldTombstones`.
+    private(set) var holdsTombstone = false
 
     init(capacity: Int) {
         precondition(capacity >= 16, "a key buffer holds at least 16 entries")
@@ -43,6 +47,7 @@ final class KeyBuffer: @unchecked Sendable {
         precondition(firstCount == 0 || position == firstBegin + Int64(firstCount), "first versions out of order")
         if firstCount == 0 { firstBegin = position }
         firstCount += 1
+        if entry.effect.isTombstone { holdsTombstone = true }
         let slot = append(entry, position: position, amendment: false)
         index(names: slot)
     }
@@ -113,6 +118,7 @@ final class KeyBuffer: @unchecked Sendable {
         entries.setCount(0)
         positions.setCount(0)
         isAmendment.setCount(0)
+        holdsTombstone = false
         firstBegin = -1
         firstCount = 0
     }

@@ -75,7 +75,9 @@ enum KeyRunCompaction {
             let path = try builder.finish()
             for run in runs { try FileIO.remove(run.path) }
             try FileIO.syncDirectory(directory)
-            return try KeyRun(path: path, shardIndex: shard)
+            let run = try KeyRun(path: path, shardIndex: shard)
+            run.mayHoldTombstones = runs.contains { $0.mayHoldTombstones }
+            return run
         } catch {
             builder.abandon()
             throw error

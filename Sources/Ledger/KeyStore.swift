@@ -330,7 +330,9 @@ final class KeyStore: @unchecked Sendable {
             for (position, slot) in amendments { try builder.appendEntry(buffer.entries[slot], position: position) }
             for (fingerprint, position) in names { try builder.appendName(fingerprint, position: position) }
             let path = try builder.finish()
-            return .run(try KeyRun(path: path, shardIndex: shard))
+            let run = try KeyRun(path: path, shardIndex: shard)
+            run.mayHoldTombstones = buffer.holdsTombstone
+            return .run(run)
         } catch {
             builder.abandon()
             return .failed(error)
@@ -353,11 +355,13 @@ final class KeyStore: @unchecked Sendable {
     }
 
     /// The position of the newest remembered request named `name` (as `kind`), or nil. Levels are searched
-    /// newest first, and every position in a newer level is larger than every position in an older one.
-    func find(_ name: IdempotencyKey, kind: KeyNameKind) -> Int64? {
+    /// newest first, and every position in a newer level is larger than every position in an older one. With
+    /// `tombstonesOnly` the runs known to hold no tombstone are passed over: for a lookup whose answer is used only
+    /// when it is a tombstone.
+    func find(_ name: IdempotencyKey, kind: KeyNameKind, tombstonesOnly: Bool = false) -> Int64? {
         if let position = firstInBuffers({ $0.find(name, kind: kind) }) { return position }
         let fingerprint = kind.fingerprint(name)
-        for run in runs.reversed() {
+        for run in runs.reversed() where !tombstonesOnly || run.mayHoldTombstones {
             switch run.positions(of: fingerprint) {
             case .absent: continue
             case .damaged:

@@ -70,7 +70,7 @@ extension ShardState {
     /// terminal reference the reversal named), so the late original is declined as it would be by key.
     /// Only commands that keep a terminal reference carry one, so a repeated reversal is never caught here.
     private func tombstone(named terminalReference: IdempotencyKey) -> Int64? {
-        guard terminalReference != .zero, let position = idempotency.findOwn(terminalReference),
+        guard terminalReference != .zero, let position = idempotency.findOwnTombstone(terminalReference),
             idempotency[position].effect.isTombstone
         else { return nil }
         return position

@@ -63,6 +63,29 @@ import Testing
         #expect(LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider()).isSound)
     }
 
+    @Test("a tombstone under a terminal reference, in one run among many without any: its late original is declined, after merges and after a restart")
+    mutating func tombstoneAmongRunsWithout() throws {
+        defer { directory.remove() }
+        var ledger = try Ledger.open(directory: directory.data, configuration: configuration(snapshotEvery: 500))
+        earns(300, from: 100, on: ledger)
+        // A reversal by terminal reference (the switch's shape: a first word no request key has) before its original.
+        let terminal = IdempotencyKey(word0: 0xFFFF_5449_4400_0000 | 77, word1: 1, word2: 0x5445_524D_3031)
+        #expect(ledger.perform(requests.make(card(3), .reverse(originalKey: terminal))).status == .approved)
+        var late = requests.make(card(3), earn(90))
+        late.terminalReference = terminal
+        // The tombstone leaves the 16-key window for a run; runs written before and after it hold none, and merge.
+        earns(2_000, from: 100, on: ledger)
+        #expect(runFiles().count > 3)
+        #expect(ledger.perform(late).status == .declined, "found among runs written in this process")
+        ledger.close(snapshot: false)
+        ledger = try Ledger.open(directory: directory.data, configuration: configuration(snapshotEvery: 500))
+        #expect(ledger.perform(late).status == .declined, "found among runs opened from disk")
+        earns(1_000, from: 100, on: ledger)
+        #expect(ledger.perform(late).status == .declined, "and among those and new ones")
+        #expect(ledger.perform(requests.make(card(3), .balance)).balance.points == 0)
+        ledger.close()
+    }
+
     @Test("a refund by reference and a reversal by terminal reference find originals that left the window")
     mutating func secondNamesInRuns() throws {
         defer { directory.remove() }
