@@ -112,7 +112,7 @@ public struct CardNumber: Sendable, CustomStringConvertible {
     var digitCount: Int
 
     /// Nil when the bytes are not 10 to 19 ASCII digits.
-    public init?(ascii: some Collection<UInt8>) {
+    public init?(ascii: UnsafeRawBufferPointer) {
         guard ascii.count >= Self.digitCountMin, ascii.count <= Self.digitCountMax else { return nil }
         var packed: UInt128 = 0
         for byte in ascii {
@@ -121,6 +121,13 @@ public struct CardNumber: Sendable, CustomStringConvertible {
         }
         packedDigits = packed
         digitCount = ascii.count
+    }
+
+    /// `init?(ascii:)` for any bytes (an import row, field 48): the request path passes raw bytes to the concrete
+    /// form, which a generic one across modules is not specialized into.
+    public init?(ascii: some Collection<UInt8>) {
+        guard let card = Array(ascii).withUnsafeBytes({ CardNumber(ascii: $0) }) else { return nil }
+        self = card
     }
 
     /// Convenience for tests and tools; the request path should use `init?(ascii:)`.
