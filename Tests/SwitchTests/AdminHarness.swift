@@ -111,8 +111,15 @@ final class AdminHarness {
     }
 
     /// The member's points balance as `GET /v1/members/{id}` shows it (nil when it is not shown).
+    /// The member's points; waits out a 429 (tests that poll many pages reach `requestsPerSecondPerToken`: a CI
+    /// run once read nil here) or a 503, and throws on any other answer than 200.
     func points(_ member: String) throws -> Int? {
-        let shown = try get("/v1/members/\(member)", token: admin)
+        var shown = try get("/v1/members/\(member)", token: admin)
+        for _ in 0..<5 where shown.code == 429 || shown.code == 503 {
+            sleep(1)
+            shown = try get("/v1/members/\(member)", token: admin)
+        }
+        guard shown.code == 200 else { throw SwitchTestError("GET /v1/members/\(member): \(shown.code) \(shown.body)") }
         return (shown.json["balances"] as? [String: Any])?["points"] as? Int
     }
 
