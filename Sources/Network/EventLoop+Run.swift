@@ -21,10 +21,11 @@ extension EventLoop {
 
     func run() {
         owningThread.store(UInt(pthread_self()), ordering: .relaxed)
-        clinux_set_thread_name(threadName)
+        // Nice first, then the name: whoever finds the thread by its name (top -H, a test) sees its priority.
         if threadNice > 0 && !setThreadNice(Int32(threadNice)) {
             log.warning("\(threadName): cannot set nice \(threadNice) (errno \(errno)); it runs at the process's priority")
         }
+        clinux_set_thread_name(threadName)
         var events = [UInt32](repeating: 0, count: limits.eventsPerWaitMax)
         var tokens = [UInt64](repeating: 0, count: limits.eventsPerWaitMax)
         while !stopRequested.load(ordering: .acquiring) {

@@ -141,7 +141,9 @@ import Testing
     @Test("by default the admin API runs on a thread of its own at nice 10; terminals and operators both answered")
     func ownLoopByDefault() throws {
         try withSwitch { server in
-            let threads = Self.threads(of: server.process.pid, naming: ["loop-0", "loop-1", "admin-loop-0"])
+            let threads = Self.threads(of: server.process.pid, naming: ["loop-0", "loop-1", "admin-loop-0"]) {
+                $0["admin-loop-0"] == 10
+            }
             #expect(threads["admin-loop-0"] == 10, "the admin loop's thread and its nice value: \(threads)")
             #expect(threads["loop-0"] == 0 && threads["loop-1"] == 0, "the ISO loops keep the process's priority")
             try Self.expectBothAnswered(server)
@@ -172,7 +174,9 @@ import Testing
             var settings = SwitchSettings()
             settings.admin = ["listen": "127.0.0.1:0", "loopNice": nice]
             try withSwitch(settings, name: "niceAtItsLimits\(nice)") { server in
-                let threads = Self.threads(of: server.process.pid, naming: ["loop-0", "loop-1", "admin-loop-0"])
+                let threads = Self.threads(of: server.process.pid, naming: ["loop-0", "loop-1", "admin-loop-0"]) {
+                    $0["admin-loop-0"] == nice
+                }
                 #expect(threads["admin-loop-0"] == nice, "threads: \(threads)")
                 try Self.expectBothAnswered(server)
             }
@@ -201,11 +205,16 @@ import Testing
 
     /// Thread name to nice value once every name in `naming` is there (a loop names itself when its thread runs,
     /// just after the listening line; at most 5 s), from /proc/PID/task/TID/comm and the 19th field of .../stat.
-    static func threads(of pid: Int32, naming: Set<String>) -> [String: Int] {
+    /// The process's threads by name and nice value, once every name in `naming` is there and `ready` holds (at
+    /// most 5 s): a loop thread names itself before it sets its nice value, so a read between the two sees 0
+    /// (a CI run once did).
+    static func threads(
+        of pid: Int32, naming: Set<String>, until ready: ([String: Int]) -> Bool = { _ in true }
+    ) -> [String: Int] {
         var found: [String: Int] = [:]
         for _ in 0..<100 {
             found = threadsNow(of: pid)
-            if naming.isSubset(of: found.keys) { break }
+            if naming.isSubset(of: found.keys) && ready(found) { break }
             usleep(50_000)
         }
         return found
