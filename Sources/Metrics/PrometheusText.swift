@@ -31,6 +31,14 @@ public struct PrometheusText: Sendable {
         append("\n# TYPE \(name) \(type.rawValue)\n")
     }
 
+    /// Families of one unlabelled counter or gauge sample each: (name, type, help, value).
+    public mutating func singleSampleFamilies(_ families: [(String, MetricType, String, UInt64)]) {
+        for (name, type, help, value) in families {
+            family(name, type: type, help: help)
+            sample(value: value)
+        }
+    }
+
     /// One counter or gauge sample of the current family.
     public mutating func sample(_ labels: [(String, String)] = [], value: UInt64) {
         precondition(familyType != .histogram, "histogram samples are written by histogram(_:)")

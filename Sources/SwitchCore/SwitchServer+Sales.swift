@@ -70,9 +70,6 @@ extension AdminMetrics {
             ("loyalty_sales_files_dropped_total", .counter, "Sales day files dropped by sales.retentionDays.", counters.filesDropped),
             ("loyalty_sales_read_failures_total", .counter, "Failed reads of the log or the store (retried).", indexer.readFailures),
         ]
-        for (name, type, help, value) in samples {
-            text.family(name, type: type, help: help)
-            text.sample(value: value)
-        }
+        text.singleSampleFamilies(samples)
     }
 }

@@ -58,9 +58,6 @@ extension AdminMetrics {
                 indexer.viewsReread
             ),
         ]
-        for (name, type, help, value) in samples {
-            text.family(name, type: type, help: help)
-            text.sample(value: value)
-        }
+        text.singleSampleFamilies(samples)
     }
 }

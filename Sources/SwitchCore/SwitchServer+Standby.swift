@@ -56,9 +56,6 @@ extension AdminMetrics {
                 hold.readFailures
             ),
         ]
-        for (name, type, help, value) in samples {
-            text.family(name, type: type, help: help)
-            text.sample(value: value)
-        }
+        text.singleSampleFamilies(samples)
     }
 }
