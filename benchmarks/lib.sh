@@ -5,6 +5,15 @@
 # directly by 127.0.0.1:PORT, waiting at most SECONDS (default 10; recovering a large ledger takes minutes). Every
 # server in the benchmarks listens on port 0 and logs its port: a port picked by a script could be taken before the
 # server binds it, and a wait for that port would then find the other program.
+# cpu_ticks PID: the process's user + system CPU time so far, in clock ticks (getconf CLK_TCK per second); 0 when it
+# is gone. The fields are counted after the command name, which is in parentheses and may hold spaces.
+cpu_ticks() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+    stat=${stat##*) }
+    awk '{ print $12 + $13 }' <<<"$stat"
+}
+
 port_from_log() {
     local file=$1 pattern=${2:-listening on } seconds=${3:-10} port
     for _ in $(seq $((seconds * 10))); do

@@ -64,9 +64,9 @@ for _ in $(seq 1 600); do
 done
 [ -n "$port" ] || { echo "the switch did not start:"; cat "$work/switch.log"; exit 1; }
 ticks=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+source "$(dirname "$0")/lib.sh"
 rss_before=$(awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$pid/status")
-cpu_before=$(cpu_ticks)
+cpu_before=$(cpu_ticks "$pid")
 start=$(date +%s.%N)
 answer=$(curl -sS -X POST -H "Authorization: Bearer $token" -H "Content-Type: text/csv" \
     --data-binary @"$work/members.csv" -w ' upload %{time_total}s' "http://127.0.0.1:$port/v1/imports/members")
@@ -80,7 +80,7 @@ while [ "$state" = running ]; do
 done
 end=$(date +%s.%N)
 seconds=$(echo "$end - $start" | bc)
-cpu=$(echo "scale=2; ($(cpu_ticks) - $cpu_before) / $ticks" | bc)
+cpu=$(echo "scale=2; ($(cpu_ticks "$pid") - $cpu_before) / $ticks" | bc)
 peak=$(awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status")
 imported=$(echo "$status" | sed -n 's/.*"rowsImported":\([0-9]*\).*/\1/p')
 echo "http upload: $rows rows ($size) in ${seconds}s ($(echo "$answer" | sed -n 's/.* upload \(.*\)/\1/p') of it the upload):" \

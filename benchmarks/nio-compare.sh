@@ -79,13 +79,6 @@ cleanup() {
 trap cleanup EXIT
 
 ticks=$(getconf CLK_TCK)
-# utime + stime of a process, in clock ticks (the fields after the command name, which is in parentheses).
-cpu_ticks() {
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-    stat=${stat##*) }
-    awk '{ print $12 + $13 }' <<<"$stat"
-}
 
 mix="purchase=70,redeem=10,balance=10,reversal=10"
 rate_args=()

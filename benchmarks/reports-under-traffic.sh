@@ -75,7 +75,6 @@ for _ in $(seq 600); do curl -sf "http://$admin/v1/health" >/dev/null && break; 
 echo "switch up: RSS $(($(sed -n 's/^VmRSS:\s*\([0-9]*\) kB/\1/p' "/proc/$pid/status") / 1024)) MiB"
 
 rss() { sed -n "s/^$1:\s*\([0-9]*\) kB/\1/p" "/proc/$pid/status"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 commits() {  # NAME: the shard's group-commit times (write + fdatasync) so far, from /metrics
     curl -sf "http://$admin/metrics" | grep '^loyalty_ledger_commit_seconds_bucket' >"$work/$1.commits" || true
 }
@@ -127,7 +126,7 @@ echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true  # VmHWM := VmRSS (Linux >= 
     count=0
     while [ -e "$work/exporting" ] && { [ "$exports" -eq 0 ] || [ "$count" -lt "$exports" ]; }; do
         count=$((count + 1))
-        ticks=$(cpu_ticks)
+        ticks=$(cpu_ticks "$pid")
         t0=$(date +%s.%N)
         # The rows are counted, not kept, by a client in the idle scheduling class: an operator downloads to
         # another machine, and here the client shares the switch's two cores. A 100 MB file written (and truncated
@@ -138,7 +137,7 @@ echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true  # VmHWM := VmRSS (Linux >= 
         [ "$lines" -gt 0 ] || break
         t1=$(date +%s.%N)
         echo "$((lines - 1)) $(echo "$t1 - $t0" | bc | cut -c1-6)" \
-            "$(echo "($(cpu_ticks) - $ticks) / $(getconf CLK_TCK)" | bc -l | cut -c1-5)" \
+            "$(echo "($(cpu_ticks "$pid") - $ticks) / $(getconf CLK_TCK)" | bc -l | cut -c1-5)" \
             "$(sed -n 's/^X-Report-Read: \([a-z]*\).*/\1/ip' "$work/headers")" \
             "$(sed -n 's/^X-Report-Sequences: \([0-9,]*\).*/\1/ip' "$work/headers")" >>"$work/exports"
     done

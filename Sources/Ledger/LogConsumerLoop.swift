@@ -77,6 +77,18 @@ public final class LogConsumerLoop: @unchecked Sendable {
         thread.start()
     }
 
+    /// Durable records of every shard of `root`'s log past `through(shard)`, the last sequence a reader finished:
+    /// a reader's lag, for a metrics scrape or the health answer.
+    public static func recordsBehind(root: String, shardCount: Int, through: (Int) -> UInt64) -> UInt64 {
+        var behind: UInt64 = 0
+        for shard in 0..<shardCount {
+            let durable = durableSequence(root: root, shard: shard)
+            let finished = through(shard)
+            if durable > finished { behind += durable - finished }
+        }
+        return behind
+    }
+
     /// The last durable sequence of `shard`'s log: the highest acknowledged mark among its newest two segments
     /// (the newest may be made ahead, with nothing acknowledged yet). For a consumer's lag; 0 when unreadable.
     /// Costs a directory listing and up to two header reads: for a metrics scrape, not for every step.

@@ -26,20 +26,18 @@ public final class StandbyHold: @unchecked Sendable {
         refresh()
     }
 
-    /// Reads of the standby's log that failed (it is missing, not seeded yet, or damaged; retried every poll).
+    /// Reads of the standby's log that failed: its directory missing or unlistable (not seeded yet); retried every
+    /// poll. A newest segment whose header cannot be read reads as 0, like a shard with nothing yet, and is not
+    /// counted (`LogFollower.acknowledgedSequence`).
     public var readFailures: UInt64 { failures.load(ordering: .relaxed) }
 
     /// Durable records of the primary (every shard of `root`) the standby has not acknowledged: for health and
     /// metrics, a few header reads per shard. A shard whose standby mark was never read counts all of its records.
     public func recordsBehind(root: String) -> UInt64 {
-        var behind: UInt64 = 0
-        for shard in 0..<shardCount {
-            let durable = LogConsumerLoop.durableSequence(root: root, shard: shard)
-            let copied = consumer.firstNeeded(shard: shard).subtractingReportingOverflow(1)
-            let through = copied.overflow ? 0 : copied.partialValue
-            if durable > through { behind += durable - through }
+        LogConsumerLoop.recordsBehind(root: root, shardCount: shardCount) { shard in
+            let needed = consumer.firstNeeded(shard: shard)
+            return needed == 0 ? 0 : needed - 1
         }
-        return behind
     }
 
     /// Moves the hold to the record after each shard's standby mark (never back: `LogConsumer.advance`).

@@ -51,11 +51,8 @@ extension AdminMetrics {
     func writeSales(_ text: inout PrometheusText) {
         guard let indexer = sales.withLock({ $0 }) else { return }
         let counters = indexer.store.counters
-        var lag: UInt64 = 0
-        for (shard, indexed) in indexer.store.indexedSequences.enumerated() {
-            let durable = LogConsumerLoop.durableSequence(root: ledger.directory, shard: shard)
-            if durable > indexed { lag += durable - indexed }
-        }
+        let indexed = indexer.store.indexedSequences
+        let lag = LogConsumerLoop.recordsBehind(root: ledger.directory, shardCount: indexed.count) { indexed[$0] }
         let samples: [(String, PrometheusText.MetricType, String, UInt64)] = [
             ("loyalty_sales_indexed_total", .counter, "Sales appended to the sales store since start.", counters.sales),
             (

@@ -23,7 +23,7 @@ extension SwitchServer {
 extension SwitchServer {
     /// The standby's part of `GET /v1/health` while one is configured: how far behind it is, the records a
     /// snapshot deleted before it copied them (it must be seeded again: `ledger follow` stops naming them), and the
-    /// failed reads of its log (missing, not seeded yet, or damaged). None makes the switch unhealthy.
+    /// failed reads of its log (its directory missing: not seeded yet). None makes the switch unhealthy.
     static func writeStandbyHealth(_ hold: StandbyHold, root: String, _ json: inout JSONWriter) {
         json.key("standby")
         json.beginObject()
@@ -52,7 +52,7 @@ extension AdminMetrics {
             ),
             (
                 "loyalty_standby_read_failures_total", .counter,
-                "Failed reads of the standby's log marks (missing, not seeded yet, or damaged; retried every second).",
+                "Failed reads of the standby's log marks (its directory missing: not seeded yet; retried every second).",
                 hold.readFailures
             ),
         ]
