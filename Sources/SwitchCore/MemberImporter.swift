@@ -144,12 +144,13 @@ final class MemberImporter: @unchecked Sendable {
         }
     }
 
+    /// The final status, returned and not stored: `status` says running until whoever ran the import publishes
+    /// the final one (MemberImports does so in the step that frees the import's place).
     private func finish(_ change: (inout MemberImportStatus) -> Void) -> MemberImportStatus {
-        status.withLock { status in
-            change(&status)
-            if status.finishedMs == nil { status.finishedMs = clockMs() }
-            return status
-        }
+        var final = status.withLock { $0 }
+        change(&final)
+        if final.finishedMs == nil { final.finishedMs = clockMs() }
+        return final
     }
 
     /// One record from the reader: the header checked, a data row checked and queued, or its problem counted.

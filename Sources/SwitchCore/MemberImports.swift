@@ -28,12 +28,14 @@ final class MemberImports: @unchecked Sendable {
     private struct Places {
         var running: [String: MemberImporter] = [:]
         var uploading: [String: MemberImportSpool] = [:]
+        /// The newest ended imports, at most `finishedKeptMax`; an import moves here from `running` in one step,
+        /// the step that frees its place.
+        var finished: [(id: String, status: MemberImportStatus)] = []
         /// `stopAll` was called: no import starts any more.
         var stopping = false
         var count: Int { running.count + uploading.count }
     }
     private let places = Mutex(Places())
-    private let finished = Mutex<[(id: String, status: MemberImportStatus)]>([])
     private let threadsDone = DispatchGroup()
 
     init(
@@ -130,11 +132,11 @@ final class MemberImports: @unchecked Sendable {
         let id = importer.id
         let final = run(importer, path: path)
         try? FileManager.default.removeItem(atPath: path)
-        finished.withLock { list in
-            list.append((id, final))
-            if list.count > Self.finishedKeptMax { list.removeFirst() }
+        places.withLock { places in
+            places.running[id] = nil
+            places.finished.append((id, final))
+            if places.finished.count > Self.finishedKeptMax { places.finished.removeFirst() }
         }
-        _ = places.withLock { $0.running.removeValue(forKey: id) }
     }
 
     /// Runs `importer` on the calling thread, writing its status as it goes and at the end.
@@ -153,10 +155,15 @@ final class MemberImports: @unchecked Sendable {
         return final
     }
 
-    /// The status of import `id`: a running or recent one from memory, an older one from its file.
+    /// The status of import `id`: a running or recent one from memory, an older one from its file. An import
+    /// reads as ended only once its place is free (the final status is published in the step that frees it),
+    /// so whoever sees it ended can take the place at once (admin.importsRunningMax).
     func status(_ id: String) -> MemberImportStatus? {
-        if let importer = places.withLock({ $0.running[id] }) { return importer.status.withLock { $0 } }
-        if let status = finished.withLock({ $0.last { $0.id == id }?.status }) { return status }
+        let (importer, ended) = places.withLock { places in
+            (places.running[id], places.finished.last { $0.id == id }?.status)
+        }
+        if let importer { return importer.status.withLock { $0 } }
+        if let ended { return ended }
         guard MemberImports.isWellFormed(id), let data = FileManager.default.contents(atPath: statusPath(id)) else {
             return nil
         }

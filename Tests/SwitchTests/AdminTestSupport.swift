@@ -85,6 +85,12 @@ final class RawHTTPClient {
         _ = Array(text.utf8).withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
+    /// Sends `request` whole and reads the answer until the server closes.
+    func exchange(_ request: String) -> String {
+        write(request)
+        return readUntilClosed()
+    }
+
     /// Everything until the server closes (or 20 s without a byte).
     func readUntilClosed() -> String {
         var received: [UInt8] = []

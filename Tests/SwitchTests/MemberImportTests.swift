@@ -43,12 +43,14 @@ struct MemberImportTests {
     }
 
     /// Polls `GET /v1/imports/{id}` until it is no longer running (bounded: 3000 polls).
-    static func waitForEnd(_ port: UInt16, token: String, id: String) throws -> [String: Any] {
+    static func waitForEnd(
+        _ port: UInt16, token: String, id: String, pollMicroseconds: UInt32 = 50_000
+    ) throws -> [String: Any] {
         for _ in 0..<3000 {
             let status = try AdminAccessClient.call(port, "GET", "/v1/imports/\(id)", token: token)
             guard status.code == 200 else { throw SwitchTestError("GET /v1/imports/\(id): \(status.body)") }
             if status.json["state"] as? String != "running" { return status.json }
-            usleep(50_000)
+            usleep(pollMicroseconds)
         }
         throw SwitchTestError("import \(id) still running")
     }
@@ -220,6 +222,46 @@ struct MemberImportTests {
         _ = try Self.waitForEnd(port, token: admin, id: try #require(running.json["id"] as? String))
         let later = try Self.upload(port, token: admin, file: small)
         #expect(later.code == 202)
+    }
+
+    /// An import used to read as done a moment before its place was free: a client that saw it done and
+    /// uploaded at once was refused 429 (found by CI). Here the next upload waits on an open connection and is
+    /// sent the moment a status poll (no pause between polls) reads anything but running, round after round.
+    @Test("an import seen ended has given its place back: the next upload at once is taken, round after round (importsRunningMax 1)")
+    func endedFreesPlace() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let (server, admin) = try AdminUsersAndAuditTests.start(
+            directory, settings: Self.settings(["importsRunningMax": 1]))
+        defer { server.stop() }
+        let port = server.adminPort!
+        func upload(_ round: Int) -> String {
+            let body = "\(Self.header)\n\(Self.card(round, test: 9)),A,,,1,\n"
+            return "POST /v1/imports/members HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(admin)\r\n"
+                + "Content-Type: text/csv\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        }
+        func importId(_ answer: String) -> String? {
+            answer.range(of: #"imp_[0-9a-f]{16}"#, options: .regularExpression).map { String(answer[$0]) }
+        }
+        var answer = try RawHTTPClient(port: port).exchange(upload(1))
+        for round in 2...25 {
+            #expect(answer.hasPrefix("HTTP/1.1 202"), "round \(round - 1): \(answer)")
+            guard answer.hasPrefix("HTTP/1.1 202"), let id = importId(answer) else { return }
+            let next = try RawHTTPClient(port: port)
+            var polls = 0
+            while polls < 20_000 {
+                polls += 1
+                let status = try RawHTTPClient(port: port).exchange(
+                    "GET /v1/imports/\(id) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(admin)\r\n"
+                        + "Connection: close\r\n\r\n")
+                if !status.contains(#""state":"running""#) {
+                    #expect(status.contains(#""state":"done""#), "\(status)")
+                    break
+                }
+            }
+            answer = next.exchange(upload(round))
+        }
+        #expect(answer.hasPrefix("HTTP/1.1 202"), "the last round: \(answer)")
     }
 
     @Test("a directory exactly full (admin.directoryMembersMax) after an import: a re-run skips every row, a new member is refused by row")
