@@ -1,6 +1,7 @@
 import Foundation
 import Loyalty
 import LoyaltyLedger
+import Synchronization
 import Testing
 
 @testable import Ledger
@@ -150,6 +151,55 @@ import Testing
         guard events.count == 2 else { return }
         #expect(events[0].value("amount") == 5_000 && events[0].value("currency") == 978)
         #expect(events[1].value("amount") == 700)
+    }
+
+    /// The tail reads a segment a chunk at a time, so one read takes in bytes past the acknowledged mark: the
+    /// preallocated zeros, or a record the writer is still writing. Those are read again once acknowledged.
+    @Test("a tail over a live log: reads between batches and beside the writer give every record once, in order, never a damaged one")
+    mutating func tailOverLiveLog() throws {
+        let ledger = try Ledger.open(directory: directory.path, configuration: configuration())
+        let tail = LogTail(root: directory.path, shard: 0)
+        var after: UInt64 = 0
+        for round in 0..<20 {
+            for index in 0..<(round % 7 + 1) {
+                #expect(ledger.perform(requests.make(card(index), Self.purchase(10_000))).status == .approved)
+            }
+            var gap = LogTail.Gap(recordsSkipped: 0, recordsUnreadable: 0)
+            let entries = try tail.read(after: after, limit: 1_000, gap: &gap)
+            #expect(entries.map(\.sequence) == Array((after + 1)..<(after + 1 + UInt64(round % 7 + 1))), "round \(round)")
+            after = entries.last?.sequence ?? after
+        }
+        // Beside the writer: a second tail reads as fast as it can while purchases are applied one by one.
+        let written = after + 3_000
+        let path = directory.path
+        let result = Mutex<(sequences: [UInt64], failure: String?)>(([], nil))
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let live = LogTail(root: path, shard: 0)
+            var sequences: [UInt64] = []
+            var last: UInt64 = 0
+            var failure: String?
+            for _ in 0..<2_000_000 where last < written && failure == nil {
+                var gap = LogTail.Gap(recordsSkipped: 0, recordsUnreadable: 0)
+                do {
+                    let entries = try live.read(after: last, limit: 3, gap: &gap)
+                    sequences += entries.map(\.sequence)
+                    last = entries.last?.sequence ?? last
+                } catch {
+                    failure = "\(error)"
+                }
+            }
+            result.withLock { $0 = (sequences, failure) }
+            done.signal()
+        }
+        for index in 0..<3_000 {
+            #expect(ledger.perform(requests.make(card(index % 50), Self.purchase(10_000))).status == .approved)
+        }
+        #expect(done.wait(timeout: .now() + 60) == .success, "the reader ends")
+        let (sequences, failure) = result.withLock { $0 }
+        ledger.close()
+        #expect(failure == nil)
+        #expect(sequences == Array(1...written), "\(sequences.count) records read")
     }
 
     @Test("the outbox's hold keeps log segments past snapshots, so events read after a snapshot and a restart are the same; no hold, and they are gone")
