@@ -18,27 +18,30 @@ extension LogTail {
         -> (facts: [MemberFact], lastSequence: UInt64, gap: Gap)
     {
         var gap = Gap(recordsSkipped: 0, recordsUnreadable: 0)
-        let entries = try read(after: after, limit: recordsMax, gap: &gap)
-        var lastSequence = entries.last?.sequence ?? after
-        if entries.isEmpty && gap.recordsSkipped > 0 { lastSequence = after + gap.recordsSkipped }
         var facts: [MemberFact] = []
-        for entry in entries {
-            if let fact = WALRecord.memberFact(of: entry.body, decider: decider) { facts.append(fact) }
+        let visited = try visit(after: after, limit: recordsMax, gap: &gap) { _, body in
+            if let fact = WALRecord.memberFact(of: body, decider: decider) { facts.append(fact) }
         }
-        return (facts, lastSequence, gap)
+        return (facts, visited.through(after: after, gap: gap), gap)
     }
 }
 
 extension WALRecord {
     /// Kinds whose approved record enrols its card when the card is new (ShardState's `enrolMember` callers).
-    private static let enrollingKinds: Set<UInt8> = [
-        CommandKind.enrol.rawValue, CommandKind.earn.rawValue, CommandKind.profile.rawValue,
-        CommandKind.giftLoad.rawValue, CommandKind.transferIn.rawValue,
-    ]
+    private static func enrols(_ kind: CommandKind) -> Bool {
+        switch kind {
+        case .enrol, .earn, .profile, .giftLoad, .transferIn: true
+        default: false
+        }
+    }
+
     /// Kinds whose record names another card that joins the member.
-    private static let joiningKinds: Set<UInt8> = [
-        CommandKind.link.rawValue, CommandKind.attach.rawValue, CommandKind.replace.rawValue,
-    ]
+    private static func joins(_ kind: CommandKind) -> Bool {
+        switch kind {
+        case .link, .attach, .replace: true
+        default: false
+        }
+    }
 
     static func memberFact(of body: Body, decider: (any Decider)?) -> MemberFact? {
         let command = body.command
@@ -48,10 +51,10 @@ extension WALRecord {
         else { return nil }
         var fact = MemberFact(
             member: body.member ?? command.cardHash, enrolledCard: nil, cards: [command.masked], summary: nil)
-        if body.member == nil, enrollingKinds.contains(command.kind.rawValue) || command.kind == .transferInNewCard {
+        if body.member == nil, enrols(command.kind) || command.kind == .transferInNewCard {
             fact.enrolledCard = command.masked
         }
-        if joiningKinds.contains(command.kind.rawValue) { fact.cards.append(command.otherMasked) }
+        if joins(command.kind) { fact.cards.append(command.otherMasked) }
         if command.isDecided, let decider, let state = decider.memberState(decoding: command.memberAfter) {
             fact.summary = decider.summary(of: state)
         }

@@ -59,15 +59,42 @@ public final class LogTail {
 
     /// Up to `limit` durable records with sequences after `after`, in order; `gap` says what was skipped.
     func read(after: UInt64, limit: Int, gap: inout Gap) throws(LedgerError) -> [Entry] {
-        precondition(limit > 0, "a read asks for records")
         var entries: [Entry] = []
+        try visit(after: after, limit: limit, gap: &gap) { sequence, body in
+            entries.append(Entry(sequence: sequence, body: copy body))
+        }
+        return entries
+    }
+
+    /// What `visit` went over: the records given to its body, and the last one's sequence.
+    struct Visited {
+        var records = 0
+        var lastSequence: UInt64?
+
+        /// Where the next read starts after: the last record visited, else past what was skipped, else `after`.
+        func through(after: UInt64, gap: Gap) -> UInt64 {
+            if let lastSequence { return lastSequence }
+            return gap.recordsSkipped > 0 ? after + gap.recordsSkipped : after
+        }
+    }
+
+    /// Calls `body` with each of up to `limit` durable records after `after`, in order, decoded straight from
+    /// the chunk (the indexers take what they need of each record without an array of copies of them); `gap`
+    /// says what was skipped.
+    @discardableResult
+    func visit(
+        after: UInt64, limit: Int, gap: inout Gap,
+        _ body: (UInt64, borrowing WALRecord.Body) throws(LedgerError) -> Void
+    ) throws(LedgerError) -> Visited {
+        precondition(limit > 0, "a read asks for records")
+        var visited = Visited()
         if nextSequence != after + 1 { try position(at: after + 1, gap: &gap) }
         // Skipped records (deleted segments) are passed over; otherwise the position must be exactly `after + 1`.
-        guard nextSequence == after + 1 + gap.recordsSkipped || descriptor < 0 else { return [] }
-        guard descriptor >= 0 else { return entries }
+        guard nextSequence == after + 1 + gap.recordsSkipped || descriptor < 0 else { return visited }
+        guard descriptor >= 0 else { return visited }
         // The mark as it stands now; a later one only lets the next read go further.
         var header = try segmentHeader()
-        while entries.count < limit {
+        while visited.records < limit {
             if nextSequence > header.acknowledgedSequence {
                 // Past this segment's durable mark: the next segment, once this one is sealed and fully read.
                 guard header.nextFirstSequence == nextSequence else { break }
@@ -82,15 +109,18 @@ public final class LogTail {
                     file: segmentPath, offset: offset,
                     reason: "the outbox reader found no intact record of sequence \(nextSequence) below the mark")
             }
-            if let body = WALRecord.decodeBody(bytes + WALRecord.headerBytes, length: record.bodyLength) {
-                entries.append(Entry(sequence: nextSequence, body: body))
+            let sequence = nextSequence
+            offset += Int64(WALRecord.alignedLength(bodyLength: record.bodyLength))
+            nextSequence += 1
+            if let decoded = WALRecord.decodeBody(bytes + WALRecord.headerBytes, length: record.bodyLength) {
+                visited.records += 1
+                visited.lastSequence = sequence
+                try body(sequence, decoded)
             } else {
                 gap.recordsUnreadable += 1
             }
-            offset += Int64(WALRecord.alignedLength(bodyLength: record.bodyLength))
-            nextSequence += 1
         }
-        return entries
+        return visited
     }
 
     /// The record at `offset`, whole in the chunk (read again from `offset` when it is not, or when it lies past
@@ -177,17 +207,18 @@ extension LogTail {
     /// `points.earned`.
     public func events(after: UInt64, recordsMax: Int, decider: Decider?) throws(LedgerError) -> EventBatch {
         var gap = Gap(recordsSkipped: 0, recordsUnreadable: 0)
-        let entries = try read(after: after, limit: recordsMax, gap: &gap)
-        var batch = EventBatch(events: [], lastSequence: entries.last?.sequence ?? after, gap: gap, recordsWithoutEvents: 0)
-        if entries.isEmpty && gap.recordsSkipped > 0 { batch.lastSequence = after + gap.recordsSkipped }
-        for entry in entries {
-            guard let events = WALRecord.events(of: entry.body, sequence: entry.sequence, decider: decider) else {
-                batch.recordsWithoutEvents += 1
-                continue
+        var events: [LedgerEvent] = []
+        var withoutEvents: UInt64 = 0
+        let visited = try visit(after: after, limit: recordsMax, gap: &gap) { sequence, body in
+            guard let recordEvents = WALRecord.events(of: body, sequence: sequence, decider: decider) else {
+                withoutEvents += 1
+                return
             }
-            precondition(events.count <= LedgerEvent.perRecordMax, "a record yields at most perRecordMax events")
-            batch.events += events
+            precondition(recordEvents.count <= LedgerEvent.perRecordMax, "a record yields at most perRecordMax events")
+            events += recordEvents
         }
-        return batch
+        return EventBatch(
+            events: events, lastSequence: visited.through(after: after, gap: gap), gap: gap,
+            recordsWithoutEvents: withoutEvents)
     }
 }

@@ -80,31 +80,26 @@ public final class SalesIndexer: @unchecked Sendable {
     static func index(shard: Int, tail: LogTail, into store: SalesStore) throws(LedgerError) -> Step {
         let after = store.indexedSequences[shard]
         var gap = LogTail.Gap(recordsSkipped: 0, recordsUnreadable: 0)
-        let entries = try tail.read(after: after, limit: recordsPerReadMax, gap: &gap)
-        var last = entries.last?.sequence ?? after
-        if entries.isEmpty && gap.recordsSkipped > 0 { last = after + gap.recordsSkipped }
-        let skipped = gap.recordsSkipped + gap.recordsUnreadable
-        guard last > after else { return Step(last: after, records: 0, skipped: 0, isFull: false) }
         var sales: [(SaleEntry, [SaleLine])] = []
         var names: [[IdempotencyKey]] = []
         // Sales of this read, for a reversal in the same read (the store learns them when appended).
         var fresh: [IdempotencyKey: (kind: SaleEntry.Kind, amountMinor: Int64, lines: [SaleLine])] = [:]
-        for entry in entries {
+        let visited = try tail.visit(after: after, limit: recordsPerReadMax, gap: &gap) {
+            (sequence, body) throws(LedgerError) in
             guard
                 let sale = SaleEntry.from(
-                    entry.body, shard: shard, sequence: entry.sequence,
+                    body, shard: shard, sequence: sequence,
                     original: { key in fresh[key].map { ($0.kind, $0.amountMinor) } ?? store.original(key) })
-            else { continue }
-            var lines = entry.body.sale?.lines ?? []
-            let command = entry.body.command
+            else { return }
+            var lines = body.sale?.lines ?? []
             // A refund may name its original by the retrieval reference, a reversal by the terminal reference.
-            let otherNames = [command.reference, command.terminalReference].filter { $0 != .zero }
+            let otherNames = [body.command.reference, body.command.terminalReference].filter { $0 != .zero }
             if sale.kind == .purchase || sale.kind == .payment {
                 for name in [sale.key] + otherNames { fresh[name] = (sale.kind, sale.amountMinor, lines) }
             }
             if lines.isEmpty && sale.kind != .purchase && sale.kind != .payment && sale.kind != .expiry {
                 // A reversal, or a refund of the whole amount (a refund carries no basket of its own).
-                let originalKey = command.originalKey
+                let originalKey = body.command.originalKey
                 let known = fresh[originalKey].map { ($0.kind, $0.amountMinor) } ?? store.original(originalKey)
                 if sale.kind != .refund || known?.1 == -sale.amountMinor {
                     if let fromRead = fresh[originalKey] { lines = fromRead.lines } else { lines = try store.originalLines(originalKey) }
@@ -113,9 +108,12 @@ public final class SalesIndexer: @unchecked Sendable {
             sales.append((sale, lines))
             names.append(otherNames)
         }
+        let last = visited.through(after: after, gap: gap)
+        let skipped = gap.recordsSkipped + gap.recordsUnreadable
+        guard last > after else { return Step(last: after, records: 0, skipped: 0, isFull: false) }
         try store.append(shard: shard, sales, through: last, skipped: skipped, names: names)
         return Step(
-            last: last, records: UInt64(entries.count), skipped: skipped,
+            last: last, records: UInt64(visited.records), skipped: skipped,
             isFull: last - after >= UInt64(recordsPerReadMax))
     }
 

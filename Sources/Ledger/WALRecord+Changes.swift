@@ -115,12 +115,10 @@ extension LogTail {
 
     public func changes(after: UInt64, recordsMax: Int) throws(LedgerError) -> ChangeBatch {
         var gap = Gap(recordsSkipped: 0, recordsUnreadable: 0)
-        let entries = try read(after: after, limit: recordsMax, gap: &gap)
-        var batch = ChangeBatch(changes: [], lastSequence: entries.last?.sequence ?? after, gap: gap)
-        if entries.isEmpty && gap.recordsSkipped > 0 { batch.lastSequence = after + gap.recordsSkipped }
-        for entry in entries {
-            if let change = WALRecord.change(of: entry.body, sequence: entry.sequence) { batch.changes.append(change) }
+        var changes: [RecordChange] = []
+        let visited = try visit(after: after, limit: recordsMax, gap: &gap) { sequence, body in
+            if let change = WALRecord.change(of: body, sequence: sequence) { changes.append(change) }
         }
-        return batch
+        return ChangeBatch(changes: changes, lastSequence: visited.through(after: after, gap: gap), gap: gap)
     }
 }

@@ -130,6 +130,30 @@ import Testing
         #expect(try Self.all(try store()).count == 1, "and reopens with its pair")
     }
 
+    /// A reversal or refund finds its original among the recent sales the store remembers: at least half of
+    /// `originalsMax` newest names, never more than all of them (two generations, the older dropped whole).
+    @Test("recent originals: the newest half of originalsMax names are always known, none beyond originalsMax")
+    mutating func recentOriginalsBound() throws {
+        let ledger = try open()
+        var keys: [IdempotencyKey] = []
+        for index in 0..<30 {
+            var purchase = requests.make(card(index % 5), LedgerCoalitionTests.purchase(10_000, at: "KIOSK"))
+            purchase.sale = sale("T1", "KIOSK")
+            #expect(ledger.perform(purchase).status == .approved)
+            keys.append(purchase.key)
+        }
+        ledger.close()
+        let store = try SalesStore(
+            root: directory.data, shardCount: 1, limits: SalesStore.Limits(retentionDays: 400, originalsMax: 8))
+        #expect(try SalesIndexer.catchUp(root: directory.data, store: store) == 30)
+        let known = keys.map { store.original($0) != nil }
+        let knownCount = known.filter { $0 }.count
+        #expect(knownCount >= 4 && knownCount <= 8, "\(known)")
+        #expect(known == Array(repeating: false, count: 30 - knownCount) + Array(repeating: true, count: knownCount),
+            "the newest are the ones known: \(known)")
+        #expect(store.original(keys[29]).map { $0.1 } == 10_000)
+    }
+
     @Test("retention: a pair whose sales are all older than retentionDays is dropped; the newest stays")
     mutating func retentionDropsOldPairs() throws {
         let ledger = try open()
