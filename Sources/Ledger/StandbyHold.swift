@@ -18,12 +18,18 @@ public final class StandbyHold: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let failures = Atomic<UInt64>(0)
 
-    /// Registers the hold and reads the standby's place once, before any snapshot of this run can drop it.
+    /// Registers the hold and reads the standby's place once, before any snapshot of this run can drop it. A
+    /// shard whose place cannot be read yet (a standby not seeded) is held from its first record: a standby
+    /// seeded later learns its place only at the next poll, and a snapshot in between dropped what it needed
+    /// without a count (a hold with no place holds nothing).
     public init(standby directory: String, ledger: Ledger, recordsMax: UInt64) {
         self.directory = directory
         shardCount = ledger.shardCount
         consumer = ledger.registerLogConsumer(name: "standby", recordsMax: recordsMax)
         refresh()
+        for shard in 0..<shardCount where consumer.firstNeeded(shard: shard) == 0 {
+            consumer.advance(shard: shard, from: 1)
+        }
     }
 
     /// Reads of the standby's log that failed: its directory missing or unlistable (not seeded yet); retried every

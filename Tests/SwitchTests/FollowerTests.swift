@@ -218,6 +218,50 @@ import Testing
         #expect(follower.stop() == 0, "\(follower.output)")
     }
 
+    @Test("at standby.logRecordsHeldMax a stopped standby gives records up: every purchase approved, the records released in health and metrics, and the follower started again stops naming the sequence it lost")
+    func holdAtItsBound() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let token = try AdminAccessClient.initialize(directory)
+        let standby = directory.path + "/standby"
+        let server = try SwitchProcess(
+            directory: directory,
+            settings: BackupTests.settings(["shards": 1, "standby": ["directory": standby, "logRecordsHeldMax": 50]]))
+        defer { server.stop() }
+        let client = try SwitchClient(port: server.port)
+        var terminal = Terminal(id: "FLWR0004", firstStan: 1)
+        func purchases(_ count: Int) throws {
+            for index in 0..<count {
+                let code = try client.exchange(terminal.purchase(Wire.card(index % 10, test: 18), 1_000)).code
+                #expect(code == "00", "purchase \(index): \(code)")
+            }
+        }
+        try purchases(10)
+        let first = try Follower(primary: directory.data, standby: standby, directory: directory, run: 0)
+        #expect(first.waitFor("follow: lag 0 records"), "\(first.output)")
+        #expect(first.stop() == 0, "\(first.output)")
+        let held = try #require(first.stoppedAt?.first, "\(first.output)")
+        // ~3 segments of 64 KiB while the standby copies nothing; a report's checkpoint then drops what it covers
+        // past the hold's 50 records.
+        try purchases(600)
+        #expect(try AdminAccessClient.call(server.adminPort!, "GET", "/v1/reports/members.csv", token: token).code == 200)
+        var health: [String: Int] = [:]
+        for _ in 0..<100 {
+            health = try Self.standbyHealth(server)
+            if (health["recordsReleased"] ?? 0) > 0 { break }
+            usleep(100_000)
+        }
+        let released = health["recordsReleased"] ?? 0
+        #expect(released > 0 && released <= 610, "\(health)")
+        let metrics = try AdminAccessClient.call(server.adminPort!, "GET", "/metrics", token: nil)
+        #expect(metrics.body.contains("\nloyalty_standby_records_released_total \(released)\n"), "\(metrics.body.suffix(600))")
+        try purchases(5)
+        let again = try Follower(primary: directory.data, standby: standby, directory: directory, run: 1)
+        let status = again.waitForExit()
+        #expect(status != nil && status != 0, "\(again.output)")
+        #expect(again.output.contains("no longer holds sequence \(held + 1)"), "\(again.output)")
+    }
+
     @Test("a flipped byte in the primary's log stops the follower naming the file, offset and sequence; what came before is copied and verifies")
     func damageIsNamed() throws {
         let directory = ScratchDirectory()
