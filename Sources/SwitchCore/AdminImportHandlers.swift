@@ -43,7 +43,7 @@ final class ImportMembersHandler: AdminLedgerHandler, HTTPStreamingHandler, @unc
             id: id, path: imports.spoolPath(id), bytesMax: imports.uploadBytesMax, resume: { deferred.resumeBody() })
         let upload = MemberImportUpload(
             spool: spool, user: user, key: key, deferred: deferred, gate: gate, door: door, imports: imports)
-        guard imports.startUpload(spool, { upload.run() }) else {
+        guard imports.startUpload(upload) else {
             responder.respond(
                 problem: HTTPProblem(
                     .tooManyRequests,
@@ -52,7 +52,7 @@ final class ImportMembersHandler: AdminLedgerHandler, HTTPStreamingHandler, @unc
                 headers: [("Retry-After", "10")])
             return nil
         }
-        return MemberImportUploadSink(spool: spool, responder: responder)
+        return MemberImportUploadSink(spool: spool)
     }
 }
 

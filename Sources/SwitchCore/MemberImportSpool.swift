@@ -11,15 +11,19 @@ import HTTP
 /// `windowBytes`, whatever the file's size.
 ///
 /// The file is removed whenever the upload does not complete (the client went away or stalled, the disk is full,
-/// the switch stops): nothing is imported from part of a file. Each request gets one answer: whoever answers
-/// first (`claimAnswer`) — the sink on the loop with a refusal, or the writer thread — answers alone.
+/// the switch stops): nothing is imported from part of a file. Each request gets one answer, the first of the
+/// loop's refusal (`refuse`), the writer's failure and the writer's 202 (`claimAnswer`); the upload's thread
+/// sends it, a refusal only once the file is removed and the upload's place given back (MemberImports).
 final class MemberImportSpool: @unchecked Sendable {
     static let windowBytes = 1 << 20
 
     enum Outcome {
         /// Every byte is in the file; `digest` is the request's idempotency digest.
         case complete(digest: [UInt8], bytes: Int64)
+        /// Given up with nobody to answer (the client went away, the switch stops); the file is removed.
         case cancelled(String)
+        /// The loop refused the upload first (`refuse`): the file is removed, `problem` is the answer.
+        case refused(HTTPProblem)
         /// The file could not be written (507 for a full disk or a file size limit, else 503); it is removed.
         case failed(HTTPProblem)
     }
@@ -32,6 +36,8 @@ final class MemberImportSpool: @unchecked Sendable {
         /// `offer` answered `.pause`: the writer resumes the connection when it takes the bytes.
         var loopPaused = false
         var answered = false
+        /// The loop's refusal, when it claimed the answer: the writer's outcome once the file is removed.
+        var refusal: HTTPProblem?
     }
 
     let id: String
@@ -86,7 +92,22 @@ final class MemberImportSpool: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// True for the first caller only: it answers the request.
+    /// Gives the upload up and leaves `problem` as the writer's outcome (`refused`), unless the writer claimed the
+    /// answer first (a full disk): the loop does not answer, so the client hears of it only once the file is
+    /// removed and the place free, and may send the right file at once (admin.importsRunningMax).
+    func refuse(_ problem: HTTPProblem) {
+        condition.lock()
+        if state.cancelled == nil { state.cancelled = "the upload was refused" }
+        state.pending = []
+        if !state.answered {
+            state.answered = true
+            state.refusal = problem
+        }
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// True when nobody answered yet (the loop did not refuse, the writer did not fail): the writer answers 202.
     func claimAnswer() -> Bool {
         condition.lock()
         defer { condition.unlock() }
@@ -110,7 +131,7 @@ final class MemberImportSpool: @unchecked Sendable {
             if let reason = next.cancelled {
                 close(descriptor)
                 unlink(path)
-                return .cancelled(reason)
+                return refusal().map(Outcome.refused) ?? .cancelled(reason)
             }
             let failure: Int32? = taken.withUnsafeBytes { bytes in
                 guard Self.writeAll(descriptor, bytes) else { return errno }
@@ -145,6 +166,13 @@ final class MemberImportSpool: @unchecked Sendable {
         return (ended, nil)
     }
 
+    /// The loop's refusal, when it claimed the answer.
+    private func refusal() -> HTTPProblem? {
+        condition.lock()
+        defer { condition.unlock() }
+        return state.refusal
+    }
+
     /// The whole of `bytes`, retrying short writes and EINTR; false with `errno` set on a failure.
     static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
         var offset = 0
@@ -161,7 +189,8 @@ final class MemberImportSpool: @unchecked Sendable {
     }
 
     /// The file cannot be written: removed, the loop told (a paused connection resumes and drops the rest of the
-    /// body), and the problem to answer: 507 when the disk or the file size limit is full, else 503.
+    /// body), and the problem to answer: 507 when the disk or the file size limit is full, else 503 (or the loop's
+    /// refusal when it came first).
     private func fail(errno code: Int32, at offset: Int64, descriptor: Int32?) -> Outcome {
         if let descriptor { close(descriptor) }
         unlink(path)
@@ -170,8 +199,11 @@ final class MemberImportSpool: @unchecked Sendable {
         state.pending = []
         let wake = state.loopPaused
         state.loopPaused = false
+        let refusal = state.refusal
+        state.answered = true
         condition.unlock()
         if wake { resume() }
+        if let refusal { return .refused(refusal) }
         let reason = "\(String(cString: strerror(code))) (errno \(code))"
         let full = code == ENOSPC || code == EDQUOT || code == EFBIG
         let status = full ? HTTPStatus.insufficientStorage : HTTPStatus.serviceUnavailable

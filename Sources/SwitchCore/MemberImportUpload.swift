@@ -3,21 +3,19 @@ import Foundation
 import HTTP
 
 /// The loop's side of a member upload (`POST /v1/imports/members`): checks the first row as soon as it has
-/// arrived (422 at once when it is not the import's header, the rest of the body dropped, nothing written to
+/// arrived (refused with 422 when it is not the import's header, the rest of the body dropped, nothing written to
 /// keep), and hands every byte to the spool, pausing the connection while the spool's writer is behind.
 final class MemberImportUploadSink: HTTPBodySink {
     /// Bytes the first row may take: a header is about 40; a first row with no end within this is refused.
     static let headerBytesMax = 64 << 10
 
     let spool: MemberImportSpool
-    let responder: HTTPResponder
     private var reader = CSVRecordReader(fieldBytesMax: MemberImportRow.fieldBytesMax, fieldsMax: 16)
     private var header: CSVRecord?
     private var scanned = 0
 
-    init(spool: MemberImportSpool, responder: HTTPResponder) {
+    init(spool: MemberImportSpool) {
         self.spool = spool
-        self.responder = responder
     }
 
     func append(_ bytes: UnsafeRawBufferPointer) -> HTTPBodyDemand {
@@ -56,11 +54,10 @@ final class MemberImportUploadSink: HTTPBodySink {
         spool.cancel(reason.description)
     }
 
-    /// 422 naming row 1, unless the writer answered first (a full disk); the spool and its file are dropped.
+    /// 422 naming row 1, unless the writer answered first (a full disk); the spool and its file are dropped. The
+    /// upload's thread answers it once the file is removed and the place given back.
     private func refuse(_ problem: String) {
-        spool.cancel("the header row was refused")
-        guard spool.claimAnswer() else { return }
-        responder.respond(problem: HTTPProblem(.unprocessableContent, detail: "row 1: \(problem)"))
+        spool.refuse(HTTPProblem(.unprocessableContent, detail: "row 1: \(problem)"))
     }
 
     /// Why the first record is not the import's header, or nil when it is.
@@ -75,8 +72,19 @@ final class MemberImportUploadSink: HTTPBodySink {
 /// The upload's own thread: writes the body to the spool file as it arrives, then, once all of it is there,
 /// settles the `Idempotency-Key` (its digest covers the whole body, so it is known only now), answers 202 with the
 /// import's id (remembered under the key first) and runs the import on the file. An upload that did not complete
-/// leaves no file, no status and no row imported.
+/// leaves no file, no status and no row imported; its refusal is answered only after that (`Ending`).
 struct MemberImportUpload: Sendable {
+    /// An answer that ends the upload with no import (a refusal, or a replay of the key's first answer).
+    /// MemberImports sends it once the upload's place is given back, the file already removed: a client that
+    /// reads it may send the next upload at once (admin.importsRunningMax).
+    enum Ending {
+        case problem(HTTPProblem)
+        /// The `Idempotency-Key` was answered before (a replay), is in use (409), or no key is free (503).
+        case idempotency(IdempotencyDecision)
+        /// The switch is stopping; the key's claim, if any, is given back.
+        case stopping(IdempotentRequest)
+    }
+
     let spool: MemberImportSpool
     let user: AdminUser
     let key: String?
@@ -85,30 +93,40 @@ struct MemberImportUpload: Sendable {
     let door: AdminLedger
     let imports: MemberImports
 
-    func run() {
+    /// Writes the upload and, once it is complete, answers 202 and runs its import; or returns the answer that
+    /// ends it, to send with `answer` (nil: 202 sent, or nobody to answer).
+    func run() -> Ending? {
         switch spool.write() {
-        case .cancelled: return
-        case .failed(let problem):
-            guard spool.claimAnswer() else { return }
-            deferred.answer { $0.respond(problem: problem) }
+        case .cancelled: return nil
+        case .refused(let problem), .failed(let problem): return .problem(problem)
         case .complete(let digest, _):
             guard spool.claimAnswer() else {
                 unlink(spool.path)
-                return
+                return nil
             }
-            importUploaded(digest: digest)
+            return importUploaded(digest: digest)
         }
     }
 
-    private func importUploaded(digest: [UInt8]) {
+    /// Sends `ending`; from the upload's thread once its place is given back.
+    func answer(_ ending: Ending) {
+        switch ending {
+        case .problem(let problem): deferred.answer { $0.respond(problem: problem) }
+        case .idempotency(let decision):
+            let access = gate.access
+            deferred.answer { IdempotentRequest.answer(refused: decision, access: access, $0) }
+        case .stopping(let idempotent):
+            idempotent.refuse(HTTPProblem(.serviceUnavailable, detail: "the switch is stopping; send the file again"))
+        }
+    }
+
+    private func importUploaded(digest: [UInt8]) -> Ending? {
         var claim: IdempotencyClaim?
         if let key {
             let decision = gate.access.beginIdempotent(user: user.id, key: key, digest: digest)
             guard case .proceed(let granted) = decision else {
                 unlink(spool.path)
-                let access = gate.access
-                deferred.answer { IdempotentRequest.answer(refused: decision, access: access, $0) }
-                return
+                return .idempotency(decision)
             }
             claim = granted
         }
@@ -118,8 +136,7 @@ struct MemberImportUpload: Sendable {
         let idempotent = IdempotentRequest(claim: claim, access: gate.access, deferred: deferred)
         guard imports.admitUploaded(importer) else {
             unlink(spool.path)
-            idempotent.refuse(HTTPProblem(.serviceUnavailable, detail: "the switch is stopping; send the file again"))
-            return
+            return .stopping(idempotent)
         }
         var json = JSONWriter()
         json.beginObject()
@@ -132,5 +149,6 @@ struct MemberImportUpload: Sendable {
             deferred.answer { $0.respond(.accepted, contentType: answer.contentType, body: answer.body) }
         }
         imports.runUploaded(importer, path: spool.path)
+        return nil
     }
 }

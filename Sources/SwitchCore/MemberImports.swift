@@ -86,25 +86,27 @@ final class MemberImports: @unchecked Sendable {
 
     func spoolPath(_ id: String) -> String { directory + "/" + id + ".csv" }
 
-    /// Takes a place for an upload and runs `body` on a thread of its own (it writes the upload, then imports it
-    /// with `runUploaded`); false, nothing started, when `runningMax` places are taken. The place is given back
-    /// when `body` returns.
-    func startUpload(_ spool: MemberImportSpool, _ body: @escaping @Sendable () -> Void) -> Bool {
-        let id = spool.id
+    /// Takes a place for `upload` and runs it on a thread of its own (it writes the upload, then imports it with
+    /// `runUploaded`); false, nothing started, when `runningMax` places are taken. The place is given back when
+    /// the upload ends, and only then is the answer that ended it (422, 507, 409…) sent: a client that reads it
+    /// finds the place free.
+    func startUpload(_ upload: MemberImportUpload) -> Bool {
+        let id = upload.spool.id
         let admitted = places.withLock { places in
             guard places.count < runningMax && !places.stopping else { return false }
-            places.uploading[id] = spool
+            places.uploading[id] = upload.spool
             return true
         }
         guard admitted else { return false }
         threadsDone.enter()
         let thread = Thread { [self] in
             setThreadName("import-" + id.suffix(4))
-            body()
+            let ending = upload.run()
             places.withLock { places in
                 places.uploading[id] = nil
                 places.running[id] = nil
             }
+            if let ending { upload.answer(ending) }
             threadsDone.leave()
         }
         thread.name = "import-" + id.suffix(4)

@@ -224,6 +224,17 @@ struct MemberImportTests {
         #expect(later.code == 202)
     }
 
+    /// `POST /v1/imports/members` with `body`, as the bytes a RawHTTPClient sends (the server closes after it).
+    static func rawUpload(_ body: String, token: String) -> String {
+        "POST /v1/imports/members HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
+            + "Content-Type: text/csv\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+    }
+
+    /// The import id an answer names (a 202's `{"id"}`), if any.
+    static func importId(_ answer: String) -> String? {
+        answer.range(of: #"imp_[0-9a-f]{16}"#, options: .regularExpression).map { String(answer[$0]) }
+    }
+
     /// An import used to read as done a moment before its place was free: a client that saw it done and
     /// uploaded at once was refused 429 (found by CI). Here the next upload waits on an open connection and is
     /// sent the moment a status poll (no pause between polls) reads anything but running, round after round.
@@ -236,17 +247,12 @@ struct MemberImportTests {
         defer { server.stop() }
         let port = server.adminPort!
         func upload(_ round: Int) -> String {
-            let body = "\(Self.header)\n\(Self.card(round, test: 9)),A,,,1,\n"
-            return "POST /v1/imports/members HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(admin)\r\n"
-                + "Content-Type: text/csv\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
-        }
-        func importId(_ answer: String) -> String? {
-            answer.range(of: #"imp_[0-9a-f]{16}"#, options: .regularExpression).map { String(answer[$0]) }
+            Self.rawUpload("\(Self.header)\n\(Self.card(round, test: 9)),A,,,1,\n", token: admin)
         }
         var answer = try RawHTTPClient(port: port).exchange(upload(1))
         for round in 2...25 {
             #expect(answer.hasPrefix("HTTP/1.1 202"), "round \(round - 1): \(answer)")
-            guard answer.hasPrefix("HTTP/1.1 202"), let id = importId(answer) else { return }
+            guard answer.hasPrefix("HTTP/1.1 202"), let id = Self.importId(answer) else { return }
             let next = try RawHTTPClient(port: port)
             var polls = 0
             while polls < 20_000 {
@@ -262,6 +268,38 @@ struct MemberImportTests {
             answer = next.exchange(upload(round))
         }
         #expect(answer.hasPrefix("HTTP/1.1 202"), "the last round: \(answer)")
+    }
+
+    /// A refused upload (422: its first row is not the header) used to be answered from the loop before its thread
+    /// had removed its file and given its place back: a client that read the 422 and sent the right file at once
+    /// was refused 429. Here the right file waits on an open connection and is sent the moment the 422 arrives,
+    /// round after round; the refused upload's file must be gone by then too.
+    @Test("a refused upload (422) has removed its file and given its place back when answered: the right file at once is taken, round after round (importsRunningMax 1)")
+    func refusedFreesPlace() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let (server, admin) = try AdminUsersAndAuditTests.start(
+            directory, settings: Self.settings(["importsRunningMax": 1]))
+        defer { server.stop() }
+        let port = server.adminPort!
+        let spools = directory.data + "/imports"
+        for round in 1...25 {
+            let row = "\(Self.card(round, test: 7)),A,,,1,\n"
+            let refused = try RawHTTPClient(port: port)
+            let next = try RawHTTPClient(port: port)
+            refused.write(Self.rawUpload("card,name,phone,birthday,points,credit\n" + row, token: admin))
+            let refusal = refused.read(until: "\r\n\r\n", count: 1)
+            next.write(Self.rawUpload(Self.header + "\n" + row, token: admin))
+            let files = ((try? FileManager.default.contentsOfDirectory(atPath: spools)) ?? []).filter {
+                $0.hasSuffix(".csv")
+            }
+            let answer = next.readUntilClosed()
+            #expect(refusal.hasPrefix("HTTP/1.1 422"), "round \(round): \(refusal)")
+            #expect(answer.hasPrefix("HTTP/1.1 202"), "round \(round): \(answer)")
+            guard let id = Self.importId(answer) else { return }
+            #expect(files.allSatisfy { $0 == id + ".csv" }, "round \(round): a refused upload's file is left: \(files)")
+            _ = try Self.waitForEnd(port, token: admin, id: id, pollMicroseconds: 2_000)
+        }
     }
 
     @Test("a directory exactly full (admin.directoryMembersMax) after an import: a re-run skips every row, a new member is refused by row")
