@@ -73,7 +73,8 @@ final class BackupSchedule: Sendable {
         }
     }
 
-    /// One backup, its rename, and the removal of old ones; the outcome goes into `status`.
+    /// One backup, its rename, and the removal of old ones; the outcome goes into `status` last, so whoever sees
+    /// a backup counted (health, metrics, the log) finds at most `keep` in the directory.
     func takeOne() {
         status.withLock { $0.running = true }
         let startedNs = DispatchTime.now().uptimeNanoseconds
@@ -95,8 +96,8 @@ final class BackupSchedule: Sendable {
             return manifest
         }
         let elapsedMs = Int64((DispatchTime.now().uptimeNanoseconds - startedNs) / 1_000_000)
-        record(outcome, name: name, nowMs: nowMs, elapsedMs: elapsedMs)
         if case .success = outcome { removeOldest() }
+        record(outcome, name: name, nowMs: nowMs, elapsedMs: elapsedMs)
     }
 
     private func record(_ outcome: Result<BackupManifest, BackupError>, name: String, nowMs: Int64, elapsedMs: Int64) {

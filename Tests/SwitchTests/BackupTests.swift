@@ -266,6 +266,39 @@ import Testing
         #expect(reply.code == "00")
     }
 
+    /// A scheduled backup used to be counted (health, metrics, its log line) before the backups beyond `keep` were
+    /// removed: whoever saw it counted and listed the directory at once found more than `keep`. Forty old backups
+    /// of a hundred files each make the removal slow, and health is polled with no pause between polls.
+    @Test("a scheduled backup is counted only once the backups beyond keep are removed: never more than keep in the directory")
+    func countedAfterOldestRemoved() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let backups = directory.path + "/scheduled"
+        for index in 0..<40 {
+            let old = backups + "/backup-20000101T0000" + String(format: "%02d", index) + ".000Z/shard-000"
+            try FileManager.default.createDirectory(atPath: old, withIntermediateDirectories: true)
+            for file in 0..<100 { _ = FileManager.default.createFile(atPath: old + "/\(file).snap", contents: nil) }
+        }
+        let settings = Self.settings(["backup": ["directory": backups, "intervalMinutes": 60, "keep": 1]])
+        let server = try SwitchProcess(directory: directory, settings: settings)
+        defer { server.stop() }
+        let port = server.adminPort!
+        let deadline = Date().addingTimeInterval(60)
+        var health = ""
+        while !health.contains(#""successes":1"#) && Date() < deadline {
+            health = try RawHTTPClient(port: port).exchange(
+                "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        }
+        let kept = try FileManager.default.contentsOfDirectory(atPath: backups)
+        #expect(health.contains(#""successes":1"#), "\(health)")
+        #expect(kept.count == 1, "counted with \(kept.count) backups in the directory (keep 1)")
+        #expect(server.waitForLog(" bytes, sequences "))
+        let lines = server.log.split(separator: "\n")
+        let counted = try #require(lines.firstIndex { $0.contains(" bytes, sequences ") }, "\(lines)")
+        let removals = lines.indices.filter { lines[$0].contains("removed (keep 1)") }
+        #expect(removals.count == 40 && removals.allSatisfy { $0 < counted }, "logged as a success first: \(lines)")
+    }
+
     @Test("the backup section is strict: directory required, unknown keys and ranges refused with their path")
     func configurationIsStrict() throws {
         let directory = ScratchDirectory()
