@@ -35,6 +35,7 @@ func checkpointSection(members: Int, earnsAfter: Int, savesPerCommitMax: Int) ->
         }
     }
     while sink.inFlight.load(ordering: .relaxed) > 0 { usleep(1000) }
+    let notApproved = sink.notApproved.withLock { $0 }
     let statistics = ledger.shardStatistics[0]
     ledger.close(snapshot: false)
     let snapshotBytes = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/shard-000"))?
@@ -67,6 +68,9 @@ func checkpointSection(members: Int, earnsAfter: Int, savesPerCommitMax: Int) ->
             + "\(snapshotBytes / 1_000_000) MB | \(String(format: "%.1f", Double(copyNs) / 1e6)) ms | "
             + "\(String(format: "%.2f", openSeconds)) s (CPU \(String(format: "%.2f", openCPUSeconds)) s) |",
     ]
+    if !notApproved.isEmpty {
+        lines += ["", "**Replies not approved (a run of earns expects none):** \(notApproved.sorted { $0.key < $1.key })"]
+    }
     let distribution = [
         "", "Batches (wall time and the shard thread's CPU time; p50/p99 are histogram bucket bounds, max exact); "
             + "most chunks saved in one batch: \(statistics.checkpointChunksSavedPerBatchMax)", "",
