@@ -418,7 +418,9 @@ final class Shard: @unchecked Sendable {
         }
         thread.name = "checkpoint-\(index)"
         thread.start()
-        return ShardStatistics.now() - startNs
+        let startCost = ShardStatistics.now() - startNs
+        statistics.recordCheckpointStart(nanoseconds: startCost)
+        return startCost
     }
 
     /// A report waits for a fresh checkpoint: with no record after the newest durable one, that one is the state

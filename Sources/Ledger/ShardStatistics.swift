@@ -38,6 +38,7 @@ public final class ShardStatistics: Sendable {
     private let checkpointsAbandoned = Atomic<Int>(0)
     private let lastCheckpointStall = Atomic<UInt64>(0)
     private let checkpointStallMax = Atomic<UInt64>(0)
+    private let checkpointStartMax = Atomic<UInt64>(0)
     private let chunksSaved = Atomic<Int>(0)
     private let pacedNanoseconds = Atomic<UInt64>(0)
     private let forwarded = Atomic<Int>(0)
@@ -55,6 +56,9 @@ public final class ShardStatistics: Sendable {
     /// before writing them), and the longest over all checkpoints since open: the shard's stall a checkpoint costs.
     public var lastCheckpointStallNanoseconds: UInt64 { lastCheckpointStall.load(ordering: .relaxed) }
     public var checkpointStallNanosecondsMax: UInt64 { checkpointStallMax.load(ordering: .relaxed) }
+    /// The longest start of a checkpoint on the shard thread since open (part of the stall above): the two apart
+    /// tell whether a stall is the start or one group's saved chunks.
+    public var checkpointStartNanosecondsMax: UInt64 { checkpointStartMax.load(ordering: .relaxed) }
 
     /// Nanoseconds checkpoint threads waited for their writing pace (`checkpointBytesPerSecondMax`) since open.
     public var checkpointPacedNanoseconds: UInt64 { pacedNanoseconds.load(ordering: .relaxed) }
@@ -86,6 +90,13 @@ public final class ShardStatistics: Sendable {
         }
         if saved > chunksSavedPerBatchMaxValue.load(ordering: .relaxed) {
             chunksSavedPerBatchMaxValue.store(saved, ordering: .relaxed)
+        }
+    }
+
+    /// Shard thread: a checkpoint started, in `nanoseconds` of the shard's time.
+    func recordCheckpointStart(nanoseconds: UInt64) {
+        if nanoseconds > checkpointStartMax.load(ordering: .relaxed) {
+            checkpointStartMax.store(nanoseconds, ordering: .relaxed)
         }
     }
 

@@ -64,7 +64,8 @@ func checkpointSection(members: Int, earnsAfter: Int, savesPerCommitMax: Int) ->
             + "the same bytes copied at once (formats ≤ 6) | recovery from the newest checkpoint + log |",
         "|---|---|---|---|---|---|---|",
         "| \(statistics.checkpointCount) | \(statistics.checkpointAbandonedCount) | \(statistics.checkpointChunksSaved) | "
-            + "\(String(format: "%.3f", Double(statistics.checkpointStallNanosecondsMax) / 1e6)) ms | "
+            + "\(String(format: "%.3f", Double(statistics.checkpointStallNanosecondsMax) / 1e6)) ms (the start alone "
+            + "\(String(format: "%.3f", Double(statistics.checkpointStartNanosecondsMax) / 1e6)) ms) | "
             + "\(snapshotBytes / 1_000_000) MB | \(String(format: "%.1f", Double(copyNs) / 1e6)) ms | "
             + "\(String(format: "%.2f", openSeconds)) s (CPU \(String(format: "%.2f", openCPUSeconds)) s) |",
     ]
