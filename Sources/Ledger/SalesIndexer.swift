@@ -82,27 +82,28 @@ public final class SalesIndexer: @unchecked Sendable {
         var gap = LogTail.Gap(recordsSkipped: 0, recordsUnreadable: 0)
         var sales: [(SaleEntry, [SaleLine])] = []
         var names: [[IdempotencyKey]] = []
-        // Sales of this read, for a reversal in the same read (the store learns them when appended).
-        var fresh: [IdempotencyKey: (kind: SaleEntry.Kind, amountMinor: Int64, lines: [SaleLine])] = [:]
+        // Purchases and payments of this read by their names (their place in `sales`), for a reversal in the same
+        // read (the store learns them when appended).
+        var fresh: [IdempotencyKey: Int] = [:]
+        fresh.reserveCapacity(recordsPerReadMax)
         let visited = try tail.visit(after: after, limit: recordsPerReadMax, gap: &gap) {
             (sequence, body) throws(LedgerError) in
-            guard
-                let sale = SaleEntry.from(
-                    body, shard: shard, sequence: sequence,
-                    original: { key in fresh[key].map { ($0.kind, $0.amountMinor) } ?? store.original(key) })
-            else { return }
+            func original(_ key: IdempotencyKey) -> (SaleEntry.Kind, Int64)? {
+                fresh[key].map { (sales[$0].0.kind, sales[$0].0.amountMinor) } ?? store.original(key)
+            }
+            guard let sale = SaleEntry.from(body, shard: shard, sequence: sequence, original: original) else { return }
             var lines = body.sale?.lines ?? []
             // A refund may name its original by the retrieval reference, a reversal by the terminal reference.
             let otherNames = [body.command.reference, body.command.terminalReference].filter { $0 != .zero }
             if sale.kind == .purchase || sale.kind == .payment {
-                for name in [sale.key] + otherNames { fresh[name] = (sale.kind, sale.amountMinor, lines) }
+                fresh[sale.key] = sales.count
+                for name in otherNames { fresh[name] = sales.count }
             }
             if lines.isEmpty && sale.kind != .purchase && sale.kind != .payment && sale.kind != .expiry {
                 // A reversal, or a refund of the whole amount (a refund carries no basket of its own).
                 let originalKey = body.command.originalKey
-                let known = fresh[originalKey].map { ($0.kind, $0.amountMinor) } ?? store.original(originalKey)
-                if sale.kind != .refund || known?.1 == -sale.amountMinor {
-                    if let fromRead = fresh[originalKey] { lines = fromRead.lines } else { lines = try store.originalLines(originalKey) }
+                if sale.kind != .refund || original(originalKey)?.1 == -sale.amountMinor {
+                    if let fromRead = fresh[originalKey] { lines = sales[fromRead].1 } else { lines = try store.originalLines(originalKey) }
                 }
             }
             sales.append((sale, lines))
