@@ -19,7 +19,9 @@ enum FollowCommand {
                  SIGTERM or SIGINT stops it cleanly (last line: `follow: stopped at sequences ...`); run again,
                  it resumes where STANDBY's log ends. Damage in PRIMARY's log (a checksum mismatch, a gap, a
                  broken chain, a missing segment) stops it with exit code 1, naming the file, the offset and the
-                 sequences; nothing after the damage is copied. `serve --data STANDBY` (with PRIMARY's
+                 sequences; nothing after the damage is copied. The audit trail (audit/journal.jsonl and
+                 audit/private.jsonl: users, tokens, names) is followed too, whole lines only; a STANDBY
+                 trail that is not a prefix of PRIMARY's is refused. `serve --data STANDBY` (with PRIMARY's
                  configuration) promotes the standby once the follower has stopped.
         """
 
@@ -60,10 +62,12 @@ enum FollowCommand {
             printError("ledger follow: seeding \(standby): \(error)")
             return 1
         }
-        do throws(LedgerError) {
+        do {
             let follower = try LogFollower(primary: primary, standby: standby)
             defer { follower.close() }
-            let stopped = try follow(follower, signals: signals, intervalMs: intervalMs)
+            let audit = try StandbyAudit(primary: primary, standby: standby)
+            defer { audit.close() }
+            let stopped = try follow(follower, audit: audit, signals: signals, intervalMs: intervalMs)
             let sequences = try follower.progress().map(\.standbySequence)
             follower.close()
             output("follow: stopped at sequences \(list(sequences)) (signal \(stopped))")
@@ -74,14 +78,19 @@ enum FollowCommand {
         }
     }
 
-    /// Passes until a stop signal; returns the signal. Idle passes wait for it up to `idleWaitMs`.
-    static func follow(_ follower: LogFollower, signals: sigset_t, intervalMs: Int) throws(LedgerError) -> Int32 {
+    /// Passes until a stop signal; returns the signal. Idle passes wait for it up to `idleWaitMs`. Each pass
+    /// copies the log's batches, then the audit trail's new lines (the log first: an admin change's ledger record
+    /// is durable before its audit entry is written).
+    static func follow(
+        _ follower: LogFollower, audit: StandbyAudit, signals: sigset_t, intervalMs: Int
+    ) throws -> Int32 {
         var signals = signals
         var meter = FollowMeter()
         output("follow: following \(follower.primary) into \(follower.standby): \(status(try follower.progress()))")
         while true {
             let pass = try follower.pass()
             meter.add(pass)
+            meter.auditBytes += try audit.pass()
             if meter.elapsedMs() >= Int64(intervalMs) {
                 output("follow: \(status(try follower.progress())); \(meter.summary())")
                 meter = FollowMeter()
@@ -120,6 +129,8 @@ struct FollowMeter {
     var records: UInt64 = 0
     var batches: UInt64 = 0
     var bytes: UInt64 = 0
+    /// Bytes of the audit trail (journal and private file) copied.
+    var auditBytes: Int64 = 0
     let startMs = BackupCommand.monotonicMs()
     let startCPUMicroseconds = FollowMeter.cpuMicroseconds()
 
@@ -133,8 +144,8 @@ struct FollowMeter {
 
     func summary() -> String {
         let cpu = Self.cpuMicroseconds() - startCPUMicroseconds
-        return "copied \(records) records in \(batches) batches (\(bytes) bytes) in \(elapsedMs()) ms, "
-            + "cpu \(cpu / 1000) ms"
+        return "copied \(records) records in \(batches) batches (\(bytes) bytes) and \(auditBytes) bytes of the audit "
+            + "trail in \(elapsedMs()) ms, cpu \(cpu / 1000) ms"
     }
 
     /// User and system CPU time of the process.

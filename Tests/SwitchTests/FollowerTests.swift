@@ -262,6 +262,46 @@ import Testing
         #expect(again.output.contains("no longer holds sequence \(held + 1)"), "\(again.output)")
     }
 
+    /// Before the trail was followed, a user created after the seed did not exist on the promoted standby.
+    @Test("the audit trail is followed: a user created after the seed logs in on the promoted standby, the standby's trail verifies and equals the primary's; a standby trail that is not a prefix is refused, naming the file")
+    func auditTrailFollowed() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let admin = try AdminAccessClient.initialize(directory)
+        let standby = directory.path + "/standby"
+        let server = try SwitchProcess(directory: directory, settings: Self.settings(standby: standby))
+        defer { server.stop() }
+        let follower = try Follower(primary: directory.data, standby: standby, directory: directory, run: 0)
+        #expect(follower.waitFor("follow: lag 0 records"), "\(follower.output)")
+        let auditor = try AdminAccessClient.createUser(server.adminPort!, token: admin, name: "After seed", role: "auditor")
+        #expect(try AdminAccessClient.call(server.adminPort!, "GET", "/v1/audit", token: auditor.token).code == 200)
+        let journal = "/audit/journal.jsonl"
+        let primaryTrail = { FileManager.default.contents(atPath: directory.data + journal) ?? Data() }
+        let standbyTrail = { FileManager.default.contents(atPath: standby + journal) ?? Data() }
+        for _ in 0..<200 where standbyTrail() != primaryTrail() { usleep(50_000) }
+        #expect(standbyTrail() == primaryTrail() && !primaryTrail().isEmpty, "the standby's journal equals the primary's")
+        #expect(follower.stop() == 0, "\(follower.output)")
+        #expect(follower.output.contains("bytes of the audit trail"), "\(follower.output)")
+        server.stop()
+        let verify = try AdminAccessClient.command(["audit", "verify", "--data", standby])
+        #expect(verify.status == 0 && verify.output.contains("chain intact"), "\(verify.output)")
+        // Promotion: the user made after the seed is known, with its token.
+        let promotedDirectory = ScratchDirectory(data: standby)
+        let promoted = try SwitchProcess(directory: promotedDirectory, settings: BackupTests.settings(["shards": 2]), run: 1)
+        let answer = try AdminAccessClient.call(promoted.adminPort!, "GET", "/v1/audit", token: auditor.token)
+        #expect(answer.code == 200, "\(answer.code) \(answer.body)")
+        promoted.stop()
+        // A trail that is not the primary's: refused before anything is copied.
+        let handle = try #require(FileHandle(forWritingAtPath: standby + journal))
+        handle.seekToEndOfFile()
+        handle.write(Data("{\"not\":\"the primary's\"}\n".utf8))
+        handle.closeFile()
+        let refused = try Follower(primary: directory.data, standby: standby, directory: directory, run: 1)
+        #expect(refused.waitForExit() == 1, "\(refused.output)")
+        #expect(refused.output.contains("journal.jsonl") && refused.output.contains("not a copy of the primary's trail"),
+            "\(refused.output)")
+    }
+
     @Test("a flipped byte in the primary's log stops the follower naming the file, offset and sequence; what came before is copied and verifies")
     func damageIsNamed() throws {
         let directory = ScratchDirectory()
