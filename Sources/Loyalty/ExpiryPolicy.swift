@@ -19,6 +19,7 @@ public struct ExpiryPolicy: Sendable, Equatable {
     /// it never expires. Times are clamped to 0...`CampaignTime` year 9999, so the sum cannot overflow.
     public func expiryTimeMs(of asset: Asset, earnedAtTimeMs: Int64) -> Int64? {
         guard let days = asset == .points ? pointsLifeDays : creditLifeDays else { return nil }
+        precondition(days >= 1 && days <= ProgramLimits.lifeDaysMax, "lives are validated before they are asked")
         let earned = min(max(0, earnedAtTimeMs), Self.latestTimeMs)
         return earned + days * CampaignTable.millisecondsPerDay
     }

@@ -34,6 +34,9 @@ extension Member {
 
     /// Writes exactly `encodedByteCount` bytes, little-endian, unused bytes zero.
     public func encode(into base: UnsafeMutableRawPointer) {
+        // The other side of the log boundary: `init?(decoding:)` refuses what is not plausible, so a member the
+        // rules produced must never be written in a form its replay would refuse.
+        precondition(isPlausible, "a member written to the log is one its replay accepts")
         base.initializeMemory(as: UInt8.self, repeating: 0, count: Self.encodedByteCount)
         func put<T: FixedWidthInteger>(_ value: T, _ offset: Int) {
             base.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)

@@ -44,6 +44,11 @@ extension Program {
             effect.rewardedEvents.insert(.birthday)
             points += events.birthdayPoints
         }
+        precondition(points >= 0 && referrerBonusPoints >= 0, "event bonuses are never negative")
+        precondition(effect.rewardedEvents.isSubset(of: .all), "a purchase marks only known events")
+        precondition(
+            !effect.rewardedEvents.contains(.referral) || effect.rewardedEvents.contains(.firstPurchase),
+            "a referral bonus is paid only with the first purchase")
         explanation.events = effect.rewardedEvents
         explanation.eventPoints = Int32(points)
         return points

@@ -7,6 +7,8 @@ extension Program {
         _ transaction: Transaction, moneyMinor: Int64, levelBefore: Int, into member: inout Member,
         _ effect: inout PurchaseEffect
     ) {
+        precondition(moneyMinor >= 0 && moneyMinor <= ProgramLimits.amountMinorMax, "the money part is a valid amount")
+        precondition(levelBefore >= 0 && levelBefore < max(1, tierCount), "the tier earned at is one of the program's")
         if member.purchaseCount == 0 { member.firstPurchaseTimeMs = max(0, transaction.timeMs) }
         member.purchaseCount = member.purchaseCount == UInt32.max ? UInt32.max : member.purchaseCount + 1
         member.purchaseVolumeMinor = Aggregate.adding(member.purchaseVolumeMinor, moneyMinor)
@@ -27,6 +29,7 @@ extension Program {
             let reached = tiers.qualifiedLevel(
                 volumeMinor: member.tierWindowVolumeMinor, count: member.tierWindowPurchaseCount)
             member.tier = UInt8(max(levelBefore, reached))
+            precondition(effect.tierWindowDays == tiers.windowDays, "a counted purchase names the program's window")
         } else if saleWindow + 1 == member.tierWindowIndex {
             countInPreviousWindow(moneyMinor: moneyMinor, &member, &effect)
             member.tier = UInt8(max(levelBefore, tiers.level(of: member)))
@@ -42,6 +45,7 @@ extension Program {
         let count = member.previousTierWindowPurchaseCount
         member.previousTierWindowPurchaseCount = count == UInt32.max ? UInt32.max : count + 1
         member.previousTierWindowVolumeMinor = Aggregate.adding(member.previousTierWindowVolumeMinor, moneyMinor)
+        precondition(member.tierWindowIndex > 0, "a previous window exists only after window 0")
         effect.tierWindowDays = member.tierWindowDays
         effect.tierWindowIndex = member.tierWindowIndex - 1
     }
@@ -83,6 +87,11 @@ extension Program {
             }
         }
         after.tier = UInt8(tiers.level(of: after))
+        // An undo gives back at most what the purchase took, and never more than the member has.
+        precondition(after.purchaseVolumeMinor <= max(0, member.purchaseVolumeMinor), "an undo never adds volume")
+        precondition(after.purchaseCount <= member.purchaseCount, "an undo never adds a purchase")
+        precondition(after.pointsEarnedOnDay <= member.pointsEarnedOnDay, "an undo never adds to the day's count")
+        precondition(Int(after.tier) < max(1, tierCount), "the member's tier is one of the program's tiers")
         return after
     }
 
@@ -90,6 +99,7 @@ extension Program {
     /// or previous one under the same window length; an older window no longer affects the tier.
     func undoTierWindow(_ effect: PurchaseEffect, takenMinor: Int64, isFull: Bool, _ member: inout Member) {
         guard effect.tierWindowDays != 0, effect.tierWindowDays == member.tierWindowDays else { return }
+        precondition(takenMinor >= 0 && takenMinor <= effect.moneyMinor, "a refund takes back at most the money part")
         let countTaken: UInt32 = isFull ? 1 : 0
         if effect.tierWindowIndex == member.tierWindowIndex {
             member.tierWindowVolumeMinor = Aggregate.subtracting(member.tierWindowVolumeMinor, takenMinor)
@@ -142,6 +152,11 @@ extension Program {
             }
         }
         after.tier = UInt8(tiers.level(of: after))
+        // A reversed refund restores at most what the refund took, never less than the member had.
+        precondition(
+            after.purchaseVolumeMinor >= min(member.purchaseVolumeMinor, ProgramLimits.memberVolumeMinorMax),
+            "a redo never lowers the volume")
+        precondition(Int(after.tier) < max(1, tierCount), "the member's tier is one of the program's tiers")
         return after
     }
 }

@@ -45,6 +45,7 @@ extension Program {
         }
         var reward: (bonusPoints: Int64, creditBasisPoints: Int64) = (0, 0)
         if applied >= 0 {
+            precondition(hasUsesLeft(applied, after), "an offer is applied only with uses left")
             let entry = offers.entries[applied]
             after.offerUses = offers.recordingUse(after.offerUses, hash: entry.hash)
             effect.offerAppliedHash = entry.hash
@@ -57,6 +58,10 @@ extension Program {
         if applied < 0 && effect.offerGrantedHash == 0 {
             announceOffer(transaction, history, after, &effect, &explanation)
         }
+        precondition(reward.bonusPoints >= 0 && reward.creditBasisPoints >= 0, "offer rewards are never negative")
+        precondition(
+            after.pendingOfferHash != 0 || (after.pendingOfferGrantTimeMs == 0 && after.pendingOfferVisitsLeft == 0),
+            "no grant pending leaves no grant time or visits")
         return reward
     }
 
@@ -96,6 +101,7 @@ extension Program {
             guard entry.isGranted, entry.hash != endedHash, runs(entry, timeMs), offers.isEligible(entry, history),
                 hasUsesLeft(index, after)
             else { continue }
+            precondition(entry.hash != 0 && after.pendingOfferHash == 0, "a grant replaces no pending grant")
             after.pendingOfferHash = entry.hash
             after.pendingOfferGrantTimeMs = max(0, timeMs)
             after.pendingOfferVisitsLeft = entry.validVisits

@@ -47,11 +47,13 @@ extension Program {
                 moneyMinor == amountMinor
                 ? line.amountMinor
                 : Int64(Int128(min(line.amountMinor, amountMinor)) * Int128(moneyMinor) / Int128(max(amountMinor, 1)))
+            precondition(lineMoney >= 0 && lineMoney <= line.amountMinor, "a line's money part is part of the line")
             let linePoints = rule.points(quantity: line.quantity, moneyMinor: lineMoney)
             guard linePoints > 0 else { continue }
             points = min(points + linePoints, ProgramLimits.pointsEarnedMax)
             lines += 1
         }
+        precondition(points >= 0 && lines <= basket.count, "product points are never negative, one line at most once")
         return (points, lines)
     }
 }

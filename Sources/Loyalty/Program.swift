@@ -165,6 +165,11 @@ public final class Program: Sendable {
         }
         count(transaction, moneyMinor: moneyMinor, levelBefore: level, into: &after, &effect)
         let creditMinor = moneyMinor * min(basisPoints, ProgramLimits.basisPointsMax) / ProgramLimits.basisPointsMax
+        precondition(points >= 0 && referrerBonusPoints >= 0, "a purchase never earns negative points")
+        precondition(creditMinor >= 0 && creditMinor <= moneyMinor, "credit is a share of the money part, at most all")
+        precondition(Int64(effect.pointsCountedOnDay) <= points, "the daily cap counts only points this purchase gave")
+        precondition(effect.moneyMinor == moneyMinor, "the effect undoes exactly the money part counted")
+        precondition(Int(after.tier) < max(1, tierCount), "the member's tier is one of the program's tiers")
         return Decision(
             postings: Postings(pointsEarned: points, creditEarnedMinor: creditMinor), explanation: explanation,
             configurationVersion: version, memberAfter: after, effect: effect, referrerBonusPoints: referrerBonusPoints)
@@ -181,8 +186,10 @@ public final class Program: Sendable {
     /// Moves the member's tier windows to the purchase's window and returns the level the purchase earns at:
     /// the tier in force before it (an upgrade this purchase causes shows in `memberAfter.tier`).
     func enterTierWindow(_ member: inout Member, timeMs: Int64, _ explanation: inout Explanation) -> Int {
+        precondition(!tiers.isEmpty, "a program without tiers has no tier windows")
         member = tiers.rolled(member, toWindow: tiers.windowIndex(timeMs))
         let level = tiers.level(of: member)
+        precondition(level >= 0 && level < tiers.identifiers.count, "the tier earned at is one of the program's tiers")
         explanation.tier = UInt8(level)
         explanation.tierMultiplierPercent = Int16(tiers.multiplierPercents[level])
         explanation.tierCreditBasisPointsBonus = Int16(tiers.creditBasisPointsBonuses[level])
@@ -196,6 +203,8 @@ public final class Program: Sendable {
         _ transaction: Transaction, merchantIndex: Int, moneyMinor: Int64, tierLevel: Int,
         _ explanation: inout Explanation
     ) -> Int64 {
+        precondition(moneyMinor >= 0 && moneyMinor <= transaction.amountMinor, "the money part is part of the purchase")
+        precondition(tierLevel >= 0 && tierLevel < tiers.multiplierPercents.count, "tier level out of the table")
         var points: Int64
         if let code = transaction.serviceCode, let servicePoints = pointsByServiceCode[code] {
             explanation.pointsRule = .serviceCode(code)
@@ -220,6 +229,7 @@ public final class Program: Sendable {
         if campaigns.wordCount > 0 {
             points = applyCampaigns(transaction, merchantIndex: merchantIndex, points: points, &explanation)
         }
+        precondition(points >= 0, "validated rules never give negative points")
         explanation.pointsNote = .awarded
         return points
     }
@@ -232,13 +242,16 @@ public final class Program: Sendable {
         _ uncapped: Int64, timeMs: Int64, _ member: inout Member, _ effect: inout PurchaseEffect,
         _ explanation: inout Explanation
     ) -> Int64 {
+        precondition(uncapped >= 0, "points before the caps are never negative")
         var points = uncapped
         if points > pointsPerTransactionMax {
             explanation.pointsNote = .cappedPerTransaction(uncappedPoints: uncapped)
             points = pointsPerTransactionMax
         }
         guard pointsPerMemberPerDayMax != Int64.max else { return points }
-        return applyDailyCap(points, uncapped: uncapped, timeMs: timeMs, &member, &effect, &explanation)
+        let awarded = applyDailyCap(points, uncapped: uncapped, timeMs: timeMs, &member, &effect, &explanation)
+        precondition(awarded >= 0 && awarded <= points, "the daily cap only lowers the points")
+        return awarded
     }
 
     /// Days are the club's local days since the epoch (UTC days by default). A purchase timed on a day before
@@ -257,6 +270,7 @@ public final class Program: Sendable {
             explanation.pointsNote = .cappedPerMemberPerDay(uncappedPoints: uncapped)
             awarded = room
         }
+        precondition(awarded >= 0 && awarded <= room, "a purchase gets at most what is left of the day's room")
         guard day >= member.pointsDayNumber else { return awarded }
         member.pointsDayNumber = day
         member.pointsEarnedOnDay = UInt32(countedToday + awarded)
@@ -273,6 +287,9 @@ public final class Program: Sendable {
             merchantIndex: merchantIndex, merchantCategoryCode: transaction.merchantCategoryCode,
             timeMs: transaction.timeMs)
         guard effect.matchedCount > 0 else { return points }
+        precondition(
+            effect.firstCampaignIndex >= 0 && Int(effect.matchedCount) <= campaigns.entries.count,
+            "matched campaigns are campaigns of the table")
         explanation.campaigns = effect
         return effect.apply(to: points)
     }
@@ -293,6 +310,7 @@ public final class Program: Sendable {
             reached = step
         }
         guard let step = reached else { return 0 }
+        precondition((0...ProgramLimits.basisPointsMax).contains(step.basisPoints), "credit steps are validated")
         explanation.creditStep = step
         return step.basisPoints
     }

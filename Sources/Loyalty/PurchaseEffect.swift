@@ -50,6 +50,9 @@ public struct PurchaseEffect: Sendable, Equatable, BitwiseCopyable {
     public static let encodedByteCount = 48
 
     public func encode(into base: UnsafeMutableRawPointer) {
+        // What `init?(decoding:)` refuses must never be written: the replay would reject the record.
+        precondition(moneyMinor >= 0 && timeMs >= 0 && previousPurchaseTimeMs >= 0, "an effect's amounts and times")
+        precondition(rewardedEvents.isSubset(of: .all), "an effect marks only known events")
         base.initializeMemory(as: UInt8.self, repeating: 0, count: Self.encodedByteCount)
         func put<T: FixedWidthInteger>(_ value: T, _ offset: Int) {
             base.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)

@@ -31,11 +31,14 @@ public struct RedemptionPolicy: Sendable, Equatable, BitwiseCopyable {
     public func pointsToPay(amountMinor: Int64) -> Int64 {
         precondition(pointValueMinor > 0, "a point worth nothing passed validation")
         guard amountMinor > 0 else { return 0 }
-        return amountMinor / pointValueMinor + (amountMinor % pointValueMinor == 0 ? 0 : 1)
+        let points = amountMinor / pointValueMinor + (amountMinor % pointValueMinor == 0 ? 0 : 1)
+        precondition(points >= 1 && points <= amountMinor, "the points that pay an amount are between 1 and the amount")
+        return points
     }
 
     /// The amount (minor units) `points` pay; `Int64.max` when it would overflow.
     public func amountPaid(points: Int64) -> Int64 {
+        precondition(points >= 0, "points paid are never negative")
         let (amount, overflow) = points.multipliedReportingOverflow(by: pointValueMinor)
         return overflow ? Int64.max : amount
     }
@@ -48,6 +51,7 @@ public struct RedemptionPolicy: Sendable, Equatable, BitwiseCopyable {
     public func plan(
         requestedMinor: Int64, purchaseAmountMinor: Int64?, pointsBalance: Int64, creditBalanceMinor: Int64
     ) -> RedemptionPlan {
+        precondition(pointValueMinor > 0, "a point worth nothing passed validation")
         let totalMinor = purchaseAmountMinor ?? requestedMinor
         guard (1...ProgramLimits.amountMinorMax).contains(totalMinor),
             (1...totalMinor).contains(requestedMinor), pointsBalance >= 0, creditBalanceMinor >= 0
@@ -65,15 +69,20 @@ public struct RedemptionPolicy: Sendable, Equatable, BitwiseCopyable {
             pointsUsed = points(paying: allowedMinor)
             creditMinor = min(creditBalanceMinor, allowedMinor - pointsUsed * pointValueMinor)
         }
+        precondition(creditMinor >= 0 && creditMinor <= creditBalanceMinor, "credit spent is within the balance")
+        precondition(pointsUsed >= 0 && pointsUsed <= pointsBalance, "points spent are within the balance")
+        precondition(pointsUsed == 0 || pointsBalance >= minimumBalancePoints, "points spent below the minimum balance")
         let plan = RedemptionPlan(
             outcome: .approved, creditUsedMinor: creditMinor, pointsUsed: pointsUsed,
             pointsValueMinor: pointsUsed * pointValueMinor)
+        precondition(plan.approvedMinor <= allowedMinor, "a redemption pays no more than requested and the share cap")
         if plan.approvedMinor == requestedMinor { return plan }
         let reason: RedemptionPlan.DeclineReason =
             allowedMinor < requestedMinor
             ? .exceedsMaximumShare
             : pointsBalance < minimumBalancePoints && pointsBalance > 0 ? .belowMinimumBalance : .insufficientBalance
         guard partialApproval, plan.approvedMinor > 0 else { return .declined(reason) }
+        precondition(plan.approvedMinor < requestedMinor, "a partial approval pays less than the request")
         var partial = plan
         partial.outcome = .partiallyApproved(reason)
         return partial

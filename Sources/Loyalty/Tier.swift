@@ -67,6 +67,11 @@ struct TierTable: Sendable {
             return
         }
         precondition(configuration.windowDays <= ProgramLimits.tierWindowDaysMax, "tiers are validated before tables")
+        precondition(configuration.windowDays >= 1, "a tier window lasts at least a day")
+        precondition(
+            (1...ProgramLimits.tierLevelsMax).contains(configuration.levels.count),
+            "a tier table holds 1...tierLevelsMax levels")
+        precondition(configuration.levels[0].from == 0, "the first tier level is the base, from 0")
         windowDays = UInt16(configuration.windowDays)
         windowMs = configuration.windowDays * CampaignTable.millisecondsPerDay
         byCount = configuration.basis == .count
@@ -88,6 +93,7 @@ struct TierTable: Sendable {
     /// The highest level whose threshold the aggregates reach (0, the base, at least).
     @inline(__always)
     func qualifiedLevel(volumeMinor: Int64, count: UInt32) -> Int {
+        precondition(!thresholds.isEmpty, "only a program with tiers qualifies members")
         let measure = byCount ? Int64(count) : volumeMinor
         var level = 0
         for index in 1..<thresholds.count where measure >= thresholds[index] { level = index }
@@ -98,10 +104,12 @@ struct TierTable: Sendable {
     /// the member's windows were counted under another window length.
     func level(of member: Member) -> Int {
         guard !isEmpty, member.tierWindowDays == windowDays else { return 0 }
-        return max(
+        let level = max(
             qualifiedLevel(
                 volumeMinor: member.previousTierWindowVolumeMinor, count: member.previousTierWindowPurchaseCount),
             qualifiedLevel(volumeMinor: member.tierWindowVolumeMinor, count: member.tierWindowPurchaseCount))
+        precondition(level >= 0 && level < identifiers.count, "a member's level is one of the program's tiers")
+        return level
     }
 
     /// The member's windows moved forward to `window`: the window that ended becomes the previous one, or an
@@ -126,6 +134,7 @@ struct TierTable: Sendable {
         }
         rolled.tierWindowIndex = window
         (rolled.tierWindowPurchaseCount, rolled.tierWindowVolumeMinor) = (0, 0)
+        precondition(rolled.tierWindowDays == windowDays, "rolled windows are counted under the program's length")
         return rolled
     }
 
@@ -145,11 +154,13 @@ struct TierTable: Sendable {
 enum Aggregate {
     @inline(__always)
     static func adding(_ volume: Int64, _ amountMinor: Int64) -> Int64 {
-        min(volume, ProgramLimits.memberVolumeMinorMax - amountMinor) + amountMinor
+        precondition(amountMinor >= 0, "an amount added to an aggregate is never negative")
+        return min(volume, ProgramLimits.memberVolumeMinorMax - amountMinor) + amountMinor
     }
 
     @inline(__always)
     static func subtracting(_ volume: Int64, _ amountMinor: Int64) -> Int64 {
-        max(0, volume - amountMinor)
+        precondition(amountMinor >= 0, "an amount taken from an aggregate is never negative")
+        return max(0, volume - amountMinor)
     }
 }
