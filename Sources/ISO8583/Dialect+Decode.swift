@@ -74,6 +74,7 @@ extension Dialect {
         }
         message.mti = try readMTI(raw, at: &cursor, end: end)
         cursor = try parseFields(raw, from: cursor, end: end, into: &message)
+        precondition(cursor <= end, "fields are read only inside the message")
         if cursor != end {
             throw ISOError(field: 0, offset: cursor, reason: .trailingBytes(count: end - cursor))
         }
@@ -103,6 +104,7 @@ extension Dialect {
             value = mtiEncoding == .bcd ? value * 100 + digits.0 * 10 + digits.1 : value * 10 + digits.1
         }
         cursor += mtiByteCount
+        precondition(value >= 0 && value <= 9999, "four decimal digits")
         return MTI(unchecked: UInt16(value))
     }
 
@@ -134,6 +136,8 @@ extension Dialect {
                 message.fields.insert(field)
             }
         }
+        // The set of fields read is exactly what the bitmaps announced (their continuation bits aside).
+        precondition(message.fields == present, "a decoded message holds the fields its bitmaps name")
         return cursor
     }
 
@@ -175,6 +179,8 @@ extension Dialect {
             }
             cursor &+= codec.prefixByteCount
         }
+        // Within the field's format: fixed fields at their length, variable ones at most their maximum.
+        precondition(units >= 0 && units <= codec.maxLength, "a decoded length is within the field's format")
         let byteCount = codec.wireByteCount(units: units)
         try need(byteCount, at: cursor, end: end, field: field)
         if validating, let bad = firstInvalidByte(codec, units: units, raw, from: cursor, count: byteCount) {

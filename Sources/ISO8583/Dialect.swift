@@ -94,8 +94,17 @@ public final class Dialect: @unchecked Sendable {
         self.strictCharacterClasses = strictCharacterClasses
         var formats = [FieldFormat?](repeating: nil, count: Dialect.fieldNumberMax + 1)
         var codecs = [FieldCodec](repeating: FieldCodec(), count: Dialect.fieldNumberMax + 1)
+        precondition(headerLength >= 0, "a header is 0 or more bytes")
+        // The loaders (JSON, jPOS) refuse what breaks these; a dialect built in code must keep them too, since the
+        // codec trusts them on every message.
         for field in fields {
             precondition((2...Dialect.fieldNumberMax).contains(field.number), "field number \(field.number)")
+            precondition(hasTertiaryBitmap || field.number <= 128, "fields above 128 need a tertiary bitmap")
+            precondition(!hasTertiaryBitmap || field.number != 65, "field 65 announces the tertiary bitmap")
+            precondition(formats[field.number] == nil, "field \(field.number) defined twice")
+            precondition(
+                field.maxLength >= 1 && field.maxLength <= min(field.lengthType.prefixMaximum, 9999),
+                "field \(field.number): a maximum length its prefix can say")
             formats[field.number] = field
             codecs[field.number] = FieldCodec(field, strictCharacterClasses: strictCharacterClasses)
         }

@@ -56,6 +56,7 @@ public struct FrameDecoder: Sendable {
             let start = readIndex + headerCount
             guard buffer.count - start >= length else { return nil }
             readIndex = start + length
+            precondition(length <= framing.frameBytesMax && readIndex <= buffer.count, "a whole frame within the limit")
             if framing.hasTPDU {
                 let messageStart = start + Framing.tpduByteCount
                 return Frame(message: messageStart..<readIndex, tpdu: start..<messageStart)
@@ -67,6 +68,7 @@ public struct FrameDecoder: Sendable {
 
     /// Drops the bytes of frames already returned; ranges from earlier `next()` calls become invalid.
     public mutating func compact() {
+        precondition(readIndex >= 0 && readIndex <= buffer.count, "frames returned lie inside the buffer")
         guard readIndex > 0 else { return }
         streamOffset += readIndex
         if readIndex == buffer.count {

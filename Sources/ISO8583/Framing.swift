@@ -56,6 +56,12 @@ public struct Framing: Sendable, Equatable {
     /// message bytes.
     public func appendFrame(message: [UInt8], requestTPDU: [UInt8]?, to out: inout [UInt8]) {
         let tpduCount = hasTPDU ? Framing.tpduByteCount : 0
+        let start = out.count
+        defer {
+            precondition(
+                out.count - start == lengthHeader.byteCount + tpduCount + message.count,
+                "a frame is its header and the bytes the header announces")
+        }
         appendHeader(length: message.count + tpduCount, to: &out)
         if hasTPDU {
             precondition(requestTPDU.map { $0.count == Framing.tpduByteCount } ?? true, "TPDU must be 5 bytes")
@@ -72,9 +78,11 @@ public struct Framing: Sendable, Equatable {
         guard length <= lengthHeader.lengthMax else {
             throw ISOError(field: 0, offset: 0, reason: .messageTooLarge(size: length, maximum: lengthHeader.lengthMax))
         }
+        let start = out.count
         appendHeader(length: length, to: &out)
         if hasTPDU { appendSwappedTPDU(requestTPDU, to: &out) }
         try message.encode(into: &out)
+        precondition(out.count - start == lengthHeader.byteCount + length, "the header announces the bytes that follow")
     }
 
     /// The response TPDU: the request's (packed big-endian in the low 40 bits: id, destination (2), source (2))
@@ -97,6 +105,7 @@ public struct Framing: Sendable, Equatable {
 
     /// Reads the length header at `offset`; nil when the header is not a valid number in its encoding.
     func readHeader(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Int? {
+        precondition(offset >= 0 && offset + lengthHeader.byteCount <= raw.count, "a whole header is buffered")
         switch lengthHeader {
         case .binary2:
             return Int(raw[offset]) << 8 | Int(raw[offset + 1])

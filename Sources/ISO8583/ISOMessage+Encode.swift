@@ -44,6 +44,11 @@ extension ISOMessage {
 
     /// Writes the message at `base` (which has room for `encodedByteCount` bytes); returns the bytes written.
     func write(to base: UnsafeMutableRawPointer) -> Int {
+        precondition(mti != nil, "a message is written with its MTI")
+        // The bitmap bits that announce the next bitmap are the encoder's, never a data field's.
+        precondition(fields.words.0 >> 63 == 0, "field 1 is the secondary bitmap's bit, never a data field")
+        precondition(!dialect.hasTertiaryBitmap || fields.words.1 >> 63 == 0, "field 65 announces the tertiary bitmap")
+        precondition(dialect.hasTertiaryBitmap || fields.words.2 == 0, "fields above 128 need a tertiary bitmap")
         var cursor = 0
         if dialect.headerLength > 0 {
             for index in 0..<dialect.headerLength {
@@ -70,10 +75,19 @@ extension ISOMessage {
                 word &= ~(UInt64(1) << UInt64(63 &- zeros))
                 let field = wordIndex &* 64 &+ zeros &+ 1
                 let slot = slotSpan[field]
-                cursor &+= writeLengthPrefix(codecs[field], Int(slot.unitCount), to: base + cursor)
-                let count = codecs[field].wireByteCount(units: Int(slot.unitCount))
+                let codec = codecs[field]
+                // Every present field was set or decoded within its format: fixed fields at exactly their length,
+                // variable ones at most their maximum.
+                precondition(codec.isDefined, "a present field is defined by the dialect")
+                let units = Int(slot.unitCount)
+                precondition(
+                    codec.lengthDigits == 0 ? units == codec.maxLength : units <= codec.maxLength,
+                    "a field's length is within its format")
+                cursor &+= writeLengthPrefix(codec, Int(slot.unitCount), to: base + cursor)
+                let count = codec.wireByteCount(units: Int(slot.unitCount))
                 let target = base + cursor
                 let source = storageBase &+ Int(slot.offset)
+                precondition(source &+ count <= storage.count, "a field's bytes lie inside the message's storage")
                 storage.withUnsafeBytes { raw in
                     target.copyMemory(from: raw.baseAddress! + source, byteCount: count)
                 }
@@ -120,6 +134,7 @@ extension ISOMessage {
     func writeLengthPrefix(_ codec: FieldCodec, _ units: Int, to base: UnsafeMutableRawPointer) -> Int {
         let digits = codec.lengthDigits
         if digits == 0 { return 0 }
+        precondition(units >= 0 && units <= LengthType(rawValue: digits)!.prefixMaximum, "a length its prefix can say")
         switch codec.prefixEncoding {
         case .ascii, .ebcdic:
             let zero = codec.prefixEncoding == .ascii ? 0x30 : 0xF0

@@ -188,6 +188,10 @@ extension ISOMessage {
                 field: field, offset: 0, reason: .lengthOutOfRange(length: value.count, maximum: codec.maxLength))
         }
         let units = value.count + padCount
+        // What `write` and the decoder of the peer rely on: fixed fields exactly their length, others at most.
+        precondition(
+            codec.lengthDigits == 0 ? units == codec.maxLength : units <= codec.maxLength,
+            "a value set is within its field's format")
         if codec.encoding == .ascii && padCount == 0 {
             // The common case: the canonical text is the wire form.
             let start = try reserve(field, value.count, zeroFill: false)
@@ -207,6 +211,10 @@ extension ISOMessage {
     }
 
     mutating func appendWire(_ field: Int, _ wire: ArraySlice<UInt8>, units: Int) throws(ISOError) {
+        let codec = dialect.codec(field)
+        precondition(
+            codec.isDefined && wire.count == codec.wireByteCount(units: units) && units <= codec.maxLength,
+            "wire bytes copied from a message of the same dialect fit the field's format")
         let start = try reserve(field, wire.count, zeroFill: false)
         storage.append(contentsOf: wire)
         setSlot(field, FieldSlot(offset: UInt16(start - storageBase), unitCount: UInt16(units)))
@@ -226,6 +234,7 @@ extension ISOMessage {
                 reason: .messageTooLarge(size: start + count, maximum: ISOMessage.storageBytesMax))
         }
         if zeroFill && count > 0 { storage.append(contentsOf: repeatElement(0, count: count)) }
+        precondition(storageBase == 0, "a message grows only in its own storage")
         return start
     }
 }

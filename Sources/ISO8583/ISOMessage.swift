@@ -48,6 +48,7 @@ public struct FieldSet: Sendable, Equatable {
 
     @inline(__always)
     static func position(_ field: Int) -> (Int, UInt64) {
+        precondition(field >= 1 && field <= Dialect.fieldNumberMax, "field number out of the bitmaps")
         let index = field &- 1
         return (index >> 6, UInt64(1) << UInt64(63 &- (index & 63)))
     }
@@ -115,6 +116,7 @@ public struct ISOMessage: @unchecked Sendable {
     }
 
     init(dialect: Dialect, frame: [UInt8], base: Int) {
+        precondition(base >= 0 && base <= frame.count, "a message starts inside its frame")
         self.dialect = dialect
         self.mti = nil
         self.storage = frame
@@ -124,6 +126,7 @@ public struct ISOMessage: @unchecked Sendable {
 
     /// Makes this message a view of a new frame, keeping its slot table (no allocation when unshared).
     mutating func reset(dialect: Dialect, frame: [UInt8], base: Int) {
+        precondition(base >= 0 && base <= frame.count, "a message starts inside its frame")
         self.dialect = dialect
         mti = nil
         if !header.isEmpty { header = [] }
@@ -173,7 +176,9 @@ public struct ISOMessage: @unchecked Sendable {
     func wireRange(_ field: Int) -> Range<Int> {
         let slot = slot(field)
         let start = storageBase &+ Int(slot.offset)
-        return start..<(start &+ dialect.codec(field).wireByteCount(units: Int(slot.unitCount)))
+        let end = start &+ dialect.codec(field).wireByteCount(units: Int(slot.unitCount))
+        precondition(end <= storage.count, "a field's slot lies inside the message's storage")
+        return start..<end
     }
 
     @inline(__always)

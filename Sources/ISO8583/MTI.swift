@@ -30,12 +30,21 @@ public struct MTI: Sendable, Hashable, CustomStringConvertible {
     /// 0100 → 0110, 0221 → 0230, 0421 → 0430, 0800 → 0810.
     public var response: MTI {
         let base = Int(value) - Int(value) % 100 + (function + 1) * 10 + (origin & ~1)
-        return MTI(unchecked: UInt16(base))
+        let response = MTI(unchecked: UInt16(base))
+        // Not a precondition on `self`: tools call this on any MTI a peer sent; the switch asks only of requests.
+        precondition(
+            !expectsResponse
+                || (response.version == version && response.messageClass == messageClass
+                    && response.function == function + 1 && response.origin & 1 == 0),
+            "a response keeps the request's version and class, moves the function digit and clears the repeat")
+        return response
     }
 
     /// The MTI with its repeat digit cleared (0221 → 0220, 0421 → 0420, 0401 → 0400).
     public var withoutRepeat: MTI {
-        MTI(unchecked: UInt16(Int(value) - (origin & 1)))
+        let first = MTI(unchecked: UInt16(Int(value) - (origin & 1)))
+        precondition(first.origin & 1 == 0 && first.value / 10 == value / 10, "only the repeat digit is cleared")
+        return first
     }
 
     public var description: String {
