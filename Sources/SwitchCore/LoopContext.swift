@@ -43,6 +43,11 @@ final class LoopContext {
     var rules: Loyalty.Program { runtime.rules }
 
     init(loop: EventLoop, runtime: SwitchRuntime) {
+        let configuration = runtime.configuration
+        // The ranges `SwitchConfiguration(json:)` enforces; a configuration built in code must keep them too.
+        precondition((1...60_000).contains(configuration.latencyBudgetMs), "latencyBudgetMs is 1...60000")
+        precondition((1...(1 << 22)).contains(configuration.pendingPerLoopMax), "pendingPerLoopMax is 1...2^22")
+        precondition((1...65536).contains(configuration.inFlightPerConnectionMax), "inFlightPerConnectionMax 1...65536")
         self.loop = loop
         self.runtime = runtime
         pending = PendingTable(capacity: runtime.configuration.pendingPerLoopMax)
@@ -74,6 +79,9 @@ final class LoopContext {
     /// Queues a request for the ledger; false when this loop cannot track more (the caller answers 91).
     func enqueue(_ request: LedgerRequest, _ state: PendingRequest) -> Bool {
         loop.preconditionInEventLoop()
+        precondition(state.connection != nil && state.response != nil, "a request waits with its connection and answer")
+        precondition(!state.answered && !state.isUndo, "a new request is not answered yet")
+        precondition(request.tag == 0, "the tag is this loop's to give")
         guard let tag = pending.allocate() else { return false }
         if deadlines.count == deadlines.entries.count {
             deadlines.dropFront { pending.index(of: $0) == nil }
@@ -91,6 +99,7 @@ final class LoopContext {
         var request = request
         request.tag = tag
         outgoing.append(request)
+        precondition(pending.count <= pending.capacity && deadlines.count <= deadlines.entries.count, "bounded")
         return true
     }
 
@@ -100,6 +109,10 @@ final class LoopContext {
             guard let index = pending.index(of: reply.tag) else { continue }
             var entry = pending.slots[index]
             pending.release(index)
+            // A reply is matched to exactly one pending request: a second reply with the same tag finds none.
+            precondition(pending.index(of: reply.tag) == nil, "a released tag names no request")
+            precondition(!entry.isUndo || (entry.answered && entry.connection == nil), "an undo answers nobody")
+            precondition(entry.answered || entry.response != nil, "an unanswered request holds its answer")
             if entry.isUndo {
                 runtime.settle(entry.key)
                 continue
@@ -144,6 +157,7 @@ final class LoopContext {
         }
         while let tag = deadlines.popExpired(now: now) {
             guard let index = pending.index(of: tag), !pending.slots[index].answered else { continue }
+            precondition(!pending.slots[index].isUndo, "an undo is answered from the start and has no deadline")
             pending.slots[index].answered = true
             budgetMissCount += 1
             let entry = pending.slots[index]
@@ -162,6 +176,7 @@ final class LoopContext {
     /// with what the terminal saw. The reversal's own key is the original's with a bit no terminal key uses.
     /// Returns true when a reversal went out; the key stays in doubt until its reply.
     func undoLateApproval(_ entry: PendingRequest, _ reply: LedgerReply) -> Bool {
+        precondition(entry.answered && !entry.isUndo, "only a request answered 91 is undone")
         guard reply.status.isApproval, !reply.isReplay, let card = entry.card else { return false }
         var key = entry.key
         key.word0 |= 1 << 47

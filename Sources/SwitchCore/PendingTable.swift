@@ -27,6 +27,7 @@ struct PendingTable {
     var count = 0
 
     init(capacity: Int) {
+        precondition(capacity >= 1 && capacity <= 1 << 22, "pendingPerLoopMax is 1...2^22 (the parser's range)")
         self.capacity = capacity
     }
 
@@ -41,9 +42,11 @@ struct PendingTable {
         } else {
             return nil
         }
+        precondition(!slots[index].inUse, "a free slot is not in use")
         slots[index].inUse = true
         slots[index].answered = false
         count += 1
+        precondition(count <= capacity && count + free.count == slots.count, "every slot is either in use or free")
         return PendingTable.tag(index: index, generation: slots[index].generation)
     }
 
@@ -66,11 +69,13 @@ struct PendingTable {
         if slots[index].generation == 0 { slots[index].generation = 1 }
         free.append(index)
         count -= 1
+        precondition(count >= 0 && count + free.count == slots.count, "every slot is either in use or free")
     }
 
     /// Tags are never 0 (0 marks the switch's own internal requests).
     static func tag(index: Int, generation: UInt32) -> UInt64 {
-        UInt64(generation) << 32 | UInt64(index)
+        precondition(generation != 0 && index >= 0 && index <= Int(UInt32.max), "a tag is never 0 and names a slot")
+        return UInt64(generation) << 32 | UInt64(index)
     }
 }
 
@@ -82,11 +87,18 @@ struct DeadlineQueue {
     var count = 0
 
     init(capacity: Int) {
+        precondition(capacity >= 1, "a deadline queue holds at least one request")
         entries = Array(repeating: (0, 0), count: capacity)
     }
 
     mutating func push(deadlineNs: UInt64, tag: UInt64) {
         precondition(count < entries.count, "deadline queue larger than the pending table")
+        precondition(tag != 0, "only tracked requests have deadlines")
+        // One budget for every request on one loop's monotonic clock: deadlines arrive sorted, so the front is the
+        // oldest and `popExpired` need look nowhere else.
+        precondition(
+            count == 0 || entries[(head + count - 1) % entries.count].deadlineNs <= deadlineNs,
+            "deadlines are pushed in order")
         entries[(head + count) % entries.count] = (deadlineNs, tag)
         count += 1
     }

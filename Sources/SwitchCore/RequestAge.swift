@@ -20,6 +20,7 @@ enum RequestAge {
 
     /// Field 7 (`MMDDhhmmss`, UTC, placed in the year nearest `nowMs`) against `retentionMs`.
     static func judge(field7: Int64?, nowMs: Int64, retentionMs: Int64) -> Verdict {
+        precondition(retentionMs >= 3_600_000, "requestKeyRetentionHours is at least 1 (the parser's range)")
         guard let field7, let transmissionMs = SaleTime.transmissionMs(field7, nowMs: nowMs) else { return .unreadable }
         if nowMs - transmissionMs > retentionMs { return .stale(ageMs: nowMs - transmissionMs) }
         if transmissionMs - nowMs > futureToleranceMs { return .future(aheadMs: transmissionMs - nowMs) }
@@ -27,5 +28,8 @@ enum RequestAge {
     }
 
     /// How long the ledger must remember a key for requests judged with `retentionHours`.
-    static func ledgerRetentionMs(hours: Int) -> Int64 { Int64(hours) * 3_600_000 + 2 * futureToleranceMs }
+    static func ledgerRetentionMs(hours: Int) -> Int64 {
+        precondition((1...2_160).contains(hours), "requestKeyRetentionHours is 1...2160 (the parser's range)")
+        return Int64(hours) * 3_600_000 + 2 * futureToleranceMs
+    }
 }

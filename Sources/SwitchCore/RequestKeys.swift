@@ -10,7 +10,9 @@ enum RequestKeys {
     /// rebuilt from field 90 (where the acquirer is zero-filled to 11 digits) equals the original's own key.
     static func key(mti: MTI, acquirer: UInt64, terminal: UInt64, stan: UInt32, transmission: UInt64) -> IdempotencyKey
     {
-        IdempotencyKey(
+        // An MTI ≤ 9999 in the top 16 bits keeps a key's first word apart from the references' (0xFFFF…).
+        precondition(mti.value <= 9999, "an MTI is four digits")
+        return IdempotencyKey(
             word0: UInt64(mti.withoutRepeat.value) << 48 | UInt64(stan),
             word1: acquirer,
             word2: terminal,
@@ -38,6 +40,7 @@ enum RequestKeys {
             )
         }
         guard let found = parts, let parts = found, let mti = MTI(Int(parts.mti)) else { return nil }
+        precondition(parts.stan <= 999_999 && parts.acquirer <= 99_999_999_999, "field 90's parts are its digits")
         return key(
             mti: mti, acquirer: parts.acquirer, terminal: terminalWord(message), stan: UInt32(parts.stan),
             transmission: parts.transmission)

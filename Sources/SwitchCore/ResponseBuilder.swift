@@ -13,11 +13,21 @@ enum ResponseBuilder {
 
     /// A response skeleton: response MTI and the echoed fields. 38, 39 and 54 are added when the outcome is known.
     static func skeleton(for request: ISOMessage, into response: inout ISOMessage) {
+        precondition(request.mti?.expectsResponse == true, "only a request or an advice gets a response skeleton")
+        precondition(request.has(11), "a request without a STAN is closed on, never answered")
+        // Same dialect: every echo is a byte copy that cannot fail, so the echoes below always hold.
+        precondition(response.dialect === request.dialect, "a response speaks its request's dialect")
         response.removeAll(mti: request.mti!.response)
         for field in echoedFields where request.has(field) {
             try? response.copy(field, from: request)
         }
         if request.mti!.withoutRepeat.value == 800, request.has(70) { try? response.copy(70, from: request) }
+        precondition(response.mti == request.mti!.response, "a response carries its request's class, function + 1")
+        precondition(
+            response.has(2) == request.has(2) && response.has(4) == request.has(4) && response.has(11)
+                && response.has(37) == request.has(37) && response.has(41) == request.has(41),
+            "a response echoes the request's 2, 4, 11, 37 and 41")
+        precondition(!response.has(38) && !response.has(39), "38 and 39 wait for the outcome")
     }
 
     /// Completes `response` with the ledger's outcome. A replay carries the stored outcome, so the response is
@@ -26,6 +36,12 @@ enum ResponseBuilder {
     static func complete(
         _ response: inout ISOMessage, reply: LedgerReply, redemption: @autoclosure () -> RedemptionPolicy
     ) {
+        precondition(response.mti.map { $0.function == 1 || $0.function == 3 } == true, "a response skeleton")
+        precondition(!response.has(39), "a response is completed once")
+        precondition(
+            reply.debited.points >= 0 && reply.credited.points >= 0 && reply.debited.credit >= 0
+                && reply.credited.credit >= 0,
+            "the ledger reports what moved as magnitudes")
         let approved = reply.status.isApproval
         if approved { setApprovalCode(&response, reply.key) }
         setCode(&response, ResponseCode(reply.status))
@@ -146,6 +162,8 @@ enum ResponseBuilder {
 
     /// A response that needs no ledger: 39 only.
     static func complete(_ response: inout ISOMessage, code: ResponseCode) {
+        precondition(response.mti.map { $0.function == 1 || $0.function == 3 } == true, "a response skeleton")
+        precondition(!response.has(39), "a response is completed once")
         setCode(&response, code)
     }
 
@@ -163,6 +181,7 @@ enum ResponseBuilder {
     static func setApprovalCode(_ response: inout ISOMessage, _ key: IdempotencyKey) {
         var digits = InlineArray<6, UInt8>(repeating: 0x30)
         var value = approvalCode(key)
+        precondition(value < 1_000_000, "an approval code is six digits")
         for index in stride(from: 5, through: 0, by: -1) {
             digits[index] = UInt8(truncatingIfNeeded: 0x30 + value % 10)
             value /= 10
@@ -188,6 +207,7 @@ enum ResponseBuilder {
         } else {
             addLoyaltyAmounts(reply, response, add)
         }
+        precondition(count >= 1 && count <= amountEntriesMax, "field 54 holds 1...6 entries, the balance first")
         var span = text.mutableSpan
         span.withUnsafeMutableBytes { bytes in
             try? response.set(
@@ -221,6 +241,10 @@ enum ResponseBuilder {
         _ text: inout InlineArray<120, UInt8>, at offset: Int, _ amountType: UInt16, _ currency: (UInt8, UInt8, UInt8),
         _ amount: Int64
     ) {
+        precondition(
+            offset >= 0 && offset % amountEntryLength == 0 && offset / amountEntryLength < amountEntriesMax,
+            "one of field 54's six entry slots")
+        precondition(amountType <= 99, "amount types are two digits")
         text[offset] = 0x30
         text[offset + 1] = 0x30
         text[offset + 2] = UInt8(0x30 + amountType / 10)

@@ -9,6 +9,7 @@ import Network
 extension SwitchConnection {
     /// Routes one decoded request: network management and errors are answered here; the rest goes to the ledger.
     func authorize(digest: ContentDigest, tpdu: UInt64?) {
+        precondition(request.mti != nil, "a decoded request has its MTI")
         let mti = request.mti!
         let transactionType = request.integer(3).map { Int($0 / 10_000) }
         let kind = TransactionKind.classify(mti: mti, transactionType: transactionType)
@@ -94,6 +95,7 @@ extension SwitchConnection {
         // The pending entry owns the skeleton now; build the next one in a fresh message.
         response = nextResponse()
         inFlight += 1
+        precondition(inFlight >= 1 && inFlight <= context.pending.count, "a request in flight is pending")
         if inFlight >= context.runtime.configuration.inFlightPerConnectionMax { connection.pauseReading() }
     }
 
@@ -146,6 +148,7 @@ extension SwitchConnection {
 
     /// The ledger operation for a request, or the response code that refuses it.
     func ledgerOperation(_ kind: TransactionKind) -> Result<(LedgerOperation, CardNumber), ResponseCodeError> {
+        precondition(kind != .networkManagement && kind != .unsupported, "answered before the ledger is asked")
         let rules = context.rules
         let autoEnrol = context.runtime.configuration.autoEnrol
         let amount = request.integer(4)
@@ -157,6 +160,7 @@ extension SwitchConnection {
             return .failure(ResponseCodeError(request.has(2) || request.has(35) ? .unknownCard : .formatError))
         }
         let amountMinor = amount ?? 0
+        precondition(!kind.needsAmount || amountMinor > 0, "a request that needs an amount has a positive one")
         // Field 48 carries what some transactions add (AdditionalData.swift); malformed or misplaced is 30.
         guard let additional = AdditionalData.parse(request, for: kind) else {
             return .failure(ResponseCodeError(.formatError))
@@ -193,6 +197,7 @@ extension SwitchConnection {
             return .success((pay, card))
         case .hold:
             let points = rules.redemption.pointsToPay(amountMinor: amountMinor)
+            precondition(points >= 1, "a hold of a positive amount holds at least a point")
             let operation = LedgerOperation.hold(
                 asset: .points, amount: points, allowPartial: rules.redemption.partialApproval,
                 expiresAfterMs: context.runtime.configuration.holdExpiryMs)
@@ -297,5 +302,8 @@ extension SwitchConnection {
 /// A refusal before the ledger: the field 39 code to answer with.
 struct ResponseCodeError: Error {
     let code: ResponseCode
-    init(_ code: ResponseCode) { self.code = code }
+    init(_ code: ResponseCode) {
+        precondition(code != .approved && code != .partiallyApproved, "a refusal is never an approval")
+        self.code = code
+    }
 }

@@ -61,6 +61,7 @@ final class SwitchConnection: ConnectionHandler {
     func requestFinished() {
         inFlight -= 1
         precondition(inFlight >= 0, "more requests finished than started")
+        precondition(inFlight <= context.pending.count, "every request in flight is pending on this loop")
         if !closing && inFlight < context.runtime.configuration.inFlightPerConnectionMax { connection.resumeReading() }
         guard (inputEnded || closing) && inFlight == 0 else { return }
         if isDraining { connection.closeGracefully() } else { connection.closeWhenFlushed() }
@@ -90,6 +91,9 @@ final class SwitchConnection: ConnectionHandler {
     /// Queues an answer and counts it (by MTI and code, with its latency from `arrivalNs`, or from the frame
     /// being handled when nil: an answer given at once).
     func send(_ message: ISOMessage, tpdu: UInt64?, arrivalNs: UInt64? = nil) {
+        // Only responses go out: the function digit of a request (0) or advice (2) moved to response (1, 3).
+        precondition(message.mti.map { $0.function == 1 || $0.function == 3 } == true, "a response is sent")
+        precondition(message.has(11), "every response carries the STAN it answers")
         guard !connection.isClosed else { return }
         context.metrics.recordAnswer(message, arrivalNs: arrivalNs ?? requestArrivalNs)
         context.responsesSent += 1
