@@ -91,7 +91,49 @@ for kind in ("switch", "peer"):
     print(f"{kind:7} instructions per answered request: {per[kind]:,.0f}   ({a2 - a1} answers, {i2 - i1:,} instructions)")
 print(f"switch/peer: {per['switch'] / per['peer']:.2f}")
 PY
-# The split of the switch's LARGE run: inclusive instructions of a few functions (their callees included).
+# Where the switch's instructions per answer go, by stage: each stage is a function's inclusive cost (its callees
+# included), LARGE run minus SMALL run over the answers between them, so start-up and shutdown cancel out. The
+# kernel's side of the system calls is not counted by callgrind (see the perf profiles in RESULTS.md).
+for n in "$small" "$large"; do
+    callgrind_annotate --inclusive=yes --threshold=100 "$(ls "$work"/switch-"$n"/callgrind.out* | head -1)" 2>/dev/null \
+        | swift demangle --simplified >"$work/switch-$n.inclusive" 2>/dev/null || true
+done
+python3 - "$work" "$small" "$large" <<'PY'
+import re, sys
+work, small, large = sys.argv[1], sys.argv[2], sys.argv[3]
+def costs(n):
+    found = {}
+    for line in open(f"{work}/switch-{n}.inclusive", errors="replace"):
+        m = re.match(r"\s*([\d,]+) \(", line)
+        if m:
+            found.setdefault(line, int(m.group(1).replace(",", "")))
+    return found
+def answers(n):
+    return int(open(f"{work}/switch-{n}/result").read().split()[0])
+stages = [
+    ("loop threads in all (epoll, reads, decode, authorize, replies, writes)", "EventLoop.run()"),
+    ("  frames decoded (ISO 8583 fields parsed)", "Dialect.decode(_:range:into:)"),
+    ("  authorize on the loop: fields, card, key, command (submit included)", "SwitchConnection.authorize(digest:tpdu:)"),
+    ("    of which submit: command built, queued to the shard, shard woken", "SwitchConnection.submit(kind:operation:card:digest:tpdu:)"),
+    ("  replies turned into responses (build, encode, buffer)", "LoopContext.consume("),
+    ("    of which a response encoded and queued", "SwitchConnection.send(_:tpdu:arrivalNs:)"),
+    ("  socket writes (flush)", "Connection.flush()"),
+    ("shard thread in all", "Shard.run()"),
+    ("  commands applied (idempotency, rules, balances, lots)", "Shard.process("),
+    ("    of which ShardState.apply", "ShardState.apply(_:nowMs:"),
+    ("  log records encoded into the batch", "WALWriter.append("),
+    ("  batches written and synced (pwrite, fdatasync, header mark)", "WALWriter.commit()"),
+]
+small_costs, large_costs = costs(small), costs(large)
+delta = answers(large) - answers(small)
+def total(table, needle):
+    return max([cost for line, cost in table.items() if needle in line] or [0])
+print()
+print(f"switch, instructions per answer by stage (inclusive; {large} minus {small} answers' runs):")
+for label, needle in stages:
+    per = (total(large_costs, needle) - total(small_costs, needle)) / delta
+    print(f"  {per:9,.0f}  {label}   [{needle}]")
+PY
 out=$(ls "$work"/switch-"$large"/callgrind.out* | head -1)
 echo
 echo "switch, inclusive cost of the large run by function (callgrind_annotate --inclusive=yes), top entries:"
