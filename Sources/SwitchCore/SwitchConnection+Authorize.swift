@@ -8,7 +8,12 @@ import Network
 
 extension SwitchConnection {
     /// Routes one decoded request: network management and errors are answered here; the rest goes to the ledger.
+    ///
+    /// The request is read through one local copy handed to every step: each read of the stored `self.request`
+    /// passed to another function costs a copy of the message (retains and releases of its buffers), ten per
+    /// request before (~2,700 instructions, benchmarks/RESULTS.md).
     func authorize(digest: ContentDigest, tpdu: UInt64?) {
+        let request = self.request
         precondition(request.mti != nil, "a decoded request has its MTI")
         let mti = request.mti!
         let transactionType = request.integer(3).map { Int($0 / 10_000) }
@@ -42,20 +47,21 @@ extension SwitchConnection {
         default:
             break
         }
-        if let refusal = transmissionAgeRefusal() {
+        if let refusal = transmissionAgeRefusal(request) {
             answerNow(refusal, tpdu: tpdu)
             return
         }
-        switch ledgerOperation(kind) {
+        switch ledgerOperation(kind, request) {
         case .failure(let refusal):
             answerNow(refusal.code, tpdu: tpdu)
         case .success(let (operation, card)):
-            submit(kind: kind, operation: operation, card: card, digest: digest, tpdu: tpdu)
+            submit(kind: kind, operation: operation, card: card, digest: digest, tpdu: tpdu, request: request)
         }
     }
 
     func submit(
-        kind: TransactionKind, operation: LedgerOperation, card: CardNumber, digest: ContentDigest, tpdu: UInt64?
+        kind: TransactionKind, operation: LedgerOperation, card: CardNumber, digest: ContentDigest, tpdu: UInt64?,
+        request: ISOMessage
     ) {
         let key = RequestKeys.key(of: request)
         if context.runtime.isInDoubt(key) {
@@ -78,16 +84,16 @@ extension SwitchConnection {
         var ledgerRequest = LedgerRequest(
             tag: 0, key: key, digest: digest, card: card, operation: operation, reference: reference ?? .zero,
             terminalReference: RequestKeys.terminalReference(of: request))
-        ledgerRequest.sale = saleDetail(kind)
+        ledgerRequest.sale = saleDetail(kind, request)
         // A hold or completion spends only value the merchant's groups allow (as a redemption does).
         if kind == .hold || kind == .completion {
-            ledgerRequest.merchant = MerchantName(shortIdentifier(42))
+            ledgerRequest.merchant = MerchantName(shortIdentifier(42, request))
         }
         // A gift card pays and answers only in its own currency: the shard compares it with field 49.
         if kind == .redeem || kind == .balanceInquiry {
             ledgerRequest.currencyCode = request.integer(49).map { UInt16(clamping: $0) } ?? 0
         }
-        attachBasket(to: &ledgerRequest, kind: kind)
+        attachBasket(to: &ledgerRequest, kind: kind, request: request)
         guard context.enqueue(ledgerRequest, state) else {
             answerNow(.notAnsweredInTime, tpdu: tpdu)
             return
@@ -125,9 +131,10 @@ extension SwitchConnection {
 
     /// 05 for a request older than the key retention (or too far ahead) by field 7, 30 without a readable one;
     /// nil when it may go to the ledger (`RequestAge`).
-    func transmissionAgeRefusal() -> ResponseCode? {
-        let configuration = context.runtime.configuration
-        let retentionMs = Int64(configuration.requestKeyRetentionHours) * 3_600_000
+    func transmissionAgeRefusal(_ request: ISOMessage) -> ResponseCode? {
+        // One field, not a copy of the whole configuration (it was one per request).
+        let retentionHours = context.runtime.configuration.requestKeyRetentionHours
+        let retentionMs = Int64(retentionHours) * 3_600_000
         switch RequestAge.judge(field7: request.integer(7), nowMs: context.runtime.clockMs(), retentionMs: retentionMs) {
         case .fresh:
             return nil
@@ -136,7 +143,7 @@ extension SwitchConnection {
         case .stale(let ageMs):
             context.runtime.log.info(
                 "connection \(connection.id) from \(connection.peer): \(request.mti!) sent \(ageMs / 3_600_000) h ago by "
-                    + "field 7 (request keys are kept \(configuration.requestKeyRetentionHours) h): declined 05")
+                    + "field 7 (request keys are kept \(retentionHours) h): declined 05")
             return .declined
         case .future(let aheadMs):
             context.runtime.log.info(
@@ -147,7 +154,9 @@ extension SwitchConnection {
     }
 
     /// The ledger operation for a request, or the response code that refuses it.
-    func ledgerOperation(_ kind: TransactionKind) -> Result<(LedgerOperation, CardNumber), ResponseCodeError> {
+    func ledgerOperation(
+        _ kind: TransactionKind, _ request: ISOMessage
+    ) -> Result<(LedgerOperation, CardNumber), ResponseCodeError> {
         precondition(kind != .networkManagement && kind != .unsupported, "answered before the ledger is asked")
         let rules = context.rules
         let autoEnrol = context.runtime.configuration.autoEnrol
@@ -156,7 +165,7 @@ extension SwitchConnection {
             guard let amount else { return .failure(ResponseCodeError(.formatError)) }
             guard amount > 0 else { return .failure(ResponseCodeError(.invalidAmount)) }
         }
-        guard let card = cardNumber() else {
+        guard let card = cardNumber(request) else {
             return .failure(ResponseCodeError(request.has(2) || request.has(35) ? .unknownCard : .formatError))
         }
         let amountMinor = amount ?? 0
@@ -167,7 +176,7 @@ extension SwitchConnection {
         }
         var saleTimeMs: Int64?
         if kind == .offlinePurchase {
-            switch offlineSaleTime() {
+            switch offlineSaleTime(request) {
             case .success(let time): saleTimeMs = time
             case .failure(let refusal): return .failure(refusal)
             }
@@ -176,7 +185,7 @@ extension SwitchConnection {
         case .purchase, .offlinePurchase:
             // The ledger's shard decides by the rules in force (configured, or the embedded program), from the
             // member's own aggregates (tier, history).
-            var transaction = loyaltyTransaction(amountMinor, rules)
+            var transaction = loyaltyTransaction(amountMinor, rules, request)
             transaction.serviceCode = additional.serviceCode
             // The part already paid with points (a 91 entry in the request's field 54) earns nothing.
             guard let paidWithPoints = AdditionalAmounts.paidWithPointsMinor(in: request) else {
@@ -193,7 +202,7 @@ extension SwitchConnection {
             }
             let pay = LedgerOperation.pay(
                 amountMinor: amountMinor, purchaseTotalMinor: additional.purchaseTotalMinor,
-                policy: rules.redemption, merchant: shortIdentifier(42))
+                policy: rules.redemption, merchant: shortIdentifier(42, request))
             return .success((pay, card))
         case .hold:
             let points = rules.redemption.pointsToPay(amountMinor: amountMinor)
@@ -238,7 +247,7 @@ extension SwitchConnection {
     /// When an offline advice's sale happened (fields 13 and 12, in the terminals' zone), nil without them (the
     /// ledger's time is used, as for an online purchase). Impossible dates are a format error (30); a sale older
     /// than `offlineAdviceAgeMaxHours` or later than now (beyond the tolerance) is declined (05).
-    func offlineSaleTime() -> Result<Int64?, ResponseCodeError> {
+    func offlineSaleTime(_ request: ISOMessage) -> Result<Int64?, ResponseCodeError> {
         guard request.has(13), request.has(12) else { return .success(nil) }
         let configuration = context.runtime.configuration
         let nowMs = context.runtime.clockMs()
@@ -261,17 +270,19 @@ extension SwitchConnection {
     /// The purchase as the rules see it: amount (4), currency (49, the program's when absent), category (18),
     /// merchant (42). No rule reads the terminal yet, so field 41 is not parsed for it. Its time is the ledger's
     /// (recorded) time, set on the shard.
-    func loyaltyTransaction(_ amountMinor: Int64, _ rules: Loyalty.Program) -> Loyalty.Transaction {
+    func loyaltyTransaction(
+        _ amountMinor: Int64, _ rules: Loyalty.Program, _ request: ISOMessage
+    ) -> Loyalty.Transaction {
         let currency = request.integer(49).map { UInt16(clamping: $0) } ?? rules.currencyCode
         let category = request.integer(18).map { UInt16(clamping: $0) } ?? 0
         return Loyalty.Transaction(
             amountMinor: amountMinor, currencyCode: currency, merchantCategoryCode: category,
-            merchant: shortIdentifier(42), terminal: SwitchConnection.absentIdentifier, timeMs: 0)
+            merchant: shortIdentifier(42, request), terminal: SwitchConnection.absentIdentifier, timeMs: 0)
     }
 
     /// Fields 41 and 42 as the rules' identifiers, read through a stack buffer (no array per purchase); "-" when
     /// absent or not an identifier.
-    func shortIdentifier(_ field: Int) -> ShortIdentifier {
+    func shortIdentifier(_ field: Int, _ request: ISOMessage) -> ShortIdentifier {
         var bytes = InlineArray<16, UInt8>(repeating: 0)
         var span = bytes.mutableSpan
         let identifier = span.withUnsafeMutableBytes { buffer -> ShortIdentifier? in
@@ -284,7 +295,7 @@ extension SwitchConnection {
     static let absentIdentifier = ShortIdentifier("-")!
 
     /// Field 2, or the card number in front of the separator of track 2 (field 35).
-    func cardNumber() -> CardNumber? {
+    func cardNumber(_ request: ISOMessage) -> CardNumber? {
         var digits = InlineArray<40, UInt8>(repeating: 0)
         var span = digits.mutableSpan
         return span.withUnsafeMutableBytes { buffer -> CardNumber? in

@@ -7,18 +7,18 @@ extension SwitchConnection {
     /// (field 41, trailing pad spaces dropped) and the merchant (field 42, as the rules name it) of a purchase,
     /// an offline purchase, a payment, a refund or a reversal; nil for every other request. The basket (field 48)
     /// is added after this by its own step.
-    func saleDetail(_ kind: TransactionKind) -> SaleDetail? {
+    func saleDetail(_ kind: TransactionKind, _ request: ISOMessage) -> SaleDetail? {
         switch kind {
         case .purchase, .offlinePurchase, .redeem, .refund, .reversal: break
         default: return nil
         }
-        let merchant = request.has(42) ? MerchantName(shortIdentifier(42)) : .none
-        return SaleDetail(terminal: saleCode(41), merchant: merchant)
+        let merchant = request.has(42) ? MerchantName(shortIdentifier(42, request)) : .none
+        return SaleDetail(terminal: saleCode(41, request), merchant: merchant)
     }
 
     /// A field's value as a `SaleCode` (trailing spaces dropped); `.none` when absent, empty, longer than 16
     /// bytes or not printable ASCII without spaces.
-    func saleCode(_ field: Int) -> SaleCode {
+    func saleCode(_ field: Int, _ request: ISOMessage) -> SaleCode {
         var bytes = InlineArray<16, UInt8>(repeating: 0)
         var span = bytes.mutableSpan
         let code = span.withUnsafeMutableBytes { buffer -> SaleCode? in
