@@ -83,12 +83,17 @@ python3 - "$work" <<'PY'
 import base64, json, pathlib, re, sys
 work = pathlib.Path(sys.argv[1])
 sent = {"6037991234567893"}
+# Digit strings the client also sent as another field (a phone, a name): the switch keeps those as they are, so
+# finding one proves nothing (a CI run failed on a member whose phone was a number also sent as a pan).
+other = set()
 answers = []
 def walk(value):
     if isinstance(value, dict):
         for key, item in value.items():
             if key in ("pan", "newPan", "referrerPan") and isinstance(item, str) and re.fullmatch(r"\d{13,19}", item):
                 sent.add(item)
+            elif isinstance(item, str) and re.fullmatch(r"\+?\d{13,19}", item):
+                other.add(item.lstrip("+"))
             if key == "response" and isinstance(item, dict) and isinstance(item.get("content"), dict):
                 answers.append(base64.b64decode(item["content"].get("$base64", "")).decode(errors="replace"))
             walk(item)
@@ -102,14 +107,16 @@ places = [("switch log", (work / "switch.log").read_text(errors="replace"))]
 places += [(str(path), path.read_text(errors="replace")) for path in (work / "data" / "audit").rglob("*") if path.is_file()]
 places += [("an answer", text) for text in answers]
 leaks = []
-for pan in sorted(sent):
+also_other = sent & other
+for pan in sorted(sent - also_other):
     pattern = re.compile(r"(?<![0-9a-fA-F])" + pan + r"(?![0-9a-fA-F])")
     for name, text in places:
         match = pattern.search(text)
         if match:
             leaks.append(f"{pan[:6]}...{pan[-4:]} in {name}: {text[max(0, match.start() - 80):match.start()]!r}")
             break
-print(f"card numbers sent: {len(sent)}, answers read: {len(answers)}, found in full: {len(leaks)}")
+print(f"card numbers sent: {len(sent)} ({len(also_other)} also sent as another field, not checked), "
+      f"answers read: {len(answers)}, found in full: {len(leaks)}")
 for leak in leaks[:10]:
     print("  " + leak, file=sys.stderr)
 sys.exit(1 if leaks else 0)
