@@ -23,8 +23,9 @@ public final class LogTail {
         public var recordsUnreadable: UInt64
     }
 
-    /// Bytes read from the segment at once: one `pread` serves a few hundred records (one per record cost three
-    /// readers a syscall and a 1 KiB copy each per record: a third of the switch's CPU at saturation).
+    /// Bytes read from the segment at once: one `pread` serves a few hundred records. One `pread` of a record's
+    /// whole room (1 KiB) per record, in each of three readers, was much of the 44 % of the switch's CPU the
+    /// readers took at saturation (benchmarks/RESULTS.md, "The log readers read a chunk at a time").
     static let chunkBytes = 256 << 10
 
     let directory: String
@@ -57,7 +58,8 @@ public final class LogTail {
         chunk.deallocate()
     }
 
-    /// Up to `limit` durable records with sequences after `after`, in order; `gap` says what was skipped.
+    /// Up to `limit` durable records with sequences after `after`, in order; `gap` says what was skipped. An array
+    /// of copies, for tests that look at whole records; the indexers use `visit`.
     func read(after: UInt64, limit: Int, gap: inout Gap) throws(LedgerError) -> [Entry] {
         var entries: [Entry] = []
         try visit(after: after, limit: limit, gap: &gap) { sequence, body in
