@@ -14,6 +14,17 @@ cpu_ticks() {
     awk '{ print $12 + $13 }' <<<"$stat"
 }
 
+# cpu_split PID: "user system switches", the process's user and system CPU time so far in clock ticks and its
+# threads' context switches (voluntary + involuntary, summed over /proc/PID/task/*/status); "0 0 0" when it is gone.
+cpu_split() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo "0 0 0"; return; }
+    stat=${stat##*) }
+    local switches
+    switches=$(cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { n += $2 } END { print n + 0 }')
+    awk -v s="$switches" '{ print $12, $13, s }' <<<"$stat"
+}
+
 port_from_log() {
     local file=$1 pattern=${2:-listening on } seconds=${3:-10} port
     for _ in $(seq $((seconds * 10))); do

@@ -138,6 +138,33 @@ extension ISOMessage {
         if let failure { throw failure }
     }
 
+    /// Copies those of `numbers` that `other` (a message of this dialect) holds, as they are, in one pass: the
+    /// slot table made writable once, each field's wire bytes appended straight from the other's storage. Why: a
+    /// response echoes about eight fields per answer, and `copy` one at a time cost ~290 instructions per field
+    /// (callgrind), mostly the same checks repeated; this is the response skeleton's path.
+    /// Fields of `numbers` that `other` lacks are left as they are here.
+    public mutating func copyPresent(_ numbers: [Int], from other: ISOMessage) throws(ISOError) {
+        precondition(other.dialect === dialect, "a bulk copy is between messages of one dialect")
+        if storageBase > 0 || storage.count > ISOMessage.storageBytesMax { rebaseStorage() }
+        let slots = writableSlots()
+        let failure: ISOError? = other.storage.withUnsafeBufferPointer { source -> ISOError? in
+            for field in numbers where other.has(field) {
+                let range = other.wireRange(field)
+                let start = storage.count
+                guard start &+ range.count <= ISOMessage.storageBytesMax else {
+                    return ISOError(
+                        field: field, offset: 0,
+                        reason: .messageTooLarge(size: start &+ range.count, maximum: ISOMessage.storageBytesMax))
+                }
+                storage.append(contentsOf: UnsafeBufferPointer(rebasing: source[range]))
+                slots[field] = FieldSlot(offset: UInt16(start), unitCount: other.slot(field).unitCount)
+                fields.insert(field)
+            }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
     /// Copies a field from another message as it is; when both share the dialect this is a plain byte copy.
     public mutating func copy(_ field: Int, from other: ISOMessage) throws(ISOError) {
         guard other.has(field) else {

@@ -18,9 +18,8 @@ enum ResponseBuilder {
         // Same dialect: every echo is a byte copy that cannot fail, so the echoes below always hold.
         precondition(response.dialect === request.dialect, "a response speaks its request's dialect")
         response.removeAll(mti: request.mti!.response)
-        for field in echoedFields where request.has(field) {
-            try? response.copy(field, from: request)
-        }
+        // Cannot fail: the echoes are fewer bytes than the request they come from.
+        try? response.copyPresent(echoedFields, from: request)
         if request.mti!.withoutRepeat.value == 800, request.has(70) { try? response.copy(70, from: request) }
         precondition(response.mti == request.mti!.response, "a response carries its request's class, function + 1")
         precondition(

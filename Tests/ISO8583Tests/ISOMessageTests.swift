@@ -302,6 +302,41 @@ struct ISOMessageTests {
         }
     }
 
+    // The response skeleton's bulk copy: from a decoded request that shares a buffer holding another frame before
+    // it (storage base not zero), the present fields arrive as the field-by-field copy would put them, absent ones
+    // stay absent, a field already set survives, and the message encodes to the same bytes.
+    @Test("copyPresent from a decoded request equals copying field by field")
+    func copyPresentMatchesCopy() throws {
+        let dialect = try #require(BuiltinDialects.dialect(named: "iso87ascii"))
+        var request = ISOMessage(dialect: dialect, mti: MTI(200))
+        try request.set(2, "4761739001010119")
+        try request.set(4, "000000012550")
+        try request.set(11, "000123")
+        try request.set(41, "TERM0001")
+        try request.set(49, "364")
+        let frame = try request.encoded()
+        var buffer = Array(repeating: UInt8(ascii: "x"), count: 37)
+        buffer += frame
+        var decoded = ISOMessage(dialect: dialect, mti: nil)
+        try dialect.decode(buffer, range: 37..<buffer.count, into: &decoded)
+        let echoed = [2, 3, 4, 7, 11, 37, 41, 49]
+
+        var bulk = ISOMessage(dialect: dialect, mti: MTI(210))
+        try bulk.set(39, "00")
+        try bulk.copyPresent(echoed, from: decoded)
+        var single = ISOMessage(dialect: dialect, mti: MTI(210))
+        try single.set(39, "00")
+        for field in echoed where decoded.has(field) { try single.copy(field, from: decoded) }
+
+        #expect(bulk.fieldNumbers == [2, 4, 11, 39, 41, 49])
+        #expect(try bulk.encoded() == (try single.encoded()))
+        for field in [2, 4, 11, 41, 49] { #expect(bulk.string(field) == request.string(field), "field \(field)") }
+        // The copy does not lean on the read buffer: overwriting it leaves the response as it was.
+        buffer = Array(repeating: 0, count: buffer.count)
+        decoded.releaseStorage()
+        #expect(bulk.string(41) == "TERM0001")
+    }
+
     // Copying between dialects converts through the canonical value: ASCII digits become BCD and back.
     @Test(
         "copy between dialects converts the wire form",
