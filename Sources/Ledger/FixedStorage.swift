@@ -50,6 +50,15 @@ final class FixedStorage<Element: BitwiseCopyable>: @unchecked Sendable {
         return count - 1
     }
 
+    /// Writes zero bytes over the elements in use, in one `memset` (a checkpoint covering them keeps its copy
+    /// first). Why: emptying a hash index slot by slot costs a random access per entry; this costs a pass.
+    func zeroAll() {
+        let bytes = count &* MemoryLayout<Element>.stride
+        guard bytes > 0 else { return }
+        if frozenBytes > 0 { checkpoint!.willWrite(offset: 0, count: min(bytes, frozenBytes)) }
+        memset(UnsafeMutableRawPointer(base), 0, bytes)
+    }
+
     /// Sets `count` (used when a snapshot loads the elements directly into `base`).
     func setCount(_ newCount: Int) {
         precondition(newCount >= 0 && newCount <= capacity, "count beyond capacity")

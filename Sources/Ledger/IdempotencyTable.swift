@@ -46,6 +46,9 @@ struct SlotIndex {
         preconditionFailure("slot index has no empty slot")
     }
 
+    /// Empties the index (every slot zero: no entry).
+    func removeAll() { slots.zeroAll() }
+
     /// Removes the slot for (`hash`, `index`); false when there is none.
     @discardableResult
     func remove(_ hash: UInt64, index: Int) -> Bool {

@@ -23,15 +23,27 @@ enum KeyRunCompaction {
         return level
     }
 
-    /// The oldest `fanIn` adjacent runs of one level, all covered by a durable snapshot (`durableThrough`), whose
-    /// entries span at most `spanMaxMs`; nil when there is none.
-    static func pick(_ runs: [KeyRun], bufferCapacity: Int, durableThrough: UInt64, spanMaxMs: Int64) -> Range<Int>? {
+    /// The oldest `fanIn` adjacent runs of one level that no snapshot boundary (`boundaries`: the sequences through
+    /// which the durable snapshot and a snapshot being written rely on runs) falls between, and whose entries span
+    /// at most `spanMaxMs`; nil when there is none.
+    ///
+    /// Never across a boundary: recovery keeps the runs its snapshot covers and deletes the runs after it (the
+    /// replay writes them again), so a merged run that held both would be deleted with keys the replay does not
+    /// bring back. Runs all after it are as disposable merged as they are apart. Why merge those at all: a new
+    /// request's key is looked for in every run (a filter probe each), and between snapshots (2M records by
+    /// default) the runs of one buffer each piled up, ~30 of them, the largest user-space cost of the shard at
+    /// saturation.
+    static func pick(
+        _ runs: [KeyRun], bufferCapacity: Int, boundaries: [UInt64], spanMaxMs: Int64
+    ) -> Range<Int>? {
         guard runs.count >= fanIn else { return nil }
         for start in 0...(runs.count - fanIn) {
             let window = runs[start..<(start + fanIn)]
             let first = level(window.first!, bufferCapacity: bufferCapacity)
+            let firstSequence = window.first!.header.firstSequence
+            let lastSequence = window.last!.header.lastSequence
             guard window.allSatisfy({ level($0, bufferCapacity: bufferCapacity) == first }),
-                window.last!.header.lastSequence <= durableThrough,
+                boundaries.allSatisfy({ lastSequence <= $0 || firstSequence > $0 }),
                 window.last!.header.newestCreatedAtMs - window.first!.header.oldestCreatedAtMs <= spanMaxMs
             else { continue }
             return start..<(start + fanIn)

@@ -51,6 +51,10 @@ final class KeyStore: @unchecked Sendable {
     /// The runs a snapshot that is durable relies on end here: only those may be merged (KeyRunCompaction).
     private let durableRunsThrough = Atomic<UInt64>(0)
     private var durableSeen: UInt64 = 0
+    /// A run was adopted since the last look for a merge (runs after the durable snapshot may merge too).
+    private var runsAdded = false
+    /// The runs the newest snapshot begun relies on end here (shard thread; `snapshotStarted`).
+    private var pendingRunsThrough: UInt64 = 0
     /// 1 while no merge runs.
     private let compactorIdle = DispatchSemaphore(value: 1)
     private let merged = Mutex<Merged?>(nil)
@@ -96,6 +100,7 @@ final class KeyStore: @unchecked Sendable {
         runsThrough = through
         filling.afterSequence = through
         durableRunsThrough.store(through, ordering: .releasing)
+        pendingRunsThrough = through
         var found: [(first: UInt64, last: UInt64, name: String)] = []
         for name in try FileIO.listDirectory(directory) {
             if name.hasPrefix("keys-") && name.hasSuffix(".run.tmp") && !readOnly {
@@ -209,6 +214,12 @@ final class KeyStore: @unchecked Sendable {
         compactorIdle.signal()
     }
 
+    /// A snapshot relying on runs through `sequence` begins (shard thread): until it is durable (or another
+    /// begins) no merge spans that sequence, since recovery from it would delete a run that straddled it.
+    func snapshotStarted(runsThrough sequence: UInt64) {
+        pendingRunsThrough = sequence
+    }
+
     /// A snapshot relying on runs through `sequence` is durable (snapshot thread).
     func snapshotDurable(runsThrough sequence: UInt64) {
         durableRunsThrough.store(sequence, ordering: .releasing)
@@ -250,10 +261,12 @@ final class KeyStore: @unchecked Sendable {
             durableSeen = 0
         }
         let durable = durableRunsThrough.load(ordering: .acquiring)
-        guard mergingInputs.isEmpty, durable != durableSeen, mergeSpanMaxMs >= 0 else { return }
+        guard mergingInputs.isEmpty, durable != durableSeen || runsAdded, mergeSpanMaxMs >= 0 else { return }
         durableSeen = durable
+        runsAdded = false
         guard let range = KeyRunCompaction.pick(
-            runs, bufferCapacity: bufferCapacity, durableThrough: durable, spanMaxMs: mergeSpanMaxMs)
+            runs, bufferCapacity: bufferCapacity, boundaries: [durable, pendingRunsThrough],
+            spanMaxMs: mergeSpanMaxMs)
         else { return }
         let inputs = Array(runs[range])
         mergingInputs = inputs.map(ObjectIdentifier.init)
@@ -285,6 +298,7 @@ final class KeyStore: @unchecked Sendable {
         switch result {
         case .run(let run):
             runs.append(run)
+            runsAdded = true
             if frozen!.capacity == bufferCapacity {
                 frozen!.clear()
                 spare = frozen

@@ -392,6 +392,7 @@ final class Shard: @unchecked Sendable {
         let expiredRuns = state.idempotency.store?.takeExpiredPaths() ?? []
         let store = state.idempotency.store
         let runsThrough = store?.runsThrough ?? 0
+        store?.snapshotStarted(runsThrough: runsThrough)
         let started = Checkpoint(
             state, sequence: writer.nextSequence - 1, lastCRC: writer.lastCRC, budget: wait ? nil : copyBudget)
         started.startedNs = startNs
