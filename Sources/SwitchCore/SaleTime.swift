@@ -32,6 +32,11 @@ enum SaleTime {
             let parts = DateParts(date: field7 / 1_000_000, time: field7 % 1_000_000)
         else { return nil }
         let nowYear = CampaignTime.year(ofDay: floorDivide(nowMs, millisecondsPerDay))
+        // Within half a year of now in the current year it is the nearest: the same date a year either side is
+        // then at least 365 - 182 = 183 days away. Only near the turn of the year do the neighbours compete (each
+        // year's date costs a days-since-epoch; this runs for every request).
+        let halfYearMs = 182 * millisecondsPerDay
+        if let instant = parts.instantMs(inYear: nowYear), abs(instant - nowMs) <= halfYearMs { return instant }
         var nearest: Int64?
         for year in (nowYear - 1)...(nowYear + 1) {
             guard let instant = parts.instantMs(inYear: year) else { continue }

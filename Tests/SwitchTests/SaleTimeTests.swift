@@ -62,4 +62,42 @@ import Testing
         #expect(SaleTime.transmissionMs(1_301_000_000, nowMs: now) == nil)
         #expect(SaleTime.transmissionMs(-1, nowMs: now) == nil)
     }
+
+    // The shortcut (the current year's date when it is within half a year of now) against the plain rule (the
+    // nearest of last year's, this year's and next year's), computed here with Foundation's calendar: every
+    // month-day of a leap and a common year, from clocks on every day around two turns of the year and mid-year.
+    @Test("field 7's year: the shortcut agrees with the nearest of three years, at every date and around new year")
+    func transmissionYearShortcut() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = try #require(TimeZone(identifier: "UTC"))
+        func instant(_ year: Int, _ month: Int, _ day: Int, _ seconds: Int) -> Int64? {
+            let components = DateComponents(year: year, month: month, day: day)
+            guard let date = calendar.date(from: components),
+                calendar.component(.month, from: date) == month, calendar.component(.day, from: date) == day
+            else { return nil }
+            return Int64(date.timeIntervalSince1970 * 1000) + Int64(seconds) * 1000
+        }
+        let clocks = ["2027-12-20T00:00:00Z", "2028-06-30T12:00:00Z", "2028-12-31T23:00:00Z", "2029-01-03T01:00:00Z"]
+            .map(Self.ms)
+        var compared = 0
+        for clock in clocks {
+            for shift in stride(from: -3, through: 3, by: 1) {
+                let nowMs = clock + Int64(shift) * 86_400_000
+                let year = calendar.component(.year, from: Date(timeIntervalSince1970: Double(nowMs) / 1000))
+                for month in 1...12 {
+                    for day in 1...31 where day <= 29 || day % 2 == 1 || month == 2 {
+                        let seconds = (day * 3_671) % 86_400
+                        let field7 = Int64(month * 100 + day) * 1_000_000
+                            + Int64(seconds / 3600 * 10_000 + seconds % 3600 / 60 * 100 + seconds % 60)
+                        let expected = [year - 1, year, year + 1].compactMap { instant($0, month, day, seconds) }
+                            .min { abs($0 - nowMs) < abs($1 - nowMs) }
+                        #expect(
+                            SaleTime.transmissionMs(field7, nowMs: nowMs) == expected, "field 7 \(field7) at \(nowMs)")
+                        compared += 1
+                    }
+                }
+            }
+        }
+        #expect(compared > 10_000)
+    }
 }
