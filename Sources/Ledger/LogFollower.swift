@@ -36,23 +36,42 @@ public final class LogFollower {
 
     public let primary: String
     public let standby: String
+    /// A shard is checkpointed once this many records were copied into it since its newest snapshot (0: never).
+    public let checkpointRecords: UInt64
+    /// Called at each phase of a checkpoint (a test kills the follower there).
+    public var checkpointPhase: (Int, StandbyCheckpoint.Phase) -> Void = { _, _ in }
     private var sources: [LogFollowerSource] = []
     private var logs: [StandbyLog] = []
+    /// Per shard, the standby's newest snapshot's sequence (0: none).
+    private var snapshotSequences: [UInt64] = []
+    /// The standby's limits as its `ledger.meta` records them, with the decider replay needs.
+    private let configuration: LedgerConfiguration
+    /// Opened at the first checkpoint.
+    private var stores: StandbyStores?
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: readBytesMax, alignment: 4096)
     private var lockDescriptor: Int32 = -1
 
     /// Opens the standby (its writer lock taken, each shard's log checked as recovery does and cut to its mark)
     /// and positions each shard's reader in the primary's log after the standby's last sequence. Refuses two
-    /// directories that are not the same ledger (another layout or card-hash key).
-    public init(primary: String, standby: String) throws(LedgerError) {
+    /// directories that are not the same ledger (another layout or card-hash key). `decider` reads the decisions
+    /// records carry when a checkpoint replays them; `checkpointRecords` 0 takes no checkpoint.
+    public init(
+        primary: String, standby: String, decider: (any Decider)? = nil, checkpointRecords: UInt64 = 0
+    ) throws(LedgerError) {
         self.primary = primary
         self.standby = standby
+        self.checkpointRecords = checkpointRecords
         let shardCount = try Self.checkSameLedger(primary: primary, standby: standby)
+        var base = LedgerConfiguration()
+        base.shardCount = shardCount
+        base.decider = decider
+        configuration = try Ledger.recordedConfiguration(directory: standby, base).0
         lockDescriptor = try DataDirectory.lock(standby)
         do throws(LedgerError) {
             for shard in 0..<shardCount {
                 let log = try StandbyLog(directory: DataDirectory.shardDirectory(standby, shard: shard))
                 logs.append(log)
+                snapshotSequences.append(try StandbyLog.newestSnapshotHeader(in: log.directory)?.sequence ?? 0)
                 sources.append(
                     LogFollowerSource(
                         directory: DataDirectory.shardDirectory(primary, shard: shard),
@@ -73,6 +92,7 @@ public final class LogFollower {
     public func close() {
         for log in logs { log.close() }
         logs.removeAll()
+        stores = nil
         sources.removeAll()
         if lockDescriptor >= 0 { _ = DataDirectory.unlock(standby, descriptor: lockDescriptor) }
         lockDescriptor = -1
@@ -116,6 +136,29 @@ public final class LogFollower {
         }
         return pass
     }
+
+    /// Checkpoints every shard that has `checkpointRecords` or more records after its newest snapshot
+    /// (StandbyCheckpoint): first the derived stores the seed brought read on to the shard's end, then the
+    /// snapshot, then the segments it and the stores cover are deleted. Between passes only: nothing is appended
+    /// meanwhile. Returns what each checkpoint did.
+    public func checkpointDue() throws(LedgerError) -> [StandbyCheckpoint.Outcome] {
+        precondition(!logs.isEmpty, "checkpoint after close")
+        guard checkpointRecords > 0 else { return [] }
+        var outcomes: [StandbyCheckpoint.Outcome] = []
+        for (shard, log) in logs.enumerated() where log.nextSequence - 1 >= snapshotSequences[shard] + checkpointRecords {
+            if stores == nil { stores = try StandbyStores(root: standby, configuration: configuration) }
+            let holdThrough = try stores!.catchUp(shard: shard, through: log.nextSequence - 1)
+            let outcome = try StandbyCheckpoint.take(
+                shard: shard, configuration: configuration, log: log, holdThrough: holdThrough,
+                phase: checkpointPhase)
+            snapshotSequences[shard] = outcome.sequence
+            outcomes.append(outcome)
+        }
+        return outcomes
+    }
+
+    /// Per shard, the sequence of the standby's newest snapshot (0: none).
+    public var checkpointSequences: [UInt64] { snapshotSequences }
 
     /// Where every shard stands: the standby's last sequence and the primary's newest acknowledged one.
     public func progress() throws(LedgerError) -> [ShardProgress] {

@@ -25,6 +25,9 @@ struct ShardRecovery {
     var acceptsDamage = false
     /// False for a directory not yet opened by a build with segment headers (ledger.meta has no `segmentHeaders`).
     var directoryHasSegmentHeaders = true
+    /// The log is only read, even where `readOnly` is false and request-key runs are written: a standby's
+    /// checkpoint (StandbyCheckpoint) leaves its log to the follower that appends to it.
+    var scansLogReadOnly = false
 
     func recover(into state: ShardState) throws(LedgerError) -> Report {
         var afterSequence: UInt64 = 0
@@ -46,7 +49,7 @@ struct ShardRecovery {
         }
         let replayStartNs = ShardStatistics.now()
         let reader = WALReader(
-            directory: directory, readOnly: readOnly, acceptsDamage: acceptsDamage,
+            directory: directory, readOnly: readOnly || scansLogReadOnly, acceptsDamage: acceptsDamage,
             directoryHasSegmentHeaders: directoryHasSegmentHeaders)
         var sequence = afterSequence
         let outcome = try reader.scan(

@@ -10,6 +10,7 @@ import SwitchCore
 enum FollowCommand {
     static let usage = """
                loyalty-switch ledger follow --data PRIMARY --to STANDBY [--status-interval-ms N]
+                                            [--checkpoint-records N]
 
         follow   Keep STANDBY a copy of the ledger in PRIMARY, while the switch serves PRIMARY or not. A new or
                  empty STANDBY is first seeded with a verified backup of PRIMARY (as `ledger backup`); then every
@@ -22,10 +23,19 @@ enum FollowCommand {
                  sequences; nothing after the damage is copied. The audit trail (audit/journal.jsonl and
                  audit/private.jsonl: users, tokens, names) is followed too, whole lines only; a STANDBY
                  trail that is not a prefix of PRIMARY's is refused. `serve --data STANDBY` (with PRIMARY's
-                 configuration) promotes the standby once the follower has stopped.
+                 configuration) promotes the standby once the follower has stopped. Once a shard of STANDBY has N
+                 records after its newest snapshot (--checkpoint-records, default 4000000; 0: never), the
+                 follower checkpoints it between passes: it recovers the shard as a start does, writes a new
+                 snapshot and deletes the segments it covers, after reading the standby's history and sales
+                 store on to the log's end; a promotion then replays only the log after that snapshot.
         """
 
     static let statusIntervalMsDefault = 1000
+    static let checkpointRecordsDefault: UInt64 = 4_000_000
+    /// Tests only: `LOYALTY_FOLLOW_TEST_PAUSE=replayed|snapshot-written` makes a checkpoint print
+    /// `follow: test pause at PHASE` and wait there (a test kills the follower in the middle of a checkpoint).
+    static let testPauseVariable = "LOYALTY_FOLLOW_TEST_PAUSE"
+    static let testPauseSeconds: UInt32 = 60
     /// How long an idle follower waits for a signal before looking at the primary's log again.
     static let idleWaitMs = 10
 
@@ -40,8 +50,16 @@ enum FollowCommand {
             intervalMs = value
             options.removeSubrange(index...(index + 1))
         }
+        var checkpointRecords = checkpointRecordsDefault
+        if let index = options.firstIndex(of: "--checkpoint-records"), index + 1 < options.count {
+            guard let value = UInt64(options[index + 1]), value <= 1_000_000_000 else {
+                return usageError("--checkpoint-records must be a whole number of records from 0 to 1000000000")
+            }
+            checkpointRecords = value
+            options.removeSubrange(index...(index + 1))
+        }
         guard let values = BackupCommand.pairs(options, names: ["--data", "--to"]) else {
-            return usageError("follow needs --data PRIMARY --to STANDBY [--status-interval-ms N]")
+            return usageError("follow needs --data PRIMARY --to STANDBY [--status-interval-ms N] [--checkpoint-records N]")
         }
         // Blocked before anything else, so a stop waits in `sigtimedwait` between passes, never inside one.
         var signals = sigset_t()
@@ -63,8 +81,16 @@ enum FollowCommand {
             return 1
         }
         do {
-            let follower = try LogFollower(primary: primary, standby: standby)
+            let follower = try LogFollower(
+                primary: primary, standby: standby, decider: LoyaltyDecider(), checkpointRecords: checkpointRecords)
             defer { follower.close() }
+            if let pause = getenv(testPauseVariable).map({ String(cString: $0) }) {
+                follower.checkpointPhase = { shard, phase in
+                    guard phase.rawValue == pause else { return }
+                    output("follow: test pause at \(phase.rawValue) in shard \(shard)")
+                    sleep(testPauseSeconds)
+                }
+            }
             let audit = try StandbyAudit(primary: primary, standby: standby)
             defer { audit.close() }
             let stopped = try follow(follower, audit: audit, signals: signals, intervalMs: intervalMs)
@@ -91,6 +117,12 @@ enum FollowCommand {
             let pass = try follower.pass()
             meter.add(pass)
             meter.auditBytes += try audit.pass()
+            for done in try follower.checkpointDue() {
+                output(
+                    "follow: checkpoint of shard \(done.shard) at sequence \(done.sequence): replayed "
+                        + "\(done.recordsReplayed) records, deleted \(done.segmentsDeleted) segments (through "
+                        + "sequence \(done.deletedThrough)) in \(done.milliseconds) ms")
+            }
             if meter.elapsedMs() >= Int64(intervalMs) {
                 output("follow: \(status(try follower.progress())); \(meter.summary())")
                 meter = FollowMeter()

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ISO8583
 import Synchronization
 import Testing
 
@@ -17,12 +18,17 @@ import Testing
         let pidPath: String
         private let result = Mutex<(status: Int32, output: String)?>(nil)
 
-        init(primary: String, standby: String, directory: ScratchDirectory, run: Int) throws {
+        /// `arguments` go after the usual ones; `environment` (`NAME=value ...`) before the command.
+        init(
+            primary: String, standby: String, directory: ScratchDirectory, run: Int, arguments: [String] = [],
+            environment: String = ""
+        ) throws {
             outputPath = directory.path + "/follow-\(run).out"
             pidPath = directory.path + "/follow-\(run).pid"
             let command =
-                "echo $$ > \(pidPath); exec \(try SwitchExecutable.path()) ledger follow --data \(primary) --to "
-                + "\(standby) --status-interval-ms 50 > \(outputPath) 2>&1"
+                "echo $$ > \(pidPath); exec env \(environment) \(try SwitchExecutable.path()) ledger follow --data "
+                + "\(primary) --to \(standby) --status-interval-ms 50 \(arguments.joined(separator: " ")) > "
+                + "\(outputPath) 2>&1"
             let thread = Thread { [self] in
                 let finished = try? runTool("/bin/sh", ["-c", command], timeout: 300)
                 result.withLock { $0 = finished ?? (-1, "") }
@@ -45,12 +51,12 @@ import Testing
             return false
         }
 
-        /// SIGTERM, then the exit status (bounded wait).
-        func stop() -> Int32? {
+        /// SIGTERM (or `signal`), then the exit status (bounded wait).
+        func stop(_ signal: Int32 = SIGTERM) -> Int32? {
             if let pid = pid_t((try? String(contentsOfFile: pidPath, encoding: .utf8))?.trimmingCharacters(
                 in: .whitespacesAndNewlines) ?? "")
             {
-                kill(pid, SIGTERM)
+                kill(pid, signal)
             }
             return waitForExit()
         }
@@ -170,6 +176,87 @@ import Testing
         #expect(repeated.bytes == original.bytes, "the remembered answer came with the log")
         var next = Terminal(id: "FLWR0001", firstStan: 2)
         #expect(try client.exchange(next.purchase(BackupTests.card(worker: 0, index: 0), 100)).code == "00")
+    }
+
+    /// The sequence of a shard directory's newest snapshot (0: none) and the first sequences of its segments.
+    static func shardFiles(_ shardDirectory: String) throws -> (snapshot: UInt64, segments: [UInt64]) {
+        let names = try FileManager.default.contentsOfDirectory(atPath: shardDirectory)
+        let snapshots = names.filter { $0.hasPrefix("snapshot-") && $0.hasSuffix(".snap") }
+            .compactMap { UInt64($0.dropFirst("snapshot-".count).dropLast(".snap".count)) }
+        let segments = names.filter { $0.hasPrefix("wal-") && $0.hasSuffix(".log") }
+            .compactMap { UInt64($0.dropFirst(4).dropLast(4)) }
+        return (snapshots.max() ?? 0, segments.sorted())
+    }
+
+    /// The sequences of the `follow: seeded DIR at sequences A,B` line.
+    static func seededAt(_ output: String) -> [UInt64]? {
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("follow: seeded") }),
+            let list = line.split(separator: " ").last
+        else { return nil }
+        return list.split(separator: ",").compactMap { UInt64($0) }
+    }
+
+    /// Stops the primary (it acknowledges what it recovered), follows to lag 0 and stops; then the standby's
+    /// books must equal the primary's, `ledger verify` must pass on both, and the promoted standby must answer a
+    /// repeat of `request` with `original`'s bytes.
+    static func followToEndAndPromote(
+        server: SwitchProcess, standby: String, directory: ScratchDirectory, run: Int, request: ISOMessage,
+        original: [UInt8]
+    ) throws {
+        #expect(server.signalAndWait(SIGTERM)?.status == 0)
+        let last = try Follower(
+            primary: directory.data, standby: standby, directory: directory, run: run,
+            arguments: ["--checkpoint-records", "100"])
+        #expect(last.waitFor("follow: lag 0 records"), "\(last.output)")
+        #expect(last.stop() == 0, "\(last.output)")
+        let standbyBooks = try Self.books(standby)
+        let primaryBooks = try Self.books(directory.data)
+        #expect(standbyBooks.status == 0 && primaryBooks.status == 0, "\(standbyBooks.output)\n\(primaryBooks.output)")
+        #expect(
+            standbyBooks.lines == primaryBooks.lines && standbyBooks.lines.count >= 10,
+            "standby:\n\(standbyBooks.output)\nprimary:\n\(primaryBooks.output)")
+        let promotedDirectory = ScratchDirectory(data: standby)
+        defer { promotedDirectory.remove() }
+        let promoted = try SwitchProcess(
+            directory: promotedDirectory, settings: BackupTests.settings(["shards": 2]), run: run)
+        defer { promoted.stop() }
+        let client = try SwitchClient(port: promoted.port)
+        #expect(try client.exchange(request).bytes == original, "the remembered answer survived the checkpoints")
+    }
+
+    /// Without the follower's checkpoints the standby kept every segment since the seed, and no newer snapshot.
+    @Test("with --checkpoint-records the follower checkpoints the standby during traffic: a snapshot newer than the seed, the seed's segments deleted; promoted, the books equal the primary's and a repeat gets the byte-identical answer")
+    func checkpointsDuringTraffic() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        _ = try AdminAccessClient.initialize(directory)
+        let standby = directory.path + "/standby"
+        let server = try SwitchProcess(directory: directory, settings: Self.settings(standby: standby))
+        defer { server.stop() }
+        let probe = try SwitchClient(port: server.port)
+        var terminal = Terminal(id: "FLWR0005", firstStan: 1)
+        let request = terminal.purchase(BackupTests.card(worker: 0, index: 0), 4_200, stan: 1)
+        let original = try probe.exchange(request)
+        #expect(original.code == "00")
+        let follower = try Follower(
+            primary: directory.data, standby: standby, directory: directory, run: 0,
+            arguments: ["--checkpoint-records", "100"])
+        #expect(follower.waitFor("follow: lag"), "\(follower.output)")
+        let seeded = try #require(Self.seededAt(follower.output), "\(follower.output)")
+        let balances = BackupTests.Balances()
+        Self.finish(BackupTests.load(port: server.port, count: 400, firstStan: 10, balances: balances))
+        #expect(follower.waitFor("follow: checkpoint of shard 0", count: 2), "\(follower.output)")
+        #expect(follower.waitFor("follow: checkpoint of shard 1", count: 2), "\(follower.output)")
+        #expect(follower.stop() == 0, "\(follower.output)")
+        for shard in 0..<2 {
+            let files = try Self.shardFiles(standby + "/shard-00\(shard)")
+            #expect(files.snapshot > seeded[shard], "shard \(shard): \(files), seeded at \(seeded)")
+            // The segments that held the seed's records are gone: the oldest kept starts after them.
+            #expect(files.segments.first ?? 0 > seeded[shard] + 1, "shard \(shard): \(files), seeded at \(seeded)")
+            #expect(files.segments.first ?? .max <= files.snapshot + 1, "the log goes on from the snapshot: \(files)")
+        }
+        try Self.followToEndAndPromote(
+            server: server, standby: standby, directory: directory, run: 1, request: request, original: original.bytes)
     }
 
     /// The health answer's `standby` member.
