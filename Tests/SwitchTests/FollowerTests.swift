@@ -259,6 +259,48 @@ import Testing
             server: server, standby: standby, directory: directory, run: 1, request: request, original: original.bytes)
     }
 
+    /// A checkpoint is two durable steps (the snapshot, then the deletions): a kill between or before them must
+    /// leave a standby that resumes and promotes.
+    @Test("a follower SIGKILLed in the middle of a checkpoint (after the replay, after the snapshot) resumes; the standby verifies and, promoted, has the primary's books and the byte-identical answer to a repeat")
+    func killedDuringCheckpoint() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        _ = try AdminAccessClient.initialize(directory)
+        let standby = directory.path + "/standby"
+        let server = try SwitchProcess(directory: directory, settings: Self.settings(standby: standby))
+        defer { server.stop() }
+        let probe = try SwitchClient(port: server.port)
+        var terminal = Terminal(id: "FLWR0006", firstStan: 1)
+        let request = terminal.purchase(BackupTests.card(worker: 0, index: 0), 4_200, stan: 1)
+        let original = try probe.exchange(request)
+        #expect(original.code == "00")
+        let balances = BackupTests.Balances()
+        var stan = 10
+        for (run, phase) in ["replayed", "snapshot-written"].enumerated() {
+            Self.finish(BackupTests.load(port: server.port, count: 150, firstStan: stan, balances: balances))
+            stan += 150
+            let follower = try Follower(
+                primary: directory.data, standby: standby, directory: directory, run: run,
+                arguments: ["--checkpoint-records", "100"], environment: "LOYALTY_FOLLOW_TEST_PAUSE=\(phase)")
+            #expect(follower.waitFor("follow: test pause at \(phase)"), "\(follower.output)")
+            #expect(follower.stop(SIGKILL) == 137 || follower.exitStatus != 0, "\(follower.output)")
+            #expect(!follower.output.contains("follow: checkpoint of shard"), "killed in its first checkpoint")
+            let books = try Self.books(standby)
+            #expect(books.status == 0, "after a kill at \(phase): \(books.output)")
+        }
+        // Resumed without the pause, under more traffic: it checkpoints on.
+        let resumed = try Follower(
+            primary: directory.data, standby: standby, directory: directory, run: 2,
+            arguments: ["--checkpoint-records", "100"])
+        Self.finish(BackupTests.load(port: server.port, count: 150, firstStan: stan, balances: balances))
+        #expect(resumed.waitFor("follow: checkpoint of shard"), "\(resumed.output)")
+        #expect(resumed.waitFor("follow: lag 0 records"), "\(resumed.output)")
+        #expect(resumed.stop() == 0, "\(resumed.output)")
+        #expect(!resumed.output.contains("seeded"), "\(resumed.output)")
+        try Self.followToEndAndPromote(
+            server: server, standby: standby, directory: directory, run: 3, request: request, original: original.bytes)
+    }
+
     /// The health answer's `standby` member.
     static func standbyHealth(_ server: SwitchProcess) throws -> [String: Int] {
         let answer = try AdminAccessClient.call(server.adminPort!, "GET", "/v1/health", token: nil)
