@@ -222,6 +222,18 @@ import Testing
         defer { promoted.stop() }
         let client = try SwitchClient(port: promoted.port)
         #expect(try client.exchange(request).bytes == original, "the remembered answer survived the checkpoints")
+        // The history read on past every deleted segment: once it indexed a new purchase, it never found a gap.
+        var next = Terminal(id: "FLWR0009", firstStan: 1)
+        #expect(try client.exchange(next.purchase(BackupTests.card(worker: 1, index: 0), 100)).code == "00")
+        var metrics = ""
+        for _ in 0..<100 {
+            metrics = try AdminAccessClient.call(promoted.adminPort!, "GET", "/metrics", token: nil).body
+            if !metrics.contains("\nloyalty_history_movements_total 0\n") { break }
+            usleep(100_000)
+        }
+        #expect(metrics.contains("\nloyalty_history_movements_total "), "\(metrics.suffix(800))")
+        #expect(!metrics.contains("\nloyalty_history_movements_total 0\n"), "\(metrics.suffix(800))")
+        #expect(metrics.contains("\nloyalty_history_records_skipped_total 0\n"), "\(metrics.suffix(800))")
     }
 
     /// Without the follower's checkpoints the standby kept every segment since the seed, and no newer snapshot.
