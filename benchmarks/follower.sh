@@ -1,6 +1,7 @@
 #!/bin/sh
 # Follower lag and CPU per 100k records while the primary serves a fixed rate (docs/replication.md).
-# Usage: [RATE=N] [DURATION=30s] [MEMBERS=100000] [CHECKPOINT_RECORDS=N] [BIN=...] benchmarks/follower.sh [WORKDIR]
+# Usage: [RATE=N] [DURATION=30s] [MEMBERS=100000] [CHECKPOINT_RECORDS=N] [SEGMENT_BYTES=N] [BIN=...]
+#        benchmarks/follower.sh [WORKDIR]
 # (release build first: swift build -c release --product loyalty-switch). The switch listens on port 0; its port
 # is read from its log. Prints the numbers RESULTS.md quotes: the follower's status lines summed (records copied,
 # its CPU by getrusage), the largest lag seen, and whether both ledgers verify to the same books; then the standby's
@@ -13,8 +14,10 @@ RATE=${RATE:-5000}
 DURATION=${DURATION:-30s}
 MEMBERS=${MEMBERS:-100000}
 rm -rf "$WORK" && mkdir -p "$WORK"
+LIMITS=
+if [ -n "${SEGMENT_BYTES:-}" ]; then LIMITS="\"limits\": {\"logSegmentBytes\": $SEGMENT_BYTES},"; fi
 cat > "$WORK/config.json" <<JSON
-{"listeners": [{"address": "127.0.0.1:0"}], "admin": null, "shards": 2,
+{"listeners": [{"address": "127.0.0.1:0"}], "admin": null, $LIMITS "shards": 2,
  "standby": {"directory": "$WORK/standby"}}
 JSON
 "$BIN" serve --config "$WORK/config.json" --data "$WORK/data" > "$WORK/serve.log" 2>&1 &
@@ -53,7 +56,7 @@ echo "standby checkpoints: $(grep -c "^follow: checkpoint of shard" "$WORK/follo
 echo "standby: $(ls "$WORK"/standby/shard-*/wal-*.log | wc -l) segments, $(du -sm "$WORK/standby" | cut -f1) MiB"
 # Promotion: the standby served with the primary's configuration (without the standby section).
 cat > "$WORK/promoted.json" <<JSON
-{"listeners": [{"address": "127.0.0.1:0"}], "admin": null, "shards": 2}
+{"listeners": [{"address": "127.0.0.1:0"}], "admin": null, $LIMITS "shards": 2}
 JSON
 START=$(date +%s%N)
 "$BIN" serve --config "$WORK/promoted.json" --data "$WORK/standby" > "$WORK/promoted.log" 2>&1 &
