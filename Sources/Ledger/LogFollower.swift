@@ -145,7 +145,8 @@ public final class LogFollower {
         precondition(!logs.isEmpty, "checkpoint after close")
         guard checkpointRecords > 0 else { return [] }
         var outcomes: [StandbyCheckpoint.Outcome] = []
-        for (shard, log) in logs.enumerated() where log.nextSequence - 1 >= snapshotSequences[shard] + checkpointRecords {
+        for (shard, log) in logs.enumerated()
+        where log.nextSequence - 1 >= snapshotSequences[shard] + checkpointRecords {
             if stores == nil { stores = try StandbyStores(root: standby, configuration: configuration) }
             let holdThrough = try stores!.catchUp(shard: shard, through: log.nextSequence - 1)
             let outcome = try StandbyCheckpoint.take(

@@ -101,8 +101,8 @@ final class StandbyStores {
             // The switch's defaults: the member and card bounds of the ledger, 400 days (retention is applied by
             // the promoted switch, never here).
             let limits = HistoryStore.Limits(
-                membersMax: configuration.membersPerShardMax * shards, cardsMax: configuration.cardsPerShardMax * shards,
-                retentionMs: 400 * 86_400_000)
+                membersMax: configuration.membersPerShardMax * shards,
+                cardsMax: configuration.cardsPerShardMax * shards, retentionMs: 400 * 86_400_000)
             history = try HistoryStore(root: root, shardCount: shards, limits: limits)
             historyTails = (0..<shards).map { LogTail(root: root, shard: $0) }
         } else {
@@ -124,7 +124,8 @@ final class StandbyStores {
         var lowest = UInt64.max
         if let history {
             let tail = historyTails[shard]
-            let readsMax = Self.readsMax(from: history.indexedSequences[shard], to: through, HistoryIndexer.recordsPerReadMax)
+            let readsMax = Self.readsMax(
+                from: history.indexedSequences[shard], to: through, HistoryIndexer.recordsPerReadMax)
             for _ in 0..<readsMax {
                 let after = history.indexedSequences[shard]
                 guard after < through else { break }
@@ -136,7 +137,8 @@ final class StandbyStores {
             lowest = min(lowest, history.indexedSequences[shard])
         }
         if let sales {
-            let readsMax = Self.readsMax(from: sales.indexedSequences[shard], to: through, SalesIndexer.recordsPerReadMax)
+            let readsMax = Self.readsMax(
+                from: sales.indexedSequences[shard], to: through, SalesIndexer.recordsPerReadMax)
             for _ in 0..<readsMax {
                 guard sales.indexedSequences[shard] < through else { break }
                 let step = try SalesIndexer.index(shard: shard, tail: salesTails[shard], into: sales)
