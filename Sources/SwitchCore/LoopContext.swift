@@ -71,6 +71,9 @@ final class LoopContext {
             let refused = runtime.ledger.submit(outgoing, to: sink, buffers: &submitBuffers)
             outgoing.removeAll(keepingCapacity: true)
             if !refused.isEmpty { consume(refused) }
+            // Refused requests free their connections' slots, and frames held back at a connection's cap take
+            // them (`handleBufferedFrames`): their requests go out next iteration, not when a deadline wakes it.
+            if !outgoing.isEmpty { loop.wakeNoLaterThan(monotonicNanoseconds()) }
         }
         expireDeadlines()
         metrics.waitingForLedger.set(UInt64(pending.count), at: 0)

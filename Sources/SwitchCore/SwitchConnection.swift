@@ -37,8 +37,17 @@ final class SwitchConnection: ConnectionHandler {
 
     func received(_ bytes: UnsafeRawBufferPointer, on connection: Connection) {
         decoder.append(bytes)
+        handleBufferedFrames()
+    }
+
+    /// Handles the whole frames in the buffer, in order, until none is left or `inFlightPerConnectionMax` requests
+    /// are in flight. Pausing reads stops new bytes, not the frames one read already delivered (a pipelining
+    /// client sends hundreds in one write), so without the check here the cap would not hold. Frames held back
+    /// are handled by `requestFinished` as answers come back: no new bytes will arrive to start them.
+    func handleBufferedFrames() {
+        let inFlightMax = context.runtime.configuration.inFlightPerConnectionMax
         do {
-            while let frame = try decoder.next() {
+            while inFlight < inFlightMax, let frame = try decoder.next() {
                 handle(frame)
                 if connection.isClosed || closing { return }
             }
@@ -47,6 +56,7 @@ final class SwitchConnection: ConnectionHandler {
             connection.close(.protocolError(error.description))
             return
         }
+        precondition(inFlight <= inFlightMax, "no more requests in flight than the connection's cap")
         decoder.compact()
     }
 
@@ -62,7 +72,12 @@ final class SwitchConnection: ConnectionHandler {
         inFlight -= 1
         precondition(inFlight >= 0, "more requests finished than started")
         precondition(inFlight <= context.pending.count, "every request in flight is pending on this loop")
-        if !closing && inFlight < context.runtime.configuration.inFlightPerConnectionMax { connection.resumeReading() }
+        let inFlightMax = context.runtime.configuration.inFlightPerConnectionMax
+        if !closing && !connection.isClosed && inFlight < inFlightMax {
+            // Frames held back at the cap first, then new bytes once none is left under it.
+            handleBufferedFrames()
+            if !closing && inFlight < inFlightMax { connection.resumeReading() }
+        }
         guard (inputEnded || closing) && inFlight == 0 else { return }
         if isDraining { connection.closeGracefully() } else { connection.closeWhenFlushed() }
     }

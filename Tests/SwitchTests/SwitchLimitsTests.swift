@@ -20,6 +20,34 @@ import Testing
         }
     }
 
+    @Test("inFlightPerConnectionMax 2 is a hard cap: 300 purchases in one write, pendingPerLoopMax 2, all 00 in order")
+    func inFlightLimitHoldsFramesAlreadyRead() throws {
+        // The loop can track only 2 requests: had a read's frames all been handled at once, the third would be 91.
+        var settings = SwitchSettings()
+        settings.loops = 1
+        settings.limits = ["inFlightPerConnectionMax": 2, "pendingPerLoopMax": 2]
+        try withSwitch(settings) { server in
+            // One card, so one shard answers the requests in the order they came.
+            let card = Wire.card(2, test: 21)
+            let requests = BudgetAndSheddingTests.purchases(terminals: 1, each: 300, cards: [card])
+            let client = try SwitchClient(port: server.port)
+            let stream = try requests.flatMap { Wire.frame(try $0.encoded()) }
+            let written = writeInBackground(fd: client.fd, stream)
+            var answers: [(stan: String, code: String)] = []
+            for _ in requests {
+                let reply = try client.receive(timeout: 30)
+                answers.append((reply.field(11) ?? "-", reply.code ?? "-"))
+            }
+            let writerFinished = written.value.load(ordering: .acquiring)
+            #expect(writerFinished)
+            #expect(answers.allSatisfy { $0.code == "00" }, "codes: \(Set(answers.map(\.code)))")
+            #expect(answers.map(\.stan) == requests.map { $0.string(11)! }, "answered in the order sent")
+            var terminal = Terminal(id: "CHECK001")
+            let expected = requests.reduce(Int64(0)) { $0 + $1.integer(4)! / 100 }
+            #expect(try client.availablePoints(card, terminal: &terminal) == expected)
+        }
+    }
+
     @Test("pendingPerLoopMax 4: requests beyond it are answered 91 at once; balances hold exactly the 00s")
     func pendingLimitAnswers91() throws {
         var settings = SwitchSettings()
