@@ -34,7 +34,9 @@ extension ListenerConfiguration {
     /// messages (wire contract v1): a 1993 listener would decode 1200 and answer 1210 with field 39 "012", which
     /// no 1993 peer reads as a response code. Refused at start with the reason instead; 1993 dialects stay usable
     /// by `loyalty-switch iso decode/encode`. Field 39 is checked too, because a jPOS packager file cannot say its
-    /// version, but one whose field 39 is not 2 characters cannot carry the contract's response codes.
+    /// version, but one whose field 39 is not 2 characters cannot carry the contract's response codes. Nor can
+    /// one whose field 39 refuses a code's characters (`x+n` wants a sign, a strict `a` no digits): `setCode` would
+    /// fail quietly and every answer would go out without field 39, so each code the switch sends is tried here.
     public static func problem(with dialect: Dialect) -> String? {
         guard dialect.version == .iso1987 else {
             return "\(dialect.name) is \(dialect.version); the switch serves ISO 8583:1987 messages (wire contract "
@@ -47,6 +49,23 @@ extension ListenerConfiguration {
             let length = responseCode.lengthType == .fixed ? "" : ".."
             return "\(dialect.name) defines field 39 as \(responseCode.type.rawValue)\(length)"
                 + "\(responseCode.maxLength); the switch answers with 2-character response codes (wire contract v1)"
+        }
+        var probe = ISOMessage(dialect: dialect, mti: nil)
+        for code in ResponseCode.allCases {
+            let refusal = code.withBytes { bytes -> ISOError? in
+                do throws(ISOError) {
+                    try probe.set(39, canonicalBytes: bytes)
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            if let refusal {
+                let strict = dialect.strictCharacterClasses ? " with strict character classes" : ""
+                return "\(dialect.name) defines field 39 as \(responseCode.type.rawValue)2\(strict), which cannot hold "
+                    + "response code \(code.text) (\(refusal.reasonText)); the switch answers with the response codes "
+                    + "of wire contract v1"
+            }
         }
         return nil
     }

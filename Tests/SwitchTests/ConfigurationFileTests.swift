@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ISO8583
 import Ledger
 import Loyalty
 import Network
@@ -166,6 +167,43 @@ import Testing
         try Self.expectRefusal(
             #"{"listeners": [{"address": "127.0.0.1:0", "dialect": "\#(threeDigitPath)"}]}"#,
             "listeners[0].dialect: host39 defines field 39 as n3; the switch answers with 2-character response codes")
+    }
+
+    @Test("a listener refuses a dialect whose field 39 cannot hold the response codes (x+n2; strict a2), naming it")
+    func listenerRefusesFieldThirtyNineWithoutCodes() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let cases = [
+            ("signed39", "", #"{"type": "x+n", "max": 2}"#, "x+n2"),
+            (
+                "alpha39", #""strictCharacterClasses": true,"#, #"{"type": "a", "max": 2}"#,
+                "a2 with strict character classes"
+            ),
+        ]
+        for (name, flags, field39, format) in cases {
+            let path = directory.path + "/\(name).json"
+            let spec = Self.declared1993Spec.replacingOccurrences(
+                of: #""host93", "version": 1993,"#, with: #""\#(name)", \#(flags)"#
+            )
+            .replacingOccurrences(of: #""39": {"type": "an", "max": 2}"#, with: #""39": \#(field39)"#)
+            try Data(spec.utf8).write(to: URL(fileURLWithPath: path))
+            try Self.expectRefusal(
+                #"{"listeners": [{"address": "127.0.0.1:0", "dialect": "\#(path)"}]}"#,
+                "listeners[0].dialect: \(name) defines field 39 as \(format), which cannot hold response code 00")
+        }
+        // Without strict classes `a` is checked as printable text, as jPOS does: "00" fits and the dialect loads.
+        let lenientPath = directory.path + "/lenient39.json"
+        let lenient = Self.declared1993Spec.replacingOccurrences(
+            of: #""host93", "version": 1993,"#, with: #""lenient39","#
+        )
+        .replacingOccurrences(of: #""39": {"type": "an", "max": 2}"#, with: #""39": {"type": "a", "max": 2}"#)
+        try Data(lenient.utf8).write(to: URL(fileURLWithPath: lenientPath))
+        _ = try Self.load(#"{"listeners": [{"address": "127.0.0.1:0", "dialect": "\#(lenientPath)"}]}"#)
+        // Every built-in 1987 dialect passes the same check.
+        for name in BuiltinDialects.names where BuiltinDialects.dialect(named: name)?.version == .iso1987 {
+            _ = try Self.load(#"{"listeners": [{"address": "127.0.0.1:0", "dialect": "\#(name)"}]}"#)
+        }
+        #expect(BuiltinDialects.names.filter { BuiltinDialects.dialect(named: $0)?.version == .iso1987 }.count >= 3)
     }
 
     @Test("a SIGHUP reload of a file with a misspelt key is logged with the key's path and changes nothing")
