@@ -27,15 +27,16 @@ public struct MTI: Sendable, Hashable, CustomStringConvertible {
     public var expectsResponse: Bool { function == 0 || function == 2 }
 
     /// The response to this request: function digit moved to response, repeat (odd origin) cleared.
-    /// 0100 → 0110, 0221 → 0230, 0421 → 0430, 0800 → 0810.
-    public var response: MTI {
-        let base = Int(value) - Int(value) % 100 + (function + 1) * 10 + (origin & ~1)
-        let response = MTI(unchecked: UInt16(base))
-        // Not a precondition on `self`: tools call this on any MTI a peer sent; the switch asks only of requests.
+    /// 0100 → 0110, 0221 → 0230, 0421 → 0430, 0800 → 0810. Nil for a message that expects no response (a
+    /// response, notification, acknowledgement, or function digit 9): moving its digit would make a request of a
+    /// response (0210 → 0220) or roll into the class (0290 → 0300, 9990 → "10000"). Tools call this on any MTI a
+    /// peer sent, so it is an answer, not a precondition.
+    public var response: MTI? {
+        guard expectsResponse else { return nil }
+        let response = MTI(unchecked: UInt16(Int(value) - Int(value) % 100 + (function + 1) * 10 + (origin & ~1)))
         precondition(
-            !expectsResponse
-                || (response.version == version && response.messageClass == messageClass
-                    && response.function == function + 1 && response.origin & 1 == 0),
+            response.version == version && response.messageClass == messageClass
+                && response.function == function + 1 && response.origin & 1 == 0,
             "a response keeps the request's version and class, moves the function digit and clears the repeat")
         return response
     }

@@ -68,7 +68,13 @@ public final class TrivialResponder: ConnectionHandler {
             return
         }
         let requestMTI = request.mti ?? MTI(200)!
-        response.removeAll(mti: fault == .wrongMTI ? MTI(110)! : requestMTI.response)
+        // A response, notification or function digit 9 (0290) has no response MTI, and answering it could set two
+        // systems answering each other: the connection closes, as on a message that does not decode.
+        guard let responseMTI = requestMTI.response else {
+            connection.close(.protocolError("\(requestMTI) is not a request or an advice"))
+            return
+        }
+        response.removeAll(mti: fault == .wrongMTI ? MTI(110)! : responseMTI)
         for field in TrivialResponder.echoedFields where request.has(field) { try response.copy(field, from: request) }
         if fault == .wrongStan { try response.set(11, integer: (request.integer(11) ?? 0) % 999_999 + 1) }
         if fault != .missingResponseCode { try response.set(39, "00") }

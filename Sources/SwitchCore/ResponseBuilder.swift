@@ -13,15 +13,17 @@ enum ResponseBuilder {
 
     /// A response skeleton: response MTI and the echoed fields. 38, 39 and 54 are added when the outcome is known.
     static func skeleton(for request: ISOMessage, into response: inout ISOMessage) {
-        precondition(request.mti?.expectsResponse == true, "only a request or an advice gets a response skeleton")
+        guard let responseMTI = request.mti?.response else {
+            preconditionFailure("only a request or an advice gets a response skeleton")
+        }
         precondition(request.has(11), "a request without a STAN is closed on, never answered")
         // Same dialect: every echo is a byte copy that cannot fail, so the echoes below always hold.
         precondition(response.dialect === request.dialect, "a response speaks its request's dialect")
-        response.removeAll(mti: request.mti!.response)
+        response.removeAll(mti: responseMTI)
         // Cannot fail: the echoes are fewer bytes than the request they come from.
         try? response.copyPresent(echoedFields, from: request)
         if request.mti!.withoutRepeat.value == 800, request.has(70) { try? response.copy(70, from: request) }
-        precondition(response.mti == request.mti!.response, "a response carries its request's class, function + 1")
+        precondition(response.mti == responseMTI, "a response carries its request's class, function + 1")
         precondition(
             response.has(2) == request.has(2) && response.has(4) == request.has(4) && response.has(11)
                 && response.has(37) == request.has(37) && response.has(41) == request.has(41),

@@ -151,13 +151,13 @@ final class SwitchConnection: ConnectionHandler {
             connection.close(.protocolError(error.description))
             return
         }
-        guard mti.expectsResponse else {
+        guard let responseMTI = mti.response else {
             closeUnanswerable(mti, detail: "format error: \(error)")
             return
         }
         log.warning(
             "connection \(connection.id) from \(connection.peer): format error in \(mti): \(error); answered 30")
-        response.removeAll(mti: mti.response)
+        response.removeAll(mti: responseMTI)
         try? response.set(11, bytes: stan)
         if let terminal = fields[41] { try? response.set(41, bytes: terminal) }
         ResponseBuilder.setCode(&response, .formatError)

@@ -13,7 +13,17 @@ struct MTITests {
             ("0800", "0810"), ("0801", "0810"), ("1200", "1210"), ("1420", "1430"),
         ])
     func response(request: String, response: String) throws {
-        #expect(try #require(MTI(request)).response.description == response)
+        #expect(try #require(MTI(request)).response?.description == response)
+    }
+
+    // A response, notification, acknowledgement or function digit 9 has no response: moving the digit would roll
+    // 0290 into class 3 and 9990 past four digits, and make a request of a response.
+    @Test(
+        "messages that expect no response have no response MTI",
+        arguments: ["0290", "0291", "0299", "9990", "9999", "0210", "0230", "0840", "0860", "1290"])
+    func noResponse(mti: String) throws {
+        let response: MTI? = try #require(MTI(mti)).response
+        #expect(response == nil, "\(mti) -> \(response.map { "\($0)" } ?? "nil")")
     }
 
     // Only the repeat digit changes: 0221 → 0220; a first attempt stays as it is.

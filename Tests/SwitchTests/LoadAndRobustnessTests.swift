@@ -232,9 +232,9 @@ final class Flag: Sendable {
                     // A request MTI (even function digit) must get its response MTI; what a non-request MTI gets
                     // is the subject of `nonRequestMTI` in ContractErrorTests.
                     let sent = Int(String(decoding: bytes.prefix(4), as: UTF8.self)) ?? -1
-                    let isRequest = sent >= 0 && MTI(sent)!.expectsResponse
+                    let expected = sent >= 0 ? MTI(sent)!.response : nil
                     let mti = reply.message.mti.map { Int($0.value) } ?? 0
-                    if reply.code == nil || (isRequest && mti != Int(MTI(sent)!.response.value)) {
+                    if reply.code == nil || (expected != nil && mti != Int(expected!.value)) {
                         malformedAnswers.append("\(sent) -> \(reply.mti) 39=\(reply.code ?? "-")")
                     }
                 } catch {
