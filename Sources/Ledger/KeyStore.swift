@@ -464,8 +464,11 @@ final class RetiredRuns: @unchecked Sendable {
     init(_ runs: [KeyRun]) { self.runs = runs }
 
     func releaseInBackground(shard: Int) {
-        let thread = Thread { [self] in runs.removeAll() }
+        let thread = Thread { [self] in
+            // Named inside: called outside, it renamed the caller (the shard thread) "ledger-retire-N".
             setThreadName("ledger-retire-\(shard)")
+            runs.removeAll()
+        }
         thread.name = "ledger-retire-\(shard)"
         thread.start()
     }

@@ -58,6 +58,10 @@ import Testing
         let toReverse = terminal.purchase(Wire.card(3), 30_000, stan: 4)
         #expect(try client.exchange(toReverse).code == "00")
         try Self.purchases(Self.fillerCount, client: client)
+        // Runs merged on the way (runs after the durable snapshot merge too); the shard thread keeps its name:
+        // a merge's retirement renamed its caller, the shard, "ledger-retire-0" until 2026-12-05.
+        let threads = try OutboxEndToEndTests.threadNames(first!.process.pid)
+        #expect(threads.contains("ledger-shard-0"), "\(threads)")
         client.close()
         first!.stop()  // SIGKILL
         first = nil
