@@ -56,8 +56,11 @@ final class AuditJournalWriter: Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in run() }
+        let thread = Thread { [self] in
+            // Named inside: called outside, it renamed the caller (the process's main thread) "audit-journal".
             setThreadName("audit-journal")
+            run()
+        }
         thread.name = "audit-journal"
         thread.start()
     }

@@ -62,6 +62,9 @@ import Testing
         // a merge's retirement renamed its caller, the shard, "ledger-retire-0" until 2026-12-05.
         let threads = try OutboxEndToEndTests.threadNames(first!.process.pid)
         #expect(threads.contains("ledger-shard-0"), "\(threads)")
+        // And the main thread keeps the process's (the audit journal's writer renamed its caller until 2026-12-05).
+        let main = try String(contentsOfFile: "/proc/\(first!.process.pid)/comm", encoding: .utf8)
+        #expect(main == "loyalty-switch\n", "\(main)")
         client.close()
         first!.stop()  // SIGKILL
         first = nil
