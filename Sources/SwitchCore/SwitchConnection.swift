@@ -14,6 +14,9 @@ final class SwitchConnection: ConnectionHandler {
     var request: ISOMessage
     var response: ISOMessage
     var inFlight = 0
+    /// The last pass over the buffer stopped at `inFlightPerConnectionMax` (reads are paused): an answer must
+    /// handle the frames held back, then resume reading. False in the common case, so answers skip the look.
+    var holdsFrames = false
     var inputEnded = false
     /// Set when a message arrived that cannot be answered: nothing more is read or handled, the requests already
     /// in flight are answered, then the connection closes.
@@ -57,6 +60,8 @@ final class SwitchConnection: ConnectionHandler {
             return
         }
         precondition(inFlight <= inFlightMax, "no more requests in flight than the connection's cap")
+        // Stopped by the cap: frames may wait in the buffer. Otherwise none does, and an answer need not look.
+        holdsFrames = inFlight >= inFlightMax
         decoder.compact()
     }
 
@@ -72,11 +77,10 @@ final class SwitchConnection: ConnectionHandler {
         inFlight -= 1
         precondition(inFlight >= 0, "more requests finished than started")
         precondition(inFlight <= context.pending.count, "every request in flight is pending on this loop")
-        let inFlightMax = context.runtime.configuration.inFlightPerConnectionMax
-        if !closing && !connection.isClosed && inFlight < inFlightMax {
+        if holdsFrames && !closing && !connection.isClosed {
             // Frames held back at the cap first, then new bytes once none is left under it.
             handleBufferedFrames()
-            if !closing && inFlight < inFlightMax { connection.resumeReading() }
+            if !closing && !holdsFrames { connection.resumeReading() }
         }
         guard (inputEnded || closing) && inFlight == 0 else { return }
         if isDraining { connection.closeGracefully() } else { connection.closeWhenFlushed() }
