@@ -209,6 +209,54 @@ extension KeyStoreTests {
         #expect(LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider()).isSound)
     }
 
+    // A snapshot renamed into place whose clean-up then fails (deleting the older snapshot: here a directory named
+    // like one, EISDIR) is the one a restart loads, though the store never heard it was durable; later snapshots
+    // that fail before their rename (a directory at their temporary path) must not let runs merge across it.
+    @Test("a snapshot on disk but never acknowledged keeps its boundary: no merge across it, a crash then starts")
+    mutating func unacknowledgedSnapshotKeepsItsBoundary() throws {
+        defer { directory.remove() }
+        let files = FileManager.default
+        let shardDirectory = DataDirectory.shardDirectory(directory.data, shard: 0)
+        var ledger = try Ledger.open(directory: directory.data, configuration: configuration(snapshotEvery: 200))
+        let blocker = shardDirectory + "/snapshot-.snap"
+        try files.createDirectory(atPath: blocker, withIntermediateDirectories: false)
+        var sample: [(LedgerRequest, LedgerReply)] = []
+        for index in 0..<250 {
+            let request = requests.make(card(100 + index % 50), earn(1))
+            let reply = ledger.perform(request)
+            #expect(reply.status == .approved)
+            if index % 7 == 0 { sample.append((request, reply)) }
+        }
+        func snapshotSequences() -> [UInt64] {
+            ((try? FileIO.listDirectory(shardDirectory)) ?? []).compactMap { Snapshot.sequence(ofFileName: $0) }
+        }
+        var waits = 0
+        while snapshotSequences().isEmpty && waits < 500 {
+            usleep(10_000)
+            waits += 1
+        }
+        let written = try #require(snapshotSequences().max(), "the first snapshot is renamed into place")
+        let temporaries = (written + 1...written + 2_000).map { shardDirectory + "/" + Snapshot.fileName(sequence: $0) + ".tmp" }
+        for path in temporaries { try files.createDirectory(atPath: path, withIntermediateDirectories: false) }
+        for index in 250..<1_250 {
+            let request = requests.make(card(100 + index % 50), earn(1))
+            let reply = ledger.perform(request)
+            #expect(reply.status == .approved)
+            if index % 7 == 0 { sample.append((request, reply)) }
+            if index % 50 == 0 { usleep(2_000) }
+        }
+        ledger.close(snapshot: false)
+        #expect(snapshotSequences() == [written], "no later snapshot reached its rename")
+        for path in temporaries + [blocker] { try files.removeItem(atPath: path) }
+        ledger = try Ledger.open(directory: directory.data, configuration: configuration())
+        for (request, first) in sample {
+            let again = ledger.perform(request)
+            #expect(again.isReplay && again.balance == first.balance, "key \(request.key) after a crash")
+        }
+        ledger.close()
+        #expect(LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider()).isSound)
+    }
+
     @Test("runs merge in the background into a few per size level; every key stays remembered, across a crash")
     mutating func mergesKeepEveryKey() throws {
         defer { directory.remove() }
