@@ -23,9 +23,9 @@ enum KeyRunCompaction {
         return level
     }
 
-    /// The oldest `fanIn` adjacent runs of one level that no snapshot boundary (`boundaries`: the sequences through
-    /// which the durable snapshot and a snapshot being written rely on runs) falls between, and whose entries span
-    /// at most `spanMaxMs`; nil when there is none.
+    /// The oldest `fanIn` adjacent runs of one level, ending at `through` at most, that no snapshot boundary
+    /// (`boundaries`: the sequences through which the durable snapshot and every snapshot begun since rely on runs)
+    /// falls between, and whose entries span at most `spanMaxMs`; nil when there is none.
     ///
     /// Never across a boundary: recovery keeps the runs its snapshot covers and deletes the runs after it (the
     /// replay writes them again), so a merged run that held both would be deleted with keys the replay does not
@@ -34,7 +34,7 @@ enum KeyRunCompaction {
     /// default) the runs of one buffer each piled up, ~30 of them, the largest user-space cost of the shard at
     /// saturation.
     static func pick(
-        _ runs: [KeyRun], bufferCapacity: Int, boundaries: [UInt64], spanMaxMs: Int64
+        _ runs: [KeyRun], bufferCapacity: Int, boundaries: [UInt64], through: UInt64 = .max, spanMaxMs: Int64
     ) -> Range<Int>? {
         guard runs.count >= fanIn else { return nil }
         for start in 0...(runs.count - fanIn) {
@@ -43,7 +43,7 @@ enum KeyRunCompaction {
             let firstSequence = window.first!.header.firstSequence
             let lastSequence = window.last!.header.lastSequence
             guard window.allSatisfy({ level($0, bufferCapacity: bufferCapacity) == first }),
-                boundaries.allSatisfy({ lastSequence <= $0 || firstSequence > $0 }),
+                lastSequence <= through, boundaries.allSatisfy({ lastSequence <= $0 || firstSequence > $0 }),
                 window.last!.header.newestCreatedAtMs - window.first!.header.oldestCreatedAtMs <= spanMaxMs
             else { continue }
             return start..<(start + fanIn)

@@ -53,8 +53,15 @@ final class KeyStore: @unchecked Sendable {
     private var durableSeen: UInt64 = 0
     /// A run was adopted since the last look for a merge (runs after the durable snapshot may merge too).
     private var runsAdded = false
-    /// The runs the newest snapshot begun relies on end here (shard thread; `snapshotStarted`).
-    private var pendingRunsThrough: UInt64 = 0
+    /// Where the runs of each snapshot begun since the durable one end, oldest first (shard thread;
+    /// `snapshotStarted`). Any of them may be the one a restart loads: a snapshot renamed into place can still fail
+    /// (deleting the older files, removing expired runs, syncing the directory), and then the store never hears it
+    /// is durable. So no merge spans any of them until a snapshot begun after it is durable.
+    private var pendingBoundaries: [UInt64] = []
+    static let pendingBoundariesMax = 16
+    /// Past `pendingBoundariesMax` snapshots begun without one durable, the newest boundary not kept (0: none):
+    /// runs after the last one kept do not merge until a snapshot through it is durable.
+    private var boundariesDroppedThrough: UInt64 = 0
     /// 1 while no merge runs.
     private let compactorIdle = DispatchSemaphore(value: 1)
     private let merged = Mutex<Merged?>(nil)
@@ -100,7 +107,8 @@ final class KeyStore: @unchecked Sendable {
         runsThrough = through
         filling.afterSequence = through
         durableRunsThrough.store(through, ordering: .releasing)
-        pendingRunsThrough = through
+        pendingBoundaries = []
+        boundariesDroppedThrough = 0
         var found: [(first: UInt64, last: UInt64, name: String)] = []
         for name in try FileIO.listDirectory(directory) {
             if name.hasPrefix("keys-") && name.hasSuffix(".run.tmp") && !readOnly {
@@ -214,10 +222,27 @@ final class KeyStore: @unchecked Sendable {
         compactorIdle.signal()
     }
 
-    /// A snapshot relying on runs through `sequence` begins (shard thread): until it is durable (or another
-    /// begins) no merge spans that sequence, since recovery from it would delete a run that straddled it.
+    /// A snapshot relying on runs through `sequence` begins (shard thread): until it or a later one is durable no
+    /// merge spans that sequence, since recovery from it would delete a run that straddled it. Not forgotten when
+    /// the next one begins: this one may have reached the disk however it ended.
     func snapshotStarted(runsThrough sequence: UInt64) {
-        pendingRunsThrough = sequence
+        let durable = durableRunsThrough.load(ordering: .acquiring)
+        forgetBoundaries(through: durable)
+        guard sequence > durable, pendingBoundaries.last != sequence, boundariesDroppedThrough != sequence else {
+            return
+        }
+        if boundariesDroppedThrough == 0 && pendingBoundaries.count < Self.pendingBoundariesMax {
+            pendingBoundaries.append(sequence)
+        } else {
+            boundariesDroppedThrough = sequence
+        }
+    }
+
+    /// A snapshot through `durable` is durable: the snapshots begun before it are older files than it, never
+    /// loaded again, so their boundaries go.
+    private func forgetBoundaries(through durable: UInt64) {
+        pendingBoundaries.removeAll { $0 <= durable }
+        if boundariesDroppedThrough <= durable { boundariesDroppedThrough = 0 }
     }
 
     /// A snapshot relying on runs through `sequence` is durable (snapshot thread).
@@ -264,8 +289,10 @@ final class KeyStore: @unchecked Sendable {
         guard mergingInputs.isEmpty, durable != durableSeen || runsAdded, mergeSpanMaxMs >= 0 else { return }
         durableSeen = durable
         runsAdded = false
+        forgetBoundaries(through: durable)
         guard let range = KeyRunCompaction.pick(
-            runs, bufferCapacity: bufferCapacity, boundaries: [durable, pendingRunsThrough],
+            runs, bufferCapacity: bufferCapacity, boundaries: [durable] + pendingBoundaries,
+            through: boundariesDroppedThrough == 0 ? .max : pendingBoundaries.last ?? durable,
             spanMaxMs: mergeSpanMaxMs)
         else { return }
         let inputs = Array(runs[range])

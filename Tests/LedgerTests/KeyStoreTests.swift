@@ -247,6 +247,7 @@ extension KeyStoreTests {
         }
         ledger.close(snapshot: false)
         #expect(snapshotSequences() == [written], "no later snapshot reached its rename")
+        #expect(ledger.keyStoreStatistics[0].merges > 0, "runs between two boundaries still merge")
         for path in temporaries + [blocker] { try files.removeItem(atPath: path) }
         ledger = try Ledger.open(directory: directory.data, configuration: configuration())
         for (request, first) in sample {
