@@ -72,11 +72,20 @@ public final class LedgerCopy {
         shards.removeAll()
     }
 
-    /// Lists a shard and opens its newest snapshot, key runs and segments; lists again when one vanished.
+    /// How `pin` lists a directory (a test replaces it to play readdir's non-atomic view).
+    nonisolated(unsafe) static var listDirectory: (String) throws(LedgerError) -> [String] = {
+        (path: String) throws(LedgerError) -> [String] in try FileIO.listDirectory(path)
+    }
+
+    /// Lists a shard and opens its newest snapshot, key runs and segments; lists again when one vanished, or when
+    /// a second listing after the opens names other snapshot or run files. Why twice: readdir is not atomic, and
+    /// a key-run merge renames its run in and unlinks its inputs while the shard serves; one listing can miss
+    /// both the new run and an input without any open failing, and the copy then lacks keys its snapshot
+    /// relies on (its verification refuses it).
     static func pin(_ directory: String) throws(LedgerError) -> PinnedShard {
         for _ in 0..<pinAttemptsMax {
             var shard = PinnedShard(directory: directory)
-            let names = try FileIO.listDirectory(directory)
+            let names = try listDirectory(directory)
             let snapshot = names.last { $0.hasPrefix("snapshot-") && $0.hasSuffix(".snap") }
             let runs = names.filter { KeyRunHeader.range(ofFileName: $0) != nil }
             var vanished = false
@@ -88,6 +97,12 @@ public final class LedgerCopy {
                 shard.files.append(file)
             }
             if !vanished { vanished = try !pinSegments(of: &shard, after: 0) }
+            if !vanished {
+                let again = try listDirectory(directory)
+                let snapshotAgain = again.last { $0.hasPrefix("snapshot-") && $0.hasSuffix(".snap") }
+                let runsAgain = again.filter { KeyRunHeader.range(ofFileName: $0) != nil }
+                vanished = snapshotAgain != snapshot || Set(runsAgain) != Set(runs)
+            }
             if !vanished { return shard }
             for file in shard.files { FileIO.closeFile(file.descriptor) }
             for segment in shard.segments { FileIO.closeFile(segment.file.descriptor) }
