@@ -96,6 +96,23 @@ final class KeyBuffer: @unchecked Sendable {
         byName.find(fingerprint) { slot in !isAmendment[slot] && Self.name(entries[slot], kind) == name }
     }
 
+    /// Starts loading the slot `find(name, kind:)` reads first.
+    func prefetch(_ name: IdempotencyKey, kind: KeyNameKind) {
+        byName.prefetch(kind.fingerprint(name))
+    }
+
+    /// Starts loading the slots `addFirst` writes for an entry with these names at `position`.
+    func prefetchAdd(
+        key: IdempotencyKey, reference: IdempotencyKey, terminalReference: IdempotencyKey, position: Int64
+    ) {
+        byPosition.prefetch(Self.positionHash(position))
+        byName.prefetch(KeyNameKind.key.fingerprint(key))
+        if reference != .zero { byName.prefetch(KeyNameKind.reference.fingerprint(reference)) }
+        if terminalReference != .zero {
+            byName.prefetch(KeyNameKind.terminalReference.fingerprint(terminalReference))
+        }
+    }
+
     /// The position of the newest first version named `name`, or nil.
     func find(_ name: IdempotencyKey, kind: KeyNameKind) -> Int64? {
         findSlot(kind.fingerprint(name), name: name, kind: kind).map { positions[$0] }

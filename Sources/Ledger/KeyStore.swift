@@ -399,6 +399,18 @@ final class KeyStore: @unchecked Sendable {
     /// newest first, and every position in a newer level is larger than every position in an older one. With
     /// `tombstonesOnly` the runs known to hold no tombstone are passed over: for a lookup whose answer is used only
     /// when it is a tombstone.
+    /// Starts loading the filling buffer's slot for `name` (a lookup that misses the ring reads it first).
+    func prefetch(_ name: IdempotencyKey) {
+        filling.prefetch(name, kind: .key)
+    }
+
+    /// Starts loading the filling buffer's slots that taking in the entry with these names at `position` writes.
+    func prefetchMove(
+        key: IdempotencyKey, reference: IdempotencyKey, terminalReference: IdempotencyKey, position: Int64
+    ) {
+        filling.prefetchAdd(key: key, reference: reference, terminalReference: terminalReference, position: position)
+    }
+
     func find(_ name: IdempotencyKey, kind: KeyNameKind, tombstonesOnly: Bool = false) -> Int64? {
         if let position = firstInBuffers({ $0.find(name, kind: kind) }) { return position }
         let fingerprint = kind.fingerprint(name)

@@ -78,7 +78,7 @@ struct ShardRecovery {
         var key = ByteReader(base: body + WALRecord.keyOffset, count: 32)
         var hash = ByteReader(base: body + WALRecord.cardHashOffset, count: 16)
         guard let nextKey = key.key(), let nextHash = hash.cardHash() else { return }
-        state.idempotency.prefetch(nextKey)
+        state.idempotency.prefetch(nextKey, terminalReference: .zero)
         state.cards.prefetch(nextHash)
     }
 

@@ -124,7 +124,7 @@ final class ShardState: @unchecked Sendable {
 
     /// Starts the cache misses of the command that comes next, so they overlap the current one's work.
     func prefetch(for command: ShardCommand) {
-        idempotency.prefetch(command.key)
+        idempotency.prefetch(command.key, terminalReference: command.terminalReference)
         cards.prefetch(command.cardHash)
     }
 
