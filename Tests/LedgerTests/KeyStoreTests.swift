@@ -30,6 +30,28 @@ import Testing
         }
     }
 
+    /// Earns `indices` on 50 cards, each approved; every `every`-th request and its reply kept for a repeat.
+    mutating func sampledEarns(
+        _ indices: Range<Int>, every: Int, into sample: inout [(LedgerRequest, LedgerReply)], on ledger: Ledger,
+        pause: (Int) -> Void = { _ in }
+    ) {
+        for index in indices {
+            let request = requests.make(card(100 + index % 50), earn(1))
+            let reply = ledger.perform(request)
+            #expect(reply.status == .approved)
+            if index % every == 0 { sample.append((request, reply)) }
+            pause(index)
+        }
+    }
+
+    /// Each sampled request again: a replay with the first answer's balance.
+    func expectRemembered(_ sample: [(LedgerRequest, LedgerReply)], on ledger: Ledger, _ when: String) {
+        for (request, first) in sample {
+            let again = ledger.perform(request)
+            #expect(again.isReplay && again.balance == first.balance, "key \(request.key) \(when)")
+        }
+    }
+
     @Test("a repeat, a reversal and a late original, each 2,000 requests and a crash after theirs: remembered")
     mutating func rememberedAcrossRunsAndCrashes() throws {
         defer { directory.remove() }
@@ -182,12 +204,7 @@ extension KeyStoreTests {
         defer { directory.remove() }
         var ledger = try Ledger.open(directory: directory.data, configuration: configuration())
         var sample: [(LedgerRequest, LedgerReply)] = []
-        for index in 0..<3_000 {
-            let request = requests.make(card(100 + index % 50), earn(1))
-            let reply = ledger.perform(request)
-            #expect(reply.status == .approved)
-            if index % 97 == 0 { sample.append((request, reply)) }
-        }
+        sampledEarns(0..<3_000, every: 97, into: &sample, on: ledger)
         // Merges run on a helper thread one at a time and start between records: a few more records let the
         // last ones finish (bounded).
         var rounds = 0
@@ -201,10 +218,7 @@ extension KeyStoreTests {
         // 3,000 keys in runs of ~8 entries would be ~375 runs unmerged; merged, about three per level.
         #expect(runFiles().count < 40, "\(runFiles().count) run files")
         ledger = try Ledger.open(directory: directory.data, configuration: configuration())
-        for (request, first) in sample {
-            let again = ledger.perform(request)
-            #expect(again.isReplay && again.balance == first.balance, "key \(request.key) after a crash")
-        }
+        expectRemembered(sample, on: ledger, "after a crash")
         ledger.close()
         #expect(LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider()).isSound)
     }
@@ -221,12 +235,7 @@ extension KeyStoreTests {
         let blocker = shardDirectory + "/snapshot-.snap"
         try files.createDirectory(atPath: blocker, withIntermediateDirectories: false)
         var sample: [(LedgerRequest, LedgerReply)] = []
-        for index in 0..<250 {
-            let request = requests.make(card(100 + index % 50), earn(1))
-            let reply = ledger.perform(request)
-            #expect(reply.status == .approved)
-            if index % 7 == 0 { sample.append((request, reply)) }
-        }
+        sampledEarns(0..<250, every: 7, into: &sample, on: ledger)
         func snapshotSequences() -> [UInt64] {
             ((try? FileIO.listDirectory(shardDirectory)) ?? []).compactMap { Snapshot.sequence(ofFileName: $0) }
         }
@@ -236,24 +245,17 @@ extension KeyStoreTests {
             waits += 1
         }
         let written = try #require(snapshotSequences().max(), "the first snapshot is renamed into place")
-        let temporaries = (written + 1...written + 2_000).map { shardDirectory + "/" + Snapshot.fileName(sequence: $0) + ".tmp" }
-        for path in temporaries { try files.createDirectory(atPath: path, withIntermediateDirectories: false) }
-        for index in 250..<1_250 {
-            let request = requests.make(card(100 + index % 50), earn(1))
-            let reply = ledger.perform(request)
-            #expect(reply.status == .approved)
-            if index % 7 == 0 { sample.append((request, reply)) }
-            if index % 50 == 0 { usleep(2_000) }
+        let temporaries = (written + 1...written + 2_000).map {
+            shardDirectory + "/" + Snapshot.fileName(sequence: $0) + ".tmp"
         }
+        for path in temporaries { try files.createDirectory(atPath: path, withIntermediateDirectories: false) }
+        sampledEarns(250..<1_250, every: 7, into: &sample, on: ledger) { if $0 % 50 == 0 { usleep(2_000) } }
         ledger.close(snapshot: false)
         #expect(snapshotSequences() == [written], "no later snapshot reached its rename")
         #expect(ledger.keyStoreStatistics[0].merges > 0, "runs between two boundaries still merge")
         for path in temporaries + [blocker] { try files.removeItem(atPath: path) }
         ledger = try Ledger.open(directory: directory.data, configuration: configuration())
-        for (request, first) in sample {
-            let again = ledger.perform(request)
-            #expect(again.isReplay && again.balance == first.balance, "key \(request.key) after a crash")
-        }
+        expectRemembered(sample, on: ledger, "after a crash")
         ledger.close()
         #expect(LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider()).isSound)
     }
@@ -291,12 +293,7 @@ extension KeyStoreTests {
         defer { directory.remove() }
         var ledger = try Ledger.open(directory: directory.data, configuration: configuration(snapshotEvery: 50))
         var sample: [(LedgerRequest, LedgerReply)] = []
-        for index in 0..<3_000 {
-            let request = requests.make(card(100 + index % 50), earn(1))
-            let reply = ledger.perform(request)
-            #expect(reply.status == .approved)
-            if index % 97 == 0 { sample.append((request, reply)) }
-        }
+        sampledEarns(0..<3_000, every: 97, into: &sample, on: ledger)
         ledger.close(snapshot: false)
         ledger = try Ledger.open(directory: directory.data, configuration: configuration(snapshotEvery: 50))
         earns(1_000, from: 100, on: ledger)
@@ -304,10 +301,7 @@ extension KeyStoreTests {
         // 4,000 keys in runs of ~8 entries would be ~500 runs unmerged; merged, about three per level.
         #expect(runFiles().count < 40, "\(runFiles().count) run files")
         ledger = try Ledger.open(directory: directory.data, configuration: configuration())
-        for (request, first) in sample {
-            let again = ledger.perform(request)
-            #expect(again.isReplay && again.balance == first.balance, "key \(request.key) after merges")
-        }
+        expectRemembered(sample, on: ledger, "after merges")
         let reversal = ledger.perform(requests.make(sample[0].0.card, .reverse(originalKey: sample[0].0.key)))
         #expect(reversal.status == .approved && reversal.debited.points == 1)
         // Verified once closed: an open ledger may be merging runs in the background, deleting the inputs the

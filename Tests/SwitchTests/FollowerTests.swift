@@ -196,6 +196,21 @@ import Testing
         return list.split(separator: ",").compactMap { UInt64($0) }
     }
 
+    /// A primary (admin access initialised) whose standby is `standby`, and a first purchase from `terminal`
+    /// answered 00 before any follower runs: its repeat after promotion must get these bytes.
+    static func primaryWithFirstPurchase(
+        _ directory: ScratchDirectory, standby: String, _ terminal: String
+    ) throws -> (SwitchProcess, ISOMessage, Reply) {
+        _ = try AdminAccessClient.initialize(directory)
+        let server = try SwitchProcess(directory: directory, settings: Self.settings(standby: standby))
+        let probe = try SwitchClient(port: server.port)
+        var terminal = Terminal(id: terminal, firstStan: 1)
+        let request = terminal.purchase(BackupTests.card(worker: 0, index: 0), 4_200, stan: 1)
+        let original = try probe.exchange(request)
+        #expect(original.code == "00")
+        return (server, request, original)
+    }
+
     /// Stops the primary (it acknowledges what it recovered), follows to lag 0 and stops; then the standby's
     /// books must equal the primary's, `ledger verify` must pass on both, and the promoted standby must answer a
     /// repeat of `request` with `original`'s bytes.
@@ -241,15 +256,9 @@ import Testing
     func checkpointsDuringTraffic() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
-        _ = try AdminAccessClient.initialize(directory)
         let standby = directory.path + "/standby"
-        let server = try SwitchProcess(directory: directory, settings: Self.settings(standby: standby))
+        let (server, request, original) = try Self.primaryWithFirstPurchase(directory, standby: standby, "FLWR0005")
         defer { server.stop() }
-        let probe = try SwitchClient(port: server.port)
-        var terminal = Terminal(id: "FLWR0005", firstStan: 1)
-        let request = terminal.purchase(BackupTests.card(worker: 0, index: 0), 4_200, stan: 1)
-        let original = try probe.exchange(request)
-        #expect(original.code == "00")
         let follower = try Follower(
             primary: directory.data, standby: standby, directory: directory, run: 0,
             arguments: ["--checkpoint-records", "100"])
@@ -277,15 +286,9 @@ import Testing
     func killedDuringCheckpoint() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
-        _ = try AdminAccessClient.initialize(directory)
         let standby = directory.path + "/standby"
-        let server = try SwitchProcess(directory: directory, settings: Self.settings(standby: standby))
+        let (server, request, original) = try Self.primaryWithFirstPurchase(directory, standby: standby, "FLWR0006")
         defer { server.stop() }
-        let probe = try SwitchClient(port: server.port)
-        var terminal = Terminal(id: "FLWR0006", firstStan: 1)
-        let request = terminal.purchase(BackupTests.card(worker: 0, index: 0), 4_200, stan: 1)
-        let original = try probe.exchange(request)
-        #expect(original.code == "00")
         let balances = BackupTests.Balances()
         var stan = 10
         for (run, phase) in ["replayed", "snapshot-written"].enumerated() {
