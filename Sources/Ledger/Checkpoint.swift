@@ -65,15 +65,16 @@ final class Checkpoint: @unchecked Sendable {
         let header = Snapshot.Header(
             shardIndex: UInt32(state.shardIndex), shardCount: UInt32(state.shardCount), sequence: sequence,
             lastCRC: lastCRC, memberCount: state.members.count, cardCount: state.cards.count,
-            holdCount: state.holds.count, freeHoldHead: state.freeHoldHead, activeHoldCount: state.activeHoldCount,
+            holdCount: state.holds.records.count, freeHoldHead: state.holds.freeHead,
+            activeHoldCount: state.holds.activeCount,
             idempotencyNextPosition: ring.nextPosition, idempotencyCount: ring.count, outboxCount: state.outbox.count,
             ringCapacity: ring.capacity)
         var headerBytes = [UInt8](repeating: 0, count: Snapshot.headerBytes)
         headerBytes.withUnsafeMutableBytes { Snapshot.encodeHeader(header, into: $0.baseAddress!) }
         append(.bytes(headerBytes))
-        appendTable(state.members, elements: state.members.count)
+        appendTable(state.members.records, elements: state.members.count)
         appendTable(state.cards.cards, elements: state.cards.count)
-        appendTable(state.holds, elements: state.holds.count)
+        appendTable(state.holds.records, elements: state.holds.records.count)
         appendRing(ring.entries, pieces: Self.storagePieces(start: ring.ringIndex(ring.oldestPosition), count: ring.count, capacity: ring.capacity))
         appendTable(state.outbox, elements: state.outbox.count)
         append(.bytes(Snapshot.sectionHeader(count: state.gifts.accounts.count)))

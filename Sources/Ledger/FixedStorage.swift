@@ -29,15 +29,24 @@ final class FixedStorage<Element: BitwiseCopyable>: @unchecked Sendable {
     var isFull: Bool { count == capacity }
 
     subscript(index: Int) -> Element {
-        unsafeAddress {
-            precondition(index >= 0 && index < count, "FixedStorage index out of range")
-            return UnsafePointer(base + index)
-        }
-        unsafeMutableAddress {
-            precondition(index >= 0 && index < count, "FixedStorage index out of range")
-            willWrite(index)
-            return base + index
-        }
+        unsafeAddress { address(index) }
+        unsafeMutableAddress { mutableAddress(index) }
+    }
+
+    /// The element's address for reading (checked against `count`): what a table built on this one forwards its
+    /// own subscript to.
+    @inline(__always)
+    func address(_ index: Int) -> UnsafePointer<Element> {
+        precondition(index >= 0 && index < count, "FixedStorage index out of range")
+        return UnsafePointer(base + index)
+    }
+
+    /// The element's address for writing (checked against `count`; a checkpoint covering it keeps its copy first).
+    @inline(__always)
+    func mutableAddress(_ index: Int) -> UnsafeMutablePointer<Element> {
+        precondition(index >= 0 && index < count, "FixedStorage index out of range")
+        willWrite(index)
+        return base + index
     }
 
     /// Appends; the caller has checked `isFull` (a full table is an operating condition it must answer).

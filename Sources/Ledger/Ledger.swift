@@ -129,7 +129,7 @@ public final class Ledger: @unchecked Sendable {
             recovery.directoryHasSegmentHeaders = directoryHasSegmentHeaders
             let report = try recovery.recover(into: state)
             guard state.members.count <= new.membersPerShardMax, state.cards.count <= new.cardsPerShardMax,
-                state.holds.count <= new.holdsPerShardMax, state.outbox.count <= new.transfersInFlightMax,
+                state.holds.records.count <= new.holdsPerShardMax, state.outbox.count <= new.transfersInFlightMax,
                 state.lots.fits(lotsPerShardMax: new.lotsPerShardMax, lotsPerMemberMax: new.lotsPerMemberMax),
                 state.settlements.records.count <= new.settlementPairsPerShardMax
             else {

@@ -139,7 +139,7 @@ extension ShardState {
             }
         }
         totals.settlements = byPair.values.sorted { ($0.payer, $0.payee) < ($1.payer, $1.payee) }
-        totals.activeHolds += activeHoldCount
+        totals.activeHolds += holds.activeCount
         totals.idempotencyKeys += idempotency.count + (idempotency.store?.count ?? 0)
         totals.pendingTransfers += pendingTransfers.count
         totals.lotCounters.append(lots.counters)
@@ -149,18 +149,7 @@ extension ShardState {
     /// Cross-table consistency: every member's held amounts equal the sum of its active holds, cards point at
     /// existing members, the hold count matches.
     func checkInvariants(directory: String) throws(LedgerError) {
-        var heldByMember = [Int32: AssetAmounts]()
-        var active = 0
-        for index in 0..<holds.count where holds[index].isActive {
-            active += 1
-            heldByMember[holds[index].member, default: .zero][holds[index].asset] += holds[index].amount
-        }
-        guard active == activeHoldCount else {
-            throw .damagedSnapshot(file: directory, reason: "active hold count \(activeHoldCount) but \(active) found")
-        }
-        for index in 0..<members.count where members[index].held != (heldByMember[Int32(index)] ?? .zero) {
-            throw .damagedSnapshot(file: directory, reason: "member \(index) held amounts disagree with its holds")
-        }
+        if let reason = holds.tableDisagreement() { throw .damagedSnapshot(file: directory, reason: reason) }
         for index in 0..<cards.count
         where cards.cards[index].status != .forwarded
             && (cards.cards[index].member < 0 || Int(cards.cards[index].member) >= members.count)

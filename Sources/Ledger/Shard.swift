@@ -235,7 +235,9 @@ final class Shard: @unchecked Sendable {
     private func checkBeforeWriting(_ body: WALRecord.Body, _ result: ApplyResult) {
         precondition(result.reply.status != .keyConflict && result.reply.status != .overloaded, "logged a refusal")
         precondition(body.command.kind != .none, "logged an empty command")
-        precondition(state.activeHoldCount >= 0 && state.activeHoldCount <= state.holds.count, "hold count")
+        if let disagreement = state.holds.disagreement(member: Int(result.touchedMember)) {
+            preconditionFailure("before writing: \(disagreement)")
+        }
         if result.reply.status.isApproval {
             precondition(!result.reply.credited.hasNegative && !result.reply.debited.hasNegative, "negative movement")
         }

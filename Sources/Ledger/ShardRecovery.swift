@@ -129,8 +129,8 @@ struct ShardRecovery {
         guard body.undone == nil || body.undone == WALRecord.undone(body.command.kind, result.reply) else {
             throw .replayMismatch(file: file, offset: offset, reason: "undone amounts differ from the recorded ones")
         }
-        guard state.activeHoldCount >= 0, state.activeHoldCount <= state.holds.count else {
-            throw .replayMismatch(file: file, offset: offset, reason: "hold count out of range")
+        if let disagreement = state.holds.disagreement(member: Int(result.touchedMember)) {
+            throw .replayMismatch(file: file, offset: offset, reason: disagreement)
         }
         if let disagreement = state.lotDisagreement(member: Int(result.touchedMember)) {
             throw .replayMismatch(file: file, offset: offset, reason: disagreement)

@@ -67,7 +67,7 @@ extension ShardState {
             result.status = .capacityExceeded
             return result
         }
-        guard addToBalance(member: member, change) else {
+        guard members.add(change, to: member) else {
             result.status = .invalidAmount
             return result
         }

@@ -48,7 +48,7 @@ extension ShardState {
             result.status = .capacityExceeded
             return result
         }
-        guard addToBalance(member: member, command.amounts) else {
+        guard members.add(command.amounts, to: member) else {
             result.status = .invalidAmount
             return result
         }

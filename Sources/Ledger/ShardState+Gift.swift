@@ -87,7 +87,7 @@ extension ShardState {
     func performGiftUse(_ command: ShardCommand) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .giftUse)
         let requested = command.amountMinor
-        guard requested >= 0, requested <= ShardState.balanceMagnitudeMax else {
+        guard requested >= 0, requested <= AccountTable.balanceMagnitudeMax else {
             result.status = .invalidAmount
             return result
         }

@@ -21,7 +21,7 @@ public struct LotteryPurchase: Sendable, BitwiseCopyable, Equatable {
 
     /// A purchase the ledger may record: a lottery, at least one entry, a cost within the balance bound.
     var isWellFormed: Bool {
-        lottery != 0 && entries >= 1 && points >= entries && points.magnitude <= ShardState.balanceMagnitudeMax
+        lottery != 0 && entries >= 1 && points >= entries && points.magnitude <= AccountTable.balanceMagnitudeMax
             && closesAtMs > 0
     }
 }

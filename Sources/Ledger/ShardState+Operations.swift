@@ -45,7 +45,7 @@ extension ShardState {
             result.status = .capacityExceeded
             return result
         }
-        guard addToBalance(member: Int(card.member), command.amounts) else {
+        guard members.add(command.amounts, to: Int(card.member)) else {
             result.status = .invalidAmount
             return result
         }
@@ -172,11 +172,11 @@ extension ShardState {
             }
             return result
         }
-        guard canCreateHold, Int(members[member].holdCount) < limits.holdsPerMemberMax else {
+        guard holds.canCreate(for: member) else {
             result.status = .capacityExceeded
             return result
         }
-        let hold = createHold(
+        let hold = holds.create(
             member: member, asset: command.asset, amount: amount, expiresAtMs: nowMs + lifetimeMs,
             entryPosition: idempotency.nextPosition)
         result.effect.hold = Int32(hold + 1)
@@ -237,7 +237,7 @@ extension ShardState {
             result.status = .capacityExceeded
             return result
         }
-        releaseHold(hold)
+        holds.release(hold)
         members[member].balance[record.asset] -= amount
         if command.hasSpending {
             // The held value is taken from what may be spent here first (settling a coalition partner's part);
@@ -280,7 +280,7 @@ extension ShardState {
     func performVoid(_ command: ShardCommand, nowMs: Int64) -> OperationResult {
         var result = OperationResult(.approved, card: command.masked, kind: .void)
         guard let hold = namedHold(command, &result, nowMs: nowMs) else { return result }
-        releaseHold(hold)
+        holds.release(hold)
         return result
     }
 

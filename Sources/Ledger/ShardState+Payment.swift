@@ -14,8 +14,8 @@ extension ShardState {
         var result = OperationResult(.approved, card: command.masked, kind: .redeem)
         let requested = command.amountMinor
         let total = command.purchaseTotalMinor ?? requested
-        guard requested > 0, requested <= ShardState.balanceMagnitudeMax, decider.isValid(command.paymentTerms),
-            total >= requested, total <= ShardState.balanceMagnitudeMax
+        guard requested > 0, requested <= AccountTable.balanceMagnitudeMax, decider.isValid(command.paymentTerms),
+            total >= requested, total <= AccountTable.balanceMagnitudeMax
         else {
             result.status = .invalidAmount
             return result

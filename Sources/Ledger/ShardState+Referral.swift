@@ -36,7 +36,7 @@ extension ShardState {
         if destination == shardIndex {
             guard case .found(let index) = activeCard(card) else { return false }
             let referrer = Int(cards.cards[index].member)
-            guard canFormLots(member: referrer, credit: amounts), addToBalance(member: referrer, amounts) else {
+            guard canFormLots(member: referrer, credit: amounts), members.add(amounts, to: referrer) else {
                 return false
             }
             reconcileLots(member: referrer)

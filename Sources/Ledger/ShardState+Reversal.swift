@@ -107,7 +107,7 @@ extension ShardState {
             return true
         case .hold:
             expireHolds(member: member, nowMs: nowMs)
-            if let hold = activeHold(madeAt: position) { releaseHold(hold) }
+            if let hold = activeHold(madeAt: position) { holds.release(hold) }
             return true
         case .giftUse:
             return undoGiftUse(original, &result)
@@ -122,7 +122,7 @@ extension ShardState {
         member: Int, credit: AssetAmounts = .zero, debit: AssetAmounts = .zero, _ result: inout OperationResult
     ) -> Bool {
         let delta = AssetAmounts(points: credit.points - debit.points, credit: credit.credit - debit.credit)
-        guard addToBalance(member: member, delta) else {
+        guard members.add(delta, to: member) else {
             result.status = .invalidAmount
             return false
         }

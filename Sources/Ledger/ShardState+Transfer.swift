@@ -119,7 +119,7 @@ extension ShardState {
             expireHolds(member: Int(result.member), nowMs: nowMs)
             if !canFormLots(member: Int(result.member), credit: command.amounts) {
                 result.status = .capacityExceeded
-            } else if addToBalance(member: Int(result.member), command.amounts) {
+            } else if members.add(command.amounts, to: Int(result.member)) {
                 // A bonus claw-back moves value out: reported as debited, like every other debit.
                 if command.amounts.hasNegative {
                     result.debited = AssetAmounts(points: -command.amounts.points, credit: -command.amounts.credit)
@@ -183,7 +183,7 @@ extension ShardState {
         if destinationStatus != .approved && transfer.purpose == .link {
             unlink(transfer)
         } else if destinationStatus != .approved && !transfer.isBonus {
-            let restored = addToBalance(member: Int(transfer.member), transfer.amounts)
+            let restored = members.add(transfer.amounts, to: Int(transfer.member))
             precondition(restored, "restoring a refused transfer overflowed: the balances were just moved out")
             lots.currentTerms = transfer.lotTerms
             reconcileLots(member: Int(transfer.member), reserved: true)

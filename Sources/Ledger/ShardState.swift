@@ -49,12 +49,11 @@ final class ShardState: @unchecked Sendable {
     let shardIndex: Int
     let shardCount: Int
     let limits: LedgerConfiguration
-    let members: FixedStorage<MemberRecord>
+    /// Members and their balances (AccountTable.swift).
+    let members: AccountTable
     var cards: CardTable
-    let holds: FixedStorage<HoldRecord>
-    /// Index + 1 of the first free hold record; 0 when the free list is empty.
-    var freeHoldHead: Int32 = 0
-    var activeHoldCount: Int = 0
+    /// Amounts set aside until captured, voided or expired (HoldTable.swift).
+    let holds: HoldTable
     var idempotency: IdempotencyTable
     let outbox: FixedStorage<OutboxTransfer>
     /// The rules that decide purchases, taken from the decider once per batch on the live shard; nil during
@@ -104,9 +103,9 @@ final class ShardState: @unchecked Sendable {
         self.shardCount = shardCount
         self.limits = limits
         decisions = limits.decider
-        members = FixedStorage(capacity: limits.membersPerShardMax)
+        members = AccountTable(capacity: limits.membersPerShardMax)
         cards = CardTable(cardsMax: limits.cardsPerShardMax)
-        holds = FixedStorage(capacity: limits.holdsPerShardMax)
+        holds = HoldTable(capacity: limits.holdsPerShardMax, perMemberMax: limits.holdsPerMemberMax, members: members)
         idempotency = IdempotencyTable(
             keysMax: limits.idempotencyKeysPerShardMax, retentionMs: limits.idempotencyRetentionMs)
         outbox = FixedStorage(capacity: limits.transfersInFlightMax)
@@ -140,8 +139,7 @@ final class ShardState: @unchecked Sendable {
     /// Creates a member holding one card, or nil when a table is full.
     func enrolMember(hash: CardHash, masked: MaskedCard) -> Int? {
         guard !members.isFull, !cards.isFull else { return nil }
-        let member = members.append(
-            MemberRecord(balance: .zero, held: .zero, firstHold: 0, holdCount: 0, cardCount: 1, loyalty: .zero))
+        let member = members.open()
         _ = cards.insert(CardRecord(hash: hash, masked: masked, member: Int32(member), status: .active))
         return member
     }
@@ -152,93 +150,13 @@ final class ShardState: @unchecked Sendable {
         return decisions
     }
 
-    /// The largest balance magnitude per asset: 12 digits, what ISO 8583 field 54 can show. A change that would
-    /// pass it is refused (invalid amount) rather than reported truncated.
-    static let balanceMagnitudeMax: UInt64 = 999_999_999_999
-
-    /// Adds `amounts` (which may be negative) to a member's balances; false and no change on overflow.
-    func addToBalance(member: Int, _ amounts: AssetAmounts) -> Bool {
-        let points = members[member].balance.points.addingReportingOverflow(amounts.points)
-        let credit = members[member].balance.credit.addingReportingOverflow(amounts.credit)
-        guard !points.overflow, !credit.overflow else { return false }
-        let limit = ShardState.balanceMagnitudeMax
-        guard points.partialValue.magnitude <= limit, credit.partialValue.magnitude <= limit else { return false }
-        members[member].balance = AssetAmounts(points: points.partialValue, credit: credit.partialValue)
-        return true
-    }
-
     // MARK: Holds
 
     /// Releases the member's holds that expired at `nowMs`, then expires its overdue lots (every command that
     /// touches a member comes through here first). Bounded by `holdsPerMemberMax` and `lotsPerMemberMax`.
     func expireHolds(member: Int, nowMs: Int64) {
-        var previous: Int32 = 0
-        var current = members[member].firstHold
-        for _ in 0..<(limits.holdsPerMemberMax + 1) where current != 0 {
-            let next = holds[Int(current) - 1].next
-            if holds[Int(current) - 1].expiresAtMs <= nowMs {
-                releaseHold(Int(current) - 1, previous: previous)
-            } else {
-                previous = current
-            }
-            current = next
-        }
-        precondition(current == 0, "hold list longer than holdsPerMemberMax")
+        holds.releaseExpired(member: member, nowMs: nowMs)
         expireLots(member: member, nowMs: nowMs)
-    }
-
-    /// Creates an active hold; the caller checked the limits and the available balance.
-    func createHold(member: Int, asset: Asset, amount: Int64, expiresAtMs: Int64, entryPosition: Int64) -> Int {
-        let record = HoldRecord(
-            amount: amount, expiresAtMs: expiresAtMs, entryPosition: entryPosition, member: Int32(member),
-            next: members[member].firstHold, asset: asset, isActive: true)
-        let index: Int
-        if freeHoldHead != 0 {
-            index = Int(freeHoldHead) - 1
-            freeHoldHead = holds[index].next
-            holds[index] = record
-        } else {
-            index = holds.append(record)
-        }
-        members[member].firstHold = Int32(index + 1)
-        members[member].holdCount += 1
-        members[member].held[asset] += amount
-        activeHoldCount += 1
-        return index
-    }
-
-    var canCreateHold: Bool { freeHoldHead != 0 || !holds.isFull }
-
-    /// Unlinks an active hold from its member and returns it to the free list.
-    /// `previous` is the hold before it in the member's list (index + 1), or nil to search for it.
-    func releaseHold(_ index: Int, previous knownPrevious: Int32? = nil) {
-        let hold = holds[index]
-        precondition(hold.isActive, "releasing a hold that is not active")
-        let member = Int(hold.member)
-        let previous = knownPrevious ?? findPreviousHold(index, member: member)
-        if previous == 0 {
-            members[member].firstHold = hold.next
-        } else {
-            holds[Int(previous) - 1].next = hold.next
-        }
-        members[member].holdCount -= 1
-        members[member].held[hold.asset] -= hold.amount
-        precondition(members[member].held[hold.asset] >= 0, "held amount went negative")
-        holds[index].isActive = false
-        holds[index].next = freeHoldHead
-        freeHoldHead = Int32(index + 1)
-        activeHoldCount -= 1
-    }
-
-    private func findPreviousHold(_ index: Int, member: Int) -> Int32 {
-        var previous: Int32 = 0
-        var current = members[member].firstHold
-        for _ in 0..<(limits.holdsPerMemberMax + 1) where current != 0 {
-            if Int(current) - 1 == index { return previous }
-            previous = current
-            current = holds[Int(current) - 1].next
-        }
-        preconditionFailure("active hold is not in its member's list")
     }
 
     /// The hold made by the request at `position`, if it is still active.

@@ -87,7 +87,7 @@ extension Snapshot {
                 reason: "\(path) belongs to shard \(header.shardIndex) of \(header.shardCount)")
         }
         guard header.memberCount <= state.members.capacity, header.cardCount <= state.cards.cards.capacity,
-            header.holdCount <= state.holds.capacity, header.outboxCount <= state.outbox.capacity
+            header.holdCount <= state.holds.records.capacity, header.outboxCount <= state.outbox.capacity
         else {
             throw .incompatibleDirectory(reason: "\(path) holds more than the configured limits allow")
         }
@@ -110,12 +110,13 @@ extension Snapshot {
             storage.setCount(count)
             offset += size
         }
-        copy(state.members, count: header.memberCount, size: sizes[0])
+        copy(state.members.records, count: header.memberCount, size: sizes[0])
         copy(state.cards.cards, count: header.cardCount, size: sizes[1])
         state.cards.rebuildIndex()
-        copy(state.holds, count: header.holdCount, size: sizes[2])
-        state.freeHoldHead = header.freeHoldHead
-        state.activeHoldCount = header.activeHoldCount
+        copy(state.holds.records, count: header.holdCount, size: sizes[2])
+        if let reason = state.holds.restore(freeHead: header.freeHoldHead, activeCount: header.activeHoldCount) {
+            throw .damagedSnapshot(file: path, reason: reason)
+        }
         copyIdempotency(header, from: bytes.baseAddress! + offset, into: state)
         offset += sizes[3]
         copy(state.outbox, count: header.outboxCount, size: sizes[4])

@@ -59,7 +59,7 @@ extension WALRecord {
         for _ in 0..<count {
             guard let sku = reader.saleCode(), sku != .none, let category = reader.saleCode(),
                 let quantity = reader.get(Int32.self), quantity >= 1, let amount = reader.get(Int64.self),
-                amount >= 0, amount <= ShardState.balanceMagnitudeMax
+                amount >= 0, amount <= AccountTable.balanceMagnitudeMax
             else { return nil }
             lines.append(SaleLine(sku: sku, category: category, quantity: quantity, amountMinor: amount))
         }

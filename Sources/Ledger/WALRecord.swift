@@ -391,7 +391,7 @@ enum WALRecord {
             command.amounts = amounts
         case .giftLoad, .giftUse:
             // A load adds something; a use pays something or (0) asks the balance. An issue names its currency.
-            guard let amount = reader.get(Int64.self), amount >= 0, amount <= ShardState.balanceMagnitudeMax,
+            guard let amount = reader.get(Int64.self), amount >= 0, amount <= AccountTable.balanceMagnitudeMax,
                 amount > 0 || command.kind == .giftUse, let currency = reader.get(UInt16.self), currency <= 999,
                 reader.get(UInt16.self) == 0, reader.get(UInt32.self) == 0
             else { return false }
