@@ -13,6 +13,9 @@ extension Program {
         public var validVisits: Int64
     }
 
+    /// The id hashes of the program's offers, in precedence order.
+    public var offerHashes: [UInt32] { offers.hashes }
+
     /// The offer whose id hash a decision recorded (`PurchaseEffect.offerAppliedHash`, `offerGrantedHash`); nil
     /// when the rules in force no longer have it.
     public func offer(withHash hash: UInt32) -> OfferSummary? {

@@ -11,15 +11,24 @@ public final class LoyaltyDecider: Decider {
     private struct InForce {
         var rules: LoyaltyRules?
         var recent: [Program] = []
+        /// What receipts name, per version put in force here or remembered from earlier processes (oldest first).
+        var names: [ReceiptNames] = []
     }
 
     /// Versions kept for naming receipts: a program may hold 100,000 merchants, so only a few.
     public static let versionsKeptMax = 4
 
+    /// Versions whose receipt names are kept (a few KB each): the switch keeps the same number on disk
+    /// (`ReceiptNamesJournal`), so a repeat answered after reloads and restarts names what its decision's version did.
+    public static let namesVersionsKeptMax = 64
+
     private let inForce: Mutex<InForce>
 
     public init(rules program: Program? = nil) {
-        inForce = Mutex(InForce(rules: program.map(LoyaltyRules.init), recent: program.map { [$0] } ?? []))
+        inForce = Mutex(
+            InForce(
+                rules: program.map(LoyaltyRules.init), recent: program.map { [$0] } ?? [],
+                names: program.map { [ReceiptNames($0)] } ?? []))
     }
 
     /// Puts `program` in force: each shard takes it at its next batch, each loop at its next request; what was
@@ -31,7 +40,35 @@ public final class LoyaltyDecider: Decider {
             state.recent.removeAll { $0.version == program.version }
             state.recent.append(program)
             if state.recent.count > Self.versionsKeptMax { state.recent.removeFirst() }
+            Self.keep(ReceiptNames(program), in: &state)
         }
+    }
+
+    /// Remembers the receipt names of a version put in force by an earlier process (read back from disk), unless
+    /// this process already has that version's.
+    public func remember(_ names: ReceiptNames) {
+        inForce.withLock { state in
+            guard !state.names.contains(where: { $0.version == names.version }) else { return }
+            Self.keep(names, in: &state)
+        }
+    }
+
+    private static func keep(_ names: ReceiptNames, in state: inout InForce) {
+        state.names.removeAll { $0.version == names.version }
+        // Kept in version order, so the oldest is the one forgotten when more than the limit were put in force.
+        let place = state.names.firstIndex { $0.version > names.version } ?? state.names.endIndex
+        state.names.insert(names, at: place)
+        if state.names.count > namesVersionsKeptMax { state.names.removeFirst() }
+    }
+
+    /// The receipt names of `version` (nil when neither this process nor the switch's journal kept them).
+    public func receiptNames(version: Int64) -> ReceiptNames? {
+        inForce.withLock { state in state.names.last { $0.version == version } }
+    }
+
+    /// The receipt names of the rules in force (nil: none).
+    public var receiptNamesInForce: ReceiptNames? {
+        inForce.withLock { state in state.rules.flatMap { rules in state.names.last { $0.version == rules.program.version } } }
     }
 
     /// The program in force (nil: none).

@@ -16,6 +16,9 @@ import Ledger
 public enum DataBackup {
     /// Directories copied beside the ledger, in this order; anything else in the data directory is not part of it.
     static let parts = ["notifications", "history", "imports"]
+    /// Copied after the ledger's log: every version a copied record was decided under had its receipt names on
+    /// disk before that record was written, so they are in the copy.
+    static let partsAfterLog = [ReceiptNamesJournal.directoryName]
 
     /// Copies `data` into `target` (missing or empty), verifies the copy and writes its manifest last. On any
     /// failure whatever was written is removed, so no half backup has a manifest. With `pace` every file's copy
@@ -37,6 +40,7 @@ public enum DataBackup {
                 sequences = try ledger.write(to: target)
             } catch { throw BackupError("copying the ledger: \(error)") }
             ledger.close()
+            for part in partsAfterLog { try copyPart(part, from: data, to: target, pace: pace) }
             try verify(target, sequences: sequences, auditEntries: auditEntries, decider: decider)
             let manifest = BackupManifest(
                 createdAtMs: nowMs, lastSequences: sequences, auditEntries: auditEntries,

@@ -45,9 +45,7 @@ enum LedgerEventText {
 
     /// The tier's identifier in the rules in force, or its level number when they have no such tier.
     static func tierName(_ level: UInt8, _ decider: LoyaltyDecider) -> String {
-        guard let program = decider.program, let name = ResponseBuilder.tierName(program, level) else {
-            return String(level)
-        }
+        guard let name = decider.receiptNamesInForce?.tier(level) else { return String(level) }
         return "\(name)"
     }
 }

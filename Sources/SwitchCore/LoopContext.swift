@@ -129,9 +129,13 @@ final class LoopContext {
                 let isPurchase = entry.kind == .purchase || entry.kind == .offlinePurchase
                 // A gift card's answer has no loyalty receipt: its value shows in field 54 alone.
                 if (isPurchase || entry.kind == .balanceInquiry) && reply.status.isApproval && reply.gift == nil {
-                    let deciding = runtime.decider.program(version: reply.receipt.rulesVersion) ?? rules
+                    // Named by the version that decided (kept across reloads and restarts: ReceiptNamesJournal).
                     // The embedded program (version 0) names nothing: its answers carry no field 63, as before.
-                    if deciding.version > 0 { ResponseBuilder.setReceipt(&response, reply, rules: deciding) }
+                    if let names = runtime.decider.receiptNames(version: reply.receipt.rulesVersion)
+                        ?? runtime.decider.receiptNamesInForce, names.version > 0
+                    {
+                        ResponseBuilder.setReceipt(&response, reply, names: names)
+                    }
                 }
                 if reply.status == .notPermittedAtMerchant { explainRefusalAtMerchant(entry, &response) }
                 entry.connection?.send(response, tpdu: entry.tpdu, arrivalNs: entry.deadlineNs &- budgetNs)

@@ -68,15 +68,15 @@ enum ResponseBuilder {
         text.withUTF8Buffer { bytes in _ = try? response.set(63, canonicalBytes: UnsafeRawBufferPointer(bytes)) }
     }
 
-    static func setReceipt(_ response: inout ISOMessage, _ reply: LedgerReply, rules: Loyalty.Program) {
+    static func setReceipt(_ response: inout ISOMessage, _ reply: LedgerReply, names: ReceiptNames) {
         var writer = ReceiptWriter()
-        writeReceipt(reply, rules: rules, into: &writer)
+        writeReceipt(reply, names: names, into: &writer)
         writer.withBytes { bytes in _ = try? response.set(63, canonicalBytes: bytes) }
     }
 
     /// "POINTS +12 BALANCE 340 | CREDIT +1500 BALANCE 1500 | TIER GOLD (UP FROM SILVER) | OFFER X APPLIED". Tier
-    /// and offer names come from the rules in force, looked up by what the ledger recorded.
-    static func writeReceipt(_ reply: LedgerReply, rules: Loyalty.Program, into writer: inout ReceiptWriter) {
+    /// and offer names come from the names of the version that decided, looked up by what the ledger recorded.
+    static func writeReceipt(_ reply: LedgerReply, names: ReceiptNames, into writer: inout ReceiptWriter) {
         let receipt = reply.receipt
         // A purchase says what it earned; a balance inquiry only what there is.
         writer.append("POINTS ")
@@ -89,21 +89,21 @@ enum ResponseBuilder {
             writer.append("BALANCE ")
             writer.append(reply.available.credit)
         }
-        if let tier = tierName(rules, receipt.tier) {
+        if let tier = names.tier(receipt.tier) {
             writer.append(" | TIER ")
             writer.append(tier)
-            if receipt.isDecided, receipt.tier != receipt.tierBefore, let before = tierName(rules, receipt.tierBefore) {
+            if receipt.isDecided, receipt.tier != receipt.tierBefore, let before = names.tier(receipt.tierBefore) {
                 writer.append(receipt.tier > receipt.tierBefore ? " (UP FROM " : " (DOWN FROM ")
                 writer.append(before)
                 writer.append(")")
             }
         }
-        if let offer = rules.offer(withHash: receipt.offerAppliedHash) {
+        if let offer = names.offer(withHash: receipt.offerAppliedHash) {
             writer.append(" | OFFER ")
             writer.append(offer.identifier)
             writer.append(" APPLIED")
         }
-        if let offer = rules.offer(withHash: receipt.offerGrantedHash) {
+        if let offer = names.offer(withHash: receipt.offerGrantedHash) {
             writer.append(" | OFFER ")
             writer.append(offer.identifier)
             writer.append(": ")
@@ -137,10 +137,6 @@ enum ResponseBuilder {
         writer.append("+")
         writer.append(amount)
         writer.append(" ")
-    }
-
-    static func tierName(_ rules: Loyalty.Program, _ index: UInt8) -> ShortIdentifier? {
-        Int(index) < rules.tierCount ? rules.tierIdentifier(at: Int(index)) : nil
     }
 
     /// "20% CREDIT", "+50 POINTS", or both; basis points shown as a percentage with up to two decimals.

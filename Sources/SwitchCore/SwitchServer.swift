@@ -6,6 +6,7 @@ import Loyalty
 import LoyaltyLedger
 import Network
 import Synchronization
+import SystemCalls
 
 /// A listener's resolved settings: its configuration, its loaded dialect and, on a TLS listener, the TLS
 /// settings in force.
@@ -91,6 +92,8 @@ public final class SwitchServer: @unchecked Sendable {
     /// The version of the rules in force (0: none); a reload must bring a higher one.
     private var rulesVersion: Int64
     private let reloadLock = Mutex<Void>(())
+    /// The receipt names of every version put in force, on disk (written before a version is put in force).
+    private var receiptNames: ReceiptNamesJournal
 
     public init(configuration: SwitchConfiguration, log: LogSink) throws(SwitchStartError) {
         self.configuration = configuration
@@ -101,6 +104,12 @@ public final class SwitchServer: @unchecked Sendable {
         let runtime = SwitchRuntime(
             configuration: configuration, ledger: ledger, log: log, clockMs: ledgerConfiguration.clockMs)
         self.runtime = runtime
+        do {
+            receiptNames = try Self.openReceiptNames(configuration, decider: runtime.decider, log: log)
+        } catch {
+            ledger.close()
+            throw error
+        }
         let group: EventLoopGroup
         do {
             group = try EventLoopGroup(loopCount: configuration.loopCount, limits: configuration.network, log: log)
@@ -112,6 +121,24 @@ public final class SwitchServer: @unchecked Sendable {
         contexts = group.loops.map { LoopContext(loop: $0, runtime: runtime) }
         for context in contexts { context.attach() }
         adminMetrics = AdminMetrics(loops: contexts.map(\.metrics), ledger: ledger, group: group)
+    }
+
+    /// Reads the receipt names earlier processes put in force into the decider and records the configured
+    /// version's (the embedded program, version 0, names nothing).
+    static func openReceiptNames(_ configuration: SwitchConfiguration, decider: LoyaltyDecider, log: LogSink)
+        throws(SwitchStartError) -> ReceiptNamesJournal
+    {
+        do throws(FileCallFailure) {
+            var (journal, warning) = try ReceiptNamesJournal.open(data: configuration.dataDirectory)
+            if let warning { log.warning(warning, priority: .essential) }
+            // Newest first: when a version was recorded twice (its file edited without a new version), the later
+            // record is the one its answers were named by.
+            for names in journal.records.reversed() { decider.remember(names) }
+            if configuration.programInForce.version > 0 { try journal.add(ReceiptNames(configuration.programInForce)) }
+            return journal
+        } catch {
+            throw SwitchStartError(message: "receipt names: \(error)")
+        }
     }
 
     /// The ledger's settings from the switch's configuration (also for `import members` on the command line).
@@ -330,6 +357,11 @@ public final class SwitchServer: @unchecked Sendable {
                 throw SwitchStartError(
                     message: "rules version \(program.version) is not newer than the version in force (\(rulesVersion))"
                 )
+            }
+            do throws(FileCallFailure) {
+                try receiptNames.add(ReceiptNames(program))
+            } catch {
+                throw SwitchStartError(message: "rules version \(program.version) not put in force: receipt names: \(error)")
             }
             runtime.decider.setRules(program)
             log.info("rules version \(program.version) in force (was \(rulesVersion))", priority: .essential)

@@ -118,7 +118,7 @@ struct LoyaltyRulesTests {
         #expect(try client.exchange(terminal.balance(card)).available == 2_300)
     }
 
-    @Test("a repeat after reloads that rename tiers names them as the version that decided did (byte for byte)")
+    @Test("a repeat after reloads that rename tiers, and after a SIGKILL and restart, names them as the version that decided did (byte for byte)")
     func receiptNamesFollowTheDecidingVersion() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
@@ -132,27 +132,41 @@ struct LoyaltyRulesTests {
         }
         var settings = SwitchSettings()
         settings.rules = rules(1, ("BRONZE", "SILVER"))
-        let server = try SwitchProcess(directory: directory, settings: settings, run: 0)
-        defer { server.stop() }
-        let client = try SwitchClient(port: server.port)
         var terminal = Terminal()
         let card = Wire.card(86)
         let purchase = terminal.purchase(card, 1_000)
-        let first = try client.exchange(purchase)
-        #expect(first.field(63) == "POINTS +50 BALANCE 50 | TIER BRONZE")
-        settings.rules = rules(2, ("BASE", "PLUS"))
-        try server.rewriteConfiguration(settings)
-        kill(server.process.pid, SIGHUP)
-        #expect(server.waitForLog("rules version 2 in force (was 1)"))
-        #expect(try client.exchange(purchase).bytes == first.bytes, "decided under 1: named by 1")
-        #expect(try client.exchange(terminal.purchase(card, 1_000)).field(63) == "POINTS +50 BALANCE 100 | TIER BASE")
-        // Two reloads later the process still holds version 1: the repeat renames nothing.
-        settings.rules = rules(3, ("LOW", "HIGH"))
-        try server.rewriteConfiguration(settings)
-        kill(server.process.pid, SIGHUP)
-        #expect(server.waitForLog("rules version 3 in force (was 2)"))
-        #expect(try client.exchange(purchase).bytes == first.bytes, "decided under 1, two reloads ago: named by 1")
-        #expect(try client.exchange(terminal.purchase(card, 1_000)).field(63) == "POINTS +50 BALANCE 150 | TIER LOW")
+        let second = terminal.purchase(card, 1_000)
+        let (first, secondAnswer): (Reply, Reply)
+        do {
+            let server = try SwitchProcess(directory: directory, settings: settings, run: 0)
+            defer { server.stop() }
+            let client = try SwitchClient(port: server.port)
+            first = try client.exchange(purchase)
+            #expect(first.field(63) == "POINTS +50 BALANCE 50 | TIER BRONZE")
+            settings.rules = rules(2, ("BASE", "PLUS"))
+            try server.rewriteConfiguration(settings)
+            kill(server.process.pid, SIGHUP)
+            #expect(server.waitForLog("rules version 2 in force (was 1)"))
+            #expect(try client.exchange(purchase).bytes == first.bytes, "decided under 1: named by 1")
+            secondAnswer = try client.exchange(second)
+            #expect(secondAnswer.field(63) == "POINTS +50 BALANCE 100 | TIER BASE")
+            // Two reloads later the process still holds version 1: the repeat renames nothing.
+            settings.rules = rules(3, ("LOW", "HIGH"))
+            try server.rewriteConfiguration(settings)
+            kill(server.process.pid, SIGHUP)
+            #expect(server.waitForLog("rules version 3 in force (was 2)"))
+            #expect(try client.exchange(purchase).bytes == first.bytes, "decided under 1, two reloads ago: named by 1")
+            #expect(try client.exchange(terminal.purchase(card, 1_000)).field(63) == "POINTS +50 BALANCE 150 | TIER LOW")
+        }
+        // SIGKILLed above; a new process under version 4 has never held versions 1 and 2 in memory: their names
+        // come from the data directory (receipt-names), so the repeats are still the first answers byte for byte.
+        settings.rules = rules(4, ("START", "TOP"))
+        let server = try SwitchProcess(directory: directory, settings: settings, run: 1)
+        defer { server.stop() }
+        let client = try SwitchClient(port: server.port)
+        #expect(try client.exchange(purchase).bytes == first.bytes, "decided under 1, after a restart: named by 1")
+        #expect(try client.exchange(second).bytes == secondAnswer.bytes, "decided under 2, after a restart: named by 2")
+        #expect(try client.exchange(terminal.purchase(card, 1_000)).field(63) == "POINTS +50 BALANCE 200 | TIER START")
     }
 
     @Test("field 63: the purchase that reaches a tier says so, its reversal takes the tier back, inquiries show it")

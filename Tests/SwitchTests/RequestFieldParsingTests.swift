@@ -107,7 +107,7 @@ import LoyaltyLedger
 
     func text(_ reply: LedgerReply) -> String {
         var writer = ReceiptWriter()
-        ResponseBuilder.writeReceipt(reply, rules: Self.rules, into: &writer)
+        ResponseBuilder.writeReceipt(reply, names: ReceiptNames(Self.rules), into: &writer)
         return writer.withBytes { String(decoding: $0, as: UTF8.self) }
     }
 
@@ -151,7 +151,7 @@ import LoyaltyLedger
             reply.receipt = LoyaltyReceipt(isDecided: true, tier: 0, tierBefore: 0, rulesVersion: 1)
             reply.receipt.offerGrantedHash = OfferTable.hash(of: ShortIdentifier(offer)!)
             var writer = ReceiptWriter()
-            ResponseBuilder.writeReceipt(reply, rules: rules, into: &writer)
+            ResponseBuilder.writeReceipt(reply, names: ReceiptNames(rules), into: &writer)
             return writer.withBytes { String(decoding: $0, as: UTF8.self) }
         }
         #expect(line("NEXT") == "POINTS +5 BALANCE 5 | OFFER NEXT: 20% CREDIT ON YOUR NEXT PURCHASE OF 200000 OR MORE")
@@ -180,11 +180,13 @@ import LoyaltyLedger
 
 /// Which rules a receipt names things by.
 @Suite struct ReceiptRulesVersionTests {
-    static func program(_ version: Int) -> Loyalty.Program {
-        try! Loyalty.Program(json: Array(#"{"version": \#(version), "currency": 364}"#.utf8))
+    static func program(_ version: Int, tiers: [String] = []) -> Loyalty.Program {
+        let levels = tiers.enumerated().map { #"{"id": "\#($1)", "from": \#($0 * 5)}"# }.joined(separator: ", ")
+        let tierPart = tiers.isEmpty ? "" : #", "tiers": {"windowDays": 365, "by": "count", "levels": [\#(levels)]}"#
+        return try! Loyalty.Program(json: Array(#"{"version": \#(version), "currency": 364\#(tierPart)}"#.utf8))
     }
 
-    @Test("the deciding version while the process keeps it (the latest 4 put in force); else none (the version in force)")
+    @Test("programs: the latest 4 put in force in this process; receipt names: the latest 64, also remembered from disk")
     func decidingVersion() {
         let (one, two) = (Self.program(1), Self.program(2))
         let decider = LoyaltyDecider(rules: one)
@@ -196,5 +198,26 @@ import LoyaltyLedger
         for version in 3...5 { decider.setRules(Self.program(version)) }
         #expect(decider.program(version: 2) === two, "4 versions kept: 2...5")
         #expect(decider.program(version: 1) == nil, "the oldest is forgotten")
+        #expect(decider.receiptNames(version: 1) == ReceiptNames(one), "names outlive the programs")
+        for version in 6...65 { decider.setRules(Self.program(version)) }
+        #expect(decider.receiptNames(version: 1) == nil && decider.receiptNames(version: 2) != nil, "64 kept: 2...65")
+        let restarted = LoyaltyDecider(rules: Self.program(66))
+        restarted.remember(ReceiptNames(Self.program(7, tiers: ["OLD"])))
+        #expect(restarted.receiptNames(version: 7)?.tier(0) == ShortIdentifier("OLD"))
+        #expect(restarted.receiptNames(version: 8) == nil)
+        restarted.remember(ReceiptNames(Self.program(66, tiers: ["OTHER"])))
+        #expect(restarted.receiptNames(version: 66)?.tiers == [], "the version in force is never replaced from disk")
+    }
+
+    @Test("receipt names round-trip through their bytes; a truncated or altered copy is refused")
+    func namesBytes() {
+        let names = ReceiptNames(ReceiptTextTests.rules)
+        #expect(names.tiers.count == 2 && names.offers.count == 2)
+        #expect(ReceiptNames(bytes: names.bytes) == names)
+        #expect(ReceiptNames(bytes: names.bytes.dropLast()) == nil)
+        #expect(ReceiptNames(bytes: names.bytes + [0]) == nil)
+        var unprintable = names.bytes
+        unprintable[10] = 0x07  // the first byte of the first tier's identifier
+        #expect(ReceiptNames(bytes: unprintable) == nil)
     }
 }
