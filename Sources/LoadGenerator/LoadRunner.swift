@@ -2,6 +2,7 @@ import CLinux
 import Glibc
 import ISO8583
 import Network
+import SystemCalls
 
 /// Runs one load test on the calling thread: one epoll set over all connections, requests issued on an open-loop
 /// schedule or as fast as answers return, every answer checked and timed. One thread on purpose: a load generator
@@ -179,8 +180,10 @@ public final class LoadRunner {
             var duration = timespec(tv_sec: 0, tv_nsec: Int(sliceNs))
             nanosleep(&duration, nil)
         }
-        let count = clinux_epoll_wait(epollDescriptor, &events, &tokens, Int32(events.count), timeoutMs)
-        if count < 0 && errno != EINTR { preconditionFailure("epoll_wait failed: errno \(errno)") }
+        let count = retryingInterrupts {
+            clinux_epoll_wait(epollDescriptor, &events, &tokens, Int32(events.count), timeoutMs)
+        }
+        if count < 0 { preconditionFailure("epoll_wait failed: errno \(errno)") }
         return max(Int(count), 0)
     }
 

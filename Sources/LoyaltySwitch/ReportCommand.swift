@@ -4,6 +4,7 @@ import Loyalty
 import LoyaltyLedger
 import Reports
 import SwitchCore
+import SystemCalls
 
 /// `loyalty-switch report NAME --data DIR`: a report as CSV, read-only, also while a switch serves DIR.
 enum ReportCommand {
@@ -83,14 +84,12 @@ enum ReportCommand {
 
     /// Writes every byte (retrying EINTR and short writes); the reason when it cannot.
     static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) -> String? {
-        var offset = 0
-        while offset < bytes.count {
-            let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return String(cString: strerror(errno)) }
-            offset += written
+        do throws(FileCallFailure) {
+            try FileCalls.writeAll(descriptor, bytes, path: "")
+            return nil
+        } catch {
+            return String(cString: strerror(error.errorNumber))
         }
-        return nil
     }
 
     static func usageError(_ message: String) -> Int32 {

@@ -61,8 +61,8 @@ extension Connection {
     /// the first byte, before OpenSSL reads anything. False when the connection was refused.
     func checkFirstByte(_ state: TLSConnectionState) -> Bool {
         var first: UInt8 = 0
-        let count = recv(descriptor, &first, 1, Int32(MSG_PEEK))
-        if count < 0 && (errno == EAGAIN || errno == EINTR) { return true }
+        let count = retryingInterrupts { recv(descriptor, &first, 1, Int32(MSG_PEEK)) }
+        if count < 0 && errno == EAGAIN { return true }
         state.checkedFirstByte = true
         if count <= 0 {
             refuseHandshake(.closedDuringHandshake, count == 0 ? "peer closed" : "read failed")

@@ -92,12 +92,14 @@ final class Listener: Pollable {
         for _ in 0..<1024 {
             var storage = sockaddr_in()
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let accepted = withUnsafeMutablePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { clinux_accept4(descriptor, $0, &length) }
+            let accepted = retryingInterrupts {
+                withUnsafeMutablePointer(to: &storage) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { clinux_accept4(descriptor, $0, &length) }
+                }
             }
             if accepted < 0 {
                 let error = errno
-                if error == EAGAIN || error == EINTR || error == ECONNABORTED { return }
+                if error == EAGAIN || error == ECONNABORTED { return }
                 backOff(after: error, loop: loop)
                 return
             }

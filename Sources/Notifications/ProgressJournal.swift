@@ -159,8 +159,8 @@ final class ProgressWriter: @unchecked Sendable {
     /// Commits what is pending and stops the thread (waits at most 5 s).
     func stop() {
         stopRequested.store(true, ordering: .releasing)
-        let deadline = Date().addingTimeInterval(5)
-        while !finished.load(ordering: .acquiring) && Date() < deadline { usleep(1000) }
+        let deadline = monotonicNanoseconds() + 5_000_000_000
+        while !finished.load(ordering: .acquiring) && monotonicNanoseconds() < deadline { usleep(1000) }
     }
 }
 

@@ -77,7 +77,7 @@ final class BackupSchedule: Sendable {
     /// a backup counted (health, metrics, the log) finds at most `keep` in the directory.
     func takeOne() {
         status.withLock { $0.running = true }
-        let startedNs = DispatchTime.now().uptimeNanoseconds
+        let startedNs = monotonicNanoseconds()
         let nowMs = wallClockMs()
         let name = Self.namePrefix + Self.compactTime(nowMs)
         try? FileManager.default.createDirectory(atPath: configuration.directory, withIntermediateDirectories: true)
@@ -95,7 +95,7 @@ final class BackupSchedule: Sendable {
             try BackupFiles.syncDirectory(configuration.directory)
             return manifest
         }
-        let elapsedMs = Int64((DispatchTime.now().uptimeNanoseconds - startedNs) / 1_000_000)
+        let elapsedMs = Int64((monotonicNanoseconds() - startedNs) / 1_000_000)
         if case .success = outcome { removeOldest() }
         record(outcome, name: name, nowMs: nowMs, elapsedMs: elapsedMs)
     }

@@ -2,6 +2,7 @@ import AdminAccess
 import Foundation
 import Glibc
 import HTTP
+import SystemCalls
 
 /// An upload on its way to `DATA/imports/ID.csv`: the admin loop hands each piece of the body over (`offer`), the
 /// upload's own thread writes it to the file and hashes it for the `Idempotency-Key` (`write`), so a loop never
@@ -175,17 +176,12 @@ final class MemberImportSpool: @unchecked Sendable {
 
     /// The whole of `bytes`, retrying short writes and EINTR; false with `errno` set on a failure.
     static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let count = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-            if count < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            precondition(count > 0, "write(2) of a non-empty buffer wrote nothing")
-            offset += count
+        do throws(FileCallFailure) {
+            try FileCalls.writeAll(descriptor, bytes, path: "")
+            return true
+        } catch {
+            return false
         }
-        return true
     }
 
     /// The file cannot be written: removed, the loop told (a paused connection resumes and drops the rest of the

@@ -7,6 +7,7 @@ import Ledger
 import Loyalty
 import LoyaltyLedger
 import Synchronization
+import SystemCalls
 
 /// Runs one member import from a CSV file: reads it in `chunkBytes` pieces, checks each row, and writes the rows
 /// in passes of `rowsPerPass` (MemberImportPass) to the ledger, like ISO 8583 traffic (many rows per shard batch,
@@ -103,9 +104,10 @@ final class MemberImporter: @unchecked Sendable {
         var readFailure: String?
         var readAll = false
         while stopReason == nil && !stopRequested.load(ordering: .relaxed) {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            let count = chunk.withUnsafeMutableBytes { bytes in
+                retryingInterrupts { read(descriptor, bytes.baseAddress, bytes.count) }
+            }
             if count < 0 {
-                if errno == EINTR { continue }
                 readFailure = "\(path): read failed at byte \(offset) (\(String(cString: strerror(errno))))"
                 break
             }

@@ -45,6 +45,19 @@ public enum FileCalls {
         }
     }
 
+    /// Writes every byte at the descriptor's position (a pipe, a socket, standard output, a file opened to append).
+    public static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, path: String)
+        throws(FileCallFailure)
+    {
+        var done = 0
+        while done < bytes.count {
+            let written = retryingInterrupts { write(descriptor, bytes.baseAddress! + done, bytes.count - done) }
+            guard written >= 0 else { throw FileCallFailure("write", path) }
+            precondition(written > 0, "write returned 0 for a non-empty buffer")
+            done += written
+        }
+    }
+
     /// Reads up to `bytes.count` bytes at `offset`; returns how many were read (fewer only at the end of the file).
     public static func readFully(
         _ descriptor: Int32, _ bytes: UnsafeMutableRawBufferPointer, offset: Int64, path: String

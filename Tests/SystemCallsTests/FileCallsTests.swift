@@ -1,5 +1,6 @@
 import Foundation
 import SystemCalls
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -33,6 +34,38 @@ struct FileCallsTests {
         #expect(count == bytes.count)
         #expect(Array(back[0..<count]) == bytes)
         #expect(fcntl(descriptor, F_GETFD) & FD_CLOEXEC != 0, "descriptors are close-on-exec")
+    }
+
+    @Test("writeAll at the descriptor's position: a pipe gets every byte past its buffer; a failed write is named")
+    func streamWrite() throws {
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        let (readEnd, writeEnd) = (ends[0], ends[1])
+        let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }  // past the 64 KiB pipe buffer
+        let received = Mutex<[UInt8]>([])
+        let reader = Thread {
+            var chunk = [UInt8](repeating: 0, count: 8192)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
+                if count <= 0 { break }
+                received.withLock { $0 += chunk[0..<count] }
+            }
+        }
+        reader.start()
+        try bytes.withUnsafeBytes { try FileCalls.writeAll(writeEnd, $0, path: "pipe") }
+        close(writeEnd)
+        let deadline = Date().addingTimeInterval(10)
+        while received.withLock({ $0.count }) < bytes.count && Date() < deadline { usleep(1000) }
+        #expect(received.withLock { $0 } == bytes)
+        #expect(throws: FileCallFailure.self) {
+            try [UInt8(1)].withUnsafeBytes { try FileCalls.writeAll(readEnd, $0, path: "the read end") }
+        }
+        do {
+            try [UInt8(1)].withUnsafeBytes { try FileCalls.writeAll(readEnd, $0, path: "the read end") }
+        } catch let failure as FileCallFailure {
+            #expect(failure.operation == "write" && failure.path == "the read end" && failure.errorNumber == EBADF)
+        }
+        close(readEnd)
     }
 
     @Test("a failed open names the call, the path and the error number in words")
