@@ -160,7 +160,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "AdminAccessTests",
-            dependencies: ["AdminAccess", "HTTP"],
+            dependencies: ["AdminAccess", "HTTP", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -2,6 +2,7 @@ import AdminAccess
 import Foundation
 import HTTP
 import Testing
+import TestSupport
 
 /// Users, tokens and the journal in process with real files: durability across a reopen, revocation, limits,
 /// coalesced refusals, the operation-id API the ledger will use, and what a damaged or torn journal does.
@@ -11,7 +12,7 @@ struct AccessControlTests {
     func usersAreDurable() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let clock = ManualClock()
+        let clock = VirtualClock(ms: 1_796_000_000_000)
         var access = try AccessControl.openForTest(directory, clock: clock)
         let ada = try access.createForTest("Ada", role: .admin)
         let bob = try access.createForTest("Bob", role: .merchant, merchants: ["MERCHANT000001"])
@@ -40,7 +41,7 @@ struct AccessControlTests {
         defer { directory.remove() }
         var settings = AccessSettings()
         settings.usersMax = 2
-        let access = try AccessControl.openForTest(directory, clock: ManualClock(), settings: settings)
+        let access = try AccessControl.openForTest(directory, clock: VirtualClock(ms: 1_796_000_000_000), settings: settings)
         defer { access.close() }
         _ = try access.createForTest("one")
         _ = try access.createForTest("two")
@@ -52,7 +53,7 @@ struct AccessControlTests {
     func rateLimit() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let clock = ManualClock()
+        let clock = VirtualClock(ms: 1_796_000_000_000)
         var settings = AccessSettings()
         settings.requestsPerSecondPerToken = 3
         let access = try AccessControl.openForTest(directory, clock: clock, settings: settings)
@@ -72,7 +73,7 @@ struct AccessControlTests {
     func refusedLoginsCoalesce() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let clock = ManualClock()
+        let clock = VirtualClock(ms: 1_796_000_000_000)
         let access = try AccessControl.openForTest(directory, clock: clock)
         defer { access.close() }
         for _ in 0..<500 { _ = access.authenticate(token: "lsk_wrong") }
@@ -95,7 +96,7 @@ struct AccessControlTests {
     func operationIds() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let clock = ManualClock()
+        let clock = VirtualClock(ms: 1_796_000_000_000)
         var access = try AccessControl.openForTest(directory, clock: clock)
         let draft = AuditDraft(
             action: "cards.block", target: "cards/c1", detail: AuditDetail.make { $0.member("reason", "lost") })
@@ -136,7 +137,7 @@ struct AccessControlTests {
         #expect(sorted.detail.members?.map(\.key) == ["amount", "asset", "card", "note"])
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let clock = ManualClock()
+        let clock = VirtualClock(ms: 1_796_000_000_000)
         var access = try AccessControl.openForTest(directory, clock: clock)
         let done = Completion()
         try access.appendAudit(
@@ -160,7 +161,7 @@ struct AccessControlTests {
     func tornTail() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let clock = ManualClock()
+        let clock = VirtualClock(ms: 1_796_000_000_000)
         var access = try AccessControl.openForTest(directory, clock: clock)
         let kept = try access.createForTest("kept")
         access.close()
@@ -184,7 +185,7 @@ struct AccessControlTests {
     func flippedByte() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let clock = ManualClock()
+        let clock = VirtualClock(ms: 1_796_000_000_000)
         let access = try AccessControl.openForTest(directory, clock: clock)
         for name in ["a", "b", "c"] { _ = try access.createForTest(name) }
         access.close()
@@ -210,8 +211,8 @@ struct AccessControlTests {
     func oneWriter() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let access = try AccessControl.openForTest(directory, clock: ManualClock())
+        let access = try AccessControl.openForTest(directory, clock: VirtualClock(ms: 1_796_000_000_000))
         defer { access.close() }
-        #expect(throws: AccessError.self) { _ = try AccessControl.openForTest(directory, clock: ManualClock()) }
+        #expect(throws: AccessError.self) { _ = try AccessControl.openForTest(directory, clock: VirtualClock(ms: 1_796_000_000_000)) }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import HTTP
 import Synchronization
 import Testing
+import TestSupport
 
 /// A fresh data directory under /tmp.
 struct TemporaryDirectory {
@@ -18,13 +19,6 @@ struct TemporaryDirectory {
     var privateFile: String { path + "/audit/private.jsonl" }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
-}
-
-/// Virtual wall-clock milliseconds: tests move it, nothing else does.
-final class ManualClock: Sendable {
-    let milliseconds = Atomic<Int64>(1_796_000_000_000)
-    var now: Int64 { milliseconds.load(ordering: .relaxed) }
-    func advance(milliseconds delta: Int64) { milliseconds.add(delta, ordering: .relaxed) }
 }
 
 /// Waits for the journal thread's completion of one change.
@@ -49,9 +43,9 @@ final class Completion: Sendable {
 extension AccessControl {
     /// Opens `directory` with a manual clock.
     static func openForTest(
-        _ directory: TemporaryDirectory, clock: ManualClock, settings: AccessSettings = AccessSettings()
+        _ directory: TemporaryDirectory, clock: VirtualClock, settings: AccessSettings = AccessSettings()
     ) throws -> AccessControl {
-        try AccessControl.open(dataDirectory: directory.path, settings: settings, clockMs: { clock.now }).0
+        try AccessControl.open(dataDirectory: directory.path, settings: settings, clockMs: { clock.nowMs }).0
     }
 
     /// Creates a user and waits until it is durable; returns it with its token.

@@ -2,6 +2,7 @@
 import Foundation
 import HTTP
 import Testing
+import TestSupport
 
 /// The audit journal's checkpoint: written at a clean close, used at the next open (users, operation ids and the
 /// chain carry over), and never hiding damage — before it (open and verify refuse), after it (the tail is still
@@ -16,7 +17,7 @@ struct AuditJournalCheckpointTests {
     var checkpointPath: (TemporaryDirectory) -> String { { $0.path + "/audit/journal.checkpoint" } }
 
     /// Users a, b, c, d (b deleted) and two entries with operation ids: nine entries, closed with a checkpoint.
-    func makeTrail(_ directory: TemporaryDirectory, clock: ManualClock) throws -> [String] {
+    func makeTrail(_ directory: TemporaryDirectory, clock: VirtualClock) throws -> [String] {
         let access = try AccessControl.openForTest(directory, clock: clock, settings: Self.settings)
         defer { access.close() }
         var ids: [String] = []
@@ -37,7 +38,7 @@ struct AuditJournalCheckpointTests {
     func reopenFromCheckpoint() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let clock = ManualClock()
+        let clock = VirtualClock(ms: 1_796_000_000_000)
         let users = try makeTrail(directory, clock: clock)
         let checkpoint = try #require(try AuditJournalCheckpoint.read(directory: directory.path + "/audit"))
         #expect(checkpoint.entryCount == 7 && checkpoint.operations == [40, 41] && checkpoint.userSeqs == [1, 3, 4])
@@ -54,7 +55,7 @@ struct AuditJournalCheckpointTests {
     func damageBeforeCheckpoint() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let clock = ManualClock()
+        let clock = VirtualClock(ms: 1_796_000_000_000)
         _ = try makeTrail(directory, clock: clock)
         var bytes = try #require(FileManager.default.contents(atPath: directory.journal))
         let secondLine = bytes.firstIndex(of: UInt8(ascii: "\n"))! + 1
@@ -74,7 +75,7 @@ struct AuditJournalCheckpointTests {
     func damageAfterCheckpoint() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let clock = ManualClock()
+        let clock = VirtualClock(ms: 1_796_000_000_000)
         _ = try makeTrail(directory, clock: clock)
         var settings = Self.settings
         settings.checkpointEntriesBetween = 100
@@ -99,7 +100,7 @@ struct AuditJournalCheckpointTests {
     func removedEntries() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let clock = ManualClock()
+        let clock = VirtualClock(ms: 1_796_000_000_000)
         _ = try makeTrail(directory, clock: clock)
         let bytes = try #require(FileManager.default.contents(atPath: directory.journal))
         let lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
@@ -119,7 +120,7 @@ struct AuditJournalCheckpointTests {
     func damagedCheckpointFile() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let clock = ManualClock()
+        let clock = VirtualClock(ms: 1_796_000_000_000)
         let users = try makeTrail(directory, clock: clock)
         var bytes = try #require(FileManager.default.contents(atPath: checkpointPath(directory)))
         bytes[20] ^= 0xFF

@@ -2,6 +2,7 @@ import AdminAccess
 import Foundation
 import HTTP
 import Testing
+import TestSupport
 
 /// Idempotency-Key answers: replayed for the same body, 409 for another, durable across a reopen, forgotten
 /// after the retention, and at `idempotencyKeysMax` a new key waits (503) rather than an old one being dropped.
@@ -22,7 +23,7 @@ struct IdempotencyTests {
     func replayAndConflict() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let clock = ManualClock()
+        let clock = VirtualClock(ms: 1_796_000_000_000)
         var access = try AccessControl.openForTest(directory, clock: clock)
         let digest = AccessCrypto.sha256(Array("POST /v1/x\n{}".utf8))
         try Self.remember(access, user: "u1", key: "k", digest: digest)
@@ -49,7 +50,7 @@ struct IdempotencyTests {
     func keysKeptHashed() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let clock = ManualClock()
+        let clock = VirtualClock(ms: 1_796_000_000_000)
         var access = try AccessControl.openForTest(directory, clock: clock)
         let digest = AccessCrypto.sha256(Array("POST /v1/x\n{}".utf8))
         let pan = "6037991234567890"
@@ -76,7 +77,7 @@ struct IdempotencyTests {
     func retentionAndMaximum() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let clock = ManualClock()
+        let clock = VirtualClock(ms: 1_796_000_000_000)
         var settings = AccessSettings()
         settings.idempotencyKeysMax = 2
         let access = try AccessControl.openForTest(directory, clock: clock, settings: settings)
@@ -109,7 +110,7 @@ struct IdempotencyTests {
     func inProgress() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let access = try AccessControl.openForTest(directory, clock: ManualClock())
+        let access = try AccessControl.openForTest(directory, clock: VirtualClock(ms: 1_796_000_000_000))
         defer { access.close() }
         let digest = [UInt8](repeating: 3, count: 32)
         guard case .proceed(let claim) = access.beginIdempotent(user: "u", key: "k", digest: digest) else {

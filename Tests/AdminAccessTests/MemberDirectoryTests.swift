@@ -2,6 +2,7 @@ import AdminAccess
 import Foundation
 import HTTP
 import Testing
+import TestSupport
 
 /// The member directory in the access layer: texts durable with their audit entry, found again after a reopen,
 /// bounded by `directoryMembersMax`, and a private-file record whose entry never became durable dropped.
@@ -22,7 +23,7 @@ struct MemberDirectoryTests {
     func durableAndReopened() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let clock = ManualClock()
+        let clock = VirtualClock(ms: 1_796_000_000_000)
         var access = try AccessControl.openForTest(directory, clock: clock)
         let key = MemberKey(high: 0xABCD, low: 42)
         let texts = MemberTexts(name: "علی رضایی", phone: "+989121234567", birthday: "1990-04-12")
@@ -42,7 +43,7 @@ struct MemberDirectoryTests {
         defer { directory.remove() }
         var settings = AccessSettings()
         settings.directoryMembersMax = 2
-        let access = try AccessControl.openForTest(directory, clock: ManualClock(), settings: settings)
+        let access = try AccessControl.openForTest(directory, clock: VirtualClock(ms: 1_796_000_000_000), settings: settings)
         defer { access.close() }
         try Self.enrol(access, MemberKey(high: 1, low: 1), MemberTexts(name: "A"), operation: 1)
         try access.reserveMember()
@@ -57,7 +58,7 @@ struct MemberDirectoryTests {
     func recordWithoutItsEntryIsDropped() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let clock = ManualClock()
+        let clock = VirtualClock(ms: 1_796_000_000_000)
         var access = try AccessControl.openForTest(directory, clock: clock)
         try Self.enrol(access, MemberKey(high: 9, low: 9), MemberTexts(name: "Kept"), operation: 1)
         access.close()

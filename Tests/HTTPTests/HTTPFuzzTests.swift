@@ -134,7 +134,7 @@ struct HTTPFuzzTests {
             Array((0..<(1 + random.below(3))).map { _ in Self.request(using: &random) }.joined().utf8)
         }
         var failures: [String] = []
-        let clock = TestClock()
+        let clock = VirtualClock()
         let server = HTTPHarness.server(limits: Self.limits, clock: clock)
         for input in 0..<Self.mutatedInputs where failures.count < 5 {
             let seed = random.next()

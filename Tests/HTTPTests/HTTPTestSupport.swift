@@ -37,17 +37,10 @@ final class MemoryTransport: HTTPTransport {
     }
 }
 
-/// Virtual monotonic time for deadline tests: moved by hand, never by the machine.
-final class TestClock: Sendable {
-    let nanoseconds = Atomic<UInt64>(1_000_000_000)
-    var now: UInt64 { nanoseconds.load(ordering: .relaxed) }
-    func advance(milliseconds: Int) { nanoseconds.add(UInt64(milliseconds) * 1_000_000, ordering: .relaxed) }
-}
-
 /// One server with one connection over a memory transport. Bytes are delivered as a socket would: in the
 /// pieces given, only while reading is not paused, none after the close.
 final class HTTPHarness {
-    let clock: TestClock
+    let clock: VirtualClock
     let server: HTTPServer
     let transport = MemoryTransport()
     let connection: HTTPConnection
@@ -55,24 +48,24 @@ final class HTTPHarness {
     private var inputEndPending = false
 
     init(router: HTTPRouter = TestRoutes.router(), limits: HTTPLimits = HTTPLimits()) {
-        let clock = TestClock()
+        let clock = VirtualClock()
         self.clock = clock
-        server = HTTPServer(router: router, limits: limits, loopCount: 1, clock: { clock.now })
+        server = HTTPServer(router: router, limits: limits, loopCount: 1, clock: { clock.monotonicNs })
         connection = server.makeConnection(transport: transport, loopIndex: 0)
         transport.connection = connection
     }
 
     /// Another connection on a server made for `HTTPHarness.server(limits:clock:)` (the fuzz tests make one
     /// server for 100,000 connections).
-    init(server: HTTPServer, clock: TestClock) {
+    init(server: HTTPServer, clock: VirtualClock) {
         self.server = server
         self.clock = clock
         connection = server.makeConnection(transport: transport, loopIndex: 0)
         transport.connection = connection
     }
 
-    static func server(limits: HTTPLimits, clock: TestClock) -> HTTPServer {
-        HTTPServer(router: TestRoutes.router(), limits: limits, loopCount: 1, clock: { clock.now })
+    static func server(limits: HTTPLimits, clock: VirtualClock) -> HTTPServer {
+        HTTPServer(router: TestRoutes.router(), limits: limits, loopCount: 1, clock: { clock.monotonicNs })
     }
 
     /// Queues `bytes` in pieces of the given sizes (one piece by default) and delivers what may be delivered.
@@ -97,7 +90,7 @@ final class HTTPHarness {
     func pump() {
         while !transport.paused && !transport.isClosed && !pending.isEmpty {
             let piece = pending.removeFirst()
-            piece.withUnsafeBytes { connection.receive($0, nowNs: clock.now) }
+            piece.withUnsafeBytes { connection.receive($0, nowNs: clock.monotonicNs) }
             transport.flush()
         }
         if inputEndPending && pending.isEmpty && !transport.isClosed {

@@ -4,6 +4,7 @@ import LoyaltyLedger
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Birthday greetings (`member.birthday`, kind 29): each member whose birthday is today in the club's calendar and
 /// offset is greeted once per year, by a durable record whose key is derived from the member and the year, so a
@@ -155,7 +156,7 @@ import Testing
 /// from a snapshot greet nobody again.
 @Suite struct BirthdayGreetingLedgerTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
 
     func configuration() -> LedgerConfiguration {
         var configuration = testConfiguration(clock: clock)
@@ -179,7 +180,7 @@ import Testing
 
     @Test("the running shard greets each member once; after a restart from the log and one from a snapshot nobody is greeted again, and a member enrolled later on its birthday is")
     func greetingsAcrossRestartAndSnapshot() throws {
-        clock.nowMs.store(BirthdayGreetingTests.february28Of2027Ms, ordering: .relaxed)
+        clock.set(ms: BirthdayGreetingTests.february28Of2027Ms)
         var requests = RequestFactory()
         var ledger = try Ledger.open(directory: directory.path, configuration: configuration())
         for (number, day) in [(1, 28), (2, 28), (3, 27)] {

@@ -2,13 +2,14 @@ import Foundation
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Events name the member, not the card used: a purchase on a linked card, a replacing card or a card forwarding
 /// from another shard is told with the member's key (its first card, the admin API's member id), which the record
 /// carries when the card is not that first card (`WALRecord.Body.member`).
 @Suite struct EventMemberTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
 
     @Test("purchases on the member's own card, a linked card, a replacing card (reissue) and a card of another shard forwarding to it all give points.earned naming the member's first card, with the card used masked; after a restart and a snapshot too")
     func eventsNameTheMember() throws {

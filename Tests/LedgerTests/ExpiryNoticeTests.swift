@@ -4,6 +4,7 @@ import LoyaltyLedger
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Expiry notices (`points.expiring`, kind 28) and the members a sweep expired (`points.expired`, kind 14): each
 /// (member, expiry day) is told once, by a durable record, and a restart, a replay or a snapshot neither tells it
@@ -133,7 +134,7 @@ import Testing
              "notifications": {"expiryNoticeDays": 7}}
             """.utf8))
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
 
     func configuration() -> LedgerConfiguration {
         var configuration = testConfiguration(clock: clock)
@@ -142,7 +143,7 @@ import Testing
         return configuration
     }
 
-    var today: Int64 { LotTerms.day(ofMs: clock.nowMs.load(ordering: .relaxed)) }
+    var today: Int64 { LotTerms.day(ofMs: clock.nowMs) }
 
     /// Earns `points` on a lot expiring `inDays` days from today.
     func earnLot(_ ledger: Ledger, _ requests: inout RequestFactory, _ number: Int, _ points: Int64, inDays: Int64) {

@@ -4,13 +4,14 @@ import LoyaltyLedger
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// The movements history: every record that changes a member's value becomes movements in the history store,
 /// chained per member and paged oldest first; a restart after a crash resumes from the mark with the same seqs;
 /// retention drops whole old files; past the hold's bound the indexer records a gap instead of blocking the shard.
 @Suite struct HistoryStoreTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     func configuration() -> LedgerConfiguration {
@@ -32,7 +33,7 @@ import Testing
         let clock = self.clock
         return HistoryIndexer(
             root: directory.path, ledger: ledger, store: store, holdRecordsMax: holdRecordsMax,
-            nowMs: { clock.nowMs.load(ordering: .relaxed) }, log: { _ in })
+            nowMs: { clock.nowMs }, log: { _ in })
     }
 
     static func indexAll(_ indexer: HistoryIndexer) {

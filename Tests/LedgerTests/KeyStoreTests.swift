@@ -3,12 +3,13 @@ import LoyaltyLedger
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Request keys are remembered by time, not count: past the in-memory window they live in the shard's key store
 /// (runs on disk), across restarts, until `idempotencyRetentionMs`.
 @Suite struct KeyStoreTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     /// A 16-key window and 16-version buffers: every few requests a run is written.

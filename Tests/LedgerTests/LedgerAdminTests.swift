@@ -2,11 +2,12 @@ import Foundation
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Admin API commands on the ledger: the stamp in the record, adjustments, inspections, commands by card hash.
 @Suite struct LedgerAdminTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     func stamped(_ request: LedgerRequest, operation: UInt64, reason: UInt8 = 1) -> LedgerRequest {

@@ -2,12 +2,13 @@ import Foundation
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// The ledger's time only moves forward: records are stamped max(newest time so far, clock), and an open with a
 /// clock behind the newest record beyond the tolerance is refused.
 @Suite struct LedgerClockTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     /// The time of every record in shard 0's log, in log order, read back from the files.
@@ -21,7 +22,7 @@ import Testing
     @Test("a clock that steps back while the ledger runs does not move the ledger's time back")
     mutating func clockSteppingBackWhileRunning() throws {
         defer { directory.remove() }
-        let start = clock.nowMs.load(ordering: .relaxed)
+        let start = clock.nowMs
         let ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
         #expect(ledger.perform(requests.make(card(1), earn(1))).status == .approved)
         clock.advance(byMs: -60_000)
@@ -35,12 +36,12 @@ import Testing
     @Test("an open with the clock behind the newest record by more than the tolerance is refused, naming both")
     mutating func clockBehindAtOpenIsRefused() throws {
         defer { directory.remove() }
-        let newest = clock.nowMs.load(ordering: .relaxed)
+        let newest = clock.nowMs
         let ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
         #expect(ledger.perform(requests.make(card(1), earn(1))).status == .approved)
         ledger.close()
         clock.advance(byMs: -(LedgerConfiguration.clockBehindToleranceDefaultMs + 1))
-        let behind = clock.nowMs.load(ordering: .relaxed)
+        let behind = clock.nowMs
         #expect(throws: LedgerError.clockBehind(newestRecordMs: newest, clockMs: behind)) {
             try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
         }
@@ -50,7 +51,7 @@ import Testing
     @Test("a clock behind within the tolerance opens, and new records keep the newest record's time")
     mutating func clockBehindWithinToleranceKeepsTheNewestTime() throws {
         defer { directory.remove() }
-        let newest = clock.nowMs.load(ordering: .relaxed)
+        let newest = clock.nowMs
         var ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
         #expect(ledger.perform(requests.make(card(1), earn(1))).status == .approved)
         ledger.close()
@@ -65,7 +66,7 @@ import Testing
     @Test("with the check off (the operator's override), a clock far behind opens and records keep the newest time")
     mutating func clockBehindAllowedByTheOperator() throws {
         defer { directory.remove() }
-        let newest = clock.nowMs.load(ordering: .relaxed)
+        let newest = clock.nowMs
         var ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
         #expect(ledger.perform(requests.make(card(1), earn(1))).status == .approved)
         ledger.close()

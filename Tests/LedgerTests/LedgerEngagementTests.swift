@@ -4,12 +4,13 @@ import LoyaltyLedger
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Engagement events on the ledger: the rules decide the points within the member's limit per period, the ledger
 /// books them and keeps the count; the record carries the decision, so replay and snapshots keep the counts.
 @Suite struct LedgerEngagementTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     /// A survey pays 50 twice a day; an app install 200 once ever.

@@ -2,12 +2,13 @@ import Foundation
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// A reversal of an original that left the in-memory window must not be taken for a reversal of an unknown one
 /// (a tombstone answered 00 while the points stay): the key store still knows it.
 @Suite struct LedgerForgottenOriginalTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     func openLedger(keys: Int) throws -> Ledger {

@@ -2,12 +2,13 @@ import Foundation
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Cards linked to a member of another shard: the forwarding record on the card's shard, the member's shard
 /// deciding, the two records written as a transfer's halves (ShardState+Forwarding.swift).
 @Suite struct LedgerForwardingTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     /// A member on shard 0 and a card whose hash places it on shard 1.

@@ -4,12 +4,13 @@ import LoyaltyLedger
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Gift cards on the ledger: stored value of its own, issued and loaded, paid and asked for in its own currency,
 /// restored by a reversal exactly once, kept across a restart (log and snapshot).
 @Suite struct LedgerGiftCardTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
     static let shop = ShortIdentifier("SHOP1")!
     static let euro: UInt16 = 978

@@ -3,15 +3,16 @@ import LoyaltyLedger
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Lottery entries on the ledger (kind 21): a points debit spent from the lots like a redemption, refused when
 /// short or at/after the lottery's close by the shard's own time, exactly once by key, replayed alike.
 @Suite struct LedgerLotteryTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
-    var closesAtMs: Int64 { clock.nowMs.load(ordering: .relaxed) + 3_600_000 }
+    var closesAtMs: Int64 { clock.nowMs + 3_600_000 }
 
     func purchase(_ entries: Int64, perEntry: Int64 = 10, closesAtMs: Int64, lottery: UInt64 = 7) -> LedgerOperation {
         .lotteryEntry(
@@ -52,7 +53,7 @@ import Testing
         let ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
         defer { ledger.close() }
         _ = ledger.perform(requests.make(card(1), earn(100)))
-        let closes = clock.nowMs.load(ordering: .relaxed) + 1_000
+        let closes = clock.nowMs + 1_000
         #expect(ledger.perform(requests.make(card(1), purchase(1, closesAtMs: closes))).status == .approved)
         clock.advance(byMs: 1_000)
         let atClose = ledger.perform(requests.make(card(1), purchase(1, closesAtMs: closes)))
@@ -80,7 +81,7 @@ import Testing
         defer { directory.remove() }
         var ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
         _ = ledger.perform(requests.make(card(1), earn(100)))
-        let closes = clock.nowMs.load(ordering: .relaxed) + 1_000
+        let closes = clock.nowMs + 1_000
         let bought = stamped(requests.make(card(1), purchase(4, closesAtMs: closes, lottery: 0x1234)), operation: 21)
         #expect(ledger.perform(bought).balance.points == 60)
         clock.advance(byMs: 2_000)
@@ -114,7 +115,7 @@ import Testing
         _ = ledger.perform(requests.make(card(1), earn(100)))
         clock.advance(byMs: 10 * 86_400_000)
         _ = ledger.perform(requests.make(card(1), earn(100)))
-        let closes = clock.nowMs.load(ordering: .relaxed) + 60 * 86_400_000
+        let closes = clock.nowMs + 60 * 86_400_000
         #expect(ledger.perform(requests.make(card(1), purchase(15, closesAtMs: closes))).balance.points == 50)
         clock.advance(byMs: 25 * 86_400_000)
         #expect(

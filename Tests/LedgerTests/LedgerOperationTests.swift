@@ -2,11 +2,12 @@ import Foundation
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Every operation and its edges, through the public API with real (fdatasync'd) commits.
 @Suite struct LedgerOperationTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     func openLedger(shards: Int = 1, configure: (inout LedgerConfiguration) -> Void = { _ in }) throws -> Ledger {

@@ -4,11 +4,12 @@ import LoyaltyLedger
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Paying a purchase with store credit and points under the program's redemption rules.
 @Suite struct LedgerPaymentTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
     static let shop = ShortIdentifier("SHOP1")!
 
@@ -138,7 +139,7 @@ import Testing
 /// Coalitions: value earned at one merchant is spent where the groups allow, and a partner's value is settled.
 @Suite struct LedgerCoalitionTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     /// BAKERY and FLORIST share the coalition MALL; BAKERY2 is a branch of BAKERY; GARAGE is grouped apart;

@@ -4,11 +4,12 @@ import LoyaltyLedger
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Purchases decided by the loyalty rules on the shard: the decision is logged, so replay never asks the rules.
 @Suite struct LedgerPurchaseTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     static func rules(version: Int64, pointsPer1000: Int64, creditBasisPoints: Int64 = 0) -> Loyalty.Program {
@@ -117,7 +118,7 @@ import Testing
 /// own history, and a reversal that undoes exactly what its purchase did.
 @Suite struct LedgerLoyaltyScenarioTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
     static let dayMs: Int64 = 86_400_000
 
@@ -140,7 +141,7 @@ import Testing
         arguments: [false, true])
     mutating func reversalUndoesOfferAndTier(byRefund: Bool) throws {
         // Mid-window, so the 40 days below stay inside one 365-day tier window.
-        clock.nowMs.store(56 * 365 * Self.dayMs + 100 * Self.dayMs, ordering: .relaxed)
+        clock.set(ms: 56 * 365 * Self.dayMs + 100 * Self.dayMs)
         let ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
         ledger.setRules(Self.rules)
         defer { directory.remove() }
@@ -178,7 +179,7 @@ import Testing
               "eligibility": {"purchasesAtLeast": 2, "averageTicketMinMinor": 300000, "averageIntervalDaysMin": 30},
               "trigger": {"returnWithinDays": 20}, "reward": {"creditBasisPoints": 2000}, "usesPerMemberMax": 3}]
             """)
-        clock.nowMs.store(20_000 * Self.dayMs, ordering: .relaxed)
+        clock.set(ms: 20_000 * Self.dayMs)
         let ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
         ledger.setRules(rules)
         defer {
@@ -208,7 +209,7 @@ import Testing
     @Test("a SILVER member who does not requalify is BRONZE from the purchase after the next window ends")
     mutating func downgradeAtWindowEnd() throws {
         let windowMs = 365 * Self.dayMs
-        clock.nowMs.store(56 * windowMs + 10 * Self.dayMs, ordering: .relaxed)
+        clock.set(ms: 56 * windowMs + 10 * Self.dayMs)
         let ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
         ledger.setRules(Self.rules)
         defer {
@@ -217,11 +218,11 @@ import Testing
         }
         #expect(ledger.perform(requests.make(card(2), purchase(500_000))).receipt.tier == 1)
         // Next window: SILVER carries over (it was earned in the window before) and doubles points.
-        clock.nowMs.store(57 * windowMs + 10 * Self.dayMs, ordering: .relaxed)
+        clock.set(ms: 57 * windowMs + 10 * Self.dayMs)
         let carried = ledger.perform(requests.make(card(2), purchase(100_000)))
         #expect(carried.receipt.tier == 1 && carried.credited.points == 20)
         // The window after: 100,000 did not requalify, so the member is BRONZE again — an inquiry shows it at once.
-        clock.nowMs.store(58 * windowMs + 10 * Self.dayMs, ordering: .relaxed)
+        clock.set(ms: 58 * windowMs + 10 * Self.dayMs)
         let inquiry = requests.make(card(2), .balance)
         #expect(ledger.perform(inquiry).receipt.tier == 0)
         let downgraded = ledger.perform(requests.make(card(2), purchase(100_000)))
@@ -233,7 +234,7 @@ import Testing
 /// Enrolment with a birthday and a referrer, and the event bonuses they unlock (the referrer's across shards).
 @Suite struct LedgerReferralTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
     static let dayMs: Int64 = 86_400_000
 
@@ -381,7 +382,7 @@ import Testing
     @Test("the birthday bonus: a purchase within 3 days of the birthday gets 300, once a year")
     mutating func birthdayBonus() throws {
         // 2026-03-13T12:00:00Z, two days before a 15 March birthday.
-        clock.nowMs.store(1_773_403_200_000, ordering: .relaxed)
+        clock.set(ms: 1_773_403_200_000)
         let ledger = try open(shards: 1)
         defer {
             ledger.close()
@@ -407,7 +408,7 @@ import Testing
 /// The rules' `expiry` section decides how long a purchase's points and credit live; the log keeps the days.
 @Suite struct LedgerRulesExpiryTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
     static let dayMs: Int64 = 86_400_000
 
@@ -423,7 +424,7 @@ import Testing
 
     @Test("points live 30 days and credit 90 by the rules; the oldest lot expires first; replay keeps the old lives")
     mutating func rulesDecideLives() throws {
-        clock.nowMs.store(20_000 * Self.dayMs + 10 * 3_600_000, ordering: .relaxed)
+        clock.set(ms: 20_000 * Self.dayMs + 10 * 3_600_000)
         var ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
         ledger.setRules(Self.rules(version: 1, pointsLifeDays: 30))
         defer {

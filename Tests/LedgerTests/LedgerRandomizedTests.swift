@@ -8,7 +8,7 @@ import Testing
 /// snapshot. Seeded, so a failure reproduces.
 @Suite struct LedgerRandomizedTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
 
     struct Workload {
         var generator: SplitMix64

@@ -3,11 +3,12 @@ import LoyaltyLedger
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Restart, replay, snapshots and segment handling.
 @Suite struct LedgerRecoveryTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     /// Applies a mix of operations and returns (the earn to refund later, the live hold, the last reply).

@@ -4,6 +4,7 @@ import LoyaltyLedger
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Live state (snapshot at close) against replay-only state (a copy of the log taken before close).
 @Suite struct ReviewReplayFuzzTests {
@@ -45,7 +46,7 @@ import Testing
     func replayEqualsLive(seed: Int) throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let clock = TestClock()
+        let clock = VirtualClock()
         var configuration = testConfiguration(shards: 2, clock: clock)
         configuration.lotSweepIntervalMs = 0
         configuration.lotsPerMemberMax = 4

@@ -2,11 +2,12 @@ import Foundation
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Reversals, refunds and idempotency: the operations that make duplicates and undo harmless.
 @Suite struct LedgerReversalTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     func openLedger(configure: (inout LedgerConfiguration) -> Void = { _ in }) throws -> Ledger {

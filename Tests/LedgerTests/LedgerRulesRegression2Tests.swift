@@ -4,11 +4,12 @@ import LoyaltyLedger
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Regression tests from the second review (R2-1…R2-3 in the 2026-11-25 closing note): each failed before its fix.
 @Suite struct LedgerRulesRegression2Tests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     // R2-1: giveBackSpentLots calls addToLots without canFormLots; at lotsPerMemberMax a part whose origin has no

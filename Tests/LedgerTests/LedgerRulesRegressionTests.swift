@@ -4,12 +4,13 @@ import LoyaltyLedger
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Regression tests from the review of the rules wiring (findings F1–F13 in the 2026-11-25 closing note): each
 /// failed before its fix.
 @Suite struct ReviewFindingsTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     static let referralRules = LedgerPurchaseTests.program(
@@ -99,7 +100,7 @@ import Testing
 /// Coalition origins.
 @Suite struct ReviewCoalitionFindingsTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     func totals(_ configuration: LedgerConfiguration) throws -> LedgerTotals {
@@ -172,7 +173,7 @@ import Testing
 
 @Suite struct ReviewReferralFindingsTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     // F6: a remote referrer unknown at the purchase (bonus refused) is charged the claw-back once it is enrolled.
@@ -204,7 +205,7 @@ import Testing
 
 @Suite struct ReviewHoldFindingsTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     mutating func atMerchant(_ operation: LedgerOperation, _ merchant: String) -> LedgerRequest {
@@ -243,7 +244,7 @@ import Testing
 
 @Suite struct ReviewExpiryFindingsTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
     static let dayMs: Int64 = 86_400_000
 
@@ -256,7 +257,7 @@ import Testing
                 {"version": 1, "currency": 364, "earning": {"default": {"points": 1, "perAmountMinor": 1000}},
                  "expiry": {"pointsLifeDays": 30}}
                 """.utf8))
-        clock.nowMs.store(20_000 * Self.dayMs, ordering: .relaxed)
+        clock.set(ms: 20_000 * Self.dayMs)
         let ledger = try Ledger.open(directory: directory.data, configuration: testConfiguration(clock: clock))
         ledger.setRules(rules)
         defer {

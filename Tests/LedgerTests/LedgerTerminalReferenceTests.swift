@@ -3,12 +3,13 @@ import Foundation
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Reversals that name their original by terminal reference (terminal + STAN) instead of its key, as a
 /// reversal without field 90 does.
 @Suite struct LedgerTerminalReferenceTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     func openLedger(configure: (inout LedgerConfiguration) -> Void = { _ in }) throws -> Ledger {

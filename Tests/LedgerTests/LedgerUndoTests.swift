@@ -2,11 +2,12 @@ import Foundation
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// `undo`: the caller's own reversal of an operation it answered "not done" (the switch's 91 after a missed budget).
 @Suite struct LedgerUndoTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     @Test("undo takes the effect back and a repeat of the original replays as undone (91), also after a restart")

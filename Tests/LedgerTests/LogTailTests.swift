@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// The notification outbox is the log: `LogTail` reads a shard's durable records read-only and turns each into
 /// the events its decision says, with the same events (and so the same ids) after a restart, a replay and a
@@ -20,7 +21,7 @@ import Testing
              "redemption": {"pointValueMinor": 10, "maximumSharePercent": 50, "partialApproval": true}}
             """.utf8))
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     func configuration() -> LedgerConfiguration {

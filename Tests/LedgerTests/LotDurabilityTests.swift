@@ -4,6 +4,7 @@ import LoyaltyLedger
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// Lots through the real ledger: shard threads, the log, snapshots, recovery, `ledger verify` and `breakage`.
 @Suite struct LotDurabilityTests {
@@ -12,7 +13,7 @@ import Testing
 
     static let millisecondsPerDay = LotTerms.millisecondsPerDay
 
-    func lotConfiguration(clock: TestClock, sweepIntervalMs: Int = 1) -> LedgerConfiguration {
+    func lotConfiguration(clock: VirtualClock, sweepIntervalMs: Int = 1) -> LedgerConfiguration {
         var configuration = testConfiguration(clock: clock)
         configuration.pointsLifeDays = 2
         configuration.creditLifeDays = 3
@@ -23,7 +24,7 @@ import Testing
 
     /// Six days of earns and redeems on 30 cards, then ten idle days in which only the sweep can expire
     /// anything. Stops like a crash (no snapshot). Returns what was earned and what was redeemed.
-    mutating func writeSixDays(clock: TestClock) throws -> (earned: AssetAmounts, redeemed: AssetAmounts) {
+    mutating func writeSixDays(clock: VirtualClock) throws -> (earned: AssetAmounts, redeemed: AssetAmounts) {
         let ledger = try Ledger.open(directory: directory.data, configuration: lotConfiguration(clock: clock))
         var earned = AssetAmounts.zero
         var redeemed = AssetAmounts.zero
@@ -50,7 +51,7 @@ import Testing
     @Test("an idle shard's sweep expires everything due; replay from the log equals the state from a snapshot")
     mutating func sweepAndReplayEquality() throws {
         defer { directory.remove() }
-        let clock = TestClock()
+        let clock = VirtualClock()
         let (earned, redeemed) = try writeSixDays(clock: clock)
         let fromLog = try Ledger.inspect(directory: directory.data, configuration: lotConfiguration(clock: clock))
         #expect(fromLog.lotTotals.outstanding == .zero, "the sweep alone expired the last days' lots")
@@ -75,7 +76,7 @@ import Testing
     @Test("a damaged sweep record before the last batch refuses to open, naming the file and offset")
     mutating func damagedSweepRecordRefuses() throws {
         defer { directory.remove() }
-        let clock = TestClock()
+        let clock = VirtualClock()
         _ = try writeSixDays(clock: clock)
         let shardDirectory = directory.data + "/shard-000"
         let segments = try FileManager.default.contentsOfDirectory(atPath: shardDirectory).filter {
@@ -106,7 +107,7 @@ extension LotDurabilityTests {
     @Test("verify finds a lot whose amount no longer adds up to its member's balance (snapshot bytes changed)")
     mutating func verifyDetectsDamagedLotSum() throws {
         defer { directory.remove() }
-        let clock = TestClock()
+        let clock = VirtualClock()
         let ledger = try Ledger.open(
             directory: directory.data, configuration: lotConfiguration(clock: clock, sweepIntervalMs: 0))
         for index in 0..<5 { _ = ledger.perform(requests.make(card(index), earn(10, credit: 1))) }
@@ -135,7 +136,7 @@ extension LotDurabilityTests {
     @Test("a card replaced across shards takes its value along: the source's lots go, the destination forms lots")
     mutating func replacementMovesLots() throws {
         defer { directory.remove() }
-        let clock = TestClock()
+        let clock = VirtualClock()
         var configuration = lotConfiguration(clock: clock, sweepIntervalMs: 0)
         configuration.shardCount = 2
         let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
@@ -153,7 +154,7 @@ extension LotDurabilityTests {
     @Test("lot limits are recorded in ledger.meta: lowering lotsPerMemberMax below a member's lots is refused")
     mutating func lotLimitsRecorded() throws {
         defer { directory.remove() }
-        let clock = TestClock()
+        let clock = VirtualClock()
         var configuration = lotConfiguration(clock: clock, sweepIntervalMs: 0)
         let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
         for _ in 0..<3 {

@@ -4,10 +4,11 @@ import LoyaltyLedger
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 @Suite struct ReviewLotCrashTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     // F7: the purchaser's and the same-shard referrer's new lots are each checked against the same free record.

@@ -4,12 +4,13 @@ import LoyaltyLedger
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// The sale in the log (WALRecord+Sale.swift): a purchase's, payment's, refund's or reversal's terminal, merchant
 /// and basket travel with the command out of line and end its record; records without it read as before.
 @Suite struct SaleRecordTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     static func code(_ text: String) -> SaleCode { SaleCode(ascii: Array(text.utf8))! }

@@ -4,12 +4,13 @@ import LoyaltyLedger
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// The sales store: the indexer turns approved records with a sale into fixed-size sale entries and basket lines;
 /// a restart cuts back to the durable mark and indexes the rest again, nothing twice; old pairs go by retention.
 @Suite struct SalesStoreTests {
     let directory = TemporaryDirectory()
-    let clock = TestClock()
+    let clock = VirtualClock()
     var requests = RequestFactory()
 
     func open() throws -> Ledger {
@@ -169,7 +170,7 @@ import Testing
             clock.advance(byMs: 86_400_000)
         }
         ledger.close()
-        let now = clock.nowMs.load(ordering: .relaxed)
+        let now = clock.nowMs
         try store.dropExpired(nowMs: now)
         #expect(try Self.all(store).map(\.0.terminal.text) == ["T3", "T4"], "sales of 3 or more days ago are gone")
         #expect(store.counters.filesDropped == 3)

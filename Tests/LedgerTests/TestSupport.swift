@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 
 @testable import Ledger
+import TestSupport
 
 /// A fresh directory under /tmp for one test, removed by `remove()`.
 struct TemporaryDirectory {
@@ -27,15 +28,6 @@ struct TemporaryDirectory {
     }
 }
 
-/// A clock the test moves by hand (holds expire, keys age).
-final class TestClock: Sendable {
-    let nowMs = Atomic<Int64>(1_700_000_000_000)
-
-    func advance(byMs: Int64) { nowMs.add(byMs, ordering: .relaxed) }
-
-    var closure: @Sendable () -> Int64 { { [self] in nowMs.load(ordering: .relaxed) } }
-}
-
 /// Collects log lines for assertions.
 final class LogCollector: Sendable {
     let lines = Mutex<[String]>([])
@@ -45,7 +37,7 @@ final class LogCollector: Sendable {
 }
 
 /// A small configuration: tables sized for tests, one shard unless asked.
-func testConfiguration(shards: Int = 1, clock: TestClock? = nil, log: LogCollector? = nil) -> LedgerConfiguration {
+func testConfiguration(shards: Int = 1, clock: VirtualClock? = nil, log: LogCollector? = nil) -> LedgerConfiguration {
     var configuration = LedgerConfiguration()
     configuration.shardCount = shards
     configuration.membersPerShardMax = 4096
