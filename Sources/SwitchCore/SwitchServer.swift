@@ -98,7 +98,13 @@ public final class SwitchServer: @unchecked Sendable {
     public init(configuration: SwitchConfiguration, log: LogSink) throws(SwitchStartError) {
         self.configuration = configuration
         self.log = log
-        let ledgerConfiguration = Self.ledgerConfiguration(configuration, log: log)
+        var ledgerConfiguration = Self.ledgerConfiguration(configuration, log: log)
+        if let shift = try TestClockShift.fromEnvironment() {
+            ledgerConfiguration.clockMs = shift.clockMs
+            log.warning(
+                "\(TestClockShift.variable) is set: the wall clock is shifted by what its file holds (tests only)",
+                priority: .essential)
+        }
         let ledger = try Self.openLedger(configuration, ledgerConfiguration, log: log)
         rulesVersion = configuration.programInForce.version
         let runtime = SwitchRuntime(

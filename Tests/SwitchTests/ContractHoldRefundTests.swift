@@ -57,25 +57,31 @@ import Testing
         }
     }
 
-    @Test("a hold lapses after holdExpiryMs: the points are available again and a late completion is declined")
+    @Test("a hold lapses after holdExpiryMs (a day, on a clock the test moves): points available again, a late completion declined")
     func holdExpires() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let clock = try SwitchClockShift(directory: directory)
         var settings = SwitchSettings()
-        settings.program = ["holdExpiryMs": 1000]
-        try withSwitch(settings) { server in
-            let client = try SwitchClient(port: server.port)
-            var terminal = Terminal()
-            let card = Wire.card(14)
-            _ = try client.exchange(terminal.purchase(card, 10_000))
-            let hold = terminal.message(100, processing: "900000", card: card, amount: 60, stan: 30)
-            #expect(try client.exchange(hold).available == 40)
-            usleep(1_500_000)
-            #expect(try client.availablePoints(card, terminal: &terminal) == 100, "the lapsed hold no longer counts")
-            let completion = terminal.message(
-                220, processing: "900000", card: card, amount: 60, original: terminal.originalData(mti: 100, stan: 30))
-            let late = try client.exchange(completion)
-            #expect(late.code != "00", "a completion after expiry must not capture")
-            #expect(try client.availablePoints(card, terminal: &terminal) == 100)
-        }
+        settings.program = ["holdExpiryMs": 86_400_000]
+        let server = try SwitchProcess(directory: directory, settings: settings, launcher: clock.launcher)
+        defer { server.stop() }
+        #expect(server.waitForLog("LOYALTY_TEST_CLOCK is set"))
+        let client = try SwitchClient(port: server.port)
+        var terminal = Terminal()
+        let card = Wire.card(14)
+        _ = try client.exchange(terminal.purchase(card, 10_000))
+        let hold = terminal.message(100, processing: "900000", card: card, amount: 60, stan: 30)
+        #expect(try client.exchange(hold).available == 40)
+        clock.advance(byMs: 86_400_000 - 60_000)
+        #expect(try client.availablePoints(card, terminal: &terminal) == 40, "a minute before its day ends: still held")
+        clock.advance(byMs: 60_000)
+        #expect(try client.availablePoints(card, terminal: &terminal) == 100, "the lapsed hold no longer counts")
+        let completion = terminal.message(
+            220, processing: "900000", card: card, amount: 60, original: terminal.originalData(mti: 100, stan: 30))
+        let late = try client.exchange(completion)
+        #expect(late.code != "00", "a completion after expiry must not capture")
+        #expect(try client.availablePoints(card, terminal: &terminal) == 100)
     }
 
     @Test("0200/200000 refund named by field 90 takes back the earned points pro rata (91 D entry)")

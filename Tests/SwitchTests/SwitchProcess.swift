@@ -278,3 +278,30 @@ extension SwitchProcess {
         return ServeOutcome(status: process.termination?.status, standardError: log())
     }
 }
+
+/// The switch's wall clock moved by a test (`LOYALTY_TEST_CLOCK`, `TestClockShift`): a file of 8 bytes the child
+/// maps and reads on every clock reading; `advance` writes it through this process's own mapping, so the next
+/// reading in the child sees it. Pass `launcher` to `SwitchProcess` to start the child with the variable set.
+final class SwitchClockShift {
+    let path: String
+    private let shift: UnsafeMutablePointer<Int64>
+
+    init(directory: ScratchDirectory) throws {
+        path = directory.path + "/clock-shift"
+        let descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0, ftruncate(descriptor, 8) == 0 else { throw SwitchTestError("cannot make \(path)") }
+        defer { close(descriptor) }
+        guard let mapping = mmap(nil, 8, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0), mapping != MAP_FAILED
+        else { throw SwitchTestError("cannot map \(path)") }
+        shift = mapping.bindMemory(to: Int64.self, capacity: 1)
+    }
+
+    deinit { munmap(shift, 8) }
+
+    /// The prefix that starts the switch with the clock shift in its environment.
+    var launcher: [String] { ["/usr/bin/env", "LOYALTY_TEST_CLOCK=\(path)"] }
+
+    var shiftMs: Int64 { Int64(littleEndian: shift.pointee) }
+
+    func advance(byMs milliseconds: Int64) { shift.pointee = (shiftMs + milliseconds).littleEndian }
+}
