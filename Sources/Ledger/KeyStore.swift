@@ -142,6 +142,7 @@ final class KeyStore: @unchecked Sendable {
 
     /// Called before each record is applied: freezes the buffer when it could not take the record's versions.
     func beginRecord(sequence: UInt64) {
+        precondition(sequence > filling.afterSequence, "records come in sequence order after the filling buffer's start")
         adoptWrittenRun()
         if writesInBackground { adoptMergeAndStartNext() }
         guard filling.freeSlots < Self.versionsPerRecordMax || filling.capacity > bufferCapacity else { return }
@@ -149,11 +150,13 @@ final class KeyStore: @unchecked Sendable {
     }
 
     func addFirst(_ entry: IdempotencyEntry, position: Int64) {
+        precondition(position >= 0 && entry.key != .zero, "a remembered key has a position and a name")
         filling.addFirst(entry, position: position)
     }
 
     /// A newer version of a position that left the ring (runs are immutable, so the read cache stays right).
     func store(_ entry: IdempotencyEntry, position: Int64) {
+        precondition(position >= 0 && entry.key != .zero, "a remembered key has a position and a name")
         filling.store(entry, position: position)
     }
 
@@ -231,6 +234,7 @@ final class KeyStore: @unchecked Sendable {
         guard sequence > durable, pendingBoundaries.last != sequence, boundariesDroppedThrough != sequence else {
             return
         }
+        precondition(pendingBoundaries.last.map { $0 < sequence } ?? true, "snapshots begin in sequence order")
         if boundariesDroppedThrough == 0 && pendingBoundaries.count < Self.pendingBoundariesMax {
             pendingBoundaries.append(sequence)
         } else {
@@ -247,6 +251,7 @@ final class KeyStore: @unchecked Sendable {
 
     /// A snapshot relying on runs through `sequence` is durable (snapshot thread).
     func snapshotDurable(runsThrough sequence: UInt64) {
+        precondition(sequence >= durableRunsThrough.load(ordering: .acquiring), "durable snapshots only move forward")
         durableRunsThrough.store(sequence, ordering: .releasing)
     }
 
@@ -444,6 +449,7 @@ final class KeyStore: @unchecked Sendable {
                 sawDamage = true
                 return nil
             }
+            assert(entry.key != .zero, "a run's entry has a name")
             return entry
         }
         return nil

@@ -167,6 +167,7 @@ final class Shard: @unchecked Sendable {
     /// A command is declined before anything of it is applied when the log has no room for its batch (or the
     /// shard stopped), so a decline never leaves half an effect behind.
     func process(_ command: inout ShardCommand) {
+        precondition(command.kind != .none, "an empty command reached the shard")
         let groupIsFull = copyBudget.savesPending >= configuration.checkpointSavesPerCommitMax
         if failure == nil && (!writer.hasRoomForRecord || groupIsFull) {
             // The log's batch is full, or the chunks saved for a checkpoint already cost this group its share:
@@ -188,6 +189,9 @@ final class Shard: @unchecked Sendable {
         let sale = sale(of: command)
         state.saleLines = sale?.lines ?? []
         let result = state.apply(&command, nowMs: batchTimeMs)
+        precondition(result.reply.tag == command.tag || result.reply.tag == 0, "a reply answers its command or nobody")
+        precondition(result.transferOut == nil || result.isLogged, "a transfer leaves only after its record")
+        precondition(result.touchedMember < Int32(state.members.count), "the touched member exists")
         state.saleLines = []
         figures.applied(command, result, state)
         if result.isLogged {

@@ -77,15 +77,20 @@ final class ShardQueue: @unchecked Sendable {
             return 0
         }
         let accepted = max(0, min(capacity - clientCount, commands.count))
+        precondition(count + accepted <= ringCapacity, "the ring holds every client command and the reserve")
         for index in 0..<accepted {
             let position = (head + count) % ringCapacity
             var command = commands[index]
+            precondition(command.kind != .none, "an empty command queued")
+            precondition(Int(command.saleIndex) <= sales.count, "a command names a sale it was not given")
+            precondition(saleRing[position] == nil, "a free ring slot holds no sale")
             if command.saleIndex != 0 { saleRing[position] = sales[Int(command.saleIndex) - 1] }
             command.saleIndex = 0
             (ring + position).initialize(to: command)
             count += 1
         }
         clientCount += accepted
+        precondition(clientCount <= capacity && clientCount <= count, "client commands within capacity")
         let wake = isConsumerWaiting && accepted > 0
         pthread_mutex_unlock(mutex)
         if wake { pthread_cond_signal(condition) }
@@ -101,7 +106,10 @@ final class ShardQueue: @unchecked Sendable {
 
     /// Appends and unlocks; wakes the consumer only when it sleeps.
     private func enqueueLocked(_ command: ShardCommand, sale: SaleDetail?) {
+        precondition(count < ringCapacity, "the ring holds every client command and the reserve")
+        precondition(command.kind != .none, "an empty command queued")
         let position = (head + count) % ringCapacity
+        precondition(saleRing[position] == nil, "a free ring slot holds no sale")
         var command = command
         command.saleIndex = 0
         saleRing[position] = sale
@@ -132,6 +140,8 @@ final class ShardQueue: @unchecked Sendable {
             isConsumerWaiting = false
             if timedOut { break }
         }
+        precondition(count <= ringCapacity && clientCount <= count, "queue counts in range")
+        let before = batch.count
         for _ in 0..<count {
             var command = (ring + head).move()
             if let sale = saleRing[head] {
@@ -142,6 +152,7 @@ final class ShardQueue: @unchecked Sendable {
             batch.append(command)
             head = (head + 1) % ringCapacity
         }
+        precondition(batch.count == before + count, "every queued command taken once")
         count = 0
         clientCount = 0
         isWakeRequested = false

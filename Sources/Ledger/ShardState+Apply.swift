@@ -42,6 +42,7 @@ extension ShardState {
                 terminalReference: command.terminalReference,
                 digest: command.digest, createdAtMs: nowMs, outcome: outcome, effect: effect),
             nowMs: nowMs, retentionMs: limits.idempotencyRetentionMs)
+        assert(idempotency.findOwn(command.key) != nil, "an applied command is remembered under its key")
         var applied = ApplyResult(reply: reply, isLogged: true)
         applied.bonusOut = result.bonusOut
         applied.touchedMember = result.member

@@ -142,6 +142,9 @@ final class WALWriter {
         let record = buffer + bufferUsed
         let bodyLength = WALRecord.encodeBody(body, at: record + WALRecord.headerBytes)
         precondition(bodyLength > 0 && bodyLength <= WALRecord.bodyBytesMax, "record body out of bounds")
+        assert(
+            Self.bodyRoundTrips(record + WALRecord.headerBytes, length: bodyLength),
+            "a log record must decode to what was encoded (recovery replays what it reads)")
         let aligned = WALRecord.alignedLength(bodyLength: bodyLength)
         (record + WALRecord.headerBytes + bodyLength).initializeMemory(
             as: UInt8.self, repeating: 0, count: aligned - WALRecord.headerBytes - bodyLength)
@@ -153,6 +156,16 @@ final class WALWriter {
         nextSequence += 1
         bufferUsed += aligned
         recordsInBatch += 1
+    }
+
+    /// Debug builds, every record: the body decodes, and encoding what was decoded gives the same bytes, so the
+    /// reading side of the log boundary (replay, followers, the history) sees exactly what the shard applied.
+    private static func bodyRoundTrips(_ body: UnsafeRawPointer, length: Int) -> Bool {
+        guard let decoded = WALRecord.decodeBody(body, length: length) else { return false }
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: WALRecord.bodyBytesMax, alignment: 16)
+        defer { scratch.deallocate() }
+        let again = WALRecord.encodeBody(decoded, at: scratch)
+        return again == length && memcmp(scratch, body, length) == 0
     }
 
     /// True when a record of the largest size fits in the current segment: a batch can start in it.

@@ -114,6 +114,9 @@ final class LoopContext {
             pending.release(index)
             // A reply is matched to exactly one pending request: a second reply with the same tag finds none.
             precondition(pending.index(of: reply.tag) == nil, "a released tag names no request")
+            precondition(
+                reply.key == (entry.isUndo ? Self.undoKey(of: entry.key) : entry.key),
+                "a reply answers the request its tag names")
             precondition(!entry.isUndo || (entry.answered && entry.connection == nil), "an undo answers nobody")
             precondition(entry.answered || entry.response != nil, "an unanswered request holds its answer")
             if entry.isUndo {
@@ -182,11 +185,17 @@ final class LoopContext {
     /// A request answered 91 whose ledger change was applied after all: reverse it, so that the ledger agrees
     /// with what the terminal saw. The reversal's own key is the original's with a bit no terminal key uses.
     /// Returns true when a reversal went out; the key stays in doubt until its reply.
+    /// The key of the switch's own reversal of `key`: the same with a bit no terminal key uses.
+    static func undoKey(of key: IdempotencyKey) -> IdempotencyKey {
+        var undo = key
+        undo.word0 |= 1 << 47
+        return undo
+    }
+
     func undoLateApproval(_ entry: PendingRequest, _ reply: LedgerReply) -> Bool {
         precondition(entry.answered && !entry.isUndo, "only a request answered 91 is undone")
         guard reply.status.isApproval, !reply.isReplay, let card = entry.card else { return false }
-        var key = entry.key
-        key.word0 |= 1 << 47
+        let key = Self.undoKey(of: entry.key)
         var request = LedgerRequest(
             tag: 0, key: key, digest: ContentDigest(high: key.word0, low: key.word3), card: card,
             operation: .undo(originalKey: entry.key))
