@@ -1,3 +1,12 @@
+/// The names besides its key that a sale's refund or reversal may find it by (zero: none): the retrieval reference
+/// (a refund) and the terminal reference (a reversal without field 90). A value, not an array: one per sale read.
+public struct SaleNames: Sendable, Equatable {
+    public var reference: IdempotencyKey
+    public var terminalReference: IdempotencyKey
+
+    public static let none = SaleNames(reference: .zero, terminalReference: .zero)
+}
+
 /// One approved sale as the sales store keeps it (DATA/sales/, docs/sales.md): a fixed 160-byte record, its
 /// basket lines (48 bytes each) in the items file beside it. Built from a log record alone, so the store can be
 /// rebuilt from the log it tails.

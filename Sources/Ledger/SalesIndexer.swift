@@ -81,7 +81,9 @@ public final class SalesIndexer: @unchecked Sendable {
         let after = store.indexedSequences[shard]
         var gap = LogTail.Gap(recordsSkipped: 0, recordsUnreadable: 0)
         var sales: [(SaleEntry, [SaleLine])] = []
-        var names: [[IdempotencyKey]] = []
+        var names: [SaleNames] = []
+        names.reserveCapacity(recordsPerReadMax)
+        sales.reserveCapacity(recordsPerReadMax)
         // Purchases and payments of this read by their names (their place in `sales`), for a reversal in the same
         // read (the store learns them when appended).
         var fresh: [IdempotencyKey: Int] = [:]
@@ -94,10 +96,12 @@ public final class SalesIndexer: @unchecked Sendable {
             guard let sale = SaleEntry.from(body, shard: shard, sequence: sequence, original: original) else { return }
             var lines = body.sale?.lines ?? []
             // A refund may name its original by the retrieval reference, a reversal by the terminal reference.
-            let otherNames = [body.command.reference, body.command.terminalReference].filter { $0 != .zero }
+            let otherNames = SaleNames(
+                reference: body.command.reference, terminalReference: body.command.terminalReference)
             if sale.kind == .purchase || sale.kind == .payment {
                 fresh[sale.key] = sales.count
-                for name in otherNames { fresh[name] = sales.count }
+                if otherNames.reference != .zero { fresh[otherNames.reference] = sales.count }
+                if otherNames.terminalReference != .zero { fresh[otherNames.terminalReference] = sales.count }
             }
             if lines.isEmpty && sale.kind != .purchase && sale.kind != .payment && sale.kind != .expiry {
                 // A reversal, or a refund of the whole amount (a refund carries no basket of its own).

@@ -112,7 +112,7 @@ public final class SalesStore: @unchecked Sendable {
     /// refund may give sale `i` by (its retrieval and terminal references), remembered beside its key.
     public func append(
         shard: Int, _ sales: [(SaleEntry, [SaleLine])], through: UInt64, skipped: UInt64,
-        names: [[IdempotencyKey]] = []
+        names: [SaleNames] = []
     ) throws(LedgerError) {
         precondition(isWriter, "a reader beside a serving switch never writes")
         precondition(through >= indexedThrough[shard], "the log is indexed in order")
@@ -137,7 +137,7 @@ public final class SalesStore: @unchecked Sendable {
             for line in lines { appendBytes(&lineBytes, SaleEntry.lineBytes) { SaleEntry.encode(line, at: $0) } }
             newSales += 1
             newLines += UInt64(lines.count)
-            remember(entry, day: days.last!, names: index < names.count ? names[index] : [])
+            remember(entry, day: days.last!, names: index < names.count ? names[index] : .none)
         }
         try flush(salesBytes, lineBytes)
         var marks = indexedThrough
@@ -194,20 +194,26 @@ public final class SalesStore: @unchecked Sendable {
 
     /// Remembers a purchase or payment under its key and `names` (each name takes one of the `originalsMax`
     /// places). After a restart the newest pair's sales are known by their keys only.
-    private func remember(_ entry: SaleEntry, day: Int64, names: [IdempotencyKey] = []) {
+    private func remember(_ entry: SaleEntry, day: Int64, names: SaleNames = .none) {
         guard entry.kind == .purchase || entry.kind == .payment else { return }
         let original = Original(
             kind: entry.kind, amountMinor: entry.amountMinor, day: day, firstLine: entry.firstLine,
             lineCount: entry.lineCount)
+        // Three names at most, each stored without building a collection of them (this runs per sale).
+        remember(original, as: entry.key)
+        remember(original, as: names.reference)
+        remember(original, as: names.terminalReference)
+    }
+
+    private func remember(_ original: Original, as name: IdempotencyKey) {
+        guard name != .zero else { return }
         let generationMax = max(1, limits.originalsMax / 2)
-        for name in CollectionOfOne(entry.key) + names where name != .zero {
-            if originals.count >= generationMax {
-                olderOriginals = originals
-                originals = [:]
-                originals.reserveCapacity(generationMax)
-            }
-            originals[name] = original
+        if originals.count >= generationMax {
+            olderOriginals = originals
+            originals = [:]
+            originals.reserveCapacity(generationMax)
         }
+        originals[name] = original
     }
 
     /// The kind and amount of a recent sale by its key (nil: not among the `originalsMax` newest).
