@@ -15,7 +15,7 @@ import Ledger
 /// its audit entry, which the switch handles at start).
 public enum DataBackup {
     /// Directories copied beside the ledger, in this order; anything else in the data directory is not part of it.
-    static let parts = ["notifications", "history", "imports"]
+    static let parts = ["notifications", "history", "sales", "imports"]
     /// Copied after the ledger's log: every version a copied record was decided under had its receipt names on
     /// disk before that record was written, so they are in the copy.
     static let partsAfterLog = [ReceiptNamesJournal.directoryName]
