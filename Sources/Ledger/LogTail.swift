@@ -96,6 +96,9 @@ public final class LogTail {
         guard descriptor >= 0 else { return visited }
         // The mark as it stands now; a later one only lets the next read go further.
         var header = try segmentHeader()
+        // One body for the whole read, decoded into in place (a Body with its command is about 1 KB).
+        var decoded = WALRecord.Body(
+            command: ShardCommand(kind: .none, key: .zero), timeMs: 0, status: .approved, balanceAfter: .zero)
         while visited.records < limit {
             if nextSequence > header.acknowledgedSequence {
                 // Past this segment's durable mark: the next segment, once this one is sealed and fully read.
@@ -114,7 +117,7 @@ public final class LogTail {
             let sequence = nextSequence
             offset += Int64(WALRecord.alignedLength(bodyLength: record.bodyLength))
             nextSequence += 1
-            if let decoded = WALRecord.decodeBody(bytes + WALRecord.headerBytes, length: record.bodyLength) {
+            if WALRecord.decodeBody(bytes + WALRecord.headerBytes, length: record.bodyLength, into: &decoded) {
                 visited.records += 1
                 visited.lastSequence = sequence
                 try body(sequence, decoded)

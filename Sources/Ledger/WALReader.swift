@@ -217,6 +217,9 @@ struct WALReader {
         prefetch: (UnsafeRawPointer) -> Void, apply: (WALRecord.Body, String, Int64) throws(LedgerError) -> Void
     ) throws(LedgerError) -> Int {
         var offset = start
+        // One body for the whole segment, decoded into in place (about 1 KB: not built and copied per record).
+        var decoded = WALRecord.Body(
+            command: ShardCommand(kind: .none, key: .zero), timeMs: 0, status: .approved, balanceAfter: .zero)
         while let header = validRecord(bytes, at: offset) {
             let next = offset + WALRecord.alignedLength(bodyLength: header.bodyLength)
             if next + WALRecord.headerBytes + WALRecord.prefetchBytes <= bytes.count {
@@ -226,7 +229,7 @@ struct WALReader {
             let body = bytes.baseAddress! + offset + WALRecord.headerBytes
             let timeMs = Self.time(body, length: header.bodyLength)
             if header.sequence > state.afterSequence {
-                guard let decoded = WALRecord.decodeBody(body, length: header.bodyLength) else {
+                guard WALRecord.decodeBody(body, length: header.bodyLength, into: &decoded) else {
                     throw .damagedLog(
                         file: segment.path, offset: Int64(offset),
                         reason: "malformed body of the record of sequence \(header.sequence)")

@@ -257,6 +257,14 @@ enum WALRecord {
 
     /// Decodes a body whose checksum already matched; nil when it is not a well-formed command.
     static func decodeBody(_ base: UnsafeRawPointer, length: Int) -> Body? {
+        var body = Body(command: ShardCommand(kind: .none, key: .zero), timeMs: 0, status: .approved, balanceAfter: .zero)
+        return decodeBody(base, length: length, into: &body) ? body : nil
+    }
+
+    /// The same into `body`, every field of it written (a reader decoding record after record reuses one: the
+    /// ~1 KB body is then not built and copied out per record). False, `body` unspecified, when it is not a
+    /// well-formed command.
+    static func decodeBody(_ base: UnsafeRawPointer, length: Int, into body: inout Body) -> Bool {
         var reader = ByteReader(base: base, count: length)
         guard let kindRaw = reader.get(UInt8.self), let kind = CommandKind(rawValue: kindRaw), kind != .none,
             kind != .inspect,
@@ -268,39 +276,39 @@ enum WALRecord {
             let cardHash = reader.cardHash(), let masked = reader.get(UInt64.self),
             let balanceAfter = reader.amounts(),
             let options = CommandOptions(logged: UInt16(optionsHigh) << 8 | UInt16(optionsLow), kind: kind)
-        else { return nil }
-        var command = ShardCommand(kind: kind, key: key)
-        command.options = options
-        command.asset = asset
-        command.digest = digest
-        command.cardHash = cardHash
-        command.masked = MaskedCard(packed: masked)
-        guard decodeKindFields(&command, &reader), decodeSpending(&command, &reader), decodeDecision(&command, &reader),
-            decodeTerminalReference(&command, &reader), decodeLotTerms(&command, &reader),
-            decodeAdmin(&command, &reader)
-        else { return nil }
-        var undone: UndoneAmounts?
+        else { return false }
+        body.command = ShardCommand(kind: kind, key: key)
+        body.command.options = options
+        body.command.asset = asset
+        body.command.digest = digest
+        body.command.cardHash = cardHash
+        body.command.masked = MaskedCard(packed: masked)
+        guard decodeKindFields(&body.command, &reader), decodeSpending(&body.command, &reader),
+            decodeDecision(&body.command, &reader), decodeTerminalReference(&body.command, &reader),
+            decodeLotTerms(&body.command, &reader), decodeAdmin(&body.command, &reader)
+        else { return false }
+        body.timeMs = timeMs
+        body.status = status
+        body.balanceAfter = balanceAfter
+        body.undone = nil
         if flags & bodyFlagUndone != 0 {
             guard kind == .reverse || kind == .refund, let credited = reader.amounts(), let debited = reader.amounts()
-            else { return nil }
-            undone = UndoneAmounts(credited: credited, debited: debited)
+            else { return false }
+            body.undone = UndoneAmounts(credited: credited, debited: debited)
         }
-        var member: CardHash?
+        body.member = nil
         if flags & bodyFlagMember != 0 {
-            guard let key = reader.cardHash(), key != cardHash, key != CardHash(high: 0, low: 0) else { return nil }
-            member = key
+            guard let key = reader.cardHash(), key != cardHash, key != CardHash(high: 0, low: 0) else { return false }
+            body.member = key
         }
-        var sale: SaleDetail?
-        var saleDebited = AssetAmounts.zero
+        body.sale = nil
+        body.saleDebited = .zero
         if flags & bodyFlagSale != 0 {
-            guard canCarrySale(command), let decoded = decodeSale(&reader) else { return nil }
-            sale = decoded.0
-            saleDebited = decoded.debited
+            guard canCarrySale(body.command), let decoded = decodeSale(&reader) else { return false }
+            body.sale = decoded.0
+            body.saleDebited = decoded.debited
         }
-        guard reader.offset == length else { return nil }
-        return Body(
-            command: command, timeMs: timeMs, status: status, balanceAfter: balanceAfter, undone: undone, member: member,
-            sale: sale, saleDebited: saleDebited)
+        return reader.offset == length
     }
 
     /// The admin stamp (option `admin`), last in the body: operation id (never zero), actor, role, reason, six
