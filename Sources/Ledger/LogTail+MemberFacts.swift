@@ -5,8 +5,11 @@ public struct MemberFact: Sendable, Equatable {
     public var member: CardHash
     /// The record's card when it is the member's first card and the record enrols it; nil otherwise.
     public var enrolledCard: MaskedCard?
-    /// Cards of the member the record names (its own card when another of the member's, a linked or replacing one).
-    public var cards: [MaskedCard]
+    /// The record's card: the member's (its own when another of the member's, a linked or replacing one).
+    public var card: MaskedCard
+    /// The other card a link or replacement joins to the member; nil for every other record. (Two fields, not an
+    /// array: this is made for every record the member search reads.)
+    public var joinedCard: MaskedCard?
     /// The member's tier, counts and purchase times after the record (records that carry a decision).
     public var summary: MemberSummary?
 }
@@ -44,18 +47,19 @@ extension WALRecord {
     }
 
     static func memberFact(of body: Body, decider: (any Decider)?) -> MemberFact? {
-        let command = body.command
+        // `body.command` read in place: a local copy of the command is ~800 bytes per record.
+        let kind = body.command.kind
         guard body.status == .approved || body.status == .partiallyApproved,
-            command.kind != .forwardCard, command.kind != .transferDone, command.kind != .expireLots,
-            command.kind != .none, command.kind != .inspect
+            kind != .forwardCard, kind != .transferDone, kind != .expireLots, kind != .none, kind != .inspect
         else { return nil }
         var fact = MemberFact(
-            member: body.member ?? command.cardHash, enrolledCard: nil, cards: [command.masked], summary: nil)
-        if body.member == nil, enrols(command.kind) || command.kind == .transferInNewCard {
-            fact.enrolledCard = command.masked
+            member: body.member ?? body.command.cardHash, enrolledCard: nil, card: body.command.masked,
+            joinedCard: nil, summary: nil)
+        if body.member == nil, enrols(kind) || kind == .transferInNewCard {
+            fact.enrolledCard = body.command.masked
         }
-        if joins(command.kind) { fact.cards.append(command.otherMasked) }
-        if command.isDecided, let decider, let state = decider.memberState(decoding: command.memberAfter) {
+        if joins(kind) { fact.joinedCard = body.command.otherMasked }
+        if body.command.isDecided, let decider, let state = decider.memberState(decoding: body.command.memberAfter) {
             fact.summary = decider.summary(of: state)
         }
         return fact

@@ -121,6 +121,7 @@ public final class MemberSearchIndexer: @unchecked Sendable {
             index.upsert(MemberSearchRow(id: fact.member, firstCard: card))
         }
         if let summary = fact.summary { index.update(fact.member, summary) }
-        for card in fact.cards { index.addCard(card, member: fact.member) }
+        index.addCard(fact.card, member: fact.member)
+        if let joined = fact.joinedCard { index.addCard(joined, member: fact.member) }
     }
 }
