@@ -139,29 +139,28 @@ extension SaleEntry {
     static func from(
         _ body: WALRecord.Body, shard: Int, sequence: UInt64, original: (IdempotencyKey) -> (Kind, Int64)?
     ) -> SaleEntry? {
-        let command = body.command
-        if command.kind == .expireLots { return expiry(body, shard: shard, sequence: sequence) }
+        if body.command.kind == .expireLots { return expiry(body, shard: shard, sequence: sequence) }
         guard let sale = body.sale, body.status.isApproval else { return nil }
         var entry = SaleEntry(
-            timeMs: body.timeMs, shard: UInt16(shard), sequence: sequence, kind: .purchase, key: command.key,
-            member: body.member ?? command.cardHash, masked: command.masked, terminal: sale.terminal,
+            timeMs: body.timeMs, shard: UInt16(shard), sequence: sequence, kind: .purchase, key: body.command.key,
+            member: body.member ?? body.command.cardHash, masked: body.command.masked, terminal: sale.terminal,
             merchant: sale.merchant, amountMinor: 0, earned: .zero, spent: .zero)
         let undone = body.undone ?? WALRecord.UndoneAmounts(credited: .zero, debited: .zero)
-        switch command.kind {
+        switch body.command.kind {
         case .earn:
-            entry.amountMinor = command.amountMinor
-            entry.earned = command.amounts
+            entry.amountMinor = body.command.amountMinor
+            entry.earned = body.command.amounts
         case .redeem:
             entry.kind = .payment
-            entry.amountMinor = command.amountMinor
+            entry.amountMinor = body.command.amountMinor
             entry.spent = body.saleDebited
         case .refund:
             entry.kind = .refund
-            entry.amountMinor = -command.amountMinor
+            entry.amountMinor = -body.command.amountMinor
             entry.earned = AssetAmounts(points: -undone.debited.points, credit: -undone.debited.credit)
             entry.spent = AssetAmounts(points: -undone.credited.points, credit: -undone.credited.credit)
         case .reverse:
-            let reversed = original(command.originalKey)
+            let reversed = original(body.command.originalKey)
             entry.kind = reversed?.0 == .payment ? .paymentReversal : .purchaseReversal
             entry.amountMinor = -(reversed?.1 ?? 0)
             entry.earned = AssetAmounts(points: -undone.debited.points, credit: -undone.debited.credit)
