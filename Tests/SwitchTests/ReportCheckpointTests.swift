@@ -129,7 +129,12 @@ struct ReportCheckpointTests {
         for number in 1...4 {
             #expect(try client.exchange(terminal.purchase(MemberImportTests.card(number, test: 73), 5_000)).code == "00")
         }
-        let answer = try harness.get("/v1/reports/members.csv", token: harness.admin)
+        // A checkpoint that is durable before the handler looks is within even a 0 ms bound (a 200, legitimately:
+        // seen once in CI on an idle machine); asked again, a slower one is not: at least one of 5 is a 503.
+        var answer = try harness.get("/v1/reports/members.csv", token: harness.admin)
+        for _ in 0..<4 where answer.code == 200 {
+            answer = try harness.get("/v1/reports/members.csv", token: harness.admin)
+        }
         #expect(answer.code == 503, "\(answer.body)")
         #expect(answer.header("retry-after") == "5")
         #expect(answer.body.contains("reportCheckpointWaitMs") || answer.body.contains("checkpoint"))
