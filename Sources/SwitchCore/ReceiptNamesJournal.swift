@@ -1,4 +1,5 @@
 import CCRC32C
+import Ledger
 import Loyalty
 import LoyaltyLedger
 import SystemCalls
@@ -27,7 +28,9 @@ struct ReceiptNamesJournal {
     /// The file is read whole; longer than `recordsMax` records at their largest can only be damage.
     static let fileBytesMax = recordsMax * (8 + payloadBytesMax)
 
-    let path: String
+    /// `rules/` in the data directory, and the file in it.
+    let directory: String
+    var path: String { directory + "/" + Self.fileName }
     private(set) var records: [ReceiptNames]
 
     /// Reads the journal of the data directory `data` (none yet: empty). Returns it and a warning line when part
@@ -42,7 +45,7 @@ struct ReceiptNamesJournal {
         let path = directory + "/" + fileName
         let descriptor = retryingInterrupts { Glibc.open(path, O_RDONLY | O_CLOEXEC) }
         guard descriptor >= 0 else {
-            if errno == ENOENT { return (ReceiptNamesJournal(path: path, records: []), nil) }
+            if errno == ENOENT { return (ReceiptNamesJournal(directory: directory, records: []), nil) }
             throw FileCallFailure("open", path)
         }
         defer { close(descriptor) }
@@ -51,7 +54,7 @@ struct ReceiptNamesJournal {
             Result { () throws(FileCallFailure) in try FileCalls.readFully(descriptor, buffer, offset: 0, path: path) }
         }.get()
         let (records, goodBytes) = parse(bytes[0..<count])
-        var journal = ReceiptNamesJournal(path: path, records: records)
+        var journal = ReceiptNamesJournal(directory: directory, records: records)
         guard goodBytes < count else { return (journal, nil) }
         // What follows the last whole record is rewritten away, so new records are never appended after damage.
         try journal.rewrite(keeping: records)
@@ -109,27 +112,21 @@ struct ReceiptNamesJournal {
             Result { () throws(FileCallFailure) in try FileCalls.writeAll(descriptor, bytes, path: path) }
         }.get()
         try FileCalls.dataSync(descriptor, path: path)
-        if records.isEmpty { try FileCalls.syncDirectory(Self.directory(of: path)) }
+        if records.isEmpty { try FileCalls.syncDirectory(directory) }
         records.append(names)
     }
 
-    /// Replaces the file with `kept` (a new file, synced, renamed over the old one, the directory synced).
+    /// Replaces the file with `kept`: the ledger's atomic small-file write (a temp file synced, renamed over the
+    /// old one, the directory synced).
     private mutating func rewrite(keeping kept: [ReceiptNames]) throws(FileCallFailure) {
-        let partial = path + ".partial"
-        let descriptor = try FileCalls.open(partial, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        defer { close(descriptor) }
-        let bytes = kept.flatMap(Self.encode)
-        try bytes.withUnsafeBytes { buffer in
-            Result { () throws(FileCallFailure) in try FileCalls.writeAll(descriptor, buffer, offset: 0, path: partial) }
-        }.get()
-        try FileCalls.dataSync(descriptor, path: partial)
-        guard rename(partial, path) == 0 else { throw FileCallFailure("rename", partial) }
-        try FileCalls.syncDirectory(Self.directory(of: path))
+        do {
+            try FileCopy.writeAtomically(kept.flatMap(Self.encode), directory: directory, name: Self.fileName)
+        } catch {
+            guard case .io(let operation, let failedPath, let number) = error else {
+                throw FileCallFailure("write (\(error))", path, EIO)
+            }
+            throw FileCallFailure(operation, failedPath, number)
+        }
         records = kept
-    }
-
-    private static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return String(path[..<slash])
     }
 }

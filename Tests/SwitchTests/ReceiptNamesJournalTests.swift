@@ -57,6 +57,6 @@ import LoyaltyLedger
         let kept = LoyaltyDecider.namesVersionsKeptMax
         let read = try ReceiptNamesJournal.open(data: directory.path).0.records
         #expect(read.map(\.version) == Array(Int64(total - kept + 1)...Int64(total)))
-        #expect(!FileManager.default.fileExists(atPath: journal.path + ".partial"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: journal.directory) == [ReceiptNamesJournal.fileName], "no temp file left")
     }
 }
