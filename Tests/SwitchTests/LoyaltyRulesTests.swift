@@ -141,20 +141,21 @@ struct LoyaltyRulesTests {
             let server = try SwitchProcess(directory: directory, settings: settings, run: 0)
             defer { server.stop() }
             let client = try SwitchClient(port: server.port)
+            /// Puts `version` with tiers named `names` in force by SIGHUP and waits for the switch to say so.
+            func reload(_ version: Int, _ names: (String, String)) throws {
+                settings.rules = rules(version, names)
+                try server.rewriteConfiguration(settings)
+                kill(server.process.pid, SIGHUP)
+                #expect(server.waitForLog("rules version \(version) in force (was \(version - 1))"))
+            }
             first = try client.exchange(purchase)
             #expect(first.field(63) == "POINTS +50 BALANCE 50 | TIER BRONZE")
-            settings.rules = rules(2, ("BASE", "PLUS"))
-            try server.rewriteConfiguration(settings)
-            kill(server.process.pid, SIGHUP)
-            #expect(server.waitForLog("rules version 2 in force (was 1)"))
+            try reload(2, ("BASE", "PLUS"))
             #expect(try client.exchange(purchase).bytes == first.bytes, "decided under 1: named by 1")
             secondAnswer = try client.exchange(second)
             #expect(secondAnswer.field(63) == "POINTS +50 BALANCE 100 | TIER BASE")
             // Two reloads later the process still holds version 1: the repeat renames nothing.
-            settings.rules = rules(3, ("LOW", "HIGH"))
-            try server.rewriteConfiguration(settings)
-            kill(server.process.pid, SIGHUP)
-            #expect(server.waitForLog("rules version 3 in force (was 2)"))
+            try reload(3, ("LOW", "HIGH"))
             #expect(try client.exchange(purchase).bytes == first.bytes, "decided under 1, two reloads ago: named by 1")
             #expect(try client.exchange(terminal.purchase(card, 1_000)).field(63) == "POINTS +50 BALANCE 150 | TIER LOW")
         }
