@@ -81,11 +81,11 @@ public final class LogTail {
     }
 
     /// Calls `body` with each of up to `limit` durable records after `after`, in order, decoded straight from
-    /// the chunk (the indexers take what they need of each record without an array of copies of them); `gap`
-    /// says what was skipped.
+    /// the chunk (the views take what they need of each record without an array of copies of them); `gap`
+    /// says what was skipped, and `unreadable` is told the sequence of each record that did not decode.
     @discardableResult
     func visit(
-        after: UInt64, limit: Int, gap: inout Gap,
+        after: UInt64, limit: Int, gap: inout Gap, unreadable: (UInt64) -> Void = { _ in },
         _ body: (UInt64, borrowing WALRecord.Body) throws(LedgerError) -> Void
     ) throws(LedgerError) -> Visited {
         precondition(limit > 0, "a read asks for records")
@@ -123,6 +123,7 @@ public final class LogTail {
                 try body(sequence, decoded)
             } else {
                 gap.recordsUnreadable += 1
+                unreadable(sequence)
             }
         }
         return visited

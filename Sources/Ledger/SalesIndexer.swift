@@ -1,68 +1,64 @@
 import Foundation
 import Synchronization
 
-/// Tails every shard's log read-only (`LogTail`, never past the durable mark) and appends each approved record
-/// that carries a sale to the sales store, then releases the log (its `LogConsumer` "sales"). Modelled on the
-/// history indexer: behind by more than the hold's bound, snapshots drop segments anyway (authorizations never
-/// wait for the sales store) and the records given up are counted.
-public final class SalesIndexer: @unchecked Sendable {
-    public static let recordsPerReadMax = 4_096
-    /// As the history's: each step costs two fdatasyncs and the mark's rename on the log's disk.
-    public static let pollIntervalMs = 200
-
+/// Keeps the sales store from the log: each approved record that carries a sale is appended to it, then the log is
+/// released (its `LogConsumer` "sales"). A view fed by the switch's `LogViewReader`, modelled on the history's:
+/// behind by more than the hold's bound, snapshots drop segments anyway (authorizations never wait for the sales
+/// store) and the records given up are counted.
+public final class SalesIndexer: LogView, @unchecked Sendable {
     public let store: SalesStore
-    /// The tails, the log consumer "sales" and the thread.
-    public let loop: LogConsumerLoop
-    public var consumer: LogConsumer { loop.consumer }
+    let registration: LogViewRegistration
+    public var consumer: LogConsumer { registration.consumer }
     private let nowMs: @Sendable () -> Int64
     private let recordsRead = Atomic<UInt64>(0)
     private var lastRetentionMs: Int64 = 0
+    /// The sales of the read in progress (reader thread only).
+    private var batch = SalesBatch()
 
     public init(
-        root: String, ledger: Ledger, store: SalesStore, holdRecordsMax: UInt64,
-        nowMs: @escaping @Sendable () -> Int64, log: @escaping @Sendable (String) -> Void
+        ledger: Ledger, store: SalesStore, holdRecordsMax: UInt64, nowMs: @escaping @Sendable () -> Int64,
+        log: @escaping @Sendable (String) -> Void
     ) {
         precondition(store.shardCount == ledger.shardCount, "one mark per shard")
         self.store = store
-        loop = LogConsumerLoop(
-            name: "sales", threadName: "sales-indexer", root: root, ledger: ledger, holdRecordsMax: holdRecordsMax,
-            pollIntervalMs: Self.pollIntervalMs, log: log)
+        registration = LogViewRegistration(name: "sales", ledger: ledger, holdRecordsMax: holdRecordsMax, log: log)
         self.nowMs = nowMs
         for shard in 0..<ledger.shardCount { consumer.advance(shard: shard, from: store.indexedSequences[shard] + 1) }
     }
 
-    /// Read failures since start (retried every poll) and log records read.
-    public var readFailures: UInt64 { loop.readFailures }
+    /// Read failures since start (retried every step) and log records read.
+    public var readFailures: UInt64 { registration.readFailures }
     public var recordsIndexed: UInt64 { recordsRead.load(ordering: .relaxed) }
 
-    public func start() { loop.start { [self] in indexOnce() ? .now : .poll } }
+    func beginStep() -> Bool { true }
 
-    public func stop() { loop.stop() }
+    func mark(shard: Int) -> UInt64 { store.indexedSequences[shard] }
 
-    /// One step over every shard, then the retention check (once a minute); true when a shard had more records
-    /// than one read takes.
-    @discardableResult
-    public func indexOnce() -> Bool {
-        var moved = false
-        for shard in loop.tails.indices {
-            do {
-                let step = try Self.index(shard: shard, tail: loop.tails[shard], into: store)
-                consumer.advance(shard: shard, from: step.last + 1)
-                recordsRead.add(step.records, ordering: .relaxed)
-                moved = moved || step.isFull
-                if step.skipped > 0 {
-                    loop.note("sales: \(step.skipped) records of shard \(shard)'s log were not indexed (deleted past sales.logRecordsHeldMax, or unreadable): the sales store has a gap")
-                }
-            } catch {
-                loop.failed("sales: shard \(shard): cannot index the log: \(error)")
-            }
+    func take(shard: Int, sequence: UInt64, body: borrowing WALRecord.Body) throws(LedgerError) {
+        batch.records += 1
+        try batch.take(shard: shard, sequence: sequence, body: body, store: store)
+    }
+
+    func endRead(shard: Int, through: UInt64, skipped: UInt64, unreadable: UInt64) throws(LedgerError) {
+        precondition(through > store.indexedSequences[shard], "a read ends past the mark")
+        let gap = skipped + unreadable
+        try store.append(shard: shard, batch.sales, through: through, skipped: gap, names: batch.names)
+        recordsRead.add(batch.records, ordering: .relaxed)
+        batch.removeAll()
+        consumer.advance(shard: shard, from: through + 1)
+        if gap > 0 {
+            registration.note("sales: \(gap) records of shard \(shard)'s log were not indexed (deleted past sales.logRecordsHeldMax, or unreadable): the sales store has a gap")
         }
+    }
+
+    func abandonRead(shard: Int) { batch.removeAll() }
+
+    /// The retention check, once a minute.
+    func endStep() {
         let now = nowMs()
-        if now - lastRetentionMs >= 60_000 {
-            lastRetentionMs = now
-            do { try store.dropExpired(nowMs: now) } catch { loop.failed("sales: retention: \(error)") }
-        }
-        return moved
+        guard now - lastRetentionMs >= 60_000 else { return }
+        lastRetentionMs = now
+        do { try store.dropExpired(nowMs: now) } catch { registration.failed("sales: retention: \(error)") }
     }
 
     /// What one read of a shard's log did.
@@ -74,56 +70,26 @@ public final class SalesIndexer: @unchecked Sendable {
         var isFull: Bool
     }
 
-    /// Reads up to `recordsPerReadMax` records of `shard`'s log after what `store` has and appends their sales.
-    /// A reversal, and a refund of the whole amount, take the original's basket lines, so the items report nets
-    /// them out (a partial refund does not say which goods came back: it changes no item figure).
+    /// Reads up to `LogViewReader.recordsPerReadMax` records of `shard`'s log after what `store` has and appends
+    /// their sales, with a tail of its own (the CLI before a report, a standby's checkpoint).
     static func index(shard: Int, tail: LogTail, into store: SalesStore) throws(LedgerError) -> Step {
         let after = store.indexedSequences[shard]
+        let limit = LogViewReader.recordsPerReadMax
         var gap = LogTail.Gap(recordsSkipped: 0, recordsUnreadable: 0)
-        var sales: [(SaleEntry, [SaleLine])] = []
-        var names: [SaleNames] = []
-        names.reserveCapacity(recordsPerReadMax)
-        sales.reserveCapacity(recordsPerReadMax)
-        // Purchases and payments of this read by their names (their place in `sales`), for a reversal in the same
-        // read (the store learns them when appended).
-        var fresh: [IdempotencyKey: Int] = [:]
-        fresh.reserveCapacity(recordsPerReadMax)
-        let visited = try tail.visit(after: after, limit: recordsPerReadMax, gap: &gap) {
-            (sequence, body) throws(LedgerError) in
-            func original(_ key: IdempotencyKey) -> (SaleEntry.Kind, Int64)? {
-                fresh[key].map { (sales[$0].0.kind, sales[$0].0.amountMinor) } ?? store.original(key)
-            }
-            guard let sale = SaleEntry.from(body, shard: shard, sequence: sequence, original: original) else { return }
-            var lines = body.sale?.lines ?? []
-            // A refund may name its original by the retrieval reference, a reversal by the terminal reference.
-            let otherNames = SaleNames(
-                reference: body.command.reference, terminalReference: body.command.terminalReference)
-            if sale.kind == .purchase || sale.kind == .payment {
-                fresh[sale.key] = sales.count
-                if otherNames.reference != .zero { fresh[otherNames.reference] = sales.count }
-                if otherNames.terminalReference != .zero { fresh[otherNames.terminalReference] = sales.count }
-            }
-            if lines.isEmpty && sale.kind != .purchase && sale.kind != .payment && sale.kind != .expiry {
-                // A reversal, or a refund of the whole amount (a refund carries no basket of its own).
-                let originalKey = body.command.originalKey
-                if sale.kind != .refund || original(originalKey)?.1 == -sale.amountMinor {
-                    if let fromRead = fresh[originalKey] { lines = sales[fromRead].1 } else { lines = try store.originalLines(originalKey) }
-                }
-            }
-            sales.append((sale, lines))
-            names.append(otherNames)
+        var batch = SalesBatch()
+        let visited = try tail.visit(after: after, limit: limit, gap: &gap) { (sequence, body) throws(LedgerError) in
+            try batch.take(shard: shard, sequence: sequence, body: body, store: store)
         }
         let last = visited.through(after: after, gap: gap)
         let skipped = gap.recordsSkipped + gap.recordsUnreadable
         guard last > after else { return Step(last: after, records: 0, skipped: 0, isFull: false) }
-        try store.append(shard: shard, sales, through: last, skipped: skipped, names: names)
+        try store.append(shard: shard, batch.sales, through: last, skipped: skipped, names: batch.names)
         return Step(
-            last: last, records: UInt64(visited.records), skipped: skipped,
-            isFull: last - after >= UInt64(recordsPerReadMax))
+            last: last, records: UInt64(visited.records), skipped: skipped, isFull: last - after >= UInt64(limit))
     }
 
     /// Brings the store of a directory no switch serves up to the end of every shard's durable log (the CLI, before
-    /// a report): reads until a read is not full. Bounded: at most the log's records, `recordsPerReadMax` a read.
+    /// a report): reads until a read is not full. Bounded: at most the log's records, one read's worth at a time.
     /// Returns the records read.
     public static func catchUp(root: String, store: SalesStore) throws(LedgerError) -> UInt64 {
         var records: UInt64 = 0
@@ -136,5 +102,58 @@ public final class SalesIndexer: @unchecked Sendable {
             }
         }
         return records
+    }
+}
+
+/// The sales of one read of a shard's log, before they are appended to the store. A reversal, and a refund of the
+/// whole amount, take the original's basket lines, so the items report nets them out (a partial refund does not
+/// say which goods came back: it changes no item figure).
+struct SalesBatch {
+    var sales: [(SaleEntry, [SaleLine])] = []
+    /// Each sale's other names (its retrieval and terminal references), for the store's map of originals.
+    var names: [SaleNames] = []
+    /// Purchases and payments of this read by their names (their place in `sales`), for a reversal in the same
+    /// read (the store learns them when appended).
+    var fresh: [IdempotencyKey: Int] = [:]
+    /// Records taken (with or without a sale).
+    var records: UInt64 = 0
+
+    mutating func removeAll() {
+        sales.removeAll(keepingCapacity: true)
+        names.removeAll(keepingCapacity: true)
+        fresh.removeAll(keepingCapacity: true)
+        records = 0
+    }
+
+    /// The original a refund or reversal names: from this read, else from the store.
+    func original(_ key: IdempotencyKey, store: SalesStore) -> (SaleEntry.Kind, Int64)? {
+        fresh[key].map { (sales[$0].0.kind, sales[$0].0.amountMinor) } ?? store.original(key)
+    }
+
+    mutating func take(
+        shard: Int, sequence: UInt64, body: borrowing WALRecord.Body, store: SalesStore
+    ) throws(LedgerError) {
+        precondition(sales.count == names.count, "one name entry per sale")
+        guard
+            let sale = SaleEntry.from(
+                body, shard: shard, sequence: sequence, original: { self.original($0, store: store) })
+        else { return }
+        var lines = body.sale?.lines ?? []
+        // A refund may name its original by the retrieval reference, a reversal by the terminal reference.
+        let otherNames = SaleNames(reference: body.command.reference, terminalReference: body.command.terminalReference)
+        if sale.kind == .purchase || sale.kind == .payment {
+            fresh[sale.key] = sales.count
+            if otherNames.reference != .zero { fresh[otherNames.reference] = sales.count }
+            if otherNames.terminalReference != .zero { fresh[otherNames.terminalReference] = sales.count }
+        }
+        if lines.isEmpty && sale.kind != .purchase && sale.kind != .payment && sale.kind != .expiry {
+            // A reversal, or a refund of the whole amount (a refund carries no basket of its own).
+            let originalKey = body.command.originalKey
+            if sale.kind != .refund || original(originalKey, store: store)?.1 == -sale.amountMinor {
+                if let fromRead = fresh[originalKey] { lines = sales[fromRead].1 } else { lines = try store.originalLines(originalKey) }
+            }
+        }
+        sales.append((sale, lines))
+        names.append(otherNames)
     }
 }

@@ -125,11 +125,11 @@ final class StandbyStores {
         if let history {
             let tail = historyTails[shard]
             let readsMax = Self.readsMax(
-                from: history.indexedSequences[shard], to: through, HistoryIndexer.recordsPerReadMax)
+                from: history.indexedSequences[shard], to: through, LogViewReader.recordsPerReadMax)
             for _ in 0..<readsMax {
                 let after = history.indexedSequences[shard]
                 guard after < through else { break }
-                let batch = try tail.changes(after: after, recordsMax: HistoryIndexer.recordsPerReadMax)
+                let batch = try tail.changes(after: after, recordsMax: LogViewReader.recordsPerReadMax)
                 guard batch.lastSequence > after else { break }
                 let skipped = batch.gap.recordsSkipped + batch.gap.recordsUnreadable
                 try history.index(shard: shard, changes: batch.changes, through: batch.lastSequence, skipped: skipped)
@@ -138,7 +138,7 @@ final class StandbyStores {
         }
         if let sales {
             let readsMax = Self.readsMax(
-                from: sales.indexedSequences[shard], to: through, SalesIndexer.recordsPerReadMax)
+                from: sales.indexedSequences[shard], to: through, LogViewReader.recordsPerReadMax)
             for _ in 0..<readsMax {
                 guard sales.indexedSequences[shard] < through else { break }
                 let step = try SalesIndexer.index(shard: shard, tail: salesTails[shard], into: sales)

@@ -40,7 +40,7 @@ public final class StandbyHold: @unchecked Sendable {
     /// Durable records of the primary (every shard of `root`) the standby has not acknowledged: for health and
     /// metrics, a few header reads per shard. A shard whose standby mark was never read counts all of its records.
     public func recordsBehind(root: String) -> UInt64 {
-        LogConsumerLoop.recordsBehind(root: root, shardCount: shardCount) { shard in
+        LogViewReader.recordsBehind(root: root, shardCount: shardCount) { shard in
             let needed = consumer.firstNeeded(shard: shard)
             return needed == 0 ? 0 : needed - 1
         }

@@ -3,8 +3,9 @@ import Ledger
 import Metrics
 
 extension SwitchServer {
-    /// Opens the movements history (DATA/history/) and starts its indexer, before the admin API opens. A store that
-    /// cannot be opened (a damaged mark, a file cut short below it) refuses the start, naming the file.
+    /// Opens the movements history (DATA/history/) and adds its indexer to the log views' reader, before the admin
+    /// API opens. A store that cannot be opened (a damaged mark, a file cut short below it) refuses the start,
+    /// naming the file.
     func startHistory() throws(SwitchStartError) {
         guard let history = configuration.history else { return }
         let ledger = runtime.ledger
@@ -21,16 +22,10 @@ extension SwitchServer {
         }
         let log = self.log
         let indexer = HistoryIndexer(
-            root: configuration.dataDirectory, ledger: ledger, store: store,
-            holdRecordsMax: UInt64(history.logRecordsHeldMax), nowMs: runtime.clockMs,
+            ledger: ledger, store: store, holdRecordsMax: UInt64(history.logRecordsHeldMax), nowMs: runtime.clockMs,
             log: { line in log.warning(line, priority: .essential) })
-        indexer.start()
+        logViews.add(indexer)
         adminMetrics.history.withLock { $0 = indexer }
-    }
-
-    /// Stops the indexer (after the loops stopped; what it indexed is durable at every step).
-    func stopHistory() {
-        adminMetrics.history.withLock { $0 }?.stop()
     }
 
     /// The history's part of `GET /v1/health`, once it has something to tell: a gap (log records it never

@@ -3,7 +3,7 @@ import Ledger
 import Metrics
 
 extension SwitchServer {
-    /// Opens the sales store (DATA/sales/) and starts its indexer, before the admin API opens and before the
+    /// Opens the sales store (DATA/sales/) and adds its indexer to the log views' reader, before the admin API opens and before the
     /// segments report is set up (its default source). A store that cannot be opened (a damaged mark, a file cut
     /// short below it) refuses the start, naming the file.
     func startSales() throws(SwitchStartError) {
@@ -19,16 +19,10 @@ extension SwitchServer {
         }
         let log = self.log
         let indexer = SalesIndexer(
-            root: configuration.dataDirectory, ledger: ledger, store: store,
-            holdRecordsMax: UInt64(sales.logRecordsHeldMax), nowMs: runtime.clockMs,
+            ledger: ledger, store: store, holdRecordsMax: UInt64(sales.logRecordsHeldMax), nowMs: runtime.clockMs,
             log: { line in log.warning(line, priority: .essential) })
-        indexer.start()
+        logViews.add(indexer)
         adminMetrics.sales.withLock { $0 = indexer }
-    }
-
-    /// Stops the indexer (after the loops stopped; what it indexed is durable at every step).
-    func stopSales() {
-        adminMetrics.sales.withLock { $0 }?.stop()
     }
 
     /// The sales store's part of `GET /v1/health` once it has something to tell: a gap (log records it never
@@ -52,7 +46,7 @@ extension AdminMetrics {
         guard let indexer = sales.withLock({ $0 }) else { return }
         let counters = indexer.store.counters
         let indexed = indexer.store.indexedSequences
-        let lag = LogConsumerLoop.recordsBehind(root: ledger.directory, shardCount: indexed.count) { indexed[$0] }
+        let lag = LogViewReader.recordsBehind(root: ledger.directory, shardCount: indexed.count) { indexed[$0] }
         let samples: [(String, PrometheusText.MetricType, String, UInt64)] = [
             ("loyalty_sales_indexed_total", .counter, "Sales appended to the sales store since start.", counters.sales),
             (

@@ -12,8 +12,8 @@ struct SegmentsSetup: Sendable {
 }
 
 extension SwitchServer {
-    /// Starts the member search's indexer (it reads the checkpoint views on its own thread, so the start does not
-    /// wait for it; searches answer 503 until it is ready) and sets up the segments report's source: the sales
+    /// Adds the member search's indexer to the log views' reader (it reads the checkpoint views on the reader's
+    /// thread, so the start does not wait for it; searches answer 503 until it is ready) and sets up the segments report's source: the sales
     /// store (started before), or the search's lifetime figures when `segments.source` says so.
     func startSearch() {
         var setup = SegmentsSetup(configuration: configuration.segments, source: nil, index: nil)
@@ -29,14 +29,10 @@ extension SwitchServer {
         let indexer = MemberSearchIndexer(
             ledger: ledger, index: index, holdRecordsMax: UInt64(search.logRecordsHeldMax),
             log: { line in log.warning(line, priority: .essential) })
-        indexer.start()
+        logViews.add(indexer)
         adminMetrics.search.withLock { $0 = indexer }
         setup.index = index
         if configuration.segments.source == .lifetimeFigures { setup.source = LifetimeFiguresActivity(index: index) }
-    }
-
-    func stopSearch() {
-        adminMetrics.search.withLock { $0 }?.stop()
     }
 }
 

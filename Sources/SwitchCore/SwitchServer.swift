@@ -86,6 +86,8 @@ public final class SwitchServer: @unchecked Sendable {
     var imports: MemberImports?
     /// What `GET /metrics` reads: the loops' counters, the shards', the listeners'.
     let adminMetrics: AdminMetrics
+    /// The one reader of the log that feeds the history, the sales store and the member search (those on).
+    let logViews: LogViewReader
     /// The TLS listeners' contexts, in listener order (reloaded together on SIGHUP).
     var tlsListeners: [(address: SocketAddress, context: TLSListenerContext)] = []
     let stopped = Atomic<Bool>(false)
@@ -127,6 +129,7 @@ public final class SwitchServer: @unchecked Sendable {
         contexts = group.loops.map { LoopContext(loop: $0, runtime: runtime) }
         for context in contexts { context.attach() }
         adminMetrics = AdminMetrics(loops: contexts.map(\.metrics), ledger: ledger, group: group)
+        logViews = LogViewReader(root: ledger.directory, shardCount: ledger.shardCount)
     }
 
     /// Reads the receipt names earlier processes put in force into the decider and records the configured
@@ -248,6 +251,7 @@ public final class SwitchServer: @unchecked Sendable {
         try startSales()
         try startAdmin()
         startSearch()
+        startLogViews()
         group.start()
         adminGroup?.start()
         notificationsGroup?.start()
@@ -304,10 +308,8 @@ public final class SwitchServer: @unchecked Sendable {
         group.stop()
         stopNotifications()
         imports?.stopAll()  // each ends its batch and is marked interrupted before the ledger closes
-        stopHistory()
+        stopLogViews()
         stopStandbyHold()
-        stopSales()
-        stopSearch()
         stopBackups()
         let (read, answered) = requestCounts()
         log.info("requests read since start: \(read), answered: \(answered)", priority: .essential)

@@ -32,12 +32,14 @@ import TestSupport
         let store = try HistoryStore(root: directory.path, shardCount: ledger.shardCount, limits: limits)
         let clock = self.clock
         return HistoryIndexer(
-            root: directory.path, ledger: ledger, store: store, holdRecordsMax: holdRecordsMax,
-            nowMs: { clock.nowMs }, log: { _ in })
+            ledger: ledger, store: store, holdRecordsMax: holdRecordsMax, nowMs: { clock.nowMs }, log: { _ in })
     }
 
-    static func indexAll(_ indexer: HistoryIndexer) {
-        for _ in 0..<10_000 where indexer.indexOnce() {}
+    /// Feeds `indexer` from a log view reader of its own until a read is not full.
+    func indexAll(_ indexer: HistoryIndexer) {
+        let reader = LogViewReader(root: directory.path, shardCount: indexer.store.shardCount)
+        reader.add(indexer)
+        for _ in 0..<10_000 where reader.step() {}
     }
 
     static func all(_ store: HistoryStore, _ member: CardHash) throws -> [HistoryRecord] {
@@ -73,7 +75,7 @@ import TestSupport
         #expect(ledger.perform(pay).status == .approved)
 
         let indexer = try indexer(ledger, limits())
-        Self.indexAll(indexer)
+        indexAll(indexer)
         let member = ledger.cardHash(of: card(1))
         let movements = try Self.all(indexer.store, member)
         #expect(movements.map(\.kindName) == ["earn", "redeem", "reverse", "adjust", "earn"], "\(Self.summary(movements))")
@@ -100,7 +102,7 @@ import TestSupport
             #expect(ledger.perform(requests.make(card(2), LogTailTests.purchase(20_000))).status == .approved)
         }
         let indexer = try indexer(ledger, limits(recordsPerFile: 16))
-        Self.indexAll(indexer)
+        indexAll(indexer)
         let member = ledger.cardHash(of: card(1))
         var after: UInt64 = 0
         var seen: [HistoryRecord] = []
@@ -128,7 +130,7 @@ import TestSupport
         }
         #expect(ledger.perform(requests.make(card(0), .link(newCard: card(9)))).status == .approved)
         var first: HistoryIndexer? = try indexer(ledger, limits(recordsPerFile: 16))
-        first!.indexOnce()
+        first!.indexOnce(root: directory.path)
         let mark = first!.store.nextSeq
         first = nil
         // A crash after the next batch's records and cards were written, before its mark: junk past the mark.
@@ -149,13 +151,13 @@ import TestSupport
         }
         let resumed = try indexer(ledger, limits(recordsPerFile: 16))
         #expect(resumed.store.nextSeq == mark, "reopened at the mark")
-        Self.indexAll(resumed)
+        indexAll(resumed)
         let members = [card(0), card(1), card(2)].map { ledger.cardHash(of: $0) }
         let afterRestart = try members.map { try Self.all(resumed.store, $0) }
 
         try FileManager.default.moveItem(atPath: history, toPath: directory.path + "/history-crashed")
         let fresh = try indexer(ledger, limits(recordsPerFile: 16))
-        Self.indexAll(fresh)
+        indexAll(fresh)
         let inOneGo = try members.map { try Self.all(fresh.store, $0) }
         #expect(afterRestart == inOneGo, "no movement lost or doubled, the same seqs")
         #expect(afterRestart[0].count == 20, "ten purchases on card 0, ten on the linked card 9")
@@ -169,12 +171,12 @@ import TestSupport
             #expect(ledger.perform(requests.make(card(1), LogTailTests.purchase(10_000))).status == .approved)
         }
         let indexer = try indexer(ledger, limits(recordsPerFile: 16, retentionMs: 86_400_000))
-        Self.indexAll(indexer)
+        indexAll(indexer)
         clock.advance(byMs: 2 * 86_400_000)
         for _ in 0..<5 {
             #expect(ledger.perform(requests.make(card(1), LogTailTests.purchase(10_000))).status == .approved)
         }
-        Self.indexAll(indexer)
+        indexAll(indexer)
         #expect(indexer.store.statistics.filesDropped == 2, "files 1-16 and 17-32 are old; 33-48 still takes records")
         let left = try Self.all(indexer.store, ledger.cardHash(of: card(1)))
         #expect(left.map(\.seq) == Array(33...45).map { UInt64($0) })
@@ -193,7 +195,7 @@ import TestSupport
             #expect(ledger.perform(requests.make(card(index % 40), LogTailTests.purchase(10_000))).status == .approved)
         }
         #expect(indexer.consumer.recordsReleased(shard: 0) > 0)
-        Self.indexAll(indexer)
+        indexAll(indexer)
         let skipped = indexer.store.statistics.recordsSkipped
         #expect(skipped > 0 && skipped <= indexer.consumer.recordsReleased(shard: 0))
         #expect(indexer.store.statistics.movements == 1500 - skipped, "every record after the gap is indexed")
@@ -208,7 +210,7 @@ import TestSupport
         }
         #expect(ledger.perform(requests.make(card(0), LogTailTests.purchase(10_000))).status == .approved)
         let indexer = try indexer(ledger, limits(membersMax: 2))
-        Self.indexAll(indexer)
+        indexAll(indexer)
         #expect(indexer.store.statistics.movementsRefused == 1)
         #expect(try Self.all(indexer.store, ledger.cardHash(of: card(0))).count == 2)
         #expect(try Self.all(indexer.store, ledger.cardHash(of: card(2))).isEmpty)

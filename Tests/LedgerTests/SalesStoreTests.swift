@@ -65,8 +65,8 @@ import TestSupport
         traffic(ledger)
         let store = try store()
         let indexer = SalesIndexer(
-            root: directory.data, ledger: ledger, store: store, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in })
-        indexer.indexOnce()
+            ledger: ledger, store: store, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in })
+        indexer.indexOnce(root: directory.data)
         ledger.close()
         let found = try Self.all(store)
         #expect(found.map(\.0.kind) == [.purchase, .purchase, .payment, .refund, .purchaseReversal])
@@ -86,8 +86,8 @@ import TestSupport
         traffic(ledger)
         var store = try store()
         let indexer = SalesIndexer(
-            root: directory.data, ledger: ledger, store: store, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in })
-        indexer.indexOnce()
+            ledger: ledger, store: store, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in })
+        indexer.indexOnce(root: directory.data)
         let before = try Self.all(store).map(\.0)
         // A crash after appending and before the mark: 160 stray bytes at the end of the newest sales file.
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.data + "/sales")
@@ -102,8 +102,8 @@ import TestSupport
         more.sale = sale("T3", "KIOSK")
         #expect(ledger.perform(more).status == .approved)
         let again = SalesIndexer(
-            root: directory.data, ledger: ledger, store: store, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in })
-        again.indexOnce()
+            ledger: ledger, store: store, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in })
+        again.indexOnce(root: directory.data)
         ledger.close()
         #expect(try Self.all(store).map(\.0.terminal.text) == ["T1", "T2", "T1", "T1", "T2", "T3"])
     }
@@ -115,8 +115,8 @@ import TestSupport
         #expect(ledger.perform(requests.make(card(1), LedgerCoalitionTests.purchase(10_000, at: "KIOSK"))).status == .approved)
         let first = try store()
         let indexer = SalesIndexer(
-            root: directory.data, ledger: ledger, store: first, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in })
-        indexer.indexOnce()
+            ledger: ledger, store: first, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in })
+        indexer.indexOnce(root: directory.data)
         #expect(first.indexedSequences[0] > 0 && first.counters.sales == 0, "a purchase without a sale tail is no sale")
         let reopened = try store()
         #expect(reopened.indexedSequences == first.indexedSequences)
@@ -124,8 +124,8 @@ import TestSupport
         purchase.sale = sale("T1", "KIOSK")
         #expect(ledger.perform(purchase).status == .approved)
         SalesIndexer(
-            root: directory.data, ledger: ledger, store: reopened, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in }
-        ).indexOnce()
+            ledger: ledger, store: reopened, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in }
+        ).indexOnce(root: directory.data)
         ledger.close()
         #expect(try Self.all(reopened).map(\.0.amountMinor) == [20_000])
         #expect(try Self.all(try store()).count == 1, "and reopens with its pair")
@@ -161,12 +161,12 @@ import TestSupport
         defer { directory.remove() }
         let store = try store(retentionDays: 2)
         let indexer = SalesIndexer(
-            root: directory.data, ledger: ledger, store: store, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in })
+            ledger: ledger, store: store, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in })
         for day in 0..<5 {
             var purchase = requests.make(card(1), LedgerCoalitionTests.purchase(10_000, at: "KIOSK"))
             purchase.sale = sale("T\(day)", "KIOSK")
             #expect(ledger.perform(purchase).status == .approved)
-            indexer.indexOnce()
+            indexer.indexOnce(root: directory.data)
             clock.advance(byMs: 86_400_000)
         }
         ledger.close()

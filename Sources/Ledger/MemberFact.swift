@@ -14,21 +14,6 @@ public struct MemberFact: Sendable, Equatable {
     public var summary: MemberSummary?
 }
 
-extension LogTail {
-    /// What up to `recordsMax` durable records after `after` tell the member search, the last sequence read and
-    /// what was skipped. `decider` reads the decided member states.
-    public func memberFacts(after: UInt64, recordsMax: Int, decider: (any Decider)?) throws(LedgerError)
-        -> (facts: [MemberFact], lastSequence: UInt64, gap: Gap)
-    {
-        var gap = Gap(recordsSkipped: 0, recordsUnreadable: 0)
-        var facts: [MemberFact] = []
-        let visited = try visit(after: after, limit: recordsMax, gap: &gap) { _, body in
-            if let fact = WALRecord.memberFact(of: body, decider: decider) { facts.append(fact) }
-        }
-        return (facts, visited.through(after: after, gap: gap), gap)
-    }
-}
-
 extension WALRecord {
     /// Kinds whose approved record enrols its card when the card is new (ShardState's `enrolMember` callers).
     private static func enrols(_ kind: CommandKind) -> Bool {
