@@ -8,7 +8,12 @@
 # counted by callgrind: see the perf profiles in RESULTS.md for its share).
 #
 #   bash benchmarks/instructions.sh --switch BIN --peer BIN [--small N (2000)] [--large N (12000)]
-#                                   [--switch-config JSON]
+#                                   [--switch-config JSON] [--settle-before S (0)] [--settle-after S (0)]
+#
+# --settle-before: seconds between the server's start and the load (with the member search on, its checkpoint
+# views are then read while the ledger is empty in both runs, not during the load); --settle-after: seconds
+# between the load's end and SIGTERM (so the log views have caught up in both runs). Under callgrind everything is
+# ~50x slower: 15 and 6 were enough for 12,000 answers at the default configuration.
 #
 # Needs valgrind (Debian's package) and strip (binutils). Bounded: each load generator run under `timeout` 600 s, each server 60 s to
 # start and 120 s to stop (callgrind writes its file at exit), then SIGKILL. Traffic to 127.0.0.1 only.
@@ -16,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/lib.sh
 
-switch_bin="" peer_bin="" small=2000 large=12000 switch_config='{}'
+switch_bin="" peer_bin="" small=2000 large=12000 switch_config='{}' settle_before=0 settle_after=0
 while [ $# -gt 0 ]; do
     [ $# -ge 2 ] || { echo "usage: see the head of $0" >&2; exit 2; }
     case "$1" in
@@ -25,6 +30,8 @@ while [ $# -gt 0 ]; do
         --small) small="$2" ;;
         --large) large="$2" ;;
         --switch-config) switch_config="$2" ;;
+        --settle-before) settle_before="$2" ;;
+        --settle-after) settle_after="$2" ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift 2
@@ -60,8 +67,10 @@ run() {
     server_pid=$!
     local port
     port=$(port_from_log "$dir/log" "listening on " 60) || exit 1
+    sleep "$settle_before"
     timeout 600 "$switch_bin" loadgen "127.0.0.1:$port" --quiet --connections 4 --in-flight 2 --count "$count" \
         --duration 600s --mix "$mix" --json "$dir/report.json" >"$dir/loadgen.out" 2>&1 || true
+    sleep "$settle_after"
     kill -TERM "$server_pid" 2>/dev/null || true
     for _ in $(seq 1200); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$server_pid" 2>/dev/null || true
@@ -123,6 +132,8 @@ stages = [
     ("    of which ShardState.apply", "ShardState.apply(_:nowMs:"),
     ("  log records encoded into the batch", "WALWriter.append("),
     ("  batches written and synced (pwrite, fdatasync, header mark)", "WALWriter.commit()"),
+    ("log views' thread (history, sales, search; 0 when they are off)", "LogViewReader.step()"),
+    ("  records read, checked, decoded and handed to the views", "LogViewReader.read(shard:for:)"),
 ]
 small_costs, large_costs = costs(small), costs(large)
 delta = answers(large) - answers(small)
