@@ -16,6 +16,9 @@ public protocol Decider: AnyObject, Sendable {
     func purchaseEffect(decoding logged: LoggedPurchaseEffect) -> PurchaseEffectState?
     /// The member's tier, counts and profile as the ledger reports and checks them.
     func summary(of member: MemberState) -> MemberSummary
+    /// The summary straight from a logged state (the member search reads one per record: decoding into the
+    /// in-memory form and out of it again cost twice the decode); nil as `memberState(decoding:)`.
+    func summary(decoding logged: LoggedMemberState) -> MemberSummary?
     /// The member with a birthday (month 1...12, day 1...31) or as referred by another member (enrolment).
     func member(_ member: MemberState, birthMonth: UInt8, birthDay: UInt8) -> MemberState
     func referred(_ member: MemberState) -> MemberState

@@ -44,9 +44,7 @@ extension WALRecord {
             fact.enrolledCard = body.command.masked
         }
         if joins(kind) { fact.joinedCard = body.command.otherMasked }
-        if body.command.isDecided, let decider, let state = decider.memberState(decoding: body.command.memberAfter) {
-            fact.summary = decider.summary(of: state)
-        }
+        if body.command.isDecided, let decider { fact.summary = decider.summary(decoding: body.command.memberAfter) }
         return fact
     }
 }

@@ -90,8 +90,15 @@ public final class LoyaltyDecider: Decider {
     }
 
     public func summary(of state: MemberState) -> MemberSummary {
-        let member = state.member
-        return MemberSummary(
+        Self.summary(of: state.member)
+    }
+
+    public func summary(decoding logged: LoggedMemberState) -> MemberSummary? {
+        logged.member.map(Self.summary(of:))
+    }
+
+    static func summary(of member: Member) -> MemberSummary {
+        MemberSummary(
             tier: member.tier, purchaseCount: member.purchaseCount, purchaseVolumeMinor: member.purchaseVolumeMinor,
             birthMonth: member.birthMonth, birthDay: member.birthDay,
             firstPurchaseRewarded: member.firstPurchaseRewarded, firstPurchaseTimeMs: member.firstPurchaseTimeMs,

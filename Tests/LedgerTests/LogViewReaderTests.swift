@@ -134,6 +134,15 @@ import TestSupport
         let durable = LogViewReader.durableSequence(root: directory.path, shard: 0)
         let ahead = RecordingView("ahead", ledger: ledger, mark: durable - 10)
         purchases(ledger, 300)
+        // Snapshots are written and segments deleted on the checkpoint thread: more purchases (more snapshots)
+        // until the first segment is gone, bounded.
+        let shardDirectory = DataDirectory.shardDirectory(directory.path, shard: 0)
+        func firstSequence() throws -> UInt64 { try WALReader.segments(in: shardDirectory).first?.firstSequence ?? 0 }
+        for _ in 0..<200 where try firstSequence() <= 1 {
+            purchases(ledger, 10)
+            usleep(20_000)
+        }
+        #expect(try firstSequence() > 1, "snapshots dropped the first segments")
         let reader = LogViewReader(root: directory.path, shardCount: 1)
         reader.add(behind)
         reader.add(ahead)
