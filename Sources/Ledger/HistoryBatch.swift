@@ -37,7 +37,8 @@ struct HistoryBatch {
         }
         var updated = head!
         let reason = UInt8(change.reason.flatMap { HistoryRecord.reasonNames.firstIndex(of: $0) } ?? 0)
-        let movement = Movement(change: change, kind: UInt8(kind), reason: reason)
+        // The member is looked up once per change (two maps each time), not again per movement.
+        let movement = Movement(change: change, member: member, kind: UInt8(kind), reason: reason)
         if let after = change.balanceAfter {
             emit(movement, asset: 0, amount: after.points - updated.balances.points, after: after.points, &updated)
             emit(movement, asset: 1, amount: after.credit - updated.balances.credit, after: after.credit, &updated)
@@ -52,6 +53,8 @@ struct HistoryBatch {
 
     private struct Movement {
         var change: RecordChange
+        /// The card's member (a join in the same change never moves the change's own card).
+        var member: CardHash
         var kind: UInt8
         var reason: UInt8
     }
@@ -60,8 +63,9 @@ struct HistoryBatch {
         _ movement: Movement, asset: UInt8, amount: Int64, after: Int64, _ head: inout HistoryStore.MemberHead
     ) {
         guard amount != 0 else { return }
+        assert(movement.member == member(of: movement.change.card), "the change's card still names its member")
         let record = HistoryRecord(
-            seq: nextSeq, previous: head.lastSeq, member: member(of: movement.change.card),
+            seq: nextSeq, previous: head.lastSeq, member: movement.member,
             timeMs: movement.change.timeMs, amount: amount, balanceAfter: after, kind: movement.kind, asset: asset,
             reason: movement.reason, shard: shard)
         records.append(record)
