@@ -93,6 +93,16 @@ enum DataDirectory {
         throw .directoryInUse(path: root)
     }
 
+    /// Whether a writer holds the directory's lock now (a switch serves it, or a ledger of this process has it
+    /// open): a read-only reader then reads a log that grows and snapshots and merges that delete files as it
+    /// reads (`WALReader.live`). Probes with a lock of its own, released at once; false when there is no lock file.
+    static func isServed(_ root: String) -> Bool {
+        let path = root + "/ledger.lock"
+        guard let descriptor = try? FileIO.openFile(path, flags: O_RDONLY) else { return false }
+        defer { FileIO.closeFile(descriptor) }
+        return (try? FileCalls.tryLock(descriptor, path: path)) == false
+    }
+
     /// How long `lock` retries a lock held elsewhere before refusing: covers a child forked in the instant after
     /// another ledger of this process let go; a real second writer is refused after it.
     static let lockWaitMsMax = 2_000

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Totals of a data directory, computed by a read-only recovery (what `ledger verify` prints).
 public struct LedgerTotals: Sendable, Equatable {
     public var shardCount = 0
@@ -73,14 +77,32 @@ extension Ledger {
         return (applied, recorded)
     }
 
-    /// One shard recovered read-only (no file written or removed) into a state of the caller's.
+    /// Tries of a read-only recovery of a served directory, 20 ms apart, before its error is reported.
+    static let liveAttemptsMax = 10
+
+    /// One shard recovered read-only (no file written or removed) into a state of the caller's. Of a directory a
+    /// writer serves, the files the reader listed may go while it reads them (a checkpoint deletes the snapshot and
+    /// segments it replaces, a merge the key runs it joined): what fails there is read again from a new listing, up
+    /// to `liveAttemptsMax` times; real damage fails every time and is reported as it was found the last time.
     static func recoverReadOnly(
         directory: String, shard: Int, _ configuration: LedgerConfiguration, hasSegmentHeaders: Bool
     ) throws(LedgerError) -> (ShardState, ShardRecovery.Report) {
-        let state = ShardState(shardIndex: shard, shardCount: configuration.shardCount, limits: configuration)
-        var recovery = ShardRecovery(directory: DataDirectory.shardDirectory(directory, shard: shard), readOnly: true)
-        recovery.directoryHasSegmentHeaders = hasSegmentHeaders
-        return (state, try recovery.recover(into: state))
+        let live = DataDirectory.isServed(directory)
+        var attempt = 1
+        while true {
+            let state = ShardState(shardIndex: shard, shardCount: configuration.shardCount, limits: configuration)
+            var recovery = ShardRecovery(
+                directory: DataDirectory.shardDirectory(directory, shard: shard), readOnly: true)
+            recovery.directoryHasSegmentHeaders = hasSegmentHeaders
+            recovery.live = live
+            do throws(LedgerError) {
+                return (state, try recovery.recover(into: state))
+            } catch {
+                guard live && attempt < liveAttemptsMax else { throw error }
+                attempt += 1
+                usleep(20_000)
+            }
+        }
     }
 
     /// The shard count recorded in a data directory's `ledger.meta`, for tools that open it.

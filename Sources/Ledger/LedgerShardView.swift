@@ -218,12 +218,24 @@ extension Ledger {
         directory: String, shard: Int, _ configuration: LedgerConfiguration, hasSegmentHeaders: Bool
     ) throws(LedgerError) -> LedgerShardView? {
         let shardDirectory = DataDirectory.shardDirectory(directory, shard: shard)
-        guard let path = try Snapshot.newest(in: shardDirectory) else { return nil }
-        let walk = try Snapshot.Walk(
-            path: path, shard: shard, shardCount: configuration.shardCount, giftsMax: configuration.giftCardsPerShardMax)
-        let reader = WALReader(
-            directory: shardDirectory, readOnly: true, directoryHasSegmentHeaders: hasSegmentHeaders)
-        let outcome = try reader.scan(afterSequence: walk.header.sequence, snapshotCRC: walk.header.lastCRC) { _, _, _ in }
+        let live = DataDirectory.isServed(directory)
+        let walk: Snapshot.Walk
+        let outcome: WALReader.Outcome
+        do throws(LedgerError) {
+            guard let path = try Snapshot.newest(in: shardDirectory) else { return nil }
+            walk = try Snapshot.Walk(
+                path: path, shard: shard, shardCount: configuration.shardCount,
+                giftsMax: configuration.giftCardsPerShardMax)
+            var reader = WALReader(
+                directory: shardDirectory, readOnly: true, directoryHasSegmentHeaders: hasSegmentHeaders)
+            reader.live = live
+            outcome = try reader.scan(afterSequence: walk.header.sequence, snapshotCRC: walk.header.lastCRC) { _, _, _ in }
+        } catch {
+            // A served directory's files may go while they are read: the recovery view reads it again (and
+            // reports damage that stays).
+            guard live else { throw error }
+            return nil
+        }
         // Records to replay, or a log that does not end at the checkpoint: the recovery view decides.
         guard outcome.recordsReplayed == 0, outcome.position.nextSequence == walk.header.sequence + 1 else {
             return nil

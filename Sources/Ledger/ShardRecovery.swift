@@ -28,6 +28,9 @@ struct ShardRecovery {
     /// The log is only read, even where `readOnly` is false and request-key runs are written: a standby's
     /// checkpoint (StandbyCheckpoint) leaves its log to the follower that appends to it.
     var scansLogReadOnly = false
+    /// Read-only, of a directory a writer serves: the log is read up to each segment's acknowledged mark
+    /// (`WALReader.live`).
+    var live = false
 
     func recover(into state: ShardState) throws(LedgerError) -> Report {
         var afterSequence: UInt64 = 0
@@ -48,9 +51,11 @@ struct ShardRecovery {
             try state.idempotency.store?.open(runsFirstSequence: 1, runsThrough: 0)
         }
         let replayStartNs = ShardStatistics.now()
-        let reader = WALReader(
+        precondition(!live || readOnly, "only a read-only recovery reads a served log")
+        var reader = WALReader(
             directory: directory, readOnly: readOnly || scansLogReadOnly, acceptsDamage: acceptsDamage,
             directoryHasSegmentHeaders: directoryHasSegmentHeaders)
+        reader.live = live
         var sequence = afterSequence
         let outcome = try reader.scan(
             afterSequence: afterSequence, snapshotCRC: snapshotCRC,

@@ -20,8 +20,11 @@ extension WALReader {
                 reason: "the file is \(bytes.count) bytes\(allocated): cut short; its records end at sequence \(last) "
                     + "(offset \(stop))\(acknowledged)")
         }
-        state.tornTail = try classifyStop(
-            segment, bytes: bytes, stop: stop, isLast: isLast, expected: last + 1, header: header)
+        // A served log's last segment was read up to its acknowledged mark: what follows is being written.
+        if !(live && isLast) {
+            state.tornTail = try classifyStop(
+                segment, bytes: bytes, stop: stop, isLast: isLast, expected: last + 1, header: header)
+        }
         if isLegacy { try checkLegacyEnd(segment, stop: stop, isLast: isLast, state: state) }
         guard last >= header.acknowledgedSequence else {
             throw .damagedLog(

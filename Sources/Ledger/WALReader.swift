@@ -48,6 +48,11 @@ struct WALReader {
     /// for a directory not yet opened by a build with segment headers: a shard without any segment is then an
     /// empty one rather than a deleted log, and a headerless last segment ends as the old rule says.
     var directoryHasSegmentHeaders = true
+    /// Read-only, of a directory a writer serves (`ledger verify`, a report's view while the switch runs): the
+    /// last segment listed is read only up to its header's acknowledged mark, read before its records. Bytes past
+    /// the mark may be a batch the writer is writing at this moment (a read of them saw a record half written and
+    /// an intact one after it, and called it damage); what is acknowledged is final and fully checked.
+    var live = false
 
     init(
         directory: String, readOnly: Bool, acceptsDamage: Bool = false, directoryHasSegmentHeaders: Bool = true
@@ -142,9 +147,11 @@ struct WALReader {
             let recordsStart = isLegacy ? 0 : WALSegment.recordsStart
             state.sound = SoundPoint(
                 segmentIndex: index, path: segment.path, header: header, end: Int64(recordsStart), isLegacy: isLegacy)
-            let stop = try scanRecords(
-                segment, from: recordsStart, bytes: mapped.bytes, state: &state, prefetch: prefetch, apply: apply)
             let isLast = index == segments.count - 1
+            let through = live && isLast ? header.acknowledgedSequence : UInt64.max
+            let stop = try scanRecords(
+                segment, from: recordsStart, through: through, bytes: mapped.bytes, state: &state,
+                prefetch: prefetch, apply: apply)
             try checkSegmentEnd(
                 segment, header: header, isLegacy: isLegacy, bytes: mapped.bytes, stop: stop, isLast: isLast,
                 state: &state)
@@ -211,16 +218,17 @@ struct WALReader {
         }
     }
 
-    /// Reads records from `start` while they are valid; returns the offset where they stop.
+    /// Reads records from `start` while they are valid and their sequences at most `through`; returns the offset
+    /// where they stop.
     private func scanRecords(
-        _ segment: Segment, from start: Int, bytes: UnsafeRawBufferPointer, state: inout ScanState,
+        _ segment: Segment, from start: Int, through: UInt64, bytes: UnsafeRawBufferPointer, state: inout ScanState,
         prefetch: (UnsafeRawPointer) -> Void, apply: (WALRecord.Body, String, Int64) throws(LedgerError) -> Void
     ) throws(LedgerError) -> Int {
         var offset = start
         // One body for the whole segment, decoded into in place (about 1 KB: not built and copied per record).
         var decoded = WALRecord.Body(
             command: ShardCommand(kind: .none, key: .zero), timeMs: 0, status: .approved, balanceAfter: .zero)
-        while let header = validRecord(bytes, at: offset) {
+        while let header = validRecord(bytes, at: offset), header.sequence <= through {
             let next = offset + WALRecord.alignedLength(bodyLength: header.bodyLength)
             if next + WALRecord.headerBytes + WALRecord.prefetchBytes <= bytes.count {
                 prefetch(bytes.baseAddress! + next + WALRecord.headerBytes)
