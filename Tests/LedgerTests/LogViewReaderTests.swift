@@ -53,6 +53,13 @@ import TestSupport
         return configuration
     }
 
+    /// A reader of this test's directory feeding `views`, in that order.
+    func makeReader(_ views: RecordingView...) -> LogViewReader {
+        let reader = LogViewReader(root: directory.path, shardCount: 1)
+        for view in views { reader.add(view) }
+        return reader
+    }
+
     mutating func purchases(_ ledger: Ledger, _ count: Int) {
         for index in 0..<count {
             #expect(ledger.perform(requests.make(card(index % 7), LogTailTests.purchase(10_000))).status == .approved)
@@ -66,9 +73,7 @@ import TestSupport
         purchases(ledger, 30)
         let behind = RecordingView("behind", ledger: ledger)
         let ahead = RecordingView("ahead", ledger: ledger, mark: 12)
-        let reader = LogViewReader(root: directory.path, shardCount: 1)
-        reader.add(behind)
-        reader.add(ahead)
+        let reader = makeReader(behind, ahead)
         #expect(!reader.step(), "30 records are less than a full read")
         let last = behind.taken.last ?? 0
         #expect(behind.taken == Array(1...last) && last >= 30)
@@ -88,9 +93,7 @@ import TestSupport
         let failing = RecordingView("failing", ledger: ledger)
         failing.failOn = 7
         let steady = RecordingView("steady", ledger: ledger)
-        let reader = LogViewReader(root: directory.path, shardCount: 1)
-        reader.add(failing)
-        reader.add(steady)
+        let reader = makeReader(failing, steady)
         reader.step()
         #expect(failing.taken.isEmpty && failing.marks == [0] && failing.registration.readFailures == 1)
         let last = steady.taken.last ?? 0
@@ -109,9 +112,7 @@ import TestSupport
         let late = RecordingView("late", ledger: ledger)
         late.ready = false
         let early = RecordingView("early", ledger: ledger)
-        let reader = LogViewReader(root: directory.path, shardCount: 1)
-        reader.add(late)
-        reader.add(early)
+        let reader = makeReader(late, early)
         reader.step()
         #expect(late.taken.isEmpty && late.steps == 0 && early.taken.count >= 10)
         late.ready = true
@@ -143,9 +144,7 @@ import TestSupport
             usleep(20_000)
         }
         #expect(try firstSequence() > 1, "snapshots dropped the first segments")
-        let reader = LogViewReader(root: directory.path, shardCount: 1)
-        reader.add(behind)
-        reader.add(ahead)
+        let reader = makeReader(behind, ahead)
         for _ in 0..<100 where reader.step() {}
         let skipped = behind.gaps.reduce(0) { $0 + $1.skipped }
         #expect(skipped > 0, "segments before 1,400 were dropped by snapshots")
