@@ -73,6 +73,7 @@ final class MemberImporter: @unchecked Sendable {
         self.role = role
         self.clockMs = clockMs
         status = Mutex(MemberImportStatus(id: id, startedMs: clockMs()))
+        precondition(!id.isEmpty, "an import has an id")
         calendar = (door.ledger.configuration.decider as? LoyaltyDecider)?.program?.calendar.system ?? .gregorian
         replySerial = MemberImportReplies.shared.register(events)
     }
@@ -131,6 +132,7 @@ final class MemberImporter: @unchecked Sendable {
             return finish { $0.fail(stopReason!, nowMs: clockMs(), row: 1) }
         }
         if let stopReason { return finish { $0.fail(stopReason, nowMs: clockMs(), row: sawHeader ? 0 : 1) } }
+        precondition(passes.isEmpty && requestsInFlight == 0, "nothing of the import is left in flight")
         if !readAll { return finish { $0.state = .interrupted } }
         return finish { $0.state = .done }
     }
@@ -144,6 +146,7 @@ final class MemberImporter: @unchecked Sendable {
             while passes.count >= Self.passesInFlightMax { pump() }
             if stopReason == nil { beginPass() }
         }
+        precondition(passes.count <= Self.passesInFlightMax, "passes in flight within their limit")
     }
 
     /// The final status, returned and not stored: `status` says running until whoever ran the import publishes
@@ -152,6 +155,8 @@ final class MemberImporter: @unchecked Sendable {
         var final = status.withLock { $0 }
         change(&final)
         if final.finishedMs == nil { final.finishedMs = clockMs() }
+        precondition(
+            final.state != .running && final.finishedMs != nil, "a finished import says how it ended, and when")
         return final
     }
 
@@ -168,6 +173,7 @@ final class MemberImporter: @unchecked Sendable {
         }
         switch record {
         case .malformed(let number, let field, let reason):
+            precondition(number >= 2 && field >= 1, "a data row after the header, its fields counted from 1")
             let column = field <= MemberImportRow.columns.count ? MemberImportRow.columns[field - 1] : "row"
             status.withLock {
                 $0.rowsRead += 1
@@ -192,6 +198,7 @@ final class MemberImporter: @unchecked Sendable {
                     }
                     return
                 }
+                precondition(number >= 2, "a data row comes after the header")
                 pending.append((number, row, hash))
             }
         }
@@ -214,12 +221,14 @@ struct CardFingerprints {
     /// False when the card was inserted before.
     mutating func insert(_ hash: CardHash) -> Bool {
         let fingerprint = (hash.high ^ (hash.low &* 0x9E37_79B9_7F4A_7C15)) | 1
+        precondition(fingerprint != 0, "0 marks an empty slot")
         if let found = slot(of: fingerprint) { return !found.present && place(fingerprint, at: found.index) }
         return true
     }
 
     private func slot(of fingerprint: UInt64) -> (index: Int, present: Bool)? {
         let mask = slots.count - 1
+        precondition(slots.count.nonzeroBitCount == 1, "the table's size is a power of two")
         var index = Int(truncatingIfNeeded: fingerprint >> 7) & mask
         for _ in 0..<slots.count {
             if slots[index] == fingerprint { return (index, true) }
@@ -231,9 +240,11 @@ struct CardFingerprints {
 
     private mutating func place(_ fingerprint: UInt64, at index: Int) -> Bool {
         guard count < capacityMax else { return true }
+        precondition(slots[index] == 0, "a fingerprint goes into an empty slot")
         slots[index] = fingerprint
         count += 1
         if count * 2 > slots.count { grow() }
+        precondition(count <= capacityMax && count * 2 <= slots.count, "the table stays at most half full")
         return true
     }
 
@@ -243,5 +254,6 @@ struct CardFingerprints {
         for fingerprint in old where fingerprint != 0 {
             if let found = slot(of: fingerprint) { slots[found.index] = fingerprint }
         }
+        assert(slots.count { $0 != 0 } == count, "growing keeps every fingerprint")
     }
 }
