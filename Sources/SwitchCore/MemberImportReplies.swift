@@ -21,6 +21,7 @@ final class MemberImportEvents: Sendable {
 
     /// Every event posted so far; waits for one first (at most `timeoutMs` when given).
     func take(timeoutMs: Int?) -> [Event] {
+        precondition(timeoutMs.map { $0 >= 0 } ?? true, "a wait is not negative")
         if let timeoutMs {
             _ = wakeup.wait(timeout: .now() + .milliseconds(timeoutMs))
         } else {

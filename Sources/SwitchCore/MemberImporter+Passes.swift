@@ -92,6 +92,7 @@ extension MemberImporter {
 
     /// Starts a pass with the first `rowsPerPass` pending rows: its enrolments are queued as the budget allows.
     func beginPass() {
+        preconditionOnWorkingThread()
         precondition(!pending.isEmpty && stopReason == nil, "a pass starts with rows, while the import goes on")
         precondition(passes.count < Self.passesInFlightMax, "passes in flight within their limit")
         let rows = Array(pending.prefix(Self.rowsPerPass))
@@ -129,6 +130,7 @@ extension MemberImporter {
 
     /// Waits for events, applies them, moves passes on and retires the finished ones at the head (in file order).
     func pump() {
+        preconditionOnWorkingThread()
         let backingOff = passes.contains { !$0.toSubmit.isEmpty }
         for event in events.take(timeoutMs: backingOff ? 5 : nil) {
             switch event {

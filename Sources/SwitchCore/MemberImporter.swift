@@ -64,6 +64,8 @@ final class MemberImporter: @unchecked Sendable {
     var requestsInFlight = 0
     var overloadedRounds = 0
     var progress: ((MemberImportStatus) -> Void)?
+    /// The thread `run` works on (0 before it starts): the passes, the pending rows and the reader are its alone.
+    private var workingThread: UInt = 0
 
     init(
         door: AdminLedger, actor: UInt64, role: UInt8, id: String, clockMs: @escaping @Sendable () -> Int64
@@ -82,10 +84,19 @@ final class MemberImporter: @unchecked Sendable {
 
     var id: String { status.withLock { $0.id } }
 
+    /// The import's state has no locks (only `status` and `stopRequested` are shared): touching it from another
+    /// thread than the one running the import is a programmer error, caught here (one load and one compare).
+    @inline(__always)
+    func preconditionOnWorkingThread(file: StaticString = #fileID, line: UInt = #line) {
+        precondition(workingThread == UInt(pthread_self()), "an import touched off its thread", file: file, line: line)
+    }
+
     /// Reads `path` to its end (or until a failure or a stop), calling `progress` after every pass; returns the
     /// final status. Passes in flight are always waited for, so nothing is left half done in memory.
     func run(path: String, progress: (MemberImportStatus) -> Void) -> MemberImportStatus {
-        withoutActuallyEscaping(progress) { progress in
+        precondition(workingThread == 0, "an import runs once, on one thread")
+        workingThread = UInt(pthread_self())
+        return withoutActuallyEscaping(progress) { progress in
             self.progress = progress
             defer { self.progress = nil }
             return readRows(path)
@@ -93,6 +104,7 @@ final class MemberImporter: @unchecked Sendable {
     }
 
     private func readRows(_ path: String) -> MemberImportStatus {
+        preconditionOnWorkingThread()
         pending.reserveCapacity(Self.rowsPerPass)
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
@@ -140,6 +152,7 @@ final class MemberImporter: @unchecked Sendable {
     /// Starts passes of the pending rows (the last, shorter one too with `all`), waiting while
     /// `passesInFlightMax` are in flight.
     private func writePending(all: Bool) {
+        preconditionOnWorkingThread()
         while pending.count >= (all ? 1 : Self.rowsPerPass) && stopReason == nil
             && !stopRequested.load(ordering: .relaxed)
         {
@@ -162,6 +175,7 @@ final class MemberImporter: @unchecked Sendable {
 
     /// One record from the reader: the header checked, a data row checked and queued, or its problem counted.
     private func take(_ record: CSVRecord) {
+        preconditionOnWorkingThread()
         guard stopReason == nil else { return }
         guard sawHeader else {
             sawHeader = true
