@@ -92,6 +92,7 @@ final class AdminLedger: LedgerReplySink, Sendable {
     /// with one fdatasync, as it does a loop's requests); `completion` gets each reply with the request's index.
     /// Requests over this door's limit or refused by a full shard queue are answered `overloaded` at once.
     func submit(_ requests: [LedgerRequest], completion: @escaping @Sendable (Int, LedgerReply) -> Void) {
+        assert(requests.allSatisfy { $0.tag == 0 }, "the door gives the tags")
         var tagged: [LedgerRequest] = []
         tagged.reserveCapacity(requests.count)
         for (index, request) in requests.enumerated() {

@@ -28,6 +28,10 @@ enum ResponseBuilder {
             response.has(2) == request.has(2) && response.has(4) == request.has(4) && response.has(11)
                 && response.has(37) == request.has(37) && response.has(41) == request.has(41),
             "a response echoes the request's 2, 4, 11, 37 and 41")
+        precondition(
+            response.has(3) == request.has(3) && response.has(7) == request.has(7)
+                && response.has(42) == request.has(42) && response.has(49) == request.has(49),
+            "a response echoes the request's 3, 7, 42 and 49")
         precondition(!response.has(38) && !response.has(39), "38 and 39 wait for the outcome")
     }
 
