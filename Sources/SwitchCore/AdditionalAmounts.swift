@@ -12,6 +12,7 @@ enum AdditionalAmounts {
         return span.withUnsafeMutableBytes { buffer -> Int64? in
             guard request.has(54) else { return 0 }
             guard let count = request.copyValue(54, into: buffer) else { return nil }
+            precondition(count <= 120, "field 54 fits six entries")
             return paidWithPointsMinor(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }
     }
@@ -27,10 +28,15 @@ enum AdditionalAmounts {
             let isPoints = entry[4] == 0x39 && entry[5] == 0x39 && entry[6] == 0x39
             if amountType == 91 && !isPoints { paid += amount }
         }
+        precondition(
+            paid >= 0 && paid <= Int64(bytes.count / 20) * 999_999_999_999,
+            "the paid part is what the entries add up to")
         return paid
     }
 
     private static func digits(_ entry: UnsafeRawBufferPointer, _ range: Range<Int>) -> Int64? {
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= entry.count && range.count <= 12, "digits inside an entry")
         var value: Int64 = 0
         for index in range {
             guard (0x30...0x39).contains(entry[index]) else { return nil }

@@ -65,6 +65,8 @@ struct AdditionalData {
         if let data = parsed, data.basketLineCount > 0, data.basketAmountMinor > request.integer(4) ?? 0 {
             return nil
         }
+        precondition(
+            parsed.map { $0.basketLineCount == 0 || allowed.contains(.basket) } ?? true, "a basket only where allowed")
         return parsed
     }
 
@@ -93,6 +95,9 @@ struct AdditionalData {
             guard data.read(tag, UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length)])) else { return nil }
             offset = start + length
         }
+        precondition(offset == bytes.count, "field 48 is read to its end")
+        precondition(
+            data.basketLineCount <= SaleDetail.linesMax && data.basketAmountMinor >= 0, "a basket within its limits")
         return data
     }
 
@@ -103,20 +108,24 @@ struct AdditionalData {
             guard value.count == 4, let month = Self.digits(value, 0, 2), let day = Self.digits(value, 2, 2) else {
                 return false
             }
+            precondition(month <= 99 && day <= 99, "two digits each")
             (birthMonth, birthDay) = (UInt8(month), UInt8(day))
         case .referrer:
             guard let card = CardNumber(ascii: value) else { return false }
             referrer = card
         case .serviceCode:
             guard (1...6).contains(value.count), let code = Self.digits(value, 0, value.count) else { return false }
+            precondition(code >= 0 && code <= 999_999, "a service code is 1...6 digits")
             serviceCode = UInt32(code)
         case .basket:
             guard basketLineCount < SaleDetail.linesMax, let line = Basket.line(value) else { return false }
+            precondition(line.amountMinor >= 0 && line.quantity >= 1, "a basket line has units and no negative amount")
             basketLineCount += 1
             basketAmountMinor += line.amountMinor
         default:
             precondition(tag == .purchaseTotal, "a tag without a reader")
             guard (1...12).contains(value.count), let total = Self.digits(value, 0, value.count) else { return false }
+            precondition(total >= 0 && total <= 999_999_999_999, "a purchase total is 1...12 digits")
             purchaseTotalMinor = Int64(total)
         }
         return true

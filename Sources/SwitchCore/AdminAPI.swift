@@ -61,6 +61,7 @@ enum AdminAPI {
         router.add(.get, "/v1/reports/segments.csv", SegmentsReportHandler(gate: gate, metrics: metrics, ledger: ledger))
         SalesReportHandler.register(in: router, gate: gate, metrics: metrics, ledger: ledger)
         router.add(.get, "/v1/reports/{name}", ReportHandler(gate: gate, ledger: ledger))
+        precondition(operatorAdjustmentMax >= 0, "operatorAdjustmentMax is a magnitude")
         return router
     }
 }
@@ -95,6 +96,7 @@ final class HealthHandler: HTTPHandler {
         }
         if let reason = access.stoppedReason { problems.append("\(reason); admin changes are answered 503") }
         guard problems.isEmpty else {
+            precondition(problems.count <= ledger.health.shards.count + 1, "one problem per shard and the journal")
             responder.respond(problem: HTTPProblem(.serviceUnavailable, detail: problems.joined(separator: "; ")))
             return
         }
@@ -131,6 +133,7 @@ final class MetricsHandler: HTTPHandler {
             return
         }
         let text = metrics.exposition()
+        precondition(Self.chunkBytes > 0, "a chunk holds bytes")
         responder.startStream(.ok, contentType: PrometheusText.contentType)
         text.withUnsafeBytes { bytes in
             var start = 0
@@ -139,6 +142,7 @@ final class MetricsHandler: HTTPHandler {
                 responder.stream(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
                 start = end
             }
+            precondition(start == bytes.count, "the whole exposition is streamed")
         }
         responder.finishStream()
     }
@@ -147,6 +151,7 @@ final class MetricsHandler: HTTPHandler {
 /// `GET /v1/openapi.json`: specs/admin-api.json as embedded in the binary.
 final class DocumentHandler: HTTPHandler {
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        precondition(AdminAPIDocument.bytes.last == 0x0A, "the document is served with its final newline")
         responder.respond(.ok, contentType: "application/json", body: AdminAPIDocument.bytes)
     }
 }

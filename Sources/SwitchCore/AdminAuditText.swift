@@ -6,8 +6,17 @@ import Ledger
 /// (a member is named by the card it was enrolled with, so it keeps its id when that card is replaced on its
 /// shard). Not reversible to a card number without the data directory's secret key.
 enum AdminIdentifier {
-    static func card(_ hash: CardHash) -> String { identifier("crd_", hash) }
-    static func member(_ hash: CardHash) -> String { identifier("mbr_", hash) }
+    static func card(_ hash: CardHash) -> String {
+        let id = identifier("crd_", hash)
+        assert(self.hash(id, prefix: "crd_") == hash, "a card id names its hash")
+        return id
+    }
+
+    static func member(_ hash: CardHash) -> String {
+        let id = identifier("mbr_", hash)
+        assert(self.hash(id, prefix: "mbr_") == hash, "a member id names its hash")
+        return id
+    }
 
     /// The hash an id names, or nil when it is not a well-formed id with `prefix`.
     static func hash(_ id: String, prefix: String) -> CardHash? {
@@ -16,21 +25,25 @@ enum AdminIdentifier {
         guard digits.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
             let high = UInt64(digits.prefix(16), radix: 16), let low = UInt64(digits.suffix(16), radix: 16)
         else { return nil }
+        precondition(digits.utf8.count == 32, "an id carries the hash's 32 hex digits")
         return CardHash(high: high, low: low)
     }
 
     /// `prefix` and the hash's 32 digits written in one buffer (a bulk import names three ids per row).
     private static func identifier(_ prefix: StaticString, _ hash: CardHash) -> String {
         precondition(prefix.utf8CodeUnitCount == 4, "a four-byte prefix")
-        return String(unsafeUninitializedCapacity: 36) { buffer in
+        let id = String(unsafeUninitializedCapacity: 36) { buffer in
             for index in 0..<4 { buffer[index] = prefix.utf8Start[index] }
             writeHex(hash.high, into: buffer, at: 4)
             writeHex(hash.low, into: buffer, at: 20)
             return 36
         }
+        precondition(id.utf8.count == 36, "an id is a prefix and 32 hex digits")
+        return id
     }
 
     private static func writeHex(_ value: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
+        precondition(start >= 0 && start + 16 <= buffer.count, "16 hex digits fit the buffer")
         for index in 0..<16 {
             let nibble = UInt8(truncatingIfNeeded: value >> UInt64(60 - 4 * index)) & 0xF
             buffer[start + index] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
@@ -41,10 +54,12 @@ enum AdminIdentifier {
     static func memberKey(_ hash: CardHash) -> MemberKey { MemberKey(high: hash.high, low: hash.low) }
 
     static func hex16(_ value: UInt64) -> String {
-        String(unsafeUninitializedCapacity: 16) { buffer in
+        let text = String(unsafeUninitializedCapacity: 16) { buffer in
             writeHex(value, into: buffer, at: 0)
             return 16
         }
+        precondition(text.utf8.count == 16, "a word is 16 hex digits")
+        return text
     }
 }
 
@@ -58,6 +73,9 @@ enum AdminAuditText {
     static func stamp(_ user: AdminUser, operation: UInt64, reason: UInt8) -> AdminStamp {
         let actor = UInt64(user.id.dropFirst(4), radix: 16) ?? 0
         let role = UInt8(AdminRole.allCases.firstIndex(of: user.role) ?? 0)
+        precondition(
+            Int(role) < AdminRole.allCases.count && AdminRole.allCases[Int(role)] == user.role,
+            "the stamp names the role")
         return AdminStamp(operation: operation, actor: actor, role: role, reason: reason)
     }
 
@@ -66,7 +84,9 @@ enum AdminAuditText {
         if stamp.actor == 0 { return .commandLine }
         let roles = AdminRole.allCases
         let role = Int(stamp.role) < roles.count ? roles[Int(stamp.role)].rawValue : "unknown"
-        return AuditActor(id: "usr_" + AdminIdentifier.hex16(stamp.actor), role: role)
+        let id = "usr_" + AdminIdentifier.hex16(stamp.actor)
+        precondition(id.utf8.count == 20, "a user id is usr_ and 16 hex digits")
+        return AuditActor(id: id, role: role)
     }
 
     static func reasonName(_ names: [String], _ code: UInt8) -> String {
@@ -77,6 +97,7 @@ enum AdminAuditText {
     /// it, so an entry repaired after a crash has none).
     static func draft(for record: AdminRecord, note: String? = nil) -> (AuditDraft, AuditActor) {
         let card = AdminIdentifier.card(record.card)
+        precondition(card.hasPrefix("crd_"), "an entry names its card by id")
         let draft: AuditDraft
         switch record.change {
         case .enrol:

@@ -26,6 +26,9 @@ enum AdminCardJSON {
         id: String, masked: MaskedCard, status: String, memberId: String?, kind: String = "loyalty",
         to json: inout JSONWriter
     ) {
+        precondition(id.hasPrefix("crd_") && id.utf8.count == 36, "a card is named by its id")
+        precondition(
+            memberId.map { $0.hasPrefix("mbr_") && $0.utf8.count == 36 } ?? true, "a member is named by its id")
         json.beginObject()
         json.member("id", id)
         json.member("masked", masked.description)
@@ -44,12 +47,15 @@ enum AdminCardJSON {
                 detail: "\(fields.path).\(key): must be a card number of \(CardNumber.digitCountMin)..."
                     + "\(CardNumber.digitCountMax) digits")
         }
+        precondition(text.utf8.count >= CardNumber.digitCountMin, "a card number has its digits")
         return card
     }
 
     static func answer(_ status: Int, _ build: (inout JSONWriter) -> Void) -> RememberedAnswer {
+        precondition((200...299).contains(status), "a change is answered 2xx")
         var writer = JSONWriter()
         build(&writer)
+        precondition(!writer.bytes.isEmpty, "an answer has a JSON body")
         return RememberedAnswer(status: status, contentType: "application/json", body: writer.bytes)
     }
 }
@@ -116,6 +122,8 @@ final class BlockCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendab
             guard let hash = AdminIdentifier.hash(id, prefix: "crd_") else {
                 throw HTTPProblem(.notFound, detail: "no card \(id)")
             }
+            precondition(code >= 0 && code < AdminAuditText.blockReasons.count, "a block reason the trail can name")
+            assert(AdminIdentifier.card(hash) == id, "a card id names its hash")
             AdminLedgerWrite(door: door, user: user, idempotent: idempotent).run(
                 AdminLedger.request(cardHash: hash, operation: .block), reason: UInt8(code + 1), change: .block,
                 answer: { reply in
@@ -159,6 +167,7 @@ final class ReplaceCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Send
             }
             let newHash = door.ledger.cardHash(of: newCard)
             let newMasked = newCard.masked
+            assert(AdminIdentifier.card(hash) == id, "a card id names its hash")
             let write = AdminLedgerWrite(door: door, user: user, idempotent: idempotent)
             // The new card is checked first for a clear 409 before anything moves; a card enrolled between the
             // check and the replace is declined by the ledger itself (`transferInNewCard`), never merged into.
@@ -172,6 +181,7 @@ final class ReplaceCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Send
                         })
                     return
                 }
+                precondition(reply.status == .unknownCard, "a card is replaced only onto a card nobody holds")
                 Self.replace(write, id: id, hash: hash, newCard: newCard, newHash: newHash)
             }
         } catch {
@@ -182,6 +192,7 @@ final class ReplaceCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Send
     static func replace(_ write: AdminLedgerWrite, id: String, hash: CardHash, newCard: CardNumber, newHash: CardHash) {
         let newId = AdminIdentifier.card(newHash)
         let newMasked = newCard.masked
+        precondition(newId != id, "a card is replaced by another card")
         write.run(
             AdminLedger.request(cardHash: hash, operation: .reissue(newCard: newCard)), reason: 0,
             change: .replace(newCard: newHash, newMasked: newMasked),

@@ -30,6 +30,8 @@ final class LinkCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendabl
             }
             let newHash = door.ledger.cardHash(of: card)
             let masked = card.masked
+            precondition(kindName == "bank" || kindName == "loyalty", "a checked card kind")
+            assert(AdminIdentifier.member(memberHash) == memberId, "a member id names its hash")
             AdminLedgerWrite(door: door, user: user, idempotent: idempotent).run(
                 AdminLedger.request(cardHash: memberHash, operation: .link(newCard: card, kind: kind)), reason: 0,
                 change: .link(newCard: newHash, newMasked: masked),
@@ -61,6 +63,7 @@ final class LinkCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendabl
         guard kind == "loyalty" || kind == "bank" else {
             throw HTTPProblem(.unprocessableContent, detail: "$.kind: must be one of loyalty, bank")
         }
+        precondition(!memberId.isEmpty && (kind == "loyalty" || kind == "bank"), "a checked link")
         return (card, memberId, kind)
     }
 }

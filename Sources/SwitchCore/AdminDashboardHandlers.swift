@@ -30,6 +30,7 @@ enum DashboardPage {
             let end = embeddedHTML.range(of: close, range: start.upperBound..<embeddedHTML.endIndex)
         else { preconditionFailure("web/dashboard.html has one \(open)…\(close)") }
         let digest = AccessCrypto.sha256(Array(embeddedHTML[start.upperBound..<end.lowerBound].utf8))
+        precondition(digest.count == 32, "a SHA-256 digest is 32 bytes")
         return "sha256-" + Data(digest).base64EncodedString()
     }
 }
@@ -37,6 +38,7 @@ enum DashboardPage {
 /// `GET /`: the dashboard page. No token: the page holds no data, and asks for a token before it fetches any.
 final class DashboardHandler: HTTPHandler {
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        precondition(!DashboardPage.bytes.isEmpty && DashboardPage.headers.count == 4, "the page and its four headers")
         responder.respond(
             .ok, contentType: "text/html; charset=utf-8", body: DashboardPage.bytes, headers: DashboardPage.headers)
     }

@@ -46,12 +46,15 @@ final class EngagementEventHandler: HTTPHandler {
     }
 
     private func submit(_ event: Event, rule: EngagementRule, user: AdminUser, idempotent: IdempotentRequest) {
+        precondition(!event.id.isEmpty && event.id.utf8.count <= Self.idLengthMax, "a checked event id")
+        precondition((event.card == nil) != (event.memberId == nil), "an event names exactly one of member and card")
         let type = EngagementType(high: event.type.packed.high, low: event.type.packed.low)
         var request = AdminLedger.request(cardHash: event.cardHash, operation: .engage(type: type))
         if let card = event.card {
             request.card = card
             request.cardHash = nil
         }
+        precondition(request.cardHash == nil || request.cardHash == event.cardHash, "the event goes to its member")
         let key = door.ledger.eventKey(id: Array(event.id.utf8))
         let digest = ContentDigest(high: type.high ^ event.cardHash.high, low: type.low ^ event.cardHash.low)
         let limit = "\(rule.limitCount) per \(rule.period.rawValue)"
@@ -60,7 +63,8 @@ final class EngagementEventHandler: HTTPHandler {
             request, reason: 0, change: .engage(type: type, points: 0, limited: false),
             callerKey: (key, digest),
             changeDecided: { reply in
-                .engage(type: type, points: reply.credited.points, limited: reply.status == .partiallyApproved)
+                precondition(reply.credited.points >= 0, "an event awards points, never takes them")
+                return .engage(type: type, points: reply.credited.points, limited: reply.status == .partiallyApproved)
             },
             answer: { reply in
                 AdminCardJSON.answer(201) { json in
@@ -120,6 +124,7 @@ final class EngagementEventHandler: HTTPHandler {
             guard let hash = AdminIdentifier.hash(memberId, prefix: "mbr_") else {
                 throw HTTPProblem(.notFound, detail: "no member \(memberId)")
             }
+            precondition(!id.isEmpty && id.utf8.count <= idLengthMax, "a checked event id")
             return Event(id: id, type: type, memberId: memberId, card: nil, cardHash: hash)
         case (nil, let card?):
             return Event(id: id, type: type, memberId: nil, card: card, cardHash: ledger.cardHash(of: card))

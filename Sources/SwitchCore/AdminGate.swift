@@ -10,6 +10,7 @@ struct AdminGate: Sendable {
     func authorize(
         _ request: HTTPRequest, _ responder: HTTPResponder, roles: Set<AdminRole>, action: String
     ) -> AdminUser? {
+        precondition(!roles.isEmpty && !action.isEmpty, "a protected route allows some role to do something")
         switch access.authenticate(request.header("authorization")) {
         case .refused(let reason):
             responder.respond(
@@ -32,6 +33,7 @@ struct AdminGate: Sendable {
                         .forbidden, detail: "role \(user.role.rawValue) may not \(action) (allowed: \(allowed))"))
                 return nil
             }
+            precondition(roles.contains(user.role), "only an allowed role goes on")
             return user
         }
     }
@@ -49,6 +51,7 @@ extension AdminGate {
             let idempotent = IdempotentRequest.begin(
                 request, responder, user: user, access: access, body: try? body.get())
         else { return nil }
+        precondition(roles.contains(user.role), "only an allowed role changes anything")
         return (user, body, idempotent)
     }
 }
@@ -76,6 +79,7 @@ struct IdempotentRequest {
             responder.respond(problem: keyProblem)
             return nil
         }
+        precondition(!key.isEmpty && key.utf8.count <= keyLengthMax, "a checked Idempotency-Key")
         let path = String(decoding: request.path, as: UTF8.self)
         let digest = IdempotencyDigest.digest(
             method: "\(request.method)", path: path, body: body, rawBody: request.body)
@@ -90,7 +94,9 @@ struct IdempotentRequest {
     /// The key as sent, when it is 1...`keyLengthMax` visible ASCII characters; nil otherwise (`keyProblem`).
     static func key(_ raw: UnsafeRawBufferPointer) -> String? {
         guard !raw.isEmpty, raw.count <= keyLengthMax, raw.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
-        return String(decoding: raw, as: UTF8.self)
+        let key = String(decoding: raw, as: UTF8.self)
+        precondition(key.utf8.count == raw.count, "visible ASCII decodes byte for byte")
+        return key
     }
 
     static let keyProblem = HTTPProblem(
@@ -101,6 +107,7 @@ struct IdempotentRequest {
         switch decision {
         case .proceed: preconditionFailure("a claim is not a refusal")
         case .replay(let answer):
+            precondition((100...599).contains(answer.status), "a remembered answer has an HTTP status")
             responder.respond(
                 Self.status(answer.status), contentType: answer.contentType, body: answer.body,
                 headers: [("Idempotency-Replayed", "true")])
@@ -118,6 +125,7 @@ struct IdempotentRequest {
 
     /// Answers a refusal that changed nothing: remembered first when it is below 500 and a key was given.
     func refuse(_ problem: HTTPProblem) {
+        precondition((400...599).contains(problem.status.code), "a refusal is answered 4xx or 5xx")
         guard let claim, problem.status.code < 500 else {
             if let claim { access.abandon(claim) }
             deferred.answer { $0.respond(problem: problem) }
@@ -127,6 +135,8 @@ struct IdempotentRequest {
         problem.write(to: &writer)
         let answer = RememberedAnswer(
             status: problem.status.code, contentType: HTTPProblem.contentType, body: writer.bytes)
+        precondition(
+            answer.status < 500 && !answer.body.isEmpty, "only a refusal below 500 is remembered, with its body")
         access.rememberAnswer(claim, answer) { failure in
             deferred.answer { responder in
                 if let failure {
@@ -141,6 +151,7 @@ struct IdempotentRequest {
     /// Answers a change the ledger already held under the caller's own key (a repeated event id): nothing new to
     /// audit, the answer remembered under the `Idempotency-Key` first when one was given.
     func answerReplay(_ answer: RememberedAnswer) {
+        precondition((100...599).contains(answer.status), "a remembered answer has an HTTP status")
         let deferred = self.deferred
         let send: @Sendable (HTTPResponder) -> Void = { responder in
             let status = Self.status(answer.status)
@@ -164,6 +175,7 @@ struct IdempotentRequest {
 
     /// Answers `answer` once the change is durable (or 503 naming why it is not).
     func answerWhenDurable(_ answer: RememberedAnswer) -> @Sendable (AccessError?) -> Void {
+        precondition((200...299).contains(answer.status), "a durable change is answered 2xx")
         let deferred = self.deferred
         return { failure in
             deferred.answer { responder in
@@ -177,7 +189,9 @@ struct IdempotentRequest {
     }
 
     static func status(_ code: Int) -> HTTPStatus {
-        HTTPStatus.counted.first { $0.code == code } ?? HTTPStatus(code, "Status")
+        let status = HTTPStatus.counted.first { $0.code == code } ?? HTTPStatus(code, "Status")
+        precondition(status.code == code, "the status answered is the one remembered")
+        return status
     }
 }
 
@@ -197,6 +211,7 @@ enum QueryParameters {
             guard result[name] == nil else { throw HTTPProblem(.badRequest, detail: "query parameter \(name) twice") }
             result[name] = parts.count > 1 ? String(decoding: parts[1], as: UTF8.self) : ""
         }
+        precondition(result.count <= allowed.count, "each allowed parameter at most once")
         return result
     }
 
@@ -210,6 +225,7 @@ enum QueryParameters {
                 .badRequest,
                 detail: "query parameter \(name) must be an integer \(range.lowerBound)...\(range.upperBound)")
         }
+        precondition(range.contains(number), "a parameter read is inside its range")
         return number
     }
 }

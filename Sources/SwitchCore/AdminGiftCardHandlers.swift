@@ -22,6 +22,8 @@ final class IssueGiftCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Se
             guard let currencyText = try fields.string("currency", lengthMax: 3) else { throw fields.missing("currency") }
             try fields.finish()
             let currency = try AdminGiftCardJSON.currency(currencyText)
+            precondition(
+                (1...999).contains(currency) && (1...giftBalanceMaxMinor).contains(amount), "a checked gift card")
             let hash = door.ledger.cardHash(of: card)
             let request = LedgerRequest(
                 tag: 0, key: .zero, digest: ContentDigest(high: 0, low: 0), card: card,
@@ -64,6 +66,8 @@ final class LoadGiftCardHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sen
             guard let hash = AdminIdentifier.hash(id, prefix: "crd_") else {
                 throw HTTPProblem(.notFound, detail: "no gift card \(id)")
             }
+            precondition((1...giftBalanceMaxMinor).contains(amount), "a checked load")
+            assert(AdminIdentifier.card(hash) == id, "a card id names its hash")
             AdminLedgerWrite(door: door, user: user, idempotent: idempotent).run(
                 AdminLedger.request(cardHash: hash, operation: .loadGift(amountMinor: amount)),
                 reason: 0, change: .loadGift(amountMinor: amount),
@@ -95,17 +99,23 @@ enum AdminGiftCardJSON {
             throw HTTPProblem(
                 .unprocessableContent, detail: "$.currency: must be an ISO 4217 numeric code of three digits")
         }
+        precondition(code >= 1 && code <= 999, "a currency is three digits, not 000")
         return code
     }
 
     static func currencyText(_ code: UInt16) -> String {
+        precondition(code <= 999, "a gift card's currency is three digits")
         let digits = String(code)
-        return String(repeating: "0", count: 3 - digits.count) + digits
+        let text = String(repeating: "0", count: 3 - digits.count) + digits
+        precondition(text.utf8.count == 3, "a currency is written in three digits")
+        return text
     }
 
     /// `{"id", "masked", "kind": "gift", "memberId", "currency", "balanceMinor"}`.
     static func answer(_ status: Int, hash: CardHash, _ reply: LedgerReply) -> RememberedAnswer {
-        AdminCardJSON.answer(status) { json in
+        precondition(reply.status.isApproval, "only an approved change is answered with the card")
+        precondition(reply.gift.map { $0.balanceMinor >= 0 } ?? true, "a gift card never holds less than nothing")
+        return AdminCardJSON.answer(status) { json in
             json.beginObject()
             json.member("id", AdminIdentifier.card(hash))
             json.member("masked", reply.card.description)

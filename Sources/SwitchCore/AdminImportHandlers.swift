@@ -37,7 +37,10 @@ final class ImportMembersHandler: AdminLedgerHandler, HTTPStreamingHandler, @unc
                 return nil
             }
         }
+        precondition(
+            key.map { !$0.isEmpty && $0.utf8.count <= IdempotentRequest.keyLengthMax } ?? true, "a checked key")
         let id = MemberImports.newId()
+        precondition(!id.isEmpty, "an import has an id")
         let deferred = responder.deferred()
         let spool = MemberImportSpool(
             id: id, path: imports.spoolPath(id), bytesMax: imports.uploadBytesMax, resume: { deferred.resumeBody() })
@@ -75,6 +78,7 @@ final class ImportStatusHandler: HTTPHandler {
             responder.respond(problem: HTTPProblem(.notFound, detail: "no import \(id.prefix(64))"))
             return
         }
+        precondition(!id.isEmpty, "only a named import has a status")
         responder.respondJSON(.ok) { json in status.write(to: &json) }
     }
 }

@@ -29,13 +29,22 @@ final class AdminLedger: LedgerReplySink, Sendable {
         let seen = ledger.recoveryReports.flatMap(\.adminRecords).map(\.stamp.operation).max() ?? 0
         let floor = max(access.highestOperation ?? 0, seen, UInt64(max(nowMs, 0)) * 1000)
         nextOperation = Atomic(floor + 1)
+        precondition(
+            floor + 1 > seen && floor + 1 > UInt64(max(nowMs, 0)) * 1000, "operation ids start above every id seen")
     }
 
-    func newOperation() -> UInt64 { nextOperation.add(1, ordering: .relaxed).oldValue }
+    func newOperation() -> UInt64 {
+        let operation = nextOperation.add(1, ordering: .relaxed).oldValue
+        precondition(operation != 0 && operation != UInt64.max, "an operation id names one change")
+        return operation
+    }
 
     /// The ledger key of an admin operation: apart from every terminal's keys by its first word.
     static func key(operation: UInt64) -> IdempotencyKey {
-        IdempotencyKey(word0: 0x4144_4D49_4E00_0000, word1: operation)
+        precondition(operation != 0, "operation ids start at 1")
+        let key = IdempotencyKey(word0: 0x4144_4D49_4E00_0000, word1: operation)
+        precondition(key.word0 >> 48 > 9999 && key.word1 == operation, "apart from every terminal key (MTI ≤ 9999)")
+        return key
     }
 
     /// The ledger key and digest of an admin change asked with an `Idempotency-Key`: made of the user and the key
@@ -50,16 +59,21 @@ final class AdminLedger: LedgerReplySink, Sendable {
         }
         let key = IdempotencyKey(
             word0: 0x4144_4D49_4E4B_4559, word1: word(name, 0), word2: word(name, 1), word3: word(name, 2))
+        precondition(
+            key.word0 >> 48 > 9999 && key.word0 != 0x4144_4D49_4E00_0000, "apart from terminal and operation keys")
         return (key, ContentDigest(high: word(digest, 0), low: word(digest, 1)))
     }
 
     /// Queues `request` (its tag is set here); `completion` gets the reply on a shard thread, or at once an
     /// `overloaded` reply when the shard's queue or this door is full.
     func submit(_ request: LedgerRequest, completion: @escaping @Sendable (LedgerReply) -> Void) {
+        precondition(request.tag == 0, "the door gives the tag")
         var request = request
         request.tag = nextTag.add(1, ordering: .relaxed).oldValue
+        precondition(request.tag != 0, "the door's tags start at 1")
         let admitted = waiting.withLock { table in
             guard table.count < waitingMax else { return false }
+            precondition(table[request.tag] == nil, "a tag waits for one reply")
             table[request.tag] = completion
             return true
         }
@@ -78,6 +92,7 @@ final class AdminLedger: LedgerReplySink, Sendable {
     /// with one fdatasync, as it does a loop's requests); `completion` gets each reply with the request's index.
     /// Requests over this door's limit or refused by a full shard queue are answered `overloaded` at once.
     func submit(_ requests: [LedgerRequest], completion: @escaping @Sendable (Int, LedgerReply) -> Void) {
+        assert(requests.allSatisfy { $0.tag == 0 }, "the door gives the tags")
         var tagged: [LedgerRequest] = []
         tagged.reserveCapacity(requests.count)
         for (index, request) in requests.enumerated() {
@@ -94,6 +109,7 @@ final class AdminLedger: LedgerReplySink, Sendable {
                 completion(index, LedgerReply(tag: request.tag, key: request.key, status: .overloaded))
             }
         }
+        precondition(tagged.count <= requests.count, "each admitted request is submitted once")
         for refused in ledger.submit(tagged, to: self) {
             guard let pending = waiting.withLock({ $0.removeValue(forKey: refused.tag) }) else { continue }
             pending(refused)
@@ -102,6 +118,7 @@ final class AdminLedger: LedgerReplySink, Sendable {
 
     func deliver(_ replies: [LedgerReply]) {
         for reply in replies {
+            precondition(reply.tag != 0, "the door's tags start at 1")
             guard let completion = waiting.withLock({ $0.removeValue(forKey: reply.tag) }) else { continue }
             completion(reply)
         }
@@ -127,6 +144,7 @@ final class AdminLedger: LedgerReplySink, Sendable {
             }
         }
         for _ in records { finished.wait() }
+        precondition(done.withLock { $0.count } == records.count, "every repaired entry was heard from")
         if let failure = done.withLock({ $0.failure }) {
             throw HTTPProblem(.serviceUnavailable, detail: failure.message)
         }

@@ -37,6 +37,7 @@ struct AdminLedgerWrite {
         answer: @escaping @Sendable (LedgerReply) -> RememberedAnswer,
         refusal: @escaping @Sendable (LedgerStatus) -> HTTPProblem
     ) {
+        precondition(request.tag == 0 && request.admin == nil, "a change is stamped and tagged here")
         var request = request
         let operation = door.newOperation()
         let stamp = AdminAuditText.stamp(user, operation: operation, reason: reason)
@@ -46,6 +47,7 @@ struct AdminLedgerWrite {
         request.key = callerKey?.key ?? claimKey?.key ?? AdminLedger.key(operation: operation)
         request.digest = callerKey?.digest ?? claimKey?.digest ?? ContentDigest(high: operation, low: 0)
         request.admin = stamp
+        precondition(request.key != .zero && request.admin != nil, "a change goes out under its key, stamped")
         let changeDurable = !auditBeforeAnswer && note == nil && member == nil
         // The ledger answers a repeat by itself when the change is logged under the Idempotency-Key's own key and
         // kept at least as long as this layer remembers answers: no private record (and no second sync) needed.
@@ -55,7 +57,9 @@ struct AdminLedgerWrite {
         let cardHash = request.cardHash ?? door.ledger.cardHash(of: request.card)
         let access = door.access
         let idempotent = self.idempotent
+        let requestKey = request.key
         door.submit(request) { reply in
+            precondition(reply.key == requestKey, "a reply answers the change it was asked for")
             guard reply.status.isApproval else {
                 if member != nil { access.releaseMember() }
                 settled?(false)
@@ -72,6 +76,7 @@ struct AdminLedgerWrite {
                 stamp: stamp, change: changeDecided?(reply) ?? change, card: cardHash, masked: reply.card, timeMs: 0)
             let (draft, actor) = AdminAuditText.draft(for: record, note: note)
             let remembered = answer(reply)
+            precondition(record.stamp.operation == operation, "the audit entry and the record share the operation id")
             let answerWhenDurable = idempotent.answerWhenDurable(remembered)
             do throws(HTTPProblem) {
                 try access.appendAudit(
@@ -102,18 +107,21 @@ struct AdminLedgerWrite {
     static func problem(
         _ status: LedgerStatus, idempotencyKeyNamed: Bool = false, _ refusal: (LedgerStatus) -> HTTPProblem
     ) -> HTTPProblem {
-        switch status {
-        case .keyConflict where idempotencyKeyNamed:
-            HTTPProblem(.conflict, detail: "this Idempotency-Key was used with another request body")
-        case .overloaded:
-            HTTPProblem(.serviceUnavailable, detail: "the ledger shard's queue is full; retry")
-        case .systemError:
-            HTTPProblem(.serviceUnavailable, detail: "the ledger shard stopped after an I/O failure; restart it")
-        case .capacityExceeded:
-            HTTPProblem(.conflict, detail: "a ledger table is full (members, cards, lots or transfers)")
-        default:
-            refusal(status)
-        }
+        let problem: HTTPProblem =
+            switch status {
+            case .keyConflict where idempotencyKeyNamed:
+                HTTPProblem(.conflict, detail: "this Idempotency-Key was used with another request body")
+            case .overloaded:
+                HTTPProblem(.serviceUnavailable, detail: "the ledger shard's queue is full; retry")
+            case .systemError:
+                HTTPProblem(.serviceUnavailable, detail: "the ledger shard stopped after an I/O failure; restart it")
+            case .capacityExceeded:
+                HTTPProblem(.conflict, detail: "a ledger table is full (members, cards, lots or transfers)")
+            default:
+                refusal(status)
+            }
+        precondition((400...599).contains(problem.status.code), "a decline is answered 4xx or 5xx")
+        return problem
     }
 }
 
@@ -129,6 +137,7 @@ enum AdminLedgerRead {
             operation: .inspect)
         request.cardHash = cardHash
         let ledger = door.ledger
+        precondition(request.cardHash == cardHash && request.tag == 0, "an inspection by card hash")
         door.submit(request) { reply in
             let inspection = reply.status == .approved ? ledger.takeInspection(tag: reply.tag) : nil
             guard reply.status == .approved || reply.status == .unknownCard else {
@@ -153,6 +162,7 @@ extension AdminLedger {
             tag: 0, key: .zero, digest: ContentDigest(high: 0, low: 0), card: AdminLedgerRead.placeholder,
             operation: operation)
         request.cardHash = cardHash
+        precondition(request.tag == 0 && request.cardHash == cardHash, "a request by card hash, its tag the door's")
         return request
     }
 }

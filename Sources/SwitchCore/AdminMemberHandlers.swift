@@ -21,6 +21,7 @@ final class EnrolMemberHandler: AdminLedgerHandler, HTTPHandler, @unchecked Send
             let hash = door.ledger.cardHash(of: card)
             let memberId = AdminIdentifier.member(hash)
             let cardId = AdminIdentifier.card(hash)
+            precondition(memberId.dropFirst(4) == cardId.dropFirst(4), "a member is named by its first card's hash")
             let request = LedgerRequest(
                 tag: 0, key: .zero, digest: ContentDigest(high: 0, low: 0), card: card, operation: .profile(profile))
             if !texts.isEmpty { try door.access.reserveMember() }
@@ -76,6 +77,8 @@ final class EnrolMemberHandler: AdminLedgerHandler, HTTPHandler, @unchecked Send
         texts.birthday = birthday
         profile.referrer = try AdminCardJSON.pan(&fields, "referrerPan")
         try fields.finish()
+        precondition((profile.birthMonth == 0) == (birthday == nil), "a birthday sets a month and a day")
+        precondition(profile.birthMonth <= 12 && profile.birthDay <= 31, "a checked month and day")
         return (card, profile, texts)
     }
 }
@@ -103,6 +106,7 @@ final class MemberHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendable 
                 responder.respond(problem: HTTPProblem(.notFound, detail: "no member \(id)"))
                 return
             }
+            assert(AdminIdentifier.member(hash) == id, "a member id names its hash")
             let cards = inspection.memberCards.map {
                 (
                     AdminIdentifier.card($0.hash), $0.masked, AdminCardJSON.status($0.status),
@@ -152,6 +156,11 @@ final class AdjustmentHandler: HTTPHandler {
             guard let hash = AdminIdentifier.hash(id, prefix: "mbr_") else {
                 throw HTTPProblem(.notFound, detail: "no member \(id)")
             }
+            precondition(
+                amount != 0 && (user.role == .admin || amount.magnitude <= operatorMax.magnitude),
+                "a checked adjustment")
+            precondition(
+                reason >= 1 && Int(reason) <= AdminAuditText.adjustmentReasons.count, "a reason the trail can name")
             let assetName = asset == .points ? "points" : "credit"
             let reasonName = AdminAuditText.adjustmentReasons[Int(reason) - 1]
             AdminLedgerWrite(door: door, user: user, idempotent: idempotent).run(
@@ -208,6 +217,7 @@ final class AdjustmentHandler: HTTPHandler {
             let names = AdminAuditText.adjustmentReasons.joined(separator: ", ")
             throw HTTPProblem(.unprocessableContent, detail: "$.reason: must be one of \(names)")
         }
+        precondition(amount != 0 && amount.magnitude <= 999_999_999_999, "a checked amount")
         return (asset, amount, UInt8(code + 1), note)
     }
 }
@@ -219,6 +229,7 @@ enum AdminMemberJSON {
         cards: [(String, MaskedCard, String, String)], profile: MemberTexts?, stats: CardInspection?,
         withStats: Bool = true, to json: inout JSONWriter
     ) {
+        precondition(id.hasPrefix("mbr_") && id.utf8.count == 36, "a member is named by its id")
         json.beginObject()
         json.member("id", id)
         json.member("tier", Int64(tier))

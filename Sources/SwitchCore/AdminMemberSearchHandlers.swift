@@ -43,6 +43,8 @@ final class MemberSearchHandler: HTTPHandler {
                 return
             }
             let page = indexer.index.search(filter, after: after, limit: limit)
+            precondition(page.rows.count <= limit, "a page holds at most its limit")
+            precondition(page.next == nil || !page.rows.isEmpty, "a cursor follows a page with rows")
             let access = gate.access
             responder.respondJSON(.ok) { json in
                 json.beginObject()
@@ -87,6 +89,8 @@ final class MemberSearchHandler: HTTPHandler {
             }
             after = hash
         }
+        precondition((1...limitMax).contains(limit), "a checked page size")
+        precondition(filter.cardSuffix.map { $0 <= 9999 } ?? true, "a card suffix is four digits")
         return (filter, after, Int(limit))
     }
 
@@ -170,6 +174,7 @@ final class SegmentsReportHandler: HTTPHandler {
             let context = AdminReports.context(rules: nil, access: gate.access)
             let index = setup.index
             let membersMax = setup.configuration.membersMax
+            precondition(membersMax >= 1, "the report holds at least one member")
             let thread = Thread {
                 setThreadName("report-segments")
                 setThreadIdle()  // like the books' reports: only CPU the loops and the shards leave

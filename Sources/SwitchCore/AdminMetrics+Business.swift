@@ -8,6 +8,7 @@ import Metrics
 extension AdminMetrics {
     func writeBusiness(_ text: inout PrometheusText) {
         let figures = ledger.shardFigures
+        precondition(figures.count == ledger.shardCount, "figures of every shard")
         writeTiers(figures, &text)
         var lots = LotCounters()
         for shard in figures {
@@ -39,6 +40,7 @@ extension AdminMetrics {
     private func writeTiers(_ figures: [ShardFigures], _ text: inout PrometheusText) {
         let program = (ledger.configuration.decider as? LoyaltyDecider)?.program
         let tierCount = max(program?.tierCount ?? 0, 1)
+        precondition(tierCount >= 1, "a program has at least its base tier")
         text.family(
             "loyalty_members_by_tier", type: .gauge,
             help: "Members per tier as of each member's latest decided purchase, all shards.")
@@ -64,6 +66,7 @@ extension AdminMetrics {
         }
         // Merchants by id, then the others.
         let names: [String?] = totals.keys.compactMap { $0 }.sorted() + (totals.keys.contains(nil) ? [nil] : [])
+        precondition(names.count == totals.count, "each merchant, and the others, once")
         text.family(
             "loyalty_merchant_sales_total", type: .counter,
             help: "Approved purchases by merchant (field 42) since the switch started; reversals are not subtracted.")

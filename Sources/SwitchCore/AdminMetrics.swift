@@ -19,21 +19,26 @@ final class AdminRequestCounters: HTTPServerObserver {
     init(routeNames: [String], loopCount: Int) {
         self.routeNames = routeNames
         perLoop = (0..<loopCount).map { _ in CounterArray(count: (routeNames.count + 1) * Self.statusSlotCount) }
+        precondition(perLoop.count == loopCount, "a counter array per loop")
     }
 
     func responded(route: Int?, status: HTTPStatus, loopIndex: Int) {
         let routeSlot = route ?? routeNames.count
         precondition(routeSlot <= routeNames.count, "an unknown route answered")
+        precondition(loopIndex >= 0 && loopIndex < perLoop.count, "an answer of one of the admin loops")
         perLoop[loopIndex].add(1, at: routeSlot * Self.statusSlotCount + Self.statusSlot(status))
     }
 
     static func statusSlot(_ status: HTTPStatus) -> Int {
         if let index = statuses.firstIndex(of: status) { return index }
-        return statuses.count + status.code / 100 - 1
+        let slot = statuses.count + status.code / 100 - 1
+        precondition(slot >= statuses.count && slot < statusSlotCount, "a status class 1xx...5xx has its slot")
+        return slot
     }
 
     static func statusLabel(_ slot: Int) -> String {
-        slot < statuses.count ? String(statuses[slot].code) : "\(slot - statuses.count + 1)xx"
+        precondition(slot >= 0 && slot < statusSlotCount, "a status slot in range")
+        return slot < statuses.count ? String(statuses[slot].code) : "\(slot - statuses.count + 1)xx"
     }
 }
 
@@ -85,6 +90,7 @@ final class AdminMetrics: Sendable {
         writeSales(&text)
         writeBackups(&text)
         writeStandby(&text)
+        precondition(!text.bytes.isEmpty, "an exposition always has the ISO families")
         return text.bytes
     }
 
@@ -114,6 +120,7 @@ final class AdminMetrics: Sendable {
 
     func writeLedger(_ text: inout PrometheusText) {
         let shards = ledger.shardStatistics
+        precondition(shards.count == ledger.shardCount, "statistics of every shard")
         text.family(
             "loyalty_ledger_shard_up", type: .gauge, help: "1 while a ledger shard accepts work, 0 once it stopped.")
         for (index, shard) in shards.enumerated() {
@@ -202,6 +209,11 @@ final class AdminMetrics: Sendable {
         text.family(
             "loyalty_admin_requests_total", type: .counter,
             help: "Admin API answers by route (unmatched: no route answered) and status.")
+        precondition(
+            counters.perLoop.allSatisfy {
+                $0.count == (counters.routeNames.count + 1) * AdminRequestCounters.statusSlotCount
+            },
+            "every loop counts every route and status")
         for route in 0...counters.routeNames.count {
             for slot in 0..<AdminRequestCounters.statusSlotCount {
                 let count = counters.perLoop.reduce(0) {

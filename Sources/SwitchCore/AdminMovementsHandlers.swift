@@ -29,6 +29,7 @@ final class MovementsHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendab
             guard let member = AdminIdentifier.hash(id, prefix: "mbr_") else {
                 throw HTTPProblem(.notFound, detail: "no member \(id)")
             }
+            precondition(after >= 0 && (1...Self.limitMax).contains(limit), "a checked page")
             guard let store = metrics.history.withLock({ $0 })?.store else {
                 throw HTTPProblem(.serviceUnavailable, detail: "the movements history is off (configuration `history`)")
             }
@@ -56,6 +57,9 @@ final class MovementsHandler: AdminLedgerHandler, HTTPHandler, @unchecked Sendab
             } catch {
                 throw HTTPProblem(.serviceUnavailable, detail: "the movements history cannot be read: \(error)")
             }
+            precondition(page.items.count <= Int(limit), "a page holds at most its limit")
+            precondition(page.next.map { $0 > UInt64(after) } ?? true, "the cursor only moves forward")
+            precondition(page.items.first.map { $0.seq > UInt64(after) } ?? true, "a page starts after its cursor")
             responder.respondJSON(.ok) { json in
                 json.beginObject()
                 json.key("items")

@@ -93,6 +93,7 @@ final class ReportHandler: HTTPHandler, @unchecked Sendable {
                 .forbidden, detail: "query parameter merchant: \(parameters["merchant"] ?? "") is not one of your merchants")
         }
         query.merchantTags = query.merchantTags ?? own
+        precondition(query.merchantTags.map { $0.isSubset(of: own) } == true, "a merchant user reads its own merchants")
         return query
     }
 }
@@ -151,6 +152,7 @@ final class ReportStream: Sendable {
         _ responder: HTTPDeferredResponder, stalledReaderTimeoutMs: Int, headers: [(String, String)] = [],
         release: @escaping @Sendable () -> Void
     ) {
+        precondition(stalledReaderTimeoutMs >= 0, "a stalled reader's timeout is not negative")
         self.responder = responder
         self.stalledReaderTimeoutMs = stalledReaderTimeoutMs
         self.headers.withLock { $0 = headers }
@@ -188,6 +190,7 @@ final class ReportStream: Sendable {
                 return
             }
         }
+        precondition(query.name.reading != .rows || checkpoints != nil, "a report of rows reads pinned checkpoints")
         headers.withLock { $0 = Self.headers(checkpoints, clockMs: configuration.clockMs()) }
         var csv = CSVWriter { [self] chunk throws(ReportError) in try send(chunk) }
         do throws(ReportError) {
@@ -219,6 +222,7 @@ final class ReportStream: Sendable {
         headers.append(("X-Report-As-Of", UTCTime.rfc3339(milliseconds: asOf)))
         headers.append(("X-Report-Read", "checkpoint"))
         headers.append(("X-Report-Sequences", checkpoints.map { String($0.sequence) }.joined(separator: ",")))
+        precondition(headers.count == 4, "a checkpointed report names its time, read and sequences")
         return headers
     }
 
@@ -238,6 +242,7 @@ final class ReportStream: Sendable {
             state.withLock {
                 $0.backlog = backlog
                 $0.chunksInFlight -= 1
+                precondition($0.chunksInFlight >= 0 && $0.started, "a chunk written was handed over, after the start")
             }
         }
     }
@@ -251,6 +256,8 @@ final class ReportStream: Sendable {
         while true {
             let (backlog, inFlight) = state.withLock { ($0.backlog, $0.chunksInFlight) }
             guard let backlog else { throw .cancelled }
+            precondition(
+                backlog >= 0 && inFlight >= 0 && inFlight <= 2, "a backlog and at most two chunks on their way")
             if inFlight < 2 && backlog < Self.backlogBytesMax { return }
             let nowNs = monotonicNanoseconds()
             if backlog < smallestBacklog {

@@ -18,6 +18,8 @@ final class CreateUserHandler: HTTPHandler {
         do throws(HTTPProblem) {
             let (name, role, merchants) = try Self.read(try body.get())
             let new = gate.access.prepareUser(name: name, role: role, merchants: merchants)
+            precondition(
+                new.user.id.hasPrefix("usr_") && new.user.role == role, "a new user has an id and the role asked")
             var writer = JSONWriter()
             AdminUserJSON.write(new.user, token: new.token, to: &writer)
             let answer = RememberedAnswer(status: 201, contentType: "application/json", body: writer.bytes)
@@ -65,6 +67,8 @@ final class CreateUserHandler: HTTPHandler {
         guard role != .merchant || !merchants.isEmpty else {
             throw HTTPProblem(.unprocessableContent, detail: "$.merchants: a merchant user needs at least one")
         }
+        precondition(!name.isEmpty && (role == .merchant) == !merchants.isEmpty, "a checked user")
+        precondition(merchants.count <= AdminUser.merchantsMax, "merchants within their limit")
         return (name, role, merchants)
     }
 }
@@ -107,6 +111,7 @@ final class DeleteUserHandler: HTTPHandler {
                 problem: HTTPProblem(.conflict, detail: "\(id) is the caller's own user; another admin may delete it"))
             return
         }
+        precondition(id != user.id, "an admin never deletes its own user")
         let deferred = responder.deferred()
         do throws(HTTPProblem) {
             try gate.access.deleteUser(id: id, actor: AuditActor(user)) { failure in
@@ -156,6 +161,7 @@ final class AuditHandler: HTTPHandler {
             responder.respond(problem: error)
             return
         }
+        precondition(after >= 0 && (1...Self.limitMax).contains(limit), "a checked page")
         // Changes are answered once the ledger holds them, before their entries are synced: the page waits for
         // the entries queued so far, so a change answered before this request is in it.
         let deferred = responder.deferred()
@@ -173,6 +179,8 @@ final class AuditHandler: HTTPHandler {
             responder.respond(problem: HTTPProblem(.serviceUnavailable, detail: error.message))
             return
         }
+        precondition(page.entries.count <= Int(limit), "a page holds at most its limit")
+        precondition(!page.more || !page.entries.isEmpty, "more follow only a page with entries")
         responder.respondJSON(.ok) { json in
             json.beginObject()
             json.key("items")

@@ -12,7 +12,14 @@ enum BackupFiles {
     static let entriesMax = 100_000
 
     static func open(_ path: String, flags: Int32, mode: mode_t = 0o600) throws(BackupError) -> Int32 {
-        do { return try FileCalls.open(path, flags: flags, mode: mode) } catch { throw BackupError(error.description) }
+        let descriptor: Int32
+        do {
+            descriptor = try FileCalls.open(path, flags: flags, mode: mode)
+        } catch {
+            throw BackupError(error.description)
+        }
+        precondition(descriptor >= 0, "an opened file has a descriptor")
+        return descriptor
     }
 
     static func failure(_ operation: String, _ path: String, _ code: Int32 = errno) -> BackupError {
@@ -22,6 +29,7 @@ enum BackupFiles {
     static func size(_ descriptor: Int32, path: String) throws(BackupError) -> Int64 {
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { throw failure("fstat", path) }
+        precondition(status.st_size >= 0, "a file's size is not negative")
         return Int64(status.st_size)
     }
 
@@ -36,9 +44,12 @@ enum BackupFiles {
     static func read(
         _ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: Int64, path: String
     ) throws(BackupError) -> Int {
-        do { return try FileCalls.readFully(descriptor, buffer, offset: offset, path: path) } catch {
+        let count: Int
+        do { count = try FileCalls.readFully(descriptor, buffer, offset: offset, path: path) } catch {
             throw BackupError(error.description)
         }
+        precondition(count >= 0 && count <= buffer.count, "a read fills at most its buffer")
+        return count
     }
 
     static func sync(_ descriptor: Int32, path: String) throws(BackupError) {
@@ -69,6 +80,7 @@ enum BackupFiles {
             guard names.count < entriesMax else { throw BackupError("\(path): more than \(entriesMax) entries") }
             names.append(name)
         }
+        precondition(names.count <= entriesMax, "a directory's entries within the limit")
         return names.sorted()
     }
 
@@ -77,11 +89,14 @@ enum BackupFiles {
     static func copy(
         _ source: String, to destination: String, length: Int64? = nil, allocate: Bool = false, pace: CopyPace? = nil
     ) throws(BackupError) -> Int64 {
+        let copied: Int64
         do {
-            return try FileCopy.copy(source, to: destination, length: length, allocate: allocate, pace: pace)
+            copied = try FileCopy.copy(source, to: destination, length: length, allocate: allocate, pace: pace)
         } catch {
             throw BackupError(error.description)
         }
+        precondition(copied >= 0, "a copy's length is not negative")
+        return copied
     }
 
     /// Where the last complete line of a file ends (0 when none): the part of an append-only line file that a
@@ -109,6 +124,7 @@ enum BackupFiles {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(total), alignment: 8)
         defer { buffer.deallocate() }
         let count = try read(descriptor, into: buffer, offset: 0, path: path)
+        precondition(count <= bytesMax, "a small file within its limit")
         return Array(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
     }
 

@@ -25,6 +25,7 @@ public struct BackupManifest: Sendable, Equatable {
     public var totalBytes: Int64 { files.reduce(0) { $0 + $1.digest.bytes } }
 
     func encoded() -> [UInt8] {
+        assert(files.allSatisfy { Self.isSafe($0.path) }, "a manifest lists paths inside the backup")
         var writer = JSONWriter()
         writer.beginObject()
         writer.member("format", Self.format)
@@ -57,7 +58,9 @@ public struct BackupManifest: Sendable, Equatable {
 
     static func hex8(_ value: UInt32) -> String {
         let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 8 - digits.count) + digits
+        let text = String(repeating: "0", count: 8 - digits.count) + digits
+        precondition(text.utf8.count == 8, "a CRC is eight hex digits")
+        return text
     }
 
     /// Reads a manifest; the error names the file and what is wrong.
@@ -97,6 +100,7 @@ public struct BackupManifest: Sendable, Equatable {
             guard let entry = parseEntry(file) else { return nil }
             entries.append(entry)
         }
+        precondition(sequences.count == shards.count && entries.count == files.count, "every shard and file read")
         return BackupManifest(createdAtMs: created, lastSequences: sequences, auditEntries: UInt64(audit), files: entries)
     }
 
@@ -114,6 +118,7 @@ public struct BackupManifest: Sendable, Equatable {
             crcs.append(value)
             rest = rest.dropFirst(8)
         }
+        precondition(crcs.count == crcText.utf8.count / 8 && sha.count == 32, "a CRC per eight digits, a SHA-256")
         return Entry(path: path, digest: FileDigest(bytes: bytes, sha256: sha, pieceCRCs: crcs))
     }
 

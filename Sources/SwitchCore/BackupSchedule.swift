@@ -66,6 +66,9 @@ final class BackupSchedule: Sendable {
     }
 
     private func run() {
+        precondition(
+            configuration.intervalMinutes >= 1 && configuration.keep >= 1,
+            "a schedule with an interval and a kept backup")
         let intervalNs = UInt64(configuration.intervalMinutes) * 60 * 1_000_000_000
         while !stopped.load(ordering: .acquiring) {
             takeOne()
@@ -80,6 +83,8 @@ final class BackupSchedule: Sendable {
         let startedNs = monotonicNanoseconds()
         let nowMs = wallClockMs()
         let name = Self.namePrefix + Self.compactTime(nowMs)
+        precondition(
+            !name.hasSuffix(Self.partialSuffix) && !name.contains("/"), "a backup's name is one complete entry")
         try? FileManager.default.createDirectory(atPath: configuration.directory, withIntermediateDirectories: true)
         removePartials()
         let outcome = Result { () throws(BackupError) -> BackupManifest in
@@ -103,6 +108,7 @@ final class BackupSchedule: Sendable {
     private func record(_ outcome: Result<BackupManifest, BackupError>, name: String, nowMs: Int64, elapsedMs: Int64) {
         switch outcome {
         case .success(let manifest):
+            precondition(manifest.totalBytes >= 0 && elapsedMs >= 0, "a backup's size and time are not negative")
             status.withLock {
                 $0.successes += 1
                 $0.lastSuccessMs = nowMs
@@ -137,6 +143,7 @@ final class BackupSchedule: Sendable {
         let complete = ((try? BackupFiles.list(configuration.directory)) ?? []).filter {
             $0.hasPrefix(Self.namePrefix) && !$0.hasSuffix(Self.partialSuffix)
         }
+        precondition(configuration.keep >= 1, "the newest backup is always kept")
         for name in complete.dropLast(configuration.keep) {
             BackupFiles.removeTree(configuration.directory + "/" + name)
             log("backup \(configuration.directory)/\(name) removed (keep \(configuration.keep))")
@@ -145,6 +152,8 @@ final class BackupSchedule: Sendable {
 
     /// `20261203T214509.789Z`: sorts as time does, and is a valid file name.
     static func compactTime(_ milliseconds: Int64) -> String {
-        String(UTCTime.rfc3339(milliseconds: milliseconds).filter { $0 != "-" && $0 != ":" })
+        let text = String(UTCTime.rfc3339(milliseconds: milliseconds).filter { $0 != "-" && $0 != ":" })
+        precondition(!text.isEmpty && !text.contains("/"), "a time that is a valid file name")
+        return text
     }
 }

@@ -56,6 +56,7 @@ enum Basket {
     /// A code up to the next separator (0–16 bytes, 0x21–0x7E): `.none` when empty, nil when malformed. Moves
     /// `cursor` past the separator.
     private static func code(_ value: UnsafeRawBufferPointer, _ cursor: inout Int) -> SaleCode? {
+        precondition(cursor >= 0 && cursor <= value.count, "the cursor is inside the line")
         var words: (UInt64, UInt64) = (0, 0)
         var count = 0
         while cursor < value.count, value[cursor] != separator {
@@ -78,6 +79,8 @@ enum Basket {
     private static func number(
         _ value: UnsafeRawBufferPointer, _ cursor: inout Int, digitsMax: Int, last: Bool
     ) -> Int64? {
+        precondition(
+            digitsMax >= 1 && digitsMax <= 18 && cursor >= 0 && cursor <= value.count, "a number inside the line")
         let start = cursor
         var number: Int64 = 0
         while cursor < value.count, value[cursor] != separator {

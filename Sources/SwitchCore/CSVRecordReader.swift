@@ -79,6 +79,7 @@ struct CSVRecordReader {
             markBroken("a quoted field is not closed before the end of the file")
         }
         if recordBytes > 0 { endRecord(emit) }
+        precondition(recordBytes == 0 && byteOrderMarkMatched <= 0, "the stream's last record is out")
     }
 
     private mutating func step(_ byte: UInt8, _ emit: (CSVRecord) -> Void) {
@@ -144,6 +145,7 @@ struct CSVRecordReader {
             return
         }
         field.append(byte)
+        precondition(field.count <= fieldBytesMax, "a field within its limit")
     }
 
     private mutating func endField() {
@@ -155,17 +157,20 @@ struct CSVRecordReader {
         }
         fields.append(field)
         field.removeAll(keepingCapacity: true)
+        precondition(fields.count <= fieldsMax, "a record within its field limit")
     }
 
     private mutating func markBroken(_ reason: String) {
         guard broken == nil else { return }
         broken = (fields.count + 1, reason)
+        precondition(fields.count + 1 >= 1 && fields.count + 1 <= fieldsMax + 1, "the broken field is counted from 1")
         field.removeAll(keepingCapacity: true)
     }
 
     private mutating func endRecord(_ emit: (CSVRecord) -> Void) {
         endField()
         recordNumber += 1
+        precondition(recordNumber >= 1 && field.isEmpty, "a record ends with its last field taken")
         if let broken {
             emit(.malformed(number: recordNumber, field: broken.field, reason: broken.reason))
         } else {
@@ -175,5 +180,6 @@ struct CSVRecordReader {
         broken = nil
         recordBytes = 0
         state = .fieldStart
+        precondition(fields.isEmpty && broken == nil, "the next record starts empty")
     }
 }

@@ -33,6 +33,7 @@ extension DataBackup {
             throw BackupError(
                 "audit verify of \(directory): \(journal.entryCount) entries where \(auditEntries) were copied")
         }
+        precondition(journal.damage == nil && journal.tornTailBytes == 0, "a verified copy has a whole journal")
     }
 
     /// Every file under `directory` (relative paths, sorted, the manifest itself left out) with its digest.
@@ -41,6 +42,7 @@ extension DataBackup {
         for path in try files(under: directory) where path != BackupManifest.fileName {
             entries.append(.init(path: path, digest: try FileDigest.of(path: directory + "/" + path)))
         }
+        assert(entries.allSatisfy { BackupManifest.isSafe($0.path) }, "digests name paths inside the backup")
         return entries
     }
 
@@ -59,6 +61,7 @@ extension DataBackup {
                 found.append(name + "/" + child)
             }
         }
+        assert(found.allSatisfy { !$0.hasPrefix("/") && !$0.isEmpty }, "relative paths of files")
         return found
     }
 }

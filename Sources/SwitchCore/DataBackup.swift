@@ -45,6 +45,9 @@ public enum DataBackup {
             let manifest = BackupManifest(
                 createdAtMs: nowMs, lastSequences: sequences, auditEntries: auditEntries,
                 files: try digests(of: target))
+            precondition(
+                manifest.lastSequences == sequences && manifest.auditEntries == auditEntries,
+                "the manifest says what was copied")
             try BackupFiles.writeAtomically(manifest.encoded(), directory: target, name: BackupManifest.fileName)
             return manifest
         } catch {
@@ -63,6 +66,7 @@ public enum DataBackup {
             return false
         }
         try BackupFiles.makeDirectory(target)
+        precondition(BackupFiles.isDirectory(target), "the target was made")
         return true
     }
 
@@ -83,6 +87,7 @@ public enum DataBackup {
         let destination = target + "/" + part
         try BackupFiles.makeDirectory(destination)
         let ordered = names.filter { $0 == "progress" } + names.filter { $0 != "progress" }
+        precondition(ordered.count == names.count, "every name is copied, progress first")
         for name in ordered where !name.hasSuffix(".tmp") && !name.hasSuffix(".csv") {
             guard !BackupFiles.isDirectory(source + "/" + name) else { continue }
             do {
@@ -106,6 +111,7 @@ public enum DataBackup {
         let state: AuditJournalState
         do { state = try AuditJournalFile.read(path: source + journal) } catch { throw BackupError("\(error)") }
         if let damage = state.damage { throw BackupError("the source's audit journal is damaged: \(damage)") }
+        precondition(state.end >= 0, "the journal's whole entries end inside it")
         if BackupFiles.exists(source + journal) {
             try BackupFiles.copy(source + journal, to: destination + journal, length: state.end, pace: pace)
         }

@@ -22,6 +22,7 @@ public enum DataRestore {
                 let isSegment = entry.path.hasSuffix(".log")
                 try BackupFiles.copy(backup + "/" + entry.path, to: data + "/" + entry.path, allocate: isSegment)
             }
+            precondition(directories.count <= manifest.files.count, "a directory per listed file at most")
             for directory in directories { try BackupFiles.syncDirectory(data + "/" + directory) }
             try BackupFiles.syncDirectory(data)
             try DataBackup.verify(

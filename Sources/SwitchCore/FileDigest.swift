@@ -48,6 +48,7 @@ public struct FileDigest: Sendable, Equatable {
             precondition(EVP_DigestFinal_ex(context, output.baseAddress, &length) == 1, "SHA-256 final")
         }
         precondition(length == 32, "SHA-256 has 32 bytes")
+        precondition(offset >= size && crcs.count <= Int(offset / Int64(pieceBytes)) + 1, "the whole file, in pieces")
         return FileDigest(bytes: offset, sha256: digest, pieceCRCs: crcs)
     }
 

@@ -13,7 +13,11 @@ enum InterpretedFields {
     /// value; nil when all are clean. Fields the codec already checked in full cost one comparison each.
     static func firstOutsideTypeClass(_ request: ISOMessage) -> (field: Int, index: Int)? {
         for field in numbers {
-            if let index = request.firstByteOutsideTypeClass(field) { return (field, index) }
+            if let index = request.firstByteOutsideTypeClass(field) {
+                precondition(
+                    index >= 0 && index < (request.value(field)?.count ?? 0), "the bad byte lies inside the field")
+                return (field, index)
+            }
         }
         return nil
     }

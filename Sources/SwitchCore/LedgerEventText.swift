@@ -28,6 +28,7 @@ enum LedgerEventText {
                 data.append(EventField(field.key, field.value))
             }
         }
+        precondition(data.count >= event.fields.count, "every field of the event is told")
         if event.otherCard != .none { data.append(EventField("newCard", event.otherCard.description)) }
         return NotificationEvent(
             id: "s\(shard)-\(event.sequence)-\(event.index)", type: event.type, timeMs: event.timeMs,

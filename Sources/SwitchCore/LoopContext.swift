@@ -54,13 +54,19 @@ final class LoopContext {
         deadlines = DeadlineQueue(capacity: runtime.configuration.pendingPerLoopMax * 2)
         budgetNs = UInt64(runtime.configuration.latencyBudgetMs) * 1_000_000
         outgoing.reserveCapacity(1024)
+        precondition(budgetNs >= 1_000_000 && budgetNs <= 60_000_000_000, "the budget is 1 ms...60 s")
+        precondition(deadlines.entries.count == 2 * pending.capacity, "the deadline queue is twice the pending table")
+        precondition(pending.count == 0 && deadlines.count == 0 && outgoing.isEmpty, "a new loop waits for nothing")
     }
 
     /// Registers the reply inbox and the per-iteration hook. Called on the loop thread (or before it starts).
     func attach() {
+        loop.preconditionInEventLoop()
+        precondition(sink == nil, "a loop context is attached once")
         let inbox = LoopInbox<LedgerReply>(loop: loop) { [unowned self] replies in consume(replies) }
         sink = InboxSink(inbox: inbox)
         loop.addIterationHook { [unowned self] in endOfIteration() }
+        precondition(sink != nil, "attached: ledger replies have a way back")
     }
 
     /// After each batch of events: send the collected ledger requests in one go, then answer 91 to anything
@@ -76,6 +82,8 @@ final class LoopContext {
             if !outgoing.isEmpty { loop.wakeNoLaterThan(monotonicNanoseconds()) }
         }
         expireDeadlines()
+        precondition(pending.count >= 0 && pending.count <= pending.capacity, "pending requests within the table")
+        precondition(deadlines.count <= deadlines.entries.count, "deadlines within their queue")
         metrics.waitingForLedger.set(UInt64(pending.count), at: 0)
     }
 
@@ -85,7 +93,10 @@ final class LoopContext {
         precondition(state.connection != nil && state.response != nil, "a request waits with its connection and answer")
         precondition(!state.answered && !state.isUndo, "a new request is not answered yet")
         precondition(request.tag == 0, "the tag is this loop's to give")
+        precondition(
+            state.deadlineNs > 0 && state.kind != .networkManagement && state.kind != .unsupported, "a ledger request")
         guard let tag = pending.allocate() else { return false }
+        precondition(tag != 0 && pending.index(of: tag) != nil, "an allocated tag names its slot")
         if deadlines.count == deadlines.entries.count {
             deadlines.dropFront { pending.index(of: $0) == nil }
         }
@@ -98,10 +109,12 @@ final class LoopContext {
         pending.slots[index] = state
         pending.slots[index].generation = generation
         pending.slots[index].inUse = true
+        precondition(pending.index(of: tag) == index, "the slot keeps the tag's generation")
         deadlines.push(deadlineNs: state.deadlineNs, tag: tag)
         var request = request
         request.tag = tag
         outgoing.append(request)
+        precondition(outgoing.last?.tag == tag, "the request goes out under its tag")
         precondition(pending.count <= pending.capacity && deadlines.count <= deadlines.entries.count, "bounded")
         return true
     }
@@ -119,16 +132,23 @@ final class LoopContext {
                 "a reply answers the request its tag names")
             precondition(!entry.isUndo || (entry.answered && entry.connection == nil), "an undo answers nobody")
             precondition(entry.answered || entry.response != nil, "an unanswered request holds its answer")
+            precondition(entry.inUse && reply.tag != 0, "a reply names a request in use")
             if entry.isUndo {
                 runtime.settle(entry.key)
                 continue
             }
+            precondition(entry.connection != nil, "a terminal's request keeps its connection")
+            precondition(entry.kind != .networkManagement && entry.kind != .unsupported, "only ledger requests wait")
             if entry.answered {
                 if !undoLateApproval(entry, reply) { runtime.settle(entry.key) }
             } else if var response = entry.response.take() {
                 // Taken out of the entry (the slot let go of it on release): the only reference, so completing it
                 // writes in place instead of copying its slot table and bytes (issue 17: ~18% of the allocations).
+                precondition(
+                    entry.connection?.listener.dialect === response.dialect,
+                    "an answer goes to its request's connection")
                 ResponseBuilder.complete(&response, reply: reply, redemption: rules.redemption)
+                precondition(!response.has(38) || reply.status.isApproval, "an approval code only on 00 or 10")
                 let isPurchase = entry.kind == .purchase || entry.kind == .offlinePurchase
                 // A gift card's answer has no loyalty receipt: its value shows in field 54 alone.
                 if (isPurchase || entry.kind == .balanceInquiry) && reply.status.isApproval && reply.gift == nil {
@@ -151,6 +171,8 @@ final class LoopContext {
     /// 58: the member holds value, but none that the rules' groups let this merchant take. The cashier's receipt
     /// and the log say so, so nobody reads it as "not enough points".
     func explainRefusalAtMerchant(_ entry: PendingRequest, _ response: inout ISOMessage) {
+        precondition(!entry.answered && !entry.isUndo, "only a request still waiting is explained")
+        precondition(!response.has(38), "a refusal carries no approval code")
         ResponseBuilder.setReceiptText(&response, ResponseBuilder.notSpendableHereText)
         runtime.log.info(
             "\(entry.kind) card \(entry.card.map { "\($0)" } ?? "-"): declined 58, the member's value was earned "
@@ -171,6 +193,9 @@ final class LoopContext {
             pending.slots[index].answered = true
             budgetMissCount += 1
             let entry = pending.slots[index]
+            precondition(entry.deadlineNs <= now, "only a request past its deadline is answered 91")
+            precondition(
+                entry.connection != nil && entry.response != nil, "a request waiting keeps its connection and answer")
             runtime.markInDoubt(entry.key)
             runtime.log.warning(
                 "latency budget of \(runtime.configuration.latencyBudgetMs) ms missed for \(entry.kind) "
@@ -187,13 +212,17 @@ final class LoopContext {
     /// Returns true when a reversal went out; the key stays in doubt until its reply.
     /// The key of the switch's own reversal of `key`: the same with a bit no terminal key uses.
     static func undoKey(of key: IdempotencyKey) -> IdempotencyKey {
+        precondition(key.word0 & (1 << 47) == 0, "a request key leaves bit 47 to the switch's reversals")
         var undo = key
         undo.word0 |= 1 << 47
+        precondition(
+            undo != key && undo.word1 == key.word1 && undo.word3 == key.word3, "an undo key differs by one bit")
         return undo
     }
 
     func undoLateApproval(_ entry: PendingRequest, _ reply: LedgerReply) -> Bool {
         precondition(entry.answered && !entry.isUndo, "only a request answered 91 is undone")
+        loop.preconditionInEventLoop()
         guard reply.status.isApproval, !reply.isReplay, let card = entry.card else { return false }
         let key = Self.undoKey(of: entry.key)
         var request = LedgerRequest(
@@ -206,11 +235,13 @@ final class LoopContext {
             pending.slots[index].key = entry.key
             pending.slots[index].connection = nil
             pending.slots[index].response = nil
+            precondition(pending.slots[index].inUse, "an undo's slot is in use until its reply")
             request.tag = tag
         } else {
             runtime.log.error("pending table full: the undo of a late approval for card \(card) is not tracked")
         }
         outgoing.append(request)
+        precondition(request.key != entry.key, "an undo never reuses its original's key")
         runtime.log.warning("late ledger approval for card \(card) after a 91: reversed")
         return request.tag != 0
     }

@@ -32,6 +32,7 @@ final class LoopMetrics: Sendable {
             guard let count = response.copyValue(39, into: buffer) else { return Self.codeSlotCount - 1 }
             return Self.codeSlot(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }
+        precondition(code >= 0 && code < Self.codeSlotCount, "a code slot in range")
         answers.add(1, at: Self.mtiSlot(ofResponse: response.mti) * Self.codeSlotCount + code)
         latency.observe(monotonicNanoseconds() &- arrivalNs)
     }
@@ -39,7 +40,9 @@ final class LoopMetrics: Sendable {
     /// The request's MTI class from its response's (0210 → 0200, 0230 → 0220, 0410 → 0400, 0810 → 0800).
     static func mtiSlot(ofResponse mti: MTI?) -> Int {
         guard let mti, mti.version == 0, mti.function == 1 || mti.function == 3 else { return mtiSlotCount - 1 }
-        return mti.messageClass * 2 + (mti.function == 3 ? 1 : 0)
+        let slot = mti.messageClass * 2 + (mti.function == 3 ? 1 : 0)
+        precondition(slot >= 0 && slot < mtiSlotCount - 1, "a response's MTI slot is one of the classes'")
+        return slot
     }
 
     /// The label of an MTI slot: `0200`, `0220`, …, `other`.
@@ -53,7 +56,9 @@ final class LoopMetrics: Sendable {
         guard value.count == 2, let tens = digit(value[0]), let units = digit(value[1]) else {
             return codeSlotCount - 1
         }
-        return tens * 10 + units
+        let slot = tens * 10 + units
+        precondition(slot >= 0 && slot < codeSlotCount - 1, "two digits name one of 100 code slots")
+        return slot
     }
 
     static func codeLabel(_ slot: Int) -> String {

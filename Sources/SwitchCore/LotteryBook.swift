@@ -64,14 +64,20 @@ final class LotteryBook: Sendable {
         self.clockMs = clockMs
     }
 
-    static func id(_ number: UInt64) -> String { "lty_" + AdminIdentifier.hex16(number) }
+    static func id(_ number: UInt64) -> String {
+        let id = "lty_" + AdminIdentifier.hex16(number)
+        precondition(id.utf8.count == 20, "a lottery id is lty_ and 16 hex digits")
+        return id
+    }
 
     /// The number an id names, or nil when it is not `lty_` and 16 lowercase hexadecimal digits.
     static func number(_ id: String) -> UInt64? {
         guard id.hasPrefix("lty_"), id.utf8.count == 20 else { return nil }
         let digits = id.dropFirst(4)
         guard digits.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return nil }
-        return UInt64(digits, radix: 16).flatMap { $0 == 0 ? nil : $0 }
+        let number = UInt64(digits, radix: 16).flatMap { $0 == 0 ? nil : $0 }
+        assert(number.map { Self.id($0) == id } ?? true, "a lottery id names its number")
+        return number
     }
 
     func lottery(_ number: UInt64) -> Lottery? { state.withLock { $0.lotteries[number] } }
@@ -89,6 +95,7 @@ final class LotteryBook: Sendable {
                     .conflict, detail: "\(limits.lotteriesMax) lotteries exist (admin.lotteriesMax); no more can be created")
             }
             state.creating += 1
+            precondition(state.lotteries.count + state.creating <= limits.lotteriesMax, "lotteries within their limit")
         }
     }
 
@@ -97,6 +104,9 @@ final class LotteryBook: Sendable {
         state.withLock { state in
             precondition(state.creating > 0, "a creation finishes once")
             state.creating -= 1
+            precondition(
+                lottery.map { $0.number != 0 && state.lotteries[$0.number] == nil } ?? true,
+                "a new lottery has a new number")
             if let lottery { state.lotteries[lottery.number] = lottery }
         }
     }
@@ -134,6 +144,8 @@ final class LotteryBook: Sendable {
                     detail: "lottery \(lottery.id) has \(limits.entrantsMax) entrants (admin.lotteryEntrantsMax)")
             }
             lottery.pending += 1
+            precondition(points >= entries && points <= 999_999_999_999, "an entry costs at least a point")
+            precondition(lottery.drawn == nil && !lottery.isDrawing, "entries are bought before the draw")
             state.lotteries[number] = lottery
             return (points, lottery.closesAtMs)
         }
@@ -145,12 +157,14 @@ final class LotteryBook: Sendable {
             guard var lottery = state.lotteries[number] else { preconditionFailure("an entry's lottery exists") }
             precondition(lottery.pending > 0, "an entry finishes once")
             lottery.pending -= 1
+            precondition(lottery.drawn == nil && !lottery.isDrawing, "no draw while an entry is pending")
             if counted { Self.count(&lottery, memberId: memberId, entries: entries) }
             state.lotteries[number] = lottery
         }
     }
 
     private static func count(_ lottery: inout Lottery, memberId: String, entries: Int64) {
+        precondition(entries >= 1 && !memberId.isEmpty, "a member buys at least one entry")
         lottery.entrants[memberId, default: 0] += entries
         lottery.entriesTotal += entries
     }
@@ -160,6 +174,7 @@ final class LotteryBook: Sendable {
     /// Starts the draw: the entrants sorted, the lottery marked drawing. 404, 409 before `closesAt` or when drawn
     /// (or being drawn), 422 for more winners than entrants, 503 while purchases are still pending.
     func beginDraw(_ number: UInt64, winners: Int) throws(HTTPProblem) -> [LotteryDraw.Entrant] {
+        precondition(winners >= 1 && winners <= Self.winnersMax, "winners are checked when read")
         let now = clockMs()
         return try state.withLock { state throws(HTTPProblem) in
             guard var lottery = state.lotteries[number] else {
@@ -185,7 +200,11 @@ final class LotteryBook: Sendable {
             }
             lottery.isDrawing = true
             state.lotteries[number] = lottery
-            return LotteryDraw.sorted(lottery.entrants.map { LotteryDraw.Entrant(memberId: $0.key, entries: $0.value) })
+            let entrants = LotteryDraw.sorted(
+                lottery.entrants.map { LotteryDraw.Entrant(memberId: $0.key, entries: $0.value) })
+            precondition(
+                entrants.count == lottery.entrants.count && winners <= entrants.count, "every entrant is in the draw")
+            return entrants
         }
     }
 
@@ -194,6 +213,8 @@ final class LotteryBook: Sendable {
         state.withLock { state in
             guard var lottery = state.lotteries[number] else { preconditionFailure("a draw's lottery exists") }
             precondition(lottery.isDrawing, "a draw finishes once")
+            precondition(lottery.drawn == nil && lottery.pending == 0, "a lottery is drawn once, with nothing pending")
+            precondition(drawn.map { $0.winners.count <= Self.winnersMax } ?? true, "winners within their limit")
             lottery.isDrawing = false
             lottery.drawn = drawn
             state.lotteries[number] = lottery

@@ -21,7 +21,9 @@ enum LotteryDraw {
 
     /// Entrants in the draw's order: by member id.
     static func sorted(_ entrants: [Entrant]) -> [Entrant] {
-        entrants.sorted { $0.memberId.utf8.lexicographicallyPrecedes($1.memberId.utf8) }
+        let sorted = entrants.sorted { $0.memberId.utf8.lexicographicallyPrecedes($1.memberId.utf8) }
+        precondition(sorted.count == entrants.count, "sorting keeps every entrant")
+        return sorted
     }
 
     /// SHA-256 (hex) of the sorted `memberId:entries` lines, each ending in a newline: what the draw was run over.
@@ -33,7 +35,9 @@ enum LotteryDraw {
             bytes += Array(String(entrant.entries).utf8)
             bytes.append(UInt8(ascii: "\n"))
         }
-        return AccessCrypto.hex(AccessCrypto.sha256(bytes))
+        let digest = AccessCrypto.hex(AccessCrypto.sha256(bytes))
+        precondition(digest.utf8.count == 64, "a SHA-256 digest is 64 hex digits")
+        return digest
     }
 
     /// The winners' indices into `sortedEntrants`, in the order drawn. `winners` ≤ the entrants; every entrant has
@@ -48,10 +52,13 @@ enum LotteryDraw {
             let total = tree.total
             precondition(total > 0, "a remaining entrant has entries")
             let r = stream.next().multipliedFullWidth(by: total).high
+            precondition(r < total, "the high word of a product by total is below total")
             let index = tree.index(holding: r)
             drawn.append(index)
             tree.remove(index)
         }
+        precondition(drawn.count == winners, "one index per winner")
+        assert(Set(drawn).count == drawn.count, "a member wins at most once")
         return drawn
     }
 }
@@ -84,9 +91,11 @@ struct FenwickTree {
             total += weight
             add(index, weight)
         }
+        precondition(sums.count == weights.count + 1, "one sum per weight, 1-based")
     }
 
     private mutating func add(_ index: Int, _ delta: UInt64) {
+        precondition(index >= 0 && index < weights.count, "a weight of the tree")
         var position = index + 1
         while position < sums.count {
             sums[position] &+= delta
@@ -96,6 +105,7 @@ struct FenwickTree {
 
     /// Sets the weight at `index` to zero.
     mutating func remove(_ index: Int) {
+        precondition(index >= 0 && index < weights.count, "a weight of the tree")
         let weight = weights[index]
         precondition(weight > 0, "an entrant is removed once")
         weights[index] = 0

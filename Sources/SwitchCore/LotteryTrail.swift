@@ -13,10 +13,16 @@ enum LotteryTrail {
     static let entered = "lotteries.enter"
     static let drawnAction = "lotteries.draw"
 
-    static func target(_ number: UInt64) -> String { "lotteries/" + LotteryBook.id(number) }
+    static func target(_ number: UInt64) -> String {
+        let target = "lotteries/" + LotteryBook.id(number)
+        precondition(target.utf8.count == 30, "a target names one lottery")
+        return target
+    }
 
     static func createDraft(_ lottery: LotteryBook.Lottery) -> AuditDraft {
-        AuditDraft(
+        precondition(lottery.number != 0 && lottery.pointsPerEntry >= 1, "a created lottery has a number and a price")
+        precondition(lottery.entrants.isEmpty && lottery.drawn == nil, "a new lottery has no entrants and no draw")
+        return AuditDraft(
             action: created, target: target(lottery.number),
             detail: AuditDetail.make { json in
                 json.member("closesAt", AuditTime.format(milliseconds: lottery.closesAtMs))
@@ -37,7 +43,11 @@ enum LotteryTrail {
     }
 
     static func drawDraft(_ number: UInt64, _ drawn: LotteryBook.Drawn, entrants: Int, entries: Int64) -> AuditDraft {
-        AuditDraft(
+        precondition(
+            drawn.winners.count <= entrants && drawn.winners.count <= LotteryBook.winnersMax,
+            "winners among the entrants")
+        precondition(entries >= Int64(entrants), "every entrant holds at least one entry")
+        return AuditDraft(
             action: drawnAction, target: target(number),
             detail: AuditDetail.make { json in
                 json.member("algorithm", drawn.algorithm)
@@ -57,6 +67,7 @@ enum LotteryTrail {
         _ sortedEntrants: [LotteryDraw.Entrant], winners: Int, seed: UInt64, time: String
     ) -> LotteryBook.Drawn {
         let indices = LotteryDraw.draw(sortedEntrants, winners: winners, seed: seed)
+        precondition(indices.count == winners, "one winner per place")
         return LotteryBook.Drawn(
             seed: seed, algorithm: LotteryDraw.algorithm, entrantsDigest: LotteryDraw.digest(sortedEntrants),
             winners: indices.map { sortedEntrants[$0] }, time: time)
@@ -173,6 +184,7 @@ enum LotteryTrail {
         let seconds = timegm(&parts)
         // timegm normalises 31 April into 1 May: a date that moved did not exist.
         guard parts.tm_mday == day, parts.tm_mon == month - 1 else { return nil }
+        precondition(seconds >= 0 && milliseconds >= 0 && milliseconds < 1000, "a time since 1970")
         return Int64(seconds) * 1000 + milliseconds
     }
 }

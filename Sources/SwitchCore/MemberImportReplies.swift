@@ -21,6 +21,7 @@ final class MemberImportEvents: Sendable {
 
     /// Every event posted so far; waits for one first (at most `timeoutMs` when given).
     func take(timeoutMs: Int?) -> [Event] {
+        precondition(timeoutMs.map { $0 >= 0 } ?? true, "a wait is not negative")
         if let timeoutMs {
             _ = wakeup.wait(timeout: .now() + .milliseconds(timeoutMs))
         } else {
@@ -46,6 +47,7 @@ final class MemberImportReplies: LedgerReplySink {
     /// A serial number for a new import's tags; its replies go to `events` until `unregister`.
     func register(_ events: MemberImportEvents) -> UInt64 {
         let serial = nextSerial.add(1, ordering: .relaxed).oldValue & 0xFF_FFFF
+        precondition(serial <= 0xFF_FFFF, "a serial fits the tags' top 24 bits")
         imports.withLock { $0[serial] = events }
         return serial
     }
@@ -60,6 +62,7 @@ final class MemberImportReplies: LedgerReplySink {
             let serial = replies[start].tag >> Self.serialShift
             var end = start + 1
             while end < replies.count && replies[end].tag >> Self.serialShift == serial { end += 1 }
+            precondition(end > start && end <= replies.count, "a run of one import's replies")
             // An import waits for all its replies before it unregisters, so a missing one is never expected.
             imports.withLock { $0[serial] }?.post(.replies(Array(replies[start..<end])))
             start = end

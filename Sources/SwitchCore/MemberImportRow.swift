@@ -87,6 +87,8 @@ struct MemberImportRow {
             case .failure(let reason): return problem(column, reason.message)
             }
         }
+        precondition((0...balanceMax).contains(row.points) && (0...balanceMax).contains(row.credit), "checked balances")
+        precondition((row.profile.birthMonth == 0) == (row.texts.birthday == nil), "a birthday gives a month and a day")
         return .success(row)
     }
 
@@ -103,6 +105,7 @@ struct MemberImportRow {
         guard text.utf8.count <= 12, let amount = Int64(text), amount <= balanceMax else {
             return .failure(BalanceProblem(message: "must be at most \(balanceMax)"))
         }
+        precondition(amount >= 0 && amount <= balanceMax, "an opening balance is 0...balanceMax")
         return .success(amount)
     }
 
@@ -125,6 +128,7 @@ struct MemberImportRow {
             guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
                 calendar.isDate(year: year, month: month, day: day)
             else { return nil }
+            precondition((1...12).contains(month) && (1...31).contains(day), "a date of the calendar")
             return (UInt8(month), UInt8(day))
         }
     }

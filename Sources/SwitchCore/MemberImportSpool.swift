@@ -104,6 +104,8 @@ final class MemberImportSpool: @unchecked Sendable {
             state.answered = true
             state.refusal = problem
         }
+        precondition(
+            state.answered && state.cancelled != nil && state.pending.isEmpty, "a refused upload takes no more")
         condition.signal()
         condition.unlock()
     }
@@ -114,6 +116,7 @@ final class MemberImportSpool: @unchecked Sendable {
         defer { condition.unlock() }
         guard !state.answered else { return false }
         state.answered = true
+        precondition(state.refusal == nil && !state.failed, "the writer answers only an upload nobody refused")
         return true
     }
 
@@ -159,6 +162,7 @@ final class MemberImportSpool: @unchecked Sendable {
             return (false, reason)
         }
         swap(&taken, &state.pending)
+        precondition(state.pending.isEmpty, "the loop fills the emptied buffer")
         let ended = state.ended
         let wake = state.loopPaused
         state.loopPaused = false
@@ -200,6 +204,7 @@ final class MemberImportSpool: @unchecked Sendable {
         condition.unlock()
         if wake { resume() }
         if let refusal { return .refused(refusal) }
+        precondition(offset >= 0 && offset <= Int64(bytesMax), "the failure is inside the body")
         let reason = "\(String(cString: strerror(code))) (errno \(code))"
         let full = code == ENOSPC || code == EDQUOT || code == EFBIG
         let status = full ? HTTPStatus.insufficientStorage : HTTPStatus.serviceUnavailable

@@ -43,6 +43,8 @@ struct MemberImportStatus: Sendable, Equatable {
     mutating func reject(_ problem: MemberImportRow.Problem) {
         rowsRejected += 1
         if errors.count < Self.errorsMax { errors.append(problem) } else { errorsOmitted += 1 }
+        precondition(errors.count <= Self.errorsMax && rowsRejected <= rowsRead, "a rejected row is a row read")
+        precondition(state == .running, "rows are rejected while the import runs")
     }
 
     /// A problem that is not a row's (the header, the file, the ledger): listed, not counted as a rejected row.
@@ -55,6 +57,7 @@ struct MemberImportStatus: Sendable, Equatable {
         } else {
             errorsOmitted += 1
         }
+        precondition(state == .failed && errors.count <= Self.errorsMax, "a failure is listed within the limit")
     }
 
     func write(to json: inout JSONWriter) {

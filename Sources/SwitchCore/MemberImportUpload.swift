@@ -99,7 +99,8 @@ struct MemberImportUpload: Sendable {
         switch spool.write() {
         case .cancelled: return nil
         case .refused(let problem), .failed(let problem): return .problem(problem)
-        case .complete(let digest, _):
+        case .complete(let digest, let bytes):
+            precondition(digest.count == 32 && bytes <= Int64(spool.bytesMax), "a whole body within its limit, hashed")
             guard spool.claimAnswer() else {
                 unlink(spool.path)
                 return nil
@@ -130,9 +131,12 @@ struct MemberImportUpload: Sendable {
             }
             claim = granted
         }
+        precondition(
+            MemberImports.isWellFormed(spool.id) && (key == nil) == (claim == nil), "a named import, its key claimed")
         let stamp = AdminAuditText.stamp(user, operation: 0, reason: 0)
         let importer = MemberImporter(
             door: door, actor: stamp.actor, role: stamp.role, id: spool.id, clockMs: imports.clockMs)
+        precondition(importer.id == spool.id, "the import keeps its upload's id")
         let idempotent = IdempotentRequest(claim: claim, access: gate.access, deferred: deferred)
         guard imports.admitUploaded(importer) else {
             unlink(spool.path)

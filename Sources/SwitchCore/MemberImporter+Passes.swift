@@ -42,14 +42,18 @@ final class MemberImportPass {
         self.serial = serial
         self.rows = rows
         outcomes = Array(repeating: RowOutcome(), count: rows.count)
+        precondition(!rows.isEmpty && rows.count <= MemberImporter.rowsPerPass, "a pass holds 1...rowsPerPass rows")
     }
 
     func begin(_ stage: Stage, _ requests: [LedgerRequest]) {
+        precondition(toSubmit.isEmpty && outstanding == 0, "a stage starts once the last one is answered")
+        precondition(requests.count <= 2 * rows.count, "an enrolment or two opening balances per row")
         self.stage = stage
         self.requests = requests
         replies = Array(repeating: nil, count: requests.count)
         toSubmit = Array(requests.indices)
         outstanding = 0
+        precondition(replies.count == requests.count && toSubmit.count == requests.count, "a reply place per request")
     }
 
     /// Every request of the current stage is answered.
@@ -62,23 +66,35 @@ extension MemberImporter {
     /// The ledger key of an import's change on a card: the card's keyed hash and the kind of change (1 enrolment,
     /// 2 opening points, 3 opening credit), apart from terminals' and admin operations' keys by its first word.
     static func key(_ kind: UInt64, _ hash: CardHash) -> IdempotencyKey {
-        IdempotencyKey(word0: 0x494D_504F_5254_0000 | kind, word1: hash.high, word2: hash.low)
+        precondition(kind >= 1 && kind <= 3, "an enrolment, opening points or opening credit")
+        let key = IdempotencyKey(word0: 0x494D_504F_5254_0000 | kind, word1: hash.high, word2: hash.low)
+        precondition(key.word0 >> 48 > 9999, "apart from every terminal key (MTI ≤ 9999)")
+        return key
     }
 
     /// A request's tag: the import's serial (MemberImportReplies), the pass's serial and the request's position.
     func tag(pass: UInt64, position: Int) -> UInt64 {
-        replySerial << MemberImportReplies.serialShift | (pass & 0xF_FFFF) << 20 | UInt64(position)
+        precondition(position >= 0 && position < 1 << 20, "a position fits its 20 bits")
+        precondition(replySerial <= 0xFF_FFFF, "an import's serial fits its 24 bits")
+        let tag = replySerial << MemberImportReplies.serialShift | (pass & 0xF_FFFF) << 20 | UInt64(position)
+        precondition(tag >> MemberImportReplies.serialShift == replySerial, "a reply finds its import by the tag")
+        return tag
     }
 
     /// Who the audit entries name: the user, or `cli` for the command line.
     var auditActor: AuditActor { AdminAuditText.actor(AdminStamp(operation: 0, actor: actor, role: role, reason: 0)) }
 
     private func stamp(reason: UInt8) -> AdminStamp {
-        AdminStamp(operation: door.newOperation(), actor: actor, role: role, reason: reason)
+        let stamp = AdminStamp(operation: door.newOperation(), actor: actor, role: role, reason: reason)
+        precondition(stamp.operation != 0, "an imported change has an operation id")
+        return stamp
     }
 
     /// Starts a pass with the first `rowsPerPass` pending rows: its enrolments are queued as the budget allows.
     func beginPass() {
+        preconditionOnWorkingThread()
+        precondition(!pending.isEmpty && stopReason == nil, "a pass starts with rows, while the import goes on")
+        precondition(passes.count < Self.passesInFlightMax, "passes in flight within their limit")
         let rows = Array(pending.prefix(Self.rowsPerPass))
         pending.removeFirst(rows.count)
         let pass = MemberImportPass(serial: nextPass, rows: rows)
@@ -106,6 +122,7 @@ extension MemberImporter {
             request.admin = stamp(reason: 0)
             requests.append(request)
         }
+        precondition(requests.count == rows.count, "one enrolment per row")
         pass.begin(.enrolling, requests)
         passes.append(pass)
         submitQueued()
@@ -113,6 +130,7 @@ extension MemberImporter {
 
     /// Waits for events, applies them, moves passes on and retires the finished ones at the head (in file order).
     func pump() {
+        preconditionOnWorkingThread()
         let backingOff = passes.contains { !$0.toSubmit.isEmpty }
         for event in events.take(timeoutMs: backingOff ? 5 : nil) {
             switch event {
@@ -121,6 +139,9 @@ extension MemberImporter {
                     let serial = reply.tag >> 20 & 0xF_FFFF
                     let position = Int(reply.tag & 0xF_FFFF)
                     guard let pass = passes.first(where: { $0.serial & 0xF_FFFF == serial }) else { continue }
+                    precondition(pass.outstanding >= 1 && requestsInFlight >= 1, "a reply answers a request in flight")
+                    precondition(
+                        position < pass.requests.count && pass.replies[position] == nil, "a request is answered once")
                     pass.outstanding -= 1
                     requestsInFlight -= 1
                     if reply.status == .overloaded {
@@ -136,6 +157,7 @@ extension MemberImporter {
                 }
             case .journal(let serial, let failure):
                 guard let pass = passes.first(where: { $0.serial == serial }) else { continue }
+                precondition(pass.journalUnitsPending >= 1, "a unit is made durable once")
                 pass.journalUnitsPending -= 1
                 if let failure, stopReason == nil { stopReason = failure }
             }
@@ -154,6 +176,9 @@ extension MemberImporter {
             passes.removeFirst()
             retire(head)
         }
+        precondition(
+            requestsInFlight >= 0 && requestsInFlight <= Self.requestsInFlightMax, "requests within the budget")
+        precondition(passes.count <= Self.passesInFlightMax, "passes in flight within their limit")
     }
 
     /// Requests a full shard queue kept refusing this long (or that wait while the import stops) are answered
@@ -163,6 +188,7 @@ extension MemberImporter {
         guard overloadedRounds > Self.overloadedRetriesMax || stopping else { return }
         for pass in passes where !pass.toSubmit.isEmpty {
             for position in pass.toSubmit {
+                precondition(pass.replies[position] == nil, "only an unanswered request is given up on")
                 pass.replies[position] = LedgerReply(tag: 0, key: pass.requests[position].key, status: .overloaded)
             }
             pass.toSubmit.removeAll()
@@ -173,6 +199,7 @@ extension MemberImporter {
     private func submitQueued() {
         for pass in passes where !pass.toSubmit.isEmpty {
             let room = Self.requestsInFlightMax - requestsInFlight
+            precondition(room <= Self.requestsInFlightMax, "requests in flight are never negative")
             guard room > 0 else { return }
             let positions = Array(pass.toSubmit.prefix(room))
             pass.toSubmit.removeFirst(positions.count)
@@ -190,11 +217,15 @@ extension MemberImporter {
                 requestsInFlight -= 1
                 pass.toSubmit.append(Int(reply.tag & 0xF_FFFF))
             }
+            precondition(
+                pass.outstanding >= 0 && requestsInFlight <= Self.requestsInFlightMax, "requests within the budget")
         }
     }
 
     /// The enrolments are answered: the new members' audit unit is queued, the opening balances submitted.
     private func enrolled(_ pass: MemberImportPass) {
+        precondition(pass.isAnswered && pass.stage == .enrolling, "enrolments are all answered")
+        precondition(pass.replies.count == pass.rows.count, "one enrolment per row")
         var appends: [AuditAppend] = []
         for (index, item) in pass.rows.enumerated() {
             let reply = pass.replies[index]!
@@ -239,11 +270,14 @@ extension MemberImporter {
                 }
             }
         }
+        precondition(pass.owners.count == requests.count, "each opening balance knows its row and asset")
         pass.begin(requests.isEmpty ? .journaling : .recordingBalances, requests)
     }
 
     /// The opening balances are answered: their audit unit is queued.
     private func balancesRecorded(_ pass: MemberImportPass) {
+        precondition(pass.isAnswered && pass.stage == .recordingBalances, "opening balances are all answered")
+        precondition(pass.owners.count == pass.replies.count, "each reply knows its row and asset")
         var appends: [AuditAppend] = []
         let note = "import \(id)"
         for (position, reply) in pass.replies.enumerated() {
@@ -277,6 +311,7 @@ extension MemberImporter {
     /// Texts of a member enrolled before without them (a crash came between its enrolment and its audit entry):
     /// an entry of their own, with no ledger change.
     private func textsAppend(_ member: (MemberKey, MemberTexts), card: CardHash, masked: MaskedCard) -> AuditAppend {
+        precondition(!member.1.isEmpty, "only texts to keep get an entry")
         let draft = AuditDraft(action: "members.profile", target: "members/" + AdminIdentifier.member(card)) { json in
             json.member("card", masked.description)
             json.member("import", id)
@@ -288,6 +323,7 @@ extension MemberImporter {
     /// refused unit stops the import (its entries are repaired from the ledger at the next start).
     private func appendAudit(_ appends: [AuditAppend], pass: MemberImportPass) {
         guard !appends.isEmpty else { return }
+        precondition(appends.count <= 2 * pass.rows.count, "at most an entry or two per row")
         let events = events
         let serial = pass.serial
         var attempts = 0
@@ -312,6 +348,8 @@ extension MemberImporter {
 
     /// Counts a finished pass's rows and reports progress.
     private func retire(_ pass: MemberImportPass) {
+        precondition(
+            pass.stage == .journaling && pass.journalUnitsPending == 0 && pass.isAnswered, "a pass retires done")
         let snapshot = status.withLock { status in
             for outcome in pass.outcomes {
                 status.rowsRead += 1
@@ -325,10 +363,12 @@ extension MemberImporter {
             }
             return status
         }
+        precondition(snapshot.rowsRead >= pass.outcomes.count, "every row of the pass is counted")
         progress?(snapshot)
     }
 
     private func problem(_ status: LedgerStatus, row: Int, column: String) -> MemberImportRow.Problem {
+        precondition(status != .approved && row >= 1, "a refused row of the file")
         let reason: String
         switch status {
         case .capacityExceeded: reason = "a ledger table is full (members, cards or lots)"

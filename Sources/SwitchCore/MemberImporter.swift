@@ -64,6 +64,8 @@ final class MemberImporter: @unchecked Sendable {
     var requestsInFlight = 0
     var overloadedRounds = 0
     var progress: ((MemberImportStatus) -> Void)?
+    /// The thread `run` works on (0 before it starts): the passes, the pending rows and the reader are its alone.
+    private var workingThread: UInt = 0
 
     init(
         door: AdminLedger, actor: UInt64, role: UInt8, id: String, clockMs: @escaping @Sendable () -> Int64
@@ -73,6 +75,7 @@ final class MemberImporter: @unchecked Sendable {
         self.role = role
         self.clockMs = clockMs
         status = Mutex(MemberImportStatus(id: id, startedMs: clockMs()))
+        precondition(!id.isEmpty, "an import has an id")
         calendar = (door.ledger.configuration.decider as? LoyaltyDecider)?.program?.calendar.system ?? .gregorian
         replySerial = MemberImportReplies.shared.register(events)
     }
@@ -81,10 +84,19 @@ final class MemberImporter: @unchecked Sendable {
 
     var id: String { status.withLock { $0.id } }
 
+    /// The import's state has no locks (only `status` and `stopRequested` are shared): touching it from another
+    /// thread than the one running the import is a programmer error, caught here (one load and one compare).
+    @inline(__always)
+    func preconditionOnWorkingThread(file: StaticString = #fileID, line: UInt = #line) {
+        precondition(workingThread == UInt(pthread_self()), "an import touched off its thread", file: file, line: line)
+    }
+
     /// Reads `path` to its end (or until a failure or a stop), calling `progress` after every pass; returns the
     /// final status. Passes in flight are always waited for, so nothing is left half done in memory.
     func run(path: String, progress: (MemberImportStatus) -> Void) -> MemberImportStatus {
-        withoutActuallyEscaping(progress) { progress in
+        precondition(workingThread == 0, "an import runs once, on one thread")
+        workingThread = UInt(pthread_self())
+        return withoutActuallyEscaping(progress) { progress in
             self.progress = progress
             defer { self.progress = nil }
             return readRows(path)
@@ -92,6 +104,7 @@ final class MemberImporter: @unchecked Sendable {
     }
 
     private func readRows(_ path: String) -> MemberImportStatus {
+        preconditionOnWorkingThread()
         pending.reserveCapacity(Self.rowsPerPass)
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
@@ -131,6 +144,7 @@ final class MemberImporter: @unchecked Sendable {
             return finish { $0.fail(stopReason!, nowMs: clockMs(), row: 1) }
         }
         if let stopReason { return finish { $0.fail(stopReason, nowMs: clockMs(), row: sawHeader ? 0 : 1) } }
+        precondition(passes.isEmpty && requestsInFlight == 0, "nothing of the import is left in flight")
         if !readAll { return finish { $0.state = .interrupted } }
         return finish { $0.state = .done }
     }
@@ -138,12 +152,14 @@ final class MemberImporter: @unchecked Sendable {
     /// Starts passes of the pending rows (the last, shorter one too with `all`), waiting while
     /// `passesInFlightMax` are in flight.
     private func writePending(all: Bool) {
+        preconditionOnWorkingThread()
         while pending.count >= (all ? 1 : Self.rowsPerPass) && stopReason == nil
             && !stopRequested.load(ordering: .relaxed)
         {
             while passes.count >= Self.passesInFlightMax { pump() }
             if stopReason == nil { beginPass() }
         }
+        precondition(passes.count <= Self.passesInFlightMax, "passes in flight within their limit")
     }
 
     /// The final status, returned and not stored: `status` says running until whoever ran the import publishes
@@ -152,11 +168,14 @@ final class MemberImporter: @unchecked Sendable {
         var final = status.withLock { $0 }
         change(&final)
         if final.finishedMs == nil { final.finishedMs = clockMs() }
+        precondition(
+            final.state != .running && final.finishedMs != nil, "a finished import says how it ended, and when")
         return final
     }
 
     /// One record from the reader: the header checked, a data row checked and queued, or its problem counted.
     private func take(_ record: CSVRecord) {
+        preconditionOnWorkingThread()
         guard stopReason == nil else { return }
         guard sawHeader else {
             sawHeader = true
@@ -168,6 +187,7 @@ final class MemberImporter: @unchecked Sendable {
         }
         switch record {
         case .malformed(let number, let field, let reason):
+            precondition(number >= 2 && field >= 1, "a data row after the header, its fields counted from 1")
             let column = field <= MemberImportRow.columns.count ? MemberImportRow.columns[field - 1] : "row"
             status.withLock {
                 $0.rowsRead += 1
@@ -192,6 +212,7 @@ final class MemberImporter: @unchecked Sendable {
                     }
                     return
                 }
+                precondition(number >= 2, "a data row comes after the header")
                 pending.append((number, row, hash))
             }
         }
@@ -214,12 +235,14 @@ struct CardFingerprints {
     /// False when the card was inserted before.
     mutating func insert(_ hash: CardHash) -> Bool {
         let fingerprint = (hash.high ^ (hash.low &* 0x9E37_79B9_7F4A_7C15)) | 1
+        precondition(fingerprint != 0, "0 marks an empty slot")
         if let found = slot(of: fingerprint) { return !found.present && place(fingerprint, at: found.index) }
         return true
     }
 
     private func slot(of fingerprint: UInt64) -> (index: Int, present: Bool)? {
         let mask = slots.count - 1
+        precondition(slots.count.nonzeroBitCount == 1, "the table's size is a power of two")
         var index = Int(truncatingIfNeeded: fingerprint >> 7) & mask
         for _ in 0..<slots.count {
             if slots[index] == fingerprint { return (index, true) }
@@ -231,9 +254,11 @@ struct CardFingerprints {
 
     private mutating func place(_ fingerprint: UInt64, at index: Int) -> Bool {
         guard count < capacityMax else { return true }
+        precondition(slots[index] == 0, "a fingerprint goes into an empty slot")
         slots[index] = fingerprint
         count += 1
         if count * 2 > slots.count { grow() }
+        precondition(count <= capacityMax && count * 2 <= slots.count, "the table stays at most half full")
         return true
     }
 
@@ -243,5 +268,6 @@ struct CardFingerprints {
         for fingerprint in old where fingerprint != 0 {
             if let found = slot(of: fingerprint) { slots[found.index] = fingerprint }
         }
+        assert(slots.count { $0 != 0 } == count, "growing keeps every fingerprint")
     }
 }

@@ -70,6 +70,7 @@ final class MemberImports: @unchecked Sendable {
             status.failure = "the switch stopped during the import; run the same file again to finish it (rows "
                 + "already imported are skipped, no opening balance is recorded twice)"
             status.finishedMs = clockMs()
+            precondition(status.state == .interrupted && status.finishedMs != nil, "a cut-short import is interrupted")
             write(status)
             count += 1
         }
@@ -81,10 +82,15 @@ final class MemberImports: @unchecked Sendable {
         var generator = SystemRandomNumberGenerator()
         let value = generator.next() as UInt64
         let text = String(value, radix: 16)
-        return "imp_" + String(repeating: "0", count: 16 - text.count) + text
+        let id = "imp_" + String(repeating: "0", count: 16 - text.count) + text
+        precondition(isWellFormed(id), "a new import id is well formed")
+        return id
     }
 
-    func spoolPath(_ id: String) -> String { directory + "/" + id + ".csv" }
+    func spoolPath(_ id: String) -> String {
+        precondition(Self.isWellFormed(id), "only an import id names a spooled file")
+        return directory + "/" + id + ".csv"
+    }
 
     /// Takes a place for `upload` and runs it on a thread of its own (it writes the upload, then imports it with
     /// `runUploaded`); false, nothing started, when `runningMax` places are taken. The place is given back when
@@ -94,7 +100,9 @@ final class MemberImports: @unchecked Sendable {
         let id = upload.spool.id
         let admitted = places.withLock { places in
             guard places.count < runningMax && !places.stopping else { return false }
+            precondition(places.uploading[id] == nil && places.running[id] == nil, "an upload has an id of its own")
             places.uploading[id] = upload.spool
+            precondition(places.count <= runningMax, "imports within their limit")
             return true
         }
         guard admitted else { return false }
@@ -123,6 +131,7 @@ final class MemberImports: @unchecked Sendable {
             guard !places.stopping else { return false }
             places.uploading[id] = nil
             places.running[id] = importer
+            precondition(places.count <= runningMax, "an admitted import keeps its upload's place")
             return true
         }
         if admitted { write(importer.status.withLock { $0 }) }
@@ -138,6 +147,7 @@ final class MemberImports: @unchecked Sendable {
             places.running[id] = nil
             places.finished.append((id, final))
             if places.finished.count > Self.finishedKeptMax { places.finished.removeFirst() }
+            precondition(places.finished.count <= Self.finishedKeptMax, "finished imports kept within their limit")
         }
     }
 
@@ -153,6 +163,7 @@ final class MemberImports: @unchecked Sendable {
             lastWriteMs = now
             write(status)
         }
+        precondition(final.state != .running && final.id == importer.id, "the final status of this import")
         write(final)
         return final
     }

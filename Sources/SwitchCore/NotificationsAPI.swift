@@ -93,12 +93,14 @@ final class DeadLettersHandler: HTTPHandler {
         else { return }
         let notifier = metrics.notifier.withLock { $0 }
         let letters = notifier?.deadLetters ?? []
+        precondition(letters.isEmpty || notifier != nil, "dead letters come from the notifier")
         responder.respondJSON(.ok) { json in
             json.beginObject()
             json.member("total", Int64(letters.count))
             json.key("deadLetters")
             json.beginArray()
             for (webhook, letter) in letters.prefix(NotificationsAPI.listedMax) {
+                precondition(webhook >= 0 && webhook < notifier!.webhooks.count, "a letter names one of the webhooks")
                 json.beginObject()
                 json.member("id", letter.eventId)
                 json.member("type", letter.eventType)
@@ -144,6 +146,7 @@ final class DeadLetterRetryHandler: HTTPHandler {
             idempotent.refuse(HTTPProblem(.notFound, detail: "no dead letter with id \(id)"))
             return
         }
+        precondition(webhooks >= 1 && !notifier.webhooks.isEmpty, "a retry names a letter some webhook holds")
         var writer = JSONWriter()
         writer.beginObject()
         writer.member("id", id)

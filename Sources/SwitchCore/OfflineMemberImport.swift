@@ -61,9 +61,11 @@ public enum OfflineMemberImport {
             throw Failure(description: "member imports in \(imports.directory): \(error)")
         }
         let role = UInt8(AdminRole.allCases.firstIndex(of: .admin)!)
+        precondition(Int(role) < AdminRole.allCases.count, "the command line acts as an admin")
         let importer = MemberImporter(
             door: door, actor: 0, role: role, id: MemberImports.newId(), clockMs: ledgerConfiguration.clockMs)
         let final = imports.run(importer, path: file) { progress($0.progressLine) }
+        precondition(final.state != .running && final.rowsRejected >= 0, "an offline import has ended")
         return Outcome(line: final.progressLine, isDone: final.state == .done, rowsRejected: final.rowsRejected)
     }
 }

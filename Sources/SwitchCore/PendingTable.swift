@@ -56,10 +56,12 @@ struct PendingTable {
         guard tag != 0, index < slots.count, slots[index].inUse, slots[index].generation == UInt32(tag >> 32) else {
             return nil
         }
+        precondition(index >= 0 && index < capacity, "a tag names a slot of the table")
         return index
     }
 
     mutating func release(_ index: Int) {
+        precondition(index >= 0 && index < slots.count, "a slot of the table is released")
         precondition(slots[index].inUse, "releasing a free pending slot")
         slots[index].inUse = false
         slots[index].connection = nil
@@ -67,6 +69,7 @@ struct PendingTable {
         slots[index].isUndo = false
         slots[index].generation &+= 1
         if slots[index].generation == 0 { slots[index].generation = 1 }
+        precondition(free.count < capacity, "the free list never outgrows the table")
         free.append(index)
         count -= 1
         precondition(count >= 0 && count + free.count == slots.count, "every slot is either in use or free")
@@ -75,7 +78,9 @@ struct PendingTable {
     /// Tags are never 0 (0 marks the switch's own internal requests).
     static func tag(index: Int, generation: UInt32) -> UInt64 {
         precondition(generation != 0 && index >= 0 && index <= Int(UInt32.max), "a tag is never 0 and names a slot")
-        return UInt64(generation) << 32 | UInt64(index)
+        let tag = UInt64(generation) << 32 | UInt64(index)
+        precondition(tag != 0 && Int(tag & 0xFFFF_FFFF) == index, "a tag's low word is its slot")
+        return tag
     }
 }
 
@@ -89,6 +94,7 @@ struct DeadlineQueue {
     init(capacity: Int) {
         precondition(capacity >= 1, "a deadline queue holds at least one request")
         entries = Array(repeating: (0, 0), count: capacity)
+        precondition(entries.count == capacity && head == 0 && count == 0, "a new deadline queue is empty")
     }
 
     mutating func push(deadlineNs: UInt64, tag: UInt64) {
@@ -101,25 +107,33 @@ struct DeadlineQueue {
             "deadlines are pushed in order")
         entries[(head + count) % entries.count] = (deadlineNs, tag)
         count += 1
+        precondition(count <= entries.count && head < entries.count, "the ring holds its entries")
     }
 
     /// The deadline at the front of the queue, if any.
-    var oldestDeadlineNs: UInt64? { count > 0 ? entries[head].deadlineNs : nil }
+    var oldestDeadlineNs: UInt64? {
+        precondition(count >= 0 && count <= entries.count, "the ring holds its entries")
+        return count > 0 ? entries[head].deadlineNs : nil
+    }
 
     /// The oldest entry when its deadline has passed.
     mutating func popExpired(now: UInt64) -> UInt64? {
         guard count > 0, entries[head].deadlineNs <= now else { return nil }
         let tag = entries[head].tag
+        precondition(tag != 0, "only tracked requests have deadlines")
         head = (head + 1) % entries.count
         count -= 1
+        precondition(count >= 0 && head < entries.count, "the ring holds its entries")
         return tag
     }
 
     /// Drops answered entries from the front so the queue never fills with finished requests.
     mutating func dropFront(while isFinished: (UInt64) -> Bool) {
+        let before = count
         while count > 0 && isFinished(entries[head].tag) {
             head = (head + 1) % entries.count
             count -= 1
         }
+        precondition(count >= 0 && count <= before && head < entries.count, "dropping only shrinks the ring")
     }
 }

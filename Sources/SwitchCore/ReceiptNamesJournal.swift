@@ -54,6 +54,7 @@ struct ReceiptNamesJournal {
             Result { () throws(FileCallFailure) in try FileCalls.readFully(descriptor, buffer, offset: 0, path: path) }
         }.get()
         let (records, goodBytes) = parse(bytes[0..<count])
+        precondition(goodBytes >= 0 && goodBytes <= count, "whole records lie inside what was read")
         var journal = ReceiptNamesJournal(directory: directory, records: records)
         guard goodBytes < count else { return (journal, nil) }
         // What follows the last whole record is rewritten away, so new records are never appended after damage.
@@ -80,11 +81,13 @@ struct ReceiptNamesJournal {
             records.append(names)
             offset += 8 + length
         }
+        precondition(offset >= bytes.startIndex && offset <= bytes.endIndex, "records end inside the bytes")
         return (records, offset - bytes.startIndex)
     }
 
     private static func word(_ bytes: ArraySlice<UInt8>, _ offset: Int) -> UInt32 {
-        (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << UInt32(8 * $1) }
+        precondition(offset >= bytes.startIndex && offset + 4 <= bytes.endIndex, "a word inside the bytes")
+        return (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << UInt32(8 * $1) }
     }
 
     static func encode(_ names: ReceiptNames) -> [UInt8] {
@@ -94,6 +97,7 @@ struct ReceiptNamesJournal {
         for value in [UInt32(payload.count), ccrc32c_update(0, payload, payload.count)] {
             for shift in stride(from: 0, to: 32, by: 8) { record.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
         }
+        precondition(record.count == 8, "a record's header is its length and CRC")
         return record + payload
     }
 
@@ -114,6 +118,7 @@ struct ReceiptNamesJournal {
         try FileCalls.dataSync(descriptor, path: path)
         if records.isEmpty { try FileCalls.syncDirectory(directory) }
         records.append(names)
+        precondition(records.count <= Self.recordsMax, "the journal is compacted at its limit")
     }
 
     /// Replaces the file with `kept`: the ledger's atomic small-file write (a temp file synced, renamed over the

@@ -24,6 +24,7 @@ struct ReceiptWriter {
             magnitude /= 10
             length += 1
         } while magnitude > 0
+        precondition(length >= 1 && length <= 20, "an Int64 has 1...20 digits")
         for index in stride(from: length - 1, through: 0, by: -1) { appendByte(digits[index]) }
     }
 
@@ -46,11 +47,14 @@ struct ReceiptWriter {
         guard count < Self.capacity else { return }
         bytes[count] = byte
         count += 1
+        precondition(count <= Self.capacity, "a receipt stops at its capacity")
     }
 
     /// Calls `body` with the bytes written.
     mutating func withBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         let used = count
+        precondition(
+            used >= 0 && used <= Self.capacity && Self.capacity == bytes.count, "the bytes written fit the buffer")
         var span = bytes.mutableSpan
         return span.withUnsafeMutableBytes { body(UnsafeRawBufferPointer(rebasing: $0[0..<used])) }
     }

@@ -24,12 +24,16 @@ enum RequestAge {
         guard let field7, let transmissionMs = SaleTime.transmissionMs(field7, nowMs: nowMs) else { return .unreadable }
         if nowMs - transmissionMs > retentionMs { return .stale(ageMs: nowMs - transmissionMs) }
         if transmissionMs - nowMs > futureToleranceMs { return .future(aheadMs: transmissionMs - nowMs) }
+        precondition(
+            abs(nowMs - transmissionMs) <= max(retentionMs, futureToleranceMs), "a fresh request is within both bounds")
         return .fresh
     }
 
     /// How long the ledger must remember a key for requests judged with `retentionHours`.
     static func ledgerRetentionMs(hours: Int) -> Int64 {
         precondition((1...2_160).contains(hours), "requestKeyRetentionHours is 1...2160 (the parser's range)")
-        return Int64(hours) * 3_600_000 + 2 * futureToleranceMs
+        let retentionMs = Int64(hours) * 3_600_000 + 2 * futureToleranceMs
+        precondition(retentionMs > Int64(hours) * 3_600_000, "the ledger keeps keys past the switch's retention")
+        return retentionMs
     }
 }

@@ -12,16 +12,20 @@ enum RequestKeys {
     {
         // An MTI ≤ 9999 in the top 16 bits keeps a key's first word apart from the references' (0xFFFF…).
         precondition(mti.value <= 9999, "an MTI is four digits")
-        return IdempotencyKey(
+        let key = IdempotencyKey(
             word0: UInt64(mti.withoutRepeat.value) << 48 | UInt64(stan),
             word1: acquirer,
             word2: terminal,
             word3: transmission)
+        precondition(
+            key.word0 >> 48 <= 9999 && key.word0 & 0xFFFF_FFFF == UInt64(stan), "a key's first word is MTI and STAN")
+        return key
     }
 
     /// The key of the request itself.
     static func key(of message: ISOMessage) -> IdempotencyKey {
-        key(
+        precondition(message.mti != nil, "a decoded request has its MTI")
+        return key(
             mti: message.mti!, acquirer: UInt64(message.integer(32) ?? 0), terminal: terminalWord(message),
             stan: UInt32(truncatingIfNeeded: message.integer(11) ?? 0),
             transmission: UInt64(message.integer(7) ?? 0))
@@ -64,9 +68,12 @@ enum RequestKeys {
         for index in 0..<min(count, 16) {
             if index < 8 { high = high << 8 | UInt64(bytes[index]) } else { low = low << 8 | UInt64(bytes[index]) }
         }
-        return IdempotencyKey(
+        precondition(count <= 16, "field 37 fits its buffer")
+        let reference = IdempotencyKey(
             word0: 0xFFFF_5252_4E00_0000 | UInt64(count), word1: UInt64(message.integer(32) ?? 0), word2: high,
             word3: low)
+        precondition(reference.word0 >> 48 == 0xFFFF, "a reference never equals a request key (MTI ≤ 9999)")
+        return reference
     }
 
     /// The terminal's name for a request, for reversals that carry no field 90 but the original's terminal and
@@ -74,9 +81,11 @@ enum RequestKeys {
     /// a reversal cannot know (the original may be a 0100 or 0220, the reversal sent at another time). Its first
     /// word cannot equal a request key's (MTI ≤ 9999 in the top 16 bits) nor a retrieval reference's.
     static func terminalReference(of message: ISOMessage) -> IdempotencyKey {
-        IdempotencyKey(
+        let reference = IdempotencyKey(
             word0: 0xFFFF_5449_4400_0000 | UInt64(truncatingIfNeeded: message.integer(11) ?? 0) & 0xFF_FFFF,
             word1: UInt64(message.integer(32) ?? 0), word2: terminalWord(message), word3: 0)
+        precondition(reference.word0 >> 24 == 0xFF_FF54_4944, "a terminal reference is apart from keys and RRNs")
+        return reference
     }
 
     /// Field 41's bytes (at most 8) as one word; 0 when absent.
@@ -84,6 +93,7 @@ enum RequestKeys {
         var bytes = InlineArray<8, UInt8>(repeating: 0)
         var span = bytes.mutableSpan
         guard let count = span.withUnsafeMutableBytes({ message.copyValue(41, into: $0) }) else { return 0 }
+        precondition(count >= 0 && count <= 8, "a terminal id fits one word")
         var word: UInt64 = 0
         for index in 0..<count { word = word << 8 | UInt64(bytes[index]) }
         return word
@@ -92,6 +102,7 @@ enum RequestKeys {
     /// The content digest: MTI without repeat digit, then every byte after the MTI (bitmaps and fields).
     static func digest(of frame: UnsafeRawBufferPointer, mti: MTI, dialect: Dialect) -> ContentDigest {
         let skip = dialect.headerLength + (dialect.mtiEncoding == .bcd ? 2 : 4)
+        precondition(skip >= 2, "a message starts with its MTI")
         var hash = ContentDigest.of(UnsafeRawBufferPointer(rebasing: frame[min(skip, frame.count)...]))
         hash.high ^= UInt64(mti.withoutRepeat.value) &* 0x9E37_79B9_7F4A_7C15
         return hash
@@ -99,6 +110,8 @@ enum RequestKeys {
 
     /// The decimal value of `bytes[range]` (digits, checked by the caller).
     static func decimal(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> UInt64 {
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= bytes.count && range.count <= 19, "digits that fit a word")
         var value: UInt64 = 0
         for index in range { value = value &* 10 &+ UInt64(bytes[index] &- 0x30) }
         return value

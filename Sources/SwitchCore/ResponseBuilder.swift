@@ -28,6 +28,10 @@ enum ResponseBuilder {
             response.has(2) == request.has(2) && response.has(4) == request.has(4) && response.has(11)
                 && response.has(37) == request.has(37) && response.has(41) == request.has(41),
             "a response echoes the request's 2, 4, 11, 37 and 41")
+        precondition(
+            response.has(3) == request.has(3) && response.has(7) == request.has(7)
+                && response.has(42) == request.has(42) && response.has(49) == request.has(49),
+            "a response echoes the request's 3, 7, 42 and 49")
         precondition(!response.has(38) && !response.has(39), "38 and 39 wait for the outcome")
     }
 
@@ -39,6 +43,7 @@ enum ResponseBuilder {
     ) {
         precondition(response.mti.map { $0.function == 1 || $0.function == 3 } == true, "a response skeleton")
         precondition(!response.has(39), "a response is completed once")
+        precondition(!response.has(38) && !response.has(54), "38 and 54 wait for the outcome")
         precondition(
             reply.debited.points >= 0 && reply.credited.points >= 0 && reply.debited.credit >= 0
                 && reply.credited.credit >= 0,
@@ -48,14 +53,20 @@ enum ResponseBuilder {
         setCode(&response, ResponseCode(reply.status))
         if reply.status == .partiallyApproved {
             // A payment says what it paid; a hold (points only) is worth its points.
+            if reply.receipt.amountPaidMinor > 0, let requested = response.integer(4) {
+                precondition(reply.receipt.amountPaidMinor <= requested, "a partial approval pays no more than asked")
+            }
             let paid =
                 reply.receipt.amountPaidMinor > 0
                 ? reply.receipt.amountPaidMinor : redemption().amountPaid(points: reply.debited.points)
+            precondition(paid >= 0, "a partial approval pays a magnitude")
             try? response.set(4, integer: paid)
         }
         if approved || reply.status == .insufficientFunds {
             setAdditionalAmounts(&response, reply)
         }
+        precondition(response.has(38) == false || approved, "an approval code only on 00 or 10")
+        precondition(!response.has(54) || approved || reply.status == .insufficientFunds, "balances only on 00, 10, 51")
     }
 
     /// Field 63 on an approved purchase under loyalty rules: a line a terminal may print. Built from the ledger's
@@ -65,12 +76,17 @@ enum ResponseBuilder {
 
     /// Sets field 63 to a fixed line, when the dialect defines the field.
     static func setReceiptText(_ response: inout ISOMessage, _ text: StaticString) {
+        precondition(text.utf8CodeUnitCount <= ReceiptWriter.capacity, "a receipt line within the receipt's capacity")
+        precondition(response.mti != nil, "a receipt goes on a response")
         text.withUTF8Buffer { bytes in _ = try? response.set(63, canonicalBytes: UnsafeRawBufferPointer(bytes)) }
     }
 
     static func setReceipt(_ response: inout ISOMessage, _ reply: LedgerReply, names: ReceiptNames) {
+        precondition(reply.status.isApproval && reply.gift == nil, "a receipt only on a loyalty approval")
+        precondition(names.version > 0, "the embedded program names nothing on a receipt")
         var writer = ReceiptWriter()
         writeReceipt(reply, names: names, into: &writer)
+        precondition(writer.count > 0 && writer.count <= ReceiptWriter.capacity, "a receipt line within its capacity")
         writer.withBytes { bytes in _ = try? response.set(63, canonicalBytes: bytes) }
     }
 
@@ -78,6 +94,13 @@ enum ResponseBuilder {
     /// and offer names come from the names of the version that decided, looked up by what the ledger recorded.
     static func writeReceipt(_ reply: LedgerReply, names: ReceiptNames, into writer: inout ReceiptWriter) {
         let receipt = reply.receipt
+        let start = writer.count
+        precondition(start >= 0 && start <= ReceiptWriter.capacity, "a writer within its capacity")
+        defer {
+            precondition(
+                writer.count >= start && writer.count <= ReceiptWriter.capacity,
+                "a receipt only grows, within its capacity")
+        }
         // A purchase says what it earned; a balance inquiry only what there is.
         writer.append("POINTS ")
         if receipt.isDecided { writeEarned(reply.credited.points, &writer) }
@@ -115,6 +138,12 @@ enum ResponseBuilder {
     /// When a granted or announced offer pays: "ON YOUR NEXT PURCHASE WITHIN 20 DAYS", "ON YOUR NEXT PURCHASE OF
     /// 200000 OR MORE", "ON ONE OF YOUR NEXT 3 PURCHASES OF 200000 OR MORE", "ON A PURCHASE OF 200000 OR MORE".
     static func writeCondition(_ offer: Loyalty.Program.OfferSummary, _ writer: inout ReceiptWriter) {
+        let start = writer.count
+        defer {
+            precondition(
+                writer.count >= start && writer.count <= ReceiptWriter.capacity,
+                "a receipt only grows, within its capacity")
+        }
         if offer.purchaseAtLeastMinor < 0 {
             writer.append(" ON YOUR NEXT PURCHASE WITHIN ")
             writer.append(offer.returnWithinDays)
@@ -134,6 +163,7 @@ enum ResponseBuilder {
     }
 
     private static func writeEarned(_ amount: Int64, _ writer: inout ReceiptWriter) {
+        precondition(amount >= 0, "what was earned is a magnitude")
         writer.append("+")
         writer.append(amount)
         writer.append(" ")
@@ -141,9 +171,16 @@ enum ResponseBuilder {
 
     /// "20% CREDIT", "+50 POINTS", or both; basis points shown as a percentage with up to two decimals.
     static func writeReward(_ offer: Loyalty.Program.OfferSummary, _ writer: inout ReceiptWriter) {
+        let start = writer.count
+        defer {
+            precondition(
+                writer.count >= start && writer.count <= ReceiptWriter.capacity,
+                "a receipt only grows, within its capacity")
+        }
         if offer.creditBasisPoints > 0 {
             writer.append(offer.creditBasisPoints / 100)
             let hundredths = offer.creditBasisPoints % 100
+            precondition(hundredths >= 0 && hundredths < 100, "hundredths of a percent are two digits")
             if hundredths != 0 {
                 writer.append(hundredths < 10 ? ".0" : ".")
                 writer.append(hundredths)
@@ -161,21 +198,30 @@ enum ResponseBuilder {
     static func complete(_ response: inout ISOMessage, code: ResponseCode) {
         precondition(response.mti.map { $0.function == 1 || $0.function == 3 } == true, "a response skeleton")
         precondition(!response.has(39), "a response is completed once")
+        precondition(
+            !response.has(38) && !response.has(54),
+            "a response without the ledger carries no approval code or balances")
         setCode(&response, code)
     }
 
     static func setCode(_ response: inout ISOMessage, _ code: ResponseCode) {
+        precondition(response.mti.map { $0.function == 1 || $0.function == 3 } == true, "a code goes on a response")
+        precondition(!response.has(39), "field 39 is set once")
         code.withBytes { _ = try? response.set(39, canonicalBytes: $0) }
+        precondition(response.has(39), "a listener's dialect holds every response code (checked at start)")
     }
 
     /// Six digits derived from the request key, so a replayed response is identical byte for byte.
     static func approvalCode(_ key: IdempotencyKey) -> UInt64 {
         var value = key.word0 &* 0x9E37_79B9_7F4A_7C15 ^ key.word1 ^ key.word2 &* 0xBF58_476D_1CE4_E5B9 ^ key.word3
         value ^= value >> 29
-        return value % 1_000_000
+        let code = value % 1_000_000
+        precondition(code < 1_000_000, "an approval code is six digits")
+        return code
     }
 
     static func setApprovalCode(_ response: inout ISOMessage, _ key: IdempotencyKey) {
+        precondition(!response.has(38) && !response.has(39), "the approval code is set once, before field 39")
         var digits = InlineArray<6, UInt8>(repeating: 0x30)
         var value = approvalCode(key)
         precondition(value < 1_000_000, "an approval code is six digits")
@@ -183,6 +229,7 @@ enum ResponseBuilder {
             digits[index] = UInt8(truncatingIfNeeded: 0x30 + value % 10)
             value /= 10
         }
+        precondition(value == 0, "six digits hold the whole approval code")
         var span = digits.mutableSpan
         span.withUnsafeMutableBytes { try? response.set(38, canonicalBytes: UnsafeRawBufferPointer($0)) }
     }
@@ -192,6 +239,7 @@ enum ResponseBuilder {
     static func setAdditionalAmounts(_ response: inout ISOMessage, _ reply: LedgerReply) {
         var text = InlineArray<120, UInt8>(repeating: 0x20)
         var count = 0
+        precondition(!response.has(54), "field 54 is set once")
         func add(_ amountType: UInt16, _ currency: (UInt8, UInt8, UInt8), _ amount: Int64) {
             guard count < amountEntriesMax else { return }
             writeEntry(&text, at: count * amountEntryLength, amountType, currency, amount)
@@ -200,11 +248,13 @@ enum ResponseBuilder {
         if let gift = reply.gift {
             // A gift card shows its own value only, in its own currency (points and credit are not its business).
             let code = gift.currencyCode
+            precondition(code <= 999, "a currency code is three digits")
             add(2, (UInt8(0x30 + code / 100 % 10), UInt8(0x30 + code / 10 % 10), UInt8(0x30 + code % 10)), gift.balanceMinor)
         } else {
             addLoyaltyAmounts(reply, response, add)
         }
         precondition(count >= 1 && count <= amountEntriesMax, "field 54 holds 1...6 entries, the balance first")
+        precondition(count * amountEntryLength <= text.count, "field 54's entries fit its buffer")
         var span = text.mutableSpan
         span.withUnsafeMutableBytes { bytes in
             try? response.set(
@@ -217,6 +267,7 @@ enum ResponseBuilder {
     private static func addLoyaltyAmounts(
         _ reply: LedgerReply, _ response: ISOMessage, _ add: (UInt16, (UInt8, UInt8, UInt8), Int64) -> Void
     ) {
+        precondition(reply.gift == nil, "a gift card shows its own value only")
         let points: (UInt8, UInt8, UInt8) = (0x39, 0x39, 0x39)
         add(2, points, reply.available.points)
         if reply.balance.points != reply.available.points { add(1, points, reply.balance.points) }
@@ -255,5 +306,6 @@ enum ResponseBuilder {
             text[index] = UInt8(truncatingIfNeeded: 0x30 + magnitude % 10)
             magnitude /= 10
         }
+        precondition(magnitude == 0, "twelve digits hold the capped amount")
     }
 }

@@ -44,6 +44,8 @@ enum ResponseCode: UInt16, Sendable, CaseIterable {
         case .overloaded, .undone: self = .notAnsweredInTime
         case .capacityExceeded, .systemError, .originalMayBeForgotten: self = .systemError
         }
+        precondition(
+            status.isApproval == (self == .approved || self == .partiallyApproved), "00 and 10 only for approvals")
     }
 
     /// The two characters, e.g. "58" (for logs and tests).
@@ -51,6 +53,9 @@ enum ResponseCode: UInt16, Sendable, CaseIterable {
 
     /// Calls `body` with the two ASCII bytes, from the stack.
     func withBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        precondition(
+            (0x30...0x39).contains(rawValue >> 8) && (0x30...0x39).contains(rawValue & 0xFF),
+            "a code is two ASCII digits")
         var bigEndian = rawValue.bigEndian
         return withUnsafeBytes(of: &bigEndian) { body($0) }
     }

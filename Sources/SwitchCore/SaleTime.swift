@@ -61,6 +61,7 @@ enum SaleTime {
                 return nil
             }
             secondsOfDay = hour * 3_600 + minute * 60 + second
+            precondition(secondsOfDay >= 0 && secondsOfDay < 86_400, "a time of day")
         }
 
         /// Milliseconds since the epoch of this date and time in `year` (UTC); nil when that year lacks the day.
@@ -69,11 +70,13 @@ enum SaleTime {
                 return nil
             }
             let days = Int64(CampaignTime.daysSinceEpoch(year: year, month: month, day: day))
+            precondition((1...12).contains(month) && day >= 1, "a checked date")
             return days * SaleTime.millisecondsPerDay + secondsOfDay * 1_000
         }
     }
 
     private static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
-        value >= 0 ? value / divisor : (value - divisor + 1) / divisor
+        precondition(divisor > 0, "days are a positive length")
+        return value >= 0 ? value / divisor : (value - divisor + 1) / divisor
     }
 }

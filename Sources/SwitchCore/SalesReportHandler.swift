@@ -40,6 +40,7 @@ final class SalesReportHandler: HTTPHandler, @unchecked Sendable {
     /// The three routes, sharing one count of reports running.
     static func register(in router: HTTPRouter, gate: AdminGate, metrics: AdminMetrics, ledger: Ledger) {
         let running = Running()
+        precondition(!SalesReportName.allCases.isEmpty, "the sales store has reports")
         for name in SalesReportName.allCases {
             router.add(
                 .get, "/v1/reports/\(name.rawValue).csv",
@@ -118,6 +119,8 @@ final class SalesReportHandler: HTTPHandler, @unchecked Sendable {
                 .forbidden, detail: "query parameter merchant: \(parameters["merchant"] ?? "") is not one of your merchants")
         }
         query.merchants = query.merchants ?? own
+        precondition(
+            query.merchants.map { $0.allSatisfy(own.contains) } == true, "a merchant user reads its own merchants")
         return query
     }
 
@@ -144,6 +147,7 @@ extension ReportStream {
                     usleep(50_000)
                     waitedMs += 50
                 }
+                precondition(waitedMs <= SalesReportHandler.catchUpWaitMs + 50, "the wait for the store is bounded")
                 anchor = books
             }
             try SalesReports.write(query, store: store, anchor: anchor, context: context, to: &csv)

@@ -43,6 +43,7 @@ public final class StandbyAudit {
             close()  // and deinit frees the buffer: every stored property is set, so a throw here runs it
             throw error
         }
+        precondition(tails.count == 2, "the journal and the private file are tailed")
         try BackupFiles.syncDirectory(target)
     }
 
@@ -59,6 +60,7 @@ public final class StandbyAudit {
     public func pass() throws(BackupError) -> Int64 {
         var total: Int64 = 0
         for index in tails.indices { total += try copy(&tails[index]) }
+        precondition(total >= 0 && total <= Int64(tails.count * Self.passBytesMax), "a pass copies at most its window")
         return total
     }
 
@@ -79,6 +81,7 @@ public final class StandbyAudit {
         }
         guard size > tail.copied else { return 0 }
         let wanted = Int(min(size - tail.copied, Int64(Self.passBytesMax)))
+        precondition(wanted >= 1 && wanted <= Self.passBytesMax, "a pass reads 1...passBytesMax bytes")
         let descriptor = try BackupFiles.open(tail.source, flags: O_RDONLY)
         defer { Glibc.close(descriptor) }
         let window = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<wanted])
@@ -91,6 +94,7 @@ public final class StandbyAudit {
             return 0
         }
         let length = lastNewline + 1
+        precondition(length >= 1 && length <= count && count <= wanted, "whole lines of what was read")
         do {
             try FileCalls.writeAll(
                 tail.descriptor, UnsafeRawBufferPointer(rebasing: window[0..<length]), offset: tail.copied,
@@ -100,6 +104,7 @@ public final class StandbyAudit {
             throw BackupError(error.description)
         }
         tail.copied += Int64(length)
+        precondition(tail.copied <= size, "the standby never holds more than the primary")
         return Int64(length)
     }
 
@@ -113,6 +118,7 @@ public final class StandbyAudit {
                 try BackupFiles.sync(descriptor, path: target)
             }
             try checkPrefix(source: source, target: target, targetDescriptor: descriptor, end: end)
+            precondition(end >= 0 && descriptor >= 0, "a tail starts after the standby's whole lines")
             return Tail(source: source, target: target, descriptor: descriptor, copied: end)
         } catch {
             Glibc.close(descriptor)
@@ -133,6 +139,7 @@ public final class StandbyAudit {
         }
         let start = max(0, end - Int64(prefixCheckBytes))
         let count = Int(end - start)
+        precondition(count >= 1 && count <= prefixCheckBytes, "a prefix of 1...prefixCheckBytes bytes is compared")
         let theirs = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 8)
         let ours = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 8)
         defer {

@@ -39,6 +39,8 @@ public enum StandbySeed {
                     + "finish, or another directory); follow into a new or empty directory")
         }
         let manifest = try DataBackup.run(data: primary, to: standby, decider: decider, nowMs: nowMs)
+        precondition(
+            BackupFiles.exists(standby + "/" + BackupManifest.fileName), "a seed's backup wrote its manifest last")
         try markSeeded(standby)
         return .seeded(manifest)
     }
@@ -46,6 +48,7 @@ public enum StandbySeed {
     private static func markSeeded(_ standby: String) throws(BackupError) {
         let from = standby + "/" + BackupManifest.fileName
         guard rename(from, standby + "/" + markerName) == 0 else { throw BackupFiles.failure("rename", from) }
+        precondition(!BackupFiles.exists(from), "a seeded standby no longer passes for a backup")
         try BackupFiles.syncDirectory(standby)
     }
 }

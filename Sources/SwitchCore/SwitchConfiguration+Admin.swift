@@ -32,6 +32,11 @@ extension SwitchConfiguration {
         admin.importsRunningMax = try object.integer("importsRunningMax", range: 1...16) ?? admin.importsRunningMax
         admin.importBytesMax = try object.integer("importBytesMax", range: 64...(1 << 40)) ?? admin.importBytesMax
         try object.rejectUnknownKeys()
+        precondition(admin.operatorAdjustmentMax >= 0, "operatorAdjustmentMax is a magnitude")
+        precondition(
+            admin.lotteries.lotteriesMax >= 1 && admin.lotteries.entrantsMax >= 1, "lottery limits are 1 or more")
+        precondition((0...19).contains(admin.loopNice), "loopNice is 0...19")
+        precondition((1...16).contains(admin.importsRunningMax) && admin.importBytesMax >= 64, "import limits in range")
         return admin
     }
 
@@ -53,6 +58,11 @@ extension SwitchConfiguration {
         guard limits.targetBytesMax < limits.headerBytesMax else {
             throw object.error("targetBytesMax", "must be less than headerBytesMax (\(limits.headerBytesMax))")
         }
+        precondition(
+            limits.connectionsMax >= 1 && limits.requestsInFlightPerConnectionMax >= 1, "HTTP limits are 1 or more")
+        precondition(limits.headerCountMax >= 8 && limits.bodyBytesMax >= 0, "HTTP header and body limits in range")
+        precondition(
+            limits.headerReadTimeoutMs >= 100 && limits.bodyReadTimeoutMs >= 100, "HTTP timeouts of 100 ms or more")
     }
 }
 
@@ -71,5 +81,8 @@ extension SwitchConfiguration {
             try object.integer("idempotencyKeysMax", range: 1...1_000_000) ?? settings.idempotencyKeysMax
         settings.directoryMembersMax =
             try object.integer("directoryMembersMax", range: 0...20_000_000) ?? settings.directoryMembersMax
+        precondition(settings.requestsPerSecondPerToken >= 1 && settings.usersMax >= 1, "access limits are 1 or more")
+        precondition(settings.idempotencyRetentionMs >= 24 * 3_600_000, "Idempotency-Key answers kept 24 h or more")
+        precondition(settings.idempotencyKeysMax >= 1 && settings.directoryMembersMax >= 0, "access tables in range")
     }
 }

@@ -30,6 +30,12 @@ extension SwitchConfiguration {
             "bytesPerSecondMax", range: Int(CopyPace.bytesPerSecondMin)...Int(CopyPace.bytesPerSecondMax)
         ).map(Int64.init)
         try object.rejectUnknownKeys()
+        precondition(!backup.directory.isEmpty, "a backup has a directory")
+        precondition(
+            (1...10_080).contains(backup.intervalMinutes) && (1...1000).contains(backup.keep), "backup limits in range")
+        precondition(
+            backup.bytesPerSecondMax.map { $0 >= CopyPace.bytesPerSecondMin } ?? true,
+            "a backup pace the copy can keep")
         return backup
     }
 }

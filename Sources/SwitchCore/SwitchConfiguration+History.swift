@@ -24,6 +24,9 @@ extension SwitchConfiguration {
         history.membersMax = try object.integer("membersMax", range: 1...(1 << 30)) ?? history.membersMax
         history.cardsMax = try object.integer("cardsMax", range: 1...(1 << 30)) ?? history.cardsMax
         try object.rejectUnknownKeys()
+        precondition(history.retentionDays >= 1 && history.logRecordsHeldMax >= 1, "history limits are 1 or more")
+        precondition(
+            history.recordsPerFile >= 16 && history.membersMax >= 0 && history.cardsMax >= 0, "history sizes in range")
         return history
     }
 }

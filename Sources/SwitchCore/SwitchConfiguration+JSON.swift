@@ -72,6 +72,16 @@ extension SwitchConfiguration {
                 "\(holdExpiryMs) ms outlives requestKeyRetentionHours (\(requestKeyRetentionHours) h): "
                     + "a completion could not find its hold")
         }
+        // Validated above: what the loops, shards and request path take for granted from here on.
+        precondition(
+            !dataDirectory.isEmpty && (1...16).contains(listeners.count), "a data directory and 1...16 listeners")
+        precondition((1...64).contains(loopCount) && (1...64).contains(shardCount), "loops and shards are 1...64")
+        precondition((1...60_000).contains(latencyBudgetMs), "latencyBudgetMs is 1...60000")
+        precondition((0...600_000).contains(shutdownGraceMs), "shutdownGraceMs is 0...600000")
+        precondition((-720...840).contains(terminalUtcOffsetMinutes), "terminalUtcOffsetMinutes is -720...840")
+        precondition((1...8_760).contains(offlineAdviceAgeMaxHours), "offlineAdviceAgeMaxHours is 1...8760")
+        precondition((1...2_160).contains(requestKeyRetentionHours), "requestKeyRetentionHours is 1...2160")
+        precondition(holdExpiryMs <= Int64(requestKeyRetentionHours) * 3_600_000, "a hold never outlives its key")
     }
 
     mutating func applyLimits(_ limits: JSONReader) throws(ConfigurationError) {
@@ -105,6 +115,13 @@ extension SwitchConfiguration {
         reportStalledReaderTimeoutMs =
             try limits.integer("reportStalledReaderTimeoutMs", range: 100...3_600_000) ?? reportStalledReaderTimeoutMs
         try limits.rejectUnknownKeys()
+        precondition(network.connectionsMax >= 1 && network.outputBytesMax >= 1024, "connections and output have room")
+        precondition((1...65536).contains(inFlightPerConnectionMax), "inFlightPerConnectionMax is 1...65536")
+        precondition((1...(1 << 22)).contains(pendingPerLoopMax), "pendingPerLoopMax is 1...2^22")
+        precondition((1...(1 << 22)).contains(ledgerQueueCapacity), "ledgerQueueCapacity is 1...2^22")
+        precondition(idempotencyKeysPerShard >= 1024 && requestKeyBufferEntries >= 1024, "key windows of 1024 or more")
+        precondition(logSegmentBytes >= 64 << 10 && checkpointCopyBytesMax >= 1 << 20, "segments and copies have room")
+        precondition(network.tlsHandshakesPerIterationMax >= 1, "a TLS handshake may advance each iteration")
     }
 
     /// The flat rate becomes the embedded program (its ranges are the loyalty rules' own: a point pays at most
@@ -117,6 +134,8 @@ extension SwitchConfiguration {
         let partial = try object.boolean("partialRedemption") ?? false
         holdExpiryMs = Int64(try object.integer("holdExpiryMs", range: 1000...(400 * 86_400_000)) ?? Int(holdExpiryMs))
         try object.rejectUnknownKeys()
+        precondition((1000...(400 * 86_400_000)).contains(holdExpiryMs), "holdExpiryMs is 1 s...400 days")
+        precondition(pointValueMinor >= 1 && unitMinor >= 1, "a point and an earn unit are worth something")
         let redemption = RedemptionPolicy(
             pointValueMinor: Int64(pointValueMinor), creditBeforePoints: true, partialApproval: partial)
         do throws(ProgramConfigurationError) {
@@ -125,6 +144,7 @@ extension SwitchConfiguration {
         } catch {
             throw object.error("pointsPerEarnUnit", "\(error)")
         }
+        precondition(embeddedProgram.version == 0, "the embedded program is version 0")
     }
 
     static func listener(_ object: JSONReader) throws(ConfigurationError) -> ListenerConfiguration {
@@ -152,9 +172,12 @@ extension SwitchConfiguration {
         }
         let tls = try object.child("tls")?.tlsFiles()
         try object.rejectUnknownKeys()
-        return ListenerConfiguration(
+        precondition(frameMax >= 64 && frameMax <= header.lengthMax, "a frame limit the length header can announce")
+        let listener = ListenerConfiguration(
             address: address, framing: Framing(lengthHeader: header, hasTPDU: tpdu, frameBytesMax: frameMax),
             dialectName: dialectName, role: role, tls: tls)
+        precondition(listener.framing.frameBytesMax == frameMax, "the listener keeps its frame limit")
+        return listener
     }
 }
 
@@ -177,7 +200,10 @@ final class JSONReader {
         self.object = object
     }
 
-    func keyPath(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
+    func keyPath(_ key: String) -> String {
+        precondition(!key.isEmpty, "a key has a name")
+        return path.isEmpty ? key : path + "." + key
+    }
 
     func error(_ key: String, _ message: String) -> ConfigurationError {
         ConfigurationError(source: source, key: keyPath(key), message: message)
@@ -205,6 +231,7 @@ final class JSONReader {
     func nonEmptyString(_ key: String, meaning: String) throws(ConfigurationError) -> String? {
         guard let text = try string(key) else { return nil }
         guard !text.isEmpty else { throw error(key, "must be a non-empty \(meaning)") }
+        precondition(!text.isEmpty, "a non-empty string read is not empty")
         return text
     }
 
@@ -213,6 +240,7 @@ final class JSONReader {
         // `value is Bool` is true for the JSON numbers 0 and 1 too (NSNumber bridges), so ask the number itself.
         guard let number = value as? Int, !Self.isJSONBoolean(value) else { throw error(key, "must be an integer") }
         guard range.contains(number) else { throw error(key, "must be \(range.lowerBound)...\(range.upperBound)") }
+        precondition(range.contains(number), "an integer read is inside its range")
         return number
     }
 
@@ -243,6 +271,7 @@ final class JSONReader {
             }
             readers.append(JSONReader(source: source, path: elementPath, object: object))
         }
+        precondition(readers.count == list.count && count.contains(readers.count), "one reader per listed object")
         return readers
     }
 
@@ -284,6 +313,7 @@ final class JSONReader {
         }
         let authority = try nonEmptyString("clientCertificateAuthority", meaning: "file path (PEM certificates)")
         try rejectUnknownKeys()
+        precondition(!certificate.isEmpty && !privateKey.isEmpty, "TLS names a certificate and a key")
         return TLSServerFiles(
             certificatePath: certificate, privateKeyPath: privateKey, clientCertificateAuthorityPath: authority)
     }

@@ -36,6 +36,17 @@ extension SwitchConfiguration {
             try object.integer("outboxRecordsMax", range: 1...1_000_000_000) ?? configuration.outboxRecordsMax
         configuration.loopNice = try object.integer("loopNice", range: 0...19) ?? configuration.loopNice
         try object.rejectUnknownKeys()
+        precondition(configuration.webhooks.count <= 64, "at most 64 webhooks")
+        precondition(
+            configuration.limits.retryDelayFirstMs >= 1
+                && configuration.limits.retryDelayMaxMs >= configuration.limits.retryDelayFirstMs,
+            "the backoff starts at 1 ms or more and never shrinks")
+        precondition(
+            configuration.limits.triesMax >= 8 && configuration.limits.sendsPerIterationMax >= 1,
+            "delivery limits in range")
+        precondition(
+            configuration.progressCommitIntervalMs >= 1 && configuration.outboxRecordsMax >= 1,
+            "progress limits in range")
         return configuration
     }
 
@@ -69,6 +80,8 @@ extension SwitchConfiguration {
             throw object.error("language", "must be fa or en")
         }
         try object.rejectUnknownKeys()
+        precondition(
+            !secret.isEmpty && eventTypes.map { !$0.isEmpty } ?? true, "a webhook signs with a secret, for some events")
         return WebhookConfiguration(address: address, secret: Array(secret.utf8), eventTypes: eventTypes, language: language)
     }
 }

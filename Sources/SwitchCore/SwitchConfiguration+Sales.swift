@@ -22,6 +22,9 @@ extension SwitchConfiguration {
             try object.integer("logRecordsHeldMax", range: 1...1_000_000_000) ?? sales.logRecordsHeldMax
         sales.originalsMax = try object.integer("originalsMax", range: 1...(1 << 26)) ?? sales.originalsMax
         try object.rejectUnknownKeys()
+        precondition(
+            sales.retentionDays >= 1 && sales.logRecordsHeldMax >= 1 && sales.originalsMax >= 1,
+            "sales limits are 1 or more")
         return enabled ? sales : nil
     }
 }

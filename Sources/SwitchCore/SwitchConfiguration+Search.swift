@@ -40,6 +40,8 @@ extension SwitchConfiguration {
         search.logRecordsHeldMax =
             try object.integer("logRecordsHeldMax", range: 1...1_000_000_000) ?? search.logRecordsHeldMax
         try object.rejectUnknownKeys()
+        precondition(
+            search.membersMax >= 0 && search.cardsMax >= 0 && search.logRecordsHeldMax >= 1, "search limits in range")
         return search
     }
 
@@ -54,6 +56,7 @@ extension SwitchConfiguration {
             segments.source = source
         }
         try object.rejectUnknownKeys()
+        precondition((1...3_650).contains(segments.windowDays) && segments.membersMax >= 1, "segments limits in range")
         return segments
     }
 }

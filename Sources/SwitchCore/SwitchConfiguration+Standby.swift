@@ -21,6 +21,8 @@ extension SwitchConfiguration {
         standby.logRecordsHeldMax =
             try object.integer("logRecordsHeldMax", range: 1...1_000_000_000) ?? standby.logRecordsHeldMax
         try object.rejectUnknownKeys()
+        precondition(
+            !standby.directory.isEmpty && standby.logRecordsHeldMax >= 1, "a standby has a directory and a hold limit")
         return standby
     }
 }

@@ -67,6 +67,8 @@ extension ListenerConfiguration {
                     + "of wire contract v1"
             }
         }
+        precondition(
+            responseCode.maxLength == 2 && dialect.version == .iso1987, "a listener's dialect holds every code")
         return nil
     }
 }
@@ -206,5 +208,6 @@ public struct SwitchConfiguration: Sendable {
 
     public init() {
         listeners = [ListenerConfiguration(address: SocketAddress("127.0.0.1:8583")!)]
+        precondition((1...64).contains(loopCount) && shardCount >= 1, "the defaults have a loop and a shard")
     }
 }

@@ -15,6 +15,7 @@ extension SwitchConnection {
     func authorize(digest: ContentDigest, tpdu: UInt64?) {
         let request = self.request
         precondition(request.mti != nil, "a decoded request has its MTI")
+        context.loop.preconditionInEventLoop()
         let mti = request.mti!
         let transactionType = request.integer(3).map { Int($0 / 10_000) }
         let kind = TransactionKind.classify(mti: mti, transactionType: transactionType)
@@ -30,6 +31,7 @@ extension SwitchConnection {
             return
         }
         ResponseBuilder.skeleton(for: request, into: &response)
+        precondition(response.mti == mti.response && response.has(11), "the skeleton answers this request")
         if let (field, index) = InterpretedFields.firstOutsideTypeClass(request) {
             context.runtime.log.warning(
                 "connection \(connection.id) from \(connection.peer): format error in \(mti): field \(field) byte "
@@ -63,7 +65,10 @@ extension SwitchConnection {
         kind: TransactionKind, operation: LedgerOperation, card: CardNumber, digest: ContentDigest, tpdu: UInt64?,
         request: ISOMessage
     ) {
+        precondition(kind != .networkManagement && kind != .unsupported, "only ledger requests are submitted")
+        precondition(response.mti != nil && !response.has(39), "the skeleton waits for the ledger's outcome")
         let key = RequestKeys.key(of: request)
+        precondition(key.word0 >> 48 == UInt64(request.mti!.withoutRepeat.value), "a request's key starts with its MTI")
         if context.runtime.isInDoubt(key) {
             answerNow(.notAnsweredInTime, tpdu: tpdu)
             return
@@ -106,12 +111,14 @@ extension SwitchConnection {
     }
 
     func answerNow(_ code: ResponseCode, tpdu: UInt64?) {
+        precondition(code != .partiallyApproved, "only the ledger approves in part")
         ResponseBuilder.complete(&response, code: code)
         send(response, tpdu: tpdu)
     }
 
     /// 0800: sign-on (001), sign-off (002), echo (301) are approved; other codes get 12.
     func answerNetworkManagement(tpdu: UInt64?) {
+        precondition(response.mti?.value == 810, "a network management request is answered 0810")
         let name: String
         switch request.integer(70) {
         case 1: name = "sign-on"
@@ -141,11 +148,13 @@ extension SwitchConnection {
         case .unreadable:
             return .formatError
         case .stale(let ageMs):
+            precondition(ageMs > retentionMs, "a stale request is older than the retention")
             context.runtime.log.info(
                 "connection \(connection.id) from \(connection.peer): \(request.mti!) sent \(ageMs / 3_600_000) h ago by "
                     + "field 7 (request keys are kept \(retentionHours) h): declined 05")
             return .declined
         case .future(let aheadMs):
+            precondition(aheadMs > RequestAge.futureToleranceMs, "a future request is beyond the tolerance")
             context.runtime.log.info(
                 "connection \(connection.id) from \(connection.peer): \(request.mti!) stamped \(aheadMs / 1000) s ahead by "
                     + "field 7 (tolerance \(RequestAge.futureToleranceMs / 1000) s): declined 05")
@@ -192,6 +201,8 @@ extension SwitchConnection {
                 return .failure(ResponseCodeError(.formatError))
             }
             guard paidWithPoints <= amountMinor else { return .failure(ResponseCodeError(.invalidAmount)) }
+            precondition(
+                paidWithPoints >= 0 && transaction.amountMinor == amountMinor, "the paid part is within field 4")
             transaction.paidWithPointsAmountMinor = paidWithPoints
             return .success((.purchase(transaction: transaction, saleTimeMs: saleTimeMs, autoEnrol: autoEnrol), card))
         case .redeem:
@@ -200,6 +211,9 @@ extension SwitchConnection {
             if let total = additional.purchaseTotalMinor, total < amountMinor {
                 return .failure(ResponseCodeError(.invalidAmount))
             }
+            precondition(
+                amountMinor > 0 && (additional.purchaseTotalMinor ?? amountMinor) >= amountMinor,
+                "a payment within its purchase")
             let pay = LedgerOperation.pay(
                 amountMinor: amountMinor, purchaseTotalMinor: additional.purchaseTotalMinor,
                 policy: rules.redemption, merchant: shortIdentifier(42, request))
@@ -216,11 +230,13 @@ extension SwitchConnection {
                 return .failure(ResponseCodeError(.formatError))
             }
             let points = rules.redemption.pointsToPay(amountMinor: amount)
+            precondition(points >= 0 && points <= max(amount, 0), "a capture takes at most a point per minor unit")
             return .success((.capture(holdKey: original, amount: points), card))
         case .refund:
             // Field 90 names the original; without it, field 37 repeats the original's RRN.
             guard let original = RequestKeys.originalKey(from: request) ?? RequestKeys.retrievalReference(of: request)
             else { return .failure(ResponseCodeError(.formatError)) }
+            precondition(amountMinor > 0, "a refund returns a positive amount")
             return .success((.refund(originalKey: original, refundAmountMinor: amountMinor), card))
         case .balanceInquiry:
             return .success((.balance, card))
@@ -264,7 +280,9 @@ extension SwitchConnection {
                     + "old (limit \(configuration.offlineAdviceAgeMaxHours) h, or in the future): declined 05")
             return .failure(ResponseCodeError(.declined))
         }
-        return .success(min(saleMs, nowMs))
+        let saleTimeMs = min(saleMs, nowMs)
+        precondition(saleTimeMs <= nowMs && saleTimeMs <= saleMs, "a sale time is never ahead of the ledger's clock")
+        return .success(saleTimeMs)
     }
 
     /// The purchase as the rules see it: amount (4), currency (49, the program's when absent), category (18),
@@ -273,6 +291,7 @@ extension SwitchConnection {
     func loyaltyTransaction(
         _ amountMinor: Int64, _ rules: Loyalty.Program, _ request: ISOMessage
     ) -> Loyalty.Transaction {
+        precondition(amountMinor > 0, "a purchase has a positive amount")
         let currency = request.integer(49).map { UInt16(clamping: $0) } ?? rules.currencyCode
         let category = request.integer(18).map { UInt16(clamping: $0) } ?? 0
         return Loyalty.Transaction(
@@ -289,7 +308,9 @@ extension SwitchConnection {
             guard let count = request.copyValue(field, into: buffer) else { return nil }
             return ShortIdentifier(bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }
-        return identifier ?? SwitchConnection.absentIdentifier
+        let result = identifier ?? SwitchConnection.absentIdentifier
+        precondition(result.packed.high != 0, "an identifier has at least one byte")
+        return result
     }
 
     static let absentIdentifier = ShortIdentifier("-")!
@@ -305,6 +326,7 @@ extension SwitchConnection {
             guard let count = request.copyValue(35, into: buffer) else { return nil }
             let track = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
             let end = track.firstIndex { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "D") } ?? count
+            precondition(end >= 0 && end <= count, "the card number lies inside track 2")
             return CardNumber(ascii: UnsafeRawBufferPointer(rebasing: track[0..<end]))
         }
     }

@@ -9,7 +9,9 @@ extension SwitchConnection {
         guard kind == .purchase || kind == .offlinePurchase, request.has(48) else { return }
         let lines = Basket.lines(of: request)
         guard !lines.isEmpty else { return }
+        precondition(lines.count <= SaleDetail.linesMax, "a basket within its line limit")
         if ledgerRequest.sale == nil { ledgerRequest.sale = SaleDetail() }
         ledgerRequest.sale!.lines = lines
+        precondition(ledgerRequest.sale?.lines.count == lines.count, "the request carries the whole basket")
     }
 }

@@ -12,6 +12,7 @@ extension SwitchConnection {
         case .purchase, .offlinePurchase, .redeem, .refund, .reversal: break
         default: return nil
         }
+        precondition(kind.needsAmount || kind == .reversal, "a sale is a request that moves an amount, or its reversal")
         let merchant = request.has(42) ? MerchantName(shortIdentifier(42, request)) : .none
         return SaleDetail(terminal: saleCode(41, request), merchant: merchant)
     }
@@ -23,6 +24,7 @@ extension SwitchConnection {
         var span = bytes.mutableSpan
         let code = span.withUnsafeMutableBytes { buffer -> SaleCode? in
             guard var count = request.copyValue(field, into: buffer) else { return nil }
+            precondition(count >= 0 && count <= buffer.count, "a copied value fits its buffer")
             while count > 0 && buffer[count - 1] == 0x20 { count -= 1 }
             return SaleCode(ascii: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }

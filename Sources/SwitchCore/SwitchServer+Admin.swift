@@ -30,6 +30,7 @@ extension SwitchServer {
             metricsRequireToken: admin.metricsRequireToken, operatorAdjustmentMax: admin.operatorAdjustmentMax,
             lotteries: lotteries, imports: imports)
         let loops = try adminLoops(admin)
+        precondition(!loops.loops.isEmpty && !router.routes.isEmpty, "the admin API has loops and routes")
         let counters = AdminRequestCounters(routeNames: router.routes.map(\.name), loopCount: loops.loops.count)
         adminMetrics.requests.withLock { $0 = counters }
         let server = HTTPServer(router: router, limits: admin.limits, loopCount: loops.loops.count, observer: counters)
@@ -40,6 +41,7 @@ extension SwitchServer {
             throw SwitchStartError(message: "admin API: listen on \(admin.address): \(error)")
         }
         let bound = "\(admin.address.host):\(port)"
+        precondition(port != 0, "a bound listener has its port")
         adminPort = port
         adminMetrics.adminAddress.withLock { $0 = bound }
         if let tls { tlsListeners.append((SocketAddress(bound)!, tls)) }
@@ -59,6 +61,7 @@ extension SwitchServer {
             let own = try EventLoopGroup(
                 loopCount: 1, limits: configuration.network, log: log, namePrefix: "admin-loop",
                 threadNice: admin.loopNice)
+            precondition(adminGroup == nil && own.loops.count == 1, "the admin API's own loop is made once")
             adminGroup = own
             adminMetrics.adminGroup.withLock { $0 = own }
             return own
@@ -76,6 +79,7 @@ extension SwitchServer {
         } catch {
             throw SwitchStartError(message: "admin API: audit repair: \(error.detail)")
         }
+        precondition(repaired >= 0, "a count of repaired entries")
         if repaired > 0 {
             log.warning(
                 "audit journal: repaired \(repaired) entries of admin changes the ledger made durable before a crash "
@@ -102,6 +106,8 @@ extension SwitchServer {
                 problems += 1
                 if problems <= 10 { log.warning("lotteries: \(problem)", priority: .essential) }
             }
+            precondition(page.entries.count <= 1000, "a page holds at most its limit")
+            precondition(page.entries.last.map { $0.seq > after } ?? true, "the trail is read forward")
             after = page.entries.last?.seq ?? after
             more = page.more && !page.entries.isEmpty
         }
@@ -123,6 +129,7 @@ extension SwitchServer {
         } catch {
             throw SwitchStartError(message: "member imports in \(imports.directory): \(error)")
         }
+        precondition(imports.runningCount == 0, "no import runs before the admin API opens")
         self.imports = imports
         return imports
     }

@@ -6,6 +6,7 @@ extension SwitchServer {
     /// Starts the scheduled backups (`"backup"`), after the ledger opened; the first one runs at once.
     func startBackups() {
         guard let backup = configuration.backup else { return }
+        precondition(adminMetrics.backups.withLock { $0 } == nil, "the backups start once")
         let log = self.log
         let schedule = BackupSchedule(
             configuration: backup, dataDirectory: configuration.dataDirectory, decider: runtime.decider,
@@ -23,6 +24,7 @@ extension SwitchServer {
     /// failed backup does not make the switch unhealthy: authorizations go on; the operator sees it here.
     static func writeBackupHealth(_ schedule: BackupSchedule, _ json: inout JSONWriter) {
         let status = schedule.status.withLock { $0 }
+        precondition(status.lastSuccessMs == nil || status.successes >= 1, "a last good backup was counted")
         json.key("backup")
         json.beginObject()
         json.member("directory", schedule.configuration.directory)
@@ -43,6 +45,7 @@ extension AdminMetrics {
     func writeBackups(_ text: inout PrometheusText) {
         guard let schedule = backups.withLock({ $0 }) else { return }
         let status = schedule.status.withLock { $0 }
+        precondition(status.lastSuccessMs == nil || status.successes >= 1, "a last good backup was counted")
         text.family("loyalty_backups_total", type: .counter, help: "Scheduled backups written and verified.")
         text.sample(value: status.successes)
         text.family("loyalty_backup_failures_total", type: .counter, help: "Scheduled backups that failed (none kept).")

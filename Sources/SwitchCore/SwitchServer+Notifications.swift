@@ -39,6 +39,8 @@ extension SwitchServer {
         } catch {
             throw SwitchStartError(message: "notifications: \(error)")
         }
+        precondition(notifier.webhooks.count == notifications.webhooks.count, "one delivery per configured webhook")
+        precondition(!sources.isEmpty && notificationsGroup == nil, "notifications start once, from some source")
         notificationsGroup = loop
         adminMetrics.notifier.withLock { $0 = notifier }
         if let outbox {

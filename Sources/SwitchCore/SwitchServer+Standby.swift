@@ -6,6 +6,7 @@ extension SwitchServer {
     /// Holds the log a configured standby has not copied yet (`"standby"`), before any snapshot of this run.
     func startStandbyHold() {
         guard let standby = configuration.standby else { return }
+        precondition(adminMetrics.standbyHold.withLock { $0 } == nil, "the standby's hold starts once")
         let hold = StandbyHold(
             standby: standby.directory, ledger: runtime.ledger, recordsMax: UInt64(standby.logRecordsHeldMax))
         hold.start()

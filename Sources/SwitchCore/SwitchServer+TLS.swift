@@ -10,6 +10,7 @@ extension SwitchServer {
         } catch {
             throw SwitchStartError(message: "listener \(listener.address): TLS: \(error)")
         }
+        precondition(context.files.certificatePath == files.certificatePath, "the context serves the listener's files")
         return context
     }
 
@@ -37,6 +38,7 @@ extension SwitchServer {
                 throw SwitchStartError(message: "listener \(address): TLS: \(error)")
             }
         }
+        precondition(fresh.count == tlsListeners.count, "a new context for every TLS listener, or none")
         for (index, (address, listener)) in tlsListeners.enumerated() {
             listener.install(fresh[index])
             log.info(

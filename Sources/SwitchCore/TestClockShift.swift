@@ -27,6 +27,7 @@ public final class TestClockShift: @unchecked Sendable {
         guard let mapping = mmap(nil, 8, PROT_READ, MAP_SHARED, descriptor, 0), mapping != MAP_FAILED else {
             throw SwitchStartError(message: "\(Self.variable)=\(path): mmap: \(String(cString: strerror(errno)))")
         }
+        precondition(Int(bitPattern: mapping) % 8 == 0, "a mapping is page-aligned, so the load is whole")
         shift = mapping.bindMemory(to: Int64.self, capacity: 1)
     }
 

@@ -19,6 +19,7 @@ public enum TransactionKind: Sendable, Equatable {
 
     /// Classifies a request; `transactionType` is the first two digits of field 3 (nil when absent).
     public static func classify(mti: MTI, transactionType: Int?) -> TransactionKind {
+        precondition(transactionType.map { $0 >= 0 } ?? true, "a transaction type is two digits of field 3")
         switch (mti.withoutRepeat.value, transactionType) {
         case (200, 0): return .purchase
         case (200, 90): return .redeem
