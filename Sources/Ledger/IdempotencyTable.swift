@@ -82,7 +82,11 @@ struct SlotIndex {
 /// With a `KeyStore` (every ledger with a data directory) the ring is only the recent window: the oldest entry
 /// moves to the store when the ring is full, and lookups that miss the ring continue there, so nothing is
 /// forgotten before `retentionMs`. Without one (tests of the state alone) the oldest entry is forgotten.
-struct IdempotencyTable {
+///
+/// A class, not a struct: as a struct kept in `ShardState` (a class), every lookup through it copied the whole
+/// table (its eleven fields retained and released, ~1,500 instructions per request; benchmarks/RESULTS.md), since
+/// a class's stored struct is copied out for a call that does not mutate it. One shard thread owns it.
+final class IdempotencyTable {
     let entries: FixedStorage<IdempotencyEntry>
     private let byKey: SlotIndex
     private let byReference: SlotIndex
@@ -118,7 +122,7 @@ struct IdempotencyTable {
     }
 
     /// Called before each command is applied with the sequence its record would get and its time.
-    mutating func beginRecord(sequence: UInt64, nowMs: Int64) {
+    func beginRecord(sequence: UInt64, nowMs: Int64) {
         self.nowMs = nowMs
         store?.beginRecord(sequence: sequence)
         store?.clearDamage()
@@ -180,7 +184,7 @@ struct IdempotencyTable {
             }
             return entry
         }
-        nonmutating set {
+        set {
             if position >= oldestPosition && position < nextPosition {
                 entries[ringIndex(position)] = newValue
                 return
@@ -257,7 +261,7 @@ struct IdempotencyTable {
     /// When full, moves the oldest entry to the store, or forgets it without one; without a store it also
     /// forgets entries older than `retentionMs`. With one they stay until pushed out (lookups skip them), so the
     /// store receives one entry per insert and its first versions stay contiguous.
-    mutating func insert(_ entry: IdempotencyEntry, nowMs: Int64, retentionMs: Int64) -> Int64 {
+    func insert(_ entry: IdempotencyEntry, nowMs: Int64, retentionMs: Int64) -> Int64 {
         while count > 0 && (isFull || (store == nil && self[oldestPosition].createdAtMs + retentionMs < nowMs)) {
             store?.addFirst(entries[ringIndex(oldestPosition)], position: oldestPosition)
             removeOldest()
@@ -295,7 +299,7 @@ struct IdempotencyTable {
 
     /// Forgets the oldest entry. A second name may already have been unindexed by a newer entry, so its removal
     /// may find nothing.
-    private mutating func removeOldest() {
+    private func removeOldest() {
         let index = ringIndex(oldestPosition)
         let entry = entries[index]
         let removed = byKey.remove(entry.key.mixedHash, index: index)
@@ -308,7 +312,7 @@ struct IdempotencyTable {
     }
 
     /// Restores the ring after a snapshot load (entries already copied into `entries`).
-    mutating func restore(nextPosition: Int64, count: Int) {
+    func restore(nextPosition: Int64, count: Int) {
         precondition(count >= 0 && count <= capacity && Int64(count) <= nextPosition, "bad idempotency counts")
         self.nextPosition = nextPosition
         self.count = count
