@@ -96,7 +96,7 @@ final class LoopContext {
         precondition(
             state.deadlineNs > 0 && state.kind != .networkManagement && state.kind != .unsupported, "a ledger request")
         guard let tag = pending.allocate() else { return false }
-        precondition(tag != 0 && pending.index(of: tag) != nil, "an allocated tag names its slot")
+        assert(tag != 0 && pending.index(of: tag) != nil, "an allocated tag names its slot")
         if deadlines.count == deadlines.entries.count {
             deadlines.dropFront { pending.index(of: $0) == nil }
         }
@@ -109,7 +109,7 @@ final class LoopContext {
         pending.slots[index] = state
         pending.slots[index].generation = generation
         pending.slots[index].inUse = true
-        precondition(pending.index(of: tag) == index, "the slot keeps the tag's generation")
+        assert(pending.index(of: tag) == index, "the slot keeps the tag's generation")
         deadlines.push(deadlineNs: state.deadlineNs, tag: tag)
         var request = request
         request.tag = tag
@@ -126,7 +126,7 @@ final class LoopContext {
             var entry = pending.slots[index]
             pending.release(index)
             // A reply is matched to exactly one pending request: a second reply with the same tag finds none.
-            precondition(pending.index(of: reply.tag) == nil, "a released tag names no request")
+            assert(pending.index(of: reply.tag) == nil, "a released tag names no request")
             precondition(
                 reply.key == (entry.isUndo ? Self.undoKey(of: entry.key) : entry.key),
                 "a reply answers the request its tag names")
@@ -148,7 +148,7 @@ final class LoopContext {
                     entry.connection?.listener.dialect === response.dialect,
                     "an answer goes to its request's connection")
                 ResponseBuilder.complete(&response, reply: reply, redemption: rules.redemption)
-                precondition(!response.has(38) || reply.status.isApproval, "an approval code only on 00 or 10")
+                assert(!response.has(38) || reply.status.isApproval, "an approval code only on 00 or 10")
                 let isPurchase = entry.kind == .purchase || entry.kind == .offlinePurchase
                 // A gift card's answer has no loyalty receipt: its value shows in field 54 alone.
                 if (isPurchase || entry.kind == .balanceInquiry) && reply.status.isApproval && reply.gift == nil {
@@ -172,7 +172,7 @@ final class LoopContext {
     /// and the log say so, so nobody reads it as "not enough points".
     func explainRefusalAtMerchant(_ entry: PendingRequest, _ response: inout ISOMessage) {
         precondition(!entry.answered && !entry.isUndo, "only a request still waiting is explained")
-        precondition(!response.has(38), "a refusal carries no approval code")
+        assert(!response.has(38), "a refusal carries no approval code")
         ResponseBuilder.setReceiptText(&response, ResponseBuilder.notSpendableHereText)
         runtime.log.info(
             "\(entry.kind) card \(entry.card.map { "\($0)" } ?? "-"): declined 58, the member's value was earned "

@@ -16,7 +16,7 @@ enum ResponseBuilder {
         guard let responseMTI = request.mti?.response else {
             preconditionFailure("only a request or an advice gets a response skeleton")
         }
-        precondition(request.has(11), "a request without a STAN is closed on, never answered")
+        assert(request.has(11), "a request without a STAN is closed on, never answered")
         // Same dialect: every echo is a byte copy that cannot fail, so the echoes below always hold.
         precondition(response.dialect === request.dialect, "a response speaks its request's dialect")
         response.removeAll(mti: responseMTI)
@@ -32,7 +32,7 @@ enum ResponseBuilder {
             response.has(3) == request.has(3) && response.has(7) == request.has(7)
                 && response.has(42) == request.has(42) && response.has(49) == request.has(49),
             "a response echoes the request's 3, 7, 42 and 49")
-        precondition(!response.has(38) && !response.has(39), "38 and 39 wait for the outcome")
+        assert(!response.has(38) && !response.has(39), "38 and 39 wait for the outcome")
     }
 
     /// Completes `response` with the ledger's outcome. A replay carries the stored outcome, so the response is
@@ -42,8 +42,8 @@ enum ResponseBuilder {
         _ response: inout ISOMessage, reply: LedgerReply, redemption: @autoclosure () -> RedemptionPolicy
     ) {
         precondition(response.mti.map { $0.function == 1 || $0.function == 3 } == true, "a response skeleton")
-        precondition(!response.has(39), "a response is completed once")
-        precondition(!response.has(38) && !response.has(54), "38 and 54 wait for the outcome")
+        assert(!response.has(39), "a response is completed once")
+        assert(!response.has(38) && !response.has(54), "38 and 54 wait for the outcome")
         precondition(
             reply.debited.points >= 0 && reply.credited.points >= 0 && reply.debited.credit >= 0
                 && reply.credited.credit >= 0,
@@ -65,8 +65,8 @@ enum ResponseBuilder {
         if approved || reply.status == .insufficientFunds {
             setAdditionalAmounts(&response, reply)
         }
-        precondition(response.has(38) == false || approved, "an approval code only on 00 or 10")
-        precondition(!response.has(54) || approved || reply.status == .insufficientFunds, "balances only on 00, 10, 51")
+        assert(response.has(38) == false || approved, "an approval code only on 00 or 10")
+        assert(!response.has(54) || approved || reply.status == .insufficientFunds, "balances only on 00, 10, 51")
     }
 
     /// Field 63 on an approved purchase under loyalty rules: a line a terminal may print. Built from the ledger's
@@ -197,7 +197,7 @@ enum ResponseBuilder {
     /// A response that needs no ledger: 39 only.
     static func complete(_ response: inout ISOMessage, code: ResponseCode) {
         precondition(response.mti.map { $0.function == 1 || $0.function == 3 } == true, "a response skeleton")
-        precondition(!response.has(39), "a response is completed once")
+        assert(!response.has(39), "a response is completed once")
         precondition(
             !response.has(38) && !response.has(54),
             "a response without the ledger carries no approval code or balances")
@@ -206,9 +206,9 @@ enum ResponseBuilder {
 
     static func setCode(_ response: inout ISOMessage, _ code: ResponseCode) {
         precondition(response.mti.map { $0.function == 1 || $0.function == 3 } == true, "a code goes on a response")
-        precondition(!response.has(39), "field 39 is set once")
+        assert(!response.has(39), "field 39 is set once")
         code.withBytes { _ = try? response.set(39, canonicalBytes: $0) }
-        precondition(response.has(39), "a listener's dialect holds every response code (checked at start)")
+        assert(response.has(39), "a listener's dialect holds every response code (checked at start)")
     }
 
     /// Six digits derived from the request key, so a replayed response is identical byte for byte.
@@ -221,7 +221,7 @@ enum ResponseBuilder {
     }
 
     static func setApprovalCode(_ response: inout ISOMessage, _ key: IdempotencyKey) {
-        precondition(!response.has(38) && !response.has(39), "the approval code is set once, before field 39")
+        assert(!response.has(38) && !response.has(39), "the approval code is set once, before field 39")
         var digits = InlineArray<6, UInt8>(repeating: 0x30)
         var value = approvalCode(key)
         precondition(value < 1_000_000, "an approval code is six digits")
@@ -239,7 +239,7 @@ enum ResponseBuilder {
     static func setAdditionalAmounts(_ response: inout ISOMessage, _ reply: LedgerReply) {
         var text = InlineArray<120, UInt8>(repeating: 0x20)
         var count = 0
-        precondition(!response.has(54), "field 54 is set once")
+        assert(!response.has(54), "field 54 is set once")
         func add(_ amountType: UInt16, _ currency: (UInt8, UInt8, UInt8), _ amount: Int64) {
             guard count < amountEntriesMax else { return }
             writeEntry(&text, at: count * amountEntryLength, amountType, currency, amount)

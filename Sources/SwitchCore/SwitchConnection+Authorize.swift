@@ -31,7 +31,7 @@ extension SwitchConnection {
             return
         }
         ResponseBuilder.skeleton(for: request, into: &response)
-        precondition(response.mti == mti.response && response.has(11), "the skeleton answers this request")
+        assert(response.mti == mti.response && response.has(11), "the skeleton answers this request")
         if let (field, index) = InterpretedFields.firstOutsideTypeClass(request) {
             context.runtime.log.warning(
                 "connection \(connection.id) from \(connection.peer): format error in \(mti): field \(field) byte "
@@ -66,7 +66,7 @@ extension SwitchConnection {
         request: ISOMessage
     ) {
         precondition(kind != .networkManagement && kind != .unsupported, "only ledger requests are submitted")
-        precondition(response.mti != nil && !response.has(39), "the skeleton waits for the ledger's outcome")
+        assert(response.mti != nil && !response.has(39), "the skeleton waits for the ledger's outcome")
         let key = RequestKeys.key(of: request)
         precondition(key.word0 >> 48 == UInt64(request.mti!.withoutRepeat.value), "a request's key starts with its MTI")
         if context.runtime.isInDoubt(key) {

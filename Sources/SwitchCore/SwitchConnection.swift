@@ -139,10 +139,10 @@ final class SwitchConnection: ConnectionHandler {
     func send(_ message: ISOMessage, tpdu: UInt64?, arrivalNs: UInt64? = nil) {
         // Only responses go out: the function digit of a request (0) or advice (2) moved to response (1, 3).
         precondition(message.mti.map { $0.function == 1 || $0.function == 3 } == true, "a response is sent")
-        precondition(message.has(11), "every response carries the STAN it answers")
+        assert(message.has(11), "every response carries the STAN it answers")
         context.loop.preconditionInEventLoop()
         precondition(message.dialect === listener.dialect, "a response speaks its listener's dialect")
-        precondition(message.has(39), "every response carries field 39 (the listener's dialect can hold it)")
+        assert(message.has(39), "every response carries field 39 (the listener's dialect can hold it)")
         guard !connection.isClosed else { return }
         context.metrics.recordAnswer(message, arrivalNs: arrivalNs ?? requestArrivalNs)
         context.responsesSent += 1
@@ -200,7 +200,7 @@ final class SwitchConnection: ConnectionHandler {
         log.warning(
             "connection \(connection.id) from \(connection.peer): format error in \(mti): \(error); answered 30")
         response.removeAll(mti: responseMTI)
-        precondition(response.mti == responseMTI && !response.has(38), "a fresh response to the salvaged MTI")
+        assert(response.mti == responseMTI && !response.has(38), "a fresh response to the salvaged MTI")
         try? response.set(11, bytes: stan)
         if let terminal = fields[41] { try? response.set(41, bytes: terminal) }
         ResponseBuilder.setCode(&response, .formatError)
