@@ -88,7 +88,8 @@ final class LoopContext {
     }
 
     /// Queues a request for the ledger; false when this loop cannot track more (the caller answers 91).
-    func enqueue(_ request: LedgerRequest, _ state: PendingRequest) -> Bool {
+    /// Queues `request` for its shard and moves `state` into the pending table (left empty on success).
+    func enqueue(_ request: LedgerRequest, _ state: inout PendingRequest) -> Bool {
         loop.preconditionInEventLoop()
         precondition(state.connection != nil && state.response != nil, "a request waits with its connection and answer")
         precondition(!state.answered && !state.isUndo, "a new request is not answered yet")
@@ -105,12 +106,10 @@ final class LoopContext {
             return false
         }
         let index = pending.index(of: tag)!
-        let generation = pending.slots[index].generation
-        pending.slots[index] = state
-        pending.slots[index].generation = generation
-        pending.slots[index].inUse = true
+        let deadlineNs = state.deadlineNs
+        pending.place(&state, at: index)
         assert(pending.index(of: tag) == index, "the slot keeps the tag's generation")
-        deadlines.push(deadlineNs: state.deadlineNs, tag: tag)
+        deadlines.push(deadlineNs: deadlineNs, tag: tag)
         var request = request
         request.tag = tag
         outgoing.append(request)
@@ -123,8 +122,7 @@ final class LoopContext {
         loop.preconditionInEventLoop()
         for reply in replies {
             guard let index = pending.index(of: reply.tag) else { continue }
-            var entry = pending.slots[index]
-            pending.release(index)
+            var entry = pending.take(index)
             // A reply is matched to exactly one pending request: a second reply with the same tag finds none.
             assert(pending.index(of: reply.tag) == nil, "a released tag names no request")
             precondition(

@@ -75,6 +75,27 @@ struct PendingTable {
         precondition(count >= 0 && count + free.count == slots.count, "every slot is either in use or free")
     }
 
+    /// Releases the slot and hands its request out whole: moved, not copied, so the response's buffers keep one
+    /// owner and nothing is retained and released twice (issue 17).
+    mutating func take(_ index: Int) -> PendingRequest {
+        precondition(index >= 0 && index < slots.count && slots[index].inUse, "a slot in use is taken")
+        var taken = PendingRequest(generation: slots[index].generation, inUse: true)
+        swap(&taken, &slots[index])
+        release(index)
+        precondition(taken.inUse && slots[index].response == nil, "the request left its slot whole")
+        return taken
+    }
+
+    /// Puts `request` into the slot `index` (allocated, empty) by moving it; `request` is left empty.
+    mutating func place(_ request: inout PendingRequest, at index: Int) {
+        precondition(index >= 0 && index < slots.count && slots[index].inUse, "an allocated slot is filled")
+        precondition(slots[index].response == nil && slots[index].connection == nil, "an allocated slot is empty")
+        let generation = slots[index].generation
+        swap(&slots[index], &request)
+        slots[index].generation = generation
+        slots[index].inUse = true
+    }
+
     /// Tags are never 0 (0 marks the switch's own internal requests).
     static func tag(index: Int, generation: UInt32) -> UInt64 {
         precondition(generation != 0 && index >= 0 && index <= Int(UInt32.max), "a tag is never 0 and names a slot")

@@ -99,7 +99,7 @@ extension SwitchConnection {
             ledgerRequest.currencyCode = request.integer(49).map { UInt16(clamping: $0) } ?? 0
         }
         attachBasket(to: &ledgerRequest, kind: kind, request: request)
-        guard context.enqueue(ledgerRequest, state) else {
+        guard context.enqueue(ledgerRequest, &state) else {
             answerNow(.notAnsweredInTime, tpdu: tpdu)
             return
         }
