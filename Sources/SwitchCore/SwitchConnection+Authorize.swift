@@ -75,7 +75,10 @@ extension SwitchConnection {
         }
         var state = PendingRequest()
         state.connection = self
-        state.response = response
+        // The skeleton moves into the pending entry, swapped for the next request's: one owner, nothing retained.
+        var skeleton = nextResponse()
+        swap(&skeleton, &response)
+        state.response = consume skeleton
         state.kind = kind
         state.key = key
         state.card = card
@@ -100,11 +103,13 @@ extension SwitchConnection {
         }
         attachBasket(to: &ledgerRequest, kind: kind, request: request)
         guard context.enqueue(ledgerRequest, &state) else {
+            // Not queued: the skeleton comes back to be answered now; the next request's goes back to the spares.
+            var next = state.response.take()!
+            swap(&next, &response)
+            recycle(next)
             answerNow(.notAnsweredInTime, tpdu: tpdu)
             return
         }
-        // The pending entry owns the skeleton now; build the next one in a fresh message.
-        response = nextResponse()
         inFlight += 1
         precondition(inFlight >= 1 && inFlight <= context.pending.count, "a request in flight is pending")
         if inFlight >= context.runtime.configuration.inFlightPerConnectionMax { connection.pauseReading() }
