@@ -159,8 +159,10 @@ final class LoopContext {
                     }
                 }
                 if reply.status == .notPermittedAtMerchant { explainRefusalAtMerchant(entry, &response) }
-                entry.connection?.send(response, tpdu: entry.tpdu, arrivalNs: entry.deadlineNs &- budgetNs)
-                entry.connection?.recycle(response)
+                if let connection = entry.connection {
+                    connection.send(response, tpdu: entry.tpdu, arrivalNs: entry.deadlineNs &- budgetNs)
+                    connection.recycle(consume response)  // its last use: moved into the spares, not copied
+                }
             }
             entry.connection?.requestFinished()
         }
