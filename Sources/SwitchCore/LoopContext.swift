@@ -110,9 +110,9 @@ final class LoopContext {
         pending.place(&state, at: index)
         assert(pending.index(of: tag) == index, "the slot keeps the tag's generation")
         deadlines.push(deadlineNs: deadlineNs, tag: tag)
-        var request = request
-        request.tag = tag
+        // Tagged in place in the batch (a local copy to tag first was one more 400-byte copy per request).
         outgoing.append(request)
+        outgoing[outgoing.count - 1].tag = tag
         precondition(outgoing.last?.tag == tag, "the request goes out under its tag")
         precondition(pending.count <= pending.capacity && deadlines.count <= deadlines.entries.count, "bounded")
         return true
