@@ -40,11 +40,14 @@ struct GiftTable {
         precondition(find(member: account.member) == nil, "one gift account per member")
         let position = accounts.append(account)
         index.insert(Self.hash(account.member), index: position)
+        precondition(position == accounts.count - 1, "a new account is the last")
+        assert(find(member: account.member) == position, "an account added is found")
         return position
     }
 
     /// Rebuilds the slot index after a snapshot load filled `accounts` directly.
     func rebuildIndex() {
+        precondition(accounts.count <= accounts.capacity, "accounts within giftCardsPerShardMax")
         for position in 0..<accounts.count { index.insert(Self.hash(accounts[position].member), index: position) }
     }
 
