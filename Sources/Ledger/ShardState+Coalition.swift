@@ -32,6 +32,9 @@ extension ShardState {
                 (masks.allowed.credit, masks.settles.credit) = (allowed, settles)
             }
         }
+        precondition(
+            masks.settles.points & ~masks.allowed.points == 0 && masks.settles.credit & ~masks.allowed.credit == 0,
+            "a lot that settles may pay")
         command.spending = masks
         command.options.insert(.spending)
     }
@@ -44,6 +47,7 @@ extension ShardState {
             if mask & (1 << UInt64(position)) != 0 { sum += lots.records[Int(current) - 1].amount }
             current = lots.records[Int(current) - 1].next
         }
+        precondition(sum >= 0 && sum <= lots.heads[member].total[asset], "a part of the member's lots")
         return sum
     }
 
@@ -67,6 +71,7 @@ extension ShardState {
     /// Takes `debit` from the allowed lots, oldest first, and adds what came from a coalition partner to the
     /// settlement table. Returns that settlement (to keep with the payment for its reversal).
     func spendAllowedLots(member: Int, _ debit: AssetAmounts, _ masks: SpendingMasks) -> PaymentSettlement {
+        precondition(member >= 0 && member < lots.heads.count, "a member with lot heads")
         var settled = PaymentSettlement()
         for asset in LotTable.assets where debit[asset] > 0 {
             var remaining = debit[asset]
@@ -96,6 +101,9 @@ extension ShardState {
             }
             precondition(remaining == 0, "allowed lots hold less than the plan took")
         }
+        precondition(
+            settled.amounts.points <= max(debit.points, 0) && settled.amounts.credit <= max(debit.credit, 0),
+            "what settles is part of what was spent")
         if settled.payer != 0 {
             settled.payee = masks.spentAtTag
             settled.valueMinor = settled.amounts.points * masks.pointValueMinor + settled.amounts.credit
@@ -108,10 +116,16 @@ extension ShardState {
 
     /// Lowers one lot; unlinks and frees it when empty. True when the lot is still there.
     func takeFromLot(_ index: Int, member: Int, _ asset: Asset, _ amount: Int64, previous: Int32) -> Bool {
+        precondition(amount > 0, "a lot gives a positive amount")
+        precondition(
+            lots.records[index].isActive && lots.records[index].member == Int32(member)
+                && lots.records[index].asset == asset, "the member's active lot of the asset")
+        precondition(previous == 0 || lots.records[Int(previous) - 1].next == Int32(index + 1), "the lot's previous")
         lots.records[index].amount -= amount
         precondition(lots.records[index].amount >= 0, "lot went negative")
         lots.heads[member].total[asset] -= amount
         lots.counters.outstanding[asset] -= amount
+        precondition(lots.heads[member].total[asset] >= 0, "a member's lots never sum below zero")
         guard lots.records[index].amount == 0 else { return true }
         let next = lots.records[index].next
         if previous == 0 {
@@ -188,6 +202,9 @@ extension ShardState {
                 }
                 current = next
             }
+            precondition(
+                lots.heads[member].total[asset] >= lotTarget(member: member, asset),
+                "taking back from an origin leaves the lots covering the balance")
         }
     }
 }
@@ -207,6 +224,9 @@ extension ShardState {
             addToLots(
                 member: member, part.asset, amount, expiresOnDay: part.expiresOnDay, origin: part.origin,
                 reserved: false)
+            precondition(
+                lots.heads[member].total[part.asset] <= lotTarget(member: member, part.asset),
+                "parts given back never pass the balance")
         }
     }
 }
