@@ -37,6 +37,7 @@ final class SegmentReserve: @unchecked Sendable {
     let zeroFills: Bool
 
     init(directory: String, segmentBytes: Int, zeroFills: Bool) {
+        precondition(segmentBytes >= WALSegment.recordsStart, "a segment holds at least its header")
         path = directory + "/" + Self.fileName
         self.segmentBytes = segmentBytes
         self.zeroFills = zeroFills
@@ -58,6 +59,7 @@ final class SegmentReserve: @unchecked Sendable {
             current = .ready(descriptor: descriptor)
         }
         lastProblem.withLock { $0 = nil }
+        precondition(isReady, "a reserve prepared now is ready")
     }
 
     /// Starts preparing a reserve on a background thread unless one is being prepared or waiting.
@@ -136,6 +138,7 @@ final class SegmentReserve: @unchecked Sendable {
             try? FileIO.remove(path)
             throw error
         }
+        precondition(descriptor >= 0, "a made file is open")
         return descriptor
     }
 
@@ -158,6 +161,7 @@ final class SegmentReserve: @unchecked Sendable {
             offset += count
             usleep(pausePerPieceMicroseconds)
         }
+        precondition(offset == bytes, "every byte is zeroed")
     }
 
     static func monotonicNs() -> UInt64 { monotonicNanoseconds() }
