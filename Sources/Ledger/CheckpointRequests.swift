@@ -120,6 +120,7 @@ final class CheckpointRequests: @unchecked Sendable {
         // Each pass either returns or waits for a broadcast (a start, a publication, an end) or the deadline.
         while true {
             if let durable, durable.startedNs >= notBeforeNs {
+                precondition(!durable.path.isEmpty, "a durable checkpoint has its file")
                 return (durable, try FileIO.openFile(durable.path, flags: O_RDONLY))
             }
             if requestLocked(notBeforeNs: notBeforeNs) { wake() }

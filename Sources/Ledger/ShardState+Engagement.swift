@@ -42,6 +42,7 @@ extension ShardState {
     }
 
     private func creditEngagement(_ command: ShardCommand, member: Int, _ result: OperationResult) -> OperationResult {
+        precondition(member >= 0 && member < members.count, "a member of the shard")
         var result = result
         precondition(command.engagementCount.count >= 1, "an awarded event is counted")
         guard engagements.hasRoom(member: member, type: command.engagementType),

@@ -145,6 +145,7 @@ extension Snapshot {
                 else { throw .damagedSnapshot(file: path, reason: "gift account \(index) out of range") }
                 if accounts[account.member] == nil { accounts[account.member] = account }
             }
+            precondition(accounts.count <= count, "at most one account per gift record")
             return accounts
         }
     }

@@ -517,6 +517,7 @@ enum WALRecord {
             command.purchaseEffect = effect
             command.referrerBonusPoints = bonus
         }
+        precondition(canCarryDecision(command) && command.referrerBonusPoints >= 0, "a decoded decision on its kind")
         return true
     }
 
