@@ -26,6 +26,8 @@ extension ShardState {
         }
         let result = perform(&command, nowMs: nowMs)
         precondition(result.member >= -1 && Int(result.member) < members.count, "an operation's member is in the table")
+        precondition(
+            result.status.isApproval || (result.credited == .zero && result.debited == .zero), "a decline moves nothing")
         if result.member >= 0 { reconcileLots(member: Int(result.member)) }
         let reply = makeReply(command, result)
         precondition(reply.key == command.key && reply.status == result.status, "a reply answers its command")

@@ -3,6 +3,8 @@ extension ShardState {
     /// Live: marks, by position in the member's lot lists, the lots that may pay at the command's merchant and
     /// those that settle with a coalition partner (only the oldest partner's, see `performPay`).
     func resolveSpending(_ command: inout ShardCommand, member: Int, _ rules: any DecisionRules) {
+        precondition(member >= 0 && member < lots.heads.count, "a member with lot heads")
+        precondition(!command.hasSpending, "spending is resolved once, live")
         let spentAt = command.merchant
         var masks = SpendingMasks()
         masks.spentAtTag = rules.tag(of: spentAt)
@@ -184,6 +186,7 @@ extension ShardState {
     /// the earn's origin first, oldest first, so that what remains keeps the origins it was earned with; the rest
     /// is left to the oldest-first reconciliation.
     func takeBackFromOrigin(member: Int, _ debit: AssetAmounts, origin: UInt32?) {
+        precondition(member >= 0 && member < members.count, "a member of the shard")
         guard let origin else { return }
         lots.ensureHeads(upTo: member)
         for asset in LotTable.assets where debit[asset] > 0 {
@@ -213,6 +216,7 @@ extension ShardState {
     /// A reversed payment or capture: the parts it took from the member's lots come back as they were (origin and
     /// day), before the reconciliation forms a lot for any rest with the reversal's terms.
     func giveBackSpentLots(member: Int, position: Int64) {
+        precondition(member >= 0 && member < members.count, "a member of the shard")
         let offsets = spentLots.offsets(of: position)
         guard !offsets.isEmpty else { return }
         lots.ensureHeads(upTo: member)
@@ -236,6 +240,7 @@ extension ShardState {
     /// without mixing origins: each origin with no lot of its own needs a record and room under
     /// `lotsPerMemberMax`. Checked before a reversal changes anything.
     func canGiveBackSpentLots(member: Int, position: Int64, credit: AssetAmounts) -> Bool {
+        precondition(member >= 0 && member < members.count, "a member of the shard")
         let offsets = spentLots.offsets(of: position)
         guard !offsets.isEmpty else { return true }
         lots.ensureHeads(upTo: member)

@@ -15,6 +15,7 @@ extension ShardState {
     /// Whether crediting `credit` to the member can be held in lots: each asset whose positive part grows needs
     /// a lot of that asset to join or a free record. `reserved` may use the restore reserve.
     func canFormLots(member: Int, credit: AssetAmounts, reserved: Bool = false) -> Bool {
+        precondition(member >= 0 && member < members.count, "a member of the shard")
         lots.ensureHeads(upTo: member)
         var recordsNeeded = 0
         let origin = lots.currentTerms.origin

@@ -162,6 +162,8 @@ extension ShardState {
     /// logged, and acknowledged to the shard that sent it.
     func rememberTransferHalf(_ command: ShardCommand, _ result: OperationResult, nowMs: Int64) -> ApplyResult {
         precondition(command.kind.isTransferIn || command.kind == .forwardCard, "only a second half is remembered so")
+        precondition(
+            result.status.isApproval || (result.credited == .zero && result.debited == .zero), "a decline moves nothing")
         var reply = makeReply(command, result)
         reply.key = command.originalKey
         let outcome = StoredOutcome(
