@@ -55,6 +55,7 @@ final class SpentLotTable: @unchecked Sendable {
         var end = low
         while end < count && self[end].position == position { end += 1 }
         precondition(low >= 0 && low <= end && end <= count, "the parts found are inside the ring")
+        assert(low == 0 || self[low - 1].position < position, "the parts found are all the operation's")
         return low..<end
     }
 

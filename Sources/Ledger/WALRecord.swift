@@ -158,6 +158,9 @@ enum WALRecord {
         writer.put(command.cardHash)
         writer.put(command.masked.packed)
         writer.put(body.balanceAfter)
+        precondition(writer.offset == cardHashOffset + 16 + 8 + 16, "the body's fixed fields")
+        precondition(
+            !command.options.contains(.hasReference) || command.reference != .zero, "a reference with its bit")
         encodeKindFields(command, &writer)
         if command.hasSpending {
             precondition(ShardCommand.carriesSpending(command), "spending masks on a command that cannot carry them")
@@ -336,6 +339,12 @@ enum WALRecord {
         }
         guard reader.offset == length else { return false }
         precondition(body.command.kind == kind && body.command.kind != .none, "the body decoded its kind")
+        precondition(
+            options.contains(.admin) == (body.command.admin.operation != 0)
+                && options.contains(.hasTerminalReference) == (body.command.terminalReference != .zero),
+            "an option bit and its field come together")
+        precondition(
+            options.contains(.hasLotTerms) || body.command.lotTerms == .neverExpires, "lot terms only with their bit")
         precondition(body.undone == nil || kind == .reverse || kind == .refund, "undone amounts on an undo only")
         return true
     }
