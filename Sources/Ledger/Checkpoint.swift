@@ -127,6 +127,7 @@ final class Checkpoint: @unchecked Sendable {
     }
 
     private func source<Element>(_ storage: FixedStorage<Element>, elements: Int) -> Source {
+        precondition(elements >= 0 && elements <= storage.capacity, "a table's elements fit its storage")
         guard let budget else { return Source(base: UnsafeRawPointer(storage.base), region: nil, owner: storage) }
         let region = storage.beginCheckpoint(elements: elements, budget: budget)
         regions.append(region)
@@ -297,6 +298,7 @@ final class CheckpointStream {
     }
 
     func append(_ bytes: [UInt8]) throws(LedgerError) {
+        precondition(bytes.count <= Self.bufferBytes, "a part of bytes fits the buffer")
         guard !bytes.isEmpty else { return }
         let destination = try reserve(bytes.count)
         bytes.withUnsafeBytes { destination.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }

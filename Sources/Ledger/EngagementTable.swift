@@ -56,6 +56,7 @@ final class EngagementTable: @unchecked Sendable {
             precondition(record.member >= 0, "a snapshot's engagement members are checked when loaded")
             indexByKey[Key(member: record.member, type: record.type)] = Int32(index)
         }
+        precondition(indexByKey.count <= records.count, "at most one index entry per record")
     }
 }
 

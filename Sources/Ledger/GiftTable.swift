@@ -31,7 +31,9 @@ struct GiftTable {
     /// The account of `member`, or nil. Probing is bounded: the table is at most half full.
     func find(member: Int32) -> Int? {
         precondition(member >= 0, "a member index is never negative")
-        return index.find(Self.hash(member)) { accounts[$0].member == member }
+        let account = index.find(Self.hash(member)) { accounts[$0].member == member }
+        precondition(account.map { $0 >= 0 && $0 < accounts.count } ?? true, "an account of the table")
+        return account
     }
 
     /// Adds the account of a member that has none; the caller checked `isFull` and `find`.

@@ -208,6 +208,7 @@ public final class HistoryStore: @unchecked Sendable {
 
     /// Drops whole files whose newest movement is older than the retention (never the file being appended to).
     public func dropExpired(nowMs: Int64) throws(LedgerError) {
+        defer { precondition(files.count <= 1 || files[0] < files[1], "the files kept stay in seq order") }
         while files.count > 1 {
             let first = files[0]
             let lastSeq = files[1] - 1

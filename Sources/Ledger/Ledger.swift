@@ -285,6 +285,7 @@ public final class Ledger: @unchecked Sendable {
     private func submit(_ request: LedgerRequest, toSinkNumbered sink: UInt16) -> Bool {
         let command = ShardCommand(request: request, cardHashKey: cardHashKey, sink: sink)
         let shard = ShardState.shard(of: command.cardHash, shardCount: shards.count)
+        precondition(shard >= 0 && shard < shards.count, "a shard of the ledger")
         return shards[shard].queue.push(command, sale: request.sale)
     }
 

@@ -72,6 +72,7 @@ public final class LogHold: Sendable {
             slots.removeAll { $0.name == slot.name }
             precondition(slots.count < Self.consumersMax, "a log has at most consumersMax consumers")
             slots.append(slot)
+            precondition(slots.filter { $0.name == slot.name }.count == 1, "one slot per consumer name")
         }
     }
 

@@ -250,6 +250,7 @@ public final class SalesStore: @unchecked Sendable {
             spent: .zero)
         probe.firstLine = original.firstLine
         probe.lineCount = original.lineCount
+        precondition(Int(probe.lineCount) <= SaleDetail.linesMax, "a sale kept at most linesMax lines")
         do {
             return try readLines(file, itemsPath, probe)
         } catch let error as LedgerError {

@@ -97,11 +97,13 @@ final class SegmentReserve: @unchecked Sendable {
 
     /// The prepared file's descriptor (the reserve is then empty), or nil when none is ready.
     func take() -> Int32? {
-        state.withLock { current in
+        let taken = state.withLock { current -> Int32? in
             guard case .ready(let descriptor) = current else { return nil }
             current = .empty
             return descriptor
         }
+        precondition(taken.map { $0 >= 0 } ?? true, "a ready reserve is an open file")
+        return taken
     }
 
     /// Why the last preparation failed, and when; nil unless it failed.

@@ -27,6 +27,7 @@ extension Snapshot {
     /// The newest snapshot in `directory` (by sequence in the name), or nil when there is none.
     static func newest(in directory: String) throws(LedgerError) -> String? {
         let names = try FileIO.listDirectory(directory).filter { $0.hasPrefix("snapshot-") && $0.hasSuffix(".snap") }
+        assert(zip(names, names.dropFirst()).allSatisfy { $0 < $1 }, "a listing is sorted: the last name is the newest")
         return names.last.map { directory + "/" + $0 }
     }
 

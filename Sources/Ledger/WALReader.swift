@@ -138,6 +138,9 @@ struct WALReader {
             segmentPath: appendable?.path, segmentHeader: appendable?.header,
             segmentOffset: appendable?.end ?? Int64(WALSegment.recordsStart), nextSequence: state.lastSequence + 1,
             lastCRC: state.lastCRC ?? state.snapshotCRC ?? 0)
+        precondition(
+            position.segmentOffset >= Int64(WALSegment.recordsStart) && (position.segmentPath == nil)
+                == (position.segmentHeader == nil), "the log continues after a segment's header, or in a new one")
         return Outcome(
             position: position, recordsReplayed: state.replayed, recordsVerified: state.verified,
             tornTail: state.tornTail, newestTimeMs: state.newestTimeMs, acceptedDamage: nil)
