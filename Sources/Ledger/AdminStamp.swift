@@ -82,6 +82,7 @@ extension AdminRecord {
             change = .lotteryEntry(lottery: purchase.lottery, entries: purchase.entries, points: purchase.points)
         default: return nil
         }
+        precondition(command.admin.operation != 0, "a decoded admin record carries its operation id")
         self.init(
             stamp: command.admin, change: change, card: command.cardHash, masked: command.masked, timeMs: body.timeMs)
     }

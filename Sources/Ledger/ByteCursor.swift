@@ -5,6 +5,7 @@ struct ByteWriter {
     private(set) var offset: Int
 
     init(base: UnsafeMutableRawPointer, capacity: Int, offset: Int = 0) {
+        precondition(capacity >= 0 && offset >= 0 && offset <= capacity, "a writer starts inside its memory")
         self.base = base
         self.capacity = capacity
         self.offset = offset
@@ -47,7 +48,9 @@ struct ByteWriter {
     }
 
     mutating func putZeros(until alignment: Int) {
+        precondition(alignment >= 1 && alignment <= 4096, "an alignment is a small positive count")
         while offset % alignment != 0 { put(UInt8(0)) }
+        precondition(offset % alignment == 0 && offset <= capacity, "the writer ends aligned, inside its memory")
     }
 }
 
@@ -58,6 +61,7 @@ struct ByteReader {
     private(set) var offset: Int
 
     init(base: UnsafeRawPointer, count: Int, offset: Int = 0) {
+        precondition(count >= 0 && offset >= 0 && offset <= count, "a reader starts inside its bytes")
         self.base = base
         self.count = count
         self.offset = offset

@@ -29,6 +29,7 @@ final class Checkpoint: @unchecked Sendable {
         let owner: AnyObject
 
         func copy(offset: Int, count: Int, to destination: UnsafeMutableRawPointer) -> Bool {
+            precondition(offset >= 0 && count >= 0, "a checkpoint copies a range at a non-negative offset")
             guard count > 0 else { return true }
             if let region { return region.copy(offset: offset, count: count, to: destination) }
             destination.copyMemory(from: base + offset, byteCount: count)
@@ -62,6 +63,8 @@ final class Checkpoint: @unchecked Sendable {
         self.sequence = sequence
         self.budget = budget
         let ring = state.idempotency
+        precondition(ring.count <= ring.capacity, "the idempotency ring's count fits its capacity")
+        precondition(state.holds.activeCount <= state.holds.records.count, "active holds are among the records")
         let header = Snapshot.Header(
             shardIndex: UInt32(state.shardIndex), shardCount: UInt32(state.shardCount), sequence: sequence,
             lastCRC: lastCRC, memberCount: state.members.count, cardCount: state.cards.count,
@@ -92,6 +95,15 @@ final class Checkpoint: @unchecked Sendable {
         append(.bytes(Snapshot.noticeSection()))
         appendKeySection(state.idempotency.store)
         fileBytes += 4
+        precondition(fileBytes >= Snapshot.headerBytes + Snapshot.keyTrailerBytes + 4, "a checkpoint's minimum size")
+        assert(
+            fileBytes == 4 + parts.reduce(0) { total, part in
+                switch part {
+                case .bytes(let bytes): total + bytes.count
+                case .table(_, _, let count): total + count
+                case .keyRecords(_, _, _, let count): total + count * Snapshot.keyRecordBytes
+                }
+            }, "a checkpoint's length is the sum of its parts")
     }
 
     /// The live part of a ring in storage order: one range, or two when it wraps (the newest first in the file).
@@ -99,10 +111,13 @@ final class Checkpoint: @unchecked Sendable {
         precondition(count >= 0 && count <= capacity && start >= 0 && start < max(capacity, 1), "ring bounds")
         guard count > 0 else { return [] }
         if start + count <= capacity { return [start..<(start + count)] }
-        return [0..<(start + count - capacity), start..<capacity]
+        let pieces = [0..<(start + count - capacity), start..<capacity]
+        precondition(pieces[0].count + pieces[1].count == count, "a ring's two pieces hold its count")
+        return pieces
     }
 
     private func append(_ part: Part) {
+        precondition(!isFinished, "parts are added before the checkpoint thread starts")
         switch part {
         case .bytes(let bytes): fileBytes += bytes.count
         case .table(_, _, let count): fileBytes += count
@@ -112,6 +127,7 @@ final class Checkpoint: @unchecked Sendable {
     }
 
     private func source<Element>(_ storage: FixedStorage<Element>, elements: Int) -> Source {
+        precondition(elements >= 0 && elements <= storage.capacity, "a table's elements fit its storage")
         guard let budget else { return Source(base: UnsafeRawPointer(storage.base), region: nil, owner: storage) }
         let region = storage.beginCheckpoint(elements: elements, budget: budget)
         regions.append(region)
@@ -120,6 +136,7 @@ final class Checkpoint: @unchecked Sendable {
     }
 
     private func appendTable<Element>(_ storage: FixedStorage<Element>, elements: Int) {
+        precondition(elements >= 0 && elements <= storage.capacity, "a table's elements fit its storage")
         let stride = MemoryLayout<Element>.stride
         append(.table(source(storage, elements: elements), offset: 0, count: elements * stride))
     }
@@ -127,6 +144,7 @@ final class Checkpoint: @unchecked Sendable {
     private func appendRing<Element>(_ storage: FixedStorage<Element>, pieces: [Range<Int>]) {
         let stride = MemoryLayout<Element>.stride
         let covered = pieces.last?.upperBound ?? 0
+        precondition(covered <= storage.capacity && pieces.count <= 2, "a ring's pieces lie in its storage")
         let source = source(storage, elements: covered)
         for piece in pieces {
             append(.table(source, offset: piece.lowerBound * stride, count: piece.count * stride))
@@ -159,6 +177,7 @@ final class Checkpoint: @unchecked Sendable {
         for detach in detachers { detach() }
         detachers = []
         budget?.reset()
+        precondition(budget == nil || budget!.used == 0, "an ended checkpoint holds no budget")
     }
 
     // MARK: Checkpoint thread
@@ -170,6 +189,8 @@ final class Checkpoint: @unchecked Sendable {
     /// when the copy budget ran out (the temp file is removed; the previous snapshot and the log stay valid).
     /// `pace`: a bytes-per-second cap on the writes (nil: the disk's speed).
     func write(directory: String, pace: CopyPace? = nil) throws(LedgerError) -> String? {
+        precondition(!directory.isEmpty, "a checkpoint is written into a directory")
+        precondition(!isFinished, "a checkpoint is written once")
         defer { finish() }
         let name = Snapshot.fileName(sequence: sequence)
         let temporary = directory + "/" + name + ".tmp"
@@ -225,6 +246,7 @@ final class Checkpoint: @unchecked Sendable {
         _ entries: Source, _ positions: Source, _ amendments: Source, count: Int, into stream: CheckpointStream
     ) throws(LedgerError) -> Bool {
         let stride = MemoryLayout<IdempotencyEntry>.stride
+        precondition(count >= 1 && 16 + stride <= Snapshot.keyRecordBytes, "a key record holds its entry")
         for slot in 0..<count {
             let record = try stream.reserve(Snapshot.keyRecordBytes)
             record.initializeMemory(as: UInt8.self, repeating: 0, count: Snapshot.keyRecordBytes)
@@ -259,6 +281,7 @@ final class CheckpointStream {
     private let pace: CopyPace?
 
     init(descriptor: Int32, path: String, pace: CopyPace? = nil) {
+        precondition(descriptor >= 0, "a checkpoint stream writes an open file")
         self.descriptor = descriptor
         self.path = path
         self.pace = pace
@@ -267,19 +290,22 @@ final class CheckpointStream {
 
     /// Room for `count` bytes at the end of the buffer (flushing first when it has none), to be filled now.
     func reserve(_ count: Int) throws(LedgerError) -> UnsafeMutableRawPointer {
-        precondition(count <= Self.bufferBytes, "a reservation fits the buffer")
+        precondition(count >= 0 && count <= Self.bufferBytes, "a reservation fits the buffer")
         if used + count > Self.bufferBytes { try flush() }
+        precondition(used + count <= Self.bufferBytes, "a reservation fits after a flush")
         defer { used += count }
         return buffer.baseAddress! + used
     }
 
     func append(_ bytes: [UInt8]) throws(LedgerError) {
+        precondition(bytes.count <= Self.bufferBytes, "a part of bytes fits the buffer")
         guard !bytes.isEmpty else { return }
         let destination = try reserve(bytes.count)
         bytes.withUnsafeBytes { destination.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 
     private func flush() throws(LedgerError) {
+        precondition(used >= 0 && used <= Self.bufferBytes, "the buffer's use is inside it")
         guard used > 0 else { return }
         crc = ccrc32c_update(crc, buffer.baseAddress, used)
         pace?.take(used)
@@ -288,6 +314,7 @@ final class CheckpointStream {
         offset += used
         used = 0
         writeBehind.wrote(through: Int64(offset))
+        precondition(offset > 0 && used == 0, "a flush empties the buffer")
     }
 
     /// Writes what is buffered and the checksum of everything before it.
@@ -295,6 +322,7 @@ final class CheckpointStream {
         try flush()
         try reserve(4).storeBytes(of: crc.littleEndian, as: UInt32.self)
         try flush()
+        precondition(used == 0 && offset >= 4, "a finished stream holds nothing unwritten")
     }
 
     deinit { buffer.deallocate() }

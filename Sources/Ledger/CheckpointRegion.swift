@@ -47,6 +47,9 @@ final class CheckpointRegion: @unchecked Sendable {
         self.frozenBytes = frozenBytes
         self.budget = budget
         chunkCount = (frozenBytes + Self.chunkBytes - 1) / Self.chunkBytes
+        precondition(
+            chunkCount * Self.chunkBytes >= frozenBytes && chunkCount * Self.chunkBytes < frozenBytes + Self.chunkBytes,
+            "the chunks cover the region exactly")
         guard let markMemory = calloc(max(chunkCount, 1), 1), let slotMemory = malloc(max(chunkCount, 1) * 4),
             let stagingMemory = malloc(Self.chunkBytes)
         else { preconditionFailure("checkpoint region allocation failed") }
@@ -62,13 +65,17 @@ final class CheckpointRegion: @unchecked Sendable {
     }
 
     private func chunkLength(_ chunk: Int) -> Int {
-        min(Self.chunkBytes, frozenBytes - chunk * Self.chunkBytes)
+        precondition(chunk >= 0 && chunk < chunkCount, "a chunk of the region")
+        let length = min(Self.chunkBytes, frozenBytes - chunk * Self.chunkBytes)
+        precondition(length > 0, "every chunk holds a byte of the region")
+        return length
     }
 
     // MARK: Shard thread
 
     /// Before the shard writes `count` bytes at `offset`: saves each untouched chunk they fall in.
     func willWrite(offset: Int, count: Int) {
+        precondition(offset >= 0 && count > 0, "a write covers at least a byte")
         let first = offset / Self.chunkBytes
         let last = min((offset + count - 1) / Self.chunkBytes, chunkCount - 1)
         guard first <= last else { return }
@@ -78,6 +85,7 @@ final class CheckpointRegion: @unchecked Sendable {
     }
 
     private func save(_ chunk: Int) {
+        precondition(chunk >= 0 && chunk < chunkCount, "a chunk of the region")
         let startNs = ShardStatistics.now()
         defer { budget.addSave(ShardStatistics.now() - startNs) }
         guard let slot = budget.take() else {
@@ -86,6 +94,7 @@ final class CheckpointRegion: @unchecked Sendable {
                 expected: Mark.untouched.rawValue, desired: Mark.lost.rawValue, ordering: .acquiringAndReleasing)
             return
         }
+        precondition(slot >= 0 && Int(slot) < budget.slotCount, "a budget slot")
         budget.pointer(slot).copyMemory(from: base + chunk * Self.chunkBytes, byteCount: chunkLength(chunk))
         slots[chunk] = slot
         let (exchanged, _) = marks[chunk].compareExchange(
@@ -98,13 +107,14 @@ final class CheckpointRegion: @unchecked Sendable {
     /// Copies `count` bytes at `offset` as they were when the checkpoint began. Offsets never go back to an
     /// earlier chunk (each chunk is claimed once); false when a chunk was lost.
     func copy(offset: Int, count: Int, to destination: UnsafeMutableRawPointer) -> Bool {
-        precondition(offset >= 0 && offset + count <= frozenBytes, "checkpoint read outside its region")
+        precondition(offset >= 0 && count >= 0 && offset + count <= frozenBytes, "checkpoint read outside its region")
         var done = 0
         while done < count {
             let chunk = (offset + done) / Self.chunkBytes
             guard let bytes = hold(chunk) else { return false }
             let within = (offset + done) - chunk * Self.chunkBytes
             let length = min(count - done, chunkLength(chunk) - within)
+            precondition(length > 0, "each step of a copy moves a byte")
             (destination + done).copyMemory(from: bytes + within, byteCount: length)
             done += length
         }
@@ -112,6 +122,7 @@ final class CheckpointRegion: @unchecked Sendable {
     }
 
     private func hold(_ chunk: Int) -> UnsafeRawPointer? {
+        precondition(chunk >= 0 && chunk < chunkCount, "a chunk of the region")
         if chunk == heldChunk { return held }
         precondition(chunk > heldChunk, "checkpoint chunks are read in order")
         heldChunk = chunk
@@ -121,6 +132,7 @@ final class CheckpointRegion: @unchecked Sendable {
 
     /// The chunk's bytes as of the checkpoint's start: the shard's saved copy, or a copy made here and claimed.
     private func claim(_ chunk: Int) -> UnsafeRawPointer? {
+        precondition(chunk == heldChunk, "the chunk claimed is the one held")
         var mark = marks[chunk].load(ordering: .acquiring)
         if mark == Mark.untouched.rawValue {
             // The shard may be writing the chunk while it is copied; the exchange below tells whether it did.
@@ -130,7 +142,10 @@ final class CheckpointRegion: @unchecked Sendable {
             if exchanged { return UnsafeRawPointer(staging) }
             mark = original
         }
-        guard mark == Mark.saved.rawValue else { return nil }
+        guard mark == Mark.saved.rawValue else {
+            precondition(mark == Mark.lost.rawValue, "a chunk the thread did not take is saved or lost")
+            return nil
+        }
         return UnsafeRawPointer(budget.pointer(slots[chunk]))
     }
 
@@ -165,6 +180,7 @@ final class CheckpointCopyBudget: @unchecked Sendable {
         precondition(bytesMax >= CheckpointRegion.chunkBytes, "a checkpoint budget holds at least one chunk")
         self.bytesMax = bytesMax
         slotCount = bytesMax / CheckpointRegion.chunkBytes
+        precondition(slotCount >= 1 && slotCount < Int(Int32.max), "a budget's slots are numbered by Int32")
         let mapped = mmap(
             nil, slotCount * CheckpointRegion.chunkBytes, PROT_READ | PROT_WRITE,
             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
@@ -174,7 +190,10 @@ final class CheckpointCopyBudget: @unchecked Sendable {
 
     deinit { munmap(memory, slotCount * CheckpointRegion.chunkBytes) }
 
-    func pointer(_ slot: Int32) -> UnsafeMutableRawPointer { memory + Int(slot) * CheckpointRegion.chunkBytes }
+    func pointer(_ slot: Int32) -> UnsafeMutableRawPointer {
+        precondition(slot >= 0 && Int(slot) < slotCount, "a slot of the budget")
+        return memory + Int(slot) * CheckpointRegion.chunkBytes
+    }
 
     func take() -> Int32? {
         guard used < slotCount else {
@@ -183,6 +202,7 @@ final class CheckpointCopyBudget: @unchecked Sendable {
         }
         used += 1
         usedMax = max(usedMax, used)
+        precondition(used <= slotCount && usedMax <= slotCount, "slots handed out stay within the budget")
         return Int32(used - 1)
     }
 

@@ -44,6 +44,7 @@ final class CheckpointRequests: @unchecked Sendable {
             let sequence = Snapshot.sequence(ofFileName: path.split(separator: "/").last!)
         else { return }
         durable = Durable(path: path, sequence: sequence, startedNs: 0, timeMs: 0)
+        precondition(durable!.startedNs == 0, "a checkpoint found at open has no known age")
     }
 
     // MARK: Shard thread (and its checkpoint thread)
@@ -65,6 +66,7 @@ final class CheckpointRequests: @unchecked Sendable {
 
     /// The checkpoint is durable at `path`; called before older checkpoint files are removed.
     func published(path: String, sequence: UInt64, startedNs: UInt64, timeMs: Int64) {
+        precondition(!path.isEmpty, "a published checkpoint has its file")
         condition.lock()
         durable = Durable(path: path, sequence: sequence, startedNs: startedNs, timeMs: timeMs)
         inFlightStartedNs = nil
@@ -87,6 +89,7 @@ final class CheckpointRequests: @unchecked Sendable {
         guard durable != nil, inFlightStartedNs == nil else { return condition.unlock() }
         durable!.startedNs = nowNs
         durable!.timeMs = timeMs
+        precondition(durable!.startedNs == nowNs, "the durable checkpoint is refreshed")
         isWanted.store(false, ordering: .releasing)
         condition.broadcast()
         condition.unlock()
@@ -117,6 +120,7 @@ final class CheckpointRequests: @unchecked Sendable {
         // Each pass either returns or waits for a broadcast (a start, a publication, an end) or the deadline.
         while true {
             if let durable, durable.startedNs >= notBeforeNs {
+                precondition(!durable.path.isEmpty, "a durable checkpoint has its file")
                 return (durable, try FileIO.openFile(durable.path, flags: O_RDONLY))
             }
             if requestLocked(notBeforeNs: notBeforeNs) { wake() }

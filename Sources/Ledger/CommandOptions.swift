@@ -49,6 +49,7 @@ struct CommandOptions: OptionSet, Sendable, BitwiseCopyable {
         precondition(!(contains(.undo) && contains(.bonus)), "undo and bonus share their logged bit")
         var bits = rawValue & CommandOptions.loggedMask
         if contains(.bonus) { bits |= CommandOptions.undo.rawValue }
+        precondition(bits & ~CommandOptions.loggedMask == 0, "only logged bits are written")
         return bits
     }
 

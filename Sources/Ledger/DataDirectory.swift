@@ -17,6 +17,7 @@ enum DataDirectory {
     static let cardKeyName = "card-hash.key"
 
     static func shardDirectory(_ root: String, shard: Int) -> String {
+        precondition(shard >= 0, "a shard index is never negative")
         let digits = String(shard)
         return root + "/shard-" + String(repeating: "0", count: max(0, 3 - digits.count)) + digits
     }
@@ -25,6 +26,7 @@ enum DataDirectory {
     static func prepare(
         _ root: String, configuration: LedgerConfiguration, create: Bool
     ) throws(LedgerError) -> RecordedLimits {
+        precondition(configuration.shardCount >= 1 && !root.isEmpty, "a directory for a ledger's shards")
         let metaPath = root + "/" + metaName
         if FileIO.exists(metaPath) {
             let stored = String(decoding: try FileIO.readWholeFile(metaPath, bytesMax: 4096), as: UTF8.self)
@@ -49,6 +51,7 @@ enum DataDirectory {
         }
         let limits = RecordedLimits(configuration)
         try writeMeta(root, limits)
+        precondition(limits.shardCount == configuration.shardCount, "the recorded shard count is the configured one")
         return limits
     }
 
@@ -56,6 +59,7 @@ enum DataDirectory {
     /// existing directory without any segment therefore lost its log (the reader refuses it), rather than
     /// being taken for a new, empty one.
     static func createFirstSegment(_ directory: String, segmentBytes: Int) throws(LedgerError) {
+        precondition(segmentBytes >= WALSegment.recordsStart, "a segment holds at least its header")
         let temporaryPath = directory + "/" + WALWriter.fallbackName
         do throws(LedgerError) {
             let descriptor = try SegmentReserve.makeFile(path: temporaryPath, bytes: segmentBytes, zeroFill: false)
@@ -71,6 +75,7 @@ enum DataDirectory {
     }
 
     static func writeMeta(_ root: String, _ limits: RecordedLimits) throws(LedgerError) {
+        assert(RecordedLimits(text: limits.text) == limits, "ledger.meta reads back as written")
         try Array(limits.text.utf8).withBytes { bytes throws(LedgerError) in
             try FileIO.writeFileAtomically(directory: root, name: metaName, bytes)
         }
@@ -181,6 +186,7 @@ struct RecordedLimits: Equatable {
             ("settlementPairsPerShardMax", Int64(configuration.settlementPairsPerShardMax)),
             ("spentLotPartsPerShardMax", Int64(configuration.spentLotPartsPerShardMax)),
         ]
+        precondition(values.count == 12 && values[0].name == "shards", "twelve recorded limits, the shards first")
     }
 
     /// Parses "format=1 name=value ..."; nil when a name is missing or unknown.
@@ -201,6 +207,7 @@ struct RecordedLimits: Equatable {
             }
             values[index].value = value
         }
+        precondition(values.count == 12, "twelve recorded limits")
     }
 
     /// Limits added after format 1 was first written; absent ones keep their default.
@@ -230,6 +237,7 @@ struct RecordedLimits: Equatable {
         result.lotsPerShardMax = Int(values[9].value)
         result.settlementPairsPerShardMax = Int(values[10].value)
         result.spentLotPartsPerShardMax = Int(values[11].value)
+        precondition(result.shardCount == shardCount, "the configuration takes the recorded shard count")
         return result
     }
 

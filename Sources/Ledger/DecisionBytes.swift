@@ -29,7 +29,8 @@ extension DecisionBytes {
     }
 
     public static func == (left: Self, right: Self) -> Bool {
-        Swift.withUnsafeBytes(of: left) { leftBytes in
+        precondition(MemoryLayout<Self>.size >= byteCount, "the bytes compared are the value's")
+        return Swift.withUnsafeBytes(of: left) { leftBytes in
             Swift.withUnsafeBytes(of: right) { rightBytes in
                 memcmp(leftBytes.baseAddress!, rightBytes.baseAddress!, byteCount) == 0
             }

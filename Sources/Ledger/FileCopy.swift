@@ -78,6 +78,7 @@ public enum FileCopy {
         _ source: String, to destination: String, length: Int64? = nil, allocate: Bool = false,
         pace: CopyPace? = nil
     ) throws(LedgerError) -> Int64 {
+        precondition(source != destination, "a copy goes to another file")
         let input = try FileIO.openFile(source, flags: O_RDONLY)
         defer { FileIO.closeFile(input) }
         return try copy(
@@ -88,6 +89,7 @@ public enum FileCopy {
         descriptor input: Int32, source: String, to destination: String, length: Int64?, allocate: Bool,
         pace: CopyPace?
     ) throws(LedgerError) -> Int64 {
+        precondition(input >= 0 && (length ?? 0) >= 0, "a copy reads an open file, a non-negative length")
         let total: Int64
         if let length { total = length } else { total = try FileIO.fileSize(input, path: source) }
         let output = try FileIO.openFile(destination, flags: O_WRONLY | O_CREAT | O_EXCL)
@@ -117,6 +119,7 @@ public enum FileCopy {
                 _ = posix_fadvise(output, 0, off_t(offset), POSIX_FADV_DONTNEED)
             }
         }
+        precondition(offset == total, "every byte up to the length is copied")
         try FileIO.truncate(output, length: total, path: destination)
         try FileIO.syncAll(output, path: destination)
         return total
@@ -124,6 +127,7 @@ public enum FileCopy {
 
     /// Writes a small file atomically: temp file, fsync, rename, fsync of the directory.
     public static func writeAtomically(_ bytes: [UInt8], directory: String, name: String) throws(LedgerError) {
+        precondition(!directory.isEmpty && !name.isEmpty, "a file is written under a name in a directory")
         try bytes.withBytes { buffer throws(LedgerError) in
             try FileIO.writeFileAtomically(directory: directory, name: name, buffer)
         }
@@ -139,6 +143,7 @@ public enum FileCopy {
             if bytes[index] != 0 { return false }
             index += 1
         }
+        precondition(index == bytes.count, "every byte is looked at")
         return true
     }
 }

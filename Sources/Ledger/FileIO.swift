@@ -8,7 +8,11 @@ import SystemCalls
 /// `LedgerError.io` naming the path.
 public enum FileIO {
     static func openFile(_ path: String, flags: Int32, mode: mode_t = 0o600) throws(LedgerError) -> Int32 {
-        do { return try FileCalls.open(path, flags: flags, mode: mode) } catch { throw LedgerError(error) }
+        precondition(!path.isEmpty, "a file has a path")
+        let descriptor: Int32
+        do { descriptor = try FileCalls.open(path, flags: flags, mode: mode) } catch { throw LedgerError(error) }
+        precondition(descriptor >= 0, "an open file has a descriptor")
+        return descriptor
     }
 
     static func closeFile(_ descriptor: Int32) {
@@ -19,6 +23,7 @@ public enum FileIO {
     static func writeAll(
         _ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, offset: Int64, path: String
     ) throws(LedgerError) {
+        precondition(descriptor >= 0 && offset >= 0, "a write to an open file at a file offset")
         do { try FileCalls.writeAll(descriptor, bytes, offset: offset, path: path) } catch { throw LedgerError(error) }
     }
 
@@ -26,31 +31,40 @@ public enum FileIO {
     public static func readFully(
         _ descriptor: Int32, _ bytes: UnsafeMutableRawBufferPointer, offset: Int64, path: String
     ) throws(LedgerError) -> Int {
-        do { return try FileCalls.readFully(descriptor, bytes, offset: offset, path: path) } catch {
+        precondition(descriptor >= 0 && offset >= 0, "a read of an open file at a file offset")
+        let count: Int
+        do { count = try FileCalls.readFully(descriptor, bytes, offset: offset, path: path) } catch {
             throw LedgerError(error)
         }
+        precondition(count >= 0 && count <= bytes.count, "a read fills at most its buffer")
+        return count
     }
 
     static func syncData(_ descriptor: Int32, path: String) throws(LedgerError) {
+        precondition(descriptor >= 0, "a sync of an open file")
         do { try FileCalls.dataSync(descriptor, path: path) } catch { throw LedgerError(error) }
     }
 
     static func syncAll(_ descriptor: Int32, path: String) throws(LedgerError) {
+        precondition(descriptor >= 0, "a sync of an open file")
         do { try FileCalls.fullSync(descriptor, path: path) } catch { throw LedgerError(error) }
     }
 
     static func syncDirectory(_ path: String) throws(LedgerError) {
+        precondition(!path.isEmpty, "a directory has a path")
         do { try FileCalls.syncDirectory(path) } catch { throw LedgerError(error) }
     }
 
     /// Allocates `bytes` from the start of the file (posix_fallocate: blocks reserved, the size set), so later
     /// writes inside it need no free space.
     static func allocate(_ descriptor: Int32, bytes: Int64, path: String) throws(LedgerError) {
+        precondition(descriptor >= 0 && bytes >= 0, "an allocation of an open file")
         do { try FileCalls.allocate(descriptor, bytes: bytes, path: path) } catch { throw LedgerError(error) }
     }
 
     /// Writes zeros over `range` of the file (bounded by the range), in pieces of at most 1 MiB.
     static func writeZeros(_ descriptor: Int32, range: Range<Int64>, path: String) throws(LedgerError) {
+        precondition(descriptor >= 0 && range.lowerBound >= 0, "zeros written in an open file")
         let pieceBytes = 1 << 20
         let zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceBytes, alignment: 4096)
         defer { zeros.deallocate() }
@@ -61,18 +75,25 @@ public enum FileIO {
             try writeAll(descriptor, UnsafeRawBufferPointer(rebasing: zeros[0..<count]), offset: offset, path: path)
             offset += Int64(count)
         }
+        precondition(range.isEmpty || offset == range.upperBound, "the whole range is zeroed")
     }
 
     static func fileSize(_ descriptor: Int32, path: String) throws(LedgerError) -> Int64 {
+        precondition(descriptor >= 0, "the size of an open file")
         var status = stat()
         if fstat(descriptor, &status) != 0 { throw .io(operation: "fstat", path: path, errno: errno) }
+        precondition(status.st_size >= 0, "a file's size is not negative")
         return Int64(status.st_size)
     }
 
-    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+    static func exists(_ path: String) -> Bool {
+        precondition(!path.isEmpty, "a file has a path")
+        return access(path, F_OK) == 0
+    }
 
     /// Creates the directory and any missing parents (bounded by the path's length).
     static func makeDirectory(_ path: String) throws(LedgerError) {
+        precondition(!path.isEmpty, "a directory has a path")
         var prefix = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             prefix += "/" + component
@@ -83,20 +104,24 @@ public enum FileIO {
     }
 
     static func remove(_ path: String) throws(LedgerError) {
+        precondition(!path.isEmpty, "a file has a path")
         if unlink(path) != 0 && errno != ENOENT { throw .io(operation: "unlink", path: path, errno: errno) }
     }
 
     static func rename(_ from: String, _ to: String) throws(LedgerError) {
+        precondition(!from.isEmpty && !to.isEmpty, "a rename names both files")
         if Glibc.rename(from, to) != 0 { throw .io(operation: "rename", path: to, errno: errno) }
     }
 
     static func truncate(_ descriptor: Int32, length: Int64, path: String) throws(LedgerError) {
+        precondition(descriptor >= 0 && length >= 0, "a length of an open file")
         if ftruncate(descriptor, off_t(length)) != 0 { throw .io(operation: "ftruncate", path: path, errno: errno) }
     }
 
     /// Names in a directory (no "." or ".."), sorted. Bounded by `entriesMax`: a directory bigger than that is
     /// not one of ours.
     static func listDirectory(_ path: String, entriesMax: Int = 100_000) throws(LedgerError) -> [String] {
+        precondition(!path.isEmpty && entriesMax >= 1, "a directory's path and a bound on its names")
         guard let directory = opendir(path) else { throw .io(operation: "opendir", path: path, errno: errno) }
         defer { closedir(directory) }
         var names: [String] = []
@@ -106,6 +131,7 @@ public enum FileIO {
             }
             if name != "." && name != ".." { names.append(name) }
         }
+        precondition(names.count <= entriesMax, "a listing is bounded by entriesMax")
         return names.sorted()
     }
 
@@ -113,6 +139,7 @@ public enum FileIO {
     static func writeFileAtomically(
         directory: String, name: String, _ bytes: UnsafeRawBufferPointer
     ) throws(LedgerError) {
+        precondition(!directory.isEmpty && !name.isEmpty, "a file is written under a name in a directory")
         let temporary = directory + "/" + name + ".tmp"
         let descriptor = try openFile(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
         do {
@@ -132,11 +159,14 @@ public enum FileIO {
         defer { closeFile(descriptor) }
         let size = try fileSize(descriptor, path: path)
         guard size <= Int64(bytesMax) else { throw .io(operation: "read (file too large)", path: path, errno: EFBIG) }
-        return try readBytes(descriptor, count: Int(size), offset: 0, path: path)
+        let bytes = try readBytes(descriptor, count: Int(size), offset: 0, path: path)
+        precondition(bytes.count <= bytesMax, "a whole file read within its bound")
+        return bytes
     }
 
     /// Up to `count` bytes at `offset` into a new array (fewer at the end of the file).
     static func readBytes(_ descriptor: Int32, count: Int, offset: Int64, path: String) throws(LedgerError) -> [UInt8] {
+        precondition(count >= 0 && offset >= 0, "a read of a count of bytes at a file offset")
         var failure: LedgerError?
         let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             do throws(LedgerError) {
@@ -147,6 +177,7 @@ public enum FileIO {
             }
         }
         if let failure { throw failure }
+        precondition(bytes.count <= count, "a read returns at most the count asked for")
         return bytes
     }
 }

@@ -62,6 +62,7 @@ final class FixedStorage<Element: BitwiseCopyable>: @unchecked Sendable {
     /// Writes zero bytes over the elements in use, in one `memset` (a checkpoint covering them keeps its copy
     /// first). Why: emptying a hash index slot by slot costs a random access per entry; this costs a pass.
     func zeroAll() {
+        precondition(frozenBytes == 0 || checkpoint != nil, "a frozen table has its region")
         let bytes = count &* MemoryLayout<Element>.stride
         guard bytes > 0 else { return }
         if frozenBytes > 0 { checkpoint!.willWrite(offset: 0, count: min(bytes, frozenBytes)) }
@@ -89,16 +90,19 @@ final class FixedStorage<Element: BitwiseCopyable>: @unchecked Sendable {
             base: UnsafeMutableRawPointer(base), frozenBytes: elements * MemoryLayout<Element>.stride, budget: budget)
         checkpoint = region
         frozenBytes = region.frozenBytes
+        precondition(frozenBytes == elements * MemoryLayout<Element>.stride, "the region covers the elements")
         return region
     }
 
     /// The checkpoint is written (shard thread): writes no longer look at it.
     func endCheckpoint() {
+        precondition(checkpoint != nil, "a checkpoint ends once, after it began")
         checkpoint = nil
         frozenBytes = 0
     }
 
     var rawBytesInUse: UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: base, count: count * MemoryLayout<Element>.stride)
+        precondition(count >= 0 && count <= capacity, "count within capacity")
+        return UnsafeRawBufferPointer(start: base, count: count * MemoryLayout<Element>.stride)
     }
 }

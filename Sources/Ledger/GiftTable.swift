@@ -31,7 +31,9 @@ struct GiftTable {
     /// The account of `member`, or nil. Probing is bounded: the table is at most half full.
     func find(member: Int32) -> Int? {
         precondition(member >= 0, "a member index is never negative")
-        return index.find(Self.hash(member)) { accounts[$0].member == member }
+        let account = index.find(Self.hash(member)) { accounts[$0].member == member }
+        precondition(account.map { $0 >= 0 && $0 < accounts.count } ?? true, "an account of the table")
+        return account
     }
 
     /// Adds the account of a member that has none; the caller checked `isFull` and `find`.
@@ -40,11 +42,14 @@ struct GiftTable {
         precondition(find(member: account.member) == nil, "one gift account per member")
         let position = accounts.append(account)
         index.insert(Self.hash(account.member), index: position)
+        precondition(position == accounts.count - 1, "a new account is the last")
+        assert(find(member: account.member) == position, "an account added is found")
         return position
     }
 
     /// Rebuilds the slot index after a snapshot load filled `accounts` directly.
     func rebuildIndex() {
+        precondition(accounts.count <= accounts.capacity, "accounts within giftCardsPerShardMax")
         for position in 0..<accounts.count { index.insert(Self.hash(accounts[position].member), index: position) }
     }
 

@@ -36,6 +36,7 @@ struct HistoryBatch {
             head = HistoryStore.MemberHead(lastSeq: 0, balances: (0, 0, 0))
         }
         var updated = head!
+        precondition(updated.lastSeq < nextSeq, "a member's last movement comes before the next seq")
         let reason = UInt8(change.reason.flatMap { HistoryRecord.reasonNames.firstIndex(of: $0) } ?? 0)
         // The member is looked up once per change (two maps each time), not again per movement.
         let movement = Movement(change: change, member: member, kind: UInt8(kind), reason: reason)
@@ -68,6 +69,7 @@ struct HistoryBatch {
             seq: nextSeq, previous: head.lastSeq, member: movement.member,
             timeMs: movement.change.timeMs, amount: amount, balanceAfter: after, kind: movement.kind, asset: asset,
             reason: movement.reason, shard: shard)
+        precondition(record.previous < record.seq, "a member's movements chain backward")
         records.append(record)
         head.lastSeq = nextSeq
         switch asset {

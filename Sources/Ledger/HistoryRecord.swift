@@ -40,6 +40,7 @@ public struct HistoryRecord: Equatable, Sendable {
     public var reasonName: String? { reason != 0 && Int(reason) < Self.reasonNames.count ? Self.reasonNames[Int(reason)] : nil }
 
     func write(to base: UnsafeMutableRawPointer) {
+        precondition(seq > 0 && previous < seq, "a movement's seq follows the member's one before")
         var writer = ByteWriter(base: base, capacity: Self.bytes)
         writer.put(seq)
         writer.put(previous)
@@ -53,6 +54,7 @@ public struct HistoryRecord: Equatable, Sendable {
         writer.put(shard)
         writer.put(ccrc32c_update(0, base, 60))
         precondition(writer.offset == Self.bytes, "a history record is 64 bytes")
+        assert(Self.read(UnsafeRawPointer(base)) == self, "a history record reads back as written")
     }
 
     /// Reads a record whose checksum holds; nil for a torn or foreign one.
@@ -64,6 +66,7 @@ public struct HistoryRecord: Equatable, Sendable {
             let reason = reader.get(UInt8.self), let shard = reader.get(UInt8.self), let crc = reader.get(UInt32.self),
             crc == ccrc32c_update(0, base, 60), seq > 0, previous < seq
         else { return nil }
+        precondition(reader.offset == bytes, "a history record is 64 bytes")
         return HistoryRecord(
             seq: seq, previous: previous, member: member, timeMs: time, amount: amount, balanceAfter: balance,
             kind: kind, asset: asset, reason: reason, shard: shard)

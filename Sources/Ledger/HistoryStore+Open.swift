@@ -36,6 +36,7 @@ extension HistoryStore {
     }
 
     func writeMark(nextSeq: UInt64, cardsCount: UInt64, marks: [UInt64]) throws(LedgerError) {
+        precondition(nextSeq >= 1 && marks.count == shardCount, "a mark is read back: seqs from 1, a mark per shard")
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 28 + 8 * marks.count, alignment: 8)
         defer { buffer.deallocate() }
         do {
@@ -73,6 +74,7 @@ extension HistoryStore {
             var reader = ByteReader(base: buffer.baseAddress!, count: buffer.count)
             while let card = reader.cardHash(), let member = reader.cardHash() { pairs.append((card, member)) }
         }
+        precondition(pairs.count == Int(cardsKept), "every card the mark covers is read")
         restoreCards(pairs)
     }
 
@@ -90,10 +92,12 @@ extension HistoryStore {
         }
         firsts.sort()
         for first in firsts { try scan(first: first, isLast: first == firsts.last) }
+        precondition(firsts.allSatisfy { $0 >= 1 && $0 < nextSeq }, "the files kept hold seqs below the mark")
         restoreFiles(firsts)
     }
 
     private func scan(first: UInt64, isLast: Bool) throws(LedgerError) {
+        precondition(first >= 1 && first < nextSeq, "a file below the mark")
         let path = directory + "/" + Self.fileName(firstSeq: first)
         let descriptor = try FileIO.openFile(path, flags: O_RDWR)
         let end = min(nextSeq, first + UInt64(limits.recordsPerFile))

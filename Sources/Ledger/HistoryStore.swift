@@ -63,6 +63,7 @@ public final class HistoryStore: @unchecked Sendable {
     /// Opens (creating) `root`/history, dropping what was written after the last mark, and rebuilds the maps from
     /// the cards file and the movement files kept.
     public init(root: String, shardCount: Int, limits: Limits) throws(LedgerError) {
+        precondition(shardCount >= 1 && !root.isEmpty, "a history of a ledger's shards")
         directory = root + "/history"
         self.limits = limits
         self.shardCount = shardCount
@@ -71,6 +72,8 @@ public final class HistoryStore: @unchecked Sendable {
         try readMark()
         try openCards()
         try openMovementFiles()
+        precondition(indexedThrough.count == shardCount && nextSeq >= 1, "a mark per shard, seqs from 1")
+        precondition(heads.count <= limits.membersMax && cardMembers.count <= limits.cardsMax, "maps within limits")
     }
 
     deinit {
@@ -83,6 +86,7 @@ public final class HistoryStore: @unchecked Sendable {
 
     static func fileName(firstSeq: UInt64) -> String {
         let digits = String(firstSeq)
+        precondition(digits.count <= 20, "a seq has at most 20 digits")
         return "movements-" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".hist"
     }
 
@@ -92,6 +96,7 @@ public final class HistoryStore: @unchecked Sendable {
 
     var cardsKept: UInt64 { cardsCount }
     func setMark(nextSeq: UInt64, cardsCount: UInt64, marks: [UInt64]) {
+        precondition(nextSeq >= 1 && marks.count == shardCount, "a checked mark: seqs from 1, a mark per shard")
         self.nextSeq = nextSeq
         self.cardsCount = cardsCount
         indexedThrough = marks
@@ -101,6 +106,7 @@ public final class HistoryStore: @unchecked Sendable {
     func restoreFiles(_ firsts: [UInt64]) { files = firsts }
     func restoreCards(_ pairs: [(CardHash, CardHash)]) {
         for (card, member) in pairs where cardMembers.count < limits.cardsMax { cardMembers[card] = member }
+        precondition(cardMembers.count <= limits.cardsMax, "the card map within cardsMax")
     }
     func restoreHeads(_ records: [HistoryRecord]) {
         for record in records {
@@ -115,6 +121,7 @@ public final class HistoryStore: @unchecked Sendable {
             heads[record.member] = head
             counters.movements += 1
         }
+        precondition(heads.count <= limits.membersMax, "the member map within membersMax")
     }
 
     // MARK: Indexing (writer thread)
@@ -125,6 +132,7 @@ public final class HistoryStore: @unchecked Sendable {
         precondition(shard >= 0 && shard < shardCount && through >= indexedThrough[shard], "indexing goes forward")
         var batch = HistoryBatch(store: self, firstSeq: nextSeq, shard: UInt8(truncatingIfNeeded: shard))
         for change in changes { batch.add(change) }
+        precondition(batch.nextSeq == nextSeq + UInt64(batch.records.count), "a batch numbers its movements in order")
         try write(batch.records)
         try appendCards(batch.joined)
         var marks = indexedThrough
@@ -140,6 +148,7 @@ public final class HistoryStore: @unchecked Sendable {
             counters.movementsRefused += batch.refused
             counters.recordsSkipped += skipped
         }
+        precondition(indexedThrough[shard] == through, "the shard's mark moved to what was indexed")
     }
 
     func head(_ member: CardHash) -> MemberHead? { heads[member] }
@@ -155,6 +164,7 @@ public final class HistoryStore: @unchecked Sendable {
             let seq = records[start].seq
             if files.isEmpty || seq >= files.last! + UInt64(limits.recordsPerFile) { try startFile(firstSeq: seq) }
             let room = Int(files.last! + UInt64(limits.recordsPerFile) - seq)
+            precondition(seq >= files.last! && room >= 1 && room <= limits.recordsPerFile, "a file has room for the seq")
             let end = min(records.count, start + room)
             let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: (end - start) * HistoryRecord.bytes, alignment: 8)
             defer { bytes.deallocate() }
@@ -167,9 +177,11 @@ public final class HistoryStore: @unchecked Sendable {
             try FileIO.syncData(appendDescriptor, path: path)
             start = end
         }
+        precondition(start == records.count, "every movement is written")
     }
 
     private func startFile(firstSeq: UInt64) throws(LedgerError) {
+        precondition(firstSeq >= 1 && (files.last.map { firstSeq > $0 } ?? true), "files are started in seq order")
         if appendDescriptor >= 0 { FileIO.closeFile(appendDescriptor) }
         appendDescriptor = -1
         appendDescriptor = try FileIO.openFile(path(firstSeq: firstSeq), flags: O_RDWR | O_CREAT)
@@ -186,6 +198,7 @@ public final class HistoryStore: @unchecked Sendable {
             writer.put(card)
             writer.put(member)
         }
+        precondition(writer.offset == buffer.count, "32 bytes per joined card")
         let path = directory + "/cards"
         try FileIO.writeAll(cardsDescriptor, UnsafeRawBufferPointer(buffer), offset: Int64(cardsCount) * 32, path: path)
         try FileIO.syncData(cardsDescriptor, path: path)
@@ -195,6 +208,7 @@ public final class HistoryStore: @unchecked Sendable {
 
     /// Drops whole files whose newest movement is older than the retention (never the file being appended to).
     public func dropExpired(nowMs: Int64) throws(LedgerError) {
+        defer { precondition(files.count <= 1 || files[0] < files[1], "the files kept stay in seq order") }
         while files.count > 1 {
             let first = files[0]
             let lastSeq = files[1] - 1
@@ -233,6 +247,8 @@ public final class HistoryStore: @unchecked Sendable {
             seq = record.previous
         }
         let items = Array(newestFirst.reversed())
+        precondition(items.count <= limit, "a page holds at most its limit")
+        assert(zip(items, items.dropFirst()).allSatisfy { $0.seq < $1.seq }, "a page is oldest first")
         return (items, more ? items.last?.seq : nil)
     }
 
@@ -242,6 +258,7 @@ public final class HistoryStore: @unchecked Sendable {
     }
 
     private func readRecord(seq: UInt64, fileFirst: UInt64) throws(LedgerError) -> HistoryRecord? {
+        precondition(seq >= fileFirst && fileFirst >= 1, "a seq of the file")
         let path = path(firstSeq: fileFirst)
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         // A file dropped by retention meanwhile: the member's older history is gone.

@@ -23,7 +23,8 @@ final class HoldTable {
 
     /// Whether `member` may place one more hold: a free record and room in its list.
     func canCreate(for member: Int) -> Bool {
-        (freeHead != 0 || !records.isFull) && Int(members[member].holdCount) < perMemberMax
+        precondition(member >= 0 && member < members.count, "a hold's member is in the table")
+        return (freeHead != 0 || !records.isFull) && Int(members[member].holdCount) < perMemberMax
     }
 
     /// Creates an active hold at the head of the member's list; the caller checked `canCreate` and the available
@@ -48,6 +49,8 @@ final class HoldTable {
         members[member].held[asset] += amount
         activeCount += 1
         precondition(activeCount <= records.count, "more active holds than records")
+        precondition(Int(members[member].holdCount) <= perMemberMax, "a member's holds stay within perMemberMax")
+        precondition(members[member].held[asset] >= amount, "a member's held amount covers its new hold")
         return index
     }
 
@@ -57,7 +60,9 @@ final class HoldTable {
         let hold = records[index]
         precondition(hold.isActive, "releasing a hold that is not active")
         let member = Int(hold.member)
+        precondition(member >= 0 && member < members.count, "a hold's member is in the table")
         let previous = knownPrevious ?? findPrevious(index, member: member)
+        precondition(previous >= 0 && Int(previous) <= records.count && Int(previous) != index + 1, "a hold's previous")
         if previous == 0 {
             members[member].firstHold = hold.next
         } else {
@@ -72,10 +77,12 @@ final class HoldTable {
         freeHead = Int32(index + 1)
         activeCount -= 1
         precondition(activeCount >= 0, "active hold count went negative")
+        precondition(members[member].firstHold != freeHead, "a released hold leaves its member's list")
     }
 
     /// Releases the member's holds that expired at `nowMs`. Bounded by `perMemberMax`.
     func releaseExpired(member: Int, nowMs: Int64) {
+        precondition(member >= 0 && member < members.count, "a hold's member is in the table")
         var previous: Int32 = 0
         var current = members[member].firstHold
         for _ in 0..<(perMemberMax + 1) where current != 0 {
@@ -88,9 +95,11 @@ final class HoldTable {
             current = next
         }
         precondition(current == 0, "hold list longer than holdsPerMemberMax")
+        precondition(Int(members[member].holdCount) <= perMemberMax, "a member's holds stay within perMemberMax")
     }
 
     private func findPrevious(_ index: Int, member: Int) -> Int32 {
+        precondition(index >= 0 && index < records.count, "a hold of the table")
         var previous: Int32 = 0
         var current = members[member].firstHold
         for _ in 0..<(perMemberMax + 1) where current != 0 {
@@ -107,12 +116,14 @@ final class HoldTable {
         guard activeCount >= 0, activeCount <= records.count else { return "active hold count out of range" }
         self.freeHead = freeHead
         self.activeCount = activeCount
+        precondition(self.activeCount <= records.count && Int(self.freeHead) <= records.count, "restored in range")
         return nil
     }
 
     /// The whole table checked (`ledger verify`, a snapshot loaded): the active records counted, and every member's
     /// held amounts equal to the sum of its active holds. Walks every record and member once.
     func tableDisagreement() -> String? {
+        precondition(activeCount >= 0 && activeCount <= records.count, "active holds are among the records")
         var heldByMember = [Int32: AssetAmounts]()
         var active = 0
         for index in 0..<records.count where records[index].isActive {

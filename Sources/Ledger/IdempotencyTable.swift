@@ -10,8 +10,10 @@ struct SlotIndex {
     let mask: Int
 
     init(capacity: Int) {
+        precondition(capacity >= 1, "an index of at least one entry")
         var slotCount = 1
         while slotCount < capacity * 2 { slotCount <<= 1 }
+        precondition(slotCount >= capacity * 2 && slotCount & (slotCount - 1) == 0, "a power of two, half full")
         slots = FixedStorage(capacity: slotCount)
         slots.setCount(slotCount)
         mask = slotCount - 1
@@ -35,6 +37,7 @@ struct SlotIndex {
     }
 
     func insert(_ hash: UInt64, index: Int) {
+        precondition(index >= 0 && index < Int(UInt32.max), "a slot holds a ring index + 1 in 32 bits")
         var slot = Int(truncatingIfNeeded: hash) & mask
         for _ in 0...mask {
             if slots[slot] == 0 {
@@ -52,6 +55,7 @@ struct SlotIndex {
     /// Removes the slot for (`hash`, `index`); false when there is none.
     @discardableResult
     func remove(_ hash: UInt64, index: Int) -> Bool {
+        precondition(index >= 0 && index < Int(UInt32.max), "a slot holds a ring index + 1 in 32 bits")
         let expected = (hash & 0xFFFF_FFFF) << 32 | UInt64(index + 1)
         var slot = Int(truncatingIfNeeded: hash) & mask
         for _ in 0...mask {
@@ -103,6 +107,8 @@ final class IdempotencyTable {
     private(set) var nowMs: Int64 = 0
 
     init(keysMax: Int, retentionMs: Int64 = Int64.max / 4) {
+        precondition(keysMax >= 1, "the ring holds at least one key")
+        precondition(retentionMs >= 0, "a retention is not negative")
         capacity = keysMax
         self.retentionMs = retentionMs
         entries = FixedStorage(capacity: keysMax)
@@ -143,7 +149,10 @@ final class IdempotencyTable {
     /// `beginRecord`: the ring without a store forgets by time as it inserts).
     private func isRetained(_ entry: IdempotencyEntry) -> Bool { entry.createdAtMs + retentionMs >= nowMs }
 
-    func ringIndex(_ position: Int64) -> Int { Int(position % Int64(capacity)) }
+    func ringIndex(_ position: Int64) -> Int {
+        precondition(position >= 0, "a ring position is not negative")
+        return Int(position % Int64(capacity))
+    }
 
     /// True when `position` still names a live entry (in the ring, or in the store and inside retention).
     func isLive(_ position: Int64) -> Bool {
@@ -253,8 +262,10 @@ final class IdempotencyTable {
     }
 
     private func positionOf(ringIndex index: Int) -> Int64 {
+        precondition(index >= 0 && index < capacity, "a ring index")
         let oldest = oldestPosition
         let distance = (index - ringIndex(oldest) + capacity) % capacity
+        precondition(distance < count, "an indexed entry is live in the ring")
         return oldest + Int64(distance)
     }
 
@@ -266,11 +277,13 @@ final class IdempotencyTable {
             store?.addFirst(entries[ringIndex(oldestPosition)], position: oldestPosition)
             removeOldest()
         }
+        precondition(count < capacity, "the ring has room after it made some")
         let position = nextPosition
         entries[ringIndex(position)] = entry
         nextPosition += 1
         count += 1
         index(ringIndex(position))
+        precondition(position == nextPosition - 1 && oldestPosition >= 0, "the new entry is the newest")
         return position
     }
 
@@ -300,6 +313,7 @@ final class IdempotencyTable {
     /// Forgets the oldest entry. A second name may already have been unindexed by a newer entry, so its removal
     /// may find nothing.
     private func removeOldest() {
+        precondition(count > 0, "the oldest of a ring that holds one")
         let index = ringIndex(oldestPosition)
         let entry = entries[index]
         let removed = byKey.remove(entry.key.mixedHash, index: index)
@@ -321,5 +335,6 @@ final class IdempotencyTable {
             index(ringIndex(position))
             position += 1
         }
+        precondition(oldestPosition >= 0 && oldestPosition + Int64(count) == nextPosition, "restored ring bounds")
     }
 }

@@ -84,6 +84,9 @@ public struct MaskedCard: Hashable, Sendable, BitwiseCopyable, CustomStringConve
     init(packed: UInt64) { self.packed = packed }
 
     init(firstSix: UInt64, lastFour: UInt64, digitCount: Int) {
+        precondition(firstSix < 1_000_000 && lastFour < 10_000, "six and four digits fit their bits")
+        precondition(
+            digitCount >= CardNumber.digitCountMin && digitCount <= CardNumber.digitCountMax, "a card's digit count")
         packed = firstSix << 24 | lastFour << 8 | UInt64(digitCount)
     }
 
@@ -129,6 +132,7 @@ public struct CardNumber: Sendable, CustomStringConvertible {
         }
         packedDigits = packed
         digitCount = ascii.count
+        precondition(digitCount >= Self.digitCountMin && digitCount <= Self.digitCountMax, "10 to 19 digits")
     }
 
     /// `init?(ascii:)` for any bytes (an import row, field 48): the request path passes raw bytes to the concrete
@@ -147,6 +151,7 @@ public struct CardNumber: Sendable, CustomStringConvertible {
 
     /// The masked form kept by the ledger for display.
     public var masked: MaskedCard {
+        precondition(digitCount >= Self.digitCountMin && digitCount <= Self.digitCountMax, "10 to 19 digits")
         var firstSix: UInt64 = 0
         for index in 0..<6 { firstSix = firstSix * 10 + UInt64(digit(at: index)) }
         var lastFour: UInt64 = 0
@@ -159,6 +164,7 @@ public struct CardNumber: Sendable, CustomStringConvertible {
     func hash(key0: UInt64, key1: UInt64) -> CardHash {
         var ascii: (UInt64, UInt64, UInt64) = (0, 0, 0)
         let count = digitCount
+        precondition(count >= Self.digitCountMin && count <= Self.digitCountMax && count <= 24, "the digits fit 24 bytes")
         let value = withUnsafeMutableBytes(of: &ascii) { buffer in
             for index in 0..<count { buffer[index] = 0x30 + digit(at: index) }
             return SipHash128.hash(key0: key0, key1: key1, bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))

@@ -45,21 +45,25 @@ final class KeyBuffer: @unchecked Sendable {
     func addFirst(_ entry: IdempotencyEntry, position: Int64) {
         precondition(freeSlots > 0, "key buffer full: freeze it first")
         precondition(firstCount == 0 || position == firstBegin + Int64(firstCount), "first versions out of order")
+        precondition(position >= 0, "a position of the ring")
         if firstCount == 0 { firstBegin = position }
         firstCount += 1
         if entry.effect.isTombstone { holdsTombstone = true }
         let slot = append(entry, position: position, amendment: false)
         index(names: slot)
+        precondition(firstBegin + Int64(firstCount) == position + 1, "first versions are contiguous")
     }
 
     /// Stores a newer version of the entry at `position`: in place when this buffer already holds one.
     func store(_ entry: IdempotencyEntry, position: Int64) {
+        precondition(position >= 0, "a position of the ring")
         if let slot = slot(of: position) {
             entries[slot] = entry
             return
         }
         precondition(freeSlots > 0, "key buffer full: freeze it first")
         _ = append(entry, position: position, amendment: true)
+        assert(slot(of: position) != nil, "a stored version is found by its position")
     }
 
     private func append(_ entry: IdempotencyEntry, position: Int64, amendment: Bool) -> Int {
@@ -67,11 +71,15 @@ final class KeyBuffer: @unchecked Sendable {
         positions.append(position)
         isAmendment.append(amendment)
         byPosition.insert(Self.positionHash(position), index: slot)
+        precondition(
+            positions.count == entries.count && isAmendment.count == entries.count && slot == entries.count - 1,
+            "the buffer's columns stay in step")
         return slot
     }
 
     /// The newest entry with each name wins (a reused RRN or STAN names the latest operation), as in the ring.
     private func index(names slot: Int) {
+        precondition(slot >= 0 && slot < entries.count && !isAmendment[slot], "a first version's slot")
         let entry = entries[slot]
         for kind in [KeyNameKind.key, .reference, .terminalReference] {
             let name = Self.name(entry, kind)
@@ -119,7 +127,9 @@ final class KeyBuffer: @unchecked Sendable {
     }
 
     func slot(of position: Int64) -> Int? {
-        byPosition.find(Self.positionHash(position)) { positions[$0] == position }
+        let slot = byPosition.find(Self.positionHash(position)) { positions[$0] == position }
+        precondition(slot.map { $0 >= 0 && $0 < entries.count } ?? true, "a slot of the buffer")
+        return slot
     }
 
     /// Empties the buffer for reuse (after its run is durable and adopted). On the shard thread: the indexes are
@@ -135,5 +145,6 @@ final class KeyBuffer: @unchecked Sendable {
         holdsTombstone = false
         firstBegin = -1
         firstCount = 0
+        precondition(isEmpty && freeSlots == capacity && positions.count == 0, "a cleared buffer is empty")
     }
 }

@@ -13,7 +13,10 @@ struct KeyFilter {
 
     /// An empty filter sized for `nameCount` names (at least one block).
     static func blockCount(forNames nameCount: Int) -> Int {
-        max(1, (nameCount * bitsPerName + 511) / 512)
+        precondition(nameCount >= 0, "a name count")
+        let blocks = max(1, (nameCount * bitsPerName + 511) / 512)
+        precondition(blocks >= 1 && blocks * 512 >= nameCount * bitsPerName, "bitsPerName bits per name")
+        return blocks
     }
 
     init(words: [UInt64]) {
@@ -23,6 +26,7 @@ struct KeyFilter {
 
     /// Builds the filter of `fingerprints`.
     init(fingerprints: UnsafeBufferPointer<UInt64>, blockCount: Int) {
+        precondition(blockCount >= 1, "a filter has a block")
         var words = [UInt64](repeating: 0, count: blockCount * Self.blockWords)
         words.withUnsafeMutableBufferPointer { buffer in
             for fingerprint in fingerprints { Self.insert(fingerprint, into: buffer) }
@@ -31,8 +35,10 @@ struct KeyFilter {
     }
 
     static func insert(_ fingerprint: UInt64, into words: UnsafeMutableBufferPointer<UInt64>) {
+        precondition(words.count >= blockWords && words.count % blockWords == 0, "filter size")
         let blocks = words.count / blockWords
         let block = Int((UInt128(fingerprint >> 32) * UInt128(blocks)) >> 32)
+        precondition(block >= 0 && block < blocks, "a fingerprint picks a block of the filter")
         var bits = fingerprint
         for _ in 0..<bitsPerLookup {
             let bit = Int(bits & 511)
@@ -45,6 +51,7 @@ struct KeyFilter {
     func mayContain(_ fingerprint: UInt64) -> Bool {
         let blocks = blockCount
         let block = Int((UInt128(fingerprint >> 32) * UInt128(blocks)) >> 32)
+        precondition(block >= 0 && block < blocks, "a fingerprint picks a block of the filter")
         var bits = fingerprint
         return words.withUnsafeBufferPointer { words in
             for _ in 0..<Self.bitsPerLookup {

@@ -50,6 +50,14 @@ struct KeyRunHeader: Equatable {
     var fileBytes: Int64 { indexOffset + Int64(indexBytes) }
 
     func encode(into base: UnsafeMutableRawPointer) {
+        precondition(
+            firstSequence >= 1 && firstSequence <= lastSequence && firstBegin >= 0, "a run covers sequences and positions")
+        precondition(
+            pageCount == (nameCount + Self.namesPerPage - 1) / Self.namesPerPage && filterBlocks >= 1,
+            "a run's pages hold its names, and it has a filter")
+        precondition(
+            firstCount >= 0 && amendmentCount >= 0 && firstCount < 1 << 40 && amendmentCount < 1 << 32,
+            "a run's counts are read back in range")
         base.initializeMemory(as: UInt8.self, repeating: 0, count: Self.bytes)
         var writer = ByteWriter(base: base, capacity: Self.bytes)
         writer.put(Self.magic)
@@ -67,8 +75,10 @@ struct KeyRunHeader: Equatable {
         writer.put(newestCreatedAtMs)
         writer.put(indexCRC)
         writer.put(oldestCreatedAtMs)
+        precondition(writer.offset <= Self.bytes - 4, "a run header leaves room for its checksum")
         let crc = ccrc32c_update(0, base, Self.bytes - 4)
         base.storeBytes(of: crc.littleEndian, toByteOffset: Self.bytes - 4, as: UInt32.self)
+        assert(Self.decode(UnsafeRawPointer(base)) == self, "a run header reads back as written")
     }
 
     /// Nil when the header is not one of ours (wrong magic, version, layout or checksum, counts out of range).
@@ -88,6 +98,7 @@ struct KeyRunHeader: Equatable {
             names < 1 << 42, pages == (names + UInt64(namesPerPage) - 1) / UInt64(namesPerPage), blocks >= 1,
             blocks < 1 << 36
         else { return nil }
+        precondition(reader.offset <= bytes - 4, "a run header is read before its checksum")
         return KeyRunHeader(
             shardIndex: shard, firstSequence: first, lastSequence: last, firstBegin: firstBegin,
             firstCount: Int(firstCount), amendmentCount: Int(amendments), nameCount: Int(names), pageCount: Int(pages),
@@ -95,7 +106,9 @@ struct KeyRunHeader: Equatable {
     }
 
     static func fileName(first: UInt64, last: UInt64) -> String {
-        "keys-" + padded(first) + "-" + padded(last) + ".run"
+        let name = "keys-" + padded(first) + "-" + padded(last) + ".run"
+        assert(range(ofFileName: name).map { $0 == (first, last) } == true, "a run's name gives back its range")
+        return name
     }
 
     /// (first, last) from a run's file name; nil for any other name.
@@ -110,6 +123,7 @@ struct KeyRunHeader: Equatable {
 
     private static func padded(_ value: UInt64) -> String {
         let digits = String(value)
+        precondition(digits.count <= 20, "a sequence has at most 20 digits")
         return String(repeating: "0", count: 20 - digits.count) + digits
     }
 }
@@ -148,6 +162,13 @@ final class KeyRun: @unchecked Sendable {
             FileIO.closeFile(descriptor)
             throw error
         }
+        precondition(
+            amendedPositions.count == header.amendmentCount && fences.count == header.pageCount,
+            "a run's index holds what its header counts")
+        assert(
+            zip(amendedPositions, amendedPositions.dropFirst()).allSatisfy { $0 <= $1 },
+            "amended positions are sorted (the writer sorts them)")
+        assert(zip(fences, fences.dropFirst()).allSatisfy { $0 <= $1 }, "page fences are sorted")
     }
 
     deinit { FileIO.closeFile(descriptor) }
@@ -169,6 +190,7 @@ final class KeyRun: @unchecked Sendable {
             let amended = words(header.amendmentCount, Int64.self)
             let fences = words(header.pageCount, UInt64.self)
             let filter = KeyFilter(words: words(header.filterBlocks * KeyFilter.blockWords, UInt64.self))
+            precondition(offset == header.indexBytes, "the index is read whole")
             return (amended, fences, filter)
         }
     }
@@ -185,6 +207,7 @@ final class KeyRun: @unchecked Sendable {
             if amendedPositions[middle] < position { low = middle + 1 } else { high = middle }
         }
         guard low < amendedPositions.count, amendedPositions[low] == position else { return nil }
+        precondition(header.firstCount + low < header.entryCount, "an amended entry of the run")
         return header.firstCount + low
     }
 
@@ -204,6 +227,7 @@ final class KeyRun: @unchecked Sendable {
 
     /// Reads and checks the entry record at `index`; nil when it fails its checksum or names another position.
     func readEntry(_ index: Int, position: Int64) -> IdempotencyEntry? {
+        precondition(index >= 0 && index < header.entryCount, "an entry of the run")
         let recordBytes = KeyRunHeader.recordBytes
         let offset = header.entriesOffset + Int64(index * recordBytes)
         return withBytes(at: offset, count: recordBytes) { base -> IdempotencyEntry? in
@@ -218,6 +242,7 @@ final class KeyRun: @unchecked Sendable {
 
     /// Reads `count` whole entry records from `index` on into `buffer` (for a compaction); false on a short read.
     func readRecords(from index: Int, count: Int, into buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        precondition(index >= 0 && count >= 0, "a record range of the run")
         let bytes = count * KeyRunHeader.recordBytes
         precondition(bytes <= buffer.count && index + count <= header.entryCount, "record read out of range")
         let offset = header.entriesOffset + Int64(index * KeyRunHeader.recordBytes)
@@ -228,6 +253,7 @@ final class KeyRun: @unchecked Sendable {
     /// Calls `body` with each (fingerprint, position) pair of name page `page`, in order; returns the page's last
     /// fingerprint, or nil when the page fails its checksum (then `body` was not called).
     func visitNamePage(_ page: Int, _ body: (UInt64, Int64) -> Void) -> UInt64? {
+        precondition(page >= 0 && page < header.pageCount, "a name page of the run")
         let pageBytes = KeyRunHeader.pageBytes
         return withBytes(at: header.pagesOffset + Int64(page * pageBytes), count: pageBytes) { base -> UInt64? in
             let crc = UInt32(littleEndian: base.loadUnaligned(as: UInt32.self))
@@ -272,6 +298,7 @@ final class KeyRun: @unchecked Sendable {
             page += 1
         }
         if found.count > 1 { found.sort(by: >) }
+        precondition(page <= fences.count, "the pages read are the run's")
         return found.isEmpty ? .absent : .candidates(found)
     }
 }
@@ -279,6 +306,7 @@ final class KeyRun: @unchecked Sendable {
 enum KeyRunRecord {
     /// CRC32C of a record's position and entry bytes (skipping the checksum word itself).
     static func checksum(_ record: UnsafeRawPointer, stride: Int) -> UInt32 {
-        ccrc32c_update(ccrc32c_update(0, record, 8), record + 16, stride)
+        precondition(stride > 0 && 16 + stride <= KeyRunHeader.recordBytes, "a record holds its entry")
+        return ccrc32c_update(ccrc32c_update(0, record, 8), record + 16, stride)
     }
 }

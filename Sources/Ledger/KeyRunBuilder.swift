@@ -36,6 +36,8 @@ final class KeyRunBuilder {
         firstCount: Int, amendmentCount: Int, nameCount: Int
     ) throws(LedgerError) {
         precondition(firstSequence >= 1 && firstSequence <= lastSequence, "run sequence range")
+        precondition(firstCount >= 0 && amendmentCount >= 0 && nameCount >= 0, "a run's counts are not negative")
+        precondition(shardIndex >= 0 && !directory.isEmpty, "a run belongs to a shard's directory")
         let blocks = KeyFilter.blockCount(forNames: nameCount)
         header = KeyRunHeader(
             shardIndex: UInt32(shardIndex), firstSequence: firstSequence, lastSequence: lastSequence,
@@ -52,6 +54,7 @@ final class KeyRunBuilder {
         filterWords = [UInt64](repeating: 0, count: blocks * KeyFilter.blockWords)
         fileOffset = header.entriesOffset
         writeBehind = WriteBehind(descriptor: descriptor, offset: fileOffset)
+        precondition(header.filterBlocks >= 1 && fileOffset == Int64(KeyRunHeader.bytes), "entries follow the header")
     }
 
     deinit {
@@ -88,6 +91,7 @@ final class KeyRunBuilder {
         record.storeBytes(of: crc.littleEndian, toByteOffset: 8, as: UInt32.self)
         buffered += recordBytes
         entriesWritten += 1
+        precondition(buffered <= Self.bufferBytes, "the buffer holds what was reserved")
     }
 
     /// Appends the next name, in (fingerprint, position) order.
@@ -110,6 +114,8 @@ final class KeyRunBuilder {
     }
 
     private func flushPage(count: Int) throws(LedgerError) {
+        precondition(count >= 1 && count <= KeyRunHeader.namesPerPage, "a page holds 1...namesPerPage names")
+        precondition(pageCount < header.pageCount, "no more pages than announced")
         let pageBytes = KeyRunHeader.pageBytes
         page.storeBytes(of: UInt32(count).littleEndian, toByteOffset: 4, as: UInt32.self)
         let crc = ccrc32c_update(0, page + 4, pageBytes - 4)
@@ -142,6 +148,7 @@ final class KeyRunBuilder {
         let path = directory + "/" + KeyRunHeader.fileName(first: header.firstSequence, last: header.lastSequence)
         try FileIO.rename(temporaryPath, path)
         try FileIO.syncDirectory(directory)
+        precondition(amended.count == header.amendmentCount && fences.count == header.pageCount, "the index as counted")
         return path
     }
 
@@ -157,10 +164,13 @@ final class KeyRunBuilder {
             buffered += count
             done += count
         }
+        precondition(done == bytes.count, "every byte is buffered")
     }
 
     private func reserve(_ bytes: Int) throws(LedgerError) {
+        precondition(bytes > 0 && bytes <= Self.bufferBytes, "a reservation fits the buffer")
         if buffered + bytes > Self.bufferBytes { try drain() }
+        precondition(buffered + bytes <= Self.bufferBytes, "room after a drain")
     }
 
     private func drain() throws(LedgerError) {
@@ -170,5 +180,6 @@ final class KeyRunBuilder {
         fileOffset += Int64(buffered)
         buffered = 0
         writeBehind.wrote(through: fileOffset)
+        precondition(fileOffset > Int64(KeyRunHeader.bytes), "a drain writes after the header")
     }
 }

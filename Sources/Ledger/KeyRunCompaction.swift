@@ -20,6 +20,7 @@ enum KeyRunCompaction {
             size /= fanIn
             level += 1
         }
+        precondition(level >= 0 && level < 64, "a run's level")
         return level
     }
 
@@ -46,6 +47,7 @@ enum KeyRunCompaction {
                 lastSequence <= through, boundaries.allSatisfy({ lastSequence <= $0 || firstSequence > $0 }),
                 window.last!.header.newestCreatedAtMs - window.first!.header.oldestCreatedAtMs <= spanMaxMs
             else { continue }
+            precondition(start >= 0 && start + fanIn <= runs.count, "the picked runs are adjacent runs of the list")
             return start..<(start + fanIn)
         }
         return nil
@@ -64,6 +66,7 @@ enum KeyRunCompaction {
             expected += Int64(run.header.firstCount)
         }
         let firstEnd = expected
+        precondition(firstEnd >= firstBegin, "first versions cover a range of positions")
         // Newer versions: the newest run's wins (a later run's version is always the later one).
         var newest: [Int64: (run: Int, index: Int)] = [:]
         for (runIndex, run) in runs.enumerated() {
@@ -89,6 +92,11 @@ enum KeyRunCompaction {
             try FileIO.syncDirectory(directory)
             let run = try KeyRun(path: path, shardIndex: shard)
             run.mayHoldTombstones = runs.contains { $0.mayHoldTombstones }
+            precondition(
+                run.header.firstSequence == runs.first!.header.firstSequence
+                    && run.header.lastSequence == runs.last!.header.lastSequence, "a merge covers its inputs' range")
+            precondition(
+                run.header.entryCount == Int(firstEnd - firstBegin) + outside.count, "a merge holds every position")
             return run
         } catch {
             builder.abandon()
@@ -109,6 +117,7 @@ enum KeyRunCompaction {
     ) throws(LedgerError) {
         let recordBytes = KeyRunHeader.recordBytes
         let chunkRecords = max(1, KeyRunBuilder.bufferBytes / recordBytes)
+        precondition(chunkRecords >= 1 && runs.count >= inputs.count, "a chunk holds a record")
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkRecords * recordBytes, alignment: 16)
         defer { chunk.deallocate() }
         for run in inputs {

@@ -86,6 +86,7 @@ final class KeyStore: @unchecked Sendable {
     }
 
     init(directory: String, shardIndex: Int, bufferCapacity: Int, readOnly: Bool) {
+        precondition(shardIndex >= 0 && bufferCapacity >= 16, "a shard's store with a buffer of keyBufferEntriesMax")
         self.directory = directory
         self.shardIndex = shardIndex
         self.bufferCapacity = bufferCapacity
@@ -103,6 +104,8 @@ final class KeyStore: @unchecked Sendable {
     /// snapshot, replaced by a compaction, or expired). A gap, a damaged index or a run missing at either end
     /// refuses, naming the file.
     func open(runsFirstSequence first: UInt64, runsThrough through: UInt64) throws(LedgerError) {
+        precondition(first >= 1 && first <= through + 1, "the runs cover a range of sequences")
+        precondition(runs.isEmpty && filling.isEmpty, "a store is opened once, empty")
         runsFirstSequence = first
         runsThrough = through
         filling.afterSequence = through
@@ -133,6 +136,7 @@ final class KeyStore: @unchecked Sendable {
                 file: directory + "/" + KeyRunHeader.fileName(first: expected, last: through),
                 reason: "the snapshot relies on request keys of sequences \(expected)...\(through) and no run holds them")
         }
+        precondition(runs.count <= found.count && filling.afterSequence == runsThrough, "the runs kept are listed")
     }
 
     /// From now on runs are written on a helper thread (called when the shard thread starts).
@@ -147,6 +151,7 @@ final class KeyStore: @unchecked Sendable {
         if writesInBackground { adoptMergeAndStartNext() }
         guard filling.freeSlots < Self.versionsPerRecordMax || filling.capacity > bufferCapacity else { return }
         freeze(lastSequence: sequence - 1)
+        precondition(filling.afterSequence == runsThrough && runsThrough < sequence, "the buffer starts after the runs")
     }
 
     func addFirst(_ entry: IdempotencyEntry, position: Int64) {
@@ -164,13 +169,16 @@ final class KeyStore: @unchecked Sendable {
     /// snapshot loaded into a smaller ring (a limit changed, or a format-5 snapshot) moves its oldest entries here.
     /// The oversized buffer is written as a run at the next record.
     func reserveFilling(extra: Int) {
+        precondition(extra >= 0, "a count of versions")
         guard filling.freeSlots < extra + Self.versionsPerRecordMax else { return }
         let larger = KeyBuffer(capacity: filling.count + extra + Self.versionsPerRecordMax)
         larger.afterSequence = filling.afterSequence
         for slot in 0..<filling.count {
             restoreFilling(filling.entries[slot], position: filling.positions[slot], isAmendment: filling.isAmendment[slot], into: larger)
         }
+        precondition(larger.count == filling.count, "the larger buffer holds every version")
         filling = larger
+        precondition(filling.freeSlots >= extra + Self.versionsPerRecordMax, "room for the versions reserved")
     }
 
     private func freeze(lastSequence: UInt64) {
@@ -182,6 +190,7 @@ final class KeyStore: @unchecked Sendable {
         next.afterSequence = lastSequence
         filling = next
         runsThrough = lastSequence
+        precondition(filling.isEmpty && filling.afterSequence == runsThrough, "a new buffer starts after the frozen one")
         if readOnly {
             unwritten.append(buffer)
             return
@@ -240,6 +249,7 @@ final class KeyStore: @unchecked Sendable {
         } else {
             boundariesDroppedThrough = sequence
         }
+        precondition(pendingBoundaries.count <= Self.pendingBoundariesMax, "boundaries kept are bounded")
     }
 
     /// A snapshot through `durable` is durable: the snapshots begun before it are older files than it, never
@@ -329,6 +339,7 @@ final class KeyStore: @unchecked Sendable {
         }) else { return }
         switch result {
         case .run(let run):
+            precondition(run.header.lastSequence <= runsThrough, "a written run covers frozen sequences only")
             runs.append(run)
             runsAdded = true
             if frozen!.capacity == bufferCapacity {
@@ -343,6 +354,7 @@ final class KeyStore: @unchecked Sendable {
     }
 
     static func write(_ buffer: KeyBuffer, lastSequence: UInt64, directory: String, shard: Int) -> WrittenRun {
+        precondition(lastSequence > buffer.afterSequence && !buffer.isEmpty, "a run covers records after its buffer's start")
         var amendments: [(Int64, Int)] = []
         var firsts = [Int](repeating: -1, count: buffer.firstCount)
         var names: [(UInt64, Int64)] = []
@@ -362,6 +374,8 @@ final class KeyStore: @unchecked Sendable {
         }
         amendments.sort { $0.0 < $1.0 }
         names.sort { $0 < $1 }
+        assert(firsts.allSatisfy { $0 >= 0 }, "every first version has its slot")
+        precondition(amendments.count + buffer.firstCount == buffer.count, "every slot is a first or a newer version")
         let builder: KeyRunBuilder
         do throws(LedgerError) {
             builder = try KeyRunBuilder(
@@ -440,6 +454,7 @@ final class KeyStore: @unchecked Sendable {
 
     /// The newest version of the entry at `position`, or nil when no level holds it (or its run is damaged).
     func entry(at position: Int64) -> IdempotencyEntry? {
+        precondition(position >= 0, "a position of the ring")
         if let entry = firstInBuffers({ buffer in buffer.slot(of: position).map { buffer.entries[$0] } }) {
             return entry
         }
@@ -476,6 +491,7 @@ final class KeyStore: @unchecked Sendable {
             runsFirstSequence = oldest.header.lastSequence + 1
             runs.removeFirst()
         }
+        precondition(runsFirstSequence >= 1, "sequences start at 1")
     }
 
     /// The paths of expired runs, to delete after the snapshot that no longer lists them is durable.
@@ -494,6 +510,7 @@ final class KeyStore: @unchecked Sendable {
     func restoreFilling(
         _ entry: IdempotencyEntry, position: Int64, isAmendment: Bool, into buffer: KeyBuffer? = nil
     ) {
+        precondition(position >= 0, "a position of the ring")
         let target = buffer ?? filling
         if isAmendment { target.store(entry, position: position) } else { target.addFirst(entry, position: position) }
     }

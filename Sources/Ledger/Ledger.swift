@@ -49,6 +49,8 @@ public final class Ledger: @unchecked Sendable {
         directory: String, configuration: LedgerConfiguration, shards: [Shard], cardHashKey: (UInt64, UInt64),
         reports: [ShardRecoveryReport], lock: Int32, inspections: InspectionBoard
     ) {
+        precondition(!shards.isEmpty && reports.count == shards.count, "a report per shard")
+        precondition(lock >= 0, "a ledger holds its directory's lock")
         self.lock = lock
         self.inspections = inspections
         self.directory = directory
@@ -121,6 +123,7 @@ public final class Ledger: @unchecked Sendable {
         _ directory: String, from old: LedgerConfiguration, to new: LedgerConfiguration,
         directoryHasSegmentHeaders: Bool
     ) throws(LedgerError) {
+        precondition(old.shardCount == new.shardCount, "a shard count is never changed in place")
         var recovered: [(ShardState, ShardRecovery.Report, String)] = []
         for index in 0..<old.shardCount {
             let shardDirectory = DataDirectory.shardDirectory(directory, shard: index)
@@ -175,9 +178,11 @@ public final class Ledger: @unchecked Sendable {
         var reports: [ShardRecoveryReport] = []
         for index in 0..<configuration.shardCount {
             let (shard, report) = try results.withLock { $0[index]! }.get()
+            precondition(shard.index == index, "shards in index order")
             shards.append(shard)
             reports.append(report)
         }
+        precondition(shards.count == configuration.shardCount, "every shard opened")
         return (shards, reports)
     }
 
@@ -198,6 +203,7 @@ public final class Ledger: @unchecked Sendable {
             batchBytesMax: configuration.batchBytesMax, skipSync: configuration.skipSync,
             zeroFillsReserve: configuration.zeroFillsNextSegment,
             retryIntervalMs: configuration.reserveRetryIntervalMs, position: report.position)
+        precondition(writer.nextSequence == report.lastSequence + 1, "the log continues after what was recovered")
         let shard = Shard(
             index: index, state: state, writer: writer, directory: shardDirectory, configuration: configuration,
             sinks: sinks)
@@ -265,7 +271,9 @@ public final class Ledger: @unchecked Sendable {
 
     /// The shard that owns a card.
     public func shardIndex(of card: CardNumber) -> Int {
-        ShardState.shard(of: card.hash(key0: cardHashKey.0, key1: cardHashKey.1), shardCount: shards.count)
+        let shard = ShardState.shard(of: card.hash(key0: cardHashKey.0, key1: cardHashKey.1), shardCount: shards.count)
+        precondition(shard >= 0 && shard < shards.count, "a shard of the ledger")
+        return shard
     }
 
     /// Queues one request. False when its shard's queue is full (or the ledger is closed): nothing was
@@ -277,6 +285,7 @@ public final class Ledger: @unchecked Sendable {
     private func submit(_ request: LedgerRequest, toSinkNumbered sink: UInt16) -> Bool {
         let command = ShardCommand(request: request, cardHashKey: cardHashKey, sink: sink)
         let shard = ShardState.shard(of: command.cardHash, shardCount: shards.count)
+        precondition(shard >= 0 && shard < shards.count, "a shard of the ledger")
         return shards[shard].queue.push(command, sale: request.sale)
     }
 

@@ -24,6 +24,7 @@ extension LedgerCopy {
             }
         }
         try FileIO.syncDirectory(destination)
+        precondition(sequences.count == shards.count, "a last sequence per shard")
         return sequences
     }
 
@@ -36,6 +37,7 @@ extension LedgerCopy {
         }
         let path = try Self.copy(last.file, from: shard.directory, to: directory, pace: pace)
         let lastRecord = try Self.cutAfterLastRecord(path, firstSequence: last.firstSequence)
+        precondition(lastRecord + 1 >= last.firstSequence, "the last segment's records start at its first sequence")
         return max(snapshotSequence, lastRecord)
     }
 
@@ -43,6 +45,7 @@ extension LedgerCopy {
     static func copy(
         _ file: PinnedFile, from source: String, to directory: String, pace: CopyPace?
     ) throws(LedgerError) -> String {
+        precondition(file.descriptor >= 0 && !file.name.isEmpty, "a pinned file")
         let path = directory + "/" + file.name
         _ = try FileCopy.copy(
             descriptor: file.descriptor, source: source + "/" + file.name, to: path, length: nil, allocate: false,
@@ -54,6 +57,7 @@ extension LedgerCopy {
     /// middle of a batch), zeroes what follows and writes a header saying the segment ends there and has no
     /// successor. Returns its last sequence (`firstSequence - 1` when it holds none).
     static func cutAfterLastRecord(_ path: String, firstSequence: UInt64) throws(LedgerError) -> UInt64 {
+        precondition(firstSequence >= 1, "sequences start at 1")
         let file = try MappedFile(path: path, bytesMax: WALReader.segmentFileBytesMax)
         let reader = WALReader(directory: "", readOnly: true)
         var expected = firstSequence
@@ -62,6 +66,7 @@ extension LedgerCopy {
             expected += 1
             offset += WALRecord.alignedLength(bodyLength: header.bodyLength)
         }
+        precondition(expected >= firstSequence && offset >= WALSegment.recordsStart, "records read forward")
         let dataEnd = reader.lastNonZero(file.bytes, from: min(offset, file.bytes.count))
         let header = WALSegment.read(file.bytes)
         let descriptor = try FileIO.openFile(path, flags: O_RDWR)

@@ -59,6 +59,7 @@ public final class LedgerCopy {
             close()
             throw error
         }
+        precondition(shards.count == limits.shardCount && rootFiles.count == 2, "every shard and root file pinned")
     }
 
     deinit { close() }
@@ -70,6 +71,7 @@ public final class LedgerCopy {
             for segment in shard.segments { FileIO.closeFile(segment.file.descriptor) }
         }
         shards.removeAll()
+        precondition(shards.isEmpty, "a closed copy holds no descriptor")
     }
 
     /// How `pin` lists a directory (a test replaces it to play readdir's non-atomic view).
@@ -103,7 +105,11 @@ public final class LedgerCopy {
                 let runsAgain = again.filter { KeyRunHeader.range(ofFileName: $0) != nil }
                 vanished = snapshotAgain != snapshot || Set(runsAgain) != Set(runs)
             }
-            if !vanished { return shard }
+            if !vanished {
+                precondition(shard.directory == directory, "a pinned shard names its directory")
+                precondition(shard.files.count == runs.count + (snapshot == nil ? 0 : 1), "every listed file pinned")
+                return shard
+            }
             for file in shard.files { FileIO.closeFile(file.descriptor) }
             for segment in shard.segments { FileIO.closeFile(segment.file.descriptor) }
         }
@@ -117,13 +123,18 @@ public final class LedgerCopy {
         for segment in try WALReader.segments(in: shard.directory) where segment.firstSequence > after {
             let name = String(segment.path.split(separator: "/").last!)
             guard let file = try open(shard.directory, name) else { return false }
+            precondition(segment.firstSequence > after, "only segments after the newest pinned")
             shard.segments.append((segment.firstSequence, file))
         }
+        assert(
+            zip(shard.segments, shard.segments.dropFirst()).allSatisfy { $0.firstSequence < $1.firstSequence },
+            "pinned segments in order")
         return true
     }
 
     /// Opens a file read-only; nil when it no longer exists.
     static func open(_ directory: String, _ name: String) throws(LedgerError) -> PinnedFile? {
+        precondition(!name.isEmpty && !name.contains("/"), "a file name, not a path")
         let path = directory + "/" + name
         do throws(LedgerError) {
             return PinnedFile(name: name, descriptor: try FileIO.openFile(path, flags: O_RDONLY))
@@ -136,6 +147,7 @@ public final class LedgerCopy {
     /// Pins segments created since `init` (the writer moved on to a new one): the copy then reaches as far as the
     /// log did at this call. Call it after copying anything that must not be ahead of the ledger (audit entries).
     public func catchUp() throws(LedgerError) {
+        precondition(!shards.isEmpty, "catch up before close")
         for index in shards.indices {
             let newest = shards[index].segments.last?.firstSequence ?? 0
             guard try Self.pinSegments(of: &shards[index], after: newest) else {

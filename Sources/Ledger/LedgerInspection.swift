@@ -62,6 +62,7 @@ extension Ledger {
             totals.snapshotSequences.append(report.snapshotSequence)
             if let torn = report.tornTail { totals.tornTails.append(torn) }
         }
+        precondition(totals.lastSequences.count == configuration.shardCount, "a last sequence per shard")
         return totals
     }
 
@@ -74,6 +75,7 @@ extension Ledger {
         let recorded = try DataDirectory.prepare(directory, configuration: recordedConfiguration, create: false)
         let applied = recorded.applied(to: configuration)
         applied.validate()
+        precondition(applied.shardCount == recordedConfiguration.shardCount, "the recorded shard count applies")
         return (applied, recorded)
     }
 
@@ -87,6 +89,7 @@ extension Ledger {
     static func recoverReadOnly(
         directory: String, shard: Int, _ configuration: LedgerConfiguration, hasSegmentHeaders: Bool
     ) throws(LedgerError) -> (ShardState, ShardRecovery.Report) {
+        precondition(shard >= 0 && shard < configuration.shardCount, "a shard of the ledger")
         let live = DataDirectory.isServed(directory)
         var attempt = 1
         while true {
@@ -121,6 +124,7 @@ extension Ledger {
 
 extension ShardState {
     func addTotals(to totals: inout LedgerTotals) {
+        precondition(holds.activeCount <= holds.records.count, "active holds are among the records")
         totals.members += members.count
         totals.engagementCounts += engagements.records.count
         for index in 0..<engagements.records.count {

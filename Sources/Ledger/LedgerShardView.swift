@@ -36,6 +36,7 @@ public final class LedgerShardView {
     private var firstCards: [Int32] = []
 
     init(state: ShardState, report: ShardRecovery.Report) {
+        precondition(report.lastSequence >= report.snapshotSequence, "a recovered shard reaches its snapshot")
         source = .recovered(state)
         decisions = state.decisions
         shardIndex = state.shardIndex
@@ -46,6 +47,7 @@ public final class LedgerShardView {
     }
 
     init(walk: Snapshot.Walk, decisions: (any Decider)?, newestRecordTimeMs: Int64?) {
+        precondition(walk.header.shardIndex < walk.header.shardCount, "a checked checkpoint names a shard of its ledger")
         source = .checkpoint(walk)
         self.decisions = decisions
         shardIndex = Int(walk.header.shardIndex)
@@ -76,6 +78,7 @@ public final class LedgerShardView {
     }
 
     func memberRecord(_ index: Int) -> MemberRecord {
+        precondition(index >= 0 && index < memberCount, "a member index of this shard")
         switch source {
         case .recovered(let state): return state.members[index]
         case .checkpoint(let walk): return walk.member(index)
@@ -83,6 +86,7 @@ public final class LedgerShardView {
     }
 
     private func cardRecord(_ index: Int) -> CardRecord {
+        precondition(index >= 0 && index < cardCount, "a card index of this shard")
         switch source {
         case .recovered(let state): return state.cards.cards[index]
         case .checkpoint(let walk): return walk.card(index)
@@ -90,6 +94,7 @@ public final class LedgerShardView {
     }
 
     private func gift(member: Int32) -> GiftAccount? {
+        precondition(member >= 0 && Int(member) < memberCount, "a member index of this shard")
         switch source {
         case .recovered(let state):
             guard state.gifts.count > 0, let account = state.gifts.find(member: member) else { return nil }

@@ -61,6 +61,7 @@ public final class LogFollower {
         self.primary = primary
         self.standby = standby
         self.checkpointRecords = checkpointRecords
+        precondition(primary != standby, "a standby is another directory")
         let shardCount = try Self.checkSameLedger(primary: primary, standby: standby)
         var base = LedgerConfiguration()
         base.shardCount = shardCount
@@ -81,6 +82,9 @@ public final class LogFollower {
             close()
             throw error
         }
+        precondition(
+            logs.count == shardCount && sources.count == shardCount && snapshotSequences.count == shardCount,
+            "a log, a source and a snapshot sequence per shard")
     }
 
     deinit {
@@ -96,6 +100,7 @@ public final class LogFollower {
         sources.removeAll()
         if lockDescriptor >= 0 { _ = DataDirectory.unlock(standby, descriptor: lockDescriptor) }
         lockDescriptor = -1
+        precondition(logs.isEmpty && sources.isEmpty, "a closed follower holds nothing")
     }
 
     /// The standby's `ledger.meta` and `card-hash.key` must be the primary's: the same shards and limits, and the
@@ -126,6 +131,7 @@ public final class LogFollower {
             for _ in 0..<Self.readsPerShardPerPassMax {
                 guard let chunk = try source.read(into: buffer) else { break }
                 try log.append(UnsafeRawBufferPointer(rebasing: buffer[0..<chunk.byteCount]), chunk)
+                precondition(log.nextSequence == source.nextSequence, "the copy keeps up with what was read")
                 pass.records += chunk.lastSequence - chunk.firstSequence + 1
                 pass.batches += UInt64(chunk.batchCount)
                 pass.bytes += UInt64(chunk.byteCount)
@@ -152,6 +158,7 @@ public final class LogFollower {
             let outcome = try StandbyCheckpoint.take(
                 shard: shard, configuration: configuration, log: log, holdThrough: holdThrough,
                 phase: checkpointPhase)
+            precondition(outcome.sequence == log.nextSequence - 1, "a standby checkpoint covers its whole log")
             snapshotSequences[shard] = outcome.sequence
             outcomes.append(outcome)
         }

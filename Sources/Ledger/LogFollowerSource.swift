@@ -67,9 +67,13 @@ final class LogFollowerSource {
                     + "at offset \(header.acknowledgedEnd), but the file ends before them")
         }
         let chunk = try check(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), header: header)
+        precondition(
+            chunk.byteCount > 0 && chunk.byteCount <= count && chunk.firstSequence == nextSequence
+                && chunk.lastSequence >= chunk.firstSequence, "a checked chunk of whole batches")
         offset += Int64(chunk.byteCount)
         nextSequence = chunk.lastSequence + 1
         lastCRC = chunk.lastCRC
+        precondition(offset <= header.acknowledgedEnd, "never past the acknowledged mark")
         return chunk
     }
 
@@ -140,6 +144,7 @@ final class LogFollowerSource {
                     ? "the record of sequence \(nextSequence) runs past the acknowledged end (offset \(header.acknowledgedEnd))"
                     : "a batch from sequence \(nextSequence) is larger than a read (\(bytes.count) bytes)")
         }
+        precondition(chunk.batchCount >= 1 && chunk.lastSequence >= chunk.firstSequence, "whole batches were read")
         return chunk
     }
 
@@ -184,11 +189,13 @@ final class LogFollowerSource {
             offset += Int64(WALRecord.alignedLength(bodyLength: record.bodyLength))
             sequence += 1
         }
+        precondition(sequence == nextSequence && offset >= Int64(WALSegment.recordsStart), "at the next record")
         return true
     }
 
     /// Moves to the segment a sealed one names; its absence is damage (the log continues in a deleted file).
     private func open(first: UInt64, after sealed: WALSegment.Header) throws(LedgerError) {
+        precondition(first >= 1 && first == sealed.nextFirstSequence, "the segment a sealed one names")
         let previous = segmentPath
         FileIO.closeFile(descriptor)
         descriptor = -1

@@ -41,11 +41,14 @@ public final class LogHold: Sendable {
             let needed = firstNeeded.load(ordering: .acquiring)
             guard needed != 0, needed <= snapshotSequence else { return snapshotSequence }
             let behind = snapshotSequence - needed + 1
-            return behind > recordsMax ? snapshotSequence - recordsMax : needed - 1
+            let through = behind > recordsMax ? snapshotSequence - recordsMax : needed - 1
+            precondition(through < snapshotSequence, "a lagging consumer keeps part of the snapshot's log")
+            return through
         }
 
         /// Segments through `through` are being dropped: what this consumer still needed of them is given up.
         func release(through: UInt64) {
+            precondition(through < UInt64.max, "a sequence to release through")
             var needed = firstNeeded.load(ordering: .acquiring)
             while needed != 0, needed <= through {
                 let (exchanged, original) = firstNeeded.compareExchange(
@@ -69,6 +72,7 @@ public final class LogHold: Sendable {
             slots.removeAll { $0.name == slot.name }
             precondition(slots.count < Self.consumersMax, "a log has at most consumersMax consumers")
             slots.append(slot)
+            precondition(slots.filter { $0.name == slot.name }.count == 1, "one slot per consumer name")
         }
     }
 
@@ -94,10 +98,12 @@ public final class LogConsumer: Sendable {
 
     init(name: String, recordsMax: UInt64, holds: [LogHold]) {
         precondition(!holds.isEmpty, "a ledger has shards")
+        precondition(!name.isEmpty, "a consumer has a name")
         self.name = name
         self.recordsMax = recordsMax
         slots = holds.map { _ in LogHold.Slot(name: name, recordsMax: recordsMax) }
         for (hold, slot) in zip(holds, slots) { hold.add(slot) }
+        precondition(slots.count == holds.count, "a slot per shard")
     }
 
     /// The consumer finished every record of `shard` before `sequence` and needs the rest (never moves back).
@@ -107,10 +113,16 @@ public final class LogConsumer: Sendable {
     }
 
     /// The first record of `shard` the consumer still needs (0 while it has said nothing).
-    public func firstNeeded(shard: Int) -> UInt64 { slots[shard].firstNeeded.load(ordering: .acquiring) }
+    public func firstNeeded(shard: Int) -> UInt64 {
+        precondition(shard >= 0 && shard < slots.count, "a shard of the ledger")
+        return slots[shard].firstNeeded.load(ordering: .acquiring)
+    }
 
     /// Records of `shard` a snapshot deleted before this consumer finished them, since start.
-    public func recordsReleased(shard: Int) -> UInt64 { slots[shard].released.load(ordering: .relaxed) }
+    public func recordsReleased(shard: Int) -> UInt64 {
+        precondition(shard >= 0 && shard < slots.count, "a shard of the ledger")
+        return slots[shard].released.load(ordering: .relaxed)
+    }
 
     /// Records deleted before this consumer finished them, every shard, since start.
     public var recordsReleased: UInt64 { slots.reduce(0) { $0 + $1.released.load(ordering: .relaxed) } }

@@ -79,6 +79,8 @@ struct MemberLots: BitwiseCopyable, Equatable {
     func count(_ asset: Asset) -> Int { Int(asset == .points ? pointsCount : creditCount) }
 
     mutating func addCount(_ asset: Asset, _ delta: Int) {
+        precondition(delta == 1 || delta == -1, "lots are counted one at a time")
+        precondition(count(asset) + delta >= 0, "a member's lot count is not negative")
         if asset == .points {
             pointsCount = UInt16(Int(pointsCount) + delta)
         } else {
@@ -128,10 +130,13 @@ final class LotTable: @unchecked Sendable {
         heads = FixedStorage(capacity: limits.membersPerShardMax)
         lotsPerMemberMax = limits.lotsPerMemberMax
         restoreReserve = 2 * limits.transfersInFlightMax
+        precondition(lotsPerMemberMax >= 1 && restoreReserve >= 0, "lot limits")
+        precondition(records.capacity > restoreReserve, "the lot table exceeds its restore reserve")
     }
 
     /// Whether the table's contents fit other limits (used before limits change).
     func fits(lotsPerShardMax: Int, lotsPerMemberMax: Int) -> Bool {
+        precondition(lotsPerShardMax >= 1 && lotsPerMemberMax >= 1, "lot limits are positive")
         guard records.count <= lotsPerShardMax else { return false }
         for member in 0..<heads.count
         where heads[member].count(.points) > lotsPerMemberMax || heads[member].count(.credit) > lotsPerMemberMax {
@@ -150,15 +155,19 @@ final class LotTable: @unchecked Sendable {
 
     /// Takes a free record (the caller checked `canTake…`) and stores `lot` in it; returns its index.
     func take(_ lot: LotRecord) -> Int {
+        precondition(canTakeReservedRecord, "callers check canTake before taking a lot record")
+        precondition(lot.isActive && lot.amount > 0 && lot.member >= 0, "a lot taken holds value of a member")
         let index: Int
         if freeHead != 0 {
             index = Int(freeHead) - 1
+            precondition(!records[index].isActive, "the free list holds an active lot")
             freeHead = records[index].next
             records[index] = lot
         } else {
             index = records.append(lot)
         }
         activeCount += 1
+        precondition(activeCount <= records.count, "more active lots than records")
         return index
     }
 
@@ -169,10 +178,13 @@ final class LotTable: @unchecked Sendable {
             amount: 0, expiresOnDay: 0, origin: 0, member: -1, next: freeHead, asset: .points, isActive: false)
         freeHead = Int32(index + 1)
         activeCount -= 1
+        precondition(activeCount >= 0, "active lot count went negative")
     }
 
     /// The member's list heads, growing the head table to cover it (new members have none).
     func ensureHeads(upTo member: Int) {
+        precondition(member >= 0 && member < heads.capacity, "a member index within membersPerShardMax")
         if heads.count <= member { heads.setCount(member + 1) }
+        precondition(heads.count > member, "the member has its heads")
     }
 }

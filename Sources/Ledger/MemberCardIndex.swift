@@ -8,6 +8,7 @@ final class MemberCardIndex: @unchecked Sendable {
     private var cardsIndexed = 0
 
     init(membersMax: Int) {
+        precondition(membersMax >= 1, "a shard holds at least one member")
         firstCard = FixedStorage(capacity: membersMax)
     }
 
@@ -23,7 +24,9 @@ final class MemberCardIndex: @unchecked Sendable {
             }
             cardsIndexed += 1
         }
+        precondition(cardsIndexed == cards.count, "every card is looked at once")
         let index = firstCard[member]
+        precondition(index == 0 || cards.cards[Int(index) - 1].member == Int32(member), "the member's own card")
         return index == 0 ? nil : cards.cards[Int(index) - 1]
     }
 }

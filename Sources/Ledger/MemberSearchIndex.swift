@@ -100,7 +100,11 @@ public final class MemberSearchIndex: Sendable {
         state.withLock { ($0.membersRefused, $0.cardsRefused) }
     }
 
-    static func bucket(_ id: CardHash) -> Int { Int(id.high >> 52) }
+    static func bucket(_ id: CardHash) -> Int {
+        let bucket = Int(id.high >> 52)
+        precondition(bucket >= 0 && bucket < bucketCount, "twelve bits pick a bucket")
+        return bucket
+    }
 
     /// Member id order: the hash's high word, then its low word.
     public static func precedes(_ left: CardHash, _ right: CardHash) -> Bool {
@@ -163,12 +167,14 @@ public final class MemberSearchIndex: Sendable {
             state.membersRefused += 1
             return nil
         }
+        precondition(state.slots[row.id] == nil, "a member is inserted once")
         let slot = Int32(state.rows.count)
         state.rows.append(row)
         state.slots[row.id] = slot
         let bucket = Self.bucket(row.id)
         let position = Self.firstAfter(row.id, in: state.ordered[bucket], rows: state.rows)
         state.ordered[bucket].insert(slot, at: position)
+        precondition(state.rows.count <= membersMax && state.slots.count == state.rows.count, "one slot per row")
         return slot
     }
 
@@ -180,6 +186,7 @@ public final class MemberSearchIndex: Sendable {
             let middle = (low + high) / 2
             if precedes(id, rows[Int(bucket[middle])].id) { high = middle } else { low = middle + 1 }
         }
+        precondition(low >= 0 && low <= bucket.count, "a position in the bucket")
         return low
     }
 
@@ -233,6 +240,7 @@ public final class MemberSearchIndex: Sendable {
             filter.matches(row) && after.map { precedes($0, row.id) } ?? true
         }
         rows.sort { precedes($0.id, $1.id) }
+        precondition(limit >= 1, "a page has room")
         guard rows.count > limit else { return (rows, nil, candidates.count) }
         return (Array(rows[0..<limit]), rows[limit - 1].id, candidates.count)
     }

@@ -69,6 +69,7 @@ public struct SaleCode: Sendable, BitwiseCopyable, Hashable {
             }
         }
         self.init(high: words.0, low: words.1)
+        precondition(high != 0, "a code's first byte is in its high word")
     }
 
     /// `init?(ascii:)` for any bytes (tests and tools).
@@ -87,6 +88,7 @@ public struct SaleCode: Sendable, BitwiseCopyable, Hashable {
                 result.append(byte)
             }
         }
+        precondition(result.count == 16, "a code without a zero byte fills 16 bytes")
         return result
     }
 

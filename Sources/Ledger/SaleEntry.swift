@@ -64,6 +64,7 @@ public struct SaleEntry: Sendable, Equatable {
 
     /// Writes the 128 bytes at `base`.
     func encode(at base: UnsafeMutableRawPointer) {
+        precondition(Int(lineCount) <= SaleDetail.linesMax, "a sale keeps at most linesMax lines")
         var writer = ByteWriter(base: base, capacity: Self.bytes)
         writer.put(timeMs)
         writer.put(sequence)
@@ -85,6 +86,7 @@ public struct SaleEntry: Sendable, Equatable {
         writer.put(firstLine)
         writer.put(key)
         precondition(writer.offset == Self.bytes, "a sale entry is 160 bytes")
+        assert(Self.decode(UnsafeRawPointer(base)) == self, "a sale entry reads back as written")
     }
 
     /// The entry at `base`, or nil when the bytes are not one a writer writes.
@@ -100,6 +102,7 @@ public struct SaleEntry: Sendable, Equatable {
             let earnedCredit = reader.get(Int64.self), let spentPoints = reader.get(Int64.self),
             let spentCredit = reader.get(Int64.self), let firstLine = reader.get(UInt64.self), let key = reader.key()
         else { return nil }
+        precondition(reader.offset == bytes, "a sale entry is 160 bytes")
         return SaleEntry(
             timeMs: time, shard: shard, sequence: sequence, kind: kind, key: key, member: member,
             masked: MaskedCard(packed: masked), terminal: SaleCode(high: terminalHigh, low: terminalLow),
@@ -109,6 +112,7 @@ public struct SaleEntry: Sendable, Equatable {
     }
 
     static func encode(_ line: SaleLine, at base: UnsafeMutableRawPointer) {
+        precondition(line.quantity >= 1 && line.amountMinor >= 0, "a sale line as built")
         var writer = ByteWriter(base: base, capacity: lineBytes)
         writer.put(line.sku.high)
         writer.put(line.sku.low)
@@ -117,6 +121,8 @@ public struct SaleEntry: Sendable, Equatable {
         writer.put(line.quantity)
         writer.put(UInt32(0))
         writer.put(line.amountMinor)
+        precondition(writer.offset == lineBytes, "a sale line is 48 bytes")
+        assert(decodeLine(UnsafeRawPointer(base)) == line, "a sale line reads back as written")
     }
 
     static func decodeLine(_ base: UnsafeRawPointer) -> SaleLine? {
@@ -126,6 +132,7 @@ public struct SaleEntry: Sendable, Equatable {
             let quantity = reader.get(Int32.self), quantity >= 1, reader.get(UInt32.self) == 0,
             let amount = reader.get(Int64.self), amount >= 0, skuHigh != 0
         else { return nil }
+        precondition(reader.offset == lineBytes, "a sale line is 48 bytes")
         return SaleLine(
             sku: SaleCode(high: skuHigh, low: skuLow), category: SaleCode(high: categoryHigh, low: categoryLow),
             quantity: quantity, amountMinor: amount)
@@ -139,6 +146,7 @@ extension SaleEntry {
     static func from(
         _ body: WALRecord.Body, shard: Int, sequence: UInt64, original: (IdempotencyKey) -> (Kind, Int64)?
     ) -> SaleEntry? {
+        precondition(shard >= 0 && shard <= Int(UInt16.max) && sequence >= 1, "a record of a shard's log")
         if body.command.kind == .expireLots { return expiry(body, shard: shard, sequence: sequence) }
         guard let sale = body.sale, body.status.isApproval else { return nil }
         var entry = SaleEntry(
@@ -168,6 +176,7 @@ extension SaleEntry {
         default:
             return nil
         }
+        precondition(entry.kind != .expiry && Int(entry.lineCount) == 0, "a sale entry before its lines are placed")
         return entry
     }
 }

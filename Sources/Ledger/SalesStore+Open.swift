@@ -28,6 +28,7 @@ extension SalesStore {
         guard kept.last == mark.day else {
             throw .damagedLog(file: directory, offset: 0, reason: "the sales progress mark names a file that is gone")
         }
+        precondition(mark.marks.count == shardCount, "a checked mark has a mark per shard")
         try adopt(days: kept, sales: mark.sales, lines: mark.lines, marks: mark.marks)
         try rememberNewest()
     }
@@ -74,6 +75,7 @@ extension SalesStore {
     }
 
     func writeMark(day: Int64, sales: UInt64, lines: UInt64, marks: [UInt64]) throws(LedgerError) {
+        precondition(marks.count == shardCount && isWriter, "a writer's mark per shard")
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 36 + 8 * marks.count, alignment: 8)
         defer { buffer.deallocate() }
         var writer = ByteWriter(base: buffer.baseAddress!, capacity: buffer.count)

@@ -68,6 +68,7 @@ public final class SalesStore: @unchecked Sendable {
     let isWriter: Bool
 
     public init(root: String, shardCount: Int, limits: Limits) throws(LedgerError) {
+        precondition(shardCount >= 1 && !root.isEmpty, "a sales store of a ledger's shards")
         directory = root + "/sales"
         self.shardCount = shardCount
         self.limits = limits
@@ -75,11 +76,13 @@ public final class SalesStore: @unchecked Sendable {
         indexedThrough = Array(repeating: 0, count: shardCount)
         if !FileIO.exists(directory) { try FileIO.makeDirectory(directory) }
         try open()
+        precondition(indexedThrough.count == shardCount, "a mark per shard")
     }
 
     /// The store of a directory another process (a serving switch) writes: only what its mark covers is read, and
     /// nothing is cut, removed or written. A store never made reads as empty.
     public init(readingBeside root: String, shardCount: Int) throws(LedgerError) {
+        precondition(shardCount >= 1 && !root.isEmpty, "a sales store of a ledger's shards")
         directory = root + "/sales"
         self.shardCount = shardCount
         limits = Limits(retentionDays: 36_500, originalsMax: 1)
@@ -92,6 +95,7 @@ public final class SalesStore: @unchecked Sendable {
         salesCount = mark.sales
         linesCount = mark.lines
         indexedThrough = mark.marks
+        precondition(indexedThrough.count == shardCount, "a checked mark has a mark per shard")
     }
 
     deinit {
@@ -115,6 +119,7 @@ public final class SalesStore: @unchecked Sendable {
         names: [SaleNames] = []
     ) throws(LedgerError) {
         precondition(isWriter, "a reader beside a serving switch never writes")
+        precondition(shard >= 0 && shard < shardCount, "a shard of the store")
         precondition(through >= indexedThrough[shard], "the log is indexed in order")
         var salesBytes: [UInt8] = []
         var lineBytes: [UInt8] = []
@@ -130,6 +135,7 @@ public final class SalesStore: @unchecked Sendable {
                 newSales = 0
                 newLines = 0
             }
+            precondition(lines.count <= SaleDetail.linesMax, "a sale keeps at most linesMax lines")
             var entry = sale
             entry.lineCount = UInt8(lines.count)
             entry.firstLine = newLines
@@ -150,17 +156,24 @@ public final class SalesStore: @unchecked Sendable {
             counts.sales += UInt64(sales.count)
             counts.recordsSkipped += skipped
         }
+        precondition(indexedThrough[shard] == through, "the shard's mark moved to what was indexed")
     }
 
     private func appendBytes(_ bytes: inout [UInt8], _ count: Int, _ encode: (UnsafeMutableRawPointer) -> Void) {
+        precondition(count > 0, "a record has bytes")
         let start = bytes.count
         bytes.append(contentsOf: repeatElement(0, count: count))
         bytes.withUnsafeMutableBytes { encode($0.baseAddress! + start) }
+        precondition(bytes.count == start + count, "a record's bytes are appended whole")
     }
 
     /// Writes pending bytes at the ends of the newest pair and syncs both files.
     private func flush(_ salesBytes: [UInt8], _ lineBytes: [UInt8]) throws(LedgerError) {
         guard let day = days.last, !salesBytes.isEmpty else { return }
+        precondition(
+            salesBytes.count % SaleEntry.bytes == 0 && lineBytes.count % SaleEntry.lineBytes == 0,
+            "whole entries and lines are flushed")
+        precondition(salesDescriptor >= 0 && itemsDescriptor >= 0, "the newest pair is open")
         let salesEnd = try FileIO.fileSize(salesDescriptor, path: path(day, "sales"))
         let linesEnd = try FileIO.fileSize(itemsDescriptor, path: path(day, "items"))
         try write(salesBytes, salesDescriptor, at: salesEnd, path(day, "sales"))
@@ -182,6 +195,7 @@ public final class SalesStore: @unchecked Sendable {
     }
 
     private func startPair(day: Int64) throws(LedgerError) {
+        precondition(days.last.map { day > $0 } ?? true, "pairs are started day after day")
         if salesDescriptor >= 0 { FileIO.closeFile(salesDescriptor) }
         if itemsDescriptor >= 0 { FileIO.closeFile(itemsDescriptor) }
         salesDescriptor = try FileIO.openFile(path(day, "sales"), flags: O_RDWR | O_CREAT)
@@ -190,6 +204,7 @@ public final class SalesStore: @unchecked Sendable {
         try FileIO.truncate(itemsDescriptor, length: 0, path: path(day, "items"))
         try FileIO.syncDirectory(directory)
         lock.withLock { days.append(day) }
+        precondition(days.last == day, "the new pair is the newest")
     }
 
     /// Remembers a purchase or payment under its key and `names` (each name takes one of the `originalsMax`
@@ -214,6 +229,7 @@ public final class SalesStore: @unchecked Sendable {
             originals.reserveCapacity(generationMax)
         }
         originals[name] = original
+        precondition(originals.count <= generationMax, "a generation holds at most half of originalsMax")
     }
 
     /// The kind and amount of a recent sale by its key (nil: not among the `originalsMax` newest).
@@ -234,6 +250,7 @@ public final class SalesStore: @unchecked Sendable {
             spent: .zero)
         probe.firstLine = original.firstLine
         probe.lineCount = original.lineCount
+        precondition(Int(probe.lineCount) <= SaleDetail.linesMax, "a sale kept at most linesMax lines")
         do {
             return try readLines(file, itemsPath, probe)
         } catch let error as LedgerError {
@@ -247,6 +264,7 @@ public final class SalesStore: @unchecked Sendable {
     public func dropExpired(nowMs: Int64) throws(LedgerError) {
         precondition(isWriter, "a reader beside a serving switch never removes")
         let cutDay = nowMs / 86_400_000 - Int64(limits.retentionDays)
+        let hadPairs = !days.isEmpty
         while days.count >= 2 && days[1] <= cutDay {
             let day = days[0]
             lock.withLock {
@@ -256,10 +274,13 @@ public final class SalesStore: @unchecked Sendable {
             try FileIO.remove(path(day, "sales"))
             try FileIO.remove(path(day, "items"))
         }
+        precondition(!hadPairs || !days.isEmpty, "the pair appended to is never dropped")
     }
 
     /// At open: the pairs kept and the newest cut back to what the mark covers.
     func adopt(days kept: [Int64], sales: UInt64, lines: UInt64, marks: [UInt64]) throws(LedgerError) {
+        precondition(!kept.isEmpty && marks.count == shardCount, "pairs kept and a checked mark per shard")
+        assert(zip(kept, kept.dropFirst()).allSatisfy { $0 < $1 }, "pairs kept oldest first")
         let day = kept.last!
         salesDescriptor = try FileIO.openFile(path(day, "sales"), flags: O_RDWR | O_CREAT)
         itemsDescriptor = try FileIO.openFile(path(day, "items"), flags: O_RDWR | O_CREAT)
@@ -359,6 +380,7 @@ public final class SalesStore: @unchecked Sendable {
             else { throw LedgerError.damagedLog(file: path, offset: offset, reason: "not a sale line") }
             lines.append(line)
         }
+        precondition(lines.count == Int(entry.lineCount), "every line of the sale is read")
         return lines
     }
 }

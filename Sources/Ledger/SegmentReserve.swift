@@ -37,6 +37,7 @@ final class SegmentReserve: @unchecked Sendable {
     let zeroFills: Bool
 
     init(directory: String, segmentBytes: Int, zeroFills: Bool) {
+        precondition(segmentBytes >= WALSegment.recordsStart, "a segment holds at least its header")
         path = directory + "/" + Self.fileName
         self.segmentBytes = segmentBytes
         self.zeroFills = zeroFills
@@ -58,6 +59,7 @@ final class SegmentReserve: @unchecked Sendable {
             current = .ready(descriptor: descriptor)
         }
         lastProblem.withLock { $0 = nil }
+        precondition(isReady, "a reserve prepared now is ready")
     }
 
     /// Starts preparing a reserve on a background thread unless one is being prepared or waiting.
@@ -95,11 +97,13 @@ final class SegmentReserve: @unchecked Sendable {
 
     /// The prepared file's descriptor (the reserve is then empty), or nil when none is ready.
     func take() -> Int32? {
-        state.withLock { current in
+        let taken = state.withLock { current -> Int32? in
             guard case .ready(let descriptor) = current else { return nil }
             current = .empty
             return descriptor
         }
+        precondition(taken.map { $0 >= 0 } ?? true, "a ready reserve is an open file")
+        return taken
     }
 
     /// Why the last preparation failed, and when; nil unless it failed.
@@ -136,6 +140,7 @@ final class SegmentReserve: @unchecked Sendable {
             try? FileIO.remove(path)
             throw error
         }
+        precondition(descriptor >= 0, "a made file is open")
         return descriptor
     }
 
@@ -158,6 +163,7 @@ final class SegmentReserve: @unchecked Sendable {
             offset += count
             usleep(pausePerPieceMicroseconds)
         }
+        precondition(offset == bytes, "every byte is zeroed")
     }
 
     static func monotonicNs() -> UInt64 { monotonicNanoseconds() }

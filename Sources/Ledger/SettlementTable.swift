@@ -10,6 +10,7 @@ final class SettlementTable: @unchecked Sendable {
     private var indexByPair: [UInt64: Int32] = [:]
 
     init(capacity: Int) {
+        precondition(capacity >= 1 && capacity < Int(Int32.max), "settlementPairsPerShardMax")
         records = FixedStorage(capacity: capacity)
         indexByPair.reserveCapacity(min(capacity, 1 << 16))
     }
@@ -27,10 +28,12 @@ final class SettlementTable: @unchecked Sendable {
         if let existing = indexByPair[key] {
             index = Int(existing)
         } else {
+            precondition(freeCount > 0, "callers check freeCount for a new pair")
             index = records.append(
                 SettlementRecord(payer: payer, payee: payee, points: 0, creditMinor: 0, valueMinor: 0))
             indexByPair[key] = Int32(index)
         }
+        precondition(records[index].payer == payer && records[index].payee == payee, "the pair's own record")
         records[index].points += points
         records[index].creditMinor += creditMinor
         records[index].valueMinor += valueMinor
@@ -42,6 +45,7 @@ final class SettlementTable: @unchecked Sendable {
         for index in 0..<records.count {
             indexByPair[Self.pair(payer: records[index].payer, payee: records[index].payee)] = Int32(index)
         }
+        precondition(indexByPair.count <= records.count, "one index entry per pair")
     }
 }
 

@@ -7,6 +7,7 @@ extension Shard {
         var wait = configuration.lotSweepIntervalMs > 0 ? configuration.lotSweepIntervalMs : Int.max
         if writer.isMarkUnsynced { wait = min(wait, configuration.idleMarkSyncMs) }
         if failure == nil && faults.condition != .serving { wait = min(wait, configuration.reserveRetryIntervalMs) }
+        precondition(wait >= 0, "a wait is not negative")
         return wait == Int.max ? 0 : wait
     }
 
@@ -42,6 +43,7 @@ extension Shard {
             return false
         }
         if faults.isDeclining { stopDeclining() }
+        precondition(writer.hasRoomInSegment, "a batch starts with room in its segment")
         return true
     }
 
@@ -65,6 +67,7 @@ extension Shard {
         var waiting = faults.deferred
         faults.deferred.removeAll(keepingCapacity: true)
         for index in waiting.indices { process(&waiting[index]) }
+        precondition(faults.deferred.count <= waiting.count, "deferred halves are kept at most once more")
     }
 
     private func startDeclining(_ shortage: LedgerError) {

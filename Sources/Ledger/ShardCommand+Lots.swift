@@ -25,9 +25,11 @@ extension WALRecord {
         precondition(
             ShardCommand.carriesLotTerms(command.kind) && command.lotTerms.pointsExpiresOnDay > 0
                 && command.lotTerms.creditExpiresOnDay > 0, "lot terms on a command that cannot carry them")
+        let start = writer.offset
         writer.put(command.lotTerms.pointsExpiresOnDay)
         writer.put(command.lotTerms.creditExpiresOnDay)
         writer.put(command.lotTerms.origin)
+        precondition(writer.offset == start + lotTermsBytes, "lot terms are 12 bytes")
     }
 
     /// Reads the lot terms; false when the bit is on a kind that cannot carry them or a day is not positive.
@@ -40,11 +42,16 @@ extension WALRecord {
             let credit = reader.get(Int32.self), let origin = reader.get(UInt32.self), points > 0, credit > 0
         else { return false }
         command.lotTerms = LotTerms(pointsExpiresOnDay: points, creditExpiresOnDay: credit, origin: origin)
+        precondition(
+            command.lotTerms.pointsExpiresOnDay > 0 && command.lotTerms.creditExpiresOnDay > 0, "decoded days are positive")
         return true
     }
 
     /// ExpireLots: the member range.
     static func encodeSweepRange(_ command: ShardCommand, _ writer: inout ByteWriter) {
+        precondition(
+            command.sweepFirstMember >= 0 && command.sweepFirstMember <= command.sweepEndMember,
+            "a sweep's member range as decoded")
         writer.put(UInt32(bitPattern: command.sweepFirstMember))
         writer.put(UInt32(bitPattern: command.sweepEndMember))
     }
@@ -55,6 +62,8 @@ extension WALRecord {
         else { return false }
         command.sweepFirstMember = Int32(first)
         command.sweepEndMember = Int32(end)
+        precondition(
+            command.sweepFirstMember >= 0 && command.sweepFirstMember <= command.sweepEndMember, "a decoded member range")
         return true
     }
 
@@ -71,6 +80,7 @@ extension WALRecord {
         }
         command.noticeMember = member
         command.noticeDay = day
+        precondition(command.noticeMember >= 0 && command.noticeDay > 0, "a decoded notice names a member and a day")
         return true
     }
 }

@@ -161,6 +161,8 @@ struct ShardCommand: Sendable, BitwiseCopyable {
             terminalReference = request.terminalReference
             options.insert(.hasTerminalReference)
         }
+        precondition(kind != .none && !isDecided, "a request names an operation, undecided")
+        precondition(!options.contains(.hasTerminalReference) || terminalReference != .zero, "a terminal reference")
     }
 
     private mutating func setOperation(_ operation: LedgerOperation, cardHashKey: (UInt64, UInt64)) {
@@ -256,9 +258,11 @@ struct ShardCommand: Sendable, BitwiseCopyable {
     }
 
     private mutating func setSingleAmount(_ single: Asset, _ amount: Int64, allowPartial: Bool) {
+        precondition(amounts == .zero, "a single amount is set on a new command")
         asset = single
         amounts[single] = amount
         options = allowPartial ? [.allowPartial] : []
+        precondition(amounts[asset] == amount, "the amount is in the command's asset")
     }
 }
 
@@ -306,6 +310,7 @@ extension ShardCommand {
             destinationStatus = status
         default: amountMinor = value
         }
+        precondition(loggedReference == value, "a logged reference reads back as set")
         return true
     }
 }

@@ -68,6 +68,7 @@ public final class ShardFigures: @unchecked Sendable {
             countedTiers.append(tier)
             tierCounts.add(1, at: Int(tier))
         }
+        precondition(countedTiers.count == state.members.count, "every member is counted once")
         let counters = state.lots.counters
         lotValues.set(UInt64(bitPattern: counters.outstanding.points), at: 0)
         lotValues.set(UInt64(bitPattern: counters.outstanding.credit), at: 1)

@@ -29,6 +29,7 @@ final class ShardQueue: @unchecked Sendable {
     private var isWakeRequested = false
 
     init(capacity: Int, internalReserve: Int) {
+        precondition(capacity >= 1 && internalReserve >= 0, "a queue holds at least one client command")
         self.capacity = capacity
         self.internalReserve = internalReserve
         ringCapacity = capacity + internalReserve

@@ -33,6 +33,7 @@ struct ShardRecovery {
     var live = false
 
     func recover(into state: ShardState) throws(LedgerError) -> Report {
+        precondition(state.members.count == 0 && state.idempotency.count == 0, "recovery starts from an empty state")
         var afterSequence: UInt64 = 0
         var snapshotCRC: UInt32?
         var adminRecords: [(key: IdempotencyKey, record: AdminRecord)] = []
@@ -70,6 +71,10 @@ struct ShardRecovery {
                 adminRecords.removeAll { $0.key == body.command.key }
             }
         }
+        precondition(outcome.position.nextSequence > afterSequence, "the log ends at or after the snapshot")
+        precondition(
+            sequence >= afterSequence + UInt64(outcome.recordsReplayed) && outcome.recordsReplayed
+                <= outcome.recordsVerified, "each record replayed once")
         return Report(
             snapshotSequence: afterSequence, snapshotPath: snapshotPath, recordsReplayed: outcome.recordsReplayed,
             recordsVerified: outcome.recordsVerified, lastSequence: outcome.position.nextSequence - 1,
@@ -106,6 +111,7 @@ struct ShardRecovery {
     static func replay(
         _ body: WALRecord.Body, sequence: UInt64, into state: ShardState, file: String, offset: Int64
     ) throws(LedgerError) {
+        precondition(sequence >= 1, "records are numbered from 1")
         var command = body.command
         if let reason = unreadableDecision(command, state) {
             throw .damagedLog(file: file, offset: offset, reason: reason)
@@ -114,6 +120,7 @@ struct ShardRecovery {
         state.idempotency.isReplayingLoggedRecord = true
         let result = state.apply(&command, nowMs: body.timeMs)
         state.idempotency.isReplayingLoggedRecord = false
+        precondition(command.kind == body.command.kind && command.key == body.command.key, "replay keeps the command")
         if state.idempotency.sawDamage {
             throw .damagedKeyRun(
                 file: file, reason: "a request-key run read while replaying offset \(offset) fails its checksum")
@@ -140,5 +147,6 @@ struct ShardRecovery {
         if let disagreement = state.lotDisagreement(member: Int(result.touchedMember)) {
             throw .replayMismatch(file: file, offset: offset, reason: disagreement)
         }
+        precondition(result.touchedMember < Int32(state.members.count), "the touched member exists")
     }
 }

@@ -41,6 +41,7 @@ extension ShardState {
             return nil
         }
         let member = Int(cards.cards[index].member)
+        precondition(member < members.count, "a card's member is in the table")
         result.member = Int32(member)
         return member
     }
@@ -71,7 +72,9 @@ extension ShardState {
             result.status = .invalidAmount
             return result
         }
+        precondition(amount > 0 || members[member].available[command.asset] >= 0, "an adjustment never overdraws")
         if amount > 0 { result.credited = change } else { result.debited[command.asset] = -amount }
+        precondition(!result.credited.hasNegative && !result.debited.hasNegative, "moved amounts are not negative")
         return result
     }
 
@@ -86,9 +89,11 @@ extension ShardState {
             return result
         }
         let member = cards.cards[index].member
+        precondition(member >= 0 && Int(member) < members.count, "a member's card names its member")
         result.member = member
         if command.replacesCard { command.cardKind = cards.cards[index].kind }
         let cardShard = Self.shard(of: command.otherCardHash, shardCount: shardCount)
+        precondition(cardShard >= 0 && cardShard < shardCount, "the new card's shard exists")
         if command.replacesCard && cards.cards[index].status == .replaced {
             result.status = .notPermitted
         } else if cardShard != shardIndex && command.kind == .link {
@@ -109,6 +114,7 @@ extension ShardState {
             members[Int(member)].cardCount += 1
         }
         if result.status == .approved && command.replacesCard { cards.cards[index].status = .replaced }
+        assert(result.status != .approved || cards.find(command.otherCardHash) != nil, "a linked card is in the table")
         return result
     }
 
@@ -117,6 +123,7 @@ extension ShardState {
         var reply = LedgerReply(tag: command.tag, key: command.key, status: .unknownCard)
         guard let index = cards.find(command.cardHash) else { return ApplyResult(reply: reply, isLogged: false) }
         let card = cards.cards[index]
+        precondition(card.member >= 0 && Int(card.member) < members.count, "an inspected card belongs to a member here")
         let member = members[Int(card.member)]
         reply.status = .approved
         reply.card = card.masked
@@ -143,6 +150,7 @@ extension ShardState {
             let gift = gifts.accounts[account]
             withGift.gift = GiftBalance(currencyCode: gift.currencyCode, balanceMinor: gift.balanceMinor)
         }
+        precondition(memberCards.count <= Int(member.cardCount), "an inspection lists at most the member's cards")
         inspections?.put(withGift, tag: command.tag)
         return ApplyResult(reply: reply, isLogged: false)
     }

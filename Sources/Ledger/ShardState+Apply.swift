@@ -25,8 +25,12 @@ extension ShardState {
             return ApplyResult(reply: LedgerReply(tag: command.tag, key: command.key, status: .systemError), isLogged: false)
         }
         let result = perform(&command, nowMs: nowMs)
+        precondition(result.member >= -1 && Int(result.member) < members.count, "an operation's member is in the table")
+        precondition(
+            result.status.isApproval || (result.credited == .zero && result.debited == .zero), "a decline moves nothing")
         if result.member >= 0 { reconcileLots(member: Int(result.member)) }
         let reply = makeReply(command, result)
+        precondition(reply.key == command.key && reply.status == result.status, "a reply answers its command")
         // The terminal reference is kept on declines too (unlike `reference`): a reversal by terminal + STAN then
         // finds the declined original and changes nothing, as with field 90, instead of leaving a tombstone that
         // would decline the terminal's next use of that STAN.
@@ -80,6 +84,7 @@ extension ShardState {
     /// A key seen before: the stored outcome on identical content, a conflict otherwise; a reversal that
     /// came first declines its original.
     private func answerKnownKey(_ command: ShardCommand, position: Int64) -> ApplyResult {
+        precondition(position >= 0 && position < idempotency.nextPosition, "a known key's position was handed out")
         let entry = idempotency[position]
         var reply = LedgerReply(tag: command.tag, key: command.key, status: .keyConflict)
         if entry.effect.isTombstone {
@@ -100,6 +105,7 @@ extension ShardState {
         // Only a gift card's entries say anything in the receipt's gift bytes (older entries had padding there).
         if entry.effect.kind != .giftLoad && entry.effect.kind != .giftUse { reply.receipt.giftCurrencyCode = 0 }
         if entry.effect.kind == .redeem { reply.receipt = LoyaltyReceipt.payment(reply.receipt.amountPaidMinor) }
+        precondition(reply.isReplay && reply.key == command.key, "a repeated key answers as a replay")
         return ApplyResult(reply: reply, isLogged: false)
     }
 
@@ -132,6 +138,7 @@ extension ShardState {
     }
 
     func makeReply(_ command: ShardCommand, _ result: OperationResult) -> LedgerReply {
+        precondition(Int(result.member) < members.count, "a result's member is in the table")
         var reply = LedgerReply(tag: command.tag, key: command.key, status: result.status)
         reply.card = result.card
         reply.credited = result.credited

@@ -20,6 +20,7 @@ extension ShardState {
             process(&command)
             greeted += 1
         }
+        precondition(greeted <= greetingsMax && looked <= membersMax, "a step stays within its bounds")
         return greeted
     }
 
@@ -34,6 +35,7 @@ extension ShardState {
             let member = Int(birthdayCursor) < members.count ? Int(birthdayCursor) : 0
             looked += 1
             birthdayCursor = member + 1 >= members.count ? 0 : Int32(member + 1)
+            precondition(Int(birthdayCursor) < members.count, "the birthday cursor names a member")
             let summary = decisions.summary(of: members[member].loyalty)
             guard summary.birthMonth != 0,
                 let year = rules.birthdayGreetingYear(
@@ -60,6 +62,7 @@ extension ShardState {
             return result
         }
         result.member = cards.cards[index].member
+        precondition(Int(result.member) < members.count, "a greeted member is in the table")
         return result
     }
 }
@@ -70,7 +73,9 @@ extension IdempotencyKey {
     /// included, to meet it).
     static func birthday(card: CardHash, year: UInt16) -> IdempotencyKey {
         precondition(year > 0, "a greeting names its year")
-        return IdempotencyKey(word0: 0x4249_5254_4844_4159, word1: UInt64(year), word2: card.high, word3: card.low)
+        let key = IdempotencyKey(word0: 0x4249_5254_4844_4159, word1: UInt64(year), word2: card.high, word3: card.low)
+        precondition(key != .zero, "a greeting's key is never zero")
+        return key
     }
 }
 
@@ -80,6 +85,9 @@ extension WALRecord {
     /// derive (`IdempotencyKey.birthday`), checked as the record is read.
     static func encodeBirthday(_ command: ShardCommand, _ writer: inout ByteWriter) {
         precondition(command.greetingYear > 0, "a greeting names its year")
+        precondition(
+            command.key == IdempotencyKey.birthday(card: command.cardHash, year: command.greetingYear),
+            "a greeting's key is derived from its card and year")
         writer.put(command.greetingYear)
         writer.put(UInt16(0))
         writer.put(UInt32(0))
@@ -90,6 +98,7 @@ extension WALRecord {
             command.key == IdempotencyKey.birthday(card: command.cardHash, year: year)
         else { return false }
         command.greetingYear = year
+        precondition(command.greetingYear > 0, "a decoded greeting names its year")
         return true
     }
 }

@@ -3,6 +3,8 @@ extension ShardState {
     /// Live: marks, by position in the member's lot lists, the lots that may pay at the command's merchant and
     /// those that settle with a coalition partner (only the oldest partner's, see `performPay`).
     func resolveSpending(_ command: inout ShardCommand, member: Int, _ rules: any DecisionRules) {
+        precondition(member >= 0 && member < lots.heads.count, "a member with lot heads")
+        precondition(!command.hasSpending, "spending is resolved once, live")
         let spentAt = command.merchant
         var masks = SpendingMasks()
         masks.spentAtTag = rules.tag(of: spentAt)
@@ -32,6 +34,9 @@ extension ShardState {
                 (masks.allowed.credit, masks.settles.credit) = (allowed, settles)
             }
         }
+        precondition(
+            masks.settles.points & ~masks.allowed.points == 0 && masks.settles.credit & ~masks.allowed.credit == 0,
+            "a lot that settles may pay")
         command.spending = masks
         command.options.insert(.spending)
     }
@@ -44,6 +49,7 @@ extension ShardState {
             if mask & (1 << UInt64(position)) != 0 { sum += lots.records[Int(current) - 1].amount }
             current = lots.records[Int(current) - 1].next
         }
+        precondition(sum >= 0 && sum <= lots.heads[member].total[asset], "a part of the member's lots")
         return sum
     }
 
@@ -67,6 +73,7 @@ extension ShardState {
     /// Takes `debit` from the allowed lots, oldest first, and adds what came from a coalition partner to the
     /// settlement table. Returns that settlement (to keep with the payment for its reversal).
     func spendAllowedLots(member: Int, _ debit: AssetAmounts, _ masks: SpendingMasks) -> PaymentSettlement {
+        precondition(member >= 0 && member < lots.heads.count, "a member with lot heads")
         var settled = PaymentSettlement()
         for asset in LotTable.assets where debit[asset] > 0 {
             var remaining = debit[asset]
@@ -96,6 +103,9 @@ extension ShardState {
             }
             precondition(remaining == 0, "allowed lots hold less than the plan took")
         }
+        precondition(
+            settled.amounts.points <= max(debit.points, 0) && settled.amounts.credit <= max(debit.credit, 0),
+            "what settles is part of what was spent")
         if settled.payer != 0 {
             settled.payee = masks.spentAtTag
             settled.valueMinor = settled.amounts.points * masks.pointValueMinor + settled.amounts.credit
@@ -108,10 +118,16 @@ extension ShardState {
 
     /// Lowers one lot; unlinks and frees it when empty. True when the lot is still there.
     func takeFromLot(_ index: Int, member: Int, _ asset: Asset, _ amount: Int64, previous: Int32) -> Bool {
+        precondition(amount > 0, "a lot gives a positive amount")
+        precondition(
+            lots.records[index].isActive && lots.records[index].member == Int32(member)
+                && lots.records[index].asset == asset, "the member's active lot of the asset")
+        precondition(previous == 0 || lots.records[Int(previous) - 1].next == Int32(index + 1), "the lot's previous")
         lots.records[index].amount -= amount
         precondition(lots.records[index].amount >= 0, "lot went negative")
         lots.heads[member].total[asset] -= amount
         lots.counters.outstanding[asset] -= amount
+        precondition(lots.heads[member].total[asset] >= 0, "a member's lots never sum below zero")
         guard lots.records[index].amount == 0 else { return true }
         let next = lots.records[index].next
         if previous == 0 {
@@ -170,6 +186,7 @@ extension ShardState {
     /// the earn's origin first, oldest first, so that what remains keeps the origins it was earned with; the rest
     /// is left to the oldest-first reconciliation.
     func takeBackFromOrigin(member: Int, _ debit: AssetAmounts, origin: UInt32?) {
+        precondition(member >= 0 && member < members.count, "a member of the shard")
         guard let origin else { return }
         lots.ensureHeads(upTo: member)
         for asset in LotTable.assets where debit[asset] > 0 {
@@ -188,6 +205,9 @@ extension ShardState {
                 }
                 current = next
             }
+            precondition(
+                lots.heads[member].total[asset] >= lotTarget(member: member, asset),
+                "taking back from an origin leaves the lots covering the balance")
         }
     }
 }
@@ -196,6 +216,7 @@ extension ShardState {
     /// A reversed payment or capture: the parts it took from the member's lots come back as they were (origin and
     /// day), before the reconciliation forms a lot for any rest with the reversal's terms.
     func giveBackSpentLots(member: Int, position: Int64) {
+        precondition(member >= 0 && member < members.count, "a member of the shard")
         let offsets = spentLots.offsets(of: position)
         guard !offsets.isEmpty else { return }
         lots.ensureHeads(upTo: member)
@@ -207,6 +228,9 @@ extension ShardState {
             addToLots(
                 member: member, part.asset, amount, expiresOnDay: part.expiresOnDay, origin: part.origin,
                 reserved: false)
+            precondition(
+                lots.heads[member].total[part.asset] <= lotTarget(member: member, part.asset),
+                "parts given back never pass the balance")
         }
     }
 }
@@ -216,6 +240,7 @@ extension ShardState {
     /// without mixing origins: each origin with no lot of its own needs a record and room under
     /// `lotsPerMemberMax`. Checked before a reversal changes anything.
     func canGiveBackSpentLots(member: Int, position: Int64, credit: AssetAmounts) -> Bool {
+        precondition(member >= 0 && member < members.count, "a member of the shard")
         let offsets = spentLots.offsets(of: position)
         guard !offsets.isEmpty else { return true }
         lots.ensureHeads(upTo: member)

@@ -11,6 +11,7 @@ extension ShardState {
             return result
         }
         let member = Int(cards.cards[index].member)
+        precondition(member >= 0 && member < members.count, "a card's member is in the table")
         result.member = Int32(member)
         if !command.isDecided {
             guard let rules else {
@@ -26,6 +27,7 @@ extension ShardState {
             command.engagementCount = decision.countAfter
             command.amounts = AssetAmounts(points: decision.outcome == .awarded ? decision.points : 0)
         }
+        precondition(command.isDecided && command.amounts.credit == 0, "an event is decided and pays points only")
         switch command.engagementOutcome {
         case .unknownType:
             result.status = .notPermitted
@@ -40,6 +42,7 @@ extension ShardState {
     }
 
     private func creditEngagement(_ command: ShardCommand, member: Int, _ result: OperationResult) -> OperationResult {
+        precondition(member >= 0 && member < members.count, "a member of the shard")
         var result = result
         precondition(command.engagementCount.count >= 1, "an awarded event is counted")
         guard engagements.hasRoom(member: member, type: command.engagementType),
@@ -53,6 +56,7 @@ extension ShardState {
             return result
         }
         engagements.set(member: member, type: command.engagementType, command.engagementCount)
+        precondition(!command.amounts.hasNegative, "an event credits, never debits")
         result.credited = command.amounts
         return result
     }
@@ -63,6 +67,9 @@ extension WALRecord {
     /// and seven zero bytes.
     static func encodeEngagementDecision(_ command: ShardCommand, _ writer: inout ByteWriter) {
         precondition(command.amounts.credit == 0 && command.amounts.points >= 0, "an event pays points only")
+        precondition(
+            command.engagementOutcome == .awarded ? command.engagementCount.count >= 1 : command.amounts.points == 0,
+            "an awarded event is counted; any other pays nothing")
         writer.put(command.amounts.points)
         writer.put(command.engagementCount.period)
         writer.put(command.engagementCount.count)
@@ -83,6 +90,7 @@ extension WALRecord {
         command.amounts = AssetAmounts(points: points)
         command.engagementCount = EngagementCount(period: period, count: count)
         command.engagementOutcome = outcome
+        precondition(command.amounts.points >= 0 && command.amounts.credit == 0, "a decoded event pays points only")
         return true
     }
 }

@@ -12,6 +12,7 @@ extension ShardState {
     /// Expires the member's overdue lots at `nowMs`; returns what left the balance. Bounded by the lot lists.
     @discardableResult
     func expireLots(member: Int, nowMs: Int64) -> AssetAmounts {
+        precondition(member < members.count, "a member of the shard")
         guard member < lots.heads.count else { return .zero }
         let heads = lots.heads[member]
         guard heads.firstPoints != 0 || heads.firstCredit != 0 else { return .zero }
@@ -25,12 +26,15 @@ extension ShardState {
                 let amount = min(lots.records[Int(first) - 1].amount, unheld)
                 guard amount > 0 else { break }
                 members[member].balance[asset] -= amount
+                precondition(
+                    members[member].balance[asset] >= members[member].held[asset], "expiry never takes held value")
                 takeFromFirstLot(member: member, asset, amount)
                 lots.counters.expired[asset] += amount
                 expired[asset] += amount
                 if lots.heads[member].first(asset) == first { break }
             }
         }
+        precondition(expired.points >= 0 && expired.credit >= 0, "expiry only takes value away")
         return expired
     }
 
@@ -48,6 +52,7 @@ extension ShardState {
         if command.kind == .reverse && terms == .neverExpires { terms = .configured }
         terms.pointsExpiresOnDay = resolvedDay(terms.pointsExpiresOnDay, lifeDays: limits.pointsLifeDays, today)
         terms.creditExpiresOnDay = resolvedDay(terms.creditExpiresOnDay, lifeDays: limits.creditLifeDays, today)
+        precondition(terms.pointsExpiresOnDay >= 1 && terms.creditExpiresOnDay >= 1, "lot terms are resolved days")
         command.lotTerms = terms
         if terms == .neverExpires {
             command.options.remove(.hasLotTerms)
@@ -67,8 +72,10 @@ extension ShardState {
         }
         guard day < Int64(LotTerms.never) else { return LotTerms.never }
         let bucket = Int64(limits.lotBucketDays)
+        precondition(bucket >= 1, "lotBucketDays is positive")
         day = max(day, 1)
         day = (day + bucket - 1) / bucket * bucket
+        precondition(day >= 1, "a resolved day is after the epoch")
         return Int32(min(day, Int64(LotTerms.never)))
     }
 
@@ -84,6 +91,7 @@ extension ShardState {
         guard members.count > 0, membersMax >= 1 else { return nil }
         let first = Int(lots.sweepCursor) < members.count ? Int(lots.sweepCursor) : 0
         let end = min(first + min(membersMax, limits.lotSweepMembersPerStep), members.count)
+        precondition(first >= 0 && first < end && end <= members.count, "a sweep step covers members of the shard")
         var command = ShardCommand(kind: .expireLots, key: .zero)
         command.sweepFirstMember = Int32(first)
         command.sweepEndMember = Int32(end)
@@ -122,6 +130,10 @@ extension ShardState {
             }
         }
         lots.sweepCursor = Int(command.sweepEndMember) >= members.count ? 0 : command.sweepEndMember
+        precondition(
+            lots.sweepCursor >= 0 && (lots.sweepCursor == 0 || Int(lots.sweepCursor) < members.count),
+            "the sweep cursor names a member or the start")
+        precondition(expired.points >= 0 && expired.credit >= 0, "a sweep only takes value away")
         reply.balance = expired
         return ApplyResult(reply: reply, isLogged: !expired.isZero)
     }

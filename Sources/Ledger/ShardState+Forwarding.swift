@@ -15,6 +15,8 @@ extension ShardState {
     /// `oldCard`: the card the new one replaces (-1: a link), restored with its status when the card's shard refuses.
     func openForwarding(_ command: ShardCommand, member: Int32, oldCard: Int, _ cardShard: Int, slot: Int) {
         precondition(cardShard != shardIndex && !cards.isFull, "a forwarding names another shard and fits")
+        precondition(member >= 0 && Int(member) < members.count, "a link's member is in the table")
+        precondition(slot >= 0 && slot <= outbox.count && slot < outbox.capacity, "a free outbox slot")
         _ = cards.insert(
             CardRecord(
                 hash: command.otherCardHash, masked: command.otherMasked, member: member, status: .active,
@@ -25,6 +27,7 @@ extension ShardState {
             member: member, card: Int32(oldCard), destinationShard: Int32(cardShard),
             previousCardStatus: oldCard >= 0 ? cards.cards[oldCard].status : .active, isPending: true, purpose: .link)
         if slot == outbox.count { outbox.append(transfer) } else { outbox[slot] = transfer }
+        precondition(outbox[slot].isPending && outbox[slot].purpose == .link, "the link waits in the outbox")
     }
 
     /// The command the card's shard applies for a link's outbox entry.
@@ -37,6 +40,7 @@ extension ShardState {
         command.sourceShard = Int32(shardIndex)
         command.originalKey = transfer.key
         command.cardKind = cards.cards[copy].kind
+        precondition(command.sourceShard == Int32(shardIndex) && command.key != transfer.key, "a link's own half")
         return command
     }
 
@@ -44,6 +48,7 @@ extension ShardState {
     func applyForwardCard(_ command: ShardCommand, nowMs: Int64) -> ApplyResult {
         let homeShard = Int(command.sourceShard)
         precondition(homeShard != shardIndex && homeShard < shardCount, "a forwarding names another shard")
+        precondition(homeShard >= 0 && homeShard <= Int(UInt16.max), "a home shard fits its record")
         if let repeated = repeatedTransferHalf(command) { return repeated }
         // The reply names the client's card (`otherMasked`, set when the member's shard sent this live; a resend by
         // recovery has no client and leaves it none).
@@ -68,6 +73,7 @@ extension ShardState {
         precondition(transfer.purpose == .link, "only a link is unlinked")
         guard let copy = cards.find(transfer.newCardHash) else { preconditionFailure("a link keeps the member's copy") }
         precondition(cards.cards[copy].member == transfer.member, "the member's copy names its member")
+        precondition(members[Int(transfer.member)].cardCount >= 1, "the member counts the copy it loses")
         cards.cards[copy].status = .unlinked
         members[Int(transfer.member)].cardCount -= 1
         if transfer.card >= 0 { cards.cards[Int(transfer.card)].status = transfer.previousCardStatus }
@@ -81,6 +87,8 @@ extension ShardState {
         default: break
         }
         guard let index = cards.find(command.cardHash), cards.cards[index].status == .forwarded else { return nil }
-        return Int(cards.cards[index].homeShard)
+        let home = Int(cards.cards[index].homeShard)
+        precondition(home != shardIndex && home < shardCount, "a forwarding names another shard")
+        return home
     }
 }

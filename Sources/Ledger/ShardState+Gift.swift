@@ -9,7 +9,9 @@ extension ShardState {
     /// The gift account of the card's member, or nil when the card is not a gift card.
     func giftAccount(card hash: CardHash) -> Int? {
         guard gifts.count > 0, let index = cards.find(hash) else { return nil }
-        return gifts.find(member: cards.cards[index].member)
+        let account = gifts.find(member: cards.cards[index].member)
+        precondition(account == nil || account! < gifts.count, "a gift account of the table")
+        return account
     }
 
     /// A live payment or balance inquiry on a gift card becomes a `giftUse`: the loyalty parts of the command are
@@ -34,6 +36,7 @@ extension ShardState {
         command.merchant = .none
         command.rulesVersion = 0
         command.decidedTier = 0
+        precondition(command.kind == .giftUse && !command.isDecided, "a gift use carries no loyalty decision")
         return true
     }
 
@@ -76,7 +79,11 @@ extension ShardState {
             account = found
         }
         gifts.accounts[account].balanceMinor += amount
+        precondition(
+            gifts.accounts[account].balanceMinor >= amount && gifts.accounts[account].balanceMinor <= GiftTable.balanceMaxMinor,
+            "a gift load stays within balanceMaxMinor")
         result.member = gifts.accounts[account].member
+        precondition(result.member >= 0 && Int(result.member) < members.count, "a gift account's member is in the table")
         result.effect.referenceAmountMinor = amount
         result.receipt = .gift(
             currencyCode: gifts.accounts[account].currencyCode, balanceMinor: gifts.accounts[account].balanceMinor)
@@ -120,6 +127,8 @@ extension ShardState {
             }
             gifts.accounts[account].balanceMinor -= paid
         }
+        precondition(paid >= 0 && paid <= requested, "a gift payment pays at most what was asked")
+        precondition(gifts.accounts[account].balanceMinor >= 0, "a gift card's balance never goes negative")
         result.effect.referenceAmountMinor = paid
         result.receipt = .gift(
             currencyCode: gift.currencyCode, balanceMinor: gifts.accounts[account].balanceMinor, amountPaidMinor: paid)
@@ -136,6 +145,7 @@ extension ShardState {
         let amount = original.effect.referenceAmountMinor
         precondition(amount >= 0, "a gift payment paid a positive amount")
         gifts.accounts[account].balanceMinor += amount
+        precondition(gifts.accounts[account].balanceMinor >= amount, "a gift card's balance never goes negative")
         return true
     }
 

@@ -7,11 +7,15 @@
 /// can decline (no lot record for a credit) is checked before the operation changes anything (`canFormLots`).
 extension ShardState {
     /// The positive part of a member's balance in one asset: what its lots must add up to.
-    func lotTarget(member: Int, _ asset: Asset) -> Int64 { max(members[member].balance[asset], 0) }
+    func lotTarget(member: Int, _ asset: Asset) -> Int64 {
+        precondition(member >= 0 && member < members.count, "a member of the shard")
+        return max(members[member].balance[asset], 0)
+    }
 
     /// Whether crediting `credit` to the member can be held in lots: each asset whose positive part grows needs
     /// a lot of that asset to join or a free record. `reserved` may use the restore reserve.
     func canFormLots(member: Int, credit: AssetAmounts, reserved: Bool = false) -> Bool {
+        precondition(member >= 0 && member < members.count, "a member of the shard")
         lots.ensureHeads(upTo: member)
         var recordsNeeded = 0
         let origin = lots.currentTerms.origin
@@ -32,6 +36,7 @@ extension ShardState {
 
     /// Brings the member's lots back to its balances after a command (see the extension's comment).
     func reconcileLots(member: Int, reserved: Bool = false) {
+        precondition(member >= 0 && member < members.count, "a member of the shard")
         lots.ensureHeads(upTo: member)
         for asset in LotTable.assets {
             let held = lots.heads[member].total[asset]
@@ -43,6 +48,7 @@ extension ShardState {
             } else if target < held {
                 consumeLots(member: member, asset, held - target)
             }
+            precondition(lots.heads[member].total[asset] == target, "a member's lots add up to its positive balance")
         }
     }
 
@@ -54,6 +60,7 @@ extension ShardState {
             if lots.records[Int(current) - 1].origin == origin { found = current }
             current = lots.records[Int(current) - 1].next
         }
+        precondition(current == 0, "lot list longer than lotsPerMemberMax")
         return found
     }
 
@@ -64,6 +71,8 @@ extension ShardState {
         member: Int, _ asset: Asset, _ amount: Int64, expiresOnDay: Int32, origin: UInt32, reserved: Bool
     ) {
         precondition(expiresOnDay > 0, "lot terms not resolved before apply")
+        precondition(amount > 0, "a lot grows by a positive amount")
+        precondition(member >= 0 && member < lots.heads.count, "a member with lot heads")
         var previous: Int32 = 0
         var current = lots.heads[member].first(asset)
         var last: Int32 = 0
@@ -95,6 +104,7 @@ extension ShardState {
     /// Moves lot `index` of the member's `asset` list to its place by expiry day (after every lot with a day not
     /// later than its own). Bounded by `lotsPerMemberMax`.
     private func resort(member: Int, _ asset: Asset, _ index: Int) {
+        precondition(lots.records[index].isActive && lots.records[index].member == Int32(member), "the member's lot")
         let day = lots.records[index].expiresOnDay
         var previous: Int32 = 0
         var current = lots.heads[member].first(asset)
@@ -118,19 +128,24 @@ extension ShardState {
             lots.records[index].next = lots.records[Int(after) - 1].next
             lots.records[Int(after) - 1].next = Int32(index + 1)
         }
+        precondition(lots.records[index].next != Int32(index + 1), "a lot never follows itself")
     }
 
     private func addToLot(_ index: Int, _ amount: Int64, expiresOnDay: Int32) {
         let record = lots.records[index]
+        precondition(record.isActive && amount > 0, "value joins an active lot")
+        precondition(expiresOnDay >= record.expiresOnDay, "a lot's life only grows")
         lots.records[index].amount += amount
         lots.records[index].expiresOnDay = expiresOnDay
         lots.heads[Int(record.member)].total[record.asset] += amount
         lots.counters.outstanding[record.asset] += amount
+        precondition(lots.records[index].amount > record.amount, "the lot grew")
     }
 
     private func linkNewLot(
         member: Int, _ asset: Asset, _ amount: Int64, expiresOnDay: Int32, origin: UInt32, after previous: Int32
     ) {
+        precondition(lots.heads[member].count(asset) < lots.lotsPerMemberMax, "a new lot within lotsPerMemberMax")
         let next = previous == 0 ? lots.heads[member].first(asset) : lots.records[Int(previous) - 1].next
         let index = lots.take(
             LotRecord(
@@ -144,10 +159,12 @@ extension ShardState {
         lots.heads[member].addCount(asset, 1)
         lots.heads[member].total[asset] += amount
         lots.counters.outstanding[asset] += amount
+        precondition(lots.heads[member].count(asset) <= lots.lotsPerMemberMax, "lots within lotsPerMemberMax")
     }
 
     /// Takes `amount` from the member's lots of `asset`, oldest expiry first, freeing emptied lots.
     func consumeLots(member: Int, _ asset: Asset, _ amount: Int64) {
+        precondition(amount > 0 && amount <= lots.heads[member].total[asset], "lots hold what is consumed")
         var remaining = amount
         for _ in 0..<(lots.lotsPerMemberMax + 1) where remaining > 0 {
             let first = lots.heads[member].first(asset)
@@ -161,6 +178,7 @@ extension ShardState {
 
     /// Lowers the member's oldest lot of `asset` by `amount`, unlinking and freeing it when it reaches zero.
     func takeFromFirstLot(member: Int, _ asset: Asset, _ amount: Int64) {
+        precondition(lots.heads[member].first(asset) != 0, "the member has a lot of the asset")
         _ = takeFromLot(Int(lots.heads[member].first(asset)) - 1, member: member, asset, amount, previous: 0)
     }
 
@@ -247,6 +265,7 @@ extension ShardState {
     /// latest: nothing expires sooner than it would have, older value may live longer. No lot: never (nothing
     /// positive moves).
     func movedLotTerms(member: Int) -> LotTerms {
+        precondition(member >= 0 && member < members.count, "a member of the shard")
         var terms = LotTerms.neverExpires
         guard member < lots.heads.count else { return terms }
         for asset in LotTable.assets {
@@ -258,6 +277,7 @@ extension ShardState {
             }
             if asset == .points { terms.pointsExpiresOnDay = day } else { terms.creditExpiresOnDay = day }
         }
+        precondition(terms.pointsExpiresOnDay > 0 && terms.creditExpiresOnDay > 0, "moved terms name resolved days")
         return terms
     }
 }

@@ -49,6 +49,7 @@ extension ShardState {
             result.status = .insufficientFunds
             return result
         }
+        precondition(purchase.points > 0, "a well-formed purchase costs points")
         members[member].balance.points -= purchase.points
         result.debited.points = purchase.points
         precondition(members[member].available.points >= 0, "a lottery purchase never overdraws")

@@ -19,6 +19,7 @@ extension ShardState {
         while looked < membersMax {
             let member = Int(lots.noticeCursor) < members.count ? Int(lots.noticeCursor) : 0
             if let day = untoldExpiryDay(member: member, after: Int32(clamping: today), through: through) {
+                precondition(day > Int32(clamping: today) && day <= through, "a notice tells a day to come")
                 var command = ShardCommand(kind: .notice, key: .zero)
                 command.noticeMember = Int32(member)
                 command.noticeDay = day
@@ -30,6 +31,7 @@ extension ShardState {
             }
             looked += 1
             lots.noticeCursor = member + 1 >= members.count ? 0 : Int32(member + 1)
+            precondition(Int(lots.noticeCursor) < members.count, "the notice cursor names a member")
         }
         return nil
     }
@@ -60,12 +62,14 @@ extension ShardState {
             reply.status = .invalidAmount
             return ApplyResult(reply: reply, isLogged: false)
         }
+        precondition(!told.hasNegative, "told lots hold value")
         reply.balance = told
         return ApplyResult(reply: reply, isLogged: true)
     }
 
     /// The earliest day in `(after, through]` with an untold lot of the member; nil when none.
     func untoldExpiryDay(member: Int, after: Int32, through: Int32) -> Int32? {
+        precondition(member >= 0 && member < members.count, "a member of the shard")
         guard member < lots.heads.count else { return nil }
         var earliest: Int32?
         for asset in LotTable.assets {
@@ -82,6 +86,7 @@ extension ShardState {
                 next = lot.next
             }
         }
+        precondition(earliest.map { $0 > after && $0 <= through } ?? true, "an untold day in the window")
         return earliest
     }
 }

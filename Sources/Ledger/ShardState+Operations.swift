@@ -12,6 +12,7 @@ extension ShardState {
             return result
         }
         result.member = Int32(member)
+        precondition(member == members.count - 1 && members[member].balance == .zero, "an enrolled member is new")
         return result
     }
 
@@ -28,6 +29,7 @@ extension ShardState {
                 return result
             }
             cardIndex = cards.count - 1
+            precondition(cards.cards[cards.count - 1].hash == command.cardHash, "the enrolled card is the last")
         }
         guard let cardIndex else {
             result.status = .unknownCard
@@ -49,6 +51,7 @@ extension ShardState {
             result.status = .invalidAmount
             return result
         }
+        precondition(!command.amounts.hasNegative, "an earn credits a non-negative amount")
         result.credited = command.amounts
         result.effect.referenceAmountMinor = command.amountMinor
         if command.isPurchase { result.effect.earnOrigin = command.lotTerms.origin }
@@ -77,6 +80,7 @@ extension ShardState {
         command.purchaseEffect = decision.effect
         command.referrerBonusPoints = decision.referrerBonusPoints
         command.options.insert(.decided)
+        precondition(command.isDecided && !command.amounts.hasNegative, "a decided purchase carries its earning")
     }
 
     /// After the amounts were credited: the member's state becomes the decided one, and the purchase keeps what
@@ -115,6 +119,7 @@ extension ShardState {
             return nil
         case .found(let cardIndex):
             let member = Int(cards.cards[cardIndex].member)
+            precondition(member >= 0 && member < members.count, "a card's member is in the table")
             result.member = Int32(member)
             expireHolds(member: member, nowMs: nowMs)
             return member
@@ -123,8 +128,12 @@ extension ShardState {
 
     /// How much of `requested` can be approved from `available`: all, part (when allowed), or nothing.
     private func approvable(requested: Int64, available: Int64, allowPartial: Bool) -> (Int64, LedgerStatus) {
+        precondition(requested > 0, "only a positive amount is asked for")
         if available >= requested { return (requested, .approved) }
-        if allowPartial && available > 0 { return (available, .partiallyApproved) }
+        if allowPartial && available > 0 {
+            precondition(available < requested, "a partial approval gives less than asked")
+            return (available, .partiallyApproved)
+        }
         return (0, .insufficientFunds)
     }
 
@@ -142,7 +151,9 @@ extension ShardState {
             requested: requested, available: available, allowPartial: command.allowPartial)
         result.status = status
         guard amount > 0 else { return result }
+        precondition(amount <= available && amount <= requested, "a redemption takes what is available")
         members[member].balance[command.asset] -= amount
+        precondition(members[member].available[command.asset] >= 0, "a redemption leaves available value")
         result.debited[command.asset] = amount
         return result
     }
@@ -176,9 +187,11 @@ extension ShardState {
             result.status = .capacityExceeded
             return result
         }
+        precondition(amount <= available && amount <= requested, "a hold sets aside what is spendable")
         let hold = holds.create(
             member: member, asset: command.asset, amount: amount, expiresAtMs: nowMs + lifetimeMs,
             entryPosition: idempotency.nextPosition)
+        precondition(members[member].available[command.asset] >= 0, "a hold leaves available value")
         result.effect.hold = Int32(hold + 1)
         result.debited[command.asset] = amount
         return result
@@ -201,6 +214,7 @@ extension ShardState {
             result.status = .originalNotFound
             return nil
         }
+        precondition(position >= 0 && position < idempotency.nextPosition, "an original's position was handed out")
         return position
     }
 
@@ -217,6 +231,7 @@ extension ShardState {
             result.status = .declined
             return nil
         }
+        precondition(holds[hold].isActive && holds[hold].entryPosition == position, "the named hold is active")
         return hold
     }
 
@@ -237,6 +252,7 @@ extension ShardState {
             result.status = .capacityExceeded
             return result
         }
+        precondition(record.isActive && member >= 0 && member < members.count, "a captured hold is active")
         holds.release(hold)
         members[member].balance[record.asset] -= amount
         if command.hasSpending {
@@ -260,7 +276,9 @@ extension ShardState {
             resolveSpending(&command, member: member, rules)
         }
         guard command.hasSpending else { return available }
-        return min(available, allowedUnheld(member: member, asset, command.spending))
+        let spendable = min(available, allowedUnheld(member: member, asset, command.spending))
+        precondition(spendable <= available, "what may be spent here is part of what is available")
+        return spendable
     }
 
     /// The allowed lots less everything the member has on hold. Holds reserve an amount, not particular lots, so
@@ -274,6 +292,7 @@ extension ShardState {
     func capturable(_ member: Int, _ hold: HoldRecord, _ amount: Int64, _ masks: SpendingMasks) -> AssetAmounts {
         var taken = AssetAmounts.zero
         taken[hold.asset] = min(amount, lotSum(member: member, hold.asset, mask: masks.allowed(hold.asset)))
+        precondition(taken[hold.asset] >= 0 && taken[hold.asset] <= amount, "a capture takes at most its amount")
         return taken
     }
 
@@ -281,6 +300,7 @@ extension ShardState {
         var result = OperationResult(.approved, card: command.masked, kind: .void)
         guard let hold = namedHold(command, &result, nowMs: nowMs) else { return result }
         holds.release(hold)
+        precondition(!holds[hold].isActive, "a voided hold is released")
         return result
     }
 
@@ -294,6 +314,7 @@ extension ShardState {
             command.decidedTier = rules.tier(of: members[member].loyalty, atTimeMs: nowMs)
             command.options.insert(.decided)
         }
+        precondition(command.isDecided || rules == nil, "a live balance inquiry is decided when rules are in force")
         let tierKept = decisions.map { $0.summary(of: members[member].loyalty).tier } ?? 0
         result.receipt.tier = command.isDecided ? command.decidedTier : tierKept
         result.receipt.rulesVersion = command.rulesVersion
@@ -313,6 +334,8 @@ extension ShardState {
         case .replaced, .unlinked: result.status = .notPermitted
         case .forwarded: preconditionFailure("a forwarded card's commands are decided on its member's shard")
         }
+        precondition(
+            result.status != .approved || cards.cards[index].status == .blocked, "an approved block leaves it blocked")
         return result
     }
 }

@@ -44,6 +44,10 @@ extension ShardState {
             return result
         }
         let debit = AssetAmounts(points: plan.pointsUsed, credit: plan.creditUsedMinor)
+        precondition(
+            !debit.hasNegative && debit.points <= max(available.points, 0) && debit.credit <= max(available.credit, 0),
+            "a payment's plan spends only what is available")
+        precondition(plan.approvedMinor > 0 && plan.approvedMinor <= requested, "a payment approves what was asked or less")
         if command.hasSpending {
             guard settlements.freeCount > 0 || !needsNewSettlement(member, debit, command.spending) else {
                 result.status = .capacityExceeded
@@ -58,6 +62,7 @@ extension ShardState {
         result.debited = debit
         result.effect.referenceAmountMinor = plan.approvedMinor
         result.receipt.amountPaidMinor = plan.approvedMinor
+        precondition(result.status.isApproval, "a payment that spent is approved")
         return result
     }
 

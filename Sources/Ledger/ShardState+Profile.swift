@@ -31,6 +31,7 @@ extension ShardState {
             member = enrolled
             result.member = Int32(member)
         }
+        precondition(member >= 0 && member < members.count, "a profile's member is in the table")
         if profile.birthMonth != 0 {
             members[member].loyalty = decider.member(
                 members[member].loyalty, birthMonth: profile.birthMonth, birthDay: profile.birthDay)
@@ -50,6 +51,7 @@ extension ShardState {
     private func profileRefusal(
         member: Int, _ profile: MemberProfile, referrer: CardHash, ownCard: CardHash
     ) -> LedgerStatus? {
+        precondition(member >= 0 && member < members.count, "a member of the shard")
         let loyalty = decider.summary(of: members[member].loyalty)
         if profile.birthMonth != 0 && loyalty.birthMonth != 0
             && (loyalty.birthMonth != profile.birthMonth || loyalty.birthDay != profile.birthDay)

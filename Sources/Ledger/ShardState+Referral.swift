@@ -10,6 +10,7 @@ extension ShardState {
     /// Pays `points` to the referrer of `member`; returns what was paid or sent (0 when there is no referrer, or
     /// a referrer on this shard who is unknown or blocked, or the outbox is full).
     func payReferrer(of member: Int, points: Int64, key: IdempotencyKey, _ result: inout OperationResult) -> Int64 {
+        precondition(member >= 0 && member < members.count, "a member of the shard")
         let referrer = members[member].referrer
         guard referrer != ShardState.noCard, points > 0 else { return 0 }
         // The member's own credit takes its lot record first, so the referrer's check sees what is really left.
@@ -20,6 +21,7 @@ extension ShardState {
     /// Takes back the bonus a purchase paid, when that purchase is undone in full.
     func clawBackReferrerBonus(_ earn: IdempotencyEntry, key: IdempotencyKey, _ result: inout OperationResult) {
         let member = Int(earn.effect.member)
+        precondition(member >= 0 && member < members.count, "an earn's member is in the table")
         let points = Int64(earn.effect.referrerBonusPoints)
         let referrer = members[member].referrer
         guard points > 0, referrer != ShardState.noCard else { return }
@@ -32,10 +34,13 @@ extension ShardState {
         to card: CardHash, _ amounts: AssetAmounts, key: IdempotencyKey, from member: Int,
         _ result: inout OperationResult
     ) -> Bool {
+        precondition(amounts.credit == 0 && amounts.points != 0, "a referral bonus moves points")
         let destination = Self.shard(of: card, shardCount: shardCount)
+        precondition(destination >= 0 && destination < shardCount, "the referrer's shard exists")
         if destination == shardIndex {
             guard case .found(let index) = activeCard(card) else { return false }
             let referrer = Int(cards.cards[index].member)
+            precondition(referrer >= 0 && referrer < members.count, "a card's member is in the table")
             guard canFormLots(member: referrer, credit: amounts), members.add(amounts, to: referrer) else {
                 return false
             }
@@ -47,6 +52,7 @@ extension ShardState {
             key: key, newCardHash: card, newCardMasked: .none, amounts: amounts, member: Int32(member), card: -1,
             destinationShard: Int32(destination), previousCardStatus: .active, isPending: true, purpose: .bonus)
         if slot == outbox.count { outbox.append(transfer) } else { outbox[slot] = transfer }
+        precondition(outbox[slot].isPending && outbox[slot].isBonus, "the bonus waits in the outbox")
         result.bonusOut = transfer
         return true
     }

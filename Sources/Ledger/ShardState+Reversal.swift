@@ -20,6 +20,7 @@ extension ShardState {
             recordTombstone(command, nowMs: nowMs, member: result.member)
             return result
         }
+        precondition(position >= 0 && position < idempotency.nextPosition, "an original's position was handed out")
         var original = idempotency[position]
         guard !original.effect.isTombstone, !original.effect.isReversed else { return result }
         guard original.effect.member == result.member || original.effect.member < 0 else {
@@ -32,12 +33,14 @@ extension ShardState {
         original.effect.isReversed = true
         if command.isUndo { original.outcome.status = .undone }
         idempotency[position] = original
+        precondition(idempotency[position].effect.isReversed, "a reversed original is marked reversed")
         result.effect.linkedPosition = position
         return result
     }
 
     /// Remembers that the original was reversed before it arrived, so that it is declined when it does.
     private func recordTombstone(_ command: ShardCommand, nowMs: Int64, member: Int32) {
+        precondition(member >= -1 && Int(member) < members.count, "a tombstone's member is in the table or none")
         var effect = OperationResult(.declined, card: command.masked, kind: .none).effect
         effect.isTombstone = true
         effect.member = member
@@ -121,6 +124,7 @@ extension ShardState {
     private func applyUndo(
         member: Int, credit: AssetAmounts = .zero, debit: AssetAmounts = .zero, _ result: inout OperationResult
     ) -> Bool {
+        precondition(!credit.hasNegative && !debit.hasNegative, "an undo credits and debits non-negative amounts")
         let delta = AssetAmounts(points: credit.points - debit.points, credit: credit.credit - debit.credit)
         guard members.add(delta, to: member) else {
             result.status = .invalidAmount
@@ -135,20 +139,24 @@ extension ShardState {
     private func earnedNotClawedBack(_ earn: IdempotencyEntry) -> AssetAmounts {
         let clawed = clawBack(earn, fromRefunded: 0, toRefunded: earn.effect.refundedAmountMinor)
         let credited = earn.outcome.credited
+        precondition(clawed.points <= credited.points && clawed.credit <= credited.credit, "claw-backs take at most the earn")
         return AssetAmounts(points: credited.points - clawed.points, credit: credited.credit - clawed.credit)
     }
 
     /// Pro-rata claw-back between two refunded totals, rounded down per total so that partial refunds add up
     /// exactly to a full refund: floor(earned × to / purchase) − floor(earned × from / purchase).
     func clawBack(_ earn: IdempotencyEntry, fromRefunded: Int64, toRefunded: Int64) -> AssetAmounts {
+        precondition(fromRefunded >= 0 && fromRefunded <= toRefunded, "refunded totals only grow")
         let purchase = Int128(earn.effect.referenceAmountMinor)
         guard purchase > 0 else { return .zero }
+        precondition(Int128(toRefunded) <= purchase, "refunds never pass the purchase")
         var amounts = AssetAmounts.zero
         for asset in Asset.allCases {
             let earned = Int128(earn.outcome.credited[asset])
             let upper = earned * Int128(toRefunded) / purchase
             let lower = earned * Int128(fromRefunded) / purchase
             amounts[asset] = Int64(upper - lower)
+            precondition(earned < 0 || (upper >= lower && upper <= earned), "a claw-back is a part of the earn")
         }
         return amounts
     }
@@ -190,6 +198,9 @@ extension ShardState {
             clawBackReferrerBonus(earn, key: command.key, &result)
         }
         idempotency[position].effect.refundedAmountMinor = refundedBefore + refundAmount
+        precondition(
+            idempotency[position].effect.refundedAmountMinor <= earn.effect.referenceAmountMinor,
+            "refunds never pass the purchase")
         result.effect.referenceAmountMinor = refundAmount
         result.effect.linkedPosition = position
         return result
@@ -206,6 +217,8 @@ extension ShardState {
         _ earn: IdempotencyEntry, fromRefunded: Int64, toRefunded: Int64, member: Int, _ command: inout ShardCommand
     ) {
         guard earn.effect.isDecidedByRules else { return }
+        precondition(member >= 0 && member < members.count, "a member of the shard")
+        precondition(fromRefunded <= toRefunded, "refunded totals only grow")
         if command.isDecided {
             members[member].loyalty = decidedMember(command.memberAfter)
             return
@@ -234,6 +247,7 @@ extension ShardState {
         let purchase = earn.effect.referenceAmountMinor
         let fromRefunded = earn.effect.refundedAmountMinor
         let toRefunded = fromRefunded + refund.effect.referenceAmountMinor
+        precondition(refund.effect.referenceAmountMinor >= 0, "a refund's amount is not negative")
         let countsAgain = toRefunded == purchase
         if countsAgain && earn.effect.referrerBonusPoints > 0 {
             let paid = payReferrer(of: member, points: Int64(earn.effect.referrerBonusPoints), key: command.key, &result)

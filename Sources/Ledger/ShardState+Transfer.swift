@@ -15,6 +15,7 @@ extension ShardState {
     static func transferKey(_ key: IdempotencyKey) -> IdempotencyKey {
         var transfer = key
         transfer.word3 ^= 0x7472_616E_7366_6572
+        precondition(transfer != key, "a transfer key differs from the client's")
         return transfer
     }
 
@@ -32,6 +33,7 @@ extension ShardState {
             return result
         }
         let destination = Self.shard(of: command.otherCardHash, shardCount: shardCount)
+        precondition(destination >= 0 && destination < shardCount, "the new card's shard exists")
         if destination == shardIndex {
             return replaceOnThisShard(command, oldCard: oldCard, result)
         }
@@ -45,6 +47,7 @@ extension ShardState {
             result.status = .capacityExceeded
             return result
         }
+        precondition(slot >= 0 && slot <= outbox.count && slot < outbox.capacity, "a free outbox slot")
         let transfer = OutboxTransfer(
             key: command.key, newCardHash: command.otherCardHash, newCardMasked: command.otherMasked,
             amounts: members[member].balance, member: Int32(member), card: Int32(oldCard),
@@ -54,6 +57,8 @@ extension ShardState {
         members[member].balance = .zero
         cards.cards[oldCard].status = .replaced
         result.debited = transfer.amounts
+        precondition(outbox[slot].isPending && outbox[slot].key == command.key, "the transfer waits in the outbox")
+        precondition(members[member].balance == .zero && members[member].held == .zero, "the value left with it")
         return result
     }
 
@@ -69,9 +74,11 @@ extension ShardState {
             return result
         }
         let member = cards.cards[oldCard].member
+        precondition(member >= 0 && Int(member) < members.count, "a card's member is in the table")
         _ = cards.insert(
             CardRecord(hash: command.otherCardHash, masked: command.otherMasked, member: member, status: .active))
         members[Int(member)].cardCount += 1
+        precondition(members[Int(member)].cardCount >= 2, "the member holds its old and its new card")
         cards.cards[oldCard].status = .replaced
         result.card = command.otherMasked
         return result
@@ -79,6 +86,7 @@ extension ShardState {
 
     func freeOutboxSlot() -> Int? {
         for index in 0..<outbox.count where !outbox[index].isPending { return index }
+        precondition(outbox.count <= outbox.capacity, "the outbox within transfersInFlightMax")
         return outbox.isFull ? nil : outbox.count
     }
 
@@ -96,11 +104,13 @@ extension ShardState {
         if transfer.isBonus { command.options.insert(.bonus) }
         command.lotTerms = transfer.lotTerms
         if transfer.lotTerms != .neverExpires { command.options.insert(.hasLotTerms) }
+        precondition(command.sourceShard == Int32(shardIndex) && command.key != transfer.key, "a transfer's own half")
         return command
     }
 
     /// Destination half. A repeat (after a resend) changes nothing and is acknowledged again.
     func applyTransferIn(_ command: ShardCommand, nowMs: Int64) -> ApplyResult {
+        precondition(command.kind.isTransferIn, "a transfer's destination half")
         if let repeated = repeatedTransferHalf(command) { return repeated }
         var result = OperationResult(.approved, card: command.masked, kind: .transferIn)
         var cardIndex = cards.find(command.cardHash)
@@ -133,12 +143,14 @@ extension ShardState {
         } else {
             result.status = .capacityExceeded
         }
+        precondition(result.member >= -1 && Int(result.member) < members.count, "the half's member is in the table")
         return rememberTransferHalf(command, result, nowMs: nowMs)
     }
 
     /// A second half already applied (a resend after recovery): its outcome again, acknowledged again, not logged.
     func repeatedTransferHalf(_ command: ShardCommand) -> ApplyResult? {
         guard let position = idempotency.find(command.key) else { return nil }
+        precondition(position >= 0 && position < idempotency.nextPosition, "a known half's position was handed out")
         let status = idempotency[position].outcome.status
         let reply = LedgerReply(tag: command.tag, key: command.originalKey, status: status)
         return ApplyResult(
@@ -149,6 +161,9 @@ extension ShardState {
     /// A second half applied: its outcome remembered under the transfer key, answered under the client's key,
     /// logged, and acknowledged to the shard that sent it.
     func rememberTransferHalf(_ command: ShardCommand, _ result: OperationResult, nowMs: Int64) -> ApplyResult {
+        precondition(command.kind.isTransferIn || command.kind == .forwardCard, "only a second half is remembered so")
+        precondition(
+            result.status.isApproval || (result.credited == .zero && result.debited == .zero), "a decline moves nothing")
         var reply = makeReply(command, result)
         reply.key = command.originalKey
         let outcome = StoredOutcome(
@@ -173,6 +188,8 @@ extension ShardState {
             return ApplyResult(reply: reply, isLogged: false)
         }
         let transfer = outbox[slot]
+        precondition(transfer.isPending && transfer.key == command.key, "the completed transfer is pending")
+        precondition(transfer.member >= 0 && Int(transfer.member) < members.count, "a transfer's member is in the table")
         let destinationStatus = command.destinationStatus
         if destinationStatus != .approved && transfer.isBonus {
             // The referrer was unknown or blocked there: nothing was paid, so nothing is to be taken back later.
@@ -190,12 +207,14 @@ extension ShardState {
             cards.cards[Int(transfer.card)].status = transfer.previousCardStatus
         }
         outbox[slot].isPending = false
+        precondition(!outbox[slot].isPending, "a completed transfer leaves the outbox")
         return ApplyResult(reply: reply, isLogged: true, touchedMember: transfer.member)
     }
 
     func transferDoneCommand(key: IdempotencyKey, status: LedgerStatus) -> ShardCommand {
         var command = ShardCommand(kind: .transferDone, key: key)
         command.destinationStatus = status
+        precondition(command.kind == .transferDone && command.destinationStatus == status, "a completion command")
         return command
     }
 
@@ -213,6 +232,7 @@ extension ShardState {
             guard idempotency.isLive(linked) else { return nil }
             position = linked
         }
+        precondition(position >= 0, "a live position")
         return idempotency[position].effect.kind == .earn ? position : nil
     }
 }

@@ -99,6 +99,7 @@ final class ShardState: @unchecked Sendable {
     }
 
     init(shardIndex: Int, shardCount: Int, limits: LedgerConfiguration) {
+        precondition(shardCount >= 1 && shardIndex >= 0 && shardIndex < shardCount, "a shard of the ledger")
         self.shardIndex = shardIndex
         self.shardCount = shardCount
         self.limits = limits
@@ -118,7 +119,8 @@ final class ShardState: @unchecked Sendable {
     }
 
     static func shard(of hash: CardHash, shardCount: Int) -> Int {
-        Int(hash.high % UInt64(shardCount))
+        precondition(shardCount >= 1, "a ledger has shards")
+        return Int(hash.high % UInt64(shardCount))
     }
 
     /// Starts the cache misses of the command that comes next, so they overlap the current one's work.
@@ -133,6 +135,7 @@ final class ShardState: @unchecked Sendable {
     func activeCard(_ hash: CardHash) -> CardLookup {
         guard let index = cards.find(hash) else { return .declined(.unknownCard) }
         guard cards.cards[index].status == .active else { return .declined(.cardBlocked) }
+        precondition(cards.cards[index].member >= 0, "an active card belongs to a member here")
         return .found(index)
     }
 
@@ -140,7 +143,8 @@ final class ShardState: @unchecked Sendable {
     func enrolMember(hash: CardHash, masked: MaskedCard) -> Int? {
         guard !members.isFull, !cards.isFull else { return nil }
         let member = members.open()
-        _ = cards.insert(CardRecord(hash: hash, masked: masked, member: Int32(member), status: .active))
+        let card = cards.insert(CardRecord(hash: hash, masked: masked, member: Int32(member), status: .active))
+        precondition(cards.cards[card].member == Int32(member), "the new card names the new member")
         return member
     }
 
@@ -155,6 +159,7 @@ final class ShardState: @unchecked Sendable {
     /// Releases the member's holds that expired at `nowMs`, then expires its overdue lots (every command that
     /// touches a member comes through here first). Bounded by `holdsPerMemberMax` and `lotsPerMemberMax`.
     func expireHolds(member: Int, nowMs: Int64) {
+        precondition(member >= 0 && member < members.count, "a member of the shard")
         holds.releaseExpired(member: member, nowMs: nowMs)
         expireLots(member: member, nowMs: nowMs)
     }
@@ -165,6 +170,7 @@ final class ShardState: @unchecked Sendable {
         guard idempotency[position].effect.kind == .hold, hold != 0 else { return nil }
         let record = holds[Int(hold) - 1]
         guard record.isActive, record.entryPosition == position else { return nil }
+        precondition(record.member >= 0 && Int(record.member) < members.count, "an active hold's member is in the table")
         return Int(hold) - 1
     }
 }

@@ -102,6 +102,7 @@ public final class ShardStatistics: Sendable {
 
     /// Shard thread: a checkpoint finished; its longest stall per batch and the chunks the shard saved for it.
     func recordCheckpoint(stallNanoseconds: UInt64, abandoned: Bool, chunksSaved saved: Int) {
+        precondition(saved >= 0, "a count of chunks")
         checkpoints.add(1, ordering: .relaxed)
         chunksSaved.add(saved, ordering: .relaxed)
         if abandoned { checkpointsAbandoned.add(1, ordering: .relaxed) }
@@ -131,7 +132,10 @@ public final class ShardStatistics: Sendable {
     /// Commands this shard handed to members' shards for cards that forward from here (ShardState+Forwarding).
     public var forwardedCount: Int { forwarded.load(ordering: .relaxed) }
 
-    func recordForwards(_ count: Int) { forwarded.add(count, ordering: .relaxed) }
+    func recordForwards(_ count: Int) {
+        precondition(count >= 0, "a count of forwarded commands")
+        forwarded.add(count, ordering: .relaxed)
+    }
 
     func recordMembers(_ count: Int) {
         precondition(count >= 0, "a member count is not negative")

@@ -22,6 +22,7 @@ final class SinkRegistry: Sendable {
     }
 
     func sink(_ number: UInt16) -> any LedgerReplySink {
-        sinks.withLock { $0[Int(number)] }
+        precondition(number != Self.none, "a reply goes to a registered sink")
+        return sinks.withLock { $0[Int(number)] }
     }
 }

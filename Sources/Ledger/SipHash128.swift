@@ -38,6 +38,7 @@ enum SipHash128 {
             v2: 0x6C79_6765_6E65_7261 ^ key0, v3: 0x7465_6462_7974_6573 ^ key1)
         let count = bytes.count
         let wholeWords = count / 8
+        precondition(count >= 0 && count - wholeWords * 8 < 8, "at most seven bytes after the whole words")
         for index in 0..<wholeWords {
             state.absorb(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self)))
         }
@@ -50,6 +51,7 @@ enum SipHash128 {
         state.v1 ^= 0xDD
         for _ in 0..<4 { state.round() }
         let high = state.v0 ^ state.v1 ^ state.v2 ^ state.v3
+        precondition(count < 1 << 56 || last >> 56 == UInt64(truncatingIfNeeded: count), "the length byte")
         return (high, low)
     }
 }

@@ -26,6 +26,7 @@ extension Snapshot {
         UnsafeMutableRawPointer(table.records.base).copyMemory(from: first, byteCount: Int(count) * stride)
         table.records.setCount(Int(count))
         table.rebuildIndex()
+        precondition(table.records.count == count, "the engagement table holds the section's counts")
         return end
     }
 }

@@ -25,6 +25,7 @@ extension Snapshot {
         UnsafeMutableRawPointer(table.accounts.base).copyMemory(from: base, byteCount: size)
         table.accounts.setCount(Int(count))
         table.rebuildIndex()
+        precondition(table.accounts.count == count, "the gift table holds the section's accounts")
         return offset + settlementSectionHeaderBytes + size
     }
 }

@@ -15,7 +15,8 @@ extension Snapshot {
     }
 
     static func keySectionBytes(_ store: KeyStore?) -> Int {
-        keyTrailerBytes + (store?.filling.count ?? 0) * keyRecordBytes
+        precondition(keyRecordBytes % 8 == 0 && keyRecordBytes >= 16, "a key record is 8-byte aligned")
+        return keyTrailerBytes + (store?.filling.count ?? 0) * keyRecordBytes
     }
 
     /// Finds the section from the trailer at the end of `bytes` (the snapshot without its checksum).
@@ -29,9 +30,13 @@ extension Snapshot {
             first <= through + 1, count < UInt64(Int32.max),
             headerBytes + Int(count) * keyRecordBytes + keyTrailerBytes <= bytes.count
         else { throw .damagedSnapshot(file: path, reason: "key store section unreadable") }
-        return KeySection(
+        let section = KeySection(
             offset: bytes.count - keyTrailerBytes - Int(count) * keyRecordBytes, runsFirstSequence: first,
             runsThrough: through, count: Int(count))
+        precondition(
+            section.offset >= headerBytes && section.offset + section.count * keyRecordBytes + keyTrailerBytes
+                == bytes.count, "the key section ends the snapshot's content")
+        return section
     }
 
     /// Opens the runs the snapshot relies on and refills the store's buffer.
@@ -39,6 +44,9 @@ extension Snapshot {
         _ section: KeySection, from bytes: UnsafeRawBufferPointer, into state: ShardState
     ) throws(LedgerError) {
         guard let store = state.idempotency.store else { return }
+        precondition(section.count >= 0 && section.runsFirstSequence >= 1, "a key section as read")
+        precondition(
+            section.offset + section.count * keyRecordBytes <= bytes.count, "the key records are inside the file")
         try store.open(runsFirstSequence: section.runsFirstSequence, runsThrough: section.runsThrough)
         store.reserveFilling(extra: section.count)
         for index in 0..<section.count {
@@ -54,6 +62,8 @@ extension Snapshot {
 extension Snapshot {
     /// The key section's trailer: the runs' first sequence, the last sequence they cover, the buffer's count.
     static func keyTrailer(runsFirstSequence: UInt64, runsThrough: UInt64, count: Int) -> [UInt8] {
+        precondition(runsFirstSequence >= 1 && runsFirstSequence <= runsThrough + 1, "the runs cover a range")
+        precondition(count >= 0 && count < Int(Int32.max), "a key buffer's count")
         var trailer = [UInt8](repeating: 0, count: keyTrailerBytes)
         trailer.withUnsafeMutableBytes { bytes in
             bytes.storeBytes(of: runsFirstSequence.littleEndian, toByteOffset: 0, as: UInt64.self)
@@ -61,6 +71,7 @@ extension Snapshot {
             bytes.storeBytes(of: UInt64(count).littleEndian, toByteOffset: 16, as: UInt64.self)
             bytes.storeBytes(of: keyTrailerMarker.littleEndian, toByteOffset: 24, as: UInt64.self)
         }
+        precondition(trailer.count == keyTrailerBytes, "a key trailer is 32 bytes")
         return trailer
     }
 }

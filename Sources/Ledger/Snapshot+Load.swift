@@ -27,6 +27,7 @@ extension Snapshot {
     /// The newest snapshot in `directory` (by sequence in the name), or nil when there is none.
     static func newest(in directory: String) throws(LedgerError) -> String? {
         let names = try FileIO.listDirectory(directory).filter { $0.hasPrefix("snapshot-") && $0.hasSuffix(".snap") }
+        assert(zip(names, names.dropFirst()).allSatisfy { $0 < $1 }, "a listing is sorted: the last name is the newest")
         return names.last.map { directory + "/" + $0 }
     }
 
@@ -58,16 +59,22 @@ extension Snapshot {
             throw .damagedSnapshot(file: path, reason: "unknown format or layout (written by another build?)")
         }
         try checkFits(header, state: state, path: path)
+        precondition(header.activeHoldCount <= header.holdCount, "a decoded header's active holds are among its holds")
         var keys = KeySection(offset: contentBytes)
         if header.version >= 6 {
             keys = try keySection(UnsafeRawBufferPointer(rebasing: bytes[0..<contentBytes]), path: path)
         }
+        precondition(keys.offset >= headerBytes && keys.offset <= contentBytes, "the key section is inside the file")
         // The store first: the ring's entries that no longer fit follow its buffer's.
         try restoreKeyStore(keys, from: bytes, into: state)
         lap(&phases.keysNs)
         try copyTables(
             header, from: UnsafeRawBufferPointer(rebasing: bytes[0..<keys.offset]), into: state, path: path)
         lap(&phases.tablesNs)
+        precondition(
+            state.members.count == header.memberCount && state.cards.count == header.cardCount
+                && state.holds.records.count == header.holdCount && state.outbox.count == header.outboxCount,
+            "the tables hold the counts the snapshot's header says")
         return Loaded(sequence: header.sequence, lastCRC: header.lastCRC, path: path, phases: phases)
     }
 
@@ -82,6 +89,7 @@ extension Snapshot {
     }
 
     private static func checkFits(_ header: Header, state: ShardState, path: String) throws(LedgerError) {
+        precondition(state.members.count == 0 && state.cards.count == 0, "a snapshot loads into an empty state")
         guard header.shardIndex == UInt32(state.shardIndex), header.shardCount == UInt32(state.shardCount) else {
             throw .incompatibleDirectory(
                 reason: "\(path) belongs to shard \(header.shardIndex) of \(header.shardCount)")
@@ -106,6 +114,8 @@ extension Snapshot {
             throw .damagedSnapshot(file: path, reason: "length does not match the counts in its header")
         }
         func copy<Element>(_ storage: FixedStorage<Element>, count: Int, size: Int) {
+            precondition(count <= storage.capacity && size == count * MemoryLayout<Element>.stride, "a table fits")
+            precondition(offset + size <= bytes.count, "a table is copied from inside the file")
             UnsafeMutableRawPointer(storage.base).copyMemory(from: bytes.baseAddress! + offset, byteCount: size)
             storage.setCount(count)
             offset += size
@@ -120,11 +130,19 @@ extension Snapshot {
         copyIdempotency(header, from: bytes.baseAddress! + offset, into: state)
         offset += sizes[3]
         copy(state.outbox, count: header.outboxCount, size: sizes[4])
+        precondition(offset == headerBytes + sizes.reduce(0, +), "the tables end where their counts say")
         if header.version >= 7 { offset = try loadGifts(from: bytes, offset: offset, into: state, path: path) }
         let lotsEnd = try loadLots(from: bytes, offset: offset, into: state, path: path)
+        precondition(lotsEnd >= offset + lotSectionHeaderBytes && lotsEnd <= bytes.count, "the lot section's end")
         let settlementsEnd = try loadSettlements(from: bytes, offset: lotsEnd, into: state, path: path)
+        precondition(
+            settlementsEnd >= lotsEnd + settlementSectionHeaderBytes && settlementsEnd <= bytes.count,
+            "the settlement section's end")
         let spentLotsEnd = try loadSpentLots(
             from: bytes, offset: settlementsEnd, into: state, path: path, version: header.version)
+        precondition(
+            spentLotsEnd >= settlementsEnd + settlementSectionHeaderBytes && spentLotsEnd <= bytes.count,
+            "the spent-lot section's end")
         var hasNoticeMarks = false
         if header.version >= 7 {
             let engagementEnd = try loadEngagement(from: bytes, offset: spentLotsEnd, into: state, path: path)
@@ -140,6 +158,8 @@ extension Snapshot {
         let kept = min(header.idempotencyCount, table.capacity)
         let skipped = header.idempotencyCount - kept
         let oldest = header.idempotencyNextPosition - Int64(kept)
+        precondition(kept >= 0 && skipped >= 0, "the ring's entries are split into kept and skipped")
+        precondition(table.count == 0, "entries are restored into an empty ring")
         let stride = MemoryLayout<IdempotencyEntry>.stride
         // Format 7 holds the writer's ring in storage order: when it wrapped, its newest `wrapped` entries first.
         let count = header.idempotencyCount
@@ -148,6 +168,7 @@ extension Snapshot {
             let start = Int((header.idempotencyNextPosition - Int64(count)) % Int64(header.ringCapacity))
             wrapped = max(0, start + count - header.ringCapacity)
         }
+        precondition(wrapped >= 0 && wrapped <= count, "a ring wraps at most its count of entries")
         func entry(_ index: Int) -> IdempotencyEntry {
             (base + ((index + wrapped) % count) * stride).loadUnaligned(as: IdempotencyEntry.self)
         }
@@ -161,5 +182,8 @@ extension Snapshot {
             table.entries[table.ringIndex(oldest + Int64(index))] = entry(skipped + index)
         }
         state.idempotency.restore(nextPosition: header.idempotencyNextPosition, count: kept)
+        precondition(
+            state.idempotency.count == kept && state.idempotency.nextPosition == header.idempotencyNextPosition,
+            "the ring holds the entries the snapshot kept")
     }
 }

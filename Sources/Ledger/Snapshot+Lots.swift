@@ -12,10 +12,14 @@ extension Snapshot {
     static let lotSectionHeaderBytes = 64
 
     static func lotSectionBytes(_ lots: LotTable) -> Int {
-        lotSectionHeaderBytes + lots.heads.rawBytesInUse.count + lots.records.rawBytesInUse.count
+        precondition(lots.heads.count >= 0 && lots.records.count >= 0, "lot counts are not negative")
+        return lotSectionHeaderBytes + lots.heads.rawBytesInUse.count + lots.records.rawBytesInUse.count
     }
 
     static func encodeLotSectionHeader(_ lots: LotTable) -> [UInt8] {
+        precondition(lots.activeCount >= 0 && lots.activeCount <= lots.records.count, "active lots are among the records")
+        precondition(lots.freeHead >= 0 && Int(lots.freeHead) <= lots.records.count, "the free lot head names a record")
+        precondition(lots.sweepCursor >= 0, "the sweep cursor is not negative")
         var bytes = [UInt8](repeating: 0, count: lotSectionHeaderBytes)
         bytes.withUnsafeMutableBytes { buffer in
             var writer = ByteWriter(base: buffer.baseAddress!, capacity: lotSectionHeaderBytes)
@@ -26,6 +30,7 @@ extension Snapshot {
             writer.put(UInt64(lots.activeCount))
             writer.put(lots.counters.expired)
             writer.put(lots.counters.outstanding)
+            precondition(writer.offset == lotSectionHeaderBytes, "a lot section header is 64 bytes")
         }
         return bytes
     }
@@ -63,6 +68,9 @@ extension Snapshot {
         lots.sweepCursor = cursor
         lots.activeCount = Int(active)
         lots.counters = LotCounters(expired: expired, outstanding: outstanding)
+        precondition(
+            lots.activeCount <= lots.records.count && Int(lots.freeHead) <= lots.records.count
+                && lots.heads.count <= state.members.count, "a loaded lot section is in range")
         return offset + lotSectionHeaderBytes + headBytes + recordBytes
     }
 }

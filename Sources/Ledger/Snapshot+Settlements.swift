@@ -6,6 +6,10 @@ extension Snapshot {
     /// A section's 16-byte header: its element count, then 8 zero bytes (format 7's spent-lot section puts its
     /// ring's start and capacity there instead, 4 bytes each).
     static func sectionHeader(count: Int, start: Int = 0, capacity: Int = 0) -> [UInt8] {
+        precondition(count >= 0 && count < Int(Int32.max), "a section's count is read back below Int32.max")
+        precondition(
+            capacity == 0 ? start == 0 : (count <= capacity && start >= 0 && start < capacity),
+            "a section's ring fields are read back in range")
         var header = [UInt8](repeating: 0, count: settlementSectionHeaderBytes)
         header.withUnsafeMutableBytes { bytes in
             bytes.storeBytes(of: UInt64(count).littleEndian, as: UInt64.self)
@@ -32,6 +36,7 @@ extension Snapshot {
             from: bytes.baseAddress! + offset + settlementSectionHeaderBytes, byteCount: size)
         table.records.setCount(Int(count))
         table.rebuildIndex()
+        precondition(table.records.count == count, "the settlement table holds the section's pairs")
         return offset + settlementSectionHeaderBytes + size
     }
 
@@ -50,6 +55,7 @@ extension Snapshot {
         else {
             throw .damagedSnapshot(file: path, reason: "\(section) section header out of range")
         }
+        precondition(allowsRing || (start == 0 && capacity == 0), "only a ring's section names a start")
         return (Int(count), Int(start), Int(capacity))
     }
 
@@ -72,6 +78,7 @@ extension Snapshot {
         // A smaller ring than the one that wrote the snapshot keeps the newest parts (the oldest would go first
         // anyway); changing the limit goes through a snapshot, so replay afterwards decides with the new size.
         let skipped = max(0, count - state.spentLots.capacity)
+        precondition(wrapped >= 0 && wrapped <= count && skipped <= count, "the ring's pieces are inside its count")
         var parts: [SpentLotTable.Part] = []
         parts.reserveCapacity(count - skipped)
         for index in skipped..<count {
@@ -81,6 +88,7 @@ extension Snapshot {
                     as: SpentLotTable.Part.self))
         }
         parts.withUnsafeBufferPointer { state.spentLots.restore($0) }
+        precondition(state.spentLots.count == count - skipped, "the spent-lot ring holds the parts kept")
         return sectionEnd
     }
 }

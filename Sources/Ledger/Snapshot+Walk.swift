@@ -40,6 +40,9 @@ extension Snapshot {
                 guard tablesEnd <= bytes.count - 4 else {
                     throw .damagedSnapshot(file: path, reason: "length does not match the counts in its header")
                 }
+                precondition(
+                    membersOffset == headerBytes && cardsOffset >= membersOffset && tablesEnd >= cardsOffset,
+                    "the walked sections are in file order")
                 gifts =
                     header.version >= 7
                     ? try Self.gifts(bytes, offset: tablesEnd, memberCount: header.memberCount, max: giftsMax, path: path)
@@ -132,6 +135,7 @@ extension Snapshot {
             guard base + count * stride <= content.count else {
                 throw .damagedSnapshot(file: path, reason: "length does not match the gift count")
             }
+            precondition(count >= 0 && count <= max, "a checked gift count")
             var accounts: [Int32: GiftAccount] = [:]
             accounts.reserveCapacity(count)
             for index in 0..<count {
@@ -141,6 +145,7 @@ extension Snapshot {
                 else { throw .damagedSnapshot(file: path, reason: "gift account \(index) out of range") }
                 if accounts[account.member] == nil { accounts[account.member] = account }
             }
+            precondition(accounts.count <= count, "at most one account per gift record")
             return accounts
         }
     }

@@ -11,10 +11,12 @@ extension Snapshot {
     static func write(
         _ state: ShardState, sequence: UInt64, lastCRC: UInt32, directory: String
     ) throws(LedgerError) -> String {
+        precondition(!directory.isEmpty, "a snapshot is written into a directory")
         let checkpoint = Checkpoint(state, sequence: sequence, lastCRC: lastCRC, budget: nil)
         guard let path = try checkpoint.write(directory: directory) else {
             preconditionFailure("a checkpoint without a copy budget cannot run out of it")
         }
+        precondition(path.hasSuffix(fileName(sequence: sequence)), "the snapshot is named after its sequence")
         return path
     }
 
@@ -25,6 +27,7 @@ extension Snapshot {
         directory: String, sequence: UInt64, keeping snapshotPath: String, currentSegment: String,
         keepingSegments: Bool = false
     ) throws(LedgerError) {
+        precondition(!directory.isEmpty, "snapshots are dropped in a directory")
         for name in try FileIO.listDirectory(directory) where name.hasPrefix("snapshot-") {
             let path = directory + "/" + name
             if path != snapshotPath { try FileIO.remove(path) }

@@ -29,7 +29,10 @@ enum Snapshot {
 
     static func fileName(sequence: UInt64) -> String {
         let digits = String(sequence)
-        return "snapshot-" + String(repeating: "0", count: 20 - digits.count) + digits + ".snap"
+        precondition(digits.count <= 20, "a sequence has at most 20 digits")
+        let name = "snapshot-" + String(repeating: "0", count: 20 - digits.count) + digits + ".snap"
+        assert(self.sequence(ofFileName: name) == sequence, "a snapshot's name gives back its sequence")
+        return name
     }
 
     /// The sequence in a snapshot's file name (`fileName(sequence:)`); nil for any other name.
@@ -65,6 +68,22 @@ enum Snapshot {
     ]
 
     static func encodeHeader(_ header: Header, into base: UnsafeMutableRawPointer) {
+        precondition(header.version == version, "a snapshot is written in the current format")
+        precondition(
+            header.memberCount >= 0 && header.cardCount >= 0 && header.holdCount >= 0 && header.outboxCount >= 0,
+            "a snapshot's table counts are not negative")
+        precondition(
+            header.activeHoldCount >= 0 && header.activeHoldCount <= header.holdCount,
+            "active holds are among the hold records")
+        precondition(
+            header.freeHoldHead >= 0 && Int(header.freeHoldHead) <= header.holdCount,
+            "the free hold head names a hold record or none")
+        precondition(
+            header.ringCapacity >= 1 && header.idempotencyCount >= 0 && header.idempotencyCount <= header.ringCapacity,
+            "the idempotency ring's count fits its capacity")
+        precondition(
+            header.idempotencyNextPosition >= Int64(header.idempotencyCount),
+            "the ring's next position is past its entries")
         base.initializeMemory(as: UInt8.self, repeating: 0, count: headerBytes)
         var writer = ByteWriter(base: base, capacity: headerBytes)
         writer.put(magic)
@@ -83,6 +102,16 @@ enum Snapshot {
         writer.put(UInt64(header.idempotencyCount))
         writer.put(UInt64(header.outboxCount))
         writer.put(UInt32(header.ringCapacity))
+        precondition(writer.offset == headerBytes, "a snapshot header is 128 bytes")
+        assert(
+            decodeHeader(UnsafeRawPointer(base), count: headerBytes).map {
+                $0.memberCount == header.memberCount && $0.cardCount == header.cardCount
+                    && $0.holdCount == header.holdCount && $0.freeHoldHead == header.freeHoldHead
+                    && $0.activeHoldCount == header.activeHoldCount && $0.idempotencyCount == header.idempotencyCount
+                    && $0.idempotencyNextPosition == header.idempotencyNextPosition
+                    && $0.outboxCount == header.outboxCount && $0.ringCapacity == header.ringCapacity
+                    && $0.sequence == header.sequence && $0.lastCRC == header.lastCRC
+            } == true, "a snapshot header reads back as written")
     }
 
     static func decodeHeader(_ base: UnsafeRawPointer, count: Int) -> Header? {
@@ -104,6 +133,7 @@ enum Snapshot {
         guard version < 7 || (ringCapacity >= 1 && UInt64(ringCapacity) >= keys && nextPosition >= Int64(keys)) else {
             return nil
         }
+        precondition(reader.offset <= headerBytes, "a snapshot header is read within its 128 bytes")
         return Header(
             shardIndex: shardIndex, shardCount: shardCount, sequence: sequence, lastCRC: lastCRC,
             memberCount: Int(members), cardCount: Int(cards), holdCount: Int(holds), freeHoldHead: freeHead,

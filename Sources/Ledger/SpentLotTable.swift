@@ -26,7 +26,10 @@ final class SpentLotTable: @unchecked Sendable {
         storage.setCount(capacity)
     }
 
-    subscript(offset: Int) -> Part { storage[(start + offset) % capacity] }
+    subscript(offset: Int) -> Part {
+        precondition(offset >= 0 && offset < count, "a part of the ring")
+        return storage[(start + offset) % capacity]
+    }
 
     /// Appends (positions never decrease); the oldest part goes when the ring is full.
     func append(_ part: Part) {
@@ -37,10 +40,12 @@ final class SpentLotTable: @unchecked Sendable {
         }
         storage[(start + count) % capacity] = part
         count += 1
+        precondition(count >= 1 && count <= capacity && start >= 0 && start < capacity, "ring bounds")
     }
 
     /// The offsets of the parts taken by the operation at `position` (binary search, then a scan).
     func offsets(of position: Int64) -> Range<Int> {
+        precondition(position >= 0, "an idempotency position")
         var low = 0
         var high = count
         while low < high {
@@ -49,6 +54,8 @@ final class SpentLotTable: @unchecked Sendable {
         }
         var end = low
         while end < count && self[end].position == position { end += 1 }
+        precondition(low >= 0 && low <= end && end <= count, "the parts found are inside the ring")
+        assert(low == 0 || self[low - 1].position < position, "the parts found are all the operation's")
         return low..<end
     }
 
@@ -58,5 +65,6 @@ final class SpentLotTable: @unchecked Sendable {
         start = 0
         count = 0
         for part in parts { append(part) }
+        precondition(count == parts.count && start == 0, "the ring holds the parts restored")
     }
 }

@@ -39,6 +39,7 @@ public enum StandbyCheckpoint {
         shard: Int, configuration: LedgerConfiguration, log: StandbyLog, holdThrough: UInt64,
         phase: (Int, Phase) -> Void
     ) throws(LedgerError) -> Outcome {
+        precondition(shard >= 0 && shard < configuration.shardCount, "a shard of the standby")
         let startNs = ShardStatistics.now()
         // The snapshot must never be ahead of the log's durable mark (a power cut would otherwise cut the log
         // below the snapshot at the next open).
@@ -68,12 +69,14 @@ public enum StandbyCheckpoint {
             state, sequence: report.lastSequence, lastCRC: report.position.lastCRC, directory: directory)
         phase(shard, .snapshotWritten)
         let deletedThrough = min(report.lastSequence, holdThrough)
+        precondition(deletedThrough <= report.lastSequence, "nothing after the snapshot is deleted")
         let before = try WALReader.segments(in: directory).count
         try Snapshot.dropCovered(
             directory: directory, sequence: deletedThrough, keeping: path, currentSegment: log.segmentPath)
         for run in expiredRuns { try FileIO.remove(run) }
         let after = try WALReader.segments(in: directory)
         precondition(after.last?.path == log.segmentPath, "the segment the follower appends to is kept")
+        precondition(after.count <= before, "a checkpoint only deletes segments")
         return Outcome(
             shard: shard, sequence: report.lastSequence, recordsReplayed: report.recordsReplayed,
             segmentsDeleted: before - after.count, deletedThrough: deletedThrough,
@@ -97,6 +100,7 @@ final class StandbyStores {
     init(root: String, configuration: LedgerConfiguration) throws(LedgerError) {
         self.root = root
         let shards = configuration.shardCount
+        precondition(shards >= 1, "a standby has shards")
         if FileIO.exists(root + "/history") {
             // The switch's defaults: the member and card bounds of the ledger, 400 days (retention is applied by
             // the promoted switch, never here).
@@ -121,6 +125,7 @@ final class StandbyStores {
     /// Reads each store on to `through` (the standby's last durable sequence) in `shard`; returns the lowest mark
     /// of the stores there (`UInt64.max` without stores). Bounded by the records to read.
     func catchUp(shard: Int, through: UInt64) throws(LedgerError) -> UInt64 {
+        precondition(shard >= 0, "a shard of the standby")
         var lowest = UInt64.max
         if let history {
             let tail = historyTails[shard]
@@ -153,6 +158,8 @@ final class StandbyStores {
     static func readsMax(from after: UInt64, to through: UInt64, _ recordsPerRead: Int) -> Int {
         precondition(recordsPerRead > 0, "a read takes records")
         guard through > after else { return 0 }
-        return Int((through - after) / UInt64(recordsPerRead)) + 2
+        let reads = Int((through - after) / UInt64(recordsPerRead)) + 2
+        precondition(reads >= 2, "a catch-up reads at least once and once more for a gap")
+        return reads
     }
 }

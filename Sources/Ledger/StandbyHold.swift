@@ -30,6 +30,8 @@ public final class StandbyHold: @unchecked Sendable {
         for shard in 0..<shardCount where consumer.firstNeeded(shard: shard) == 0 {
             consumer.advance(shard: shard, from: 1)
         }
+        precondition(
+            (0..<shardCount).allSatisfy { consumer.firstNeeded(shard: $0) >= 1 }, "every shard's place is held")
     }
 
     /// Reads of the standby's log that failed: its directory missing or unlistable (not seeded yet); retried every

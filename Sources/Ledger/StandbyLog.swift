@@ -28,6 +28,7 @@ final class StandbyLog {
     /// records, chain). Records past the mark (a follower killed between a batch's write and its mark) are cut off:
     /// the mark always ends a whole batch, and the primary still holds what follows.
     init(directory: String) throws(LedgerError) {
+        precondition(!directory.isEmpty, "a standby's log lives in a directory")
         self.directory = directory
         let snapshot = try Self.newestSnapshotHeader(in: directory)
         let reader = WALReader(directory: directory, readOnly: true)
@@ -85,10 +86,12 @@ final class StandbyLog {
             }
             lastCRC = first.previousCRC
         }
+        precondition(markEnd >= Int64(WALSegment.recordsStart) && markEnd < dataEnd, "the cut follows the header")
         try FileIO.writeZeros(descriptor, range: markEnd..<dataEnd, path: segmentPath)
         try FileIO.syncData(descriptor, path: segmentPath)
         offset = markEnd
         nextSequence = header.acknowledgedSequence + 1
+        precondition(nextSequence >= header.firstSequence, "the copy continues in its segment")
     }
 
     /// Appends one read of whole batches (`chunk` says where the primary holds them) and makes it durable.
@@ -115,6 +118,9 @@ final class StandbyLog {
         header.acknowledgedSequence = chunk.lastSequence
         header.acknowledgedEnd = offset
         header.generation += 1
+        precondition(
+            offset <= header.segmentBytes && nextSequence == header.acknowledgedSequence + 1,
+            "the mark names the records appended")
         try WALSegment.writeSlot(header, descriptor: descriptor, path: segmentPath)
         isMarkUnsynced = true
     }
@@ -153,6 +159,7 @@ final class StandbyLog {
         header = published.header
         offset = Int64(WALSegment.recordsStart)
         isMarkUnsynced = false
+        precondition(header.firstSequence == nextSequence, "the new segment starts at the next sequence")
     }
 
     /// Makes the last mark durable (when the follower is idle, and at stop).

@@ -22,14 +22,17 @@ public enum UTCTime {
     public static func seconds(milliseconds: Int64) -> String {
         let sign = milliseconds < 0 ? "-" : ""
         let magnitude = milliseconds.magnitude
+        precondition(magnitude % 1000 < 1000, "a fraction of a second")
         return "\(sign)\(magnitude / 1000).\(padded(Int32(magnitude % 1000), 3)) s"
     }
 
     static func floorDivision(_ value: Int64, _ divisor: Int64) -> Int64 {
-        value >= 0 ? value / divisor : (value - divisor + 1) / divisor
+        precondition(divisor > 0, "a positive divisor")
+        return value >= 0 ? value / divisor : (value - divisor + 1) / divisor
     }
 
     static func padded(_ value: Int32, _ width: Int) -> String {
+        precondition(value >= 0 && width >= 1, "a non-negative field padded to a width")
         let digits = String(value)
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }

@@ -40,6 +40,8 @@ extension WALReader {
         }
         try FileIO.syncDirectory(directory)
         var result = outcome(kept)
+        precondition(result.position.nextSequence >= 1, "the log continues at a positive sequence")
+        precondition(kept.tornTail == nil, "a cut log has no torn tail left")
         result.acceptedDamage = AcceptedLogDamage(
             damage: damage.description, lastSequenceKept: result.position.nextSequence - 1, setAside: setAside)
         return result
@@ -49,6 +51,7 @@ extension WALReader {
     /// segment written before segment headers gets no header (its records start at 0); the writer starts a headed
     /// segment after it.
     private func repairCut(_ sound: SoundPoint, lastSequence: UInt64) throws(LedgerError) -> WALSegment.Header {
+        precondition(sound.end >= 0, "a cut inside the segment")
         let descriptor = try FileIO.openFile(sound.path, flags: O_RDWR)
         defer { FileIO.closeFile(descriptor) }
         let size = try FileIO.fileSize(descriptor, path: sound.path)
@@ -65,12 +68,15 @@ extension WALReader {
         header.generation += 1
         let written = try WALSegment.writeBothSlots(header, descriptor: descriptor, path: sound.path)
         try FileIO.syncAll(descriptor, path: sound.path)
+        precondition(
+            written.acknowledgedSequence == lastSequence && written.nextFirstSequence == 0, "the cut is the mark")
         return written
     }
 
     /// Renames a segment out of the log (`.damaged`, or `.damaged-N` when taken); returns the new path.
     private func moveAside(_ path: String) throws(LedgerError) -> String {
         let target = try freeName(for: path)
+        precondition(target != path, "a segment set aside gets a name of its own")
         try FileIO.rename(path, target)
         return target
     }
@@ -78,6 +84,7 @@ extension WALReader {
     /// Copies a segment out of the log before it is repaired, so nothing the damage left is destroyed.
     private func copyAside(_ path: String) throws(LedgerError) -> String {
         let target = try freeName(for: path)
+        precondition(target.hasPrefix(directory + "/"), "a copy set aside stays in the shard's directory")
         let bytes = try FileIO.readWholeFile(path, bytesMax: Self.segmentFileBytesMax)
         let name = String(target.dropFirst(directory.count + 1))
         try bytes.withBytes { buffer throws(LedgerError) in

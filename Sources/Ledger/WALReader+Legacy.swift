@@ -28,12 +28,17 @@ extension WALReader {
             return nil
         }
         guard segment.firstSequence >= 1 else { return nil }
-        return WALSegment.Header(firstSequence: segment.firstSequence, segmentBytes: Self.legacySegmentBytes)
+        let header = WALSegment.Header(firstSequence: segment.firstSequence, segmentBytes: Self.legacySegmentBytes)
+        precondition(
+            header.firstSequence == segment.firstSequence && header.acknowledgedSequence < header.firstSequence,
+            "a made-up header acknowledges nothing")
+        return header
     }
 
     /// After a headerless segment's records: refused when it ends the log of a directory whose `ledger.meta` says
     /// every shard's log ends in headed segments — the segments written since the upgrade are gone.
     func checkLegacyEnd(_ segment: Segment, stop: Int, isLast: Bool, state: ScanState) throws(LedgerError) {
+        precondition(stop >= 0, "records stop at an offset in the file")
         guard isLast && directoryHasSegmentHeaders else { return }
         throw .damagedLog(
             file: segment.path, offset: Int64(stop),

@@ -11,6 +11,7 @@ extension WALReader {
         _ segment: Segment, header: WALSegment.Header, isLegacy: Bool, bytes: UnsafeRawBufferPointer, stop: Int,
         isLast: Bool, state: inout ScanState
     ) throws(LedgerError) {
+        precondition(stop >= (isLegacy ? 0 : WALSegment.recordsStart), "records stop after the segment's header")
         let last = state.lastSequence
         let acknowledged = Self.acknowledgedText(header)
         guard Int64(bytes.count) >= header.segmentBytes else {
@@ -66,6 +67,7 @@ extension WALReader {
                 reason: "the log ends at sequence \(state.lastSequence) but the snapshot covers sequences through "
                     + "\(state.afterSequence)")
         }
+        precondition(state.verified >= state.replayed, "records replayed were verified")
     }
 
     /// Where the records stop: zeros are a clean end; anything else is a torn tail only in the last segment,
@@ -75,6 +77,7 @@ extension WALReader {
         header: WALSegment.Header
     ) throws(LedgerError) -> TornTail? {
         let dataEnd = lastNonZero(bytes, from: stop)
+        precondition(dataEnd >= stop, "data ends at or after the stop")
         if dataEnd == stop { return nil }
         let reason = "the record of sequence \(expected) fails its checksum or framing"
         guard isLast else {
@@ -91,12 +94,14 @@ extension WALReader {
                 file: segment.path, offset: Int64(stop),
                 reason: reason + "; later batches from sequence \(lastValid.batchFirstSequence) are intact")
         }
+        precondition(isLast && dataEnd > stop, "a torn tail is a non-empty end of the last segment")
         return TornTail(file: segment.path, offset: Int64(stop), bytesDiscarded: Int64(dataEnd - stop))
     }
 
     /// One past the last non-zero byte at or after `start` (`start` when all are zero). Scans backwards, so a
     /// clean end of a mostly empty segment costs one pass over its unused part.
     func lastNonZero(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        precondition(start >= 0, "a scan starts inside the file")
         var end = bytes.count
         while end > start && end % 8 != 0 {
             if bytes[end - 1] != 0 { return end }
@@ -110,6 +115,7 @@ extension WALReader {
             if bytes[end - 1] != 0 { return end }
             end -= 1
         }
+        precondition(end <= start || end == 0, "every byte after the start is zero")
         return start
     }
 
@@ -118,6 +124,7 @@ extension WALReader {
     private func lastValidRecord(
         _ bytes: UnsafeRawBufferPointer, after stop: Int, before dataEnd: Int, sequenceAtLeast: UInt64
     ) -> WALRecord.Header? {
+        precondition(stop >= 0 && sequenceAtLeast >= 1, "a search after the stop")
         var found: WALRecord.Header?
         var offset = (stop + 8) & ~7
         while offset + WALRecord.headerBytes <= min(bytes.count, dataEnd) {
@@ -134,6 +141,8 @@ extension WALReader {
     /// Overwrites the torn tail with zeros and syncs: the file keeps its allocated size (a shorter file would
     /// read as cut short), and a crash during the repair leaves a torn tail that the next open repairs again.
     func repair(_ torn: TornTail) throws(LedgerError) {
+        precondition(!readOnly, "a read-only scan never repairs")
+        precondition(torn.offset >= 0 && torn.bytesDiscarded > 0, "a torn tail covers bytes")
         let descriptor = try FileIO.openFile(torn.file, flags: O_RDWR)
         defer { FileIO.closeFile(descriptor) }
         try FileIO.writeZeros(descriptor, range: torn.offset..<(torn.offset + torn.bytesDiscarded), path: torn.file)

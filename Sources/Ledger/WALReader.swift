@@ -70,7 +70,9 @@ struct WALReader {
             guard let first = UInt64(name.dropFirst(4).dropLast(4)) else { continue }
             found.append(Segment(firstSequence: first, path: directory + "/" + name))
         }
-        return found.sorted { $0.firstSequence < $1.firstSequence }
+        let sorted = found.sorted { $0.firstSequence < $1.firstSequence }
+        assert(zip(sorted, sorted.dropFirst()).allSatisfy { $0.firstSequence <= $1.firstSequence }, "segments in order")
+        return sorted
     }
 
     /// Scans all segments. `afterSequence`/`snapshotCRC` describe the snapshot (0 and nil without one).
@@ -90,7 +92,11 @@ struct WALReader {
             return try keepSoundPart(cutAt: error, segments: segments, state: state)
         }
         if let tornTail = state.tornTail, !readOnly { try repair(tornTail) }
-        return outcome(state)
+        let result = outcome(state)
+        precondition(
+            result.position.nextSequence >= 1 && result.position.nextSequence > afterSequence,
+            "the log continues after the snapshot")
+        return result
     }
 
     struct ScanState {
@@ -126,11 +132,15 @@ struct WALReader {
     }
 
     func outcome(_ state: ScanState) -> Outcome {
+        precondition(state.replayed >= 0 && state.replayed <= state.verified, "records replayed were verified")
         let appendable = state.sound.flatMap { $0.isLegacy ? nil : $0 }
         let position = WALPosition(
             segmentPath: appendable?.path, segmentHeader: appendable?.header,
             segmentOffset: appendable?.end ?? Int64(WALSegment.recordsStart), nextSequence: state.lastSequence + 1,
             lastCRC: state.lastCRC ?? state.snapshotCRC ?? 0)
+        precondition(
+            position.segmentOffset >= Int64(WALSegment.recordsStart) && (position.segmentPath == nil)
+                == (position.segmentHeader == nil), "the log continues after a segment's header, or in a new one")
         return Outcome(
             position: position, recordsReplayed: state.replayed, recordsVerified: state.verified,
             tornTail: state.tornTail, newestTimeMs: state.newestTimeMs, acceptedDamage: nil)
@@ -140,6 +150,7 @@ struct WALReader {
         _ index: Int, of segments: [Segment], state: inout ScanState, prefetch: (UnsafeRawPointer) -> Void,
         apply: (WALRecord.Body, String, Int64) throws(LedgerError) -> Void
     ) throws(LedgerError) {
+        precondition(index >= 0 && index < segments.count, "a segment of the log")
         let segment = segments[index]
         let mapped = try MappedFile(path: segment.path, bytesMax: Self.segmentFileBytesMax)
         try withExtendedLifetime(mapped) { () throws(LedgerError) in
@@ -216,6 +227,7 @@ struct WALReader {
             }
             state.expectedSequence = header.firstSequence
         }
+        precondition(state.expectedSequence == header.firstSequence, "the segment continues the log")
     }
 
     /// Reads records from `start` while they are valid and their sequences at most `through`; returns the offset
@@ -230,6 +242,7 @@ struct WALReader {
             command: ShardCommand(kind: .none, key: .zero), timeMs: 0, status: .approved, balanceAfter: .zero)
         while let header = validRecord(bytes, at: offset), header.sequence <= through {
             let next = offset + WALRecord.alignedLength(bodyLength: header.bodyLength)
+            precondition(next > offset && (next - offset) % 8 == 0, "records advance by whole 8-byte units")
             if next + WALRecord.headerBytes + WALRecord.prefetchBytes <= bytes.count {
                 prefetch(bytes.baseAddress! + next + WALRecord.headerBytes)
             }
@@ -243,6 +256,7 @@ struct WALReader {
                         reason: "malformed body of the record of sequence \(header.sequence)")
                 }
                 precondition(decoded.timeMs == timeMs, "WALRecord.timeOffset disagrees with the body layout")
+                precondition(decoded.command.kind != .none, "a decoded record names a command")
                 try apply(decoded, segment.path, Int64(offset))
                 state.replayed += 1
             }
@@ -250,9 +264,11 @@ struct WALReader {
             state.verified += 1
             state.lastCRC = header.crc
             state.expectedSequence = header.sequence + 1
+            precondition(state.expectedSequence! > header.sequence, "sequences strictly increase")
             state.sound?.end = Int64(next)
             offset = next
         }
+        precondition(offset >= start, "records are read forward")
         return offset
     }
 
@@ -265,6 +281,7 @@ struct WALReader {
                 file: segment.path, offset: Int64(offset),
                 reason: "sequence \(header.sequence) where \(expected) was expected (records missing)")
         }
+        precondition(header.sequence >= 1 && header.batchFirstSequence <= header.sequence, "a checked record header")
         var expectedPrevious = state.lastCRC
         if header.sequence == state.afterSequence + 1, let snapshotCRC = state.snapshotCRC {
             expectedPrevious = snapshotCRC
@@ -278,9 +295,12 @@ struct WALReader {
 
     /// The time a record was stamped with, read without decoding the rest (nil if the body is too short for it).
     static func time(_ body: UnsafeRawPointer, length: Int) -> Int64? {
+        precondition(length >= 0, "a body length")
         guard length >= WALRecord.timeOffset + 8 else { return nil }
         var reader = ByteReader(base: body + WALRecord.timeOffset, count: 8)
-        return reader.get(Int64.self)
+        let time = reader.get(Int64.self)
+        precondition(time != nil, "eight bytes hold a time")
+        return time
     }
 
     /// A header and body that fit in `bytes` and whose checksum matches; nil otherwise.
@@ -290,6 +310,9 @@ struct WALReader {
         guard let header = WALRecord.readHeader(base) else { return nil }
         guard offset + WALRecord.headerBytes + header.bodyLength <= bytes.count else { return nil }
         guard WALRecord.checksum(base, bodyLength: header.bodyLength) == header.crc else { return nil }
+        precondition(
+            header.bodyLength > 0 && offset + WALRecord.headerBytes + header.bodyLength <= bytes.count,
+            "a valid record lies inside its file")
         return header
     }
 }
@@ -299,6 +322,7 @@ final class MappedFile {
     let bytes: UnsafeRawBufferPointer
 
     init(path: String, bytesMax: Int) throws(LedgerError) {
+        precondition(bytesMax > 0, "a mapping has a positive limit")
         let descriptor = try FileIO.openFile(path, flags: O_RDONLY)
         defer { FileIO.closeFile(descriptor) }
         let size = try FileIO.fileSize(descriptor, path: path)
@@ -311,6 +335,7 @@ final class MappedFile {
         guard let address, address != MAP_FAILED else { throw .io(operation: "mmap", path: path, errno: errno) }
         _ = madvise(address, Int(size), MADV_SEQUENTIAL)
         bytes = UnsafeRawBufferPointer(start: address, count: Int(size))
+        precondition(bytes.count == Int(size) && bytes.count <= bytesMax, "the mapping covers the file")
     }
 
     deinit {

@@ -75,6 +75,7 @@ extension WALRecord {
         default:
             break
         }
+        precondition(!change.kind.isEmpty && change.sequence == sequence, "a change names its movement and record")
         return change
     }
 

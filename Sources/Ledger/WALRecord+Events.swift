@@ -87,6 +87,8 @@ extension WALRecord {
         case .none, .inspect:
             return nil
         }
+        precondition(made.events.count <= LedgerEvent.perRecordMax, "a record yields at most perRecordMax events")
+        assert(made.events.indices.allSatisfy { made.events[$0].index == $0 }, "a record's events are numbered in order")
         return made.events
     }
 

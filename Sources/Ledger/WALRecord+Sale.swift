@@ -28,6 +28,8 @@ extension WALRecord {
 
     static func encodeSale(_ sale: SaleDetail, debited: AssetAmounts = .zero, _ writer: inout ByteWriter) {
         precondition(sale.lines.count <= SaleDetail.linesMax, "a sale keeps at most linesMax lines")
+        precondition(!debited.hasNegative, "a sale's debited amounts are not negative")
+        let start = writer.offset
         writer.put(sale.terminal.high)
         writer.put(sale.terminal.low)
         writer.put(sale.merchant.high)
@@ -45,6 +47,8 @@ extension WALRecord {
             writer.put(line.quantity)
             writer.put(line.amountMinor)
         }
+        precondition(
+            writer.offset - start == saleHeadBytes + sale.lines.count * saleLineBytes, "a sale tail's length")
     }
 
     /// The tail as written, or nil when it says something no writer writes (bad codes, counts or amounts).
@@ -63,6 +67,7 @@ extension WALRecord {
             else { return nil }
             lines.append(SaleLine(sku: sku, category: category, quantity: quantity, amountMinor: amount))
         }
+        precondition(lines.count == Int(count) && !debited.hasNegative, "a decoded sale holds its counted lines")
         let sale = SaleDetail(
             terminal: terminal, merchant: MerchantName(high: merchantHigh, low: merchantLow), lines: lines)
         return (sale, debited)

@@ -80,13 +80,24 @@ enum WALRecord {
     /// Bit 1: the member's key (`Body.member`, 16 bytes) ends the body, after the undone amounts.
     static let bodyFlagMember: UInt8 = 2
 
-    static func alignedLength(bodyLength: Int) -> Int { (headerBytes + bodyLength + 7) & ~7 }
+    static func alignedLength(bodyLength: Int) -> Int {
+        precondition(bodyLength > 0 && bodyLength <= bodyBytesMax, "a record's body length is checked first")
+        let aligned = (headerBytes + bodyLength + 7) & ~7
+        precondition(aligned % 8 == 0 && aligned <= recordBytesMax + 7, "a record is 8-byte aligned")
+        return aligned
+    }
 
     static func checksum(_ record: UnsafeRawPointer, bodyLength: Int) -> UInt32 {
-        ccrc32c_update(0, record + 4, headerBytes - 4 + bodyLength)
+        precondition(bodyLength > 0 && bodyLength <= bodyBytesMax, "a record's body length is checked first")
+        return ccrc32c_update(0, record + 4, headerBytes - 4 + bodyLength)
     }
 
     static func writeHeader(_ header: Header, at base: UnsafeMutableRawPointer) {
+        precondition(header.bodyLength > 0 && header.bodyLength <= bodyBytesMax, "a record body's length")
+        precondition(header.recordType == recordTypeCommand, "only command records are written")
+        precondition(
+            header.sequence >= 1 && header.batchFirstSequence >= 1 && header.batchFirstSequence <= header.sequence,
+            "a record's sequence is in its batch")
         var writer = ByteWriter(base: base, capacity: headerBytes)
         writer.put(UInt32(0))
         writer.put(UInt32(header.bodyLength))
@@ -96,8 +107,13 @@ enum WALRecord {
         writer.put(UInt8(0))
         writer.put(UInt16(0))
         writer.put(header.batchFirstSequence)
+        precondition(writer.offset == headerBytes, "a record header is 32 bytes")
         let crc = checksum(base, bodyLength: header.bodyLength)
         base.storeBytes(of: crc.littleEndian, as: UInt32.self)
+        assert(readHeader(UnsafeRawPointer(base)).map { $0 == Header(
+            crc: crc, bodyLength: header.bodyLength, sequence: header.sequence, previousCRC: header.previousCRC,
+            recordType: header.recordType, batchFirstSequence: header.batchFirstSequence) } == true,
+            "a record header reads back as written")
     }
 
     /// Parses a header whose 32 bytes are available; nil when its fields are out of range.
@@ -111,6 +127,7 @@ enum WALRecord {
         guard type == recordTypeCommand, pad1 == 0, pad2 == 0, length > 0, length <= UInt32(bodyBytesMax),
             sequence > 0, batchFirst > 0, batchFirst <= sequence
         else { return nil }
+        precondition(reader.offset == headerBytes, "a record header is 32 bytes")
         return Header(
             crc: crc, bodyLength: Int(length), sequence: sequence, previousCRC: previous, recordType: type,
             batchFirstSequence: batchFirst)
@@ -121,6 +138,8 @@ enum WALRecord {
     /// Encodes the body at `base` (which has `bodyBytesMax` bytes); returns its length.
     static func encodeBody(_ body: Body, at base: UnsafeMutableRawPointer) -> Int {
         let command = body.command
+        precondition(command.kind != .none && command.kind != .inspect, "only a command is logged")
+        precondition(body.sale != nil || body.saleDebited == .zero, "debited amounts come with a sale")
         var writer = ByteWriter(base: base, capacity: bodyBytesMax)
         let options = command.options.logged
         writer.put(command.kind.rawValue)
@@ -139,6 +158,9 @@ enum WALRecord {
         writer.put(command.cardHash)
         writer.put(command.masked.packed)
         writer.put(body.balanceAfter)
+        precondition(writer.offset == cardHashOffset + 16 + 8 + 16, "the body's fixed fields")
+        precondition(
+            !command.options.contains(.hasReference) || command.reference != .zero, "a reference with its bit")
         encodeKindFields(command, &writer)
         if command.hasSpending {
             precondition(ShardCommand.carriesSpending(command), "spending masks on a command that cannot carry them")
@@ -183,10 +205,13 @@ enum WALRecord {
             precondition(canCarrySale(command), "a sale on a command that cannot keep one")
             encodeSale(sale, debited: body.saleDebited, &writer)
         }
+        precondition(writer.offset > 0 && writer.offset <= bodyBytesMax, "a record body fits bodyBytesMax")
         return writer.offset
     }
 
     private static func encodeKindFields(_ command: ShardCommand, _ writer: inout ByteWriter) {
+        let start = writer.offset
+        defer { precondition(writer.offset >= start && writer.offset <= bodyBytesMax, "a kind's fields fit the body") }
         switch command.kind {
         case .earn, .transferIn, .transferInNewCard:
             writer.put(command.amounts)
@@ -218,6 +243,7 @@ enum WALRecord {
             writer.put(UInt16(0))
             writer.put(UInt32(0))
         case .forwardCard:
+            precondition(command.sourceShard >= 0 && command.sourceShard <= Int32(UInt16.max), "a source shard index")
             writer.put(command.originalKey)
             writer.put(UInt32(command.sourceShard))
             writer.put(command.cardKind.rawValue)
@@ -228,11 +254,13 @@ enum WALRecord {
         case .adjust:
             writer.put(command.amounts)
         case .giftLoad, .giftUse:
+            precondition(command.amountMinor >= 0 && command.currencyCode <= 999, "a gift amount and currency as decoded")
             writer.put(command.amountMinor)
             writer.put(command.currencyCode)
             writer.put(UInt16(0))
             writer.put(UInt32(0))
         case .engage:
+            precondition(command.engagementType.high != 0, "an engagement type as decoded")
             writer.put(command.engagementType.high)
             writer.put(command.engagementType.low)
         case .lotteryEntry:
@@ -277,6 +305,7 @@ enum WALRecord {
             let balanceAfter = reader.amounts(),
             let options = CommandOptions(logged: UInt16(optionsHigh) << 8 | UInt16(optionsLow), kind: kind)
         else { return false }
+        precondition(reader.offset == cardHashOffset + 16 + 8 + 16, "the body's fixed fields")
         body.command = ShardCommand(kind: kind, key: key)
         body.command.options = options
         body.command.asset = asset
@@ -308,7 +337,16 @@ enum WALRecord {
             body.sale = decoded.0
             body.saleDebited = decoded.debited
         }
-        return reader.offset == length
+        guard reader.offset == length else { return false }
+        precondition(body.command.kind == kind && body.command.kind != .none, "the body decoded its kind")
+        precondition(
+            options.contains(.admin) == (body.command.admin.operation != 0)
+                && options.contains(.hasTerminalReference) == (body.command.terminalReference != .zero),
+            "an option bit and its field come together")
+        precondition(
+            options.contains(.hasLotTerms) || body.command.lotTerms == .neverExpires, "lot terms only with their bit")
+        precondition(body.undone == nil || kind == .reverse || kind == .refund, "undone amounts on an undo only")
+        return true
     }
 
     /// The admin stamp (option `admin`), last in the body: operation id (never zero), actor, role, reason, six
@@ -320,6 +358,7 @@ enum WALRecord {
             reader.get(UInt32.self) == 0
         else { return false }
         command.admin = AdminStamp(operation: operation, actor: actor, role: role, reason: reason)
+        precondition(command.admin.operation != 0, "a decoded admin stamp has its operation id")
         return true
     }
 
@@ -331,6 +370,7 @@ enum WALRecord {
             return false
         }
         command.terminalReference = name
+        precondition(command.terminalReference != .zero, "a decoded terminal reference is not zero")
         return true
     }
 
@@ -390,6 +430,7 @@ enum WALRecord {
             command.originalKey = original
             command.sourceShard = Int32(source)
             command.cardKind = kind
+            precondition(command.sourceShard >= 0, "a decoded source shard is not negative")
         case .transferDone:
             guard let reference = reader.get(Int64.self), command.setLoggedReference(reference) else { return false }
         case .adjust:
@@ -405,6 +446,7 @@ enum WALRecord {
             else { return false }
             command.amountMinor = amount
             command.currencyCode = currency
+            precondition(command.amountMinor >= 0 && command.currencyCode <= 999, "a decoded gift amount in range")
         case .engage:
             guard let high = reader.get(UInt64.self), let low = reader.get(UInt64.self), high != 0 else { return false }
             command.engagementType = EngagementType(high: high, low: low)
@@ -445,6 +487,7 @@ enum WALRecord {
     }
 
     private static func encodeDecision(_ command: ShardCommand, _ writer: inout ByteWriter) {
+        precondition(command.isDecided && canCarryDecision(command), "only a decided command logs a decision")
         writer.put(command.rulesVersion)
         if command.kind == .engage {
             encodeEngagementDecision(command, &writer)
@@ -457,6 +500,7 @@ enum WALRecord {
         }
         writer.put(command.memberAfter)
         if command.kind == .earn {
+            precondition(command.referrerBonusPoints >= 0, "a referrer's bonus is not negative")
             writer.put(command.purchaseEffect)
             writer.put(command.referrerBonusPoints)
         }
@@ -482,6 +526,7 @@ enum WALRecord {
             command.purchaseEffect = effect
             command.referrerBonusPoints = bonus
         }
+        precondition(canCarryDecision(command) && command.referrerBonusPoints >= 0, "a decoded decision on its kind")
         return true
     }
 
@@ -497,6 +542,7 @@ enum WALRecord {
         command.spending = SpendingMasks(
             allowed: (allowedPoints, allowedCredit), settles: (settlesPoints, settlesCredit), spentAtTag: tag,
             pointValueMinor: pointValue)
+        precondition(command.spending.pointValueMinor >= 1, "decoded spending masks keep their point value")
         return true
     }
 }

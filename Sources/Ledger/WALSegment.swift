@@ -88,8 +88,10 @@ enum WALSegment {
         writer.put(UInt64(header.acknowledgedEnd))
         writer.put(header.nextFirstSequence)
         writer.put(header.generation)
+        precondition(writer.offset == slotBytes, "a slot is 64 bytes")
         let crc = ccrc32c_update(0, base + 12, slotBytes - 12)
         base.storeBytes(of: crc.littleEndian, toByteOffset: 8, as: UInt32.self)
+        assert(decode(slot: UnsafeRawPointer(base)) == header, "a slot reads back as written")
     }
 
     /// One slot, or nil when its magic, version, checksum or fields are wrong.
@@ -112,11 +114,14 @@ enum WALSegment {
     static func read(_ bytes: UnsafeRawBufferPointer) -> Header? {
         guard bytes.count >= headerBytesRead else { return nil }
         let slots = slotOffsets.compactMap { decode(slot: bytes.baseAddress! + $0) }
-        return slots.max { $0.generation < $1.generation }
+        let newest = slots.max { $0.generation < $1.generation }
+        precondition(newest?.isConsistent ?? true, "a decoded header is consistent")
+        return newest
     }
 
     /// Writes the slot this header's generation selects (a plain pwrite: the next fdatasync makes it durable).
     static func writeSlot(_ header: Header, descriptor: Int32, path: String) throws(LedgerError) {
+        precondition(descriptor >= 0, "a slot is written to an open segment")
         var slot = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         try withUnsafeMutableBytes(of: &slot) { bytes throws(LedgerError) in
             precondition(bytes.count == slotBytes, "slot buffer size")
@@ -133,11 +138,13 @@ enum WALSegment {
         try writeSlot(copy, descriptor: descriptor, path: path)
         copy.generation += 1
         try writeSlot(copy, descriptor: descriptor, path: path)
+        precondition(copy.generation == header.generation + 1, "the second slot is a generation later")
         return copy
     }
 
     static func fileName(firstSequence: UInt64) -> String {
         let digits = String(firstSequence)
+        precondition(digits.count <= 20, "a sequence has at most 20 digits")
         return "wal-" + String(repeating: "0", count: 20 - digits.count) + digits + ".log"
     }
 }

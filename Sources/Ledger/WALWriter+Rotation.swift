@@ -35,6 +35,7 @@ extension WALWriter {
         }
         shortage = nil
         reserve.prepareInBackground()
+        precondition(hasRoomInSegment, "a new segment has room for a batch")
         return nil
     }
 
@@ -78,6 +79,7 @@ extension WALWriter {
             throw .logFailed(reason: error.description)
         }
         replaceSegment(descriptor: descriptor, path: published.path, header: published.header)
+        precondition(segmentPath == published.path, "the published segment is the current one")
     }
 
     /// Gives a prepared file (allocated, synced, open as `descriptor`) the header of the segment that starts at
@@ -86,10 +88,12 @@ extension WALWriter {
     static func publish(
         _ descriptor: Int32, temporaryPath: String, directory: String, firstSequence: UInt64, segmentBytes: Int
     ) throws(LedgerError) -> (path: String, header: WALSegment.Header) {
+        precondition(descriptor >= 0 && firstSequence >= 1, "a prepared file for a segment from a sequence")
         let path = directory + "/" + WALSegment.fileName(firstSequence: firstSequence)
         do throws(LedgerError) {
             let fresh = WALSegment.Header(firstSequence: firstSequence, segmentBytes: Int64(segmentBytes))
             let written = try WALSegment.writeBothSlots(fresh, descriptor: descriptor, path: temporaryPath)
+            precondition(written.firstSequence == firstSequence && written.nextFirstSequence == 0, "a fresh header")
             try FileIO.syncData(descriptor, path: temporaryPath)
             try FileIO.rename(temporaryPath, path)
             return (path, written)

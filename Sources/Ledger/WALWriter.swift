@@ -72,6 +72,8 @@ final class WALWriter {
             try acknowledgeRecovered()
         }
         try reserveAtOpen()
+        precondition(
+            nextSequence >= 1 && segmentDescriptor >= 0 && directoryDescriptor >= 0, "an open writer has its segment")
     }
 
     /// Records recovery read past the mark (a crash between a batch's sync and its mark, or before a sync that
@@ -83,6 +85,9 @@ final class WALWriter {
         try FileIO.syncData(segmentDescriptor, path: segmentPath)
         try writeMark()
         try syncMark()
+        precondition(
+            header.acknowledgedSequence == nextSequence - 1 && header.acknowledgedEnd == segmentOffset,
+            "the mark covers what recovery read")
     }
 
     deinit {
@@ -98,6 +103,7 @@ final class WALWriter {
         if directoryDescriptor >= 0 { FileIO.closeFile(directoryDescriptor) }
         segmentDescriptor = -1
         directoryDescriptor = -1
+        precondition(segmentDescriptor < 0 && directoryDescriptor < 0, "a closed writer holds no descriptor")
     }
 
     /// Leftovers of an earlier run (a reserve, a half-made segment): never log, so removed before new ones.
@@ -156,6 +162,7 @@ final class WALWriter {
         nextSequence += 1
         bufferUsed += aligned
         recordsInBatch += 1
+        precondition(bufferUsed <= batchBytesMax && nextSequence == header.sequence + 1, "the record is in the batch")
     }
 
     /// Debug builds, every record: the body decodes, and encoding what was decoded gives the same bytes, so the
@@ -189,10 +196,14 @@ final class WALWriter {
         bufferUsed = 0
         recordsInBatch = 0
         try writeMark()
+        precondition(
+            segmentOffset <= header.segmentBytes && header.acknowledgedSequence == nextSequence - 1,
+            "a committed batch is acknowledged inside its segment")
     }
 
     /// Records in the header that everything written so far is acknowledged (only ever after its fdatasync).
     private func writeMark() throws(LedgerError) {
+        precondition(segmentDescriptor >= 0 && bufferUsed == 0, "a mark names only written records")
         header.acknowledgedSequence = nextSequence - 1
         header.acknowledgedEnd = segmentOffset
         header.generation += 1
@@ -211,11 +222,15 @@ final class WALWriter {
         header = try WALSegment.writeBothSlots(sealed, descriptor: segmentDescriptor, path: segmentPath)
         try FileIO.syncData(segmentDescriptor, path: segmentPath)
         isMarkUnsynced = false
+        precondition(header.nextFirstSequence == successor, "the sealed segment names its successor")
     }
 
     /// The new segment becomes the current one; the old one's descriptor is closed.
     func replaceSegment(descriptor: Int32, path: String, header newHeader: WALSegment.Header) {
         precondition(newHeader.firstSequence == nextSequence, "a segment starts at the next sequence")
+        precondition(
+            descriptor >= 0 && newHeader.acknowledgedSequence + 1 == newHeader.firstSequence && isBatchEmpty,
+            "a fresh segment, between batches")
         if segmentDescriptor >= 0 { FileIO.closeFile(segmentDescriptor) }
         segmentDescriptor = descriptor
         segmentPath = path
