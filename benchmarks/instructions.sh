@@ -123,7 +123,7 @@ stages = [
     ("loop threads in all (epoll, reads, decode, authorize, replies, writes)", "EventLoop.run()"),
     ("  frames decoded (ISO 8583 fields parsed)", "Dialect.decode(_:range:into:)"),
     ("  authorize on the loop: fields, card, key, command (submit included)", "SwitchConnection.authorize(digest:tpdu:)"),
-    ("    of which submit: command built, queued to the shard, shard woken", "SwitchConnection.submit(kind:operation:card:digest:tpdu:)"),
+    ("    of which submit: command built, queued to the shard, shard woken", "SwitchConnection.submit(kind:"),
     ("  replies turned into responses (build, encode, buffer)", "LoopContext.consume("),
     ("    of which a response encoded and queued", "SwitchConnection.send(_:tpdu:arrivalNs:)"),
     ("  socket writes (flush)", "Connection.flush()"),
