@@ -37,6 +37,9 @@ final class MemberImports: @unchecked Sendable {
     }
     private let places = Mutex(Places())
     private let threadsDone = DispatchGroup()
+    /// Tests only: called between an upload's admission and its thread's start (the window a stop once slipped
+    /// through).
+    var afterAdmission: (@Sendable () -> Void)?
 
     init(
         dataDirectory: String, runningMax: Int = MemberImports.runningMaxDefault,
@@ -97,24 +100,37 @@ final class MemberImports: @unchecked Sendable {
     /// the upload ends, and only then is the answer that ended it (422, 507, 409…) sent: a client that reads it
     /// finds the place free.
     func startUpload(_ upload: MemberImportUpload) -> Bool {
-        let id = upload.spool.id
+        startThread(for: upload.spool, upload.run) { ending in if let ending { upload.answer(ending) } }
+    }
+
+    /// Admits the upload of `spool` and runs `work` on a thread of its own, then gives its place back and calls
+    /// `then` with what `work` returned; false, nothing started, at `runningMax` or once stopping. The thread is
+    /// counted under the lock that admits the upload, so a `stopAll` that finds the upload also waits for its
+    /// thread (counted after the lock, a stop in between returned at once and the thread ran on into a closing
+    /// switch).
+    func startThread<Outcome>(
+        for spool: MemberImportSpool, _ work: @escaping @Sendable () -> Outcome,
+        then: @escaping @Sendable (Outcome) -> Void
+    ) -> Bool {
+        let id = spool.id
         let admitted = places.withLock { places in
             guard places.count < runningMax && !places.stopping else { return false }
             precondition(places.uploading[id] == nil && places.running[id] == nil, "an upload has an id of its own")
-            places.uploading[id] = upload.spool
+            places.uploading[id] = spool
             precondition(places.count <= runningMax, "imports within their limit")
+            threadsDone.enter()
             return true
         }
         guard admitted else { return false }
-        threadsDone.enter()
+        afterAdmission?()
         let thread = Thread { [self] in
             setThreadName("import-" + id.suffix(4))
-            let ending = upload.run()
+            let result = work()
             places.withLock { places in
                 places.uploading[id] = nil
                 places.running[id] = nil
             }
-            if let ending { upload.answer(ending) }
+            then(result)
             threadsDone.leave()
         }
         thread.name = "import-" + id.suffix(4)
