@@ -195,16 +195,17 @@ final class Shard: @unchecked Sendable {
         state.saleLines = []
         figures.applied(command, result, state)
         if result.isLogged {
-            var body = WALRecord.Body(
-                command: command, timeMs: batchTimeMs, status: result.reply.status, balanceAfter: result.reply.balance)
-            body.undone = WALRecord.undone(command.kind, result.reply)
-            body.member = state.memberKey(result.touchedMember, unlessCard: command.cardHash)
+            // The record is encoded from the command in place (a `Body` holding a copy of it cost one more copy).
+            var facts = WALRecord.Facts(
+                timeMs: batchTimeMs, status: result.reply.status, balanceAfter: result.reply.balance)
+            facts.undone = WALRecord.undone(command.kind, result.reply)
+            facts.member = state.memberKey(result.touchedMember, unlessCard: command.cardHash)
             if WALRecord.canCarrySale(command), let sale {
-                body.sale = sale
-                body.saleDebited = result.reply.status.isApproval ? result.reply.debited : .zero
+                facts.sale = sale
+                facts.saleDebited = result.reply.status.isApproval ? result.reply.debited : .zero
             }
-            checkBeforeWriting(body, result)
-            writer.append(body)
+            checkBeforeWriting(command.kind, result)
+            writer.append(command, facts)
             recordsSinceSnapshot += 1
         }
         if let bonus = result.bonusOut {
@@ -236,9 +237,9 @@ final class Shard: @unchecked Sendable {
     }
 
     /// Invariants on the write side of the log boundary; recovery checks the same after reading back.
-    private func checkBeforeWriting(_ body: WALRecord.Body, _ result: ApplyResult) {
+    private func checkBeforeWriting(_ kind: CommandKind, _ result: ApplyResult) {
         precondition(result.reply.status != .keyConflict && result.reply.status != .overloaded, "logged a refusal")
-        precondition(body.command.kind != .none, "logged an empty command")
+        precondition(kind != .none, "logged an empty command")
         if let disagreement = state.holds.disagreement(member: Int(result.touchedMember)) {
             preconditionFailure("before writing: \(disagreement)")
         }

@@ -66,6 +66,23 @@ enum WALRecord {
         /// With a sale: what the request took from the member (a payment's spending, which its record does not
         /// otherwise say: replay plans it again from the balances).
         var saleDebited: AssetAmounts = .zero
+
+        var facts: Facts {
+            Facts(
+                timeMs: timeMs, status: status, balanceAfter: balanceAfter, undone: undone, member: member, sale: sale,
+                saleDebited: saleDebited)
+        }
+    }
+
+    /// What a record says besides its command (a `Body` without it).
+    struct Facts {
+        var timeMs: Int64
+        var status: LedgerStatus
+        var balanceAfter: AssetAmounts
+        var undone: UndoneAmounts? = nil
+        var member: CardHash? = nil
+        var sale: SaleDetail? = nil
+        var saleDebited: AssetAmounts = .zero
     }
 
     /// The amounts an undo moved: `credited` returned to the member, `debited` taken back.
@@ -137,7 +154,14 @@ enum WALRecord {
 
     /// Encodes the body at `base` (which has `bodyBytesMax` bytes); returns its length.
     static func encodeBody(_ body: Body, at base: UnsafeMutableRawPointer) -> Int {
-        let command = body.command
+        encodeBody(body.command, body.facts, at: base)
+    }
+
+    /// Encodes a body from its command and the rest, so the shard writes its record straight from the command it
+    /// applied (building a `Body` copied the 792-byte command once more per record).
+    static func encodeBody(
+        _ command: ShardCommand, _ body: Facts, at base: UnsafeMutableRawPointer
+    ) -> Int {
         precondition(command.kind != .none && command.kind != .inspect, "only a command is logged")
         precondition(body.sale != nil || body.saleDebited == .zero, "debited amounts come with a sale")
         var writer = ByteWriter(base: base, capacity: bodyBytesMax)

@@ -139,14 +139,17 @@ final class WALWriter {
 
     /// Encodes one record into the batch. The caller checked `hasRoomForRecord`, and `makeRoomForBatch` before
     /// the first record of the batch.
-    func append(_ body: WALRecord.Body) {
+    func append(_ body: WALRecord.Body) { append(body.command, body.facts) }
+
+    /// `append` from a command and the rest of its record, without a `Body` (the shard's path).
+    func append(_ command: ShardCommand, _ facts: WALRecord.Facts) {
         precondition(hasRoomForRecord, "WAL batch buffer full: commit first")
         if recordsInBatch == 0 {
             precondition(hasRoomInSegment, "a batch started without room in its segment")
             batchFirstSequence = nextSequence
         }
         let record = buffer + bufferUsed
-        let bodyLength = WALRecord.encodeBody(body, at: record + WALRecord.headerBytes)
+        let bodyLength = WALRecord.encodeBody(command, facts, at: record + WALRecord.headerBytes)
         precondition(bodyLength > 0 && bodyLength <= WALRecord.bodyBytesMax, "record body out of bounds")
         assert(
             Self.bodyRoundTrips(record + WALRecord.headerBytes, length: bodyLength),
