@@ -47,9 +47,56 @@ enum WALRecord {
         var batchFirstSequence: UInt64
     }
 
-    /// A decoded record body: the command as applied, its time, and the outcome recorded for checking replay.
+    /// A decoded record body: the command as applied, and the rest of what the record says (its time and the
+    /// outcome recorded for checking replay: `Facts`).
     struct Body {
         var command: ShardCommand
+        var facts: Facts
+
+        init(
+            command: ShardCommand, timeMs: Int64, status: LedgerStatus, balanceAfter: AssetAmounts,
+            undone: UndoneAmounts? = nil, member: CardHash? = nil, sale: SaleDetail? = nil,
+            saleDebited: AssetAmounts = .zero
+        ) {
+            self.command = command
+            facts = Facts(
+                timeMs: timeMs, status: status, balanceAfter: balanceAfter, undone: undone, member: member, sale: sale,
+                saleDebited: saleDebited)
+        }
+
+        var timeMs: Int64 {
+            get { facts.timeMs }
+            set { facts.timeMs = newValue }
+        }
+        var status: LedgerStatus {
+            get { facts.status }
+            set { facts.status = newValue }
+        }
+        var balanceAfter: AssetAmounts {
+            get { facts.balanceAfter }
+            set { facts.balanceAfter = newValue }
+        }
+        var undone: UndoneAmounts? {
+            get { facts.undone }
+            set { facts.undone = newValue }
+        }
+        var member: CardHash? {
+            get { facts.member }
+            set { facts.member = newValue }
+        }
+        var sale: SaleDetail? {
+            get { facts.sale }
+            set { facts.sale = newValue }
+        }
+        var saleDebited: AssetAmounts {
+            get { facts.saleDebited }
+            set { facts.saleDebited = newValue }
+        }
+    }
+
+    /// What a record says besides its command: the shard encodes a record from the command it applied and these,
+    /// without a `Body` holding a copy of the 792-byte command.
+    struct Facts {
         var timeMs: Int64
         var status: LedgerStatus
         var balanceAfter: AssetAmounts
@@ -65,23 +112,6 @@ enum WALRecord {
         var sale: SaleDetail? = nil
         /// With a sale: what the request took from the member (a payment's spending, which its record does not
         /// otherwise say: replay plans it again from the balances).
-        var saleDebited: AssetAmounts = .zero
-
-        var facts: Facts {
-            Facts(
-                timeMs: timeMs, status: status, balanceAfter: balanceAfter, undone: undone, member: member, sale: sale,
-                saleDebited: saleDebited)
-        }
-    }
-
-    /// What a record says besides its command (a `Body` without it).
-    struct Facts {
-        var timeMs: Int64
-        var status: LedgerStatus
-        var balanceAfter: AssetAmounts
-        var undone: UndoneAmounts? = nil
-        var member: CardHash? = nil
-        var sale: SaleDetail? = nil
         var saleDebited: AssetAmounts = .zero
     }
 
