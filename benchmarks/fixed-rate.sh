@@ -71,12 +71,15 @@ wait_for_port "$port"
 
 # Checkpoints are seen as new snapshot files (named by sequence) in the shards' directories, polled twice a second.
 # The loop ends by itself once the flag file goes (killing the subshell alone left its loop holding the
-# script's stderr open, so a caller reading the output through a pipe never saw it end).
+# script's stderr open, so a caller reading the output through a pipe never saw it end). Each sighting is stamped
+# by the loop itself: stamped by an awk reading the loop's pipe, Debian's mawk read the pipe in blocks and stamped
+# every name when the loop ended, after the window, and a run with two checkpoints counted none (2026-12-05).
 touch "$work/watching"
 (
     while [ -e "$work/watching" ] && sleep 0.5; do
-        ls "$work"/data/shard-*/ 2>/dev/null | grep '\.snap$' || true
-    done | awk '!seen[$0]++ { print strftime("%s"), $0; fflush() }' >"$work/snapshots.txt"
+        now=$(date +%s)
+        for name in $(ls "$work"/data/shard-*/ 2>/dev/null | grep '\.snap$'); do echo "$now $name"; done
+    done | awk '!seen[$2]++' >"$work/snapshots.txt"
 ) &
 watcher_pid=$!
 
@@ -93,7 +96,10 @@ timeout $((seconds + 60)) "$binary" loadgen "127.0.0.1:$port" --quiet --connecti
 end=$(date +%s)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 sleep 1
+# The watcher's loop ends within half a second of the flag going; its pipe's last reader writes the list only then.
+# Waiting for it (bounded) before reading the list: killed at once, the list was read before it was written.
 rm -f "$work/watching"
+for _ in $(seq 50); do kill -0 "$watcher_pid" 2>/dev/null || break; sleep 0.1; done
 kill "$watcher_pid" 2>/dev/null || true
 wait "$watcher_pid" 2>/dev/null || true
 watcher_pid=""
