@@ -88,7 +88,7 @@ struct SlotIndex {
 /// forgotten before `retentionMs`. Without one (tests of the state alone) the oldest entry is forgotten.
 ///
 /// A class, not a struct: as a struct kept in `ShardState` (a class), every lookup through it copied the whole
-/// table (its eleven fields retained and released, ~1,500 instructions per request; benchmarks/RESULTS.md), since
+/// table (its eleven fields retained and released: 1,060 instructions per request; benchmarks/RESULTS.md), since
 /// a class's stored struct is copied out for a call that does not mutate it. One shard thread owns it.
 final class IdempotencyTable {
     let entries: FixedStorage<IdempotencyEntry>

@@ -9,12 +9,12 @@ import Testing
 @Suite struct MemberImportsTests {
     @Test("a stop between an upload's admission and its thread's start waits for that thread (it returned at once)")
     func stopWaitsForAnUploadJustAdmitted() throws {
-        let directory = NSTemporaryDirectory() + "member-imports-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let imports = MemberImports(dataDirectory: directory, runningMax: 2, clockMs: { 0 })
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let imports = MemberImports(dataDirectory: directory.path, runningMax: 2, clockMs: { 0 })
         _ = try imports.recover()
         let spool = MemberImportSpool(
-            id: "imp_0123456789abcdef", path: directory + "/imports/upload", bytesMax: 16, resume: {})
+            id: "imp_0123456789abcdef", path: directory.path + "/imports/upload", bytesMax: 16, resume: {})
         let stopReturned = Atomic<Bool>(false)
         let stopReturnedInWindow = Atomic<Bool>(false)
         let threadRan = Atomic<Bool>(false)
