@@ -8,6 +8,23 @@ import WebhookTestSupport
 /// Python's hmac.
 @Suite(.serialized)
 struct WebhookDeliveryTests {
+    @Test("The order check: a re-send from progress several acknowledged events back is a repeat; an event ahead of an unacknowledged one is a violation")
+    func orderCheck() {
+        func log(_ entries: [(Int, String)]) -> [WebhookReceiver.Request] {
+            entries.map { sequence, answer in
+                WebhookReceiver.Request(
+                    id: "test-\(sequence)", bodyId: "test-\(sequence)", member: "m1", sequence: sequence,
+                    signatureOk: true, answer: answer, card: "", text: "")
+            }
+        }
+        // SIGKILL after 1...3 were acknowledged, the durable progress at 1: 2 and 3 come again, then 4.
+        let restarted = log([(1, "ok"), (2, "ok"), (3, "ok"), (2, "ok"), (3, "ok"), (4, "ok")])
+        #expect(WebhookReceiver.orderViolation(restarted, allowingRepeats: true) == nil)
+        #expect(WebhookReceiver.orderViolation(restarted) == "member m1: sequence 2 after 3 was acknowledged")
+        let ahead = log([(1, "ok"), (2, "error"), (3, "ok")])
+        #expect(WebhookReceiver.orderViolation(ahead, allowingRepeats: true) == "member m1: sequence 3 after 1 was acknowledged")
+    }
+
     @Test("Over a receiver answering 200, 500, late, reset, redirect and huge at random, every event arrives, ids stable, order per member kept, signatures valid")
     func everyEventArrivesOverABadReceiver() throws {
         let directory = scratchDirectory()
