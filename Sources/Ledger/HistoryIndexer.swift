@@ -42,15 +42,24 @@ public final class HistoryIndexer: LogView, @unchecked Sendable {
     func endRead(shard: Int, through: UInt64, skipped: UInt64, unreadable: UInt64) throws(LedgerError) {
         precondition(through > store.indexedSequences[shard], "a read ends past the mark")
         let gap = skipped + unreadable
-        try store.index(shard: shard, changes: changes, through: through, skipped: gap)
+        try store.add(shard: shard, changes: changes, through: through, skipped: gap)
         changes.removeAll(keepingCapacity: true)
-        consumer.advance(shard: shard, from: through + 1)
         if gap > 0 {
             registration.note("history: \(gap) records of shard \(shard)'s log were not indexed (deleted past history.logRecordsHeldMax, or unreadable): the history has a gap")
         }
     }
 
     func abandonRead(shard: Int) { changes.removeAll(keepingCapacity: true) }
+
+    /// Makes the movements added durable and releases the log they came from.
+    func commit() {
+        do throws(LedgerError) {
+            let durable = try store.commit()
+            for shard in durable.indices { consumer.advance(shard: shard, from: durable[shard] + 1) }
+        } catch {
+            registration.failed("history: cannot make the movements durable: \(error)")
+        }
+    }
 
     /// The retention check, once a second.
     func endStep() {

@@ -6,11 +6,12 @@ import Foundation
 /// The movements history's durable store (DATA/history/, docs/history.md): fixed-size movement records in files of
 /// `recordsPerFile` (named by their first seq), a file of cards that joined a member (`cards`: 32 bytes each, card
 /// then member), and a progress mark (`progress`: the next seq, the cards kept and each shard's last indexed log
-/// sequence), written atomically after the records and cards it covers are synced. In RAM: per member its last
-/// movement's seq and balances, per card its member; both bounded.
+/// sequence), written atomically after the records and cards it covers are synced (`commit`, which the indexer
+/// calls about once a second: a sync per read competed with the shards' group commits for the disk). In RAM: per
+/// member its last movement's seq and balances, per card its member; both bounded.
 ///
 /// One writer (the indexer thread) and any number of readers (admin queries). The writer reads its own maps
-/// without the lock and changes them only under it; readers take the lock, and see only synced movements.
+/// without the lock and changes them only under it; readers take the lock, and see the movements added.
 public final class HistoryStore: @unchecked Sendable {
     /// What the store knows of one member: its last movement and its balances after it.
     struct MemberHead {
@@ -59,6 +60,13 @@ public final class HistoryStore: @unchecked Sendable {
     /// Per shard: the last log sequence whose changes are in the store.
     var indexedThrough: [UInt64]
     var counters = Counters()
+    /// Whether movements or cards were written since the last sync (writer only).
+    private var unsynced = false
+    /// Per shard, the last log sequence the mark on disk covers (writer only).
+    private(set) var durableThrough: [UInt64]
+    /// A failed sync (writer only): what the files hold is unknown from then on, so nothing more is added or
+    /// marked (fail-stop, as the shards do); a restart cuts back to the last mark and writes the rest again.
+    private var syncFailure: LedgerError?
 
     /// Opens (creating) `root`/history, dropping what was written after the last mark, and rebuilds the maps from
     /// the cards file and the movement files kept.
@@ -68,10 +76,12 @@ public final class HistoryStore: @unchecked Sendable {
         self.limits = limits
         self.shardCount = shardCount
         indexedThrough = Array(repeating: 0, count: shardCount)
+        durableThrough = indexedThrough
         if !FileIO.exists(directory) { try FileIO.makeDirectory(directory) }
         try readMark()
         try openCards()
         try openMovementFiles()
+        durableThrough = indexedThrough
         precondition(indexedThrough.count == shardCount && nextSeq >= 1, "a mark per shard, seqs from 1")
         precondition(heads.count <= limits.membersMax && cardMembers.count <= limits.cardsMax, "maps within limits")
     }
@@ -127,8 +137,16 @@ public final class HistoryStore: @unchecked Sendable {
     // MARK: Indexing (writer thread)
 
     /// Turns `changes` (one shard's, in log order, through log sequence `through`) into movements, writes and
-    /// syncs them with the cards that joined, then the mark; only then do queries see them.
+    /// syncs them with the cards that joined, then the mark (`add`, then `commit`).
     public func index(shard: Int, changes: [RecordChange], through: UInt64, skipped: UInt64) throws(LedgerError) {
+        try add(shard: shard, changes: changes, through: through, skipped: skipped)
+        try commit()
+    }
+
+    /// Turns `changes` (one shard's, in log order, through log sequence `through`) into movements and writes them
+    /// with the cards that joined: queries see them at once, the mark covers them at the next `commit`.
+    func add(shard: Int, changes: [RecordChange], through: UInt64, skipped: UInt64) throws(LedgerError) {
+        if let syncFailure { throw syncFailure }
         precondition(shard >= 0 && shard < shardCount && through >= indexedThrough[shard], "indexing goes forward")
         var batch = HistoryBatch(store: self, firstSeq: nextSeq, shard: UInt8(truncatingIfNeeded: shard))
         for change in changes { batch.add(change) }
@@ -137,7 +155,6 @@ public final class HistoryStore: @unchecked Sendable {
         try appendCards(batch.joined)
         var marks = indexedThrough
         marks[shard] = through
-        try writeMark(nextSeq: batch.nextSeq, cardsCount: cardsCount + UInt64(batch.joined.count), marks: marks)
         lock.withLock {
             for (member, head) in batch.heads { heads[member] = head }
             for (card, member) in batch.joined { cardMembers[card] = member }
@@ -149,6 +166,31 @@ public final class HistoryStore: @unchecked Sendable {
             counters.recordsSkipped += skipped
         }
         precondition(indexedThrough[shard] == through, "the shard's mark moved to what was indexed")
+    }
+
+    /// Syncs what was added since the last commit and writes the mark over it; returns each shard's last log
+    /// sequence the mark covers (the log before it is no longer needed). A failed sync is kept: every later call
+    /// throws it.
+    @discardableResult
+    func commit() throws(LedgerError) -> [UInt64] {
+        if let syncFailure { throw syncFailure }
+        guard unsynced || durableThrough != indexedThrough else { return durableThrough }
+        if unsynced {
+            if appendDescriptor >= 0, let first = files.last { try sync(appendDescriptor, path(firstSeq: first)) }
+            try sync(cardsDescriptor, directory + "/cards")
+            unsynced = false
+        }
+        try writeMark(nextSeq: nextSeq, cardsCount: cardsCount, marks: indexedThrough)
+        durableThrough = indexedThrough
+        return durableThrough
+    }
+
+    /// `fdatasync`, its failure kept.
+    private func sync(_ descriptor: Int32, _ path: String) throws(LedgerError) {
+        do { try FileIO.syncData(descriptor, path: path) } catch {
+            syncFailure = error
+            throw error
+        }
     }
 
     func head(_ member: CardHash) -> MemberHead? { heads[member] }
@@ -173,8 +215,8 @@ public final class HistoryStore: @unchecked Sendable {
             }
             let offset = Int64(seq - files.last!) * Int64(HistoryRecord.bytes)
             let path = path(firstSeq: files.last!)
+            unsynced = true
             try FileIO.writeAll(appendDescriptor, UnsafeRawBufferPointer(bytes), offset: offset, path: path)
-            try FileIO.syncData(appendDescriptor, path: path)
             start = end
         }
         precondition(start == records.count, "every movement is written")
@@ -182,6 +224,8 @@ public final class HistoryStore: @unchecked Sendable {
 
     private func startFile(firstSeq: UInt64) throws(LedgerError) {
         precondition(firstSeq >= 1 && (files.last.map { firstSeq > $0 } ?? true), "files are started in seq order")
+        // The mark will cover the file being closed whole: it must hold all it was given first.
+        if unsynced, appendDescriptor >= 0, let last = files.last { try sync(appendDescriptor, path(firstSeq: last)) }
         if appendDescriptor >= 0 { FileIO.closeFile(appendDescriptor) }
         appendDescriptor = -1
         appendDescriptor = try FileIO.openFile(path(firstSeq: firstSeq), flags: O_RDWR | O_CREAT)
@@ -200,8 +244,8 @@ public final class HistoryStore: @unchecked Sendable {
         }
         precondition(writer.offset == buffer.count, "32 bytes per joined card")
         let path = directory + "/cards"
+        unsynced = true
         try FileIO.writeAll(cardsDescriptor, UnsafeRawBufferPointer(buffer), offset: Int64(cardsCount) * 32, path: path)
-        try FileIO.syncData(cardsDescriptor, path: path)
     }
 
     // MARK: Retention (writer thread)

@@ -14,13 +14,16 @@ protocol LogView: AnyObject {
     /// One durable record of `shard` after the mark, in sequence order.
     func take(shard: Int, sequence: UInt64, body: borrowing WALRecord.Body) throws(LedgerError)
     /// The read of `shard` ended: every record through `through` (past the mark) was offered, except `skipped`
-    /// records never seen (their segment was deleted) or that did not decode (`unreadable`). The view makes what
-    /// it took durable and moves its mark to `through`.
+    /// records never seen (their segment was deleted) or that did not decode (`unreadable`). The view keeps what
+    /// it took (durable at the next `commit`) and moves its mark to `through`.
     func endRead(shard: Int, through: UInt64, skipped: UInt64, unreadable: UInt64) throws(LedgerError)
     /// A read of `shard` failed (the log, or this view's `take`): forget what was taken since it began.
     func abandonRead(shard: Int)
     /// After every shard's read: the view's periodic work (retention).
     func endStep()
+    /// Makes what the view kept durable and releases the log records before it (its consumer); failures are the
+    /// view's to count and log. The reader calls it every `commitIntervalMs` and when it stops.
+    func commit()
 }
 
 /// What a log view holds of the ledger besides its own store: its log consumer (snapshots keep what the view still

@@ -81,6 +81,9 @@ public final class MemberSearchIndexer: LogView, @unchecked Sendable {
 
     func endStep() {}
 
+    /// Nothing of the index is on disk.
+    func commit() {}
+
     /// Reads every shard's view into the index; false when one could not be read (logged, retried).
     @discardableResult
     public func loadViews() -> Bool {

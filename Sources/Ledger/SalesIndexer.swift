@@ -42,16 +42,25 @@ public final class SalesIndexer: LogView, @unchecked Sendable {
     func endRead(shard: Int, through: UInt64, skipped: UInt64, unreadable: UInt64) throws(LedgerError) {
         precondition(through > store.indexedSequences[shard], "a read ends past the mark")
         let gap = skipped + unreadable
-        try store.append(shard: shard, batch.sales, through: through, skipped: gap, names: batch.names)
+        try store.add(shard: shard, batch.sales, through: through, skipped: gap, names: batch.names)
         recordsRead.add(batch.records, ordering: .relaxed)
         batch.removeAll()
-        consumer.advance(shard: shard, from: through + 1)
         if gap > 0 {
             registration.note("sales: \(gap) records of shard \(shard)'s log were not indexed (deleted past sales.logRecordsHeldMax, or unreadable): the sales store has a gap")
         }
     }
 
     func abandonRead(shard: Int) { batch.removeAll() }
+
+    /// Makes the sales added durable and releases the log they came from.
+    func commit() {
+        do throws(LedgerError) {
+            let durable = try store.commit()
+            for shard in durable.indices { consumer.advance(shard: shard, from: durable[shard] + 1) }
+        } catch {
+            registration.failed("sales: cannot make the sales durable: \(error)")
+        }
+    }
 
     /// The retention check, once a minute.
     func endStep() {

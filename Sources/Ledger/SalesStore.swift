@@ -8,10 +8,12 @@ import Foundation
 /// carried them is gone. Files come in pairs named by the UTC day of their first record (`<day>.sales`,
 /// `<day>.items`); a new pair starts on the first record of a later day. A progress mark (`progress`) says what
 /// is durable: each shard's last indexed log sequence and the entries and lines of the newest pair, written
-/// atomically after both files are synced. Opening cuts the newest pair back to the mark and drops newer pairs,
-/// and the indexer writes the rest again from the log.
+/// atomically after both files are synced (`commit`, which the indexer calls about once a second: a sync per read
+/// competed with the shards' group commits for the disk). Opening cuts the newest pair back to the mark and drops
+/// newer pairs, and the indexer writes the rest again from the log.
 ///
-/// One writer (the indexer thread), any number of readers (reports), who see only what the mark covers.
+/// One writer (the indexer thread), any number of readers: reports in the process see what was added, a reader
+/// beside a serving switch (`init(readingBeside:)`) what the mark covers.
 public final class SalesStore: @unchecked Sendable {
     public struct Limits: Sendable {
         public var retentionDays: Int
@@ -48,6 +50,13 @@ public final class SalesStore: @unchecked Sendable {
     private var linesCount: UInt64 = 0
     private var indexedThrough: [UInt64]
     private var counts = Counters()
+    /// Whether entries or lines were written since the last sync (writer only).
+    private var unsynced = false
+    /// Per shard, the last log sequence the mark on disk covers (writer only).
+    private(set) var durableThrough: [UInt64]
+    /// A failed sync (writer only): what the files hold is unknown from then on, so nothing more is added or
+    /// marked (fail-stop, as the shards do); a restart cuts back to the last mark and writes the rest again.
+    private var syncFailure: LedgerError?
     /// A recent sale as a reversal needs it: its kind, amount and where its basket lines are.
     struct Original {
         var kind: SaleEntry.Kind
@@ -74,8 +83,10 @@ public final class SalesStore: @unchecked Sendable {
         self.limits = limits
         isWriter = true
         indexedThrough = Array(repeating: 0, count: shardCount)
+        durableThrough = indexedThrough
         if !FileIO.exists(directory) { try FileIO.makeDirectory(directory) }
         try open()
+        durableThrough = indexedThrough
         precondition(indexedThrough.count == shardCount, "a mark per shard")
     }
 
@@ -88,6 +99,7 @@ public final class SalesStore: @unchecked Sendable {
         limits = Limits(retentionDays: 36_500, originalsMax: 1)
         isWriter = false
         indexedThrough = Array(repeating: 0, count: shardCount)
+        durableThrough = indexedThrough
         guard FileIO.exists(directory), let mark = try readMark() else { return }
         let names = try FileIO.listDirectory(directory)
         let found = names.filter { $0.hasSuffix(".sales") }.compactMap { Int64($0.dropLast(6)) }
@@ -95,6 +107,7 @@ public final class SalesStore: @unchecked Sendable {
         salesCount = mark.sales
         linesCount = mark.lines
         indexedThrough = mark.marks
+        durableThrough = mark.marks
         precondition(indexedThrough.count == shardCount, "a checked mark has a mark per shard")
     }
 
@@ -112,13 +125,25 @@ public final class SalesStore: @unchecked Sendable {
     // MARK: Writing
 
     /// Appends one shard's sales through log sequence `through` (`skipped`: records it never saw), syncs and
-    /// writes the mark. Entries' `firstLine` and `lineCount` are set here. `names[i]`: other names a reversal or
-    /// refund may give sale `i` by (its retrieval and terminal references), remembered beside its key.
+    /// writes the mark (`add`, then `commit`).
     public func append(
         shard: Int, _ sales: [(SaleEntry, [SaleLine])], through: UInt64, skipped: UInt64,
         names: [SaleNames] = []
     ) throws(LedgerError) {
+        try add(shard: shard, sales, through: through, skipped: skipped, names: names)
+        try commit()
+    }
+
+    /// Appends one shard's sales through log sequence `through` (`skipped`: records it never saw): reports in this
+    /// process see them at once, the mark covers them at the next `commit`. Entries' `firstLine` and `lineCount`
+    /// are set here. `names[i]`: other names a reversal or refund may give sale `i` by (its retrieval and terminal
+    /// references), remembered beside its key.
+    func add(
+        shard: Int, _ sales: [(SaleEntry, [SaleLine])], through: UInt64, skipped: UInt64,
+        names: [SaleNames] = []
+    ) throws(LedgerError) {
         precondition(isWriter, "a reader beside a serving switch never writes")
+        if let syncFailure { throw syncFailure }
         precondition(shard >= 0 && shard < shardCount, "a shard of the store")
         precondition(through >= indexedThrough[shard], "the log is indexed in order")
         var salesBytes: [UInt8] = []
@@ -128,7 +153,7 @@ public final class SalesStore: @unchecked Sendable {
         for (index, (sale, lines)) in sales.enumerated() {
             let day = sale.timeMs / 86_400_000
             if days.isEmpty || (day > days.last! && newSales > 0) {
-                try flush(salesBytes, lineBytes)
+                try flush(salesBytes, lineBytes, salesAfter: newSales, linesAfter: newLines)
                 salesBytes.removeAll()
                 lineBytes.removeAll()
                 try startPair(day: days.isEmpty ? day : max(day, days.last! + 1))
@@ -145,10 +170,9 @@ public final class SalesStore: @unchecked Sendable {
             newLines += UInt64(lines.count)
             remember(entry, day: days.last!, names: index < names.count ? names[index] : .none)
         }
-        try flush(salesBytes, lineBytes)
+        try flush(salesBytes, lineBytes, salesAfter: newSales, linesAfter: newLines)
         var marks = indexedThrough
         marks[shard] = through
-        try writeMark(day: days.last ?? 0, sales: newSales, lines: newLines, marks: marks)
         lock.withLock {
             salesCount = newSales
             linesCount = newLines
@@ -159,6 +183,34 @@ public final class SalesStore: @unchecked Sendable {
         precondition(indexedThrough[shard] == through, "the shard's mark moved to what was indexed")
     }
 
+    /// Syncs what was added since the last commit and writes the mark over it; returns each shard's last log
+    /// sequence the mark covers (the log before it is no longer needed). A failed sync is kept: every later call
+    /// throws it.
+    @discardableResult
+    func commit() throws(LedgerError) -> [UInt64] {
+        precondition(isWriter, "a reader beside a serving switch never writes")
+        if let syncFailure { throw syncFailure }
+        guard unsynced || durableThrough != indexedThrough else { return durableThrough }
+        if unsynced, let day = days.last { try syncPair(day) }
+        try writeMark(day: days.last ?? 0, sales: salesCount, lines: linesCount, marks: indexedThrough)
+        durableThrough = indexedThrough
+        precondition(!unsynced, "the mark covers synced entries only")
+        return durableThrough
+    }
+
+    /// Syncs the pair of `day` (the newest, or the one a new day's pair replaces); a failure is kept.
+    private func syncPair(_ day: Int64) throws(LedgerError) {
+        precondition(salesDescriptor >= 0 && itemsDescriptor >= 0, "the newest pair is open")
+        do {
+            try FileIO.syncData(salesDescriptor, path: path(day, "sales"))
+            try FileIO.syncData(itemsDescriptor, path: path(day, "items"))
+        } catch {
+            syncFailure = error
+            throw error
+        }
+        unsynced = false
+    }
+
     private func appendBytes(_ bytes: inout [UInt8], _ count: Int, _ encode: (UnsafeMutableRawPointer) -> Void) {
         precondition(count > 0, "a record has bytes")
         let start = bytes.count
@@ -167,19 +219,23 @@ public final class SalesStore: @unchecked Sendable {
         precondition(bytes.count == start + count, "a record's bytes are appended whole")
     }
 
-    /// Writes pending bytes at the ends of the newest pair and syncs both files.
-    private func flush(_ salesBytes: [UInt8], _ lineBytes: [UInt8]) throws(LedgerError) {
+    /// Writes pending bytes into the newest pair (synced at the next commit), so that it then holds `salesAfter`
+    /// entries and `linesAfter` lines. At offsets the counts give, not at the files' ends: after a write that failed
+    /// half done (a full disk) the ends lie past the counts, and the next entries landed after bytes no mark covers.
+    private func flush(
+        _ salesBytes: [UInt8], _ lineBytes: [UInt8], salesAfter: UInt64, linesAfter: UInt64
+    ) throws(LedgerError) {
         guard let day = days.last, !salesBytes.isEmpty else { return }
         precondition(
             salesBytes.count % SaleEntry.bytes == 0 && lineBytes.count % SaleEntry.lineBytes == 0,
             "whole entries and lines are flushed")
         precondition(salesDescriptor >= 0 && itemsDescriptor >= 0, "the newest pair is open")
-        let salesEnd = try FileIO.fileSize(salesDescriptor, path: path(day, "sales"))
-        let linesEnd = try FileIO.fileSize(itemsDescriptor, path: path(day, "items"))
+        let salesEnd = Int64(salesAfter) * Int64(SaleEntry.bytes) - Int64(salesBytes.count)
+        let linesEnd = Int64(linesAfter) * Int64(SaleEntry.lineBytes) - Int64(lineBytes.count)
+        precondition(salesEnd >= 0 && linesEnd >= 0, "the bytes flushed are the last of the counts")
         try write(salesBytes, salesDescriptor, at: salesEnd, path(day, "sales"))
+        unsynced = true
         try write(lineBytes, itemsDescriptor, at: linesEnd, path(day, "items"))
-        try FileIO.syncData(salesDescriptor, path: path(day, "sales"))
-        try FileIO.syncData(itemsDescriptor, path: path(day, "items"))
     }
 
     private func write(_ bytes: [UInt8], _ descriptor: Int32, at offset: Int64, _ path: String) throws(LedgerError) {
@@ -196,6 +252,8 @@ public final class SalesStore: @unchecked Sendable {
 
     private func startPair(day: Int64) throws(LedgerError) {
         precondition(days.last.map { day > $0 } ?? true, "pairs are started day after day")
+        // The next mark names the new pair only: the older one must hold all it was given first.
+        if unsynced, let last = days.last { try syncPair(last) }
         if salesDescriptor >= 0 { FileIO.closeFile(salesDescriptor) }
         if itemsDescriptor >= 0 { FileIO.closeFile(itemsDescriptor) }
         salesDescriptor = try FileIO.openFile(path(day, "sales"), flags: O_RDWR | O_CREAT)
@@ -203,7 +261,13 @@ public final class SalesStore: @unchecked Sendable {
         try FileIO.truncate(salesDescriptor, length: 0, path: path(day, "sales"))
         try FileIO.truncate(itemsDescriptor, length: 0, path: path(day, "items"))
         try FileIO.syncDirectory(directory)
-        lock.withLock { days.append(day) }
+        lock.withLock {
+            days.append(day)
+            // The counts are the newest pair's: a commit after an add that failed past this point must not name
+            // the new pair with the old one's counts.
+            salesCount = 0
+            linesCount = 0
+        }
         precondition(days.last == day, "the new pair is the newest")
     }
 

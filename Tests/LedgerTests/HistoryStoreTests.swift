@@ -40,6 +40,7 @@ import TestSupport
         let reader = LogViewReader(root: directory.path, shardCount: indexer.store.shardCount)
         reader.add(indexer)
         for _ in 0..<10_000 where reader.step() {}
+        reader.commit()
     }
 
     static func all(_ store: HistoryStore, _ member: CardHash) throws -> [HistoryRecord] {
@@ -119,6 +120,39 @@ import TestSupport
         #expect(seen.map(\.balanceAfter) == Array(1...25).map { Int64($0) * 10 }, "in order, across files of 16")
         #expect(try indexer.store.movements(member: CardHash(high: 1, low: 2), after: 0, limit: 10).items.isEmpty)
         #expect(!indexer.store.knows(member: CardHash(high: 1, low: 2)))
+    }
+
+    @Test("between commits the movements are seen at once, while the mark on disk and the log's release wait for the next commit (the reader's interval); a crash then resumes from the mark")
+    mutating func commitsFollowTheInterval() throws {
+        let ledger = try Ledger.open(directory: directory.path, configuration: configuration())
+        defer { ledger.close() }
+        for index in 0..<5 {
+            #expect(ledger.perform(requests.make(card(index), LogTailTests.purchase(10_000))).status == .approved)
+        }
+        let indexer = try indexer(ledger, limits(recordsPerFile: 4))
+        let reader = LogViewReader(root: directory.path, shardCount: 1, commitIntervalMs: 3_600_000)
+        reader.add(indexer)
+        reader.step()  // the first step commits
+        let first = indexer.store.indexedSequences[0]
+        #expect(first == 5 && indexer.consumer.firstNeeded(shard: 0) == 6)
+        for index in 0..<9 {
+            #expect(ledger.perform(requests.make(card(index % 3), LogTailTests.purchase(20_000))).status == .approved)
+        }
+        reader.step()  // within the interval: added, not committed
+        #expect(indexer.store.indexedSequences[0] == 14, "seen at once")
+        #expect(try Self.all(indexer.store, ledger.cardHash(of: card(0))).count == 4)
+        #expect(indexer.consumer.firstNeeded(shard: 0) == 6, "the log is held from the durable mark")
+        try FileManager.default.copyItem(atPath: directory.path + "/history", toPath: directory.path + "/copy/history")
+        let crashed = try HistoryStore(root: directory.path + "/copy", shardCount: 1, limits: limits(recordsPerFile: 4))
+        #expect(crashed.indexedSequences == [5] && crashed.nextSeq == 6, "a crash now resumes from the last commit")
+
+        reader.commit()
+        #expect(indexer.consumer.firstNeeded(shard: 0) == 15, "released through what the mark covers")
+        try FileManager.default.removeItem(atPath: directory.path + "/copy")
+        try FileManager.default.copyItem(atPath: directory.path + "/history", toPath: directory.path + "/copy/history")
+        let committed = try HistoryStore(root: directory.path + "/copy", shardCount: 1, limits: limits(recordsPerFile: 4))
+        #expect(committed.indexedSequences == [14] && committed.nextSeq == 15)
+        #expect(try Self.all(committed, ledger.cardHash(of: card(0))) == Self.all(indexer.store, ledger.cardHash(of: card(0))))
     }
 
     @Test("movements and cards written after the mark (a crash before it) are cut at reopening and written again with the same seqs: the store equals one built in one go")

@@ -45,6 +45,8 @@ import TestSupport
         }
         func abandonRead(shard: Int) { reading.removeAll() }
         func endStep() { steps += 1 }
+        var commits = 0
+        func commit() { commits += 1 }
     }
 
     func configuration() -> LedgerConfiguration {
@@ -64,6 +66,23 @@ import TestSupport
         for index in 0..<count {
             #expect(ledger.perform(requests.make(card(index % 7), LogTailTests.purchase(10_000))).status == .approved)
         }
+    }
+
+    @Test("views commit at the first step, then once per interval (not at every step); with an interval of 0 at every step")
+    mutating func commitInterval() throws {
+        let ledger = try Ledger.open(directory: directory.path, configuration: configuration())
+        defer { ledger.close() }
+        purchases(ledger, 3)
+        let slow = RecordingView("slow", ledger: ledger)
+        let reader = LogViewReader(root: directory.path, shardCount: 1, commitIntervalMs: 3_600_000)
+        reader.add(slow)
+        for _ in 0..<3 { reader.step() }
+        #expect(slow.steps == 3 && slow.commits == 1)
+        let eager = RecordingView("eager", ledger: ledger)
+        let everyStep = LogViewReader(root: directory.path, shardCount: 1, commitIntervalMs: 0)
+        everyStep.add(eager)
+        for _ in 0..<3 { everyStep.step() }
+        #expect(eager.commits == 3)
     }
 
     @Test("views at different marks each get exactly the records past their own, from one read, in order")

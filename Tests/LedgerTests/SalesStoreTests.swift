@@ -108,6 +108,33 @@ import TestSupport
         #expect(try Self.all(store).map(\.0.terminal.text) == ["T1", "T2", "T1", "T1", "T2", "T3"])
     }
 
+    @Test("an add that failed half done (the entries written, their lines not: a full disk) leaves bytes past the counts; the next add writes at the counts, and every entry reads back with its own lines")
+    mutating func halfWrittenAddIsOverwritten() throws {
+        let ledger = try open()
+        defer { directory.remove() }
+        traffic(ledger)
+        let store = try store()
+        let indexer = SalesIndexer(
+            ledger: ledger, store: store, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in })
+        indexer.indexOnce(root: directory.data)
+        // The failed add's entries: written to the live store's newest sales file, its counts and mark unchanged.
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.data + "/sales")
+        let newest = try #require(names.filter { $0.hasSuffix(".sales") }.max())
+        let handle = try #require(FileHandle(forWritingAtPath: directory.data + "/sales/" + newest))
+        handle.seekToEndOfFile()
+        handle.write(Data(repeating: 7, count: 2 * SaleEntry.bytes))
+        handle.closeFile()
+        var more = requests.make(card(2), LedgerCoalitionTests.purchase(30_000, at: "KIOSK"))
+        more.sale = sale("T3", "KIOSK", lines: 3)
+        #expect(ledger.perform(more).status == .approved)
+        indexer.indexOnce(root: directory.data)
+        ledger.close()
+        let found = try Self.all(store)
+        #expect(found.map(\.0.terminal.text) == ["T1", "T2", "T1", "T1", "T2", "T3"])
+        #expect(found.last?.1 == (0..<3).map(SaleRecordTests.line), "its own three lines")
+        #expect(try Self.all(try self.store()).map(\.0.terminal.text) == found.map(\.0.terminal.text), "and so after a reopen")
+    }
+
     @Test("records without a sale are indexed before any sale: the store reopens on its marks alone, then takes sales")
     mutating func reopenBeforeAnySale() throws {
         let ledger = try open()
