@@ -421,6 +421,12 @@ final class KeyStore: @unchecked Sendable {
     /// Starts loading the filling buffer's slot for `name` (a lookup that misses the ring reads it first).
     func prefetch(_ name: IdempotencyKey) {
         filling.prefetch(name, kind: .key)
+        prefetchFilters(KeyNameKind.key.fingerprint(name))
+    }
+
+    /// Starts loading the filter block of every run that a lookup of `fingerprint` probes.
+    private func prefetchFilters(_ fingerprint: UInt64, tombstonesOnly: Bool = false) {
+        for run in runs where !tombstonesOnly || run.mayHoldTombstones { run.filter.prefetch(fingerprint) }
     }
 
     /// Starts loading the filling buffer's slots that taking in the entry with these names at `position` writes.
@@ -433,6 +439,7 @@ final class KeyStore: @unchecked Sendable {
     func find(_ name: IdempotencyKey, kind: KeyNameKind, tombstonesOnly: Bool = false) -> Int64? {
         if let position = firstInBuffers({ $0.find(name, kind: kind) }) { return position }
         let fingerprint = kind.fingerprint(name)
+        prefetchFilters(fingerprint, tombstonesOnly: tombstonesOnly)
         for run in runs.reversed() where !tombstonesOnly || run.mayHoldTombstones {
             switch run.positions(of: fingerprint) {
             case .absent: continue
