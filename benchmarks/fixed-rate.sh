@@ -9,6 +9,10 @@
 #   benchmarks/fixed-rate.sh --seconds 10 --rate 20000   shorter or slower
 #   benchmarks/fixed-rate.sh --scratch-path DIR     release build directory (default .build-release)
 #   benchmarks/fixed-rate.sh --binary PATH          use this loyalty-switch instead of building (e.g. main's)
+#   benchmarks/fixed-rate.sh --where                also: each switch thread's CPU (user + system, µs per
+#                                                   request, from /proc) and, per second, the answers' p99 beside
+#                                                   the shard's group commits (count, records each, how many took
+#                                                   over 10 ms: loyalty_ledger_commit_seconds from /metrics)
 #
 # Bounded: the load generator sends at most rate x seconds requests and is killed after seconds + 60 s; the
 # switch and the data directory are removed on exit. The default configuration writes a checkpoint every
@@ -22,13 +26,15 @@ seconds=60
 rate=100000
 scratch=.build-release
 binary=""
+where=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift ;;
         --rate) rate="$2"; shift ;;
         --scratch-path) scratch="$2"; shift ;;
         --binary) binary="$2"; shift ;;
-        *) echo "usage: benchmarks/fixed-rate.sh [--seconds N] [--rate N] [--scratch-path DIR] [--binary PATH]" >&2
+        --where) where=1; shift; continue ;;
+        *) echo "usage: benchmarks/fixed-rate.sh [--seconds N] [--rate N] [--scratch-path DIR] [--binary PATH] [--where]" >&2
            exit 2 ;;
     esac
     shift
@@ -65,9 +71,28 @@ wait_for_port() {
 }
 
 port=$((20000 + $$ % 20000))
-"$binary" serve --data "$work/data" --listen "127.0.0.1:$port" --admin-listen 127.0.0.1:0 >"$work/switch.log" 2>&1 &
+admin_port=$((port + 1))
+"$binary" serve --data "$work/data" --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin_port" \
+    >"$work/switch.log" 2>&1 &
 switch_pid=$!
 wait_for_port "$port"
+sampler_pid=""
+if [ "$where" = 1 ]; then
+    # Once a second while the switch runs: every thread's (name, id, user ticks, system ticks), and the group-commit
+    # histogram. Bounded by the switch's life (the cleanup kills the switch).
+    (
+        while kill -0 "$switch_pid" 2>/dev/null; do
+            now=$(date +%s.%N)
+            for task in /proc/"$switch_pid"/task/*; do
+                echo "T $now $(cat "$task/comm" 2>/dev/null | tr ' ' _) $(cut -d' ' -f1,14,15 "$task/stat" 2>/dev/null)"
+            done
+            curl -s --max-time 1 "127.0.0.1:$admin_port/metrics" | grep -E '^loyalty_ledger_commit_seconds_bucket' \
+                | sed "s/^/M $now /" || true
+            sleep 1
+        done
+    ) >"$work/where.txt" 2>/dev/null &
+    sampler_pid=$!
+fi
 
 # Checkpoints are seen as new snapshot files (named by sequence) in the shards' directories, polled twice a second.
 # The loop ends by itself once the flag file goes (killing the subshell alone left its loop holding the
@@ -126,4 +151,44 @@ print(f"| {r['rate_per_second']}/s x {r['measured_seconds']:.0f} s | {r['through
       f"{sys.argv[2]} | {sys.argv[3]} / {sys.argv[4]} |")
 PY
 grep -E "snapshot|checkpoint" "$work/switch.log" | head -5 || true
+if [ "$where" = 1 ]; then
+    kill "$sampler_pid" 2>/dev/null || true
+    wait "$sampler_pid" 2>/dev/null || true
+    python3 - "$work/where.txt" "$work/run.json" "$start" <<'PY'
+import collections, json, sys
+threads, first, last, commits = {}, {}, {}, collections.OrderedDict()
+for line in open(sys.argv[1]):
+    part = line.split()
+    if part[0] == "T" and len(part) == 6:
+        _, _, name, tid, user, system = part
+        first.setdefault(tid, (int(user), int(system)))
+        last[tid] = (int(user), int(system))
+        threads[tid] = name
+    elif part[0] == "M" and len(part) == 4:
+        le = float(part[2].split('le="')[1].split('"')[0].replace("+Inf", "inf"))
+        commits.setdefault(float(part[1]), {})[le] = float(part[3])
+report = json.load(open(sys.argv[2]))
+requests = report["answered"]
+by_name = collections.defaultdict(lambda: [0, 0])
+for tid, name in threads.items():
+    by_name[name][0] += last[tid][0] - first[tid][0]
+    by_name[name][1] += last[tid][1] - first[tid][1]
+print("switch threads over the run (warm-up, run and drain; ticks of 10 ms), µs per answered request:")
+for name, (user, system) in sorted(by_name.items(), key=lambda item: -sum(item[1])):
+    if user + system > 0:
+        print(f"  {name:22s} user {user * 1e4 / requests:6.2f}  system {system * 1e4 / requests:6.2f}")
+start = float(sys.argv[3])
+print("second: answers p99 ms | group commits, of them over 10 ms")
+previous = None
+timeline = report["timeline"]
+for when, buckets in commits.items():
+    if previous is not None:
+        total = buckets[float("inf")] - previous[float("inf")]
+        slow = total - (buckets[0.01] - previous[0.01])
+        second = int(when - start)
+        p99 = next((s["p99_us"] / 1000 for s in timeline if int(s["t"]) == second), None)
+        print(f"  {second:4d}: {'-' if p99 is None else f'{p99:7.1f}'} | {total:6.0f}, {slow:3.0f}")
+    previous = buckets
+PY
+fi
 [ "$checkpoints" -ge 1 ] || { echo "no checkpoint was written inside the run" >&2; exit 1; }
