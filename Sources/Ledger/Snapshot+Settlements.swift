@@ -87,7 +87,9 @@ extension Snapshot {
                 (bytes.baseAddress! + offset + settlementSectionHeaderBytes + stored * stride).loadUnaligned(
                     as: SpentLotTable.Part.self))
         }
-        parts.withUnsafeBufferPointer { state.spentLots.restore($0) }
+        if let reason = parts.withUnsafeBufferPointer({ state.spentLots.restore($0) }) {
+            throw .damagedSnapshot(file: path, reason: reason)
+        }
         precondition(state.spentLots.count == count - skipped, "the spent-lot ring holds the parts kept")
         return sectionEnd
     }

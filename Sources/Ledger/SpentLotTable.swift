@@ -59,12 +59,27 @@ final class SpentLotTable: @unchecked Sendable {
         return low..<end
     }
 
-    /// Replaces the contents (a snapshot load).
-    func restore(_ parts: UnsafeBufferPointer<Part>) {
+    /// Replaces the contents (a snapshot load); nil, or why the parts cannot be this table's (then it is left
+    /// empty): positions that go back or are negative, or a negative amount. A snapshot's checksum
+    /// does not prove its writer right, and `append` traps on what it would take from a running shard.
+    func restore(_ parts: UnsafeBufferPointer<Part>) -> String? {
         precondition(parts.count <= capacity, "more spent parts than the table holds")
         start = 0
         count = 0
-        for part in parts { append(part) }
+        var previous: Int64 = 0
+        for (index, part) in parts.enumerated() {
+            guard part.position >= previous else {
+                count = 0
+                return "spent-lot part \(index) has position \(part.position), before the \(previous) of the part before it"
+            }
+            guard part.amount >= 0 else {
+                count = 0
+                return "spent-lot part \(index) has amount \(part.amount)"
+            }
+            previous = part.position
+            append(part)
+        }
         precondition(count == parts.count && start == 0, "the ring holds the parts restored")
+        return nil
     }
 }

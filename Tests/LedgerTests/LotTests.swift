@@ -472,3 +472,47 @@ extension ShardCommand {
 extension LedgerReply {
     var isApproved: Bool { status == .approved }
 }
+
+/// A snapshot's spent-lot section is refused, not trusted, when its parts cannot be a ring's: its checksum proves
+/// only that the bytes are what its writer wrote.
+@Suite struct SpentLotSectionTests {
+    static func section(_ parts: [SpentLotTable.Part]) -> [UInt8] {
+        var bytes = Snapshot.sectionHeader(count: parts.count, start: 0, capacity: 64)
+        for part in parts {
+            withUnsafeBytes(of: part) { bytes += $0 }
+            bytes += [UInt8](repeating: 0, count: MemoryLayout<SpentLotTable.Part>.stride - MemoryLayout<SpentLotTable.Part>.size)
+        }
+        return bytes
+    }
+
+    static func part(_ position: Int64, _ amount: Int64) -> SpentLotTable.Part {
+        SpentLotTable.Part(position: position, amount: amount, expiresOnDay: 20_000, origin: 7, asset: .points)
+    }
+
+    @Test("parts out of position order, or a negative amount, are a damaged snapshot naming the file and the part; in order they load")
+    func disorderedPartsRefused() throws {
+        let harness = LotHarness()
+        let good = Self.section([Self.part(3, 10), Self.part(3, 5), Self.part(9, 1)])
+        let end = try good.withUnsafeBytes {
+            try Snapshot.loadSpentLots(from: $0, offset: 0, into: harness.state, path: "s.snap", version: 7)
+        }
+        #expect(end == good.count && harness.state.spentLots.count == 3)
+        #expect(harness.state.spentLots.offsets(of: 3) == 0..<2)
+
+        for (parts, reason) in [
+            ([Self.part(9, 1), Self.part(3, 10)], "spent-lot part 1 has position 3, before the 9 of the part before it"),
+            ([Self.part(-1, 1)], "spent-lot part 0 has position -1, before the 0 of the part before it"),
+            ([Self.part(2, 4), Self.part(5, -4)], "spent-lot part 1 has amount -4"),
+        ] {
+            let bytes = Self.section(parts)
+            #expect {
+                try bytes.withUnsafeBytes {
+                    _ = try Snapshot.loadSpentLots(from: $0, offset: 0, into: harness.state, path: "s.snap", version: 7)
+                }
+            } throws: { error in
+                "\(error)".contains("s.snap") && "\(error)".contains(reason)
+            }
+            #expect(harness.state.spentLots.count == 0, "a refused section leaves nothing behind")
+        }
+    }
+}
