@@ -156,6 +156,14 @@ final class KeyRun: @unchecked Sendable {
             guard decoded.shardIndex == UInt32(shardIndex), decoded.fileBytes == size else {
                 throw LedgerError.damagedKeyRun(file: path, reason: "size or shard disagrees with its header")
             }
+            // Recovery keeps, deletes and orders runs by the ranges their names give: a name that is not its
+            // header's range (a file renamed or copied by hand) would have a run stand for sequences it lacks.
+            let name = String(path.split(separator: "/").last ?? "")
+            guard let named = KeyRunHeader.range(ofFileName: name), named == (decoded.firstSequence, decoded.lastSequence) else {
+                throw LedgerError.damagedKeyRun(
+                    file: path,
+                    reason: "its name does not give its header's sequences \(decoded.firstSequence)-\(decoded.lastSequence)")
+            }
             header = decoded
             (amendedPositions, fences, filter) = try Self.readIndex(descriptor, header: decoded, path: path)
         } catch {

@@ -176,6 +176,28 @@ import TestSupport
         }
     }
 
+    @Test("two runs whose names were swapped (each header says the other's sequences) refuse the start, naming a file and its header's range")
+    mutating func renamedRunRefuses() throws {
+        defer { directory.remove() }
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration())
+        earns(300, from: 100, on: ledger)
+        ledger.close()
+        let runs = runFiles().sorted()
+        #expect(runs.count >= 4)
+        let (first, second) = (runs[1], runs[2])
+        try FileManager.default.moveItem(atPath: first, toPath: first + ".swap")
+        try FileManager.default.moveItem(atPath: second, toPath: first)
+        try FileManager.default.moveItem(atPath: first + ".swap", toPath: second)
+        do {
+            _ = try Ledger.open(directory: directory.data, configuration: configuration())
+            Issue.record("a run under another run's name was taken")
+        } catch {
+            #expect(
+                "\(error)".contains("its name does not give its header's sequences")
+                    && ("\(error)".contains(first) || "\(error)".contains(second)), "\(error)")
+        }
+    }
+
     @Test("past retention a key is forgotten, and its run file goes at the next snapshot")
     mutating func retentionExpiresRuns() throws {
         defer { directory.remove() }
