@@ -7,7 +7,8 @@ import Metrics
 /// one batch), with earns on random members while checkpoints are written, then the recovery time from the
 /// newest checkpoint and the log after it. For comparison, the copy formats up to 6 made on the shard thread is
 /// timed here as a memcpy of the same bytes into fresh memory (what `SnapshotImage` did).
-func checkpointSection(members: Int, earnsAfter: Int, savesPerCommitMax: Int) -> String {
+func checkpointSection(members: Int, earnsAfter: Int, savesPerCommitMax: Int, checkpointEvery: Int = 500_000) -> String {
+    precondition(members >= 1 && earnsAfter >= 0 && checkpointEvery >= 1, "a workload")
     let directory = baseDirectory + "/checkpoint"
     removeDirectory(directory)
     var configuration = LedgerConfiguration()
@@ -15,7 +16,7 @@ func checkpointSection(members: Int, earnsAfter: Int, savesPerCommitMax: Int) ->
     configuration.membersPerShardMax = members
     configuration.cardsPerShardMax = members
     configuration.queueCapacity = 16384
-    configuration.snapshotIntervalRecords = 500_000
+    configuration.snapshotIntervalRecords = checkpointEvery
     configuration.checkpointSavesPerCommitMax = savesPerCommitMax
     configuration.skipSync = true
     configuration.log = { line in progress("  ledger: " + line) }
@@ -58,7 +59,8 @@ func checkpointSection(members: Int, earnsAfter: Int, savesPerCommitMax: Int) ->
     reopened.close(snapshot: false)
     removeDirectory(directory)
     var lines = [
-        "", "### Checkpoint stall on the shard thread (\(members) members, 1 shard, default 262,144-key ring, "
+        "", "### Checkpoint stall on the shard thread (\(members) members, then \(earnsAfter) earns with a request key "
+            + "each, 1 shard, default 262,144-key ring, a checkpoint every \(checkpointEvery) records, "
             + "checkpointSavesPerCommitMax \(savesPerCommitMax))", "",
         "| checkpoints | abandoned | chunks saved (512 B) | longest shard stall per checkpoint | snapshot bytes | "
             + "the same bytes copied at once (formats ≤ 6) | recovery from the newest checkpoint + log |",

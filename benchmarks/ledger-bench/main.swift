@@ -57,10 +57,15 @@ if only == nil || only == "recovery" {
 }
 if only == "spare-ab" { sections.append(spareSection(rounds: 3, seconds: quick ? 2 : 4)) }
 if only == nil || only == "memory" { sections.append(memorySection(members: quick ? 200_000 : 1_000_000)) }
-/// `--only checkpoint [--saves-per-commit N[,N...]]`: the shard's longest stall per checkpoint at 1M members, and
-/// recovery from a checkpoint; one run per bound on the chunks a commit group may save (default: the ledger's),
-/// one after the other in the same process, so their numbers share the machine's load.
+/// `--only checkpoint [--saves-per-commit N[,N...]] [--earns N] [--checkpoint-every N]`: the shard's longest stall
+/// per checkpoint at 1M members, and recovery from a checkpoint; one run per bound on the chunks a commit group may
+/// save (default: the ledger's), one after the other in the same process, so their numbers share the machine's
+/// load. `--earns` (default 3,000,000) earns after the enrolments, one request key each: 99,000,000 gives the
+/// issue's 100M remembered keys; `--checkpoint-every` records between checkpoints (default 500,000).
 if only == "checkpoint" {
+    func option(_ name: String) -> Int? {
+        arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? Int(arguments[$0 + 1]) : nil }
+    }
     let savesList = arguments.firstIndex(of: "--saves-per-commit").flatMap {
         $0 + 1 < arguments.count ? arguments[$0 + 1].split(separator: ",").compactMap { Int($0) } : nil
     } ?? [LedgerConfiguration().checkpointSavesPerCommitMax]
@@ -68,8 +73,9 @@ if only == "checkpoint" {
     for saves in savesList {
         sections.append(
             checkpointSection(
-                members: quick ? 200_000 : 1_000_000, earnsAfter: quick ? 1_000_000 : 3_000_000,
-                savesPerCommitMax: saves))
+                members: quick ? 200_000 : 1_000_000,
+                earnsAfter: option("--earns") ?? (quick ? 1_000_000 : 3_000_000),
+                savesPerCommitMax: saves, checkpointEvery: option("--checkpoint-every") ?? 500_000))
     }
 }
 /// `--only keys --keys N [--window W] [--buffer B]`: the request-key store at N keys (benchmarks/request-keys.sh).
