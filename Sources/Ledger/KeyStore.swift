@@ -27,7 +27,16 @@ final class KeyStore: @unchecked Sendable {
     private var unwritten: [KeyBuffer] = []
     private var spare: KeyBuffer?
     /// Runs oldest first: contiguous sequence ranges, `runsFirstSequence ... runsThrough`.
-    private(set) var runs: [KeyRun] = []
+    private(set) var runs: [KeyRun] = [] {
+        didSet { probes = runs.map { RunProbe(filter: $0.filter.probe, mayHoldTombstones: $0.mayHoldTombstones) } }
+    }
+    /// Each run's filter and tombstone flag, as plain values in `runs`' order: a new name's lookup probes them all
+    /// without retaining a run (the filters' memory lives as long as the runs in `runs`).
+    private var probes: [RunProbe] = []
+    private struct RunProbe {
+        let filter: KeyFilter.Probe
+        let mayHoldTombstones: Bool
+    }
     /// The last sequence the runs (and the frozen buffer) cover; 0 when none.
     private(set) var runsThrough: UInt64 = 0
     /// The first sequence of the oldest run kept (older runs expired).
@@ -426,7 +435,9 @@ final class KeyStore: @unchecked Sendable {
 
     /// Starts loading the filter block of every run that a lookup of `fingerprint` probes.
     private func prefetchFilters(_ fingerprint: UInt64, tombstonesOnly: Bool = false) {
-        for run in runs where !tombstonesOnly || run.mayHoldTombstones { run.filter.prefetch(fingerprint) }
+        probes.withUnsafeBufferPointer { probes in
+            for probe in probes where !tombstonesOnly || probe.mayHoldTombstones { probe.filter.prefetch(fingerprint) }
+        }
     }
 
     /// Starts loading the filling buffer's slots that taking in the entry with these names at `position` writes.
@@ -440,7 +451,14 @@ final class KeyStore: @unchecked Sendable {
         if let position = firstInBuffers({ $0.find(name, kind: kind) }) { return position }
         let fingerprint = kind.fingerprint(name)
         prefetchFilters(fingerprint, tombstonesOnly: tombstonesOnly)
-        for run in runs.reversed() where !tombstonesOnly || run.mayHoldTombstones {
+        precondition(probes.count == runs.count, "a probe per run")
+        for index in runs.indices.reversed() {
+            // Most runs end here, on the probe alone; a run is touched only when its filter may hold the name.
+            let passes = probes.withUnsafeBufferPointer { probes in
+                (!tombstonesOnly || probes[index].mayHoldTombstones) && probes[index].filter.mayContain(fingerprint)
+            }
+            guard passes else { continue }
+            let run = runs[index]
             switch run.positions(of: fingerprint) {
             case .absent: continue
             case .damaged:
