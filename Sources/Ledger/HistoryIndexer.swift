@@ -52,14 +52,7 @@ public final class HistoryIndexer: LogView, @unchecked Sendable {
     func abandonRead(shard: Int) { changes.removeAll(keepingCapacity: true) }
 
     /// Makes the movements added durable and releases the log they came from.
-    func commit() {
-        do throws(LedgerError) {
-            let durable = try store.commit()
-            for shard in durable.indices { consumer.advance(shard: shard, from: durable[shard] + 1) }
-        } catch {
-            registration.failed("history: cannot make the movements durable: \(error)")
-        }
-    }
+    func commit() { registration.commit("movements") { () throws(LedgerError) in try store.commit() } }
 
     /// The retention check, once a second.
     func endStep() {

@@ -53,6 +53,17 @@ final class LogViewRegistration: Sendable {
         log(message)
     }
 
+    /// Runs a view store's commit and releases the log through each shard's sequence it made durable; a failure
+    /// is counted and logged naming `what` was not made durable.
+    func commit(_ what: String, _ commit: () throws(LedgerError) -> [UInt64]) {
+        do throws(LedgerError) {
+            let durable = try commit()
+            for shard in durable.indices { consumer.advance(shard: shard, from: durable[shard] + 1) }
+        } catch {
+            failed("\(name): cannot make the \(what) durable: \(error)")
+        }
+    }
+
     /// Logs a line that is not a failure (a gap in the log, a view read again).
     func note(_ message: String) { log(message) }
 }

@@ -53,14 +53,7 @@ public final class SalesIndexer: LogView, @unchecked Sendable {
     func abandonRead(shard: Int) { batch.removeAll() }
 
     /// Makes the sales added durable and releases the log they came from.
-    func commit() {
-        do throws(LedgerError) {
-            let durable = try store.commit()
-            for shard in durable.indices { consumer.advance(shard: shard, from: durable[shard] + 1) }
-        } catch {
-            registration.failed("sales: cannot make the sales durable: \(error)")
-        }
-    }
+    func commit() { registration.commit("sales") { () throws(LedgerError) in try store.commit() } }
 
     /// The retention check, once a minute.
     func endStep() {
