@@ -7,8 +7,9 @@ extension SwitchServer {
         if logViews.viewCount > 0 { logViews.start() }
     }
 
-    /// Stops the log views' thread (after the loops stopped; what the history and the sales store took is durable
-    /// at every step, and the search keeps nothing on disk).
+    /// Stops the log views' thread (after the loops stopped, before the ledger's last snapshot): its last commit
+    /// makes what the history and the sales store took durable and releases the log through it, so that snapshot
+    /// can delete the segments they read; the search keeps nothing on disk.
     func stopLogViews() {
         logViews.stop()
     }
