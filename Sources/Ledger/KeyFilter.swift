@@ -59,7 +59,6 @@ struct KeyFilter {
     let probe: Probe
     /// Blocks of eight 64-bit words.
     var words: UnsafeBufferPointer<UInt64> { UnsafeBufferPointer(storage.words) }
-    var blockCount: Int { probe.blockCount }
 
     /// An empty filter sized for `nameCount` names (at least one block).
     static func blockCount(forNames nameCount: Int) -> Int {
@@ -75,21 +74,10 @@ struct KeyFilter {
         probe = Probe(words: UnsafePointer(storage.words.baseAddress!), blockCount: words.count / Self.blockWords)
     }
 
-    /// Builds the filter of `fingerprints`.
-    init(fingerprints: UnsafeBufferPointer<UInt64>, blockCount: Int) {
-        precondition(blockCount >= 1, "a filter has a block")
-        var words = [UInt64](repeating: 0, count: blockCount * Self.blockWords)
-        words.withUnsafeMutableBufferPointer { buffer in
-            for fingerprint in fingerprints { Self.insert(fingerprint, into: buffer) }
-        }
-        self.init(words: words)
-    }
-
     static func insert(_ fingerprint: UInt64, into words: UnsafeMutableBufferPointer<UInt64>) {
         precondition(words.count >= blockWords && words.count % blockWords == 0, "filter size")
-        let blocks = words.count / blockWords
-        let block = Int((UInt128(fingerprint >> 32) * UInt128(blocks)) >> 32)
-        precondition(block >= 0 && block < blocks, "a fingerprint picks a block of the filter")
+        let block = Probe(words: UnsafePointer(words.baseAddress!), blockCount: words.count / blockWords)
+            .block(of: fingerprint)
         var bits = fingerprint
         for _ in 0..<bitsPerLookup {
             let bit = Int(bits & 511)
@@ -97,8 +85,6 @@ struct KeyFilter {
             bits = (bits >> 9) | (bits << 55)
         }
     }
-
-    func prefetch(_ fingerprint: UInt64) { probe.prefetch(fingerprint) }
 
     /// False when `fingerprint` was certainly not inserted.
     func mayContain(_ fingerprint: UInt64) -> Bool { probe.mayContain(fingerprint) }
