@@ -27,6 +27,8 @@ public final class LogViewReader: @unchecked Sendable {
     /// journal commit the shards' group commits waited behind. A crash loses nothing: a view reads the log again
     /// from its durable mark (the log is held until then).
     public static let commitIntervalMs = 1_000
+    /// How long a stopping reader goes on reading what the log holds before its last commit.
+    static let stopCatchUpMs = 2_000
 
     /// One tail per shard (reader thread only).
     let tails: [LogTail]
@@ -77,6 +79,11 @@ public final class LogViewReader: @unchecked Sendable {
             while !stopping.load(ordering: .relaxed) {
                 if !step() { usleep(UInt32(Self.pollIntervalMs * 1000)) }
             }
+            // A graceful stop comes after the loops stopped: the views read what the log holds (for at most
+            // `stopCatchUpMs`), so the last snapshot can delete the segments they read; at nice 10 on a busy
+            // machine they could otherwise stop a segment behind.
+            let catchUpEnd = monotonicNanoseconds() + UInt64(Self.stopCatchUpMs) * 1_000_000
+            while step() && monotonicNanoseconds() < catchUpEnd {}
             commit()
             finished.signal()
         }
@@ -84,8 +91,8 @@ public final class LogViewReader: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops the thread after its current step and its views' last commit, and waits for it (returns at once when
-    /// it never started).
+    /// Stops the thread after its current step, a catch-up read of what the log holds (bounded) and its views'
+    /// last commit, and waits for it (returns at once when it never started).
     public func stop() {
         guard running.load(ordering: .relaxed) else { return }
         stopping.store(true, ordering: .relaxed)
