@@ -6,7 +6,7 @@ import SystemCalls
 #endif
 
 /// Writes one `KeyRun` file streaming, through a 1 MiB buffer: entries (first versions in position order, then
-/// newer versions in position order), then names in (fingerprint, position) order, then the index. The file is
+/// newer versions in position order) in compact blocks (`KeyRunEntryBlock`), then names in (fingerprint, position) order, then the index. The file is
 /// written as `<name>.tmp`, synced and renamed, so a run either exists whole or not at all. Runs off the shard
 /// thread (flushes and compactions); during recovery on the opening thread.
 final class KeyRunBuilder {
@@ -21,6 +21,13 @@ final class KeyRunBuilder {
     /// Runs and merges reach hundreds of megabytes: written behind, they never hold up the log's fdatasync.
     private var writeBehind: WriteBehind
     private var entriesWritten = 0
+    /// The compact block being filled, its entries and record bytes, the entry its records are told against.
+    private let block: UnsafeMutableRawPointer
+    private var blockEntries = 0
+    private var blockUsed = 0
+    private let previous: UnsafeMutableRawPointer
+    private let record: UnsafeMutableRawPointer
+    private var blockFirsts: [UInt64] = []
     private var amended: [Int64] = []
     private var lastAmended: Int64 = -1
     private var namesWritten = 0
@@ -51,6 +58,10 @@ final class KeyRunBuilder {
         buffer = .allocate(byteCount: Self.bufferBytes, alignment: 4096)
         page = .allocate(byteCount: KeyRunHeader.pageBytes, alignment: 16)
         page.initializeMemory(as: UInt8.self, repeating: 0, count: KeyRunHeader.pageBytes)
+        block = .allocate(byteCount: KeyRunEntryBlock.bytes, alignment: 16)
+        previous = .allocate(byteCount: KeyRunEntryBlock.entryBytes, alignment: 16)
+        previous.initializeMemory(as: UInt8.self, repeating: 0, count: KeyRunEntryBlock.entryBytes)
+        record = .allocate(byteCount: KeyRunEntryBlock.recordBytesMax, alignment: 16)
         filterWords = [UInt64](repeating: 0, count: blocks * KeyFilter.blockWords)
         fileOffset = header.entriesOffset
         writeBehind = WriteBehind(descriptor: descriptor, offset: fileOffset)
@@ -60,17 +71,14 @@ final class KeyRunBuilder {
     deinit {
         buffer.deallocate()
         page.deallocate()
+        block.deallocate()
+        previous.deallocate()
+        record.deallocate()
         FileIO.closeFile(descriptor)
     }
 
-    /// Appends a record already checked (a compaction copying it from another run).
-    func appendRecord(_ record: UnsafeRawPointer) throws(LedgerError) {
-        let position = Int64(littleEndian: record.loadUnaligned(as: Int64.self))
-        try appendEntry((record + 16).loadUnaligned(as: IdempotencyEntry.self), position: position)
-    }
-
-    /// Appends the next entry record: first versions (positions `firstBegin`, `firstBegin + 1`, …), then newer
-    /// versions of positions before `firstBegin`, ascending.
+    /// Appends the next entry: first versions (positions `firstBegin`, `firstBegin + 1`, …), then newer versions
+    /// of positions before `firstBegin`, ascending.
     func appendEntry(_ entry: IdempotencyEntry, position: Int64) throws(LedgerError) {
         if entriesWritten < header.firstCount {
             precondition(position == header.firstBegin + Int64(entriesWritten), "first versions out of order")
@@ -81,23 +89,40 @@ final class KeyRunBuilder {
         }
         header.newestCreatedAtMs = max(header.newestCreatedAtMs, entry.createdAtMs)
         header.oldestCreatedAtMs = min(header.oldestCreatedAtMs, entry.createdAtMs)
-        let recordBytes = KeyRunHeader.recordBytes
-        try reserve(recordBytes)
-        let record = buffer + buffered
-        record.initializeMemory(as: UInt8.self, repeating: 0, count: recordBytes)
-        record.storeBytes(of: position.littleEndian, as: Int64.self)
-        (record + 16).storeBytes(of: entry, as: IdempotencyEntry.self)
-        let crc = KeyRunRecord.checksum(record, stride: KeyRunHeader.entryStride)
-        record.storeBytes(of: crc.littleEndian, toByteOffset: 8, as: UInt32.self)
-        buffered += recordBytes
+        try withUnsafeBytes(of: entry) { bytes throws(LedgerError) in
+            precondition(bytes.count == KeyRunEntryBlock.entryBytes, "an entry is its stride")
+            var length = KeyRunEntryBlock.encode(bytes.baseAddress!, previous: previous, into: record)
+            if KeyRunEntryBlock.headBytes + blockUsed + length > KeyRunEntryBlock.bytes || blockEntries == UInt16.max {
+                try sealBlock()
+                length = KeyRunEntryBlock.encode(bytes.baseAddress!, previous: previous, into: record)
+            }
+            if blockEntries == 0 { blockFirsts.append(UInt64(entriesWritten)) }
+            (block + KeyRunEntryBlock.headBytes + blockUsed).copyMemory(from: record, byteCount: length)
+            blockUsed += length
+            blockEntries += 1
+            previous.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        }
         entriesWritten += 1
-        precondition(buffered <= Self.bufferBytes, "the buffer holds what was reserved")
+        precondition(KeyRunEntryBlock.headBytes + blockUsed <= KeyRunEntryBlock.bytes, "the block holds its records")
+    }
+
+    /// Writes the block being filled (if it holds an entry) and starts the next from zeros.
+    private func sealBlock() throws(LedgerError) {
+        guard blockEntries > 0 else { return }
+        KeyRunEntryBlock.seal(block, count: blockEntries, used: blockUsed, first: Int(blockFirsts.last!))
+        try reserve(KeyRunEntryBlock.bytes)
+        (buffer + buffered).copyMemory(from: block, byteCount: KeyRunEntryBlock.bytes)
+        buffered += KeyRunEntryBlock.bytes
+        blockEntries = 0
+        blockUsed = 0
+        previous.initializeMemory(as: UInt8.self, repeating: 0, count: KeyRunEntryBlock.entryBytes)
     }
 
     /// Appends the next name, in (fingerprint, position) order.
     func appendName(_ fingerprint: UInt64, position: Int64) throws(LedgerError) {
         precondition(entriesWritten == header.firstCount + header.amendmentCount, "names after every entry")
         precondition(namesWritten < header.nameCount, "more names than announced")
+        if namesWritten == 0 { try sealBlock() }
         precondition(
             namesWritten == 0 || (fingerprint, position) >= lastName, "names out of order")
         lastName = (fingerprint, position)
@@ -131,7 +156,9 @@ final class KeyRunBuilder {
     func finish() throws(LedgerError) -> String {
         precondition(entriesWritten == header.firstCount + header.amendmentCount, "entries missing")
         precondition(namesWritten == header.nameCount && pageCount == header.pageCount, "names missing")
-        var index: [UInt64] = amended.map { UInt64(bitPattern: $0) } + fences + filterWords
+        try sealBlock()
+        header.entryBlocks = blockFirsts.count
+        var index: [UInt64] = amended.map { UInt64(bitPattern: $0) } + blockFirsts + fences + filterWords
         for position in index.indices { index[position] = index[position].littleEndian }
         header.indexCRC = index.withUnsafeBytes { ccrc32c_update(0, $0.baseAddress, $0.count) }
         let bytes = index.withUnsafeBytes { [UInt8]($0) }

@@ -8,7 +8,7 @@
 /// `spanMaxMs` of entry times, so a run expires at most that long after its oldest key would have.
 ///
 /// A merge reads its inputs sequentially (entries in 1 MiB chunks, name pages one by one, every checksum
-/// checked), writes the merged run (newer versions of positions inside it folded into their entries), and only
+/// checked; runs of either version, written in the current one), writes the merged run (newer versions of positions inside it folded into their entries), and only
 /// then deletes the inputs: recovery prefers a run that covers others, so a crash at any point loses nothing.
 enum KeyRunCompaction {
     static let fanIn = 4
@@ -115,32 +115,17 @@ enum KeyRunCompaction {
     private static func copyFirsts(
         _ inputs: [KeyRun], newest: [Int64: (run: Int, index: Int)], runs: [KeyRun], into builder: KeyRunBuilder
     ) throws(LedgerError) {
-        let recordBytes = KeyRunHeader.recordBytes
-        let chunkRecords = max(1, KeyRunBuilder.bufferBytes / recordBytes)
-        precondition(chunkRecords >= 1 && runs.count >= inputs.count, "a chunk holds a record")
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkRecords * recordBytes, alignment: 16)
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: KeyRunBuilder.bufferBytes, alignment: 16)
         defer { chunk.deallocate() }
+        precondition(runs.count >= inputs.count, "the inputs are among the runs")
         for run in inputs {
-            var index = 0
-            while index < run.header.firstCount {
-                let count = min(chunkRecords, run.header.firstCount - index)
-                guard run.readRecords(from: index, count: count, into: chunk) else {
-                    throw .damagedKeyRun(file: run.path, reason: "entries end early")
+            try run.forEachEntry(upTo: run.header.firstCount, chunk: chunk) {
+                (_, position, entry) throws(LedgerError) in
+                if let (newer, newerIndex) = newest[position] {
+                    try builder.appendEntry(try Self.entry(runs[newer], newerIndex, position), position: position)
+                } else {
+                    try builder.appendEntry(entry, position: position)
                 }
-                for offset in 0..<count {
-                    let record = UnsafeRawPointer(chunk.baseAddress! + offset * recordBytes)
-                    let position = run.header.firstBegin + Int64(index + offset)
-                    let crc = UInt32(littleEndian: record.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-                    guard Int64(littleEndian: record.loadUnaligned(as: Int64.self)) == position,
-                        KeyRunRecord.checksum(record, stride: KeyRunHeader.entryStride) == crc
-                    else { throw .damagedKeyRun(file: run.path, reason: "entry \(index + offset) fails its checksum") }
-                    if let (newer, newerIndex) = newest[position] {
-                        try builder.appendEntry(try entry(runs[newer], newerIndex, position), position: position)
-                    } else {
-                        try builder.appendRecord(record)
-                    }
-                }
-                index += count
             }
         }
     }
