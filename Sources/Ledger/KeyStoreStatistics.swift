@@ -24,6 +24,7 @@ extension KeyStore {
         for run in runs {
             result.runFileBytes += run.header.fileBytes
             result.indexMemoryBytes += run.filter.words.count * 8 + run.fences.count * 8 + run.amendedPositions.count * 8
+                + run.blockFirsts.count * 4
             result.keysInRuns += run.header.firstCount
             result.namesInRuns += run.header.nameCount
         }
