@@ -3,7 +3,8 @@
 # fdatasync'd) in a fresh data directory, offered a fixed 100,000 requests/s open loop for 60 s by the built-in
 # load generator, with at least one checkpoint (snapshot) written inside the measured window. Prints the latency
 # percentiles (p50, p99, p99.9, max), the count of answers 91 (the ledger missed the latency budget) and of
-# other codes, the checkpoints seen inside the window and the load average before and after.
+# other codes, the checkpoints seen inside the window and the load average before and after; and the bytes the
+# switch read and wrote (/proc/PID/io) and its request-key runs at the end (files, bytes per key).
 #
 #   benchmarks/fixed-rate.sh                        one run: 60 s at 100k/s (about 90 s with start and warm-up)
 #   benchmarks/fixed-rate.sh --seconds 10 --rate 20000   shorter or slower
@@ -120,6 +121,30 @@ timeout $((seconds + 60)) "$binary" loadgen "127.0.0.1:$port" --quiet --connecti
     --duration "${seconds}s" --warmup 2s --mix "$mix" --json "$work/run.json" || status=$?
 end=$(date +%s)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+# What the switch read and wrote through read()/write() (sockets included) and its request-key runs at the end of
+# the load: the key store's share of the disk (docs/request-keys.md).
+io_bytes=$(grep -E '^(rchar|wchar)' /proc/"$switch_pid"/io 2>/dev/null | tr '\n' ' ' || true)
+python3 - "$io_bytes" "$work"/data/shard-* <<'PY'
+import glob, os, struct, sys
+files = size = keys = entries = names = blocks = 0
+for shard in sys.argv[2:]:
+    for path in glob.glob(shard + "/keys-*.run"):
+        header = open(path, "rb").read(128)
+        if len(header) < 128 or header[:4] != b"LKRN":
+            continue
+        version, = struct.unpack_from("<I", header, 4)
+        first, amended, named = struct.unpack_from("<QQQ", header, 40)
+        files += 1
+        size += os.path.getsize(path)
+        keys += first
+        entries += first + amended
+        names += named
+        blocks += struct.unpack_from("<Q", header, 100)[0] if version == 2 else 0
+per = lambda total, count: f"{total / count:.1f}" if count else "-"
+print(f"switch io: {sys.argv[1].strip() or 'unreadable'}")
+print(f"key runs at the end: {files} files, {size} bytes, {keys} keys ({per(names, keys)} names each), "
+      f"{per(size, keys)} bytes per key, compact entries {per(blocks * 4096, entries)} bytes each")
+PY
 sleep 1
 # The watcher's loop ends within half a second of the flag going; its pipe's last reader writes the list only then.
 # Waiting for it (bounded) before reading the list: killed at once, the list was read before it was written.
