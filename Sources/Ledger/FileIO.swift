@@ -86,6 +86,13 @@ public enum FileIO {
         return Int64(status.st_size)
     }
 
+    static func sizeOfFile(_ path: String) throws(LedgerError) -> Int64 {
+        precondition(!path.isEmpty, "a file has a path")
+        var status = stat()
+        if stat(path, &status) != 0 { throw .io(operation: "stat", path: path, errno: errno) }
+        return Int64(status.st_size)
+    }
+
     static func exists(_ path: String) -> Bool {
         precondition(!path.isEmpty, "a file has a path")
         return access(path, F_OK) == 0

@@ -40,6 +40,9 @@ public struct LedgerConfiguration: Sendable {
     /// Zero-fill the next segment in the background (cheaper fdatasync on overwritten blocks), at the cost of
     /// writing each segment's size in zeros once more. Either way its space is allocated ahead.
     public var zeroFillsNextSegment: Bool = true
+    /// Keep a segment a checkpoint no longer needs as the next spare instead of deleting it (no zeros to write,
+    /// no unwritten extents): `SegmentReserve`. False: every covered segment is deleted (the benchmark's A/B).
+    public var recyclesLogSegments: Bool = true
     /// While the next segment cannot be allocated (disk full, descriptors exhausted), a shard tries again this
     /// often. When it is needed and missing, the shard declines every request (`systemError`, nothing applied)
     /// until an attempt succeeds: this interval is how soon approvals resume after the cause clears.

@@ -15,6 +15,13 @@ import SystemCalls
 /// already hold zeros makes each batch's fdatasync cheaper than writing into unwritten (fallocated) extents, and
 /// takes file creation off the shard's thread. The file is `wal-spare.tmp`: recovery reads only
 /// `wal-<sequence>.log`, and a spare becomes one only by a rename after it has its segment header.
+///
+/// A segment a checkpoint no longer needs is kept as `wal-recycled.tmp` instead of deleted (`Snapshot.dropCovered`,
+/// one at a time), and the next spare is that file (PostgreSQL recycles its WAL segments the same way): its blocks
+/// are allocated and written already, so neither the zeros (a quarter of the switch's CPU at saturation went to
+/// writing them) nor a journal commit per fdatasync (writes into unwritten extents). Its old records stay in it
+/// until overwritten; the writer's end mark after every batch tells where the new ones end
+/// (`WALWriter.endMarkBytes`).
 final class SegmentReserve: @unchecked Sendable {
     let path: String
     let segmentBytes: Int
@@ -44,6 +51,9 @@ final class SegmentReserve: @unchecked Sendable {
     }
 
     static let fileName = "wal-spare.tmp"
+    static let recycledName = "wal-recycled.tmp"
+    var recycledPath: String { Self.recycledPath(directory: String(path.dropLast(Self.fileName.utf8.count + 1))) }
+    static func recycledPath(directory: String) -> String { directory + "/" + recycledName }
 
     deinit {
         if case .ready(let descriptor) = state.withLock({ $0 }) { FileIO.closeFile(descriptor) }
@@ -53,7 +63,7 @@ final class SegmentReserve: @unchecked Sendable {
     /// refused). Throws what the allocation met.
     func prepareNow() throws(LedgerError) {
         waitUntilIdle()
-        let descriptor = try Self.makeFile(path: path, bytes: segmentBytes, zeroFill: false)
+        let descriptor = try Self.obtainFile(path: path, recycled: recycledPath, bytes: segmentBytes, zeroFill: false)
         state.withLock { current in
             if case .ready(let old) = current { FileIO.closeFile(old) }
             current = .ready(descriptor: descriptor)
@@ -75,13 +85,15 @@ final class SegmentReserve: @unchecked Sendable {
         guard start else { return }
         idle.wait()
         let path = path
+        let recycled = recycledPath
         let bytes = segmentBytes
         let zeroFill = zeroFills
         let thread = Thread { [self] in
             setThreadName("segment-reserve")
             let outcome: State
             do throws(LedgerError) {
-                outcome = .ready(descriptor: try Self.makeFile(path: path, bytes: bytes, zeroFill: zeroFill))
+                outcome = .ready(
+                    descriptor: try Self.obtainFile(path: path, recycled: recycled, bytes: bytes, zeroFill: zeroFill))
             } catch {
                 outcome = .failed(error, atNs: Self.monotonicNs())
             }
@@ -141,6 +153,45 @@ final class SegmentReserve: @unchecked Sendable {
             throw error
         }
         precondition(descriptor >= 0, "a made file is open")
+        return descriptor
+    }
+
+    /// The recycled segment as `path` when there is one, else a new file (`makeFile`).
+    static func obtainFile(path: String, recycled: String, bytes: Int, zeroFill: Bool) throws(LedgerError) -> Int32 {
+        if let descriptor = try takeRecycled(recycled, as: path, bytes: bytes) { return descriptor }
+        return try makeFile(path: path, bytes: bytes, zeroFill: zeroFill)
+    }
+
+    /// The recycled segment renamed to `path` and open, read once so that its pages are in the page cache (a
+    /// batch that ends inside a page not in the cache would wait for that page to be read first); nil when there
+    /// is none or it is not a segment's size (then removed). Throws only what reading it met (it is removed).
+    static func takeRecycled(_ recycled: String, as path: String, bytes: Int) throws(LedgerError) -> Int32? {
+        guard FileIO.exists(recycled) else { return nil }
+        try FileIO.rename(recycled, path)
+        let descriptor = try FileIO.openFile(path, flags: O_RDWR)
+        do throws(LedgerError) {
+            guard try FileIO.fileSize(descriptor, path: path) == Int64(bytes) else {
+                FileIO.closeFile(descriptor)
+                try FileIO.remove(path)
+                return nil
+            }
+            let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceBytes, alignment: 4096)
+            defer { piece.deallocate() }
+            var offset = 0
+            while offset < bytes {
+                let count = min(pieceBytes, bytes - offset)
+                let read = try FileIO.readFully(
+                    descriptor, UnsafeMutableRawBufferPointer(rebasing: piece[0..<count]), offset: Int64(offset),
+                    path: path)
+                guard read == count else { throw .io(operation: "read (recycled segment cut short)", path: path, errno: EIO) }
+                offset += count
+            }
+        } catch {
+            FileIO.closeFile(descriptor)
+            try? FileIO.remove(path)
+            throw error
+        }
+        precondition(descriptor >= 0, "a recycled file is open")
         return descriptor
     }
 

@@ -498,7 +498,8 @@ final class Shard: @unchecked Sendable {
             let dropThrough = logHold.dropThrough(snapshotSequence: checkpoint.sequence)
             try Snapshot.dropCovered(
                 directory: directory, sequence: dropThrough, keeping: path, currentSegment: "",
-                keepingSegments: configuration.keepsCoveredSegments)
+                keepingSegments: configuration.keepsCoveredSegments,
+                recyclingBytes: configuration.recyclesLogSegments ? configuration.segmentBytes : nil)
             for run in expiredRuns { try FileIO.remove(run) }
             store?.snapshotDurable(runsThrough: runsThrough)
         } catch {

@@ -22,10 +22,11 @@ extension Snapshot {
 
     /// After a snapshot at `sequence`: deletes older snapshots and the segments whose records all precede it
     /// (segment i goes when segment i + 1 starts at or before `sequence + 1`, so the segment being appended to,
-    /// always the last, never goes; `currentSegment` is kept as a second guard).
+    /// always the last, never goes; `currentSegment` is kept as a second guard). With `recyclingBytes`, the newest
+    /// such segment of that size is kept as the next spare (`SegmentReserve`, "recycled") unless one is waiting.
     static func dropCovered(
         directory: String, sequence: UInt64, keeping snapshotPath: String, currentSegment: String,
-        keepingSegments: Bool = false
+        keepingSegments: Bool = false, recyclingBytes: Int? = nil
     ) throws(LedgerError) {
         precondition(!directory.isEmpty, "snapshots are dropped in a directory")
         for name in try FileIO.listDirectory(directory) where name.hasPrefix("snapshot-") {
@@ -33,9 +34,19 @@ extension Snapshot {
             if path != snapshotPath { try FileIO.remove(path) }
         }
         let segments = keepingSegments ? [] : try WALReader.segments(in: directory)
-        for (position, segment) in segments.enumerated().dropLast()
-        where segments[position + 1].firstSequence <= sequence + 1 && segment.path != currentSegment {
-            try FileIO.remove(segment.path)
+        let covered = segments.indices.dropLast().filter {
+            segments[$0 + 1].firstSequence <= sequence + 1 && segments[$0].path != currentSegment
+        }
+        let recycled = SegmentReserve.recycledPath(directory: directory)
+        var recycles = recyclingBytes != nil && !FileIO.exists(recycled)
+        for index in covered.reversed() {
+            let path = segments[index].path
+            if recycles, let bytes = recyclingBytes, (try? FileIO.sizeOfFile(path)) == Int64(bytes) {
+                try FileIO.rename(path, recycled)
+                recycles = false
+            } else {
+                try FileIO.remove(path)
+            }
         }
         try FileIO.syncDirectory(directory)
     }

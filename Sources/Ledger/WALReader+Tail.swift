@@ -71,7 +71,9 @@ extension WALReader {
     }
 
     /// Where the records stop: zeros are a clean end; anything else is a torn tail only in the last segment,
-    /// past the acknowledged mark, with no intact batch after it.
+    /// past the acknowledged mark, with no intact batch after it. Zeros at the stop followed by records of
+    /// sequences before it are a clean end too: the writer's end mark, then an older segment's records in a
+    /// recycled file (`Snapshot.dropCovered`).
     func classifyStop(
         _ segment: Segment, bytes: UnsafeRawBufferPointer, stop: Int, isLast: Bool, expected: UInt64,
         header: WALSegment.Header
@@ -79,6 +81,11 @@ extension WALReader {
         let dataEnd = lastNonZero(bytes, from: stop)
         precondition(dataEnd >= stop, "data ends at or after the stop")
         if dataEnd == stop { return nil }
+        if Self.holdsEndMark(bytes, at: stop),
+            lastValidRecord(bytes, after: stop, before: dataEnd, sequenceAtLeast: expected) == nil
+        {
+            return nil
+        }
         let reason = "the record of sequence \(expected) fails its checksum or framing"
         guard isLast else {
             throw .damagedLog(file: segment.path, offset: Int64(stop), reason: reason + " (not the last segment)")
@@ -96,6 +103,16 @@ extension WALReader {
         }
         precondition(isLast && dataEnd > stop, "a torn tail is a non-empty end of the last segment")
         return TornTail(file: segment.path, offset: Int64(stop), bytesDiscarded: Int64(dataEnd - stop))
+    }
+
+    /// Whether the writer's end mark (`WALWriter.endMarkBytes` zeros) lies at `offset`.
+    static func holdsEndMark(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Bool {
+        precondition(offset >= 0 && offset % 8 == 0, "records are 8-byte aligned")
+        guard offset + WALWriter.endMarkBytes <= bytes.count else { return false }
+        for word in 0..<(WALWriter.endMarkBytes / 8) where bytes.loadUnaligned(fromByteOffset: offset + word * 8, as: UInt64.self) != 0 {
+            return false
+        }
+        return true
     }
 
     /// One past the last non-zero byte at or after `start` (`start` when all are zero). Scans backwards, so a

@@ -60,7 +60,7 @@ final class WALWriter {
         retryIntervalNs = UInt64(retryIntervalMs) * 1_000_000
         nextSequence = position.nextSequence
         lastCRC = position.lastCRC
-        buffer = UnsafeMutableRawPointer.allocate(byteCount: batchBytesMax, alignment: 4096)
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: batchBytesMax + Self.endMarkBytes, alignment: 4096)
         reserve = SegmentReserve(directory: directory, segmentBytes: segmentBytes, zeroFills: zeroFillsReserve)
         directoryDescriptor = try FileIO.openFile(directory, flags: O_RDONLY | O_DIRECTORY)
         try removeTemporaryFiles()
@@ -133,8 +133,12 @@ final class WALWriter {
     /// when there is none, the caller commits first (a batch ends where its segment does).
     var hasRoomForRecord: Bool {
         batchBytesMax - bufferUsed >= WALRecord.recordBytesMax
-            && segmentOffset + Int64(bufferUsed + WALRecord.recordBytesMax) <= header.segmentBytes
+            && segmentOffset + Int64(bufferUsed + WALRecord.recordBytesMax + Self.endMarkBytes) <= header.segmentBytes
     }
+
+    /// Zeros written after every batch (the next batch writes over them): where a segment's records end even in a
+    /// recycled file, whose older records lie beyond (`Snapshot.dropCovered`, `WALReader.classifyStop`).
+    static let endMarkBytes = WALRecord.headerBytes
     var isBatchEmpty: Bool { recordsInBatch == 0 }
 
     /// Encodes one record into the batch. The caller checked `hasRoomForRecord`, and `makeRoomForBatch` before
@@ -180,7 +184,8 @@ final class WALWriter {
 
     /// True when a record of the largest size fits in the current segment: a batch can start in it.
     var hasRoomInSegment: Bool {
-        segmentDescriptor >= 0 && segmentOffset + Int64(WALRecord.recordBytesMax) <= header.segmentBytes
+        segmentDescriptor >= 0
+            && segmentOffset + Int64(WALRecord.recordBytesMax + Self.endMarkBytes) <= header.segmentBytes
     }
 
     /// Makes the batch durable: one pwrite, one fdatasync, then the acknowledged mark in the segment's header
@@ -188,10 +193,12 @@ final class WALWriter {
     /// error here comes after the batch was applied in memory, so the caller stops the shard.
     func commit() throws(LedgerError) {
         guard recordsInBatch > 0 else { return }
-        precondition(segmentOffset + Int64(bufferUsed) <= header.segmentBytes, "batch overruns its segment")
+        precondition(
+            segmentOffset + Int64(bufferUsed + Self.endMarkBytes) <= header.segmentBytes, "batch overruns its segment")
+        (buffer + bufferUsed).initializeMemory(as: UInt8.self, repeating: 0, count: Self.endMarkBytes)
         try FileIO.writeAll(
-            segmentDescriptor, UnsafeRawBufferPointer(start: buffer, count: bufferUsed), offset: segmentOffset,
-            path: segmentPath)
+            segmentDescriptor, UnsafeRawBufferPointer(start: buffer, count: bufferUsed + Self.endMarkBytes),
+            offset: segmentOffset, path: segmentPath)
         if !skipSync { try FileIO.syncData(segmentDescriptor, path: segmentPath) }
         syncCount += 1
         segmentOffset += Int64(bufferUsed)

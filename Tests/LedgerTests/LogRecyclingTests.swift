@@ -1,0 +1,104 @@
+import Foundation
+import LoyaltyLedger
+import Testing
+
+@testable import Ledger
+import TestSupport
+
+/// Log segments a checkpoint no longer needs become the next segments (`SegmentReserve`, "recycled"): their
+/// older records stay in the file past the writer's end mark, and recovery, `verify` and a crash mid-batch still
+/// read exactly the new records.
+@Suite struct LogRecyclingTests {
+    let directory = TemporaryDirectory()
+    var requests = RequestFactory()
+
+    /// 256 KiB segments, a checkpoint every 300 records: a segment fills every ~1,500 earns and goes soon after.
+    func configuration(recycles: Bool = true, log: LogCollector? = nil) -> LedgerConfiguration {
+        var configuration = testConfiguration(log: log)
+        configuration.snapshotIntervalRecords = 300
+        configuration.recyclesLogSegments = recycles
+        return configuration
+    }
+
+    var shardDirectory: String { DataDirectory.shardDirectory(directory.data, shard: 0) }
+
+    /// The log's segments: (path, header, bytes).
+    func segments() throws -> [(String, WALSegment.Header, [UInt8])] {
+        try WALReader.segments(in: shardDirectory).map { segment in
+            let bytes = [UInt8](FileManager.default.contents(atPath: segment.path) ?? Data())
+            let header = try #require(bytes.withUnsafeBytes { WALSegment.read($0) }, "\(segment.path) has a header")
+            return (segment.path, header, bytes)
+        }
+    }
+
+    /// Whether a segment holds bytes past its acknowledged records and their end mark: an older segment's records.
+    static func holdsOlderRecords(_ header: WALSegment.Header, _ bytes: [UInt8]) -> Bool {
+        let end = Int(header.acknowledgedEnd)
+        return bytes[end..<(end + WALWriter.endMarkBytes)].allSatisfy { $0 == 0 }
+            && bytes[(end + WALWriter.endMarkBytes)...].contains { $0 != 0 }
+    }
+
+    mutating func earns(_ count: Int, on ledger: Ledger) {
+        for index in 0..<count {
+            #expect(ledger.perform(requests.make(card(100 + index % 40), earn(1))).status == .approved)
+        }
+    }
+
+    @Test("covered segments become the next ones: older records past the end mark, a crash replays only the new")
+    mutating func recycledSegmentsRecover() throws {
+        defer { directory.remove() }
+        let log = LogCollector()
+        var ledger = try Ledger.open(directory: directory.data, configuration: configuration(log: log))
+        earns(12_000, on: ledger)
+        ledger.close(snapshot: false)
+        let recycled = try segments().filter { Self.holdsOlderRecords($0.1, $0.2) }
+        #expect(!recycled.isEmpty, "a segment in use was a recycled one")
+        // Opened again without a snapshot at close: the replay ends at the end mark, with no torn tail to repair.
+        ledger = try Ledger.open(directory: directory.data, configuration: configuration(log: log))
+        let points = (100..<140).reduce(Int64(0)) {
+            $0 + ledger.perform(requests.make(card($1), .balance)).balance.points
+        }
+        #expect(points == 12_000)
+        #expect(!log.all.contains { $0.contains("torn") }, "\(log.all.filter { $0.contains("torn") })")
+        earns(3_000, on: ledger)
+        ledger.close(snapshot: false)
+        #expect(LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider()).isSound)
+        let totals = try Ledger.inspect(directory: directory.data, configuration: configuration())
+        #expect(totals.balance.points == 15_000 && totals.tornTails.isEmpty)
+    }
+
+    @Test("a batch torn in a recycled segment is a torn tail; intact records after the end mark are not ignored")
+    mutating func tornBatchInRecycledSegment() throws {
+        defer { directory.remove() }
+        var ledger = try Ledger.open(directory: directory.data, configuration: configuration())
+        earns(12_000, on: ledger)
+        ledger.close(snapshot: false)
+        let (path, header, bytes) = try #require(try segments().last)
+        #expect(Self.holdsOlderRecords(header, bytes))
+        // Garbage where the next batch would start (a write torn before its first record was whole): beyond the
+        // acknowledged mark, so a torn tail, repaired, and the balances stay.
+        let end = Int(header.acknowledgedEnd)
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        try handle.seek(toOffset: UInt64(end))
+        try handle.write(contentsOf: [UInt8](repeating: 0x5A, count: 40))
+        try handle.close()
+        let totals = try Ledger.inspect(directory: directory.data, configuration: configuration())
+        #expect(totals.balance.points == 12_000 && totals.tornTails.count == 1)
+        ledger = try Ledger.open(directory: directory.data, configuration: configuration())
+        earns(100, on: ledger)
+        ledger.close()
+        #expect(LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider()).isSound)
+        let after = try Ledger.inspect(directory: directory.data, configuration: configuration())
+        #expect(after.balance.points == 12_100)
+    }
+
+    @Test("recycling off: covered segments are deleted, and no segment holds older records")
+    mutating func recyclingOff() throws {
+        defer { directory.remove() }
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration(recycles: false))
+        earns(12_000, on: ledger)
+        ledger.close(snapshot: false)
+        #expect(try segments().allSatisfy { !Self.holdsOlderRecords($0.1, $0.2) })
+        #expect(!FileManager.default.fileExists(atPath: SegmentReserve.recycledPath(directory: shardDirectory)))
+    }
+}
