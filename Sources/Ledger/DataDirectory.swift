@@ -11,7 +11,8 @@ import SystemCalls
 ///                          the writer did; `segmentHeaders=1` says every shard has a log of headed segments
 ///     card-hash.key        16 random bytes: the key of the card-number hash, created on first open
 ///     shard-000/           wal-<sequence>.log segments (WALSegment) and snapshot-<sequence>.snap, per shard;
-///                          wal-spare.tmp is the next segment, made ahead (SegmentReserve)
+///                          wal-spare.tmp is the next segment, made ahead, and wal-recycled-<slot>.tmp are
+///                          covered segments kept to be the next ones (SegmentReserve)
 enum DataDirectory {
     static let metaName = "ledger.meta"
     static let cardKeyName = "card-hash.key"

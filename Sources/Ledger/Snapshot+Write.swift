@@ -23,7 +23,7 @@ extension Snapshot {
     /// After a snapshot at `sequence`: deletes older snapshots and the segments whose records all precede it
     /// (segment i goes when segment i + 1 starts at or before `sequence + 1`, so the segment being appended to,
     /// always the last, never goes; `currentSegment` is kept as a second guard). With `recyclingBytes`, the newest
-    /// such segment of that size is kept as the next spare (`SegmentReserve`, "recycled") unless one is waiting.
+    /// such segments of that size are kept for the next spares, in the free recycling slots (`SegmentReserve`).
     static func dropCovered(
         directory: String, sequence: UInt64, keeping snapshotPath: String, currentSegment: String,
         keepingSegments: Bool = false, recyclingBytes: Int? = nil
@@ -37,13 +37,14 @@ extension Snapshot {
         let covered = segments.indices.dropLast().filter {
             segments[$0 + 1].firstSequence <= sequence + 1 && segments[$0].path != currentSegment
         }
-        let recycled = SegmentReserve.recycledPath(directory: directory)
-        var recycles = recyclingBytes != nil && !FileIO.exists(recycled)
+        var freeSlots = recyclingBytes == nil ? [] : (0..<SegmentReserve.recycledSlots).map {
+            SegmentReserve.recycledPath(directory: directory, slot: $0)
+        }.filter { !FileIO.exists($0) }
         for index in covered.reversed() {
             let path = segments[index].path
-            if recycles, let bytes = recyclingBytes, (try? FileIO.sizeOfFile(path)) == Int64(bytes) {
-                try FileIO.rename(path, recycled)
-                recycles = false
+            if let bytes = recyclingBytes, let slot = freeSlots.first, (try? FileIO.sizeOfFile(path)) == Int64(bytes) {
+                try FileIO.rename(path, slot)
+                freeSlots.removeFirst()
             } else {
                 try FileIO.remove(path)
             }

@@ -53,6 +53,8 @@ import TestSupport
         ledger.close(snapshot: false)
         let recycled = try segments().filter { Self.holdsOlderRecords($0.1, $0.2) }
         #expect(!recycled.isEmpty, "a segment in use was a recycled one")
+        let waiting = SegmentReserve.recycledFiles(directory: shardDirectory)
+        #expect(waiting.count <= SegmentReserve.recycledSlots)
         // Opened again without a snapshot at close: the replay ends at the end mark, with no torn tail to repair.
         ledger = try Ledger.open(directory: directory.data, configuration: configuration(log: log))
         let points = (100..<140).reduce(Int64(0)) {
@@ -99,6 +101,6 @@ import TestSupport
         earns(12_000, on: ledger)
         ledger.close(snapshot: false)
         #expect(try segments().allSatisfy { !Self.holdsOlderRecords($0.1, $0.2) })
-        #expect(!FileManager.default.fileExists(atPath: SegmentReserve.recycledPath(directory: shardDirectory)))
+        #expect(SegmentReserve.recycledFiles(directory: shardDirectory).isEmpty)
     }
 }
