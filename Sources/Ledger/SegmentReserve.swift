@@ -99,6 +99,9 @@ final class SegmentReserve: @unchecked Sendable {
         let zeroFill = zeroFills
         let thread = Thread { [self] in
             setThreadName("segment-reserve")
+            // Made well before it is needed (a segment lasts seconds at any rate); at a shortage the shard makes
+            // one itself.
+            setThreadNice(10)
             let outcome: State
             do throws(LedgerError) {
                 outcome = .ready(

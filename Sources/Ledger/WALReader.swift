@@ -231,7 +231,9 @@ struct WALReader {
     }
 
     /// Reads records from `start` while they are valid and their sequences at most `through`; returns the offset
-    /// where they stop.
+    /// where they stop. A valid record of a sequence before the segment's first is no record of this segment:
+    /// an older segment's, left in a recycled file where a batch was torn (`SegmentReserve`); the records stop
+    /// there, and what the stop means is judged as for any stop (`classifyStop`).
     private func scanRecords(
         _ segment: Segment, from start: Int, through: UInt64, bytes: UnsafeRawBufferPointer, state: inout ScanState,
         prefetch: (UnsafeRawPointer) -> Void, apply: (WALRecord.Body, String, Int64) throws(LedgerError) -> Void
@@ -240,7 +242,9 @@ struct WALReader {
         // One body for the whole segment, decoded into in place (about 1 KB: not built and copied per record).
         var decoded = WALRecord.Body(
             command: ShardCommand(kind: .none, key: .zero), timeMs: 0, status: .approved, balanceAfter: .zero)
-        while let header = validRecord(bytes, at: offset), header.sequence <= through {
+        while let header = validRecord(bytes, at: offset), header.sequence <= through,
+            header.sequence >= segment.firstSequence
+        {
             let next = offset + WALRecord.alignedLength(bodyLength: header.bodyLength)
             precondition(next > offset && (next - offset) % 8 == 0, "records advance by whole 8-byte units")
             if next + WALRecord.headerBytes + WALRecord.prefetchBytes <= bytes.count {

@@ -94,6 +94,10 @@ extension WALWriter {
             let fresh = WALSegment.Header(firstSequence: firstSequence, segmentBytes: Int64(segmentBytes))
             let written = try WALSegment.writeBothSlots(fresh, descriptor: descriptor, path: temporaryPath)
             precondition(written.firstSequence == firstSequence && written.nextFirstSequence == 0, "a fresh header")
+            // The end mark before the first batch: a recycled file holds an older segment's records there, and a
+            // crash before the first batch must leave a segment that reads as empty.
+            let start = Int64(WALSegment.recordsStart)
+            try FileIO.writeZeros(descriptor, range: start..<(start + Int64(endMarkBytes)), path: temporaryPath)
             try FileIO.syncData(descriptor, path: temporaryPath)
             try FileIO.rename(temporaryPath, path)
             return (path, written)

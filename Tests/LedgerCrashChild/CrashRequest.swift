@@ -1,11 +1,16 @@
 import Ledger
 
+/// The second word of every crash-test key: key 0 (the first of cycle 0) was otherwise the all-zero key, the
+/// ledger's "no key", which no switch request has; once a shard's ring filled (longer runs than the test's), moving
+/// it to the key store tripped a precondition. Must match `LedgerCrashTests` and `LotCrashTests`.
+let crashKeyWord1: UInt64 = 0xC4A5
+
 /// The request the crash tests use for key `key`: earn one point and one credit unit on card `key % cardCount`,
 /// auto-enrolling. The tests rebuild the same request to probe whether a key was applied.
 func crashRequest(key: UInt64, cardCount: UInt64) -> LedgerRequest {
     let cardDigits = String(4_000_000_000_000_000 + key % cardCount)
     return LedgerRequest(
-        tag: key, key: IdempotencyKey(word0: key), digest: ContentDigest(high: key, low: 7),
+        tag: key, key: IdempotencyKey(word0: key, word1: crashKeyWord1), digest: ContentDigest(high: key, low: 7),
         card: CardNumber(cardDigits)!,
         operation: .earn(amounts: AssetAmounts(points: 1, credit: 1), purchaseAmountMinor: 100, autoEnrol: true))
 }
@@ -17,7 +22,7 @@ func lotCrashRequest(key: UInt64, cardCount: UInt64, day: Int64) -> LedgerReques
     let index = 2 * (key % (cardCount / 2)) + UInt64(day % 2)
     let cardDigits = String(4_000_000_000_000_000 + index)
     return LedgerRequest(
-        tag: key, key: IdempotencyKey(word0: key), digest: ContentDigest(high: key, low: 7),
+        tag: key, key: IdempotencyKey(word0: key, word1: crashKeyWord1), digest: ContentDigest(high: key, low: 7),
         card: CardNumber(cardDigits)!,
         operation: .earn(amounts: AssetAmounts(points: 1, credit: 1), purchaseAmountMinor: 100, autoEnrol: true))
 }

@@ -4,6 +4,9 @@ import Testing
 
 @testable import Ledger
 
+/// Must match the child's `crashKeyWord1` (no crash-test key is the all-zero "no key").
+let crashKeyWord1: UInt64 = 0xC4A5
+
 /// Real crashes: a child process applies earns and records each acknowledged key; the test kills it with
 /// SIGKILL at a random moment, restarts it, and finally proves that every acknowledged earn is present exactly
 /// once and that no earn is half-applied.
@@ -33,7 +36,7 @@ import Testing
     static func request(key: UInt64, cardCount: UInt64 = Self.cardCount) -> LedgerRequest {
         let cardDigits = String(4_000_000_000_000_000 + key % cardCount)
         return LedgerRequest(
-            tag: key, key: IdempotencyKey(word0: key), digest: ContentDigest(high: key, low: 7),
+            tag: key, key: IdempotencyKey(word0: key, word1: crashKeyWord1), digest: ContentDigest(high: key, low: 7),
             card: CardNumber(cardDigits)!,
             operation: .earn(amounts: AssetAmounts(points: 1, credit: 1), purchaseAmountMinor: 100, autoEnrol: true))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import LoyaltyLedger
 import Testing
 
@@ -92,6 +93,31 @@ import TestSupport
         #expect(LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider()).isSound)
         let after = try Ledger.inspect(directory: directory.data, configuration: configuration())
         #expect(after.balance.points == 12_100)
+    }
+
+    @Test("a crash right after a recycled file became the next segment, before its first batch: an empty segment")
+    mutating func crashBeforeFirstBatchInRecycledSegment() throws {
+        defer { directory.remove() }
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration())
+        earns(12_000, on: ledger)
+        ledger.close(snapshot: false)
+        // A recycled file waiting is published as the next segment the way the writer starts one (header, end
+        // mark, rename), and then nothing: the process died before the first batch, with the old segment unsealed.
+        let waiting = try #require(SegmentReserve.recycledFiles(directory: shardDirectory).first)
+        let (_, last, _) = try #require(try segments().last)
+        let descriptor = try FileIO.openFile(waiting, flags: O_RDWR)
+        defer { FileIO.closeFile(descriptor) }
+        let published = try WALWriter.publish(
+            descriptor, temporaryPath: waiting, directory: shardDirectory,
+            firstSequence: last.acknowledgedSequence + 1, segmentBytes: Int(last.segmentBytes))
+        let bytes = [UInt8](FileManager.default.contents(atPath: published.path)!)
+        #expect(bytes[(WALSegment.recordsStart + WALWriter.endMarkBytes)...].contains { $0 != 0 }, "older records")
+        let totals = try Ledger.inspect(directory: directory.data, configuration: configuration())
+        #expect(totals.balance.points == 12_000 && totals.tornTails.isEmpty)
+        let reopened = try Ledger.open(directory: directory.data, configuration: configuration())
+        earns(100, on: reopened)
+        reopened.close()
+        #expect(LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider()).isSound)
     }
 
     @Test("recycling off: covered segments are deleted, and no segment holds older records")

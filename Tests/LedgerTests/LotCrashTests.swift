@@ -44,7 +44,7 @@ import Testing
 
     static func request(key: UInt64) -> LedgerRequest {
         LedgerRequest(
-            tag: key, key: IdempotencyKey(word0: key), digest: ContentDigest(high: key, low: 7),
+            tag: key, key: IdempotencyKey(word0: key, word1: crashKeyWord1), digest: ContentDigest(high: key, low: 7),
             card: card(index: cardIndex(key: key)),
             operation: .earn(amounts: AssetAmounts(points: 1, credit: 1), purchaseAmountMinor: 100, autoEnrol: true))
     }
