@@ -302,11 +302,13 @@ final class KeyRun: @unchecked Sendable {
     }
 
     private func blockOffset(_ block: Int) -> Int64 {
-        header.entriesOffset + Int64(block) * Int64(KeyRunEntryBlock.bytes)
+        precondition(block >= 0 && block < header.entryBlocks, "a compact block of the run")
+        return header.entriesOffset + Int64(block) * Int64(KeyRunEntryBlock.bytes)
     }
 
     /// A version-1 entry record.
     private func readRecord(_ index: Int, position: Int64) -> IdempotencyEntry? {
+        precondition(header.version == 1, "whole entry records are version 1's")
         let recordBytes = KeyRunHeader.recordBytes
         let offset = header.entriesOffset + Int64(index * recordBytes)
         return withBytes(at: offset, count: recordBytes) { base -> IdempotencyEntry? in
@@ -321,7 +323,8 @@ final class KeyRun: @unchecked Sendable {
 
     /// The position entry `index` is the version of.
     private func position(ofEntry index: Int) -> Int64 {
-        index < header.firstCount
+        precondition(index >= 0 && index < header.entryCount, "an entry of the run")
+        return index < header.firstCount
             ? header.firstBegin + Int64(index) : amendedPositions[index - header.firstCount]
     }
 

@@ -90,6 +90,7 @@ enum KeyRunEntryBlock {
             let old = entry.loadUnaligned(fromByteOffset: word * 8, as: UInt64.self)
             entry.storeBytes(of: old ^ difference, toByteOffset: word * 8, as: UInt64.self)
         }
+        precondition(read <= available && read <= recordBytesMax, "a record is read inside its bytes")
         return read
     }
 

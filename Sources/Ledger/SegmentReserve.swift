@@ -170,6 +170,7 @@ final class SegmentReserve: @unchecked Sendable {
 
     /// A recycled segment as `path` when one waits, else a new file (`makeFile`).
     static func obtainFile(path: String, directory: String, bytes: Int, zeroFill: Bool) throws(LedgerError) -> Int32 {
+        precondition(bytes >= WALSegment.recordsStart && path.hasPrefix(directory + "/"), "a segment-sized spare here")
         for recycled in recycledFiles(directory: directory) {
             if let descriptor = try takeRecycled(recycled, as: path, bytes: bytes) { return descriptor }
         }
