@@ -61,10 +61,13 @@ public struct LedgerConfiguration: Sendable {
     /// log keeps everything, the next one tries again): the shard never waits for it.
     public var checkpointCopyBytesMax: Int = 256 << 20
     /// The most chunks one commit group saves for a checkpoint: past it, what the batch applied so far is
-    /// committed and answered, and the rest of the batch forms the next group. 4096 chunks (2 MiB of copies) cost
-    /// about 0.2–0.5 ms on a quiet core (benchmarks/RESULTS.md); without it the first batch of 16,000 scattered
-    /// earns after a checkpoint began saved ~48,000 chunks before any of them was answered.
-    public var checkpointSavesPerCommitMax: Int = 4096
+    /// committed and answered, and the rest of the batch forms the next group. 256 chunks (128 KiB of copies)
+    /// cost about 0.25 ms of CPU at ~1 µs a save, inside the issue's ~1 ms; 4096 (until 2026-12-05) cost 2–4 ms,
+    /// and at 1M members under a saturating load 3 of 4 checkpoints ran out of their copy budget (smaller groups
+    /// slow the shard's writes while one is written: 0 of 4 at 256); saturation at 100,000 cards showed no cost
+    /// (benchmarks/RESULTS.md). Without any bound the first batch of 16,000 scattered earns after a checkpoint
+    /// began saved ~48,000 chunks before any of them was answered.
+    public var checkpointSavesPerCommitMax: Int = 256
     /// A checkpoint's writing pace in bytes per second (0: as fast as the disk takes it). Why: a checkpoint at
     /// 1M members is ~380 MB, and written at full speed it fills the disk queue the log's fdatasync waits in
     /// (authorization p99 ×8 while reports asked for one every few seconds, benchmarks/RESULTS.md). Paced, it
