@@ -120,6 +120,30 @@ import TestSupport
         #expect(LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider()).isSound)
     }
 
+    @Test("at recycledSlots, a checkpoint keeps the newest covered segments of a segment's size and deletes the rest")
+    func recyclingSlotsAreBounded() throws {
+        defer { directory.remove() }
+        try FileIO.makeDirectory(shardDirectory)
+        let segmentBytes = 64 << 10
+        // Fourteen covered segments (one of another size), then the current one.
+        for index in 0..<15 {
+            let path = shardDirectory + "/" + WALSegment.fileName(firstSequence: UInt64(1 + index * 100))
+            let size = index == 12 ? segmentBytes / 2 : segmentBytes
+            #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: UInt8(index), count: size)))
+        }
+        let snapshot = shardDirectory + "/" + Snapshot.fileName(sequence: 1_450)
+        #expect(FileManager.default.createFile(atPath: snapshot, contents: Data([1])))
+        try Snapshot.dropCovered(
+            directory: shardDirectory, sequence: 1_450, keeping: snapshot, currentSegment: "",
+            recyclingBytes: segmentBytes)
+        let kept = SegmentReserve.recycledFiles(directory: shardDirectory)
+        #expect(kept.count == SegmentReserve.recycledSlots)
+        // The newest of the right size first (13, 11, 10, …; 12 is half a segment): the likeliest still cached.
+        let firstBytes = kept.map { FileManager.default.contents(atPath: $0)!.first! }
+        #expect(firstBytes == [13, 11, 10, 9, 8, 7, 6, 5])
+        #expect(try WALReader.segments(in: shardDirectory).map(\.firstSequence) == [1_401])
+    }
+
     @Test("recycling off: covered segments are deleted, and no segment holds older records")
     mutating func recyclingOff() throws {
         defer { directory.remove() }
