@@ -8,8 +8,9 @@
 /// it (old segments and the old snapshot after a checkpoint, key runs after a compaction) stays readable through
 /// the open descriptor, on any filesystem, without the switch knowing a backup runs. Only the moment between
 /// listing a shard's directory and opening its files can race with a deletion; an open that finds a file gone
-/// lists the shard again (at most `pinAttemptsMax` times). Segments are never recycled, so a held descriptor never
-/// sees another segment's records.
+/// lists the shard again (at most `pinAttemptsMax` times). Segments are not recycled by default, so a held
+/// descriptor never sees another segment's records; `LedgerConfiguration.recyclesLogSegments` would break that
+/// and stays off until a lease protects pinned segments.
 ///
 /// Each shard's copy is its newest snapshot, the request-key runs beside it and every segment, the last one cut
 /// after its last whole, checksum-valid record (the rest zeroed) and its header saying those records were
