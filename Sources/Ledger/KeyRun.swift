@@ -191,7 +191,8 @@ final class KeyRun: @unchecked Sendable {
                     reason: "its name does not give its header's sequences \(decoded.firstSequence)-\(decoded.lastSequence)")
             }
             header = decoded
-            (amendedPositions, blockFirsts, fences, filter) = try Self.readIndex(descriptor, header: decoded, path: path)
+            (amendedPositions, blockFirsts, fences, filter) = try Self.readIndex(
+                descriptor, header: decoded, path: path)
         } catch {
             FileIO.closeFile(descriptor)
             throw error
@@ -349,21 +350,26 @@ final class KeyRun: @unchecked Sendable {
         while next < end {
             let count = min(chunkBlocks, blockFirsts.count - block)
             let target = UnsafeMutableRawBufferPointer(rebasing: chunk[0..<(count * blockBytes)])
-            guard count >= 1, (try? FileIO.readFully(descriptor, target, offset: blockOffset(block), path: path)) == target.count
-            else { throw .damagedKeyRun(file: path, reason: "entries end early") }
+            let offset = count >= 1 ? blockOffset(block) : 0
+            let read = count >= 1 ? try? FileIO.readFully(descriptor, target, offset: offset, path: path) : nil
+            guard read == target.count else { throw .damagedKeyRun(file: path, reason: "entries end early") }
             for inChunk in 0..<count where next < end {
                 let base = UnsafeRawPointer(chunk.baseAddress! + inChunk * blockBytes)
                 guard let (entries, used, first) = KeyRunEntryBlock.head(base), first == next,
                     first == Int(blockFirsts[block + inChunk])
                 else { throw .damagedKeyRun(file: path, reason: "entry block \(block + inChunk) fails its checksum") }
-                let whole = try KeyRunEntryBlock.visit(base, count: entries, used: used, first: first, scratch: scratch) {
+                let whole = try KeyRunEntryBlock.visit(
+                    base, count: entries, used: used, first: first, scratch: scratch
+                ) {
                     (index, bytes) throws(LedgerError) -> Bool in
                     guard index < end else { return false }
                     try body(index, position(ofEntry: index), bytes.loadUnaligned(as: IdempotencyEntry.self))
                     next = index + 1
                     return true
                 }
-                guard whole else { throw .damagedKeyRun(file: path, reason: "entry block \(block + inChunk) does not decode") }
+                guard whole else {
+                    throw .damagedKeyRun(file: path, reason: "entry block \(block + inChunk) does not decode")
+                }
             }
             block += count
         }

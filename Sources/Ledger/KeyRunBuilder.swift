@@ -6,9 +6,10 @@ import SystemCalls
 #endif
 
 /// Writes one `KeyRun` file streaming, through a 1 MiB buffer: entries (first versions in position order, then
-/// newer versions in position order) in compact blocks (`KeyRunEntryBlock`), then names in (fingerprint, position) order, then the index. The file is
-/// written as `<name>.tmp`, synced and renamed, so a run either exists whole or not at all. Runs off the shard
-/// thread (flushes and compactions); during recovery on the opening thread.
+/// newer versions in position order) in compact blocks (`KeyRunEntryBlock`), then names in (fingerprint,
+/// position) order, then the index. The file is written as `<name>.tmp`, synced and renamed, so a run either
+/// exists whole or not at all. Runs off the shard thread (flushes and compactions); during recovery on the
+/// opening thread.
 final class KeyRunBuilder {
     static let bufferBytes = 1 << 20
     private var header: KeyRunHeader

@@ -8,8 +8,9 @@
 /// `spanMaxMs` of entry times, so a run expires at most that long after its oldest key would have.
 ///
 /// A merge reads its inputs sequentially (entries in 1 MiB chunks, name pages one by one, every checksum
-/// checked; runs of either version, written in the current one), writes the merged run (newer versions of positions inside it folded into their entries), and only
-/// then deletes the inputs: recovery prefers a run that covers others, so a crash at any point loses nothing.
+/// checked; runs of either version, written in the current one), writes the merged run (newer versions of
+/// positions inside it folded into their entries), and only then deletes the inputs: recovery prefers a run
+/// that covers others, so a crash at any point loses nothing.
 enum KeyRunCompaction {
     static let fanIn = 4
 

@@ -56,7 +56,8 @@ enum KeyRunEntryBlock {
             output.storeBytes(of: byteMask, toByteOffset: maskAt, as: UInt8.self)
         }
         for byte in 0..<maskBytes {
-            output.storeBytes(of: UInt8(truncatingIfNeeded: wordMask >> UInt64(byte * 8)), toByteOffset: byte, as: UInt8.self)
+            let maskByte = UInt8(truncatingIfNeeded: wordMask >> UInt64(byte * 8))
+            output.storeBytes(of: maskByte, toByteOffset: byte, as: UInt8.self)
         }
         precondition(written <= recordBytesMax, "a record is at most recordBytesMax")
         return written

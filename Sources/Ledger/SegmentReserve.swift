@@ -24,6 +24,8 @@ import SystemCalls
 /// (`WALWriter.endMarkBytes`).
 final class SegmentReserve: @unchecked Sendable {
     let path: String
+    /// The shard's directory: the spare and the recycled segments live in it.
+    let directory: String
     let segmentBytes: Int
 
     enum State {
@@ -46,6 +48,7 @@ final class SegmentReserve: @unchecked Sendable {
     init(directory: String, segmentBytes: Int, zeroFills: Bool) {
         precondition(segmentBytes >= WALSegment.recordsStart, "a segment holds at least its header")
         path = directory + "/" + Self.fileName
+        self.directory = directory
         self.segmentBytes = segmentBytes
         self.zeroFills = zeroFills
     }
@@ -54,7 +57,6 @@ final class SegmentReserve: @unchecked Sendable {
     /// Covered segments kept for reuse per shard: about what the log writes between two checkpoints at 100k
     /// requests/s (2M records of ~160 bytes, five 64 MiB segments), with room. The rest are deleted.
     static let recycledSlots = 8
-    var directory: String { String(path.dropLast(Self.fileName.utf8.count + 1)) }
     static func recycledPath(directory: String, slot: Int) -> String {
         precondition(slot >= 0 && slot < recycledSlots, "a recycling slot")
         return directory + "/wal-recycled-\(slot).tmp"

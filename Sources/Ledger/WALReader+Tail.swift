@@ -109,10 +109,9 @@ extension WALReader {
     static func holdsEndMark(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Bool {
         precondition(offset >= 0 && offset % 8 == 0, "records are 8-byte aligned")
         guard offset + WALWriter.endMarkBytes <= bytes.count else { return false }
-        for word in 0..<(WALWriter.endMarkBytes / 8) where bytes.loadUnaligned(fromByteOffset: offset + word * 8, as: UInt64.self) != 0 {
-            return false
+        return (0..<(WALWriter.endMarkBytes / 8)).allSatisfy {
+            bytes.loadUnaligned(fromByteOffset: offset + $0 * 8, as: UInt64.self) == 0
         }
-        return true
     }
 
     /// One past the last non-zero byte at or after `start` (`start` when all are zero). Scans backwards, so a

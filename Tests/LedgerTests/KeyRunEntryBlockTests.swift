@@ -38,7 +38,8 @@ import TestSupport
             let length = entry.withUnsafeBytes { entry in
                 previous.withUnsafeBytes { previous in
                     record.withUnsafeMutableBytes {
-                        KeyRunEntryBlock.encode(entry.baseAddress!, previous: previous.baseAddress!, into: $0.baseAddress!)
+                        KeyRunEntryBlock.encode(
+                            entry.baseAddress!, previous: previous.baseAddress!, into: $0.baseAddress!)
                     }
                 }
             }
