@@ -15,6 +15,35 @@ public enum FileIO {
         return descriptor
     }
 
+    /// Opens a log segment to read under a lease: a shared flock, which a checkpoint respects by deleting the
+    /// segment instead of recycling it (`Snapshot.dropCovered`), so this descriptor reads that segment's records
+    /// until it is closed. ENOENT when the path no longer names the file opened: recycled between open and lease.
+    static func openSegmentLeased(_ path: String) throws(LedgerError) -> Int32 {
+        let descriptor = try openFile(path, flags: O_RDONLY)
+        do { try FileCalls.lockShared(descriptor, path: path) } catch {
+            closeFile(descriptor)
+            throw LedgerError(error)
+        }
+        var opened = stat()
+        var named = stat()
+        guard fstat(descriptor, &opened) == 0, stat(path, &named) == 0, opened.st_dev == named.st_dev,
+            opened.st_ino == named.st_ino
+        else {
+            closeFile(descriptor)
+            throw .io(operation: "lease (the segment was recycled)", path: path, errno: ENOENT)
+        }
+        return descriptor
+    }
+
+    /// The exclusive lease a recycler needs to reuse a segment: nil when a reader holds it (or it is gone).
+    /// Close the descriptor after the rename; readers that opened the file before then find it renamed.
+    static func tryRecyclingLease(_ path: String) -> Int32? {
+        guard let descriptor = try? openFile(path, flags: O_RDONLY) else { return nil }
+        if (try? FileCalls.tryLock(descriptor, path: path)) == true { return descriptor }
+        closeFile(descriptor)
+        return nil
+    }
+
     static func closeFile(_ descriptor: Int32) {
         _ = close(descriptor)
     }

@@ -41,11 +41,9 @@ public struct LedgerConfiguration: Sendable {
     /// writing each segment's size in zeros once more. Either way its space is allocated ahead.
     public var zeroFillsNextSegment: Bool = true
     /// Keep a segment a checkpoint no longer needs as the next spare instead of deleting it (no zeros to write,
-    /// no unwritten extents): `SegmentReserve`. Off by default: a backup (`LedgerCopy`) or a live `ledger verify`
-    /// holding a covered segment by descriptor relies on it being unlinked, never overwritten; recycling needs a
-    /// lease those readers take first (an flock the recycler respects), not built yet. Tests turn it on; it was
-    /// on by default from cdda6b6 to ea8a6dc, when benchmarks/RESULTS.md measured it.
-    public var recyclesLogSegments: Bool = false
+    /// no unwritten extents): `SegmentReserve`. A segment a reader holds (a backup, a log reader, a live `ledger
+    /// verify`) is leased (`FileIO.openSegmentLeased`) and deleted instead, so no reader sees another's records.
+    public var recyclesLogSegments: Bool = true
     /// While the next segment cannot be allocated (disk full, descriptors exhausted), a shard tries again this
     /// often. When it is needed and missing, the shard declines every request (`systemError`, nothing applied)
     /// until an attempt succeeds: this interval is how soon approvals resume after the cause clears.

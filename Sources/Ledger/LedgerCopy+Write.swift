@@ -69,6 +69,12 @@ extension LedgerCopy {
         precondition(expected >= firstSequence && offset >= WALSegment.recordsStart, "records read forward")
         let dataEnd = reader.lastNonZero(file.bytes, from: min(offset, file.bytes.count))
         let header = WALSegment.read(file.bytes)
+        if let header, header.firstSequence != firstSequence {
+            throw .damagedLog(
+                file: path, offset: 0,
+                reason: "the copy's header names first sequence \(header.firstSequence), its name \(firstSequence): "
+                    + "the segment was reused while it was copied")
+        }
         let descriptor = try FileIO.openFile(path, flags: O_RDWR)
         defer { FileIO.closeFile(descriptor) }
         if dataEnd > offset {

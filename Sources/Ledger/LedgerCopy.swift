@@ -8,9 +8,9 @@
 /// it (old segments and the old snapshot after a checkpoint, key runs after a compaction) stays readable through
 /// the open descriptor, on any filesystem, without the switch knowing a backup runs. Only the moment between
 /// listing a shard's directory and opening its files can race with a deletion; an open that finds a file gone
-/// lists the shard again (at most `pinAttemptsMax` times). Segments are not recycled by default, so a held
-/// descriptor never sees another segment's records; `LedgerConfiguration.recyclesLogSegments` would break that
-/// and stays off until a lease protects pinned segments.
+/// lists the shard again (at most `pinAttemptsMax` times). Segments are pinned under a lease
+/// (`FileIO.openSegmentLeased`): a checkpoint deletes a leased segment instead of recycling it, so a held
+/// descriptor never reads another segment's records.
 ///
 /// Each shard's copy is its newest snapshot, the request-key runs beside it and every segment, the last one cut
 /// after its last whole, checksum-valid record (the rest zeroed) and its header saying those records were
@@ -123,7 +123,7 @@ public final class LedgerCopy {
     static func pinSegments(of shard: inout PinnedShard, after: UInt64) throws(LedgerError) -> Bool {
         for segment in try WALReader.segments(in: shard.directory) where segment.firstSequence > after {
             let name = String(segment.path.split(separator: "/").last!)
-            guard let file = try open(shard.directory, name) else { return false }
+            guard let file = try open(shard.directory, name, leased: true) else { return false }
             precondition(segment.firstSequence > after, "only segments after the newest pinned")
             shard.segments.append((segment.firstSequence, file))
         }
@@ -133,12 +133,14 @@ public final class LedgerCopy {
         return true
     }
 
-    /// Opens a file read-only; nil when it no longer exists.
-    static func open(_ directory: String, _ name: String) throws(LedgerError) -> PinnedFile? {
+    /// Opens a file read-only (a segment under a lease, so a checkpoint deletes it rather than recycling it); nil
+    /// when it no longer exists.
+    static func open(_ directory: String, _ name: String, leased: Bool = false) throws(LedgerError) -> PinnedFile? {
         precondition(!name.isEmpty && !name.contains("/"), "a file name, not a path")
         let path = directory + "/" + name
         do throws(LedgerError) {
-            return PinnedFile(name: name, descriptor: try FileIO.openFile(path, flags: O_RDONLY))
+            let descriptor = leased ? try FileIO.openSegmentLeased(path) : try FileIO.openFile(path, flags: O_RDONLY)
+            return PinnedFile(name: name, descriptor: descriptor)
         } catch {
             if case .io(_, _, let number) = error, number == ENOENT { return nil }
             throw error

@@ -183,7 +183,7 @@ public final class LogFollower {
     static func acknowledgedSequence(_ directory: String) throws(LedgerError) -> UInt64 {
         guard let newest = try WALReader.segments(in: directory).last else { return 0 }
         let descriptor: Int32
-        do { descriptor = try FileIO.openFile(newest.path, flags: O_RDONLY) } catch { return 0 }
+        do { descriptor = try FileIO.openSegmentLeased(newest.path) } catch { return 0 }
         defer { FileIO.closeFile(descriptor) }
         let bytes = try FileIO.readBytes(descriptor, count: WALSegment.headerBytesRead, offset: 0, path: newest.path)
         return bytes.withUnsafeBytes { WALSegment.read($0) }?.acknowledgedSequence ?? 0

@@ -172,7 +172,7 @@ final class LogFollowerSource {
                     + "checkpoint before the follower read it; seed the standby again")
         }
         segmentFirst = holding.firstSequence
-        descriptor = try FileIO.openFile(segmentPath, flags: O_RDONLY)
+        descriptor = try FileIO.openSegmentLeased(segmentPath)
         offset = Int64(WALSegment.recordsStart)
         let header = try segmentHeader()
         guard nextSequence <= header.acknowledgedSequence + 1 else {
@@ -201,7 +201,7 @@ final class LogFollowerSource {
         descriptor = -1
         segmentFirst = first
         do throws(LedgerError) {
-            descriptor = try FileIO.openFile(segmentPath, flags: O_RDONLY)
+            descriptor = try FileIO.openSegmentLeased(segmentPath)
         } catch {
             throw .damagedLog(
                 file: previous, offset: sealed.acknowledgedEnd,

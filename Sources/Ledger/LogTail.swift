@@ -191,7 +191,7 @@ public final class LogTail {
         chunkTrusted = 0
         segmentFirst = first
         segmentPath = directory + "/" + WALSegment.fileName(firstSequence: first)
-        descriptor = try FileIO.openFile(segmentPath, flags: O_RDONLY)
+        descriptor = try FileIO.openSegmentLeased(segmentPath)
         offset = Int64(WALSegment.recordsStart)
         nextSequence = first
     }

@@ -189,7 +189,7 @@ public final class LogViewReader: @unchecked Sendable {
         guard let segments = try? WALReader.segments(in: directory) else { return 0 }
         var newest: UInt64 = 0
         for segment in segments.suffix(2) {
-            guard let descriptor = try? FileIO.openFile(segment.path, flags: O_RDONLY) else { continue }
+            guard let descriptor = try? FileIO.openSegmentLeased(segment.path) else { continue }
             defer { FileIO.closeFile(descriptor) }
             guard
                 let bytes = try? FileIO.readBytes(

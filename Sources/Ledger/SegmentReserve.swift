@@ -16,7 +16,7 @@ import SystemCalls
 /// takes file creation off the shard's thread. The file is `wal-spare.tmp`: recovery reads only
 /// `wal-<sequence>.log`, and a spare becomes one only by a rename after it has its segment header.
 ///
-/// With `recyclesLogSegments` (off by default, see there), segments a checkpoint no longer needs are kept as
+/// With `recyclesLogSegments` (on by default), segments a checkpoint no longer needs are kept as
 /// `wal-recycled-<slot>.tmp` instead of deleted (`Snapshot.dropCovered`, at most `recycledSlots` of them), and
 /// the next spare is one of those files, as PostgreSQL recycles its WAL segments: its blocks are allocated and
 /// written already, so neither the zeros nor a journal commit per fdatasync (writes into unwritten extents). Its

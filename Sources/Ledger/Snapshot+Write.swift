@@ -23,7 +23,8 @@ extension Snapshot {
     /// After a snapshot at `sequence`: deletes older snapshots and the segments whose records all precede it
     /// (segment i goes when segment i + 1 starts at or before `sequence + 1`, so the segment being appended to,
     /// always the last, never goes; `currentSegment` is kept as a second guard). With `recyclingBytes`, the newest
-    /// such segments of that size are kept for the next spares, in the free recycling slots (`SegmentReserve`).
+    /// such segments of that size are kept for the next spares, in the free recycling slots (`SegmentReserve`),
+    /// except one a reader leases (`FileIO.openSegmentLeased`: a backup, a log reader, a live verify): deleted.
     static func dropCovered(
         directory: String, sequence: UInt64, keeping snapshotPath: String, currentSegment: String,
         keepingSegments: Bool = false, recyclingBytes: Int? = nil
@@ -42,7 +43,10 @@ extension Snapshot {
         }.filter { !FileIO.exists($0) }
         for index in covered.reversed() {
             let path = segments[index].path
-            if let bytes = recyclingBytes, let slot = freeSlots.first, (try? FileIO.sizeOfFile(path)) == Int64(bytes) {
+            if let bytes = recyclingBytes, let slot = freeSlots.first, (try? FileIO.sizeOfFile(path)) == Int64(bytes),
+                let lease = FileIO.tryRecyclingLease(path)
+            {
+                defer { FileIO.closeFile(lease) }
                 try FileIO.rename(path, slot)
                 freeSlots.removeFirst()
             } else {

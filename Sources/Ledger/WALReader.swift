@@ -152,7 +152,7 @@ struct WALReader {
     ) throws(LedgerError) {
         precondition(index >= 0 && index < segments.count, "a segment of the log")
         let segment = segments[index]
-        let mapped = try MappedFile(path: segment.path, bytesMax: Self.segmentFileBytesMax)
+        let mapped = try MappedFile(path: segment.path, bytesMax: Self.segmentFileBytesMax, leased: true)
         try withExtendedLifetime(mapped) { () throws(LedgerError) in
             let (header, isLegacy) = try checkHeader(segment, bytes: mapped.bytes, state: &state)
             let recordsStart = isLegacy ? 0 : WALSegment.recordsStart
@@ -321,28 +321,36 @@ struct WALReader {
     }
 }
 
-/// A whole file mapped read-only: recovery reads segments without copying them out of the page cache.
+/// A whole file mapped read-only: recovery reads segments without copying them out of the page cache. A
+/// segment is mapped under a lease held as long as the mapping (`leased`): a checkpoint of a served directory
+/// would otherwise recycle it under a live verify's feet, and the mapping would show the new records.
 final class MappedFile {
     let bytes: UnsafeRawBufferPointer
+    /// The leased descriptor, closed with the mapping (-1: none kept).
+    private let lease: Int32
 
-    init(path: String, bytesMax: Int) throws(LedgerError) {
+    init(path: String, bytesMax: Int, leased: Bool = false) throws(LedgerError) {
         precondition(bytesMax > 0, "a mapping has a positive limit")
-        let descriptor = try FileIO.openFile(path, flags: O_RDONLY)
-        defer { FileIO.closeFile(descriptor) }
+        let descriptor = leased ? try FileIO.openSegmentLeased(path) : try FileIO.openFile(path, flags: O_RDONLY)
+        var keeps = false
+        defer { if !keeps { FileIO.closeFile(descriptor) } }
         let size = try FileIO.fileSize(descriptor, path: path)
         guard size <= Int64(bytesMax) else { throw .io(operation: "map (file too large)", path: path, errno: EFBIG) }
-        guard size > 0 else {
+        if size > 0 {
+            let address = mmap(nil, Int(size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, descriptor, 0)
+            guard let address, address != MAP_FAILED else { throw .io(operation: "mmap", path: path, errno: errno) }
+            _ = madvise(address, Int(size), MADV_SEQUENTIAL)
+            bytes = UnsafeRawBufferPointer(start: address, count: Int(size))
+        } else {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
-            return
         }
-        let address = mmap(nil, Int(size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, descriptor, 0)
-        guard let address, address != MAP_FAILED else { throw .io(operation: "mmap", path: path, errno: errno) }
-        _ = madvise(address, Int(size), MADV_SEQUENTIAL)
-        bytes = UnsafeRawBufferPointer(start: address, count: Int(size))
+        keeps = leased
+        lease = leased ? descriptor : -1
         precondition(bytes.count == Int(size) && bytes.count <= bytesMax, "the mapping covers the file")
     }
 
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+        if lease >= 0 { FileIO.closeFile(lease) }
     }
 }

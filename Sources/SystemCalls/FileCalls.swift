@@ -96,6 +96,11 @@ public enum FileCalls {
         throw FileCallFailure("flock", path)
     }
 
+    /// Takes a shared flock, waiting while an exclusive one is held (a recycler holds it for one rename).
+    public static func lockShared(_ descriptor: Int32, path: String) throws(FileCallFailure) {
+        if retryingInterrupts({ flock(descriptor, LOCK_SH) }) != 0 { throw FileCallFailure("flock", path) }
+    }
+
     /// Takes the exclusive flock, retrying for up to `waitMsMax` while another open file holds it: a child that
     /// another thread of this process is spawning holds a copy of a just-closed lock from its fork until its exec
     /// (milliseconds, more on a loaded machine), and a reopen in that instant would otherwise call the file held

@@ -144,6 +144,50 @@ import TestSupport
         #expect(try WALReader.segments(in: shardDirectory).map(\.firstSequence) == [1_401])
     }
 
+    @Test("a segment a reader leases is deleted when covered, never recycled: the reader keeps its records")
+    mutating func leasedSegmentIsDeleted() throws {
+        defer { directory.remove() }
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration())
+        earns(500, on: ledger)
+        let (path, header, bytes) = try #require(try segments().last)
+        let lease = try FileIO.openSegmentLeased(path)
+        defer { FileIO.closeFile(lease) }
+        let records = Array(bytes[WALSegment.recordsStart..<Int(header.acknowledgedEnd)])
+        earns(12_000, on: ledger)
+        ledger.close(snapshot: false)
+        #expect(!FileManager.default.fileExists(atPath: path), "a checkpoint covered the leased segment")
+        #expect(try segments().contains { Self.holdsOlderRecords($0.1, $0.2) }, "other segments were recycled")
+        var status = stat()
+        #expect(fstat(lease, &status) == 0)
+        #expect(status.st_nlink == 0, "the leased segment was deleted, not renamed for reuse")
+        var after = [UInt8](repeating: 0, count: records.count)
+        #expect(pread(lease, &after, after.count, off_t(WALSegment.recordsStart)) == after.count)
+        let unchanged = after == records
+        #expect(unchanged, "the leased descriptor still reads the records it held when leased")
+    }
+
+    @Test("a backup taken while checkpoints recycle segments copies the records it pinned and verifies")
+    mutating func backupWhileRecycling() throws {
+        defer { directory.remove() }
+        let ledger = try Ledger.open(directory: directory.data, configuration: configuration())
+        earns(4_000, on: ledger)
+        let pinned = try WALReader.segments(in: shardDirectory).map(\.path)
+        #expect(!pinned.isEmpty)
+        let copy = try LedgerCopy(root: directory.data)
+        defer { copy.close() }
+        // Every pinned segment is covered (deleted or recycled) before the copy is written.
+        earns(12_000, on: ledger)
+        ledger.close(snapshot: false)
+        #expect(pinned.allSatisfy { !FileManager.default.fileExists(atPath: $0) })
+        #expect(!SegmentReserve.recycledFiles(directory: shardDirectory).isEmpty, "recycling went on meanwhile")
+        let destination = directory.path + "/copy"
+        let sequences = try copy.write(to: destination)
+        let verified = LedgerVerifier.verify(directory: destination, decider: LoyaltyDecider())
+        #expect(verified.isSound, "\(verified.error ?? "")")
+        let totals = try Ledger.inspect(directory: destination, configuration: configuration())
+        #expect(sequences[0] >= 4_000 && totals.balance.points == Int64(sequences[0]), "\(sequences) \(totals.balance)")
+    }
+
     @Test("recycling off: covered segments are deleted, and no segment holds older records")
     mutating func recyclingOff() throws {
         defer { directory.remove() }
