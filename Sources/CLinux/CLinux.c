@@ -60,3 +60,7 @@ int clinux_write_behind(int fd, int64_t offset, int64_t count, int wait) {
     if (wait) flags |= SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WAIT_AFTER;
     return sync_file_range(fd, offset, count, flags);
 }
+
+int clinux_open_direct_flag(void) {
+    return O_DIRECT;
+}

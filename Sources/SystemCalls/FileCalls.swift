@@ -1,3 +1,5 @@
+import CLinux
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -95,6 +97,9 @@ public enum FileCalls {
         if errno == EWOULDBLOCK { return false }
         throw FileCallFailure("flock", path)
     }
+
+    /// O_DIRECT, for `open`: writes that bypass the page cache (aligned buffers, offsets and lengths).
+    public static let directFlag: Int32 = clinux_open_direct_flag()
 
     /// Takes a shared flock, waiting while an exclusive one is held (a recycler holds it for one rename).
     public static func lockShared(_ descriptor: Int32, path: String) throws(FileCallFailure) {

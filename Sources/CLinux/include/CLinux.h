@@ -31,6 +31,8 @@ int clinux_thread_nice(void);
 /// sync_file_range(2), which Glibc's Swift module does not expose: starts writeback of a byte range (`wait` 0), or
 /// also waits for the range's earlier writeback and this one (`wait` 1). Returns 0 or -1 (errno).
 int clinux_write_behind(int fd, int64_t offset, int64_t count, int wait);
+/// The O_DIRECT open flag (Glibc's Swift module leaves it out): writes go to the device, around the page cache.
+int clinux_open_direct_flag(void);
 
 static const uint32_t CLINUX_EPOLLIN = EPOLLIN;
 static const uint32_t CLINUX_EPOLLOUT = EPOLLOUT;

@@ -1,0 +1,61 @@
+import Foundation
+import Glibc
+import Testing
+
+@testable import Ledger
+
+/// The next log segment made ahead (`SegmentReserve.makeFile`): allocated, all zeros, and in the page cache, so
+/// the shard's batches write into cached pages, whether the zeros went around the cache (a disk) or through it
+/// (tmpfs, where O_DIRECT is refused).
+@Suite struct SegmentReserveTests {
+    /// Pages of the file at `path` resident in the page cache, and how many it has (mincore of a mapping).
+    static func residentPages(_ path: String) throws -> (resident: Int, pages: Int) {
+        let descriptor = open(path, O_RDONLY)
+        #expect(descriptor >= 0)
+        defer { close(descriptor) }
+        var status = stat()
+        #expect(fstat(descriptor, &status) == 0)
+        let size = Int(status.st_size)
+        let address = try #require(mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0))
+        #expect(address != MAP_FAILED)
+        defer { munmap(address, size) }
+        let pages = (size + 4095) / 4096
+        var vector = [UInt8](repeating: 0, count: pages)
+        #expect(mincore(address, size, &vector) == 0)
+        return (vector.filter { $0 & 1 == 1 }.count, pages)
+    }
+
+    static func allZero(_ path: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: path) else { return false }
+        return data.allSatisfy { $0 == 0 }
+    }
+
+    func makeAndCheck(in directory: String, bytes: Int) throws {
+        try FileIO.makeDirectory(directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/wal-spare.tmp"
+        // Garbage first: the reserve truncates and zeroes whatever the name held.
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: 0xA5, count: bytes)))
+        let descriptor = try SegmentReserve.makeFile(path: path, bytes: bytes, zeroFill: true)
+        defer { FileIO.closeFile(descriptor) }
+        #expect(try FileIO.sizeOfFile(path) == Int64(bytes))
+        // Residency first: reading the bytes would bring them in.
+        let (resident, pages) = try Self.residentPages(path)
+        #expect(resident == pages, "\(resident) of \(pages) pages in the page cache")
+        #expect(Self.allZero(path), "every byte of \(path) is zero")
+    }
+
+    @Test("on a disk the zeros go around the page cache and are read back into it: all zeros, every page cached")
+    func zeroFillOnDisk() throws {
+        let directory = NSTemporaryDirectory() + "reserve-disk-\(UInt32.random(in: 0...UInt32.max))"
+        try makeAndCheck(in: directory, bytes: 3 << 20)
+    }
+
+    @Test("on tmpfs (no O_DIRECT) and at a size not a multiple of a page the zeros go through the cache")
+    func zeroFillWithoutDirect() throws {
+        let base = "/dev/shm/reserve-tmpfs-\(UInt32.random(in: 0...UInt32.max))"
+        try makeAndCheck(in: base, bytes: 2 << 20)
+        let unaligned = NSTemporaryDirectory() + "reserve-odd-\(UInt32.random(in: 0...UInt32.max))"
+        try makeAndCheck(in: unaligned, bytes: (1 << 20) + 100)
+    }
+}
