@@ -228,7 +228,7 @@ final class Checkpoint: @unchecked Sendable {
             case .table(let source, let offset, let count):
                 var done = 0
                 while done < count {
-                    let length = min(count - done, CheckpointStream.bufferBytes)
+                    let length = min(count - done, CheckpointStream.reservationMax)
                     let destination = try stream.reserve(length)
                     guard source.copy(offset: offset + done, count: length, to: destination) else { return false }
                     done += length
@@ -267,17 +267,22 @@ final class Checkpoint: @unchecked Sendable {
     }
 }
 
-/// Buffered sequential writing of a checkpoint file with a running CRC32C, written behind (hundreds of megabytes
-/// at 1M members: left dirty until the fsync they would hold up the log's fdatasync).
+/// Buffered sequential writing of a checkpoint file with a running CRC32C: each full buffer around the page cache
+/// (`DirectWrites`: nothing reads a snapshot but a recovery or a backup), the rest written behind (hundreds of
+/// megabytes at 1M members: left dirty until the fsync they would hold up the log's fdatasync).
 final class CheckpointStream {
     static let bufferBytes = 1 << 20
+    /// The most one reservation takes: what fits after a flush, which may leave less than a page behind.
+    static let reservationMax = bufferBytes - DirectWrites.alignment
     let descriptor: Int32
     let path: String
-    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferBytes, alignment: 16)
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(
+        byteCount: bufferBytes, alignment: DirectWrites.alignment)
     private var used = 0
     private(set) var offset = 0
     private var crc: UInt32 = 0
     private var writeBehind: WriteBehind
+    private var direct: DirectWrites
     private let pace: CopyPace?
 
     init(descriptor: Int32, path: String, pace: CopyPace? = nil) {
@@ -286,44 +291,51 @@ final class CheckpointStream {
         self.path = path
         self.pace = pace
         writeBehind = WriteBehind(descriptor: descriptor)
+        direct = DirectWrites(path: path)
     }
 
     /// Room for `count` bytes at the end of the buffer (flushing first when it has none), to be filled now.
     func reserve(_ count: Int) throws(LedgerError) -> UnsafeMutableRawPointer {
-        precondition(count >= 0 && count <= Self.bufferBytes, "a reservation fits the buffer")
-        if used + count > Self.bufferBytes { try flush() }
+        precondition(count >= 0 && count <= Self.reservationMax, "a reservation fits the buffer after a flush")
+        if used + count > Self.bufferBytes { try flush(final: false) }
         precondition(used + count <= Self.bufferBytes, "a reservation fits after a flush")
         defer { used += count }
         return buffer.baseAddress! + used
     }
 
     func append(_ bytes: [UInt8]) throws(LedgerError) {
-        precondition(bytes.count <= Self.bufferBytes, "a part of bytes fits the buffer")
+        precondition(bytes.count <= Self.reservationMax, "a part of bytes fits the buffer")
         guard !bytes.isEmpty else { return }
         let destination = try reserve(bytes.count)
         bytes.withUnsafeBytes { destination.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 
-    private func flush() throws(LedgerError) {
+    /// Writes what is buffered (whole pages only unless `final`; the rest moves to the buffer's start).
+    private func flush(final: Bool) throws(LedgerError) {
         precondition(used >= 0 && used <= Self.bufferBytes, "the buffer's use is inside it")
-        guard used > 0 else { return }
-        crc = ccrc32c_update(crc, buffer.baseAddress, used)
-        pace?.take(used)
-        try FileIO.writeAll(
-            descriptor, UnsafeRawBufferPointer(rebasing: buffer[0..<used]), offset: Int64(offset), path: path)
-        offset += used
-        used = 0
-        writeBehind.wrote(through: Int64(offset))
-        precondition(offset > 0 && used == 0, "a flush empties the buffer")
+        let count = direct.writable(used, final: final)
+        guard count > 0 else { return }
+        crc = ccrc32c_update(crc, buffer.baseAddress, count)
+        pace?.take(count)
+        try direct.write(
+            UnsafeRawBufferPointer(rebasing: buffer[0..<count]), offset: Int64(offset), through: descriptor,
+            writeBehind: &writeBehind)
+        offset += count
+        used -= count
+        if used > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + count, byteCount: used) }
+        precondition(offset > 0 && used < DirectWrites.alignment && (used == 0 || !final), "a flush writes")
     }
 
     /// Writes what is buffered and the checksum of everything before it.
     func finish() throws(LedgerError) {
-        try flush()
+        try flush(final: true)
         try reserve(4).storeBytes(of: crc.littleEndian, as: UInt32.self)
-        try flush()
+        try flush(final: true)
         precondition(used == 0 && offset >= 4, "a finished stream holds nothing unwritten")
     }
 
-    deinit { buffer.deallocate() }
+    deinit {
+        direct.close()
+        buffer.deallocate()
+    }
 }

@@ -19,7 +19,10 @@ final class KeyRunBuilder {
     private let buffer: UnsafeMutableRawPointer
     private var buffered = 0
     private var fileOffset: Int64 = 0
-    /// Runs and merges reach hundreds of megabytes: written behind, they never hold up the log's fdatasync.
+    /// Runs and merges reach hundreds of megabytes: written around the page cache in whole pieces (`DirectWrites`)
+    /// and read back into it for the shard's lookups; what goes through the cache (the tail, the header, a file
+    /// system without O_DIRECT) is written behind, so it never holds up the log's fdatasync.
+    private var direct: DirectWrites
     private var writeBehind: WriteBehind
     private var entriesWritten = 0
     /// The compact block being filled, its entries and record bytes, the entry its records are told against.
@@ -64,9 +67,12 @@ final class KeyRunBuilder {
         previous.initializeMemory(as: UInt8.self, repeating: 0, count: KeyRunEntryBlock.entryBytes)
         record = .allocate(byteCount: KeyRunEntryBlock.recordBytesMax, alignment: 16)
         filterWords = [UInt64](repeating: 0, count: blocks * KeyFilter.blockWords)
-        fileOffset = header.entriesOffset
-        writeBehind = WriteBehind(descriptor: descriptor, offset: fileOffset)
-        precondition(header.filterBlocks >= 1 && fileOffset == Int64(KeyRunHeader.bytes), "entries follow the header")
+        // The header's room is buffered as zeros (written at `finish`), so every full buffer lands page-aligned.
+        buffered = Int(header.entriesOffset)
+        buffer.initializeMemory(as: UInt8.self, repeating: 0, count: buffered)
+        direct = DirectWrites(path: temporaryPath)
+        writeBehind = WriteBehind(descriptor: descriptor, offset: 0)
+        precondition(header.filterBlocks >= 1 && buffered == KeyRunHeader.bytes, "entries follow the header")
     }
 
     deinit {
@@ -75,6 +81,7 @@ final class KeyRunBuilder {
         block.deallocate()
         previous.deallocate()
         record.deallocate()
+        direct.close()
         FileIO.closeFile(descriptor)
     }
 
@@ -164,7 +171,7 @@ final class KeyRunBuilder {
         header.indexCRC = index.withUnsafeBytes { ccrc32c_update(0, $0.baseAddress, $0.count) }
         let bytes = index.withUnsafeBytes { [UInt8]($0) }
         try bytes.withBytes { bytes throws(LedgerError) in try writeBuffered(bytes) }
-        try drain()
+        try drain(final: true)
         precondition(fileOffset == header.fileBytes, "run size disagrees with its header")
         let headerBytes = UnsafeMutableRawPointer.allocate(byteCount: KeyRunHeader.bytes, alignment: 16)
         defer { headerBytes.deallocate() }
@@ -173,6 +180,7 @@ final class KeyRunBuilder {
             descriptor, UnsafeRawBufferPointer(start: headerBytes, count: KeyRunHeader.bytes), offset: 0,
             path: temporaryPath)
         try FileIO.syncAll(descriptor, path: temporaryPath)
+        if direct.isDirect { try DirectWrites.readIntoCache(path: temporaryPath, bytes: fileOffset) }
         let path = directory + "/" + KeyRunHeader.fileName(first: header.firstSequence, last: header.lastSequence)
         try FileIO.rename(temporaryPath, path)
         try FileIO.syncDirectory(directory)
@@ -197,17 +205,20 @@ final class KeyRunBuilder {
 
     private func reserve(_ bytes: Int) throws(LedgerError) {
         precondition(bytes > 0 && bytes <= Self.bufferBytes, "a reservation fits the buffer")
-        if buffered + bytes > Self.bufferBytes { try drain() }
+        if buffered + bytes > Self.bufferBytes { try drain(final: false) }
         precondition(buffered + bytes <= Self.bufferBytes, "room after a drain")
     }
 
-    private func drain() throws(LedgerError) {
-        guard buffered > 0 else { return }
-        try FileIO.writeAll(
-            descriptor, UnsafeRawBufferPointer(start: buffer, count: buffered), offset: fileOffset, path: temporaryPath)
-        fileOffset += Int64(buffered)
-        buffered = 0
-        writeBehind.wrote(through: fileOffset)
-        precondition(fileOffset > Int64(KeyRunHeader.bytes), "a drain writes after the header")
+    /// Writes what is buffered (whole pages only unless `final`; the rest moves to the buffer's start).
+    private func drain(final: Bool) throws(LedgerError) {
+        let count = direct.writable(buffered, final: final)
+        guard count > 0 else { return }
+        try direct.write(
+            UnsafeRawBufferPointer(start: buffer, count: count), offset: fileOffset, through: descriptor,
+            writeBehind: &writeBehind)
+        fileOffset += Int64(count)
+        buffered -= count
+        if buffered > 0 { buffer.copyMemory(from: buffer + count, byteCount: buffered) }
+        precondition(buffered < DirectWrites.alignment && fileOffset > Int64(KeyRunHeader.bytes), "a drain writes")
     }
 }

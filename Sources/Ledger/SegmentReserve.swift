@@ -208,25 +208,20 @@ final class SegmentReserve: @unchecked Sendable {
     static let pausePerPieceMicroseconds: UInt32 = 500
     static let pieceBytes = 1 << 20
 
-    /// Writes `bytes` zeros in 1 MiB pieces, pausing briefly between them, then reads them into the page cache.
-    /// The zeros go around the page cache (O_DIRECT) and the read brings the pages in by DMA: copying zeros into
-    /// new page-cache pages took ~5 s of CPU per GB on the test machine (a guest whose free memory the host takes
-    /// back, so every new page is faulted in on first touch; `copy_folio_from_iter_atomic` was 10 % of the
-    /// switch's samples at 100k/s), writing them directly and reading them back ~0.4 s. Where O_DIRECT is not
-    /// supported (tmpfs) or the size is not a multiple of a page, the zeros are written through the cache.
+    /// Writes `bytes` zeros in 1 MiB pieces, pausing briefly between them. Around the page cache where it can
+    /// (`DirectWrites`), then read back into it so the shard's batches write into cached pages; through the cache
+    /// (each piece synced) on tmpfs or at a size that is not a multiple of a page.
     private static func writeZeros(_ descriptor: Int32, bytes: Int, path: String) throws(LedgerError) {
-        let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceBytes, alignment: 4096)
+        let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceBytes, alignment: DirectWrites.alignment)
         defer { piece.deallocate() }
         piece.initializeMemory(as: UInt8.self, repeating: 0)
-        let direct = bytes % 4096 == 0 ? try? FileIO.openFile(path, flags: O_WRONLY | FileCalls.directFlag) : nil
-        defer { if let direct { FileIO.closeFile(direct) } }
+        var direct = DirectWrites(path: path)
+        defer { direct.close() }
         var offset = 0
         while offset < bytes {
             let count = min(pieceBytes, bytes - offset)
             let zeros = UnsafeRawBufferPointer(rebasing: piece[0..<count])
-            if let direct {
-                try FileIO.writeAll(direct, zeros, offset: Int64(offset), path: path)
-            } else {
+            if !(try direct.write(zeros, offset: Int64(offset))) {
                 try FileIO.writeAll(descriptor, zeros, offset: Int64(offset), path: path)
                 try FileIO.syncData(descriptor, path: path)
             }
@@ -234,15 +229,9 @@ final class SegmentReserve: @unchecked Sendable {
             usleep(pausePerPieceMicroseconds)
         }
         precondition(offset == bytes, "every byte is zeroed")
-        guard direct != nil else { return }
+        guard direct.isDirect else { return }
         try FileIO.syncData(descriptor, path: path)
-        offset = 0
-        while offset < bytes {
-            let count = try FileIO.readFully(descriptor, piece, offset: Int64(offset), path: path)
-            guard count > 0 else { break }
-            offset += count
-        }
-        precondition(offset <= bytes, "the read stays inside the file")
+        try DirectWrites.readIntoCache(path: path, bytes: Int64(bytes))
     }
 
     static func monotonicNs() -> UInt64 { monotonicNanoseconds() }

@@ -1,13 +1,14 @@
 import Foundation
 import Glibc
+import LoyaltyLedger
 import Testing
 
 @testable import Ledger
 
-/// The next log segment made ahead (`SegmentReserve.makeFile`): allocated, all zeros, and in the page cache, so
-/// the shard's batches write into cached pages, whether the zeros went around the cache (a disk) or through it
-/// (tmpfs, where O_DIRECT is refused).
-@Suite struct SegmentReserveTests {
+/// Files written once in the background go around the page cache (`DirectWrites`), and those the shard reads are
+/// in it afterwards: the next log segment made ahead (`SegmentReserve.makeFile`, all zeros, whether they went
+/// around the cache on a disk or through it on tmpfs, where O_DIRECT is refused) and the key runs.
+@Suite struct DirectWritesTests {
     /// Pages of the file at `path` resident in the page cache, and how many it has (mincore of a mapping).
     static func residentPages(_ path: String) throws -> (resident: Int, pages: Int) {
         let descriptor = open(path, O_RDONLY)
@@ -57,5 +58,38 @@ import Testing
         try makeAndCheck(in: base, bytes: 2 << 20)
         let unaligned = NSTemporaryDirectory() + "reserve-odd-\(UInt32.random(in: 0...UInt32.max))"
         try makeAndCheck(in: unaligned, bytes: (1 << 20) + 100)
+    }
+
+    @Test("a key run of several MiB, written around the page cache, is wholly in it once made, and answers")
+    func keyRunIsCachedOnceMade() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        var configuration = testConfiguration()
+        configuration.idempotencyKeysPerShardMax = 16
+        configuration.keyBufferEntriesMax = 40_000
+        var requests = RequestFactory()
+        var ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        var sample: [(LedgerRequest, LedgerReply)] = []
+        for index in 0..<40_050 {
+            let request = requests.make(card(100 + index % 50), earn(1))
+            let reply = ledger.perform(request)
+            #expect(reply.status == .approved)
+            if index % 4_001 == 0 { sample.append((request, reply)) }
+        }
+        ledger.close(snapshot: false)
+        let runs = filesUnder(directory.data).filter { $0.hasSuffix(".run") }
+        let big = runs.filter { ((try? FileIO.sizeOfFile($0)) ?? 0) > Int64(KeyRunBuilder.bufferBytes) }
+        #expect(!big.isEmpty, "a run over one buffer: \(runs)")
+        for run in big {
+            let (resident, pages) = try Self.residentPages(run)
+            #expect(resident == pages, "\(run): \(resident) of \(pages) pages in the page cache")
+        }
+        ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+        for (request, reply) in sample {
+            let repeated = ledger.perform(request)
+            #expect(repeated.status == reply.status && repeated.balance == reply.balance, "a repeat from a run")
+        }
+        ledger.close()
+        #expect(LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider()).isSound)
     }
 }
