@@ -70,20 +70,59 @@ struct DirectWrites {
         descriptor = -1
     }
 
-    /// Reads the file's first `bytes` once, so its pages are in the page cache before the shard reads them (the
-    /// pages come in by DMA; only the copy out touches them). Pages already cached cost a copy.
-    static func readIntoCache(path: String, bytes: Int64) throws(LedgerError) {
-        precondition(bytes >= 0, "a length to read")
-        let descriptor = try FileIO.openFile(path, flags: O_RDONLY)
-        defer { FileIO.closeFile(descriptor) }
-        let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: alignment)
+    /// Reads `range` of the file once, so its pages are in the page cache before they are used (the pages come in
+    /// by DMA; only the copy out touches them). Pages already cached cost a copy.
+    static func readIntoCache(_ descriptor: Int32, path: String, range: Range<Int64>) throws(LedgerError) {
+        precondition(range.lowerBound >= 0, "a range of the file")
+        let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceBytes, alignment: alignment)
         defer { piece.deallocate() }
-        var offset: Int64 = 0
-        while offset < bytes {
-            let count = try FileIO.readFully(descriptor, piece, offset: offset, path: path)
+        var offset = range.lowerBound
+        while offset < range.upperBound {
+            let count = try FileIO.readFully(
+                descriptor, UnsafeMutableRawBufferPointer(rebasing: piece[0..<Int(min(Int64(pieceBytes), range.upperBound - offset))]),
+                offset: offset, path: path)
             guard count > 0 else { break }
             offset += Int64(count)
         }
-        precondition(offset >= 0, "the read moves forward")
+        precondition(offset >= range.lowerBound, "the read moves forward")
+    }
+
+    /// The file's first `bytes`, read into the cache (`readIntoCache`).
+    static func readIntoCache(path: String, bytes: Int64) throws(LedgerError) {
+        let descriptor = try FileIO.openFile(path, flags: O_RDONLY)
+        defer { FileIO.closeFile(descriptor) }
+        try readIntoCache(descriptor, path: path, range: 0..<bytes)
+    }
+
+    static let pieceBytes = 1 << 20
+
+    /// Makes `range` of the open file (`descriptor`, readable) zeros that are in the page cache without the CPU
+    /// writing them there: written around the cache in pieces (a pause of `pauseMicroseconds` after each, so a
+    /// big range does not hold the disk), then read back. An appender writes into those pages afterwards at the
+    /// price of an overwrite. The range starts at a page boundary (the caller's page before it is cached already).
+    /// False, with nothing done, where O_DIRECT is refused or the range is not whole pages.
+    static func prepare(
+        _ descriptor: Int32, path: String, range: Range<Int64>, pauseMicroseconds: UInt32 = 0
+    ) throws(LedgerError) -> Bool {
+        let aligned = Int64(alignment)
+        guard range.lowerBound % aligned == 0, range.upperBound % aligned == 0, !range.isEmpty else { return false }
+        var direct = DirectWrites(path: path)
+        defer { direct.close() }
+        guard direct.isDirect else { return false }
+        let zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceBytes, alignment: alignment)
+        defer { zeros.deallocate() }
+        zeros.initializeMemory(as: UInt8.self, repeating: 0)
+        var offset = range.lowerBound
+        while offset < range.upperBound {
+            let count = Int(min(Int64(pieceBytes), range.upperBound - offset))
+            guard try direct.write(UnsafeRawBufferPointer(rebasing: zeros[0..<count]), offset: offset) else {
+                preconditionFailure("whole pages at a page boundary are written directly")
+            }
+            offset += Int64(count)
+            if pauseMicroseconds > 0 { usleep(pauseMicroseconds) }
+        }
+        try readIntoCache(descriptor, path: path, range: range)
+        precondition(offset == range.upperBound, "the whole range is written")
+        return true
     }
 }

@@ -229,6 +229,10 @@ public final class HistoryStore: @unchecked Sendable {
         if appendDescriptor >= 0 { FileIO.closeFile(appendDescriptor) }
         appendDescriptor = -1
         appendDescriptor = try FileIO.openFile(path(firstSeq: firstSeq), flags: O_RDWR | O_CREAT)
+        // Its whole size as zeros in the page cache first (`DirectWrites.prepare`): the appends then overwrite
+        // cached pages. A restart cuts the last file back to what the mark covers.
+        let bytes = Int64(limits.recordsPerFile) * Int64(HistoryRecord.bytes)
+        _ = try DirectWrites.prepare(appendDescriptor, path: path(firstSeq: firstSeq), range: 0..<bytes)
         try FileIO.syncDirectory(directory)
         lock.withLock { files.append(firstSeq) }
     }

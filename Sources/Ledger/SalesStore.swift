@@ -45,6 +45,13 @@ public final class SalesStore: @unchecked Sendable {
     private var days: [Int64] = []
     private var salesDescriptor: Int32 = -1
     private var itemsDescriptor: Int32 = -1
+    /// The newest pair's files as the counts give them (bytes), and how far each is prepared: zeros in the page
+    /// cache ahead of the appends (`DirectWrites.prepare`; Int64.max where that cannot be done). A pair the store
+    /// moves past is cut back to its counts, so older pairs are exactly their entries.
+    private var pairEnds: (sales: Int64, items: Int64) = (0, 0)
+    private var prepared: (sales: Int64, items: Int64) = (0, 0)
+    /// Bytes made ready at once ahead of the sales or items being appended.
+    static let preparedBytesAhead: Int64 = 8 << 20
     /// Entries and lines in the newest pair (as the mark says once synced).
     private var salesCount: UInt64 = 0
     private var linesCount: UInt64 = 0
@@ -233,9 +240,22 @@ public final class SalesStore: @unchecked Sendable {
         let salesEnd = Int64(salesAfter) * Int64(SaleEntry.bytes) - Int64(salesBytes.count)
         let linesEnd = Int64(linesAfter) * Int64(SaleEntry.lineBytes) - Int64(lineBytes.count)
         precondition(salesEnd >= 0 && linesEnd >= 0, "the bytes flushed are the last of the counts")
+        try prepare(salesDescriptor, &prepared.sales, through: salesEnd + Int64(salesBytes.count), path(day, "sales"))
+        try prepare(itemsDescriptor, &prepared.items, through: linesEnd + Int64(lineBytes.count), path(day, "items"))
         try write(salesBytes, salesDescriptor, at: salesEnd, path(day, "sales"))
         unsynced = true
         try write(lineBytes, itemsDescriptor, at: linesEnd, path(day, "items"))
+        pairEnds = (Int64(salesAfter) * Int64(SaleEntry.bytes), Int64(linesAfter) * Int64(SaleEntry.lineBytes))
+    }
+
+    /// Makes the newest pair's file `descriptor` ready through `end` (at least `preparedBytesAhead` more) when the
+    /// appends reach past what is prepared: the file grows by zeros past its counts until the pair is cut back.
+    private func prepare(_ descriptor: Int32, _ ready: inout Int64, through end: Int64, _ path: String) throws(LedgerError) {
+        guard end > ready else { return }
+        let page = Int64(DirectWrites.alignment)
+        let upTo = (max(end, ready + Self.preparedBytesAhead) + page - 1) / page * page
+        precondition(ready % page == 0 && upTo > ready, "a prepared end is a page boundary")
+        ready = try DirectWrites.prepare(descriptor, path: path, range: ready..<upTo) ? upTo : Int64.max
     }
 
     private func write(_ bytes: [UInt8], _ descriptor: Int32, at offset: Int64, _ path: String) throws(LedgerError) {
@@ -252,14 +272,21 @@ public final class SalesStore: @unchecked Sendable {
 
     private func startPair(day: Int64) throws(LedgerError) {
         precondition(days.last.map { day > $0 } ?? true, "pairs are started day after day")
-        // The next mark names the new pair only: the older one must hold all it was given first.
-        if unsynced, let last = days.last { try syncPair(last) }
+        // The next mark names the new pair only: the older one must hold all it was given first, and no more
+        // (older pairs are read by their size).
+        if let last = days.last, salesDescriptor >= 0 {
+            try FileIO.truncate(salesDescriptor, length: pairEnds.sales, path: path(last, "sales"))
+            try FileIO.truncate(itemsDescriptor, length: pairEnds.items, path: path(last, "items"))
+            try syncPair(last)
+        }
         if salesDescriptor >= 0 { FileIO.closeFile(salesDescriptor) }
         if itemsDescriptor >= 0 { FileIO.closeFile(itemsDescriptor) }
         salesDescriptor = try FileIO.openFile(path(day, "sales"), flags: O_RDWR | O_CREAT)
         itemsDescriptor = try FileIO.openFile(path(day, "items"), flags: O_RDWR | O_CREAT)
         try FileIO.truncate(salesDescriptor, length: 0, path: path(day, "sales"))
         try FileIO.truncate(itemsDescriptor, length: 0, path: path(day, "items"))
+        pairEnds = (0, 0)
+        prepared = (0, 0)
         try FileIO.syncDirectory(directory)
         lock.withLock {
             days.append(day)
@@ -356,6 +383,9 @@ public final class SalesStore: @unchecked Sendable {
         else { throw .damagedLog(file: path(day, "sales"), offset: 0, reason: "shorter than the progress mark says") }
         try FileIO.truncate(salesDescriptor, length: salesBytes, path: path(day, "sales"))
         try FileIO.truncate(itemsDescriptor, length: lineBytes, path: path(day, "items"))
+        let page = Int64(DirectWrites.alignment)
+        pairEnds = (salesBytes, lineBytes)
+        prepared = ((salesBytes + page - 1) / page * page, (lineBytes + page - 1) / page * page)
         days = kept
         salesCount = sales
         linesCount = lines

@@ -208,30 +208,29 @@ final class SegmentReserve: @unchecked Sendable {
     static let pausePerPieceMicroseconds: UInt32 = 500
     static let pieceBytes = 1 << 20
 
-    /// Writes `bytes` zeros in 1 MiB pieces, pausing briefly between them. Around the page cache where it can
-    /// (`DirectWrites`), then read back into it so the shard's batches write into cached pages; through the cache
-    /// (each piece synced) on tmpfs or at a size that is not a multiple of a page.
+    /// Writes `bytes` zeros in 1 MiB pieces, pausing briefly between them: around the page cache and read back
+    /// into it where it can (`DirectWrites.prepare`), so the shard's batches write into cached pages; through the
+    /// cache (each piece synced) on tmpfs or at a size that is not whole pages.
     private static func writeZeros(_ descriptor: Int32, bytes: Int, path: String) throws(LedgerError) {
-        let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceBytes, alignment: DirectWrites.alignment)
+        if try DirectWrites.prepare(
+            descriptor, path: path, range: 0..<Int64(bytes), pauseMicroseconds: pausePerPieceMicroseconds)
+        {
+            try FileIO.syncData(descriptor, path: path)
+            return
+        }
+        let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceBytes, alignment: 16)
         defer { piece.deallocate() }
         piece.initializeMemory(as: UInt8.self, repeating: 0)
-        var direct = DirectWrites(path: path)
-        defer { direct.close() }
         var offset = 0
         while offset < bytes {
             let count = min(pieceBytes, bytes - offset)
-            let zeros = UnsafeRawBufferPointer(rebasing: piece[0..<count])
-            if !(try direct.write(zeros, offset: Int64(offset))) {
-                try FileIO.writeAll(descriptor, zeros, offset: Int64(offset), path: path)
-                try FileIO.syncData(descriptor, path: path)
-            }
+            try FileIO.writeAll(
+                descriptor, UnsafeRawBufferPointer(rebasing: piece[0..<count]), offset: Int64(offset), path: path)
+            try FileIO.syncData(descriptor, path: path)
             offset += count
             usleep(pausePerPieceMicroseconds)
         }
         precondition(offset == bytes, "every byte is zeroed")
-        guard direct.isDirect else { return }
-        try FileIO.syncData(descriptor, path: path)
-        try DirectWrites.readIntoCache(path: path, bytes: Int64(bytes))
     }
 
     static func monotonicNs() -> UInt64 { monotonicNanoseconds() }

@@ -202,4 +202,43 @@ import TestSupport
         #expect(try Self.all(store).map(\.0.terminal.text) == ["T3", "T4"], "sales of 3 or more days ago are gone")
         #expect(store.counters.filesDropped == 3)
     }
+
+    @Test("the newest pair is made ready past its counts; a pair the store moves past is cut to exactly its entries")
+    mutating func olderPairsAreExactlyTheirEntries() throws {
+        let ledger = try open()
+        defer { directory.remove() }
+        var store = try store()
+        let indexer = SalesIndexer(
+            ledger: ledger, store: store, holdRecordsMax: 1_000, nowMs: { 0 }, log: { _ in })
+        for day in 0..<3 {
+            for index in 0..<(day + 2) {
+                var purchase = requests.make(card(1), LedgerCoalitionTests.purchase(10_000, at: "KIOSK"))
+                purchase.sale = sale("T\(day)\(index)", "KIOSK", lines: 1)
+                #expect(ledger.perform(purchase).status == .approved)
+            }
+            indexer.indexOnce(root: directory.data)
+            clock.advance(byMs: 86_400_000)
+        }
+        ledger.close()
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.data + "/sales")
+        let days = files.filter { $0.hasSuffix(".sales") }.compactMap { Int64($0.dropLast(6)) }.sorted()
+        #expect(days.count == 3)
+        func size(_ day: Int64, _ suffix: String) throws -> Int64 {
+            try FileIO.sizeOfFile(directory.data + "/sales/\(day).\(suffix)")
+        }
+        for (index, day) in days.dropLast().enumerated() {
+            #expect(try size(day, "sales") == Int64((index + 2) * SaleEntry.bytes), "day \(index): its entries only")
+            #expect(try size(day, "items") == Int64((index + 2) * SaleEntry.lineBytes), "day \(index): its lines only")
+        }
+        // The newest: exactly its entries where the file system refuses direct writes, else ready ahead.
+        let newest = try size(days.last!, "sales")
+        #expect(newest == Int64(4 * SaleEntry.bytes) || newest >= SalesStore.preparedBytesAhead, "\(newest)")
+        let expected = (0..<3).flatMap { day in (0..<(day + 2)).map { "T\(day)\($0)" } }
+        #expect(try Self.all(store).map(\.0.terminal.text) == expected)
+        store = try self.store()
+        #expect(try Self.all(store).map(\.0.terminal.text) == expected, "reopened: cut back to the counts")
+        #expect(try size(days.last!, "sales") == Int64(4 * SaleEntry.bytes))
+        let beside = try SalesStore(readingBeside: directory.data, shardCount: 1)
+        #expect(try Self.all(beside).map(\.0.terminal.text) == expected, "a reader beside: by the mark")
+    }
 }
