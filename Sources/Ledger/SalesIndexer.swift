@@ -116,14 +116,14 @@ struct SalesBatch {
     var names: [SaleNames] = []
     /// Purchases and payments of this read by their names (their place in `sales`), for a reversal in the same
     /// read (the store learns them when appended).
-    var fresh: [IdempotencyKey: Int] = [:]
+    var fresh = KeyMap<Int>(countMax: 3 * LogViewReader.recordsPerReadMax)
     /// Records taken (with or without a sale).
     var records: UInt64 = 0
 
     mutating func removeAll() {
         sales.removeAll(keepingCapacity: true)
         names.removeAll(keepingCapacity: true)
-        fresh.removeAll(keepingCapacity: true)
+        if fresh.count > 0 { fresh.clear() }
         records = 0
     }
 
@@ -144,9 +144,9 @@ struct SalesBatch {
         // A refund may name its original by the retrieval reference, a reversal by the terminal reference.
         let otherNames = SaleNames(reference: body.command.reference, terminalReference: body.command.terminalReference)
         if sale.kind == .purchase || sale.kind == .payment {
-            fresh[sale.key] = sales.count
-            if otherNames.reference != .zero { fresh[otherNames.reference] = sales.count }
-            if otherNames.terminalReference != .zero { fresh[otherNames.terminalReference] = sales.count }
+            if sale.key != .zero { fresh.set(sale.key, sales.count) }
+            if otherNames.reference != .zero { fresh.set(otherNames.reference, sales.count) }
+            if otherNames.terminalReference != .zero { fresh.set(otherNames.terminalReference, sales.count) }
         }
         if lines.isEmpty && sale.kind != .purchase && sale.kind != .payment && sale.kind != .expiry {
             // A reversal, or a refund of the whole amount (a refund carries no basket of its own).

@@ -77,8 +77,8 @@ public final class SalesStore: @unchecked Sendable {
     /// the newer is full the older is dropped whole and the newer takes its place, so between half and all of
     /// `originalsMax` newest names are known. (Forgetting one name per new one cost a dictionary deletion, which
     /// rehashes the entries after it, for every name: 2 % of the switch's CPU at saturation.)
-    private var originals: [IdempotencyKey: Original] = [:]
-    private var olderOriginals: [IdempotencyKey: Original] = [:]
+    private var originals: KeyMap<Original>
+    private var olderOriginals: KeyMap<Original>
 
     /// False for a reader beside a serving switch: it never cuts, removes or writes a file.
     let isWriter: Bool
@@ -88,6 +88,8 @@ public final class SalesStore: @unchecked Sendable {
         directory = root + "/sales"
         self.shardCount = shardCount
         self.limits = limits
+        originals = KeyMap(countMax: max(1, limits.originalsMax / 2))
+        olderOriginals = KeyMap(countMax: max(1, limits.originalsMax / 2))
         isWriter = true
         indexedThrough = Array(repeating: 0, count: shardCount)
         durableThrough = indexedThrough
@@ -104,6 +106,8 @@ public final class SalesStore: @unchecked Sendable {
         directory = root + "/sales"
         self.shardCount = shardCount
         limits = Limits(retentionDays: 36_500, originalsMax: 1)
+        originals = KeyMap(countMax: 1)
+        olderOriginals = KeyMap(countMax: 1)
         isWriter = false
         indexedThrough = Array(repeating: 0, count: shardCount)
         durableThrough = indexedThrough
@@ -313,14 +317,12 @@ public final class SalesStore: @unchecked Sendable {
 
     private func remember(_ original: Original, as name: IdempotencyKey) {
         guard name != .zero else { return }
-        let generationMax = max(1, limits.originalsMax / 2)
-        if originals.count >= generationMax {
-            olderOriginals = originals
-            originals = [:]
-            originals.reserveCapacity(generationMax)
+        if originals.isFull && originals[name] == nil {
+            swap(&originals, &olderOriginals)
+            originals.clear()
         }
-        originals[name] = original
-        precondition(originals.count <= generationMax, "a generation holds at most half of originalsMax")
+        originals.set(name, original)
+        precondition(originals.count <= originals.countMax, "a generation holds at most half of originalsMax")
     }
 
     /// The kind and amount of a recent sale by its key (nil: not among the `originalsMax` newest).

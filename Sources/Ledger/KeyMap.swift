@@ -1,0 +1,87 @@
+/// Request keys to values in one open-addressed table (linear probing on `IdempotencyKey.mixedHash`), for the views'
+/// maps that take a name per sale: a Swift dictionary keyed by request keys seeds and finalizes SipHash for every
+/// lookup, and that was a third of the sales view's time (`Hasher._seed` alone 2.6 % of the switch's samples at
+/// saturation). No removal: an owner forgets by generations (`clear`). The zero key marks an empty slot and is
+/// never stored (it is "no name" everywhere in the ledger).
+struct KeyMap<Value> {
+    private var keys: [IdempotencyKey]
+    private var values: [Value?]
+    private var mask: Int
+    /// The most keys held; the table grows (doubling, at most half full) up to twice this.
+    let countMax: Int
+    private(set) var count = 0
+
+    static var initialCapacity: Int { 1024 }
+
+    init(countMax: Int) {
+        precondition(countMax >= 1, "a map holds at least one key")
+        self.countMax = countMax
+        let capacity = min(Self.initialCapacity, Self.capacity(for: countMax))
+        keys = [IdempotencyKey](repeating: .zero, count: capacity)
+        values = [Value?](repeating: nil, count: capacity)
+        mask = capacity - 1
+    }
+
+    /// The table size for `count` keys: a power of two at least twice it.
+    static func capacity(for count: Int) -> Int {
+        precondition(count >= 1 && count <= Int.max / 4, "a count a table can hold")
+        var capacity = 2
+        while capacity < 2 * count { capacity <<= 1 }
+        return capacity
+    }
+
+    var isFull: Bool { count >= countMax }
+
+    /// The slot holding `key`, or the empty slot where it would go.
+    private func slot(of key: IdempotencyKey) -> Int {
+        precondition(key != .zero, "the zero key is no name")
+        var slot = Int(truncatingIfNeeded: key.mixedHash) & mask
+        while keys[slot] != .zero && keys[slot] != key { slot = (slot + 1) & mask }
+        return slot
+    }
+
+    subscript(key: IdempotencyKey) -> Value? {
+        guard key != .zero else { return nil }
+        return values[slot(of: key)]
+    }
+
+    /// Stores `value` under `key` (replacing what it held); a new key needs room (`isFull` false).
+    mutating func set(_ key: IdempotencyKey, _ value: Value) {
+        var at = slot(of: key)
+        if keys[at] == .zero {
+            precondition(count < countMax, "a new key needs room: the owner starts a generation first")
+            if 2 * (count + 1) > keys.count {
+                grow()
+                at = slot(of: key)
+            }
+            keys[at] = key
+            count += 1
+        }
+        values[at] = value
+        precondition(count <= countMax && 2 * count <= keys.count, "the table is at most half full")
+    }
+
+    /// Forgets every key, keeping the table's size.
+    mutating func clear() {
+        for index in keys.indices {
+            keys[index] = .zero
+            values[index] = nil
+        }
+        count = 0
+    }
+
+    private mutating func grow() {
+        let oldKeys = keys
+        let oldValues = values
+        let capacity = keys.count * 2
+        precondition(capacity <= Self.capacity(for: countMax), "the table grows up to twice countMax")
+        keys = [IdempotencyKey](repeating: .zero, count: capacity)
+        values = [Value?](repeating: nil, count: capacity)
+        mask = capacity - 1
+        for index in oldKeys.indices where oldKeys[index] != .zero {
+            let at = slot(of: oldKeys[index])
+            keys[at] = oldKeys[index]
+            values[at] = oldValues[index]
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import Testing
+
+@testable import Ledger
+
+/// `KeyMap`: the views' open-addressed map of request keys.
+@Suite struct KeyMapTests {
+    static func key(_ index: Int) -> IdempotencyKey {
+        IdempotencyKey(word0: UInt64(index) &* 0x1000_0000_0001, word1: 7, word2: UInt64(index % 3), word3: 0)
+    }
+
+    @Test("every key set is found with its newest value through growth up to countMax; others are not")
+    func setFindReplaceGrow() {
+        var map = KeyMap<Int>(countMax: 5_000)
+        for index in 1...5_000 { map.set(Self.key(index), index) }
+        #expect(map.count == 5_000 && map.isFull)
+        for index in stride(from: 1, through: 5_000, by: 7) { map.set(Self.key(index), -index) }
+        #expect(map.count == 5_000, "a replacement adds no key")
+        let wrong = (1...5_000).filter { map[Self.key($0)] != ($0 % 7 == 1 ? -$0 : $0) }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+        #expect((5_001...6_000).allSatisfy { map[Self.key($0)] == nil })
+        #expect(map[.zero] == nil, "the zero key is no name")
+    }
+
+    @Test("clear forgets every key and the map takes countMax new ones again")
+    func clearThenRefill() {
+        var map = KeyMap<String>(countMax: 100)
+        for index in 1...100 { map.set(Self.key(index), "a\(index)") }
+        map.clear()
+        #expect(map.count == 0 && !map.isFull)
+        #expect((1...100).allSatisfy { map[Self.key($0)] == nil })
+        for index in 101...200 { map.set(Self.key(index), "b\(index)") }
+        #expect((101...200).allSatisfy { map[Self.key($0)] == "b\($0)" } && map.isFull)
+    }
+
+    @Test("the table is a power of two at least twice countMax")
+    func capacity() {
+        #expect(KeyMap<Int>.capacity(for: 1) == 2)
+        #expect(KeyMap<Int>.capacity(for: 512) == 1_024)
+        #expect(KeyMap<Int>.capacity(for: 513) == 2_048)
+    }
+}
