@@ -85,7 +85,11 @@ final class HoldTable {
         precondition(member >= 0 && member < members.count, "a hold's member is in the table")
         var previous: Int32 = 0
         var current = members[member].firstHold
-        for _ in 0..<(perMemberMax + 1) where current != 0 {
+        var steps = 0
+        // A while, not `for _ in 0..<bound where current != 0`: that form runs the whole bound for every member
+        // (a `where` skips, it does not stop), and each pass retained the table's arrays: 3 % of the shard's time.
+        while current != 0 && steps <= perMemberMax {
+            steps += 1
             let next = records[Int(current) - 1].next
             if records[Int(current) - 1].expiresAtMs <= nowMs {
                 release(Int(current) - 1, previous: previous)
@@ -102,7 +106,9 @@ final class HoldTable {
         precondition(index >= 0 && index < records.count, "a hold of the table")
         var previous: Int32 = 0
         var current = members[member].firstHold
-        for _ in 0..<(perMemberMax + 1) where current != 0 {
+        var steps = 0
+        while current != 0 && steps <= perMemberMax {
+            steps += 1
             if Int(current) - 1 == index { return previous }
             previous = current
             current = records[Int(current) - 1].next

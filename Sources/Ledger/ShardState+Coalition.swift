@@ -193,7 +193,9 @@ extension ShardState {
             var remaining = min(debit[asset], lots.heads[member].total[asset] - lotTarget(member: member, asset))
             var previous: Int32 = 0
             var current = lots.heads[member].first(asset)
-            for _ in 0..<(lots.lotsPerMemberMax + 1) where current != 0 && remaining > 0 {
+            var steps = 0
+            while current != 0 && remaining > 0 && steps <= lots.lotsPerMemberMax {
+                steps += 1
                 let index = Int(current) - 1
                 let next = lots.records[index].next
                 if lots.records[index].origin == origin {

@@ -56,7 +56,9 @@ extension ShardState {
     func latestLot(member: Int, _ asset: Asset, origin: UInt32) -> Int32 {
         var found: Int32 = 0
         var current = lots.heads[member].first(asset)
-        for _ in 0..<(lots.lotsPerMemberMax + 1) where current != 0 {
+        var steps = 0
+        while current != 0 && steps <= lots.lotsPerMemberMax {
+            steps += 1
             if lots.records[Int(current) - 1].origin == origin { found = current }
             current = lots.records[Int(current) - 1].next
         }
@@ -76,7 +78,9 @@ extension ShardState {
         var previous: Int32 = 0
         var current = lots.heads[member].first(asset)
         var last: Int32 = 0
-        for _ in 0..<(lots.lotsPerMemberMax + 1) where current != 0 {
+        var steps = 0
+        while current != 0 && steps <= lots.lotsPerMemberMax {
+            steps += 1
             let lot = lots.records[Int(current) - 1]
             if lot.expiresOnDay == expiresOnDay && lot.origin == origin {
                 addToLot(Int(current) - 1, amount, expiresOnDay: expiresOnDay)
@@ -108,7 +112,9 @@ extension ShardState {
         let day = lots.records[index].expiresOnDay
         var previous: Int32 = 0
         var current = lots.heads[member].first(asset)
-        for _ in 0..<(lots.lotsPerMemberMax + 1) where current != 0 && Int(current) - 1 != index {
+        var steps = 0
+        while current != 0 && Int(current) - 1 != index && steps <= lots.lotsPerMemberMax {
+            steps += 1
             previous = current
             current = lots.records[Int(current) - 1].next
         }
@@ -117,7 +123,9 @@ extension ShardState {
         if previous == 0 { lots.heads[member].setFirst(asset, next) } else { lots.records[Int(previous) - 1].next = next }
         var after: Int32 = 0
         current = lots.heads[member].first(asset)
-        for _ in 0..<(lots.lotsPerMemberMax + 1) where current != 0 && lots.records[Int(current) - 1].expiresOnDay <= day {
+        steps = 0
+        while current != 0 && lots.records[Int(current) - 1].expiresOnDay <= day && steps <= lots.lotsPerMemberMax {
+            steps += 1
             after = current
             current = lots.records[Int(current) - 1].next
         }
@@ -166,7 +174,9 @@ extension ShardState {
     func consumeLots(member: Int, _ asset: Asset, _ amount: Int64) {
         precondition(amount > 0 && amount <= lots.heads[member].total[asset], "lots hold what is consumed")
         var remaining = amount
-        for _ in 0..<(lots.lotsPerMemberMax + 1) where remaining > 0 {
+        var steps = 0
+        while remaining > 0 && steps <= lots.lotsPerMemberMax {
+            steps += 1
             let first = lots.heads[member].first(asset)
             precondition(first != 0, "lots hold less than the balance they back")
             let taken = min(remaining, lots.records[Int(first) - 1].amount)
@@ -271,7 +281,9 @@ extension ShardState {
         for asset in LotTable.assets {
             var current = lots.heads[member].first(asset)
             var day = LotTerms.never
-            for _ in 0..<(lots.lotsPerMemberMax + 1) where current != 0 {
+            var steps = 0
+            while current != 0 && steps <= lots.lotsPerMemberMax {
+                steps += 1
                 day = lots.records[Int(current) - 1].expiresOnDay
                 current = lots.records[Int(current) - 1].next
             }
