@@ -1,3 +1,4 @@
+#include <sys/vfs.h>
 #include "CLinux.h"
 #include <linux/sockios.h>
 #include <pthread.h>
@@ -63,4 +64,10 @@ int clinux_write_behind(int fd, int64_t offset, int64_t count, int wait) {
 
 int clinux_open_direct_flag(void) {
     return O_DIRECT;
+}
+
+int64_t clinux_filesystem_type(const char *path) {
+    struct statfs info;
+    if (statfs(path, &info) != 0) return -1;
+    return (int64_t)info.f_type;
 }

@@ -22,12 +22,25 @@ struct DirectWrites {
     private(set) var descriptor: Int32 = -1
     let path: String
 
-    /// Opens `path` (made already) for direct writes; without O_DIRECT support every `write` answers false.
+    /// Opens `path` (made already) for direct writes; without O_DIRECT support every `write` answers false. A
+    /// file in memory (tmpfs, ramfs: they accept O_DIRECT since Linux 6.6 and copy anyway) is written as before.
     init(path: String) {
         precondition(!path.isEmpty, "a file to write")
         self.path = path
+        guard !FileCalls.isInMemory(path) else { return }
         descriptor = (try? FileIO.openFile(path, flags: O_WRONLY | FileCalls.directFlag)) ?? -1
     }
+
+    /// Free bytes an unprivileged writer may still take on the file system of the open `descriptor` (0 unknown).
+    static func availableBytes(_ descriptor: Int32) -> Int64 {
+        var info = statvfs()
+        guard fstatvfs(descriptor, &info) == 0 else { return 0 }
+        return Int64(clamping: UInt64(info.f_bavail).multipliedReportingOverflow(by: UInt64(info.f_frsize)).partialValue)
+    }
+
+    /// What a preparation that grows a file leaves free on its file system at least: the log's next segments and
+    /// the key runs come first, so on a nearly full disk nothing is prepared (appends then write as before).
+    static let headroomBytes: Int64 = 1 << 30
 
     var isDirect: Bool { descriptor >= 0 }
 
@@ -100,7 +113,9 @@ struct DirectWrites {
     /// writing them there: written around the cache in pieces (a pause of `pauseMicroseconds` after each, so a
     /// big range does not hold the disk), then read back. An appender writes into those pages afterwards at the
     /// price of an overwrite. The range starts at a page boundary (the caller's page before it is cached already).
-    /// False, with nothing done, where O_DIRECT is refused or the range is not whole pages.
+    /// False, with nothing done, where O_DIRECT is refused or the range is not whole pages. A range past the
+    /// file's end grows it: only while `headroomBytes` stay free besides, and a growth that fails (a full disk) is
+    /// cut back and answers false, so a preparation never holds space the log needs.
     static func prepare(
         _ descriptor: Int32, path: String, range: Range<Int64>, pauseMicroseconds: UInt32 = 0
     ) throws(LedgerError) -> Bool {
@@ -109,6 +124,26 @@ struct DirectWrites {
         var direct = DirectWrites(path: path)
         defer { direct.close() }
         guard direct.isDirect else { return false }
+        let size = try FileIO.fileSize(descriptor, path: path)
+        guard range.upperBound > size else {
+            try fill(direct, descriptor, range: range, pauseMicroseconds: pauseMicroseconds)
+            return true
+        }
+        guard availableBytes(descriptor) >= range.upperBound - size + headroomBytes else { return false }
+        do throws(LedgerError) {
+            try fill(direct, descriptor, range: range, pauseMicroseconds: pauseMicroseconds)
+        } catch {
+            try FileIO.truncate(descriptor, length: size, path: path)
+            return false
+        }
+        return true
+    }
+
+    /// Zeros over `range` around the cache, then read back into it.
+    private static func fill(
+        _ direct: DirectWrites, _ descriptor: Int32, range: Range<Int64>, pauseMicroseconds: UInt32
+    ) throws(LedgerError) {
+        let path = direct.path
         let zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceBytes, alignment: alignment)
         defer { zeros.deallocate() }
         zeros.initializeMemory(as: UInt8.self, repeating: 0)
@@ -123,6 +158,5 @@ struct DirectWrites {
         }
         try readIntoCache(descriptor, path: path, range: range)
         precondition(offset == range.upperBound, "the whole range is written")
-        return true
     }
 }

@@ -244,8 +244,8 @@ public final class SalesStore: @unchecked Sendable {
         let salesEnd = Int64(salesAfter) * Int64(SaleEntry.bytes) - Int64(salesBytes.count)
         let linesEnd = Int64(linesAfter) * Int64(SaleEntry.lineBytes) - Int64(lineBytes.count)
         precondition(salesEnd >= 0 && linesEnd >= 0, "the bytes flushed are the last of the counts")
-        try prepare(salesDescriptor, &prepared.sales, through: salesEnd + Int64(salesBytes.count), path(day, "sales"))
-        try prepare(itemsDescriptor, &prepared.items, through: linesEnd + Int64(lineBytes.count), path(day, "items"))
+        try prepare(salesDescriptor, &prepared.sales, writing: salesEnd..<(salesEnd + Int64(salesBytes.count)), path(day, "sales"))
+        try prepare(itemsDescriptor, &prepared.items, writing: linesEnd..<(linesEnd + Int64(lineBytes.count)), path(day, "items"))
         try write(salesBytes, salesDescriptor, at: salesEnd, path(day, "sales"))
         unsynced = true
         try write(lineBytes, itemsDescriptor, at: linesEnd, path(day, "items"))
@@ -254,12 +254,19 @@ public final class SalesStore: @unchecked Sendable {
 
     /// Makes the newest pair's file `descriptor` ready through `end` (at least `preparedBytesAhead` more) when the
     /// appends reach past what is prepared: the file grows by zeros past its counts until the pair is cut back.
-    private func prepare(_ descriptor: Int32, _ ready: inout Int64, through end: Int64, _ path: String) throws(LedgerError) {
+    /// Where that cannot be done (tmpfs, a nearly full disk) the appends write as before, and it is tried again at
+    /// the next append past `ready`.
+    private func prepare(
+        _ descriptor: Int32, _ ready: inout Int64, writing range: Range<Int64>, _ path: String
+    ) throws(LedgerError) {
+        let end = range.upperBound
         guard end > ready else { return }
         let page = Int64(DirectWrites.alignment)
-        let upTo = (max(end, ready + Self.preparedBytesAhead) + page - 1) / page * page
-        precondition(ready % page == 0 && upTo > ready, "a prepared end is a page boundary")
-        ready = try DirectWrites.prepare(descriptor, path: path, range: ready..<upTo) ? upTo : Int64.max
+        // Never over bytes written: after a preparation that could not be done, `ready` lies behind them.
+        let from = max(ready, (range.lowerBound + page - 1) / page * page)
+        let upTo = (max(end, from + Self.preparedBytesAhead) + page - 1) / page * page
+        precondition(from % page == 0 && upTo > from, "a prepared range is whole pages")
+        if try DirectWrites.prepare(descriptor, path: path, range: from..<upTo) { ready = upTo }
     }
 
     private func write(_ bytes: [UInt8], _ descriptor: Int32, at offset: Int64, _ path: String) throws(LedgerError) {

@@ -101,6 +101,12 @@ public enum FileCalls {
     /// O_DIRECT, for `open`: writes that bypass the page cache (aligned buffers, offsets and lengths).
     public static let directFlag: Int32 = clinux_open_direct_flag()
 
+    /// Whether `path` lies on a file system held in memory (tmpfs, ramfs).
+    public static func isInMemory(_ path: String) -> Bool {
+        let type = clinux_filesystem_type(path)
+        return type == 0x0102_1994 /* TMPFS_MAGIC */ || type == 0x8584_58F6 /* RAMFS_MAGIC */
+    }
+
     /// Takes a shared flock, waiting while an exclusive one is held (a recycler holds it for one rename).
     public static func lockShared(_ descriptor: Int32, path: String) throws(FileCallFailure) {
         if retryingInterrupts({ flock(descriptor, LOCK_SH) }) != 0 { throw FileCallFailure("flock", path) }

@@ -33,6 +33,8 @@ int clinux_thread_nice(void);
 int clinux_write_behind(int fd, int64_t offset, int64_t count, int wait);
 /// The O_DIRECT open flag (Glibc's Swift module leaves it out): writes go to the device, around the page cache.
 int clinux_open_direct_flag(void);
+/// The file system type (statfs f_type: TMPFS_MAGIC, EXT4_SUPER_MAGIC, ...) of `path`, or -1 (errno).
+int64_t clinux_filesystem_type(const char *path);
 
 static const uint32_t CLINUX_EPOLLIN = EPOLLIN;
 static const uint32_t CLINUX_EPOLLOUT = EPOLLOUT;
