@@ -143,16 +143,19 @@ final class ShardQueue: @unchecked Sendable {
         }
         precondition(count <= ringCapacity && clientCount <= count, "queue counts in range")
         let before = batch.count
-        for _ in 0..<count {
-            var command = (ring + head).move()
-            if let sale = saleRing[head] {
-                sales.append(sale)
-                command.saleIndex = UInt32(sales.count)
-                saleRing[head] = nil
-            }
-            batch.append(command)
-            head = (head + 1) % ringCapacity
+        // Commands are bitwise copyable: the ring's one or two spans are copied whole (one memcpy each, under the
+        // lock the loops wait on), then the few with a sale get theirs.
+        let firstSpan = min(count, ringCapacity - head)
+        batch.append(contentsOf: UnsafeBufferPointer(start: ring + head, count: firstSpan))
+        if count > firstSpan { batch.append(contentsOf: UnsafeBufferPointer(start: ring, count: count - firstSpan)) }
+        for offset in 0..<count {
+            let slot = (head + offset) % ringCapacity
+            guard saleRing[slot] != nil else { continue }
+            sales.append(saleRing[slot]!)
+            batch[before + offset].saleIndex = UInt32(sales.count)
+            saleRing[slot] = nil
         }
+        head = (head + count) % ringCapacity
         precondition(batch.count == before + count, "every queued command taken once")
         count = 0
         clientCount = 0

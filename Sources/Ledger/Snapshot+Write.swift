@@ -20,6 +20,9 @@ extension Snapshot {
         return path
     }
 
+    /// Tests only: called before each covered segment leaves the log (a throw plays a crash there).
+    nonisolated(unsafe) static var beforeDrop: ((String) throws(LedgerError) -> Void)? = nil
+
     /// After a snapshot at `sequence`: deletes older snapshots and the segments whose records all precede it
     /// (segment i goes when segment i + 1 starts at or before `sequence + 1`, so the segment being appended to,
     /// always the last, never goes; `currentSegment` is kept as a second guard). With `recyclingBytes`, the newest
@@ -38,17 +41,24 @@ extension Snapshot {
         let covered = segments.indices.dropLast().filter {
             segments[$0 + 1].firstSequence <= sequence + 1 && segments[$0].path != currentSegment
         }
-        var freeSlots = recyclingBytes == nil ? [] : (0..<SegmentReserve.recycledSlots).map {
+        let freeSlots = recyclingBytes == nil ? [] : (0..<SegmentReserve.recycledSlots).map {
             SegmentReserve.recycledPath(directory: directory, slot: $0)
         }.filter { !FileIO.exists($0) }
-        for index in covered.reversed() {
+        // The newest covered segments of a segment's size take the free slots (the newest first: the likeliest
+        // still cached)...
+        let recyclable = covered.filter { index in
+            recyclingBytes.map { (try? FileIO.sizeOfFile(segments[index].path)) == Int64($0) } ?? false
+        }
+        var slots: [Int: String] = [:]
+        for (slot, index) in zip(freeSlots, recyclable.reversed()) { slots[index] = slot }
+        // ...but the segments leave the log oldest first: a crash part way leaves the log a contiguous run of
+        // segments, never a gap (which recovery and `verify` refuse as a missing segment).
+        for index in covered {
             let path = segments[index].path
-            if let bytes = recyclingBytes, let slot = freeSlots.first, (try? FileIO.sizeOfFile(path)) == Int64(bytes),
-                let lease = FileIO.tryRecyclingLease(path)
-            {
+            try beforeDrop?(path)
+            if let slot = slots[index], let lease = FileIO.tryRecyclingLease(path) {
                 defer { FileIO.closeFile(lease) }
                 try FileIO.rename(path, slot)
-                freeSlots.removeFirst()
             } else {
                 try FileIO.remove(path)
             }

@@ -188,6 +188,40 @@ import TestSupport
         #expect(sequences[0] >= 4_000 && totals.balance.points == Int64(sequences[0]), "\(sequences) \(totals.balance)")
     }
 
+    // Found by the SIGKILL suite under load: covered segments left the log newest first (the newest into the
+    // recycling slots), so a kill part way left older covered segments behind a gap, and the next start refused
+    // the directory ("sequences … are missing"). They now leave oldest first; the slots still get the newest.
+    @Test("a crash part way through dropping covered segments leaves a contiguous log, never a gap")
+    func crashWhileDroppingLeavesNoGap() throws {
+        defer { directory.remove() }
+        try FileIO.makeDirectory(shardDirectory)
+        let segmentBytes = 64 << 10
+        let firsts = (0..<15).map { UInt64(1 + $0 * 100) }
+        for first in firsts {
+            let path = shardDirectory + "/" + WALSegment.fileName(firstSequence: first)
+            #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: 1, count: segmentBytes)))
+        }
+        let snapshot = shardDirectory + "/" + Snapshot.fileName(sequence: 1_450)
+        #expect(FileManager.default.createFile(atPath: snapshot, contents: Data([1])))
+        var dropped: [String] = []
+        let mine = shardDirectory + "/"
+        Snapshot.beforeDrop = { (path: String) throws(LedgerError) in
+            guard path.hasPrefix(mine) else { return }
+            dropped.append(path)
+            if dropped.count == 5 { throw .io(operation: "a crash played", path: path, errno: EIO) }
+        }
+        defer { Snapshot.beforeDrop = nil }
+        #expect(throws: LedgerError.self) {
+            try Snapshot.dropCovered(
+                directory: shardDirectory, sequence: 1_450, keeping: snapshot, currentSegment: "",
+                recyclingBytes: segmentBytes)
+        }
+        let order = dropped.compactMap { UInt64($0.split(separator: "/").last!.dropFirst(4).dropLast(4)) }
+        #expect(order == Array(firsts.prefix(5)), "oldest first: \(order)")
+        let left = try WALReader.segments(in: shardDirectory).map(\.firstSequence)
+        #expect(left == Array(firsts.dropFirst(4)), "a contiguous run of segments is left: \(left)")
+    }
+
     @Test("recycling off: covered segments are deleted, and no segment holds older records")
     mutating func recyclingOff() throws {
         defer { directory.remove() }
