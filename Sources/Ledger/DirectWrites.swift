@@ -81,6 +81,7 @@ struct DirectWrites {
     mutating func close() {
         if descriptor >= 0 { FileIO.closeFile(descriptor) }
         descriptor = -1
+        precondition(!isDirect, "a closed writer writes nothing directly")
     }
 
     /// Reads `range` of the file once, so its pages are in the page cache before they are used (the pages come in

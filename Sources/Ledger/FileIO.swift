@@ -32,12 +32,14 @@ public enum FileIO {
             closeFile(descriptor)
             throw .io(operation: "lease (the segment was recycled)", path: path, errno: ENOENT)
         }
+        precondition(descriptor >= 0, "a leased segment is open")
         return descriptor
     }
 
     /// The exclusive lease a recycler needs to reuse a segment: nil when a reader holds it (or it is gone).
     /// Close the descriptor after the rename; readers that opened the file before then find it renamed.
     static func tryRecyclingLease(_ path: String) -> Int32? {
+        precondition(!path.isEmpty, "a segment has a path")
         guard let descriptor = try? openFile(path, flags: O_RDONLY) else { return nil }
         if (try? FileCalls.tryLock(descriptor, path: path)) == true { return descriptor }
         closeFile(descriptor)

@@ -68,6 +68,7 @@ struct KeyMap<Value> {
             values[index] = nil
         }
         count = 0
+        precondition(keys.allSatisfy { $0 == .zero }, "a cleared map holds no key")
     }
 
     private mutating func grow() {
