@@ -12,8 +12,9 @@ import SystemCalls
 /// (`copy_folio_from_iter_atomic`: the host takes free guest memory back, so each new page is faulted in on first
 /// touch), against ~0.05 s written directly and ~0.4 s read back: 25 % of the switch's samples at 100k/s went to
 /// that copy (benchmarks/RESULTS.md, "Write-once files around the page cache"). Databases do the same for the same
-/// files (RocksDB's direct I/O for flushes and compactions). Where O_DIRECT is refused (tmpfs) or a piece is not
-/// aligned (a file's unaligned tail, a header rewritten in place) the caller writes through the cache as before.
+/// files (RocksDB's direct I/O for flushes and compactions). On a file system in memory (tmpfs), where O_DIRECT is
+/// refused, or where a piece is not aligned (a file's unaligned tail, a header rewritten in place) the caller writes
+/// through the cache as before.
 struct DirectWrites {
     /// The alignment O_DIRECT needs of the buffer's address, the file offset and the length.
     static let alignment = 4096
@@ -35,7 +36,8 @@ struct DirectWrites {
     static func availableBytes(_ descriptor: Int32) -> Int64 {
         var info = statvfs()
         guard fstatvfs(descriptor, &info) == 0 else { return 0 }
-        return Int64(clamping: UInt64(info.f_bavail).multipliedReportingOverflow(by: UInt64(info.f_frsize)).partialValue)
+        let (bytes, overflow) = UInt64(info.f_bavail).multipliedReportingOverflow(by: UInt64(info.f_frsize))
+        return overflow ? Int64.max : Int64(clamping: bytes)
     }
 
     /// What a preparation that grows a file leaves free on its file system at least: the log's next segments and
@@ -92,9 +94,9 @@ struct DirectWrites {
         defer { piece.deallocate() }
         var offset = range.lowerBound
         while offset < range.upperBound {
+            let wanted = Int(min(Int64(pieceBytes), range.upperBound - offset))
             let count = try FileIO.readFully(
-                descriptor, UnsafeMutableRawBufferPointer(rebasing: piece[0..<Int(min(Int64(pieceBytes), range.upperBound - offset))]),
-                offset: offset, path: path)
+                descriptor, UnsafeMutableRawBufferPointer(rebasing: piece[0..<wanted]), offset: offset, path: path)
             guard count > 0 else { break }
             offset += Int64(count)
         }

@@ -244,8 +244,10 @@ public final class SalesStore: @unchecked Sendable {
         let salesEnd = Int64(salesAfter) * Int64(SaleEntry.bytes) - Int64(salesBytes.count)
         let linesEnd = Int64(linesAfter) * Int64(SaleEntry.lineBytes) - Int64(lineBytes.count)
         precondition(salesEnd >= 0 && linesEnd >= 0, "the bytes flushed are the last of the counts")
-        try prepare(salesDescriptor, &prepared.sales, writing: salesEnd..<(salesEnd + Int64(salesBytes.count)), path(day, "sales"))
-        try prepare(itemsDescriptor, &prepared.items, writing: linesEnd..<(linesEnd + Int64(lineBytes.count)), path(day, "items"))
+        let salesRange = salesEnd..<(salesEnd + Int64(salesBytes.count))
+        let linesRange = linesEnd..<(linesEnd + Int64(lineBytes.count))
+        try prepare(salesDescriptor, &prepared.sales, writing: salesRange, path(day, "sales"))
+        try prepare(itemsDescriptor, &prepared.items, writing: linesRange, path(day, "items"))
         try write(salesBytes, salesDescriptor, at: salesEnd, path(day, "sales"))
         unsynced = true
         try write(lineBytes, itemsDescriptor, at: linesEnd, path(day, "items"))

@@ -7,7 +7,7 @@ import Testing
 
 /// Files written once in the background go around the page cache (`DirectWrites`), and those the shard reads are
 /// in it afterwards: the next log segment made ahead (`SegmentReserve.makeFile`, all zeros, whether they went
-/// around the cache on a disk or through it on tmpfs, where O_DIRECT is refused) and the key runs.
+/// around the cache on a disk or through it on tmpfs, a file system in memory) and the key runs.
 @Suite struct DirectWritesTests {
     /// Pages of the file at `path` resident in the page cache, and how many it has (mincore of a mapping).
     static func residentPages(_ path: String) throws -> (resident: Int, pages: Int) {
@@ -52,7 +52,7 @@ import Testing
         try makeAndCheck(in: directory, bytes: 3 << 20)
     }
 
-    @Test("on tmpfs (no O_DIRECT) and at a size not a multiple of a page the zeros go through the cache")
+    @Test("on tmpfs (in memory: no direct writes) and at a size not a multiple of a page the zeros go through the cache")
     func zeroFillWithoutDirect() throws {
         let base = "/dev/shm/reserve-tmpfs-\(UInt32.random(in: 0...UInt32.max))"
         try makeAndCheck(in: base, bytes: 2 << 20)
