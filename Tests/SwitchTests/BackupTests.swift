@@ -168,9 +168,15 @@ import Testing
         // consumer (the sales indexer included) had read, so the log alone no longer holds those sales.
         Self.wait(Self.load(port: server.port, count: 300, firstStan: 1, balances: Balances()), balances: Balances())
         _ = server.signalAndWait(SIGTERM)
-        let segments = try FileManager.default.contentsOfDirectory(atPath: directory.data + "/shard-000")
-            .filter { $0.hasPrefix("wal-0") }
-        #expect(!segments.contains("wal-00000000000000000001.log"), "the snapshot deleted the first segments: \(segments)")
+        // In some shard: the 12 cards land on the 2 shards by the directory's random card key, and a shard that drew
+        // 3 or fewer (~7 % of runs for shard 0, CI 2026-12-05) never filled its first segment.
+        let segments = try (0..<2).map { shard in
+            try FileManager.default.contentsOfDirectory(atPath: directory.data + "/shard-00\(shard)")
+                .filter { $0.hasPrefix("wal-0") }
+        }
+        #expect(
+            segments.contains { !$0.contains("wal-00000000000000000001.log") },
+            "a snapshot deleted a shard's first segments: \(segments)")
         let backup = directory.path + "/backup"
         let restored = directory.path + "/restored"
         #expect(try Self.command(["ledger", "backup", "--data", directory.data, "--to", backup]).status == 0)
