@@ -46,8 +46,8 @@ public final class SalesStore: @unchecked Sendable {
     private var salesDescriptor: Int32 = -1
     private var itemsDescriptor: Int32 = -1
     /// The newest pair's files as the counts give them (bytes), and how far each is prepared: zeros in the page
-    /// cache ahead of the appends (`DirectWrites.prepare`; Int64.max where that cannot be done). A pair the store
-    /// moves past is cut back to its counts, so older pairs are exactly their entries.
+    /// cache ahead of the appends (`DirectWrites.prepare`; behind the bytes written while it cannot be done). A
+    /// pair the store moves past is cut back to its counts, so older pairs are exactly their entries.
     private var pairEnds: (sales: Int64, items: Int64) = (0, 0)
     private var prepared: (sales: Int64, items: Int64) = (0, 0)
     /// Bytes made ready at once ahead of the sales or items being appended.
