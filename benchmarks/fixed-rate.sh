@@ -10,6 +10,8 @@
 #   benchmarks/fixed-rate.sh --seconds 10 --rate 20000   shorter or slower
 #   benchmarks/fixed-rate.sh --scratch-path DIR     release build directory (default .build-release)
 #   benchmarks/fixed-rate.sh --binary PATH          use this loyalty-switch instead of building (e.g. main's)
+#   (always, where a C compiler is found: benchmarks/pause-probe, a 1 ms sleeper at real-time priority beside the
+#   run, prints how late it woke at worst inside the window: tens of ms there is the machine, not the switch)
 #   benchmarks/fixed-rate.sh --where                also: each switch thread's CPU (user + system, µs per
 #                                                   request, from /proc) and, per second, the answers' p99 beside
 #                                                   the shard's group commits (count, records each, how many took
@@ -115,11 +117,20 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 mix="purchase=60,redeem=15,balance=10,reversal=10,refund=5"
 command="loyalty-switch loadgen 127.0.0.1:$port --connections 8 --in-flight 128 --rate $rate --duration ${seconds}s --warmup 2s --mix $mix"
 echo "== $command"
+probe_pid=""
+if command -v cc >/dev/null; then
+    cc -O2 -o "$work/pause-probe" benchmarks/pause-probe/pause-probe.c
+    "$work/pause-probe" $((seconds + 30)) "$work/probe.txt" &
+    probe_pid=$!
+else
+    echo "(no C compiler: the machine's pause probe is not run)"
+fi
 start=$(date +%s)
 status=0
 timeout $((seconds + 60)) "$binary" loadgen "127.0.0.1:$port" --quiet --connections 8 --in-flight 128 --rate "$rate" \
     --duration "${seconds}s" --warmup 2s --mix "$mix" --json "$work/run.json" || status=$?
 end=$(date +%s)
+if [ -n "$probe_pid" ]; then kill "$probe_pid" 2>/dev/null || true; wait "$probe_pid" 2>/dev/null || true; fi
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 # What the switch read and wrote through read()/write() (sockets included) and its request-key runs at the end of
 # the load: the key store's share of the disk (docs/request-keys.md).
@@ -176,6 +187,19 @@ print(f"| {r['rate_per_second']}/s x {r['measured_seconds']:.0f} s | {r['through
       f"{sys.argv[2]} | {sys.argv[3]} / {sys.argv[4]} |")
 PY
 grep -E "snapshot|checkpoint" "$work/switch.log" | head -5 || true
+if [ -n "$probe_pid" ]; then
+    # Killed at the load's end, the probe leaves its late wake-ups without the summary line: the worst is taken
+    # from them (none late by more than 10 ms: "under 10 ms").
+    python3 - "$work/probe.txt" "$start" <<'PY'
+import sys
+late = [(float(p[1]), float(p[2])) for p in (line.split() for line in open(sys.argv[1])) if p[0] == "late"]
+fifo = [line for line in open(sys.argv[1]) if line.startswith("max")]
+worst = sorted(late, key=lambda item: -item[1])[:3]
+where = ", ".join(f"{ms:.0f} ms at second {when - float(sys.argv[2]):.0f}" for when, ms in worst)
+print(f"machine pause probe (1 ms sleeper, real-time priority): wake-ups over 10 ms late: {len(late)}"
+      + (f"; worst {where}" if worst else " (under 10 ms)") + (f"; {fifo[0].strip()}" if fifo else ""))
+PY
+fi
 if [ "$where" = 1 ]; then
     kill "$sampler_pid" 2>/dev/null || true
     wait "$sampler_pid" 2>/dev/null || true
