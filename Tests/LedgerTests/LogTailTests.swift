@@ -203,6 +203,36 @@ import TestSupport
         #expect(sequences == Array(1...written), "\(sequences.count) records read")
     }
 
+    /// Bytes this thread has read through read(2) and pread(2) so far (/proc/thread-self/io, `rchar`).
+    static func bytesReadByThisThread() -> Int {
+        let text = (try? String(contentsOfFile: "/proc/thread-self/io", encoding: .utf8)) ?? ""
+        let line = text.split(separator: "\n").first { $0.hasPrefix("rchar:") }
+        return line.flatMap { Int($0.dropFirst(6).trimmingCharacters(in: .whitespaces)) } ?? -1
+    }
+
+    @Test("a tail that keeps up with the writer reads what was acknowledged, not a whole chunk of the prepared segment")
+    mutating func caughtUpTailReadsOnlyAcknowledgedBytes() throws {
+        let ledger = try Ledger.open(directory: directory.path, configuration: configuration())
+        defer { ledger.close() }
+        let tail = LogTail(root: directory.path, shard: 0)
+        var after: UInt64 = 0
+        var gap = LogTail.Gap(recordsSkipped: 0, recordsUnreadable: 0)
+        var read = 0
+        for round in 0..<40 {
+            for index in 0..<2 {
+                #expect(ledger.perform(requests.make(card(round * 2 + index), Self.purchase(10_000))).status == .approved)
+            }
+            let before = Self.bytesReadByThisThread()
+            let entries = try tail.read(after: after, limit: 1_000, gap: &gap)
+            read += Self.bytesReadByThisThread() - before
+            #expect(entries.map(\.sequence) == [after + 1, after + 2], "round \(round)")
+            after = entries.last?.sequence ?? after
+        }
+        // Each round: the segment's header (576 bytes), the two new records' pages (one or two of 4 KiB) and this
+        // thread's own read of /proc. A refill of the whole chunk was 256 KiB a round (10 MiB in all).
+        #expect(read > 0 && read < 40 * 16 * 1024, "\(read) bytes read in 40 rounds")
+    }
+
     @Test("the outbox's hold keeps log segments past snapshots, so events read after a snapshot and a restart are the same; no hold, and they are gone")
     mutating func holdKeepsTheLogPastSnapshots() throws {
         let configuration = snapshottingConfiguration()
