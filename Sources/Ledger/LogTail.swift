@@ -133,9 +133,8 @@ public final class LogTail {
     /// what the chunk may be trusted for), with its header; nil when no record of sequence `nextSequence` is
     /// there. `trusted`: the acknowledged mark read before this call, so a refill may trust records up to it;
     /// `end`: where the records through it end, so a refill reads no further (whole pages, at least one). A
-    /// reader that keeps up with the writer refills after every few records: reading the whole chunk each time,
-    /// mostly prepared zeros past the mark, was 70 % of the views thread's CPU at saturation (benchmarks/RESULTS.md,
-    /// "The log readers read only what is acknowledged").
+    /// reader that keeps up with the writer refills after every few records, and read the whole chunk each time:
+    /// mostly prepared zeros past the mark (benchmarks/RESULTS.md, "The log readers read only what is acknowledged").
     private func recordAtOffset(
         trusted: UInt64, end: Int64
     ) throws(LedgerError) -> (UnsafeRawPointer, WALRecord.Header)? {
