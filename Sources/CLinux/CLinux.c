@@ -1,10 +1,12 @@
 #include <sys/vfs.h>
+#include <errno.h>
 #include "CLinux.h"
 #include <linux/sockios.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -70,4 +72,13 @@ int64_t clinux_filesystem_type(const char *path) {
     struct statfs info;
     if (statfs(path, &info) != 0) return -1;
     return (int64_t)info.f_type;
+}
+
+int clinux_populate_write(void *address, size_t count) {
+#ifdef MADV_POPULATE_WRITE
+    return madvise(address, count, MADV_POPULATE_WRITE);
+#else
+    errno = EINVAL;
+    return -1;
+#endif
 }

@@ -1,4 +1,6 @@
+import Foundation
 import Synchronization
+import SystemCalls
 
 #if canImport(Glibc)
     import Glibc
@@ -175,6 +177,16 @@ final class CheckpointCopyBudget: @unchecked Sendable {
     private(set) var savesPending = 0
     /// The most slots one checkpoint used (for the benchmark and the logs).
     private(set) var usedMax = 0
+    /// Bytes from the budget's start made resident ahead of the shard's saves (`populate`), and whether a thread
+    /// is doing that now.
+    private let populatedBytes = Atomic<Int>(0)
+    private let populating = Atomic<Bool>(false)
+    /// How far past the most one checkpoint used the next one's pages are made resident. Why ahead at all: a
+    /// save that is the first touch of its page faults it in on the shard thread, and on the test machine (whose
+    /// host takes free guest memory back) that made 13 % of the commit groups that saved chunks spend over 1 ms
+    /// on a checkpoint at 1M members, and none once the pages were resident (benchmarks/RESULTS.md, "Checkpoint
+    /// saves into resident pages").
+    static let populateAheadBytes = 64 << 20
 
     init(bytesMax: Int) {
         precondition(bytesMax >= CheckpointRegion.chunkBytes, "a checkpoint budget holds at least one chunk")
@@ -189,6 +201,50 @@ final class CheckpointCopyBudget: @unchecked Sendable {
     }
 
     deinit { munmap(memory, slotCount * CheckpointRegion.chunkBytes) }
+
+    /// Shard thread, as a checkpoint starts: makes the budget's pages resident up to `populateAheadBytes` past the
+    /// most slots a checkpoint used, on a thread of its own that keeps ahead of the shard's saves, which
+    /// take slots from the start. Nothing when they are resident already or a thread is still at it. RAM is then
+    /// at most that much past the largest checkpoint's saves, never past `bytesMax`.
+    func populateAhead() {
+        let target = Self.pageRounded(
+            min(slotCount * CheckpointRegion.chunkBytes, usedMax * CheckpointRegion.chunkBytes + Self.populateAheadBytes))
+        guard target > populatedBytes.load(ordering: .relaxed),
+            populating.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return }
+        let thread = Thread { [self] in
+            // At the shard's priority: the faults it takes are the shard's own work moved aside (at nice 10 the
+            // shard outran it during the first checkpoint and faulted the pages itself).
+            setThreadName("checkpoint-ram")
+            populate(upTo: target)
+            populating.store(false, ordering: .releasing)
+        }
+        thread.name = "checkpoint-ram"
+        thread.start()
+    }
+
+    /// `bytes` rounded up to whole pages (the mapping's last page is whole too).
+    static func pageRounded(_ bytes: Int) -> Int { (bytes + 4095) / 4096 * 4096 }
+
+    /// Makes the pages below `target` (whole pages) resident, 1 MiB at a time from where the last call stopped
+    /// (MADV_POPULATE_WRITE leaves bytes the shard is writing meanwhile as they are).
+    func populate(upTo target: Int) {
+        precondition(
+            target >= 0 && target % 4096 == 0 && target <= Self.pageRounded(slotCount * CheckpointRegion.chunkBytes),
+            "whole pages of the budget")
+        let piece = 1 << 20
+        var done = populatedBytes.load(ordering: .relaxed)
+        while done < target {
+            let count = min(piece, target - done)
+            guard MemoryCalls.populateWrite(memory + done, count: count) else { return }
+            done += count
+            populatedBytes.store(done, ordering: .relaxed)
+        }
+        precondition(done >= target, "populated through the target")
+    }
+
+    /// Bytes made resident ahead so far.
+    var populatedByteCount: Int { populatedBytes.load(ordering: .relaxed) }
 
     func pointer(_ slot: Int32) -> UnsafeMutableRawPointer {
         precondition(slot >= 0 && Int(slot) < slotCount, "a slot of the budget")

@@ -356,6 +356,7 @@ final class Shard: @unchecked Sendable {
         let cost = copyBudget.takeCost()
         // The shard's cost of a checkpoint per group: the chunks it saved (starting one is counted by the caller).
         checkpointStallMaxNs = max(checkpointStallMaxNs, cost.nanoseconds)
+        if cost.saves > 0 { statistics.recordCheckpointStall(nanoseconds: max(cost.nanoseconds, 1)) }
         guard let started = group else { return }
         group = nil
         statistics.recordBatch(
@@ -416,6 +417,7 @@ final class Shard: @unchecked Sendable {
         // chunks would never cover the log.
         let paced = !lastCheckpointAbandoned
         checkpoint = started
+        copyBudget.populateAhead()
         let thread = Thread { [self] in
             setThreadName("checkpoint-\(index)")
             setThreadNice(Self.checkpointNice)
@@ -428,6 +430,7 @@ final class Shard: @unchecked Sendable {
         thread.start()
         let startCost = ShardStatistics.now() - startNs
         statistics.recordCheckpointStart(nanoseconds: startCost)
+        statistics.recordCheckpointStall(nanoseconds: max(startCost, 1))
         return startCost
     }
 

@@ -21,6 +21,13 @@ public final class ShardStatistics: Sendable {
     /// Nanoseconds per commit group (its first command to its replies delivered), 10 µs to ~2 s by factors of 1.5.
     public static let batchNanosecondBounds: [UInt64] = (0..<32).map { UInt64(10_000 * pow(1.5, Double($0))) }
 
+    /// Nanoseconds the shard spent on a checkpoint in one commit group, 10 µs to 100 ms: 1 ms is a bound, so the
+    /// groups over the "~1 ms" are counted exactly.
+    public static let checkpointStallBounds: [UInt64] = [
+        10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000, 25_000_000,
+        50_000_000, 100_000_000,
+    ]
+
     public let batchRecords = Histogram(bounds: ShardStatistics.batchRecordBounds)
     /// Each commit group's wall time and thread CPU time (a batch, or part of one: `checkpointSavesPerCommitMax`),
     /// apart for groups during which a checkpoint was being written (what a checkpoint costs is the difference).
@@ -29,6 +36,9 @@ public final class ShardStatistics: Sendable {
     public let batchCPUNanoseconds = Histogram(bounds: ShardStatistics.batchNanosecondBounds)
     public let batchCPUNanosecondsCheckpointing = Histogram(bounds: ShardStatistics.batchNanosecondBounds)
     public let commitNanoseconds = Histogram(bounds: ShardStatistics.commitNanosecondBounds)
+    /// Each commit group's time on a checkpoint (starting one, saving chunks before writing them), for the groups
+    /// that spent any: where `checkpointStallNanosecondsMax` gives the worst group, this gives how rare it is.
+    public let checkpointStallNanoseconds = Histogram(bounds: ShardStatistics.checkpointStallBounds)
     private let memberCount = Atomic<Int>(0)
     private let stopped = Atomic<Bool>(false)
     /// Written once, before `stopped` is set (release), read after it is seen (acquire).
@@ -91,6 +101,12 @@ public final class ShardStatistics: Sendable {
         if saved > chunksSavedPerBatchMaxValue.load(ordering: .relaxed) {
             chunksSavedPerBatchMaxValue.store(saved, ordering: .relaxed)
         }
+    }
+
+    /// Shard thread: one commit group spent `nanoseconds` on a checkpoint (none: not recorded).
+    func recordCheckpointStall(nanoseconds: UInt64) {
+        precondition(nanoseconds > 0, "a group that spent time on a checkpoint")
+        checkpointStallNanoseconds.observe(nanoseconds)
     }
 
     /// Shard thread: a checkpoint started, in `nanoseconds` of the shard's time.

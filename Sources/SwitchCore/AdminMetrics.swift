@@ -142,6 +142,14 @@ final class AdminMetrics: Sendable {
             text.histogram([("shard", String(index))], shard.commitNanoseconds.snapshot(), unitDivisor: 1_000_000_000)
         }
         text.family(
+            "loyalty_ledger_checkpoint_stall_seconds", type: .histogram,
+            help: "Time a shard spent on a checkpoint in one commit group (starting it, saving chunks before writing "
+                + "them), for the groups that spent any.")
+        for (index, shard) in shards.enumerated() {
+            text.histogram(
+                [("shard", String(index))], shard.checkpointStallNanoseconds.snapshot(), unitDivisor: 1_000_000_000)
+        }
+        text.family(
             "loyalty_ledger_checkpoints_total", type: .counter,
             help: "Checkpoints (snapshots) finished while serving, per shard: written, failed or abandoned.")
         for (index, shard) in shards.enumerated() {

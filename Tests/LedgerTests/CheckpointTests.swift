@@ -146,6 +146,13 @@ import Testing
         #expect(statistics.batchNanosecondsCheckpointing.snapshot().count > 0)
         // One earn saves at most its member, lot head and record, its ring entry and key buffer slots: ≤ 16 chunks.
         #expect(statistics.checkpointChunksSavedPerBatchMax <= 4 + 16, "\(statistics.checkpointChunksSavedPerBatchMax)")
+        // Every start and every group that saved chunks is one observation of the stall histogram, and its worst
+        // is the shard's longest stall: the bucket holding that one is the last with any.
+        let stalls = statistics.checkpointStallNanoseconds.snapshot()
+        #expect(stalls.count > UInt64(statistics.checkpointCount), "starts and saving groups: \(stalls.count)")
+        let worst = statistics.checkpointStallNanosecondsMax
+        let worstBucket = stalls.bounds.firstIndex { worst <= $0 } ?? stalls.bounds.count
+        #expect(stalls.buckets[worstBucket] > 0 && stalls.buckets[(worstBucket + 1)...].allSatisfy { $0 == 0 }, "\(stalls.buckets)")
         let result = try Self.recoverBothWays(directory, configuration: configuration)
         #expect(Self.difference(result.fromSnapshot, result.fromLog) == nil)
     }
@@ -298,6 +305,41 @@ import Testing
         storage.endCheckpoint()
         budget.reset()
         #expect(storage[600] == 9_999_999 && storage[2000] == 1)
+    }
+
+    /// Pages of `count` bytes at `address` that are resident (mincore).
+    static func residentPages(_ address: UnsafeMutableRawPointer, count: Int) -> Int {
+        let pages = (count + 4095) / 4096
+        var vector = [UInt8](repeating: 0, count: pages)
+        #expect(mincore(address, count, &vector) == 0)
+        return vector.reduce(0) { $0 + Int($1 & 1) }
+    }
+
+    @Test("the copy budget's pages are made resident ahead of the shard's saves, and saves written meanwhile keep their bytes")
+    func budgetPopulatedAhead() {
+        let bytes = 8 << 20
+        let budget = CheckpointCopyBudget(bytesMax: bytes)
+        let base = budget.pointer(0)
+        #expect(Self.residentPages(base, count: bytes) == 0, "reserved address space, no RAM yet")
+        // The shard saving chunks into slots while the pages are populated around it: each slot keeps its bytes.
+        let slots = Int32(bytes / CheckpointRegion.chunkBytes)
+        let writer = Thread {
+            for slot in stride(from: 0, to: slots, by: 3) {
+                budget.pointer(slot).initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: slot | 1), count: 512)
+            }
+        }
+        writer.start()
+        budget.populate(upTo: bytes)
+        while writer.isExecuting || !writer.isFinished { usleep(1000) }
+        #expect(budget.populatedByteCount == bytes)
+        #expect(Self.residentPages(base, count: bytes) == bytes / 4096, "every page resident")
+        var kept = true
+        for slot in stride(from: 0, to: slots, by: 3) {
+            let first = budget.pointer(slot).load(as: UInt8.self)
+            let last = budget.pointer(slot).load(fromByteOffset: 511, as: UInt8.self)
+            kept = kept && first == UInt8(truncatingIfNeeded: slot | 1) && last == first
+        }
+        #expect(kept, "saved chunks keep their bytes")
     }
 
     @Test("a format-7 snapshot keeps the idempotency and spent-lot rings when they wrap (storage order, newest first)")

@@ -86,6 +86,16 @@ func checkpointSection(members: Int, earnsAfter: Int, savesPerCommitMax: Int, ch
             statistics.batchCPUNanosecondsCheckpointing.snapshot(), max: statistics.batchNanosecondsCheckpointingMax),
     ]
     lines += distribution
+    // How rare the worst is: every checkpoint start and every group that saved chunks, against the issue's ~1 ms.
+    let stalls = statistics.checkpointStallNanoseconds.snapshot()
+    let millisecond = ShardStatistics.checkpointStallBounds.firstIndex(of: 1_000_000)!
+    let overMillisecond = stalls.buckets[(millisecond + 1)...].reduce(0, +)
+    lines += [
+        "", "The shard's own time on checkpoints per commit group (`loyalty_ledger_checkpoint_stall_seconds`): "
+            + "\(stalls.count) groups or starts spent any; p50 \(quantileBound(stalls, 0.5)), "
+            + "p99 \(quantileBound(stalls, 0.99)), p99.9 \(quantileBound(stalls, 0.999)); over 1 ms: \(overMillisecond) "
+            + "(\(String(format: "%.4f", stalls.count == 0 ? 0 : 100 * Double(overMillisecond) / Double(stalls.count))) %)",
+    ]
     progress(lines.joined(separator: "\n"))
     return lines.joined(separator: "\n")
 }

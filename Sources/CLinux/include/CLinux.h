@@ -2,6 +2,7 @@
 // Linux calls that `import Glibc` does not expose (epoll, eventfd, accept4) and socket-option helpers.
 // Compiled with -D_GNU_SOURCE; thin wrappers only, no logic.
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -35,6 +36,9 @@ int clinux_write_behind(int fd, int64_t offset, int64_t count, int wait);
 int clinux_open_direct_flag(void);
 /// The file system type (statfs f_type: TMPFS_MAGIC, EXT4_SUPER_MAGIC, ...) of `path`, or -1 (errno).
 int64_t clinux_filesystem_type(const char *path);
+/// madvise(MADV_POPULATE_WRITE): makes the pages of [address, address + count) resident and writable without
+/// changing their bytes (safe while other threads write them). Returns 0, or -1 (errno; EINVAL before Linux 5.14).
+int clinux_populate_write(void *address, size_t count);
 
 static const uint32_t CLINUX_EPOLLIN = EPOLLIN;
 static const uint32_t CLINUX_EPOLLOUT = EPOLLOUT;
