@@ -79,17 +79,27 @@ final class ShardQueue: @unchecked Sendable {
         }
         let accepted = max(0, min(capacity - clientCount, commands.count))
         precondition(count + accepted <= ringCapacity, "the ring holds every client command and the reserve")
-        for index in 0..<accepted {
-            let position = (head + count) % ringCapacity
-            var command = commands[index]
-            precondition(command.kind != .none, "an empty command queued")
-            precondition(Int(command.saleIndex) <= sales.count, "a command names a sale it was not given")
-            precondition(saleRing[position] == nil, "a free ring slot holds no sale")
-            if command.saleIndex != 0 { saleRing[position] = sales[Int(command.saleIndex) - 1] }
-            command.saleIndex = 0
-            (ring + position).initialize(to: command)
-            count += 1
+        // Commands are bitwise copyable: copied into the ring's one or two free spans whole (a copy of each through
+        // a local first was most of the loops' memmove in `Ledger.submit`), then the few with a sale get theirs.
+        let tail = (head + count) % ringCapacity
+        let firstSpan = min(accepted, ringCapacity - tail)
+        commands.withUnsafeBufferPointer { source in
+            guard let base = source.baseAddress, accepted > 0 else { return }
+            (ring + tail).initialize(from: base, count: firstSpan)
+            if accepted > firstSpan { ring.initialize(from: base + firstSpan, count: accepted - firstSpan) }
         }
+        for index in 0..<accepted {
+            let position = (tail + index) % ringCapacity
+            let saleIndex = ring[position].saleIndex
+            precondition(ring[position].kind != .none, "an empty command queued")
+            precondition(Int(saleIndex) <= sales.count, "a command names a sale it was not given")
+            precondition(saleRing[position] == nil, "a free ring slot holds no sale")
+            if saleIndex != 0 {
+                saleRing[position] = sales[Int(saleIndex) - 1]
+                ring[position].saleIndex = 0
+            }
+        }
+        count += accepted
         clientCount += accepted
         precondition(clientCount <= capacity && clientCount <= count, "client commands within capacity")
         let wake = isConsumerWaiting && accepted > 0
