@@ -32,12 +32,18 @@ struct ShardRecovery {
     /// (`WALReader.live`).
     var live = false
 
+    /// Tests only: called by a live recovery once its snapshot is loaded, before the log is read (the shard's
+    /// directory and the snapshot's sequence), to play a checkpoint completing in between.
+    nonisolated(unsafe) static var afterSnapshotChosen: ((String, UInt64) -> Void)? = nil
+
     func recover(into state: ShardState) throws(LedgerError) -> Report {
         precondition(state.members.count == 0 && state.idempotency.count == 0, "recovery starts from an empty state")
         var afterSequence: UInt64 = 0
         var snapshotCRC: UInt32?
         var adminRecords: [(key: IdempotencyKey, record: AdminRecord)] = []
         var snapshotPhases = Snapshot.Phases()
+        // A served log's segments are pinned before the snapshot is chosen (`SegmentPins`).
+        let pins = live ? try SegmentPins(directory: directory) : nil
         let snapshotPath = try Snapshot.newest(in: directory)
         state.idempotency.store = KeyStore(
             directory: directory, shardIndex: state.shardIndex, bufferCapacity: state.limits.keyBufferEntriesMax,
@@ -51,12 +57,14 @@ struct ShardRecovery {
         } else {
             try state.idempotency.store?.open(runsFirstSequence: 1, runsThrough: 0)
         }
+        if live { Self.afterSnapshotChosen?(directory, afterSequence) }
         let replayStartNs = ShardStatistics.now()
         precondition(!live || readOnly, "only a read-only recovery reads a served log")
         var reader = WALReader(
             directory: directory, readOnly: readOnly || scansLogReadOnly, acceptsDamage: acceptsDamage,
             directoryHasSegmentHeaders: directoryHasSegmentHeaders)
         reader.live = live
+        reader.pins = pins
         var sequence = afterSequence
         let outcome = try reader.scan(
             afterSequence: afterSequence, snapshotCRC: snapshotCRC,

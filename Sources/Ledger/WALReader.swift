@@ -53,6 +53,8 @@ struct WALReader {
     /// the mark may be a batch the writer is writing at this moment (a read of them saw a record half written and
     /// an intact one after it, and called it damage); what is acknowledged is final and fully checked.
     var live = false
+    /// A live scan's segments opened before its snapshot was chosen (`SegmentPins`).
+    var pins: SegmentPins?
 
     init(
         directory: String, readOnly: Bool, acceptsDamage: Bool = false, directoryHasSegmentHeaders: Bool = true
@@ -75,12 +77,24 @@ struct WALReader {
         return sorted
     }
 
+    /// The segments to read: those listed now, and with `pins` the pinned ones too (a pinned segment a checkpoint
+    /// deleted since is still read through its descriptor), in sequence order, each once.
+    private func listedSegments() throws(LedgerError) -> [Segment] {
+        let listed = try Self.segments(in: directory)
+        guard let pins else { return listed }
+        var byName: [UInt64: Segment] = [:]
+        for segment in pins.segments + listed { byName[segment.firstSequence] = segment }
+        let merged = byName.values.sorted { $0.firstSequence < $1.firstSequence }
+        precondition(merged.count >= listed.count, "every listed segment is read")
+        return merged
+    }
+
     /// Scans all segments. `afterSequence`/`snapshotCRC` describe the snapshot (0 and nil without one).
     func scan(
         afterSequence: UInt64, snapshotCRC: UInt32?, prefetch: (UnsafeRawPointer) -> Void = { _ in },
         apply: (WALRecord.Body, String, Int64) throws(LedgerError) -> Void
     ) throws(LedgerError) -> Outcome {
-        let segments = try Self.segments(in: directory)
+        let segments = try listedSegments()
         var state = ScanState(afterSequence: afterSequence, snapshotCRC: snapshotCRC)
         do throws(LedgerError) {
             for index in segments.indices {
@@ -152,7 +166,12 @@ struct WALReader {
     ) throws(LedgerError) {
         precondition(index >= 0 && index < segments.count, "a segment of the log")
         let segment = segments[index]
-        let mapped = try MappedFile(path: segment.path, bytesMax: Self.segmentFileBytesMax, leased: true)
+        let mapped: MappedFile
+        if let pinned = pins?.descriptor(of: segment.path) {
+            mapped = try MappedFile(pinned: pinned, path: segment.path, bytesMax: Self.segmentFileBytesMax)
+        } else {
+            mapped = try MappedFile(path: segment.path, bytesMax: Self.segmentFileBytesMax, leased: true)
+        }
         try withExtendedLifetime(mapped) { () throws(LedgerError) in
             let (header, isLegacy) = try checkHeader(segment, bytes: mapped.bytes, state: &state)
             let recordsStart = isLegacy ? 0 : WALSegment.recordsStart
@@ -334,6 +353,20 @@ final class MappedFile {
         let descriptor = leased ? try FileIO.openSegmentLeased(path) : try FileIO.openFile(path, flags: O_RDONLY)
         var keeps = false
         defer { if !keeps { FileIO.closeFile(descriptor) } }
+        bytes = try Self.map(descriptor, path: path, bytesMax: bytesMax)
+        keeps = leased
+        lease = leased ? descriptor : -1
+    }
+
+    /// Maps a segment pinned open by its owner (`SegmentPins`, which keeps the descriptor and its lease).
+    init(pinned descriptor: Int32, path: String, bytesMax: Int) throws(LedgerError) {
+        precondition(descriptor >= 0 && bytesMax > 0, "an open file and a positive limit")
+        bytes = try Self.map(descriptor, path: path, bytesMax: bytesMax)
+        lease = -1
+    }
+
+    private static func map(_ descriptor: Int32, path: String, bytesMax: Int) throws(LedgerError) -> UnsafeRawBufferPointer {
+        let bytes: UnsafeRawBufferPointer
         let size = try FileIO.fileSize(descriptor, path: path)
         guard size <= Int64(bytesMax) else { throw .io(operation: "map (file too large)", path: path, errno: EFBIG) }
         if size > 0 {
@@ -344,13 +377,48 @@ final class MappedFile {
         } else {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
         }
-        keeps = leased
-        lease = leased ? descriptor : -1
         precondition(bytes.count == Int(size) && bytes.count <= bytesMax, "the mapping covers the file")
+        return bytes
     }
 
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
         if lease >= 0 { FileIO.closeFile(lease) }
     }
+}
+
+/// The segments of a served log, opened under a lease before a read-only recovery (a live `ledger verify`) chooses
+/// its snapshot. A checkpoint that becomes durable while the reader loads the snapshot it chose deletes the segments
+/// right after that snapshot; listed only afterwards, they were missing, and under load every retry of the verify
+/// lost the same race ("the log starts at sequence 30241 but the snapshot ends at 28827", CI, 2026-12-05). Opened
+/// first, they stay readable: the first segment present then starts at most one past the snapshot durable then,
+/// and the snapshot chosen later is that one or newer.
+final class SegmentPins {
+    let segments: [WALReader.Segment]
+    private let descriptors: [String: Int32]
+
+    /// Opens every segment listed in `directory`; one that went between listing and opening is left out (the
+    /// snapshot chosen after this covers it).
+    init(directory: String) throws(LedgerError) {
+        var kept: [WALReader.Segment] = []
+        var descriptors: [String: Int32] = [:]
+        for segment in try WALReader.segments(in: directory) {
+            do throws(LedgerError) {
+                descriptors[segment.path] = try FileIO.openSegmentLeased(segment.path)
+                kept.append(segment)
+            } catch {
+                guard case .io(_, _, let code) = error, code == ENOENT else {
+                    for descriptor in descriptors.values { FileIO.closeFile(descriptor) }
+                    throw error
+                }
+            }
+        }
+        segments = kept
+        self.descriptors = descriptors
+        precondition(segments.count == descriptors.count, "each pinned segment has its descriptor")
+    }
+
+    deinit { for descriptor in descriptors.values { FileIO.closeFile(descriptor) } }
+
+    func descriptor(of path: String) -> Int32? { descriptors[path] }
 }
