@@ -54,6 +54,8 @@ final class Checkpoint: @unchecked Sendable {
     private(set) var fileBytes = 0
     let budget: CheckpointCopyBudget?
     private var regions: [CheckpointRegion] = []
+    /// The bytes the shard could ever save for this checkpoint: every region's, once.
+    var savableBytes: Int { regions.reduce(0) { $0 + $1.chunkCount * CheckpointRegion.chunkBytes } }
     private var detachers: [() -> Void] = []
     private let finished = Atomic<Bool>(false)
 

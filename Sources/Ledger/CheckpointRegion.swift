@@ -206,9 +206,13 @@ final class CheckpointCopyBudget: @unchecked Sendable {
     /// most slots a checkpoint used, on a thread of its own that keeps ahead of the shard's saves, which
     /// take slots from the start. Nothing when they are resident already or a thread is still at it. RAM is then
     /// at most that much past the largest checkpoint's saves, never past `bytesMax`.
-    func populateAhead() {
-        let target = Self.pageRounded(
-            min(slotCount * CheckpointRegion.chunkBytes, usedMax * CheckpointRegion.chunkBytes + Self.populateAheadBytes))
+    /// `savableBytes` (the checkpoint's state, chunk by chunk) caps it: a small ledger's checkpoint never makes more
+    /// resident than its state (a test suite opening hundreds of small ledgers populated 64 MiB each).
+    func populateAhead(savableBytes: Int) {
+        precondition(savableBytes >= 0, "a size")
+        let ahead = usedMax * CheckpointRegion.chunkBytes + min(Self.populateAheadBytes, savableBytes)
+        let target = Self.pageRounded(min(slotCount * CheckpointRegion.chunkBytes, ahead))
+        precondition(target <= Self.pageRounded(slotCount * CheckpointRegion.chunkBytes), "ahead within the budget")
         guard target > populatedBytes.load(ordering: .relaxed),
             populating.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }
@@ -224,7 +228,10 @@ final class CheckpointCopyBudget: @unchecked Sendable {
     }
 
     /// `bytes` rounded up to whole pages (the mapping's last page is whole too).
-    static func pageRounded(_ bytes: Int) -> Int { (bytes + 4095) / 4096 * 4096 }
+    static func pageRounded(_ bytes: Int) -> Int {
+        precondition(bytes >= 0 && bytes <= Int.max - 4095, "a byte count")
+        return (bytes + 4095) / 4096 * 4096
+    }
 
     /// Makes the pages below `target` (whole pages) resident, 1 MiB at a time from where the last call stopped
     /// (MADV_POPULATE_WRITE leaves bytes the shard is writing meanwhile as they are).

@@ -417,7 +417,7 @@ final class Shard: @unchecked Sendable {
         // chunks would never cover the log.
         let paced = !lastCheckpointAbandoned
         checkpoint = started
-        copyBudget.populateAhead()
+        copyBudget.populateAhead(savableBytes: started.savableBytes)
         let thread = Thread { [self] in
             setThreadName("checkpoint-\(index)")
             setThreadNice(Self.checkpointNice)
