@@ -141,6 +141,30 @@ final class AdminMetrics: Sendable {
         for (index, shard) in shards.enumerated() {
             text.histogram([("shard", String(index))], shard.commitNanoseconds.snapshot(), unitDivisor: 1_000_000_000)
         }
+        // A group's wall time far above its CPU time is the shard waiting: for a core, or for the disk (the commit).
+        text.family(
+            "loyalty_ledger_group_seconds", type: .histogram,
+            help: "Wall time of one commit group (its first command to its replies delivered), per shard, apart while "
+                + "a checkpoint is written.")
+        for (index, shard) in shards.enumerated() {
+            text.histogram(
+                [("shard", String(index)), ("checkpoint", "false")], shard.batchNanoseconds.snapshot(),
+                unitDivisor: 1_000_000_000)
+            text.histogram(
+                [("shard", String(index)), ("checkpoint", "true")], shard.batchNanosecondsCheckpointing.snapshot(),
+                unitDivisor: 1_000_000_000)
+        }
+        text.family(
+            "loyalty_ledger_group_cpu_seconds", type: .histogram,
+            help: "The shard thread's CPU time in the same commit groups.")
+        for (index, shard) in shards.enumerated() {
+            text.histogram(
+                [("shard", String(index)), ("checkpoint", "false")], shard.batchCPUNanoseconds.snapshot(),
+                unitDivisor: 1_000_000_000)
+            text.histogram(
+                [("shard", String(index)), ("checkpoint", "true")], shard.batchCPUNanosecondsCheckpointing.snapshot(),
+                unitDivisor: 1_000_000_000)
+        }
         text.family(
             "loyalty_ledger_checkpoint_stall_seconds", type: .histogram,
             help: "Time a shard spent on a checkpoint in one commit group (starting it, saving chunks before writing "

@@ -67,6 +67,12 @@ import Testing
             #expect(members == 3)
             let records = (0..<2).compactMap { after["loyalty_ledger_batch_records_sum{shard=\"\($0)\"}"] }.reduce(0, +)
             #expect(records == 3, "every purchase's record was counted in a group commit")
+            // Each purchase waited for its answer, so each was a commit group of its own, timed by wall and CPU clock.
+            let groups = (0..<2).compactMap { after["loyalty_ledger_group_seconds_count{shard=\"\($0)\",checkpoint=\"false\"}"] }
+            let cpuGroups = (0..<2).compactMap {
+                after["loyalty_ledger_group_cpu_seconds_count{shard=\"\($0)\",checkpoint=\"false\"}"]
+            }
+            #expect(groups.reduce(0, +) >= 3 && groups == cpuGroups, "\(groups) \(cpuGroups)")
             #expect(after["loyalty_connections_open{listener=\"127.0.0.1:\(server.port)\",kind=\"iso8583\"}"] == 1)
             #expect(after["loyalty_connections_open{listener=\"127.0.0.1:\(port)\",kind=\"admin\"}"] == 1)
             #expect(after["loyalty_admin_requests_total{route=\"GET /metrics\",status=\"200\"}"] == 1)
