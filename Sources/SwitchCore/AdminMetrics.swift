@@ -142,28 +142,27 @@ final class AdminMetrics: Sendable {
             text.histogram([("shard", String(index))], shard.commitNanoseconds.snapshot(), unitDivisor: 1_000_000_000)
         }
         // A group's wall time far above its CPU time is the shard waiting: for a core, or for the disk (the commit).
-        text.family(
-            "loyalty_ledger_group_seconds", type: .histogram,
-            help: "Wall time of one commit group (its first command to its replies delivered), per shard, apart while "
-                + "a checkpoint is written.")
-        for (index, shard) in shards.enumerated() {
-            text.histogram(
-                [("shard", String(index)), ("checkpoint", "false")], shard.batchNanoseconds.snapshot(),
-                unitDivisor: 1_000_000_000)
-            text.histogram(
-                [("shard", String(index)), ("checkpoint", "true")], shard.batchNanosecondsCheckpointing.snapshot(),
-                unitDivisor: 1_000_000_000)
-        }
-        text.family(
-            "loyalty_ledger_group_cpu_seconds", type: .histogram,
-            help: "The shard thread's CPU time in the same commit groups.")
-        for (index, shard) in shards.enumerated() {
-            text.histogram(
-                [("shard", String(index)), ("checkpoint", "false")], shard.batchCPUNanoseconds.snapshot(),
-                unitDivisor: 1_000_000_000)
-            text.histogram(
-                [("shard", String(index)), ("checkpoint", "true")], shard.batchCPUNanosecondsCheckpointing.snapshot(),
-                unitDivisor: 1_000_000_000)
+        let groupFamilies: [(String, String, (ShardStatistics) -> (Histogram, Histogram))] = [
+            (
+                "loyalty_ledger_group_seconds",
+                "Wall time of one commit group (its first command to its replies delivered), per shard, apart while "
+                    + "a checkpoint is written.", { ($0.batchNanoseconds, $0.batchNanosecondsCheckpointing) }
+            ),
+            (
+                "loyalty_ledger_group_cpu_seconds", "The shard thread's CPU time in the same commit groups.",
+                { ($0.batchCPUNanoseconds, $0.batchCPUNanosecondsCheckpointing) }
+            ),
+        ]
+        for (name, help, histograms) in groupFamilies {
+            text.family(name, type: .histogram, help: help)
+            for (index, shard) in shards.enumerated() {
+                let (quiet, checkpointing) = histograms(shard)
+                for (label, histogram) in [("false", quiet), ("true", checkpointing)] {
+                    text.histogram(
+                        [("shard", String(index)), ("checkpoint", label)], histogram.snapshot(),
+                        unitDivisor: 1_000_000_000)
+                }
+            }
         }
         text.family(
             "loyalty_ledger_checkpoint_stall_seconds", type: .histogram,
