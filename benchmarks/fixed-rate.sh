@@ -131,6 +131,8 @@ timeout $((seconds + 60)) "$binary" loadgen "127.0.0.1:$port" --quiet --connecti
     --duration "${seconds}s" --warmup 2s --mix "$mix" --json "$work/run.json" || status=$?
 end=$(date +%s)
 if [ -n "$probe_pid" ]; then kill "$probe_pid" 2>/dev/null || true; wait "$probe_pid" 2>/dev/null || true; fi
+# The shard's commit groups over the whole run, wall and CPU time (/metrics), read before the switch stops.
+curl -s --max-time 2 "127.0.0.1:$admin_port/metrics" >"$work/metrics-end.txt" 2>/dev/null || true
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 # What the switch read and wrote through read()/write() (sockets included) and its request-key runs at the end of
 # the load: the key store's share of the disk (docs/request-keys.md).
@@ -187,6 +189,32 @@ print(f"| {r['rate_per_second']}/s x {r['measured_seconds']:.0f} s | {r['through
       f"{sys.argv[2]} | {sys.argv[3]} / {sys.argv[4]} |")
 PY
 grep -E "snapshot|checkpoint" "$work/switch.log" | head -5 || true
+python3 - "$work/metrics-end.txt" <<'PY'
+import collections, re, sys
+# Cumulative buckets of loyalty_ledger_group_seconds and _cpu_seconds, all shards and both checkpoint labels: how
+# many groups took over ~50 and ~112 ms of wall time, and of the shard's CPU. A long group with little CPU is the
+# shard waiting (for a core, or the disk: see the commit histogram); one with as much CPU is the shard working.
+over = collections.defaultdict(lambda: collections.defaultdict(int))
+totals = collections.defaultdict(int)
+for line in open(sys.argv[1]):
+    match = re.match(r'(loyalty_ledger_group(?:_cpu)?_seconds)_bucket\{.*le="([^"]+)"\} (\d+)', line)
+    if not match:
+        continue
+    family, bound, count = match.group(1), match.group(2), int(match.group(3))
+    if bound == "+Inf":
+        totals[family] += count
+    else:
+        over[family][float(bound)] += count
+def above(family, limit):
+    bounds = sorted(b for b in over[family] if b >= limit)
+    return totals[family] - over[family][bounds[0]] if bounds else 0
+if totals:
+    wall, cpu = "loyalty_ledger_group_seconds", "loyalty_ledger_group_cpu_seconds"
+    print(f"shard commit groups: {totals[wall]}; over 50 ms: wall {above(wall, 0.049)}, CPU {above(cpu, 0.049)}; "
+          f"over 112 ms: wall {above(wall, 0.11)}, CPU {above(cpu, 0.11)}")
+else:
+    print("shard commit groups: /metrics not read")
+PY
 if [ -n "$probe_pid" ]; then
     # Killed at the load's end, the probe leaves its late wake-ups without the summary line: the worst is taken
     # from them (none late by more than 10 ms: "under 10 ms").
