@@ -209,10 +209,9 @@ final class CheckpointCopyBudget: @unchecked Sendable {
     /// `savableBytes` (the checkpoint's state, chunk by chunk) caps it: a small ledger's checkpoint never makes more
     /// resident than its state (a test suite opening hundreds of small ledgers populated 64 MiB each).
     func populateAhead(savableBytes: Int) {
-        precondition(savableBytes >= 0, "a size")
-        let ahead = usedMax * CheckpointRegion.chunkBytes + min(Self.populateAheadBytes, savableBytes)
-        let target = Self.pageRounded(min(slotCount * CheckpointRegion.chunkBytes, ahead))
-        precondition(target <= Self.pageRounded(slotCount * CheckpointRegion.chunkBytes), "ahead within the budget")
+        let target = Self.populateTarget(
+            usedBytes: usedMax * CheckpointRegion.chunkBytes, savableBytes: savableBytes,
+            budgetBytes: slotCount * CheckpointRegion.chunkBytes)
         guard target > populatedBytes.load(ordering: .relaxed),
             populating.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }
@@ -227,17 +226,30 @@ final class CheckpointCopyBudget: @unchecked Sendable {
         thread.start()
     }
 
+    /// Where the resident pages should reach for a checkpoint: `populateAheadBytes` (or the checkpoint's whole
+    /// state, when smaller) past the most a checkpoint used, never past the budget; whole pages.
+    static func populateTarget(usedBytes: Int, savableBytes: Int, budgetBytes: Int) -> Int {
+        precondition(usedBytes >= 0 && savableBytes >= 0 && budgetBytes >= usedBytes, "sizes within the budget")
+        let target = pageRounded(min(budgetBytes, usedBytes + min(populateAheadBytes, savableBytes)))
+        precondition(target <= pageRounded(budgetBytes), "ahead within the budget")
+        return target
+    }
+
+    /// A memory page (what MADV_POPULATE_WRITE works in).
+    static let pageBytes = 4096
+
     /// `bytes` rounded up to whole pages (the mapping's last page is whole too).
     static func pageRounded(_ bytes: Int) -> Int {
-        precondition(bytes >= 0 && bytes <= Int.max - 4095, "a byte count")
-        return (bytes + 4095) / 4096 * 4096
+        precondition(bytes >= 0 && bytes <= Int.max - (pageBytes - 1), "a byte count")
+        return (bytes + pageBytes - 1) / pageBytes * pageBytes
     }
 
     /// Makes the pages below `target` (whole pages) resident, 1 MiB at a time from where the last call stopped
     /// (MADV_POPULATE_WRITE leaves bytes the shard is writing meanwhile as they are).
     func populate(upTo target: Int) {
         precondition(
-            target >= 0 && target % 4096 == 0 && target <= Self.pageRounded(slotCount * CheckpointRegion.chunkBytes),
+            target >= 0 && target % Self.pageBytes == 0
+                && target <= Self.pageRounded(slotCount * CheckpointRegion.chunkBytes),
             "whole pages of the budget")
         let piece = 1 << 20
         var done = populatedBytes.load(ordering: .relaxed)

@@ -315,6 +315,21 @@ import Testing
         return vector.reduce(0) { $0 + Int($1 & 1) }
     }
 
+    @Test("how far the budget is made resident: 64 MiB past the most used, at most the checkpoint's state, never past the budget, whole pages")
+    func populateTargetLimits() {
+        let mib = 1 << 20
+        let target = CheckpointCopyBudget.populateTarget
+        // A big state: 64 MiB past the most one checkpoint used.
+        #expect(target(0, 400 * mib, 256 * mib) == 64 * mib)
+        #expect(target(100 * mib, 400 * mib, 256 * mib) == 164 * mib)
+        // A small ledger: no more than its state (a test suite opened hundreds, each populating 64 MiB).
+        #expect(target(0, 3 * mib, 256 * mib) == 3 * mib)
+        #expect(target(0, 5_000, 256 * mib) == 8_192, "rounded up to whole pages")
+        // The budget caps it, rounded to its last page.
+        #expect(target(250 * mib, 400 * mib, 256 * mib) == 256 * mib)
+        #expect(target(0, 400 * mib, 100_000) == 102_400)
+    }
+
     @Test("the copy budget's pages are made resident ahead of the shard's saves, and saves written meanwhile keep their bytes")
     func budgetPopulatedAhead() {
         let bytes = 8 << 20
