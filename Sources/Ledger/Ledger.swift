@@ -377,6 +377,12 @@ public final class Ledger: @unchecked Sendable {
     /// Each shard's commits, members and stop reason, in shard order; readable from any thread at any time
     /// (health checks and metrics), without touching the shards.
     public var shardStatistics: [ShardStatistics] { shards.map(\.statistics) }
+
+    /// One shard's statistics, without building the array (a budget miss asks for its card's shard).
+    public func statistics(ofShard index: Int) -> ShardStatistics {
+        precondition(index >= 0 && index < shards.count, "a shard of the ledger")
+        return shards[index].statistics
+    }
     /// Each shard's members by tier, lot values and sales per merchant, readable from any thread (the dashboard).
     public var shardFigures: [ShardFigures] { shards.map(\.figures) }
     /// Each shard's condition, in shard order (see `health`).

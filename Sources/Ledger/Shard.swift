@@ -120,7 +120,9 @@ final class Shard: @unchecked Sendable {
         var batch: [ShardCommand] = []
         batch.reserveCapacity(configuration.queueCapacity + queue.internalReserve)
         while true {
+            statistics.recordPhase(.waiting)
             let stop = queue.takeAll(into: &batch, sales: &batchSales, waitAtMostMs: waitAtMostMs)
+            statistics.recordPhase(batch.isEmpty ? .upkeep : .applying)
             // One version of the rules decides the whole batch (a reload applies from the next one).
             state.rules = state.decisions?.rulesInForce()
             // The ledger's time never goes backwards: a wall clock stepped back (NTP, an operator) keeps the last
@@ -136,6 +138,7 @@ final class Shard: @unchecked Sendable {
             batch.removeAll(keepingCapacity: true)
             sweepLotsWhenDue()
             commitAndDeliver()
+            statistics.recordPhase(.upkeep)
             batchSales.removeAll(keepingCapacity: true)
             watchReserve()
             endCheckpointWhenWritten()
@@ -312,6 +315,8 @@ final class Shard: @unchecked Sendable {
         if failure == nil {
             let records = writer.recordsInBatch
             let startNs = ShardStatistics.now()
+            statistics.recordPhase(.committing)
+            defer { statistics.recordPhase(.applying) }
             do {
                 try writer.commit()
                 if records > 0 {

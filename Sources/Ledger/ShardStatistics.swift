@@ -6,6 +6,21 @@ import Synchronization
     import Glibc
 #endif
 
+/// What a shard thread is doing: waiting for commands, applying them, writing and syncing its log (one group
+/// commit), or its upkeep between cycles (checkpoints, the segment reserve, sweeps).
+public enum ShardPhase: UInt8, Sendable, CustomStringConvertible {
+    case waiting, applying, committing, upkeep
+
+    public var description: String {
+        switch self {
+        case .waiting: "waiting for commands"
+        case .applying: "applying commands"
+        case .committing: "writing and syncing its log"
+        case .upkeep: "on upkeep (checkpoint, log segments, sweeps)"
+        }
+    }
+}
+
 /// What one shard shows to monitoring: its group commits (records per batch, time of the write and fdatasync),
 /// its member count, and whether it has stopped. Written by the shard's thread only (one writer, no lock),
 /// read from any thread: a metrics scrape or a health check never touches the shard's state or waits for it.
@@ -55,8 +70,33 @@ public final class ShardStatistics: Sendable {
     private let chunksSavedPerBatchMaxValue = Atomic<Int>(0)
     private let batchMax = Atomic<UInt64>(0)
     private let batchCheckpointingMax = Atomic<UInt64>(0)
+    /// When the shard's current cycle began (monotonic ns; 0 while it waits for commands) and what it is doing:
+    /// a request answered 91 says whether its shard was busy and with what (`activity`).
+    private let cycleBeganNs = Atomic<UInt64>(0)
+    private let phaseValue = Atomic<UInt8>(ShardPhase.waiting.rawValue)
 
     init() {}
+
+    /// Any thread: what the shard thread is doing now, and since when its current cycle runs (nil: it waits for
+    /// commands). Two relaxed loads, read apart: good enough to say where a missed budget went, not more.
+    public var activity: (phase: ShardPhase, cycleBeganNs: UInt64)? {
+        let began = cycleBeganNs.load(ordering: .relaxed)
+        let phase = ShardPhase(rawValue: phaseValue.load(ordering: .relaxed)) ?? .waiting
+        guard began > 0, phase != .waiting else { return nil }
+        return (phase, began)
+    }
+
+    /// Shard thread: the shard went to `phase`; a cycle begins when it leaves `.waiting` and ends when it returns.
+    func recordPhase(_ phase: ShardPhase) {
+        let previous = ShardPhase(rawValue: phaseValue.load(ordering: .relaxed)) ?? .waiting
+        if phase == .waiting {
+            cycleBeganNs.store(0, ordering: .relaxed)
+        } else if previous == .waiting {
+            cycleBeganNs.store(monotonicNanoseconds(), ordering: .relaxed)
+        }
+        phaseValue.store(phase.rawValue, ordering: .relaxed)
+        precondition(phase == .waiting || cycleBeganNs.load(ordering: .relaxed) > 0, "a busy shard has a cycle start")
+    }
 
     /// Checkpoints started and finished (written, failed or abandoned) since open.
     public var checkpointCount: Int { checkpoints.load(ordering: .relaxed) }

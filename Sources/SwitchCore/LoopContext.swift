@@ -74,6 +74,10 @@ final class LoopContext {
     func endOfIteration() {
         loop.preconditionInEventLoop()
         if !outgoing.isEmpty {
+            let submittedNs = monotonicNanoseconds()
+            for request in outgoing {
+                if let index = pending.index(of: request.tag) { pending.slots[index].submittedNs = submittedNs }
+            }
             let refused = runtime.ledger.submit(outgoing, to: sink, buffers: &submitBuffers)
             outgoing.removeAll(keepingCapacity: true)
             if !refused.isEmpty { consume(refused) }
@@ -120,9 +124,12 @@ final class LoopContext {
 
     func consume(_ replies: [LedgerReply]) {
         loop.preconditionInEventLoop()
+        let nowNs = monotonicNanoseconds()
         for reply in replies {
             guard let index = pending.index(of: reply.tag) else { continue }
             var entry = pending.take(index)
+            // Refused before reaching a shard (never stamped) or an undo: no ledger wait to count.
+            if entry.submittedNs > 0 && !entry.isUndo { metrics.ledgerWait.observe(nowNs &- entry.submittedNs) }
             // A reply is matched to exactly one pending request: a second reply with the same tag finds none.
             assert(pending.index(of: reply.tag) == nil, "a released tag names no request")
             precondition(
@@ -199,12 +206,36 @@ final class LoopContext {
             runtime.markInDoubt(entry.key)
             runtime.log.warning(
                 "latency budget of \(runtime.configuration.latencyBudgetMs) ms missed for \(entry.kind) "
-                    + "card \(entry.card.map { "\($0)" } ?? "-"): answered 91")
+                    + "card \(entry.card.map { "\($0)" } ?? "-"): answered 91; \(whereTimeWent(entry, nowNs: now))")
             if var response = entry.response {
                 ResponseBuilder.complete(&response, code: .notAnsweredInTime)
                 entry.connection?.send(response, tpdu: entry.tpdu, arrivalNs: entry.deadlineNs &- budgetNs)
             }
         }
+    }
+
+    /// Where a request's budget went, for its 91's log line: the loop's part (read to hand-over), the ledger's,
+    /// and what the card's shard is doing now (busy since when, with what), so an operator can tell a slow disk
+    /// from a starved core or a stalled loop.
+    func whereTimeWent(_ entry: PendingRequest, nowNs: UInt64) -> String {
+        precondition(entry.deadlineNs >= budgetNs && nowNs >= entry.deadlineNs, "asked after the budget ran out")
+        let arrivalNs = entry.deadlineNs - budgetNs
+        func milliseconds(_ nanoseconds: UInt64) -> String { "\(nanoseconds / 1_000_000).\(nanoseconds / 100_000 % 10) ms" }
+        guard entry.submittedNs >= arrivalNs else {
+            return "not handed to the ledger yet after \(milliseconds(nowNs - arrivalNs))"
+        }
+        var text = "handed to the ledger \(milliseconds(entry.submittedNs - arrivalNs)) after it was read, "
+            + "waited \(milliseconds(nowNs - entry.submittedNs)) for it"
+        if let card = entry.card {
+            let shard = runtime.ledger.shardIndex(of: card)
+            if let activity = runtime.ledger.statistics(ofShard: shard).activity {
+                let busyNs = nowNs >= activity.cycleBeganNs ? nowNs - activity.cycleBeganNs : 0
+                text += "; shard \(shard) busy for \(milliseconds(busyNs)) in its cycle, now \(activity.phase)"
+            } else {
+                text += "; shard \(shard) waiting for commands"
+            }
+        }
+        return text
     }
 
     /// A request answered 91 whose ledger change was applied after all: reverse it, so that the ledger agrees

@@ -2,8 +2,8 @@ import ISO8583
 import Metrics
 import Network
 
-/// One loop's ISO 8583 metrics: answers by request MTI and response code, the authorization latency, and the
-/// requests waiting for the ledger. Written only by the loop's thread (relaxed stores, no lock, no allocation),
+/// One loop's ISO 8583 metrics: answers by request MTI and response code, the authorization latency and the
+/// ledger's part of it, and the requests waiting for the ledger. Written only by the loop's thread (relaxed stores, no lock, no allocation),
 /// read by metrics scrapes on any loop, which add up all loops.
 final class LoopMetrics: Sendable {
     /// MTI slots: message class 0–9 × request (function 0) or advice (2), then one for anything else.
@@ -19,6 +19,8 @@ final class LoopMetrics: Sendable {
 
     let answers = CounterArray(count: mtiSlotCount * codeSlotCount)
     let latency = Histogram(bounds: latencyBoundsNs)
+    /// From a request's hand-over to the ledger to its reply reaching the loop: the ledger's part of `latency`.
+    let ledgerWait = Histogram(bounds: latencyBoundsNs)
     /// A gauge: requests of this loop waiting for the ledger, stored once per loop iteration.
     let waitingForLedger = CounterArray(count: 1)
 

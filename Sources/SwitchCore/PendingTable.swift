@@ -13,6 +13,8 @@ struct PendingRequest {
     var key = IdempotencyKey.zero
     var card: CardNumber?
     var deadlineNs: UInt64 = 0
+    /// When the loop handed the request to the ledger (0: not yet): a 91 says how long it waited before and after.
+    var submittedNs: UInt64 = 0
     var tpdu: UInt64?
     /// The switch's own reversal of a late approval: its reply settles the key in doubt, nobody is answered.
     var isUndo = false

@@ -63,6 +63,11 @@ import Testing
             #expect(after["loyalty_iso_requests_total{mti=\"0800\",code=\"00\"}"] == 1)
             #expect(after["loyalty_authorization_latency_seconds_count"] == 4)
             #expect(after["loyalty_authorization_latency_seconds_bucket{le=\"+Inf\"}"] == 4)
+            // Only the three purchases went to the ledger (the echo is the loop's own): their waits, each within
+            // its whole answer's latency.
+            #expect(after["loyalty_ledger_wait_seconds_count"] == 3)
+            let ledgerWait = try #require(after["loyalty_ledger_wait_seconds_sum"])
+            #expect(ledgerWait > 0 && ledgerWait <= after["loyalty_authorization_latency_seconds_sum"] ?? 0)
             let members = (0..<2).compactMap { after["loyalty_ledger_members{shard=\"\($0)\"}"] }.reduce(0, +)
             #expect(members == 3)
             let records = (0..<2).compactMap { after["loyalty_ledger_batch_records_sum{shard=\"\($0)\"}"] }.reduce(0, +)

@@ -80,6 +80,14 @@ func pipelined(_ requests: [ISOMessage], port: UInt16, connections: Int) throws 
             #expect(replies.count == requests.count)
             for (key, reply) in replies { final[key] = reply.code }
             usleep(300_000)  // late ledger replies and their undo reversals settle
+            // Each 91's line says where its budget went: the loop's part, the ledger's, and what the shard was doing.
+            let explained = server.log.split(separator: "\n").filter { $0.contains("answered 91; ") }
+            #expect(!explained.isEmpty == final.values.contains("91"), "91s explained: \(explained.count)")
+            #expect(
+                explained.allSatisfy {
+                    $0.contains("not handed to the ledger yet after ")
+                        || ($0.contains(" after it was read, waited ") && $0.contains("; shard "))
+                }, "\(explained.prefix(3))")
             #expect(server.signalAndWait(SIGTERM)?.status == 0)
         }
         let missed = final.values.filter { $0 == "91" }.count
