@@ -214,7 +214,21 @@ if totals:
           f"over 112 ms: wall {above(wall, 0.11)}, CPU {above(cpu, 0.11)}")
 else:
     print("shard commit groups: /metrics not read")
+# loyalty_ledger_wait_seconds: each reply's time from its request's hand-over to the ledger until it reached its loop
+# (queueing for the shard, its group, the commit). Waits near the budget are the ledger's; a 91 without them is not.
+waits, wait_total = {}, 0
+for line in open(sys.argv[1]):
+    match = re.match(r'loyalty_ledger_wait_seconds_bucket\{le="([^"]+)"\} (\d+)', line)
+    if match and match.group(1) == "+Inf":
+        wait_total = int(match.group(2))
+    elif match:
+        waits[float(match.group(1))] = int(match.group(2))
+if wait_total:
+    print(f"ledger waits: {wait_total}; over 25 ms {wait_total - waits.get(0.025, 0)}, over 50 ms "
+          f"{wait_total - waits.get(0.05, 0)}, over 100 ms {wait_total - waits.get(0.1, 0)}")
 PY
+# Each 91's log line says where its budget went (the loop's part, the ledger's, the shard's phase): the first few.
+grep -m 3 "answered 91; " "$work/switch.log" | sed 's/^/  /' || true
 if [ -n "$probe_pid" ]; then
     # Killed at the load's end, the probe leaves its late wake-ups without the summary line: the worst is taken
     # from them (none late by more than 10 ms: "under 10 ms").
