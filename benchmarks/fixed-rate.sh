@@ -87,7 +87,8 @@ if [ "$where" = 1 ]; then
         while kill -0 "$switch_pid" 2>/dev/null; do
             now=$(date +%s.%N)
             for task in /proc/"$switch_pid"/task/*; do
-                echo "T $now $(cat "$task/comm" 2>/dev/null | tr ' ' _) $(cut -d' ' -f1,14,15 "$task/stat" 2>/dev/null)"
+                echo "T $now $(cat "$task/comm" 2>/dev/null | tr ' ' _) $(cut -d' ' -f1,14,15 "$task/stat" 2>/dev/null)" \
+                    "$(sed -n 's/^write_bytes: //p' "$task/io" 2>/dev/null)"
             done
             curl -s --max-time 1 "127.0.0.1:$admin_port/metrics" | grep -E '^loyalty_ledger_commit_seconds_bucket' \
                 | sed "s/^/M $now /" || true
@@ -226,6 +227,20 @@ for line in open(sys.argv[1]):
 if wait_total:
     print(f"ledger waits: {wait_total}; over 25 ms {wait_total - waits.get(0.025, 0)}, over 50 ms "
           f"{wait_total - waits.get(0.05, 0)}, over 100 ms {wait_total - waits.get(0.1, 0)}")
+# loyalty_ledger_queue_wait_seconds: per batch a shard took, its oldest command's time in the queue (behind the
+# group before it, or the shard thread waiting for a core). Buckets by factors of 1.5: ~25, ~50 ms bounds.
+queued = collections.defaultdict(int)
+for line in open(sys.argv[1]):
+    match = re.match(r'loyalty_ledger_queue_wait_seconds_bucket\{.*le="([^"]+)"\} (\d+)', line)
+    if match:
+        queued[match.group(1)] += int(match.group(2))
+if queued:
+    total = queued.pop("+Inf")
+    def queue_above(limit):
+        bounds = sorted(float(b) for b in queued if float(b) >= limit)
+        return total - next(v for b, v in queued.items() if float(b) == bounds[0]) if bounds else 0
+    print(f"shard batches taken: {total}; oldest command queued over ~22 ms {queue_above(0.022)}, "
+          f"over ~50 ms {queue_above(0.049)}")
 PY
 # Each 91's log line says where its budget went (the loop's part, the ledger's, the shard's phase): the first few.
 grep -m 3 "answered 91; " "$work/switch.log" | sed 's/^/  /' || true
@@ -248,13 +263,16 @@ if [ "$where" = 1 ]; then
     python3 - "$work/where.txt" "$work/run.json" "$start" <<'PY'
 import collections, json, sys
 threads, first, last, commits = {}, {}, {}, collections.OrderedDict()
+# Per sample time, per thread name: bytes it had written to the block layer (/proc/PID/task/TID/io write_bytes).
+written = collections.OrderedDict()
 for line in open(sys.argv[1]):
     part = line.split()
-    if part[0] == "T" and len(part) == 6:
-        _, _, name, tid, user, system = part
+    if part[0] == "T" and len(part) == 7:
+        _, when, name, tid, user, system, wbytes = part
         first.setdefault(tid, (int(user), int(system)))
         last[tid] = (int(user), int(system))
         threads[tid] = name
+        written.setdefault(float(when), collections.defaultdict(int))[name] += int(wbytes)
     elif part[0] == "M" and len(part) == 4:
         le = float(part[2].split('le="')[1].split('"')[0].replace("+Inf", "inf"))
         commits.setdefault(float(part[1]), {})[le] = float(part[3])
@@ -269,16 +287,26 @@ for name, (user, system) in sorted(by_name.items(), key=lambda item: -sum(item[1
     if user + system > 0:
         print(f"  {name:22s} user {user * 1e4 / requests:6.2f}  system {system * 1e4 / requests:6.2f}")
 start = float(sys.argv[3])
-print("second: answers p99 ms | group commits, of them over 10 ms")
+print("second: answers p99 ms | group commits, of them over 10 and 50 ms | the threads that wrote most, MB")
 previous = None
 timeline = report["timeline"]
+times = list(written)
 for when, buckets in commits.items():
     if previous is not None:
         total = buckets[float("inf")] - previous[float("inf")]
         slow = total - (buckets[0.01] - previous[0.01])
+        slower = total - (buckets[0.05] - previous[0.05])
         second = int(when - start)
         p99 = next((s["p99_us"] / 1000 for s in timeline if int(s["t"]) == second), None)
-        print(f"  {second:4d}: {'-' if p99 is None else f'{p99:7.1f}'} | {total:6.0f}, {slow:3.0f}")
+        # The thread samples nearest this metrics sample and the one before it (both are taken once a second).
+        now_t = min(times, key=lambda t: abs(t - when)) if times else None
+        before = [t for t in times if t < now_t - 0.5] if now_t else []
+        writers = ""
+        if before:
+            then = written[before[-1]]
+            deltas = sorted(((written[now_t][n] - then.get(n, 0), n) for n in written[now_t]), reverse=True)[:3]
+            writers = ", ".join(f"{n} {d / 1e6:.0f}" for d, n in deltas if d >= 1e6)
+        print(f"  {second:4d}: {'-' if p99 is None else f'{p99:7.1f}'} | {total:6.0f}, {slow:3.0f}, {slower:2.0f} | {writers}")
     previous = buckets
 PY
 fi

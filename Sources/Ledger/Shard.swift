@@ -123,6 +123,9 @@ final class Shard: @unchecked Sendable {
             statistics.recordPhase(.waiting)
             let stop = queue.takeAll(into: &batch, sales: &batchSales, waitAtMostMs: waitAtMostMs)
             statistics.recordPhase(batch.isEmpty ? .upkeep : .applying)
+            if queue.lastBatchQueuedSinceNs > 0 {
+                statistics.queueWaitNanoseconds.observe(monotonicNanoseconds() &- queue.lastBatchQueuedSinceNs)
+            }
             // One version of the rules decides the whole batch (a reload applies from the next one).
             state.rules = state.decisions?.rulesInForce()
             // The ledger's time never goes backwards: a wall clock stepped back (NTP, an operator) keeps the last

@@ -1,3 +1,5 @@
+import SystemCalls
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -24,6 +26,10 @@ final class ShardQueue: @unchecked Sendable {
     private var count = 0
     private var clientCount = 0
     private var isConsumerWaiting = false
+    /// When the oldest command now queued was queued (monotonic ns; 0: none queued), and the same for the batch
+    /// the consumer took last (`takeAll`; read by the consumer only): how long its first command waited.
+    private var oldestQueuedNs: UInt64 = 0
+    private(set) var lastBatchQueuedSinceNs: UInt64 = 0
     private var isStopRequested = false
     /// Set by `wake`: the consumer returns from `takeAll` once, with or without commands.
     private var isWakeRequested = false
@@ -79,6 +85,7 @@ final class ShardQueue: @unchecked Sendable {
         }
         let accepted = max(0, min(capacity - clientCount, commands.count))
         precondition(count + accepted <= ringCapacity, "the ring holds every client command and the reserve")
+        if count == 0 && accepted > 0 { oldestQueuedNs = monotonicNanoseconds() }
         // Commands are bitwise copyable: copied into the ring's one or two free spans whole (a copy of each through
         // a local first was most of the loops' memmove in `Ledger.submit`), then the few with a sale get theirs.
         let tail = (head + count) % ringCapacity
@@ -123,6 +130,7 @@ final class ShardQueue: @unchecked Sendable {
         precondition(saleRing[position] == nil, "a free ring slot holds no sale")
         var command = command
         command.saleIndex = 0
+        if count == 0 { oldestQueuedNs = monotonicNanoseconds() }
         saleRing[position] = sale
         (ring + position).initialize(to: command)
         count += 1
@@ -167,6 +175,9 @@ final class ShardQueue: @unchecked Sendable {
         }
         head = (head + count) % ringCapacity
         precondition(batch.count == before + count, "every queued command taken once")
+        precondition(count == 0 || oldestQueuedNs > 0, "a queued command has its time")
+        lastBatchQueuedSinceNs = count > 0 ? oldestQueuedNs : 0
+        oldestQueuedNs = 0
         count = 0
         clientCount = 0
         isWakeRequested = false

@@ -51,6 +51,9 @@ public final class ShardStatistics: Sendable {
     public let batchCPUNanoseconds = Histogram(bounds: ShardStatistics.batchNanosecondBounds)
     public let batchCPUNanosecondsCheckpointing = Histogram(bounds: ShardStatistics.batchNanosecondBounds)
     public let commitNanoseconds = Histogram(bounds: ShardStatistics.commitNanosecondBounds)
+    /// Per batch the shard took from its queue: how long its oldest command had waited there (behind the group
+    /// before it, or for the shard thread to get a core). With the group's own time, what a request's ledger wait is.
+    public let queueWaitNanoseconds = Histogram(bounds: ShardStatistics.batchNanosecondBounds)
     /// Each commit group's time on a checkpoint (starting one, saving chunks before writing them), for the groups
     /// that spent any: where `checkpointStallNanosecondsMax` gives the worst group, this gives how rare it is.
     public let checkpointStallNanoseconds = Histogram(bounds: ShardStatistics.checkpointStallBounds)

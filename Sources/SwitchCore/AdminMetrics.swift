@@ -147,6 +147,13 @@ final class AdminMetrics: Sendable {
         for (index, shard) in shards.enumerated() {
             text.histogram([("shard", String(index))], shard.commitNanoseconds.snapshot(), unitDivisor: 1_000_000_000)
         }
+        text.family(
+            "loyalty_ledger_queue_wait_seconds", type: .histogram,
+            help: "Per batch a shard took from its queue, how long its oldest command had waited there, per shard.")
+        for (index, shard) in shards.enumerated() {
+            text.histogram(
+                [("shard", String(index))], shard.queueWaitNanoseconds.snapshot(), unitDivisor: 1_000_000_000)
+        }
         // A group's wall time far above its CPU time is the shard waiting: for a core, or for the disk (the commit).
         let groupFamilies: [(String, String, (ShardStatistics) -> (Histogram, Histogram))] = [
             (

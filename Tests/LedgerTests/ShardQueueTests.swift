@@ -1,3 +1,5 @@
+import Foundation
+import SystemCalls
 import Testing
 
 @testable import Ledger
@@ -46,5 +48,28 @@ import Testing
         #expect(queue.push(contentsOf: (20...27).map { Self.command($0) }) == 8)
         take()
         #expect(taken.map(\.0) == Array(20...27).map(UInt64.init) && taken.allSatisfy { $0.1 == nil })
+    }
+
+    @Test("a batch taken says when its oldest command was queued; a later push into a queue not empty keeps it")
+    func batchKnowsItsOldestCommand() throws {
+        let queue = ShardQueue(capacity: 8, internalReserve: 2)
+        var batch: [ShardCommand] = []
+        var sales: [SaleDetail] = []
+        let before = monotonicNanoseconds()
+        #expect(queue.push(contentsOf: [Self.command(1)]) == 1)
+        usleep(20_000)
+        #expect(queue.push(Self.command(2)), "a second push while the first waits")
+        _ = queue.takeAll(into: &batch, sales: &sales)
+        let queuedSince = queue.lastBatchQueuedSinceNs
+        #expect(batch.count == 2 && queuedSince >= before)
+        #expect(monotonicNanoseconds() - queuedSince >= 20_000_000, "the first command's time, not the second's")
+        // Nothing queued: the next take (a wake without commands) names no time.
+        queue.wake()
+        batch.removeAll()
+        _ = queue.takeAll(into: &batch, sales: &sales)
+        #expect(batch.isEmpty && queue.lastBatchQueuedSinceNs == 0)
+        queue.pushInternal(Self.command(3))
+        _ = queue.takeAll(into: &batch, sales: &sales)
+        #expect(queue.lastBatchQueuedSinceNs > queuedSince, "an internal command is timed too")
     }
 }

@@ -78,6 +78,9 @@ import Testing
                 after["loyalty_ledger_group_cpu_seconds_count{shard=\"\($0)\",checkpoint=\"false\"}"]
             }
             #expect(groups.reduce(0, +) >= 3 && groups == cpuGroups, "\(groups) \(cpuGroups)")
+            // Each purchase was a batch the shard took from its queue, timed from its queueing.
+            let taken = (0..<2).compactMap { after["loyalty_ledger_queue_wait_seconds_count{shard=\"\($0)\"}"] }
+            #expect(taken.reduce(0, +) >= 3, "\(taken)")
             #expect(after["loyalty_connections_open{listener=\"127.0.0.1:\(server.port)\",kind=\"iso8583\"}"] == 1)
             #expect(after["loyalty_connections_open{listener=\"127.0.0.1:\(port)\",kind=\"admin\"}"] == 1)
             #expect(after["loyalty_admin_requests_total{route=\"GET /metrics\",status=\"200\"}"] == 1)
