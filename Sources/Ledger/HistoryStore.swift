@@ -2,6 +2,7 @@
     import Glibc
 #endif
 import Foundation
+import SystemCalls
 
 /// The movements history's durable store (DATA/history/, docs/history.md): fixed-size movement records in files of
 /// `recordsPerFile` (named by their first seq), a file of cards that joined a member (`cards`: 32 bytes each, card
@@ -52,7 +53,12 @@ public final class HistoryStore: @unchecked Sendable {
     var cardMembers: [CardHash: CardHash] = [:]
     /// First seqs of the files kept, oldest first; the last is the one appended to.
     var files: [UInt64] = []
-    var appendDescriptor: Int32 = -1
+    var appendDescriptor: Int32 = -1 {
+        didSet { appendWriteBehind = WriteBehind(descriptor: appendDescriptor) }
+    }
+    /// The appends' writeback started every `WriteBehind.windowBytes` (writer only): the sync about once a second
+    /// then finds little left, instead of a second's movements at once in the disk queue the log's fdatasync uses.
+    private var appendWriteBehind = WriteBehind(descriptor: -1)
     var cardsDescriptor: Int32 = -1
     /// The next seq to give, and how many cards the cards file holds (both as synced).
     var nextSeq: UInt64 = 1
@@ -217,6 +223,7 @@ public final class HistoryStore: @unchecked Sendable {
             let path = path(firstSeq: files.last!)
             unsynced = true
             try FileIO.writeAll(appendDescriptor, UnsafeRawBufferPointer(bytes), offset: offset, path: path)
+            appendWriteBehind.wrote(through: offset + Int64(bytes.count))
             start = end
         }
         precondition(start == records.count, "every movement is written")

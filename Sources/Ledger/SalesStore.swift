@@ -2,6 +2,7 @@
     import Glibc
 #endif
 import Foundation
+import SystemCalls
 
 /// The sales store (DATA/sales/, docs/sales.md): approved purchases, payments, refunds and reversals with their
 /// terminal, merchant and basket, in fixed-size records (`SaleEntry`), kept `retentionDays` after the log that
@@ -43,8 +44,16 @@ public final class SalesStore: @unchecked Sendable {
     private let lock = NSLock()
     /// First days of the pairs kept, oldest first; the last is appended to.
     private var days: [Int64] = []
-    private var salesDescriptor: Int32 = -1
-    private var itemsDescriptor: Int32 = -1
+    private var salesDescriptor: Int32 = -1 {
+        didSet { salesWriteBehind = WriteBehind(descriptor: salesDescriptor) }
+    }
+    private var itemsDescriptor: Int32 = -1 {
+        didSet { itemsWriteBehind = WriteBehind(descriptor: itemsDescriptor) }
+    }
+    /// The appends' writeback started every `WriteBehind.windowBytes` (writer only), as the history's: the commit's
+    /// sync then finds little left for the disk queue the log's fdatasync shares.
+    private var salesWriteBehind = WriteBehind(descriptor: -1)
+    private var itemsWriteBehind = WriteBehind(descriptor: -1)
     /// The newest pair's files as the counts give them (bytes), and how far each is prepared: zeros in the page
     /// cache ahead of the appends (`DirectWrites.prepare`; behind the bytes written while it cannot be done). A
     /// pair the store moves past is cut back to its counts, so older pairs are exactly their entries.
@@ -250,7 +259,9 @@ public final class SalesStore: @unchecked Sendable {
         try prepare(itemsDescriptor, &prepared.items, writing: linesRange, path(day, "items"))
         try write(salesBytes, salesDescriptor, at: salesEnd, path(day, "sales"))
         unsynced = true
+        salesWriteBehind.wrote(through: salesRange.upperBound)
         try write(lineBytes, itemsDescriptor, at: linesEnd, path(day, "items"))
+        itemsWriteBehind.wrote(through: linesRange.upperBound)
         pairEnds = (Int64(salesAfter) * Int64(SaleEntry.bytes), Int64(linesAfter) * Int64(SaleEntry.lineBytes))
     }
 
