@@ -64,6 +64,10 @@ int clinux_write_behind(int fd, int64_t offset, int64_t count, int wait) {
     return sync_file_range(fd, offset, count, flags);
 }
 
+int clinux_readahead(int fd, int64_t offset, int64_t count) {
+    return (int)readahead(fd, (off64_t)offset, (size_t)count);
+}
+
 int clinux_open_direct_flag(void) {
     return O_DIRECT;
 }

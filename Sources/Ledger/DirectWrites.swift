@@ -90,6 +90,27 @@ struct DirectWrites {
     /// by DMA; only the copy out touches them). Pages already cached cost a copy.
     static func readIntoCache(_ descriptor: Int32, path: String, range: Range<Int64>) throws(LedgerError) {
         precondition(range.lowerBound >= 0, "a range of the file")
+        // readahead(2) reads the pages into the cache without copying them to us: a pread into a buffer here was
+        // 4–5 % of the switch's samples at 100k/s (`_copy_to_iter`, the next log segment's read-back). One call
+        // reads at most the device's readahead window, so it is asked a piece no window is smaller than at a time;
+        // where it is refused, the rest is read through a buffer as before. The reads finish after it returns (a
+        // page read before then waits for its read, as it would have waited here).
+        var offset = range.lowerBound
+        while offset < range.upperBound {
+            let count = min(Int64(readAheadPieceBytes), range.upperBound - offset)
+            guard FileCalls.readAhead(descriptor, offset: offset, count: count) else { break }
+            offset += count
+        }
+        guard offset < range.upperBound else { return }
+        try readThrough(descriptor, path: path, range: offset..<range.upperBound)
+    }
+
+    /// The readahead window's usual floor (128 KiB: Linux's default `read_ahead_kb`).
+    static let readAheadPieceBytes = 128 << 10
+
+    /// `range` read through a buffer (which the kernel fills from its cache, reading what it lacks).
+    private static func readThrough(_ descriptor: Int32, path: String, range: Range<Int64>) throws(LedgerError) {
+        precondition(range.lowerBound >= 0, "a range of the file")
         let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceBytes, alignment: alignment)
         defer { piece.deallocate() }
         var offset = range.lowerBound

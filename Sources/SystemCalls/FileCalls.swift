@@ -26,6 +26,13 @@ public struct FileCallFailure: Error, Sendable, CustomStringConvertible {
 /// backups, notification progress): EINTR retried, short reads and writes continued, descriptors close-on-exec,
 /// every failure naming its call and path. One copy of each loop, whatever error type the caller throws.
 public enum FileCalls {
+    /// Asks the kernel to read `count` bytes at `offset` into its page cache, copying nothing to the caller
+    /// (readahead(2); at most the device's readahead window per call). False where it is refused.
+    public static func readAhead(_ descriptor: Int32, offset: Int64, count: Int64) -> Bool {
+        precondition(offset >= 0 && count > 0, "a range of the file")
+        return retryingInterrupts { clinux_readahead(descriptor, offset, count) } == 0
+    }
+
     public static func open(_ path: String, flags: Int32, mode: mode_t = 0o600) throws(FileCallFailure) -> Int32 {
         let descriptor = retryingInterrupts { Glibc.open(path, flags | O_CLOEXEC, mode) }
         guard descriptor >= 0 else { throw FileCallFailure("open", path) }

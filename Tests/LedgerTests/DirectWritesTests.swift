@@ -92,4 +92,32 @@ import Testing
         ledger.close()
         #expect(LedgerVerifier.verify(directory: directory.data, decider: LoyaltyDecider()).isSound)
     }
+
+    @Test("a file read into the cache is wholly in it, and none of its bytes were copied to the reader (readahead)")
+    func readIntoCacheCopiesNothing() throws {
+        let directory = NSTemporaryDirectory() + "read-into-cache-\(UInt32.random(in: 0...UInt32.max))"
+        try FileIO.makeDirectory(directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/run"
+        let bytes = 6 << 20
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x5A, count: bytes)))
+        let descriptor = try FileIO.openFile(path, flags: O_RDONLY)
+        defer { FileIO.closeFile(descriptor) }
+        // Synced, then dropped from the cache: what follows must bring every page back.
+        #expect(fsync(descriptor) == 0 && posix_fadvise(descriptor, 0, 0, POSIX_FADV_DONTNEED) == 0)
+        let before = try Self.residentPages(path)
+        #expect(before.resident < before.pages / 2, "the file was dropped from the cache: \(before)")
+        let readBefore = LogTailTests.bytesReadByThisThread()
+        try DirectWrites.readIntoCache(descriptor, path: path, range: 0..<Int64(bytes))
+        let copied = LogTailTests.bytesReadByThisThread() - readBefore
+        #expect(readBefore >= 0 && copied < 64 << 10, "\(copied) bytes copied to the reader")
+        // readahead(2) returns once the reads are started: the pages count (mincore) once they arrived.
+        var after = try Self.residentPages(path)
+        let deadline = Date().addingTimeInterval(5)
+        while after.resident < after.pages && Date() < deadline {
+            usleep(10_000)
+            after = try Self.residentPages(path)
+        }
+        #expect(after.resident == after.pages, "\(after.resident) of \(after.pages) pages in the page cache")
+    }
 }

@@ -32,6 +32,9 @@ int clinux_thread_nice(void);
 /// sync_file_range(2), which Glibc's Swift module does not expose: starts writeback of a byte range (`wait` 0), or
 /// also waits for the range's earlier writeback and this one (`wait` 1). Returns 0 or -1 (errno).
 int clinux_write_behind(int fd, int64_t offset, int64_t count, int wait);
+/// readahead(2), which Glibc's Swift module does not expose: the kernel reads [offset, offset + count) of the file
+/// into its page cache without copying it anywhere (at most its readahead window per call). Returns 0 or -1 (errno).
+int clinux_readahead(int fd, int64_t offset, int64_t count);
 /// The O_DIRECT open flag (Glibc's Swift module leaves it out): writes go to the device, around the page cache.
 int clinux_open_direct_flag(void);
 /// The file system type (statfs f_type: TMPFS_MAGIC, EXT4_SUPER_MAGIC, ...) of `path`, or -1 (errno).
