@@ -106,18 +106,25 @@ final class AdminMetrics: Sendable {
                 text.sample([("mti", LoopMetrics.mtiLabel(mti)), ("code", LoopMetrics.codeLabel(code))], value: count)
             }
         }
-        var latency = HistogramSnapshot(bounds: LoopMetrics.latencyBoundsNs)
-        for loop in loops { latency.add(loop.latency.snapshot()) }
-        text.family(
-            "loyalty_authorization_latency_seconds", type: .histogram,
-            help: "From an ISO 8583 request's decoding to its answer being queued for sending, every answer.")
-        text.histogram([], latency, unitDivisor: 1_000_000_000)
-        var ledgerWait = HistogramSnapshot(bounds: LoopMetrics.latencyBoundsNs)
-        for loop in loops { ledgerWait.add(loop.ledgerWait.snapshot()) }
-        text.family(
-            "loyalty_ledger_wait_seconds", type: .histogram,
-            help: "From an ISO 8583 request's hand-over to the ledger to its reply reaching its loop, every reply.")
-        text.histogram([], ledgerWait, unitDivisor: 1_000_000_000)
+        // The loops' histograms, each the sum of every loop's.
+        let loopHistograms: [(String, String, (LoopMetrics) -> Histogram)] = [
+            (
+                "loyalty_authorization_latency_seconds",
+                "From an ISO 8583 request's decoding to its answer being queued for sending, every answer.",
+                { $0.latency }
+            ),
+            (
+                "loyalty_ledger_wait_seconds",
+                "From an ISO 8583 request's hand-over to the ledger to its reply reaching its loop, every reply.",
+                { $0.ledgerWait }
+            ),
+        ]
+        for (name, help, histogram) in loopHistograms {
+            var sum = HistogramSnapshot(bounds: LoopMetrics.latencyBoundsNs)
+            for loop in loops { sum.add(histogram(loop).snapshot()) }
+            text.family(name, type: .histogram, help: help)
+            text.histogram([], sum, unitDivisor: 1_000_000_000)
+        }
         text.family(
             "loyalty_iso_requests_in_flight", type: .gauge,
             help: "ISO 8583 requests waiting for the ledger, across loops (as of each loop's latest iteration).")
