@@ -171,6 +171,9 @@ public final class SalesStore: @unchecked Sendable {
         var newSales = salesCount
         var newLines = linesCount
         for (index, (sale, lines)) in sales.enumerated() {
+            // The names of a sale a few ahead are remembered soon: their slots start loading now.
+            let ahead = index + Self.prefetchDistance
+            if ahead < sales.count { prefetchNames(of: ahead, sales, names) }
             let day = sale.timeMs / 86_400_000
             if days.isEmpty || (day > days.last! && newSales > 0) {
                 try flush(salesBytes, lineBytes, salesAfter: newSales, linesAfter: newLines)
@@ -320,6 +323,19 @@ public final class SalesStore: @unchecked Sendable {
             linesCount = 0
         }
         precondition(days.last == day, "the new pair is the newest")
+    }
+
+    /// How many sales ahead `add` prefetches the slots their names will take.
+    static let prefetchDistance = 4
+
+    private func prefetchNames(of index: Int, _ sales: [(SaleEntry, [SaleLine])], _ names: [SaleNames]) {
+        precondition(index >= 0 && index < sales.count, "a sale of the batch")
+        let kind = sales[index].0.kind
+        guard kind == .purchase || kind == .payment else { return }
+        originals.prefetch(sales[index].0.key)
+        guard index < names.count else { return }
+        originals.prefetch(names[index].reference)
+        originals.prefetch(names[index].terminalReference)
     }
 
     /// Remembers a purchase or payment under its key and `names` (each name takes one of the `originalsMax`

@@ -19,6 +19,11 @@ import Testing
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
         #expect((5_001...6_000).allSatisfy { map[Self.key($0)] == nil })
         #expect(map[.zero] == nil, "the zero key is no name")
+        // A prefetch of a key held, one not held and the zero key (no name) changes nothing and finds the same.
+        for index in [1, 4_998, 5_500] { map.prefetch(Self.key(index)) }
+        map.prefetch(.zero)
+        #expect(map.count == 5_000 && map[Self.key(1)] == -1 && map[Self.key(4_998)] == 4_998)
+        #expect(map[Self.key(5_500)] == nil)
     }
 
     @Test("clear forgets every key and the map takes countMax new ones again")
