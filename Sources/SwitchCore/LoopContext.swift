@@ -128,7 +128,8 @@ final class LoopContext {
         for reply in replies {
             guard let index = pending.index(of: reply.tag) else { continue }
             var entry = pending.take(index)
-            // Refused before reaching a shard (never stamped) or an undo: no ledger wait to count.
+            // Nobody waits for an undo's reply: not counted. (A request its shard's queue refused counts with the
+            // ~0 it waited.)
             if entry.submittedNs > 0 && !entry.isUndo { metrics.ledgerWait.observe(nowNs &- entry.submittedNs) }
             // A reply is matched to exactly one pending request: a second reply with the same tag finds none.
             assert(pending.index(of: reply.tag) == nil, "a released tag names no request")
@@ -220,7 +221,9 @@ final class LoopContext {
     func whereTimeWent(_ entry: PendingRequest, nowNs: UInt64) -> String {
         precondition(entry.deadlineNs >= budgetNs && nowNs >= entry.deadlineNs, "asked after the budget ran out")
         let arrivalNs = entry.deadlineNs - budgetNs
-        func milliseconds(_ nanoseconds: UInt64) -> String { "\(nanoseconds / 1_000_000).\(nanoseconds / 100_000 % 10) ms" }
+        func milliseconds(_ nanoseconds: UInt64) -> String {
+            "\(nanoseconds / 1_000_000).\(nanoseconds / 100_000 % 10) ms"
+        }
         guard entry.submittedNs >= arrivalNs else {
             return "not handed to the ledger yet after \(milliseconds(nowNs - arrivalNs))"
         }

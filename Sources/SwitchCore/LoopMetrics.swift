@@ -3,8 +3,8 @@ import Metrics
 import Network
 
 /// One loop's ISO 8583 metrics: answers by request MTI and response code, the authorization latency and the
-/// ledger's part of it, and the requests waiting for the ledger. Written only by the loop's thread (relaxed stores, no lock, no allocation),
-/// read by metrics scrapes on any loop, which add up all loops.
+/// ledger's part of it, and the requests waiting for the ledger. Written only by the loop's thread (relaxed
+/// stores, no lock, no allocation), read by metrics scrapes on any loop, which add up all loops.
 final class LoopMetrics: Sendable {
     /// MTI slots: message class 0–9 × request (function 0) or advice (2), then one for anything else.
     static let mtiSlotCount = 21
