@@ -86,8 +86,8 @@ struct DirectWrites {
         precondition(!isDirect, "a closed writer writes nothing directly")
     }
 
-    /// Reads `range` of the file once, so its pages are in the page cache before they are used (the pages come in
-    /// by DMA; only the copy out touches them). Pages already cached cost a copy.
+    /// Brings `range` of the file into the page cache before its pages are used: by DMA, a piece at a time, and
+    /// nothing copied out (readahead); pages already cached cost nothing.
     static func readIntoCache(_ descriptor: Int32, path: String, range: Range<Int64>) throws(LedgerError) {
         precondition(range.lowerBound >= 0, "a range of the file")
         // readahead(2) reads the pages into the cache without copying them to us: a pread into a buffer here was
