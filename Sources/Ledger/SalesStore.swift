@@ -330,8 +330,7 @@ public final class SalesStore: @unchecked Sendable {
 
     private func prefetchNames(of index: Int, _ sales: [(SaleEntry, [SaleLine])], _ names: [SaleNames]) {
         precondition(index >= 0 && index < sales.count, "a sale of the batch")
-        let kind = sales[index].0.kind
-        guard kind == .purchase || kind == .payment else { return }
+        guard Self.isRemembered(sales[index].0.kind) else { return }
         originals.prefetch(sales[index].0.key)
         guard index < names.count else { return }
         originals.prefetch(names[index].reference)
@@ -340,8 +339,12 @@ public final class SalesStore: @unchecked Sendable {
 
     /// Remembers a purchase or payment under its key and `names` (each name takes one of the `originalsMax`
     /// places). After a restart the newest pair's sales are known by their keys only.
+    /// Sales a reversal or refund may name later: purchases and payments (what `remember` keeps, and what `add`
+    /// prefetches the slots of).
+    static func isRemembered(_ kind: SaleEntry.Kind) -> Bool { kind == .purchase || kind == .payment }
+
     private func remember(_ entry: SaleEntry, day: Int64, names: SaleNames = .none) {
-        guard entry.kind == .purchase || entry.kind == .payment else { return }
+        guard Self.isRemembered(entry.kind) else { return }
         let original = Original(
             kind: entry.kind, amountMinor: entry.amountMinor, day: day, firstLine: entry.firstLine,
             lineCount: entry.lineCount)
