@@ -5,21 +5,28 @@ struct HistoryBatch {
     let shard: UInt8
     private(set) var nextSeq: UInt64
     private(set) var records: [HistoryRecord] = []
-    private(set) var heads: [CardHash: HistoryStore.MemberHead] = [:]
+    /// The heads this step changed, in the order first changed, and where each member's is (`KeyMap`, sized to the
+    /// step: no Swift dictionary's SipHash per change).
+    private(set) var heads: [(CardHash, HistoryStore.MemberHead)] = []
+    private var headIndex: KeyMap<CardHash, Int>
     private(set) var joined: [(CardHash, CardHash)] = []
     private var joinedMembers: [CardHash: CardHash] = [:]
     /// Changes of members the store had no room for (`membersMax`).
     private(set) var refused: UInt64 = 0
 
-    init(store: HistoryStore, firstSeq: UInt64, shard: UInt8) {
+    /// A batch of up to `changesMax` changes.
+    init(store: HistoryStore, firstSeq: UInt64, shard: UInt8, changesMax: Int) {
         precondition(firstSeq >= 1, "seqs start at 1")
         self.store = store
         self.nextSeq = firstSeq
         self.shard = shard
+        headIndex = KeyMap(countMax: max(1, changesMax))
     }
 
     /// A card's member: the one it joined, else the card itself (a member's id is the card it was enrolled with).
-    func member(of card: CardHash) -> CardHash { joinedMembers[card] ?? store.member(of: card) ?? card }
+    func member(of card: CardHash) -> CardHash {
+        (joinedMembers.isEmpty ? nil : joinedMembers[card]) ?? store.member(of: card) ?? card
+    }
 
     mutating func add(_ change: RecordChange) {
         let member = self.member(of: change.card)
@@ -27,7 +34,8 @@ struct HistoryBatch {
         guard let kind = HistoryRecord.kindNames.firstIndex(of: change.kind), kind != 0 else {
             preconditionFailure("a record change of unknown kind \(change.kind)")
         }
-        var head = heads[member] ?? store.head(member)
+        let index = headIndex[member]
+        var head = index.map { heads[$0].1 } ?? store.head(member)
         if head == nil {
             guard store.memberCount + heads.count < store.limits.membersMax else {
                 refused += 1
@@ -49,7 +57,13 @@ struct HistoryBatch {
             let amount = change.giftPaysBalance ? -updated.balances.gift : change.giftMinor
             emit(movement, asset: 2, amount: amount, after: updated.balances.gift + amount, &updated)
         }
-        heads[member] = updated
+        if let index {
+            heads[index].1 = updated
+        } else {
+            headIndex.set(member, heads.count)
+            heads.append((member, updated))
+        }
+        precondition(heads.count == headIndex.count, "one index entry per member changed")
     }
 
     private struct Movement {

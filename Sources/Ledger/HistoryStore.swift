@@ -49,8 +49,10 @@ public final class HistoryStore: @unchecked Sendable {
     let limits: Limits
     let shardCount: Int
     private let lock = NSLock()
-    var heads: [CardHash: MemberHead] = [:]
-    var cardMembers: [CardHash: CardHash] = [:]
+    /// Per member its head, per joined card its member: open-addressed tables (`KeyMap`), each looked up for
+    /// every change indexed, where a Swift dictionary's SipHash cost more than the rest of the lookup.
+    var heads: KeyMap<CardHash, MemberHead>
+    var cardMembers: KeyMap<CardHash, CardHash>
     /// First seqs of the files kept, oldest first; the last is the one appended to.
     var files: [UInt64] = []
     var appendDescriptor: Int32 = -1 {
@@ -83,6 +85,8 @@ public final class HistoryStore: @unchecked Sendable {
         self.shardCount = shardCount
         indexedThrough = Array(repeating: 0, count: shardCount)
         durableThrough = indexedThrough
+        heads = KeyMap(countMax: limits.membersMax)
+        cardMembers = KeyMap(countMax: limits.cardsMax)
         if !FileIO.exists(directory) { try FileIO.makeDirectory(directory) }
         try readMark()
         try openCards()
@@ -121,7 +125,9 @@ public final class HistoryStore: @unchecked Sendable {
     func setAppendDescriptor(_ descriptor: Int32) { appendDescriptor = descriptor }
     func restoreFiles(_ firsts: [UInt64]) { files = firsts }
     func restoreCards(_ pairs: [(CardHash, CardHash)]) {
-        for (card, member) in pairs where cardMembers.count < limits.cardsMax { cardMembers[card] = member }
+        for (card, member) in pairs where cardMembers[card] != nil || cardMembers.count < limits.cardsMax {
+            cardMembers.set(card, member)
+        }
         precondition(cardMembers.count <= limits.cardsMax, "the card map within cardsMax")
     }
     func restoreHeads(_ records: [HistoryRecord]) {
@@ -134,7 +140,7 @@ public final class HistoryStore: @unchecked Sendable {
             case 1: head.balances.credit = record.balanceAfter
             default: head.balances.gift = record.balanceAfter
             }
-            heads[record.member] = head
+            heads.set(record.member, head)
             counters.movements += 1
         }
         precondition(heads.count <= limits.membersMax, "the member map within membersMax")
@@ -154,7 +160,8 @@ public final class HistoryStore: @unchecked Sendable {
     func add(shard: Int, changes: [RecordChange], through: UInt64, skipped: UInt64) throws(LedgerError) {
         if let syncFailure { throw syncFailure }
         precondition(shard >= 0 && shard < shardCount && through >= indexedThrough[shard], "indexing goes forward")
-        var batch = HistoryBatch(store: self, firstSeq: nextSeq, shard: UInt8(truncatingIfNeeded: shard))
+        var batch = HistoryBatch(
+            store: self, firstSeq: nextSeq, shard: UInt8(truncatingIfNeeded: shard), changesMax: changes.count)
         for change in changes { batch.add(change) }
         precondition(batch.nextSeq == nextSeq + UInt64(batch.records.count), "a batch numbers its movements in order")
         try write(batch.records)
@@ -162,8 +169,8 @@ public final class HistoryStore: @unchecked Sendable {
         var marks = indexedThrough
         marks[shard] = through
         lock.withLock {
-            for (member, head) in batch.heads { heads[member] = head }
-            for (card, member) in batch.joined { cardMembers[card] = member }
+            for (member, head) in batch.heads { heads.set(member, head) }
+            for (card, member) in batch.joined { cardMembers.set(card, member) }
             nextSeq = batch.nextSeq
             cardsCount += UInt64(batch.joined.count)
             indexedThrough = marks

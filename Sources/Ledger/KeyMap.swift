@@ -1,12 +1,29 @@
 import CCRC32C
 
-/// Request keys to values in one open-addressed table (linear probing on `IdempotencyKey.mixedHash`), for the views'
-/// maps that take a name per sale: a Swift dictionary keyed by request keys seeds and finalizes SipHash for every
-/// lookup, and that was a third of the sales view's time (`Hasher._seed` alone 2.6 % of the switch's samples at
-/// saturation). No removal: an owner forgets by generations (`clear`). The zero key marks an empty slot and is
-/// never stored (it is "no name" everywhere in the ledger).
-struct KeyMap<Value> {
-    private var keys: [IdempotencyKey]
+/// A key `KeyMap` can hold: a uniform 64-bit hash of its own, and a zero value that marks an empty slot (never a
+/// key: "no name" for request keys; a card hash is a keyed hash's output, zero with odds of 2^-128).
+protocol TableKey: Equatable, BitwiseCopyable {
+    static var zero: Self { get }
+    var tableHash: UInt64 { get }
+}
+
+extension IdempotencyKey: TableKey {
+    var tableHash: UInt64 { mixedHash }
+}
+
+extension CardHash: TableKey {
+    static let zero = CardHash(high: 0, low: 0)
+    /// Already a keyed hash's output: its low word is uniform as it is.
+    var tableHash: UInt64 { low }
+}
+
+/// Keys to values in one open-addressed table (linear probing on the key's `tableHash`), for the views' maps that
+/// take a lookup per record: a Swift dictionary seeds and finalizes SipHash for every lookup, and that was a third
+/// of the sales view's time (`Hasher._seed` alone 2.6 % of the switch's samples at saturation) and most of what the
+/// history and the member search spent per record outside their files. No removal: an owner forgets by
+/// generations (`clear`). The zero key marks an empty slot and is never stored.
+struct KeyMap<Key: TableKey, Value> {
+    private var keys: [Key]
     private var values: [Value?]
     private var mask: Int
     /// The most keys held; the table grows (doubling, at most half full) up to twice this.
@@ -19,7 +36,7 @@ struct KeyMap<Value> {
         precondition(countMax >= 1, "a map holds at least one key")
         self.countMax = countMax
         let capacity = min(Self.initialCapacity, Self.capacity(for: countMax))
-        keys = [IdempotencyKey](repeating: .zero, count: capacity)
+        keys = [Key](repeating: .zero, count: capacity)
         values = [Value?](repeating: nil, count: capacity)
         mask = capacity - 1
     }
@@ -35,9 +52,9 @@ struct KeyMap<Value> {
     var isFull: Bool { count >= countMax }
 
     /// The slot holding `key`, or the empty slot where it would go.
-    private func slot(of key: IdempotencyKey) -> Int {
+    private func slot(of key: Key) -> Int {
         precondition(key != .zero, "the zero key is no name")
-        var slot = Int(truncatingIfNeeded: key.mixedHash) & mask
+        var slot = Int(truncatingIfNeeded: key.tableHash) & mask
         while keys[slot] != .zero && keys[slot] != key { slot = (slot + 1) & mask }
         return slot
     }
@@ -45,21 +62,21 @@ struct KeyMap<Value> {
     /// Starts loading the slot where `key` would be found first (its key and its value) into the cache, so a lookup
     /// or `set` of it a little later does not wait for memory: the sales view's table is tens of MB, and its slot
     /// probes were the view's largest cost (13 % of its samples at 100k/s).
-    func prefetch(_ key: IdempotencyKey) {
+    func prefetch(_ key: Key) {
         guard key != .zero else { return }
-        let slot = Int(truncatingIfNeeded: key.mixedHash) & mask
+        let slot = Int(truncatingIfNeeded: key.tableHash) & mask
         precondition(slot >= 0 && slot < keys.count, "a slot of the table")
         keys.withUnsafeBufferPointer { ccrc32c_prefetch($0.baseAddress! + slot) }
         values.withUnsafeBufferPointer { ccrc32c_prefetch($0.baseAddress! + slot) }
     }
 
-    subscript(key: IdempotencyKey) -> Value? {
+    subscript(key: Key) -> Value? {
         guard key != .zero else { return nil }
         return values[slot(of: key)]
     }
 
     /// Stores `value` under `key` (replacing what it held); a new key needs room (`isFull` false).
-    mutating func set(_ key: IdempotencyKey, _ value: Value) {
+    mutating func set(_ key: Key, _ value: Value) {
         var at = slot(of: key)
         if keys[at] == .zero {
             precondition(count < countMax, "a new key needs room: the owner starts a generation first")
@@ -90,7 +107,7 @@ struct KeyMap<Value> {
         let oldValues = values
         let capacity = keys.count * 2
         precondition(capacity <= Self.capacity(for: countMax), "the table grows up to twice countMax")
-        keys = [IdempotencyKey](repeating: .zero, count: capacity)
+        keys = [Key](repeating: .zero, count: capacity)
         values = [Value?](repeating: nil, count: capacity)
         mask = capacity - 1
         for index in oldKeys.indices where oldKeys[index] != .zero {

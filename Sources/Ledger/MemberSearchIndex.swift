@@ -77,7 +77,9 @@ public final class MemberSearchIndex: Sendable {
 
     struct State {
         var rows: [MemberSearchRow] = []
-        var slots: [CardHash: Int32] = [:]
+        /// Member id to its row (an open-addressed table: a Swift dictionary's SipHash was most of the indexer's
+        /// time per record outside the log read).
+        var slots: KeyMap<CardHash, Int32>
         var ordered: [[Int32]] = Array(repeating: [], count: MemberSearchIndex.bucketCount)
         var suffixes: [[Int32]] = Array(repeating: [], count: 10_000)
         var suffixEntries = 0
@@ -85,13 +87,14 @@ public final class MemberSearchIndex: Sendable {
         var cardsRefused: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     public init(membersMax: Int, cardsMax: Int) {
         precondition(membersMax >= 1 && membersMax < Int(Int32.max), "membersMax")
         precondition(cardsMax >= 1, "cardsMax")
         self.membersMax = membersMax
         self.cardsMax = cardsMax
+        state = Mutex(State(slots: KeyMap(countMax: membersMax)))
     }
 
     public var memberCount: Int { state.withLock { $0.rows.count } }
@@ -138,6 +141,23 @@ public final class MemberSearchIndex: Sendable {
         }
     }
 
+    /// What one durable record tells (`MemberSearchIndexer`), under one lock: the member enrolled by it, its
+    /// figures, its card and a card joined. Nothing for a member the index does not have.
+    func apply(_ fact: MemberFact) {
+        state.withLock { state in
+            var slot = state.slots[fact.member]
+            if slot == nil, let card = fact.enrolledCard {
+                let row = MemberSearchRow(id: fact.member, firstCard: card)
+                slot = Self.insert(row, into: &state, membersMax: membersMax)
+            }
+            guard let slot else { return }
+            precondition(state.rows[Int(slot)].id == fact.member, "a member's slot holds its row")
+            if let summary = fact.summary { state.rows[Int(slot)].take(summary) }
+            Self.addCard(fact.card, slot: slot, into: &state, cardsMax: cardsMax)
+            if let joined = fact.joinedCard { Self.addCard(joined, slot: slot, into: &state, cardsMax: cardsMax) }
+        }
+    }
+
     /// The figures the rules decided for a member the index has (nothing for one it has not).
     public func update(_ id: CardHash, _ summary: MemberSummary) {
         state.withLock { state in
@@ -148,18 +168,23 @@ public final class MemberSearchIndex: Sendable {
 
     /// A card (masked) of member `id`: its last four digits find the member from now on.
     public func addCard(_ masked: MaskedCard, member id: CardHash) {
+        state.withLock { state in
+            guard let slot = state.slots[id] else { return }
+            Self.addCard(masked, slot: slot, into: &state, cardsMax: cardsMax)
+        }
+    }
+
+    private static func addCard(_ masked: MaskedCard, slot: Int32, into state: inout State, cardsMax: Int) {
         guard Int(masked.packed & 0xFF) >= 10 else { return }
         let suffix = Int((masked.packed >> 8) & 0xFFFF)
         precondition(suffix < 10_000, "four digits")
-        state.withLock { state in
-            guard let slot = state.slots[id], !state.suffixes[suffix].contains(slot) else { return }
-            guard state.suffixEntries < cardsMax else {
-                state.cardsRefused += 1
-                return
-            }
-            state.suffixes[suffix].append(slot)
-            state.suffixEntries += 1
+        guard !state.suffixes[suffix].contains(slot) else { return }
+        guard state.suffixEntries < cardsMax else {
+            state.cardsRefused += 1
+            return
         }
+        state.suffixes[suffix].append(slot)
+        state.suffixEntries += 1
     }
 
     private static func insert(_ row: MemberSearchRow, into state: inout State, membersMax: Int) -> Int32? {
@@ -170,7 +195,7 @@ public final class MemberSearchIndex: Sendable {
         precondition(state.slots[row.id] == nil, "a member is inserted once")
         let slot = Int32(state.rows.count)
         state.rows.append(row)
-        state.slots[row.id] = slot
+        state.slots.set(row.id, slot)
         let bucket = Self.bucket(row.id)
         let position = Self.firstAfter(row.id, in: state.ordered[bucket], rows: state.rows)
         state.ordered[bucket].insert(slot, at: position)

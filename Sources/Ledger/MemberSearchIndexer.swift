@@ -117,12 +117,5 @@ public final class MemberSearchIndexer: LogView, @unchecked Sendable {
         return view.lastSequence
     }
 
-    func apply(_ fact: MemberFact) {
-        if let card = fact.enrolledCard, index.row(fact.member) == nil {
-            index.upsert(MemberSearchRow(id: fact.member, firstCard: card))
-        }
-        if let summary = fact.summary { index.update(fact.member, summary) }
-        index.addCard(fact.card, member: fact.member)
-        if let joined = fact.joinedCard { index.addCard(joined, member: fact.member) }
-    }
+    func apply(_ fact: MemberFact) { index.apply(fact) }
 }

@@ -116,7 +116,7 @@ struct SalesBatch {
     var names: [SaleNames] = []
     /// Purchases and payments of this read by their names (their place in `sales`), for a reversal in the same
     /// read (the store learns them when appended).
-    var fresh = KeyMap<Int>(countMax: 3 * LogViewReader.recordsPerReadMax)
+    var fresh = KeyMap<IdempotencyKey, Int>(countMax: 3 * LogViewReader.recordsPerReadMax)
     /// Records taken (with or without a sale).
     var records: UInt64 = 0
 

@@ -86,8 +86,8 @@ public final class SalesStore: @unchecked Sendable {
     /// the newer is full the older is dropped whole and the newer takes its place, so between half and all of
     /// `originalsMax` newest names are known. (Forgetting one name per new one cost a dictionary deletion, which
     /// rehashes the entries after it, for every name: 2 % of the switch's CPU at saturation.)
-    private var originals: KeyMap<Original>
-    private var olderOriginals: KeyMap<Original>
+    private var originals: KeyMap<IdempotencyKey, Original>
+    private var olderOriginals: KeyMap<IdempotencyKey, Original>
 
     /// False for a reader beside a serving switch: it never cuts, removes or writes a file.
     let isWriter: Bool
@@ -330,8 +330,10 @@ public final class SalesStore: @unchecked Sendable {
 
     private func prefetchNames(of index: Int, _ sales: [(SaleEntry, [SaleLine])], _ names: [SaleNames]) {
         precondition(index >= 0 && index < sales.count, "a sale of the batch")
-        guard Self.isRemembered(sales[index].0.kind) else { return }
-        originals.prefetch(sales[index].0.key)
+        // Read in place: `sales[index]` copied the sale with its lines (a retain and a release per sale).
+        let (kind, key) = sales.withUnsafeBufferPointer { ($0[index].0.kind, $0[index].0.key) }
+        guard Self.isRemembered(kind) else { return }
+        originals.prefetch(key)
         guard index < names.count else { return }
         originals.prefetch(names[index].reference)
         originals.prefetch(names[index].terminalReference)

@@ -2,7 +2,7 @@ import Testing
 
 @testable import Ledger
 
-/// `KeyMap`: the views' open-addressed map of request keys.
+/// `KeyMap`: the views' open-addressed map of request keys and card hashes.
 @Suite struct KeyMapTests {
     static func key(_ index: Int) -> IdempotencyKey {
         IdempotencyKey(word0: UInt64(index) &* 0x1000_0000_0001, word1: 7, word2: UInt64(index % 3), word3: 0)
@@ -10,7 +10,7 @@ import Testing
 
     @Test("every key set is found with its newest value through growth up to countMax; others are not")
     func setFindReplaceGrow() {
-        var map = KeyMap<Int>(countMax: 5_000)
+        var map = KeyMap<IdempotencyKey, Int>(countMax: 5_000)
         for index in 1...5_000 { map.set(Self.key(index), index) }
         #expect(map.count == 5_000 && map.isFull)
         for index in stride(from: 1, through: 5_000, by: 7) { map.set(Self.key(index), -index) }
@@ -26,9 +26,25 @@ import Testing
         #expect(map[Self.key(5_500)] == nil)
     }
 
+    @Test("card hashes that share their low word (the table's hash) are told apart by the high word")
+    func cardHashesCollide() {
+        // 1,000 low words, three cards each: every probe chain holds keys of the same hash.
+        func card(_ index: Int) -> CardHash {
+            CardHash(high: UInt64(index % 3) + 1, low: UInt64(index / 3) &* 0x9E37_79B9)
+        }
+        var map = KeyMap<CardHash, Int>(countMax: 3_000)
+        for index in 0..<3_000 { map.set(card(index), index) }
+        #expect(map.count == 3_000 && map.isFull)
+        let wrong = (0..<3_000).filter { map[card($0)] != $0 }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+        #expect(map[CardHash(high: 4, low: 0x9E37_79B9)] == nil, "a fourth card on a shared low word is not held")
+        map.set(CardHash(high: 2, low: 0), -1)
+        #expect(map.count == 3_000 && map[CardHash(high: 2, low: 0)] == -1, "a replacement adds no key")
+    }
+
     @Test("clear forgets every key and the map takes countMax new ones again")
     func clearThenRefill() {
-        var map = KeyMap<String>(countMax: 100)
+        var map = KeyMap<IdempotencyKey, String>(countMax: 100)
         for index in 1...100 { map.set(Self.key(index), "a\(index)") }
         map.clear()
         #expect(map.count == 0 && !map.isFull)
@@ -39,8 +55,8 @@ import Testing
 
     @Test("the table is a power of two at least twice countMax")
     func capacity() {
-        #expect(KeyMap<Int>.capacity(for: 1) == 2)
-        #expect(KeyMap<Int>.capacity(for: 512) == 1_024)
-        #expect(KeyMap<Int>.capacity(for: 513) == 2_048)
+        #expect(KeyMap<IdempotencyKey, Int>.capacity(for: 1) == 2)
+        #expect(KeyMap<IdempotencyKey, Int>.capacity(for: 512) == 1_024)
+        #expect(KeyMap<IdempotencyKey, Int>.capacity(for: 513) == 2_048)
     }
 }
