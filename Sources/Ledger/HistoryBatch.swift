@@ -1,6 +1,6 @@
 /// One indexing step's movements, made from record changes against the store's maps plus what this step already
 /// changed (`heads`, `joined`), so the store's maps change only once the step is durable.
-struct HistoryBatch {
+struct HistoryBatch: ~Copyable {
     let store: HistoryStore
     let shard: UInt8
     private(set) var nextSeq: UInt64

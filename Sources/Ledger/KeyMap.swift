@@ -22,10 +22,15 @@ extension CardHash: TableKey {
 /// of the sales view's time (`Hasher._seed` alone 2.6 % of the switch's samples at saturation) and most of what the
 /// history and the member search spent per record outside their files. No removal: an owner forgets by
 /// generations (`clear`). The zero key marks an empty slot and is never stored.
-struct KeyMap<Key: TableKey, Value> {
-    private var keys: [Key]
-    private var values: [Value?]
-    private var mask: Int
+///
+/// Noncopyable, its slots in memory of its own: a map of arrays kept in a class was copied out for every lookup
+/// (a retain and a release of each array: the sales view's prefetch spent more on them than on the prefetch); a
+/// noncopyable value is borrowed where it lies.
+struct KeyMap<Key: TableKey, Value>: ~Copyable {
+    private var keys: UnsafeMutablePointer<Key>
+    private var values: UnsafeMutablePointer<Value?>
+    /// The slots: a power of two.
+    private var capacity: Int
     /// The most keys held; the table grows (doubling, at most half full) up to twice this.
     let countMax: Int
     private(set) var count = 0
@@ -35,10 +40,25 @@ struct KeyMap<Key: TableKey, Value> {
     init(countMax: Int) {
         precondition(countMax >= 1, "a map holds at least one key")
         self.countMax = countMax
-        let capacity = min(Self.initialCapacity, Self.capacity(for: countMax))
-        keys = [Key](repeating: .zero, count: capacity)
-        values = [Value?](repeating: nil, count: capacity)
-        mask = capacity - 1
+        capacity = min(Self.initialCapacity, Self.capacity(for: countMax))
+        (keys, values) = Self.slots(capacity)
+    }
+
+    deinit {
+        values.deinitialize(count: capacity)
+        values.deallocate()
+        keys.deinitialize(count: capacity)
+        keys.deallocate()
+    }
+
+    /// `capacity` empty slots.
+    private static func slots(_ capacity: Int) -> (UnsafeMutablePointer<Key>, UnsafeMutablePointer<Value?>) {
+        precondition(capacity >= 2 && capacity & (capacity - 1) == 0, "a power of two")
+        let keys = UnsafeMutablePointer<Key>.allocate(capacity: capacity)
+        keys.initialize(repeating: .zero, count: capacity)
+        let values = UnsafeMutablePointer<Value?>.allocate(capacity: capacity)
+        values.initialize(repeating: nil, count: capacity)
+        return (keys, values)
     }
 
     /// The table size for `count` keys: a power of two at least twice it.
@@ -54,6 +74,7 @@ struct KeyMap<Key: TableKey, Value> {
     /// The slot holding `key`, or the empty slot where it would go.
     private func slot(of key: Key) -> Int {
         precondition(key != .zero, "the zero key is no name")
+        let mask = capacity - 1
         var slot = Int(truncatingIfNeeded: key.tableHash) & mask
         while keys[slot] != .zero && keys[slot] != key { slot = (slot + 1) & mask }
         return slot
@@ -64,10 +85,10 @@ struct KeyMap<Key: TableKey, Value> {
     /// probes were the view's largest cost (13 % of its samples at 100k/s).
     func prefetch(_ key: Key) {
         guard key != .zero else { return }
-        let slot = Int(truncatingIfNeeded: key.tableHash) & mask
-        precondition(slot >= 0 && slot < keys.count, "a slot of the table")
-        keys.withUnsafeBufferPointer { ccrc32c_prefetch($0.baseAddress! + slot) }
-        values.withUnsafeBufferPointer { ccrc32c_prefetch($0.baseAddress! + slot) }
+        let slot = Int(truncatingIfNeeded: key.tableHash) & (capacity - 1)
+        precondition(slot >= 0 && slot < capacity, "a slot of the table")
+        ccrc32c_prefetch(keys + slot)
+        ccrc32c_prefetch(values + slot)
     }
 
     subscript(key: Key) -> Value? {
@@ -80,7 +101,7 @@ struct KeyMap<Key: TableKey, Value> {
         var at = slot(of: key)
         if keys[at] == .zero {
             precondition(count < countMax, "a new key needs room: the owner starts a generation first")
-            if 2 * (count + 1) > keys.count {
+            if 2 * (count + 1) > capacity {
                 grow()
                 at = slot(of: key)
             }
@@ -88,32 +109,32 @@ struct KeyMap<Key: TableKey, Value> {
             count += 1
         }
         values[at] = value
-        precondition(count <= countMax && 2 * count <= keys.count, "the table is at most half full")
+        precondition(count <= countMax && 2 * count <= capacity, "the table is at most half full")
     }
 
     /// Forgets every key, keeping the table's size.
     mutating func clear() {
-        for index in keys.indices {
-            keys[index] = .zero
-            values[index] = nil
-        }
+        keys.update(repeating: .zero, count: capacity)
+        values.update(repeating: nil, count: capacity)
         count = 0
         // A second pass over the whole table: debug builds only (the sales view clears 1M slots every generation).
-        assert(keys.allSatisfy { $0 == .zero }, "a cleared map holds no key")
+        assert(
+            UnsafeBufferPointer(start: keys, count: capacity).allSatisfy { $0 == .zero }, "a cleared map holds no key")
     }
 
     private mutating func grow() {
-        let oldKeys = keys
-        let oldValues = values
-        let capacity = keys.count * 2
+        let (oldKeys, oldValues, oldCapacity) = (keys, values, capacity)
+        capacity = oldCapacity * 2
         precondition(capacity <= Self.capacity(for: countMax), "the table grows up to twice countMax")
-        keys = [Key](repeating: .zero, count: capacity)
-        values = [Value?](repeating: nil, count: capacity)
-        mask = capacity - 1
-        for index in oldKeys.indices where oldKeys[index] != .zero {
+        (keys, values) = Self.slots(capacity)
+        for index in 0..<oldCapacity where oldKeys[index] != .zero {
             let at = slot(of: oldKeys[index])
             keys[at] = oldKeys[index]
             values[at] = oldValues[index]
         }
+        oldValues.deinitialize(count: oldCapacity)
+        oldValues.deallocate()
+        oldKeys.deinitialize(count: oldCapacity)
+        oldKeys.deallocate()
     }
 }

@@ -129,19 +129,15 @@ public final class LogViewReader: @unchecked Sendable {
         var unreadable: [UInt64] = []
         let visited: LogTail.Visited
         do {
-            // The views through a buffer: `views[index]` per record copied the reference (a retain and a release
-            // per record and view).
-            visited = try views.withUnsafeBufferPointer { (list) throws(LedgerError) in
-                try tails[shard].visit(
-                    after: after, limit: Self.recordsPerReadMax, gap: &gap, unreadable: { unreadable.append($0) }
-                ) { sequence, body in
-                    for index in list.indices where taking[index] && sequence > marks[index] {
-                        do throws(LedgerError) {
-                            try list[index].take(shard: shard, sequence: sequence, body: body)
-                        } catch {
-                            taking[index] = false
-                            Self.abandon(list[index], shard: shard, "cannot index the log: \(error)")
-                        }
+            visited = try tails[shard].visit(
+                after: after, limit: Self.recordsPerReadMax, gap: &gap, unreadable: { unreadable.append($0) }
+            ) { sequence, body in
+                for index in views.indices where taking[index] && sequence > marks[index] {
+                    do throws(LedgerError) {
+                        try views[index].take(shard: shard, sequence: sequence, body: body)
+                    } catch {
+                        taking[index] = false
+                        Self.abandon(views[index], shard: shard, "cannot index the log: \(error)")
                     }
                 }
             }

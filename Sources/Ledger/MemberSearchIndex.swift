@@ -75,7 +75,7 @@ public final class MemberSearchIndex: Sendable {
     public let membersMax: Int
     public let cardsMax: Int
 
-    struct State {
+    struct State: ~Copyable {
         var rows: [MemberSearchRow] = []
         /// Member id to its row (an open-addressed table: a Swift dictionary's SipHash was most of the indexer's
         /// time per record outside the log read).
@@ -249,7 +249,7 @@ public final class MemberSearchIndex: Sendable {
 
     /// A search narrowed by card suffix and/or a member list: only those members, sorted.
     private static func searchCandidates(
-        _ filter: MemberSearchFilter, after: CardHash?, limit: Int, state: State
+        _ filter: MemberSearchFilter, after: CardHash?, limit: Int, state: borrowing State
     ) -> (rows: [MemberSearchRow], next: CardHash?, scanned: Int) {
         var candidates: [Int32]
         if let members = filter.members {

@@ -42,7 +42,8 @@ public final class SalesIndexer: LogView, @unchecked Sendable {
     func endRead(shard: Int, through: UInt64, skipped: UInt64, unreadable: UInt64) throws(LedgerError) {
         precondition(through > store.indexedSequences[shard], "a read ends past the mark")
         let gap = skipped + unreadable
-        try store.add(shard: shard, batch.sales, through: through, skipped: gap, names: batch.names)
+        try store.add(
+            shard: shard, batch.sales, lines: batch.lines, through: through, skipped: gap, names: batch.names)
         recordsRead.add(batch.records, ordering: .relaxed)
         batch.removeAll()
         if gap > 0 {
@@ -85,7 +86,8 @@ public final class SalesIndexer: LogView, @unchecked Sendable {
         let last = visited.through(after: after, gap: gap)
         let skipped = gap.recordsSkipped + gap.recordsUnreadable
         guard last > after else { return Step(last: after, records: 0, skipped: 0, isFull: false) }
-        try store.append(shard: shard, batch.sales, through: last, skipped: skipped, names: batch.names)
+        try store.append(
+            shard: shard, batch.sales, lines: batch.lines, through: last, skipped: skipped, names: batch.names)
         return Step(
             last: last, records: UInt64(visited.records), skipped: skipped, isFull: last - after >= UInt64(limit))
     }
@@ -110,8 +112,10 @@ public final class SalesIndexer: LogView, @unchecked Sendable {
 /// The sales of one read of a shard's log, before they are appended to the store. A reversal, and a refund of the
 /// whole amount, take the original's basket lines, so the items report nets them out (a partial refund does not
 /// say which goods came back: it changes no item figure).
-struct SalesBatch {
-    var sales: [(SaleEntry, [SaleLine])] = []
+struct SalesBatch: ~Copyable {
+    /// The sales, and each one's basket lines (apart: a sale read ahead of the loop is then not copied with them).
+    var sales: [SaleEntry] = []
+    var lines: [[SaleLine]] = []
     /// Each sale's other names (its retrieval and terminal references), for the store's map of originals.
     var names: [SaleNames] = []
     /// Purchases and payments of this read by their names (their place in `sales`), for a reversal in the same
@@ -122,6 +126,7 @@ struct SalesBatch {
 
     mutating func removeAll() {
         sales.removeAll(keepingCapacity: true)
+        lines.removeAll(keepingCapacity: true)
         names.removeAll(keepingCapacity: true)
         if fresh.count > 0 { fresh.clear() }
         records = 0
@@ -129,18 +134,18 @@ struct SalesBatch {
 
     /// The original a refund or reversal names: from this read, else from the store.
     func original(_ key: IdempotencyKey, store: SalesStore) -> (SaleEntry.Kind, Int64)? {
-        fresh[key].map { (sales[$0].0.kind, sales[$0].0.amountMinor) } ?? store.original(key)
+        fresh[key].map { (sales[$0].kind, sales[$0].amountMinor) } ?? store.original(key)
     }
 
     mutating func take(
         shard: Int, sequence: UInt64, body: borrowing WALRecord.Body, store: SalesStore
     ) throws(LedgerError) {
-        precondition(sales.count == names.count, "one name entry per sale")
+        precondition(sales.count == names.count && sales.count == lines.count, "one name entry and basket per sale")
         guard
             let sale = SaleEntry.from(
                 body, shard: shard, sequence: sequence, original: { self.original($0, store: store) })
         else { return }
-        var lines = body.sale?.lines ?? []
+        var basket = body.sale?.lines ?? []
         // A refund may name its original by the retrieval reference, a reversal by the terminal reference.
         let otherNames = SaleNames(reference: body.command.reference, terminalReference: body.command.terminalReference)
         if sale.kind == .purchase || sale.kind == .payment {
@@ -148,14 +153,19 @@ struct SalesBatch {
             if otherNames.reference != .zero { fresh.set(otherNames.reference, sales.count) }
             if otherNames.terminalReference != .zero { fresh.set(otherNames.terminalReference, sales.count) }
         }
-        if lines.isEmpty && sale.kind != .purchase && sale.kind != .payment && sale.kind != .expiry {
+        if basket.isEmpty && sale.kind != .purchase && sale.kind != .payment && sale.kind != .expiry {
             // A reversal, or a refund of the whole amount (a refund carries no basket of its own).
             let originalKey = body.command.originalKey
             if sale.kind != .refund || original(originalKey, store: store)?.1 == -sale.amountMinor {
-                if let fromRead = fresh[originalKey] { lines = sales[fromRead].1 } else { lines = try store.originalLines(originalKey) }
+                if let fromRead = fresh[originalKey] {
+                    basket = lines[fromRead]
+                } else {
+                    basket = try store.originalLines(originalKey)
+                }
             }
         }
-        sales.append((sale, lines))
+        sales.append(sale)
+        lines.append(basket)
         names.append(otherNames)
     }
 }

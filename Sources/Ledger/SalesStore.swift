@@ -147,22 +147,23 @@ public final class SalesStore: @unchecked Sendable {
     /// Appends one shard's sales through log sequence `through` (`skipped`: records it never saw), syncs and
     /// writes the mark (`add`, then `commit`).
     public func append(
-        shard: Int, _ sales: [(SaleEntry, [SaleLine])], through: UInt64, skipped: UInt64,
+        shard: Int, _ sales: [SaleEntry], lines: [[SaleLine]], through: UInt64, skipped: UInt64,
         names: [SaleNames] = []
     ) throws(LedgerError) {
-        try add(shard: shard, sales, through: through, skipped: skipped, names: names)
+        try add(shard: shard, sales, lines: lines, through: through, skipped: skipped, names: names)
         try commit()
     }
 
     /// Appends one shard's sales through log sequence `through` (`skipped`: records it never saw): reports in this
     /// process see them at once, the mark covers them at the next `commit`. Entries' `firstLine` and `lineCount`
-    /// are set here. `names[i]`: other names a reversal or refund may give sale `i` by (its retrieval and terminal
-    /// references), remembered beside its key.
+    /// are set here. `lines[i]`: sale `i`'s basket. `names[i]`: other names a reversal or refund may give sale `i`
+    /// by (its retrieval and terminal references), remembered beside its key.
     func add(
-        shard: Int, _ sales: [(SaleEntry, [SaleLine])], through: UInt64, skipped: UInt64,
+        shard: Int, _ sales: [SaleEntry], lines: [[SaleLine]], through: UInt64, skipped: UInt64,
         names: [SaleNames] = []
     ) throws(LedgerError) {
         precondition(isWriter, "a reader beside a serving switch never writes")
+        precondition(lines.count == sales.count, "a basket per sale")
         if let syncFailure { throw syncFailure }
         precondition(shard >= 0 && shard < shardCount, "a shard of the store")
         precondition(through >= indexedThrough[shard], "the log is indexed in order")
@@ -170,7 +171,8 @@ public final class SalesStore: @unchecked Sendable {
         var lineBytes: [UInt8] = []
         var newSales = salesCount
         var newLines = linesCount
-        for (index, (sale, lines)) in sales.enumerated() {
+        for (index, sale) in sales.enumerated() {
+            let basket = lines[index]
             // The names of a sale a few ahead are remembered soon: their slots start loading now.
             let ahead = index + Self.prefetchDistance
             if ahead < sales.count { prefetchNames(of: ahead, sales, names) }
@@ -183,14 +185,14 @@ public final class SalesStore: @unchecked Sendable {
                 newSales = 0
                 newLines = 0
             }
-            precondition(lines.count <= SaleDetail.linesMax, "a sale keeps at most linesMax lines")
+            precondition(basket.count <= SaleDetail.linesMax, "a sale keeps at most linesMax lines")
             var entry = sale
-            entry.lineCount = UInt8(lines.count)
+            entry.lineCount = UInt8(basket.count)
             entry.firstLine = newLines
             appendBytes(&salesBytes, SaleEntry.bytes) { entry.encode(at: $0) }
-            for line in lines { appendBytes(&lineBytes, SaleEntry.lineBytes) { SaleEntry.encode(line, at: $0) } }
+            for line in basket { appendBytes(&lineBytes, SaleEntry.lineBytes) { SaleEntry.encode(line, at: $0) } }
             newSales += 1
-            newLines += UInt64(lines.count)
+            newLines += UInt64(basket.count)
             remember(entry, day: days.last!, names: index < names.count ? names[index] : .none)
         }
         try flush(salesBytes, lineBytes, salesAfter: newSales, linesAfter: newLines)
@@ -328,12 +330,10 @@ public final class SalesStore: @unchecked Sendable {
     /// How many sales ahead `add` prefetches the slots their names will take.
     static let prefetchDistance = 4
 
-    private func prefetchNames(of index: Int, _ sales: [(SaleEntry, [SaleLine])], _ names: [SaleNames]) {
+    private func prefetchNames(of index: Int, _ sales: [SaleEntry], _ names: [SaleNames]) {
         precondition(index >= 0 && index < sales.count, "a sale of the batch")
-        // Read in place: `sales[index]` copied the sale with its lines (a retain and a release per sale).
-        let (kind, key) = sales.withUnsafeBufferPointer { ($0[index].0.kind, $0[index].0.key) }
-        guard Self.isRemembered(kind) else { return }
-        originals.prefetch(key)
+        guard Self.isRemembered(sales[index].kind) else { return }
+        originals.prefetch(sales[index].key)
         guard index < names.count else { return }
         originals.prefetch(names[index].reference)
         originals.prefetch(names[index].terminalReference)
