@@ -120,7 +120,7 @@ final class SwitchConnection: ConnectionHandler {
     }
 
     /// Keeps a sent response's buffers for the next request (bounded by `spareResponsesMax`).
-    func recycle(_ message: ISOMessage) {
+    func recycle(_ message: consuming ISOMessage) {
         precondition(message.dialect === listener.dialect, "a recycled response speaks this listener's dialect")
         precondition(spareResponses.count <= SwitchConnection.spareResponsesMax, "spare responses within their cap")
         guard spareResponses.count < SwitchConnection.spareResponsesMax else { return }
