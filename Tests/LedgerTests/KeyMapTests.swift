@@ -53,10 +53,31 @@ import Testing
         #expect((101...200).allSatisfy { map[Self.key($0)] == "b\($0)" } && map.isFull)
     }
 
-    @Test("the table is a power of two at least twice countMax")
+    @Test("the table is a power of two at most three quarters full at countMax")
     func capacity() {
         #expect(KeyMap<IdempotencyKey, Int>.capacity(for: 1) == 2)
-        #expect(KeyMap<IdempotencyKey, Int>.capacity(for: 512) == 1_024)
-        #expect(KeyMap<IdempotencyKey, Int>.capacity(for: 513) == 2_048)
+        #expect(KeyMap<IdempotencyKey, Int>.capacity(for: 768) == 1_024)
+        #expect(KeyMap<IdempotencyKey, Int>.capacity(for: 769) == 2_048)
+    }
+
+    @Test("values that hold references live as long as their keys: replaced, grown, cleared, dropped")
+    func referenceValuesLive() {
+        final class Token {
+            nonisolated(unsafe) static var alive = 0
+            init() { Token.alive += 1 }
+            deinit { Token.alive -= 1 }
+        }
+        do {
+            var map = KeyMap<IdempotencyKey, Token>(countMax: 3_000)
+            for index in 1...3_000 { map.set(Self.key(index), Token()) }  // grows from 1,024 slots to 4,096
+            #expect(Token.alive == 3_000)
+            for index in 1...10 { map.set(Self.key(index), Token()) }
+            #expect(Token.alive == 3_000, "a replaced value is released")
+            map.clear()
+            #expect(Token.alive == 0 && map.count == 0)
+            for index in 1...5 { map.set(Self.key(index), Token()) }
+            #expect(Token.alive == 5)
+        }
+        #expect(Token.alive == 0, "a dropped map releases what it held")
     }
 }
