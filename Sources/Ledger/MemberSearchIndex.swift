@@ -146,6 +146,7 @@ public final class MemberSearchIndex: Sendable {
     func apply(_ fact: MemberFact) {
         state.withLock { state in
             var slot = state.slots[fact.member]
+            let known = slot != nil
             if slot == nil, let card = fact.enrolledCard {
                 let row = MemberSearchRow(id: fact.member, firstCard: card)
                 slot = Self.insert(row, into: &state, membersMax: membersMax)
@@ -153,7 +154,11 @@ public final class MemberSearchIndex: Sendable {
             guard let slot else { return }
             precondition(state.rows[Int(slot)].id == fact.member, "a member's slot holds its row")
             if let summary = fact.summary { state.rows[Int(slot)].take(summary) }
-            Self.addCard(fact.card, slot: slot, into: &state, cardsMax: cardsMax)
+            // Most records name a known member's first card, listed when the member came: no scan of its suffix's
+            // list for it.
+            if !known || fact.card != state.rows[Int(slot)].firstCard {
+                Self.addCard(fact.card, slot: slot, into: &state, cardsMax: cardsMax)
+            }
             if let joined = fact.joinedCard { Self.addCard(joined, slot: slot, into: &state, cardsMax: cardsMax) }
         }
     }
