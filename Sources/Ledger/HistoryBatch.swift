@@ -29,8 +29,10 @@ struct HistoryBatch: ~Copyable {
     }
 
     mutating func add(_ change: RecordChange) {
+        // Every change names its card (`WALRecord.change`); the zero hash is no card, and no key of the maps.
+        guard change.card != .zero else { return }
         let member = self.member(of: change.card)
-        if let card = change.joiningCard, self.member(of: card) != member { join(card, to: member) }
+        if let card = change.joiningCard, card != .zero, self.member(of: card) != member { join(card, to: member) }
         guard let kind = HistoryRecord.kindNames.firstIndex(of: change.kind), kind != 0 else {
             preconditionFailure("a record change of unknown kind \(change.kind)")
         }

@@ -125,7 +125,7 @@ public final class HistoryStore: @unchecked Sendable {
     func setAppendDescriptor(_ descriptor: Int32) { appendDescriptor = descriptor }
     func restoreFiles(_ firsts: [UInt64]) { files = firsts }
     func restoreCards(_ pairs: [(CardHash, CardHash)]) {
-        for (card, member) in pairs where cardMembers[card] != nil || cardMembers.count < limits.cardsMax {
+        for (card, member) in pairs where card != .zero && cardMembers.count < limits.cardsMax {
             cardMembers.set(card, member)
         }
         precondition(cardMembers.count <= limits.cardsMax, "the card map within cardsMax")
@@ -133,6 +133,8 @@ public final class HistoryStore: @unchecked Sendable {
     func restoreHeads(_ records: [HistoryRecord]) {
         for record in records {
             var head = heads[record.member] ?? MemberHead(lastSeq: 0, balances: (0, 0, 0))
+            // The zero hash is no member (and no key of the map): a record of it was never written.
+            guard record.member != .zero else { continue }
             guard heads[record.member] != nil || heads.count < limits.membersMax else { continue }
             head.lastSeq = record.seq
             switch record.asset {

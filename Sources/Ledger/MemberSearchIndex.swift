@@ -141,12 +141,11 @@ public final class MemberSearchIndex: Sendable {
         }
     }
 
-    /// What one durable record tells (`MemberSearchIndexer`), under one lock: the member enrolled by it, its
-    /// figures, its card and a card joined. Nothing for a member the index does not have.
+    /// What one durable record tells (`MemberSearchIndexer`), under one lock: the member it enrols, its figures,
+    /// its card and a card joined. Nothing for a member the index has not got and the record does not enrol.
     func apply(_ fact: MemberFact) {
         state.withLock { state in
             var slot = state.slots[fact.member]
-            let known = slot != nil
             if slot == nil, let card = fact.enrolledCard {
                 let row = MemberSearchRow(id: fact.member, firstCard: card)
                 slot = Self.insert(row, into: &state, membersMax: membersMax)
@@ -154,11 +153,7 @@ public final class MemberSearchIndex: Sendable {
             guard let slot else { return }
             precondition(state.rows[Int(slot)].id == fact.member, "a member's slot holds its row")
             if let summary = fact.summary { state.rows[Int(slot)].take(summary) }
-            // Most records name a known member's first card, listed when the member came: no scan of its suffix's
-            // list for it.
-            if !known || fact.card != state.rows[Int(slot)].firstCard {
-                Self.addCard(fact.card, slot: slot, into: &state, cardsMax: cardsMax)
-            }
+            Self.addCard(fact.card, slot: slot, into: &state, cardsMax: cardsMax)
             if let joined = fact.joinedCard { Self.addCard(joined, slot: slot, into: &state, cardsMax: cardsMax) }
         }
     }
@@ -193,6 +188,8 @@ public final class MemberSearchIndex: Sendable {
     }
 
     private static func insert(_ row: MemberSearchRow, into state: inout State, membersMax: Int) -> Int32? {
+        // A member is its first card's hash; the zero hash is no card (a checkpoint view's member without one).
+        guard row.id != .zero else { return nil }
         guard state.rows.count < membersMax else {
             state.membersRefused += 1
             return nil

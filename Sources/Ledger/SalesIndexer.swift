@@ -113,7 +113,7 @@ public final class SalesIndexer: LogView, @unchecked Sendable {
 /// whole amount, take the original's basket lines, so the items report nets them out (a partial refund does not
 /// say which goods came back: it changes no item figure).
 struct SalesBatch: ~Copyable {
-    /// The sales, and each one's basket lines (apart: a sale read ahead of the loop is then not copied with them).
+    /// The sales, and each one's basket lines beside them (a sale read from the batch then retains no basket).
     var sales: [SaleEntry] = []
     var lines: [[SaleLine]] = []
     /// Each sale's other names (its retrieval and terminal references), for the store's map of originals.

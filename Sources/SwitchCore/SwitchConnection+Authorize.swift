@@ -106,7 +106,7 @@ extension SwitchConnection {
             // Not queued: the skeleton comes back to be answered now; the next request's goes back to the spares.
             var next = state.response.take()!
             swap(&next, &response)
-            recycle(next)
+            recycle(consume next)
             answerNow(.notAnsweredInTime, tpdu: tpdu)
             return
         }

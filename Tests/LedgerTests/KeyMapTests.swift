@@ -28,7 +28,7 @@ import Testing
 
     @Test("card hashes that share their low word (the table's hash) are told apart by the high word")
     func cardHashesCollide() {
-        // 1,000 low words, three cards each: every probe chain holds keys of the same hash.
+        // 1,000 low words, three cards each: every key shares its hash with two others.
         func card(_ index: Int) -> CardHash {
             CardHash(high: UInt64(index % 3) + 1, low: UInt64(index / 3) &* 0x9E37_79B9)
         }

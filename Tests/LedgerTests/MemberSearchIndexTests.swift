@@ -1,4 +1,4 @@
-import Ledger
+@testable import Ledger
 import TestSupport
 import Testing
 
@@ -94,6 +94,46 @@ import Testing
         #expect(index.search(filter, after: nil, limit: 10).rows.map(\.id) == [first, second])
         filter.cardSuffix = 9999
         #expect(index.search(filter, after: nil, limit: 10).rows.isEmpty)
+    }
+
+    @Test("a record enrols its member with its card, updates its figures, lists a joined card; up to the bounds")
+    func recordsApplied() {
+        let index = MemberSearchIndex(membersMax: 2, cardsMax: 3)
+        let (a, b, c) = (CardHash(high: 1, low: 11), CardHash(high: 2, low: 22), CardHash(high: 3, low: 33))
+        func apply(
+            _ member: CardHash, enrols: Bool = false, card: Int, joins: Int? = nil, _ summary: MemberSummary? = nil
+        ) {
+            index.apply(
+                MemberFact(
+                    member: member, enrolledCard: enrols ? Self.card(card) : nil, card: Self.card(card),
+                    joinedCard: joins.map { Self.card($0) }, summary: summary))
+        }
+        func bySuffix(_ suffix: UInt16) -> [CardHash] {
+            var filter = MemberSearchFilter()
+            filter.cardSuffix = suffix
+            return index.search(filter, after: nil, limit: 10).rows.map(\.id)
+        }
+        // A record of a member the index has not got, which does not enrol it: nothing.
+        apply(a, card: 1)
+        #expect(index.memberCount == 0 && bySuffix(1).isEmpty)
+        apply(a, enrols: true, card: 1)
+        #expect(index.row(a)?.firstCard == Self.card(1) && bySuffix(1) == [a])
+        let summary = MemberSummary(
+            tier: 1, purchaseCount: 2, purchaseVolumeMinor: 700, birthMonth: 0, birthDay: 0,
+            firstPurchaseRewarded: true, firstPurchaseTimeMs: 5, lastPurchaseTimeMs: 9)
+        apply(a, card: 1, joins: 2, summary)
+        #expect(index.row(a)?.tier == 1 && index.row(a)?.volumeMinor == 700 && index.row(a)?.lastPurchaseTimeMs == 9)
+        #expect(bySuffix(2) == [a] && bySuffix(1) == [a], "the joined card is listed once, the first card still once")
+        apply(b, enrols: true, card: 3)
+        #expect(bySuffix(3) == [b] && index.refused.cards == 0)
+        // The card bound (3) is reached: b's next card is refused, each time a record names it.
+        apply(b, card: 4)
+        apply(b, card: 4)
+        #expect(bySuffix(4).isEmpty && index.refused.cards == 2)
+        // The member bound (2): c is refused; the zero hash (no card) is never a member.
+        apply(c, enrols: true, card: 5)
+        apply(.zero, enrols: true, card: 6)
+        #expect(index.memberCount == 2 && index.row(c) == nil && index.refused.members == 1)
     }
 
     @Test("at membersMax a new member is refused and counted, a known one still updates; at cardsMax a card is refused")
