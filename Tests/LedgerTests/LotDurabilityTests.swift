@@ -73,6 +73,37 @@ import TestSupport
                 + "total,0,\(earned.points - redeemed.points),0,\(earned.credit)\n")
     }
 
+    @Test("a sweep step goes on past the last member: after a restart mid-list it reaches the members before it")
+    mutating func sweepStepWrapsAround() throws {
+        defer { directory.remove() }
+        let clock = VirtualClock()
+        var configuration = lotConfiguration(clock: clock, sweepIntervalMs: 3_600_000)  // one step per open
+        configuration.lotSweepMembersPerStep = 64
+        configuration.creditLifeDays = 100
+        /// Opens the ledger on the clock's day, gives `body` it, and stops like a crash once a request went through
+        /// the shard (so its first loop, and the sweep step in it, is committed).
+        func day(_ body: (Ledger) -> Void) throws {
+            let ledger = try Ledger.open(directory: directory.data, configuration: configuration)
+            body(ledger)
+            #expect(ledger.perform(requests.make(card(999), .balance)).status == .unknownCard)
+            ledger.close(snapshot: false)
+            clock.advance(byMs: Self.millisecondsPerDay)
+        }
+        // Day 0: member 0's first lot; day 1: its second and one lot on each of members 1...19 (points live 2 days).
+        try day { #expect($0.perform(requests.make(card(0), earn(1))).status == .approved) }
+        try day { ledger in
+            for index in 0..<20 { #expect(ledger.perform(requests.make(card(index), earn(1))).status == .approved) }
+        }
+        // Day 2: the step expires member 0's first lot, logging [0, 1); members 1...19 are looked at, nothing due.
+        try day { _ in }
+        let dayTwo = try Ledger.inspect(directory: directory.data, configuration: configuration)
+        #expect(dayTwo.lotTotals.expired.points == 1)
+        // Day 3: recovery puts the cursor at 1 (the last logged step's end); the day's one step must reach member 0.
+        try day { _ in }
+        let expired = try Ledger.inspect(directory: directory.data, configuration: configuration).lotTotals.expired
+        #expect(expired.points == 21, "every lot due is expired by the day's step: \(expired.points) of 21")
+    }
+
     @Test("a damaged sweep record before the last batch refuses to open, naming the file and offset")
     mutating func damagedSweepRecordRefuses() throws {
         defer { directory.remove() }
