@@ -132,9 +132,9 @@ public final class HistoryStore: @unchecked Sendable {
     }
     func restoreHeads(_ records: [HistoryRecord]) {
         for record in records {
-            var head = heads[record.member] ?? MemberHead(lastSeq: 0, balances: (0, 0, 0))
             // The zero hash is no member (and no key of the map): a record of it was never written.
             guard record.member != .zero else { continue }
+            var head = heads[record.member] ?? MemberHead(lastSeq: 0, balances: (0, 0, 0))
             guard heads[record.member] != nil || heads.count < limits.membersMax else { continue }
             head.lastSeq = record.seq
             switch record.asset {

@@ -129,7 +129,7 @@ public final class MemberSearchIndex: Sendable {
     }
 
     /// Adds the member or replaces its figures (a checkpoint view read again); false when it is new and the index
-    /// is full.
+    /// is full, or its id is the zero hash (a view's member without a card: no member to find).
     @discardableResult
     public func upsert(_ row: MemberSearchRow) -> Bool {
         state.withLock { state in

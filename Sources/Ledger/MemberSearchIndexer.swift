@@ -72,7 +72,7 @@ public final class MemberSearchIndexer: LogView, @unchecked Sendable {
             try loadView(shard: shard)
             return
         }
-        for fact in facts { apply(fact) }
+        for fact in facts { index.apply(fact) }
         marks[shard] = through
         registration.consumer.advance(shard: shard, from: through + 1)
     }
@@ -116,6 +116,4 @@ public final class MemberSearchIndexer: LogView, @unchecked Sendable {
         }
         return view.lastSequence
     }
-
-    func apply(_ fact: MemberFact) { index.apply(fact) }
 }

@@ -250,6 +250,22 @@ import TestSupport
         #expect(try Self.all(indexer.store, ledger.cardHash(of: card(2))).isEmpty)
     }
 
+    @Test("a change naming no card (the zero hash, which the maps cannot hold) gives no movement; the others go on")
+    func zeroCardSkipped() throws {
+        defer { directory.remove() }
+        let store = try HistoryStore(root: directory.path, shardCount: 1, limits: limits())
+        let card = CardHash(high: 7, low: 70)
+        let changes = [CardHash.zero, card].enumerated().map { index, hash in
+            RecordChange(
+                sequence: UInt64(index + 1), timeMs: 1_000, kind: "earn", card: hash, joiningCard: .zero,
+                balanceAfter: AssetAmounts(points: 5, credit: 0))
+        }
+        try store.index(shard: 0, changes: changes, through: 2, skipped: 0)
+        #expect(store.statistics.movements == 1 && store.indexedSequences == [2])
+        #expect(try Self.all(store, card).map(\.amount) == [5])
+        #expect(try Self.all(store, .zero).isEmpty && store.cardCount == 0, "no member, no joined card of zero")
+    }
+
     @Test("a history record is 64 bytes that read back; a flipped byte is refused")
     func recordLayout() {
         let record = HistoryRecord(
